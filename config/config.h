@@ -1,0 +1,335 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * config: the whole configuration contract (SPEC sections 3 to 11) as plain
+ * typed structs. cfg_load() reads a config dir (restock.yaml, devices.d/,
+ * rules.d/) with libyaml, validates every key, then checks across files.
+ * Everything else in restock reads these structs; nothing else knows YAML.
+ *
+ * Ownership: a struct cfg and everything it points to live in one arena,
+ * freed by cfg_free(). A loaded config is immutable; reload builds a new one
+ * and swaps it in only when it is valid.
+ *
+ * Units: durations in milliseconds (int64_t), money in integer minor units
+ * of the currency (int64_t), percentages as a double fraction 0..1.
+ */
+#ifndef RS_CONFIG_H
+#define RS_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct expr; /* rules/expr.h: a compiled `when` expression */
+struct rs_arena;
+
+#define CFG_ID_MAX 64
+
+/* Where a value came from: file relative to the config dir, 1-based. */
+struct cfg_pos {
+  const char *file;
+  int line;
+  int col;
+};
+
+/* A money amount, converted once the currency is known (phase two). */
+struct cfg_money {
+  bool set;
+  int64_t minor;     /* integer minor units, e.g. cents */
+  const char *text;  /* as written, for messages */
+  struct cfg_pos pos;
+};
+
+struct cfg_kv {
+  const char *key;
+  const char *value;
+};
+
+/* ---- devices and points (SPEC 4) ---- */
+
+enum cfg_transport { CFG_TR_MODBUS_TCP, CFG_TR_MODBUS_RTU, CFG_TR_COAP };
+enum cfg_regtable { CFG_REG_COIL, CFG_REG_DISCRETE, CFG_REG_INPUT, CFG_REG_HOLDING };
+enum cfg_vtype {
+  CFG_VT_BOOL, CFG_VT_INT16, CFG_VT_UINT16, CFG_VT_INT32, CFG_VT_UINT32,
+  CFG_VT_INT64, CFG_VT_UINT64, CFG_VT_FLOAT32, CFG_VT_FLOAT64
+};
+enum cfg_endian { CFG_END_ABCD, CFG_END_DCBA, CFG_END_BADC, CFG_END_CDAB };
+enum cfg_format { CFG_FMT_TEXT, CFG_FMT_JSON, CFG_FMT_SENML };
+
+struct cfg_device;
+
+struct cfg_point {
+  const char *id;
+  struct cfg_pos pos;
+  struct cfg_device *device;
+  /* Modbus */
+  enum cfg_regtable table;
+  uint16_t address;
+  enum cfg_vtype type;
+  enum cfg_endian endian;   /* resolved: point's, else device's, else ABCD */
+  int bit;                  /* 0..15, or -1 when not set */
+  unsigned width;           /* registers (or bits) the point covers */
+  /* both */
+  double scale;             /* default 1 */
+  double offset;            /* default 0 */
+  bool scaled;              /* scale or offset set: value is a double */
+  const char *unit;         /* NULL when not set */
+  /* CoAP */
+  const char *path;
+  enum cfg_format format;
+  const char *pointer;      /* json: RFC 6901 pointer */
+  const char *name;         /* senml: record name */
+  bool observe;
+};
+
+enum cfg_model { CFG_MODEL_LEVEL, CFG_MODEL_USAGE, CFG_MODEL_BUTTON };
+enum cfg_approval { CFG_APPROVAL_DEFAULT, CFG_APPROVAL_AUTO, CFG_APPROVAL_REQUIRED };
+
+struct cfg_catalog_item;
+
+struct cfg_consumable {
+  const char *id;           /* as written */
+  const char *full_id;      /* "device/id" */
+  struct cfg_pos pos;
+  struct cfg_device *device;
+  const char *sku;
+  struct cfg_catalog_item *item; /* resolved in phase two */
+  const char *kind;         /* NULL when not set */
+  struct cfg_kv *labels;
+  size_t n_labels;
+  enum cfg_model model;
+  struct cfg_point *point;  /* resolved */
+  double full, empty;       /* level */
+  double life, start;       /* usage */
+  int64_t spares;           /* default 0 */
+  int64_t stale_after_ms;   /* default 3 x device poll_interval */
+};
+
+struct cfg_device {
+  const char *id;
+  struct cfg_pos pos;
+  enum cfg_transport transport;
+  /* modbus-tcp */
+  const char *host;
+  uint16_t port;            /* default 502 */
+  /* modbus-rtu */
+  const char *serial;
+  int64_t baud;             /* default 19200 */
+  char parity;              /* 'N' 'E' 'O', default 'E' */
+  int data_bits;            /* default 8 */
+  int stop_bits;            /* default 1 */
+  bool rs485;               /* default false */
+  int unit_id;              /* default 1 */
+  /* coap */
+  const char *uri;
+  bool coaps;
+  const char *psk_identity;
+  const char *psk_file;     /* absolute path after loading */
+  /* every device */
+  int64_t poll_interval_ms; /* default 60s */
+  int64_t timeout_ms;       /* default 1s */
+  int retries;              /* default 2 */
+  enum cfg_endian endian;   /* default ABCD */
+  int max_gap;              /* default 8 */
+  int max_registers;        /* default 125 */
+  bool single_reads;        /* default false */
+  int down_after;           /* default 3 */
+  int64_t max_backoff_ms;   /* default 5m */
+  int64_t busy_wait_ms;     /* default 100ms */
+  struct cfg_point *points;
+  size_t n_points;
+  struct cfg_consumable *consumables;
+  size_t n_consumables;
+};
+
+/* ---- rules (SPEC 7) ---- */
+
+struct cfg_rule {
+  const char *name;
+  struct cfg_pos pos;
+  /* match: all optional, combined with AND */
+  const char *match_consumable; /* glob on full id */
+  const char *match_sku;        /* glob */
+  const char *match_kind;
+  struct cfg_kv *match_labels;
+  size_t n_match_labels;
+  const char *when_src;
+  struct cfg_pos when_pos;      /* position of the expression's first character */
+  struct expr *when;            /* compiled; owned by the config */
+  int64_t for_ms;               /* default 0 */
+  int64_t quantity;             /* 0: the catalog pack size */
+  enum cfg_approval approval;   /* default: CFG_APPROVAL_DEFAULT (policy decides) */
+  bool builtin;                 /* the built-in default rule */
+};
+
+/* ---- restock.yaml (SPEC 3, 5, 8-11) ---- */
+
+struct cfg_catalog_item {
+  const char *sku;
+  struct cfg_pos pos;
+  const char *supplier_id;
+  struct cfg_supplier *supplier; /* resolved */
+  const char *description;
+  struct cfg_money unit_price;
+  const char *currency;
+  int64_t pack_size;             /* default 1 */
+  int64_t lead_time_ms;          /* default 0 */
+  enum cfg_approval approval;    /* auto (default) or required */
+};
+
+struct cfg_supplier {
+  const char *id;
+  struct cfg_pos pos;
+  const char *name;
+  struct cfg_money free_shipping_over;
+  int64_t max_lines;             /* 0: orders.batching.max_lines */
+};
+
+enum cfg_auth { CFG_AUTH_NONE, CFG_AUTH_BEARER, CFG_AUTH_BASIC };
+enum cfg_starttls { CFG_STARTTLS_REQUIRED, CFG_STARTTLS_OFF };
+
+struct cfg {
+  struct rs_arena *arena;
+  const char *dir;               /* the config dir as given */
+
+  struct {
+    const char *id;
+    const char *site;
+  } gateway;
+
+  struct {
+    const char *listen;          /* default 127.0.0.1:8080 */
+    bool listen_loopback;
+    const char *public_url;
+    bool admin_set;
+    const char *admin_user;
+    const char *admin_password_hash_file;
+    const char **allowed_hosts;  /* default: the listen host, 127.0.0.1, ::1, localhost */
+    size_t n_allowed_hosts;
+  } http;
+
+  struct {
+    const char *path;            /* default RESTOCK_STATEDIR "/restock.db" */
+    int64_t retention_ms;        /* default 400d */
+    double deadband;             /* fraction of the consumable's range, default 0.005 */
+    int64_t heartbeat_ms;        /* default 1h */
+  } storage;
+
+  struct {
+    bool set;                    /* commerce section present */
+    const char *base_url;
+    enum cfg_auth auth;
+    const char *token_file;
+    const char *username;
+    const char *password_file;
+    const char *ca_file;
+    int64_t timeout_ms;          /* default 10s */
+    int64_t status_interval_ms;  /* default 1h */
+    const char *customer_id;
+    struct {
+      const char *name, *street, *city, *postcode, *country;
+    } ship_to;
+  } commerce;
+
+  struct {
+    bool set;
+    const char *smtp_url;
+    enum cfg_starttls starttls;  /* default required */
+    const char *from;
+    const char *username;
+    const char *password_file;
+  } mail;
+
+  struct {
+    const char *currency;        /* ISO 4217, required once there is a catalog */
+    int currency_decimals;
+    struct {
+      int64_t window_ms;         /* default 24h */
+      struct cfg_money flush_value;
+      int64_t max_lines;         /* default 20 */
+      int64_t urgent_margin_ms;  /* default 2d */
+    } batching;
+    struct {
+      struct cfg_money require_over_value;
+      int64_t require_over_quantity; /* 0: not set */
+      struct cfg_money monthly_budget;
+      double price_tolerance;    /* default 0.10 */
+      const char **approvers;
+      size_t n_approvers;
+      int64_t link_ttl_ms;       /* default 72h */
+      int64_t remind_before_ms;  /* default 12h */
+    } approval;
+  } orders;
+
+  struct cfg_catalog_item *catalog;
+  size_t n_catalog;
+  struct cfg_supplier *suppliers;
+  size_t n_suppliers;
+
+  struct cfg_device *devices;
+  size_t n_devices;
+  struct cfg_rule *rules;        /* configured rules, in file order */
+  size_t n_rules;
+  struct cfg_rule default_rule;  /* built-in `cover_days < lead_time_days + 2` */
+
+  size_t n_points;               /* totals, for the --check summary */
+  size_t n_consumables;
+};
+
+/* One diagnostic: an error or a warning, already formatted. */
+struct cfg_diag {
+  bool warning;
+  char *text; /* "file:line:column: key.path: what is wrong (what was expected)" */
+};
+
+struct cfg_diags {
+  struct cfg_diag *v;
+  size_t n;
+  size_t n_errors;
+};
+
+/*
+ * Load and validate the config dir `dir`. On success returns 0 and sets
+ * *out (free with cfg_free). On failure returns the number of errors (> 0)
+ * and *out is NULL. Every error and warning of every file is appended to
+ * diags, in file order; the caller prints them and frees them with
+ * cfg_diags_free(). Opens no port, device or database.
+ */
+int cfg_load(const char *dir, struct cfg **out, struct cfg_diags *diags);
+void cfg_free(struct cfg *cfg);
+void cfg_diags_free(struct cfg_diags *diags);
+
+/* Print every diagnostic, one per line, to f (warnings start "warning: "). */
+void cfg_diags_print(const struct cfg_diags *diags, FILE *f);
+
+/* "OK: N devices, N points, N consumables, N rules" into buf. */
+void cfg_summary(const struct cfg *cfg, char *buf, size_t size);
+
+/* Lookups; NULL when absent. */
+struct cfg_device *cfg_find_device(const struct cfg *cfg, const char *id);
+struct cfg_point *cfg_find_point(const struct cfg_device *dev, const char *id);
+struct cfg_consumable *cfg_find_consumable(const struct cfg *cfg, const char *full_id);
+struct cfg_catalog_item *cfg_find_sku(const struct cfg *cfg, const char *sku);
+struct cfg_supplier *cfg_find_supplier(const struct cfg *cfg, const char *id);
+
+/* Names of enum values, as written in YAML. */
+const char *cfg_transport_name(enum cfg_transport t);
+const char *cfg_regtable_name(enum cfg_regtable t);
+const char *cfg_vtype_name(enum cfg_vtype t);
+const char *cfg_endian_name(enum cfg_endian e);
+const char *cfg_model_name(enum cfg_model m);
+
+/*
+ * Checked parsers shared with the rest of restock (CLI flags, test files).
+ * Each returns 0 and sets *out, or -1 with a reason in err.
+ */
+int cfg_parse_duration(const char *s, int64_t *out_ms, char *err, size_t errlen);
+int cfg_parse_percent(const char *s, double *out_fraction, char *err, size_t errlen);
+/* Money in the given number of decimals (2 for EUR); never via a float. */
+int cfg_parse_money(const char *s, int decimals, int64_t *out_minor, char *err, size_t errlen);
+/* Minor-unit decimals of an ISO 4217 code, or -1 when the code is unknown. */
+int cfg_currency_decimals(const char *code);
+/* Format minor units as a decimal string ("42.50") into buf. */
+void cfg_format_money(int64_t minor, int decimals, char *buf, size_t size);
+
+#endif

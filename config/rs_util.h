@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * rs_util: the small base every layer of restock uses — freeing, checked
+ * number parsing, a growable string buffer and an arena for data with one
+ * owner (a loaded configuration). No YAML, no I/O, no clock.
+ */
+#ifndef RS_UTIL_H
+#define RS_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Free a pointer and set it to NULL in one step (never `if(p) free(p)`). */
+#define FREE_NULL(p) \
+  do {               \
+    free(p);         \
+    (p) = NULL;      \
+  } while(0)
+
+#define RS_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+#if defined(__GNUC__)
+#define RS_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define RS_PRINTF(f, a)
+#endif
+
+/*
+ * Parse a whole string as a signed decimal integer (or hex with 0x when
+ * allow_hex) within [min, max]. Leading/trailing spaces, '+', '_' and
+ * leading zeros ("0120") are refused. Returns 0 and sets *out, or -1 with
+ * *out untouched.
+ */
+int rs_parse_i64(const char *s, bool allow_hex, int64_t min, int64_t max, int64_t *out);
+
+/*
+ * Parse a whole string as a finite decimal float (optional sign, fraction
+ * and exponent; no hex, inf or nan). Returns 0 and sets *out, or -1.
+ */
+int rs_parse_double(const char *s, double *out);
+
+/* snprintf that reports truncation: returns 0 when it fit, -1 otherwise. */
+int rs_snprintf(char *buf, size_t size, const char *fmt, ...) RS_PRINTF(3, 4);
+
+/* Copy src into dst of size n, always terminated; -1 when truncated. */
+int rs_strlcpy(char *dst, const char *src, size_t n);
+
+/* Levenshtein distance, capped: returns a value > cap when it exceeds cap. */
+unsigned rs_edit_distance(const char *a, const char *b, unsigned cap);
+
+/*
+ * The closest candidate to word among a NULL-terminated list, or NULL when
+ * none is close enough to be a plausible misspelling.
+ */
+const char *rs_did_you_mean(const char *word, const char *const *candidates);
+
+/* Growable NUL-terminated string. Zero-initialise before use. */
+struct rs_buf {
+  char *data;
+  size_t len;
+  size_t cap;
+  bool oom; /* set once an allocation failed; later appends are ignored */
+};
+void rs_buf_append(struct rs_buf *b, const char *s, size_t n);
+void rs_buf_puts(struct rs_buf *b, const char *s);
+void rs_buf_printf(struct rs_buf *b, const char *fmt, ...) RS_PRINTF(2, 3);
+void rs_buf_vprintf(struct rs_buf *b, const char *fmt, va_list ap) RS_PRINTF(2, 0);
+void rs_buf_free(struct rs_buf *b);
+
+/*
+ * Arena: many small allocations freed together. Allocation failure aborts
+ * the process with a message (a gateway out of memory cannot go on safely),
+ * so callers need not check.
+ */
+struct rs_arena;
+struct rs_arena *rs_arena_new(void);
+void rs_arena_free(struct rs_arena *a);
+void *rs_arena_alloc(struct rs_arena *a, size_t size); /* zeroed, 16-aligned */
+char *rs_arena_strdup(struct rs_arena *a, const char *s);
+char *rs_arena_strndup(struct rs_arena *a, const char *s, size_t n);
+char *rs_arena_printf(struct rs_arena *a, const char *fmt, ...) RS_PRINTF(2, 3);
+
+/* Aborting allocators for code outside an arena. */
+void *rs_xmalloc(size_t n);
+void *rs_xcalloc(size_t n, size_t size);
+void *rs_xrealloc(void *p, size_t n);
+char *rs_xstrdup(const char *s);
+
+#endif
