@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * clock: the one source of time in restock (SPEC section 12).
+ *
+ * Two readings: `mono` (milliseconds, for intervals and deadlines; never
+ * jumps) and `wall` (Unix milliseconds, for timestamps). Three kinds:
+ *   real    — CLOCK_MONOTONIC and CLOCK_REALTIME;
+ *   scaled  — both advance N times faster than real time, anchored so that
+ *             simulated now = anchor_wall + (real now - real anchor) * N;
+ *   virtual — only moves when clock_advance()/clock_set() is called (tests,
+ *             replay).
+ * I/O timeouts (device, commerce, SMTP, HTTP) always use real time: call
+ * clock_real_mono_ms() for those.
+ */
+#ifndef RS_CLOCK_H
+#define RS_CLOCK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum clock_kind { CLOCK_KIND_REAL, CLOCK_KIND_SCALED, CLOCK_KIND_VIRTUAL };
+
+struct rs_clock;
+
+/* Constructors; each returns NULL only on allocation failure. */
+struct rs_clock *clock_new_real(void);
+/* anchor_wall_ms: the simulated wall time at real_anchor_wall_ms (both Unix ms). */
+struct rs_clock *clock_new_scaled(double scale, int64_t anchor_wall_ms, int64_t real_anchor_wall_ms);
+struct rs_clock *clock_new_virtual(int64_t start_wall_ms);
+void clock_free(struct rs_clock *c);
+
+enum clock_kind clock_kind(const struct rs_clock *c);
+double clock_scale(const struct rs_clock *c); /* 1 for real and virtual */
+
+/* Milliseconds on the (possibly scaled) monotonic and wall timelines. */
+int64_t clock_mono_ms(const struct rs_clock *c);
+int64_t clock_wall_ms(const struct rs_clock *c);
+
+/* Virtual clocks only: move forward by delta (>= 0), or to an absolute wall time. */
+void clock_advance(struct rs_clock *c, int64_t delta_ms);
+void clock_set_wall(struct rs_clock *c, int64_t wall_ms);
+
+/* Real CLOCK_MONOTONIC in ms, whatever the kind: for I/O timeouts. */
+int64_t clock_real_mono_ms(void);
+/* Real CLOCK_REALTIME in ms. */
+int64_t clock_real_wall_ms(void);
+
+/*
+ * Whether a wall time is plausible: not before the build date (a gateway
+ * with no RTC battery boots in 1970). Nothing is ordered while it is not.
+ */
+bool clock_wall_sane(int64_t wall_ms);
+/* The build date as Unix ms (the floor for clock_wall_sane). */
+int64_t clock_build_floor_ms(void);
+
+/* Format wall ms as RFC 3339 UTC with seconds ("2026-12-01T17:51:14Z"). */
+void clock_format_rfc3339(int64_t wall_ms, char *buf, unsigned size);
+/* Parse RFC 3339 (Z or ±hh:mm offset, optional fraction) or Unix seconds; 0 or -1. */
+int clock_parse_time(const char *s, int64_t *out_wall_ms);
+
+#endif

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * rules: the reorder decision (SPEC section 7). Pure: a snapshot of every
+ * consumable and the current time go in, order-line decisions come out.
+ * No sockets, no SQLite, no clock of its own — which is what makes replay,
+ * rule tests and benchmarks exact.
+ *
+ * The caller (gateway/) owns the per-consumable rule state between calls and
+ * passes it back in; rules_evaluate() updates it (the `for` timers).
+ */
+#ifndef RS_RULES_H
+#define RS_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "rules/expr.h"
+
+/* What the gateway knows of one consumable at evaluation time. */
+struct rule_snapshot {
+  const struct cfg_consumable *consumable;
+  double vars[EXPR_VAR_COUNT]; /* figures the `when` expressions read */
+  bool stale;                  /* no fresh reading within stale_after: never fires */
+  bool open_line;              /* an order line is open: no second one */
+  bool button_pressed;         /* button model: a debounced rising edge since last call */
+  int64_t empty_at_ms;         /* predicted empty (wall ms), INT64_MAX when not depleting */
+};
+
+/*
+ * Per consumable: for each configured rule (index i < cfg->n_rules) and the
+ * default rule (index cfg->n_rules), since when its condition has held,
+ * or INT64_MIN when it does not hold. Initialise with rule_state_init().
+ */
+struct rule_state {
+  size_t n;
+  int64_t *since_ms;
+};
+void rule_state_init(struct rule_state *st, const struct cfg *cfg);
+void rule_state_free(struct rule_state *st);
+
+/* One order line the rules ask for. */
+struct rule_decision {
+  const struct cfg_consumable *consumable;
+  const struct cfg_rule *rule;   /* the rule that fired (may be cfg->default_rule) */
+  int64_t quantity;              /* units, already rounded up to the pack size */
+  bool approval_required;        /* the rule or catalog says a person must approve */
+  double figures[EXPR_VAR_COUNT];/* the figures that fired it */
+  int64_t need_by_ms;            /* wall ms by which the part must arrive */
+};
+
+/*
+ * Evaluate every snapshot at now_ms. states[i] belongs to snaps[i].
+ * Writes at most one decision per consumable into out (capacity cap) and
+ * returns how many were written. A consumable that is stale or has an open
+ * line writes none (its `for` timers still update).
+ */
+size_t rules_evaluate(const struct cfg *cfg, int64_t now_ms, const struct rule_snapshot *snaps,
+                      struct rule_state *states, size_t n, struct rule_decision *out, size_t cap);
+
+/* Whether rule r's selectors match consumable c. */
+bool rules_match(const struct cfg_rule *r, const struct cfg_consumable *c);
+
+#endif
