@@ -1,0 +1,320 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * store: restockd's state in one SQLite file (default
+ * /var/lib/restock/restock.db, WAL). Readings, consumable state,
+ * replacements, order lines, orders and their transitions, approvals, an
+ * audit trail and a small key/value table. docs/storage.md describes the
+ * tables, migrations, durability and backups.
+ *
+ * Conventions:
+ * - Every function returns enum rs_err (RS_OK = 0). SQLite codes are mapped
+ *   here and nowhere else: SQLITE_FULL -> RS_ERR_FULL (the failed write is
+ *   rolled back; everything committed before stays), SQLITE_BUSY/LOCKED ->
+ *   RS_ERR_BUSY, constraint violations -> RS_ERR_INVALID, everything else
+ *   -> RS_ERR_DB. store_errmsg() gives the full sentence of the last failure.
+ * - Times are Unix milliseconds passed in by the caller (the store never
+ *   reads a clock). Money is int64 minor units (cents) with an ISO 4217
+ *   currency code beside it.
+ * - Strings handed in are copied; strings in result structs are owned by the
+ *   struct and freed by its *_free function. Callback pointers are valid
+ *   only during the callback.
+ * - Each write function is atomic on its own. store_begin/commit/rollback
+ *   group several of them into one transaction (they nest as savepoints).
+ * - One struct store is used by one thread at a time.
+ */
+#ifndef RS_STORE_H
+#define RS_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gateway/rs_err.h"
+
+struct store;
+
+/* The schema version this code writes (PRAGMA user_version). */
+#define STORE_SCHEMA_VERSION 1
+/* Longest order id, including none of the NUL (it is the Idempotency-Key). */
+#define STORE_ORDER_ID_MAX 64
+
+/*
+ * Open (creating if missing) the database at path; its parent directory must
+ * exist. Sets WAL, foreign_keys=ON, busy_timeout 5 s, and applies forward
+ * migrations up to STORE_SCHEMA_VERSION (one transaction each). A database
+ * written by a newer restock is refused (RS_ERR_INVALID) and left untouched.
+ * On success *out owns the connection; on failure *out is NULL and err (if
+ * not NULL) holds a sentence naming the path and the reason.
+ */
+enum rs_err store_open(const char *path, struct store **out, char *err, size_t errlen);
+/* Finalize cached statements and close. NULL is fine. */
+void store_close(struct store *st);
+/* The full message of the last failure on st ("" if none); valid until the next call. */
+const char *store_errmsg(const struct store *st);
+/* The schema version of the open file (== STORE_SCHEMA_VERSION after open). */
+int store_schema_version(struct store *st);
+
+/*
+ * Group writes: begin opens a transaction (BEGIN IMMEDIATE, durable: the
+ * commit is fsynced) or, inside one, a savepoint. commit/rollback end the
+ * innermost level. On a failed commit the level is rolled back.
+ */
+enum rs_err store_begin(struct store *st);
+enum rs_err store_commit(struct store *st);
+enum rs_err store_rollback(struct store *st);
+
+/* ---- readings ---------------------------------------------------------- */
+
+/*
+ * Store one value of device/point at time_ms. A second value at the same
+ * time for the same point replaces the first. Not fsynced on its own
+ * (synchronous=NORMAL): a power cut may lose the last readings, never
+ * corrupt the file or reorder them against order transactions.
+ */
+enum rs_err store_put_reading(struct store *st, const char *device, const char *point,
+                              int64_t time_ms, double value);
+
+/* Callback for readings; return non-zero to stop the iteration (not an error). */
+typedef int (*store_reading_cb)(void *ud, const char *device, const char *point,
+                                int64_t time_ms, double value);
+
+/* The latest reading of every point (for warm starts), ordered by device, point. */
+enum rs_err store_last_readings(struct store *st, store_reading_cb cb, void *ud);
+/* The latest reading of one point: RS_ERR_NOT_FOUND if it has none. */
+enum rs_err store_last_reading(struct store *st, const char *device, const char *point,
+                               int64_t *time_ms, double *value);
+/* Readings of one point with from_ms <= time < to_ms, oldest first. */
+enum rs_err store_readings_range(struct store *st, const char *device, const char *point,
+                                 int64_t from_ms, int64_t to_ms, store_reading_cb cb, void *ud);
+
+/*
+ * Retention: readings older than cutoff_ms are thinned to the last reading of
+ * each bucket_ms-long bucket (per point; buckets aligned to the Unix epoch).
+ * Newer readings are untouched. *deleted (may be NULL) gets the count removed.
+ */
+enum rs_err store_thin_readings(struct store *st, int64_t cutoff_ms, int64_t bucket_ms,
+                                int64_t *deleted);
+
+/* ---- consumables ------------------------------------------------------- */
+
+struct store_consumable {
+  char *id;                      /* full id "device/consumable" */
+  int64_t spares;                /* parts on the shelf */
+  int64_t installed_at_ms;       /* 0 = unknown */
+  int64_t last_replacement_ms;   /* 0 = never seen */
+  double counter_at_replacement; /* level/counter reading just after the last replacement */
+  bool has_counter;              /* counter_at_replacement is set */
+  char *predictor_json;          /* predictor state, JSON text or NULL */
+  int64_t updated_ms;
+};
+void store_consumable_free(struct store_consumable *c); /* frees the members, not c */
+
+/* Fill *out (members owned by *out); RS_ERR_NOT_FOUND if the id has no state. */
+enum rs_err store_get_consumable_state(struct store *st, const char *id,
+                                       struct store_consumable *out);
+/* Insert or replace the state of c->id (all fields written as given). */
+enum rs_err store_put_consumable_state(struct store *st, const struct store_consumable *c);
+/* Add delta (may be negative) to spares, creating the row if needed; *spares_out may be NULL. */
+enum rs_err store_add_spares(struct store *st, const char *id, int64_t delta, int64_t now_ms,
+                             int64_t *spares_out);
+
+/*
+ * Record a replacement of consumable id at time_ms (level before and after)
+ * and, in the same transaction, set its state's installed_at and
+ * last_replacement to time_ms and counter_at_replacement to level_after
+ * (creating the state row if needed). *replacement_id may be NULL.
+ */
+enum rs_err store_record_replacement(struct store *st, const char *id, int64_t time_ms,
+                                     double level_before, double level_after,
+                                     int64_t *replacement_id);
+typedef int (*store_replacement_cb)(void *ud, int64_t time_ms, double level_before,
+                                    double level_after);
+/* The replacements of id, oldest first (to learn the typical life). */
+enum rs_err store_list_replacements(struct store *st, const char *id, store_replacement_cb cb,
+                                    void *ud);
+
+/* ---- order lines ------------------------------------------------------- */
+
+/*
+ * A line's state: open (waiting in no order or in a live order), delivered,
+ * ended (its order was rejected, expired, failed or cancelled). A consumable
+ * with an open line gets no other line (SPEC 7).
+ */
+enum store_line_state { STORE_LINE_OPEN, STORE_LINE_DELIVERED, STORE_LINE_ENDED };
+const char *store_line_state_name(enum store_line_state s);
+
+struct store_order_line {
+  int64_t id;
+  char *consumable; /* full id */
+  char *sku;
+  int64_t quantity;
+  int64_t unit_price; /* minor units */
+  char currency[4];   /* ISO 4217 */
+  char *rule;         /* rule name that raised it, or NULL (default rule / manual) */
+  char *figures_json; /* the figures the rule saw (JSON text) or NULL */
+  int64_t need_by_ms; /* predicted empty date minus lead time; 0 = none */
+  char *order_id;     /* NULL until batched into an order */
+  enum store_line_state state;
+  int64_t created_ms;
+};
+void store_order_line_free(struct store_order_line *l); /* frees the members, not l */
+
+/*
+ * Add an open line (id, order_id and state of l are ignored). Refused with
+ * RS_ERR_CONFLICT when the consumable already has an open line. *id_out gets
+ * the new line id.
+ */
+enum rs_err store_add_order_line(struct store *st, const struct store_order_line *l,
+                                 int64_t *id_out);
+/* Put line_id into order_id (RS_ERR_NOT_FOUND if either is missing). */
+enum rs_err store_attach_line(struct store *st, int64_t line_id, const char *order_id);
+/* Whether consumable has an open line; *line_id (may be NULL) gets it, or 0. */
+enum rs_err store_has_open_line(struct store *st, const char *consumable, bool *open,
+                                int64_t *line_id);
+typedef int (*store_line_cb)(void *ud, const struct store_order_line *line);
+/* All open lines, oldest first. */
+enum rs_err store_list_open_lines(struct store *st, store_line_cb cb, void *ud);
+
+/* ---- orders ------------------------------------------------------------ */
+
+enum store_order_state {
+  STORE_ORDER_DRAFT,
+  STORE_ORDER_PENDING_APPROVAL,
+  STORE_ORDER_APPROVED,
+  STORE_ORDER_SUBMITTED,
+  STORE_ORDER_SHIPPED,
+  STORE_ORDER_DELIVERED,
+  STORE_ORDER_REJECTED,
+  STORE_ORDER_EXPIRED,
+  STORE_ORDER_FAILED,
+  STORE_ORDER_CANCELLED
+};
+#define STORE_ORDER_STATE_COUNT 10
+/* "draft", "pending_approval", ... (SPEC 8); "?" when out of range. */
+const char *store_order_state_name(enum store_order_state s);
+/* Name to state: 0 and *out, or -1. */
+int store_order_state_parse(const char *name, enum store_order_state *out);
+/* Whether s is one of the ends (delivered, rejected, expired, failed, cancelled). */
+bool store_order_state_final(enum store_order_state s);
+
+struct store_order {
+  char id[STORE_ORDER_ID_MAX + 1];
+  char *supplier;
+  enum store_order_state state;
+  char currency[4];
+  int64_t total; /* minor units */
+  int64_t created_ms;
+  int64_t updated_ms;
+  char *shop_id;      /* the shop's order id once submitted, else NULL */
+  char *request_body; /* the POST body, built once and stored; NULL until built */
+  int64_t attempts;   /* submission attempts so far */
+  int64_t next_attempt_ms; /* 0 = none scheduled */
+  char *last_error;   /* last submission error or shop message, or NULL */
+};
+
+struct store_transition {
+  int64_t time_ms;
+  bool has_from; /* false for the creation */
+  enum store_order_state from;
+  enum store_order_state to;
+  char *actor; /* "system", "rule:NAME", "approver:EMAIL", "restockctl", ... */
+  char *cause; /* a sentence */
+};
+
+/* An order with its lines and transitions (oldest first). */
+struct store_order_full {
+  struct store_order order;
+  struct store_order_line *lines;
+  size_t n_lines;
+  struct store_transition *transitions;
+  size_t n_transitions;
+};
+void store_order_free(struct store_order *o);           /* frees members, not o */
+void store_order_full_free(struct store_order_full *o); /* frees members and o */
+
+/*
+ * Create an order in state draft for supplier with the given currency and
+ * total, recording the creation transition (actor, cause) at now_ms. The id
+ * is "R-YYYYMMDD-NNNN-XXXXXX": the UTC creation date, a per-day sequence
+ * (4 digits, more when needed) and a random per-database tag made when the
+ * file was created, so that two gateways (or a reinstalled one) never reuse
+ * an Idempotency-Key. id_out (size >= STORE_ORDER_ID_MAX + 1) gets the id.
+ */
+enum rs_err store_create_order(struct store *st, const char *supplier, const char *currency,
+                               int64_t total, int64_t now_ms, const char *actor,
+                               const char *cause, char *id_out, size_t id_size);
+/*
+ * Move order id from `from` to `to` at now_ms, in one transaction: the
+ * current state must equal `from`, else RS_ERR_CONFLICT and nothing changes
+ * (RS_ERR_NOT_FOUND if there is no such order). Records the transition with
+ * actor and cause and sets updated. Moving to delivered marks the order's
+ * lines delivered; moving to rejected/expired/failed/cancelled marks them
+ * ended. Does not judge whether the edge is allowed: the orders module does.
+ */
+enum rs_err store_transition_order(struct store *st, const char *id,
+                                   enum store_order_state from, enum store_order_state to,
+                                   const char *actor, const char *cause, int64_t now_ms);
+/* Set the total (minor units) of an order, e.g. after adding lines. */
+enum rs_err store_set_order_total(struct store *st, const char *id, int64_t total,
+                                  int64_t now_ms);
+/*
+ * Store the request body once: RS_ERR_CONFLICT if a different body is
+ * already stored (the same body again is RS_OK), so retries resend it byte
+ * for byte.
+ */
+enum rs_err store_set_order_body(struct store *st, const char *id, const char *body,
+                                 int64_t now_ms);
+/*
+ * Note a submission attempt: attempts += 1, next_attempt_ms (0 = none) and
+ * last_error (NULL clears it).
+ */
+enum rs_err store_note_attempt(struct store *st, const char *id, int64_t next_attempt_ms,
+                               const char *last_error, int64_t now_ms);
+/* Store the shop's id for the order. */
+enum rs_err store_set_order_shop_id(struct store *st, const char *id, const char *shop_id,
+                                    int64_t now_ms);
+
+/* Order id with lines and transitions into *out (caller frees); RS_ERR_NOT_FOUND if none. */
+enum rs_err store_get_order(struct store *st, const char *id, struct store_order_full **out);
+typedef int (*store_order_cb)(void *ud, const struct store_order *order);
+/*
+ * Orders newest first; only those in `state` when only_state is true; at
+ * most limit (0 = all).
+ */
+enum rs_err store_list_orders(struct store *st, bool only_state, enum store_order_state state,
+                              size_t limit, store_order_cb cb, void *ud);
+
+/* ---- approvals --------------------------------------------------------- */
+
+/* Record that a link with token_hash (hex SHA-256) went to approver for order id. */
+enum rs_err store_add_approval(struct store *st, const char *order_id, const char *approver,
+                               const char *token_hash, int64_t expires_ms, int64_t now_ms);
+/*
+ * Use the link with token_hash once: sets used_at, decided_by, decision
+ * ("approve"/"reject"), source address and user agent. RS_ERR_NOT_FOUND for
+ * an unknown hash, RS_ERR_CONFLICT if already used, RS_ERR_TIMEOUT if
+ * expired at now_ms. *order_id_out (size > STORE_ORDER_ID_MAX, may be NULL)
+ * gets the order.
+ */
+enum rs_err store_use_approval(struct store *st, const char *token_hash, const char *decided_by,
+                               const char *decision, const char *source, const char *user_agent,
+                               int64_t now_ms, char *order_id_out, size_t order_id_size);
+
+/* ---- audit and meta ---------------------------------------------------- */
+
+/* Append an audit entry (durable). detail may be NULL. */
+enum rs_err store_audit(struct store *st, int64_t time_ms, const char *actor, const char *action,
+                        const char *detail);
+
+/* Value of key into *value (malloc'd, caller frees); RS_ERR_NOT_FOUND if unset. */
+enum rs_err store_meta_get(struct store *st, const char *key, char **value);
+/* Set key to value (durable). */
+enum rs_err store_meta_set(struct store *st, const char *key, const char *value);
+
+/*
+ * Test hook: limit the file to max_pages pages (PRAGMA max_page_count), so
+ * that the next write that needs more fails with RS_ERR_FULL.
+ */
+enum rs_err store_set_max_pages(struct store *st, int64_t max_pages);
+
+#endif
