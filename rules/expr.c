@@ -32,10 +32,10 @@
 #define EXPR_STACK_MAX 512
 #define EXPR_NAME_MAX  64
 
-const char *const expr_var_names[] = {
-  "level_pct",  "days_left", "cover_days", "rate_per_day",           "confidence",
-  "lead_time_days", "spares", "value",   "hours_since_replacement", "open_orders",
-  NULL};
+const char *const expr_var_names[] = {"level_pct",    "days_left",  "cover_days",
+                                      "rate_per_day", "confidence", "lead_time_days",
+                                      "spares",       "value",      "hours_since_replacement",
+                                      "open_orders",  NULL};
 
 static const char *const func_names[] = {"min", "max", "abs", NULL};
 
@@ -281,13 +281,27 @@ static void next(struct parser *p)
   }
   p->pos = i + 1;
   switch(c) {
-  case '(': p->tok.kind = T_LPAREN; return;
-  case ')': p->tok.kind = T_RPAREN; return;
-  case ',': p->tok.kind = T_COMMA; return;
-  case '+': p->tok.kind = T_PLUS; return;
-  case '-': p->tok.kind = T_MINUS; return;
-  case '*': p->tok.kind = T_STAR; return;
-  case '/': p->tok.kind = T_SLASH; return;
+  case '(':
+    p->tok.kind = T_LPAREN;
+    return;
+  case ')':
+    p->tok.kind = T_RPAREN;
+    return;
+  case ',':
+    p->tok.kind = T_COMMA;
+    return;
+  case '+':
+    p->tok.kind = T_PLUS;
+    return;
+  case '-':
+    p->tok.kind = T_MINUS;
+    return;
+  case '*':
+    p->tok.kind = T_STAR;
+    return;
+  case '/':
+    p->tok.kind = T_SLASH;
+    return;
   case '<':
   case '>':
     if(d == '=') {
@@ -316,8 +330,12 @@ static void next(struct parser *p)
     }
     fail(p, i, "unexpected '!' (use 'not')");
     break;
-  case '&': fail(p, i, "unexpected '%s' (use 'and')", d == '&' ? "&&" : "&"); break;
-  case '|': fail(p, i, "unexpected '%s' (use 'or')", d == '|' ? "||" : "|"); break;
+  case '&':
+    fail(p, i, "unexpected '%s' (use 'and')", d == '&' ? "&&" : "&");
+    break;
+  case '|':
+    fail(p, i, "unexpected '%s' (use 'or')", d == '|' ? "||" : "|");
+    break;
   case '.':
     if(is_digit(d)) {
       fail(p, i, "malformed number (write a digit before '.', e.g. '0.5')");
@@ -359,8 +377,11 @@ static void emit(struct parser *p, enum op_kind k, uint8_t var, double num)
     break;
   case OP_NEG:
   case OP_ABS:
-  case OP_NOT: break;
-  default: p->sp--; break;
+  case OP_NOT:
+    break;
+  default:
+    p->sp--;
+    break;
   }
 }
 
@@ -504,8 +525,8 @@ static enum type parse_ident(struct parser *p)
     return parse_call(p, f);
   /* Unknown: a function when followed by '(' (peek past spaces). */
   j = p->pos;
-  while(j < p->len && (p->src[j] == ' ' || p->src[j] == '\t' || p->src[j] == '\n' ||
-                       p->src[j] == '\r'))
+  while(j < p->len &&
+        (p->src[j] == ' ' || p->src[j] == '\t' || p->src[j] == '\n' || p->src[j] == '\r'))
     j++;
   call = j < p->len && p->src[j] == '(';
   if(call) {
@@ -540,7 +561,8 @@ static enum type parse_primary(struct parser *p)
     emit(p, OP_NUM, 0, INFINITY);
     next(p);
     return TY_NUM;
-  case T_IDENT: return parse_ident(p);
+  case T_IDENT:
+    return parse_ident(p);
   case T_LPAREN: {
     size_t open = p->tok.off;
     enum type t;
@@ -769,8 +791,9 @@ struct expr *expr_compile(const char *src, size_t len, struct expr_error *err)
     if(p.tok.kind == T_RPAREN)
       fail(&p, p.tok.off, "unexpected ')' (no matching '(')");
     else
-      fail(&p, p.tok.off, "unexpected %s after a complete expression (expected an operator, "
-                          "'and', 'or' or the end)",
+      fail(&p, p.tok.off,
+           "unexpected %s after a complete expression (expected an operator, "
+           "'and', 'or' or the end)",
            what);
     goto out;
   }
@@ -824,32 +847,73 @@ int expr_eval(const struct expr *e, const double vars[EXPR_VAR_COUNT])
     const struct op *o = &e->code[i];
     double a, b;
     switch((enum op_kind)o->kind) {
-    case OP_NUM: st[sp++] = o->num; continue;
-    case OP_VAR: st[sp++] = vars[o->var]; continue;
-    case OP_NEG: st[sp - 1] = -st[sp - 1]; continue;
-    case OP_ABS: st[sp - 1] = fabs(st[sp - 1]); continue;
-    case OP_NOT: st[sp - 1] = st[sp - 1] != 0.0 ? 0.0 : 1.0; continue;
-    default: break;
+    case OP_NUM:
+      st[sp++] = o->num;
+      continue;
+    case OP_VAR:
+      st[sp++] = vars[o->var];
+      continue;
+    case OP_NEG:
+      st[sp - 1] = -st[sp - 1];
+      continue;
+    case OP_ABS:
+      st[sp - 1] = fabs(st[sp - 1]);
+      continue;
+    case OP_NOT:
+      st[sp - 1] = st[sp - 1] != 0.0 ? 0.0 : 1.0;
+      continue;
+    default:
+      break;
     }
     b = st[--sp];
     a = st[sp - 1];
     switch((enum op_kind)o->kind) {
-    case OP_ADD: a = a + b; break;
-    case OP_SUB: a = a - b; break;
-    case OP_MUL: a = a * b; break;
-    case OP_DIV: a = a / b; break;
+    case OP_ADD:
+      a = a + b;
+      break;
+    case OP_SUB:
+      a = a - b;
+      break;
+    case OP_MUL:
+      a = a * b;
+      break;
+    case OP_DIV:
+      a = a / b;
+      break;
     /* fmin/fmax drop a NaN operand; keep it so a missing figure stays missing */
-    case OP_MIN: a = isnan(a) || isnan(b) ? NAN : fmin(a, b); break;
-    case OP_MAX: a = isnan(a) || isnan(b) ? NAN : fmax(a, b); break;
-    case OP_LT: a = a < b; break;
-    case OP_LE: a = a <= b; break;
-    case OP_GT: a = a > b; break;
-    case OP_GE: a = a >= b; break;
-    case OP_EQ: a = a == b; break;
-    case OP_NE: a = cmp_ok(a, b) && a != b; break;
-    case OP_AND: a = a != 0.0 && b != 0.0; break;
-    case OP_OR: a = a != 0.0 || b != 0.0; break;
-    default: a = NAN; break;
+    case OP_MIN:
+      a = isnan(a) || isnan(b) ? NAN : fmin(a, b);
+      break;
+    case OP_MAX:
+      a = isnan(a) || isnan(b) ? NAN : fmax(a, b);
+      break;
+    case OP_LT:
+      a = a < b;
+      break;
+    case OP_LE:
+      a = a <= b;
+      break;
+    case OP_GT:
+      a = a > b;
+      break;
+    case OP_GE:
+      a = a >= b;
+      break;
+    case OP_EQ:
+      a = a == b;
+      break;
+    case OP_NE:
+      a = cmp_ok(a, b) && a != b;
+      break;
+    case OP_AND:
+      a = a != 0.0 && b != 0.0;
+      break;
+    case OP_OR:
+      a = a != 0.0 || b != 0.0;
+      break;
+    default:
+      a = NAN;
+      break;
     }
     st[sp - 1] = a;
   }

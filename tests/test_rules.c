@@ -1,0 +1,550 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Unit tests of rules/rules: selectors, `for` timers on a virtual time
+ * axis, first-rule-wins, the default rule, gates, quantities, approval and
+ * the button model. The config is built by hand in an arena; `when`
+ * expressions are compiled with the real expr_compile().
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "config/config.h"
+#include "config/rs_util.h"
+#include "rules/expr.h"
+#include "rules/rules.h"
+
+#define MIN_MS  (60 * 1000LL)
+#define HOUR_MS (60 * MIN_MS)
+#define DAY_MS  (24 * HOUR_MS)
+#define T0      1700000000000LL /* a wall time in ms */
+
+struct fixture {
+  struct rs_arena *a;
+  struct cfg cfg;
+  struct cfg_catalog_item items[2];
+  struct cfg_consumable cons[3];
+  struct cfg_rule rules[4];
+};
+
+static struct expr *compile(const char *s)
+{
+  struct expr_error err;
+  struct expr *e = expr_compile(s, strlen(s), &err);
+  if(!e)
+    fail_msg("'%s': %s at %zu", s, err.msg, err.offset);
+  return e;
+}
+
+static struct cfg_kv *kv1(struct rs_arena *a, const char *k, const char *v)
+{
+  struct cfg_kv *kv = rs_arena_alloc(a, sizeof(*kv));
+  kv->key = rs_arena_strdup(a, k);
+  kv->value = rs_arena_strdup(a, v);
+  return kv;
+}
+
+/* A config with two catalog items, three consumables and no rules yet. */
+static int setup(void **state)
+{
+  struct fixture *f = rs_xcalloc(1, sizeof(*f));
+  struct rs_arena *a = rs_arena_new();
+  f->a = a;
+  f->cfg.arena = a;
+
+  f->items[0].sku = "HF-2040";
+  f->items[0].pack_size = 4;
+  f->items[0].lead_time_ms = 5 * DAY_MS;
+  f->items[0].approval = CFG_APPROVAL_AUTO;
+  f->items[1].sku = "INK-7";
+  f->items[1].pack_size = 1;
+  f->items[1].lead_time_ms = 2 * DAY_MS;
+  f->items[1].approval = CFG_APPROVAL_REQUIRED;
+  f->cfg.catalog = f->items;
+  f->cfg.n_catalog = 2;
+
+  f->cons[0].id = "hydraulic-filter";
+  f->cons[0].full_id = "press-01/hydraulic-filter";
+  f->cons[0].sku = "HF-2040";
+  f->cons[0].item = &f->items[0];
+  f->cons[0].kind = "filter";
+  f->cons[0].labels = kv1(a, "line", "1");
+  f->cons[0].n_labels = 1;
+  f->cons[0].model = CFG_MODEL_LEVEL;
+
+  f->cons[1].id = "ink-black";
+  f->cons[1].full_id = "printer-a/ink-black";
+  f->cons[1].sku = "INK-7";
+  f->cons[1].item = &f->items[1];
+  f->cons[1].kind = NULL;
+  f->cons[1].model = CFG_MODEL_LEVEL;
+
+  f->cons[2].id = "reorder";
+  f->cons[2].full_id = "press-02/reorder";
+  f->cons[2].sku = "HF-2040";
+  f->cons[2].item = &f->items[0];
+  f->cons[2].kind = "filter";
+  f->cons[2].labels = kv1(a, "line", "2");
+  f->cons[2].n_labels = 1;
+  f->cons[2].model = CFG_MODEL_BUTTON;
+
+  f->cfg.default_rule.name = "default";
+  f->cfg.default_rule.when_src = "cover_days < lead_time_days + 2";
+  f->cfg.default_rule.when = compile(f->cfg.default_rule.when_src);
+  f->cfg.default_rule.builtin = true;
+  f->cfg.rules = f->rules;
+  f->cfg.n_rules = 0;
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state)
+{
+  struct fixture *f = *state;
+  size_t i;
+  for(i = 0; i < RS_ARRAY_LEN(f->rules); i++)
+    expr_free(f->rules[i].when);
+  expr_free(f->cfg.default_rule.when);
+  rs_arena_free(f->a);
+  free(f);
+  return 0;
+}
+
+/* Append a rule matching kind (NULL: everything) with `when` src. */
+static struct cfg_rule *add_rule(struct fixture *f, const char *name, const char *kind,
+                                 const char *when, int64_t for_ms)
+{
+  struct cfg_rule *r = &f->rules[f->cfg.n_rules++];
+  assert_true(f->cfg.n_rules <= RS_ARRAY_LEN(f->rules));
+  r->name = name;
+  r->match_kind = kind;
+  r->when_src = when;
+  r->when = compile(when);
+  r->for_ms = for_ms;
+  return r;
+}
+
+/* A fresh, depleting snapshot of c with days_left d (cover = d). */
+static struct rule_snapshot snap(const struct cfg_consumable *c, double days_left)
+{
+  struct rule_snapshot s;
+  size_t i;
+  memset(&s, 0, sizeof(s));
+  s.consumable = c;
+  for(i = 0; i < EXPR_VAR_COUNT; i++)
+    s.vars[i] = 0;
+  s.vars[EXPR_VAR_DAYS_LEFT] = days_left;
+  s.vars[EXPR_VAR_COVER_DAYS] = days_left;
+  s.vars[EXPR_VAR_LEVEL_PCT] = 50;
+  s.vars[EXPR_VAR_CONFIDENCE] = 0.9;
+  s.vars[EXPR_VAR_LEAD_TIME_DAYS] = c->item ? (double)c->item->lead_time_ms / (double)DAY_MS : 0;
+  s.empty_at_ms = isinf(days_left) ? INT64_MAX : T0 + (int64_t)(days_left * (double)DAY_MS);
+  return s;
+}
+
+/* Evaluate one snapshot; returns the number of decisions (0 or 1). */
+static size_t eval1(struct fixture *f, int64_t now, const struct rule_snapshot *s,
+                    struct rule_state *st, struct rule_decision *d)
+{
+  return rules_evaluate(&f->cfg, now, s, st, 1, d, 1);
+}
+
+static void test_selectors(void **state)
+{
+  struct fixture *f = *state;
+  struct cfg_rule r;
+  const struct cfg_consumable *hf = &f->cons[0], *ink = &f->cons[1];
+
+  memset(&r, 0, sizeof(r));
+  assert_true(rules_match(&r, hf)); /* no match: everything */
+  assert_true(rules_match(&r, ink));
+
+  r.match_consumable = "press-*/hydraulic-*";
+  assert_true(rules_match(&r, hf));
+  assert_false(rules_match(&r, ink));
+  r.match_consumable = "*filter"; /* '*' crosses the '/' */
+  assert_true(rules_match(&r, hf));
+  r.match_consumable = "hydraulic-filter"; /* the full id, not the bare id */
+  assert_false(rules_match(&r, hf));
+  r.match_consumable = "press-0?/hydraulic-filter";
+  assert_true(rules_match(&r, hf));
+  r.match_consumable = "[pq]ress-01/*";
+  assert_true(rules_match(&r, hf));
+  r.match_consumable = "press-0[!1]/*";
+  assert_false(rules_match(&r, hf));
+  assert_true(rules_match(&r, &f->cons[2]));
+  assert_false(rules_match(&r, ink));
+  r.match_consumable = NULL;
+
+  r.match_sku = "HF-20??";
+  assert_true(rules_match(&r, hf));
+  assert_false(rules_match(&r, ink));
+  r.match_sku = "HF-2";
+  assert_false(rules_match(&r, hf));
+  r.match_sku = NULL;
+
+  r.match_kind = "filter";
+  assert_true(rules_match(&r, hf));
+  assert_false(rules_match(&r, ink)); /* no kind at all */
+  r.match_kind = "filt*";             /* kind is equality, not a glob */
+  assert_false(rules_match(&r, hf));
+  r.match_kind = NULL;
+
+  r.match_labels = kv1(f->a, "line", "1");
+  r.n_match_labels = 1;
+  assert_true(rules_match(&r, hf));
+  assert_false(rules_match(&r, &f->cons[2])); /* line: "2" */
+  assert_false(rules_match(&r, ink));         /* no labels */
+
+  /* selectors combine with AND */
+  r.match_kind = "filter";
+  r.match_sku = "HF-*";
+  r.match_consumable = "press-01/*";
+  assert_true(rules_match(&r, hf));
+  r.match_consumable = "press-02/*";
+  assert_false(rules_match(&r, hf));
+}
+
+static void test_for_timer(void **state)
+{
+  struct fixture *f = *state;
+  struct rule_state st;
+  struct rule_decision d;
+  struct rule_snapshot s = snap(&f->cons[0], 3);
+  struct cfg_rule *r = add_rule(f, "soon", "filter", "days_left < 4", HOUR_MS);
+
+  rule_state_init(&st, &f->cfg);
+  assert_int_equal(st.n, 2);
+  assert_true(st.since_ms[0] == INT64_MIN);
+
+  assert_int_equal(eval1(f, T0, &s, &st, &d), 0);
+  assert_true(st.since_ms[0] == T0);
+  assert_int_equal(eval1(f, T0 + 59 * MIN_MS, &s, &st, &d), 0);
+  assert_true(st.since_ms[0] == T0);
+
+  /* the condition stops holding: the timer restarts */
+  s.vars[EXPR_VAR_DAYS_LEFT] = 4;
+  assert_int_equal(eval1(f, T0 + 59 * MIN_MS + 1, &s, &st, &d), 0);
+  assert_true(st.since_ms[0] == INT64_MIN);
+  s.vars[EXPR_VAR_DAYS_LEFT] = 3;
+  assert_int_equal(eval1(f, T0 + 70 * MIN_MS, &s, &st, &d), 0);
+  assert_true(st.since_ms[0] == T0 + 70 * MIN_MS);
+  assert_int_equal(eval1(f, T0 + 129 * MIN_MS, &s, &st, &d), 0);
+  /* exactly `for` after it started holding: fires */
+  assert_int_equal(eval1(f, T0 + 130 * MIN_MS, &s, &st, &d), 1);
+  assert_ptr_equal(d.rule, r);
+  assert_ptr_equal(d.consumable, &f->cons[0]);
+  assert_true(st.since_ms[0] == T0 + 70 * MIN_MS);
+
+  /* for: 0 fires on the first evaluation that holds */
+  r->for_ms = 0;
+  s.vars[EXPR_VAR_DAYS_LEFT] = 10;
+  assert_int_equal(eval1(f, T0 + 200 * MIN_MS, &s, &st, &d), 0);
+  s.vars[EXPR_VAR_DAYS_LEFT] = 1;
+  assert_int_equal(eval1(f, T0 + 201 * MIN_MS, &s, &st, &d), 1);
+  rule_state_free(&st);
+  assert_null(st.since_ms);
+}
+
+/* A rule that stops matching (e.g. selectors changed) restarts its timer. */
+static void test_unmatched_resets(void **state)
+{
+  struct fixture *f = *state;
+  struct rule_state st;
+  struct rule_decision d;
+  struct rule_snapshot s = snap(&f->cons[0], 3);
+  struct cfg_rule *r = add_rule(f, "soon", "filter", "days_left < 4", HOUR_MS);
+
+  rule_state_init(&st, &f->cfg);
+  assert_int_equal(eval1(f, T0, &s, &st, &d), 0);
+  r->match_kind = "ink";
+  eval1(f, T0 + 30 * MIN_MS, &s, &st, &d);
+  assert_true(st.since_ms[0] == INT64_MIN);
+  r->match_kind = "filter";
+  assert_int_equal(eval1(f, T0 + 40 * MIN_MS, &s, &st, &d), 0);
+  assert_int_equal(eval1(f, T0 + 61 * MIN_MS, &s, &st, &d), 0);
+  assert_int_equal(eval1(f, T0 + 100 * MIN_MS, &s, &st, &d), 1);
+  rule_state_free(&st);
+}
+
+static void test_first_rule_wins(void **state)
+{
+  struct fixture *f = *state;
+  struct rule_state st;
+  struct rule_decision d;
+  struct rule_snapshot s = snap(&f->cons[0], 3);
+  struct cfg_rule *slow = add_rule(f, "slow", "filter", "days_left < 5", 2 * HOUR_MS);
+  struct cfg_rule *fast = add_rule(f, "fast", NULL, "days_left < 4", 0);
+  struct cfg_rule *never = add_rule(f, "never", "filter", "days_left < 0", 0);
+  (void)never;
+
+  rule_state_init(&st, &f->cfg);
+  assert_int_equal(st.n, 4);
+  /* the first rule has not held long enough: the second fires */
+  assert_int_equal(eval1(f, T0, &s, &st, &d), 1);
+  assert_ptr_equal(d.rule, fast);
+  /* every matching rule's timer was updated */
+  assert_true(st.since_ms[0] == T0);
+  assert_true(st.since_ms[1] == T0);
+  assert_true(st.since_ms[2] == INT64_MIN);
+  assert_true(st.since_ms[3] == INT64_MIN); /* default: not used, a rule matched */
+  /* once the first has held for its `for`, it wins */
+  assert_int_equal(eval1(f, T0 + 2 * HOUR_MS, &s, &st, &d), 1);
+  assert_ptr_equal(d.rule, slow);
+  rule_state_free(&st);
+}
+
+static void test_default_rule(void **state)
+{
+  struct fixture *f = *state;
+  struct rule_state st[2];
+  struct rule_decision d[2];
+  struct rule_snapshot s[2];
+  struct cfg_rule *filt = add_rule(f, "filters", "filter", "days_left < 1", 0);
+  size_t n;
+  (void)filt;
+
+  /* the ink matches no rule: the default (cover < lead 2d + 2) applies */
+  s[0] = snap(&f->cons[0], 3.5);
+  s[1] = snap(&f->cons[1], 3.5);
+  rule_state_init(&st[0], &f->cfg);
+  rule_state_init(&st[1], &f->cfg);
+  n = rules_evaluate(&f->cfg, T0, s, st, 2, d, 2);
+  assert_int_equal(n, 1);
+  assert_ptr_equal(d[0].consumable, &f->cons[1]);
+  assert_ptr_equal(d[0].rule, &f->cfg.default_rule);
+  assert_true(st[1].since_ms[1] == T0);
+  /* the filter matched a rule, so the default does not apply to it even
+   * though cover 3.5 < 5 + 2 would hold */
+  assert_true(st[0].since_ms[1] == INT64_MIN);
+
+  /* default not holding: no line */
+  s[1].vars[EXPR_VAR_COVER_DAYS] = 4;
+  n = rules_evaluate(&f->cfg, T0 + 1, s, st, 2, d, 2);
+  assert_int_equal(n, 0);
+  /* not depleting at all */
+  s[1].vars[EXPR_VAR_COVER_DAYS] = INFINITY;
+  n = rules_evaluate(&f->cfg, T0 + 2, s, st, 2, d, 2);
+  assert_int_equal(n, 0);
+  rule_state_free(&st[0]);
+  rule_state_free(&st[1]);
+}
+
+static void test_stale_gate(void **state)
+{
+  struct fixture *f = *state;
+  struct rule_state st;
+  struct rule_decision d;
+  struct rule_snapshot s = snap(&f->cons[0], 1);
+  add_rule(f, "soon", "filter", "days_left < 2", HOUR_MS);
+
+  rule_state_init(&st, &f->cfg);
+  s.stale = true;
+  assert_int_equal(eval1(f, T0, &s, &st, &d), 0);
+  assert_int_equal(eval1(f, T0 + 2 * HOUR_MS, &s, &st, &d), 0);
+  /* the timer kept running while stale */
+  assert_true(st.since_ms[0] == T0);
+  s.stale = false;
+  assert_int_equal(eval1(f, T0 + 2 * HOUR_MS + 1, &s, &st, &d), 1);
+  rule_state_free(&st);
+}
+
+static void test_open_line(void **state)
+{
+  struct fixture *f = *state;
+  struct rule_state st;
+  struct rule_decision d;
+  struct rule_snapshot s = snap(&f->cons[0], 1);
+  add_rule(f, "soon", "filter", "days_left < 2", 0);
+
+  rule_state_init(&st, &f->cfg);
+  assert_int_equal(eval1(f, T0, &s, &st, &d), 1);
+  s.open_line = true;
+  assert_int_equal(eval1(f, T0 + MIN_MS, &s, &st, &d), 0);
+  assert_int_equal(eval1(f, T0 + 2 * MIN_MS, &s, &st, &d), 0);
+  s.open_line = false; /* delivered or ended */
+  assert_int_equal(eval1(f, T0 + 3 * MIN_MS, &s, &st, &d), 1);
+  rule_state_free(&st);
+}
+
+static void test_quantity(void **state)
+{
+  struct fixture *f = *state;
+  struct rule_state st;
+  struct rule_decision d;
+  struct rule_snapshot s = snap(&f->cons[0], 1); /* pack size 4 */
+  struct cfg_rule *r = add_rule(f, "soon", NULL, "days_left < 2", 0);
+
+  rule_state_init(&st, &f->cfg);
+  assert_int_equal(eval1(f, T0, &s, &st, &d), 1);
+  assert_int_equal(d.quantity, 4); /* default: one pack */
+  r->quantity = 5;
+  assert_int_equal(eval1(f, T0, &s, &st, &d), 1);
+  assert_int_equal(d.quantity, 8);
+  r->quantity = 8;
+  assert_int_equal(eval1(f, T0, &s, &st, &d), 1);
+  assert_int_equal(d.quantity, 8);
+  r->quantity = 1;
+  assert_int_equal(eval1(f, T0, &s, &st, &d), 1);
+  assert_int_equal(d.quantity, 4);
+  /* pack size 1: as written */
+  s = snap(&f->cons[1], 1);
+  r->quantity = 3;
+  assert_int_equal(eval1(f, T0, &s, &st, &d), 1);
+  assert_int_equal(d.quantity, 3);
+  rule_state_free(&st);
+}
+
+static void test_approval(void **state)
+{
+  struct fixture *f = *state;
+  struct rule_state st;
+  struct rule_decision d;
+  struct rule_snapshot hf = snap(&f->cons[0], 1);  /* catalog: auto */
+  struct rule_snapshot ink = snap(&f->cons[1], 1); /* catalog: required */
+  struct cfg_rule *r = add_rule(f, "soon", NULL, "days_left < 2", 0);
+
+  rule_state_init(&st, &f->cfg);
+  r->approval = CFG_APPROVAL_DEFAULT;
+  assert_int_equal(eval1(f, T0, &hf, &st, &d), 1);
+  assert_false(d.approval_required);
+  r->approval = CFG_APPROVAL_AUTO;
+  assert_int_equal(eval1(f, T0, &hf, &st, &d), 1);
+  assert_false(d.approval_required);
+  r->approval = CFG_APPROVAL_REQUIRED;
+  assert_int_equal(eval1(f, T0, &hf, &st, &d), 1);
+  assert_true(d.approval_required);
+  /* the catalog's `required` wins over the rule's `auto` */
+  r->approval = CFG_APPROVAL_AUTO;
+  assert_int_equal(eval1(f, T0, &ink, &st, &d), 1);
+  assert_true(d.approval_required);
+  rule_state_free(&st);
+}
+
+static void test_button(void **state)
+{
+  struct fixture *f = *state;
+  struct rule_state st;
+  struct rule_decision d;
+  struct rule_snapshot s = snap(&f->cons[2], INFINITY); /* button, not depleting */
+  struct cfg_rule *r = add_rule(f, "filters", "filter", "days_left < 2", 0);
+
+  r->quantity = 9;
+  r->approval = CFG_APPROVAL_REQUIRED;
+  rule_state_init(&st, &f->cfg);
+  assert_int_equal(eval1(f, T0, &s, &st, &d), 0); /* no press, `when` false */
+  s.button_pressed = true;
+  assert_int_equal(eval1(f, T0 + 1000, &s, &st, &d), 1);
+  assert_ptr_equal(d.rule, r);
+  assert_int_equal(d.quantity, 4); /* one pack, whatever the rule says */
+  assert_true(d.approval_required);
+  /* not depleting: need by now + lead time (5d) */
+  assert_true(d.need_by_ms == T0 + 1000 + 5 * DAY_MS);
+  /* a press while a line is open makes nothing */
+  s.open_line = true;
+  assert_int_equal(eval1(f, T0 + 2000, &s, &st, &d), 0);
+  s.open_line = false;
+  s.button_pressed = false;
+  assert_int_equal(eval1(f, T0 + 3000, &s, &st, &d), 0);
+
+  /* no rule matches the button: credited to the default rule */
+  r->match_kind = "nothing";
+  s.button_pressed = true;
+  assert_int_equal(eval1(f, T0 + 4000, &s, &st, &d), 1);
+  assert_ptr_equal(d.rule, &f->cfg.default_rule);
+  assert_false(d.approval_required);
+  rule_state_free(&st);
+}
+
+static void test_figures_need_by(void **state)
+{
+  struct fixture *f = *state;
+  struct rule_state st;
+  struct rule_decision d;
+  struct rule_snapshot s = snap(&f->cons[0], 1.5);
+  add_rule(f, "soon", NULL, "days_left < 2 and level_pct > 10", 0);
+
+  s.vars[EXPR_VAR_VALUE] = 3.25;
+  rule_state_init(&st, &f->cfg);
+  assert_int_equal(eval1(f, T0, &s, &st, &d), 1);
+  assert_true(d.need_by_ms == T0 + DAY_MS + DAY_MS / 2);
+  assert_true(d.figures[EXPR_VAR_DAYS_LEFT] == 1.5);
+  assert_true(d.figures[EXPR_VAR_VALUE] == 3.25);
+  assert_true(d.figures[EXPR_VAR_LEVEL_PCT] == 50);
+  assert_true(d.figures[EXPR_VAR_LEAD_TIME_DAYS] == 5);
+  rule_state_free(&st);
+}
+
+/* out is bounded by cap, yet every snapshot's timers update. */
+static void test_cap_and_many(void **state)
+{
+  struct fixture *f = *state;
+  struct rule_state st[3];
+  struct rule_decision d[3];
+  struct rule_snapshot s[3];
+  size_t i, n;
+  add_rule(f, "all", NULL, "days_left < 2", 0);
+
+  for(i = 0; i < 3; i++) {
+    s[i] = snap(&f->cons[i], 1);
+    rule_state_init(&st[i], &f->cfg);
+  }
+  n = rules_evaluate(&f->cfg, T0, s, st, 3, d, 3);
+  assert_int_equal(n, 3);
+  for(i = 0; i < 3; i++)
+    assert_ptr_equal(d[i].consumable, &f->cons[i]);
+  n = rules_evaluate(&f->cfg, T0 + 5, s, st, 3, d, 1);
+  assert_int_equal(n, 1);
+  assert_ptr_equal(d[0].consumable, &f->cons[0]);
+  s[2].vars[EXPR_VAR_DAYS_LEFT] = 9;
+  n = rules_evaluate(&f->cfg, T0 + 6, s, st, 3, d, 1);
+  assert_int_equal(n, 1);
+  assert_true(st[2].since_ms[0] == INT64_MIN);
+  for(i = 0; i < 3; i++)
+    rule_state_free(&st[i]);
+}
+
+/* A state from a config with another rule count is refitted, not overrun. */
+static void test_state_refit(void **state)
+{
+  struct fixture *f = *state;
+  struct rule_state st;
+  struct rule_decision d;
+  struct rule_snapshot s = snap(&f->cons[0], 1);
+
+  rule_state_init(&st, &f->cfg); /* no rules yet: 1 slot */
+  assert_int_equal(st.n, 1);
+  add_rule(f, "a", NULL, "days_left < 0", 0);
+  add_rule(f, "b", NULL, "days_left < 2", 0);
+  assert_int_equal(eval1(f, T0, &s, &st, &d), 1);
+  assert_int_equal(st.n, 3);
+  assert_string_equal(d.rule->name, "b");
+  rule_state_free(&st);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_selectors, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_for_timer, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_unmatched_resets, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_first_rule_wins, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_default_rule, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_stale_gate, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_open_line, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_quantity, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_approval, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_button, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_figures_need_by, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_cap_and_many, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_state_refit, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
