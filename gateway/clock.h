@@ -25,7 +25,8 @@ struct rs_clock;
 /* Constructors; each returns NULL only on allocation failure. */
 struct rs_clock *clock_new_real(void);
 /* anchor_wall_ms: the simulated wall time at real_anchor_wall_ms (both Unix ms). */
-struct rs_clock *clock_new_scaled(double scale, int64_t anchor_wall_ms, int64_t real_anchor_wall_ms);
+struct rs_clock *clock_new_scaled(double scale, int64_t anchor_wall_ms,
+                                  int64_t real_anchor_wall_ms);
 struct rs_clock *clock_new_virtual(int64_t start_wall_ms);
 void clock_free(struct rs_clock *c);
 
@@ -50,7 +51,12 @@ int64_t clock_real_wall_ms(void);
  * with no RTC battery boots in 1970). Nothing is ordered while it is not.
  */
 bool clock_wall_sane(int64_t wall_ms);
-/* The build date as Unix ms (the floor for clock_wall_sane). */
+/*
+ * The floor for clock_wall_sane as Unix ms: 00:00 UTC of the day before the
+ * build date, from RESTOCK_BUILD_EPOCH (Unix seconds, if the build defines
+ * it) or __DATE__ (which GCC and clang take from SOURCE_DATE_EPOCH when set,
+ * so reproducible builds get a reproducible floor).
+ */
 int64_t clock_build_floor_ms(void);
 
 /* Format wall ms as RFC 3339 UTC with seconds ("2026-12-01T17:51:14Z"). */

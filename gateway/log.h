@@ -28,10 +28,10 @@ void log_set_fd(int fd);
 
 void log_msg(enum log_level lvl, const char *fmt, ...) RS_PRINTF(2, 3);
 
-#define log_err(...) log_msg(LOG_LVL_ERR, __VA_ARGS__)
-#define log_warn(...) log_msg(LOG_LVL_WARNING, __VA_ARGS__)
+#define log_err(...)    log_msg(LOG_LVL_ERR, __VA_ARGS__)
+#define log_warn(...)   log_msg(LOG_LVL_WARNING, __VA_ARGS__)
 #define log_notice(...) log_msg(LOG_LVL_NOTICE, __VA_ARGS__)
-#define log_info(...) log_msg(LOG_LVL_INFO, __VA_ARGS__)
-#define log_debug(...) log_msg(LOG_LVL_DEBUG, __VA_ARGS__)
+#define log_info(...)   log_msg(LOG_LVL_INFO, __VA_ARGS__)
+#define log_debug(...)  log_msg(LOG_LVL_DEBUG, __VA_ARGS__)
 
 #endif

@@ -34,8 +34,8 @@
 struct store;
 
 /* The schema version this code writes (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 1
-/* Longest order id, including none of the NUL (it is the Idempotency-Key). */
+#define STORE_SCHEMA_VERSION 2
+/* Longest order id in bytes, without the NUL (it is the Idempotency-Key). */
 #define STORE_ORDER_ID_MAX 64
 
 /*
@@ -74,9 +74,13 @@ enum rs_err store_rollback(struct store *st);
 enum rs_err store_put_reading(struct store *st, const char *device, const char *point,
                               int64_t time_ms, double value);
 
-/* Callback for readings; return non-zero to stop the iteration (not an error). */
-typedef int (*store_reading_cb)(void *ud, const char *device, const char *point,
-                                int64_t time_ms, double value);
+/*
+ * Callback for readings; return non-zero to stop the iteration (not an
+ * error). Callbacks (here and below) may call other store functions, but not
+ * the iteration that is calling them.
+ */
+typedef int (*store_reading_cb)(void *ud, const char *device, const char *point, int64_t time_ms,
+                                double value);
 
 /* The latest reading of every point (for warm starts), ordered by device, point. */
 enum rs_err store_last_readings(struct store *st, store_reading_cb cb, void *ud);
@@ -112,9 +116,16 @@ void store_consumable_free(struct store_consumable *c); /* frees the members, no
 /* Fill *out (members owned by *out); RS_ERR_NOT_FOUND if the id has no state. */
 enum rs_err store_get_consumable_state(struct store *st, const char *id,
                                        struct store_consumable *out);
-/* Insert or replace the state of c->id (all fields written as given). */
+/*
+ * Insert or replace the state of c->id (all fields written as given;
+ * predictor_json must be valid JSON or NULL). Not fsynced on its own, like
+ * readings: it is rewritten often.
+ */
 enum rs_err store_put_consumable_state(struct store *st, const struct store_consumable *c);
-/* Add delta (may be negative) to spares, creating the row if needed; *spares_out may be NULL. */
+/*
+ * Add delta (may be negative; the result is clamped at 0) to spares,
+ * creating the row if needed; durable. *spares_out may be NULL.
+ */
 enum rs_err store_add_spares(struct store *st, const char *id, int64_t delta, int64_t now_ms,
                              int64_t *spares_out);
 
@@ -122,7 +133,9 @@ enum rs_err store_add_spares(struct store *st, const char *id, int64_t delta, in
  * Record a replacement of consumable id at time_ms (level before and after)
  * and, in the same transaction, set its state's installed_at and
  * last_replacement to time_ms and counter_at_replacement to level_after
- * (creating the state row if needed). *replacement_id may be NULL.
+ * (creating the state row if needed). Spares are not touched: a caller that
+ * takes the new part from the shelf calls store_add_spares(-1) in the same
+ * store_begin group. *replacement_id may be NULL.
  */
 enum rs_err store_record_replacement(struct store *st, const char *id, int64_t time_ms,
                                      double level_before, double level_after,
@@ -205,11 +218,11 @@ struct store_order {
   int64_t total; /* minor units */
   int64_t created_ms;
   int64_t updated_ms;
-  char *shop_id;      /* the shop's order id once submitted, else NULL */
-  char *request_body; /* the POST body, built once and stored; NULL until built */
-  int64_t attempts;   /* submission attempts so far */
+  char *shop_id;           /* the shop's order id once submitted, else NULL */
+  char *request_body;      /* the POST body, built once and stored; NULL until built */
+  int64_t attempts;        /* submission attempts so far */
   int64_t next_attempt_ms; /* 0 = none scheduled */
-  char *last_error;   /* last submission error or shop message, or NULL */
+  char *last_error;        /* last submission error or shop message, or NULL */
 };
 
 struct store_transition {
@@ -241,8 +254,8 @@ void store_order_full_free(struct store_order_full *o); /* frees members and o *
  * an Idempotency-Key. id_out (size >= STORE_ORDER_ID_MAX + 1) gets the id.
  */
 enum rs_err store_create_order(struct store *st, const char *supplier, const char *currency,
-                               int64_t total, int64_t now_ms, const char *actor,
-                               const char *cause, char *id_out, size_t id_size);
+                               int64_t total, int64_t now_ms, const char *actor, const char *cause,
+                               char *id_out, size_t id_size);
 /*
  * Move order id from `from` to `to` at now_ms, in one transaction: the
  * current state must equal `from`, else RS_ERR_CONFLICT and nothing changes
@@ -251,12 +264,11 @@ enum rs_err store_create_order(struct store *st, const char *supplier, const cha
  * lines delivered; moving to rejected/expired/failed/cancelled marks them
  * ended. Does not judge whether the edge is allowed: the orders module does.
  */
-enum rs_err store_transition_order(struct store *st, const char *id,
-                                   enum store_order_state from, enum store_order_state to,
-                                   const char *actor, const char *cause, int64_t now_ms);
+enum rs_err store_transition_order(struct store *st, const char *id, enum store_order_state from,
+                                   enum store_order_state to, const char *actor, const char *cause,
+                                   int64_t now_ms);
 /* Set the total (minor units) of an order, e.g. after adding lines. */
-enum rs_err store_set_order_total(struct store *st, const char *id, int64_t total,
-                                  int64_t now_ms);
+enum rs_err store_set_order_total(struct store *st, const char *id, int64_t total, int64_t now_ms);
 /*
  * Store the request body once: RS_ERR_CONFLICT if a different body is
  * already stored (the same body again is RS_OK), so retries resend it byte

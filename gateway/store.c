@@ -1,0 +1,1865 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * store: restockd's SQLite state (see store.h and docs/storage.md).
+ *
+ * Durability: the connection runs with synchronous=NORMAL (a WAL commit is
+ * not fsynced; a power cut may lose the last commits but never corrupts or
+ * reorders them). Writes that change order state (lines, orders,
+ * transitions, approvals, spares, meta, audit) and every store_begin group
+ * switch to synchronous=FULL for their transaction, so their COMMIT is
+ * fsynced, and with it every earlier commit in the WAL.
+ */
+#include "gateway/store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config/rs_util.h"
+
+/* ---- schema and migrations -------------------------------------------- */
+
+/*
+ * migrations[i] takes the schema from version i to i + 1. Append only: a
+ * released step is never edited. Each runs in its own transaction together
+ * with the PRAGMA user_version bump.
+ */
+static const char *const migrations[] = {
+    /* 0 -> 1: readings, consumables, meta */
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID, STRICT;"
+    "CREATE TABLE points(id INTEGER PRIMARY KEY, device TEXT NOT NULL, point TEXT NOT NULL,"
+    " UNIQUE(device, point)) STRICT;"
+    "CREATE TABLE readings(point_id INTEGER NOT NULL REFERENCES points(id) ON DELETE CASCADE,"
+    " time_ms INTEGER NOT NULL, value REAL NOT NULL,"
+    " PRIMARY KEY(point_id, time_ms)) WITHOUT ROWID, STRICT;"
+    "CREATE TABLE consumable_state(id TEXT PRIMARY KEY,"
+    " spares INTEGER NOT NULL DEFAULT 0 CHECK(spares >= 0),"
+    " installed_at_ms INTEGER, last_replacement_ms INTEGER, counter_at_replacement REAL,"
+    " predictor_json TEXT CHECK(predictor_json IS NULL OR json_valid(predictor_json)),"
+    " updated_ms INTEGER NOT NULL) STRICT;"
+    "CREATE TABLE replacements(id INTEGER PRIMARY KEY, consumable TEXT NOT NULL,"
+    " time_ms INTEGER NOT NULL, level_before REAL, level_after REAL) STRICT;"
+    "CREATE INDEX replacements_by_consumable ON replacements(consumable, time_ms);",
+
+    /* 1 -> 2: orders, lines, transitions, approvals, audit */
+    "CREATE TABLE orders(id TEXT PRIMARY KEY CHECK(length(id) BETWEEN 1 AND 64),"
+    " supplier TEXT NOT NULL,"
+    " state TEXT NOT NULL CHECK(state IN ('draft','pending_approval','approved','submitted',"
+    "'shipped','delivered','rejected','expired','failed','cancelled')),"
+    " currency TEXT NOT NULL CHECK(length(currency) = 3),"
+    " total INTEGER NOT NULL CHECK(total >= 0),"
+    " created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL,"
+    " shop_id TEXT, request_body TEXT, attempts INTEGER NOT NULL DEFAULT 0,"
+    " next_attempt_ms INTEGER, last_error TEXT) WITHOUT ROWID, STRICT;"
+    "CREATE INDEX orders_by_state ON orders(state, next_attempt_ms);"
+    "CREATE INDEX orders_by_created ON orders(created_ms);"
+    "CREATE TABLE order_lines(id INTEGER PRIMARY KEY, consumable TEXT NOT NULL,"
+    " sku TEXT NOT NULL, quantity INTEGER NOT NULL CHECK(quantity > 0),"
+    " unit_price INTEGER NOT NULL CHECK(unit_price >= 0),"
+    " currency TEXT NOT NULL CHECK(length(currency) = 3), rule TEXT,"
+    " figures_json TEXT CHECK(figures_json IS NULL OR json_valid(figures_json)),"
+    " need_by_ms INTEGER, order_id TEXT REFERENCES orders(id),"
+    " state TEXT NOT NULL DEFAULT 'open' CHECK(state IN ('open','delivered','ended')),"
+    " created_ms INTEGER NOT NULL) STRICT;"
+    "CREATE INDEX order_lines_by_order ON order_lines(order_id);"
+    /* the database itself keeps one open line per consumable (SPEC 7) */
+    "CREATE UNIQUE INDEX order_lines_one_open ON order_lines(consumable) WHERE state = 'open';"
+    "CREATE TABLE transitions(id INTEGER PRIMARY KEY,"
+    " order_id TEXT NOT NULL REFERENCES orders(id), time_ms INTEGER NOT NULL,"
+    " from_state TEXT, to_state TEXT NOT NULL, actor TEXT NOT NULL, cause TEXT NOT NULL) STRICT;"
+    "CREATE INDEX transitions_by_order ON transitions(order_id, id);"
+    "CREATE TABLE approvals(id INTEGER PRIMARY KEY,"
+    " order_id TEXT NOT NULL REFERENCES orders(id), approver TEXT NOT NULL,"
+    " token_hash TEXT NOT NULL UNIQUE, created_ms INTEGER NOT NULL,"
+    " expires_ms INTEGER NOT NULL, used_at_ms INTEGER, decided_by TEXT,"
+    " decision TEXT CHECK(decision IS NULL OR decision IN ('approve','reject')),"
+    " source TEXT, user_agent TEXT) STRICT;"
+    "CREATE INDEX approvals_by_order ON approvals(order_id);"
+    "CREATE TABLE audit(id INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL,"
+    " actor TEXT NOT NULL, action TEXT NOT NULL, detail TEXT) STRICT;"
+    "CREATE INDEX audit_by_time ON audit(time_ms);",
+};
+
+#if !defined(__cplusplus)
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION,
+               "one migration step per schema version");
+#endif
+
+/* ---- cached statements ------------------------------------------------ */
+
+enum sid {
+  S_SYNC_FULL,
+  S_SYNC_NORMAL,
+  S_BEGIN,
+  S_BEGIN_READ,
+  S_COMMIT,
+  S_ROLLBACK,
+  S_POINT_ADD,
+  S_READING_PUT,
+  S_LAST_READINGS,
+  S_LAST_READING,
+  S_READINGS_RANGE,
+  S_THIN,
+  S_CONS_GET,
+  S_CONS_PUT,
+  S_CONS_SPARES,
+  S_CONS_SPARES_GET,
+  S_REPL_ADD,
+  S_REPL_STATE,
+  S_REPL_LIST,
+  S_LINE_ADD,
+  S_LINE_ATTACH,
+  S_LINE_OPEN_FOR,
+  S_LINES_OPEN,
+  S_LINES_OF_ORDER,
+  S_LINES_END,
+  S_ORDER_COUNT_DAY,
+  S_ORDER_ADD,
+  S_ORDER_STATE,
+  S_ORDER_SET_STATE,
+  S_TRANS_ADD,
+  S_ORDER_SET_TOTAL,
+  S_ORDER_BODY_GET,
+  S_ORDER_SET_BODY,
+  S_ORDER_ATTEMPT,
+  S_ORDER_SHOP_ID,
+  S_ORDER_GET,
+  S_ORDER_LIST,
+  S_TRANS_OF_ORDER,
+  S_APPR_ADD,
+  S_APPR_GET,
+  S_APPR_USE,
+  S_AUDIT_ADD,
+  S_META_GET,
+  S_META_SET,
+  S_COUNT
+};
+
+#define LINE_COLS                                                                                  \
+  "id, consumable, sku, quantity, unit_price, currency, rule, figures_json, need_by_ms, "          \
+  "order_id, state, created_ms"
+#define ORDER_COLS                                                                                 \
+  "id, supplier, state, currency, total, created_ms, updated_ms, shop_id, request_body, "          \
+  "attempts, next_attempt_ms, last_error"
+
+static const char *const sql_text[S_COUNT] = {
+    [S_SYNC_FULL] = "PRAGMA synchronous = FULL",
+    [S_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
+    [S_BEGIN] = "BEGIN IMMEDIATE",
+  [S_BEGIN_READ] = "BEGIN",
+    [S_COMMIT] = "COMMIT",
+    [S_ROLLBACK] = "ROLLBACK",
+    [S_POINT_ADD] = "INSERT INTO points(device, point) VALUES(?1, ?2) ON CONFLICT DO NOTHING",
+    [S_READING_PUT] = "INSERT OR REPLACE INTO readings(point_id, time_ms, value)"
+                      " SELECT id, ?3, ?4 FROM points WHERE device = ?1 AND point = ?2",
+    [S_LAST_READINGS] = "SELECT p.device, p.point, r.time_ms, r.value FROM points p"
+                        " JOIN readings r ON r.point_id = p.id AND r.time_ms ="
+                        " (SELECT max(time_ms) FROM readings WHERE point_id = p.id)"
+                        " ORDER BY p.device, p.point",
+    [S_LAST_READING] =
+        "SELECT r.time_ms, r.value FROM readings r JOIN points p ON p.id = r.point_id"
+        " WHERE p.device = ?1 AND p.point = ?2 ORDER BY r.time_ms DESC LIMIT 1",
+    [S_READINGS_RANGE] = "SELECT r.time_ms, r.value FROM readings r JOIN points p"
+                         " ON p.id = r.point_id WHERE p.device = ?1 AND p.point = ?2"
+                         " AND r.time_ms >= ?3 AND r.time_ms < ?4 ORDER BY r.time_ms",
+    /* keep, per point and bucket, the last reading before the cutoff */
+    [S_THIN] = "DELETE FROM readings AS r WHERE r.time_ms < ?1 AND r.time_ms <"
+               " (SELECT max(r2.time_ms) FROM readings r2 WHERE r2.point_id = r.point_id"
+               " AND r2.time_ms >= r.time_ms - (r.time_ms % ?2)"
+               " AND r2.time_ms < min(?1, r.time_ms - (r.time_ms % ?2) + ?2))",
+    [S_CONS_GET] = "SELECT spares, installed_at_ms, last_replacement_ms, counter_at_replacement,"
+                   " predictor_json, updated_ms FROM consumable_state WHERE id = ?1",
+    [S_CONS_PUT] = "INSERT INTO consumable_state(id, spares, installed_at_ms, last_replacement_ms,"
+                   " counter_at_replacement, predictor_json, updated_ms)"
+                   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(id) DO UPDATE SET"
+                   " spares = excluded.spares, installed_at_ms = excluded.installed_at_ms,"
+                   " last_replacement_ms = excluded.last_replacement_ms,"
+                   " counter_at_replacement = excluded.counter_at_replacement,"
+                   " predictor_json = excluded.predictor_json, updated_ms = excluded.updated_ms",
+    [S_CONS_SPARES] = "INSERT INTO consumable_state(id, spares, updated_ms)"
+                      " VALUES(?1, max(0, ?2), ?3) ON CONFLICT(id) DO UPDATE SET"
+                      " spares = max(0, spares + ?2), updated_ms = ?3",
+    [S_CONS_SPARES_GET] = "SELECT spares FROM consumable_state WHERE id = ?1",
+    [S_REPL_ADD] = "INSERT INTO replacements(consumable, time_ms, level_before, level_after)"
+                   " VALUES(?1, ?2, ?3, ?4)",
+    [S_REPL_STATE] =
+        "INSERT INTO consumable_state(id, spares, installed_at_ms, last_replacement_ms,"
+        " counter_at_replacement, updated_ms) VALUES(?1, 0, ?2, ?2, ?3, ?2)"
+        " ON CONFLICT(id) DO UPDATE SET installed_at_ms = ?2,"
+        " last_replacement_ms = ?2, counter_at_replacement = ?3, updated_ms = ?2",
+    [S_REPL_LIST] = "SELECT time_ms, level_before, level_after FROM replacements"
+                    " WHERE consumable = ?1 ORDER BY time_ms, id",
+    [S_LINE_ADD] = "INSERT INTO order_lines(consumable, sku, quantity, unit_price, currency, rule,"
+                   " figures_json, need_by_ms, state, created_ms)"
+                   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'open', ?9)",
+    [S_LINE_ATTACH] = "UPDATE order_lines SET order_id = ?2 WHERE id = ?1",
+    [S_LINE_OPEN_FOR] = "SELECT id FROM order_lines WHERE consumable = ?1 AND state = 'open'",
+    [S_LINES_OPEN] = "SELECT " LINE_COLS " FROM order_lines WHERE state = 'open' ORDER BY id",
+    [S_LINES_OF_ORDER] = "SELECT " LINE_COLS " FROM order_lines WHERE order_id = ?1 ORDER BY id",
+    [S_LINES_END] = "UPDATE order_lines SET state = ?2 WHERE order_id = ?1 AND state = 'open'",
+    [S_ORDER_COUNT_DAY] = "SELECT count(*) FROM orders WHERE substr(id, 1, 11) = ?1",
+    [S_ORDER_ADD] = "INSERT INTO orders(id, supplier, state, currency, total, created_ms,"
+                    " updated_ms) VALUES(?1, ?2, 'draft', ?3, ?4, ?5, ?5)",
+    [S_ORDER_STATE] = "SELECT state FROM orders WHERE id = ?1",
+    [S_ORDER_SET_STATE] = "UPDATE orders SET state = ?2, updated_ms = ?3 WHERE id = ?1",
+    [S_TRANS_ADD] = "INSERT INTO transitions(order_id, time_ms, from_state, to_state, actor, cause)"
+                    " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+    [S_ORDER_SET_TOTAL] = "UPDATE orders SET total = ?2, updated_ms = ?3 WHERE id = ?1",
+    [S_ORDER_BODY_GET] = "SELECT request_body FROM orders WHERE id = ?1",
+    [S_ORDER_SET_BODY] = "UPDATE orders SET request_body = ?2, updated_ms = ?3 WHERE id = ?1",
+    [S_ORDER_ATTEMPT] = "UPDATE orders SET attempts = attempts + 1, next_attempt_ms = ?2,"
+                        " last_error = ?3, updated_ms = ?4 WHERE id = ?1",
+    [S_ORDER_SHOP_ID] = "UPDATE orders SET shop_id = ?2, updated_ms = ?3 WHERE id = ?1",
+    [S_ORDER_GET] = "SELECT " ORDER_COLS " FROM orders WHERE id = ?1",
+    [S_ORDER_LIST] = "SELECT " ORDER_COLS " FROM orders WHERE ?1 IS NULL OR state = ?1"
+                     " ORDER BY created_ms DESC, id DESC LIMIT ?2",
+    [S_TRANS_OF_ORDER] = "SELECT time_ms, from_state, to_state, actor, cause FROM transitions"
+                         " WHERE order_id = ?1 ORDER BY id",
+    [S_APPR_ADD] = "INSERT INTO approvals(order_id, approver, token_hash, created_ms, expires_ms)"
+                   " VALUES(?1, ?2, ?3, ?4, ?5)",
+    [S_APPR_GET] = "SELECT order_id, expires_ms, used_at_ms FROM approvals WHERE token_hash = ?1",
+    [S_APPR_USE] = "UPDATE approvals SET used_at_ms = ?2, decided_by = ?3, decision = ?4,"
+                   " source = ?5, user_agent = ?6 WHERE token_hash = ?1 AND used_at_ms IS NULL",
+    [S_AUDIT_ADD] = "INSERT INTO audit(time_ms, actor, action, detail) VALUES(?1, ?2, ?3, ?4)",
+    [S_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+    [S_META_SET] = "INSERT INTO meta(key, value) VALUES(?1, ?2)"
+                   " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+};
+
+struct store {
+  sqlite3 *db;
+  char *path;
+  sqlite3_stmt *stmt[S_COUNT];
+  int depth;       /* open transaction levels (0 = autocommit) */
+  int lost_levels; /* caller levels whose transaction SQLite already rolled back */
+  bool sync_full;  /* synchronous=FULL is set for the current transaction */
+  char tag[8];     /* per-database random tag for order ids */
+  char err[512];
+};
+
+/* ---- errors ----------------------------------------------------------- */
+
+/* Map an SQLite result code to rs_err (the only place that knows them). */
+static enum rs_err map_sqlite(int src)
+{
+  switch(src & 0xff) {
+  case SQLITE_OK:
+  case SQLITE_DONE:
+  case SQLITE_ROW:
+    return RS_OK;
+  case SQLITE_FULL:
+    return RS_ERR_FULL;
+  case SQLITE_BUSY:
+  case SQLITE_LOCKED:
+    return RS_ERR_BUSY;
+  case SQLITE_NOMEM:
+    return RS_ERR_NOMEM;
+  case SQLITE_CONSTRAINT:
+  case SQLITE_MISMATCH:
+  case SQLITE_RANGE:
+  case SQLITE_TOOBIG:
+    return RS_ERR_INVALID;
+  case SQLITE_IOERR:
+  case SQLITE_CANTOPEN:
+  case SQLITE_READONLY:
+  case SQLITE_PERM:
+    return RS_ERR_IO;
+  default:
+    return RS_ERR_DB;
+  }
+}
+
+/* Set st->err to "what: <sqlite message>" and return the mapped code. */
+static enum rs_err fail_sql(struct store *st, int src, const char *what)
+{
+  enum rs_err rc = map_sqlite(src);
+  if(rc == RS_ERR_FULL)
+    snprintf(st->err, sizeof(st->err), "%s: %s: the disk (or database size limit) is full", what,
+             st->path);
+  else
+    snprintf(st->err, sizeof(st->err), "%s: %s (SQLite code %d)", what, sqlite3_errmsg(st->db),
+             src);
+  return rc ? rc : RS_ERR_DB;
+}
+
+static enum rs_err fail_msg(struct store *st, enum rs_err rc, const char *fmt, ...) RS_PRINTF(3, 4);
+/* Set st->err from a format and return rc. */
+static enum rs_err fail_msg(struct store *st, enum rs_err rc, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(st->err, sizeof(st->err), fmt, ap);
+  va_end(ap);
+  return rc;
+}
+
+const char *store_errmsg(const struct store *st)
+{
+  return st ? st->err : "";
+}
+
+/* ---- statement helpers ------------------------------------------------ */
+
+/* The cached statement id, prepared on first use; NULL with st->err set on failure. */
+static sqlite3_stmt *stmt(struct store *st, enum sid id)
+{
+  if(!st->stmt[id]) {
+    int src = sqlite3_prepare_v3(st->db, sql_text[id], -1, SQLITE_PREPARE_PERSISTENT, &st->stmt[id],
+                                 NULL);
+    if(src) {
+      fail_sql(st, src, "preparing a statement");
+      st->stmt[id] = NULL;
+      return NULL;
+    }
+  }
+  return st->stmt[id];
+}
+
+/* Reset a statement after use and drop its bindings (so no pointer is kept). */
+static void done(sqlite3_stmt *s)
+{
+  if(s) {
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+  }
+}
+
+static void bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+  if(v)
+    sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+  else
+    sqlite3_bind_null(s, i);
+}
+
+/* 0 (= unknown / none) is stored as NULL. */
+static void bind_ms0(sqlite3_stmt *s, int i, int64_t v)
+{
+  if(v)
+    sqlite3_bind_int64(s, i, v);
+  else
+    sqlite3_bind_null(s, i);
+}
+
+static char *col_dup(sqlite3_stmt *s, int i)
+{
+  const unsigned char *t = sqlite3_column_text(s, i);
+  return t ? rs_xstrdup((const char *)t) : NULL;
+}
+
+static void col_copy(sqlite3_stmt *s, int i, char *buf, size_t size)
+{
+  const unsigned char *t = sqlite3_column_text(s, i);
+  rs_strlcpy(buf, t ? (const char *)t : "", size);
+}
+
+/* Step a statement that returns no rows, then reset it. */
+static enum rs_err run(struct store *st, sqlite3_stmt *s, const char *what)
+{
+  int src = sqlite3_step(s);
+  enum rs_err rc = RS_OK;
+  if(src != SQLITE_DONE && src != SQLITE_ROW)
+    rc = fail_sql(st, src, what);
+  done(s);
+  return rc;
+}
+
+/* Run one cached statement that takes no parameters. */
+static enum rs_err run_id(struct store *st, enum sid id, const char *what)
+{
+  sqlite3_stmt *s = stmt(st, id);
+  if(!s)
+    return RS_ERR_DB;
+  return run(st, s, what);
+}
+
+/* ---- transactions ----------------------------------------------------- */
+
+/*
+ * Open a transaction level: at the outside BEGIN IMMEDIATE for writes (with
+ * synchronous=FULL first when durable) or BEGIN for reads; inside one, a
+ * savepoint.
+ */
+static enum rs_err tx_open(struct store *st, bool durable, bool write)
+{
+  enum rs_err rc;
+  if(st->depth == 0) {
+    if(durable) {
+      rc = run_id(st, S_SYNC_FULL, "setting synchronous=FULL");
+      if(rc)
+        return rc;
+      st->sync_full = true;
+    }
+    rc = run_id(st, write ? S_BEGIN : S_BEGIN_READ, "beginning a transaction");
+    if(rc) {
+      if(st->sync_full) {
+        run_id(st, S_SYNC_NORMAL, "setting synchronous=NORMAL");
+        st->sync_full = false;
+      }
+      return rc;
+    }
+  }
+  else {
+    char sql[32];
+    int src;
+    snprintf(sql, sizeof(sql), "SAVEPOINT s%d", st->depth);
+    src = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+    if(src)
+      return fail_sql(st, src, "opening a savepoint");
+  }
+  st->depth++;
+  return RS_OK;
+}
+
+/* A write transaction level (durable: its commit is fsynced). */
+static enum rs_err tx_begin(struct store *st, bool durable)
+{
+  return tx_open(st, durable, true);
+}
+
+/* A read transaction level (a consistent snapshot; takes no write lock). */
+static enum rs_err tx_begin_read(struct store *st)
+{
+  return tx_open(st, false, false);
+}
+
+/* After the outermost level ended: back to synchronous=NORMAL. */
+static void tx_outer_ended(struct store *st)
+{
+  st->depth = 0;
+  if(st->sync_full) {
+    run_id(st, S_SYNC_NORMAL, "setting synchronous=NORMAL");
+    st->sync_full = false;
+  }
+}
+
+/*
+ * End the innermost level: commit (release) when rc is RS_OK, else roll it
+ * back. Returns rc, or the commit's failure (after rolling back). st->err
+ * keeps the first failure's message.
+ */
+static enum rs_err tx_end(struct store *st, enum rs_err rc)
+{
+  char sql[64];
+  int src;
+  if(st->depth == 0)
+    return rc;
+  if(rc == RS_OK) {
+    if(st->depth == 1) {
+      rc = run_id(st, S_COMMIT, "committing");
+      if(rc == RS_OK) {
+        tx_outer_ended(st);
+        return RS_OK;
+      }
+      /* fall through to the rollback below */
+    }
+    else {
+      snprintf(sql, sizeof(sql), "RELEASE s%d", st->depth - 1);
+      src = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+      if(src == SQLITE_OK) {
+        st->depth--;
+        return RS_OK;
+      }
+      rc = fail_sql(st, src, "releasing a savepoint");
+    }
+  }
+  if(sqlite3_get_autocommit(st->db)) {
+    /* SQLite already rolled the whole transaction back (FULL, IOERR, NOMEM) */
+    st->lost_levels = st->depth - 1;
+    tx_outer_ended(st);
+    return rc;
+  }
+  if(st->depth == 1) {
+    sqlite3_stmt *s = stmt(st, S_ROLLBACK);
+    if(s) {
+      sqlite3_step(s);
+      done(s);
+    }
+    tx_outer_ended(st);
+  }
+  else {
+    snprintf(sql, sizeof(sql), "ROLLBACK TO s%d; RELEASE s%d", st->depth - 1, st->depth - 1);
+    sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+    st->depth--;
+  }
+  return rc;
+}
+
+/* Open a caller's transaction level (always durable). */
+enum rs_err store_begin(struct store *st)
+{
+  if(st->lost_levels)
+    return fail_msg(st, RS_ERR_DB, "the enclosing transaction was rolled back after a failure");
+  return tx_begin(st, true);
+}
+
+/*
+ * Commit the caller's innermost level. If SQLite had already rolled the
+ * transaction back after an earlier failure, returns RS_ERR_DB.
+ */
+enum rs_err store_commit(struct store *st)
+{
+  if(st->lost_levels) {
+    st->lost_levels--;
+    return fail_msg(st, RS_ERR_DB, "the transaction was rolled back after a failure");
+  }
+  if(st->depth == 0)
+    return fail_msg(st, RS_ERR_INVALID, "store_commit without store_begin");
+  return tx_end(st, RS_OK);
+}
+
+/* Roll back the caller's innermost level. */
+enum rs_err store_rollback(struct store *st)
+{
+  if(st->lost_levels) {
+    st->lost_levels--;
+    return RS_OK;
+  }
+  if(st->depth == 0)
+    return fail_msg(st, RS_ERR_INVALID, "store_rollback without store_begin");
+  tx_end(st, RS_ERR_INVALID);
+  return RS_OK;
+}
+
+/* ---- open / close ----------------------------------------------------- */
+
+static int pragma_int(sqlite3 *db, const char *sql, int *out)
+{
+  sqlite3_stmt *s = NULL;
+  int src = sqlite3_prepare_v2(db, sql, -1, &s, NULL);
+  if(src == SQLITE_OK) {
+    src = sqlite3_step(s);
+    if(src == SQLITE_ROW) {
+      *out = sqlite3_column_int(s, 0);
+      src = SQLITE_OK;
+    }
+  }
+  sqlite3_finalize(s);
+  return src;
+}
+
+/* Apply migrations from the file's version up to STORE_SCHEMA_VERSION. */
+static enum rs_err migrate(struct store *st, int from)
+{
+  int v;
+  for(v = from; v < STORE_SCHEMA_VERSION; v++) {
+    char bump[48];
+    int src, cur = 0;
+    src = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    if(src)
+      return fail_sql(st, src, "beginning a migration");
+    /* someone else may have migrated meanwhile */
+    src = pragma_int(st->db, "PRAGMA user_version", &cur);
+    if(src == SQLITE_OK && cur > v) {
+      sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+      v = cur - 1;
+      continue;
+    }
+    snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", v + 1);
+    if(src == SQLITE_OK)
+      src = sqlite3_exec(st->db, migrations[v], NULL, NULL, NULL);
+    if(src == SQLITE_OK)
+      src = sqlite3_exec(st->db, bump, NULL, NULL, NULL);
+    if(src == SQLITE_OK)
+      src = sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+    if(src) {
+      char what[64];
+      snprintf(what, sizeof(what), "migrating the schema from version %d to %d", v, v + 1);
+      enum rs_err rc = fail_sql(st, src, what);
+      if(!sqlite3_get_autocommit(st->db))
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+      return rc;
+    }
+  }
+  return RS_OK;
+}
+
+/* Read the per-database order-id tag, creating it on first open. */
+static enum rs_err ensure_tag(struct store *st)
+{
+  static const char alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+  char *val = NULL;
+  enum rs_err rc = store_meta_get(st, "order_id_tag", &val);
+  if(rc == RS_ERR_NOT_FOUND) {
+    unsigned char rnd[6];
+    size_t i;
+    if(getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+      return fail_msg(st, RS_ERR_IO, "getrandom failed: %s", strerror(errno));
+    for(i = 0; i < sizeof(rnd); i++)
+      st->tag[i] = alphabet[rnd[i] & 31];
+    st->tag[sizeof(rnd)] = '\0';
+    return store_meta_set(st, "order_id_tag", st->tag);
+  }
+  if(rc)
+    return rc;
+  rs_strlcpy(st->tag, val, sizeof(st->tag));
+  free(val);
+  return RS_OK;
+}
+
+/*
+ * Open or create the database (see store.h). The checks run in an order
+ * that leaves a newer database untouched: nothing is written before the
+ * version check.
+ */
+enum rs_err store_open(const char *path, struct store **out, char *err, size_t errlen)
+{
+  struct store *st = NULL;
+  enum rs_err rc = RS_OK;
+  char *dir = NULL, *slash;
+  struct stat sb;
+  int src, ver = 0;
+  char mode[16] = "";
+
+  *out = NULL;
+  if(err && errlen)
+    err[0] = '\0';
+  if(!path || !*path) {
+    if(err)
+      snprintf(err, errlen, "no database path given");
+    return RS_ERR_INVALID;
+  }
+  dir = rs_xstrdup(path);
+  slash = strrchr(dir, '/');
+  if(slash) {
+    if(slash == dir)
+      slash[1] = '\0';
+    else
+      *slash = '\0';
+  }
+  else
+    rs_strlcpy(dir, ".", strlen(dir) + 1);
+  if(stat(dir, &sb) || !S_ISDIR(sb.st_mode)) {
+    if(err)
+      snprintf(err, errlen, "cannot open database %s: directory %s %s", path, dir,
+               errno == ENOENT || !errno ? "does not exist" : strerror(errno));
+    if(!stat(dir, &sb) && !S_ISDIR(sb.st_mode) && err)
+      snprintf(err, errlen, "cannot open database %s: %s is not a directory", path, dir);
+    rc = RS_ERR_IO;
+    goto out;
+  }
+
+  /* a new file is private (0600): it holds request bodies and token hashes;
+     SQLite gives the -wal and -shm files the same mode */
+  {
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if(fd >= 0)
+      close(fd);
+    else if(errno != EEXIST) {
+      if(err)
+        snprintf(err, errlen, "cannot create database %s: %s", path, strerror(errno));
+      rc = RS_ERR_IO;
+      goto out;
+    }
+  }
+  st = rs_xcalloc(1, sizeof(*st));
+  st->path = rs_xstrdup(path);
+  src = sqlite3_open_v2(path, &st->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_EXRESCODE, NULL);
+  if(src) {
+    rc = map_sqlite(src);
+    if(err)
+      snprintf(err, errlen, "cannot open database %s: %s", path,
+               st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(src));
+    goto out;
+  }
+  sqlite3_busy_timeout(st->db, 5000);
+  src = pragma_int(st->db, "PRAGMA user_version", &ver);
+  if(src) {
+    rc = map_sqlite(src);
+    if(err)
+      snprintf(err, errlen, "cannot read database %s: %s", path, sqlite3_errmsg(st->db));
+    goto out;
+  }
+  if(ver > STORE_SCHEMA_VERSION) {
+    rc = RS_ERR_INVALID;
+    if(err)
+      snprintf(err, errlen,
+               "database %s has schema version %d, newer than this restock (%s) supports (%d): "
+               "run a newer restock or restore a backup",
+               path, ver, RESTOCK_VERSION, STORE_SCHEMA_VERSION);
+    goto out;
+  }
+  {
+    sqlite3_stmt *s = NULL;
+    src = sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1, &s, NULL);
+    if(src == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW) {
+      const unsigned char *m = sqlite3_column_text(s, 0);
+      rs_strlcpy(mode, m ? (const char *)m : "", sizeof(mode));
+    }
+    else if(src == SQLITE_OK)
+      src = sqlite3_errcode(st->db);
+    sqlite3_finalize(s);
+  }
+  if(!src)
+    src = sqlite3_exec(st->db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL", NULL, NULL,
+                       NULL);
+  if(src) {
+    rc = map_sqlite(src);
+    if(err)
+      snprintf(err, errlen, "cannot set up database %s: %s", path, sqlite3_errmsg(st->db));
+    goto out;
+  }
+  if(strcmp(mode, "wal")) {
+    rc = RS_ERR_IO;
+    if(err)
+      snprintf(err, errlen, "cannot use WAL mode on database %s (journal mode is \"%s\")", path,
+               mode);
+    goto out;
+  }
+  rc = migrate(st, ver);
+  if(!rc)
+    rc = ensure_tag(st);
+  if(rc) {
+    if(err)
+      snprintf(err, errlen, "cannot set up database %s: %s", path, st->err);
+    goto out;
+  }
+  *out = st;
+  st = NULL;
+out:
+  store_close(st);
+  free(dir);
+  return rc;
+}
+
+/* Finalize statements and close the connection (checkpointing the WAL). */
+void store_close(struct store *st)
+{
+  size_t i;
+  if(!st)
+    return;
+  for(i = 0; i < S_COUNT; i++)
+    sqlite3_finalize(st->stmt[i]);
+  sqlite3_close(st->db);
+  free(st->path);
+  free(st);
+}
+
+int store_schema_version(struct store *st)
+{
+  int v = -1;
+  pragma_int(st->db, "PRAGMA user_version", &v);
+  return v;
+}
+
+/* Test hook: PRAGMA max_page_count = max_pages. */
+enum rs_err store_set_max_pages(struct store *st, int64_t max_pages)
+{
+  char sql[64];
+  int src;
+  snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %lld", (long long)max_pages);
+  src = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+  return src ? fail_sql(st, src, "setting max_page_count") : RS_OK;
+}
+
+/* ---- readings --------------------------------------------------------- */
+
+enum rs_err store_put_reading(struct store *st, const char *device, const char *point,
+                              int64_t time_ms, double value)
+{
+  sqlite3_stmt *s;
+  enum rs_err rc;
+  int attempt;
+  if(!device || !point || !isfinite(value))
+    return fail_msg(st, RS_ERR_INVALID, "reading of %s/%s: not a finite value",
+                    device ? device : "?", point ? point : "?");
+  for(attempt = 0; attempt < 2; attempt++) {
+    s = stmt(st, S_READING_PUT);
+    if(!s)
+      return RS_ERR_DB;
+    sqlite3_bind_text(s, 1, device, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, point, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, time_ms);
+    sqlite3_bind_double(s, 4, value);
+    rc = run(st, s, "storing a reading");
+    if(rc || sqlite3_changes(st->db) > 0)
+      return rc;
+    /* first reading of this point: name it, then store again */
+    s = stmt(st, S_POINT_ADD);
+    if(!s)
+      return RS_ERR_DB;
+    sqlite3_bind_text(s, 1, device, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, point, -1, SQLITE_STATIC);
+    rc = run(st, s, "adding a point");
+    if(rc)
+      return rc;
+  }
+  return fail_msg(st, RS_ERR_DB, "storing a reading of %s/%s: point not created", device, point);
+}
+
+enum rs_err store_last_readings(struct store *st, store_reading_cb cb, void *ud)
+{
+  sqlite3_stmt *s = stmt(st, S_LAST_READINGS);
+  enum rs_err rc = RS_OK;
+  int src;
+  if(!s)
+    return RS_ERR_DB;
+  while((src = sqlite3_step(s)) == SQLITE_ROW) {
+    if(cb(ud, (const char *)sqlite3_column_text(s, 0), (const char *)sqlite3_column_text(s, 1),
+          sqlite3_column_int64(s, 2), sqlite3_column_double(s, 3)))
+      break;
+  }
+  if(src != SQLITE_ROW && src != SQLITE_DONE)
+    rc = fail_sql(st, src, "reading the last readings");
+  done(s);
+  return rc;
+}
+
+enum rs_err store_last_reading(struct store *st, const char *device, const char *point,
+                               int64_t *time_ms, double *value)
+{
+  sqlite3_stmt *s = stmt(st, S_LAST_READING);
+  enum rs_err rc = RS_OK;
+  int src;
+  if(!s)
+    return RS_ERR_DB;
+  bind_text(s, 1, device);
+  bind_text(s, 2, point);
+  src = sqlite3_step(s);
+  if(src == SQLITE_ROW) {
+    *time_ms = sqlite3_column_int64(s, 0);
+    *value = sqlite3_column_double(s, 1);
+  }
+  else if(src == SQLITE_DONE)
+    rc = fail_msg(st, RS_ERR_NOT_FOUND, "no reading of %s/%s", device, point);
+  else
+    rc = fail_sql(st, src, "reading the last reading");
+  done(s);
+  return rc;
+}
+
+enum rs_err store_readings_range(struct store *st, const char *device, const char *point,
+                                 int64_t from_ms, int64_t to_ms, store_reading_cb cb, void *ud)
+{
+  sqlite3_stmt *s;
+  enum rs_err rc = RS_OK;
+  int src;
+  /* a private statement: the callback may use the cached one recursively */
+  src = sqlite3_prepare_v2(st->db, sql_text[S_READINGS_RANGE], -1, &s, NULL);
+  if(src)
+    return fail_sql(st, src, "preparing a readings query");
+  bind_text(s, 1, device);
+  bind_text(s, 2, point);
+  sqlite3_bind_int64(s, 3, from_ms);
+  sqlite3_bind_int64(s, 4, to_ms);
+  while((src = sqlite3_step(s)) == SQLITE_ROW) {
+    if(cb(ud, device, point, sqlite3_column_int64(s, 0), sqlite3_column_double(s, 1)))
+      break;
+  }
+  if(src != SQLITE_ROW && src != SQLITE_DONE)
+    rc = fail_sql(st, src, "reading readings");
+  sqlite3_finalize(s);
+  return rc;
+}
+
+enum rs_err store_thin_readings(struct store *st, int64_t cutoff_ms, int64_t bucket_ms,
+                                int64_t *deleted)
+{
+  sqlite3_stmt *s;
+  enum rs_err rc;
+  if(deleted)
+    *deleted = 0;
+  if(bucket_ms <= 0 || cutoff_ms < 0)
+    return fail_msg(st, RS_ERR_INVALID, "thinning readings: bucket must be > 0, cutoff >= 0");
+  s = stmt(st, S_THIN);
+  if(!s)
+    return RS_ERR_DB;
+  sqlite3_bind_int64(s, 1, cutoff_ms);
+  sqlite3_bind_int64(s, 2, bucket_ms);
+  rc = run(st, s, "thinning readings");
+  if(!rc && deleted)
+    *deleted = sqlite3_changes64(st->db);
+  return rc;
+}
+
+/* ---- consumables ------------------------------------------------------ */
+
+void store_consumable_free(struct store_consumable *c)
+{
+  if(!c)
+    return;
+  FREE_NULL(c->id);
+  FREE_NULL(c->predictor_json);
+}
+
+enum rs_err store_get_consumable_state(struct store *st, const char *id,
+                                       struct store_consumable *out)
+{
+  sqlite3_stmt *s = stmt(st, S_CONS_GET);
+  enum rs_err rc = RS_OK;
+  int src;
+  memset(out, 0, sizeof(*out));
+  if(!s)
+    return RS_ERR_DB;
+  bind_text(s, 1, id);
+  src = sqlite3_step(s);
+  if(src == SQLITE_ROW) {
+    out->id = rs_xstrdup(id);
+    out->spares = sqlite3_column_int64(s, 0);
+    out->installed_at_ms = sqlite3_column_int64(s, 1);
+    out->last_replacement_ms = sqlite3_column_int64(s, 2);
+    out->has_counter = sqlite3_column_type(s, 3) != SQLITE_NULL;
+    out->counter_at_replacement = sqlite3_column_double(s, 3);
+    out->predictor_json = col_dup(s, 4);
+    out->updated_ms = sqlite3_column_int64(s, 5);
+  }
+  else if(src == SQLITE_DONE)
+    rc = fail_msg(st, RS_ERR_NOT_FOUND, "no state for consumable %s", id);
+  else
+    rc = fail_sql(st, src, "reading consumable state");
+  done(s);
+  return rc;
+}
+
+enum rs_err store_put_consumable_state(struct store *st, const struct store_consumable *c)
+{
+  sqlite3_stmt *s;
+  if(!c->id || c->spares < 0)
+    return fail_msg(st, RS_ERR_INVALID, "consumable state needs an id and spares >= 0");
+  s = stmt(st, S_CONS_PUT);
+  if(!s)
+    return RS_ERR_DB;
+  bind_text(s, 1, c->id);
+  sqlite3_bind_int64(s, 2, c->spares);
+  bind_ms0(s, 3, c->installed_at_ms);
+  bind_ms0(s, 4, c->last_replacement_ms);
+  if(c->has_counter)
+    sqlite3_bind_double(s, 5, c->counter_at_replacement);
+  else
+    sqlite3_bind_null(s, 5);
+  bind_text(s, 6, c->predictor_json);
+  sqlite3_bind_int64(s, 7, c->updated_ms);
+  return run(st, s, "storing consumable state");
+}
+
+enum rs_err store_add_spares(struct store *st, const char *id, int64_t delta, int64_t now_ms,
+                             int64_t *spares_out)
+{
+  sqlite3_stmt *s;
+  enum rs_err rc = tx_begin(st, true);
+  if(rc)
+    return rc;
+  s = stmt(st, S_CONS_SPARES);
+  if(!s) {
+    rc = RS_ERR_DB;
+    goto out;
+  }
+  bind_text(s, 1, id);
+  sqlite3_bind_int64(s, 2, delta);
+  sqlite3_bind_int64(s, 3, now_ms);
+  rc = run(st, s, "changing spares");
+  if(rc || !spares_out)
+    goto out;
+  s = stmt(st, S_CONS_SPARES_GET);
+  if(!s) {
+    rc = RS_ERR_DB;
+    goto out;
+  }
+  bind_text(s, 1, id);
+  if(sqlite3_step(s) == SQLITE_ROW)
+    *spares_out = sqlite3_column_int64(s, 0);
+  done(s);
+out:
+  return tx_end(st, rc);
+}
+
+enum rs_err store_record_replacement(struct store *st, const char *id, int64_t time_ms,
+                                     double level_before, double level_after,
+                                     int64_t *replacement_id)
+{
+  sqlite3_stmt *s;
+  enum rs_err rc = tx_begin(st, true);
+  if(rc)
+    return rc;
+  s = stmt(st, S_REPL_ADD);
+  if(!s) {
+    rc = RS_ERR_DB;
+    goto out;
+  }
+  bind_text(s, 1, id);
+  sqlite3_bind_int64(s, 2, time_ms);
+  sqlite3_bind_double(s, 3, level_before);
+  sqlite3_bind_double(s, 4, level_after);
+  rc = run(st, s, "recording a replacement");
+  if(rc)
+    goto out;
+  if(replacement_id)
+    *replacement_id = sqlite3_last_insert_rowid(st->db);
+  s = stmt(st, S_REPL_STATE);
+  if(!s) {
+    rc = RS_ERR_DB;
+    goto out;
+  }
+  bind_text(s, 1, id);
+  sqlite3_bind_int64(s, 2, time_ms);
+  sqlite3_bind_double(s, 3, level_after);
+  rc = run(st, s, "updating consumable state after a replacement");
+out:
+  return tx_end(st, rc);
+}
+
+enum rs_err store_list_replacements(struct store *st, const char *id, store_replacement_cb cb,
+                                    void *ud)
+{
+  sqlite3_stmt *s;
+  enum rs_err rc = RS_OK;
+  int src = sqlite3_prepare_v2(st->db, sql_text[S_REPL_LIST], -1, &s, NULL);
+  if(src)
+    return fail_sql(st, src, "preparing a replacements query");
+  bind_text(s, 1, id);
+  while((src = sqlite3_step(s)) == SQLITE_ROW) {
+    if(cb(ud, sqlite3_column_int64(s, 0), sqlite3_column_double(s, 1), sqlite3_column_double(s, 2)))
+      break;
+  }
+  if(src != SQLITE_ROW && src != SQLITE_DONE)
+    rc = fail_sql(st, src, "reading replacements");
+  sqlite3_finalize(s);
+  return rc;
+}
+
+/* ---- names of states -------------------------------------------------- */
+
+static const char *const line_state_names[] = {"open", "delivered", "ended"};
+
+const char *store_line_state_name(enum store_line_state s)
+{
+  if((unsigned)s >= RS_ARRAY_LEN(line_state_names))
+    return "?";
+  return line_state_names[s];
+}
+
+static enum store_line_state line_state_parse(const char *name)
+{
+  size_t i;
+  for(i = 0; name && i < RS_ARRAY_LEN(line_state_names); i++) {
+    if(!strcmp(name, line_state_names[i]))
+      return (enum store_line_state)i;
+  }
+  return STORE_LINE_OPEN;
+}
+
+static const char *const order_state_names[STORE_ORDER_STATE_COUNT] = {
+    "draft",     "pending_approval", "approved", "submitted", "shipped",
+    "delivered", "rejected",         "expired",  "failed",    "cancelled",
+};
+
+const char *store_order_state_name(enum store_order_state s)
+{
+  if((unsigned)s >= STORE_ORDER_STATE_COUNT)
+    return "?";
+  return order_state_names[s];
+}
+
+int store_order_state_parse(const char *name, enum store_order_state *out)
+{
+  int i;
+  if(!name)
+    return -1;
+  for(i = 0; i < STORE_ORDER_STATE_COUNT; i++) {
+    if(!strcmp(name, order_state_names[i])) {
+      *out = (enum store_order_state)i;
+      return 0;
+    }
+  }
+  return -1;
+}
+
+bool store_order_state_final(enum store_order_state s)
+{
+  return s >= STORE_ORDER_DELIVERED && s <= STORE_ORDER_CANCELLED;
+}
+
+/* ---- order lines ------------------------------------------------------ */
+
+void store_order_line_free(struct store_order_line *l)
+{
+  if(!l)
+    return;
+  FREE_NULL(l->consumable);
+  FREE_NULL(l->sku);
+  FREE_NULL(l->rule);
+  FREE_NULL(l->figures_json);
+  FREE_NULL(l->order_id);
+}
+
+/* Read a LINE_COLS row into *l (members malloc'd). */
+static void read_line(sqlite3_stmt *s, struct store_order_line *l)
+{
+  memset(l, 0, sizeof(*l));
+  l->id = sqlite3_column_int64(s, 0);
+  l->consumable = col_dup(s, 1);
+  l->sku = col_dup(s, 2);
+  l->quantity = sqlite3_column_int64(s, 3);
+  l->unit_price = sqlite3_column_int64(s, 4);
+  col_copy(s, 5, l->currency, sizeof(l->currency));
+  l->rule = col_dup(s, 6);
+  l->figures_json = col_dup(s, 7);
+  l->need_by_ms = sqlite3_column_int64(s, 8);
+  l->order_id = col_dup(s, 9);
+  l->state = line_state_parse((const char *)sqlite3_column_text(s, 10));
+  l->created_ms = sqlite3_column_int64(s, 11);
+}
+
+static bool currency_ok(const char *c)
+{
+  return c && strlen(c) == 3 && c[0] >= 'A' && c[0] <= 'Z' && c[1] >= 'A' && c[1] <= 'Z' &&
+         c[2] >= 'A' && c[2] <= 'Z';
+}
+
+enum rs_err store_add_order_line(struct store *st, const struct store_order_line *l,
+                                 int64_t *id_out)
+{
+  sqlite3_stmt *s;
+  enum rs_err rc;
+  int src;
+  if(!l->consumable || !l->sku || l->quantity <= 0 || l->unit_price < 0 ||
+     !currency_ok(l->currency))
+    return fail_msg(st, RS_ERR_INVALID,
+                    "order line needs a consumable, a sku, quantity > 0, unit price >= 0 and "
+                    "a currency code");
+  rc = tx_begin(st, true);
+  if(rc)
+    return rc;
+  s = stmt(st, S_LINE_ADD);
+  if(!s) {
+    rc = RS_ERR_DB;
+    goto out;
+  }
+  bind_text(s, 1, l->consumable);
+  bind_text(s, 2, l->sku);
+  sqlite3_bind_int64(s, 3, l->quantity);
+  sqlite3_bind_int64(s, 4, l->unit_price);
+  bind_text(s, 5, l->currency);
+  bind_text(s, 6, l->rule);
+  bind_text(s, 7, l->figures_json);
+  bind_ms0(s, 8, l->need_by_ms);
+  sqlite3_bind_int64(s, 9, l->created_ms);
+  src = sqlite3_step(s);
+  if(src == SQLITE_DONE) {
+    if(id_out)
+      *id_out = sqlite3_last_insert_rowid(st->db);
+  }
+  else if(sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_UNIQUE)
+    rc = fail_msg(st, RS_ERR_CONFLICT, "consumable %s already has an open order line",
+                  l->consumable);
+  else
+    rc = fail_sql(st, src, "adding an order line");
+  done(s);
+out:
+  return tx_end(st, rc);
+}
+
+enum rs_err store_attach_line(struct store *st, int64_t line_id, const char *order_id)
+{
+  sqlite3_stmt *s;
+  enum rs_err rc = tx_begin(st, true);
+  int src;
+  if(rc)
+    return rc;
+  s = stmt(st, S_LINE_ATTACH);
+  if(!s) {
+    rc = RS_ERR_DB;
+    goto out;
+  }
+  sqlite3_bind_int64(s, 1, line_id);
+  bind_text(s, 2, order_id);
+  src = sqlite3_step(s);
+  if(src == SQLITE_DONE) {
+    if(sqlite3_changes(st->db) == 0)
+      rc = fail_msg(st, RS_ERR_NOT_FOUND, "no order line %lld", (long long)line_id);
+  }
+  else if(sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_FOREIGNKEY)
+    rc = fail_msg(st, RS_ERR_NOT_FOUND, "no order %s", order_id ? order_id : "(null)");
+  else
+    rc = fail_sql(st, src, "attaching an order line");
+  done(s);
+out:
+  return tx_end(st, rc);
+}
+
+enum rs_err store_has_open_line(struct store *st, const char *consumable, bool *open,
+                                int64_t *line_id)
+{
+  sqlite3_stmt *s = stmt(st, S_LINE_OPEN_FOR);
+  enum rs_err rc = RS_OK;
+  int src;
+  *open = false;
+  if(line_id)
+    *line_id = 0;
+  if(!s)
+    return RS_ERR_DB;
+  bind_text(s, 1, consumable);
+  src = sqlite3_step(s);
+  if(src == SQLITE_ROW) {
+    *open = true;
+    if(line_id)
+      *line_id = sqlite3_column_int64(s, 0);
+  }
+  else if(src != SQLITE_DONE)
+    rc = fail_sql(st, src, "looking up open lines");
+  done(s);
+  return rc;
+}
+
+/* Run a LINE_COLS query (already prepared, privately owned) through cb. */
+static enum rs_err each_line(struct store *st, sqlite3_stmt *s, store_line_cb cb, void *ud)
+{
+  int src;
+  while((src = sqlite3_step(s)) == SQLITE_ROW) {
+    struct store_order_line l;
+    int stop;
+    read_line(s, &l);
+    stop = cb(ud, &l);
+    store_order_line_free(&l);
+    if(stop)
+      return RS_OK;
+  }
+  if(src != SQLITE_DONE)
+    return fail_sql(st, src, "reading order lines");
+  return RS_OK;
+}
+
+enum rs_err store_list_open_lines(struct store *st, store_line_cb cb, void *ud)
+{
+  sqlite3_stmt *s;
+  enum rs_err rc;
+  int src = sqlite3_prepare_v2(st->db, sql_text[S_LINES_OPEN], -1, &s, NULL);
+  if(src)
+    return fail_sql(st, src, "preparing an order line query");
+  rc = each_line(st, s, cb, ud);
+  sqlite3_finalize(s);
+  return rc;
+}
+
+/* ---- orders ----------------------------------------------------------- */
+
+void store_order_free(struct store_order *o)
+{
+  if(!o)
+    return;
+  FREE_NULL(o->supplier);
+  FREE_NULL(o->shop_id);
+  FREE_NULL(o->request_body);
+  FREE_NULL(o->last_error);
+}
+
+void store_order_full_free(struct store_order_full *o)
+{
+  size_t i;
+  if(!o)
+    return;
+  store_order_free(&o->order);
+  for(i = 0; i < o->n_lines; i++)
+    store_order_line_free(&o->lines[i]);
+  free(o->lines);
+  for(i = 0; i < o->n_transitions; i++) {
+    free(o->transitions[i].actor);
+    free(o->transitions[i].cause);
+  }
+  free(o->transitions);
+  free(o);
+}
+
+/* Read an ORDER_COLS row into *o (members malloc'd). */
+static void read_order(sqlite3_stmt *s, struct store_order *o)
+{
+  memset(o, 0, sizeof(*o));
+  col_copy(s, 0, o->id, sizeof(o->id));
+  o->supplier = col_dup(s, 1);
+  if(store_order_state_parse((const char *)sqlite3_column_text(s, 2), &o->state))
+    o->state = STORE_ORDER_FAILED; /* cannot happen: the CHECK constraint */
+  col_copy(s, 3, o->currency, sizeof(o->currency));
+  o->total = sqlite3_column_int64(s, 4);
+  o->created_ms = sqlite3_column_int64(s, 5);
+  o->updated_ms = sqlite3_column_int64(s, 6);
+  o->shop_id = col_dup(s, 7);
+  o->request_body = col_dup(s, 8);
+  o->attempts = sqlite3_column_int64(s, 9);
+  o->next_attempt_ms = sqlite3_column_int64(s, 10);
+  o->last_error = col_dup(s, 11);
+}
+
+/* Insert a transition row. from may be NULL (creation). */
+static enum rs_err add_transition(struct store *st, const char *id, const char *from,
+                                  const char *to, const char *actor, const char *cause,
+                                  int64_t now_ms)
+{
+  sqlite3_stmt *s = stmt(st, S_TRANS_ADD);
+  if(!s)
+    return RS_ERR_DB;
+  bind_text(s, 1, id);
+  sqlite3_bind_int64(s, 2, now_ms);
+  bind_text(s, 3, from);
+  bind_text(s, 4, to);
+  bind_text(s, 5, actor);
+  bind_text(s, 6, cause);
+  return run(st, s, "recording a transition");
+}
+
+enum rs_err store_create_order(struct store *st, const char *supplier, const char *currency,
+                               int64_t total, int64_t now_ms, const char *actor, const char *cause,
+                               char *id_out, size_t id_size)
+{
+  char id[STORE_ORDER_ID_MAX + 1], prefix[48];
+  struct tm tm;
+  time_t secs = (time_t)(now_ms / 1000);
+  sqlite3_stmt *s;
+  enum rs_err rc;
+  int64_t seq = 0;
+  int tries, src;
+
+  if(id_out && id_size)
+    id_out[0] = '\0';
+  if(!supplier || !*supplier || !currency_ok(currency) || total < 0 || !actor || !cause ||
+     !id_out || id_size < STORE_ORDER_ID_MAX + 1)
+    return fail_msg(st, RS_ERR_INVALID,
+                    "an order needs a supplier, a currency code, total >= 0, an actor, a cause "
+                    "and an id buffer of %d bytes",
+                    STORE_ORDER_ID_MAX + 1);
+  if(!gmtime_r(&secs, &tm))
+    return fail_msg(st, RS_ERR_INVALID, "order creation time out of range");
+  if(tm.tm_year + 1900 < 1000 || tm.tm_year + 1900 > 9999)
+    return fail_msg(st, RS_ERR_INVALID, "order creation time out of range");
+  snprintf(prefix, sizeof(prefix), "R-%04d%02d%02d-", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+  rc = tx_begin(st, true);
+  if(rc)
+    return rc;
+  s = stmt(st, S_ORDER_COUNT_DAY);
+  if(!s) {
+    rc = RS_ERR_DB;
+    goto out;
+  }
+  bind_text(s, 1, prefix);
+  src = sqlite3_step(s);
+  if(src == SQLITE_ROW)
+    seq = sqlite3_column_int64(s, 0);
+  else
+    rc = fail_sql(st, src, "counting orders");
+  done(s);
+  if(rc)
+    goto out;
+  /* count + 1 is free unless the clock went back; then step over used ids */
+  for(tries = 0; tries < 1000; tries++) {
+    seq++;
+    if(rs_snprintf(id, sizeof(id), "%s%04lld-%s", prefix, (long long)seq, st->tag)) {
+      rc = fail_msg(st, RS_ERR_INVALID, "order id too long");
+      goto out;
+    }
+    s = stmt(st, S_ORDER_ADD);
+    if(!s) {
+      rc = RS_ERR_DB;
+      goto out;
+    }
+    bind_text(s, 1, id);
+    bind_text(s, 2, supplier);
+    bind_text(s, 3, currency);
+    sqlite3_bind_int64(s, 4, total);
+    sqlite3_bind_int64(s, 5, now_ms);
+    src = sqlite3_step(s);
+    if(src != SQLITE_DONE && sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_PRIMARYKEY) {
+      done(s);
+      continue;
+    }
+    if(src != SQLITE_DONE)
+      rc = fail_sql(st, src, "creating an order");
+    done(s);
+    break;
+  }
+  if(!rc && tries == 1000)
+    rc = fail_msg(st, RS_ERR_DB, "creating an order: no free id for %s", prefix);
+  if(rc)
+    goto out;
+  rc = add_transition(st, id, NULL, "draft", actor, cause, now_ms);
+  if(!rc)
+    rs_strlcpy(id_out, id, id_size);
+out:
+  rc = tx_end(st, rc);
+  if(rc && id_out && id_size)
+    id_out[0] = '\0';
+  return rc;
+}
+
+/* Read the state of order id into *state: RS_ERR_NOT_FOUND if there is none. */
+static enum rs_err order_state(struct store *st, const char *id, enum store_order_state *state)
+{
+  sqlite3_stmt *s = stmt(st, S_ORDER_STATE);
+  enum rs_err rc = RS_OK;
+  int src;
+  if(!s)
+    return RS_ERR_DB;
+  bind_text(s, 1, id);
+  src = sqlite3_step(s);
+  if(src == SQLITE_ROW) {
+    if(store_order_state_parse((const char *)sqlite3_column_text(s, 0), state))
+      rc = fail_msg(st, RS_ERR_DB, "order %s has an unknown state", id);
+  }
+  else if(src == SQLITE_DONE)
+    rc = fail_msg(st, RS_ERR_NOT_FOUND, "no order %s", id);
+  else
+    rc = fail_sql(st, src, "reading an order's state");
+  done(s);
+  return rc;
+}
+
+enum rs_err store_transition_order(struct store *st, const char *id, enum store_order_state from,
+                                   enum store_order_state to, const char *actor, const char *cause,
+                                   int64_t now_ms)
+{
+  enum store_order_state cur = STORE_ORDER_DRAFT;
+  sqlite3_stmt *s;
+  enum rs_err rc;
+  if(!id || !actor || !cause || (unsigned)from >= STORE_ORDER_STATE_COUNT ||
+     (unsigned)to >= STORE_ORDER_STATE_COUNT)
+    return fail_msg(st, RS_ERR_INVALID, "a transition needs an order id, states, actor, cause");
+  rc = tx_begin(st, true);
+  if(rc)
+    return rc;
+  rc = order_state(st, id, &cur);
+  if(rc)
+    goto out;
+  if(cur != from) {
+    rc = fail_msg(st, RS_ERR_CONFLICT, "order %s is %s, not %s: not moved to %s", id,
+                  store_order_state_name(cur), store_order_state_name(from),
+                  store_order_state_name(to));
+    goto out;
+  }
+  s = stmt(st, S_ORDER_SET_STATE);
+  if(!s) {
+    rc = RS_ERR_DB;
+    goto out;
+  }
+  bind_text(s, 1, id);
+  bind_text(s, 2, store_order_state_name(to));
+  sqlite3_bind_int64(s, 3, now_ms);
+  rc = run(st, s, "changing an order's state");
+  if(!rc)
+    rc = add_transition(st, id, store_order_state_name(from), store_order_state_name(to), actor,
+                        cause, now_ms);
+  if(!rc && store_order_state_final(to)) {
+    s = stmt(st, S_LINES_END);
+    if(!s) {
+      rc = RS_ERR_DB;
+      goto out;
+    }
+    bind_text(s, 1, id);
+    bind_text(s, 2, to == STORE_ORDER_DELIVERED ? "delivered" : "ended");
+    rc = run(st, s, "ending an order's lines");
+  }
+out:
+  return tx_end(st, rc);
+}
+
+/* Run an UPDATE of one order (bound by the caller, ?1 = id) in a durable transaction. */
+static enum rs_err update_order(struct store *st, sqlite3_stmt *s, const char *id, const char *what)
+{
+  enum rs_err rc = run(st, s, what);
+  if(!rc && sqlite3_changes(st->db) == 0)
+    rc = fail_msg(st, RS_ERR_NOT_FOUND, "no order %s", id);
+  return rc;
+}
+
+enum rs_err store_set_order_total(struct store *st, const char *id, int64_t total, int64_t now_ms)
+{
+  sqlite3_stmt *s;
+  enum rs_err rc;
+  if(total < 0)
+    return fail_msg(st, RS_ERR_INVALID, "order total must be >= 0");
+  rc = tx_begin(st, true);
+  if(rc)
+    return rc;
+  s = stmt(st, S_ORDER_SET_TOTAL);
+  if(!s) {
+    rc = RS_ERR_DB;
+    goto out;
+  }
+  bind_text(s, 1, id);
+  sqlite3_bind_int64(s, 2, total);
+  sqlite3_bind_int64(s, 3, now_ms);
+  rc = update_order(st, s, id, "setting an order's total");
+out:
+  return tx_end(st, rc);
+}
+
+enum rs_err store_set_order_body(struct store *st, const char *id, const char *body, int64_t now_ms)
+{
+  sqlite3_stmt *s;
+  enum rs_err rc;
+  int src;
+  bool same = false, have = false;
+  if(!body)
+    return fail_msg(st, RS_ERR_INVALID, "no request body");
+  rc = tx_begin(st, true);
+  if(rc)
+    return rc;
+  s = stmt(st, S_ORDER_BODY_GET);
+  if(!s) {
+    rc = RS_ERR_DB;
+    goto out;
+  }
+  bind_text(s, 1, id);
+  src = sqlite3_step(s);
+  if(src == SQLITE_ROW) {
+    const unsigned char *b = sqlite3_column_text(s, 0);
+    have = b != NULL;
+    same = b && !strcmp((const char *)b, body);
+  }
+  else if(src == SQLITE_DONE)
+    rc = fail_msg(st, RS_ERR_NOT_FOUND, "no order %s", id);
+  else
+    rc = fail_sql(st, src, "reading an order's body");
+  done(s);
+  if(rc || same)
+    goto out;
+  if(have) {
+    rc = fail_msg(st, RS_ERR_CONFLICT, "order %s already has another request body", id);
+    goto out;
+  }
+  s = stmt(st, S_ORDER_SET_BODY);
+  if(!s) {
+    rc = RS_ERR_DB;
+    goto out;
+  }
+  bind_text(s, 1, id);
+  bind_text(s, 2, body);
+  sqlite3_bind_int64(s, 3, now_ms);
+  rc = update_order(st, s, id, "storing an order's body");
+out:
+  return tx_end(st, rc);
+}
+
+enum rs_err store_note_attempt(struct store *st, const char *id, int64_t next_attempt_ms,
+                               const char *last_error, int64_t now_ms)
+{
+  sqlite3_stmt *s;
+  enum rs_err rc = tx_begin(st, true);
+  if(rc)
+    return rc;
+  s = stmt(st, S_ORDER_ATTEMPT);
+  if(!s) {
+    rc = RS_ERR_DB;
+    goto out;
+  }
+  bind_text(s, 1, id);
+  bind_ms0(s, 2, next_attempt_ms);
+  bind_text(s, 3, last_error);
+  sqlite3_bind_int64(s, 4, now_ms);
+  rc = update_order(st, s, id, "noting a submission attempt");
+out:
+  return tx_end(st, rc);
+}
+
+enum rs_err store_set_order_shop_id(struct store *st, const char *id, const char *shop_id,
+                                    int64_t now_ms)
+{
+  sqlite3_stmt *s;
+  enum rs_err rc = tx_begin(st, true);
+  if(rc)
+    return rc;
+  s = stmt(st, S_ORDER_SHOP_ID);
+  if(!s) {
+    rc = RS_ERR_DB;
+    goto out;
+  }
+  bind_text(s, 1, id);
+  bind_text(s, 2, shop_id);
+  sqlite3_bind_int64(s, 3, now_ms);
+  rc = update_order(st, s, id, "storing the shop's order id");
+out:
+  return tx_end(st, rc);
+}
+
+/* Collect cb for store_get_order's lines. */
+static int collect_line(void *ud, const struct store_order_line *l)
+{
+  struct store_order_full *o = ud;
+  struct store_order_line *c;
+  o->lines = rs_xrealloc(o->lines, (o->n_lines + 1) * sizeof(*o->lines));
+  c = &o->lines[o->n_lines++];
+  *c = *l;
+  c->consumable = l->consumable ? rs_xstrdup(l->consumable) : NULL;
+  c->sku = l->sku ? rs_xstrdup(l->sku) : NULL;
+  c->rule = l->rule ? rs_xstrdup(l->rule) : NULL;
+  c->figures_json = l->figures_json ? rs_xstrdup(l->figures_json) : NULL;
+  c->order_id = l->order_id ? rs_xstrdup(l->order_id) : NULL;
+  return 0;
+}
+
+enum rs_err store_get_order(struct store *st, const char *id, struct store_order_full **out)
+{
+  struct store_order_full *o = NULL;
+  sqlite3_stmt *s = NULL;
+  enum rs_err rc = RS_OK;
+  int src;
+
+  *out = NULL;
+  /* one read transaction, so order, lines and transitions agree */
+  rc = tx_begin_read(st);
+  if(rc)
+    return rc;
+  s = stmt(st, S_ORDER_GET);
+  if(!s) {
+    rc = RS_ERR_DB;
+    goto out;
+  }
+  bind_text(s, 1, id);
+  src = sqlite3_step(s);
+  if(src == SQLITE_ROW) {
+    o = rs_xcalloc(1, sizeof(*o));
+    read_order(s, &o->order);
+  }
+  else if(src == SQLITE_DONE)
+    rc = fail_msg(st, RS_ERR_NOT_FOUND, "no order %s", id);
+  else
+    rc = fail_sql(st, src, "reading an order");
+  done(s);
+  s = NULL;
+  if(rc)
+    goto out;
+
+  src = sqlite3_prepare_v2(st->db, sql_text[S_LINES_OF_ORDER], -1, &s, NULL);
+  if(src) {
+    rc = fail_sql(st, src, "preparing an order line query");
+    goto out;
+  }
+  bind_text(s, 1, id);
+  rc = each_line(st, s, collect_line, o);
+  sqlite3_finalize(s);
+  s = NULL;
+  if(rc)
+    goto out;
+
+  s = stmt(st, S_TRANS_OF_ORDER);
+  if(!s) {
+    rc = RS_ERR_DB;
+    goto out;
+  }
+  bind_text(s, 1, id);
+  while((src = sqlite3_step(s)) == SQLITE_ROW) {
+    struct store_transition *t;
+    o->transitions = rs_xrealloc(o->transitions, (o->n_transitions + 1) * sizeof(*o->transitions));
+    t = &o->transitions[o->n_transitions++];
+    memset(t, 0, sizeof(*t));
+    t->time_ms = sqlite3_column_int64(s, 0);
+    t->has_from = !store_order_state_parse((const char *)sqlite3_column_text(s, 1), &t->from);
+    if(store_order_state_parse((const char *)sqlite3_column_text(s, 2), &t->to))
+      t->to = STORE_ORDER_DRAFT;
+    t->actor = col_dup(s, 3);
+    t->cause = col_dup(s, 4);
+  }
+  if(src != SQLITE_DONE)
+    rc = fail_sql(st, src, "reading transitions");
+  done(s);
+out:
+  rc = tx_end(st, rc);
+  if(rc)
+    store_order_full_free(o);
+  else
+    *out = o;
+  return rc;
+}
+
+enum rs_err store_list_orders(struct store *st, bool only_state, enum store_order_state state,
+                              size_t limit, store_order_cb cb, void *ud)
+{
+  sqlite3_stmt *s;
+  enum rs_err rc = RS_OK;
+  int src = sqlite3_prepare_v2(st->db, sql_text[S_ORDER_LIST], -1, &s, NULL);
+  if(src)
+    return fail_sql(st, src, "preparing an order query");
+  if(only_state)
+    bind_text(s, 1, store_order_state_name(state));
+  sqlite3_bind_int64(s, 2, limit ? (int64_t)limit : -1);
+  while((src = sqlite3_step(s)) == SQLITE_ROW) {
+    struct store_order o;
+    int stop;
+    read_order(s, &o);
+    stop = cb(ud, &o);
+    store_order_free(&o);
+    if(stop)
+      break;
+  }
+  if(src != SQLITE_ROW && src != SQLITE_DONE)
+    rc = fail_sql(st, src, "listing orders");
+  sqlite3_finalize(s);
+  return rc;
+}
+
+/* ---- approvals -------------------------------------------------------- */
+
+enum rs_err store_add_approval(struct store *st, const char *order_id, const char *approver,
+                               const char *token_hash, int64_t expires_ms, int64_t now_ms)
+{
+  sqlite3_stmt *s;
+  enum rs_err rc;
+  int src;
+  if(!order_id || !approver || !token_hash)
+    return fail_msg(st, RS_ERR_INVALID, "an approval needs an order, approver and token hash");
+  rc = tx_begin(st, true);
+  if(rc)
+    return rc;
+  s = stmt(st, S_APPR_ADD);
+  if(!s) {
+    rc = RS_ERR_DB;
+    goto out;
+  }
+  bind_text(s, 1, order_id);
+  bind_text(s, 2, approver);
+  bind_text(s, 3, token_hash);
+  sqlite3_bind_int64(s, 4, now_ms);
+  sqlite3_bind_int64(s, 5, expires_ms);
+  src = sqlite3_step(s);
+  if(src != SQLITE_DONE) {
+    if(sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_FOREIGNKEY)
+      rc = fail_msg(st, RS_ERR_NOT_FOUND, "no order %s", order_id);
+    else if(sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_UNIQUE)
+      rc = fail_msg(st, RS_ERR_CONFLICT, "this approval token is already recorded");
+    else
+      rc = fail_sql(st, src, "recording an approval link");
+  }
+  done(s);
+out:
+  return tx_end(st, rc);
+}
+
+enum rs_err store_use_approval(struct store *st, const char *token_hash, const char *decided_by,
+                               const char *decision, const char *source, const char *user_agent,
+                               int64_t now_ms, char *order_id_out, size_t order_id_size)
+{
+  char order_id[STORE_ORDER_ID_MAX + 1] = "";
+  sqlite3_stmt *s;
+  enum rs_err rc;
+  int src;
+  bool used = false;
+  int64_t expires = 0;
+
+  if(order_id_out && order_id_size)
+    order_id_out[0] = '\0';
+  if(!token_hash || !decided_by || !decision ||
+     (strcmp(decision, "approve") && strcmp(decision, "reject")))
+    return fail_msg(st, RS_ERR_INVALID,
+                    "using an approval needs a token hash, who decided, and approve/reject");
+  rc = tx_begin(st, true);
+  if(rc)
+    return rc;
+  s = stmt(st, S_APPR_GET);
+  if(!s) {
+    rc = RS_ERR_DB;
+    goto out;
+  }
+  bind_text(s, 1, token_hash);
+  src = sqlite3_step(s);
+  if(src == SQLITE_ROW) {
+    col_copy(s, 0, order_id, sizeof(order_id));
+    expires = sqlite3_column_int64(s, 1);
+    used = sqlite3_column_type(s, 2) != SQLITE_NULL;
+  }
+  else if(src == SQLITE_DONE)
+    rc = fail_msg(st, RS_ERR_NOT_FOUND, "unknown approval link");
+  else
+    rc = fail_sql(st, src, "reading an approval");
+  done(s);
+  if(rc)
+    goto out;
+  if(order_id_out)
+    rs_strlcpy(order_id_out, order_id, order_id_size);
+  if(used) {
+    rc = fail_msg(st, RS_ERR_CONFLICT, "the approval link for order %s was already used", order_id);
+    goto out;
+  }
+  if(now_ms >= expires) {
+    rc = fail_msg(st, RS_ERR_TIMEOUT, "the approval link for order %s has expired", order_id);
+    goto out;
+  }
+  s = stmt(st, S_APPR_USE);
+  if(!s) {
+    rc = RS_ERR_DB;
+    goto out;
+  }
+  bind_text(s, 1, token_hash);
+  sqlite3_bind_int64(s, 2, now_ms);
+  bind_text(s, 3, decided_by);
+  bind_text(s, 4, decision);
+  bind_text(s, 5, source);
+  bind_text(s, 6, user_agent);
+  rc = run(st, s, "using an approval");
+  if(!rc && sqlite3_changes(st->db) != 1)
+    rc = fail_msg(st, RS_ERR_CONFLICT, "the approval link for order %s was already used", order_id);
+out:
+  return tx_end(st, rc);
+}
+
+/* ---- audit and meta --------------------------------------------------- */
+
+enum rs_err store_audit(struct store *st, int64_t time_ms, const char *actor, const char *action,
+                        const char *detail)
+{
+  sqlite3_stmt *s;
+  enum rs_err rc;
+  if(!actor || !action)
+    return fail_msg(st, RS_ERR_INVALID, "an audit entry needs an actor and an action");
+  rc = tx_begin(st, true);
+  if(rc)
+    return rc;
+  s = stmt(st, S_AUDIT_ADD);
+  if(!s) {
+    rc = RS_ERR_DB;
+    goto out;
+  }
+  sqlite3_bind_int64(s, 1, time_ms);
+  bind_text(s, 2, actor);
+  bind_text(s, 3, action);
+  bind_text(s, 4, detail);
+  rc = run(st, s, "writing an audit entry");
+out:
+  return tx_end(st, rc);
+}
+
+enum rs_err store_meta_get(struct store *st, const char *key, char **value)
+{
+  sqlite3_stmt *s = stmt(st, S_META_GET);
+  enum rs_err rc = RS_OK;
+  int src;
+  *value = NULL;
+  if(!s)
+    return RS_ERR_DB;
+  bind_text(s, 1, key);
+  src = sqlite3_step(s);
+  if(src == SQLITE_ROW)
+    *value = col_dup(s, 0);
+  else if(src == SQLITE_DONE)
+    rc = fail_msg(st, RS_ERR_NOT_FOUND, "no meta value %s", key);
+  else
+    rc = fail_sql(st, src, "reading a meta value");
+  done(s);
+  return rc;
+}
+
+enum rs_err store_meta_set(struct store *st, const char *key, const char *value)
+{
+  sqlite3_stmt *s;
+  enum rs_err rc;
+  if(!key || !value)
+    return fail_msg(st, RS_ERR_INVALID, "a meta entry needs a key and a value");
+  rc = tx_begin(st, true);
+  if(rc)
+    return rc;
+  s = stmt(st, S_META_SET);
+  if(!s) {
+    rc = RS_ERR_DB;
+    goto out;
+  }
+  bind_text(s, 1, key);
+  bind_text(s, 2, value);
+  rc = run(st, s, "writing a meta value");
+out:
+  return tx_end(st, rc);
+}
