@@ -98,6 +98,7 @@ struct cfg_consumable {
   struct cfg_kv *labels;
   size_t n_labels;
   enum cfg_model model;
+  const char *point_id;     /* the model's `point`, as written */
   struct cfg_point *point;  /* resolved */
   double full, empty;       /* level */
   double life, start;       /* usage */
@@ -297,6 +298,22 @@ struct cfg_diags {
  */
 int cfg_load(const char *dir, struct cfg **out, struct cfg_diags *diags);
 void cfg_free(struct cfg *cfg);
+
+/*
+ * In-memory entry (fuzzing, tests): load the config made of the given files
+ * as if read from a config dir. Each name is relative to the dir and gives
+ * the file's role: "restock.yaml", "devices.d/NAME.yaml", "rules.d/NAME.yaml"
+ * (files are taken in the order given; callers sort them). `dir` only serves
+ * to resolve relative *_file paths of secrets, which are checked on disk.
+ * Returns and sets *out and diags as cfg_load() does.
+ */
+struct cfg_file_buf {
+  const char *name;
+  const char *data;
+  size_t len;
+};
+int cfg_load_buffers(const char *dir, const struct cfg_file_buf *files, size_t n,
+                     struct cfg **out, struct cfg_diags *diags);
 void cfg_diags_free(struct cfg_diags *diags);
 
 /* Print every diagnostic, one per line, to f (warnings start "warning: "). */

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cfg_api: the small public helpers around a loaded configuration — freeing,
+ * printing diagnostics, the --check summary, lookups and enum names.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "config/rs_util.h"
+#include "rules/expr.h"
+
+void cfg_free(struct cfg *cfg)
+{
+  size_t i;
+  if(!cfg)
+    return;
+  for(i = 0; i < cfg->n_rules; i++)
+    expr_free(cfg->rules[i].when);
+  expr_free(cfg->default_rule.when);
+  rs_arena_free(cfg->arena);
+  free(cfg);
+}
+
+void cfg_diags_free(struct cfg_diags *diags)
+{
+  size_t i;
+  if(!diags)
+    return;
+  for(i = 0; i < diags->n; i++)
+    FREE_NULL(diags->v[i].text);
+  FREE_NULL(diags->v);
+  diags->n = 0;
+  diags->n_errors = 0;
+}
+
+void cfg_diags_print(const struct cfg_diags *diags, FILE *f)
+{
+  size_t i;
+  for(i = 0; i < diags->n; i++)
+    fprintf(f, "%s%s\n", diags->v[i].warning ? "warning: " : "", diags->v[i].text);
+}
+
+void cfg_summary(const struct cfg *cfg, char *buf, size_t size)
+{
+  snprintf(buf, size, "OK: %zu devices, %zu points, %zu consumables, %zu rules", cfg->n_devices,
+           cfg->n_points, cfg->n_consumables, cfg->n_rules);
+}
+
+struct cfg_device *cfg_find_device(const struct cfg *cfg, const char *id)
+{
+  size_t i;
+  for(i = 0; i < cfg->n_devices; i++)
+    if(!strcmp(cfg->devices[i].id, id))
+      return &cfg->devices[i];
+  return NULL;
+}
+
+struct cfg_point *cfg_find_point(const struct cfg_device *dev, const char *id)
+{
+  size_t i;
+  for(i = 0; i < dev->n_points; i++)
+    if(!strcmp(dev->points[i].id, id))
+      return &dev->points[i];
+  return NULL;
+}
+
+struct cfg_consumable *cfg_find_consumable(const struct cfg *cfg, const char *full_id)
+{
+  size_t i, j;
+  for(i = 0; i < cfg->n_devices; i++)
+    for(j = 0; j < cfg->devices[i].n_consumables; j++)
+      if(!strcmp(cfg->devices[i].consumables[j].full_id, full_id))
+        return &cfg->devices[i].consumables[j];
+  return NULL;
+}
+
+struct cfg_catalog_item *cfg_find_sku(const struct cfg *cfg, const char *sku)
+{
+  size_t i;
+  for(i = 0; i < cfg->n_catalog; i++)
+    if(!strcmp(cfg->catalog[i].sku, sku))
+      return &cfg->catalog[i];
+  return NULL;
+}
+
+struct cfg_supplier *cfg_find_supplier(const struct cfg *cfg, const char *id)
+{
+  size_t i;
+  for(i = 0; i < cfg->n_suppliers; i++)
+    if(!strcmp(cfg->suppliers[i].id, id))
+      return &cfg->suppliers[i];
+  return NULL;
+}
+
+const char *cfg_transport_name(enum cfg_transport t)
+{
+  static const char *const n[] = {"modbus-tcp", "modbus-rtu", "coap"};
+  return (unsigned)t < RS_ARRAY_LEN(n) ? n[t] : "?";
+}
+
+const char *cfg_regtable_name(enum cfg_regtable t)
+{
+  static const char *const n[] = {"coil", "discrete", "input", "holding"};
+  return (unsigned)t < RS_ARRAY_LEN(n) ? n[t] : "?";
+}
+
+const char *cfg_vtype_name(enum cfg_vtype t)
+{
+  static const char *const n[] = {"bool",  "int16",  "uint16",  "int32",  "uint32",
+                                  "int64", "uint64", "float32", "float64"};
+  return (unsigned)t < RS_ARRAY_LEN(n) ? n[t] : "?";
+}
+
+const char *cfg_endian_name(enum cfg_endian e)
+{
+  static const char *const n[] = {"ABCD", "DCBA", "BADC", "CDAB"};
+  return (unsigned)e < RS_ARRAY_LEN(n) ? n[e] : "?";
+}
+
+const char *cfg_model_name(enum cfg_model m)
+{
+  static const char *const n[] = {"level", "usage", "button"};
+  return (unsigned)m < RS_ARRAY_LEN(n) ? n[m] : "?";
+}

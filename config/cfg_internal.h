@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cfg_internal: what the config/ sources share and nobody else sees — the
+ * YAML node tree (cfg_yaml.c), the diagnostics collector and the scalar
+ * checks (cfg_values.c) used by the schema walker (cfg_load.c).
+ */
+#ifndef RS_CFG_INTERNAL_H
+#define RS_CFG_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "config/rs_util.h"
+
+#define CFG_MAX_FILE_BYTES   (8u * 1024u * 1024u)
+#define CFG_MAX_SCALAR_BYTES (64u * 1024u)
+
+enum cfg_nkind { CFG_N_SCALAR, CFG_N_SEQ, CFG_N_MAP };
+
+/* One YAML node with the position of its first character (1-based). */
+struct cfg_node {
+  enum cfg_nkind kind;
+  int line, col;
+  int end_line;          /* scalars: line of the last character */
+  int style;             /* yaml_scalar_style_t of a scalar */
+  bool quoted;           /* single- or double-quoted scalar */
+  bool bad;              /* already reported (alias, too large): skip silently */
+  bool skip;             /* map key: duplicate or refused, ignore the pair */
+  const char *s;         /* scalar text, NUL-terminated */
+  size_t len;
+  struct cfg_node **kids; /* seq items; map: kids[2i] key, kids[2i+1] value */
+  size_t n;              /* items (seq) or pairs (map) */
+  size_t cap;
+};
+
+/* A diagnostic being collected, with its sort key (file order, position). */
+struct cfg_ldiag {
+  int file_idx;
+  int line, col;
+  size_t seq;
+  bool warning;
+  char *text;
+};
+
+/* The diagnostics of one load, sorted into file order at the end. */
+struct cfg_dcol {
+  struct cfg_ldiag *v;
+  size_t n, cap;
+  size_t n_errors;
+  const char **files; /* names in file order; index = file_idx */
+  size_t n_files, cap_files;
+};
+
+/* Add an error (warning=false) or warning at file:line:col (line 0: none). */
+void cfg_dcol_add(struct cfg_dcol *dc, bool warning, const char *file, int line, int col,
+                  const char *fmt, ...) RS_PRINTF(6, 7);
+void cfg_dcol_vadd(struct cfg_dcol *dc, bool warning, const char *file, int line, int col,
+                   const char *fmt, va_list ap) RS_PRINTF(6, 0);
+/* Register a file name so that its diagnostics sort in this position. */
+void cfg_dcol_file(struct cfg_dcol *dc, const char *file);
+/* Sort and move every diagnostic into out; frees dc's storage. */
+void cfg_dcol_finish(struct cfg_dcol *dc, struct cfg_diags *out);
+
+/*
+ * Parse one YAML document (data, len) of `file` into a node tree in arena a.
+ * Refuses anchors, aliases, merge keys, tags, duplicate keys, oversized
+ * scalars and more than one document, each with a diagnostic in dc. Sets
+ * *root (NULL when the file holds no document or a syntax error stopped it)
+ * and *empty when the file is empty. Returns 0 when the tree is usable, -1
+ * after a syntax, encoding or size error (root is then NULL).
+ */
+int cfg_yaml_parse(struct rs_arena *a, struct cfg_dcol *dc, const char *file, const char *data,
+                   size_t len, struct cfg_node **root, bool *empty);
+
+/* A scalar value quoted for a message ('abc', truncated, controls as '?'). */
+void cfg_quote_value(const char *s, size_t len, char *buf, size_t size);
+
+/* Whether a plain scalar is YAML's null (empty, ~, null). */
+bool cfg_node_is_null(const struct cfg_node *n);
+
+/* Syntax checks: 0 when s matches the id / SKU / ISO country pattern. */
+bool cfg_valid_id(const char *s);
+bool cfg_valid_sku(const char *s);
+
+/* Shape of an amount; sets the decimals written. 0, or -1 with err. */
+int cfg_money_syntax(const char *s, int *decimals, char *err, size_t errlen);
+
+/* A known currency close to code ("eur" -> "EUR"), or NULL. */
+const char *cfg_currency_suggest(const char *code);
+
+/* Byte offset of a 0-based line and character column in data. */
+size_t cfg_byte_at(const char *data, size_t len, size_t line, size_t col);
+
+#endif

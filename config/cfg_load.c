@@ -1,0 +1,2354 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cfg_load: the config dir into struct cfg. Phase one walks each file's node
+ * tree against tables of keys (name, type, bounds, default); phase two checks
+ * across files (duplicates, references, shared buses, money in the currency).
+ * Every problem becomes a diagnostic; loading goes on after errors so that
+ * one run reports them all.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config/cfg_internal.h"
+#include "rules/expr.h"
+
+#ifndef RESTOCK_STATEDIR
+#define RESTOCK_STATEDIR "/var/lib/restock"
+#endif
+
+#define NONE ((size_t)-1)
+#define MAXKEYS 24
+
+/* ---- loader state ---- */
+
+struct devx {           /* side data of one device, for phase two */
+  char path[32];        /* "devices[0]" */
+  const char *file;
+  struct cfg_pos id_pos;
+  struct cfg_pos bus_pos; /* transport host / serial value */
+  char bus_path[48];
+  bool transport_ok;
+};
+
+struct rulex {
+  char path[32];
+  const char *file;
+  struct cfg_pos match_pos;
+  bool has_match;
+};
+
+struct skuref {
+  struct cfg_consumable *c;
+  char path[96];
+  struct cfg_pos pos;
+};
+
+struct ld {
+  struct cfg *cfg;
+  struct rs_arena *A;   /* the config's arena */
+  struct rs_arena *T;   /* node trees of the current file */
+  struct cfg_dcol dc;
+  const char *file;     /* current file, arena string */
+  const char *data;     /* current file's bytes */
+  size_t len;
+  const char *absdir;   /* config dir for relative *_file paths */
+
+  struct cfg_device *devs;
+  struct devx *devx;
+  size_t ndev, capdev;
+  struct cfg_rule *rules;
+  struct rulex *rulex;
+  size_t nrule, caprule;
+  struct skuref *refs;
+  size_t nref, capref;
+
+  bool have_catalog;
+  struct cfg_pos catalog_pos;
+  struct cfg_pos currency_pos;
+  bool mail_set;
+  struct cfg_pos mail_pos;
+  bool public_url_set;
+};
+
+/* ---- key tables ---- */
+
+enum kt {
+  KT_STR, KT_ID, KT_SKU, KT_BOOL, KT_INT, KT_FLOAT, KT_DUR, KT_PCT, KT_MONEY,
+  KT_ENUM, KT_ENUMC, KT_SECRET, KT_PATH, KT_STRLIST, KT_KV, KT_MAP, KT_SEQ, KT_COND
+};
+
+struct ckey {
+  const char *name;
+  enum kt t;
+  size_t off;        /* into the object; NONE: checked only, handled by code */
+  unsigned size;     /* KT_INT / KT_ENUM target size */
+  bool req;
+  int64_t min, max;  /* KT_INT and KT_DUR bounds; KT_ENUM: value of the first token */
+  const char *def;   /* default, written as in YAML */
+  const char *const *tok; /* KT_ENUM tokens, NULL-terminated */
+  size_t off2;       /* KT_STRLIST / KT_KV: offset of the count */
+};
+
+/* A table and what to call it when one of its keys shows up elsewhere. */
+struct calt {
+  const struct ckey *k;
+  size_t n;
+  const char *label;
+};
+
+/* What a walk found: value and key node per table entry. */
+struct walk {
+  const struct cfg_node *v[MAXKEYS];
+  const struct cfg_node *k[MAXKEYS];
+  bool ok[MAXKEYS]; /* converted without error */
+  const struct ckey *keys;
+  size_t n;
+};
+
+#define FSZ(T, f) ((unsigned)sizeof(((T *)0)->f))
+#define K(name, t, T, f, req, lo, hi, def) \
+  {name, t, offsetof(T, f), FSZ(T, f), req, lo, hi, def, NULL, 0}
+#define KE(name, T, f, req, base, def, tok) \
+  {name, KT_ENUM, offsetof(T, f), FSZ(T, f), req, base, 0, def, tok, 0}
+#define KL(name, t, T, f, nf) {name, t, offsetof(T, f), 0, false, 0, 0, NULL, NULL, offsetof(T, nf)}
+#define KX(name, t, req) {name, t, NONE, 0, req, 0, 0, NULL, NULL, 0}
+
+#define I64MAX INT64_MAX
+#define D_MS   1
+#define D_S    1000
+#define D_M    60000
+#define D_H    3600000
+#define D_D    86400000
+#define D_W    604800000
+
+static const char *const tok_transport[] = {"modbus-tcp", "modbus-rtu", "coap", NULL};
+static const char *const tok_register[] = {"coil", "discrete", "input", "holding", NULL};
+static const char *const tok_vtype[] = {"bool",  "int16",  "uint16",  "int32",  "uint32",
+                                        "int64", "uint64", "float32", "float64", NULL};
+static const char *const tok_endian[] = {"ABCD", "DCBA", "BADC", "CDAB", NULL};
+static const char *const tok_parity[] = {"N", "E", "O", NULL};
+static const char *const tok_format[] = {"text", "json", "senml", NULL};
+static const char *const tok_approval[] = {"auto", "required", NULL};
+static const char *const tok_auth[] = {"bearer", "basic", NULL};
+static const char *const tok_starttls[] = {"required", "off", NULL};
+
+/* restock.yaml: the sections (checked here, each walked with its own table) */
+static const struct ckey k_top[] = {
+  KX("gateway", KT_MAP, true), KX("http", KT_MAP, false),   KX("storage", KT_MAP, false),
+  KX("commerce", KT_MAP, false), KX("mail", KT_MAP, false), KX("orders", KT_MAP, false),
+  KX("catalog", KT_SEQ, false),  KX("suppliers", KT_SEQ, false),
+};
+
+static const struct ckey k_gateway[] = {
+  K("id", KT_ID, struct cfg, gateway.id, true, 0, 0, NULL),
+  K("site", KT_STR, struct cfg, gateway.site, false, 0, 0, NULL),
+};
+
+static const struct ckey k_http[] = {
+  K("listen", KT_STR, struct cfg, http.listen, false, 0, 0, "127.0.0.1:8080"),
+  K("public_url", KT_STR, struct cfg, http.public_url, false, 0, 0, NULL),
+  KX("admin", KT_MAP, false),
+  KL("allowed_hosts", KT_STRLIST, struct cfg, http.allowed_hosts, http.n_allowed_hosts),
+};
+
+static const struct ckey k_admin[] = {
+  K("user", KT_STR, struct cfg, http.admin_user, true, 0, 0, NULL),
+  K("password_hash_file", KT_SECRET, struct cfg, http.admin_password_hash_file, true, 0, 0, NULL),
+};
+
+static const struct ckey k_storage[] = {
+  K("path", KT_STR, struct cfg, storage.path, false, 0, 0, NULL),
+  K("retention", KT_DUR, struct cfg, storage.retention_ms, false, D_H, I64MAX, "400d"),
+  K("deadband", KT_PCT, struct cfg, storage.deadband, false, 0, 0, "0.5%"),
+  K("heartbeat", KT_DUR, struct cfg, storage.heartbeat_ms, false, D_S, I64MAX, "1h"),
+};
+
+static const struct ckey k_commerce[] = {
+  K("base_url", KT_STR, struct cfg, commerce.base_url, true, 0, 0, NULL),
+  KX("auth", KT_MAP, false),
+  K("ca_file", KT_PATH, struct cfg, commerce.ca_file, false, 0, 0, NULL),
+  K("timeout", KT_DUR, struct cfg, commerce.timeout_ms, false, D_MS, 10 * D_M, "10s"),
+  K("status_interval", KT_DUR, struct cfg, commerce.status_interval_ms, false, D_S, I64MAX, "1h"),
+  K("customer_id", KT_STR, struct cfg, commerce.customer_id, false, 0, 0, NULL),
+  KX("ship_to", KT_MAP, false),
+};
+
+static const struct ckey k_auth[] = {
+  KE("type", struct cfg, commerce.auth, true, CFG_AUTH_BEARER, NULL, tok_auth),
+  K("token_file", KT_SECRET, struct cfg, commerce.token_file, false, 0, 0, NULL),
+  K("username", KT_STR, struct cfg, commerce.username, false, 0, 0, NULL),
+  K("password_file", KT_SECRET, struct cfg, commerce.password_file, false, 0, 0, NULL),
+};
+
+static const struct ckey k_ship_to[] = {
+  K("name", KT_STR, struct cfg, commerce.ship_to.name, true, 0, 0, NULL),
+  K("street", KT_STR, struct cfg, commerce.ship_to.street, true, 0, 0, NULL),
+  K("city", KT_STR, struct cfg, commerce.ship_to.city, true, 0, 0, NULL),
+  K("postcode", KT_STR, struct cfg, commerce.ship_to.postcode, false, 0, 0, NULL),
+  K("country", KT_STR, struct cfg, commerce.ship_to.country, true, 0, 0, NULL),
+};
+
+static const struct ckey k_mail[] = {
+  K("smtp_url", KT_STR, struct cfg, mail.smtp_url, true, 0, 0, NULL),
+  KE("starttls", struct cfg, mail.starttls, false, CFG_STARTTLS_REQUIRED, "required",
+     tok_starttls),
+  K("from", KT_STR, struct cfg, mail.from, true, 0, 0, NULL),
+  K("username", KT_STR, struct cfg, mail.username, false, 0, 0, NULL),
+  K("password_file", KT_SECRET, struct cfg, mail.password_file, false, 0, 0, NULL),
+};
+
+static const struct ckey k_orders[] = {
+  K("currency", KT_STR, struct cfg, orders.currency, false, 0, 0, NULL),
+  KX("batching", KT_MAP, false),
+  KX("approval", KT_MAP, false),
+};
+
+static const struct ckey k_batching[] = {
+  K("window", KT_DUR, struct cfg, orders.batching.window_ms, false, D_M, I64MAX, "24h"),
+  K("flush_value", KT_MONEY, struct cfg, orders.batching.flush_value, false, 0, 0, NULL),
+  K("max_lines", KT_INT, struct cfg, orders.batching.max_lines, false, 1, 10000, "20"),
+  K("urgent_margin", KT_DUR, struct cfg, orders.batching.urgent_margin_ms, false, 0, I64MAX,
+    "2d"),
+};
+
+static const struct ckey k_approval[] = {
+  K("require_over_value", KT_MONEY, struct cfg, orders.approval.require_over_value, false, 0, 0,
+    NULL),
+  K("require_over_quantity", KT_INT, struct cfg, orders.approval.require_over_quantity, false, 1,
+    1000000, NULL),
+  K("monthly_budget", KT_MONEY, struct cfg, orders.approval.monthly_budget, false, 0, 0, NULL),
+  K("price_tolerance", KT_PCT, struct cfg, orders.approval.price_tolerance, false, 0, 0, "10%"),
+  KL("approvers", KT_STRLIST, struct cfg, orders.approval.approvers, orders.approval.n_approvers),
+  K("link_ttl", KT_DUR, struct cfg, orders.approval.link_ttl_ms, false, D_M, I64MAX, "72h"),
+  K("remind_before", KT_DUR, struct cfg, orders.approval.remind_before_ms, false, 0, I64MAX,
+    "12h"),
+};
+
+static const struct ckey k_catalog[] = {
+  K("sku", KT_SKU, struct cfg_catalog_item, sku, true, 0, 0, NULL),
+  K("supplier", KT_ID, struct cfg_catalog_item, supplier_id, true, 0, 0, NULL),
+  K("description", KT_STR, struct cfg_catalog_item, description, false, 0, 0, NULL),
+  K("unit_price", KT_MONEY, struct cfg_catalog_item, unit_price, true, 0, 0, NULL),
+  K("currency", KT_STR, struct cfg_catalog_item, currency, false, 0, 0, NULL),
+  K("pack_size", KT_INT, struct cfg_catalog_item, pack_size, false, 1, 1000000, "1"),
+  K("lead_time", KT_DUR, struct cfg_catalog_item, lead_time_ms, false, 0, 365 * (int64_t)D_D,
+    "0s"),
+  KE("approval", struct cfg_catalog_item, approval, false, CFG_APPROVAL_AUTO, "auto",
+     tok_approval),
+};
+
+static const struct ckey k_supplier[] = {
+  K("id", KT_ID, struct cfg_supplier, id, true, 0, 0, NULL),
+  K("name", KT_STR, struct cfg_supplier, name, false, 0, 0, NULL),
+  K("free_shipping_over", KT_MONEY, struct cfg_supplier, free_shipping_over, false, 0, 0, NULL),
+  K("max_lines", KT_INT, struct cfg_supplier, max_lines, false, 1, 10000, NULL),
+};
+
+/* devices.d */
+static const struct ckey k_devfile[] = {KX("devices", KT_SEQ, true)};
+static const struct ckey k_device[] = {
+  K("id", KT_ID, struct cfg_device, id, true, 0, 0, NULL),
+  KX("transport", KT_MAP, true),
+  K("poll_interval", KT_DUR, struct cfg_device, poll_interval_ms, false, 10, 7 * (int64_t)D_D,
+    "60s"),
+  K("timeout", KT_DUR, struct cfg_device, timeout_ms, false, 1, 10 * D_M, "1s"),
+  K("retries", KT_INT, struct cfg_device, retries, false, 0, 10, "2"),
+  KE("endian", struct cfg_device, endian, false, CFG_END_ABCD, "ABCD", tok_endian),
+  K("max_gap", KT_INT, struct cfg_device, max_gap, false, 0, 125, "8"),
+  K("max_registers", KT_INT, struct cfg_device, max_registers, false, 1, 125, "125"),
+  K("single_reads", KT_BOOL, struct cfg_device, single_reads, false, 0, 0, "false"),
+  K("down_after", KT_INT, struct cfg_device, down_after, false, 1, 1000, "3"),
+  K("max_backoff", KT_DUR, struct cfg_device, max_backoff_ms, false, 1, 7 * (int64_t)D_D, "5m"),
+  K("busy_wait", KT_DUR, struct cfg_device, busy_wait_ms, false, 0, 10 * D_M, "100ms"),
+  KX("points", KT_SEQ, false),
+  KX("consumables", KT_SEQ, false),
+};
+
+static const struct ckey k_tcp[] = {
+  KX("type", KT_STR, true),
+  K("host", KT_STR, struct cfg_device, host, true, 0, 0, NULL),
+  K("port", KT_INT, struct cfg_device, port, false, 1, 65535, "502"),
+  K("unit_id", KT_INT, struct cfg_device, unit_id, false, 0, 255, "1"),
+};
+static const struct ckey k_rtu[] = {
+  KX("type", KT_STR, true),
+  K("serial", KT_STR, struct cfg_device, serial, true, 0, 0, NULL),
+  K("baud", KT_INT, struct cfg_device, baud, false, 50, 4000000, "19200"),
+  {"parity", KT_ENUMC, offsetof(struct cfg_device, parity), 1, false, 0, 0, "E", tok_parity, 0},
+  K("data_bits", KT_INT, struct cfg_device, data_bits, false, 5, 8, "8"),
+  K("stop_bits", KT_INT, struct cfg_device, stop_bits, false, 1, 2, "1"),
+  K("unit_id", KT_INT, struct cfg_device, unit_id, false, 1, 247, "1"),
+  K("rs485", KT_BOOL, struct cfg_device, rs485, false, 0, 0, "false"),
+};
+static const struct ckey k_coap[] = {
+  KX("type", KT_STR, true),
+  K("uri", KT_STR, struct cfg_device, uri, true, 0, 0, NULL),
+  K("psk_identity", KT_STR, struct cfg_device, psk_identity, false, 0, 0, NULL),
+  K("psk_file", KT_SECRET, struct cfg_device, psk_file, false, 0, 0, NULL),
+};
+
+static const struct ckey k_mbpoint[] = {
+  K("id", KT_ID, struct cfg_point, id, true, 0, 0, NULL),
+  KE("register", struct cfg_point, table, true, CFG_REG_COIL, NULL, tok_register),
+  K("address", KT_INT, struct cfg_point, address, true, 0, 65535, NULL),
+  KE("type", struct cfg_point, type, false, CFG_VT_BOOL, NULL, tok_vtype),
+  KE("endian", struct cfg_point, endian, false, CFG_END_ABCD, NULL, tok_endian),
+  K("scale", KT_FLOAT, struct cfg_point, scale, false, 0, 0, "1"),
+  K("offset", KT_FLOAT, struct cfg_point, offset, false, 0, 0, "0"),
+  K("unit", KT_STR, struct cfg_point, unit, false, 0, 0, NULL),
+  K("bit", KT_INT, struct cfg_point, bit, false, 0, 15, NULL),
+};
+static const struct ckey k_coappoint[] = {
+  K("id", KT_ID, struct cfg_point, id, true, 0, 0, NULL),
+  K("path", KT_STR, struct cfg_point, path, true, 0, 0, NULL),
+  KE("format", struct cfg_point, format, false, CFG_FMT_TEXT, "text", tok_format),
+  K("pointer", KT_STR, struct cfg_point, pointer, false, 0, 0, NULL),
+  K("name", KT_STR, struct cfg_point, name, false, 0, 0, NULL),
+  K("observe", KT_BOOL, struct cfg_point, observe, false, 0, 0, "false"),
+  K("scale", KT_FLOAT, struct cfg_point, scale, false, 0, 0, "1"),
+  K("offset", KT_FLOAT, struct cfg_point, offset, false, 0, 0, "0"),
+  K("unit", KT_STR, struct cfg_point, unit, false, 0, 0, NULL),
+};
+
+static const struct ckey k_consumable[] = {
+  K("id", KT_ID, struct cfg_consumable, id, true, 0, 0, NULL),
+  K("sku", KT_SKU, struct cfg_consumable, sku, true, 0, 0, NULL),
+  K("kind", KT_STR, struct cfg_consumable, kind, false, 0, 0, NULL),
+  KL("labels", KT_KV, struct cfg_consumable, labels, n_labels),
+  KX("level", KT_MAP, false),
+  KX("usage", KT_MAP, false),
+  KX("button", KT_MAP, false),
+  K("spares", KT_INT, struct cfg_consumable, spares, false, 0, 1000000, "0"),
+  K("stale_after", KT_DUR, struct cfg_consumable, stale_after_ms, false, 1, 365 * (int64_t)D_D,
+    NULL),
+};
+static const struct ckey k_level[] = {
+  K("point", KT_ID, struct cfg_consumable, point_id, true, 0, 0, NULL),
+  K("full", KT_FLOAT, struct cfg_consumable, full, true, 0, 0, NULL),
+  K("empty", KT_FLOAT, struct cfg_consumable, empty, true, 0, 0, NULL),
+};
+static const struct ckey k_usage[] = {
+  K("point", KT_ID, struct cfg_consumable, point_id, true, 0, 0, NULL),
+  K("life", KT_FLOAT, struct cfg_consumable, life, true, 0, 0, NULL),
+  K("start", KT_FLOAT, struct cfg_consumable, start, false, 0, 0, "0"),
+};
+static const struct ckey k_button[] = {
+  K("point", KT_ID, struct cfg_consumable, point_id, true, 0, 0, NULL),
+};
+
+/* rules.d */
+static const struct ckey k_rulefile[] = {KX("rules", KT_SEQ, true)};
+static const struct ckey k_rule[] = {
+  K("name", KT_ID, struct cfg_rule, name, true, 0, 0, NULL),
+  KX("match", KT_MAP, false),
+  KX("when", KT_COND, true),
+  K("for", KT_DUR, struct cfg_rule, for_ms, false, 0, 365 * (int64_t)D_D, "0s"),
+  KX("order", KT_MAP, false),
+  KE("approval", struct cfg_rule, approval, false, CFG_APPROVAL_AUTO, NULL, tok_approval),
+};
+static const struct ckey k_match[] = {
+  K("consumable", KT_STR, struct cfg_rule, match_consumable, false, 0, 0, NULL),
+  K("sku", KT_STR, struct cfg_rule, match_sku, false, 0, 0, NULL),
+  K("kind", KT_STR, struct cfg_rule, match_kind, false, 0, 0, NULL),
+  KL("labels", KT_KV, struct cfg_rule, match_labels, n_match_labels),
+};
+static const struct ckey k_order[] = {
+  K("quantity", KT_INT, struct cfg_rule, quantity, true, 1, 1000000, NULL),
+};
+
+#define NK(a) RS_ARRAY_LEN(a)
+
+/* ---- messages ---- */
+
+static void errv(struct ld *ld, bool warning, const struct cfg_node *n, const char *path,
+                 const char *fmt, va_list ap) RS_PRINTF(5, 0);
+static void errv(struct ld *ld, bool warning, const struct cfg_node *n, const char *path,
+                 const char *fmt, va_list ap)
+{
+  struct rs_buf b = {0};
+  rs_buf_printf(&b, "%s: ", path);
+  rs_buf_vprintf(&b, fmt, ap);
+  cfg_dcol_add(&ld->dc, warning, ld->file, n ? n->line : 0, n ? n->col : 0, "%s",
+               b.data ? b.data : "");
+  rs_buf_free(&b);
+}
+
+/* An error at node n (its position) about key path `path`. */
+static void err(struct ld *ld, const struct cfg_node *n, const char *path, const char *fmt, ...)
+  RS_PRINTF(4, 5);
+static void err(struct ld *ld, const struct cfg_node *n, const char *path, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  errv(ld, false, n, path, fmt, ap);
+  va_end(ap);
+}
+
+/* An error or warning at a stored position (phase two). */
+static void errp(struct ld *ld, bool warning, const struct cfg_pos *p, const char *path,
+                 const char *fmt, ...) RS_PRINTF(5, 6);
+static void errp(struct ld *ld, bool warning, const struct cfg_pos *p, const char *path,
+                 const char *fmt, ...)
+{
+  va_list ap;
+  struct rs_buf b = {0};
+  va_start(ap, fmt);
+  rs_buf_printf(&b, "%s: ", path);
+  rs_buf_vprintf(&b, fmt, ap);
+  va_end(ap);
+  cfg_dcol_add(&ld->dc, warning, p->file ? p->file : "restock.yaml", p->line, p->col, "%s",
+               b.data ? b.data : "");
+  rs_buf_free(&b);
+}
+
+static struct cfg_pos mkpos(struct ld *ld, const struct cfg_node *n)
+{
+  struct cfg_pos p = {ld->file, n ? n->line : 0, n ? n->col : 0};
+  return p;
+}
+
+static void kpath(char *buf, size_t size, const char *parent, const char *key)
+{
+  if(parent && *parent)
+    snprintf(buf, size, "%s.%s", parent, key);
+  else
+    snprintf(buf, size, "%s", key);
+}
+
+static void ipath(char *buf, size_t size, const char *parent, size_t i)
+{
+  snprintf(buf, size, "%s[%zu]", parent, i);
+}
+
+static const char *kind_name(const struct cfg_node *n)
+{
+  return n->kind == CFG_N_MAP ? "a mapping" : n->kind == CFG_N_SEQ ? "a list" : "a scalar";
+}
+
+static void tok_list(const char *const *tok, char *buf, size_t size)
+{
+  size_t o = 0;
+  buf[0] = '\0';
+  for(; *tok && o + 1 < size; tok++) {
+    int w = snprintf(buf + o, size - o, "%s%s", o ? ", " : "", *tok);
+    if(w < 0)
+      break;
+    o += (size_t)w;
+  }
+}
+
+/* What a key of type k expects, for messages. */
+static const char *expect_of(const struct ckey *k, char *buf, size_t size)
+{
+  switch(k->t) {
+  case KT_STR:
+  case KT_PATH:
+  case KT_SECRET:
+    return "expected a string";
+  case KT_ID:
+    return "expected an id like press-01";
+  case KT_SKU:
+    return "expected a SKU like HF-2040";
+  case KT_BOOL:
+    return "expected true or false";
+  case KT_INT:
+    return "expected an integer";
+  case KT_FLOAT:
+    return "expected a number";
+  case KT_DUR:
+    return "expected a duration like 30s, 5m or 2d12h";
+  case KT_PCT:
+    return "expected a percentage like 10%";
+  case KT_MONEY:
+    return "expected an amount like \"42.50\"";
+  case KT_ENUM:
+  case KT_ENUMC: {
+    char list[160];
+    tok_list(k->tok, list, sizeof(list));
+    snprintf(buf, size, "expected one of: %s", list);
+    return buf;
+  }
+  case KT_STRLIST:
+    return "expected a list of strings";
+  case KT_COND:
+    return "expected a condition like days_left < lead_time_days + 3";
+  case KT_KV:
+  case KT_MAP:
+    return "expected a mapping";
+  case KT_SEQ:
+    return "expected a list";
+  }
+  return "";
+}
+
+static void fmt_dur(int64_t ms, char *buf, size_t size)
+{
+  static const struct {
+    const char *u;
+    int64_t ms;
+  } units[] = {{"w", D_W}, {"d", D_D}, {"h", D_H}, {"m", D_M}, {"s", D_S}, {"ms", 1}};
+  size_t i, o = 0;
+  if(ms == 0) {
+    snprintf(buf, size, "0s");
+    return;
+  }
+  buf[0] = '\0';
+  for(i = 0; i < RS_ARRAY_LEN(units) && o + 1 < size; i++) {
+    if(ms >= units[i].ms) {
+      int w = snprintf(buf + o, size - o, "%lld%s", (long long)(ms / units[i].ms), units[i].u);
+      if(w < 0)
+        break;
+      o += (size_t)w;
+      ms %= units[i].ms;
+    }
+  }
+}
+
+/* ---- scalar conversion ---- */
+
+static void store_int(void *dst, unsigned size, int64_t v)
+{
+  switch(size) {
+  case 1: {
+    int8_t x = (int8_t)v;
+    memcpy(dst, &x, 1);
+    break;
+  }
+  case 2: {
+    uint16_t x = (uint16_t)v;
+    memcpy(dst, &x, 2);
+    break;
+  }
+  case 4: {
+    int32_t x = (int32_t)v;
+    memcpy(dst, &x, 4);
+    break;
+  }
+  default:
+    memcpy(dst, &v, 8);
+    break;
+  }
+}
+
+static bool is_yaml11_bool(const char *s)
+{
+  static const char *const words[] = {"yes", "no", "on", "off", "y", "n", "true", "false", NULL};
+  char low[8];
+  size_t i;
+  for(i = 0; s[i] && i < sizeof(low) - 1; i++)
+    low[i] = (s[i] >= 'A' && s[i] <= 'Z') ? (char)(s[i] + 32) : s[i];
+  if(s[i])
+    return false;
+  low[i] = '\0';
+  for(i = 0; words[i]; i++)
+    if(!strcmp(low, words[i]))
+      return true;
+  return false;
+}
+
+/* Why a plain scalar is not an integer (for the message). */
+static const char *int_problem(const char *s)
+{
+  double d;
+  if(strchr(s, '_'))
+    return "'_' separators are not allowed";
+  if(strchr(s, ':'))
+    return "sexagesimal numbers are not allowed";
+  if((s[0] == '0' && s[1] >= '0' && s[1] <= '9') ||
+     (s[0] == '-' && s[1] == '0' && s[2] >= '0' && s[2] <= '9'))
+    return "leading zeros are not allowed, octal is not supported";
+  if(s[0] == '0' && (s[1] == 'o' || s[1] == 'O' || s[1] == 'b' || s[1] == 'B'))
+    return "only decimal and 0x hex integers are allowed";
+  if(!rs_parse_double(s, &d))
+    return "a whole number is needed";
+  return NULL;
+}
+
+static bool looks_numeric(const char *s)
+{
+  double d;
+  int64_t i;
+  return !rs_parse_i64(s, true, INT64_MIN, INT64_MAX, &i) || !rs_parse_double(s, &d);
+}
+
+static const char *resolve_path(struct ld *ld, const char *p)
+{
+  if(p[0] == '/')
+    return rs_arena_strdup(ld->A, p);
+  return rs_arena_printf(ld->A, "%s/%s", ld->absdir, p);
+}
+
+/* A secret must exist, be a readable file and not be world-readable. */
+static int check_secret(struct ld *ld, const struct cfg_node *v, const char *path,
+                        const char *full)
+{
+  struct stat st;
+  char q[96];
+  int fd;
+  cfg_quote_value(v->s, v->len, q, sizeof(q));
+  if(stat(full, &st)) {
+    err(ld, v, path, "cannot read %s: %s (expected a secret file)", q, strerror(errno));
+    return -1;
+  }
+  if(!S_ISREG(st.st_mode)) {
+    err(ld, v, path, "%s is not a regular file (expected a secret file)", q);
+    return -1;
+  }
+  if(st.st_mode & S_IROTH) {
+    err(ld, v, path, "%s is world-readable (secrets must not be: chmod o-r it)", q);
+    return -1;
+  }
+  fd = open(full, O_RDONLY | O_CLOEXEC);
+  if(fd < 0) {
+    err(ld, v, path, "cannot read %s: %s (expected a secret file)", q, strerror(errno));
+    return -1;
+  }
+  close(fd);
+  return 0;
+}
+
+/*
+ * Convert value node v for key k into obj. Reports the problem and returns
+ * -1 when the value is not acceptable (obj untouched then).
+ */
+static int conv(struct ld *ld, const struct cfg_node *v, const char *path, const struct ckey *k,
+                void *obj)
+{
+  char ebuf[200], q[96];
+  char *dst = k->off == NONE ? NULL : (char *)obj + k->off;
+  const char *exp = expect_of(k, ebuf, sizeof(ebuf));
+
+  if(v->bad)
+    return -1;
+  if(k->t == KT_MAP || k->t == KT_KV || k->t == KT_SEQ || k->t == KT_STRLIST) {
+    enum cfg_nkind want = (k->t == KT_MAP || k->t == KT_KV) ? CFG_N_MAP : CFG_N_SEQ;
+    if(v->kind == want)
+      return 0;
+    if(v->kind != CFG_N_SCALAR)
+      err(ld, v, path, "got %s (%s)", kind_name(v), exp);
+    else if(cfg_node_is_null(v))
+      err(ld, v, path, "got an empty value (%s)", exp);
+    else {
+      cfg_quote_value(v->s, v->len, q, sizeof(q));
+      err(ld, v, path, "got the scalar %s (%s)", q, exp);
+    }
+    return -1;
+  }
+  if(v->kind != CFG_N_SCALAR) {
+    err(ld, v, path, "got %s (%s)", kind_name(v), exp);
+    return -1;
+  }
+  cfg_quote_value(v->s, v->len, q, sizeof(q));
+  if(strlen(v->s) != v->len) {
+    err(ld, v, path, "contains a NUL character (%s)", exp);
+    return -1;
+  }
+  if(cfg_node_is_null(v)) {
+    err(ld, v, path, "empty value (%s)", exp);
+    return -1;
+  }
+  switch(k->t) {
+  case KT_COND:
+    return 0; /* compiled by the caller */
+  case KT_STR:
+  case KT_PATH:
+  case KT_SECRET:
+    if(!v->len) {
+      err(ld, v, path, "empty string (%s)", exp);
+      return -1;
+    }
+    if(k->t == KT_SECRET) {
+      const char *full = resolve_path(ld, v->s);
+      if(check_secret(ld, v, path, full))
+        return -1;
+      if(dst)
+        memcpy(dst, &full, sizeof(full));
+      return 0;
+    }
+    if(dst) {
+      const char *s = k->t == KT_PATH ? resolve_path(ld, v->s) : rs_arena_strdup(ld->A, v->s);
+      memcpy(dst, &s, sizeof(s));
+    }
+    return 0;
+  case KT_ID:
+  case KT_SKU: {
+    bool ok = k->t == KT_ID ? cfg_valid_id(v->s) : cfg_valid_sku(v->s);
+    if(!ok) {
+      if(k->t == KT_ID)
+        err(ld, v, path,
+            "%s is not a valid id (expected 1 to 64 of a-z 0-9 _ . -, starting with a letter or "
+            "digit)",
+            q);
+      else
+        err(ld, v, path,
+            "%s is not a valid SKU (expected 1 to 64 of A-Z a-z 0-9 . _ / # + -, starting with a "
+            "letter or digit)",
+            q);
+      return -1;
+    }
+    if(dst) {
+      const char *s = rs_arena_strdup(ld->A, v->s);
+      memcpy(dst, &s, sizeof(s));
+    }
+    return 0;
+  }
+  case KT_BOOL: {
+    bool b;
+    if(!v->quoted && !strcmp(v->s, "true"))
+      b = true;
+    else if(!v->quoted && !strcmp(v->s, "false"))
+      b = false;
+    else {
+      if(v->quoted && (!strcmp(v->s, "true") || !strcmp(v->s, "false")))
+        err(ld, v, path, "%s is quoted (expected true or false without quotes)", q);
+      else if(is_yaml11_bool(v->s))
+        err(ld, v, path,
+            "%s is not a boolean (expected true or false; yes, no, on, off and capitalised "
+            "forms are not accepted)",
+            q);
+      else
+        err(ld, v, path, "%s is not a boolean (expected true or false)", q);
+      return -1;
+    }
+    if(dst)
+      memcpy(dst, &b, sizeof(b));
+    return 0;
+  }
+  case KT_INT: {
+    int64_t i;
+    if(v->quoted) {
+      if(looks_numeric(v->s))
+        err(ld, v, path, "%s is quoted (drop the quotes: numbers are written plain)", q);
+      else
+        err(ld, v, path, "%s is not an integer (%s)", q, exp);
+      return -1;
+    }
+    if(rs_parse_i64(v->s, true, INT64_MIN, INT64_MAX, &i)) {
+      const char *why = int_problem(v->s);
+      if(why)
+        err(ld, v, path, "%s is not an integer: %s (expected a decimal or 0x hex integer)", q,
+            why);
+      else
+        err(ld, v, path, "%s is not an integer (expected a decimal or 0x hex integer)", q);
+      return -1;
+    }
+    if(i < k->min || i > k->max) {
+      err(ld, v, path, "%s is out of range (expected %lld to %lld)", q, (long long)k->min,
+          (long long)k->max);
+      return -1;
+    }
+    if(dst)
+      store_int(dst, k->size, i);
+    return 0;
+  }
+  case KT_FLOAT: {
+    double d;
+    if(v->quoted) {
+      if(looks_numeric(v->s))
+        err(ld, v, path, "%s is quoted (drop the quotes: numbers are written plain)", q);
+      else
+        err(ld, v, path, "%s is not a number (expected a decimal number like 0.5 or 1e-3)", q);
+      return -1;
+    }
+    if(rs_parse_double(v->s, &d)) {
+      err(ld, v, path, "%s is not a number (expected a decimal number like 0.5 or 1e-3)", q);
+      return -1;
+    }
+    if(dst)
+      memcpy(dst, &d, sizeof(d));
+    return 0;
+  }
+  case KT_DUR: {
+    int64_t ms;
+    char why[160], lim[48];
+    if(cfg_parse_duration(v->s, &ms, why, sizeof(why))) {
+      err(ld, v, path, "%s is not a duration: %s", q, why);
+      return -1;
+    }
+    if(ms < k->min) {
+      fmt_dur(k->min, lim, sizeof(lim));
+      err(ld, v, path, "%s is too short (expected at least %s)", q, lim);
+      return -1;
+    }
+    if(ms > k->max) {
+      fmt_dur(k->max, lim, sizeof(lim));
+      err(ld, v, path, "%s is too long (expected at most %s)", q, lim);
+      return -1;
+    }
+    if(dst)
+      memcpy(dst, &ms, sizeof(ms));
+    return 0;
+  }
+  case KT_PCT: {
+    double f;
+    char why[160];
+    if(cfg_parse_percent(v->s, &f, why, sizeof(why))) {
+      err(ld, v, path, "%s %s", q, why);
+      return -1;
+    }
+    if(dst)
+      memcpy(dst, &f, sizeof(f));
+    return 0;
+  }
+  case KT_MONEY: {
+    int nd;
+    char why[160];
+    struct cfg_money m;
+    if(cfg_money_syntax(v->s, &nd, why, sizeof(why))) {
+      err(ld, v, path, "%s is not an amount: %s", q, why);
+      return -1;
+    }
+    memset(&m, 0, sizeof(m));
+    m.set = true;
+    m.text = rs_arena_strdup(ld->A, v->s);
+    m.pos = mkpos(ld, v);
+    if(dst)
+      memcpy(dst, &m, sizeof(m));
+    return 0;
+  }
+  case KT_ENUM:
+  case KT_ENUMC: {
+    size_t i;
+    for(i = 0; k->tok[i]; i++)
+      if(!strcmp(k->tok[i], v->s))
+        break;
+    if(!k->tok[i]) {
+      const char *dym = rs_did_you_mean(v->s, k->tok);
+      if(dym)
+        err(ld, v, path, "%s is not valid (did you mean '%s'?)", q, dym);
+      else
+        err(ld, v, path, "%s is not valid (%s)", q, exp);
+      return -1;
+    }
+    if(dst) {
+      if(k->t == KT_ENUMC)
+        *dst = k->tok[i][0];
+      else
+        store_int(dst, k->size ? k->size : 4, k->min + (int64_t)i);
+    }
+    return 0;
+  }
+  default:
+    break;
+  }
+  return 0;
+}
+
+/* Apply a default written as in YAML (tables hold only valid ones). */
+static void apply_default(struct ld *ld, const struct ckey *k, void *obj)
+{
+  struct cfg_node n;
+  memset(&n, 0, sizeof(n));
+  n.kind = CFG_N_SCALAR;
+  n.s = k->def;
+  n.len = strlen(k->def);
+  (void)conv(ld, &n, "(default)", k, obj);
+}
+
+/* A list of strings (KT_STRLIST) into a const char ** and its count. */
+static void conv_strlist(struct ld *ld, const struct cfg_node *v, const char *path,
+                         const struct ckey *k, void *obj)
+{
+  static const struct ckey item = {"", KT_STR, 0, 0, false, 0, 0, NULL, NULL, 0};
+  const char **arr = rs_arena_alloc(ld->A, (v->n ? v->n : 1) * sizeof(*arr));
+  size_t i, n = 0;
+  char p[256];
+  for(i = 0; i < v->n; i++) {
+    const char *s = NULL;
+    ipath(p, sizeof(p), path, i);
+    if(!conv(ld, v->kids[i], p, &item, &s))
+      arr[n++] = s;
+  }
+  memcpy((char *)obj + k->off, &arr, sizeof(arr));
+  memcpy((char *)obj + k->off2, &n, sizeof(n));
+}
+
+/* A mapping of string to string (KT_KV) into cfg_kv pairs and a count. */
+static void conv_kv(struct ld *ld, const struct cfg_node *v, const char *path,
+                    const struct ckey *k, void *obj)
+{
+  static const struct ckey item = {"", KT_STR, 0, 0, false, 0, 0, NULL, NULL, 0};
+  struct cfg_kv *arr = rs_arena_alloc(ld->A, (v->n ? v->n : 1) * sizeof(*arr));
+  size_t i, n = 0;
+  char p[256];
+  for(i = 0; i < v->n; i++) {
+    const struct cfg_node *key = v->kids[2 * i], *val = v->kids[2 * i + 1];
+    const char *s = NULL;
+    if(key->skip)
+      continue;
+    kpath(p, sizeof(p), path, key->s);
+    if(!conv(ld, val, p, &item, &s)) {
+      arr[n].key = rs_arena_strdup(ld->A, key->s);
+      arr[n].value = s;
+      n++;
+    }
+  }
+  memcpy((char *)obj + k->off, &arr, sizeof(arr));
+  memcpy((char *)obj + k->off2, &n, sizeof(n));
+}
+
+static const char *const *key_names(struct ld *ld, const struct ckey *keys, size_t nk)
+{
+  const char **names = rs_arena_alloc(ld->T, (nk + 1) * sizeof(*names));
+  size_t i;
+  for(i = 0; i < nk; i++)
+    names[i] = keys[i].name;
+  names[nk] = NULL;
+  return names;
+}
+
+/*
+ * Walk mapping `map` at `path` against keys: unknown keys are errors (with a
+ * hint from alt tables or did-you-mean), each known value is converted into
+ * obj, missing required keys are errors at the mapping, defaults fill the
+ * rest. w records what was found.
+ */
+static void walk_map(struct ld *ld, const struct cfg_node *map, const char *path,
+                     const struct ckey *keys, size_t nk, void *obj, struct walk *w,
+                     const struct calt *alts, size_t nalt)
+{
+  size_t i, j;
+  char p[256];
+  memset(w, 0, sizeof(*w));
+  w->keys = keys;
+  w->n = nk;
+  for(i = 0; i < map->n; i++) {
+    const struct cfg_node *key = map->kids[2 * i], *val = map->kids[2 * i + 1];
+    if(key->skip)
+      continue;
+    for(j = 0; j < nk; j++)
+      if(!strcmp(keys[j].name, key->s))
+        break;
+    kpath(p, sizeof(p), path, key->s);
+    if(j == nk) {
+      const char *label = NULL, *dym;
+      size_t a, b;
+      for(a = 0; a < nalt && !label; a++)
+        for(b = 0; b < alts[a].n; b++)
+          if(!strcmp(alts[a].k[b].name, key->s))
+            label = alts[a].label;
+      if(label) {
+        err(ld, key, p, "unknown key here (%s)", label);
+        continue;
+      }
+      dym = strlen(key->s) <= 64 ? rs_did_you_mean(key->s, key_names(ld, keys, nk)) : NULL;
+      if(dym) {
+        err(ld, key, p, "unknown key (did you mean '%s'?)", dym);
+      }
+      else {
+        char list[400];
+        tok_list(key_names(ld, keys, nk), list, sizeof(list));
+        err(ld, key, p, "unknown key (expected one of: %s)", list);
+      }
+      continue;
+    }
+    w->k[j] = key;
+    w->v[j] = val;
+    if(conv(ld, val, p, &keys[j], obj))
+      continue;
+    w->ok[j] = true;
+    if(keys[j].off != NONE && keys[j].t == KT_STRLIST)
+      conv_strlist(ld, val, p, &keys[j], obj);
+    else if(keys[j].off != NONE && keys[j].t == KT_KV)
+      conv_kv(ld, val, p, &keys[j], obj);
+  }
+  for(j = 0; j < nk; j++) {
+    if(w->k[j])
+      continue;
+    if(keys[j].req) {
+      kpath(p, sizeof(p), path, keys[j].name);
+      err(ld, map, p, "required key is missing");
+    }
+    else if(keys[j].def && keys[j].off != NONE) {
+      apply_default(ld, &keys[j], obj);
+    }
+  }
+}
+
+/* The value found for key `name` in a walk, if it was there. */
+static const struct cfg_node *wv(const struct walk *w, const char *name)
+{
+  size_t j;
+  for(j = 0; j < w->n; j++)
+    if(!strcmp(w->keys[j].name, name))
+      return w->v[j];
+  return NULL;
+}
+
+/* Usable container value: present, of the right kind, not reported bad. */
+static const struct cfg_node *wc(const struct walk *w, const char *name, enum cfg_nkind kind)
+{
+  const struct cfg_node *v = wv(w, name);
+  return v && v->kind == kind && !v->bad ? v : NULL;
+}
+
+/* Whether key `name` was given and its value was accepted. */
+static bool wok(const struct walk *w, const char *name)
+{
+  size_t j;
+  for(j = 0; j < w->n; j++)
+    if(!strcmp(w->keys[j].name, name))
+      return w->ok[j];
+  return false;
+}
+
+static const struct cfg_node *wkey(const struct walk *w, const char *name)
+{
+  size_t j;
+  for(j = 0; j < w->n; j++)
+    if(!strcmp(w->keys[j].name, name))
+      return w->k[j];
+  return NULL;
+}
+
+/* ---- small syntax helpers ---- */
+
+static bool is_loopback_host(const char *h, size_t n)
+{
+  if(n == 9 && !strncmp(h, "localhost", 9))
+    return true;
+  if(n == 3 && !strncmp(h, "::1", 3))
+    return true;
+  if(n >= 4 && !strncmp(h, "127.", 4)) {
+    /* 127.0.0.0/8: four dotted decimal octets */
+    int parts = 0;
+    size_t i = 0;
+    while(i < n) {
+      unsigned v = 0, nd = 0;
+      while(i < n && h[i] >= '0' && h[i] <= '9' && nd < 4) {
+        v = v * 10 + (unsigned)(h[i] - '0');
+        i++;
+        nd++;
+      }
+      if(!nd || v > 255)
+        return false;
+      parts++;
+      if(i < n) {
+        if(h[i] != '.')
+          return false;
+        i++;
+        if(i == n)
+          return false;
+      }
+    }
+    return parts == 4;
+  }
+  return false;
+}
+
+/* Split "host:port" or "[v6]:port"; returns 0 with host span and port. */
+static int split_hostport(const char *s, const char **host, size_t *hlen, int64_t *port)
+{
+  const char *colon;
+  if(s[0] == '[') {
+    const char *rb = strchr(s, ']');
+    if(!rb || rb[1] != ':')
+      return -1;
+    *host = s + 1;
+    *hlen = (size_t)(rb - s - 1);
+    colon = rb + 1;
+  }
+  else {
+    colon = strrchr(s, ':');
+    if(!colon || strchr(s, ':') != colon)
+      return -1;
+    *host = s;
+    *hlen = (size_t)(colon - s);
+  }
+  if(!*hlen)
+    return -1;
+  return rs_parse_i64(colon + 1, false, 1, 65535, port);
+}
+
+/* Host part of a URL after "scheme://" (userinfo and port stripped). */
+static void url_host(const char *rest, const char **host, size_t *hlen)
+{
+  const char *end = rest + strcspn(rest, "/?#");
+  const char *at = memchr(rest, '@', (size_t)(end - rest));
+  const char *h = at ? at + 1 : rest;
+  if(*h == '[') {
+    const char *rb = memchr(h, ']', (size_t)(end - h));
+    *host = h + 1;
+    *hlen = rb ? (size_t)(rb - h - 1) : 0;
+    return;
+  }
+  {
+    const char *c = memchr(h, ':', (size_t)(end - h));
+    *host = h;
+    *hlen = (size_t)((c ? c : end) - h);
+  }
+}
+
+static bool starts(const char *s, const char *prefix)
+{
+  return !strncmp(s, prefix, strlen(prefix));
+}
+
+/* ---- restock.yaml ---- */
+
+static void load_restock(struct ld *ld, const struct cfg_node *root)
+{
+  struct cfg *cfg = ld->cfg;
+  struct walk top, w, w2;
+  const struct cfg_node *n;
+  char q[96];
+
+  if(root->kind != CFG_N_MAP) {
+    err(ld, root, "(top level)", "got %s (expected a mapping with at least 'gateway')",
+        kind_name(root));
+    return;
+  }
+  walk_map(ld, root, "", k_top, NK(k_top), cfg, &top, NULL, 0);
+
+  if((n = wc(&top, "gateway", CFG_N_MAP)))
+    walk_map(ld, n, "gateway", k_gateway, NK(k_gateway), cfg, &w, NULL, 0);
+
+  /* http */
+  if((n = wc(&top, "http", CFG_N_MAP)))
+    walk_map(ld, n, "http", k_http, NK(k_http), cfg, &w, NULL, 0);
+  else
+    walk_map(ld, &(struct cfg_node){.kind = CFG_N_MAP}, "http", k_http, NK(k_http), cfg, &w,
+             NULL, 0);
+  {
+    const struct cfg_node *lv = wv(&w, "listen");
+    const char *host;
+    size_t hlen = 0;
+    int64_t port;
+    const struct cfg_node *adm = wc(&w, "admin", CFG_N_MAP);
+    if(adm) {
+      walk_map(ld, adm, "http.admin", k_admin, NK(k_admin), cfg, &w2, NULL, 0);
+      cfg->http.admin_set = true;
+    }
+    if(cfg->http.listen && split_hostport(cfg->http.listen, &host, &hlen, &port)) {
+      cfg_quote_value(cfg->http.listen, strlen(cfg->http.listen), q, sizeof(q));
+      err(ld, lv, "http.listen", "%s is not an address (expected HOST:PORT like 127.0.0.1:8080)",
+          q);
+    }
+    else if(cfg->http.listen) {
+      cfg->http.listen_loopback = is_loopback_host(host, hlen);
+      if(!cfg->http.listen_loopback && !cfg->http.admin_set && !wv(&w, "admin")) {
+        cfg_quote_value(cfg->http.listen, strlen(cfg->http.listen), q, sizeof(q));
+        err(ld, lv, "http.listen",
+            "%s listens beyond loopback without http.admin (set http.admin or listen on "
+            "127.0.0.1, ::1 or localhost)",
+            q);
+      }
+      if(!wv(&w, "allowed_hosts")) {
+        const char **h = rs_arena_alloc(ld->A, 4 * sizeof(*h));
+        size_t nh = 0;
+        static const char *const lo[] = {"127.0.0.1", "::1", "localhost"};
+        size_t i;
+        char *lh = rs_arena_strndup(ld->A, host, hlen);
+        h[nh++] = lh;
+        for(i = 0; i < 3; i++)
+          if(strcmp(lh, lo[i]))
+            h[nh++] = lo[i];
+        cfg->http.allowed_hosts = h;
+        cfg->http.n_allowed_hosts = nh;
+      }
+    }
+    if(cfg->http.public_url) {
+      ld->public_url_set = true;
+      if(!starts(cfg->http.public_url, "http://") && !starts(cfg->http.public_url, "https://")) {
+        cfg_quote_value(cfg->http.public_url, strlen(cfg->http.public_url), q, sizeof(q));
+        err(ld, wv(&w, "public_url"), "http.public_url",
+            "%s is not a URL (expected http://HOST[:PORT] or https://...)", q);
+      }
+    }
+  }
+
+  /* storage */
+  if((n = wc(&top, "storage", CFG_N_MAP)))
+    walk_map(ld, n, "storage", k_storage, NK(k_storage), cfg, &w, NULL, 0);
+  else
+    walk_map(ld, &(struct cfg_node){.kind = CFG_N_MAP}, "storage", k_storage, NK(k_storage), cfg,
+             &w, NULL, 0);
+  if(!cfg->storage.path)
+    cfg->storage.path = RESTOCK_STATEDIR "/restock.db";
+
+  /* commerce */
+  if((n = wc(&top, "commerce", CFG_N_MAP))) {
+    const struct cfg_node *a, *bu;
+    cfg->commerce.set = true;
+    walk_map(ld, n, "commerce", k_commerce, NK(k_commerce), cfg, &w, NULL, 0);
+    bu = wv(&w, "base_url");
+    if(cfg->commerce.base_url) {
+      const char *u = cfg->commerce.base_url, *host;
+      size_t hlen;
+      cfg_quote_value(u, strlen(u), q, sizeof(q));
+      if(starts(u, "http://")) {
+        url_host(u + 7, &host, &hlen);
+        if(!is_loopback_host(host, hlen))
+          err(ld, bu, "commerce.base_url",
+              "%s is plain http:// to a host that is not loopback (expected https://)", q);
+      }
+      else if(!starts(u, "https://") || !u[8]) {
+        err(ld, bu, "commerce.base_url", "%s is not an https:// URL (expected https://HOST/...)",
+            q);
+      }
+    }
+    if((a = wc(&w, "auth", CFG_N_MAP))) {
+      const struct cfg_node *t;
+      walk_map(ld, a, "commerce.auth", k_auth, NK(k_auth), cfg, &w2, NULL, 0);
+      t = wv(&w2, "type");
+      if(cfg->commerce.auth == CFG_AUTH_BEARER) {
+        if(!wv(&w2, "token_file"))
+          err(ld, a, "commerce.auth.token_file", "required key is missing (type bearer)");
+        if(wkey(&w2, "username"))
+          err(ld, wkey(&w2, "username"), "commerce.auth.username",
+              "not used with type bearer (expected only token_file)");
+        if(wkey(&w2, "password_file"))
+          err(ld, wkey(&w2, "password_file"), "commerce.auth.password_file",
+              "not used with type bearer (expected only token_file)");
+      }
+      else if(cfg->commerce.auth == CFG_AUTH_BASIC) {
+        if(!wv(&w2, "username"))
+          err(ld, a, "commerce.auth.username", "required key is missing (type basic)");
+        if(!wv(&w2, "password_file"))
+          err(ld, a, "commerce.auth.password_file", "required key is missing (type basic)");
+        if(wkey(&w2, "token_file"))
+          err(ld, wkey(&w2, "token_file"), "commerce.auth.token_file",
+              "not used with type basic (expected username and password_file)");
+      }
+      (void)t;
+    }
+    if((a = wc(&w, "ship_to", CFG_N_MAP))) {
+      const char *c;
+      walk_map(ld, a, "commerce.ship_to", k_ship_to, NK(k_ship_to), cfg, &w2, NULL, 0);
+      c = cfg->commerce.ship_to.country;
+      if(c && !(strlen(c) == 2 && c[0] >= 'A' && c[0] <= 'Z' && c[1] >= 'A' && c[1] <= 'Z')) {
+        cfg_quote_value(c, strlen(c), q, sizeof(q));
+        err(ld, wv(&w2, "country"), "commerce.ship_to.country",
+            "%s is not a country code (expected ISO 3166-1 alpha-2 like DE)", q);
+      }
+    }
+  }
+
+  /* mail */
+  if((n = wc(&top, "mail", CFG_N_MAP))) {
+    const char *u;
+    cfg->mail.set = true;
+    ld->mail_set = true;
+    ld->mail_pos = mkpos(ld, wkey(&top, "mail"));
+    walk_map(ld, n, "mail", k_mail, NK(k_mail), cfg, &w, NULL, 0);
+    u = cfg->mail.smtp_url;
+    if(u) {
+      cfg_quote_value(u, strlen(u), q, sizeof(q));
+      if(!(starts(u, "smtp://") || starts(u, "smtps://") || starts(u, "file://")))
+        err(ld, wv(&w, "smtp_url"), "mail.smtp_url",
+            "%s has an unknown scheme (expected smtp://, smtps:// or file://)", q);
+      else if(wv(&w, "starttls") && !starts(u, "smtp://"))
+        err(ld, wv(&w, "starttls"), "mail.starttls",
+            "only goes with smtp:// (smtp_url is %s; smtps:// is TLS from the start)", q);
+    }
+  }
+
+  /* orders */
+  if((n = wc(&top, "orders", CFG_N_MAP))) {
+    const struct cfg_node *b;
+    walk_map(ld, n, "orders", k_orders, NK(k_orders), cfg, &w, NULL, 0);
+    if(cfg->orders.currency) {
+      ld->currency_pos = mkpos(ld, wv(&w, "currency"));
+      cfg->orders.currency_decimals = cfg_currency_decimals(cfg->orders.currency);
+      if(cfg->orders.currency_decimals < 0) {
+        const char *dym = cfg_currency_suggest(cfg->orders.currency);
+        cfg_quote_value(cfg->orders.currency, strlen(cfg->orders.currency), q, sizeof(q));
+        if(dym)
+          err(ld, wv(&w, "currency"), "orders.currency",
+              "%s is not a known ISO 4217 currency (did you mean '%s'?)", q, dym);
+        else
+          err(ld, wv(&w, "currency"), "orders.currency",
+              "%s is not a known ISO 4217 currency (expected a code like EUR)", q);
+        cfg->orders.currency = NULL;
+      }
+    }
+    if((b = wc(&w, "batching", CFG_N_MAP)))
+      walk_map(ld, b, "orders.batching", k_batching, NK(k_batching), cfg, &w2, NULL, 0);
+    else
+      walk_map(ld, &(struct cfg_node){.kind = CFG_N_MAP}, "orders.batching", k_batching,
+               NK(k_batching), cfg, &w2, NULL, 0);
+    if((b = wc(&w, "approval", CFG_N_MAP)))
+      walk_map(ld, b, "orders.approval", k_approval, NK(k_approval), cfg, &w2, NULL, 0);
+    else
+      walk_map(ld, &(struct cfg_node){.kind = CFG_N_MAP}, "orders.approval", k_approval,
+               NK(k_approval), cfg, &w2, NULL, 0);
+  }
+  else {
+    walk_map(ld, &(struct cfg_node){.kind = CFG_N_MAP}, "orders.batching", k_batching,
+             NK(k_batching), cfg, &w2, NULL, 0);
+    walk_map(ld, &(struct cfg_node){.kind = CFG_N_MAP}, "orders.approval", k_approval,
+             NK(k_approval), cfg, &w2, NULL, 0);
+  }
+
+  /* suppliers */
+  if((n = wc(&top, "suppliers", CFG_N_SEQ))) {
+    size_t i;
+    char p[64];
+    cfg->suppliers = rs_arena_alloc(ld->A, (n->n ? n->n : 1) * sizeof(*cfg->suppliers));
+    for(i = 0; i < n->n; i++) {
+      const struct cfg_node *it = n->kids[i];
+      struct cfg_supplier *s = &cfg->suppliers[cfg->n_suppliers];
+      ipath(p, sizeof(p), "suppliers", i);
+      if(it->kind != CFG_N_MAP) {
+        if(!it->bad)
+          err(ld, it, p, "got %s (expected a mapping with id)", kind_name(it));
+        continue;
+      }
+      walk_map(ld, it, p, k_supplier, NK(k_supplier), s, &w, NULL, 0);
+      s->pos = mkpos(ld, wv(&w, "id") ? wv(&w, "id") : it);
+      if(!s->id)
+        continue;
+      if(cfg_find_supplier(cfg, s->id)) {
+        const struct cfg_supplier *f = cfg_find_supplier(cfg, s->id);
+        char sp[80];
+        kpath(sp, sizeof(sp), p, "id");
+        err(ld, wv(&w, "id"), sp, "duplicate supplier id '%s' (first defined at %s:%d:%d)",
+            s->id, f->pos.file, f->pos.line, f->pos.col);
+        continue;
+      }
+      cfg->n_suppliers++;
+    }
+  }
+  /* catalog */
+  if((n = wc(&top, "catalog", CFG_N_SEQ))) {
+    size_t i, j;
+    char p[64];
+    ld->have_catalog = true;
+    ld->catalog_pos = mkpos(ld, wkey(&top, "catalog"));
+    cfg->catalog = rs_arena_alloc(ld->A, (n->n ? n->n : 1) * sizeof(*cfg->catalog));
+    for(i = 0; i < n->n; i++) {
+      const struct cfg_node *it = n->kids[i];
+      struct cfg_catalog_item *c = &cfg->catalog[cfg->n_catalog];
+      ipath(p, sizeof(p), "catalog", i);
+      if(it->kind != CFG_N_MAP) {
+        if(!it->bad)
+          err(ld, it, p, "got %s (expected a mapping with sku, supplier, unit_price)",
+              kind_name(it));
+        continue;
+      }
+      walk_map(ld, it, p, k_catalog, NK(k_catalog), c, &w, NULL, 0);
+      c->pos = mkpos(ld, wv(&w, "sku") ? wv(&w, "sku") : it);
+      if(!c->sku)
+        continue; /* nothing can refer to it */
+      if(c->currency) {
+        char cp[80];
+        kpath(cp, sizeof(cp), p, "currency");
+        cfg_quote_value(c->currency, strlen(c->currency), q, sizeof(q));
+        if(cfg_currency_decimals(c->currency) < 0) {
+          const char *dym = cfg_currency_suggest(c->currency);
+          if(dym)
+            err(ld, wv(&w, "currency"), cp,
+                "%s is not a known ISO 4217 currency (did you mean '%s'?)", q, dym);
+          else
+            err(ld, wv(&w, "currency"), cp,
+                "%s is not a known ISO 4217 currency (expected a code like EUR)", q);
+        }
+        else if(cfg->orders.currency && strcmp(c->currency, cfg->orders.currency)) {
+          err(ld, wv(&w, "currency"), cp,
+              "%s differs from orders.currency '%s' (one gateway buys in one currency)", q,
+              cfg->orders.currency);
+        }
+      }
+      for(j = 0; j < cfg->n_catalog; j++)
+        if(!strcmp(c->sku, cfg->catalog[j].sku)) {
+          char sp[80];
+          kpath(sp, sizeof(sp), p, "sku");
+          err(ld, wv(&w, "sku"), sp, "duplicate SKU '%s' (first defined at %s:%d:%d)", c->sku,
+              cfg->catalog[j].pos.file, cfg->catalog[j].pos.line, cfg->catalog[j].pos.col);
+          break;
+        }
+      if(j < cfg->n_catalog)
+        continue;
+      if(c->supplier_id) {
+        c->supplier = cfg_find_supplier(cfg, c->supplier_id);
+        if(!c->supplier) {
+          const char **names = rs_arena_alloc(ld->T, (cfg->n_suppliers + 1) * sizeof(*names));
+          const char *dym;
+          char sp[80];
+          for(j = 0; j < cfg->n_suppliers; j++)
+            names[j] = cfg->suppliers[j].id;
+          dym = rs_did_you_mean(c->supplier_id, names);
+          kpath(sp, sizeof(sp), p, "supplier");
+          if(dym)
+            err(ld, wv(&w, "supplier"), sp, "unknown supplier '%s' (did you mean '%s'?)",
+                c->supplier_id, dym);
+          else
+            err(ld, wv(&w, "supplier"), sp,
+                "unknown supplier '%s' (expected an id from suppliers)", c->supplier_id);
+        }
+      }
+      cfg->n_catalog++;
+    }
+  }
+
+}
+
+/* ---- devices.d ---- */
+
+static unsigned vtype_width(enum cfg_vtype t)
+{
+  switch(t) {
+  case CFG_VT_INT32:
+  case CFG_VT_UINT32:
+  case CFG_VT_FLOAT32:
+    return 2;
+  case CFG_VT_INT64:
+  case CFG_VT_UINT64:
+  case CFG_VT_FLOAT64:
+    return 4;
+  default:
+    return 1;
+  }
+}
+
+static void load_points(struct ld *ld, struct cfg_device *d, const struct cfg_node *seq,
+                        const char *dpath)
+{
+  static const struct calt mb_alt[] = {{k_coappoint, NK(k_coappoint),
+                                        "it belongs to CoAP points; this device is Modbus"}};
+  static const struct calt coap_alt[] = {{k_mbpoint, NK(k_mbpoint),
+                                          "it belongs to Modbus points; this device is CoAP"}};
+  bool coap = d->transport == CFG_TR_COAP;
+  size_t i, j;
+  char p[96], kp[128], q[96];
+  struct walk w;
+
+  d->points = rs_arena_alloc(ld->A, (seq->n ? seq->n : 1) * sizeof(*d->points));
+  for(i = 0; i < seq->n; i++) {
+    const struct cfg_node *it = seq->kids[i];
+    struct cfg_point *pt = &d->points[d->n_points];
+    snprintf(p, sizeof(p), "%s.points[%zu]", dpath, i);
+    if(it->kind != CFG_N_MAP) {
+      if(!it->bad)
+        err(ld, it, p, "got %s (expected a mapping with id and %s)", kind_name(it),
+            coap ? "path" : "register, address");
+      continue;
+    }
+    pt->bit = -1;
+    pt->endian = d->endian;
+    if(coap)
+      walk_map(ld, it, p, k_coappoint, NK(k_coappoint), pt, &w, coap_alt, 1);
+    else
+      walk_map(ld, it, p, k_mbpoint, NK(k_mbpoint), pt, &w, mb_alt, 1);
+    pt->pos = mkpos(ld, wv(&w, "id") ? wv(&w, "id") : it);
+    pt->scaled = wv(&w, "scale") != NULL || wv(&w, "offset") != NULL;
+    if(!coap) {
+      const struct cfg_node *tv = wv(&w, "type"), *bv = wv(&w, "bit");
+      bool bits = pt->table == CFG_REG_COIL || pt->table == CFG_REG_DISCRETE;
+      if(!tv)
+        pt->type = bits ? CFG_VT_BOOL : CFG_VT_UINT16;
+      if(!wok(&w, "register") || (tv && !wok(&w, "type")))
+        goto point_done; /* reported; further checks would only echo it */
+      if(tv && bits && pt->type != CFG_VT_BOOL) {
+        kpath(kp, sizeof(kp), p, "type");
+        cfg_quote_value(tv->s, tv->len, q, sizeof(q));
+        err(ld, tv, kp, "%s is not possible on a %s (expected bool: %s points are single bits)",
+            q, cfg_regtable_name(pt->table), cfg_regtable_name(pt->table));
+      }
+      if(wok(&w, "bit") && (bits || pt->type != CFG_VT_BOOL)) {
+        kpath(kp, sizeof(kp), p, "bit");
+        err(ld, bv, kp, "only applies to bool points on input or holding registers");
+      }
+      pt->width = vtype_width(pt->type);
+      if(bits)
+        pt->width = 1;
+      if(wok(&w, "address") && (unsigned)pt->address + pt->width > 65536u) {
+        kpath(kp, sizeof(kp), p, "address");
+        err(ld, wv(&w, "address"), kp,
+            "%u plus %u registers of %s goes beyond 65535 (expected an address of at most %u)",
+            (unsigned)pt->address, pt->width, cfg_vtype_name(pt->type), 65536u - pt->width);
+      }
+    }
+    else {
+      const struct cfg_node *pv = wv(&w, "path");
+      pt->width = 0;
+      if(pt->path && pt->path[0] != '/') {
+        kpath(kp, sizeof(kp), p, "path");
+        cfg_quote_value(pv->s, pv->len, q, sizeof(q));
+        err(ld, pv, kp, "%s does not start with '/' (expected a path like /sensors/level)", q);
+      }
+      if(pt->format == CFG_FMT_JSON && !wv(&w, "pointer") && wv(&w, "format")) {
+        kpath(kp, sizeof(kp), p, "pointer");
+        err(ld, it, kp, "required key is missing (format json)");
+      }
+      if(pt->format != CFG_FMT_JSON && wkey(&w, "pointer")) {
+        kpath(kp, sizeof(kp), p, "pointer");
+        err(ld, wkey(&w, "pointer"), kp, "only applies to format json");
+      }
+      if(pt->pointer && pt->pointer[0] != '/') {
+        kpath(kp, sizeof(kp), p, "pointer");
+        err(ld, wv(&w, "pointer"), kp,
+            "does not start with '/' (expected a JSON pointer like /level)");
+      }
+      if(pt->format == CFG_FMT_SENML && !wv(&w, "name") && wv(&w, "format")) {
+        kpath(kp, sizeof(kp), p, "name");
+        err(ld, it, kp, "required key is missing (format senml)");
+      }
+      if(pt->format != CFG_FMT_SENML && wkey(&w, "name")) {
+        kpath(kp, sizeof(kp), p, "name");
+        err(ld, wkey(&w, "name"), kp, "only applies to format senml");
+      }
+    }
+  point_done:
+    if(!pt->id)
+      continue;
+    for(j = 0; j < d->n_points; j++) {
+      if(!strcmp(d->points[j].id, pt->id)) {
+        kpath(kp, sizeof(kp), p, "id");
+        err(ld, wv(&w, "id"), kp, "duplicate point id '%s' (first defined at %s:%d:%d)", pt->id,
+            d->points[j].pos.file, d->points[j].pos.line, d->points[j].pos.col);
+        break;
+      }
+    }
+    if(j < d->n_points)
+      continue;
+    d->n_points++;
+  }
+}
+
+static void load_consumables(struct ld *ld, struct cfg_device *d, const struct cfg_node *seq,
+                             const char *dpath)
+{
+  static const char *const models[] = {"level", "usage", "button"};
+  static const struct {
+    const struct ckey *k;
+    size_t n;
+  } mtab[] = {{k_level, NK(k_level)}, {k_usage, NK(k_usage)}, {k_button, NK(k_button)}};
+  size_t i, j, m;
+  char p[96], kp[128], mp[128];
+  struct walk w, w2;
+
+  d->consumables = rs_arena_alloc(ld->A, (seq->n ? seq->n : 1) * sizeof(*d->consumables));
+  for(i = 0; i < seq->n; i++) {
+    const struct cfg_node *it = seq->kids[i], *first_model = NULL;
+    struct cfg_consumable *c = &d->consumables[d->n_consumables];
+    int chosen = -1;
+    snprintf(p, sizeof(p), "%s.consumables[%zu]", dpath, i);
+    if(it->kind != CFG_N_MAP) {
+      if(!it->bad)
+        err(ld, it, p, "got %s (expected a mapping with id, sku and level, usage or button)",
+            kind_name(it));
+      continue;
+    }
+    walk_map(ld, it, p, k_consumable, NK(k_consumable), c, &w, NULL, 0);
+    c->pos = mkpos(ld, wv(&w, "id") ? wv(&w, "id") : it);
+    c->stale_after_ms = wv(&w, "stale_after") ? c->stale_after_ms : 3 * d->poll_interval_ms;
+    for(m = 0; m < 3; m++) {
+      const struct cfg_node *mk = wkey(&w, models[m]), *mv = wc(&w, models[m], CFG_N_MAP);
+      if(!mk)
+        continue;
+      kpath(mp, sizeof(mp), p, models[m]);
+      if(first_model) {
+        err(ld, mk, mp, "a consumable has one lifetime model ('%s' already given at %s:%d:%d)",
+            first_model->s, ld->file, first_model->line, first_model->col);
+        continue;
+      }
+      first_model = mk;
+      if(!mv)
+        continue;
+      chosen = (int)m;
+      walk_map(ld, mv, mp, mtab[m].k, mtab[m].n, c, &w2, NULL, 0);
+      c->model = (enum cfg_model)m;
+      if(m == (size_t)CFG_MODEL_LEVEL && wv(&w2, "full") && wv(&w2, "empty") && c->full == c->empty) {
+        kpath(kp, sizeof(kp), mp, "empty");
+        err(ld, wv(&w2, "empty"), kp, "equals full (expected a different value)");
+      }
+      if(m == (size_t)CFG_MODEL_USAGE && wv(&w2, "life") && !(c->life > 0)) {
+        kpath(kp, sizeof(kp), mp, "life");
+        err(ld, wv(&w2, "life"), kp, "must be more than 0 (expected the counter's rated life)");
+      }
+      if(c->point_id) {
+        const char **names = rs_arena_alloc(ld->T, (d->n_points + 1) * sizeof(*names));
+        for(j = 0; j < d->n_points; j++) {
+          names[j] = d->points[j].id;
+          if(!strcmp(d->points[j].id, c->point_id))
+            c->point = &d->points[j];
+        }
+        names[d->n_points] = NULL;
+        if(!c->point) {
+          const char *dym = rs_did_you_mean(c->point_id, names);
+          kpath(kp, sizeof(kp), mp, "point");
+          if(dym)
+            err(ld, wv(&w2, "point"), kp, "no point '%s' in device '%s' (did you mean '%s'?)",
+                c->point_id, d->id ? d->id : "?", dym);
+          else
+            err(ld, wv(&w2, "point"), kp, "no point '%s' in device '%s' (expected one of its "
+                "points)", c->point_id, d->id ? d->id : "?");
+        }
+      }
+    }
+    if(!first_model)
+      err(ld, it, p, "no lifetime model (expected exactly one of: level, usage, button)");
+    (void)chosen;
+    if(!c->id)
+      continue;
+    c->full_id = rs_arena_printf(ld->A, "%s/%s", d->id ? d->id : "?", c->id);
+    for(j = 0; j < d->n_consumables; j++) {
+      if(!strcmp(d->consumables[j].id, c->id)) {
+        kpath(kp, sizeof(kp), p, "id");
+        err(ld, wv(&w, "id"), kp, "duplicate consumable id '%s' (first defined at %s:%d:%d)",
+            c->id, d->consumables[j].pos.file, d->consumables[j].pos.line,
+            d->consumables[j].pos.col);
+        break;
+      }
+    }
+    if(j < d->n_consumables)
+      continue;
+    if(c->sku) {
+      if(ld->nref >= ld->capref) {
+        ld->capref = ld->capref ? ld->capref * 2 : 16;
+        ld->refs = rs_xrealloc(ld->refs, ld->capref * sizeof(*ld->refs));
+      }
+      ld->refs[ld->nref].c = c;
+      kpath(ld->refs[ld->nref].path, sizeof(ld->refs[ld->nref].path), p, "sku");
+      ld->refs[ld->nref].pos = mkpos(ld, wv(&w, "sku"));
+      ld->nref++;
+    }
+    d->n_consumables++;
+  }
+}
+
+static void load_device(struct ld *ld, const struct cfg_node *it, const char *p)
+{
+  static const struct calt tcp_alt[] = {{k_rtu, NK(k_rtu), "it belongs to modbus-rtu"},
+                                        {k_coap, NK(k_coap), "it belongs to coap"}};
+  static const struct calt rtu_alt[] = {{k_tcp, NK(k_tcp), "it belongs to modbus-tcp"},
+                                        {k_coap, NK(k_coap), "it belongs to coap"}};
+  static const struct calt coap_alt[] = {{k_tcp, NK(k_tcp), "it belongs to modbus-tcp"},
+                                         {k_rtu, NK(k_rtu), "it belongs to modbus-rtu"}};
+  static const struct ckey k_type =
+    KE("type", struct cfg_device, transport, true, CFG_TR_MODBUS_TCP, NULL, tok_transport);
+  struct cfg_device d;
+  struct devx x;
+  struct walk w, wt;
+  const struct cfg_node *tr, *n;
+  char kp[96];
+  size_t i;
+
+  memset(&d, 0, sizeof(d));
+  memset(&x, 0, sizeof(x));
+  walk_map(ld, it, p, k_device, NK(k_device), &d, &w, NULL, 0);
+  d.pos = mkpos(ld, wv(&w, "id") ? wv(&w, "id") : it);
+  snprintf(x.path, sizeof(x.path), "%s", p);
+  x.file = ld->file;
+  x.id_pos = d.pos;
+
+  if((tr = wc(&w, "transport", CFG_N_MAP))) {
+    const struct cfg_node *tv = NULL;
+    kpath(kp, sizeof(kp), p, "transport");
+    for(i = 0; i < tr->n; i++)
+      if(!tr->kids[2 * i]->skip && !strcmp(tr->kids[2 * i]->s, "type"))
+        tv = tr->kids[2 * i + 1];
+    if(!tv) {
+      char tp[128];
+      kpath(tp, sizeof(tp), kp, "type");
+      err(ld, tr, tp, "required key is missing (expected one of: modbus-tcp, modbus-rtu, coap)");
+    }
+    else {
+      char tp[128];
+      kpath(tp, sizeof(tp), kp, "type");
+      if(!conv(ld, tv, tp, &k_type, &d)) {
+        size_t errs_before = ld->dc.n_errors;
+        x.transport_ok = true;
+        if(d.transport == CFG_TR_MODBUS_TCP) {
+          walk_map(ld, tr, kp, k_tcp, NK(k_tcp), &d, &wt, tcp_alt, 2);
+          n = wv(&wt, "host");
+        }
+        else if(d.transport == CFG_TR_MODBUS_RTU) {
+          walk_map(ld, tr, kp, k_rtu, NK(k_rtu), &d, &wt, rtu_alt, 2);
+          n = wv(&wt, "serial");
+        }
+        else {
+          walk_map(ld, tr, kp, k_coap, NK(k_coap), &d, &wt, coap_alt, 2);
+          n = wv(&wt, "uri");
+          if(d.uri) {
+            char up[128], q[96];
+            kpath(up, sizeof(up), kp, "uri");
+            cfg_quote_value(d.uri, strlen(d.uri), q, sizeof(q));
+            d.coaps = starts(d.uri, "coaps://");
+            if(!d.coaps && !starts(d.uri, "coap://"))
+              err(ld, n, up, "%s is not a CoAP URI (expected coap://HOST[:PORT] or coaps://...)",
+                  q);
+            else if(d.coaps && (!wv(&wt, "psk_identity") || !wv(&wt, "psk_file"))) {
+              kpath(up, sizeof(up), kp, !wv(&wt, "psk_identity") ? "psk_identity" : "psk_file");
+              err(ld, tr, up, "required key is missing (coaps:// needs psk_identity and "
+                  "psk_file)");
+            }
+            else if(!d.coaps) {
+              const char *bad = wkey(&wt, "psk_identity") ? "psk_identity"
+                                : wkey(&wt, "psk_file")   ? "psk_file"
+                                                          : NULL;
+              if(bad) {
+                kpath(up, sizeof(up), kp, bad);
+                err(ld, wkey(&wt, bad), up, "only applies to coaps:// URIs");
+              }
+            }
+          }
+        }
+        if(n && ld->dc.n_errors == errs_before) {
+          static const char *const bus_key[] = {"host", "serial", "uri"};
+          x.bus_pos = mkpos(ld, n);
+          kpath(x.bus_path, sizeof(x.bus_path), kp, bus_key[d.transport]);
+        }
+      }
+    }
+  }
+  if(x.transport_ok) {
+    if((n = wc(&w, "points", CFG_N_SEQ)))
+      load_points(ld, &d, n, p);
+    if((n = wc(&w, "consumables", CFG_N_SEQ)))
+      load_consumables(ld, &d, n, p);
+  }
+  if(!d.id)
+    return;
+  if(ld->ndev >= ld->capdev) {
+    ld->capdev = ld->capdev ? ld->capdev * 2 : 16;
+    ld->devs = rs_xrealloc(ld->devs, ld->capdev * sizeof(*ld->devs));
+    ld->devx = rs_xrealloc(ld->devx, ld->capdev * sizeof(*ld->devx));
+  }
+  ld->devs[ld->ndev] = d;
+  ld->devx[ld->ndev] = x;
+  ld->ndev++;
+}
+
+static void load_devices_file(struct ld *ld, const struct cfg_node *root)
+{
+  struct walk w;
+  const struct cfg_node *seq;
+  size_t i;
+  char p[32];
+  if(root->kind != CFG_N_MAP) {
+    err(ld, root, "(top level)", "got %s (expected a mapping with 'devices')", kind_name(root));
+    return;
+  }
+  walk_map(ld, root, "", k_devfile, NK(k_devfile), NULL, &w, NULL, 0);
+  if(!(seq = wc(&w, "devices", CFG_N_SEQ)))
+    return;
+  for(i = 0; i < seq->n; i++) {
+    const struct cfg_node *it = seq->kids[i];
+    ipath(p, sizeof(p), "devices", i);
+    if(it->kind != CFG_N_MAP) {
+      if(!it->bad)
+        err(ld, it, p, "got %s (expected a mapping with id and transport)", kind_name(it));
+      continue;
+    }
+    load_device(ld, it, p);
+  }
+}
+
+/* ---- rules.d ---- */
+
+/*
+ * Position of byte `off` of a `when` scalar. Single-line plain and quoted
+ * scalars map exactly (start column + offset, +1 after a quote). For
+ * multi-line and block scalars the token at the offset is searched in the
+ * scalar's source lines (the same occurrence count as in the value); when
+ * not found, the scalar's first line is blamed.
+ */
+static void when_pos(struct ld *ld, const struct cfg_node *v, size_t off, int *line, int *col)
+{
+  size_t tl, k, occ = 0, start, end, i;
+  const char *tok;
+  *line = v->line;
+  *col = v->col;
+  if(off > v->len)
+    off = v->len;
+  if(v->line == v->end_line && (v->style == 1 || v->quoted)) {
+    *col = v->col + (int)off + (v->quoted ? 1 : 0);
+    return;
+  }
+  if(!ld->data)
+    return;
+  tok = v->s + off;
+  tl = 0;
+  while(off + tl < v->len && tl < 32 && tok[tl] != ' ' && tok[tl] != '\n')
+    tl++;
+  if(!tl)
+    return;
+  /* which occurrence of the token in the value is it? */
+  for(k = 0; k + tl <= off; k++)
+    if(!memcmp(v->s + k, tok, tl))
+      occ++;
+  start = cfg_byte_at(ld->data, ld->len, (size_t)(v->line - 1), (size_t)(v->col - 1));
+  end = cfg_byte_at(ld->data, ld->len, (size_t)v->end_line, 0);
+  for(i = start; i + tl <= end; i++) {
+    if(!memcmp(ld->data + i, tok, tl)) {
+      if(occ == 0) {
+        size_t j;
+        int l = 1, c = 1;
+        for(j = 0; j < i; j++) {
+          if(ld->data[j] == '\n') {
+            l++;
+            c = 1;
+          }
+          else if(((unsigned char)ld->data[j] & 0xC0u) != 0x80u) {
+            c++;
+          }
+        }
+        *line = l;
+        *col = c;
+        return;
+      }
+      occ--;
+    }
+  }
+}
+
+static void load_rule(struct ld *ld, const struct cfg_node *it, const char *p)
+{
+  struct cfg_rule r;
+  struct rulex x;
+  struct walk w, w2;
+  const struct cfg_node *n;
+  char kp[96];
+
+  memset(&r, 0, sizeof(r));
+  memset(&x, 0, sizeof(x));
+  walk_map(ld, it, p, k_rule, NK(k_rule), &r, &w, NULL, 0);
+  r.pos = mkpos(ld, wv(&w, "name") ? wv(&w, "name") : it);
+  snprintf(x.path, sizeof(x.path), "%s", p);
+  x.file = ld->file;
+  if((n = wc(&w, "match", CFG_N_MAP))) {
+    kpath(kp, sizeof(kp), p, "match");
+    walk_map(ld, n, kp, k_match, NK(k_match), &r, &w2, NULL, 0);
+    x.has_match = true;
+    x.match_pos = mkpos(ld, n);
+  }
+  if((n = wc(&w, "order", CFG_N_MAP))) {
+    kpath(kp, sizeof(kp), p, "order");
+    walk_map(ld, n, kp, k_order, NK(k_order), &r, &w2, NULL, 0);
+  }
+  if((n = wv(&w, "when")) && n->kind == CFG_N_SCALAR && !n->bad) {
+    struct expr_error e;
+    kpath(kp, sizeof(kp), p, "when");
+    memset(&e, 0, sizeof(e));
+    r.when_src = rs_arena_strdup(ld->A, n->s);
+    r.when_pos = mkpos(ld, n);
+    if(n->quoted || n->style == 1) {
+      r.when_pos.col += n->quoted ? 1 : 0;
+    }
+    if(!cfg_node_is_null(n)) {
+      r.when = expr_compile(n->s, n->len, &e);
+      if(!r.when) {
+        int line, col;
+        when_pos(ld, n, e.offset, &line, &col);
+        cfg_dcol_add(&ld->dc, false, ld->file, line, col, "%s: %s", kp, e.msg);
+      }
+    }
+  }
+  if(!r.name) {
+    if(r.when)
+      expr_free(r.when);
+    return;
+  }
+  if(ld->nrule >= ld->caprule) {
+    ld->caprule = ld->caprule ? ld->caprule * 2 : 16;
+    ld->rules = rs_xrealloc(ld->rules, ld->caprule * sizeof(*ld->rules));
+    ld->rulex = rs_xrealloc(ld->rulex, ld->caprule * sizeof(*ld->rulex));
+  }
+  ld->rules[ld->nrule] = r;
+  ld->rulex[ld->nrule] = x;
+  ld->nrule++;
+}
+
+static void load_rules_file(struct ld *ld, const struct cfg_node *root)
+{
+  struct walk w;
+  const struct cfg_node *seq;
+  size_t i;
+  char p[32];
+  if(root->kind != CFG_N_MAP) {
+    err(ld, root, "(top level)", "got %s (expected a mapping with 'rules')", kind_name(root));
+    return;
+  }
+  walk_map(ld, root, "", k_rulefile, NK(k_rulefile), NULL, &w, NULL, 0);
+  if(!(seq = wc(&w, "rules", CFG_N_SEQ)))
+    return;
+  for(i = 0; i < seq->n; i++) {
+    const struct cfg_node *it = seq->kids[i];
+    ipath(p, sizeof(p), "rules", i);
+    if(it->kind != CFG_N_MAP) {
+      if(!it->bad)
+        err(ld, it, p, "got %s (expected a mapping with name and when)", kind_name(it));
+      continue;
+    }
+    load_rule(ld, it, p);
+  }
+}
+
+/* ---- one file ---- */
+
+enum role { ROLE_RESTOCK, ROLE_DEVICES, ROLE_RULES, ROLE_UNKNOWN };
+
+static enum role role_of(const char *name)
+{
+  if(!strcmp(name, "restock.yaml"))
+    return ROLE_RESTOCK;
+  if(starts(name, "devices.d/"))
+    return ROLE_DEVICES;
+  if(starts(name, "rules.d/"))
+    return ROLE_RULES;
+  return ROLE_UNKNOWN;
+}
+
+/* Parse and walk one file's bytes; name is relative to the config dir. */
+static void load_one(struct ld *ld, const char *name, const char *data, size_t len)
+{
+  struct cfg_node *root = NULL;
+  bool empty = false;
+  enum role role = role_of(name);
+  ld->file = rs_arena_strdup(ld->A, name);
+  ld->data = data;
+  ld->len = len;
+  cfg_dcol_file(&ld->dc, ld->file);
+  if(len > CFG_MAX_FILE_BYTES) {
+    cfg_dcol_add(&ld->dc, false, ld->file, 0, 0, "too large: %zu bytes (at most 8 MiB)", len);
+    return;
+  }
+  ld->T = rs_arena_new();
+  if(!cfg_yaml_parse(ld->T, &ld->dc, ld->file, data, len, &root, &empty)) {
+    if(empty) {
+      if(role == ROLE_RESTOCK)
+        cfg_dcol_add(&ld->dc, false, ld->file, 0, 0,
+                     "file is empty (expected at least a 'gateway' section)");
+      else
+        cfg_dcol_add(&ld->dc, true, ld->file, 0, 0, "file is empty");
+    }
+    else if(root && root->bad) {
+      /* reported already */
+    }
+    else if(root) {
+      switch(role) {
+      case ROLE_RESTOCK:
+        load_restock(ld, root);
+        break;
+      case ROLE_DEVICES:
+        load_devices_file(ld, root);
+        break;
+      case ROLE_RULES:
+        load_rules_file(ld, root);
+        break;
+      default:
+        break;
+      }
+    }
+  }
+  rs_arena_free(ld->T);
+  ld->T = NULL;
+  ld->data = NULL;
+  ld->len = 0;
+}
+
+/* ---- phase two ---- */
+
+static bool kv_has(const struct cfg_kv *kv, size_t n, const char *k, const char *v)
+{
+  size_t i;
+  for(i = 0; i < n; i++)
+    if(!strcmp(kv[i].key, k) && !strcmp(kv[i].value, v))
+      return true;
+  return false;
+}
+
+static bool rule_matches(const struct cfg_rule *r, const struct cfg_consumable *c)
+{
+  size_t i;
+  if(r->match_consumable && fnmatch(r->match_consumable, c->full_id, 0))
+    return false;
+  if(r->match_sku && (!c->sku || fnmatch(r->match_sku, c->sku, 0)))
+    return false;
+  if(r->match_kind && (!c->kind || strcmp(r->match_kind, c->kind)))
+    return false;
+  for(i = 0; i < r->n_match_labels; i++)
+    if(!kv_has(c->labels, c->n_labels, r->match_labels[i].key, r->match_labels[i].value))
+      return false;
+  return true;
+}
+
+static void convert_money(struct ld *ld, struct cfg_money *m, const char *path)
+{
+  char why[160], q[96];
+  int dec = ld->cfg->orders.currency_decimals;
+  if(!m->set)
+    return;
+  if(!ld->cfg->orders.currency) {
+    if(ld->have_catalog)
+      return; /* the missing orders.currency is reported once */
+    struct cfg_pos p = m->pos;
+    errp(ld, false, &p, path, "an amount needs orders.currency (expected a currency like EUR)");
+    return;
+  }
+  cfg_quote_value(m->text, strlen(m->text), q, sizeof(q));
+  if(cfg_parse_money(m->text, dec, &m->minor, why, sizeof(why))) {
+    int nd = 0;
+    (void)cfg_money_syntax(m->text, &nd, NULL, 0);
+    errp(ld, false, &m->pos, path, "%s has %d decimal%s (expected at most %d for %s)", q, nd,
+         nd == 1 ? "" : "s", dec, ld->cfg->orders.currency);
+  }
+}
+
+static void phase_two(struct ld *ld)
+{
+  struct cfg *cfg = ld->cfg;
+  size_t i, j;
+  char p[96];
+
+  /* money, once the currency is known (an invalid one was reported already) */
+  if(ld->have_catalog && !ld->currency_pos.line)
+    errp(ld, false, &ld->catalog_pos, "orders.currency",
+         "required key is missing (there is a catalog; expected a currency like EUR)");
+  if(cfg->orders.currency || !ld->currency_pos.line) {
+    convert_money(ld, &cfg->orders.batching.flush_value, "orders.batching.flush_value");
+    convert_money(ld, &cfg->orders.approval.require_over_value,
+                  "orders.approval.require_over_value");
+    convert_money(ld, &cfg->orders.approval.monthly_budget, "orders.approval.monthly_budget");
+    for(i = 0; i < cfg->n_suppliers; i++) {
+      snprintf(p, sizeof(p), "suppliers[%zu].free_shipping_over", i);
+      convert_money(ld, &cfg->suppliers[i].free_shipping_over, p);
+    }
+    for(i = 0; i < cfg->n_catalog; i++) {
+      snprintf(p, sizeof(p), "catalog[%zu].unit_price", i);
+      convert_money(ld, &cfg->catalog[i].unit_price, p);
+    }
+  }
+  for(i = 0; i < cfg->n_catalog; i++)
+    if(!cfg->catalog[i].currency)
+      cfg->catalog[i].currency = cfg->orders.currency;
+
+  /* mail needs http.public_url */
+  if(ld->mail_set && !ld->public_url_set)
+    errp(ld, false, &ld->mail_pos, "mail",
+         "needs http.public_url (the base of the approval links in mails)");
+
+  /* devices: unique ids, distinct bus addresses, consistent serial settings */
+  for(i = 0; i < ld->ndev; i++) {
+    struct cfg_device *d = &ld->devs[i];
+    struct devx *x = &ld->devx[i];
+    char ip[64];
+    for(j = 0; j < i; j++) {
+      if(!strcmp(d->id, ld->devs[j].id)) {
+        snprintf(ip, sizeof(ip), "%s.id", x->path);
+        errp(ld, false, &x->id_pos, ip, "duplicate device id '%s' (first defined at %s:%d:%d)",
+             d->id, ld->devx[j].id_pos.file, ld->devx[j].id_pos.line, ld->devx[j].id_pos.col);
+        break;
+      }
+    }
+    if(!x->transport_ok || !x->bus_pos.line)
+      continue;
+    for(j = 0; j < i; j++) {
+      struct cfg_device *o = &ld->devs[j];
+      if(!ld->devx[j].transport_ok || o->transport != d->transport || !ld->devx[j].bus_pos.line)
+        continue;
+      if(d->transport == CFG_TR_MODBUS_TCP && o->host && d->host && !strcmp(o->host, d->host) &&
+         o->port == d->port && o->unit_id == d->unit_id) {
+        errp(ld, false, &x->bus_pos, x->bus_path,
+             "device '%s' has the same host, port and unit id as device '%s' (first defined at "
+             "%s:%d:%d)",
+             d->id, o->id, ld->devx[j].bus_pos.file, ld->devx[j].bus_pos.line,
+             ld->devx[j].bus_pos.col);
+        break;
+      }
+      if(d->transport == CFG_TR_MODBUS_RTU && o->serial && d->serial &&
+         !strcmp(o->serial, d->serial) && o->unit_id == d->unit_id) {
+        errp(ld, false, &x->bus_pos, x->bus_path,
+             "device '%s' has the same serial port and unit id as device '%s' (first defined "
+             "at %s:%d:%d)",
+             d->id, o->id, ld->devx[j].bus_pos.file, ld->devx[j].bus_pos.line,
+             ld->devx[j].bus_pos.col);
+        break;
+      }
+    }
+    /* a serial port's settings are those of its first device */
+    for(j = 0; j < i && d->transport == CFG_TR_MODBUS_RTU; j++) {
+      struct cfg_device *o = &ld->devs[j];
+      if(!ld->devx[j].transport_ok || o->transport != d->transport || !ld->devx[j].bus_pos.line ||
+         strcmp(o->serial, d->serial))
+        continue;
+      if(o->baud != d->baud || o->parity != d->parity || o->data_bits != d->data_bits ||
+         o->stop_bits != d->stop_bits)
+        errp(ld, false, &x->bus_pos, x->bus_path,
+             "serial port '%s' is shared with device '%s' (%s:%d:%d) with other settings: "
+             "%lld %c%d%d here, %lld %c%d%d there (expected the same baud, parity, data_bits "
+             "and stop_bits)",
+             d->serial, o->id, ld->devx[j].bus_pos.file, ld->devx[j].bus_pos.line,
+             ld->devx[j].bus_pos.col, (long long)d->baud, d->parity, d->data_bits, d->stop_bits,
+             (long long)o->baud, o->parity, o->data_bits, o->stop_bits);
+      break;
+    }
+  }
+
+  /* consumables: SKUs in the catalog */
+  {
+    const char **names = rs_xcalloc(cfg->n_catalog + 1, sizeof(*names));
+    for(i = 0; i < cfg->n_catalog; i++)
+      names[i] = cfg->catalog[i].sku;
+    for(i = 0; i < ld->nref; i++) {
+      struct skuref *r = &ld->refs[i];
+      r->c->item = cfg_find_sku(cfg, r->c->sku);
+      if(!r->c->item) {
+        const char *dym = rs_did_you_mean(r->c->sku, names);
+        if(dym)
+          errp(ld, false, &r->pos, r->path, "unknown SKU '%s' (did you mean '%s'?)", r->c->sku,
+               dym);
+        else
+          errp(ld, false, &r->pos, r->path, "unknown SKU '%s' (expected a sku from the catalog "
+               "in restock.yaml)", r->c->sku);
+      }
+    }
+    free(names);
+  }
+
+  /* rules: unique names; selectors that match nothing are a warning */
+  for(i = 0; i < ld->nrule; i++) {
+    struct cfg_rule *r = &ld->rules[i];
+    struct rulex *x = &ld->rulex[i];
+    bool any = false;
+    size_t d, c;
+    for(j = 0; j < i; j++)
+      if(!strcmp(r->name, ld->rules[j].name)) {
+        snprintf(p, sizeof(p), "%s.name", x->path);
+        errp(ld, false, &r->pos, p, "duplicate rule name '%s' (first defined at %s:%d:%d)",
+             r->name, ld->rules[j].pos.file, ld->rules[j].pos.line, ld->rules[j].pos.col);
+        break;
+      }
+    if(!x->has_match)
+      continue;
+    for(d = 0; d < ld->ndev && !any; d++)
+      for(c = 0; c < ld->devs[d].n_consumables && !any; c++)
+        any = rule_matches(r, &ld->devs[d].consumables[c]);
+    if(!any) {
+      snprintf(p, sizeof(p), "%s.match", x->path);
+      errp(ld, true, &x->match_pos, p, "matches no consumable");
+    }
+  }
+}
+
+/* ---- entry points ---- */
+
+static void ld_init(struct ld *ld, const char *dir)
+{
+  char *real;
+  memset(ld, 0, sizeof(*ld));
+  ld->cfg = rs_xcalloc(1, sizeof(*ld->cfg));
+  ld->cfg->arena = rs_arena_new();
+  ld->A = ld->cfg->arena;
+  ld->cfg->dir = rs_arena_strdup(ld->A, dir);
+  real = realpath(dir, NULL);
+  ld->absdir = rs_arena_strdup(ld->A, real ? real : dir);
+  free(real);
+}
+
+/* Move what was collected into cfg, run phase two, hand out diagnostics. */
+static int ld_finish(struct ld *ld, struct cfg **out, struct cfg_diags *diags)
+{
+  struct cfg *cfg = ld->cfg;
+  size_t i, j;
+  int nerr;
+
+  cfg->devices = rs_arena_alloc(ld->A, (ld->ndev ? ld->ndev : 1) * sizeof(*cfg->devices));
+  if(ld->ndev)
+    memcpy(cfg->devices, ld->devs, ld->ndev * sizeof(*cfg->devices));
+  cfg->n_devices = ld->ndev;
+  for(i = 0; i < cfg->n_devices; i++) {
+    struct cfg_device *d = &cfg->devices[i];
+    for(j = 0; j < d->n_points; j++)
+      d->points[j].device = d;
+    for(j = 0; j < d->n_consumables; j++)
+      d->consumables[j].device = d;
+    cfg->n_points += d->n_points;
+    cfg->n_consumables += d->n_consumables;
+  }
+  FREE_NULL(ld->devs);
+  ld->devs = cfg->devices;
+  cfg->rules = rs_arena_alloc(ld->A, (ld->nrule ? ld->nrule : 1) * sizeof(*cfg->rules));
+  if(ld->nrule)
+    memcpy(cfg->rules, ld->rules, ld->nrule * sizeof(*cfg->rules));
+  cfg->n_rules = ld->nrule;
+  FREE_NULL(ld->rules);
+  ld->rules = cfg->rules;
+
+  phase_two(ld);
+
+  {
+    static const char def_src[] = "cover_days < lead_time_days + 2";
+    struct expr_error e;
+    struct cfg_rule *r = &cfg->default_rule;
+    r->name = "default";
+    r->pos.file = "(built-in)";
+    r->when_src = def_src;
+    r->when_pos = r->pos;
+    r->builtin = true;
+    r->approval = CFG_APPROVAL_DEFAULT;
+    r->when = expr_compile(def_src, sizeof(def_src) - 1, &e);
+    if(!r->when)
+      cfg_dcol_add(&ld->dc, false, "(built-in)", 0, 0, "default rule: %s", e.msg);
+  }
+
+  FREE_NULL(ld->devx);
+  FREE_NULL(ld->rulex);
+  FREE_NULL(ld->refs);
+  nerr = (int)(ld->dc.n_errors > INT_MAX ? INT_MAX : ld->dc.n_errors);
+  cfg_dcol_finish(&ld->dc, diags);
+  if(nerr) {
+    cfg_free(cfg);
+    *out = NULL;
+    return nerr;
+  }
+  *out = cfg;
+  return 0;
+}
+
+int cfg_load_buffers(const char *dir, const struct cfg_file_buf *files, size_t n,
+                     struct cfg **out, struct cfg_diags *diags)
+{
+  struct ld ld;
+  size_t i;
+  bool restock = false;
+  ld_init(&ld, dir ? dir : ".");
+  cfg_dcol_file(&ld.dc, "restock.yaml");
+  for(i = 0; i < n; i++) {
+    if(!strcmp(files[i].name, "restock.yaml"))
+      restock = true;
+    load_one(&ld, files[i].name, files[i].data, files[i].len);
+  }
+  if(!restock)
+    cfg_dcol_add(&ld.dc, false, "restock.yaml", 0, 0, "cannot read: %s", strerror(ENOENT));
+  return ld_finish(&ld, out, diags);
+}
+
+/* Read a whole file (at most 8 MiB, checked before reading). -1 with errno-text diag. */
+static int read_file(struct ld *ld, const char *name, char **data, size_t *len)
+{
+  char *full = rs_arena_printf(ld->A, "%s/%s", ld->cfg->dir, name);
+  struct stat st;
+  int fd = open(full, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  size_t got = 0;
+  *data = NULL;
+  *len = 0;
+  if(fd < 0) {
+    cfg_dcol_add(&ld->dc, false, name, 0, 0, "cannot read: %s", strerror(errno));
+    return -1;
+  }
+  if(fstat(fd, &st)) {
+    cfg_dcol_add(&ld->dc, false, name, 0, 0, "cannot read: %s", strerror(errno));
+    close(fd);
+    return -1;
+  }
+  if(S_ISDIR(st.st_mode)) {
+    cfg_dcol_add(&ld->dc, false, name, 0, 0, "is a directory (expected a YAML file)");
+    close(fd);
+    return -1;
+  }
+  if(!S_ISREG(st.st_mode)) {
+    cfg_dcol_add(&ld->dc, false, name, 0, 0, "not a regular file (expected a YAML file)");
+    close(fd);
+    return -1;
+  }
+  if((uint64_t)st.st_size > CFG_MAX_FILE_BYTES) {
+    cfg_dcol_add(&ld->dc, false, name, 0, 0, "too large: %lld bytes (at most 8 MiB)",
+                 (long long)st.st_size);
+    close(fd);
+    return -1;
+  }
+  *data = rs_xmalloc((size_t)st.st_size + 1);
+  while(got <= CFG_MAX_FILE_BYTES) {
+    ssize_t r = read(fd, *data + got, (size_t)st.st_size + 1 - got);
+    if(r < 0 && errno == EINTR)
+      continue;
+    if(r < 0) {
+      cfg_dcol_add(&ld->dc, false, name, 0, 0, "cannot read: %s", strerror(errno));
+      FREE_NULL(*data);
+      close(fd);
+      return -1;
+    }
+    if(r == 0)
+      break;
+    got += (size_t)r;
+    if(got > (size_t)st.st_size) {
+      /* grew while reading: refuse rather than chase it */
+      cfg_dcol_add(&ld->dc, false, name, 0, 0, "changed while being read");
+      FREE_NULL(*data);
+      close(fd);
+      return -1;
+    }
+  }
+  close(fd);
+  *len = got;
+  return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static bool yaml_name(const char *n)
+{
+  size_t l = strlen(n);
+  return n[0] != '.' && ((l > 5 && !strcmp(n + l - 5, ".yaml")) ||
+                         (l > 4 && !strcmp(n + l - 4, ".yml")));
+}
+
+/* Load every YAML file of sub (devices.d, rules.d) in byte order of names. */
+static void load_subdir(struct ld *ld, const char *sub)
+{
+  char *path = rs_arena_printf(ld->A, "%s/%s", ld->cfg->dir, sub);
+  DIR *dp = opendir(path);
+  struct dirent *de;
+  char **names = NULL;
+  size_t n = 0, cap = 0, i;
+  if(!dp) {
+    if(errno != ENOENT)
+      cfg_dcol_add(&ld->dc, false, sub, 0, 0, "cannot read: %s", strerror(errno));
+    return;
+  }
+  while((de = readdir(dp))) {
+    if(!yaml_name(de->d_name))
+      continue;
+    if(n >= cap) {
+      cap = cap ? cap * 2 : 16;
+      names = rs_xrealloc(names, cap * sizeof(*names));
+    }
+    names[n++] = rs_xstrdup(de->d_name);
+  }
+  closedir(dp);
+  if(n)
+    qsort(names, n, sizeof(*names), cmp_str);
+  for(i = 0; i < n; i++) {
+    char *rel = rs_arena_printf(ld->A, "%s/%s", sub, names[i]);
+    char *data;
+    size_t len;
+    cfg_dcol_file(&ld->dc, rel);
+    if(!read_file(ld, rel, &data, &len)) {
+      load_one(ld, rel, data, len);
+      free(data);
+    }
+    free(names[i]);
+  }
+  free(names);
+}
+
+int cfg_load(const char *dir, struct cfg **out, struct cfg_diags *diags)
+{
+  struct ld ld;
+  char *data;
+  size_t len;
+  ld_init(&ld, dir);
+  cfg_dcol_file(&ld.dc, "restock.yaml");
+  if(!read_file(&ld, "restock.yaml", &data, &len)) {
+    load_one(&ld, "restock.yaml", data, len);
+    free(data);
+  }
+  load_subdir(&ld, "devices.d");
+  load_subdir(&ld, "rules.d");
+  return ld_finish(&ld, out, diags);
+}

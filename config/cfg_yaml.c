@@ -1,0 +1,370 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cfg_yaml: one YAML file into a small node tree with positions, refusing
+ * what restock's configuration does not allow (SPEC section 3): anchors,
+ * aliases (never expanded, so an alias bomb costs nothing), merge keys,
+ * tags, duplicate keys, scalars over 64 KiB and more than one document.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "config/cfg_internal.h"
+
+/* Anchors and aliases are reported once per file, with a count of the rest. */
+struct refused {
+  int line, col;
+  size_t count;
+  char name[72];
+};
+
+struct ystate {
+  struct rs_arena *a;
+  struct cfg_dcol *dc;
+  const char *file;
+  const char *data;
+  size_t len;
+  struct cfg_node **stack;
+  size_t depth, cap;
+  struct refused anchors, aliases;
+};
+
+/* Byte offset of the 0-based line/column (columns count characters). */
+size_t cfg_byte_at(const char *data, size_t len, size_t line, size_t col)
+{
+  size_t i = 0, l = 0;
+  while(i < len && l < line) {
+    if(data[i] == '\n')
+      l++;
+    i++;
+  }
+  while(i < len && col > 0 && data[i] != '\n') {
+    i++;
+    /* skip UTF-8 continuation bytes: libyaml counts characters */
+    while(i < len && ((unsigned char)data[i] & 0xC0u) == 0x80u)
+      i++;
+    col--;
+  }
+  return i;
+}
+
+/* 1-based line and column of a byte offset (columns count characters). */
+static void pos_of_offset(const char *data, size_t len, size_t off, int *line, int *col)
+{
+  size_t i;
+  int l = 1, c = 1;
+  for(i = 0; i < off && i < len; i++) {
+    if(data[i] == '\n') {
+      l++;
+      c = 1;
+    }
+    else if(((unsigned char)data[i] & 0xC0u) != 0x80u) {
+      c++;
+    }
+  }
+  *line = l;
+  *col = c;
+}
+
+static struct cfg_node *new_node(struct ystate *st, enum cfg_nkind kind, const yaml_mark_t *m)
+{
+  struct cfg_node *n = rs_arena_alloc(st->a, sizeof(*n));
+  n->kind = kind;
+  n->line = (int)m->line + 1;
+  n->col = (int)m->column + 1;
+  n->end_line = n->line;
+  return n;
+}
+
+static void add_kid(struct ystate *st, struct cfg_node *parent, struct cfg_node *kid)
+{
+  if(parent->n >= parent->cap) {
+    size_t cap = parent->cap ? parent->cap * 2 : 8;
+    struct cfg_node **k = rs_arena_alloc(st->a, cap * sizeof(*k));
+    if(parent->n)
+      memcpy(k, parent->kids, parent->n * sizeof(*k));
+    parent->kids = k;
+    parent->cap = cap;
+  }
+  parent->kids[parent->n++] = kid;
+}
+
+static void refuse(struct refused *r, const yaml_mark_t *m, const char *name)
+{
+  if(!r->count) {
+    r->line = (int)m->line + 1;
+    r->col = (int)m->column + 1;
+    snprintf(r->name, sizeof(r->name), "%.64s", name ? name : "");
+  }
+  r->count++;
+}
+
+static void report_refused(struct ystate *st, const struct refused *r, const char *what,
+                           const char *plural, char sigil)
+{
+  if(!r->count)
+    return;
+  if(r->count == 1)
+    cfg_dcol_add(st->dc, false, st->file, r->line, r->col,
+                 "%s '%c%s' is not allowed (write the value out in full)", what, sigil,
+                 r->name);
+  else
+    cfg_dcol_add(st->dc, false, st->file, r->line, r->col,
+                 "%s '%c%s' is not allowed (write the value out in full; %zu more %s in "
+                 "this file)",
+                 what, sigil, r->name, r->count - 1, r->count == 2 ? what : plural);
+}
+
+static int cmp_keyref(const void *pa, const void *pb)
+{
+  const struct cfg_node *const *a = pa, *const *b = pb;
+  int c;
+  if((*a)->len != (*b)->len)
+    return (*a)->len < (*b)->len ? -1 : 1;
+  c = memcmp((*a)->s, (*b)->s, (*a)->len);
+  if(c)
+    return c;
+  if((*a)->line != (*b)->line)
+    return (*a)->line < (*b)->line ? -1 : 1;
+  return (*a)->col < (*b)->col ? -1 : ((*a)->col > (*b)->col);
+}
+
+/*
+ * A mapping is complete: flag duplicate keys (blaming every later
+ * occurrence, naming the first). Sorting keeps a huge mapping O(n log n).
+ */
+static void check_duplicates(struct ystate *st, struct cfg_node *map)
+{
+  struct cfg_node **keys;
+  size_t i, nk = 0, first = 0;
+  if(map->n < 2)
+    return;
+  keys = rs_xmalloc(map->n * sizeof(*keys));
+  for(i = 0; i < map->n; i++) {
+    struct cfg_node *k = map->kids[2 * i];
+    if(k->kind == CFG_N_SCALAR && !k->skip)
+      keys[nk++] = k;
+  }
+  qsort(keys, nk, sizeof(*keys), cmp_keyref);
+  for(i = 1; i < nk; i++) {
+    if(keys[i]->len == keys[first]->len && !memcmp(keys[i]->s, keys[first]->s, keys[i]->len)) {
+      char q[96];
+      cfg_quote_value(keys[i]->s, keys[i]->len, q, sizeof(q));
+      keys[i]->skip = true;
+      cfg_dcol_add(st->dc, false, st->file, keys[i]->line, keys[i]->col,
+                   "duplicate key %s (first defined at %s:%d:%d)", q, st->file,
+                   keys[first]->line, keys[first]->col);
+    }
+    else {
+      first = i;
+    }
+  }
+  free(keys);
+}
+
+/* Attach a finished node to the open container (or make it the root). */
+static void attach(struct ystate *st, struct cfg_node *n, struct cfg_node **root)
+{
+  struct cfg_node *top;
+  if(!st->depth) {
+    *root = n;
+    return;
+  }
+  top = st->stack[st->depth - 1];
+  add_kid(st, top, n);
+  if(top->kind == CFG_N_SEQ)
+    return;
+  /* mapping: kids alternate key, value; n counts pairs once it ends */
+  if(top->n % 2 == 1) {
+    /* a key */
+    if(n->kind != CFG_N_SCALAR) {
+      if(!n->bad)
+        cfg_dcol_add(st->dc, false, st->file, n->line, n->col,
+                     "a mapping key must be a plain string (got a %s)",
+                     n->kind == CFG_N_MAP ? "mapping" : "list");
+      n->skip = true;
+    }
+    else if(!n->quoted && n->len == 2 && !memcmp(n->s, "<<", 2)) {
+      cfg_dcol_add(st->dc, false, st->file, n->line, n->col,
+                   "merge key '<<' is not allowed (write the keys out in full)");
+      n->skip = true;
+    }
+    else if(n->bad) {
+      n->skip = true;
+    }
+  }
+}
+
+static void push(struct ystate *st, struct cfg_node *n)
+{
+  if(st->depth >= st->cap) {
+    st->cap = st->cap ? st->cap * 2 : 16;
+    st->stack = rs_xrealloc(st->stack, st->cap * sizeof(*st->stack));
+  }
+  st->stack[st->depth++] = n;
+}
+
+/* libyaml failed: report its problem at its position, with a clearer word for tabs. */
+static void report_yaml_error(struct ystate *st, const yaml_parser_t *p)
+{
+  int line, col;
+  const char *problem = p->problem ? p->problem : "unknown error";
+  if(p->error == YAML_READER_ERROR) {
+    pos_of_offset(st->data, st->len, p->problem_offset, &line, &col);
+    if(p->problem_value != -1)
+      cfg_dcol_add(st->dc, false, st->file, line, col, "invalid UTF-8: %s (byte 0x%02X)",
+                   problem, (unsigned)p->problem_value & 0xFFu);
+    else
+      cfg_dcol_add(st->dc, false, st->file, line, col, "invalid text: %s", problem);
+    return;
+  }
+  if(p->error == YAML_MEMORY_ERROR) {
+    cfg_dcol_add(st->dc, false, st->file, 0, 0, "out of memory while parsing");
+    return;
+  }
+  line = (int)p->problem_mark.line + 1;
+  col = (int)p->problem_mark.column + 1;
+  {
+    size_t off = cfg_byte_at(st->data, st->len, p->problem_mark.line, p->problem_mark.column);
+    bool tab = strstr(problem, "tab") != NULL || (off < st->len && st->data[off] == '\t');
+    if(tab) {
+      cfg_dcol_add(st->dc, false, st->file, line, col,
+                   "tab character in indentation (YAML indents with spaces only)");
+      return;
+    }
+  }
+  if(p->context)
+    cfg_dcol_add(st->dc, false, st->file, line, col, "YAML syntax error: %s (%s at line %d column %d)",
+                 problem, p->context, (int)p->context_mark.line + 1,
+                 (int)p->context_mark.column + 1);
+  else
+    cfg_dcol_add(st->dc, false, st->file, line, col, "YAML syntax error: %s", problem);
+}
+
+int cfg_yaml_parse(struct rs_arena *a, struct cfg_dcol *dc, const char *file, const char *data,
+                   size_t len, struct cfg_node **root, bool *empty)
+{
+  yaml_parser_t parser;
+  yaml_event_t ev;
+  struct ystate st;
+  int rc = 0, docs = 0;
+  bool done = false;
+
+  memset(&st, 0, sizeof(st));
+  st.a = a;
+  st.dc = dc;
+  st.file = file;
+  st.data = data;
+  st.len = len;
+  *root = NULL;
+  *empty = false;
+
+  if(!yaml_parser_initialize(&parser)) {
+    cfg_dcol_add(dc, false, file, 0, 0, "out of memory while parsing");
+    return -1;
+  }
+  yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
+
+  while(!done) {
+    struct cfg_node *n = NULL;
+    if(!yaml_parser_parse(&parser, &ev)) {
+      report_yaml_error(&st, &parser);
+      rc = -1;
+      break;
+    }
+    switch(ev.type) {
+    case YAML_STREAM_END_EVENT:
+      done = true;
+      break;
+    case YAML_DOCUMENT_START_EVENT:
+      if(++docs > 1) {
+        cfg_dcol_add(dc, false, file, (int)ev.start_mark.line + 1,
+                     (int)ev.start_mark.column + 1,
+                     "more than one YAML document (expected one document per file)");
+        done = true;
+      }
+      break;
+    case YAML_ALIAS_EVENT:
+      refuse(&st.aliases, &ev.start_mark, (const char *)ev.data.alias.anchor);
+      n = new_node(&st, CFG_N_SCALAR, &ev.start_mark);
+      n->s = "";
+      n->bad = true;
+      attach(&st, n, root);
+      break;
+    case YAML_SCALAR_EVENT: {
+      size_t slen = ev.data.scalar.length;
+      n = new_node(&st, CFG_N_SCALAR, &ev.start_mark);
+      n->end_line = (int)ev.end_mark.line + 1;
+      n->style = (int)ev.data.scalar.style;
+      n->quoted = ev.data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
+                  ev.data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+      if(ev.data.scalar.anchor) {
+        refuse(&st.anchors, &ev.start_mark, (const char *)ev.data.scalar.anchor);
+      }
+      if(ev.data.scalar.tag) {
+        cfg_dcol_add(dc, false, file, n->line, n->col,
+                     "tag '%.64s' is not allowed (write plain values)",
+                     (const char *)ev.data.scalar.tag);
+        n->bad = true;
+      }
+      if(slen > CFG_MAX_SCALAR_BYTES) {
+        cfg_dcol_add(dc, false, file, n->line, n->col,
+                     "value too large: %zu bytes (at most 64 KiB)", slen);
+        n->bad = true;
+        n->s = "";
+      }
+      else {
+        n->s = rs_arena_strndup(a, (const char *)ev.data.scalar.value, slen);
+        n->len = slen;
+      }
+      attach(&st, n, root);
+      break;
+    }
+    case YAML_SEQUENCE_START_EVENT:
+    case YAML_MAPPING_START_EVENT: {
+      bool seq = ev.type == YAML_SEQUENCE_START_EVENT;
+      const yaml_char_t *anchor = seq ? ev.data.sequence_start.anchor
+                                      : ev.data.mapping_start.anchor;
+      const yaml_char_t *tag = seq ? ev.data.sequence_start.tag : ev.data.mapping_start.tag;
+      n = new_node(&st, seq ? CFG_N_SEQ : CFG_N_MAP, &ev.start_mark);
+      if(anchor)
+        refuse(&st.anchors, &ev.start_mark, (const char *)anchor);
+      if(tag) {
+        cfg_dcol_add(dc, false, file, n->line, n->col,
+                     "tag '%.64s' is not allowed (write plain values)", (const char *)tag);
+        n->bad = true;
+      }
+      attach(&st, n, root);
+      push(&st, n);
+      break;
+    }
+    case YAML_SEQUENCE_END_EVENT:
+      if(st.depth)
+        st.depth--;
+      break;
+    case YAML_MAPPING_END_EVENT:
+      if(st.depth) {
+        struct cfg_node *m = st.stack[--st.depth];
+        m->n /= 2; /* kids held key, value, key, value... */
+        check_duplicates(&st, m);
+      }
+      break;
+    default:
+      break;
+    }
+    yaml_event_delete(&ev);
+  }
+  yaml_parser_delete(&parser);
+  free(st.stack);
+  report_refused(&st, &st.anchors, "anchor", "anchors", '&');
+  report_refused(&st, &st.aliases, "alias", "aliases", '*');
+  if(rc) {
+    *root = NULL;
+    return -1;
+  }
+  if(!*root || (docs == 1 && (*root)->kind == CFG_N_SCALAR && !(*root)->quoted &&
+                (*root)->len == 0 && !(*root)->bad))
+    *empty = true;
+  return 0;
+}

@@ -1,0 +1,703 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * test_config: the configuration loader. Value parsers (durations, money,
+ * percentages), every parsed value, default and resolved reference of the
+ * full valid fixture, the defaults of the minimal one, and the in-memory
+ * entry (alias bomb, huge mappings) used by the fuzzer.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "config/rs_util.h"
+#include "rules/expr.h"
+
+/* ---- helpers ---- */
+
+static char *slurp(const char *path, size_t *len)
+{
+  FILE *f = fopen(path, "rb");
+  char *buf;
+  long n;
+  assert_non_null(f);
+  assert_int_equal(fseek(f, 0, SEEK_END), 0);
+  n = ftell(f);
+  assert_true(n >= 0);
+  rewind(f);
+  buf = rs_xmalloc((size_t)n + 1);
+  assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+  buf[n] = '\0';
+  fclose(f);
+  *len = (size_t)n;
+  return buf;
+}
+
+static void put(const char *path, const char *data, size_t len, mode_t mode)
+{
+  FILE *f = fopen(path, "wb");
+  assert_non_null(f);
+  assert_int_equal(fwrite(data, 1, len, f), len);
+  fclose(f);
+  assert_int_equal(chmod(path, mode), 0);
+}
+
+/* Copy a fixture dir (two levels) into a fresh temp dir; returns its path. */
+static char *copy_fixture(const char *name)
+{
+  static const char *const subs[] = {"", "/devices.d", "/rules.d"};
+  char src[512], dst[512], tmpl[] = "/tmp/test_config.XXXXXX";
+  char *tmp = mkdtemp(tmpl);
+  size_t i;
+  assert_non_null(tmp);
+  tmp = rs_xstrdup(tmp);
+  for(i = 0; i < RS_ARRAY_LEN(subs); i++) {
+    DIR *d;
+    struct dirent *de;
+    snprintf(src, sizeof(src), "%s/valid/%s%s", CONFIG_FIXTURES, name, subs[i]);
+    snprintf(dst, sizeof(dst), "%s%s", tmp, subs[i]);
+    d = opendir(src);
+    if(!d)
+      continue;
+    mkdir(dst, 0755);
+    while((de = readdir(d))) {
+      char s[1024], t[1024];
+      struct stat st;
+      size_t len;
+      char *data;
+      snprintf(s, sizeof(s), "%s/%s", src, de->d_name);
+      snprintf(t, sizeof(t), "%s/%s", dst, de->d_name);
+      if(stat(s, &st) || !S_ISREG(st.st_mode))
+        continue;
+      data = slurp(s, &len);
+      put(t, data, len, 0644);
+      free(data);
+    }
+    closedir(d);
+  }
+  return tmp;
+}
+
+static void rm_tree(const char *dir)
+{
+  char cmd[600];
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+  assert_int_equal(system(cmd), 0);
+}
+
+static struct cfg *load_ok(const char *dir)
+{
+  struct cfg *cfg = NULL;
+  struct cfg_diags diags = {0};
+  int n = cfg_load(dir, &cfg, &diags);
+  if(n)
+    cfg_diags_print(&diags, stderr);
+  assert_int_equal(n, 0);
+  assert_non_null(cfg);
+  cfg_diags_free(&diags);
+  return cfg;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+  size_t a = strlen(s), b = strlen(suffix);
+  return a >= b && !strcmp(s + a - b, suffix);
+}
+
+/* ---- value parsers ---- */
+
+static void test_durations(void **state)
+{
+  static const struct {
+    const char *s;
+    int64_t ms;
+  } ok[] = {{"500ms", 500},     {"30s", 30000},        {"5m", 300000},  {"2h", 7200000},
+            {"3d", 259200000},  {"1w", 604800000},     {"0s", 0},       {"90m", 5400000},
+            {"2d12h", 216000000}, {"1h30m15s", 5415000}, {"1m500ms", 60500}};
+  static const char *const bad[] = {"",    "30",   "1.5h", "5x",  "-5s", "12h2d",
+                                    "1h1h", "05m", "s",    "1h ", " 1h", "99999999999999999w"};
+  char err[200];
+  size_t i;
+  (void)state;
+  for(i = 0; i < RS_ARRAY_LEN(ok); i++) {
+    int64_t ms = -1;
+    assert_int_equal(cfg_parse_duration(ok[i].s, &ms, err, sizeof(err)), 0);
+    assert_int_equal(ms, ok[i].ms);
+  }
+  for(i = 0; i < RS_ARRAY_LEN(bad); i++) {
+    int64_t ms = 42;
+    assert_int_equal(cfg_parse_duration(bad[i], &ms, err, sizeof(err)), -1);
+    assert_int_equal(ms, 42);
+    assert_true(strlen(err) > 0);
+  }
+  assert_int_equal(cfg_parse_duration("30", &(int64_t){0}, err, sizeof(err)), -1);
+  assert_non_null(strstr(err, "no unit"));
+  assert_int_equal(cfg_parse_duration("1.5h", &(int64_t){0}, err, sizeof(err)), -1);
+  assert_non_null(strstr(err, "fractions"));
+}
+
+static void test_percent(void **state)
+{
+  double f = -1;
+  char err[200];
+  (void)state;
+  assert_int_equal(cfg_parse_percent("10%", &f, err, sizeof(err)), 0);
+  assert_true(fabs(f - 0.10) < 1e-12);
+  assert_int_equal(cfg_parse_percent("0.5%", &f, err, sizeof(err)), 0);
+  assert_true(fabs(f - 0.005) < 1e-12);
+  assert_int_equal(cfg_parse_percent("100%", &f, err, sizeof(err)), 0);
+  assert_true(fabs(f - 1.0) < 1e-12);
+  assert_int_equal(cfg_parse_percent("0%", &f, err, sizeof(err)), 0);
+  assert_true(f == 0.0);
+  assert_int_equal(cfg_parse_percent("101%", &f, err, sizeof(err)), -1);
+  assert_non_null(strstr(err, "out of range"));
+  assert_int_equal(cfg_parse_percent("-1%", &f, err, sizeof(err)), -1);
+  assert_int_equal(cfg_parse_percent("10", &f, err, sizeof(err)), -1);
+  assert_non_null(strstr(err, "'%'"));
+  assert_int_equal(cfg_parse_percent("%", &f, err, sizeof(err)), -1);
+  assert_int_equal(cfg_parse_percent("1e1%", &f, err, sizeof(err)), -1);
+  assert_int_equal(cfg_parse_percent("ten%", &f, err, sizeof(err)), -1);
+}
+
+static void test_money(void **state)
+{
+  int64_t m = -1;
+  char err[200], buf[64];
+  (void)state;
+  assert_int_equal(cfg_parse_money("42.50", 2, &m, err, sizeof(err)), 0);
+  assert_int_equal(m, 4250);
+  assert_int_equal(cfg_parse_money("42.5", 2, &m, err, sizeof(err)), 0);
+  assert_int_equal(m, 4250);
+  assert_int_equal(cfg_parse_money("42", 2, &m, err, sizeof(err)), 0);
+  assert_int_equal(m, 4200);
+  assert_int_equal(cfg_parse_money("0.01", 2, &m, err, sizeof(err)), 0);
+  assert_int_equal(m, 1);
+  /* 0.1 + 0.2 style float traps never happen: read from text */
+  assert_int_equal(cfg_parse_money("19.99", 2, &m, err, sizeof(err)), 0);
+  assert_int_equal(m, 1999);
+  assert_int_equal(cfg_parse_money("4250", 0, &m, err, sizeof(err)), 0);
+  assert_int_equal(m, 4250);
+  assert_int_equal(cfg_parse_money("1.234", 3, &m, err, sizeof(err)), 0);
+  assert_int_equal(m, 1234);
+  assert_int_equal(cfg_parse_money("42.505", 2, &m, err, sizeof(err)), -1);
+  assert_non_null(strstr(err, "3 decimals"));
+  assert_int_equal(cfg_parse_money("42.500", 2, &m, err, sizeof(err)), -1);
+  assert_int_equal(cfg_parse_money("100.5", 0, &m, err, sizeof(err)), -1);
+  assert_int_equal(cfg_parse_money("-1.00", 2, &m, err, sizeof(err)), -1);
+  assert_non_null(strstr(err, "negative"));
+  assert_int_equal(cfg_parse_money("1e3", 2, &m, err, sizeof(err)), -1);
+  assert_int_equal(cfg_parse_money("", 2, &m, err, sizeof(err)), -1);
+  assert_int_equal(cfg_parse_money(".5", 2, &m, err, sizeof(err)), -1);
+  assert_int_equal(cfg_parse_money("5.", 2, &m, err, sizeof(err)), -1);
+  assert_int_equal(cfg_parse_money("0042", 2, &m, err, sizeof(err)), -1);
+  assert_int_equal(cfg_parse_money("1,50", 2, &m, err, sizeof(err)), -1);
+
+  assert_int_equal(cfg_currency_decimals("EUR"), 2);
+  assert_int_equal(cfg_currency_decimals("USD"), 2);
+  assert_int_equal(cfg_currency_decimals("JPY"), 0);
+  assert_int_equal(cfg_currency_decimals("KWD"), 3);
+  assert_int_equal(cfg_currency_decimals("BHD"), 3);
+  assert_int_equal(cfg_currency_decimals("CHF"), 2);
+  assert_int_equal(cfg_currency_decimals("eur"), -1);
+  assert_int_equal(cfg_currency_decimals("XXX"), -1);
+
+  cfg_format_money(4250, 2, buf, sizeof(buf));
+  assert_string_equal(buf, "42.50");
+  cfg_format_money(5, 2, buf, sizeof(buf));
+  assert_string_equal(buf, "0.05");
+  cfg_format_money(-5, 2, buf, sizeof(buf));
+  assert_string_equal(buf, "-0.05");
+  cfg_format_money(4250, 0, buf, sizeof(buf));
+  assert_string_equal(buf, "4250");
+  cfg_format_money(1234, 3, buf, sizeof(buf));
+  assert_string_equal(buf, "1.234");
+  cfg_format_money(INT64_MIN, 2, buf, sizeof(buf));
+  assert_string_equal(buf, "-92233720368547758.08");
+}
+
+/* ---- the full fixture ---- */
+
+static void test_full(void **state)
+{
+  static const char *const secrets[] = {"admin.hash", "shop.token", "smtp.pass", "printer.psk"};
+  char *dir = copy_fixture("full");
+  char path[600], line[128];
+  struct cfg *cfg;
+  struct cfg_device *d;
+  struct cfg_point *p;
+  struct cfg_consumable *c;
+  struct cfg_catalog_item *it;
+  size_t i;
+  double vars[EXPR_VAR_COUNT] = {0};
+  (void)state;
+
+  for(i = 0; i < RS_ARRAY_LEN(secrets); i++) {
+    snprintf(path, sizeof(path), "%s/%s", dir, secrets[i]);
+    put(path, "secret\n", 7, 0600);
+  }
+  cfg = load_ok(dir);
+
+  cfg_summary(cfg, line, sizeof(line));
+  assert_string_equal(line, "OK: 4 devices, 9 points, 4 consumables, 3 rules");
+
+  assert_string_equal(cfg->gateway.id, "plant-7-gw-2");
+  assert_string_equal(cfg->gateway.site, "Plant 7, Hall B");
+  assert_string_equal(cfg->http.listen, "0.0.0.0:8080");
+  assert_false(cfg->http.listen_loopback);
+  assert_string_equal(cfg->http.public_url, "http://gw-2.plant7.example:8080");
+  assert_true(cfg->http.admin_set);
+  assert_string_equal(cfg->http.admin_user, "admin");
+  assert_true(cfg->http.admin_password_hash_file[0] == '/');
+  assert_true(ends_with(cfg->http.admin_password_hash_file, "/admin.hash"));
+  assert_int_equal(cfg->http.n_allowed_hosts, 3);
+  assert_string_equal(cfg->http.allowed_hosts[0], "gw-2.plant7.example");
+  assert_string_equal(cfg->http.allowed_hosts[2], "localhost");
+
+  assert_string_equal(cfg->storage.path, "/var/lib/restock/restock.db");
+  assert_int_equal(cfg->storage.retention_ms, 400LL * 86400000);
+  assert_true(fabs(cfg->storage.deadband - 0.005) < 1e-12);
+  assert_int_equal(cfg->storage.heartbeat_ms, 3600000);
+
+  assert_true(cfg->commerce.set);
+  assert_string_equal(cfg->commerce.base_url, "https://shop.example.com/api/v1");
+  assert_int_equal(cfg->commerce.auth, CFG_AUTH_BEARER);
+  assert_true(ends_with(cfg->commerce.token_file, "/shop.token"));
+  assert_null(cfg->commerce.username);
+  assert_string_equal(cfg->commerce.ca_file, "/etc/ssl/certs/ca-certificates.crt");
+  assert_int_equal(cfg->commerce.timeout_ms, 10000);
+  assert_int_equal(cfg->commerce.status_interval_ms, 3600000);
+  assert_string_equal(cfg->commerce.customer_id, "C-1042");
+  assert_string_equal(cfg->commerce.ship_to.name, "Plant 7 stores");
+  assert_string_equal(cfg->commerce.ship_to.street, "Hafenstrasse 7");
+  assert_string_equal(cfg->commerce.ship_to.city, "Bremen");
+  assert_string_equal(cfg->commerce.ship_to.postcode, "28217");
+  assert_string_equal(cfg->commerce.ship_to.country, "DE");
+
+  assert_true(cfg->mail.set);
+  assert_string_equal(cfg->mail.smtp_url, "smtp://mail.plant7.example:587");
+  assert_int_equal(cfg->mail.starttls, CFG_STARTTLS_REQUIRED);
+  assert_string_equal(cfg->mail.from, "restock@plant7.example");
+  assert_string_equal(cfg->mail.username, "restock");
+  assert_true(ends_with(cfg->mail.password_file, "/smtp.pass"));
+
+  assert_string_equal(cfg->orders.currency, "EUR");
+  assert_int_equal(cfg->orders.currency_decimals, 2);
+  assert_int_equal(cfg->orders.batching.window_ms, 86400000);
+  assert_true(cfg->orders.batching.flush_value.set);
+  assert_int_equal(cfg->orders.batching.flush_value.minor, 25000);
+  assert_int_equal(cfg->orders.batching.max_lines, 20);
+  assert_int_equal(cfg->orders.batching.urgent_margin_ms, 2 * 86400000);
+  assert_int_equal(cfg->orders.approval.require_over_value.minor, 50000);
+  assert_int_equal(cfg->orders.approval.require_over_quantity, 10);
+  assert_int_equal(cfg->orders.approval.monthly_budget.minor, 200000); /* plain 2000 */
+  assert_true(fabs(cfg->orders.approval.price_tolerance - 0.10) < 1e-12);
+  assert_int_equal(cfg->orders.approval.n_approvers, 2);
+  assert_string_equal(cfg->orders.approval.approvers[1], "stores@plant7.example");
+  assert_int_equal(cfg->orders.approval.link_ttl_ms, 72 * 3600000LL);
+  assert_int_equal(cfg->orders.approval.remind_before_ms, 12 * 3600000LL);
+
+  /* catalog and suppliers, resolved */
+  assert_int_equal(cfg->n_catalog, 3);
+  assert_int_equal(cfg->n_suppliers, 2);
+  it = cfg_find_sku(cfg, "HF-2040");
+  assert_non_null(it);
+  assert_int_equal(it->unit_price.minor, 4250);
+  assert_string_equal(it->unit_price.text, "42.50");
+  assert_ptr_equal(it->supplier, cfg_find_supplier(cfg, "acme"));
+  assert_int_equal(it->lead_time_ms, 5 * 86400000LL);
+  assert_int_equal(it->approval, CFG_APPROVAL_AUTO);
+  it = cfg_find_sku(cfg, "INK-C/500");
+  assert_non_null(it);
+  assert_int_equal(it->unit_price.minor, 1990); /* plain number 19.9 */
+  assert_string_equal(it->currency, "EUR");     /* defaults to orders.currency */
+  assert_int_equal(it->pack_size, 4);
+  assert_int_equal(it->lead_time_ms, 216000000);
+  assert_int_equal(it->approval, CFG_APPROVAL_REQUIRED);
+  assert_ptr_equal(it->supplier, cfg_find_supplier(cfg, "inkco"));
+  it = cfg_find_sku(cfg, "OIL-46#20L");
+  assert_non_null(it);
+  assert_int_equal(it->unit_price.minor, 12000);
+  assert_int_equal(it->pack_size, 1);
+  assert_int_equal(it->lead_time_ms, 0);
+  assert_null(cfg_find_sku(cfg, "HF-2041"));
+  assert_string_equal(cfg_find_supplier(cfg, "acme")->name, "ACME Hydraulics");
+  assert_int_equal(cfg_find_supplier(cfg, "acme")->free_shipping_over.minor, 20000);
+  assert_int_equal(cfg_find_supplier(cfg, "acme")->max_lines, 10);
+  assert_false(cfg_find_supplier(cfg, "inkco")->free_shipping_over.set);
+
+  /* modbus-tcp device, every key */
+  d = cfg_find_device(cfg, "press-01");
+  assert_non_null(d);
+  assert_int_equal(d->transport, CFG_TR_MODBUS_TCP);
+  assert_string_equal(d->host, "192.0.2.21");
+  assert_int_equal(d->port, 1502);
+  assert_int_equal(d->unit_id, 0);
+  assert_int_equal(d->poll_interval_ms, 30000);
+  assert_int_equal(d->timeout_ms, 500);
+  assert_int_equal(d->retries, 3);
+  assert_int_equal(d->endian, CFG_END_CDAB);
+  assert_int_equal(d->max_gap, 4);
+  assert_int_equal(d->max_registers, 60);
+  assert_false(d->single_reads);
+  assert_int_equal(d->down_after, 5);
+  assert_int_equal(d->max_backoff_ms, 120000);
+  assert_int_equal(d->busy_wait_ms, 250);
+  assert_string_equal(d->pos.file, "devices.d/10-press.yaml");
+  assert_int_equal(d->pos.line, 2);
+  assert_int_equal(d->n_points, 5);
+  p = cfg_find_point(d, "filter_dp");
+  assert_non_null(p);
+  assert_ptr_equal(p->device, d);
+  assert_int_equal(p->table, CFG_REG_HOLDING);
+  assert_int_equal(p->address, 100);
+  assert_int_equal(p->type, CFG_VT_UINT16);
+  assert_int_equal(p->endian, CFG_END_ABCD); /* its own, over the device's CDAB */
+  assert_int_equal(p->width, 1);
+  assert_true(fabs(p->scale - 0.01) < 1e-12);
+  assert_true(p->offset == 0.0);
+  assert_true(p->scaled);
+  assert_string_equal(p->unit, "bar");
+  assert_int_equal(p->bit, -1);
+  p = cfg_find_point(d, "oil_liters");
+  assert_int_equal(p->table, CFG_REG_INPUT);
+  assert_int_equal(p->address, 16); /* 0x10 */
+  assert_int_equal(p->type, CFG_VT_FLOAT32);
+  assert_int_equal(p->width, 2);
+  assert_int_equal(p->endian, CFG_END_CDAB); /* the device's */
+  assert_false(p->scaled);
+  assert_true(p->scale == 1.0);
+  assert_null(p->unit);
+  p = cfg_find_point(d, "reorder_btn");
+  assert_int_equal(p->table, CFG_REG_COIL);
+  assert_int_equal(p->type, CFG_VT_BOOL); /* coils default to bool */
+  assert_int_equal(p->width, 1);
+  p = cfg_find_point(d, "door_open");
+  assert_int_equal(p->address, 65535);
+  assert_int_equal(p->bit, 15);
+  p = cfg_find_point(d, "hours");
+  assert_int_equal(p->width, 4);
+  assert_int_equal(p->type, CFG_VT_UINT64);
+
+  assert_int_equal(d->n_consumables, 3);
+  c = cfg_find_consumable(cfg, "press-01/hydraulic-filter");
+  assert_non_null(c);
+  assert_string_equal(c->id, "hydraulic-filter");
+  assert_ptr_equal(c->device, d);
+  assert_ptr_equal(c->item, cfg_find_sku(cfg, "HF-2040"));
+  assert_ptr_equal(c->point, cfg_find_point(d, "filter_dp"));
+  assert_string_equal(c->kind, "filter");
+  assert_int_equal(c->n_labels, 2);
+  assert_string_equal(c->labels[0].key, "line");
+  assert_string_equal(c->labels[0].value, "1");
+  assert_string_equal(c->labels[1].value, "B");
+  assert_int_equal(c->model, CFG_MODEL_LEVEL);
+  assert_true(fabs(c->full - 0.2) < 1e-12 && fabs(c->empty - 3.5) < 1e-12);
+  assert_int_equal(c->spares, 1);
+  assert_int_equal(c->stale_after_ms, 90000); /* 3 x 30s */
+  c = cfg_find_consumable(cfg, "press-01/oil");
+  assert_int_equal(c->model, CFG_MODEL_USAGE);
+  assert_true(c->life == 2000.0 && c->start == 150.5);
+  assert_int_equal(c->stale_after_ms, 600000);
+  assert_int_equal(c->spares, 0);
+  c = cfg_find_consumable(cfg, "press-01/manual-filter");
+  assert_int_equal(c->model, CFG_MODEL_BUTTON);
+  assert_ptr_equal(c->point, cfg_find_point(d, "reorder_btn"));
+  assert_null(cfg_find_consumable(cfg, "hydraulic-filter"));
+
+  /* modbus-rtu: explicit and default settings */
+  d = cfg_find_device(cfg, "dosing-1");
+  assert_int_equal(d->transport, CFG_TR_MODBUS_RTU);
+  assert_string_equal(d->serial, "/dev/ttyUSB0");
+  assert_int_equal(d->baud, 9600);
+  assert_int_equal(d->parity, 'N');
+  assert_int_equal(d->data_bits, 8);
+  assert_int_equal(d->stop_bits, 2);
+  assert_int_equal(d->unit_id, 247);
+  assert_true(d->rs485);
+  assert_int_equal(cfg_find_point(d, "level")->endian, CFG_END_BADC);
+  assert_int_equal(cfg_find_point(d, "level")->type, CFG_VT_INT16);
+  d = cfg_find_device(cfg, "dosing-2");
+  assert_int_equal(d->unit_id, 2);
+  assert_false(d->rs485);
+  assert_int_equal(d->poll_interval_ms, 60000);
+  assert_int_equal(d->timeout_ms, 1000);
+  assert_int_equal(d->retries, 2);
+  assert_int_equal(d->endian, CFG_END_ABCD);
+  assert_int_equal(d->max_gap, 8);
+  assert_int_equal(d->max_registers, 125);
+  assert_int_equal(d->down_after, 3);
+  assert_int_equal(d->max_backoff_ms, 300000);
+  assert_int_equal(d->busy_wait_ms, 100);
+  assert_int_equal(d->n_points, 0);
+
+  /* coaps */
+  d = cfg_find_device(cfg, "printer");
+  assert_int_equal(d->transport, CFG_TR_COAP);
+  assert_string_equal(d->uri, "coaps://192.0.2.40:5684");
+  assert_true(d->coaps);
+  assert_string_equal(d->psk_identity, "gw-2");
+  assert_true(d->psk_file[0] == '/' && ends_with(d->psk_file, "/printer.psk"));
+  assert_int_equal(d->poll_interval_ms, 300000);
+  p = cfg_find_point(d, "ink_cyan");
+  assert_string_equal(p->path, "/consumables/ink/cyan");
+  assert_int_equal(p->format, CFG_FMT_TEXT);
+  assert_true(p->observe);
+  p = cfg_find_point(d, "ink_json");
+  assert_int_equal(p->format, CFG_FMT_JSON);
+  assert_string_equal(p->pointer, "/magenta/level");
+  assert_true(p->scaled && p->scale == 100.0);
+  assert_false(p->observe);
+  p = cfg_find_point(d, "ink_senml");
+  assert_int_equal(p->format, CFG_FMT_SENML);
+  assert_string_equal(p->name, "yellow");
+  c = cfg_find_consumable(cfg, "printer/cyan");
+  assert_int_equal(c->stale_after_ms, 900000); /* 3 x 5m */
+
+  /* rules */
+  assert_int_equal(cfg->n_rules, 3);
+  assert_string_equal(cfg->rules[0].name, "filters-before-empty");
+  assert_string_equal(cfg->rules[0].match_kind, "filter");
+  assert_int_equal(cfg->rules[0].for_ms, 3600000);
+  assert_int_equal(cfg->rules[0].quantity, 2);
+  assert_int_equal(cfg->rules[0].approval, CFG_APPROVAL_AUTO);
+  assert_false(cfg->rules[0].builtin);
+  assert_non_null(cfg->rules[0].when);
+  assert_string_equal(cfg->rules[0].when_src,
+                      "days_left < lead_time_days + 3 and confidence >= 0.5");
+  assert_string_equal(cfg->rules[0].when_pos.file, "rules.d/filters.yaml");
+  assert_int_equal(cfg->rules[0].when_pos.line, 4);
+  assert_int_equal(cfg->rules[0].when_pos.col, 11);
+  vars[EXPR_VAR_DAYS_LEFT] = 4;
+  vars[EXPR_VAR_LEAD_TIME_DAYS] = 5;
+  vars[EXPR_VAR_CONFIDENCE] = 0.9;
+  assert_int_equal(expr_eval(cfg->rules[0].when, vars), 1);
+  vars[EXPR_VAR_CONFIDENCE] = 0.1;
+  assert_int_equal(expr_eval(cfg->rules[0].when, vars), 0);
+  assert_string_equal(cfg->rules[1].match_consumable, "printer/*");
+  assert_string_equal(cfg->rules[1].match_sku, "INK-*");
+  assert_int_equal(cfg->rules[1].approval, CFG_APPROVAL_REQUIRED);
+  assert_int_equal(cfg->rules[1].quantity, 0);
+  assert_int_equal(cfg->rules[1].for_ms, 0);
+  assert_int_equal(cfg->rules[1].when_pos.col, 12); /* after the quote */
+  assert_int_equal(cfg->rules[2].n_match_labels, 1);
+  assert_string_equal(cfg->rules[2].match_labels[0].key, "hall");
+  assert_int_equal(cfg->rules[2].approval, CFG_APPROVAL_DEFAULT);
+  assert_non_null(cfg->rules[2].when);
+
+  /* the built-in default rule */
+  assert_true(cfg->default_rule.builtin);
+  assert_string_equal(cfg->default_rule.name, "default");
+  assert_string_equal(cfg->default_rule.when_src, "cover_days < lead_time_days + 2");
+  memset(vars, 0, sizeof(vars));
+  vars[EXPR_VAR_COVER_DAYS] = 3;
+  vars[EXPR_VAR_LEAD_TIME_DAYS] = 2;
+  assert_int_equal(expr_eval(cfg->default_rule.when, vars), 1);
+  vars[EXPR_VAR_COVER_DAYS] = 4;
+  assert_int_equal(expr_eval(cfg->default_rule.when, vars), 0);
+  vars[EXPR_VAR_COVER_DAYS] = INFINITY;
+  assert_int_equal(expr_eval(cfg->default_rule.when, vars), 0);
+
+  cfg_free(cfg);
+
+  /* the same dir with one secret made world-readable is refused, naming it */
+  {
+    struct cfg_diags diags = {0};
+    struct cfg *bad = NULL;
+    snprintf(path, sizeof(path), "%s/smtp.pass", dir);
+    assert_int_equal(chmod(path, 0644), 0);
+    assert_int_equal(cfg_load(dir, &bad, &diags), 1);
+    assert_null(bad);
+    assert_int_equal(diags.n, 1);
+    assert_string_equal(diags.v[0].text,
+                        "restock.yaml:29:18: mail.password_file: 'smtp.pass' is world-readable "
+                        "(secrets must not be: chmod o-r it)");
+    cfg_diags_free(&diags);
+  }
+  rm_tree(dir);
+  free(dir);
+}
+
+static void test_minimal_defaults(void **state)
+{
+  char *dir = copy_fixture("minimal");
+  struct cfg *cfg = load_ok(dir);
+  (void)state;
+  assert_string_equal(cfg->gateway.id, "gw-1");
+  assert_null(cfg->gateway.site);
+  assert_string_equal(cfg->http.listen, "127.0.0.1:8080");
+  assert_true(cfg->http.listen_loopback);
+  assert_false(cfg->http.admin_set);
+  assert_int_equal(cfg->http.n_allowed_hosts, 3);
+  assert_string_equal(cfg->http.allowed_hosts[0], "127.0.0.1");
+  assert_string_equal(cfg->http.allowed_hosts[1], "::1");
+  assert_string_equal(cfg->http.allowed_hosts[2], "localhost");
+  assert_null(cfg->http.public_url);
+  assert_int_equal(cfg->storage.retention_ms, 400LL * 86400000);
+  assert_true(fabs(cfg->storage.deadband - 0.005) < 1e-12);
+  assert_int_equal(cfg->storage.heartbeat_ms, 3600000);
+  assert_true(ends_with(cfg->storage.path, "/restock.db"));
+  assert_false(cfg->commerce.set);
+  assert_false(cfg->mail.set);
+  assert_null(cfg->orders.currency);
+  assert_int_equal(cfg->orders.batching.window_ms, 86400000);
+  assert_int_equal(cfg->orders.batching.max_lines, 20);
+  assert_int_equal(cfg->orders.batching.urgent_margin_ms, 2 * 86400000);
+  assert_false(cfg->orders.batching.flush_value.set);
+  assert_true(fabs(cfg->orders.approval.price_tolerance - 0.10) < 1e-12);
+  assert_int_equal(cfg->orders.approval.link_ttl_ms, 72 * 3600000LL);
+  assert_int_equal(cfg->orders.approval.remind_before_ms, 12 * 3600000LL);
+  assert_int_equal(cfg->orders.approval.require_over_quantity, 0);
+  assert_int_equal(cfg->n_devices + cfg->n_rules + cfg->n_catalog + cfg->n_suppliers, 0);
+  assert_non_null(cfg->default_rule.when);
+  cfg_free(cfg);
+  rm_tree(dir);
+  free(dir);
+}
+
+/* ---- the in-memory entry ---- */
+
+static int load_bufs(const char *restock, const char *devname, const char *dev,
+                     struct cfg_diags *diags, struct cfg **out)
+{
+  struct cfg_file_buf f[2] = {{"restock.yaml", restock, strlen(restock)},
+                              {devname, dev, dev ? strlen(dev) : 0}};
+  return cfg_load_buffers("/nonexistent", f, dev ? 2 : 1, out, diags);
+}
+
+static double now_s(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void test_alias_bomb_is_quick(void **state)
+{
+  struct rs_buf b = {0};
+  struct cfg_diags diags = {0};
+  struct cfg *cfg = NULL;
+  double t0;
+  int i, j, n;
+  (void)state;
+  rs_buf_puts(&b, "devices:\n  - id: bomb\n    transport:\n      l0: &a0 [lol, lol, lol, lol, lol, "
+                  "lol, lol, lol, lol]\n");
+  for(i = 1; i < 20; i++) {
+    rs_buf_printf(&b, "      l%d: &a%d [", i, i);
+    for(j = 0; j < 9; j++)
+      rs_buf_printf(&b, "%s*a%d", j ? ", " : "", i - 1);
+    rs_buf_puts(&b, "]\n");
+  }
+  t0 = now_s();
+  n = load_bufs("gateway: {id: gw}\n", "devices.d/bomb.yaml", b.data, &diags, &cfg);
+  assert_true(now_s() - t0 < 0.5); /* 9^20 nodes if expanded */
+  assert_true(n > 0);
+  assert_null(cfg);
+  /* one message for the anchors, one for the aliases, with counts */
+  {
+    size_t k, anchors = 0, aliases = 0;
+    for(k = 0; k < diags.n; k++) {
+      if(strstr(diags.v[k].text, "anchor '&a0' is not allowed") &&
+         strstr(diags.v[k].text, "19 more anchors"))
+        anchors++;
+      if(strstr(diags.v[k].text, "alias '*a0' is not allowed") &&
+         strstr(diags.v[k].text, "170 more aliases"))
+        aliases++;
+    }
+    assert_int_equal(anchors, 1);
+    assert_int_equal(aliases, 1);
+  }
+  cfg_diags_free(&diags);
+  rs_buf_free(&b);
+}
+
+static void test_huge_mapping_is_quick(void **state)
+{
+  struct rs_buf b = {0};
+  struct cfg_diags diags = {0};
+  struct cfg *cfg = NULL;
+  double t0;
+  int i;
+  (void)state;
+  /* 100k duplicate keys: duplicate detection must not be quadratic */
+  rs_buf_puts(&b, "gateway: {id: gw}\nhttp:\n");
+  for(i = 0; i < 100000; i++)
+    rs_buf_puts(&b, "  listen: 127.0.0.1:8080\n");
+  t0 = now_s();
+  assert_int_equal(load_bufs(b.data, NULL, NULL, &diags, &cfg), 99999);
+  assert_true(now_s() - t0 < 5.0);
+  assert_string_equal(diags.v[0].text,
+                      "restock.yaml:4:3: duplicate key 'listen' (first defined at "
+                      "restock.yaml:3:3)");
+  cfg_diags_free(&diags);
+  rs_buf_free(&b);
+}
+
+static void test_diags_in_file_order(void **state)
+{
+  struct cfg_diags diags = {0};
+  struct cfg *cfg = NULL;
+  const char *dev = "devices:\n"
+                    "  - id: a\n"
+                    "    transport: {type: modbus-tcp, host: h}\n"
+                    "    consumables:\n"
+                    "      - {id: c, sku: NOPE, button: {point: p}}\n"
+                    "  - id: a\n"
+                    "    transport: {type: modbus-tcp, host: h2}\n";
+  (void)state;
+  /* phase-two errors (unknown SKU, duplicate device) sort in with phase one */
+  assert_int_equal(load_bufs("gateway: {id: gw, sit: x}\n", "devices.d/a.yaml", dev, &diags,
+                             &cfg),
+                   4);
+  assert_int_equal(diags.n, 4);
+  assert_string_equal(diags.v[0].text,
+                      "restock.yaml:1:19: gateway.sit: unknown key (did you mean 'site'?)");
+  assert_string_equal(diags.v[1].text,
+                      "devices.d/a.yaml:5:22: devices[0].consumables[0].sku: unknown SKU 'NOPE' "
+                      "(expected a sku from the catalog in restock.yaml)");
+  assert_string_equal(diags.v[2].text,
+                      "devices.d/a.yaml:5:44: devices[0].consumables[0].button.point: no point "
+                      "'p' in device 'a' (expected one of its points)");
+  assert_string_equal(diags.v[3].text,
+                      "devices.d/a.yaml:6:9: devices[1].id: duplicate device id 'a' (first "
+                      "defined at devices.d/a.yaml:2:9)");
+  cfg_diags_free(&diags);
+
+  /* a valid in-memory config loads and counts */
+  assert_int_equal(load_bufs("gateway: {id: gw}\n", "devices.d/a.yaml",
+                             "devices: [{id: a, transport: {type: coap, uri: \"coap://h\"},"
+                             " points: [{id: p, path: /p}]}]\n",
+                             &diags, &cfg),
+                   0);
+  assert_non_null(cfg);
+  assert_int_equal(cfg->n_points, 1);
+  assert_ptr_equal(cfg->devices[0].points[0].device, &cfg->devices[0]);
+  assert_int_equal(diags.n, 0);
+  cfg_free(cfg);
+  cfg_diags_free(&diags);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_durations),
+    cmocka_unit_test(test_percent),
+    cmocka_unit_test(test_money),
+    cmocka_unit_test(test_full),
+    cmocka_unit_test(test_minimal_defaults),
+    cmocka_unit_test(test_alias_bomb_is_quick),
+    cmocka_unit_test(test_huge_mapping_is_quick),
+    cmocka_unit_test(test_diags_in_file_order),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
