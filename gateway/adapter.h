@@ -51,16 +51,16 @@ const char *reading_error_name(enum reading_error e);
  * adapter, consumed by the reading path (gateway/reading.h).
  */
 struct reading {
-  const char *device;  /* device id (cfg_device.id); valid during the callback only */
-  const char *point;   /* point id (cfg_point.id); valid during the callback only */
-  int64_t wall_ms;     /* when it was read, on the daemon's clock (Unix ms) */
-  double value;        /* decoded * scale + offset; 0/1 for bool; meaningless when error */
-  bool is_bool;        /* the point is a bool (coil, discrete or bit) */
-  bool is_int;         /* an exact integer (no scale/offset); value holds it */
+  const char *device; /* device id (cfg_device.id); valid during the callback only */
+  const char *point;  /* point id (cfg_point.id); valid during the callback only */
+  int64_t wall_ms;    /* when it was read, on the daemon's clock (Unix ms) */
+  double value;       /* decoded * scale + offset; 0/1 for bool; meaningless when error */
+  bool is_bool;       /* the point is a bool (coil, discrete or bit) */
+  bool is_int;        /* an exact integer (no scale/offset); value holds it */
   uint16_t raw[READING_RAW_MAX]; /* registers (or bits) as they came off the wire */
-  unsigned n_raw;      /* how many of raw[] are set (0 for CoAP) */
+  unsigned n_raw;                /* how many of raw[] are set (0 for CoAP) */
   enum reading_error error;
-  const char *detail;  /* a sentence about the error, or NULL; valid during the callback */
+  const char *detail; /* a sentence about the error, or NULL; valid during the callback */
 };
 
 /* Where an adapter sends its readings (the scheduler passes its own). */
@@ -92,12 +92,18 @@ struct adapter_ops {
   enum rs_err (*poll)(struct adapter *a, int64_t wall_ms, adapter_emit_fn emit, void *ctx,
                       char *err, size_t errlen);
 
-  /* Optional. A file descriptor for the main loop's epoll (CoAP observe), or -1. */
+  /*
+   * Optional. A file descriptor for the main loop's epoll (CoAP observe), or
+   * -1. It may change between calls (a reconnect) if the backend closed the
+   * old one; the scheduler re-reads it after every call into the adapter.
+   */
   int (*fd)(const struct adapter *a);
 
-  /* Optional. fd() became readable: process it and emit readings that arrived. */
-  enum rs_err (*on_readable)(struct adapter *a, int64_t wall_ms, adapter_emit_fn emit,
-                             void *ctx);
+  /*
+   * Optional. fd() became readable: process it and emit readings that
+   * arrived. Must tolerate a spurious wake-up (nothing to read, EAGAIN).
+   */
+  enum rs_err (*on_readable)(struct adapter *a, int64_t wall_ms, adapter_emit_fn emit, void *ctx);
 
   /*
    * Optional. Real monotonic ms (clock_real_mono_ms()) at which the adapter
@@ -117,11 +123,16 @@ struct adapter_ops {
 /* One backend instance for one device. */
 struct adapter {
   const struct adapter_ops *ops;
-  void *priv;                  /* the backend's own state */
-  const struct cfg_device *dev;/* current config of the device (changes on reload) */
+  void *priv;                   /* the backend's own state for this device */
+  const struct cfg_device *dev; /* current config of the device (changes on reload) */
+  void *env;                    /* the lookup's ctx, shared by every instance: e.g. the
+                                   connections that devices on one bus share */
 };
 
-/* Finds the backend table for a transport; NULL when none is built in. */
+/*
+ * Finds the backend table for a transport; NULL when none is built in. ctx
+ * is handed to every instance as adapter.env.
+ */
 typedef const struct adapter_ops *(*adapter_lookup_fn)(void *ctx, enum cfg_transport t);
 
 /*

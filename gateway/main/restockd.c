@@ -9,6 +9,9 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "config/rs_util.h"
+#include "gateway/daemon.h"
+#include "gateway/log.h"
 
 static void usage(FILE *f)
 {
@@ -47,6 +50,8 @@ int main(int argc, char **argv)
   };
   const char *dir = RESTOCK_CONFDIR;
   int check = 0, c;
+  double scale = 0;
+  enum log_level level = LOG_LVL_INFO;
 
   while((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
     switch(c) {
@@ -57,7 +62,23 @@ int main(int argc, char **argv)
       check = 1;
       break;
     case 't':
+      /* a positive finite number; huge factors make no useful timeline */
+      if(rs_parse_double(optarg, &scale) || !(scale > 0) || scale > 1e6) {
+        fprintf(stderr,
+                "restockd: --time-scale: '%s' is not a positive number (expected e.g. 60, "
+                "0.5; at most 1000000)\n",
+                optarg);
+        return 2;
+      }
+      break;
     case 'l':
+      if(log_parse_level(optarg, &level)) {
+        fprintf(stderr,
+                "restockd: --log-level: unknown level '%s' (expected error, warning, notice, "
+                "info or debug)\n",
+                optarg);
+        return 2;
+      }
       break;
     case 'h':
       usage(stdout);
@@ -74,6 +95,9 @@ int main(int argc, char **argv)
   }
   if(check)
     return run_check(dir);
-  fputs("restockd: the daemon is not built yet; only --check works\n", stderr);
-  return 2;
+  log_set_level(level);
+  {
+    struct daemon_opts o = {dir, scale};
+    return daemon_run(&o);
+  }
 }

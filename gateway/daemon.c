@@ -1,0 +1,629 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * daemon: life cycle and main loop of restockd (see daemon.h).
+ */
+#include "gateway/daemon.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config/rs_util.h"
+#include "gateway/log.h"
+#include "rules/rules.h"
+
+struct daemon_core {
+  struct cfg *cfg;
+  struct store *st;
+  struct rs_clock *clk;
+  struct scheduler *sched;
+  struct reading_path *rp;
+  struct pipeline *pl;
+  /* every consumable of cfg in device order; states[i] belongs to cons[i] */
+  const struct cfg_consumable **cons;
+  struct rule_state *states;
+  size_t n_cons;
+  bool dirty;        /* readings arrived since the last evaluation */
+  int64_t next_eval; /* monotonic ms */
+};
+
+/* ---- the core -------------------------------------------------------- */
+
+/* Fill c->cons and fresh c->states for c->cfg. */
+static void core_index(struct daemon_core *c)
+{
+  const struct cfg *cfg = c->cfg;
+  size_t i, j, k = 0;
+  c->n_cons = 0;
+  for(i = 0; i < cfg->n_devices; i++)
+    c->n_cons += cfg->devices[i].n_consumables;
+  c->cons = rs_xcalloc(c->n_cons ? c->n_cons : 1, sizeof(*c->cons));
+  c->states = rs_xcalloc(c->n_cons ? c->n_cons : 1, sizeof(*c->states));
+  for(i = 0; i < cfg->n_devices; i++) {
+    for(j = 0; j < cfg->devices[i].n_consumables; j++) {
+      c->cons[k] = &cfg->devices[i].consumables[j];
+      rule_state_init(&c->states[k], cfg);
+      k++;
+    }
+  }
+}
+
+static void core_unindex(struct daemon_core *c)
+{
+  size_t i;
+  for(i = 0; i < c->n_cons; i++)
+    rule_state_free(&c->states[i]);
+  FREE_NULL(c->states);
+  FREE_NULL(c->cons);
+  c->n_cons = 0;
+}
+
+/* Reading path entry point in the adapter_emit_fn shape. */
+static void core_emit(void *ctx, const struct reading *r)
+{
+  struct daemon_core *c = ctx;
+  (void)reading_path_submit(c->rp, r);
+  if(r->error == READING_OK)
+    c->dirty = true;
+}
+
+struct daemon_core *daemon_core_new(struct cfg *cfg, struct store *st, struct rs_clock *clk,
+                                    adapter_lookup_fn lookup, void *lookup_ctx)
+{
+  struct daemon_core *c = calloc(1, sizeof(*c));
+  int64_t now = clock_mono_ms(clk);
+  if(!c) {
+    cfg_free(cfg);
+    return NULL;
+  }
+  c->cfg = cfg;
+  c->st = st;
+  c->clk = clk;
+  c->sched = scheduler_new(cfg, lookup, lookup_ctx, now);
+  c->rp = reading_path_new(st, cfg);
+  c->pl = pipeline_new(st);
+  if(!c->sched || !c->rp || !c->pl) {
+    daemon_core_free(c);
+    return NULL;
+  }
+  core_index(c);
+  c->next_eval = now + DAEMON_EVAL_INTERVAL_MS;
+  return c;
+}
+
+void daemon_core_free(struct daemon_core *c)
+{
+  if(!c)
+    return;
+  core_unindex(c);
+  scheduler_free(c->sched);
+  reading_path_free(c->rp);
+  pipeline_free(c->pl);
+  cfg_free(c->cfg);
+  free(c);
+}
+
+size_t daemon_core_evaluate(struct daemon_core *c)
+{
+  int64_t now = clock_wall_ms(c->clk);
+  struct rule_snapshot *snaps;
+  struct rule_decision *dec;
+  size_t i, n, made = 0;
+  bool may_order;
+
+  c->dirty = false;
+  c->next_eval = clock_mono_ms(c->clk) + DAEMON_EVAL_INTERVAL_MS;
+  if(!c->n_cons)
+    return 0;
+  may_order = pipeline_clock_check(c->pl, now);
+  snaps = rs_xcalloc(c->n_cons, sizeof(*snaps));
+  dec = rs_xcalloc(c->n_cons, sizeof(*dec));
+  for(i = 0; i < c->n_cons; i++)
+    reading_path_snapshot(c->rp, c->cons[i], now,
+                          pipeline_has_open_line(c->pl, c->cons[i]->full_id), &snaps[i]);
+  n = rules_evaluate(c->cfg, now, snaps, c->states, c->n_cons, dec, c->n_cons);
+  for(i = 0; i < n && may_order; i++) {
+    if(pipeline_submit(c->pl, c->cfg, &dec[i], now, NULL) == RS_OK)
+      made++;
+  }
+  (void)pipeline_tick(c->pl, c->cfg, now);
+  FREE_NULL(dec);
+  FREE_NULL(snaps);
+  return made;
+}
+
+int64_t daemon_core_step(struct daemon_core *c)
+{
+  int64_t now = clock_mono_ms(c->clk), next;
+  scheduler_run_io_timeouts(c->sched, clock_real_mono_ms(), clock_wall_ms(c->clk), core_emit, c);
+  scheduler_run_due(c->sched, now, clock_wall_ms(c->clk), core_emit, c);
+  if(c->dirty || now >= c->next_eval)
+    daemon_core_evaluate(c);
+  (void)scheduler_sync_epoll(c->sched);
+  next = scheduler_next_due(c->sched);
+  return next < c->next_eval ? next : c->next_eval;
+}
+
+void daemon_core_attach_epoll(struct daemon_core *c, int ep)
+{
+  scheduler_attach_epoll(c->sched, ep);
+  (void)scheduler_sync_epoll(c->sched);
+}
+
+void daemon_core_on_event(struct daemon_core *c, uint64_t tag)
+{
+  scheduler_on_event(c->sched, tag, clock_wall_ms(c->clk), core_emit, c);
+}
+
+int64_t daemon_core_next_io_timeout(const struct daemon_core *c)
+{
+  return scheduler_next_io_timeout(c->sched);
+}
+
+/* Index of the rule named name in cfg (cfg->n_rules for the default), or -1. */
+static long rule_index(const struct cfg *cfg, const struct cfg_rule *r)
+{
+  size_t i;
+  if(r->builtin)
+    return (long)cfg->n_rules;
+  for(i = 0; i < cfg->n_rules; i++) {
+    if(r->name && cfg->rules[i].name && !strcmp(cfg->rules[i].name, r->name))
+      return (long)i;
+  }
+  return -1;
+}
+
+void daemon_core_swap_config(struct daemon_core *c, struct cfg *cfg)
+{
+  struct daemon_core old = *c;
+  size_t i, j, r;
+
+  c->cfg = cfg;
+  core_index(c);
+  /* carry the `for` timers over by consumable id and rule name */
+  for(i = 0; i < c->n_cons; i++) {
+    for(j = 0; j < old.n_cons; j++) {
+      if(strcmp(c->cons[i]->full_id, old.cons[j]->full_id))
+        continue;
+      for(r = 0; r <= old.cfg->n_rules && r < old.states[j].n; r++) {
+        const struct cfg_rule *orule =
+            r < old.cfg->n_rules ? &old.cfg->rules[r] : &old.cfg->default_rule;
+        long k = rule_index(cfg, orule);
+        if(k >= 0 && (size_t)k < c->states[i].n)
+          c->states[i].since_ms[k] = old.states[j].since_ms[r];
+      }
+      break;
+    }
+  }
+  scheduler_set_config(c->sched, cfg, clock_mono_ms(c->clk));
+  reading_path_set_config(c->rp, cfg);
+  c->dirty = true;
+  /* now nothing points into the old config any more */
+  core_unindex(&old);
+  cfg_free(old.cfg);
+}
+
+int daemon_core_reload(struct daemon_core *c, const char *dir)
+{
+  struct cfg *ncfg = NULL;
+  struct cfg_diags diags = {0};
+  int nerr = cfg_load(dir, &ncfg, &diags);
+  size_t i;
+
+  for(i = 0; i < diags.n; i++) {
+    if(diags.v[i].warning)
+      log_warn("warning: %s", diags.v[i].text);
+    else
+      log_err("%s", diags.v[i].text);
+  }
+  cfg_diags_free(&diags);
+  if(nerr || !ncfg) {
+    log_err("configuration reload failed: %d error%s in %s; still running the previous "
+            "configuration",
+            nerr, nerr == 1 ? "" : "s", dir);
+    cfg_free(ncfg);
+    return nerr ? nerr : 1;
+  }
+  if(strcmp(ncfg->storage.path, c->cfg->storage.path))
+    log_warn("storage.path changed to %s: it takes effect at the next start (still using %s)",
+             ncfg->storage.path, c->cfg->storage.path);
+  daemon_core_swap_config(c, ncfg);
+  {
+    char line[256];
+    const char *s = line;
+    cfg_summary(c->cfg, line, sizeof(line));
+    if(!strncmp(s, "OK: ", 4))
+      s += 4;
+    log_notice("configuration reloaded: %s", s);
+  }
+  return 0;
+}
+
+const struct cfg *daemon_core_config(const struct daemon_core *c)
+{
+  return c->cfg;
+}
+
+struct scheduler *daemon_core_scheduler(struct daemon_core *c)
+{
+  return c->sched;
+}
+
+struct reading_path *daemon_core_readings(struct daemon_core *c)
+{
+  return c->rp;
+}
+
+struct pipeline *daemon_core_pipeline(struct daemon_core *c)
+{
+  return c->pl;
+}
+
+/* ---- the clock ------------------------------------------------------- */
+
+/* Parse "SCALE ANCHOR REAL_ANCHOR"; 0 or -1. */
+static int parse_anchor(const char *v, double *scale, int64_t *anchor, int64_t *real_anchor)
+{
+  char buf[128];
+  char *a, *b;
+  if(rs_strlcpy(buf, v, sizeof(buf)))
+    return -1;
+  a = strchr(buf, ' ');
+  if(!a)
+    return -1;
+  *a++ = '\0';
+  b = strchr(a, ' ');
+  if(!b)
+    return -1;
+  *b++ = '\0';
+  if(rs_parse_double(buf, scale) || !(*scale > 0) ||
+     rs_parse_i64(a, false, INT64_MIN, INT64_MAX, anchor) ||
+     rs_parse_i64(b, false, INT64_MIN, INT64_MAX, real_anchor))
+    return -1;
+  return 0;
+}
+
+struct rs_clock *daemon_clock_open(struct store *st, double scale)
+{
+  int64_t real_now = clock_real_wall_ms(), anchor = real_now, real_anchor = real_now;
+  double old_scale = 0;
+  char *v = NULL;
+  bool have = false;
+  struct rs_clock *clk;
+  char buf[128], when[40];
+
+  if(st && store_meta_get(st, DAEMON_META_CLOCK_ANCHOR, &v) == RS_OK) {
+    int64_t a, r;
+    if(!parse_anchor(v, &old_scale, &a, &r)) {
+      have = true;
+      anchor = a;
+      real_anchor = r;
+    }
+    else
+      log_warn("ignoring a malformed %s in the database: '%s'", DAEMON_META_CLOCK_ANCHOR, v);
+    FREE_NULL(v);
+  }
+  if(scale <= 0) {
+    if(have)
+      log_notice("the database holds a scaled timeline (x%g); running in real time now", old_scale);
+    return clock_new_real();
+  }
+  if(have && old_scale != scale) {
+    /* continue where the old scale had got to, then run at the new one */
+    anchor = anchor + (int64_t)((double)(real_now - real_anchor) * old_scale);
+    real_anchor = real_now;
+    have = false;
+  }
+  if(!have && st) {
+    if(rs_snprintf(buf, sizeof(buf), "%.17g %" PRId64 " %" PRId64, scale, anchor, real_anchor) ||
+       store_meta_set(st, DAEMON_META_CLOCK_ANCHOR, buf)) {
+      log_err("cannot store the scaled clock's anchor: %s", store_errmsg(st));
+      return NULL;
+    }
+  }
+  clk = clock_new_scaled(scale, anchor, real_anchor);
+  if(!clk)
+    return NULL;
+  clock_format_rfc3339(clock_wall_ms(clk), when, sizeof(when));
+  log_warn("TIME IS SCALED: the clock runs %g times faster than real time (simulated now %s); "
+           "for demos and tests only",
+           scale, when);
+  return clk;
+}
+
+/* ---- the process ----------------------------------------------------- */
+
+/* 0 when the directory that will hold path exists, else -1 (logged). */
+static int check_state_dir(const char *path)
+{
+  char dir[4096];
+  char *slash;
+  struct stat sb;
+  if(rs_strlcpy(dir, path, sizeof(dir))) {
+    log_err("storage.path is too long: %s", path);
+    return -1;
+  }
+  slash = strrchr(dir, '/');
+  if(!slash)
+    return 0; /* relative to the working directory, which exists */
+  if(slash == dir)
+    slash[1] = '\0';
+  else
+    *slash = '\0';
+  if(stat(dir, &sb)) {
+    log_err("storage.path %s: directory %s: %s (restockd does not create it; the systemd "
+            "unit's StateDirectory= does)",
+            path, dir, strerror(errno));
+    return -1;
+  }
+  if(!S_ISDIR(sb.st_mode)) {
+    log_err("storage.path %s: %s is not a directory", path, dir);
+    return -1;
+  }
+  return 0;
+}
+
+/* ms as the largest config unit that divides it exactly ("30s", "5m", "1500ms"). */
+static void fmt_duration(int64_t ms, char *buf, size_t size)
+{
+  static const struct {
+    int64_t ms;
+    const char *unit;
+  } units[] = {{604800000, "w"}, {86400000, "d"}, {3600000, "h"},
+               {60000, "m"},     {1000, "s"},     {1, "ms"}};
+  size_t i;
+  for(i = 0; i < RS_ARRAY_LEN(units); i++) {
+    if(ms > 0 && ms % units[i].ms == 0) {
+      (void)rs_snprintf(buf, size, "%" PRId64 "%s", ms / units[i].ms, units[i].unit);
+      return;
+    }
+  }
+  (void)rs_snprintf(buf, size, "%" PRId64 "ms", ms);
+}
+
+/* Log one line per configured device. */
+static void log_devices(const struct cfg *cfg)
+{
+  size_t i;
+  for(i = 0; i < cfg->n_devices; i++) {
+    const struct cfg_device *d = &cfg->devices[i];
+    char where[300], every[32];
+    switch(d->transport) {
+    case CFG_TR_MODBUS_TCP:
+      (void)rs_snprintf(where, sizeof(where), "%s:%u unit %d", d->host ? d->host : "?",
+                        (unsigned)d->port, d->unit_id);
+      break;
+    case CFG_TR_MODBUS_RTU:
+      (void)rs_snprintf(where, sizeof(where), "%s unit %d", d->serial ? d->serial : "?",
+                        d->unit_id);
+      break;
+    case CFG_TR_COAP:
+      (void)rs_snprintf(where, sizeof(where), "%s", d->uri ? d->uri : "?");
+      break;
+    default:
+      where[0] = '\0';
+      break;
+    }
+    fmt_duration(d->poll_interval_ms, every, sizeof(every));
+    log_info("device %s: %s %s, poll every %s, %zu point%s, %zu consumable%s", d->id,
+             cfg_transport_name(d->transport), where, every, d->n_points,
+             d->n_points == 1 ? "" : "s", d->n_consumables, d->n_consumables == 1 ? "" : "s");
+  }
+}
+
+/* Arm the one-shot timerfd to fire after delay_ms real milliseconds (at once if <= 0). */
+static void arm_timer(int fd, int64_t delay_ms)
+{
+  struct itimerspec its;
+  memset(&its, 0, sizeof(its));
+  if(delay_ms > 0) {
+    its.it_value.tv_sec = (time_t)(delay_ms / 1000);
+    its.it_value.tv_nsec = (long)(delay_ms % 1000) * 1000000L;
+  }
+  else
+    its.it_value.tv_nsec = 1; /* 0 would disarm */
+  (void)timerfd_settime(fd, 0, &its, NULL);
+}
+
+/* Read and discard a timerfd's expiration count. */
+static void drain_timer(int fd)
+{
+  uint64_t n;
+  (void)!read(fd, &n, sizeof(n));
+}
+
+static int epoll_add(int ep, int fd)
+{
+  struct epoll_event ev;
+  memset(&ev, 0, sizeof(ev));
+  ev.events = EPOLLIN;
+  ev.data.u64 = (uint64_t)fd; /* adapter descriptors carry SCHEDULER_EPOLL_TAG instead */
+  return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+}
+
+/* Handle SIGHUP: tell systemd, reload, tell systemd again. */
+static void do_reload(struct daemon_core *core, const char *dir)
+{
+  struct timespec ts;
+  uint64_t usec;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  usec = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+  sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64 "\nSTATUS=reloading the configuration",
+             usec);
+  log_notice("SIGHUP: reloading the configuration from %s", dir);
+  if(daemon_core_reload(core, dir))
+    sd_notify(0, "READY=1\nSTATUS=running (the last reload failed; see the log)");
+  else
+    sd_notify(0, "READY=1\nSTATUS=running");
+}
+
+int daemon_run(const struct daemon_opts *opts)
+{
+  const char *dir = opts->config_dir;
+  struct cfg *cfg = NULL;
+  struct cfg_diags diags = {0};
+  struct store *st = NULL;
+  struct rs_clock *clk = NULL;
+  struct daemon_core *core = NULL;
+  int ep = -1, sfd = -1, tfd = -1, wfd = -1;
+  int rc = 1, nerr;
+  uint64_t wd_usec = 0;
+  sigset_t mask;
+  bool stop = false;
+  size_t i;
+  char err[512];
+
+  /* block the signals first, so a SIGTERM during start-up waits for the loop */
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGHUP);
+  if(sigprocmask(SIG_BLOCK, &mask, NULL)) {
+    log_err("cannot block signals: %s", strerror(errno));
+    return 1;
+  }
+  signal(SIGPIPE, SIG_IGN);
+
+  nerr = cfg_load(dir, &cfg, &diags);
+  if(nerr) {
+    cfg_diags_print(&diags, stderr);
+    cfg_diags_free(&diags);
+    rc = 2;
+    goto out;
+  }
+  for(i = 0; i < diags.n; i++)
+    log_warn("warning: %s", diags.v[i].text);
+  cfg_diags_free(&diags);
+
+  if(check_state_dir(cfg->storage.path))
+    goto out;
+  if(store_open(cfg->storage.path, &st, err, sizeof(err))) {
+    log_err("cannot open the database: %s", err);
+    goto out;
+  }
+  clk = daemon_clock_open(st, opts->time_scale);
+  if(!clk)
+    goto out;
+
+  log_notice("restockd %s starting: config %s, database %s, %zu device%s, %zu consumable%s",
+             RESTOCK_VERSION, dir, cfg->storage.path, cfg->n_devices,
+             cfg->n_devices == 1 ? "" : "s", cfg->n_consumables,
+             cfg->n_consumables == 1 ? "" : "s");
+  log_devices(cfg);
+
+  core = daemon_core_new(cfg, st, clk, adapter_default_lookup, NULL);
+  cfg = NULL; /* owned by the core now, also on failure */
+  if(!core) {
+    log_err("out of memory");
+    goto out;
+  }
+  (void)pipeline_clock_check(daemon_core_pipeline(core), clock_wall_ms(clk));
+
+  sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+  tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+  ep = epoll_create1(EPOLL_CLOEXEC);
+  if(sfd < 0 || tfd < 0 || ep < 0 || epoll_add(ep, sfd) || epoll_add(ep, tfd)) {
+    log_err("cannot set up the main loop: %s", strerror(errno));
+    goto out;
+  }
+  if(sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0) {
+    struct itimerspec its;
+    uint64_t half = wd_usec / 2;
+    memset(&its, 0, sizeof(its));
+    its.it_value.tv_sec = (time_t)(half / 1000000u);
+    its.it_value.tv_nsec = (long)(half % 1000000u) * 1000L;
+    if(!its.it_value.tv_sec && !its.it_value.tv_nsec)
+      its.it_value.tv_nsec = 1;
+    its.it_interval = its.it_value;
+    wfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+    if(wfd < 0 || timerfd_settime(wfd, 0, &its, NULL) || epoll_add(ep, wfd)) {
+      log_err("cannot set up the watchdog timer: %s", strerror(errno));
+      goto out;
+    }
+    log_info("systemd watchdog: pinging every %" PRIu64 " ms", half / 1000u);
+  }
+
+  sd_notify(0, "READY=1\nSTATUS=running");
+  log_notice("restockd running");
+
+  daemon_core_attach_epoll(core, ep);
+  while(!stop) {
+    struct epoll_event evs[16];
+    int n, k;
+    bool reloaded = false;
+    int64_t next = daemon_core_step(core);
+    int64_t now = clock_mono_ms(clk);
+    int64_t io = daemon_core_next_io_timeout(core);
+    double delay = (double)(next - now) / clock_scale(clk);
+    int64_t wait_ms = delay > 0 ? (int64_t)ceil(delay) : 0;
+    if(io != INT64_MAX && io - clock_real_mono_ms() < wait_ms)
+      wait_ms = io - clock_real_mono_ms();
+    arm_timer(tfd, wait_ms);
+
+    n = epoll_wait(ep, evs, (int)RS_ARRAY_LEN(evs), -1);
+    if(n < 0) {
+      if(errno == EINTR)
+        continue;
+      log_err("epoll_wait: %s", strerror(errno));
+      goto out;
+    }
+    for(k = 0; k < n; k++) {
+      uint64_t tag = evs[k].data.u64;
+      if(tag & SCHEDULER_EPOLL_TAG) {
+        /* after a reload in this batch the slot numbers may have moved */
+        if(!reloaded)
+          daemon_core_on_event(core, tag);
+      }
+      else if(tag == (uint64_t)tfd)
+        drain_timer(tfd);
+      else if(tag == (uint64_t)wfd) {
+        drain_timer(wfd);
+        sd_notify(0, "WATCHDOG=1");
+      }
+      else if(tag == (uint64_t)sfd) {
+        struct signalfd_siginfo si;
+        while(read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+          if(si.ssi_signo == SIGHUP && !stop) {
+            do_reload(core, dir);
+            reloaded = true;
+          }
+          else if(si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+            if(!stop) {
+              sd_notify(0, "STOPPING=1\nSTATUS=stopping");
+              log_notice("%s: stopping", si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+            }
+            stop = true;
+          }
+        }
+      }
+    }
+  }
+  rc = 0;
+
+out:
+  daemon_core_free(core); /* first: adapters leave the epoll set before it closes */
+  if(ep >= 0)
+    close(ep);
+  if(sfd >= 0)
+    close(sfd);
+  if(tfd >= 0)
+    close(tfd);
+  if(wfd >= 0)
+    close(wfd);
+  cfg_free(cfg);
+  clock_free(clk);
+  store_close(st);
+  if(rc == 0)
+    log_notice("restockd stopped");
+  return rc;
+}
