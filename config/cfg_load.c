@@ -1584,6 +1584,17 @@ static void load_consumables(struct ld *ld, struct cfg_device *d, const struct c
             err(ld, wv(&w2, "point"), kp, "no point '%s' in device '%s' (expected one of its "
                 "points)", c->point_id, d->id ? d->id : "?");
         }
+        else if(d->transport != CFG_TR_COAP) {
+          bool is_bool = c->point->type == CFG_VT_BOOL;
+          kpath(kp, sizeof(kp), mp, "point");
+          if(m == (size_t)CFG_MODEL_BUTTON && !is_bool)
+            err(ld, wv(&w2, "point"), kp, "point '%s' is a %s, not a bool (expected a coil, a "
+                "discrete input or a register point with type: bool)", c->point_id,
+                cfg_vtype_name(c->point->type));
+          else if(m != (size_t)CFG_MODEL_BUTTON && is_bool)
+            err(ld, wv(&w2, "point"), kp, "point '%s' is a bool (expected a numeric point for "
+                "the %s model)", c->point_id, models[m]);
+        }
       }
     }
     if(!first_model)
@@ -2073,7 +2084,14 @@ static void phase_two(struct ld *ld)
       if(!ld->devx[j].transport_ok || o->transport != d->transport || !ld->devx[j].bus_pos.line ||
          strcmp(o->serial, d->serial))
         continue;
-      if(o->baud != d->baud || o->parity != d->parity || o->data_bits != d->data_bits ||
+      if(o->baud == d->baud && o->parity == d->parity && o->data_bits == d->data_bits &&
+         o->stop_bits == d->stop_bits && o->rs485 != d->rs485)
+        errp(ld, false, &x->bus_pos, x->bus_path,
+             "serial port '%s' is shared with device '%s' (%s:%d:%d) with another rs485 "
+             "setting: %s here, %s there (expected the same rs485 on one port)",
+             d->serial, o->id, ld->devx[j].bus_pos.file, ld->devx[j].bus_pos.line,
+             ld->devx[j].bus_pos.col, d->rs485 ? "true" : "false", o->rs485 ? "true" : "false");
+      else if(o->baud != d->baud || o->parity != d->parity || o->data_bits != d->data_bits ||
          o->stop_bits != d->stop_bits)
         errp(ld, false, &x->bus_pos, x->bus_path,
              "serial port '%s' is shared with device '%s' (%s:%d:%d) with other settings: "
@@ -2113,6 +2131,11 @@ static void phase_two(struct ld *ld)
     struct rulex *x = &ld->rulex[i];
     bool any = false;
     size_t d, c;
+    if(!strcmp(r->name, "default")) {
+      snprintf(p, sizeof(p), "%s.name", x->path);
+      errp(ld, false, &r->pos, p,
+           "'default' is the name of the built-in rule (expected another name)");
+    }
     for(j = 0; j < i; j++)
       if(!strcmp(r->name, ld->rules[j].name)) {
         snprintf(p, sizeof(p), "%s.name", x->path);

@@ -429,7 +429,7 @@ static void test_full(void **state)
   assert_int_equal(cfg_find_point(d, "level")->type, CFG_VT_INT16);
   d = cfg_find_device(cfg, "dosing-2");
   assert_int_equal(d->unit_id, 2);
-  assert_false(d->rs485);
+  assert_true(d->rs485); /* one port, one rs485 setting */
   assert_int_equal(d->poll_interval_ms, 60000);
   assert_int_equal(d->timeout_ms, 1000);
   assert_int_equal(d->retries, 2);
