@@ -416,17 +416,18 @@ static struct cfg_pos mkpos(struct ld *ld, const struct cfg_node *n)
   return p;
 }
 
+/* Key paths are cut (never overflowed) when deeper than the buffer. */
 static void kpath(char *buf, size_t size, const char *parent, const char *key)
 {
   if(parent && *parent)
-    snprintf(buf, size, "%s.%s", parent, key);
+    (void)rs_snprintf(buf, size, "%s.%s", parent, key);
   else
-    snprintf(buf, size, "%s", key);
+    (void)rs_snprintf(buf, size, "%s", key);
 }
 
 static void ipath(char *buf, size_t size, const char *parent, size_t i)
 {
-  snprintf(buf, size, "%s[%zu]", parent, i);
+  (void)rs_snprintf(buf, size, "%s[%zu]", parent, i);
 }
 
 static const char *kind_name(const struct cfg_node *n)
