@@ -1,0 +1,1233 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * predict: depletion prediction (SPEC section 6). See rules/predict.h for
+ * the interface and docs/prediction.md for the method and its reasons.
+ */
+#include "rules/predict.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "config/config.h"
+
+#define DAY_MS      86400000.0
+#define DAY_S       86400.0
+#define MAX_WIDTH_S (1u << 30)
+
+/* Fit kinds kept in struct predict_fit. */
+enum { FIT_NONE = 0, FIT_LINEAR = 1, FIT_EXP = 2 };
+
+/* Tuning constants (documented in docs/prediction.md). */
+#define MIN_BUCKETS       3    /* closed buckets before any fit */
+#define FULL_HIST         16   /* closed buckets for full history confidence */
+#define RECENT_MIN        16   /* buckets before rate changes are looked for */
+#define RECENT_SPAN_D     14.0 /* days: on this much, a change may go either way ... */
+#define RECENT_GAIN       0.15 /* ... and must exceed this share of the old slope */
+#define RECENT_GAIN_WEEK  0.25 /* 7 to 14 days: only faster, by this share */
+#define RECENT_GAIN_SHORT 0.5  /* 3 to 7 days: only faster, by this share */
+#define RECENT_SPAN_MIN   3.0  /* days: no change on a shorter recent window */
+#define EXP_MIN           8    /* buckets before the clogging model is tried */
+#define EXP_GAIN          1.0  /* clogging model chosen unless it fits worse than a line */
+#define OUTLIER_K         3.5  /* robust sigmas beyond which a bucket is an outlier */
+#define ANCHOR_SIGMAS     3.0  /* reading this far from the line anchors instead */
+#define NOISE_CLIP        0.05 /* a single difference counts at most this much */
+#define NOISE_ALPHA       0.05
+#define NOISE_JUMP        4.0  /* a replacement jump exceeds NOISE_JUMP x noise */
+#define RATE_EPS          1e-9 /* remaining per day below which nothing depletes */
+
+const char *predict_strerror(int err)
+{
+  switch(err) {
+  case PREDICT_OK:
+    return "no error";
+  case PREDICT_ERR_PARAMS:
+    return "invalid prediction parameters";
+  case PREDICT_ERR_SPACE:
+    return "buffer too small for the predictor state";
+  case PREDICT_ERR_TRUNCATED:
+    return "predictor state is truncated";
+  case PREDICT_ERR_FORMAT:
+    return "predictor state is corrupt";
+  case PREDICT_ERR_VERSION:
+    return "predictor state has an unknown version";
+  case PREDICT_ERR_MODEL:
+    return "predictor state belongs to another consumable model";
+  default:
+    return "unknown prediction error";
+  }
+}
+
+void predict_params_default(struct predict_params *p, enum predict_model model)
+{
+  memset(p, 0, sizeof(*p));
+  p->model = model;
+  p->full = 1.0;
+  p->empty = 0.0;
+  p->life = 1.0;
+  p->start = 0.0;
+  p->prior_life_days = 0.0;
+  /* A counter drop of 1% of life is already far beyond any counter noise. */
+  p->jump_min = model == PREDICT_MODEL_USAGE ? 0.01 : 0.1;
+  p->z = 0.5;
+  p->bucket_ms = 15 * 60 * 1000;
+}
+
+/* Whether params can drive a predictor. */
+static bool params_ok(const struct predict_params *p)
+{
+  if(!p)
+    return false;
+  if(p->model != PREDICT_MODEL_LEVEL && p->model != PREDICT_MODEL_USAGE &&
+     p->model != PREDICT_MODEL_BUTTON)
+    return false;
+  if(!isfinite(p->full) || !isfinite(p->empty) || !isfinite(p->life) || !isfinite(p->start) ||
+     !isfinite(p->prior_life_days) || !isfinite(p->jump_min) || !isfinite(p->z))
+    return false;
+  if(fabs(p->full) > 1e15 || fabs(p->empty) > 1e15 || fabs(p->start) > 1e15 || p->life > 1e15)
+    return false;
+  if(p->model == PREDICT_MODEL_LEVEL && !(fabs(p->full - p->empty) >= 1e-9))
+    return false;
+  if(p->model == PREDICT_MODEL_USAGE && !(p->life >= 1e-9))
+    return false;
+  if(p->prior_life_days < 0 || !(p->jump_min > 0) || p->jump_min > 1 || p->z < 0 || p->z > 10)
+    return false;
+  if(p->bucket_ms < 1000 || p->bucket_ms > (int64_t)MAX_WIDTH_S * 1000)
+    return false;
+  return true;
+}
+
+int predict_params_from_cfg(const struct cfg_consumable *c, struct predict_params *out)
+{
+  enum predict_model m;
+  if(!c || !out)
+    return PREDICT_ERR_PARAMS;
+  switch(c->model) {
+  case CFG_MODEL_LEVEL:
+    m = PREDICT_MODEL_LEVEL;
+    break;
+  case CFG_MODEL_USAGE:
+    m = PREDICT_MODEL_USAGE;
+    break;
+  case CFG_MODEL_BUTTON:
+    m = PREDICT_MODEL_BUTTON;
+    break;
+  default:
+    return PREDICT_ERR_PARAMS;
+  }
+  predict_params_default(out, m);
+  if(m == PREDICT_MODEL_LEVEL) {
+    out->full = c->full;
+    out->empty = c->empty;
+  }
+  else if(m == PREDICT_MODEL_USAGE) {
+    out->life = c->life;
+    out->start = c->start;
+  }
+  return params_ok(out) ? PREDICT_OK : PREDICT_ERR_PARAMS;
+}
+
+int predict_init(struct predictor *p, const struct predict_params *params)
+{
+  memset(p, 0, sizeof(*p));
+  if(!params_ok(params))
+    return PREDICT_ERR_PARAMS;
+  p->params = *params;
+  p->seg_start_ms = INT64_MIN;
+  p->last_ms = INT64_MIN;
+  p->replaced_ms = INT64_MIN;
+  p->base = params->model == PREDICT_MODEL_USAGE ? params->start : 0.0;
+  p->width_s = (uint32_t)(params->bucket_ms / 1000);
+  return PREDICT_OK;
+}
+
+/* ---- small numeric helpers ---- */
+
+static double clamp01(double v)
+{
+  return v < 0 ? 0 : (v > 1 ? 1 : v);
+}
+
+static double med3(double a, double b, double c)
+{
+  if(a > b) {
+    double t = a;
+    a = b;
+    b = t;
+  }
+  /* now a <= b */
+  if(c <= a)
+    return a;
+  if(c >= b)
+    return b;
+  return c;
+}
+
+/*
+ * The k-th smallest (0-based) of a[0..n-1], k < n, by quickselect with a
+ * three-way partition (equal values cost nothing); a is reordered.
+ * Expected O(n); NaN compares as equal to the pivot, so it terminates.
+ */
+static double select_kth(double *a, size_t n, size_t k)
+{
+  long lo = 0, hi = (long)n - 1, kk = (long)k;
+  while(lo < hi) {
+    double pivot = a[lo + (hi - lo) / 2];
+    long lt = lo, gt = hi, i = lo;
+    while(i <= gt) {
+      double v = a[i];
+      if(v < pivot) {
+        a[i++] = a[lt];
+        a[lt++] = v;
+      }
+      else if(v > pivot) {
+        a[i] = a[gt];
+        a[gt--] = v;
+      }
+      else
+        i++;
+    }
+    if(kk < lt)
+      hi = lt - 1;
+    else if(kk > gt)
+      lo = gt + 1;
+    else
+      return pivot;
+  }
+  return a[kk];
+}
+
+/* Quantile q (0..1) of a[0..n-1], n > 0, nearest rank; a is reordered. */
+static double quantile(double *a, size_t n, double q)
+{
+  size_t k = (size_t)(q * (double)(n - 1) + 0.5);
+  if(k >= n)
+    k = n - 1;
+  return select_kth(a, n, k);
+}
+
+/* Remaining fraction (unclamped) of a model value x (level: raw, usage: used). */
+static double remaining_of(const struct predict_params *pp, double x)
+{
+  if(pp->model == PREDICT_MODEL_USAGE)
+    return 1.0 - x / pp->life;
+  return (x - pp->empty) / (pp->full - pp->empty);
+}
+
+/* ---- the fit ---- */
+
+struct line {
+  double slope, se, anchor, t_ref, resid;
+  bool ok;
+};
+
+/*
+ * The interquartile mean of a[0..n-1], n > 0 (the mean of the middle half:
+ * nearly as efficient as the mean on Gaussian noise, and a quarter of the
+ * values on either side may be wild). *q25 and *q75 get the quartiles. a is
+ * reordered. O(n) expected: two quickselects leave the middle half between
+ * the quartile positions.
+ */
+static double central(double *a, size_t n, double *q25, double *q75)
+{
+  size_t k1 = (size_t)(0.25 * (double)(n - 1) + 0.5);
+  size_t k3 = (size_t)(0.75 * (double)(n - 1) + 0.5), i;
+  double sum = 0;
+  *q25 = select_kth(a, n, k1);
+  *q75 = select_kth(a + k1, n - k1, k3 - k1);
+  for(i = k1; i <= k3; i++)
+    sum += a[i];
+  return sum / (double)(k3 - k1 + 1);
+}
+
+/*
+ * Polish a robust line l with least squares on the points it does not
+ * reject: those within OUTLIER_K robust sigmas (1.4826 x the median
+ * absolute residual) of l. The robust start protects against glitches;
+ * the least-squares step recovers the efficiency of a plain fit on clean
+ * noise. O(k). l keeps its se (from the pairs' spread, which also sees
+ * structure such as a duty cycle) and is left alone when fewer than 3
+ * points remain or their times coincide.
+ */
+static void refine(const double *t, const double *y, size_t lo, size_t hi, struct line *l)
+{
+  double cut = OUTLIER_K * 1.4826 * l->resid, n = 0, st = 0, sy = 0, stt = 0, sty = 0, den;
+  double slope, mean_t, mean_y;
+  size_t i;
+  if(!(cut > 0))
+    return;
+  for(i = lo; i < hi; i++) {
+    double ti = t[i] - l->t_ref;
+    if(fabs(y[i] - (l->anchor + l->slope * ti)) > cut)
+      continue;
+    n += 1;
+    st += ti;
+    sy += y[i];
+  }
+  if(n < 3)
+    return;
+  mean_t = st / n;
+  mean_y = sy / n;
+  for(i = lo; i < hi; i++) {
+    double ti = t[i] - l->t_ref;
+    if(fabs(y[i] - (l->anchor + l->slope * ti)) > cut)
+      continue;
+    stt += (ti - mean_t) * (ti - mean_t);
+    sty += (ti - mean_t) * (y[i] - mean_y);
+  }
+  den = stt;
+  if(!(den > 1e-18))
+    return;
+  slope = sty / den;
+  if(!isfinite(slope))
+    return;
+  l->slope = slope;
+  l->anchor = mean_y - slope * mean_t; /* the line at t_ref (ti = 0) */
+}
+
+/*
+ * A robust line through points lo..hi-1 of (t, y), k = hi - lo: the slope
+ * is the interquartile mean of the slopes of the pairs (i, i + k/2) — Theil's
+ * split-half pairs, each spanning half the window, O(k) — and se its
+ * standard error from the pairs' spread (IQR). The anchor is the line's
+ * value at t_ref (the newest point's time): the interquartile mean over all
+ * points of each point moved along the slope to t_ref. Then refine()
+ * polishes slope and anchor by least squares on the inliers. resid is the
+ * median absolute residual of the result. ok is false when fewer than 2
+ * usable pairs exist.
+ */
+static struct line theil(const double *t, const double *y, size_t lo, size_t hi)
+{
+  struct line l = {0, INFINITY, 0, 0, INFINITY, false};
+  double s[PREDICT_WINDOW], r[PREDICT_WINDOW], q25, q75;
+  size_t k = hi - lo, m = k / 2, np = 0, i;
+  if(k < 3)
+    return l;
+  for(i = lo; i + m < hi; i++) {
+    double dt = t[i + m] - t[i];
+    if(dt > 1e-9) {
+      double v = (y[i + m] - y[i]) / dt;
+      if(isfinite(v))
+        s[np++] = v;
+    }
+  }
+  if(np < 2)
+    return l;
+  l.slope = central(s, np, &q25, &q75);
+  /* IQR/1.349 is sigma for normal slopes; the trimmed mean costs ~10% */
+  l.se = 1.1 * ((q75 - q25) / 1.349) / sqrt((double)np);
+  l.t_ref = t[hi - 1];
+  for(i = lo; i < hi; i++)
+    r[i - lo] = y[i] + l.slope * (l.t_ref - t[i]);
+  l.anchor = central(r, k, &q25, &q75);
+  for(i = lo; i < hi; i++)
+    r[i - lo] = fabs(y[i] - (l.anchor + l.slope * (t[i] - l.t_ref)));
+  l.resid = quantile(r, k, 0.5);
+  l.ok = true;
+  refine(t, y, lo, hi, &l);
+  for(i = lo; i < hi; i++)
+    r[i - lo] = fabs(y[i] - (l.anchor + l.slope * (t[i] - l.t_ref)));
+  l.resid = quantile(r, k, 0.5);
+  return l;
+}
+
+/* Median absolute residual, in raw units, of the exponential curve e on lo..hi-1. */
+static double exp_resid(const double *t, const double *x, size_t lo, size_t hi,
+                        const struct line *e)
+{
+  double r[PREDICT_WINDOW];
+  size_t i;
+  for(i = lo; i < hi; i++)
+    r[i - lo] = fabs(x[i] - exp(e->anchor + e->slope * (t[i] - e->t_ref)));
+  return quantile(r, hi - lo, 0.5);
+}
+
+/* Prefix sums of the inlier points, for least squares on any range in O(1). */
+struct psum {
+  double n, t, y, tt, ty, yy;
+};
+
+/* Residual sum of squares of a least-squares line on prefix range [a, b). */
+static double range_sse(const struct psum *P, size_t a, size_t b)
+{
+  double n = P[b].n - P[a].n, st = P[b].t - P[a].t, sy = P[b].y - P[a].y;
+  double stt, sty, syy, sse;
+  if(n < 3)
+    return INFINITY;
+  stt = (P[b].tt - P[a].tt) - st * st / n;
+  sty = (P[b].ty - P[a].ty) - st * sy / n;
+  syy = (P[b].yy - P[a].yy) - sy * sy / n;
+  if(!(stt > 1e-18))
+    return INFINITY;
+  sse = syy - sty * sty / stt;
+  return sse > 0 ? sse : 0;
+}
+
+/*
+ * The most likely start of the current rate: the split s of the window
+ * into [0, s) and [s, n) whose two least-squares lines leave the smallest
+ * residual, with the recent part at least RECENT_SPAN_MIN days and 4
+ * points long, within [lo, n). O(n) with prefix sums. Every point counts: after a change
+ * the new points are exactly those a robust single line rejects. (A lone
+ * outlier bucket cannot make a change on its own: changed() compares
+ * robust lines.) Returns 0 when no split improves on one line by a quarter.
+ */
+static size_t change_point(const double *t, const double *y, size_t lo, size_t n)
+{
+  struct psum P[PREDICT_WINDOW + 1];
+  double best, one;
+  size_t i, s, best_s = 0, k = n - lo;
+  memset(&P[0], 0, sizeof(P[0]));
+  for(i = 0; i < k; i++) {
+    double ti = t[lo + i] - t[lo], yi = y[lo + i];
+    P[i + 1].n = P[i].n + 1;
+    P[i + 1].t = P[i].t + ti;
+    P[i + 1].y = P[i].y + yi;
+    P[i + 1].tt = P[i].tt + ti * ti;
+    P[i + 1].ty = P[i].ty + ti * yi;
+    P[i + 1].yy = P[i].yy + yi * yi;
+  }
+  one = range_sse(P, 0, k);
+  best = one;
+  for(s = k / 4; s + 4 <= k; s++) {
+    double sse;
+    if(s < 3 || t[n - 1] - t[lo + s] < RECENT_SPAN_MIN)
+      continue;
+    sse = range_sse(P, 0, s) + range_sse(P, s, k);
+    if(sse < best) {
+      best = sse;
+      best_s = s;
+    }
+  }
+  return best_s && best < 0.75 * one ? lo + best_s : 0;
+}
+
+/*
+ * Whether the recent line rec (spanning span_d days) differs from the
+ * older, disjoint line old clearly enough to be a rate change: by more
+ * than 2 standard errors, and by a share of the older slope that a weekly
+ * duty cycle (5 working days of 7, idle nights) cannot produce on a window
+ * that long:
+ *   - 14 days or more: 15%, faster or slower;
+ *   - 7 to 14 days: 25%, faster only;
+ *   - 3 to 7 days: 50%, faster only.
+ * Short windows never switch to a slower rate: an idle weekend must not
+ * pass for "stopped" (days_left would swing towards infinity).
+ */
+static bool changed(const struct line *rec, const struct line *old, double span_d)
+{
+  double diff = rec->slope - old->slope, ref = fabs(old->slope);
+  double sec = sqrt(rec->se * rec->se + old->se * old->se);
+  if(fabs(diff) <= 2 * sec)
+    return false;
+  if(span_d >= RECENT_SPAN_D)
+    return fabs(diff) > RECENT_GAIN * ref;
+  if(span_d >= 7)
+    return diff < 0 && -diff > RECENT_GAIN_WEEK * ref;
+  return span_d >= RECENT_SPAN_MIN && diff < 0 && -diff > RECENT_GAIN_SHORT * ref;
+}
+
+/*
+ * Whether a fit is usable: a known kind, every field finite, history
+ * confidence 0..1, a growing exponential. refit() only leaves fits that pass
+ * (else none), so a saved fit that fails did not come from predict_save().
+ */
+static bool fit_ok(const struct predict_fit *f)
+{
+  if(f->kind > FIT_EXP || !(f->c_hist >= 0 && f->c_hist <= 1))
+    return false;
+  if(!isfinite(f->slope) || !isfinite(f->anchor) || !isfinite(f->t_ref_d) ||
+     !isfinite(f->resid_rel) || !isfinite(f->se) || f->se < 0 || f->resid_rel < 0)
+    return false;
+  if(f->kind == FIT_EXP && !(f->slope > 0))
+    return false;
+  return true;
+}
+
+/* Confidence from history length: 0 with 2 points, 1 from FULL_HIST on. */
+static float hist_conf(size_t points)
+{
+  double h = ((double)points - 2) / (double)(FULL_HIST - 2);
+  return (float)(h > 1 ? 1 : (h < 0 ? 0 : h));
+}
+
+/*
+ * Recompute the cached fit from the closed buckets. O(PREDICT_WINDOW).
+ * Buckets before a remembered rate change are dropped first. For a rising
+ * level point with positive values, a line on log(raw) (a clogging curve)
+ * is tried first and kept unless it fits worse than a straight line.
+ * Otherwise a line on the remaining fraction: on the whole window, or on
+ * its part after a detected rate change (change_point() + changed()); a
+ * change seen on a week or more is remembered in p->rate_from_s.
+ */
+static void refit_fit(struct predictor *p)
+{
+  double t[PREDICT_WINDOW], y[PREDICT_WINDOW], x[PREDICT_WINDOW];
+  const struct predict_params *pp = &p->params;
+  struct predict_fit *f = &p->fit;
+  struct line all, use;
+  size_t n = p->n, i, lo = 0, use_lo;
+  bool positive = true;
+
+  memset(f, 0, sizeof(*f));
+  /* History before a detected rate change no longer counts: drop it, so
+     that the window's resolution serves the current rate. */
+  while(lo < n && p->b[lo].t_s < p->rate_from_s)
+    lo++;
+  if(lo > 0 && n - lo >= MIN_BUCKETS) {
+    memmove(p->b, p->b + lo, (n - lo) * sizeof(p->b[0]));
+    p->n = (uint16_t)(n - lo);
+    n = p->n;
+  }
+  lo = 0;
+  if(n < MIN_BUCKETS)
+    return;
+  for(i = 0; i < n; i++) {
+    t[i] = (double)p->b[i].t_s / DAY_S;
+    x[i] = (double)p->b[i].x;
+    y[i] = remaining_of(pp, x[i]);
+    if(i >= lo && !(x[i] > 0))
+      positive = false;
+  }
+  all = theil(t, y, lo, n);
+  if(!all.ok)
+    return;
+  use = all;
+  use_lo = lo;
+
+  if(pp->model == PREDICT_MODEL_LEVEL && pp->empty > pp->full && pp->full > 0 &&
+     n - lo >= EXP_MIN && positive) {
+    double ly[PREDICT_WINDOW];
+    struct line e;
+    for(i = lo; i < n; i++)
+      ly[i] = log(x[i]);
+    e = theil(t, ly, lo, n);
+    if(e.ok && e.slope > 0) {
+      double rexp = exp_resid(t, x, lo, n, &e);
+      double rlin = all.resid * fabs(pp->full - pp->empty);
+      if(rexp <= EXP_GAIN * rlin) {
+        double change = fabs(exp(e.anchor) - exp(e.anchor - e.slope * (t[n - 1] - t[lo])));
+        f->kind = FIT_EXP;
+        f->slope = e.slope;
+        f->se = e.se;
+        f->anchor = e.anchor;
+        f->t_ref_d = e.t_ref;
+        f->resid_rel = change > 1e-12 ? rexp / change : 1.0;
+        f->c_hist = hist_conf(n - lo);
+        return;
+      }
+    }
+  }
+
+  if(n - lo >= RECENT_MIN) {
+    size_t cp = change_point(t, y, lo, n);
+    if(cp) {
+      struct line rec = theil(t, y, cp, n), old = theil(t, y, lo, cp);
+      /* the older part must see a whole week too, or its own duty-cycle
+         phase would pass for a change */
+      if(rec.ok && old.ok && t[cp - 1] - t[lo] >= 7 && changed(&rec, &old, t[n - 1] - t[cp])) {
+        use = rec;
+        use_lo = cp;
+        /* Remembered, so that the new rate holds until the next change
+           instead of flickering at a threshold; not on less than a week,
+           where a duty cycle may still mimic a change. */
+        if(t[n - 1] - t[cp] >= 7)
+          p->rate_from_s = p->b[cp].t_s;
+      }
+    }
+  }
+  f->kind = FIT_LINEAR;
+  f->slope = use.slope;
+  f->se = use.se;
+  f->anchor = use.anchor;
+  f->t_ref_d = use.t_ref;
+  {
+    double change = fabs(use.slope) * (t[n - 1] - t[use_lo]);
+    f->resid_rel = change > 1e-12 ? use.resid / change : (use.resid > 0 ? 1.0 : 0.0);
+  }
+  f->c_hist = hist_conf(n - use_lo);
+}
+
+/* refit_fit(), and no fit at all when overflowing values made it unusable. */
+static void refit(struct predictor *p)
+{
+  refit_fit(p);
+  if(!fit_ok(&p->fit))
+    memset(&p->fit, 0, sizeof(p->fit));
+}
+
+/* ---- readings ---- */
+
+/* Merge neighbouring buckets pairwise and double the bucket width. */
+static void compact(struct predictor *p)
+{
+  uint16_t i, half = (uint16_t)(p->n / 2);
+  for(i = 0; i < half; i++) {
+    const struct predict_bucket *a = &p->b[2 * i], *b = &p->b[2 * i + 1];
+    uint32_t t = a->t_s / 2 + b->t_s / 2 + (a->t_s & b->t_s & 1u);
+    float xv = (float)(((double)a->x + (double)b->x) / 2);
+    p->b[i].t_s = t;
+    p->b[i].x = xv;
+  }
+  if(p->n & 1u) {
+    p->b[half] = p->b[p->n - 1];
+    half++;
+  }
+  p->n = half;
+  if(p->width_s < MAX_WIDTH_S)
+    p->width_s *= 2;
+}
+
+/* Close the open bucket into the array (compacting when full) and refit. */
+static void close_bucket(struct predictor *p)
+{
+  double tm, xm;
+  if(p->open_n == 0)
+    return;
+  tm = p->open_sum_t / (double)p->open_n;
+  xm = p->open_sum_x / (double)p->open_n;
+  if(p->n >= PREDICT_WINDOW)
+    compact(p);
+  if(!(tm >= 0))
+    tm = 0;
+  if(tm > (double)UINT32_MAX - 1)
+    tm = (double)UINT32_MAX - 1;
+  p->b[p->n].t_s = (uint32_t)(tm + 0.5);
+  p->b[p->n].x = (float)xm;
+  p->n++;
+  p->open_n = 0;
+  p->open_sum_t = 0;
+  p->open_sum_x = 0;
+  refit(p);
+}
+
+/* a - b in ms as a double: no overflow whatever a restored state holds. */
+static double diff_ms(int64_t a, int64_t b)
+{
+  return (double)a - (double)b;
+}
+
+/* Seconds since the segment start, clamped to uint32. */
+static uint32_t seg_seconds(const struct predictor *p, int64_t wall_ms)
+{
+  double d = diff_ms(wall_ms, p->seg_start_ms) / 1000;
+  if(!(d > 0))
+    return 0;
+  if(d > (double)(UINT32_MAX - MAX_WIDTH_S))
+    return UINT32_MAX - MAX_WIDTH_S;
+  return (uint32_t)d;
+}
+
+/* Add a filtered model value x at wall_ms to the open bucket. */
+static void bucket_add(struct predictor *p, int64_t wall_ms, double x)
+{
+  uint32_t ts = seg_seconds(p, wall_ms);
+  if(p->open_n > 0 && (uint64_t)ts >= (uint64_t)p->open_start_s + p->width_s)
+    close_bucket(p);
+  if(p->open_n == 0)
+    p->open_start_s = ts;
+  p->open_sum_t += (double)ts;
+  p->open_sum_x += x;
+  p->open_n++;
+}
+
+/* The model value of a filtered raw value: level raw, usage counter - base. */
+static double model_x(const struct predictor *p, double raw)
+{
+  return p->params.model == PREDICT_MODEL_USAGE ? raw - p->base : raw;
+}
+
+/* Forget the current segment; the next segment starts at seg_start_ms. */
+static void new_segment(struct predictor *p, int64_t seg_start_ms)
+{
+  p->seg_start_ms = seg_start_ms;
+  p->n = 0;
+  p->open_n = 0;
+  p->open_sum_t = 0;
+  p->open_sum_x = 0;
+  p->open_start_s = 0;
+  p->width_s = (uint32_t)(p->params.bucket_ms / 1000);
+  p->rate_from_s = 0;
+  memset(&p->fit, 0, sizeof(p->fit));
+}
+
+/* Remember a replacement at at_ms for the typical-life statistics. */
+static void note_replacement(struct predictor *p, int64_t at_ms)
+{
+  if(p->replaced_ms != INT64_MIN && at_ms > p->replaced_ms) {
+    float d = (float)(diff_ms(at_ms, p->replaced_ms) / DAY_MS);
+    if(p->n_intervals == PREDICT_INTERVALS) {
+      memmove(p->intervals_d, p->intervals_d + 1, sizeof(float) * (PREDICT_INTERVALS - 1));
+      p->n_intervals--;
+    }
+    p->intervals_d[p->n_intervals++] = d;
+  }
+  p->replaced_ms = at_ms;
+  p->n_replacements++;
+}
+
+/*
+ * Take one reading into the current segment: median of 3 with the two
+ * before it, noise estimate, bucket. No replacement logic.
+ */
+static void accept(struct predictor *p, int64_t wall_ms, double raw)
+{
+  const struct predict_params *pp = &p->params;
+  double f;
+  int64_t mid_ms;
+  p->last_ms = wall_ms;
+  if(p->n_raw == 0) {
+    p->raw[0] = raw;
+    p->n_raw = 1;
+    p->filt = raw;
+    p->raw_ms = p->filt_ms = wall_ms;
+    bucket_add(p, wall_ms, model_x(p, raw));
+    return;
+  }
+  f = med3(p->raw[0], p->n_raw == 2 ? p->raw[1] : p->raw[0], raw);
+  /* The median of three stands for the middle reading's time: stamped with
+     the newest one it would lag a trend by a poll interval. */
+  mid_ms = p->raw_ms;
+  if(pp->model == PREDICT_MODEL_LEVEL) {
+    double last_raw = p->n_raw == 2 ? p->raw[1] : p->raw[0];
+    double d = fabs(remaining_of(pp, raw) - remaining_of(pp, last_raw));
+    if(d > NOISE_CLIP)
+      d = NOISE_CLIP;
+    p->noise = (1 - NOISE_ALPHA) * p->noise + NOISE_ALPHA * d;
+  }
+  if(p->n_raw == 2)
+    p->raw[0] = p->raw[1];
+  p->raw[1] = raw;
+  p->n_raw = 2;
+  p->raw_ms = wall_ms;
+  p->filt = f;
+  p->filt_ms = mid_ms;
+  bucket_add(p, mid_ms, model_x(p, f));
+}
+
+/*
+ * Remaining fraction the current part has reached at wall_ms, for the
+ * replacement test: the fitted curve when there is one, never below the
+ * latest filtered reading — so that a short dip (two glitch readings pass
+ * a median of 3) followed by the true level is no "jump".
+ */
+static double ref_remaining(const struct predictor *p, int64_t wall_ms)
+{
+  const struct predict_params *pp = &p->params;
+  const struct predict_fit *f = &p->fit;
+  double r = remaining_of(pp, model_x(p, p->filt));
+  double d = diff_ms(wall_ms, p->seg_start_ms) / DAY_MS, l = r;
+  if(f->kind == FIT_LINEAR)
+    l = f->anchor + f->slope * (d - f->t_ref_d);
+  else if(f->kind == FIT_EXP)
+    l = remaining_of(pp, exp(f->anchor + f->slope * (d - f->t_ref_d)));
+  return isfinite(l) && l > r ? l : r;
+}
+
+/* Whether raw (at wall_ms) is a jump in the good direction beyond the noise. */
+static bool starts_jump(const struct predictor *p, int64_t wall_ms, double raw)
+{
+  const struct predict_params *pp = &p->params;
+  double thr = pp->jump_min;
+  if(pp->model == PREDICT_MODEL_USAGE)
+    return raw < p->filt - pp->jump_min * pp->life;
+  if(NOISE_JUMP * p->noise > thr)
+    thr = NOISE_JUMP * p->noise;
+  return remaining_of(pp, raw) - ref_remaining(p, wall_ms) > thr;
+}
+
+/* Whether raw continues the pending jump. */
+static bool continues_jump(const struct predictor *p, double raw)
+{
+  const struct predict_params *pp = &p->params;
+  if(pp->model == PREDICT_MODEL_USAGE)
+    return raw < p->pend_ref - pp->jump_min * pp->life;
+  return remaining_of(pp, raw) - p->pend_ref > pp->jump_min / 2;
+}
+
+bool predict_add(struct predictor *p, int64_t wall_ms, double raw, struct predict_event *ev)
+{
+  const struct predict_params *pp = &p->params;
+  double before;
+  size_t i;
+
+  if(!isfinite(raw) || fabs(raw) > 1e15)
+    return false;
+  if(p->last_ms != INT64_MIN && wall_ms < p->last_ms)
+    return false;
+  if(pp->model == PREDICT_MODEL_BUTTON) {
+    p->last_ms = wall_ms;
+    p->filt = raw;
+    return false;
+  }
+  if(p->n_raw == 0 && p->pend_n == 0) {
+    /* first reading of a segment (after init or a marked replacement) */
+    if(p->last_ms == INT64_MIN)
+      p->seg_start_ms = wall_ms;
+    if(p->base_from_next) {
+      p->base = raw; /* marked replacement: the counter now is the new part's zero */
+      p->base_from_next = 0;
+    }
+    accept(p, wall_ms, raw);
+    return false;
+  }
+
+  if(p->pend_n > 0) {
+    if(!continues_jump(p, raw)) {
+      /* the held readings were a glitch, not a new part: dropped */
+      p->pend_n = 0;
+    }
+    else if(p->pend_n < PREDICT_PEND) {
+      p->pend_t[p->pend_n] = wall_ms;
+      p->pend_raw[p->pend_n] = raw;
+      p->pend_n++;
+      p->last_ms = wall_ms;
+      return false;
+    }
+    else {
+      /* PREDICT_PEND + 1 readings in a row agree: a replacement at the first */
+      int64_t at = p->pend_t[0];
+      before =
+          pp->model == PREDICT_MODEL_USAGE ? remaining_of(pp, model_x(p, p->filt)) : p->pend_ref;
+      note_replacement(p, at);
+      new_segment(p, at);
+      p->n_raw = 0;
+      p->base_from_next = 0;
+      if(pp->model == PREDICT_MODEL_USAGE)
+        p->base = p->pend_raw[0] < 0 ? p->pend_raw[0] : 0; /* a reset counter restarts at 0 */
+      for(i = 0; i < p->pend_n; i++)
+        accept(p, p->pend_t[i], p->pend_raw[i]);
+      p->pend_n = 0;
+      accept(p, wall_ms, raw);
+      if(ev) {
+        ev->at_ms = at;
+        ev->remaining_before = clamp01(before);
+        ev->remaining_after = clamp01(remaining_of(pp, model_x(p, p->filt)));
+      }
+      return true;
+    }
+  }
+
+  if(starts_jump(p, wall_ms, raw)) {
+    /* hold the reading back until the next ones confirm or refute it */
+    p->pend_ref = pp->model == PREDICT_MODEL_USAGE ? p->filt : ref_remaining(p, wall_ms);
+    p->pend_t[0] = wall_ms;
+    p->pend_raw[0] = raw;
+    p->pend_n = 1;
+    p->last_ms = wall_ms;
+    return false;
+  }
+  accept(p, wall_ms, raw);
+  return false;
+}
+
+void predict_mark_replaced(struct predictor *p, int64_t wall_ms)
+{
+  if(p->params.model == PREDICT_MODEL_BUTTON)
+    return;
+  note_replacement(p, wall_ms);
+  new_segment(p, wall_ms);
+  /* the next reading starts the new segment (and, for usage, its zero) */
+  p->n_raw = 0;
+  p->pend_n = 0;
+  p->base_from_next = p->params.model == PREDICT_MODEL_USAGE && p->last_ms != INT64_MIN;
+}
+
+/* ---- evaluation ---- */
+
+void predict_eval(const struct predictor *p, int64_t now_ms, struct prediction *out)
+{
+  const struct predict_params *pp = &p->params;
+  const struct predict_fit *f = &p->fit;
+  double now_d, last_d, f_last, sigma, days = INFINITY, rate = 0, conf = 0;
+  double prior_rate = pp->prior_life_days > 0 ? 1.0 / pp->prior_life_days : 0;
+
+  out->level_pct = NAN;
+  out->rate_per_day = 0;
+  out->days_left = INFINITY;
+  out->empty_at_ms = INT64_MAX;
+  out->confidence = 0;
+  out->exponential = false;
+  if(pp->model == PREDICT_MODEL_BUTTON || p->last_ms == INT64_MIN || p->n_raw == 0)
+    return;
+
+  f_last = remaining_of(pp, model_x(p, p->filt));
+  out->level_pct = 100.0 * clamp01(f_last);
+  now_d = diff_ms(now_ms, p->seg_start_ms) / DAY_MS;
+  last_d = diff_ms(p->filt_ms, p->seg_start_ms) / DAY_MS;
+  /* sigma of one reading: the mean |difference| of two is 2 sigma / sqrt(pi) */
+  sigma = pp->model == PREDICT_MODEL_USAGE ? 0 : p->noise * 0.8862;
+
+  if(f->kind == FIT_NONE) {
+    if(prior_rate > 0) {
+      rate = prior_rate;
+      days = f_last > 0 ? f_last / prior_rate : 0;
+    }
+    else if(f_last <= 0) {
+      days = 0;
+    }
+  }
+  else if(f->kind == FIT_LINEAR) {
+    double rem = f->anchor + f->slope * (now_d - f->t_ref_d);
+    double s = f->slope - pp->z * f->se;
+    double ref = fabs(f->slope) > 1e-3 ? fabs(f->slope) : 1e-3;
+    double rse = f->se / ref;
+    conf = (double)f->c_hist / (1 + (rse / 0.25) * (rse / 0.25)) /
+           (1 + (f->resid_rel / 0.1) * (f->resid_rel / 0.1));
+    if(prior_rate > 0)
+      s = conf * s - (1 - conf) * prior_rate;
+    /* Anchor: the line at now, unless the latest reading is further from
+       it than its noise explains (a counter is exact; usage that varies
+       from day to day walks away from any line): then the reading. */
+    {
+      double rem_last = f_last + f->slope * (now_d - last_d);
+      if(fabs(rem_last - rem) > ANCHOR_SIGMAS * sigma + 1e-9)
+        rem = rem_last;
+    }
+    /* Depleting only when significantly so; then the conservative slope decides. */
+    rate = f->slope < -2 * f->se && s < -RATE_EPS ? -s : 0;
+    if(rem <= 0 || f_last <= 0)
+      days = 0;
+    else if(rate > 0)
+      days = rem / rate;
+  }
+  else {
+    double lv = f->anchor + f->slope * (now_d - f->t_ref_d);
+    double k = f->slope + pp->z * f->se;
+    double lempty = log(pp->empty);
+    double rse = f->se / f->slope;
+    conf = (double)f->c_hist / (1 + (rse / 0.25) * (rse / 0.25)) /
+           (1 + (f->resid_rel / 0.1) * (f->resid_rel / 0.1));
+    out->exponential = true;
+    if(p->filt > 0) {
+      double lv_last = log(p->filt) + f->slope * (now_d - last_d);
+      if(fabs(exp(lv_last) - exp(lv)) > (ANCHOR_SIGMAS * sigma + 1e-9) * (pp->empty - pp->full))
+        lv = lv_last;
+    }
+    rate = k * exp(lv) / (pp->empty - pp->full);
+    if(lv >= lempty || f_last <= 0)
+      days = 0;
+    else
+      days = (lempty - lv) / k;
+  }
+
+  if(!(days >= 0))
+    days = days < 0 ? 0 : INFINITY;
+  out->days_left = days;
+  out->rate_per_day = 100.0 * (isfinite(rate) ? rate : 0);
+  out->confidence = !(conf > 0) ? 0 : (conf > 1 ? 1 : conf);
+  if(isfinite(days)) {
+    double ms = days * DAY_MS;
+    if(ms < (double)INT64_MAX / 2 && (double)now_ms + ms < (double)INT64_MAX / 2)
+      out->empty_at_ms = now_ms + (int64_t)ms;
+  }
+}
+
+double predict_typical_life_days(const struct predictor *p, const struct prediction *pr)
+{
+  if(p->n_intervals > 0) {
+    double v[PREDICT_INTERVALS];
+    size_t i;
+    for(i = 0; i < p->n_intervals; i++)
+      v[i] = (double)p->intervals_d[i];
+    if(p->n_intervals % 2)
+      return select_kth(v, p->n_intervals, p->n_intervals / 2);
+    {
+      double a = select_kth(v, p->n_intervals, p->n_intervals / 2 - 1);
+      double b = select_kth(v, p->n_intervals, p->n_intervals / 2);
+      return (a + b) / 2;
+    }
+  }
+  if(pr && pr->rate_per_day > 0)
+    return 100.0 / pr->rate_per_day;
+  return INFINITY;
+}
+
+int64_t predict_window_start_ms(const struct predictor *p)
+{
+  return p->last_ms == INT64_MIN ? INT64_MIN : p->seg_start_ms;
+}
+
+/* ---- state blob ---- */
+
+/* CRC-32 (IEEE, reflected), bitwise: the blob is small. */
+static uint32_t crc32_of(const uint8_t *d, size_t n)
+{
+  uint32_t c = 0xFFFFFFFFu;
+  size_t i;
+  int k;
+  for(i = 0; i < n; i++) {
+    c ^= d[i];
+    for(k = 0; k < 8; k++)
+      c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+  }
+  return ~c;
+}
+
+struct wbuf {
+  uint8_t *d;
+  size_t len, cap;
+  bool over;
+};
+
+static void put_u(struct wbuf *w, uint64_t v, size_t bytes)
+{
+  size_t i;
+  if(w->len + bytes > w->cap) {
+    w->over = true;
+    return;
+  }
+  for(i = 0; i < bytes; i++)
+    w->d[w->len++] = (uint8_t)(v >> (8 * i));
+}
+
+static void put_f64(struct wbuf *w, double v)
+{
+  uint64_t u;
+  memcpy(&u, &v, sizeof(u));
+  put_u(w, u, 8);
+}
+
+static void put_f32(struct wbuf *w, float v)
+{
+  uint32_t u;
+  memcpy(&u, &v, sizeof(u));
+  put_u(w, u, 4);
+}
+
+struct rbuf {
+  const uint8_t *d;
+  size_t pos, len;
+};
+
+/* Read `bytes` little-endian bytes; the caller checked the length first. */
+static uint64_t get_u(struct rbuf *r, size_t bytes)
+{
+  uint64_t v = 0;
+  size_t i;
+  for(i = 0; i < bytes && r->pos < r->len; i++)
+    v |= (uint64_t)r->d[r->pos++] << (8 * i);
+  return v;
+}
+
+static double get_f64(struct rbuf *r)
+{
+  uint64_t u = get_u(r, 8);
+  double v;
+  memcpy(&v, &u, sizeof(v));
+  return v;
+}
+
+static float get_f32(struct rbuf *r)
+{
+  uint32_t u = (uint32_t)get_u(r, 4);
+  float v;
+  memcpy(&v, &u, sizeof(v));
+  return v;
+}
+
+#define BLOB_MAGIC  "RSPD"
+#define BLOB_HEADER 12 /* magic 4, version 1, model 1, n 2, n_raw 1, n_intervals 1, flags 2 */
+/* header, 5 times, 7 doubles, 5 u32, pending, mapping, fit, CRC */
+#define BLOB_FIXED                                                                                 \
+  (BLOB_HEADER + 5 * 8 + 7 * 8 + 5 * 4 + (2 + 8 + 16 * PREDICT_PEND) + 3 * 8 + (1 + 4 + 5 * 8) + 4)
+
+/* Total blob length for n buckets and ni intervals. */
+static size_t blob_len(size_t n, size_t ni)
+{
+  return BLOB_FIXED + 4 * ni + 8 * n;
+}
+
+int predict_save(const struct predictor *p, uint8_t *buf, size_t cap, size_t *len)
+{
+  struct wbuf w = {buf, 0, cap, false};
+  size_t i, need = blob_len(p->n, p->n_intervals);
+  *len = 0;
+  if(cap < need)
+    return PREDICT_ERR_SPACE;
+  put_u(&w, 'R', 1);
+  put_u(&w, 'S', 1);
+  put_u(&w, 'P', 1);
+  put_u(&w, 'D', 1);
+  put_u(&w, PREDICT_STATE_VERSION, 1);
+  put_u(&w, (uint64_t)p->params.model, 1);
+  put_u(&w, p->n, 2);
+  put_u(&w, p->n_raw, 1);
+  put_u(&w, p->n_intervals, 1);
+  put_u(&w, 0, 2);
+  put_u(&w, (uint64_t)p->seg_start_ms, 8);
+  put_u(&w, (uint64_t)p->last_ms, 8);
+  put_u(&w, (uint64_t)p->replaced_ms, 8);
+  put_u(&w, (uint64_t)p->raw_ms, 8);
+  put_u(&w, (uint64_t)p->filt_ms, 8);
+  put_f64(&w, p->base);
+  put_f64(&w, p->raw[0]);
+  put_f64(&w, p->raw[1]);
+  put_f64(&w, p->filt);
+  put_f64(&w, p->noise);
+  put_f64(&w, p->open_sum_t);
+  put_f64(&w, p->open_sum_x);
+  put_u(&w, p->open_start_s, 4);
+  put_u(&w, p->open_n, 4);
+  put_u(&w, p->width_s, 4);
+  put_u(&w, p->n_replacements, 4);
+  put_u(&w, p->rate_from_s, 4);
+  put_u(&w, p->pend_n, 1);
+  put_u(&w, p->base_from_next, 1);
+  put_f64(&w, p->pend_ref);
+  for(i = 0; i < PREDICT_PEND; i++) {
+    put_u(&w, (uint64_t)p->pend_t[i], 8);
+    put_f64(&w, p->pend_raw[i]);
+  }
+  /* The fit is saved, not recomputed on load (a fit also moves
+     rate_from_s), with the mapping it was made under. */
+  put_f64(&w, p->params.full);
+  put_f64(&w, p->params.empty);
+  put_f64(&w, p->params.life);
+  put_u(&w, p->fit.kind, 1);
+  put_f32(&w, p->fit.c_hist);
+  put_f64(&w, p->fit.slope);
+  put_f64(&w, p->fit.se);
+  put_f64(&w, p->fit.anchor);
+  put_f64(&w, p->fit.t_ref_d);
+  put_f64(&w, p->fit.resid_rel);
+  for(i = 0; i < p->n_intervals; i++)
+    put_f32(&w, p->intervals_d[i]);
+  for(i = 0; i < p->n; i++) {
+    put_u(&w, p->b[i].t_s, 4);
+    put_f32(&w, p->b[i].x);
+  }
+  put_u(&w, crc32_of(buf, w.len), 4);
+  if(w.over || w.len != need)
+    return PREDICT_ERR_SPACE;
+  *len = w.len;
+  return PREDICT_OK;
+}
+
+int predict_load(struct predictor *p, const struct predict_params *params, const uint8_t *buf,
+                 size_t len)
+{
+  struct predictor q;
+  struct rbuf r = {buf, 0, len};
+  size_t i, n, ni, need;
+  unsigned version, model, n_raw;
+  double saved_full, saved_empty, saved_life;
+  int rc;
+
+  rc = predict_init(p, params);
+  if(rc)
+    return rc;
+  if(!buf || len < BLOB_HEADER)
+    return PREDICT_ERR_TRUNCATED;
+  if(memcmp(buf, BLOB_MAGIC, 4) != 0)
+    return PREDICT_ERR_FORMAT;
+  r.pos = 4;
+  version = (unsigned)get_u(&r, 1);
+  if(version != PREDICT_STATE_VERSION)
+    return PREDICT_ERR_VERSION;
+  model = (unsigned)get_u(&r, 1);
+  n = (size_t)get_u(&r, 2);
+  n_raw = (unsigned)get_u(&r, 1);
+  ni = (size_t)get_u(&r, 1);
+  (void)get_u(&r, 2);
+  if(n > PREDICT_WINDOW || ni > PREDICT_INTERVALS || n_raw > 2)
+    return PREDICT_ERR_FORMAT;
+  need = blob_len(n, ni);
+  if(len < need)
+    return PREDICT_ERR_TRUNCATED;
+  if(len > need)
+    return PREDICT_ERR_FORMAT;
+  if(crc32_of(buf, need - 4) !=
+     (uint32_t)(buf[need - 4] | (uint32_t)buf[need - 3] << 8 | (uint32_t)buf[need - 2] << 16 |
+                (uint32_t)buf[need - 1] << 24))
+    return PREDICT_ERR_FORMAT;
+  if(model != (unsigned)params->model)
+    return PREDICT_ERR_MODEL;
+
+  q = *p;
+  q.n = (uint16_t)n;
+  q.n_raw = (uint8_t)n_raw;
+  q.n_intervals = (uint8_t)ni;
+  q.seg_start_ms = (int64_t)get_u(&r, 8);
+  q.last_ms = (int64_t)get_u(&r, 8);
+  q.replaced_ms = (int64_t)get_u(&r, 8);
+  q.raw_ms = (int64_t)get_u(&r, 8);
+  q.filt_ms = (int64_t)get_u(&r, 8);
+  q.base = get_f64(&r);
+  q.raw[0] = get_f64(&r);
+  q.raw[1] = get_f64(&r);
+  q.filt = get_f64(&r);
+  q.noise = get_f64(&r);
+  q.open_sum_t = get_f64(&r);
+  q.open_sum_x = get_f64(&r);
+  q.open_start_s = (uint32_t)get_u(&r, 4);
+  q.open_n = (uint32_t)get_u(&r, 4);
+  q.width_s = (uint32_t)get_u(&r, 4);
+  q.n_replacements = (uint32_t)get_u(&r, 4);
+  q.rate_from_s = (uint32_t)get_u(&r, 4);
+  q.pend_n = (uint8_t)get_u(&r, 1);
+  q.base_from_next = (uint8_t)get_u(&r, 1);
+  q.pend_ref = get_f64(&r);
+  for(i = 0; i < PREDICT_PEND; i++) {
+    q.pend_t[i] = (int64_t)get_u(&r, 8);
+    q.pend_raw[i] = get_f64(&r);
+    if(!isfinite(q.pend_raw[i]) || fabs(q.pend_raw[i]) > 1e15)
+      return PREDICT_ERR_FORMAT;
+  }
+  if(q.pend_n > PREDICT_PEND || q.base_from_next > 1 || !isfinite(q.pend_ref) ||
+     fabs(q.pend_ref) > 1e15)
+    return PREDICT_ERR_FORMAT;
+  if(q.pend_n > 0 && (q.last_ms == INT64_MIN || q.pend_t[q.pend_n - 1] > q.last_ms))
+    return PREDICT_ERR_FORMAT;
+  saved_full = get_f64(&r);
+  saved_empty = get_f64(&r);
+  saved_life = get_f64(&r);
+  q.fit.kind = (uint8_t)get_u(&r, 1);
+  q.fit.c_hist = get_f32(&r);
+  q.fit.slope = get_f64(&r);
+  q.fit.se = get_f64(&r);
+  q.fit.anchor = get_f64(&r);
+  q.fit.t_ref_d = get_f64(&r);
+  q.fit.resid_rel = get_f64(&r);
+  for(i = 0; i < ni; i++) {
+    q.intervals_d[i] = get_f32(&r);
+    if(!isfinite(q.intervals_d[i]) || q.intervals_d[i] < 0)
+      return PREDICT_ERR_FORMAT;
+  }
+  for(i = 0; i < n; i++) {
+    q.b[i].t_s = (uint32_t)get_u(&r, 4);
+    q.b[i].x = get_f32(&r);
+    if(!isfinite(q.b[i].x) || fabsf(q.b[i].x) > 1e15f)
+      return PREDICT_ERR_FORMAT;
+    if(i > 0 && q.b[i].t_s < q.b[i - 1].t_s)
+      return PREDICT_ERR_FORMAT;
+  }
+  /* The checksum proves integrity, not sense: check every field anyway. */
+  if(!isfinite(q.base) || !isfinite(q.raw[0]) || !isfinite(q.raw[1]) || !isfinite(q.filt) ||
+     !isfinite(q.noise) || q.noise < 0 || q.noise > 1 || !isfinite(q.open_sum_t) ||
+     !isfinite(q.open_sum_x) || fabs(q.base) > 1e15 || fabs(q.filt) > 1e15)
+    return PREDICT_ERR_FORMAT;
+  if(q.width_s == 0 || q.width_s > MAX_WIDTH_S)
+    return PREDICT_ERR_FORMAT;
+  if(q.last_ms == INT64_MIN) {
+    if(n != 0 || q.open_n != 0 || n_raw != 0)
+      return PREDICT_ERR_FORMAT;
+  }
+  else if(q.seg_start_ms == INT64_MIN)
+    return PREDICT_ERR_FORMAT;
+  /* a marked replacement waits for its first reading: nothing in the segment */
+  if(n_raw == 0 && (n != 0 || q.open_n != 0))
+    return PREDICT_ERR_FORMAT;
+  if(q.open_n == 0 && (q.open_sum_t != 0 || q.open_sum_x != 0))
+    return PREDICT_ERR_FORMAT;
+  if(q.open_n > 0 && (q.open_sum_t < 0 || q.open_sum_t / (double)q.open_n > (double)UINT32_MAX))
+    return PREDICT_ERR_FORMAT;
+  if(!fit_ok(&q.fit))
+    return PREDICT_ERR_FORMAT;
+  /* other parameters (a reload): the history is re-read under the new ones */
+  if(memcmp(&saved_full, &params->full, sizeof(double)) ||
+     memcmp(&saved_empty, &params->empty, sizeof(double)) ||
+     memcmp(&saved_life, &params->life, sizeof(double)))
+    refit(&q);
+  *p = q;
+  return PREDICT_OK;
+}

@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * predict: depletion prediction for one consumable (SPEC section 6). Pure:
+ * readings and the current time go in, figures come out. No I/O, no clock,
+ * no heap, no globals. docs/prediction.md explains the method and why.
+ *
+ * One `struct predictor` per consumable, fixed size (no heap). Readings are
+ * fed in time order with predict_add(); predict_eval() turns the state into
+ * level_pct, rate_per_day, days_left, empty_at and confidence at any `now`.
+ *
+ * Memory is bounded: readings are median-of-3 filtered, averaged into time
+ * buckets, and kept in an array of at most PREDICT_WINDOW buckets that spans
+ * the whole current segment (since the last replacement); when the array is
+ * full, neighbouring buckets are merged pairwise and the bucket width
+ * doubles. The fit (a Theil split-half slope, O(window)) is recomputed only
+ * when a bucket closes, so predict_add() is O(1) for most readings and
+ * O(PREDICT_WINDOW) at worst, and predict_eval() is O(1).
+ *
+ * The struct is public only so that callers can embed it without a heap;
+ * its fields are private to predict.c.
+ */
+#ifndef RS_PREDICT_H
+#define RS_PREDICT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct cfg_consumable; /* config/config.h */
+
+#define PREDICT_WINDOW        64   /* buckets kept per consumable */
+#define PREDICT_INTERVALS     5    /* past replacement intervals kept for typical life */
+#define PREDICT_PEND          2    /* readings held back while a jump is confirmed */
+#define PREDICT_STATE_MAX     1024 /* bytes: upper bound of a predict_save() blob */
+#define PREDICT_STATE_VERSION 1
+
+enum predict_model {
+  PREDICT_MODEL_LEVEL, /* a point between `full` (remaining 1) and `empty` (0) */
+  PREDICT_MODEL_USAGE, /* a counter against a rated life */
+  PREDICT_MODEL_BUTTON /* manual reorder input: no prediction */
+};
+
+/* Result codes of the functions that can fail. */
+enum predict_err {
+  PREDICT_OK = 0,
+  PREDICT_ERR_PARAMS,    /* parameters out of range (full == empty, life <= 0, ...) */
+  PREDICT_ERR_SPACE,     /* output buffer too small */
+  PREDICT_ERR_TRUNCATED, /* state blob shorter than its contents */
+  PREDICT_ERR_FORMAT,    /* state blob: bad magic, checksum or field */
+  PREDICT_ERR_VERSION,   /* state blob: unknown version */
+  PREDICT_ERR_MODEL      /* state blob: written for another model */
+};
+const char *predict_strerror(int err);
+
+struct predict_params {
+  enum predict_model model;
+  double full, empty; /* level: raw values at remaining 1.0 and 0.0 (either order) */
+  double life;        /* usage: rated life in counter units (> 0) */
+  double start;       /* usage: the counter when the installed part was new */
+  /* Tuning; predict_params_default() fills these. */
+  double prior_life_days; /* > 0: a rated life in days used as prior rate; 0: none */
+  double jump_min;        /* level: minimum upward jump (fraction of range) that is a
+                             replacement; usage: counter drop (fraction of life) */
+  double z;               /* conservatism: empty date uses slope + z standard errors */
+  int64_t bucket_ms;      /* initial bucket width (doubles as history grows) */
+};
+
+/* Defaults for the tuning fields: no prior, jump_min 0.1 (usage 0.01), z 0.5, bucket 15 min. */
+void predict_params_default(struct predict_params *p, enum predict_model model);
+
+/*
+ * Parameters of a configured consumable (model, full, empty, life, start),
+ * tuning at defaults. Returns PREDICT_OK or PREDICT_ERR_PARAMS.
+ */
+int predict_params_from_cfg(const struct cfg_consumable *c, struct predict_params *out);
+
+/* A replacement found in the readings. */
+struct predict_event {
+  int64_t at_ms;           /* wall ms of the first reading of the new part */
+  double remaining_before; /* remaining fraction of the old part just before (0..1) */
+  double remaining_after;  /* remaining fraction of the new part (0..1) */
+};
+
+/* What predict_eval() reports. */
+struct prediction {
+  double level_pct;    /* 0..100 from the latest filtered reading; NAN before any */
+  double rate_per_day; /* percent of life used per day (>= 0) */
+  double days_left;    /* INFINITY when not depleting; 0 when already empty */
+  int64_t empty_at_ms; /* wall ms; INT64_MAX when not depleting */
+  double confidence;   /* 0..1 from history length and fit */
+  bool exponential;    /* the clogging (log-space) model was chosen */
+};
+
+/* Private. A bucket: mean time (s since segment start) and mean value. */
+struct predict_bucket {
+  uint32_t t_s;
+  float x;
+};
+
+/* Private. The cached fit of the closed buckets. */
+struct predict_fit {
+  uint8_t kind;     /* 0 none, 1 linear on remaining, 2 linear on log(raw) */
+  float c_hist;     /* confidence from history length */
+  double slope;     /* per day: remaining (kind 1) or ln(raw) (kind 2) */
+  double se;        /* standard error of slope */
+  double anchor;    /* fitted remaining (1) or ln(raw) (2) at t_ref_d */
+  double t_ref_d;   /* days since segment start */
+  double resid_rel; /* median |residual| / change over the window */
+};
+
+struct predictor {
+  struct predict_params params;
+  int64_t seg_start_ms; /* first reading of the current segment */
+  int64_t last_ms;      /* last accepted reading; INT64_MIN before any */
+  int64_t replaced_ms;  /* last detected replacement; INT64_MIN when none */
+  int64_t raw_ms;       /* time of raw[1], the newest accepted reading */
+  int64_t filt_ms;      /* time the filtered value stands for (the middle reading) */
+  double base;          /* usage: counter at replacement */
+  double raw[2];        /* the previous two raw values, for the median of 3 */
+  double filt;          /* latest filtered raw value */
+  double noise;         /* EWMA of |consecutive difference| of remaining */
+  double open_sum_t, open_sum_x;
+  uint32_t open_start_s, open_n;
+  uint32_t width_s;     /* current bucket width */
+  uint32_t rate_from_s; /* s since segment start: a detected rate change */
+  uint32_t n_replacements;
+  double pend_ref; /* level: remaining before the jump; usage: counter */
+  int64_t pend_t[PREDICT_PEND];
+  double pend_raw[PREDICT_PEND];
+  uint8_t pend_n;         /* readings held back: a jump not yet confirmed */
+  uint8_t base_from_next; /* usage: the next reading is the new part's zero */
+  uint8_t n_raw;          /* 0..2 values in raw[] */
+  uint8_t n_intervals;
+  uint16_t n;                           /* closed buckets */
+  float intervals_d[PREDICT_INTERVALS]; /* newest last */
+  struct predict_bucket b[PREDICT_WINDOW];
+  struct predict_fit fit;
+};
+
+/* Start an empty predictor. Returns PREDICT_OK or PREDICT_ERR_PARAMS (p zeroed). */
+int predict_init(struct predictor *p, const struct predict_params *params);
+
+/*
+ * Feed one reading (raw point value at wall_ms). Readings older than the
+ * last one, and non-finite values, are ignored. Returns true when the
+ * reading completes a replacement (a jump in the good direction beyond the
+ * noise, or a counter reset, confirmed by the next PREDICT_PEND readings,
+ * which are held back meanwhile; a jump they refute is dropped as a glitch);
+ * *ev (may be NULL) then describes it and the history before it no longer
+ * counts for the slope.
+ */
+bool predict_add(struct predictor *p, int64_t wall_ms, double raw_value, struct predict_event *ev);
+
+/* Record a replacement the readings cannot show (e.g. marked by an operator). */
+void predict_mark_replaced(struct predictor *p, int64_t wall_ms);
+
+/* The figures at now_ms (normally >= the last reading). Never fails. */
+void predict_eval(const struct predictor *p, int64_t now_ms, struct prediction *out);
+
+/*
+ * Typical life of one part in days, for cover_days: the median of the past
+ * replacement intervals when there is one, else the whole rated life at the
+ * current rate (100 / rate_per_day), INFINITY when not depleting.
+ */
+double predict_typical_life_days(const struct predictor *p, const struct prediction *pr);
+
+/* Start of the history the slope uses (segment start), INT64_MIN before any reading. */
+int64_t predict_window_start_ms(const struct predictor *p);
+
+/*
+ * Serialise the state into buf (capacity cap, PREDICT_STATE_MAX always
+ * suffices); *len receives the size. Returns PREDICT_OK or PREDICT_ERR_SPACE.
+ * The blob is versioned (PREDICT_STATE_VERSION), little-endian and
+ * checksummed; it carries history, not parameters.
+ */
+int predict_save(const struct predictor *p, uint8_t *buf, size_t cap, size_t *len);
+
+/*
+ * Restore a blob from predict_save() into p with the given (current)
+ * parameters. Any truncated, corrupt or foreign blob is refused with an
+ * error code and p is left as a fresh predict_init() state (or zeroed when
+ * params are invalid). Never reads past len bytes.
+ */
+int predict_load(struct predictor *p, const struct predict_params *params, const uint8_t *buf,
+                 size_t len);
+
+#endif

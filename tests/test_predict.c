@@ -1,0 +1,667 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Unit tests of the depletion predictor (rules/predict.c): what a user of
+ * the status page would check — the empty date of a steadily used part,
+ * robustness to glitches, replacements, idle weekends and clogging curves,
+ * and that the state survives a restart.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+/* cmocka after the standard headers it needs */
+#include <cmocka.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "rules/predict.h"
+
+#define HOUR_MS INT64_C(3600000)
+#define DAY_MS  (24 * HOUR_MS)
+#define T0      INT64_C(1767225600000) /* 2026-01-01T00:00:00Z, a Thursday */
+
+/* Deterministic noise in [-1, 1] (xorshift), so every run sees the same trace. */
+static uint64_t rng_state;
+static double noise1(void)
+{
+  rng_state ^= rng_state << 13;
+  rng_state ^= rng_state >> 7;
+  rng_state ^= rng_state << 17;
+  return (double)(rng_state >> 11) / (double)(UINT64_C(1) << 52) - 1.0;
+}
+
+static void level_params(struct predict_params *pp, double full, double empty)
+{
+  predict_params_default(pp, PREDICT_MODEL_LEVEL);
+  pp->full = full;
+  pp->empty = empty;
+}
+
+/* Feed an ink-like level falling linearly from 100 to 0 over life_d days. */
+static int feed_linear(struct predictor *p, double life_d, double from_d, double to_d,
+                       double noise_pct)
+{
+  int events = 0;
+  int64_t t;
+  for(t = (int64_t)(from_d * DAY_MS); t <= (int64_t)(to_d * DAY_MS); t += HOUR_MS / 2) {
+    double v = 100.0 * (1.0 - (double)t / DAY_MS / life_d) + noise_pct * noise1();
+    events += predict_add(p, T0 + t, v, NULL) ? 1 : 0;
+  }
+  return events;
+}
+
+static void test_linear_empty_date(void **state)
+{
+  struct predictor p;
+  struct prediction pr;
+  struct predict_params pp;
+  (void)state;
+  rng_state = 1;
+  level_params(&pp, 100, 0);
+  assert_int_equal(predict_init(&p, &pp), PREDICT_OK);
+  assert_int_equal(feed_linear(&p, 60, 0, 30, 0.5), 0);
+  predict_eval(&p, T0 + 30 * DAY_MS, &pr);
+  /* true: 30 days left, empty on day 60, 1.667 %/day */
+  assert_true(fabs(pr.days_left - 30) < 0.9);
+  assert_true(llabs(pr.empty_at_ms - (T0 + 60 * DAY_MS)) < DAY_MS);
+  assert_true(fabs(pr.rate_per_day - 100.0 / 60) < 0.05);
+  assert_true(fabs(pr.level_pct - 50) < 1.0);
+  assert_true(pr.confidence > 0.8);
+  assert_false(pr.exponential);
+  /* days_left is anchored at now: half a day later, half a day less */
+  {
+    struct prediction later;
+    predict_eval(&p, T0 + 30 * DAY_MS + DAY_MS / 2, &later);
+    assert_true(fabs(pr.days_left - later.days_left - 0.5) < 0.05);
+  }
+}
+
+/* A single glitch reading, low or high, does not move empty_at materially. */
+static void test_glitch_spike(void **state)
+{
+  static const double glitch[] = {0.0, 100.0, 65535.0, -40.0};
+  struct predict_params pp;
+  struct prediction ref, pr;
+  struct predictor clean;
+  size_t g;
+  (void)state;
+  level_params(&pp, 100, 0);
+  rng_state = 7;
+  predict_init(&clean, &pp);
+  feed_linear(&clean, 60, 0, 20, 0.5);
+  predict_add(&clean, T0 + 20 * DAY_MS + HOUR_MS / 4, 100.0 * (1 - (20 + 1 / 96.0) / 60), NULL);
+  predict_add(&clean, T0 + 20 * DAY_MS + HOUR_MS / 2, 100.0 * (1 - (20 + 1 / 48.0) / 60), NULL);
+  predict_eval(&clean, T0 + 20 * DAY_MS + HOUR_MS, &ref);
+  for(g = 0; g < sizeof(glitch) / sizeof(glitch[0]); g++) {
+    struct predictor p;
+    int ev;
+    rng_state = 7;
+    predict_init(&p, &pp);
+    ev = feed_linear(&p, 60, 0, 20, 0.5);
+    /* the glitch is the newest reading but one */
+    ev += predict_add(&p, T0 + 20 * DAY_MS + HOUR_MS / 4, glitch[g], NULL) ? 1 : 0;
+    ev += predict_add(&p, T0 + 20 * DAY_MS + HOUR_MS / 2, 100.0 * (1 - (20 + 1 / 48.0) / 60), NULL)
+              ? 1
+              : 0;
+    assert_int_equal(ev, 0); /* a spike to "full" is not a replacement */
+    predict_eval(&p, T0 + 20 * DAY_MS + HOUR_MS, &pr);
+    assert_true(isfinite(pr.days_left));
+    assert_true(fabs(pr.days_left - ref.days_left) < 0.02 * ref.days_left);
+    assert_true(fabs(pr.level_pct - ref.level_pct) < 1.0);
+  }
+}
+
+/* Two glitch readings in a row, high or low, pass a median of 3 but are no
+   replacement, and do not restart the history. */
+static void test_glitch_pair_no_replacement(void **state)
+{
+  struct predict_params pp;
+  struct predictor p;
+  struct prediction pr;
+  int64_t t;
+  int events = 0;
+  (void)state;
+  rng_state = 37;
+  level_params(&pp, 100, 0);
+  predict_init(&p, &pp);
+  for(t = 0; t <= 30 * DAY_MS; t += HOUR_MS / 2) {
+    double v = 100.0 * (1 - (double)t / DAY_MS / 60) + 0.3 * noise1();
+    if(t == 20 * DAY_MS || t == 20 * DAY_MS + HOUR_MS / 2)
+      v = 100; /* stuck at "full" twice */
+    if(t == 25 * DAY_MS || t == 25 * DAY_MS + HOUR_MS / 2)
+      v = 0; /* read as zero twice */
+    events += predict_add(&p, T0 + t, v, NULL) ? 1 : 0;
+  }
+  assert_int_equal(events, 0);
+  assert_int_equal(predict_window_start_ms(&p), T0);
+  predict_eval(&p, T0 + 30 * DAY_MS, &pr);
+  assert_true(fabs(pr.days_left - 30) < 0.9);
+}
+
+static void test_replacement_restarts_slope(void **state)
+{
+  struct predict_params pp;
+  struct predictor p;
+  struct prediction pr;
+  struct predict_event ev;
+  int64_t t, repl = 40 * DAY_MS, at = 0;
+  int events = 0;
+  (void)state;
+  rng_state = 3;
+  level_params(&pp, 100, 0);
+  predict_init(&p, &pp);
+  /* old part: 60-day life; new part from day 40: 20-day life */
+  for(t = 0; t <= 50 * DAY_MS; t += HOUR_MS / 2) {
+    double v = t < repl ? 100.0 * (1 - (double)t / DAY_MS / 60)
+                        : 100.0 * (1 - (double)(t - repl) / DAY_MS / 20);
+    if(predict_add(&p, T0 + t, v + 0.3 * noise1(), &ev)) {
+      events++;
+      at = ev.at_ms;
+      assert_true(fabs(ev.remaining_before - (1 - 40.0 / 60)) < 0.02);
+      assert_true(ev.remaining_after > 0.98);
+    }
+  }
+  assert_int_equal(events, 1);
+  assert_int_equal(at, T0 + repl);
+  assert_int_equal(predict_window_start_ms(&p), T0 + repl);
+  predict_eval(&p, T0 + 50 * DAY_MS, &pr);
+  /* the slope is the new part's alone: 5 %/day, 10 days left */
+  assert_true(fabs(pr.rate_per_day - 5.0) < 0.25);
+  assert_true(fabs(pr.days_left - 10) < 0.5);
+}
+
+static void test_usage_counter_reset(void **state)
+{
+  struct predict_params pp;
+  struct predictor p;
+  struct prediction pr;
+  struct predict_event ev;
+  int64_t t;
+  int events = 0;
+  (void)state;
+  predict_params_default(&pp, PREDICT_MODEL_USAGE);
+  pp.life = 2000;
+  pp.start = 100; /* the counter read 100 when this part was new */
+  predict_init(&p, &pp);
+  for(t = 0; t <= 20 * DAY_MS; t += HOUR_MS) {
+    double c = 100 + floor(50.0 * (double)t / DAY_MS); /* integer litres */
+    if(t == 10 * DAY_MS)
+      c = 0; /* a read glitch to zero is not a reset */
+    events += predict_add(&p, T0 + t, c, NULL) ? 1 : 0;
+  }
+  assert_int_equal(events, 0);
+  predict_eval(&p, T0 + 20 * DAY_MS, &pr);
+  /* used 1000 of 2000: 50 %, 2.5 %/day, 20 days left */
+  assert_true(fabs(pr.level_pct - 50) < 0.5);
+  assert_true(fabs(pr.rate_per_day - 2.5) < 0.1);
+  assert_true(fabs(pr.days_left - 20) < 1);
+  /* replaced at day 21: the counter is reset and runs twice as fast */
+  for(t = 21 * DAY_MS; t <= 24 * DAY_MS; t += HOUR_MS) {
+    double c = floor(100.0 * (double)(t - 21 * DAY_MS) / DAY_MS);
+    if(predict_add(&p, T0 + t, c, &ev)) {
+      events++;
+      assert_int_equal(ev.at_ms, T0 + 21 * DAY_MS);
+      assert_true(fabs(ev.remaining_before - 0.5) < 0.01);
+      assert_true(ev.remaining_after > 0.99);
+    }
+  }
+  assert_int_equal(events, 1);
+  predict_eval(&p, T0 + 24 * DAY_MS, &pr);
+  /* used 300 of 2000 at 100/day: 17 days left, 5 %/day */
+  assert_true(fabs(pr.level_pct - 85) < 0.5);
+  assert_true(fabs(pr.days_left - 17) < 1);
+  assert_true(fabs(pr.rate_per_day - 5) < 0.3);
+}
+
+/* Remaining of a part used Mon-Fri only (T0 is a Thursday) at rate r per work day. */
+static double weekly_remaining(double days, double r)
+{
+  double used = 0, d;
+  for(d = 0; d + 1e-9 < days; d += 1.0 / 48) {
+    int dow = ((int)floor(d) + 3) % 7; /* 0 = Monday */
+    if(dow < 5)
+      used += r / 48;
+  }
+  return 1 - used;
+}
+
+static void test_weekly_duty_cycle_stable(void **state)
+{
+  struct predict_params pp;
+  struct predictor p;
+  const double r = 1.0 / 50; /* 50 working days: 70 calendar days */
+  double true_empty = 0, lo = INFINITY, hi = -INFINITY;
+  int64_t t;
+  (void)state;
+  rng_state = 11;
+  level_params(&pp, 100, 0);
+  predict_init(&p, &pp);
+  while(weekly_remaining(true_empty, r) > 0)
+    true_empty += 1.0 / 48;
+  for(t = 0; t <= 60 * DAY_MS; t += HOUR_MS / 2) {
+    double rem = weekly_remaining((double)t / DAY_MS, r);
+    predict_add(&p, T0 + t, 100 * rem + 0.3 * noise1(), NULL);
+    if(t >= 14 * DAY_MS && t % (6 * HOUR_MS) == 0) {
+      struct prediction pr;
+      double empty_d;
+      predict_eval(&p, T0 + t, &pr);
+      assert_true(isfinite(pr.days_left));
+      assert_true(pr.empty_at_ms != INT64_MAX);
+      empty_d = (double)(pr.empty_at_ms - T0) / DAY_MS;
+      if(getenv("PREDICT_DEBUG"))
+        printf("day %.2f empty %.2f conf %.2f\n", (double)t / DAY_MS, empty_d, pr.confidence);
+      if(empty_d < lo)
+        lo = empty_d;
+      if(empty_d > hi)
+        hi = empty_d;
+    }
+  }
+  /* every estimate of the empty date within a week of the truth (70 days),
+     and the estimates never swing by more than a week */
+  assert_true(lo > true_empty - 7);
+  assert_true(hi < true_empty + 7);
+  assert_true(hi - lo < 7);
+}
+
+static void test_exponential_clogging(void **state)
+{
+  struct predict_params pp;
+  struct predictor p;
+  struct prediction pr;
+  const double life = 60, k = log(3.5 / 0.2) / life;
+  int64_t t;
+  (void)state;
+  rng_state = 5;
+  level_params(&pp, 0.2, 3.5); /* filter differential pressure, bar */
+  predict_init(&p, &pp);
+  for(t = 0; t <= 30 * DAY_MS; t += HOUR_MS / 2) {
+    double dp = 0.2 * exp(k * (double)t / DAY_MS) + 0.01 * noise1();
+    predict_add(&p, T0 + t, dp, NULL);
+  }
+  predict_eval(&p, T0 + 30 * DAY_MS, &pr);
+  /* 30 days to the empty pressure; a straight line would say about 85 */
+  assert_true(pr.exponential);
+  assert_true(fabs(pr.days_left - 30) < 3);
+  assert_true(pr.confidence > 0.5);
+  /* level_pct is the linear map of the pressure: (3.5 - 0.837) / 3.3 */
+  assert_true(fabs(pr.level_pct - 100 * (3.5 - 0.2 * exp(k * 30)) / 3.3) < 1.0);
+}
+
+/* The rate doubles mid-life: the prediction follows the new rate within days. */
+static void test_rate_change_followed(void **state)
+{
+  struct predict_params pp;
+  struct predictor p, q;
+  struct prediction pr, pq;
+  uint8_t blob[PREDICT_STATE_MAX];
+  size_t len = 0;
+  int64_t t;
+  (void)state;
+  rng_state = 31;
+  level_params(&pp, 100, 0);
+  predict_init(&p, &pp);
+  for(t = 0; t <= 40 * DAY_MS; t += HOUR_MS / 2) {
+    double d = (double)t / DAY_MS;
+    double used = d <= 30 ? d / 60 : 0.5 + (d - 30) * 2 / 60;
+    predict_add(&p, T0 + t, 100 * (1 - used) + 0.2 * noise1(), NULL);
+  }
+  predict_eval(&p, T0 + 40 * DAY_MS, &pr);
+  /* 16.7 % left at 3.33 %/day: 5 days, where the whole history says 10 */
+  assert_true(fabs(pr.days_left - 5) < 0.5);
+  assert_true(fabs(pr.rate_per_day - 100.0 / 30) < 0.3);
+  /* the detected change survives a restart */
+  assert_int_equal(predict_save(&p, blob, sizeof(blob), &len), PREDICT_OK);
+  assert_int_equal(predict_load(&q, &pp, blob, len), PREDICT_OK);
+  for(t = 40 * DAY_MS + HOUR_MS / 2; t <= 42 * DAY_MS; t += HOUR_MS / 2) {
+    double v = 100 * (1 - 0.5 - ((double)t / DAY_MS - 30) * 2 / 60);
+    predict_add(&p, T0 + t, v, NULL);
+    predict_add(&q, T0 + t, v, NULL);
+  }
+  predict_eval(&p, T0 + 42 * DAY_MS, &pr);
+  predict_eval(&q, T0 + 42 * DAY_MS, &pq);
+  assert_true(fabs(pr.days_left - 3) < 0.4);
+  assert_memory_equal(&pr.days_left, &pq.days_left, sizeof(double));
+}
+
+/* A rising level that is linear (a waste tank filling) stays linear. */
+static void test_rising_linear_not_exponential(void **state)
+{
+  struct predict_params pp;
+  struct predictor p;
+  struct prediction pr;
+  int64_t t;
+  (void)state;
+  rng_state = 9;
+  level_params(&pp, 10, 90);
+  predict_init(&p, &pp);
+  for(t = 0; t <= 20 * DAY_MS; t += HOUR_MS / 2)
+    predict_add(&p, T0 + t, 10 + 2.0 * (double)t / DAY_MS + 0.2 * noise1(), NULL);
+  predict_eval(&p, T0 + 20 * DAY_MS, &pr);
+  assert_false(pr.exponential);
+  assert_true(fabs(pr.days_left - 20) < 1);
+}
+
+static void test_not_depleting(void **state)
+{
+  struct predict_params pp;
+  struct predictor p;
+  struct prediction pr;
+  int64_t t;
+  (void)state;
+  rng_state = 13;
+  level_params(&pp, 100, 0);
+  predict_init(&p, &pp);
+  for(t = 0; t <= 10 * DAY_MS; t += HOUR_MS / 2)
+    predict_add(&p, T0 + t, 80 + 0.5 * noise1(), NULL);
+  predict_eval(&p, T0 + 10 * DAY_MS, &pr);
+  assert_true(isinf(pr.days_left) && pr.days_left > 0);
+  assert_true(pr.empty_at_ms == INT64_MAX);
+  assert_true(fabs(pr.level_pct - 80) < 1);
+  assert_true(isinf(predict_typical_life_days(&p, &pr)));
+}
+
+static void test_empty_is_zero_days(void **state)
+{
+  struct predict_params pp;
+  struct predictor p;
+  struct prediction pr;
+  int64_t t;
+  (void)state;
+  level_params(&pp, 100, 0);
+  predict_init(&p, &pp);
+  /* ran empty on day 10 and the sensor sits at 0 for 5 days */
+  for(t = 0; t <= 15 * DAY_MS; t += HOUR_MS) {
+    double v = 100.0 * (1 - (double)t / DAY_MS / 10);
+    predict_add(&p, T0 + t, v < 0 ? 0 : v, NULL);
+  }
+  predict_eval(&p, T0 + 15 * DAY_MS, &pr);
+  assert_true(pr.days_left == 0);
+  assert_true(pr.empty_at_ms == T0 + 15 * DAY_MS);
+  assert_true(pr.level_pct == 0);
+}
+
+static void test_little_history_low_confidence(void **state)
+{
+  struct predict_params pp;
+  struct predictor p;
+  struct prediction pr;
+  (void)state;
+  rng_state = 17;
+  level_params(&pp, 100, 0);
+  predict_init(&p, &pp);
+  predict_eval(&p, T0, &pr);
+  assert_true(isnan(pr.level_pct));
+  assert_true(pr.confidence == 0);
+  assert_true(isinf(pr.days_left));
+  feed_linear(&p, 60, 0, 1.0 / 24, 0.5); /* one hour: three readings */
+  predict_eval(&p, T0 + HOUR_MS, &pr);
+  assert_true(pr.confidence < 0.2);
+  feed_linear(&p, 60, 1.0 / 24 + 1.0 / 48, 20, 0.5);
+  predict_eval(&p, T0 + 20 * DAY_MS, &pr);
+  assert_true(pr.confidence > 0.8);
+}
+
+static void test_prior_life(void **state)
+{
+  struct predict_params pp;
+  struct predictor p;
+  struct prediction pr;
+  (void)state;
+  level_params(&pp, 100, 0);
+  pp.prior_life_days = 50;
+  predict_init(&p, &pp);
+  predict_add(&p, T0, 100, NULL);
+  predict_eval(&p, T0, &pr);
+  /* no history: the rated life decides */
+  assert_true(fabs(pr.days_left - 50) < 1e-6);
+  assert_true(fabs(pr.rate_per_day - 2) < 1e-9);
+  assert_true(fabs(predict_typical_life_days(&p, &pr) - 50) < 1e-6);
+}
+
+static void test_typical_life_learned(void **state)
+{
+  struct predict_params pp;
+  struct predictor p;
+  struct prediction pr;
+  int64_t t;
+  int cycle, events = 0;
+  (void)state;
+  level_params(&pp, 100, 0);
+  predict_init(&p, &pp);
+  /* three parts replaced every 30 days, each at 20 % left */
+  for(cycle = 0; cycle < 4; cycle++)
+    for(t = 0; t < 30 * DAY_MS; t += HOUR_MS)
+      events += predict_add(&p, T0 + cycle * 30 * DAY_MS + t,
+                            100 * (1 - 0.8 * (double)t / (30.0 * DAY_MS)), NULL);
+  assert_int_equal(events, 3);
+  predict_eval(&p, T0 + 119 * DAY_MS, &pr);
+  assert_true(fabs(predict_typical_life_days(&p, &pr) - 30) < 0.01);
+}
+
+static void test_mark_replaced_usage(void **state)
+{
+  struct predict_params pp;
+  struct predictor p;
+  struct prediction pr;
+  int64_t t;
+  (void)state;
+  predict_params_default(&pp, PREDICT_MODEL_USAGE);
+  pp.life = 1000;
+  predict_init(&p, &pp);
+  for(t = 0; t <= 10 * DAY_MS; t += HOUR_MS)
+    predict_add(&p, T0 + t, 50.0 * (double)t / DAY_MS, NULL);
+  /* replaced without a counter reset: the counter reads 500 at the change */
+  predict_mark_replaced(&p, T0 + 10 * DAY_MS);
+  for(t = 10 * DAY_MS + HOUR_MS; t <= 14 * DAY_MS; t += HOUR_MS)
+    predict_add(&p, T0 + t, 500 + 50.0 * (double)(t - 10 * DAY_MS - HOUR_MS) / DAY_MS, NULL);
+  predict_eval(&p, T0 + 14 * DAY_MS, &pr);
+  assert_true(fabs(pr.level_pct - 80) < 0.5);
+  assert_true(fabs(pr.days_left - 16) < 0.5);
+}
+
+static void test_button_no_prediction(void **state)
+{
+  struct predict_params pp;
+  struct predictor p;
+  struct prediction pr;
+  (void)state;
+  predict_params_default(&pp, PREDICT_MODEL_BUTTON);
+  assert_int_equal(predict_init(&p, &pp), PREDICT_OK);
+  assert_false(predict_add(&p, T0, 1, NULL));
+  predict_eval(&p, T0, &pr);
+  assert_true(isinf(pr.days_left));
+  assert_true(pr.empty_at_ms == INT64_MAX);
+  assert_true(pr.confidence == 0);
+}
+
+static void test_params_from_cfg(void **state)
+{
+  struct cfg_consumable c;
+  struct predict_params pp;
+  struct predictor p;
+  (void)state;
+  memset(&c, 0, sizeof(c));
+  c.model = CFG_MODEL_LEVEL;
+  c.full = 0.2;
+  c.empty = 3.5;
+  assert_int_equal(predict_params_from_cfg(&c, &pp), PREDICT_OK);
+  assert_int_equal(pp.model, PREDICT_MODEL_LEVEL);
+  assert_true(pp.full == 0.2 && pp.empty == 3.5);
+  c.empty = 0.2;
+  assert_int_equal(predict_params_from_cfg(&c, &pp), PREDICT_ERR_PARAMS);
+  c.model = CFG_MODEL_USAGE;
+  c.life = 2000;
+  c.start = 17;
+  assert_int_equal(predict_params_from_cfg(&c, &pp), PREDICT_OK);
+  assert_true(pp.life == 2000 && pp.start == 17);
+  c.life = 0;
+  assert_int_equal(predict_params_from_cfg(&c, &pp), PREDICT_ERR_PARAMS);
+  pp.life = NAN;
+  assert_int_equal(predict_init(&p, &pp), PREDICT_ERR_PARAMS);
+  printf("sizeof(struct predictor) = %zu bytes\n", sizeof(struct predictor));
+  assert_true(sizeof(struct predictor) <= 1024);
+}
+
+static void assert_same_prediction(const struct prediction *a, const struct prediction *b)
+{
+  assert_memory_equal(&a->days_left, &b->days_left, sizeof(double));
+  assert_memory_equal(&a->rate_per_day, &b->rate_per_day, sizeof(double));
+  assert_memory_equal(&a->level_pct, &b->level_pct, sizeof(double));
+  assert_memory_equal(&a->confidence, &b->confidence, sizeof(double));
+  assert_true(a->empty_at_ms == b->empty_at_ms);
+  assert_true(a->exponential == b->exponential);
+}
+
+static void test_state_round_trip(void **state)
+{
+  struct predict_params pp;
+  struct predictor p, q;
+  struct prediction a, b;
+  uint8_t blob[PREDICT_STATE_MAX];
+  size_t len = 0;
+  int64_t t;
+  (void)state;
+  rng_state = 19;
+  level_params(&pp, 0.2, 3.5);
+  predict_init(&p, &pp);
+  for(t = 0; t <= 45 * DAY_MS + 7 * HOUR_MS; t += HOUR_MS / 4)
+    predict_add(&p, T0 + t, 0.2 * exp(0.05 * (double)t / DAY_MS) + 0.01 * noise1(), NULL);
+  memset(&q, 0xab, sizeof(q)); /* load must overwrite whatever q held */
+  assert_int_equal(predict_save(&p, blob, sizeof(blob), &len), PREDICT_OK);
+  assert_true(len > 0 && len <= PREDICT_STATE_MAX);
+  printf("state blob: %zu bytes\n", len);
+  assert_int_equal(predict_save(&p, blob, len - 1, &len), PREDICT_ERR_SPACE);
+  assert_int_equal(predict_save(&p, blob, sizeof(blob), &len), PREDICT_OK);
+  assert_int_equal(predict_load(&q, &pp, blob, len), PREDICT_OK);
+  predict_eval(&p, T0 + 46 * DAY_MS, &a);
+  predict_eval(&q, T0 + 46 * DAY_MS, &b);
+  assert_true(isfinite(a.days_left));
+  assert_same_prediction(&a, &b);
+  /* both go on identically after the restart */
+  for(; t <= 50 * DAY_MS; t += HOUR_MS / 4) {
+    double v = 0.2 * exp(0.05 * (double)t / DAY_MS);
+    assert_int_equal(predict_add(&p, T0 + t, v, NULL), predict_add(&q, T0 + t, v, NULL));
+  }
+  predict_eval(&p, T0 + 50 * DAY_MS, &a);
+  predict_eval(&q, T0 + 50 * DAY_MS, &b);
+  assert_same_prediction(&a, &b);
+  /* other parameters (a config reload): the history is re-read under them */
+  {
+    struct predict_params lin, lin2;
+    struct prediction c;
+    rng_state = 41;
+    level_params(&lin, 100, 0);
+    predict_init(&p, &lin);
+    feed_linear(&p, 100, 0, 30, 0.2); /* 1 %/day: at 70 on day 30 */
+    predict_eval(&p, T0 + 30 * DAY_MS, &a);
+    assert_true(fabs(a.days_left - 70) < 1);
+    lin2 = lin;
+    lin2.empty = -30; /* the point may now fall to -30 before the part is empty */
+    assert_int_equal(predict_save(&p, blob, sizeof(blob), &len), PREDICT_OK);
+    assert_int_equal(predict_load(&q, &lin2, blob, len), PREDICT_OK);
+    predict_eval(&q, T0 + 30 * DAY_MS, &c);
+    assert_true(fabs(c.days_left - 100) < 1.5);
+    assert_true(fabs(c.level_pct - 100.0 * 100 / 130) < 0.5);
+  }
+  /* an empty predictor round-trips too */
+  predict_init(&p, &pp);
+  assert_int_equal(predict_save(&p, blob, sizeof(blob), &len), PREDICT_OK);
+  assert_int_equal(predict_load(&q, &pp, blob, len), PREDICT_OK);
+  predict_eval(&q, T0, &b);
+  assert_true(isnan(b.level_pct));
+}
+
+static void test_state_garbage_refused(void **state)
+{
+  struct predict_params pp, usage;
+  struct predictor p, q;
+  struct prediction pr;
+  uint8_t blob[PREDICT_STATE_MAX], bad[PREDICT_STATE_MAX];
+  size_t len = 0, i;
+  int rc;
+  (void)state;
+  level_params(&pp, 100, 0);
+  predict_init(&p, &pp);
+  feed_linear(&p, 60, 0, 10, 0.5);
+  assert_int_equal(predict_save(&p, blob, sizeof(blob), &len), PREDICT_OK);
+  /* every truncation is refused, and leaves a fresh predictor */
+  for(i = 0; i < len; i++) {
+    rc = predict_load(&q, &pp, blob, i);
+    assert_true(rc == PREDICT_ERR_TRUNCATED || rc == PREDICT_ERR_FORMAT);
+    predict_eval(&q, T0, &pr);
+    assert_true(isnan(pr.level_pct));
+  }
+  /* every single flipped byte is refused */
+  for(i = 0; i < len; i++) {
+    memcpy(bad, blob, len);
+    bad[i] ^= 0x5a;
+    rc = predict_load(&q, &pp, bad, len);
+    assert_int_not_equal(rc, PREDICT_OK);
+  }
+  /* trailing bytes, random garbage, another version, another model */
+  memcpy(bad, blob, len);
+  bad[len] = 0;
+  assert_int_equal(predict_load(&q, &pp, bad, len + 1), PREDICT_ERR_FORMAT);
+  rng_state = 23;
+  for(i = 0; i < sizeof(bad); i++)
+    bad[i] = (uint8_t)(noise1() * 127 + 128);
+  assert_int_not_equal(predict_load(&q, &pp, bad, sizeof(bad)), PREDICT_OK);
+  memcpy(bad, blob, len);
+  bad[4] = PREDICT_STATE_VERSION + 1;
+  assert_int_equal(predict_load(&q, &pp, bad, len), PREDICT_ERR_VERSION);
+  predict_params_default(&usage, PREDICT_MODEL_USAGE);
+  usage.life = 100;
+  assert_int_equal(predict_load(&q, &usage, blob, len), PREDICT_ERR_MODEL);
+  assert_int_equal(predict_load(&q, &pp, NULL, 0), PREDICT_ERR_TRUNCATED);
+  assert_string_equal(predict_strerror(PREDICT_ERR_MODEL),
+                      "predictor state belongs to another consumable model");
+}
+
+/* Out-of-order and non-finite readings are ignored. */
+static void test_bad_readings_ignored(void **state)
+{
+  struct predict_params pp;
+  struct predictor p;
+  struct prediction a, b;
+  (void)state;
+  rng_state = 29;
+  level_params(&pp, 100, 0);
+  predict_init(&p, &pp);
+  feed_linear(&p, 60, 0, 10, 0.5);
+  predict_eval(&p, T0 + 10 * DAY_MS, &a);
+  assert_false(predict_add(&p, T0 + 10 * DAY_MS, NAN, NULL));
+  assert_false(predict_add(&p, T0 + 10 * DAY_MS, INFINITY, NULL));
+  assert_false(predict_add(&p, T0, 100, NULL)); /* older than the last: a replay duplicate */
+  predict_eval(&p, T0 + 10 * DAY_MS, &b);
+  assert_same_prediction(&a, &b);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_linear_empty_date),
+      cmocka_unit_test(test_glitch_spike),
+      cmocka_unit_test(test_glitch_pair_no_replacement),
+      cmocka_unit_test(test_replacement_restarts_slope),
+      cmocka_unit_test(test_usage_counter_reset),
+      cmocka_unit_test(test_weekly_duty_cycle_stable),
+      cmocka_unit_test(test_exponential_clogging),
+      cmocka_unit_test(test_rate_change_followed),
+      cmocka_unit_test(test_rising_linear_not_exponential),
+      cmocka_unit_test(test_not_depleting),
+      cmocka_unit_test(test_empty_is_zero_days),
+      cmocka_unit_test(test_little_history_low_confidence),
+      cmocka_unit_test(test_prior_life),
+      cmocka_unit_test(test_typical_life_learned),
+      cmocka_unit_test(test_mark_replaced_usage),
+      cmocka_unit_test(test_button_no_prediction),
+      cmocka_unit_test(test_params_from_cfg),
+      cmocka_unit_test(test_state_round_trip),
+      cmocka_unit_test(test_state_garbage_refused),
+      cmocka_unit_test(test_bad_readings_ignored),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
