@@ -858,6 +858,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 }
 
 /* libmicrohttpd's own messages ("Application reported internal error" after a drop fault). */
+static void on_mhd_log(void *cls, const char *fmt, va_list ap) RS_PRINTF(2, 0);
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
   char line[512];
