@@ -696,7 +696,8 @@ static void transfer_error(const struct commerce_client *c, CURLcode rc, const s
   else if(rc == CURLE_OPERATION_TIMEDOUT)
     snprintf(msg, size, "timeout after %ld ms", c->timeout_ms);
   else
-    snprintf(msg, size, "%s: %s", curl_easy_strerror(rc), errbuf[0] ? errbuf : "no detail");
+    (void)rs_snprintf(msg, size, "%s: %s", curl_easy_strerror(rc),
+                      errbuf[0] ? errbuf : "no detail"); /* cut to the log line */
 }
 
 enum commerce_outcome commerce_submit(struct commerce_client *c, const char *order_id,

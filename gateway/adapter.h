@@ -19,7 +19,11 @@
  * the reading path sees every attempt. Device ids and point ids in a reading
  * are only valid during the callback: copy what you keep.
  *
- * Threads: all methods are called from the daemon's main loop thread.
+ * Threads: all methods of the adapters of one bus (adapter_bus_key()) are
+ * called from one thread: the bus's worker in restockd, the caller's thread
+ * in inline mode (tests, restockctl probe). Different buses run on
+ * different threads at once, so state shared across buses through env must
+ * be locked; state of one bus (a shared connection) needs no lock.
  */
 #ifndef RS_ADAPTER_H
 #define RS_ADAPTER_H
@@ -60,6 +64,8 @@ struct reading {
   uint16_t raw[READING_RAW_MAX]; /* registers (or bits) as they came off the wire */
   unsigned n_raw;                /* how many of raw[] are set (0 for CoAP) */
   enum reading_error error;
+  int code;           /* READING_ERR_EXCEPTION: the Modbus exception code (1..255) or
+                         the CoAP response code (class * 32 + detail); 0 otherwise */
   const char *detail; /* a sentence about the error, or NULL; valid during the callback */
 };
 
@@ -141,6 +147,14 @@ typedef const struct adapter_ops *(*adapter_lookup_fn)(void *ctx, enum cfg_trans
  * "no <transport> adapter in this build"). ctx is unused.
  */
 const struct adapter_ops *adapter_default_lookup(void *ctx, enum cfg_transport t);
+
+/*
+ * The bus a device is on, as a key: devices with equal keys share one
+ * connection and one worker thread. "modbus-tcp HOST:PORT", "modbus-rtu
+ * SERIAL", "coap DEVICE-ID" (every CoAP device is its own bus). Returns 0,
+ * or -1 when buf is too small (buf then holds a terminated prefix).
+ */
+int adapter_bus_key(const struct cfg_device *d, char *buf, size_t size);
 
 /* --- wrappers: call these, never a->ops->x --- */
 

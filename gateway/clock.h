@@ -58,6 +58,12 @@ bool clock_wall_sane(int64_t wall_ms);
  * so reproducible builds get a reproducible floor).
  */
 int64_t clock_build_floor_ms(void);
+/*
+ * Replay and rule tests only: trust every wall time (clock_wall_sane() then
+ * always answers true), since a recorded or scripted timeline may lie before
+ * the build date. Process-wide; off by default.
+ */
+void clock_trust_all_times(bool on);
 
 /* Format wall ms as RFC 3339 UTC with seconds ("2026-12-01T17:51:14Z"). */
 void clock_format_rfc3339(int64_t wall_ms, char *buf, unsigned size);

@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include "config/rs_util.h"
+#include "gateway/approve.h"
+#include "gateway/http.h"
 #include "gateway/log.h"
 #include "rules/rules.h"
 
@@ -97,6 +99,8 @@ struct daemon_core *daemon_core_new(struct cfg *cfg, struct store *st, struct rs
     return NULL;
   }
   core_index(c);
+  pipeline_set_time_scale(c->pl, clock_scale(clk));
+  pipeline_set_online(c->pl, true); /* restockd talks to the shop of cfg->commerce */
   c->next_eval = now + DAEMON_EVAL_INTERVAL_MS;
   return c;
 }
@@ -145,13 +149,25 @@ size_t daemon_core_evaluate(struct daemon_core *c)
 int64_t daemon_core_step(struct daemon_core *c)
 {
   int64_t now = clock_mono_ms(c->clk), next;
+  (void)scheduler_drain(c->sched, core_emit, c); /* polls the bus workers finished */
   scheduler_run_io_timeouts(c->sched, clock_real_mono_ms(), clock_wall_ms(c->clk), core_emit, c);
   scheduler_run_due(c->sched, now, clock_wall_ms(c->clk), core_emit, c);
   if(c->dirty || now >= c->next_eval)
     daemon_core_evaluate(c);
+  if(clock_wall_ms(c->clk) >= pipeline_next_due(c->pl))
+    (void)pipeline_tick(c->pl, c->cfg, clock_wall_ms(c->clk)); /* outbox retries, expiry */
+  approval_tick(c->st, c->cfg, c->clk); /* approval links and their mails (gateway/approve.c) */
   (void)scheduler_sync_epoll(c->sched);
   next = scheduler_next_due(c->sched);
-  return next < c->next_eval ? next : c->next_eval;
+  if(next > c->next_eval)
+    next = c->next_eval;
+  {
+    /* the pipeline's next due time is on the wall timeline */
+    int64_t due = pipeline_next_due(c->pl), wall = clock_wall_ms(c->clk);
+    if(due != INT64_MAX && due - wall < next - clock_mono_ms(c->clk))
+      next = clock_mono_ms(c->clk) + (due > wall ? due - wall : 0);
+  }
+  return next;
 }
 
 void daemon_core_attach_epoll(struct daemon_core *c, int ep)
@@ -207,6 +223,7 @@ void daemon_core_swap_config(struct daemon_core *c, struct cfg *cfg)
   }
   scheduler_set_config(c->sched, cfg, clock_mono_ms(c->clk));
   reading_path_set_config(c->rp, cfg);
+  pipeline_reconfigure(c->pl); /* its commerce client points into the old config */
   c->dirty = true;
   /* now nothing points into the old config any more */
   core_unindex(&old);
@@ -475,6 +492,7 @@ int daemon_run(const struct daemon_opts *opts)
   struct store *st = NULL;
   struct rs_clock *clk = NULL;
   struct daemon_core *core = NULL;
+  struct http_server *http = NULL;
   int ep = -1, sfd = -1, tfd = -1, wfd = -1;
   int rc = 1, nerr;
   uint64_t wd_usec = 0;
@@ -529,10 +547,17 @@ int daemon_run(const struct daemon_opts *opts)
   }
   (void)pipeline_clock_check(daemon_core_pipeline(core), clock_wall_ms(clk));
 
+  /* device I/O runs on one worker thread per bus; results wake the loop through evfd */
+  (void)scheduler_start_workers(daemon_core_scheduler(core), clock_scale(clk));
   sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
   tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
   ep = epoll_create1(EPOLL_CLOEXEC);
   if(sfd < 0 || tfd < 0 || ep < 0 || epoll_add(ep, sfd) || epoll_add(ep, tfd)) {
+    log_err("cannot set up the main loop: %s", strerror(errno));
+    goto out;
+  }
+  if(scheduler_event_fd(daemon_core_scheduler(core)) >= 0 &&
+     epoll_add(ep, scheduler_event_fd(daemon_core_scheduler(core)))) {
     log_err("cannot set up the main loop: %s", strerror(errno));
     goto out;
   }
@@ -553,6 +578,11 @@ int daemon_run(const struct daemon_opts *opts)
     log_info("systemd watchdog: pinging every %" PRIu64 " ms", half / 1000u);
   }
 
+  http = http_server_start(&(struct http_env){.core = core, .st = st, .clk = clk}, err, sizeof(err));
+  if(!http || epoll_add(ep, http_server_fd(http))) {
+    log_err("cannot serve HTTP: %s", http ? strerror(errno) : err);
+    goto out;
+  }
   sd_notify(0, "READY=1\nSTATUS=running");
   log_notice("restockd running");
 
@@ -568,6 +598,8 @@ int daemon_run(const struct daemon_opts *opts)
     int64_t wait_ms = delay > 0 ? (int64_t)ceil(delay) : 0;
     if(io != INT64_MAX && io - clock_real_mono_ms() < wait_ms)
       wait_ms = io - clock_real_mono_ms();
+    if(http_server_timeout_ms(http) < wait_ms)
+      wait_ms = http_server_timeout_ms(http);
     arm_timer(tfd, wait_ms);
 
     n = epoll_wait(ep, evs, (int)RS_ARRAY_LEN(evs), -1);
@@ -607,10 +639,12 @@ int daemon_run(const struct daemon_opts *opts)
         }
       }
     }
+    http_server_run(http); /* its events, and its timeouts when the timer fired */
   }
   rc = 0;
 
 out:
+  http_server_stop(http); /* before the core it reads */
   daemon_core_free(core); /* first: adapters leave the epoll set before it closes */
   if(ep >= 0)
     close(ep);

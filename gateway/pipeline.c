@@ -1,24 +1,68 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * pipeline: decisions in, order lines in SQLite (see pipeline.h).
+ * pipeline: decisions in, order lines, drafts, approval, outbox and status
+ * tracking (see pipeline.h and docs/orders.md).
  */
 #include "gateway/pipeline.h"
 
 #include <inttypes.h>
+#include <jansson.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "config/rs_util.h"
 #include "gateway/clock.h"
 #include "gateway/log.h"
+#include "gateway/orderfsm.h"
+
+#define MAX_ALERTS 64
+/* POSTs per tick at most (each may block up to commerce.timeout); the rest go next tick */
+#define MAX_SENDS_PER_TICK 32
+
+/* When to look at a submitted or shipped order again (in memory only). */
+struct poll_slot {
+  char id[STORE_ORDER_ID_MAX + 1];
+  int64_t next_ms;
+  char *alert; /* a status problem of this order, or NULL */
+};
 
 struct pipeline {
   struct store *st;
   bool clock_known; /* clock_ok holds an answer */
   bool clock_ok;
   uint64_t created;
+
+  /* the shop */
+  bool online; /* the real commerce client may be used (pipeline_set_online) */
+  bool have_override;
+  struct pipeline_shop_ops override;
+  struct commerce_client *client; /* the real client, made from cfg->commerce */
+  char client_err[256];           /* why there is no client ("" if none) */
+
+  double scale;
+  struct commerce_backoff backoff;
+  uint64_t rng;
+  bool rng_seeded;
+
+  bool auth_alert;
+  long auth_status;
+  int64_t auth_wait_until; /* after a 401/403 nothing is sent before this (wall ms) */
+  size_t n_no_shop;        /* approved orders waiting for lack of a shop, at the last tick */
+  int64_t warned_line;     /* highest line id warned about (no supplier) */
+  bool in_tick;            /* pipeline_tick() is running (its outbox pass comes later) */
+
+  struct poll_slot *polls;
+  size_t n_polls;
+
+  char **alerts;
+  size_t n_alerts;
+  int64_t next_due;
 };
+
+/* ---- set-up ---------------------------------------------------------- */
 
 struct pipeline *pipeline_new(struct store *st)
 {
@@ -26,12 +70,75 @@ struct pipeline *pipeline_new(struct store *st)
   if(!p)
     return NULL;
   p->st = st;
+  p->scale = 1;
+  p->backoff.base_ms = PIPELINE_BACKOFF_BASE_MS;
+  p->backoff.cap_ms = PIPELINE_BACKOFF_CAP_MS;
+  p->next_due = 0; /* the first tick is due at once (an outbox left by a restart) */
   return p;
+}
+
+static void alerts_clear(struct pipeline *p)
+{
+  size_t i;
+  for(i = 0; i < p->n_alerts; i++)
+    free(p->alerts[i]);
+  FREE_NULL(p->alerts);
+  p->n_alerts = 0;
 }
 
 void pipeline_free(struct pipeline *p)
 {
+  size_t i;
+  if(!p)
+    return;
+  commerce_client_free(p->client);
+  for(i = 0; i < p->n_polls; i++)
+    free(p->polls[i].alert);
+  free(p->polls);
+  alerts_clear(p);
   free(p);
+}
+
+void pipeline_set_shop(struct pipeline *p, const struct pipeline_shop_ops *ops)
+{
+  p->have_override = ops != NULL;
+  if(ops)
+    p->override = *ops;
+  else
+    memset(&p->override, 0, sizeof(p->override));
+}
+
+void pipeline_set_online(struct pipeline *p, bool online)
+{
+  p->online = online;
+  if(!online)
+    pipeline_reconfigure(p);
+}
+
+void pipeline_set_time_scale(struct pipeline *p, double scale)
+{
+  p->scale = scale > 0 ? scale : 1;
+}
+
+void pipeline_set_backoff(struct pipeline *p, int64_t base_ms, int64_t cap_ms)
+{
+  if(base_ms <= 0 || cap_ms < base_ms)
+    return;
+  p->backoff.base_ms = base_ms;
+  p->backoff.cap_ms = cap_ms;
+}
+
+void pipeline_set_seed(struct pipeline *p, uint64_t seed)
+{
+  p->rng = seed;
+  p->rng_seeded = true;
+}
+
+void pipeline_reconfigure(struct pipeline *p)
+{
+  commerce_client_free(p->client);
+  p->client = NULL;
+  p->client_err[0] = '\0';
 }
 
 bool pipeline_clock_check(struct pipeline *p, int64_t now_ms)
@@ -52,6 +159,201 @@ bool pipeline_clock_check(struct pipeline *p, int64_t now_ms)
   p->clock_ok = ok;
   return ok;
 }
+
+/* ---- the shop seam ---------------------------------------------------- */
+
+static enum commerce_outcome real_submit(void *ctx, const char *order_id, const char *body,
+                                         struct commerce_result *r)
+{
+  return commerce_submit(ctx, order_id, body, r);
+}
+
+static enum commerce_lookup real_get_order(void *ctx, const char *shop_id,
+                                           struct commerce_order_info *out)
+{
+  return commerce_get_order(ctx, shop_id, out);
+}
+
+static enum commerce_lookup real_get_product(void *ctx, const char *sku,
+                                             struct commerce_product *out)
+{
+  return commerce_get_product(ctx, sku, out);
+}
+
+/*
+ * The shop to use under cfg into *ops: the override, or the real client
+ * (made now if needed). Returns false when there is none (no commerce
+ * section, or the client could not be made: p->client_err says why).
+ */
+static bool shop_ops(struct pipeline *p, const struct cfg *cfg, struct pipeline_shop_ops *ops)
+{
+  char err[256];
+  if(p->have_override) {
+    *ops = p->override;
+    return true;
+  }
+  if(!p->online || !cfg->commerce.set)
+    return false;
+  if(!p->client) {
+    if(commerce_client_new(cfg, &p->client, err, sizeof(err))) {
+      if(strcmp(err, p->client_err))
+        log_err("commerce: cannot make the client: %s; orders wait in the outbox", err);
+      rs_strlcpy(p->client_err, err, sizeof(p->client_err));
+      p->client = NULL;
+      return false;
+    }
+    p->client_err[0] = '\0';
+  }
+  ops->ctx = p->client;
+  ops->submit = real_submit;
+  ops->get_order = real_get_order;
+  ops->get_product = real_get_product;
+  return true;
+}
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static void due_at(struct pipeline *p, int64_t t)
+{
+  if(t < p->next_due)
+    p->next_due = t;
+}
+
+/* A real-time delay in ms onto the (scaled) wall timeline. */
+static int64_t scaled(const struct pipeline *p, int64_t real_ms)
+{
+  double v = (double)real_ms * p->scale;
+  if(v > 9e15)
+    return (int64_t)9e15;
+  return (int64_t)ceil(v);
+}
+
+static void fmt_money(const struct cfg *cfg, int64_t minor, char *buf, size_t size)
+{
+  cfg_format_money(minor, cfg->orders.currency_decimals, buf, size);
+}
+
+/* 00:00 UTC of the first day of now_ms's month. */
+static int64_t month_start_ms(int64_t now_ms)
+{
+  time_t secs = (time_t)(now_ms / 1000);
+  struct tm tm;
+  if(!gmtime_r(&secs, &tm))
+    return 0;
+  tm.tm_mday = 1;
+  tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+  return (int64_t)timegm(&tm) * 1000;
+}
+
+/* A list of strings (reasons, alerts). */
+struct strv {
+  char **v;
+  size_t n;
+};
+
+static void strv_add(struct strv *s, const char *fmt, ...) RS_PRINTF(2, 3);
+static void strv_add(struct strv *s, const char *fmt, ...)
+{
+  struct rs_buf b = {0};
+  va_list ap;
+  va_start(ap, fmt);
+  rs_buf_vprintf(&b, fmt, ap);
+  va_end(ap);
+  if(b.oom || !b.data) {
+    rs_buf_free(&b);
+    return;
+  }
+  s->v = rs_xrealloc(s->v, (s->n + 1) * sizeof(*s->v));
+  s->v[s->n++] = b.data;
+}
+
+static void strv_free(struct strv *s)
+{
+  size_t i;
+  for(i = 0; i < s->n; i++)
+    free(s->v[i]);
+  FREE_NULL(s->v);
+  s->n = 0;
+}
+
+/* "a; b; c" (malloc'd) */
+static char *strv_join(const struct strv *s)
+{
+  struct rs_buf b = {0};
+  size_t i;
+  rs_buf_puts(&b, "");
+  for(i = 0; i < s->n; i++)
+    rs_buf_printf(&b, "%s%s", i ? "; " : "", s->v[i]);
+  if(b.oom) {
+    rs_buf_free(&b);
+    return rs_xstrdup("");
+  }
+  return b.data;
+}
+
+/* Orders of one state, copied (struct store_order owns its strings). */
+struct order_list {
+  struct store_order *v;
+  size_t n;
+};
+
+static int collect_order(void *ud, const struct store_order *o)
+{
+  struct order_list *l = ud;
+  struct store_order *c;
+  l->v = rs_xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
+  c = &l->v[l->n++];
+  *c = *o;
+  c->supplier = o->supplier ? rs_xstrdup(o->supplier) : NULL;
+  c->shop_id = o->shop_id ? rs_xstrdup(o->shop_id) : NULL;
+  c->request_body = o->request_body ? rs_xstrdup(o->request_body) : NULL;
+  c->last_error = o->last_error ? rs_xstrdup(o->last_error) : NULL;
+  return 0;
+}
+
+static void order_list_free(struct order_list *l)
+{
+  size_t i;
+  for(i = 0; i < l->n; i++)
+    store_order_free(&l->v[i]);
+  FREE_NULL(l->v);
+  l->n = 0;
+}
+
+/* Orders in state, oldest first; logs a store failure. */
+static enum rs_err list_state(struct pipeline *p, enum store_order_state state,
+                              struct order_list *out)
+{
+  enum rs_err rc;
+  size_t i;
+  memset(out, 0, sizeof(*out));
+  rc = store_list_orders(p->st, true, state, 0, collect_order, out);
+  if(rc) {
+    log_err("cannot list %s orders: %s", store_order_state_name(state), store_errmsg(p->st));
+    order_list_free(out);
+    return rc;
+  }
+  /* the store lists newest first; work oldest first */
+  for(i = 0; i < out->n / 2; i++) {
+    struct store_order t = out->v[i];
+    out->v[i] = out->v[out->n - 1 - i];
+    out->v[out->n - 1 - i] = t;
+  }
+  return RS_OK;
+}
+
+/* Time of the latest transition of o into state, or -1. */
+static int64_t entered_at(const struct store_order_full *o, enum store_order_state state)
+{
+  size_t i = o->n_transitions;
+  while(i-- > 0) {
+    if(o->transitions[i].to == state)
+      return o->transitions[i].time_ms;
+  }
+  return -1;
+}
+
+/* ---- order lines ------------------------------------------------------- */
 
 /* The decision's figures as a JSON object; NaN and infinities are null. Caller frees. */
 static char *figures_json(const double figures[EXPR_VAR_COUNT])
@@ -136,12 +438,1033 @@ bool pipeline_has_open_line(struct pipeline *p, const char *consumable)
   return open;
 }
 
+/* ---- approval ---------------------------------------------------------- */
+
+/* Line value in minor units, saturating. */
+static int64_t line_value(const struct store_order_line *l)
+{
+  int64_t v;
+  if(__builtin_mul_overflow(l->quantity, l->unit_price, &v) || v < 0)
+    return INT64_MAX;
+  return v;
+}
+
+static int64_t add_sat(int64_t a, int64_t b)
+{
+  int64_t v;
+  if(__builtin_add_overflow(a, b, &v))
+    return INT64_MAX;
+  return v;
+}
+
+static const struct cfg_rule *find_rule(const struct cfg *cfg, const char *name)
+{
+  size_t i;
+  if(!name)
+    return &cfg->default_rule;
+  for(i = 0; i < cfg->n_rules; i++) {
+    if(cfg->rules[i].name && !strcmp(cfg->rules[i].name, name))
+      return &cfg->rules[i];
+  }
+  return NULL;
+}
+
+/* Spend of this calendar month (UTC): orders submitted (or approved and not yet sent) in it. */
+static enum rs_err month_spend(struct pipeline *p, int64_t now_ms, int64_t *out)
+{
+  static const enum store_order_state counted[] = {STORE_ORDER_APPROVED, STORE_ORDER_SUBMITTED,
+                                                   STORE_ORDER_SHIPPED, STORE_ORDER_DELIVERED};
+  int64_t start = month_start_ms(now_ms), sum = 0;
+  enum rs_err rc = RS_OK;
+  size_t k, i;
+  for(k = 0; k < RS_ARRAY_LEN(counted) && !rc; k++) {
+    struct order_list l;
+    rc = list_state(p, counted[k], &l);
+    if(rc)
+      break;
+    for(i = 0; i < l.n && !rc; i++) {
+      struct store_order_full *o = NULL;
+      int64_t t;
+      if(l.v[i].updated_ms < start)
+        continue; /* nothing happened to it this month */
+      rc = store_get_order(p->st, l.v[i].id, &o);
+      if(rc)
+        break;
+      t = entered_at(o, STORE_ORDER_SUBMITTED);
+      if(t < 0)
+        t = entered_at(o, STORE_ORDER_APPROVED);
+      if(t >= start)
+        sum = add_sat(sum, o->order.total);
+      store_order_full_free(o);
+    }
+    order_list_free(&l);
+  }
+  *out = sum;
+  return rc;
+}
+
+/*
+ * The approval policy (SPEC 8, 9) for order o under cfg at now_ms: the
+ * reasons a person must decide go into *reasons (empty: approve
+ * automatically). Asks the shop for products when it can (no information
+ * on any failure). Returns a store error only.
+ */
+static enum rs_err policy_reasons(struct pipeline *p, const struct cfg *cfg,
+                                  const struct store_order_full *o, int64_t now_ms,
+                                  struct strv *reasons)
+{
+  const struct cfg_money *over_value = &cfg->orders.approval.require_over_value;
+  const struct cfg_money *budget = &cfg->orders.approval.monthly_budget;
+  struct pipeline_shop_ops ops;
+  bool have_shop = shop_ops(p, cfg, &ops) && ops.get_product;
+  int64_t total = o->order.total;
+  char a[40], b[40], c[40];
+  size_t i;
+
+  if(over_value->set && total > over_value->minor) {
+    fmt_money(cfg, total, a, sizeof(a));
+    fmt_money(cfg, over_value->minor, b, sizeof(b));
+    strv_add(reasons, "total %s %s is over require_over_value %s", a, o->order.currency, b);
+  }
+  for(i = 0; i < o->n_lines; i++) {
+    const struct store_order_line *l = &o->lines[i];
+    const struct cfg_catalog_item *item = cfg_find_sku(cfg, l->sku);
+    const struct cfg_rule *r = find_rule(cfg, l->rule);
+    if(cfg->orders.approval.require_over_quantity > 0 &&
+       l->quantity > cfg->orders.approval.require_over_quantity)
+      strv_add(reasons, "%s: quantity %" PRId64 " is over require_over_quantity %" PRId64, l->sku,
+               l->quantity, cfg->orders.approval.require_over_quantity);
+    if(r && r->approval == CFG_APPROVAL_REQUIRED)
+      strv_add(reasons, "rule %s says approval: required (%s)", r->name ? r->name : "default",
+               l->consumable);
+    if(item && item->approval == CFG_APPROVAL_REQUIRED)
+      strv_add(reasons, "catalog entry %s says approval: required", l->sku);
+  }
+  if(budget->set) {
+    int64_t spent = 0;
+    enum rs_err rc = month_spend(p, now_ms, &spent);
+    if(rc)
+      return rc;
+    if(add_sat(spent, total) > budget->minor) {
+      fmt_money(cfg, spent, a, sizeof(a));
+      fmt_money(cfg, total, b, sizeof(b));
+      fmt_money(cfg, budget->minor, c, sizeof(c));
+      strv_add(reasons, "month-to-date spend %s + this order %s %s is over monthly_budget %s", a, b,
+               o->order.currency, c);
+    }
+  }
+  for(i = 0; have_shop && i < o->n_lines; i++) {
+    const struct store_order_line *l = &o->lines[i];
+    struct commerce_product pr;
+    enum commerce_lookup lk;
+    memset(&pr, 0, sizeof(pr));
+    lk = ops.get_product(ops.ctx, l->sku, &pr);
+    if(lk != COMMERCE_LOOKUP_OK) {
+      if(lk != COMMERCE_LOOKUP_NONE)
+        log_info("order %s: no product information on %s from the shop (%s: %s)", o->order.id,
+                 l->sku, commerce_lookup_name(lk), pr.message);
+      continue;
+    }
+    if(strcmp(pr.currency, o->order.currency)) {
+      strv_add(reasons, "%s: the shop sells in %s, not %s", l->sku, pr.currency, o->order.currency);
+      continue;
+    }
+    if(!pr.available)
+      strv_add(reasons, "%s: the shop says it is not available", l->sku);
+    if(l->unit_price > 0 && /* no catalog price: nothing to drift from */
+       (double)pr.unit_price >
+           (double)l->unit_price * (1.0 + cfg->orders.approval.price_tolerance) + 1e-9) {
+      double pct = ((double)pr.unit_price / (double)l->unit_price - 1.0) * 100.0;
+      fmt_money(cfg, pr.unit_price, a, sizeof(a));
+      fmt_money(cfg, l->unit_price, b, sizeof(b));
+      strv_add(reasons,
+               "%s: the shop's price %s is %.1f%% above the catalog's %s (price_tolerance %g%%)",
+               l->sku, a, pct, b, cfg->orders.approval.price_tolerance * 100.0);
+    }
+  }
+  return RS_OK;
+}
+
+/* reasons as a JSON array text (malloc'd) */
+static char *reasons_json(const struct strv *r)
+{
+  json_t *a = json_array();
+  char *s;
+  size_t i;
+  for(i = 0; a && i < r->n; i++)
+    json_array_append_new(a, json_string(r->v[i]));
+  s = a ? json_dumps(a, JSON_COMPACT) : NULL;
+  json_decref(a);
+  return s ? s : rs_xstrdup("[]");
+}
+
+/*
+ * Build the request body of order o (lines and currency as stored) from
+ * cfg->commerce. Returns a malloc'd body, or NULL (logged) when there is no
+ * commerce section or it cannot be built.
+ */
+static char *build_body(const struct cfg *cfg, const struct store_order_full *o)
+{
+  struct commerce_line *lines;
+  struct commerce_order co;
+  char *body = NULL, err[256];
+  size_t i;
+  if(!cfg->commerce.set)
+    return NULL;
+  lines = rs_xcalloc(o->n_lines ? o->n_lines : 1, sizeof(*lines));
+  for(i = 0; i < o->n_lines; i++) {
+    lines[i].sku = o->lines[i].sku;
+    lines[i].quantity = o->lines[i].quantity;
+    lines[i].has_unit_price = o->lines[i].unit_price > 0;
+    lines[i].unit_price = o->lines[i].unit_price;
+  }
+  co.id = o->order.id;
+  co.currency = o->order.currency;
+  co.lines = lines;
+  co.n_lines = o->n_lines;
+  if(commerce_build_body(cfg, &co, &body, err, sizeof(err))) {
+    log_err("order %s: cannot build the request body: %s", o->order.id, err);
+    body = NULL;
+  }
+  free(lines);
+  return body;
+}
+
+/*
+ * Move o from `from` to approved and, in the same transaction, store its
+ * body (when a commerce section exists): from then on it is in the outbox.
+ */
+static enum rs_err approve_order(struct pipeline *p, const struct cfg *cfg,
+                                 const struct store_order_full *o, enum store_order_state from,
+                                 const char *actor, const char *cause, int64_t now_ms)
+{
+  char *body = build_body(cfg, o);
+  enum rs_err rc = store_begin(p->st);
+  if(rc)
+    goto out;
+  rc = orderfsm_move(p->st, o->order.id, from, STORE_ORDER_APPROVED, actor, cause, now_ms);
+  if(!rc && body)
+    rc = store_set_order_body(p->st, o->order.id, body, now_ms);
+  if(rc)
+    store_rollback(p->st);
+  else
+    rc = store_commit(p->st);
+out:
+  if(!rc) {
+    log_notice("order %s approved (%s): %s", o->order.id, actor, cause);
+    if(body && !p->in_tick)
+      due_at(p, now_ms); /* a decision from outside: send it at the next step */
+  }
+  free(body);
+  return rc;
+}
+
+/* Close draft o (why: what closed it): the policy sends it to a person or approves it. */
+static enum rs_err close_draft(struct pipeline *p, const struct cfg *cfg,
+                               const struct store_order_full *o, const char *why, int64_t now_ms)
+{
+  struct strv reasons = {0};
+  char *joined = NULL, *json = NULL, key[128];
+  struct rs_buf cause = {0};
+  enum rs_err rc;
+
+  rc = policy_reasons(p, cfg, o, now_ms, &reasons);
+  if(rc)
+    goto out;
+  json = reasons_json(&reasons);
+  joined = strv_join(&reasons);
+  snprintf(key, sizeof(key), "%s%s", PIPELINE_META_REASONS, o->order.id);
+  if(reasons.n) {
+    rs_buf_printf(&cause, "closed (%s); needs approval: %s", why, joined);
+    rc = store_begin(p->st);
+    if(rc)
+      goto out;
+    rc = store_meta_set(p->st, key, json);
+    if(!rc)
+      rc = orderfsm_move(p->st, o->order.id, STORE_ORDER_DRAFT, STORE_ORDER_PENDING_APPROVAL,
+                         "policy", cause.data ? cause.data : "needs approval", now_ms);
+    if(rc)
+      store_rollback(p->st);
+    else
+      rc = store_commit(p->st);
+    if(!rc) {
+      log_notice("order %s pending approval: %s", o->order.id, cause.data ? cause.data : "");
+      due_at(p, now_ms + cfg->orders.approval.link_ttl_ms);
+    }
+  }
+  else {
+    rs_buf_printf(&cause, "closed (%s); approved automatically: within the approval policy", why);
+    rc = store_begin(p->st);
+    if(rc)
+      goto out;
+    rc = store_meta_set(p->st, key, json);
+    if(!rc)
+      rc = approve_order(p, cfg, o, STORE_ORDER_DRAFT, "policy",
+                         cause.data ? cause.data : "approved automatically", now_ms);
+    if(rc)
+      store_rollback(p->st);
+    else
+      rc = store_commit(p->st);
+  }
+out:
+  if(rc)
+    log_err("order %s: cannot close the draft: %s", o->order.id, store_errmsg(p->st));
+  rs_buf_free(&cause);
+  free(joined);
+  free(json);
+  strv_free(&reasons);
+  return rc;
+}
+
+/* Decide order_id (approve or reject) for pipeline_approve/pipeline_reject. */
+static enum rs_err decide(struct pipeline *p, const struct cfg *cfg, const char *order_id,
+                          bool approve, const char *actor, const char *source, int64_t now_ms)
+{
+  struct store_order_full *o = NULL;
+  struct rs_buf cause = {0}, detail = {0};
+  enum rs_err rc;
+
+  if(!order_id || !actor || !*actor)
+    return RS_ERR_INVALID;
+  rc = store_get_order(p->st, order_id, &o);
+  if(rc)
+    return rc;
+  if(o->order.state != STORE_ORDER_PENDING_APPROVAL) {
+    log_notice("order %s: %s by %s refused: it is %s, not pending_approval", order_id,
+               approve ? "approval" : "rejection", actor, store_order_state_name(o->order.state));
+    rc = RS_ERR_CONFLICT;
+    goto out;
+  }
+  rs_buf_printf(&cause, "%s by %s%s%s", approve ? "approved" : "rejected", actor,
+                source ? " from " : "", source ? source : "");
+  rs_buf_printf(&detail, "%s%s%s", order_id, source ? " from " : "", source ? source : "");
+  rc = store_begin(p->st);
+  if(rc)
+    goto out;
+  if(approve)
+    rc = approve_order(p, cfg, o, STORE_ORDER_PENDING_APPROVAL, actor,
+                       cause.data ? cause.data : "approved", now_ms);
+  else
+    rc = orderfsm_move(p->st, order_id, STORE_ORDER_PENDING_APPROVAL, STORE_ORDER_REJECTED, actor,
+                       cause.data ? cause.data : "rejected", now_ms);
+  if(!rc)
+    rc = store_audit(p->st, now_ms, actor, approve ? "approve" : "reject",
+                     detail.data ? detail.data : order_id);
+  if(rc)
+    store_rollback(p->st);
+  else
+    rc = store_commit(p->st);
+  if(!rc && !approve)
+    log_notice("order %s rejected by %s", order_id, actor);
+out:
+  rs_buf_free(&cause);
+  rs_buf_free(&detail);
+  store_order_full_free(o);
+  return rc;
+}
+
+enum rs_err pipeline_approve(struct pipeline *p, const struct cfg *cfg, const char *order_id,
+                             const char *actor, const char *source, int64_t now_ms)
+{
+  return decide(p, cfg, order_id, true, actor, source, now_ms);
+}
+
+enum rs_err pipeline_reject(struct pipeline *p, const struct cfg *cfg, const char *order_id,
+                            const char *actor, const char *source, int64_t now_ms)
+{
+  return decide(p, cfg, order_id, false, actor, source, now_ms);
+}
+
+enum rs_err pipeline_order_reasons(struct pipeline *p, const char *order_id, char **json)
+{
+  char key[128];
+  enum rs_err rc;
+  *json = NULL;
+  if(rs_snprintf(key, sizeof(key), "%s%s", PIPELINE_META_REASONS, order_id))
+    return RS_ERR_INVALID;
+  rc = store_meta_get(p->st, key, json);
+  if(rc == RS_ERR_NOT_FOUND) {
+    *json = rs_xstrdup("[]");
+    rc = RS_OK;
+  }
+  return rc;
+}
+
+/* ---- batching ---------------------------------------------------------- */
+
+/* A draft being filled during one tick. */
+struct draft {
+  char id[STORE_ORDER_ID_MAX + 1];
+  char *supplier;
+  size_t n_lines;
+  int64_t total;
+};
+
+struct drafts {
+  struct draft *v;
+  size_t n;
+};
+
+static void drafts_free(struct drafts *d)
+{
+  size_t i;
+  for(i = 0; i < d->n; i++)
+    free(d->v[i].supplier);
+  FREE_NULL(d->v);
+  d->n = 0;
+}
+
+/* Lines that are in no order yet. */
+struct line_list {
+  struct store_order_line *v;
+  size_t n;
+};
+
+static int collect_unbatched(void *ud, const struct store_order_line *l)
+{
+  struct line_list *ll = ud;
+  struct store_order_line *c;
+  if(l->order_id)
+    return 0;
+  ll->v = rs_xrealloc(ll->v, (ll->n + 1) * sizeof(*ll->v));
+  c = &ll->v[ll->n++];
+  *c = *l;
+  c->consumable = l->consumable ? rs_xstrdup(l->consumable) : NULL;
+  c->sku = l->sku ? rs_xstrdup(l->sku) : NULL;
+  c->rule = l->rule ? rs_xstrdup(l->rule) : NULL;
+  c->figures_json = NULL;
+  c->order_id = NULL;
+  return 0;
+}
+
+static int64_t max_lines_of(const struct cfg *cfg, const struct cfg_supplier *s)
+{
+  if(s && s->max_lines > 0)
+    return s->max_lines;
+  return cfg->orders.batching.max_lines;
+}
+
+/*
+ * Why draft o should close at now_ms (a static string into *why), or NULL
+ * with the time it will close by itself passed to due_at().
+ */
+static const char *close_reason(struct pipeline *p, const struct cfg *cfg,
+                                const struct store_order_full *o, int64_t now_ms)
+{
+  const struct cfg_supplier *s = cfg_find_supplier(cfg, o->order.supplier);
+  int64_t first = INT64_MAX, max_lines = max_lines_of(cfg, s);
+  int64_t margin = cfg->orders.batching.urgent_margin_ms;
+  size_t i;
+  if(!o->n_lines)
+    return NULL;
+  for(i = 0; i < o->n_lines; i++) {
+    const struct store_order_line *l = &o->lines[i];
+    if(l->created_ms < first)
+      first = l->created_ms;
+    if(l->need_by_ms) {
+      if(l->need_by_ms - margin <= now_ms)
+        return "an urgent line";
+      due_at(p, l->need_by_ms - margin);
+    }
+  }
+  if(cfg->orders.batching.flush_value.set &&
+     o->order.total >= cfg->orders.batching.flush_value.minor)
+    return "flush_value reached";
+  if(s && s->free_shipping_over.set && o->order.total >= s->free_shipping_over.minor)
+    return "free_shipping_over reached";
+  if(max_lines > 0 && (int64_t)o->n_lines >= max_lines)
+    return "max_lines reached";
+  if(first != INT64_MAX && now_ms - first >= cfg->orders.batching.window_ms)
+    return "batching window over";
+  if(first != INT64_MAX)
+    due_at(p, first + cfg->orders.batching.window_ms);
+  return NULL;
+}
+
+/*
+ * Put every line that is in no order into its supplier's draft, all in one
+ * transaction (one fsync per tick, however many lines). A draft that is full
+ * (max_lines) takes no more lines: the next line of its supplier starts
+ * another draft, and close_drafts() closes the full one right after. Nothing
+ * here talks to the network.
+ */
+static enum rs_err batch_lines(struct pipeline *p, const struct cfg *cfg, int64_t now_ms)
+{
+  struct line_list ll = {0};
+  struct drafts d = {0};
+  struct order_list drafts = {0};
+  enum rs_err rc;
+  size_t i, k, batched = 0, created = 0;
+  bool in_tx = false;
+
+  rc = store_list_open_lines(p->st, collect_unbatched, &ll);
+  if(rc) {
+    log_err("cannot list open order lines: %s", store_errmsg(p->st));
+    goto out;
+  }
+  if(!ll.n)
+    goto out;
+  rc = list_state(p, STORE_ORDER_DRAFT, &drafts);
+  if(rc)
+    goto out;
+  for(i = 0; i < drafts.n; i++) {
+    struct store_order_full *o = NULL;
+    struct draft *dr;
+    rc = store_get_order(p->st, drafts.v[i].id, &o);
+    if(rc)
+      goto out;
+    d.v = rs_xrealloc(d.v, (d.n + 1) * sizeof(*d.v));
+    dr = &d.v[d.n++];
+    memcpy(dr->id, o->order.id, sizeof(dr->id));
+    dr->supplier = rs_xstrdup(o->order.supplier);
+    dr->n_lines = o->n_lines;
+    dr->total = o->order.total;
+    store_order_full_free(o);
+  }
+
+  rc = store_begin(p->st);
+  if(rc)
+    goto fail;
+  in_tx = true;
+  for(i = 0; i < ll.n; i++) {
+    const struct store_order_line *l = &ll.v[i];
+    const struct cfg_catalog_item *item = cfg_find_sku(cfg, l->sku);
+    const struct cfg_supplier *s = item ? item->supplier : NULL;
+    const char *currency = l->currency[0] ? l->currency : cfg->orders.currency;
+    struct draft *dr = NULL;
+    int64_t max_lines;
+
+    if(!s || !currency) {
+      if(l->id > p->warned_line) /* once per line, not every tick */
+        log_warn("order line %" PRId64 " (%s): SKU %s has no supplier in the catalog; it waits",
+                 l->id, l->consumable, l->sku);
+      if(l->id > p->warned_line)
+        p->warned_line = l->id;
+      continue;
+    }
+    max_lines = max_lines_of(cfg, s);
+    for(k = 0; k < d.n; k++) {
+      if(strcmp(d.v[k].supplier, s->id))
+        continue;
+      if(max_lines > 0 && (int64_t)d.v[k].n_lines >= max_lines)
+        continue; /* full: closed by close_drafts() */
+      dr = &d.v[k];
+      break;
+    }
+    if(!dr) {
+      char id[STORE_ORDER_ID_MAX + 1], cause[160], actor[CFG_ID_MAX + 8];
+      snprintf(actor, sizeof(actor), "rule:%s", l->rule ? l->rule : "default");
+      snprintf(cause, sizeof(cause), "draft for supplier %s, first line %s", s->id, l->consumable);
+      rc = store_create_order(p->st, s->id, currency, 0, now_ms, actor, cause, id, sizeof(id));
+      if(rc)
+        goto fail;
+      d.v = rs_xrealloc(d.v, (d.n + 1) * sizeof(*d.v));
+      dr = &d.v[d.n++];
+      memcpy(dr->id, id, sizeof(dr->id));
+      dr->supplier = rs_xstrdup(s->id);
+      dr->n_lines = 0;
+      dr->total = 0;
+      created++;
+    }
+    rc = store_attach_line(p->st, l->id, dr->id);
+    if(!rc)
+      rc = store_set_order_total(p->st, dr->id, add_sat(dr->total, line_value(l)), now_ms);
+    if(rc)
+      goto fail;
+    dr->n_lines++;
+    dr->total = add_sat(dr->total, line_value(l));
+    batched++;
+    log_debug("order line %" PRId64 " (%s) joins draft %s of %s", l->id, l->consumable, dr->id,
+              s->id);
+  }
+  in_tx = false;
+  rc = store_commit(p->st);
+  if(rc)
+    goto fail;
+  if(batched)
+    log_info("%zu order line%s batched (%zu new draft%s)", batched, batched == 1 ? "" : "s",
+             created, created == 1 ? "" : "s");
+  goto out;
+fail:
+  log_err("order lines not batched: %s", store_errmsg(p->st));
+  if(in_tx)
+    store_rollback(p->st);
+out:
+  for(i = 0; i < ll.n; i++)
+    store_order_line_free(&ll.v[i]);
+  free(ll.v);
+  order_list_free(&drafts);
+  drafts_free(&d);
+  return rc;
+}
+
+/* Close every draft whose time has come. */
+static enum rs_err close_drafts(struct pipeline *p, const struct cfg *cfg, int64_t now_ms)
+{
+  struct order_list l;
+  enum rs_err rc = list_state(p, STORE_ORDER_DRAFT, &l);
+  size_t i;
+  if(rc)
+    return rc;
+  for(i = 0; i < l.n; i++) {
+    struct store_order_full *o = NULL;
+    const char *why;
+    rc = store_get_order(p->st, l.v[i].id, &o);
+    if(rc)
+      break;
+    why = close_reason(p, cfg, o, now_ms);
+    if(why)
+      (void)close_draft(p, cfg, o, why, now_ms);
+    store_order_full_free(o);
+  }
+  order_list_free(&l);
+  return rc;
+}
+
+/* Pending orders past link_ttl end in expired. */
+static enum rs_err expire_pending(struct pipeline *p, const struct cfg *cfg, int64_t now_ms)
+{
+  struct order_list l;
+  enum rs_err rc = list_state(p, STORE_ORDER_PENDING_APPROVAL, &l);
+  int64_t ttl = cfg->orders.approval.link_ttl_ms;
+  size_t i;
+  if(rc)
+    return rc;
+  for(i = 0; i < l.n; i++) {
+    struct store_order_full *o = NULL;
+    int64_t since, end;
+    rc = store_get_order(p->st, l.v[i].id, &o);
+    if(rc)
+      break;
+    since = entered_at(o, STORE_ORDER_PENDING_APPROVAL);
+    if(since < 0)
+      since = o->order.updated_ms;
+    end = add_sat(since, ttl);
+    if(now_ms >= end) {
+      char cause[128], d[32];
+      snprintf(d, sizeof(d), "%" PRId64 "h", ttl / 3600000);
+      snprintf(cause, sizeof(cause), "no decision within link_ttl (%s)", d);
+      if(orderfsm_move(p->st, o->order.id, STORE_ORDER_PENDING_APPROVAL, STORE_ORDER_EXPIRED,
+                       "system", cause, now_ms) == RS_OK)
+        log_notice("order %s expired: %s", o->order.id, cause);
+    }
+    else
+      due_at(p, end);
+    store_order_full_free(o);
+  }
+  order_list_free(&l);
+  return rc;
+}
+
+/* ---- the outbox -------------------------------------------------------- */
+
+static struct poll_slot *poll_slot(struct pipeline *p, const char *id);
+
+/* Send one due order of the outbox and record what the shop said. */
+static void submit_one(struct pipeline *p, const struct cfg *cfg,
+                       const struct pipeline_shop_ops *ops, const struct store_order *o,
+                       int64_t now_ms)
+{
+  struct commerce_result r;
+  enum commerce_outcome oc;
+  char cause[512], err[400];
+  enum rs_err rc;
+  int64_t delay, next;
+  unsigned attempt = o->attempts > 30 ? 30u : (unsigned)o->attempts;
+
+  memset(&r, 0, sizeof(r));
+  r.retry_after_ms = -1;
+  oc = ops->submit(ops->ctx, o->id, o->request_body, &r);
+  switch(oc) {
+  case COMMERCE_SUBMITTED:
+    p->auth_alert = false;
+    p->auth_wait_until = 0;
+    snprintf(cause, sizeof(cause),
+             "accepted by the shop as %s (HTTP %ld, status %s, attempt %" PRId64 ")", r.shop_id,
+             r.http_status, r.shop_status[0] ? r.shop_status : "?", o->attempts + 1);
+    rc = store_begin(p->st);
+    if(!rc) {
+      rc = store_set_order_shop_id(p->st, o->id, r.shop_id, now_ms);
+      if(!rc)
+        rc = store_note_attempt(p->st, o->id, 0, NULL, now_ms);
+      if(!rc)
+        rc = orderfsm_move(p->st, o->id, STORE_ORDER_APPROVED, STORE_ORDER_SUBMITTED, "system",
+                           cause, now_ms);
+      if(rc)
+        store_rollback(p->st);
+      else
+        rc = store_commit(p->st);
+    }
+    if(rc)
+      log_err("order %s was accepted by the shop as %s but that is not recorded (%s); it is "
+              "resent with the same key and body",
+              o->id, r.shop_id, store_errmsg(p->st));
+    else {
+      log_notice("order %s submitted: %s", o->id, cause);
+      poll_slot(p, o->id)->next_ms = now_ms + cfg->commerce.status_interval_ms;
+      due_at(p, now_ms + cfg->commerce.status_interval_ms);
+    }
+    return;
+  case COMMERCE_RETRY:
+    delay = commerce_backoff_delay(&p->backoff, attempt, r.retry_after_ms, &p->rng);
+    next = now_ms + (scaled(p, delay) > 0 ? scaled(p, delay) : 1);
+    snprintf(err, sizeof(err), "%s", r.message[0] ? r.message : "no answer");
+    log_warn("order %s: attempt %" PRId64 " not accepted (%s%s%s); retrying in %.1f s%s", o->id,
+             o->attempts + 1, err, r.excerpt[0] && !strstr(err, r.excerpt) ? "; answer: " : "",
+             r.excerpt[0] && !strstr(err, r.excerpt) ? r.excerpt : "", (double)delay / 1000.0,
+             r.retry_after_ms >= 0 ? " (Retry-After)" : "");
+    break;
+  case COMMERCE_WAIT_AUTH:
+    p->auth_alert = true;
+    p->auth_status = r.http_status;
+    delay = p->backoff.cap_ms;
+    if(r.retry_after_ms > delay)
+      delay = r.retry_after_ms;
+    next = now_ms + scaled(p, delay);
+    p->auth_wait_until = next; /* the other orders wait too: the credentials are the problem */
+    snprintf(err, sizeof(err), "%s", r.message[0] ? r.message : "credentials refused");
+    log_err("order %s waits: the shop refused the credentials (HTTP %ld); check commerce.auth; "
+            "retrying in %.0f s",
+            o->id, r.http_status, (double)delay / 1000.0);
+    break;
+  case COMMERCE_FAILED:
+  default:
+    p->auth_alert = false;
+    p->auth_wait_until = 0;
+    snprintf(cause, sizeof(cause), "the shop refused the order (HTTP %ld%s%s): %s", r.http_status,
+             r.error_code[0] ? " " : "", r.error_code, r.message[0] ? r.message : r.excerpt);
+    rc = store_begin(p->st);
+    if(!rc) {
+      rc = store_note_attempt(p->st, o->id, 0, r.message[0] ? r.message : r.excerpt, now_ms);
+      if(!rc)
+        rc = orderfsm_move(p->st, o->id, STORE_ORDER_APPROVED, STORE_ORDER_FAILED, "system", cause,
+                           now_ms);
+      if(rc)
+        store_rollback(p->st);
+      else
+        rc = store_commit(p->st);
+    }
+    if(rc)
+      log_err("order %s: cannot record the failure: %s", o->id, store_errmsg(p->st));
+    else
+      log_err("order %s failed: %s", o->id, cause);
+    return;
+  }
+  rc = store_note_attempt(p->st, o->id, next, err, now_ms);
+  if(rc)
+    log_err("order %s: cannot record the attempt: %s", o->id, store_errmsg(p->st));
+  due_at(p, next);
+}
+
+/* Store the body of approved orders that have none yet (approved before the shop was set up). */
+static void fill_body(struct pipeline *p, const struct cfg *cfg, struct store_order *o,
+                      int64_t now_ms)
+{
+  struct store_order_full *f = NULL;
+  char *body;
+  if(store_get_order(p->st, o->id, &f))
+    return;
+  body = build_body(cfg, f);
+  if(body && store_set_order_body(p->st, o->id, body, now_ms) == RS_OK) {
+    o->request_body = body;
+    body = NULL;
+  }
+  free(body);
+  store_order_full_free(f);
+}
+
+/* Send every due order of the outbox. */
+static enum rs_err run_outbox(struct pipeline *p, const struct cfg *cfg, int64_t now_ms)
+{
+  struct pipeline_shop_ops ops;
+  bool have_shop = shop_ops(p, cfg, &ops);
+  struct order_list l;
+  enum rs_err rc = list_state(p, STORE_ORDER_APPROVED, &l);
+  size_t i, sent = 0;
+  p->n_no_shop = 0;
+  if(rc)
+    return rc;
+  for(i = 0; i < l.n; i++) {
+    struct store_order *o = &l.v[i];
+    if(!have_shop) {
+      p->n_no_shop++;
+      continue;
+    }
+    if(!o->request_body)
+      fill_body(p, cfg, o, now_ms);
+    if(!o->request_body) {
+      p->n_no_shop++;
+      continue;
+    }
+    if(o->next_attempt_ms && o->next_attempt_ms > now_ms) {
+      due_at(p, o->next_attempt_ms);
+      continue;
+    }
+    if(p->auth_wait_until > now_ms) {
+      due_at(p, p->auth_wait_until);
+      continue;
+    }
+    if(sent >= MAX_SENDS_PER_TICK) {
+      due_at(p, now_ms); /* more next tick, so the main loop is not held for long */
+      continue;
+    }
+    sent++;
+    submit_one(p, cfg, &ops, o, now_ms);
+  }
+  order_list_free(&l);
+  return RS_OK;
+}
+
+/* ---- status tracking --------------------------------------------------- */
+
+/* The poll schedule of order id (made, due at once, when it has none). */
+static struct poll_slot *poll_slot(struct pipeline *p, const char *id)
+{
+  size_t i;
+  for(i = 0; i < p->n_polls; i++) {
+    if(!strcmp(p->polls[i].id, id))
+      return &p->polls[i];
+  }
+  p->polls = rs_xrealloc(p->polls, (p->n_polls + 1) * sizeof(*p->polls));
+  memset(&p->polls[p->n_polls], 0, sizeof(*p->polls));
+  rs_strlcpy(p->polls[p->n_polls].id, id, sizeof(p->polls[p->n_polls].id));
+  return &p->polls[p->n_polls++];
+}
+
+/* Forget poll slots of orders that are no longer tracked (mark: ids still tracked). */
+static void polls_prune(struct pipeline *p, const struct order_list *a, const struct order_list *b)
+{
+  size_t i = 0, k;
+  while(i < p->n_polls) {
+    bool keep = false;
+    for(k = 0; k < a->n && !keep; k++)
+      keep = !strcmp(a->v[k].id, p->polls[i].id);
+    for(k = 0; k < b->n && !keep; k++)
+      keep = !strcmp(b->v[k].id, p->polls[i].id);
+    if(keep) {
+      i++;
+      continue;
+    }
+    free(p->polls[i].alert);
+    memmove(&p->polls[i], &p->polls[i + 1], (p->n_polls - i - 1) * sizeof(*p->polls));
+    p->n_polls--;
+  }
+}
+
+static void slot_alert(struct poll_slot *s, const char *fmt, ...) RS_PRINTF(2, 3);
+static void slot_alert(struct poll_slot *s, const char *fmt, ...)
+{
+  struct rs_buf b = {0};
+  va_list ap;
+  va_start(ap, fmt);
+  rs_buf_vprintf(&b, fmt, ap);
+  va_end(ap);
+  free(s->alert);
+  s->alert = b.oom ? NULL : b.data;
+  if(b.oom)
+    rs_buf_free(&b);
+}
+
+/* Delivered: move to delivered and add every line's quantity to its consumable's spares. */
+static enum rs_err deliver(struct pipeline *p, const struct store_order *o,
+                           enum store_order_state from, const char *cause, int64_t now_ms)
+{
+  struct store_order_full *f = NULL;
+  enum rs_err rc = store_get_order(p->st, o->id, &f);
+  size_t i;
+  if(rc)
+    return rc;
+  rc = store_begin(p->st);
+  if(rc)
+    goto out;
+  rc = orderfsm_move(p->st, o->id, from, STORE_ORDER_DELIVERED, "system", cause, now_ms);
+  for(i = 0; !rc && i < f->n_lines; i++)
+    rc = store_add_spares(p->st, f->lines[i].consumable, f->lines[i].quantity, now_ms, NULL);
+  if(rc)
+    store_rollback(p->st);
+  else
+    rc = store_commit(p->st);
+out:
+  if(!rc)
+    log_notice("order %s delivered: %zu line%s added to spares", o->id, f->n_lines,
+               f->n_lines == 1 ? "" : "s");
+  store_order_full_free(f);
+  return rc;
+}
+
+/* Poll one submitted or shipped order. */
+static void poll_one(struct pipeline *p, const struct cfg *cfg, const struct pipeline_shop_ops *ops,
+                     const struct store_order *o, int64_t now_ms)
+{
+  struct poll_slot *s = poll_slot(p, o->id);
+  struct commerce_order_info info;
+  enum commerce_lookup lk;
+  int64_t interval = cfg->commerce.status_interval_ms, longest;
+  char cause[256];
+
+  longest = scaled(p, p->backoff.cap_ms);
+  if(longest < interval)
+    longest = interval;
+  if(s->next_ms > now_ms) {
+    due_at(p, s->next_ms);
+    return;
+  }
+  if(!o->shop_id) {
+    slot_alert(s, "order %s is %s but has no shop id", o->id, store_order_state_name(o->state));
+    s->next_ms = now_ms + longest;
+    due_at(p, s->next_ms);
+    return;
+  }
+  memset(&info, 0, sizeof(info));
+  lk = ops->get_order(ops->ctx, o->shop_id, &info);
+  s->next_ms = now_ms + interval;
+  switch(lk) {
+  case COMMERCE_LOOKUP_OK:
+    p->auth_alert = false;
+    p->auth_wait_until = 0;
+    FREE_NULL(s->alert);
+    if(info.status == COMMERCE_ST_SHIPPED && o->state == STORE_ORDER_SUBMITTED) {
+      snprintf(cause, sizeof(cause), "the shop reports shipped%s%s",
+               info.tracking[0] ? ", tracking " : "", info.tracking);
+      if(orderfsm_move(p->st, o->id, STORE_ORDER_SUBMITTED, STORE_ORDER_SHIPPED, "system", cause,
+                       now_ms) == RS_OK)
+        log_notice("order %s shipped%s%s", o->id, info.tracking[0] ? ": tracking " : "",
+                   info.tracking);
+    }
+    else if(info.status == COMMERCE_ST_DELIVERED) {
+      snprintf(cause, sizeof(cause), "the shop reports delivered%s%s",
+               info.tracking[0] ? ", tracking " : "", info.tracking);
+      if(deliver(p, o, o->state, cause, now_ms))
+        log_err("order %s: cannot record the delivery: %s", o->id, store_errmsg(p->st));
+    }
+    else if(info.status == COMMERCE_ST_CANCELLED) {
+      if(orderfsm_move(p->st, o->id, o->state, STORE_ORDER_CANCELLED, "system",
+                       "the shop cancelled the order", now_ms) == RS_OK)
+        log_warn("order %s: the shop cancelled it", o->id);
+    }
+    break;
+  case COMMERCE_LOOKUP_RETRY:
+    log_info("order %s: status not read (%s); next try in the next interval", o->id, info.message);
+    break;
+  case COMMERCE_LOOKUP_WAIT_AUTH:
+    p->auth_alert = true;
+    p->auth_status = info.http_status;
+    s->next_ms = now_ms + longest;
+    log_err("order %s: the shop refused the credentials reading its status (HTTP %ld)", o->id,
+            info.http_status);
+    break;
+  case COMMERCE_LOOKUP_NONE:
+  case COMMERCE_LOOKUP_BAD:
+  default:
+    s->next_ms = now_ms + longest;
+    if(lk == COMMERCE_LOOKUP_NONE)
+      slot_alert(s, "order %s: the shop does not know %s (HTTP %ld); still polling", o->id,
+                 o->shop_id, info.http_status);
+    else
+      slot_alert(s, "order %s: unusable status answer from the shop (%s%s%s); still polling", o->id,
+                 info.message, info.status_text[0] ? ", status " : "", info.status_text);
+    log_warn("%s", s->alert ? s->alert : "order status unreadable");
+    break;
+  }
+  due_at(p, s->next_ms);
+}
+
+static enum rs_err track_status(struct pipeline *p, const struct cfg *cfg, int64_t now_ms)
+{
+  struct pipeline_shop_ops ops;
+  bool have_shop = shop_ops(p, cfg, &ops);
+  struct order_list sub = {0}, shp = {0};
+  enum rs_err rc;
+  size_t i;
+  rc = list_state(p, STORE_ORDER_SUBMITTED, &sub);
+  if(!rc)
+    rc = list_state(p, STORE_ORDER_SHIPPED, &shp);
+  if(rc)
+    goto out;
+  polls_prune(p, &sub, &shp);
+  for(i = 0; have_shop && ops.get_order && i < sub.n; i++)
+    poll_one(p, cfg, &ops, &sub.v[i], now_ms);
+  for(i = 0; have_shop && ops.get_order && i < shp.n; i++)
+    poll_one(p, cfg, &ops, &shp.v[i], now_ms);
+out:
+  order_list_free(&sub);
+  order_list_free(&shp);
+  return rc;
+}
+
+/* ---- alerts and the tick ----------------------------------------------- */
+
+static void rebuild_alerts(struct pipeline *p, const struct cfg *cfg)
+{
+  struct strv a = {0};
+  size_t i;
+  alerts_clear(p);
+  if(p->auth_alert)
+    strv_add(&a,
+             "commerce: the shop refuses the credentials (HTTP %ld): orders wait until "
+             "commerce.auth works",
+             p->auth_status);
+  if(p->client_err[0])
+    strv_add(&a, "commerce: no client: %s", p->client_err);
+  if(p->n_no_shop) {
+    const char *why = "no request body (see the log)";
+    if(!cfg->commerce.set)
+      why = "no shop configured";
+    else if(!p->online && !p->have_override)
+      why = "offline (this run does no shop I/O)";
+    else if(p->client_err[0])
+      why = "the commerce client is not available";
+    strv_add(&a, "%zu approved order%s not sent: %s", p->n_no_shop, p->n_no_shop == 1 ? "" : "s",
+             why);
+  }
+  for(i = 0; i < p->n_polls && a.n < MAX_ALERTS; i++) {
+    if(p->polls[i].alert)
+      strv_add(&a, "%s", p->polls[i].alert);
+  }
+  p->alerts = a.v;
+  p->n_alerts = a.n;
+}
+
 enum rs_err pipeline_tick(struct pipeline *p, const struct cfg *cfg, int64_t now_ms)
 {
-  (void)p;
-  (void)cfg;
-  (void)now_ms;
-  return RS_OK;
+  enum rs_err rc = RS_OK, r;
+  p->next_due = INT64_MAX;
+  if(!pipeline_clock_check(p, now_ms))
+    return RS_OK;
+  if(!p->rng_seeded) {
+    p->rng = (uint64_t)now_ms ^ ((uint64_t)(uintptr_t)p << 16) ^ 0x9e3779b97f4a7c15u;
+    p->rng_seeded = true;
+  }
+  p->in_tick = true;
+  r = batch_lines(p, cfg, now_ms);
+  rc = rc ? rc : r;
+  r = close_drafts(p, cfg, now_ms);
+  rc = rc ? rc : r;
+  r = expire_pending(p, cfg, now_ms);
+  rc = rc ? rc : r;
+  r = run_outbox(p, cfg, now_ms);
+  rc = rc ? rc : r;
+  r = track_status(p, cfg, now_ms);
+  rc = rc ? rc : r;
+  p->in_tick = false;
+  rebuild_alerts(p, cfg);
+  return rc;
+}
+
+int64_t pipeline_next_due(const struct pipeline *p)
+{
+  return p->next_due;
+}
+
+size_t pipeline_alerts(const struct pipeline *p, const char *const **out)
+{
+  *out = (const char *const *)p->alerts;
+  return p->n_alerts;
+}
+
+bool pipeline_auth_alert(const struct pipeline *p)
+{
+  return p->auth_alert;
 }
 
 uint64_t pipeline_lines_created(const struct pipeline *p)

@@ -1,33 +1,50 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * pipeline: the order pipeline's front door. Decisions of the rules
- * (struct rule_decision, rules/rules.h) come in; each becomes one open order
- * line in SQLite through the store, with the consumable, SKU, quantity, unit
- * price and currency of the catalog, the rule that fired and its figures.
+ * pipeline: the order pipeline of SPEC sections 8 and 9 (docs/orders.md).
+ *
+ *   rule decision --pipeline_submit--> open order line
+ *   pipeline_tick():
+ *     batching     lines of one supplier join that supplier's draft; a draft
+ *                  closes at window / flush_value / free_shipping_over /
+ *                  max_lines / an urgent line
+ *     approval     a closed draft goes to pending_approval (reasons stored)
+ *                  or is approved by the policy; pending ones expire after
+ *                  link_ttl
+ *     outbox       approved -> the request body is built once and stored in
+ *                  the same transaction as the approval; POSTed with
+ *                  Idempotency-Key = order id, retried with full-jitter
+ *                  backoff (Retry-After honoured) across restarts
+ *     tracking     GET /orders/{id} every commerce.status_interval until
+ *                  delivered (spares added) or cancelled
  *
  * Invariants kept here:
  *   - exactly one open line per consumable (the store refuses a second one;
  *     the pipeline reports it as RS_ERR_CONFLICT and writes nothing);
  *   - nothing is ordered while the wall clock is not plausible
- *     (clock_wall_sane() false, e.g. a board without RTC booted in 1970):
- *     pipeline_submit() refuses with RS_ERR_INVALID, logging once at error
+ *     (clock_wall_sane() false): pipeline_submit() refuses with
+ *     RS_ERR_INVALID and pipeline_tick() does nothing, logging once at error
  *     level when the clock goes bad and once at notice level when it is sane
- *     again.
+ *     again;
+ *   - every state change goes through orderfsm_move() (the transition table)
+ *     with an actor and a cause;
+ *   - an order's body is stored before the first network call and never
+ *     changes; every attempt sends it with the same key.
  *
- * Later work plugs in behind pipeline_submit()/pipeline_tick(): batching
- * lines into drafts per supplier, the approval policy, the outbox and the
- * commerce submission (SPEC 8). Their state lives in the store, so it
- * survives reloads and restarts.
- *
- * The pipeline never reads a clock: the caller passes wall time in.
- * Not thread-safe: one main loop thread.
+ * Time: now_ms is the daemon's (possibly scaled) wall clock; windows,
+ * link_ttl and status_interval run on it. Backoff and Retry-After are real
+ * time: they are multiplied by the time scale (pipeline_set_time_scale) to
+ * land on the same timeline. The pipeline never reads a clock.
+ * Not thread-safe: one main loop thread. Network calls block up to
+ * commerce.timeout each.
  */
 #ifndef RS_PIPELINE_H
 #define RS_PIPELINE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
+#include "adapters/commerce.h"
 #include "config/config.h"
 #include "gateway/rs_err.h"
 #include "gateway/store.h"
@@ -35,9 +52,58 @@
 
 struct pipeline;
 
+/*
+ * The shop as the pipeline sees it. The default is the real client
+ * (adapters/commerce.h) made from cfg->commerce; tests install a scripted
+ * fake. get_product may be NULL (a shop without GET /products).
+ */
+struct pipeline_shop_ops {
+  void *ctx;
+  enum commerce_outcome (*submit)(void *ctx, const char *order_id, const char *body,
+                                  struct commerce_result *r);
+  enum commerce_lookup (*get_order)(void *ctx, const char *shop_id,
+                                    struct commerce_order_info *out);
+  enum commerce_lookup (*get_product)(void *ctx, const char *sku, struct commerce_product *out);
+};
+
+/* Default backoff: first ceiling 1 s, longest 1 h (real time). */
+#define PIPELINE_BACKOFF_BASE_MS 1000
+#define PIPELINE_BACKOFF_CAP_MS  3600000
+/* Meta key prefix of an order's approval reasons (JSON array of strings). */
+#define PIPELINE_META_REASONS "order.approval_reasons."
+
 /* A pipeline writing to st (borrowed). NULL only on allocation failure. */
 struct pipeline *pipeline_new(struct store *st);
 void pipeline_free(struct pipeline *p); /* NULL is fine */
+
+/*
+ * Whether the pipeline may talk to the shop of cfg->commerce with the real
+ * client (made at the first tick that needs it). Default false: a new
+ * pipeline does no network I/O at all (replay, test-rules, tests); restockd
+ * turns it on. Offline, orders stop at approved (body stored when a commerce
+ * section exists) and nothing is polled.
+ */
+void pipeline_set_online(struct pipeline *p, bool online);
+/*
+ * Use ops (copied; ops->ctx borrowed) instead of the real commerce client
+ * (also when offline);
+ * NULL goes back to the real client. The body is still built from
+ * cfg->commerce (customer_id, ship_to), so a config with a commerce section
+ * is needed for orders to be sent.
+ */
+void pipeline_set_shop(struct pipeline *p, const struct pipeline_shop_ops *ops);
+/* Real ms per scaled ms (the daemon's --time-scale; <= 0 means 1). */
+void pipeline_set_time_scale(struct pipeline *p, double scale);
+/* Backoff ceilings in real ms (base > 0, cap >= base); defaults above. */
+void pipeline_set_backoff(struct pipeline *p, int64_t base_ms, int64_t cap_ms);
+/* Seed of the jitter RNG (tests; otherwise seeded from the first tick). */
+void pipeline_set_seed(struct pipeline *p, uint64_t seed);
+/*
+ * The configuration was swapped: drop the commerce client (it points into
+ * the old config) so the next tick makes one from the new config. Call
+ * before the old config is freed.
+ */
+void pipeline_reconfigure(struct pipeline *p);
 
 /*
  * Check the wall clock at now_ms and remember the answer; logs when it turns
@@ -59,10 +125,44 @@ enum rs_err pipeline_submit(struct pipeline *p, const struct cfg *cfg,
 bool pipeline_has_open_line(struct pipeline *p, const char *consumable);
 
 /*
- * Periodic work behind the front door (batching, approval, submission in
- * later issues). Called by the main loop after each evaluation; RS_OK now.
+ * Do what is due at now_ms: batch new lines into drafts, close drafts (the
+ * approval policy), expire pending orders, send due orders of the outbox,
+ * poll the status of submitted and shipped ones. Every failure is logged
+ * and retried on a later tick; returns the first store error, else RS_OK.
  */
 enum rs_err pipeline_tick(struct pipeline *p, const struct cfg *cfg, int64_t now_ms);
+
+/* Wall (scaled) ms at which the next tick has work, INT64_MAX for none known. */
+int64_t pipeline_next_due(const struct pipeline *p);
+
+/*
+ * Decide a pending order: approve (then it is in the outbox, body stored in
+ * the same transaction) or reject. actor: "approver:EMAIL", "admin", "cli";
+ * source: where the decision came from (an address, "restockctl"), for the
+ * cause and the audit trail. RS_ERR_NOT_FOUND for an unknown order,
+ * RS_ERR_CONFLICT when it is not pending_approval (already decided,
+ * expired, still a draft); nothing is written on failure.
+ */
+enum rs_err pipeline_approve(struct pipeline *p, const struct cfg *cfg, const char *order_id,
+                             const char *actor, const char *source, int64_t now_ms);
+enum rs_err pipeline_reject(struct pipeline *p, const struct cfg *cfg, const char *order_id,
+                            const char *actor, const char *source, int64_t now_ms);
+
+/*
+ * The approval reasons recorded when order_id closed, as a JSON array of
+ * strings (ORDER.approval.reasons); "[]" when it was approved without a
+ * person. *json is malloc'd (caller frees).
+ */
+enum rs_err pipeline_order_reasons(struct pipeline *p, const char *order_id, char **json);
+
+/*
+ * Current alerts (credentials refused, orders not sent for lack of a shop,
+ * orders the shop does not know...), as of the last tick. *out points into
+ * the pipeline, valid until the next tick. Returns the count.
+ */
+size_t pipeline_alerts(const struct pipeline *p, const char *const **out);
+/* Whether the shop refused the credentials at the last attempt (alert is up). */
+bool pipeline_auth_alert(const struct pipeline *p);
 
 /* Lines created since start (for logs and metrics). */
 uint64_t pipeline_lines_created(const struct pipeline *p);

@@ -5,6 +5,7 @@
  */
 #include "gateway/reading.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,9 +13,23 @@
 #include "config/rs_util.h"
 #include "gateway/log.h"
 
+/* Prediction state of one consumable (entries keyed "#device/id"). */
+struct cons_state {
+  struct predictor pred;
+  struct predict_params params;
+  bool pred_ok;        /* params valid: pred is usable */
+  bool loaded;         /* store state read (or seeded) */
+  bool dirty;          /* fed since the last save */
+  int64_t fed_ms;      /* wall ms of the newest reading fed; INT64_MIN: none */
+  int64_t saved_ms;    /* fed_ms at the last save; INT64_MIN: never */
+  int64_t spares;      /* cache of the store's count (the config's without a store) */
+  int64_t replaced_ms; /* last replacement (wall ms); INT64_MIN: none known */
+};
+
 struct entry {
-  char *key; /* "device/point" */
+  char *key; /* "device/point", or "#device/consumable" for a consumable */
   struct live_point live;
+  struct cons_state *cs; /* consumable entries only */
 };
 
 struct reading_path {
@@ -125,9 +140,11 @@ void reading_path_free(struct reading_path *rp)
   size_t i;
   if(!rp)
     return;
+  (void)reading_path_flush(rp);
   for(i = 0; i < rp->cap; i++) {
     if(rp->slots[i]) {
       FREE_NULL(rp->slots[i]->key);
+      FREE_NULL(rp->slots[i]->cs);
       FREE_NULL(rp->slots[i]);
     }
   }
@@ -182,6 +199,373 @@ static bool passes_filter(const struct reading_path *rp, const struct live_point
   return r->value != lp->stored_value;
 }
 
+/* ---- prediction per consumable --------------------------------------- */
+
+/* The entry of consumable c ("#" + full id), created empty if new. */
+static struct entry *cons_entry(struct reading_path *rp, const struct cfg_consumable *c)
+{
+  char key[2 * CFG_ID_MAX + 3];
+  struct entry *e;
+  size_t i;
+  if((rp->n + 1) * 10 >= rp->cap * 7)
+    grow(rp);
+  (void)rs_snprintf(key, sizeof(key), "#%s", c->full_id);
+  i = find_slot(rp->slots, rp->cap, key);
+  if(rp->slots[i])
+    return rp->slots[i];
+  e = rs_xcalloc(1, sizeof(*e));
+  e->key = rs_xstrdup(key);
+  e->cs = rs_xcalloc(1, sizeof(*e->cs));
+  e->cs->fed_ms = INT64_MIN;
+  e->cs->saved_ms = INT64_MIN;
+  e->cs->replaced_ms = INT64_MIN;
+  e->cs->spares = c->spares;
+  rp->slots[i] = e;
+  rp->n++;
+  return e;
+}
+
+/* Hex of a predictor blob inside the JSON we keep in the store. Caller frees. */
+static char *state_json(const struct cons_state *cs)
+{
+  uint8_t blob[PREDICT_STATE_MAX];
+  size_t len = 0, i;
+  struct rs_buf b = {0};
+  static const char hex[] = "0123456789abcdef";
+  if(!cs->pred_ok || predict_save(&cs->pred, blob, sizeof(blob), &len) != PREDICT_OK)
+    return NULL;
+  rs_buf_printf(&b, "{\"v\":1,\"fed_ms\":%" PRId64 ",\"predictor\":\"", cs->fed_ms);
+  for(i = 0; i < len; i++) {
+    char two[2] = {hex[blob[i] >> 4], hex[blob[i] & 15]};
+    rs_buf_append(&b, two, 2);
+  }
+  rs_buf_puts(&b, "\"}");
+  if(b.oom) {
+    rs_buf_free(&b);
+    return NULL;
+  }
+  return b.data;
+}
+
+static int hex_val(char ch)
+{
+  if(ch >= '0' && ch <= '9')
+    return ch - '0';
+  if(ch >= 'a' && ch <= 'f')
+    return ch - 'a' + 10;
+  return -1;
+}
+
+/*
+ * Read state_json() text back: the blob into buf (capacity cap, *len) and
+ * fed_ms. Returns 0, or -1 for anything else (then nothing is restored).
+ */
+static int parse_state_json(const char *js, uint8_t *buf, size_t cap, size_t *len, int64_t *fed_ms)
+{
+  const char *p = strstr(js, "\"fed_ms\":");
+  const char *h;
+  char num[32];
+  size_t n = 0, i;
+  if(strncmp(js, "{\"v\":1,", 7) || !p)
+    return -1;
+  p += 9;
+  while(n + 1 < sizeof(num) && (p[n] == '-' || (p[n] >= '0' && p[n] <= '9'))) {
+    num[n] = p[n];
+    n++;
+  }
+  num[n] = '\0';
+  if(rs_parse_i64(num, false, INT64_MIN, INT64_MAX, fed_ms))
+    return -1;
+  h = strstr(js, "\"predictor\":\"");
+  if(!h)
+    return -1;
+  h += 13;
+  for(i = 0; h[2 * i] != '"'; i++) {
+    int hi = hex_val(h[2 * i]), lo = hi < 0 ? -1 : hex_val(h[2 * i + 1]);
+    if(hi < 0 || lo < 0 || i >= cap)
+      return -1;
+    buf[i] = (uint8_t)(hi << 4 | lo);
+  }
+  *len = i;
+  return 0;
+}
+
+/*
+ * Store a replacement of c seen at at_ms (remaining fractions before and
+ * after), taking one spare, and save the predictor state, in one store
+ * group. Returns RS_OK or the store's error (rolled back, logged).
+ */
+static enum rs_err record_replacement(struct reading_path *rp, const struct cfg_consumable *c,
+                                      struct cons_state *cs, int64_t at_ms, double before,
+                                      double after, int64_t now_ms, bool marked);
+
+/* Save cs into c's store row (the rest of the row kept). RS_OK without a store. */
+static enum rs_err save_state(struct reading_path *rp, const char *id, struct cons_state *cs,
+                              int64_t now_ms)
+{
+  struct store_consumable row;
+  enum rs_err rc;
+  char *js;
+  if(!rp->st || !cs->pred_ok)
+    return RS_OK;
+  memset(&row, 0, sizeof(row));
+  rc = store_get_consumable_state(rp->st, id, &row);
+  if(rc == RS_ERR_NOT_FOUND) {
+    row.id = rs_xstrdup(id);
+    row.spares = cs->spares;
+    rc = RS_OK;
+  }
+  if(rc) {
+    log_err("store: cannot read the state of %s: %s", id, store_errmsg(rp->st));
+    return rc;
+  }
+  js = state_json(cs);
+  FREE_NULL(row.predictor_json);
+  row.predictor_json = js;
+  row.updated_ms = now_ms;
+  rc = store_put_consumable_state(rp->st, &row);
+  if(rc)
+    log_err("store: cannot save the prediction state of %s: %s", id, store_errmsg(rp->st));
+  else {
+    cs->saved_ms = cs->fed_ms;
+    cs->dirty = false;
+  }
+  store_consumable_free(&row);
+  return rc;
+}
+
+/* Feed one value of c's point to its predictor; records a detected replacement. */
+static void feed(struct reading_path *rp, const struct cfg_consumable *c, struct cons_state *cs,
+                 int64_t t_ms, double v, bool record)
+{
+  struct predict_event ev;
+  if(!cs->pred_ok)
+    return;
+  if(predict_add(&cs->pred, t_ms, v, &ev)) {
+    if(record && ev.at_ms > cs->replaced_ms)
+      (void)record_replacement(rp, c, cs, ev.at_ms, ev.remaining_before, ev.remaining_after, t_ms,
+                               false);
+  }
+  if(cs->fed_ms == INT64_MIN || t_ms > cs->fed_ms)
+    cs->fed_ms = t_ms;
+  cs->dirty = true;
+}
+
+struct catchup {
+  struct reading_path *rp;
+  const struct cfg_consumable *c;
+  struct cons_state *cs;
+};
+
+static int catchup_cb(void *ud, const char *device, const char *point, int64_t time_ms,
+                      double value)
+{
+  struct catchup *cu = ud;
+  (void)device;
+  (void)point;
+  feed(cu->rp, cu->c, cu->cs, time_ms, value, true);
+  return 0;
+}
+
+/*
+ * Make cs ready for c under the current config: parameters (re-read when
+ * they changed after a reload), and at first use the store's row (spares,
+ * last replacement, saved predictor, then the stored readings it has not
+ * seen). Without a store row one is created with the config's spares.
+ */
+static void cons_ready(struct reading_path *rp, const struct cfg_consumable *c,
+                       struct cons_state *cs)
+{
+  struct predict_params params;
+  bool ok = predict_params_from_cfg(c, &params) == PREDICT_OK;
+
+  if(cs->loaded) {
+    uint8_t blob[PREDICT_STATE_MAX];
+    size_t len = 0;
+    if(ok == cs->pred_ok && (!ok || !memcmp(&params, &cs->params, sizeof(params))))
+      return;
+    /* a reload changed the model's parameters: keep history where it fits */
+    if(cs->pred_ok && ok && predict_save(&cs->pred, blob, sizeof(blob), &len) == PREDICT_OK &&
+       predict_load(&cs->pred, &params, blob, len) == PREDICT_OK) {
+      cs->params = params;
+      cs->dirty = true;
+      return;
+    }
+    cs->pred_ok = ok && predict_init(&cs->pred, &params) == PREDICT_OK;
+    cs->params = params;
+    cs->fed_ms = INT64_MIN;
+    cs->dirty = true;
+    return;
+  }
+  cs->loaded = true;
+  cs->params = params;
+  cs->pred_ok = ok && predict_init(&cs->pred, &params) == PREDICT_OK;
+  if(!ok)
+    log_warn("consumable %s: no prediction (its model's parameters are out of range)", c->full_id);
+  cs->spares = c->spares;
+  if(rp->st) {
+    struct store_consumable row;
+    enum rs_err rc;
+    int64_t from = 0;
+    memset(&row, 0, sizeof(row));
+    rc = store_get_consumable_state(rp->st, c->full_id, &row);
+    if(rc == RS_OK) {
+      cs->spares = row.spares;
+      if(row.last_replacement_ms > 0)
+        cs->replaced_ms = row.last_replacement_ms;
+      if(row.predictor_json && cs->pred_ok) {
+        uint8_t blob[PREDICT_STATE_MAX];
+        size_t len = 0;
+        int64_t fed = INT64_MIN;
+        int prc = -1;
+        if(!parse_state_json(row.predictor_json, blob, sizeof(blob), &len, &fed))
+          prc = predict_load(&cs->pred, &cs->params, blob, len);
+        if(prc == PREDICT_OK) {
+          cs->fed_ms = cs->saved_ms = fed;
+          from = fed + 1;
+        }
+        else
+          log_warn("consumable %s: saved prediction state not usable (%s); rebuilding it from the "
+                   "stored readings",
+                   c->full_id, prc < 0 ? "malformed" : predict_strerror(prc));
+      }
+    }
+    else if(rc == RS_ERR_NOT_FOUND) {
+      row.id = rs_xstrdup(c->full_id);
+      row.spares = c->spares;
+      if(store_put_consumable_state(rp->st, &row))
+        log_err("store: cannot create the state of %s: %s", c->full_id, store_errmsg(rp->st));
+    }
+    else
+      log_err("store: cannot read the state of %s: %s", c->full_id, store_errmsg(rp->st));
+    store_consumable_free(&row);
+    if(cs->pred_ok && c->device && c->point && c->model != CFG_MODEL_BUTTON) {
+      struct catchup cu = {rp, c, cs};
+      if(store_readings_range(rp->st, c->device->id, c->point->id, from, INT64_MAX, catchup_cb,
+                              &cu))
+        log_err("store: cannot read the history of %s: %s", c->full_id, store_errmsg(rp->st));
+    }
+  }
+}
+
+/* The ready prediction state of c. */
+static struct cons_state *cons_get(struct reading_path *rp, const struct cfg_consumable *c)
+{
+  struct entry *e = cons_entry(rp, c);
+  cons_ready(rp, c, e->cs);
+  return e->cs;
+}
+
+static enum rs_err record_replacement(struct reading_path *rp, const struct cfg_consumable *c,
+                                      struct cons_state *cs, int64_t at_ms, double before,
+                                      double after, int64_t now_ms, bool marked)
+{
+  enum rs_err rc = RS_OK;
+  int64_t spares = cs->spares > 0 ? cs->spares - 1 : 0;
+
+  if(rp->st) {
+    rc = store_begin(rp->st);
+    if(rc)
+      goto out;
+    rc = store_record_replacement(rp->st, c->full_id, at_ms, before * 100.0, after * 100.0, NULL);
+    if(!rc)
+      rc = store_add_spares(rp->st, c->full_id, -1, now_ms, &spares);
+    if(!rc)
+      rc = save_state(rp, c->full_id, cs, now_ms);
+    if(rc) {
+      (void)store_rollback(rp->st);
+      goto out;
+    }
+    rc = store_commit(rp->st);
+  }
+out:
+  if(rc) {
+    log_err("consumable %s: replacement not recorded: %s", c->full_id, store_errmsg(rp->st));
+    return rc;
+  }
+  cs->spares = spares;
+  cs->replaced_ms = at_ms;
+  log_notice("consumable %s: replacement %s (remaining %.0f%% before, %.0f%% after; %" PRId64
+             " spare%s left)",
+             c->full_id, marked ? "marked" : "detected", before * 100.0, after * 100.0, spares,
+             spares == 1 ? "" : "s");
+  return RS_OK;
+}
+
+/* Feed reading r to every consumable of its point; save states that are due. */
+static void predict_reading(struct reading_path *rp, const struct reading *r)
+{
+  const struct cfg_device *d;
+  size_t i;
+  if(!rp->cfg)
+    return;
+  d = cfg_find_device(rp->cfg, r->device);
+  if(!d)
+    return;
+  for(i = 0; i < d->n_consumables; i++) {
+    const struct cfg_consumable *c = &d->consumables[i];
+    struct cons_state *cs;
+    if(!c->point || strcmp(c->point->id, r->point))
+      continue;
+    cs = cons_get(rp, c);
+    feed(rp, c, cs, r->wall_ms, r->value, true);
+    if(cs->dirty &&
+       (cs->saved_ms == INT64_MIN || r->wall_ms - cs->saved_ms >= READING_PERSIST_INTERVAL_MS))
+      (void)save_state(rp, c->full_id, cs, r->wall_ms);
+  }
+}
+
+enum rs_err reading_path_flush(struct reading_path *rp)
+{
+  enum rs_err first = RS_OK;
+  size_t i;
+  for(i = 0; i < rp->cap; i++) {
+    struct entry *e = rp->slots[i];
+    enum rs_err rc;
+    if(!e || !e->cs || !e->cs->dirty)
+      continue;
+    rc = save_state(rp, e->key + 1, e->cs, e->cs->fed_ms == INT64_MIN ? 0 : e->cs->fed_ms);
+    if(rc && !first)
+      first = rc;
+  }
+  return first;
+}
+
+bool reading_path_predict(struct reading_path *rp, const struct cfg_consumable *c, int64_t now_ms,
+                          struct prediction *out)
+{
+  struct cons_state *cs = cons_get(rp, c);
+  out->level_pct = NAN;
+  out->rate_per_day = 0;
+  out->days_left = INFINITY;
+  out->empty_at_ms = INT64_MAX;
+  out->confidence = 0;
+  out->exponential = false;
+  if(!cs->pred_ok || cs->fed_ms == INT64_MIN)
+    return false;
+  predict_eval(&cs->pred, now_ms, out);
+  return !isnan(out->level_pct);
+}
+
+enum rs_err reading_path_mark_replaced(struct reading_path *rp, const struct cfg_consumable *c,
+                                       int64_t now_ms)
+{
+  struct cons_state *cs = cons_get(rp, c);
+  struct prediction pr;
+  double before = NAN;
+  struct predictor saved = cs->pred;
+  enum rs_err rc;
+  if(reading_path_predict(rp, c, now_ms, &pr))
+    before = pr.level_pct / 100.0;
+  if(cs->pred_ok)
+    predict_mark_replaced(&cs->pred, now_ms);
+  cs->dirty = true;
+  rc = record_replacement(rp, c, cs, now_ms, isnan(before) ? 0 : before, 1.0, now_ms, true);
+  if(rc)
+    cs->pred = saved;
+  return rc;
+}
+
 enum rs_err reading_path_submit(struct reading_path *rp, const struct reading *r)
 {
   struct entry *e = get_or_add(rp, r->device, r->point);
@@ -196,12 +580,16 @@ enum rs_err reading_path_submit(struct reading_path *rp, const struct reading *r
     lp->n_errors++;
     return RS_OK;
   }
-  if(r->is_bool && r->value != 0 && !(lp->has_value && lp->value != 0))
-    lp->pressed = lp->has_value; /* an edge needs a known "off" before it */
+  /* a rising edge needs a known "off" before it (any point type: a button
+     may be a coil or a register) */
+  if(r->value != 0 && lp->has_value && lp->value == 0)
+    lp->pressed = true;
   lp->has_value = true;
   lp->is_bool = r->is_bool;
   lp->value = r->value;
   lp->value_ms = r->wall_ms;
+  /* before the store: a first use catches up on stored history without it */
+  predict_reading(rp, r);
 
   if(!passes_filter(rp, lp, r))
     return RS_OK;
@@ -269,6 +657,8 @@ void reading_path_snapshot(struct reading_path *rp, const struct cfg_consumable 
 {
   struct entry *e = NULL;
   const struct live_point *lp = NULL;
+  struct cons_state *cs;
+  struct prediction pr;
   size_t i;
 
   memset(out, 0, sizeof(*out));
@@ -280,23 +670,48 @@ void reading_path_snapshot(struct reading_path *rp, const struct cfg_consumable 
     if(e)
       lp = &e->live;
   }
-  /* prediction is not wired in yet: not depleting as far as we know */
   out->vars[EXPR_VAR_DAYS_LEFT] = INFINITY;
   out->vars[EXPR_VAR_COVER_DAYS] = INFINITY;
   out->vars[EXPR_VAR_RATE_PER_DAY] = 0;
   out->vars[EXPR_VAR_CONFIDENCE] = 0;
   out->vars[EXPR_VAR_HOURS_SINCE_REPLACEMENT] = INFINITY;
-  out->vars[EXPR_VAR_SPARES] = (double)c->spares;
   out->vars[EXPR_VAR_LEAD_TIME_DAYS] = c->item ? (double)c->item->lead_time_ms / 86400000.0 : 0;
   out->vars[EXPR_VAR_OPEN_ORDERS] = open_line ? 1 : 0;
   out->empty_at_ms = INT64_MAX;
   out->open_line = open_line;
+
+  cs = cons_get(rp, c);
+  if(rp->st) {
+    /* the store's count is the truth: deliveries add to it */
+    struct store_consumable row;
+    memset(&row, 0, sizeof(row));
+    if(store_get_consumable_state(rp->st, c->full_id, &row) == RS_OK)
+      cs->spares = row.spares;
+    store_consumable_free(&row);
+  }
+  out->vars[EXPR_VAR_SPARES] = (double)cs->spares;
+  if(cs->replaced_ms != INT64_MIN)
+    out->vars[EXPR_VAR_HOURS_SINCE_REPLACEMENT] =
+        now_ms > cs->replaced_ms ? (double)(now_ms - cs->replaced_ms) / 3600000.0 : 0;
 
   if(lp && lp->has_value) {
     double f = remaining(c, lp->value);
     out->vars[EXPR_VAR_VALUE] = lp->value;
     if(!isnan(f))
       out->vars[EXPR_VAR_LEVEL_PCT] = f * 100.0;
+  }
+  if(reading_path_predict(rp, c, now_ms, &pr)) {
+    double life = predict_typical_life_days(&cs->pred, &pr);
+    out->vars[EXPR_VAR_LEVEL_PCT] = pr.level_pct;
+    out->vars[EXPR_VAR_DAYS_LEFT] = pr.days_left;
+    out->vars[EXPR_VAR_RATE_PER_DAY] = pr.rate_per_day;
+    out->vars[EXPR_VAR_CONFIDENCE] = pr.confidence;
+    out->empty_at_ms = pr.empty_at_ms;
+    /* with parts on the shelf, the order is due when the shelf runs out */
+    out->vars[EXPR_VAR_COVER_DAYS] =
+        cs->spares > 0 ? pr.days_left + (double)cs->spares * life : pr.days_left;
+    if(isnan(out->vars[EXPR_VAR_COVER_DAYS]))
+      out->vars[EXPR_VAR_COVER_DAYS] = INFINITY;
   }
   out->stale = !lp || !lp->has_value || now_ms - lp->value_ms > c->stale_after_ms;
   if(e && c->model == CFG_MODEL_BUTTON) {

@@ -18,10 +18,28 @@
  * that comes back finds its old state. After a restart the first reading of a
  * point is compared with the point's last stored reading (warm start).
  *
- * reading_path_snapshot() turns live state into the rules' input
- * (struct rule_snapshot). Until the prediction work lands it fills only what
- * live values give (level_pct, value, spares, lead_time_days, staleness) and
- * leaves days_left/cover_days infinite and confidence 0.
+ * Prediction: every consumable has a predictor (rules/predict.h). Every good
+ * reading of its point goes through predict_add(); a replacement it detects
+ * is recorded in the store (store_record_replacement) and takes a part from
+ * the shelf (store_add_spares(-1)) in one store group, and is logged at
+ * notice level ("consumable X: replacement detected"). The consumable's
+ * store row (spares, last replacement, predictor state) is created at first
+ * use with the config's `spares`; afterwards the store's count is the truth
+ * (deliveries add to it).
+ *
+ * Persistence: the predictor state is written to the consumable's row as
+ * {"v":1,"fed_ms":T,"predictor":"HEX"} at most every
+ * READING_PERSIST_INTERVAL_MS of reading time, at each replacement, by
+ * reading_path_flush() and by reading_path_free(). At first use a consumable
+ * restores that state, then feeds the stored readings newer than fed_ms (or,
+ * without a saved state, all stored readings of its point), so a crash
+ * between two saves loses no history.
+ *
+ * reading_path_snapshot() turns live state and predictions into the rules'
+ * input (struct rule_snapshot): level_pct (the predictor's filtered level:
+ * the median of the last three readings), days_left, cover_days, rate_per_day,
+ * confidence, empty_at, hours_since_replacement, lead_time_days, spares,
+ * value, open_orders and staleness.
  *
  * Not thread-safe: one main loop thread.
  */
@@ -35,7 +53,11 @@
 #include "gateway/adapter.h"
 #include "gateway/rs_err.h"
 #include "gateway/store.h"
+#include "rules/predict.h"
 #include "rules/rules.h"
+
+/* Longest gap (reading time) between two saves of a predictor's state. */
+#define READING_PERSIST_INTERVAL_MS (15 * 60 * 1000)
 
 struct reading_path;
 
@@ -62,10 +84,24 @@ struct live_point {
  * Returns NULL only on allocation failure.
  */
 struct reading_path *reading_path_new(struct store *st, const struct cfg *cfg);
-/* Free everything; NULL is fine. Does not touch the store or config. */
+/*
+ * Write the predictor state of every consumable that changed since its last
+ * save (reading_path_flush), then free everything; NULL is fine.
+ */
 void reading_path_free(struct reading_path *rp);
 
-/* Use cfg from now on (after a reload); live state is kept. */
+/*
+ * Save the predictor state of every consumable that changed since its last
+ * save. Returns RS_OK or the first store error (logged; the others are
+ * still tried).
+ */
+enum rs_err reading_path_flush(struct reading_path *rp);
+
+/*
+ * Use cfg from now on (after a reload); live state is kept, and so is each
+ * consumable's prediction history (re-read under the new parameters; a
+ * consumable whose model changed starts afresh).
+ */
 void reading_path_set_config(struct reading_path *rp, const struct cfg *cfg);
 
 /*
@@ -91,5 +127,22 @@ void reading_path_counts(const struct reading_path *rp, uint64_t *submitted, uin
  */
 void reading_path_snapshot(struct reading_path *rp, const struct cfg_consumable *c, int64_t now_ms,
                            bool open_line, struct rule_snapshot *out);
+
+/*
+ * The prediction of consumable c at now_ms (no side effect on button
+ * presses). Returns false, with *out at "nothing known" (level NAN, days_left
+ * INFINITY, empty_at INT64_MAX), when c has no usable predictor or no reading.
+ */
+bool reading_path_predict(struct reading_path *rp, const struct cfg_consumable *c, int64_t now_ms,
+                          struct prediction *out);
+
+/*
+ * Record that consumable c was replaced at now_ms although its readings may
+ * not show it (an operator's mark; rule tests' `replace`): the replacement is
+ * stored, a spare is taken from the shelf, and prediction restarts with the
+ * next reading. Returns RS_OK or the store's error (logged; nothing changed).
+ */
+enum rs_err reading_path_mark_replaced(struct reading_path *rp, const struct cfg_consumable *c,
+                                       int64_t now_ms);
 
 #endif

@@ -1,34 +1,190 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * scheduler: per-device poll timing, adapter instances and up/down state
- * (see scheduler.h).
+ * scheduler: per-device poll timing, adapter instances, up/down state and
+ * the bus worker threads (see scheduler.h).
+ *
+ * Ownership. The main thread owns struct slot (timing, counters, state).
+ * Each slot points at a struct devinst: the adapter instance and its own
+ * copy of the device's config. In worker mode a devinst is touched only by
+ * its bus's worker once it was handed over (every change goes through a job
+ * on the bus queue: poll, reconfigure, close); in inline mode the same jobs
+ * run at once on the caller's thread. Results travel back in struct result,
+ * tagged with the slot's uid (slots are rebuilt on reload, uids never
+ * repeat), so a result of a device removed meanwhile is dropped.
  */
 #include "gateway/scheduler.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "config/rs_util.h"
 #include "gateway/clock.h"
 #include "gateway/log.h"
 
-struct slot {
-  char *id;
-  const struct cfg_device *dev;
+#define ERR_LEN         256
+#define WORKER_STACK    (512 * 1024)
+#define BUS_KEY_MAX     512
+#define MAX_ADAPTER_FDS 16
+/*
+ * How long scheduler_free() waits for the workers. A worker still inside a
+ * poll after that (a device with a long timeout x retries) is left running
+ * and its bus, instances and the scheduler are kept (reachable from
+ * `abandoned`), so the process can exit within SIGTERM's 5 s.
+ */
+#define STOP_WAIT_MS 3000
+
+/* ---- device copies ---------------------------------------------------- */
+
+/* A device's config, deep-copied so that a reload cannot free it under a worker. */
+struct devcopy {
+  struct rs_arena *ar;
+  struct cfg_device dev;
+};
+
+static const char *arena_dup(struct rs_arena *ar, const char *s)
+{
+  return s ? rs_arena_strdup(ar, s) : NULL;
+}
+
+/*
+ * Copy src with every string and its points into one arena; consumables
+ * are left out (adapters do not read them). Allocation failure aborts.
+ */
+static struct devcopy *dev_clone(const struct cfg_device *src)
+{
+  struct devcopy *dc = rs_xcalloc(1, sizeof(*dc));
+  struct cfg_device *d = &dc->dev;
+  size_t i;
+
+  dc->ar = rs_arena_new();
+  if(!dc->ar)
+    abort();
+  *d = *src;
+  d->id = arena_dup(dc->ar, src->id);
+  d->pos.file = arena_dup(dc->ar, src->pos.file);
+  d->host = arena_dup(dc->ar, src->host);
+  d->serial = arena_dup(dc->ar, src->serial);
+  d->uri = arena_dup(dc->ar, src->uri);
+  d->psk_identity = arena_dup(dc->ar, src->psk_identity);
+  d->psk_file = arena_dup(dc->ar, src->psk_file);
+  d->consumables = NULL;
+  d->n_consumables = 0;
+  d->points = src->n_points ? rs_arena_alloc(dc->ar, src->n_points * sizeof(*d->points)) : NULL;
+  for(i = 0; i < src->n_points; i++) {
+    struct cfg_point *p = &d->points[i];
+    *p = src->points[i];
+    p->device = d;
+    p->id = arena_dup(dc->ar, p->id);
+    p->pos.file = arena_dup(dc->ar, p->pos.file);
+    p->unit = arena_dup(dc->ar, p->unit);
+    p->path = arena_dup(dc->ar, p->path);
+    p->pointer = arena_dup(dc->ar, p->pointer);
+    p->name = arena_dup(dc->ar, p->name);
+  }
+  return dc;
+}
+
+static void dev_free(struct devcopy *dc)
+{
+  if(!dc)
+    return;
+  rs_arena_free(dc->ar);
+  free(dc);
+}
+
+/* ---- instances, jobs, results ----------------------------------------- */
+
+struct bus;
+
+/* One adapter instance; see the ownership note at the top. */
+struct devinst {
+  uint64_t uid;
+  struct devcopy *dc;
   struct adapter ad; /* ad.ops NULL: no backend for this transport */
   bool opened;
+  bool listed; /* in its bus worker's list (worker mode) */
+};
+
+enum job_kind { JOB_POLL, JOB_RECONF, JOB_CLOSE };
+
+struct job {
+  enum job_kind kind;
+  struct devinst *di;
+  struct devcopy *ndc; /* JOB_RECONF: the new config copy (owned by the job) */
+  int64_t due_mono;    /* JOB_POLL: when it was due (scaled mono) */
+  int64_t wall_ms;     /* JOB_POLL: daemon wall time when queued */
+  int64_t real_ms;     /* JOB_POLL: real mono ms when queued */
+  size_t hint;         /* JOB_POLL: the slot's index when queued */
+  struct job *next;
+};
+
+/* A reading copied out of the adapter's callback. Strings live in result.strs. */
+struct res_reading {
+  struct reading r;
+  size_t point_off;
+  size_t detail_off; /* SIZE_MAX: no detail */
+};
+
+struct result {
+  uint64_t uid;
+  size_t hint;    /* slot index when it was queued */
+  bool poll_done; /* a poll job finished (else: readings the adapter pushed) */
+  enum rs_err rc;
+  char err[ERR_LEN];
+  int64_t rtt_ms;
+  int64_t due_mono;
+  int64_t wall_ms; /* poll_done: the wall time the poll started at */
+  struct res_reading *rd;
+  size_t n, cap;
+  struct rs_buf strs;
+  struct result *next;
+};
+
+struct bus {
+  char *key;
+  struct scheduler *s;
+  pthread_t th;
+  bool running; /* the thread was started */
+  pthread_mutex_t mu;
+  pthread_cond_t cv;       /* jobs for the worker */
+  pthread_cond_t done_cv;  /* the worker has finished (exited), on CLOCK_MONOTONIC */
+  bool exited;             /* under mu */
+  struct job *head, *tail; /* under mu */
+  bool stop;               /* under mu */
+  int wake;                /* eventfd, made by the worker when it first needs poll(2); under mu */
+  size_t n_slots;          /* main thread: slots routed here */
+  double scale;
+  /* worker only */
+  struct devinst **list;
+  size_t n_list, cap_list;
+  int64_t wall_base, real_base; /* the last job's clocks, to stamp pushed readings */
+};
+
+struct slot {
+  char *id;
+  uint64_t uid;
+  const struct cfg_device *dev; /* the current config (main thread) */
+  struct devinst *di;
+  struct bus *bus; /* NULL inline */
   int64_t next_due;
   int64_t failures; /* consecutive */
   bool down;
   bool warned; /* "no answer" logged for the current failure streak */
   bool answered;
+  bool busy; /* a poll job is outstanding */
   int64_t last_success_ms;
   int64_t rtt_ms;
-  uint64_t polls, n_failed;
-  int reg_fd;     /* the fd registered in the epoll set, or -1 */
+  uint64_t polls, n_failed, skipped;
+  uint64_t errors[SCHED_ERR_KINDS];
+  int reg_fd;     /* inline: the fd registered in the epoll set, or -1 */
   size_t reg_idx; /* the slot index its tag carries */
   bool fd_dirty;  /* the adapter ran since the last sync: its fd may have changed */
 };
@@ -38,8 +194,510 @@ struct scheduler {
   void *lookup_ctx;
   struct slot *slots;
   size_t n;
-  int ep; /* epoll set of the main loop, or -1 */
+  int ep; /* epoll set of the main loop, or -1 (inline mode) */
+  uint64_t next_uid;
+  /* worker mode */
+  bool workers;
+  double scale;
+  int evfd;
+  struct bus **buses;
+  size_t n_buses;
+  pthread_mutex_t res_mu;
+  struct result *res_head, *res_tail; /* under res_mu */
+  size_t outstanding;                 /* main thread: poll jobs not yet drained */
 };
+
+static const char *const kind_names[SCHED_ERR_KINDS] = {
+    "timeout",     "io",          "malformed",    "unavailable",  "exception",   "exception_1",
+    "exception_2", "exception_3", "exception_4",  "exception_5",  "exception_6", "exception_7",
+    "exception_8", "exception_9", "exception_10", "exception_11",
+};
+
+const char *scheduler_error_kind_name(unsigned k)
+{
+  return k < SCHED_ERR_KINDS && kind_names[k] ? kind_names[k] : "unknown";
+}
+
+/* ---- running adapter calls (on the bus's thread) ---------------------- */
+
+/* The sink for readings of one adapter call: straight to emit, or into a result. */
+struct sink {
+  adapter_emit_fn emit; /* inline: the caller's; NULL: collect into res */
+  void *ctx;
+  struct result *res;
+  size_t n;
+};
+
+static void res_add(struct result *res, const struct reading *r)
+{
+  struct res_reading *rr;
+  if(res->n == res->cap) {
+    res->cap = res->cap ? res->cap * 2 : 16;
+    res->rd = rs_xrealloc(res->rd, res->cap * sizeof(*res->rd));
+  }
+  rr = &res->rd[res->n++];
+  rr->r = *r;
+  rr->point_off = res->strs.len;
+  rs_buf_append(&res->strs, r->point ? r->point : "", strlen(r->point ? r->point : "") + 1);
+  rr->detail_off = SIZE_MAX;
+  if(r->detail) {
+    rr->detail_off = res->strs.len;
+    rs_buf_append(&res->strs, r->detail, strlen(r->detail) + 1);
+  }
+}
+
+static void sink_emit(void *ctx, const struct reading *r)
+{
+  struct sink *k = ctx;
+  k->n++;
+  if(k->emit)
+    k->emit(k->ctx, r);
+  else
+    res_add(k->res, r);
+}
+
+/*
+ * Open (if needed) and poll di. Readings go to k; on failure err holds a
+ * sentence. Returns the adapter's rc (RS_ERR_NOT_FOUND without backend).
+ */
+static enum rs_err run_poll(struct devinst *di, int64_t wall_ms, struct sink *k, char *err,
+                            size_t errlen)
+{
+  enum rs_err rc = RS_OK;
+  err[0] = '\0';
+  if(!di->ad.ops) {
+    (void)rs_snprintf(err, errlen, "no %s adapter in this build",
+                      cfg_transport_name(di->dc->dev.transport));
+    return RS_ERR_NOT_FOUND;
+  }
+  if(!di->opened) {
+    rc = adapter_open(&di->ad, err, errlen);
+    if(rc)
+      return rc;
+    di->opened = true;
+  }
+  return adapter_poll(&di->ad, wall_ms, sink_emit, k, err, errlen);
+}
+
+static void inst_close(struct devinst *di)
+{
+  if(di->opened)
+    adapter_close(&di->ad);
+  di->opened = false;
+}
+
+static void inst_free(struct devinst *di)
+{
+  if(!di)
+    return;
+  inst_close(di);
+  dev_free(di->dc);
+  free(di);
+}
+
+/* Apply a new config copy to di (the old copy is freed). */
+static void inst_reconf(struct devinst *di, struct devcopy *ndc)
+{
+  struct devcopy *old = di->dc;
+  di->dc = ndc;
+  di->ad.dev = &ndc->dev;
+  if(di->opened && adapter_reconfigure(&di->ad))
+    inst_close(di); /* reopened at the next poll */
+  dev_free(old);
+}
+
+/* ---- the workers -------------------------------------------------------- */
+
+/* Hand res to the main thread; the eventfd is written only when the queue was empty. */
+static void push_result(struct scheduler *s, struct result *res)
+{
+  uint64_t one = 1;
+  bool was_empty;
+  pthread_mutex_lock(&s->res_mu);
+  res->next = NULL;
+  was_empty = !s->res_head;
+  if(s->res_tail)
+    s->res_tail->next = res;
+  else
+    s->res_head = res;
+  s->res_tail = res;
+  pthread_mutex_unlock(&s->res_mu);
+  if(was_empty)
+    (void)!write(s->evfd, &one, sizeof(one));
+}
+
+static void list_add(struct bus *b, struct devinst *di)
+{
+  if(di->listed)
+    return;
+  if(b->n_list == b->cap_list) {
+    b->cap_list = b->cap_list ? b->cap_list * 2 : 4;
+    b->list = rs_xrealloc(b->list, b->cap_list * sizeof(*b->list));
+  }
+  b->list[b->n_list++] = di;
+  di->listed = true;
+}
+
+static void list_del(struct bus *b, struct devinst *di)
+{
+  size_t i;
+  for(i = 0; i < b->n_list; i++) {
+    if(b->list[i] == di) {
+      b->list[i] = b->list[--b->n_list];
+      break;
+    }
+  }
+  di->listed = false;
+}
+
+static int64_t worker_wall(const struct bus *b)
+{
+  return b->wall_base + (int64_t)((double)(clock_real_mono_ms() - b->real_base) * b->scale);
+}
+
+static struct result *new_result(uint64_t uid)
+{
+  struct result *res = rs_xcalloc(1, sizeof(*res));
+  res->uid = uid;
+  res->hint = SIZE_MAX;
+  return res;
+}
+
+static void worker_run_job(struct bus *b, struct job *j)
+{
+  struct devinst *di = j->di;
+  switch(j->kind) {
+  case JOB_POLL: {
+    struct result *res = new_result(di->uid);
+    struct sink k = {NULL, NULL, res, 0};
+    int64_t t0 = clock_real_mono_ms(), wall;
+    b->wall_base = j->wall_ms;
+    b->real_base = j->real_ms;
+    wall = worker_wall(b);
+    list_add(b, di);
+    res->poll_done = true;
+    res->hint = j->hint;
+    res->due_mono = j->due_mono;
+    res->wall_ms = wall;
+    res->rc = run_poll(di, wall, &k, res->err, sizeof(res->err));
+    res->rtt_ms = clock_real_mono_ms() - t0;
+    push_result(b->s, res);
+    break;
+  }
+  case JOB_RECONF:
+    inst_reconf(di, j->ndc);
+    j->ndc = NULL;
+    break;
+  case JOB_CLOSE:
+    list_del(b, di);
+    inst_free(di);
+    break;
+  }
+}
+
+/* Serve adapter descriptors and timers until a job arrives or stop is set. */
+static void worker_wait(struct bus *b)
+{
+  struct pollfd pfd[MAX_ADAPTER_FDS + 1];
+  struct devinst *who[MAX_ADAPTER_FDS + 1];
+  nfds_t n = 0;
+  int64_t next = INT64_MAX, now;
+  int timeout, rc;
+  size_t i;
+
+  for(i = 0; i < b->n_list && n < MAX_ADAPTER_FDS; i++) {
+    struct devinst *di = b->list[i];
+    int fd;
+    int64_t t;
+    if(!di->opened)
+      continue;
+    fd = adapter_fd(&di->ad);
+    t = adapter_next_timeout(&di->ad);
+    if(t < next)
+      next = t;
+    if(fd >= 0) {
+      pfd[n + 1].fd = fd;
+      pfd[n + 1].events = POLLIN;
+      pfd[n + 1].revents = 0;
+      who[n + 1] = di;
+      n++;
+    }
+  }
+
+  pthread_mutex_lock(&b->mu);
+  if(b->head || b->stop) {
+    pthread_mutex_unlock(&b->mu);
+    return;
+  }
+  if(!n && next == INT64_MAX) {
+    /* nothing of the adapters' own to wait for: sleep until a job comes */
+    pthread_cond_wait(&b->cv, &b->mu);
+    pthread_mutex_unlock(&b->mu);
+    return;
+  }
+  if(b->wake < 0)
+    b->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  pfd[0].fd = b->wake;
+  pfd[0].events = POLLIN;
+  pfd[0].revents = 0;
+  pthread_mutex_unlock(&b->mu);
+
+  now = clock_real_mono_ms();
+  if(next == INT64_MAX)
+    timeout = -1;
+  else if(next <= now)
+    timeout = 0;
+  else
+    timeout = next - now > 60000 ? 60000 : (int)(next - now);
+  rc = poll(pfd, n + 1, timeout);
+  if(rc < 0)
+    return;
+  if(pfd[0].revents & POLLIN) {
+    uint64_t v;
+    (void)!read(pfd[0].fd, &v, sizeof(v));
+  }
+  for(i = 1; i <= n; i++) {
+    if(pfd[i].revents) {
+      struct result *res = new_result(who[i]->uid);
+      struct sink k = {NULL, NULL, res, 0};
+      (void)adapter_on_readable(&who[i]->ad, worker_wall(b), sink_emit, &k);
+      if(res->n)
+        push_result(b->s, res);
+      else {
+        rs_buf_free(&res->strs);
+        free(res);
+      }
+    }
+  }
+  now = clock_real_mono_ms();
+  for(i = 0; i < b->n_list; i++) {
+    struct devinst *di = b->list[i];
+    if(di->opened && adapter_next_timeout(&di->ad) <= now) {
+      struct result *res = new_result(di->uid);
+      struct sink k = {NULL, NULL, res, 0};
+      adapter_on_timeout(&di->ad, worker_wall(b), sink_emit, &k);
+      if(res->n)
+        push_result(b->s, res);
+      else {
+        rs_buf_free(&res->strs);
+        free(res);
+      }
+    }
+  }
+}
+
+static void *worker_main(void *arg)
+{
+  struct bus *b = arg;
+  for(;;) {
+    struct job *j;
+    bool stop;
+    pthread_mutex_lock(&b->mu);
+    j = b->head;
+    if(j) {
+      b->head = j->next;
+      if(!b->head)
+        b->tail = NULL;
+    }
+    stop = b->stop;
+    pthread_mutex_unlock(&b->mu);
+    if(stop) {
+      if(j) {
+        if(j->kind == JOB_CLOSE) {
+          list_del(b, j->di);
+          inst_free(j->di);
+        }
+        dev_free(j->ndc);
+        free(j);
+      }
+      pthread_mutex_lock(&b->mu);
+      j = b->head;
+      b->head = b->tail = NULL;
+      pthread_mutex_unlock(&b->mu);
+      while(j) {
+        struct job *nx = j->next;
+        if(j->kind == JOB_CLOSE) {
+          list_del(b, j->di);
+          inst_free(j->di);
+        }
+        dev_free(j->ndc);
+        free(j);
+        j = nx;
+      }
+      break;
+    }
+    if(j) {
+      worker_run_job(b, j);
+      dev_free(j->ndc);
+      free(j);
+      continue;
+    }
+    worker_wait(b);
+  }
+  /* shutting down: what is left on this bus is closed here, on its thread */
+  while(b->n_list) {
+    struct devinst *di = b->list[b->n_list - 1];
+    list_del(b, di);
+    inst_free(di);
+  }
+  pthread_mutex_lock(&b->mu);
+  b->exited = true;
+  pthread_cond_broadcast(&b->done_cv);
+  pthread_mutex_unlock(&b->mu);
+  return NULL;
+}
+
+/* Queue j on b (worker mode) or run it now (inline or a bus without thread). */
+static void bus_submit(struct scheduler *s, struct bus *b, struct job *j)
+{
+  uint64_t one = 1;
+  (void)s;
+  j->next = NULL;
+  pthread_mutex_lock(&b->mu);
+  if(b->tail)
+    b->tail->next = j;
+  else
+    b->head = j;
+  b->tail = j;
+  if(b->wake >= 0)
+    (void)!write(b->wake, &one, sizeof(one));
+  pthread_cond_signal(&b->cv);
+  pthread_mutex_unlock(&b->mu);
+}
+
+/* The bus for key, made (and its thread started) when new. NULL when no thread could start. */
+static struct bus *bus_get(struct scheduler *s, const char *key)
+{
+  struct bus *b;
+  pthread_attr_t attr;
+  size_t i;
+  int rc;
+  for(i = 0; i < s->n_buses; i++) {
+    if(!strcmp(s->buses[i]->key, key))
+      return s->buses[i];
+  }
+  b = rs_xcalloc(1, sizeof(*b));
+  b->key = rs_xstrdup(key);
+  b->s = s;
+  b->wake = -1;
+  b->scale = s->scale;
+  pthread_mutex_init(&b->mu, NULL);
+  pthread_cond_init(&b->cv, NULL);
+  {
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    (void)pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&b->done_cv, &ca);
+    pthread_condattr_destroy(&ca);
+  }
+  pthread_attr_init(&attr);
+  (void)pthread_attr_setstacksize(&attr, WORKER_STACK);
+  rc = pthread_create(&b->th, &attr, worker_main, b);
+  pthread_attr_destroy(&attr);
+  if(rc) {
+    log_err("bus %s: cannot start its worker thread: %s; its devices are polled on the main "
+            "thread",
+            key, strerror(rc));
+    pthread_mutex_destroy(&b->mu);
+    pthread_cond_destroy(&b->cv);
+    pthread_cond_destroy(&b->done_cv);
+    FREE_NULL(b->key);
+    free(b);
+    return NULL;
+  }
+  b->running = true;
+  s->buses = rs_xrealloc(s->buses, (s->n_buses + 1) * sizeof(*s->buses));
+  s->buses[s->n_buses++] = b;
+  return b;
+}
+
+/* Schedulers whose workers outlived STOP_WAIT_MS: kept so those threads never touch freed memory.
+ */
+static pthread_mutex_t abandoned_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct scheduler *abandoned[8];
+static size_t n_abandoned;
+
+/*
+ * Stop every worker after its current job and join it, waiting until
+ * STOP_WAIT_MS after the first stop at most. Returns how many workers were
+ * still busy then: those are detached and their buses kept (not freed).
+ */
+static size_t buses_stop(struct scheduler *s)
+{
+  size_t i, kept = 0;
+  struct timespec deadline;
+  clock_gettime(CLOCK_MONOTONIC, &deadline);
+  deadline.tv_sec += STOP_WAIT_MS / 1000;
+  deadline.tv_nsec += (long)(STOP_WAIT_MS % 1000) * 1000000L;
+  if(deadline.tv_nsec >= 1000000000L) {
+    deadline.tv_sec++;
+    deadline.tv_nsec -= 1000000000L;
+  }
+  for(i = 0; i < s->n_buses; i++) {
+    struct bus *b = s->buses[i];
+    uint64_t one = 1;
+    pthread_mutex_lock(&b->mu);
+    b->stop = true;
+    if(b->wake >= 0)
+      (void)!write(b->wake, &one, sizeof(one));
+    pthread_cond_signal(&b->cv);
+    pthread_mutex_unlock(&b->mu);
+  }
+  for(i = 0; i < s->n_buses; i++) {
+    struct bus *b = s->buses[i];
+    bool exited;
+    pthread_mutex_lock(&b->mu);
+    while(!b->exited && pthread_cond_timedwait(&b->done_cv, &b->mu, &deadline) == 0)
+      ;
+    exited = b->exited;
+    pthread_mutex_unlock(&b->mu);
+    if(!exited) {
+      log_warn("bus %s: a poll is still running at shutdown; not waiting for it", b->key);
+      pthread_detach(b->th);
+      s->buses[kept++] = b; /* kept: the worker still uses it */
+      continue;
+    }
+    pthread_join(b->th, NULL);
+    if(b->wake >= 0)
+      close(b->wake);
+    pthread_mutex_destroy(&b->mu);
+    pthread_cond_destroy(&b->cv);
+    pthread_cond_destroy(&b->done_cv);
+    FREE_NULL(b->list);
+    FREE_NULL(b->key);
+    free(b);
+  }
+  s->n_buses = kept;
+  if(!kept)
+    FREE_NULL(s->buses);
+  return kept;
+}
+
+/* ---- slots -------------------------------------------------------------- */
+
+static struct devinst *inst_new(struct scheduler *s, const struct cfg_device *dev, uint64_t uid)
+{
+  struct devinst *di = rs_xcalloc(1, sizeof(*di));
+  di->uid = uid;
+  di->dc = dev_clone(dev);
+  di->ad.ops = s->lookup ? s->lookup(s->lookup_ctx, dev->transport) : NULL;
+  di->ad.dev = &di->dc->dev;
+  di->ad.env = s->lookup_ctx;
+  return di;
+}
+
+/* Route sl to its bus (worker mode): the bus of its key, started on demand. */
+static void slot_attach_bus(struct scheduler *s, struct slot *sl)
+{
+  char key[BUS_KEY_MAX];
+  sl->bus = NULL;
+  if(!s->workers || !sl->di->ad.ops)
+    return; /* without a backend there is no I/O to move off the main thread */
+  (void)adapter_bus_key(sl->dev, key, sizeof(key));
+  sl->bus = bus_get(s, key);
+  if(sl->bus)
+    sl->bus->n_slots++;
+}
 
 /* Set up slot for dev, due at now_mono; the adapter is opened lazily. */
 static void slot_init(struct scheduler *s, struct slot *sl, const struct cfg_device *dev,
@@ -47,29 +705,39 @@ static void slot_init(struct scheduler *s, struct slot *sl, const struct cfg_dev
 {
   memset(sl, 0, sizeof(*sl));
   sl->id = rs_xstrdup(dev->id);
+  sl->uid = ++s->next_uid;
   sl->dev = dev;
-  sl->ad.ops = s->lookup ? s->lookup(s->lookup_ctx, dev->transport) : NULL;
-  sl->ad.dev = dev;
-  sl->ad.env = s->lookup_ctx;
+  sl->di = inst_new(s, dev, sl->uid);
   sl->next_due = now_mono;
   sl->rtt_ms = -1;
   sl->reg_fd = -1;
+  slot_attach_bus(s, sl);
 }
 
-/* Unregister the slot's fd (before the adapter closes it) and close the adapter. */
-static void slot_close(struct scheduler *s, struct slot *sl)
+/* Give up the slot's instance: closed on its bus thread, or here inline. */
+static void slot_release(struct scheduler *s, struct slot *sl)
 {
   if(sl->reg_fd >= 0 && s->ep >= 0)
     (void)epoll_ctl(s->ep, EPOLL_CTL_DEL, sl->reg_fd, NULL);
   sl->reg_fd = -1;
-  if(sl->opened)
-    adapter_close(&sl->ad);
-  sl->opened = false;
+  if(!sl->di)
+    return;
+  if(sl->bus) {
+    struct job *j = rs_xcalloc(1, sizeof(*j));
+    j->kind = JOB_CLOSE;
+    j->di = sl->di;
+    bus_submit(s, sl->bus, j);
+    sl->bus->n_slots--;
+  }
+  else
+    inst_free(sl->di);
+  sl->di = NULL;
+  sl->bus = NULL;
 }
 
 static void slot_free(struct scheduler *s, struct slot *sl)
 {
-  slot_close(s, sl);
+  slot_release(s, sl);
   FREE_NULL(sl->id);
 }
 
@@ -83,6 +751,9 @@ struct scheduler *scheduler_new(const struct cfg *cfg, adapter_lookup_fn lookup,
   s->lookup = lookup;
   s->lookup_ctx = lookup_ctx;
   s->ep = -1;
+  s->evfd = -1;
+  s->scale = 1;
+  pthread_mutex_init(&s->res_mu, NULL);
   s->n = cfg->n_devices;
   s->slots = rs_xcalloc(s->n ? s->n : 1, sizeof(*s->slots));
   for(i = 0; i < s->n; i++)
@@ -90,15 +761,75 @@ struct scheduler *scheduler_new(const struct cfg *cfg, adapter_lookup_fn lookup,
   return s;
 }
 
+static void result_free(struct result *res)
+{
+  FREE_NULL(res->rd);
+  rs_buf_free(&res->strs);
+  free(res);
+}
+
 void scheduler_free(struct scheduler *s)
 {
   size_t i;
+  struct result *res;
   if(!s)
     return;
   for(i = 0; i < s->n; i++)
     slot_free(s, &s->slots[i]);
   FREE_NULL(s->slots);
+  s->n = 0;
+  if(buses_stop(s)) {
+    /* a worker still runs and will push its result here: keep s (the process is exiting) */
+    pthread_mutex_lock(&abandoned_mu);
+    if(n_abandoned < RS_ARRAY_LEN(abandoned))
+      abandoned[n_abandoned++] = s;
+    pthread_mutex_unlock(&abandoned_mu);
+    return;
+  }
+  res = s->res_head;
+  while(res) {
+    struct result *nx = res->next;
+    result_free(res);
+    res = nx;
+  }
+  if(s->evfd >= 0)
+    close(s->evfd);
+  pthread_mutex_destroy(&s->res_mu);
   free(s);
+}
+
+int scheduler_start_workers(struct scheduler *s, double time_scale)
+{
+  size_t i;
+  if(s->workers)
+    return 0;
+  s->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if(s->evfd < 0) {
+    log_err("cannot make the scheduler's eventfd: %s; polling on the main thread", strerror(errno));
+    return -1;
+  }
+  s->workers = true;
+  s->scale = time_scale > 0 ? time_scale : 1;
+  for(i = 0; i < s->n; i++) {
+    struct slot *sl = &s->slots[i];
+    /* an instance opened inline is closed here and reopened on its bus */
+    if(sl->reg_fd >= 0 && s->ep >= 0)
+      (void)epoll_ctl(s->ep, EPOLL_CTL_DEL, sl->reg_fd, NULL);
+    sl->reg_fd = -1;
+    inst_close(sl->di);
+    slot_attach_bus(s, sl);
+  }
+  return 0;
+}
+
+int scheduler_event_fd(const struct scheduler *s)
+{
+  return s->workers ? s->evfd : -1;
+}
+
+size_t scheduler_outstanding(const struct scheduler *s)
+{
+  return s->outstanding;
 }
 
 void scheduler_set_config(struct scheduler *s, const struct cfg *cfg, int64_t now_mono)
@@ -109,13 +840,18 @@ void scheduler_set_config(struct scheduler *s, const struct cfg *cfg, int64_t no
   for(i = 0; i < n; i++) {
     const struct cfg_device *dev = &cfg->devices[i];
     struct slot *old = NULL;
+    char k1[BUS_KEY_MAX], k2[BUS_KEY_MAX];
     for(j = 0; j < s->n; j++) {
       if(s->slots[j].id && !strcmp(s->slots[j].id, dev->id)) {
         old = &s->slots[j];
         break;
       }
     }
-    if(!old || old->dev->transport != dev->transport) {
+    if(old) {
+      (void)adapter_bus_key(old->dev, k1, sizeof(k1));
+      (void)adapter_bus_key(dev, k2, sizeof(k2));
+    }
+    if(!old || old->dev->transport != dev->transport || strcmp(k1, k2)) {
       slot_init(s, &ns[i], dev, now_mono);
       continue;
     }
@@ -124,10 +860,29 @@ void scheduler_set_config(struct scheduler *s, const struct cfg *cfg, int64_t no
     memset(old, 0, sizeof(*old)); /* moved: the old slot owns nothing now */
     old->reg_fd = -1;
     ns[i].dev = dev;
-    ns[i].ad.dev = dev;
     ns[i].fd_dirty = true;
-    if(ns[i].opened && adapter_reconfigure(&ns[i].ad))
-      slot_close(s, &ns[i]); /* reopened at the next poll */
+    if(ns[i].bus) {
+      struct job *jb = rs_xcalloc(1, sizeof(*jb));
+      jb->kind = JOB_RECONF;
+      jb->di = ns[i].di;
+      jb->ndc = dev_clone(dev);
+      bus_submit(s, ns[i].bus, jb);
+    }
+    else {
+      if(ns[i].reg_fd >= 0 && s->ep >= 0 && ns[i].di->opened)
+        (void)epoll_ctl(s->ep, EPOLL_CTL_DEL, ns[i].reg_fd, NULL);
+      inst_reconf(ns[i].di, dev_clone(dev));
+      if(!ns[i].di->opened)
+        ns[i].reg_fd = -1;
+      else if(ns[i].reg_fd >= 0 && s->ep >= 0) {
+        struct epoll_event ev;
+        memset(&ev, 0, sizeof(ev));
+        ev.events = EPOLLIN;
+        ev.data.u64 = SCHEDULER_EPOLL_TAG | (uint64_t)ns[i].reg_idx;
+        if(epoll_ctl(s->ep, EPOLL_CTL_ADD, ns[i].reg_fd, &ev))
+          ns[i].reg_fd = -1;
+      }
+    }
     if(ns[i].next_due > now_mono + dev->poll_interval_ms)
       ns[i].next_due = now_mono + dev->poll_interval_ms;
   }
@@ -138,16 +893,40 @@ void scheduler_set_config(struct scheduler *s, const struct cfg *cfg, int64_t no
   s->n = n;
 }
 
-struct emit_wrap {
+/* ---- results on the main thread ----------------------------------------- */
+
+/* Counts error kinds of the readings of one poll on their way to emit. */
+struct count_wrap {
+  struct slot *sl;
   adapter_emit_fn emit;
   void *ctx;
   size_t n;
+  bool saw_timeout, saw_io;
 };
 
 static void count_emit(void *ctx, const struct reading *r)
 {
-  struct emit_wrap *w = ctx;
+  struct count_wrap *w = ctx;
   w->n++;
+  switch(r->error) {
+  case READING_OK:
+    break;
+  case READING_ERR_NO_ANSWER:
+    w->saw_timeout = true;
+    break;
+  case READING_ERR_IO:
+    w->saw_io = true;
+    break;
+  case READING_ERR_MALFORMED:
+    w->sl->errors[SCHED_ERR_MALFORMED]++;
+    break;
+  case READING_ERR_EXCEPTION:
+    if(r->code >= 1 && r->code <= SCHED_ERR_KINDS - 1 - SCHED_ERR_EXCEPTION)
+      w->sl->errors[SCHED_ERR_EXCEPTION + (unsigned)r->code]++;
+    else
+      w->sl->errors[SCHED_ERR_EXCEPTION]++;
+    break;
+  }
   w->emit(w->ctx, r);
 }
 
@@ -184,36 +963,33 @@ static int64_t next_delay(const struct slot *sl)
   return delay < cap ? delay : cap;
 }
 
-/* Poll one slot now; updates its counters, state and next due time. */
-static void poll_slot(struct slot *sl, int64_t now_mono, int64_t now_wall, adapter_emit_fn emit,
-                      void *ctx)
+/*
+ * A poll of sl finished with rc (err: its sentence) after the adapter
+ * emitted w->n readings: count, log, update state; failed polls without
+ * readings emit one failure per point.
+ */
+static void finish_poll(struct slot *sl, enum rs_err rc, const char *err, int64_t rtt_ms,
+                        int64_t wall, struct count_wrap *w)
 {
-  char err[256] = "";
-  enum rs_err rc;
-  int64_t t0 = clock_real_mono_ms();
-
-  sl->polls++;
-  sl->fd_dirty = true;
-  if(!sl->ad.ops) {
-    (void)rs_snprintf(err, sizeof(err), "no %s adapter in this build",
-                      cfg_transport_name(sl->dev->transport));
-    rc = RS_ERR_NOT_FOUND;
+  const char *why = err && err[0] ? err : rs_strerror(rc);
+  if(rc) {
+    if(!w->n)
+      emit_failures(sl, wall, why, w->emit, w->ctx);
+    if(rc == RS_ERR_TIMEOUT)
+      sl->errors[SCHED_ERR_TIMEOUT]++;
+    else if(rc == RS_ERR_IO)
+      sl->errors[SCHED_ERR_IO]++;
+    else if(rc == RS_ERR_PROTOCOL)
+      sl->errors[SCHED_ERR_MALFORMED]++;
+    else
+      sl->errors[SCHED_ERR_UNAVAILABLE]++;
   }
-  else if(!sl->opened) {
-    rc = adapter_open(&sl->ad, err, sizeof(err));
-    if(!rc)
-      sl->opened = true;
+  else {
+    if(w->saw_timeout)
+      sl->errors[SCHED_ERR_TIMEOUT]++;
+    if(w->saw_io)
+      sl->errors[SCHED_ERR_IO]++;
   }
-  else
-    rc = RS_OK;
-  if(!rc) {
-    struct emit_wrap w = {emit, ctx, 0};
-    rc = adapter_poll(&sl->ad, now_wall, count_emit, &w, err, sizeof(err));
-    if(rc && !w.n)
-      emit_failures(sl, now_wall, err[0] ? err : rs_strerror(rc), emit, ctx);
-  }
-  else
-    emit_failures(sl, now_wall, err[0] ? err : rs_strerror(rc), emit, ctx);
 
   if(!rc) {
     if(sl->warned || sl->down)
@@ -222,14 +998,14 @@ static void poll_slot(struct slot *sl, int64_t now_mono, int64_t now_wall, adapt
     sl->down = false;
     sl->warned = false;
     sl->answered = true;
-    sl->last_success_ms = now_wall;
-    sl->rtt_ms = clock_real_mono_ms() - t0;
+    sl->last_success_ms = wall;
+    sl->rtt_ms = rtt_ms;
   }
   else {
     sl->failures++;
     sl->n_failed++;
     if(!sl->warned) {
-      log_warn("device %s: no answer (%s)", sl->id, err[0] ? err : rs_strerror(rc));
+      log_warn("device %s: no answer (%s)", sl->id, why);
       sl->warned = true;
     }
     if(!sl->down && sl->failures >= sl->dev->down_after) {
@@ -237,6 +1013,22 @@ static void poll_slot(struct slot *sl, int64_t now_mono, int64_t now_wall, adapt
       log_warn("device %s: down after %" PRId64 " failed polls", sl->id, sl->failures);
     }
   }
+}
+
+/* Poll one slot now on this thread; updates its counters, state and next due time. */
+static void poll_inline(struct slot *sl, int64_t now_mono, int64_t now_wall, adapter_emit_fn emit,
+                        void *ctx)
+{
+  char err[ERR_LEN];
+  struct count_wrap w = {sl, emit, ctx, 0, false, false};
+  struct sink k = {count_emit, &w, NULL, 0};
+  int64_t t0 = clock_real_mono_ms();
+  enum rs_err rc;
+
+  sl->polls++;
+  sl->fd_dirty = true;
+  rc = run_poll(sl->di, now_wall, &k, err, sizeof(err));
+  finish_poll(sl, rc, err, clock_real_mono_ms() - t0, now_wall, &w);
   sl->next_due = now_mono + next_delay(sl);
 }
 
@@ -245,12 +1037,93 @@ size_t scheduler_run_due(struct scheduler *s, int64_t now_mono, int64_t now_wall
 {
   size_t i, polled = 0;
   for(i = 0; i < s->n; i++) {
-    if(s->slots[i].next_due <= now_mono) {
-      poll_slot(&s->slots[i], now_mono, now_wall, emit, ctx);
+    struct slot *sl = &s->slots[i];
+    struct job *j;
+    if(sl->next_due > now_mono)
+      continue;
+    if(!sl->bus) {
+      poll_inline(sl, now_mono, now_wall, emit, ctx);
       polled++;
+      continue;
     }
+    if(sl->busy) {
+      /* the last poll still runs: no pile-up; try again a round later */
+      sl->skipped++;
+      sl->next_due = now_mono + next_delay(sl);
+      continue;
+    }
+    j = rs_xcalloc(1, sizeof(*j));
+    j->kind = JOB_POLL;
+    j->di = sl->di;
+    j->due_mono = now_mono;
+    j->wall_ms = now_wall;
+    j->real_ms = clock_real_mono_ms();
+    j->hint = i;
+    sl->busy = true;
+    sl->polls++;
+    s->outstanding++;
+    sl->next_due = now_mono + next_delay(sl);
+    bus_submit(s, sl->bus, j);
+    polled++;
   }
   return polled;
+}
+
+/* The slot a result belongs to, or NULL when that device is gone. */
+static struct slot *slot_by_uid(struct scheduler *s, uint64_t uid, size_t hint)
+{
+  size_t i;
+  if(hint < s->n && s->slots[hint].uid == uid && s->slots[hint].di)
+    return &s->slots[hint];
+  for(i = 0; i < s->n; i++) {
+    if(s->slots[i].uid == uid && s->slots[i].di)
+      return &s->slots[i];
+  }
+  return NULL;
+}
+
+size_t scheduler_drain(struct scheduler *s, adapter_emit_fn emit, void *ctx)
+{
+  struct result *res;
+  uint64_t v;
+  size_t done = 0;
+  if(!s->workers)
+    return 0;
+  (void)!read(s->evfd, &v, sizeof(v));
+  pthread_mutex_lock(&s->res_mu);
+  res = s->res_head;
+  s->res_head = s->res_tail = NULL;
+  pthread_mutex_unlock(&s->res_mu);
+  while(res) {
+    struct result *nx = res->next;
+    struct slot *sl = slot_by_uid(s, res->uid, res->hint);
+    if(res->poll_done) {
+      if(s->outstanding)
+        s->outstanding--;
+      done++;
+    }
+    if(sl) {
+      struct count_wrap w = {sl, emit, ctx, 0, false, false};
+      size_t i;
+      for(i = 0; i < res->n; i++) {
+        struct reading r = res->rd[i].r;
+        r.device = sl->id;
+        r.point = res->strs.data + res->rd[i].point_off;
+        r.detail =
+            res->rd[i].detail_off == SIZE_MAX ? NULL : res->strs.data + res->rd[i].detail_off;
+        count_emit(&w, &r);
+      }
+      if(res->poll_done) {
+        sl->busy = false;
+        finish_poll(sl, res->rc, res->err, res->rtt_ms, res->wall_ms, &w);
+        /* a state change (down, up) moves the next poll relative to when this one was due */
+        sl->next_due = res->due_mono + next_delay(sl);
+      }
+    }
+    result_free(res);
+    res = nx;
+  }
+  return done;
 }
 
 int64_t scheduler_next_due(const struct scheduler *s)
@@ -263,6 +1136,8 @@ int64_t scheduler_next_due(const struct scheduler *s)
   }
   return t;
 }
+
+/* ---- inline mode: adapter descriptors in the caller's epoll set --------- */
 
 void scheduler_attach_epoll(struct scheduler *s, int ep)
 {
@@ -284,10 +1159,10 @@ int scheduler_sync_epoll(struct scheduler *s)
     struct slot *sl = &s->slots[i];
     struct epoll_event ev;
     int fd;
-    if(!sl->fd_dirty && sl->reg_idx == i)
+    if(sl->bus || (!sl->fd_dirty && sl->reg_idx == i))
       continue;
     sl->fd_dirty = false;
-    fd = sl->opened ? adapter_fd(&sl->ad) : -1;
+    fd = sl->di && sl->di->opened ? adapter_fd(&sl->di->ad) : -1;
     if(fd < 0) {
       sl->reg_fd = -1;
       continue;
@@ -316,10 +1191,13 @@ void scheduler_on_event(struct scheduler *s, uint64_t tag, int64_t now_wall, ada
   if(!(tag & SCHEDULER_EPOLL_TAG) || i >= s->n)
     return;
   sl = &s->slots[i];
-  if(!sl->opened || sl->reg_fd < 0)
+  if(sl->bus || !sl->di || !sl->di->opened || sl->reg_fd < 0)
     return;
   sl->fd_dirty = true;
-  (void)adapter_on_readable(&sl->ad, now_wall, emit, ctx);
+  {
+    struct count_wrap w = {sl, emit, ctx, 0, false, false};
+    (void)adapter_on_readable(&sl->di->ad, now_wall, count_emit, &w);
+  }
 }
 
 int64_t scheduler_next_io_timeout(const struct scheduler *s)
@@ -327,8 +1205,9 @@ int64_t scheduler_next_io_timeout(const struct scheduler *s)
   int64_t t = INT64_MAX;
   size_t i;
   for(i = 0; i < s->n; i++) {
-    if(s->slots[i].opened) {
-      int64_t a = adapter_next_timeout(&s->slots[i].ad);
+    const struct slot *sl = &s->slots[i];
+    if(!sl->bus && sl->di && sl->di->opened) {
+      int64_t a = adapter_next_timeout(&sl->di->ad);
       if(a < t)
         t = a;
     }
@@ -342,12 +1221,14 @@ void scheduler_run_io_timeouts(struct scheduler *s, int64_t real_now, int64_t no
   size_t i;
   for(i = 0; i < s->n; i++) {
     struct slot *sl = &s->slots[i];
-    if(sl->opened && adapter_next_timeout(&sl->ad) <= real_now) {
+    if(!sl->bus && sl->di && sl->di->opened && adapter_next_timeout(&sl->di->ad) <= real_now) {
       sl->fd_dirty = true;
-      adapter_on_timeout(&sl->ad, now_wall, emit, ctx);
+      adapter_on_timeout(&sl->di->ad, now_wall, emit, ctx);
     }
   }
 }
+
+/* ---- status ------------------------------------------------------------- */
 
 size_t scheduler_n_devices(const struct scheduler *s)
 {
@@ -359,7 +1240,7 @@ void scheduler_device_status(const struct scheduler *s, size_t i, struct sched_d
   const struct slot *sl = &s->slots[i];
   memset(out, 0, sizeof(*out));
   out->id = sl->id;
-  out->adapter = sl->ad.ops ? adapter_name(&sl->ad) : NULL;
+  out->adapter = sl->di && sl->di->ad.ops ? adapter_name(&sl->di->ad) : NULL;
   out->up = !sl->down;
   out->answered = sl->answered;
   out->consecutive_failures = sl->failures;
@@ -368,4 +1249,7 @@ void scheduler_device_status(const struct scheduler *s, size_t i, struct sched_d
   out->polls = sl->polls;
   out->failures = sl->n_failed;
   out->next_due_ms = sl->next_due;
+  memcpy(out->errors, sl->errors, sizeof(out->errors));
+  out->skipped = sl->skipped;
+  out->busy = sl->busy;
 }

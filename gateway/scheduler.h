@@ -19,10 +19,11 @@
  * below poll_interval); the first success logs "device X: answering again".
  *
  * Reload: scheduler_set_config() matches devices by id. A device kept with
- * the same transport keeps its adapter (if the backend's reconfigure() agrees)
- * and its counters; a new device is polled at once; a removed one is closed.
+ * the same transport and bus key keeps its adapter (if the backend's
+ * reconfigure() agrees) and its counters; a new device is polled at once; a
+ * removed one is closed.
  *
- * Event loop: backends with a descriptor (adapter_fd(), e.g. CoAP observe)
+ * Event loop (inline mode; see below for worker mode): backends with a descriptor (adapter_fd(), e.g. CoAP observe)
  * or timers of their own (adapter_next_timeout(), real time) are driven
  * through scheduler_attach_epoll() / scheduler_sync_epoll() /
  * scheduler_on_event() and scheduler_next_io_timeout() /
@@ -30,7 +31,41 @@
  * reconnect) provided the backend closed the old one; on_readable() must
  * tolerate a spurious wake-up (EAGAIN).
  *
- * Not thread-safe: one main loop thread.
+ * Concurrency (scheduler_start_workers(); restockd does it, tests may
+ * not): a BUS is one shared connection: a serial port, a host:port (a
+ * TCP-to-RTU bridge serving several unit ids) or, for CoAP, one device
+ * (adapter_bus_key()). Each bus gets one worker thread and one job queue;
+ * every adapter method of the devices on a bus is called on that thread
+ * only, so backends need no locks. The main thread decides what is due and
+ * queues a poll job; a device with a job outstanding gets no second one (the
+ * round is skipped and counted in `skipped`). A poll may block its worker
+ * up to timeout x (retries + 1) (plus busy_wait per busy reply); devices on
+ * other buses are not delayed. Results (readings, rc, rtt, error kinds) come
+ * back through a mutex-protected queue and an eventfd (scheduler_event_fd())
+ * that the main loop polls; scheduler_drain() hands them to emit on the main
+ * thread. Readings carry the wall time at which the worker started the poll.
+ * Adapters with fd()/on_readable()/next_timeout() are served inside their
+ * worker's own wait loop (poll(2) on the adapter's descriptors and a wake-up
+ * eventfd), so in that mode the epoll functions below do nothing.
+ *
+ * Each device instance holds its own deep copy of its cfg_device (without
+ * consumables): a reload never frees what a worker still reads. A removed
+ * device's adapter is closed on its bus thread; a device whose bus key
+ * changed is closed on the old bus and opened on the new one. Idle buses
+ * keep their (sleeping) thread until scheduler_free(), which stops every
+ * worker after its current job and joins it. A job takes at most one poll,
+ * (retries + 1) x (timeout + busy_wait) (3 s with the defaults and no busy
+ * reply); scheduler_free() waits 3 s at most, then logs "bus X: a poll is
+ * still running at shutdown", detaches that worker and keeps its memory
+ * (and the scheduler's) alive for it: call it only on the way out when that
+ * can happen. So SIGTERM stops restockd within about 3 s whatever the
+ * devices' timeouts.
+ *
+ * Without scheduler_start_workers() (inline mode) every adapter call
+ * happens on the caller's thread inside scheduler_run_due() and the epoll
+ * functions, as in tests with a synchronous fake adapter.
+ *
+ * The scheduler's own functions are called from one thread (the main loop).
  */
 #ifndef RS_SCHEDULER_H
 #define RS_SCHEDULER_H
@@ -44,6 +79,24 @@
 
 struct scheduler;
 
+/*
+ * Error kinds counted per device (sched_device_status.errors). A poll in
+ * which the device did not answer counts once (timeout, io or unavailable);
+ * exceptions and malformed replies count once per point they hit.
+ */
+enum sched_err_kind {
+  SCHED_ERR_TIMEOUT = 0, /* "timeout": no reply in time */
+  SCHED_ERR_IO,          /* "io": refused, reset or broken connection */
+  SCHED_ERR_MALFORMED,   /* "malformed": short, oversized or garbage reply, bad payload */
+  SCHED_ERR_UNAVAILABLE, /* "unavailable": no adapter, cannot open (port, config) */
+  SCHED_ERR_EXCEPTION,   /* "exception": an exception/error code outside 1..11 */
+  /* "exception_1" .. "exception_11": Modbus exception code N is SCHED_ERR_EXCEPTION + N */
+  SCHED_ERR_KINDS = SCHED_ERR_EXCEPTION + 12
+};
+
+/* The label of kind k ("timeout", "exception_6"); "unknown" out of range. */
+const char *scheduler_error_kind_name(unsigned k);
+
 /* A device's state as the status page and metrics show it. */
 struct sched_device_status {
   const char *id;      /* valid until the next set_config */
@@ -56,6 +109,9 @@ struct sched_device_status {
   uint64_t polls;
   uint64_t failures;
   int64_t next_due_ms; /* monotonic (scaled) ms */
+  uint64_t errors[SCHED_ERR_KINDS]; /* by enum sched_err_kind, since start */
+  uint64_t skipped; /* rounds not polled because the previous poll was still running */
+  bool busy;        /* a poll job is outstanding (worker mode) */
 };
 
 /*
@@ -100,6 +156,28 @@ int64_t scheduler_next_io_timeout(const struct scheduler *s);
 /* Run on_timeout() of every adapter whose timer is at or before real_now. */
 void scheduler_run_io_timeouts(struct scheduler *s, int64_t real_now, int64_t now_wall,
                                adapter_emit_fn emit, void *ctx);
+
+/*
+ * Switch to worker mode (see above) before the first scheduler_run_due().
+ * time_scale (1 for real time) turns the real time a job waited in its
+ * queue into daemon wall time for the readings' timestamps. Returns 0, or
+ * -1 when the eventfd cannot be made (logged; the scheduler stays inline).
+ * Thread creation failures are logged and that bus then runs inline.
+ */
+int scheduler_start_workers(struct scheduler *s, double time_scale);
+
+/* The eventfd to add to the main loop's epoll set (EPOLLIN), or -1 inline. */
+int scheduler_event_fd(const struct scheduler *s);
+
+/*
+ * Take what the workers finished: emit their readings (wall time as the
+ * worker stamped it), update counters and state, log. Clears the eventfd.
+ * Returns how many polls completed. Inline mode: returns 0.
+ */
+size_t scheduler_drain(struct scheduler *s, adapter_emit_fn emit, void *ctx);
+
+/* Poll jobs queued or running (worker mode); 0 inline. */
+size_t scheduler_outstanding(const struct scheduler *s);
 
 size_t scheduler_n_devices(const struct scheduler *s);
 /* Status of device i (< scheduler_n_devices()). */

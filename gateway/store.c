@@ -86,6 +86,14 @@ static const char *const migrations[] = {
     "CREATE TABLE audit(id INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL,"
     " actor TEXT NOT NULL, action TEXT NOT NULL, detail TEXT) STRICT;"
     "CREATE INDEX audit_by_time ON audit(time_ms);",
+
+    /* 2 -> 3: the mail outbox of approval links (gateway/approve.c) */
+    "CREATE TABLE mail_outbox(id INTEGER PRIMARY KEY, kind TEXT NOT NULL, ref TEXT NOT NULL,"
+    " order_id TEXT REFERENCES orders(id), recipient TEXT NOT NULL, message TEXT NOT NULL,"
+    " created_ms INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+    " next_attempt_ms INTEGER NOT NULL, sent_ms INTEGER, last_error TEXT,"
+    " UNIQUE(kind, ref)) STRICT;"
+    "CREATE INDEX mail_outbox_due ON mail_outbox(next_attempt_ms) WHERE sent_ms IS NULL;",
 };
 
 #if !defined(__cplusplus)
@@ -603,6 +611,23 @@ static enum rs_err ensure_tag(struct store *st)
   rs_strlcpy(st->tag, val, sizeof(st->tag));
   free(val);
   return RS_OK;
+}
+
+enum rs_err store_set_order_id_tag(struct store *st, const char *tag)
+{
+  size_t i, n = strlen(tag);
+  enum rs_err rc;
+  if(n < 1 || n >= sizeof(st->tag))
+    return fail_msg(st, RS_ERR_INVALID, "order id tag '%s': 1 to %zu characters", tag,
+                    sizeof(st->tag) - 1);
+  for(i = 0; i < n; i++) {
+    if(!((tag[i] >= '0' && tag[i] <= '9') || (tag[i] >= 'A' && tag[i] <= 'Z')))
+      return fail_msg(st, RS_ERR_INVALID, "order id tag '%s': only 0-9 and A-Z", tag);
+  }
+  rc = store_meta_set(st, "order_id_tag", tag);
+  if(!rc)
+    (void)rs_strlcpy(st->tag, tag, sizeof(st->tag));
+  return rc;
 }
 
 /*
@@ -1862,4 +1887,283 @@ enum rs_err store_meta_set(struct store *st, const char *key, const char *value)
   rc = run(st, s, "writing a meta value");
 out:
   return tx_end(st, rc);
+}
+
+/* ---- approvals: reading (gateway/approve.c) ---------------------------- */
+
+#define APPR_COLS                                                                                  \
+  "id, order_id, approver, token_hash, created_ms, expires_ms, used_at_ms, decided_by, "           \
+  "decision, source, user_agent"
+
+void store_approval_free(struct store_approval *a)
+{
+  if(!a)
+    return;
+  FREE_NULL(a->approver);
+  FREE_NULL(a->decided_by);
+  FREE_NULL(a->decision);
+  FREE_NULL(a->source);
+  FREE_NULL(a->user_agent);
+}
+
+static void read_approval(sqlite3_stmt *s, struct store_approval *a)
+{
+  memset(a, 0, sizeof(*a));
+  a->id = sqlite3_column_int64(s, 0);
+  col_copy(s, 1, a->order_id, sizeof(a->order_id));
+  a->approver = col_dup(s, 2);
+  col_copy(s, 3, a->token_hash, sizeof(a->token_hash));
+  a->created_ms = sqlite3_column_int64(s, 4);
+  a->expires_ms = sqlite3_column_int64(s, 5);
+  a->used_at_ms = sqlite3_column_int64(s, 6);
+  a->decided_by = col_dup(s, 7);
+  a->decision = col_dup(s, 8);
+  a->source = col_dup(s, 9);
+  a->user_agent = col_dup(s, 10);
+}
+
+enum rs_err store_list_approvals(struct store *st, const char *order_id, store_approval_cb cb,
+                                 void *ud)
+{
+  sqlite3_stmt *s = NULL;
+  enum rs_err rc = RS_OK;
+  int src = sqlite3_prepare_v2(st->db,
+                               "SELECT " APPR_COLS " FROM approvals WHERE order_id = ?1 ORDER BY id",
+                               -1, &s, NULL);
+  if(src)
+    return fail_sql(st, src, "listing approvals");
+  bind_text(s, 1, order_id);
+  while((src = sqlite3_step(s)) == SQLITE_ROW) {
+    struct store_approval a;
+    int stop;
+    read_approval(s, &a);
+    stop = cb(ud, &a);
+    store_approval_free(&a);
+    if(stop)
+      break;
+  }
+  if(src != SQLITE_ROW && src != SQLITE_DONE)
+    rc = fail_sql(st, src, "listing approvals");
+  sqlite3_finalize(s);
+  return rc;
+}
+
+enum rs_err store_get_approval(struct store *st, const char *token_hash,
+                               struct store_approval *out)
+{
+  sqlite3_stmt *s = NULL;
+  enum rs_err rc = RS_OK;
+  int src;
+  memset(out, 0, sizeof(*out));
+  src = sqlite3_prepare_v2(st->db, "SELECT " APPR_COLS " FROM approvals WHERE token_hash = ?1",
+                           -1, &s, NULL);
+  if(src)
+    return fail_sql(st, src, "reading an approval");
+  bind_text(s, 1, token_hash);
+  src = sqlite3_step(s);
+  if(src == SQLITE_ROW)
+    read_approval(s, out);
+  else if(src == SQLITE_DONE)
+    rc = fail_msg(st, RS_ERR_NOT_FOUND, "unknown approval link");
+  else
+    rc = fail_sql(st, src, "reading an approval");
+  sqlite3_finalize(s);
+  return rc;
+}
+
+/* ---- mail outbox (gateway/approve.c) ----------------------------------- */
+
+#define MAIL_COLS                                                                                  \
+  "id, kind, ref, order_id, recipient, message, created_ms, attempts, next_attempt_ms, sent_ms, " \
+  "last_error"
+
+void store_mail_free(struct store_mail *m)
+{
+  if(!m)
+    return;
+  FREE_NULL(m->kind);
+  FREE_NULL(m->ref);
+  FREE_NULL(m->order_id);
+  FREE_NULL(m->recipient);
+  FREE_NULL(m->message);
+  FREE_NULL(m->last_error);
+}
+
+/* Prepare sql, bind nothing; NULL with st->err set on failure. */
+static sqlite3_stmt *prep(struct store *st, const char *sql, const char *what)
+{
+  sqlite3_stmt *s = NULL;
+  int src = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
+  if(src) {
+    fail_sql(st, src, what);
+    return NULL;
+  }
+  return s;
+}
+
+enum rs_err store_mail_queue(struct store *st, const char *kind, const char *ref,
+                             const char *order_id, const char *recipient, const char *message,
+                             int64_t now_ms, int64_t *id_out)
+{
+  sqlite3_stmt *s;
+  enum rs_err rc;
+  int src;
+  if(id_out)
+    *id_out = 0;
+  if(!kind || !ref || !recipient || !message)
+    return fail_msg(st, RS_ERR_INVALID, "a mail needs a kind, a reference, a recipient and a text");
+  rc = tx_begin(st, true);
+  if(rc)
+    return rc;
+  s = prep(st,
+           "INSERT INTO mail_outbox(kind, ref, order_id, recipient, message, created_ms,"
+           " next_attempt_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+           "queueing a mail");
+  if(!s) {
+    rc = RS_ERR_DB;
+    goto out;
+  }
+  bind_text(s, 1, kind);
+  bind_text(s, 2, ref);
+  bind_text(s, 3, order_id);
+  bind_text(s, 4, recipient);
+  bind_text(s, 5, message);
+  sqlite3_bind_int64(s, 6, now_ms);
+  src = sqlite3_step(s);
+  if(src != SQLITE_DONE) {
+    if(sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_UNIQUE)
+      rc = fail_msg(st, RS_ERR_CONFLICT, "a %s mail for %s is already queued", kind, ref);
+    else if(sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_FOREIGNKEY)
+      rc = fail_msg(st, RS_ERR_NOT_FOUND, "no order %s", order_id);
+    else
+      rc = fail_sql(st, src, "queueing a mail");
+  }
+  else if(id_out)
+    *id_out = sqlite3_last_insert_rowid(st->db);
+  sqlite3_finalize(s);
+out:
+  return tx_end(st, rc);
+}
+
+enum rs_err store_mail_exists(struct store *st, const char *kind, const char *ref, bool *exists)
+{
+  sqlite3_stmt *s = prep(st, "SELECT 1 FROM mail_outbox WHERE kind = ?1 AND ref = ?2",
+                         "looking up a mail");
+  enum rs_err rc = RS_OK;
+  int src;
+  *exists = false;
+  if(!s)
+    return RS_ERR_DB;
+  bind_text(s, 1, kind);
+  bind_text(s, 2, ref);
+  src = sqlite3_step(s);
+  if(src == SQLITE_ROW)
+    *exists = true;
+  else if(src != SQLITE_DONE)
+    rc = fail_sql(st, src, "looking up a mail");
+  sqlite3_finalize(s);
+  return rc;
+}
+
+enum rs_err store_mail_list(struct store *st, bool only_due, int64_t now_ms, size_t limit,
+                            store_mail_cb cb, void *ud)
+{
+  sqlite3_stmt *s =
+      prep(st,
+           only_due ? "SELECT " MAIL_COLS " FROM mail_outbox WHERE sent_ms IS NULL"
+                      " AND next_attempt_ms <= ?1 ORDER BY next_attempt_ms, id LIMIT ?2"
+                    : "SELECT " MAIL_COLS " FROM mail_outbox ORDER BY id LIMIT ?2",
+           "listing the mail outbox");
+  enum rs_err rc = RS_OK;
+  int src;
+  if(!s)
+    return RS_ERR_DB;
+  sqlite3_bind_int64(s, 1, now_ms);
+  sqlite3_bind_int64(s, 2, limit ? (int64_t)limit : -1);
+  while((src = sqlite3_step(s)) == SQLITE_ROW) {
+    struct store_mail m;
+    int stop;
+    memset(&m, 0, sizeof(m));
+    m.id = sqlite3_column_int64(s, 0);
+    m.kind = col_dup(s, 1);
+    m.ref = col_dup(s, 2);
+    m.order_id = col_dup(s, 3);
+    m.recipient = col_dup(s, 4);
+    m.message = col_dup(s, 5);
+    m.created_ms = sqlite3_column_int64(s, 6);
+    m.attempts = sqlite3_column_int64(s, 7);
+    m.next_attempt_ms = sqlite3_column_int64(s, 8);
+    m.sent_ms = sqlite3_column_int64(s, 9);
+    m.last_error = col_dup(s, 10);
+    stop = cb(ud, &m);
+    store_mail_free(&m);
+    if(stop)
+      break;
+  }
+  if(src != SQLITE_ROW && src != SQLITE_DONE)
+    rc = fail_sql(st, src, "listing the mail outbox");
+  sqlite3_finalize(s);
+  return rc;
+}
+
+/* Run one UPDATE of the outbox row id; RS_ERR_NOT_FOUND when no row changed. */
+static enum rs_err mail_update(struct store *st, const char *sql, int64_t id, int64_t a,
+                               const char *text, const char *what)
+{
+  sqlite3_stmt *s;
+  enum rs_err rc = tx_begin(st, true);
+  if(rc)
+    return rc;
+  s = prep(st, sql, what);
+  if(!s) {
+    rc = RS_ERR_DB;
+    goto out;
+  }
+  sqlite3_bind_int64(s, 1, id);
+  sqlite3_bind_int64(s, 2, a);
+  bind_text(s, 3, text);
+  rc = run(st, s, what);
+  if(!rc && sqlite3_changes(st->db) != 1)
+    rc = fail_msg(st, RS_ERR_NOT_FOUND, "no unsent mail %lld in the outbox", (long long)id);
+  sqlite3_finalize(s);
+out:
+  return tx_end(st, rc);
+}
+
+enum rs_err store_mail_sent(struct store *st, int64_t id, int64_t now_ms)
+{
+  return mail_update(st,
+                     "UPDATE mail_outbox SET sent_ms = ?2, attempts = attempts + 1,"
+                     " last_error = ?3 WHERE id = ?1 AND sent_ms IS NULL",
+                     id, now_ms, NULL, "marking a mail sent");
+}
+
+enum rs_err store_mail_failed(struct store *st, int64_t id, int64_t next_attempt_ms,
+                              const char *error, int64_t now_ms)
+{
+  (void)now_ms;
+  return mail_update(st,
+                     "UPDATE mail_outbox SET next_attempt_ms = ?2, attempts = attempts + 1,"
+                     " last_error = ?3 WHERE id = ?1 AND sent_ms IS NULL",
+                     id, next_attempt_ms, error, "noting a failed mail");
+}
+
+enum rs_err store_mail_next_due(struct store *st, int64_t *next_ms)
+{
+  sqlite3_stmt *s = prep(st, "SELECT min(next_attempt_ms) FROM mail_outbox WHERE sent_ms IS NULL",
+                         "reading the mail outbox");
+  enum rs_err rc = RS_OK;
+  int src;
+  *next_ms = INT64_MAX;
+  if(!s)
+    return RS_ERR_DB;
+  src = sqlite3_step(s);
+  if(src == SQLITE_ROW) {
+    if(sqlite3_column_type(s, 0) != SQLITE_NULL)
+      *next_ms = sqlite3_column_int64(s, 0);
+  }
+  else
+    rc = fail_sql(st, src, "reading the mail outbox");
+  sqlite3_finalize(s);
+  return rc;
 }

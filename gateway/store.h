@@ -34,7 +34,7 @@
 struct store;
 
 /* The schema version this code writes (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 /* Longest order id in bytes, without the NUL (it is the Idempotency-Key). */
 #define STORE_ORDER_ID_MAX 64
 
@@ -257,6 +257,13 @@ enum rs_err store_create_order(struct store *st, const char *supplier, const cha
                                int64_t total, int64_t now_ms, const char *actor, const char *cause,
                                char *id_out, size_t id_size);
 /*
+ * Replace the per-database tag of order ids with `tag` (1 to 7 characters
+ * of [0-9A-Z]), stored durably in the meta table. For replay, whose temp
+ * database must give the same ids on every run; a gateway never calls it.
+ * RS_ERR_INVALID for a malformed tag.
+ */
+enum rs_err store_set_order_id_tag(struct store *st, const char *tag);
+/*
  * Move order id from `from` to `to` at now_ms, in one transaction: the
  * current state must equal `from`, else RS_ERR_CONFLICT and nothing changes
  * (RS_ERR_NOT_FOUND if there is no such order). Records the transition with
@@ -311,6 +318,74 @@ enum rs_err store_add_approval(struct store *st, const char *order_id, const cha
 enum rs_err store_use_approval(struct store *st, const char *token_hash, const char *decided_by,
                                const char *decision, const char *source, const char *user_agent,
                                int64_t now_ms, char *order_id_out, size_t order_id_size);
+
+/* ---- approvals: reading, and the mail outbox (gateway/approve.c) ------- */
+
+/* One row of the approvals table. */
+struct store_approval {
+  int64_t id;
+  char order_id[STORE_ORDER_ID_MAX + 1];
+  char *approver;
+  char token_hash[65]; /* hex SHA-256 of the link's token */
+  int64_t created_ms;
+  int64_t expires_ms;
+  int64_t used_at_ms; /* 0: not used */
+  char *decided_by;   /* NULL until used; likewise decision, source, user_agent */
+  char *decision;     /* "approve" / "reject" */
+  char *source;
+  char *user_agent;
+};
+void store_approval_free(struct store_approval *a); /* frees the members, not a */
+typedef int (*store_approval_cb)(void *ud, const struct store_approval *a);
+/* The approvals of order_id, oldest first. */
+enum rs_err store_list_approvals(struct store *st, const char *order_id, store_approval_cb cb,
+                                 void *ud);
+/* The approval with token_hash into *out (members owned by *out); RS_ERR_NOT_FOUND if none. */
+enum rs_err store_get_approval(struct store *st, const char *token_hash,
+                               struct store_approval *out);
+
+/*
+ * A queued mail: the whole RFC 5322 message is built once and sent as
+ * stored. (kind, ref) is unique: queueing the same mail twice is refused.
+ */
+struct store_mail {
+  int64_t id;
+  char *kind;      /* "approval", "reminder" */
+  char *ref;       /* what it is about, unique per kind (the link's token hash) */
+  char *order_id;  /* or NULL */
+  char *recipient; /* the envelope recipient */
+  char *message;
+  int64_t created_ms;
+  int64_t attempts;
+  int64_t next_attempt_ms;
+  int64_t sent_ms; /* 0: not sent yet */
+  char *last_error;
+};
+void store_mail_free(struct store_mail *m); /* frees the members, not m */
+typedef int (*store_mail_cb)(void *ud, const struct store_mail *m);
+/*
+ * Queue a mail, due at now_ms (durable). RS_ERR_CONFLICT when (kind, ref) is
+ * already queued or sent, RS_ERR_NOT_FOUND when order_id names no order.
+ * *id_out (may be NULL) gets the row id.
+ */
+enum rs_err store_mail_queue(struct store *st, const char *kind, const char *ref,
+                             const char *order_id, const char *recipient, const char *message,
+                             int64_t now_ms, int64_t *id_out);
+/* Whether a mail (kind, ref) was ever queued. */
+enum rs_err store_mail_exists(struct store *st, const char *kind, const char *ref, bool *exists);
+/*
+ * Mails in the outbox: only_due: unsent ones with next_attempt_ms <= now_ms,
+ * earliest first; else all, oldest first. At most limit (0 = all).
+ */
+enum rs_err store_mail_list(struct store *st, bool only_due, int64_t now_ms, size_t limit,
+                            store_mail_cb cb, void *ud);
+/* Mark mail id sent at now_ms (attempts + 1). RS_ERR_NOT_FOUND unless it was unsent. */
+enum rs_err store_mail_sent(struct store *st, int64_t id, int64_t now_ms);
+/* Note a failed attempt: attempts + 1, the error, the next attempt time. */
+enum rs_err store_mail_failed(struct store *st, int64_t id, int64_t next_attempt_ms,
+                              const char *error, int64_t now_ms);
+/* The earliest next_attempt_ms of an unsent mail, INT64_MAX when none. */
+enum rs_err store_mail_next_due(struct store *st, int64_t *next_ms);
 
 /* ---- audit and meta ---------------------------------------------------- */
 

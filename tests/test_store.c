@@ -228,7 +228,7 @@ static void test_migrate_from_v1(void **state)
   sqlite3_close(db);
 
   f->st = open_ok(f);
-  assert_int_equal(store_schema_version(f->st), 2);
+  assert_int_equal(store_schema_version(f->st), STORE_SCHEMA_VERSION);
   /* old data kept */
   assert_int_equal(store_last_reading(f->st, "press-1", "filter", &t, &val), RS_OK);
   assert_int_equal(t, T0);
@@ -242,7 +242,7 @@ static void test_migrate_from_v1(void **state)
   store_close(f->st);
   f->st = NULL;
   db = raw(f);
-  assert_int_equal(raw_int(db, "PRAGMA user_version"), 2);
+  assert_int_equal(raw_int(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
   assert_int_equal(raw_int(db, "SELECT count(*) FROM transitions"), 1);
   sqlite3_close(db);
 }

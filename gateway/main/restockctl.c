@@ -9,7 +9,12 @@
 #include <string.h>
 
 #include "config/rs_util.h"
+#include "config/config.h"
 #include "gateway/check.h"
+#include "gateway/ctl.h"
+#include "gateway/probe.h"
+#include "gateway/replay.h"
+#include "gateway/ruletest.h"
 #include "gateway/version.h"
 
 struct ctl {
@@ -34,19 +39,91 @@ static int cmd_check(struct ctl *ctl, int argc, char **argv)
   return check_config_dir(ctl->config_dir, stdout, stderr);
 }
 
+/* restockctl test-rules FILE...: rule unit tests (gateway/ruletest.h, docs/rules.md). */
+static int cmd_test_rules(struct ctl *ctl, int argc, char **argv)
+{
+  (void)ctl;
+  if(argc < 2 || !strcmp(argv[1], "--help")) {
+    fprintf(argc < 2 ? stderr : stdout, "usage: restockctl test-rules FILE...\n");
+    return argc < 2 ? 2 : 0;
+  }
+  return ruletest_run_files((const char *const *)argv + 1, (size_t)(argc - 1), stdout, stderr);
+}
+
+/* restockctl replay --readings FILE.csv [--config DIR] [--every 1h] (SPEC 12). */
+static int cmd_replay(struct ctl *ctl, int argc, char **argv)
+{
+  static const struct option opts[] = {
+    {"config", required_argument, NULL, 'c'},
+    {"readings", required_argument, NULL, 'r'},
+    {"every", required_argument, NULL, 'e'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+  };
+  struct replay_opts o = {ctl->config_dir, NULL, 3600000};
+  char err[160];
+  int c;
+  optind = 1;
+  while((c = getopt_long(argc, argv, "c:r:e:h", opts, NULL)) != -1) {
+    switch(c) {
+    case 'c':
+      o.config_dir = optarg;
+      break;
+    case 'r':
+      o.readings = optarg;
+      break;
+    case 'e':
+      if(cfg_parse_duration(optarg, &o.every_ms, err, sizeof(err)) || o.every_ms <= 0) {
+        fprintf(stderr, "restockctl replay: --every '%s': %s\n", optarg,
+                o.every_ms <= 0 ? "must be positive" : err);
+        return 2;
+      }
+      break;
+    case 'h':
+      puts("usage: restockctl replay --readings FILE.csv [--config DIR] [--every 1h]");
+      return 0;
+    default:
+      return 2;
+    }
+  }
+  if(!o.readings || optind < argc) {
+    fprintf(stderr, "usage: restockctl replay --readings FILE.csv [--config DIR] [--every 1h]\n");
+    return 2;
+  }
+  return replay_run(&o, stdout, stderr);
+}
+
+static int cmd_status(struct ctl *ctl, int argc, char **argv)
+{
+  return ctl_status_main(ctl->url, argc, argv);
+}
+
+static int cmd_orders(struct ctl *ctl, int argc, char **argv)
+{
+  return ctl_orders_main(ctl->config_dir, argc, argv);
+}
+
+static int cmd_probe(struct ctl *ctl, int argc, char **argv)
+{
+  return probe_main(ctl->config_dir, argc, argv);
+}
+
 static const struct ctl_cmd commands[] = {
+  {"probe", cmd_probe, "DEVICE [POINT]", "read a device now: raw and decoded values (--plan, --json)"},
+  {"status", cmd_status, "[--json]", "devices, consumables, open orders (asks restockd at --url)"},
+  {"orders", cmd_orders, "[SUB] [ID]", "list, show ID, approve ID, reject ID: history and decisions"},
   {"check", cmd_check, "", "validate the whole config dir (same as restockd --check)"},
+  {"test-rules", cmd_test_rules, "FILE...", "run rule unit tests (docs/rules.md); exit 1 on a failure"},
+  {"replay", cmd_replay, "--readings F", "run prediction, rules and orders on recorded readings"},
 };
 
-/* Commands the contract names that later releases build (SPEC section 2). */
-static const char *const planned[] = {"status", "orders", "probe", "test-rules", "replay", NULL};
 
 static void usage(FILE *f)
 {
   size_t i;
   fputs("usage: restockctl [--config DIR] [--url URL] COMMAND [ARGS]\n\ncommands:\n", f);
   for(i = 0; i < RS_ARRAY_LEN(commands); i++)
-    fprintf(f, "  %-10s %-12s %s\n", commands[i].name, commands[i].args, commands[i].help);
+    fprintf(f, "  %-10s %-13s %s\n", commands[i].name, commands[i].args, commands[i].help);
 }
 
 int main(int argc, char **argv)
@@ -91,13 +168,6 @@ int main(int argc, char **argv)
   for(i = 0; i < RS_ARRAY_LEN(commands); i++) {
     if(!strcmp(name, commands[i].name))
       return commands[i].run(&ctl, argc - optind, argv + optind);
-  }
-  for(i = 0; planned[i]; i++) {
-    if(!strcmp(name, planned[i])) {
-      fprintf(stderr, "restockctl: '%s' is not available in restock %s yet\n", name,
-              rs_version());
-      return 2;
-    }
   }
   {
     const char *names[RS_ARRAY_LEN(commands) + 1];

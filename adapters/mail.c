@@ -1,0 +1,542 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mail: MIME building and one-attempt sending over SMTP (libcurl) or into a
+ * directory (see mail.h).
+ */
+#include "adapters/mail.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "config/rs_util.h"
+
+/* ---- building ----------------------------------------------------------- */
+
+static bool has_crlf(const char *s)
+{
+  return s && strpbrk(s, "\r\n") != NULL;
+}
+
+static bool is_ascii(const char *s)
+{
+  for(; *s; s++)
+    if((unsigned char)*s >= 0x80)
+      return false;
+  return true;
+}
+
+static void b64(struct rs_buf *o, const unsigned char *in, size_t n)
+{
+  static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  size_t i;
+  for(i = 0; i < n; i += 3) {
+    unsigned v = (unsigned)in[i] << 16;
+    char q[4];
+    if(i + 1 < n)
+      v |= (unsigned)in[i + 1] << 8;
+    if(i + 2 < n)
+      v |= in[i + 2];
+    q[0] = t[(v >> 18) & 63];
+    q[1] = t[(v >> 12) & 63];
+    q[2] = i + 1 < n ? t[(v >> 6) & 63] : '=';
+    q[3] = i + 2 < n ? t[v & 63] : '=';
+    rs_buf_append(o, q, 4);
+  }
+}
+
+/* Length of the UTF-8 sequence starting at s (1 for a stray byte). */
+static size_t utf8_len(const unsigned char *s)
+{
+  size_t n = 1, i;
+  if(s[0] >= 0xf0 && s[0] < 0xf8)
+    n = 4;
+  else if(s[0] >= 0xe0)
+    n = 3;
+  else if(s[0] >= 0xc0)
+    n = 2;
+  for(i = 1; i < n; i++)
+    if((s[i] & 0xc0) != 0x80)
+      return 1;
+  return n;
+}
+
+/*
+ * Append s as RFC 2047 encoded-words (UTF-8, B), each at most 75
+ * characters, never splitting a character, folded with CRLF SP.
+ */
+static void encoded_words(struct rs_buf *o, const char *s)
+{
+  const unsigned char *p = (const unsigned char *)s;
+  bool first = true;
+  while(*p) {
+    size_t take = 0;
+    /* 45 bytes -> 60 base64 characters + 12 = 72 <= 75 */
+    while(p[take]) {
+      size_t l = utf8_len(p + take);
+      if(take + l > 45)
+        break;
+      take += l;
+    }
+    if(!first)
+      rs_buf_puts(o, "\r\n ");
+    rs_buf_puts(o, "=?UTF-8?B?");
+    b64(o, p, take);
+    rs_buf_puts(o, "?=");
+    p += take;
+    first = false;
+  }
+}
+
+/* A header "Name: value" (encoded when not ASCII) and CRLF. */
+static void header_text(struct rs_buf *o, const char *name, const char *value)
+{
+  rs_buf_printf(o, "%s: ", name);
+  if(is_ascii(value))
+    rs_buf_puts(o, value);
+  else
+    encoded_words(o, value);
+  rs_buf_puts(o, "\r\n");
+}
+
+/* A From/To value: an encoded display name when it is not ASCII, the address as is. */
+static void header_addr(struct rs_buf *o, const char *name, const char *value)
+{
+  const char *lt = strrchr(value, '<');
+  rs_buf_printf(o, "%s: ", name);
+  if(is_ascii(value) || !lt)
+    rs_buf_puts(o, value);
+  else {
+    size_t n = (size_t)(lt - value);
+    char *disp = rs_xstrdup(value);
+    disp[n] = '\0';
+    while(n && disp[n - 1] == ' ')
+      disp[--n] = '\0';
+    encoded_words(o, disp);
+    rs_buf_printf(o, " %s", lt);
+    free(disp);
+  }
+  rs_buf_puts(o, "\r\n");
+}
+
+/* Append text as quoted-printable (lines of at most 76), '\n' becoming CRLF. */
+static void quoted_printable(struct rs_buf *o, const char *text)
+{
+  static const char hexd[] = "0123456789ABCDEF";
+  const unsigned char *p = (const unsigned char *)text;
+  size_t col = 0;
+  for(; *p; p++) {
+    char enc[4];
+    size_t n;
+    unsigned char c = *p;
+    if(c == '\r' && p[1] == '\n')
+      continue;
+    if(c == '\n') {
+      rs_buf_puts(o, "\r\n");
+      col = 0;
+      continue;
+    }
+    /* spaces and tabs before a line end, '=', controls and non-ASCII are encoded */
+    if((c == ' ' || c == '\t') && (p[1] == '\n' || p[1] == '\0' || (p[1] == '\r' && p[2] == '\n')))
+      n = 3;
+    else if(c == '=' || c >= 0x7f || (c < 0x20 && c != '\t'))
+      n = 3;
+    else
+      n = 1;
+    if(n == 3) {
+      enc[0] = '=';
+      enc[1] = hexd[c >> 4];
+      enc[2] = hexd[c & 15];
+    }
+    else
+      enc[0] = (char)c;
+    if(col + n > 75) {
+      rs_buf_puts(o, "=\r\n");
+      col = 0;
+    }
+    rs_buf_append(o, enc, n);
+    col += n;
+  }
+  if(col)
+    rs_buf_puts(o, "\r\n");
+}
+
+/* RFC 5322 date of Unix ms, always UTC: "Tue, 01 Dec 2026 18:29:38 +0000". */
+static void rfc5322_date(int64_t ms, char *buf, size_t size)
+{
+  static const char *const wd[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static const char *const mo[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  time_t t = (time_t)(ms / 1000);
+  struct tm tm;
+  if(!gmtime_r(&t, &tm) || tm.tm_wday < 0 || tm.tm_wday > 6 || tm.tm_mon < 0 || tm.tm_mon > 11) {
+    (void)rs_strlcpy(buf, "Thu, 01 Jan 1970 00:00:00 +0000", size);
+    return;
+  }
+  (void)rs_snprintf(buf, size, "%s, %02d %s %04d %02d:%02d:%02d +0000", wd[tm.tm_wday],
+                    tm.tm_mday, mo[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+                    tm.tm_sec);
+}
+
+static void random_hex(char *out, size_t nbytes)
+{
+  static const char d[] = "0123456789abcdef";
+  unsigned char r[32];
+  size_t i;
+  if(nbytes > sizeof(r))
+    nbytes = sizeof(r);
+  if(getrandom(r, nbytes, 0) != (ssize_t)nbytes) {
+    /* no entropy: unique enough from the time and the pid (these are not secrets) */
+    uint64_t v = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+    for(i = 0; i < nbytes; i++)
+      r[i] = (unsigned char)(v >> ((i % 8) * 8));
+  }
+  for(i = 0; i < nbytes; i++) {
+    out[2 * i] = d[r[i] >> 4];
+    out[2 * i + 1] = d[r[i] & 15];
+  }
+  out[2 * nbytes] = '\0';
+}
+
+int mail_build(const struct mail_msg *m, char **out, char *err, size_t errlen)
+{
+  struct rs_buf o = {0};
+  char date[64], boundary[48], rnd[33], dom[128];
+  size_t i, n;
+
+  *out = NULL;
+  if(!m || !m->from || !m->to || !m->subject || !m->text) {
+    (void)rs_strlcpy(err, "a mail needs From, To, Subject and a text", errlen);
+    return -1;
+  }
+  if(has_crlf(m->from) || has_crlf(m->to) || has_crlf(m->subject) || has_crlf(m->msgid_domain)) {
+    (void)rs_strlcpy(err, "a mail header value holds a line break", errlen);
+    return -1;
+  }
+  /* the Message-ID's right side: a dot-atom made of the gateway id */
+  n = m->msgid_domain ? strlen(m->msgid_domain) : 0;
+  if(n >= sizeof(dom))
+    n = sizeof(dom) - 1;
+  for(i = 0; i < n; i++) {
+    char c = m->msgid_domain[i];
+    dom[i] = ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '-')
+                 ? c
+                 : '-';
+  }
+  dom[n] = '\0';
+  if(!n)
+    (void)rs_strlcpy(dom, "restock.invalid", sizeof(dom));
+
+  rfc5322_date(m->date_ms, date, sizeof(date));
+  random_hex(rnd, 16);
+  (void)rs_snprintf(boundary, sizeof(boundary), "=_restock_%.24s", rnd);
+  rs_buf_printf(&o, "Date: %s\r\n", date);
+  header_addr(&o, "From", m->from);
+  header_addr(&o, "To", m->to);
+  header_text(&o, "Subject", m->subject);
+  random_hex(rnd, 12);
+  rs_buf_printf(&o, "Message-ID: <%" PRId64 ".%s@%s>\r\n", m->date_ms, rnd, dom);
+  rs_buf_puts(&o, "MIME-Version: 1.0\r\nAuto-Submitted: auto-generated\r\n");
+  if(m->html) {
+    rs_buf_printf(&o,
+                  "Content-Type: multipart/alternative; boundary=\"%s\"\r\n\r\n"
+                  "This is a message in MIME format.\r\n\r\n--%s\r\n",
+                  boundary, boundary);
+  }
+  rs_buf_puts(&o, "Content-Type: text/plain; charset=utf-8\r\n"
+                  "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
+  quoted_printable(&o, m->text);
+  if(m->html) {
+    rs_buf_printf(&o,
+                  "\r\n--%s\r\nContent-Type: text/html; charset=utf-8\r\n"
+                  "Content-Transfer-Encoding: quoted-printable\r\n\r\n",
+                  boundary);
+    quoted_printable(&o, m->html);
+    rs_buf_printf(&o, "\r\n--%s--\r\n", boundary);
+  }
+  if(o.oom) {
+    rs_buf_free(&o);
+    (void)rs_strlcpy(err, "out of memory building a mail", errlen);
+    return -1;
+  }
+  *out = o.data;
+  return 0;
+}
+
+int mail_address(const char *from, char *out, size_t size)
+{
+  const char *lt, *gt;
+  size_t n;
+  if(!from || !size)
+    return -1;
+  lt = strrchr(from, '<');
+  if(lt) {
+    gt = strchr(lt, '>');
+    if(!gt)
+      return -1;
+    from = lt + 1;
+    n = (size_t)(gt - from);
+  }
+  else {
+    while(*from == ' ')
+      from++;
+    n = strlen(from);
+    while(n && from[n - 1] == ' ')
+      n--;
+  }
+  if(!n || n >= size || memchr(from, '@', n) == NULL)
+    return -1;
+  memcpy(out, from, n);
+  out[n] = '\0';
+  return strpbrk(out, " \t\r\n<>") ? -1 : 0;
+}
+
+/* ---- sending ------------------------------------------------------------ */
+
+void mail_settings_from_cfg(const struct cfg *cfg, struct mail_settings *s)
+{
+  memset(s, 0, sizeof(*s));
+  s->url = cfg->mail.smtp_url;
+  s->starttls = cfg->mail.starttls != CFG_STARTTLS_OFF;
+  s->username = cfg->mail.username;
+  s->password_file = cfg->mail.password_file;
+  s->config_dir = cfg->dir;
+  s->timeout_ms = 30000;
+}
+
+/* Write message into a new file of dir (via a temporary name and rename). */
+static enum mail_result send_file(const char *dir, const char *message, char *err, size_t errlen)
+{
+  char tmp[4096], final[4096], rnd[17];
+  struct timespec ts;
+  size_t len = strlen(message), off = 0;
+  int fd;
+  random_hex(rnd, 8);
+  clock_gettime(CLOCK_REALTIME, &ts);
+  if(rs_snprintf(final, sizeof(final), "%s/%lld.%09ld.%s.eml", dir, (long long)ts.tv_sec,
+                 ts.tv_nsec, rnd) ||
+     rs_snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, rnd)) {
+    (void)rs_snprintf(err, errlen, "mail directory %s: the path is too long", dir);
+    return MAIL_CONFIG;
+  }
+  fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+  if(fd < 0) {
+    (void)rs_snprintf(err, errlen, "cannot write a mail into %s: %s", dir, strerror(errno));
+    return errno == ENOENT || errno == EACCES ? MAIL_CONFIG : MAIL_RETRY;
+  }
+  while(off < len) {
+    ssize_t w = write(fd, message + off, len - off);
+    if(w < 0 && errno == EINTR)
+      continue;
+    if(w < 0) {
+      (void)rs_snprintf(err, errlen, "cannot write a mail into %s: %s", dir, strerror(errno));
+      close(fd);
+      (void)unlink(tmp);
+      return MAIL_RETRY;
+    }
+    off += (size_t)w;
+  }
+  if(fsync(fd) || close(fd) || rename(tmp, final)) {
+    (void)rs_snprintf(err, errlen, "cannot write a mail into %s: %s", dir, strerror(errno));
+    (void)unlink(tmp);
+    return MAIL_RETRY;
+  }
+  return MAIL_SENT;
+}
+
+/* Read the one-line password file into buf; 0 or -1 with err (never the contents). */
+static int read_password(const struct mail_settings *s, char *buf, size_t size, char *err,
+                         size_t errlen)
+{
+  char path[4096];
+  size_t len = 0;
+  ssize_t n;
+  int fd;
+  if(s->password_file[0] != '/' && s->config_dir)
+    (void)rs_snprintf(path, sizeof(path), "%s/%s", s->config_dir, s->password_file);
+  else
+    (void)rs_strlcpy(path, s->password_file, sizeof(path));
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if(fd < 0) {
+    (void)rs_snprintf(err, errlen, "mail.password_file: cannot read %s: %s", path,
+                      strerror(errno));
+    return -1;
+  }
+  while(len < size - 1 && (n = read(fd, buf + len, size - 1 - len)) > 0)
+    len += (size_t)n;
+  close(fd);
+  while(len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+    len--;
+  if(!len || memchr(buf, '\n', len) || memchr(buf, '\0', len)) {
+    explicit_bzero(buf, size);
+    (void)rs_snprintf(err, errlen, "mail.password_file: %s must hold one non-empty line", path);
+    return -1;
+  }
+  buf[len] = '\0';
+  return 0;
+}
+
+struct upload {
+  const char *data;
+  size_t len, off;
+};
+
+static size_t on_read(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+  struct upload *u = ud;
+  size_t room = size * nmemb, n = u->len - u->off;
+  if(n > room)
+    n = room;
+  memcpy(ptr, u->data + u->off, n);
+  u->off += n;
+  return n;
+}
+
+static size_t on_discard(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+  (void)ptr;
+  (void)ud;
+  return size * nmemb;
+}
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+
+static void curl_init_once(void)
+{
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* One SMTP transaction with libcurl. */
+static enum mail_result send_smtp(const struct mail_settings *s, bool implicit_tls,
+                                  const char *from_addr, const char *rcpt, const char *message,
+                                  char *err, size_t errlen)
+{
+  char from[512], pw[1024], ebuf[CURL_ERROR_SIZE];
+  struct curl_slist *rcpts = NULL;
+  struct upload u;
+  enum mail_result res = MAIL_RETRY;
+  CURLcode cc;
+  CURL *h;
+  long code = 0;
+
+  pw[0] = '\0';
+  ebuf[0] = '\0';
+  if(s->username && s->password_file && read_password(s, pw, sizeof(pw), err, errlen))
+    return MAIL_CONFIG;
+  pthread_once(&curl_once, curl_init_once);
+  h = curl_easy_init();
+  if(!h) {
+    explicit_bzero(pw, sizeof(pw));
+    (void)rs_strlcpy(err, "cannot start libcurl", errlen);
+    return MAIL_RETRY;
+  }
+  (void)rs_snprintf(from, sizeof(from), "<%s>", from_addr);
+  rcpts = curl_slist_append(NULL, rcpt);
+  u.data = message;
+  u.len = strlen(message);
+  u.off = 0;
+  curl_easy_setopt(h, CURLOPT_URL, s->url);
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(s->timeout_ms > 0 ? s->timeout_ms : 30000));
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                   (long)(s->timeout_ms > 0 && s->timeout_ms < 10000 ? s->timeout_ms : 10000));
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ebuf);
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+  if(!implicit_tls)
+    curl_easy_setopt(h, CURLOPT_USE_SSL, (long)(s->starttls ? CURLUSESSL_ALL : CURLUSESSL_NONE));
+  if(s->username && pw[0]) {
+    curl_easy_setopt(h, CURLOPT_USERNAME, s->username);
+    curl_easy_setopt(h, CURLOPT_PASSWORD, pw);
+  }
+  curl_easy_setopt(h, CURLOPT_MAIL_FROM, from);
+  curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpts);
+  curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+  curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+  curl_easy_setopt(h, CURLOPT_READDATA, &u);
+  curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)u.len);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_discard);
+  cc = curl_easy_perform(h);
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+  explicit_bzero(pw, sizeof(pw));
+  switch(cc) {
+  case CURLE_OK:
+    res = MAIL_SENT;
+    break;
+  case CURLE_USE_SSL_FAILED:
+    res = MAIL_CONFIG;
+    (void)rs_snprintf(err, errlen,
+                      "the mail server %s does not offer STARTTLS, and mail.starttls requires it "
+                      "(the mail stays in the outbox; give the server TLS, use smtps://, or set "
+                      "starttls: off on a trusted network)",
+                      s->url);
+    break;
+  case CURLE_LOGIN_DENIED:
+    res = MAIL_CONFIG;
+    (void)rs_snprintf(err, errlen, "the mail server %s refused the login of mail.username %s",
+                      s->url, s->username ? s->username : "(none)");
+    break;
+  case CURLE_UNSUPPORTED_PROTOCOL:
+  case CURLE_URL_MALFORMAT:
+  case CURLE_PEER_FAILED_VERIFICATION:
+    res = MAIL_CONFIG;
+    (void)rs_snprintf(err, errlen, "mail.smtp_url %s: %s", s->url,
+                      ebuf[0] ? ebuf : curl_easy_strerror(cc));
+    break;
+  default:
+    /* a 5xx is a lasting refusal (a recipient or sender the server will not take) */
+    res = code >= 500 && code < 600 ? MAIL_CONFIG : MAIL_RETRY;
+    if(code)
+      (void)rs_snprintf(err, errlen, "sending a mail through %s failed: %s (SMTP %ld)", s->url,
+                        ebuf[0] ? ebuf : curl_easy_strerror(cc), code);
+    else
+      (void)rs_snprintf(err, errlen, "sending a mail through %s failed: %s", s->url,
+                        ebuf[0] ? ebuf : curl_easy_strerror(cc));
+    break;
+  }
+  curl_slist_free_all(rcpts);
+  curl_easy_cleanup(h);
+  return res;
+}
+
+enum mail_result mail_send(const struct mail_settings *s, const char *from_addr, const char *rcpt,
+                           const char *message, char *err, size_t errlen)
+{
+  if(errlen)
+    err[0] = '\0';
+  if(!s || !s->url || !*s->url) {
+    (void)rs_strlcpy(err, "mail.smtp_url is not set", errlen);
+    return MAIL_CONFIG;
+  }
+  if(!from_addr || !rcpt || !message || has_crlf(from_addr) || has_crlf(rcpt)) {
+    (void)rs_strlcpy(err, "a mail needs a sender, a recipient and a message", errlen);
+    return MAIL_CONFIG;
+  }
+  if(!strncmp(s->url, "file://", 7)) {
+    const char *dir = s->url + 7;
+    if(dir[0] != '/') {
+      (void)rs_snprintf(err, errlen, "mail.smtp_url %s: file:// needs an absolute directory",
+                        s->url);
+      return MAIL_CONFIG;
+    }
+    return send_file(dir, message, err, errlen);
+  }
+  if(!strncmp(s->url, "smtp://", 7))
+    return send_smtp(s, false, from_addr, rcpt, message, err, errlen);
+  if(!strncmp(s->url, "smtps://", 8))
+    return send_smtp(s, true, from_addr, rcpt, message, err, errlen);
+  (void)rs_snprintf(err, errlen, "mail.smtp_url %s: use smtp://, smtps:// or file://", s->url);
+  return MAIL_CONFIG;
+}

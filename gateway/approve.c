@@ -1,0 +1,588 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * approve: approval links, their mails and the mail outbox (see approve.h).
+ */
+#include "gateway/approve.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <openssl/crypto.h>
+
+#include "adapters/mail.h"
+#include "gateway/approve_int.h"
+#include "gateway/log.h"
+#include "gateway/token.h"
+
+/* ---- process state -------------------------------------------------------- */
+
+static struct {
+  char path[4096]; /* the secret file the key came from ("" = none loaded) */
+  unsigned char key[TOKEN_KEY_LEN];
+  int64_t backoff_base_ms, backoff_cap_ms;
+  int64_t next_real_ms; /* approval_tick throttle */
+  bool warned_setup;    /* "approvers but no mail" logged once */
+} g;
+
+/* The secret's path for cfg into path; 0 or -1 (err). */
+static int secret_path(const struct cfg *cfg, char *path, size_t size, char *err, size_t errlen)
+{
+  const char *db = cfg && cfg->storage.path ? cfg->storage.path : RESTOCK_STATEDIR "/restock.db";
+  if(token_secret_path(db, path, size)) {
+    (void)rs_snprintf(err, errlen, "storage.path %s: no room for the secret's path", db);
+    return -1;
+  }
+  return 0;
+}
+
+int approve_init(const struct cfg *cfg, char *err, size_t errlen)
+{
+  char path[4096];
+  if(secret_path(cfg, path, sizeof(path), err, errlen))
+    return -1;
+  /* always from the disk: a start must see the file as it is now */
+  if(token_secret_load(path, g.key, err, errlen)) {
+    OPENSSL_cleanse(g.key, sizeof(g.key));
+    g.path[0] = '\0';
+    return -1;
+  }
+  (void)rs_strlcpy(g.path, path, sizeof(g.path));
+  log_info("approval links: secret %s loaded", path);
+  return 0;
+}
+
+const unsigned char *approve_key(const struct cfg *cfg)
+{
+  char err[512], path[4096];
+  if(secret_path(cfg, path, sizeof(path), err, sizeof(err))) {
+    log_err("approval links: %s", err);
+    return NULL;
+  }
+  if(g.path[0] && !strcmp(g.path, path))
+    return g.key;
+  if(approve_init(cfg, err, sizeof(err))) {
+    log_err("approval links: %s", err);
+    return NULL;
+  }
+  return g.key;
+}
+
+void approve_set_backoff(int64_t base_ms, int64_t cap_ms)
+{
+  g.backoff_base_ms = base_ms > 0 ? base_ms : APPROVE_BACKOFF_BASE_MS;
+  g.backoff_cap_ms = cap_ms >= g.backoff_base_ms ? cap_ms : g.backoff_base_ms;
+}
+
+/* ---- order facts ---------------------------------------------------------- */
+
+int64_t approve_pending_since(const struct store_order_full *o)
+{
+  size_t i;
+  int64_t t = -1;
+  for(i = 0; i < o->n_transitions; i++)
+    if(o->transitions[i].to == STORE_ORDER_PENDING_APPROVAL)
+      t = o->transitions[i].time_ms;
+  return t >= 0 ? t : o->order.updated_ms;
+}
+
+int64_t approve_link_expiry(const struct cfg *cfg, const struct store_order_full *o)
+{
+  int64_t since = approve_pending_since(o), ttl = cfg->orders.approval.link_ttl_ms;
+  if(ttl <= 0)
+    ttl = INT64_C(72) * 3600000;
+  return since > INT64_MAX - ttl ? INT64_MAX : since + ttl;
+}
+
+int approve_token_for(const struct cfg *cfg, const struct store_order_full *o,
+                      const char *approver, char *token, size_t size, char hash[TOKEN_HASH_HEX])
+{
+  unsigned char lh[TOKEN_HASH_LEN];
+  const unsigned char *key = approve_key(cfg);
+  if(!key)
+    return -1;
+  token_lines_hash(o->lines, o->n_lines, lh);
+  if(token_make(key, o->order.id, lh, approver, approve_link_expiry(cfg, o), token, size))
+    return -1;
+  token_hash_hex(token, hash);
+  return 0;
+}
+
+void approve_money(const char *currency, int64_t minor, char *buf, size_t size)
+{
+  char num[48];
+  int dec = cfg_currency_decimals(currency);
+  cfg_format_money(minor, dec < 0 ? 2 : dec, num, sizeof(num));
+  (void)rs_snprintf(buf, size, "%s %s", num, currency);
+}
+
+/* "€612.40", "$12.00", "£3.50", else "612.40 CHF" (for subjects). */
+static void money_short(const char *currency, int64_t minor, char *buf, size_t size)
+{
+  char num[48];
+  int dec = cfg_currency_decimals(currency);
+  cfg_format_money(minor, dec < 0 ? 2 : dec, num, sizeof(num));
+  if(!strcmp(currency, "EUR"))
+    (void)rs_snprintf(buf, size, "\xe2\x82\xac%s", num);
+  else if(!strcmp(currency, "USD"))
+    (void)rs_snprintf(buf, size, "$%s", num);
+  else if(!strcmp(currency, "GBP"))
+    (void)rs_snprintf(buf, size, "\xc2\xa3%s", num);
+  else
+    (void)rs_snprintf(buf, size, "%s %s", num, currency);
+}
+
+void approve_figures_text(const char *figures_json, struct rs_buf *out)
+{
+  json_t *j;
+  const char *k;
+  json_t *v;
+  bool first = true;
+  if(!figures_json)
+    return;
+  j = json_loads(figures_json, 0, NULL);
+  if(!json_is_object(j)) {
+    json_decref(j);
+    return;
+  }
+  json_object_foreach(j, k, v)
+  {
+    if(!first)
+      rs_buf_puts(out, ", ");
+    first = false;
+    if(json_is_real(v))
+      rs_buf_printf(out, "%s %.4g", k, json_real_value(v));
+    else if(json_is_integer(v))
+      rs_buf_printf(out, "%s %" JSON_INTEGER_FORMAT, k, json_integer_value(v));
+    else if(json_is_string(v))
+      rs_buf_printf(out, "%s %s", k, json_string_value(v));
+    else if(json_is_boolean(v))
+      rs_buf_printf(out, "%s %s", k, json_is_true(v) ? "true" : "false");
+    else
+      rs_buf_printf(out, "%s -", k);
+  }
+  json_decref(j);
+}
+
+size_t approve_reasons(struct store *st, const char *order_id, char ***out)
+{
+  char key[128], *text = NULL;
+  json_t *j = NULL;
+  size_t i, n = 0;
+  *out = NULL;
+  if(rs_snprintf(key, sizeof(key), "%s%s", PIPELINE_META_REASONS, order_id) ||
+     store_meta_get(st, key, &text))
+    return 0;
+  j = json_loads(text, 0, NULL);
+  free(text);
+  if(!json_is_array(j) || !json_array_size(j)) {
+    json_decref(j);
+    return 0;
+  }
+  *out = rs_xcalloc(json_array_size(j), sizeof(char *));
+  for(i = 0; i < json_array_size(j); i++) {
+    const char *s = json_string_value(json_array_get(j, i));
+    if(s)
+      (*out)[n++] = rs_xstrdup(s);
+  }
+  json_decref(j);
+  return n;
+}
+
+void approve_reasons_free(char **v, size_t n)
+{
+  size_t i;
+  for(i = 0; i < n; i++)
+    free(v[i]);
+  free(v);
+}
+
+/* ---- the mail --------------------------------------------------------------- */
+
+/* "https://gw.example/approve/TOKEN" from http.public_url (or the listen address). */
+static void link_of(const struct cfg *cfg, const char *token, struct rs_buf *out)
+{
+  const char *base = cfg->http.public_url;
+  size_t n;
+  if(base && *base) {
+    n = strlen(base);
+    while(n && base[n - 1] == '/')
+      n--;
+    rs_buf_append(out, base, n);
+  }
+  else
+    rs_buf_printf(out, "http://%s", cfg->http.listen ? cfg->http.listen : "127.0.0.1:8080");
+  rs_buf_printf(out, "/approve/%s", token);
+}
+
+/* The "[restock ID · SITE]" subject prefix. */
+static void subject_prefix(const struct cfg *cfg, struct rs_buf *s)
+{
+  rs_buf_printf(s, "[restock %s", cfg->gateway.id ? cfg->gateway.id : "gateway");
+  if(cfg->gateway.site && *cfg->gateway.site)
+    rs_buf_printf(s, " \xc2\xb7 %s", cfg->gateway.site);
+  rs_buf_puts(s, "]");
+}
+
+/* Escape for the HTML part of the mail. */
+static void esc(struct rs_buf *o, const char *s)
+{
+  html_escape(o, s);
+}
+
+/*
+ * Build the mail to approver about o with link token (reminder: the second
+ * mail before expiry). Returns 0 and *msg (malloc'd), or -1 (logged).
+ */
+static int build_mail(struct store *st, const struct cfg *cfg, const struct store_order_full *o,
+                      const char *approver, const char *token, bool reminder, int64_t now_ms,
+                      char **msg)
+{
+  struct rs_buf subj = {0}, text = {0}, html = {0}, link = {0};
+  char total[64], tshort[64], until[40], err[256];
+  char **reasons = NULL;
+  size_t nr, i;
+  struct mail_msg m;
+  int rc;
+
+  *msg = NULL;
+  approve_money(o->order.currency, o->order.total, total, sizeof(total));
+  money_short(o->order.currency, o->order.total, tshort, sizeof(tshort));
+  clock_format_rfc3339(approve_link_expiry(cfg, o), until, sizeof(until));
+  link_of(cfg, token, &link);
+  nr = approve_reasons(st, o->order.id, &reasons);
+
+  subject_prefix(cfg, &subj);
+  rs_buf_printf(&subj, " %sApproval needed: order %s (%s)", reminder ? "Reminder: " : "",
+                o->order.id, tshort);
+
+  rs_buf_printf(&text, "%sOrder %s for supplier %s needs your approval.\n\n",
+                reminder ? "Reminder: this order is still waiting for a decision.\n\n" : "",
+                o->order.id, o->order.supplier ? o->order.supplier : "?");
+  rs_buf_puts(&html, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"></head><body>\n");
+  if(reminder)
+    rs_buf_puts(&html, "<p><b>Reminder:</b> this order is still waiting for a decision.</p>\n");
+  rs_buf_puts(&html, "<p>Order <b>");
+  esc(&html, o->order.id);
+  rs_buf_puts(&html, "</b> for supplier ");
+  esc(&html, o->order.supplier ? o->order.supplier : "?");
+  rs_buf_puts(&html, " needs your approval.</p>\n");
+
+  if(nr) {
+    rs_buf_puts(&text, "Why it needs a person:\n");
+    rs_buf_puts(&html, "<p>Why it needs a person:</p>\n<ul>\n");
+    for(i = 0; i < nr; i++) {
+      rs_buf_printf(&text, "  - %s\n", reasons[i]);
+      rs_buf_puts(&html, "<li>");
+      esc(&html, reasons[i]);
+      rs_buf_puts(&html, "</li>\n");
+    }
+    rs_buf_puts(&text, "\n");
+    rs_buf_puts(&html, "</ul>\n");
+  }
+
+  rs_buf_puts(&text, "Lines:\n");
+  rs_buf_puts(&html, "<table border=\"1\" cellpadding=\"4\" cellspacing=\"0\">\n<tr><th>Item</th>"
+                     "<th>Qty</th><th>Unit price</th><th>Amount</th><th>Rule and figures</th>"
+                     "</tr>\n");
+  for(i = 0; i < o->n_lines; i++) {
+    const struct store_order_line *l = &o->lines[i];
+    char unit[64], amount[64];
+    struct rs_buf fig = {0};
+    approve_money(l->currency, l->unit_price, unit, sizeof(unit));
+    approve_money(l->currency, l->unit_price * l->quantity, amount, sizeof(amount));
+    approve_figures_text(l->figures_json, &fig);
+    rs_buf_printf(&text, "  %" PRId64 " x %s (%s) at %s = %s\n", l->quantity, l->sku,
+                  l->consumable, unit, amount);
+    rs_buf_printf(&text, "      rule %s%s%s\n", l->rule ? l->rule : "default",
+                  fig.len ? ": " : "", fig.len ? fig.data : "");
+    rs_buf_puts(&html, "<tr><td>");
+    esc(&html, l->sku);
+    rs_buf_puts(&html, "<br><small>");
+    esc(&html, l->consumable);
+    rs_buf_printf(&html, "</small></td><td>%" PRId64 "</td><td>", l->quantity);
+    esc(&html, unit);
+    rs_buf_puts(&html, "</td><td>");
+    esc(&html, amount);
+    rs_buf_puts(&html, "</td><td>rule ");
+    esc(&html, l->rule ? l->rule : "default");
+    if(fig.len) {
+      rs_buf_puts(&html, ": ");
+      esc(&html, fig.data);
+    }
+    rs_buf_puts(&html, "</td></tr>\n");
+    rs_buf_free(&fig);
+  }
+  rs_buf_printf(&text, "Total: %s\n\n", total);
+  rs_buf_puts(&html, "</table>\n<p>Total: <b>");
+  esc(&html, total);
+  rs_buf_puts(&html, "</b></p>\n");
+
+  rs_buf_printf(&text,
+                "To approve or reject, open this link. It shows the order; nothing is decided\n"
+                "until you press Approve or Reject on that page.\n\n%s\n\n"
+                "The link works once, for you (%s), until %s.\n",
+                link.data, approver, until);
+  rs_buf_puts(&html, "<p>To approve or reject, open this link. It shows the order; nothing is "
+                     "decided until you press Approve or Reject on that page.</p>\n<p><a href=\"");
+  esc(&html, link.data);
+  rs_buf_puts(&html, "\">");
+  esc(&html, link.data);
+  rs_buf_puts(&html, "</a></p>\n<p>The link works once, for you (");
+  esc(&html, approver);
+  rs_buf_puts(&html, "), until ");
+  esc(&html, until);
+  rs_buf_puts(&html, ".</p>\n");
+
+  rs_buf_printf(&text, "\n-- \nrestock gateway %s%s%s%s\n", cfg->gateway.id ? cfg->gateway.id : "",
+                cfg->gateway.site ? " (" : "", cfg->gateway.site ? cfg->gateway.site : "",
+                cfg->gateway.site ? ")" : "");
+  rs_buf_puts(&html, "<hr><p><small>restock gateway ");
+  esc(&html, cfg->gateway.id ? cfg->gateway.id : "");
+  if(cfg->gateway.site) {
+    rs_buf_puts(&html, " (");
+    esc(&html, cfg->gateway.site);
+    rs_buf_puts(&html, ")");
+  }
+  rs_buf_puts(&html, "</small></p>\n</body></html>\n");
+
+  memset(&m, 0, sizeof(m));
+  m.from = cfg->mail.from;
+  m.to = approver;
+  m.subject = subj.data;
+  m.text = text.data;
+  m.html = html.data;
+  m.msgid_domain = cfg->gateway.id;
+  m.date_ms = now_ms;
+  rc = subj.oom || text.oom || html.oom || link.oom ? -1 : mail_build(&m, msg, err, sizeof(err));
+  if(rc)
+    log_err("order %s: cannot build the approval mail to %s: %s", o->order.id, approver,
+            subj.oom || text.oom || html.oom || link.oom ? "out of memory" : err);
+  approve_reasons_free(reasons, nr);
+  rs_buf_free(&subj);
+  rs_buf_free(&text);
+  rs_buf_free(&html);
+  rs_buf_free(&link);
+  return rc;
+}
+
+/* ---- links for pending orders --------------------------------------------- */
+
+struct id_list {
+  char (*v)[STORE_ORDER_ID_MAX + 1];
+  size_t n;
+};
+
+static int collect_id(void *ud, const struct store_order *o)
+{
+  struct id_list *l = ud;
+  l->v = rs_xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
+  (void)rs_strlcpy(l->v[l->n++], o->id, sizeof(*l->v));
+  return 0;
+}
+
+/* The link of approver for o: create the approvals row and queue the mail when new. */
+static enum rs_err ensure_link(struct store *st, const struct cfg *cfg,
+                               const struct store_order_full *o, const char *approver,
+                               int64_t now_ms)
+{
+  char token[TOKEN_TEXT_MAX + 1], hash[TOKEN_HASH_HEX];
+  struct store_approval a;
+  enum rs_err rc;
+  int64_t expires = approve_link_expiry(cfg, o);
+  char *msg = NULL;
+  bool reminded = false;
+
+  if(approve_token_for(cfg, o, approver, token, sizeof(token), hash))
+    return RS_OK; /* logged; no secret, no links */
+  rc = store_get_approval(st, hash, &a);
+  if(rc == RS_OK) {
+    /* known link: perhaps a reminder is due */
+    int64_t remind = cfg->orders.approval.remind_before_ms;
+    bool due = remind > 0 && !a.used_at_ms && now_ms < expires && now_ms >= expires - remind &&
+               a.created_ms < expires - remind;
+    store_approval_free(&a);
+    if(!due)
+      return RS_OK;
+    rc = store_mail_exists(st, "reminder", hash, &reminded);
+    if(rc || reminded)
+      return rc;
+    if(build_mail(st, cfg, o, approver, token, true, now_ms, &msg))
+      return RS_OK;
+    rc = store_mail_queue(st, "reminder", hash, o->order.id, approver, msg, now_ms, NULL);
+    if(!rc)
+      log_info("order %s: reminder to %s queued (the link expires in %" PRId64 " min)",
+               o->order.id, approver, (expires - now_ms) / 60000);
+    free(msg);
+    return rc == RS_ERR_CONFLICT ? RS_OK : rc;
+  }
+  if(rc != RS_ERR_NOT_FOUND)
+    return rc;
+  if(now_ms >= expires)
+    return RS_OK; /* too late to ask; the pipeline expires the order */
+  if(build_mail(st, cfg, o, approver, token, false, now_ms, &msg))
+    return RS_OK;
+  rc = store_begin(st);
+  if(!rc)
+    rc = store_add_approval(st, o->order.id, approver, hash, expires, now_ms);
+  if(!rc)
+    rc = store_mail_queue(st, "approval", hash, o->order.id, approver, msg, now_ms, NULL);
+  if(rc)
+    (void)store_rollback(st);
+  else
+    rc = store_commit(st);
+  if(!rc)
+    log_notice("order %s: approval link for %s queued (valid until the order expires)",
+               o->order.id, approver);
+  free(msg);
+  return rc;
+}
+
+static enum rs_err make_links(struct store *st, const struct cfg *cfg, int64_t now_ms)
+{
+  struct id_list l = {0};
+  enum rs_err rc, first = RS_OK;
+  size_t i, k;
+  rc = store_list_orders(st, true, STORE_ORDER_PENDING_APPROVAL, 0, collect_id, &l);
+  if(rc) {
+    log_err("approval links: cannot list pending orders: %s", store_errmsg(st));
+    return rc;
+  }
+  for(i = 0; i < l.n; i++) {
+    struct store_order_full *o = NULL;
+    rc = store_get_order(st, l.v[i], &o);
+    if(rc == RS_OK && o->order.state == STORE_ORDER_PENDING_APPROVAL) {
+      for(k = 0; k < cfg->orders.approval.n_approvers; k++) {
+        rc = ensure_link(st, cfg, o, cfg->orders.approval.approvers[k], now_ms);
+        if(rc) {
+          log_err("order %s: cannot queue the approval mail to %s: %s", l.v[i],
+                  cfg->orders.approval.approvers[k], store_errmsg(st));
+          if(!first)
+            first = rc;
+        }
+      }
+    }
+    store_order_full_free(o);
+  }
+  free(l.v);
+  return first;
+}
+
+/* ---- the outbox ----------------------------------------------------------- */
+
+struct mail_list {
+  struct store_mail *v;
+  size_t n;
+};
+
+static int collect_mail(void *ud, const struct store_mail *m)
+{
+  struct mail_list *l = ud;
+  struct store_mail *c;
+  l->v = rs_xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
+  c = &l->v[l->n++];
+  *c = *m;
+  c->kind = m->kind ? rs_xstrdup(m->kind) : NULL;
+  c->ref = m->ref ? rs_xstrdup(m->ref) : NULL;
+  c->order_id = m->order_id ? rs_xstrdup(m->order_id) : NULL;
+  c->recipient = m->recipient ? rs_xstrdup(m->recipient) : NULL;
+  c->message = m->message ? rs_xstrdup(m->message) : NULL;
+  c->last_error = m->last_error ? rs_xstrdup(m->last_error) : NULL;
+  return 0;
+}
+
+/* Real-time backoff before attempt number attempts + 1 (attempts >= 1). */
+static int64_t backoff_ms(int64_t attempts, bool config_error)
+{
+  int64_t base = g.backoff_base_ms > 0 ? g.backoff_base_ms : APPROVE_BACKOFF_BASE_MS;
+  int64_t cap = g.backoff_cap_ms > 0 ? g.backoff_cap_ms : APPROVE_BACKOFF_CAP_MS;
+  int64_t d = base;
+  if(config_error)
+    return cap < 600000 ? cap : 600000; /* someone must act: try every 10 min at most */
+  while(attempts-- > 1 && d < cap)
+    d *= 2;
+  return d < cap ? d : cap;
+}
+
+static enum rs_err send_due(struct store *st, const struct cfg *cfg, int64_t now_ms, double scale)
+{
+  struct mail_list l = {0};
+  struct mail_settings ms;
+  char from[320];
+  enum rs_err rc;
+  size_t i;
+
+  rc = store_mail_list(st, true, now_ms, APPROVE_MAILS_PER_TICK, collect_mail, &l);
+  if(rc) {
+    log_err("mail outbox: %s", store_errmsg(st));
+    return rc;
+  }
+  if(!l.n)
+    return RS_OK;
+  mail_settings_from_cfg(cfg, &ms);
+  if(mail_address(cfg->mail.from, from, sizeof(from)))
+    (void)rs_strlcpy(from, "restock@localhost", sizeof(from));
+  for(i = 0; i < l.n && !rc; i++) {
+    struct store_mail *m = &l.v[i];
+    char err[512];
+    enum mail_result r = mail_send(&ms, from, m->recipient, m->message, err, sizeof(err));
+    if(r == MAIL_SENT) {
+      rc = store_mail_sent(st, m->id, now_ms);
+      log_notice("mail: %s mail for order %s sent to %s%s", m->kind,
+                 m->order_id ? m->order_id : "-", m->recipient,
+                 m->attempts ? " (after retries)" : "");
+    }
+    else {
+      int64_t d = backoff_ms(m->attempts + 1, r == MAIL_CONFIG);
+      double scaled = (double)d * (scale > 0 ? scale : 1.0);
+      int64_t next = now_ms + (scaled > 9e15 ? INT64_C(9000000000000000) : (int64_t)scaled);
+      rc = store_mail_failed(st, m->id, next, err, now_ms);
+      if(r == MAIL_CONFIG)
+        log_err("mail: %s mail for order %s to %s not sent: %s; retrying in %.1f s", m->kind,
+                m->order_id ? m->order_id : "-", m->recipient, err, (double)d / 1000.0);
+      else
+        log_warn("mail: %s mail for order %s to %s not sent: %s; retrying in %.1f s", m->kind,
+                 m->order_id ? m->order_id : "-", m->recipient, err, (double)d / 1000.0);
+    }
+    if(rc)
+      log_err("mail outbox: %s", store_errmsg(st));
+  }
+  for(i = 0; i < l.n; i++)
+    store_mail_free(&l.v[i]);
+  free(l.v);
+  return rc;
+}
+
+enum rs_err approve_tick_at(struct store *st, const struct cfg *cfg, int64_t now_ms, double scale)
+{
+  enum rs_err rc = RS_OK, rc2;
+  if(!st || !cfg)
+    return RS_ERR_INVALID;
+  if(cfg->orders.approval.n_approvers) {
+    if(!cfg->mail.set || !cfg->mail.smtp_url) {
+      if(!g.warned_setup)
+        log_err("approval links: orders.approval.approvers is set but mail.smtp_url is not: "
+                "pending orders wait for a decision on the dashboard or restockctl");
+      g.warned_setup = true;
+    }
+    else
+      rc = make_links(st, cfg, now_ms);
+  }
+  if(cfg->mail.set && cfg->mail.smtp_url) {
+    rc2 = send_due(st, cfg, now_ms, scale);
+    if(!rc)
+      rc = rc2;
+  }
+  return rc;
+}
+
+void approval_tick(struct store *st, const struct cfg *cfg, const struct rs_clock *clk)
+{
+  int64_t real = clock_real_mono_ms();
+  if(real < g.next_real_ms)
+    return;
+  g.next_real_ms = real + 1000;
+  (void)approve_tick_at(st, cfg, clock_wall_ms(clk), clock_scale(clk));
+}

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Boot a throwaway Debian 12 root with systemd as PID 1 (systemd-nspawn,
+# private network) with the restockd .deb installed, and check that the
+# hardened unit really runs under systemd: started (Type=notify, READY=1)
+# after its ExecStartPre check, watchdog armed, `systemctl reload` (ExecReload
+# -> SIGHUP) reloads, state dir owned by _restock with a 0600 database, the
+# online `systemd-analyze security` score at most 2.0, and a clean stop.
+# Nothing touches the host's /etc: the root lives in a temp dir.
+#
+# Usage: scripts/boot-test.sh [DIR-WITH-DEBS] (default out/deb)
+# Environment: MIRROR, DEBOOTSTRAP_CACHE (absolute dir), KEEP=1
+# Needs root, network to the mirror, and systemd-nspawn (systemd-container,
+# installed if missing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+debdir=$(cd "${1:-out/deb}" && pwd)
+mirror=${MIRROR:-the mirror apt uses}
+[ "$(id -u)" -eq 0 ] || { echo "boot-test: needs root" >&2; exit 2; }
+shopt -s nullglob
+debs=("$debdir"/restockd_*.deb)
+[ ${#debs[@]} -eq 1 ] || { echo "boot-test: expected one restockd_*.deb in $debdir" >&2; exit 2; }
+for p in debootstrap systemd-container; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$p"
+  fi
+done
+
+t0=$(date +%s)
+work=$(mktemp -d "${TMPDIR:-/var/tmp}/restock-boot-test.XXXXXX")
+cleanup() {
+  if [ "${KEEP:-0}" = 1 ]; then echo "boot-test: root kept in $work/root"
+  elif grep -q " $work/" /proc/self/mountinfo; then echo "boot-test: mounts left in $work" >&2
+  else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+root=$work/root
+
+cache_args=()
+if [ -n "${DEBOOTSTRAP_CACHE:-}" ]; then
+  mkdir -p "$DEBOOTSTRAP_CACHE"
+  cache_args=(--cache-dir="$DEBOOTSTRAP_CACHE")
+fi
+echo "== debootstrap bookworm (minbase + systemd)"
+debootstrap "${cache_args[@]}" --variant=minbase --include=systemd,systemd-sysv,dbus,procps \
+  bookworm "$root" "$mirror" >"$work/debootstrap.log" 2>&1 || { tail -n 30 "$work/debootstrap.log"; exit 1; }
+echo "debootstrap: $(($(date +%s) - t0)) s"
+cp "${debs[@]}" "$root/tmp/"
+cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
+
+echo "== install the package (chroot, private mount namespace)"
+unshare --mount --fork bash -euo pipefail -c '
+  root=$1
+  mount --make-rprivate /
+  mount -t proc proc "$root/proc"; mount --rbind /dev "$root/dev"; mount -t tmpfs tmpfs "$root/run"
+  chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive sh -c \
+    "apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends /tmp/restockd_*.deb" \
+    >"$root/tmp/install.log" 2>&1 || { tail -n 30 "$root/tmp/install.log"; exit 1; }' _ "$root"
+
+# A oneshot unit in the container does the checks, writes /boot-test.txt and
+# powers the container off.
+cat >"$root/usr/local/sbin/boot-check" <<'CHECK'
+#!/bin/sh
+out=/boot-test.txt
+fails=0
+ok() { echo "ok   $*" >>$out; }
+bad() { echo "FAIL $*" >>$out; fails=$((fails + 1)); }
+: >$out
+# wait for the start (Type=notify: active only after READY=1)
+i=0; while [ $i -lt 30 ] && [ "$(systemctl is-active restockd)" != active ]; do sleep 1; i=$((i + 1)); done
+[ "$(systemctl is-active restockd)" = active ] && ok "restockd active (READY=1 received)" || bad "restockd not active: $(systemctl is-active restockd)"
+[ "$(systemctl show -P StatusText restockd)" = running ] && ok "status text 'running'" || bad "status text: $(systemctl show -P StatusText restockd)"
+[ "$(systemctl show -P WatchdogUSec restockd)" = 30s ] && ok "watchdog 30s" || bad "watchdog: $(systemctl show -P WatchdogUSec restockd)"
+journalctl -u restockd -o cat | grep -q 'watchdog: pinging' && ok "restockd pings the watchdog" || bad "no watchdog log line"
+pid=$(systemctl show -P MainPID restockd)
+[ "$(stat -c %U /proc/$pid)" = _restock ] && ok "runs as _restock" || bad "runs as $(stat -c %U /proc/$pid)"
+grep -q '^CapEff:.0000000000000000' /proc/$pid/status && ok "no effective capabilities" || bad "capabilities: $(grep CapEff /proc/$pid/status)"
+grep -q '^Seccomp:.2' /proc/$pid/status && ok "seccomp filter active" || bad "seccomp: $(grep Seccomp: /proc/$pid/status)"
+grep -q '^NoNewPrivs:.1' /proc/$pid/status && ok "no_new_privs" || bad "NoNewPrivs: $(grep NoNewPrivs /proc/$pid/status)"
+systemctl reload restockd && ok "systemctl reload" || bad "systemctl reload failed"
+sleep 2
+journalctl -u restockd -o cat | grep -q 'configuration reloaded' && ok "reloaded (journal)" || bad "no 'configuration reloaded' in the journal"
+[ "$(systemctl show -P MainPID restockd)" = "$pid" ] && ok "same process after reload" || bad "main pid changed on reload"
+[ "$(stat -c '%U %a' /var/lib/restock)" = "_restock 700" ] && ok "/var/lib/restock _restock 0700" || bad "/var/lib/restock: $(stat -c '%U %a' /var/lib/restock)"
+[ "$(stat -c '%U %a' /var/lib/restock/restock.db)" = "_restock 600" ] && ok "restock.db _restock 0600" || bad "restock.db: $(stat -c '%U %a' /var/lib/restock/restock.db 2>&1)"
+score=$(systemd-analyze security --no-pager restockd.service 2>/dev/null | sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
+awk -v s="${score:-99}" 'BEGIN { exit !(s <= 2.0) }' && ok "online exposure score $score" || bad "online exposure score ${score:-none}"
+systemctl stop restockd
+[ "$(systemctl show -P Result restockd)" = success ] && ok "clean stop" || bad "stop result: $(systemctl show -P Result restockd)"
+[ "$(systemctl show -P NRestarts restockd)" = 0 ] && ok "no restarts" || bad "restarts: $(systemctl show -P NRestarts restockd)"
+echo "--- journal" >>$out
+journalctl -u restockd -o short-iso --no-pager >>$out 2>&1
+echo "fails=$fails" >>$out
+systemctl poweroff
+CHECK
+chmod 0755 "$root/usr/local/sbin/boot-check"
+cat >"$root/etc/systemd/system/boot-check.service" <<'UNIT'
+[Unit]
+Description=restock boot-test checks
+After=restockd.service
+[Service]
+Type=oneshot
+ExecStart=/usr/local/sbin/boot-check
+[Install]
+WantedBy=multi-user.target
+UNIT
+ln -sf /etc/systemd/system/boot-check.service "$root/etc/systemd/system/multi-user.target.wants/boot-check.service"
+
+echo "== boot with systemd-nspawn (private network)"
+tb=$(date +%s)
+timeout 180 systemd-nspawn -q -D "$root" --boot --private-network --register=no --keep-unit \
+  --console=pipe >"$work/boot.log" 2>&1 </dev/null || true
+echo "boot + checks: $(($(date +%s) - tb)) s"
+if [ ! -f "$root/boot-test.txt" ]; then
+  tail -n 40 "$work/boot.log"
+  echo "boot-test: the checks did not run" >&2
+  exit 1
+fi
+cat "$root/boot-test.txt"
+fails=$(sed -n 's/^fails=//p' "$root/boot-test.txt")
+echo "boot-test: $([ "$fails" = 0 ] && echo OK || echo FAILED) in $(($(date +%s) - t0)) s"
+[ "$fails" = 0 ]

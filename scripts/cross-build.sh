@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Cross-build the Debian packages for another architecture (default arm64)
+# in a throwaway bookworm root, so that the host gets no foreign
+# architecture and no :ARCH packages. Inside the root: dpkg
+# --add-architecture ARCH, then scripts/build-deb.sh --arch ARCH (which
+# installs crossbuild-essential-ARCH and the :ARCH Build-Depends and runs
+# dpkg-buildpackage -a ARCH -Pcross,nocheck), then a smoke test of the
+# foreign binaries under qemu-user: `restockd --check` on the shipped config
+# and on config/examples. Output: out/deb-ARCH/. See docs/cross-build.md.
+#
+# Usage: scripts/cross-build.sh [ARCH]
+# Environment: MIRROR (default the mirror apt uses), KEEP=1
+# Needs root and network to the mirror.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+src=$PWD
+arch=${1:-arm64}
+mirror=${MIRROR:-the mirror apt uses}
+case "$arch" in
+  arm64) qemu=qemu-aarch64 ;;
+  armhf) qemu=qemu-arm ;;
+  riscv64) qemu=qemu-riscv64 ;;
+  *) qemu="" ;;
+esac
+[ "$(id -u)" -eq 0 ] || { echo "cross-build: needs root" >&2; exit 2; }
+if ! dpkg-query -W -f='${Status}' debootstrap 2>/dev/null | grep -q 'install ok installed'; then
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends debootstrap
+fi
+
+t0=$(date +%s)
+work=$(mktemp -d "${TMPDIR:-/var/tmp}/restock-cross.XXXXXX")
+cleanup() {
+  if [ "${KEEP:-0}" = 1 ]; then echo "cross-build: root kept in $work/root"
+  elif grep -q " $work/" /proc/self/mountinfo; then echo "cross-build: mounts left in $work" >&2
+  else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+echo "== debootstrap bookworm (minbase)"
+debootstrap --variant=minbase bookworm "$work/root" "$mirror" >"$work/debootstrap.log" 2>&1 || {
+  tail -n 30 "$work/debootstrap.log"; exit 1; }
+t1=$(date +%s)
+echo "debootstrap: $((t1 - t0)) s"
+mkdir -p "$work/root/src"
+tar -C "$src" --exclude='./build*' --exclude=./out --exclude=./.git --exclude=./debian \
+    --exclude=./node_modules -cf - . | tar -C "$work/root/src" -xf -
+cp /etc/resolv.conf "$work/root/etc/resolv.conf" 2>/dev/null || true
+
+cat >"$work/inside.sh" <<'INSIDE'
+set -euo pipefail
+root=$1 arch=$2 qemu=$3
+mount --make-rprivate /
+mount -t proc proc "$root/proc"
+mount --rbind /dev "$root/dev"
+mount -t tmpfs tmpfs "$root/run"
+chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C.UTF-8 HOME=/root \
+  ARCH="$arch" QEMU="$qemu" bash -euo pipefail -c '
+t0=$(date +%s)
+dpkg --add-architecture "$ARCH"
+apt-get update -q >/dev/null
+cd /src
+bash scripts/build-deb.sh --arch "$ARCH"
+echo "cross-build: build $(( $(date +%s) - t0 )) s"
+if [ -n "$QEMU" ]; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends qemu-user file >/dev/null
+  x=$(mktemp -d)
+  dpkg-deb -x out/deb-"$ARCH"/restockd_*_"$ARCH".deb "$x"
+  file "$x/usr/sbin/restockd"
+  out=$("$QEMU" -L / "$x/usr/sbin/restockd" --check --config "$x/etc/restock")
+  echo "$out"
+  [ "$out" = "OK: 0 devices, 0 points, 0 consumables, 0 rules" ]
+  "$QEMU" -L / "$x/usr/bin/restockctl" --config /src/config/examples check
+  echo "cross-build: $ARCH binaries run under $QEMU"
+fi
+'
+INSIDE
+rc=0
+unshare --mount --fork bash "$work/inside.sh" "$work/root" "$arch" "$qemu" || rc=$?
+if [ "$rc" = 0 ]; then
+  rm -rf "out/deb-$arch"
+  mkdir -p out
+  cp -r "$work/root/src/out/deb-$arch" out/
+  ls -l "out/deb-$arch"
+fi
+echo "cross-build: $([ "$rc" = 0 ] && echo OK || echo FAILED) in $(($(date +%s) - t0)) s"
+exit "$rc"

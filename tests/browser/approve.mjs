@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: Apache-2.0
+// Real-browser test of the dashboard and the approval page (SPEC 10, 11):
+// Debian's chromium driven by playwright-core (never a downloaded browser).
+//
+//   node approve.mjs TEST_APPROVE_BINARY OUTDIR MIME_CHECK_SCRIPT
+//
+// Starts `test_approve --serve` (a gateway with one pending order whose
+// approval mail went to OUTDIR/mail), opens the dashboard (screenshot kept
+// in OUTDIR), opens the link from the captured mail on a phone-sized
+// screen, clicks Approve, sees the confirmation and checks over the JSON API
+// that the order moved. Fails on any console error, page error or CSP
+// violation.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { chromium } from 'playwright-core';
+
+const [bin, outdir, mimeCheck] = process.argv.slice(2);
+if (!bin || !outdir || !mimeCheck) {
+  console.error('usage: node approve.mjs TEST_APPROVE_BINARY OUTDIR MIME_CHECK_SCRIPT');
+  process.exit(2);
+}
+const started = Date.now();
+rmSync(outdir, { recursive: true, force: true });
+mkdirSync(outdir, { recursive: true });
+
+function fail(msg) {
+  console.error('FAIL: ' + msg);
+  process.exitCode = 1;
+  throw new Error(msg);
+}
+
+// The gateway: wait for its READY line.
+const gw = spawn(bin, ['--serve', '120', outdir], { stdio: ['ignore', 'pipe', 'inherit'] });
+const info = { mails: [] };
+await new Promise((resolve, reject) => {
+  const rl = createInterface({ input: gw.stdout });
+  const timer = setTimeout(() => reject(new Error('the gateway did not start')), 20000);
+  rl.on('line', (line) => {
+    const [k, v] = [line.slice(0, line.indexOf(' ')), line.slice(line.indexOf(' ') + 1)];
+    if (line === 'READY') { clearTimeout(timer); resolve(); }
+    else if (k === 'BASE') info.base = v;
+    else if (k === 'ORDER') info.order = v;
+    else if (k === 'MAIL') info.mails.push(v);
+  });
+  gw.on('exit', (code) => reject(new Error('the gateway exited with ' + code)));
+});
+
+const userDataDir = mkdtempSync(join(tmpdir(), 'restock-chromium-'));
+let ctx;
+const problems = [];
+try {
+  if (info.mails.length < 1) fail('no approval mail was written');
+  // the link, as a mail reader would see it (Python's email package decodes the MIME)
+  const chk = spawnSync('/usr/bin/python3', [mimeCheck, info.mails[0]], { encoding: 'utf8' });
+  if (chk.status !== 0) fail('the mail is not valid MIME: ' + chk.stderr);
+  const mail = JSON.parse(chk.stdout);
+  const link = mail.links[0];
+  const path = link.slice(link.indexOf('/approve/'));
+
+  ctx = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+           '--disable-component-update', '--disable-sync', '--no-first-run'],
+    viewport: { width: 1280, height: 900 },
+  });
+  // CSP violations are reported to the page: collect them before any page script runs
+  await ctx.addInitScript(() => {
+    window.__csp = [];
+    document.addEventListener('securitypolicyviolation',
+      (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));
+  });
+  const page = ctx.pages()[0] || await ctx.newPage();
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    // the browser's own favicon probe is not the page's doing (the dashboard names no icon)
+    if (/\/favicon\.ico$/.test(m.location().url || '')) return;
+    problems.push('console: ' + m.text() + ' (' + (m.location().url || '?') + ')');
+  });
+  page.on('pageerror', (e) => problems.push('page error: ' + e.message));
+  page.on('response', (resp) => {
+    if (resp.status() >= 400) problems.push('HTTP ' + resp.status() + ' for ' + resp.url());
+  });
+  const csp = async (where) => {
+    for (const v of await page.evaluate(() => window.__csp || []))
+      problems.push('CSP violation on ' + where + ': ' + v);
+  };
+
+  // the dashboard shows the pending order
+  let r = await page.goto(info.base + '/');
+  if (r.status() !== 200) fail('dashboard answered ' + r.status());
+  if (!(await page.content()).includes(info.order)) fail('the dashboard does not list ' + info.order);
+  await page.screenshot({ path: join(outdir, 'dashboard.png'), fullPage: true });
+  await csp('the dashboard');
+
+  // the approval link on a phone-sized screen
+  await page.setViewportSize({ width: 390, height: 844 });
+  r = await page.goto(info.base + path);
+  if (r.status() !== 200) fail('the approval link answered ' + r.status());
+  const text = await page.textContent('main');
+  for (const want of [info.order, '74.00 EUR', 'anna@example.com'])
+    if (!text.includes(want)) fail('the approval page does not show ' + want);
+  const approve = page.locator('#approve');
+  if (!(await approve.isVisible())) fail('no visible Approve button');
+  const box = await approve.boundingBox();
+  if (!box || box.x + box.width > 390 || box.height < 36)
+    fail('the Approve button does not fit a phone screen or is too small to tap');
+  const scrollW = await page.evaluate(() => document.documentElement.scrollWidth);
+  if (scrollW > 390) fail('the approval page scrolls sideways on a phone (' + scrollW + ' px)');
+  await page.screenshot({ path: join(outdir, 'approval.png'), fullPage: true });
+  await csp('the approval page');
+
+  // the decision
+  await Promise.all([page.waitForNavigation(), approve.click()]);
+  const done = (await page.locator("#outcome").count()) ? await page.textContent("#outcome") : await page.content();
+  if (!done.includes('Order approved')) fail('no confirmation after Approve: ' + done);
+  await page.screenshot({ path: join(outdir, 'confirmation.png'), fullPage: true });
+  await csp('the confirmation');
+
+  // the order moved (JSON API), and the link no longer works (410)
+  const o = await (await fetch(info.base + '/api/v1/orders/' + info.order)).json();
+  if (o.state !== 'approved') fail('the order is ' + o.state + ', not approved');
+  r = await page.goto(info.base + path);
+  if (r.status() !== 410) fail('the used link answered ' + r.status() + ', not 410');
+  await csp('the used link');
+  // (a 410 page is an expected answer, not a console error of the page itself)
+  for (let i = problems.length - 1; i >= 0; i--)
+    if (/status of 410/.test(problems[i]) || problems[i] === 'HTTP 410 for ' + info.base + path)
+      problems.splice(i, 1);
+
+  if (problems.length) fail(problems.join('\n'));
+  console.log('OK: dashboard, approval page and confirmation in ' +
+              ((Date.now() - started) / 1000).toFixed(1) + ' s; screenshots in ' + outdir);
+} finally {
+  if (ctx) await ctx.close();
+  gw.kill('SIGTERM');
+  rmSync(userDataDir, { recursive: true, force: true });
+}

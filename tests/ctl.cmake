@@ -1,0 +1,6 @@
+# restockctl status / orders (gateway/ctl.c)
+add_executable(ctl_seed ${RESTOCK_TEST_DIR}/ctl_seed.c)
+target_link_libraries(ctl_seed PRIVATE rsgateway)
+add_test(NAME test_ctl COMMAND ${RESTOCK_PYTHON} ${RESTOCK_TEST_DIR}/test_ctl.py
+         $<TARGET_FILE:restockd> $<TARGET_FILE:restockctl> $<TARGET_FILE:ctl_seed>)
+set_tests_properties(test_ctl PROPERTIES TIMEOUT 180)

@@ -1,0 +1,8 @@
+# SPDX-License-Identifier: Apache-2.0
+# The HTTP server, JSON API, metrics and dashboard (gateway/http.c and
+# friends) against libcurl over loopback, on tests/fixtures/http. Needs
+# `promtool` (Debian package prometheus) for the /metrics check; without it
+# that one test is skipped and says so.
+restock_unit_test(http_server SOURCES ${RESTOCK_TEST_DIR}/test_http.c ${RESTOCK_TEST_DIR}/fake_adapter.c
+                  LIBS rsgateway PkgConfig::CURL PkgConfig::JANSSON)
+target_compile_definitions(http_server PRIVATE HTTP_FIXTURE_DIR="${RESTOCK_TEST_DIR}/fixtures/http")

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Test helper: `modbus_poll_tool CONFIG_DIR RUN_MS [--inline]` runs the real
+ * scheduler (worker mode unless --inline) with the built-in adapters over
+ * CONFIG_DIR's devices for RUN_MS real milliseconds, on the real clock, and
+ * prints what happened, one line each:
+ *
+ *   R WALL_MS DEVICE POINT ERROR CODE VALUE RAW    a reading (RAW: n,n,.. or -)
+ *   S DEVICE up=0|1 polls=N failures=N consecutive=N skipped=N rtt=N errors=K:N,..
+ *   F SHUTDOWN_MS                                  how long scheduler_free() took
+ *
+ * The Python tests (tests/test_modbus.py) start the peers and judge the lines.
+ * Exit 0, or 2 on bad usage or config.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "config/rs_util.h"
+#include "gateway/adapter.h"
+#include "gateway/clock.h"
+#include "gateway/log.h"
+#include "gateway/scheduler.h"
+
+static void print_reading(void *ctx, const struct reading *r)
+{
+  unsigned k;
+  (void)ctx;
+  printf("R %" PRId64 " %s %s %s %d %.17g ", r->wall_ms, r->device, r->point,
+         reading_error_name(r->error), r->code, r->value);
+  if(!r->n_raw)
+    printf("-");
+  for(k = 0; k < r->n_raw; k++)
+    printf("%s%u", k ? "," : "", (unsigned)r->raw[k]);
+  printf("\n");
+}
+
+int main(int argc, char **argv)
+{
+  struct cfg *cfg = NULL;
+  struct cfg_diags diags = {0};
+  struct scheduler *s;
+  struct rs_clock *clk;
+  int64_t run_ms, end, t0;
+  bool inline_mode = argc > 3 && !strcmp(argv[3], "--inline");
+  int ep = -1;
+  size_t i;
+
+  if(argc < 3 || rs_parse_i64(argv[2], false, 0, INT64_MAX, &run_ms)) {
+    fprintf(stderr, "usage: modbus_poll_tool CONFIG_DIR RUN_MS [--inline]\n");
+    return 2;
+  }
+  if(cfg_load(argv[1], &cfg, &diags)) {
+    cfg_diags_print(&diags, stderr);
+    cfg_diags_free(&diags);
+    return 2;
+  }
+  cfg_diags_free(&diags);
+  log_set_level(LOG_LVL_DEBUG);
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  clk = clock_new_real();
+  s = scheduler_new(cfg, adapter_default_lookup, NULL, clock_mono_ms(clk));
+  if(!inline_mode) {
+    struct epoll_event ev;
+    if(scheduler_start_workers(s, 1))
+      return 1;
+    ep = epoll_create1(EPOLL_CLOEXEC);
+    memset(&ev, 0, sizeof(ev));
+    ev.events = EPOLLIN;
+    if(ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, scheduler_event_fd(s), &ev))
+      return 1;
+  }
+  end = clock_mono_ms(clk) + run_ms;
+  for(;;) {
+    int64_t now = clock_mono_ms(clk), next;
+    struct epoll_event ev;
+    (void)scheduler_drain(s, print_reading, NULL);
+    if(now >= end)
+      break;
+    (void)scheduler_run_due(s, now, clock_wall_ms(clk), print_reading, NULL);
+    next = scheduler_next_due(s);
+    if(next > end)
+      next = end;
+    now = clock_mono_ms(clk);
+    if(next > now) {
+      if(ep >= 0)
+        (void)epoll_wait(ep, &ev, 1, (int)(next - now));
+      else {
+        struct timespec ts = {(time_t)((next - now) / 1000),
+                              (long)((next - now) % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+      }
+    }
+  }
+  for(i = 0; i < scheduler_n_devices(s); i++) {
+    struct sched_device_status st;
+    unsigned k;
+    bool first = true;
+    scheduler_device_status(s, i, &st);
+    printf("S %s up=%d polls=%" PRIu64 " failures=%" PRIu64 " consecutive=%" PRId64
+           " skipped=%" PRIu64 " rtt=%" PRId64 " errors=",
+           st.id, st.up ? 1 : 0, st.polls, st.failures, st.consecutive_failures, st.skipped,
+           st.rtt_ms);
+    for(k = 0; k < SCHED_ERR_KINDS; k++) {
+      if(st.errors[k]) {
+        printf("%s%s:%" PRIu64, first ? "" : ",", scheduler_error_kind_name(k), st.errors[k]);
+        first = false;
+      }
+    }
+    printf("%s\n", first ? "-" : "");
+  }
+  t0 = clock_real_mono_ms();
+  scheduler_free(s);
+  printf("F %" PRId64 "\n", clock_real_mono_ms() - t0);
+  if(ep >= 0)
+    close(ep);
+  clock_free(clk);
+  cfg_free(cfg);
+  return 0;
+}

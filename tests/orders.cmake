@@ -1,0 +1,19 @@
+# SPDX-License-Identifier: Apache-2.0
+# Orders (gateway/pipeline.c, gateway/orderfsm.c): the pipeline on a virtual
+# clock with a scripted fake shop.
+restock_unit_test(test_orders SOURCES ${RESTOCK_TEST_DIR}/test_orders.c)
+
+# The real pipeline, store and commerce client on the real clock (no devices):
+# the driver of the integration and crash tests.
+add_executable(test_orders_driver ${RESTOCK_TEST_DIR}/test_orders_driver.c)
+target_link_libraries(test_orders_driver PRIVATE rsgateway)
+
+# Against the real sandbox shop (restock-sim) over loopback.
+if(EXISTS ${CMAKE_SOURCE_DIR}/gateway/main/restock-sim.c)
+  foreach(case happy retry500 retry429 retry429date crash)
+    add_test(NAME test_orders_shop_${case}
+             COMMAND ${RESTOCK_PYTHON} ${RESTOCK_TEST_DIR}/orders_shop.py
+                     $<TARGET_FILE:test_orders_driver> $<TARGET_FILE:restock-sim> ${case})
+    set_tests_properties(test_orders_shop_${case} PROPERTIES TIMEOUT 180)
+  endforeach()
+endif()

@@ -1,0 +1,149 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
+"""restockctl status and orders, end to end: orders seeded through the store
+API, listed, shown, approved and rejected with restockctl (recorded as cli),
+and status read from a real restockd over loopback."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+restockd, restockctl, seed = sys.argv[1:4]
+failures = 0
+
+
+def check(cond, what):
+    global failures
+    if cond:
+        print("ok   " + what)
+    else:
+        failures += 1
+        print("FAIL " + what)
+
+
+def ctl(*args, url=None):
+    cmd = [restockctl, "--config", cfg]
+    if url:
+        cmd += ["--url", url]
+    p = subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=60)
+    return p.returncode, p.stdout, p.stderr
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+tmp = tempfile.mkdtemp(prefix="restock-ctl-")
+cfg = os.path.join(tmp, "config")
+os.mkdir(cfg)
+port = free_port()
+db = os.path.join(tmp, "restock.db")
+with open(os.path.join(cfg, "restock.yaml"), "w") as f:
+    f.write(f"""gateway:
+  id: ctl-gw
+  site: "Test hall"
+http:
+  listen: 127.0.0.1:{port}
+storage:
+  path: {db}
+orders:
+  currency: EUR
+catalog:
+  - {{sku: F-1, supplier: acme, unit_price: "12.50"}}
+suppliers:
+  - {{id: acme}}
+""")
+
+oid = subprocess.run([seed, db, "press-01/filter", "F-1", "2", "1250"], capture_output=True,
+                     text=True, check=True).stdout.strip()
+check(oid.startswith("R-"), f"seeded order {oid}")
+
+rc, out, err = ctl("orders", "list", "--json")
+doc = json.loads(out) if rc == 0 else {}
+mine = [o for o in doc.get("orders", []) if o.get("id") == oid]
+check(rc == 0 and len(mine) == 1, "orders list --json lists the order")
+if mine:
+    o = mine[0]
+    check(o["state"] == "pending_approval", "its state is pending_approval")
+    check(o["total"] == "25.00" and o["currency"] == "EUR", "total is the decimal string 25.00 EUR")
+    check(o["shop_id"] is None, "shop_id is null until submitted")
+    check(o["lines"] == [{"consumable": "press-01/filter", "sku": "F-1", "quantity": 2,
+                          "unit_price": "12.50", "rule": "seeded"}], "its line is exact")
+    check(o["approval"]["required"] is True, "approval.required is true")
+
+rc, out, err = ctl("orders")
+check(rc == 0 and oid in out and "pending_approval" in out, "orders (table) shows the order")
+
+rc, out, err = ctl("orders", "show", oid)
+check(rc == 0 and "press-01/filter" in out and "total     25.00 EUR" in out,
+      "orders show prints lines and total")
+
+rc, out, err = ctl("orders", "approve", oid)
+check(rc == 0 and f"order {oid} approved" in out, "orders approve exits 0")
+rc, out, err = ctl("orders", "show", oid, "--json")
+o = json.loads(out) if rc == 0 else {}
+check(o.get("state") == "approved", "the order is approved in the database")
+last = (o.get("transitions") or [{}])[-1]
+check(last.get("actor") == "cli" and last.get("from") == "pending_approval"
+      and last.get("to") == "approved", "the decision is recorded with actor cli")
+check(o.get("approval", {}).get("decided_by") == "cli", "approval.decided_by is cli")
+
+rc, out, err = ctl("orders", "approve", oid)
+check(rc == 1 and "not waiting for approval" in err, "a second approve is refused (exit 1)")
+rc, out, err = ctl("orders", "reject", oid)
+check(rc == 1 and "not waiting for approval" in err, "reject after approve is refused")
+
+oid2 = subprocess.run([seed, db, "press-01/hose", "F-1", "1", "1250"], capture_output=True,
+                      text=True, check=True).stdout.strip()
+rc, out, err = ctl("orders", "reject", oid2)
+rc2, out2, _ = ctl("orders", "show", oid2, "--json")
+check(rc == 0 and json.loads(out2)["state"] == "rejected", "orders reject moves it to rejected")
+
+rc, out, err = ctl("orders", "show", "R-NOPE")
+check(rc == 1 and "no order 'R-NOPE'" in err, "an unknown order exits 1 with a message")
+rc, out, err = ctl("orders", "frob")
+check(rc == 2, "a bad subcommand is a usage error (exit 2)")
+rc, out, err = ctl("orders", "approve")
+check(rc == 2 and "needs an order id" in err, "approve without an id is a usage error")
+
+dead = free_port()
+rc, out, err = ctl("status", url=f"http://127.0.0.1:{dead}")
+check(rc == 1 and "cannot reach restockd" in err, "status without a daemon exits 1 and says so")
+
+d = subprocess.Popen([restockd, "--config", cfg], stdout=subprocess.DEVNULL,
+                     stderr=subprocess.PIPE, text=True)
+url = f"http://127.0.0.1:{port}"
+up = False
+for _ in range(100):
+    try:
+        with urllib.request.urlopen(url + "/healthz", timeout=1) as r:
+            up = r.status == 200
+            break
+    except OSError:
+        time.sleep(0.1)
+check(up, "restockd serves /healthz")
+rc, out, err = ctl("status", "--json", url=url)
+st = json.loads(out) if rc == 0 else {}
+check(rc == 0 and st.get("gateway", {}).get("id") == "ctl-gw", "status --json is the daemon's document")
+check(any(o.get("id") == oid for o in st.get("orders", [])), "the approved order is among open orders")
+rc, out, err = ctl("status", url=url)
+check(rc == 0 and "gateway ctl-gw" in out and "OPEN ORDER" in out and oid in out,
+      "status prints the table")
+d.send_signal(signal.SIGTERM)
+try:
+    d.wait(timeout=10)
+except subprocess.TimeoutExpired:
+    d.kill()
+check(d.returncode == 0, "restockd stops cleanly")
+
+print(f"test_ctl: {failures} failed")
+sys.exit(1 if failures else 0)

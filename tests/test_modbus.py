@@ -1,0 +1,646 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Device polling over Modbus against real peers on 127.0.0.1 (SPEC 4).
+
+usage: /usr/bin/python3 test_modbus.py CASE --encode TOOL --poll TOOL
+       --probe TOOL --server RTU_SERVER --restockd RESTOCKD --peers DIR
+
+CASE is one of:
+  types         every type x endian, encoded by adapters/modbus_codec
+                (modbus_encode_tool), served by pymodbus, read through the
+                adapter (probe --json and the scheduler's readings)
+  mbpoll        mbpoll reads the same registers: an independent cross-check
+  rtu           socat pty pair, our libmodbus RTU server answering units 1
+                and 2 on one port, two devices sharing the port (rs485 on:
+                fails on a pty, must be non-fatal)
+  exceptions    exception 6 (busy) retried after busy_wait; exception 2
+                counted per kind; always-busy counted as exception_6
+  hostile       short, oversized, garbage, wrong-count, wrong-function
+                replies and closed connections: no crash, every fault counted
+  down_restart  device down at start, then up; killed and restarted: it
+                reconnects within its backoff
+  isolation     a device that accepts and never answers does not delay a
+                device on another bus (poll times within 100 ms of schedule);
+                no pile-up; shutdown bounded by one poll
+  probe         probe table, --json, --plan, POINT, exit codes 0/1/2
+  fdlimit       every descriptor below 1024 taken: a clear error, no select()
+                on a descriptor >= 1024 (which corrupts memory in libmodbus)
+  daemon        restockd with a silent device stops within 5 s of SIGTERM
+Exit 0 pass, 1 fail, 77 skip (a peer is missing).
+"""
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HOST = "127.0.0.1"
+PY = "/usr/bin/python3"
+failures = []
+procs = []
+
+
+def check(cond, what):
+    print(("ok: " if cond else "FAIL: ") + what, flush=True)
+    if not cond:
+        failures.append(what)
+    return cond
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def start(cmd, wait_ready=True):
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    procs.append(p)
+    if wait_ready:
+        line = p.stdout.readline()
+        if line.strip() != "ready":
+            raise RuntimeError("peer did not start: %s" % " ".join(cmd))
+    return p
+
+
+def stop(p):
+    if p.poll() is None:
+        p.kill()
+        p.wait()
+
+
+def pymodbus(args, port, units):
+    spec = os.path.join(args.tmp, "spec-%d.json" % port)
+    with open(spec, "w") as f:
+        json.dump({"units": units}, f)
+    return start([PY, os.path.join(args.peers, "pymodbus_server.py"), str(port), spec])
+
+
+def write_config(args, name, devices_yaml):
+    d = os.path.join(args.tmp, name)
+    os.makedirs(os.path.join(d, "devices.d"), exist_ok=True)
+    with open(os.path.join(d, "restock.yaml"), "w") as f:
+        # an HTTP port of its own: tests run in parallel (restockd's default is 8080)
+        f.write("gateway: {id: test-gw}\nstorage: {path: %s/restock.db}\n"
+                "http: {listen: \"127.0.0.1:%d\"}\n" % (d, free_port()))
+    with open(os.path.join(d, "devices.d", "10-test.yaml"), "w") as f:
+        f.write("devices:\n" + devices_yaml)
+    return d
+
+
+def encode(args, typ, endian, value):
+    out = subprocess.run([args.encode, typ, endian, value], check=True, capture_output=True,
+                         text=True)
+    return [int(r) for r in out.stdout.split()]
+
+
+def decode(args, typ, endian, regs):
+    out = subprocess.run([args.encode, "-d", typ, endian] + [str(r) for r in regs], check=True,
+                         capture_output=True, text=True)
+    return json.loads(out.stdout)
+
+
+def probe(args, cfg, *rest):
+    out = subprocess.run([args.probe, cfg, "probe"] + list(rest), capture_output=True, text=True,
+                         timeout=60)
+    return out.returncode, out.stdout, out.stderr
+
+
+def poll(args, cfg, run_ms, extra=()):
+    """Run the scheduler; returns (readings, status by device, shutdown ms, stderr)."""
+    out = subprocess.run([args.poll, cfg, str(run_ms)] + list(extra), capture_output=True,
+                         text=True, timeout=run_ms / 1000 + 60)
+    readings, status, shut = [], {}, None
+    for line in out.stdout.splitlines():
+        f = line.split(" ")
+        if f[0] == "R":
+            readings.append({"wall": int(f[1]), "device": f[2], "point": f[3], "error": f[4],
+                             "code": int(f[5]), "value": float(f[6]),
+                             "raw": [] if f[7] == "-" else [int(x) for x in f[7].split(",")]})
+        elif f[0] == "S":
+            st = {"id": f[1]}
+            for kv in f[2:]:
+                k, v = kv.split("=", 1)
+                if k == "errors":
+                    st[k] = {} if v == "-" else {a: int(b) for a, b in
+                                                 (x.split(":") for x in v.split(","))}
+                else:
+                    st[k] = int(v)
+            status[f[1]] = st
+        elif f[0] == "F":
+            shut = int(f[1])
+    check(out.returncode == 0, "poll tool exits 0 (rc %d)" % out.returncode)
+    return readings, status, shut, out.stderr
+
+
+# ---------------------------------------------------------------------------
+
+TYPES = [("int16", "-2"), ("uint16", "65535"), ("int32", "-123456789"),
+         ("uint32", "4000000000"), ("int64", "-1234567890123456789"),
+         ("uint64", "18446744073709551615"), ("float32", "123.456"),
+         ("float64", "-98765.4321")]
+ENDIANS = ["ABCD", "DCBA", "BADC", "CDAB"]
+
+
+def types_plant(args):
+    """Points for every type x endian; returns (hr values, points yaml, expectations)."""
+    hr, pts, exp = {}, [], {}
+    addr = 0
+    for typ, val in TYPES:
+        for e in ENDIANS:
+            regs = encode(args, typ, e, val)
+            for i, r in enumerate(regs):
+                hr[str(addr + i)] = r
+            pid = "%s_%s" % (typ, e.lower())
+            pts.append("      - {id: %s, register: holding, address: %d, type: %s, endian: %s}"
+                       % (pid, addr, typ, e))
+            exp[pid] = (decode(args, typ, e, regs), regs)
+            addr += 4
+    # a scaled value, bools on a register bit, a coil and a discrete input
+    hr[str(addr)] = 20
+    pts.append("      - {id: scaled, register: holding, address: %d, type: uint16, scale: 0.01, "
+               "unit: bar}" % addr)
+    exp["scaled"] = (0.2, [20])
+    hr[str(addr + 1)] = 0x0004
+    pts.append("      - {id: bit2, register: holding, address: %d, type: bool, bit: 2}"
+               % (addr + 1))
+    pts.append("      - {id: bit3, register: holding, address: %d, type: bool, bit: 3}"
+               % (addr + 1))
+    exp["bit2"] = (True, [4])
+    exp["bit3"] = (False, [4])
+    pts.append("      - {id: door, register: coil, address: 5, type: bool}")
+    pts.append("      - {id: full, register: discrete, address: 7, type: bool}")
+    exp["door"] = (True, [1])
+    exp["full"] = (False, [0])
+    return hr, "\n".join(pts) + "\n", exp
+
+
+def case_types(args):
+    port = free_port()
+    hr, pts, exp = types_plant(args)
+    pymodbus(args, port, {"1": {"hr": hr, "co": {"5": 1}, "di": {"7": 0}}})
+    cfg = write_config(args, "types", """  - id: plc
+    transport: {type: modbus-tcp, host: 127.0.0.1, port: %d}
+    poll_interval: 300ms
+    points:
+%s""" % (port, pts))
+    rc, out, err = probe(args, cfg, "plc", "--json")
+    check(rc == 0, "probe of every type exits 0 (rc %d, %s)" % (rc, err.strip()))
+    doc = json.loads(out)
+    check(doc["device"] == "plc" and doc["state"] == "up" and isinstance(doc["rtt_ms"], int),
+          "probe --json: device, state up, rtt_ms")
+    got = {p["id"]: p for p in doc["points"]}
+    for pid, (value, regs) in exp.items():
+        p = got.get(pid)
+        if not check(p is not None, "probe lists %s" % pid):
+            continue
+        check(p["error"] is None, "%s: no error (%s)" % (pid, p["error"]))
+        check(p["value"] == value and type(p["value"]) == type(value),
+              "%s: value %r == %r" % (pid, p["value"], value))
+        check(p["raw"] == regs, "%s: raw %r == registers on the wire %r" % (pid, p["raw"], regs))
+
+    readings, status, _, _ = poll(args, cfg, 1000)
+    st = status["plc"]
+    check(st["up"] == 1 and st["polls"] >= 3 and st["failures"] == 0 and st["errors"] == {},
+          "scheduler: plc up, >= 3 polls, no failures or errors (%r)" % st)
+    seen = {}
+    for r in readings:
+        seen.setdefault(r["point"], r)
+    for pid, (value, regs) in exp.items():
+        r = seen.get(pid)
+        if not check(r is not None and r["error"] == "ok", "scheduler reading for %s" % pid):
+            continue
+        want = float(value) if not isinstance(value, bool) else (1.0 if value else 0.0)
+        check(r["value"] == want and r["raw"] == regs,
+              "scheduler %s: value %r raw %r" % (pid, r["value"], r["raw"]))
+
+
+def case_mbpoll(args):
+    if not shutil.which("mbpoll"):
+        print("skip: mbpoll not installed")
+        sys.exit(77)
+    port = free_port()
+    cases = [("float32", "ABCD", "123.456", "4:float", True),
+             ("float32", "CDAB", "-0.5", "4:float", False),
+             ("int32", "ABCD", "-123456789", "4:int", True),
+             ("int32", "CDAB", "305419896", "4:int", False),
+             ("uint16", "ABCD", "65535", "4", False),
+             ("int16", "ABCD", "-2", "4", False)]
+    hr, pts = {}, []
+    for i, (typ, e, val, _, _) in enumerate(cases):
+        for k, r in enumerate(encode(args, typ, e, val)):
+            hr[str(10 * i + k)] = r
+        pts.append("      - {id: p%d, register: holding, address: %d, type: %s, endian: %s}"
+                   % (i, 10 * i, typ, e))
+    pymodbus(args, port, {"1": {"hr": hr}})
+    cfg = write_config(args, "mbpoll", """  - id: plc
+    transport: {type: modbus-tcp, host: 127.0.0.1, port: %d}
+    points:
+%s
+""" % (port, "\n".join(pts)))
+    rc, out, err = probe(args, cfg, "plc", "--json")
+    check(rc == 0, "probe exits 0")
+    ours = {p["id"]: p["value"] for p in json.loads(out)["points"]}
+    for i, (typ, e, val, mtype, big) in enumerate(cases):
+        cmd = ["mbpoll", "-m", "tcp", "-p", str(port), "-a", "1", "-0", "-1", "-o", "2",
+               "-r", str(10 * i), "-c", "1", "-t", mtype] + (["-B"] if big else []) + [HOST]
+        o = subprocess.run(cmd, capture_output=True, text=True, timeout=20).stdout
+        theirs = None
+        for line in o.splitlines():
+            if line.strip().startswith("[%d]:" % (10 * i)):
+                theirs = line.split(":", 1)[1].split()[0]
+        if not check(theirs is not None, "mbpoll read %s %s" % (typ, e)):
+            continue
+        if typ in ("uint16", "int16"):
+            # mbpoll prints a 16-bit register without a sign: compare the bits
+            check(int(ours["p%d" % i]) & 0xFFFF == int(theirs) & 0xFFFF,
+                  "%s %s: adapter %r, mbpoll %r" % (typ, e, ours["p%d" % i], theirs))
+            continue
+        theirs_v = float(theirs)
+        check(abs(float(ours["p%d" % i]) - theirs_v) <= 1e-3 * max(1, abs(theirs_v)),
+              "%s %s: adapter %r, mbpoll %r" % (typ, e, ours["p%d" % i], theirs))
+
+
+def socat_pair(args):
+    if not shutil.which("socat"):
+        print("skip: socat not installed")
+        sys.exit(77)
+    a, b = os.path.join(args.tmp, "ptyA"), os.path.join(args.tmp, "ptyB")
+    start(["socat", "-d", "-d", "pty,raw,echo=0,link=%s" % a, "pty,raw,echo=0,link=%s" % b],
+          wait_ready=False)
+    end = time.monotonic() + 10
+    while time.monotonic() < end and not (os.path.exists(a) and os.path.exists(b)):
+        time.sleep(0.05)
+    if not (os.path.exists(a) and os.path.exists(b)):
+        raise RuntimeError("socat made no pty pair")
+    return a, b
+
+
+def case_rtu(args):
+    a, b = socat_pair(args)
+    start([args.server, "--rtu", a, "--units", "1,2"])
+    cfg = write_config(args, "rtu", """  - id: pump-1
+    transport: {type: modbus-rtu, serial: %s, baud: 19200, parity: N, unit_id: 1, rs485: true}
+    poll_interval: 200ms
+    timeout: 500ms
+    points:
+      - {id: level, register: holding, address: 10, type: uint16}
+      - {id: hours, register: input, address: 3, type: uint16}
+      - {id: valve, register: coil, address: 4, type: bool}
+  - id: pump-2
+    transport: {type: modbus-rtu, serial: %s, baud: 19200, parity: N, unit_id: 2, rs485: true}
+    poll_interval: 200ms
+    timeout: 500ms
+    points:
+      - {id: level, register: holding, address: 10, type: uint16}
+      - {id: full, register: discrete, address: 4, type: bool}
+""" % (b, b))
+    rc, out, err = probe(args, cfg, "pump-2", "--json")
+    check(rc == 0, "probe over RTU exits 0 with rs485 failing on the pty (rc %d %s)"
+          % (rc, err.strip()))
+    got = {p["id"]: p["value"] for p in json.loads(out)["points"]} if out else {}
+    check(got.get("level") == 2010 and got.get("full") is True,
+          "unit 2 over RTU: level 2010, full true (%r)" % got)
+    readings, status, _, stderr = poll(args, cfg, 1500)
+    for dev, level in (("pump-1", 1010), ("pump-2", 2010)):
+        good = [r for r in readings if r["device"] == dev and r["point"] == "level"
+                and r["error"] == "ok"]
+        check(len(good) >= 4 and all(r["value"] == level for r in good),
+              "%s: %d good level readings, all %d" % (dev, len(good), level))
+        check(status[dev]["errors"] == {}, "%s: no errors (%r)" % (dev, status[dev]["errors"]))
+    hours = [r for r in readings if r["device"] == "pump-1" and r["point"] == "hours"]
+    check(hours and hours[0]["value"] == 1503, "pump-1 input 3 = 1503")
+    valve = [r for r in readings if r["device"] == "pump-1" and r["point"] == "valve"]
+    check(valve and valve[0]["value"] == 1.0, "pump-1 coil 4 = (4+1)%2 = 1")
+    check(stderr.count("RS485 mode") == 1,
+          "RS485 failure on the pty logged once per port (%d)" % stderr.count("RS485 mode"))
+
+
+def case_exceptions(args):
+    port = free_port()
+    start([args.server, "--tcp", str(port), "--busy", "2", "--exception", "2@150"])
+    cfg = write_config(args, "exc", """  - id: plc
+    transport: {type: modbus-tcp, host: 127.0.0.1, port: %d}
+    poll_interval: 300ms
+    busy_wait: 50ms
+    retries: 2
+    points:
+      - {id: ok, register: holding, address: 100, type: uint16}
+      - {id: bad, register: holding, address: 150, type: uint16}
+""" % port)
+    t0 = time.monotonic()
+    rc, out, err = probe(args, cfg, "plc", "--json")
+    took = time.monotonic() - t0
+    doc = json.loads(out)
+    got = {p["id"]: p for p in doc["points"]}
+    check(rc == 1, "probe with an exception exits 1 (rc %d)" % rc)
+    check(doc["state"] == "up", "a device answering with exceptions is up")
+    check(got["ok"]["value"] == 1100 and got["ok"]["error"] is None,
+          "busy twice, then retried after busy_wait: ok = 1100 (%r)" % got["ok"])
+    check(took >= 0.1, "two busy waits of 50 ms were waited (%.3f s)" % took)
+    check(got["bad"]["value"] is None and "exception 2" in (got["bad"]["error"] or ""),
+          "exception 2 on its point: %r" % got["bad"]["error"])
+
+    readings, status, _, _ = poll(args, cfg, 1000)
+    st = status["plc"]
+    check(st["up"] == 1 and st["errors"].get("exception_2", 0) >= 2
+          and "exception_6" not in st["errors"],
+          "scheduler counts exception_2 per poll, busy retried is no error (%r)" % st)
+    bad = [r for r in readings if r["point"] == "bad"]
+    check(bad and all(r["error"] == "exception" and r["code"] == 2 for r in bad),
+          "readings carry exception code 2")
+
+    port2 = free_port()
+    start([args.server, "--tcp", str(port2), "--busy", "1000000"])
+    cfg2 = write_config(args, "busy", """  - id: busy
+    transport: {type: modbus-tcp, host: 127.0.0.1, port: %d}
+    poll_interval: 300ms
+    busy_wait: 20ms
+    retries: 1
+    points:
+      - {id: v, register: holding, address: 1, type: uint16}
+""" % port2)
+    _, status, _, _ = poll(args, cfg2, 800)
+    check(status["busy"]["errors"].get("exception_6", 0) >= 2,
+          "always busy: counted as exception_6 (%r)" % status["busy"]["errors"])
+
+
+def case_hostile(args):
+    port, good = free_port(), free_port()
+    start([PY, os.path.join(args.peers, "hostile_server.py"), "hostile", str(port)])
+    pymodbus(args, good, {"1": {"hr": {"0": 42}}})
+    cfg = write_config(args, "hostile", """  - id: evil
+    transport: {type: modbus-tcp, host: 127.0.0.1, port: %d}
+    poll_interval: 100ms
+    timeout: 300ms
+    retries: 0
+    points:
+      - {id: a, register: holding, address: 0, type: uint32}
+      - {id: b, register: input, address: 0, type: uint16}
+  - id: good
+    transport: {type: modbus-tcp, host: 127.0.0.1, port: %d}
+    poll_interval: 100ms
+    points:
+      - {id: v, register: holding, address: 0, type: uint16}
+""" % (port, good))
+    readings, status, _, stderr = poll(args, cfg, 3000)
+    ev = status["evil"]["errors"]
+    check(ev.get("malformed", 0) >= 3, "hostile replies counted as malformed (%r)" % ev)
+    check(ev.get("io", 0) >= 1, "connections closed by the server counted as io (%r)" % ev)
+    check(ev.get("timeout", 0) >= 1, "a short frame counted as a timeout (%r)" % ev)
+    check(status["evil"]["polls"] >= 5, "the hostile device kept being polled")
+    g = [r for r in readings if r["device"] == "good" and r["error"] == "ok"]
+    check(len(g) >= 20 and all(r["value"] == 42 for r in g),
+          "a good device on another bus reads 42 throughout (%d readings)" % len(g))
+    check("AddressSanitizer" not in stderr and "runtime error" not in stderr,
+          "no sanitizer report")
+    rc, out, _ = probe(args, cfg, "evil", "--json")
+    check(rc == 1, "probe of the hostile device exits 1 (rc %d)" % rc)
+
+
+def case_down_restart(args):
+    port = free_port()
+    cfg = write_config(args, "down", """  - id: plc
+    transport: {type: modbus-tcp, host: 127.0.0.1, port: %d}
+    poll_interval: 200ms
+    timeout: 300ms
+    retries: 0
+    down_after: 2
+    max_backoff: 800ms
+    points:
+      - {id: v, register: holding, address: 0, type: uint16}
+""" % port)
+    p = subprocess.Popen([args.poll, cfg, "7000"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    procs.append(p)
+    t_start = time.time()
+    time.sleep(1.5)
+    srv = pymodbus(args, port, {"1": {"hr": {"0": 7}}})
+    t_up = time.time()
+    time.sleep(2.0)
+    stop(srv)
+    t_kill = time.time()
+    time.sleep(1.0)
+    srv = pymodbus(args, port, {"1": {"hr": {"0": 8}}})
+    t_up2 = time.time()
+    out, err = p.communicate(timeout=60)
+    rs = [l.split(" ") for l in out.splitlines() if l.startswith("R ")]
+    st = [l for l in out.splitlines() if l.startswith("S ")]
+    first_bad = [int(r[1]) for r in rs if r[4] != "ok" and int(r[1]) < t_up * 1000]
+    check(len(first_bad) >= 2, "down at start: failed readings before the server runs")
+    ok1 = [int(r[1]) for r in rs if r[4] == "ok" and r[6] == "7"]
+    check(ok1 and ok1[0] - t_up * 1000 <= 800 + 400,
+          "answers within its backoff (800 ms) after the server came up (%s ms)"
+          % (ok1[0] - int(t_up * 1000) if ok1 else None))
+    bad2 = [int(r[1]) for r in rs if r[4] != "ok" and t_kill * 1000 < int(r[1]) < t_up2 * 1000]
+    check(bad2, "killed: failures while it is gone")
+    ok2 = [int(r[1]) for r in rs if r[4] == "ok" and r[6] == "8"]
+    check(ok2 and ok2[0] - t_up2 * 1000 <= 800 + 400,
+          "restarted: reconnects within its backoff (%s ms)"
+          % (ok2[0] - int(t_up2 * 1000) if ok2 else None))
+    check("answering again" in err, "logs 'answering again'")
+    check(st and "up=1" in st[0] and ("io:" in st[0] or "timeout:" in st[0]),
+          "status: up at the end, io/timeout errors counted (%s)" % (st[0] if st else None))
+    del t_start
+
+
+def case_isolation(args):
+    silent, good = free_port(), free_port()
+    start([PY, os.path.join(args.peers, "hostile_server.py"), "silent", str(silent)])
+    pymodbus(args, good, {"1": {"hr": {"0": 5}}})
+    cfg = write_config(args, "iso", """  - id: mute
+    transport: {type: modbus-tcp, host: 127.0.0.1, port: %d}
+    poll_interval: 500ms
+    timeout: 1s
+    retries: 2
+    points:
+      - {id: v, register: holding, address: 0, type: uint16}
+  - id: good
+    transport: {type: modbus-tcp, host: 127.0.0.1, port: %d}
+    poll_interval: 200ms
+    points:
+      - {id: v, register: holding, address: 0, type: uint16}
+""" % (silent, good))
+    readings, status, shut, _ = poll(args, cfg, 4000)
+    t = [r["wall"] for r in readings if r["device"] == "good" and r["error"] == "ok"]
+    check(len(t) >= 18, "good device polled all along (%d readings in 4 s)" % len(t))
+    gaps = [b - a for a, b in zip(t, t[1:])]
+    worst = max(abs(g - 200) for g in gaps) if gaps else None
+    check(worst is not None and worst <= 100,
+          "good device's polls stay on its 200 ms schedule within 100 ms (worst %s ms)" % worst)
+    m = status["mute"]
+    check(m["errors"].get("timeout", 0) >= 1, "the mute device's timeouts are counted")
+    check(m["skipped"] >= 1 and m["polls"] <= 3,
+          "no pile-up: rounds skipped while a poll runs (%r)" % m)
+    check(shut is not None and shut <= 3500,
+          "shutdown waits at most one poll, timeout x (retries + 1) (%s ms)" % shut)
+    # the same plant inline (everything on one thread) shows why the workers exist
+    readings, _, _, _ = poll(args, cfg, 4000, ["--inline"])
+    t = [r["wall"] for r in readings if r["device"] == "good" and r["error"] == "ok"]
+    gaps = [b - a for a, b in zip(t, t[1:])]
+    check(gaps and max(gaps) >= 2000, "inline, the mute device does delay the good one")
+
+
+def case_probe(args):
+    port = free_port()
+    srv = start([args.server, "--tcp", str(port), "--units", "1,2", "--exception", "2@150"])
+    cfg = write_config(args, "probe", """  - id: press
+    transport: {type: modbus-tcp, host: 127.0.0.1, port: %d}
+    timeout: 300ms
+    retries: 1
+    points:
+      - {id: filter_dp, register: holding, address: 100, type: uint16, scale: 0.01, unit: bar}
+      - {id: hours, register: holding, address: 104, type: uint32}
+      - {id: door, register: coil, address: 3, type: bool}
+  - id: press-bad
+    transport: {type: modbus-tcp, host: 127.0.0.1, port: %d, unit_id: 2}
+    points:
+      - {id: good, register: holding, address: 10, type: uint16}
+      - {id: bad, register: holding, address: 150, type: uint16}
+""" % (port, port))
+    rc, out, err = probe(args, cfg, "press")
+    check(rc == 0, "probe press exits 0 (rc %d %s)" % (rc, err.strip()))
+    lines = out.splitlines()
+    check(lines and lines[0].startswith("press: up, rtt "), "table header: %r" % lines[:1])
+    row = [l.split() for l in lines if l.startswith("filter_dp")]
+    check(row and row[0][1] == "0x044c" and row[0][2] == "11" and row[0][3] == "bar"
+          and row[0][4] == "-", "filter_dp row: raw 0x044c, value 11, unit bar: %r" % row)
+    row = [l.split() for l in lines if l.startswith("hours")]
+    check(row and row[0][1:3] == ["0x0450", "0x0451"] and row[0][3] == str(1104 * 65536 + 1105),
+          "hours row: two registers, uint32 ABCD: %r" % row)
+    rc, out, _ = probe(args, cfg, "press", "door", "--json")
+    doc = json.loads(out)
+    check(rc == 0 and [p["id"] for p in doc["points"]] == ["door"]
+          and doc["points"][0]["value"] is False and doc["points"][0]["raw"] == [0],
+          "probe DEVICE POINT reads one point: %r" % doc["points"])
+    rc, out, _ = probe(args, cfg, "press", "--plan")
+    check(rc == 0 and out == "coil 3..3 (1 bit): door@3\n"
+          "holding 100..105 (6 registers): filter_dp@100 hours@104\n",
+          "--plan prints the requests: %r" % out)
+    rc, out, _ = probe(args, cfg, "press-bad", "--json")
+    doc = json.loads(out)
+    check(rc == 1 and doc["state"] == "up", "an exception makes probe exit 1 (rc %d)" % rc)
+    rc, _, err = probe(args, cfg, "pres")
+    check(rc == 2 and "did you mean 'press'" in err, "unknown device exits 2 with a hint: %r"
+          % err.strip())
+    rc, _, err = probe(args, cfg, "press", "nope")
+    check(rc == 2, "unknown point exits 2")
+    stop(srv)
+    t0 = time.monotonic()
+    rc, out, _ = probe(args, cfg, "press", "--json")
+    took = time.monotonic() - t0
+    doc = json.loads(out)
+    check(rc == 1 and doc["state"] == "down" and doc["rtt_ms"] is None
+          and all(p["error"] and p["value"] is None for p in doc["points"]),
+          "a device that does not answer: exit 1, down, rtt_ms null, an error on every point")
+    check(took < 2.0, "a refused device fails fast (%.2f s)" % took)
+    rc, out, _ = probe(args, cfg, "press")
+    check(rc == 1 and out.startswith("press: down ("), "table: 'press: down (...)': %r"
+          % out.splitlines()[:1])
+
+
+def case_fdlimit(args):
+    """Every descriptor below 1024 taken: a clear error, never select() on fd >= 1024."""
+    import resource
+    port = free_port()
+    pymodbus(args, port, {"1": {"hr": {"0": 9}}})
+    cfg = write_config(args, "fd", """  - id: plc
+    transport: {type: modbus-tcp, host: 127.0.0.1, port: %d}
+    timeout: 300ms
+    retries: 0
+    points:
+      - {id: v, register: holding, address: 0, type: uint16}
+""" % port)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard < 1300:
+        print("skip: RLIMIT_NOFILE hard limit %d" % hard)
+        sys.exit(77)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1300), hard))
+    fds = []
+    while not fds or fds[-1] < 1100:
+        fds.append(os.open("/dev/null", os.O_RDONLY))
+    # every descriptor the parent has open, so the child has no hole below 1100
+    inherit = sorted(int(x) for x in os.listdir("/proc/self/fd") if int(x) > 2)
+    out = subprocess.run([args.probe, cfg, "probe", "plc", "--json"], capture_output=True,
+                         text=True, timeout=30, pass_fds=inherit)
+    for fd in fds:
+        os.close(fd)
+    doc = json.loads(out.stdout) if out.stdout.startswith("{") else None
+    check(out.returncode == 1 and doc and doc["state"] == "down",
+          "no descriptor below 1024: probe exits 1, down (rc %d)" % out.returncode)
+    check(doc and "below 1024" in (doc["points"][0]["error"] or ""),
+          "the error says why: %r" % (doc["points"][0]["error"] if doc else out.stderr))
+    check("AddressSanitizer" not in out.stderr and "buffer overflow" not in out.stderr,
+          "no memory error")
+    rc, out2, _ = probe(args, cfg, "plc", "--json")
+    check(rc == 0 and json.loads(out2)["points"][0]["value"] == 9,
+          "with descriptors free again it reads 9")
+
+
+def case_daemon(args):
+    silent, good = free_port(), free_port()
+    start([PY, os.path.join(args.peers, "hostile_server.py"), "silent", str(silent)])
+    pymodbus(args, good, {"1": {"hr": {"0": 5}}})
+    cfg = write_config(args, "daemon", """  - id: mute
+    transport: {type: modbus-tcp, host: 127.0.0.1, port: %d}
+    poll_interval: 1s
+    timeout: 1s
+    retries: 2
+    points:
+      - {id: v, register: holding, address: 0, type: uint16}
+  - id: good
+    transport: {type: modbus-tcp, host: 127.0.0.1, port: %d}
+    poll_interval: 1s
+    points:
+      - {id: v, register: holding, address: 0, type: uint16}
+""" % (silent, good))
+    p = subprocess.Popen([args.restockd, "--config", cfg, "--log-level", "debug"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    procs.append(p)
+    time.sleep(3.6)  # the first poll of the silent device takes 3 x 1 s
+    check(p.poll() is None, "restockd runs with a silent device")
+    t0 = time.monotonic()
+    p.send_signal(signal.SIGTERM)
+    try:
+        _, err = p.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        _, err = p.communicate()
+    took = time.monotonic() - t0
+    check(p.returncode == 0, "restockd exits 0 after SIGTERM (rc %s)" % p.returncode)
+    check(took < 5.0, "stops within 5 s of SIGTERM while a poll hangs (%.2f s)" % took)
+    check("device mute: no answer" in err, "logs the silent device")
+    check("device good: no answer" not in err, "the good device answers")
+
+
+CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("case", choices=sorted(CASES))
+    for k in ("encode", "poll", "probe", "server", "restockd", "peers"):
+        ap.add_argument("--" + k, required=True)
+    args = ap.parse_args()
+    probe_env = subprocess.run([PY, "-c", "import pymodbus, serial_asyncio"],
+                               capture_output=True)
+    if probe_env.returncode:
+        print("skip: pymodbus or serial_asyncio missing for %s" % PY)
+        return 77
+    args.tmp = tempfile.mkdtemp(prefix="restock-modbus-")
+    try:
+        CASES[args.case](args)
+    finally:
+        for p in procs:
+            stop(p)
+        shutil.rmtree(args.tmp, ignore_errors=True)
+    print("%d failure(s)" % len(failures))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

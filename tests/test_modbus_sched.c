@@ -1,0 +1,415 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The scheduler's worker mode (gateway/scheduler.h) with a recording
+ * in-process adapter: which thread runs which adapter call, that a slow bus
+ * does not hold up another, no pile-up, reload (kept, removed, moved to
+ * another bus) and a pushing descriptor served inside the worker.
+ */
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config/config.h"
+#include "config/rs_util.h"
+#include "gateway/clock.h"
+#include "gateway/log.h"
+#include "gateway/scheduler.h"
+
+#define MAX_DEV 8
+
+/* What the recording adapter saw, per device id. */
+struct rec_dev {
+  char id[32];
+  pthread_t thread; /* the thread of the first call */
+  int calls, wrong_thread, opens, closes, reconfs, polls;
+  int pipe[2];
+};
+
+static struct {
+  pthread_mutex_t mu;
+  struct rec_dev d[MAX_DEV];
+  size_t n;
+  int slow_ms; /* polls of device "slow" take this long */
+  bool push;   /* device "push" offers a pipe */
+} rec;
+
+static struct rec_dev *rec_get(const char *id)
+{
+  size_t i;
+  for(i = 0; i < rec.n; i++) {
+    if(!strcmp(rec.d[i].id, id))
+      return &rec.d[i];
+  }
+  assert_true(rec.n < MAX_DEV);
+  (void)rs_strlcpy(rec.d[rec.n].id, id, sizeof(rec.d[rec.n].id));
+  rec.d[rec.n].pipe[0] = rec.d[rec.n].pipe[1] = -1;
+  return &rec.d[rec.n++];
+}
+
+/* Count a call of device id and check it runs on the device's one thread. */
+static struct rec_dev *rec_call(const char *id)
+{
+  struct rec_dev *d;
+  pthread_mutex_lock(&rec.mu);
+  d = rec_get(id);
+  if(!d->calls++)
+    d->thread = pthread_self();
+  else if(!pthread_equal(d->thread, pthread_self()))
+    d->wrong_thread++;
+  pthread_mutex_unlock(&rec.mu);
+  return d;
+}
+
+static enum rs_err r_open(struct adapter *a, char *err, size_t errlen)
+{
+  struct rec_dev *d = rec_call(a->dev->id);
+  (void)err;
+  (void)errlen;
+  pthread_mutex_lock(&rec.mu);
+  d->opens++;
+  if(rec.push && !strcmp(a->dev->id, "push")) {
+    assert_int_equal(pipe(d->pipe), 0);
+    assert_int_equal(fcntl(d->pipe[0], F_SETFL, O_NONBLOCK), 0);
+  }
+  pthread_mutex_unlock(&rec.mu);
+  a->priv = d;
+  return RS_OK;
+}
+
+static void r_close(struct adapter *a)
+{
+  struct rec_dev *d = rec_call(a->dev->id);
+  pthread_mutex_lock(&rec.mu);
+  d->closes++;
+  if(d->pipe[0] >= 0) {
+    close(d->pipe[0]);
+    close(d->pipe[1]);
+    d->pipe[0] = d->pipe[1] = -1;
+  }
+  pthread_mutex_unlock(&rec.mu);
+}
+
+static enum rs_err r_poll(struct adapter *a, int64_t wall_ms, adapter_emit_fn emit, void *ctx,
+                          char *err, size_t errlen)
+{
+  struct rec_dev *d = rec_call(a->dev->id);
+  struct reading r;
+  (void)err;
+  (void)errlen;
+  if(!strcmp(a->dev->id, "slow")) {
+    struct timespec ts = {0, (long)rec.slow_ms * 1000000L};
+    nanosleep(&ts, NULL);
+  }
+  pthread_mutex_lock(&rec.mu);
+  d->polls++;
+  pthread_mutex_unlock(&rec.mu);
+  memset(&r, 0, sizeof(r));
+  r.device = a->dev->id;
+  r.point = a->dev->points[0].id;
+  r.wall_ms = wall_ms;
+  r.value = 1;
+  r.is_int = true;
+  emit(ctx, &r);
+  return RS_OK;
+}
+
+static int r_fd(const struct adapter *a)
+{
+  const struct rec_dev *d = a->priv;
+  return d->pipe[0];
+}
+
+static enum rs_err r_on_readable(struct adapter *a, int64_t wall_ms, adapter_emit_fn emit,
+                                 void *ctx)
+{
+  struct rec_dev *d = rec_call(a->dev->id);
+  unsigned char b;
+  while(read(d->pipe[0], &b, 1) == 1) {
+    struct reading r;
+    memset(&r, 0, sizeof(r));
+    r.device = a->dev->id;
+    r.point = a->dev->points[0].id;
+    r.wall_ms = wall_ms;
+    r.value = b;
+    r.is_int = true;
+    emit(ctx, &r);
+  }
+  return RS_OK;
+}
+
+static int r_reconfigure(struct adapter *a)
+{
+  struct rec_dev *d = rec_call(a->dev->id);
+  pthread_mutex_lock(&rec.mu);
+  d->reconfs++;
+  pthread_mutex_unlock(&rec.mu);
+  return 0;
+}
+
+static const struct adapter_ops rec_ops = {
+    .name = "rec",
+    .open = r_open,
+    .close = r_close,
+    .poll = r_poll,
+    .fd = r_fd,
+    .on_readable = r_on_readable,
+    .reconfigure = r_reconfigure,
+};
+
+static const struct adapter_ops *rec_lookup(void *ctx, enum cfg_transport t)
+{
+  (void)ctx;
+  (void)t;
+  return &rec_ops;
+}
+
+/* Readings that reached the main thread. */
+struct got {
+  pthread_t main;
+  int n[MAX_DEV];
+  int64_t last_wall[MAX_DEV];
+  int64_t max_gap[MAX_DEV];
+  int wrong_thread;
+  int values_sum;
+};
+
+static int dev_index(const char *id)
+{
+  size_t i;
+  for(i = 0; i < rec.n; i++) {
+    if(!strcmp(rec.d[i].id, id))
+      return (int)i;
+  }
+  return -1;
+}
+
+static void got_emit(void *ctx, const struct reading *r)
+{
+  struct got *g = ctx;
+  int i = dev_index(r->device);
+  if(!pthread_equal(g->main, pthread_self()))
+    g->wrong_thread++;
+  if(i < 0)
+    return;
+  if(g->n[i] && r->wall_ms - g->last_wall[i] > g->max_gap[i])
+    g->max_gap[i] = r->wall_ms - g->last_wall[i];
+  g->n[i]++;
+  g->last_wall[i] = r->wall_ms;
+  g->values_sum += (int)r->value;
+}
+
+static struct cfg *load(const char *devices)
+{
+  struct cfg_file_buf f[2] = {
+      {"restock.yaml", "gateway: {id: t}\n", strlen("gateway: {id: t}\n")},
+      {"devices.d/a.yaml", devices, strlen(devices)},
+  };
+  struct cfg *cfg = NULL;
+  struct cfg_diags diags = {0};
+  int nerr = cfg_load_buffers("/tmp", f, 2, &cfg, &diags);
+  if(nerr)
+    cfg_diags_print(&diags, stderr);
+  cfg_diags_free(&diags);
+  assert_int_equal(nerr, 0);
+  return cfg;
+}
+
+/* Run the scheduler on the real clock for ms, delivering results to g. */
+static void run_for(struct scheduler *s, struct rs_clock *clk, int64_t ms, struct got *g)
+{
+  int64_t end = clock_mono_ms(clk) + ms;
+  int evfd = scheduler_event_fd(s);
+  for(;;) {
+    int64_t now = clock_mono_ms(clk), next;
+    struct pollfd pfd = {evfd, POLLIN, 0};
+    (void)scheduler_drain(s, got_emit, g);
+    if(now >= end)
+      break;
+    (void)scheduler_run_due(s, now, clock_wall_ms(clk), got_emit, g);
+    next = scheduler_next_due(s);
+    if(next > end)
+      next = end;
+    if(next > now)
+      (void)poll(&pfd, 1, (int)(next - now));
+  }
+}
+
+#define DEV(id, port, every)                                                                       \
+  "  - id: " id "\n    transport: {type: modbus-tcp, host: 127.0.0.1, port: " port "}\n"           \
+  "    poll_interval: " every "\n    points:\n"                                                    \
+  "      - {id: v, register: holding, address: 0, type: uint16}\n"
+
+static void reset(void)
+{
+  memset(rec.d, 0, sizeof(rec.d));
+  rec.n = 0;
+  rec.slow_ms = 0;
+  rec.push = false;
+  /* register the ids in a fixed order so dev_index works before the first call */
+  (void)rec_get("fast");
+  (void)rec_get("slow");
+  (void)rec_get("peer");
+  (void)rec_get("push");
+}
+
+/* A slow bus does not delay another; one thread per bus; no pile-up; close on free. */
+static void test_buses_run_apart(void **state)
+{
+  struct rs_clock *clk = clock_new_real();
+  struct cfg *cfg;
+  struct scheduler *s;
+  struct got g;
+  struct sched_device_status st;
+  int fast, slow, peer;
+  (void)state;
+
+  reset();
+  rec.slow_ms = 450;
+  cfg = load("devices:\n" DEV("fast", "1001", "100ms") DEV("slow", "1002", "100ms")
+                 DEV("peer", "1002, unit_id: 2", "1s"));
+  memset(&g, 0, sizeof(g));
+  g.main = pthread_self();
+  s = scheduler_new(cfg, rec_lookup, NULL, clock_mono_ms(clk));
+  assert_int_equal(scheduler_event_fd(s), -1);
+  assert_int_equal(scheduler_start_workers(s, 1), 0);
+  assert_true(scheduler_event_fd(s) >= 0);
+  run_for(s, clk, 1500, &g);
+
+  fast = dev_index("fast");
+  slow = dev_index("slow");
+  peer = dev_index("peer");
+  /* the fast bus kept its 100 ms schedule while "slow" blocked its own bus */
+  assert_true(g.n[fast] >= 13);
+  assert_true(g.max_gap[fast] <= 160);
+  /* slow: at most one job at a time, rounds skipped instead of piling up */
+  assert_true(g.n[slow] >= 2 && g.n[slow] <= 4);
+  scheduler_device_status(s, 1, &st);
+  assert_string_equal(st.id, "slow");
+  assert_true(st.skipped >= 5);
+  /* every adapter call of a device on one thread, never the main thread */
+  assert_int_equal(g.wrong_thread, 0);
+  assert_int_equal(rec.d[fast].wrong_thread, 0);
+  assert_int_equal(rec.d[slow].wrong_thread, 0);
+  assert_false(pthread_equal(rec.d[fast].thread, g.main));
+  assert_false(pthread_equal(rec.d[fast].thread, rec.d[slow].thread));
+  /* "peer" shares host:port with "slow": same bus, same thread */
+  assert_true(pthread_equal(rec.d[peer].thread, rec.d[slow].thread));
+
+  scheduler_free(s);
+  assert_int_equal(rec.d[fast].closes, 1);
+  assert_int_equal(rec.d[slow].closes, 1);
+  assert_int_equal(rec.d[peer].closes, 1);
+  assert_int_equal(rec.d[slow].wrong_thread, 0);
+  cfg_free(cfg);
+  clock_free(clk);
+}
+
+/* Reload: kept devices are reconfigured, removed ones closed, moved ones reopened, on their
+ * threads. */
+static void test_reload(void **state)
+{
+  struct rs_clock *clk = clock_new_real();
+  struct cfg *cfg1, *cfg2;
+  struct scheduler *s;
+  struct got g;
+  struct sched_device_status st;
+  int fast, slow, peer;
+  (void)state;
+
+  reset();
+  cfg1 = load("devices:\n" DEV("fast", "1001", "100ms") DEV("slow", "1002", "100ms")
+                  DEV("peer", "1003", "100ms"));
+  memset(&g, 0, sizeof(g));
+  g.main = pthread_self();
+  s = scheduler_new(cfg1, rec_lookup, NULL, clock_mono_ms(clk));
+  assert_int_equal(scheduler_start_workers(s, 1), 0);
+  run_for(s, clk, 350, &g);
+  fast = dev_index("fast");
+  slow = dev_index("slow");
+  peer = dev_index("peer");
+  assert_true(g.n[fast] >= 3);
+
+  /* fast kept, slow removed, peer moved to another port (another bus) */
+  cfg2 = load("devices:\n" DEV("fast", "1001", "100ms") DEV("peer", "1004", "100ms"));
+  scheduler_set_config(s, cfg2, clock_mono_ms(clk));
+  cfg_free(cfg1); /* the workers hold copies: nothing may read cfg1 now */
+  run_for(s, clk, 350, &g);
+  assert_int_equal(scheduler_n_devices(s), 2);
+  scheduler_device_status(s, 0, &st);
+  assert_string_equal(st.id, "fast");
+  assert_true(st.polls >= 6); /* counters carried over */
+  assert_int_equal(rec.d[fast].reconfs, 1);
+  assert_int_equal(rec.d[fast].opens, 1);
+  assert_int_equal(rec.d[fast].closes, 0);
+  assert_int_equal(rec.d[slow].closes, 1);
+  assert_int_equal(rec.d[peer].closes, 1);
+  assert_int_equal(rec.d[peer].opens, 2);
+  /* the moved device runs on its new bus's thread now */
+  assert_true(rec.d[peer].wrong_thread >= 1);
+  assert_int_equal(rec.d[fast].wrong_thread, 0);
+  assert_int_equal(rec.d[slow].wrong_thread, 0);
+  assert_int_equal(scheduler_outstanding(s) <= 2, 1);
+  scheduler_free(s);
+  assert_int_equal(rec.d[fast].closes, 1);
+  assert_int_equal(rec.d[peer].closes, 2);
+  cfg_free(cfg2);
+  clock_free(clk);
+}
+
+/* A pushing descriptor is served inside its bus worker's wait loop. */
+static void test_push_fd_in_worker(void **state)
+{
+  struct rs_clock *clk = clock_new_real();
+  struct cfg *cfg;
+  struct scheduler *s;
+  struct got g;
+  unsigned char b[3] = {5, 6, 7};
+  int push, before;
+  (void)state;
+
+  reset();
+  rec.push = true;
+  cfg = load("devices:\n" DEV("push", "1005", "1h"));
+  memset(&g, 0, sizeof(g));
+  g.main = pthread_self();
+  s = scheduler_new(cfg, rec_lookup, NULL, clock_mono_ms(clk));
+  assert_int_equal(scheduler_start_workers(s, 1), 0);
+  run_for(s, clk, 100, &g); /* the first poll opens the adapter and its pipe */
+  push = dev_index("push");
+  assert_int_equal(g.n[push], 1);
+  assert_true(rec.d[push].pipe[1] >= 0);
+  before = g.values_sum;
+  assert_int_equal(write(rec.d[push].pipe[1], b, sizeof(b)), 3);
+  run_for(s, clk, 200, &g);
+  assert_int_equal(g.n[push], 4);
+  assert_int_equal(g.values_sum - before, 18);
+  assert_int_equal(rec.d[push].wrong_thread, 0);
+  assert_int_equal(g.wrong_thread, 0);
+  scheduler_free(s);
+  assert_int_equal(rec.d[push].closes, 1);
+  cfg_free(cfg);
+  clock_free(clk);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_buses_run_apart),
+      cmocka_unit_test(test_reload),
+      cmocka_unit_test(test_push_fd_in_worker),
+  };
+  log_set_level(LOG_LVL_ERR);
+  pthread_mutex_init(&rec.mu, NULL);
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,125 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# restockctl test-rules and replay as an operator runs them:
+#   test_ruletools.sh RESTOCKCTL SOURCE_DIR
+# 1. a test file whose expectation is wrong exits 1 and prints expected
+#    against got; a malformed test file exits 2 with file:line:column;
+# 2. replay of a generated CSV is byte-identical on two runs, with
+#    predictions every --every and order events;
+# 3. replay of a CSV with bad rows exits 2 naming each bad line.
+set -u
+CTL=$1
+SRC=$2
+EX=$SRC/docs/examples/rules
+T=$(mktemp -d /tmp/restock-ruletools-XXXXXX)
+trap 'rm -rf "$T"' EXIT
+fail=0
+pass=0
+check() { # NAME COND...
+  name=$1
+  shift
+  if "$@"; then pass=$((pass + 1)); else echo "FAILED: $name"; fail=$((fail + 1)); fi
+}
+has() { grep -qF -- "$2" "$1" || { echo "--- $1 lacks: $2"; cat "$1"; return 1; }; }
+
+# ---- 1. a failing rule test ------------------------------------------------
+sed -e "s|config: plant|config: $EX/water-filter/plant|" \
+    -e "s|rule_files: \[rules.yaml\]|rule_files: [$EX/water-filter/rules.yaml]|" \
+    -e 's/at: 25h/at: 24h/' "$EX/water-filter/test.yaml" > "$T/wrong.yaml"
+"$CTL" test-rules "$T/wrong.yaml" > "$T/wrong.out" 2> "$T/wrong.err"
+rc=$?
+check "wrong expectation exits 1" test "$rc" -eq 1
+check "names the failed case" has "$T/wrong.out" "FAIL $T/wrong.yaml: a pack is ordered when 30 litres are left"
+check "prints expected" has "$T/wrong.out" "expected: at 1d       kitchen-tap/cartridge  sku BR-MAXTRA-3  quantity 3  rule cartridge-low  [$T/wrong.yaml:15:9]"
+check "prints got" has "$T/wrong.out" "got: at 1d1h     kitchen-tap/cartridge  sku BR-MAXTRA-3  quantity 3  rule cartridge-low"
+check "other cases pass" has "$T/wrong.out" "PASS $T/wrong.yaml: nothing while the cartridge is fresh"
+check "summary line" has "$T/wrong.out" "test-rules: 2 passed, 1 failed"
+
+# an order where none is expected is reported as unexpected
+sed -e 's/level_pct <= 20/level_pct <= 95/' "$EX/water-filter/rules.yaml" > "$T/eager.yaml"
+sed -e "s|config: plant|config: $EX/water-filter/plant|" \
+    -e "s|rule_files: \[rules.yaml\]|rule_files: [$T/eager.yaml]|" \
+    "$EX/water-filter/test.yaml" > "$T/eager-test.yaml"
+"$CTL" test-rules "$T/eager-test.yaml" > "$T/eager.out" 2>&1
+rc=$?
+check "eager rule exits 1" test "$rc" -eq 1
+check "unexpected line" has "$T/eager.out" "unexpected: at 3h       kitchen-tap/cartridge  sku BR-MAXTRA-3  quantity 3  rule cartridge-low"
+
+# a malformed test file: exit 2, file:line:column, key path, what was expected
+cat > "$T/bad.yaml" <<YAML
+config: $EX/water-filter/plant
+tests:
+  - name: bad
+    interval: 1h
+    series:
+      - consumable: kitchen-tap/cartridge
+        values: 0+5x40 banana
+    orderz: []
+YAML
+"$CTL" test-rules "$T/bad.yaml" > "$T/bad.out" 2> "$T/bad.err"
+rc=$?
+check "malformed test file exits 2" test "$rc" -eq 2
+check "bad series token" has "$T/bad.err" "$T/bad.yaml:7:24: tests[0].series[0].values: 'banana' is not a sample"
+check "unknown key" has "$T/bad.err" "$T/bad.yaml:8:5: tests[0]: unknown key 'orderz' (did you mean 'orders'?)"
+# a dangling consumable is named with a suggestion
+sed -e 's/banana//' -e 's/orderz/orders/' -e 's|consumable: kitchen-tap/cartridge|consumable: kitchen-tap/cartrige|' \
+    "$T/bad.yaml" > "$T/dangling.yaml"
+"$CTL" test-rules "$T/dangling.yaml" > /dev/null 2> "$T/dangling.err"
+rc=$?
+check "dangling consumable exits 2" test "$rc" -eq 2
+check "dangling consumable message" has "$T/dangling.err" "$T/dangling.yaml:6:9: tests[0].series[0]: no consumable 'kitchen-tap/cartrige' in the plant (did you mean 'kitchen-tap/cartridge'?)"
+
+# ---- 2. replay is deterministic -------------------------------------------
+# two weeks of hourly ink levels with a wobble, a refill of black on day 5,
+# CRLF line ends and quoted fields, written by this test
+awk 'BEGIN {
+  printf "time,device,point,value\r\n";
+  t0 = 1767571200;
+  for(i = 0; i < 336; i++) {
+    c = 100 - i * 0.4 + 0.3 * sin(i * 1.7);
+    k = (i < 120 ? 100 - i * 0.7 : 100 - (i - 120) * 0.7) + 0.2 * sin(i * 2.3);
+    if(c < 0) c = 0;
+    if(k < 0) k = 0;
+    printf "%d,printer-2f,cyan,%.2f\r\n", t0 + i * 3600, c;
+    printf "\"%d\",\"printer-2f\",\"black\",\"%.2f\"\r\n", t0 + i * 3600, k;
+  }
+}' > "$T/ink.csv"
+"$CTL" replay --config "$EX/ink/plant" --readings "$T/ink.csv" --every 6h > "$T/r1.out" 2> "$T/r1.err"
+rc1=$?
+"$CTL" replay --config "$EX/ink/plant" --readings "$T/ink.csv" --every 6h > "$T/r2.out" 2> "$T/r2.err"
+rc2=$?
+check "replay exits 0" test "$rc1" -eq 0 -a "$rc2" -eq 0
+check "replay output is byte-identical" cmp -s "$T/r1.out" "$T/r2.out"
+# 336 hours from 00:00: ticks at 0h, 6h, ..., 330h = 56 ticks, two consumables
+n=$(grep -c '"event":"prediction"' "$T/r1.out")
+check "a prediction per consumable every 6h (got $n)" test "$n" -eq 112
+check "first prediction" has "$T/r1.out" '{"time":"2026-01-05T00:00:00Z","event":"prediction","consumable":"printer-2f/ink-cyan","level_pct":'
+check "an order event" has "$T/r1.out" '"event":"order","id":"R-2026'
+check "deterministic order id" has "$T/r1.out" '-REPLAY","state":"draft","supplier":"printshop","lines":[{"consumable":"printer-2f/ink-'
+# --every changes the prediction cadence only
+"$CTL" replay --config "$EX/ink/plant" --readings "$T/ink.csv" --every 1d > "$T/r3.out" 2>&1
+n=$(grep -c '"event":"prediction"' "$T/r3.out")
+check "--every 1d gives 14 ticks x 2 (got $n)" test "$n" -eq 28
+
+# ---- 3. bad rows -----------------------------------------------------------
+printf 'time,device,point,value\n2026-01-05T00:00:00Z,printer-2f,cyan,50\nsoon,printer-2f,cyan,50\n1767571200,printer-2f,magenta,50\n1767571200,printer-2f,cyan,lots\n1767571200,printer-2f,cyan\n"1767571200,printer-2f,cyan,4\n' > "$T/bad.csv"
+"$CTL" replay --config "$EX/ink/plant" --readings "$T/bad.csv" > "$T/bad.out" 2> "$T/badcsv.err"
+rc=$?
+check "bad CSV exits 2" test "$rc" -eq 2
+check "bad CSV prints nothing" test ! -s "$T/bad.out"
+check "bad time" has "$T/badcsv.err" "$T/bad.csv:3: time 'soon' is neither RFC 3339 (2026-05-01T08:00:00Z) nor Unix seconds"
+check "bad point" has "$T/badcsv.err" "$T/bad.csv:4: device printer-2f has no point 'magenta'"
+check "bad value" has "$T/badcsv.err" "$T/bad.csv:5: value 'lots' is not a number (decimal, or true/false)"
+check "short row" has "$T/badcsv.err" "$T/bad.csv:6: expected 4 fields (time,device,point,value), found 3"
+check "open quote" has "$T/badcsv.err" "$T/bad.csv:7: a quoted field is not closed before the end of the file"
+printf 'when,device,point,value\n' > "$T/hdr.csv"
+"$CTL" replay --config "$EX/ink/plant" --readings "$T/hdr.csv" > /dev/null 2> "$T/hdr.err"
+rc=$?
+check "bad header exits 2" test "$rc" -eq 2
+check "bad header" has "$T/hdr.err" "$T/hdr.csv:1: the header must be time,device,point,value"
+"$CTL" replay --config "$EX/ink/plant" > /dev/null 2>&1
+rc=$?
+check "replay without --readings exits 2" test "$rc" -eq 2
+
+echo "ruletools: $pass passed, $fail failed"
+test "$fail" -eq 0
