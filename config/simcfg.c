@@ -8,12 +8,14 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <yaml.h>
@@ -293,9 +295,10 @@ static int check_keys(struct sctx *c, const struct snode *map, const char *path,
   return bad;
 }
 
+/* path.key into buf; a key path too long for buf is cut (it only names the key in messages). */
 static void subpath(char *buf, size_t size, const char *path, const char *key)
 {
-  snprintf(buf, size, "%s%s%s", path, *path ? "." : "", key);
+  (void)rs_snprintf(buf, size, "%s%s%s", path, *path ? "." : "", key);
 }
 
 /* A non-null scalar as a string. 0 or -1 (reported). */
@@ -872,6 +875,982 @@ static int parse_shop(struct sctx *c, const struct snode *v, struct simcfg_shop 
   return bad;
 }
 
+/* ---- the devices section ---- */
+
+/* A plain finite YAML number. 0 or -1 (reported). */
+static int want_num(struct sctx *c, const struct snode *v, const char *path, double *out)
+{
+  double d;
+  if(v->kind != SN_SCALAR || is_null(v) || v->quoted || rs_parse_double(v->s, &d) ||
+     !isfinite(d)) {
+    ERR(c, v, path, "'%s' is not a number (expected e.g. 42, 0.5, -3e2)",
+        v->kind == SN_SCALAR ? v->s : kind_name(v));
+    return -1;
+  }
+  *out = d;
+  return 0;
+}
+
+/* One of names[] (their index in *out), or reported with a suggestion. 0 or -1. */
+static int want_enum(struct sctx *c, const struct snode *v, const char *path,
+                     const char *const *names, const char *what, int *out)
+{
+  struct rs_buf b = {0};
+  const char *s;
+  size_t i;
+  if(v->kind == SN_SCALAR)
+    for(i = 0; names[i]; i++)
+      if(!strcmp(v->s, names[i])) {
+        *out = (int)i;
+        return 0;
+      }
+  for(i = 0; names[i]; i++)
+    rs_buf_printf(&b, "%s%s", i ? ", " : "", names[i]);
+  s = v->kind == SN_SCALAR ? rs_did_you_mean(v->s, names) : NULL;
+  if(s)
+    ERR(c, v, path, "'%s' is not %s (did you mean '%s'?)", v->s, what, s);
+  else
+    ERR(c, v, path, "'%s' is not %s (expected one of: %s)",
+        v->kind == SN_SCALAR ? v->s : kind_name(v), what, b.data ? b.data : "");
+  rs_buf_free(&b);
+  return -1;
+}
+
+static bool valid_id(const char *s)
+{
+  size_t i, n = strlen(s);
+  if(n < 1 || n > CFG_ID_MAX)
+    return false;
+  for(i = 0; i < n; i++) {
+    char ch = s[i];
+    bool an = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+    if(!an && (i == 0 || !strchr("._-", ch)))
+      return false;
+  }
+  return true;
+}
+
+/* An id key: present, a string, matching [a-z0-9][a-z0-9._-]*. 0 or -1. */
+static int want_id(struct sctx *c, const struct snode *m, const char *path, const char *key,
+                   const char **out)
+{
+  const struct snode *x = mget(m, key);
+  char kp[160];
+  subpath(kp, sizeof(kp), path, key);
+  if(!x) {
+    ERR(c, m, path, "missing key '%s'", key);
+    return -1;
+  }
+  if(want_str(c, x, kp, out))
+    return -1;
+  if(!valid_id(*out)) {
+    ERR(c, x, kp, "'%s' is not an id (expected [a-z0-9][a-z0-9._-]*, at most 64)", *out);
+    return -1;
+  }
+  return 0;
+}
+
+static unsigned type_width(enum cfg_vtype t)
+{
+  switch(t) {
+  case CFG_VT_INT32:
+  case CFG_VT_UINT32:
+  case CFG_VT_FLOAT32:
+    return 2;
+  case CFG_VT_INT64:
+  case CFG_VT_UINT64:
+  case CFG_VT_FLOAT64:
+    return 4;
+  default:
+    return 1;
+  }
+}
+
+/*
+ * device.transport: type modbus-tcp (host, port, unit_id) or coap (host,
+ * port). 0; -1 when a key is bad but the type is known (the points can
+ * still be checked); -2 when the type itself is missing or unknown.
+ */
+static int parse_sim_transport(struct sctx *c, const struct snode *v, const char *path,
+                               struct simcfg_device *d)
+{
+  static const char *const types[] = {"modbus-tcp", "coap", NULL};
+  static const char *const k_mb[] = {"type", "host", "port", "unit_id", NULL};
+  static const char *const k_coap[] = {"type", "host", "port", NULL};
+  const struct snode *x;
+  char kp[160];
+  int bad = 0, t;
+  int64_t i64;
+  struct in_addr ia;
+  if(v->kind != SN_MAP) {
+    ERR(c, v, path, "expected a mapping with type, port (found %s)", kind_name(v));
+    return -2;
+  }
+  subpath(kp, sizeof(kp), path, "type");
+  if(!(x = mget(v, "type"))) {
+    ERR(c, v, path, "missing key 'type' (expected modbus-tcp or coap)");
+    return -2;
+  }
+  if(x->kind == SN_SCALAR && !strcmp(x->s, "modbus-rtu")) {
+    ERR(c, x, kp, "the simulator serves Modbus TCP only (use modbus-tcp; restock's RTU side "
+                  "is tested with socat ptys)");
+    return -2;
+  }
+  if(want_enum(c, x, kp, types, "a simulated transport", &t))
+    return -2;
+  d->transport = t == 0 ? SIMCFG_TR_MODBUS_TCP : SIMCFG_TR_COAP;
+  if(check_keys(c, v, path, t == 0 ? k_mb : k_coap))
+    bad = -1;
+  d->host = "127.0.0.1";
+  d->unit_id = 1;
+  subpath(kp, sizeof(kp), path, "host");
+  if((x = mget(v, "host"))) {
+    const char *h;
+    if(want_str(c, x, kp, &h))
+      bad = -1;
+    else {
+      if(!strcmp(h, "localhost"))
+        h = "127.0.0.1";
+      if(inet_pton(AF_INET, h, &ia) != 1) {
+        ERR(c, x, kp, "'%s' is not an IPv4 address (expected e.g. 127.0.0.1)", h);
+        bad = -1;
+      }
+      else {
+        d->host = rs_arena_strdup(c->a, h);
+        if((ntohl(ia.s_addr) >> 24) != 127)
+          WARN(c, x, kp, "the simulated device listens beyond loopback on %s", h);
+      }
+    }
+  }
+  subpath(kp, sizeof(kp), path, "port");
+  if(!(x = mget(v, "port"))) {
+    ERR(c, v, path, "missing key 'port' (0 picks a free port)");
+    bad = -1;
+  }
+  else if(want_int(c, x, kp, 0, 65535, &i64))
+    bad = -1;
+  else
+    d->port = (uint16_t)i64;
+  subpath(kp, sizeof(kp), path, "unit_id");
+  if(t == 0 && (x = mget(v, "unit_id"))) {
+    if(want_int(c, x, kp, 0, 255, &i64))
+      bad = -1;
+    else
+      d->unit_id = (int)i64;
+  }
+  return bad;
+}
+
+/* device.points: restock's point keys plus `value` (a constant). */
+static int parse_sim_points(struct sctx *c, const struct snode *v, const char *path,
+                            struct simcfg_device *d)
+{
+  static const char *const k_mb[] = {"id",    "register", "address", "type", "endian", "bit",
+                                     "scale", "offset",   "unit",    "value", NULL};
+  static const char *const k_coap[] = {"id",      "path",  "format", "pointer", "name", "observe",
+                                       "scale",   "offset", "unit",  "value",   NULL};
+  static const char *const tables[] = {"coil", "discrete", "input", "holding", NULL};
+  static const char *const types[] = {"bool",  "int16", "uint16",  "int32",   "uint32",
+                                      "int64", "uint64", "float32", "float64", NULL};
+  static const char *const endians[] = {"ABCD", "DCBA", "BADC", "CDAB", NULL};
+  static const char *const formats[] = {"text", "json", "senml", NULL};
+  bool coap = d->transport == SIMCFG_TR_COAP;
+  size_t i, j;
+  int bad = 0, e;
+  if(v->kind != SN_SEQ) {
+    ERR(c, v, path, "expected a list of points (found %s)", kind_name(v));
+    return -1;
+  }
+  d->dev.points = rs_arena_alloc(c->a, (v->n + 1) * sizeof(*d->dev.points));
+  d->values = rs_arena_alloc(c->a, (v->n + 1) * sizeof(*d->values));
+  for(i = 0; i < v->n; i++) {
+    const struct snode *m = v->kids[i], *x;
+    struct cfg_point *pt = &d->dev.points[d->dev.n_points];
+    char p[128], kp[160];
+    bool ok = true;
+    memset(pt, 0, sizeof(*pt)); /* a refused item leaves its slot to the next */
+    (void)rs_snprintf(p, sizeof(p), "%s[%zu]", path, i);
+    if(m->kind != SN_MAP) {
+      ERR(c, m, p, "expected a mapping with id and %s (found %s)",
+          coap ? "path" : "register, address", kind_name(m));
+      bad = -1;
+      continue;
+    }
+    if(check_keys(c, m, p, coap ? k_coap : k_mb))
+      bad = -1;
+    pt->device = &d->dev;
+    pt->bit = -1;
+    pt->endian = d->dev.endian;
+    pt->scale = 1;
+    pt->pos.file = c->file;
+    pt->pos.line = m->line;
+    pt->pos.col = m->col;
+    d->values[d->dev.n_points] = NAN;
+    if(want_id(c, m, p, "id", &pt->id))
+      ok = false;
+    subpath(kp, sizeof(kp), p, "scale");
+    if((x = mget(m, "scale"))) {
+      pt->scaled = true;
+      if(want_num(c, x, kp, &pt->scale))
+        ok = false;
+      else if(pt->scale == 0) {
+        ERR(c, x, kp, "0 would make every value the offset (expected a non-zero factor)");
+        ok = false;
+      }
+    }
+    subpath(kp, sizeof(kp), p, "offset");
+    if((x = mget(m, "offset"))) {
+      pt->scaled = true;
+      if(want_num(c, x, kp, &pt->offset))
+        ok = false;
+    }
+    subpath(kp, sizeof(kp), p, "unit");
+    if((x = mget(m, "unit")) && want_str(c, x, kp, &pt->unit))
+      ok = false;
+    subpath(kp, sizeof(kp), p, "value");
+    if((x = mget(m, "value")) && want_num(c, x, kp, &d->values[d->dev.n_points]))
+      ok = false;
+    if(!coap) {
+      int64_t addr;
+      bool bits;
+      subpath(kp, sizeof(kp), p, "register");
+      if(!(x = mget(m, "register"))) {
+        ERR(c, m, p, "missing key 'register' (expected coil, discrete, input or holding)");
+        ok = false;
+      }
+      else if(want_enum(c, x, kp, tables, "a register table", &e))
+        ok = false;
+      else
+        pt->table = (enum cfg_regtable)e;
+      bits = pt->table == CFG_REG_COIL || pt->table == CFG_REG_DISCRETE;
+      pt->type = bits ? CFG_VT_BOOL : CFG_VT_UINT16;
+      subpath(kp, sizeof(kp), p, "type");
+      if((x = mget(m, "type"))) {
+        if(want_enum(c, x, kp, types, "a value type", &e))
+          ok = false;
+        else {
+          pt->type = (enum cfg_vtype)e;
+          if(bits && pt->type != CFG_VT_BOOL) {
+            ERR(c, x, kp, "'%s' is not possible on a %s (expected bool)", x->s,
+                tables[pt->table]);
+            ok = false;
+          }
+        }
+      }
+      subpath(kp, sizeof(kp), p, "endian");
+      if((x = mget(m, "endian"))) {
+        if(want_enum(c, x, kp, endians, "a byte order", &e))
+          ok = false;
+        else
+          pt->endian = (enum cfg_endian)e;
+      }
+      subpath(kp, sizeof(kp), p, "bit");
+      if((x = mget(m, "bit"))) {
+        int64_t b;
+        if(bits || pt->type != CFG_VT_BOOL) {
+          ERR(c, x, kp, "only applies to bool points on input or holding registers");
+          ok = false;
+        }
+        else if(want_int(c, x, kp, 0, 15, &b))
+          ok = false;
+        else
+          pt->bit = (int)b;
+      }
+      pt->width = bits ? 1 : type_width(pt->type);
+      subpath(kp, sizeof(kp), p, "address");
+      if(!(x = mget(m, "address"))) {
+        ERR(c, m, p, "missing key 'address' (the 0-based protocol address)");
+        ok = false;
+      }
+      else if(want_int(c, x, kp, 0, 65535, &addr))
+        ok = false;
+      else if(addr + pt->width > 65536) {
+        ERR(c, x, kp, "%lld plus %u registers goes beyond 65535", (long long)addr, pt->width);
+        ok = false;
+      }
+      else
+        pt->address = (uint16_t)addr;
+    }
+    else {
+      pt->type = CFG_VT_FLOAT64; /* a CoAP value is a number */
+      subpath(kp, sizeof(kp), p, "path");
+      if(!(x = mget(m, "path"))) {
+        ERR(c, m, p, "missing key 'path' (expected a path like /sensors/level)");
+        ok = false;
+      }
+      else if(want_str(c, x, kp, &pt->path))
+        ok = false;
+      else if(pt->path[0] != '/' || strlen(pt->path) < 2 || strstr(pt->path, "//") ||
+              strpbrk(pt->path, "?# ") || pt->path[strlen(pt->path) - 1] == '/') {
+        ERR(c, x, kp, "'%s' is not a resource path (expected e.g. /sensors/level)", pt->path);
+        ok = false;
+      }
+      pt->format = CFG_FMT_TEXT;
+      subpath(kp, sizeof(kp), p, "format");
+      if((x = mget(m, "format"))) {
+        if(want_enum(c, x, kp, formats, "a payload format", &e))
+          ok = false;
+        else
+          pt->format = (enum cfg_format)e;
+      }
+      subpath(kp, sizeof(kp), p, "pointer");
+      if((x = mget(m, "pointer"))) {
+        if(pt->format != CFG_FMT_JSON) {
+          ERR(c, x, kp, "only applies to format json");
+          ok = false;
+        }
+        else if(want_str(c, x, kp, &pt->pointer))
+          ok = false;
+        else if(pt->pointer[0] != '/' || strlen(pt->pointer) < 2 || strchr(pt->pointer, '~')) {
+          ERR(c, x, kp, "'%s' is not a JSON pointer the simulator can build (expected e.g. /level)",
+              pt->pointer);
+          ok = false;
+        }
+      }
+      else if(pt->format == CFG_FMT_JSON) {
+        ERR(c, m, p, "missing key 'pointer' (format json)");
+        ok = false;
+      }
+      subpath(kp, sizeof(kp), p, "name");
+      if((x = mget(m, "name"))) {
+        if(pt->format != CFG_FMT_SENML) {
+          ERR(c, x, kp, "only applies to format senml");
+          ok = false;
+        }
+        else if(want_str(c, x, kp, &pt->name))
+          ok = false;
+      }
+      else if(pt->format == CFG_FMT_SENML) {
+        ERR(c, m, p, "missing key 'name' (format senml)");
+        ok = false;
+      }
+      subpath(kp, sizeof(kp), p, "observe");
+      if((x = mget(m, "observe")) && want_bool(c, x, kp, &pt->observe))
+        ok = false;
+    }
+    if(!ok) {
+      bad = -1;
+      continue;
+    }
+    for(j = 0; j < d->dev.n_points; j++) {
+      const struct cfg_point *o = &d->dev.points[j];
+      if(!strcmp(o->id, pt->id)) {
+        ERR(c, mget(m, "id"), p, "duplicate point id '%s' (first defined at %s:%d:%d)", pt->id,
+            c->file, o->pos.line, o->pos.col);
+        break;
+      }
+      if(coap && !strcmp(o->path, pt->path) &&
+         (o->format != pt->format || pt->format == CFG_FMT_TEXT)) {
+        ERR(c, mget(m, "path"), p,
+            "path '%s' is already served by point '%s' (points may share a path only as json "
+            "or senml records of the same format)",
+            pt->path, o->id);
+        break;
+      }
+      if(!coap && o->table == pt->table && pt->address < o->address + o->width &&
+         o->address < pt->address + pt->width && !(o->bit >= 0 && pt->bit >= 0 && o->bit != pt->bit)) {
+        ERR(c, mget(m, "address"), p, "overlaps point '%s' (%s %u..%u)", o->id,
+            tables[o->table], (unsigned)o->address, (unsigned)(o->address + o->width - 1));
+        break;
+      }
+    }
+    if(j < d->dev.n_points) {
+      bad = -1;
+      continue;
+    }
+    d->dev.n_points++;
+  }
+  return bad;
+}
+
+/* The index of point id in d, or reported (with a suggestion). 0 or -1. */
+static int want_point(struct sctx *c, const struct snode *m, const char *path,
+                      const struct simcfg_device *d, const char **id, size_t *idx)
+{
+  const struct snode *x = mget(m, "point");
+  const char **names;
+  const char *s;
+  char kp[160];
+  size_t i;
+  subpath(kp, sizeof(kp), path, "point");
+  if(!x) {
+    ERR(c, m, path, "missing key 'point'");
+    return -1;
+  }
+  if(want_str(c, x, kp, id))
+    return -1;
+  for(i = 0; i < d->dev.n_points; i++)
+    if(!strcmp(d->dev.points[i].id, *id)) {
+      *idx = i;
+      return 0;
+    }
+  names = rs_arena_alloc(c->a, (d->dev.n_points + 1) * sizeof(*names));
+  for(i = 0; i < d->dev.n_points; i++)
+    names[i] = d->dev.points[i].id;
+  s = rs_did_you_mean(*id, names);
+  if(s)
+    ERR(c, x, kp, "unknown point '%s' (did you mean '%s'?)", *id, s);
+  else
+    ERR(c, x, kp, "unknown point '%s' (expected a point id of device '%s')", *id,
+        d->id ? d->id : "?");
+  return -1;
+}
+
+/* profile.duty: {days: [mon, ...], from: H, to: H}. 0 or -1. */
+static int parse_duty(struct sctx *c, const struct snode *v, const char *path,
+                      struct simcfg_duty *duty)
+{
+  static const char *const keys[] = {"days", "from", "to", NULL};
+  static const char *const days[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun", NULL};
+  const struct snode *x;
+  char kp[192];
+  int bad = 0, e;
+  int64_t h;
+  size_t i;
+  if(v->kind != SN_MAP) {
+    ERR(c, v, path, "expected a mapping with days, from, to (found %s)", kind_name(v));
+    return -1;
+  }
+  if(check_keys(c, v, path, keys))
+    bad = -1;
+  subpath(kp, sizeof(kp), path, "days");
+  if((x = mget(v, "days"))) {
+    if(x->kind != SN_SEQ || !x->n) {
+      ERR(c, x, kp, "expected a list of days such as [mon, tue, wed, thu, fri]");
+      bad = -1;
+    }
+    else {
+      duty->days = 0;
+      for(i = 0; i < x->n; i++) {
+        if(want_enum(c, x->kids[i], kp, days, "a day", &e))
+          bad = -1;
+        else
+          duty->days |= 1u << e;
+      }
+    }
+  }
+  subpath(kp, sizeof(kp), path, "from");
+  if((x = mget(v, "from"))) {
+    if(want_int(c, x, kp, 0, 23, &h))
+      bad = -1;
+    else
+      duty->from_h = (int)h;
+  }
+  subpath(kp, sizeof(kp), path, "to");
+  if((x = mget(v, "to"))) {
+    if(want_int(c, x, kp, 1, 24, &h))
+      bad = -1;
+    else
+      duty->to_h = (int)h;
+  }
+  if(!bad && duty->to_h <= duty->from_h) {
+    ERR(c, v, path, "from %d to %d is empty (expected from < to, hours in UTC)", duty->from_h,
+        duty->to_h);
+    bad = -1;
+  }
+  return bad;
+}
+
+/* consumable.profile: kind and its numbers, with defaults and cross checks. 0 or -1. */
+static int parse_profile(struct sctx *c, const struct snode *v, const char *path,
+                         struct simcfg_consumable *k, const struct cfg_point *pt)
+{
+  static const char *const keys[] = {"kind",        "full",        "empty",      "life",
+                                     "start_level", "steepness",   "noise",      "glitch_rate",
+                                     "glitch_size", "glitch_for",  "duty",       NULL};
+  static const char *const kinds[] = {"linear", "weekly", "clogging", "counter", NULL};
+  const struct snode *x;
+  char kp[192];
+  int bad = 0, e;
+  bool size_set = false;
+  if(v->kind != SN_MAP) {
+    ERR(c, v, path, "expected a mapping with kind, full, empty, life (found %s)", kind_name(v));
+    return -1;
+  }
+  if(check_keys(c, v, path, keys))
+    bad = -1;
+  k->start_level = 1;
+  k->steepness = 4;
+  k->glitch_for_ms = 600000;
+  k->duty.days = 0x1f;
+  k->duty.from_h = 6;
+  k->duty.to_h = 22;
+  subpath(kp, sizeof(kp), path, "kind");
+  if(!(x = mget(v, "kind"))) {
+    ERR(c, v, path, "missing key 'kind' (expected linear, weekly, clogging or counter)");
+    bad = -1;
+  }
+  else if(want_enum(c, x, kp, kinds, "a profile kind", &e))
+    bad = -1;
+  else
+    k->kind = (enum simcfg_kind)e;
+  subpath(kp, sizeof(kp), path, "full");
+  if(!(x = mget(v, "full"))) {
+    ERR(c, v, path, "missing key 'full' (the point's value for a new part)");
+    bad = -1;
+  }
+  else if(want_num(c, x, kp, &k->full))
+    bad = -1;
+  subpath(kp, sizeof(kp), path, "empty");
+  if(!(x = mget(v, "empty"))) {
+    ERR(c, v, path, "missing key 'empty' (the point's value for a worn-out part)");
+    bad = -1;
+  }
+  else if(want_num(c, x, kp, &k->empty))
+    bad = -1;
+  else if(mget(v, "full") && k->empty == k->full) {
+    ERR(c, x, kp, "equals full (the part would never wear)");
+    bad = -1;
+  }
+  subpath(kp, sizeof(kp), path, "life");
+  if(!(x = mget(v, "life"))) {
+    ERR(c, v, path, "missing key 'life' (simulated time from full to empty, e.g. 10d)");
+    bad = -1;
+  }
+  else if(want_duration(c, x, kp, &k->life_ms))
+    bad = -1;
+  else if(k->life_ms < 1000) {
+    ERR(c, x, kp, "'%s' is too short (expected at least 1s of simulated time)", x->s);
+    bad = -1;
+  }
+  subpath(kp, sizeof(kp), path, "start_level");
+  if((x = mget(v, "start_level")) && want_prob(c, x, kp, &k->start_level))
+    bad = -1;
+  subpath(kp, sizeof(kp), path, "steepness");
+  if((x = mget(v, "steepness"))) {
+    if(k->kind != SIMCFG_KIND_CLOGGING) {
+      ERR(c, x, kp, "only applies to kind clogging");
+      bad = -1;
+    }
+    else if(want_num(c, x, kp, &k->steepness))
+      bad = -1;
+    else if(k->steepness < 0.1 || k->steepness > 20) {
+      ERR(c, x, kp, "'%s' is out of range (expected 0.1 to 20)", x->s);
+      bad = -1;
+    }
+  }
+  subpath(kp, sizeof(kp), path, "noise");
+  if((x = mget(v, "noise"))) {
+    if(want_num(c, x, kp, &k->noise))
+      bad = -1;
+    else if(k->noise < 0) {
+      ERR(c, x, kp, "'%s' is negative (expected a standard deviation >= 0)", x->s);
+      bad = -1;
+    }
+  }
+  subpath(kp, sizeof(kp), path, "glitch_rate");
+  if((x = mget(v, "glitch_rate"))) {
+    if(want_num(c, x, kp, &k->glitch_rate))
+      bad = -1;
+    else if(k->glitch_rate < 0 || k->glitch_rate > 1e6) {
+      ERR(c, x, kp, "'%s' is out of range (expected glitches per simulated day, >= 0)", x->s);
+      bad = -1;
+    }
+  }
+  subpath(kp, sizeof(kp), path, "glitch_size");
+  if((x = mget(v, "glitch_size"))) {
+    size_set = true;
+    if(want_num(c, x, kp, &k->glitch_size))
+      bad = -1;
+  }
+  subpath(kp, sizeof(kp), path, "glitch_for");
+  if((x = mget(v, "glitch_for")) && want_duration(c, x, kp, &k->glitch_for_ms))
+    bad = -1;
+  if(!size_set)
+    k->glitch_size = fabs(k->empty - k->full) / 2;
+  subpath(kp, sizeof(kp), path, "duty");
+  if((x = mget(v, "duty"))) {
+    if(parse_duty(c, x, kp, &k->duty))
+      bad = -1;
+    k->duty.set = true;
+  }
+  else
+    k->duty.set = k->kind == SIMCFG_KIND_WEEKLY;
+  if(k->kind == SIMCFG_KIND_COUNTER && (mget(v, "noise") || mget(v, "glitch_rate"))) {
+    x = mget(v, "noise") ? mget(v, "noise") : mget(v, "glitch_rate");
+    ERR(c, x, path, "a counter neither jitters nor glitches (drop noise and glitch_rate)");
+    bad = -1;
+  }
+  if(k->kind == SIMCFG_KIND_COUNTER && !bad && k->empty < k->full) {
+    ERR(c, mget(v, "empty"), path, "a counter counts up (expected empty > full)");
+    bad = -1;
+  }
+  if(pt && pt->type == CFG_VT_BOOL) {
+    ERR(c, v, path, "point '%s' is a bool (a profile needs a numeric point)", pt->id);
+    bad = -1;
+  }
+  return bad;
+}
+
+/* device.consumables: id, point, sku, replace_after, profile. 0 or -1. */
+static int parse_sim_consumables(struct sctx *c, const struct snode *v, const char *path,
+                                 struct simcfg_device *d, bool *used)
+{
+  static const char *const keys[] = {"id", "point", "sku", "replace_after", "profile", NULL};
+  size_t i, j;
+  int bad = 0;
+  if(v->kind != SN_SEQ) {
+    ERR(c, v, path, "expected a list of consumables (found %s)", kind_name(v));
+    return -1;
+  }
+  d->consumables = rs_arena_alloc(c->a, (v->n + 1) * sizeof(*d->consumables));
+  for(i = 0; i < v->n; i++) {
+    const struct snode *m = v->kids[i], *x;
+    struct simcfg_consumable *k = &d->consumables[d->n_consumables];
+    char p[128], kp[160];
+    bool ok = true, have_pt;
+    memset(k, 0, sizeof(*k));
+    (void)rs_snprintf(p, sizeof(p), "%s[%zu]", path, i);
+    if(m->kind != SN_MAP) {
+      ERR(c, m, p, "expected a mapping with id, point, profile (found %s)", kind_name(m));
+      bad = -1;
+      continue;
+    }
+    if(check_keys(c, m, p, keys))
+      ok = false;
+    k->line = m->line;
+    k->col = m->col;
+    k->replace_after_ms = 2 * 3600000;
+    if(want_id(c, m, p, "id", &k->id))
+      ok = false;
+    have_pt = !want_point(c, m, p, d, &k->point_id, &k->point);
+    if(!have_pt)
+      ok = false;
+    else if(used[k->point]) {
+      ERR(c, mget(m, "point"), p, "point '%s' is already driven by another consumable or button",
+          k->point_id);
+      ok = false;
+    }
+    subpath(kp, sizeof(kp), p, "sku");
+    if((x = mget(m, "sku"))) {
+      if(want_str(c, x, kp, &k->sku))
+        ok = false;
+      else if(!valid_sku(k->sku)) {
+        ERR(c, x, kp, "'%s' is not a SKU (expected [A-Za-z0-9][A-Za-z0-9._/#+-]{0,63})", k->sku);
+        ok = false;
+      }
+    }
+    subpath(kp, sizeof(kp), p, "replace_after");
+    if((x = mget(m, "replace_after"))) {
+      if(!mget(m, "sku")) {
+        ERR(c, x, kp, "needs sku (only a delivered SKU replaces a part)");
+        ok = false;
+      }
+      else if(want_duration(c, x, kp, &k->replace_after_ms))
+        ok = false;
+    }
+    subpath(kp, sizeof(kp), p, "profile");
+    if(!(x = mget(m, "profile"))) {
+      ERR(c, m, p, "missing key 'profile' (expected {kind, full, empty, life})");
+      ok = false;
+    }
+    else if(parse_profile(c, x, kp, k, have_pt ? &d->dev.points[k->point] : NULL))
+      ok = false;
+    if(!ok) {
+      bad = -1;
+      continue;
+    }
+    for(j = 0; j < d->n_consumables; j++)
+      if(!strcmp(d->consumables[j].id, k->id)) {
+        ERR(c, mget(m, "id"), p, "duplicate consumable id '%s' (first defined at %s:%d:%d)",
+            k->id, c->file, d->consumables[j].line, d->consumables[j].col);
+        break;
+      }
+    if(j < d->n_consumables) {
+      bad = -1;
+      continue;
+    }
+    used[k->point] = true;
+    d->n_consumables++;
+  }
+  return bad;
+}
+
+/* device.buttons: point, press_at, every, hold. 0 or -1. */
+static int parse_sim_buttons(struct sctx *c, const struct snode *v, const char *path,
+                             struct simcfg_device *d, bool *used)
+{
+  static const char *const keys[] = {"point", "press_at", "every", "hold", NULL};
+  size_t i, j;
+  int bad = 0;
+  if(v->kind != SN_SEQ) {
+    ERR(c, v, path, "expected a list of buttons (found %s)", kind_name(v));
+    return -1;
+  }
+  d->buttons = rs_arena_alloc(c->a, (v->n + 1) * sizeof(*d->buttons));
+  for(i = 0; i < v->n; i++) {
+    const struct snode *m = v->kids[i], *x;
+    struct simcfg_button *b = &d->buttons[d->n_buttons];
+    char p[128], kp[160];
+    bool ok = true;
+    memset(b, 0, sizeof(*b));
+    (void)rs_snprintf(p, sizeof(p), "%s[%zu]", path, i);
+    if(m->kind != SN_MAP) {
+      ERR(c, m, p, "expected a mapping with point (found %s)", kind_name(m));
+      bad = -1;
+      continue;
+    }
+    if(check_keys(c, m, p, keys))
+      ok = false;
+    b->line = m->line;
+    b->col = m->col;
+    b->hold_ms = 3600000;
+    if(want_point(c, m, p, d, &b->point_id, &b->point))
+      ok = false;
+    else if(d->dev.points[b->point].type != CFG_VT_BOOL) {
+      ERR(c, mget(m, "point"), p, "point '%s' is not a bool (a button is a coil, a discrete "
+                                  "input or a bool register)", b->point_id);
+      ok = false;
+    }
+    else if(used[b->point]) {
+      ERR(c, mget(m, "point"), p, "point '%s' is already driven by another consumable or button",
+          b->point_id);
+      ok = false;
+    }
+    subpath(kp, sizeof(kp), p, "press_at");
+    if((x = mget(m, "press_at"))) {
+      if(x->kind != SN_SEQ) {
+        ERR(c, x, kp, "expected a list of simulated times since the start, e.g. [1d, 2d12h]");
+        ok = false;
+      }
+      else {
+        b->press_at_ms = rs_arena_alloc(c->a, (x->n + 1) * sizeof(*b->press_at_ms));
+        for(j = 0; j < x->n; j++)
+          if(want_duration(c, x->kids[j], kp, &b->press_at_ms[b->n_press_at]))
+            ok = false;
+          else
+            b->n_press_at++;
+      }
+    }
+    subpath(kp, sizeof(kp), p, "every");
+    if((x = mget(m, "every"))) {
+      if(want_duration(c, x, kp, &b->every_ms))
+        ok = false;
+      else if(b->every_ms < 1000) {
+        ERR(c, x, kp, "'%s' is too short (expected at least 1s)", x->s);
+        ok = false;
+      }
+    }
+    subpath(kp, sizeof(kp), p, "hold");
+    if((x = mget(m, "hold"))) {
+      if(want_duration(c, x, kp, &b->hold_ms))
+        ok = false;
+      else if(b->hold_ms < 1) {
+        ERR(c, x, kp, "0 would never show the press (expected e.g. 1h)");
+        ok = false;
+      }
+    }
+    if(ok && b->every_ms && b->hold_ms >= b->every_ms) {
+      ERR(c, mget(m, "hold"), p, "hold %s is not shorter than every (the button would never be "
+                                 "released)", mget(m, "hold")->s);
+      ok = false;
+    }
+    if(!ok) {
+      bad = -1;
+      continue;
+    }
+    used[b->point] = true;
+    d->n_buttons++;
+  }
+  return bad;
+}
+
+/* The devices list: every device, then ids and listening addresses across devices. */
+static int parse_devices(struct sctx *c, const struct snode *v, struct simcfg *cfg)
+{
+  static const char *const keys[] = {"id", "transport", "endian", "points", "consumables",
+                                     "buttons", NULL};
+  static const char *const endians[] = {"ABCD", "DCBA", "BADC", "CDAB", NULL};
+  size_t i, j;
+  int bad = 0, e;
+  if(is_null(v))
+    return 0;
+  if(v->kind != SN_SEQ) {
+    ERR(c, v, "devices", "expected a list of devices (found %s)", kind_name(v));
+    return -1;
+  }
+  cfg->devices = rs_arena_alloc(c->a, (v->n + 1) * sizeof(*cfg->devices));
+  for(i = 0; i < v->n; i++) {
+    const struct snode *m = v->kids[i], *x;
+    struct simcfg_device *d = &cfg->devices[cfg->n_devices];
+    char p[64], kp[96];
+    bool ok = true, *used = NULL;
+    memset(d, 0, sizeof(*d));
+    (void)rs_snprintf(p, sizeof(p), "devices[%zu]", i);
+    if(m->kind != SN_MAP) {
+      ERR(c, m, p, "expected a mapping with id, transport, points (found %s)", kind_name(m));
+      bad = -1;
+      continue;
+    }
+    if(check_keys(c, m, p, keys))
+      ok = false;
+    d->line = m->line;
+    d->col = m->col;
+    if(want_id(c, m, p, "id", &d->id))
+      ok = false;
+    d->dev.id = d->id;
+    d->dev.pos.file = c->file;
+    d->dev.pos.line = m->line;
+    d->dev.pos.col = m->col;
+    subpath(kp, sizeof(kp), p, "transport");
+    if(!(x = mget(m, "transport"))) {
+      ERR(c, m, p, "missing key 'transport' (expected {type: modbus-tcp, port: N} or {type: "
+                   "coap, port: N})");
+      bad = -1;
+      continue;
+    }
+    switch(parse_sim_transport(c, x, kp, d)) {
+    case 0:
+      break;
+    case -1:
+      ok = false;
+      break;
+    default:
+      bad = -1;
+      continue;
+    }
+    d->dev.transport = d->transport == SIMCFG_TR_COAP ? CFG_TR_COAP : CFG_TR_MODBUS_TCP;
+    subpath(kp, sizeof(kp), p, "endian");
+    if((x = mget(m, "endian"))) {
+      if(d->transport == SIMCFG_TR_COAP) {
+        ERR(c, x, kp, "only applies to Modbus devices");
+        ok = false;
+      }
+      else if(want_enum(c, x, kp, endians, "a byte order", &e))
+        ok = false;
+      else
+        d->dev.endian = (enum cfg_endian)e;
+    }
+    subpath(kp, sizeof(kp), p, "points");
+    if(!(x = mget(m, "points"))) {
+      ERR(c, m, p, "missing key 'points'");
+      bad = -1;
+      continue;
+    }
+    if(parse_sim_points(c, x, kp, d))
+      ok = false;
+    used = rs_arena_alloc(c->a, (d->dev.n_points + 1) * sizeof(*used));
+    subpath(kp, sizeof(kp), p, "consumables");
+    if((x = mget(m, "consumables")) && parse_sim_consumables(c, x, kp, d, used))
+      ok = false;
+    subpath(kp, sizeof(kp), p, "buttons");
+    if((x = mget(m, "buttons"))) {
+      if(d->transport == SIMCFG_TR_COAP) {
+        ERR(c, x, kp, "buttons are Modbus bool points (this device is CoAP)");
+        ok = false;
+      }
+      else if(parse_sim_buttons(c, x, kp, d, used))
+        ok = false;
+    }
+    if(!ok) {
+      bad = -1;
+      continue;
+    }
+    for(j = 0; j < cfg->n_devices; j++) {
+      const struct simcfg_device *o = &cfg->devices[j];
+      if(!strcmp(o->id, d->id)) {
+        ERR(c, mget(m, "id"), p, "duplicate device id '%s' (first defined at %s:%d:%d)", d->id,
+            c->file, o->line, o->col);
+        break;
+      }
+      if(o->transport != d->transport || !d->port || o->port != d->port)
+        continue;
+      if(d->transport == SIMCFG_TR_COAP) {
+        ERR(c, mget(m, "transport"), p,
+            "CoAP port %u is already served by device '%s' (one device per CoAP port)",
+            (unsigned)d->port, o->id);
+        break;
+      }
+      if(strcmp(o->host, d->host)) {
+        ERR(c, mget(m, "transport"), p,
+            "port %u is already served on %s by device '%s' (devices on one port share its host)",
+            (unsigned)d->port, o->host, o->id);
+        break;
+      }
+      if(o->unit_id == d->unit_id) {
+        ERR(c, mget(m, "transport"), p,
+            "unit id %d on port %u is already device '%s' (several devices on one port need "
+            "distinct unit ids)",
+            d->unit_id, (unsigned)d->port, o->id);
+        break;
+      }
+    }
+    if(j < cfg->n_devices) {
+      bad = -1;
+      continue;
+    }
+    cfg->n_devices++;
+  }
+  return bad;
+}
+
+/* "YYYY-MM-DDTHH:MM:SSZ" (UTC only) into Unix ms. 0 or -1. */
+static int parse_utc(const char *s, int64_t *out)
+{
+  struct tm tm;
+  int y, mo, d, h, mi, sec, n = 0;
+  time_t t;
+  if(sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 ||
+     (size_t)n != strlen(s) || y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
+     mi > 59 || sec > 60 || h < 0 || mi < 0 || sec < 0)
+    return -1;
+  memset(&tm, 0, sizeof(tm));
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = sec;
+  t = timegm(&tm);
+  if(t == (time_t)-1)
+    return -1;
+  *out = (int64_t)t * 1000;
+  return 0;
+}
+
+/* simulation: seed, tick (real time), start (simulated wall time). 0 or -1. */
+static int parse_simulation(struct sctx *c, const struct snode *v, struct simcfg *cfg)
+{
+  static const char *const keys[] = {"seed", "tick", "start", NULL};
+  const struct snode *x;
+  int bad = 0;
+  int64_t i64;
+  if(v->kind != SN_MAP) {
+    ERR(c, v, "simulation", "expected a mapping with seed, tick, start (found %s)", kind_name(v));
+    return -1;
+  }
+  if(check_keys(c, v, "simulation", keys))
+    bad = -1;
+  if((x = mget(v, "seed"))) {
+    if(want_int(c, x, "simulation.seed", 0, INT64_MAX, &i64))
+      bad = -1;
+    else
+      cfg->seed = (uint64_t)i64;
+  }
+  if((x = mget(v, "tick"))) {
+    if(want_duration(c, x, "simulation.tick", &cfg->tick_ms))
+      bad = -1;
+    else if(cfg->tick_ms < 10 || cfg->tick_ms > 60000) {
+      ERR(c, x, "simulation.tick", "'%s' is out of range (expected 10ms to 1m of real time)",
+          x->s);
+      bad = -1;
+    }
+  }
+  if((x = mget(v, "start"))) {
+    const char *s;
+    if(want_str(c, x, "simulation.start", &s))
+      bad = -1;
+    else if(parse_utc(s, &cfg->start_wall_ms)) {
+      ERR(c, x, "simulation.start",
+          "'%s' is not a time (expected UTC as 2026-01-05T06:00:00Z)", s);
+      bad = -1;
+    }
+    else
+      cfg->start_set = true;
+  }
+  return bad;
+}
+
 /* Put this file's diagnostics in position order (stable: insertion sort). */
 static void sort_diags(struct sctx *c)
 {
@@ -895,7 +1874,7 @@ static void sort_diags(struct sctx *c)
 int simcfg_load_buffer(const char *path, const char *data, size_t len, struct simcfg **out,
                        struct cfg_diags *diags)
 {
-  static const char *const keys[] = {"shop", "devices", NULL};
+  static const char *const keys[] = {"shop", "devices", "simulation", NULL};
   struct simcfg *cfg = rs_xcalloc(1, sizeof(*cfg));
   struct sctx c;
   struct snode *root;
@@ -922,14 +1901,18 @@ int simcfg_load_buffer(const char *path, const char *data, size_t len, struct si
       ERR(&c, root, NULL, "expected a mapping with shop (found %s)", kind_name(root));
     else {
       check_keys(&c, root, "", keys);
+      cfg->seed = 1;
+      cfg->tick_ms = 200;
+      if((x = mget(root, "simulation")))
+        parse_simulation(&c, x, cfg);
       if((x = mget(root, "devices"))) {
         cfg->devices_present = true;
-        WARN(&c, x, "devices", "device simulation is not part of this build; ignored");
+        parse_devices(&c, x, cfg);
       }
       if((x = mget(root, "shop")))
         parse_shop(&c, x, &cfg->shop);
       else if(!cfg->devices_present)
-        ERR(&c, root, NULL, "nothing to simulate (expected a shop section)");
+        ERR(&c, root, NULL, "nothing to simulate (expected a shop or devices section)");
     }
   }
   sort_diags(&c);
@@ -985,6 +1968,30 @@ void simcfg_free(struct simcfg *cfg)
     return;
   rs_arena_free(cfg->arena);
   free(cfg);
+}
+
+const struct simcfg_device *simcfg_find_device(const struct simcfg *cfg, const char *id)
+{
+  size_t i;
+  for(i = 0; i < cfg->n_devices; i++)
+    if(!strcmp(cfg->devices[i].id, id))
+      return &cfg->devices[i];
+  return NULL;
+}
+
+const char *simcfg_kind_name(enum simcfg_kind k)
+{
+  switch(k) {
+  case SIMCFG_KIND_LINEAR:
+    return "linear";
+  case SIMCFG_KIND_WEEKLY:
+    return "weekly";
+  case SIMCFG_KIND_CLOGGING:
+    return "clogging";
+  case SIMCFG_KIND_COUNTER:
+    return "counter";
+  }
+  return "?";
 }
 
 const struct simcfg_product *simcfg_find_product(const struct simcfg_shop *shop, const char *sku)

@@ -2,8 +2,10 @@
 /*
  * simcfg: the restock-sim configuration file (SPEC section 13) as plain
  * typed structs. One YAML file with a `shop:` section (the sandbox shop of
- * SPEC section 9) and a reserved `devices:` section (the device simulator,
- * not built yet: accepted with a warning and ignored).
+ * SPEC section 9), a `devices:` section (simulated Modbus TCP and CoAP
+ * devices whose consumables deplete by profile) and an optional
+ * `simulation:` section (seed, tick, simulated start). docs/simulator.md
+ * is the reference of the device half, docs/sandbox-shop.md of the shop.
  *
  * Same rules as the gateway's config (SPEC section 3): libyaml, unknown keys,
  * wrong types and out-of-range values are errors naming file:line:column and
@@ -89,11 +91,87 @@ struct simcfg_shop {
   } faults;
 };
 
+/* ---- simulated devices (docs/simulator.md) ---- */
+
+enum simcfg_transport { SIMCFG_TR_MODBUS_TCP, SIMCFG_TR_COAP };
+
+/* How a consumable's value moves with (simulated) time. */
+enum simcfg_kind {
+  SIMCFG_KIND_LINEAR,   /* full -> empty in `life`, then stays at empty */
+  SIMCFG_KIND_WEEKLY,   /* linear, but wears only during duty hours */
+  SIMCFG_KIND_CLOGGING, /* full -> empty along an exponential curve */
+  SIMCFG_KIND_COUNTER   /* counts from full, reaches empty after `life`, keeps counting */
+};
+
+/* When a machine runs: days (bit 0 Monday .. bit 6 Sunday), hours [from, to) in UTC. */
+struct simcfg_duty {
+  bool set;
+  unsigned days;
+  int from_h, to_h;
+};
+
+struct simcfg_consumable {
+  const char *id;
+  int line, col;
+  const char *point_id;
+  size_t point; /* index into the device's dev.points */
+  const char *sku; /* NULL: never replaced by a delivery */
+  int64_t replace_after_ms; /* simulated delay after delivery, default 2h */
+  enum simcfg_kind kind;
+  double full, empty;  /* point values of a new and of a worn-out part */
+  int64_t life_ms;     /* simulated (operating) time from full to empty */
+  double start_level;  /* remaining fraction at start, 0..1, default 1 */
+  double steepness;    /* clogging: k of (e^(k u) - 1) / (e^k - 1), default 4 */
+  double noise;        /* standard deviation, in the point's unit, default 0 */
+  double glitch_rate;  /* glitches per simulated day, default 0 */
+  double glitch_size;  /* jump of a glitch, default half of |empty - full| */
+  int64_t glitch_for_ms; /* simulated length of one glitch, default 10m */
+  struct simcfg_duty duty; /* weekly: default Mon-Fri 06-22; others: always */
+};
+
+/* A push button (a bool point) that the sim presses at simulated times. */
+struct simcfg_button {
+  const char *point_id;
+  size_t point;
+  int line, col;
+  int64_t *press_at_ms; /* simulated time since the start */
+  size_t n_press_at;
+  int64_t every_ms; /* 0: no repetition */
+  int64_t hold_ms;  /* how long a press holds the point true, default 1h */
+};
+
+struct simcfg_device {
+  const char *id;
+  int line, col;
+  enum simcfg_transport transport;
+  const char *host; /* IPv4 literal to listen on, default 127.0.0.1 */
+  uint16_t port;    /* 0: any free port (printed at start) */
+  int unit_id;      /* modbus-tcp, default 1 */
+  /*
+   * The register map in restock's own types (id, table, address, type,
+   * endian resolved, bit, width, scale, offset; CoAP path, format, pointer,
+   * name, observe), so adapters/modbus_codec.h encodes exactly what restock
+   * decodes. dev.id is the device id; the transport fields are not used.
+   */
+  struct cfg_device dev;
+  double *values; /* per point: a constant value, NAN when none */
+  struct simcfg_consumable *consumables;
+  size_t n_consumables;
+  struct simcfg_button *buttons;
+  size_t n_buttons;
+};
+
 struct simcfg {
   struct rs_arena *arena;
   const char *path; /* the file as given */
   struct simcfg_shop shop;
-  bool devices_present; /* `devices:` given (ignored by this build) */
+  bool devices_present; /* `devices:` given */
+  struct simcfg_device *devices;
+  size_t n_devices;
+  uint64_t seed;        /* simulation.seed, default 1 */
+  int64_t tick_ms;      /* simulation.tick: real time between updates, default 200ms */
+  bool start_set;       /* simulation.start given */
+  int64_t start_wall_ms; /* simulated wall time at start (default: the real time) */
 };
 
 /*
@@ -109,6 +187,12 @@ int simcfg_load_buffer(const char *path, const char *data, size_t len, struct si
                        struct cfg_diags *diags);
 
 void simcfg_free(struct simcfg *cfg);
+
+/* The simulated device with this id, or NULL. */
+const struct simcfg_device *simcfg_find_device(const struct simcfg *cfg, const char *id);
+
+/* Name of a profile kind as written ("linear"). */
+const char *simcfg_kind_name(enum simcfg_kind k);
 
 /* The product with this SKU, or NULL. */
 const struct simcfg_product *simcfg_find_product(const struct simcfg_shop *shop, const char *sku);

@@ -1241,7 +1241,9 @@ void scheduler_device_status(const struct scheduler *s, size_t i, struct sched_d
   memset(out, 0, sizeof(*out));
   out->id = sl->id;
   out->adapter = sl->di && sl->di->ad.ops ? adapter_name(&sl->di->ad) : NULL;
-  out->up = !sl->down;
+  /* A device that has not answered once since start is not shown up on the
+   * strength of never having been tried down_after times. */
+  out->up = !sl->down && (sl->answered || sl->failures == 0);
   out->answered = sl->answered;
   out->consecutive_failures = sl->failures;
   out->last_success_ms = sl->last_success_ms;

@@ -101,7 +101,8 @@ const char *scheduler_error_kind_name(unsigned k);
 struct sched_device_status {
   const char *id;      /* valid until the next set_config */
   const char *adapter; /* backend name, or NULL when none is built in */
-  bool up;             /* false once down_after polls failed in a row */
+  bool up;             /* false once down_after polls failed in a row, or before the
+                          first answer once a poll failed */
   bool answered;       /* at least one poll succeeded since start */
   int64_t consecutive_failures;
   int64_t last_success_ms; /* wall ms, 0 = never */

@@ -1,25 +1,129 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# The README's first command: install what is needed, build, validate the
-# example plant and run restockd on it in the foreground until Ctrl-C.
-# Nothing is written outside this checkout: the example config is copied to
-# out/demo/ with its state paths pointed there.
+# The README's first command: install what is needed, build, then run the
+# simulated demo plant (restock-sim: devices + sandbox shop) and restockd on
+# it at --time-scale 10080 (one simulated week per real minute) until Ctrl-C.
+#
+# Nothing is written outside this checkout: config/demo is copied to
+# out/demo/ with its state paths pointed there, and started afresh each run.
+#
+# Options: --time-scale N (default 10080), --no-build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/deps.sh demo
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$(nproc)"
+root=$PWD
+scale=10080
+build=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --time-scale) scale=$2; shift 2 ;;
+    --no-build) build=0; shift ;;
+    *) echo "usage: $0 [--time-scale N] [--no-build]" >&2; exit 2 ;;
+  esac
+done
 
-demo=$PWD/out/demo
-rm -rf "$demo/config"
-mkdir -p "$demo"
-cp -r config/examples "$demo/config"
-# Point every state path of the example at out/demo/.
-sed -i -e "s#/var/lib/restock#$demo#g" "$demo/config/restock.yaml"
+if [ "$build" = 1 ]; then
+  scripts/deps.sh demo
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build build -j"$(nproc)" --target restockd restockctl restock-sim
+fi
 
-echo "== restockd --check --config $demo/config"
-build/restockd --check --config "$demo/config"
+demo=$root/out/demo
+state=$demo/state
+rm -rf "$demo"
+mkdir -p "$state/mail"
+cp -r config/demo "$demo/config"
+find "$demo/config" -name '*.yaml' -exec sed -i "s#/var/lib/restock#$state#g" {} +
+cfg=$demo/config/restock
 
-echo "== starting restockd on the example plant (Ctrl-C stops it)"
-echo "   database: $demo/restock.db"
-exec build/restockd --config "$demo/config" "$@"
+# The demo's fixed loopback ports: say which one is taken rather than fail later.
+for p in 18080 18480 15020 15021 15022; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+    echo "demo: port $p on 127.0.0.1 is in use (another demo running?); stop it first" >&2
+    exit 1
+  fi
+done
+
+build/restockd --check --config "$cfg"
+build/restock-sim --check --config "$demo/config/sim.yaml"
+
+pids=()
+stop() {
+  trap - INT TERM EXIT
+  echo
+  echo "demo: stopping"
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  echo "demo: stopped; state and logs are in $demo"
+  exit 0
+}
+trap stop INT TERM EXIT
+
+build/restock-sim --config "$demo/config/sim.yaml" --time-scale "$scale" \
+  >"$demo/sim.out" 2>"$demo/sim.log" &
+pids+=($!)
+for _ in $(seq 100); do
+  grep -q "shop listening" "$demo/sim.out" 2>/dev/null && break
+  sleep 0.1
+done
+if ! grep -q "shop listening" "$demo/sim.out"; then
+  echo "demo: restock-sim did not start:" >&2
+  tail -n 20 "$demo/sim.log" >&2
+  exit 1
+fi
+
+build/restockd --config "$cfg" --time-scale "$scale" 2>"$demo/restockd.log" &
+pids+=($!)
+
+cat <<MSG
+
+restock demo is running (time x$scale: a simulated week per real minute).
+
+  status page    http://127.0.0.1:18080/
+  JSON API       http://127.0.0.1:18080/api/v1/status
+  metrics        http://127.0.0.1:18080/metrics
+  approval mails $state/mail/   (each holds the approval link)
+  logs           $demo/restockd.log, $demo/sim.log
+  CLI            build/restockctl --config $cfg orders
+                 build/restockctl --url http://127.0.0.1:18080 status
+
+Within about three minutes: predictions move; the low inks go out in one
+batched, auto-approved order; the bearing order waits for your approval with
+its mail. Open the link from the mail in a browser and press Approve (or run
+'build/restockctl --config $cfg orders approve ID'), then watch it ship,
+arrive, and the part get replaced. Ctrl-C stops everything.
+
+MSG
+
+# Narrate what happens: order state changes and new approval mails.
+declare -A seen_state=()
+declare -A seen_mail=()
+while true; do
+  for pid in "${pids[@]}"; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "demo: a process exited unexpectedly; last log lines:" >&2
+      tail -n 15 "$demo/restockd.log" "$demo/sim.log" >&2
+      exit 1
+    fi
+  done
+  if out=$(build/restockctl --config "$cfg" orders list --json 2>/dev/null); then
+    while IFS=$'\t' read -r id st sup total; do
+      [ -n "$id" ] || continue
+      if [ "${seen_state[$id]:-}" != "$st" ]; then
+        seen_state[$id]=$st
+        printf '%s  order %s (%s, %s EUR): %s\n' "$(date +%T)" "$id" "$sup" "$total" "$st"
+      fi
+    done < <(printf '%s' "$out" | /usr/bin/python3 -c '
+import json, sys
+for o in json.load(sys.stdin).get("orders", []):
+    print("\t".join([o["id"], o["state"], o["supplier"], o["total"]]))' 2>/dev/null)
+  fi
+  for m in "$state"/mail/*; do
+    [ -f "$m" ] || continue
+    if [ -z "${seen_mail[$m]:-}" ]; then
+      seen_mail[$m]=1
+      link=$(grep -o 'http://127.0.0.1:18080/approve/[A-Za-z0-9_-]*' "$m" | head -n1 || true)
+      printf '%s  approval mail %s\n          open %s\n' "$(date +%T)" "$(basename "$m")" "$link"
+    fi
+  done
+  sleep 2
+done

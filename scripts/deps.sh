@@ -14,7 +14,7 @@ build_pkgs=(build-essential cmake pkg-config libmodbus-dev libcoap3-dev
 test_pkgs=(libcoap3-bin socat python3 python3-pymodbus python3-serial-asyncio
   python3-aiosmtpd mbpoll clang libclang-rt-14-dev sqlite3 util-linux prometheus
   chromium nodejs npm)
-demo_pkgs=(libcoap3-bin)
+demo_pkgs=(python3)
 
 case "$what" in
   build) pkgs=("${build_pkgs[@]}") ;;
@@ -23,9 +23,20 @@ case "$what" in
   *) echo "usage: $0 [build|test|demo]" >&2; exit 2 ;;
 esac
 
+# Packages that another install may already provide as a command (a Node.js
+# from elsewhere ships its own npm, and Debian's npm would conflict with it).
+provided_by_command() {
+  case "$1" in
+    nodejs) command -v node >/dev/null 2>&1 ;;
+    npm) command -v npm >/dev/null 2>&1 ;;
+    *) return 1 ;;
+  esac
+}
+
 missing=()
 for p in "${pkgs[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' &&
+     ! provided_by_command "$p"; then
     missing+=("$p")
   fi
 done

@@ -60,7 +60,6 @@ bad.yaml:12:37: shop.faults.error.status: '200' is not an integer in 400..599
 bad.yaml:13:31: shop.faults.rate_limit.retry_after: '1500ms' is not whole seconds (Retry-After counts seconds)
 bad.yaml:13:45: shop.faults.rate_limit.form: 'date' is not a Retry-After form (expected seconds or http-date)
 bad.yaml:14:36: shop.faults.drop.requests: 'product' is not a request kind (did you mean 'products'? expected orders_post, orders_get or products)
-warning: bad.yaml:15:10: devices: device simulation is not part of this build; ignored
 EOF
 check bad-config 2 bad.expected -- --config bad.yaml
 

@@ -337,7 +337,10 @@ static void test_down_device(void **state)
 
   env_open(&e, falling_plant, RS_ARRAY_LEN(falling_plant), clock_real_wall_ms());
   e.plant.down_device = "tank-01";
-  run_polls(&e, 5);
+  run_polls(&e, 1);
+  scheduler_device_status(daemon_core_scheduler(e.core), 0, &ds);
+  assert_false(ds.up); /* never answered: not shown up before down_after failures */
+  run_polls(&e, 4);
   scheduler_device_status(daemon_core_scheduler(e.core), 0, &ds);
   assert_string_equal(ds.id, "tank-01");
   assert_false(ds.up);

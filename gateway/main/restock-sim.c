@@ -6,12 +6,16 @@
  *
  * Reads one YAML file (config/simcfg.h), starts every simulated component it
  * names, prints one "ready" line per component on stdout (tests read the
- * shop's port from it), and runs until SIGINT or SIGTERM. Components are
- * started in order and stopped in reverse; the device simulator will be one
- * more entry in that list (the `devices:` key is reserved and ignored now).
+ * shop's port and each device's port from them), and runs until SIGINT or
+ * SIGTERM. Components are started in order (devices, then the shop, whose
+ * /sim/press and /sim/devices hooks reach the devices) and stopped in
+ * reverse. The main thread waits for the signal and, every 100 ms, asks the
+ * shop for newly delivered orders and hands them to the device simulator
+ * (the loop closes: a delivered SKU replaces its simulated part).
  */
 #include <getopt.h>
 #include <signal.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +24,7 @@
 #include "config/rs_util.h"
 #include "config/simcfg.h"
 #include "gateway/log.h"
+#include "gateway/sim/devices.h"
 #include "gateway/sim/shop.h"
 
 /* The running components; one field per kind of simulator. */
@@ -27,6 +32,7 @@ struct sim {
   struct simcfg *cfg;
   double time_scale;
   struct shop *shop;
+  struct devices *devices;
 };
 
 static void usage(FILE *f)
@@ -38,10 +44,31 @@ static void usage(FILE *f)
 static int sim_start(struct sim *sim)
 {
   char err[512];
+  size_t i;
+  if(sim->cfg->n_devices) {
+    if(devices_start(sim->cfg, sim->time_scale, &sim->devices, err, sizeof(err))) {
+      fprintf(stderr, "restock-sim: devices: %s\n", err);
+      return -1;
+    }
+    for(i = 0; i < sim->cfg->n_devices; i++) {
+      const struct simcfg_device *d = &sim->cfg->devices[i];
+      if(d->transport == SIMCFG_TR_COAP)
+        printf("restock-sim: device %s listening on coap://%s:%u\n", d->id, d->host,
+               (unsigned)devices_port(sim->devices, i));
+      else
+        printf("restock-sim: device %s listening on modbus-tcp://%s:%u unit %d\n", d->id, d->host,
+               (unsigned)devices_port(sim->devices, i), d->unit_id);
+    }
+    fflush(stdout);
+  }
   if(sim->cfg->shop.set) {
     if(shop_start(&sim->cfg->shop, sim->time_scale, &sim->shop, err, sizeof(err))) {
       fprintf(stderr, "restock-sim: shop: %s\n", err);
       return -1;
+    }
+    if(sim->devices) {
+      struct shop_hooks h = {sim->devices, devices_press, devices_state_json};
+      shop_set_hooks(sim->shop, &h);
     }
     printf("restock-sim: shop listening on http://%s:%u%s\n", sim->cfg->shop.host,
            (unsigned)shop_port(sim->shop), sim->cfg->shop.base_path);
@@ -54,6 +81,21 @@ static void sim_stop(struct sim *sim)
 {
   shop_stop(sim->shop);
   sim->shop = NULL;
+  devices_stop(sim->devices);
+  sim->devices = NULL;
+}
+
+/* Wait for a stop signal; meanwhile hand the shop's deliveries to the devices. */
+static int sim_wait(struct sim *sim, const sigset_t *set)
+{
+  struct timespec ts = {0, 100 * 1000 * 1000};
+  for(;;) {
+    int sig = sigtimedwait(set, NULL, &ts);
+    if(sig > 0)
+      return sig;
+    if(sim->shop && sim->devices)
+      shop_poll_deliveries(sim->shop, devices_delivered, sim->devices);
+  }
 }
 
 int main(int argc, char **argv)
@@ -120,13 +162,21 @@ int main(int argc, char **argv)
   cfg_diags_print(&diags, stderr);
   cfg_diags_free(&diags);
   if(check) {
-    printf("OK: shop with %zu products\n", sim.cfg->shop.n_products);
+    size_t i, nk = 0;
+    for(i = 0; i < sim.cfg->n_devices; i++)
+      nk += sim.cfg->devices[i].n_consumables;
+    if(sim.cfg->shop.set)
+      printf("OK: shop with %zu products", sim.cfg->shop.n_products);
+    else
+      printf("OK: no shop");
+    if(sim.cfg->devices_present)
+      printf(", %zu devices, %zu consumables", sim.cfg->n_devices, nk);
+    printf("\n");
     simcfg_free(sim.cfg);
     return 0;
   }
-  if(!sim.cfg->shop.set) {
-    fprintf(stderr, "restock-sim: %s: nothing to run (this build simulates the shop only)\n",
-            file);
+  if(!sim.cfg->shop.set && !sim.cfg->n_devices) {
+    fprintf(stderr, "restock-sim: %s: nothing to run (no shop and no devices)\n", file);
     simcfg_free(sim.cfg);
     return 1;
   }
@@ -144,7 +194,7 @@ int main(int argc, char **argv)
   if(sim_start(&sim))
     rc = 1;
   else {
-    sigwait(&set, &sig);
+    sig = sim_wait(&sim, &set);
     log_info("restock-sim: stopping on signal %d", sig);
   }
   sim_stop(&sim);

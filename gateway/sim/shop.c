@@ -54,6 +54,9 @@ struct shop {
   struct inflight *inflight;
   uint64_t keyless_posts;
   uint16_t port;
+  struct shop_hooks hooks; /* under mu */
+  int64_t started_wall_ms;  /* real wall time at start */
+  int64_t delivered_seq;    /* orders up to this seq were reported delivered */
 };
 
 /* Per-request state, kept by MHD between calls of the handler. */
@@ -707,6 +710,134 @@ static enum MHD_Result sim_cancel(struct shop *s, struct MHD_Connection *conn, c
   return send_body(conn, 200, "application/json", "{\"cancelled\":true}", 18, NULL, NULL);
 }
 
+/* POST /sim/press/{device}/{point}: the device simulator's press hook. */
+static enum MHD_Result sim_press(struct shop *s, struct MHD_Connection *conn, const char *rest)
+{
+  struct shop_hooks h;
+  char dev[80], msg[256];
+  const char *slash = strchr(rest, '/');
+  size_t n = slash ? (size_t)(slash - rest) : 0;
+  json_t *j;
+  enum MHD_Result ret;
+  int rc;
+  pthread_mutex_lock(&s->mu);
+  h = s->hooks;
+  pthread_mutex_unlock(&s->mu);
+  if(!h.press)
+    return send_error(conn, 404, "not_found", "no device simulator runs here", NULL, NULL);
+  if(!slash || !n || n >= sizeof(dev) || !slash[1] || strchr(slash + 1, '/'))
+    return send_error(conn, 404, "not_found", "expected /sim/press/{device}/{point}", NULL, NULL);
+  memcpy(dev, rest, n);
+  dev[n] = '\0';
+  msg[0] = '\0';
+  rc = h.press(h.ctx, dev, slash + 1, msg, sizeof(msg));
+  if(rc > 0)
+    return send_error(conn, 404, "not_found", msg[0] ? msg : "no such button", NULL, NULL);
+  if(rc < 0)
+    return send_error(conn, 409, "conflict", msg[0] ? msg : "cannot press", NULL, NULL);
+  j = json_pack("{s:s,s:s,s:b}", "device", dev, "point", slash + 1, "pressed", 1);
+  ret = j ? send_json(conn, 200, j, false)
+          : send_error(conn, 500, "internal", "out of memory", NULL, NULL);
+  json_decref(j);
+  return ret;
+}
+
+/* GET /sim/devices: the device simulator's state hook. */
+static enum MHD_Result sim_devices(struct shop *s, struct MHD_Connection *conn)
+{
+  struct shop_hooks h;
+  char *text;
+  enum MHD_Result ret;
+  pthread_mutex_lock(&s->mu);
+  h = s->hooks;
+  pthread_mutex_unlock(&s->mu);
+  if(!h.state)
+    return send_error(conn, 404, "not_found", "no device simulator runs here", NULL, NULL);
+  if(!(text = h.state(h.ctx)))
+    return send_error(conn, 500, "internal", "cannot describe the devices", NULL, NULL);
+  ret = send_body(conn, 200, "application/json", text, strlen(text), NULL, NULL);
+  free(text);
+  return ret;
+}
+
+void shop_set_hooks(struct shop *s, const struct shop_hooks *h)
+{
+  pthread_mutex_lock(&s->mu);
+  s->hooks = *h;
+  pthread_mutex_unlock(&s->mu);
+}
+
+/* One delivered line collected under the lock, reported after it. */
+struct dline {
+  char order[32];
+  char *sku;
+  int64_t qty;
+  int64_t when;
+};
+
+int shop_poll_deliveries(struct shop *s, shop_delivered_fn fn, void *ctx)
+{
+  sqlite3_stmt *st = NULL;
+  struct dline *v = NULL;
+  size_t n = 0, cap = 0, i;
+  int orders = 0;
+  double pace_real = (double)(s->cfg->ship_after_ms + s->cfg->deliver_after_ms) / s->scale;
+  pthread_mutex_lock(&s->mu);
+  if(sqlite3_prepare_v2(s->db,
+                        "SELECT seq, id, created_ms, cancelled, body FROM orders WHERE seq > ?1 "
+                        "ORDER BY seq",
+                        -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_int64(st, 1, s->delivered_seq);
+    while(sqlite3_step(st) == SQLITE_ROW) {
+      int64_t seq = sqlite3_column_int64(st, 0);
+      int64_t when = sqlite3_column_int64(st, 2) + (int64_t)pace_real;
+      const char *id = (const char *)sqlite3_column_text(st, 1);
+      json_t *root, *lines, *line;
+      size_t k;
+      if(sqlite3_column_int(st, 3)) {
+        /* cancelled: never delivered; only passed once everything before it was */
+        s->delivered_seq = seq;
+        continue;
+      }
+      if(strcmp(order_status(s, sqlite3_column_int64(st, 2), false), "delivered"))
+        break; /* one pace for all: later orders are not delivered either */
+      s->delivered_seq = seq;
+      if(when < s->started_wall_ms)
+        continue;
+      orders++;
+      root = json_loadb((const char *)sqlite3_column_blob(st, 4),
+                        (size_t)sqlite3_column_bytes(st, 4), 0, NULL);
+      lines = json_object_get(root, "lines");
+      json_array_foreach(lines, k, line)
+      {
+        const char *sku = json_string_value(json_object_get(line, "sku"));
+        json_t *q = json_object_get(line, "quantity");
+        if(!sku || !json_is_integer(q))
+          continue;
+        if(n == cap) {
+          cap = cap ? 2 * cap : 8;
+          v = rs_xrealloc(v, cap * sizeof(*v));
+        }
+        rs_strlcpy(v[n].order, id ? id : "", sizeof(v[n].order));
+        v[n].sku = rs_xstrdup(sku);
+        v[n].qty = (int64_t)json_integer_value(q);
+        v[n].when = when;
+        n++;
+      }
+      json_decref(root);
+    }
+  }
+  sqlite3_finalize(st);
+  pthread_mutex_unlock(&s->mu);
+  for(i = 0; i < n; i++) {
+    if(fn)
+      fn(ctx, v[i].order, v[i].sku, v[i].qty, v[i].when);
+    free(v[i].sku);
+  }
+  free(v);
+  return orders;
+}
+
 /* ---- routing ---- */
 
 static bool auth_ok(const struct shop *s, struct MHD_Connection *conn)
@@ -748,6 +879,10 @@ static enum MHD_Result handle(struct shop *s, struct MHD_Connection *conn, const
 
   if(!strcmp(url, "/sim/orders"))
     return get ? sim_orders(s, conn) : method_not_allowed(conn, "GET");
+  if(!strcmp(url, "/sim/devices"))
+    return get ? sim_devices(s, conn) : method_not_allowed(conn, "GET");
+  if(!strncmp(url, "/sim/press/", 11))
+    return post ? sim_press(s, conn, url + 11) : method_not_allowed(conn, "POST");
   if(!strncmp(url, "/sim/orders/", 12) && strlen(url) > 19 &&
      !strcmp(url + strlen(url) - 7, "/cancel")) {
     char id[64];
@@ -881,6 +1016,7 @@ int shop_start(const struct simcfg_shop *cfg, double time_scale, struct shop **o
   s->cfg = cfg;
   s->scale = time_scale > 0 ? time_scale : 1;
   s->rng = cfg->faults.seed;
+  s->started_wall_ms = clock_real_wall_ms();
   pthread_mutex_init(&s->mu, NULL);
   if(db_open(s, err, errlen))
     goto fail;

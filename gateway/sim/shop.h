@@ -32,6 +32,36 @@ int shop_start(const struct simcfg_shop *cfg, double time_scale, struct shop **o
 /* The port the shop listens on. */
 uint16_t shop_port(const struct shop *s);
 
+/*
+ * Hooks for the device simulator (docs/simulator.md). All optional; set
+ * them once, right after shop_start. They run on a connection thread with
+ * no shop lock held.
+ *   press: POST /sim/press/{device}/{point} presses a simulated button;
+ *          returns 0 (200), 1 for an unknown device or point (404, msg says
+ *          which), -1 for anything else (409, msg says why).
+ *   state: GET /sim/devices; a malloc'd JSON document (200) or NULL (500).
+ * Without a hook those paths answer 404.
+ */
+struct shop_hooks {
+  void *ctx;
+  int (*press)(void *ctx, const char *device, const char *point, char *msg, size_t msglen);
+  char *(*state)(void *ctx);
+};
+void shop_set_hooks(struct shop *s, const struct shop_hooks *h);
+
+/* One delivered order line, for shop_poll_deliveries. */
+typedef void (*shop_delivered_fn)(void *ctx, const char *order_id, const char *sku,
+                                  int64_t quantity, int64_t delivered_wall_ms);
+
+/*
+ * The hook on an order's status change to delivered: calls fn once per line
+ * of every order that became delivered (by the pace) since the last call,
+ * in order of creation, with the real wall time the status changed. Orders
+ * delivered before the shop started, and cancelled ones, are skipped. Call
+ * it periodically from one thread. Returns the number of orders reported.
+ */
+int shop_poll_deliveries(struct shop *s, shop_delivered_fn fn, void *ctx);
+
 /* Stop listening, wait for the connection threads, close the database. NULL is fine. */
 void shop_stop(struct shop *s);
 
