@@ -3,6 +3,7 @@
  * api: JSON documents of the HTTP API (see api.h).
  */
 #include "gateway/api.h"
+#include "gateway/pipeline.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -152,6 +153,38 @@ fail:
   return NULL;
 }
 
+/*
+ * The approval policy stores an order's reasons as a JSON array of strings
+ * (meta PIPELINE_META_REASONS + id) when the draft closes: prefer them to the
+ * transition's cause sentence. Leaves the object as it is when none are
+ * stored or the stored value is not such an array.
+ */
+static void stored_reasons(struct store *st, json_t *order)
+{
+  json_t *appr = json_object_get(order, "approval"), *arr, *v;
+  const char *id = json_string_value(json_object_get(order, "id"));
+  char key[128], *text = NULL;
+  size_t i;
+
+  if(!appr || !id || rs_snprintf(key, sizeof(key), "%s%s", PIPELINE_META_REASONS, id))
+    return;
+  if(store_meta_get(st, key, &text) != RS_OK)
+    return;
+  arr = json_loads(text, 0, NULL);
+  free(text);
+  if(!json_is_array(arr) || !json_array_size(arr)) {
+    json_decref(arr);
+    return;
+  }
+  json_array_foreach(arr, i, v) {
+    if(!json_is_string(v)) {
+      json_decref(arr);
+      return;
+    }
+  }
+  json_object_set_new(appr, "reasons", arr);
+}
+
 struct id_list {
   char (*ids)[STORE_ORDER_ID_MAX + 1];
   size_t n, cap;
@@ -195,7 +228,12 @@ static enum rs_err orders_array(struct store *st, const struct cfg *cfg, bool op
     }
     if(rc)
       goto out;
-    push(arr, api_order_json(o, cfg), &bad);
+    {
+      json_t *oj = api_order_json(o, cfg);
+      if(oj)
+        stored_reasons(st, oj);
+      push(arr, oj, &bad);
+    }
     store_order_full_free(o);
   }
   if(bad)
@@ -234,6 +272,8 @@ enum rs_err api_order_by_id(struct store *st, const struct cfg *cfg, const char 
     return rc;
   *out = api_order_json(o, cfg);
   store_order_full_free(o);
+  if(*out)
+    stored_reasons(st, *out);
   return *out ? RS_OK : RS_ERR_NOMEM;
 }
 
@@ -251,9 +291,10 @@ json_t *api_device_json(const struct status_device *d)
   put(j, "last_success", api_time(d->s.last_success_ms), &bad);
   put(j, "consecutive_failures", json_integer(d->s.consecutive_failures), &bad);
   put(j, "rtt_ms", d->s.rtt_ms >= 0 ? json_integer(d->s.rtt_ms) : json_null(), &bad);
-  for(k = 1; k < STATUS_ERROR_KINDS; k++)
-    put(errs, reading_error_name((enum reading_error)k), json_integer((json_int_t)d->errors[k]),
-        &bad);
+  for(k = 0; k < SCHED_ERR_KINDS; k++)
+    if(status_error_shown(d, (unsigned)k))
+      put(errs, scheduler_error_kind_name((unsigned)k), json_integer((json_int_t)d->s.errors[k]),
+          &bad);
   put(j, "errors", errs, &bad);
   errs = NULL;
   if(bad)

@@ -37,6 +37,7 @@ struct daemon_core {
   size_t n_cons;
   bool dirty;        /* readings arrived since the last evaluation */
   int64_t next_eval; /* monotonic ms */
+  int64_t next_thin; /* wall ms of the next retention pass (storage.retention) */
 };
 
 /* ---- the core -------------------------------------------------------- */
@@ -102,6 +103,7 @@ struct daemon_core *daemon_core_new(struct cfg *cfg, struct store *st, struct rs
   pipeline_set_time_scale(c->pl, clock_scale(clk));
   pipeline_set_online(c->pl, true); /* restockd talks to the shop of cfg->commerce */
   c->next_eval = now + DAEMON_EVAL_INTERVAL_MS;
+  c->next_thin = clock_wall_ms(clk) + DAEMON_THIN_FIRST_MS;
   return c;
 }
 
@@ -146,6 +148,23 @@ size_t daemon_core_evaluate(struct daemon_core *c)
   return made;
 }
 
+/*
+ * Retention: thin raw readings older than storage.retention to one per hour
+ * and point, once a (scaled) day. A failure is logged and tried again the
+ * next day; nothing else depends on it.
+ */
+static void core_thin(struct daemon_core *c)
+{
+  int64_t wall = clock_wall_ms(c->clk), deleted = 0;
+  enum rs_err e = store_thin_readings(c->st, wall - c->cfg->storage.retention_ms,
+                                      DAEMON_THIN_BUCKET_MS, &deleted);
+  c->next_thin = wall + DAEMON_THIN_INTERVAL_MS;
+  if(e)
+    log_warn("retention: cannot thin old readings: %s", store_errmsg(c->st));
+  else if(deleted)
+    log_info("retention: thinned %lld readings older than the retention period", (long long)deleted);
+}
+
 int64_t daemon_core_step(struct daemon_core *c)
 {
   int64_t now = clock_mono_ms(c->clk), next;
@@ -157,6 +176,8 @@ int64_t daemon_core_step(struct daemon_core *c)
   if(clock_wall_ms(c->clk) >= pipeline_next_due(c->pl))
     (void)pipeline_tick(c->pl, c->cfg, clock_wall_ms(c->clk)); /* outbox retries, expiry */
   approval_tick(c->st, c->cfg, c->clk); /* approval links and their mails (gateway/approve.c) */
+  if(clock_wall_ms(c->clk) >= c->next_thin)
+    core_thin(c);
   (void)scheduler_sync_epoll(c->sched);
   next = scheduler_next_due(c->sched);
   if(next > c->next_eval)

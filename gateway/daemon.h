@@ -36,6 +36,12 @@
 /* How often (scaled ms) the rules run even when no reading arrived (`for`, staleness). */
 #define DAEMON_EVAL_INTERVAL_MS 60000
 
+/* Retention (storage.retention): the first pass a minute after start, then
+ * daily on the (scaled) wall clock, keeping one reading per hour and point. */
+#define DAEMON_THIN_FIRST_MS    60000
+#define DAEMON_THIN_INTERVAL_MS 86400000
+#define DAEMON_THIN_BUCKET_MS   3600000
+
 /* The meta key holding the scaled timeline's anchor: "SCALE ANCHOR_WALL_MS REAL_ANCHOR_WALL_MS". */
 #define DAEMON_META_CLOCK_ANCHOR "clock.scaled_anchor"
 

@@ -691,11 +691,11 @@ static void devices_section(struct rs_buf *o, const struct html_ctx *x)
     else
       rs_buf_puts(o, "\xe2\x80\x94");
     rs_buf_puts(o, "</td><td>");
-    for(k = 1; k < STATUS_ERROR_KINDS; k++) {
-      if(!d->errors[k])
+    for(k = 0; k < SCHED_ERR_KINDS; k++) {
+      if(!d->s.errors[k])
         continue;
       rs_buf_printf(o, "%s%s\xc2\xa0%" PRIu64, any ? ", " : "",
-                    reading_error_name((enum reading_error)k), d->errors[k]);
+                    scheduler_error_kind_name((unsigned)k), d->s.errors[k]);
       any = true;
     }
     if(!any)

@@ -978,9 +978,20 @@ static enum MHD_Result on_decide(struct http_server *s, struct MHD_Connection *c
   ua = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "User-Agent");
   (void)rs_snprintf(cause, sizeof(cause), "%s over HTTP from %s", approve ? "approved" : "rejected",
                     addr);
-  rc = store_transition_order(s->env.st, id, STORE_ORDER_PENDING_APPROVAL,
-                              approve ? STORE_ORDER_APPROVED : STORE_ORDER_REJECTED, actor, cause,
-                              now);
+  if(s->env.core) {
+    /* the pipeline's own decision: the body is stored with the approval, the
+     * transition table applies, and the outbox sends it at its next tick */
+    struct pipeline *pl = daemon_core_pipeline(s->env.core);
+    char src[96];
+    (void)rs_snprintf(src, sizeof(src), "HTTP client %s", addr);
+    rc = approve ? pipeline_approve(pl, cfg, id, actor, src, now)
+                 : pipeline_reject(pl, cfg, id, actor, src, now);
+  }
+  else {
+    rc = store_transition_order(s->env.st, id, STORE_ORDER_PENDING_APPROVAL,
+                                approve ? STORE_ORDER_APPROVED : STORE_ORDER_REJECTED, actor,
+                                cause, now);
+  }
   if(rc == RS_ERR_NOT_FOUND) {
     (void)rs_snprintf(msg, sizeof(msg), "no order %s", id);
     return send_error(conn, url, 404, "not_found", "Not found", msg, NULL);

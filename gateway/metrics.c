@@ -206,11 +206,13 @@ static void render_devices(struct metrics *m, const struct status_view *v, struc
             (double)v->devices[i].s.consecutive_failures);
   head(o, "restock_device_errors_total", "counter", "Reading errors by kind since start.");
   for(i = 0; i < v->n_devices; i++) {
-    for(k = 1; k < STATUS_ERROR_KINDS; k++) {
+    for(k = 0; k < SCHED_ERR_KINDS; k++) {
+      if(!status_error_shown(&v->devices[i], (unsigned)k))
+        continue;
       rs_buf_puts(o, "restock_device_errors_total{device=\"");
       metrics_escape_label(o, v->devices[i].s.id);
-      rs_buf_printf(o, "\",kind=\"%s\"} %" PRIu64 "\n", reading_error_name((enum reading_error)k),
-                    v->devices[i].errors[k]);
+      rs_buf_printf(o, "\",kind=\"%s\"} %" PRIu64 "\n", scheduler_error_kind_name((unsigned)k),
+                    v->devices[i].s.errors[k]);
     }
   }
   head(o, "restock_device_last_success_timestamp_seconds", "gauge",

@@ -756,6 +756,8 @@ static enum rs_err decide(struct pipeline *p, const struct cfg *cfg, const char 
     rc = store_commit(p->st);
   if(!rc && !approve)
     log_notice("order %s rejected by %s", order_id, actor);
+  if(!rc && approve)
+    due_at(p, now_ms); /* the outbox sends it at the next step, not a tick later */
 out:
   rs_buf_free(&cause);
   rs_buf_free(&detail);

@@ -57,33 +57,11 @@ static int note_open_line(void *ud, const struct store_order_line *line)
   return 0;
 }
 
-/* Errors by kind of device d (see status.h for how point errors are attributed). */
-static void device_errors(struct status_device *d, struct reading_path *rp)
+bool status_error_shown(const struct status_device *d, unsigned k)
 {
-  size_t i;
-  uint64_t failed = d->s.failures;
-  d->errors[READING_ERR_NO_ANSWER] = failed;
-  if(!d->dev || !rp)
-    return;
-  for(i = 0; i < d->dev->n_points; i++) {
-    const struct live_point *lp = reading_path_live(rp, d->dev->id, d->dev->points[i].id);
-    uint64_t extra;
-    if(!lp || lp->n_errors <= failed)
-      continue;
-    extra = lp->n_errors - failed;
-    switch(lp->last_error) {
-    case READING_ERR_IO:
-    case READING_ERR_EXCEPTION:
-    case READING_ERR_MALFORMED:
-      d->errors[lp->last_error] += extra;
-      break;
-    default:
-      /* recovered since: the kind is not known any more; "exception" is what a
-         device that answers but refuses a point gives most often */
-      d->errors[READING_ERR_EXCEPTION] += extra;
-      break;
-    }
-  }
+  if(k >= SCHED_ERR_KINDS)
+    return false;
+  return k <= SCHED_ERR_EXCEPTION || d->s.errors[k] > 0;
 }
 
 /* Figures of consumable c at now_ms into *sc. */
@@ -141,7 +119,6 @@ void status_view_collect(struct status_view *v, const struct cfg *cfg,
       struct status_device *d = &v->devices[i];
       scheduler_device_status(sched, i, &d->s);
       d->dev = d->s.id ? cfg_find_device(cfg, d->s.id) : NULL;
-      device_errors(d, rp);
     }
   }
 

@@ -6,11 +6,9 @@
  * (gateway/metrics.h) all render this view, so they always agree.
  *
  * What is computed here rather than read:
- *   - errors by kind per device: the scheduler counts failed polls
- *     ("no_answer"); point-level errors (exception, malformed, io) are the
- *     live points' error counts beyond the failed polls, attributed to the
- *     kind of each point's last error. Exact once the reading path counts
- *     errors by kind (see docs/http-api.md, "Known gaps").
+ *   - errors by kind per device are the scheduler's own counts
+ *     (sched_device_status.errors: timeout, io, malformed, unavailable,
+ *     exception and exception_N by Modbus exception code).
  *   - a consumable's figures come from reading_path_snapshot(), which is
  *     only called for level and usage consumables (for a button it would
  *     take the pending press away from the rules).
@@ -30,14 +28,17 @@
 #include "gateway/scheduler.h"
 #include "gateway/store.h"
 
-/* Error kinds counted per device: indexes are enum reading_error (0, "ok", unused). */
-#define STATUS_ERROR_KINDS 5
-
 struct status_device {
   const struct cfg_device *dev; /* NULL when the scheduler knows a device the config lost */
-  struct sched_device_status s;
-  uint64_t errors[STATUS_ERROR_KINDS]; /* by enum reading_error */
+  struct sched_device_status s; /* s.errors: counts by enum sched_err_kind */
 };
+
+/*
+ * Whether error kind k (enum sched_err_kind) of d is shown: the five base
+ * kinds always (so a scraper sees the series from the start), each
+ * exception_N once it happened.
+ */
+bool status_error_shown(const struct status_device *d, unsigned k);
 
 struct status_consumable {
   const struct cfg_consumable *c;

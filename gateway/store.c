@@ -249,7 +249,8 @@ struct store {
   int depth;       /* open transaction levels (0 = autocommit) */
   int lost_levels; /* caller levels whose transaction SQLite already rolled back */
   bool sync_full;  /* synchronous=FULL is set for the current transaction */
-  char tag[8];     /* per-database random tag for order ids */
+  char tag[8];     /* fixed tag for order ids (replay), when fixed_tag */
+  bool fixed_tag;  /* store_set_order_id_tag() was called: ids are reproducible */
   char err[512];
 };
 
@@ -590,10 +591,34 @@ static enum rs_err migrate(struct store *st, int from)
   return RS_OK;
 }
 
+static const char tag_alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/*
+ * A fresh random 6-character tag for one order id. Each order gets its own,
+ * so an id can never come back: not after a restore from an older backup
+ * (whose day counters are behind), not on a reinstalled gateway, not on two
+ * gateways of one customer. The shop keys idempotency on it.
+ */
+static enum rs_err order_tag(struct store *st, char tag[8])
+{
+  unsigned char rnd[6];
+  size_t i;
+  if(st->fixed_tag) {
+    memcpy(tag, st->tag, sizeof(st->tag));
+    return RS_OK;
+  }
+  if(getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+    return fail_msg(st, RS_ERR_IO, "getrandom failed: %s", strerror(errno));
+  for(i = 0; i < sizeof(rnd); i++)
+    tag[i] = tag_alphabet[rnd[i] & 31];
+  tag[sizeof(rnd)] = '\0';
+  return RS_OK;
+}
+
 /* Read the per-database order-id tag, creating it on first open. */
 static enum rs_err ensure_tag(struct store *st)
 {
-  static const char alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+  static const char *const alphabet = tag_alphabet;
   char *val = NULL;
   enum rs_err rc = store_meta_get(st, "order_id_tag", &val);
   if(rc == RS_ERR_NOT_FOUND) {
@@ -625,8 +650,10 @@ enum rs_err store_set_order_id_tag(struct store *st, const char *tag)
       return fail_msg(st, RS_ERR_INVALID, "order id tag '%s': only 0-9 and A-Z", tag);
   }
   rc = store_meta_set(st, "order_id_tag", tag);
-  if(!rc)
+  if(!rc) {
     (void)rs_strlcpy(st->tag, tag, sizeof(st->tag));
+    st->fixed_tag = true;
+  }
   return rc;
 }
 
@@ -1374,8 +1401,12 @@ enum rs_err store_create_order(struct store *st, const char *supplier, const cha
     goto out;
   /* count + 1 is free unless the clock went back; then step over used ids */
   for(tries = 0; tries < 1000; tries++) {
+    char tag[8];
     seq++;
-    if(rs_snprintf(id, sizeof(id), "%s%04lld-%s", prefix, (long long)seq, st->tag)) {
+    rc = order_tag(st, tag);
+    if(rc)
+      goto out;
+    if(rs_snprintf(id, sizeof(id), "%s%04lld-%s", prefix, (long long)seq, tag)) {
       rc = fail_msg(st, RS_ERR_INVALID, "order id too long");
       goto out;
     }

@@ -47,16 +47,17 @@ build/restockd --check --config "$cfg"
 build/restock-sim --check --config "$demo/config/sim.yaml"
 
 pids=()
-stop() {
+stop() { # exit code
   trap - INT TERM EXIT
   echo
   echo "demo: stopping"
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   echo "demo: stopped; state and logs are in $demo"
-  exit 0
+  exit "${1:-0}"
 }
-trap stop INT TERM EXIT
+trap 'stop 0' INT TERM
+trap 'stop $?' EXIT
 
 build/restock-sim --config "$demo/config/sim.yaml" --time-scale "$scale" \
   >"$demo/sim.out" 2>"$demo/sim.log" &
@@ -68,7 +69,7 @@ done
 if ! grep -q "shop listening" "$demo/sim.out"; then
   echo "demo: restock-sim did not start:" >&2
   tail -n 20 "$demo/sim.log" >&2
-  exit 1
+  stop 1
 fi
 
 build/restockd --config "$cfg" --time-scale "$scale" 2>"$demo/restockd.log" &
@@ -100,9 +101,13 @@ declare -A seen_mail=()
 while true; do
   for pid in "${pids[@]}"; do
     if ! kill -0 "$pid" 2>/dev/null; then
-      echo "demo: a process exited unexpectedly; last log lines:" >&2
+      # Ctrl-C reaches the whole process group: a clean exit is that stop.
+      if wait "$pid" 2>/dev/null; then
+        stop 0
+      fi
+      echo "demo: a process failed; last log lines:" >&2
       tail -n 15 "$demo/restockd.log" "$demo/sim.log" >&2
-      exit 1
+      stop 1
     fi
   done
   if out=$(build/restockctl --config "$cfg" orders list --json 2>/dev/null); then
@@ -121,9 +126,24 @@ for o in json.load(sys.stdin).get("orders", []):
     [ -f "$m" ] || continue
     if [ -z "${seen_mail[$m]:-}" ]; then
       seen_mail[$m]=1
-      link=$(grep -o 'http://127.0.0.1:18080/approve/[A-Za-z0-9_-]*' "$m" | head -n1 || true)
+      # the mail is MIME (quoted-printable): read the link as a mail client would
+      link=$(/usr/bin/python3 - "$m" <<'PY' 2>/dev/null || true
+import email, re, sys
+from email import policy
+msg = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=policy.default)
+body = msg.get_body(preferencelist=("plain",))
+m = re.search(r"https?://\S+/approve/[A-Za-z0-9_-]+", body.get_content() if body else "")
+print(m.group(0) if m else "")
+PY
+)
       printf '%s  approval mail %s\n          open %s\n' "$(date +%T)" "$(basename "$m")" "$link"
     fi
   done
+  n=$(grep -c "replacement detected" "$demo/restockd.log" 2>/dev/null || true)
+  if [ "${n:-0}" -gt "${replacements:-0}" ]; then
+    grep "replacement detected" "$demo/restockd.log" | tail -n +"$(( ${replacements:-0} + 1 ))" |
+      sed -e 's/^<[0-9]>//' -e "s/^/$(date +%T)  /"
+    replacements=$n
+  fi
   sleep 2
 done

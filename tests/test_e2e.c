@@ -520,6 +520,38 @@ static void test_scaled_anchor(void **state)
   env_close(&e);
 }
 
+/*
+ * Retention: readings older than storage.retention are thinned to one per
+ * hour and point a minute after start; newer ones are kept whole.
+ */
+static void test_retention_thins_old_readings(void **state)
+{
+  struct env e;
+  const struct cfg *cfg;
+  int64_t old, i;
+  size_t before;
+  (void)state;
+
+  env_open(&e, falling_plant, RS_ARRAY_LEN(falling_plant), clock_real_wall_ms());
+  cfg = daemon_core_config(e.core);
+  /* three hours of minute readings, a day beyond the retention period */
+  old = e.start_wall - cfg->storage.retention_ms - 86400000;
+  old -= old % 3600000;
+  for(i = 0; i < 180; i++)
+    assert_int_equal(store_put_reading(e.st, "tank-01", "old_point", old + i * MIN_MS, (double)i),
+                     RS_OK);
+  /* and ten recent ones */
+  for(i = 0; i < 10; i++)
+    assert_int_equal(store_put_reading(e.st, "tank-01", "old_point",
+                                       e.start_wall - 3600000 + i * MIN_MS, (double)i),
+                     RS_OK);
+  before = stored_readings(&e, "old_point");
+  assert_int_equal(before, 190);
+  run_polls(&e, 3); /* a minute a poll: past the first retention pass */
+  assert_int_equal(stored_readings(&e, "old_point"), 3 + 10);
+  env_close(&e);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -530,6 +562,7 @@ int main(void)
       cmocka_unit_test(test_reload_keeps_state),
       cmocka_unit_test(test_adapter_fd_and_timer),
       cmocka_unit_test(test_scaled_anchor),
+      cmocka_unit_test(test_retention_thins_old_readings),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -236,9 +236,10 @@ static void test_migrate_from_v1(void **state)
   assert_int_equal(store_get_consumable_state(f->st, "press-1/filter", &c), RS_OK);
   assert_int_equal(c.spares, 3);
   store_consumable_free(&c);
-  /* new tables work, and the existing tag is kept */
+  /* new tables work; every order gets a random tag of its own */
   new_order(f->st, 100, T0, id);
-  assert_string_equal(id, "R-20261201-0001-ABC123");
+  assert_int_equal(strlen(id), 22);
+  assert_memory_equal(id, "R-20261201-0001-", 16);
   store_close(f->st);
   f->st = NULL;
   db = raw(f);
@@ -425,21 +426,26 @@ static void test_order_ids(void **state)
   new_order(f->st, 1, T0, a);
   new_order(f->st, 1, T0 + 1000, b);
   new_order(f->st, 1, T0 + DAY, c);
-  /* R-YYYYMMDD-NNNN-TAG with a 6-character tag shared by this database */
+  /* R-YYYYMMDD-NNNN-TAG with a random 6-character tag per order, so an id
+     never comes back (a restore from an older backup, a reinstall) */
   assert_int_equal(strlen(a), 22);
   assert_memory_equal(a, "R-20261201-0001-", 16);
   assert_memory_equal(b, "R-20261201-0002-", 16);
   assert_memory_equal(c, "R-20261202-0001-", 16);
-  assert_string_equal(a + 16, b + 16);
-  assert_string_equal(a + 16, c + 16);
+  assert_string_not_equal(a + 16, b + 16);
+  assert_string_not_equal(a + 16, c + 16);
   for(i = 16; i < 22; i++)
     assert_non_null(strchr("0123456789ABCDEFGHJKMNPQRSTVWXYZ", a[i]));
-  /* the tag survives a reopen */
+  /* after a reopen the day's numbering goes on, with fresh tags */
   store_close(f->st);
   f->st = open_ok(f);
   new_order(f->st, 1, T0 + 2000, c);
   assert_memory_equal(c, "R-20261201-0003-", 16);
-  assert_string_equal(a + 16, c + 16);
+  assert_string_not_equal(a + 16, c + 16);
+  /* a fixed tag (replay) makes ids reproducible */
+  assert_int_equal(store_set_order_id_tag(f->st, "REPLAY"), RS_OK);
+  new_order(f->st, 1, T0 + 3000, c);
+  assert_string_equal(c, "R-20261201-0004-REPLAY");
   /* bad arguments */
   assert_int_equal(store_create_order(f->st, "acme", "euro", 1, T0, "system", "x", c, sizeof(c)),
                    RS_ERR_INVALID);
