@@ -15,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 debdir=$(cd "${1:-out/deb}" && pwd)
-mirror=${MIRROR:-the mirror apt uses}
+mirror=${MIRROR:-$(scripts/apt-mirror.sh)}
 [ "$(id -u)" -eq 0 ] || { echo "boot-test: needs root" >&2; exit 2; }
 shopt -s nullglob
 debs=("$debdir"/restockd_*.deb)

@@ -10,13 +10,13 @@
 # and on config/examples. Output: out/deb-ARCH/. See docs/cross-build.md.
 #
 # Usage: scripts/cross-build.sh [ARCH]
-# Environment: MIRROR (default the mirror apt uses), KEEP=1
+# Environment: MIRROR (default: the mirror apt uses, scripts/apt-mirror.sh), KEEP=1
 # Needs root and network to the mirror.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src=$PWD
 arch=${1:-arm64}
-mirror=${MIRROR:-the mirror apt uses}
+mirror=${MIRROR:-$(scripts/apt-mirror.sh)}
 case "$arch" in
   arm64) qemu=qemu-aarch64 ;;
   armhf) qemu=qemu-arm ;;

@@ -17,14 +17,14 @@
 #
 # Usage: scripts/install-test.sh [DIR-WITH-DEBS] (default out/deb)
 # Environment:
-#   MIRROR     Debian mirror (default the mirror apt uses)
+#   MIRROR     Debian mirror (default: the one apt uses, scripts/apt-mirror.sh)
 #   DEBOOTSTRAP_CACHE  absolute dir to keep debootstrap's downloaded .debs in
 #   KEEP=1     keep the root dir (its path is printed)
 # Needs root (debootstrap, chroot, unshare) and network to the mirror.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 debdir=$(cd "${1:-out/deb}" && pwd)
-mirror=${MIRROR:-the mirror apt uses}
+mirror=${MIRROR:-$(scripts/apt-mirror.sh)}
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "install-test: needs root (debootstrap, chroot, mount namespaces)" >&2

@@ -2,12 +2,15 @@
 # SPDX-License-Identifier: Apache-2.0
 # The whole test suite: install what is needed, build, run every ctest test
 # normally and again under AddressSanitizer + UndefinedBehaviorSanitizer,
-# then run each libFuzzer target for a bounded time.
+# run each libFuzzer target for a bounded time, then build the Debian
+# package and check it (lintian, systemd-analyze security, an install and
+# purge in a throwaway root).
 #
 # Environment:
 #   RESTOCK_FUZZ_SECONDS   seconds for the config loader fuzzer (default 60);
 #                          the other fuzzers get a third of it; 0 skips fuzzing
 #   RESTOCK_SKIP_ASAN=1    skip the sanitizer pass (quicker local runs)
+#   RESTOCK_SKIP_PACKAGE=1 skip building and checking the Debian package
 #   JOBS                   parallel build jobs (default: nproc)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -84,6 +87,20 @@ if [ "$fuzz_s" -gt 0 ]; then
       mkdir -p "$root/build-fuzz/crashes" && cp "$work"/crash-* "$work"/leak-* "$work"/timeout-* "$root/build-fuzz/crashes/" 2>/dev/null || true
     fi
     rm -rf "$work"
+  done
+fi
+
+if [ "${RESTOCK_SKIP_PACKAGE:-0}" != 1 ]; then
+  # The suite ran twice above: the package build itself skips it (nocheck).
+  for step in "scripts/build-deb.sh --nocheck" "scripts/pkg-check.sh" "scripts/install-test.sh"; do
+    echo "== $step"
+    if $step; then
+      passed=$((passed + 1))
+    else
+      failed=$((failed + 1))
+      echo "$step: FAILED"
+      break
+    fi
   done
 fi
 
