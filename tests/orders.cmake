@@ -16,4 +16,10 @@ if(EXISTS ${CMAKE_SOURCE_DIR}/gateway/main/restock-sim.c)
                      $<TARGET_FILE:test_orders_driver> $<TARGET_FILE:restock-sim> ${case})
     set_tests_properties(test_orders_shop_${case} PROPERTIES TIMEOUT 180)
   endforeach()
+  # the same crash test against the real restockd (orders approved with restockctl)
+  add_test(NAME test_orders_shop_crash_restockd
+           COMMAND ${RESTOCK_PYTHON} ${RESTOCK_TEST_DIR}/orders_shop.py
+                   $<TARGET_FILE:test_orders_driver> $<TARGET_FILE:restock-sim> crash-restockd)
+  set_tests_properties(test_orders_shop_crash_restockd PROPERTIES TIMEOUT 300 ENVIRONMENT
+    "RESTOCKD=$<TARGET_FILE:restockd>;RESTOCKCTL=$<TARGET_FILE:restockctl>;CTL_SEED=$<TARGET_FILE:ctl_seed>")
 endif()

@@ -5,7 +5,7 @@
 usage: orders_shop.py DRIVER SIM CASE
   DRIVER  tests/test_orders_driver (real pipeline + store + commerce client)
   SIM     restock-sim
-  CASE    happy | retry500 | retry429 | retry429date | crash
+  CASE    happy | retry500 | retry429 | retry429date | crash | crash-restockd
 
 happy     three orders go through submitted, shipped, delivered; the shop holds
           each exactly once, hit by one POST; spares grew by the delivered units.
@@ -17,6 +17,11 @@ crash     the driver is SIGKILLed 100 times at random moments while it batches
           and submits 200 orders to a shop with latency, 503s, 429s, dropped
           answers and a processing window (409); after a final run the shop holds
           every order exactly once and the database agrees, body for body.
+crash-restockd  the same against the real restockd: 300 orders are approved
+          with restockctl, then restockd is SIGKILLed 100 times at random
+          moments while its outbox submits them, restarted each time; finally
+          it runs until every order is submitted. Needs RESTOCKD, RESTOCKCTL
+          and CTL_SEED (tests/ctl_seed.c) in the environment.
 """
 import json
 import os
@@ -284,11 +289,104 @@ def case_crash(tmp):
         shop.stop()
 
 
+RESTOCKD_YAML = """gateway: {id: crash-it}
+http: {listen: "127.0.0.1:%(http)d"}
+storage: {path: %(db)s}
+commerce:
+  base_url: http://127.0.0.1:%(port)d/api/v1
+  timeout: 5s
+  status_interval: 1h
+  customer_id: C-1042
+  ship_to: {name: Plant 7 stores, street: Hafenstrasse 1, city: Bremen, postcode: "28195", country: DE}
+orders:
+  currency: EUR
+catalog:
+  - {sku: FLT-100, supplier: acme, unit_price: "42.50", currency: EUR, lead_time: 3d}
+suppliers:
+  - {id: acme}
+"""
+
+
+def case_crash_restockd(tmp):
+    import socket
+    restockd, ctl, seed = os.environ["RESTOCKD"], os.environ["RESTOCKCTL"], os.environ["CTL_SEED"]
+    faults = """  processing_delay: 15ms
+  faults:
+    seed: 11
+    latency: {probability: 0.3, delay: 40ms}
+    error: {probability: 0.1, status: 503, requests: [orders_post]}
+    drop: {probability: 0.1, after_processing: true, requests: [orders_post]}"""
+    shop = Shop(tmp, faults)
+    rng = random.Random(int(os.environ.get("ORDERS_CRASH_SEED", "2")))
+    n_orders = 300
+    try:
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        http_port = s.getsockname()[1]
+        s.close()
+        cfg = os.path.join(tmp, "restockd")
+        os.mkdir(cfg)
+        db = os.path.join(tmp, "restockd.db")
+        with open(os.path.join(cfg, "restock.yaml"), "w") as f:
+            f.write(RESTOCKD_YAML % {"http": http_port, "db": db, "port": shop.port})
+        for i in range(n_orders):
+            oid = subprocess.run([seed, db, "press-%03d/filter" % i, "FLT-100", "1", "4250"],
+                                 capture_output=True, text=True, check=True).stdout.strip()
+            r = subprocess.run([ctl, "--config", cfg, "orders", "approve", oid],
+                               capture_output=True, text=True)
+            if r.returncode != 0:
+                fail("restockctl orders approve %s: %s" % (oid, r.stderr))
+
+        def submitted():
+            con = sqlite3.connect(db, timeout=10)
+            n = con.execute("SELECT count(*) FROM orders WHERE state = 'submitted'").fetchone()[0]
+            con.close()
+            return n
+
+        kills, t0 = 0, time.monotonic()
+        during = 0
+        while kills < 100 and time.monotonic() - t0 < 90:
+            p = subprocess.Popen([restockd, "--config", cfg, "--log-level", "error"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(rng.uniform(0.03, 0.25))
+            if p.poll() is not None:
+                fail("restockd exited by itself (%d)" % p.returncode)
+            before = submitted()
+            p.send_signal(signal.SIGKILL)
+            p.wait()
+            kills += 1
+            if before < n_orders:
+                during += 1
+        killed_for = time.monotonic() - t0
+        p = subprocess.Popen([restockd, "--config", cfg, "--log-level", "error"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        end = time.monotonic() + 90
+        while submitted() < n_orders and time.monotonic() < end:
+            time.sleep(0.2)
+        p.send_signal(signal.SIGTERM)
+        p.wait(15)
+        st = shop.state()
+        orders, by_key = agree(st, db)
+        bad = [o for o in orders.values() if o["state"] != "submitted"]
+        if len(orders) != n_orders or bad:
+            fail("%d orders, %d not submitted" % (len(orders), len(bad)))
+        multi = sum(1 for o in st["orders"] if o["posts"] > 1)
+        print("crash-restockd: %d SIGKILLs of restockd (%d while orders were still unsent) in "
+              "%.1f s; database %d orders, shop %d orders (%d keys), %d POSTs in all, %d orders "
+              "hit more than once" % (kills, during, killed_for, len(orders), len(st["orders"]),
+                                      len(st["keys"]), st["posts_total"], multi))
+        if during < 50:
+            fail("only %d kills landed while orders were unsent" % during)
+    finally:
+        shop.stop()
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="rs-orders-")
     try:
         {"happy": case_happy, "retry500": case_retry500, "retry429": case_retry429,
-         "retry429date": lambda t: case_retry429(t, "http-date"), "crash": case_crash}[CASE](tmp)
+         "retry429date": lambda t: case_retry429(t, "http-date"), "crash": case_crash,
+         "crash-restockd": case_crash_restockd}[CASE](tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print("ok " + CASE)
