@@ -3,6 +3,7 @@
  * cfg_api: the small public helpers around a loaded configuration — freeing,
  * printing diagnostics, the --check summary, lookups and enum names.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,4 +124,30 @@ const char *cfg_model_name(enum cfg_model m)
 {
   static const char *const n[] = {"level", "usage", "button"};
   return (unsigned)m < RS_ARRAY_LEN(n) ? n[m] : "?";
+}
+
+double cfg_remaining(const struct cfg_consumable *c, double value)
+{
+  double f;
+  switch(c->model) {
+  case CFG_MODEL_LEVEL:
+    if(c->full == c->empty)
+      return NAN;
+    f = (value - c->empty) / (c->full - c->empty);
+    break;
+  case CFG_MODEL_USAGE:
+    if(c->life <= 0)
+      return NAN;
+    f = 1.0 - (value - c->start) / c->life;
+    break;
+  default:
+    return NAN;
+  }
+  if(isnan(f))
+    return NAN;
+  if(f < 0)
+    f = 0;
+  if(f > 1)
+    f = 1;
+  return f;
 }

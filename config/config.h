@@ -329,6 +329,13 @@ struct cfg_consumable *cfg_find_consumable(const struct cfg *cfg, const char *fu
 struct cfg_catalog_item *cfg_find_sku(const struct cfg *cfg, const char *sku);
 struct cfg_supplier *cfg_find_supplier(const struct cfg *cfg, const char *id);
 
+/*
+ * Remaining fraction 0..1 of consumable c for its point's value (SPEC 5):
+ * level maps full (1) to empty (0) linearly, usage is 1 - (value - start) /
+ * life; clamped. NAN for a button, a degenerate model or a NAN value.
+ */
+double cfg_remaining(const struct cfg_consumable *c, double value);
+
 /* Names of enum values, as written in YAML. */
 const char *cfg_transport_name(enum cfg_transport t);
 const char *cfg_regtable_name(enum cfg_regtable t);

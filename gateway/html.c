@@ -288,7 +288,7 @@ static int add_reading(void *ud, const char *device, const char *point, int64_t 
                        double value)
 {
   struct series *s = ud;
-  double f = status_remaining(s->c, value);
+  double f = cfg_remaining(s->c, value);
   size_t b;
   (void)device;
   (void)point;
@@ -829,7 +829,7 @@ enum rs_err html_consumable_page(const struct html_ctx *x, const char *full_id, 
       k = r.n < RS_ARRAY_LEN(r.ring) ? r.n : RS_ARRAY_LEN(r.ring);
       first = r.n - k;
       for(i = r.n; i-- > first;) {
-        double v = r.ring[i % RS_ARRAY_LEN(r.ring)].v, f = status_remaining(c, v);
+        double v = r.ring[i % RS_ARRAY_LEN(r.ring)].v, f = cfg_remaining(c, v);
         rs_buf_puts(out, "<tr><td>");
         when(out, r.ring[i % RS_ARRAY_LEN(r.ring)].t);
         rs_buf_printf(out, "</td><td>%.6g</td><td>", v);

@@ -627,31 +627,6 @@ void reading_path_counts(const struct reading_path *rp, uint64_t *submitted, uin
     *store_errors = rp->store_errors;
 }
 
-/* Remaining fraction 0..1 of c given its point's value v; NAN when unknown. */
-static double remaining(const struct cfg_consumable *c, double v)
-{
-  double f;
-  switch(c->model) {
-  case CFG_MODEL_LEVEL:
-    if(c->full == c->empty)
-      return NAN;
-    f = (v - c->empty) / (c->full - c->empty);
-    break;
-  case CFG_MODEL_USAGE:
-    if(c->life <= 0)
-      return NAN;
-    f = 1.0 - (v - c->start) / c->life;
-    break;
-  default:
-    return NAN;
-  }
-  if(f < 0)
-    f = 0;
-  if(f > 1)
-    f = 1;
-  return f;
-}
-
 void reading_path_snapshot(struct reading_path *rp, const struct cfg_consumable *c, int64_t now_ms,
                            bool open_line, struct rule_snapshot *out)
 {
@@ -695,7 +670,7 @@ void reading_path_snapshot(struct reading_path *rp, const struct cfg_consumable 
         now_ms > cs->replaced_ms ? (double)(now_ms - cs->replaced_ms) / 3600000.0 : 0;
 
   if(lp && lp->has_value) {
-    double f = remaining(c, lp->value);
+    double f = cfg_remaining(c, lp->value);
     out->vars[EXPR_VAR_VALUE] = lp->value;
     if(!isnan(f))
       out->vars[EXPR_VAR_LEVEL_PCT] = f * 100.0;

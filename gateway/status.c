@@ -15,32 +15,6 @@
 #include "rules/expr.h"
 #include "rules/rules.h"
 
-double status_remaining(const struct cfg_consumable *c, double value)
-{
-  double f;
-  switch(c->model) {
-  case CFG_MODEL_LEVEL:
-    if(c->full == c->empty)
-      return NAN;
-    f = (value - c->empty) / (c->full - c->empty);
-    break;
-  case CFG_MODEL_USAGE:
-    if(c->life <= 0)
-      return NAN;
-    f = 1.0 - (value - c->start) / c->life;
-    break;
-  default:
-    return NAN;
-  }
-  if(isnan(f))
-    return NAN;
-  if(f < 0)
-    f = 0;
-  if(f > 1)
-    f = 1;
-  return f;
-}
-
 /* store_line_cb: note the order of each open line on its consumable. */
 static int note_open_line(void *ud, const struct store_order_line *line)
 {

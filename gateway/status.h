@@ -82,13 +82,6 @@ const struct status_consumable *status_view_consumable(const struct status_view 
                                                        const char *full_id);
 
 /*
- * The remaining fraction (0..1, clamped) of consumable c for a raw point
- * value; NAN for a button or bad parameters. Usage counts from the
- * configured start.
- */
-double status_remaining(const struct cfg_consumable *c, double value);
-
-/*
  * Alerts to show (one sentence each) into *out (malloc'd array of malloc'd
  * strings, *n set); the caller frees with status_alerts_free(). Covers
  * devices down, stale consumables, orders with a submission error, approved
