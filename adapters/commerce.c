@@ -309,41 +309,71 @@ static int lookup_class(long status)
   return COMMERCE_LOOKUP_BAD;
 }
 
+/* What a GET lookup got back, for lookup_begin(). */
+struct lookup_answer {
+  long status;
+  const char *retry_after; /* the Retry-After header, or NULL */
+  int64_t now_wall_ms;
+  const char *body;
+  size_t len;
+};
+
+/*
+ * The part of parsing a lookup answer that orders and products share:
+ * record the HTTP status, Retry-After and a clean excerpt, and classify.
+ * Returns -1 with *j the answer's JSON object (the caller reads its fields
+ * and frees it) for a 2xx JSON object; otherwise the enum commerce_lookup
+ * outcome with a sentence in msg (*j may still hold a parsed non-object,
+ * for the caller to free).
+ */
+static int lookup_begin(const struct lookup_answer *a, long *http_status, int64_t *retry_ms,
+                        char *excerpt, size_t exlen, char *msg, size_t msglen, json_t **j)
+{
+  json_error_t je;
+  char code[64] = "";
+  int cls = lookup_class(a->status);
+  size_t len = a->body ? a->len : 0;
+  int64_t ms;
+
+  *j = NULL;
+  *http_status = a->status;
+  *retry_ms = -1;
+  if(a->retry_after && !commerce_parse_retry_after(a->retry_after, a->now_wall_ms, &ms))
+    *retry_ms = ms;
+  copy_clean(excerpt, exlen, a->body ? a->body : "", len, false);
+  if(len)
+    *j = json_loadb(a->body, len, 0, &je);
+  if(cls >= 0) {
+    if(json_is_object(*j))
+      shop_error(*j, code, sizeof(code), msg, msglen);
+    if(!msg[0])
+      snprintf(msg, msglen, "HTTP %ld", a->status);
+    return cls;
+  }
+  if(!json_is_object(*j)) {
+    snprintf(msg, msglen, "HTTP %ld: not JSON or truncated", a->status);
+    return COMMERCE_LOOKUP_RETRY;
+  }
+  return -1;
+}
+
 enum commerce_lookup commerce_parse_order_info(long status, const char *retry_after,
                                                int64_t now_wall_ms, const char *body, size_t len,
                                                struct commerce_order_info *out)
 {
   static const char *const names[] = {"accepted", "shipped", "delivered", "cancelled"};
   json_t *j = NULL;
-  json_error_t je;
   const char *id, *st, *tr;
-  int cls = lookup_class(status), rc;
-  int64_t ms;
+  int rc;
   size_t i;
-  char code[64] = "";
 
   memset(out, 0, sizeof(*out));
-  out->http_status = status;
-  out->retry_after_ms = -1;
-  if(retry_after && !commerce_parse_retry_after(retry_after, now_wall_ms, &ms))
-    out->retry_after_ms = ms;
-  if(!body)
-    len = 0;
-  copy_clean(out->excerpt, sizeof(out->excerpt), body ? body : "", len, false);
-  if(len)
-    j = json_loadb(body, len, 0, &je);
-  if(cls >= 0) {
-    if(json_is_object(j))
-      shop_error(j, code, sizeof(code), out->message, sizeof(out->message));
-    if(!out->message[0])
-      snprintf(out->message, sizeof(out->message), "HTTP %ld", status);
-    rc = cls;
-    goto out;
-  }
-  if(!json_is_object(j)) {
-    snprintf(out->message, sizeof(out->message), "HTTP %ld: not JSON or truncated", status);
-    rc = COMMERCE_LOOKUP_RETRY;
-    goto out;
+  {
+    struct lookup_answer a = {status, retry_after, now_wall_ms, body, len};
+    rc = lookup_begin(&a, &out->http_status, &out->retry_after_ms, out->excerpt,
+                      sizeof(out->excerpt), out->message, sizeof(out->message), &j);
+    if(rc >= 0)
+      goto out;
   }
   id = json_string_value(json_object_get(j, "id"));
   st = json_string_value(json_object_get(j, "status"));
@@ -375,35 +405,19 @@ enum commerce_lookup commerce_parse_product(long status, const char *retry_after
                                             struct commerce_product *out)
 {
   json_t *j = NULL, *lt, *av;
-  json_error_t je;
   const char *sku, *price, *cur;
-  int cls = lookup_class(status), rc = COMMERCE_LOOKUP_BAD, dec;
-  int64_t ms;
-  char code[64] = "", e[128];
+  int rc, dec;
+  char e[128];
 
   memset(out, 0, sizeof(*out));
-  out->http_status = status;
-  out->retry_after_ms = -1;
-  if(retry_after && !commerce_parse_retry_after(retry_after, now_wall_ms, &ms))
-    out->retry_after_ms = ms;
-  if(!body)
-    len = 0;
-  copy_clean(out->excerpt, sizeof(out->excerpt), body ? body : "", len, false);
-  if(len)
-    j = json_loadb(body, len, 0, &je);
-  if(cls >= 0) {
-    if(json_is_object(j))
-      shop_error(j, code, sizeof(code), out->message, sizeof(out->message));
-    if(!out->message[0])
-      snprintf(out->message, sizeof(out->message), "HTTP %ld", status);
-    rc = cls;
-    goto out;
+  {
+    struct lookup_answer a = {status, retry_after, now_wall_ms, body, len};
+    rc = lookup_begin(&a, &out->http_status, &out->retry_after_ms, out->excerpt,
+                      sizeof(out->excerpt), out->message, sizeof(out->message), &j);
+    if(rc >= 0)
+      goto out;
   }
-  if(!json_is_object(j)) {
-    snprintf(out->message, sizeof(out->message), "HTTP %ld: not JSON or truncated", status);
-    rc = COMMERCE_LOOKUP_RETRY;
-    goto out;
-  }
+  rc = COMMERCE_LOOKUP_BAD; /* until every field checked out */
   sku = json_string_value(json_object_get(j, "sku"));
   price = json_string_value(json_object_get(j, "unit_price"));
   cur = json_string_value(json_object_get(j, "currency"));
