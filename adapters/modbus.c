@@ -103,17 +103,6 @@ static void conn_put(struct mb_conn *c)
   free(c);
 }
 
-unsigned modbus_registry_count(void)
-{
-  unsigned n = 0;
-  struct mb_conn *c;
-  pthread_mutex_lock(&reg_mu);
-  for(c = reg_head; c; c = c->next)
-    n++;
-  pthread_mutex_unlock(&reg_mu);
-  return n;
-}
-
 /* ---- connecting --------------------------------------------------------- */
 
 /*

@@ -48,7 +48,4 @@
 extern const struct adapter_ops modbus_tcp_ops;
 extern const struct adapter_ops modbus_rtu_ops;
 
-/* Open connections in the registry (tests: every close releases its connection). */
-unsigned modbus_registry_count(void);
-
 #endif

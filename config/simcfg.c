@@ -1970,15 +1970,6 @@ void simcfg_free(struct simcfg *cfg)
   free(cfg);
 }
 
-const struct simcfg_device *simcfg_find_device(const struct simcfg *cfg, const char *id)
-{
-  size_t i;
-  for(i = 0; i < cfg->n_devices; i++)
-    if(!strcmp(cfg->devices[i].id, id))
-      return &cfg->devices[i];
-  return NULL;
-}
-
 const char *simcfg_kind_name(enum simcfg_kind k)
 {
   switch(k) {

@@ -188,9 +188,6 @@ int simcfg_load_buffer(const char *path, const char *data, size_t len, struct si
 
 void simcfg_free(struct simcfg *cfg);
 
-/* The simulated device with this id, or NULL. */
-const struct simcfg_device *simcfg_find_device(const struct simcfg *cfg, const char *id);
-
 /* Name of a profile kind as written ("linear"). */
 const char *simcfg_kind_name(enum simcfg_kind k);
 

@@ -159,18 +159,12 @@ static void order_card(struct rs_buf *o, struct store *st, const struct store_or
 }
 
 /* Move the order: the one place that knows how a decision reaches the pipeline. */
-static enum rs_err decide_order(struct pipeline *pl, struct store *st, const struct cfg *cfg,
+static enum rs_err decide_order(struct pipeline *pl, const struct cfg *cfg,
                                 const char *order_id, bool approve, const char *actor,
                                 const char *source, int64_t now_ms)
 {
-  if(pl)
-    return approve ? pipeline_approve(pl, cfg, order_id, actor, source, now_ms)
-                   : pipeline_reject(pl, cfg, order_id, actor, source, now_ms);
-  /* no pipeline (unit tests of the page alone): the bare transition */
-  return store_transition_order(st, order_id, STORE_ORDER_PENDING_APPROVAL,
-                                approve ? STORE_ORDER_APPROVED : STORE_ORDER_REJECTED, actor,
-                                approve ? "approved by email link" : "rejected by email link",
-                                now_ms);
+  return approve ? pipeline_approve(pl, cfg, order_id, actor, source, now_ms)
+                 : pipeline_reject(pl, cfg, order_id, actor, source, now_ms);
 }
 
 /* Whether the form's CSRF token is the one of this session and page. */
@@ -348,7 +342,7 @@ void approve_http_handle(struct store *st, struct pipeline *pl, const struct cfg
     rc = store_use_approval(st, hash, a.approver, rq->decision, rq->source, rq->user_agent,
                             now_ms, NULL, 0);
     if(!rc)
-      rc = decide_order(pl, st, cfg, o->order.id, approve, actor, rq->source, now_ms);
+      rc = decide_order(pl, cfg, o->order.id, approve, actor, rq->source, now_ms);
     if(!rc) {
       rs_buf_printf(&d, "order %s %s by email link; approver %s; source %s; user agent %s",
                     o->order.id, approve ? "approved" : "rejected", a.approver,

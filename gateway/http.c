@@ -929,7 +929,7 @@ static enum MHD_Result on_decide(struct http_server *s, struct MHD_Connection *c
   bool api = m->route == HTTP_ROUTE_API_APPROVE || m->route == HTTP_ROUTE_API_REJECT;
   bool approve = m->route == HTTP_ROUTE_API_APPROVE || m->route == HTTP_ROUTE_PAGE_APPROVE;
   const char *id = m->arg[0];
-  char actor[CFG_ID_MAX + 16], cause[256], addr[64], msg[256];
+  char actor[CFG_ID_MAX + 16], addr[64], msg[256];
   const char *ua;
   enum rs_err rc;
   int64_t now = clock_wall_ms(s->env.clk);
@@ -976,21 +976,14 @@ static enum MHD_Result on_decide(struct http_server *s, struct MHD_Connection *c
 
   client_addr(conn, addr, sizeof(addr));
   ua = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "User-Agent");
-  (void)rs_snprintf(cause, sizeof(cause), "%s over HTTP from %s", approve ? "approved" : "rejected",
-                    addr);
-  if(s->env.core) {
+  {
     /* the pipeline's own decision: the body is stored with the approval, the
-     * transition table applies, and the outbox sends it at its next tick */
+     * transition table applies, and the outbox sends it at once */
     struct pipeline *pl = daemon_core_pipeline(s->env.core);
     char src[96];
     (void)rs_snprintf(src, sizeof(src), "HTTP client %s", addr);
     rc = approve ? pipeline_approve(pl, cfg, id, actor, src, now)
                  : pipeline_reject(pl, cfg, id, actor, src, now);
-  }
-  else {
-    rc = store_transition_order(s->env.st, id, STORE_ORDER_PENDING_APPROVAL,
-                                approve ? STORE_ORDER_APPROVED : STORE_ORDER_REJECTED, actor,
-                                cause, now);
   }
   if(rc == RS_ERR_NOT_FOUND) {
     (void)rs_snprintf(msg, sizeof(msg), "no order %s", id);

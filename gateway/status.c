@@ -117,15 +117,6 @@ void status_view_free(struct status_view *v)
   v->n_devices = v->n_consumables = 0;
 }
 
-const struct status_device *status_view_device(const struct status_view *v, const char *id)
-{
-  size_t i;
-  for(i = 0; i < v->n_devices; i++)
-    if(v->devices[i].s.id && !strcmp(v->devices[i].s.id, id))
-      return &v->devices[i];
-  return NULL;
-}
-
 const struct status_consumable *status_view_consumable(const struct status_view *v,
                                                        const char *full_id)
 {

@@ -75,8 +75,6 @@ void status_view_collect(struct status_view *v, const struct cfg *cfg,
                          int64_t now_ms);
 void status_view_free(struct status_view *v);
 
-/* The device entry of v named id, or NULL. */
-const struct status_device *status_view_device(const struct status_view *v, const char *id);
 /* The consumable entry of v with full id "device/id", or NULL. */
 const struct status_consumable *status_view_consumable(const struct status_view *v,
                                                        const char *full_id);

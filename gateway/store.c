@@ -2179,22 +2179,3 @@ enum rs_err store_mail_failed(struct store *st, int64_t id, int64_t next_attempt
                      id, next_attempt_ms, error, "noting a failed mail");
 }
 
-enum rs_err store_mail_next_due(struct store *st, int64_t *next_ms)
-{
-  sqlite3_stmt *s = prep(st, "SELECT min(next_attempt_ms) FROM mail_outbox WHERE sent_ms IS NULL",
-                         "reading the mail outbox");
-  enum rs_err rc = RS_OK;
-  int src;
-  *next_ms = INT64_MAX;
-  if(!s)
-    return RS_ERR_DB;
-  src = sqlite3_step(s);
-  if(src == SQLITE_ROW) {
-    if(sqlite3_column_type(s, 0) != SQLITE_NULL)
-      *next_ms = sqlite3_column_int64(s, 0);
-  }
-  else
-    rc = fail_sql(st, src, "reading the mail outbox");
-  sqlite3_finalize(s);
-  return rc;
-}

@@ -384,8 +384,6 @@ enum rs_err store_mail_sent(struct store *st, int64_t id, int64_t now_ms);
 /* Note a failed attempt: attempts + 1, the error, the next attempt time. */
 enum rs_err store_mail_failed(struct store *st, int64_t id, int64_t next_attempt_ms,
                               const char *error, int64_t now_ms);
-/* The earliest next_attempt_ms of an unsent mail, INT64_MAX when none. */
-enum rs_err store_mail_next_due(struct store *st, int64_t *next_ms);
 
 /* ---- audit and meta ---------------------------------------------------- */
 

@@ -10,32 +10,13 @@
 
 #include "config/config.h"
 #include "config/rs_util.h"
+#include "gateway/check.h"
 #include "gateway/daemon.h"
 #include "gateway/log.h"
 
 static void usage(FILE *f)
 {
   fputs("usage: restockd [--config DIR] [--check] [--time-scale N] [--log-level L]\n", f);
-}
-
-/* Validate the config dir; print OK + summary or every error. Exit code. */
-static int run_check(const char *dir)
-{
-  struct cfg *cfg = NULL;
-  struct cfg_diags diags = {0};
-  int nerr = cfg_load(dir, &cfg, &diags);
-  cfg_diags_print(&diags, stderr);
-  cfg_diags_free(&diags);
-  if(nerr) {
-    return 2;
-  }
-  {
-    char line[256];
-    cfg_summary(cfg, line, sizeof(line));
-    puts(line);
-  }
-  cfg_free(cfg);
-  return 0;
 }
 
 int main(int argc, char **argv)
@@ -94,7 +75,7 @@ int main(int argc, char **argv)
     return 2;
   }
   if(check)
-    return run_check(dir);
+    return check_config_dir(dir, stdout, stderr);
   log_set_level(level);
   {
     struct daemon_opts o = {dir, scale};
