@@ -23,6 +23,7 @@ struct cons_state {
   int64_t fed_ms;      /* wall ms of the newest reading fed; INT64_MIN: none */
   int64_t saved_ms;    /* fed_ms at the last save; INT64_MIN: never */
   int64_t spares;      /* cache of the store's count (the config's without a store) */
+  uint64_t spares_gen; /* store_spares_generation() when spares was read; UINT64_MAX: never */
   int64_t replaced_ms; /* last replacement (wall ms); INT64_MIN: none known */
 };
 
@@ -220,6 +221,7 @@ static struct entry *cons_entry(struct reading_path *rp, const struct cfg_consum
   e->cs->saved_ms = INT64_MIN;
   e->cs->replaced_ms = INT64_MIN;
   e->cs->spares = c->spares;
+  e->cs->spares_gen = UINT64_MAX;
   rp->slots[i] = e;
   rp->n++;
   return e;
@@ -403,6 +405,7 @@ static void cons_ready(struct reading_path *rp, const struct cfg_consumable *c,
   if(!ok)
     log_warn("consumable %s: no prediction (its model's parameters are out of range)", c->full_id);
   cs->spares = c->spares;
+  cs->spares_gen = UINT64_MAX;
   if(rp->st) {
     struct store_consumable row;
     enum rs_err rc;
@@ -656,12 +659,15 @@ void reading_path_snapshot(struct reading_path *rp, const struct cfg_consumable 
   out->open_line = open_line;
 
   cs = cons_get(rp, c);
-  if(rp->st) {
-    /* the store's count is the truth: deliveries add to it */
+  if(rp->st && cs->spares_gen != store_spares_generation(rp->st)) {
+    /* the store's count is the truth (deliveries add to it): re-read it
+       only when some spares were written since the last read */
     struct store_consumable row;
     memset(&row, 0, sizeof(row));
-    if(store_get_consumable_state(rp->st, c->full_id, &row) == RS_OK)
+    if(store_get_consumable_state(rp->st, c->full_id, &row) == RS_OK) {
       cs->spares = row.spares;
+      cs->spares_gen = store_spares_generation(rp->st);
+    }
     store_consumable_free(&row);
   }
   out->vars[EXPR_VAR_SPARES] = (double)cs->spares;

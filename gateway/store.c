@@ -251,6 +251,7 @@ struct store {
   bool sync_full;  /* synchronous=FULL is set for the current transaction */
   char tag[8];     /* fixed tag for order ids (replay), when fixed_tag */
   bool fixed_tag;  /* store_set_order_id_tag() was called: ids are reproducible */
+  uint64_t spares_gen; /* bumped by every write of a consumable's spares */
   char err[512];
 };
 
@@ -977,6 +978,7 @@ enum rs_err store_put_consumable_state(struct store *st, const struct store_cons
   sqlite3_stmt *s;
   if(!c->id || c->spares < 0)
     return fail_msg(st, RS_ERR_INVALID, "consumable state needs an id and spares >= 0");
+  st->spares_gen++;
   s = stmt(st, S_CONS_PUT);
   if(!s)
     return RS_ERR_DB;
@@ -993,6 +995,11 @@ enum rs_err store_put_consumable_state(struct store *st, const struct store_cons
   return run(st, s, "storing consumable state");
 }
 
+uint64_t store_spares_generation(const struct store *st)
+{
+  return st->spares_gen;
+}
+
 enum rs_err store_add_spares(struct store *st, const char *id, int64_t delta, int64_t now_ms,
                              int64_t *spares_out)
 {
@@ -1000,6 +1007,7 @@ enum rs_err store_add_spares(struct store *st, const char *id, int64_t delta, in
   enum rs_err rc = tx_begin(st, true);
   if(rc)
     return rc;
+  st->spares_gen++;
   s = stmt(st, S_CONS_SPARES);
   if(!s) {
     rc = RS_ERR_DB;
@@ -1046,6 +1054,7 @@ enum rs_err store_record_replacement(struct store *st, const char *id, int64_t t
     goto out;
   if(replacement_id)
     *replacement_id = sqlite3_last_insert_rowid(st->db);
+  st->spares_gen++;
   s = stmt(st, S_REPL_STATE);
   if(!s) {
     rc = RS_ERR_DB;

@@ -123,6 +123,13 @@ enum rs_err store_get_consumable_state(struct store *st, const char *id,
  */
 enum rs_err store_put_consumable_state(struct store *st, const struct store_consumable *c);
 /*
+ * A number that changes whenever this store writes a consumable's spares
+ * (deliveries, replacements, state puts; also writes later rolled back).
+ * Readers that cache spares re-read only when it moved.
+ */
+uint64_t store_spares_generation(const struct store *st);
+
+/*
  * Add delta (may be negative; the result is clamped at 0) to spares,
  * creating the row if needed; durable. *spares_out may be NULL.
  */

@@ -201,7 +201,13 @@ static void test_snapshot_carries_prediction(void **state)
   life = 100.0 / s.vars[EXPR_VAR_RATE_PER_DAY];
   assert_true(fabs(s.vars[EXPR_VAR_COVER_DAYS] - (s.vars[EXPR_VAR_DAYS_LEFT] + 2 * life)) < 1e-6);
   assert_true(s.vars[EXPR_VAR_OPEN_ORDERS] == 0);
+  /* a delivery adds spares in the store: the next snapshot shows them */
+  assert_int_equal(store_add_spares(e.st, "m1/filter", 3, last, NULL), RS_OK);
+  reading_path_snapshot(e.rp, e.filter, last, false, &s);
+  assert_true(s.vars[EXPR_VAR_SPARES] == 5);
+  assert_int_equal(store_add_spares(e.st, "m1/filter", -3, last, NULL), RS_OK);
   reading_path_snapshot(e.rp, e.filter, last, true, &s);
+  assert_true(s.vars[EXPR_VAR_SPARES] == 2);
   assert_true(s.vars[EXPR_VAR_OPEN_ORDERS] == 1);
   assert_true(s.open_line);
   /* a long silence makes it stale (stale_after = 3 x 1h) */
