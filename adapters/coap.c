@@ -20,9 +20,9 @@
 #include <coap3/coap.h>
 
 #include "adapters/coap_payload.h"
-#include "config/rs_util.h"
-#include "gateway/clock.h"
-#include "gateway/log.h"
+#include "base/rs_util.h"
+#include "base/clock.h"
+#include "base/log.h"
 
 #define TOKEN_LEN         8
 #define PSK_MAX           256    /* bytes of key we accept from psk_file */

@@ -51,7 +51,7 @@
 
 #include <stdint.h>
 
-#include "gateway/adapter.h"
+#include "adapters/adapter.h"
 
 /* Extra ms an observation may stay silent beyond its Max-Age. */
 #define COAPA_OBS_MARGIN_MS 5000

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config/rs_util.h"
+#include "base/rs_util.h"
 
 /* Longest excerpt of foreign text quoted in a message, in bytes of input. */
 #define EXCERPT_MAX 24

@@ -20,7 +20,7 @@
 
 #include "adapters/commerce.h"
 #include "config/config.h"
-#include "config/rs_util.h"
+#include "base/rs_util.h"
 
 #define COMMERCE_MAX_ANSWER (1024u * 1024u)
 #define RETRY_AFTER_MAX_MS  (INT64_C(7) * 86400 * 1000)

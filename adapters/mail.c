@@ -19,7 +19,7 @@
 
 #include <curl/curl.h>
 
-#include "config/rs_util.h"
+#include "base/rs_util.h"
 
 /* ---- building ----------------------------------------------------------- */
 

@@ -22,9 +22,9 @@
 
 #include "adapters/modbus_codec.h"
 #include "adapters/modbus_plan.h"
-#include "config/rs_util.h"
-#include "gateway/clock.h"
-#include "gateway/log.h"
+#include "base/rs_util.h"
+#include "base/clock.h"
+#include "base/log.h"
 
 #define KEY_MAX 512
 

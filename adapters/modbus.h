@@ -40,7 +40,7 @@
 #ifndef RS_MODBUS_H
 #define RS_MODBUS_H
 
-#include "gateway/adapter.h"
+#include "adapters/adapter.h"
 
 /* Lowest descriptor number libmodbus must never see (FD_SETSIZE). */
 #define MODBUS_FD_LIMIT 1024

@@ -40,7 +40,7 @@
 #include <stdint.h>
 
 #include "config/config.h"
-#include "config/rs_util.h"
+#include "base/rs_util.h"
 
 #define MBPLAN_MAX_REGISTERS 125 /* FC 3/4 */
 #define MBPLAN_MAX_BITS      2000 /* FC 1/2 */

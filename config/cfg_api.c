@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "config/config.h"
-#include "config/rs_util.h"
+#include "base/rs_util.h"
 #include "rules/expr.h"
 
 void cfg_free(struct cfg *cfg)

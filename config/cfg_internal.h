@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "config/config.h"
-#include "config/rs_util.h"
+#include "base/rs_util.h"
 
 #define CFG_MAX_FILE_BYTES   (8u * 1024u * 1024u)
 #define CFG_MAX_SCALAR_BYTES (64u * 1024u)

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "config/cfg_internal.h"
-#include "config/rs_util.h"
+#include "base/rs_util.h"
 
 struct rl {
   struct rs_arena *A; /* the result's arena */

@@ -14,7 +14,7 @@
 
 #include "adapters/mail.h"
 #include "gateway/approve_int.h"
-#include "gateway/log.h"
+#include "base/log.h"
 #include "gateway/token.h"
 
 /* ---- process state -------------------------------------------------------- */

@@ -30,9 +30,9 @@
 #include <stdint.h>
 
 #include "config/config.h"
-#include "config/rs_util.h"
-#include "gateway/clock.h"
-#include "gateway/html.h"
+#include "base/rs_util.h"
+#include "base/clock.h"
+#include "gateway/web/html.h"
 #include "gateway/pipeline.h"
 #include "gateway/store.h"
 

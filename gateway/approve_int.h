@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "config/config.h"
-#include "config/rs_util.h"
+#include "base/rs_util.h"
 #include "gateway/store.h"
 #include "gateway/token.h"
 

@@ -18,10 +18,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config/rs_util.h"
+#include "base/rs_util.h"
 #include "gateway/approve.h"
-#include "gateway/http.h"
-#include "gateway/log.h"
+#include "gateway/web/http.h"
+#include "base/log.h"
 #include "rules/rules.h"
 
 struct daemon_core {

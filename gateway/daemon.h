@@ -26,8 +26,8 @@
 #include <stdint.h>
 
 #include "config/config.h"
-#include "gateway/adapter.h"
-#include "gateway/clock.h"
+#include "adapters/adapter.h"
+#include "base/clock.h"
 #include "gateway/pipeline.h"
 #include "gateway/reading.h"
 #include "gateway/scheduler.h"

@@ -24,7 +24,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "gateway/rs_err.h"
+#include "base/rs_err.h"
 #include "gateway/store.h"
 
 /* Whether the edge from -> to is in the table. Out-of-range states: false. */

@@ -13,9 +13,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "config/rs_util.h"
-#include "gateway/clock.h"
-#include "gateway/log.h"
+#include "base/rs_util.h"
+#include "base/clock.h"
+#include "base/log.h"
 #include "gateway/orderfsm.h"
 
 #define MAX_ALERTS 64

@@ -46,7 +46,7 @@
 
 #include "adapters/commerce.h"
 #include "config/config.h"
-#include "gateway/rs_err.h"
+#include "base/rs_err.h"
 #include "gateway/store.h"
 #include "rules/rules.h"
 

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config/rs_util.h"
-#include "gateway/log.h"
+#include "base/rs_util.h"
+#include "base/log.h"
 
 /* Prediction state of one consumable (entries keyed "#device/id"). */
 struct cons_state {

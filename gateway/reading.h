@@ -50,8 +50,8 @@
 #include <stdint.h>
 
 #include "config/config.h"
-#include "gateway/adapter.h"
-#include "gateway/rs_err.h"
+#include "adapters/adapter.h"
+#include "base/rs_err.h"
 #include "gateway/store.h"
 #include "rules/predict.h"
 #include "rules/rules.h"

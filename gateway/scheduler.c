@@ -25,9 +25,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config/rs_util.h"
-#include "gateway/clock.h"
-#include "gateway/log.h"
+#include "base/rs_util.h"
+#include "base/clock.h"
+#include "base/log.h"
 
 #define ERR_LEN         256
 #define WORKER_STACK    (512 * 1024)

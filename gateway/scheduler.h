@@ -75,7 +75,7 @@
 #include <stdint.h>
 
 #include "config/config.h"
-#include "gateway/adapter.h"
+#include "adapters/adapter.h"
 
 struct scheduler;
 

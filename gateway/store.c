@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config/rs_util.h"
+#include "base/rs_util.h"
 
 /* ---- schema and migrations -------------------------------------------- */
 

@@ -29,7 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "gateway/rs_err.h"
+#include "base/rs_err.h"
 
 struct store;
 

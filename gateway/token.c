@@ -17,7 +17,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
-#include "config/rs_util.h"
+#include "base/rs_util.h"
 
 static const char MAC_DOMAIN[] = "restock-approval\n";
 static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";

@@ -25,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config/rs_util.h"
+#include "base/rs_util.h"
 
 #define EXPR_MAX_SRC   4096
 #define EXPR_MAX_DEPTH 64

@@ -28,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config/rs_util.h"
+#include "base/rs_util.h"
 
 /*
  * Allocate st for cfg: one timer per configured rule plus one for the

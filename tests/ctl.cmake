@@ -1,4 +1,4 @@
-# restockctl status / orders (gateway/ctl.c)
+# restockctl status / orders (gateway/tools/ctl.c)
 add_executable(ctl_seed ${RESTOCK_TEST_DIR}/ctl_seed.c)
 target_link_libraries(ctl_seed PRIVATE rsgateway)
 add_test(NAME test_ctl COMMAND ${RESTOCK_PYTHON} ${RESTOCK_TEST_DIR}/test_ctl.py

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config/rs_util.h"
-#include "gateway/clock.h"
+#include "base/rs_util.h"
+#include "base/clock.h"
 #include "gateway/store.h"
 
 int main(int argc, char **argv)

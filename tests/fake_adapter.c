@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config/rs_util.h"
+#include "base/rs_util.h"
 
 struct fake_priv {
   size_t polls; /* polls served by this instance */

@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "gateway/adapter.h"
+#include "adapters/adapter.h"
 
 struct fake_series {
   const char *device;

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-# The HTTP server, JSON API, metrics and dashboard (gateway/http.c and
+# The HTTP server, JSON API, metrics and dashboard (gateway/web/http.c and
 # friends) against libcurl over loopback, on tests/fixtures/http. Needs
 # `promtool` (Debian package prometheus) for the /metrics check; without it
 # that one test is skipped and says so.

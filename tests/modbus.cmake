@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 # Device polling over Modbus (adapters/modbus.c, gateway/scheduler.c,
-# gateway/probe.c) against real peers on 127.0.0.1: pymodbus 3.0, mbpoll,
+# gateway/tools/probe.c) against real peers on 127.0.0.1: pymodbus 3.0, mbpoll,
 # a libmodbus RTU/TCP server of our own on a socat pty pair, a silent
 # listener and a hostile server. tests/test_modbus.py starts the peers and
 # drives the helpers below; each CASE is one ctest.

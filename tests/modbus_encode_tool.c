@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "adapters/modbus_codec.h"
-#include "config/rs_util.h"
+#include "base/rs_util.h"
 
 static const char *const types[] = {"bool",  "int16",  "uint16",  "int32",  "uint32",
                                     "int64", "uint64", "float32", "float64"};

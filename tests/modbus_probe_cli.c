@@ -6,7 +6,7 @@
  */
 #include <stdio.h>
 
-#include "gateway/probe.h"
+#include "gateway/tools/probe.h"
 
 int main(int argc, char **argv)
 {

@@ -9,7 +9,7 @@ add_executable(test_orders_driver ${RESTOCK_TEST_DIR}/test_orders_driver.c)
 target_link_libraries(test_orders_driver PRIVATE rsgateway)
 
 # Against the real sandbox shop (restock-sim) over loopback.
-if(EXISTS ${CMAKE_SOURCE_DIR}/gateway/main/restock-sim.c)
+if(EXISTS ${CMAKE_SOURCE_DIR}/sim/restock-sim.c)
   foreach(case happy retry500 retry429 retry429date crash)
     add_test(NAME test_orders_shop_${case}
              COMMAND ${RESTOCK_PYTHON} ${RESTOCK_TEST_DIR}/orders_shop.py

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 # Commerce: the REST client (adapters/commerce) and the sandbox shop
-# (gateway/sim/shop, restock-sim).
+# (sim/shop, restock-sim).
 
 # Pure: backoff schedule, Retry-After, answer classification, body building.
 restock_unit_test(test_backoff SOURCES ${RESTOCK_TEST_DIR}/test_backoff.c LIBS rsadapters rsconfig)
@@ -10,7 +10,7 @@ restock_unit_test(test_commerce_classify SOURCES ${RESTOCK_TEST_DIR}/test_commer
 # restock-sim is defined after tests/ in the top-level CMakeLists.txt, so
 # test for its source rather than its target; generator expressions resolve
 # later.
-if(EXISTS ${CMAKE_SOURCE_DIR}/gateway/main/restock-sim.c)
+if(EXISTS ${CMAKE_SOURCE_DIR}/sim/restock-sim.c)
   # The client against the real restock-sim shop on loopback ports.
   restock_unit_test(test_commerce SOURCES ${RESTOCK_TEST_DIR}/test_commerce.c
                     LIBS rsadapters rsconfig PkgConfig::CURL PkgConfig::JANSSON)

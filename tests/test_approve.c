@@ -38,12 +38,12 @@
 #include <sqlite3.h>
 
 #include "config/config.h"
-#include "config/rs_util.h"
+#include "base/rs_util.h"
 #include "gateway/approve.h"
-#include "gateway/clock.h"
+#include "base/clock.h"
 #include "gateway/daemon.h"
-#include "gateway/http.h"
-#include "gateway/log.h"
+#include "gateway/web/http.h"
+#include "base/log.h"
 #include "gateway/pipeline.h"
 #include "gateway/store.h"
 #include "gateway/token.h"

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "gateway/clock.h"
+#include "base/clock.h"
 
 /* 2026-12-01T17:51:14Z */
 #define T0 1796147474000LL

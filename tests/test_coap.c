@@ -35,9 +35,9 @@
 
 #include "adapters/coap.h"
 #include "adapters/coap_payload.h"
-#include "config/rs_util.h"
-#include "gateway/clock.h"
-#include "gateway/log.h"
+#include "base/rs_util.h"
+#include "base/clock.h"
+#include "base/log.h"
 
 #define SERVER_BIN   "/usr/bin/coap-server-openssl"
 #define CLIENT_BIN   "/usr/bin/coap-client-openssl"

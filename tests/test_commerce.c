@@ -29,7 +29,7 @@
 
 #include "adapters/commerce.h"
 #include "config/config.h"
-#include "config/rs_util.h"
+#include "base/rs_util.h"
 
 #ifndef RESTOCK_SIM_PATH
 #error "RESTOCK_SIM_PATH must name the restock-sim binary"

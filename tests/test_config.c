@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
-#include "config/rs_util.h"
+#include "base/rs_util.h"
 #include "rules/expr.h"
 
 /* ---- helpers ---- */

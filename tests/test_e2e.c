@@ -21,10 +21,10 @@
 #include <cmocka.h>
 
 #include "config/config.h"
-#include "config/rs_util.h"
-#include "gateway/clock.h"
+#include "base/rs_util.h"
+#include "base/clock.h"
 #include "gateway/daemon.h"
-#include "gateway/log.h"
+#include "base/log.h"
 #include "gateway/store.h"
 #include "tests/fake_adapter.h"
 

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "config/rs_util.h"
+#include "base/rs_util.h"
 #include "rules/expr.h"
 
 /* The figures every table row is evaluated against. */

@@ -36,11 +36,11 @@
 #include <jansson.h>
 
 #include "config/config.h"
-#include "config/rs_util.h"
-#include "gateway/clock.h"
+#include "base/rs_util.h"
+#include "base/clock.h"
 #include "gateway/daemon.h"
-#include "gateway/http.h"
-#include "gateway/log.h"
+#include "gateway/web/http.h"
+#include "base/log.h"
 #include "gateway/store.h"
 #include "tests/fake_adapter.h"
 

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "gateway/log.h"
+#include "base/log.h"
 
 #define MAX_KEPT 2048
 #define ELLIPSIS "\xe2\x80\xa6"

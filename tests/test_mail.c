@@ -19,7 +19,7 @@
 #include <jansson.h>
 
 #include "adapters/mail.h"
-#include "config/rs_util.h"
+#include "base/rs_util.h"
 
 #ifndef MIME_CHECK
 #error "MIME_CHECK must name tests/test_approve_mime.py"

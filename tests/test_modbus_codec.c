@@ -15,7 +15,7 @@
 #include <cmocka.h>
 
 #include "adapters/modbus_codec.h"
-#include "config/rs_util.h"
+#include "base/rs_util.h"
 
 struct pattern {
   enum cfg_vtype type;

@@ -21,9 +21,9 @@
 #include <cmocka.h>
 
 #include "config/config.h"
-#include "config/rs_util.h"
-#include "gateway/clock.h"
-#include "gateway/log.h"
+#include "base/rs_util.h"
+#include "base/clock.h"
+#include "base/log.h"
 #include "gateway/scheduler.h"
 
 #define MAX_DEV 8

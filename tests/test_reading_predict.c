@@ -20,8 +20,8 @@
 #include <cmocka.h>
 
 #include "config/config.h"
-#include "config/rs_util.h"
-#include "gateway/log.h"
+#include "base/rs_util.h"
+#include "base/log.h"
 #include "gateway/reading.h"
 #include "gateway/store.h"
 

@@ -17,7 +17,7 @@
 #include <cmocka.h>
 
 #include "config/config.h"
-#include "config/rs_util.h"
+#include "base/rs_util.h"
 #include "rules/expr.h"
 #include "rules/rules.h"
 

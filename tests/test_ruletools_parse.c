@@ -14,9 +14,9 @@
 
 #include <cmocka.h>
 
-#include "config/rs_util.h"
+#include "base/rs_util.h"
 #include "config/ruletest_cfg.h"
-#include "gateway/replay.h"
+#include "gateway/tools/replay.h"
 
 static void expand_ok(const char *src, const double *want, size_t n_want, bool end_replace)
 {

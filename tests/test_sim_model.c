@@ -13,8 +13,8 @@
 
 #include <cmocka.h>
 
-#include "config/simcfg.h"
-#include "gateway/sim/devices_model.h"
+#include "sim/simcfg.h"
+#include "sim/devices_model.h"
 
 /* cmocka 1.1.5's assert_float_equal works in float: compare doubles ourselves */
 #define assert_near(a, b, eps) assert_true(fabs((double)(a) - (double)(b)) <= (eps))

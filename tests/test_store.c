@@ -15,7 +15,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include "gateway/rs_err.h"
+#include "base/rs_err.h"
 #include "gateway/store.h"
 
 /* 2026-12-01T17:51:14Z */

@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "config/rs_util.h"
+#include "base/rs_util.h"
 #include "gateway/token.h"
 
 static const unsigned char KEY[TOKEN_KEY_LEN] = "0123456789abcdef0123456789abcdef";

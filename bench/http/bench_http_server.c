@@ -31,11 +31,11 @@
 #include <unistd.h>
 
 #include "config/config.h"
-#include "config/rs_util.h"
-#include "gateway/clock.h"
+#include "base/rs_util.h"
+#include "base/clock.h"
 #include "gateway/daemon.h"
-#include "gateway/http.h"
-#include "gateway/log.h"
+#include "gateway/web/http.h"
+#include "base/log.h"
 #include "gateway/scheduler.h"
 #include "gateway/store.h"
 #include "tests/fake_adapter.h"

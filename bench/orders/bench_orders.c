@@ -32,9 +32,9 @@
 
 #include "adapters/commerce.h"
 #include "config/config.h"
-#include "config/rs_util.h"
-#include "gateway/clock.h"
-#include "gateway/log.h"
+#include "base/rs_util.h"
+#include "base/clock.h"
+#include "base/log.h"
 #include "gateway/pipeline.h"
 #include "gateway/store.h"
 

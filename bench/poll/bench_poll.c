@@ -24,10 +24,10 @@
 #include <modbus/modbus.h>
 
 #include "config/config.h"
-#include "config/rs_util.h"
-#include "gateway/adapter.h"
-#include "gateway/clock.h"
-#include "gateway/log.h"
+#include "base/rs_util.h"
+#include "adapters/adapter.h"
+#include "base/clock.h"
+#include "base/log.h"
 #include "gateway/scheduler.h"
 
 static uint64_t n_readings;

@@ -19,7 +19,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "config/rs_util.h"
+#include "base/rs_util.h"
 #include "rules/predict.h"
 
 #define HOUR_MS  INT64_C(3600000)

@@ -8,14 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config/rs_util.h"
+#include "base/rs_util.h"
 #include "config/config.h"
-#include "gateway/check.h"
-#include "gateway/ctl.h"
-#include "gateway/probe.h"
-#include "gateway/replay.h"
-#include "gateway/ruletest.h"
-#include "gateway/version.h"
+#include "gateway/tools/check.h"
+#include "gateway/tools/ctl.h"
+#include "gateway/tools/probe.h"
+#include "gateway/tools/replay.h"
+#include "gateway/tools/ruletest.h"
+#include "base/version.h"
 
 struct ctl {
   const char *config_dir;

@@ -9,10 +9,10 @@
 #include <string.h>
 
 #include "config/config.h"
-#include "config/rs_util.h"
-#include "gateway/check.h"
+#include "base/rs_util.h"
+#include "gateway/tools/check.h"
 #include "gateway/daemon.h"
-#include "gateway/log.h"
+#include "base/log.h"
 
 static void usage(FILE *f)
 {

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/http.h"
+#include "gateway/web/http.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -10,8 +10,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "config/rs_util.h"
-#include "gateway/replay.h"
+#include "base/rs_util.h"
+#include "gateway/tools/replay.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "config/config.h"
-#include "config/simcfg.h"
+#include "sim/simcfg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * log: one line per event on stderr with a syslog priority prefix ("<4>"),
+ * which journald turns into the entry's priority (sd-daemon(3)). Lines are
+ * written whole with one write(2), so concurrent threads never interleave.
+ * Secrets never go in a log line: callers log file names, never contents.
+ */
+#ifndef RS_LOG_H
+#define RS_LOG_H
+
+#include "base/rs_util.h"
+
+enum log_level {
+  LOG_LVL_ERR = 3,
+  LOG_LVL_WARNING = 4,
+  LOG_LVL_NOTICE = 5,
+  LOG_LVL_INFO = 6,
+  LOG_LVL_DEBUG = 7
+};
+
+/* Lines above this level are dropped. Default: info. */
+void log_set_level(enum log_level lvl);
+enum log_level log_get_level(void);
+/* "error", "warning", "notice", "info", "debug" -> 0 and *out; else -1. */
+int log_parse_level(const char *name, enum log_level *out);
+/* Redirect output (tests); fd 2 by default. */
+void log_set_fd(int fd);
+
+void log_msg(enum log_level lvl, const char *fmt, ...) RS_PRINTF(2, 3);
+
+#define log_err(...)    log_msg(LOG_LVL_ERR, __VA_ARGS__)
+#define log_warn(...)   log_msg(LOG_LVL_WARNING, __VA_ARGS__)
+#define log_notice(...) log_msg(LOG_LVL_NOTICE, __VA_ARGS__)
+#define log_info(...)   log_msg(LOG_LVL_INFO, __VA_ARGS__)
+#define log_debug(...)  log_msg(LOG_LVL_DEBUG, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,380 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "base/rs_util.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void rs_oom(size_t n)
+{
+  fprintf(stderr, "<2>restock: out of memory allocating %zu bytes\n", n);
+  abort();
+}
+
+void *rs_xmalloc(size_t n)
+{
+  void *p = malloc(n ? n : 1);
+  if(!p)
+    rs_oom(n);
+  return p;
+}
+
+void *rs_xcalloc(size_t n, size_t size)
+{
+  void *p = calloc(n ? n : 1, size ? size : 1);
+  if(!p)
+    rs_oom(n * size);
+  return p;
+}
+
+void *rs_xrealloc(void *p, size_t n)
+{
+  void *q = realloc(p, n ? n : 1);
+  if(!q)
+    rs_oom(n);
+  return q;
+}
+
+char *rs_xstrdup(const char *s)
+{
+  size_t n = strlen(s) + 1;
+  char *p = rs_xmalloc(n);
+  memcpy(p, s, n);
+  return p;
+}
+
+int rs_parse_i64(const char *s, bool allow_hex, int64_t min, int64_t max, int64_t *out)
+{
+  const char *p = s;
+  bool neg = false;
+  int base = 10;
+  uint64_t acc = 0, limit;
+
+  if(!s || !*s)
+    return -1;
+  if(*p == '-') {
+    neg = true;
+    p++;
+  }
+  if(allow_hex && p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+    base = 16;
+    p += 2;
+    if(!*p)
+      return -1;
+  }
+  else if(p[0] == '0' && p[1] != '\0') {
+    return -1; /* leading zero: octal-looking, refused */
+  }
+  if(!*p)
+    return -1;
+  limit = neg ? (uint64_t)INT64_MAX + 1u : (uint64_t)INT64_MAX;
+  for(; *p; p++) {
+    unsigned d;
+    if(*p >= '0' && *p <= '9')
+      d = (unsigned)(*p - '0');
+    else if(base == 16 && *p >= 'a' && *p <= 'f')
+      d = (unsigned)(*p - 'a' + 10);
+    else if(base == 16 && *p >= 'A' && *p <= 'F')
+      d = (unsigned)(*p - 'A' + 10);
+    else
+      return -1;
+    if(acc > (limit - d) / (unsigned)base)
+      return -1;
+    acc = acc * (unsigned)base + d;
+  }
+  {
+    int64_t v;
+    if(neg)
+      v = acc == (uint64_t)INT64_MAX + 1u ? INT64_MIN : -(int64_t)acc;
+    else
+      v = (int64_t)acc;
+    if(v < min || v > max)
+      return -1;
+    *out = v;
+  }
+  return 0;
+}
+
+int rs_parse_double(const char *s, double *out)
+{
+  const char *p = s;
+  char *end;
+  double v;
+  bool digits = false;
+
+  if(!s || !*s)
+    return -1;
+  /* Validate the shape ourselves: strtod also takes hex, inf and nan. */
+  if(*p == '-' || *p == '+')
+    p++;
+  while(*p >= '0' && *p <= '9') {
+    p++;
+    digits = true;
+  }
+  if(*p == '.') {
+    p++;
+    while(*p >= '0' && *p <= '9') {
+      p++;
+      digits = true;
+    }
+  }
+  if(!digits)
+    return -1;
+  if(*p == 'e' || *p == 'E') {
+    p++;
+    if(*p == '-' || *p == '+')
+      p++;
+    if(!(*p >= '0' && *p <= '9'))
+      return -1;
+    while(*p >= '0' && *p <= '9')
+      p++;
+  }
+  if(*p)
+    return -1;
+  errno = 0;
+  v = strtod(s, &end);
+  if(*end || !isfinite(v))
+    return -1;
+  *out = v;
+  return 0;
+}
+
+int rs_snprintf(char *buf, size_t size, const char *fmt, ...)
+{
+  va_list ap;
+  int n;
+  va_start(ap, fmt);
+  n = vsnprintf(buf, size, fmt, ap);
+  va_end(ap);
+  return (n < 0 || (size_t)n >= size) ? -1 : 0;
+}
+
+int rs_strlcpy(char *dst, const char *src, size_t n)
+{
+  size_t len = strlen(src);
+  if(!n)
+    return -1;
+  if(len >= n) {
+    memcpy(dst, src, n - 1);
+    dst[n - 1] = '\0';
+    return -1;
+  }
+  memcpy(dst, src, len + 1);
+  return 0;
+}
+
+unsigned rs_edit_distance(const char *a, const char *b, unsigned cap)
+{
+  size_t la = strlen(a), lb = strlen(b);
+  unsigned row[65];
+  size_t i, j;
+
+  if(la > 64 || lb > 64)
+    return cap + 1;
+  if((la > lb ? la - lb : lb - la) > cap)
+    return cap + 1;
+  for(j = 0; j <= lb; j++)
+    row[j] = (unsigned)j;
+  for(i = 1; i <= la; i++) {
+    unsigned prev = row[0], best;
+    row[0] = (unsigned)i;
+    best = row[0];
+    for(j = 1; j <= lb; j++) {
+      unsigned cur = row[j];
+      unsigned cost = a[i - 1] == b[j - 1] ? 0u : 1u;
+      unsigned v = prev + cost;
+      if(row[j] + 1 < v)
+        v = row[j] + 1;
+      if(row[j - 1] + 1 < v)
+        v = row[j - 1] + 1;
+      row[j] = v;
+      prev = cur;
+      if(v < best)
+        best = v;
+    }
+    if(best > cap)
+      return cap + 1;
+  }
+  return row[lb];
+}
+
+const char *rs_did_you_mean(const char *word, const char *const *candidates)
+{
+  const char *best = NULL;
+  unsigned best_d;
+  size_t len = strlen(word);
+  /* Allow one edit per three characters, at least one, at most three. */
+  unsigned cap = (unsigned)(len / 3);
+  if(cap < 1)
+    cap = 1;
+  if(cap > 3)
+    cap = 3;
+  best_d = cap + 1;
+  for(; candidates && *candidates; candidates++) {
+    unsigned d = rs_edit_distance(word, *candidates, cap);
+    if(d < best_d) {
+      best_d = d;
+      best = *candidates;
+    }
+  }
+  return best;
+}
+
+void rs_buf_append(struct rs_buf *b, const char *s, size_t n)
+{
+  if(b->oom)
+    return;
+  if(b->len + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 64;
+    char *p;
+    while(cap < b->len + n + 1)
+      cap *= 2;
+    p = realloc(b->data, cap);
+    if(!p) {
+      b->oom = true;
+      return;
+    }
+    b->data = p;
+    b->cap = cap;
+  }
+  memcpy(b->data + b->len, s, n);
+  b->len += n;
+  b->data[b->len] = '\0';
+}
+
+void rs_buf_puts(struct rs_buf *b, const char *s)
+{
+  rs_buf_append(b, s, strlen(s));
+}
+
+void rs_buf_vprintf(struct rs_buf *b, const char *fmt, va_list ap)
+{
+  char small[256];
+  va_list ap2;
+  int n;
+  va_copy(ap2, ap);
+  n = vsnprintf(small, sizeof(small), fmt, ap);
+  if(n < 0) {
+    va_end(ap2);
+    return;
+  }
+  if((size_t)n < sizeof(small)) {
+    rs_buf_append(b, small, (size_t)n);
+  }
+  else {
+    char *big = malloc((size_t)n + 1);
+    if(!big) {
+      b->oom = true;
+    }
+    else {
+      vsnprintf(big, (size_t)n + 1, fmt, ap2);
+      rs_buf_append(b, big, (size_t)n);
+      free(big);
+    }
+  }
+  va_end(ap2);
+}
+
+void rs_buf_printf(struct rs_buf *b, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  rs_buf_vprintf(b, fmt, ap);
+  va_end(ap);
+}
+
+void rs_buf_free(struct rs_buf *b)
+{
+  FREE_NULL(b->data);
+  b->len = b->cap = 0;
+  b->oom = false;
+}
+
+/* ---- arena: a list of chunks; big requests get a chunk of their own ---- */
+
+struct rs_chunk {
+  struct rs_chunk *next;
+  size_t used, size;
+  _Alignas(16) unsigned char mem[];
+};
+
+struct rs_arena {
+  struct rs_chunk *head;
+};
+
+#define RS_CHUNK 16384u
+
+struct rs_arena *rs_arena_new(void)
+{
+  return rs_xcalloc(1, sizeof(struct rs_arena));
+}
+
+void rs_arena_free(struct rs_arena *a)
+{
+  struct rs_chunk *c, *next;
+  if(!a)
+    return;
+  for(c = a->head; c; c = next) {
+    next = c->next;
+    free(c);
+  }
+  free(a);
+}
+
+void *rs_arena_alloc(struct rs_arena *a, size_t size)
+{
+  struct rs_chunk *c = a->head;
+  size_t need = (size + 15u) & ~(size_t)15u;
+  void *p;
+  if(need < size)
+    rs_oom(size);
+  if(!c || c->size - c->used < need) {
+    size_t csize = need > RS_CHUNK ? need : RS_CHUNK;
+    c = rs_xmalloc(sizeof(*c) + csize);
+    c->used = 0;
+    c->size = csize;
+    if(need > RS_CHUNK && a->head) {
+      /* keep the partly used head chunk first */
+      c->next = a->head->next;
+      a->head->next = c;
+    }
+    else {
+      c->next = a->head;
+      a->head = c;
+    }
+  }
+  p = c->mem + c->used;
+  c->used += need;
+  memset(p, 0, size);
+  return p;
+}
+
+char *rs_arena_strndup(struct rs_arena *a, const char *s, size_t n)
+{
+  char *p = rs_arena_alloc(a, n + 1);
+  memcpy(p, s, n);
+  p[n] = '\0';
+  return p;
+}
+
+char *rs_arena_strdup(struct rs_arena *a, const char *s)
+{
+  return rs_arena_strndup(a, s, strlen(s));
+}
+
+char *rs_arena_printf(struct rs_arena *a, const char *fmt, ...)
+{
+  struct rs_buf b = {0};
+  va_list ap;
+  char *p;
+  va_start(ap, fmt);
+  rs_buf_vprintf(&b, fmt, ap);
+  va_end(ap);
+  if(b.oom)
+    rs_oom(0);
+  p = rs_arena_strndup(a, b.data ? b.data : "", b.len);
+  rs_buf_free(&b);
+  return p;
+}

@@ -1,0 +1,7 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "base/version.h"
+
+const char *rs_version(void)
+{
+  return RESTOCK_VERSION;
+}

@@ -1,0 +1,324 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "gateway/tools/ctl.h"
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "base/rs_util.h"
+#include "gateway/web/api.h"
+#include "base/clock.h"
+#include "gateway/pipeline.h"
+#include "gateway/store.h"
+
+/* ---- status: the daemon's /api/v1/status ---- */
+
+static size_t on_body(char *data, size_t size, size_t n, void *userp)
+{
+  struct rs_buf *b = userp;
+  if(b->len + size * n > 16u * 1024u * 1024u)
+    return 0; /* refuse absurd answers */
+  rs_buf_append(b, data, size * n);
+  return b->oom ? 0 : size * n;
+}
+
+/* GET url into *body; 0 on a 200 answer, else 1 with a message printed. */
+static int http_get(const char *url, struct rs_buf *body)
+{
+  CURL *h = curl_easy_init();
+  char errbuf[CURL_ERROR_SIZE] = "";
+  long status = 0;
+  CURLcode rc;
+  if(!h) {
+    fprintf(stderr, "restockctl: cannot start libcurl\n");
+    return 1;
+  }
+  curl_easy_setopt(h, CURLOPT_URL, url);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, body);
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  rc = curl_easy_perform(h);
+  if(rc == CURLE_OK)
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_cleanup(h);
+  if(rc != CURLE_OK) {
+    fprintf(stderr, "restockctl: cannot reach restockd at %s: %s\n", url,
+            errbuf[0] ? errbuf : curl_easy_strerror(rc));
+    return 1;
+  }
+  if(status != 200) {
+    fprintf(stderr, "restockctl: %s answered HTTP %ld\n", url, status);
+    return 1;
+  }
+  return 0;
+}
+
+static const char *jstr(const json_t *o, const char *k, const char *dflt)
+{
+  const json_t *v = json_object_get(o, k);
+  return json_is_string(v) ? json_string_value(v) : dflt;
+}
+
+/* A JSON number (or null) as text for a table cell. */
+static void jnum(const json_t *o, const char *k, int decimals, char *buf, size_t size)
+{
+  const json_t *v = json_object_get(o, k);
+  if(json_is_integer(v))
+    snprintf(buf, size, "%lld", (long long)json_integer_value(v));
+  else if(json_is_real(v))
+    snprintf(buf, size, "%.*f", decimals, json_real_value(v));
+  else
+    snprintf(buf, size, "-");
+}
+
+static void print_status_table(const json_t *doc)
+{
+  const json_t *gw = json_object_get(doc, "gateway"), *arr, *it;
+  size_t i;
+  char a[32], b[32], c[32];
+
+  printf("gateway %s  version %s  time %s\n\n", jstr(gw, "id", "?"), jstr(gw, "version", "?"),
+         jstr(gw, "time", "?"));
+  printf("%-24s %-11s %-5s %-21s %8s %7s\n", "DEVICE", "TRANSPORT", "STATE", "LAST SUCCESS",
+         "RTT MS", "FAILS");
+  arr = json_object_get(doc, "devices");
+  json_array_foreach(arr, i, it) {
+    jnum(it, "rtt_ms", 0, a, sizeof(a));
+    jnum(it, "consecutive_failures", 0, b, sizeof(b));
+    printf("%-24s %-11s %-5s %-21s %8s %7s\n", jstr(it, "id", "?"), jstr(it, "transport", "?"),
+           jstr(it, "state", "?"), jstr(it, "last_success", "never"), a, b);
+  }
+  printf("\n%-32s %-16s %6s %9s %-21s %5s %s\n", "CONSUMABLE", "SKU", "LEVEL%", "DAYS LEFT",
+         "EMPTY AT", "CONF", "NOTE");
+  arr = json_object_get(doc, "consumables");
+  json_array_foreach(arr, i, it) {
+    const json_t *open = json_object_get(it, "open_order");
+    jnum(it, "level_pct", 1, a, sizeof(a));
+    jnum(it, "days_left", 1, b, sizeof(b));
+    if(json_is_null(json_object_get(it, "days_left")))
+      rs_strlcpy(b, "inf", sizeof(b));
+    jnum(it, "confidence", 2, c, sizeof(c));
+    printf("%-32s %-16s %6s %9s %-21s %5s %s%s%s\n", jstr(it, "id", "?"), jstr(it, "sku", "?"), a,
+           b, jstr(it, "empty_at", "-"), c, json_is_true(json_object_get(it, "stale")) ? "stale " : "",
+           json_is_string(open) ? "order " : "", json_is_string(open) ? json_string_value(open) : "");
+  }
+  arr = json_object_get(doc, "orders");
+  printf("\n%-26s %-18s %-12s %12s\n", "OPEN ORDER", "STATE", "SUPPLIER", "TOTAL");
+  json_array_foreach(arr, i, it) {
+    printf("%-26s %-18s %-12s %8s %s\n", jstr(it, "id", "?"), jstr(it, "state", "?"),
+           jstr(it, "supplier", "?"), jstr(it, "total", "?"), jstr(it, "currency", ""));
+  }
+  arr = json_object_get(doc, "alerts");
+  json_array_foreach(arr, i, it) {
+    if(json_is_string(it))
+      printf("alert: %s\n", json_string_value(it));
+  }
+}
+
+int ctl_status_main(const char *url, int argc, char **argv)
+{
+  struct rs_buf body = {0}, u = {0};
+  bool as_json = false;
+  json_t *doc;
+  json_error_t jerr;
+  int i, rc;
+
+  for(i = 1; i < argc; i++) {
+    if(!strcmp(argv[i], "--json"))
+      as_json = true;
+    else {
+      fprintf(stderr, "restockctl status: unknown argument '%s' (expected --json)\n", argv[i]);
+      return 2;
+    }
+  }
+  rs_buf_puts(&u, url);
+  while(u.len && u.data[u.len - 1] == '/')
+    u.data[--u.len] = '\0';
+  rs_buf_puts(&u, "/api/v1/status");
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  rc = http_get(u.data, &body);
+  curl_global_cleanup();
+  if(rc)
+    goto out;
+  if(as_json) {
+    fwrite(body.data, 1, body.len, stdout);
+    if(body.len && body.data[body.len - 1] != '\n')
+      putchar('\n');
+    goto out;
+  }
+  doc = json_loadb(body.data ? body.data : "", body.len, 0, &jerr);
+  if(!json_is_object(doc)) {
+    fprintf(stderr, "restockctl: %s did not answer a status document: %s\n", u.data, jerr.text);
+    json_decref(doc);
+    rc = 1;
+    goto out;
+  }
+  print_status_table(doc);
+  json_decref(doc);
+out:
+  rs_buf_free(&body);
+  rs_buf_free(&u);
+  return rc;
+}
+
+/* ---- orders: straight on the database ---- */
+
+static void print_order_row(const json_t *o)
+{
+  printf("%-26s %-18s %-12s %10s %-3s %s\n", jstr(o, "id", "?"), jstr(o, "state", "?"),
+         jstr(o, "supplier", "?"), jstr(o, "total", "?"), jstr(o, "currency", ""),
+         jstr(o, "updated", ""));
+}
+
+static void print_order_detail(const json_t *o)
+{
+  const json_t *arr, *it, *ap = json_object_get(o, "approval");
+  size_t i;
+  printf("order     %s\nstate     %s\nsupplier  %s\ntotal     %s %s\ncreated   %s\nupdated   %s\n"
+         "shop id   %s\n",
+         jstr(o, "id", "?"), jstr(o, "state", "?"), jstr(o, "supplier", "?"), jstr(o, "total", "?"),
+         jstr(o, "currency", ""), jstr(o, "created", "?"), jstr(o, "updated", "?"),
+         jstr(o, "shop_id", "(not submitted)"));
+  if(json_is_true(json_object_get(ap, "required"))) {
+    printf("approval  required");
+    json_array_foreach(json_object_get(ap, "reasons"), i, it) {
+      if(json_is_string(it))
+        printf("%s %s", i ? ";" : ":", json_string_value(it));
+    }
+    printf("\n");
+    if(json_is_string(json_object_get(ap, "expires")))
+      printf("expires   %s\n", jstr(ap, "expires", ""));
+    if(json_is_string(json_object_get(ap, "decided_by")))
+      printf("decided   %s\n", jstr(ap, "decided_by", ""));
+  }
+  printf("\n%-32s %-16s %8s %10s %s\n", "CONSUMABLE", "SKU", "QUANTITY", "UNIT PRICE", "RULE");
+  arr = json_object_get(o, "lines");
+  json_array_foreach(arr, i, it) {
+    char q[32];
+    jnum(it, "quantity", 0, q, sizeof(q));
+    printf("%-32s %-16s %8s %10s %s\n", jstr(it, "consumable", "?"), jstr(it, "sku", "?"), q,
+           jstr(it, "unit_price", "-"), jstr(it, "rule", "-"));
+  }
+  printf("\n%-21s %-18s %-18s %-24s %s\n", "TIME", "FROM", "TO", "ACTOR", "CAUSE");
+  arr = json_object_get(o, "transitions");
+  json_array_foreach(arr, i, it) {
+    printf("%-21s %-18s %-18s %-24s %s\n", jstr(it, "time", "?"), jstr(it, "from", "-"),
+           jstr(it, "to", "?"), jstr(it, "actor", "?"), jstr(it, "cause", ""));
+  }
+}
+
+static void orders_usage(FILE *f)
+{
+  fputs("usage: restockctl orders [list] [--json]\n"
+        "       restockctl orders show ID [--json]\n"
+        "       restockctl orders approve ID\n"
+        "       restockctl orders reject ID\n",
+        f);
+}
+
+int ctl_orders_main(const char *config_dir, int argc, char **argv)
+{
+  const char *sub = "list", *id = NULL;
+  bool as_json = false;
+  struct cfg *cfg = NULL;
+  struct cfg_diags diags = {0};
+  struct store *st = NULL;
+  char err[512];
+  int i, rc = 1;
+  json_t *doc = NULL;
+
+  for(i = 1; i < argc; i++) {
+    if(!strcmp(argv[i], "--json"))
+      as_json = true;
+    else if(i == 1 && (!strcmp(argv[i], "list") || !strcmp(argv[i], "show") ||
+                       !strcmp(argv[i], "approve") || !strcmp(argv[i], "reject")))
+      sub = argv[i];
+    else if(i == 2 && strcmp(sub, "list") && !id)
+      id = argv[i];
+    else {
+      fprintf(stderr, "restockctl orders: unexpected argument '%s'\n", argv[i]);
+      orders_usage(stderr);
+      return 2;
+    }
+  }
+  if(strcmp(sub, "list") && !id) {
+    fprintf(stderr, "restockctl orders %s: needs an order id\n", sub);
+    orders_usage(stderr);
+    return 2;
+  }
+  if(cfg_load(config_dir, &cfg, &diags)) {
+    cfg_diags_print(&diags, stderr);
+    cfg_diags_free(&diags);
+    return 2;
+  }
+  cfg_diags_free(&diags);
+  if(store_open(cfg->storage.path, &st, err, sizeof(err))) {
+    fprintf(stderr, "restockctl: %s\n", err);
+    goto out;
+  }
+
+  if(!strcmp(sub, "list") || !strcmp(sub, "show")) {
+    enum rs_err e = id ? api_order_by_id(st, cfg, id, &doc) : api_orders_json(st, cfg, false, &doc);
+    if(e == RS_ERR_NOT_FOUND) {
+      fprintf(stderr, "restockctl: no order '%s'\n", id);
+      goto out;
+    }
+    if(e) {
+      fprintf(stderr, "restockctl: cannot read orders: %s\n", rs_strerror(e));
+      goto out;
+    }
+    if(as_json) {
+      char *s = api_dump(doc);
+      printf("%s\n", s ? s : "null");
+      free(s);
+    }
+    else if(id) {
+      print_order_detail(doc);
+    }
+    else {
+      const json_t *it;
+      size_t k;
+      printf("%-26s %-18s %-12s %10s %-3s %s\n", "ORDER", "STATE", "SUPPLIER", "TOTAL", "", "UPDATED");
+      json_array_foreach(json_object_get(doc, "orders"), k, it) {
+        print_order_row(it);
+      }
+    }
+    rc = 0;
+  }
+  else {
+    /* approve / reject: the pipeline's own decision path, recorded as cli */
+    struct pipeline *pl = pipeline_new(st);
+    bool approve = !strcmp(sub, "approve");
+    int64_t now = clock_real_wall_ms();
+    enum rs_err e;
+    if(!pl) {
+      fprintf(stderr, "restockctl: out of memory\n");
+      goto out;
+    }
+    e = approve ? pipeline_approve(pl, cfg, id, "cli", "restockctl", now)
+                : pipeline_reject(pl, cfg, id, "cli", "restockctl", now);
+    pipeline_free(pl);
+    if(e == RS_ERR_NOT_FOUND)
+      fprintf(stderr, "restockctl: no order '%s'\n", id);
+    else if(e == RS_ERR_CONFLICT)
+      fprintf(stderr, "restockctl: order '%s' is not waiting for approval (see restockctl orders "
+              "show %s)\n", id, id);
+    else if(e)
+      fprintf(stderr, "restockctl: cannot %s order '%s': %s\n", sub, id, rs_strerror(e));
+    else {
+      printf("order %s %s\n", id, approve ? "approved" : "rejected");
+      rc = 0;
+    }
+  }
+out:
+  json_decref(doc);
+  store_close(st);
+  cfg_free(cfg);
+  return rc;
+}

@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * probe: read a device now and print raw and decoded values (see probe.h).
+ */
+#include "gateway/tools/probe.h"
+
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "adapters/modbus_codec.h"
+#include "adapters/modbus_plan.h"
+#include "config/config.h"
+#include "base/rs_util.h"
+#include "adapters/adapter.h"
+#include "base/clock.h"
+#include "base/log.h"
+
+/* What one point gave. */
+struct probe_pt {
+  const struct cfg_point *pt;
+  bool got; /* a reading arrived */
+  struct reading r;
+  char *detail; /* copy of r.detail */
+};
+
+struct probe_run {
+  const struct cfg_device *dev;
+  struct probe_pt *pts;
+  size_t n;
+};
+
+static void probe_emit(void *ctx, const struct reading *r)
+{
+  struct probe_run *pr = ctx;
+  size_t i;
+  for(i = 0; i < pr->n; i++) {
+    struct probe_pt *p = &pr->pts[i];
+    if(strcmp(p->pt->id, r->point))
+      continue;
+    p->got = true;
+    p->r = *r;
+    p->r.device = NULL;
+    p->r.point = NULL;
+    FREE_NULL(p->detail);
+    p->detail = r->detail ? rs_xstrdup(r->detail) : NULL;
+    p->r.detail = p->detail;
+    return;
+  }
+}
+
+/* Append s as a JSON string. */
+static void json_str(struct rs_buf *b, const char *s)
+{
+  const unsigned char *p = (const unsigned char *)s;
+  rs_buf_puts(b, "\"");
+  for(; *p; p++) {
+    if(*p == '"' || *p == '\\')
+      rs_buf_printf(b, "\\%c", *p);
+    else if(*p < 0x20)
+      rs_buf_printf(b, "\\u%04x", (unsigned)*p);
+    else
+      rs_buf_append(b, (const char *)p, 1);
+  }
+  rs_buf_puts(b, "\"");
+}
+
+/*
+ * The value of a good reading as JSON text into buf: Modbus values are
+ * decoded again from raw so 64-bit integers stay exact.
+ */
+static void format_value(const struct probe_pt *p, char *buf, size_t size)
+{
+  struct codec_value v;
+  if(p->r.n_raw && p->r.n_raw >= p->pt->width &&
+     mbc_decode(p->pt, p->r.raw, p->r.n_raw, &v, NULL, 0) == CODEC_OK) {
+    (void)codec_format_value(&v, buf, size);
+    return;
+  }
+  if(p->r.is_bool)
+    v.kind = CODEC_V_BOOL, v.v.b = p->r.value != 0;
+  else
+    v.kind = CODEC_V_DOUBLE, v.v.d = p->r.value;
+  (void)codec_format_value(&v, buf, size);
+}
+
+static void print_plan(const struct cfg_device *dev, bool json)
+{
+  struct rs_buf b = {0};
+  rs_buf_puts(&b, "");
+  if(dev->transport == CFG_TR_COAP) {
+    size_t i;
+    for(i = 0; i < dev->n_points; i++)
+      rs_buf_printf(&b, "GET %s%s%s\n", dev->uri ? dev->uri : "", dev->points[i].path,
+                    dev->points[i].observe ? " (observe)" : "");
+  }
+  else {
+    struct mbplan plan;
+    struct mbplan_opts o = {dev->unit_id, dev->max_gap, dev->max_registers, dev->single_reads};
+    char err[256];
+    (void)mbplan_build_points(dev->points, dev->n_points, &o, &plan, err, sizeof(err));
+    mbplan_format(&plan, dev->points, &b);
+    mbplan_free(&plan);
+  }
+  if(!json) {
+    fputs(b.data, stdout);
+  }
+  else {
+    struct rs_buf j = {0};
+    char *line = b.data, *nl;
+    bool first = true;
+    rs_buf_puts(&j, "{\"device\": ");
+    json_str(&j, dev->id);
+    rs_buf_puts(&j, ", \"plan\": [");
+    while(line && *line && (nl = strchr(line, '\n')) != NULL) {
+      *nl = '\0';
+      rs_buf_puts(&j, first ? "" : ", ");
+      json_str(&j, line);
+      first = false;
+      line = nl + 1;
+    }
+    rs_buf_puts(&j, "]}\n");
+    fputs(j.data, stdout);
+    rs_buf_free(&j);
+  }
+  rs_buf_free(&b);
+}
+
+static void usage(void)
+{
+  fputs("usage: restockctl [--config DIR] probe DEVICE [POINT] [--plan] [--json]\n", stderr);
+}
+
+/* Print the run as a table or JSON; returns the exit code. */
+static int print_result(const struct probe_run *pr, bool up, int64_t rtt_ms, const char *why,
+                        bool json)
+{
+  struct rs_buf b = {0};
+  size_t i;
+  int code = up ? 0 : 1;
+  rs_buf_puts(&b, "");
+  if(json) {
+    rs_buf_puts(&b, "{\"device\": ");
+    json_str(&b, pr->dev->id);
+    rs_buf_printf(&b, ", \"state\": \"%s\", \"rtt_ms\": ", up ? "up" : "down");
+    if(up)
+      rs_buf_printf(&b, "%" PRId64, rtt_ms);
+    else
+      rs_buf_puts(&b, "null");
+    rs_buf_puts(&b, ", \"points\": [");
+  }
+  else {
+    if(up)
+      rs_buf_printf(&b, "%s: up, rtt %" PRId64 " ms\n", pr->dev->id, rtt_ms);
+    else
+      rs_buf_printf(&b, "%s: down (%s)\n", pr->dev->id, why);
+    rs_buf_printf(&b, "%-20s %-28s %-22s %-8s %s\n", "POINT", "RAW", "VALUE", "UNIT", "ERROR");
+  }
+  for(i = 0; i < pr->n; i++) {
+    const struct probe_pt *p = &pr->pts[i];
+    char raw[64] = "", value[40] = "-";
+    const char *err = NULL;
+    unsigned k;
+    size_t off = 0;
+    if(!up)
+      err = why;
+    else if(!p->got)
+      err = "no reading";
+    else if(p->r.error)
+      err = p->detail ? p->detail : reading_error_name(p->r.error);
+    if(err)
+      code = 1;
+    else
+      format_value(p, value, sizeof(value));
+    if(json) {
+      rs_buf_puts(&b, i ? ", {\"id\": " : "{\"id\": ");
+      json_str(&b, p->pt->id);
+      rs_buf_printf(&b, ", \"value\": %s, \"raw\": [", err ? "null" : value);
+      for(k = 0; up && p->got && k < p->r.n_raw; k++)
+        rs_buf_printf(&b, "%s%u", k ? ", " : "", (unsigned)p->r.raw[k]);
+      rs_buf_puts(&b, "], \"error\": ");
+      if(err)
+        json_str(&b, err);
+      else
+        rs_buf_puts(&b, "null");
+      rs_buf_puts(&b, "}");
+      continue;
+    }
+    for(k = 0; up && p->got && k < p->r.n_raw && off + 8 < sizeof(raw); k++)
+      off += (size_t)snprintf(raw + off, sizeof(raw) - off, "%s0x%04x", k ? " " : "",
+                              (unsigned)p->r.raw[k]);
+    rs_buf_printf(&b, "%-20s %-28s %-22s %-8s %s\n", p->pt->id, raw[0] ? raw : "-",
+                  err ? "-" : value, p->pt->unit ? p->pt->unit : "-", err ? err : "-");
+  }
+  if(json)
+    rs_buf_puts(&b, "]}\n");
+  fputs(b.data, stdout);
+  rs_buf_free(&b);
+  return code;
+}
+
+int probe_main(const char *config_dir, int argc, char **argv)
+{
+  const char *dev_id = NULL, *pt_id = NULL;
+  bool plan = false, json = false;
+  struct cfg *cfg = NULL;
+  struct cfg_diags diags = {0};
+  struct cfg_device *orig, dev;
+  struct probe_run pr = {0};
+  const struct adapter_ops *ops;
+  struct adapter a;
+  char err[512] = "";
+  enum rs_err rc;
+  int64_t t0, rtt;
+  int i, code = 2;
+  size_t k;
+
+  for(i = 1; i < argc; i++) {
+    if(!strcmp(argv[i], "--plan"))
+      plan = true;
+    else if(!strcmp(argv[i], "--json"))
+      json = true;
+    else if(argv[i][0] == '-') {
+      fprintf(stderr, "restockctl probe: unknown option '%s'\n", argv[i]);
+      usage();
+      return 2;
+    }
+    else if(!dev_id)
+      dev_id = argv[i];
+    else if(!pt_id)
+      pt_id = argv[i];
+    else {
+      usage();
+      return 2;
+    }
+  }
+  if(!dev_id) {
+    usage();
+    return 2;
+  }
+  if(cfg_load(config_dir, &cfg, &diags)) {
+    cfg_diags_print(&diags, stderr);
+    cfg_diags_free(&diags);
+    return 2;
+  }
+  cfg_diags_free(&diags);
+  orig = cfg_find_device(cfg, dev_id);
+  if(!orig) {
+    const char **names = rs_xcalloc(cfg->n_devices + 1, sizeof(*names));
+    const char *hint;
+    for(k = 0; k < cfg->n_devices; k++)
+      names[k] = cfg->devices[k].id;
+    hint = rs_did_you_mean(dev_id, names);
+    fprintf(stderr, "restockctl probe: no device '%s' in %s%s%s%s\n", dev_id, config_dir,
+            hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
+    FREE_NULL(names);
+    goto out;
+  }
+  dev = *orig;
+  if(pt_id) {
+    struct cfg_point *pt = cfg_find_point(orig, pt_id);
+    if(!pt) {
+      fprintf(stderr, "restockctl probe: device %s has no point '%s'\n", dev_id, pt_id);
+      goto out;
+    }
+    dev.points = pt;
+    dev.n_points = 1;
+  }
+  if(plan) {
+    print_plan(&dev, json);
+    code = 0;
+    goto out;
+  }
+
+  log_set_level(LOG_LVL_ERR); /* point errors are in the output already */
+  pr.dev = &dev;
+  pr.n = dev.n_points;
+  pr.pts = rs_xcalloc(pr.n ? pr.n : 1, sizeof(*pr.pts));
+  for(k = 0; k < pr.n; k++)
+    pr.pts[k].pt = &dev.points[k];
+  memset(&a, 0, sizeof(a));
+  ops = adapter_default_lookup(NULL, dev.transport);
+  t0 = clock_real_mono_ms();
+  if(!ops) {
+    (void)rs_snprintf(err, sizeof(err), "no %s adapter in this build",
+                      cfg_transport_name(dev.transport));
+    rc = RS_ERR_NOT_FOUND;
+  }
+  else {
+    a.ops = ops;
+    a.dev = &dev;
+    rc = adapter_open(&a, err, sizeof(err));
+    if(!rc) {
+      rc = adapter_poll(&a, clock_real_wall_ms(), probe_emit, &pr, err, sizeof(err));
+      adapter_close(&a);
+    }
+  }
+  rtt = clock_real_mono_ms() - t0;
+  code = print_result(&pr, rc == RS_OK, rtt, err[0] ? err : rs_strerror(rc), json);
+
+out:
+  for(k = 0; k < pr.n; k++)
+    FREE_NULL(pr.pts[k].detail);
+  FREE_NULL(pr.pts);
+  cfg_free(cfg);
+  return code;
+}

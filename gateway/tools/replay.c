@@ -1,0 +1,896 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * replay: the engine on a virtual clock, the readings CSV reader and the
+ * `restockctl replay` command (see replay.h).
+ */
+#include "gateway/tools/replay.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "gateway/pipeline.h"
+
+#define MINUTE_MS 60000
+
+/* ---- the engine ------------------------------------------------------ */
+
+struct replay_engine {
+  const struct cfg *cfg;
+  char dir[64];
+  struct store *st;
+  struct reading_path *rp;
+  struct pipeline *pl;
+  const struct cfg_consumable **cons; /* in device order */
+  struct rule_state *states;
+  struct rule_snapshot *snaps;
+  struct rule_decision *dec;
+  size_t n_cons;
+  replay_line_fn on_line;
+  void *on_line_ud;
+};
+
+/* Remove the temp store files and the dir (what the engine created). */
+static void remove_dir(const char *dir)
+{
+  static const char *const names[] = {"restock.db", "restock.db-wal", "restock.db-shm",
+                                      "restock.db-journal"};
+  char path[128];
+  size_t i;
+  for(i = 0; i < RS_ARRAY_LEN(names); i++) {
+    if(!rs_snprintf(path, sizeof(path), "%s/%s", dir, names[i]))
+      (void)unlink(path);
+  }
+  (void)rmdir(dir);
+}
+
+struct replay_engine *replay_engine_new(const struct cfg *cfg, char *err, size_t errlen)
+{
+  struct replay_engine *e = rs_xcalloc(1, sizeof(*e));
+  const char *tmp = getenv("TMPDIR");
+  char db[128];
+  size_t i, j, k = 0;
+
+  e->cfg = cfg;
+  if(!tmp || !*tmp || strlen(tmp) > 40)
+    tmp = "/tmp";
+  if(rs_snprintf(e->dir, sizeof(e->dir), "%s/restock-replay-XXXXXX", tmp) || !mkdtemp(e->dir)) {
+    (void)rs_snprintf(err, errlen, "cannot create a temp dir under %s: %s", tmp, strerror(errno));
+    e->dir[0] = '\0';
+    goto fail;
+  }
+  (void)rs_snprintf(db, sizeof(db), "%s/restock.db", e->dir);
+  if(store_open(db, &e->st, err, errlen))
+    goto fail;
+  if(store_set_order_id_tag(e->st, REPLAY_ORDER_TAG)) {
+    (void)rs_snprintf(err, errlen, "%s", store_errmsg(e->st));
+    goto fail;
+  }
+  clock_trust_all_times(true);
+  e->rp = reading_path_new(e->st, cfg);
+  e->pl = pipeline_new(e->st);
+  if(!e->rp || !e->pl) {
+    (void)rs_snprintf(err, errlen, "out of memory");
+    goto fail;
+  }
+  for(i = 0; i < cfg->n_devices; i++)
+    e->n_cons += cfg->devices[i].n_consumables;
+  e->cons = rs_xcalloc(e->n_cons + 1, sizeof(*e->cons));
+  e->states = rs_xcalloc(e->n_cons + 1, sizeof(*e->states));
+  e->snaps = rs_xcalloc(e->n_cons + 1, sizeof(*e->snaps));
+  e->dec = rs_xcalloc(e->n_cons + 1, sizeof(*e->dec));
+  for(i = 0; i < cfg->n_devices; i++) {
+    for(j = 0; j < cfg->devices[i].n_consumables; j++) {
+      e->cons[k] = &cfg->devices[i].consumables[j];
+      rule_state_init(&e->states[k], cfg);
+      k++;
+    }
+  }
+  return e;
+fail:
+  replay_engine_free(e);
+  return NULL;
+}
+
+void replay_engine_free(struct replay_engine *e)
+{
+  size_t i;
+  if(!e)
+    return;
+  reading_path_free(e->rp);
+  pipeline_free(e->pl);
+  store_close(e->st);
+  if(e->dir[0])
+    remove_dir(e->dir);
+  if(e->states) {
+    for(i = 0; i < e->n_cons; i++)
+      rule_state_free(&e->states[i]);
+  }
+  FREE_NULL(e->states);
+  FREE_NULL(e->cons);
+  FREE_NULL(e->snaps);
+  FREE_NULL(e->dec);
+  free(e);
+}
+
+struct store *replay_engine_store(struct replay_engine *e)
+{
+  return e->st;
+}
+
+struct reading_path *replay_engine_readings(struct replay_engine *e)
+{
+  return e->rp;
+}
+
+void replay_engine_on_line(struct replay_engine *e, replay_line_fn fn, void *ud)
+{
+  e->on_line = fn;
+  e->on_line_ud = ud;
+}
+
+enum rs_err replay_engine_set_spares(struct replay_engine *e, const struct cfg_consumable *c,
+                                     int64_t spares)
+{
+  struct store_consumable row;
+  enum rs_err rc;
+  memset(&row, 0, sizeof(row));
+  rc = store_get_consumable_state(e->st, c->full_id, &row);
+  if(rc == RS_ERR_NOT_FOUND) {
+    row.id = rs_xstrdup(c->full_id);
+    rc = RS_OK;
+  }
+  if(!rc) {
+    row.spares = spares;
+    rc = store_put_consumable_state(e->st, &row);
+  }
+  store_consumable_free(&row);
+  return rc;
+}
+
+enum rs_err replay_engine_reading(struct replay_engine *e, const char *device, const char *point,
+                                  int64_t t_ms, double value)
+{
+  const struct cfg_device *d = cfg_find_device(e->cfg, device);
+  const struct cfg_point *p = d ? cfg_find_point(d, point) : NULL;
+  struct reading r;
+  if(!p)
+    return RS_ERR_NOT_FOUND;
+  memset(&r, 0, sizeof(r));
+  r.device = d->id;
+  r.point = p->id;
+  r.wall_ms = t_ms;
+  r.value = value;
+  r.is_bool = p->type == CFG_VT_BOOL;
+  r.is_int = !p->scaled && value == floor(value);
+  r.error = READING_OK;
+  return reading_path_submit(e->rp, &r);
+}
+
+size_t replay_engine_evaluate(struct replay_engine *e, int64_t now_ms)
+{
+  size_t i, n, made = 0;
+  if(e->n_cons) {
+    for(i = 0; i < e->n_cons; i++)
+      reading_path_snapshot(e->rp, e->cons[i], now_ms,
+                            pipeline_has_open_line(e->pl, e->cons[i]->full_id), &e->snaps[i]);
+    n = rules_evaluate(e->cfg, now_ms, e->snaps, e->states, e->n_cons, e->dec, e->n_cons);
+    for(i = 0; i < n; i++) {
+      int64_t id = 0;
+      if(pipeline_submit(e->pl, e->cfg, &e->dec[i], now_ms, &id) == RS_OK) {
+        made++;
+        if(e->on_line)
+          e->on_line(e->on_line_ud, &e->dec[i], id, now_ms);
+      }
+    }
+  }
+  (void)pipeline_tick(e->pl, e->cfg, now_ms);
+  return made;
+}
+
+bool replay_engine_timers_running(const struct replay_engine *e, int64_t now_ms)
+{
+  size_t i, j;
+  for(i = 0; i < e->n_cons; i++) {
+    const struct rule_state *st = &e->states[i];
+    for(j = 0; j < st->n && st->since_ms; j++) {
+      const struct cfg_rule *r = j < e->cfg->n_rules ? &e->cfg->rules[j] : &e->cfg->default_rule;
+      if(st->since_ms[j] != INT64_MIN && r->for_ms > 0 && now_ms - st->since_ms[j] < r->for_ms)
+        return true;
+    }
+  }
+  return false;
+}
+
+/* ---- CSV ------------------------------------------------------------- */
+
+#define FIELD_MAX 256
+
+struct csv_reader {
+  const char *name;
+  const char *p, *end;
+  uint32_t line; /* line of the next byte */
+  struct rs_buf *errs;
+  size_t n_errors;
+};
+
+static void csv_error(struct csv_reader *r, uint32_t line, const char *fmt, ...) RS_PRINTF(3, 4);
+
+static void csv_error(struct csv_reader *r, uint32_t line, const char *fmt, ...)
+{
+  va_list ap;
+  r->n_errors++;
+  if(r->n_errors > REPLAY_CSV_MAX_REPORTED)
+    return;
+  rs_buf_printf(r->errs, "%s:%" PRIu32 ": ", r->name, line);
+  va_start(ap, fmt);
+  rs_buf_vprintf(r->errs, fmt, ap);
+  va_end(ap);
+  rs_buf_puts(r->errs, "\n");
+}
+
+/*
+ * Read one record into fields (at most 4 kept, *nf counts all). Returns 1
+ * for a record, 0 at the end of input, -1 for a malformed record (reported;
+ * the reader is then past it). Empty lines are skipped.
+ */
+static int csv_record(struct csv_reader *r, char fields[4][FIELD_MAX], size_t *nf,
+                      uint32_t *start_line)
+{
+  size_t flen = 0;
+  bool quoted = false, was_quoted = false, bad = false, too_long = false;
+  const char *why = NULL;
+
+  /* skip empty lines */
+  while(r->p < r->end &&
+        (*r->p == '\n' || (*r->p == '\r' && r->p + 1 < r->end && r->p[1] == '\n'))) {
+    r->p += *r->p == '\r' ? 2 : 1;
+    r->line++;
+  }
+  if(r->p >= r->end)
+    return 0;
+  *start_line = r->line;
+  *nf = 0;
+  for(;;) {
+    char ch;
+    if(r->p >= r->end) {
+      if(quoted) {
+        bad = true;
+        why = "a quoted field is not closed before the end of the file";
+      }
+      break;
+    }
+    ch = *r->p++;
+    if(quoted) {
+      if(ch == '"') {
+        if(r->p < r->end && *r->p == '"') {
+          r->p++;
+        }
+        else {
+          quoted = false;
+          continue;
+        }
+      }
+      else if(ch == '\n')
+        r->line++;
+      if(flen + 1 < FIELD_MAX) {
+        if(*nf < 4)
+          fields[*nf][flen] = ch;
+        flen++;
+      }
+      else
+        too_long = true;
+      continue;
+    }
+    if(ch == '"') {
+      if(flen || was_quoted) {
+        if(!bad)
+          why = "a quote inside an unquoted field (quote the whole field and double the quote)";
+        bad = true;
+        continue;
+      }
+      quoted = was_quoted = true;
+      continue;
+    }
+    if(ch == ',' || ch == '\n' || (ch == '\r' && r->p < r->end && *r->p == '\n') ||
+       (ch == '\r' && r->p >= r->end)) {
+      if(*nf < 4)
+        fields[*nf][flen < FIELD_MAX ? flen : FIELD_MAX - 1] = '\0';
+      (*nf)++;
+      flen = 0;
+      was_quoted = false;
+      if(ch == ',')
+        continue;
+      if(ch == '\r' && r->p < r->end)
+        r->p++;
+      r->line++;
+      goto done;
+    }
+    if(was_quoted) {
+      if(!bad)
+        why = "text after a closing quote";
+      bad = true;
+      continue;
+    }
+    if(ch == '\r' || ch == '\0') {
+      if(!bad)
+        why = ch == '\r' ? "a bare carriage return (lines end in LF or CRLF)" : "a NUL byte";
+      bad = true;
+      continue;
+    }
+    if(flen + 1 < FIELD_MAX) {
+      if(*nf < 4)
+        fields[*nf][flen] = ch;
+      flen++;
+    }
+    else
+      too_long = true;
+  }
+  /* end of input ends the last record */
+  if(*nf < 4)
+    fields[*nf][flen < FIELD_MAX ? flen : FIELD_MAX - 1] = '\0';
+  (*nf)++;
+done:
+  if(bad) {
+    csv_error(r, *start_line, "%s", why);
+    return -1;
+  }
+  if(too_long) {
+    csv_error(r, *start_line, "a field is longer than %d bytes", FIELD_MAX - 1);
+    return -1;
+  }
+  return 1;
+}
+
+/* Intern "device\0point" in csv->keys; returns its index. */
+static uint32_t intern(struct replay_csv *csv, size_t *cap, const char *device, const char *point,
+                       uint32_t *last)
+{
+  size_t dl = strlen(device), pl = strlen(point), i;
+  char *k;
+  if(*last < csv->n_keys && !strcmp(csv->keys[*last], device) &&
+     !strcmp(csv->keys[*last] + strlen(csv->keys[*last]) + 1, point))
+    return *last;
+  for(i = 0; i < csv->n_keys; i++) {
+    if(!strcmp(csv->keys[i], device) && !strcmp(csv->keys[i] + strlen(csv->keys[i]) + 1, point)) {
+      *last = (uint32_t)i;
+      return *last;
+    }
+  }
+  if(csv->n_keys == *cap) {
+    *cap = *cap ? *cap * 2 : 16;
+    csv->keys = rs_xrealloc(csv->keys, *cap * sizeof(*csv->keys));
+  }
+  k = rs_xmalloc(dl + pl + 2);
+  memcpy(k, device, dl + 1);
+  memcpy(k + dl + 1, point, pl + 1);
+  csv->keys[csv->n_keys] = k;
+  *last = (uint32_t)csv->n_keys++;
+  return *last;
+}
+
+static int row_cmp(const void *a, const void *b)
+{
+  const struct replay_row *x = a, *y = b;
+  if(x->time_ms != y->time_ms)
+    return x->time_ms < y->time_ms ? -1 : 1;
+  return x->line < y->line ? -1 : (x->line > y->line);
+}
+
+/* A field quoted for a message, controls as '?'. */
+static void quote_field(const char *s, char *buf, size_t size)
+{
+  size_t i, w = 0;
+  for(i = 0; s[i] && w + 5 < size && i < 40; i++)
+    buf[w++] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+  if(s[i] && w + 4 < size) {
+    buf[w++] = '.';
+    buf[w++] = '.';
+    buf[w++] = '.';
+  }
+  buf[w] = '\0';
+}
+
+/* Check device/point against cfg (when given), with a suggestion. 0 or -1 (reported). */
+static int check_point(struct csv_reader *r, uint32_t line, const struct cfg *cfg,
+                       const char *device, const char *point, bool *is_bool)
+{
+  const struct cfg_device *d;
+  const struct cfg_point *p;
+  char q[64];
+  *is_bool = false;
+  if(!cfg)
+    return 0;
+  d = cfg_find_device(cfg, device);
+  if(!d) {
+    const char *names[65];
+    const char *hint;
+    size_t i, n = cfg->n_devices < 64 ? cfg->n_devices : 64;
+    for(i = 0; i < n; i++)
+      names[i] = cfg->devices[i].id;
+    names[n] = NULL;
+    hint = rs_did_you_mean(device, names);
+    quote_field(device, q, sizeof(q));
+    csv_error(r, line, "device '%s' is not in the config%s%s%s", q, hint ? " (did you mean '" : "",
+              hint ? hint : "", hint ? "'?)" : "");
+    return -1;
+  }
+  p = cfg_find_point(d, point);
+  if(!p) {
+    const char *names[65];
+    const char *hint;
+    size_t i, n = d->n_points < 64 ? d->n_points : 64;
+    for(i = 0; i < n; i++)
+      names[i] = d->points[i].id;
+    names[n] = NULL;
+    hint = rs_did_you_mean(point, names);
+    quote_field(point, q, sizeof(q));
+    csv_error(r, line, "device %s has no point '%s'%s%s%s", d->id, q,
+              hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
+    return -1;
+  }
+  *is_bool = p->type == CFG_VT_BOOL;
+  return 0;
+}
+
+size_t replay_csv_parse(const char *name, const char *data, size_t len, const struct cfg *cfg,
+                        struct replay_csv *out, struct rs_buf *errs)
+{
+  struct csv_reader r = {name, data, data + len, 1, errs, 0};
+  char f[4][FIELD_MAX];
+  size_t nf = 0, cap_rows = 0, cap_keys = 0;
+  uint32_t line = 1, last = UINT32_MAX;
+  int rc;
+
+  memset(out, 0, sizeof(*out));
+  if(len >= 3 && !memcmp(data, "\xEF\xBB\xBF", 3))
+    r.p += 3;
+  rc = csv_record(&r, f, &nf, &line);
+  if(rc == 0) {
+    csv_error(&r, 1, "empty file (expected the header time,device,point,value)");
+    goto out;
+  }
+  if(rc > 0 && (nf != 4 || strcmp(f[0], "time") || strcmp(f[1], "device") ||
+                strcmp(f[2], "point") || strcmp(f[3], "value")))
+    csv_error(&r, line, "the header must be time,device,point,value");
+  if(r.n_errors)
+    goto out;
+
+  while((rc = csv_record(&r, f, &nf, &line)) != 0) {
+    struct replay_row row;
+    char q[64];
+    bool is_bool;
+    if(rc < 0)
+      continue;
+    if(nf != 4) {
+      csv_error(&r, line, "expected 4 fields (time,device,point,value), found %zu", nf);
+      continue;
+    }
+    memset(&row, 0, sizeof(row));
+    row.line = line;
+    if(clock_parse_time(f[0], &row.time_ms)) {
+      quote_field(f[0], q, sizeof(q));
+      csv_error(&r, line, "time '%s' is neither RFC 3339 (2026-05-01T08:00:00Z) nor Unix seconds",
+                q);
+      continue;
+    }
+    if(!f[1][0] || !f[2][0]) {
+      csv_error(&r, line, "empty %s", !f[1][0] ? "device" : "point");
+      continue;
+    }
+    if(check_point(&r, line, cfg, f[1], f[2], &is_bool))
+      continue;
+    if(!strcmp(f[3], "true") || !strcmp(f[3], "false"))
+      row.value = f[3][0] == 't';
+    else if(rs_parse_double(f[3], &row.value)) {
+      quote_field(f[3], q, sizeof(q));
+      csv_error(&r, line, "value '%s' is not a number (decimal, or true/false)", q);
+      continue;
+    }
+    (void)is_bool;
+    if(r.n_errors)
+      continue; /* keep checking, stop collecting */
+    row.key = intern(out, &cap_keys, f[1], f[2], &last);
+    if(out->n_rows == cap_rows) {
+      cap_rows = cap_rows ? cap_rows * 2 : 1024;
+      out->rows = rs_xrealloc(out->rows, cap_rows * sizeof(*out->rows));
+    }
+    out->rows[out->n_rows++] = row;
+  }
+out:
+  if(r.n_errors > REPLAY_CSV_MAX_REPORTED)
+    rs_buf_printf(errs, "%s: %zu more bad rows not shown\n", name,
+                  r.n_errors - REPLAY_CSV_MAX_REPORTED);
+  if(r.n_errors) {
+    replay_csv_free(out);
+    out->n_errors = r.n_errors;
+    return r.n_errors;
+  }
+  if(out->n_rows > 1)
+    qsort(out->rows, out->n_rows, sizeof(*out->rows), row_cmp);
+  return 0;
+}
+
+void replay_csv_free(struct replay_csv *csv)
+{
+  size_t i;
+  for(i = 0; i < csv->n_keys; i++)
+    FREE_NULL(csv->keys[i]);
+  FREE_NULL(csv->keys);
+  FREE_NULL(csv->rows);
+  memset(csv, 0, sizeof(*csv));
+}
+
+/* ---- output ---------------------------------------------------------- */
+
+/* A JSON string (ids and names are plain, but escape anyway). */
+static void json_str(struct rs_buf *b, const char *s)
+{
+  rs_buf_puts(b, "\"");
+  for(; s && *s; s++) {
+    unsigned char ch = (unsigned char)*s;
+    if(ch == '"' || ch == '\\')
+      rs_buf_printf(b, "\\%c", ch);
+    else if(ch < 0x20)
+      rs_buf_printf(b, "\\u%04x", ch);
+    else
+      rs_buf_append(b, s, 1);
+  }
+  rs_buf_puts(b, "\"");
+}
+
+/* A number with at most `dec` decimals, trailing zeros dropped; null when not finite. */
+static void json_num(struct rs_buf *b, double v, int dec)
+{
+  char tmp[64];
+  size_t n;
+  if(!isfinite(v)) {
+    rs_buf_puts(b, "null");
+    return;
+  }
+  if(rs_snprintf(tmp, sizeof(tmp), "%.*f", dec, v)) {
+    rs_buf_printf(b, "%.6g", v);
+    return;
+  }
+  n = strlen(tmp);
+  if(strchr(tmp, '.')) {
+    while(n && tmp[n - 1] == '0')
+      tmp[--n] = '\0';
+    if(n && tmp[n - 1] == '.')
+      tmp[--n] = '\0';
+  }
+  if(!strcmp(tmp, "-0"))
+    (void)rs_strlcpy(tmp, "0", sizeof(tmp));
+  rs_buf_puts(b, tmp);
+}
+
+static void json_time(struct rs_buf *b, int64_t ms)
+{
+  char t[40];
+  clock_format_rfc3339(ms, t, sizeof(t));
+  json_str(b, t);
+}
+
+static void emit(FILE *out, struct rs_buf *b)
+{
+  if(b->data && !b->oom) {
+    fputs(b->data, out);
+    fputc('\n', out);
+  }
+  rs_buf_free(b);
+}
+
+/* The orders already printed: id and how many transitions of it. */
+struct seen_order {
+  char id[STORE_ORDER_ID_MAX + 1];
+  int64_t updated_ms;
+  size_t n_transitions;
+};
+
+struct run {
+  const struct cfg *cfg;
+  struct replay_engine *eng;
+  FILE *out;
+  struct seen_order *seen;
+  size_t n_seen, cap_seen;
+  /* orders changed in this step (ids), collected by list_cb */
+  char (*changed)[STORE_ORDER_ID_MAX + 1];
+  size_t n_changed, cap_changed;
+  bool failed;
+};
+
+static struct seen_order *find_seen(struct run *r, const char *id)
+{
+  size_t i;
+  for(i = 0; i < r->n_seen; i++)
+    if(!strcmp(r->seen[i].id, id))
+      return &r->seen[i];
+  return NULL;
+}
+
+static int list_cb(void *ud, const struct store_order *o)
+{
+  struct run *r = ud;
+  struct seen_order *s = find_seen(r, o->id);
+  if(s && s->updated_ms == o->updated_ms)
+    return 0;
+  if(r->n_changed == r->cap_changed) {
+    r->cap_changed = r->cap_changed ? r->cap_changed * 2 : 16;
+    r->changed = rs_xrealloc(r->changed, r->cap_changed * sizeof(*r->changed));
+  }
+  (void)rs_strlcpy(r->changed[r->n_changed++], o->id, sizeof(*r->changed));
+  return 0;
+}
+
+static int id_cmp(const void *a, const void *b)
+{
+  return strcmp(a, b);
+}
+
+/* One order event per transition of o not printed yet. */
+static void print_order(struct run *r, const struct store_order_full *o, size_t from)
+{
+  size_t i, j;
+  int decimals = r->cfg->orders.currency_decimals;
+  for(i = from; i < o->n_transitions; i++) {
+    struct rs_buf b = {0};
+    char total[48];
+    rs_buf_puts(&b, "{\"time\":");
+    json_time(&b, o->transitions[i].time_ms);
+    rs_buf_puts(&b, ",\"event\":\"order\",\"id\":");
+    json_str(&b, o->order.id);
+    rs_buf_puts(&b, ",\"state\":");
+    json_str(&b, store_order_state_name(o->transitions[i].to));
+    rs_buf_puts(&b, ",\"supplier\":");
+    json_str(&b, o->order.supplier);
+    rs_buf_puts(&b, ",\"lines\":[");
+    for(j = 0; j < o->n_lines; j++) {
+      const struct store_order_line *l = &o->lines[j];
+      rs_buf_puts(&b, j ? ",{\"consumable\":" : "{\"consumable\":");
+      json_str(&b, l->consumable);
+      rs_buf_puts(&b, ",\"sku\":");
+      json_str(&b, l->sku);
+      rs_buf_printf(&b, ",\"quantity\":%" PRId64 ",\"rule\":", l->quantity);
+      if(l->rule)
+        json_str(&b, l->rule);
+      else
+        rs_buf_puts(&b, "null");
+      rs_buf_puts(&b, "}");
+    }
+    cfg_format_money(o->order.total, decimals >= 0 ? decimals : 2, total, sizeof(total));
+    rs_buf_puts(&b, "],\"total\":");
+    json_str(&b, total);
+    rs_buf_puts(&b, "}");
+    emit(r->out, &b);
+  }
+}
+
+/* Print the transitions that appeared since the last call. */
+static void scan_orders(struct run *r)
+{
+  size_t i;
+  r->n_changed = 0;
+  if(store_list_orders(replay_engine_store(r->eng), false, STORE_ORDER_DRAFT, 0, list_cb, r)) {
+    fprintf(stderr, "restockctl replay: %s\n", store_errmsg(replay_engine_store(r->eng)));
+    r->failed = true;
+    return;
+  }
+  /* ids sort by creation date and sequence: a stable order for the output */
+  if(r->n_changed > 1)
+    qsort(r->changed, r->n_changed, sizeof(*r->changed), id_cmp);
+  for(i = 0; i < r->n_changed; i++) {
+    struct store_order_full *o = NULL;
+    struct seen_order *s;
+    if(store_get_order(replay_engine_store(r->eng), r->changed[i], &o)) {
+      r->failed = true;
+      continue;
+    }
+    s = find_seen(r, o->order.id);
+    if(!s) {
+      if(r->n_seen == r->cap_seen) {
+        r->cap_seen = r->cap_seen ? r->cap_seen * 2 : 16;
+        r->seen = rs_xrealloc(r->seen, r->cap_seen * sizeof(*r->seen));
+      }
+      s = &r->seen[r->n_seen++];
+      memset(s, 0, sizeof(*s));
+      (void)rs_strlcpy(s->id, o->order.id, sizeof(s->id));
+    }
+    print_order(r, o, s->n_transitions);
+    s->n_transitions = o->n_transitions;
+    s->updated_ms = o->order.updated_ms;
+    store_order_full_free(o);
+  }
+}
+
+/* Extension of SPEC 12: a line the rules made (before any batching). */
+static void on_line(void *ud, const struct rule_decision *d, int64_t line_id, int64_t now_ms)
+{
+  struct run *r = ud;
+  struct rs_buf b = {0};
+  (void)line_id;
+  rs_buf_puts(&b, "{\"time\":");
+  json_time(&b, now_ms);
+  rs_buf_puts(&b, ",\"event\":\"line\",\"consumable\":");
+  json_str(&b, d->consumable->full_id);
+  rs_buf_puts(&b, ",\"sku\":");
+  json_str(&b, d->consumable->sku);
+  rs_buf_printf(&b, ",\"quantity\":%" PRId64 ",\"rule\":", d->quantity);
+  json_str(&b, d->rule ? d->rule->name : "default");
+  rs_buf_puts(&b, "}");
+  emit(r->out, &b);
+}
+
+static void print_predictions(struct run *r, int64_t now_ms)
+{
+  const struct cfg *cfg = r->cfg;
+  size_t i, j;
+  for(i = 0; i < cfg->n_devices; i++) {
+    for(j = 0; j < cfg->devices[i].n_consumables; j++) {
+      const struct cfg_consumable *c = &cfg->devices[i].consumables[j];
+      struct prediction pr;
+      struct rs_buf b = {0};
+      if(c->model == CFG_MODEL_BUTTON)
+        continue; /* nothing to predict */
+      (void)reading_path_predict(replay_engine_readings(r->eng), c, now_ms, &pr);
+      rs_buf_puts(&b, "{\"time\":");
+      json_time(&b, now_ms);
+      rs_buf_puts(&b, ",\"event\":\"prediction\",\"consumable\":");
+      json_str(&b, c->full_id);
+      rs_buf_puts(&b, ",\"level_pct\":");
+      json_num(&b, pr.level_pct, 2);
+      rs_buf_puts(&b, ",\"days_left\":");
+      json_num(&b, pr.days_left, 2);
+      rs_buf_puts(&b, ",\"empty_at\":");
+      if(pr.empty_at_ms == INT64_MAX)
+        rs_buf_puts(&b, "null");
+      else
+        json_time(&b, pr.empty_at_ms);
+      rs_buf_puts(&b, ",\"confidence\":");
+      json_num(&b, pr.confidence, 2);
+      rs_buf_puts(&b, "}");
+      emit(r->out, &b);
+    }
+  }
+}
+
+/* Read a whole file (at most 1 GiB) into *data. 0, or -1 with a sentence in err. */
+static int read_file(const char *path, char **data, size_t *len, char *err, size_t errlen)
+{
+  FILE *f = fopen(path, "rb");
+  struct rs_buf b = {0};
+  char chunk[65536];
+  size_t n;
+  *data = NULL;
+  *len = 0;
+  if(!f) {
+    (void)rs_snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+    return -1;
+  }
+  rs_buf_puts(&b, "");
+  while((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+    rs_buf_append(&b, chunk, n);
+    if(b.len > (1u << 30))
+      break;
+  }
+  if(ferror(f) || b.oom || b.len > (1u << 30)) {
+    (void)rs_snprintf(err, errlen, "%s: cannot read: %s", path,
+                      ferror(f) ? strerror(errno) : "larger than 1 GiB");
+    fclose(f);
+    rs_buf_free(&b);
+    return -1;
+  }
+  fclose(f);
+  *data = b.data;
+  *len = b.len;
+  return 0;
+}
+
+/* The next multiple of every at or after t. */
+static int64_t next_tick(int64_t t, int64_t every)
+{
+  int64_t q = t / every * every;
+  if(q < t)
+    q += every;
+  return q;
+}
+
+int replay_run(const struct replay_opts *o, FILE *out, FILE *err)
+{
+  struct cfg *cfg = NULL;
+  struct cfg_diags diags = {0};
+  struct replay_csv csv = {0};
+  struct rs_buf errs = {0};
+  struct run r;
+  char *data = NULL;
+  size_t len = 0, i = 0;
+  char msg[512];
+  int code = 0;
+  int64_t every = o->every_ms > 0 ? o->every_ms : 3600000, tick, last, t;
+
+  memset(&r, 0, sizeof(r));
+  /* lines, orders and replacements are in the output: keep stderr for problems */
+  log_set_level(LOG_LVL_WARNING);
+  if(cfg_load(o->config_dir, &cfg, &diags)) {
+    cfg_diags_print(&diags, err);
+    code = 2;
+    goto out;
+  }
+  cfg_diags_print(&diags, err); /* warnings */
+  if(read_file(o->readings, &data, &len, msg, sizeof(msg))) {
+    fprintf(err, "%s\n", msg);
+    code = 2;
+    goto out;
+  }
+  if(replay_csv_parse(o->readings, data, len, cfg, &csv, &errs)) {
+    fputs(errs.data ? errs.data : "", err);
+    code = 2;
+    goto out;
+  }
+  if(!csv.n_rows) {
+    fprintf(err, "warning: %s has no readings\n", o->readings);
+    goto out;
+  }
+  r.cfg = cfg;
+  r.out = out;
+  r.eng = replay_engine_new(cfg, msg, sizeof(msg));
+  if(!r.eng) {
+    fprintf(err, "restockctl replay: %s\n", msg);
+    code = 1;
+    goto out;
+  }
+  replay_engine_on_line(r.eng, on_line, &r);
+
+  last = csv.rows[csv.n_rows - 1].time_ms;
+  tick = next_tick(csv.rows[0].time_ms, every);
+  t = csv.rows[0].time_ms;
+  while(t <= last && !r.failed) {
+    bool is_tick = t == tick;
+    /* every reading of this instant, then the decisions */
+    while(i < csv.n_rows && csv.rows[i].time_ms == t) {
+      const char *dev = csv.keys[csv.rows[i].key];
+      (void)replay_engine_reading(r.eng, dev, dev + strlen(dev) + 1, t, csv.rows[i].value);
+      i++;
+    }
+    (void)replay_engine_evaluate(r.eng, t);
+    scan_orders(&r);
+    if(is_tick) {
+      print_predictions(&r, t);
+      tick += every;
+    }
+    /* the next instant: a reading, a tick, or a minute while a `for` timer runs */
+    {
+      int64_t next = i < csv.n_rows ? csv.rows[i].time_ms : INT64_MAX;
+      if(tick < next)
+        next = tick;
+      if(replay_engine_timers_running(r.eng, t) && t + MINUTE_MS < next)
+        next = t + MINUTE_MS;
+      if(next == INT64_MAX || next > last) {
+        /* ticks past the last reading are not printed */
+        break;
+      }
+      t = next;
+    }
+  }
+  if(r.failed)
+    code = 1;
+out:
+  if(fflush(out) && !code) {
+    fprintf(err, "restockctl replay: cannot write the output: %s\n", strerror(errno));
+    code = 1;
+  }
+  replay_engine_free(r.eng);
+  FREE_NULL(r.seen);
+  FREE_NULL(r.changed);
+  replay_csv_free(&csv);
+  rs_buf_free(&errs);
+  FREE_NULL(data);
+  cfg_diags_free(&diags);
+  cfg_free(cfg);
+  return code;
+}

@@ -1,7 +1,0 @@
-/* SPDX-License-Identifier: Apache-2.0 */
-#include "gateway/version.h"
-
-const char *rs_version(void)
-{
-  return RESTOCK_VERSION;
-}

@@ -1,0 +1,446 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * api: JSON documents of the HTTP API (see api.h).
+ */
+#include "gateway/web/api.h"
+#include "gateway/pipeline.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/rs_util.h"
+#include "adapters/adapter.h"
+#include "base/clock.h"
+
+json_t *api_time(int64_t ms)
+{
+  char buf[40];
+  if(ms <= 0 || ms == INT64_MAX)
+    return json_null();
+  clock_format_rfc3339(ms, buf, sizeof(buf));
+  return json_string(buf);
+}
+
+json_t *api_real(double v, int decimals)
+{
+  double p;
+  if(!isfinite(v))
+    return json_null();
+  p = pow(10.0, decimals);
+  v = round(v * p) / p;
+  if(v == 0)
+    v = 0; /* no "-0" */
+  return json_real(v);
+}
+
+/* A string or null. */
+static json_t *str_or_null(const char *s)
+{
+  return s ? json_string(s) : json_null();
+}
+
+/* Minor units as a decimal string in the currency's decimals (2 when unknown). */
+static json_t *money(int64_t minor, const char *currency)
+{
+  char buf[40];
+  int dec = cfg_currency_decimals(currency);
+  cfg_format_money(minor, dec < 0 ? 2 : dec, buf, sizeof(buf));
+  return json_string(buf);
+}
+
+/* Set key of obj to v, stealing v; a NULL v (allocation failure) marks *bad. */
+static void put(json_t *obj, const char *key, json_t *v, bool *bad)
+{
+  if(!v || json_object_set_new(obj, key, v))
+    *bad = true;
+}
+
+/* Append v to arr, stealing it. */
+static void push(json_t *arr, json_t *v, bool *bad)
+{
+  if(!v || json_array_append_new(arr, v))
+    *bad = true;
+}
+
+json_t *api_order_json(const struct store_order_full *o, const struct cfg *cfg)
+{
+  json_t *j = json_object(), *lines = json_array(), *trans = json_array();
+  json_t *appr = json_object(), *reasons = json_array();
+  const struct store_order *h = &o->order;
+  bool bad = !j || !lines || !trans || !appr || !reasons;
+  bool required = false;
+  int64_t entered_ms = 0;
+  const char *decided_by = NULL;
+  size_t i;
+
+  if(bad)
+    goto fail;
+  put(j, "id", json_string(h->id), &bad);
+  put(j, "state", json_string(store_order_state_name(h->state)), &bad);
+  put(j, "supplier", str_or_null(h->supplier), &bad);
+  put(j, "currency", json_string(h->currency), &bad);
+  put(j, "total", money(h->total, h->currency), &bad);
+  put(j, "created", api_time(h->created_ms), &bad);
+  put(j, "updated", api_time(h->updated_ms), &bad);
+  put(j, "shop_id", str_or_null(h->shop_id), &bad);
+
+  for(i = 0; i < o->n_lines; i++) {
+    const struct store_order_line *l = &o->lines[i];
+    json_t *lj = json_object();
+    if(!lj) {
+      bad = true;
+      break;
+    }
+    put(lj, "consumable", json_string(l->consumable), &bad);
+    put(lj, "sku", json_string(l->sku), &bad);
+    put(lj, "quantity", json_integer(l->quantity), &bad);
+    put(lj, "unit_price", money(l->unit_price, l->currency[0] ? l->currency : h->currency), &bad);
+    put(lj, "rule", str_or_null(l->rule), &bad);
+    push(lines, lj, &bad);
+  }
+  put(j, "lines", lines, &bad);
+  lines = NULL;
+
+  for(i = 0; i < o->n_transitions; i++) {
+    const struct store_transition *t = &o->transitions[i];
+    json_t *tj = json_object();
+    if(!tj) {
+      bad = true;
+      break;
+    }
+    if(t->to == STORE_ORDER_PENDING_APPROVAL) {
+      required = true;
+      entered_ms = t->time_ms;
+      json_array_clear(reasons);
+      if(t->cause && t->cause[0])
+        push(reasons, json_string(t->cause), &bad);
+    }
+    if(t->has_from && t->from == STORE_ORDER_PENDING_APPROVAL &&
+       (t->to == STORE_ORDER_APPROVED || t->to == STORE_ORDER_REJECTED))
+      decided_by = t->actor;
+    put(tj, "time", api_time(t->time_ms), &bad);
+    put(tj, "from", t->has_from ? json_string(store_order_state_name(t->from)) : json_null(), &bad);
+    put(tj, "to", json_string(store_order_state_name(t->to)), &bad);
+    put(tj, "actor", str_or_null(t->actor), &bad);
+    put(tj, "cause", str_or_null(t->cause), &bad);
+    push(trans, tj, &bad);
+  }
+
+  put(appr, "required", json_boolean(required), &bad);
+  put(appr, "reasons", reasons, &bad);
+  reasons = NULL;
+  if(h->state == STORE_ORDER_PENDING_APPROVAL && cfg && entered_ms > 0 &&
+     cfg->orders.approval.link_ttl_ms > 0)
+    put(appr, "expires", api_time(entered_ms + cfg->orders.approval.link_ttl_ms), &bad);
+  else
+    put(appr, "expires", json_null(), &bad);
+  put(appr, "decided_by", str_or_null(decided_by), &bad);
+  put(j, "approval", appr, &bad);
+  appr = NULL;
+  put(j, "transitions", trans, &bad);
+  trans = NULL;
+  if(bad)
+    goto fail;
+  return j;
+
+fail:
+  json_decref(j);
+  json_decref(lines);
+  json_decref(trans);
+  json_decref(appr);
+  json_decref(reasons);
+  return NULL;
+}
+
+/*
+ * The approval policy stores an order's reasons as a JSON array of strings
+ * (meta PIPELINE_META_REASONS + id) when the draft closes: prefer them to the
+ * transition's cause sentence. Leaves the object as it is when none are
+ * stored or the stored value is not such an array.
+ */
+static void stored_reasons(struct store *st, json_t *order)
+{
+  json_t *appr = json_object_get(order, "approval"), *arr, *v;
+  const char *id = json_string_value(json_object_get(order, "id"));
+  char key[128], *text = NULL;
+  size_t i;
+
+  if(!appr || !id || rs_snprintf(key, sizeof(key), "%s%s", PIPELINE_META_REASONS, id))
+    return;
+  if(store_meta_get(st, key, &text) != RS_OK)
+    return;
+  arr = json_loads(text, 0, NULL);
+  free(text);
+  if(!json_is_array(arr) || !json_array_size(arr)) {
+    json_decref(arr);
+    return;
+  }
+  json_array_foreach(arr, i, v) {
+    if(!json_is_string(v)) {
+      json_decref(arr);
+      return;
+    }
+  }
+  json_object_set_new(appr, "reasons", arr);
+}
+
+struct id_list {
+  char (*ids)[STORE_ORDER_ID_MAX + 1];
+  size_t n, cap;
+  bool open_only;
+};
+
+/* store_order_cb: collect ids (the iteration may not call store_get_order itself). */
+static int collect_id(void *ud, const struct store_order *o)
+{
+  struct id_list *l = ud;
+  if(l->open_only && store_order_state_final(o->state))
+    return 0;
+  if(l->n == l->cap) {
+    l->cap = l->cap ? 2 * l->cap : 16;
+    l->ids = rs_xrealloc(l->ids, l->cap * sizeof(*l->ids));
+  }
+  (void)rs_strlcpy(l->ids[l->n++], o->id, sizeof(l->ids[0]));
+  return 0;
+}
+
+/* The ORDER objects of open (or all) orders, newest first, into a new array. */
+static enum rs_err orders_array(struct store *st, const struct cfg *cfg, bool open_only,
+                                json_t **out)
+{
+  struct id_list l = {NULL, 0, 0, open_only};
+  json_t *arr = json_array();
+  enum rs_err rc;
+  size_t i;
+  bool bad = !arr;
+
+  *out = NULL;
+  rc = store_list_orders(st, false, STORE_ORDER_DRAFT, 0, collect_id, &l);
+  if(rc)
+    goto out;
+  for(i = 0; i < l.n && !bad; i++) {
+    struct store_order_full *o = NULL;
+    rc = store_get_order(st, l.ids[i], &o);
+    if(rc == RS_ERR_NOT_FOUND) { /* gone between the two queries: skip */
+      rc = RS_OK;
+      continue;
+    }
+    if(rc)
+      goto out;
+    {
+      json_t *oj = api_order_json(o, cfg);
+      if(oj)
+        stored_reasons(st, oj);
+      push(arr, oj, &bad);
+    }
+    store_order_full_free(o);
+  }
+  if(bad)
+    rc = RS_ERR_NOMEM;
+out:
+  free(l.ids);
+  if(rc)
+    json_decref(arr);
+  else
+    *out = arr;
+  return rc;
+}
+
+enum rs_err api_orders_json(struct store *st, const struct cfg *cfg, bool open_only, json_t **out)
+{
+  json_t *arr = NULL, *j;
+  enum rs_err rc = orders_array(st, cfg, open_only, &arr);
+  *out = NULL;
+  if(rc)
+    return rc;
+  j = json_object();
+  if(!j || json_object_set_new(j, "orders", arr)) {
+    json_decref(j);
+    return RS_ERR_NOMEM;
+  }
+  *out = j;
+  return RS_OK;
+}
+
+enum rs_err api_order_by_id(struct store *st, const struct cfg *cfg, const char *id, json_t **out)
+{
+  struct store_order_full *o = NULL;
+  enum rs_err rc = store_get_order(st, id, &o);
+  *out = NULL;
+  if(rc)
+    return rc;
+  *out = api_order_json(o, cfg);
+  store_order_full_free(o);
+  if(*out)
+    stored_reasons(st, *out);
+  return *out ? RS_OK : RS_ERR_NOMEM;
+}
+
+json_t *api_device_json(const struct status_device *d)
+{
+  json_t *j = json_object(), *errs = json_object();
+  bool bad = !j || !errs;
+  unsigned k;
+  if(bad)
+    goto fail;
+  put(j, "id", json_string(d->s.id ? d->s.id : ""), &bad);
+  put(j, "transport", d->dev ? json_string(cfg_transport_name(d->dev->transport)) : json_null(),
+      &bad);
+  put(j, "state", json_string(d->s.up ? "up" : "down"), &bad);
+  put(j, "last_success", api_time(d->s.last_success_ms), &bad);
+  put(j, "consecutive_failures", json_integer(d->s.consecutive_failures), &bad);
+  put(j, "rtt_ms", d->s.rtt_ms >= 0 ? json_integer(d->s.rtt_ms) : json_null(), &bad);
+  for(k = 0; k < SCHED_ERR_KINDS; k++)
+    if(status_error_shown(d, (unsigned)k))
+      put(errs, scheduler_error_kind_name((unsigned)k), json_integer((json_int_t)d->s.errors[k]),
+          &bad);
+  put(j, "errors", errs, &bad);
+  errs = NULL;
+  if(bad)
+    goto fail;
+  return j;
+fail:
+  json_decref(j);
+  json_decref(errs);
+  return NULL;
+}
+
+json_t *api_consumable_json(const struct status_consumable *sc)
+{
+  const struct cfg_consumable *c = sc->c;
+  json_t *j = json_object();
+  bool bad = !j;
+  if(bad)
+    return NULL;
+  put(j, "id", json_string(c->full_id), &bad);
+  put(j, "device", json_string(c->device ? c->device->id : ""), &bad);
+  put(j, "sku", json_string(c->sku), &bad);
+  put(j, "kind", str_or_null(c->kind), &bad);
+  put(j, "level_pct", sc->has_level ? api_real(sc->level_pct, 2) : json_null(), &bad);
+  put(j, "days_left", api_real(sc->days_left, 2), &bad);
+  put(j, "empty_at", api_time(sc->empty_at_ms), &bad);
+  put(j, "rate_per_day", api_real(sc->rate_per_day, 3), &bad);
+  put(j, "confidence", api_real(sc->confidence, 3), &bad);
+  put(j, "stale", json_boolean(sc->stale), &bad);
+  put(j, "spares", json_integer(sc->spares), &bad);
+  put(j, "open_order", sc->open_order[0] ? json_string(sc->open_order) : json_null(), &bad);
+  if(bad) {
+    json_decref(j);
+    return NULL;
+  }
+  return j;
+}
+
+/* {key: [build(item)...]} */
+static json_t *wrap_list(const char *key, json_t *arr)
+{
+  json_t *j;
+  if(!arr)
+    return NULL;
+  j = json_object();
+  if(!j || json_object_set_new(j, key, arr)) {
+    json_decref(j);
+    return NULL;
+  }
+  return j;
+}
+
+static json_t *consumables_array(const struct status_view *v)
+{
+  json_t *arr = json_array();
+  bool bad = !arr;
+  size_t i;
+  for(i = 0; i < v->n_consumables && !bad; i++)
+    push(arr, api_consumable_json(&v->consumables[i]), &bad);
+  if(bad) {
+    json_decref(arr);
+    return NULL;
+  }
+  return arr;
+}
+
+static json_t *devices_array(const struct status_view *v)
+{
+  json_t *arr = json_array();
+  bool bad = !arr;
+  size_t i;
+  for(i = 0; i < v->n_devices && !bad; i++)
+    push(arr, api_device_json(&v->devices[i]), &bad);
+  if(bad) {
+    json_decref(arr);
+    return NULL;
+  }
+  return arr;
+}
+
+json_t *api_consumables_json(const struct status_view *v)
+{
+  return wrap_list("consumables", consumables_array(v));
+}
+
+json_t *api_devices_json(const struct status_view *v)
+{
+  return wrap_list("devices", devices_array(v));
+}
+
+enum rs_err api_status_json(const struct api_gateway_info *g, const struct status_view *v,
+                            const struct cfg *cfg, struct store *st, json_t **out)
+{
+  json_t *j = json_object(), *gw = json_object(), *orders = NULL, *alerts = json_array();
+  char **al = NULL;
+  size_t nal = 0, i;
+  enum rs_err rc = RS_OK;
+  bool bad = !j || !gw || !alerts;
+
+  *out = NULL;
+  if(bad)
+    goto fail;
+  put(gw, "id", json_string(g->id ? g->id : ""), &bad);
+  put(gw, "version", json_string(g->version ? g->version : ""), &bad);
+  put(gw, "time", api_time(g->now_ms), &bad);
+  put(gw, "uptime_s", json_integer(g->uptime_s), &bad);
+  put(gw, "time_scale", json_real(g->time_scale), &bad);
+  put(j, "gateway", gw, &bad);
+  gw = NULL;
+  put(j, "devices", devices_array(v), &bad);
+  put(j, "consumables", consumables_array(v), &bad);
+  if(st) {
+    rc = orders_array(st, cfg, true, &orders);
+    if(rc)
+      goto fail;
+  }
+  else
+    orders = json_array();
+  put(j, "orders", orders, &bad);
+  orders = NULL;
+  status_alerts(v, cfg, st, &al, &nal);
+  for(i = 0; i < nal; i++)
+    push(alerts, json_string(al[i]), &bad);
+  status_alerts_free(al, nal);
+  put(j, "alerts", alerts, &bad);
+  alerts = NULL;
+  if(bad) {
+    rc = RS_ERR_NOMEM;
+    goto fail;
+  }
+  *out = j;
+  return RS_OK;
+fail:
+  json_decref(j);
+  json_decref(gw);
+  json_decref(orders);
+  json_decref(alerts);
+  return rc ? rc : RS_ERR_NOMEM;
+}
+
+json_t *api_error_json(const char *code, const char *message)
+{
+  json_t *e = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message);
+  return e;
+}
+
+char *api_dump(const json_t *j)
+{
+  return json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
+}

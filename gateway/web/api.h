@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * api: the JSON documents of the HTTP API (SPEC sections 2 and 11), built
+ * with jansson. Shared by the HTTP server and restockctl (`status --json`,
+ * `orders ... --json` print the same documents).
+ *
+ * Conventions (docs/http-api.md):
+ *   - times are RFC 3339 UTC strings ("2026-12-01T17:51:14Z") or null;
+ *   - money is a decimal string in the currency's minor-unit decimals
+ *     ("42.50"), never a JSON number;
+ *   - a figure that is not known, or infinite (days_left of a consumable
+ *     that is not depleting), is null: JSON has no infinity.
+ *
+ * Every builder returns a new reference (json_decref() it) or NULL on
+ * allocation failure, unless it says otherwise.
+ */
+#ifndef RS_API_H
+#define RS_API_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "config/config.h"
+#include "base/rs_err.h"
+#include "gateway/web/status.h"
+#include "gateway/store.h"
+
+/* The "gateway" object of /api/v1/status. */
+struct api_gateway_info {
+  const char *id;      /* gateway.id */
+  const char *version; /* rs_version() */
+  int64_t now_ms;      /* wall ms on the daemon's clock */
+  int64_t uptime_s;    /* real seconds since start */
+  double time_scale;   /* 1 for real time */
+};
+
+/*
+ * One ORDER (SPEC 2): id, state, supplier, currency, total, created,
+ * updated, shop_id, lines, approval, transitions. cfg (may be NULL) gives
+ * link_ttl for approval.expires. The approval object is derived from the
+ * transitions: required when the order ever entered pending_approval;
+ * reasons the cause of that transition; expires the entry time plus
+ * orders.approval.link_ttl while it is pending; decided_by the actor that
+ * moved it to approved or rejected.
+ */
+json_t *api_order_json(const struct store_order_full *o, const struct cfg *cfg);
+
+/*
+ * {"orders": [ORDER...]} newest first: all orders, or only those not in a
+ * final state when open_only. Sets *out; returns RS_OK or the store's error
+ * (*out NULL then).
+ */
+enum rs_err api_orders_json(struct store *st, const struct cfg *cfg, bool open_only, json_t **out);
+
+/*
+ * The ORDER with id into *out: RS_OK, RS_ERR_NOT_FOUND, or the store's
+ * error (*out NULL then).
+ */
+enum rs_err api_order_by_id(struct store *st, const struct cfg *cfg, const char *id, json_t **out);
+
+/* One device of /api/v1/status: id, transport, state, last_success, ... errors. */
+json_t *api_device_json(const struct status_device *d);
+/* One consumable of /api/v1/status: id, device, sku, kind, level_pct, ... open_order. */
+json_t *api_consumable_json(const struct status_consumable *sc);
+/* {"consumables": [...]} of every configured consumable. */
+json_t *api_consumables_json(const struct status_view *v);
+/* {"devices": [...]} of every device. */
+json_t *api_devices_json(const struct status_view *v);
+
+/*
+ * The whole /api/v1/status document: gateway, devices, consumables, orders
+ * (open ones) and alerts. st may be NULL (then orders is empty). Sets *out;
+ * returns RS_OK or the store's error.
+ */
+enum rs_err api_status_json(const struct api_gateway_info *g, const struct status_view *v,
+                            const struct cfg *cfg, struct store *st, json_t **out);
+
+/* {"error": {"code": code, "message": message}} (the shape SPEC 9 uses too). */
+json_t *api_error_json(const char *code, const char *message);
+
+/*
+ * Serialise j (compact, keys in insertion order, reals with 15 significant
+ * digits) into a malloc'd string; NULL on allocation failure. Does not
+ * take the reference.
+ */
+char *api_dump(const json_t *j);
+
+/* Wall ms as an RFC 3339 JSON string, or null when ms <= 0 or INT64_MAX. */
+json_t *api_time(int64_t ms);
+/* A finite double as a JSON real rounded to `decimals`, else null. */
+json_t *api_real(double v, int decimals);
+
+#endif

@@ -1,0 +1,933 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * html: server-rendered status pages (see html.h).
+ */
+#include "gateway/web/html.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "adapters/adapter.h"
+#include "base/clock.h"
+
+#define DAY_MS INT64_C(86400000)
+
+const char html_stylesheet[] =
+    ":root{--fg:#1b1f24;--muted:#5b6570;--bg:#f5f6f8;--card:#fff;--line:#d9dde3;"
+    "--ok:#1a7f37;--bad:#c0262d;--warn:#9a6700;--accent:#0b5cad;--bar:#2f80ed}\n"
+    "*{box-sizing:border-box}\n"
+    "html{-webkit-text-size-adjust:100%;text-size-adjust:100%}\n"
+    "body{margin:0;font:16px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;"
+    "color:var(--fg);background:var(--bg)}\n"
+    "header{background:#14304f;color:#fff;padding:.75rem 1rem}\n"
+    "header h1{margin:0;font-size:1.25rem}\n"
+    "header p{margin:.15rem 0 0;color:#c9d6e6;font-size:.875rem}\n"
+    "header a{color:#fff}\n"
+    "main{max-width:60rem;margin:0 auto;padding:.75rem}\n"
+    "h2{font-size:1.1rem;margin:1.25rem 0 .5rem}\n"
+    "a{color:var(--accent)}\n"
+    ".card{background:var(--card);border:1px solid var(--line);border-radius:.5rem;"
+    "padding:.75rem;margin:0 0 .75rem}\n"
+    ".alerts{list-style:none;padding:0;margin:0}\n"
+    ".alerts li{background:#fff4e5;border-left:4px solid var(--warn);padding:.5rem .75rem;"
+    "margin:0 0 .5rem;border-radius:.25rem}\n"
+    ".pending{border-left:4px solid var(--warn)}\n"
+    ".row{display:flex;flex-wrap:wrap;gap:.25rem 1rem;align-items:baseline}\n"
+    ".row .name{font-weight:600;flex:1 1 12rem;overflow-wrap:anywhere}\n"
+    ".muted{color:var(--muted);font-size:.875rem}\n"
+    ".figs{display:grid;grid-template-columns:repeat(auto-fit,minmax(6.5rem,1fr));gap:.25rem "
+    ".75rem;"
+    "margin:.5rem 0}\n"
+    ".figs div{font-size:.875rem;color:var(--muted)}\n"
+    ".figs b{display:block;color:var(--fg);font-size:1rem}\n"
+    "svg.bar{width:100%;height:.75rem;display:block;margin:.35rem 0}\n"
+    "svg.bar .track{fill:#e6e9ee}\n"
+    "svg.bar .fill{fill:var(--bar)}\n"
+    "svg.bar .fill.low{fill:var(--bad)}\n"
+    "svg.chart{width:100%;height:auto;display:block;margin:.35rem 0 0}\n"
+    "svg.chart .frame{fill:#fafbfc;stroke:var(--line)}\n"
+    "svg.chart .grid{stroke:var(--line);stroke-dasharray:2 3}\n"
+    "svg.chart .hist{fill:none;stroke:var(--bar);stroke-width:2}\n"
+    "svg.chart .pred{fill:none;stroke:var(--bad);stroke-width:2;stroke-dasharray:5 4}\n"
+    "svg.chart text{fill:var(--muted);font-size:11px}\n"
+    "svg.chart .dot{fill:var(--bar)}\n"
+    ".num{white-space:nowrap}\n"
+    ".badge{display:inline-block;padding:0 "
+    ".45rem;border-radius:1rem;font-size:.8rem;white-space:nowrap;"
+    "font-weight:600;background:#e6e9ee;color:var(--fg)}\n"
+    ".badge.up,.badge.approved,.badge.delivered,.badge.submitted,.badge.shipped"
+    "{background:#dafbe1;color:var(--ok)}\n"
+    ".badge.down,.badge.stale,.badge.rejected,.badge.failed,.badge.expired"
+    "{background:#ffebe9;color:var(--bad)}\n"
+    ".badge.pending_approval,.badge.draft{background:#fff4e5;color:var(--warn)}\n"
+    "table{width:100%;border-collapse:collapse;background:var(--card);font-size:.9rem}\n"
+    "th,td{text-align:left;padding:.4rem .5rem;border-bottom:1px solid var(--line);"
+    "vertical-align:top;overflow-wrap:break-word}\n"
+    "th{font-size:.8rem;color:var(--muted);font-weight:600}\n"
+    ".scroll{overflow-x:auto}\n"
+    "form.inline{display:inline-block;margin:.5rem .5rem 0 0}\n"
+    "button{font:inherit;padding:.45rem 1rem;border-radius:.35rem;border:1px solid var(--line);"
+    "background:#fff;min-height:2.5rem;cursor:pointer}\n"
+    "button.approve{background:var(--ok);border-color:var(--ok);color:#fff}\n"
+    "button.reject{background:#fff;border-color:var(--bad);color:var(--bad)}\n"
+    "footer{color:var(--muted);font-size:.8rem;text-align:center;padding:1rem}\n"
+    "@media (max-width:30rem){th,td{padding:.35rem .3rem}table{font-size:.85rem}"
+    ".wide{display:none}}\n";
+
+void html_escape(struct rs_buf *out, const char *s)
+{
+  const char *p, *run;
+  if(!s)
+    return;
+  run = s;
+  for(p = s; *p; p++) {
+    const char *rep = NULL;
+    unsigned char ch = (unsigned char)*p;
+    switch(ch) {
+    case '&':
+      rep = "&amp;";
+      break;
+    case '<':
+      rep = "&lt;";
+      break;
+    case '>':
+      rep = "&gt;";
+      break;
+    case '"':
+      rep = "&quot;";
+      break;
+    case '\'':
+      rep = "&#39;";
+      break;
+    default:
+      if(ch < 0x20 && ch != '\n' && ch != '\t')
+        rep = "\xef\xbf\xbd"; /* U+FFFD for control characters */
+      break;
+    }
+    if(rep) {
+      rs_buf_append(out, run, (size_t)(p - run));
+      rs_buf_puts(out, rep);
+      run = p + 1;
+    }
+  }
+  rs_buf_append(out, run, (size_t)(p - run));
+}
+
+/* Escape and append, printf-free, for short literal pairs. */
+static void esc(struct rs_buf *o, const char *s)
+{
+  html_escape(o, s);
+}
+
+/* "2026-12-01 17:51 UTC", or "—" for none. */
+static void when(struct rs_buf *o, int64_t ms)
+{
+  char t[40];
+  if(ms <= 0 || ms == INT64_MAX) {
+    rs_buf_puts(o, "\xe2\x80\x94");
+    return;
+  }
+  clock_format_rfc3339(ms, t, sizeof(t));
+  /* YYYY-MM-DDTHH:MM:SSZ -> YYYY-MM-DD HH:MM UTC */
+  if(strlen(t) >= 16) {
+    t[10] = ' ';
+    t[16] = '\0';
+    rs_buf_printf(o, "%s UTC", t);
+  }
+  else
+    esc(o, t);
+}
+
+/* "2026-12-01", or "—" for none. */
+static void day(struct rs_buf *o, int64_t ms)
+{
+  char t[40];
+  if(ms <= 0 || ms == INT64_MAX) {
+    rs_buf_puts(o, "\xe2\x80\x94");
+    return;
+  }
+  clock_format_rfc3339(ms, t, sizeof(t));
+  if(strlen(t) >= 10)
+    t[10] = '\0';
+  esc(o, t);
+}
+
+/* "5 min ago", "3 h ago", "2 d ago". */
+static void ago(struct rs_buf *o, int64_t ms, int64_t now)
+{
+  int64_t d = now - ms;
+  if(ms <= 0)
+    return;
+  if(d < 0)
+    d = 0;
+  if(d < 90000)
+    rs_buf_printf(o, "%" PRId64 " s ago", d / 1000);
+  else if(d < INT64_C(90) * 60000)
+    rs_buf_printf(o, "%" PRId64 " min ago", d / 60000);
+  else if(d < INT64_C(36) * 3600000)
+    rs_buf_printf(o, "%" PRId64 " h ago", d / 3600000);
+  else
+    rs_buf_printf(o, "%" PRId64 " d ago", d / DAY_MS);
+}
+
+static void page_start(struct rs_buf *o, const struct html_ctx *x, const char *title, bool refresh)
+{
+  rs_buf_puts(o, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+                 "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+  if(refresh)
+    rs_buf_printf(o, "<meta http-equiv=\"refresh\" content=\"%d\">\n", HTML_REFRESH_S);
+  rs_buf_puts(o, "<title>");
+  esc(o, title);
+  rs_buf_puts(o, " \xe2\x80\x94 restock</title>\n"
+                 "<link rel=\"stylesheet\" href=\"/static/style.css\">\n"
+                 "<link rel=\"icon\" href=\"data:,\">\n</head><body>\n<header>"
+                 "<h1><a href=\"/\">restock</a> ");
+  if(x && x->cfg && x->cfg->gateway.id) {
+    rs_buf_puts(o, "\xc2\xb7 ");
+    esc(o, x->cfg->gateway.id);
+  }
+  rs_buf_puts(o, "</h1>");
+  if(x && x->cfg) {
+    rs_buf_puts(o, "<p>");
+    if(x->cfg->gateway.site) {
+      esc(o, x->cfg->gateway.site);
+      rs_buf_puts(o, " \xc2\xb7 ");
+    }
+    if(x->v)
+      when(o, x->v->now_ms);
+    rs_buf_puts(o, "</p>");
+  }
+  rs_buf_puts(o, "</header>\n<main>\n");
+}
+
+static void page_end(struct rs_buf *o, const struct html_ctx *x)
+{
+  rs_buf_puts(o, "</main>\n<footer>restockd ");
+  if(x && x->version)
+    esc(o, x->version);
+  rs_buf_printf(o,
+                " \xc2\xb7 this page refreshes every %d s \xc2\xb7 "
+                "<a href=\"/api/v1/status\">JSON</a> \xc2\xb7 <a href=\"/metrics\">metrics</a>"
+                "</footer>\n</body></html>\n",
+                HTML_REFRESH_S);
+}
+
+void html_message_page(const char *title, const char *message, struct rs_buf *out)
+{
+  page_start(out, NULL, title, false);
+  rs_buf_puts(out, "<div class=\"card\"><h2>");
+  esc(out, title);
+  rs_buf_puts(out, "</h2><p>");
+  esc(out, message);
+  rs_buf_puts(out, "</p><p><a href=\"/\">Back to the dashboard</a></p></div>\n");
+  page_end(out, NULL);
+}
+
+/* ---- figures --------------------------------------------------------- */
+
+static void level_bar(struct rs_buf *o, const struct status_consumable *sc)
+{
+  double w;
+  if(!sc->has_level)
+    return;
+  w = sc->level_pct < 0 ? 0 : sc->level_pct > 100 ? 100 : sc->level_pct;
+  rs_buf_printf(o,
+                "<svg class=\"bar\" viewBox=\"0 0 100 6\" preserveAspectRatio=\"none\" "
+                "role=\"img\" aria-label=\"level %.0f%%\"><rect class=\"track\" width=\"100\" "
+                "height=\"6\" rx=\"3\"/><rect class=\"fill%s\" width=\"%.1f\" height=\"6\" "
+                "rx=\"3\"/></svg>",
+                w, w < 20 ? " low" : "", w);
+}
+
+static void days_left_text(struct rs_buf *o, const struct status_consumable *sc)
+{
+  if(!sc->has_level || isnan(sc->days_left))
+    rs_buf_puts(o, "\xe2\x80\x94");
+  else if(isinf(sc->days_left))
+    rs_buf_puts(o, "not depleting");
+  else if(sc->days_left < 10)
+    rs_buf_printf(o, "%.1f", sc->days_left);
+  else
+    rs_buf_printf(o, "%.0f", sc->days_left);
+}
+
+static void figures(struct rs_buf *o, const struct status_consumable *sc)
+{
+  rs_buf_puts(o, "<div class=\"figs\"><div>Level<b>");
+  if(sc->has_level)
+    rs_buf_printf(o, "%.1f%%", sc->level_pct);
+  else
+    rs_buf_puts(o, "\xe2\x80\x94");
+  rs_buf_puts(o, "</b></div><div>Days left<b>");
+  days_left_text(o, sc);
+  rs_buf_puts(o, "</b></div><div>Empty<b>");
+  day(o, sc->empty_at_ms);
+  rs_buf_puts(o, "</b></div><div>Confidence<b>");
+  if(isfinite(sc->confidence))
+    rs_buf_printf(o, "%.0f%%", sc->confidence * 100);
+  else
+    rs_buf_puts(o, "\xe2\x80\x94");
+  rs_buf_printf(o, "</b></div><div>Spares<b>%" PRId64 "</b></div></div>\n", sc->spares);
+}
+
+/* ---- charts ---------------------------------------------------------- */
+
+struct series {
+  const struct cfg_consumable *c;
+  int64_t from, to;
+  size_t nb;
+  double *sum;
+  unsigned *cnt;
+  size_t n_raw;
+};
+
+/* store_reading_cb: average the level of each reading into its bucket. */
+static int add_reading(void *ud, const char *device, const char *point, int64_t time_ms,
+                       double value)
+{
+  struct series *s = ud;
+  double f = cfg_remaining(s->c, value);
+  size_t b;
+  (void)device;
+  (void)point;
+  if(isnan(f) || time_ms < s->from || time_ms >= s->to)
+    return 0;
+  b = (size_t)((double)(time_ms - s->from) / (double)(s->to - s->from) * (double)s->nb);
+  if(b >= s->nb)
+    b = s->nb - 1;
+  s->sum[b] += f * 100.0;
+  s->cnt[b]++;
+  s->n_raw++;
+  return 0;
+}
+
+/*
+ * An inline SVG chart (w x h user units) of the last HTML_CHART_DAYS days of
+ * consumable sc's level from the store, with the predicted line to empty
+ * when the empty date is known. Axis labels when `labels`. Nothing is
+ * appended without a store or a level model.
+ */
+static enum rs_err chart(struct rs_buf *o, struct store *st, const struct status_consumable *sc,
+                         int64_t now, int w, int h, bool labels)
+{
+  const struct cfg_consumable *c = sc->c;
+  struct series s;
+  enum rs_err rc;
+  int64_t future = 0, span;
+  int pl = labels ? 40 : 2, pr = 4, pt = 4, pb = labels ? 16 : 2;
+  double pw = w - pl - pr, ph = h - pt - pb;
+  size_t i;
+  bool first = true;
+
+  if(!st || !c->device || !c->point || c->model == CFG_MODEL_BUTTON)
+    return RS_OK;
+  memset(&s, 0, sizeof(s));
+  s.c = c;
+  s.to = now + 1;
+  s.from = now - HTML_CHART_DAYS * DAY_MS;
+  s.nb = labels ? 240 : 120;
+  s.sum = rs_xcalloc(s.nb, sizeof(*s.sum));
+  s.cnt = rs_xcalloc(s.nb, sizeof(*s.cnt));
+  rc = store_readings_range(st, c->device->id, c->point->id, s.from, s.to, add_reading, &s);
+  if(rc)
+    goto out;
+  if(sc->has_level && sc->empty_at_ms != INT64_MAX && sc->empty_at_ms > now)
+    future = sc->empty_at_ms - now > HTML_CHART_DAYS * DAY_MS ? HTML_CHART_DAYS * DAY_MS
+                                                              : sc->empty_at_ms - now;
+  span = now - s.from + future;
+  if(!s.n_raw && !future && !labels)
+    goto out; /* nothing to draw in a sparkline */
+
+#define XPOS(t) (pl + (double)((t)-s.from) / (double)span * pw)
+#define YPOS(v) (pt + (1.0 - (v) / 100.0) * ph)
+
+  rs_buf_printf(o,
+                "<svg class=\"chart\" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"level, "
+                "last %d days\"><rect class=\"frame\" x=\"%d\" y=\"%d\" width=\"%.0f\" "
+                "height=\"%.0f\"/>",
+                w, h, HTML_CHART_DAYS, pl, pt, pw, ph);
+  if(labels) {
+    rs_buf_printf(o, "<line class=\"grid\" x1=\"%d\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\"/>", pl,
+                  YPOS(50.0), pl + pw, YPOS(50.0));
+    rs_buf_printf(o, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">100%%</text>", pl - 3,
+                  YPOS(100.0) + 8);
+    rs_buf_printf(o, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">50%%</text>", pl - 3,
+                  YPOS(50.0) + 4);
+    rs_buf_printf(o, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">0%%</text>", pl - 3, YPOS(0.0));
+    rs_buf_printf(o, "<text x=\"%d\" y=\"%d\">-%dd</text>", pl, h - 3, HTML_CHART_DAYS);
+    rs_buf_printf(o, "<line class=\"grid\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%.0f\"/>",
+                  XPOS(now), pt, XPOS(now), pt + ph);
+    rs_buf_printf(o, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"%s\">now</text>", XPOS(now), h - 3,
+                  future ? "middle" : "end");
+  }
+  if(s.n_raw) {
+    size_t used = 0;
+    for(i = 0; i < s.nb; i++)
+      used += s.cnt[i] ? 1 : 0;
+    if(used == 1) /* one point makes no line: mark it */
+      for(i = 0; i < s.nb; i++)
+        if(s.cnt[i]) {
+          double t = (double)s.from + ((double)i + 0.5) * (double)(s.to - s.from) / (double)s.nb;
+          rs_buf_printf(o, "<circle class=\"dot\" cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\"/>",
+                        XPOS((int64_t)t), YPOS(s.sum[i] / s.cnt[i]));
+        }
+    rs_buf_puts(o, "<polyline class=\"hist\" vector-effect=\"non-scaling-stroke\" points=\"");
+    for(i = 0; i < s.nb; i++) {
+      double t, y;
+      if(!s.cnt[i])
+        continue;
+      t = (double)s.from + ((double)i + 0.5) * (double)(s.to - s.from) / (double)s.nb;
+      y = s.sum[i] / s.cnt[i];
+      rs_buf_printf(o, "%s%.1f,%.1f", first ? "" : " ", XPOS((int64_t)t), YPOS(y));
+      first = false;
+    }
+    rs_buf_puts(o, "\"/>");
+  }
+  if(future && sc->has_level) {
+    /* from now at the current level toward 0 at empty_at, clipped at the right edge */
+    double total = (double)(sc->empty_at_ms - now);
+    double end_level = sc->level_pct * (1.0 - (double)future / total);
+    rs_buf_printf(o,
+                  "<polyline class=\"pred\" vector-effect=\"non-scaling-stroke\" "
+                  "points=\"%.1f,%.1f %.1f,%.1f\"/>",
+                  XPOS(now), YPOS(sc->level_pct), XPOS(now + future), YPOS(end_level));
+  }
+  if(!s.n_raw && labels)
+    rs_buf_printf(o,
+                  "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">no readings stored "
+                  "yet</text>",
+                  pl + pw / 2, pt + ph / 2);
+  rs_buf_puts(o, "</svg>\n");
+#undef XPOS
+#undef YPOS
+out:
+  free(s.sum);
+  free(s.cnt);
+  return rc;
+}
+
+/* ---- orders ---------------------------------------------------------- */
+
+static void money_text(struct rs_buf *o, int64_t minor, const char *currency)
+{
+  char buf[40];
+  int dec = cfg_currency_decimals(currency);
+  cfg_format_money(minor, dec < 0 ? 2 : dec, buf, sizeof(buf));
+  rs_buf_printf(o, "<span class=\"num\">%s\xc2\xa0", buf);
+  esc(o, currency);
+  rs_buf_puts(o, "</span>");
+}
+
+static void badge(struct rs_buf *o, const char *cls, const char *text)
+{
+  rs_buf_puts(o, "<span class=\"badge ");
+  esc(o, cls);
+  rs_buf_puts(o, "\">");
+  esc(o, text);
+  rs_buf_puts(o, "</span>");
+}
+
+static void decision_forms(struct rs_buf *o, const struct html_ctx *x, const char *id)
+{
+  char action[128], tok[80];
+  static const char *const what[] = {"approve", "reject"};
+  size_t i;
+  if(!x->csrf)
+    return;
+  for(i = 0; i < 2; i++) {
+    if(rs_snprintf(action, sizeof(action), "/orders/%s/%s", id, what[i]))
+      return;
+    x->csrf(x->csrf_ud, action, tok, sizeof(tok));
+    rs_buf_puts(o, "<form class=\"inline\" method=\"post\" action=\"");
+    esc(o, action);
+    rs_buf_puts(o, "\"><input type=\"hidden\" name=\"csrf\" value=\"");
+    esc(o, tok);
+    rs_buf_printf(o, "\"><button type=\"submit\" class=\"%s\">%s</button></form>", what[i],
+                  i == 0 ? "Approve" : "Reject");
+  }
+}
+
+/* A card for a pending order: lines, total, reasons and the two forms. */
+static void pending_card(struct rs_buf *o, const struct html_ctx *x,
+                         const struct store_order_full *f)
+{
+  const struct store_order *h = &f->order;
+  size_t i;
+  const char *reason = NULL;
+  for(i = 0; i < f->n_transitions; i++)
+    if(f->transitions[i].to == STORE_ORDER_PENDING_APPROVAL)
+      reason = f->transitions[i].cause;
+  rs_buf_puts(o, "<div class=\"card pending\" id=\"pending-");
+  esc(o, h->id);
+  rs_buf_puts(o, "\"><div class=\"row\"><span class=\"name\"><a href=\"/orders/");
+  esc(o, h->id);
+  rs_buf_puts(o, "\">");
+  esc(o, h->id);
+  rs_buf_puts(o, "</a></span><span>");
+  money_text(o, h->total, h->currency);
+  rs_buf_puts(o, "</span></div><div class=\"muted\">");
+  esc(o, h->supplier);
+  rs_buf_printf(o, " \xc2\xb7 %zu line%s", f->n_lines, f->n_lines == 1 ? "" : "s");
+  for(i = 0; i < f->n_lines && i < 5; i++) {
+    rs_buf_puts(o, i ? ", " : ": ");
+    rs_buf_printf(o, "%" PRId64 " \xc3\x97 ", f->lines[i].quantity);
+    esc(o, f->lines[i].sku);
+  }
+  rs_buf_puts(o, "</div>");
+  if(reason) {
+    rs_buf_puts(o, "<div class=\"muted\">Why: ");
+    esc(o, reason);
+    rs_buf_puts(o, "</div>");
+  }
+  decision_forms(o, x, h->id);
+  rs_buf_puts(o, "</div>\n");
+}
+
+struct order_ids {
+  char (*ids)[STORE_ORDER_ID_MAX + 1];
+  size_t n, cap;
+  bool pending; /* pending_approval only; else every open order */
+};
+
+static int collect(void *ud, const struct store_order *o)
+{
+  struct order_ids *l = ud;
+  if(l->pending ? o->state != STORE_ORDER_PENDING_APPROVAL : store_order_state_final(o->state))
+    return 0;
+  if(l->n == l->cap) {
+    l->cap = l->cap ? 2 * l->cap : 16;
+    l->ids = rs_xrealloc(l->ids, l->cap * sizeof(*l->ids));
+  }
+  (void)rs_strlcpy(l->ids[l->n++], o->id, sizeof(l->ids[0]));
+  return 0;
+}
+
+static enum rs_err pending_section(struct rs_buf *o, const struct html_ctx *x)
+{
+  struct order_ids l = {NULL, 0, 0, true};
+  enum rs_err rc = store_list_orders(x->st, true, STORE_ORDER_PENDING_APPROVAL, 0, collect, &l);
+  size_t i;
+  if(rc)
+    goto out;
+  if(!l.n)
+    goto out;
+  rs_buf_printf(o, "<section id=\"approvals\"><h2>Waiting for approval (%zu)</h2>\n", l.n);
+  for(i = 0; i < l.n; i++) {
+    struct store_order_full *f = NULL;
+    if(store_get_order(x->st, l.ids[i], &f) != RS_OK)
+      continue;
+    pending_card(o, x, f);
+    store_order_full_free(f);
+  }
+  rs_buf_puts(o, "</section>\n");
+out:
+  free(l.ids);
+  return rc;
+}
+
+static enum rs_err orders_section(struct rs_buf *o, const struct html_ctx *x)
+{
+  struct order_ids l = {NULL, 0, 0, false};
+  enum rs_err rc = store_list_orders(x->st, false, STORE_ORDER_DRAFT, 50, collect, &l);
+  size_t i;
+  if(rc)
+    goto out;
+  rs_buf_puts(o, "<section id=\"orders\"><h2>Open orders</h2>\n");
+  if(!l.n) {
+    rs_buf_puts(o, "<p class=\"muted\">No open orders.</p></section>\n");
+    goto out;
+  }
+  rs_buf_puts(o,
+              "<div class=\"scroll\"><table><thead><tr><th>Order</th><th>State</th>"
+              "<th class=\"wide\">Supplier</th><th>Total</th><th class=\"wide\">Updated</th></tr>"
+              "</thead><tbody>\n");
+  for(i = 0; i < l.n; i++) {
+    struct store_order_full *f = NULL;
+    const char *st;
+    if(store_get_order(x->st, l.ids[i], &f) != RS_OK)
+      continue;
+    st = store_order_state_name(f->order.state);
+    rs_buf_puts(o, "<tr class=\"order\" id=\"order-");
+    esc(o, f->order.id);
+    rs_buf_puts(o, "\"><td><a href=\"/orders/");
+    esc(o, f->order.id);
+    rs_buf_puts(o, "\">");
+    esc(o, f->order.id);
+    rs_buf_puts(o, "</a></td><td>");
+    badge(o, st, st);
+    if(f->order.state == STORE_ORDER_APPROVED && x->cfg && !x->cfg->commerce.set)
+      rs_buf_puts(o, "<div class=\"muted\">not sent: no shop configured</div>");
+    rs_buf_puts(o, "</td><td class=\"wide\">");
+    esc(o, f->order.supplier);
+    rs_buf_puts(o, "</td><td>");
+    money_text(o, f->order.total, f->order.currency);
+    rs_buf_puts(o, "</td><td class=\"wide\">");
+    when(o, f->order.updated_ms);
+    rs_buf_puts(o, "</td></tr>\n");
+    store_order_full_free(f);
+  }
+  rs_buf_puts(o, "</tbody></table></div></section>\n");
+out:
+  free(l.ids);
+  return rc;
+}
+
+/* ---- pages ----------------------------------------------------------- */
+
+static void consumable_link(struct rs_buf *o, const struct cfg_consumable *c)
+{
+  rs_buf_puts(o, "<a href=\"/consumables/");
+  esc(o, c->device ? c->device->id : "");
+  rs_buf_puts(o, "/");
+  esc(o, c->id);
+  rs_buf_puts(o, "\">");
+  esc(o, c->full_id);
+  rs_buf_puts(o, "</a>");
+}
+
+static void consumable_meta(struct rs_buf *o, const struct html_ctx *x,
+                            const struct status_consumable *sc)
+{
+  const struct cfg_consumable *c = sc->c;
+  size_t i;
+  rs_buf_puts(o, "<div class=\"muted\">");
+  esc(o, c->sku);
+  if(c->kind) {
+    rs_buf_puts(o, " \xc2\xb7 ");
+    esc(o, c->kind);
+  }
+  for(i = 0; i < c->n_labels; i++) {
+    rs_buf_puts(o, " \xc2\xb7 ");
+    esc(o, c->labels[i].key);
+    rs_buf_puts(o, "=");
+    esc(o, c->labels[i].value);
+  }
+  if(sc->value_ms > 0) {
+    rs_buf_puts(o, " \xc2\xb7 read ");
+    ago(o, sc->value_ms, x->v->now_ms);
+  }
+  if(sc->open_order[0]) {
+    rs_buf_puts(o, " \xc2\xb7 on order <a href=\"/orders/");
+    esc(o, sc->open_order);
+    rs_buf_puts(o, "\">");
+    esc(o, sc->open_order);
+    rs_buf_puts(o, "</a>");
+  }
+  else if(sc->open_line)
+    rs_buf_puts(o, " \xc2\xb7 order line waiting for a batch");
+  rs_buf_puts(o, "</div>");
+}
+
+static enum rs_err consumables_section(struct rs_buf *o, const struct html_ctx *x)
+{
+  size_t i;
+  enum rs_err rc;
+  rs_buf_puts(o, "<section id=\"consumables\"><h2>Consumables</h2>\n");
+  if(!x->v->n_consumables)
+    rs_buf_puts(o, "<p class=\"muted\">No consumables configured.</p>\n");
+  for(i = 0; i < x->v->n_consumables; i++) {
+    const struct status_consumable *sc = &x->v->consumables[i];
+    rs_buf_puts(o, "<div class=\"card consumable\" id=\"cons-");
+    esc(o, sc->c->full_id);
+    rs_buf_puts(o, "\"><div class=\"row\"><span class=\"name\">");
+    consumable_link(o, sc->c);
+    rs_buf_puts(o, "</span>");
+    if(sc->stale && sc->c->model != CFG_MODEL_BUTTON)
+      badge(o, "stale", "stale");
+    if(sc->c->model == CFG_MODEL_BUTTON)
+      badge(o, "button", "reorder button");
+    rs_buf_puts(o, "</div>");
+    consumable_meta(o, x, sc);
+    level_bar(o, sc);
+    if(sc->c->model != CFG_MODEL_BUTTON)
+      figures(o, sc);
+    rc = chart(o, x->st, sc, x->v->now_ms, 300, 56, false);
+    if(rc)
+      return rc;
+    rs_buf_puts(o, "</div>\n");
+  }
+  rs_buf_puts(o, "</section>\n");
+  return RS_OK;
+}
+
+static void devices_section(struct rs_buf *o, const struct html_ctx *x)
+{
+  size_t i;
+  unsigned k;
+  rs_buf_puts(o, "<section id=\"devices\"><h2>Devices</h2>\n");
+  if(!x->v->n_devices) {
+    rs_buf_puts(o, "<p class=\"muted\">No devices configured.</p></section>\n");
+    return;
+  }
+  rs_buf_puts(o, "<div class=\"scroll\"><table><thead><tr><th>Device</th><th>State</th>"
+                 "<th>Last poll</th><th>RTT</th><th>Errors</th></tr></thead><tbody>\n");
+  for(i = 0; i < x->v->n_devices; i++) {
+    const struct status_device *d = &x->v->devices[i];
+    bool any = false;
+    rs_buf_puts(o, "<tr class=\"device\" id=\"dev-");
+    esc(o, d->s.id);
+    rs_buf_puts(o, "\"><td>");
+    esc(o, d->s.id);
+    if(d->dev) {
+      rs_buf_puts(o, "<div class=\"muted\">");
+      esc(o, cfg_transport_name(d->dev->transport));
+      rs_buf_puts(o, "</div>");
+    }
+    rs_buf_puts(o, "</td><td>");
+    badge(o, d->s.up ? "up" : "down", d->s.up ? "up" : "down");
+    if(d->s.consecutive_failures)
+      rs_buf_printf(o, "<div class=\"muted\">%" PRId64 " failed in a row</div>",
+                    d->s.consecutive_failures);
+    rs_buf_puts(o, "</td><td>");
+    if(d->s.last_success_ms > 0)
+      ago(o, d->s.last_success_ms, x->v->now_ms);
+    else
+      rs_buf_puts(o, "never");
+    rs_buf_puts(o, "</td><td>");
+    if(d->s.rtt_ms >= 0)
+      rs_buf_printf(o, "%" PRId64 " ms", d->s.rtt_ms);
+    else
+      rs_buf_puts(o, "\xe2\x80\x94");
+    rs_buf_puts(o, "</td><td>");
+    for(k = 0; k < SCHED_ERR_KINDS; k++) {
+      if(!d->s.errors[k])
+        continue;
+      rs_buf_printf(o, "%s%s\xc2\xa0%" PRIu64, any ? ", " : "",
+                    scheduler_error_kind_name((unsigned)k), d->s.errors[k]);
+      any = true;
+    }
+    if(!any)
+      rs_buf_puts(o, "0");
+    rs_buf_puts(o, "</td></tr>\n");
+  }
+  rs_buf_puts(o, "</tbody></table></div></section>\n");
+}
+
+static void alerts_section(struct rs_buf *o, const struct html_ctx *x)
+{
+  char **al = NULL;
+  size_t n = 0, i;
+  status_alerts(x->v, x->cfg, x->st, &al, &n);
+  if(n) {
+    rs_buf_puts(o, "<ul class=\"alerts\" id=\"alerts\">\n");
+    for(i = 0; i < n; i++) {
+      rs_buf_puts(o, "<li>");
+      esc(o, al[i]);
+      rs_buf_puts(o, "</li>\n");
+    }
+    rs_buf_puts(o, "</ul>\n");
+  }
+  status_alerts_free(al, n);
+}
+
+enum rs_err html_dashboard(const struct html_ctx *x, struct rs_buf *out)
+{
+  enum rs_err rc = RS_OK;
+  page_start(out, x, "Status", true);
+  alerts_section(out, x);
+  if(x->st) {
+    rc = pending_section(out, x);
+    if(rc)
+      return rc;
+  }
+  rc = consumables_section(out, x);
+  if(rc)
+    return rc;
+  devices_section(out, x);
+  if(x->st) {
+    rc = orders_section(out, x);
+    if(rc)
+      return rc;
+  }
+  page_end(out, x);
+  return out->oom ? RS_ERR_NOMEM : RS_OK;
+}
+
+struct recent {
+  struct rs_buf *o;
+  const struct cfg_consumable *c;
+  struct {
+    int64_t t;
+    double v;
+  } ring[10];
+  size_t n;
+};
+
+static int keep_recent(void *ud, const char *device, const char *point, int64_t time_ms,
+                       double value)
+{
+  struct recent *r = ud;
+  (void)device;
+  (void)point;
+  r->ring[r->n % RS_ARRAY_LEN(r->ring)].t = time_ms;
+  r->ring[r->n % RS_ARRAY_LEN(r->ring)].v = value;
+  r->n++;
+  return 0;
+}
+
+enum rs_err html_consumable_page(const struct html_ctx *x, const char *full_id, struct rs_buf *out)
+{
+  const struct status_consumable *sc = status_view_consumable(x->v, full_id);
+  const struct cfg_consumable *c;
+  enum rs_err rc;
+  if(!sc)
+    return RS_ERR_NOT_FOUND;
+  c = sc->c;
+  page_start(out, x, c->full_id, true);
+  rs_buf_puts(out, "<div class=\"card consumable\" id=\"cons-");
+  esc(out, c->full_id);
+  rs_buf_puts(out, "\"><div class=\"row\"><span class=\"name\">");
+  esc(out, c->full_id);
+  rs_buf_puts(out, "</span>");
+  if(sc->stale && c->model != CFG_MODEL_BUTTON)
+    badge(out, "stale", "stale");
+  rs_buf_puts(out, "</div>");
+  consumable_meta(out, x, sc);
+  rs_buf_puts(out, "<div class=\"muted\">");
+  esc(out, cfg_model_name(c->model));
+  if(c->point) {
+    rs_buf_puts(out, " of point ");
+    esc(out, c->point->id);
+    if(c->point->unit) {
+      rs_buf_puts(out, " (");
+      esc(out, c->point->unit);
+      rs_buf_puts(out, ")");
+    }
+  }
+  if(c->item && c->item->description) {
+    rs_buf_puts(out, " \xc2\xb7 ");
+    esc(out, c->item->description);
+  }
+  rs_buf_puts(out, "</div>");
+  level_bar(out, sc);
+  if(c->model != CFG_MODEL_BUTTON)
+    figures(out, sc);
+  rc = chart(out, x->st, sc, x->v->now_ms, 600, 200, true);
+  if(rc)
+    return rc;
+  rs_buf_puts(out, "</div>\n");
+
+  if(x->st && c->device && c->point) {
+    struct recent r;
+    size_t i, k, first;
+    memset(&r, 0, sizeof(r));
+    r.o = out;
+    r.c = c;
+    rc = store_readings_range(x->st, c->device->id, c->point->id,
+                              x->v->now_ms - HTML_CHART_DAYS * DAY_MS, x->v->now_ms + 1,
+                              keep_recent, &r);
+    if(rc)
+      return rc;
+    rs_buf_puts(out, "<h2>Last stored readings</h2>\n");
+    if(!r.n)
+      rs_buf_puts(out, "<p class=\"muted\">None in the last 30 days.</p>\n");
+    else {
+      rs_buf_puts(out, "<div class=\"scroll\"><table><thead><tr><th>Time</th><th>Value</th>"
+                       "<th>Level</th></tr></thead><tbody>\n");
+      k = r.n < RS_ARRAY_LEN(r.ring) ? r.n : RS_ARRAY_LEN(r.ring);
+      first = r.n - k;
+      for(i = r.n; i-- > first;) {
+        double v = r.ring[i % RS_ARRAY_LEN(r.ring)].v, f = cfg_remaining(c, v);
+        rs_buf_puts(out, "<tr><td>");
+        when(out, r.ring[i % RS_ARRAY_LEN(r.ring)].t);
+        rs_buf_printf(out, "</td><td>%.6g</td><td>", v);
+        if(isnan(f))
+          rs_buf_puts(out, "\xe2\x80\x94");
+        else
+          rs_buf_printf(out, "%.1f%%", f * 100);
+        rs_buf_puts(out, "</td></tr>\n");
+      }
+      rs_buf_puts(out, "</tbody></table></div>\n");
+    }
+  }
+  page_end(out, x);
+  return out->oom ? RS_ERR_NOMEM : RS_OK;
+}
+
+enum rs_err html_order_page(const struct html_ctx *x, const char *id, struct rs_buf *out)
+{
+  struct store_order_full *f = NULL;
+  const struct store_order *h;
+  enum rs_err rc;
+  size_t i;
+  const char *st;
+
+  if(!x->st)
+    return RS_ERR_NOT_FOUND;
+  rc = store_get_order(x->st, id, &f);
+  if(rc)
+    return rc;
+  h = &f->order;
+  st = store_order_state_name(h->state);
+  page_start(out, x, h->id, true);
+  rs_buf_puts(out, "<div class=\"card\" id=\"order\"><div class=\"row\"><span class=\"name\">");
+  esc(out, h->id);
+  rs_buf_puts(out, "</span>");
+  badge(out, st, st);
+  rs_buf_puts(out, "</div><div class=\"figs\"><div>Supplier<b>");
+  esc(out, h->supplier);
+  rs_buf_puts(out, "</b></div><div>Total<b>");
+  money_text(out, h->total, h->currency);
+  rs_buf_puts(out, "</b></div><div>Created<b>");
+  when(out, h->created_ms);
+  rs_buf_puts(out, "</b></div><div>Updated<b>");
+  when(out, h->updated_ms);
+  rs_buf_puts(out, "</b></div><div>Shop id<b>");
+  if(h->shop_id)
+    esc(out, h->shop_id);
+  else
+    rs_buf_puts(out, "\xe2\x80\x94");
+  rs_buf_puts(out, "</b></div></div>");
+  if(h->last_error) {
+    rs_buf_puts(out, "<div class=\"muted\">Last error: ");
+    esc(out, h->last_error);
+    rs_buf_puts(out, "</div>");
+  }
+  if(h->state == STORE_ORDER_APPROVED && x->cfg && !x->cfg->commerce.set)
+    rs_buf_puts(out, "<div class=\"muted\">Not sent: no shop configured.</div>");
+  if(h->state == STORE_ORDER_PENDING_APPROVAL)
+    decision_forms(out, x, h->id);
+  rs_buf_puts(out, "</div>\n<h2>Lines</h2>\n<div class=\"scroll\"><table><thead><tr>"
+                   "<th>Consumable</th><th>SKU</th><th>Qty</th><th>Unit price</th><th>Rule</th>"
+                   "</tr></thead><tbody>\n");
+  for(i = 0; i < f->n_lines; i++) {
+    const struct store_order_line *l = &f->lines[i];
+    rs_buf_puts(out, "<tr class=\"line\"><td>");
+    esc(out, l->consumable);
+    rs_buf_puts(out, "</td><td>");
+    esc(out, l->sku);
+    rs_buf_printf(out, "</td><td>%" PRId64 "</td><td>", l->quantity);
+    money_text(out, l->unit_price, l->currency[0] ? l->currency : h->currency);
+    rs_buf_puts(out, "</td><td>");
+    if(l->rule)
+      esc(out, l->rule);
+    else
+      rs_buf_puts(out, "default");
+    rs_buf_puts(out, "</td></tr>\n");
+  }
+  rs_buf_puts(out, "</tbody></table></div>\n<h2>History</h2>\n<div class=\"scroll\"><table>"
+                   "<thead><tr><th>Time</th><th>Change</th><th>By</th><th>Why</th>"
+                   "</tr></thead><tbody>\n");
+  for(i = 0; i < f->n_transitions; i++) {
+    const struct store_transition *t = &f->transitions[i];
+    rs_buf_puts(out, "<tr class=\"transition\"><td>");
+    when(out, t->time_ms);
+    rs_buf_puts(out, "</td><td>");
+    if(t->has_from) {
+      esc(out, store_order_state_name(t->from));
+      rs_buf_puts(out, " \xe2\x86\x92 ");
+    }
+    esc(out, store_order_state_name(t->to));
+    rs_buf_puts(out, "</td><td>");
+    esc(out, t->actor);
+    rs_buf_puts(out, "</td><td>");
+    esc(out, t->cause);
+    rs_buf_puts(out, "</td></tr>\n");
+  }
+  rs_buf_puts(out, "</tbody></table></div>\n");
+  page_end(out, x);
+  store_order_full_free(f);
+  return out->oom ? RS_ERR_NOMEM : RS_OK;
+}

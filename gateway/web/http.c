@@ -1,0 +1,1375 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * http: the HTTP server, router and request hardening (see http.h and
+ * docs/http-api.md).
+ */
+#include "gateway/web/http.h"
+
+#include <arpa/inet.h>
+#include <crypt.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include "base/rs_util.h"
+#include "gateway/web/api.h"
+#include "gateway/approve.h"
+#include "gateway/web/html.h"
+#include "base/log.h"
+#include "gateway/web/metrics.h"
+#include "gateway/web/status.h"
+#include "base/version.h"
+
+/* ---- router ------------------------------------------------------------- */
+
+enum seg_kind { SEG_LIT, SEG_ORDER, SEG_ID, SEG_TOKEN };
+
+struct route_def {
+  const char *pattern; /* "/api/v1/orders/{order}/approve"; {x} captures a segment */
+  unsigned methods;
+  enum http_route route;
+};
+
+static const struct route_def routes[] = {
+    {"/", HTTP_ALLOW_GET, HTTP_ROUTE_DASHBOARD},
+    {"/static/style.css", HTTP_ALLOW_GET, HTTP_ROUTE_STYLE},
+    {"/healthz", HTTP_ALLOW_GET, HTTP_ROUTE_HEALTHZ},
+    {"/metrics", HTTP_ALLOW_GET, HTTP_ROUTE_METRICS},
+    {"/api/v1/status", HTTP_ALLOW_GET, HTTP_ROUTE_API_STATUS},
+    {"/api/v1/consumables", HTTP_ALLOW_GET, HTTP_ROUTE_API_CONSUMABLES},
+    {"/api/v1/devices", HTTP_ALLOW_GET, HTTP_ROUTE_API_DEVICES},
+    {"/api/v1/orders", HTTP_ALLOW_GET, HTTP_ROUTE_API_ORDERS},
+    {"/api/v1/orders/{order}", HTTP_ALLOW_GET, HTTP_ROUTE_API_ORDER},
+    {"/api/v1/orders/{order}/approve", HTTP_ALLOW_POST, HTTP_ROUTE_API_APPROVE},
+    {"/api/v1/orders/{order}/reject", HTTP_ALLOW_POST, HTTP_ROUTE_API_REJECT},
+    {"/consumables/{id}/{id}", HTTP_ALLOW_GET, HTTP_ROUTE_PAGE_CONSUMABLE},
+    {"/orders/{order}", HTTP_ALLOW_GET, HTTP_ROUTE_PAGE_ORDER},
+    {"/orders/{order}/approve", HTTP_ALLOW_POST, HTTP_ROUTE_PAGE_APPROVE},
+    {"/orders/{order}/reject", HTTP_ALLOW_POST, HTTP_ROUTE_PAGE_REJECT},
+    {"/approve/{token}", HTTP_ALLOW_GET | HTTP_ALLOW_POST, HTTP_ROUTE_APPROVAL_LINK},
+};
+
+static bool is_lower_id_char(char ch)
+{
+  return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' ||
+         ch == '-';
+}
+
+static bool is_alnum(char ch)
+{
+  return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+}
+
+/* Whether s[0..n) is a valid segment of kind k. */
+static bool seg_ok(enum seg_kind k, const char *s, size_t n)
+{
+  size_t i;
+  if(!n)
+    return false;
+  switch(k) {
+  case SEG_ORDER:
+    if(n > STORE_ORDER_ID_MAX)
+      return false;
+    for(i = 0; i < n; i++)
+      if(!is_alnum(s[i]) && s[i] != '.' && s[i] != '_' && s[i] != '-')
+        return false;
+    /* "." and ".." are never ids */
+    return !(s[0] == '.' && (n == 1 || (n == 2 && s[1] == '.')));
+  case SEG_ID:
+    if(n > CFG_ID_MAX || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
+      return false;
+    for(i = 0; i < n; i++)
+      if(!is_lower_id_char(s[i]))
+        return false;
+    return true;
+  case SEG_TOKEN:
+    if(n > HTTP_ARG_MAX)
+      return false;
+    for(i = 0; i < n; i++)
+      if(!is_alnum(s[i]) && s[i] != '_' && s[i] != '.' && s[i] != '~' && s[i] != '-')
+        return false;
+    return !(s[0] == '.' && (n == 1 || (n == 2 && s[1] == '.')));
+  default:
+    return false;
+  }
+}
+
+/* Match path against one pattern; captures into m->arg. */
+static bool pattern_match(const char *pat, const char *path, struct http_match *m)
+{
+  const char *p = pat, *q = path;
+  unsigned nargs = 0;
+  while(*p && *q) {
+    if(*p == '{') {
+      const char *pe = strchr(p, '}'), *qe = strchr(q, '/');
+      enum seg_kind k;
+      size_t n;
+      if(!pe)
+        return false;
+      if(!qe)
+        qe = q + strlen(q);
+      n = (size_t)(qe - q);
+      if(!strncmp(p, "{order}", 7))
+        k = SEG_ORDER;
+      else if(!strncmp(p, "{id}", 4))
+        k = SEG_ID;
+      else
+        k = SEG_TOKEN;
+      if(!seg_ok(k, q, n) || nargs >= 2)
+        return false;
+      memcpy(m->arg[nargs], q, n);
+      m->arg[nargs][n] = '\0';
+      nargs++;
+      p = pe + 1;
+      q = qe;
+      continue;
+    }
+    if(*p != *q)
+      return false;
+    p++;
+    q++;
+  }
+  return !*p && !*q;
+}
+
+void http_route_match(const char *method, const char *path, struct http_match *m)
+{
+  unsigned want = 0;
+  size_t i;
+  memset(m, 0, sizeof(*m));
+  m->route = HTTP_ROUTE_NOT_FOUND;
+  if(!method || !path || path[0] != '/' || strnlen(path, HTTP_PATH_MAX + 1) > HTTP_PATH_MAX)
+    return;
+  if(!strcmp(method, "GET") || !strcmp(method, "HEAD"))
+    want = HTTP_ALLOW_GET;
+  else if(!strcmp(method, "POST"))
+    want = HTTP_ALLOW_POST;
+  for(i = 0; i < RS_ARRAY_LEN(routes); i++) {
+    struct http_match t;
+    memset(&t, 0, sizeof(t));
+    if(!pattern_match(routes[i].pattern, path, &t))
+      continue;
+    m->allow |= routes[i].methods;
+    if(want & routes[i].methods) {
+      unsigned allow = m->allow;
+      *m = t;
+      m->route = routes[i].route;
+      m->allow = allow | routes[i].methods;
+      return;
+    }
+  }
+  if(m->allow) {
+    m->route = HTTP_ROUTE_METHOD_NOT_ALLOWED;
+    m->arg[0][0] = m->arg[1][0] = '\0';
+  }
+}
+
+/* The host part of a Host value or allow-list entry into out (lower case, no brackets/port). */
+static bool host_part(const char *h, char *out, size_t size)
+{
+  const char *end;
+  size_t n, i;
+  if(!h || !*h)
+    return false;
+  if(h[0] == '[') {
+    const char *rb = strchr(h, ']');
+    if(!rb)
+      return false;
+    h++;
+    end = rb;
+    if(rb[1] && rb[1] != ':')
+      return false;
+    if(rb[1] == ':') {
+      const char *d;
+      for(d = rb + 2; *d; d++)
+        if(*d < '0' || *d > '9')
+          return false;
+    }
+  }
+  else {
+    const char *c = strchr(h, ':');
+    if(c && strchr(c + 1, ':')) {
+      /* a bare IPv6 literal: only valid in the allow-list, never in a Host header */
+      end = h + strlen(h);
+    }
+    else if(c) {
+      const char *d;
+      for(d = c + 1; *d; d++)
+        if(*d < '0' || *d > '9')
+          return false;
+      end = c;
+    }
+    else
+      end = h + strlen(h);
+  }
+  n = (size_t)(end - h);
+  if(n && h[n - 1] == '.' && h[0] != '[')
+    n--;
+  if(!n || n >= size)
+    return false;
+  for(i = 0; i < n; i++) {
+    unsigned char ch = (unsigned char)h[i];
+    if(ch <= 0x20 || ch >= 0x7f || ch == '/' || ch == '@' || ch == '[' || ch == ']')
+      return false;
+    out[i] = (char)((ch >= 'A' && ch <= 'Z') ? ch + 32 : ch);
+  }
+  out[n] = '\0';
+  return true;
+}
+
+bool http_host_allowed(const char *host, const char *const *allowed, size_t n)
+{
+  char want[256], have[256];
+  size_t i;
+  if(!host || !host_part(host, want, sizeof(want)))
+    return false;
+  /* a Host header never carries a bare IPv6 literal */
+  if(host[0] != '[' && strchr(want, ':'))
+    return false;
+  for(i = 0; i < n; i++) {
+    if(!allowed[i] || !host_part(allowed[i], have, sizeof(have)))
+      continue;
+    if(!strcmp(want, have))
+      return true;
+  }
+  return false;
+}
+
+int http_parse_listen(const char *listen, char *host, size_t host_size, uint16_t *port)
+{
+  const char *colon, *hs, *he;
+  int64_t p;
+  if(!listen)
+    return -1;
+  if(listen[0] == '[') {
+    const char *rb = strchr(listen, ']');
+    if(!rb || rb[1] != ':')
+      return -1;
+    hs = listen + 1;
+    he = rb;
+    colon = rb + 1;
+  }
+  else {
+    colon = strrchr(listen, ':');
+    if(!colon || memchr(listen, ':', (size_t)(colon - listen)))
+      return -1;
+    hs = listen;
+    he = colon;
+  }
+  if(he == hs || (size_t)(he - hs) >= host_size)
+    return -1;
+  if(rs_parse_i64(colon + 1, false, 0, 65535, &p))
+    return -1;
+  memcpy(host, hs, (size_t)(he - hs));
+  host[he - hs] = '\0';
+  *port = (uint16_t)p;
+  return 0;
+}
+
+/* ---- server state ------------------------------------------------------- */
+
+#define SESSION_COOKIE "restock_session"
+#define SESSION_HEX    32 /* 16 random bytes */
+
+struct http_server {
+  struct http_env env;
+  struct MHD_Daemon *mhd;
+  int epfd;
+  uint16_t port;
+  int64_t own_heartbeat;    /* real mono ms; used when env.heartbeat_ms is NULL */
+  int64_t start_real_mono;  /* for uptime */
+  int64_t start_wall;       /* daemon clock wall ms at start */
+  unsigned char secret[32]; /* CSRF key, fresh per process */
+  struct metrics *metrics;
+  int64_t auth_window_start; /* real mono ms */
+  unsigned auth_failures;    /* in the current window */
+  /* the last GET /api/v1/status answer, shared by requests (see on_api_status) */
+  struct MHD_Response *status_resp; /* NULL: none cached */
+  int64_t status_built_ms;          /* real mono ms it was built at */
+  int64_t status_wall_s;            /* daemon clock wall second it shows */
+  const struct cfg *status_cfg;     /* the config it was built from */
+};
+
+/* How long (real ms) a built /api/v1/status answer is served again. */
+#define STATUS_CACHE_MS 250
+
+/* Per-request state, from the first call of the handler to the completion callback. */
+struct req {
+  struct rs_buf body;
+  bool too_large;
+};
+
+static const char CSP[] = "default-src 'none'; style-src 'self'; img-src 'self' data:; "
+                          "form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/* Extra response headers (name/value pairs, NULL-terminated list). */
+struct hdr {
+  const char *name;
+  const char *value;
+};
+
+/*
+ * A response with content type and body (copied with MHD_RESPMEM_MUST_COPY;
+ * with MHD_RESPMEM_MUST_FREE the malloc'd body is the response's from now
+ * on, also when this fails), the security headers and the extra headers.
+ * NULL on allocation failure.
+ */
+static struct MHD_Response *make_resp(const char *ctype, const char *body, size_t len,
+                                      enum MHD_ResponseMemoryMode mode, const struct hdr *extra)
+{
+  struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)(uintptr_t)body, mode);
+  if(!r) {
+    if(mode == MHD_RESPMEM_MUST_FREE)
+      free((void *)(uintptr_t)body);
+    return NULL;
+  }
+  (void)MHD_add_response_header(r, "Content-Type", ctype);
+  (void)MHD_add_response_header(r, "Content-Security-Policy", CSP);
+  (void)MHD_add_response_header(r, "X-Frame-Options", "DENY");
+  (void)MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+  (void)MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+  (void)MHD_add_response_header(r, "Cache-Control", "no-store");
+  (void)MHD_add_response_header(r, "Cross-Origin-Resource-Policy", "same-origin");
+  for(; extra && extra->name; extra++)
+    if(extra->value)
+      (void)MHD_add_response_header(r, extra->name, extra->value);
+  return r;
+}
+
+/*
+ * Queue a response with status, content type and body (copied), the
+ * security headers and the extra headers. Returns MHD's verdict.
+ */
+static enum MHD_Result send_resp(struct MHD_Connection *conn, unsigned status, const char *ctype,
+                                 const char *body, size_t len, const struct hdr *extra)
+{
+  struct MHD_Response *r = make_resp(ctype, body, len, MHD_RESPMEM_MUST_COPY, extra);
+  enum MHD_Result ret;
+  if(!r)
+    return MHD_NO;
+  ret = MHD_queue_response(conn, status, r);
+  MHD_destroy_response(r);
+  return ret;
+}
+
+static const char CT_JSON[] = "application/json";
+static const char CT_HTML[] = "text/html; charset=utf-8";
+static const char CT_TEXT[] = "text/plain; charset=utf-8";
+
+/* A plain-text answer. */
+static enum MHD_Result send_text(struct MHD_Connection *conn, unsigned status, const char *text,
+                                 const struct hdr *extra)
+{
+  return send_resp(conn, status, CT_TEXT, text, strlen(text), extra);
+}
+
+/* A JSON document (reference kept by the caller). */
+static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status, const json_t *j,
+                                 const struct hdr *extra)
+{
+  char *s = j ? api_dump(j) : NULL;
+  enum MHD_Result ret;
+  if(!s)
+    return send_text(conn, 500, "out of memory\n", NULL);
+  {
+    size_t n = strlen(s);
+    char *t = rs_xrealloc(s, n + 2);
+    t[n] = '\n';
+    t[n + 1] = '\0';
+    s = t;
+  }
+  ret = send_resp(conn, status, CT_JSON, s, strlen(s), extra);
+  free(s);
+  return ret;
+}
+
+static enum MHD_Result send_json_error(struct MHD_Connection *conn, unsigned status,
+                                       const char *code, const char *message,
+                                       const struct hdr *extra)
+{
+  json_t *e = api_error_json(code, message);
+  enum MHD_Result ret = send_json(conn, status, e, extra);
+  json_decref(e);
+  return ret;
+}
+
+static enum MHD_Result send_html_message(struct MHD_Connection *conn, unsigned status,
+                                         const char *title, const char *message,
+                                         const struct hdr *extra)
+{
+  struct rs_buf b = {0};
+  enum MHD_Result ret;
+  html_message_page(title, message, &b);
+  ret = b.oom ? send_text(conn, 500, "out of memory\n", NULL)
+              : send_resp(conn, status, CT_HTML, b.data, b.len, extra);
+  rs_buf_free(&b);
+  return ret;
+}
+
+/* JSON for /api/ paths, a small HTML page elsewhere. */
+static enum MHD_Result send_error(struct MHD_Connection *conn, const char *url, unsigned status,
+                                  const char *code, const char *title, const char *message,
+                                  const struct hdr *extra)
+{
+  if(!strncmp(url, "/api/", 5))
+    return send_json_error(conn, status, code, message, extra);
+  return send_html_message(conn, status, title, message, extra);
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static void hex(const unsigned char *in, size_t n, char *out)
+{
+  static const char digits[] = "0123456789abcdef";
+  size_t i;
+  for(i = 0; i < n; i++) {
+    out[2 * i] = digits[in[i] >> 4];
+    out[2 * i + 1] = digits[in[i] & 15];
+  }
+  out[2 * n] = '\0';
+}
+
+static bool valid_session(const char *s)
+{
+  size_t i;
+  if(!s || strlen(s) != SESSION_HEX)
+    return false;
+  for(i = 0; i < SESSION_HEX; i++)
+    if(!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+      return false;
+  return true;
+}
+
+/* CSRF token: hex(HMAC-SHA256(secret, session "\n" action)). */
+static void csrf_token(const struct http_server *s, const char *session, const char *action,
+                       char *out, size_t size)
+{
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int maclen = 0;
+  struct rs_buf msg = {0};
+  out[0] = '\0';
+  rs_buf_printf(&msg, "%s\n%s", session, action);
+  if(!msg.oom &&
+     HMAC(EVP_sha256(), s->secret, sizeof(s->secret), (const unsigned char *)msg.data, msg.len, mac,
+          &maclen) &&
+     size > 2 * (size_t)maclen)
+    hex(mac, maclen, out);
+  rs_buf_free(&msg);
+}
+
+struct csrf_ud {
+  const struct http_server *s;
+  const char *session;
+};
+
+static void csrf_cb(void *ud, const char *action, char *out, size_t size)
+{
+  const struct csrf_ud *c = ud;
+  csrf_token(c->s, c->session, action, out, size);
+}
+
+static int hexval(char c)
+{
+  if(c >= '0' && c <= '9')
+    return c - '0';
+  if(c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if(c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+/*
+ * The value of field `name` in an application/x-www-form-urlencoded body,
+ * decoded into out. Returns 0, or -1 when absent, malformed or too long.
+ */
+static int form_field(const char *body, size_t len, const char *name, char *out, size_t size)
+{
+  size_t nl = strlen(name), i = 0;
+  while(i < len) {
+    size_t end = i, o = 0, k;
+    while(end < len && body[end] != '&')
+      end++;
+    if(end - i > nl && !memcmp(body + i, name, nl) && body[i + nl] == '=') {
+      for(k = i + nl + 1; k < end; k++) {
+        char ch = body[k];
+        if(ch == '+')
+          ch = ' ';
+        else if(ch == '%') {
+          int hi, lo;
+          if(k + 2 >= end)
+            return -1;
+          hi = hexval(body[k + 1]);
+          lo = hexval(body[k + 2]);
+          if(hi < 0 || lo < 0)
+            return -1;
+          ch = (char)(hi * 16 + lo);
+          k += 2;
+        }
+        if(o + 1 >= size || !ch)
+          return -1;
+        out[o++] = ch;
+      }
+      out[o] = '\0';
+      return 0;
+    }
+    i = end + 1;
+  }
+  return -1;
+}
+
+/* The client's address as text into buf ("?" when unknown). */
+static void client_addr(struct MHD_Connection *conn, char *buf, size_t size)
+{
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  (void)rs_strlcpy(buf, "?", size);
+  if(!ci || !ci->client_addr)
+    return;
+  if(ci->client_addr->sa_family == AF_INET)
+    (void)inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr,
+                    buf, (socklen_t)size);
+  else if(ci->client_addr->sa_family == AF_INET6)
+    (void)inet_ntop(AF_INET6,
+                    &((const struct sockaddr_in6 *)(const void *)ci->client_addr)->sin6_addr, buf,
+                    (socklen_t)size);
+}
+
+/*
+ * Whether a POST may proceed as far as its origin goes: an Origin header
+ * must name this very host (http:// or https:// + the Host header), or be
+ * "null" with Sec-Fetch-Site: same-origin; without Origin, a Sec-Fetch-Site
+ * other than same-origin/none is refused. Clients
+ * that are not browsers (curl, restockctl) send neither.
+ */
+static bool origin_ok(struct MHD_Connection *conn, const char *host)
+{
+  const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
+  const char *sfs = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Sec-Fetch-Site");
+  const char *rest;
+  if(sfs && strcmp(sfs, "same-origin") && strcmp(sfs, "none"))
+    return false;
+  if(!origin)
+    return true;
+  /*
+   * Under "Referrer-Policy: no-referrer" browsers send "Origin: null" on
+   * their own forms; Sec-Fetch-Site (set by the browser, not by pages)
+   * then tells whether the form was ours.
+   */
+  if(!strcmp(origin, "null"))
+    return sfs && !strcmp(sfs, "same-origin");
+  if(!strncasecmp(origin, "http://", 7))
+    rest = origin + 7;
+  else if(!strncasecmp(origin, "https://", 8))
+    rest = origin + 8;
+  else
+    return false;
+  return host && !strcasecmp(rest, host);
+}
+
+/* ---- authentication ----------------------------------------------------- */
+
+/*
+ * Read the first line of the hash file into out. 0, or -1 (logged) when it
+ * cannot be read or holds no crypt(3) hash ("$id$...").
+ */
+static int read_hash(const char *path, char *out, size_t size)
+{
+  FILE *f;
+  size_t n;
+  if(!path)
+    return -1;
+  f = fopen(path, "re");
+  if(!f) {
+    log_err("http: cannot read the admin password hash %s: %s", path, strerror(errno));
+    return -1;
+  }
+  if(!fgets(out, (int)size, f)) {
+    fclose(f);
+    log_err("http: the admin password hash file %s is empty", path);
+    return -1;
+  }
+  fclose(f);
+  n = strcspn(out, "\r\n");
+  out[n] = '\0';
+  while(n && (out[n - 1] == ' ' || out[n - 1] == '\t'))
+    out[--n] = '\0';
+  if(out[0] != '$' || n < 4) {
+    log_err("http: %s holds no crypt(3) hash (make one with `openssl passwd -6`)", path);
+    return -1;
+  }
+  return 0;
+}
+
+/* Whether password matches the crypt(3) hash, compared in constant time. */
+static bool password_ok(const char *password, const char *hash)
+{
+  struct crypt_data *cd = calloc(1, sizeof(*cd));
+  const char *h;
+  bool ok = false;
+  if(!cd)
+    return false;
+  h = crypt_r(password, hash, cd);
+  if(h && h[0] == '$' && strlen(h) == strlen(hash))
+    ok = CRYPTO_memcmp(h, hash, strlen(hash)) == 0;
+  OPENSSL_cleanse(cd, sizeof(*cd));
+  free(cd);
+  return ok;
+}
+
+enum auth_result { AUTH_OK, AUTH_MISSING, AUTH_BAD, AUTH_LOCKED, AUTH_DISABLED };
+
+/*
+ * Check the request's admin credential for a decision. With http.admin set,
+ * basic auth must name admin_user with the password of the hash file; the
+ * actor is then "admin:USER". Without http.admin, a loopback listener needs
+ * none and the actor is "http". Failures are rate-limited per process.
+ */
+static enum auth_result check_admin(struct http_server *s, struct MHD_Connection *conn,
+                                    const struct cfg *cfg, char *actor, size_t actor_size)
+{
+  char *user = NULL, *pass = NULL;
+  char hash[512];
+  enum auth_result res = AUTH_BAD;
+  int64_t now = clock_real_mono_ms();
+  unsigned limit = s->env.auth_fail_limit ? s->env.auth_fail_limit : 10;
+
+  if(!cfg->http.admin_set) {
+    if(!cfg->http.listen_loopback)
+      return AUTH_DISABLED;
+    (void)rs_strlcpy(actor, "http", actor_size);
+    return AUTH_OK;
+  }
+  if(now - s->auth_window_start > 60000) {
+    s->auth_window_start = now;
+    s->auth_failures = 0;
+  }
+  if(s->auth_failures >= limit)
+    return AUTH_LOCKED;
+  user = MHD_basic_auth_get_username_password(conn, &pass);
+  if(!user) {
+    res = AUTH_MISSING;
+    goto out;
+  }
+  if(!pass || read_hash(cfg->http.admin_password_hash_file, hash, sizeof(hash)))
+    goto out;
+  {
+    size_t ul = strlen(user), al = strlen(cfg->http.admin_user);
+    bool user_ok = ul == al && CRYPTO_memcmp(user, cfg->http.admin_user, al) == 0;
+    bool pass_ok = password_ok(pass, hash); /* always run: no timing hint about the user */
+    if(user_ok && pass_ok) {
+      res = AUTH_OK;
+      if(rs_snprintf(actor, actor_size, "admin:%s", cfg->http.admin_user))
+        res = AUTH_BAD;
+    }
+  }
+  OPENSSL_cleanse(hash, sizeof(hash));
+out:
+  if(res == AUTH_BAD)
+    s->auth_failures++;
+  if(pass) {
+    OPENSSL_cleanse(pass, strlen(pass));
+    MHD_free(pass);
+  }
+  if(user)
+    MHD_free(user);
+  return res;
+}
+
+/* ---- handlers ----------------------------------------------------------- */
+
+static const struct cfg *cur_cfg(const struct http_server *s)
+{
+  return daemon_core_config(s->env.core);
+}
+
+static void collect_view(struct http_server *s, struct status_view *v)
+{
+  status_view_collect(v, cur_cfg(s), daemon_core_scheduler(s->env.core),
+                      daemon_core_readings(s->env.core), s->env.st, clock_wall_ms(s->env.clk));
+}
+
+static enum MHD_Result on_healthz(struct http_server *s, struct MHD_Connection *conn)
+{
+  int64_t hb = s->env.heartbeat_ms ? *s->env.heartbeat_ms : s->own_heartbeat;
+  int64_t age = clock_real_mono_ms() - hb;
+  int64_t max = s->env.health_max_age_ms > 0 ? s->env.health_max_age_ms : HTTP_HEALTH_MAX_AGE_MS;
+  char msg[128];
+  if(age <= max)
+    return send_text(conn, 200, "ok\n", NULL);
+  (void)rs_snprintf(msg, sizeof(msg), "stalled: the main loop last ran %" PRId64 " ms ago\n", age);
+  return send_resp(conn, 503, CT_TEXT, msg, strlen(msg), NULL);
+}
+
+static enum MHD_Result on_metrics(struct http_server *s, struct MHD_Connection *conn)
+{
+  struct status_view v;
+  struct rs_buf b = {0};
+  struct metrics_input in;
+  enum MHD_Result ret;
+  collect_view(s, &v);
+  memset(&in, 0, sizeof(in));
+  in.v = &v;
+  in.st = s->env.st;
+  in.version = rs_version();
+  in.lines_created = (int64_t)pipeline_lines_created(daemon_core_pipeline(s->env.core));
+  in.start_time_ms = s->start_wall;
+  if(metrics_render(s->metrics, &in, &b))
+    ret = send_text(conn, 500, "cannot read the database\n", NULL);
+  else
+    ret = send_resp(conn, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len, NULL);
+  rs_buf_free(&b);
+  status_view_free(&v);
+  return ret;
+}
+
+/* Forget the cached /api/v1/status answer (requests still sending it keep their reference). */
+static void status_cache_drop(struct http_server *s)
+{
+  if(s->status_resp)
+    MHD_destroy_response(s->status_resp);
+  s->status_resp = NULL;
+}
+
+/*
+ * GET /api/v1/status. Building it for 1,000 consumables takes milliseconds
+ * (a store query per consumable, a prediction per consumable, the JSON), so
+ * the answer is built once and shared by the requests that follow while it
+ * is younger than STATUS_CACHE_MS, shows the daemon clock's current second
+ * and was built from the running config; every POST (decisions, approval
+ * links) drops it (see dispatch()). Readings and orders made by the core
+ * meanwhile show at most STATUS_CACHE_MS late. Failures are answered 500
+ * and never cached.
+ */
+static enum MHD_Result on_api_status(struct http_server *s, struct MHD_Connection *conn)
+{
+  const struct cfg *cfg = cur_cfg(s);
+  int64_t now = clock_real_mono_ms(), wall = clock_wall_ms(s->env.clk);
+  struct status_view v;
+  struct api_gateway_info g;
+  struct MHD_Response *r;
+  json_t *j = NULL;
+  char *body;
+  size_t n;
+  enum rs_err rc;
+
+  if(s->status_resp && s->status_cfg == cfg && s->status_wall_s == wall / 1000 &&
+     now - s->status_built_ms < STATUS_CACHE_MS)
+    return MHD_queue_response(conn, 200, s->status_resp);
+  status_cache_drop(s);
+
+  collect_view(s, &v);
+  g.id = cfg->gateway.id;
+  g.version = rs_version();
+  g.now_ms = v.now_ms;
+  g.uptime_s = (now - s->start_real_mono) / 1000;
+  g.time_scale = clock_scale(s->env.clk);
+  rc = api_status_json(&g, &v, cfg, s->env.st, &j);
+  status_view_free(&v);
+  body = rc ? NULL : api_dump(j);
+  json_decref(j);
+  if(!body)
+    return send_json_error(conn, 500, "internal", rs_strerror(rc ? rc : RS_ERR_NOMEM), NULL);
+  n = strlen(body);
+  {
+    char *t = rs_xrealloc(body, n + 2);
+    t[n++] = '\n';
+    t[n] = '\0';
+    body = t;
+  }
+  r = make_resp(CT_JSON, body, n, MHD_RESPMEM_MUST_FREE, NULL);
+  if(!r)
+    return send_text(conn, 500, "out of memory\n", NULL);
+  s->status_resp = r;
+  s->status_built_ms = now;
+  s->status_wall_s = wall / 1000;
+  s->status_cfg = cfg;
+  return MHD_queue_response(conn, 200, r);
+}
+
+static enum MHD_Result on_api(struct http_server *s, struct MHD_Connection *conn,
+                              const struct http_match *m)
+{
+  struct status_view v;
+  json_t *j = NULL;
+  enum rs_err rc = RS_OK;
+  enum MHD_Result ret;
+  const struct cfg *cfg = cur_cfg(s);
+
+  if(m->route == HTTP_ROUTE_API_STATUS)
+    return on_api_status(s, conn);
+  collect_view(s, &v);
+  switch(m->route) {
+  case HTTP_ROUTE_API_CONSUMABLES:
+    j = api_consumables_json(&v);
+    break;
+  case HTTP_ROUTE_API_DEVICES:
+    j = api_devices_json(&v);
+    break;
+  case HTTP_ROUTE_API_ORDERS:
+    rc = api_orders_json(s->env.st, cfg, false, &j);
+    break;
+  case HTTP_ROUTE_API_ORDER:
+    rc = api_order_by_id(s->env.st, cfg, m->arg[0], &j);
+    break;
+  default:
+    rc = RS_ERR_NOT_FOUND;
+    break;
+  }
+  status_view_free(&v);
+  if(rc == RS_ERR_NOT_FOUND) {
+    char msg[128];
+    (void)rs_snprintf(msg, sizeof(msg), "no order %s", m->arg[0]);
+    return send_json_error(conn, 404, "not_found", msg, NULL);
+  }
+  if(rc || !j) {
+    json_decref(j);
+    return send_json_error(conn, 500, "internal", rs_strerror(rc ? rc : RS_ERR_NOMEM), NULL);
+  }
+  ret = send_json(conn, 200, j, NULL);
+  json_decref(j);
+  return ret;
+}
+
+/*
+ * The session of the request's cookie, or a new one into sess (then *fresh
+ * is set and the caller sends it with Set-Cookie).
+ */
+static void session_of(struct MHD_Connection *conn, char *sess, size_t size, bool *fresh)
+{
+  const char *c = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, SESSION_COOKIE);
+  unsigned char r[SESSION_HEX / 2];
+  *fresh = false;
+  if(valid_session(c) && size > SESSION_HEX) {
+    (void)rs_strlcpy(sess, c, size);
+    return;
+  }
+  if(RAND_bytes(r, sizeof(r)) != 1) {
+    sess[0] = '\0';
+    return;
+  }
+  hex(r, sizeof(r), sess);
+  *fresh = true;
+}
+
+static enum MHD_Result on_page(struct http_server *s, struct MHD_Connection *conn,
+                               const struct http_match *m)
+{
+  struct status_view v;
+  struct rs_buf b = {0};
+  struct html_ctx x;
+  struct csrf_ud cu;
+  char sess[SESSION_HEX + 1], cookie[128];
+  bool fresh;
+  enum rs_err rc;
+  enum MHD_Result ret;
+  struct hdr extra[2] = {{NULL, NULL}, {NULL, NULL}};
+
+  session_of(conn, sess, sizeof(sess), &fresh);
+  if(fresh && sess[0]) {
+    (void)rs_snprintf(cookie, sizeof(cookie),
+                      SESSION_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict", sess);
+    extra[0].name = "Set-Cookie";
+    extra[0].value = cookie;
+  }
+  collect_view(s, &v);
+  memset(&x, 0, sizeof(x));
+  x.cfg = cur_cfg(s);
+  x.v = &v;
+  x.st = s->env.st;
+  x.version = rs_version();
+  cu.s = s;
+  cu.session = sess;
+  if(sess[0]) {
+    x.csrf = csrf_cb;
+    x.csrf_ud = &cu;
+  }
+  if(m->route == HTTP_ROUTE_DASHBOARD)
+    rc = html_dashboard(&x, &b);
+  else if(m->route == HTTP_ROUTE_PAGE_CONSUMABLE) {
+    char full[2 * HTTP_ARG_MAX + 2];
+    (void)rs_snprintf(full, sizeof(full), "%s/%s", m->arg[0], m->arg[1]);
+    rc = html_consumable_page(&x, full, &b);
+  }
+  else
+    rc = html_order_page(&x, m->arg[0], &b);
+  status_view_free(&v);
+  if(rc == RS_ERR_NOT_FOUND)
+    ret = send_html_message(conn, 404, "Not found",
+                            m->route == HTTP_ROUTE_PAGE_ORDER ? "There is no such order."
+                                                              : "There is no such consumable.",
+                            extra);
+  else if(rc)
+    ret = send_html_message(conn, 500, "Internal error", rs_strerror(rc), NULL);
+  else
+    ret = send_resp(conn, 200, CT_HTML, b.data, b.len, extra);
+  rs_buf_free(&b);
+  return ret;
+}
+
+/* Approve or reject order id (both the API and the dashboard form). */
+static enum MHD_Result on_decide(struct http_server *s, struct MHD_Connection *conn,
+                                 const struct http_match *m, const char *url, const struct req *rq)
+{
+  const struct cfg *cfg = cur_cfg(s);
+  bool api = m->route == HTTP_ROUTE_API_APPROVE || m->route == HTTP_ROUTE_API_REJECT;
+  bool approve = m->route == HTTP_ROUTE_API_APPROVE || m->route == HTTP_ROUTE_PAGE_APPROVE;
+  const char *id = m->arg[0];
+  char actor[CFG_ID_MAX + 16], addr[64], msg[256];
+  const char *ua;
+  enum rs_err rc;
+  int64_t now = clock_wall_ms(s->env.clk);
+  struct store_order_full *o = NULL;
+
+  if(!api) {
+    /* a form: the CSRF token must match this session and this action */
+    const char *sess = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, SESSION_COOKIE);
+    char got[128], want[80];
+    if(!valid_session(sess) ||
+       form_field(rq->body.data ? rq->body.data : "", rq->body.len, "csrf", got, sizeof(got))) {
+      return send_html_message(conn, 403, "Forbidden",
+                               "This form is missing its security token. Reload the page and "
+                               "try again.",
+                               NULL);
+    }
+    csrf_token(s, sess, url, want, sizeof(want));
+    if(!want[0] || strlen(got) != strlen(want) || CRYPTO_memcmp(got, want, strlen(want))) {
+      return send_html_message(conn, 403, "Forbidden",
+                               "This form's security token is not valid (the page is too old or "
+                               "the gateway restarted). Reload the page and try again.",
+                               NULL);
+    }
+  }
+
+  switch(check_admin(s, conn, cfg, actor, sizeof(actor))) {
+  case AUTH_OK:
+    break;
+  case AUTH_DISABLED:
+    return send_error(conn, url, 403, "forbidden", "Forbidden",
+                      "decisions over HTTP need http.admin on a listener beyond loopback", NULL);
+  case AUTH_LOCKED: {
+    static const struct hdr ra[] = {{"Retry-After", "60"}, {NULL, NULL}};
+    return send_error(conn, url, 429, "too_many_requests", "Too many attempts",
+                      "too many failed logins; try again in a minute", ra);
+  }
+  default: {
+    static const struct hdr wa[] = {
+        {"WWW-Authenticate", "Basic realm=\"restock\", charset=\"UTF-8\""}, {NULL, NULL}};
+    return send_error(conn, url, 401, "unauthorized", "Login needed",
+                      "this needs the admin user name and password (http.admin)", wa);
+  }
+  }
+
+  client_addr(conn, addr, sizeof(addr));
+  ua = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "User-Agent");
+  {
+    /* the pipeline's own decision: the body is stored with the approval, the
+     * transition table applies, and the outbox sends it at once */
+    struct pipeline *pl = daemon_core_pipeline(s->env.core);
+    char src[96];
+    (void)rs_snprintf(src, sizeof(src), "HTTP client %s", addr);
+    rc = approve ? pipeline_approve(pl, cfg, id, actor, src, now)
+                 : pipeline_reject(pl, cfg, id, actor, src, now);
+  }
+  if(rc == RS_ERR_NOT_FOUND) {
+    (void)rs_snprintf(msg, sizeof(msg), "no order %s", id);
+    return send_error(conn, url, 404, "not_found", "Not found", msg, NULL);
+  }
+  if(rc == RS_ERR_CONFLICT) {
+    const char *state = "?";
+    if(store_get_order(s->env.st, id, &o) == RS_OK)
+      state = store_order_state_name(o->order.state);
+    (void)rs_snprintf(msg, sizeof(msg), "order %s is %s, not pending_approval", id, state);
+    store_order_full_free(o);
+    return send_error(conn, url, 409, "conflict", "Already decided", msg, NULL);
+  }
+  if(rc) {
+    log_err("http: cannot record the decision on %s: %s", id, store_errmsg(s->env.st));
+    return send_error(conn, url, 500, "internal", "Internal error", rs_strerror(rc), NULL);
+  }
+  {
+    struct rs_buf d = {0};
+    rs_buf_printf(&d, "order %s; source %s; user agent %s", id, addr, ua ? ua : "-");
+    if(!d.oom)
+      (void)store_audit(s->env.st, now, actor, approve ? "approve" : "reject", d.data);
+    rs_buf_free(&d);
+  }
+  log_notice("order %s %s by %s from %s", id, approve ? "approved" : "rejected", actor, addr);
+
+  if(api) {
+    json_t *j = NULL;
+    enum MHD_Result ret;
+    rc = api_order_by_id(s->env.st, cfg, id, &j);
+    if(rc)
+      return send_json_error(conn, 500, "internal", rs_strerror(rc), NULL);
+    ret = send_json(conn, 200, j, NULL);
+    json_decref(j);
+    return ret;
+  }
+  {
+    char loc[128];
+    struct hdr h[2] = {{"Location", loc}, {NULL, NULL}};
+    (void)rs_snprintf(loc, sizeof(loc), "/orders/%s", id);
+    (void)rs_snprintf(msg, sizeof(msg), "Order %s %s.", id, approve ? "approved" : "rejected");
+    return send_html_message(conn, 303, "Decision recorded", msg, h);
+  }
+}
+
+/* /approve/{token}: the transport around approve_http_handle() (gateway/approve_http.c). */
+static enum MHD_Result on_approval_link(struct http_server *s, struct MHD_Connection *conn,
+                                        const struct http_match *m, const char *url,
+                                        const char *method, const struct req *rq)
+{
+  struct approve_http_req ar;
+  struct approve_http_resp out;
+  struct csrf_ud cu;
+  char sess[SESSION_HEX + 1], cookie[128], addr[64], csrf[128], decision[16];
+  const char *body = rq->body.data ? rq->body.data : "";
+  bool fresh = false, post = !strcmp(method, "POST");
+  struct hdr extra[2] = {{NULL, NULL}, {NULL, NULL}};
+  enum MHD_Result ret;
+
+  memset(&ar, 0, sizeof(ar));
+  if(post) {
+    /* a decision needs the session the page was shown in: never make one here */
+    const char *c = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, SESSION_COOKIE);
+    sess[0] = '\0';
+    if(valid_session(c))
+      (void)rs_strlcpy(sess, c, sizeof(sess));
+    ar.csrf_given = form_field(body, rq->body.len, "csrf", csrf, sizeof(csrf)) ? NULL : csrf;
+    ar.decision =
+        form_field(body, rq->body.len, "decision", decision, sizeof(decision)) ? NULL : decision;
+  }
+  else
+    session_of(conn, sess, sizeof(sess), &fresh);
+  if(fresh && sess[0]) {
+    (void)rs_snprintf(cookie, sizeof(cookie),
+                      SESSION_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict", sess);
+    extra[0].name = "Set-Cookie";
+    extra[0].value = cookie;
+  }
+  client_addr(conn, addr, sizeof(addr));
+  cu.s = s;
+  cu.session = sess;
+  ar.method = method;
+  ar.path = url;
+  ar.token = m->arg[0];
+  ar.source = addr;
+  ar.user_agent = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "User-Agent");
+  if(sess[0]) {
+    ar.csrf = csrf_cb;
+    ar.csrf_ud = &cu;
+  }
+  approve_http_handle(s->env.st, daemon_core_pipeline(s->env.core), cur_cfg(s),
+                      clock_wall_ms(s->env.clk), &ar, &out);
+  ret = out.body.oom ? send_text(conn, 500, "out of memory\n", NULL)
+                     : send_resp(conn, out.status, CT_HTML, out.body.data ? out.body.data : "",
+                                 out.body.len, extra);
+  rs_buf_free(&out.body);
+  return ret;
+}
+
+/* ---- the MHD callbacks ---------------------------------------------------- */
+
+static enum MHD_Result dispatch(struct http_server *s, struct MHD_Connection *conn, const char *url,
+                                const char *method, struct req *rq)
+{
+  const struct cfg *cfg = cur_cfg(s);
+  const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host");
+  struct http_match m;
+  char allow[32];
+
+  if(!http_host_allowed(host, cfg->http.allowed_hosts, cfg->http.n_allowed_hosts))
+    return send_text(conn, 421, "misdirected request: this Host is not served here\n", NULL);
+  http_route_match(method, url, &m);
+  if(m.route == HTTP_ROUTE_NOT_FOUND)
+    return send_error(conn, url, 404, "not_found", "Not found", "There is no such page.", NULL);
+  if(m.route == HTTP_ROUTE_METHOD_NOT_ALLOWED) {
+    struct hdr h[2] = {{"Allow", allow}, {NULL, NULL}};
+    allow[0] = '\0';
+    if(m.allow & HTTP_ALLOW_GET)
+      (void)rs_strlcpy(allow, "GET, HEAD", sizeof(allow));
+    if(m.allow & HTTP_ALLOW_POST) {
+      if(allow[0])
+        (void)rs_snprintf(allow, sizeof(allow), "GET, HEAD, POST");
+      else
+        (void)rs_strlcpy(allow, "POST", sizeof(allow));
+    }
+    return send_error(conn, url, 405, "method_not_allowed", "Method not allowed",
+                      "This method is not allowed here.", h);
+  }
+  if(rq->too_large)
+    return send_error(conn, url, 413, "too_large", "Too large", "The request body is too large.",
+                      NULL);
+  if(!strcmp(method, "POST") && !origin_ok(conn, host))
+    return send_error(conn, url, 403, "forbidden", "Forbidden",
+                      "Cross-site requests are refused (Origin does not match).", NULL);
+  if(!strcmp(method, "POST"))
+    status_cache_drop(s); /* a POST may decide an order: /api/v1/status is built afresh */
+
+  switch(m.route) {
+  case HTTP_ROUTE_STYLE:
+    return send_resp(conn, 200, "text/css; charset=utf-8", html_stylesheet, strlen(html_stylesheet),
+                     NULL);
+  case HTTP_ROUTE_HEALTHZ:
+    return on_healthz(s, conn);
+  case HTTP_ROUTE_METRICS:
+    return on_metrics(s, conn);
+  case HTTP_ROUTE_API_STATUS:
+  case HTTP_ROUTE_API_CONSUMABLES:
+  case HTTP_ROUTE_API_DEVICES:
+  case HTTP_ROUTE_API_ORDERS:
+  case HTTP_ROUTE_API_ORDER:
+    return on_api(s, conn, &m);
+  case HTTP_ROUTE_API_APPROVE:
+  case HTTP_ROUTE_API_REJECT:
+  case HTTP_ROUTE_PAGE_APPROVE:
+  case HTTP_ROUTE_PAGE_REJECT:
+    return on_decide(s, conn, &m, url, rq);
+  case HTTP_ROUTE_DASHBOARD:
+  case HTTP_ROUTE_PAGE_CONSUMABLE:
+  case HTTP_ROUTE_PAGE_ORDER:
+    return on_page(s, conn, &m);
+  case HTTP_ROUTE_APPROVAL_LINK:
+    return on_approval_link(s, conn, &m, url, method, rq);
+  default:
+    return send_error(conn, url, 404, "not_found", "Not found", "There is no such page.", NULL);
+  }
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+  struct http_server *s = cls;
+  struct req *rq = *con_cls;
+  (void)version;
+
+  if(!rq) {
+    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+    int64_t n;
+    rq = calloc(1, sizeof(*rq));
+    if(!rq)
+      return MHD_NO;
+    *con_cls = rq;
+    /* a declared body over the limit is refused before it is read (this closes the connection) */
+    if(cl && !rs_parse_i64(cl, false, 0, INT64_MAX, &n) && n > HTTP_BODY_MAX) {
+      rq->too_large = true;
+      return dispatch(s, conn, url, method, rq);
+    }
+    return MHD_YES;
+  }
+  if(*upload_data_size) {
+    if(!rq->too_large && rq->body.len + *upload_data_size <= HTTP_BODY_MAX)
+      rs_buf_append(&rq->body, upload_data, *upload_data_size);
+    else {
+      rq->too_large = true;
+      rs_buf_free(&rq->body);
+    }
+    *upload_data_size = 0;
+    return MHD_YES;
+  }
+  return dispatch(s, conn, url, method, rq);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+  struct req *rq = *con_cls;
+  (void)cls;
+  (void)conn;
+  (void)toe;
+  if(!rq)
+    return;
+  rs_buf_free(&rq->body);
+  free(rq);
+  *con_cls = NULL;
+}
+
+/* libmicrohttpd's own messages, as warnings in our log. */
+static void mhd_log(void *cls, const char *fmt, va_list ap) RS_PRINTF(2, 0);
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+  char buf[512];
+  size_t n;
+  (void)cls;
+  (void)vsnprintf(buf, sizeof(buf), fmt, ap);
+  n = strlen(buf);
+  while(n && buf[n - 1] == '\n')
+    buf[--n] = '\0';
+  log_warn("http: %s", buf);
+}
+
+/* ---- life cycle ---------------------------------------------------------- */
+
+/* A listening socket on host:port (IPv4 or IPv6 literal, or localhost = 127.0.0.1). */
+static int open_listener(const char *host, uint16_t port, char *err, size_t errlen)
+{
+  struct sockaddr_storage ss;
+  socklen_t sl;
+  int fd = -1, one = 1;
+  memset(&ss, 0, sizeof(ss));
+  if(!strcasecmp(host, "localhost"))
+    host = "127.0.0.1";
+  if(inet_pton(AF_INET, host, &((struct sockaddr_in *)(void *)&ss)->sin_addr) == 1) {
+    struct sockaddr_in *a = (struct sockaddr_in *)(void *)&ss;
+    a->sin_family = AF_INET;
+    a->sin_port = htons(port);
+    sl = sizeof(*a);
+  }
+  else if(inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)(void *)&ss)->sin6_addr) == 1) {
+    struct sockaddr_in6 *a = (struct sockaddr_in6 *)(void *)&ss;
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons(port);
+    sl = sizeof(*a);
+  }
+  else {
+    (void)rs_snprintf(err, errlen,
+                      "http.listen: '%s' is not an IP address (use an IPv4 or IPv6 literal or "
+                      "localhost)",
+                      host);
+    return -1;
+  }
+  fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if(fd < 0)
+    goto fail;
+  (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if(ss.ss_family == AF_INET6)
+    (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+  if(bind(fd, (struct sockaddr *)&ss, sl) || listen(fd, 64))
+    goto fail;
+  return fd;
+fail:
+  (void)rs_snprintf(err, errlen, "cannot listen on %s port %u: %s", host, (unsigned)port,
+                    strerror(errno));
+  if(fd >= 0)
+    close(fd);
+  return -1;
+}
+
+struct http_server *http_server_start(const struct http_env *env, char *err, size_t errlen)
+{
+  struct http_server *s = NULL;
+  const struct cfg *cfg;
+  const char *listen_addr;
+  char host[256];
+  uint16_t port;
+  int lfd = -1;
+  const union MHD_DaemonInfo *di;
+  struct sockaddr_storage ss;
+  socklen_t sl = sizeof(ss);
+
+  if(!env || !env->core || !env->st || !env->clk) {
+    (void)rs_strlcpy(err, "http: core, store and clock are needed", errlen);
+    return NULL;
+  }
+  cfg = daemon_core_config(env->core);
+  listen_addr = env->listen ? env->listen : cfg->http.listen;
+  if(!listen_addr)
+    listen_addr = "127.0.0.1:8080";
+  if(http_parse_listen(listen_addr, host, sizeof(host), &port)) {
+    (void)rs_snprintf(err, errlen, "http.listen: '%s' is not HOST:PORT", listen_addr);
+    return NULL;
+  }
+  s = calloc(1, sizeof(*s));
+  if(!s) {
+    (void)rs_strlcpy(err, "out of memory", errlen);
+    return NULL;
+  }
+  s->env = *env;
+  s->epfd = -1;
+  s->start_real_mono = s->own_heartbeat = clock_real_mono_ms();
+  s->start_wall = clock_wall_ms(env->clk);
+  s->auth_window_start = s->start_real_mono;
+  s->metrics = metrics_new();
+  if(!s->metrics || RAND_bytes(s->secret, sizeof(s->secret)) != 1) {
+    (void)rs_strlcpy(err, "http: cannot make the CSRF secret", errlen);
+    goto fail;
+  }
+  /* the approval links' secret: a bad one (e.g. readable by others) stops the start */
+  if((cfg->orders.approval.n_approvers || cfg->mail.set) && approve_init(cfg, err, errlen))
+    goto fail;
+  lfd = open_listener(host, port, err, errlen);
+  if(lfd < 0)
+    goto fail;
+  if(getsockname(lfd, (struct sockaddr *)&ss, &sl) == 0)
+    s->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)(void *)&ss)->sin6_port
+                                             : ((struct sockaddr_in *)(void *)&ss)->sin_port);
+  s->mhd = MHD_start_daemon(
+      MHD_USE_EPOLL | MHD_USE_ERROR_LOG | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0), 0, NULL,
+      NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, lfd, MHD_OPTION_CONNECTION_LIMIT,
+      (unsigned)(env->conn_limit ? env->conn_limit : 64), MHD_OPTION_CONNECTION_TIMEOUT,
+      (unsigned)(env->conn_timeout_s ? env->conn_timeout_s : 30),
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+      (unsigned)0, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_EXTERNAL_LOGGER,
+      mhd_log, s, MHD_OPTION_END);
+  if(!s->mhd) {
+    (void)rs_snprintf(err, errlen, "http: cannot start the server on %s", listen_addr);
+    goto fail;
+  }
+  lfd = -1; /* MHD closes it */
+  di = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+  if(!di || di->epoll_fd < 0) {
+    (void)rs_strlcpy(err, "http: libmicrohttpd has no epoll descriptor", errlen);
+    goto fail;
+  }
+  s->epfd = di->epoll_fd;
+  log_notice("http: serving on %s (port %u)", listen_addr, (unsigned)s->port);
+  return s;
+fail:
+  if(lfd >= 0)
+    close(lfd);
+  http_server_stop(s);
+  return NULL;
+}
+
+void http_server_stop(struct http_server *s)
+{
+  if(!s)
+    return;
+  if(s->mhd)
+    MHD_stop_daemon(s->mhd);
+  status_cache_drop(s);
+  metrics_free(s->metrics);
+  OPENSSL_cleanse(s->secret, sizeof(s->secret));
+  free(s);
+}
+
+int http_server_fd(const struct http_server *s)
+{
+  return s->epfd;
+}
+
+int64_t http_server_timeout_ms(struct http_server *s)
+{
+  MHD_UNSIGNED_LONG_LONG t = 0;
+  s->own_heartbeat = clock_real_mono_ms();
+  metrics_sample(s->metrics, daemon_core_scheduler(s->env.core));
+  if(MHD_get_timeout(s->mhd, &t) == MHD_YES)
+    return t < (MHD_UNSIGNED_LONG_LONG)HTTP_MAX_WAIT_MS ? (int64_t)t : HTTP_MAX_WAIT_MS;
+  return HTTP_MAX_WAIT_MS;
+}
+
+void http_server_run(struct http_server *s)
+{
+  (void)MHD_run(s->mhd);
+}
+
+uint16_t http_server_port(const struct http_server *s)
+{
+  return s->port;
+}

@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * http: restockd's HTTP server (SPEC 11) on libmicrohttpd, run inside the
+ * daemon's own epoll loop (MHD_USE_EPOLL without MHD's threads: the core is
+ * single-threaded). docs/http-api.md documents every endpoint.
+ *
+ * Wiring it into a loop that already has an epoll set `ep`:
+ *
+ *   srv = http_server_start(&env, err, sizeof(err));       (NULL: err says why)
+ *   epoll_ctl(ep, EPOLL_CTL_ADD, http_server_fd(srv), ...) with EPOLLIN;
+ *   each turn: wait at most http_server_timeout_ms(srv) ms;
+ *   when http_server_fd(srv) is readable (or the wait timed out):
+ *     http_server_run(srv);
+ *   at the end: http_server_stop(srv).
+ *
+ * http_server_timeout_ms() is also the loop's heartbeat (unless the env
+ * passes one): /healthz answers 503 when the loop has not turned for
+ * health_max_age_ms. It never returns more than HTTP_MAX_WAIT_MS, so an idle
+ * loop still turns.
+ *
+ * Hardening on every request: Host allow-list (421), strict security headers
+ * on every response we build, 404/405 with Allow, HEAD, a request body
+ * limit (413), a connection limit and a per-connection idle timeout, Origin
+ * checked on every POST, CSRF tokens on HTML forms, admin basic auth
+ * against a crypt(3) hash (`openssl passwd -6`) for decisions.
+ *
+ * The router and the Host check are pure functions (fuzzed by
+ * tests/fuzz/fuzz_http_router.c).
+ */
+#ifndef RS_HTTP_H
+#define RS_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/clock.h"
+#include "gateway/daemon.h"
+#include "gateway/store.h"
+
+/* ---- router (pure) ------------------------------------------------------ */
+
+enum http_route {
+  HTTP_ROUTE_NOT_FOUND = 0,
+  HTTP_ROUTE_METHOD_NOT_ALLOWED, /* the path exists, not for this method: see allow */
+  HTTP_ROUTE_DASHBOARD,          /* GET / */
+  HTTP_ROUTE_STYLE,              /* GET /static/style.css */
+  HTTP_ROUTE_HEALTHZ,            /* GET /healthz */
+  HTTP_ROUTE_METRICS,            /* GET /metrics */
+  HTTP_ROUTE_API_STATUS,         /* GET /api/v1/status */
+  HTTP_ROUTE_API_CONSUMABLES,    /* GET /api/v1/consumables */
+  HTTP_ROUTE_API_DEVICES,        /* GET /api/v1/devices */
+  HTTP_ROUTE_API_ORDERS,         /* GET /api/v1/orders */
+  HTTP_ROUTE_API_ORDER,          /* GET /api/v1/orders/{order} */
+  HTTP_ROUTE_API_APPROVE,        /* POST /api/v1/orders/{order}/approve */
+  HTTP_ROUTE_API_REJECT,         /* POST /api/v1/orders/{order}/reject */
+  HTTP_ROUTE_PAGE_CONSUMABLE,    /* GET /consumables/{device}/{consumable} */
+  HTTP_ROUTE_PAGE_ORDER,         /* GET /orders/{order} */
+  HTTP_ROUTE_PAGE_APPROVE,       /* POST /orders/{order}/approve (dashboard form) */
+  HTTP_ROUTE_PAGE_REJECT,        /* POST /orders/{order}/reject (dashboard form) */
+  HTTP_ROUTE_APPROVAL_LINK       /* GET, POST /approve/{token} (SPEC 10; gateway/approve_http.c) */
+};
+
+#define HTTP_ALLOW_GET  1u /* GET and HEAD */
+#define HTTP_ALLOW_POST 2u
+
+/* Longest captured segment (an order id is at most 64 bytes; a token more). */
+#define HTTP_ARG_MAX 256
+/* Longest path the router looks at; longer ones are not found. */
+#define HTTP_PATH_MAX 1024
+
+struct http_match {
+  enum http_route route;
+  unsigned allow;                /* methods the path takes (HTTP_ALLOW_*), 0 when not found */
+  char arg[2][HTTP_ARG_MAX + 1]; /* captured segments in path order, "" when unused */
+};
+
+/*
+ * Match method ("GET", "HEAD", "POST", anything else) and path (the URL
+ * path without query, already percent-decoded) against the route table
+ * into *m. Captured segments are checked: order ids [A-Za-z0-9._-]{1,64},
+ * device and consumable ids [a-z0-9][a-z0-9_.-]{0,63}, tokens
+ * [A-Za-z0-9_.~-]{1,256}; a segment that fails its check does not match.
+ * Never fails; never reads past the NUL of either string.
+ */
+void http_route_match(const char *method, const char *path, struct http_match *m);
+
+/*
+ * Whether the Host header value `host` names one of allowed[0..n) (the
+ * port, if any, is ignored; IPv6 literals in brackets; case-insensitive; a
+ * single trailing dot of a name is ignored). Entries of allowed may be
+ * written with or without brackets. NULL or malformed hosts are refused.
+ */
+bool http_host_allowed(const char *host, const char *const *allowed, size_t n);
+
+/*
+ * Split a listen address "HOST:PORT" ("127.0.0.1:8080", "[::1]:8080",
+ * "localhost:8080", port 0 = any free port) into host (without brackets)
+ * and port. Returns 0, or -1 when it is not of that form.
+ */
+int http_parse_listen(const char *listen, char *host, size_t host_size, uint16_t *port);
+
+/* ---- server ------------------------------------------------------------- */
+
+/* The longest http_server_timeout_ms() answers (ms). */
+#define HTTP_MAX_WAIT_MS 1000
+/* Default heartbeat age beyond which /healthz says 503. */
+#define HTTP_HEALTH_MAX_AGE_MS 10000
+/* Largest request body accepted (bytes); larger ones get 413. */
+#define HTTP_BODY_MAX 16384
+
+struct http_env {
+  struct daemon_core *core; /* config, scheduler, readings, pipeline (borrowed) */
+  struct store *st;         /* orders and readings (borrowed) */
+  struct rs_clock *clk;     /* the daemon's clock (borrowed) */
+  /*
+   * Real monotonic ms (clock_real_mono_ms()) of the main loop's last turn,
+   * updated by the loop; NULL: http_server_timeout_ms() keeps it.
+   */
+  const int64_t *heartbeat_ms;
+  int64_t health_max_age_ms; /* 0: HTTP_HEALTH_MAX_AGE_MS */
+  const char *listen;        /* NULL: the config's http.listen */
+  unsigned conn_limit;       /* 0: 64 connections at once */
+  unsigned conn_timeout_s;   /* 0: 30 s idle per connection */
+  unsigned auth_fail_limit;  /* 0: 10 failed logins per minute, then 429 */
+};
+
+struct http_server;
+
+/*
+ * Bind the listen address and start serving (no thread is created). env is
+ * copied; what it points to must outlive the server. Returns the server, or
+ * NULL with a sentence in err (e.g. "cannot listen on 127.0.0.1:8080:
+ * Address already in use").
+ */
+struct http_server *http_server_start(const struct http_env *env, char *err, size_t errlen);
+/* Close every connection and the listen socket; NULL is fine. */
+void http_server_stop(struct http_server *s);
+
+/* The descriptor to watch for EPOLLIN (an epoll set of MHD's own). */
+int http_server_fd(const struct http_server *s);
+/*
+ * How long (ms, 0..HTTP_MAX_WAIT_MS) the loop may wait before calling
+ * http_server_run() again. Notes the heartbeat (see http_env) and feeds the
+ * poll-duration histogram: call it once per loop turn.
+ */
+int64_t http_server_timeout_ms(struct http_server *s);
+/* Accept, read, answer and time out what is ready; never blocks. */
+void http_server_run(struct http_server *s);
+/* The port actually bound (useful with port 0). */
+uint16_t http_server_port(const struct http_server *s);
+
+#endif

@@ -1,0 +1,324 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * metrics: Prometheus text exposition (see metrics.h).
+ */
+#include "gateway/web/metrics.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "adapters/adapter.h"
+
+/* Upper bounds (seconds) of the poll-duration buckets; +Inf is implied. */
+static const double poll_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+#define N_BUCKETS (sizeof(poll_buckets) / sizeof(poll_buckets[0]))
+
+struct hist {
+  char *device;
+  uint64_t seen_polls, seen_failures; /* the scheduler's counters at the last sample */
+  uint64_t counts[N_BUCKETS];         /* cumulative per bound, as exposed */
+  uint64_t count;
+  double sum;
+};
+
+struct metrics {
+  struct hist *h;
+  size_t n, cap;
+};
+
+struct metrics *metrics_new(void)
+{
+  return calloc(1, sizeof(struct metrics));
+}
+
+void metrics_free(struct metrics *m)
+{
+  size_t i;
+  if(!m)
+    return;
+  for(i = 0; i < m->n; i++)
+    free(m->h[i].device);
+  free(m->h);
+  free(m);
+}
+
+/* The histogram of device id, created (counting from the current counters) if new. */
+static struct hist *hist_for(struct metrics *m, const struct sched_device_status *st, bool *fresh)
+{
+  size_t i;
+  struct hist *h;
+  *fresh = false;
+  for(i = 0; i < m->n; i++)
+    if(!strcmp(m->h[i].device, st->id))
+      return &m->h[i];
+  if(m->n == m->cap) {
+    m->cap = m->cap ? 2 * m->cap : 8;
+    m->h = rs_xrealloc(m->h, m->cap * sizeof(*m->h));
+  }
+  h = &m->h[m->n++];
+  memset(h, 0, sizeof(*h));
+  h->device = rs_xstrdup(st->id);
+  *fresh = true;
+  return h;
+}
+
+static void hist_observe(struct hist *h, double seconds)
+{
+  size_t b;
+  for(b = 0; b < N_BUCKETS; b++)
+    if(seconds <= poll_buckets[b])
+      h->counts[b]++;
+  h->count++;
+  h->sum += seconds;
+}
+
+void metrics_sample(struct metrics *m, const struct scheduler *s)
+{
+  size_t i, n;
+  if(!m || !s)
+    return;
+  n = scheduler_n_devices(s);
+  for(i = 0; i < n; i++) {
+    struct sched_device_status st;
+    struct hist *h;
+    bool fresh;
+    uint64_t polls, fails, ok;
+    scheduler_device_status(s, i, &st);
+    if(!st.id)
+      continue;
+    h = hist_for(m, &st, &fresh);
+    polls = st.polls >= h->seen_polls ? st.polls - h->seen_polls : st.polls;
+    fails = st.failures >= h->seen_failures ? st.failures - h->seen_failures : st.failures;
+    ok = polls > fails ? polls - fails : 0;
+    h->seen_polls = st.polls;
+    h->seen_failures = st.failures;
+    if(st.rtt_ms < 0)
+      continue;
+    /* a device first seen counts its polls so far as one observation: its last */
+    if(fresh && ok)
+      ok = 1;
+    while(ok--)
+      hist_observe(h, (double)st.rtt_ms / 1000.0);
+  }
+}
+
+void metrics_escape_label(struct rs_buf *out, const char *s)
+{
+  const char *p;
+  for(p = s; *p; p++) {
+    if(*p == '\\')
+      rs_buf_puts(out, "\\\\");
+    else if(*p == '"')
+      rs_buf_puts(out, "\\\"");
+    else if(*p == '\n')
+      rs_buf_puts(out, "\\n");
+    else
+      rs_buf_append(out, p, 1);
+  }
+}
+
+static void head(struct rs_buf *o, const char *name, const char *type, const char *help)
+{
+  rs_buf_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* A sample value: integers exactly, +Inf/-Inf/NaN as the format spells them. */
+static void value(struct rs_buf *o, double v)
+{
+  if(isnan(v))
+    rs_buf_puts(o, "NaN");
+  else if(isinf(v))
+    rs_buf_puts(o, v > 0 ? "+Inf" : "-Inf");
+  else
+    rs_buf_printf(o, "%.10g", v);
+}
+
+/* name{label="value"} v */
+static void sample1(struct rs_buf *o, const char *name, const char *label, const char *lv, double v)
+{
+  rs_buf_puts(o, name);
+  if(label) {
+    rs_buf_printf(o, "{%s=\"", label);
+    metrics_escape_label(o, lv);
+    rs_buf_puts(o, "\"}");
+  }
+  rs_buf_puts(o, " ");
+  value(o, v);
+  rs_buf_puts(o, "\n");
+}
+
+static void sample_u64(struct rs_buf *o, const char *name, const char *label, const char *lv,
+                       uint64_t v)
+{
+  rs_buf_puts(o, name);
+  if(label) {
+    rs_buf_printf(o, "{%s=\"", label);
+    metrics_escape_label(o, lv);
+    rs_buf_puts(o, "\"}");
+  }
+  rs_buf_printf(o, " %" PRIu64 "\n", v);
+}
+
+struct order_counts {
+  uint64_t by_state[STORE_ORDER_STATE_COUNT];
+  uint64_t submission_errors;
+};
+
+/* store_order_cb: count orders by state and failed submission attempts. */
+static int count_order(void *ud, const struct store_order *o)
+{
+  struct order_counts *c = ud;
+  int64_t errs = o->attempts;
+  if((unsigned)o->state < STORE_ORDER_STATE_COUNT)
+    c->by_state[o->state]++;
+  /* an order that got to the shop: its last attempt succeeded */
+  if(o->state == STORE_ORDER_SUBMITTED || o->state == STORE_ORDER_SHIPPED ||
+     o->state == STORE_ORDER_DELIVERED)
+    errs--;
+  if(errs > 0)
+    c->submission_errors += (uint64_t)errs;
+  return 0;
+}
+
+static void render_devices(struct metrics *m, const struct status_view *v, struct rs_buf *o)
+{
+  size_t i, b;
+  unsigned k;
+
+  head(o, "restock_device_up", "gauge", "Whether the device answers (1) or is marked down (0).");
+  for(i = 0; i < v->n_devices; i++)
+    sample1(o, "restock_device_up", "device", v->devices[i].s.id, v->devices[i].s.up ? 1 : 0);
+  head(o, "restock_device_polls_total", "counter", "Polls of the device since start.");
+  for(i = 0; i < v->n_devices; i++)
+    sample_u64(o, "restock_device_polls_total", "device", v->devices[i].s.id,
+               v->devices[i].s.polls);
+  head(o, "restock_device_poll_failures_total", "counter",
+       "Polls the device did not answer since start.");
+  for(i = 0; i < v->n_devices; i++)
+    sample_u64(o, "restock_device_poll_failures_total", "device", v->devices[i].s.id,
+               v->devices[i].s.failures);
+  head(o, "restock_device_consecutive_failures", "gauge", "Failed polls in a row.");
+  for(i = 0; i < v->n_devices; i++)
+    sample1(o, "restock_device_consecutive_failures", "device", v->devices[i].s.id,
+            (double)v->devices[i].s.consecutive_failures);
+  head(o, "restock_device_errors_total", "counter", "Reading errors by kind since start.");
+  for(i = 0; i < v->n_devices; i++) {
+    for(k = 0; k < SCHED_ERR_KINDS; k++) {
+      if(!status_error_shown(&v->devices[i], (unsigned)k))
+        continue;
+      rs_buf_puts(o, "restock_device_errors_total{device=\"");
+      metrics_escape_label(o, v->devices[i].s.id);
+      rs_buf_printf(o, "\",kind=\"%s\"} %" PRIu64 "\n", scheduler_error_kind_name((unsigned)k),
+                    v->devices[i].s.errors[k]);
+    }
+  }
+  head(o, "restock_device_last_success_timestamp_seconds", "gauge",
+       "Unix time of the last successful poll (absent before the first).");
+  for(i = 0; i < v->n_devices; i++)
+    if(v->devices[i].s.last_success_ms > 0)
+      sample1(o, "restock_device_last_success_timestamp_seconds", "device", v->devices[i].s.id,
+              (double)v->devices[i].s.last_success_ms / 1000.0);
+
+  head(o, "restock_poll_duration_seconds", "histogram",
+       "Round-trip time of successful device polls.");
+  for(i = 0; m && i < m->n; i++) {
+    const struct hist *h = &m->h[i];
+    for(b = 0; b < N_BUCKETS; b++) {
+      rs_buf_puts(o, "restock_poll_duration_seconds_bucket{device=\"");
+      metrics_escape_label(o, h->device);
+      rs_buf_printf(o, "\",le=\"%g\"} %" PRIu64 "\n", poll_buckets[b], h->counts[b]);
+    }
+    rs_buf_puts(o, "restock_poll_duration_seconds_bucket{device=\"");
+    metrics_escape_label(o, h->device);
+    rs_buf_printf(o, "\",le=\"+Inf\"} %" PRIu64 "\n", h->count);
+    rs_buf_puts(o, "restock_poll_duration_seconds_sum{device=\"");
+    metrics_escape_label(o, h->device);
+    rs_buf_puts(o, "\"} ");
+    value(o, h->sum);
+    rs_buf_puts(o, "\n");
+    sample_u64(o, "restock_poll_duration_seconds_count", "device", h->device, h->count);
+  }
+}
+
+static void render_consumables(const struct status_view *v, struct rs_buf *o)
+{
+  size_t i;
+  head(o, "restock_consumable_level_ratio", "gauge",
+       "Remaining fraction of the installed part, 0 to 1 (absent before the first reading).");
+  for(i = 0; i < v->n_consumables; i++)
+    if(v->consumables[i].has_level)
+      sample1(o, "restock_consumable_level_ratio", "consumable", v->consumables[i].c->full_id,
+              v->consumables[i].level_pct / 100.0);
+  /* days_left in the base unit Prometheus wants (promtool refuses a "days" metric) */
+  head(o, "restock_consumable_time_left_seconds", "gauge",
+       "Predicted time until empty (days_left in seconds); +Inf when not depleting, absent "
+       "when unknown.");
+  for(i = 0; i < v->n_consumables; i++)
+    if(v->consumables[i].has_level && !isnan(v->consumables[i].days_left))
+      sample1(o, "restock_consumable_time_left_seconds", "consumable", v->consumables[i].c->full_id,
+              v->consumables[i].days_left * 86400.0);
+  head(o, "restock_consumable_empty_timestamp_seconds", "gauge",
+       "Predicted Unix time of empty; absent when not depleting or unknown.");
+  for(i = 0; i < v->n_consumables; i++)
+    if(v->consumables[i].has_level && v->consumables[i].empty_at_ms != INT64_MAX &&
+       v->consumables[i].empty_at_ms > 0)
+      sample1(o, "restock_consumable_empty_timestamp_seconds", "consumable",
+              v->consumables[i].c->full_id, (double)v->consumables[i].empty_at_ms / 1000.0);
+  head(o, "restock_consumable_stale", "gauge",
+       "1 when the consumable has had no fresh reading within stale_after.");
+  for(i = 0; i < v->n_consumables; i++)
+    sample1(o, "restock_consumable_stale", "consumable", v->consumables[i].c->full_id,
+            v->consumables[i].stale ? 1 : 0);
+  head(o, "restock_consumable_spares", "gauge", "Parts on the shelf.");
+  for(i = 0; i < v->n_consumables; i++)
+    sample1(o, "restock_consumable_spares", "consumable", v->consumables[i].c->full_id,
+            (double)v->consumables[i].spares);
+}
+
+enum rs_err metrics_render(struct metrics *m, const struct metrics_input *in, struct rs_buf *o)
+{
+  struct order_counts oc;
+  enum rs_err rc = RS_OK;
+  unsigned s;
+
+  memset(&oc, 0, sizeof(oc));
+  head(o, "restock_build_info", "gauge", "Always 1; the version is a label.");
+  sample1(o, "restock_build_info", "version", in->version ? in->version : "", 1);
+  if(in->start_time_ms > 0) {
+    head(o, "restock_start_time_seconds", "gauge", "Unix time restockd started.");
+    sample1(o, "restock_start_time_seconds", NULL, NULL, (double)in->start_time_ms / 1000.0);
+  }
+  render_devices(m, in->v, o);
+  render_consumables(in->v, o);
+
+  head(o, "restock_readings_total", "counter", "Readings taken (good and failed) since start.");
+  sample_u64(o, "restock_readings_total", NULL, NULL, in->v->readings_submitted);
+  head(o, "restock_readings_stored_total", "counter",
+       "Readings written to the database since start (after deadband and heartbeat).");
+  sample_u64(o, "restock_readings_stored_total", NULL, NULL, in->v->readings_stored);
+  head(o, "restock_store_errors_total", "counter", "Readings the database refused since start.");
+  sample_u64(o, "restock_store_errors_total", NULL, NULL, in->v->store_errors);
+  if(in->lines_created >= 0) {
+    head(o, "restock_order_lines_created_total", "counter", "Order lines the rules created.");
+    sample_u64(o, "restock_order_lines_created_total", NULL, NULL, (uint64_t)in->lines_created);
+  }
+
+  if(in->st) {
+    rc = store_list_orders(in->st, false, STORE_ORDER_DRAFT, 0, count_order, &oc);
+    if(rc)
+      return rc;
+  }
+  head(o, "restock_orders", "gauge", "Orders in the database by state.");
+  for(s = 0; s < STORE_ORDER_STATE_COUNT; s++)
+    sample_u64(o, "restock_orders", "state", store_order_state_name((enum store_order_state)s),
+               oc.by_state[s]);
+  head(o, "restock_approvals_pending", "gauge", "Orders waiting for a person to approve them.");
+  sample_u64(o, "restock_approvals_pending", NULL, NULL, oc.by_state[STORE_ORDER_PENDING_APPROVAL]);
+  head(o, "restock_submission_errors_total", "counter",
+       "Failed attempts to place orders with the shop (from the stored attempt counts).");
+  sample_u64(o, "restock_submission_errors_total", NULL, NULL, oc.submission_errors);
+  return o->oom ? RS_ERR_NOMEM : RS_OK;
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * metrics: /metrics in the Prometheus text exposition format (0.0.4), every
+ * name prefixed restock_. docs/http-api.md lists the metrics.
+ *
+ * Poll durations: the scheduler keeps only the round trip of the last
+ * successful poll per device, so the restock_poll_duration_seconds
+ * histogram is fed by metrics_sample(), called once per main-loop
+ * iteration (http_server_timeout_ms() does it): a device is polled at most
+ * once per iteration, so every successful poll is seen; were several to
+ * happen between two samples, the last round trip counts for each.
+ *
+ * Not thread-safe: the main loop thread only.
+ */
+#ifndef RS_METRICS_H
+#define RS_METRICS_H
+
+#include <stdint.h>
+
+#include "base/rs_util.h"
+#include "gateway/scheduler.h"
+#include "gateway/web/status.h"
+#include "gateway/store.h"
+
+struct metrics;
+
+/* Histogram state; NULL only on allocation failure. */
+struct metrics *metrics_new(void);
+void metrics_free(struct metrics *m); /* NULL is fine */
+
+/* Feed the poll-duration histogram from the scheduler's counters (see above). */
+void metrics_sample(struct metrics *m, const struct scheduler *s);
+
+/* What the exposition reads besides the histogram. */
+struct metrics_input {
+  const struct status_view *v;
+  struct store *st;      /* orders, approvals, submission errors; may be NULL */
+  const char *version;   /* restock_build_info{version} */
+  int64_t lines_created; /* pipeline_lines_created(), or -1 to leave it out */
+  int64_t start_time_ms; /* wall ms the daemon started, 0 to leave it out */
+};
+
+/*
+ * Append the whole exposition to out. Returns RS_OK, or the store's error
+ * (what was appended so far is then incomplete and should not be served).
+ */
+enum rs_err metrics_render(struct metrics *m, const struct metrics_input *in, struct rs_buf *out);
+
+/* Append s as a label value: backslash, double quote and newline escaped. */
+void metrics_escape_label(struct rs_buf *out, const char *s);
+
+#endif

@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * restock-sim: simulated devices and the sandbox shop (SPEC section 13).
+ *
+ *   restock-sim --config FILE [--time-scale N] [--check] [--log-level L]
+ *
+ * Reads one YAML file (config/simcfg.h), starts every simulated component it
+ * names, prints one "ready" line per component on stdout (tests read the
+ * shop's port and each device's port from them), and runs until SIGINT or
+ * SIGTERM. Components are started in order (devices, then the shop, whose
+ * /sim/press and /sim/devices hooks reach the devices) and stopped in
+ * reverse. The main thread waits for the signal and, every 100 ms, asks the
+ * shop for newly delivered orders and hands them to the device simulator
+ * (the loop closes: a delivered SKU replaces its simulated part).
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <time.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "base/rs_util.h"
+#include "sim/simcfg.h"
+#include "base/log.h"
+#include "sim/devices.h"
+#include "sim/shop.h"
+
+/* The running components; one field per kind of simulator. */
+struct sim {
+  struct simcfg *cfg;
+  double time_scale;
+  struct shop *shop;
+  struct devices *devices;
+};
+
+static void usage(FILE *f)
+{
+  fputs("usage: restock-sim --config FILE [--time-scale N] [--check] [--log-level L]\n", f);
+}
+
+/* Start every configured component; 0, or -1 after printing why. */
+static int sim_start(struct sim *sim)
+{
+  char err[512];
+  size_t i;
+  if(sim->cfg->n_devices) {
+    if(devices_start(sim->cfg, sim->time_scale, &sim->devices, err, sizeof(err))) {
+      fprintf(stderr, "restock-sim: devices: %s\n", err);
+      return -1;
+    }
+    for(i = 0; i < sim->cfg->n_devices; i++) {
+      const struct simcfg_device *d = &sim->cfg->devices[i];
+      if(d->transport == SIMCFG_TR_COAP)
+        printf("restock-sim: device %s listening on coap://%s:%u\n", d->id, d->host,
+               (unsigned)devices_port(sim->devices, i));
+      else
+        printf("restock-sim: device %s listening on modbus-tcp://%s:%u unit %d\n", d->id, d->host,
+               (unsigned)devices_port(sim->devices, i), d->unit_id);
+    }
+    fflush(stdout);
+  }
+  if(sim->cfg->shop.set) {
+    if(shop_start(&sim->cfg->shop, sim->time_scale, &sim->shop, err, sizeof(err))) {
+      fprintf(stderr, "restock-sim: shop: %s\n", err);
+      return -1;
+    }
+    if(sim->devices) {
+      struct shop_hooks h = {sim->devices, devices_press, devices_state_json};
+      shop_set_hooks(sim->shop, &h);
+    }
+    printf("restock-sim: shop listening on http://%s:%u%s\n", sim->cfg->shop.host,
+           (unsigned)shop_port(sim->shop), sim->cfg->shop.base_path);
+    fflush(stdout);
+  }
+  return 0;
+}
+
+static void sim_stop(struct sim *sim)
+{
+  shop_stop(sim->shop);
+  sim->shop = NULL;
+  devices_stop(sim->devices);
+  sim->devices = NULL;
+}
+
+/* Wait for a stop signal; meanwhile hand the shop's deliveries to the devices. */
+static int sim_wait(struct sim *sim, const sigset_t *set)
+{
+  struct timespec ts = {0, 100 * 1000 * 1000};
+  for(;;) {
+    int sig = sigtimedwait(set, NULL, &ts);
+    if(sig > 0)
+      return sig;
+    if(sim->shop && sim->devices)
+      shop_poll_deliveries(sim->shop, devices_delivered, sim->devices);
+  }
+}
+
+int main(int argc, char **argv)
+{
+  static const struct option opts[] = {
+      {"config", required_argument, NULL, 'c'}, {"time-scale", required_argument, NULL, 't'},
+      {"check", no_argument, NULL, 'k'},        {"log-level", required_argument, NULL, 'l'},
+      {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+  };
+  const char *file = NULL;
+  struct cfg_diags diags = {0};
+  struct sim sim;
+  enum log_level level = LOG_LVL_INFO;
+  sigset_t set;
+  int c, sig = 0, check = 0, rc = 0;
+
+  memset(&sim, 0, sizeof(sim));
+  sim.time_scale = 1;
+  while((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+    switch(c) {
+    case 'c':
+      file = optarg;
+      break;
+    case 't':
+      if(rs_parse_double(optarg, &sim.time_scale) || !(sim.time_scale > 0) ||
+         sim.time_scale > 1e6) {
+        fprintf(stderr,
+                "restock-sim: --time-scale: '%s' is not a positive number (expected "
+                "e.g. 60, 0.5; at most 1000000)\n",
+                optarg);
+        return 2;
+      }
+      break;
+    case 'k':
+      check = 1;
+      break;
+    case 'l':
+      if(log_parse_level(optarg, &level)) {
+        fprintf(stderr,
+                "restock-sim: --log-level: unknown level '%s' (expected error, "
+                "warning, notice, info or debug)\n",
+                optarg);
+        return 2;
+      }
+      break;
+    case 'h':
+      usage(stdout);
+      return 0;
+    default:
+      usage(stderr);
+      return 2;
+    }
+  }
+  if(!file || optind != argc) {
+    usage(stderr);
+    return 2;
+  }
+  log_set_level(level);
+  if(simcfg_load(file, &sim.cfg, &diags)) {
+    cfg_diags_print(&diags, stderr);
+    cfg_diags_free(&diags);
+    return 2;
+  }
+  cfg_diags_print(&diags, stderr);
+  cfg_diags_free(&diags);
+  if(check) {
+    size_t i, nk = 0;
+    for(i = 0; i < sim.cfg->n_devices; i++)
+      nk += sim.cfg->devices[i].n_consumables;
+    if(sim.cfg->shop.set)
+      printf("OK: shop with %zu products", sim.cfg->shop.n_products);
+    else
+      printf("OK: no shop");
+    if(sim.cfg->devices_present)
+      printf(", %zu devices, %zu consumables", sim.cfg->n_devices, nk);
+    printf("\n");
+    simcfg_free(sim.cfg);
+    return 0;
+  }
+  if(!sim.cfg->shop.set && !sim.cfg->n_devices) {
+    fprintf(stderr, "restock-sim: %s: nothing to run (no shop and no devices)\n", file);
+    simcfg_free(sim.cfg);
+    return 1;
+  }
+  if(sim.time_scale != 1)
+    log_warn("restock-sim: time runs %g times faster than real time (demos and tests only)",
+             sim.time_scale);
+
+  /* block the stop signals before any thread starts, so only sigwait sees them */
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, NULL);
+  signal(SIGPIPE, SIG_IGN);
+
+  if(sim_start(&sim))
+    rc = 1;
+  else {
+    sig = sim_wait(&sim, &set);
+    log_info("restock-sim: stopping on signal %d", sig);
+  }
+  sim_stop(&sim);
+  simcfg_free(sim.cfg);
+  return rc;
+}
