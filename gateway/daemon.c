@@ -20,6 +20,7 @@
 
 #include "base/rs_util.h"
 #include "gateway/approve.h"
+#include "gateway/decide.h"
 #include "gateway/web/http.h"
 #include "base/log.h"
 #include "rules/rules.h"
@@ -31,45 +32,13 @@ struct daemon_core {
   struct scheduler *sched;
   struct reading_path *rp;
   struct pipeline *pl;
-  /* every consumable of cfg in device order; states[i] belongs to cons[i] */
-  const struct cfg_consumable **cons;
-  struct rule_state *states;
-  size_t n_cons;
+  struct decide *dec; /* the decision step, with the `for` timers */
   bool dirty;        /* readings arrived since the last evaluation */
   int64_t next_eval; /* monotonic ms */
   int64_t next_thin; /* wall ms of the next retention pass (storage.retention) */
 };
 
 /* ---- the core -------------------------------------------------------- */
-
-/* Fill c->cons and fresh c->states for c->cfg. */
-static void core_index(struct daemon_core *c)
-{
-  const struct cfg *cfg = c->cfg;
-  size_t i, j, k = 0;
-  c->n_cons = 0;
-  for(i = 0; i < cfg->n_devices; i++)
-    c->n_cons += cfg->devices[i].n_consumables;
-  c->cons = rs_xcalloc(c->n_cons ? c->n_cons : 1, sizeof(*c->cons));
-  c->states = rs_xcalloc(c->n_cons ? c->n_cons : 1, sizeof(*c->states));
-  for(i = 0; i < cfg->n_devices; i++) {
-    for(j = 0; j < cfg->devices[i].n_consumables; j++) {
-      c->cons[k] = &cfg->devices[i].consumables[j];
-      rule_state_init(&c->states[k], cfg);
-      k++;
-    }
-  }
-}
-
-static void core_unindex(struct daemon_core *c)
-{
-  size_t i;
-  for(i = 0; i < c->n_cons; i++)
-    rule_state_free(&c->states[i]);
-  FREE_NULL(c->states);
-  FREE_NULL(c->cons);
-  c->n_cons = 0;
-}
 
 /* Reading path entry point in the adapter_emit_fn shape. */
 static void core_emit(void *ctx, const struct reading *r)
@@ -99,7 +68,7 @@ struct daemon_core *daemon_core_new(struct cfg *cfg, struct store *st, struct rs
     daemon_core_free(c);
     return NULL;
   }
-  core_index(c);
+  c->dec = decide_new(cfg);
   pipeline_set_time_scale(c->pl, clock_scale(clk));
   pipeline_set_online(c->pl, true); /* restockd talks to the shop of cfg->commerce */
   c->next_eval = now + DAEMON_EVAL_INTERVAL_MS;
@@ -111,7 +80,7 @@ void daemon_core_free(struct daemon_core *c)
 {
   if(!c)
     return;
-  core_unindex(c);
+  decide_free(c->dec);
   scheduler_free(c->sched);
   reading_path_free(c->rp);
   pipeline_free(c->pl);
@@ -121,31 +90,9 @@ void daemon_core_free(struct daemon_core *c)
 
 size_t daemon_core_evaluate(struct daemon_core *c)
 {
-  int64_t now = clock_wall_ms(c->clk);
-  struct rule_snapshot *snaps;
-  struct rule_decision *dec;
-  size_t i, n, made = 0;
-  bool may_order;
-
   c->dirty = false;
   c->next_eval = clock_mono_ms(c->clk) + DAEMON_EVAL_INTERVAL_MS;
-  if(!c->n_cons)
-    return 0;
-  may_order = pipeline_clock_check(c->pl, now);
-  snaps = rs_xcalloc(c->n_cons, sizeof(*snaps));
-  dec = rs_xcalloc(c->n_cons, sizeof(*dec));
-  for(i = 0; i < c->n_cons; i++)
-    reading_path_snapshot(c->rp, c->cons[i], now,
-                          pipeline_has_open_line(c->pl, c->cons[i]->full_id), &snaps[i]);
-  n = rules_evaluate(c->cfg, now, snaps, c->states, c->n_cons, dec, c->n_cons);
-  for(i = 0; i < n && may_order; i++) {
-    if(pipeline_submit(c->pl, c->cfg, &dec[i], now, NULL) == RS_OK)
-      made++;
-  }
-  (void)pipeline_tick(c->pl, c->cfg, now);
-  FREE_NULL(dec);
-  FREE_NULL(snaps);
-  return made;
+  return decide_run(c->dec, c->rp, c->pl, clock_wall_ms(c->clk));
 }
 
 /*
@@ -207,48 +154,17 @@ int64_t daemon_core_next_io_timeout(const struct daemon_core *c)
   return scheduler_next_io_timeout(c->sched);
 }
 
-/* Index of the rule named name in cfg (cfg->n_rules for the default), or -1. */
-static long rule_index(const struct cfg *cfg, const struct cfg_rule *r)
-{
-  size_t i;
-  if(r->builtin)
-    return (long)cfg->n_rules;
-  for(i = 0; i < cfg->n_rules; i++) {
-    if(r->name && cfg->rules[i].name && !strcmp(cfg->rules[i].name, r->name))
-      return (long)i;
-  }
-  return -1;
-}
-
 void daemon_core_swap_config(struct daemon_core *c, struct cfg *cfg)
 {
-  struct daemon_core old = *c;
-  size_t i, j, r;
-
+  struct cfg *old = c->cfg;
   c->cfg = cfg;
-  core_index(c);
-  /* carry the `for` timers over by consumable id and rule name */
-  for(i = 0; i < c->n_cons; i++) {
-    for(j = 0; j < old.n_cons; j++) {
-      if(strcmp(c->cons[i]->full_id, old.cons[j]->full_id))
-        continue;
-      for(r = 0; r <= old.cfg->n_rules && r < old.states[j].n; r++) {
-        const struct cfg_rule *orule =
-            r < old.cfg->n_rules ? &old.cfg->rules[r] : &old.cfg->default_rule;
-        long k = rule_index(cfg, orule);
-        if(k >= 0 && (size_t)k < c->states[i].n)
-          c->states[i].since_ms[k] = old.states[j].since_ms[r];
-      }
-      break;
-    }
-  }
+  decide_set_config(c->dec, cfg); /* the `for` timers carry over */
   scheduler_set_config(c->sched, cfg, clock_mono_ms(c->clk));
   reading_path_set_config(c->rp, cfg);
   pipeline_reconfigure(c->pl); /* its commerce client points into the old config */
   c->dirty = true;
   /* now nothing points into the old config any more */
-  core_unindex(&old);
-  cfg_free(old.cfg);
+  cfg_free(old);
 }
 
 int daemon_core_reload(struct daemon_core *c, const char *dir)

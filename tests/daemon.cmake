@@ -13,3 +13,9 @@ add_test(NAME test_lifecycle
          COMMAND ${RESTOCK_PYTHON} ${RESTOCK_TEST_DIR}/test_lifecycle.py
                  $<TARGET_FILE:restockd> ${CMAKE_SOURCE_DIR}/config/examples)
 set_tests_properties(test_lifecycle PROPERTIES TIMEOUT 120)
+
+# The decision step is one: restockd's core and `restockctl replay` make the
+# same order lines and order events from one recording.
+restock_unit_test(test_decide_replay SOURCES ${RESTOCK_TEST_DIR}/test_decide_replay.c
+                  ${RESTOCK_TEST_DIR}/fake_adapter.c)
+target_compile_definitions(test_decide_replay PRIVATE DECIDE_FIXTURE_DIR="${RESTOCK_TEST_DIR}/fixtures/decide")

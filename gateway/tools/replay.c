@@ -15,6 +15,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "gateway/decide.h"
 #include "gateway/pipeline.h"
 
 #define MINUTE_MS 60000
@@ -27,13 +28,7 @@ struct replay_engine {
   struct store *st;
   struct reading_path *rp;
   struct pipeline *pl;
-  const struct cfg_consumable **cons; /* in device order */
-  struct rule_state *states;
-  struct rule_snapshot *snaps;
-  struct rule_decision *dec;
-  size_t n_cons;
-  replay_line_fn on_line;
-  void *on_line_ud;
+  struct decide *dec; /* the decision step restockd runs */
 };
 
 /* Remove the temp store files and the dir (what the engine created). */
@@ -55,7 +50,6 @@ struct replay_engine *replay_engine_new(const struct cfg *cfg, char *err, size_t
   struct replay_engine *e = rs_xcalloc(1, sizeof(*e));
   const char *tmp = getenv("TMPDIR");
   char db[128];
-  size_t i, j, k = 0;
 
   e->cfg = cfg;
   if(!tmp || !*tmp || strlen(tmp) > 40)
@@ -79,19 +73,7 @@ struct replay_engine *replay_engine_new(const struct cfg *cfg, char *err, size_t
     (void)rs_snprintf(err, errlen, "out of memory");
     goto fail;
   }
-  for(i = 0; i < cfg->n_devices; i++)
-    e->n_cons += cfg->devices[i].n_consumables;
-  e->cons = rs_xcalloc(e->n_cons + 1, sizeof(*e->cons));
-  e->states = rs_xcalloc(e->n_cons + 1, sizeof(*e->states));
-  e->snaps = rs_xcalloc(e->n_cons + 1, sizeof(*e->snaps));
-  e->dec = rs_xcalloc(e->n_cons + 1, sizeof(*e->dec));
-  for(i = 0; i < cfg->n_devices; i++) {
-    for(j = 0; j < cfg->devices[i].n_consumables; j++) {
-      e->cons[k] = &cfg->devices[i].consumables[j];
-      rule_state_init(&e->states[k], cfg);
-      k++;
-    }
-  }
+  e->dec = decide_new(cfg);
   return e;
 fail:
   replay_engine_free(e);
@@ -100,7 +82,6 @@ fail:
 
 void replay_engine_free(struct replay_engine *e)
 {
-  size_t i;
   if(!e)
     return;
   reading_path_free(e->rp);
@@ -108,14 +89,7 @@ void replay_engine_free(struct replay_engine *e)
   store_close(e->st);
   if(e->dir[0])
     remove_dir(e->dir);
-  if(e->states) {
-    for(i = 0; i < e->n_cons; i++)
-      rule_state_free(&e->states[i]);
-  }
-  FREE_NULL(e->states);
-  FREE_NULL(e->cons);
-  FREE_NULL(e->snaps);
-  FREE_NULL(e->dec);
+  decide_free(e->dec);
   free(e);
 }
 
@@ -131,8 +105,7 @@ struct reading_path *replay_engine_readings(struct replay_engine *e)
 
 void replay_engine_on_line(struct replay_engine *e, replay_line_fn fn, void *ud)
 {
-  e->on_line = fn;
-  e->on_line_ud = ud;
+  decide_on_line(e->dec, fn, ud);
 }
 
 enum rs_err replay_engine_set_spares(struct replay_engine *e, const struct cfg_consumable *c,
@@ -175,37 +148,12 @@ enum rs_err replay_engine_reading(struct replay_engine *e, const char *device, c
 
 size_t replay_engine_evaluate(struct replay_engine *e, int64_t now_ms)
 {
-  size_t i, n, made = 0;
-  if(e->n_cons) {
-    for(i = 0; i < e->n_cons; i++)
-      reading_path_snapshot(e->rp, e->cons[i], now_ms,
-                            pipeline_has_open_line(e->pl, e->cons[i]->full_id), &e->snaps[i]);
-    n = rules_evaluate(e->cfg, now_ms, e->snaps, e->states, e->n_cons, e->dec, e->n_cons);
-    for(i = 0; i < n; i++) {
-      int64_t id = 0;
-      if(pipeline_submit(e->pl, e->cfg, &e->dec[i], now_ms, &id) == RS_OK) {
-        made++;
-        if(e->on_line)
-          e->on_line(e->on_line_ud, &e->dec[i], id, now_ms);
-      }
-    }
-  }
-  (void)pipeline_tick(e->pl, e->cfg, now_ms);
-  return made;
+  return decide_run(e->dec, e->rp, e->pl, now_ms);
 }
 
 bool replay_engine_timers_running(const struct replay_engine *e, int64_t now_ms)
 {
-  size_t i, j;
-  for(i = 0; i < e->n_cons; i++) {
-    const struct rule_state *st = &e->states[i];
-    for(j = 0; j < st->n && st->since_ms; j++) {
-      const struct cfg_rule *r = j < e->cfg->n_rules ? &e->cfg->rules[j] : &e->cfg->default_rule;
-      if(st->since_ms[j] != INT64_MIN && r->for_ms > 0 && now_ms - st->since_ms[j] < r->for_ms)
-        return true;
-    }
-  }
-  return false;
+  return decide_timers_running(e->dec, now_ms);
 }
 
 /* ---- CSV ------------------------------------------------------------- */

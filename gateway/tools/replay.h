@@ -27,6 +27,7 @@
 
 #include "config/config.h"
 #include "base/rs_util.h"
+#include "gateway/decide.h"
 #include "gateway/reading.h"
 #include "base/rs_err.h"
 #include "gateway/store.h"
@@ -39,12 +40,8 @@
 
 struct replay_engine;
 
-/*
- * Called for each order line the rules made at now_ms (line_id in the
- * store). The decision is valid during the call only.
- */
-typedef void (*replay_line_fn)(void *ud, const struct rule_decision *d, int64_t line_id,
-                               int64_t now_ms);
+/* Called for each order line the rules made (see decide_line_fn). */
+typedef decide_line_fn replay_line_fn;
 
 /*
  * An engine over cfg (borrowed; must outlive the engine). Creates the temp

@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * decide: the decision step (see decide.h).
+ */
+#include "gateway/decide.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/rs_util.h"
+
+struct decide {
+  const struct cfg *cfg;
+  /* every consumable of cfg in device order; states[i], snaps[i] and dec[i] belong to cons[i] */
+  const struct cfg_consumable **cons;
+  struct rule_state *states;
+  struct rule_snapshot *snaps;
+  struct rule_decision *dec;
+  size_t n_cons;
+  decide_line_fn on_line;
+  void *on_line_ud;
+};
+
+/* Fill d->cons and fresh state arrays for d->cfg. */
+static void decide_index(struct decide *d)
+{
+  const struct cfg *cfg = d->cfg;
+  size_t i, j, k = 0;
+  d->n_cons = 0;
+  for(i = 0; i < cfg->n_devices; i++)
+    d->n_cons += cfg->devices[i].n_consumables;
+  d->cons = rs_xcalloc(d->n_cons + 1, sizeof(*d->cons));
+  d->states = rs_xcalloc(d->n_cons + 1, sizeof(*d->states));
+  d->snaps = rs_xcalloc(d->n_cons + 1, sizeof(*d->snaps));
+  d->dec = rs_xcalloc(d->n_cons + 1, sizeof(*d->dec));
+  for(i = 0; i < cfg->n_devices; i++) {
+    for(j = 0; j < cfg->devices[i].n_consumables; j++) {
+      d->cons[k] = &cfg->devices[i].consumables[j];
+      rule_state_init(&d->states[k], cfg);
+      k++;
+    }
+  }
+}
+
+static void decide_unindex(struct decide *d)
+{
+  size_t i;
+  for(i = 0; d->states && i < d->n_cons; i++)
+    rule_state_free(&d->states[i]);
+  FREE_NULL(d->states);
+  FREE_NULL(d->cons);
+  FREE_NULL(d->snaps);
+  FREE_NULL(d->dec);
+  d->n_cons = 0;
+}
+
+struct decide *decide_new(const struct cfg *cfg)
+{
+  struct decide *d = rs_xcalloc(1, sizeof(*d));
+  d->cfg = cfg;
+  decide_index(d);
+  return d;
+}
+
+void decide_free(struct decide *d)
+{
+  if(!d)
+    return;
+  decide_unindex(d);
+  free(d);
+}
+
+/* Index of rule r (by name; the built-in default by position) in cfg, or -1. */
+static long rule_index(const struct cfg *cfg, const struct cfg_rule *r)
+{
+  size_t i;
+  if(r->builtin)
+    return (long)cfg->n_rules;
+  for(i = 0; i < cfg->n_rules; i++) {
+    if(r->name && cfg->rules[i].name && !strcmp(cfg->rules[i].name, r->name))
+      return (long)i;
+  }
+  return -1;
+}
+
+void decide_set_config(struct decide *d, const struct cfg *cfg)
+{
+  struct decide old = *d;
+  size_t i, j, r;
+
+  d->cfg = cfg;
+  decide_index(d);
+  for(i = 0; i < d->n_cons; i++) {
+    for(j = 0; j < old.n_cons; j++) {
+      if(strcmp(d->cons[i]->full_id, old.cons[j]->full_id))
+        continue;
+      for(r = 0; r <= old.cfg->n_rules && r < old.states[j].n; r++) {
+        const struct cfg_rule *orule =
+            r < old.cfg->n_rules ? &old.cfg->rules[r] : &old.cfg->default_rule;
+        long k = rule_index(cfg, orule);
+        if(k >= 0 && (size_t)k < d->states[i].n)
+          d->states[i].since_ms[k] = old.states[j].since_ms[r];
+      }
+      break;
+    }
+  }
+  decide_unindex(&old);
+}
+
+void decide_on_line(struct decide *d, decide_line_fn fn, void *ud)
+{
+  d->on_line = fn;
+  d->on_line_ud = ud;
+}
+
+size_t decide_run(struct decide *d, struct reading_path *rp, struct pipeline *pl, int64_t now_ms)
+{
+  size_t i, n, made = 0;
+  /* the rules run (and their `for` timers move) even while the clock forbids ordering */
+  bool may_order = pipeline_clock_check(pl, now_ms);
+  if(d->n_cons) {
+    for(i = 0; i < d->n_cons; i++)
+      reading_path_snapshot(rp, d->cons[i], now_ms,
+                            pipeline_has_open_line(pl, d->cons[i]->full_id), &d->snaps[i]);
+    n = rules_evaluate(d->cfg, now_ms, d->snaps, d->states, d->n_cons, d->dec, d->n_cons);
+    for(i = 0; i < n && may_order; i++) {
+      int64_t id = 0;
+      if(pipeline_submit(pl, d->cfg, &d->dec[i], now_ms, &id) == RS_OK) {
+        made++;
+        if(d->on_line)
+          d->on_line(d->on_line_ud, &d->dec[i], id, now_ms);
+      }
+    }
+  }
+  (void)pipeline_tick(pl, d->cfg, now_ms);
+  return made;
+}
+
+bool decide_timers_running(const struct decide *d, int64_t now_ms)
+{
+  size_t i, j;
+  for(i = 0; i < d->n_cons; i++) {
+    const struct rule_state *st = &d->states[i];
+    for(j = 0; j < st->n && st->since_ms; j++) {
+      const struct cfg_rule *r = j < d->cfg->n_rules ? &d->cfg->rules[j] : &d->cfg->default_rule;
+      if(st->since_ms[j] != INT64_MIN && r->for_ms > 0 && now_ms - st->since_ms[j] < r->for_ms)
+        return true;
+    }
+  }
+  return false;
+}
