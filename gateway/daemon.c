@@ -208,6 +208,14 @@ const struct cfg *daemon_core_config(const struct daemon_core *c)
   return c->cfg;
 }
 
+void daemon_core_http_view(struct daemon_core *c, struct http_core *out)
+{
+  out->cfg = &c->cfg;
+  out->sched = c->sched;
+  out->rp = c->rp;
+  out->pl = c->pl;
+}
+
 struct scheduler *daemon_core_scheduler(struct daemon_core *c)
 {
   return c->sched;
@@ -515,7 +523,11 @@ int daemon_run(const struct daemon_opts *opts)
     log_info("systemd watchdog: pinging every %" PRIu64 " ms", half / 1000u);
   }
 
-  http = http_server_start(&(struct http_env){.core = core, .st = st, .clk = clk}, err, sizeof(err));
+  {
+    struct http_env he = {.st = st, .clk = clk};
+    daemon_core_http_view(core, &he.core);
+    http = http_server_start(&he, err, sizeof(err));
+  }
   if(!http || epoll_add(ep, http_server_fd(http))) {
     log_err("cannot serve HTTP: %s", http ? strerror(errno) : err);
     goto out;

@@ -32,6 +32,7 @@
 #include "gateway/reading.h"
 #include "gateway/scheduler.h"
 #include "gateway/store.h"
+#include "gateway/web/http.h"
 
 /* How often (scaled ms) the rules run even when no reading arrived (`for`, staleness). */
 #define DAEMON_EVAL_INTERVAL_MS 60000
@@ -107,6 +108,8 @@ int daemon_core_reload(struct daemon_core *c, const char *dir);
 void daemon_core_swap_config(struct daemon_core *c, struct cfg *cfg);
 
 const struct cfg *daemon_core_config(const struct daemon_core *c);
+/* What the HTTP server reads of c (gateway/web/http.h); valid while c lives. */
+void daemon_core_http_view(struct daemon_core *c, struct http_core *out);
 struct scheduler *daemon_core_scheduler(struct daemon_core *c);
 struct reading_path *daemon_core_readings(struct daemon_core *c);
 struct pipeline *daemon_core_pipeline(struct daemon_core *c);

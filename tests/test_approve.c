@@ -224,7 +224,7 @@ static void env_open(const char *smtp_url)
   E.core = daemon_core_new(load_config(cfgdir), E.st, E.clk, fake_adapter_lookup, &E.plant);
   assert_non_null(E.core);
   memset(&he, 0, sizeof(he));
-  he.core = E.core;
+  daemon_core_http_view(E.core, &he.core);
   he.st = E.st;
   he.clk = E.clk;
   he.listen = "127.0.0.1:0";
@@ -1017,7 +1017,7 @@ static void test_secret_with_wide_mode_stops_the_start(void **state)
   assert_int_equal(rs_snprintf(path, sizeof(path), "%s/secret", E.dir), 0);
   assert_int_equal(chmod(path, 0644), 0);
   memset(&he, 0, sizeof(he));
-  he.core = E.core;
+  daemon_core_http_view(E.core, &he.core);
   he.st = E.st;
   he.clk = E.clk;
   he.listen = "127.0.0.1:0";

@@ -252,7 +252,7 @@ static void env_open(bool with_server)
   E.hb = clock_real_mono_ms();
   E.hb_live = true;
   memset(&he, 0, sizeof(he));
-  he.core = E.core;
+  daemon_core_http_view(E.core, &he.core);
   he.st = E.st;
   he.clk = E.clk;
   he.heartbeat_ms = &E.hb;
@@ -1395,7 +1395,7 @@ static void test_connection_limit_and_timeout(void **state)
   static const char req[] = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
   (void)state;
   memset(&he, 0, sizeof(he));
-  he.core = E.core;
+  daemon_core_http_view(E.core, &he.core);
   he.st = E.st;
   he.clk = E.clk;
   he.listen = "127.0.0.1:0";
@@ -1434,7 +1434,7 @@ static void test_other_listeners(void **state)
   char err[256], base[80];
   (void)state;
   memset(&he, 0, sizeof(he));
-  he.core = E.core;
+  daemon_core_http_view(E.core, &he.core);
   he.st = E.st;
   he.clk = E.clk;
   he.listen = "localhost:0";
@@ -1480,7 +1480,7 @@ static int serve(int seconds, const char *port)
   int64_t end;
   env_open(false);
   memset(&he, 0, sizeof(he));
-  he.core = E.core;
+  daemon_core_http_view(E.core, &he.core);
   he.st = E.st;
   he.clk = E.clk;
   if(rs_snprintf(listen, sizeof(listen), "127.0.0.1:%s", port ? port : "0"))

@@ -324,7 +324,7 @@ int main(int argc, char **argv)
   if(open_plant(&b))
     goto out;
   memset(&he, 0, sizeof(he));
-  he.core = b.core;
+  daemon_core_http_view(b.core, &he.core);
   he.st = b.st;
   he.clk = b.clk;
   (void)rs_snprintf(listen, sizeof(listen), "127.0.0.1:%u", (unsigned)port);

@@ -694,13 +694,13 @@ out:
 
 static const struct cfg *cur_cfg(const struct http_server *s)
 {
-  return daemon_core_config(s->env.core);
+  return *s->env.core.cfg;
 }
 
 static void collect_view(struct http_server *s, struct status_view *v)
 {
-  status_view_collect(v, cur_cfg(s), daemon_core_scheduler(s->env.core),
-                      daemon_core_readings(s->env.core), s->env.st, clock_wall_ms(s->env.clk));
+  status_view_collect(v, cur_cfg(s), s->env.core.sched,
+                      s->env.core.rp, s->env.st, clock_wall_ms(s->env.clk));
 }
 
 static enum MHD_Result on_healthz(struct http_server *s, struct MHD_Connection *conn)
@@ -726,7 +726,7 @@ static enum MHD_Result on_metrics(struct http_server *s, struct MHD_Connection *
   in.v = &v;
   in.st = s->env.st;
   in.version = rs_version();
-  in.lines_created = (int64_t)pipeline_lines_created(daemon_core_pipeline(s->env.core));
+  in.lines_created = (int64_t)pipeline_lines_created(s->env.core.pl);
   in.start_time_ms = s->start_wall;
   if(metrics_render(s->metrics, &in, &b))
     ret = send_text(conn, 500, "cannot read the database\n", NULL);
@@ -979,7 +979,7 @@ static enum MHD_Result on_decide(struct http_server *s, struct MHD_Connection *c
   {
     /* the pipeline's own decision: the body is stored with the approval, the
      * transition table applies, and the outbox sends it at once */
-    struct pipeline *pl = daemon_core_pipeline(s->env.core);
+    struct pipeline *pl = s->env.core.pl;
     char src[96];
     (void)rs_snprintf(src, sizeof(src), "HTTP client %s", addr);
     rc = approve ? pipeline_approve(pl, cfg, id, actor, src, now)
@@ -1074,7 +1074,7 @@ static enum MHD_Result on_approval_link(struct http_server *s, struct MHD_Connec
     ar.csrf = csrf_cb;
     ar.csrf_ud = &cu;
   }
-  approve_http_handle(s->env.st, daemon_core_pipeline(s->env.core), cur_cfg(s),
+  approve_http_handle(s->env.st, s->env.core.pl, cur_cfg(s),
                       clock_wall_ms(s->env.clk), &ar, &out);
   ret = out.body.oom ? send_text(conn, 500, "out of memory\n", NULL)
                      : send_resp(conn, out.status, CT_HTML, out.body.data ? out.body.data : "",
@@ -1273,11 +1273,11 @@ struct http_server *http_server_start(const struct http_env *env, char *err, siz
   struct sockaddr_storage ss;
   socklen_t sl = sizeof(ss);
 
-  if(!env || !env->core || !env->st || !env->clk) {
+  if(!env || !env->core.cfg || !env->core.sched || !env->core.rp || !env->core.pl || !env->st || !env->clk) {
     (void)rs_strlcpy(err, "http: core, store and clock are needed", errlen);
     return NULL;
   }
-  cfg = daemon_core_config(env->core);
+  cfg = *env->core.cfg;
   listen_addr = env->listen ? env->listen : cfg->http.listen;
   if(!listen_addr)
     listen_addr = "127.0.0.1:8080";
@@ -1358,7 +1358,7 @@ int64_t http_server_timeout_ms(struct http_server *s)
 {
   MHD_UNSIGNED_LONG_LONG t = 0;
   s->own_heartbeat = clock_real_mono_ms();
-  metrics_sample(s->metrics, daemon_core_scheduler(s->env.core));
+  metrics_sample(s->metrics, s->env.core.sched);
   if(MHD_get_timeout(s->mhd, &t) == MHD_YES)
     return t < (MHD_UNSIGNED_LONG_LONG)HTTP_MAX_WAIT_MS ? (int64_t)t : HTTP_MAX_WAIT_MS;
   return HTTP_MAX_WAIT_MS;

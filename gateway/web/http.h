@@ -35,7 +35,10 @@
 #include <stdint.h>
 
 #include "base/clock.h"
-#include "gateway/daemon.h"
+#include "config/config.h"
+#include "gateway/pipeline.h"
+#include "gateway/reading.h"
+#include "gateway/scheduler.h"
 #include "gateway/store.h"
 
 /* ---- router (pure) ------------------------------------------------------ */
@@ -109,8 +112,20 @@ int http_parse_listen(const char *listen, char *host, size_t host_size, uint16_t
 /* Largest request body accepted (bytes); larger ones get 413. */
 #define HTTP_BODY_MAX 16384
 
+/*
+ * The parts of the running core the server reads and drives (all borrowed).
+ * restockd fills it with daemon_core_http_view(); the server never calls
+ * into the daemon's loop.
+ */
+struct http_core {
+  struct cfg *const *cfg;   /* the running config: *cfg changes on reload */
+  struct scheduler *sched;  /* device state */
+  struct reading_path *rp;  /* live readings and predictions */
+  struct pipeline *pl;      /* orders: approve, reject, counters */
+};
+
 struct http_env {
-  struct daemon_core *core; /* config, scheduler, readings, pipeline (borrowed) */
+  struct http_core core;    /* config, scheduler, readings, pipeline (borrowed) */
   struct store *st;         /* orders and readings (borrowed) */
   struct rs_clock *clk;     /* the daemon's clock (borrowed) */
   /*
