@@ -1156,37 +1156,42 @@ static void test_csrf_form(void **state)
   assert_int_equal(order_state(E.p2), STORE_ORDER_REJECTED);
 }
 
+/* Offset of needle in the body, failing when it is missing. */
+static size_t at(const struct resp *r, const char *needle)
+{
+  const char *p = strstr(r->body.data, needle);
+  if(!p)
+    fail_msg("'%s' not in the page", needle);
+  return (size_t)(p - r->body.data);
+}
+
 static void test_dashboard_html(void **state)
 {
   struct resp r;
-  const char *approvals, *consumables;
   char path[128];
   (void)state;
   get("/", &r);
   assert_int_equal(r.status, 200);
   assert_non_null(strstr(r.body.data, "<meta name=\"viewport\""));
   assert_non_null(strstr(r.body.data, "<meta http-equiv=\"refresh\" content=\"30\">"));
-  assert_non_null(strstr(r.body.data, "id=\"cons-tank-01/water-filter\""));
-  assert_non_null(strstr(r.body.data, "id=\"cons-press-02/oil-filter\""));
+  /* the overview table: one row per consumable, linking to its page */
+  assert_non_null(strstr(r.body.data, "<table class=\"overview\">"));
+  assert_non_null(strstr(r.body.data, "href=\"/consumables/tank-01/water-filter\""));
+  assert_non_null(strstr(r.body.data, "href=\"/consumables/press-02/oil-filter\""));
+  assert_non_null(strstr(r.body.data, "4 of 4 shown"));
   assert_non_null(strstr(r.body.data, "<tr class=\"device\" id=\"dev-tank-01\""));
   assert_non_null(strstr(r.body.data, "<tr class=\"device\" id=\"dev-press-02\""));
   /* hostile labels from the config are escaped, never raw markup */
   assert_null(strstr(r.body.data, "<script"));
   assert_non_null(strstr(r.body.data, "Hall &lt;script&gt;alert(1)&lt;/script&gt; &amp; Co"));
-  assert_non_null(strstr(r.body.data, "line=&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"));
-  /* the stale marker, the level bar and the chart */
-  assert_non_null(strstr(r.body.data, "class=\"badge stale\""));
-  assert_non_null(strstr(r.body.data, "<svg class=\"bar\""));
-  assert_non_null(strstr(r.body.data, "aria-label=\"level 5"));
-  assert_non_null(strstr(r.body.data, "<polyline class=\"hist\""));
-  /* pending approvals come first (p1 was approved by now; p2 may be too) */
-  approvals = strstr(r.body.data, "<section id=\"approvals\"");
-  consumables = strstr(r.body.data, "<section id=\"consumables\"");
-  assert_non_null(consumables);
-  if(order_state(E.p2) == STORE_ORDER_PENDING_APPROVAL) {
-    assert_non_null(approvals);
-    assert_true(approvals < consumables);
-  }
+  /* the level bar in the row, the states as words */
+  assert_non_null(strstr(r.body.data, "<svg class=\"lvl\""));
+  assert_non_null(strstr(r.body.data, "<span class=\"badge device_down\">device down</span>"));
+  /* the alerts banner comes first and links to what it is about */
+  assert_true(at(&r, "<section id=\"alerts\"") < at(&r, "<section id=\"consumables\""));
+  assert_non_null(strstr(r.body.data, "<a href=\"/?device=press-02\">device press-02 is down"));
+  assert_non_null(strstr(r.body.data, "<a href=\"/consumables/press-02/oil-filter\">consumable "
+                                      "press-02/oil-filter is stale"));
   assert_null(strstr(r.body.data, "style=")); /* the CSP allows no inline style */
   assert_non_null(strstr(r.body.data, "not sent: no shop configured"));
   resp_free(&r);
@@ -1194,7 +1199,9 @@ static void test_dashboard_html(void **state)
   get("/consumables/tank-01/water-filter", &r);
   assert_int_equal(r.status, 200);
   assert_non_null(strstr(r.body.data, "<polyline class=\"hist\""));
+  assert_non_null(strstr(r.body.data, "aria-label=\"level 5"));
   assert_non_null(strstr(r.body.data, "Water filter &lt;b&gt;5um&lt;/b&gt;"));
+  assert_non_null(strstr(r.body.data, "line=&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"));
   assert_non_null(strstr(r.body.data, "Last stored readings"));
   assert_null(strstr(r.body.data, "<script"));
   resp_free(&r);
@@ -1212,9 +1219,74 @@ static void test_dashboard_html(void **state)
   resp_free(&r);
 }
 
+/* Sorting and filtering the overview with query parameters (no JavaScript). */
+/* The overview row link of a consumable (alerts link with other text). */
+#define ROW(dev, id) "/consumables/" dev "/" id "\">" id "</a>"
+
+static void test_dashboard_sort_filter(void **state)
+{
+  struct resp r;
+  (void)state;
+  /* by part, ascending: button, oil-filter, uv-lamp, water-filter */
+  get("/?sort=part&dir=asc", &r);
+  assert_int_equal(r.status, 200);
+  assert_true(at(&r, ROW("tank-01", "button")) < at(&r, ROW("press-02", "oil-filter")));
+  assert_true(at(&r, ROW("press-02", "oil-filter")) < at(&r, ROW("tank-01", "uv-lamp")));
+  assert_true(at(&r, ROW("tank-01", "uv-lamp")) <
+              at(&r, ROW("tank-01", "water-filter")));
+  /* the sorted column says so, and its header link sorts the other way, filters kept */
+  assert_non_null(strstr(r.body.data, "aria-sort=\"ascending\"><a href=\"/?sort=part&amp;dir=desc\""));
+  resp_free(&r);
+  get("/?sort=part&dir=desc", &r);
+  assert_true(at(&r, ROW("tank-01", "water-filter")) <
+              at(&r, ROW("tank-01", "button")));
+  resp_free(&r);
+  /* by level: uv-lamp (50 %) before water-filter (51 %); the button has none: last */
+  get("/?sort=level&dir=asc", &r);
+  assert_true(at(&r, ROW("tank-01", "uv-lamp")) < at(&r, ROW("tank-01", "water-filter")));
+  assert_true(at(&r, ROW("tank-01", "water-filter")) < at(&r, ROW("tank-01", "button")));
+  resp_free(&r);
+  get("/?sort=level&dir=desc", &r);
+  assert_true(at(&r, ROW("tank-01", "water-filter")) < at(&r, ROW("tank-01", "uv-lamp")));
+  assert_true(at(&r, ROW("tank-01", "uv-lamp")) < at(&r, ROW("tank-01", "button")));
+  resp_free(&r);
+  /* the default puts the most urgent state first: the down device's part */
+  get("/", &r);
+  assert_true(at(&r, ROW("press-02", "oil-filter")) <
+              at(&r, ROW("tank-01", "water-filter")));
+  resp_free(&r);
+
+  /* filters: device, kind, state; the selects show the choice */
+  get("/?device=press-02", &r);
+  assert_non_null(strstr(r.body.data, "1 of 4 shown"));
+  assert_non_null(strstr(r.body.data, ROW("press-02", "oil-filter")));
+  assert_null(strstr(r.body.data, ROW("tank-01", "water-filter")));
+  assert_non_null(strstr(r.body.data, "<option selected>press-02</option>"));
+  resp_free(&r);
+  get("/?kind=filter&sort=device&dir=asc", &r);
+  assert_non_null(strstr(r.body.data, "2 of 4 shown"));
+  assert_true(at(&r, ROW("press-02", "oil-filter")) <
+              at(&r, ROW("tank-01", "water-filter")));
+  assert_null(strstr(r.body.data, ROW("tank-01", "uv-lamp")));
+  /* sort links keep the filter */
+  assert_non_null(strstr(r.body.data, "href=\"/?sort=sku&amp;dir=asc&amp;kind=filter\""));
+  resp_free(&r);
+  get("/?state=device_down", &r);
+  assert_non_null(strstr(r.body.data, "1 of 4 shown"));
+  assert_non_null(strstr(r.body.data, ROW("press-02", "oil-filter")));
+  assert_non_null(strstr(r.body.data, "<option value=\"device_down\" selected>"));
+  resp_free(&r);
+  /* unknown values are ignored, not echoed raw */
+  get("/?state=%3Cb%3E&sort=nope&kind=%3Cscript%3E", &r);
+  assert_int_equal(r.status, 200);
+  assert_null(strstr(r.body.data, "<script"));
+  assert_non_null(strstr(r.body.data, "0 of 4 shown"));
+  resp_free(&r);
+}
+
 static void test_dashboard_pending_first(void **state)
 {
-  /* a fresh pending order shows in the approvals section, before the consumables */
+  /* a fresh pending order shows in the approvals section, after the overview */
   char id[STORE_ORDER_ID_MAX + 1], sect[200];
   struct resp r;
   const char *a, *c, *card;
@@ -1228,11 +1300,11 @@ static void test_dashboard_pending_first(void **state)
   c = strstr(r.body.data, "<section id=\"consumables\"");
   assert_non_null(a);
   assert_non_null(c);
-  assert_true(a < c);
+  assert_true(c < a);
   assert_int_equal(rs_snprintf(sect, sizeof(sect), "id=\"pending-%s\"", id), 0);
   card = strstr(r.body.data, sect);
   assert_non_null(card);
-  assert_true(card > a && card < c);
+  assert_true(card > a);
   resp_free(&r);
 }
 
@@ -1523,6 +1595,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_admin_approve),
       cmocka_unit_test(test_csrf_form),
       cmocka_unit_test(test_dashboard_html),
+      cmocka_unit_test(test_dashboard_sort_filter),
       cmocka_unit_test(test_dashboard_pending_first),
       cmocka_unit_test(test_metrics_promtool),
       cmocka_unit_test(test_healthz),

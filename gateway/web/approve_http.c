@@ -33,32 +33,23 @@ static void when(struct rs_buf *o, int64_t ms)
   rs_buf_puts(o, " UTC");
 }
 
+/* The approval pages use the status pages' frame: no link home, not indexed, no refresh. */
 static void page_start(struct rs_buf *o, const struct cfg *cfg, const char *title)
 {
-  rs_buf_puts(o, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
-                 "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-                 "<meta name=\"robots\" content=\"noindex\">\n"
-                 "<link rel=\"icon\" href=\"data:,\">\n<title>");
-  esc(o, title);
-  rs_buf_puts(o, " \xe2\x80\x94 restock</title>\n"
-                 "<link rel=\"stylesheet\" href=\"/static/style.css\">\n</head><body>\n<header>"
-                 "<h1>restock");
-  if(cfg && cfg->gateway.id) {
-    rs_buf_puts(o, " \xc2\xb7 ");
-    esc(o, cfg->gateway.id);
-  }
-  rs_buf_puts(o, "</h1>");
-  if(cfg && cfg->gateway.site) {
-    rs_buf_puts(o, "<p>");
-    esc(o, cfg->gateway.site);
-    rs_buf_puts(o, "</p>");
-  }
-  rs_buf_puts(o, "</header>\n<main>\n");
+  struct html_frame f;
+  memset(&f, 0, sizeof(f));
+  f.title = title;
+  f.cfg = cfg;
+  f.noindex = true;
+  html_page_start(o, &f);
 }
 
 static void page_end(struct rs_buf *o)
 {
-  rs_buf_puts(o, "</main>\n<footer>restock approval link</footer>\n</body></html>\n");
+  struct html_frame f;
+  memset(&f, 0, sizeof(f));
+  f.footer = "restock approval link";
+  html_page_end(o, &f);
 }
 
 /* A refusal or notice page: status, title, what happened, what to do. */

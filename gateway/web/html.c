@@ -25,7 +25,7 @@ const char html_stylesheet[] =
     "header h1{margin:0;font-size:1.25rem}\n"
     "header p{margin:.15rem 0 0;color:#c9d6e6;font-size:.875rem}\n"
     "header a{color:#fff}\n"
-    "main{max-width:60rem;margin:0 auto;padding:.75rem}\n"
+    "main{max-width:80rem;margin:0 auto;padding:.75rem}\n"
     "h2{font-size:1.1rem;margin:1.25rem 0 .5rem}\n"
     "a{color:var(--accent)}\n"
     ".card{background:var(--card);border:1px solid var(--line);border-radius:.5rem;"
@@ -62,6 +62,25 @@ const char html_stylesheet[] =
     ".badge.down,.badge.stale,.badge.rejected,.badge.failed,.badge.expired"
     "{background:#ffebe9;color:var(--bad)}\n"
     ".badge.pending_approval,.badge.draft{background:#fff4e5;color:var(--warn)}\n"
+    ".badge.ok{background:#dafbe1;color:var(--ok)}\n"
+    ".badge.empty,.badge.device_down{background:#ffebe9;color:var(--bad)}\n"
+    ".badge.approval,.badge.held{background:#fff4e5;color:#7d5200}\n"
+    ".badge.ordering{background:#ddf4ff;color:#0a4f94}\n"
+    "table.overview td,table.overview th{padding:.25rem .5rem;vertical-align:middle}\n"
+    "table.overview th a{color:inherit;text-decoration:none}\n"
+    "table.overview th[aria-sort] a{color:var(--fg)}\n"
+    "table.overview tbody tr:hover{background:#f0f4fa}\n"
+    ".n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}\n"
+    "td.lv{white-space:nowrap;font-variant-numeric:tabular-nums}\n"
+    "svg.lvl{width:4rem;height:.6rem;margin-right:.4rem;vertical-align:middle}\n"
+    "svg.lvl .t{fill:#e6e9ee}svg.lvl .f{fill:var(--bar)}svg.lvl .f.low{fill:var(--bad)}\n"
+    ".bounds{color:var(--muted);font-size:.8rem}\n"
+    "form.filters{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center;margin:0 0 .5rem}\n"
+    "form.filters select{font:inherit;padding:.2rem}\n"
+    "form.filters button{min-height:2rem;padding:.2rem .8rem}\n"
+    ".alerts a{color:inherit}\n"
+    ".alerts li.a-empty,.alerts li.a-device_down,.alerts li.a-storage"
+    "{background:#ffebe9;border-left-color:var(--bad)}\n"
     "table{width:100%;border-collapse:collapse;background:var(--card);font-size:.9rem}\n"
     "th,td{text-align:left;padding:.4rem .5rem;border-bottom:1px solid var(--line);"
     "vertical-align:top;overflow-wrap:break-word}\n"
@@ -172,46 +191,82 @@ static void ago(struct rs_buf *o, int64_t ms, int64_t now)
     rs_buf_printf(o, "%" PRId64 " d ago", d / DAY_MS);
 }
 
-static void page_start(struct rs_buf *o, const struct html_ctx *x, const char *title, bool refresh)
+void html_page_start(struct rs_buf *o, const struct html_frame *f)
 {
   rs_buf_puts(o, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
                  "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
-  if(refresh)
+  if(f->noindex)
+    rs_buf_puts(o, "<meta name=\"robots\" content=\"noindex\">\n");
+  if(f->refresh)
     rs_buf_printf(o, "<meta http-equiv=\"refresh\" content=\"%d\">\n", HTML_REFRESH_S);
   rs_buf_puts(o, "<title>");
-  esc(o, title);
+  esc(o, f->title);
   rs_buf_puts(o, " \xe2\x80\x94 restock</title>\n"
                  "<link rel=\"stylesheet\" href=\"/static/style.css\">\n"
-                 "<link rel=\"icon\" href=\"data:,\">\n</head><body>\n<header>"
-                 "<h1><a href=\"/\">restock</a> ");
-  if(x && x->cfg && x->cfg->gateway.id) {
-    rs_buf_puts(o, "\xc2\xb7 ");
-    esc(o, x->cfg->gateway.id);
+                 "<link rel=\"icon\" href=\"data:,\">\n</head><body>\n<header><h1>");
+  rs_buf_puts(o, f->home_link ? "<a href=\"/\">restock</a>" : "restock");
+  if(f->cfg && f->cfg->gateway.id) {
+    rs_buf_puts(o, " \xc2\xb7 ");
+    esc(o, f->cfg->gateway.id);
   }
   rs_buf_puts(o, "</h1>");
-  if(x && x->cfg) {
+  if((f->cfg && f->cfg->gateway.site) || f->now_ms > 0) {
     rs_buf_puts(o, "<p>");
-    if(x->cfg->gateway.site) {
-      esc(o, x->cfg->gateway.site);
-      rs_buf_puts(o, " \xc2\xb7 ");
+    if(f->cfg && f->cfg->gateway.site) {
+      esc(o, f->cfg->gateway.site);
+      if(f->now_ms > 0)
+        rs_buf_puts(o, " \xc2\xb7 ");
     }
-    if(x->v)
-      when(o, x->v->now_ms);
+    if(f->now_ms > 0)
+      when(o, f->now_ms);
     rs_buf_puts(o, "</p>");
   }
   rs_buf_puts(o, "</header>\n<main>\n");
 }
 
+void html_page_end(struct rs_buf *o, const struct html_frame *f)
+{
+  rs_buf_puts(o, "</main>\n<footer>");
+  if(f->footer)
+    esc(o, f->footer);
+  else {
+    rs_buf_puts(o, "restockd ");
+    if(f->version)
+      esc(o, f->version);
+    rs_buf_printf(o,
+                  " \xc2\xb7 this page refreshes every %d s \xc2\xb7 "
+                  "<a href=\"/api/v1/status\">JSON</a> \xc2\xb7 <a href=\"/metrics\">metrics</a>",
+                  HTML_REFRESH_S);
+  }
+  rs_buf_puts(o, "</footer>\n</body></html>\n");
+}
+
+/* The frame of a status page of x (NULL x: a bare message page). */
+static struct html_frame frame_of(const struct html_ctx *x, const char *title, bool refresh)
+{
+  struct html_frame f;
+  memset(&f, 0, sizeof(f));
+  f.title = title;
+  f.refresh = refresh;
+  f.home_link = true;
+  if(x) {
+    f.cfg = x->cfg;
+    f.now_ms = x->v ? x->v->now_ms : 0;
+    f.version = x->version;
+  }
+  return f;
+}
+
+static void page_start(struct rs_buf *o, const struct html_ctx *x, const char *title, bool refresh)
+{
+  struct html_frame f = frame_of(x, title, refresh);
+  html_page_start(o, &f);
+}
+
 static void page_end(struct rs_buf *o, const struct html_ctx *x)
 {
-  rs_buf_puts(o, "</main>\n<footer>restockd ");
-  if(x && x->version)
-    esc(o, x->version);
-  rs_buf_printf(o,
-                " \xc2\xb7 this page refreshes every %d s \xc2\xb7 "
-                "<a href=\"/api/v1/status\">JSON</a> \xc2\xb7 <a href=\"/metrics\">metrics</a>"
-                "</footer>\n</body></html>\n",
-                HTML_REFRESH_S);
+  struct html_frame f = frame_of(x, "", false);
+  html_page_end(o, &f);
 }
 
 void html_message_page(const char *title, const char *message, struct rs_buf *out)
@@ -576,17 +631,6 @@ out:
 
 /* ---- pages ----------------------------------------------------------- */
 
-static void consumable_link(struct rs_buf *o, const struct cfg_consumable *c)
-{
-  rs_buf_puts(o, "<a href=\"/consumables/");
-  esc(o, c->device ? c->device->id : "");
-  rs_buf_puts(o, "/");
-  esc(o, c->id);
-  rs_buf_puts(o, "\">");
-  esc(o, c->full_id);
-  rs_buf_puts(o, "</a>");
-}
-
 static void consumable_meta(struct rs_buf *o, const struct html_ctx *x,
                             const struct status_consumable *sc)
 {
@@ -620,36 +664,367 @@ static void consumable_meta(struct rs_buf *o, const struct html_ctx *x,
   rs_buf_puts(o, "</div>");
 }
 
-static enum rs_err consumables_section(struct rs_buf *o, const struct html_ctx *x)
+/* ---- the overview table ----------------------------------------------- */
+
+enum col { COL_DEVICE, COL_PART, COL_SKU, COL_LEVEL, COL_DAYS, COL_EMPTY, COL_SPARES, COL_ON_ORDER,
+           COL_STATE, COL_COUNT };
+
+static const struct {
+  const char *key, *label;
+  bool numeric;
+  bool desc_first; /* the first click sorts descending */
+} cols[COL_COUNT] = {
+    [COL_DEVICE] = {"device", "Device", false, false},
+    [COL_PART] = {"part", "Part", false, false},
+    [COL_SKU] = {"sku", "SKU", false, false},
+    [COL_LEVEL] = {"level", "Level", true, false},
+    [COL_DAYS] = {"days", "Days left", true, false},
+    [COL_EMPTY] = {"empty", "Empty", true, false},
+    [COL_SPARES] = {"spares", "Spares", true, false},
+    [COL_ON_ORDER] = {"on_order", "On order", true, true},
+    [COL_STATE] = {"state", "State", false, true},
+};
+
+/* The sort and filters in effect, validated. */
+struct view_opts {
+  enum col sort;
+  bool desc;
+  const char *device, *kind; /* NULL: all */
+  bool has_state;
+  enum status_state state;
+};
+
+static struct view_opts view_opts_of(const struct html_query *q)
+{
+  struct view_opts o;
+  unsigned i;
+  memset(&o, 0, sizeof(o));
+  o.sort = COL_STATE;
+  o.desc = true;
+  if(q->sort)
+    for(i = 0; i < COL_COUNT; i++)
+      if(!strcmp(q->sort, cols[i].key)) {
+        o.sort = (enum col)i;
+        o.desc = cols[i].desc_first;
+      }
+  if(q->dir && !strcmp(q->dir, "asc"))
+    o.desc = false;
+  else if(q->dir && !strcmp(q->dir, "desc"))
+    o.desc = true;
+  o.device = q->device && q->device[0] ? q->device : NULL;
+  o.kind = q->kind && q->kind[0] ? q->kind : NULL;
+  if(q->state && q->state[0] && !status_state_parse(q->state, &o.state))
+    o.has_state = true;
+  return o;
+}
+
+/* Append s percent-encoded for a query value (unreserved characters kept). */
+static void url_enc(struct rs_buf *o, const char *s)
+{
+  static const char hexd[] = "0123456789ABCDEF";
+  for(; *s; s++) {
+    unsigned char ch = (unsigned char)*s;
+    if((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+       ch == '-' || ch == '_' || ch == '.' || ch == '~')
+      rs_buf_append(o, s, 1);
+    else {
+      char e[3] = {'%', hexd[ch >> 4], hexd[ch & 15]};
+      rs_buf_append(o, e, 3);
+    }
+  }
+}
+
+/* href of the overview with sort column c in direction desc and the filters of vo (escaped). */
+static void overview_href(struct rs_buf *o, const struct view_opts *vo, enum col c, bool desc)
+{
+  rs_buf_printf(o, "/?sort=%s&amp;dir=%s", cols[c].key, desc ? "desc" : "asc");
+  if(vo->device) {
+    rs_buf_puts(o, "&amp;device=");
+    url_enc(o, vo->device);
+  }
+  if(vo->kind) {
+    rs_buf_puts(o, "&amp;kind=");
+    url_enc(o, vo->kind);
+  }
+  if(vo->has_state)
+    rs_buf_printf(o, "&amp;state=%s", status_state_name(vo->state));
+}
+
+static int cmp_str(const char *a, const char *b)
+{
+  return strcmp(a ? a : "", b ? b : "");
+}
+
+/* NAN sorts last whatever the direction; -1/0/1 otherwise. */
+static int cmp_num(double a, double b)
+{
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+static double days_key(const struct status_consumable *sc)
+{
+  return sc->has_level ? sc->days_left : NAN;
+}
+
+struct sort_ctx {
+  const struct status_view *v;
+  struct view_opts vo;
+};
+static struct sort_ctx sort_ctx; /* qsort has no user pointer; the main loop is single-threaded */
+
+/* Compare two rows on column c: *unknown set when either side has no value. */
+static int cmp_col(const struct status_consumable *a, const struct status_consumable *b, enum col c,
+                   int *unknown)
+{
+  double x = NAN, y = NAN;
+  *unknown = 0;
+  switch(c) {
+  case COL_DEVICE:
+    return cmp_str(a->c->device ? a->c->device->id : "", b->c->device ? b->c->device->id : "");
+  case COL_PART:
+    return cmp_str(a->c->id, b->c->id);
+  case COL_SKU:
+    return cmp_str(a->c->sku, b->c->sku);
+  case COL_STATE:
+    return status_state_rank(a->state) - status_state_rank(b->state);
+  case COL_LEVEL:
+    x = a->has_level ? a->level_pct : NAN;
+    y = b->has_level ? b->level_pct : NAN;
+    break;
+  case COL_DAYS:
+    x = days_key(a);
+    y = days_key(b);
+    break;
+  case COL_EMPTY:
+    x = a->has_level && a->empty_at_ms != INT64_MAX ? (double)a->empty_at_ms : NAN;
+    y = b->has_level && b->empty_at_ms != INT64_MAX ? (double)b->empty_at_ms : NAN;
+    break;
+  case COL_SPARES:
+    x = (double)a->spares;
+    y = (double)b->spares;
+    break;
+  case COL_ON_ORDER:
+    x = (double)a->on_order;
+    y = (double)b->on_order;
+    break;
+  case COL_COUNT:
+    break;
+  }
+  if(isnan(x) || isnan(y)) {
+    *unknown = isnan(x) && isnan(y) ? 0 : isnan(x) ? 1 : -1;
+    return 0;
+  }
+  return cmp_num(x, y);
+}
+
+/*
+ * Row order: the chosen column in the chosen direction (rows without a
+ * value last), then the most urgent state, then the fewest days left, then
+ * config order.
+ */
+static int cmp_rows(const void *pa, const void *pb)
+{
+  size_t ia = *(const size_t *)pa, ib = *(const size_t *)pb;
+  const struct status_consumable *a = &sort_ctx.v->consumables[ia],
+                                 *b = &sort_ctx.v->consumables[ib];
+  int unknown, r = cmp_col(a, b, sort_ctx.vo.sort, &unknown);
+  if(unknown)
+    return unknown;
+  if(r)
+    return sort_ctx.vo.desc ? -r : r;
+  if(sort_ctx.vo.sort != COL_STATE && (r = cmp_col(a, b, COL_STATE, &unknown)) != 0)
+    return -r;
+  if(sort_ctx.vo.sort != COL_DAYS) {
+    r = cmp_col(a, b, COL_DAYS, &unknown);
+    if(unknown)
+      return unknown;
+    if(r)
+      return r;
+  }
+  return ia < ib ? -1 : ia > ib ? 1 : 0;
+}
+
+static bool row_shown(const struct status_consumable *sc, const struct view_opts *vo)
+{
+  if(vo->device && (!sc->c->device || strcmp(vo->device, sc->c->device->id)))
+    return false;
+  if(vo->kind && (!sc->c->kind || strcmp(vo->kind, sc->c->kind)))
+    return false;
+  if(vo->has_state && sc->state != vo->state)
+    return false;
+  return true;
+}
+
+/* A <select> of the distinct values vals[0..n) (already sorted), `cur` selected. */
+static void select_field(struct rs_buf *o, const char *name, const char *label,
+                         const char *const *vals, size_t n, const char *cur)
 {
   size_t i;
-  enum rs_err rc;
-  rs_buf_puts(o, "<section id=\"consumables\"><h2>Consumables</h2>\n");
-  if(!x->v->n_consumables)
-    rs_buf_puts(o, "<p class=\"muted\">No consumables configured.</p>\n");
-  for(i = 0; i < x->v->n_consumables; i++) {
-    const struct status_consumable *sc = &x->v->consumables[i];
-    rs_buf_puts(o, "<div class=\"card consumable\" id=\"cons-");
-    esc(o, sc->c->full_id);
-    rs_buf_puts(o, "\"><div class=\"row\"><span class=\"name\">");
-    consumable_link(o, sc->c);
-    rs_buf_puts(o, "</span>");
-    if(sc->stale && sc->c->model != CFG_MODEL_BUTTON)
-      badge(o, "stale", "stale");
-    if(sc->c->model == CFG_MODEL_BUTTON)
-      badge(o, "button", "reorder button");
-    rs_buf_puts(o, "</div>");
-    consumable_meta(o, x, sc);
-    level_bar(o, sc);
-    if(sc->c->model != CFG_MODEL_BUTTON)
-      figures(o, sc);
-    rc = chart(o, x->st, sc, x->v->now_ms, 300, 56, false);
-    if(rc)
-      return rc;
-    rs_buf_puts(o, "</div>\n");
+  rs_buf_printf(o, "<label>%s <select name=\"%s\"><option value=\"\">all</option>", label, name);
+  for(i = 0; i < n; i++) {
+    if(i && !strcmp(vals[i], vals[i - 1]))
+      continue;
+    rs_buf_puts(o, "<option");
+    if(cur && !strcmp(cur, vals[i]))
+      rs_buf_puts(o, " selected");
+    rs_buf_puts(o, ">");
+    esc(o, vals[i]);
+    rs_buf_puts(o, "</option>");
   }
-  rs_buf_puts(o, "</section>\n");
-  return RS_OK;
+  rs_buf_puts(o, "</select></label>\n");
+}
+
+static int cmp_cstr(const void *a, const void *b)
+{
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The filter form: device, kind and state selects; sort kept in hidden fields. */
+static void filter_form(struct rs_buf *o, const struct html_ctx *x, const struct view_opts *vo)
+{
+  const struct status_view *v = x->v;
+  const char **vals = rs_xcalloc(v->n_consumables ? v->n_consumables : 1, sizeof(*vals));
+  size_t i, n = 0;
+  unsigned k;
+
+  rs_buf_puts(o, "<form class=\"filters\" method=\"get\" action=\"/\">\n");
+  for(i = 0; i < v->n_consumables; i++)
+    if(v->consumables[i].c->device)
+      vals[n++] = v->consumables[i].c->device->id;
+  qsort(vals, n, sizeof(*vals), cmp_cstr);
+  select_field(o, "device", "Device", vals, n, vo->device);
+  n = 0;
+  for(i = 0; i < v->n_consumables; i++)
+    if(v->consumables[i].c->kind)
+      vals[n++] = v->consumables[i].c->kind;
+  qsort(vals, n, sizeof(*vals), cmp_cstr);
+  select_field(o, "kind", "Kind", vals, n, vo->kind);
+  free(vals);
+  rs_buf_puts(o, "<label>State <select name=\"state\"><option value=\"\">all</option>");
+  for(k = STATUS_STATE_COUNT; k-- > 0;) {
+    rs_buf_printf(o, "<option value=\"%s\"%s>%s</option>", status_state_name((enum status_state)k),
+                  vo->has_state && vo->state == k ? " selected" : "",
+                  status_state_label((enum status_state)k));
+  }
+  rs_buf_puts(o, "</select></label>\n");
+  rs_buf_printf(o,
+                "<input type=\"hidden\" name=\"sort\" value=\"%s\">"
+                "<input type=\"hidden\" name=\"dir\" value=\"%s\">"
+                "<button type=\"submit\">Filter</button> <a href=\"/\">Clear</a></form>\n",
+                cols[vo->sort].key, vo->desc ? "desc" : "asc");
+}
+
+/* A compact level bar (decorative: the number beside it says the same). */
+static void row_bar(struct rs_buf *o, const struct status_consumable *sc)
+{
+  double w = sc->level_pct < 0 ? 0 : sc->level_pct > 100 ? 100 : sc->level_pct;
+  rs_buf_printf(o,
+                "<svg class=\"lvl\" viewBox=\"0 0 100 8\" preserveAspectRatio=\"none\" "
+                "aria-hidden=\"true\"><rect class=\"t\" width=\"100\" height=\"8\"/>"
+                "<rect class=\"f%s\" width=\"%.1f\" height=\"8\"/></svg>",
+                w < 20 ? " low" : "", w);
+}
+
+/* Days left, with " (p10–p90)" once the predictor gives bounds. */
+static void days_cell(struct rs_buf *o, const struct status_consumable *sc)
+{
+  days_left_text(o, sc);
+  if(sc->has_level && isfinite(sc->days_left_p10) && !isnan(sc->days_left_p90)) {
+    rs_buf_printf(o, "<span class=\"bounds\"> (%.0f\xe2\x80\x93", sc->days_left_p10);
+    if(isinf(sc->days_left_p90))
+      rs_buf_puts(o, "\xe2\x88\x9e)</span>");
+    else
+      rs_buf_printf(o, "%.0f)</span>", sc->days_left_p90);
+  }
+}
+
+static void overview_row(struct rs_buf *o, const struct status_consumable *sc)
+{
+  const struct cfg_consumable *c = sc->c;
+  const char *st = status_state_name(sc->state);
+  rs_buf_printf(o, "<tr class=\"s-%s\"><td>", st);
+  esc(o, c->device ? c->device->id : "");
+  rs_buf_puts(o, "</td><td><a href=\"/consumables/");
+  esc(o, c->device ? c->device->id : "");
+  rs_buf_puts(o, "/");
+  esc(o, c->id);
+  rs_buf_puts(o, "\">");
+  esc(o, c->id);
+  rs_buf_puts(o, "</a></td><td>");
+  esc(o, c->sku);
+  rs_buf_puts(o, "</td><td class=\"lv\">");
+  if(c->model == CFG_MODEL_BUTTON)
+    rs_buf_puts(o, "button");
+  else if(sc->has_level) {
+    row_bar(o, sc);
+    rs_buf_printf(o, "%.0f%%", sc->level_pct);
+  }
+  else
+    rs_buf_puts(o, "\xe2\x80\x94");
+  rs_buf_puts(o, "</td><td class=\"n\">");
+  if(c->model != CFG_MODEL_BUTTON)
+    days_cell(o, sc);
+  rs_buf_puts(o, "</td><td class=\"n\">");
+  day(o, sc->has_level ? sc->empty_at_ms : 0);
+  rs_buf_printf(o, "</td><td class=\"n\">%" PRId64 "</td><td class=\"n\">", sc->spares);
+  if(sc->open_order[0]) {
+    rs_buf_printf(o, "%" PRId64 " <a href=\"/orders/", sc->on_order);
+    esc(o, sc->open_order);
+    rs_buf_puts(o, "\">");
+    esc(o, sc->open_order);
+    rs_buf_puts(o, "</a>");
+  }
+  else
+    rs_buf_printf(o, "%" PRId64, sc->on_order);
+  rs_buf_printf(o, "</td><td><span class=\"badge %s\">%s</span></td></tr>\n", st,
+                status_state_label(sc->state));
+}
+
+/*
+ * The overview: the filter form, then one row per consumable that passes
+ * the filters, in the chosen order. Column headers are links that sort by
+ * that column (again: the other direction).
+ */
+static void overview_section(struct rs_buf *o, const struct html_ctx *x)
+{
+  const struct status_view *v = x->v;
+  struct view_opts vo = view_opts_of(&x->q);
+  size_t *rows = rs_xcalloc(v->n_consumables ? v->n_consumables : 1, sizeof(*rows));
+  size_t i, n = 0;
+  unsigned c;
+
+  for(i = 0; i < v->n_consumables; i++)
+    if(row_shown(&v->consumables[i], &vo))
+      rows[n++] = i;
+  sort_ctx.v = v;
+  sort_ctx.vo = vo;
+  qsort(rows, n, sizeof(*rows), cmp_rows);
+  sort_ctx.v = NULL;
+
+  rs_buf_puts(o, "<section id=\"consumables\" aria-labelledby=\"consumables-h\">"
+                 "<h2 id=\"consumables-h\">Consumables</h2>\n");
+  filter_form(o, x, &vo);
+  rs_buf_printf(o, "<p class=\"muted\" id=\"shown\">%zu of %zu shown</p>\n", n, v->n_consumables);
+  if(!v->n_consumables) {
+    rs_buf_puts(o, "<p class=\"muted\">No consumables configured.</p></section>\n");
+    free(rows);
+    return;
+  }
+  rs_buf_puts(o, "<div class=\"scroll\"><table class=\"overview\"><thead><tr>");
+  for(c = 0; c < COL_COUNT; c++) {
+    bool cur = vo.sort == c;
+    bool next_desc = cur ? !vo.desc : cols[c].desc_first;
+    rs_buf_printf(o, "<th scope=\"col\"%s%s><a href=\"", cols[c].numeric ? " class=\"n\"" : "",
+                  cur ? (vo.desc ? " aria-sort=\"descending\"" : " aria-sort=\"ascending\"") : "");
+    overview_href(o, &vo, (enum col)c, next_desc);
+    rs_buf_printf(o, "\">%s%s</a></th>", cols[c].label,
+                  cur ? (vo.desc ? " \xe2\x96\xbc" : " \xe2\x96\xb2") : "");
+  }
+  rs_buf_puts(o, "</tr></thead><tbody>\n");
+  for(i = 0; i < n; i++)
+    overview_row(o, &v->consumables[rows[i]]);
+  rs_buf_puts(o, "</tbody></table></div></section>\n");
+  free(rows);
 }
 
 static void devices_section(struct rs_buf *o, const struct html_ctx *x)
@@ -705,21 +1080,32 @@ static void devices_section(struct rs_buf *o, const struct html_ctx *x)
   rs_buf_puts(o, "</tbody></table></div></section>\n");
 }
 
+/* The alerts banner: one line per alert, each with a link to what it is about. */
 static void alerts_section(struct rs_buf *o, const struct html_ctx *x)
 {
-  char **al = NULL;
+  struct status_alert *al = NULL;
   size_t n = 0, i;
-  status_alerts(x->v, x->cfg, x->st, &al, &n);
+  status_alert_items(x->v, x->cfg, x->st, &al, &n);
   if(n) {
-    rs_buf_puts(o, "<ul class=\"alerts\" id=\"alerts\">\n");
+    rs_buf_printf(o, "<section id=\"alerts\" aria-labelledby=\"alerts-h\">"
+                     "<h2 id=\"alerts-h\">Alerts (%zu)</h2><ul class=\"alerts\">\n", n);
     for(i = 0; i < n; i++) {
-      rs_buf_puts(o, "<li>");
-      esc(o, al[i]);
+      rs_buf_puts(o, "<li class=\"a-");
+      esc(o, al[i].kind);
+      rs_buf_puts(o, "\">");
+      if(al[i].href) {
+        rs_buf_puts(o, "<a href=\"");
+        esc(o, al[i].href);
+        rs_buf_puts(o, "\">");
+      }
+      esc(o, al[i].text);
+      if(al[i].href)
+        rs_buf_puts(o, "</a>");
       rs_buf_puts(o, "</li>\n");
     }
-    rs_buf_puts(o, "</ul>\n");
+    rs_buf_puts(o, "</ul></section>\n");
   }
-  status_alerts_free(al, n);
+  status_alert_items_free(al, n);
 }
 
 enum rs_err html_dashboard(const struct html_ctx *x, struct rs_buf *out)
@@ -727,14 +1113,12 @@ enum rs_err html_dashboard(const struct html_ctx *x, struct rs_buf *out)
   enum rs_err rc = RS_OK;
   page_start(out, x, "Status", true);
   alerts_section(out, x);
+  overview_section(out, x);
   if(x->st) {
     rc = pending_section(out, x);
     if(rc)
       return rc;
   }
-  rc = consumables_section(out, x);
-  if(rc)
-    return rc;
   devices_section(out, x);
   if(x->st) {
     rc = orders_section(out, x);

@@ -7,11 +7,16 @@
  * from the config, the devices or the database is HTML-escaped.
  *
  * Pages:
- *   dashboard     pending approvals first, then consumables (level bar, days
- *                 left, empty date, confidence, stale marker, a 30-day chart
- *                 with the predicted line to empty), devices, open orders;
- *   consumable    /consumables/{device}/{id}: figures, a larger chart, the
- *                 last readings;
+ *   dashboard     the alerts banner (each alert with a link), then the
+ *                 overview table (one row per consumable: device, part, SKU,
+ *                 level bar, days left with its bounds, empty date, spares,
+ *                 on order, state), sorted and filtered by query parameters
+ *                 (sort, dir, device, kind, state: plain links and a GET
+ *                 form), then pending approvals, devices, open orders;
+ *   consumable    /consumables/{device}/{id}: figures, a chart with date and
+ *                 value axes, reorder point, lead-time marker, empty line,
+ *                 replacements, deliveries and the prediction band; its
+ *                 orders, audit trail and last readings;
  *   order         /orders/{id}: lines, total, approval, transitions, and the
  *                 approve/reject forms while it is pending.
  */
@@ -39,6 +44,15 @@
  */
 typedef void (*html_csrf_fn)(void *ud, const char *action, char *out, size_t size);
 
+/* The dashboard's query parameters (each NULL when absent; unknown values are ignored). */
+struct html_query {
+  const char *sort;   /* device, part, sku, level, days, empty, spares, on_order, state */
+  const char *dir;    /* asc or desc */
+  const char *device; /* only this device's consumables */
+  const char *kind;   /* only this kind */
+  const char *state;  /* only this state (status_state_name) */
+};
+
 struct html_ctx {
   const struct cfg *cfg;
   const struct status_view *v;
@@ -46,7 +60,27 @@ struct html_ctx {
   const char *version; /* shown in the footer */
   html_csrf_fn csrf;   /* NULL: no approve/reject forms are shown */
   void *csrf_ud;
+  struct html_query q; /* dashboard only */
 };
+
+/*
+ * The frame every page shares: head (charset, viewport, title, the one
+ * stylesheet), a header with the gateway's id and site, main, and a footer.
+ */
+struct html_frame {
+  const char *title;
+  const struct cfg *cfg; /* gateway id and site in the header; may be NULL */
+  int64_t now_ms;        /* shown in the header when > 0 */
+  bool refresh;          /* refresh every HTML_REFRESH_S seconds */
+  bool noindex;          /* ask robots not to index (approval links) */
+  bool home_link;        /* "restock" in the header links to the dashboard */
+  const char *footer;    /* plain text; NULL: version, refresh note, JSON and metrics links */
+  const char *version;   /* in the default footer */
+};
+/* Append the page up to and including <main>. */
+void html_page_start(struct rs_buf *o, const struct html_frame *f);
+/* Append </main>, the footer and the end of the page. */
+void html_page_end(struct rs_buf *o, const struct html_frame *f);
 
 /* The stylesheet served at /static/style.css. */
 extern const char html_stylesheet[];

@@ -898,8 +898,14 @@ static enum MHD_Result on_page(struct http_server *s, struct MHD_Connection *con
     x.csrf = csrf_cb;
     x.csrf_ud = &cu;
   }
-  if(m->route == HTTP_ROUTE_DASHBOARD)
+  if(m->route == HTTP_ROUTE_DASHBOARD) {
+    x.q.sort = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "sort");
+    x.q.dir = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "dir");
+    x.q.device = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "device");
+    x.q.kind = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "kind");
+    x.q.state = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "state");
     rc = html_dashboard(&x, &b);
+  }
   else if(m->route == HTTP_ROUTE_PAGE_CONSUMABLE) {
     char full[2 * HTTP_ARG_MAX + 2];
     (void)rs_snprintf(full, sizeof(full), "%s/%s", m->arg[0], m->arg[1]);

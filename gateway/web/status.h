@@ -40,8 +40,37 @@ struct status_device {
  */
 bool status_error_shown(const struct status_device *d, unsigned k);
 
+/*
+ * A consumable's state on the overview, one of (most urgent first when
+ * sorted by state): its device is down, its data is stale, it is empty now
+ * (level below STATUS_EMPTY_PCT), it is held (a person rejected its order),
+ * its order waits for approval, an order for it is under way, or it is ok.
+ */
+enum status_state {
+  STATUS_OK,
+  STATUS_ORDERING,
+  STATUS_APPROVAL,
+  STATUS_HELD,
+  STATUS_STALE,
+  STATUS_EMPTY,
+  STATUS_DEVICE_DOWN,
+  STATUS_STATE_COUNT
+};
+/* A level below this percentage is "empty now" (it reads as 0 % on the page). */
+#define STATUS_EMPTY_PCT 0.5
+
+/* "ok", "ordering", "approval", "held", "stale", "empty", "device_down"; "?" out of range. */
+const char *status_state_name(enum status_state s);
+/* For people: "ok", "ordering", "waiting for approval", "held", ... */
+const char *status_state_label(enum status_state s);
+/* Name to state: 0 and *out, or -1. */
+int status_state_parse(const char *name, enum status_state *out);
+/* Urgency for sorting: higher is more urgent (device down first, ok last). */
+int status_state_rank(enum status_state s);
+
 struct status_consumable {
   const struct cfg_consumable *c;
+  enum status_state state;
   bool has_level;      /* level_pct known */
   double level_pct;    /* 0..100 */
   double days_left;    /* INFINITY when not depleting, NAN when unknown */
@@ -53,6 +82,15 @@ struct status_consumable {
   bool open_line;
   char open_order[STORE_ORDER_ID_MAX + 1]; /* order holding the open line, "" if none */
   int64_t value_ms;                        /* wall ms of the last good reading, 0 = never */
+  bool has_order_state;                    /* open_order names a live order */
+  enum store_order_state order_state;      /* its state */
+  int64_t on_order;     /* units on this consumable's open lines (not delivered or ended) */
+  bool held;            /* no rule makes a line for it until released (SPEC 7) */
+  bool device_down;     /* the scheduler marks its device down */
+  double cover_days;    /* days_left plus the spares' life; NAN when unknown */
+  double lead_time_days; /* the catalog item's lead time */
+  /* The predictor's 10th and 90th percentile of days_left; NAN until it gives bounds. */
+  double days_left_p10, days_left_p90;
 };
 
 struct status_view {
@@ -80,10 +118,31 @@ const struct status_consumable *status_view_consumable(const struct status_view 
                                                        const char *full_id);
 
 /*
+ * An alert for people: its kind (a stable word: "device_down", "stale",
+ * "empty", "approval_expired", "storage", "submission", "no_shop",
+ * "clock"), a sentence and a link to the page that shows it (may be NULL).
+ */
+struct status_alert {
+  const char *kind;
+  char *text;
+  char *href;
+};
+
+/*
+ * Alerts into *out (malloc'd array, *n set), most urgent kinds first;
+ * free with status_alert_items_free(). Covers the clock, parts empty now,
+ * devices down, stale consumables, approvals that expired within the last
+ * 7 days, storage errors (readings the database refused), orders with a
+ * submission error, approved orders not sent because no shop is configured.
+ */
+void status_alert_items(const struct status_view *v, const struct cfg *cfg, struct store *st,
+                        struct status_alert **out, size_t *n);
+void status_alert_items_free(struct status_alert *a, size_t n);
+
+/*
  * Alerts to show (one sentence each) into *out (malloc'd array of malloc'd
- * strings, *n set); the caller frees with status_alerts_free(). Covers
- * devices down, stale consumables, orders with a submission error, approved
- * orders not sent because no shop is configured.
+ * strings, *n set); the caller frees with status_alerts_free(). The texts of
+ * status_alert_items().
  */
 void status_alerts(const struct status_view *v, const struct cfg *cfg, struct store *st,
                    char ***out, size_t *n);
