@@ -34,6 +34,12 @@ enum { FIT_NONE = 0, FIT_LINEAR = 1, FIT_EXP = 2 };
 #define NOISE_ALPHA       0.05
 #define NOISE_JUMP        4.0  /* a replacement jump exceeds NOISE_JUMP x noise */
 #define RATE_EPS          1e-9 /* remaining per day below which nothing depletes */
+/* Bounds (docs/prediction.md, "Bounds"); tuned on bench/predict's dev seeds. */
+#define Z10               1.2816 /* standard normal 90 % quantile */
+#define K_PROC            0.12   /* relative sd of the future rate (drift, shifts) */
+#define K_JIT             1.0    /* sd of the time jitter, in fit residual days */
+#define IDLE_CAP_D        3.0    /* a pause longer than this is never "normal" */
+#define WRAP_SHARE        0.25   /* a wrap: old value in the top, new in the bottom quarter */
 
 const char *predict_strerror(int err)
 {
@@ -52,6 +58,8 @@ const char *predict_strerror(int err)
     return "predictor state has an unknown version";
   case PREDICT_ERR_MODEL:
     return "predictor state belongs to another consumable model";
+  case PREDICT_ERR_OLD:
+    return "predictor state was saved by an older version";
   default:
     return "unknown prediction error";
   }
@@ -135,6 +143,7 @@ int predict_init(struct predictor *p, const struct predict_params *params)
   p->seg_start_ms = INT64_MIN;
   p->last_ms = INT64_MIN;
   p->replaced_ms = INT64_MIN;
+  p->move_ms = INT64_MIN;
   p->base = params->model == PREDICT_MODEL_USAGE ? params->start : 0.0;
   p->width_s = (uint32_t)(params->bucket_ms / 1000);
   return PREDICT_OK;
@@ -436,7 +445,8 @@ static bool fit_ok(const struct predict_fit *f)
   if(f->kind > FIT_EXP || !(f->c_hist >= 0 && f->c_hist <= 1))
     return false;
   if(!isfinite(f->slope) || !isfinite(f->anchor) || !isfinite(f->t_ref_d) ||
-     !isfinite(f->resid_rel) || !isfinite(f->se) || f->se < 0 || f->resid_rel < 0)
+     !isfinite(f->resid_rel) || !isfinite(f->se) || f->se < 0 || f->resid_rel < 0 ||
+     !isfinite(f->jit_d) || f->jit_d < 0)
     return false;
   if(f->kind == FIT_EXP && !(f->slope > 0))
     return false;
@@ -512,6 +522,7 @@ static void refit_fit(struct predictor *p)
         f->anchor = e.anchor;
         f->t_ref_d = e.t_ref;
         f->resid_rel = change > 1e-12 ? rexp / change : 1.0;
+        f->jit_d = e.resid / e.slope;
         f->c_hist = hist_conf(n - lo);
         return;
       }
@@ -543,6 +554,9 @@ static void refit_fit(struct predictor *p)
   {
     double change = fabs(use.slope) * (t[n - 1] - t[use_lo]);
     f->resid_rel = change > 1e-12 ? use.resid / change : (use.resid > 0 ? 1.0 : 0.0);
+    f->jit_d = fabs(use.slope) > RATE_EPS ? use.resid / fabs(use.slope) : 0;
+    if(f->jit_d > 1e6)
+      f->jit_d = 1e6;
   }
   f->c_hist = hist_conf(n - use_lo);
 }
@@ -647,6 +661,10 @@ static void new_segment(struct predictor *p, int64_t seg_start_ms)
   p->open_start_s = 0;
   p->width_s = (uint32_t)(p->params.bucket_ms / 1000);
   p->rate_from_s = 0;
+  p->move_ms = INT64_MIN;
+  p->move_rem = 0;
+  p->move_slope = 0;
+  p->idle_d = 0;
   memset(&p->fit, 0, sizeof(p->fit));
 }
 
@@ -666,6 +684,30 @@ static void note_replacement(struct predictor *p, int64_t at_ms)
 }
 
 /*
+ * Track when the filtered value last changed (a frozen value is a stuck
+ * sensor or a pause) and the longest pause seen in the segment, capped at
+ * IDLE_CAP_D (nights and weekends: what a normal pause looks like here).
+ * f is the new filtered raw value at t_ms.
+ */
+static void note_move(struct predictor *p, int64_t t_ms, double f)
+{
+  double rem = remaining_of(&p->params, model_x(p, f));
+  if(p->move_ms != INT64_MIN && fabs(rem - p->move_rem) <= 1e-9)
+    return;
+  if(p->move_ms != INT64_MIN) {
+    double gap = diff_ms(t_ms, p->move_ms) / DAY_MS;
+    if(gap > IDLE_CAP_D)
+      gap = IDLE_CAP_D;
+    if(gap > (double)p->idle_d)
+      p->idle_d = (float)gap;
+  }
+  p->move_ms = t_ms;
+  p->move_rem = rem;
+  if(p->fit.kind == FIT_LINEAR && p->fit.slope < 0)
+    p->move_slope = p->fit.slope;
+}
+
+/*
  * Take one reading into the current segment: median of 3 with the two
  * before it, noise estimate, bucket. No replacement logic.
  */
@@ -680,6 +722,8 @@ static void accept(struct predictor *p, int64_t wall_ms, double raw)
     p->n_raw = 1;
     p->filt = raw;
     p->raw_ms = p->filt_ms = wall_ms;
+    p->move_ms = INT64_MIN;
+    note_move(p, wall_ms, raw);
     bucket_add(p, wall_ms, model_x(p, raw));
     return;
   }
@@ -699,6 +743,7 @@ static void accept(struct predictor *p, int64_t wall_ms, double raw)
   p->raw[1] = raw;
   p->n_raw = 2;
   p->raw_ms = wall_ms;
+  note_move(p, mid_ms, f);
   p->filt = f;
   p->filt_ms = mid_ms;
   bucket_add(p, mid_ms, model_x(p, f));
@@ -744,6 +789,33 @@ static bool continues_jump(const struct predictor *p, double raw)
   return remaining_of(pp, raw) - p->pend_ref > pp->jump_min / 2;
 }
 
+/*
+ * A usage counter that wraps (a 16- or 32-bit register: 65535 -> 0) is no
+ * reset: when the last raw value lies in the top WRAP_SHARE of a register's
+ * range and raw in its bottom WRAP_SHARE, with a forward step smaller than
+ * a tenth of the rated life, the history is moved down by the register's
+ * range (base, raw[], filt), so the counter stays monotone.
+ */
+static void unwrap(struct predictor *p, double raw)
+{
+  static const double ranges[] = {65536.0, 4294967296.0};
+  double last = p->n_raw == 2 ? p->raw[1] : p->raw[0];
+  size_t i;
+  if(!(raw < last))
+    return;
+  for(i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
+    double w = ranges[i], step = raw + w - last;
+    if(last < w && last >= (1 - WRAP_SHARE) * w && raw >= 0 && raw < WRAP_SHARE * w &&
+       step >= 0 && step < 0.1 * p->params.life) {
+      p->raw[0] -= w;
+      p->raw[1] -= w;
+      p->filt -= w;
+      p->base -= w;
+      return;
+    }
+  }
+}
+
 bool predict_add(struct predictor *p, int64_t wall_ms, double raw, struct predict_event *ev)
 {
   const struct predict_params *pp = &p->params;
@@ -759,6 +831,8 @@ bool predict_add(struct predictor *p, int64_t wall_ms, double raw, struct predic
     p->filt = raw;
     return false;
   }
+  if(pp->model == PREDICT_MODEL_USAGE && p->n_raw > 0 && p->pend_n == 0)
+    unwrap(p, raw);
   if(p->n_raw == 0 && p->pend_n == 0) {
     /* first reading of a segment (after init or a marked replacement) */
     if(p->last_ms == INT64_MIN)
@@ -834,12 +908,22 @@ void predict_mark_replaced(struct predictor *p, int64_t wall_ms)
 
 /* ---- evaluation ---- */
 
+/* Quantile bounds around a central time to empty d50 (days): log-sd u of the
+   rate, absolute sd a (days). */
+static void bounds_of(double d50, double u, double a, double *p10, double *p90)
+{
+  double lo = d50 * exp(-Z10 * u) - Z10 * a, hi = d50 * exp(Z10 * u) + Z10 * a;
+  *p10 = lo > 0 ? lo : 0;
+  *p90 = isfinite(hi) ? hi : INFINITY;
+}
+
 void predict_eval(const struct predictor *p, int64_t now_ms, struct prediction *out)
 {
   const struct predict_params *pp = &p->params;
   const struct predict_fit *f = &p->fit;
   double now_d, last_d, f_last, sigma, days = INFINITY, rate = 0, conf = 0;
   double prior_rate = pp->prior_life_days > 0 ? 1.0 / pp->prior_life_days : 0;
+  double p10 = INFINITY, p90 = INFINITY, excess = 0;
 
   out->level_pct = NAN;
   out->rate_per_day = 0;
@@ -847,6 +931,8 @@ void predict_eval(const struct predictor *p, int64_t now_ms, struct prediction *
   out->empty_at_ms = INT64_MAX;
   out->confidence = 0;
   out->exponential = false;
+  out->days_left_p10 = INFINITY;
+  out->days_left_p90 = INFINITY;
   if(pp->model == PREDICT_MODEL_BUTTON || p->last_ms == INT64_MIN || p->n_raw == 0)
     return;
 
@@ -856,15 +942,25 @@ void predict_eval(const struct predictor *p, int64_t now_ms, struct prediction *
   last_d = diff_ms(p->filt_ms, p->seg_start_ms) / DAY_MS;
   /* sigma of one reading: the mean |difference| of two is 2 sigma / sqrt(pi) */
   sigma = pp->model == PREDICT_MODEL_USAGE ? 0 : p->noise * 0.8862;
+  /* A frozen value (stuck sensor) or no readings (dropout) for longer than
+     the longest normal pause: the part may have been used all along. */
+  if(p->move_ms != INT64_MIN) {
+    excess = diff_ms(now_ms, p->move_ms) / DAY_MS - (double)p->idle_d;
+    if(!(excess > 0))
+      excess = 0;
+  }
 
   if(f->kind == FIT_NONE) {
     if(prior_rate > 0) {
       rate = prior_rate;
       days = f_last > 0 ? f_last / prior_rate : 0;
+      bounds_of(days, 0.5, 0, &p10, &p90);
     }
     else if(f_last <= 0) {
       days = 0;
     }
+    p10 = days < p10 ? days : p10;
+    p90 = days > p90 ? days : p90;
   }
   else if(f->kind == FIT_LINEAR) {
     double rem = f->anchor + f->slope * (now_d - f->t_ref_d);
@@ -885,10 +981,32 @@ void predict_eval(const struct predictor *p, int64_t now_ms, struct prediction *
     }
     /* Depleting only when significantly so; then the conservative slope decides. */
     rate = f->slope < -2 * f->se && s < -RATE_EPS ? -s : 0;
-    if(rem <= 0 || f_last <= 0)
+    if(rem <= 0 || f_last <= 0) {
       days = 0;
-    else if(rate > 0)
-      days = rem / rate;
+      p10 = p90 = 0;
+    }
+    else {
+      double r50 = -f->slope, r_move = -p->move_slope;
+      if(excess > 0 && r_move > r50)
+        r50 = r_move; /* a stuck value must not slow the rate down */
+      if(rate > 0)
+        days = rem / rate;
+      if(r50 > RATE_EPS && f->slope < -f->se) {
+        double u = sqrt((f->se / r50) * (f->se / r50) + K_PROC * K_PROC);
+        double a = K_JIT * f->jit_d + sigma / r50;
+        bounds_of(rem / r50, u, a, &p10, &p90);
+      }
+      else {
+        /* no clear depletion: only the low bound is finite, at the rate
+           one and a bit standard errors faster */
+        double r10 = -f->slope + Z10 * f->se;
+        p10 = r10 > RATE_EPS ? rem / r10 : INFINITY;
+      }
+      if(excess > 0 && isfinite(p10)) {
+        double k = r50 > -f->slope && -f->slope > RATE_EPS ? r50 / -f->slope : 1;
+        p10 -= excess * (k > 1 ? k : 1);
+      }
+    }
   }
   else {
     double lv = f->anchor + f->slope * (now_d - f->t_ref_d);
@@ -904,15 +1022,32 @@ void predict_eval(const struct predictor *p, int64_t now_ms, struct prediction *
         lv = lv_last;
     }
     rate = k * exp(lv) / (pp->empty - pp->full);
-    if(lv >= lempty || f_last <= 0)
+    if(lv >= lempty || f_last <= 0) {
       days = 0;
-    else
+      p10 = p90 = 0;
+    }
+    else {
+      double u = sqrt(rse * rse + K_PROC * K_PROC);
       days = (lempty - lv) / k;
+      bounds_of((lempty - lv) / f->slope, u, K_JIT * f->jit_d, &p10, &p90);
+      p10 -= excess;
+    }
   }
 
   if(!(days >= 0))
     days = days < 0 ? 0 : INFINITY;
+  if(!(p10 >= 0))
+    p10 = p10 < 0 ? 0 : INFINITY;
+  if(!(p90 >= 0))
+    p90 = INFINITY;
+  /* the bounds hold the central figure between them */
+  if(p10 > days)
+    p10 = days;
+  if(p90 < days)
+    p90 = days;
   out->days_left = days;
+  out->days_left_p10 = p10;
+  out->days_left_p90 = p90;
   out->rate_per_day = 100.0 * (isfinite(rate) ? rate : 0);
   out->confidence = !(conf > 0) ? 0 : (conf > 1 ? 1 : conf);
   if(isfinite(days)) {
@@ -920,6 +1055,26 @@ void predict_eval(const struct predictor *p, int64_t now_ms, struct prediction *
     if(ms < (double)INT64_MAX / 2 && (double)now_ms + ms < (double)INT64_MAX / 2)
       out->empty_at_ms = now_ms + (int64_t)ms;
   }
+}
+
+double predict_risk_within(double p10, double p90, double horizon_d)
+{
+  double m, sd, z;
+  if(isnan(p10) || !(horizon_d > 0) || p10 == INFINITY)
+    return 0;
+  if(!(p10 > 0))
+    return 1;
+  if(isnan(p90) || p90 < p10)
+    p90 = p10;
+  if(p90 == INFINITY)
+    p90 = 4 * p10; /* an open top: a wide log-normal */
+  if(!(p90 > p10 * (1 + 1e-9)))
+    return horizon_d >= p10 ? 1 : 0;
+  /* log-normal through p10 and p90: median sqrt(p10 p90), sd ln(p90/p10) / (2 Z10) */
+  m = 0.5 * (log(p10) + log(p90));
+  sd = (log(p90) - log(p10)) / (2 * Z10);
+  z = (log(horizon_d) - m) / sd;
+  return 0.5 * erfc(-z / sqrt(2.0));
 }
 
 double predict_typical_life_days(const struct predictor *p, const struct prediction *pr)
@@ -1027,9 +1182,10 @@ static float get_f32(struct rbuf *r)
 
 #define BLOB_MAGIC  "RSPD"
 #define BLOB_HEADER 12 /* magic 4, version 1, model 1, n 2, n_raw 1, n_intervals 1, flags 2 */
-/* header, 5 times, 7 doubles, 5 u32, pending, mapping, fit, CRC */
+/* header, 5 times, 7 doubles, 5 u32, pending, mapping, fit, pause tracking (v2), CRC */
 #define BLOB_FIXED                                                                                 \
-  (BLOB_HEADER + 5 * 8 + 7 * 8 + 5 * 4 + (2 + 8 + 16 * PREDICT_PEND) + 3 * 8 + (1 + 4 + 5 * 8) + 4)
+  (BLOB_HEADER + 5 * 8 + 7 * 8 + 5 * 4 + (2 + 8 + 16 * PREDICT_PEND) + 3 * 8 + (1 + 4 + 6 * 8) +  \
+   (3 * 8 + 4) + 4)
 
 /* Total blob length for n buckets and ni intervals. */
 static size_t blob_len(size_t n, size_t ni)
@@ -1090,6 +1246,11 @@ int predict_save(const struct predictor *p, uint8_t *buf, size_t cap, size_t *le
   put_f64(&w, p->fit.anchor);
   put_f64(&w, p->fit.t_ref_d);
   put_f64(&w, p->fit.resid_rel);
+  put_f64(&w, p->fit.jit_d);
+  put_u(&w, (uint64_t)p->move_ms, 8);
+  put_f64(&w, p->move_rem);
+  put_f64(&w, p->move_slope);
+  put_f32(&w, p->idle_d);
   for(i = 0; i < p->n_intervals; i++)
     put_f32(&w, p->intervals_d[i]);
   for(i = 0; i < p->n; i++) {
@@ -1122,6 +1283,8 @@ int predict_load(struct predictor *p, const struct predict_params *params, const
     return PREDICT_ERR_FORMAT;
   r.pos = 4;
   version = (unsigned)get_u(&r, 1);
+  if(version >= 1 && version < PREDICT_STATE_VERSION)
+    return PREDICT_ERR_OLD; /* the caller rebuilds it from the stored readings */
   if(version != PREDICT_STATE_VERSION)
     return PREDICT_ERR_VERSION;
   model = (unsigned)get_u(&r, 1);
@@ -1188,6 +1351,14 @@ int predict_load(struct predictor *p, const struct predict_params *params, const
   q.fit.anchor = get_f64(&r);
   q.fit.t_ref_d = get_f64(&r);
   q.fit.resid_rel = get_f64(&r);
+  q.fit.jit_d = get_f64(&r);
+  q.move_ms = (int64_t)get_u(&r, 8);
+  q.move_rem = get_f64(&r);
+  q.move_slope = get_f64(&r);
+  q.idle_d = get_f32(&r);
+  if(!isfinite(q.move_rem) || fabs(q.move_rem) > 1e15 || !isfinite(q.move_slope) ||
+     q.move_slope > 0 || !isfinite(q.idle_d) || q.idle_d < 0 || q.idle_d > (float)IDLE_CAP_D)
+    return PREDICT_ERR_FORMAT;
   for(i = 0; i < ni; i++) {
     q.intervals_d[i] = get_f32(&r);
     if(!isfinite(q.intervals_d[i]) || q.intervals_d[i] < 0)

@@ -32,7 +32,7 @@ struct cfg_consumable; /* config/config.h */
 #define PREDICT_INTERVALS     5    /* past replacement intervals kept for typical life */
 #define PREDICT_PEND          2    /* readings held back while a jump is confirmed */
 #define PREDICT_STATE_MAX     1024 /* bytes: upper bound of a predict_save() blob */
-#define PREDICT_STATE_VERSION 1
+#define PREDICT_STATE_VERSION 2
 
 enum predict_model {
   PREDICT_MODEL_LEVEL, /* a point between `full` (remaining 1) and `empty` (0) */
@@ -48,7 +48,8 @@ enum predict_err {
   PREDICT_ERR_TRUNCATED, /* state blob shorter than its contents */
   PREDICT_ERR_FORMAT,    /* state blob: bad magic, checksum or field */
   PREDICT_ERR_VERSION,   /* state blob: unknown version */
-  PREDICT_ERR_MODEL      /* state blob: written for another model */
+  PREDICT_ERR_MODEL,     /* state blob: written for another model */
+  PREDICT_ERR_OLD        /* state blob: an older version's (rebuild from the readings) */
 };
 const char *predict_strerror(int err);
 
@@ -89,7 +90,19 @@ struct prediction {
   int64_t empty_at_ms; /* wall ms; INT64_MAX when not depleting */
   double confidence;   /* 0..1 from history length and fit */
   bool exponential;    /* the clogging (log-space) model was chosen */
+  /* Calibrated bounds of days_left: the 10 % and 90 % quantiles of the
+     time to empty (p10 <= days_left <= p90). INFINITY when not known to
+     deplete; 0 when empty. docs/prediction.md, "Bounds". */
+  double days_left_p10;
+  double days_left_p90;
 };
+
+/*
+ * The probability (0..1) that a part with these bounds runs out within
+ * horizon_d days, from the log-normal the bounds describe (p10 and p90 of
+ * the time to empty). 0 for an infinite p10; 1 for p10 = 0. Pure.
+ */
+double predict_risk_within(double p10, double p90, double horizon_d);
 
 /* Private. A bucket: mean time (s since segment start) and mean value. */
 struct predict_bucket {
@@ -106,6 +119,7 @@ struct predict_fit {
   double anchor;    /* fitted remaining (1) or ln(raw) (2) at t_ref_d */
   double t_ref_d;   /* days since segment start */
   double resid_rel; /* median |residual| / change over the window */
+  double jit_d;     /* median |residual| as time: days of wander around the fit */
 };
 
 struct predictor {
@@ -119,6 +133,10 @@ struct predictor {
   double raw[2];        /* the previous two raw values, for the median of 3 */
   double filt;          /* latest filtered raw value */
   double noise;         /* EWMA of |consecutive difference| of remaining */
+  int64_t move_ms;      /* the filtered value last moved towards empty (INT64_MIN: never) */
+  double move_rem;      /* remaining fraction then */
+  double move_slope;    /* the fit's slope then (remaining per day, <= 0) */
+  float idle_d;         /* longest pause seen in the segment, days (capped) */
   double open_sum_t, open_sum_x;
   uint32_t open_start_s, open_n;
   uint32_t width_s;     /* current bucket width */
