@@ -831,6 +831,11 @@ bool predict_add(struct predictor *p, int64_t wall_ms, double raw, struct predic
     p->filt = raw;
     return false;
   }
+  /* A rising point (a differential pressure) that reads below half its
+     clean value is not flowing (a pump stopped): no information. */
+  if(pp->model == PREDICT_MODEL_LEVEL && pp->empty > pp->full && pp->full > 0 &&
+     raw < 0.5 * pp->full)
+    return false;
   if(pp->model == PREDICT_MODEL_USAGE && p->n_raw > 0 && p->pend_n == 0)
     unwrap(p, raw);
   if(p->n_raw == 0 && p->pend_n == 0) {
@@ -924,6 +929,7 @@ void predict_eval(const struct predictor *p, int64_t now_ms, struct prediction *
   double now_d, last_d, f_last, sigma, days = INFINITY, rate = 0, conf = 0;
   double prior_rate = pp->prior_life_days > 0 ? 1.0 / pp->prior_life_days : 0;
   double p10 = INFINITY, p90 = INFINITY, excess = 0;
+  bool on_reading = false;
 
   out->level_pct = NAN;
   out->rate_per_day = 0;
@@ -976,8 +982,10 @@ void predict_eval(const struct predictor *p, int64_t now_ms, struct prediction *
        from day to day walks away from any line): then the reading. */
     {
       double rem_last = f_last + f->slope * (now_d - last_d);
-      if(fabs(rem_last - rem) > ANCHOR_SIGMAS * sigma + 1e-9)
+      if(fabs(rem_last - rem) > ANCHOR_SIGMAS * sigma + 1e-9) {
         rem = rem_last;
+        on_reading = true;
+      }
     }
     /* Depleting only when significantly so; then the conservative slope decides. */
     rate = f->slope < -2 * f->se && s < -RATE_EPS ? -s : 0;
@@ -993,7 +1001,8 @@ void predict_eval(const struct predictor *p, int64_t now_ms, struct prediction *
         days = rem / rate;
       if(r50 > RATE_EPS && f->slope < -f->se) {
         double u = sqrt((f->se / r50) * (f->se / r50) + K_PROC * K_PROC);
-        double a = K_JIT * f->jit_d + sigma / r50;
+        /* a reading anchor carries the filtered reading's noise (0.7 sigma) */
+        double a = K_JIT * f->jit_d + (on_reading ? 0.7 * sigma / r50 : 0);
         bounds_of(rem / r50, u, a, &p10, &p90);
       }
       else {
