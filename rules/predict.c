@@ -38,6 +38,7 @@ enum { FIT_NONE = 0, FIT_LINEAR = 1, FIT_EXP = 2 };
 #define Z10               1.2816 /* standard normal 90 % quantile */
 #define K_PROC            0.12   /* relative sd of the future rate (drift, shifts) */
 #define K_JIT             1.0    /* sd of the time jitter, in fit residual days */
+#define MIN_BOUND_HIST    0.25f  /* history confidence (6 buckets) before any bound */
 #define IDLE_CAP_D        3.0    /* a pause longer than this is never "normal" */
 #define WRAP_SHARE        0.25   /* a wrap: old value in the top, new in the bottom quarter */
 
@@ -336,6 +337,19 @@ static struct line theil(const double *t, const double *y, size_t lo, size_t hi)
   for(i = lo; i < hi; i++)
     r[i - lo] = fabs(y[i] - (l.anchor + l.slope * (t[i] - l.t_ref)));
   l.resid = quantile(r, k, 0.5);
+  /* The spread of a few pair slopes can be small by chance: the standard
+     error is never below that of least squares with the residuals' scale. */
+  {
+    double mt = 0, stt = 0, se_ls;
+    for(i = lo; i < hi; i++)
+      mt += t[i];
+    mt /= (double)k;
+    for(i = lo; i < hi; i++)
+      stt += (t[i] - mt) * (t[i] - mt);
+    se_ls = stt > 1e-18 ? 1.4826 * l.resid / sqrt(stt) * sqrt((double)k / (double)(k - 2)) : 0;
+    if(isfinite(se_ls) && se_ls > l.se)
+      l.se = se_ls;
+  }
   return l;
 }
 
@@ -793,8 +807,10 @@ static bool continues_jump(const struct predictor *p, double raw)
  * A usage counter that wraps (a 16- or 32-bit register: 65535 -> 0) is no
  * reset: when the last raw value lies in the top WRAP_SHARE of a register's
  * range and raw in its bottom WRAP_SHARE, with a forward step smaller than
- * a tenth of the rated life, the history is moved down by the register's
- * range (base, raw[], filt), so the counter stays monotone.
+ * 0.5 % of the rated life, the history is moved down by the register's
+ * range (base, raw[], filt), so the counter stays monotone. A forward step
+ * of at most 0.5 % of the life: a reset near the top of the range would
+ * otherwise pass for a wrap.
  */
 static void unwrap(struct predictor *p, double raw)
 {
@@ -806,7 +822,7 @@ static void unwrap(struct predictor *p, double raw)
   for(i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
     double w = ranges[i], step = raw + w - last;
     if(last < w && last >= (1 - WRAP_SHARE) * w && raw >= 0 && raw < WRAP_SHARE * w &&
-       step >= 0 && step < 0.1 * p->params.life) {
+       step >= 0 && step < 0.005 * p->params.life) {
       p->raw[0] -= w;
       p->raw[1] -= w;
       p->filt -= w;
@@ -999,7 +1015,7 @@ void predict_eval(const struct predictor *p, int64_t now_ms, struct prediction *
         r50 = r_move; /* a stuck value must not slow the rate down */
       if(rate > 0)
         days = rem / rate;
-      if(r50 > RATE_EPS && f->slope < -f->se) {
+      if(r50 > RATE_EPS && rate > 0) {
         double u = sqrt((f->se / r50) * (f->se / r50) + K_PROC * K_PROC);
         /* a reading anchor carries the filtered reading's noise (0.7 sigma) */
         double a = K_JIT * f->jit_d + (on_reading ? 0.7 * sigma / r50 : 0);
@@ -1007,9 +1023,10 @@ void predict_eval(const struct predictor *p, int64_t now_ms, struct prediction *
       }
       else {
         /* no clear depletion: only the low bound is finite, at the rate
-           one and a bit standard errors faster */
+           one and a bit standard errors faster, once the history is long
+           enough for a standard error to mean something */
         double r10 = -f->slope + Z10 * f->se;
-        p10 = r10 > RATE_EPS ? rem / r10 : INFINITY;
+        p10 = r10 > RATE_EPS && f->c_hist >= 0.5f ? rem / r10 : INFINITY;
       }
       if(excess > 0 && isfinite(p10)) {
         double k = r50 > -f->slope && -f->slope > RATE_EPS ? r50 / -f->slope : 1;
@@ -1040,9 +1057,17 @@ void predict_eval(const struct predictor *p, int64_t now_ms, struct prediction *
       days = (lempty - lv) / k;
       bounds_of((lempty - lv) / f->slope, u, K_JIT * f->jit_d, &p10, &p90);
       p10 -= excess;
+      if(f->slope < 2 * f->se && f->c_hist < 0.5f)
+        p10 = p90 = INFINITY; /* too little history to bound anything */
     }
   }
 
+  /* Bounds need a day of history and a few buckets (a few hours of a
+     working day say nothing about nights and weekends); until then they are
+     unknown (infinite), unless the part is empty already. */
+  if(f->kind != FIT_NONE && days > 0 &&
+     (f->c_hist < MIN_BOUND_HIST || diff_ms(p->last_ms, p->seg_start_ms) < DAY_MS))
+    p10 = p90 = INFINITY;
   if(!(days >= 0))
     days = days < 0 ? 0 : INFINITY;
   if(!(p10 >= 0))
