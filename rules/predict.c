@@ -38,6 +38,7 @@ enum { FIT_NONE = 0, FIT_LINEAR = 1, FIT_EXP = 2 };
 #define Z10               1.2816 /* standard normal 90 % quantile */
 #define K_PROC            0.12   /* relative sd of the future rate (drift, shifts) */
 #define K_JIT             1.0    /* sd of the time jitter, in fit residual days */
+#define K_READ            0.0    /* sd of a reading anchor, in reading sigmas */
 #define MIN_BOUND_HIST    0.25f  /* history confidence (6 buckets) before any bound */
 #define IDLE_CAP_D        3.0    /* a pause longer than this is never "normal" */
 #define WRAP_SHARE        0.25   /* a wrap: old value in the top, new in the bottom quarter */
@@ -945,7 +946,7 @@ void predict_eval(const struct predictor *p, int64_t now_ms, struct prediction *
   double now_d, last_d, f_last, sigma, days = INFINITY, rate = 0, conf = 0;
   double prior_rate = pp->prior_life_days > 0 ? 1.0 / pp->prior_life_days : 0;
   double p10 = INFINITY, p90 = INFINITY, excess = 0;
-  bool on_reading = false;
+  bool on_reading = false, unknown = false;
 
   out->level_pct = NAN;
   out->rate_per_day = 0;
@@ -1018,7 +1019,7 @@ void predict_eval(const struct predictor *p, int64_t now_ms, struct prediction *
       if(r50 > RATE_EPS && rate > 0) {
         double u = sqrt((f->se / r50) * (f->se / r50) + K_PROC * K_PROC);
         /* a reading anchor carries the filtered reading's noise (0.7 sigma) */
-        double a = K_JIT * f->jit_d + (on_reading ? 0.7 * sigma / r50 : 0);
+        double a = K_JIT * f->jit_d + (on_reading ? K_READ * sigma / r50 : 0);
         bounds_of(rem / r50, u, a, &p10, &p90);
       }
       else {
@@ -1067,18 +1068,20 @@ void predict_eval(const struct predictor *p, int64_t now_ms, struct prediction *
      unknown (infinite), unless the part is empty already. */
   if(f->kind != FIT_NONE && days > 0 &&
      (f->c_hist < MIN_BOUND_HIST || diff_ms(p->last_ms, p->seg_start_ms) < DAY_MS))
-    p10 = p90 = INFINITY;
+    unknown = true;
   if(!(days >= 0))
     days = days < 0 ? 0 : INFINITY;
   if(!(p10 >= 0))
     p10 = p10 < 0 ? 0 : INFINITY;
   if(!(p90 >= 0))
     p90 = INFINITY;
-  /* the bounds hold the central figure between them */
+  /* the bounds hold the central figure between them (once known) */
   if(p10 > days)
     p10 = days;
   if(p90 < days)
     p90 = days;
+  if(unknown)
+    p10 = p90 = INFINITY;
   out->days_left = days;
   out->days_left_p10 = p10;
   out->days_left_p90 = p90;
