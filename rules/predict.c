@@ -40,6 +40,7 @@ enum { FIT_NONE = 0, FIT_LINEAR = 1, FIT_EXP = 2 };
 #define K_JIT             1.0    /* sd of the time jitter, in fit residual days */
 #define K_READ            0.0    /* sd of a reading anchor, in reading sigmas */
 #define MIN_BOUND_HIST    0.25f  /* history confidence (6 buckets) before any bound */
+#define K_DROP            0.3    /* sd added per day without readings, days */
 #define IDLE_CAP_D        3.0    /* a pause longer than this is never "normal" */
 #define WRAP_SHARE        0.25   /* a wrap: old value in the top, new in the bottom quarter */
 
@@ -946,6 +947,7 @@ void predict_eval(const struct predictor *p, int64_t now_ms, struct prediction *
   double now_d, last_d, f_last, sigma, days = INFINITY, rate = 0, conf = 0;
   double prior_rate = pp->prior_life_days > 0 ? 1.0 / pp->prior_life_days : 0;
   double p10 = INFINITY, p90 = INFINITY, excess = 0;
+  double drop_sd = 0;
   bool on_reading = false, unknown = false;
 
   out->level_pct = NAN;
@@ -968,9 +970,15 @@ void predict_eval(const struct predictor *p, int64_t now_ms, struct prediction *
   /* A frozen value (stuck sensor) or no readings (dropout) for longer than
      the longest normal pause: the part may have been used all along. */
   if(p->move_ms != INT64_MIN) {
-    excess = diff_ms(now_ms, p->move_ms) / DAY_MS - (double)p->idle_d;
+    /* frozen: readings came but did not move (their value anchors, so the
+       low bound assumes the part was used all along); no readings at all:
+       the figures extrapolate already, the bounds widen with the gap */
+    int64_t upto = now_ms < p->last_ms ? now_ms : p->last_ms;
+    double silent = diff_ms(now_ms, p->last_ms) / DAY_MS - (double)p->idle_d;
+    excess = diff_ms(upto, p->move_ms) / DAY_MS - (double)p->idle_d;
     if(!(excess > 0))
       excess = 0;
+    drop_sd = silent > 0 ? K_DROP * silent : 0;
   }
 
   if(f->kind == FIT_NONE) {
@@ -1019,7 +1027,7 @@ void predict_eval(const struct predictor *p, int64_t now_ms, struct prediction *
       if(r50 > RATE_EPS && rate > 0) {
         double u = sqrt((f->se / r50) * (f->se / r50) + K_PROC * K_PROC);
         /* a reading anchor carries the filtered reading's noise (0.7 sigma) */
-        double a = K_JIT * f->jit_d + (on_reading ? K_READ * sigma / r50 : 0);
+        double a = K_JIT * f->jit_d + (on_reading ? K_READ * sigma / r50 : 0) + drop_sd;
         bounds_of(rem / r50, u, a, &p10, &p90);
       }
       else {
@@ -1056,7 +1064,7 @@ void predict_eval(const struct predictor *p, int64_t now_ms, struct prediction *
     else {
       double u = sqrt(rse * rse + K_PROC * K_PROC);
       days = (lempty - lv) / k;
-      bounds_of((lempty - lv) / f->slope, u, K_JIT * f->jit_d, &p10, &p90);
+      bounds_of((lempty - lv) / f->slope, u, K_JIT * f->jit_d + drop_sd, &p10, &p90);
       p10 -= excess;
       if(f->slope < 2 * f->se && f->c_hist < 0.5f)
         p10 = p90 = INFINITY; /* too little history to bound anything */

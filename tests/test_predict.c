@@ -513,6 +513,8 @@ static void assert_same_prediction(const struct prediction *a, const struct pred
   assert_memory_equal(&a->confidence, &b->confidence, sizeof(double));
   assert_true(a->empty_at_ms == b->empty_at_ms);
   assert_true(a->exponential == b->exponential);
+  assert_memory_equal(&a->days_left_p10, &b->days_left_p10, sizeof(double));
+  assert_memory_equal(&a->days_left_p90, &b->days_left_p90, sizeof(double));
 }
 
 static void test_state_round_trip(void **state)
@@ -639,6 +641,201 @@ static void test_bad_readings_ignored(void **state)
   assert_same_prediction(&a, &b);
 }
 
+/* The bounds of a steadily used part hold the truth, tightly, and are unknown at first. */
+static void test_bounds_linear(void **state)
+{
+  struct predictor p;
+  struct prediction pr;
+  struct predict_params pp;
+  (void)state;
+  rng_state = 31;
+  level_params(&pp, 100, 0);
+  predict_init(&p, &pp);
+  feed_linear(&p, 60, 0, 0.2, 0.5);
+  predict_eval(&p, T0 + DAY_MS / 5, &pr);
+  /* a few hours say nothing about nights and weekends: unknown */
+  assert_true(isinf(pr.days_left_p10) && isinf(pr.days_left_p90));
+  feed_linear(&p, 60, 0.21, 30, 0.5);
+  predict_eval(&p, T0 + 30 * DAY_MS, &pr);
+  /* true: 30 days left */
+  assert_true(pr.days_left_p10 < 30 && 30 < pr.days_left_p90);
+  assert_true(pr.days_left_p10 <= pr.days_left && pr.days_left <= pr.days_left_p90);
+  assert_true(pr.days_left_p10 > 22 && pr.days_left_p90 < 40);
+  /* the risk of running out within 5 days is nil, within 60 days near certain */
+  assert_true(predict_risk_within(pr.days_left_p10, pr.days_left_p90, 5) < 0.001);
+  assert_true(predict_risk_within(pr.days_left_p10, pr.days_left_p90, 60) > 0.99);
+}
+
+static void test_risk_within(void **state)
+{
+  (void)state;
+  /* p10 is the 10 % quantile: the risk of running out by then is 10 % */
+  assert_true(fabs(predict_risk_within(5, 20, 5) - 0.10) < 1e-3);
+  assert_true(fabs(predict_risk_within(5, 20, 20) - 0.90) < 1e-3);
+  assert_true(fabs(predict_risk_within(5, 20, 10) - 0.5) < 1e-3);
+  assert_true(predict_risk_within(0, 3, 5) == 1.0);           /* empty already */
+  assert_true(predict_risk_within(INFINITY, INFINITY, 5) == 0); /* not depleting */
+  assert_true(predict_risk_within(NAN, NAN, 5) == 0);           /* nothing known */
+  assert_true(predict_risk_within(7, 7, 5) == 0 && predict_risk_within(7, 7, 8) == 1);
+  assert_true(predict_risk_within(4, INFINITY, 5) > 0.1); /* an open top still says p10 */
+}
+
+/* A sensor that freezes (stuck) or stops reporting (dropout) widens the low bound. */
+static void test_stuck_and_dropout_widen(void **state)
+{
+  struct predict_params pp;
+  struct predictor p, q;
+  struct prediction pr, ref;
+  int64_t t;
+  (void)state;
+  rng_state = 37;
+  level_params(&pp, 100, 0);
+  predict_init(&p, &pp);
+  feed_linear(&p, 60, 0, 36, 0.3);
+  q = p;
+  /* stuck: the same value for 6 days (true level falls from 40 % to 30 %) */
+  for(t = 36 * DAY_MS + HOUR_MS / 2; t <= 42 * DAY_MS; t += HOUR_MS / 2)
+    predict_add(&p, T0 + t, 40.0, NULL);
+  predict_eval(&p, T0 + 42 * DAY_MS, &pr);
+  /* true: 18 days left; the low bound must not believe the frozen value */
+  assert_true(pr.days_left_p10 < 18);
+  assert_true(pr.days_left < 26); /* and the life is not lengthened much */
+  /* the sensor comes back: the truth, and the bounds tighten again */
+  feed_linear(&p, 60, 42.02, 44, 0.3);
+  predict_eval(&p, T0 + 44 * DAY_MS, &pr);
+  assert_true(pr.days_left_p10 < 16 && 16 < pr.days_left_p90);
+  /* dropout: nothing for 5 days */
+  predict_eval(&q, T0 + 36 * DAY_MS, &ref);
+  predict_eval(&q, T0 + 41 * DAY_MS, &pr);
+  assert_true(pr.days_left_p10 < 19 && pr.days_left_p10 < ref.days_left_p10 - 5);
+}
+
+/* NaN, Inf, a clock step backwards and huge values do not crash or corrupt the state. */
+static void test_bad_input_state_intact(void **state)
+{
+  struct predict_params pp;
+  struct predictor p, q;
+  struct prediction a, b;
+  uint8_t blob[PREDICT_STATE_MAX];
+  size_t len = 0;
+  (void)state;
+  rng_state = 41;
+  level_params(&pp, 100, 0);
+  predict_init(&p, &pp);
+  feed_linear(&p, 60, 0, 20, 0.5);
+  predict_eval(&p, T0 + 20 * DAY_MS, &a);
+  assert_false(predict_add(&p, T0 + 20 * DAY_MS + 1000, NAN, NULL));
+  assert_false(predict_add(&p, T0 + 20 * DAY_MS + 2000, -INFINITY, NULL));
+  assert_false(predict_add(&p, T0 + 20 * DAY_MS + 3000, 1e300, NULL));
+  assert_false(predict_add(&p, T0 - 400 * DAY_MS, 50, NULL)); /* clock stepped back */
+  assert_false(predict_add(&p, INT64_MIN, 50, NULL));
+  predict_eval(&p, T0 + 20 * DAY_MS, &b);
+  assert_same_prediction(&a, &b);
+  /* evaluating before the last reading (clock behind) gives finite figures */
+  predict_eval(&p, T0 - 30 * DAY_MS, &b);
+  assert_false(isnan(b.days_left) || isnan(b.days_left_p10) || isnan(b.days_left_p90));
+  assert_int_equal(predict_save(&p, blob, sizeof(blob), &len), PREDICT_OK);
+  assert_int_equal(predict_load(&q, &pp, blob, len), PREDICT_OK);
+  predict_eval(&q, T0 + 20 * DAY_MS, &b);
+  assert_same_prediction(&a, &b);
+}
+
+/* A 16-bit counter that wraps (65535 -> 0) is no replacement. */
+static void test_counter_wrap(void **state)
+{
+  struct predict_params pp;
+  struct predictor p;
+  struct prediction pr;
+  int64_t t;
+  int events = 0;
+  (void)state;
+  predict_params_default(&pp, PREDICT_MODEL_USAGE);
+  pp.life = 20000;
+  pp.start = 60000;
+  predict_init(&p, &pp);
+  /* 500 units a day, read every 30 min: wraps after 11 days */
+  for(t = 0; t <= 20 * DAY_MS; t += HOUR_MS / 2)
+    events += predict_add(&p, T0 + t, fmod(60000 + floor(500.0 * (double)t / DAY_MS), 65536),
+                          NULL) ? 1 : 0;
+  assert_int_equal(events, 0);
+  predict_eval(&p, T0 + 20 * DAY_MS, &pr);
+  /* used 10000 of 20000: 50 % left, 20 days */
+  assert_true(fabs(pr.level_pct - 50) < 0.5);
+  assert_true(fabs(pr.days_left - 20) < 1.0);
+  /* a reset to 0 from low in the range is still a replacement */
+  for(t = 21 * DAY_MS; t <= 22 * DAY_MS; t += HOUR_MS / 2)
+    events += predict_add(&p, T0 + t, floor(500.0 * (double)(t - 21 * DAY_MS) / DAY_MS), NULL);
+  assert_int_equal(events, 1);
+}
+
+/* A filter's differential pressure reads 0 while the pump is off: no replacement. */
+static void test_pump_off_zeros(void **state)
+{
+  struct predict_params pp;
+  struct predictor p;
+  struct prediction pr;
+  int64_t t;
+  int events = 0;
+  (void)state;
+  rng_state = 43;
+  level_params(&pp, 0.2, 3.5);
+  predict_init(&p, &pp);
+  for(t = 0; t <= 40 * DAY_MS; t += HOUR_MS / 4) {
+    int64_t h = (t / HOUR_MS) % 24;
+    double dp = 0.2 * exp(0.05 * (double)t / DAY_MS) + 0.005 * noise1();
+    events += predict_add(&p, T0 + t, h >= 6 && h < 22 ? dp : 0.0, NULL) ? 1 : 0;
+  }
+  assert_int_equal(events, 0);
+  predict_eval(&p, T0 + 40 * DAY_MS, &pr);
+  /* true: ln(3.5/0.2)/0.05 = 57.2 days from install, 17.2 left */
+  assert_true(pr.exponential);
+  assert_true(fabs(pr.days_left - 17.2) < 2.0);
+  assert_true(pr.days_left_p10 < 17.2 && 17.2 < pr.days_left_p90);
+}
+
+/* A doubling of the rate is followed within a few days. */
+static void test_rate_doubling_bounds(void **state)
+{
+  struct predict_params pp;
+  struct predictor p;
+  struct prediction pr;
+  int64_t t;
+  (void)state;
+  rng_state = 47;
+  level_params(&pp, 100, 0);
+  predict_init(&p, &pp);
+  /* 1 %/day for 30 days (70 % left), then 2 %/day */
+  for(t = 0; t <= 34 * DAY_MS; t += HOUR_MS / 2) {
+    double d = (double)t / DAY_MS, used = d <= 30 ? d : 30 + 2 * (d - 30);
+    predict_add(&p, T0 + t, 100 - used + 0.3 * noise1(), NULL);
+  }
+  predict_eval(&p, T0 + 34 * DAY_MS, &pr);
+  /* true: 62 % left at 2 %/day = 31 days (the old rate would say 62) */
+  assert_true(fabs(pr.days_left - 31) < 6);
+  assert_true(pr.days_left_p10 < 31);
+}
+
+/* A state saved by version 1 is refused as old (the caller rebuilds it and logs once). */
+static void test_state_old_version(void **state)
+{
+  struct predict_params pp;
+  struct predictor p, q;
+  struct prediction pr;
+  uint8_t blob[PREDICT_STATE_MAX];
+  size_t len = 0;
+  (void)state;
+  level_params(&pp, 100, 0);
+  predict_init(&p, &pp);
+  feed_linear(&p, 60, 0, 10, 0.5);
+  assert_int_equal(predict_save(&p, blob, sizeof(blob), &len), PREDICT_OK);
+  blob[4] = 1;
+  assert_int_equal(predict_load(&q, &pp, blob, len), PREDICT_ERR_OLD);
+  predict_eval(&q, T0 + 10 * DAY_MS, &pr);
+  assert_true(isnan(pr.level_pct)); /* a fresh predictor */
+  assert_string_equal(predict_strerror(PREDICT_ERR_OLD),
+                      "predictor state was saved by an older version");
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -662,6 +859,14 @@ int main(void)
       cmocka_unit_test(test_state_round_trip),
       cmocka_unit_test(test_state_garbage_refused),
       cmocka_unit_test(test_bad_readings_ignored),
+      cmocka_unit_test(test_bounds_linear),
+      cmocka_unit_test(test_risk_within),
+      cmocka_unit_test(test_stuck_and_dropout_widen),
+      cmocka_unit_test(test_bad_input_state_intact),
+      cmocka_unit_test(test_counter_wrap),
+      cmocka_unit_test(test_pump_off_zeros),
+      cmocka_unit_test(test_rate_doubling_bounds),
+      cmocka_unit_test(test_state_old_version),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
