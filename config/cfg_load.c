@@ -231,6 +231,10 @@ static const struct ckey k_approval[] = {
   K("link_ttl", KT_DUR, struct cfg, orders.approval.link_ttl_ms, false, D_M, I64MAX, "72h"),
   K("remind_before", KT_DUR, struct cfg, orders.approval.remind_before_ms, false, 0, I64MAX,
     "12h"),
+  K("hold_after_reject", KT_DUR, struct cfg, orders.approval.hold_after_reject_ms, false, 0,
+    I64MAX, "30d"),
+  K("redraft_after", KT_DUR, struct cfg, orders.approval.redraft_after_ms, false, 0, I64MAX,
+    "7d"),
 };
 
 static const struct ckey k_catalog[] = {
@@ -2144,6 +2148,20 @@ static void phase_two(struct ld *ld)
              r->name, ld->rules[j].pos.file, ld->rules[j].pos.line, ld->rules[j].pos.col);
         break;
       }
+    if(r->when) {
+      /* SPEC 7: a rule on the installed part alone reorders while spares sit on the shelf */
+      unsigned used = expr_vars_used(r->when);
+      unsigned part = 1u << EXPR_VAR_DAYS_LEFT | 1u << EXPR_VAR_LEVEL_PCT;
+      unsigned shelf = 1u << EXPR_VAR_COVER_DAYS | 1u << EXPR_VAR_POSITION_DAYS |
+                       1u << EXPR_VAR_SPARES | 1u << EXPR_VAR_ON_ORDER;
+      if((used & part) && !(used & shelf)) {
+        snprintf(p, sizeof(p), "%s.when", x->path);
+        errp(ld, true, &r->when_pos, p,
+             "reads %s but none of cover_days, position_days, spares, on_order: it will "
+             "reorder while spares sit on the shelf (use cover_days or position_days)",
+             (used & 1u << EXPR_VAR_DAYS_LEFT) ? "days_left" : "level_pct");
+      }
+    }
     if(!x->has_match)
       continue;
     for(d = 0; d < ld->ndev && !any; d++)

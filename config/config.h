@@ -259,6 +259,8 @@ struct cfg {
       size_t n_approvers;
       int64_t link_ttl_ms;       /* default 72h */
       int64_t remind_before_ms;  /* default 12h */
+      int64_t hold_after_reject_ms; /* default 30d: a rejected consumable is held this long */
+      int64_t redraft_after_ms;  /* default 7d: held after an expiry; one request per this */
     } approval;
   } orders;
 

@@ -409,10 +409,21 @@ enum rs_err pipeline_submit(struct pipeline *p, const struct cfg *cfg,
   l.rule = d->rule ? (char *)d->rule->name : NULL;
   l.figures_json = figures_json(d->figures);
   l.need_by_ms = (d->need_by_ms == INT64_MAX || d->need_by_ms == INT64_MIN) ? 0 : d->need_by_ms;
+  if(d->urgent)
+    l.need_by_ms = now_ms; /* after an expiry, running out before a delivery: at once */
   l.state = STORE_LINE_OPEN;
   l.created_ms = now_ms;
 
-  rc = store_add_order_line(p->st, &l, &id);
+  rc = store_begin(p->st);
+  if(!rc) {
+    rc = store_add_order_line(p->st, &l, &id);
+    if(!rc && d->urgent)
+      rc = store_note_redraft(p->st, c->full_id, now_ms);
+    if(rc)
+      store_rollback(p->st);
+    else
+      rc = store_commit(p->st);
+  }
   FREE_NULL(l.figures_json);
   if(rc == RS_ERR_CONFLICT)
     return rc;
@@ -850,6 +861,22 @@ static int64_t max_lines_of(const struct cfg *cfg, const struct cfg_supplier *s)
  * Why draft o should close at now_ms (a static string into *why), or NULL
  * with the time it will close by itself passed to due_at().
  */
+/*
+ * The lead time of sku: the shop's refreshed one (GET /products, stored in
+ * meta) when known, else the catalog's; 0 for an unknown SKU.
+ */
+static int64_t lead_time_of(struct pipeline *p, const struct cfg *cfg, const char *sku)
+{
+  const struct cfg_catalog_item *item = sku ? cfg_find_sku(cfg, sku) : NULL;
+  int64_t ms = item ? item->lead_time_ms : 0, v;
+  char key[CFG_ID_MAX + 64], *text = NULL;
+  if(sku && !rs_snprintf(key, sizeof(key), "%s%s", STORE_META_LEAD_TIME, sku) &&
+     store_meta_get(p->st, key, &text) == RS_OK && !rs_parse_i64(text, false, 0, INT64_MAX, &v))
+    ms = v;
+  free(text);
+  return ms;
+}
+
 static const char *close_reason(struct pipeline *p, const struct cfg *cfg,
                                 const struct store_order_full *o, int64_t now_ms)
 {
@@ -864,9 +891,11 @@ static const char *close_reason(struct pipeline *p, const struct cfg *cfg,
     if(l->created_ms < first)
       first = l->created_ms;
     if(l->need_by_ms) {
-      if(l->need_by_ms - margin <= now_ms)
+      /* SPEC 8: urgent when the empty date minus the lead time is within urgent_margin */
+      int64_t order_by = add_sat(l->need_by_ms, -lead_time_of(p, cfg, l->sku));
+      if(order_by - margin <= now_ms)
         return "an urgent line";
-      due_at(p, l->need_by_ms - margin);
+      due_at(p, order_by - margin);
     }
   }
   if(cfg->orders.batching.flush_value.set &&

@@ -25,6 +25,11 @@ struct cons_state {
   int64_t spares;      /* cache of the store's count (the config's without a store) */
   uint64_t spares_gen; /* store_spares_generation() when spares was read; UINT64_MAX: never */
   int64_t replaced_ms; /* last replacement (wall ms); INT64_MIN: none known */
+  /* from the store row, re-read with spares (SPEC 7 holds) */
+  enum store_hold hold;
+  int64_t held_until_ms;
+  int64_t redraft_ms;
+  int64_t lead_ms; /* the shop's refreshed lead time of the SKU; -1: the catalog's */
 };
 
 struct entry {
@@ -40,6 +45,7 @@ struct reading_path {
   size_t cap;
   size_t n;
   uint64_t submitted, stored, store_errors;
+  int64_t synced_ms; /* evaluation time of the last look for other writers; INT64_MIN: none */
 };
 
 /* FNV-1a over a NUL-terminated string. */
@@ -133,6 +139,7 @@ struct reading_path *reading_path_new(struct store *st, const struct cfg *cfg)
     return NULL;
   rp->st = st;
   rp->cfg = cfg;
+  rp->synced_ms = INT64_MIN;
   return rp;
 }
 
@@ -222,6 +229,7 @@ static struct entry *cons_entry(struct reading_path *rp, const struct cfg_consum
   e->cs->replaced_ms = INT64_MIN;
   e->cs->spares = c->spares;
   e->cs->spares_gen = UINT64_MAX;
+  e->cs->lead_ms = -1;
   rp->slots[i] = e;
   rp->n++;
   return e;
@@ -630,6 +638,42 @@ void reading_path_counts(const struct reading_path *rp, uint64_t *submitted, uin
     *store_errors = rp->store_errors;
 }
 
+/*
+ * Re-read c's store row into cs: spares, the hold, the last urgent redraft,
+ * the SKU's refreshed lead time, and a replacement someone else recorded
+ * (`restockctl consumables replaced`), which restarts the prediction.
+ */
+static void cons_reread(struct reading_path *rp, const struct cfg_consumable *c,
+                        struct cons_state *cs)
+{
+  struct store_consumable row;
+  char key[CFG_ID_MAX + 64], *v = NULL;
+  memset(&row, 0, sizeof(row));
+  if(store_get_consumable_state(rp->st, c->full_id, &row) == RS_OK) {
+    cs->spares = row.spares;
+    cs->hold = row.hold;
+    cs->held_until_ms = row.held_until_ms;
+    cs->redraft_ms = row.redraft_ms;
+    if(row.last_replacement_ms > 0 &&
+       (cs->replaced_ms == INT64_MIN || row.last_replacement_ms > cs->replaced_ms)) {
+      if(cs->pred_ok)
+        predict_mark_replaced(&cs->pred, row.last_replacement_ms);
+      cs->replaced_ms = row.last_replacement_ms;
+      cs->dirty = true;
+    }
+    cs->spares_gen = store_spares_generation(rp->st);
+  }
+  store_consumable_free(&row);
+  cs->lead_ms = -1;
+  if(c->sku && !rs_snprintf(key, sizeof(key), "%s%s", STORE_META_LEAD_TIME, c->sku) &&
+     store_meta_get(rp->st, key, &v) == RS_OK) {
+    int64_t ms;
+    if(!rs_parse_i64(v, false, 0, INT64_MAX, &ms))
+      cs->lead_ms = ms;
+  }
+  free(v);
+}
+
 void reading_path_snapshot(struct reading_path *rp, const struct cfg_consumable *c, int64_t now_ms,
                            bool open_line, struct rule_snapshot *out)
 {
@@ -650,6 +694,7 @@ void reading_path_snapshot(struct reading_path *rp, const struct cfg_consumable 
   }
   out->vars[EXPR_VAR_DAYS_LEFT] = INFINITY;
   out->vars[EXPR_VAR_COVER_DAYS] = INFINITY;
+  out->vars[EXPR_VAR_POSITION_DAYS] = INFINITY;
   out->vars[EXPR_VAR_RATE_PER_DAY] = 0;
   out->vars[EXPR_VAR_CONFIDENCE] = 0;
   out->vars[EXPR_VAR_HOURS_SINCE_REPLACEMENT] = INFINITY;
@@ -659,18 +704,24 @@ void reading_path_snapshot(struct reading_path *rp, const struct cfg_consumable 
   out->open_line = open_line;
 
   cs = cons_get(rp, c);
-  if(rp->st && cs->spares_gen != store_spares_generation(rp->st)) {
-    /* the store's count is the truth (deliveries add to it): re-read it
-       only when some spares were written since the last read */
-    struct store_consumable row;
-    memset(&row, 0, sizeof(row));
-    if(store_get_consumable_state(rp->st, c->full_id, &row) == RS_OK) {
-      cs->spares = row.spares;
-      cs->spares_gen = store_spares_generation(rp->st);
-    }
-    store_consumable_free(&row);
+  if(rp->st && now_ms != rp->synced_ms) {
+    /* restockctl (another connection) may have changed spares or holds */
+    rp->synced_ms = now_ms;
+    (void)store_changed_elsewhere(rp->st);
   }
+  if(rp->st && cs->spares_gen != store_spares_generation(rp->st))
+    cons_reread(rp, c, cs);
   out->vars[EXPR_VAR_SPARES] = (double)cs->spares;
+  if(cs->lead_ms >= 0)
+    out->vars[EXPR_VAR_LEAD_TIME_DAYS] = (double)cs->lead_ms / 86400000.0;
+  out->held = cs->hold != STORE_HOLD_NONE && now_ms < cs->held_until_ms;
+  out->vars[EXPR_VAR_ON_ORDER] = 0;
+  if(open_line && rp->st) {
+    struct store_order_line l;
+    if(store_get_open_line(rp->st, c->full_id, &l) == RS_OK)
+      out->vars[EXPR_VAR_ON_ORDER] = (double)(l.quantity - l.received);
+    store_order_line_free(&l);
+  }
   if(cs->replaced_ms != INT64_MIN)
     out->vars[EXPR_VAR_HOURS_SINCE_REPLACEMENT] =
         now_ms > cs->replaced_ms ? (double)(now_ms - cs->replaced_ms) / 3600000.0 : 0;
@@ -693,6 +744,20 @@ void reading_path_snapshot(struct reading_path *rp, const struct cfg_consumable 
         cs->spares > 0 ? pr.days_left + (double)cs->spares * life : pr.days_left;
     if(isnan(out->vars[EXPR_VAR_COVER_DAYS]))
       out->vars[EXPR_VAR_COVER_DAYS] = INFINITY;
+    /* inventory position: installed + on the shelf + on the way */
+    out->vars[EXPR_VAR_POSITION_DAYS] =
+        out->vars[EXPR_VAR_ON_ORDER] > 0
+            ? out->vars[EXPR_VAR_COVER_DAYS] + out->vars[EXPR_VAR_ON_ORDER] * life
+            : out->vars[EXPR_VAR_COVER_DAYS];
+    if(isnan(out->vars[EXPR_VAR_POSITION_DAYS]))
+      out->vars[EXPR_VAR_POSITION_DAYS] = INFINITY;
+  }
+  if(out->held && cs->hold == STORE_HOLD_EXPIRED && rp->cfg &&
+     out->vars[EXPR_VAR_DAYS_LEFT] < out->vars[EXPR_VAR_LEAD_TIME_DAYS] &&
+     (cs->redraft_ms <= 0 || now_ms - cs->redraft_ms >= rp->cfg->orders.approval.redraft_after_ms)) {
+    /* SPEC 7: it runs out before a delivery could arrive: one urgent request now */
+    out->held = false;
+    out->urgent = true;
   }
   out->stale = !lp || !lp->has_value || now_ms - lp->value_ms > c->stale_after_ms;
   if(e && c->model == CFG_MODEL_BUTTON) {

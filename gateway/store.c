@@ -94,6 +94,20 @@ static const char *const migrations[] = {
     " next_attempt_ms INTEGER NOT NULL, sent_ms INTEGER, last_error TEXT,"
     " UNIQUE(kind, ref)) STRICT;"
     "CREATE INDEX mail_outbox_due ON mail_outbox(next_attempt_ms) WHERE sent_ms IS NULL;",
+
+    /* 3 -> 4: holds, early receipts, the shelf clock, audit subjects (issue 11) */
+    "ALTER TABLE consumable_state ADD COLUMN hold_kind TEXT"
+    " CHECK(hold_kind IS NULL OR hold_kind IN ('rejected','expired','manual'));"
+    "ALTER TABLE consumable_state ADD COLUMN held_since_ms INTEGER;"
+    "ALTER TABLE consumable_state ADD COLUMN held_until_ms INTEGER;"
+    "ALTER TABLE consumable_state ADD COLUMN hold_reason TEXT;"
+    "ALTER TABLE consumable_state ADD COLUMN redraft_ms INTEGER;"
+    "ALTER TABLE consumable_state ADD COLUMN shelf_since_ms INTEGER;"
+    "ALTER TABLE consumable_state ADD COLUMN unknown_fit_ms INTEGER;"
+    "ALTER TABLE order_lines ADD COLUMN received INTEGER NOT NULL DEFAULT 0"
+    " CHECK(received >= 0);"
+    "ALTER TABLE audit ADD COLUMN subject TEXT;"
+    "CREATE INDEX audit_by_subject ON audit(subject, time_ms);",
 };
 
 #if !defined(__cplusplus)
@@ -153,7 +167,7 @@ enum sid {
 
 #define LINE_COLS                                                                                  \
   "id, consumable, sku, quantity, unit_price, currency, rule, figures_json, need_by_ms, "          \
-  "order_id, state, created_ms"
+  "order_id, state, created_ms, received"
 #define ORDER_COLS                                                                                 \
   "id, supplier, state, currency, total, created_ms, updated_ms, shop_id, request_body, "          \
   "attempts, next_attempt_ms, last_error"
@@ -184,16 +198,26 @@ static const char *const sql_text[S_COUNT] = {
                " AND r2.time_ms >= r.time_ms - (r.time_ms % ?2)"
                " AND r2.time_ms < min(?1, r.time_ms - (r.time_ms % ?2) + ?2))",
     [S_CONS_GET] = "SELECT spares, installed_at_ms, last_replacement_ms, counter_at_replacement,"
-                   " predictor_json, updated_ms FROM consumable_state WHERE id = ?1",
+                   " predictor_json, updated_ms, hold_kind, held_since_ms, held_until_ms,"
+                   " hold_reason, redraft_ms, shelf_since_ms, unknown_fit_ms"
+                   " FROM consumable_state WHERE id = ?1",
+    /* the hold, redraft, shelf and unknown-fit columns have writers of their own */
     [S_CONS_PUT] = "INSERT INTO consumable_state(id, spares, installed_at_ms, last_replacement_ms,"
-                   " counter_at_replacement, predictor_json, updated_ms)"
-                   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(id) DO UPDATE SET"
+                   " counter_at_replacement, predictor_json, updated_ms, shelf_since_ms)"
+                   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, CASE WHEN ?2 > 0 THEN ?7 END)"
+                   " ON CONFLICT(id) DO UPDATE SET"
                    " spares = excluded.spares, installed_at_ms = excluded.installed_at_ms,"
                    " last_replacement_ms = excluded.last_replacement_ms,"
                    " counter_at_replacement = excluded.counter_at_replacement,"
                    " predictor_json = excluded.predictor_json, updated_ms = excluded.updated_ms",
-    [S_CONS_SPARES] = "INSERT INTO consumable_state(id, spares, updated_ms)"
-                      " VALUES(?1, max(0, ?2), ?3) ON CONFLICT(id) DO UPDATE SET"
+    /* shelf_since_ms: when the shelf last went from empty to stocked, or a part was fitted
+       from it (a negative delta); NULL while it is empty (the spare_unused clock) */
+    [S_CONS_SPARES] = "INSERT INTO consumable_state(id, spares, updated_ms, shelf_since_ms)"
+                      " VALUES(?1, max(0, ?2), ?3, CASE WHEN ?2 > 0 THEN ?3 END)"
+                      " ON CONFLICT(id) DO UPDATE SET"
+                      " shelf_since_ms = CASE WHEN max(0, spares + ?2) = 0 THEN NULL"
+                      " WHEN ?2 < 0 OR spares = 0 OR shelf_since_ms IS NULL THEN ?3"
+                      " ELSE shelf_since_ms END,"
                       " spares = max(0, spares + ?2), updated_ms = ?3",
     [S_CONS_SPARES_GET] = "SELECT spares FROM consumable_state WHERE id = ?1",
     [S_REPL_ADD] = "INSERT INTO replacements(consumable, time_ms, level_before, level_after)"
@@ -236,7 +260,8 @@ static const char *const sql_text[S_COUNT] = {
     [S_APPR_GET] = "SELECT order_id, expires_ms, used_at_ms FROM approvals WHERE token_hash = ?1",
     [S_APPR_USE] = "UPDATE approvals SET used_at_ms = ?2, decided_by = ?3, decision = ?4,"
                    " source = ?5, user_agent = ?6 WHERE token_hash = ?1 AND used_at_ms IS NULL",
-    [S_AUDIT_ADD] = "INSERT INTO audit(time_ms, actor, action, detail) VALUES(?1, ?2, ?3, ?4)",
+    [S_AUDIT_ADD] = "INSERT INTO audit(time_ms, actor, action, detail, subject)"
+                    " VALUES(?1, ?2, ?3, ?4, ?5)",
     [S_META_GET] = "SELECT value FROM meta WHERE key = ?1",
     [S_META_SET] = "INSERT INTO meta(key, value) VALUES(?1, ?2)"
                    " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -252,6 +277,7 @@ struct store {
   char tag[8];     /* fixed tag for order ids (replay), when fixed_tag */
   bool fixed_tag;  /* store_set_order_id_tag() was called: ids are reproducible */
   uint64_t spares_gen; /* bumped by every write of a consumable's spares */
+  int64_t data_version; /* PRAGMA data_version at the last store_changed_elsewhere(); -1: never */
   char err[512];
 };
 
@@ -714,6 +740,7 @@ enum rs_err store_open(const char *path, struct store **out, char *err, size_t e
     }
   }
   st = rs_xcalloc(1, sizeof(*st));
+  st->data_version = -1;
   st->path = rs_xstrdup(path);
   src = sqlite3_open_v2(path, &st->db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_EXRESCODE, NULL);
@@ -942,6 +969,23 @@ void store_consumable_free(struct store_consumable *c)
     return;
   FREE_NULL(c->id);
   FREE_NULL(c->predictor_json);
+  FREE_NULL(c->hold_reason);
+}
+
+static const char *const hold_names[] = {"none", "rejected", "expired", "manual"};
+
+const char *store_hold_name(enum store_hold h)
+{
+  return (unsigned)h < RS_ARRAY_LEN(hold_names) ? hold_names[h] : "?";
+}
+
+static enum store_hold hold_kind_parse(const char *s)
+{
+  size_t i;
+  for(i = 1; s && i < RS_ARRAY_LEN(hold_names); i++)
+    if(!strcmp(s, hold_names[i]))
+      return (enum store_hold)i;
+  return STORE_HOLD_NONE;
 }
 
 enum rs_err store_get_consumable_state(struct store *st, const char *id,
@@ -964,6 +1008,16 @@ enum rs_err store_get_consumable_state(struct store *st, const char *id,
     out->counter_at_replacement = sqlite3_column_double(s, 3);
     out->predictor_json = col_dup(s, 4);
     out->updated_ms = sqlite3_column_int64(s, 5);
+    out->hold = hold_kind_parse((const char *)sqlite3_column_text(s, 6));
+    out->held_since_ms = sqlite3_column_int64(s, 7);
+    out->held_until_ms =
+        sqlite3_column_type(s, 8) == SQLITE_NULL ? INT64_MAX : sqlite3_column_int64(s, 8);
+    out->hold_reason = col_dup(s, 9);
+    out->redraft_ms = sqlite3_column_int64(s, 10);
+    out->shelf_since_ms = sqlite3_column_int64(s, 11);
+    out->unknown_fit_ms = sqlite3_column_int64(s, 12);
+    if(out->hold == STORE_HOLD_NONE)
+      out->held_until_ms = 0;
   }
   else if(src == SQLITE_DONE)
     rc = fail_msg(st, RS_ERR_NOT_FOUND, "no state for consumable %s", id);
@@ -1168,6 +1222,7 @@ static void read_line(sqlite3_stmt *s, struct store_order_line *l)
   l->order_id = col_dup(s, 9);
   l->state = line_state_parse((const char *)sqlite3_column_text(s, 10));
   l->created_ms = sqlite3_column_int64(s, 11);
+  l->received = sqlite3_column_int64(s, 12);
 }
 
 static bool currency_ok(const char *c)
@@ -1867,6 +1922,12 @@ out:
 enum rs_err store_audit(struct store *st, int64_t time_ms, const char *actor, const char *action,
                         const char *detail)
 {
+  return store_audit_subject(st, time_ms, actor, action, NULL, detail);
+}
+
+enum rs_err store_audit_subject(struct store *st, int64_t time_ms, const char *actor,
+                                const char *action, const char *subject, const char *detail)
+{
   sqlite3_stmt *s;
   enum rs_err rc;
   if(!actor || !action)
@@ -1883,6 +1944,7 @@ enum rs_err store_audit(struct store *st, int64_t time_ms, const char *actor, co
   bind_text(s, 2, actor);
   bind_text(s, 3, action);
   bind_text(s, 4, detail);
+  bind_text(s, 5, subject);
   rc = run(st, s, "writing an audit entry");
 out:
   return tx_end(st, rc);
@@ -1917,6 +1979,7 @@ enum rs_err store_meta_set(struct store *st, const char *key, const char *value)
   rc = tx_begin(st, true);
   if(rc)
     return rc;
+  st->spares_gen++;
   s = stmt(st, S_META_SET);
   if(!s) {
     rc = RS_ERR_DB;
@@ -2188,3 +2251,209 @@ enum rs_err store_mail_failed(struct store *st, int64_t id, int64_t next_attempt
                      id, next_attempt_ms, error, "noting a failed mail");
 }
 
+
+/* ---- stock-take, holds, early receipts -------------------------------- */
+
+/*
+ * Run one write (sql with ?1 = id, then the binds the caller made through
+ * bind_fn) on the consumable row of id, durable. RS_ERR_NOT_FOUND when no
+ * row changed. Bumps the spares generation (cached rows are re-read).
+ */
+static enum rs_err cons_write(struct store *st, const char *sql, const char *what, const char *id,
+                              void (*bind_fn)(sqlite3_stmt *s, const void *arg), const void *arg)
+{
+  sqlite3_stmt *s;
+  enum rs_err rc;
+  if(!id)
+    return fail_msg(st, RS_ERR_INVALID, "%s: no consumable id", what);
+  rc = tx_begin(st, true);
+  if(rc)
+    return rc;
+  st->spares_gen++;
+  s = prep(st, sql, what);
+  if(!s) {
+    rc = RS_ERR_DB;
+    goto out;
+  }
+  bind_text(s, 1, id);
+  if(bind_fn)
+    bind_fn(s, arg);
+  rc = run(st, s, what);
+  if(!rc && sqlite3_changes(st->db) == 0)
+    rc = fail_msg(st, RS_ERR_NOT_FOUND, "no state for consumable %s", id);
+  sqlite3_finalize(s);
+out:
+  return tx_end(st, rc);
+}
+
+struct i64x3 {
+  int64_t a, b, c;
+  const char *text;
+};
+
+static void bind_abc(sqlite3_stmt *s, const void *arg)
+{
+  const struct i64x3 *v = arg;
+  sqlite3_bind_int64(s, 2, v->a);
+  sqlite3_bind_int64(s, 3, v->b);
+  sqlite3_bind_int64(s, 4, v->c);
+  bind_text(s, 5, v->text);
+}
+
+enum rs_err store_ensure_consumable(struct store *st, const char *id, int64_t spares_if_new,
+                                    int64_t now_ms)
+{
+  struct i64x3 v = {spares_if_new < 0 ? 0 : spares_if_new, now_ms, 0, NULL};
+  enum rs_err rc = cons_write(st,
+                              "INSERT INTO consumable_state(id, spares, updated_ms, shelf_since_ms)"
+                              " VALUES(?1, ?2, ?3, CASE WHEN ?2 > 0 THEN ?3 END)"
+                              " ON CONFLICT(id) DO NOTHING",
+                              "creating a consumable's state", id, bind_abc, &v);
+  return rc == RS_ERR_NOT_FOUND ? RS_OK : rc;
+}
+
+enum rs_err store_set_spares(struct store *st, const char *id, int64_t n, int64_t now_ms)
+{
+  struct i64x3 v = {n, now_ms, 0, NULL};
+  if(n < 0)
+    return fail_msg(st, RS_ERR_INVALID, "spares must be 0 or more (got %lld)", (long long)n);
+  return cons_write(st,
+                    "UPDATE consumable_state SET spares = ?2, updated_ms = ?3,"
+                    " shelf_since_ms = CASE WHEN ?2 > 0 THEN ?3 END, unknown_fit_ms = NULL"
+                    " WHERE id = ?1",
+                    "setting spares", id, bind_abc, &v);
+}
+
+enum rs_err store_set_hold(struct store *st, const char *id, enum store_hold kind,
+                           int64_t until_ms, const char *reason, int64_t now_ms)
+{
+  struct i64x3 v = {now_ms, until_ms, 0, reason};
+  if((unsigned)kind >= RS_ARRAY_LEN(hold_names))
+    return fail_msg(st, RS_ERR_INVALID, "no such hold kind");
+  if(kind == STORE_HOLD_NONE)
+    return cons_write(st,
+                      "UPDATE consumable_state SET hold_kind = NULL, held_since_ms = NULL,"
+                      " held_until_ms = NULL, hold_reason = NULL, updated_ms = ?2 WHERE id = ?1",
+                      "releasing a consumable", id, bind_abc, &v);
+  {
+    char sql[320];
+    (void)rs_snprintf(sql, sizeof(sql),
+                      "UPDATE consumable_state SET hold_kind = '%s', held_since_ms = ?2,"
+                      " held_until_ms = CASE WHEN ?3 = %lld THEN NULL ELSE ?3 END,"
+                      " hold_reason = ?5, updated_ms = ?2 WHERE id = ?1",
+                      hold_names[kind], (long long)INT64_MAX);
+    return cons_write(st, sql, "holding a consumable", id, bind_abc, &v);
+  }
+}
+
+enum rs_err store_note_redraft(struct store *st, const char *id, int64_t now_ms)
+{
+  struct i64x3 v = {now_ms, 0, 0, NULL};
+  return cons_write(st,
+                    "UPDATE consumable_state SET redraft_ms = ?2, updated_ms = ?2,"
+                    " hold_kind = CASE WHEN hold_kind = 'expired' THEN NULL ELSE hold_kind END,"
+                    " held_since_ms = CASE WHEN hold_kind = 'expired' THEN NULL"
+                    " ELSE held_since_ms END,"
+                    " held_until_ms = CASE WHEN hold_kind = 'expired' THEN NULL"
+                    " ELSE held_until_ms END,"
+                    " hold_reason = CASE WHEN hold_kind = 'expired' THEN NULL ELSE hold_reason END"
+                    " WHERE id = ?1",
+                    "noting a redraft", id, bind_abc, &v);
+}
+
+enum rs_err store_set_unknown_fit(struct store *st, const char *id, int64_t at_ms)
+{
+  struct i64x3 v = {at_ms, 0, 0, NULL};
+  return cons_write(st,
+                    "UPDATE consumable_state SET unknown_fit_ms = CASE WHEN ?2 > 0 THEN ?2 END"
+                    " WHERE id = ?1",
+                    "marking an unknown part", id, bind_abc, &v);
+}
+
+enum rs_err store_get_open_line(struct store *st, const char *consumable,
+                                struct store_order_line *out)
+{
+  sqlite3_stmt *s = prep(st,
+                         "SELECT " LINE_COLS " FROM order_lines WHERE consumable = ?1"
+                         " AND state = 'open'",
+                         "reading an open line");
+  enum rs_err rc = RS_OK;
+  int src;
+  memset(out, 0, sizeof(*out));
+  if(!s)
+    return RS_ERR_DB;
+  bind_text(s, 1, consumable);
+  src = sqlite3_step(s);
+  if(src == SQLITE_ROW)
+    read_line(s, out);
+  else if(src == SQLITE_DONE)
+    rc = fail_msg(st, RS_ERR_NOT_FOUND, "consumable %s has no open line", consumable);
+  else
+    rc = fail_sql(st, src, "reading an open line");
+  sqlite3_finalize(s);
+  return rc;
+}
+
+enum rs_err store_line_receive(struct store *st, int64_t line_id, int64_t units)
+{
+  sqlite3_stmt *s;
+  enum rs_err rc;
+  if(units <= 0)
+    return fail_msg(st, RS_ERR_INVALID, "received units must be positive");
+  rc = tx_begin(st, true);
+  if(rc)
+    return rc;
+  s = prep(st,
+           "UPDATE order_lines SET received = min(quantity, received + ?2)"
+           " WHERE id = ?1 AND state = 'open'",
+           "receiving a line early");
+  if(!s) {
+    rc = RS_ERR_DB;
+    goto out;
+  }
+  sqlite3_bind_int64(s, 1, line_id);
+  sqlite3_bind_int64(s, 2, units);
+  rc = run(st, s, "receiving a line early");
+  if(!rc && sqlite3_changes(st->db) == 0)
+    rc = fail_msg(st, RS_ERR_NOT_FOUND, "no open order line %lld", (long long)line_id);
+  sqlite3_finalize(s);
+out:
+  return tx_end(st, rc);
+}
+
+bool store_changed_elsewhere(struct store *st)
+{
+  int v = 0;
+  if(pragma_int(st->db, "PRAGMA data_version", &v) != SQLITE_OK)
+    return false;
+  if(st->data_version == (int64_t)v)
+    return false;
+  if(st->data_version >= 0)
+    st->spares_gen++;
+  st->data_version = v;
+  return true;
+}
+
+enum rs_err store_list_audit(struct store *st, const char *subject, size_t limit,
+                             store_audit_cb cb, void *ud)
+{
+  sqlite3_stmt *s = prep(st,
+                         "SELECT time_ms, actor, action, detail FROM audit WHERE subject = ?1"
+                         " ORDER BY time_ms DESC, id DESC LIMIT ?2",
+                         "reading the audit trail");
+  enum rs_err rc = RS_OK;
+  int src;
+  if(!s)
+    return RS_ERR_DB;
+  bind_text(s, 1, subject);
+  sqlite3_bind_int64(s, 2, limit ? (int64_t)limit : -1);
+  while((src = sqlite3_step(s)) == SQLITE_ROW) {
+    if(cb(ud, sqlite3_column_int64(s, 0), (const char *)sqlite3_column_text(s, 1),
+          (const char *)sqlite3_column_text(s, 2), (const char *)sqlite3_column_text(s, 3)))
+      break;
+  }
+  if(src != SQLITE_ROW && src != SQLITE_DONE)
+    rc = fail_sql(st, src, "reading the audit trail");
+  sqlite3_finalize(s);
+  return rc;
+}

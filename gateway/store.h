@@ -34,7 +34,7 @@
 struct store;
 
 /* The schema version this code writes (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 /* Longest order id in bytes, without the NUL (it is the Idempotency-Key). */
 #define STORE_ORDER_ID_MAX 64
 
@@ -101,6 +101,18 @@ enum rs_err store_thin_readings(struct store *st, int64_t cutoff_ms, int64_t buc
 
 /* ---- consumables ------------------------------------------------------- */
 
+/*
+ * Why a consumable is held (SPEC 7 "Replenishment stays stable"): no rule
+ * makes a line for it (a button press still does) until it is released or
+ * held_until passes. rejected: a person rejected its order
+ * (orders.approval.hold_after_reject); expired: its approval request expired
+ * without a decision (orders.approval.redraft_after; the alert
+ * approval_expired shows); manual: `restockctl consumables hold` or the API.
+ */
+enum store_hold { STORE_HOLD_NONE, STORE_HOLD_REJECTED, STORE_HOLD_EXPIRED, STORE_HOLD_MANUAL };
+/* "none", "rejected", "expired", "manual" */
+const char *store_hold_name(enum store_hold h);
+
 struct store_consumable {
   char *id;                      /* full id "device/consumable" */
   int64_t spares;                /* parts on the shelf */
@@ -110,6 +122,14 @@ struct store_consumable {
   bool has_counter;              /* counter_at_replacement is set */
   char *predictor_json;          /* predictor state, JSON text or NULL */
   int64_t updated_ms;
+  /* written only by their own functions below (store_put_consumable_state keeps them) */
+  enum store_hold hold;          /* STORE_HOLD_NONE: not held */
+  int64_t held_since_ms;
+  int64_t held_until_ms;         /* INT64_MAX: until released; 0 when not held */
+  char *hold_reason;             /* a sentence, or NULL */
+  int64_t redraft_ms;            /* last urgent redraft after an expiry; 0 = never */
+  int64_t shelf_since_ms;        /* spares > 0 since (or a part fitted from the shelf); 0 = empty */
+  int64_t unknown_fit_ms;        /* a part fitted with no spare and no open line; 0 = none */
 };
 void store_consumable_free(struct store_consumable *c); /* frees the members, not c */
 
@@ -172,10 +192,12 @@ struct store_order_line {
   char currency[4];   /* ISO 4217 */
   char *rule;         /* rule name that raised it, or NULL (default rule / manual) */
   char *figures_json; /* the figures the rule saw (JSON text) or NULL */
-  int64_t need_by_ms; /* predicted empty date minus lead time; 0 = none */
+  int64_t need_by_ms; /* predicted empty date (needed by then); urgency subtracts the lead time;
+                        0 = none */
   char *order_id;     /* NULL until batched into an order */
   enum store_line_state state;
   int64_t created_ms;
+  int64_t received; /* units fitted before the shop reported the delivery (SPEC 7) */
 };
 void store_order_line_free(struct store_order_line *l); /* frees the members, not l */
 
@@ -392,15 +414,67 @@ enum rs_err store_mail_sent(struct store *st, int64_t id, int64_t now_ms);
 enum rs_err store_mail_failed(struct store *st, int64_t id, int64_t next_attempt_ms,
                               const char *error, int64_t now_ms);
 
+/* ---- stock-take, holds, early receipts (SPEC 7, issue 11) --------------- */
+
+/*
+ * Create the state row of consumable id with spares_if_new parts on the
+ * shelf when it has none (the config's `spares`); an existing row is left
+ * as it is. Durable.
+ */
+enum rs_err store_ensure_consumable(struct store *st, const char *id, int64_t spares_if_new,
+                                    int64_t now_ms);
+/* Set spares to n (>= 0; RS_ERR_INVALID otherwise); RS_ERR_NOT_FOUND without a row. Durable. */
+enum rs_err store_set_spares(struct store *st, const char *id, int64_t n, int64_t now_ms);
+/*
+ * Hold consumable id (kind != NONE) until until_ms (INT64_MAX: until
+ * released) with reason, or release it (kind NONE). RS_ERR_NOT_FOUND
+ * without a row. Durable.
+ */
+enum rs_err store_set_hold(struct store *st, const char *id, enum store_hold kind,
+                           int64_t until_ms, const char *reason, int64_t now_ms);
+/* Note the urgent redraft after an expiry (releases an expiry hold) at now_ms. */
+enum rs_err store_note_redraft(struct store *st, const char *id, int64_t now_ms);
+/* Set (at_ms > 0) or clear (0) the unknown_part_fitted mark of id. */
+enum rs_err store_set_unknown_fit(struct store *st, const char *id, int64_t at_ms);
+/*
+ * The open line of consumable into *out (members owned by *out; free with
+ * store_order_line_free); RS_ERR_NOT_FOUND when it has none.
+ */
+enum rs_err store_get_open_line(struct store *st, const char *consumable,
+                                struct store_order_line *out);
+/* Count units more of line_id as received before its delivery (received += units). */
+enum rs_err store_line_receive(struct store *st, int64_t line_id, int64_t units);
+/*
+ * Whether another connection (restockctl, another process) committed
+ * anything since the last call (PRAGMA data_version); when it did, the
+ * spares generation moves too, so cached consumable rows are re-read.
+ */
+bool store_changed_elsewhere(struct store *st);
+
 /* ---- audit and meta ---------------------------------------------------- */
 
 /* Append an audit entry (durable). detail may be NULL. */
 enum rs_err store_audit(struct store *st, int64_t time_ms, const char *actor, const char *action,
                         const char *detail);
+/* The same about a subject (a consumable's full id), listed by store_list_audit. */
+enum rs_err store_audit_subject(struct store *st, int64_t time_ms, const char *actor,
+                                const char *action, const char *subject, const char *detail);
+typedef int (*store_audit_cb)(void *ud, int64_t time_ms, const char *actor, const char *action,
+                              const char *detail);
+/* The audit entries about subject, newest first, at most limit (0 = all). */
+enum rs_err store_list_audit(struct store *st, const char *subject, size_t limit,
+                             store_audit_cb cb, void *ud);
+
+/*
+ * Meta key prefix of a SKU's lead time as the shop last reported it
+ * (GET /products; ms as decimal text): it becomes the consumable's
+ * lead_time_days (SPEC 9).
+ */
+#define STORE_META_LEAD_TIME "product.lead_time_ms."
 
 /* Value of key into *value (malloc'd, caller frees); RS_ERR_NOT_FOUND if unset. */
 enum rs_err store_meta_get(struct store *st, const char *key, char **value);
-/* Set key to value (durable). */
+/* Set key to value (durable). Moves the spares generation (cached rows are re-read). */
 enum rs_err store_meta_set(struct store *st, const char *key, const char *value);
 
 /*

@@ -35,7 +35,8 @@
 const char *const expr_var_names[] = {"level_pct",    "days_left",  "cover_days",
                                       "rate_per_day", "confidence", "lead_time_days",
                                       "spares",       "value",      "hours_since_replacement",
-                                      "open_orders",  NULL};
+                                      "open_orders",  "on_order",   "position_days",
+                                      NULL};
 
 static const char *const func_names[] = {"min", "max", "abs", NULL};
 
@@ -540,12 +541,18 @@ static enum type parse_ident(struct parser *p)
     sugg = rs_did_you_mean(name, expr_var_names);
     if(sugg)
       fail(p, p->tok.off, "unknown variable '%s' (did you mean '%s'?)", name, sugg);
-    else
-      fail(p, p->tok.off,
-           "unknown variable '%s' (variables are level_pct, days_left, cover_days, "
-           "rate_per_day, confidence, lead_time_days, spares, value, "
-           "hours_since_replacement, open_orders)",
-           name);
+    else {
+      char list[512];
+      size_t k, o = 0;
+      list[0] = '\0';
+      for(k = 0; expr_var_names[k] && o < sizeof(list); k++) {
+        int w = snprintf(list + o, sizeof(list) - o, "%s%s", k ? ", " : "", expr_var_names[k]);
+        if(w < 0)
+          break;
+        o += (size_t)w;
+      }
+      fail(p, p->tok.off, "unknown variable '%s' (variables are %s)", name, list);
+    }
   }
   return TY_ERR;
 }

@@ -36,6 +36,8 @@ enum expr_var {
   EXPR_VAR_VALUE,
   EXPR_VAR_HOURS_SINCE_REPLACEMENT,
   EXPR_VAR_OPEN_ORDERS,
+  EXPR_VAR_ON_ORDER,      /* units on the open line not yet delivered or ended */
+  EXPR_VAR_POSITION_DAYS, /* cover_days + on_order x typical life: installed + shelf + on the way */
   EXPR_VAR_COUNT
 };
 

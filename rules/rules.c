@@ -14,9 +14,11 @@
  * whatever the `when` conditions say; it is credited to the first matching
  * rule (or the default rule), so that rule's `approval` applies.
  *
- * No line is made for a stale consumable or one with an open line; their
- * timers still update, so a condition that held while a line was open
- * fires as soon as the line ends (when its `for` has passed).
+ * No line is made for a stale consumable or one with an open line, nor by a
+ * rule for a held one (a button press still makes one); their timers still
+ * update. The caller restarts a consumable's timers when one of its lines
+ * is created or ends (rule_state_restart; SPEC 7), so a condition that held
+ * while a line was open fires only `for` after the line ended.
  *
  * need_by: the predicted empty time; when the consumable is not depleting
  * (empty_at_ms == INT64_MAX, e.g. a button press) it is now + the catalog
@@ -38,8 +40,17 @@ void rule_state_init(struct rule_state *st, const struct cfg *cfg)
 {
   size_t i;
   st->n = cfg->n_rules + 1;
+  st->open_known = false;
+  st->last_open = false;
   st->since_ms = rs_xcalloc(st->n, sizeof(*st->since_ms));
   for(i = 0; i < st->n; i++)
+    st->since_ms[i] = INT64_MIN;
+}
+
+void rule_state_restart(struct rule_state *st)
+{
+  size_t i;
+  for(i = 0; i < st->n && st->since_ms; i++)
     st->since_ms[i] = INT64_MIN;
 }
 
@@ -156,6 +167,8 @@ static void decide(const struct cfg_rule *r, const struct rule_snapshot *s, int6
   d->approval_required = r->approval == CFG_APPROVAL_REQUIRED ||
                          (c->item && c->item->approval == CFG_APPROVAL_REQUIRED);
   memcpy(d->figures, s->vars, sizeof(d->figures));
+  d->button = button;
+  d->urgent = s->urgent && !button;
   if(s->empty_at_ms != INT64_MAX)
     d->need_by_ms = s->empty_at_ms;
   else
@@ -224,8 +237,12 @@ size_t rules_evaluate(const struct cfg *cfg, int64_t now_ms, const struct rule_s
     if(!s->consumable)
       continue;
     state_fit(&states[i], cfg);
+    if(states[i].open_known && states[i].last_open != s->open_line)
+      rule_state_restart(&states[i]); /* a line was created or ended */
+    states[i].open_known = true;
+    states[i].last_open = s->open_line;
     r = evaluate_one(cfg, now_ms, s, &states[i], &button);
-    if(!r || s->stale || s->open_line || w >= cap)
+    if(!r || s->stale || s->open_line || (s->held && !button) || w >= cap)
       continue;
     decide(r, s, now_ms, button, &out[w]);
     w++;

@@ -25,6 +25,9 @@ struct rule_snapshot {
   bool stale;                  /* no fresh reading within stale_after: never fires */
   bool open_line;              /* an order line is open: no second one */
   bool button_pressed;         /* button model: a debounced rising edge since last call */
+  bool held;                   /* held (SPEC 7): no rule makes a line; a button press still does */
+  bool urgent;                 /* an expiry hold lifted because the part runs out before a
+                                  delivery could arrive: the line is drafted urgent */
   int64_t empty_at_ms;         /* predicted empty (wall ms), INT64_MAX when not depleting */
 };
 
@@ -36,9 +39,13 @@ struct rule_snapshot {
 struct rule_state {
   size_t n;
   int64_t *since_ms;
+  bool open_known; /* last_open holds the open_line of the previous evaluation */
+  bool last_open;  /* a change restarts every timer (a line was created or ended; SPEC 7) */
 };
 void rule_state_init(struct rule_state *st, const struct cfg *cfg);
 void rule_state_free(struct rule_state *st);
+/* Every timer of st back to "not holding" (a line of its consumable was made or ended). */
+void rule_state_restart(struct rule_state *st);
 
 /* One order line the rules ask for. */
 struct rule_decision {
@@ -48,6 +55,8 @@ struct rule_decision {
   bool approval_required;        /* the rule or catalog says a person must approve */
   double figures[EXPR_VAR_COUNT];/* the figures that fired it */
   int64_t need_by_ms;            /* wall ms by which the part must arrive */
+  bool button;                   /* made by a button press */
+  bool urgent;                   /* snapshot.urgent: close its draft at once */
 };
 
 /*

@@ -474,7 +474,7 @@ static void test_full(void **state)
   assert_false(cfg->rules[0].builtin);
   assert_non_null(cfg->rules[0].when);
   assert_string_equal(cfg->rules[0].when_src,
-                      "days_left < lead_time_days + 3 and confidence >= 0.5");
+                      "cover_days < lead_time_days + 3 and confidence >= 0.5");
   assert_string_equal(cfg->rules[0].when_pos.file, "rules.d/filters.yaml");
   assert_int_equal(cfg->rules[0].when_pos.line, 4);
   assert_int_equal(cfg->rules[0].when_pos.col, 11);

@@ -27,6 +27,8 @@ static void base_vars(double v[EXPR_VAR_COUNT])
   v[EXPR_VAR_VALUE] = -7;
   v[EXPR_VAR_HOURS_SINCE_REPLACEMENT] = 100;
   v[EXPR_VAR_OPEN_ORDERS] = 0;
+  v[EXPR_VAR_ON_ORDER] = 2;
+  v[EXPR_VAR_POSITION_DAYS] = 20;
 }
 
 /* Compile s (must succeed), evaluate on v, free; returns the result. */
@@ -122,6 +124,8 @@ static const struct row table[] = {
     /* whitespace, newlines, every variable */
     {"\n  days_left\t<\r\n5  ", 1},
     {"hours_since_replacement >= 100 and open_orders == 0", 1},
+    {"on_order == 2 and position_days > cover_days + 9", 1},
+    {"position_days < lead_time_days + 3", 0},
     {"rate_per_day * 2 == 5", 1},
 };
 
@@ -248,7 +252,8 @@ static const struct bad bads[] = {
      "unknown variable 'lead_tme_days' (did you mean 'lead_time_days'?)"},
     {"foo < 1", 0,
      "unknown variable 'foo' (variables are level_pct, days_left, cover_days, rate_per_day, "
-     "confidence, lead_time_days, spares, value, hours_since_replacement, open_orders)"},
+     "confidence, lead_time_days, spares, value, hours_since_replacement, open_orders, "
+     "on_order, position_days)"},
     {"mn(days_left, 2) < 1", 0, "unknown function 'mn' (did you mean 'min'?)"},
     {"log (days_left) < 1", 0, "unknown function 'log' (functions are min, max and abs)"},
     {"days_left", 0, "expression is a number, not a condition (compare it, e.g. 'days_left < 5')"},

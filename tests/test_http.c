@@ -668,7 +668,8 @@ static void test_status_json(void **state)
       "id", "transport", "state", "last_success", "consecutive_failures", "rtt_ms", "errors", NULL};
   static const char *const cons_keys[] = {
       "id",           "device",     "sku",   "kind",   "level_pct",  "days_left", "empty_at",
-      "rate_per_day", "confidence", "stale", "spares", "open_order", NULL};
+      "rate_per_day", "confidence", "stale", "spares", "open_order", "on_order", "cover_days",
+      "position_days", "held", "hold", NULL};
   static const char *const top_keys[] = {"gateway", "devices", "consumables",
                                          "orders",  "alerts",  NULL};
   char now[40];
@@ -743,6 +744,13 @@ static void test_status_json(void **state)
   assert_true(json_is_false(json_object_get(c, "stale")));
   assert_int_equal(json_integer_value(json_object_get(c, "spares")), 2);
   assert_string_equal(str(c, "open_order"), E.p1);
+  /* inventory position: the 5 units of p1 are on the way */
+  assert_int_equal(json_integer_value(json_object_get(c, "on_order")), 5);
+  assert_true(json_is_false(json_object_get(c, "held")));
+  assert_true(json_is_null(json_object_get(c, "hold")));
+  if(json_is_number(json_object_get(c, "cover_days")))
+    assert_true(json_number_value(json_object_get(c, "position_days")) >
+                json_number_value(json_object_get(c, "cover_days")));
   c = json_array_get(cons, 1);
   assert_string_equal(str(c, "id"), "tank-01/uv-lamp");
   assert_true(fabs(json_number_value(json_object_get(c, "level_pct")) - 50.0) < 1e-9);
@@ -751,6 +759,7 @@ static void test_status_json(void **state)
   assert_true(json_is_null(json_object_get(c, "level_pct")));
   assert_true(json_is_null(json_object_get(c, "kind")));
   assert_true(json_is_null(json_object_get(c, "open_order"))); /* its line was delivered */
+  assert_int_equal(json_integer_value(json_object_get(c, "on_order")), 0);
   c = json_array_get(cons, 3);
   assert_string_equal(str(c, "id"), "press-02/oil-filter");
   assert_true(json_is_true(json_object_get(c, "stale")));

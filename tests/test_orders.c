@@ -599,15 +599,18 @@ static void test_batching_urgent(void **state)
   int64_t t0;
   (void)state;
   env_open(&e, false);
-  /* need_by (empty minus lead time) 1 day away, inside urgent_margin 2d: no waiting */
-  add_line_full(&e, "INK-C", 1, e.now + D_MS, NULL);
+  /* SPEC 8: urgency is measured from the empty date minus the lead time. HF-2040 takes 5d:
+     empty in 6 days means it must be ordered within 1 day, inside urgent_margin 2d: no
+     waiting (the empty date alone, 6 days away, would have waited for the window) */
+  add_line_full(&e, "HF-2040", 1, e.now + 6 * D_MS, NULL);
   tick(&e);
   o = only_order(&e);
   assert_int_equal(o->order.state, STORE_ORDER_APPROVED);
   assert_non_null(strstr(last_cause(o), "urgent"));
   store_order_full_free(o);
 
-  /* 3 days away: it waits until it is 2 days away (before the 24h window) */
+  /* no lead time (BELT-1): empty in 3 days less an hour; it waits until that is 2 days away
+     (before the 24h window) */
   t0 = e.now;
   add_line_full(&e, "BELT-1", 1, e.now + 3 * D_MS - H_MS, NULL);
   tick(&e);

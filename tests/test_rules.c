@@ -428,6 +428,56 @@ static void test_approval(void **state)
   rule_state_free(&st);
 }
 
+/* SPEC 7: the `for` timers restart when a line is created or ends */
+static void test_for_restarts_with_lines(void **state)
+{
+  struct fixture *f = *state;
+  struct rule_state st;
+  struct rule_decision d;
+  struct rule_snapshot s = snap(&f->cons[0], 1);
+  add_rule(f, "soon", "filter", "cover_days < 2", HOUR_MS);
+
+  rule_state_init(&st, &f->cfg);
+  assert_int_equal(eval1(f, T0, &s, &st, &d), 0);
+  assert_int_equal(eval1(f, T0 + HOUR_MS, &s, &st, &d), 1); /* held for 1h: the line */
+  s.open_line = true;                                        /* created */
+  assert_int_equal(eval1(f, T0 + HOUR_MS + MIN_MS, &s, &st, &d), 0);
+  s.open_line = false; /* delivered: the condition still holds, but the timer restarted */
+  assert_int_equal(eval1(f, T0 + 3 * HOUR_MS, &s, &st, &d), 0);
+  assert_int_equal(eval1(f, T0 + 4 * HOUR_MS - 1, &s, &st, &d), 0);
+  assert_int_equal(eval1(f, T0 + 4 * HOUR_MS, &s, &st, &d), 1);
+  rule_state_free(&st);
+}
+
+/* SPEC 7: a held consumable gets no line from a rule; a button press still makes one */
+static void test_held(void **state)
+{
+  struct fixture *f = *state;
+  struct rule_state st;
+  struct rule_decision d;
+  struct rule_snapshot s = snap(&f->cons[0], 1), b = snap(&f->cons[2], INFINITY);
+  add_rule(f, "soon", NULL, "cover_days < 2", 0);
+
+  rule_state_init(&st, &f->cfg);
+  s.held = true;
+  assert_int_equal(eval1(f, T0, &s, &st, &d), 0);
+  s.held = false;
+  assert_int_equal(eval1(f, T0 + MIN_MS, &s, &st, &d), 1);
+  assert_false(d.urgent);
+  s.held = false;
+  s.urgent = true; /* an expiry hold lifted because the part runs out first */
+  assert_int_equal(eval1(f, T0 + 2 * MIN_MS, &s, &st, &d), 1);
+  assert_true(d.urgent);
+  rule_state_free(&st);
+
+  rule_state_init(&st, &f->cfg);
+  b.held = true;
+  b.button_pressed = true;
+  assert_int_equal(eval1(f, T0, &b, &st, &d), 1);
+  assert_true(d.button);
+  rule_state_free(&st);
+}
+
 static void test_button(void **state)
 {
   struct fixture *f = *state;
@@ -542,6 +592,8 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_quantity, setup, teardown),
       cmocka_unit_test_setup_teardown(test_approval, setup, teardown),
       cmocka_unit_test_setup_teardown(test_button, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_for_restarts_with_lines, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_held, setup, teardown),
       cmocka_unit_test_setup_teardown(test_figures_need_by, setup, teardown),
       cmocka_unit_test_setup_teardown(test_cap_and_many, setup, teardown),
       cmocka_unit_test_setup_teardown(test_state_refit, setup, teardown),

@@ -325,6 +325,23 @@ json_t *api_consumable_json(const struct status_consumable *sc)
   put(j, "stale", json_boolean(sc->stale), &bad);
   put(j, "spares", json_integer(sc->spares), &bad);
   put(j, "open_order", sc->open_order[0] ? json_string(sc->open_order) : json_null(), &bad);
+  put(j, "on_order", json_integer(sc->on_order), &bad);
+  put(j, "cover_days", api_real(sc->cover_days, 2), &bad);
+  put(j, "position_days", api_real(sc->position_days, 2), &bad);
+  put(j, "held", json_boolean(sc->held), &bad);
+  if(sc->held) {
+    json_t *h = json_object();
+    bad = bad || !h;
+    if(h) {
+      put(h, "kind", json_string(store_hold_name(sc->hold)), &bad);
+      put(h, "since", api_time(sc->held_since_ms), &bad);
+      put(h, "until", api_time(sc->held_until_ms), &bad);
+      put(h, "reason", sc->hold_reason[0] ? json_string(sc->hold_reason) : json_null(), &bad);
+    }
+    put(j, "hold", h, &bad);
+  }
+  else
+    put(j, "hold", json_null(), &bad);
   if(bad) {
     json_decref(j);
     return NULL;

@@ -113,7 +113,7 @@ static int note_open_line(void *ud, const struct store_order_line *line)
   if(!sc)
     return 0;
   sc->open_line = true;
-  sc->on_order += line->quantity;
+  sc->on_order += line->quantity - line->received;
   if(!line->order_id)
     return 0;
   (void)rs_strlcpy(sc->open_order, line->order_id, sizeof(sc->open_order));
@@ -171,13 +171,19 @@ static void consumable_figures(struct status_consumable *sc, const struct cfg_co
   sc->days_left_p10 = NAN;
   sc->days_left_p90 = NAN;
   sc->lead_time_days = c->item ? (double)c->item->lead_time_ms / 86400000.0 : 0;
+  sc->position_days = NAN;
   if(rp && c->device && c->point)
     lp = reading_path_live(rp, c->device->id, c->point->id);
   if(lp && lp->has_value)
     sc->value_ms = lp->value_ms;
   if(rp && c->model != CFG_MODEL_BUTTON) {
-    reading_path_snapshot(rp, c, now_ms, false, &snap);
+    bool open = false;
+    if(st)
+      (void)store_has_open_line(st, c->full_id, &open, NULL);
+    reading_path_snapshot(rp, c, now_ms, open, &snap);
     sc->stale = snap.stale;
+    sc->cover_days = snap.vars[EXPR_VAR_COVER_DAYS];
+    sc->position_days = snap.vars[EXPR_VAR_POSITION_DAYS];
     if(!isnan(snap.vars[EXPR_VAR_LEVEL_PCT])) {
       sc->has_level = true;
       sc->level_pct = snap.vars[EXPR_VAR_LEVEL_PCT];
@@ -192,6 +198,16 @@ static void consumable_figures(struct status_consumable *sc, const struct cfg_co
     sc->stale = now_ms - lp->value_ms > c->stale_after_ms;
   if(st && store_get_consumable_state(st, c->full_id, &sst) == RS_OK) {
     sc->spares = sst.spares;
+    if(sst.hold != STORE_HOLD_NONE && now_ms < sst.held_until_ms) {
+      sc->held = true;
+      sc->hold = sst.hold;
+      sc->held_since_ms = sst.held_since_ms;
+      sc->held_until_ms = sst.held_until_ms;
+      (void)rs_strlcpy(sc->hold_reason, sst.hold_reason ? sst.hold_reason : "",
+                       sizeof(sc->hold_reason));
+    }
+    sc->shelf_since_ms = sst.spares > 0 ? sst.shelf_since_ms : 0;
+    sc->unknown_fit_ms = sst.unknown_fit_ms;
     store_consumable_free(&sst);
   }
 }

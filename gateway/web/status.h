@@ -91,6 +91,12 @@ struct status_consumable {
   double lead_time_days; /* the catalog item's lead time */
   /* The predictor's 10th and 90th percentile of days_left; NAN until it gives bounds. */
   double days_left_p10, days_left_p90;
+  double position_days; /* cover_days + on_order x typical life; NAN when unknown */
+  enum store_hold hold; /* the kind of hold when held */
+  int64_t held_since_ms, held_until_ms; /* INT64_MAX: until released */
+  char hold_reason[256];
+  int64_t shelf_since_ms; /* spares on the shelf (unfitted) since; 0 = empty */
+  int64_t unknown_fit_ms; /* a part fitted from nowhere (unknown_part_fitted); 0 = none */
 };
 
 struct status_view {
