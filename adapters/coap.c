@@ -138,17 +138,6 @@ static void segs_free(struct segs *s)
   s->n = 0;
 }
 
-static int hexval(int c)
-{
-  if(c >= '0' && c <= '9')
-    return c - '0';
-  if(c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if(c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 /*
  * Append the sep-separated parts of s[0..len-1] to out, percent-decoded,
  * skipping empty parts. Returns 0, or -1 with a sentence in err on a bad
@@ -170,8 +159,8 @@ static int segs_split(struct segs *out, const char *s, size_t len, char sep, cha
     d = rs_xmalloc(j - i + 1);
     for(k = i; k < j; k++) {
       if(s[k] == '%') {
-        int h = k + 2 < j ? hexval((unsigned char)s[k + 1]) : -1;
-        int l = h >= 0 ? hexval((unsigned char)s[k + 2]) : -1;
+        int h = k + 2 < j ? rs_hexval((unsigned char)s[k + 1]) : -1;
+        int l = h >= 0 ? rs_hexval((unsigned char)s[k + 2]) : -1;
         if(l < 0) {
           FREE_NULL(d);
           (void)rs_snprintf(err, errlen, "bad %%-escape in \"%.*s\"", (int)(j - i), s + i);

@@ -17,18 +17,6 @@
 /* Record names listed when a SenML name is not found. */
 #define NAMES_LISTED 4
 
-RS_PRINTF(3, 4)
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-  va_list ap;
-
-  if(!err || !errlen)
-    return;
-  va_start(ap, fmt);
-  (void)vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
-
 /*
  * A quotable excerpt of s[0..len-1] into buf: at most EXCERPT_MAX input
  * bytes, printable ASCII as is ('\'' and '\\' escaped), the rest as \xNN,
@@ -166,7 +154,7 @@ static enum codec_err decode_text(const char *buf, size_t len, struct codec_valu
   while(e > s && is_space(e[-1]))
     e--;
   if(s == e) {
-    set_err(err, errlen, "payload is %s, not a number", len ? "only whitespace" : "empty");
+    (void)rs_snprintf(err, errlen, "payload is %s, not a number", len ? "only whitespace" : "empty");
     return CODEC_NOT_NUMBER;
   }
   if(memchr(s, '\0', (size_t)(e - s)))
@@ -180,11 +168,11 @@ static enum codec_err decode_text(const char *buf, size_t len, struct codec_valu
   if(prc) {
     excerpt(s, (size_t)(e - s), ex, sizeof(ex));
     if(prc == -2) {
-      set_err(err, errlen, "payload number is out of range: '%s'", ex);
+      (void)rs_snprintf(err, errlen, "payload number is out of range: '%s'", ex);
       rc = CODEC_MALFORMED;
     }
     else {
-      set_err(err, errlen, "payload is not a number: '%s'", ex);
+      (void)rs_snprintf(err, errlen, "payload is not a number: '%s'", ex);
       rc = CODEC_NOT_NUMBER;
     }
   }
@@ -241,7 +229,7 @@ static enum codec_err load_json(const char *buf, size_t len, json_t **out, char 
 
   *out = json_loadb(buf, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
   if(!*out) {
-    set_err(err, errlen, "payload is not valid JSON: %s (line %d, column %d)", jerr.text,
+    (void)rs_snprintf(err, errlen, "payload is not valid JSON: %s (line %d, column %d)", jerr.text,
             jerr.line, jerr.column);
     return CODEC_MALFORMED;
   }
@@ -255,12 +243,12 @@ int cpay_pointer_check(const char *pointer, char *err, size_t errlen)
   if(!pointer || !*pointer)
     return 0;
   if(*pointer != '/') {
-    set_err(err, errlen, "it must be empty or start with '/'");
+    (void)rs_snprintf(err, errlen, "it must be empty or start with '/'");
     return -1;
   }
   for(p = pointer; *p; p++) {
     if(*p == '~' && p[1] != '0' && p[1] != '1') {
-      set_err(err, errlen, "'~' must be followed by 0 or 1");
+      (void)rs_snprintf(err, errlen, "'~' must be followed by 0 or 1");
       return -1;
     }
   }
@@ -302,7 +290,7 @@ static enum codec_err json_walk(json_t *root, const char *pointer, json_t **foun
     pointer = "";
   if(cpay_pointer_check(pointer, at, sizeof(at))) {
     excerpt(pointer, strlen(pointer), ex, sizeof(ex));
-    set_err(err, errlen, "invalid JSON pointer '%s': %s", ex, at);
+    (void)rs_snprintf(err, errlen, "invalid JSON pointer '%s': %s", ex, at);
     return CODEC_INVALID;
   }
   plen = strlen(pointer);
@@ -331,7 +319,7 @@ static enum codec_err json_walk(json_t *root, const char *pointer, json_t **foun
       json_t *next = json_object_getn(cur, tok, toklen);
 
       if(!next) {
-        set_err(err, errlen, "JSON pointer: no member '%s' in the object at '%s'", ex, at);
+        (void)rs_snprintf(err, errlen, "JSON pointer: no member '%s' in the object at '%s'", ex, at);
         rc = CODEC_NOT_FOUND;
         goto out;
       }
@@ -341,12 +329,12 @@ static enum codec_err json_walk(json_t *root, const char *pointer, json_t **foun
       long long idx = array_index(tok, toklen);
 
       if(idx < 0) {
-        set_err(err, errlen, "JSON pointer: '%s' is not an index of the array at '%s'", ex, at);
+        (void)rs_snprintf(err, errlen, "JSON pointer: '%s' is not an index of the array at '%s'", ex, at);
         rc = CODEC_NOT_FOUND;
         goto out;
       }
       if((unsigned long long)idx >= json_array_size(cur)) {
-        set_err(err, errlen, "JSON pointer: index %lld is past the end of the array at '%s' (%zu "
+        (void)rs_snprintf(err, errlen, "JSON pointer: index %lld is past the end of the array at '%s' (%zu "
                 "elements)", idx, at, json_array_size(cur));
         rc = CODEC_NOT_FOUND;
         goto out;
@@ -354,7 +342,7 @@ static enum codec_err json_walk(json_t *root, const char *pointer, json_t **foun
       cur = json_array_get(cur, (size_t)idx);
     }
     else {
-      set_err(err, errlen, "JSON pointer: the value at '%s' is %s, not an object or array", at,
+      (void)rs_snprintf(err, errlen, "JSON pointer: the value at '%s' is %s, not an object or array", at,
               json_kind(cur));
       rc = CODEC_NOT_FOUND;
       goto out;
@@ -383,7 +371,7 @@ static enum codec_err decode_json(const struct cfg_point *pt, const char *buf, s
     goto out;
   if(json_to_value(v, out)) {
     excerpt(pointer, strlen(pointer), at, sizeof(at));
-    set_err(err, errlen, "the JSON value at '%s' is %s, not a number or bool", at, json_kind(v));
+    (void)rs_snprintf(err, errlen, "the JSON value at '%s' is %s, not a number or bool", at, json_kind(v));
     rc = CODEC_NOT_NUMBER;
   }
 out:
@@ -434,7 +422,7 @@ static enum codec_err senml_value(const struct senml_rec *r, struct codec_value 
   excerpt(r->name, strlen(r->name), ex, sizeof(ex));
   if(v) {
     if(!json_is_number(v)) {
-      set_err(err, errlen, "SenML record '%s': v is %s, not a number", ex, json_kind(v));
+      (void)rs_snprintf(err, errlen, "SenML record '%s': v is %s, not a number", ex, json_kind(v));
       return CODEC_MALFORMED;
     }
     if(json_is_integer(v) && (!r->bv || json_is_integer(r->bv))) {
@@ -451,14 +439,14 @@ static enum codec_err senml_value(const struct senml_rec *r, struct codec_value 
     out->kind = CODEC_V_DOUBLE;
     out->v.d = json_number_value(v) + (r->bv ? json_number_value(r->bv) : 0.0);
     if(!isfinite(out->v.d)) {
-      set_err(err, errlen, "SenML record '%s': v + bv is out of range", ex);
+      (void)rs_snprintf(err, errlen, "SenML record '%s': v + bv is out of range", ex);
       return CODEC_MALFORMED;
     }
     return CODEC_OK;
   }
   if(vb) {
     if(!json_is_boolean(vb)) {
-      set_err(err, errlen, "SenML record '%s': vb is %s, not a bool", ex, json_kind(vb));
+      (void)rs_snprintf(err, errlen, "SenML record '%s': vb is %s, not a bool", ex, json_kind(vb));
       return CODEC_MALFORMED;
     }
     out->kind = CODEC_V_BOOL;
@@ -466,11 +454,11 @@ static enum codec_err senml_value(const struct senml_rec *r, struct codec_value 
     return CODEC_OK;
   }
   if(json_object_get(r->rec, "vs") || json_object_get(r->rec, "vd")) {
-    set_err(err, errlen, "SenML record '%s' has a %s value, not a number", ex,
+    (void)rs_snprintf(err, errlen, "SenML record '%s' has a %s value, not a number", ex,
             json_object_get(r->rec, "vs") ? "string" : "data");
     return CODEC_NOT_NUMBER;
   }
-  set_err(err, errlen, "SenML record '%s' has no value (v or vb)", ex);
+  (void)rs_snprintf(err, errlen, "SenML record '%s' has no value (v or vb)", ex);
   return CODEC_NOT_NUMBER;
 }
 
@@ -486,7 +474,7 @@ static enum codec_err senml_resolve(json_t *root, struct senml_rec **recs_out, s
   *recs_out = NULL;
   *n_out = 0;
   if(!json_is_array(root)) {
-    set_err(err, errlen, "SenML payload is %s, not an array of records", json_kind(root));
+    (void)rs_snprintf(err, errlen, "SenML payload is %s, not an array of records", json_kind(root));
     return CODEC_MALFORMED;
   }
   n = json_array_size(root);
@@ -498,18 +486,18 @@ static enum codec_err senml_resolve(json_t *root, struct senml_rec **recs_out, s
     size_t l1, l2;
 
     if(!json_is_object(rec)) {
-      set_err(err, errlen, "SenML record %zu is %s, not an object", i, json_kind(rec));
+      (void)rs_snprintf(err, errlen, "SenML record %zu is %s, not an object", i, json_kind(rec));
       goto bad;
     }
     if(opt_string(rec, "bn", &bn) || opt_string(rec, "bu", &bu) || opt_string(rec, "n", &nm) ||
        opt_string(rec, "u", &u)) {
-      set_err(err, errlen, "SenML record %zu: bn, bu, n and u must be strings", i);
+      (void)rs_snprintf(err, errlen, "SenML record %zu: bn, bu, n and u must be strings", i);
       goto bad;
     }
     jbv = json_object_get(rec, "bv");
     if(jbv) {
       if(!json_is_number(jbv)) {
-        set_err(err, errlen, "SenML record %zu: bv is %s, not a number", i, json_kind(jbv));
+        (void)rs_snprintf(err, errlen, "SenML record %zu: bv is %s, not a number", i, json_kind(jbv));
         goto bad;
       }
       bv = jbv;
@@ -566,7 +554,7 @@ static enum codec_err decode_senml(const struct cfg_point *pt, const char *buf, 
   bool by_n = false;
 
   if(!pt->name) {
-    set_err(err, errlen, "senml point '%s' has no name", pt->id ? pt->id : "?");
+    (void)rs_snprintf(err, errlen, "senml point '%s' has no name", pt->id ? pt->id : "?");
     return CODEC_INVALID;
   }
   excerpt(pt->name, strlen(pt->name), ex, sizeof(ex));
@@ -593,7 +581,7 @@ static enum codec_err decode_senml(const struct cfg_point *pt, const char *buf, 
   }
   if(!hits) {
     list_names(&names, recs, n, NULL);
-    set_err(err, errlen, "no SenML record named '%s' (%s%s)", ex, n ? "records: " : "no records",
+    (void)rs_snprintf(err, errlen, "no SenML record named '%s' (%s%s)", ex, n ? "records: " : "no records",
             names.data && !names.oom ? names.data : "");
     rc = CODEC_NOT_FOUND;
     goto out;
@@ -601,11 +589,11 @@ static enum codec_err decode_senml(const struct cfg_point *pt, const char *buf, 
   if(hits > 1) {
     if(by_n) {
       list_names(&names, recs, n, pt->name);
-      set_err(err, errlen, "ambiguous: %zu SenML records have n '%s' (resolved names %s)", hits,
+      (void)rs_snprintf(err, errlen, "ambiguous: %zu SenML records have n '%s' (resolved names %s)", hits,
               ex, names.data && !names.oom ? names.data : "");
     }
     else
-      set_err(err, errlen, "ambiguous: %zu SenML records are named '%s'", hits, ex);
+      (void)rs_snprintf(err, errlen, "ambiguous: %zu SenML records are named '%s'", hits, ex);
     rc = CODEC_AMBIGUOUS;
     goto out;
   }
@@ -614,7 +602,7 @@ static enum codec_err decode_senml(const struct cfg_point *pt, const char *buf, 
 
     excerpt(recs[hit].unit, strlen(recs[hit].unit), eu, sizeof(eu));
     excerpt(pt->unit, strlen(pt->unit), ex2, sizeof(ex2));
-    set_err(err, errlen, "SenML record '%s' has unit '%s', the point expects '%s'", ex, eu, ex2);
+    (void)rs_snprintf(err, errlen, "SenML record '%s' has unit '%s', the point expects '%s'", ex, eu, ex2);
     rc = CODEC_UNIT_MISMATCH;
     goto out;
   }
@@ -634,7 +622,7 @@ enum codec_err cpay_decode(const struct cfg_point *pt, const void *payload, size
 
   memset(out, 0, sizeof(*out));
   if(len > CPAY_MAX_PAYLOAD) {
-    set_err(err, errlen, "payload of %zu bytes is over the %d-byte limit", len,
+    (void)rs_snprintf(err, errlen, "payload of %zu bytes is over the %d-byte limit", len,
             CPAY_MAX_PAYLOAD);
     return CODEC_TOO_LARGE;
   }
@@ -651,7 +639,7 @@ enum codec_err cpay_decode(const struct cfg_point *pt, const void *payload, size
     rc = decode_senml(pt, buf, len, out, err, errlen);
     break;
   default:
-    set_err(err, errlen, "unknown payload format");
+    (void)rs_snprintf(err, errlen, "unknown payload format");
     rc = CODEC_INVALID;
     break;
   }

@@ -13,18 +13,6 @@
 
 _Static_assert(sizeof(float) == 4 && sizeof(double) == 8, "IEEE 754 binary32/64 expected");
 
-RS_PRINTF(3, 4)
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-  va_list ap;
-
-  if(!err || !errlen)
-    return;
-  va_start(ap, fmt);
-  (void)vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
-
 /*
  * Names as written in YAML. Kept here (not cfg_*_name) so the codec links
  * without the config loader.
@@ -100,7 +88,7 @@ enum codec_err codec_apply_scale(const struct cfg_point *pt, struct codec_value 
     return CODEC_OK;
   d = codec_value_as_double(v) * pt->scale + pt->offset;
   if(!isfinite(d)) {
-    set_err(err, errlen, "value %.17g scaled by %.17g plus %.17g is not finite",
+    (void)rs_snprintf(err, errlen, "value %.17g scaled by %.17g plus %.17g is not finite",
             codec_value_as_double(v), pt->scale, pt->offset);
     return CODEC_MALFORMED;
   }
@@ -143,25 +131,6 @@ int codec_format_value(const struct codec_value *v, char *buf, size_t size)
   }
   buf[0] = '\0';
   return -1;
-}
-
-unsigned mbc_type_width(enum cfg_vtype type)
-{
-  switch(type) {
-  case CFG_VT_BOOL:
-  case CFG_VT_INT16:
-  case CFG_VT_UINT16:
-    return 1;
-  case CFG_VT_INT32:
-  case CFG_VT_UINT32:
-  case CFG_VT_FLOAT32:
-    return 2;
-  case CFG_VT_INT64:
-  case CFG_VT_UINT64:
-  case CFG_VT_FLOAT64:
-    return 4;
-  }
-  return 1;
 }
 
 static bool endian_valid(enum cfg_endian e)
@@ -265,18 +234,18 @@ enum codec_err mbc_decode_raw(enum cfg_vtype type, enum cfg_endian endian, int b
 
   memset(out, 0, sizeof(*out));
   if(!type_valid(type) || !endian_valid(endian)) {
-    set_err(err, errlen, "unknown type or byte order");
+    (void)rs_snprintf(err, errlen, "unknown type or byte order");
     return CODEC_INVALID;
   }
-  width = mbc_type_width(type);
+  width = cfg_vtype_width(type);
   if(!regs || n < width) {
-    set_err(err, errlen, "%s needs %u register%s, got %zu", type_name(type), width,
+    (void)rs_snprintf(err, errlen, "%s needs %u register%s, got %zu", type_name(type), width,
             width == 1 ? "" : "s", regs ? n : 0);
     return CODEC_MALFORMED;
   }
   if(type == CFG_VT_BOOL) {
     if(bit > 15) {
-      set_err(err, errlen, "bit %d is outside a 16-bit register (0-15)", bit);
+      (void)rs_snprintf(err, errlen, "bit %d is outside a 16-bit register (0-15)", bit);
       return CODEC_INVALID;
     }
     out->kind = CODEC_V_BOOL;
@@ -311,7 +280,7 @@ enum codec_err mbc_decode_raw(enum cfg_vtype type, enum cfg_endian endian, int b
     memcpy(&f, &u32, sizeof(f));
     if(!isfinite(f)) {
       regs_text(regs, width, rt, sizeof(rt));
-      set_err(err, errlen, "float32 registers %s (%s) are %s", rt, endian_name(endian),
+      (void)rs_snprintf(err, errlen, "float32 registers %s (%s) are %s", rt, endian_name(endian),
               isnan(f) ? "NaN" : "infinite");
       return CODEC_MALFORMED;
     }
@@ -325,7 +294,7 @@ enum codec_err mbc_decode_raw(enum cfg_vtype type, enum cfg_endian endian, int b
     memcpy(&d, &raw, sizeof(d));
     if(!isfinite(d)) {
       regs_text(regs, width, rt, sizeof(rt));
-      set_err(err, errlen, "float64 registers %s (%s) are %s", rt, endian_name(endian),
+      (void)rs_snprintf(err, errlen, "float64 registers %s (%s) are %s", rt, endian_name(endian),
               isnan(d) ? "NaN" : "infinite");
       memset(out, 0, sizeof(*out));
       return CODEC_MALFORMED;
@@ -348,12 +317,12 @@ enum codec_err mbc_decode(const struct cfg_point *pt, const uint16_t *regs, size
   memset(out, 0, sizeof(*out));
   if(pt->table == CFG_REG_COIL || pt->table == CFG_REG_DISCRETE) {
     if(pt->type != CFG_VT_BOOL) {
-      set_err(err, errlen, "%s points must be bool, not %s", table_name(pt->table),
+      (void)rs_snprintf(err, errlen, "%s points must be bool, not %s", table_name(pt->table),
               type_name(pt->type));
       return CODEC_INVALID;
     }
     if(!regs || n < 1) {
-      set_err(err, errlen, "no bit in the reply");
+      (void)rs_snprintf(err, errlen, "no bit in the reply");
       return CODEC_MALFORMED;
     }
     out->kind = CODEC_V_BOOL;
@@ -432,12 +401,12 @@ enum codec_err mbc_encode_raw(enum cfg_vtype type, enum cfg_endian endian, int b
   char vt[32];
 
   if(!type_valid(type) || !endian_valid(endian) || !v) {
-    set_err(err, errlen, "unknown type or byte order");
+    (void)rs_snprintf(err, errlen, "unknown type or byte order");
     return CODEC_INVALID;
   }
-  width = mbc_type_width(type);
+  width = cfg_vtype_width(type);
   if(!regs || n < width) {
-    set_err(err, errlen, "%s needs %u registers, room for %zu", type_name(type), width,
+    (void)rs_snprintf(err, errlen, "%s needs %u registers, room for %zu", type_name(type), width,
             regs ? n : 0);
     return CODEC_INVALID;
   }
@@ -449,11 +418,11 @@ enum codec_err mbc_encode_raw(enum cfg_vtype type, enum cfg_endian endian, int b
     bool on;
 
     if(bit > 15) {
-      set_err(err, errlen, "bit %d is outside a 16-bit register (0-15)", bit);
+      (void)rs_snprintf(err, errlen, "bit %d is outside a 16-bit register (0-15)", bit);
       return CODEC_INVALID;
     }
     if(value_to_int(v, &c) || c.neg || c.u > 1) {
-      set_err(err, errlen, "%s is not a bool (0 or 1)", vt);
+      (void)rs_snprintf(err, errlen, "%s is not a bool (0 or 1)", vt);
       return CODEC_RANGE;
     }
     on = c.u == 1;
@@ -472,7 +441,7 @@ enum codec_err mbc_encode_raw(enum cfg_vtype type, enum cfg_endian endian, int b
 
     /* Up to FLT_MAX plus half an ulp (2^128 - 2^103) rounds to FLT_MAX. */
     if(!isfinite(d) || fabs(d) >= 0x1.ffffffp127) {
-      set_err(err, errlen, "%s does not fit a float32", vt);
+      (void)rs_snprintf(err, errlen, "%s does not fit a float32", vt);
       return CODEC_RANGE;
     }
     if(fabs(d) > (double)FLT_MAX) /* clamp: a conversion out of range is undefined */
@@ -487,7 +456,7 @@ enum codec_err mbc_encode_raw(enum cfg_vtype type, enum cfg_endian endian, int b
     double d = codec_value_as_double(v);
 
     if(!isfinite(d)) {
-      set_err(err, errlen, "%s is not a finite float64", vt);
+      (void)rs_snprintf(err, errlen, "%s is not a finite float64", vt);
       return CODEC_RANGE;
     }
     memcpy(&raw, &d, sizeof(raw));
@@ -522,7 +491,7 @@ enum codec_err mbc_encode_raw(enum cfg_vtype type, enum cfg_endian endian, int b
     uint64_t mask = width == 4 ? UINT64_MAX : (UINT64_C(1) << (16 * width)) - 1;
 
     if(value_to_int(v, &c) || (c.neg && (!is_signed || c.i < smin)) || (!c.neg && c.u > umax)) {
-      set_err(err, errlen, "%s does not fit a %s", vt, type_name(type));
+      (void)rs_snprintf(err, errlen, "%s does not fit a %s", vt, type_name(type));
       return CODEC_RANGE;
     }
     /* Conversion of a negative int64 to uint64 is defined: modulo 2^64. */
@@ -539,12 +508,12 @@ enum codec_err mbc_encode_point(const struct cfg_point *pt, double value, uint16
   bool bits = pt->table == CFG_REG_COIL || pt->table == CFG_REG_DISCRETE;
 
   if(!isfinite(value)) {
-    set_err(err, errlen, "value is not finite");
+    (void)rs_snprintf(err, errlen, "value is not finite");
     return CODEC_RANGE;
   }
   if(pt->type == CFG_VT_BOOL || bits) {
     if(bits && pt->type != CFG_VT_BOOL) {
-      set_err(err, errlen, "%s points must be bool, not %s", table_name(pt->table),
+      (void)rs_snprintf(err, errlen, "%s points must be bool, not %s", table_name(pt->table),
               type_name(pt->type));
       return CODEC_INVALID;
     }
@@ -555,7 +524,7 @@ enum codec_err mbc_encode_point(const struct cfg_point *pt, double value, uint16
   }
   if(pt->scaled) {
     if(pt->scale == 0) {
-      set_err(err, errlen, "scale 0 cannot be inverted");
+      (void)rs_snprintf(err, errlen, "scale 0 cannot be inverted");
       return CODEC_INVALID;
     }
     value = (value - pt->offset) / pt->scale;

@@ -84,8 +84,6 @@ enum codec_err codec_apply_scale(const struct cfg_point *pt, struct codec_value 
  */
 int codec_format_value(const struct codec_value *v, char *buf, size_t size);
 
-/* Registers a value of this type covers: 1 for bool and 16-bit, 2, or 4. */
-unsigned mbc_type_width(enum cfg_vtype type);
 
 /*
  * Decode one point from regs[0..n-1], the registers as they came off the

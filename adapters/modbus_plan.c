@@ -110,7 +110,7 @@ int mbplan_build_points(const struct cfg_point *points, size_t n, const struct m
   for(i = 0; i < n; i++) {
     const struct cfg_point *pt = &points[i];
     bool bits = table_is_bits(pt->table);
-    uint32_t width = bits ? 1 : mbc_type_width(pt->type);
+    uint32_t width = bits ? 1 : cfg_vtype_width(pt->type);
     uint32_t limit = bits ? bit_limit : reg_limit;
     char why[96];
 

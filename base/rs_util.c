@@ -151,6 +151,17 @@ int rs_snprintf(char *buf, size_t size, const char *fmt, ...)
   return (n < 0 || (size_t)n >= size) ? -1 : 0;
 }
 
+int rs_hexval(int c)
+{
+  if(c >= '0' && c <= '9')
+    return c - '0';
+  if(c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if(c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
 int rs_strlcpy(char *dst, const char *src, size_t n)
 {
   size_t len = strlen(src);

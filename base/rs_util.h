@@ -44,6 +44,9 @@ int rs_parse_double(const char *s, double *out);
 /* snprintf that reports truncation: returns 0 when it fit, -1 otherwise. */
 int rs_snprintf(char *buf, size_t size, const char *fmt, ...) RS_PRINTF(3, 4);
 
+/* The value of hex digit c (0-9, a-f, A-F), or -1. */
+int rs_hexval(int c);
+
 /* Copy src into dst of size n, always terminated; -1 when truncated. */
 int rs_strlcpy(char *dst, const char *src, size_t n);
 

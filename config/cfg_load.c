@@ -1399,22 +1399,6 @@ static void load_restock(struct ld *ld, const struct cfg_node *root)
 
 /* ---- devices.d ---- */
 
-static unsigned vtype_width(enum cfg_vtype t)
-{
-  switch(t) {
-  case CFG_VT_INT32:
-  case CFG_VT_UINT32:
-  case CFG_VT_FLOAT32:
-    return 2;
-  case CFG_VT_INT64:
-  case CFG_VT_UINT64:
-  case CFG_VT_FLOAT64:
-    return 4;
-  default:
-    return 1;
-  }
-}
-
 static void load_points(struct ld *ld, struct cfg_device *d, const struct cfg_node *seq,
                         const char *dpath)
 {
@@ -1463,7 +1447,7 @@ static void load_points(struct ld *ld, struct cfg_device *d, const struct cfg_no
         kpath(kp, sizeof(kp), p, "bit");
         err(ld, bv, kp, "only applies to bool points on input or holding registers");
       }
-      pt->width = vtype_width(pt->type);
+      pt->width = cfg_vtype_width(pt->type);
       if(bits)
         pt->width = 1;
       if(wok(&w, "address") && (unsigned)pt->address + pt->width > 65536u) {

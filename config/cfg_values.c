@@ -438,3 +438,22 @@ const char *cfg_currency_suggest(const char *code)
   }
   return rs_did_you_mean(code, cands);
 }
+
+unsigned cfg_vtype_width(enum cfg_vtype t)
+{
+  switch(t) {
+  case CFG_VT_BOOL:
+  case CFG_VT_INT16:
+  case CFG_VT_UINT16:
+    return 1;
+  case CFG_VT_INT32:
+  case CFG_VT_UINT32:
+  case CFG_VT_FLOAT32:
+    return 2;
+  case CFG_VT_INT64:
+  case CFG_VT_UINT64:
+  case CFG_VT_FLOAT64:
+    return 4;
+  }
+  return 1;
+}

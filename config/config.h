@@ -358,4 +358,7 @@ int cfg_currency_decimals(const char *code);
 /* Format minor units as a decimal string ("42.50") into buf. */
 void cfg_format_money(int64_t minor, int decimals, char *buf, size_t size);
 
+/* Registers (16-bit words) a value of type t takes: 1, 2 or 4. */
+unsigned cfg_vtype_width(enum cfg_vtype t);
+
 #endif

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "config/cfg_internal.h"
+#include "base/clock.h"
 #include "base/rs_util.h"
 
 struct rl {
@@ -100,58 +101,6 @@ static const char *id_value(struct rl *l, const struct cfg_node *n, const char *
   cfg_quote_value(s, n->len, q, sizeof(q));
   err(l, n, path, "%s is not %s", q, full_id ? "a consumable id (device/id)" : "an id");
   return NULL;
-}
-
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian; Howard Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
-{
-  int64_t era, yoe, doy, doe;
-  y -= m <= 2;
-  era = (y >= 0 ? y : y - 399) / 400;
-  yoe = y - era * 400;
-  doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
-/* "YYYY-MM-DDTHH:MM:SS" then Z or +hh:mm/-hh:mm (no fraction). 0 and *out ms, or -1. */
-static int parse_rfc3339(const char *s, int64_t *out)
-{
-  int v[6], i, k = 0, off = 0;
-  static const int width[6] = {4, 2, 2, 2, 2, 2};
-  static const char sep[6] = {'-', '-', 'T', ':', ':', 0};
-  for(i = 0; i < 6; i++) {
-    int w;
-    v[i] = 0;
-    for(w = 0; w < width[i]; w++, k++) {
-      if(s[k] < '0' || s[k] > '9')
-        return -1;
-      v[i] = v[i] * 10 + (s[k] - '0');
-    }
-    if(sep[i]) {
-      if(s[k] != sep[i] && !(i == 2 && s[k] == 't'))
-        return -1;
-      k++;
-    }
-  }
-  if(v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31 || v[3] > 23 || v[4] > 59 || v[5] > 60)
-    return -1;
-  if((s[k] == 'Z' || s[k] == 'z') && !s[k + 1])
-    off = 0;
-  else if((s[k] == '+' || s[k] == '-') && s[k + 1] >= '0' && s[k + 1] <= '9' && s[k + 2] >= '0' &&
-          s[k + 2] <= '9' && s[k + 3] == ':' && s[k + 4] >= '0' && s[k + 4] <= '9' &&
-          s[k + 5] >= '0' && s[k + 5] <= '9' && !s[k + 6]) {
-    off =
-        ((s[k + 1] - '0') * 10 + (s[k + 2] - '0')) * 60 + (s[k + 4] - '0') * 10 + (s[k + 5] - '0');
-    if(s[k] == '-')
-      off = -off;
-  }
-  else
-    return -1;
-  *out = ((days_from_civil(v[0], v[1], v[2]) * 86400 + v[3] * 3600 + v[4] * 60 + v[5]) -
-          (int64_t)off * 60) *
-         1000;
-  return 0;
 }
 
 /* ---- series notation ----------------------------------------------------- */
@@ -470,7 +419,7 @@ static void load_case(struct rl *l, const struct cfg_node *n, const char *path,
     else if(!strcmp(k->s, "start")) {
       int64_t t;
       if((s = scalar(l, v, kp, "an RFC 3339 time")) != NULL) {
-        if(parse_rfc3339(s, &t))
+        if(clock_parse_time(s, &t))
           err(l, v, kp, "expected an RFC 3339 time (2026-01-05T00:00:00Z)");
         else
           c->start_ms = t;

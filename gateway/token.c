@@ -253,19 +253,11 @@ static void b64url(const unsigned char *in, size_t n, char *out)
   out[o] = '\0';
 }
 
+/* The value of base64url digit c, or -1 (its place in the alphabet). */
 static int b64val(char c)
 {
-  if(c >= 'A' && c <= 'Z')
-    return c - 'A';
-  if(c >= 'a' && c <= 'z')
-    return c - 'a' + 26;
-  if(c >= '0' && c <= '9')
-    return c - '0' + 52;
-  if(c == '-')
-    return 62;
-  if(c == '_')
-    return 63;
-  return -1;
+  const char *p = c ? strchr(B64, c) : NULL;
+  return p ? (int)(p - B64) : -1;
 }
 
 /*

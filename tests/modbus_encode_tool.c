@@ -81,7 +81,7 @@ int main(int argc, char **argv)
     fprintf(stderr, "%s: %s\n", codec_strerror(rc), err);
     return 1;
   }
-  for(i = 0; i < (int)mbc_type_width((enum cfg_vtype)t); i++)
+  for(i = 0; i < (int)cfg_vtype_width((enum cfg_vtype)t); i++)
     printf("%s%u", i ? " " : "", (unsigned)regs[i]);
   printf("\n");
   return 0;

@@ -108,7 +108,7 @@ static struct cfg_point reg_point(enum cfg_vtype type, enum cfg_endian endian)
   pt.type = type;
   pt.endian = endian;
   pt.bit = -1;
-  pt.width = mbc_type_width(type);
+  pt.width = cfg_vtype_width(type);
   pt.scale = 1;
   return pt;
 }
@@ -116,15 +116,15 @@ static struct cfg_point reg_point(enum cfg_vtype type, enum cfg_endian endian)
 static void test_widths(void **state)
 {
   (void)state;
-  assert_int_equal(mbc_type_width(CFG_VT_BOOL), 1);
-  assert_int_equal(mbc_type_width(CFG_VT_INT16), 1);
-  assert_int_equal(mbc_type_width(CFG_VT_UINT16), 1);
-  assert_int_equal(mbc_type_width(CFG_VT_INT32), 2);
-  assert_int_equal(mbc_type_width(CFG_VT_UINT32), 2);
-  assert_int_equal(mbc_type_width(CFG_VT_FLOAT32), 2);
-  assert_int_equal(mbc_type_width(CFG_VT_INT64), 4);
-  assert_int_equal(mbc_type_width(CFG_VT_UINT64), 4);
-  assert_int_equal(mbc_type_width(CFG_VT_FLOAT64), 4);
+  assert_int_equal(cfg_vtype_width(CFG_VT_BOOL), 1);
+  assert_int_equal(cfg_vtype_width(CFG_VT_INT16), 1);
+  assert_int_equal(cfg_vtype_width(CFG_VT_UINT16), 1);
+  assert_int_equal(cfg_vtype_width(CFG_VT_INT32), 2);
+  assert_int_equal(cfg_vtype_width(CFG_VT_UINT32), 2);
+  assert_int_equal(cfg_vtype_width(CFG_VT_FLOAT32), 2);
+  assert_int_equal(cfg_vtype_width(CFG_VT_INT64), 4);
+  assert_int_equal(cfg_vtype_width(CFG_VT_UINT64), 4);
+  assert_int_equal(cfg_vtype_width(CFG_VT_FLOAT64), 4);
 }
 
 /* Every type x endian: the wire pattern decodes to the value, and back. */
@@ -139,7 +139,7 @@ static void test_known_patterns(void **state)
     struct cfg_point pt = reg_point(p->type, p->endian);
     struct codec_value v;
     uint16_t regs[4] = {0xdead, 0xdead, 0xdead, 0xdead};
-    unsigned w = mbc_type_width(p->type);
+    unsigned w = cfg_vtype_width(p->type);
     char err[CODEC_ERR_MAX] = "";
 
     print_message("pattern %zu: type %d endian %d\n", i, (int)p->type, (int)p->endian);
@@ -391,7 +391,7 @@ static void test_boundaries(void **state)
     assert_value_equal(&v, &b[i].want);
     assert_int_equal(mbc_encode_raw(b[i].type, b[i].endian, -1, &b[i].want, r, 4, err, 256),
                      CODEC_OK);
-    assert_memory_equal(r, b[i].regs, mbc_type_width(b[i].type) * sizeof(uint16_t));
+    assert_memory_equal(r, b[i].regs, cfg_vtype_width(b[i].type) * sizeof(uint16_t));
   }
   for(i = 0; i < RS_ARRAY_LEN(bad); i++) {
     r[0] = 0x5555;
@@ -458,7 +458,7 @@ static void test_roundtrip_random(void **state)
       continue;
     }
     assert_int_equal(mbc_encode_raw(t, e, -1, &in, r2, 4, NULL, 0), CODEC_OK);
-    assert_memory_equal(r, r2, mbc_type_width(t) * sizeof(uint16_t));
+    assert_memory_equal(r, r2, cfg_vtype_width(t) * sizeof(uint16_t));
     assert_int_equal(mbc_decode_raw(t, e, -1, r2, 4, &out, NULL, 0), CODEC_OK);
     assert_value_equal(&out, &in);
   }

@@ -482,17 +482,6 @@ static void csrf_cb(void *ud, const char *action, char *out, size_t size)
   csrf_token(c->s, c->session, action, out, size);
 }
 
-static int hexval(char c)
-{
-  if(c >= '0' && c <= '9')
-    return c - '0';
-  if(c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if(c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 /*
  * The value of field `name` in an application/x-www-form-urlencoded body,
  * decoded into out. Returns 0, or -1 when absent, malformed or too long.
@@ -513,8 +502,8 @@ static int form_field(const char *body, size_t len, const char *name, char *out,
           int hi, lo;
           if(k + 2 >= end)
             return -1;
-          hi = hexval(body[k + 1]);
-          lo = hexval(body[k + 2]);
+          hi = rs_hexval(body[k + 1]);
+          lo = rs_hexval(body[k + 2]);
           if(hi < 0 || lo < 0)
             return -1;
           ch = (char)(hi * 16 + lo);

@@ -65,7 +65,7 @@ static void fuzz_decode(const uint8_t *data, size_t size)
   /* Unscaled register values encode back to the registers they came from. */
   if(!pt.scaled && pt.type != CFG_VT_BOOL &&
      (pt.table == CFG_REG_INPUT || pt.table == CFG_REG_HOLDING)) {
-    unsigned w = mbc_type_width(pt.type);
+    unsigned w = cfg_vtype_width(pt.type);
 
     if(mbc_encode_raw(pt.type, pt.endian, -1, &v, back, 4, err, sizeof(err)))
       abort();
