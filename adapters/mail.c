@@ -315,7 +315,10 @@ void mail_settings_from_cfg(const struct cfg *cfg, struct mail_settings *s)
   s->timeout_ms = 30000;
 }
 
-/* Write message into a new file of dir (via a temporary name and rename). */
+/*
+ * Write message into a new file of dir (via a temporary name and rename).
+ * The file is 0600 whatever the umask: it holds live approval links.
+ */
 static enum mail_result send_file(const char *dir, const char *message, char *err, size_t errlen)
 {
   char tmp[4096], final[4096], rnd[17];
@@ -330,10 +333,16 @@ static enum mail_result send_file(const char *dir, const char *message, char *er
     (void)rs_snprintf(err, errlen, "mail directory %s: the path is too long", dir);
     return MAIL_CONFIG;
   }
-  fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+  fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
   if(fd < 0) {
     (void)rs_snprintf(err, errlen, "cannot write a mail into %s: %s", dir, strerror(errno));
     return errno == ENOENT || errno == EACCES ? MAIL_CONFIG : MAIL_RETRY;
+  }
+  if(fchmod(fd, 0600)) {
+    (void)rs_snprintf(err, errlen, "cannot write a mail into %s: %s", dir, strerror(errno));
+    close(fd);
+    (void)unlink(tmp);
+    return MAIL_RETRY;
   }
   while(off < len) {
     ssize_t w = write(fd, message + off, len - off);

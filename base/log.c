@@ -10,9 +10,13 @@
 #include "base/log.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define LOG_MSG_MAX  2048
@@ -74,11 +78,97 @@ static void write_all(int fd, const char *buf, size_t len)
   }
 }
 
+static void log_vmsg(enum log_level lvl, const char *suffix, const char *fmt, va_list ap)
+    RS_PRINTF(3, 0);
+
 /*
  * Format and write one line at lvl when lvl is within the current level.
  * Never fails visibly; errno is preserved for the caller.
  */
 void log_msg(enum log_level lvl, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  log_vmsg(lvl, NULL, fmt, ap);
+  va_end(ap);
+}
+
+/* ---- rate-limited lines ------------------------------------------------- */
+
+struct rl_kind {
+  char kind[48];
+  int64_t window_start;  /* CLOCK_MONOTONIC ms of the last line written */
+  unsigned long dropped; /* lines not written since */
+  bool used;
+};
+
+static pthread_mutex_t rl_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct rl_kind rl_kinds[LOG_RL_KINDS];
+static _Atomic int64_t rl_window_ms = 60000;
+
+void log_rl_set_window_ms(int64_t ms)
+{
+  atomic_store(&rl_window_ms, ms);
+}
+
+static int64_t mono_ms(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Write the line when its kind wrote none in the current window (with the
+ * count of those left out since), else count it. The slot of a kind is
+ * found by name; when the table is full the last slot is shared.
+ */
+void log_rl(enum log_level lvl, const char *kind, const char *fmt, ...)
+{
+  struct rl_kind *k = NULL;
+  int64_t now, win = atomic_load(&rl_window_ms);
+  unsigned long dropped = 0;
+  char suffix[96];
+  size_t i;
+  va_list ap;
+
+  if((int)lvl > atomic_load(&log_level))
+    return;
+  now = mono_ms();
+  pthread_mutex_lock(&rl_lock);
+  for(i = 0; i < LOG_RL_KINDS && !k; i++) {
+    if(!rl_kinds[i].used) {
+      k = &rl_kinds[i];
+      k->used = true;
+      (void)rs_strlcpy(k->kind, kind, sizeof(k->kind));
+      k->window_start = now - win;
+      k->dropped = 0;
+    }
+    else if(!strncmp(rl_kinds[i].kind, kind, sizeof(rl_kinds[i].kind) - 1))
+      k = &rl_kinds[i];
+  }
+  if(!k)
+    k = &rl_kinds[LOG_RL_KINDS - 1];
+  if(now - k->window_start < win) {
+    k->dropped++;
+    pthread_mutex_unlock(&rl_lock);
+    return;
+  }
+  dropped = k->dropped;
+  k->dropped = 0;
+  k->window_start = now;
+  pthread_mutex_unlock(&rl_lock);
+  suffix[0] = '\0';
+  if(dropped)
+    (void)snprintf(suffix, sizeof(suffix),
+                   " (and %lu more like this, not logged, since the last one)", dropped);
+  va_start(ap, fmt);
+  log_vmsg(lvl, suffix, fmt, ap);
+  va_end(ap);
+}
+
+/* The line of log_msg(), with suffix (NULL: none) after the message. */
+static void log_vmsg(enum log_level lvl, const char *suffix, const char *fmt, va_list ap)
 {
   /* the formatted text may be longer than what is kept: the surplus is cut */
   char raw[LOG_MSG_MAX + 1];
@@ -86,13 +176,10 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
   size_t o, i, rawlen, prefix;
   bool cut = false;
   int saved = errno, n;
-  va_list ap;
 
   if((int)lvl > atomic_load(&log_level))
     return;
-  va_start(ap, fmt);
   n = vsnprintf(raw, sizeof(raw), fmt, ap);
-  va_end(ap);
   if(n < 0) {
     rs_strlcpy(raw, "(unformattable log message)", sizeof(raw));
     n = (int)strlen(raw);
@@ -100,6 +187,14 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
   rawlen = strlen(raw);
   if((size_t)n > rawlen)
     cut = true;
+  if(suffix && *suffix && !cut) {
+    /* the count goes after the message, and is cut with it when too long */
+    size_t sl = strlen(suffix);
+    if(rawlen + sl < sizeof(raw)) {
+      memcpy(raw + rawlen, suffix, sl + 1);
+      rawlen += sl;
+    }
+  }
 
   n = snprintf(line, sizeof(line), "<%d>", (int)lvl);
   prefix = o = (size_t)n;

@@ -28,6 +28,20 @@ void log_set_fd(int fd);
 
 void log_msg(enum log_level lvl, const char *fmt, ...) RS_PRINTF(2, 3);
 
+/*
+ * Rate-limited: at most one line per `kind` (a short constant naming the
+ * sort of event, e.g. "store-write") per window (60 s). Lines of that kind
+ * within the window are counted instead, and the next line written says how
+ * many were left out: "... (and 56 more like this, not logged, since the
+ * last one)".
+ * Thread-safe. At most LOG_RL_KINDS kinds are tracked; further kinds share
+ * one slot.
+ */
+void log_rl(enum log_level lvl, const char *kind, const char *fmt, ...) RS_PRINTF(3, 4);
+#define LOG_RL_KINDS 64
+/* The window in ms (tests); 60000 by default. */
+void log_rl_set_window_ms(int64_t ms);
+
 #define log_err(...)    log_msg(LOG_LVL_ERR, __VA_ARGS__)
 #define log_warn(...)   log_msg(LOG_LVL_WARNING, __VA_ARGS__)
 #define log_notice(...) log_msg(LOG_LVL_NOTICE, __VA_ARGS__)

@@ -1161,6 +1161,40 @@ static void load_restock(struct ld *ld, const struct cfg_node *root)
         cfg->http.n_allowed_hosts = nh;
       }
     }
+    {
+      /*
+       * SPEC 11: an allowed_hosts entry beyond loopback means clients
+       * reach the page through something else (a reverse proxy), so the
+       * decisions over HTTP need the admin credential.
+       */
+      const struct cfg_node *ah = wv(&w, "allowed_hosts");
+      size_t i;
+      for(i = 0; ah && ah->kind == CFG_N_SEQ && !cfg->http.admin_set && !wv(&w, "admin") &&
+                 i < ah->n;
+          i++) {
+        const struct cfg_node *e = ah->kids[i];
+        const char *h;
+        size_t hl;
+        char kp[64];
+        if(!e || e->kind != CFG_N_SCALAR || e->bad || !e->s)
+          continue;
+        h = e->s;
+        hl = e->len;
+        if(hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+          h++;
+          hl -= 2;
+        }
+        if(is_loopback_host(h, hl))
+          continue;
+        cfg_quote_value(e->s, e->len, q, sizeof(q));
+        (void)rs_snprintf(kp, sizeof(kp), "http.allowed_hosts[%zu]", i);
+        err(ld, e, kp,
+            "%s is not a loopback name or address, which needs http.admin (set http.admin, "
+            "or list only 127.0.0.1, ::1 and localhost)",
+            q);
+        break;
+      }
+    }
     if(cfg->http.public_url) {
       ld->public_url_set = true;
       if(!starts(cfg->http.public_url, "http://") && !starts(cfg->http.public_url, "https://")) {

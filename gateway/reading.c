@@ -608,7 +608,8 @@ enum rs_err reading_path_submit(struct reading_path *rp, const struct reading *r
     rc = store_put_reading(rp->st, r->device, r->point, r->wall_ms, r->value);
     if(rc) {
       rp->store_errors++;
-      log_err("store: cannot record %s/%s: %s", r->device, r->point, store_errmsg(rp->st));
+      log_rl(LOG_LVL_ERR, "store-reading", "store: cannot record %s/%s: %s", r->device, r->point,
+           store_errmsg(rp->st));
       return rc;
     }
   }

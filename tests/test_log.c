@@ -242,6 +242,32 @@ static void test_threads(void **state)
   free(all);
 }
 
+/*
+ * Rate-limited lines (issue 15 items 6 and 14): 1,239 refused links make one
+ * line per kind per window, and the next line of that kind after the window
+ * says how many were left out.
+ */
+static void test_rate_limited(void **state)
+{
+  int i;
+  (void)state;
+  log_rl_set_window_ms(3600000);
+  for(i = 0; i < 1239; i++)
+    log_rl(LOG_LVL_WARNING, "test-link", "approval link refused: bad signature (from %d)", i);
+  log_rl(LOG_LVL_ERR, "test-store", "store: cannot record %s", "x/y");
+  log_rl(LOG_LVL_ERR, "test-store", "store: cannot record %s", "x/z");
+  expect_output("<4>approval link refused: bad signature (from 0)\n"
+                "<3>store: cannot record x/y\n");
+  /* a new window: the line carries the count of the ones left out */
+  log_rl_set_window_ms(0);
+  log_rl(LOG_LVL_WARNING, "test-link", "approval link refused: bad signature (from %d)", 9999);
+  log_rl(LOG_LVL_WARNING, "test-link", "approval link refused: bad signature (from %d)", 10000);
+  expect_output("<4>approval link refused: bad signature (from 9999) (and 1238 more like this, "
+                "not logged, since the last one)\n"
+                "<4>approval link refused: bad signature (from 10000)\n");
+  log_rl_set_window_ms(60000);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -252,6 +278,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_errno_kept, setup, teardown),
       cmocka_unit_test_setup_teardown(test_parse_level, setup, teardown),
       cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_rate_limited, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -153,6 +153,12 @@ static void test_file_transport_and_mime(void **state)
   }
   closedir(d);
   assert_int_equal(n, 1);
+  {
+    /* the mail holds a live approval link: only restockd's user may read it */
+    struct stat sb;
+    assert_int_equal(stat(file, &sb), 0);
+    assert_int_equal(sb.st_mode & 07777, 0600);
+  }
   j = mime_check(file);
   /* the reader sees the subject as written, and the link intact */
   assert_string_equal(json_string_value(json_object_get(j, "subject")), SUBJECT);

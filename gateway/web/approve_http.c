@@ -190,7 +190,8 @@ void approve_http_handle(struct store *st, struct pipeline *pl, const struct cfg
   memset(out, 0, sizeof(*out));
   memset(&a, 0, sizeof(a));
   if(token_parse(rq->token, &t)) {
-    log_warn("approval link refused: malformed token (from %s)", rq->source ? rq->source : "?");
+    log_rl(LOG_LVL_WARNING, "approval-link-refused",
+           "approval link refused: malformed token (from %s)", rq->source ? rq->source : "?");
     message(out, cfg, 403, "This link is not valid",
             "The approval link is damaged or was not made by this gateway, so nothing was "
             "changed.",
@@ -206,7 +207,8 @@ void approve_http_handle(struct store *st, struct pipeline *pl, const struct cfg
     return;
   }
   if(!token_verify(&t, key)) {
-    log_warn("approval link refused: bad signature (from %s)", rq->source ? rq->source : "?");
+    log_rl(LOG_LVL_WARNING, "approval-link-refused",
+           "approval link refused: bad signature (from %s)", rq->source ? rq->source : "?");
     message(out, cfg, 403, "This link is not valid",
             "The approval link is damaged or was not made by this gateway, so nothing was "
             "changed.",

@@ -285,6 +285,30 @@ int http_parse_listen(const char *listen, char *host, size_t host_size, uint16_t
 #define SESSION_COOKIE "restock_session"
 #define SESSION_HEX    32 /* 16 random bytes */
 
+/* A client as the lockout sees it: an IPv4 address, or an IPv6 address's /64. */
+#define CLIENT_KEY_LEN 9
+
+/* Failed logins of one client (see check_admin()). */
+struct auth_client {
+  unsigned char key[CLIENT_KEY_LEN];
+  bool used;
+  unsigned failures;    /* since the last success or since it was forgotten */
+  int64_t last_ms;      /* real mono ms of the last failure */
+  int64_t locked_until; /* real mono ms; 0: not locked */
+};
+
+/*
+ * One connection, from accept to close: when its current request began and
+ * whether that request's headers are complete (the header deadline).
+ */
+struct conn_track {
+  struct conn_track *prev, *next;
+  int fd;
+  int64_t since_ms; /* real mono ms the current request began (or the connection opened) */
+  bool waiting;     /* headers of the current request not complete yet */
+  bool cut;         /* shut down for missing the deadline */
+};
+
 struct http_server {
   struct http_env env;
   struct MHD_Daemon *mhd;
@@ -295,8 +319,9 @@ struct http_server {
   int64_t start_wall;       /* daemon clock wall ms at start */
   unsigned char secret[32]; /* CSRF key, fresh per process */
   struct metrics *metrics;
-  int64_t auth_window_start; /* real mono ms */
-  unsigned auth_failures;    /* in the current window */
+  struct auth_client auth[HTTP_AUTH_CLIENTS]; /* failed logins per client */
+  struct conn_track *conns;                   /* open connections */
+  unsigned header_timeout_ms;
   /* the last GET /api/v1/status answer, shared by requests (see on_api_status) */
   struct MHD_Response *status_resp; /* NULL: none cached */
   int64_t status_built_ms;          /* real mono ms it was built at */
@@ -623,32 +648,120 @@ static bool password_ok(const char *password, const char *hash)
 enum auth_result { AUTH_OK, AUTH_MISSING, AUTH_BAD, AUTH_LOCKED, AUTH_DISABLED };
 
 /*
+ * The lockout key of the request's client into key: family byte + IPv4
+ * address, or + the first 8 bytes (the /64) of an IPv6 address (an
+ * IPv4-mapped one counts as IPv4). All zero when unknown.
+ */
+static void client_key(struct MHD_Connection *conn, unsigned char key[CLIENT_KEY_LEN])
+{
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  memset(key, 0, CLIENT_KEY_LEN);
+  if(!ci || !ci->client_addr)
+    return;
+  if(ci->client_addr->sa_family == AF_INET) {
+    const struct sockaddr_in *a = (const struct sockaddr_in *)(const void *)ci->client_addr;
+    key[0] = 4;
+    memcpy(key + 1, &a->sin_addr, 4);
+  }
+  else if(ci->client_addr->sa_family == AF_INET6) {
+    const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)(const void *)ci->client_addr;
+    if(IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) {
+      key[0] = 4;
+      memcpy(key + 1, a->sin6_addr.s6_addr + 12, 4);
+    }
+    else {
+      key[0] = 6;
+      memcpy(key + 1, a->sin6_addr.s6_addr, 8);
+    }
+  }
+}
+
+/*
+ * The failure record of key, or NULL; with add, a new or reused slot (the
+ * one whose last failure is oldest) when there is none.
+ */
+static struct auth_client *auth_find(struct http_server *s, const unsigned char *key, bool add)
+{
+  struct auth_client *slot = NULL;
+  size_t i;
+  for(i = 0; i < HTTP_AUTH_CLIENTS; i++)
+    if(s->auth[i].used && !memcmp(s->auth[i].key, key, CLIENT_KEY_LEN))
+      return &s->auth[i];
+  if(!add)
+    return NULL;
+  for(i = 0; i < HTTP_AUTH_CLIENTS; i++) {
+    struct auth_client *a = &s->auth[i];
+    if(!a->used) {
+      slot = a;
+      break;
+    }
+    if(!slot || a->last_ms < slot->last_ms)
+      slot = a;
+  }
+  memset(slot, 0, sizeof(*slot));
+  memcpy(slot->key, key, CLIENT_KEY_LEN);
+  slot->used = true;
+  return slot;
+}
+
+/*
+ * Count a failed login of key at now: from the limit-th failure on, the
+ * client is locked out for base, 2 x base, 4 x base ... up to
+ * HTTP_AUTH_LOCK_MAX_MS per further failure.
+ */
+static void auth_failed(struct http_server *s, const unsigned char *key, int64_t now)
+{
+  struct auth_client *a = auth_find(s, key, true);
+  unsigned limit = s->env.auth_fail_limit ? s->env.auth_fail_limit : HTTP_AUTH_FAIL_LIMIT;
+  int64_t base = s->env.auth_lock_base_ms ? s->env.auth_lock_base_ms : HTTP_AUTH_LOCK_BASE_MS;
+  if(!a)
+    return;
+  a->failures++;
+  a->last_ms = now;
+  if(a->failures >= limit) {
+    unsigned shift = a->failures - limit;
+    int64_t d = base;
+    while(shift-- && d < HTTP_AUTH_LOCK_MAX_MS)
+      d *= 2;
+    if(d > HTTP_AUTH_LOCK_MAX_MS)
+      d = HTTP_AUTH_LOCK_MAX_MS;
+    a->locked_until = now + d;
+    log_rl(LOG_LVL_WARNING, "http-lockout",
+           "http: %u failed logins from one client: locked out for %" PRId64 " s", a->failures,
+           (d + 999) / 1000);
+  }
+}
+
+/*
  * Check the request's admin credential for a decision. With http.admin set,
  * basic auth must name admin_user with the password of the hash file; the
- * actor is then "admin:USER". Without http.admin, a loopback listener needs
- * none and the actor is "http". Failures are rate-limited per process.
+ * actor is then "admin:USER". Without http.admin no HTTP request decides
+ * (SPEC 11: the mailed link and restockctl do): AUTH_DISABLED. Failures are
+ * rate-limited per process.
  */
 static enum auth_result check_admin(struct http_server *s, struct MHD_Connection *conn,
-                                    const struct cfg *cfg, char *actor, size_t actor_size)
+                                    const struct cfg *cfg, char *actor, size_t actor_size,
+                                    int64_t *retry_ms)
 {
   char *user = NULL, *pass = NULL;
   char hash[512];
   enum auth_result res = AUTH_BAD;
   int64_t now = clock_real_mono_ms();
-  unsigned limit = s->env.auth_fail_limit ? s->env.auth_fail_limit : 10;
+  unsigned char key[CLIENT_KEY_LEN];
+  struct auth_client *a;
 
-  if(!cfg->http.admin_set) {
-    if(!cfg->http.listen_loopback)
-      return AUTH_DISABLED;
-    (void)rs_strlcpy(actor, "http", actor_size);
-    return AUTH_OK;
-  }
-  if(now - s->auth_window_start > 60000) {
-    s->auth_window_start = now;
-    s->auth_failures = 0;
-  }
-  if(s->auth_failures >= limit)
+  *retry_ms = 0;
+  if(!cfg->http.admin_set)
+    return AUTH_DISABLED;
+  client_key(conn, key);
+  a = auth_find(s, key, false);
+  if(a && a->locked_until > now) {
+    *retry_ms = a->locked_until - now;
     return AUTH_LOCKED;
+  }
+  if(a && !a->locked_until && now - a->last_ms > HTTP_AUTH_LOCK_MAX_MS)
+    a->used = false; /* failures long ago are forgotten */
   user = MHD_basic_auth_get_username_password(conn, &pass);
   if(!user) {
     res = AUTH_MISSING;
@@ -669,7 +782,9 @@ static enum auth_result check_admin(struct http_server *s, struct MHD_Connection
   OPENSSL_cleanse(hash, sizeof(hash));
 out:
   if(res == AUTH_BAD)
-    s->auth_failures++;
+    auth_failed(s, key, now);
+  else if(res == AUTH_OK && (a = auth_find(s, key, false)))
+    a->used = false;
   if(pass) {
     OPENSSL_cleanse(pass, strlen(pass));
     MHD_free(pass);
@@ -927,7 +1042,7 @@ static enum MHD_Result on_decide(struct http_server *s, struct MHD_Connection *c
   char actor[CFG_ID_MAX + 16], addr[64], msg[256];
   const char *ua;
   enum rs_err rc;
-  int64_t now = clock_wall_ms(s->env.clk);
+  int64_t now = clock_wall_ms(s->env.clk), retry_ms = 0;
   struct store_order_full *o = NULL;
 
   if(!api) {
@@ -950,16 +1065,22 @@ static enum MHD_Result on_decide(struct http_server *s, struct MHD_Connection *c
     }
   }
 
-  switch(check_admin(s, conn, cfg, actor, sizeof(actor))) {
+  switch(check_admin(s, conn, cfg, actor, sizeof(actor), &retry_ms)) {
   case AUTH_OK:
     break;
   case AUTH_DISABLED:
     return send_error(conn, url, 403, "forbidden", "Forbidden",
-                      "decisions over HTTP need http.admin on a listener beyond loopback", NULL);
+                      "decisions over HTTP need http.admin; without it, decide with the mailed "
+                      "approval link or `restockctl orders approve|reject`",
+                      NULL);
   case AUTH_LOCKED: {
-    static const struct hdr ra[] = {{"Retry-After", "60"}, {NULL, NULL}};
-    return send_error(conn, url, 429, "too_many_requests", "Too many attempts",
-                      "too many failed logins; try again in a minute", ra);
+    char secs[24];
+    struct hdr ra[2] = {{"Retry-After", secs}, {NULL, NULL}};
+    int64_t sec = (retry_ms + 999) / 1000;
+    (void)rs_snprintf(secs, sizeof(secs), "%" PRId64, sec);
+    (void)rs_snprintf(msg, sizeof(msg),
+                      "too many failed logins from this address; try again in %" PRId64 " s", sec);
+    return send_error(conn, url, 429, "too_many_requests", "Too many attempts", msg, ra);
   }
   default: {
     static const struct hdr wa[] = {
@@ -1146,6 +1267,44 @@ static enum MHD_Result dispatch(struct http_server *s, struct MHD_Connection *co
   }
 }
 
+/* How often the headers that make a request ambiguous occur in it. */
+struct hdr_count {
+  unsigned host, content_length, transfer_encoding;
+};
+
+static enum MHD_Result count_hdr(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 const char *value)
+{
+  struct hdr_count *c = cls;
+  (void)kind;
+  (void)value;
+  if(!strcasecmp(key, "Host"))
+    c->host++;
+  else if(!strcasecmp(key, "Content-Length"))
+    c->content_length++;
+  else if(!strcasecmp(key, "Transfer-Encoding"))
+    c->transfer_encoding++;
+  return MHD_YES;
+}
+
+/*
+ * Why the request is ambiguous (a proxy in front may have read it another
+ * way: request smuggling), or NULL: more than one Host, more than one
+ * Content-Length, or Content-Length together with Transfer-Encoding.
+ */
+static const char *ambiguous(struct MHD_Connection *conn)
+{
+  struct hdr_count c = {0, 0, 0};
+  (void)MHD_get_connection_values(conn, MHD_HEADER_KIND, count_hdr, &c);
+  if(c.host > 1)
+    return "bad request: more than one Host header\n";
+  if(c.content_length > 1)
+    return "bad request: more than one Content-Length header\n";
+  if(c.content_length && c.transfer_encoding)
+    return "bad request: both Content-Length and Transfer-Encoding\n";
+  return NULL;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -1156,11 +1315,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
   if(!rq) {
     const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    const char *why;
     int64_t n;
+    /* the headers are complete: the header deadline no longer applies */
+    if(ci && ci->socket_context)
+      ((struct conn_track *)ci->socket_context)->waiting = false;
     rq = calloc(1, sizeof(*rq));
     if(!rq)
       return MHD_NO;
     *con_cls = rq;
+    if((why = ambiguous(conn)))
+      return send_text(conn, 400, why, NULL);
     /* a declared body over the limit is refused before it is read (this closes the connection) */
     if(cl && !rs_parse_i64(cl, false, 0, INT64_MAX, &n) && n > HTTP_BODY_MAX) {
       rq->too_large = true;
@@ -1185,14 +1352,88 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
   struct req *rq = *con_cls;
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
   (void)cls;
-  (void)conn;
   (void)toe;
+  if(ci && ci->socket_context) {
+    /* a kept-alive connection: the next request's headers are due in time too */
+    struct conn_track *t = ci->socket_context;
+    t->waiting = true;
+    t->since_ms = clock_real_mono_ms();
+  }
   if(!rq)
     return;
   rs_buf_free(&rq->body);
   free(rq);
   *con_cls = NULL;
+}
+
+/*
+ * A connection opens (track it for the header deadline) or closes (forget
+ * it). The tracking record is the connection's socket context.
+ */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+  struct http_server *s = cls;
+  struct conn_track *t = *socket_context;
+  if(toe == MHD_CONNECTION_NOTIFY_STARTED) {
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    t = calloc(1, sizeof(*t));
+    if(!t)
+      return; /* untracked: only the idle timeout applies */
+    t->fd = ci ? ci->connect_fd : -1;
+    t->since_ms = clock_real_mono_ms();
+    t->waiting = true;
+    t->next = s->conns;
+    if(s->conns)
+      s->conns->prev = t;
+    s->conns = t;
+    *socket_context = t;
+    return;
+  }
+  if(!t)
+    return;
+  if(t->prev)
+    t->prev->next = t->next;
+  else
+    s->conns = t->next;
+  if(t->next)
+    t->next->prev = t->prev;
+  free(t);
+  *socket_context = NULL;
+}
+
+/*
+ * Cut the connections whose request headers are overdue (slowloris): shut
+ * the socket down, so that libmicrohttpd sees it closed at its next turn.
+ * Returns ms until the next deadline (INT64_MAX: none).
+ */
+static int64_t sweep_header_deadlines(struct http_server *s)
+{
+  int64_t now = clock_real_mono_ms(), next = INT64_MAX;
+  unsigned cut = 0;
+  struct conn_track *t;
+  for(t = s->conns; t; t = t->next) {
+    int64_t due;
+    if(!t->waiting || t->cut || t->fd < 0)
+      continue;
+    due = t->since_ms + (int64_t)s->header_timeout_ms;
+    if(due <= now) {
+      (void)shutdown(t->fd, SHUT_RDWR);
+      t->cut = true;
+      cut++;
+    }
+    else if(due - now < next)
+      next = due - now;
+  }
+  if(cut)
+    log_rl(LOG_LVL_NOTICE, "http-header-deadline",
+           "http: closed %u connection%s that had not sent a request's headers within %u ms", cut,
+           cut == 1 ? "" : "s", s->header_timeout_ms);
+  return next;
 }
 
 /* libmicrohttpd's own messages, as warnings in our log. */
@@ -1289,7 +1530,7 @@ struct http_server *http_server_start(const struct http_env *env, char *err, siz
   s->epfd = -1;
   s->start_real_mono = s->own_heartbeat = clock_real_mono_ms();
   s->start_wall = clock_wall_ms(env->clk);
-  s->auth_window_start = s->start_real_mono;
+  s->header_timeout_ms = env->header_timeout_ms ? env->header_timeout_ms : HTTP_HEADER_TIMEOUT_MS;
   s->metrics = metrics_new();
   if(!s->metrics || RAND_bytes(s->secret, sizeof(s->secret)) != 1) {
     (void)rs_strlcpy(err, "http: cannot make the CSRF secret", errlen);
@@ -1306,12 +1547,16 @@ struct http_server *http_server_start(const struct http_env *env, char *err, siz
                                              : ((struct sockaddr_in *)(void *)&ss)->sin_port);
   s->mhd = MHD_start_daemon(
       MHD_USE_EPOLL | MHD_USE_ERROR_LOG | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0), 0, NULL,
-      NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, lfd, MHD_OPTION_CONNECTION_LIMIT,
-      (unsigned)(env->conn_limit ? env->conn_limit : 64), MHD_OPTION_CONNECTION_TIMEOUT,
+      NULL, on_request, s,
+      /* first, so that MHD's messages about the options that follow reach our log */
+      MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_LISTEN_SOCKET, lfd,
+      MHD_OPTION_CONNECTION_LIMIT,
+      (unsigned)(env->conn_limit ? env->conn_limit : HTTP_CONN_LIMIT), MHD_OPTION_CONNECTION_TIMEOUT,
       (unsigned)(env->conn_timeout_s ? env->conn_timeout_s : 30),
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-      (unsigned)0, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_EXTERNAL_LOGGER,
-      mhd_log, s, MHD_OPTION_END);
+      (unsigned)(env->conn_per_client ? env->conn_per_client : HTTP_CONN_PER_CLIENT),
+      MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+      MHD_OPTION_END);
   if(!s->mhd) {
     (void)rs_snprintf(err, errlen, "http: cannot start the server on %s", listen_addr);
     goto fail;
@@ -1352,15 +1597,18 @@ int http_server_fd(const struct http_server *s)
 int64_t http_server_timeout_ms(struct http_server *s)
 {
   MHD_UNSIGNED_LONG_LONG t = 0;
+  int64_t wait = HTTP_MAX_WAIT_MS, dl;
   s->own_heartbeat = clock_real_mono_ms();
   metrics_sample(s->metrics, s->env.core.sched);
-  if(MHD_get_timeout(s->mhd, &t) == MHD_YES)
-    return t < (MHD_UNSIGNED_LONG_LONG)HTTP_MAX_WAIT_MS ? (int64_t)t : HTTP_MAX_WAIT_MS;
-  return HTTP_MAX_WAIT_MS;
+  if(MHD_get_timeout(s->mhd, &t) == MHD_YES && t < (MHD_UNSIGNED_LONG_LONG)HTTP_MAX_WAIT_MS)
+    wait = (int64_t)t;
+  dl = sweep_header_deadlines(s);
+  return dl < wait ? dl : wait;
 }
 
 void http_server_run(struct http_server *s)
 {
+  (void)sweep_header_deadlines(s);
   (void)MHD_run(s->mhd);
 }
 

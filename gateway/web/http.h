@@ -133,12 +133,33 @@ struct http_env {
    * updated by the loop; NULL: http_server_timeout_ms() keeps it.
    */
   const int64_t *heartbeat_ms;
-  int64_t health_max_age_ms; /* 0: HTTP_HEALTH_MAX_AGE_MS */
-  const char *listen;        /* NULL: the config's http.listen */
-  unsigned conn_limit;       /* 0: 64 connections at once */
-  unsigned conn_timeout_s;   /* 0: 30 s idle per connection */
-  unsigned auth_fail_limit;  /* 0: 10 failed logins per minute, then 429 */
+  int64_t health_max_age_ms;  /* 0: HTTP_HEALTH_MAX_AGE_MS */
+  const char *listen;         /* NULL: the config's http.listen */
+  unsigned conn_limit;        /* 0: HTTP_CONN_LIMIT connections at once */
+  unsigned conn_per_client;   /* 0: HTTP_CONN_PER_CLIENT at once from one address */
+  unsigned conn_timeout_s;    /* 0: 30 s idle per connection */
+  unsigned header_timeout_ms; /* 0: HTTP_HEADER_TIMEOUT_MS to send a request's headers */
+  /*
+   * Failed logins from one client (address; IPv6: its /64) before it is
+   * locked out (429 with Retry-After); 0: HTTP_AUTH_FAIL_LIMIT. Each
+   * further failure doubles the lockout, from auth_lock_base_ms (0:
+   * HTTP_AUTH_LOCK_BASE_MS) up to HTTP_AUTH_LOCK_MAX_MS.
+   */
+  unsigned auth_fail_limit;
+  unsigned auth_lock_base_ms;
 };
+
+/* Connections at once, in total and from one client address. */
+#define HTTP_CONN_LIMIT      64
+#define HTTP_CONN_PER_CLIENT 16
+/* A request's headers must have arrived this long (real ms) after it began. */
+#define HTTP_HEADER_TIMEOUT_MS 10000
+/* Per-client login lockout: failures allowed, first lockout, longest lockout. */
+#define HTTP_AUTH_FAIL_LIMIT   5
+#define HTTP_AUTH_LOCK_BASE_MS 1000
+#define HTTP_AUTH_LOCK_MAX_MS  (15 * 60 * 1000)
+/* Clients whose failures are remembered at once (the oldest is forgotten). */
+#define HTTP_AUTH_CLIENTS 256
 
 struct http_server;
 
