@@ -1428,8 +1428,8 @@ int predict_load(struct predictor *p, const struct predict_params *params, const
     if(n != 0 || q.open_n != 0 || n_raw != 0)
       return PREDICT_ERR_FORMAT;
   }
-  else if(q.seg_start_ms == INT64_MIN)
-    return PREDICT_ERR_FORMAT;
+  else if(q.seg_start_ms == INT64_MIN && model != PREDICT_MODEL_BUTTON)
+    return PREDICT_ERR_FORMAT; /* a button keeps only its last reading: it has no segment */
   /* a marked replacement waits for its first reading: nothing in the segment */
   if(n_raw == 0 && (n != 0 || q.open_n != 0))
     return PREDICT_ERR_FORMAT;
