@@ -902,12 +902,15 @@ struct count_wrap {
   void *ctx;
   size_t n;
   bool saw_timeout, saw_io;
+  size_t n_answered; /* readings with a value or a device's own error (exception) */
 };
 
 static void count_emit(void *ctx, const struct reading *r)
 {
   struct count_wrap *w = ctx;
   w->n++;
+  if(r->error == READING_OK || r->error == READING_ERR_EXCEPTION)
+    w->n_answered++;
   switch(r->error) {
   case READING_OK:
     break;
@@ -966,13 +969,22 @@ static int64_t next_delay(const struct slot *sl)
 /*
  * A poll of sl finished with rc (err: its sentence) after the adapter
  * emitted w->n readings: count, log, update state; failed polls without
- * readings emit one failure per point.
+ * readings emit one failure per point. A poll the adapter calls answered
+ * whose readings carry neither a value nor an exception (only malformed
+ * replies: a device, or something else on its port, answering garbage)
+ * counts as failed, toward down_after, whatever the transport.
  */
 static void finish_poll(struct slot *sl, enum rs_err rc, const char *err, int64_t rtt_ms,
                         int64_t wall, struct count_wrap *w)
 {
   const char *why = err && err[0] ? err : rs_strerror(rc);
-  if(rc) {
+  bool counted = false; /* the readings' errors are counted already */
+  if(!rc && w->n && !w->n_answered) {
+    rc = RS_ERR_PROTOCOL;
+    why = "no well-formed answer (only malformed replies)";
+    counted = true;
+  }
+  if(rc && !counted) {
     if(!w->n)
       emit_failures(sl, wall, why, w->emit, w->ctx);
     if(rc == RS_ERR_TIMEOUT)
@@ -1020,7 +1032,7 @@ static void poll_inline(struct slot *sl, int64_t now_mono, int64_t now_wall, ada
                         void *ctx)
 {
   char err[ERR_LEN];
-  struct count_wrap w = {sl, emit, ctx, 0, false, false};
+  struct count_wrap w = {sl, emit, ctx, 0, false, false, 0};
   struct sink k = {count_emit, &w, NULL, 0};
   int64_t t0 = clock_real_mono_ms();
   enum rs_err rc;
@@ -1103,7 +1115,7 @@ size_t scheduler_drain(struct scheduler *s, adapter_emit_fn emit, void *ctx)
       done++;
     }
     if(sl) {
-      struct count_wrap w = {sl, emit, ctx, 0, false, false};
+      struct count_wrap w = {sl, emit, ctx, 0, false, false, 0};
       size_t i;
       for(i = 0; i < res->n; i++) {
         struct reading r = res->rd[i].r;
@@ -1195,7 +1207,7 @@ void scheduler_on_event(struct scheduler *s, uint64_t tag, int64_t now_wall, ada
     return;
   sl->fd_dirty = true;
   {
-    struct count_wrap w = {sl, emit, ctx, 0, false, false};
+    struct count_wrap w = {sl, emit, ctx, 0, false, false, 0};
     (void)adapter_on_readable(&sl->di->ad, now_wall, count_emit, &w);
   }
 }

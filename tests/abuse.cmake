@@ -7,3 +7,16 @@ restock_unit_test(abuse_http SOURCES ${RESTOCK_TEST_DIR}/test_abuse_http.c
                   ${RESTOCK_TEST_DIR}/fake_adapter.c LIBS rsgateway)
 target_compile_definitions(abuse_http PRIVATE HTTP_FIXTURE_DIR="${RESTOCK_TEST_DIR}/fixtures/http")
 set_tests_properties(abuse_http PROPERTIES LABELS abuse)
+
+# Devices: a Modbus TCP device that answers only garbage is counted as
+# malformed and shown down after down_after (tests/test_modbus.py garbage).
+add_test(NAME abuse_modbus_garbage
+         COMMAND ${RESTOCK_PYTHON} ${RESTOCK_TEST_DIR}/test_modbus.py garbage
+                 --encode $<TARGET_FILE:modbus_encode_tool>
+                 --poll $<TARGET_FILE:modbus_poll_tool>
+                 --probe $<TARGET_FILE:modbus_probe_cli>
+                 --server $<TARGET_FILE:modbus_rtu_server>
+                 --restockd $<TARGET_FILE:restockd>
+                 --peers ${RESTOCK_TEST_DIR}/peers)
+set_tests_properties(abuse_modbus_garbage PROPERTIES TIMEOUT 120 SKIP_RETURN_CODE 77
+                     LABELS abuse)

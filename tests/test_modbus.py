@@ -16,6 +16,8 @@ CASE is one of:
                 counted per kind; always-busy counted as exception_6
   hostile       short, oversized, garbage, wrong-count, wrong-function
                 replies and closed connections: no crash, every fault counted
+  garbage       a device that answers every request, but only with garbage,
+                is counted as malformed and shown down after down_after
   down_restart  device down at start, then up; killed and restarted: it
                 reconnects within its backoff
   isolation     a device that accepts and never answers does not delay a
@@ -400,6 +402,38 @@ def case_hostile(args):
           "no sanitizer report")
     rc, out, _ = probe(args, cfg, "evil", "--json")
     check(rc == 1, "probe of the hostile device exits 1 (rc %d)" % rc)
+
+
+def case_garbage(args):
+    port, good = free_port(), free_port()
+    start([PY, os.path.join(args.peers, "hostile_server.py"), "garbage", str(port)])
+    pymodbus(args, good, {"1": {"hr": {"0": 42}}})
+    cfg = write_config(args, "garbage", """  - id: babbler
+    transport: {type: modbus-tcp, host: 127.0.0.1, port: %d}
+    poll_interval: 100ms
+    timeout: 300ms
+    retries: 0
+    down_after: 3
+    max_backoff: 200ms
+    points:
+      - {id: a, register: holding, address: 0, type: uint32}
+      - {id: b, register: input, address: 0, type: uint16}
+  - id: good
+    transport: {type: modbus-tcp, host: 127.0.0.1, port: %d}
+    poll_interval: 100ms
+    down_after: 3
+    points:
+      - {id: v, register: holding, address: 0, type: uint16}
+""" % (port, good))
+    readings, status, _, stderr = poll(args, cfg, 2500)
+    st = status["babbler"]
+    check(st["polls"] >= 4, "the babbling device kept being polled (%r)" % st)
+    check(st["up"] == 0, "a device answering only garbage is shown down (%r)" % st)
+    check(st["errors"].get("malformed", 0) >= 3, "its replies counted as malformed (%r)" % st)
+    check(all(r["error"] != "ok" for r in readings if r["device"] == "babbler"),
+          "no value was taken from garbage")
+    check(status["good"]["up"] == 1, "the good device is up (%r)" % status["good"])
+    check("down after" in stderr, "'down after' logged")
 
 
 def case_down_restart(args):

@@ -8,6 +8,9 @@ MODE:
            short (an MBAP header cut off), oversized (a length field of
            65535 and 300 bytes), garbage (random bytes), wrong count (fewer
            registers than asked), wrong function code, then close
+  garbage  answer every request, on a connection that stays open, with
+           garbage k mod 3: random bytes, fewer registers than asked, or
+           another function code (a device that only answers nonsense)
 Prints "ready" once it listens.
 """
 import os
@@ -52,6 +55,8 @@ def client(conn, mode):
             with LOCK:
                 k = COUNTER[0]
                 COUNTER[0] += 1
+            if mode == "garbage":
+                k = 2 + k % 3
             reply, close = faults(req, k)
             if close:
                 return
