@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cfg_schema: the key-table walker that every YAML file of the project is
+ * read with (restock.yaml and devices.d/rules.d in cfg_load.c, restock-sim's
+ * file in sim/simcfg.c). A table lists a mapping's keys with type, bounds,
+ * default and where the value goes; cfg_walk_map() reports unknown keys
+ * (with "did you mean"), wrong types, out-of-range values and missing
+ * required keys as "file:line:col: key.path: what (expected)", converts the
+ * rest into the object and fills defaults.
+ */
+#ifndef RS_CFG_SCHEMA_H
+#define RS_CFG_SCHEMA_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#include "config/cfg_internal.h"
+
+#define CFG_KNONE   ((size_t)-1)
+#define CFG_MAXKEYS 24
+
+enum kt {
+  KT_STR, KT_ID, KT_SKU, KT_BOOL, KT_INT, KT_FLOAT, KT_DUR, KT_PCT, KT_MONEY,
+  KT_ENUM, KT_ENUMC, KT_SECRET, KT_PATH, KT_STRLIST, KT_KV, KT_MAP, KT_SEQ, KT_COND
+};
+
+struct ckey {
+  const char *name;
+  enum kt t;
+  size_t off;        /* into the object; CFG_KNONE: checked only, handled by code */
+  unsigned size;     /* KT_INT / KT_ENUM target size */
+  bool req;
+  int64_t min, max;  /* KT_INT and KT_DUR bounds; KT_ENUM: value of the first token */
+  const char *def;   /* default, written as in YAML */
+  const char *const *tok; /* KT_ENUM tokens, NULL-terminated */
+  size_t off2;       /* KT_STRLIST / KT_KV: offset of the count */
+};
+
+/* A table and what to call it when one of its keys shows up elsewhere. */
+struct calt {
+  const struct ckey *k;
+  size_t n;
+  const char *label;
+};
+
+/* What a walk found: value and key node per table entry. */
+struct walk {
+  const struct cfg_node *v[CFG_MAXKEYS];
+  const struct cfg_node *k[CFG_MAXKEYS];
+  bool ok[CFG_MAXKEYS]; /* converted without error */
+  const struct ckey *keys;
+  size_t n;
+};
+
+#define FSZ(T, f) ((unsigned)sizeof(((T *)0)->f))
+#define K(name, t, T, f, req, lo, hi, def) \
+  {name, t, offsetof(T, f), FSZ(T, f), req, lo, hi, def, NULL, 0}
+#define KE(name, T, f, req, base, def, tok) \
+  {name, KT_ENUM, offsetof(T, f), FSZ(T, f), req, base, 0, def, tok, 0}
+#define KL(name, t, T, f, nf) {name, t, offsetof(T, f), 0, false, 0, 0, NULL, NULL, offsetof(T, nf)}
+#define KX(name, t, req) {name, t, CFG_KNONE, 0, req, 0, 0, NULL, NULL, 0}
+
+#define I64MAX INT64_MAX
+#define D_MS   1
+#define D_S    1000
+#define D_M    60000
+#define D_H    3600000
+#define D_D    86400000
+#define D_W    604800000
+
+/* Where a walk reports and allocates: the result's arena A, a scratch arena T
+ * (key name lists), the diagnostics, the current file and the directory that
+ * relative KT_PATH / KT_SECRET values are resolved against. */
+struct cfg_kctx {
+  struct rs_arena *A;
+  struct rs_arena *T;
+  struct cfg_dcol *dc;
+  const char *file;
+  const char *absdir;
+};
+
+/* An error (or warning) at node n (its position; NULL: none) about `path`. */
+void cfg_kerr(const struct cfg_kctx *kc, bool warning, const struct cfg_node *n, const char *path,
+              const char *fmt, ...) RS_PRINTF(5, 6);
+void cfg_kverr(const struct cfg_kctx *kc, bool warning, const struct cfg_node *n,
+               const char *path, const char *fmt, va_list ap) RS_PRINTF(5, 0);
+
+/* "parent.key" / "parent[i]" into buf, cut (never overflowed) when too deep. */
+void cfg_kpath(char *buf, size_t size, const char *parent, const char *key);
+void cfg_ipath(char *buf, size_t size, const char *parent, size_t i);
+
+/* "a mapping", "a list" or "a scalar". */
+const char *cfg_kind_name(const struct cfg_node *n);
+
+/* "a, b, c" of a NULL-terminated token list into buf. */
+void cfg_tok_list(const char *const *tok, char *buf, size_t size);
+
+/*
+ * Convert value node v for key k into obj (nothing written when k->off is
+ * CFG_KNONE). Reports the problem and returns -1 when the value is not
+ * acceptable (obj untouched then); 0 when it is.
+ */
+int cfg_conv(const struct cfg_kctx *kc, const struct cfg_node *v, const char *path,
+             const struct ckey *k, void *obj);
+
+/*
+ * Walk mapping `map` at `path` against keys[nk]: unknown keys are errors
+ * (with a hint from the alt tables, or "did you mean"), each known value is
+ * converted into obj, missing required keys are errors at the mapping,
+ * defaults fill the rest. w records what was found (nk <= CFG_MAXKEYS).
+ */
+void cfg_walk_map(const struct cfg_kctx *kc, const struct cfg_node *map, const char *path,
+                  const struct ckey *keys, size_t nk, void *obj, struct walk *w,
+                  const struct calt *alts, size_t nalt);
+
+/* The value node found for key `name` in a walk (NULL: not given). */
+const struct cfg_node *cfg_wv(const struct walk *w, const char *name);
+/* The same when present, of kind `kind` and not already reported bad. */
+const struct cfg_node *cfg_wc(const struct walk *w, const char *name, enum cfg_nkind kind);
+/* Whether key `name` was given and its value accepted. */
+bool cfg_wok(const struct walk *w, const char *name);
+/* The key node of `name` (for positions), or NULL. */
+const struct cfg_node *cfg_wkey(const struct walk *w, const char *name);
+
+#endif
