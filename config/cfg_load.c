@@ -818,8 +818,9 @@ static void load_restock(struct ld *ld, const struct cfg_node *root)
 
 /* ---- devices.d ---- */
 
-static void load_points(struct ld *ld, struct cfg_device *d, const struct cfg_node *seq,
-                        const char *dpath)
+/* A device's points: see cfg_schema.h. */
+void cfg_load_points(const struct cfg_kctx *kc, struct cfg_device *d, const struct cfg_node *seq,
+                     const char *dpath)
 {
   static const struct calt mb_alt[] = {{k_coappoint, NK(k_coappoint),
                                         "it belongs to CoAP points; this device is Modbus"}};
@@ -830,24 +831,30 @@ static void load_points(struct ld *ld, struct cfg_device *d, const struct cfg_no
   char p[96], kp[128], q[96];
   struct walk w;
 
-  d->points = rs_arena_alloc(ld->A, (seq->n ? seq->n : 1) * sizeof(*d->points));
+  d->points = rs_arena_alloc(kc->A, (seq->n ? seq->n : 1) * sizeof(*d->points));
   for(i = 0; i < seq->n; i++) {
     const struct cfg_node *it = seq->kids[i];
     struct cfg_point *pt = &d->points[d->n_points];
     snprintf(p, sizeof(p), "%s.points[%zu]", dpath, i);
     if(it->kind != CFG_N_MAP) {
       if(!it->bad)
-        err(ld, it, p, "got %s (expected a mapping with id and %s)", kind_name(it),
+        cfg_kerr(kc, false, it, p, "got %s (expected a mapping with id and %s)", kind_name(it),
             coap ? "path" : "register, address");
       continue;
     }
+    memset(pt, 0, sizeof(*pt)); /* a refused item leaves its slot to the next one */
     pt->bit = -1;
     pt->endian = d->endian;
     if(coap)
-      walk_map(ld, it, p, k_coappoint, NK(k_coappoint), pt, &w, coap_alt, 1);
+      cfg_walk_map(kc, it, p, k_coappoint, NK(k_coappoint), pt, &w, coap_alt, 1);
     else
-      walk_map(ld, it, p, k_mbpoint, NK(k_mbpoint), pt, &w, mb_alt, 1);
-    pt->pos = mkpos(ld, wv(&w, "id") ? wv(&w, "id") : it);
+      cfg_walk_map(kc, it, p, k_mbpoint, NK(k_mbpoint), pt, &w, mb_alt, 1);
+    {
+      const struct cfg_node *at = wv(&w, "id") ? wv(&w, "id") : it;
+      pt->pos.file = kc->file;
+      pt->pos.line = at->line;
+      pt->pos.col = at->col;
+    }
     pt->scaled = wv(&w, "scale") != NULL || wv(&w, "offset") != NULL;
     if(!coap) {
       const struct cfg_node *tv = wv(&w, "type"), *bv = wv(&w, "bit");
@@ -859,19 +866,19 @@ static void load_points(struct ld *ld, struct cfg_device *d, const struct cfg_no
       if(tv && bits && pt->type != CFG_VT_BOOL) {
         kpath(kp, sizeof(kp), p, "type");
         cfg_quote_value(tv->s, tv->len, q, sizeof(q));
-        err(ld, tv, kp, "%s is not possible on a %s (expected bool: %s points are single bits)",
+        cfg_kerr(kc, false, tv, kp, "%s is not possible on a %s (expected bool: %s points are single bits)",
             q, cfg_regtable_name(pt->table), cfg_regtable_name(pt->table));
       }
       if(wok(&w, "bit") && (bits || pt->type != CFG_VT_BOOL)) {
         kpath(kp, sizeof(kp), p, "bit");
-        err(ld, bv, kp, "only applies to bool points on input or holding registers");
+        cfg_kerr(kc, false, bv, kp, "only applies to bool points on input or holding registers");
       }
       pt->width = cfg_vtype_width(pt->type);
       if(bits)
         pt->width = 1;
       if(wok(&w, "address") && (unsigned)pt->address + pt->width > 65536u) {
         kpath(kp, sizeof(kp), p, "address");
-        err(ld, wv(&w, "address"), kp,
+        cfg_kerr(kc, false, wv(&w, "address"), kp,
             "%u plus %u registers of %s goes beyond 65535 (expected an address of at most %u)",
             (unsigned)pt->address, pt->width, cfg_vtype_name(pt->type), 65536u - pt->width);
       }
@@ -882,28 +889,28 @@ static void load_points(struct ld *ld, struct cfg_device *d, const struct cfg_no
       if(pt->path && pt->path[0] != '/') {
         kpath(kp, sizeof(kp), p, "path");
         cfg_quote_value(pv->s, pv->len, q, sizeof(q));
-        err(ld, pv, kp, "%s does not start with '/' (expected a path like /sensors/level)", q);
+        cfg_kerr(kc, false, pv, kp, "%s does not start with '/' (expected a path like /sensors/level)", q);
       }
       if(pt->format == CFG_FMT_JSON && !wv(&w, "pointer") && wv(&w, "format")) {
         kpath(kp, sizeof(kp), p, "pointer");
-        err(ld, it, kp, "required key is missing (format json)");
+        cfg_kerr(kc, false, it, kp, "required key is missing (format json)");
       }
       if(pt->format != CFG_FMT_JSON && wkey(&w, "pointer")) {
         kpath(kp, sizeof(kp), p, "pointer");
-        err(ld, wkey(&w, "pointer"), kp, "only applies to format json");
+        cfg_kerr(kc, false, wkey(&w, "pointer"), kp, "only applies to format json");
       }
       if(pt->pointer && pt->pointer[0] != '/') {
         kpath(kp, sizeof(kp), p, "pointer");
-        err(ld, wv(&w, "pointer"), kp,
+        cfg_kerr(kc, false, wv(&w, "pointer"), kp,
             "does not start with '/' (expected a JSON pointer like /level)");
       }
       if(pt->format == CFG_FMT_SENML && !wv(&w, "name") && wv(&w, "format")) {
         kpath(kp, sizeof(kp), p, "name");
-        err(ld, it, kp, "required key is missing (format senml)");
+        cfg_kerr(kc, false, it, kp, "required key is missing (format senml)");
       }
       if(pt->format != CFG_FMT_SENML && wkey(&w, "name")) {
         kpath(kp, sizeof(kp), p, "name");
-        err(ld, wkey(&w, "name"), kp, "only applies to format senml");
+        cfg_kerr(kc, false, wkey(&w, "name"), kp, "only applies to format senml");
       }
     }
   point_done:
@@ -912,7 +919,7 @@ static void load_points(struct ld *ld, struct cfg_device *d, const struct cfg_no
     for(j = 0; j < d->n_points; j++) {
       if(!strcmp(d->points[j].id, pt->id)) {
         kpath(kp, sizeof(kp), p, "id");
-        err(ld, wv(&w, "id"), kp, "duplicate point id '%s' (first defined at %s:%d:%d)", pt->id,
+        cfg_kerr(kc, false, wv(&w, "id"), kp, "duplicate point id '%s' (first defined at %s:%d:%d)", pt->id,
             d->points[j].pos.file, d->points[j].pos.line, d->points[j].pos.col);
         break;
       }
@@ -1123,7 +1130,7 @@ static void load_device(struct ld *ld, const struct cfg_node *it, const char *p)
   }
   if(x.transport_ok) {
     if((n = wc(&w, "points", CFG_N_SEQ)))
-      load_points(ld, &d, n, p);
+      cfg_load_points(kc(ld), &d, n, p);
     if((n = wc(&w, "consumables", CFG_N_SEQ)))
       load_consumables(ld, &d, n, p);
   }

@@ -122,4 +122,14 @@ bool cfg_wok(const struct walk *w, const char *name);
 /* The key node of `name` (for positions), or NULL. */
 const struct cfg_node *cfg_wkey(const struct walk *w, const char *name);
 
+/*
+ * A device's `points:` list (SPEC section 4) into d->points / d->n_points
+ * (kc->A), every problem reported under "dpath.points[i]": the key tables,
+ * types per register table, bit, width and address, CoAP path, format,
+ * pointer and name, duplicate ids. d->transport and d->endian must be set.
+ * Keys marked skip in the tree are left to the caller (restock-sim's value).
+ */
+void cfg_load_points(const struct cfg_kctx *kc, struct cfg_device *d, const struct cfg_node *seq,
+                     const char *dpath);
+
 #endif

@@ -127,6 +127,7 @@ struct simcfg_consumable {
   double glitch_size;  /* jump of a glitch, default half of |empty - full| */
   int64_t glitch_for_ms; /* simulated length of one glitch, default 10m */
   struct simcfg_duty duty; /* weekly: default Mon-Fri 06-22; others: always */
+  double swap_at;      /* remaining share at which a spare is fitted, default 0.05 */
 };
 
 /* A push button (a bool point) that the sim presses at simulated times. */
