@@ -7,12 +7,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -20,6 +18,8 @@
 
 #include "adapters/commerce.h"
 #include "config/config.h"
+#include "adapters/netio.h"
+#include "base/clock.h"
 #include "base/rs_util.h"
 
 #define COMMERCE_MAX_ANSWER (1024u * 1024u)
@@ -481,11 +481,10 @@ int64_t commerce_backoff_delay(const struct commerce_backoff *b, unsigned attemp
 
 /* ---- the client ---- */
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-
-static void curl_init_once(void)
+const char *commerce_req_name(enum commerce_req r)
 {
-  curl_global_init(CURL_GLOBAL_DEFAULT);
+  static const char *const n[] = {"submit", "order status", "product"};
+  return (unsigned)r < RS_ARRAY_LEN(n) ? n[r] : "?";
 }
 
 /* Read a one-line secret file into a malloc'd string; 0 or -1 with err (no contents). */
@@ -531,7 +530,7 @@ int commerce_client_new(const struct cfg *cfg, struct commerce_client **out, cha
     snprintf(err, errlen, "commerce.base_url is not set");
     return -1;
   }
-  pthread_once(&curl_once, curl_init_once);
+  netio_global_init();
   c = rs_xcalloc(1, sizeof(*c));
   c->cfg = cfg;
   c->base = rs_xstrdup(cfg->commerce.base_url);
@@ -620,25 +619,85 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
   return n;
 }
 
-/*
- * Run one request. key and body are set for the order POST, NULL for GETs.
- * Returns the CURLcode; *status is the HTTP status (0 when none) and errbuf
- * (CURL_ERROR_SIZE) holds libcurl's sentence on failure.
- */
-static CURLcode run(struct commerce_client *c, const char *url, const char *key, const char *body,
-                    long *status, struct xfer *x, char *errbuf)
-{
-  struct curl_slist *hdrs = NULL, *t;
-  char line[128];
-  CURLcode rc;
-  CURL *h = c->h;
+/* One request's transfer state: what libcurl writes into and what must outlive the setup. */
+struct xreq {
+  enum commerce_req req;
+  char *key;
+  char *body; /* SUBMIT: a copy of the stored body */
+  struct xfer x;
+  struct curl_slist *hdrs;
+  char errbuf[CURL_ERROR_SIZE];
+};
 
-  *status = 0;
-  errbuf[0] = '\0';
-  curl_easy_reset(h);
+static void xreq_clear(struct xreq *q)
+{
+  curl_slist_free_all(q->hdrs);
+  q->hdrs = NULL;
+  rs_buf_free(&q->x.body);
+  FREE_NULL(q->key);
+  FREE_NULL(q->body);
+}
+
+/* An answer for req/key that says "not sent" (RETRY / LOOKUP_RETRY) for now. */
+static void answer_init(struct commerce_answer *a, enum commerce_req req, const char *key)
+{
+  memset(a, 0, sizeof(*a));
+  a->req = req;
+  a->key = key;
+  a->result.outcome = COMMERCE_RETRY;
+  a->result.retry_after_ms = -1;
+  a->lookup = COMMERCE_LOOKUP_RETRY;
+  a->order.retry_after_ms = -1;
+  a->product.retry_after_ms = -1;
+}
+
+/* Put msg where the answer to a->req keeps its reason. */
+static void answer_msg(struct commerce_answer *a, const char *msg)
+{
+  if(a->req == COMMERCE_REQ_SUBMIT)
+    set_msg(a->result.message, sizeof(a->result.message), msg);
+  else if(a->req == COMMERCE_REQ_ORDER)
+    set_msg(a->order.message, sizeof(a->order.message), msg);
+  else
+    set_msg(a->product.message, sizeof(a->product.message), msg);
+}
+
+/*
+ * Set h up for q (URL from the client's base, headers, auth, timeouts).
+ * Returns 0, or -1 with a->* saying why nothing is sent (a SUBMIT key that
+ * cannot be an Idempotency-Key is FAILED, a URL too long is FAILED / RETRY).
+ */
+static int setup(struct commerce_client *c, CURL *h, struct xreq *q, struct commerce_answer *a)
+{
+  char url[2048], line[128];
+  struct curl_slist *t;
+
+  if(q->req == COMMERCE_REQ_SUBMIT) {
+    if(!q->key || !printable_key(q->key)) {
+      a->result.outcome = COMMERCE_FAILED;
+      answer_msg(a, "the order id cannot be an Idempotency-Key (1 to 64 printable characters)");
+      return -1;
+    }
+    if(rs_snprintf(url, sizeof(url), "%s/orders", c->base)) {
+      a->result.outcome = COMMERCE_FAILED;
+      answer_msg(a, "commerce.base_url is too long");
+      return -1;
+    }
+  }
+  else {
+    char *esc = curl_easy_escape(h, q->key ? q->key : "", 0);
+    int bad = !esc || rs_snprintf(url, sizeof(url), "%s/%s/%s", c->base,
+                                  q->req == COMMERCE_REQ_ORDER ? "orders" : "products", esc);
+    curl_free(esc);
+    if(bad) {
+      answer_msg(a, "URL too long");
+      return -1;
+    }
+  }
+  q->errbuf[0] = '\0';
+  netio_prepare(h);
   curl_easy_setopt(h, CURLOPT_URL, url);
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->timeout_ms);
   curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
@@ -647,11 +706,11 @@ static CURLcode run(struct commerce_client *c, const char *url, const char *key,
     curl_easy_setopt(h, CURLOPT_CAINFO, c->cfg->commerce.ca_file);
   curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(h, CURLOPT_USERAGENT, c->ua);
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, q->errbuf);
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &q->x);
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, &q->x);
   if(c->cfg->commerce.auth == CFG_AUTH_BEARER) {
     curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
     curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, c->secret);
@@ -661,16 +720,17 @@ static CURLcode run(struct commerce_client *c, const char *url, const char *key,
     curl_easy_setopt(h, CURLOPT_USERNAME, c->cfg->commerce.username);
     curl_easy_setopt(h, CURLOPT_PASSWORD, c->secret);
   }
-  hdrs = curl_slist_append(hdrs, "Accept: application/json");
-  if(body) {
-    snprintf(line, sizeof(line), "Idempotency-Key: %s", key);
-    if(hdrs && (t = curl_slist_append(hdrs, line)))
-      hdrs = t;
-    if(hdrs && (t = curl_slist_append(hdrs, "Content-Type: application/json")))
-      hdrs = t;
+  q->hdrs = curl_slist_append(NULL, "Accept: application/json");
+  if(q->req == COMMERCE_REQ_SUBMIT) {
+    const char *body = q->body ? q->body : "";
+    snprintf(line, sizeof(line), "Idempotency-Key: %s", q->key);
+    if(q->hdrs && (t = curl_slist_append(q->hdrs, line)))
+      q->hdrs = t;
+    if(q->hdrs && (t = curl_slist_append(q->hdrs, "Content-Type: application/json")))
+      q->hdrs = t;
     /* no "Expect: 100-continue" round trip for bodies over 1 KiB */
-    if(hdrs && (t = curl_slist_append(hdrs, "Expect:")))
-      hdrs = t;
+    if(q->hdrs && (t = curl_slist_append(q->hdrs, "Expect:")))
+      q->hdrs = t;
     curl_easy_setopt(h, CURLOPT_POST, 1L);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
@@ -690,122 +750,299 @@ static CURLcode run(struct commerce_client *c, const char *url, const char *key,
   }
   else
     curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-  curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-  rc = curl_easy_perform(h);
-  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
-  curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
-  curl_slist_free_all(hdrs);
-  if(rc != CURLE_OK)
-    *status = 0; /* a partial answer is no answer */
-  return rc;
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, q->hdrs);
+  return 0;
 }
 
 /* A sentence for a failed transfer (no HTTP answer). */
-static void transfer_error(const struct commerce_client *c, CURLcode rc, const struct xfer *x,
-                           const char *errbuf, char *msg, size_t size)
+static void transfer_error(const struct commerce_client *c, CURLcode rc, const struct xreq *q,
+                           char *msg, size_t size)
 {
-  if(x->too_big)
+  if(q->x.too_big)
     snprintf(msg, size, "answer larger than 1 MiB");
   else if(rc == CURLE_OPERATION_TIMEDOUT)
-    snprintf(msg, size, "timeout after %ld ms", c->timeout_ms);
+    snprintf(msg, size, "timeout after %ld ms%s", c->timeout_ms,
+             strstr(q->errbuf, "Resolving") ? " (resolving the shop's name)" : "");
   else
     (void)rs_snprintf(msg, size, "%s: %s", curl_easy_strerror(rc),
-                      errbuf[0] ? errbuf : "no detail"); /* cut to the log line */
+                      q->errbuf[0] ? q->errbuf : "no detail"); /* cut to the log line */
+}
+
+/* Turn what the transfer of q gathered (rc, HTTP status) into a's fields. */
+static void finish(const struct commerce_client *c, CURL *h, CURLcode rc, struct xreq *q,
+                   struct commerce_answer *a)
+{
+  long status = 0;
+  const char *ra = q->x.have_retry_after ? q->x.retry_after : NULL;
+  int64_t now = clock_real_wall_ms(); /* Retry-After dates are the shop's real time */
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+  if(rc != CURLE_OK) {
+    char msg[256];
+    transfer_error(c, rc, q, msg, sizeof(msg));
+    answer_msg(a, msg);
+    if(q->req == COMMERCE_REQ_SUBMIT)
+      copy_clean(a->result.excerpt, sizeof(a->result.excerpt),
+                 q->x.body.data ? q->x.body.data : "", q->x.body.len, false);
+    return; /* a partial answer is no answer: RETRY */
+  }
+  if(q->req == COMMERCE_REQ_SUBMIT)
+    commerce_classify(status, ra, now, q->x.body.data, q->x.body.len, &a->result);
+  else if(q->req == COMMERCE_REQ_ORDER)
+    a->lookup = commerce_parse_order_info(status, ra, now, q->x.body.data, q->x.body.len, &a->order);
+  else
+    a->lookup = commerce_parse_product(status, ra, now, q->x.body.data, q->x.body.len, &a->product);
+}
+
+/* One blocking request with the client's own handle. */
+static void perform(struct commerce_client *c, enum commerce_req req, const char *key,
+                    const char *body, struct commerce_answer *a)
+{
+  struct xreq q;
+  memset(&q, 0, sizeof(q));
+  q.req = req;
+  q.key = key ? rs_xstrdup(key) : NULL;
+  q.body = body ? rs_xstrdup(body) : NULL;
+  answer_init(a, req, key);
+  curl_easy_reset(c->h);
+  if(!setup(c, c->h, &q, a))
+    finish(c, c->h, curl_easy_perform(c->h), &q, a);
+  xreq_clear(&q);
 }
 
 enum commerce_outcome commerce_submit(struct commerce_client *c, const char *order_id,
                                       const char *body, struct commerce_result *r)
 {
-  char url[2048], errbuf[CURL_ERROR_SIZE];
-  struct xfer x;
-  long status;
-  CURLcode rc;
+  struct commerce_answer *a = rs_xcalloc(1, sizeof(*a));
+  enum commerce_outcome o;
+  perform(c, COMMERCE_REQ_SUBMIT, order_id, body ? body : "", a);
+  *r = a->result;
+  o = r->outcome;
+  free(a);
+  return o;
+}
 
-  memset(r, 0, sizeof(*r));
-  r->retry_after_ms = -1;
-  if(!order_id || !printable_key(order_id)) {
-    r->outcome = COMMERCE_FAILED;
-    snprintf(r->message, sizeof(r->message),
-             "the order id cannot be an Idempotency-Key (1 to 64 printable characters)");
-    return r->outcome;
+enum commerce_lookup commerce_get(struct commerce_client *c, enum commerce_req req,
+                                  const char *key, struct commerce_answer *out)
+{
+  if(req == COMMERCE_REQ_SUBMIT)
+    req = COMMERCE_REQ_ORDER; /* a GET never posts */
+  perform(c, req, key, NULL, out);
+  return out->lookup;
+}
+
+/* ---- backend "curl": blocking, answers before commerce_start() returns ---- */
+
+static int easy_open(struct commerce *c, char *err, size_t errlen)
+{
+  struct commerce_client *cl = NULL;
+  if(commerce_client_new(c->cfg, &cl, err, errlen))
+    return -1;
+  c->priv = cl;
+  return 0;
+}
+
+static void easy_close(struct commerce *c)
+{
+  commerce_client_free(c->priv);
+  c->priv = NULL;
+}
+
+static int easy_start(struct commerce *c, enum commerce_req req, const char *key,
+                      const char *body, commerce_done_fn done, void *ud)
+{
+  struct commerce_answer *a = rs_xcalloc(1, sizeof(*a));
+  perform(c->priv, req, key, req == COMMERCE_REQ_SUBMIT ? (body ? body : "") : NULL, a);
+  done(ud, a);
+  free(a);
+  return 0;
+}
+
+static const struct commerce_ops easy_ops = {
+    .name = "curl",
+    .open = easy_open,
+    .close = easy_close,
+    .start = easy_start,
+};
+
+/* ---- backend "curl-multi": libcurl multi on the event loop ---- */
+
+struct mreq {
+  struct cmulti *m;
+  struct xreq q;
+  CURL *h;
+  commerce_done_fn done;
+  void *ud;
+  struct mreq *next; /* in the wait queue or the running list */
+};
+
+struct cmulti {
+  struct commerce_client *cl; /* base URL, secret, timeout (its own handle stays unused) */
+  struct netio *nio;
+  struct mreq *wait_head, *wait_tail;
+  struct mreq *running;
+  size_t n_wait, n_running;
+  unsigned k;
+};
+
+static void mreq_free(struct mreq *r)
+{
+  if(r->h)
+    curl_easy_cleanup(r->h);
+  xreq_clear(&r->q);
+  free(r);
+}
+
+static void unlink_running(struct cmulti *m, struct mreq *r)
+{
+  struct mreq **pp;
+  for(pp = &m->running; *pp; pp = &(*pp)->next) {
+    if(*pp == r) {
+      *pp = r->next;
+      m->n_running--;
+      return;
+    }
   }
-  if(rs_snprintf(url, sizeof(url), "%s/orders", c->base)) {
-    r->outcome = COMMERCE_FAILED;
-    snprintf(r->message, sizeof(r->message), "commerce.base_url is too long");
-    return r->outcome;
+}
+
+static void pump(struct cmulti *m);
+
+/* Hand r's answer to its owner and free it. */
+static void complete(struct mreq *r, struct commerce_answer *a)
+{
+  a->key = r->q.key;
+  r->done(r->ud, a);
+  mreq_free(r);
+}
+
+static void on_xfer_done(void *ud, CURL *h, CURLcode rc)
+{
+  struct mreq *r = ud;
+  struct cmulti *m = r->m;
+  struct commerce_answer *a = rs_xcalloc(1, sizeof(*a));
+  unlink_running(m, r);
+  answer_init(a, r->q.req, r->q.key);
+  finish(m->cl, h, rc, &r->q, a);
+  complete(r, a);
+  free(a);
+  pump(m);
+}
+
+/* Put waiting requests on the wire while fewer than k are. */
+static void pump(struct cmulti *m)
+{
+  while(m->wait_head && m->n_running < m->k) {
+    struct mreq *r = m->wait_head;
+    struct commerce_answer *a;
+    m->wait_head = r->next;
+    if(!m->wait_head)
+      m->wait_tail = NULL;
+    m->n_wait--;
+    r->next = NULL;
+    a = rs_xcalloc(1, sizeof(*a));
+    answer_init(a, r->q.req, r->q.key);
+    r->h = curl_easy_init();
+    if(!r->h)
+      answer_msg(a, "cannot create a libcurl handle");
+    if(r->h && !setup(m->cl, r->h, &r->q, a)) {
+      if(!netio_add(m->nio, r->h, on_xfer_done, r)) {
+        r->next = m->running;
+        m->running = r;
+        m->n_running++;
+        free(a);
+        continue;
+      }
+      answer_msg(a, "cannot start the transfer");
+    }
+    complete(r, a); /* not sent: its answer at once */
+    free(a);
   }
-  memset(&x, 0, sizeof(x));
-  rc = run(c, url, order_id, body ? body : "", &status, &x, errbuf);
-  if(rc != CURLE_OK) {
-    r->outcome = COMMERCE_RETRY;
-    transfer_error(c, rc, &x, errbuf, r->message, sizeof(r->message));
-    copy_clean(r->excerpt, sizeof(r->excerpt), x.body.data ? x.body.data : "", x.body.len, false);
+}
+
+static int multi_open(struct commerce *c, char *err, size_t errlen)
+{
+  struct cmulti *m;
+  if(!c->loop) {
+    snprintf(err, errlen, "the curl-multi backend needs an event loop");
+    return -1;
   }
+  m = rs_xcalloc(1, sizeof(*m));
+  if(commerce_client_new(c->cfg, &m->cl, err, errlen)) {
+    free(m);
+    return -1;
+  }
+  m->nio = netio_new(c->loop);
+  if(!m->nio) {
+    snprintf(err, errlen, "cannot create a libcurl multi handle");
+    commerce_client_free(m->cl);
+    free(m);
+    return -1;
+  }
+  m->k = c->max_in_flight ? c->max_in_flight : COMMERCE_MAX_IN_FLIGHT;
+  c->priv = m;
+  return 0;
+}
+
+static void multi_close(struct commerce *c)
+{
+  struct cmulti *m = c->priv;
+  if(!m)
+    return;
+  while(m->running) {
+    struct mreq *r = m->running;
+    m->running = r->next;
+    netio_remove(m->nio, r->h);
+    mreq_free(r);
+  }
+  while(m->wait_head) {
+    struct mreq *r = m->wait_head;
+    m->wait_head = r->next;
+    mreq_free(r);
+  }
+  netio_free(m->nio);
+  commerce_client_free(m->cl);
+  free(m);
+  c->priv = NULL;
+}
+
+static int multi_start(struct commerce *c, enum commerce_req req, const char *key,
+                       const char *body, commerce_done_fn done, void *ud)
+{
+  struct cmulti *m = c->priv;
+  struct mreq *r = rs_xcalloc(1, sizeof(*r));
+  r->m = m;
+  r->q.req = req;
+  r->q.key = rs_xstrdup(key ? key : "");
+  if(req == COMMERCE_REQ_SUBMIT)
+    r->q.body = rs_xstrdup(body ? body : "");
+  r->done = done;
+  r->ud = ud;
+  if(m->wait_tail)
+    m->wait_tail->next = r;
   else
-    commerce_classify(status, x.have_retry_after ? x.retry_after : NULL, (int64_t)time(NULL) * 1000,
-                      x.body.data, x.body.len, r);
-  rs_buf_free(&x.body);
-  return r->outcome;
+    m->wait_head = r;
+  m->wait_tail = r;
+  m->n_wait++;
+  pump(m);
+  return 0;
 }
 
-/* GET base/<what>/<escaped name>; fills status, retry-after and body, or the error. */
-static CURLcode get(struct commerce_client *c, const char *what, const char *name, long *status,
-                    struct xfer *x, char *msg, size_t msglen)
+static size_t multi_outstanding(const struct commerce *c)
 {
-  char url[2048], errbuf[CURL_ERROR_SIZE];
-  char *esc = curl_easy_escape(c->h, name, 0);
-  CURLcode rc;
-  memset(x, 0, sizeof(*x));
-  *status = 0;
-  if(!esc || rs_snprintf(url, sizeof(url), "%s/%s/%s", c->base, what, esc)) {
-    curl_free(esc);
-    snprintf(msg, msglen, "URL too long");
-    return CURLE_URL_MALFORMAT;
-  }
-  curl_free(esc);
-  rc = run(c, url, NULL, NULL, status, x, errbuf);
-  if(rc != CURLE_OK)
-    transfer_error(c, rc, x, errbuf, msg, msglen);
-  return rc;
+  const struct cmulti *m = c->priv;
+  return m ? m->n_wait + m->n_running : 0;
 }
 
-enum commerce_lookup commerce_get_order(struct commerce_client *c, const char *shop_id,
-                                        struct commerce_order_info *out)
-{
-  struct xfer x;
-  long status;
-  char msg[256];
-  enum commerce_lookup l;
-  if(get(c, "orders", shop_id, &status, &x, msg, sizeof(msg)) != CURLE_OK) {
-    memset(out, 0, sizeof(*out));
-    out->retry_after_ms = -1;
-    rs_strlcpy(out->message, msg, sizeof(out->message));
-    rs_buf_free(&x.body);
-    return COMMERCE_LOOKUP_RETRY;
-  }
-  l = commerce_parse_order_info(status, x.have_retry_after ? x.retry_after : NULL,
-                                (int64_t)time(NULL) * 1000, x.body.data, x.body.len, out);
-  rs_buf_free(&x.body);
-  return l;
-}
+static const struct commerce_ops multi_ops = {
+    .name = "curl-multi",
+    .open = multi_open,
+    .close = multi_close,
+    .start = multi_start,
+    .outstanding = multi_outstanding,
+};
 
-enum commerce_lookup commerce_get_product(struct commerce_client *c, const char *sku,
-                                          struct commerce_product *out)
+const struct commerce_ops *commerce_curl_backend(const struct evloop *loop)
 {
-  struct xfer x;
-  long status;
-  char msg[256];
-  enum commerce_lookup l;
-  if(get(c, "products", sku, &status, &x, msg, sizeof(msg)) != CURLE_OK) {
-    memset(out, 0, sizeof(*out));
-    out->retry_after_ms = -1;
-    rs_strlcpy(out->message, msg, sizeof(out->message));
-    rs_buf_free(&x.body);
-    return COMMERCE_LOOKUP_RETRY;
-  }
-  l = commerce_parse_product(status, x.have_retry_after ? x.retry_after : NULL,
-                             (int64_t)time(NULL) * 1000, x.body.data, x.body.len, out);
-  rs_buf_free(&x.body);
-  return l;
+  return loop ? &multi_ops : &easy_ops;
 }

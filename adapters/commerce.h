@@ -14,8 +14,24 @@
  *     -> FAILED     422 and other 4xx: the shop's message is kept
  *   commerce_backoff_delay()                  when to try again
  *
- * A client is used by one thread at a time. All timeouts are real time.
+ * Two ways to talk to the shop:
+ *
+ *   struct commerce (below): the instance the pipeline uses, shaped like the
+ *   device adapters (adapters/adapter.h): a backend's `static const struct
+ *   commerce_ops` table, an instance, and commerce_*() wrappers. A request
+ *   is started and its answer handed to a callback: the "curl-multi"
+ *   backend runs libcurl's multi interface on the daemon's event loop
+ *   (base/evloop.h) and never blocks; the "curl" backend performs the
+ *   request at once (tools, tests without a loop) and calls back before
+ *   commerce_start() returns. Tests plug in a scripted backend of their own.
+ *
+ *   struct commerce_client: one blocking request per call (commerce_submit,
+ *   commerce_get), what the "curl" backend uses.
+ *
+ * Name lookups use libcurl's threaded resolver and are bounded by
+ * commerce.timeout like the rest of a request. All timeouts are real time.
  * Secrets (token, password) are read once at creation and never logged.
+ * Everything runs on one thread at a time.
  */
 #ifndef RS_COMMERCE_H
 #define RS_COMMERCE_H
@@ -24,6 +40,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/evloop.h"
 #include "config/config.h"
 
 #define COMMERCE_KEY_MAX     64  /* Idempotency-Key and ids, in characters */
@@ -162,11 +179,110 @@ enum commerce_lookup commerce_parse_product(long status, const char *retry_after
                                             int64_t now_wall_ms, const char *body, size_t len,
                                             struct commerce_product *out);
 
-/* GET {base}/orders/{shop_id} and GET {base}/products/{sku} (percent-encoded). */
-enum commerce_lookup commerce_get_order(struct commerce_client *c, const char *shop_id,
-                                        struct commerce_order_info *out);
-enum commerce_lookup commerce_get_product(struct commerce_client *c, const char *sku,
-                                          struct commerce_product *out);
+/* What to ask the shop. */
+enum commerce_req {
+  COMMERCE_REQ_SUBMIT,  /* POST {base}/orders, key = order id, with the stored body */
+  COMMERCE_REQ_ORDER,   /* GET {base}/orders/{key}, key = the shop's order id */
+  COMMERCE_REQ_PRODUCT  /* GET {base}/products/{key}, key = a SKU */
+};
+
+const char *commerce_req_name(enum commerce_req r);
+
+/* The answer to one request; which fields are set depends on req. */
+struct commerce_answer {
+  enum commerce_req req;
+  const char *key;                  /* as asked; valid during the callback only */
+  struct commerce_result result;    /* SUBMIT */
+  enum commerce_lookup lookup;      /* ORDER, PRODUCT */
+  struct commerce_order_info order; /* ORDER */
+  struct commerce_product product;  /* PRODUCT */
+};
+
+/*
+ * One GET (req ORDER or PRODUCT; the key percent-encoded) with the
+ * blocking client. Fills out->lookup and out->order or out->product;
+ * returns out->lookup. A timeout or connection error is
+ * COMMERCE_LOOKUP_RETRY with the reason in the message.
+ */
+enum commerce_lookup commerce_get(struct commerce_client *c, enum commerce_req req,
+                                  const char *key, struct commerce_answer *out);
+
+/* ---- the instance (the pipeline's shop) ---- */
+
+/* Called once per started request with its answer (a is valid during the call). */
+typedef void (*commerce_done_fn)(void *ud, const struct commerce_answer *a);
+
+struct commerce;
+
+struct commerce_ops {
+  const char *name; /* "curl", "curl-multi", or a test's own */
+
+  /* Required. Set c->priv for c->cfg; 0, or -1 with a sentence in err (priv NULL). */
+  int (*open)(struct commerce *c, char *err, size_t errlen);
+
+  /* Required. Abandon requests in flight (their callbacks never run) and free c->priv. */
+  void (*close)(struct commerce *c);
+
+  /*
+   * Required. Start one request; body is the stored order body for SUBMIT
+   * (copied), NULL otherwise. done(ud, answer) runs exactly once, on the
+   * loop thread, maybe before start returns. At most c->max_in_flight
+   * requests are on the wire at once; the others wait their turn in order,
+   * and each one's timeout starts when it goes on the wire. Returns 0, or -1
+   * when the request cannot be made (out of memory): done is then not called.
+   */
+  int (*start)(struct commerce *c, enum commerce_req req, const char *key, const char *body,
+               commerce_done_fn done, void *ud);
+
+  /* Optional. Requests started whose callback has not run yet (0 without). */
+  size_t (*outstanding)(const struct commerce *c);
+};
+
+/* One shop client. The caller fills ops, cfg, loop, env and max_in_flight, then opens. */
+struct commerce {
+  const struct commerce_ops *ops;
+  void *priv;               /* the backend's own state */
+  const struct cfg *cfg;    /* commerce section; must outlive the instance */
+  struct evloop *loop;      /* where a non-blocking backend runs; may be NULL for "curl" */
+  void *env;                /* a test backend's own context */
+  unsigned max_in_flight;   /* requests on the wire at once; 0: COMMERCE_MAX_IN_FLIGHT */
+};
+
+/* Default for commerce.max_in_flight (K). */
+#define COMMERCE_MAX_IN_FLIGHT 4
+
+/* The libcurl backend: "curl-multi" on loop when loop is not NULL, else blocking "curl". */
+const struct commerce_ops *commerce_curl_backend(const struct evloop *loop);
+
+/* --- wrappers: call these, never c->ops->x --- */
+
+static inline const char *commerce_name(const struct commerce *c)
+{
+  return c->ops->name;
+}
+
+static inline int commerce_open(struct commerce *c, char *err, size_t errlen)
+{
+  return c->ops->open(c, err, errlen);
+}
+
+static inline void commerce_close(struct commerce *c)
+{
+  if(c->priv)
+    c->ops->close(c);
+  c->priv = NULL;
+}
+
+static inline int commerce_start(struct commerce *c, enum commerce_req req, const char *key,
+                                 const char *body, commerce_done_fn done, void *ud)
+{
+  return c->ops->start(c, req, key, body, done, ud);
+}
+
+static inline size_t commerce_outstanding(const struct commerce *c)
+{
+  return c->ops->outstanding ? c->ops->outstanding(c) : 0;
+}
 
 /* ---- backoff ---- */
 

@@ -13,11 +13,11 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
-#include <sys/timerfd.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "base/evloop.h"
 #include "base/rs_util.h"
 #include "gateway/approve.h"
 #include "gateway/decide.h"
@@ -36,6 +36,7 @@ struct daemon_core {
   bool dirty;        /* readings arrived since the last evaluation */
   int64_t next_eval; /* monotonic ms */
   int64_t next_thin; /* wall ms of the next retention pass (storage.retention) */
+  struct evloop *loop; /* NULL: network I/O blocks (tests, tools) */
 };
 
 /* ---- the core -------------------------------------------------------- */
@@ -74,6 +75,12 @@ struct daemon_core *daemon_core_new(struct cfg *cfg, struct store *st, struct rs
   c->next_eval = now + DAEMON_EVAL_INTERVAL_MS;
   c->next_thin = clock_wall_ms(clk) + DAEMON_THIN_FIRST_MS;
   return c;
+}
+
+void daemon_core_set_loop(struct daemon_core *c, struct evloop *loop)
+{
+  c->loop = loop;
+  pipeline_set_loop(c->pl, loop);
 }
 
 void daemon_core_free(struct daemon_core *c)
@@ -132,8 +139,10 @@ int64_t daemon_core_step(struct daemon_core *c)
   {
     /* the pipeline's next due time is on the wall timeline */
     int64_t due = pipeline_next_due(c->pl), wall = clock_wall_ms(c->clk);
-    if(due != INT64_MAX && due - wall < next - clock_mono_ms(c->clk))
-      next = clock_mono_ms(c->clk) + (due > wall ? due - wall : 0);
+    if(due <= wall)
+      next = clock_mono_ms(c->clk);
+    else if(due != INT64_MAX && due - wall < next - clock_mono_ms(c->clk))
+      next = clock_mono_ms(c->clk) + (due - wall);
   }
   return next;
 }
@@ -383,36 +392,6 @@ static void log_devices(const struct cfg *cfg)
   }
 }
 
-/* Arm the one-shot timerfd to fire after delay_ms real milliseconds (at once if <= 0). */
-static void arm_timer(int fd, int64_t delay_ms)
-{
-  struct itimerspec its;
-  memset(&its, 0, sizeof(its));
-  if(delay_ms > 0) {
-    its.it_value.tv_sec = (time_t)(delay_ms / 1000);
-    its.it_value.tv_nsec = (long)(delay_ms % 1000) * 1000000L;
-  }
-  else
-    its.it_value.tv_nsec = 1; /* 0 would disarm */
-  (void)timerfd_settime(fd, 0, &its, NULL);
-}
-
-/* Read and discard a timerfd's expiration count. */
-static void drain_timer(int fd)
-{
-  uint64_t n;
-  (void)!read(fd, &n, sizeof(n));
-}
-
-static int epoll_add(int ep, int fd)
-{
-  struct epoll_event ev;
-  memset(&ev, 0, sizeof(ev));
-  ev.events = EPOLLIN;
-  ev.data.u64 = (uint64_t)fd; /* adapter descriptors carry SCHEDULER_EPOLL_TAG instead */
-  return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
-}
-
 /* Handle SIGHUP: tell systemd, reload, tell systemd again. */
 static void do_reload(struct daemon_core *core, const char *dir)
 {
@@ -429,6 +408,70 @@ static void do_reload(struct daemon_core *core, const char *dir)
     sd_notify(0, "READY=1\nSTATUS=running");
 }
 
+/* What the loop's callbacks share. */
+struct run_state {
+  struct daemon_core *core;
+  struct http_server *http;
+  struct evloop *loop;
+  struct evloop_timer *wd_timer;
+  const char *dir;
+  int sfd;
+  int64_t wd_half_ms; /* real ms between watchdog pings; 0: no watchdog */
+  bool stop;
+  bool reloaded; /* a reload happened in this turn: adapter slot numbers may have moved */
+};
+
+/* signalfd readable: SIGHUP reloads, SIGTERM/SIGINT stop. */
+static void on_signal(void *ud, int fd, uint32_t events)
+{
+  struct run_state *rs = ud;
+  struct signalfd_siginfo si;
+  (void)events;
+  while(read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+    if(si.ssi_signo == SIGHUP && !rs->stop) {
+      do_reload(rs->core, rs->dir);
+      rs->reloaded = true;
+    }
+    else if(si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+      if(!rs->stop) {
+        sd_notify(0, "STOPPING=1\nSTATUS=stopping");
+        log_notice("%s: stopping", si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+      }
+      rs->stop = true;
+    }
+  }
+}
+
+/* The scheduler's descriptors (worker results, adapter sockets) woke the loop. */
+static void on_sched_event(void *ud, int fd, uint32_t events)
+{
+  (void)ud;
+  (void)fd;
+  (void)events; /* daemon_core_step() drains the queue right after the turn */
+}
+
+static void on_foreign(void *ud, uint64_t tag)
+{
+  struct run_state *rs = ud;
+  if(!rs->reloaded) /* after a reload in this turn the slot numbers may have moved */
+    daemon_core_on_event(rs->core, tag);
+}
+
+static void on_http(void *ud, int fd, uint32_t events)
+{
+  (void)ud;
+  (void)fd;
+  (void)events; /* http_server_run() runs after every turn */
+}
+
+/* Ping the systemd watchdog and re-arm for the next half interval. */
+static void on_watchdog(void *ud)
+{
+  struct run_state *rs = ud;
+  sd_notify(0, "WATCHDOG=1");
+  evloop_timer_arm(rs->wd_timer, clock_real_mono_ms() + rs->wd_half_ms);
+}
+
 int daemon_run(const struct daemon_opts *opts)
 {
   const char *dir = opts->config_dir;
@@ -438,14 +481,16 @@ int daemon_run(const struct daemon_opts *opts)
   struct rs_clock *clk = NULL;
   struct daemon_core *core = NULL;
   struct http_server *http = NULL;
-  int ep = -1, sfd = -1, tfd = -1, wfd = -1;
+  struct evloop *loop = NULL;
+  struct run_state rs;
+  int sfd = -1;
   int rc = 1, nerr;
   uint64_t wd_usec = 0;
   sigset_t mask;
-  bool stop = false;
   size_t i;
   char err[512];
 
+  memset(&rs, 0, sizeof(rs));
   /* block the signals first, so a SIGTERM during start-up waits for the loop */
   sigemptyset(&mask);
   sigaddset(&mask, SIGTERM);
@@ -484,62 +529,66 @@ int daemon_run(const struct daemon_opts *opts)
              cfg->n_consumables == 1 ? "" : "s");
   log_devices(cfg);
 
+  loop = evloop_new();
+  if(!loop) {
+    log_err("cannot set up the main loop: %s", strerror(errno));
+    goto out;
+  }
   core = daemon_core_new(cfg, st, clk, adapter_default_lookup, NULL);
   cfg = NULL; /* owned by the core now, also on failure */
   if(!core) {
     log_err("out of memory");
     goto out;
   }
+  daemon_core_set_loop(core, loop);
   (void)pipeline_clock_check(daemon_core_pipeline(core), clock_wall_ms(clk));
 
+  rs.core = core;
+  rs.loop = loop;
+  rs.dir = dir;
+  evloop_set_foreign(loop, on_foreign, &rs);
   /* device I/O runs on one worker thread per bus; results wake the loop through evfd */
   (void)scheduler_start_workers(daemon_core_scheduler(core), clock_scale(clk));
   sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-  tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-  ep = epoll_create1(EPOLL_CLOEXEC);
-  if(sfd < 0 || tfd < 0 || ep < 0 || epoll_add(ep, sfd) || epoll_add(ep, tfd)) {
+  if(sfd < 0 || !evloop_io_add(loop, sfd, EPOLLIN, on_signal, &rs)) {
     log_err("cannot set up the main loop: %s", strerror(errno));
     goto out;
   }
+  rs.sfd = sfd;
   if(scheduler_event_fd(daemon_core_scheduler(core)) >= 0 &&
-     epoll_add(ep, scheduler_event_fd(daemon_core_scheduler(core)))) {
+     !evloop_io_add(loop, scheduler_event_fd(daemon_core_scheduler(core)), EPOLLIN,
+                    on_sched_event, &rs)) {
     log_err("cannot set up the main loop: %s", strerror(errno));
     goto out;
   }
   if(sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0) {
-    struct itimerspec its;
-    uint64_t half = wd_usec / 2;
-    memset(&its, 0, sizeof(its));
-    its.it_value.tv_sec = (time_t)(half / 1000000u);
-    its.it_value.tv_nsec = (long)(half % 1000000u) * 1000L;
-    if(!its.it_value.tv_sec && !its.it_value.tv_nsec)
-      its.it_value.tv_nsec = 1;
-    its.it_interval = its.it_value;
-    wfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-    if(wfd < 0 || timerfd_settime(wfd, 0, &its, NULL) || epoll_add(ep, wfd)) {
-      log_err("cannot set up the watchdog timer: %s", strerror(errno));
+    rs.wd_half_ms = (int64_t)(wd_usec / 2000u);
+    if(rs.wd_half_ms < 1)
+      rs.wd_half_ms = 1;
+    rs.wd_timer = evloop_timer_new(loop, on_watchdog, &rs);
+    if(!rs.wd_timer) {
+      log_err("cannot set up the watchdog timer: out of memory");
       goto out;
     }
-    log_info("systemd watchdog: pinging every %" PRIu64 " ms", half / 1000u);
+    evloop_timer_arm(rs.wd_timer, clock_real_mono_ms() + rs.wd_half_ms);
+    log_info("systemd watchdog: pinging every %" PRId64 " ms", rs.wd_half_ms);
   }
 
   {
-    struct http_env he = {.st = st, .clk = clk};
+    struct http_env he = {.st = st, .clk = clk, .loop = loop};
     daemon_core_http_view(core, &he.core);
     http = http_server_start(&he, err, sizeof(err));
   }
-  if(!http || epoll_add(ep, http_server_fd(http))) {
+  if(!http || !evloop_io_add(loop, http_server_fd(http), EPOLLIN, on_http, &rs)) {
     log_err("cannot serve HTTP: %s", http ? strerror(errno) : err);
     goto out;
   }
+  rs.http = http;
   sd_notify(0, "READY=1\nSTATUS=running");
   log_notice("restockd running");
 
-  daemon_core_attach_epoll(core, ep);
-  while(!stop) {
-    struct epoll_event evs[16];
-    int n, k;
-    bool reloaded = false;
+  daemon_core_attach_epoll(core, evloop_epoll_fd(loop));
+  while(!rs.stop) {
     int64_t next = daemon_core_step(core);
     int64_t now = clock_mono_ms(clk);
     int64_t io = daemon_core_next_io_timeout(core);
@@ -549,60 +598,23 @@ int daemon_run(const struct daemon_opts *opts)
       wait_ms = io - clock_real_mono_ms();
     if(http_server_timeout_ms(http) < wait_ms)
       wait_ms = http_server_timeout_ms(http);
-    arm_timer(tfd, wait_ms);
-
-    n = epoll_wait(ep, evs, (int)RS_ARRAY_LEN(evs), -1);
-    if(n < 0) {
-      if(errno == EINTR)
-        continue;
+    if(wait_ms < 0)
+      wait_ms = 0;
+    rs.reloaded = false;
+    if(evloop_turn(loop, wait_ms) < 0) {
       log_err("epoll_wait: %s", strerror(errno));
       goto out;
     }
-    for(k = 0; k < n; k++) {
-      uint64_t tag = evs[k].data.u64;
-      if(tag & SCHEDULER_EPOLL_TAG) {
-        /* after a reload in this batch the slot numbers may have moved */
-        if(!reloaded)
-          daemon_core_on_event(core, tag);
-      }
-      else if(tag == (uint64_t)tfd)
-        drain_timer(tfd);
-      else if(tag == (uint64_t)wfd) {
-        drain_timer(wfd);
-        sd_notify(0, "WATCHDOG=1");
-      }
-      else if(tag == (uint64_t)sfd) {
-        struct signalfd_siginfo si;
-        while(read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-          if(si.ssi_signo == SIGHUP && !stop) {
-            do_reload(core, dir);
-            reloaded = true;
-          }
-          else if(si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
-            if(!stop) {
-              sd_notify(0, "STOPPING=1\nSTATUS=stopping");
-              log_notice("%s: stopping", si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
-            }
-            stop = true;
-          }
-        }
-      }
-    }
-    http_server_run(http); /* its events, and its timeouts when the timer fired */
+    http_server_run(http); /* its events, and its timeouts when the wait timed out */
   }
   rc = 0;
 
 out:
   http_server_stop(http); /* before the core it reads */
   daemon_core_free(core); /* first: adapters leave the epoll set before it closes */
-  if(ep >= 0)
-    close(ep);
+  evloop_free(loop);
   if(sfd >= 0)
     close(sfd);
-  if(tfd >= 0)
-    close(tfd);
-  if(wfd >= 0)
-    close(wfd);
   cfg_free(cfg);
   clock_free(clk);
   store_close(st);

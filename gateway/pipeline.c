@@ -19,14 +19,35 @@
 #include "gateway/orderfsm.h"
 
 #define MAX_ALERTS 64
-/* POSTs per tick at most (each may block up to commerce.timeout); the rest go next tick */
+/* Submissions outstanding at most (the client puts K of them on the wire at once) */
 #define MAX_SENDS_PER_TICK 32
+/* Status requests outstanding at most */
+#define MAX_POLLS_OUTSTANDING 32
 
 /* When to look at a submitted or shipped order again (in memory only). */
 struct poll_slot {
   char id[STORE_ORDER_ID_MAX + 1];
   int64_t next_ms;
+  bool busy;   /* a status request is out */
   char *alert; /* a status problem of this order, or NULL */
+};
+
+/* One request to the shop, from its start until the tick that handles its answer. */
+struct shop_req {
+  struct pipeline *p;
+  enum commerce_req req;
+  char *key;      /* order id (SUBMIT), the shop's id (ORDER), SKU (PRODUCT) */
+  char *order_id; /* our order id */
+  int64_t attempts; /* SUBMIT: attempts made before this one */
+  struct commerce_answer *a; /* the answer once it came (key pointer cleared) */
+};
+
+/* The shop's answer on a product, for the approval policy. */
+struct product_slot {
+  char *sku;
+  bool pending; /* asked, no answer yet */
+  enum commerce_lookup lk;
+  struct commerce_product pr;
 };
 
 struct pipeline {
@@ -39,8 +60,16 @@ struct pipeline {
   bool online; /* the real commerce client may be used (pipeline_set_online) */
   bool have_override;
   struct pipeline_shop_ops override;
-  struct commerce_client *client; /* the real client, made from cfg->commerce */
-  char client_err[256];           /* why there is no client ("" if none) */
+  struct commerce shop;  /* the client instance (real or the override), open when shop.priv */
+  bool shop_is_override; /* the open instance runs the override */
+  struct evloop *loop;   /* where the real client runs (pipeline_set_loop), or NULL: blocking */
+  char client_err[256];  /* why there is no client ("" if none) */
+  struct shop_req **reqs; /* requests started and not yet handled, in start order */
+  size_t n_reqs;
+  bool answers_waiting;  /* an answer arrived outside a tick: the next tick is due now */
+  bool products_waiting; /* a draft waits for product answers (close_drafts pass) */
+  struct product_slot *products; /* the approval policy's product answers */
+  size_t n_products;
 
   double scale;
   struct commerce_backoff backoff;
@@ -61,6 +90,9 @@ struct pipeline {
   size_t n_alerts;
   int64_t next_due;
 };
+
+static void shop_close(struct pipeline *p);
+static void drain_answers(struct pipeline *p, const struct cfg *cfg, int64_t now_ms);
 
 /* ---- set-up ---------------------------------------------------------- */
 
@@ -91,7 +123,7 @@ void pipeline_free(struct pipeline *p)
   size_t i;
   if(!p)
     return;
-  commerce_client_free(p->client);
+  shop_close(p);
   for(i = 0; i < p->n_polls; i++)
     free(p->polls[i].alert);
   free(p->polls);
@@ -101,6 +133,7 @@ void pipeline_free(struct pipeline *p)
 
 void pipeline_set_shop(struct pipeline *p, const struct pipeline_shop_ops *ops)
 {
+  shop_close(p);
   p->have_override = ops != NULL;
   if(ops)
     p->override = *ops;
@@ -136,9 +169,14 @@ void pipeline_set_seed(struct pipeline *p, uint64_t seed)
 
 void pipeline_reconfigure(struct pipeline *p)
 {
-  commerce_client_free(p->client);
-  p->client = NULL;
+  shop_close(p);
   p->client_err[0] = '\0';
+}
+
+void pipeline_set_loop(struct pipeline *p, struct evloop *loop)
+{
+  shop_close(p);
+  p->loop = loop;
 }
 
 bool pipeline_clock_check(struct pipeline *p, int64_t now_ms)
@@ -162,53 +200,190 @@ bool pipeline_clock_check(struct pipeline *p, int64_t now_ms)
 
 /* ---- the shop seam ---------------------------------------------------- */
 
-static enum commerce_outcome real_submit(void *ctx, const char *order_id, const char *body,
-                                         struct commerce_result *r)
+/*
+ * The override (pipeline_set_shop) as a commerce backend: each request is
+ * answered by the caller's synchronous function before start returns.
+ */
+static int scripted_open(struct commerce *c, char *err, size_t errlen)
 {
-  return commerce_submit(ctx, order_id, body, r);
+  (void)err;
+  (void)errlen;
+  c->priv = c->env;
+  return 0;
 }
 
-static enum commerce_lookup real_get_order(void *ctx, const char *shop_id,
-                                           struct commerce_order_info *out)
+static void scripted_close(struct commerce *c)
 {
-  return commerce_get_order(ctx, shop_id, out);
+  c->priv = NULL;
 }
 
-static enum commerce_lookup real_get_product(void *ctx, const char *sku,
-                                             struct commerce_product *out)
+static int scripted_start(struct commerce *c, enum commerce_req req, const char *key,
+                          const char *body, commerce_done_fn done, void *ud)
 {
-  return commerce_get_product(ctx, sku, out);
+  const struct pipeline_shop_ops *ops = c->env;
+  struct commerce_answer *a = rs_xcalloc(1, sizeof(*a));
+  a->req = req;
+  a->key = key;
+  a->result.retry_after_ms = -1;
+  a->order.retry_after_ms = -1;
+  a->product.retry_after_ms = -1;
+  if(req == COMMERCE_REQ_SUBMIT)
+    (void)ops->submit(ops->ctx, key, body, &a->result);
+  else if(req == COMMERCE_REQ_ORDER)
+    a->lookup = ops->get_order ? ops->get_order(ops->ctx, key, &a->order) : COMMERCE_LOOKUP_BAD;
+  else
+    a->lookup =
+        ops->get_product ? ops->get_product(ops->ctx, key, &a->product) : COMMERCE_LOOKUP_NONE;
+  done(ud, a);
+  free(a);
+  return 0;
+}
+
+static const struct commerce_ops scripted_ops = {
+    .name = "scripted",
+    .open = scripted_open,
+    .close = scripted_close,
+    .start = scripted_start,
+};
+
+static void shop_req_free(struct shop_req *r)
+{
+  if(!r)
+    return;
+  free(r->key);
+  free(r->order_id);
+  free(r->a);
+  free(r);
+}
+
+/* Close the client instance: requests in flight are abandoned (an order is resent later with its key). */
+static void shop_close(struct pipeline *p)
+{
+  size_t i;
+  commerce_close(&p->shop);
+  memset(&p->shop, 0, sizeof(p->shop));
+  for(i = 0; i < p->n_reqs; i++)
+    shop_req_free(p->reqs[i]);
+  FREE_NULL(p->reqs);
+  p->n_reqs = 0;
+  for(i = 0; i < p->n_polls; i++)
+    p->polls[i].busy = false;
+  for(i = 0; i < p->n_products; i++)
+    free(p->products[i].sku);
+  FREE_NULL(p->products);
+  p->n_products = 0;
+  p->answers_waiting = false;
 }
 
 /*
- * The shop to use under cfg into *ops: the override, or the real client
- * (made now if needed). Returns false when there is none (no commerce
- * section, or the client could not be made: p->client_err says why).
+ * The client instance under cfg, opened now if needed: the override, or the
+ * real client (non-blocking on p->loop when there is one). NULL when there
+ * is none (no commerce section, offline, or the client could not be made:
+ * p->client_err says why).
  */
-static bool shop_ops(struct pipeline *p, const struct cfg *cfg, struct pipeline_shop_ops *ops)
+static struct commerce *shop_ready(struct pipeline *p, const struct cfg *cfg)
 {
   char err[256];
+  if(p->shop.priv && p->shop_is_override == p->have_override)
+    return &p->shop;
+  if(p->shop.priv)
+    shop_close(p);
+  if(!p->have_override && (!p->online || !cfg->commerce.set))
+    return NULL;
+  memset(&p->shop, 0, sizeof(p->shop));
+  p->shop.cfg = cfg;
+  p->shop.loop = p->loop;
+  p->shop.max_in_flight = COMMERCE_MAX_IN_FLIGHT;
   if(p->have_override) {
-    *ops = p->override;
-    return true;
+    p->shop.ops = &scripted_ops;
+    p->shop.env = &p->override;
   }
-  if(!p->online || !cfg->commerce.set)
-    return false;
-  if(!p->client) {
-    if(commerce_client_new(cfg, &p->client, err, sizeof(err))) {
-      if(strcmp(err, p->client_err))
-        log_err("commerce: cannot make the client: %s; orders wait in the outbox", err);
-      rs_strlcpy(p->client_err, err, sizeof(p->client_err));
-      p->client = NULL;
-      return false;
-    }
-    p->client_err[0] = '\0';
+  else
+    p->shop.ops = commerce_curl_backend(p->loop);
+  p->shop_is_override = p->have_override;
+  if(commerce_open(&p->shop, err, sizeof(err))) {
+    if(strcmp(err, p->client_err))
+      log_err("commerce: cannot make the client: %s; orders wait in the outbox", err);
+    rs_strlcpy(p->client_err, err, sizeof(p->client_err));
+    memset(&p->shop, 0, sizeof(p->shop));
+    return NULL;
   }
-  ops->ctx = p->client;
-  ops->submit = real_submit;
-  ops->get_order = real_get_order;
-  ops->get_product = real_get_product;
-  return true;
+  p->client_err[0] = '\0';
+  return &p->shop;
+}
+
+static struct product_slot *product_slot(struct pipeline *p, const char *sku, bool make)
+{
+  size_t i;
+  for(i = 0; i < p->n_products; i++)
+    if(!strcmp(p->products[i].sku, sku))
+      return &p->products[i];
+  if(!make)
+    return NULL;
+  p->products = rs_xrealloc(p->products, (p->n_products + 1) * sizeof(*p->products));
+  memset(&p->products[p->n_products], 0, sizeof(*p->products));
+  p->products[p->n_products].sku = rs_xstrdup(sku);
+  return &p->products[p->n_products++];
+}
+
+/* commerce_done_fn: keep the answer for the tick (a product answer goes to its slot at once). */
+static void on_shop_answer(void *ud, const struct commerce_answer *a)
+{
+  struct shop_req *r = ud;
+  struct pipeline *p = r->p;
+  if(r->req == COMMERCE_REQ_PRODUCT) {
+    struct product_slot *ps = product_slot(p, r->key, true);
+    ps->pending = false;
+    ps->lk = a->lookup;
+    ps->pr = a->product;
+  }
+  r->a = rs_xcalloc(1, sizeof(*r->a));
+  *r->a = *a;
+  r->a->key = NULL;
+  if(!p->in_tick)
+    p->answers_waiting = true;
+}
+
+/* Whether a request req/key is out (started, not yet handled). */
+static bool shop_req_out(const struct pipeline *p, enum commerce_req req, const char *key)
+{
+  size_t i;
+  for(i = 0; i < p->n_reqs; i++)
+    if(p->reqs[i]->req == req && !strcmp(p->reqs[i]->key, key))
+      return true;
+  return false;
+}
+
+static size_t shop_req_count(const struct pipeline *p, enum commerce_req req)
+{
+  size_t i, n = 0;
+  for(i = 0; i < p->n_reqs; i++)
+    n += p->reqs[i]->req == req;
+  return n;
+}
+
+/* Start req/key on the shop; the answer is handled by a later drain_answers(). 0 or -1. */
+static int shop_start(struct pipeline *p, struct commerce *shop, enum commerce_req req,
+                      const char *key, const char *order_id, int64_t attempts, const char *body)
+{
+  struct shop_req *r = rs_xcalloc(1, sizeof(*r));
+  r->p = p;
+  r->req = req;
+  r->key = rs_xstrdup(key);
+  r->order_id = rs_xstrdup(order_id ? order_id : key);
+  r->attempts = attempts;
+  p->reqs = rs_xrealloc(p->reqs, (p->n_reqs + 1) * sizeof(*p->reqs));
+  p->reqs[p->n_reqs++] = r;
+  if(req == COMMERCE_REQ_PRODUCT)
+    product_slot(p, key, true)->pending = true;
+  if(commerce_start(shop, req, key, body, on_shop_answer, r)) {
+    p->n_reqs--;
+    if(req == COMMERCE_REQ_PRODUCT)
+      product_slot(p, key, true)->pending = false;
+    shop_req_free(r);
+    return -1;
+  }
+  return 0;
 }
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -518,16 +693,18 @@ static enum rs_err month_spend(struct pipeline *p, int64_t now_ms, int64_t *out)
  * The approval policy (SPEC 8, 9) for order o under cfg at now_ms: the
  * reasons a person must decide go into *reasons (empty: approve
  * automatically). Asks the shop for products when it can (no information
- * on any failure). Returns a store error only.
+ * on any failure). While a product answer is still out, *waiting is set and
+ * the reasons are incomplete: the draft stays open until the answer comes
+ * (or its request times out). Returns a store error only.
  */
 static enum rs_err policy_reasons(struct pipeline *p, const struct cfg *cfg,
                                   const struct store_order_full *o, int64_t now_ms,
-                                  struct strv *reasons)
+                                  struct strv *reasons, bool *waiting)
 {
   const struct cfg_money *over_value = &cfg->orders.approval.require_over_value;
   const struct cfg_money *budget = &cfg->orders.approval.monthly_budget;
-  struct pipeline_shop_ops ops;
-  bool have_shop = shop_ops(p, cfg, &ops) && ops.get_product;
+  struct commerce *shop = shop_ready(p, cfg);
+  bool have_shop = shop != NULL;
   int64_t total = o->order.total;
   char a[40], b[40], c[40];
   size_t i;
@@ -564,12 +741,29 @@ static enum rs_err policy_reasons(struct pipeline *p, const struct cfg *cfg,
                o->order.currency, c);
     }
   }
+  /* ask the shop about every product first; the draft waits for the answers (never the loop) */
+  for(i = 0; have_shop && i < o->n_lines; i++) {
+    const struct product_slot *ps = product_slot(p, o->lines[i].sku, false);
+    if(!ps && !shop_req_out(p, COMMERCE_REQ_PRODUCT, o->lines[i].sku))
+      (void)shop_start(p, shop, COMMERCE_REQ_PRODUCT, o->lines[i].sku, o->order.id, 0, NULL);
+  }
+  for(i = 0; have_shop && i < o->n_lines; i++) {
+    const struct product_slot *ps = product_slot(p, o->lines[i].sku, false);
+    if(ps && ps->pending) {
+      *waiting = true;
+      return RS_OK;
+    }
+  }
   for(i = 0; have_shop && i < o->n_lines; i++) {
     const struct store_order_line *l = &o->lines[i];
+    const struct product_slot *ps = product_slot(p, l->sku, false);
     struct commerce_product pr;
-    enum commerce_lookup lk;
+    enum commerce_lookup lk = ps ? ps->lk : COMMERCE_LOOKUP_RETRY;
     memset(&pr, 0, sizeof(pr));
-    lk = ops.get_product(ops.ctx, l->sku, &pr);
+    if(ps)
+      pr = ps->pr;
+    else
+      snprintf(pr.message, sizeof(pr.message), "the request could not be made");
     if(lk != COMMERCE_LOOKUP_OK) {
       if(lk != COMMERCE_LOOKUP_NONE)
         log_info("order %s: no product information on %s from the shop (%s: %s)", o->order.id,
@@ -678,10 +872,15 @@ static enum rs_err close_draft(struct pipeline *p, const struct cfg *cfg,
   char *joined = NULL, *json = NULL, key[128];
   struct rs_buf cause = {0};
   enum rs_err rc;
+  bool waiting = false;
 
-  rc = policy_reasons(p, cfg, o, now_ms, &reasons);
+  rc = policy_reasons(p, cfg, o, now_ms, &reasons, &waiting);
   if(rc)
     goto out;
+  if(waiting) {
+    p->products_waiting = true; /* closed at the tick after the shop's answers */
+    goto out;
+  }
   json = reasons_json(&reasons);
   joined = strv_join(&reasons);
   snprintf(key, sizeof(key), "%s%s", PIPELINE_META_REASONS, o->order.id);
@@ -1037,6 +1236,7 @@ static enum rs_err close_drafts(struct pipeline *p, const struct cfg *cfg, int64
   size_t i;
   if(rc)
     return rc;
+  p->products_waiting = false;
   for(i = 0; i < l.n; i++) {
     struct store_order_full *o = NULL;
     const char *why;
@@ -1049,6 +1249,17 @@ static enum rs_err close_drafts(struct pipeline *p, const struct cfg *cfg, int64
     store_order_full_free(o);
   }
   order_list_free(&l);
+  if(!p->products_waiting) {
+    /* every draft that asked has used its answers: the next one asks afresh */
+    size_t k = 0;
+    for(i = 0; i < p->n_products; i++) {
+      if(p->products[i].pending)
+        p->products[k++] = p->products[i];
+      else
+        free(p->products[i].sku);
+    }
+    p->n_products = k;
+  }
   return rc;
 }
 
@@ -1091,35 +1302,33 @@ static enum rs_err expire_pending(struct pipeline *p, const struct cfg *cfg, int
 
 static struct poll_slot *poll_slot(struct pipeline *p, const char *id);
 
-/* Send one due order of the outbox and record what the shop said. */
-static void submit_one(struct pipeline *p, const struct cfg *cfg,
-                       const struct pipeline_shop_ops *ops, const struct store_order *o,
-                       int64_t now_ms)
+/*
+ * Record what the shop said to attempt number attempts + 1 of order id
+ * (the answer to a SUBMIT started by run_outbox()).
+ */
+static void submit_answer(struct pipeline *p, const struct cfg *cfg, const char *id,
+                          int64_t attempts, const struct commerce_result *res, int64_t now_ms)
 {
-  struct commerce_result r;
-  enum commerce_outcome oc;
+  struct commerce_result r = *res;
   char cause[512], err[400];
   enum rs_err rc;
   int64_t delay, next;
-  unsigned attempt = o->attempts > 30 ? 30u : (unsigned)o->attempts;
+  unsigned attempt = attempts > 30 ? 30u : (unsigned)attempts;
 
-  memset(&r, 0, sizeof(r));
-  r.retry_after_ms = -1;
-  oc = ops->submit(ops->ctx, o->id, o->request_body, &r);
-  switch(oc) {
+  switch(r.outcome) {
   case COMMERCE_SUBMITTED:
     p->auth_alert = false;
     p->auth_wait_until = 0;
     snprintf(cause, sizeof(cause),
              "accepted by the shop as %s (HTTP %ld, status %s, attempt %" PRId64 ")", r.shop_id,
-             r.http_status, r.shop_status[0] ? r.shop_status : "?", o->attempts + 1);
+             r.http_status, r.shop_status[0] ? r.shop_status : "?", attempts + 1);
     rc = store_begin(p->st);
     if(!rc) {
-      rc = store_set_order_shop_id(p->st, o->id, r.shop_id, now_ms);
+      rc = store_set_order_shop_id(p->st, id, r.shop_id, now_ms);
       if(!rc)
-        rc = store_note_attempt(p->st, o->id, 0, NULL, now_ms);
+        rc = store_note_attempt(p->st, id, 0, NULL, now_ms);
       if(!rc)
-        rc = orderfsm_move(p->st, o->id, STORE_ORDER_APPROVED, STORE_ORDER_SUBMITTED, "system",
+        rc = orderfsm_move(p->st, id, STORE_ORDER_APPROVED, STORE_ORDER_SUBMITTED, "system",
                            cause, now_ms);
       if(rc)
         store_rollback(p->st);
@@ -1129,10 +1338,10 @@ static void submit_one(struct pipeline *p, const struct cfg *cfg,
     if(rc)
       log_err("order %s was accepted by the shop as %s but that is not recorded (%s); it is "
               "resent with the same key and body",
-              o->id, r.shop_id, store_errmsg(p->st));
+              id, r.shop_id, store_errmsg(p->st));
     else {
-      log_notice("order %s submitted: %s", o->id, cause);
-      poll_slot(p, o->id)->next_ms = now_ms + cfg->commerce.status_interval_ms;
+      log_notice("order %s submitted: %s", id, cause);
+      poll_slot(p, id)->next_ms = now_ms + cfg->commerce.status_interval_ms;
       due_at(p, now_ms + cfg->commerce.status_interval_ms);
     }
     return;
@@ -1140,8 +1349,8 @@ static void submit_one(struct pipeline *p, const struct cfg *cfg,
     delay = commerce_backoff_delay(&p->backoff, attempt, r.retry_after_ms, &p->rng);
     next = now_ms + (scaled(p, delay) > 0 ? scaled(p, delay) : 1);
     snprintf(err, sizeof(err), "%s", r.message[0] ? r.message : "no answer");
-    log_warn("order %s: attempt %" PRId64 " not accepted (%s%s%s); retrying in %.1f s%s", o->id,
-             o->attempts + 1, err, r.excerpt[0] && !strstr(err, r.excerpt) ? "; answer: " : "",
+    log_warn("order %s: attempt %" PRId64 " not accepted (%s%s%s); retrying in %.1f s%s", id,
+             attempts + 1, err, r.excerpt[0] && !strstr(err, r.excerpt) ? "; answer: " : "",
              r.excerpt[0] && !strstr(err, r.excerpt) ? r.excerpt : "", (double)delay / 1000.0,
              r.retry_after_ms >= 0 ? " (Retry-After)" : "");
     break;
@@ -1156,7 +1365,7 @@ static void submit_one(struct pipeline *p, const struct cfg *cfg,
     snprintf(err, sizeof(err), "%s", r.message[0] ? r.message : "credentials refused");
     log_err("order %s waits: the shop refused the credentials (HTTP %ld); check commerce.auth; "
             "retrying in %.0f s",
-            o->id, r.http_status, (double)delay / 1000.0);
+            id, r.http_status, (double)delay / 1000.0);
     break;
   case COMMERCE_FAILED:
   default:
@@ -1166,9 +1375,9 @@ static void submit_one(struct pipeline *p, const struct cfg *cfg,
              r.error_code[0] ? " " : "", r.error_code, r.message[0] ? r.message : r.excerpt);
     rc = store_begin(p->st);
     if(!rc) {
-      rc = store_note_attempt(p->st, o->id, 0, r.message[0] ? r.message : r.excerpt, now_ms);
+      rc = store_note_attempt(p->st, id, 0, r.message[0] ? r.message : r.excerpt, now_ms);
       if(!rc)
-        rc = orderfsm_move(p->st, o->id, STORE_ORDER_APPROVED, STORE_ORDER_FAILED, "system", cause,
+        rc = orderfsm_move(p->st, id, STORE_ORDER_APPROVED, STORE_ORDER_FAILED, "system", cause,
                            now_ms);
       if(rc)
         store_rollback(p->st);
@@ -1176,14 +1385,14 @@ static void submit_one(struct pipeline *p, const struct cfg *cfg,
         rc = store_commit(p->st);
     }
     if(rc)
-      log_err("order %s: cannot record the failure: %s", o->id, store_errmsg(p->st));
+      log_err("order %s: cannot record the failure: %s", id, store_errmsg(p->st));
     else
-      log_err("order %s failed: %s", o->id, cause);
+      log_err("order %s failed: %s", id, cause);
     return;
   }
-  rc = store_note_attempt(p->st, o->id, next, err, now_ms);
+  rc = store_note_attempt(p->st, id, next, err, now_ms);
   if(rc)
-    log_err("order %s: cannot record the attempt: %s", o->id, store_errmsg(p->st));
+    log_err("order %s: cannot record the attempt: %s", id, store_errmsg(p->st));
   due_at(p, next);
 }
 
@@ -1207,11 +1416,11 @@ static void fill_body(struct pipeline *p, const struct cfg *cfg, struct store_or
 /* Send every due order of the outbox. */
 static enum rs_err run_outbox(struct pipeline *p, const struct cfg *cfg, int64_t now_ms)
 {
-  struct pipeline_shop_ops ops;
-  bool have_shop = shop_ops(p, cfg, &ops);
+  struct commerce *shop = shop_ready(p, cfg);
+  bool have_shop = shop != NULL;
   struct order_list l;
   enum rs_err rc = list_state(p, STORE_ORDER_APPROVED, &l);
-  size_t i, sent = 0;
+  size_t i, sent = shop_req_count(p, COMMERCE_REQ_SUBMIT);
   p->n_no_shop = 0;
   if(rc)
     return rc;
@@ -1235,12 +1444,14 @@ static enum rs_err run_outbox(struct pipeline *p, const struct cfg *cfg, int64_t
       due_at(p, p->auth_wait_until);
       continue;
     }
-    if(sent >= MAX_SENDS_PER_TICK) {
-      due_at(p, now_ms); /* more next tick, so the main loop is not held for long */
-      continue;
-    }
+    if(shop_req_out(p, COMMERCE_REQ_SUBMIT, o->id))
+      continue; /* on its way; its answer makes the next tick due */
+    if(sent >= MAX_SENDS_PER_TICK)
+      continue; /* more when answers come back */
     sent++;
-    submit_one(p, cfg, &ops, o, now_ms);
+    (void)shop_start(p, shop, COMMERCE_REQ_SUBMIT, o->id, o->id, o->attempts, o->request_body);
+    drain_answers(p, cfg, now_ms); /* a blocking client answered at once: as before, a 401
+                                      holds the orders after it */
   }
   order_list_free(&l);
   return RS_OK;
@@ -1323,19 +1534,30 @@ out:
   return rc;
 }
 
-/* Poll one submitted or shipped order. */
-static void poll_one(struct pipeline *p, const struct cfg *cfg, const struct pipeline_shop_ops *ops,
+/*
+ * The status poll of one submitted or shipped order: start it when due. A
+ * slot seen for the first time (after a start) is due at a point spread
+ * over status_interval by the order id, so a restart does not poll every
+ * order at once.
+ */
+static void poll_one(struct pipeline *p, const struct cfg *cfg, struct commerce *shop,
                      const struct store_order *o, int64_t now_ms)
 {
   struct poll_slot *s = poll_slot(p, o->id);
-  struct commerce_order_info info;
-  enum commerce_lookup lk;
   int64_t interval = cfg->commerce.status_interval_ms, longest;
-  char cause[256];
 
   longest = scaled(p, p->backoff.cap_ms);
   if(longest < interval)
     longest = interval;
+  if(s->busy)
+    return; /* its answer makes the next tick due */
+  if(!s->next_ms && interval > 0) {
+    uint64_t h = 1469598103934665603u; /* FNV-1a of the id */
+    const char *c;
+    for(c = o->id; *c; c++)
+      h = (h ^ (unsigned char)*c) * 1099511628211u;
+    s->next_ms = now_ms + (int64_t)(h % (uint64_t)interval);
+  }
   if(s->next_ms > now_ms) {
     due_at(p, s->next_ms);
     return;
@@ -1346,8 +1568,31 @@ static void poll_one(struct pipeline *p, const struct cfg *cfg, const struct pip
     due_at(p, s->next_ms);
     return;
   }
-  memset(&info, 0, sizeof(info));
-  lk = ops->get_order(ops->ctx, o->shop_id, &info);
+  if(shop_req_count(p, COMMERCE_REQ_ORDER) >= MAX_POLLS_OUTSTANDING) {
+    due_at(p, now_ms + 1000);
+    return;
+  }
+  s->busy = true;
+  if(shop_start(p, shop, COMMERCE_REQ_ORDER, o->shop_id, o->id, 0, NULL))
+    s->busy = false;
+  else
+    drain_answers(p, cfg, now_ms); /* a blocking client answered at once */
+}
+
+/* Record the status answer on order id (now in state o->state). */
+static void poll_answer(struct pipeline *p, const struct cfg *cfg, const struct store_order *o,
+                        enum commerce_lookup lk, const struct commerce_order_info *res,
+                        int64_t now_ms)
+{
+  struct poll_slot *s = poll_slot(p, o->id);
+  struct commerce_order_info info = *res;
+  int64_t interval = cfg->commerce.status_interval_ms, longest;
+  char cause[256];
+
+  longest = scaled(p, p->backoff.cap_ms);
+  if(longest < interval)
+    longest = interval;
+  s->busy = false;
   s->next_ms = now_ms + interval;
   switch(lk) {
   case COMMERCE_LOOKUP_OK:
@@ -1402,8 +1647,8 @@ static void poll_one(struct pipeline *p, const struct cfg *cfg, const struct pip
 
 static enum rs_err track_status(struct pipeline *p, const struct cfg *cfg, int64_t now_ms)
 {
-  struct pipeline_shop_ops ops;
-  bool have_shop = shop_ops(p, cfg, &ops);
+  struct commerce *shop = shop_ready(p, cfg);
+  bool have_shop = shop != NULL;
   struct order_list sub = {0}, shp = {0};
   enum rs_err rc;
   size_t i;
@@ -1413,10 +1658,10 @@ static enum rs_err track_status(struct pipeline *p, const struct cfg *cfg, int64
   if(rc)
     goto out;
   polls_prune(p, &sub, &shp);
-  for(i = 0; have_shop && ops.get_order && i < sub.n; i++)
-    poll_one(p, cfg, &ops, &sub.v[i], now_ms);
-  for(i = 0; have_shop && ops.get_order && i < shp.n; i++)
-    poll_one(p, cfg, &ops, &shp.v[i], now_ms);
+  for(i = 0; have_shop && i < sub.n; i++)
+    poll_one(p, cfg, shop, &sub.v[i], now_ms);
+  for(i = 0; have_shop && i < shp.n; i++)
+    poll_one(p, cfg, shop, &shp.v[i], now_ms);
 out:
   order_list_free(&sub);
   order_list_free(&shp);
@@ -1456,6 +1701,38 @@ static void rebuild_alerts(struct pipeline *p, const struct cfg *cfg)
   p->n_alerts = a.n;
 }
 
+/*
+ * Handle the shop's answers that came back (in start order), at now_ms:
+ * submissions and status polls are recorded; product answers were already
+ * put where the approval policy looks.
+ */
+static void drain_answers(struct pipeline *p, const struct cfg *cfg, int64_t now_ms)
+{
+  size_t i = 0;
+  p->answers_waiting = false;
+  while(i < p->n_reqs) {
+    struct shop_req *r = p->reqs[i];
+    if(!r->a) {
+      i++;
+      continue;
+    }
+    memmove(&p->reqs[i], &p->reqs[i + 1], (p->n_reqs - i - 1) * sizeof(*p->reqs));
+    p->n_reqs--;
+    if(r->req == COMMERCE_REQ_SUBMIT)
+      submit_answer(p, cfg, r->order_id, r->attempts, &r->a->result, now_ms);
+    else if(r->req == COMMERCE_REQ_ORDER) {
+      struct store_order_full *f = NULL;
+      if(store_get_order(p->st, r->order_id, &f) == RS_OK &&
+         (f->order.state == STORE_ORDER_SUBMITTED || f->order.state == STORE_ORDER_SHIPPED))
+        poll_answer(p, cfg, &f->order, r->a->lookup, &r->a->order, now_ms);
+      else
+        poll_slot(p, r->order_id)->busy = false;
+      store_order_full_free(f);
+    }
+    shop_req_free(r);
+  }
+}
+
 enum rs_err pipeline_tick(struct pipeline *p, const struct cfg *cfg, int64_t now_ms)
 {
   enum rs_err rc = RS_OK, r;
@@ -1467,6 +1744,7 @@ enum rs_err pipeline_tick(struct pipeline *p, const struct cfg *cfg, int64_t now
     p->rng_seeded = true;
   }
   p->in_tick = true;
+  drain_answers(p, cfg, now_ms);
   r = batch_lines(p, cfg, now_ms);
   rc = rc ? rc : r;
   r = close_drafts(p, cfg, now_ms);
@@ -1475,8 +1753,10 @@ enum rs_err pipeline_tick(struct pipeline *p, const struct cfg *cfg, int64_t now
   rc = rc ? rc : r;
   r = run_outbox(p, cfg, now_ms);
   rc = rc ? rc : r;
+  drain_answers(p, cfg, now_ms); /* a blocking client answered already */
   r = track_status(p, cfg, now_ms);
   rc = rc ? rc : r;
+  drain_answers(p, cfg, now_ms);
   p->in_tick = false;
   rebuild_alerts(p, cfg);
   return rc;
@@ -1484,7 +1764,12 @@ enum rs_err pipeline_tick(struct pipeline *p, const struct cfg *cfg, int64_t now
 
 int64_t pipeline_next_due(const struct pipeline *p)
 {
-  return p->next_due;
+  return p->answers_waiting ? INT64_MIN : p->next_due;
+}
+
+size_t pipeline_requests_out(const struct pipeline *p)
+{
+  return p->n_reqs;
 }
 
 size_t pipeline_alerts(const struct pipeline *p, const char *const **out)

@@ -34,8 +34,19 @@
  * link_ttl and status_interval run on it. Backoff and Retry-After are real
  * time: they are multiplied by the time scale (pipeline_set_time_scale) to
  * land on the same timeline. The pipeline never reads a clock.
- * Not thread-safe: one main loop thread. Network calls block up to
- * commerce.timeout each.
+ * Not thread-safe: one main loop thread.
+ *
+ * The shop: requests (submissions, status polls, the approval policy's
+ * product lookups) go through a struct commerce (adapters/commerce.h). With
+ * an event loop (pipeline_set_loop(), restockd) they run on it and never
+ * block: a tick starts what is due, the answers come back on the loop, and
+ * the next tick (due at once: pipeline_next_due()) records them. At most
+ * COMMERCE_MAX_IN_FLIGHT requests are on the wire at once; a request that
+ * times out holds only its own slot. A draft whose products are being
+ * looked up closes at the tick after the answers (or their timeouts).
+ * Status polls of orders found at start are spread over status_interval.
+ * Without a loop (tests, tools) each request blocks the tick up to
+ * commerce.timeout, as the answer is recorded in the same tick.
  */
 #ifndef RS_PIPELINE_H
 #define RS_PIPELINE_H
@@ -45,6 +56,7 @@
 #include <stdint.h>
 
 #include "adapters/commerce.h"
+#include "base/evloop.h"
 #include "config/config.h"
 #include "base/rs_err.h"
 #include "gateway/store.h"
@@ -92,6 +104,13 @@ void pipeline_set_online(struct pipeline *p, bool online);
  * is needed for orders to be sent.
  */
 void pipeline_set_shop(struct pipeline *p, const struct pipeline_shop_ops *ops);
+/*
+ * Run the real shop client on loop (borrowed; NULL: blocking). Requests in
+ * flight are abandoned (submissions are resent later with the same key).
+ */
+void pipeline_set_loop(struct pipeline *p, struct evloop *loop);
+/* Shop requests started whose answers were not recorded yet. */
+size_t pipeline_requests_out(const struct pipeline *p);
 /* Real ms per scaled ms (the daemon's --time-scale; <= 0 means 1). */
 void pipeline_set_time_scale(struct pipeline *p, double scale);
 /* Backoff ceilings in real ms (base > 0, cap >= base); defaults above. */

@@ -284,6 +284,31 @@ struct side {
   char *body;
 };
 
+/* GET one order / product through the one lookup call; the answer's part into *out. */
+static enum commerce_lookup get_order(struct commerce_client *c, const char *id,
+                                      struct commerce_order_info *out)
+{
+  struct commerce_answer *a = calloc(1, sizeof(*a));
+  enum commerce_lookup l;
+  assert_non_null(a);
+  l = commerce_get(c, COMMERCE_REQ_ORDER, id, a);
+  *out = a->order;
+  free(a);
+  return l;
+}
+
+static enum commerce_lookup get_product(struct commerce_client *c, const char *sku,
+                                        struct commerce_product *out)
+{
+  struct commerce_answer *a = calloc(1, sizeof(*a));
+  enum commerce_lookup l;
+  assert_non_null(a);
+  l = commerce_get(c, COMMERCE_REQ_PRODUCT, sku, a);
+  *out = a->product;
+  free(a);
+  return l;
+}
+
 static const struct commerce_line std_lines[] = {
     {.sku = "FLT-100", .quantity = 2, .has_unit_price = true, .unit_price = 4250},
 };
@@ -547,7 +572,7 @@ static void test_drop_is_one_post(void **state)
   sim_run(&s, "  faults:\n    drop: {times: 1, requests: [orders_post]}\n", NULL);
   side_open(&sd, &s, 5000);
   sd.body = make_body(&sd, "ord-8", std_lines, 1);
-  assert_int_equal(commerce_get_product(sd.client, "FLT-100", &p), COMMERCE_LOOKUP_OK);
+  assert_int_equal(get_product(sd.client, "FLT-100", &p), COMMERCE_LOOKUP_OK);
   assert_int_equal(commerce_submit(sd.client, "ord-8", sd.body, &r), COMMERCE_RETRY);
   assert_int_equal(r.http_status, 0);
   assert_true(r.message[0] != '\0');
@@ -678,7 +703,7 @@ static void test_connection_refused(void **state)
   sim_stop(&s); /* nobody listens on the port any more */
   assert_int_equal(commerce_submit(sd.client, "ord-13", sd.body, &r), COMMERCE_RETRY);
   assert_int_equal(r.http_status, 0);
-  assert_int_equal(commerce_get_order(sd.client, "SO-000001", &oi), COMMERCE_LOOKUP_RETRY);
+  assert_int_equal(get_order(sd.client, "SO-000001", &oi), COMMERCE_LOOKUP_RETRY);
   side_close(&sd);
   sim_cleanup(&s);
 }
@@ -773,12 +798,12 @@ static void test_status_moves_by_pace(void **state)
   sd.body = make_body(&sd, "ord-17", std_lines, 1);
   assert_int_equal(commerce_submit(sd.client, "ord-17", sd.body, &r), COMMERCE_SUBMITTED);
   t0 = now_ms();
-  assert_int_equal(commerce_get_order(sd.client, r.shop_id, &oi), COMMERCE_LOOKUP_OK);
+  assert_int_equal(get_order(sd.client, r.shop_id, &oi), COMMERCE_LOOKUP_OK);
   assert_int_equal(oi.status, COMMERCE_ST_ACCEPTED);
   assert_string_equal(oi.tracking, "");
   while(now_ms() - t0 < 6000 && t_deliv < 0) {
     sleep_ms(100);
-    assert_int_equal(commerce_get_order(sd.client, r.shop_id, &oi), COMMERCE_LOOKUP_OK);
+    assert_int_equal(get_order(sd.client, r.shop_id, &oi), COMMERCE_LOOKUP_OK);
     if(oi.status == COMMERCE_ST_SHIPPED && t_ship < 0) {
       t_ship = now_ms() - t0;
       assert_true(oi.tracking[0] != '\0');
@@ -794,11 +819,11 @@ static void test_status_moves_by_pace(void **state)
   assert_true(t_ship >= 700 && t_ship <= 2000);
   assert_true(t_deliv >= 1700 && t_deliv <= 3200);
   assert_true(t_deliv - t_ship >= 700);
-  assert_int_equal(commerce_get_order(sd.client, "SO-999999", &oi), COMMERCE_LOOKUP_NONE);
+  assert_int_equal(get_order(sd.client, "SO-999999", &oi), COMMERCE_LOOKUP_NONE);
   /* the test-only cancel makes the order cancelled */
   snprintf(url, sizeof(url), "%s/sim/orders/%s/cancel", s.base, r.shop_id);
   assert_int_equal(raw("POST", url, NULL, "", NULL), 200);
-  assert_int_equal(commerce_get_order(sd.client, r.shop_id, &oi), COMMERCE_LOOKUP_OK);
+  assert_int_equal(get_order(sd.client, r.shop_id, &oi), COMMERCE_LOOKUP_OK);
   assert_int_equal(oi.status, COMMERCE_ST_CANCELLED);
   side_close(&sd);
   sim_cleanup(&s);
@@ -812,18 +837,18 @@ static void test_products(void **state)
   (void)state;
   sim_run(&s, "", NULL);
   side_open(&sd, &s, 5000);
-  assert_int_equal(commerce_get_product(sd.client, "FLT-100", &p), COMMERCE_LOOKUP_OK);
+  assert_int_equal(get_product(sd.client, "FLT-100", &p), COMMERCE_LOOKUP_OK);
   assert_string_equal(p.sku, "FLT-100");
   assert_int_equal(p.unit_price, 4250);
   assert_string_equal(p.currency, "EUR");
   assert_true(p.lead_time_days == 3.0);
   assert_true(p.available);
   /* '/' and '+' in a SKU travel percent-encoded */
-  assert_int_equal(commerce_get_product(sd.client, "INK/C+1", &p), COMMERCE_LOOKUP_OK);
+  assert_int_equal(get_product(sd.client, "INK/C+1", &p), COMMERCE_LOOKUP_OK);
   assert_string_equal(p.sku, "INK/C+1");
   assert_int_equal(p.unit_price, 700);
   assert_false(p.available);
-  assert_int_equal(commerce_get_product(sd.client, "NOPE-1", &p), COMMERCE_LOOKUP_NONE);
+  assert_int_equal(get_product(sd.client, "NOPE-1", &p), COMMERCE_LOOKUP_NONE);
   assert_int_equal(p.http_status, 404);
   side_close(&sd);
   sim_cleanup(&s);
@@ -851,7 +876,7 @@ static void test_restart_keeps_orders(void **state)
   assert_int_equal(commerce_submit(sd.client, "ord-18", sd.body, &r), COMMERCE_SUBMITTED);
   assert_int_equal(r.http_status, 200);
   assert_string_equal(r.shop_id, id);
-  assert_int_equal(commerce_get_order(sd.client, id, &oi), COMMERCE_LOOKUP_OK);
+  assert_int_equal(get_order(sd.client, id, &oi), COMMERCE_LOOKUP_OK);
   assert_int_equal(shop_orders(&s), 1);
   assert_int_equal(shop_posts(&s, "ord-18"), 2);
   side_close(&sd);

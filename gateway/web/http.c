@@ -812,10 +812,18 @@ static enum MHD_Result on_healthz(struct http_server *s, struct MHD_Connection *
   int64_t hb = s->env.heartbeat_ms ? *s->env.heartbeat_ms : s->own_heartbeat;
   int64_t age = clock_real_mono_ms() - hb;
   int64_t max = s->env.health_max_age_ms > 0 ? s->env.health_max_age_ms : HTTP_HEALTH_MAX_AGE_MS;
-  char msg[128];
-  if(age <= max)
+  int64_t lag = s->env.loop ? evloop_lag_ms(s->env.loop, clock_real_mono_ms()) : 0;
+  char msg[160];
+  if(age <= max && lag <= HTTP_HEALTH_MAX_LAG_MS)
     return send_text(conn, 200, "ok\n", NULL);
-  (void)rs_snprintf(msg, sizeof(msg), "stalled: the main loop last ran %" PRId64 " ms ago\n", age);
+  if(age > max)
+    (void)rs_snprintf(msg, sizeof(msg), "stalled: the main loop last ran %" PRId64 " ms ago\n",
+                      age);
+  else
+    (void)rs_snprintf(msg, sizeof(msg),
+                      "lagging: a main-loop turn took %" PRId64 " ms within the last %d s "
+                      "(limit %d ms)\n",
+                      lag, EVLOOP_LAG_WINDOW_MS / 1000, HTTP_HEALTH_MAX_LAG_MS);
   return send_resp(conn, 503, CT_TEXT, msg, strlen(msg), NULL);
 }
 
@@ -824,6 +832,7 @@ static enum MHD_Result on_metrics(struct http_server *s, struct MHD_Connection *
   struct status_view v;
   struct rs_buf b = {0};
   struct metrics_input in;
+  struct evloop_stats ls;
   enum MHD_Result ret;
   collect_view(s, &v);
   memset(&in, 0, sizeof(in));
@@ -832,6 +841,11 @@ static enum MHD_Result on_metrics(struct http_server *s, struct MHD_Connection *
   in.version = rs_version();
   in.lines_created = (int64_t)pipeline_lines_created(s->env.core.pl);
   in.start_time_ms = s->start_wall;
+  if(s->env.loop) {
+    evloop_stats(s->env.loop, &ls);
+    in.loop = &ls;
+    in.loop_lag_ms = evloop_lag_ms(s->env.loop, clock_real_mono_ms());
+  }
   if(metrics_render(s->metrics, &in, &b))
     ret = send_text(conn, 500, "cannot read the database\n", NULL);
   else

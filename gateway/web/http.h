@@ -35,6 +35,7 @@
 #include <stdint.h>
 
 #include "base/clock.h"
+#include "base/evloop.h"
 #include "config/config.h"
 #include "gateway/pipeline.h"
 #include "gateway/reading.h"
@@ -109,6 +110,8 @@ int http_parse_listen(const char *listen, char *host, size_t host_size, uint16_t
 #define HTTP_MAX_WAIT_MS 1000
 /* Default heartbeat age beyond which /healthz says 503. */
 #define HTTP_HEALTH_MAX_AGE_MS 10000
+/* Loop lag beyond which /healthz says 503. */
+#define HTTP_HEALTH_MAX_LAG_MS 5000
 /* Largest request body accepted (bytes); larger ones get 413. */
 #define HTTP_BODY_MAX 16384
 
@@ -134,6 +137,12 @@ struct http_env {
    */
   const int64_t *heartbeat_ms;
   int64_t health_max_age_ms;  /* 0: HTTP_HEALTH_MAX_AGE_MS */
+  /*
+   * The main loop (borrowed), or NULL: /healthz also answers 503 when its
+   * lag (evloop_lag_ms()) is over HTTP_HEALTH_MAX_LAG_MS, and /metrics
+   * shows restock_loop_turn_seconds.
+   */
+  const struct evloop *loop;
   const char *listen;         /* NULL: the config's http.listen */
   unsigned conn_limit;        /* 0: HTTP_CONN_LIMIT connections at once */
   unsigned conn_per_client;   /* 0: HTTP_CONN_PER_CLIENT at once from one address */

@@ -293,6 +293,23 @@ enum rs_err metrics_render(struct metrics *m, const struct metrics_input *in, st
   }
   render_devices(m, in->v, o);
   render_consumables(in->v, o);
+  if(in->loop) {
+    size_t b;
+    head(o, "restock_loop_turn_seconds", "histogram",
+         "Work the main loop did between two waits (one turn).");
+    for(b = 0; b < EVLOOP_N_BUCKETS; b++)
+      rs_buf_printf(o, "restock_loop_turn_seconds_bucket{le=\"%g\"} %" PRIu64 "\n",
+                    evloop_bucket_bounds[b], in->loop->buckets[b]);
+    rs_buf_printf(o, "restock_loop_turn_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n",
+                  in->loop->count);
+    rs_buf_puts(o, "restock_loop_turn_seconds_sum ");
+    value(o, in->loop->sum_s);
+    rs_buf_puts(o, "\n");
+    sample_u64(o, "restock_loop_turn_seconds_count", NULL, NULL, in->loop->count);
+    head(o, "restock_loop_lag_seconds", "gauge",
+         "The longest main-loop turn within the last 10 s (or the current one, if longer).");
+    sample1(o, "restock_loop_lag_seconds", NULL, NULL, (double)in->loop_lag_ms / 1000.0);
+  }
 
   head(o, "restock_readings_total", "counter", "Readings taken (good and failed) since start.");
   sample_u64(o, "restock_readings_total", NULL, NULL, in->v->readings_submitted);

@@ -17,6 +17,7 @@
 
 #include <stdint.h>
 
+#include "base/evloop.h"
 #include "base/rs_util.h"
 #include "gateway/scheduler.h"
 #include "gateway/web/status.h"
@@ -38,6 +39,8 @@ struct metrics_input {
   const char *version;   /* restock_build_info{version} */
   int64_t lines_created; /* pipeline_lines_created(), or -1 to leave it out */
   int64_t start_time_ms; /* wall ms the daemon started, 0 to leave it out */
+  const struct evloop_stats *loop; /* restock_loop_turn_seconds; NULL to leave it out */
+  int64_t loop_lag_ms;             /* restock_loop_lag_seconds (with loop) */
 };
 
 /*

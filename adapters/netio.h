@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * netio: libcurl's multi interface on the daemon's event loop
+ * (base/evloop.h): curl_multi_socket_action() driven by
+ * CURLMOPT_SOCKETFUNCTION (each socket libcurl wants watched becomes an
+ * evloop io handle) and CURLMOPT_TIMERFUNCTION (one evloop timer). The shop
+ * client (commerce.c) and the mail sender (mail.c) each run their transfers
+ * through one.
+ *
+ *   n = netio_new(loop);
+ *   netio_add(n, easy, done, ud);    done(ud, easy, result) on the loop when finished
+ *   netio_remove(n, easy);           abandon a transfer (done is not called)
+ *   netio_free(n);
+ *
+ * netio_prepare() sets what every transfer needs on the loop: no signals,
+ * and CURLOPT_QUICK_EXIT so that abandoning a transfer whose name lookup
+ * is still running (threaded resolver) does not wait for the lookup.
+ * Nothing here blocks: name lookups run on libcurl's resolver threads.
+ * One thread (the loop's) calls everything.
+ */
+#ifndef RS_NETIO_H
+#define RS_NETIO_H
+
+#include <stddef.h>
+
+#include <curl/curl.h>
+
+#include "base/evloop.h"
+
+struct netio;
+
+/* A transfer finished (or failed: result != CURLE_OK). It has left the multi handle: the callee may clean up easy. */
+typedef void (*netio_done_fn)(void *ud, CURL *easy, CURLcode result);
+
+/* A multi handle on loop (borrowed). NULL on failure. Calls curl_global_init once. */
+struct netio *netio_new(struct evloop *loop);
+/* Free; transfers still added must have been removed first. NULL is fine. */
+void netio_free(struct netio *n);
+
+/* Options every easy handle on a loop (or not) should carry; see above. */
+void netio_prepare(CURL *easy);
+
+/* Start easy (prepared, not owned). 0, or -1 (not added, done not called). */
+int netio_add(struct netio *n, CURL *easy, netio_done_fn done, void *ud);
+/* Abandon easy: out of the multi handle, done never called. The caller then cleans it up. */
+void netio_remove(struct netio *n, CURL *easy);
+/* Transfers added and not finished or removed. */
+size_t netio_count(const struct netio *n);
+
+/* curl_global_init() once per process (thread-safe). */
+void netio_global_init(void);
+
+#endif

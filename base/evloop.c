@@ -1,0 +1,318 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * evloop: epoll, timers and turn statistics (see evloop.h).
+ */
+#include "base/evloop.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "base/rs_util.h"
+
+const double evloop_bucket_bounds[EVLOOP_N_BUCKETS] = EVLOOP_BUCKETS;
+
+struct evloop_io {
+  int fd; /* -1 once deleted */
+  evloop_io_fn fn;
+  void *ud;
+  struct evloop_io *next_dead;
+  struct evloop_io *prev_all, *next_all; /* every live handle, for evloop_free() */
+};
+
+struct evloop_timer {
+  struct evloop *l;
+  evloop_timer_fn fn;
+  void *ud;
+  int64_t due;   /* INT64_MAX: disarmed */
+  size_t slot;   /* index in l->timers */
+  bool dead;
+};
+
+struct evloop {
+  int ep;
+  evloop_foreign_fn foreign;
+  void *foreign_ud;
+  struct evloop_io *dead; /* io handles deleted during this turn, freed at its end */
+  struct evloop_io *all;  /* live io handles */
+  struct evloop_timer **timers;
+  size_t n_timers, cap_timers;
+  bool in_turn;
+  size_t n_dead_timers;
+
+  /* statistics */
+  int64_t woke_ms; /* when the last epoll_wait returned; -1 before the first */
+  struct evloop_stats st;
+  int64_t recent_long_ms, recent_long_end;
+};
+
+struct evloop *evloop_new(void)
+{
+  struct evloop *l = calloc(1, sizeof(*l));
+  if(!l)
+    return NULL;
+  l->ep = epoll_create1(EPOLL_CLOEXEC);
+  if(l->ep < 0) {
+    int e = errno;
+    free(l);
+    errno = e;
+    return NULL;
+  }
+  l->woke_ms = -1;
+  return l;
+}
+
+static void free_dead(struct evloop *l)
+{
+  size_t i = 0;
+  while(l->dead) {
+    struct evloop_io *io = l->dead;
+    l->dead = io->next_dead;
+    free(io);
+  }
+  if(!l->n_dead_timers)
+    return;
+  while(i < l->n_timers) {
+    struct evloop_timer *t = l->timers[i];
+    if(t->dead) {
+      l->timers[i] = l->timers[--l->n_timers];
+      l->timers[i]->slot = i;
+      free(t);
+      continue;
+    }
+    i++;
+  }
+  l->n_dead_timers = 0;
+}
+
+void evloop_free(struct evloop *l)
+{
+  size_t i;
+  if(!l)
+    return;
+  free_dead(l);
+  while(l->all) {
+    struct evloop_io *io = l->all;
+    l->all = io->next_all;
+    free(io);
+  }
+  for(i = 0; i < l->n_timers; i++)
+    free(l->timers[i]);
+  free(l->timers);
+  close(l->ep);
+  free(l);
+}
+
+int evloop_epoll_fd(const struct evloop *l)
+{
+  return l->ep;
+}
+
+void evloop_set_foreign(struct evloop *l, evloop_foreign_fn fn, void *ud)
+{
+  l->foreign = fn;
+  l->foreign_ud = ud;
+}
+
+struct evloop_io *evloop_io_add(struct evloop *l, int fd, uint32_t events, evloop_io_fn fn,
+                                void *ud)
+{
+  struct evloop_io *io = calloc(1, sizeof(*io));
+  struct epoll_event ev;
+  if(!io) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  io->fd = fd;
+  io->fn = fn;
+  io->ud = ud;
+  memset(&ev, 0, sizeof(ev));
+  ev.events = events;
+  ev.data.ptr = io;
+  if(epoll_ctl(l->ep, EPOLL_CTL_ADD, fd, &ev)) {
+    int e = errno;
+    free(io);
+    errno = e;
+    return NULL;
+  }
+  io->next_all = l->all;
+  if(l->all)
+    l->all->prev_all = io;
+  l->all = io;
+  return io;
+}
+
+int evloop_io_mod(struct evloop *l, struct evloop_io *io, uint32_t events)
+{
+  struct epoll_event ev;
+  memset(&ev, 0, sizeof(ev));
+  ev.events = events;
+  ev.data.ptr = io;
+  return epoll_ctl(l->ep, EPOLL_CTL_MOD, io->fd, &ev);
+}
+
+void evloop_io_del(struct evloop *l, struct evloop_io *io)
+{
+  if(!io || io->fd < 0)
+    return;
+  (void)epoll_ctl(l->ep, EPOLL_CTL_DEL, io->fd, NULL); /* fails harmlessly if already closed */
+  io->fd = -1;
+  if(io->prev_all)
+    io->prev_all->next_all = io->next_all;
+  else
+    l->all = io->next_all;
+  if(io->next_all)
+    io->next_all->prev_all = io->prev_all;
+  io->next_dead = l->dead;
+  l->dead = io;
+  if(!l->in_turn)
+    free_dead(l);
+}
+
+struct evloop_timer *evloop_timer_new(struct evloop *l, evloop_timer_fn fn, void *ud)
+{
+  struct evloop_timer *t = calloc(1, sizeof(*t));
+  if(!t)
+    return NULL;
+  if(l->n_timers == l->cap_timers) {
+    size_t cap = l->cap_timers ? 2 * l->cap_timers : 8;
+    struct evloop_timer **v = realloc(l->timers, cap * sizeof(*v));
+    if(!v) {
+      free(t);
+      return NULL;
+    }
+    l->timers = v;
+    l->cap_timers = cap;
+  }
+  t->l = l;
+  t->fn = fn;
+  t->ud = ud;
+  t->due = INT64_MAX;
+  t->slot = l->n_timers;
+  l->timers[l->n_timers++] = t;
+  return t;
+}
+
+void evloop_timer_arm(struct evloop_timer *t, int64_t due_ms)
+{
+  if(!t->dead)
+    t->due = due_ms;
+}
+
+void evloop_timer_disarm(struct evloop_timer *t)
+{
+  t->due = INT64_MAX;
+}
+
+void evloop_timer_free(struct evloop_timer *t)
+{
+  if(!t)
+    return;
+  t->due = INT64_MAX;
+  t->dead = true;
+  t->l->n_dead_timers++;
+  if(!t->l->in_turn)
+    free_dead(t->l);
+}
+
+int64_t evloop_next_timer(const struct evloop *l)
+{
+  int64_t m = INT64_MAX;
+  size_t i;
+  for(i = 0; i < l->n_timers; i++)
+    if(l->timers[i]->due < m)
+      m = l->timers[i]->due;
+  return m;
+}
+
+/* Account for the turn that ends now (the work since the last wake-up). */
+static void turn_ended(struct evloop *l, int64_t now)
+{
+  int64_t d;
+  double s;
+  size_t b;
+  if(l->woke_ms < 0)
+    return;
+  d = now - l->woke_ms;
+  if(d < 0)
+    d = 0;
+  s = (double)d / 1000.0;
+  for(b = 0; b < EVLOOP_N_BUCKETS; b++)
+    if(s <= evloop_bucket_bounds[b])
+      l->st.buckets[b]++;
+  l->st.count++;
+  l->st.sum_s += s;
+  if(d > l->st.longest_ms)
+    l->st.longest_ms = d;
+  if(d >= l->recent_long_ms || now - l->recent_long_end > EVLOOP_LAG_WINDOW_MS) {
+    l->recent_long_ms = d;
+    l->recent_long_end = now;
+  }
+}
+
+int evloop_turn(struct evloop *l, int64_t max_wait_ms)
+{
+  struct epoll_event evs[32];
+  int64_t now = clock_real_mono_ms(), next = evloop_next_timer(l), wait = max_wait_ms;
+  int n, k, ran = 0;
+  size_t i;
+
+  turn_ended(l, now);
+  if(next != INT64_MAX && (wait < 0 || next - now < wait))
+    wait = next - now > 0 ? next - now : 0;
+  if(wait > 24 * 3600 * 1000)
+    wait = 24 * 3600 * 1000;
+  n = epoll_wait(l->ep, evs, (int)RS_ARRAY_LEN(evs), wait < 0 ? -1 : (int)wait);
+  now = clock_real_mono_ms();
+  l->woke_ms = now;
+  if(n < 0)
+    return errno == EINTR ? 0 : -1;
+  l->in_turn = true;
+  for(k = 0; k < n; k++) {
+    uint64_t tag = evs[k].data.u64;
+    if(tag & EVLOOP_FOREIGN_TAG) {
+      if(l->foreign) {
+        l->foreign(l->foreign_ud, tag);
+        ran++;
+      }
+      continue;
+    }
+    {
+      struct evloop_io *io = evs[k].data.ptr;
+      if(io->fd < 0)
+        continue; /* deleted earlier in this turn */
+      io->fn(io->ud, io->fd, evs[k].events);
+      ran++;
+    }
+  }
+  /* due timers; a callback may arm others (seen next turn unless already due) */
+  now = clock_real_mono_ms();
+  for(i = 0; i < l->n_timers; i++) {
+    struct evloop_timer *t = l->timers[i];
+    if(!t->dead && t->due <= now) {
+      t->due = INT64_MAX;
+      t->fn(t->ud);
+      ran++;
+    }
+  }
+  l->in_turn = false;
+  free_dead(l);
+  return ran;
+}
+
+void evloop_stats(const struct evloop *l, struct evloop_stats *out)
+{
+  *out = l->st;
+}
+
+int64_t evloop_lag_ms(const struct evloop *l, int64_t now)
+{
+  int64_t cur = l->woke_ms >= 0 ? now - l->woke_ms : 0, recent = 0;
+  if(l->st.count && now - l->recent_long_end <= EVLOOP_LAG_WINDOW_MS)
+    recent = l->recent_long_ms;
+  return cur > recent ? cur : recent;
+}
