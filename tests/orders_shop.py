@@ -310,7 +310,8 @@ suppliers:
 def case_crash_restockd(tmp):
     import socket
     restockd, ctl, seed = os.environ["RESTOCKD"], os.environ["RESTOCKCTL"], os.environ["CTL_SEED"]
-    faults = """  processing_delay: 15ms
+    # restockd keeps up to 4 POSTs in flight: a slower shop keeps the kills landing mid-submission
+    faults = """  processing_delay: 60ms
   faults:
     seed: 11
     latency: {probability: 0.3, delay: 40ms}
