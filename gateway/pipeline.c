@@ -926,6 +926,32 @@ out:
   return rc;
 }
 
+/*
+ * SPEC 7: hold every consumable of o (kind, until now + for_ms) with reason,
+ * inside the caller's transaction. for_ms <= 0 holds nothing. A consumable
+ * without a state row gets one (with the config's spares).
+ */
+static enum rs_err hold_consumables(struct pipeline *p, const struct cfg *cfg,
+                                    const struct store_order_full *o, enum store_hold kind,
+                                    int64_t for_ms, const char *reason, int64_t now_ms)
+{
+  enum rs_err rc = RS_OK;
+  size_t i;
+  if(for_ms <= 0)
+    return RS_OK;
+  for(i = 0; !rc && i < o->n_lines; i++) {
+    const struct cfg_consumable *c = cfg_find_consumable(cfg, o->lines[i].consumable);
+    rc = store_ensure_consumable(p->st, o->lines[i].consumable, c ? c->spares : 0, now_ms);
+    if(!rc)
+      rc = store_set_hold(p->st, o->lines[i].consumable, kind, add_sat(now_ms, for_ms), reason,
+                          now_ms);
+    if(!rc)
+      log_notice("consumable %s held (%s, %s): %s", o->lines[i].consumable, store_hold_name(kind),
+                 kind == STORE_HOLD_REJECTED ? "hold_after_reject" : "redraft_after", reason);
+  }
+  return rc;
+}
+
 /* Decide order_id (approve or reject) for pipeline_approve/pipeline_reject. */
 static enum rs_err decide(struct pipeline *p, const struct cfg *cfg, const char *order_id,
                           bool approve, const char *actor, const char *source, int64_t now_ms)
@@ -955,8 +981,16 @@ static enum rs_err decide(struct pipeline *p, const struct cfg *cfg, const char 
     rc = approve_order(p, cfg, o, STORE_ORDER_PENDING_APPROVAL, actor,
                        cause.data ? cause.data : "approved", now_ms);
   else
+  {
     rc = orderfsm_move(p->st, order_id, STORE_ORDER_PENDING_APPROVAL, STORE_ORDER_REJECTED, actor,
                        cause.data ? cause.data : "rejected", now_ms);
+    if(!rc) {
+      char why[STORE_ORDER_ID_MAX + 160];
+      snprintf(why, sizeof(why), "order %s rejected by %s", order_id, actor);
+      rc = hold_consumables(p, cfg, o, STORE_HOLD_REJECTED, cfg->orders.approval.hold_after_reject_ms,
+                            why, now_ms);
+    }
+  }
   if(!rc)
     rc = store_audit(p->st, now_ms, actor, approve ? "approve" : "reject",
                      detail.data ? detail.data : order_id);
@@ -1286,9 +1320,24 @@ static enum rs_err expire_pending(struct pipeline *p, const struct cfg *cfg, int
       char cause[128], d[32];
       snprintf(d, sizeof(d), "%" PRId64 "h", ttl / 3600000);
       snprintf(cause, sizeof(cause), "no decision within link_ttl (%s)", d);
-      if(orderfsm_move(p->st, o->order.id, STORE_ORDER_PENDING_APPROVAL, STORE_ORDER_EXPIRED,
-                       "system", cause, now_ms) == RS_OK)
-        log_notice("order %s expired: %s", o->order.id, cause);
+      char why[STORE_ORDER_ID_MAX + 160];
+      enum rs_err e = store_begin(p->st);
+      snprintf(why, sizeof(why), "approval_expired: order %s expired without a decision",
+               o->order.id);
+      if(!e)
+        e = orderfsm_move(p->st, o->order.id, STORE_ORDER_PENDING_APPROVAL, STORE_ORDER_EXPIRED,
+                          "system", cause, now_ms);
+      if(!e)
+        e = hold_consumables(p, cfg, o, STORE_HOLD_EXPIRED, cfg->orders.approval.redraft_after_ms,
+                             why, now_ms);
+      if(e)
+        store_rollback(p->st);
+      else
+        e = store_commit(p->st);
+      if(e == RS_OK)
+        log_warn("order %s expired: %s; its parts are held for redraft_after unless they run "
+                 "out before a delivery could arrive",
+                 o->order.id, cause);
     }
     else
       due_at(p, end);
@@ -1520,8 +1569,11 @@ static enum rs_err deliver(struct pipeline *p, const struct store_order *o,
   if(rc)
     goto out;
   rc = orderfsm_move(p->st, o->id, from, STORE_ORDER_DELIVERED, "system", cause, now_ms);
+  /* units fitted before the shop reported the delivery are on the books already (SPEC 7) */
   for(i = 0; !rc && i < f->n_lines; i++)
-    rc = store_add_spares(p->st, f->lines[i].consumable, f->lines[i].quantity, now_ms, NULL);
+    if(f->lines[i].quantity > f->lines[i].received)
+      rc = store_add_spares(p->st, f->lines[i].consumable,
+                            f->lines[i].quantity - f->lines[i].received, now_ms, NULL);
   if(rc)
     store_rollback(p->st);
   else

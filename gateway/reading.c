@@ -473,6 +473,7 @@ static enum rs_err record_replacement(struct reading_path *rp, const struct cfg_
 {
   enum rs_err rc = RS_OK;
   int64_t spares = cs->spares > 0 ? cs->spares - 1 : 0;
+  enum store_fit how = cs->spares > 0 ? STORE_FIT_SHELF : STORE_FIT_UNKNOWN;
 
   if(rp->st) {
     rc = store_begin(rp->st);
@@ -480,7 +481,7 @@ static enum rs_err record_replacement(struct reading_path *rp, const struct cfg_
       goto out;
     rc = store_record_replacement(rp->st, c->full_id, at_ms, before * 100.0, after * 100.0, NULL);
     if(!rc)
-      rc = store_add_spares(rp->st, c->full_id, -1, now_ms, &spares);
+      rc = store_fit_part(rp->st, c->full_id, now_ms, &how, &spares);
     if(!rc)
       rc = save_state(rp, c->full_id, cs, now_ms);
     if(rc) {
@@ -500,6 +501,14 @@ out:
              " spare%s left)",
              c->full_id, marked ? "marked" : "detected", before * 100.0, after * 100.0, spares,
              spares == 1 ? "" : "s");
+  if(rp->st && how == STORE_FIT_LINE)
+    log_notice("consumable %s: fitted with no spare on the books: one unit of its open order "
+               "line counts as received (it arrived before the shop said so)",
+               c->full_id);
+  else if(rp->st && how == STORE_FIT_UNKNOWN)
+    log_warn("consumable %s: unknown_part_fitted: a part was fitted with no spare on the books "
+             "and no open order line; check the stock (restockctl consumables set-spares)",
+             c->full_id);
   return RS_OK;
 }
 

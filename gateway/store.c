@@ -2457,3 +2457,48 @@ enum rs_err store_list_audit(struct store *st, const char *subject, size_t limit
   sqlite3_finalize(s);
   return rc;
 }
+
+enum rs_err store_fit_part(struct store *st, const char *id, int64_t now_ms, enum store_fit *how,
+                           int64_t *spares_out)
+{
+  struct store_consumable row;
+  struct store_order_line l;
+  enum store_fit h = STORE_FIT_SHELF;
+  int64_t spares = 0;
+  enum rs_err rc = tx_begin(st, true);
+  if(rc)
+    return rc;
+  rc = store_get_consumable_state(st, id, &row);
+  if(rc == RS_OK)
+    spares = row.spares;
+  store_consumable_free(&row);
+  if(rc && rc != RS_ERR_NOT_FOUND)
+    goto out;
+  rc = RS_OK;
+  if(spares > 0) {
+    rc = store_add_spares(st, id, -1, now_ms, &spares);
+    goto out;
+  }
+  rc = store_get_open_line(st, id, &l);
+  if(rc == RS_OK && l.quantity > l.received) {
+    h = STORE_FIT_LINE;
+    rc = store_line_receive(st, l.id, 1);
+  }
+  else if(rc == RS_OK || rc == RS_ERR_NOT_FOUND) {
+    h = STORE_FIT_UNKNOWN;
+    rc = store_ensure_consumable(st, id, 0, now_ms);
+    if(!rc)
+      rc = store_set_unknown_fit(st, id, now_ms);
+  }
+  store_order_line_free(&l);
+  if(!rc)
+    rc = store_add_spares(st, id, 0, now_ms, &spares); /* the shelf clock: still empty */
+out:
+  if(!rc) {
+    if(how)
+      *how = h;
+    if(spares_out)
+      *spares_out = spares;
+  }
+  return tx_end(st, rc);
+}

@@ -444,6 +444,21 @@ enum rs_err store_get_open_line(struct store *st, const char *consumable,
                                 struct store_order_line *out);
 /* Count units more of line_id as received before its delivery (received += units). */
 enum rs_err store_line_receive(struct store *st, int64_t line_id, int64_t units);
+/* Where a fitted part came from (store_fit_part). */
+enum store_fit {
+  STORE_FIT_SHELF,   /* one spare less */
+  STORE_FIT_LINE,    /* no spare: the open line counts one unit as received (arrived early) */
+  STORE_FIT_UNKNOWN  /* no spare, no open line: unknown_part_fitted */
+};
+/*
+ * A part of consumable id was fitted at now_ms (SPEC 7): take a spare; with
+ * none on the books, count one unit of its open line as received; with no
+ * open line either, mark unknown_part_fitted. spares never goes below zero
+ * and no unit is counted twice. One durable transaction. *how and
+ * *spares_out (either may be NULL) tell what happened.
+ */
+enum rs_err store_fit_part(struct store *st, const char *id, int64_t now_ms, enum store_fit *how,
+                           int64_t *spares_out);
 /*
  * Whether another connection (restockctl, another process) committed
  * anything since the last call (PRAGMA data_version); when it did, the
