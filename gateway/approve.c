@@ -470,6 +470,107 @@ static enum rs_err make_links(struct store *st, const struct cfg *cfg, int64_t n
   return first;
 }
 
+/* ---- expired requests (SPEC 7) -------------------------------------------- */
+
+/*
+ * The one mail to approver about o, which expired without a decision:
+ * its parts, their predicted empty dates, and what happens now (the parts
+ * are held for redraft_after unless they run out before a delivery could
+ * arrive). Returns 0 and *msg (malloc'd), or -1 (logged).
+ */
+static int build_expired_mail(const struct cfg *cfg, const struct store_order_full *o,
+                              const char *approver, int64_t now_ms, char **msg)
+{
+  struct rs_buf subj = {0}, text = {0};
+  char err[256], t[40];
+  struct mail_msg m;
+  size_t i;
+  int rc;
+  int64_t days = cfg->orders.approval.redraft_after_ms / 86400000;
+
+  subject_prefix(cfg, &subj);
+  rs_buf_printf(&subj, " Approval expired: order %s", o->order.id);
+  rs_buf_printf(&text,
+                "Order %s for supplier %s expired without a decision; nothing was ordered.\n\n",
+                o->order.id, o->order.supplier ? o->order.supplier : "?");
+  rs_buf_puts(&text, "Parts:\n");
+  for(i = 0; i < o->n_lines; i++) {
+    const struct store_order_line *l = &o->lines[i];
+    rs_buf_printf(&text, "  %" PRId64 " x %s for %s", l->quantity, l->sku, l->consumable);
+    if(l->need_by_ms > 0) {
+      clock_format_rfc3339(l->need_by_ms, t, sizeof(t));
+      rs_buf_printf(&text, ": predicted empty %s", t);
+    }
+    rs_buf_puts(&text, "\n");
+  }
+  rs_buf_printf(&text,
+                "\nThese parts are held: no new request is made for them for %" PRId64
+                " day%s (orders.approval.redraft_after), unless one would run out before a\n"
+                "delivery could arrive; then one urgent order is drafted and you get one new\n"
+                "request. To order now, release a part:\n"
+                "  restockctl consumables release DEVICE/CONSUMABLE\n",
+                days, days == 1 ? "" : "s");
+  rs_buf_printf(&text, "\n-- \nrestock gateway %s%s%s%s\n", cfg->gateway.id ? cfg->gateway.id : "",
+                cfg->gateway.site ? " (" : "", cfg->gateway.site ? cfg->gateway.site : "",
+                cfg->gateway.site ? ")" : "");
+  memset(&m, 0, sizeof(m));
+  m.from = cfg->mail.from;
+  m.to = approver;
+  m.subject = subj.data;
+  m.text = text.data;
+  m.msgid_domain = cfg->gateway.id;
+  m.date_ms = now_ms;
+  *msg = NULL;
+  rc = subj.oom || text.oom ? -1 : mail_build(&m, msg, err, sizeof(err));
+  if(rc)
+    log_err("order %s: cannot build the expiry mail to %s: %s", o->order.id, approver,
+            subj.oom || text.oom ? "out of memory" : err);
+  rs_buf_free(&subj);
+  rs_buf_free(&text);
+  return rc;
+}
+
+/*
+ * Queue one mail per approver for every order that expired within link_ttl
+ * before now_ms (kind "expired", ref ORDER/APPROVER: at most one each).
+ */
+static enum rs_err expired_mails(struct store *st, const struct cfg *cfg, int64_t now_ms)
+{
+  struct id_list l = {0};
+  enum rs_err rc, first = RS_OK;
+  size_t i, k;
+  rc = store_list_orders(st, true, STORE_ORDER_EXPIRED, 50, collect_id, &l);
+  if(rc) {
+    log_err("expiry mails: cannot list expired orders: %s", store_errmsg(st));
+    return rc;
+  }
+  for(i = 0; i < l.n; i++) {
+    struct store_order_full *o = NULL;
+    rc = store_get_order(st, l.v[i], &o);
+    if(rc == RS_OK && o->order.updated_ms >= now_ms - cfg->orders.approval.link_ttl_ms) {
+      for(k = 0; k < cfg->orders.approval.n_approvers; k++) {
+        const char *who = cfg->orders.approval.approvers[k];
+        char ref[STORE_ORDER_ID_MAX + 300], *msg = NULL;
+        bool sent = false;
+        if(rs_snprintf(ref, sizeof(ref), "%s/%s", o->order.id, who))
+          continue;
+        rc = store_mail_exists(st, "expired", ref, &sent);
+        if(rc || sent || build_expired_mail(cfg, o, who, now_ms, &msg))
+          continue;
+        rc = store_mail_queue(st, "expired", ref, o->order.id, who, msg, now_ms, NULL);
+        if(!rc)
+          log_notice("order %s: expiry mail to %s queued", o->order.id, who);
+        else if(!first && rc != RS_ERR_CONFLICT)
+          first = rc;
+        free(msg);
+      }
+    }
+    store_order_full_free(o);
+  }
+  free(l.v);
+  return first;
+}
+
 /* ---- the outbox ----------------------------------------------------------- */
 
 struct mail_list {
@@ -567,8 +668,12 @@ enum rs_err approve_tick_at(struct store *st, const struct cfg *cfg, int64_t now
                 "pending orders wait for a decision on the dashboard or restockctl");
       g.warned_setup = true;
     }
-    else
+    else {
       rc = make_links(st, cfg, now_ms);
+      rc2 = expired_mails(st, cfg, now_ms);
+      if(!rc)
+        rc = rc2;
+    }
   }
   if(cfg->mail.set && cfg->mail.smtp_url) {
     rc2 = send_due(st, cfg, now_ms, scale);

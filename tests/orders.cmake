@@ -23,3 +23,8 @@ if(EXISTS ${CMAKE_SOURCE_DIR}/sim/restock-sim.c)
   set_tests_properties(test_orders_shop_crash_restockd PROPERTIES TIMEOUT 300 ENVIRONMENT
     "RESTOCKD=$<TARGET_FILE:restockd>;RESTOCKCTL=$<TARGET_FILE:restockctl>;CTL_SEED=$<TARGET_FILE:ctl_seed>")
 endif()
+
+# "Replenishment stays stable" (SPEC 7): holds, expiry redrafts, stock-take,
+# parts fitted before their delivery; real store, reading path, decision step
+# and pipeline on a virtual clock.
+restock_unit_test(test_stock SOURCES ${RESTOCK_TEST_DIR}/test_stock.c)

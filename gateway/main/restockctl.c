@@ -103,6 +103,11 @@ static int cmd_orders(struct ctl *ctl, int argc, char **argv)
   return ctl_orders_main(ctl->config_dir, argc, argv);
 }
 
+static int cmd_consumables(struct ctl *ctl, int argc, char **argv)
+{
+  return ctl_consumables_main(ctl->config_dir, argc, argv);
+}
+
 static int cmd_probe(struct ctl *ctl, int argc, char **argv)
 {
   return probe_main(ctl->config_dir, argc, argv);
@@ -112,6 +117,8 @@ static const struct ctl_cmd commands[] = {
   {"probe", cmd_probe, "DEVICE [POINT]", "read a device now: raw and decoded values (--plan, --json)"},
   {"status", cmd_status, "[--json]", "devices, consumables, open orders (asks restockd at --url)"},
   {"orders", cmd_orders, "[SUB] [ID]", "list, show ID, approve ID, reject ID: history and decisions"},
+  {"consumables", cmd_consumables, "SUB ID [N]",
+   "stock-take: set-spares ID N, replaced ID, hold ID, release ID"},
   {"check", cmd_check, "", "validate the whole config dir (same as restockd --check)"},
   {"test-rules", cmd_test_rules, "FILE...", "run rule unit tests (docs/rules.md); exit 1 on a failure"},
   {"replay", cmd_replay, "--readings F", "run prediction, rules and orders on recorded readings"},

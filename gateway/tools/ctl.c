@@ -12,7 +12,9 @@
 #include "base/rs_util.h"
 #include "gateway/web/api.h"
 #include "base/clock.h"
+#include "gateway/daemon.h"
 #include "gateway/pipeline.h"
+#include "gateway/stock.h"
 #include "gateway/store.h"
 
 /* ---- status: the daemon's /api/v1/status ---- */
@@ -318,6 +320,117 @@ int ctl_orders_main(const char *config_dir, int argc, char **argv)
   }
 out:
   json_decref(doc);
+  store_close(st);
+  cfg_free(cfg);
+  return rc;
+}
+
+/* ---- consumables: stock-take on the database ---- */
+
+/*
+ * Now on the daemon's timeline: under --time-scale the database holds the
+ * scaled clock's anchor (SPEC 12), and a stock-take must land on the same
+ * timeline as the readings and orders; real time otherwise.
+ */
+static int64_t daemon_now(struct store *st)
+{
+  int64_t real = clock_real_wall_ms(), anchor, real_anchor;
+  double scale;
+  char *v = NULL;
+  int64_t now = real;
+  if(store_meta_get(st, DAEMON_META_CLOCK_ANCHOR, &v) == RS_OK && v) {
+    char *a = strchr(v, ' '), *b = a ? strchr(a + 1, ' ') : NULL;
+    if(a && b) {
+      *a++ = '\0';
+      *b++ = '\0';
+      if(!rs_parse_double(v, &scale) && scale > 0 &&
+         !rs_parse_i64(a, false, INT64_MIN, INT64_MAX, &anchor) &&
+         !rs_parse_i64(b, false, INT64_MIN, INT64_MAX, &real_anchor))
+        now = anchor + (int64_t)((double)(real - real_anchor) * scale);
+    }
+  }
+  free(v);
+  return now;
+}
+
+static void consumables_usage(FILE *f)
+{
+  fputs("usage: restockctl consumables set-spares ID N\n"
+        "       restockctl consumables replaced ID\n"
+        "       restockctl consumables hold ID [--reason TEXT]\n"
+        "       restockctl consumables release ID\n"
+        "ID is the full consumable id (device/consumable); N a whole number >= 0\n",
+        f);
+}
+
+int ctl_consumables_main(const char *config_dir, int argc, char **argv)
+{
+  struct stock_req r;
+  struct cfg *cfg = NULL;
+  struct cfg_diags diags = {0};
+  struct store *st = NULL;
+  char err[512], msg[512];
+  int i, rc = 1;
+  enum rs_err e;
+
+  memset(&r, 0, sizeof(r));
+  if(argc < 3 || stock_op_parse(argv[1], &r.op)) {
+    if(argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+      consumables_usage(stdout);
+      return 0;
+    }
+    if(argc >= 2 && stock_op_parse(argv[1], &r.op))
+      fprintf(stderr, "restockctl consumables: unknown command '%s'\n", argv[1]);
+    consumables_usage(stderr);
+    return 2;
+  }
+  r.id = argv[2];
+  for(i = 3; i < argc; i++) {
+    if(r.op == STOCK_SET_SPARES && !r.count)
+      r.count = argv[i];
+    else if(r.op == STOCK_HOLD && !strcmp(argv[i], "--reason") && i + 1 < argc && !r.reason)
+      r.reason = argv[++i];
+    else {
+      fprintf(stderr, "restockctl consumables %s: unexpected argument '%s'\n", argv[1], argv[i]);
+      consumables_usage(stderr);
+      return 2;
+    }
+  }
+  if(r.op == STOCK_SET_SPARES && !r.count) {
+    fprintf(stderr, "restockctl consumables set-spares: needs the count (set-spares ID N)\n");
+    return 2;
+  }
+  r.actor = "cli";
+  r.source = "restockctl";
+  if(cfg_load(config_dir, &cfg, &diags)) {
+    cfg_diags_print(&diags, stderr);
+    cfg_diags_free(&diags);
+    return 2;
+  }
+  cfg_diags_free(&diags);
+  if(!cfg_find_consumable(cfg, r.id)) {
+    fprintf(stderr, "restockctl: no consumable '%s' (ids are device/consumable, as in "
+                    "restockctl status)\n",
+            r.id);
+    rc = 2;
+    goto out;
+  }
+  if(store_open(cfg->storage.path, &st, err, sizeof(err))) {
+    fprintf(stderr, "restockctl: %s\n", err);
+    goto out;
+  }
+  e = stock_apply(st, cfg, NULL, &r, daemon_now(st), msg, sizeof(msg));
+  if(e == RS_ERR_INVALID || e == RS_ERR_NOT_FOUND) {
+    fprintf(stderr, "restockctl: %s\n", msg);
+    rc = 2;
+  }
+  else if(e)
+    fprintf(stderr, "restockctl: %s\n", msg);
+  else {
+    printf("%s\n", msg);
+    rc = 0;
+  }
+out:
   store_close(st);
   cfg_free(cfg);
   return rc;

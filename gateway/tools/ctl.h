@@ -18,5 +18,14 @@
 
 int ctl_status_main(const char *url, int argc, char **argv);
 int ctl_orders_main(const char *config_dir, int argc, char **argv);
+/*
+ * `consumables set-spares ID N | replaced ID | hold ID [--reason TEXT] |
+ * release ID` (SPEC 7): stock-take straight on the database, recorded as
+ * actor cli in the audit trail (gateway/stock.h); the running daemon sees
+ * the change at its next evaluation. Exit 0 done, 2 bad usage or bad input
+ * (unknown id, a count that is not a whole number >= 0, releasing what is
+ * not held) with nothing changed, 1 a store failure.
+ */
+int ctl_consumables_main(const char *config_dir, int argc, char **argv);
 
 #endif

@@ -1151,6 +1151,102 @@ static int keep_recent(void *ud, const char *device, const char *point, int64_t 
   return 0;
 }
 
+/* store_audit_cb: one row of the stock-take history. */
+static int audit_row(void *ud, int64_t time_ms, const char *actor, const char *action,
+                     const char *detail)
+{
+  struct rs_buf *o = ud;
+  rs_buf_puts(o, "<tr><td>");
+  when(o, time_ms);
+  rs_buf_puts(o, "</td><td>");
+  esc(o, actor ? actor : "");
+  rs_buf_puts(o, "</td><td>");
+  esc(o, action ? action : "");
+  rs_buf_puts(o, "</td><td>");
+  esc(o, detail ? detail : "");
+  rs_buf_puts(o, "</td></tr>\n");
+  return 0;
+}
+
+/* One stock-take form: POST /consumables/ID/what with the CSRF token and extra fields. */
+static void stock_form(struct rs_buf *o, const struct html_ctx *x, const char *id,
+                       const char *what, const char *fields, const char *button)
+{
+  char action[2 * CFG_ID_MAX + 32], tok[80];
+  if(rs_snprintf(action, sizeof(action), "/consumables/%s/%s", id, what))
+    return;
+  x->csrf(x->csrf_ud, action, tok, sizeof(tok));
+  rs_buf_puts(o, "<form class=\"inline\" method=\"post\" action=\"");
+  esc(o, action);
+  rs_buf_puts(o, "\"><input type=\"hidden\" name=\"csrf\" value=\"");
+  esc(o, tok);
+  rs_buf_printf(o, "\">%s<button type=\"submit\">%s</button></form>\n", fields, button);
+}
+
+/*
+ * Stock (SPEC 7): the inventory position, the hold, the stock-take forms
+ * (when the page has CSRF tokens) and the audit rows of this consumable.
+ */
+static enum rs_err stock_section(struct rs_buf *o, const struct html_ctx *x,
+                                 const struct status_consumable *sc)
+{
+  const char *id = sc->c->full_id;
+  rs_buf_puts(o, "<h2>Stock</h2>\n<div class=\"card\" id=\"stock\"><div class=\"figs\">");
+  rs_buf_printf(o, "<div>On the shelf<b>%" PRId64 "</b></div><div>On order<b>%" PRId64
+                   "</b></div><div>Position<b>",
+                sc->spares, sc->on_order);
+  if(isfinite(sc->position_days))
+    rs_buf_printf(o, "%.1f d", sc->position_days);
+  else
+    rs_buf_puts(o, "\xe2\x80\x94");
+  rs_buf_puts(o, "</b></div></div>\n");
+  if(sc->held) {
+    rs_buf_puts(o, "<p>");
+    badge(o, "held", "held");
+    rs_buf_puts(o, " ");
+    esc(o, sc->hold_reason[0] ? sc->hold_reason : store_hold_name(sc->hold));
+    if(sc->held_until_ms != INT64_MAX) {
+      rs_buf_puts(o, "; until ");
+      when(o, sc->held_until_ms);
+    }
+    else
+      rs_buf_puts(o, "; until released");
+    rs_buf_puts(o, ". No rule orders it meanwhile (a button press still does).</p>\n");
+  }
+  if(x->csrf) {
+    char n[64];
+    (void)rs_snprintf(n, sizeof(n),
+                      "<input type=\"number\" name=\"spares\" min=\"0\" step=\"1\" "
+                      "value=\"%" PRId64 "\" required> ",
+                      sc->spares);
+    stock_form(o, x, id, "spares", n, "Set spares");
+    stock_form(o, x, id, "replaced", "", "A part was fitted now");
+    if(sc->held)
+      stock_form(o, x, id, "release", "", "Release");
+    else
+      stock_form(o, x, id, "hold", "<input type=\"text\" name=\"reason\" maxlength=\"200\" "
+                                   "placeholder=\"reason\"> ",
+                 "Hold");
+  }
+  rs_buf_puts(o, "</div>\n");
+  if(x->st) {
+    struct rs_buf rows = {0};
+    enum rs_err rc = store_list_audit(x->st, id, 20, audit_row, &rows);
+    if(rc) {
+      rs_buf_free(&rows);
+      return rc;
+    }
+    if(rows.len) {
+      rs_buf_puts(o, "<h2>Stock-take history</h2>\n<div class=\"scroll\"><table><thead><tr>"
+                     "<th>Time</th><th>Who</th><th>What</th><th>Detail</th></tr></thead><tbody>\n");
+      rs_buf_append(o, rows.data, rows.len);
+      rs_buf_puts(o, "</tbody></table></div>\n");
+    }
+    rs_buf_free(&rows);
+  }
+  return RS_OK;
+}
+
 enum rs_err html_consumable_page(const struct html_ctx *x, const char *full_id, struct rs_buf *out)
 {
   const struct status_consumable *sc = status_view_consumable(x->v, full_id);
@@ -1192,6 +1288,9 @@ enum rs_err html_consumable_page(const struct html_ctx *x, const char *full_id, 
   if(rc)
     return rc;
   rs_buf_puts(out, "</div>\n");
+  rc = stock_section(out, x, sc);
+  if(rc)
+    return rc;
 
   if(x->st && c->device && c->point) {
     struct recent r;

@@ -32,6 +32,7 @@
 #include "base/log.h"
 #include "gateway/web/metrics.h"
 #include "gateway/web/status.h"
+#include "gateway/stock.h"
 #include "base/version.h"
 
 /* ---- router ------------------------------------------------------------- */
@@ -61,6 +62,14 @@ static const struct route_def routes[] = {
     {"/orders/{order}/approve", HTTP_ALLOW_POST, HTTP_ROUTE_PAGE_APPROVE},
     {"/orders/{order}/reject", HTTP_ALLOW_POST, HTTP_ROUTE_PAGE_REJECT},
     {"/approve/{token}", HTTP_ALLOW_GET | HTTP_ALLOW_POST, HTTP_ROUTE_APPROVAL_LINK},
+    {"/api/v1/consumables/{id}/{id}/spares", HTTP_ALLOW_POST, HTTP_ROUTE_API_STOCK_SPARES},
+    {"/api/v1/consumables/{id}/{id}/replaced", HTTP_ALLOW_POST, HTTP_ROUTE_API_STOCK_REPLACED},
+    {"/api/v1/consumables/{id}/{id}/hold", HTTP_ALLOW_POST, HTTP_ROUTE_API_STOCK_HOLD},
+    {"/api/v1/consumables/{id}/{id}/release", HTTP_ALLOW_POST, HTTP_ROUTE_API_STOCK_RELEASE},
+    {"/consumables/{id}/{id}/spares", HTTP_ALLOW_POST, HTTP_ROUTE_PAGE_STOCK_SPARES},
+    {"/consumables/{id}/{id}/replaced", HTTP_ALLOW_POST, HTTP_ROUTE_PAGE_STOCK_REPLACED},
+    {"/consumables/{id}/{id}/hold", HTTP_ALLOW_POST, HTTP_ROUTE_PAGE_STOCK_HOLD},
+    {"/consumables/{id}/{id}/release", HTTP_ALLOW_POST, HTTP_ROUTE_PAGE_STOCK_RELEASE},
 };
 
 static bool is_lower_id_char(char ch)
@@ -1159,6 +1168,181 @@ static enum MHD_Result on_decide(struct http_server *s, struct MHD_Connection *c
   }
 }
 
+/*
+ * The stock-take operation of route r (SPEC 7), and whether it came from
+ * the API (else the consumable page's form).
+ */
+static enum stock_op stock_route_op(enum http_route r, bool *api)
+{
+  *api = r == HTTP_ROUTE_API_STOCK_SPARES || r == HTTP_ROUTE_API_STOCK_REPLACED ||
+         r == HTTP_ROUTE_API_STOCK_HOLD || r == HTTP_ROUTE_API_STOCK_RELEASE;
+  switch(r) {
+  case HTTP_ROUTE_API_STOCK_SPARES:
+  case HTTP_ROUTE_PAGE_STOCK_SPARES:
+    return STOCK_SET_SPARES;
+  case HTTP_ROUTE_API_STOCK_REPLACED:
+  case HTTP_ROUTE_PAGE_STOCK_REPLACED:
+    return STOCK_REPLACED;
+  case HTTP_ROUTE_API_STOCK_HOLD:
+  case HTTP_ROUTE_PAGE_STOCK_HOLD:
+    return STOCK_HOLD;
+  default:
+    return STOCK_RELEASE;
+  }
+}
+
+/*
+ * The API body's fields into count/reason: {"spares": N} (a number or a
+ * string) and {"reason": "..."}; an empty body is no fields. Returns 0, or
+ * -1 with a sentence in msg for a body that is not such a JSON object.
+ */
+static int stock_api_fields(const struct req *rq, char *count, size_t count_size, char *reason,
+                            size_t reason_size, char *msg, size_t msglen)
+{
+  json_error_t je;
+  json_t *j, *v;
+  count[0] = reason[0] = '\0';
+  if(!rq->body.len)
+    return 0;
+  j = json_loadb(rq->body.data, rq->body.len, 0, &je);
+  if(!json_is_object(j)) {
+    (void)rs_snprintf(msg, msglen, "the body must be a JSON object such as {\"spares\": 2}");
+    json_decref(j);
+    return -1;
+  }
+  v = json_object_get(j, "spares");
+  if(json_is_integer(v))
+    (void)rs_snprintf(count, count_size, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+  else if(json_is_real(v))
+    (void)rs_snprintf(count, count_size, "%g", json_real_value(v));
+  else if(json_is_string(v))
+    (void)rs_strlcpy(count, json_string_value(v), count_size);
+  else if(v) {
+    (void)rs_snprintf(msg, msglen, "spares must be a whole number >= 0");
+    json_decref(j);
+    return -1;
+  }
+  v = json_object_get(j, "reason");
+  if(json_is_string(v))
+    (void)rs_strlcpy(reason, json_string_value(v), reason_size);
+  json_decref(j);
+  return 0;
+}
+
+/*
+ * Stock-take over HTTP (SPEC 7 with the credential and CSRF of SPEC 11):
+ * POST /api/v1/consumables/{device}/{consumable}/spares|replaced|hold|release
+ * with the admin credential, or the same path without /api/v1 from the
+ * consumable page's forms (CSRF token of the session, then the credential).
+ * Without http.admin nothing here is allowed: restockctl decides then.
+ */
+static enum MHD_Result on_stock(struct http_server *s, struct MHD_Connection *conn,
+                                const struct http_match *m, const char *url, const struct req *rq)
+{
+  const struct cfg *cfg = cur_cfg(s);
+  bool api;
+  enum stock_op op = stock_route_op(m->route, &api);
+  char id[2 * HTTP_ARG_MAX + 2], actor[CFG_ID_MAX + 16], addr[64], src[96], msg[512];
+  char count[64], reason[256];
+  struct stock_req r;
+  enum rs_err rc;
+  const char *body = rq->body.data ? rq->body.data : "";
+
+  (void)rs_snprintf(id, sizeof(id), "%s/%s", m->arg[0], m->arg[1]);
+  if(!api) {
+    const char *sess = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, SESSION_COOKIE);
+    char got[128], want[80];
+    if(!valid_session(sess) || form_field(body, rq->body.len, "csrf", got, sizeof(got)))
+      return send_html_message(conn, 403, "Forbidden",
+                               "This form is missing its security token. Reload the page and "
+                               "try again.",
+                               NULL);
+    csrf_token(s, sess, url, want, sizeof(want));
+    if(!want[0] || strlen(got) != strlen(want) || CRYPTO_memcmp(got, want, strlen(want)))
+      return send_html_message(conn, 403, "Forbidden",
+                               "This form's security token is not valid (the page is too old or "
+                               "the gateway restarted). Reload the page and try again.",
+                               NULL);
+  }
+  if(!cfg->http.admin_set)
+    return send_error(conn, url, 403, "forbidden", "Forbidden",
+                      "stock-take over HTTP needs http.admin; without it use restockctl "
+                      "consumables",
+                      NULL);
+  switch(check_admin(s, conn, cfg, actor, sizeof(actor))) {
+  case AUTH_OK:
+    break;
+  case AUTH_DISABLED:
+    return send_error(conn, url, 403, "forbidden", "Forbidden",
+                      "stock-take over HTTP needs http.admin", NULL);
+  case AUTH_LOCKED: {
+    static const struct hdr ra[] = {{"Retry-After", "60"}, {NULL, NULL}};
+    return send_error(conn, url, 429, "too_many_requests", "Too many attempts",
+                      "too many failed logins; try again in a minute", ra);
+  }
+  default: {
+    static const struct hdr wa[] = {
+        {"WWW-Authenticate", "Basic realm=\"restock\", charset=\"UTF-8\""}, {NULL, NULL}};
+    return send_error(conn, url, 401, "unauthorized", "Login needed",
+                      "this needs the admin user name and password (http.admin)", wa);
+  }
+  }
+  msg[0] = '\0';
+  if(api) {
+    if(stock_api_fields(rq, count, sizeof(count), reason, sizeof(reason), msg, sizeof(msg)))
+      return send_json_error(conn, 400, "bad_request", msg, NULL);
+  }
+  else {
+    if(form_field(body, rq->body.len, "spares", count, sizeof(count)))
+      count[0] = '\0';
+    if(form_field(body, rq->body.len, "reason", reason, sizeof(reason)))
+      reason[0] = '\0';
+  }
+  if(op == STOCK_SET_SPARES && !count[0]) {
+    (void)rs_snprintf(msg, sizeof(msg), "the new spare count is missing (spares: a whole number >= 0)");
+    return send_error(conn, url, 400, "bad_request", "Bad request", msg, NULL);
+  }
+  client_addr(conn, addr, sizeof(addr));
+  (void)rs_snprintf(src, sizeof(src), "HTTP client %s", addr);
+  memset(&r, 0, sizeof(r));
+  r.op = op;
+  r.id = id;
+  r.count = count;
+  r.reason = reason[0] ? reason : NULL;
+  r.actor = actor;
+  r.source = src;
+  rc = stock_apply(s->env.st, cfg, s->env.core.rp, &r, clock_wall_ms(s->env.clk), msg,
+                   sizeof(msg));
+  if(rc == RS_ERR_NOT_FOUND)
+    return send_error(conn, url, 404, "not_found", "Not found", msg, NULL);
+  if(rc == RS_ERR_INVALID)
+    return send_error(conn, url, 400, "bad_request", "Bad request", msg, NULL);
+  if(rc)
+    return send_error(conn, url, 500, "internal", "Internal error", msg, NULL);
+  if(api) {
+    struct status_view v;
+    const struct status_consumable *sc;
+    json_t *j = NULL;
+    enum MHD_Result ret;
+    collect_view(s, &v);
+    sc = status_view_consumable(&v, id);
+    j = sc ? api_consumable_json(sc) : NULL;
+    status_view_free(&v);
+    if(!j)
+      return send_json_error(conn, 500, "internal", "out of memory", NULL);
+    (void)json_object_set_new(j, "message", json_string(msg));
+    ret = send_json(conn, 200, j, NULL);
+    json_decref(j);
+    return ret;
+  }
+  {
+    char loc[2 * HTTP_ARG_MAX + 32];
+    struct hdr h[2] = {{"Location", loc}, {NULL, NULL}};
+    (void)rs_snprintf(loc, sizeof(loc), "/consumables/%s", id);
+    return send_html_message(conn, 303, "Recorded", msg, h);
+  }
+}
+
 /* /approve/{token}: the transport around approve_http_handle() (gateway/approve_http.c). */
 static enum MHD_Result on_approval_link(struct http_server *s, struct MHD_Connection *conn,
                                         const struct http_match *m, const char *url,
@@ -1276,6 +1460,15 @@ static enum MHD_Result dispatch(struct http_server *s, struct MHD_Connection *co
     return on_page(s, conn, &m);
   case HTTP_ROUTE_APPROVAL_LINK:
     return on_approval_link(s, conn, &m, url, method, rq);
+  case HTTP_ROUTE_API_STOCK_SPARES:
+  case HTTP_ROUTE_API_STOCK_REPLACED:
+  case HTTP_ROUTE_API_STOCK_HOLD:
+  case HTTP_ROUTE_API_STOCK_RELEASE:
+  case HTTP_ROUTE_PAGE_STOCK_SPARES:
+  case HTTP_ROUTE_PAGE_STOCK_REPLACED:
+  case HTTP_ROUTE_PAGE_STOCK_HOLD:
+  case HTTP_ROUTE_PAGE_STOCK_RELEASE:
+    return on_stock(s, conn, &m, url, rq);
   default:
     return send_error(conn, url, 404, "not_found", "Not found", "There is no such page.", NULL);
   }

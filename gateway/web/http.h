@@ -62,7 +62,17 @@ enum http_route {
   HTTP_ROUTE_PAGE_ORDER,         /* GET /orders/{order} */
   HTTP_ROUTE_PAGE_APPROVE,       /* POST /orders/{order}/approve (dashboard form) */
   HTTP_ROUTE_PAGE_REJECT,        /* POST /orders/{order}/reject (dashboard form) */
-  HTTP_ROUTE_APPROVAL_LINK       /* GET, POST /approve/{token} (SPEC 10; gateway/approve_http.c) */
+  HTTP_ROUTE_APPROVAL_LINK,      /* GET, POST /approve/{token} (SPEC 10; gateway/approve_http.c) */
+  /* stock-take (SPEC 7): POST /api/v1/consumables/{device}/{consumable}/spares|replaced|hold|release */
+  HTTP_ROUTE_API_STOCK_SPARES,
+  HTTP_ROUTE_API_STOCK_REPLACED,
+  HTTP_ROUTE_API_STOCK_HOLD,
+  HTTP_ROUTE_API_STOCK_RELEASE,
+  /* the same from the consumable page's forms: POST /consumables/{device}/{consumable}/... */
+  HTTP_ROUTE_PAGE_STOCK_SPARES,
+  HTTP_ROUTE_PAGE_STOCK_REPLACED,
+  HTTP_ROUTE_PAGE_STOCK_HOLD,
+  HTTP_ROUTE_PAGE_STOCK_RELEASE
 };
 
 #define HTTP_ALLOW_GET  1u /* GET and HEAD */

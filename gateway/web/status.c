@@ -418,6 +418,31 @@ void status_alert_items(const struct status_view *v, const struct cfg *cfg, stru
     struct order_alert_ctx x = {&l, cfg, 0, v->now_ms};
     (void)store_list_orders(st, true, STORE_ORDER_EXPIRED, 50, expired_alerts, &x);
   }
+  for(i = 0; i < v->n_consumables; i++) {
+    /* SPEC 7: the stock count is probably wrong */
+    const struct status_consumable *sc = &v->consumables[i];
+    double life = NAN;
+    if(sc->spares > 0 && isfinite(sc->cover_days) && isfinite(sc->days_left))
+      life = (sc->cover_days - sc->days_left) / (double)sc->spares;
+    if(sc->spares > 0 && sc->shelf_since_ms > 0 && isfinite(life) && life > 0 &&
+       (double)(v->now_ms - sc->shelf_since_ms) > 2.0 * life * 86400000.0) {
+      clock_format_rfc3339(sc->shelf_since_ms, t, sizeof(t));
+      rs_buf_printf(&b,
+                    "consumable %s: %" PRId64 " spare%s on the shelf and none fitted since %s, "
+                    "more than twice its typical life (%.1f d): the stock count is probably "
+                    "wrong (restockctl consumables set-spares)",
+                    sc->c->full_id, sc->spares, sc->spares == 1 ? "" : "s", t, life);
+      alert_add(&l, "spare_unused", &b, consumable_href(sc->c, href, sizeof(href)));
+    }
+    if(sc->unknown_fit_ms > 0) {
+      clock_format_rfc3339(sc->unknown_fit_ms, t, sizeof(t));
+      rs_buf_printf(&b,
+                    "consumable %s: a part was fitted at %s with no spare on the books and no "
+                    "open order: check the stock (restockctl consumables set-spares)",
+                    sc->c->full_id, t);
+      alert_add(&l, "unknown_part_fitted", &b, consumable_href(sc->c, href, sizeof(href)));
+    }
+  }
   if(v->store_errors) {
     rs_buf_printf(&b, "storage: the database refused %" PRIu64 " reading%s since start",
                   v->store_errors, v->store_errors == 1 ? "" : "s");

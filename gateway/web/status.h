@@ -126,7 +126,7 @@ const struct status_consumable *status_view_consumable(const struct status_view 
 /*
  * An alert for people: its kind (a stable word: "device_down", "stale",
  * "empty", "approval_expired", "storage", "submission", "no_shop",
- * "clock"), a sentence and a link to the page that shows it (may be NULL).
+ * "clock", "spare_unused", "unknown_part_fitted"), a sentence and a link to the page that shows it (may be NULL).
  */
 struct status_alert {
   const char *kind;
