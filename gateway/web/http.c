@@ -1244,6 +1244,7 @@ static enum MHD_Result on_stock(struct http_server *s, struct MHD_Connection *co
   enum stock_op op = stock_route_op(m->route, &api);
   char id[2 * HTTP_ARG_MAX + 2], actor[CFG_ID_MAX + 16], addr[64], src[96], msg[512];
   char count[64], reason[256];
+  int64_t retry_ms = 0;
   struct stock_req r;
   enum rs_err rc;
   const char *body = rq->body.data ? rq->body.data : "";
@@ -1264,21 +1265,22 @@ static enum MHD_Result on_stock(struct http_server *s, struct MHD_Connection *co
                                "the gateway restarted). Reload the page and try again.",
                                NULL);
   }
-  if(!cfg->http.admin_set)
-    return send_error(conn, url, 403, "forbidden", "Forbidden",
-                      "stock-take over HTTP needs http.admin; without it use restockctl "
-                      "consumables",
-                      NULL);
-  switch(check_admin(s, conn, cfg, actor, sizeof(actor))) {
+  switch(check_admin(s, conn, cfg, actor, sizeof(actor), &retry_ms)) {
   case AUTH_OK:
     break;
   case AUTH_DISABLED:
     return send_error(conn, url, 403, "forbidden", "Forbidden",
-                      "stock-take over HTTP needs http.admin", NULL);
+                      "stock-take over HTTP needs http.admin; without it use `restockctl "
+                      "consumables`",
+                      NULL);
   case AUTH_LOCKED: {
-    static const struct hdr ra[] = {{"Retry-After", "60"}, {NULL, NULL}};
-    return send_error(conn, url, 429, "too_many_requests", "Too many attempts",
-                      "too many failed logins; try again in a minute", ra);
+    char secs[24];
+    struct hdr ra[2] = {{"Retry-After", secs}, {NULL, NULL}};
+    int64_t sec = (retry_ms + 999) / 1000;
+    (void)rs_snprintf(secs, sizeof(secs), "%" PRId64, sec);
+    (void)rs_snprintf(msg, sizeof(msg),
+                      "too many failed logins from this address; try again in %" PRId64 " s", sec);
+    return send_error(conn, url, 429, "too_many_requests", "Too many attempts", msg, ra);
   }
   default: {
     static const struct hdr wa[] = {
