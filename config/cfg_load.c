@@ -156,6 +156,7 @@ static const struct ckey k_mail[] = {
 
 static const struct ckey k_orders[] = {
   K("currency", KT_STR, struct cfg, orders.currency, false, 0, 0, NULL),
+  K("stockout_risk", KT_PCT, struct cfg, orders.stockout_risk, false, 0, 0, "5%"),
   KX("batching", KT_MAP, false),
   KX("approval", KT_MAP, false),
 };
@@ -695,6 +696,9 @@ static void load_restock(struct ld *ld, const struct cfg_node *root)
         cfg->orders.currency = NULL;
       }
     }
+    if(wv(&w, "stockout_risk") && !(cfg->orders.stockout_risk > 0 && cfg->orders.stockout_risk < 0.5))
+      err(ld, wv(&w, "stockout_risk"), "orders.stockout_risk",
+          "must be above 0%% and below 50%% (the chance of running out that triggers an order)");
     if((b = wc(&w, "batching", CFG_N_MAP)))
       walk_map(ld, b, "orders.batching", k_batching, NK(k_batching), cfg, &w2, NULL, 0);
     else
@@ -707,6 +711,8 @@ static void load_restock(struct ld *ld, const struct cfg_node *root)
                NK(k_approval), cfg, &w2, NULL, 0);
   }
   else {
+    walk_map(ld, &(struct cfg_node){.kind = CFG_N_MAP}, "orders", k_orders, NK(k_orders), cfg, &w,
+             NULL, 0);
     walk_map(ld, &(struct cfg_node){.kind = CFG_N_MAP}, "orders.batching", k_batching,
              NK(k_batching), cfg, &w2, NULL, 0);
     walk_map(ld, &(struct cfg_node){.kind = CFG_N_MAP}, "orders.approval", k_approval,
@@ -1631,16 +1637,21 @@ static int ld_finish(struct ld *ld, struct cfg **out, struct cfg_diags *diags)
   phase_two(ld);
 
   {
-    static const char def_src[] = "cover_days < lead_time_days + 2";
+    /* the risk-based default (docs/rules.md): order when the chance of
+       running out before a delivery ordered now arrives exceeds
+       orders.stockout_risk */
+    char def_src[64];
     struct expr_error e;
     struct cfg_rule *r = &cfg->default_rule;
+    if(rs_snprintf(def_src, sizeof(def_src), "runout_risk > %.6g", cfg->orders.stockout_risk))
+      rs_snprintf(def_src, sizeof(def_src), "runout_risk > 0.05");
     r->name = "default";
     r->pos.file = "(built-in)";
-    r->when_src = def_src;
+    r->when_src = rs_arena_strdup(ld->A, def_src);
     r->when_pos = r->pos;
     r->builtin = true;
     r->approval = CFG_APPROVAL_DEFAULT;
-    r->when = expr_compile(def_src, sizeof(def_src) - 1, &e);
+    r->when = expr_compile(r->when_src, strlen(r->when_src), &e);
     if(!r->when)
       cfg_dcol_add(&ld->dc, false, "(built-in)", 0, 0, "default rule: %s", e.msg);
   }

@@ -244,6 +244,7 @@ struct cfg {
   struct {
     const char *currency;        /* ISO 4217, required once there is a catalog */
     int currency_decimals;
+    double stockout_risk;        /* default 0.05: the default rule's risk threshold */
     struct {
       int64_t window_ms;         /* default 24h */
       struct cfg_money flush_value;
@@ -273,7 +274,7 @@ struct cfg {
   size_t n_devices;
   struct cfg_rule *rules;        /* configured rules, in file order */
   size_t n_rules;
-  struct cfg_rule default_rule;  /* built-in `cover_days < lead_time_days + 2` */
+  struct cfg_rule default_rule;  /* built-in `runout_risk > orders.stockout_risk` */
 
   size_t n_points;               /* totals, for the --check summary */
   size_t n_consumables;

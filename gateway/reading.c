@@ -561,6 +561,8 @@ bool reading_path_predict(struct reading_path *rp, const struct cfg_consumable *
   out->empty_at_ms = INT64_MAX;
   out->confidence = 0;
   out->exponential = false;
+  out->days_left_p10 = INFINITY;
+  out->days_left_p90 = INFINITY;
   if(!cs->pred_ok || cs->fed_ms == INT64_MIN)
     return false;
   predict_eval(&cs->pred, now_ms, out);
@@ -705,6 +707,11 @@ void reading_path_snapshot(struct reading_path *rp, const struct cfg_consumable 
   out->vars[EXPR_VAR_DAYS_LEFT] = INFINITY;
   out->vars[EXPR_VAR_COVER_DAYS] = INFINITY;
   out->vars[EXPR_VAR_POSITION_DAYS] = INFINITY;
+  out->vars[EXPR_VAR_DAYS_LEFT_P10] = INFINITY;
+  out->vars[EXPR_VAR_DAYS_LEFT_P90] = INFINITY;
+  out->vars[EXPR_VAR_COVER_DAYS_P10] = INFINITY;
+  out->vars[EXPR_VAR_COVER_DAYS_P90] = INFINITY;
+  out->vars[EXPR_VAR_RUNOUT_RISK] = 0;
   out->vars[EXPR_VAR_RATE_PER_DAY] = 0;
   out->vars[EXPR_VAR_CONFIDENCE] = 0;
   out->vars[EXPR_VAR_HOURS_SINCE_REPLACEMENT] = INFINITY;
@@ -761,6 +768,19 @@ void reading_path_snapshot(struct reading_path *rp, const struct cfg_consumable 
             : out->vars[EXPR_VAR_COVER_DAYS];
     if(isnan(out->vars[EXPR_VAR_POSITION_DAYS]))
       out->vars[EXPR_VAR_POSITION_DAYS] = INFINITY;
+    out->vars[EXPR_VAR_DAYS_LEFT_P10] = pr.days_left_p10;
+    out->vars[EXPR_VAR_DAYS_LEFT_P90] = pr.days_left_p90;
+    /* the shelf's parts add their typical life to both bounds */
+    {
+      double shelf = cs->spares > 0 ? (double)cs->spares * life : 0;
+      double c10 = pr.days_left_p10 + shelf, c90 = pr.days_left_p90 + shelf;
+      out->vars[EXPR_VAR_COVER_DAYS_P10] = isnan(c10) ? INFINITY : c10;
+      out->vars[EXPR_VAR_COVER_DAYS_P90] = isnan(c90) ? INFINITY : c90;
+      out->vars[EXPR_VAR_RUNOUT_RISK] =
+          predict_risk_within(out->vars[EXPR_VAR_COVER_DAYS_P10],
+                              out->vars[EXPR_VAR_COVER_DAYS_P90],
+                              out->vars[EXPR_VAR_LEAD_TIME_DAYS]);
+    }
   }
   if(out->held && cs->hold == STORE_HOLD_EXPIRED && rp->cfg &&
      out->vars[EXPR_VAR_DAYS_LEFT] < out->vars[EXPR_VAR_LEAD_TIME_DAYS] &&

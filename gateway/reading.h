@@ -39,7 +39,8 @@
  * input (struct rule_snapshot): level_pct (the predictor's filtered level:
  * the median of the last three readings), days_left, cover_days, rate_per_day,
  * confidence, empty_at, hours_since_replacement, lead_time_days, spares,
- * value, open_orders and staleness.
+ * value, open_orders, the bounds (days_left_p10/p90, cover_days_p10/p90),
+ * runout_risk and staleness.
  *
  * Not thread-safe: one main loop thread.
  */

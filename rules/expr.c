@@ -36,6 +36,8 @@ const char *const expr_var_names[] = {"level_pct",    "days_left",  "cover_days"
                                       "rate_per_day", "confidence", "lead_time_days",
                                       "spares",       "value",      "hours_since_replacement",
                                       "open_orders",  "on_order",   "position_days",
+                                      "days_left_p10", "days_left_p90", "cover_days_p10",
+                                      "cover_days_p90", "runout_risk",
                                       NULL};
 
 static const char *const func_names[] = {"min", "max", "abs", NULL};

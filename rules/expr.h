@@ -38,6 +38,11 @@ enum expr_var {
   EXPR_VAR_OPEN_ORDERS,
   EXPR_VAR_ON_ORDER,      /* units on the open line not yet delivered or ended */
   EXPR_VAR_POSITION_DAYS, /* cover_days + on_order x typical life: installed + shelf + on the way */
+  EXPR_VAR_DAYS_LEFT_P10,  /* 10 % quantile of days_left (docs/prediction.md, Bounds) */
+  EXPR_VAR_DAYS_LEFT_P90,  /* 90 % quantile */
+  EXPR_VAR_COVER_DAYS_P10, /* days_left_p10 + spares x typical life */
+  EXPR_VAR_COVER_DAYS_P90,
+  EXPR_VAR_RUNOUT_RISK,    /* chance (0..1) that the cover runs out within lead_time_days */
   EXPR_VAR_COUNT
 };
 

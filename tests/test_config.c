@@ -498,14 +498,15 @@ static void test_full(void **state)
   /* the built-in default rule */
   assert_true(cfg->default_rule.builtin);
   assert_string_equal(cfg->default_rule.name, "default");
-  assert_string_equal(cfg->default_rule.when_src, "cover_days < lead_time_days + 2");
+  /* risk-based: orders when the chance of running out within the lead time
+     exceeds orders.stockout_risk (default 5 %) */
+  assert_string_equal(cfg->default_rule.when_src, "runout_risk > 0.05");
   memset(vars, 0, sizeof(vars));
-  vars[EXPR_VAR_COVER_DAYS] = 3;
-  vars[EXPR_VAR_LEAD_TIME_DAYS] = 2;
+  vars[EXPR_VAR_RUNOUT_RISK] = 0.06;
   assert_int_equal(expr_eval(cfg->default_rule.when, vars), 1);
-  vars[EXPR_VAR_COVER_DAYS] = 4;
+  vars[EXPR_VAR_RUNOUT_RISK] = 0.05;
   assert_int_equal(expr_eval(cfg->default_rule.when, vars), 0);
-  vars[EXPR_VAR_COVER_DAYS] = INFINITY;
+  vars[EXPR_VAR_RUNOUT_RISK] = 0;
   assert_int_equal(expr_eval(cfg->default_rule.when, vars), 0);
 
   cfg_free(cfg);
@@ -555,6 +556,8 @@ static void test_minimal_defaults(void **state)
   assert_int_equal(cfg->orders.batching.urgent_margin_ms, 2 * 86400000);
   assert_false(cfg->orders.batching.flush_value.set);
   assert_true(fabs(cfg->orders.approval.price_tolerance - 0.10) < 1e-12);
+  assert_true(fabs(cfg->orders.stockout_risk - 0.05) < 1e-12);
+  assert_string_equal(cfg->default_rule.when_src, "runout_risk > 0.05");
   assert_int_equal(cfg->orders.approval.link_ttl_ms, 72 * 3600000LL);
   assert_int_equal(cfg->orders.approval.remind_before_ms, 12 * 3600000LL);
   assert_int_equal(cfg->orders.approval.require_over_quantity, 0);
@@ -687,6 +690,28 @@ static void test_diags_in_file_order(void **state)
   cfg_diags_free(&diags);
 }
 
+/* orders.stockout_risk sets the default rule's threshold; out of range is an error. */
+static void test_stockout_risk(void **state)
+{
+  struct cfg_diags diags = {0};
+  struct cfg *cfg = NULL;
+  (void)state;
+  assert_int_equal(load_bufs("gateway: {id: gw}\norders: {stockout_risk: 2%}\n", NULL, NULL,
+                             &diags, &cfg),
+                   0);
+  assert_true(fabs(cfg->orders.stockout_risk - 0.02) < 1e-12);
+  assert_string_equal(cfg->default_rule.when_src, "runout_risk > 0.02");
+  cfg_free(cfg);
+  cfg_diags_free(&diags);
+  assert_int_equal(load_bufs("gateway: {id: gw}\norders: {stockout_risk: 60%}\n", NULL, NULL,
+                             &diags, &cfg),
+                   1);
+  assert_string_equal(diags.v[0].text,
+                      "restock.yaml:2:25: orders.stockout_risk: must be above 0% and below 50% "
+                      "(the chance of running out that triggers an order)");
+  cfg_diags_free(&diags);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -698,6 +723,7 @@ int main(void)
     cmocka_unit_test(test_alias_bomb_is_quick),
     cmocka_unit_test(test_huge_mapping_is_quick),
     cmocka_unit_test(test_diags_in_file_order),
+    cmocka_unit_test(test_stockout_risk),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -253,7 +253,8 @@ static const struct bad bads[] = {
     {"foo < 1", 0,
      "unknown variable 'foo' (variables are level_pct, days_left, cover_days, rate_per_day, "
      "confidence, lead_time_days, spares, value, hours_since_replacement, open_orders, "
-     "on_order, position_days)"},
+     "on_order, position_days, days_left_p10, days_left_p90, cover_days_p10, cover_days_p90, "
+     "runout_risk)"},
     {"mn(days_left, 2) < 1", 0, "unknown function 'mn' (did you mean 'min'?)"},
     {"log (days_left) < 1", 0, "unknown function 'log' (functions are min, max and abs)"},
     {"days_left", 0, "expression is a number, not a condition (compare it, e.g. 'days_left < 5')"},

@@ -200,12 +200,32 @@ static void test_snapshot_carries_prediction(void **state)
   /* cover: two spares of a typical life (the rated life at this rate, 100/rate days) */
   life = 100.0 / s.vars[EXPR_VAR_RATE_PER_DAY];
   assert_true(fabs(s.vars[EXPR_VAR_COVER_DAYS] - (s.vars[EXPR_VAR_DAYS_LEFT] + 2 * life)) < 1e-6);
+  /* the bounds hold days_left; the shelf adds the same to cover's bounds */
+  assert_true(s.vars[EXPR_VAR_DAYS_LEFT_P10] <= s.vars[EXPR_VAR_DAYS_LEFT]);
+  assert_true(s.vars[EXPR_VAR_DAYS_LEFT] <= s.vars[EXPR_VAR_DAYS_LEFT_P90]);
+  assert_true(isfinite(s.vars[EXPR_VAR_DAYS_LEFT_P10]) && s.vars[EXPR_VAR_DAYS_LEFT_P10] > 1.0);
+  assert_true(fabs(s.vars[EXPR_VAR_COVER_DAYS_P10] - (s.vars[EXPR_VAR_DAYS_LEFT_P10] + 2 * life)) <
+              1e-6);
+  assert_true(fabs(s.vars[EXPR_VAR_COVER_DAYS_P90] - (s.vars[EXPR_VAR_DAYS_LEFT_P90] + 2 * life)) <
+              1e-6);
+  /* two spares cover far beyond the 3-day lead time: no risk */
+  assert_true(s.vars[EXPR_VAR_RUNOUT_RISK] < 0.001);
   assert_true(s.vars[EXPR_VAR_OPEN_ORDERS] == 0);
   /* a delivery adds spares in the store: the next snapshot shows them */
   assert_int_equal(store_add_spares(e.st, "m1/filter", 3, last, NULL), RS_OK);
   reading_path_snapshot(e.rp, e.filter, last, false, &s);
   assert_true(s.vars[EXPR_VAR_SPARES] == 5);
   assert_int_equal(store_add_spares(e.st, "m1/filter", -3, last, NULL), RS_OK);
+  reading_path_snapshot(e.rp, e.filter, last, true, &s);
+  assert_true(s.vars[EXPR_VAR_SPARES] == 2);
+  /* no spare on the shelf: about 2.5 days left against a 3-day lead time,
+     the part will most likely run out before a delivery (the default rule's
+     variable) */
+  assert_int_equal(store_add_spares(e.st, "m1/filter", -2, last, NULL), RS_OK);
+  reading_path_snapshot(e.rp, e.filter, last, false, &s);
+  assert_true(s.vars[EXPR_VAR_COVER_DAYS_P10] == s.vars[EXPR_VAR_DAYS_LEFT_P10]);
+  assert_true(s.vars[EXPR_VAR_RUNOUT_RISK] > 0.5);
+  assert_int_equal(store_add_spares(e.st, "m1/filter", 2, last, NULL), RS_OK);
   reading_path_snapshot(e.rp, e.filter, last, true, &s);
   assert_true(s.vars[EXPR_VAR_SPARES] == 2);
   assert_true(s.vars[EXPR_VAR_OPEN_ORDERS] == 1);

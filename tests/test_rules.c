@@ -96,7 +96,7 @@ static int setup(void **state)
   f->cons[2].model = CFG_MODEL_BUTTON;
 
   f->cfg.default_rule.name = "default";
-  f->cfg.default_rule.when_src = "cover_days < lead_time_days + 2";
+  f->cfg.default_rule.when_src = "runout_risk > 0.05"; /* as cfg_load builds it */
   f->cfg.default_rule.when = compile(f->cfg.default_rule.when_src);
   f->cfg.default_rule.builtin = true;
   f->cfg.rules = f->rules;
@@ -311,9 +311,11 @@ static void test_default_rule(void **state)
   size_t n;
   (void)filt;
 
-  /* the ink matches no rule: the default (cover < lead 2d + 2) applies */
+  /* the ink matches no rule: the default (runout risk > 5 %) applies */
   s[0] = snap(&f->cons[0], 3.5);
   s[1] = snap(&f->cons[1], 3.5);
+  s[0].vars[EXPR_VAR_RUNOUT_RISK] = 0.2;
+  s[1].vars[EXPR_VAR_RUNOUT_RISK] = 0.2;
   rule_state_init(&st[0], &f->cfg);
   rule_state_init(&st[1], &f->cfg);
   n = rules_evaluate(&f->cfg, T0, s, st, 2, d, 2);
@@ -322,15 +324,16 @@ static void test_default_rule(void **state)
   assert_ptr_equal(d[0].rule, &f->cfg.default_rule);
   assert_true(st[1].since_ms[1] == T0);
   /* the filter matched a rule, so the default does not apply to it even
-   * though cover 3.5 < 5 + 2 would hold */
+   * though its risk 20 % > 5 % would hold */
   assert_true(st[0].since_ms[1] == INT64_MIN);
 
-  /* default not holding: no line */
-  s[1].vars[EXPR_VAR_COVER_DAYS] = 4;
+  /* default not holding (a risk of exactly 5 % is not above it): no line */
+  s[1].vars[EXPR_VAR_RUNOUT_RISK] = 0.05;
   n = rules_evaluate(&f->cfg, T0 + 1, s, st, 2, d, 2);
   assert_int_equal(n, 0);
   /* not depleting at all */
   s[1].vars[EXPR_VAR_COVER_DAYS] = INFINITY;
+  s[1].vars[EXPR_VAR_RUNOUT_RISK] = 0;
   n = rules_evaluate(&f->cfg, T0 + 2, s, st, 2, d, 2);
   assert_int_equal(n, 0);
   rule_state_free(&st[0]);
