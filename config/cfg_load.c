@@ -1567,15 +1567,21 @@ static void phase_two(struct ld *ld)
     if(r->when) {
       /* SPEC 7: a rule on the installed part alone reorders while spares sit on the shelf */
       unsigned used = expr_vars_used(r->when);
-      unsigned part = 1u << EXPR_VAR_DAYS_LEFT | 1u << EXPR_VAR_LEVEL_PCT;
+      unsigned part = 1u << EXPR_VAR_DAYS_LEFT | 1u << EXPR_VAR_LEVEL_PCT |
+                      1u << EXPR_VAR_DAYS_LEFT_P10 | 1u << EXPR_VAR_DAYS_LEFT_P90;
       unsigned shelf = 1u << EXPR_VAR_COVER_DAYS | 1u << EXPR_VAR_POSITION_DAYS |
-                       1u << EXPR_VAR_SPARES | 1u << EXPR_VAR_ON_ORDER;
+                       1u << EXPR_VAR_SPARES | 1u << EXPR_VAR_ON_ORDER |
+                       1u << EXPR_VAR_COVER_DAYS_P10 | 1u << EXPR_VAR_COVER_DAYS_P90 |
+                       1u << EXPR_VAR_RUNOUT_RISK;
       if((used & part) && !(used & shelf)) {
         snprintf(p, sizeof(p), "%s.when", x->path);
         errp(ld, true, &r->when_pos, p,
              "reads %s but none of cover_days, position_days, spares, on_order: it will "
              "reorder while spares sit on the shelf (use cover_days or position_days)",
-             (used & 1u << EXPR_VAR_DAYS_LEFT) ? "days_left" : "level_pct");
+             (used & 1u << EXPR_VAR_DAYS_LEFT)       ? "days_left"
+             : (used & 1u << EXPR_VAR_DAYS_LEFT_P10) ? "days_left_p10"
+             : (used & 1u << EXPR_VAR_DAYS_LEFT_P90) ? "days_left_p90"
+                                                     : "level_pct");
       }
     }
     if(!x->has_match)

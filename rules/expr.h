@@ -57,7 +57,7 @@ struct expr;
 /* Why compilation failed: a full sentence and the byte offset in src. */
 struct expr_error {
   size_t offset;   /* 0-based byte offset of the offending token in src */
-  char msg[256];   /* e.g. "unknown variable 'dayz_left' (did you mean 'days_left'?)" */
+  char msg[512];   /* e.g. "unknown variable 'dayz_left' (did you mean 'days_left'?)" */
 };
 
 /*
