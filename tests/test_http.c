@@ -667,9 +667,11 @@ static void test_status_json(void **state)
   static const char *const dev_keys[] = {
       "id", "transport", "state", "last_success", "consecutive_failures", "rtt_ms", "errors", NULL};
   static const char *const cons_keys[] = {
-      "id",           "device",     "sku",   "kind",   "level_pct",  "days_left", "empty_at",
-      "rate_per_day", "confidence", "stale", "spares", "open_order", "on_order", "cover_days",
-      "position_days", "held", "hold", NULL};
+      "id",           "device",        "sku",           "kind",           "level_pct",
+      "days_left",    "days_left_p10", "days_left_p90", "empty_at",       "rate_per_day",
+      "confidence",   "stale",         "spares",        "open_order",     "on_order",
+      "cover_days",   "cover_days_p10", "cover_days_p90", "runout_risk",  "position_days",
+      "held",         "hold",          NULL};
   static const char *const top_keys[] = {"gateway", "devices", "consumables",
                                          "orders",  "alerts",  NULL};
   char now[40];
@@ -740,6 +742,16 @@ static void test_status_json(void **state)
       assert_true(fabs(days - json_number_value(dl)) < 0.01);
     }
     assert_true(json_is_number(json_object_get(c, "confidence")));
+    /* the bounds, when known, hold days_left; the risk is a probability */
+    if(json_is_number(json_object_get(c, "days_left_p10")) && json_is_number(dl)) {
+      assert_true(json_number_value(json_object_get(c, "days_left_p10")) <=
+                  json_number_value(dl));
+      assert_true(json_is_null(json_object_get(c, "days_left_p90")) ||
+                  json_number_value(json_object_get(c, "days_left_p90")) >=
+                      json_number_value(dl));
+    }
+    assert_true(json_number_value(json_object_get(c, "runout_risk")) >= 0 &&
+                json_number_value(json_object_get(c, "runout_risk")) <= 1);
   }
   assert_true(json_is_false(json_object_get(c, "stale")));
   assert_int_equal(json_integer_value(json_object_get(c, "spares")), 2);

@@ -694,6 +694,11 @@ static void print_predictions(struct run *r, int64_t now_ms)
       json_num(&b, pr.level_pct, 2);
       rs_buf_puts(&b, ",\"days_left\":");
       json_num(&b, pr.days_left, 2);
+      /* the calibrated bounds (null while unknown or infinite) */
+      rs_buf_puts(&b, ",\"days_left_p10\":");
+      json_num(&b, pr.days_left_p10, 2);
+      rs_buf_puts(&b, ",\"days_left_p90\":");
+      json_num(&b, pr.days_left_p90, 2);
       rs_buf_puts(&b, ",\"empty_at\":");
       if(pr.empty_at_ms == INT64_MAX)
         rs_buf_puts(&b, "null");

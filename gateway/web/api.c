@@ -319,6 +319,8 @@ json_t *api_consumable_json(const struct status_consumable *sc)
   put(j, "kind", str_or_null(c->kind), &bad);
   put(j, "level_pct", sc->has_level ? api_real(sc->level_pct, 2) : json_null(), &bad);
   put(j, "days_left", api_real(sc->days_left, 2), &bad);
+  put(j, "days_left_p10", api_real(sc->days_left_p10, 2), &bad);
+  put(j, "days_left_p90", api_real(sc->days_left_p90, 2), &bad);
   put(j, "empty_at", api_time(sc->empty_at_ms), &bad);
   put(j, "rate_per_day", api_real(sc->rate_per_day, 3), &bad);
   put(j, "confidence", api_real(sc->confidence, 3), &bad);
@@ -327,6 +329,9 @@ json_t *api_consumable_json(const struct status_consumable *sc)
   put(j, "open_order", sc->open_order[0] ? json_string(sc->open_order) : json_null(), &bad);
   put(j, "on_order", json_integer(sc->on_order), &bad);
   put(j, "cover_days", api_real(sc->cover_days, 2), &bad);
+  put(j, "cover_days_p10", api_real(sc->cover_days_p10, 2), &bad);
+  put(j, "cover_days_p90", api_real(sc->cover_days_p90, 2), &bad);
+  put(j, "runout_risk", api_real(sc->runout_risk, 4), &bad);
   put(j, "position_days", api_real(sc->position_days, 2), &bad);
   put(j, "held", json_boolean(sc->held), &bad);
   if(sc->held) {

@@ -260,6 +260,35 @@ static void render_consumables(const struct status_view *v, struct rs_buf *o)
     if(v->consumables[i].has_level && !isnan(v->consumables[i].days_left))
       sample1(o, "restock_consumable_time_left_seconds", "consumable", v->consumables[i].c->full_id,
               v->consumables[i].days_left * 86400.0);
+  /* the calibrated bounds (docs/prediction.md, Bounds), same unit */
+  head(o, "restock_consumable_time_left_p10_seconds", "gauge",
+       "10 % quantile of the time until empty (days_left_p10 in seconds); +Inf when not "
+       "depleting, absent when unknown.");
+  for(i = 0; i < v->n_consumables; i++)
+    if(v->consumables[i].has_level && !isnan(v->consumables[i].days_left_p10))
+      sample1(o, "restock_consumable_time_left_p10_seconds", "consumable",
+              v->consumables[i].c->full_id, v->consumables[i].days_left_p10 * 86400.0);
+  head(o, "restock_consumable_time_left_p90_seconds", "gauge",
+       "90 % quantile of the time until empty (days_left_p90 in seconds); +Inf when not "
+       "depleting, absent when unknown.");
+  for(i = 0; i < v->n_consumables; i++)
+    if(v->consumables[i].has_level && !isnan(v->consumables[i].days_left_p90))
+      sample1(o, "restock_consumable_time_left_p90_seconds", "consumable",
+              v->consumables[i].c->full_id, v->consumables[i].days_left_p90 * 86400.0);
+  head(o, "restock_consumable_cover_p10_seconds", "gauge",
+       "10 % quantile of the cover, installed part and shelf (cover_days_p10 in seconds); "
+       "+Inf when not depleting, absent when unknown.");
+  for(i = 0; i < v->n_consumables; i++)
+    if(v->consumables[i].has_level && !isnan(v->consumables[i].cover_days_p10))
+      sample1(o, "restock_consumable_cover_p10_seconds", "consumable",
+              v->consumables[i].c->full_id, v->consumables[i].cover_days_p10 * 86400.0);
+  head(o, "restock_consumable_runout_risk_ratio", "gauge",
+       "Chance, 0 to 1, that the cover ends before a delivery ordered now arrives "
+       "(runout_risk); absent when unknown.");
+  for(i = 0; i < v->n_consumables; i++)
+    if(v->consumables[i].has_level && !isnan(v->consumables[i].runout_risk))
+      sample1(o, "restock_consumable_runout_risk_ratio", "consumable",
+              v->consumables[i].c->full_id, v->consumables[i].runout_risk);
   head(o, "restock_consumable_empty_timestamp_seconds", "gauge",
        "Predicted Unix time of empty; absent when not depleting or unknown.");
   for(i = 0; i < v->n_consumables; i++)

@@ -170,6 +170,9 @@ static void consumable_figures(struct status_consumable *sc, const struct cfg_co
   sc->cover_days = NAN;
   sc->days_left_p10 = NAN;
   sc->days_left_p90 = NAN;
+  sc->cover_days_p10 = NAN;
+  sc->cover_days_p90 = NAN;
+  sc->runout_risk = NAN;
   sc->lead_time_days = c->item ? (double)c->item->lead_time_ms / 86400000.0 : 0;
   sc->position_days = NAN;
   if(rp && c->device && c->point)
@@ -192,6 +195,14 @@ static void consumable_figures(struct status_consumable *sc, const struct cfg_co
       sc->rate_per_day = snap.vars[EXPR_VAR_RATE_PER_DAY];
       sc->confidence = snap.vars[EXPR_VAR_CONFIDENCE];
       sc->cover_days = snap.vars[EXPR_VAR_COVER_DAYS];
+      /* bounds: infinite from the predictor while unknown; shown as unknown */
+      if(isfinite(snap.vars[EXPR_VAR_DAYS_LEFT_P10]) || snap.vars[EXPR_VAR_DAYS_LEFT] == INFINITY) {
+        sc->days_left_p10 = snap.vars[EXPR_VAR_DAYS_LEFT_P10];
+        sc->days_left_p90 = snap.vars[EXPR_VAR_DAYS_LEFT_P90];
+        sc->cover_days_p10 = snap.vars[EXPR_VAR_COVER_DAYS_P10];
+        sc->cover_days_p90 = snap.vars[EXPR_VAR_COVER_DAYS_P90];
+      }
+      sc->runout_risk = snap.vars[EXPR_VAR_RUNOUT_RISK];
     }
   }
   else if(lp && lp->has_value)

@@ -91,6 +91,8 @@ struct status_consumable {
   double lead_time_days; /* the catalog item's lead time */
   /* The predictor's 10th and 90th percentile of days_left; NAN until it gives bounds. */
   double days_left_p10, days_left_p90;
+  double cover_days_p10, cover_days_p90; /* the same plus the shelf; NAN until known */
+  double runout_risk; /* chance (0..1) cover ends within the lead time; NAN when unknown */
   double position_days; /* cover_days + on_order x typical life; NAN when unknown */
   enum store_hold hold; /* the kind of hold when held */
   int64_t held_since_ms, held_until_ms; /* INT64_MAX: until released */
