@@ -16,6 +16,8 @@
 
 #define CFG_MAX_FILE_BYTES   (8u * 1024u * 1024u)
 #define CFG_MAX_SCALAR_BYTES (64u * 1024u)
+/* Deepest nesting of mappings and lists accepted in a file. */
+#define CFG_MAX_DEPTH 64u
 
 enum cfg_nkind { CFG_N_SCALAR, CFG_N_SEQ, CFG_N_MAP };
 

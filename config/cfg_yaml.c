@@ -12,11 +12,15 @@
 
 #include "config/cfg_internal.h"
 
+/* Longest key path kept for a message (a longer one is cut). */
+#define PATH_MAX_LEN 256
+
 /* Anchors and aliases are reported once per file, with a count of the rest. */
 struct refused {
   int line, col;
   size_t count;
   char name[72];
+  char path[PATH_MAX_LEN];
 };
 
 struct ystate {
@@ -90,12 +94,60 @@ static void add_kid(struct ystate *st, struct cfg_node *parent, struct cfg_node 
   parent->kids[parent->n++] = kid;
 }
 
-static void refuse(struct refused *r, const yaml_mark_t *m, const char *name)
+/* Append a map key (cut at 64 bytes) or a list index to the path in buf. */
+static void path_add(char *buf, size_t size, const struct cfg_node *key, size_t index, bool is_key)
+{
+  size_t used = strlen(buf);
+  if(used >= size - 1)
+    return;
+  if(is_key) {
+    const char *k = key && key->kind == CFG_N_SCALAR && !key->bad && key->s ? key->s : "?";
+    size_t kl = key && key->kind == CFG_N_SCALAR && !key->bad && key->s ? key->len : 1;
+    (void)snprintf(buf + used, size - used, "%s%.*s", used ? "." : "", (int)(kl > 64 ? 64 : kl),
+                   k);
+  }
+  else
+    (void)snprintf(buf + used, size - used, "[%zu]", index);
+}
+
+/*
+ * The key path ("devices[1].transport") into buf: of the container
+ * stack[upto - 1] itself, or with next_child of the node about to be
+ * attached to it (a value's key, a list's next index; a mapping's next key
+ * has the mapping's path). Mappings hold key, value, key, value ... while
+ * open, and a container is attached to its parent when it starts.
+ * "(top level)" when the path is empty.
+ */
+static void path_of(const struct ystate *st, size_t upto, bool next_child, char *buf, size_t size)
+{
+  size_t i;
+  buf[0] = '\0';
+  for(i = 0; i < upto; i++) {
+    const struct cfg_node *c = st->stack[i];
+    bool last = i + 1 == upto;
+    if(last && !next_child)
+      break;
+    if(c->kind == CFG_N_MAP) {
+      if(!last && c->n >= 2)
+        path_add(buf, size, c->kids[c->n - 2], 0, true);
+      else if(last && c->n % 2 == 1)
+        path_add(buf, size, c->kids[c->n - 1], 0, true);
+    }
+    else if(c->kind == CFG_N_SEQ)
+      path_add(buf, size, NULL, last ? c->n : c->n - 1, false);
+  }
+  if(!buf[0])
+    (void)snprintf(buf, size, "(top level)");
+}
+
+static void refuse(const struct ystate *st, struct refused *r, const yaml_mark_t *m,
+                   const char *name)
 {
   if(!r->count) {
     r->line = (int)m->line + 1;
     r->col = (int)m->column + 1;
     snprintf(r->name, sizeof(r->name), "%.64s", name ? name : "");
+    path_of(st, st->depth, true, r->path, sizeof(r->path));
   }
   r->count++;
 }
@@ -107,13 +159,13 @@ static void report_refused(struct ystate *st, const struct refused *r, const cha
     return;
   if(r->count == 1)
     cfg_dcol_add(st->dc, false, st->file, r->line, r->col,
-                 "%s '%c%s' is not allowed (write the value out in full)", what, sigil,
-                 r->name);
+                 "%s: %s '%c%s' is not allowed (write the value out in full)", r->path, what,
+                 sigil, r->name);
   else
     cfg_dcol_add(st->dc, false, st->file, r->line, r->col,
-                 "%s '%c%s' is not allowed (write the value out in full; %zu more %s in "
+                 "%s: %s '%c%s' is not allowed (write the value out in full; %zu more %s in "
                  "this file)",
-                 what, sigil, r->name, r->count - 1, r->count == 2 ? what : plural);
+                 r->path, what, sigil, r->name, r->count - 1, r->count == 2 ? what : plural);
 }
 
 static int cmp_keyref(const void *pa, const void *pb)
@@ -131,10 +183,11 @@ static int cmp_keyref(const void *pa, const void *pb)
 }
 
 /*
- * A mapping is complete: flag duplicate keys (blaming every later
- * occurrence, naming the first). Sorting keeps a huge mapping O(n log n).
+ * A mapping (key path mpath) is complete: flag duplicate keys (blaming
+ * every later occurrence, naming the first). Sorting keeps a huge mapping
+ * O(n log n).
  */
-static void check_duplicates(struct ystate *st, struct cfg_node *map)
+static void check_duplicates(struct ystate *st, struct cfg_node *map, const char *mpath)
 {
   struct cfg_node **keys;
   size_t i, nk = 0, first = 0;
@@ -149,11 +202,13 @@ static void check_duplicates(struct ystate *st, struct cfg_node *map)
   qsort(keys, nk, sizeof(*keys), cmp_keyref);
   for(i = 1; i < nk; i++) {
     if(keys[i]->len == keys[first]->len && !memcmp(keys[i]->s, keys[first]->s, keys[i]->len)) {
-      char q[96];
+      char q[96], kp[PATH_MAX_LEN];
       cfg_quote_value(keys[i]->s, keys[i]->len, q, sizeof(q));
       keys[i]->skip = true;
+      (void)snprintf(kp, sizeof(kp), "%s", strcmp(mpath, "(top level)") ? mpath : "");
+      path_add(kp, sizeof(kp), keys[i], 0, true);
       cfg_dcol_add(st->dc, false, st->file, keys[i]->line, keys[i]->col,
-                   "duplicate key %s (first defined at %s:%d:%d)", q, st->file,
+                   "%s: duplicate key %s (first defined at %s:%d:%d)", kp, q, st->file,
                    keys[first]->line, keys[first]->col);
     }
     else {
@@ -167,6 +222,7 @@ static void check_duplicates(struct ystate *st, struct cfg_node *map)
 static void attach(struct ystate *st, struct cfg_node *n, struct cfg_node **root)
 {
   struct cfg_node *top;
+  char kp[PATH_MAX_LEN];
   if(!st->depth) {
     *root = n;
     return;
@@ -177,17 +233,21 @@ static void attach(struct ystate *st, struct cfg_node *n, struct cfg_node **root
     return;
   /* mapping: kids alternate key, value; n counts pairs once it ends */
   if(top->n % 2 == 1) {
-    /* a key */
+    /* a key: the path of the mapping it is in */
+    path_of(st, st->depth, false, kp, sizeof(kp));
     if(n->kind != CFG_N_SCALAR) {
       if(!n->bad)
         cfg_dcol_add(st->dc, false, st->file, n->line, n->col,
-                     "a mapping key must be a plain string (got a %s)",
+                     "%s: a mapping key must be a plain string (got a %s)", kp,
                      n->kind == CFG_N_MAP ? "mapping" : "list");
       n->skip = true;
     }
     else if(!n->quoted && n->len == 2 && !memcmp(n->s, "<<", 2)) {
+      if(!strcmp(kp, "(top level)"))
+        kp[0] = '\0';
+      path_add(kp, sizeof(kp), n, 0, true);
       cfg_dcol_add(st->dc, false, st->file, n->line, n->col,
-                   "merge key '<<' is not allowed (write the keys out in full)");
+                   "%s: merge key '<<' is not allowed (write the keys out in full)", kp);
       n->skip = true;
     }
     else if(n->bad) {
@@ -286,7 +346,7 @@ int cfg_yaml_parse(struct rs_arena *a, struct cfg_dcol *dc, const char *file, co
       }
       break;
     case YAML_ALIAS_EVENT:
-      refuse(&st.aliases, &ev.start_mark, (const char *)ev.data.alias.anchor);
+      refuse(&st, &st.aliases, &ev.start_mark, (const char *)ev.data.alias.anchor);
       n = new_node(&st, CFG_N_SCALAR, &ev.start_mark);
       n->s = "";
       n->bad = true;
@@ -294,23 +354,25 @@ int cfg_yaml_parse(struct rs_arena *a, struct cfg_dcol *dc, const char *file, co
       break;
     case YAML_SCALAR_EVENT: {
       size_t slen = ev.data.scalar.length;
+      char kp[PATH_MAX_LEN];
+      path_of(&st, st.depth, true, kp, sizeof(kp));
       n = new_node(&st, CFG_N_SCALAR, &ev.start_mark);
       n->end_line = (int)ev.end_mark.line + 1;
       n->style = (int)ev.data.scalar.style;
       n->quoted = ev.data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
                   ev.data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE;
       if(ev.data.scalar.anchor) {
-        refuse(&st.anchors, &ev.start_mark, (const char *)ev.data.scalar.anchor);
+        refuse(&st, &st.anchors, &ev.start_mark, (const char *)ev.data.scalar.anchor);
       }
       if(ev.data.scalar.tag) {
         cfg_dcol_add(dc, false, file, n->line, n->col,
-                     "tag '%.64s' is not allowed (write plain values)",
+                     "%s: tag '%.64s' is not allowed (write plain values)", kp,
                      (const char *)ev.data.scalar.tag);
         n->bad = true;
       }
       if(slen > CFG_MAX_SCALAR_BYTES) {
         cfg_dcol_add(dc, false, file, n->line, n->col,
-                     "value too large: %zu bytes (at most 64 KiB)", slen);
+                     "%s: value too large: %zu bytes (at most 64 KiB)", kp, slen);
         n->bad = true;
         n->s = "";
       }
@@ -327,12 +389,27 @@ int cfg_yaml_parse(struct rs_arena *a, struct cfg_dcol *dc, const char *file, co
       const yaml_char_t *anchor = seq ? ev.data.sequence_start.anchor
                                       : ev.data.mapping_start.anchor;
       const yaml_char_t *tag = seq ? ev.data.sequence_start.tag : ev.data.mapping_start.tag;
+      char kp[PATH_MAX_LEN];
+      path_of(&st, st.depth, true, kp, sizeof(kp));
+      if(st.depth >= CFG_MAX_DEPTH) {
+        /*
+         * Refused as it is read: libyaml's flow scanner is quadratic in the
+         * depth, so 200,000 '[' would take minutes; nothing deeper is parsed.
+         */
+        cfg_dcol_add(dc, false, file, (int)ev.start_mark.line + 1, (int)ev.start_mark.column + 1,
+                     "%s: nested more than %u levels deep (restock's configuration needs far "
+                     "fewer)",
+                     kp, (unsigned)CFG_MAX_DEPTH);
+        rc = -1;
+        done = true;
+        break;
+      }
       n = new_node(&st, seq ? CFG_N_SEQ : CFG_N_MAP, &ev.start_mark);
       if(anchor)
-        refuse(&st.anchors, &ev.start_mark, (const char *)anchor);
+        refuse(&st, &st.anchors, &ev.start_mark, (const char *)anchor);
       if(tag) {
         cfg_dcol_add(dc, false, file, n->line, n->col,
-                     "tag '%.64s' is not allowed (write plain values)", (const char *)tag);
+                     "%s: tag '%.64s' is not allowed (write plain values)", kp, (const char *)tag);
         n->bad = true;
       }
       attach(&st, n, root);
@@ -345,9 +422,12 @@ int cfg_yaml_parse(struct rs_arena *a, struct cfg_dcol *dc, const char *file, co
       break;
     case YAML_MAPPING_END_EVENT:
       if(st.depth) {
-        struct cfg_node *m = st.stack[--st.depth];
+        char kp[PATH_MAX_LEN];
+        struct cfg_node *m = st.stack[st.depth - 1];
+        path_of(&st, st.depth, false, kp, sizeof(kp));
+        st.depth--;
         m->n /= 2; /* kids held key, value, key, value... */
-        check_duplicates(&st, m);
+        check_duplicates(&st, m, kp);
       }
       break;
     default:

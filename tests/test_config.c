@@ -640,10 +640,45 @@ static void test_huge_mapping_is_quick(void **state)
   assert_int_equal(load_bufs(b.data, NULL, NULL, &diags, &cfg), 99999);
   assert_true(now_s() - t0 < 5.0);
   assert_string_equal(diags.v[0].text,
-                      "restock.yaml:4:3: duplicate key 'listen' (first defined at "
+                      "restock.yaml:4:3: http.listen: duplicate key 'listen' (first defined at "
                       "restock.yaml:3:3)");
   cfg_diags_free(&diags);
   rs_buf_free(&b);
+}
+
+/*
+ * Nesting is capped at 64 levels while parsing (issue 15 item 7): 64 is
+ * read (and then judged by the schema), 65 is refused with the key path.
+ */
+static void test_depth_cap(void **state)
+{
+  struct rs_buf b = {0};
+  struct cfg_diags diags = {0};
+  struct cfg *cfg = NULL;
+  size_t i;
+  int depth;
+  (void)state;
+  for(depth = 64; depth <= 65; depth++) {
+    bool refused = false;
+    rs_buf_puts(&b, "gateway: {id: gw}\nsuppliers: ");
+    for(i = 1; i < (size_t)depth; i++) /* the top-level mapping is level 1 */
+      rs_buf_puts(&b, "[");
+    rs_buf_puts(&b, "x");
+    for(i = 1; i < (size_t)depth; i++)
+      rs_buf_puts(&b, "]");
+    rs_buf_puts(&b, "\n");
+    assert_true(load_bufs(b.data, NULL, NULL, &diags, &cfg) > 0);
+    for(i = 0; i < diags.n; i++)
+      if(strstr(diags.v[i].text, "nested more than 64 levels deep"))
+        refused = true;
+    assert_int_equal(refused, depth > 64);
+    if(depth > 64)
+      assert_non_null(strstr(diags.v[0].text, "restock.yaml:2:75: suppliers[0][0]"));
+    cfg_diags_free(&diags);
+    cfg_free(cfg);
+    cfg = NULL;
+    rs_buf_free(&b);
+  }
 }
 
 static void test_diags_in_file_order(void **state)
@@ -722,6 +757,7 @@ int main(void)
     cmocka_unit_test(test_minimal_defaults),
     cmocka_unit_test(test_alias_bomb_is_quick),
     cmocka_unit_test(test_huge_mapping_is_quick),
+    cmocka_unit_test(test_depth_cap),
     cmocka_unit_test(test_diags_in_file_order),
     cmocka_unit_test(test_stockout_risk),
   };
