@@ -369,17 +369,6 @@ static enum req_fail classify(int e, int *code)
   return RF_IO;
 }
 
-static void sleep_ms(int64_t ms)
-{
-  struct timespec ts;
-  if(ms <= 0)
-    return;
-  ts.tv_sec = (time_t)(ms / 1000);
-  ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-  while(nanosleep(&ts, &ts) && errno == EINTR)
-    ;
-}
-
 /* Issue one read of r on ctx; returns the count read or -1 (errno set). */
 static int do_read(modbus_t *ctx, const struct mbplan_req *r, struct req_buf *b)
 {
@@ -545,7 +534,7 @@ static void run_request(const struct cfg_device *d, struct mb_conn *c, const str
     if(o->f == RF_BUSY) {
       req_detail(o, r, d->unit_id, "Modbus exception 6 (server busy) on every try");
       if(*budget > 0)
-        sleep_ms(d->busy_wait_ms);
+        clock_sleep_real_ms(d->busy_wait_ms);
       continue;
     }
     req_detail(o, r, d->unit_id,

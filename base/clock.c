@@ -12,6 +12,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <time.h>
 
 #include "base/rs_util.h"
@@ -383,4 +384,15 @@ int clock_parse_time(const char *s, int64_t *out_wall_ms)
     return -1;
   *out_wall_ms = secs * 1000 + (secs < 0 || s[0] == '-' ? -ms : ms);
   return 0;
+}
+
+void clock_sleep_real_ms(int64_t ms)
+{
+  struct timespec ts;
+  if(ms <= 0)
+    return;
+  ts.tv_sec = (time_t)(ms / 1000);
+  ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+  while(nanosleep(&ts, &ts) && errno == EINTR)
+    ;
 }

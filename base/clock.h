@@ -65,6 +65,9 @@ int64_t clock_build_floor_ms(void);
  */
 void clock_trust_all_times(bool on);
 
+/* Sleep ms milliseconds of real time (nothing for ms <= 0), resuming after signals. */
+void clock_sleep_real_ms(int64_t ms);
+
 /* Format wall ms as RFC 3339 UTC with seconds ("2026-12-01T17:51:14Z"). */
 void clock_format_rfc3339(int64_t wall_ms, char *buf, unsigned size);
 /* Parse RFC 3339 (Z or ±hh:mm offset, optional fraction) or Unix seconds; 0 or -1. */

@@ -232,3 +232,14 @@ static void log_vmsg(enum log_level lvl, const char *suffix, const char *fmt, va
   write_all(atomic_load(&log_fd), line, o);
   errno = saved;
 }
+
+int log_level_option(const char *prog, const char *arg, enum log_level *out)
+{
+  if(!log_parse_level(arg, out))
+    return 0;
+  fprintf(stderr,
+          "%s: --log-level: unknown level '%s' (expected error, warning, notice, info or "
+          "debug)\n",
+          prog, arg);
+  return -1;
+}

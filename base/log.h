@@ -23,6 +23,11 @@ void log_set_level(enum log_level lvl);
 enum log_level log_get_level(void);
 /* "error", "warning", "notice", "info", "debug" -> 0 and *out; else -1. */
 int log_parse_level(const char *name, enum log_level *out);
+/*
+ * A command's --log-level argument: 0 and *out, or -1 after printing
+ * "PROG: --log-level: unknown level ..." to stderr.
+ */
+int log_level_option(const char *prog, const char *arg, enum log_level *out);
 /* Redirect output (tests); fd 2 by default. */
 void log_set_fd(int fd);
 

@@ -43,6 +43,16 @@ void cfg_diags_print(const struct cfg_diags *diags, FILE *f)
     fprintf(f, "%s%s\n", diags->v[i].warning ? "warning: " : "", diags->v[i].text);
 }
 
+struct cfg *cfg_load_report(const char *dir, FILE *f, bool warnings)
+{
+  struct cfg *cfg = NULL;
+  struct cfg_diags diags = {0};
+  if(cfg_load(dir, &cfg, &diags) || warnings)
+    cfg_diags_print(&diags, f);
+  cfg_diags_free(&diags);
+  return cfg;
+}
+
 void cfg_summary(const struct cfg *cfg, char *buf, size_t size)
 {
   snprintf(buf, size, "OK: %zu devices, %zu points, %zu consumables, %zu rules", cfg->n_devices,

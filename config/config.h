@@ -322,6 +322,13 @@ void cfg_diags_free(struct cfg_diags *diags);
 /* Print every diagnostic, one per line, to f (warnings start "warning: "). */
 void cfg_diags_print(const struct cfg_diags *diags, FILE *f);
 
+/*
+ * cfg_load() for a command: every error (and, with warnings, every warning)
+ * is printed to f. Returns the config (free with cfg_free), or NULL when it
+ * is invalid.
+ */
+struct cfg *cfg_load_report(const char *dir, FILE *f, bool warnings);
+
 /* "OK: N devices, N points, N consumables, N rules" into buf. */
 void cfg_summary(const struct cfg *cfg, char *buf, size_t size);
 

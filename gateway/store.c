@@ -1813,6 +1813,33 @@ enum rs_err store_list_orders(struct store *st, bool only_state, enum store_orde
   return rc;
 }
 
+struct ids_ctx {
+  struct store_order_ids *out;
+  enum store_ids_filter filter;
+};
+
+static int collect_order_id(void *ud, const struct store_order *o)
+{
+  struct ids_ctx *c = ud;
+  struct store_order_ids *l = c->out;
+  if(c->filter == STORE_IDS_OPEN && store_order_state_final(o->state))
+    return 0;
+  if(l->n == l->cap) {
+    l->cap = l->cap ? 2 * l->cap : 16;
+    l->ids = rs_xrealloc(l->ids, l->cap * sizeof(*l->ids));
+  }
+  (void)rs_strlcpy(l->ids[l->n++], o->id, sizeof(l->ids[0]));
+  return 0;
+}
+
+enum rs_err store_list_order_ids(struct store *st, enum store_ids_filter filter, size_t limit,
+                                 struct store_order_ids *out)
+{
+  struct ids_ctx c = {out, filter};
+  return store_list_orders(st, filter == STORE_IDS_PENDING, STORE_ORDER_PENDING_APPROVAL, limit,
+                           collect_order_id, &c);
+}
+
 /* ---- approvals -------------------------------------------------------- */
 
 enum rs_err store_add_approval(struct store *st, const char *order_id, const char *approver,

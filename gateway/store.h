@@ -332,6 +332,24 @@ typedef int (*store_order_cb)(void *ud, const struct store_order *order);
 enum rs_err store_list_orders(struct store *st, bool only_state, enum store_order_state state,
                               size_t limit, store_order_cb cb, void *ud);
 
+/* Which orders store_list_order_ids() keeps. */
+enum store_ids_filter {
+  STORE_IDS_ALL,     /* every order */
+  STORE_IDS_OPEN,    /* those not in a final state */
+  STORE_IDS_PENDING, /* those waiting for a person (pending_approval) */
+};
+struct store_order_ids {
+  char (*ids)[STORE_ORDER_ID_MAX + 1]; /* malloc'd: free(ids) */
+  size_t n, cap;
+};
+/*
+ * The ids of the newest `limit` orders (0: all) that pass filter, newest
+ * first, into *out (zero it first), so the caller can store_get_order()
+ * each one after the listing ended.
+ */
+enum rs_err store_list_order_ids(struct store *st, enum store_ids_filter filter, size_t limit,
+                                 struct store_order_ids *out);
+
 /* ---- approvals --------------------------------------------------------- */
 
 /* Record that a link with token_hash (hex SHA-256) went to approver for order id. */

@@ -133,13 +133,8 @@ int main(int argc, char **argv)
       check = 1;
       break;
     case 'l':
-      if(log_parse_level(optarg, &level)) {
-        fprintf(stderr,
-                "restock-sim: --log-level: unknown level '%s' (expected error, "
-                "warning, notice, info or debug)\n",
-                optarg);
+      if(log_level_option("restock-sim", optarg, &level))
         return 2;
-      }
       break;
     case 'h':
       usage(stdout);

@@ -82,17 +82,6 @@ static uint64_t rng_next(uint64_t *s)
   return z ^ (z >> 31);
 }
 
-static void sleep_ms(int64_t ms)
-{
-  struct timespec ts;
-  if(ms <= 0)
-    return;
-  ts.tv_sec = (time_t)(ms / 1000);
-  ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-  while(nanosleep(&ts, &ts) && errno == EINTR)
-    ;
-}
-
 /*
  * Queue an answer with the given status, content type and body (copied). An
  * extra header is added when name is not NULL. Returns MHD's result; MHD_NO
@@ -529,7 +518,7 @@ static enum MHD_Result post_order(struct shop *s, struct MHD_Connection *conn, c
     return send_error(conn, st, code, msg, NULL, NULL);
   }
   /* the in-progress window: a concurrent POST with this key sees 409 */
-  sleep_ms(s->cfg->processing_ms);
+  clock_sleep_real_ms(s->cfg->processing_ms);
 
   now = clock_real_wall_ms();
   clock_format_rfc3339(now, when, sizeof(when));
@@ -922,7 +911,7 @@ static enum MHD_Result handle(struct shop *s, struct MHD_Connection *conn, const
     return send_error(conn, 404, "not_found", "no such resource", NULL, NULL);
 
   plan_faults(s, kind, &pl);
-  sleep_ms(pl.latency_ms);
+  clock_sleep_real_ms(pl.latency_ms);
   if(pl.drop_before)
     return MHD_NO; /* the fault: close without answering */
   if(pl.rate || pl.error || pl.html)

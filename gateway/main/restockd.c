@@ -53,13 +53,8 @@ int main(int argc, char **argv)
       }
       break;
     case 'l':
-      if(log_parse_level(optarg, &level)) {
-        fprintf(stderr,
-                "restockd: --log-level: unknown level '%s' (expected error, warning, notice, "
-                "info or debug)\n",
-                optarg);
+      if(log_level_option("restockd", optarg, &level))
         return 2;
-      }
       break;
     case 'h':
       usage(stdout);

@@ -229,7 +229,6 @@ int ctl_orders_main(const char *config_dir, int argc, char **argv)
   const char *sub = "list", *id = NULL;
   bool as_json = false;
   struct cfg *cfg = NULL;
-  struct cfg_diags diags = {0};
   struct store *st = NULL;
   char err[512];
   int i, rc = 1;
@@ -254,12 +253,8 @@ int ctl_orders_main(const char *config_dir, int argc, char **argv)
     orders_usage(stderr);
     return 2;
   }
-  if(cfg_load(config_dir, &cfg, &diags)) {
-    cfg_diags_print(&diags, stderr);
-    cfg_diags_free(&diags);
+  if(!(cfg = cfg_load_report(config_dir, stderr, false)))
     return 2;
-  }
-  cfg_diags_free(&diags);
   if(store_open(cfg->storage.path, &st, err, sizeof(err))) {
     fprintf(stderr, "restockctl: %s\n", err);
     goto out;

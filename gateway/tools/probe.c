@@ -206,7 +206,6 @@ int probe_main(const char *config_dir, int argc, char **argv)
   const char *dev_id = NULL, *pt_id = NULL;
   bool plan = false, json = false;
   struct cfg *cfg = NULL;
-  struct cfg_diags diags = {0};
   struct cfg_device *orig, dev;
   struct probe_run pr = {0};
   const struct adapter_ops *ops;
@@ -240,12 +239,8 @@ int probe_main(const char *config_dir, int argc, char **argv)
     usage();
     return 2;
   }
-  if(cfg_load(config_dir, &cfg, &diags)) {
-    cfg_diags_print(&diags, stderr);
-    cfg_diags_free(&diags);
+  if(!(cfg = cfg_load_report(config_dir, stderr, false)))
     return 2;
-  }
-  cfg_diags_free(&diags);
   orig = cfg_find_device(cfg, dev_id);
   if(!orig) {
     const char **names = rs_xcalloc(cfg->n_devices + 1, sizeof(*names));

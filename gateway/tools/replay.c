@@ -345,6 +345,23 @@ static void quote_field(const char *s, char *buf, size_t size)
   buf[w] = '\0';
 }
 
+/*
+ * The closest of the first 64 of n ids to word (for "did you mean"), or
+ * NULL. The ids are members `stride` bytes apart, the first at *first.
+ */
+static const char *closest_id(const char *word, const char *const *first, size_t n,
+                              size_t stride)
+{
+  const char *names[65];
+  size_t i;
+  if(n > 64)
+    n = 64;
+  for(i = 0; i < n; i++)
+    names[i] = *(const char *const *)(const void *)((const char *)first + i * stride);
+  names[n] = NULL;
+  return rs_did_you_mean(word, names);
+}
+
 /* Check device/point against cfg (when given), with a suggestion. 0 or -1 (reported). */
 static int check_point(struct csv_reader *r, uint32_t line, const struct cfg *cfg,
                        const char *device, const char *point, bool *is_bool)
@@ -357,13 +374,8 @@ static int check_point(struct csv_reader *r, uint32_t line, const struct cfg *cf
     return 0;
   d = cfg_find_device(cfg, device);
   if(!d) {
-    const char *names[65];
-    const char *hint;
-    size_t i, n = cfg->n_devices < 64 ? cfg->n_devices : 64;
-    for(i = 0; i < n; i++)
-      names[i] = cfg->devices[i].id;
-    names[n] = NULL;
-    hint = rs_did_you_mean(device, names);
+    const char *hint =
+        closest_id(device, &cfg->devices[0].id, cfg->n_devices, sizeof(cfg->devices[0]));
     quote_field(device, q, sizeof(q));
     csv_error(r, line, "device '%s' is not in the config%s%s%s", q, hint ? " (did you mean '" : "",
               hint ? hint : "", hint ? "'?)" : "");
@@ -371,13 +383,7 @@ static int check_point(struct csv_reader *r, uint32_t line, const struct cfg *cf
   }
   p = cfg_find_point(d, point);
   if(!p) {
-    const char *names[65];
-    const char *hint;
-    size_t i, n = d->n_points < 64 ? d->n_points : 64;
-    for(i = 0; i < n; i++)
-      names[i] = d->points[i].id;
-    names[n] = NULL;
-    hint = rs_did_you_mean(point, names);
+    const char *hint = closest_id(point, &d->points[0].id, d->n_points, sizeof(d->points[0]));
     quote_field(point, q, sizeof(q));
     csv_error(r, line, "device %s has no point '%s'%s%s%s", d->id, q,
               hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
@@ -756,7 +762,6 @@ static int64_t next_tick(int64_t t, int64_t every)
 int replay_run(const struct replay_opts *o, FILE *out, FILE *err)
 {
   struct cfg *cfg = NULL;
-  struct cfg_diags diags = {0};
   struct replay_csv csv = {0};
   struct rs_buf errs = {0};
   struct run r;
@@ -769,12 +774,10 @@ int replay_run(const struct replay_opts *o, FILE *out, FILE *err)
   memset(&r, 0, sizeof(r));
   /* lines, orders and replacements are in the output: keep stderr for problems */
   log_set_level(LOG_LVL_WARNING);
-  if(cfg_load(o->config_dir, &cfg, &diags)) {
-    cfg_diags_print(&diags, err);
+  if(!(cfg = cfg_load_report(o->config_dir, err, true))) {
     code = 2;
     goto out;
   }
-  cfg_diags_print(&diags, err); /* warnings */
   if(read_file(o->readings, &data, &len, msg, sizeof(msg))) {
     fprintf(err, "%s\n", msg);
     code = 2;
@@ -843,7 +846,6 @@ out:
   replay_csv_free(&csv);
   rs_buf_free(&errs);
   FREE_NULL(data);
-  cfg_diags_free(&diags);
   cfg_free(cfg);
   return code;
 }

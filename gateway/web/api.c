@@ -185,38 +185,18 @@ static void stored_reasons(struct store *st, json_t *order)
   json_object_set_new(appr, "reasons", arr);
 }
 
-struct id_list {
-  char (*ids)[STORE_ORDER_ID_MAX + 1];
-  size_t n, cap;
-  bool open_only;
-};
-
-/* store_order_cb: collect ids (the iteration may not call store_get_order itself). */
-static int collect_id(void *ud, const struct store_order *o)
-{
-  struct id_list *l = ud;
-  if(l->open_only && store_order_state_final(o->state))
-    return 0;
-  if(l->n == l->cap) {
-    l->cap = l->cap ? 2 * l->cap : 16;
-    l->ids = rs_xrealloc(l->ids, l->cap * sizeof(*l->ids));
-  }
-  (void)rs_strlcpy(l->ids[l->n++], o->id, sizeof(l->ids[0]));
-  return 0;
-}
-
 /* The ORDER objects of open (or all) orders, newest first, into a new array. */
 static enum rs_err orders_array(struct store *st, const struct cfg *cfg, bool open_only,
                                 json_t **out)
 {
-  struct id_list l = {NULL, 0, 0, open_only};
+  struct store_order_ids l = {0};
   json_t *arr = json_array();
   enum rs_err rc;
   size_t i;
   bool bad = !arr;
 
   *out = NULL;
-  rc = store_list_orders(st, false, STORE_ORDER_DRAFT, 0, collect_id, &l);
+  rc = store_list_order_ids(st, open_only ? STORE_IDS_OPEN : STORE_IDS_ALL, 0, &l);
   if(rc)
     goto out;
   for(i = 0; i < l.n && !bad; i++) {

@@ -174,6 +174,16 @@ static bool csrf_ok(const struct approve_http_req *rq)
 static const char TODO_DASHBOARD[] =
     "You can still decide on the gateway's dashboard, or ask for a new mail.";
 
+/* The page for a token that is malformed or not signed by this gateway. */
+static void refuse_forged(struct approve_http_resp *out, const struct cfg *cfg)
+{
+  message(out, cfg, 403, "This link is not valid",
+          "The approval link is damaged or was not made by this gateway, so nothing was "
+          "changed.",
+          "Open the link from the mail again, making sure the whole address was copied. "
+          "If it still fails, decide on the gateway's dashboard.");
+}
+
 void approve_http_handle(struct store *st, struct pipeline *pl, const struct cfg *cfg,
                          int64_t now_ms, const struct approve_http_req *rq,
                          struct approve_http_resp *out)
@@ -192,11 +202,7 @@ void approve_http_handle(struct store *st, struct pipeline *pl, const struct cfg
   if(token_parse(rq->token, &t)) {
     log_rl(LOG_LVL_WARNING, "approval-link-refused",
            "approval link refused: malformed token (from %s)", rq->source ? rq->source : "?");
-    message(out, cfg, 403, "This link is not valid",
-            "The approval link is damaged or was not made by this gateway, so nothing was "
-            "changed.",
-            "Open the link from the mail again, making sure the whole address was copied. "
-            "If it still fails, decide on the gateway's dashboard.");
+    refuse_forged(out, cfg);
     return;
   }
   key = approve_key(cfg);
@@ -209,11 +215,7 @@ void approve_http_handle(struct store *st, struct pipeline *pl, const struct cfg
   if(!token_verify(&t, key)) {
     log_rl(LOG_LVL_WARNING, "approval-link-refused",
            "approval link refused: bad signature (from %s)", rq->source ? rq->source : "?");
-    message(out, cfg, 403, "This link is not valid",
-            "The approval link is damaged or was not made by this gateway, so nothing was "
-            "changed.",
-            "Open the link from the mail again, making sure the whole address was copied. "
-            "If it still fails, decide on the gateway's dashboard.");
+    refuse_forged(out, cfg);
     return;
   }
   if(post && !csrf_ok(rq)) {

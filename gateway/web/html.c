@@ -540,29 +540,10 @@ static void pending_card(struct rs_buf *o, const struct html_ctx *x,
   rs_buf_puts(o, "</div>\n");
 }
 
-struct order_ids {
-  char (*ids)[STORE_ORDER_ID_MAX + 1];
-  size_t n, cap;
-  bool pending; /* pending_approval only; else every open order */
-};
-
-static int collect(void *ud, const struct store_order *o)
-{
-  struct order_ids *l = ud;
-  if(l->pending ? o->state != STORE_ORDER_PENDING_APPROVAL : store_order_state_final(o->state))
-    return 0;
-  if(l->n == l->cap) {
-    l->cap = l->cap ? 2 * l->cap : 16;
-    l->ids = rs_xrealloc(l->ids, l->cap * sizeof(*l->ids));
-  }
-  (void)rs_strlcpy(l->ids[l->n++], o->id, sizeof(l->ids[0]));
-  return 0;
-}
-
 static enum rs_err pending_section(struct rs_buf *o, const struct html_ctx *x)
 {
-  struct order_ids l = {NULL, 0, 0, true};
-  enum rs_err rc = store_list_orders(x->st, true, STORE_ORDER_PENDING_APPROVAL, 0, collect, &l);
+  struct store_order_ids l = {0};
+  enum rs_err rc = store_list_order_ids(x->st, STORE_IDS_PENDING, 0, &l);
   size_t i;
   if(rc)
     goto out;
@@ -584,8 +565,8 @@ out:
 
 static enum rs_err orders_section(struct rs_buf *o, const struct html_ctx *x)
 {
-  struct order_ids l = {NULL, 0, 0, false};
-  enum rs_err rc = store_list_orders(x->st, false, STORE_ORDER_DRAFT, 50, collect, &l);
+  struct store_order_ids l = {0};
+  enum rs_err rc = store_list_order_ids(x->st, STORE_IDS_OPEN, 50, &l);
   size_t i;
   if(rc)
     goto out;

@@ -972,6 +972,18 @@ static enum MHD_Result on_api(struct http_server *s, struct MHD_Connection *conn
   return ret;
 }
 
+/* A Set-Cookie header in *h (text in cookie) for a session that was just made. */
+static void set_session_cookie(struct hdr *h, char *cookie, size_t size, const char *sess,
+                               bool fresh)
+{
+  if(fresh && sess[0]) {
+    (void)rs_snprintf(cookie, size, SESSION_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict",
+                      sess);
+    h->name = "Set-Cookie";
+    h->value = cookie;
+  }
+}
+
 /*
  * The session of the request's cookie, or a new one into sess (then *fresh
  * is set and the caller sends it with Set-Cookie).
@@ -1007,12 +1019,7 @@ static enum MHD_Result on_page(struct http_server *s, struct MHD_Connection *con
   struct hdr extra[2] = {{NULL, NULL}, {NULL, NULL}};
 
   session_of(conn, sess, sizeof(sess), &fresh);
-  if(fresh && sess[0]) {
-    (void)rs_snprintf(cookie, sizeof(cookie),
-                      SESSION_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict", sess);
-    extra[0].name = "Set-Cookie";
-    extra[0].value = cookie;
-  }
+  set_session_cookie(&extra[0], cookie, sizeof(cookie), sess, fresh);
   collect_view(s, &v);
   memset(&x, 0, sizeof(x));
   x.cfg = cur_cfg(s);
@@ -1372,12 +1379,7 @@ static enum MHD_Result on_approval_link(struct http_server *s, struct MHD_Connec
   }
   else
     session_of(conn, sess, sizeof(sess), &fresh);
-  if(fresh && sess[0]) {
-    (void)rs_snprintf(cookie, sizeof(cookie),
-                      SESSION_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict", sess);
-    extra[0].name = "Set-Cookie";
-    extra[0].value = cookie;
-  }
+  set_session_cookie(&extra[0], cookie, sizeof(cookie), sess, fresh);
   client_addr(conn, addr, sizeof(addr));
   cu.s = s;
   cu.session = sess;
