@@ -64,11 +64,11 @@ EOF
 check bad-config 2 bad.expected -- --config bad.yaml
 
 printf 'shop:\n  db: a.db\n  db: b.db\n  products: []\n' >dup.yaml
-printf 'dup.yaml:3:3: duplicate key '"'"'db'"'"' (first defined at dup.yaml:2:3)\n' >dup.expected
+printf 'dup.yaml:3:3: shop.db: duplicate key '"'"'db'"'"' (first defined at dup.yaml:2:3)\n' >dup.expected
 check duplicate-key 2 dup.expected -- --config dup.yaml
 
 printf 'shop: &a\n  db: x\n' >anchor.yaml
-printf 'anchor.yaml:1:7: anchor '"'"'&a'"'"' is not allowed (write the value out in full)\nanchor.yaml:1:7: shop.products: required key is missing\n' >anchor.expected
+printf 'anchor.yaml:1:7: shop: anchor '"'"'&a'"'"' is not allowed (write the value out in full)\nanchor.yaml:1:7: shop.products: required key is missing\n' >anchor.expected
 check anchor 2 anchor.expected -- --config anchor.yaml
 
 printf 'shop:\n  db: x\n  products: [\n' >syntax.yaml
