@@ -68,6 +68,7 @@ struct pipeline {
   size_t n_reqs;
   bool answers_waiting;  /* an answer arrived outside a tick: the next tick is due now */
   bool products_waiting; /* a draft waits for product answers (close_drafts pass) */
+  bool reprice_waiting;  /* an approved order waits for product answers (run_outbox pass) */
   struct product_slot *products; /* the approval policy's product answers */
   size_t n_products;
 
@@ -655,7 +656,11 @@ static const struct cfg_rule *find_rule(const struct cfg *cfg, const char *name)
   return NULL;
 }
 
-/* Spend of this calendar month (UTC): orders submitted (or approved and not yet sent) in it. */
+/*
+ * Spend of this calendar month (UTC): the orders approved in it that did not
+ * end rejected, failed or cancelled (approved, submitted, shipped,
+ * delivered), sent or not, at the prices they were or will be placed at.
+ */
 static enum rs_err month_spend(struct pipeline *p, int64_t now_ms, int64_t *out)
 {
   static const enum store_order_state counted[] = {STORE_ORDER_APPROVED, STORE_ORDER_SUBMITTED,
@@ -676,9 +681,8 @@ static enum rs_err month_spend(struct pipeline *p, int64_t now_ms, int64_t *out)
       rc = store_get_order(p->st, l.v[i].id, &o);
       if(rc)
         break;
-      t = entered_at(o, STORE_ORDER_SUBMITTED);
-      if(t < 0)
-        t = entered_at(o, STORE_ORDER_APPROVED);
+      /* SPEC 8: counted in the month it was approved, sent or not */
+      t = entered_at(o, STORE_ORDER_APPROVED);
       if(t >= start)
         sum = add_sat(sum, o->order.total);
       store_order_full_free(o);
@@ -689,44 +693,161 @@ static enum rs_err month_spend(struct pipeline *p, int64_t now_ms, int64_t *out)
   return rc;
 }
 
+/* Remember the shop's lead time of sku (GET /products) when it changed: it becomes
+   the consumable's lead_time_days (SPEC 9). Failures are logged and change nothing. */
+static void note_lead_time(struct pipeline *p, const char *sku, double days)
+{
+  char key[CFG_ID_MAX + 64], val[32], *cur = NULL;
+  int64_t ms;
+  if(!isfinite(days) || days < 0 || days > 3650)
+    return;
+  ms = (int64_t)llround(days * 86400000.0);
+  if(rs_snprintf(key, sizeof(key), "%s%s", STORE_META_LEAD_TIME, sku) ||
+     rs_snprintf(val, sizeof(val), "%" PRId64, ms))
+    return;
+  if(store_meta_get(p->st, key, &cur) == RS_OK && cur && !strcmp(cur, val)) {
+    free(cur);
+    return;
+  }
+  free(cur);
+  if(store_meta_set(p->st, key, val))
+    log_warn("cannot store the shop's lead time of %s: %s", sku, store_errmsg(p->st));
+  else
+    log_info("%s: the shop's lead time is %.2f days", sku, days);
+}
+
+/*
+ * What the policy found for each line of an order (policy_reasons):
+ * person[i]: the line needs a person on its own (SPEC 8: catalog or rule
+ * approval: required, over require_over_quantity, price drift beyond
+ * price_tolerance, available: false, another currency); price[i]: the
+ * shop's refreshed unit price, or -1 when there is none to apply.
+ */
+struct line_verdicts {
+  bool *person;
+  int64_t *price;
+  size_t n;
+};
+
+static void verdicts_free(struct line_verdicts *v)
+{
+  FREE_NULL(v->person);
+  FREE_NULL(v->price);
+  v->n = 0;
+}
+
 /*
  * The approval policy (SPEC 8, 9) for order o under cfg at now_ms: the
  * reasons a person must decide go into *reasons (empty: approve
- * automatically). Asks the shop for products when it can (no information
- * on any failure). While a product answer is still out, *waiting is set and
- * the reasons are incomplete: the draft stays open until the answer comes
- * (or its request times out). Returns a store error only.
+ * automatically) and the per-line findings into *v (allocated here).
+ * Asks the shop for products when it can (no information on any failure);
+ * a refreshed price is what the line will be placed at, so the value and
+ * budget checks use it, and drift is measured against the catalog's price.
+ * While a product answer is still out, *waiting is set and the reasons are
+ * incomplete: the draft stays open until the answer comes (or its request
+ * times out). Returns a store error only.
  */
 static enum rs_err policy_reasons(struct pipeline *p, const struct cfg *cfg,
                                   const struct store_order_full *o, int64_t now_ms,
-                                  struct strv *reasons, bool *waiting)
+                                  struct strv *reasons, bool *waiting, struct line_verdicts *v)
 {
   const struct cfg_money *over_value = &cfg->orders.approval.require_over_value;
   const struct cfg_money *budget = &cfg->orders.approval.monthly_budget;
   struct commerce *shop = shop_ready(p, cfg);
   bool have_shop = shop != NULL;
-  int64_t total = o->order.total;
+  int64_t total = 0;
   char a[40], b[40], c[40];
   size_t i;
+
+  v->n = o->n_lines;
+  v->person = rs_xcalloc(o->n_lines + 1, sizeof(*v->person));
+  v->price = rs_xcalloc(o->n_lines + 1, sizeof(*v->price));
+  for(i = 0; i < o->n_lines; i++)
+    v->price[i] = -1;
+
+  /* ask the shop about every product first; the draft waits for the answers (never the loop) */
+  for(i = 0; have_shop && i < o->n_lines; i++) {
+    const struct product_slot *ps = product_slot(p, o->lines[i].sku, false);
+    if(!ps && !shop_req_out(p, COMMERCE_REQ_PRODUCT, o->lines[i].sku))
+      (void)shop_start(p, shop, COMMERCE_REQ_PRODUCT, o->lines[i].sku, o->order.id, 0, NULL);
+  }
+  for(i = 0; have_shop && i < o->n_lines; i++) {
+    const struct product_slot *ps = product_slot(p, o->lines[i].sku, false);
+    if(ps && ps->pending) {
+      *waiting = true;
+      return RS_OK;
+    }
+  }
+
+  for(i = 0; i < o->n_lines; i++) {
+    const struct store_order_line *l = &o->lines[i];
+    const struct cfg_catalog_item *item = cfg_find_sku(cfg, l->sku);
+    const struct cfg_rule *r = find_rule(cfg, l->rule);
+    const struct product_slot *ps = have_shop ? product_slot(p, l->sku, false) : NULL;
+    int64_t catalog = item && item->unit_price.set ? item->unit_price.minor : l->unit_price;
+    if(cfg->orders.approval.require_over_quantity > 0 &&
+       l->quantity > cfg->orders.approval.require_over_quantity) {
+      strv_add(reasons, "%s: quantity %" PRId64 " is over require_over_quantity %" PRId64, l->sku,
+               l->quantity, cfg->orders.approval.require_over_quantity);
+      v->person[i] = true;
+    }
+    if(r && r->approval == CFG_APPROVAL_REQUIRED) {
+      strv_add(reasons, "rule %s says approval: required (%s)", r->name ? r->name : "default",
+               l->consumable);
+      v->person[i] = true;
+    }
+    if(item && item->approval == CFG_APPROVAL_REQUIRED) {
+      strv_add(reasons, "catalog entry %s says approval: required", l->sku);
+      v->person[i] = true;
+    }
+    if(have_shop && (!ps || ps->lk != COMMERCE_LOOKUP_OK)) {
+      if(!ps || ps->lk != COMMERCE_LOOKUP_NONE)
+        log_info("order %s: no product information on %s from the shop (%s: %s)", o->order.id,
+                 l->sku, ps ? commerce_lookup_name(ps->lk) : "not asked",
+                 ps ? ps->pr.message : "the request could not be made");
+    }
+    else if(have_shop) {
+      const struct commerce_product *pr = &ps->pr;
+      if(strcmp(pr->currency, o->order.currency)) {
+        strv_add(reasons, "%s: the shop sells in %s, not %s", l->sku, pr->currency,
+                 o->order.currency);
+        v->person[i] = true;
+      }
+      else {
+        if(!pr->available) {
+          strv_add(reasons, "%s: the shop says it is not available", l->sku);
+          v->person[i] = true;
+        }
+        if(catalog > 0 && /* no catalog price: nothing to drift from */
+           (double)pr->unit_price >
+               (double)catalog * (1.0 + cfg->orders.approval.price_tolerance) + 1e-9) {
+          double pct = ((double)pr->unit_price / (double)catalog - 1.0) * 100.0;
+          fmt_money(cfg, pr->unit_price, a, sizeof(a));
+          fmt_money(cfg, catalog, b, sizeof(b));
+          strv_add(reasons,
+                   "%s: the shop's price %s is %.1f%% above the catalog's %s (price_tolerance "
+                   "%g%%)",
+                   l->sku, a, pct, b, cfg->orders.approval.price_tolerance * 100.0);
+          v->person[i] = true;
+        }
+        /* SPEC 9: the line is placed at the refreshed price */
+        if(pr->unit_price > 0 && pr->unit_price != l->unit_price)
+          v->price[i] = pr->unit_price;
+        note_lead_time(p, l->sku, pr->lead_time_days);
+      }
+    }
+    {
+      struct store_order_line q = *l;
+      if(v->price[i] >= 0)
+        q.unit_price = v->price[i];
+      total = add_sat(total, line_value(&q));
+    }
+  }
 
   if(over_value->set && total > over_value->minor) {
     fmt_money(cfg, total, a, sizeof(a));
     fmt_money(cfg, over_value->minor, b, sizeof(b));
     strv_add(reasons, "total %s %s is over require_over_value %s", a, o->order.currency, b);
-  }
-  for(i = 0; i < o->n_lines; i++) {
-    const struct store_order_line *l = &o->lines[i];
-    const struct cfg_catalog_item *item = cfg_find_sku(cfg, l->sku);
-    const struct cfg_rule *r = find_rule(cfg, l->rule);
-    if(cfg->orders.approval.require_over_quantity > 0 &&
-       l->quantity > cfg->orders.approval.require_over_quantity)
-      strv_add(reasons, "%s: quantity %" PRId64 " is over require_over_quantity %" PRId64, l->sku,
-               l->quantity, cfg->orders.approval.require_over_quantity);
-    if(r && r->approval == CFG_APPROVAL_REQUIRED)
-      strv_add(reasons, "rule %s says approval: required (%s)", r->name ? r->name : "default",
-               l->consumable);
-    if(item && item->approval == CFG_APPROVAL_REQUIRED)
-      strv_add(reasons, "catalog entry %s says approval: required", l->sku);
   }
   if(budget->set) {
     int64_t spent = 0;
@@ -741,53 +862,34 @@ static enum rs_err policy_reasons(struct pipeline *p, const struct cfg *cfg,
                o->order.currency, c);
     }
   }
-  /* ask the shop about every product first; the draft waits for the answers (never the loop) */
-  for(i = 0; have_shop && i < o->n_lines; i++) {
-    const struct product_slot *ps = product_slot(p, o->lines[i].sku, false);
-    if(!ps && !shop_req_out(p, COMMERCE_REQ_PRODUCT, o->lines[i].sku))
-      (void)shop_start(p, shop, COMMERCE_REQ_PRODUCT, o->lines[i].sku, o->order.id, 0, NULL);
-  }
-  for(i = 0; have_shop && i < o->n_lines; i++) {
-    const struct product_slot *ps = product_slot(p, o->lines[i].sku, false);
-    if(ps && ps->pending) {
-      *waiting = true;
-      return RS_OK;
-    }
-  }
-  for(i = 0; have_shop && i < o->n_lines; i++) {
-    const struct store_order_line *l = &o->lines[i];
-    const struct product_slot *ps = product_slot(p, l->sku, false);
-    struct commerce_product pr;
-    enum commerce_lookup lk = ps ? ps->lk : COMMERCE_LOOKUP_RETRY;
-    memset(&pr, 0, sizeof(pr));
-    if(ps)
-      pr = ps->pr;
-    else
-      snprintf(pr.message, sizeof(pr.message), "the request could not be made");
-    if(lk != COMMERCE_LOOKUP_OK) {
-      if(lk != COMMERCE_LOOKUP_NONE)
-        log_info("order %s: no product information on %s from the shop (%s: %s)", o->order.id,
-                 l->sku, commerce_lookup_name(lk), pr.message);
-      continue;
-    }
-    if(strcmp(pr.currency, o->order.currency)) {
-      strv_add(reasons, "%s: the shop sells in %s, not %s", l->sku, pr.currency, o->order.currency);
-      continue;
-    }
-    if(!pr.available)
-      strv_add(reasons, "%s: the shop says it is not available", l->sku);
-    if(l->unit_price > 0 && /* no catalog price: nothing to drift from */
-       (double)pr.unit_price >
-           (double)l->unit_price * (1.0 + cfg->orders.approval.price_tolerance) + 1e-9) {
-      double pct = ((double)pr.unit_price / (double)l->unit_price - 1.0) * 100.0;
-      fmt_money(cfg, pr.unit_price, a, sizeof(a));
-      fmt_money(cfg, l->unit_price, b, sizeof(b));
-      strv_add(reasons,
-               "%s: the shop's price %s is %.1f%% above the catalog's %s (price_tolerance %g%%)",
-               l->sku, a, pct, b, cfg->orders.approval.price_tolerance * 100.0);
-    }
-  }
   return RS_OK;
+}
+
+/*
+ * Store the refreshed prices of v on o's lines and the new total, inside the
+ * caller's transaction. *changed (may be NULL) tells whether any moved.
+ */
+static enum rs_err apply_prices(struct pipeline *p, const struct store_order_full *o,
+                                const struct line_verdicts *v, int64_t now_ms, bool *changed)
+{
+  enum rs_err rc = RS_OK;
+  int64_t total = 0;
+  bool any = false;
+  size_t i;
+  for(i = 0; !rc && i < o->n_lines; i++) {
+    struct store_order_line q = o->lines[i];
+    if(i < v->n && v->price[i] >= 0 && v->price[i] != q.unit_price) {
+      rc = store_set_line_price(p->st, q.id, v->price[i]);
+      q.unit_price = v->price[i];
+      any = true;
+    }
+    total = add_sat(total, line_value(&q));
+  }
+  if(!rc && any)
+    rc = store_set_order_total(p->st, o->order.id, total, now_ms);
+  if(changed)
+    *changed = any;
+  return rc;
 }
 
 /* reasons as a JSON array text (malloc'd) */
@@ -843,13 +945,20 @@ static enum rs_err approve_order(struct pipeline *p, const struct cfg *cfg,
                                  const struct store_order_full *o, enum store_order_state from,
                                  const char *actor, const char *cause, int64_t now_ms)
 {
-  char *body = build_body(cfg, o);
+  /* a person's decision (from pending) may come long after the prices were refreshed: the
+     outbox re-prices it at the shop's current prices before it builds the body (SPEC 9) */
+  bool reprice = from == STORE_ORDER_PENDING_APPROVAL && cfg->commerce.set;
+  char *body = reprice ? NULL : build_body(cfg, o), key[128];
   enum rs_err rc = store_begin(p->st);
   if(rc)
     goto out;
   rc = orderfsm_move(p->st, o->order.id, from, STORE_ORDER_APPROVED, actor, cause, now_ms);
   if(!rc && body)
     rc = store_set_order_body(p->st, o->order.id, body, now_ms);
+  if(!rc && reprice) {
+    (void)rs_snprintf(key, sizeof(key), "%s%s", PIPELINE_META_REPRICE, o->order.id);
+    rc = store_meta_set(p->st, key, "1");
+  }
   if(rc)
     store_rollback(p->st);
   else
@@ -857,10 +966,70 @@ static enum rs_err approve_order(struct pipeline *p, const struct cfg *cfg,
 out:
   if(!rc) {
     log_notice("order %s approved (%s): %s", o->order.id, actor, cause);
-    if(body && !p->in_tick)
+    if((body || reprice) && !p->in_tick)
       due_at(p, now_ms); /* a decision from outside: send it at the next step */
   }
   free(body);
+  return rc;
+}
+
+static enum rs_err close_draft(struct pipeline *p, const struct cfg *cfg,
+                               const struct store_order_full *o, const char *why, int64_t now_ms);
+
+/*
+ * SPEC 8: draft o mixes lines that need a person (v->person) with lines the
+ * policy would approve. Move the former into a new draft of the same
+ * supplier (one transaction), then close both: the automatic part first
+ * (so it reaches the shop without waiting for anyone), then the other.
+ */
+static enum rs_err split_draft(struct pipeline *p, const struct cfg *cfg,
+                               const struct store_order_full *o, const struct line_verdicts *v,
+                               const char *why, int64_t now_ms)
+{
+  char id[STORE_ORDER_ID_MAX + 1], cause[256];
+  int64_t keep = 0, moved = 0;
+  struct store_order_full *a = NULL, *b = NULL;
+  enum rs_err rc;
+  size_t i;
+
+  (void)rs_snprintf(cause, sizeof(cause),
+                    "split from %s: its lines that need a person go into an order of their own",
+                    o->order.id);
+  rc = store_begin(p->st);
+  if(rc)
+    return rc;
+  rc = store_create_order(p->st, o->order.supplier, o->order.currency, 0, now_ms, "policy", cause,
+                          id, sizeof(id));
+  for(i = 0; !rc && i < o->n_lines; i++) {
+    if(v->person[i]) {
+      rc = store_attach_line(p->st, o->lines[i].id, id);
+      moved = add_sat(moved, line_value(&o->lines[i]));
+    }
+    else
+      keep = add_sat(keep, line_value(&o->lines[i]));
+  }
+  if(!rc)
+    rc = store_set_order_total(p->st, id, moved, now_ms);
+  if(!rc)
+    rc = store_set_order_total(p->st, o->order.id, keep, now_ms);
+  if(rc) {
+    store_rollback(p->st);
+    return rc;
+  }
+  rc = store_commit(p->st);
+  if(rc)
+    return rc;
+  log_notice("order %s: lines that need a person moved to %s; the rest goes on without waiting",
+             o->order.id, id);
+  rc = store_get_order(p->st, o->order.id, &a);
+  if(!rc)
+    rc = close_draft(p, cfg, a, why, now_ms);
+  if(!rc)
+    rc = store_get_order(p->st, id, &b);
+  if(!rc)
+    rc = close_draft(p, cfg, b, why, now_ms);
+  store_order_full_free(a);
+  store_order_full_free(b);
   return rc;
 }
 
@@ -871,15 +1040,41 @@ static enum rs_err close_draft(struct pipeline *p, const struct cfg *cfg,
   struct strv reasons = {0};
   char *joined = NULL, *json = NULL, key[128];
   struct rs_buf cause = {0};
+  struct line_verdicts v = {0};
+  struct store_order_full *repriced = NULL;
   enum rs_err rc;
-  bool waiting = false;
+  bool waiting = false, changed = false;
+  size_t i, n_person = 0;
 
-  rc = policy_reasons(p, cfg, o, now_ms, &reasons, &waiting);
+  rc = policy_reasons(p, cfg, o, now_ms, &reasons, &waiting, &v);
   if(rc)
     goto out;
   if(waiting) {
     p->products_waiting = true; /* closed at the tick after the shop's answers */
     goto out;
+  }
+  for(i = 0; i < v.n; i++)
+    n_person += v.person[i];
+  if(n_person && n_person < o->n_lines) {
+    rc = split_draft(p, cfg, o, &v, why, now_ms);
+    goto out;
+  }
+  /* SPEC 9: placed at the shop's refreshed prices (the reasons already counted them) */
+  rc = store_begin(p->st);
+  if(!rc) {
+    rc = apply_prices(p, o, &v, now_ms, &changed);
+    if(rc)
+      store_rollback(p->st);
+    else
+      rc = store_commit(p->st);
+  }
+  if(!rc && changed)
+    rc = store_get_order(p->st, o->order.id, &repriced);
+  if(rc)
+    goto out;
+  if(repriced) {
+    log_info("order %s: re-priced at the shop's current prices", o->order.id);
+    o = repriced;
   }
   json = reasons_json(&reasons);
   joined = strv_join(&reasons);
@@ -923,6 +1118,8 @@ out:
   free(joined);
   free(json);
   strv_free(&reasons);
+  verdicts_free(&v);
+  store_order_full_free(repriced);
   return rc;
 }
 
@@ -1283,7 +1480,7 @@ static enum rs_err close_drafts(struct pipeline *p, const struct cfg *cfg, int64
     store_order_full_free(o);
   }
   order_list_free(&l);
-  if(!p->products_waiting) {
+  if(!p->products_waiting && !p->reprice_waiting) {
     /* every draft that asked has used its answers: the next one asks afresh */
     size_t k = 0;
     for(i = 0; i < p->n_products; i++) {
@@ -1445,21 +1642,99 @@ static void submit_answer(struct pipeline *p, const struct cfg *cfg, const char 
   due_at(p, next);
 }
 
-/* Store the body of approved orders that have none yet (approved before the shop was set up). */
-static void fill_body(struct pipeline *p, const struct cfg *cfg, struct store_order *o,
-                      int64_t now_ms)
+/*
+ * A person approved o: the shop's current prices before the body is built
+ * (SPEC 9: "a late approval is re-priced"). Starts the product lookups and
+ * returns false while an answer is out (o waits; nothing blocks); true when
+ * the prices of f are current (changed ones stored, with the total, in the
+ * caller's transaction) or there is nothing to ask.
+ */
+static bool reprice_ready(struct pipeline *p, const struct cfg *cfg, struct commerce *shop,
+                          const struct store_order_full *f, int64_t now_ms)
 {
-  struct store_order_full *f = NULL;
-  char *body;
+  struct line_verdicts v = {0};
+  int64_t before = f->order.total, after = 0;
+  bool changed = false;
+  size_t i;
+  for(i = 0; shop && i < f->n_lines; i++) {
+    const struct product_slot *ps = product_slot(p, f->lines[i].sku, false);
+    if(!ps && !shop_req_out(p, COMMERCE_REQ_PRODUCT, f->lines[i].sku))
+      (void)shop_start(p, shop, COMMERCE_REQ_PRODUCT, f->lines[i].sku, f->order.id, 0, NULL);
+  }
+  for(i = 0; shop && i < f->n_lines; i++) {
+    const struct product_slot *ps = product_slot(p, f->lines[i].sku, false);
+    if(ps && ps->pending) {
+      p->reprice_waiting = true;
+      return false;
+    }
+  }
+  v.n = f->n_lines;
+  v.person = rs_xcalloc(f->n_lines + 1, sizeof(*v.person));
+  v.price = rs_xcalloc(f->n_lines + 1, sizeof(*v.price));
+  for(i = 0; i < f->n_lines; i++) {
+    const struct product_slot *ps = shop ? product_slot(p, f->lines[i].sku, false) : NULL;
+    struct store_order_line q = f->lines[i];
+    v.price[i] = -1;
+    if(ps && ps->lk == COMMERCE_LOOKUP_OK && !strcmp(ps->pr.currency, f->order.currency) &&
+       ps->pr.unit_price > 0) {
+      v.price[i] = ps->pr.unit_price;
+      q.unit_price = ps->pr.unit_price;
+      note_lead_time(p, q.sku, ps->pr.lead_time_days);
+    }
+    after = add_sat(after, line_value(&q));
+  }
+  if(apply_prices(p, f, &v, now_ms, &changed) == RS_OK && changed) {
+    char a[40], b[40];
+    fmt_money(cfg, before, a, sizeof(a));
+    fmt_money(cfg, after, b, sizeof(b));
+    if((double)after > (double)before * (1.0 + cfg->orders.approval.price_tolerance) + 1e-9)
+      log_warn("order %s: approved at %s, re-priced at the shop's current prices to %s %s, more "
+               "than price_tolerance above what the approver saw",
+               f->order.id, a, b, f->order.currency);
+    else
+      log_notice("order %s: re-priced at the shop's current prices: %s -> %s %s", f->order.id, a,
+                 b, f->order.currency);
+  }
+  verdicts_free(&v);
+  return true;
+}
+
+/*
+ * Store the body of an approved order that has none yet: approved by a
+ * person (re-priced first, see reprice_ready), or approved before the shop
+ * was set up. The prices and the body go in one transaction.
+ */
+static void fill_body(struct pipeline *p, const struct cfg *cfg, struct commerce *shop,
+                      struct store_order *o, int64_t now_ms)
+{
+  struct store_order_full *f = NULL, *g = NULL;
+  char *body = NULL, key[128], *flag = NULL;
+  bool reprice;
+  if(rs_snprintf(key, sizeof(key), "%s%s", PIPELINE_META_REPRICE, o->id))
+    return;
+  reprice = store_meta_get(p->st, key, &flag) == RS_OK && flag && !strcmp(flag, "1");
+  free(flag);
   if(store_get_order(p->st, o->id, &f))
     return;
-  body = build_body(cfg, f);
-  if(body && store_set_order_body(p->st, o->id, body, now_ms) == RS_OK) {
+  if(store_begin(p->st))
+    goto out;
+  if(reprice && !reprice_ready(p, cfg, shop, f, now_ms)) {
+    store_rollback(p->st);
+    goto out;
+  }
+  if(store_get_order(p->st, o->id, &g) == RS_OK)
+    body = build_body(cfg, g);
+  if(body && store_set_order_body(p->st, o->id, body, now_ms) == RS_OK &&
+     (!reprice || store_meta_set(p->st, key, "0") == RS_OK) && store_commit(p->st) == RS_OK) {
     o->request_body = body;
     body = NULL;
   }
+  else
+    store_rollback(p->st);
+out:
   free(body);
   store_order_full_free(f);
+  store_order_full_free(g);
 }
 
 /* Send every due order of the outbox. */
@@ -1471,6 +1746,7 @@ static enum rs_err run_outbox(struct pipeline *p, const struct cfg *cfg, int64_t
   enum rs_err rc = list_state(p, STORE_ORDER_APPROVED, &l);
   size_t i, sent = shop_req_count(p, COMMERCE_REQ_SUBMIT);
   p->n_no_shop = 0;
+  p->reprice_waiting = false;
   if(rc)
     return rc;
   for(i = 0; i < l.n; i++) {
@@ -1480,9 +1756,10 @@ static enum rs_err run_outbox(struct pipeline *p, const struct cfg *cfg, int64_t
       continue;
     }
     if(!o->request_body)
-      fill_body(p, cfg, o, now_ms);
+      fill_body(p, cfg, shop, o, now_ms);
     if(!o->request_body) {
-      p->n_no_shop++;
+      if(!p->reprice_waiting)
+        p->n_no_shop++;
       continue;
     }
     if(o->next_attempt_ms && o->next_attempt_ms > now_ms) {

@@ -83,6 +83,8 @@ struct pipeline_shop_ops {
 #define PIPELINE_BACKOFF_CAP_MS  3600000
 /* Meta key prefix of an order's approval reasons (JSON array of strings). */
 #define PIPELINE_META_REASONS "order.approval_reasons."
+/* Meta key prefix of an order a person approved: "1" until it is re-priced and its body built. */
+#define PIPELINE_META_REPRICE "order.reprice."
 
 /* A pipeline writing to st (borrowed). NULL only on allocation failure. */
 struct pipeline *pipeline_new(struct store *st);

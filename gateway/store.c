@@ -2529,3 +2529,27 @@ out:
   }
   return tx_end(st, rc);
 }
+
+enum rs_err store_set_line_price(struct store *st, int64_t line_id, int64_t unit_price)
+{
+  sqlite3_stmt *s;
+  enum rs_err rc;
+  if(unit_price < 0)
+    return fail_msg(st, RS_ERR_INVALID, "a unit price must be 0 or more");
+  rc = tx_begin(st, true);
+  if(rc)
+    return rc;
+  s = prep(st, "UPDATE order_lines SET unit_price = ?2 WHERE id = ?1", "re-pricing a line");
+  if(!s) {
+    rc = RS_ERR_DB;
+    goto out;
+  }
+  sqlite3_bind_int64(s, 1, line_id);
+  sqlite3_bind_int64(s, 2, unit_price);
+  rc = run(st, s, "re-pricing a line");
+  if(!rc && sqlite3_changes(st->db) == 0)
+    rc = fail_msg(st, RS_ERR_NOT_FOUND, "no order line %lld", (long long)line_id);
+  sqlite3_finalize(s);
+out:
+  return tx_end(st, rc);
+}

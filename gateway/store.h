@@ -460,6 +460,8 @@ enum rs_err store_set_unknown_fit(struct store *st, const char *id, int64_t at_m
  */
 enum rs_err store_get_open_line(struct store *st, const char *consumable,
                                 struct store_order_line *out);
+/* Set the unit price (minor units, >= 0) of line_id (the shop's refreshed price, SPEC 9). */
+enum rs_err store_set_line_price(struct store *st, int64_t line_id, int64_t unit_price);
 /* Count units more of line_id as received before its delivery (received += units). */
 enum rs_err store_line_receive(struct store *st, int64_t line_id, int64_t units);
 /* Where a fitted part came from (store_fit_part). */

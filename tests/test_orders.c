@@ -76,6 +76,7 @@ struct product {
   const char *currency;
   int64_t unit_price;
   bool available;
+  double lead_time_days;
 };
 
 struct fake {
@@ -167,6 +168,7 @@ static enum commerce_lookup fake_get_product(void *ctx, const char *sku,
     rs_strlcpy(out->currency, p->currency, sizeof(out->currency));
     out->unit_price = p->unit_price;
     out->available = p->available;
+    out->lead_time_days = p->lead_time_days;
     return COMMERCE_LOOKUP_OK;
   }
   out->http_status = 404;
@@ -656,14 +658,14 @@ struct policy_case {
 static void test_approval_policy_table(void **state)
 {
   static const struct policy_case cases[] = {
-      {"small order", "INK-C", 2, NULL, 0, 0, {NULL, 0, NULL, 0, false}, NULL},
+      {"small order", "INK-C", 2, NULL, 0, 0, {NULL, 0, NULL, 0, false, 0}, NULL},
       {"total over value",
        "GEAR-7",
        2,
        NULL,
        0,
        0,
-       {NULL, 0, NULL, 0, false},
+       {NULL, 0, NULL, 0, false, 0},
        "require_over_value 500.00"},
       {"value at the limit, quantity over",
        "INK-C",
@@ -671,27 +673,27 @@ static void test_approval_policy_table(void **state)
        NULL,
        0,
        0,
-       {NULL, 0, NULL, 0, false},
+       {NULL, 0, NULL, 0, false, 0},
        "require_over_quantity"},
-      {"quantity 10 is fine", "INK-C", 10, NULL, 0, 0, {NULL, 0, NULL, 0, false}, NULL},
+      {"quantity 10 is fine", "INK-C", 10, NULL, 0, 0, {NULL, 0, NULL, 0, false, 0}, NULL},
       {"quantity over",
        "INK-C",
        11,
        NULL,
        0,
        0,
-       {NULL, 0, NULL, 0, false},
+       {NULL, 0, NULL, 0, false, 0},
        "quantity 11 is over require_over_quantity 10"},
-      {"budget", "GEAR-7", 1, NULL, 180000, 0, {NULL, 0, NULL, 0, false}, "monthly_budget 2000.00"},
-      {"budget exactly", "GEAR-7", 1, NULL, 170000, 0, {NULL, 0, NULL, 0, false}, NULL},
-      {"last month not counted", "GEAR-7", 1, NULL, 0, 190000, {NULL, 0, NULL, 0, false}, NULL},
+      {"budget", "GEAR-7", 1, NULL, 180000, 0, {NULL, 0, NULL, 0, false, 0}, "monthly_budget 2000.00"},
+      {"budget exactly", "GEAR-7", 1, NULL, 170000, 0, {NULL, 0, NULL, 0, false, 0}, NULL},
+      {"last month not counted", "GEAR-7", 1, NULL, 0, 190000, {NULL, 0, NULL, 0, false, 0}, NULL},
       {"catalog required",
        "SEAL-X",
        1,
        NULL,
        0,
        0,
-       {NULL, 0, NULL, 0, false},
+       {NULL, 0, NULL, 0, false, 0},
        "catalog entry SEAL-X"},
       {"rule required",
        "INK-C",
@@ -699,7 +701,7 @@ static void test_approval_policy_table(void **state)
        "needs-person",
        0,
        0,
-       {NULL, 0, NULL, 0, false},
+       {NULL, 0, NULL, 0, false, 0},
        "rule needs-person"},
       {"price drift",
        "HF-2040",
@@ -707,7 +709,7 @@ static void test_approval_policy_table(void **state)
        NULL,
        0,
        0,
-       {"HF-2040", COMMERCE_LOOKUP_OK, "EUR", 4800, true},
+       {"HF-2040", COMMERCE_LOOKUP_OK, "EUR", 4800, true, 0},
        "above the catalog's 42.50"},
       {"price within tolerance",
        "HF-2040",
@@ -715,7 +717,7 @@ static void test_approval_policy_table(void **state)
        NULL,
        0,
        0,
-       {"HF-2040", COMMERCE_LOOKUP_OK, "EUR", 4675, true},
+       {"HF-2040", COMMERCE_LOOKUP_OK, "EUR", 4675, true, 0},
        NULL},
       {"cheaper",
        "HF-2040",
@@ -723,7 +725,7 @@ static void test_approval_policy_table(void **state)
        NULL,
        0,
        0,
-       {"HF-2040", COMMERCE_LOOKUP_OK, "EUR", 3000, true},
+       {"HF-2040", COMMERCE_LOOKUP_OK, "EUR", 3000, true, 0},
        NULL},
       {"not available",
        "HF-2040",
@@ -731,7 +733,7 @@ static void test_approval_policy_table(void **state)
        NULL,
        0,
        0,
-       {"HF-2040", COMMERCE_LOOKUP_OK, "EUR", 4250, false},
+       {"HF-2040", COMMERCE_LOOKUP_OK, "EUR", 4250, false, 0},
        "not available"},
       {"other currency",
        "HF-2040",
@@ -739,7 +741,7 @@ static void test_approval_policy_table(void **state)
        NULL,
        0,
        0,
-       {"HF-2040", COMMERCE_LOOKUP_OK, "USD", 4250, true},
+       {"HF-2040", COMMERCE_LOOKUP_OK, "USD", 4250, true, 0},
        "sells in USD"},
       {"product 404",
        "HF-2040",
@@ -747,7 +749,7 @@ static void test_approval_policy_table(void **state)
        NULL,
        0,
        0,
-       {"HF-2040", COMMERCE_LOOKUP_NONE, "EUR", 0, true},
+       {"HF-2040", COMMERCE_LOOKUP_NONE, "EUR", 0, true, 0},
        NULL},
   };
   size_t i;
@@ -848,12 +850,12 @@ static void test_decisions_and_expiry(void **state)
   memcpy(c, ids.v[0], sizeof(c));
   assert_int_equal(pipeline_next_due(e.p), t0 + 72 * H_MS);
 
-  /* approve a: in the outbox with its body, sent at once */
+  /* approve a: in the outbox, due at once; its body is built (re-priced) before the send */
   assert_int_equal(
       pipeline_approve(e.p, e.cfg, a, "approver:lead@plant7.example", "192.0.2.7", e.now), RS_OK);
   assert_int_equal(store_get_order(e.st, a, &o), RS_OK);
   assert_int_equal(o->order.state, STORE_ORDER_APPROVED);
-  assert_non_null(o->order.request_body);
+  assert_null(o->order.request_body);
   assert_string_equal(o->transitions[o->n_transitions - 1].actor, "approver:lead@plant7.example");
   assert_non_null(strstr(last_cause(o), "192.0.2.7"));
   store_order_full_free(o);
@@ -1275,6 +1277,146 @@ static void test_budget_counts_outbox(void **state)
   env_close(&e);
 }
 
+/* The body the fake shop got for order id (NULL: never sent). */
+static const char *body_sent(const struct env *e, const char *id)
+{
+  unsigned i;
+  for(i = 0; i < e->fake.submits && i < 16; i++)
+    if(!strcmp(e->fake.keys[i], id))
+      return e->fake.bodies[i];
+  return NULL;
+}
+
+/*
+ * SPEC 8: a line that needs a person goes into an order of its own. An urgent cheap line
+ * (auto) and a line whose catalog entry says approval: required meet in acme's draft: the
+ * draft is split, and the auto line reaches the shop at once while the other waits.
+ */
+static void test_mixed_batch_split(void **state)
+{
+  struct env e;
+  struct ids ids;
+  struct store_order_full *o = NULL;
+  const char *body;
+  (void)state;
+  env_open(&e, true);
+  add_line_full(&e, "SEAL-X", 1, 0, NULL);             /* needs a person, not urgent */
+  add_line_full(&e, "INK-C", 1, e.now + H_MS, NULL);   /* cheap and urgent: closes the draft */
+  tick(&e);
+  assert_int_equal(orders_in(&e, false, STORE_ORDER_PENDING_APPROVAL, &ids), 1);
+  assert_int_equal(store_get_order(e.st, ids.v[0], &o), RS_OK);
+  assert_int_equal(o->n_lines, 1);
+  assert_string_equal(o->lines[0].sku, "SEAL-X");
+  assert_int_equal(o->order.total, 500);
+  assert_non_null(strstr(o->transitions[0].cause, "split from"));
+  store_order_full_free(o);
+  assert_int_equal(orders_in(&e, false, STORE_ORDER_SUBMITTED, &ids), 1);
+  assert_int_equal(e.fake.submits, 1);
+  body = body_sent(&e, ids.v[0]);
+  assert_non_null(body);
+  assert_non_null(strstr(body, "INK-C"));
+  assert_null(strstr(body, "SEAL-X"));
+  assert_int_equal(store_get_order(e.st, ids.v[0], &o), RS_OK);
+  assert_int_equal(o->order.total, 1000);
+  store_order_full_free(o);
+  env_close(&e);
+}
+
+/* SPEC 9: the refreshed price is on the placed line, and the refreshed lead time is kept. */
+static void test_refreshed_price_placed(void **state)
+{
+  static const struct product pr = {"HF-2040", COMMERCE_LOOKUP_OK, "EUR", 4675, true, 9.5};
+  struct env e;
+  struct ids ids;
+  struct store_order_full *o = NULL;
+  char *lead = NULL;
+  (void)state;
+  env_open(&e, true);
+  e.fake.products = &pr;
+  e.fake.n_products = 1;
+  add_line_full(&e, "HF-2040", 2, e.now + H_MS, NULL); /* catalog 42.50 */
+  tick(&e);
+  assert_int_equal(orders_in(&e, false, STORE_ORDER_SUBMITTED, &ids), 1);
+  assert_int_equal(store_get_order(e.st, ids.v[0], &o), RS_OK);
+  assert_int_equal(o->lines[0].unit_price, 4675);
+  assert_int_equal(o->order.total, 9350);
+  assert_non_null(strstr(o->order.request_body, "\"unit_price\":\"46.75\""));
+  store_order_full_free(o);
+  assert_int_equal(store_meta_get(e.st, STORE_META_LEAD_TIME "HF-2040", &lead), RS_OK);
+  assert_string_equal(lead, "820800000"); /* 9.5 days */
+  free(lead);
+  env_close(&e);
+}
+
+/* SPEC 9: a person's approval long after the request is placed at the shop's price then. */
+static void test_late_approval_repriced(void **state)
+{
+  struct product pr = {"SEAL-X", COMMERCE_LOOKUP_OK, "EUR", 500, true, 0};
+  struct env e;
+  struct ids ids;
+  struct store_order_full *o = NULL;
+  (void)state;
+  env_open(&e, true);
+  e.fake.products = &pr;
+  e.fake.n_products = 1;
+  add_line_full(&e, "SEAL-X", 4, e.now + H_MS, NULL);
+  tick(&e);
+  assert_int_equal(orders_in(&e, false, STORE_ORDER_PENDING_APPROVAL, &ids), 1);
+  e.now += 2 * D_MS;
+  pr.unit_price = 525; /* the shop's price rose meanwhile */
+  assert_int_equal(pipeline_approve(e.p, e.cfg, ids.v[0], "cli", "restockctl", e.now), RS_OK);
+  tick(&e);
+  assert_int_equal(state_of(&e, ids.v[0]), STORE_ORDER_SUBMITTED);
+  assert_int_equal(store_get_order(e.st, ids.v[0], &o), RS_OK);
+  assert_int_equal(o->lines[0].unit_price, 525);
+  assert_int_equal(o->order.total, 2100);
+  assert_non_null(strstr(body_sent(&e, ids.v[0]), "\"unit_price\":\"5.25\""));
+  store_order_full_free(o);
+  env_close(&e);
+}
+
+/*
+ * SPEC 8: month-to-date spend counts the orders approved this month, sent or not; an order
+ * approved last month and sent this month belongs to last month.
+ */
+static void test_budget_by_approval_month(void **state)
+{
+  static const struct step steps[] = {{COMMERCE_RETRY, 503, -1, "HTTP 503"}};
+  struct env e;
+  struct ids ids;
+  char id[STORE_ORDER_ID_MAX + 1], *reasons = NULL;
+  (void)state;
+  env_open(&e, true);
+  e.fake.steps = steps;
+  e.fake.n_steps = 1;
+  /* 1900.00 approved on Nov 30, submitted on Dec 1: last month's */
+  assert_int_equal(store_create_order(e.st, "cogs", "EUR", 190000, utc(2026, 11, 30, 20), "system",
+                                      "past", id, sizeof(id)),
+                   RS_OK);
+  assert_int_equal(orderfsm_move(e.st, id, STORE_ORDER_DRAFT, STORE_ORDER_APPROVED, "policy",
+                                 "past", utc(2026, 11, 30, 22)),
+                   RS_OK);
+  assert_int_equal(orderfsm_move(e.st, id, STORE_ORDER_APPROVED, STORE_ORDER_SUBMITTED, "system",
+                                 "past", utc(2026, 12, 1, 2)),
+                   RS_OK);
+  add_line_full(&e, "GEAR-7", 5, e.now, NULL); /* 1500.00: over require_over_value: a person */
+  tick(&e);
+  assert_int_equal(orders_in(&e, false, STORE_ORDER_PENDING_APPROVAL, &ids), 1);
+  assert_int_equal(pipeline_approve(e.p, e.cfg, ids.v[0], "cli", "restockctl", e.now), RS_OK);
+  tick(&e); /* the shop answers 503: approved, not submitted */
+  assert_int_equal(state_of(&e, ids.v[0]), STORE_ORDER_APPROVED);
+  add_line_full(&e, "GEAR-7", 1, e.now, NULL); /* 300.00: 1500 + 300 <= 2000 */
+  tick(&e);
+  assert_int_equal(orders_in(&e, false, STORE_ORDER_PENDING_APPROVAL, &ids), 0);
+  add_line_full(&e, "GEAR-7", 1, e.now, NULL); /* 1800 + 300 > 2000 */
+  tick(&e);
+  assert_int_equal(orders_in(&e, false, STORE_ORDER_PENDING_APPROVAL, &ids), 1);
+  assert_int_equal(pipeline_order_reasons(e.p, ids.v[0], &reasons), RS_OK);
+  assert_non_null(strstr(reasons, "month-to-date spend 1800.00 + this order 300.00"));
+  free(reasons);
+  env_close(&e);
+}
+
 /* A clock in 1970 does nothing at all. */
 static void test_insane_clock_ticks_nothing(void **state)
 {
@@ -1314,6 +1456,10 @@ int main(void)
       cmocka_unit_test(test_restart_polls_spread),
       cmocka_unit_test(test_budget_counts_outbox),
       cmocka_unit_test(test_insane_clock_ticks_nothing),
+      cmocka_unit_test(test_mixed_batch_split),
+      cmocka_unit_test(test_refreshed_price_placed),
+      cmocka_unit_test(test_late_approval_repriced),
+      cmocka_unit_test(test_budget_by_approval_month),
   };
   log_set_level(LOG_LVL_ERR);
   return cmocka_run_group_tests(tests, NULL, NULL);
