@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,8 @@
 
 #include <curl/curl.h>
 
+#include "adapters/netio.h"
+#include "base/clock.h"
 #include "base/rs_util.h"
 
 /* ---- building ----------------------------------------------------------- */
@@ -197,7 +198,7 @@ static void random_hex(char *out, size_t nbytes)
     nbytes = sizeof(r);
   if(getrandom(r, nbytes, 0) != (ssize_t)nbytes) {
     /* no entropy: unique enough from the time and the pid (these are not secrets) */
-    uint64_t v = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+    uint64_t v = (uint64_t)clock_real_wall_ms() ^ ((uint64_t)getpid() << 32);
     for(i = 0; i < nbytes; i++)
       r[i] = (unsigned char)(v >> ((i % 8) * 8));
   }
@@ -322,13 +323,12 @@ void mail_settings_from_cfg(const struct cfg *cfg, struct mail_settings *s)
 static enum mail_result send_file(const char *dir, const char *message, char *err, size_t errlen)
 {
   char tmp[4096], final[4096], rnd[17];
-  struct timespec ts;
+  int64_t now = clock_real_wall_ms();
   size_t len = strlen(message), off = 0;
   int fd;
   random_hex(rnd, 8);
-  clock_gettime(CLOCK_REALTIME, &ts);
-  if(rs_snprintf(final, sizeof(final), "%s/%lld.%09ld.%s.eml", dir, (long long)ts.tv_sec,
-                 ts.tv_nsec, rnd) ||
+  if(rs_snprintf(final, sizeof(final), "%s/%lld.%03d000000.%s.eml", dir, (long long)(now / 1000),
+                 (int)(now % 1000), rnd) ||
      rs_snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, rnd)) {
     (void)rs_snprintf(err, errlen, "mail directory %s: the path is too long", dir);
     return MAIL_CONFIG;
@@ -419,67 +419,76 @@ static size_t on_discard(char *ptr, size_t size, size_t nmemb, void *ud)
   return size * nmemb;
 }
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+/* One SMTP transaction's state: what libcurl reads from and what must outlive the setup. */
+struct smtp_tx {
+  char from[512];
+  char pw[1024];
+  char ebuf[CURL_ERROR_SIZE];
+  struct curl_slist *rcpts;
+  struct upload u;
+  char *message; /* the async sender's copy; NULL when borrowed */
+};
 
-static void curl_init_once(void)
+static void smtp_tx_clear(struct smtp_tx *t)
 {
-  curl_global_init(CURL_GLOBAL_DEFAULT);
+  explicit_bzero(t->pw, sizeof(t->pw));
+  curl_slist_free_all(t->rcpts);
+  t->rcpts = NULL;
+  FREE_NULL(t->message);
 }
 
-/* One SMTP transaction with libcurl. */
-static enum mail_result send_smtp(const struct mail_settings *s, bool implicit_tls,
-                                  const char *from_addr, const char *rcpt, const char *message,
-                                  char *err, size_t errlen)
+/*
+ * Set h up for one SMTP transaction of message (borrowed, must outlive the
+ * transfer) into t. Returns MAIL_SENT when h is ready, else the result with
+ * err (an unreadable password file: MAIL_CONFIG).
+ */
+static enum mail_result smtp_setup(const struct mail_settings *s, bool implicit_tls, CURL *h,
+                                   struct smtp_tx *t, const char *from_addr, const char *rcpt,
+                                   const char *message, char *err, size_t errlen)
 {
-  char from[512], pw[1024], ebuf[CURL_ERROR_SIZE];
-  struct curl_slist *rcpts = NULL;
-  struct upload u;
-  enum mail_result res = MAIL_RETRY;
-  CURLcode cc;
-  CURL *h;
-  long code = 0;
-
-  pw[0] = '\0';
-  ebuf[0] = '\0';
-  if(s->username && s->password_file && read_password(s, pw, sizeof(pw), err, errlen))
+  t->pw[0] = '\0';
+  t->ebuf[0] = '\0';
+  if(s->username && s->password_file && read_password(s, t->pw, sizeof(t->pw), err, errlen))
     return MAIL_CONFIG;
-  pthread_once(&curl_once, curl_init_once);
-  h = curl_easy_init();
-  if(!h) {
-    explicit_bzero(pw, sizeof(pw));
-    (void)rs_strlcpy(err, "cannot start libcurl", errlen);
-    return MAIL_RETRY;
-  }
-  (void)rs_snprintf(from, sizeof(from), "<%s>", from_addr);
-  rcpts = curl_slist_append(NULL, rcpt);
-  u.data = message;
-  u.len = strlen(message);
-  u.off = 0;
+  (void)rs_snprintf(t->from, sizeof(t->from), "<%s>", from_addr);
+  t->rcpts = curl_slist_append(NULL, rcpt);
+  t->u.data = message;
+  t->u.len = strlen(message);
+  t->u.off = 0;
+  netio_prepare(h);
   curl_easy_setopt(h, CURLOPT_URL, s->url);
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(s->timeout_ms > 0 ? s->timeout_ms : 30000));
+  /* covers the name lookup, the greeting and EHLO */
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
                    (long)(s->timeout_ms > 0 && s->timeout_ms < 10000 ? s->timeout_ms : 10000));
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ebuf);
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, t->ebuf);
   curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
   if(!implicit_tls)
     curl_easy_setopt(h, CURLOPT_USE_SSL, (long)(s->starttls ? CURLUSESSL_ALL : CURLUSESSL_NONE));
-  if(s->username && pw[0]) {
+  if(s->username && t->pw[0]) {
     curl_easy_setopt(h, CURLOPT_USERNAME, s->username);
-    curl_easy_setopt(h, CURLOPT_PASSWORD, pw);
+    curl_easy_setopt(h, CURLOPT_PASSWORD, t->pw);
   }
-  curl_easy_setopt(h, CURLOPT_MAIL_FROM, from);
-  curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpts);
+  curl_easy_setopt(h, CURLOPT_MAIL_FROM, t->from);
+  curl_easy_setopt(h, CURLOPT_MAIL_RCPT, t->rcpts);
   curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
   curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
-  curl_easy_setopt(h, CURLOPT_READDATA, &u);
-  curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)u.len);
+  curl_easy_setopt(h, CURLOPT_READDATA, &t->u);
+  curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)t->u.len);
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_discard);
-  cc = curl_easy_perform(h);
+  return MAIL_SENT;
+}
+
+/* What the finished transaction cc on h means; err for anything but MAIL_SENT. */
+static enum mail_result smtp_result(const struct mail_settings *s, CURL *h, CURLcode cc,
+                                    const struct smtp_tx *t, char *err, size_t errlen)
+{
+  enum mail_result res = MAIL_RETRY;
+  long code = 0;
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-  explicit_bzero(pw, sizeof(pw));
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
   switch(cc) {
   case CURLE_OK:
     res = MAIL_SENT;
@@ -502,50 +511,262 @@ static enum mail_result send_smtp(const struct mail_settings *s, bool implicit_t
   case CURLE_PEER_FAILED_VERIFICATION:
     res = MAIL_CONFIG;
     (void)rs_snprintf(err, errlen, "mail.smtp_url %s: %s", s->url,
-                      ebuf[0] ? ebuf : curl_easy_strerror(cc));
+                      t->ebuf[0] ? t->ebuf : curl_easy_strerror(cc));
     break;
   default:
     /* a 5xx is a lasting refusal (a recipient or sender the server will not take) */
     res = code >= 500 && code < 600 ? MAIL_CONFIG : MAIL_RETRY;
     if(code)
       (void)rs_snprintf(err, errlen, "sending a mail through %s failed: %s (SMTP %ld)", s->url,
-                        ebuf[0] ? ebuf : curl_easy_strerror(cc), code);
+                        t->ebuf[0] ? t->ebuf : curl_easy_strerror(cc), code);
     else
       (void)rs_snprintf(err, errlen, "sending a mail through %s failed: %s", s->url,
-                        ebuf[0] ? ebuf : curl_easy_strerror(cc));
+                        t->ebuf[0] ? t->ebuf : curl_easy_strerror(cc));
     break;
   }
-  curl_slist_free_all(rcpts);
+  return res;
+}
+
+/* One blocking SMTP transaction with libcurl. */
+static enum mail_result send_smtp(const struct mail_settings *s, bool implicit_tls,
+                                  const char *from_addr, const char *rcpt, const char *message,
+                                  char *err, size_t errlen)
+{
+  struct smtp_tx t;
+  enum mail_result res;
+  CURL *h;
+
+  memset(&t, 0, sizeof(t));
+  netio_global_init();
+  h = curl_easy_init();
+  if(!h) {
+    (void)rs_strlcpy(err, "cannot start libcurl", errlen);
+    return MAIL_RETRY;
+  }
+  res = smtp_setup(s, implicit_tls, h, &t, from_addr, rcpt, message, err, errlen);
+  if(res == MAIL_SENT)
+    res = smtp_result(s, h, curl_easy_perform(h), &t, err, errlen);
+  smtp_tx_clear(&t);
   curl_easy_cleanup(h);
   return res;
 }
 
-enum mail_result mail_send(const struct mail_settings *s, const char *from_addr, const char *rcpt,
-                           const char *message, char *err, size_t errlen)
+/*
+ * Check the settings and the addresses; the transport of s->url: 0 file://
+ * (dir in *dir), 1 smtp://, 2 smtps://; -1 with err (MAIL_CONFIG).
+ */
+static int mail_transport(const struct mail_settings *s, const char *from_addr, const char *rcpt,
+                          const char *message, const char **dir, char *err, size_t errlen)
 {
   if(errlen)
     err[0] = '\0';
   if(!s || !s->url || !*s->url) {
     (void)rs_strlcpy(err, "mail.smtp_url is not set", errlen);
-    return MAIL_CONFIG;
+    return -1;
   }
   if(!from_addr || !rcpt || !message || has_crlf(from_addr) || has_crlf(rcpt)) {
     (void)rs_strlcpy(err, "a mail needs a sender, a recipient and a message", errlen);
-    return MAIL_CONFIG;
+    return -1;
   }
   if(!strncmp(s->url, "file://", 7)) {
-    const char *dir = s->url + 7;
-    if(dir[0] != '/') {
+    *dir = s->url + 7;
+    if((*dir)[0] != '/') {
       (void)rs_snprintf(err, errlen, "mail.smtp_url %s: file:// needs an absolute directory",
                         s->url);
-      return MAIL_CONFIG;
+      return -1;
     }
-    return send_file(dir, message, err, errlen);
+    return 0;
   }
   if(!strncmp(s->url, "smtp://", 7))
-    return send_smtp(s, false, from_addr, rcpt, message, err, errlen);
+    return 1;
   if(!strncmp(s->url, "smtps://", 8))
-    return send_smtp(s, true, from_addr, rcpt, message, err, errlen);
+    return 2;
   (void)rs_snprintf(err, errlen, "mail.smtp_url %s: use smtp://, smtps:// or file://", s->url);
-  return MAIL_CONFIG;
+  return -1;
+}
+
+enum mail_result mail_send(const struct mail_settings *s, const char *from_addr, const char *rcpt,
+                           const char *message, char *err, size_t errlen)
+{
+  const char *dir = NULL;
+  int tr = mail_transport(s, from_addr, rcpt, message, &dir, err, errlen);
+  if(tr < 0)
+    return MAIL_CONFIG;
+  if(tr == 0)
+    return send_file(dir, message, err, errlen);
+  return send_smtp(s, tr == 2, from_addr, rcpt, message, err, errlen);
+}
+
+/* ---- the non-blocking sender ------------------------------------------- */
+
+struct mjob {
+  struct mail_sender *ms;
+  struct mail_settings s; /* strings copied below */
+  char *url, *username, *password_file, *config_dir;
+  char *from_addr, *rcpt;
+  bool implicit_tls;
+  struct smtp_tx t;
+  CURL *h;
+  mail_done_fn done;
+  void *ud;
+  struct mjob *next;
+};
+
+struct mail_sender {
+  struct netio *nio;
+  struct mjob *wait_head, *wait_tail, *running;
+  size_t n_wait, n_running;
+  unsigned k;
+};
+
+static char *dup_or_null(const char *s)
+{
+  return s ? rs_xstrdup(s) : NULL;
+}
+
+static void mjob_free(struct mjob *j)
+{
+  if(j->h)
+    curl_easy_cleanup(j->h);
+  smtp_tx_clear(&j->t);
+  free(j->url);
+  free(j->username);
+  free(j->password_file);
+  free(j->config_dir);
+  free(j->from_addr);
+  free(j->rcpt);
+  free(j);
+}
+
+static void mjob_finish(struct mjob *j, enum mail_result r, const char *err)
+{
+  j->done(j->ud, r, r == MAIL_SENT ? "" : err);
+  mjob_free(j);
+}
+
+static void msend_pump(struct mail_sender *ms);
+
+static void on_mail_done(void *ud, CURL *h, CURLcode cc)
+{
+  struct mjob *j = ud, **pp;
+  struct mail_sender *ms = j->ms;
+  char err[512];
+  enum mail_result r;
+  for(pp = &ms->running; *pp; pp = &(*pp)->next) {
+    if(*pp == j) {
+      *pp = j->next;
+      ms->n_running--;
+      break;
+    }
+  }
+  err[0] = '\0';
+  r = smtp_result(&j->s, h, cc, &j->t, err, sizeof(err));
+  mjob_finish(j, r, err);
+  msend_pump(ms);
+}
+
+static void msend_pump(struct mail_sender *ms)
+{
+  while(ms->wait_head && ms->n_running < ms->k) {
+    struct mjob *j = ms->wait_head;
+    char err[512];
+    enum mail_result r;
+    ms->wait_head = j->next;
+    if(!ms->wait_head)
+      ms->wait_tail = NULL;
+    ms->n_wait--;
+    j->next = NULL;
+    err[0] = '\0';
+    j->h = curl_easy_init();
+    if(!j->h) {
+      mjob_finish(j, MAIL_RETRY, "cannot start libcurl");
+      continue;
+    }
+    r = smtp_setup(&j->s, j->implicit_tls, j->h, &j->t, j->from_addr, j->rcpt, j->t.message, err,
+                   sizeof(err));
+    if(r != MAIL_SENT) {
+      mjob_finish(j, r, err);
+      continue;
+    }
+    if(netio_add(ms->nio, j->h, on_mail_done, j)) {
+      mjob_finish(j, MAIL_RETRY, "cannot start the transfer");
+      continue;
+    }
+    j->next = ms->running;
+    ms->running = j;
+    ms->n_running++;
+  }
+}
+
+struct mail_sender *mail_sender_new(struct evloop *loop, unsigned max_in_flight)
+{
+  struct mail_sender *ms = calloc(1, sizeof(*ms));
+  if(!ms)
+    return NULL;
+  ms->nio = netio_new(loop);
+  if(!ms->nio) {
+    free(ms);
+    return NULL;
+  }
+  ms->k = max_in_flight ? max_in_flight : MAIL_MAX_IN_FLIGHT;
+  return ms;
+}
+
+void mail_sender_free(struct mail_sender *ms)
+{
+  if(!ms)
+    return;
+  while(ms->running) {
+    struct mjob *j = ms->running;
+    ms->running = j->next;
+    netio_remove(ms->nio, j->h);
+    mjob_free(j);
+  }
+  while(ms->wait_head) {
+    struct mjob *j = ms->wait_head;
+    ms->wait_head = j->next;
+    mjob_free(j);
+  }
+  netio_free(ms->nio);
+  free(ms);
+}
+
+int mail_send_start(struct mail_sender *ms, const struct mail_settings *s, const char *from_addr,
+                    const char *rcpt, const char *message, mail_done_fn done, void *ud)
+{
+  const char *dir = NULL;
+  char err[512];
+  int tr = mail_transport(s, from_addr, rcpt, message, &dir, err, sizeof(err));
+  struct mjob *j;
+  if(tr <= 0) {
+    enum mail_result r = tr < 0 ? MAIL_CONFIG : send_file(dir, message, err, sizeof(err));
+    done(ud, r, r == MAIL_SENT ? "" : err);
+    return 0;
+  }
+  j = rs_xcalloc(1, sizeof(*j));
+  j->ms = ms;
+  j->s = *s;
+  j->s.url = j->url = dup_or_null(s->url);
+  j->s.username = j->username = dup_or_null(s->username);
+  j->s.password_file = j->password_file = dup_or_null(s->password_file);
+  j->s.config_dir = j->config_dir = dup_or_null(s->config_dir);
+  j->from_addr = rs_xstrdup(from_addr);
+  j->rcpt = rs_xstrdup(rcpt);
+  j->t.message = rs_xstrdup(message);
+  j->implicit_tls = tr == 2;
+  j->done = done;
+  j->ud = ud;
+  if(ms->wait_tail)
+    ms->wait_tail->next = j;
+  else
+    ms->wait_head = j;
+  ms->wait_tail = j;
+  ms->n_wait++;
+  msend_pump(ms);
+  return 0;
+}
+
+size_t mail_sender_outstanding(const struct mail_sender *ms)
+{
+  return ms ? ms->n_wait + ms->n_running : 0;
 }

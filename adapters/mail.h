@@ -16,6 +16,7 @@
  *                                        DIR (air-gapped sites, the demo)
  *                 with AUTH from username + password_file (read at each
  *                 attempt, never logged). All timeouts are real time.
+ *   mail_send_start()  the same on the event loop, never blocking.
  */
 #ifndef RS_MAIL_H
 #define RS_MAIL_H
@@ -24,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/evloop.h"
 #include "config/config.h"
 
 struct mail_msg {
@@ -75,5 +77,34 @@ enum mail_result {
  */
 enum mail_result mail_send(const struct mail_settings *s, const char *from_addr, const char *rcpt,
                            const char *message, char *err, size_t errlen);
+
+/*
+ * The non-blocking sender: SMTP transactions on libcurl's multi interface on
+ * the daemon's event loop (adapters/netio.h), at most max_in_flight on the
+ * wire at once (the others wait in order; a transaction's timeouts start
+ * when it goes on the wire). Name lookups use libcurl's threaded resolver,
+ * bounded by the connect timeout. file:// URLs are written at once.
+ */
+struct mail_sender;
+
+/* Called once per started mail with its result; err is "" when sent. */
+typedef void (*mail_done_fn)(void *ud, enum mail_result r, const char *err);
+
+/* Default max_in_flight (per mail server: restock has one). */
+#define MAIL_MAX_IN_FLIGHT 2
+
+/* A sender on loop (borrowed); max_in_flight 0: MAIL_MAX_IN_FLIGHT. NULL on failure. */
+struct mail_sender *mail_sender_new(struct evloop *loop, unsigned max_in_flight);
+/* Abandon what is in flight (callbacks never run) and free. NULL is fine. */
+void mail_sender_free(struct mail_sender *ms);
+/*
+ * Start sending message (copied) as mail_send() would; done(ud, result,
+ * err) runs once on the loop thread, maybe before this returns (file://,
+ * settings refused). Returns 0, or -1 on allocation failure (no callback).
+ */
+int mail_send_start(struct mail_sender *ms, const struct mail_settings *s, const char *from_addr,
+                    const char *rcpt, const char *message, mail_done_fn done, void *ud);
+/* Mails started whose callback has not run yet. */
+size_t mail_sender_outstanding(const struct mail_sender *ms);
 
 #endif

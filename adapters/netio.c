@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "base/clock.h"
 #include "base/log.h"
@@ -17,6 +19,7 @@
 /* One socket libcurl asked us to watch. */
 struct nsock {
   struct netio *n;
+  CURL *easy; /* the transfer that last asked for it */
   curl_socket_t fd;
   struct evloop_io *io;
   struct nsock *prev, *next;
@@ -34,7 +37,51 @@ struct netio {
   struct evloop_timer *timer;
   struct nsock *socks;
   size_t count;
+  curl_socket_t *open; /* every socket libcurl opened and has not closed (cached ones too) */
+  size_t n_open, cap_open;
 };
+
+/*
+ * Abandoning a transfer or freeing the multi handle must not wait for a
+ * peer: libcurl says goodbye on some connections it closes (SMTP QUIT) and
+ * waits up to its response timeout for the answer, blocking the loop. So
+ * the sockets concerned are shut down first: the goodbye fails at once.
+ * Every socket is opened and closed through these callbacks to know them.
+ */
+static curl_socket_t open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
+{
+  struct netio *n = clientp;
+  curl_socket_t fd;
+  (void)purpose;
+  fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+  if(fd == CURL_SOCKET_BAD)
+    return fd;
+  if(n->n_open == n->cap_open) {
+    size_t cap = n->cap_open ? 2 * n->cap_open : 16;
+    curl_socket_t *v = realloc(n->open, cap * sizeof(*v));
+    if(!v) {
+      close(fd);
+      return CURL_SOCKET_BAD;
+    }
+    n->open = v;
+    n->cap_open = cap;
+  }
+  n->open[n->n_open++] = fd;
+  return fd;
+}
+
+static int close_socket(void *clientp, curl_socket_t fd)
+{
+  struct netio *n = clientp;
+  size_t i;
+  for(i = 0; i < n->n_open; i++) {
+    if(n->open[i] == fd) {
+      n->open[i] = n->open[--n->n_open];
+      break;
+    }
+  }
+  return close(fd);
+}
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 
@@ -51,6 +98,8 @@ void netio_global_init(void)
 void netio_prepare(CURL *easy)
 {
   curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, NULL);
+  curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, NULL);
   /* do not wait for a resolver thread when a transfer is abandoned or times out in its lookup */
   curl_easy_setopt(easy, CURLOPT_QUICK_EXIT, 1L);
 }
@@ -121,7 +170,8 @@ static int socket_cb(CURL *e, curl_socket_t fd, int what, void *userp, void *soc
   struct netio *n = userp;
   struct nsock *s = socketp;
   uint32_t events = 0;
-  (void)e;
+  if(s)
+    s->easy = e;
   if(what == CURL_POLL_REMOVE) {
     if(s) {
       curl_multi_assign(n->m, fd, NULL);
@@ -143,6 +193,7 @@ static int socket_cb(CURL *e, curl_socket_t fd, int what, void *userp, void *soc
     if(!s)
       return -1;
     s->n = n;
+    s->easy = e;
     s->fd = fd;
     s->io = evloop_io_add(n->loop, fd, events, on_io, s);
     if(!s->io) {
@@ -196,10 +247,14 @@ struct netio *netio_new(struct evloop *loop)
 
 void netio_free(struct netio *n)
 {
+  size_t i;
   if(!n)
     return;
+  for(i = 0; i < n->n_open; i++)
+    (void)shutdown(n->open[i], SHUT_RDWR); /* no goodbye waits for an answer */
   if(n->m)
     curl_multi_cleanup(n->m); /* closes cached connections; may call socket_cb */
+  free(n->open);
   while(n->socks)
     sock_free(n, n->socks);
   evloop_timer_free(n->timer);
@@ -214,6 +269,10 @@ int netio_add(struct netio *n, CURL *easy, netio_done_fn done, void *ud)
   tx->done = done;
   tx->ud = ud;
   curl_easy_setopt(easy, CURLOPT_PRIVATE, tx);
+  curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+  curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, n);
+  curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, close_socket);
+  curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, n);
   if(curl_multi_add_handle(n->m, easy) != CURLM_OK) {
     curl_easy_setopt(easy, CURLOPT_PRIVATE, NULL);
     free(tx);
@@ -226,9 +285,13 @@ int netio_add(struct netio *n, CURL *easy, netio_done_fn done, void *ud)
 void netio_remove(struct netio *n, CURL *easy)
 {
   struct ntx *tx = NULL;
+  struct nsock *s;
   curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&tx);
   if(!tx)
     return; /* not ours, or already finished */
+  for(s = n->socks; s; s = s->next)
+    if(s->easy == easy)
+      (void)shutdown(s->fd, SHUT_RDWR); /* its goodbye (SMTP QUIT) fails at once */
   curl_multi_remove_handle(n->m, easy);
   curl_easy_setopt(easy, CURLOPT_PRIVATE, NULL);
   free(tx);

@@ -25,7 +25,18 @@ static struct {
   int64_t backoff_base_ms, backoff_cap_ms;
   int64_t next_real_ms; /* approval_tick throttle */
   bool warned_setup;    /* "approvers but no mail" logged once */
+  struct mail_sender *sender; /* on the loop (approve_set_loop), or NULL: blocking */
+  struct mail_job **jobs;     /* mails started, until their result is recorded */
+  size_t n_jobs;
 } g;
+
+/* One mail on its way (non-blocking sender). */
+struct mail_job {
+  struct store_mail m; /* id, kind, order id, recipient, attempts (message not kept) */
+  bool done;
+  enum mail_result r;
+  char err[512];
+};
 
 /* The secret's path for cfg into path; 0 or -1 (err). */
 static int secret_path(const struct cfg *cfg, char *path, size_t size, char *err, size_t errlen)
@@ -607,6 +618,120 @@ static int64_t backoff_ms(int64_t attempts, bool config_error)
   return d < cap ? d : cap;
 }
 
+static void mail_job_free(struct mail_job *j)
+{
+  store_mail_free(&j->m);
+  free(j);
+}
+
+void approve_set_loop(struct evloop *loop)
+{
+  size_t i;
+  mail_sender_free(g.sender); /* abandons what is in flight: it stays in the outbox */
+  g.sender = NULL;
+  for(i = 0; i < g.n_jobs; i++)
+    mail_job_free(g.jobs[i]);
+  FREE_NULL(g.jobs);
+  g.n_jobs = 0;
+  if(loop) {
+    g.sender = mail_sender_new(loop, 0);
+    if(!g.sender)
+      log_err("mail: cannot set up the non-blocking sender; sending blocks the loop");
+  }
+}
+
+static void on_mail_sent(void *ud, enum mail_result r, const char *err)
+{
+  struct mail_job *j = ud;
+  j->done = true;
+  j->r = r;
+  (void)rs_strlcpy(j->err, err, sizeof(j->err));
+}
+
+/* Record the outcome r (err) of the attempt on mail m at now_ms. */
+static enum rs_err mail_outcome(struct store *st, const struct store_mail *m, enum mail_result r,
+                                const char *err, int64_t now_ms, double scale)
+{
+  enum rs_err rc;
+  if(r == MAIL_SENT) {
+    rc = store_mail_sent(st, m->id, now_ms);
+    log_notice("mail: %s mail for order %s sent to %s%s", m->kind, m->order_id ? m->order_id : "-",
+               m->recipient, m->attempts ? " (after retries)" : "");
+  }
+  else {
+    int64_t d = backoff_ms(m->attempts + 1, r == MAIL_CONFIG);
+    double scaled = (double)d * (scale > 0 ? scale : 1.0);
+    int64_t next = now_ms + (scaled > 9e15 ? INT64_C(9000000000000000) : (int64_t)scaled);
+    rc = store_mail_failed(st, m->id, next, err, now_ms);
+    if(r == MAIL_CONFIG)
+      log_err("mail: %s mail for order %s to %s not sent: %s; retrying in %.1f s", m->kind,
+              m->order_id ? m->order_id : "-", m->recipient, err, (double)d / 1000.0);
+    else
+      log_warn("mail: %s mail for order %s to %s not sent: %s; retrying in %.1f s", m->kind,
+               m->order_id ? m->order_id : "-", m->recipient, err, (double)d / 1000.0);
+  }
+  if(rc)
+    log_err("mail outbox: %s", store_errmsg(st));
+  return rc;
+}
+
+/* Non-blocking: record the results that came back, then start due mails not on their way. */
+static enum rs_err send_due_async(struct store *st, const struct cfg *cfg, int64_t now_ms,
+                                  double scale)
+{
+  struct mail_list l = {0};
+  struct mail_settings ms;
+  char from[320];
+  enum rs_err rc = RS_OK, r2;
+  size_t i = 0, k;
+
+  while(i < g.n_jobs) {
+    struct mail_job *j = g.jobs[i];
+    if(!j->done) {
+      i++;
+      continue;
+    }
+    r2 = mail_outcome(st, &j->m, j->r, j->err, now_ms, scale);
+    if(!rc)
+      rc = r2;
+    mail_job_free(j);
+    memmove(&g.jobs[i], &g.jobs[i + 1], (g.n_jobs - i - 1) * sizeof(*g.jobs));
+    g.n_jobs--;
+  }
+  r2 = store_mail_list(st, true, now_ms, APPROVE_MAILS_PER_TICK + g.n_jobs, collect_mail, &l);
+  if(r2) {
+    log_err("mail outbox: %s", store_errmsg(st));
+    return r2;
+  }
+  mail_settings_from_cfg(cfg, &ms);
+  if(mail_address(cfg->mail.from, from, sizeof(from)))
+    (void)rs_strlcpy(from, "restock@localhost", sizeof(from));
+  for(i = 0; i < l.n; i++) {
+    struct store_mail *m = &l.v[i];
+    struct mail_job *j;
+    bool out = false;
+    for(k = 0; k < g.n_jobs && !out; k++)
+      out = g.jobs[k]->m.id == m->id;
+    if(out || g.n_jobs >= APPROVE_MAILS_PER_TICK)
+      continue;
+    j = rs_xcalloc(1, sizeof(*j));
+    j->m = *m;
+    memset(m, 0, sizeof(*m)); /* its strings move into the job */
+    g.jobs = rs_xrealloc(g.jobs, (g.n_jobs + 1) * sizeof(*g.jobs));
+    g.jobs[g.n_jobs++] = j;
+    if(mail_send_start(g.sender, &ms, from, j->m.recipient, j->m.message, on_mail_sent, j)) {
+      g.n_jobs--;
+      mail_job_free(j);
+    }
+    else
+      FREE_NULL(j->m.message); /* the sender has its own copy */
+  }
+  for(i = 0; i < l.n; i++)
+    store_mail_free(&l.v[i]);
+  free(l.v);
+  return rc;
+}
+
 static enum rs_err send_due(struct store *st, const struct cfg *cfg, int64_t now_ms, double scale)
 {
   struct mail_list l = {0};
@@ -615,6 +740,8 @@ static enum rs_err send_due(struct store *st, const struct cfg *cfg, int64_t now
   enum rs_err rc;
   size_t i;
 
+  if(g.sender)
+    return send_due_async(st, cfg, now_ms, scale);
   rc = store_mail_list(st, true, now_ms, APPROVE_MAILS_PER_TICK, collect_mail, &l);
   if(rc) {
     log_err("mail outbox: %s", store_errmsg(st));

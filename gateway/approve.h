@@ -32,6 +32,7 @@
 #include "config/config.h"
 #include "base/rs_util.h"
 #include "base/clock.h"
+#include "base/evloop.h"
 #include "gateway/web/html.h"
 #include "gateway/pipeline.h"
 #include "gateway/store.h"
@@ -39,7 +40,7 @@
 /* Default backoff of the mail outbox (real ms): first 5 s, doubling, at most 1 h. */
 #define APPROVE_BACKOFF_BASE_MS 5000
 #define APPROVE_BACKOFF_CAP_MS  3600000
-/* Most mails sent in one tick (each attempt may block up to the SMTP timeout). */
+/* Most mails started in one tick (without a loop each attempt blocks up to the SMTP timeout). */
 #define APPROVE_MAILS_PER_TICK 8
 
 /*
@@ -64,6 +65,15 @@ void approval_tick(struct store *st, const struct cfg *cfg, const struct rs_cloc
  * (logged).
  */
 enum rs_err approve_tick_at(struct store *st, const struct cfg *cfg, int64_t now_ms, double scale);
+
+/*
+ * Send mails on loop (borrowed; NULL: blocking, as tools and tests do):
+ * approve_tick_at() starts due mails (at most MAIL_MAX_IN_FLIGHT on the
+ * wire) and records the results that came back since the last round. A
+ * mail in flight at exit stays unsent in the outbox and goes again after
+ * the restart. Process-wide, like the rest of this module's state.
+ */
+void approve_set_loop(struct evloop *loop);
 
 /* Outbox backoff in real ms (tests); base > 0, cap >= base. */
 void approve_set_backoff(int64_t base_ms, int64_t cap_ms);

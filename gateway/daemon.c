@@ -81,12 +81,15 @@ void daemon_core_set_loop(struct daemon_core *c, struct evloop *loop)
 {
   c->loop = loop;
   pipeline_set_loop(c->pl, loop);
+  approve_set_loop(loop); /* approval mails */
 }
 
 void daemon_core_free(struct daemon_core *c)
 {
   if(!c)
     return;
+  if(c->loop)
+    approve_set_loop(NULL); /* mails in flight stay in the outbox */
   decide_free(c->dec);
   scheduler_free(c->sched);
   reading_path_free(c->rp);

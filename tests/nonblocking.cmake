@@ -1,0 +1,15 @@
+# SPDX-License-Identifier: Apache-2.0
+# Issue 13: the main loop never blocks. The real restockd against peers that
+# hang (tests/peers/stall_peers.py), one 60 s window per case: HTTP and
+# watchdog keep their pace, devices keep their poll rate, loop turns stay
+# short, SIGTERM exits within 3 s, the outbox is resent after a restart.
+# Each case runs its own peers on ports it picks: they run in parallel with
+# other tests (label "slow"). slow-dns needs user namespaces (skips: 77).
+foreach(case stall slow-dns)
+  add_test(NAME test_nonblocking_${case}
+           COMMAND ${RESTOCK_PYTHON} ${RESTOCK_TEST_DIR}/test_nonblocking.py ${case}
+                   $<TARGET_FILE:restockd> $<TARGET_FILE:restockctl> $<TARGET_FILE:ctl_seed>
+                   ${RESTOCK_TEST_DIR}/peers)
+  set_tests_properties(test_nonblocking_${case} PROPERTIES TIMEOUT 240 SKIP_RETURN_CODE 77
+                       LABELS "slow;nonblocking")
+endforeach()

@@ -1,0 +1,400 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
+"""restockd keeps serving while its shop and mail peers hang (issue 13).
+
+usage: test_nonblocking.py CASE RESTOCKD RESTOCKCTL CTL_SEED PEERS_DIR
+CASE:
+  stall     the shop accepts and never answers (blackhole); the SMTP server
+            greets and then stalls
+  slow-dns  the shop answers one byte per second; the SMTP server's host
+            name never resolves: the whole test runs in a user, network and
+            mount namespace of its own whose /etc/resolv.conf points at a
+            UDP socket on 127.0.0.1:53 that never answers (no DNS query
+            leaves the machine). Skipped (77) where namespaces are not
+            allowed.
+
+A real restockd runs with one Modbus TCP device (a pymodbus peer, polled
+every 200 ms), 12 approved orders in its outbox and 3 orders pending approval
+with 4 approvers each (12 approval mails), WATCHDOG_USEC=4 s and a datagram
+socket as NOTIFY_SOCKET. Over a window of 60 s (NONBLOCKING_WINDOW_S):
+  - /healthz and /api/v1/status answer 200 within 1 s to >= 99 % of probes;
+  - watchdog pings are never more than WATCHDOG_USEC/2 + 2 s apart;
+  - the device gets >= 90 % of its free poll rate (1 / poll_interval);
+  - the loop's turns (restock_loop_turn_seconds) have p99 < 50 ms;
+  - the peers did get the requests (so the hanging was real).
+Then SIGTERM exits 0 within 3 s; restockd starts again with the orders still
+in its outbox: the watchdog keeps its rhythm from READY on, the same
+Idempotency-Keys are sent again with byte-identical bodies, and SIGTERM again
+exits within 3 s.
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+CASE = sys.argv[1]
+RESTOCKD, RESTOCKCTL, CTL_SEED, PEERS = (os.path.abspath(a) for a in sys.argv[2:6])
+PY = "/usr/bin/python3"
+WINDOW = float(os.environ.get("NONBLOCKING_WINDOW_S", "60"))
+WATCHDOG_USEC = 4000000
+POLL_INTERVAL = 0.2
+N_APPROVED, N_PENDING, N_APPROVERS = 12, 3, 4
+failures = []
+
+
+def check(cond, what):
+    print(("ok: " if cond else "FAIL: ") + what, flush=True)
+    if not cond:
+        failures.append(what)
+    return cond
+
+
+def enter_namespace():
+    """Re-run this script in a user+net+mount namespace with a DNS blackhole."""
+    if os.environ.get("RESTOCK_NB_IN_NS"):
+        return
+    env = dict(os.environ, RESTOCK_NB_IN_NS="1")
+    try:
+        r = subprocess.run(["unshare", "-rnm", "--", "true"], capture_output=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        r = None
+    if r is None or r.returncode != 0:
+        print("SKIP: cannot create user/network/mount namespaces here")
+        sys.exit(77)
+    sys.exit(subprocess.call(["unshare", "-rnm", "--", PY] + sys.argv, env=env))
+
+
+def setup_namespace(tmp):
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    resolv = os.path.join(tmp, "resolv.conf")
+    with open(resolv, "w") as f:
+        f.write("nameserver 127.0.0.1\noptions timeout:30 attempts:5\n")
+    subprocess.run(["mount", "--bind", resolv, "/etc/resolv.conf"], check=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_peer(mode, log):
+    p = subprocess.Popen([PY, os.path.join(PEERS, "stall_peers.py"), mode, log],
+                         stdout=subprocess.PIPE, text=True)
+    line = p.stdout.readline()
+    m = re.match(r"port (\d+)", line)
+    if not m:
+        raise RuntimeError("peer %s did not start: %r" % (mode, line))
+    return p, int(m.group(1))
+
+
+def peer_requests(log):
+    """The last record of every connection a peer logged: {conn: data}."""
+    conns = {}
+    if os.path.exists(log):
+        with open(log) as f:
+            for line in f:
+                try:
+                    r = json.loads(line)
+                except ValueError:
+                    continue
+                conns[r["conn"]] = r["data"]
+    return conns
+
+
+def posts(log):
+    """(key, body) of every complete POST the shop peer received."""
+    out = []
+    for data in peer_requests(log).values():
+        head, sep, body = data.partition("\r\n\r\n")
+        if not sep or not head.startswith("POST "):
+            continue
+        key = re.search(r"(?im)^Idempotency-Key: *(\S+)", head)
+        clen = re.search(r"(?im)^Content-Length: *(\d+)", head)
+        if key and clen and len(body) >= int(clen.group(1)):
+            out.append((key.group(1), body[:int(clen.group(1))]))
+    return out
+
+
+CONFIG = """gateway: {id: nb-test}
+http: {listen: "127.0.0.1:%(http)d", public_url: "http://127.0.0.1:%(http)d"}
+storage: {path: %(db)s}
+commerce:
+  base_url: %(shop)s
+  timeout: 10s
+  status_interval: 1h
+  customer_id: C-1042
+  ship_to: {name: Plant 7 stores, street: Hafenstrasse 1, city: Bremen, country: DE}
+mail:
+  smtp_url: %(smtp)s
+  starttls: off
+  from: restock@nb-test.example
+orders:
+  currency: EUR
+  approval:
+    approvers: [%(approvers)s]
+catalog:
+  - {sku: FLT-100, supplier: acme, unit_price: "42.50", currency: EUR, lead_time: 3d}
+suppliers:
+  - {id: acme}
+"""
+
+DEVICE = """devices:
+  - id: dev-1
+    transport: {type: modbus-tcp, host: 127.0.0.1, port: %(port)d, unit_id: 1}
+    poll_interval: 200ms
+    timeout: 500ms
+    points:
+      - {id: level, register: holding, address: 100, type: uint16}
+"""
+
+
+class Notify:
+    """NOTIFY_SOCKET stand-in: every datagram with its arrival time."""
+
+    def __init__(self, path):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(path)
+        self.msgs = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self.run, daemon=True).start()
+
+    def run(self):
+        while True:
+            try:
+                data = self.sock.recv(4096).decode()
+            except OSError:
+                return
+            with self.lock:
+                self.msgs.append((time.monotonic(), data))
+
+    def times(self, what, since=0.0):
+        with self.lock:
+            return [t for t, m in self.msgs if what in m and t >= since]
+
+
+def http_get(port, path, timeout=1.0):
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path),
+                                    timeout=timeout) as r:
+            return r.status, r.read().decode(errors="replace")
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode(errors="replace")
+    except OSError as e:
+        return 0, str(e)
+
+
+def metrics(port):
+    st, text = http_get(port, "/metrics", timeout=5.0)
+    if st != 200:
+        return None
+    polls = re.search(r'^restock_device_polls_total\{device="dev-1"\} (\d+)', text, re.M)
+    le = re.search(r'^restock_loop_turn_seconds_bucket\{le="0.05"\} (\d+)', text, re.M)
+    cnt = re.search(r'^restock_loop_turn_seconds_count (\d+)', text, re.M)
+    return {"polls": int(polls.group(1)) if polls else 0,
+            "le50": int(le.group(1)) if le else 0, "turns": int(cnt.group(1)) if cnt else 0}
+
+
+def max_gap(times, start, end):
+    pts = [start] + [t for t in times if start <= t <= end] + [end]
+    return max(b - a for a, b in zip(pts, pts[1:]))
+
+
+class Daemon:
+    def __init__(self, tmp, conf, name):
+        self.notify = Notify(os.path.join(tmp, name + ".notify"))
+        env = dict(os.environ, NOTIFY_SOCKET=os.path.join(tmp, name + ".notify"),
+                   WATCHDOG_USEC=str(WATCHDOG_USEC))
+        env.pop("WATCHDOG_PID", None)
+        self.log = open(os.path.join(tmp, name + ".log"), "wb")
+        self.logpath = self.log.name
+        self.proc = subprocess.Popen([RESTOCKD, "--config", conf, "--log-level", "info"],
+                                     stdout=self.log, stderr=subprocess.STDOUT, env=env)
+
+    def wait_ready(self, timeout=30.0):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end and self.proc.poll() is None:
+            t = self.notify.times("READY=1")
+            if t:
+                return t[0]
+            time.sleep(0.02)
+        return None
+
+    def stop(self):
+        t0 = time.monotonic()
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+        return rc, time.monotonic() - t0
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+
+def probe(port, end, results):
+    """GET /healthz and /api/v1/status in turn until end; (path, status, seconds) each."""
+    paths = ["/healthz", "/api/v1/status"]
+    i = 0
+    while time.monotonic() < end:
+        t0 = time.monotonic()
+        st, _ = http_get(port, paths[i % 2], timeout=1.0)
+        results.append((paths[i % 2], st, time.monotonic() - t0))
+        i += 1
+        time.sleep(max(0.0, 0.1 - (time.monotonic() - t0)))
+
+
+def main():
+    if CASE == "slow-dns":
+        enter_namespace()
+    tmp = tempfile.mkdtemp(prefix="restock-nb-")
+    procs = []
+    try:
+        if CASE == "slow-dns":
+            setup_namespace(tmp)
+            dns, _ = start_peer("dns", os.path.join(tmp, "dns.log"))
+            procs.append(dns)
+        shop_log = os.path.join(tmp, "shop.log")
+        smtp_log = os.path.join(tmp, "smtp.log")
+        shop, shop_port = start_peer("blackhole" if CASE == "stall" else "trickle", shop_log)
+        procs.append(shop)
+        if CASE == "stall":
+            smtp, smtp_port = start_peer("smtpstall", smtp_log)
+            procs.append(smtp)
+            smtp_url = "smtp://127.0.0.1:%d" % smtp_port
+        else:
+            smtp_url = "smtp://mail.never-resolves.restock-test.invalid:2525"
+        dev_port = free_port()
+        spec = os.path.join(tmp, "dev.json")
+        with open(spec, "w") as f:
+            json.dump({"units": {"1": {"hr": {"100": 20}}}}, f)
+        dev = subprocess.Popen([PY, os.path.join(PEERS, "pymodbus_server.py"), str(dev_port), spec],
+                               stdout=subprocess.PIPE, text=True)
+        procs.append(dev)
+        if "ready" not in dev.stdout.readline():
+            raise RuntimeError("the Modbus peer did not start")
+
+        conf = os.path.join(tmp, "conf")
+        os.makedirs(os.path.join(conf, "devices.d"))
+        db = os.path.join(tmp, "restock.db")
+        http_port = free_port()
+        with open(os.path.join(conf, "restock.yaml"), "w") as f:
+            f.write(CONFIG % {"http": http_port, "db": db,
+                              "shop": "http://127.0.0.1:%d/api/v1" % shop_port, "smtp": smtp_url,
+                              "approvers": ", ".join("a%d@nb-test.example" % i
+                                                     for i in range(N_APPROVERS))})
+        with open(os.path.join(conf, "devices.d", "dev.yaml"), "w") as f:
+            f.write(DEVICE % {"port": dev_port})
+        ids = []
+        for i in range(N_APPROVED + N_PENDING):
+            oid = subprocess.run([CTL_SEED, db, "dev-1/c%02d" % i, "FLT-100", "1", "4250"],
+                                 capture_output=True, text=True, check=True).stdout.strip()
+            ids.append(oid)
+            if i < N_APPROVED:
+                r = subprocess.run([RESTOCKCTL, "--config", conf, "orders", "approve", oid],
+                                   capture_output=True, text=True)
+                if r.returncode != 0:
+                    raise RuntimeError("restockctl orders approve: " + r.stderr)
+
+        d = Daemon(tmp, conf, "first")
+        try:
+            ready = d.wait_ready()
+            if not check(ready is not None, "restockd starts (READY=1)"):
+                return
+            time.sleep(2.0)  # the first requests are on the wire
+            m0, t0 = metrics(http_port), time.monotonic()
+            results = []
+            probe(http_port, t0 + WINDOW, results)
+            m1, t1 = metrics(http_port), time.monotonic()
+            good = sum(1 for _, st, dt in results if st == 200 and dt <= 1.0)
+            check(len(results) > 0 and good >= 0.99 * len(results),
+                  "%d of %d /healthz and /api/v1/status probes answered 200 within 1 s over "
+                  "%.0f s" % (good, len(results), t1 - t0))
+            slow = [r for r in results if not (r[1] == 200 and r[2] <= 1.0)]
+            if slow:
+                print("  not answered in time: %s" % slow[:5])
+            gap = max_gap(d.notify.times("WATCHDOG=1"), ready, t1)
+            check(gap <= WATCHDOG_USEC / 2e6 + 2,
+                  "watchdog pings at most %.1f s apart from READY on (limit %.1f s)"
+                  % (gap, WATCHDOG_USEC / 2e6 + 2))
+            if check(m0 is not None and m1 is not None, "/metrics answers"):
+                polls = m1["polls"] - m0["polls"]
+                free = (t1 - t0) / POLL_INTERVAL
+                check(polls >= 0.9 * free, "device polled %d times in %.0f s (free rate: %.0f)"
+                      % (polls, t1 - t0, free))
+                turns = m1["turns"] - m0["turns"]
+                fast = m1["le50"] - m0["le50"]
+                check(turns > 0 and fast >= 0.99 * turns,
+                      "loop turns p99 < 50 ms: %d of %d turns took <= 50 ms" % (fast, turns))
+            sent = posts(shop_log)
+            check(len(sent) >= 4, "the shop got %d order POSTs (it never answered in time)"
+                  % len(sent))
+            if CASE == "stall":
+                n_smtp = len(peer_requests(smtp_log))
+                check(n_smtp >= 2, "the SMTP server got %d connections (it stalls)" % n_smtp)
+            else:
+                check(re.search(r"never-resolves\S* failed: Resolving timed out",
+                                open(d.logpath, errors="replace").read()) is not None,
+                      "the mail to the unresolvable server failed on its lookup, logged")
+            rc, dt = d.stop()
+            check(rc == 0 and dt <= 3.0, "SIGTERM with requests in flight: exit %s in %.2f s"
+                  % (rc, dt))
+        finally:
+            d.close()
+
+        first_keys = {}
+        for key, body in posts(shop_log):
+            first_keys.setdefault(key, body)
+        n_before = len(peer_requests(shop_log))
+        d = Daemon(tmp, conf, "second")
+        try:
+            ready = d.wait_ready()
+            if not check(ready is not None, "restockd starts again with the outbox full"):
+                return
+            end = time.monotonic() + 14.0
+            while time.monotonic() < end:
+                time.sleep(0.2)
+            gap = max_gap(d.notify.times("WATCHDOG=1"), ready, time.monotonic())
+            check(gap <= WATCHDOG_USEC / 2e6 + 2,
+                  "after the restart: watchdog pings at most %.1f s apart" % gap)
+            again = [(k, b) for k, b in posts(shop_log)]
+            resent = {k for k, b in again if k in first_keys}
+            same = all(b == first_keys[k] for k, b in again if k in first_keys)
+            check(len(peer_requests(shop_log)) > n_before and resent and same,
+                  "after the restart %d keys were sent again, bodies byte-identical: %s"
+                  % (len(resent), same))
+            check(set(first_keys) <= set(ids[:N_APPROVED]),
+                  "only approved orders were posted, each keyed by its order id")
+            rc, dt = d.stop()
+            check(rc == 0 and dt <= 3.0, "SIGTERM again: exit %s in %.2f s" % (rc, dt))
+        finally:
+            d.close()
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+        if not failures:
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            print("kept for inspection: " + tmp)
+    if failures:
+        print("%d failure(s)" % len(failures))
+        sys.exit(1)
+    print("all ok")
+
+
+if __name__ == "__main__":
+    main()
