@@ -24,6 +24,9 @@
  * in inline mode (tests, restockctl probe). Different buses run on
  * different threads at once, so state shared across buses through env must
  * be locked; state of one bus (a shared connection) needs no lock.
+ * Backends with start() (Modbus TCP) run on the main thread's event loop
+ * instead when the scheduler has one (scheduler_attach_loop()): every
+ * device in flight at once, no thread per bus.
  */
 #ifndef RS_ADAPTER_H
 #define RS_ADAPTER_H
@@ -67,12 +70,22 @@ struct reading {
   int code;           /* READING_ERR_EXCEPTION: the Modbus exception code (1..255) or
                          the CoAP response code (class * 32 + detail); 0 otherwise */
   const char *detail; /* a sentence about the error, or NULL; valid during the callback */
+  /* Indexes, so the reading path finds its state without looking ids up
+     (0: unknown, look up by id). point_ref is set by the adapter (index + 1
+     into its cfg_device.points), device_ref by the scheduler (index + 1
+     into cfg.devices of the config it runs). */
+  uint32_t point_ref;
+  uint32_t device_ref;
 };
 
 /* Where an adapter sends its readings (the scheduler passes its own). */
 typedef void (*adapter_emit_fn)(void *ctx, const struct reading *r);
 
+/* How an event-loop poll (adapter_ops.start) ended: what poll() would have returned. */
+typedef void (*adapter_done_fn)(void *ctx, enum rs_err rc, const char *err);
+
 struct adapter;
+struct evloop;
 
 struct adapter_ops {
   /* Backend name, e.g. "modbus-tcp" (matches cfg_transport_name()). */
@@ -124,6 +137,20 @@ struct adapter_ops {
    * closed and reopened instead. Without it the scheduler always reopens.
    */
   int (*reconfigure)(struct adapter *a);
+
+  /*
+   * Optional: backends that run on the event loop (a->loop, base/evloop.h)
+   * instead of a bus thread. Start reading every point of a->dev and return
+   * at once; readings go to emit(ctx, r) as replies arrive (from the loop's
+   * callbacks), then done(ctx, rc, err) is called exactly once with what
+   * poll() would have returned. Neither is called from inside start(). At
+   * most one poll per adapter is running. open() was called with a->loop
+   * already set.
+   */
+  void (*start)(struct adapter *a, int64_t wall_ms, adapter_emit_fn emit, adapter_done_fn done,
+                void *ctx);
+  /* Required with start: abandon a started poll (no callback follows). No-op when idle. */
+  void (*cancel)(struct adapter *a);
 };
 
 /* One backend instance for one device. */
@@ -133,6 +160,8 @@ struct adapter {
   const struct cfg_device *dev; /* current config of the device (changes on reload) */
   void *env;                    /* the lookup's ctx, shared by every instance: e.g. the
                                    connections that devices on one bus share */
+  struct evloop *loop;          /* the event loop start() runs on (set before open());
+                                   NULL: poll() only */
 };
 
 /*
@@ -203,6 +232,24 @@ static inline void adapter_on_timeout(struct adapter *a, int64_t wall_ms, adapte
 {
   if(a->ops->on_timeout)
     a->ops->on_timeout(a, wall_ms, emit, ctx);
+}
+
+/* Whether the backend can run on the event loop. */
+static inline bool adapter_has_start(const struct adapter *a)
+{
+  return a->ops && a->ops->start;
+}
+
+static inline void adapter_start(struct adapter *a, int64_t wall_ms, adapter_emit_fn emit,
+                                 adapter_done_fn done, void *ctx)
+{
+  a->ops->start(a, wall_ms, emit, done, ctx);
+}
+
+static inline void adapter_cancel(struct adapter *a)
+{
+  if(a->ops->cancel)
+    a->ops->cancel(a);
 }
 
 /* Non-zero: the caller must close and reopen the adapter for the new config. */

@@ -28,9 +28,12 @@ struct evloop_timer {
   struct evloop *l;
   evloop_timer_fn fn;
   void *ud;
-  int64_t due;   /* INT64_MAX: disarmed */
-  size_t slot;   /* index in l->timers */
+  int64_t due;     /* INT64_MAX: disarmed */
+  size_t slot;     /* index in l->timers */
+  size_t heap_idx; /* index in l->heap; SIZE_MAX: not armed */
   bool dead;
+  bool firing; /* taken off the heap as due in this turn, not yet called */
+  struct evloop_timer *next_dead;
 };
 
 struct evloop {
@@ -39,8 +42,13 @@ struct evloop {
   void *foreign_ud;
   struct evloop_io *dead; /* io handles deleted during this turn, freed at its end */
   struct evloop_io *all;  /* live io handles */
-  struct evloop_timer **timers;
+  struct evloop_timer **timers; /* every live timer (ownership) */
   size_t n_timers, cap_timers;
+  struct evloop_timer **heap; /* the armed ones: a binary min-heap on due */
+  size_t n_heap;
+  struct evloop_timer **fire; /* the due ones of the current turn */
+  size_t n_fire;
+  struct evloop_timer *dead_timers; /* freed during this turn, released at its end */
   bool in_turn;
   size_t n_dead_timers;
 
@@ -74,17 +82,11 @@ static void free_dead(struct evloop *l)
     l->dead = io->next_dead;
     free(io);
   }
-  if(!l->n_dead_timers)
-    return;
-  while(i < l->n_timers) {
-    struct evloop_timer *t = l->timers[i];
-    if(t->dead) {
-      l->timers[i] = l->timers[--l->n_timers];
-      l->timers[i]->slot = i;
-      free(t);
-      continue;
-    }
-    i++;
+  (void)i;
+  while(l->dead_timers) {
+    struct evloop_timer *t = l->dead_timers;
+    l->dead_timers = t->next_dead;
+    free(t);
   }
   l->n_dead_timers = 0;
 }
@@ -103,6 +105,8 @@ void evloop_free(struct evloop *l)
   for(i = 0; i < l->n_timers; i++)
     free(l->timers[i]);
   free(l->timers);
+  free(l->heap);
+  free(l->fire);
   close(l->ep);
   free(l);
 }
@@ -186,47 +190,131 @@ struct evloop_timer *evloop_timer_new(struct evloop *l, evloop_timer_fn fn, void
       return NULL;
     }
     l->timers = v;
+    v = realloc(l->heap, cap * sizeof(*v));
+    if(!v) {
+      free(t);
+      return NULL;
+    }
+    l->heap = v;
+    v = realloc(l->fire, cap * sizeof(*v));
+    if(!v) {
+      free(t);
+      return NULL;
+    }
+    l->fire = v;
     l->cap_timers = cap;
   }
   t->l = l;
   t->fn = fn;
   t->ud = ud;
   t->due = INT64_MAX;
+  t->heap_idx = SIZE_MAX;
   t->slot = l->n_timers;
   l->timers[l->n_timers++] = t;
   return t;
 }
 
+/* ---- the timer heap: arm/disarm O(log n), the earliest O(1) ---- */
+
+static void heap_put(struct evloop *l, size_t i, struct evloop_timer *t)
+{
+  l->heap[i] = t;
+  t->heap_idx = i;
+}
+
+static void sift_up(struct evloop *l, size_t i)
+{
+  struct evloop_timer *t = l->heap[i];
+  while(i > 0) {
+    size_t p = (i - 1) / 2;
+    if(l->heap[p]->due <= t->due)
+      break;
+    heap_put(l, i, l->heap[p]);
+    i = p;
+  }
+  heap_put(l, i, t);
+}
+
+static void sift_down(struct evloop *l, size_t i)
+{
+  struct evloop_timer *t = l->heap[i];
+  for(;;) {
+    size_t c = 2 * i + 1;
+    if(c >= l->n_heap)
+      break;
+    if(c + 1 < l->n_heap && l->heap[c + 1]->due < l->heap[c]->due)
+      c++;
+    if(l->heap[c]->due >= t->due)
+      break;
+    heap_put(l, i, l->heap[c]);
+    i = c;
+  }
+  heap_put(l, i, t);
+}
+
+static void heap_remove(struct evloop *l, struct evloop_timer *t)
+{
+  size_t i = t->heap_idx;
+  struct evloop_timer *last;
+  if(i == SIZE_MAX)
+    return;
+  t->heap_idx = SIZE_MAX;
+  last = l->heap[--l->n_heap];
+  if(last == t)
+    return;
+  heap_put(l, i, last);
+  sift_down(l, i);
+  sift_up(l, last->heap_idx);
+}
+
 void evloop_timer_arm(struct evloop_timer *t, int64_t due_ms)
 {
-  if(!t->dead)
-    t->due = due_ms;
+  struct evloop *l = t->l;
+  int64_t old = t->due;
+  if(t->dead)
+    return;
+  t->firing = false;
+  t->due = due_ms;
+  if(t->heap_idx == SIZE_MAX) {
+    heap_put(l, l->n_heap++, t);
+    sift_up(l, t->heap_idx);
+  }
+  else if(due_ms < old)
+    sift_up(l, t->heap_idx);
+  else
+    sift_down(l, t->heap_idx);
 }
 
 void evloop_timer_disarm(struct evloop_timer *t)
 {
   t->due = INT64_MAX;
+  t->firing = false;
+  heap_remove(t->l, t);
 }
 
 void evloop_timer_free(struct evloop_timer *t)
 {
+  struct evloop *l;
   if(!t)
     return;
-  t->due = INT64_MAX;
+  l = t->l;
+  evloop_timer_disarm(t);
   t->dead = true;
-  t->l->n_dead_timers++;
-  if(!t->l->in_turn)
-    free_dead(t->l);
+  /* out of the owner list at once (O(1)); the memory after the turn */
+  l->timers[t->slot] = l->timers[--l->n_timers];
+  l->timers[t->slot]->slot = t->slot;
+  if(l->in_turn) {
+    t->next_dead = l->dead_timers;
+    l->dead_timers = t;
+    l->n_dead_timers++;
+  }
+  else
+    free(t);
 }
 
 int64_t evloop_next_timer(const struct evloop *l)
 {
-  int64_t m = INT64_MAX;
-  size_t i;
-  for(i = 0; i < l->n_timers; i++)
-    if(l->timers[i]->due < m)
-      m = l->timers[i]->due;
-  return m;
+  return l->n_heap ? l->heap[0]->due : INT64_MAX;
 }
 
 /* Account for the turn that ends now (the work since the last wake-up). */
@@ -289,16 +377,27 @@ int evloop_turn(struct evloop *l, int64_t max_wait_ms)
       ran++;
     }
   }
-  /* due timers; a callback may arm others (seen next turn unless already due) */
+  /* due timers: taken off the heap first, so a callback that arms a timer
+     (also its own, also for now) has it seen next turn; one disarmed or freed
+     by an earlier callback of this turn is not called */
   now = clock_real_mono_ms();
-  for(i = 0; i < l->n_timers; i++) {
-    struct evloop_timer *t = l->timers[i];
-    if(!t->dead && t->due <= now) {
-      t->due = INT64_MAX;
-      t->fn(t->ud);
-      ran++;
-    }
+  l->n_fire = 0;
+  while(l->n_heap && l->heap[0]->due <= now) {
+    struct evloop_timer *t = l->heap[0];
+    heap_remove(l, t);
+    t->due = INT64_MAX;
+    t->firing = true;
+    l->fire[l->n_fire++] = t;
   }
+  for(i = 0; i < l->n_fire; i++) {
+    struct evloop_timer *t = l->fire[i];
+    if(t->dead || !t->firing)
+      continue;
+    t->firing = false;
+    t->fn(t->ud);
+    ran++;
+  }
+  l->n_fire = 0;
   l->in_turn = false;
   free_dead(l);
   return ran;

@@ -13,9 +13,10 @@
  *   while(!stop) evloop_turn(l, max_wait_ms);       wait, then dispatch
  *
  * Times are real monotonic ms (clock_real_mono_ms()), never the scaled
- * clock. Timers are kept in an unsorted array (a handful exist: one per
- * libcurl multi handle, the watchdog, the daemon's own), so arming is O(1)
- * and a turn is O(timers).
+ * clock. Armed timers are kept in a binary heap (thousands exist: one per
+ * Modbus TCP connection, besides libcurl's, the watchdog and the daemon's
+ * own): arming and disarming are O(log n), the earliest is O(1), and a turn
+ * costs O(log n) per timer that fires.
  *
  * Descriptors registered directly on evloop_epoll_fd() with
  * EVLOOP_FOREIGN_TAG set in data.u64 (the scheduler's adapter descriptors)

@@ -82,6 +82,8 @@ void daemon_core_set_loop(struct daemon_core *c, struct evloop *loop)
   c->loop = loop;
   pipeline_set_loop(c->pl, loop);
   approve_set_loop(loop); /* approval mails */
+  if(loop)
+    scheduler_attach_loop(c->sched, loop, core_emit, c); /* Modbus TCP */
 }
 
 void daemon_core_free(struct daemon_core *c)

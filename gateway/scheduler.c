@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/evloop.h"
 #include "base/rs_util.h"
 #include "base/clock.h"
 #include "base/log.h"
@@ -111,6 +112,13 @@ struct devinst {
   struct adapter ad; /* ad.ops NULL: no backend for this transport */
   bool opened;
   bool listed; /* in its bus worker's list (worker mode) */
+  /* event-loop polls (adapter_start() on s->loop; main thread only) */
+  bool async;
+  struct scheduler *s;
+  size_t hint; /* its slot's index */
+  int64_t poll_due, poll_wall, poll_t0;
+  size_t n_emit, n_answered;
+  bool saw_timeout, saw_io;
 };
 
 enum job_kind { JOB_POLL, JOB_RECONF, JOB_CLOSE };
@@ -205,6 +213,10 @@ struct scheduler {
   pthread_mutex_t res_mu;
   struct result *res_head, *res_tail; /* under res_mu */
   size_t outstanding;                 /* main thread: poll jobs not yet drained */
+  /* the event loop for backends with start() (scheduler_attach_loop) */
+  struct evloop *loop;
+  adapter_emit_fn lemit;
+  void *lctx;
 };
 
 static const char *const kind_names[SCHED_ERR_KINDS] = {
@@ -686,13 +698,38 @@ static struct devinst *inst_new(struct scheduler *s, const struct cfg_device *de
   return di;
 }
 
+/*
+ * Put sl on the event loop when there is one and its backend can run there
+ * (an instance opened without the loop is closed, to be reopened on it).
+ */
+static void slot_make_async(struct scheduler *s, struct slot *sl)
+{
+  struct devinst *di = sl->di;
+  if(!s->loop || !di || di->async || sl->bus || !adapter_has_start(&di->ad))
+    return;
+  inst_close(di);
+  di->async = true;
+  di->s = s;
+  di->ad.loop = s->loop;
+}
+
+/* Each instance's slot index, after the slots were (re)built. */
+static void set_hints(struct scheduler *s)
+{
+  size_t i;
+  for(i = 0; i < s->n; i++) {
+    if(s->slots[i].di)
+      s->slots[i].di->hint = i;
+  }
+}
+
 /* Route sl to its bus (worker mode): the bus of its key, started on demand. */
 static void slot_attach_bus(struct scheduler *s, struct slot *sl)
 {
   char key[BUS_KEY_MAX];
   sl->bus = NULL;
-  if(!s->workers || !sl->di->ad.ops)
-    return; /* without a backend there is no I/O to move off the main thread */
+  if(!s->workers || !sl->di->ad.ops || sl->di->async)
+    return; /* without a backend (or on the event loop) no I/O moves off the main thread */
   (void)adapter_bus_key(sl->dev, key, sizeof(key));
   sl->bus = bus_get(s, key);
   if(sl->bus)
@@ -711,6 +748,7 @@ static void slot_init(struct scheduler *s, struct slot *sl, const struct cfg_dev
   sl->next_due = now_mono;
   sl->rtt_ms = -1;
   sl->reg_fd = -1;
+  slot_make_async(s, sl);
   slot_attach_bus(s, sl);
 }
 
@@ -758,6 +796,7 @@ struct scheduler *scheduler_new(const struct cfg *cfg, adapter_lookup_fn lookup,
   s->slots = rs_xcalloc(s->n ? s->n : 1, sizeof(*s->slots));
   for(i = 0; i < s->n; i++)
     slot_init(s, &s->slots[i], &cfg->devices[i], now_mono);
+  set_hints(s);
   return s;
 }
 
@@ -812,6 +851,8 @@ int scheduler_start_workers(struct scheduler *s, double time_scale)
   s->scale = time_scale > 0 ? time_scale : 1;
   for(i = 0; i < s->n; i++) {
     struct slot *sl = &s->slots[i];
+    if(sl->di && sl->di->async)
+      continue; /* it stays on the event loop */
     /* an instance opened inline is closed here and reopened on its bus */
     if(sl->reg_fd >= 0 && s->ep >= 0)
       (void)epoll_ctl(s->ep, EPOLL_CTL_DEL, sl->reg_fd, NULL);
@@ -869,6 +910,11 @@ void scheduler_set_config(struct scheduler *s, const struct cfg *cfg, int64_t no
       bus_submit(s, ns[i].bus, jb);
     }
     else {
+      if(ns[i].busy && ns[i].di->async) {
+        /* a poll in flight reads the old plan: drop it (a removed device's is dropped too) */
+        adapter_cancel(&ns[i].di->ad);
+        ns[i].busy = false;
+      }
       if(ns[i].reg_fd >= 0 && s->ep >= 0 && ns[i].di->opened)
         (void)epoll_ctl(s->ep, EPOLL_CTL_DEL, ns[i].reg_fd, NULL);
       inst_reconf(ns[i].di, dev_clone(dev));
@@ -891,9 +937,16 @@ void scheduler_set_config(struct scheduler *s, const struct cfg *cfg, int64_t no
   FREE_NULL(s->slots);
   s->slots = ns;
   s->n = n;
+  set_hints(s);
 }
 
 /* ---- results on the main thread ----------------------------------------- */
+
+/* The slot's index + 1: reading.device_ref. */
+static uint32_t slot_ref(const struct scheduler *s, const struct slot *sl)
+{
+  return (uint32_t)(sl - s->slots) + 1;
+}
 
 /* Counts error kinds of the readings of one poll on their way to emit. */
 struct count_wrap {
@@ -903,6 +956,7 @@ struct count_wrap {
   size_t n;
   bool saw_timeout, saw_io;
   size_t n_answered; /* readings with a value or a device's own error (exception) */
+  uint32_t ref;       /* the slot's index + 1, as reading.device_ref */
 };
 
 static void count_emit(void *ctx, const struct reading *r)
@@ -930,12 +984,16 @@ static void count_emit(void *ctx, const struct reading *r)
       w->sl->errors[SCHED_ERR_EXCEPTION]++;
     break;
   }
-  w->emit(w->ctx, r);
+  {
+    struct reading rr = *r;
+    rr.device_ref = w->ref;
+    w->emit(w->ctx, &rr);
+  }
 }
 
 /* Emit a failed reading for every point of the slot's device. */
-static void emit_failures(struct slot *sl, int64_t now_wall, const char *why, adapter_emit_fn emit,
-                          void *ctx)
+static void emit_failures(struct slot *sl, int64_t now_wall, const char *why,
+                          const struct count_wrap *w)
 {
   size_t i;
   for(i = 0; i < sl->dev->n_points; i++) {
@@ -943,11 +1001,13 @@ static void emit_failures(struct slot *sl, int64_t now_wall, const char *why, ad
     memset(&r, 0, sizeof(r));
     r.device = sl->dev->id;
     r.point = sl->dev->points[i].id;
+    r.point_ref = (uint32_t)(i + 1);
+    r.device_ref = w->ref;
     r.wall_ms = now_wall;
     r.is_bool = sl->dev->points[i].type == CFG_VT_BOOL;
     r.error = READING_ERR_NO_ANSWER;
     r.detail = why;
-    emit(ctx, &r);
+    w->emit(w->ctx, &r);
   }
 }
 
@@ -986,7 +1046,7 @@ static void finish_poll(struct slot *sl, enum rs_err rc, const char *err, int64_
   }
   if(rc && !counted) {
     if(!w->n)
-      emit_failures(sl, wall, why, w->emit, w->ctx);
+      emit_failures(sl, wall, why, w);
     if(rc == RS_ERR_TIMEOUT)
       sl->errors[SCHED_ERR_TIMEOUT]++;
     else if(rc == RS_ERR_IO)
@@ -1028,11 +1088,11 @@ static void finish_poll(struct slot *sl, enum rs_err rc, const char *err, int64_
 }
 
 /* Poll one slot now on this thread; updates its counters, state and next due time. */
-static void poll_inline(struct slot *sl, int64_t now_mono, int64_t now_wall, adapter_emit_fn emit,
-                        void *ctx)
+static void poll_inline(struct scheduler *s, struct slot *sl, int64_t now_mono, int64_t now_wall,
+                        adapter_emit_fn emit, void *ctx)
 {
   char err[ERR_LEN];
-  struct count_wrap w = {sl, emit, ctx, 0, false, false, 0};
+  struct count_wrap w = {sl, emit, ctx, 0, false, false, 0, slot_ref(s, sl)};
   struct sink k = {count_emit, &w, NULL, 0};
   int64_t t0 = clock_real_mono_ms();
   enum rs_err rc;
@@ -1044,6 +1104,88 @@ static void poll_inline(struct slot *sl, int64_t now_mono, int64_t now_wall, ada
   sl->next_due = now_mono + next_delay(sl);
 }
 
+/* ---- event-loop polls ----------------------------------------------------- */
+
+/* The slot of an event-loop instance, or NULL when it is gone. */
+static struct slot *slot_of(struct scheduler *s, const struct devinst *di)
+{
+  if(di->hint < s->n && s->slots[di->hint].di == di)
+    return &s->slots[di->hint];
+  return NULL;
+}
+
+static void async_emit(void *ctx, const struct reading *r)
+{
+  struct devinst *di = ctx;
+  struct scheduler *s = di->s;
+  struct slot *sl = slot_of(s, di);
+  struct count_wrap w;
+  if(!sl)
+    return;
+  w = (struct count_wrap){sl, s->lemit, s->lctx, 0, false, false, 0, slot_ref(s, sl)};
+  count_emit(&w, r);
+  di->n_emit++;
+  di->n_answered += w.n_answered;
+  di->saw_timeout |= w.saw_timeout;
+  di->saw_io |= w.saw_io;
+}
+
+static void async_done(void *ctx, enum rs_err rc, const char *err)
+{
+  struct devinst *di = ctx;
+  struct scheduler *s = di->s;
+  struct slot *sl = slot_of(s, di);
+  struct count_wrap w;
+  if(!sl || !sl->busy)
+    return;
+  sl->busy = false;
+  w = (struct count_wrap){sl,         s->lemit,         s->lctx,        di->n_emit,
+                          di->saw_timeout, di->saw_io, di->n_answered, slot_ref(s, sl)};
+  finish_poll(sl, rc, err, clock_real_mono_ms() - di->poll_t0, di->poll_wall, &w);
+  /* a state change (down, up) moves the next poll relative to when this one was due */
+  sl->next_due = di->poll_due + next_delay(sl);
+}
+
+/*
+ * Start a poll of sl on the event loop; its readings and its end arrive
+ * through async_emit/async_done. A device that cannot be opened fails here.
+ */
+static void poll_async(struct scheduler *s, struct slot *sl, int64_t now_mono, int64_t now_wall)
+{
+  struct devinst *di = sl->di;
+  sl->polls++;
+  sl->next_due = now_mono + next_delay(sl);
+  if(!di->opened) {
+    char err[ERR_LEN];
+    enum rs_err rc = adapter_open(&di->ad, err, sizeof(err));
+    if(rc) {
+      struct count_wrap w = {sl, s->lemit, s->lctx, 0, false, false, 0, slot_ref(s, sl)};
+      finish_poll(sl, rc, err, 0, now_wall, &w);
+      sl->next_due = now_mono + next_delay(sl);
+      return;
+    }
+    di->opened = true;
+  }
+  sl->busy = true;
+  di->poll_due = now_mono;
+  di->poll_wall = now_wall;
+  di->poll_t0 = clock_real_mono_ms();
+  di->n_emit = di->n_answered = 0;
+  di->saw_timeout = di->saw_io = false;
+  adapter_start(&di->ad, now_wall, async_emit, async_done, di);
+}
+
+void scheduler_attach_loop(struct scheduler *s, struct evloop *loop, adapter_emit_fn emit,
+                           void *ctx)
+{
+  size_t i;
+  s->loop = loop;
+  s->lemit = emit;
+  s->lctx = ctx;
+  for(i = 0; i < s->n; i++)
+    slot_make_async(s, &s->slots[i]);
+}
+
 size_t scheduler_run_due(struct scheduler *s, int64_t now_mono, int64_t now_wall,
                          adapter_emit_fn emit, void *ctx)
 {
@@ -1053,8 +1195,16 @@ size_t scheduler_run_due(struct scheduler *s, int64_t now_mono, int64_t now_wall
     struct job *j;
     if(sl->next_due > now_mono)
       continue;
+    if(sl->busy && sl->di && sl->di->async) {
+      sl->skipped++; /* the last poll is still in flight */
+      sl->next_due = now_mono + next_delay(sl);
+      continue;
+    }
     if(!sl->bus) {
-      poll_inline(sl, now_mono, now_wall, emit, ctx);
+      if(sl->di && sl->di->async)
+        poll_async(s, sl, now_mono, now_wall);
+      else
+        poll_inline(s, sl, now_mono, now_wall, emit, ctx);
       polled++;
       continue;
     }
@@ -1115,7 +1265,7 @@ size_t scheduler_drain(struct scheduler *s, adapter_emit_fn emit, void *ctx)
       done++;
     }
     if(sl) {
-      struct count_wrap w = {sl, emit, ctx, 0, false, false, 0};
+      struct count_wrap w = {sl, emit, ctx, 0, false, false, 0, slot_ref(s, sl)};
       size_t i;
       for(i = 0; i < res->n; i++) {
         struct reading r = res->rd[i].r;
@@ -1207,7 +1357,7 @@ void scheduler_on_event(struct scheduler *s, uint64_t tag, int64_t now_wall, ada
     return;
   sl->fd_dirty = true;
   {
-    struct count_wrap w = {sl, emit, ctx, 0, false, false, 0};
+    struct count_wrap w = {sl, emit, ctx, 0, false, false, 0, slot_ref(s, sl)};
     (void)adapter_on_readable(&sl->di->ad, now_wall, count_emit, &w);
   }
 }

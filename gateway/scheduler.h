@@ -158,6 +158,22 @@ int64_t scheduler_next_io_timeout(const struct scheduler *s);
 void scheduler_run_io_timeouts(struct scheduler *s, int64_t real_now, int64_t now_wall,
                                adapter_emit_fn emit, void *ctx);
 
+struct evloop;
+
+/*
+ * Run the devices whose backend can (adapter_has_start(): Modbus TCP) on
+ * event loop `loop` (not owned; it must outlive the scheduler's adapters):
+ * scheduler_run_due() starts their polls and returns; readings reach
+ * emit(ctx, r) from the loop's callbacks as replies arrive, and the poll's
+ * end updates the device's state there. Every such device is in flight at
+ * once; no thread, no job queue. A poll still running when the device is
+ * due again skips that round (counted in `skipped`), as on a bus thread.
+ * Call before scheduler_start_workers() and the first scheduler_run_due();
+ * the other devices keep their bus threads (or run inline).
+ */
+void scheduler_attach_loop(struct scheduler *s, struct evloop *loop, adapter_emit_fn emit,
+                           void *ctx);
+
 /*
  * Switch to worker mode (see above) before the first scheduler_run_due().
  * time_scale (1 for real time) turns the real time a job waited in its

@@ -10,14 +10,19 @@ add_executable(modbus_probe_cli ${RESTOCK_TEST_DIR}/modbus_probe_cli.c)
 target_link_libraries(modbus_probe_cli PRIVATE rsgateway)
 add_executable(modbus_rtu_server ${RESTOCK_TEST_DIR}/peers/rtu_server.c)
 target_link_libraries(modbus_rtu_server PRIVATE PkgConfig::MODBUS)
+# many Modbus TCP devices in one process (port 0 each): the 2,000-connection test, bench/poll
+add_executable(modbus_many_server ${RESTOCK_TEST_DIR}/peers/many_server.c)
+target_link_libraries(modbus_many_server PRIVATE PkgConfig::MODBUS m)
 
-foreach(case types mbpoll rtu exceptions hostile down_restart isolation probe fdlimit daemon)
+foreach(case types mbpoll rtu exceptions hostile down_restart isolation probe fdlimit daemon
+             many)
   add_test(NAME modbus_${case}
            COMMAND ${RESTOCK_PYTHON} ${RESTOCK_TEST_DIR}/test_modbus.py ${case}
                    --encode $<TARGET_FILE:modbus_encode_tool>
                    --poll $<TARGET_FILE:modbus_poll_tool>
                    --probe $<TARGET_FILE:modbus_probe_cli>
                    --server $<TARGET_FILE:modbus_rtu_server>
+                   --many $<TARGET_FILE:modbus_many_server>
                    --restockd $<TARGET_FILE:restockd>
                    --peers ${RESTOCK_TEST_DIR}/peers)
   set_tests_properties(modbus_${case} PROPERTIES TIMEOUT 120 SKIP_RETURN_CODE 77)

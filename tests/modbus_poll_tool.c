@@ -1,17 +1,21 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Test helper: `modbus_poll_tool CONFIG_DIR RUN_MS [--inline]` runs the real
- * scheduler (worker mode unless --inline) with the built-in adapters over
+ * scheduler as restockd does (Modbus TCP on an event loop, other buses on
+ * worker threads) unless --inline (everything on this thread, one device
+ * after the other) with the built-in adapters over
  * CONFIG_DIR's devices for RUN_MS real milliseconds, on the real clock, and
  * prints what happened, one line each:
  *
  *   R WALL_MS DEVICE POINT ERROR CODE VALUE RAW    a reading (RAW: n,n,.. or -)
  *   S DEVICE up=0|1 polls=N failures=N consecutive=N skipped=N rtt=N errors=K:N,..
+ *   D SOCKETS MAX_FD                               sockets open at the end, highest fd
  *   F SHUTDOWN_MS                                  how long scheduler_free() took
  *
  * The Python tests (tests/test_modbus.py) start the peers and judge the lines.
  * Exit 0, or 2 on bad usage or config.
  */
+#include <dirent.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,8 +28,16 @@
 #include "base/rs_util.h"
 #include "adapters/adapter.h"
 #include "base/clock.h"
+#include "base/evloop.h"
 #include "base/log.h"
 #include "gateway/scheduler.h"
+
+static void on_wakeup(void *ud, int fd, uint32_t events)
+{
+  (void)ud;
+  (void)fd;
+  (void)events;
+}
 
 static void print_reading(void *ctx, const struct reading *r)
 {
@@ -48,7 +60,7 @@ int main(int argc, char **argv)
   struct rs_clock *clk;
   int64_t run_ms, end, t0;
   bool inline_mode = argc > 3 && !strcmp(argv[3], "--inline");
-  int ep = -1;
+  struct evloop *loop = NULL;
   size_t i;
 
   if(argc < 3 || rs_parse_i64(argv[2], false, 0, INT64_MAX, &run_ms)) {
@@ -66,19 +78,18 @@ int main(int argc, char **argv)
   clk = clock_new_real();
   s = scheduler_new(cfg, adapter_default_lookup, NULL, clock_mono_ms(clk));
   if(!inline_mode) {
-    struct epoll_event ev;
+    loop = evloop_new();
+    if(!loop)
+      return 1;
+    scheduler_attach_loop(s, loop, print_reading, NULL);
     if(scheduler_start_workers(s, 1))
       return 1;
-    ep = epoll_create1(EPOLL_CLOEXEC);
-    memset(&ev, 0, sizeof(ev));
-    ev.events = EPOLLIN;
-    if(ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, scheduler_event_fd(s), &ev))
+    if(!evloop_io_add(loop, scheduler_event_fd(s), EPOLLIN, on_wakeup, NULL))
       return 1;
   }
   end = clock_mono_ms(clk) + run_ms;
   for(;;) {
     int64_t now = clock_mono_ms(clk), next;
-    struct epoll_event ev;
     (void)scheduler_drain(s, print_reading, NULL);
     if(now >= end)
       break;
@@ -87,10 +98,10 @@ int main(int argc, char **argv)
     if(next > end)
       next = end;
     now = clock_mono_ms(clk);
-    if(next > now) {
-      if(ep >= 0)
-        (void)epoll_wait(ep, &ev, 1, (int)(next - now));
-      else {
+    if(loop)
+      (void)evloop_turn(loop, next > now ? next - now : 0);
+    else if(next > now) {
+      {
         struct timespec ts = {(time_t)((next - now) / 1000),
                               (long)((next - now) % 1000) * 1000000L};
         nanosleep(&ts, NULL);
@@ -114,11 +125,36 @@ int main(int argc, char **argv)
     }
     printf("%s\n", first ? "-" : "");
   }
+  {
+    /* what is open right now: the connections the adapters hold */
+    DIR *dir = opendir("/proc/self/fd");
+    struct dirent *de;
+    long socks = 0, maxfd = -1;
+    while(dir && (de = readdir(dir))) {
+      char path[300], target[64];
+      ssize_t n;
+      int64_t fd;
+      if(rs_parse_i64(de->d_name, false, 0, INT32_MAX, &fd))
+        continue;
+      (void)rs_snprintf(path, sizeof(path), "/proc/self/fd/%s", de->d_name);
+      n = readlink(path, target, sizeof(target) - 1);
+      if(n > 0) {
+        target[n] = '\0';
+        if(!strncmp(target, "socket:", 7)) {
+          socks++;
+          if(fd > maxfd)
+            maxfd = (long)fd;
+        }
+      }
+    }
+    if(dir)
+      closedir(dir);
+    printf("D %ld %ld\n", socks, maxfd);
+  }
   t0 = clock_real_mono_ms();
   scheduler_free(s);
   printf("F %" PRId64 "\n", clock_real_mono_ms() - t0);
-  if(ep >= 0)
-    close(ep);
+  evloop_free(loop);
   clock_free(clk);
   cfg_free(cfg);
   return 0;

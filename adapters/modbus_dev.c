@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * modbus_dev: the shared part of a Modbus device poll (see modbus_dev.h).
+ */
+#include "adapters/modbus_dev.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "adapters/modbus_codec.h"
+#include "base/log.h"
+#include "base/rs_util.h"
+
+void mbd_plan(struct mbd *m, const struct cfg_device *d)
+{
+  char err[256];
+  mbplan_free(&m->plan);
+  if(mbplan_build(d, &m->plan, err, sizeof(err)))
+    log_warn("device %s: %s", d->id, err);
+  FREE_NULL(m->pts);
+  FREE_NULL(m->outs);
+  m->n_pts = d->n_points;
+  m->pts = rs_xcalloc(m->n_pts ? m->n_pts : 1, sizeof(*m->pts));
+  m->outs = rs_xcalloc(m->plan.n_reqs ? m->plan.n_reqs : 1, sizeof(*m->outs));
+}
+
+void mbd_free(struct mbd *m)
+{
+  mbplan_free(&m->plan);
+  FREE_NULL(m->pts);
+  FREE_NULL(m->outs);
+  m->n_pts = 0;
+}
+
+void mbd_set(struct mbd *m, const struct cfg_device *d, size_t i, enum mbd_fail f, int code,
+             const char *what)
+{
+  const struct mbplan_req *r = &m->plan.reqs[i];
+  struct mbd_out *o = &m->outs[i];
+  o->f = f;
+  o->code = code;
+  (void)rs_snprintf(o->detail, sizeof(o->detail), "%s %u..%u of unit %d: %s",
+                    cfg_regtable_name(r->table), (unsigned)r->start,
+                    (unsigned)(r->start + r->count - 1), d->unit_id, what);
+}
+
+void mbd_begin(struct mbd *m, const struct cfg_device *d)
+{
+  size_t i;
+  for(i = 0; i < m->plan.n_reqs; i++)
+    mbd_set(m, d, i, MBD_TIMEOUT, 0, "not tried: the poll had no attempts left");
+}
+
+bool mbd_answered(enum mbd_fail f)
+{
+  return f == MBD_OK || f == MBD_EXCEPTION || f == MBD_BUSY || f == MBD_MALFORMED;
+}
+
+/* Log a point's error when it differs from the last one, and a recovery. */
+static void note_point(const struct cfg_device *d, const struct cfg_point *pt, struct mbd_pt *ps,
+                       enum reading_error e, int code, const char *detail)
+{
+  if(ps->err == (uint8_t)e && ps->code == (uint8_t)code)
+    return;
+  if(e == READING_OK)
+    log_notice("device %s point %s: reading again", d->id, pt->id);
+  else
+    log_warn("device %s point %s: %s", d->id, pt->id, detail ? detail : reading_error_name(e));
+  ps->err = (uint8_t)e;
+  ps->code = (uint8_t)code;
+}
+
+/* A reading of point index p of d with no value yet. */
+static void reading_init(struct reading *rd, const struct cfg_device *d, size_t p, int64_t wall_ms)
+{
+  const struct cfg_point *pt = &d->points[p];
+  memset(rd, 0, sizeof(*rd));
+  rd->device = d->id;
+  rd->point = pt->id;
+  rd->point_ref = (uint32_t)(p + 1);
+  rd->wall_ms = wall_ms;
+  rd->is_bool = pt->type == CFG_VT_BOOL;
+}
+
+void mbd_emit_values(struct mbd *m, const struct cfg_device *d, size_t i, const uint16_t *regs,
+                     const uint8_t *bits, int64_t wall_ms, adapter_emit_fn emit, void *ctx)
+{
+  const struct mbplan_req *r = &m->plan.reqs[i];
+  size_t k, j;
+  m->outs[i].f = MBD_OK;
+  for(k = 0; k < r->n_items; k++) {
+    const struct mbplan_item *it = &r->items[k];
+    const struct cfg_point *pt = &d->points[it->point];
+    uint16_t v16[READING_RAW_MAX];
+    struct codec_value v;
+    char err[CODEC_ERR_MAX];
+    struct reading rd;
+    size_t w = it->width < READING_RAW_MAX ? it->width : READING_RAW_MAX;
+    enum codec_err cr;
+
+    for(j = 0; j < w; j++)
+      v16[j] = bits ? (uint16_t)bits[it->offset + j] : regs[it->offset + j];
+    reading_init(&rd, d, it->point, wall_ms);
+    rd.n_raw = (unsigned)w;
+    memcpy(rd.raw, v16, w * sizeof(rd.raw[0]));
+    cr = mbc_decode(pt, v16, w, &v, err, sizeof(err));
+    if(cr) {
+      rd.error = READING_ERR_MALFORMED;
+      rd.detail = err;
+    }
+    else {
+      rd.value = codec_value_as_double(&v);
+      rd.is_int = v.kind == CODEC_V_INT || v.kind == CODEC_V_UINT;
+    }
+    note_point(d, pt, &m->pts[it->point], rd.error, 0, rd.detail);
+    emit(ctx, &rd);
+  }
+}
+
+/* Emit every point of request i with the failure e (code, detail). */
+static void emit_failure(struct mbd *m, const struct cfg_device *d, size_t i, int64_t wall_ms,
+                         enum reading_error e, adapter_emit_fn emit, void *ctx)
+{
+  const struct mbplan_req *r = &m->plan.reqs[i];
+  const struct mbd_out *o = &m->outs[i];
+  size_t k;
+  for(k = 0; k < r->n_items; k++) {
+    struct reading rd;
+    reading_init(&rd, d, r->items[k].point, wall_ms);
+    rd.error = e;
+    rd.code = o->code;
+    rd.detail = o->detail;
+    note_point(d, &d->points[r->items[k].point], &m->pts[r->items[k].point], e, o->code,
+               o->detail);
+    emit(ctx, &rd);
+  }
+}
+
+enum rs_err mbd_finish(struct mbd *m, const struct cfg_device *d, int64_t wall_ms, enum rs_err last,
+                       adapter_emit_fn emit, void *ctx, char *err, size_t errlen)
+{
+  size_t i, answered = 0;
+  err[0] = '\0';
+  for(i = 0; i < m->plan.n_reqs; i++) {
+    if(mbd_answered(m->outs[i].f))
+      answered++;
+    else if(!err[0])
+      (void)rs_strlcpy(err, m->outs[i].detail, errlen);
+  }
+  if(m->plan.n_reqs && !answered)
+    return last; /* the device did not answer at all: the scheduler reports every point */
+  err[0] = '\0';
+  for(i = 0; i < m->plan.n_reqs; i++) {
+    enum reading_error e;
+    switch(m->outs[i].f) {
+    case MBD_OK:
+      continue;
+    case MBD_EXCEPTION:
+    case MBD_BUSY:
+      e = READING_ERR_EXCEPTION;
+      break;
+    case MBD_MALFORMED:
+      e = READING_ERR_MALFORMED;
+      break;
+    case MBD_IO:
+      e = READING_ERR_IO;
+      break;
+    case MBD_TIMEOUT:
+    default:
+      e = READING_ERR_NO_ANSWER;
+      break;
+    }
+    emit_failure(m, d, i, wall_ms, e, emit, ctx);
+  }
+  for(i = 0; i < m->plan.n_unplanned; i++) {
+    struct reading rd;
+    reading_init(&rd, d, m->plan.unplanned[i].point, wall_ms);
+    rd.error = READING_ERR_MALFORMED;
+    rd.detail = m->plan.unplanned[i].reason;
+    emit(ctx, &rd);
+  }
+  return RS_OK;
+}
