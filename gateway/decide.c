@@ -131,6 +131,21 @@ size_t decide_run(struct decide *d, struct reading_path *rp, struct pipeline *pl
           d->on_line(d->on_line_ud, &d->dec[i], id, now_ms);
       }
     }
+    /* a button press that cannot be acted on is logged and shown, never dropped silently */
+    for(i = 0; i < d->n_cons; i++) {
+      const struct rule_snapshot *s = &d->snaps[i];
+      const char *why = NULL;
+      if(!s->button_pressed)
+        continue;
+      if(s->open_line)
+        why = "a line of this consumable is open";
+      else if(s->stale)
+        why = "its reading is stale";
+      else if(!may_order)
+        why = "the clock is not plausible";
+      if(why)
+        pipeline_note_press_ignored(pl, d->cons[i]->full_id, why, now_ms);
+    }
   }
   (void)pipeline_tick(pl, d->cfg, now_ms);
   return made;

@@ -615,6 +615,17 @@ enum rs_err pipeline_submit(struct pipeline *p, const struct cfg *cfg,
   return RS_OK;
 }
 
+void pipeline_note_press_ignored(struct pipeline *p, const char *consumable, const char *why,
+                                 int64_t now_ms)
+{
+  char detail[256];
+  (void)rs_snprintf(detail, sizeof(detail), "button press not acted on: %s", why);
+  log_notice("consumable %s: %s", consumable, detail);
+  if(store_audit_subject(p->st, now_ms, "button", "press-ignored", consumable, detail))
+    log_err("consumable %s: cannot record the ignored press: %s", consumable,
+            store_errmsg(p->st));
+}
+
 bool pipeline_has_open_line(struct pipeline *p, const char *consumable)
 {
   bool open = false;

@@ -142,6 +142,16 @@ bool pipeline_clock_check(struct pipeline *p, int64_t now_ms);
 enum rs_err pipeline_submit(struct pipeline *p, const struct cfg *cfg,
                             const struct rule_decision *d, int64_t now_ms, int64_t *line_id);
 
+/*
+ * A button press of consumable (full id) that makes no line (why: "a line
+ * of this consumable is open", "its reading is stale", ...): logged at
+ * notice level and stored in the audit trail (actor "button", action
+ * "press-ignored", subject the consumable), which the consumable's page
+ * shows. Store failures are logged.
+ */
+void pipeline_note_press_ignored(struct pipeline *p, const char *consumable, const char *why,
+                                 int64_t now_ms);
+
 /* Whether consumable (full id) has an open line. On a store error: true (fail safe). */
 bool pipeline_has_open_line(struct pipeline *p, const char *consumable);
 

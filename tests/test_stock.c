@@ -54,6 +54,7 @@ static const char restock_fmt[] =
     "catalog:\n"
     "  - {sku: F-1, supplier: acme, unit_price: \"10.00\", currency: EUR, lead_time: 3d,\n"
     "     approval: %s, pack_size: %d}\n"
+    "  - {sku: B-1, supplier: acme, unit_price: \"5.00\", currency: EUR}\n"
     "suppliers: [{id: acme}]\n";
 static const char devices_yaml[] =
     "devices:\n"
@@ -62,8 +63,10 @@ static const char devices_yaml[] =
     "    poll_interval: 1h\n"
     "    points:\n"
     "      - {id: lvl, register: holding, address: 0, type: uint16}\n"
+    "      - {id: btn, register: coil, address: 1, type: bool}\n"
     "    consumables:\n"
-    "      - {id: filter, sku: F-1, kind: filter, level: {point: lvl, full: 100, empty: 0}}\n";
+    "      - {id: filter, sku: F-1, kind: filter, level: {point: lvl, full: 100, empty: 0}}\n"
+    "      - {id: button, sku: B-1, button: {point: btn}}\n";
 
 /* The scripted shop: accepts every order, reports `status` when asked. */
 struct shop {
@@ -487,6 +490,43 @@ static void test_unknown_part(void **state)
   env_close(&e);
 }
 
+static int find_ignored(void *ud, int64_t t, const char *actor, const char *action,
+                        const char *detail)
+{
+  (void)t;
+  if(!strcmp(actor, "button") && !strcmp(action, "press-ignored") && strstr(detail, "open"))
+    (*(int *)ud)++;
+  return 0;
+}
+
+/* A button press that cannot be acted on (a line is open) is logged and shown (audit). */
+static void test_press_ignored_is_shown(void **state)
+{
+  struct env e;
+  struct reading r;
+  int ignored = 0, k;
+  static const double presses[] = {0, 1, 0, 1};
+  (void)state;
+  env_open(&e, "auto", "", 1);
+  memset(&r, 0, sizeof(r));
+  r.device = "m1";
+  r.point = "btn";
+  r.is_bool = true;
+  r.error = READING_OK;
+  for(k = 0; k < 4; k++) {
+    r.wall_ms = e.now;
+    r.value = presses[k];
+    assert_int_equal(reading_path_submit(e.rp, &r), RS_OK);
+    (void)decide_run(e.dc, e.rp, e.pl, e.now);
+    if(k == 1)
+      assert_true(pipeline_has_open_line(e.pl, "m1/button")); /* the first press ordered */
+    e.now += MIN_MS;
+  }
+  assert_int_equal(store_list_audit(e.st, "m1/button", 0, find_ignored, &ignored), RS_OK);
+  assert_int_equal(ignored, 1);
+  env_close(&e);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -495,6 +535,7 @@ int main(void)
       cmocka_unit_test(test_stock_take),
       cmocka_unit_test(test_fitted_before_delivery),
       cmocka_unit_test(test_unknown_part),
+      cmocka_unit_test(test_press_ignored_is_shown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
