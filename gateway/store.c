@@ -162,6 +162,14 @@ enum sid {
   S_AUDIT_ADD,
   S_META_GET,
   S_META_SET,
+  S_APPR_LIST,
+  S_APPR_BY_HASH,
+  S_MAIL_QUEUE,
+  S_MAIL_EXISTS,
+  S_MAIL_DUE,
+  S_MAIL_ALL,
+  S_MAIL_SENT,
+  S_MAIL_FAILED,
   S_COUNT
 };
 
@@ -171,6 +179,13 @@ enum sid {
 #define ORDER_COLS                                                                                 \
   "id, supplier, state, currency, total, created_ms, updated_ms, shop_id, request_body, "          \
   "attempts, next_attempt_ms, last_error"
+
+#define APPR_COLS                                                                                  \
+  "id, order_id, approver, token_hash, created_ms, expires_ms, used_at_ms, decided_by, "           \
+  "decision, source, user_agent"
+#define MAIL_COLS                                                                                  \
+  "id, kind, ref, order_id, recipient, message, created_ms, attempts, next_attempt_ms, sent_ms, " \
+  "last_error"
 
 static const char *const sql_text[S_COUNT] = {
     [S_SYNC_FULL] = "PRAGMA synchronous = FULL",
@@ -263,6 +278,18 @@ static const char *const sql_text[S_COUNT] = {
     [S_AUDIT_ADD] = "INSERT INTO audit(time_ms, actor, action, detail, subject)"
                     " VALUES(?1, ?2, ?3, ?4, ?5)",
     [S_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+    [S_APPR_LIST] = "SELECT " APPR_COLS " FROM approvals WHERE order_id = ?1 ORDER BY id",
+    [S_APPR_BY_HASH] = "SELECT " APPR_COLS " FROM approvals WHERE token_hash = ?1",
+    [S_MAIL_QUEUE] = "INSERT INTO mail_outbox(kind, ref, order_id, recipient, message, created_ms,"
+                     " next_attempt_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+    [S_MAIL_EXISTS] = "SELECT 1 FROM mail_outbox WHERE kind = ?1 AND ref = ?2",
+    [S_MAIL_DUE] = "SELECT " MAIL_COLS " FROM mail_outbox WHERE sent_ms IS NULL"
+                   " AND next_attempt_ms <= ?1 ORDER BY next_attempt_ms, id LIMIT ?2",
+    [S_MAIL_ALL] = "SELECT " MAIL_COLS " FROM mail_outbox ORDER BY id LIMIT ?2",
+    [S_MAIL_SENT] = "UPDATE mail_outbox SET sent_ms = ?2, attempts = attempts + 1,"
+                    " last_error = ?3 WHERE id = ?1 AND sent_ms IS NULL",
+    [S_MAIL_FAILED] = "UPDATE mail_outbox SET next_attempt_ms = ?2, attempts = attempts + 1,"
+                      " last_error = ?3 WHERE id = ?1 AND sent_ms IS NULL",
     [S_META_SET] = "INSERT INTO meta(key, value) VALUES(?1, ?2)"
                    " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
 };
@@ -415,6 +442,42 @@ static enum rs_err run_id(struct store *st, enum sid id, const char *what)
   if(!s)
     return RS_ERR_DB;
   return run(st, s, what);
+}
+
+/*
+ * The cached statement id with its parameters bound by the letters of spec,
+ * one argument each: 't' text (const char *, NULL binds NULL), 'i' int64_t,
+ * 'm' int64_t where 0 binds NULL, 'd' double. NULL with st->err set when it
+ * cannot be prepared. The caller steps it and calls done().
+ */
+static sqlite3_stmt *bound(struct store *st, enum sid id, const char *spec, ...)
+{
+  sqlite3_stmt *s = stmt(st, id);
+  va_list ap;
+  int i;
+  if(!s)
+    return NULL;
+  va_start(ap, spec);
+  for(i = 1; spec[i - 1]; i++) {
+    switch(spec[i - 1]) {
+    case 't':
+      bind_text(s, i, va_arg(ap, const char *));
+      break;
+    case 'i':
+      sqlite3_bind_int64(s, i, va_arg(ap, int64_t));
+      break;
+    case 'm':
+      bind_ms0(s, i, va_arg(ap, int64_t));
+      break;
+    case 'd':
+      sqlite3_bind_double(s, i, va_arg(ap, double));
+      break;
+    default:
+      abort(); /* a programming error in a spec string */
+    }
+  }
+  va_end(ap);
+  return s;
 }
 
 /* ---- transactions ----------------------------------------------------- */
@@ -2021,9 +2084,6 @@ out:
 
 /* ---- approvals: reading (gateway/approve.c) ---------------------------- */
 
-#define APPR_COLS                                                                                  \
-  "id, order_id, approver, token_hash, created_ms, expires_ms, used_at_ms, decided_by, "           \
-  "decision, source, user_agent"
 
 void store_approval_free(struct store_approval *a)
 {
@@ -2055,14 +2115,11 @@ static void read_approval(sqlite3_stmt *s, struct store_approval *a)
 enum rs_err store_list_approvals(struct store *st, const char *order_id, store_approval_cb cb,
                                  void *ud)
 {
-  sqlite3_stmt *s = NULL;
+  sqlite3_stmt *s = bound(st, S_APPR_LIST, "t", order_id);
   enum rs_err rc = RS_OK;
-  int src = sqlite3_prepare_v2(st->db,
-                               "SELECT " APPR_COLS " FROM approvals WHERE order_id = ?1 ORDER BY id",
-                               -1, &s, NULL);
-  if(src)
-    return fail_sql(st, src, "listing approvals");
-  bind_text(s, 1, order_id);
+  int src;
+  if(!s)
+    return RS_ERR_DB;
   while((src = sqlite3_step(s)) == SQLITE_ROW) {
     struct store_approval a;
     int stop;
@@ -2074,22 +2131,19 @@ enum rs_err store_list_approvals(struct store *st, const char *order_id, store_a
   }
   if(src != SQLITE_ROW && src != SQLITE_DONE)
     rc = fail_sql(st, src, "listing approvals");
-  sqlite3_finalize(s);
+  done(s);
   return rc;
 }
 
 enum rs_err store_get_approval(struct store *st, const char *token_hash,
                                struct store_approval *out)
 {
-  sqlite3_stmt *s = NULL;
+  sqlite3_stmt *s = bound(st, S_APPR_BY_HASH, "t", token_hash);
   enum rs_err rc = RS_OK;
   int src;
   memset(out, 0, sizeof(*out));
-  src = sqlite3_prepare_v2(st->db, "SELECT " APPR_COLS " FROM approvals WHERE token_hash = ?1",
-                           -1, &s, NULL);
-  if(src)
-    return fail_sql(st, src, "reading an approval");
-  bind_text(s, 1, token_hash);
+  if(!s)
+    return RS_ERR_DB;
   src = sqlite3_step(s);
   if(src == SQLITE_ROW)
     read_approval(s, out);
@@ -2097,15 +2151,12 @@ enum rs_err store_get_approval(struct store *st, const char *token_hash,
     rc = fail_msg(st, RS_ERR_NOT_FOUND, "unknown approval link");
   else
     rc = fail_sql(st, src, "reading an approval");
-  sqlite3_finalize(s);
+  done(s);
   return rc;
 }
 
 /* ---- mail outbox (gateway/approve.c) ----------------------------------- */
 
-#define MAIL_COLS                                                                                  \
-  "id, kind, ref, order_id, recipient, message, created_ms, attempts, next_attempt_ms, sent_ms, " \
-  "last_error"
 
 void store_mail_free(struct store_mail *m)
 {
@@ -2145,20 +2196,11 @@ enum rs_err store_mail_queue(struct store *st, const char *kind, const char *ref
   rc = tx_begin(st, true);
   if(rc)
     return rc;
-  s = prep(st,
-           "INSERT INTO mail_outbox(kind, ref, order_id, recipient, message, created_ms,"
-           " next_attempt_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-           "queueing a mail");
+  s = bound(st, S_MAIL_QUEUE, "ttttti", kind, ref, order_id, recipient, message, now_ms);
   if(!s) {
     rc = RS_ERR_DB;
     goto out;
   }
-  bind_text(s, 1, kind);
-  bind_text(s, 2, ref);
-  bind_text(s, 3, order_id);
-  bind_text(s, 4, recipient);
-  bind_text(s, 5, message);
-  sqlite3_bind_int64(s, 6, now_ms);
   src = sqlite3_step(s);
   if(src != SQLITE_DONE) {
     if(sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_UNIQUE)
@@ -2170,46 +2212,37 @@ enum rs_err store_mail_queue(struct store *st, const char *kind, const char *ref
   }
   else if(id_out)
     *id_out = sqlite3_last_insert_rowid(st->db);
-  sqlite3_finalize(s);
+  done(s);
 out:
   return tx_end(st, rc);
 }
 
 enum rs_err store_mail_exists(struct store *st, const char *kind, const char *ref, bool *exists)
 {
-  sqlite3_stmt *s = prep(st, "SELECT 1 FROM mail_outbox WHERE kind = ?1 AND ref = ?2",
-                         "looking up a mail");
+  sqlite3_stmt *s = bound(st, S_MAIL_EXISTS, "tt", kind, ref);
   enum rs_err rc = RS_OK;
   int src;
   *exists = false;
   if(!s)
     return RS_ERR_DB;
-  bind_text(s, 1, kind);
-  bind_text(s, 2, ref);
   src = sqlite3_step(s);
   if(src == SQLITE_ROW)
     *exists = true;
   else if(src != SQLITE_DONE)
     rc = fail_sql(st, src, "looking up a mail");
-  sqlite3_finalize(s);
+  done(s);
   return rc;
 }
 
 enum rs_err store_mail_list(struct store *st, bool only_due, int64_t now_ms, size_t limit,
                             store_mail_cb cb, void *ud)
 {
-  sqlite3_stmt *s =
-      prep(st,
-           only_due ? "SELECT " MAIL_COLS " FROM mail_outbox WHERE sent_ms IS NULL"
-                      " AND next_attempt_ms <= ?1 ORDER BY next_attempt_ms, id LIMIT ?2"
-                    : "SELECT " MAIL_COLS " FROM mail_outbox ORDER BY id LIMIT ?2",
-           "listing the mail outbox");
+  sqlite3_stmt *s = bound(st, only_due ? S_MAIL_DUE : S_MAIL_ALL, "ii", now_ms,
+                          limit ? (int64_t)limit : INT64_C(-1));
   enum rs_err rc = RS_OK;
   int src;
   if(!s)
     return RS_ERR_DB;
-  sqlite3_bind_int64(s, 1, now_ms);
-  sqlite3_bind_int64(s, 2, limit ? (int64_t)limit : -1);
   while((src = sqlite3_step(s)) == SQLITE_ROW) {
     struct store_mail m;
     int stop;
@@ -2232,52 +2265,41 @@ enum rs_err store_mail_list(struct store *st, bool only_due, int64_t now_ms, siz
   }
   if(src != SQLITE_ROW && src != SQLITE_DONE)
     rc = fail_sql(st, src, "listing the mail outbox");
-  sqlite3_finalize(s);
+  done(s);
   return rc;
 }
 
 /* Run one UPDATE of the outbox row id; RS_ERR_NOT_FOUND when no row changed. */
-static enum rs_err mail_update(struct store *st, const char *sql, int64_t id, int64_t a,
+static enum rs_err mail_update(struct store *st, enum sid sql, int64_t id, int64_t a,
                                const char *text, const char *what)
 {
   sqlite3_stmt *s;
   enum rs_err rc = tx_begin(st, true);
   if(rc)
     return rc;
-  s = prep(st, sql, what);
+  s = bound(st, sql, "iit", id, a, text);
   if(!s) {
     rc = RS_ERR_DB;
     goto out;
   }
-  sqlite3_bind_int64(s, 1, id);
-  sqlite3_bind_int64(s, 2, a);
-  bind_text(s, 3, text);
   rc = run(st, s, what);
   if(!rc && sqlite3_changes(st->db) != 1)
     rc = fail_msg(st, RS_ERR_NOT_FOUND, "no unsent mail %lld in the outbox", (long long)id);
-  sqlite3_finalize(s);
 out:
   return tx_end(st, rc);
 }
 
 enum rs_err store_mail_sent(struct store *st, int64_t id, int64_t now_ms)
 {
-  return mail_update(st,
-                     "UPDATE mail_outbox SET sent_ms = ?2, attempts = attempts + 1,"
-                     " last_error = ?3 WHERE id = ?1 AND sent_ms IS NULL",
-                     id, now_ms, NULL, "marking a mail sent");
+  return mail_update(st, S_MAIL_SENT, id, now_ms, NULL, "marking a mail sent");
 }
 
 enum rs_err store_mail_failed(struct store *st, int64_t id, int64_t next_attempt_ms,
                               const char *error, int64_t now_ms)
 {
   (void)now_ms;
-  return mail_update(st,
-                     "UPDATE mail_outbox SET next_attempt_ms = ?2, attempts = attempts + 1,"
-                     " last_error = ?3 WHERE id = ?1 AND sent_ms IS NULL",
-                     id, next_attempt_ms, error, "noting a failed mail");
+  return mail_update(st, S_MAIL_FAILED, id, next_attempt_ms, error, "noting a failed mail");
 }
-
 
 /* ---- stock-take, holds, early receipts -------------------------------- */
 
