@@ -313,7 +313,7 @@ void mail_settings_from_cfg(const struct cfg *cfg, struct mail_settings *s)
   s->username = cfg->mail.username;
   s->password_file = cfg->mail.password_file;
   s->config_dir = cfg->dir;
-  s->timeout_ms = 30000;
+  s->timeout_ms = cfg->mail.timeout_ms > 0 ? cfg->mail.timeout_ms : 15000;
 }
 
 /*

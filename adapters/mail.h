@@ -60,7 +60,7 @@ struct mail_settings {
   int64_t timeout_ms;        /* whole attempt; 0: 30 s */
 };
 
-/* Fill *s from cfg->mail (timeout 30 s). */
+/* Fill *s from cfg->mail (timeout: mail.timeout, 15 s by default). */
 void mail_settings_from_cfg(const struct cfg *cfg, struct mail_settings *s);
 
 enum mail_result {

@@ -152,6 +152,7 @@ static const struct ckey k_mail[] = {
   K("from", KT_STR, struct cfg, mail.from, true, 0, 0, NULL),
   K("username", KT_STR, struct cfg, mail.username, false, 0, 0, NULL),
   K("password_file", KT_SECRET, struct cfg, mail.password_file, false, 0, 0, NULL),
+  K("timeout", KT_DUR, struct cfg, mail.timeout_ms, false, D_S, 10 * D_M, "15s"),
 };
 
 static const struct ckey k_orders[] = {
@@ -344,6 +345,25 @@ static void err(struct ld *ld, const struct cfg_node *n, const char *path, const
   va_start(ap, fmt);
   errv(ld, false, n, path, fmt, ap);
   va_end(ap);
+}
+
+/*
+ * A warning at node n when a network timeout (ms) could outlast half the
+ * packaged unit's watchdog interval: the daemon never waits for the peer on
+ * its loop, but a request that long is a peer restock cannot tell from a
+ * dead one before systemd's watchdog would, and the tools without a loop
+ * (restockctl) block that long.
+ */
+static void warn_timeout(struct ld *ld, const struct cfg_node *n, const char *path, int64_t ms)
+{
+  if(!n || ms <= CFG_WATCHDOG_HALF_MS)
+    return;
+  cfg_dcol_add(&ld->dc, true, ld->file, n->line, n->col,
+               "%s: %lld s could outlast half the watchdog interval (WatchdogSec=30s in the "
+               "packaged unit: %d s); restockd does not wait for it on its main loop, but a "
+               "peer this slow is not told from a dead one in time (use %ds or less)",
+               path, (long long)(ms / 1000), CFG_WATCHDOG_HALF_MS / 1000,
+               CFG_WATCHDOG_HALF_MS / 1000);
 }
 
 /* An error or warning at a stored position (phase two). */
@@ -605,6 +625,7 @@ static void load_restock(struct ld *ld, const struct cfg_node *root)
     const struct cfg_node *a, *bu;
     cfg->commerce.set = true;
     walk_map(ld, n, "commerce", k_commerce, NK(k_commerce), cfg, &w, NULL, 0);
+    warn_timeout(ld, wv(&w, "timeout"), "commerce.timeout", cfg->commerce.timeout_ms);
     bu = wv(&w, "base_url");
     if(cfg->commerce.base_url) {
       const char *u = cfg->commerce.base_url, *host;
@@ -665,6 +686,7 @@ static void load_restock(struct ld *ld, const struct cfg_node *root)
     ld->mail_set = true;
     ld->mail_pos = mkpos(ld, wkey(&top, "mail"));
     walk_map(ld, n, "mail", k_mail, NK(k_mail), cfg, &w, NULL, 0);
+    warn_timeout(ld, wv(&w, "timeout"), "mail.timeout", cfg->mail.timeout_ms);
     u = cfg->mail.smtp_url;
     if(u) {
       cfg_quote_value(u, strlen(u), q, sizeof(q));

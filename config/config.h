@@ -26,6 +26,12 @@ struct rs_arena;
 #define CFG_ID_MAX 64
 
 /* Where a value came from: file relative to the config dir, 1-based. */
+/*
+ * Half of the packaged unit's WatchdogSec (30 s): a commerce.timeout or
+ * mail.timeout above it gets a warning from the loader (restockd --check).
+ */
+#define CFG_WATCHDOG_HALF_MS 15000
+
 struct cfg_pos {
   const char *file;
   int line;
@@ -239,6 +245,7 @@ struct cfg {
     const char *from;
     const char *username;
     const char *password_file;
+    int64_t timeout_ms;          /* one SMTP transaction, at most (default 15 s) */
   } mail;
 
   struct {

@@ -578,6 +578,48 @@ static int load_bufs(const char *restock, const char *devname, const char *dev,
   return cfg_load_buffers("/nonexistent", f, dev ? 2 : 1, out, diags);
 }
 
+/*
+ * A commerce.timeout or mail.timeout that could outlast half the packaged
+ * unit's watchdog interval (15 s of WatchdogSec=30s) is a warning at its
+ * position (the config still loads); the defaults and 15 s are not.
+ */
+static void test_timeout_watchdog_warning(void **state)
+{
+  static const char base[] =
+      "gateway: {id: gw}\n"
+      "http: {listen: \"127.0.0.1:8080\", public_url: \"http://127.0.0.1:8080\"}\n"
+      "commerce:\n  base_url: http://127.0.0.1:8090/api/v1\n%s"
+      "mail:\n  smtp_url: smtp://127.0.0.1:25\n  from: gw@x.example\n%s";
+  char yaml[1024];
+  struct cfg_diags diags = {0};
+  struct cfg *cfg = NULL;
+  size_t k, warned = 0;
+  (void)state;
+  assert_int_equal(rs_snprintf(yaml, sizeof(yaml), base, "  timeout: 20s\n", "  timeout: 1m\n"), 0);
+  assert_int_equal(load_bufs(yaml, NULL, NULL, &diags, &cfg), 0);
+  assert_non_null(cfg);
+  assert_int_equal(cfg->mail.timeout_ms, 60000);
+  for(k = 0; k < diags.n; k++) {
+    if(diags.v[k].warning && strstr(diags.v[k].text, "watchdog") &&
+       (strstr(diags.v[k].text, "restock.yaml:5:12: commerce.timeout: 20 s") ||
+        strstr(diags.v[k].text, "restock.yaml:9:12: mail.timeout: 60 s")))
+      warned++;
+  }
+  assert_int_equal(warned, 2);
+  cfg_free(cfg);
+  cfg_diags_free(&diags);
+  /* 15 s and the defaults: no warning */
+  assert_int_equal(rs_snprintf(yaml, sizeof(yaml), base, "  timeout: 15s\n", ""), 0);
+  memset(&diags, 0, sizeof(diags));
+  cfg = NULL;
+  assert_int_equal(load_bufs(yaml, NULL, NULL, &diags, &cfg), 0);
+  assert_int_equal(cfg->mail.timeout_ms, 15000);
+  for(k = 0; k < diags.n; k++)
+    assert_null(strstr(diags.v[k].text, "watchdog"));
+  cfg_free(cfg);
+  cfg_diags_free(&diags);
+}
+
 static double now_s(void)
 {
   struct timespec ts;
@@ -760,6 +802,7 @@ int main(void)
     cmocka_unit_test(test_depth_cap),
     cmocka_unit_test(test_diags_in_file_order),
     cmocka_unit_test(test_stockout_risk),
+    cmocka_unit_test(test_timeout_watchdog_warning),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
