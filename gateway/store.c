@@ -305,8 +305,17 @@ struct store {
   bool fixed_tag;  /* store_set_order_id_tag() was called: ids are reproducible */
   uint64_t spares_gen; /* bumped by every write of a consumable's spares */
   int64_t data_version; /* PRAGMA data_version at the last store_changed_elsewhere(); -1: never */
+  bool readonly;        /* opened with STORE_OPEN_READONLY */
+  bool tx_write;        /* the open outer transaction is a write transaction */
+  /* the storage fault: a write failed for a storage reason, none succeeded since */
+  uint64_t fault_count;  /* failures since the fault began; 0: no fault */
+  int64_t fault_since;   /* CLOCK_REALTIME ms of its first failure */
+  char fault_why[192];   /* the first failure's reason */
   char err[512];
 };
+
+/* PRAGMA application_id of a restock database: "RSTK". */
+#define STORE_APP_ID 0x5253544B
 
 /* ---- errors ----------------------------------------------------------- */
 
@@ -340,17 +349,56 @@ static enum rs_err map_sqlite(int src)
   }
 }
 
-/* Set st->err to "what: <sqlite message>" and return the mapped code. */
+static int64_t real_ms(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Set st->err to "what: <sqlite message>" and return the mapped code. A
+ * storage failure (full, I/O, read-only file, corruption) starts or
+ * continues the store's fault (see store_fault()).
+ */
 static enum rs_err fail_sql(struct store *st, int src, const char *what)
 {
   enum rs_err rc = map_sqlite(src);
+  int prim = src & 0xff;
   if(rc == RS_ERR_FULL)
     snprintf(st->err, sizeof(st->err), "%s: %s: the disk (or database size limit) is full", what,
              st->path);
   else
     snprintf(st->err, sizeof(st->err), "%s: %s (SQLite code %d)", what, sqlite3_errmsg(st->db),
              src);
+  if(prim == SQLITE_FULL || prim == SQLITE_IOERR || prim == SQLITE_READONLY ||
+     prim == SQLITE_CORRUPT || prim == SQLITE_CANTOPEN || prim == SQLITE_NOTADB) {
+    if(!st->fault_count++) {
+      st->fault_since = real_ms();
+      (void)rs_strlcpy(st->fault_why,
+                       prim == SQLITE_FULL       ? "the disk (or database size limit) is full"
+                       : prim == SQLITE_READONLY ? "the database file is read-only"
+                       : prim == SQLITE_CORRUPT || prim == SQLITE_NOTADB
+                           ? "the database file is corrupt"
+                           : "I/O error on the database file",
+                       sizeof(st->fault_why));
+    }
+  }
   return rc ? rc : RS_ERR_DB;
+}
+
+bool store_fault(const struct store *st, char *why, size_t size, int64_t *since_ms,
+                 uint64_t *count)
+{
+  if(!st || !st->fault_count)
+    return false;
+  if(why && size)
+    (void)rs_strlcpy(why, st->fault_why, size);
+  if(since_ms)
+    *since_ms = st->fault_since;
+  if(count)
+    *count = st->fault_count;
+  return true;
 }
 
 static enum rs_err fail_msg(struct store *st, enum rs_err rc, const char *fmt, ...) RS_PRINTF(3, 4);
@@ -424,13 +472,15 @@ static void col_copy(sqlite3_stmt *s, int i, char *buf, size_t size)
   rs_strlcpy(buf, t ? (const char *)t : "", size);
 }
 
-/* Step a statement that returns no rows, then reset it. */
+/* Step a statement that returns no rows, then reset it. A write that worked ends a fault. */
 static enum rs_err run(struct store *st, sqlite3_stmt *s, const char *what)
 {
   int src = sqlite3_step(s);
   enum rs_err rc = RS_OK;
   if(src != SQLITE_DONE && src != SQLITE_ROW)
     rc = fail_sql(st, src, what);
+  else if(st->fault_count && !sqlite3_stmt_readonly(s) && !st->depth)
+    st->fault_count = 0; /* committed (autocommit): storage works again */
   done(s);
   return rc;
 }
@@ -498,6 +548,7 @@ static enum rs_err tx_open(struct store *st, bool durable, bool write)
       st->sync_full = true;
     }
     rc = run_id(st, write ? S_BEGIN : S_BEGIN_READ, "beginning a transaction");
+    st->tx_write = write;
     if(rc) {
       if(st->sync_full) {
         run_id(st, S_SYNC_NORMAL, "setting synchronous=NORMAL");
@@ -555,6 +606,8 @@ static enum rs_err tx_end(struct store *st, enum rs_err rc)
     if(st->depth == 1) {
       rc = run_id(st, S_COMMIT, "committing");
       if(rc == RS_OK) {
+        if(st->tx_write)
+          st->fault_count = 0; /* a write committed: storage works again */
         tx_outer_ended(st);
         return RS_OK;
       }
@@ -747,30 +800,10 @@ enum rs_err store_set_order_id_tag(struct store *st, const char *tag)
   return rc;
 }
 
-/*
- * Open or create the database (see store.h). The checks run in an order
- * that leaves a newer database untouched: nothing is written before the
- * version check.
- */
-enum rs_err store_open(const char *path, struct store **out, char *err, size_t errlen)
+/* The directory part of path into a new string ("." when there is none). */
+static char *dir_of(const char *path)
 {
-  struct store *st = NULL;
-  enum rs_err rc = RS_OK;
-  char *dir = NULL, *slash;
-  struct stat sb;
-  int src, ver = 0;
-  char mode[16] = "";
-
-  *out = NULL;
-  if(err && errlen)
-    err[0] = '\0';
-  if(!path || !*path) {
-    if(err)
-      snprintf(err, errlen, "no database path given");
-    return RS_ERR_INVALID;
-  }
-  dir = rs_xstrdup(path);
-  slash = strrchr(dir, '/');
+  char *dir = rs_xstrdup(path), *slash = strrchr(dir, '/');
   if(slash) {
     if(slash == dir)
       slash[1] = '\0';
@@ -779,58 +812,69 @@ enum rs_err store_open(const char *path, struct store **out, char *err, size_t e
   }
   else
     rs_strlcpy(dir, ".", strlen(dir) + 1);
-  if(stat(dir, &sb) || !S_ISDIR(sb.st_mode)) {
-    if(err)
-      snprintf(err, errlen, "cannot open database %s: directory %s %s", path, dir,
-               errno == ENOENT || !errno ? "does not exist" : strerror(errno));
-    if(!stat(dir, &sb) && !S_ISDIR(sb.st_mode) && err)
-      snprintf(err, errlen, "cannot open database %s: %s is not a directory", path, dir);
-    rc = RS_ERR_IO;
-    goto out;
-  }
+  return dir;
+}
 
-  /* a new file is private (0600): it holds request bodies and token hashes;
-     SQLite gives the -wal and -shm files the same mode */
-  {
-    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if(fd >= 0)
-      close(fd);
-    else if(errno != EEXIST) {
-      if(err)
-        snprintf(err, errlen, "cannot create database %s: %s", path, strerror(errno));
-      rc = RS_ERR_IO;
-      goto out;
-    }
+/*
+ * Open the SQLite connection: read-write (never creating), or read-only;
+ * immutable (a read-only directory where no writer can be: SQLite may not
+ * create the -shm file there) through a file: URI.
+ */
+static int open_conn(const char *path, bool readonly, bool immutable, sqlite3 **db)
+{
+  int flags = (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_EXRESCODE;
+  struct rs_buf uri = {0};
+  const char *p;
+  int src;
+  if(!immutable)
+    return sqlite3_open_v2(path, db, flags, NULL);
+  rs_buf_puts(&uri, "file:");
+  for(p = path; *p; p++) {
+    if(*p == '%' || *p == '?' || *p == '#')
+      rs_buf_printf(&uri, "%%%02X", (unsigned)(unsigned char)*p);
+    else
+      rs_buf_append(&uri, p, 1);
   }
-  st = rs_xcalloc(1, sizeof(*st));
-  st->data_version = -1;
-  st->path = rs_xstrdup(path);
-  src = sqlite3_open_v2(path, &st->db,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_EXRESCODE, NULL);
-  if(src) {
-    rc = map_sqlite(src);
-    if(err)
-      snprintf(err, errlen, "cannot open database %s: %s", path,
-               st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(src));
-    goto out;
-  }
-  sqlite3_busy_timeout(st->db, 5000);
-  src = pragma_int(st->db, "PRAGMA user_version", &ver);
-  if(src) {
-    rc = map_sqlite(src);
-    if(err)
-      snprintf(err, errlen, "cannot read database %s: %s", path, sqlite3_errmsg(st->db));
-    goto out;
-  }
-  if(ver > STORE_SCHEMA_VERSION) {
-    rc = RS_ERR_INVALID;
-    if(err)
-      snprintf(err, errlen,
-               "database %s has schema version %d, newer than this restock (%s) supports (%d): "
-               "run a newer restock or restore a backup",
-               path, ver, RESTOCK_VERSION, STORE_SCHEMA_VERSION);
-    goto out;
-  }
+  rs_buf_puts(&uri, "?immutable=1");
+  src = uri.oom ? SQLITE_NOMEM : sqlite3_open_v2(uri.data, db, flags | SQLITE_OPEN_URI, NULL);
+  rs_buf_free(&uri);
+  return src;
+}
+
+/*
+ * Whether the open file is a restock database: application_id "RSTK", or
+ * (made before restock stamped it) id 0 with a schema version and restock's
+ * meta table. 0, or -1 with *why.
+ */
+static int is_restock_db(struct store *st, int ver, int *app_id, const char **why)
+{
+  int n_meta = 0, n_tables = 0;
+  *app_id = 0;
+  if(pragma_int(st->db, "PRAGMA application_id", app_id) != SQLITE_OK)
+    return *why = "cannot read its header", -1;
+  if(*app_id == STORE_APP_ID)
+    return 0;
+  if(*app_id != 0)
+    return *why = "another program's SQLite database", -1;
+  if(pragma_int(st->db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
+                &n_meta) != SQLITE_OK ||
+     pragma_int(st->db, "SELECT count(*) FROM sqlite_master", &n_tables) != SQLITE_OK)
+    return *why = "cannot read its schema", -1;
+  if(ver >= 1 && n_meta == 1)
+    return 0;
+  *why = n_tables ? "another program's SQLite database" : "an SQLite database with no schema";
+  return -1;
+}
+
+/*
+ * Set up an open read-write connection: WAL, pragmas, migrations, the
+ * application id, the order-id tag. ver is the file's schema version.
+ */
+static enum rs_err setup_rw(struct store *st, int ver, int app_id, char *err, size_t errlen)
+{
+  enum rs_err rc;
+  char mode[16] = "";
+  int src;
   {
     sqlite3_stmt *s = NULL;
     src = sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1, &s, NULL);
@@ -846,26 +890,225 @@ enum rs_err store_open(const char *path, struct store **out, char *err, size_t e
     src = sqlite3_exec(st->db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL", NULL, NULL,
                        NULL);
   if(src) {
-    rc = map_sqlite(src);
     if(err)
-      snprintf(err, errlen, "cannot set up database %s: %s", path, sqlite3_errmsg(st->db));
-    goto out;
+      snprintf(err, errlen, "cannot set up database %s: %s", st->path, sqlite3_errmsg(st->db));
+    return map_sqlite(src);
   }
   if(strcmp(mode, "wal")) {
-    rc = RS_ERR_IO;
     if(err)
-      snprintf(err, errlen, "cannot use WAL mode on database %s (journal mode is \"%s\")", path,
-               mode);
-    goto out;
+      snprintf(err, errlen, "cannot use WAL mode on database %s (journal mode is \"%s\")",
+               st->path, mode);
+    return RS_ERR_IO;
   }
   rc = migrate(st, ver);
+  if(!rc && app_id != STORE_APP_ID) {
+    char sql[48];
+    snprintf(sql, sizeof(sql), "PRAGMA application_id = %d", STORE_APP_ID);
+    src = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+    if(src)
+      rc = fail_sql(st, src, "stamping the application id");
+  }
   if(!rc)
     rc = ensure_tag(st);
-  if(rc) {
+  if(rc && err)
+    snprintf(err, errlen, "cannot set up database %s: %s", st->path, st->err);
+  return rc;
+}
+
+/*
+ * Make a new database at path, which does not exist: built complete under
+ * a temporary name in the same directory, then linked into place (never
+ * replacing a file that appeared meanwhile). A crash leaves at most a
+ * temporary file, never an empty database at path.
+ */
+static enum rs_err create_db(const char *path, char *err, size_t errlen)
+{
+  struct rs_buf tmp = {0};
+  struct store *st = NULL;
+  enum rs_err rc = RS_OK;
+  int fd, src;
+
+  rs_buf_printf(&tmp, "%s.new-XXXXXX", path);
+  if(tmp.oom) {
+    rs_buf_free(&tmp);
+    return RS_ERR_NOMEM;
+  }
+  fd = mkstemp(tmp.data); /* mode 0600: the database holds request bodies and token hashes */
+  if(fd < 0) {
     if(err)
-      snprintf(err, errlen, "cannot set up database %s: %s", path, st->err);
+      snprintf(err, errlen, "cannot create database %s: %s", path, strerror(errno));
+    rs_buf_free(&tmp);
+    return RS_ERR_IO;
+  }
+  close(fd);
+  st = rs_xcalloc(1, sizeof(*st));
+  st->data_version = -1;
+  st->path = rs_xstrdup(tmp.data);
+  src = open_conn(tmp.data, false, false, &st->db);
+  if(src) {
+    rc = map_sqlite(src);
+    if(err)
+      snprintf(err, errlen, "cannot create database %s: %s", path,
+               st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(src));
+  }
+  else {
+    sqlite3_busy_timeout(st->db, 5000);
+    rc = setup_rw(st, 0, 0, err, errlen);
+  }
+  store_close(st); /* checkpoints and removes the -wal and -shm files */
+  if(!rc && link(tmp.data, path) && errno != EEXIST) {
+    if(err)
+      snprintf(err, errlen, "cannot create database %s: %s", path, strerror(errno));
+    rc = RS_ERR_IO;
+  }
+  (void)unlink(tmp.data);
+  rs_buf_free(&tmp);
+  return rc;
+}
+
+enum rs_err store_open(const char *path, struct store **out, char *err, size_t errlen)
+{
+  return store_open_ex(path, STORE_OPEN_CREATE, out, err, errlen);
+}
+
+/*
+ * Open the database (see store.h). The checks run in an order that leaves
+ * a newer, empty, foreign or corrupt file untouched: nothing is written
+ * before they pass.
+ */
+enum rs_err store_open_ex(const char *path, unsigned flags, struct store **out, char *err,
+                          size_t errlen)
+{
+  struct store *st = NULL;
+  enum rs_err rc = RS_OK;
+  char *dir = NULL;
+  struct stat sb;
+  bool readonly = (flags & STORE_OPEN_READONLY) != 0, immutable = false;
+  int src, ver = 0, app_id = 0;
+  const char *why = NULL;
+
+  *out = NULL;
+  if(err && errlen)
+    err[0] = '\0';
+  if(!path || !*path) {
+    if(err)
+      snprintf(err, errlen, "no database path given");
+    return RS_ERR_INVALID;
+  }
+  dir = dir_of(path);
+  if(stat(dir, &sb) || !S_ISDIR(sb.st_mode)) {
+    if(err)
+      snprintf(err, errlen, "cannot open database %s: directory %s %s", path, dir,
+               errno == ENOENT || !errno ? "does not exist" : strerror(errno));
+    if(!stat(dir, &sb) && !S_ISDIR(sb.st_mode) && err)
+      snprintf(err, errlen, "cannot open database %s: %s is not a directory", path, dir);
+    rc = RS_ERR_IO;
     goto out;
   }
+  if(stat(path, &sb) && errno == ENOENT) {
+    if(readonly || !(flags & STORE_OPEN_CREATE)) {
+      if(err)
+        snprintf(err, errlen, "no database at %s (restockd creates it at its first start)", path);
+      rc = RS_ERR_NOT_FOUND;
+      goto out;
+    }
+    rc = create_db(path, err, errlen);
+    if(rc)
+      goto out;
+    if(stat(path, &sb)) {
+      if(err)
+        snprintf(err, errlen, "cannot open database %s: %s", path, strerror(errno));
+      rc = RS_ERR_IO;
+      goto out;
+    }
+  }
+  else if(stat(path, &sb)) {
+    if(err)
+      snprintf(err, errlen, "cannot open database %s: %s", path, strerror(errno));
+    rc = RS_ERR_IO;
+    goto out;
+  }
+  if(!S_ISREG(sb.st_mode)) {
+    if(err)
+      snprintf(err, errlen, "cannot open database %s: not a regular file", path);
+    rc = RS_ERR_INVALID;
+    goto out;
+  }
+  if(sb.st_size == 0 && !(flags & STORE_OPEN_INIT_EMPTY)) {
+    if(err)
+      snprintf(err, errlen,
+               "database %s is empty (0 bytes), so it is not a restock database; it is not taken "
+               "for a new one, which would forget the orders in flight (restore it from a "
+               "backup; to start afresh, delete it and restockd creates a new one at its next "
+               "start)",
+               path);
+    rc = RS_ERR_INVALID;
+    goto out;
+  }
+
+  st = rs_xcalloc(1, sizeof(*st));
+  st->data_version = -1;
+  st->path = rs_xstrdup(path);
+  st->readonly = readonly;
+  for(;;) {
+    src = open_conn(path, readonly, immutable, &st->db);
+    if(!src) {
+      sqlite3_busy_timeout(st->db, 5000);
+      src = pragma_int(st->db, "PRAGMA user_version", &ver);
+    }
+    /* read-only in a directory we cannot write: no -shm can be made there, and no writer runs */
+    if(readonly && !immutable &&
+       ((src & 0xff) == SQLITE_CANTOPEN || (src & 0xff) == SQLITE_READONLY) &&
+       access(dir, W_OK)) {
+      sqlite3_close(st->db);
+      st->db = NULL;
+      immutable = true;
+      continue;
+    }
+    break;
+  }
+  if(src) {
+    rc = map_sqlite(src);
+    if(rc == RS_OK)
+      rc = RS_ERR_DB;
+    if(err)
+      snprintf(err, errlen, "cannot read database %s: %s", path,
+               st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(src));
+    goto out;
+  }
+  if(ver > STORE_SCHEMA_VERSION) {
+    rc = RS_ERR_INVALID;
+    if(err)
+      snprintf(err, errlen,
+               "database %s has schema version %d, newer than this restock (%s) supports (%d): "
+               "run a newer restock or restore a backup",
+               path, ver, RESTOCK_VERSION, STORE_SCHEMA_VERSION);
+    goto out;
+  }
+  if(sb.st_size > 0 && is_restock_db(st, ver, &app_id, &why)) {
+    rc = RS_ERR_INVALID;
+    if(err)
+      snprintf(err, errlen,
+               "database %s is not a restock database (%s): it is left untouched; point "
+               "storage.path at restock's own file, or move this one away and restockd creates "
+               "a new one at its next start",
+               path, why);
+    goto out;
+  }
+  if(readonly) {
+    if(ver < STORE_SCHEMA_VERSION) {
+      rc = RS_ERR_INVALID;
+      if(err)
+        snprintf(err, errlen,
+                 "database %s has schema version %d, older than this restock (%d): restockd "
+                 "upgrades it at its next start",
+                 path, ver, STORE_SCHEMA_VERSION);
+      goto out;
+    }
+    (void)sqlite3_exec(st->db, "PRAGMA query_only = ON", NULL, NULL, NULL);
+  }
+  else if((rc = setup_rw(st, ver, app_id, err, errlen)))
+    goto out;
   *out = st;
   st = NULL;
 out:

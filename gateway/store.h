@@ -39,16 +39,44 @@ struct store;
 #define STORE_ORDER_ID_MAX 64
 
 /*
- * Open (creating if missing) the database at path; its parent directory must
- * exist. Sets WAL, foreign_keys=ON, busy_timeout 5 s, and applies forward
+ * Open (creating if missing: STORE_OPEN_CREATE) the database at path; its
+ * parent directory must exist. Sets WAL, foreign_keys=ON, busy_timeout 5 s, and applies forward
  * migrations up to STORE_SCHEMA_VERSION (one transaction each). A database
  * written by a newer restock is refused (RS_ERR_INVALID) and left untouched.
  * On success *out owns the connection; on failure *out is NULL and err (if
  * not NULL) holds a sentence naming the path and the reason.
  */
 enum rs_err store_open(const char *path, struct store **out, char *err, size_t errlen);
+/*
+ * How store_open_ex() opens:
+ *   STORE_OPEN_CREATE    create the database when no file is at path (restockd
+ *                        at its first start): made under a temporary name and
+ *                        linked into place once complete, so a crash never
+ *                        leaves an empty file behind
+ *   STORE_OPEN_READONLY  read only (restockctl's reports): never creates,
+ *                        migrates or writes anything, works in a read-only
+ *                        directory; an older schema is refused
+ *   STORE_OPEN_INIT_EMPTY  an empty (0-byte) file becomes a new database, in
+ *                        place (keeping its owner and mode): the explicit
+ *                        step `restockctl init-db` only
+ * Without CREATE a missing file is RS_ERR_NOT_FOUND, "no database at PATH".
+ * Whatever the flags, an existing file must be a restock database: an empty
+ * file (0 bytes) or another program's SQLite database is refused
+ * (RS_ERR_INVALID) and left untouched, as is a corrupt one.
+ */
+enum store_open_flags { STORE_OPEN_CREATE = 1, STORE_OPEN_READONLY = 2, STORE_OPEN_INIT_EMPTY = 4 };
+enum rs_err store_open_ex(const char *path, unsigned flags, struct store **out, char *err,
+                          size_t errlen);
 /* Finalize cached statements and close. NULL is fine. */
 void store_close(struct store *st);
+/*
+ * The storage fault: whether a statement failed for a storage reason (disk
+ * full, I/O error, read-only or corrupt file) with no write committed since.
+ * Then why (a short sentence), since_ms (wall ms of the first failure) and
+ * count (failures since) are set; each may be NULL.
+ */
+bool store_fault(const struct store *st, char *why, size_t size, int64_t *since_ms,
+                 uint64_t *count);
 /* The full message of the last failure on st ("" if none); valid until the next call. */
 const char *store_errmsg(const struct store *st);
 /* The schema version of the open file (== STORE_SCHEMA_VERSION after open). */

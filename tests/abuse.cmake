@@ -20,3 +20,11 @@ add_test(NAME abuse_modbus_garbage
                  --peers ${RESTOCK_TEST_DIR}/peers)
 set_tests_properties(abuse_modbus_garbage PROPERTIES TIMEOUT 120 SKIP_RETURN_CODE 77
                      LABELS abuse)
+
+# CLI and files: reports never create a database and work read-only; empty
+# and foreign database files refused (init-db is the explicit step); replay
+# input bounded; --url http(s) only.
+add_test(NAME abuse_cli
+         COMMAND /bin/bash ${RESTOCK_TEST_DIR}/test_abuse_cli.sh $<TARGET_FILE:restockd>
+                 $<TARGET_FILE:restockctl> $<TARGET_FILE:ctl_seed>)
+set_tests_properties(abuse_cli PROPERTIES TIMEOUT 180 LABELS abuse)

@@ -533,6 +533,36 @@ static void test_lockout_per_client(void **state)
   assert_int_equal(post("127.0.0.2", path, AUTH_GOOD, ans, sizeof(ans)), 404);
 }
 
+/*
+ * A full disk (the database's size limit here) was not reported: /healthz
+ * stayed 200 and there was no alert. Now both say so until a write works.
+ */
+static void test_storage_fault_reported(void **state)
+{
+  char ans[65536];
+  int64_t t = clock_wall_ms(E.clk);
+  int i;
+  enum rs_err rc = RS_OK;
+  (void)state;
+  assert_int_equal(get("127.0.0.1", "/healthz", ans, sizeof(ans)), 200);
+  assert_int_equal(store_set_max_pages(E.st, 1), RS_OK); /* no more pages than now */
+  for(i = 0; i < 100000 && rc == RS_OK; i++)
+    rc = store_put_reading(E.st, "tank-01", "filter_level", t + i, (double)i);
+  assert_int_equal(rc, RS_ERR_FULL);
+  assert_int_equal(get("127.0.0.1", "/healthz", ans, sizeof(ans)), 503);
+  assert_non_null(strstr(ans, "degraded: storage: the disk (or database size limit) is full"));
+  run_for(300); /* past the status cache */
+  assert_int_equal(get("127.0.0.1", "/api/v1/status", ans, sizeof(ans)), 200);
+  assert_non_null(strstr(ans, "storage: the database fails: the disk"));
+  /* room again: the next write ends the fault */
+  assert_int_equal(store_set_max_pages(E.st, 1073741823), RS_OK);
+  assert_int_equal(store_put_reading(E.st, "tank-01", "filter_level", t + i + 1, 1.0), RS_OK);
+  assert_int_equal(get("127.0.0.1", "/healthz", ans, sizeof(ans)), 200);
+  run_for(300);
+  assert_int_equal(get("127.0.0.1", "/api/v1/status", ans, sizeof(ans)), 200);
+  assert_null(strstr(ans, "the database fails"));
+}
+
 /* The bytes of file path from offset on into buf (NUL-terminated). */
 static void read_from(const char *path, off_t offset, char *buf, size_t size)
 {
@@ -596,6 +626,7 @@ int main(void)
       cmocka_unit_test(test_slowloris),
       cmocka_unit_test(test_lockout_per_client),
       cmocka_unit_test(test_no_mhd_complaint_at_start),
+      cmocka_unit_test(test_storage_fault_reported),
   };
   return cmocka_run_group_tests_name("abuse_http", tests, group_setup, group_teardown) ? 1 : 0;
 }

@@ -101,7 +101,9 @@ with open(os.path.join(cfg, "devices.d", "press.yaml"), "w") as f:
       - {{id: filter, sku: F-1, level: {{point: dp, full: 0, empty: 100}}, spares: 1}}
 """)
 
-# ---- the CLI, no daemon needed ----
+# ---- the CLI, no daemon needed (the database made by the explicit step) ----
+rc, out, err = ctl("init-db")
+check(rc == 0 and "created the database" in out, "init-db creates the database (%r)" % err)
 rc, out, err = ctl("consumables", "set-spares", ID, "3")
 check(rc == 0 and "spares 3 (was 1)" in out, "set-spares 3 exits 0 and says what changed")
 s = state()

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/rs_util.h"
 #include "config/config.h"
@@ -108,6 +109,11 @@ static int cmd_consumables(struct ctl *ctl, int argc, char **argv)
   return ctl_consumables_main(ctl->config_dir, argc, argv);
 }
 
+static int cmd_init_db(struct ctl *ctl, int argc, char **argv)
+{
+  return ctl_init_db_main(ctl->config_dir, argc, argv);
+}
+
 static int cmd_probe(struct ctl *ctl, int argc, char **argv)
 {
   return probe_main(ctl->config_dir, argc, argv);
@@ -120,6 +126,7 @@ static const struct ctl_cmd commands[] = {
   {"consumables", cmd_consumables, "SUB ID [N]",
    "stock-take: set-spares ID N, replaced ID, hold ID, release ID"},
   {"check", cmd_check, "", "validate the whole config dir (same as restockd --check)"},
+  {"init-db", cmd_init_db, "", "create the database at storage.path (run it as restockd's user)"},
   {"test-rules", cmd_test_rules, "FILE...", "run rule unit tests (docs/rules.md); exit 1 on a failure"},
   {"replay", cmd_replay, "--readings F", "run prediction, rules and orders on recorded readings"},
 };
@@ -154,6 +161,13 @@ int main(int argc, char **argv)
       ctl.config_dir = optarg;
       break;
     case 'u':
+      /* restockd's own HTTP address: no file://, ftp:// ... (libcurl reads them all) */
+      if(strncasecmp(optarg, "http://", 7) && strncasecmp(optarg, "https://", 8)) {
+        fprintf(stderr, "restockctl: --url '%s': only http:// and https:// URLs (restockd's "
+                        "address, e.g. http://127.0.0.1:8080)\n",
+                optarg);
+        return 2;
+      }
       ctl.url = optarg;
       break;
     case 'h':

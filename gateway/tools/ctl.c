@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,6 +41,8 @@ static int http_get(const char *url, struct rs_buf *body)
     return 1;
   }
   curl_easy_setopt(h, CURLOPT_URL, url);
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, body);
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
@@ -255,7 +258,11 @@ int ctl_orders_main(const char *config_dir, int argc, char **argv)
   }
   if(!(cfg = cfg_load_report(config_dir, stderr, false)))
     return 2;
-  if(store_open(cfg->storage.path, &st, err, sizeof(err))) {
+  /* reports only read (no file is made, a read-only directory is fine); decisions write into
+     restockd's existing database, never a new one */
+  if(store_open_ex(cfg->storage.path,
+                   !strcmp(sub, "list") || !strcmp(sub, "show") ? STORE_OPEN_READONLY : 0, &st,
+                   err, sizeof(err))) {
     fprintf(stderr, "restockctl: %s\n", err);
     goto out;
   }
@@ -410,7 +417,7 @@ int ctl_consumables_main(const char *config_dir, int argc, char **argv)
     rc = 2;
     goto out;
   }
-  if(store_open(cfg->storage.path, &st, err, sizeof(err))) {
+  if(store_open_ex(cfg->storage.path, 0, &st, err, sizeof(err))) {
     fprintf(stderr, "restockctl: %s\n", err);
     goto out;
   }
@@ -425,6 +432,48 @@ int ctl_consumables_main(const char *config_dir, int argc, char **argv)
     printf("%s\n", msg);
     rc = 0;
   }
+out:
+  store_close(st);
+  cfg_free(cfg);
+  return rc;
+}
+
+/* ---- init-db: the explicit step that makes a database ---- */
+
+int ctl_init_db_main(const char *config_dir, int argc, char **argv)
+{
+  struct cfg *cfg = NULL;
+  struct cfg_diags diags = {0};
+  struct store *st = NULL;
+  struct stat sb;
+  char err[1024];
+  int rc = 1;
+  (void)argv;
+  if(argc > 1) {
+    fprintf(stderr, "restockctl init-db: takes no arguments (use --config DIR)\n");
+    return 2;
+  }
+  if(cfg_load(config_dir, &cfg, &diags)) {
+    cfg_diags_print(&diags, stderr);
+    cfg_diags_free(&diags);
+    return 2;
+  }
+  cfg_diags_free(&diags);
+  if(!stat(cfg->storage.path, &sb) && !(S_ISREG(sb.st_mode) && sb.st_size == 0)) {
+    fprintf(stderr,
+            "restockctl init-db: %s exists already; init-db never touches a database (restore "
+            "a broken one from a backup, or move it away first)\n",
+            cfg->storage.path);
+    goto out;
+  }
+  if(store_open_ex(cfg->storage.path, STORE_OPEN_CREATE | STORE_OPEN_INIT_EMPTY, &st, err,
+                   sizeof(err))) {
+    fprintf(stderr, "restockctl: %s\n", err);
+    goto out;
+  }
+  printf("created the database %s (schema version %d)\n", cfg->storage.path,
+         store_schema_version(st));
+  rc = 0;
 out:
   store_close(st);
   cfg_free(cfg);

@@ -28,4 +28,12 @@ int ctl_orders_main(const char *config_dir, int argc, char **argv);
  */
 int ctl_consumables_main(const char *config_dir, int argc, char **argv);
 
+/*
+ * restockctl init-db: create restockd's database at storage.path, the
+ * explicit step for a file made beforehand (an empty file becomes the
+ * database in place, keeping its owner and mode). An existing database is
+ * never touched. Returns the exit code.
+ */
+int ctl_init_db_main(const char *config_dir, int argc, char **argv);
+
 #endif

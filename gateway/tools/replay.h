@@ -100,6 +100,14 @@ struct replay_csv {
   size_t n_errors; /* bad rows (each reported in the error text) */
 };
 
+/*
+ * Largest readings file replayed: bytes and lines (about a month of twenty
+ * points read every minute fits well); a larger file, or one with a NUL
+ * byte (not text: /dev/zero), is refused before it is all read.
+ */
+#define REPLAY_MAX_BYTES (256u * 1024u * 1024u)
+#define REPLAY_MAX_LINES 4000000u
+
 /* At most this many bad rows are described; the rest are counted. */
 #define REPLAY_CSV_MAX_REPORTED 20
 

@@ -822,7 +822,17 @@ static enum MHD_Result on_healthz(struct http_server *s, struct MHD_Connection *
   int64_t age = clock_real_mono_ms() - hb;
   int64_t max = s->env.health_max_age_ms > 0 ? s->env.health_max_age_ms : HTTP_HEALTH_MAX_AGE_MS;
   int64_t lag = s->env.loop ? evloop_lag_ms(s->env.loop, clock_real_mono_ms()) : 0;
-  char msg[160];
+  char msg[400], why[192], t[40];
+  int64_t since = 0;
+  uint64_t count = 0;
+  if(age <= max && lag <= HTTP_HEALTH_MAX_LAG_MS &&
+     store_fault(s->env.st, why, sizeof(why), &since, &count)) {
+    /* the loop runs, but what it reads and decides is not stored */
+    clock_format_rfc3339(since, t, sizeof(t));
+    (void)rs_snprintf(msg, sizeof(msg), "degraded: storage: %s since %s (%" PRIu64 " failure%s)\n",
+                      why, t, count, count == 1 ? "" : "s");
+    return send_resp(conn, 503, CT_TEXT, msg, strlen(msg), NULL);
+  }
   if(age <= max && lag <= HTTP_HEALTH_MAX_LAG_MS)
     return send_text(conn, 200, "ok\n", NULL);
   if(age > max)

@@ -454,10 +454,23 @@ void status_alert_items(const struct status_view *v, const struct cfg *cfg, stru
       alert_add(&l, "unknown_part_fitted", &b, consumable_href(sc->c, href, sizeof(href)));
     }
   }
-  if(v->store_errors) {
-    rs_buf_printf(&b, "storage: the database refused %" PRIu64 " reading%s since start",
-                  v->store_errors, v->store_errors == 1 ? "" : "s");
-    alert_add(&l, "storage", &b, "/metrics");
+  {
+    char why[192];
+    int64_t since = 0;
+    uint64_t count = 0;
+    if(st && store_fault(st, why, sizeof(why), &since, &count)) {
+      clock_format_rfc3339(since, t, sizeof(t));
+      rs_buf_printf(&b,
+                    "storage: the database fails: %s since %s (%" PRIu64 " failure%s); "
+                    "readings and decisions are not being stored",
+                    why, t, count, count == 1 ? "" : "s");
+      alert_add(&l, "storage", &b, "/healthz");
+    }
+    else if(v->store_errors) {
+      rs_buf_printf(&b, "storage: the database refused %" PRIu64 " reading%s since start",
+                    v->store_errors, v->store_errors == 1 ? "" : "s");
+      alert_add(&l, "storage", &b, "/metrics");
+    }
   }
   if(st) {
     struct order_alert_ctx x = {&l, cfg, 0, v->now_ms};

@@ -1,0 +1,159 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# Abuse suite, CLI and files part (issue 15, docs/security.md): what a
+# careless operator, a full or read-only disk and a hostile input file do to
+# restockctl and restockd's database.
+#   test_abuse_cli.sh RESTOCKD RESTOCKCTL CTL_SEED
+# Checks:
+#   - restockctl's reports never create a database ("no database at PATH")
+#     and work in a read-only directory; decisions never create one either
+#   - an empty or foreign database file is refused by restockd and restockctl
+#     and left untouched; `restockctl init-db` is the explicit step that makes
+#     one (also in place of an empty file, keeping its owner)
+#   - replay input is bounded (a NUL byte, bytes, lines); --url takes only
+#     http(s)
+set -u
+restockd=$1 restockctl=$2 seed=$3
+fails=0
+tmp=$(mktemp -d /tmp/restock-abuse-cli-XXXXXX)
+trap 'chmod -R u+rwX "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
+
+check() { # description, then the command's status in $?
+  local rc=$?
+  if [ "$rc" -eq 0 ]; then echo "ok: $1"; else echo "FAIL: $1"; fails=$((fails + 1)); fi
+}
+
+# binaries where another user can run them (the read-only test runs as nobody when root)
+cp "$restockd" "$restockctl" "$seed" "$tmp/"
+restockd=$tmp/$(basename "$restockd")
+restockctl=$tmp/$(basename "$restockctl")
+seed=$tmp/$(basename "$seed")
+chmod 755 "$tmp" "$restockd" "$restockctl" "$seed"
+
+state=$tmp/state
+db=$state/restock.db
+mkdir -p "$tmp/cfg/devices.d" "$state"
+cat >"$tmp/cfg/restock.yaml" <<EOF
+gateway: {id: abuse-gw}
+http: {listen: 127.0.0.1:1}
+storage: {path: $db}
+orders: {currency: EUR}
+catalog:
+  - {sku: F-1, supplier: acme, unit_price: "12.50"}
+suppliers: [{id: acme}]
+EOF
+cat >"$tmp/cfg/devices.d/press.yaml" <<EOF
+devices:
+  - id: press-01
+    transport: {type: modbus-tcp, host: 127.0.0.1, port: 1}
+    points: [{id: dp, register: holding, address: 0, type: uint16}]
+    consumables:
+      - {id: filter, sku: F-1, level: {point: dp, full: 0, empty: 100}}
+EOF
+chmod -R a+rX "$tmp/cfg"
+ctl() { "$restockctl" --config "$tmp/cfg" "$@"; }
+
+# ---- no database: reports and decisions create nothing ----
+out=$(ctl orders list 2>&1); rc=$?
+[ "$rc" = 1 ] && grep -q "no database at $db" <<<"$out"
+check "orders list without a database: exit 1, 'no database at $db' ($out)"
+[ ! -e "$db" ] && [ -z "$(ls -A "$state")" ]
+check "orders list created no file"
+out=$(ctl orders approve R-20261207-0001-ABCDEF 2>&1); rc=$?
+[ "$rc" = 1 ] && grep -q "no database at $db" <<<"$out" && [ -z "$(ls -A "$state")" ]
+check "orders approve without a database: exit 1, no file created"
+out=$(ctl consumables set-spares press-01/filter 2 2>&1); rc=$?
+[ "$rc" = 1 ] && grep -q "no database at $db" <<<"$out" && [ -z "$(ls -A "$state")" ]
+check "consumables set-spares without a database: exit 1, no file created"
+
+# ---- an empty file: refused by everyone, left as it is ----
+: >"$db"
+chmod 600 "$db"
+out=$(ctl orders list 2>&1); rc=$?
+[ "$rc" = 1 ] && grep -q "is empty (0 bytes)" <<<"$out"
+check "orders list on an empty file: refused ($out)"
+out=$(timeout 20 "$restockd" --config "$tmp/cfg" 2>&1); rc=$?
+[ "$rc" != 0 ] && [ "$rc" != 124 ] && grep -q "is empty (0 bytes)" <<<"$out"
+check "restockd refuses an empty database file at start (rc $rc)"
+[ ! -s "$db" ] && [ "$(ls -A "$state")" = restock.db ]
+check "the empty file is left untouched"
+
+# ---- a foreign SQLite database: refused, untouched ----
+rm -f "$db"
+/usr/bin/python3 -c "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('CREATE TABLE customers(id, name)'); c.execute(\"INSERT INTO customers VALUES(1, 'x')\"); c.commit()" "$db"
+sum=$(sha256sum <"$db")
+out=$(ctl orders list 2>&1); rc=$?
+[ "$rc" = 1 ] && grep -q "not a restock database" <<<"$out"
+check "orders list on another program's database: refused ($out)"
+out=$(timeout 20 "$restockd" --config "$tmp/cfg" 2>&1); rc=$?
+[ "$rc" != 0 ] && [ "$rc" != 124 ] && grep -q "not a restock database" <<<"$out"
+check "restockd refuses another program's database (rc $rc)"
+[ "$(sha256sum <"$db")" = "$sum" ] && [ "$(ls -A "$state")" = restock.db ]
+check "the foreign database is left untouched (no -wal, no change)"
+
+# ---- the explicit step: init-db, in place of an empty file ----
+rm -f "$db"
+: >"$db"
+chmod 640 "$db"
+out=$(ctl init-db 2>&1); rc=$?
+[ "$rc" = 0 ] && grep -q "created the database" <<<"$out"
+check "init-db turns an empty file into the database ($out)"
+[ "$(stat -c %a "$db")" = 640 ]
+check "init-db kept the file's mode"
+out=$(ctl init-db 2>&1); rc=$?
+[ "$rc" = 1 ] && grep -q "exists already" <<<"$out"
+check "init-db never touches an existing database"
+out=$(ctl orders list 2>&1); rc=$?
+[ "$rc" = 0 ] && grep -q "^ORDER" <<<"$out"
+check "orders list reads the new database"
+
+# ---- a read-only directory: reports work, nothing is written ----
+oid=$("$seed" "$db" press-01/filter F-1 2 1250) || oid=
+[ -n "$oid" ]
+check "an order seeded ($oid)"
+rm -f "$db-wal" "$db-shm"
+runner=()
+if [ "$(id -u)" = 0 ]; then
+  chown -R 65534:65534 "$state"
+  runner=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+fi
+chmod 500 "$state"
+before=$(ls -A "$state")
+out=$("${runner[@]}" "$restockctl" --config "$tmp/cfg" orders list 2>&1); rc=$?
+[ "$rc" = 0 ] && grep -q "$oid" <<<"$out"
+check "orders list in a read-only directory lists the order (rc $rc: $out)"
+out=$("${runner[@]}" "$restockctl" --config "$tmp/cfg" orders show "$oid" 2>&1); rc=$?
+[ "$rc" = 0 ] && grep -q "$oid" <<<"$out"
+check "orders show in a read-only directory"
+[ "$(ls -A "$state")" = "$before" ]
+check "nothing was created in the read-only directory"
+chmod 700 "$state"
+
+# ---- replay input is bounded; --url is http(s) only ----
+start=$(date +%s)
+out=$(timeout 60 "$restockctl" replay --config "$tmp/cfg" --readings /dev/zero 2>&1); rc=$?
+[ "$rc" = 2 ] && grep -q "not a text file" <<<"$out"
+check "replay --readings /dev/zero is refused at once ($out)"
+/usr/bin/python3 -c "
+import sys
+with open(sys.argv[1], 'w') as f:
+    f.write('time,device,point,value\n')
+    f.write('\n' * 4000001)
+" "$tmp/many.csv"
+out=$(timeout 60 "$restockctl" replay --config "$tmp/cfg" --readings "$tmp/many.csv" 2>&1); rc=$?
+[ "$rc" = 2 ] && grep -q "more lines than the limit" <<<"$out"
+check "replay of more than 4,000,000 lines is refused ($out)"
+truncate -s 300M "$tmp/huge.csv"
+out=$(timeout 60 "$restockctl" replay --config "$tmp/cfg" --readings "$tmp/huge.csv" 2>&1); rc=$?
+[ "$rc" = 2 ] && grep -q "larger than the limit" <<<"$out"
+check "replay of a file over 256 MiB is refused before reading it ($out)"
+rm -f "$tmp/huge.csv" "$tmp/many.csv"
+for u in file:///etc/passwd ftp://127.0.0.1/ gopher://127.0.0.1/ dict://127.0.0.1/ \
+         "FILE:///etc/passwd" "/etc/passwd"; do
+  out=$("$restockctl" --url "$u" status 2>&1); rc=$?
+  [ "$rc" = 2 ] && grep -q "only http:// and https://" <<<"$out" && ! grep -q "root:" <<<"$out"
+  check "--url $u is refused"
+done
+
+echo "$fails failure(s)"
+[ "$fails" = 0 ]
