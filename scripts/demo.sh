@@ -46,10 +46,32 @@ done
 build/restockd --check --config "$cfg"
 build/restock-sim --check --config "$demo/config/sim.yaml"
 
+# The plant as a plant manager reads it: per part the shelf now and at most,
+# the days it stood worn out with no spare (stockouts), from restock-sim.
+plant_summary() {
+  /usr/bin/python3 - <<'PY' 2>/dev/null || echo "demo: (no plant summary: restock-sim not answering)"
+import json, urllib.request
+d = json.load(urllib.request.urlopen("http://127.0.0.1:18480/sim/devices", timeout=3))
+ks = [(dev["id"] + "/" + k["id"], k) for dev in d["devices"] for k in dev["consumables"]]
+empty = [(n, k) for n, k in ks if k["stockouts"]]
+print("plant at %s (simulated):" % d["sim_time"])
+print("  %-32s %5s %5s %6s %6s %9s" % ("part", "shelf", "max", "fitted", "early", "days empty"))
+for n, k in ks:
+    print("  %-32s %5d %5d %6d %6d %9.1f" % (n, k["shelf"], k["shelf_max"], k["replacements"],
+                                              k["early_deliveries"], k["empty_seconds"] / 86400))
+if empty:
+    print("  %d part(s) ran empty with no spare: %s" % (len(empty), ", ".join(
+        "%s %.1f days" % (n, k["empty_seconds"] / 86400) for n, k in empty)))
+else:
+    print("  no part ran empty")
+PY
+}
+
 pids=()
 stop() { # exit code
   trap - INT TERM EXIT
   echo
+  plant_summary
   echo "demo: stopping"
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
@@ -90,8 +112,11 @@ restock demo is running (time x$scale: a simulated week per real minute).
 Within about three minutes: predictions move; the low inks go out in one
 batched, auto-approved order; the bearing order waits for your approval with
 its mail. Open the link from the mail in a browser and press Approve (or run
-'build/restockctl --config $cfg orders approve ID'), then watch it ship,
-arrive, and the part get replaced. Ctrl-C stops everything.
+'build/restockctl --config $cfg orders approve ID'), then watch it ship and
+arrive on the shelf; a spare is fitted when the installed part is worn out.
+A part that runs empty with no spare is called out (a stockout); every
+simulated four weeks, and at Ctrl-C, a plant summary shows each part's shelf
+and days empty (also at http://127.0.0.1:18480/sim/devices).
 
 MSG
 
@@ -139,6 +164,20 @@ PY
       printf '%s  approval mail %s\n          open %s\n' "$(date +%T)" "$(basename "$m")" "$link"
     fi
   done
+  # the plant: stockouts start and end (restock-sim's log)
+  n=$(grep -cE "no spare is on the shelf|a spare arrived after" "$demo/sim.log" 2>/dev/null || true)
+  if [ "${n:-0}" -gt "${stockout_lines:-0}" ]; then
+    grep -E "no spare is on the shelf|a spare arrived after" "$demo/sim.log" |
+      tail -n +"$(( ${stockout_lines:-0} + 1 ))" |
+      sed -e 's/^<[0-9]>sim: //' -e "s/^/$(date +%T)  STOCKOUT: /" -e 's/STOCKOUT: \(.*spare arrived\)/back in stock: \1/'
+    stockout_lines=$n
+  fi
+  # a plant summary every four simulated weeks
+  now=$(date +%s)
+  if [ $(( now - ${last_summary:=$now} )) -ge $(( 4 * 604800 / scale + 1 )) ]; then
+    plant_summary
+    last_summary=$now
+  fi
   n=$(grep -c "replacement detected" "$demo/restockd.log" 2>/dev/null || true)
   if [ "${n:-0}" -gt "${replacements:-0}" ]; then
     grep "replacement detected" "$demo/restockd.log" | tail -n +"$(( ${replacements:-0} + 1 ))" |

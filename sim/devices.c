@@ -54,9 +54,23 @@ struct kstate {
   uint64_t rng;
   int64_t glitch_until; /* simulated */
   double glitch_off;
-  int64_t replace_at; /* simulated; 0: none pending */
-  char order[32];     /* the order that brought the pending part */
+  int64_t replace_at; /* simulated time a spare from the shelf is fitted; 0: none pending */
+  char order[32];     /* the order that brought the newest spare on the shelf */
   unsigned replacements;
+  /* the plant: a shelf of spares, and what it cost (docs/simulator.md) */
+  int64_t shelf;        /* spares on the shelf */
+  int64_t delivered;    /* units delivered */
+  int64_t early;        /* deliveries onto a non-empty shelf with more than the lead time left */
+  int64_t shelf_max;
+  double shelf_unit_ms; /* integral of shelf units over simulated time */
+  int64_t tracked_ms;   /* simulated time since the start */
+  int64_t empty_ms;     /* simulated time worn out with no spare to fit */
+  unsigned stockouts;   /* times it ran empty with no spare */
+  bool out;             /* empty with no spare now */
+  /* scratch of one delivered line (devices_delivered, lock held) */
+  int64_t line_pre;
+  double line_left_ms;
+  bool line_got;
   double value; /* as presented */
   double used;
 };
@@ -299,7 +313,7 @@ static void k_update(struct devices *d, struct kstate *ks, int64_t now, int64_t 
   ks->dev->cur[k->point] = v;
 }
 
-/* Replace a part now: a new one, used share 0, the counter back to full. Lock held. */
+/* Fit a spare from the shelf now: a new part, used share 0, the counter back to full. Lock held. */
 static void k_replace(struct kstate *ks, int64_t now)
 {
   ks->installed_ms = now;
@@ -307,9 +321,44 @@ static void k_replace(struct kstate *ks, int64_t now)
   ks->glitch_until = 0;
   ks->replace_at = 0;
   ks->replacements++;
-  log_info("sim: %s/%s replaced (SKU %s, order %s)", ks->dev->cfg->id, ks->k->id,
-           ks->k->sku ? ks->k->sku : "-", ks->order[0] ? ks->order : "-");
-  ks->order[0] = '\0';
+  if(ks->shelf > 0)
+    ks->shelf--;
+  log_info("sim: %s/%s replaced (SKU %s, order %s): a spare from the shelf fitted, %lld left",
+           ks->dev->cfg->id, ks->k->id, ks->k->sku ? ks->k->sku : "-",
+           ks->order[0] ? ks->order : "-", (long long)ks->shelf);
+}
+
+/*
+ * The plant around one part after its value was updated (lock held): a worn
+ * part (remaining at or below swap_at; a counter at its life) gets a spare
+ * from the shelf replace_after later; the shelf and the time spent worn out
+ * with no spare (a stockout) are counted over the dt since the last tick.
+ */
+static void k_plant(struct kstate *ks, int64_t now, int64_t dt)
+{
+  const struct simcfg_consumable *k = ks->k;
+  bool worn = k->kind == SIMCFG_KIND_COUNTER ? ks->used >= 1
+                                             : simmodel_remaining(ks->used) <= k->swap_at;
+  bool empty = ks->used >= 1 && !ks->shelf && !ks->replace_at;
+  if(worn && ks->shelf > 0 && !ks->replace_at)
+    ks->replace_at = now + (k->replace_after_ms > 0 ? k->replace_after_ms : 1);
+  if(dt <= 0)
+    return;
+  ks->tracked_ms += dt;
+  ks->shelf_unit_ms += (double)ks->shelf * (double)dt;
+  if(empty) {
+    ks->empty_ms += dt;
+    if(!ks->out) {
+      ks->stockouts++;
+      log_warn("sim: %s/%s is worn out and no spare is on the shelf (stockout %u)",
+               ks->dev->cfg->id, k->id, ks->stockouts);
+    }
+  }
+  else if(ks->out) {
+    log_info("sim: %s/%s: a spare arrived after %.1f days without one", ks->dev->cfg->id, k->id,
+             (double)ks->empty_ms / 86400000.0);
+  }
+  ks->out = empty;
 }
 
 /* Scheduled presses due by now; lock held. */
@@ -344,6 +393,7 @@ static void tick(struct devices *d)
     if(ks->replace_at && ks->replace_at <= now)
       k_replace(ks, now);
     k_update(d, ks, now, dt);
+    k_plant(ks, now, dt);
   }
   for(i = 0; i < d->n_bs; i++)
     b_update(&d->bs[i], now, d->start_sim);
@@ -738,6 +788,7 @@ int devices_start(const struct simcfg *cfg, double time_scale, struct devices **
       struct kstate *ks = &d->ks[d->n_ks++];
       ks->k = &c->consumables[j];
       ks->dev = sd;
+      ks->shelf = ks->shelf_max = c->consumables[j].spares;
       ks->installed_ms = d->start_sim;
       ks->used0 = 1 - ks->k->start_level;
       ks->rng = simmodel_seed(cfg->seed, c->id, ks->k->id);
@@ -821,43 +872,73 @@ void devices_stop(struct devices *d)
 
 /* ---- requests from other threads ---- */
 
+/* Make the thread tick at once (a delivery or a press). */
+static void write_wake(struct devices *d)
+{
+  ssize_t w = write(d->wake[1], "p", 1);
+  (void)w;
+}
+
+
 void devices_delivered(void *ctx, const char *order_id, const char *sku, int64_t quantity,
                        int64_t delivered_wall_ms)
 {
   struct devices *d = ctx;
-  int64_t at = d->start_sim; /* the simulated time of the delivery */
-  int64_t real0 = clock_real_wall_ms(), sim0;
+  const struct simcfg_product *p = simcfg_find_product(&d->cfg->shop, sku);
+  double lead_ms = p ? (double)p->lead_time_days * 86400000.0 : 0;
   int64_t done = 0;
   size_t i;
+  (void)delivered_wall_ms; /* the parts go on the shelf when the simulator learns of them */
   pthread_mutex_lock(&d->mu);
-  sim0 = sim_now(d);
-  at = sim0 - (int64_t)((double)(real0 - delivered_wall_ms) * d->scale);
+  for(i = 0; i < d->n_ks; i++) {
+    struct kstate *ks = &d->ks[i];
+    ks->line_got = false;
+    if(!ks->k->sku || strcmp(ks->k->sku, sku))
+      continue;
+    ks->line_pre = ks->shelf;
+    ks->line_left_ms = (1 - fmin(ks->used, 1)) * (double)ks->k->life_ms;
+  }
+  /* each unit to the part with the emptiest shelf, the most worn first */
   while(done < quantity) {
     struct kstate *best = NULL;
     for(i = 0; i < d->n_ks; i++) {
       struct kstate *ks = &d->ks[i];
-      if(!ks->k->sku || strcmp(ks->k->sku, sku) || ks->replace_at)
+      if(!ks->k->sku || strcmp(ks->k->sku, sku))
         continue;
-      if(!best || ks->used > best->used)
+      if(!best || ks->shelf < best->shelf || (ks->shelf == best->shelf && ks->used > best->used))
         best = ks;
     }
     if(!best)
       break;
-    best->replace_at = at + best->k->replace_after_ms;
-    if(best->replace_at < d->start_sim)
-      best->replace_at = d->start_sim;
-    if(!best->replace_at)
-      best->replace_at = 1;
+    best->shelf++;
+    best->delivered++;
+    if(best->shelf > best->shelf_max)
+      best->shelf_max = best->shelf;
+    best->line_got = true;
     rs_strlcpy(best->order, order_id, sizeof(best->order));
-    log_info("sim: order %s delivered %s: %s/%s will be replaced in %lld s (simulated)",
-             order_id, sku, best->dev->cfg->id, best->k->id,
-             (long long)((best->replace_at - sim0) / 1000));
     done++;
+  }
+  for(i = 0; i < d->n_ks; i++) {
+    struct kstate *ks = &d->ks[i];
+    if(!ks->line_got)
+      continue;
+    if(ks->line_pre > 0 && ks->line_left_ms > lead_ms) {
+      ks->early++;
+      log_info("sim: order %s delivered %s for %s/%s early: %lld spare(s) already on the shelf "
+               "and %.1f days of life left (lead time %.0f days)",
+               order_id, sku, ks->dev->cfg->id, ks->k->id, (long long)ks->line_pre,
+               ks->line_left_ms / 86400000.0, lead_ms / 86400000.0);
+    }
+    log_info("sim: order %s delivered %s: %s/%s has %lld on the shelf (remaining %.0f %%)",
+             order_id, sku, ks->dev->cfg->id, ks->k->id, (long long)ks->shelf,
+             100 * simmodel_remaining(ks->used));
   }
   pthread_mutex_unlock(&d->mu);
   if(!done)
-    log_info("sim: order %s delivered %lld x %s: no simulated part is waiting for it", order_id,
+    log_info("sim: order %s delivered %lld x %s: no simulated part uses it", order_id,
              (long long)quantity, sku);
+  else
+    write_wake(d);
 }
 
 int devices_press(void *ctx, const char *device, const char *point, char *msg, size_t msglen)
@@ -877,10 +958,8 @@ int devices_press(void *ctx, const char *device, const char *point, char *msg, s
     break;
   }
   pthread_mutex_unlock(&d->mu);
-  if(!rc) {
-    ssize_t w = write(d->wake[1], "p", 1); /* the thread ticks at once */
-    (void)w;
-  }
+  if(!rc)
+    write_wake(d);
   if(rc)
     snprintf(msg, msglen, "no button '%s' on a simulated device '%s'", point, device);
   return rc;
@@ -916,6 +995,17 @@ char *devices_state_json(void *ctx)
                      "kind", simcfg_kind_name(ks->k->kind), "value", ks->value, "remaining",
                      simmodel_remaining(ks->used), "replacements", (int)ks->replacements);
       json_object_set_new(kj, "sku", ks->k->sku ? json_string(ks->k->sku) : json_null());
+      json_object_set_new(kj, "shelf", json_integer((json_int_t)ks->shelf));
+      json_object_set_new(kj, "delivered", json_integer((json_int_t)ks->delivered));
+      json_object_set_new(kj, "early_deliveries", json_integer((json_int_t)ks->early));
+      json_object_set_new(kj, "shelf_max", json_integer((json_int_t)ks->shelf_max));
+      json_object_set_new(kj, "shelf_mean",
+                          json_real(ks->tracked_ms ? ks->shelf_unit_ms / (double)ks->tracked_ms
+                                                   : (double)ks->shelf));
+      json_object_set_new(kj, "empty_seconds", json_integer((json_int_t)(ks->empty_ms / 1000)));
+      json_object_set_new(kj, "stockouts", json_integer((json_int_t)ks->stockouts));
+      json_object_set_new(kj, "empty_now", json_boolean(ks->out));
+      json_object_set_new(kj, "tracked_seconds", json_integer((json_int_t)(ks->tracked_ms / 1000)));
       if(ks->replace_at) {
         clock_format_rfc3339(ks->replace_at, t, sizeof(t));
         json_object_set_new(kj, "replace_at", json_string(t));

@@ -57,6 +57,9 @@ struct shop {
   struct shop_hooks hooks; /* under mu */
   int64_t started_wall_ms;  /* real wall time at start */
   int64_t delivered_seq;    /* orders up to this seq were reported delivered */
+  int64_t *reported;        /* orders above delivered_seq reported delivered (out of order) */
+  size_t n_reported;
+  uint64_t pace_rng;        /* lead-time jitter dice (under mu) */
 };
 
 /* Per-request state, kept by MHD between calls of the handler. */
@@ -235,7 +238,8 @@ static const char shop_schema[] = "PRAGMA journal_mode=WAL;"
                                   " response TEXT NOT NULL,"
                                   " n_lines INTEGER NOT NULL,"
                                   " created_ms INTEGER NOT NULL,"
-                                  " cancelled INTEGER NOT NULL DEFAULT 0);"
+                                  " cancelled INTEGER NOT NULL DEFAULT 0,"
+                                  " pace_ms INTEGER NOT NULL DEFAULT 0);"
                                   "CREATE TABLE IF NOT EXISTS posts("
                                   " idem_key TEXT PRIMARY KEY,"
                                   " n INTEGER NOT NULL);";
@@ -259,6 +263,10 @@ static int db_open(struct shop *s, char *err, size_t errlen)
     sqlite3_free(msg);
     return -1;
   }
+  /* a database from before lead-time pacing: add the column (an error means it is there) */
+  if(sqlite3_exec(s->db, "ALTER TABLE orders ADD COLUMN pace_ms INTEGER NOT NULL DEFAULT 0", NULL,
+                  NULL, NULL) == SQLITE_OK)
+    log_info("shop: %s: orders gained pace_ms (lead-time pacing)", s->cfg->db_path);
   return 0;
 }
 
@@ -338,16 +346,51 @@ static void inflight_remove(struct shop *s, const char *key)
 
 /* ---- order status by the pace ---- */
 
-static const char *order_status(const struct shop *s, int64_t created_ms, bool cancelled)
+/*
+ * An order's status from its age: delivered pace_ms (simulated) after it was
+ * created, shipped min(deliver_after, pace/2) before that. pace_ms 0 (an
+ * order of products without lead time, or from an older database) is
+ * ship_after + deliver_after.
+ */
+static const char *order_status(const struct shop *s, int64_t created_ms, int64_t pace_ms,
+                                bool cancelled)
 {
   double sim_elapsed = (double)(clock_real_wall_ms() - created_ms) * s->scale;
+  int64_t ship;
   if(cancelled)
     return "cancelled";
-  if(sim_elapsed >= (double)(s->cfg->ship_after_ms + s->cfg->deliver_after_ms))
+  if(pace_ms <= 0)
+    pace_ms = s->cfg->ship_after_ms + s->cfg->deliver_after_ms;
+  ship = pace_ms - (s->cfg->deliver_after_ms < pace_ms / 2 ? s->cfg->deliver_after_ms : pace_ms / 2);
+  if(sim_elapsed >= (double)pace_ms)
     return "delivered";
-  if(sim_elapsed >= (double)s->cfg->ship_after_ms)
+  if(sim_elapsed >= (double)ship)
     return "shipped";
   return "accepted";
+}
+
+/*
+ * The pace of a new order (lock held): the longest lead_time_days of its
+ * lines' products, times 1 +- pace.jitter (uniform); 0 when no line has a
+ * lead time (then order_status uses ship_after + deliver_after).
+ */
+static int64_t order_pace(struct shop *s, const json_t *root)
+{
+  const json_t *lines = json_object_get(root, "lines"), *line;
+  int64_t lead_days = 0;
+  double u;
+  size_t i;
+  json_array_foreach(lines, i, line)
+  {
+    const struct simcfg_product *p =
+        simcfg_find_product(s->cfg, json_string_value(json_object_get(line, "sku")));
+    if(p && p->lead_time_days > lead_days)
+      lead_days = p->lead_time_days;
+  }
+  if(!lead_days)
+    return 0;
+  u = (double)(rng_next(&s->pace_rng) >> 11) * (1.0 / 9007199254740992.0);
+  return (int64_t)((double)lead_days * 86400000.0 * (1.0 + s->cfg->jitter * (2.0 * u - 1.0)));
 }
 
 /* ---- POST {base}/orders ---- */
@@ -476,7 +519,7 @@ static enum MHD_Result post_order(struct shop *s, struct MHD_Connection *conn, c
   struct inflight *f;
   char id[32], when[40], *text = NULL;
   sqlite3_stmt *ins = NULL;
-  int64_t now;
+  int64_t now, pace = 0;
 
   pthread_mutex_lock(&s->mu);
   if(inflight_has(s, key)) {
@@ -523,6 +566,7 @@ static enum MHD_Result post_order(struct shop *s, struct MHD_Connection *conn, c
   now = clock_real_wall_ms();
   clock_format_rfc3339(now, when, sizeof(when));
   pthread_mutex_lock(&s->mu);
+  pace = order_pace(s, root);
   {
     sqlite3_stmt *q = NULL;
     int64_t next = 1;
@@ -540,7 +584,7 @@ static enum MHD_Result post_order(struct shop *s, struct MHD_Connection *conn, c
   if(text &&
      sqlite3_prepare_v2(s->db,
                         "INSERT INTO orders(id, idem_key, reference, body, response, n_lines, "
-                        "created_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                        "created_ms, pace_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                         -1, &ins, NULL) == SQLITE_OK) {
     sqlite3_bind_text(ins, 1, id, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(ins, 2, key, -1, SQLITE_TRANSIENT);
@@ -550,6 +594,7 @@ static enum MHD_Result post_order(struct shop *s, struct MHD_Connection *conn, c
     sqlite3_bind_text(ins, 5, text, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(ins, 6, (sqlite3_int64)n_lines);
     sqlite3_bind_int64(ins, 7, now);
+    sqlite3_bind_int64(ins, 8, pace);
     if(sqlite3_step(ins) == SQLITE_DONE)
       st = 201;
     else
@@ -583,12 +628,13 @@ static enum MHD_Result get_order(struct shop *s, struct MHD_Connection *conn, co
   json_t *j = NULL;
   enum MHD_Result ret;
   pthread_mutex_lock(&s->mu);
-  if(sqlite3_prepare_v2(s->db, "SELECT seq, created_ms, cancelled FROM orders WHERE id = ?1", -1,
+  if(sqlite3_prepare_v2(s->db,
+                        "SELECT seq, created_ms, cancelled, pace_ms FROM orders WHERE id = ?1", -1,
                         &st, NULL) == SQLITE_OK) {
     sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
     if(sqlite3_step(st) == SQLITE_ROW) {
-      const char *status =
-          order_status(s, sqlite3_column_int64(st, 1), sqlite3_column_int(st, 2) != 0);
+      const char *status = order_status(s, sqlite3_column_int64(st, 1),
+                                        sqlite3_column_int64(st, 3), sqlite3_column_int(st, 2) != 0);
       j = json_pack("{s:s,s:s}", "id", id, "status", status);
       if(j && (!strcmp(status, "shipped") || !strcmp(status, "delivered"))) {
         char tr[48];
@@ -641,7 +687,7 @@ static enum MHD_Result sim_orders(struct shop *s, struct MHD_Connection *conn)
   pthread_mutex_lock(&s->mu);
   if(sqlite3_prepare_v2(s->db,
                         "SELECT o.id, o.idem_key, o.reference, o.created_ms, o.cancelled, "
-                        "o.n_lines, COALESCE(p.n, 0), o.body FROM orders o "
+                        "o.n_lines, COALESCE(p.n, 0), o.body, o.pace_ms FROM orders o "
                         "LEFT JOIN posts p ON p.idem_key = o.idem_key ORDER BY o.seq",
                         -1, &st, NULL) == SQLITE_OK) {
     while(sqlite3_step(st) == SQLITE_ROW) {
@@ -649,13 +695,15 @@ static enum MHD_Result sim_orders(struct shop *s, struct MHD_Connection *conn)
       clock_format_rfc3339(sqlite3_column_int64(st, 3), when, sizeof(when));
       json_array_append_new(
           orders,
-          json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:s%}", "id", sqlite3_column_text(st, 0),
+          json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:s%,s:I}", "id", sqlite3_column_text(st, 0),
                     "idempotency_key", sqlite3_column_text(st, 1), "reference",
                     sqlite3_column_text(st, 2), "created_at", when, "status",
-                    order_status(s, sqlite3_column_int64(st, 3), sqlite3_column_int(st, 4) != 0),
+                    order_status(s, sqlite3_column_int64(st, 3), sqlite3_column_int64(st, 8),
+                                 sqlite3_column_int(st, 4) != 0),
                     "lines", (json_int_t)sqlite3_column_int64(st, 5), "posts",
                     (json_int_t)sqlite3_column_int64(st, 6), "body",
-                    (const char *)sqlite3_column_blob(st, 7), (size_t)sqlite3_column_bytes(st, 7)));
+                    (const char *)sqlite3_column_blob(st, 7), (size_t)sqlite3_column_bytes(st, 7),
+                    "pace_ms", (json_int_t)sqlite3_column_int64(st, 8)));
     }
   }
   sqlite3_finalize(st);
@@ -764,33 +812,67 @@ struct dline {
   int64_t when;
 };
 
+/* Whether order seq was already reported delivered (lock held). */
+static bool reported(const struct shop *s, int64_t seq)
+{
+  size_t i;
+  if(seq <= s->delivered_seq)
+    return true;
+  for(i = 0; i < s->n_reported; i++)
+    if(s->reported[i] == seq)
+      return true;
+  return false;
+}
+
+/* Mark seq done and move the low-water mark over every done order (lock held). */
+static void mark_reported(struct shop *s, int64_t seq)
+{
+  size_t i;
+  s->reported = rs_xrealloc(s->reported, (s->n_reported + 1) * sizeof(*s->reported));
+  s->reported[s->n_reported++] = seq;
+  for(i = 0; i < s->n_reported;) {
+    if(s->reported[i] == s->delivered_seq + 1) {
+      s->delivered_seq++;
+      s->reported[i] = s->reported[--s->n_reported];
+      i = 0;
+    }
+    else if(s->reported[i] <= s->delivered_seq)
+      s->reported[i] = s->reported[--s->n_reported];
+    else
+      i++;
+  }
+}
+
 int shop_poll_deliveries(struct shop *s, shop_delivered_fn fn, void *ctx)
 {
   sqlite3_stmt *st = NULL;
   struct dline *v = NULL;
   size_t n = 0, cap = 0, i;
   int orders = 0;
-  double pace_real = (double)(s->cfg->ship_after_ms + s->cfg->deliver_after_ms) / s->scale;
+  double old_pace = (double)(s->cfg->ship_after_ms + s->cfg->deliver_after_ms);
   pthread_mutex_lock(&s->mu);
   if(sqlite3_prepare_v2(s->db,
-                        "SELECT seq, id, created_ms, cancelled, body FROM orders WHERE seq > ?1 "
-                        "ORDER BY seq",
+                        "SELECT seq, id, created_ms, cancelled, body, pace_ms FROM orders "
+                        "WHERE seq > ?1 ORDER BY seq",
                         -1, &st, NULL) == SQLITE_OK) {
     sqlite3_bind_int64(st, 1, s->delivered_seq);
     while(sqlite3_step(st) == SQLITE_ROW) {
       int64_t seq = sqlite3_column_int64(st, 0);
-      int64_t when = sqlite3_column_int64(st, 2) + (int64_t)pace_real;
+      int64_t created = sqlite3_column_int64(st, 2), pace = sqlite3_column_int64(st, 5);
+      int64_t when = created + (int64_t)((pace > 0 ? (double)pace : old_pace) / s->scale);
       const char *id = (const char *)sqlite3_column_text(st, 1);
       json_t *root, *lines, *line;
       size_t k;
+      if(reported(s, seq))
+        continue;
       if(sqlite3_column_int(st, 3)) {
-        /* cancelled: never delivered; only passed once everything before it was */
-        s->delivered_seq = seq;
+        mark_reported(s, seq); /* cancelled: never delivered */
         continue;
       }
-      if(strcmp(order_status(s, sqlite3_column_int64(st, 2), false), "delivered"))
-        break; /* one pace for all: later orders are not delivered either */
-      s->delivered_seq = seq;
+      /* each order has its own pace (lead times): later ones may arrive first */
+      if(strcmp(order_status(s, created, pace, false), "delivered"))
+        continue;
+      mark_reported(s, seq);
       if(when < s->started_wall_ms)
         continue;
       orders++;
@@ -1005,6 +1087,7 @@ int shop_start(const struct simcfg_shop *cfg, double time_scale, struct shop **o
   s->cfg = cfg;
   s->scale = time_scale > 0 ? time_scale : 1;
   s->rng = cfg->faults.seed;
+  s->pace_rng = cfg->faults.seed ^ UINT64_C(0x6c656164); /* its own dice: faults keep theirs */
   s->started_wall_ms = clock_real_wall_ms();
   pthread_mutex_init(&s->mu, NULL);
   if(db_open(s, err, errlen))
@@ -1053,6 +1136,7 @@ void shop_stop(struct shop *s)
     s->inflight = f->next;
     free(f);
   }
+  free(s->reported);
   pthread_mutex_destroy(&s->mu);
   free(s);
 }

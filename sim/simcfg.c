@@ -68,6 +68,7 @@ static const struct ckey k_shop[] = {
 static const struct ckey k_pace[] = {
   K("ship_after", KT_DUR, SHOP, ship_after_ms, false, 0, I64MAX, "1d"),
   K("deliver_after", KT_DUR, SHOP, deliver_after_ms, false, 0, I64MAX, "2d"),
+  K("jitter", KT_PCT, SHOP, jitter, false, 0, 0, "10%"),
 };
 static const struct ckey k_product[] = {
   K("sku", KT_SKU, struct simcfg_product, sku, true, 0, 0, NULL),
@@ -147,6 +148,8 @@ static const struct ckey k_consumable[] = {
   K("point", KT_ID, CONS, point_id, true, 0, 0, NULL),
   K("sku", KT_SKU, CONS, sku, false, 0, 0, NULL),
   K("replace_after", KT_DUR, CONS, replace_after_ms, false, 0, I64MAX, "2h"),
+  K("spares", KT_INT, CONS, spares, false, 0, 1000, "0"),
+  K("swap_at", KT_PCT, CONS, swap_at, false, 0, 0, "5%"),
   KX("profile", KT_MAP, true),
 };
 static const struct ckey k_profile[] = {
@@ -161,7 +164,6 @@ static const struct ckey k_profile[] = {
   K("glitch_size", KT_FLOAT, CONS, glitch_size, false, 0, 0, NULL),
   K("glitch_for", KT_DUR, CONS, glitch_for_ms, false, 0, I64MAX, "10m"),
   KX("duty", KT_MAP, false),
-  K("swap_at", KT_FLOAT, CONS, swap_at, false, 0, 0, "0.05"),
 };
 static const struct ckey k_duty[] = {
   KX("days", KT_SEQ, false),
@@ -447,6 +449,7 @@ static void load_shop(struct sl *l, const struct cfg_node *v, struct simcfg_shop
   if(!cfg_wv(&w, "pace")) {
     shop->ship_after_ms = INT64_C(86400000);
     shop->deliver_after_ms = INT64_C(2) * 86400000;
+    shop->jitter = 0.1;
   }
   if(cfg_wok(&w, "listen")) {
     const char *s, *colon;
@@ -722,9 +725,6 @@ static bool load_profile(struct sl *l, const struct cfg_node *v, const char *pat
   RANGE("glitch_rate", k->glitch_rate >= 0 && k->glitch_rate <= 1e6,
         "'%s' is out of range (expected glitches per simulated day, >= 0)",
         cfg_wv(&w, "glitch_rate")->s)
-  RANGE("swap_at", k->swap_at >= 0 && k->swap_at < 1,
-        "'%s' is out of range (expected the remaining share at which the part is swapped, "
-        "0 to below 1)", cfg_wv(&w, "swap_at")->s)
 #undef RANGE
   if(!cfg_wv(&w, "glitch_size"))
     k->glitch_size = fabs(k->empty - k->full) / 2;

@@ -57,6 +57,8 @@ struct simcfg_shop {
   size_t n_products;
   int64_t ship_after_ms;    /* simulated time accepted -> shipped, default 1d */
   int64_t deliver_after_ms; /* simulated time shipped -> delivered, default 2d */
+  double jitter;            /* lead-time pacing: an order arrives after its longest lead
+                               time x (1 +- jitter), uniform; default 0.1 */
   int64_t processing_ms;    /* real time an order POST is "in progress", default 0 */
   enum simcfg_auth auth;
   const char *token; /* read from token_file (secret) */
@@ -116,7 +118,9 @@ struct simcfg_consumable {
   const char *point_id;
   size_t point; /* index into the device's dev.points */
   const char *sku; /* NULL: never replaced by a delivery */
-  int64_t replace_after_ms; /* simulated delay after delivery, default 2h */
+  int64_t replace_after_ms; /* simulated time to fit a spare once the part is worn, default 2h */
+  int64_t spares;           /* units on the shelf at start, default 0 */
+  double swap_at;           /* remaining share at or below which a spare is fitted, default 0.05 */
   enum simcfg_kind kind;
   double full, empty;  /* point values of a new and of a worn-out part */
   int64_t life_ms;     /* simulated (operating) time from full to empty */
@@ -127,7 +131,6 @@ struct simcfg_consumable {
   double glitch_size;  /* jump of a glitch, default half of |empty - full| */
   int64_t glitch_for_ms; /* simulated length of one glitch, default 10m */
   struct simcfg_duty duty; /* weekly: default Mon-Fri 06-22; others: always */
-  double swap_at;      /* remaining share at which a spare is fitted, default 0.05 */
 };
 
 /* A push button (a bool point) that the sim presses at simulated times. */

@@ -12,7 +12,9 @@ the profile: a linear level falls at life's rate (within the noise), a
 clogging pressure rises slowly first, a counter counts, a constant stays,
 a button press shows on its coil, CoAP text/json/senml payloads agree and
 observe notifications arrive; `replace` orders the SKU at the shop and
-checks the level jumps back up after delivery plus replace_after.
+checks the delivered parts go on the shelf, a worn part gets one
+replace_after later, a part with life left keeps its spare, and the time a
+part stands empty with no spare is counted.
 """
 import json
 import os
@@ -270,7 +272,9 @@ devices:
 def case_replace(tmp):
     port = free_port(socket.SOCK_STREAM)
     shop = free_port(socket.SOCK_STREAM)
-    # 1 s = 1 simulated hour. Delivery 2 h after the order, replaced 2 h later.
+    # 1 s = 1 simulated hour. The cartridge is worn (below swap_at 5 %) after
+    # 1 h; the order arrives 2 h after it is placed and goes on the shelf; a
+    # worn part gets a spare from the shelf replace_after (2 h) later.
     sim = Sim(tmp, """simulation: {seed: 9, tick: 50ms}
 devices:
   - id: water-01
@@ -279,13 +283,16 @@ devices:
       - {id: level, register: holding, address: 0, type: uint16, scale: 0.1}
       - {id: liters, register: holding, address: 10, type: uint32}
       - {id: other, register: holding, address: 20, type: uint16}
+      - {id: dry, register: holding, address: 30, type: uint16}
     consumables:
       - {id: cartridge, point: level, sku: WF-10, replace_after: 2h,
-         profile: {kind: linear, full: 100, empty: 0, life: 100h, start_level: 0.3}}
+         profile: {kind: linear, full: 100, empty: 0, life: 100h, start_level: 0.06}}
       - {id: meter, point: liters, sku: WF-10, replace_after: 2h,
          profile: {kind: counter, full: 0, empty: 10000, life: 100h, start_level: 0.5}}
-      - {id: untouched, point: other, sku: OTHER-1,
+      - {id: untouched, point: other, sku: OTHER-1, spares: 2,
          profile: {kind: linear, full: 100, empty: 0, life: 100h, start_level: 0.5}}
+      - {id: starved, point: dry, sku: DRY-1,
+         profile: {kind: linear, full: 100, empty: 0, life: 10h, start_level: 0.01}}
 shop:
   listen: 127.0.0.1:%d
   db: shop.db
@@ -293,10 +300,11 @@ shop:
   products:
     - {sku: WF-10, unit_price: "7.40", currency: EUR}
     - {sku: OTHER-1, unit_price: "1.00", currency: EUR}
+    - {sku: DRY-1, unit_price: "1.00", currency: EUR}
 """ % (port, shop), 3600)
     try:
         lv = mbpoll(port, "holding", 0)
-        check(lv is not None and 250 < lv[0] <= 300, "the cartridge starts at ~30 %% (raw %s)" % lv)
+        check(lv is not None and 40 < lv[0] <= 60, "the cartridge starts at ~6 %% (raw %s)" % lv)
         li = mbpoll(port, "holding", 10, fmt="int")
         check(li is not None and 5000 <= li[0] < 5300, "the meter starts at ~5000 l (%s)" % li)
         order = {"reference": "t-1", "customer_id": "C-1",
@@ -307,7 +315,7 @@ shop:
                         json.dumps(order).encode(),
                         {"Content-Type": "application/json", "Idempotency-Key": "k-1"})
         check(st == 201, "the shop accepts the order (%s %s)" % (st, body))
-        # not replaced before delivery (2 h) + replace_after (2 h) = 4 s
+        # worn at 1 h, but nothing on the shelf before the delivery (2 h) + replace_after (2 h)
         time.sleep(2.5)
         lv2 = mbpoll(port, "holding", 0)
         check(lv2 is not None and lv2[0] < lv[0], "still depleting after 2.5 s (%s)" % lv2)
@@ -319,15 +327,26 @@ shop:
                 break
             time.sleep(0.2)
         check(replaced is not None and 3.5 <= replaced <= 6.5,
-              "the level jumps back to full ~4 s after the order (%s)" % replaced)
+              "the worn cartridge gets the spare ~4 s after the order (%s)" % replaced)
         li2 = mbpoll(port, "holding", 10, fmt="int")
-        check(li2 is not None and li2[0] < 500, "quantity 2 replaced the meter too: counter reset (%s)" % li2)
+        check(li2 is not None and li2[0] >= 5000,
+              "the meter has life left: its spare stays on the shelf, no reset (%s)" % li2)
         o = mbpoll(port, "holding", 20)
-        check(o is not None and o[0] < 50, "a part with another SKU is not replaced (%s)" % o)
+        check(o is not None and 40 < o[0] < 50,
+              "a part with life left is not swapped although spares are on its shelf (%s)" % o)
         st, body = http("GET", "http://127.0.0.1:%d/sim/devices" % shop)
         ks = {k["id"]: k for d in json.loads(body)["devices"] for k in d["consumables"]}
-        check(ks["cartridge"]["replacements"] == 1 and ks["meter"]["replacements"] == 1
-              and ks["untouched"]["replacements"] == 0, "GET /sim/devices counts the replacements")
+        check(ks["cartridge"]["replacements"] == 1 and ks["cartridge"]["shelf"] == 0
+              and ks["cartridge"]["delivered"] == 1,
+              "GET /sim/devices: the cartridge got one unit and fitted it (%s)" % ks["cartridge"])
+        check(ks["meter"]["replacements"] == 0 and ks["meter"]["shelf"] == 1,
+              "GET /sim/devices: the meter's unit is on its shelf (%s)" % ks["meter"])
+        check(ks["untouched"]["replacements"] == 0 and ks["untouched"]["shelf"] == 2,
+              "GET /sim/devices: the start shelf (spares: 2) is kept (%s)" % ks["untouched"])
+        check(ks["starved"]["stockouts"] == 1 and ks["starved"]["empty_seconds"] > 3600
+              and ks["starved"]["empty_now"] and ks["cartridge"]["stockouts"] == 0,
+              "GET /sim/devices counts the time a part stood empty with no spare (%s)"
+              % ks["starved"])
         time.sleep(2)
         lv3 = mbpoll(port, "holding", 0)
         check(lv3 is not None and 900 < lv3[0] < 1000, "the new cartridge depletes again (%s)" % lv3)

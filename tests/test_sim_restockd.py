@@ -9,10 +9,12 @@ there, checks `restockd --check`, then runs both at --time-scale 10080 (a
 simulated week per real minute) and waits for the loop to close twice:
 an auto-approved ink order is placed, shipped, delivered, and restockd
 detects the replaced ink; the bearing order waits for approval with its mail
-file, is approved with restockctl, delivered, and the bearing is replaced.
+file, is approved with restockctl, delivered onto the shelf, and the bearing
+is replaced from the shelf when it reaches its rated life.
 """
 import glob
 import json
+import urllib.request
 import os
 import re
 import shutil
@@ -119,8 +121,22 @@ def main():
             r = subprocess.run([CTL, "--config", rcfg, "orders", "approve", oid],
                                capture_output=True, text=True)
             check(r.returncode == 0, "restockctl approves %s (%s%s)" % (oid, r.stdout, r.stderr))
-            got = wait_for(lambda: "consumable conveyor-01/bearing: replacement detected" in log(), 60)
-            check(got is not None, "after approval the bearings ship, arrive and are replaced")
+            def bearing():
+                try:
+                    with urllib.request.urlopen("http://127.0.0.1:%d/sim/devices" % ports["18480"],
+                                                timeout=5) as r:
+                        devs = json.loads(r.read())["devices"]
+                except (OSError, ValueError):
+                    return None
+                return next((k for d in devs for k in d["consumables"] if k["id"] == "bearing"),
+                            None)
+            got = wait_for(lambda: (bearing() or {}).get("delivered", 0) >= 1, 60)
+            check(got, "after approval the bearings ship and arrive on the shelf")
+            # the plant fits a spare only when the installed bearing reaches its rated life
+            got = wait_for(lambda: "consumable conveyor-01/bearing: replacement detected" in log(), 150)
+            check(got is not None, "the worn bearing is replaced from the shelf")
+            b = bearing() or {}
+            check(b.get("stockouts", 1) == 0, "the bearing never stood empty without a spare (%s)" % b)
     finally:
         for p in reversed(procs):
             p.send_signal(signal.SIGTERM)
