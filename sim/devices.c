@@ -291,9 +291,8 @@ static void k_update(struct devices *d, struct kstate *ks, int64_t now, int64_t 
 {
   const struct simcfg_consumable *k = ks->k;
   double lo = fmin(k->full, k->empty), hi = fmax(k->full, k->empty), v;
-  ks->used = simmodel_used(k, ks->used0, ks->installed_ms, now);
+  ks->used = simmodel_used_from(k, ks->used0, ks->installed_ms, now, d->start_sim);
   v = simmodel_value(k, ks->used);
-  (void)d;
   if(k->kind != SIMCFG_KIND_COUNTER) {
     if(k->noise > 0)
       v += k->noise * simmodel_gauss(&ks->rng);

@@ -54,6 +54,17 @@ double simmodel_used(const struct simcfg_consumable *k, double used0, int64_t in
   return used0 + (double)op / (double)k->life_ms;
 }
 
+double simmodel_used_from(const struct simcfg_consumable *k, double used0, int64_t installed_ms,
+                          int64_t now_ms, int64_t start_ms)
+{
+  int64_t at = start_ms + k->rate_after_ms, before, after;
+  if(!k->rate_after_ms || now_ms <= at)
+    return simmodel_used(k, used0, installed_ms, now_ms);
+  before = installed_ms < at ? simmodel_duty_ms(&k->duty, installed_ms, at) : 0;
+  after = simmodel_duty_ms(&k->duty, installed_ms > at ? installed_ms : at, now_ms);
+  return used0 + ((double)before + k->rate_factor * (double)after) / (double)k->life_ms;
+}
+
 double simmodel_value(const struct simcfg_consumable *k, double u)
 {
   double uc = u < 0 ? 0 : u > 1 ? 1 : u;

@@ -31,6 +31,14 @@ double simmodel_used(const struct simcfg_consumable *k, double used0, int64_t in
                      int64_t now_ms);
 
 /*
+ * simmodel_used with the profile's rate_change: from start_ms + after on,
+ * the part wears `factor` times as fast (a machine that speeds up or slows
+ * down). Without a rate_change it is simmodel_used.
+ */
+double simmodel_used_from(const struct simcfg_consumable *k, double used0, int64_t installed_ms,
+                          int64_t now_ms, int64_t start_ms);
+
+/*
  * The noiseless point value for used share u: linear and weekly move from
  * full to empty and stay at empty; clogging follows
  * full + (empty - full) * (e^(k u) - 1) / (e^k - 1) with k = steepness and

@@ -164,6 +164,11 @@ static const struct ckey k_profile[] = {
   K("glitch_size", KT_FLOAT, CONS, glitch_size, false, 0, 0, NULL),
   K("glitch_for", KT_DUR, CONS, glitch_for_ms, false, 0, I64MAX, "10m"),
   KX("duty", KT_MAP, false),
+  KX("rate_change", KT_MAP, false),
+};
+static const struct ckey k_rate_change[] = {
+  K("after", KT_DUR, CONS, rate_after_ms, true, D_S, I64MAX, NULL),
+  K("factor", KT_FLOAT, CONS, rate_factor, true, 0, 0, NULL),
 };
 static const struct ckey k_duty[] = {
   KX("days", KT_SEQ, false),
@@ -728,6 +733,19 @@ static bool load_profile(struct sl *l, const struct cfg_node *v, const char *pat
 #undef RANGE
   if(!cfg_wv(&w, "glitch_size"))
     k->glitch_size = fabs(k->empty - k->full) / 2;
+  if((x = cfg_wc(&w, "rate_change", CFG_N_MAP))) {
+    struct walk wr;
+    cfg_kpath(kp, sizeof(kp), path, "rate_change");
+    cfg_walk_map(&l->kc, x, kp, k_rate_change, NK(k_rate_change), k, &wr, NULL, 0);
+    if(!walk_clean(&wr) || !cfg_wok(&wr, "after") || !cfg_wok(&wr, "factor"))
+      ok = false;
+    else if(!(k->rate_factor > 0 && k->rate_factor <= 100)) {
+      cfg_kpath(kp, sizeof(kp), kp, "factor");
+      ERR(l, cfg_wv(&wr, "factor"), kp, "'%s' is out of range (expected a factor above 0, at "
+                                        "most 100)", cfg_wv(&wr, "factor")->s);
+      ok = false;
+    }
+  }
   if((x = cfg_wc(&w, "duty", CFG_N_MAP))) {
     cfg_kpath(kp, sizeof(kp), path, "duty");
     if(!load_duty(l, x, kp, &k->duty))

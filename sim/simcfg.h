@@ -131,6 +131,8 @@ struct simcfg_consumable {
   double glitch_size;  /* jump of a glitch, default half of |empty - full| */
   int64_t glitch_for_ms; /* simulated length of one glitch, default 10m */
   struct simcfg_duty duty; /* weekly: default Mon-Fri 06-22; others: always */
+  int64_t rate_after_ms;   /* rate_change.after: simulated time since the start; 0: none */
+  double rate_factor;      /* rate_change.factor: wear rate from then on, x the life's */
 };
 
 /* A push button (a bool point) that the sim presses at simulated times. */

@@ -103,6 +103,20 @@ static void counter_counts_on(void **state)
   assert_near(simmodel_value(&k, simmodel_used(&k, 0, MON, MON + 3000 * H)), 3000, 1e-9);
 }
 
+/* rate_change: twice the wear from day 10 on, also for a part fitted after the change. */
+static void rate_change_doubles_wear(void **state)
+{
+  struct simcfg_consumable k = mk(SIMCFG_KIND_LINEAR, 100, 0, 40 * DAY);
+  (void)state;
+  k.rate_after_ms = 10 * DAY;
+  k.rate_factor = 2;
+  assert_near(simmodel_used_from(&k, 0, MON, MON + 10 * DAY, MON), 0.25, 1e-12);
+  assert_near(simmodel_used_from(&k, 0, MON, MON + 15 * DAY, MON), 0.5, 1e-12);
+  assert_near(simmodel_used_from(&k, 0, MON + 20 * DAY, MON + 30 * DAY, MON), 0.5, 1e-12);
+  k.rate_after_ms = 0;
+  assert_near(simmodel_used_from(&k, 0, MON, MON + 20 * DAY, MON), 0.5, 1e-12);
+}
+
 static void seeded_noise(void **state)
 {
   uint64_t a = simmodel_seed(1, "press-01", "filter"), b = simmodel_seed(1, "press-01", "filter");
@@ -127,6 +141,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(duty_office_hours), cmocka_unit_test(linear_and_weekly),
       cmocka_unit_test(clogging_curve),    cmocka_unit_test(counter_counts_on),
+      cmocka_unit_test(rate_change_doubles_wear),
       cmocka_unit_test(seeded_noise),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
