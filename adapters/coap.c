@@ -89,6 +89,9 @@ struct coapa {
   adapter_emit_fn emit;
   void *emit_ctx;
   int64_t wall_ms;
+  /* the liveness ping of a poll that had nothing to GET (every point observed) */
+  bool ping_wait; /* a ping is out and no pong came yet */
+  bool ponged;
   /* a session error seen while libcoap ran */
   bool broken;
   enum rs_err broken_rc;
@@ -471,6 +474,10 @@ static void on_nack(coap_session_t *s, const coap_pdu_t *sent, const coap_nack_r
   (void)mid;
   if(!c || !sent)
     return;
+  if(reason == COAP_NACK_RST && coap_pdu_get_code(sent) == COAP_EMPTY_CODE) {
+    c->ponged = true; /* the RST to our ping: the server is there */
+    return;
+  }
   p = find_point(c, coap_pdu_get_token(sent));
   if(reason == COAP_NACK_TLS_FAILED)
     set_broken(c, c->dtls_up ? RS_ERR_IO : RS_ERR_AUTH,
@@ -506,6 +513,16 @@ static void on_nack(coap_session_t *s, const coap_pdu_t *sent, const coap_nack_r
     c->stats.timeouts++;
     break;
   }
+}
+
+/* libcoap's pong handler: the server answered our ping (an RST or an empty ACK). */
+static void on_pong(coap_session_t *s, const coap_pdu_t *received, const coap_mid_t mid)
+{
+  struct coapa *c = coap_session_get_app_data(s);
+  (void)received;
+  (void)mid;
+  if(c && s == c->sess)
+    c->ponged = true;
 }
 
 /* libcoap's event handler: count handshakes, note session failures. */
@@ -778,6 +795,7 @@ static enum rs_err coapa_open(struct adapter *a, char *err, size_t errlen)
   coap_register_response_handler(c->ctx, on_response);
   coap_register_nack_handler(c->ctx, on_nack);
   coap_register_event_handler(c->ctx, on_event);
+  coap_register_pong_handler(c->ctx, on_pong);
   a->priv = c;
   c = NULL;
   rc = RS_OK;
@@ -867,6 +885,46 @@ static enum rs_err coapa_poll(struct adapter *a, int64_t wall_ms, adapter_emit_f
     /* a refused send (over UDP: ICMP port unreachable from an earlier
        datagram) is nobody listening: retried at the next attempt */
     (void)send_get(c, p, p->pt->observe && !p->obs_refused);
+  }
+  /*
+   * Every point is observed and fresh: nothing to GET. A server that died
+   * sends no notifications, which would only show when Max-Age ran out; so
+   * ask for a sign of life each poll (an empty confirmable message, RFC 7252
+   * 4.3: the server answers it with RST), on the same deadline as a GET.
+   */
+  c->ping_wait = false;
+  c->ponged = false;
+  if(!n_sent && c->sess) {
+    int ping_tries = 1;
+    int64_t ping_next = start + attempt;
+    c->ping_wait = coap_session_send_ping(c->sess) != COAP_INVALID_MID;
+    while(c->ping_wait && !c->broken && !c->ponged) {
+      now = clock_real_mono_ms();
+      if(now >= deadline)
+        break;
+      if(now >= ping_next && ping_tries <= retries && (!c->dtls || c->dtls_up)) {
+        ping_tries++;
+        ping_next += attempt;
+        (void)coap_session_send_ping(c->sess);
+      }
+      {
+        int64_t wake = ping_tries <= retries && ping_next < deadline ? ping_next : deadline;
+        (void)coap_io_process(c->ctx, (uint32_t)(wake > now ? wake - now : 1));
+      }
+    }
+    if(c->ping_wait && !c->ponged) {
+      int64_t took = clock_real_mono_ms() - start;
+      rc = c->broken ? c->broken_rc : RS_ERR_TIMEOUT;
+      (void)rs_snprintf(err, errlen,
+                        "no answer to a CoAP ping from %s within %lld ms while observing (server "
+                        "down?); registering again at the next poll",
+                        peer, (long long)took);
+      c->stats.timeouts++;
+      sess_reset(c, err);
+      c->ping_wait = false;
+      goto out;
+    }
+    c->ping_wait = false;
   }
   while(!c->broken && count_pending(c)) {
     int64_t wake = deadline;

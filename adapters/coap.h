@@ -41,7 +41,12 @@
  * notification (read through fd() / on_readable()) is emitted as a reading
  * at once. Fresh means a notification arrived within the last Max-Age
  * (default 60 s) + COAPA_OBS_MARGIN_MS; after that the next poll registers
- * it again. A reply without Observe means the server does not offer it for
+ * it again. A poll with nothing to GET (every point observed and fresh)
+ * sends a CoAP ping (an empty confirmable message, answered with RST) on
+ * the same timeout x (retries + 1) deadline: a server that died while
+ * observed is noticed at the next poll, not only when Max-Age runs out (the
+ * poll fails, the session is reset, the points register again at the next
+ * poll). A reply without Observe means the server does not offer it for
  * that resource: the point is then polled plainly until the adapter is
  * reopened. Out-of-order notifications (RFC 7641 3.4) are dropped. close()
  * deregisters (coap_cancel_observe) before freeing.

@@ -520,6 +520,43 @@ static void test_observe(void **state)
   adapter_close(&t.a);
 }
 
+/*
+ * Every point observed: the poll has nothing to GET and pings the server
+ * instead. A live server answers (the poll succeeds, the observation stays);
+ * a killed one is noticed at that poll (before, only when Max-Age ran out):
+ * the poll fails naming the ping and the observation is dropped; the
+ * restarted server gets the registration again.
+ */
+static void test_observe_dead_server(void **state)
+{
+  struct tdev t;
+  unsigned port = start_server(0, NULL);
+  (void)state;
+
+  put_s(port, "level", "80", "0");
+  dev_init(&t, "coap", port, 300, 2);
+  add_point(&t, "level", "/level", CFG_FMT_TEXT)->observe = true;
+  dev_open(&t);
+  assert_int_equal(do_poll(&t), RS_OK);
+  assert_true(coapa_observing(&t.a, 0));
+  assert_int_equal(do_poll(&t), RS_OK); /* the ping is answered */
+  assert_int_equal(n_got, 0);
+  assert_true(coapa_observing(&t.a, 0));
+
+  stop_server(&servers[0]);
+  assert_int_equal(do_poll(&t), RS_ERR_TIMEOUT);
+  assert_non_null(strstr(err, "ping"));
+  assert_false(coapa_observing(&t.a, 0));
+
+  assert_int_equal(start_server_on(0, port, NULL), 0);
+  put_s(port, "level", "70", "0");
+  assert_int_equal(do_poll(&t), RS_OK);
+  assert_int_equal(n_got, 1);
+  assert_true(find("level")->value == 70);
+  assert_true(coapa_observing(&t.a, 0));
+  adapter_close(&t.a);
+}
+
 /* A killed server: the poll fails within the bound; the restarted one answers again. */
 static void test_down_restart(void **state)
 {
@@ -890,6 +927,7 @@ int main(void)
       cmocka_unit_test_teardown(test_observe, teardown),
       cmocka_unit_test_teardown(test_reregister, teardown),
       cmocka_unit_test_teardown(test_down_restart, teardown),
+      cmocka_unit_test_teardown(test_observe_dead_server, teardown),
       cmocka_unit_test_teardown(test_silent_peer, teardown),
       cmocka_unit_test_teardown(test_dtls, teardown),
       cmocka_unit_test_teardown(test_threads, teardown),
