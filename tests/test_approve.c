@@ -420,7 +420,22 @@ static json_t *mime_check(const char *file)
   return j;
 }
 
-/* Mails in dir whose decoded subject names order id: their JSON in out (up to max). */
+/* Whether file is an approval mail (multipart/alternative with a link; an expiry notice is
+   plain text and is not checked as one). */
+static bool is_approval_mail(const char *file)
+{
+  FILE *f = fopen(file, "r");
+  char line[1024];
+  bool found = false;
+  if(!f)
+    return false;
+  while(!found && fgets(line, sizeof(line), f) && line[0] != '\r' && line[0] != '\n')
+    found = strstr(line, "multipart/alternative") != NULL;
+  fclose(f);
+  return found;
+}
+
+/* Approval mails in dir whose decoded subject names order id: their JSON in out (up to max). */
 static size_t mails_for(const char *dir, const char *id, json_t **out, size_t max)
 {
   DIR *d = opendir(dir);
@@ -434,6 +449,8 @@ static size_t mails_for(const char *dir, const char *id, json_t **out, size_t ma
     if(de->d_name[0] == '.')
       continue;
     assert_int_equal(rs_snprintf(file, sizeof(file), "%s/%s", dir, de->d_name), 0);
+    if(!is_approval_mail(file))
+      continue;
     j = mime_check(file);
     if(strstr(json_string_value(json_object_get(j, "subject")), id) && n < max)
       out[n++] = j;
@@ -832,6 +849,42 @@ static void test_reject_and_expired(void **state)
   rs_buf_free(&after);
 }
 
+struct expired_count {
+  const char *order_id;
+  int n;
+  bool names_part;
+};
+
+static int count_expired(void *ud, const struct store_mail *m)
+{
+  struct expired_count *c = ud;
+  if(!strcmp(m->kind, "expired") && m->order_id && !strcmp(m->order_id, c->order_id)) {
+    c->n++;
+    c->names_part = c->names_part || strstr(m->message, "expired without a decision") != NULL;
+  }
+  return 0;
+}
+
+/* SPEC 7: an expiry sends one mail to each approver naming the part, and only one. */
+static void test_expiry_mails_once(void **state)
+{
+  char id[STORE_ORDER_ID_MAX + 1];
+  struct expired_count c = {NULL, 0, false};
+  int64_t t = clock_wall_ms(E.clk);
+  (void)state;
+  pending_order(14, id);
+  assert_int_equal(approve_tick_at(E.st, cfg_now(), t, 1.0), RS_OK);
+  assert_int_equal(store_transition_order(E.st, id, STORE_ORDER_PENDING_APPROVAL,
+                                          STORE_ORDER_EXPIRED, "system", "no decision", t + 1),
+                   RS_OK);
+  assert_int_equal(approve_tick_at(E.st, cfg_now(), t + 2, 1.0), RS_OK);
+  assert_int_equal(approve_tick_at(E.st, cfg_now(), t + 3, 1.0), RS_OK);
+  c.order_id = id;
+  assert_int_equal(store_mail_list(E.st, false, 0, 0, count_expired, &c), RS_OK);
+  assert_int_equal(c.n, (int)cfg_now()->orders.approval.n_approvers);
+  assert_true(c.names_part);
+}
+
 static void test_superseded_is_410_and_mailed_again(void **state)
 {
   char id[STORE_ORDER_ID_MAX + 1], dir[160];
@@ -1089,6 +1142,7 @@ int main(int argc, char **argv)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_mail_arrives_valid_mime_one_per_approver),
       cmocka_unit_test(test_get_changes_nothing),
+      cmocka_unit_test(test_expiry_mails_once),
       cmocka_unit_test(test_post_without_csrf_is_403),
       cmocka_unit_test(test_forged_and_altered_are_403),
       cmocka_unit_test(test_post_approve_moves_order),
