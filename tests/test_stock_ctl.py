@@ -196,6 +196,11 @@ with urllib.request.urlopen(url + "/api/v1/status", timeout=10) as r:
 c = [x for x in st.get("consumables", []) if x.get("id") == ID]
 check(code == 200 and c and c[0].get("held") is True and c[0].get("spares") == 5,
       "/api/v1/status shows the hold and the spares")
+with urllib.request.urlopen(url + "/metrics", timeout=10) as r:
+    metrics = r.read().decode()
+check('restock_consumable_held{consumable="press-01/filter"} 1' in metrics
+      and 'restock_alerts{kind="approval_expired"} 0' in metrics,
+      "/metrics shows the hold and the alerts by kind")
 code, doc = post(P + "/release")
 check(code == 200 and doc.get("held") is False, "release: 200 and not held")
 code, doc = post(P + "/replaced")

@@ -860,6 +860,7 @@ static enum MHD_Result on_metrics(struct http_server *s, struct MHD_Connection *
   in.version = rs_version();
   in.lines_created = (int64_t)pipeline_lines_created(s->env.core.pl);
   in.start_time_ms = s->start_wall;
+  in.cfg = cur_cfg(s);
   if(s->env.loop) {
     evloop_stats(s->env.loop, &ls);
     in.loop = &ls;

@@ -305,6 +305,35 @@ static void render_consumables(const struct status_view *v, struct rs_buf *o)
   for(i = 0; i < v->n_consumables; i++)
     sample1(o, "restock_consumable_spares", "consumable", v->consumables[i].c->full_id,
             (double)v->consumables[i].spares);
+  head(o, "restock_consumable_on_order", "gauge",
+       "Units on the consumable's open order line not yet delivered.");
+  for(i = 0; i < v->n_consumables; i++)
+    sample1(o, "restock_consumable_on_order", "consumable", v->consumables[i].c->full_id,
+            (double)v->consumables[i].on_order);
+  head(o, "restock_consumable_held", "gauge",
+       "1 while the consumable is held (rejected, expired or by a person): no rule orders it.");
+  for(i = 0; i < v->n_consumables; i++)
+    sample1(o, "restock_consumable_held", "consumable", v->consumables[i].c->full_id,
+            v->consumables[i].held ? 1 : 0);
+}
+
+/* restock_alerts{kind}: the alerts shown now, counted by kind (status_alert_items). */
+static void render_alerts(const struct metrics_input *in, struct rs_buf *o)
+{
+  static const char *const kinds[] = {"approval_expired", "spare_unused", "unknown_part_fitted",
+                                      "empty", "device_down", "stale", "submission", "no_shop",
+                                      "storage", "clock"};
+  struct status_alert *a = NULL;
+  size_t n = 0, i, k;
+  status_alert_items(in->v, in->cfg, in->st, &a, &n);
+  head(o, "restock_alerts", "gauge", "Alerts shown now, by kind (the status page's banner).");
+  for(k = 0; k < RS_ARRAY_LEN(kinds); k++) {
+    size_t c = 0;
+    for(i = 0; i < n; i++)
+      c += a[i].kind && !strcmp(a[i].kind, kinds[k]);
+    sample1(o, "restock_alerts", "kind", kinds[k], (double)c);
+  }
+  status_alert_items_free(a, n);
 }
 
 enum rs_err metrics_render(struct metrics *m, const struct metrics_input *in, struct rs_buf *o)
@@ -322,6 +351,8 @@ enum rs_err metrics_render(struct metrics *m, const struct metrics_input *in, st
   }
   render_devices(m, in->v, o);
   render_consumables(in->v, o);
+  if(in->cfg)
+    render_alerts(in, o);
   if(in->loop) {
     size_t b;
     head(o, "restock_loop_turn_seconds", "histogram",

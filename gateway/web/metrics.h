@@ -41,6 +41,7 @@ struct metrics_input {
   int64_t start_time_ms; /* wall ms the daemon started, 0 to leave it out */
   const struct evloop_stats *loop; /* restock_loop_turn_seconds; NULL to leave it out */
   int64_t loop_lag_ms;             /* restock_loop_lag_seconds (with loop) */
+  const struct cfg *cfg;           /* restock_alerts{kind}; NULL to leave it out */
 };
 
 /*
