@@ -97,6 +97,8 @@ struct coapa {
   enum rs_err broken_rc;
   char broken_msg[200];
   struct coapa_stats stats;
+  int64_t rst_window; /* real mono ms the current one-second RST window began */
+  unsigned rst_n;     /* RSTs sent in it */
 };
 
 /* ---- libcoap process-wide setup ---- */
@@ -388,6 +390,31 @@ static bool obs_newer(uint32_t v1, int64_t t1, uint32_t v2, int64_t t2)
 }
 
 /*
+ * A message matched nothing of ours: COAP_RESPONSE_FAIL (libcoap answers it
+ * with a RST) while this second's budget of COAPA_RST_PER_S lasts, then
+ * COAP_RESPONSE_OK (dropped without an answer, logged once a minute).
+ */
+static coap_response_t unsolicited(struct coapa *c)
+{
+  int64_t now = clock_real_mono_ms();
+  c->stats.unsolicited++;
+  if(now - c->rst_window >= 1000) {
+    c->rst_window = now;
+    c->rst_n = 0;
+  }
+  if(c->rst_n < COAPA_RST_PER_S) {
+    c->rst_n++;
+    return COAP_RESPONSE_FAIL;
+  }
+  c->stats.rst_suppressed++;
+  log_rl(LOG_LVL_WARNING, "coap-reset-storm",
+         "device %s: more than %d unsolicited CoAP messages a second; the rest of this second's "
+         "are dropped without a reset",
+         c->dev->id, COAPA_RST_PER_S);
+  return COAP_RESPONSE_OK;
+}
+
+/*
  * libcoap's response handler: a reply to a poll's GET (recorded in the
  * point), or an observe notification (emitted at once). Unknown tokens get
  * COAP_RESPONSE_FAIL, so libcoap answers with RST and the server forgets a
@@ -407,7 +434,7 @@ static coap_response_t on_response(coap_session_t *s, const coap_pdu_t *sent,
     return COAP_RESPONSE_FAIL;
   p = find_point(c, coap_pdu_get_token(rcvd));
   if(!p)
-    return COAP_RESPONSE_FAIL;
+    return unsolicited(c);
   seq = opt_uint(rcvd, COAP_OPTION_OBSERVE, 0, &has_obs);
   max_age = opt_uint(rcvd, COAP_OPTION_MAXAGE, DEFAULT_MAX_AGE_S, NULL);
   if(p->st == PS_PENDING) {
@@ -443,7 +470,7 @@ static coap_response_t on_response(coap_session_t *s, const coap_pdu_t *sent,
   if(!p->obs_on)
     /* a notification of an observation we dropped: RST ends it at the
        server; a late or duplicate reply is just ignored */
-    return has_obs ? COAP_RESPONSE_FAIL : COAP_RESPONSE_OK;
+    return has_obs ? unsolicited(c) : COAP_RESPONSE_OK;
   /* a notification */
   if(has_obs && p->obs_have_seq && !obs_newer(p->obs_seq, p->obs_seq_ms, seq, now))
     return COAP_RESPONSE_OK; /* out of order: older than what we have */

@@ -76,7 +76,17 @@ struct coapa_stats {
   uint64_t malformed;       /* payloads cpay_decode() refused */
   uint64_t session_errors;  /* DTLS errors, refused handshakes, failed sessions */
   uint64_t resets;          /* sessions closed because of an error */
+  uint64_t unsolicited;     /* messages matching no request of ours (answered with RST) */
+  uint64_t rst_suppressed;  /* of those, ignored without a RST (over COAPA_RST_PER_S) */
 };
+
+/*
+ * At most this many RSTs a second go to one device for messages that match
+ * no request of ours; beyond it they are dropped silently, so a peer that
+ * answers each RST with another message (a reset storm) cannot keep a
+ * ping-pong going at full speed.
+ */
+#define COAPA_RST_PER_S 20
 
 /*
  * Copy the counters of an opened CoAP adapter into *out (zeroes when a is

@@ -28,3 +28,10 @@ add_test(NAME abuse_cli
          COMMAND /bin/bash ${RESTOCK_TEST_DIR}/test_abuse_cli.sh $<TARGET_FILE:restockd>
                  $<TARGET_FILE:restockctl> $<TARGET_FILE:ctl_seed>)
 set_tests_properties(abuse_cli PROPERTIES TIMEOUT 180 LABELS abuse)
+
+# Devices: a CoAP peer answering every RST with another message (a reset
+# storm) gets at most COAPA_RST_PER_S RSTs a second.
+add_test(NAME abuse_coap_storm
+         COMMAND ${RESTOCK_PYTHON} ${RESTOCK_TEST_DIR}/test_abuse_coap.py
+                 $<TARGET_FILE:modbus_poll_tool> ${RESTOCK_TEST_DIR}/peers)
+set_tests_properties(abuse_coap_storm PROPERTIES TIMEOUT 120 LABELS abuse)

@@ -1,0 +1,83 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Abuse suite, devices: a CoAP reset storm is bounded (issue 15 item 11).
+
+usage: /usr/bin/python3 test_abuse_coap.py POLL_TOOL PEERS_DIR
+
+The peer (tests/peers/coap_storm.py) answers every datagram -- our GET, and
+each RST we send back -- with a notification under a token we never made.
+Answering each with a RST made a ping-pong as fast as both sides go (14,401
+datagrams from restock in 3 s); now at most COAPA_RST_PER_S (20) RSTs a
+second go out per device, and the device, which never answered our GET, is
+down after down_after polls.
+"""
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+RST_PER_S = 20
+poll_tool, peers = sys.argv[1], sys.argv[2]
+fails = 0
+
+
+def check(ok, what):
+    global fails
+    print(("ok: " if ok else "FAIL: ") + what)
+    if not ok:
+        fails += 1
+
+
+def free_udp_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+tmp = tempfile.mkdtemp(prefix="restock-abuse-coap-")
+port = free_udp_port()
+count_file = os.path.join(tmp, "count")
+os.makedirs(os.path.join(tmp, "cfg", "devices.d"))
+with open(os.path.join(tmp, "cfg", "restock.yaml"), "w") as f:
+    f.write("gateway: {id: abuse-gw}\n")
+with open(os.path.join(tmp, "cfg", "devices.d", "storm.yaml"), "w") as f:
+    f.write("""devices:
+  - id: stormy
+    transport: {type: coap, uri: "coap://127.0.0.1:%d"}
+    poll_interval: 1s
+    timeout: 300ms
+    retries: 0
+    down_after: 2
+    points:
+      - {id: v, path: /v}
+""" % port)
+peer = subprocess.Popen(["/usr/bin/python3", os.path.join(peers, "coap_storm.py"), str(port),
+                         count_file], stdout=subprocess.PIPE, text=True)
+try:
+    check(peer.stdout.readline().strip() == "ready", "the storm peer is ready")
+    out = subprocess.run([poll_tool, os.path.join(tmp, "cfg"), "3000"], capture_output=True,
+                         text=True, timeout=60)
+    check(out.returncode == 0, "the poll tool exits 0 (rc %d)" % out.returncode)
+finally:
+    peer.terminate()
+    peer.wait(timeout=10)
+with open(count_file) as f:
+    got = int(f.read().strip() or "0")
+st = [l for l in out.stdout.splitlines() if l.startswith("S stormy ")]
+polls = int(st[0].split("polls=")[1].split()[0]) if st else 0
+check(polls >= 2, "the device was polled (%d polls)" % polls)
+bound = (polls + 1) * (RST_PER_S + 2)
+check(0 < got <= bound,
+      "datagrams sent to the storming peer: %d, at most %d (%d polls)" % (got, bound, polls))
+check(st and "up=0" in st[0], "the device that never answered our GET is down (%s)"
+      % (st[0] if st else None))
+check("dropped without a reset" in out.stderr, "the storm is logged")
+check(out.stderr.count("dropped without a reset") <= 2, "and logged once a minute, not per message")
+check("AddressSanitizer" not in out.stderr and "runtime error" not in out.stderr,
+      "no sanitizer report")
+subprocess.run(["rm", "-rf", tmp])
+print("%d failure(s)" % fails)
+sys.exit(1 if fails else 0)
