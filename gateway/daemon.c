@@ -45,9 +45,14 @@ struct daemon_core {
 static void core_emit(void *ctx, const struct reading *r)
 {
   struct daemon_core *c = ctx;
-  (void)reading_path_submit(c->rp, r);
-  if(r->error == READING_OK)
-    c->dirty = true;
+  bool changed = false;
+  (void)reading_path_submit_ex(c->rp, r, &changed);
+  if(!changed)
+    return;
+  if(r->device_ref && r->point_ref)
+    decide_mark_point(c->dec, r->device_ref - 1, r->point_ref - 1); /* only its consumables */
+  else
+    c->dirty = true; /* a reading without indexes: evaluate everything */
 }
 
 struct daemon_core *daemon_core_new(struct cfg *cfg, struct store *st, struct rs_clock *clk,
@@ -70,6 +75,7 @@ struct daemon_core *daemon_core_new(struct cfg *cfg, struct store *st, struct rs
     return NULL;
   }
   c->dec = decide_new(cfg);
+  reading_path_set_batching(c->rp, true); /* committed once per daemon_core_step() */
   pipeline_set_time_scale(c->pl, clock_scale(clk));
   pipeline_set_online(c->pl, true); /* restockd talks to the shop of cfg->commerce */
   c->next_eval = now + DAEMON_EVAL_INTERVAL_MS;
@@ -130,8 +136,12 @@ int64_t daemon_core_step(struct daemon_core *c)
   (void)scheduler_drain(c->sched, core_emit, c); /* polls the bus workers finished */
   scheduler_run_io_timeouts(c->sched, clock_real_mono_ms(), clock_wall_ms(c->clk), core_emit, c);
   scheduler_run_due(c->sched, now, clock_wall_ms(c->clk), core_emit, c);
+  /* the turn's values (drained, and those the loop's callbacks delivered) in one transaction */
+  (void)reading_path_commit(c->rp);
   if(c->dirty || now >= c->next_eval)
-    daemon_core_evaluate(c);
+    daemon_core_evaluate(c); /* everything: `for` timers and staleness move with time */
+  else if(decide_n_marked(c->dec))
+    (void)decide_run_marked(c->dec, c->rp, c->pl, clock_wall_ms(c->clk));
   if(clock_wall_ms(c->clk) >= pipeline_next_due(c->pl))
     (void)pipeline_tick(c->pl, c->cfg, clock_wall_ms(c->clk)); /* outbox retries, expiry */
   approval_tick(c->st, c->cfg, c->clk); /* approval links and their mails (gateway/approve.c) */

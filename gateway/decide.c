@@ -17,6 +17,11 @@ struct decide {
   struct rule_snapshot *snaps;
   struct rule_decision *dec;
   size_t n_cons;
+  /* incremental runs: cons of device i are cons[dev_off[i] .. dev_off[i + 1]) */
+  size_t *dev_off;
+  bool *marked;
+  size_t *mlist; /* the marked ones, in marking order */
+  size_t n_marked;
   decide_line_fn on_line;
   void *on_line_ud;
 };
@@ -33,13 +38,19 @@ static void decide_index(struct decide *d)
   d->states = rs_xcalloc(d->n_cons + 1, sizeof(*d->states));
   d->snaps = rs_xcalloc(d->n_cons + 1, sizeof(*d->snaps));
   d->dec = rs_xcalloc(d->n_cons + 1, sizeof(*d->dec));
+  d->dev_off = rs_xcalloc(cfg->n_devices + 1, sizeof(*d->dev_off));
+  d->marked = rs_xcalloc(d->n_cons + 1, sizeof(*d->marked));
+  d->mlist = rs_xcalloc(d->n_cons + 1, sizeof(*d->mlist));
+  d->n_marked = 0;
   for(i = 0; i < cfg->n_devices; i++) {
+    d->dev_off[i] = k;
     for(j = 0; j < cfg->devices[i].n_consumables; j++) {
       d->cons[k] = &cfg->devices[i].consumables[j];
       rule_state_init(&d->states[k], cfg);
       k++;
     }
   }
+  d->dev_off[cfg->n_devices] = k;
 }
 
 static void decide_unindex(struct decide *d)
@@ -51,6 +62,10 @@ static void decide_unindex(struct decide *d)
   FREE_NULL(d->cons);
   FREE_NULL(d->snaps);
   FREE_NULL(d->dec);
+  FREE_NULL(d->dev_off);
+  FREE_NULL(d->marked);
+  FREE_NULL(d->mlist);
+  d->n_marked = 0;
   d->n_cons = 0;
 }
 
@@ -118,6 +133,9 @@ size_t decide_run(struct decide *d, struct reading_path *rp, struct pipeline *pl
   size_t i, n, made = 0;
   /* the rules run (and their `for` timers move) even while the clock forbids ordering */
   bool may_order = pipeline_clock_check(pl, now_ms);
+  for(i = 0; i < d->n_marked; i++)
+    d->marked[d->mlist[i]] = false; /* everything is evaluated now */
+  d->n_marked = 0;
   if(d->n_cons) {
     for(i = 0; i < d->n_cons; i++)
       reading_path_snapshot(rp, d->cons[i], now_ms,
@@ -148,6 +166,54 @@ size_t decide_run(struct decide *d, struct reading_path *rp, struct pipeline *pl
     }
   }
   (void)pipeline_tick(pl, d->cfg, now_ms);
+  return made;
+}
+
+void decide_mark_point(struct decide *d, size_t device, size_t point)
+{
+  const struct cfg_device *dev;
+  size_t i;
+  if(device >= d->cfg->n_devices)
+    return;
+  dev = &d->cfg->devices[device];
+  if(point >= dev->n_points)
+    return;
+  for(i = d->dev_off[device]; i < d->dev_off[device + 1]; i++) {
+    if(d->cons[i]->point == &dev->points[point] && !d->marked[i]) {
+      d->marked[i] = true;
+      d->mlist[d->n_marked++] = i;
+    }
+  }
+}
+
+size_t decide_n_marked(const struct decide *d)
+{
+  return d->n_marked;
+}
+
+size_t decide_run_marked(struct decide *d, struct reading_path *rp, struct pipeline *pl,
+                         int64_t now_ms)
+{
+  size_t k, made = 0;
+  bool may_order = pipeline_clock_check(pl, now_ms);
+  for(k = 0; k < d->n_marked; k++) {
+    size_t i = d->mlist[k], n, j;
+    d->marked[i] = false;
+    reading_path_snapshot(rp, d->cons[i], now_ms, pipeline_has_open_line(pl, d->cons[i]->full_id),
+                          &d->snaps[i]);
+    n = rules_evaluate(d->cfg, now_ms, &d->snaps[i], &d->states[i], 1, &d->dec[i], 1);
+    for(j = 0; j < n && may_order; j++) {
+      int64_t id = 0;
+      if(pipeline_submit(pl, d->cfg, &d->dec[i], now_ms, &id) == RS_OK) {
+        made++;
+        if(d->on_line)
+          d->on_line(d->on_line_ud, &d->dec[i], id, now_ms);
+      }
+    }
+  }
+  d->n_marked = 0;
+  if(made)
+    (void)pipeline_tick(pl, d->cfg, now_ms);
   return made;
 }
 

@@ -56,6 +56,20 @@ void decide_on_line(struct decide *d, decide_line_fn fn, void *ud);
  */
 size_t decide_run(struct decide *d, struct reading_path *rp, struct pipeline *pl, int64_t now_ms);
 
+/*
+ * Incremental runs (restockd): mark the consumables fed by point `point` of
+ * device `device` (indexes into cfg->devices and its points) because what
+ * they read moved; decide_run_marked() then evaluates only those: snapshot,
+ * rules, pipeline_submit() for each decision, and pipeline_tick() when a
+ * line was made. Each costs O(consumables of that device), whatever the
+ * size of the plant; decide_run() evaluates everything (the periodic pass
+ * that serves `for` timers and staleness) and clears the marks.
+ */
+void decide_mark_point(struct decide *d, size_t device, size_t point);
+size_t decide_n_marked(const struct decide *d);
+size_t decide_run_marked(struct decide *d, struct reading_path *rp, struct pipeline *pl,
+                         int64_t now_ms);
+
 /* Whether some `for` timer is running at now_ms (holds, not yet long enough). */
 bool decide_timers_running(const struct decide *d, int64_t now_ms);
 

@@ -34,8 +34,16 @@ struct cons_state {
 
 struct entry {
   char *key; /* "device/point", or "#device/consumable" for a consumable */
+  size_t dev_len; /* point entries: strlen(device), where the '/' is */
   struct live_point live;
   struct cons_state *cs; /* consumable entries only */
+};
+
+/* A value waiting for the loop turn's store transaction (reading_path_commit). */
+struct pending {
+  struct entry *e;
+  int64_t t_ms;
+  double value;
 };
 
 struct reading_path {
@@ -46,6 +54,23 @@ struct reading_path {
   size_t n;
   uint64_t submitted, stored, store_errors;
   int64_t synced_ms; /* evaluation time of the last look for other writers; INT64_MIN: none */
+  /*
+   * The config resolved to indexes (reading.device_ref/point_ref), so a
+   * reading costs no lookup by id: point g = dev_off[device] + point index;
+   * pt_entry[g] its live state (NULL until its first reading), pt_band[g] its
+   * absolute deadband, cons_of[cons_off[g] .. cons_off[g + 1]) the
+   * consumables it feeds.
+   */
+  size_t *dev_off; /* n_devices + 1 */
+  struct entry **pt_entry;
+  double *pt_band;
+  size_t *cons_off; /* n_points + 1 */
+  const struct cfg_consumable **cons_of;
+  size_t n_pts;
+  /* batching (reading_path_set_batching): values to store at the next commit */
+  bool batching;
+  struct pending *pend;
+  size_t n_pend, cap_pend;
 };
 
 /* FNV-1a over a NUL-terminated string. */
@@ -114,6 +139,7 @@ static struct entry *get_or_add(struct reading_path *rp, const char *device, con
     return rp->slots[i];
   e = rs_xcalloc(1, sizeof(*e));
   e->key = rs_xstrdup(key);
+  e->dev_len = strlen(device);
   e->live.last_error = READING_OK;
   if(rp->st) {
     int64_t t;
@@ -140,7 +166,19 @@ struct reading_path *reading_path_new(struct store *st, const struct cfg *cfg)
   rp->st = st;
   rp->cfg = cfg;
   rp->synced_ms = INT64_MIN;
+  reading_path_set_config(rp, cfg);
   return rp;
+}
+
+/* Drop the index of the config (reading_path_set_config builds it). */
+static void unindex(struct reading_path *rp)
+{
+  FREE_NULL(rp->dev_off);
+  FREE_NULL(rp->pt_entry);
+  FREE_NULL(rp->pt_band);
+  FREE_NULL(rp->cons_off);
+  FREE_NULL(rp->cons_of);
+  rp->n_pts = 0;
 }
 
 void reading_path_free(struct reading_path *rp)
@@ -149,6 +187,9 @@ void reading_path_free(struct reading_path *rp)
   if(!rp)
     return;
   (void)reading_path_flush(rp);
+  (void)reading_path_commit(rp);
+  FREE_NULL(rp->pend);
+  unindex(rp);
   for(i = 0; i < rp->cap; i++) {
     if(rp->slots[i]) {
       FREE_NULL(rp->slots[i]->key);
@@ -160,9 +201,65 @@ void reading_path_free(struct reading_path *rp)
   free(rp);
 }
 
+static double point_band(const struct cfg *cfg, const char *device, const char *point);
+
+/*
+ * Resolve cfg to indexes (see struct reading_path). Live state stays keyed by
+ * id in the hash, so it survives a reload; the index only caches pointers to
+ * it, found again lazily at each point's first reading under the new config.
+ */
 void reading_path_set_config(struct reading_path *rp, const struct cfg *cfg)
 {
+  size_t i, j, k, g = 0, n_cons = 0;
+  unindex(rp);
   rp->cfg = cfg;
+  if(!cfg)
+    return;
+  rp->dev_off = rs_xcalloc(cfg->n_devices + 1, sizeof(*rp->dev_off));
+  for(i = 0; i < cfg->n_devices; i++) {
+    rp->dev_off[i] = g;
+    g += cfg->devices[i].n_points;
+    n_cons += cfg->devices[i].n_consumables;
+  }
+  rp->dev_off[cfg->n_devices] = g;
+  rp->n_pts = g;
+  rp->pt_entry = rs_xcalloc(g + 1, sizeof(*rp->pt_entry));
+  rp->pt_band = rs_xcalloc(g + 1, sizeof(*rp->pt_band));
+  rp->cons_off = rs_xcalloc(g + 1, sizeof(*rp->cons_off));
+  rp->cons_of = rs_xcalloc(n_cons + 1, sizeof(*rp->cons_of));
+  k = 0;
+  for(i = 0; i < cfg->n_devices; i++) {
+    const struct cfg_device *d = &cfg->devices[i];
+    for(j = 0; j < d->n_points; j++) {
+      size_t m;
+      g = rp->dev_off[i] + j;
+      rp->cons_off[g] = k;
+      rp->pt_band[g] = point_band(cfg, d->id, d->points[j].id);
+      for(m = 0; m < d->n_consumables; m++) {
+        if(d->consumables[m].point == &d->points[j])
+          rp->cons_of[k++] = &d->consumables[m];
+      }
+    }
+  }
+  rp->cons_off[rp->n_pts] = k;
+}
+
+/*
+ * The index of r's point (see struct reading_path), or SIZE_MAX when r
+ * carries no refs or they do not match the current config (a reading from
+ * before a reload): then it is looked up by id. Two short compares, O(1).
+ */
+static size_t point_index(const struct reading_path *rp, const struct reading *r)
+{
+  const struct cfg_device *d;
+  size_t p;
+  if(!rp->cfg || !r->device_ref || !r->point_ref || r->device_ref > rp->cfg->n_devices)
+    return SIZE_MAX;
+  d = &rp->cfg->devices[r->device_ref - 1];
+  p = r->point_ref - 1;
+  if(p >= d->n_points || strcmp(d->points[p].id, r->point) || strcmp(d->id, r->device))
+    return SIZE_MAX;
+  return rp->dev_off[r->device_ref - 1] + p;
 }
 
 /*
@@ -193,7 +290,7 @@ static double point_band(const struct cfg *cfg, const char *device, const char *
 
 /* Whether value v at t_ms must be stored given what was stored last. */
 static bool passes_filter(const struct reading_path *rp, const struct live_point *lp,
-                          const struct reading *r)
+                          const struct reading *r, size_t g)
 {
   double band;
   int64_t heartbeat = rp->cfg ? rp->cfg->storage.heartbeat_ms : 0;
@@ -201,7 +298,7 @@ static bool passes_filter(const struct reading_path *rp, const struct live_point
     return true;
   if(heartbeat > 0 && r->wall_ms - lp->stored_ms >= heartbeat)
     return true;
-  band = point_band(rp->cfg, r->device, r->point);
+  band = g != SIZE_MAX ? rp->pt_band[g] : point_band(rp->cfg, r->device, r->point);
   if(band > 0)
     return fabs(r->value - lp->stored_value) >= band;
   return r->value != lp->stored_value;
@@ -513,12 +610,27 @@ out:
 }
 
 /* Feed reading r to every consumable of its point; save states that are due. */
-static void predict_reading(struct reading_path *rp, const struct reading *r)
+static void predict_one(struct reading_path *rp, const struct cfg_consumable *c,
+                        const struct reading *r)
+{
+  struct cons_state *cs = cons_get(rp, c);
+  feed(rp, c, cs, r->wall_ms, r->value, true);
+  if(cs->dirty &&
+     (cs->saved_ms == INT64_MIN || r->wall_ms - cs->saved_ms >= READING_PERSIST_INTERVAL_MS))
+    (void)save_state(rp, c->full_id, cs, r->wall_ms);
+}
+
+static void predict_reading(struct reading_path *rp, const struct reading *r, size_t g)
 {
   const struct cfg_device *d;
   size_t i;
   if(!rp->cfg)
     return;
+  if(g != SIZE_MAX) {
+    for(i = rp->cons_off[g]; i < rp->cons_off[g + 1]; i++)
+      predict_one(rp, rp->cons_of[i], r);
+    return;
+  }
   d = cfg_find_device(rp->cfg, r->device);
   if(!d)
     return;
@@ -537,7 +649,7 @@ static void predict_reading(struct reading_path *rp, const struct reading *r)
 
 enum rs_err reading_path_flush(struct reading_path *rp)
 {
-  enum rs_err first = RS_OK;
+  enum rs_err first = reading_path_commit(rp);
   size_t i;
   for(i = 0; i < rp->cap; i++) {
     struct entry *e = rp->slots[i];
@@ -588,12 +700,74 @@ enum rs_err reading_path_mark_replaced(struct reading_path *rp, const struct cfg
   return rc;
 }
 
+void reading_path_set_batching(struct reading_path *rp, bool on)
+{
+  if(!on)
+    (void)reading_path_commit(rp);
+  rp->batching = on;
+}
+
+enum rs_err reading_path_commit(struct reading_path *rp)
+{
+  enum rs_err rc = RS_OK;
+  size_t i;
+  char dev[CFG_ID_MAX + 1];
+  if(!rp->n_pend)
+    return RS_OK;
+  if(!rp->st) {
+    rp->n_pend = 0;
+    return RS_OK;
+  }
+  /* one transaction for the turn: one WAL lock and one commit, not one per value */
+  rc = store_begin_batch(rp->st);
+  for(i = 0; !rc && i < rp->n_pend; i++) {
+    const struct pending *pd = &rp->pend[i];
+    size_t n = pd->e->dev_len < sizeof(dev) ? pd->e->dev_len : sizeof(dev) - 1;
+    memcpy(dev, pd->e->key, n);
+    dev[n] = '\0';
+    rc = store_put_reading(rp->st, dev, pd->e->key + pd->e->dev_len + 1, pd->t_ms, pd->value);
+  }
+  if(!rc)
+    rc = store_commit(rp->st);
+  else
+    (void)store_rollback(rp->st);
+  if(rc) {
+    rp->store_errors += rp->n_pend;
+    log_rl(LOG_LVL_ERR, "store-reading", "store: cannot record %zu readings: %s", rp->n_pend,
+           store_errmsg(rp->st));
+    /* not stored: each point stores its next value whatever the filter says */
+    for(i = 0; i < rp->n_pend; i++)
+      rp->pend[i].e->live.has_stored = false;
+  }
+  rp->n_pend = 0;
+  return rc;
+}
+
 enum rs_err reading_path_submit(struct reading_path *rp, const struct reading *r)
 {
-  struct entry *e = get_or_add(rp, r->device, r->point);
-  struct live_point *lp = &e->live;
-  enum rs_err rc = RS_OK;
+  return reading_path_submit_ex(rp, r, NULL);
+}
 
+enum rs_err reading_path_submit_ex(struct reading_path *rp, const struct reading *r,
+                                   bool *changed)
+{
+  size_t g = point_index(rp, r);
+  struct entry *e;
+  struct live_point *lp;
+  enum rs_err rc = RS_OK;
+  bool was_ok;
+
+  if(g != SIZE_MAX) {
+    e = rp->pt_entry[g];
+    if(!e)
+      e = rp->pt_entry[g] = get_or_add(rp, r->device, r->point);
+  }
+  else
+    e = get_or_add(rp, r->device, r->point);
+  lp = &e->live;
+  was_ok = lp->last_error == READING_OK;
+  if(changed)
+    *changed = false;
   rp->submitted++;
   lp->n_readings++;
   lp->attempt_ms = r->wall_ms;
@@ -602,6 +776,9 @@ enum rs_err reading_path_submit(struct reading_path *rp, const struct reading *r
     lp->n_errors++;
     return RS_OK;
   }
+  /* what the rules read moved: a new value, a first one, or a point reading again */
+  if(changed)
+    *changed = !lp->has_value || lp->value != r->value || !was_ok;
   /* a rising edge needs a known "off" before it (any point type: a button
      may be a coil or a register) */
   if(r->value != 0 && lp->has_value && lp->value == 0)
@@ -611,11 +788,18 @@ enum rs_err reading_path_submit(struct reading_path *rp, const struct reading *r
   lp->value = r->value;
   lp->value_ms = r->wall_ms;
   /* before the store: a first use catches up on stored history without it */
-  predict_reading(rp, r);
+  predict_reading(rp, r, g);
 
-  if(!passes_filter(rp, lp, r))
+  if(!passes_filter(rp, lp, r, g))
     return RS_OK;
-  if(rp->st) {
+  if(rp->st && rp->batching) {
+    if(rp->n_pend == rp->cap_pend) {
+      rp->cap_pend = rp->cap_pend ? 2 * rp->cap_pend : 64;
+      rp->pend = rs_xrealloc(rp->pend, rp->cap_pend * sizeof(*rp->pend));
+    }
+    rp->pend[rp->n_pend++] = (struct pending){e, r->wall_ms, r->value};
+  }
+  else if(rp->st) {
     rc = store_put_reading(rp->st, r->device, r->point, r->wall_ms, r->value);
     if(rc) {
       rp->store_errors++;

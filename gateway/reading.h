@@ -92,9 +92,9 @@ struct reading_path *reading_path_new(struct store *st, const struct cfg *cfg);
 void reading_path_free(struct reading_path *rp);
 
 /*
- * Save the predictor state of every consumable that changed since its last
- * save. Returns RS_OK or the first store error (logged; the others are
- * still tried).
+ * Commit batched values, then save the predictor state of every consumable
+ * that changed since its last save. Returns RS_OK or the first store error
+ * (logged; the others are still tried).
  */
 enum rs_err reading_path_flush(struct reading_path *rp);
 
@@ -112,6 +112,35 @@ void reading_path_set_config(struct reading_path *rp, const struct cfg *cfg);
  * the value is retried at the next reading, since stored_* did not move).
  */
 enum rs_err reading_path_submit(struct reading_path *rp, const struct reading *r);
+
+/*
+ * reading_path_submit() that also says (*changed, may be NULL) whether what
+ * the rules read of the point moved: a good reading with a new value, the
+ * first value, or the first good reading after failed ones.
+ *
+ * Cost: O(1) in the number of devices and consumables when the reading
+ * carries device_ref/point_ref (the scheduler and the adapters set them):
+ * the config is resolved to indexes at load (reading_path_set_config()), so
+ * the live state, the deadband and the consumables fed are found without a
+ * lookup by id; otherwise by id through a hash.
+ */
+enum rs_err reading_path_submit_ex(struct reading_path *rp, const struct reading *r,
+                                   bool *changed);
+
+/*
+ * Batching (restockd): values that pass the filter are kept in memory and
+ * written by reading_path_commit() in one transaction (one lock, one WAL
+ * commit, not fsynced: synchronous=NORMAL), which restockd calls once per
+ * loop turn. Live state and the prediction see every reading at once. Off
+ * (the default) writes each value as it comes. Turning it off commits.
+ */
+void reading_path_set_batching(struct reading_path *rp, bool on);
+/*
+ * Write the values kept since the last commit. On failure (logged, counted
+ * in store_errors) they are dropped and each of their points stores its
+ * next value whatever the deadband says. RS_OK when there was nothing.
+ */
+enum rs_err reading_path_commit(struct reading_path *rp);
 
 /* Live state of device/point, or NULL when no reading of it was ever seen. */
 const struct live_point *reading_path_live(const struct reading_path *rp, const char *device,

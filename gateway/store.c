@@ -653,6 +653,13 @@ enum rs_err store_begin(struct store *st)
   return tx_begin(st, true);
 }
 
+enum rs_err store_begin_batch(struct store *st)
+{
+  if(st->lost_levels)
+    return fail_msg(st, RS_ERR_DB, "the enclosing transaction was rolled back after a failure");
+  return tx_begin(st, false);
+}
+
 /*
  * Commit the caller's innermost level. If SQLite had already rolled the
  * transaction back after an earlier failure, returns RS_ERR_DB.

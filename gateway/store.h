@@ -88,6 +88,13 @@ int store_schema_version(struct store *st);
  * innermost level. On a failed commit the level is rolled back.
  */
 enum rs_err store_begin(struct store *st);
+/*
+ * A write transaction for readings only (their batch per loop turn): like
+ * store_begin but not durable (synchronous=NORMAL, no fsync at commit), so
+ * put nothing in it that must survive a power cut. Ends with store_commit
+ * or store_rollback.
+ */
+enum rs_err store_begin_batch(struct store *st);
 enum rs_err store_commit(struct store *st);
 enum rs_err store_rollback(struct store *st);
 
