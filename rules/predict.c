@@ -36,12 +36,27 @@ enum { FIT_NONE = 0, FIT_LINEAR = 1, FIT_EXP = 2 };
 #define RATE_EPS          1e-9 /* remaining per day below which nothing depletes */
 /* Bounds (docs/prediction.md, "Bounds"); tuned on bench/predict's dev seeds. */
 #define Z10               1.2816 /* standard normal 90 % quantile */
+#ifndef K_PROC
 #define K_PROC            0.12   /* relative sd of the future rate (drift, shifts) */
+#endif
+#ifndef K_JIT
 #define K_JIT             1.0    /* sd of the time jitter, in fit residual days */
+#endif
+#ifndef K_READ
 #define K_READ            0.0    /* sd of a reading anchor, in reading sigmas */
+#endif
+#ifndef MIN_BOUND_HIST
 #define MIN_BOUND_HIST    0.25f  /* history confidence (6 buckets) before any bound */
+#endif
+#ifndef K_DROP
 #define K_DROP            0.3    /* sd added per day without readings, days */
+#endif
+#ifndef FROZEN_QUIET_D
+#define FROZEN_QUIET_D    14.0   /* an exact (noise-free) value frozen this long is suspect */
+#endif
+#ifndef IDLE_CAP_D
 #define IDLE_CAP_D        3.0    /* a pause longer than this is never "normal" */
+#endif
 #define WRAP_SHARE        0.25   /* a wrap: old value in the top, new in the bottom quarter */
 
 const char *predict_strerror(int err)
@@ -469,6 +484,30 @@ static bool fit_ok(const struct predict_fit *f)
   return true;
 }
 
+/*
+ * The part of a line's median absolute residual that wanders (is shared by
+ * neighbouring points: a duty cycle, bursts, a week's phase) rather than
+ * white measurement noise: the median |difference| of neighbouring residuals
+ * measures the white part (for white noise it is sqrt(2) x the median
+ * |residual|), the rest is wander. Points lo..hi-1 of (t, y), line l. O(k).
+ */
+static double wander(const double *t, const double *y, size_t lo, size_t hi, const struct line *l)
+{
+  double d[PREDICT_WINDOW], prev = 0, white, w2;
+  size_t i, nd = 0;
+  for(i = lo; i < hi; i++) {
+    double r = y[i] - (l->anchor + l->slope * (t[i] - l->t_ref));
+    if(i > lo)
+      d[nd++] = fabs(r - prev);
+    prev = r;
+  }
+  if(nd < 2)
+    return l->resid;
+  white = quantile(d, nd, 0.5) / sqrt(2.0);
+  w2 = l->resid * l->resid - white * white;
+  return w2 > 0 ? sqrt(w2) : 0;
+}
+
 /* Confidence from history length: 0 with 2 points, 1 from FULL_HIST on. */
 static float hist_conf(size_t points)
 {
@@ -538,7 +577,7 @@ static void refit_fit(struct predictor *p)
         f->anchor = e.anchor;
         f->t_ref_d = e.t_ref;
         f->resid_rel = change > 1e-12 ? rexp / change : 1.0;
-        f->jit_d = e.resid / e.slope;
+        f->jit_d = wander(t, ly, lo, n, &e) / e.slope;
         f->c_hist = hist_conf(n - lo);
         return;
       }
@@ -570,7 +609,7 @@ static void refit_fit(struct predictor *p)
   {
     double change = fabs(use.slope) * (t[n - 1] - t[use_lo]);
     f->resid_rel = change > 1e-12 ? use.resid / change : (use.resid > 0 ? 1.0 : 0.0);
-    f->jit_d = fabs(use.slope) > RATE_EPS ? use.resid / fabs(use.slope) : 0;
+    f->jit_d = fabs(use.slope) > RATE_EPS ? wander(t, y, use_lo, n, &use) / fabs(use.slope) : 0;
     if(f->jit_d > 1e6)
       f->jit_d = 1e6;
   }
@@ -975,7 +1014,11 @@ void predict_eval(const struct predictor *p, int64_t now_ms, struct prediction *
        the figures extrapolate already, the bounds widen with the gap */
     int64_t upto = now_ms < p->last_ms ? now_ms : p->last_ms;
     double silent = diff_ms(now_ms, p->last_ms) / DAY_MS - (double)p->idle_d;
-    excess = diff_ms(upto, p->move_ms) / DAY_MS - (double)p->idle_d;
+    /* a sensor whose readings jitter does not repeat one value by chance:
+       frozen is stuck; an exact one (a counter) freezes whenever the
+       machine stops, so only a freeze beyond FROZEN_QUIET_D is suspect */
+    double normal = sigma > 1e-6 ? (double)p->idle_d : FROZEN_QUIET_D;
+    excess = diff_ms(upto, p->move_ms) / DAY_MS - normal;
     if(!(excess > 0))
       excess = 0;
     drop_sd = silent > 0 ? K_DROP * silent : 0;

@@ -230,6 +230,8 @@ static void run_trace(const struct gen_trace *tr, struct result *res)
       i++;
     }
     if(judged) {
+      if(opt_verbose)
+        printf("  LEAD %.2f\n", trig == INT64_MAX ? -1.0 : (double)(sg->empty_ms - trig) / DAY_MS);
       res->judged++;
       order_outcome(trig, sg, &res->stockouts, &res->early, &res->triggers);
       {
