@@ -51,6 +51,9 @@ enum { FIT_NONE = 0, FIT_LINEAR = 1, FIT_EXP = 2 };
 #ifndef K_DROP
 #define K_DROP            0.3    /* sd added per day without readings, days */
 #endif
+#ifndef K_WEEK
+#define K_WEEK            1      /* 1: shape the forecast by the learned weekly profile */
+#endif
 #ifndef FROZEN_QUIET_D
 #define FROZEN_QUIET_D    14.0   /* an exact (noise-free) value frozen this long is suspect */
 #endif
@@ -738,11 +741,117 @@ static void note_replacement(struct predictor *p, int64_t at_ms)
   p->n_replacements++;
 }
 
+/* UTC day of week of wall_ms, 0 = Monday (1970-01-01 was a Thursday). */
+static int dow_of(int64_t wall_ms)
+{
+  int64_t d = wall_ms >= 0 ? wall_ms / 86400000 : (wall_ms - 86399999) / 86400000;
+  return (int)(((d + 3) % 7 + 7) % 7);
+}
+
 /*
- * Track when the filtered value last changed (a frozen value is a stuck
- * sensor or a pause) and the longest pause seen in the segment, capped at
- * IDLE_CAP_D (nights and weekends: what a normal pause looks like here).
- * f is the new filtered raw value at t_ms.
+ * Learn the weekly profile from one step of the filtered value: use du
+ * (remaining fraction, may be negative from noise: sums stay unbiased) over
+ * dt days, ending at t_ms, shared among the days it spans in proportion to
+ * time (a reading once a working day spreads Friday's use over the
+ * weekend: less contrast, no bias in the total). Steps over 4 days (a gap)
+ * teach nothing.
+ */
+static void learn_week(struct predictor *p, int64_t t_ms, double du, double dt)
+{
+  int d;
+  double tot = 0;
+  int64_t from, to;
+  if(!(dt > 0) || dt > 4 || !isfinite(du) || fabs(du) > 0.5)
+    return;
+  to = t_ms;
+  from = t_ms - (int64_t)(dt * DAY_MS);
+  while(from < to) {
+    int64_t day_end = from - (((from % 86400000) + 86400000) % 86400000) + 86400000;
+    int64_t e = day_end < to ? day_end : to;
+    double part = (double)(e - from) / DAY_MS;
+    d = dow_of(from);
+    p->dow_use[d] += (float)(du * part / dt);
+    p->dow_time[d] += (float)part;
+    from = e;
+  }
+  for(d = 0; d < 7; d++)
+    tot += (double)p->dow_time[d];
+  if(tot > 56)
+    for(d = 0; d < 7; d++) {
+      p->dow_use[d] /= 2;
+      p->dow_time[d] /= 2;
+    }
+}
+
+/*
+ * Factors f[0..6] (mean 1) of the rate per day of week, shrunk towards 1 by
+ * how much noise (sigma of one reading) could explain. False, all 1, until
+ * every day of the week was seen for most of a day.
+ */
+static bool week_factors(const struct predictor *p, double sigma, double f[7])
+{
+  double use = 0, time = 0, mean, sum = 0;
+  int d;
+  for(d = 0; d < 7; d++) {
+    f[d] = 1;
+    if(p->dow_time[d] < 0.8f)
+      return false;
+    use += (double)p->dow_use[d];
+    time += (double)p->dow_time[d];
+  }
+  mean = use / time;
+  if(!(mean > RATE_EPS))
+    return false;
+  for(d = 0; d < 7; d++) {
+    double r = (double)p->dow_use[d] / (double)p->dow_time[d];
+    double dev = r / mean - 1;
+    /* variance of r: a day's use is a difference of two readings */
+    double var = 2 * sigma * sigma / (double)p->dow_time[d] / (mean * mean);
+    double k = dev * dev / (dev * dev + var);
+    f[d] = 1 + k * dev;
+    if(f[d] < 0)
+      f[d] = 0;
+    sum += f[d];
+  }
+  if(!(sum > 0))
+    return false;
+  for(d = 0; d < 7; d++)
+    f[d] *= 7 / sum;
+  return true;
+}
+
+/*
+ * Days from now_ms until `amount` (remaining fraction, or log units) is used
+ * at average rate `rate` per day shaped by the weekly factors f: walks day
+ * by day (at most 8 weeks, then the average rate). O(days), at most 56.
+ */
+static double week_days(double amount, double rate, int64_t now_ms, const double f[7])
+{
+  double t = 0, left = amount;
+  int64_t day_ms = now_ms;
+  int i;
+  if(!(rate > 0) || !(amount > 0))
+    return amount > 0 ? INFINITY : 0;
+  for(i = 0; i < 56; i++) {
+    int d = dow_of(day_ms);
+    int64_t day_start = day_ms - (((day_ms % 86400000) + 86400000) % 86400000);
+    double span = (double)(day_start + 86400000 - day_ms) / DAY_MS; /* rest of this day */
+    double use = rate * f[d] * span;
+    if(use >= left)
+      return t + (f[d] > 0 ? left / (rate * f[d]) : 0);
+    left -= use;
+    t += span;
+    day_ms = day_start + 86400000;
+  }
+  return t + left / rate;
+}
+
+/*
+ * Track when the raw value last changed (a sensor repeating one value
+ * exactly is stuck, or a counter is paused) and the longest pause seen in
+ * the segment, capped at IDLE_CAP_D (nights and weekends: what a normal
+ * pause looks like here). f is the new raw value at t_ms. Raw, not
+ * filtered: a median of 3 repeats itself on a quantised noisy sensor.
  */
 static void note_move(struct predictor *p, int64_t t_ms, double f)
 {
@@ -786,7 +895,9 @@ static void accept(struct predictor *p, int64_t wall_ms, double raw)
   /* The median of three stands for the middle reading's time: stamped with
      the newest one it would lag a trend by a poll interval. */
   mid_ms = p->raw_ms;
-  if(pp->model == PREDICT_MODEL_LEVEL) {
+  /* a repeated value (a stuck sensor, a quantised level at rest) teaches
+     nothing about the noise: it must not erase it */
+  if(pp->model == PREDICT_MODEL_LEVEL && raw != (p->n_raw == 2 ? p->raw[1] : p->raw[0])) {
     double last_raw = p->n_raw == 2 ? p->raw[1] : p->raw[0];
     double d = fabs(remaining_of(pp, raw) - remaining_of(pp, last_raw));
     if(d > NOISE_CLIP)
@@ -798,7 +909,9 @@ static void accept(struct predictor *p, int64_t wall_ms, double raw)
   p->raw[1] = raw;
   p->n_raw = 2;
   p->raw_ms = wall_ms;
-  note_move(p, mid_ms, f);
+  learn_week(p, mid_ms, remaining_of(pp, model_x(p, p->filt)) - remaining_of(pp, model_x(p, f)),
+             diff_ms(mid_ms, p->filt_ms) / DAY_MS);
+  note_move(p, wall_ms, raw);
   p->filt = f;
   p->filt_ms = mid_ms;
   bucket_add(p, mid_ms, model_x(p, f));
@@ -986,8 +1099,8 @@ void predict_eval(const struct predictor *p, int64_t now_ms, struct prediction *
   double now_d, last_d, f_last, sigma, days = INFINITY, rate = 0, conf = 0;
   double prior_rate = pp->prior_life_days > 0 ? 1.0 / pp->prior_life_days : 0;
   double p10 = INFINITY, p90 = INFINITY, excess = 0;
-  double drop_sd = 0;
-  bool on_reading = false, unknown = false;
+  double drop_sd = 0, wf[7];
+  bool on_reading = false, unknown = false, weekly;
 
   out->level_pct = NAN;
   out->rate_per_day = 0;
@@ -1006,6 +1119,7 @@ void predict_eval(const struct predictor *p, int64_t now_ms, struct prediction *
   last_d = diff_ms(p->filt_ms, p->seg_start_ms) / DAY_MS;
   /* sigma of one reading: the mean |difference| of two is 2 sigma / sqrt(pi) */
   sigma = pp->model == PREDICT_MODEL_USAGE ? 0 : p->noise * 0.8862;
+  weekly = K_WEEK && week_factors(p, sigma, wf);
   /* A frozen value (stuck sensor) or no readings (dropout) for longer than
      the longest normal pause: the part may have been used all along. */
   if(p->move_ms != INT64_MIN) {
@@ -1066,12 +1180,12 @@ void predict_eval(const struct predictor *p, int64_t now_ms, struct prediction *
       if(excess > 0 && r_move > r50)
         r50 = r_move; /* a stuck value must not slow the rate down */
       if(rate > 0)
-        days = rem / rate;
+        days = weekly ? week_days(rem, rate, now_ms, wf) : rem / rate;
       if(r50 > RATE_EPS && rate > 0) {
         double u = sqrt((f->se / r50) * (f->se / r50) + K_PROC * K_PROC);
         /* a reading anchor carries the filtered reading's noise (0.7 sigma) */
         double a = K_JIT * f->jit_d + (on_reading ? K_READ * sigma / r50 : 0) + drop_sd;
-        bounds_of(rem / r50, u, a, &p10, &p90);
+        bounds_of(weekly ? week_days(rem, r50, now_ms, wf) : rem / r50, u, a, &p10, &p90);
       }
       else {
         /* no clear depletion: only the low bound is finite, at the rate
@@ -1106,8 +1220,9 @@ void predict_eval(const struct predictor *p, int64_t now_ms, struct prediction *
     }
     else {
       double u = sqrt(rse * rse + K_PROC * K_PROC);
-      days = (lempty - lv) / k;
-      bounds_of((lempty - lv) / f->slope, u, K_JIT * f->jit_d + drop_sd, &p10, &p90);
+      days = weekly ? week_days(lempty - lv, k, now_ms, wf) : (lempty - lv) / k;
+      bounds_of(weekly ? week_days(lempty - lv, f->slope, now_ms, wf) : (lempty - lv) / f->slope,
+                u, K_JIT * f->jit_d + drop_sd, &p10, &p90);
       p10 -= excess;
       if(f->slope < 2 * f->se && f->c_hist < 0.5f)
         p10 = p90 = INFINITY; /* too little history to bound anything */
@@ -1270,10 +1385,10 @@ static float get_f32(struct rbuf *r)
 
 #define BLOB_MAGIC  "RSPD"
 #define BLOB_HEADER 12 /* magic 4, version 1, model 1, n 2, n_raw 1, n_intervals 1, flags 2 */
-/* header, 5 times, 7 doubles, 5 u32, pending, mapping, fit, pause tracking (v2), CRC */
+/* header, 5 times, 7 doubles, 5 u32, pending, mapping, fit, pause tracking (v2), weekly profile (v3), CRC */
 #define BLOB_FIXED                                                                                 \
   (BLOB_HEADER + 5 * 8 + 7 * 8 + 5 * 4 + (2 + 8 + 16 * PREDICT_PEND) + 3 * 8 + (1 + 4 + 6 * 8) +  \
-   (3 * 8 + 4) + 4)
+   (3 * 8 + 4) + 14 * 4 + 4)
 
 /* Total blob length for n buckets and ni intervals. */
 static size_t blob_len(size_t n, size_t ni)
@@ -1339,6 +1454,10 @@ int predict_save(const struct predictor *p, uint8_t *buf, size_t cap, size_t *le
   put_f64(&w, p->move_rem);
   put_f64(&w, p->move_slope);
   put_f32(&w, p->idle_d);
+  for(i = 0; i < 7; i++) {
+    put_f32(&w, p->dow_use[i]);
+    put_f32(&w, p->dow_time[i]);
+  }
   for(i = 0; i < p->n_intervals; i++)
     put_f32(&w, p->intervals_d[i]);
   for(i = 0; i < p->n; i++) {
@@ -1444,6 +1563,13 @@ int predict_load(struct predictor *p, const struct predict_params *params, const
   q.move_rem = get_f64(&r);
   q.move_slope = get_f64(&r);
   q.idle_d = get_f32(&r);
+  for(i = 0; i < 7; i++) {
+    q.dow_use[i] = get_f32(&r);
+    q.dow_time[i] = get_f32(&r);
+    if(!isfinite(q.dow_use[i]) || fabsf(q.dow_use[i]) > 1e6f || !isfinite(q.dow_time[i]) ||
+       q.dow_time[i] < 0 || q.dow_time[i] > 1e3f)
+      return PREDICT_ERR_FORMAT;
+  }
   if(!isfinite(q.move_rem) || fabs(q.move_rem) > 1e15 || !isfinite(q.move_slope) ||
      q.move_slope > 0 || !isfinite(q.idle_d) || q.idle_d < 0 || q.idle_d > (float)IDLE_CAP_D)
     return PREDICT_ERR_FORMAT;

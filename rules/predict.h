@@ -32,7 +32,7 @@ struct cfg_consumable; /* config/config.h */
 #define PREDICT_INTERVALS     5    /* past replacement intervals kept for typical life */
 #define PREDICT_PEND          2    /* readings held back while a jump is confirmed */
 #define PREDICT_STATE_MAX     1024 /* bytes: upper bound of a predict_save() blob */
-#define PREDICT_STATE_VERSION 2
+#define PREDICT_STATE_VERSION 3
 
 enum predict_model {
   PREDICT_MODEL_LEVEL, /* a point between `full` (remaining 1) and `empty` (0) */
@@ -137,6 +137,10 @@ struct predictor {
   double move_rem;      /* remaining fraction then */
   double move_slope;    /* the fit's slope then (remaining per day, <= 0) */
   float idle_d;         /* longest pause seen in the segment, days (capped) */
+  /* Weekly profile (kept across replacements: it is the machine's): use
+     (remaining fraction) and observed time (days) per UTC day of week,
+     0 = Monday; halved when the observed time passes 8 weeks. */
+  float dow_use[7], dow_time[7];
   double open_sum_t, open_sum_x;
   uint32_t open_start_s, open_n;
   uint32_t width_s;     /* current bucket width */
