@@ -942,7 +942,11 @@ static bool starts_jump(const struct predictor *p, int64_t wall_ms, double raw)
   const struct predict_params *pp = &p->params;
   double thr = pp->jump_min;
   if(pp->model == PREDICT_MODEL_USAGE)
-    return raw < p->filt - pp->jump_min * pp->life;
+    /* a drop beyond jump_min of the life; or back to near zero from a part
+       well used (a reset just after a wrap drops little in raw terms) */
+    return raw < p->filt - pp->jump_min * pp->life ||
+           (raw < p->filt && raw >= 0 && raw <= pp->jump_min * pp->life &&
+            model_x(p, p->filt) >= 0.1 * pp->life);
   if(NOISE_JUMP * p->noise > thr)
     thr = NOISE_JUMP * p->noise;
   return remaining_of(pp, raw) - ref_remaining(p, wall_ms) > thr;
@@ -952,8 +956,10 @@ static bool starts_jump(const struct predictor *p, int64_t wall_ms, double raw)
 static bool continues_jump(const struct predictor *p, double raw)
 {
   const struct predict_params *pp = &p->params;
-  if(pp->model == PREDICT_MODEL_USAGE)
-    return raw < p->pend_ref - pp->jump_min * pp->life;
+  if(pp->model == PREDICT_MODEL_USAGE) {
+    double drop = p->pend_ref - p->pend_raw[0];
+    return raw < p->pend_ref - (drop < pp->jump_min * pp->life ? drop / 2 : pp->jump_min * pp->life);
+  }
   return remaining_of(pp, raw) - p->pend_ref > pp->jump_min / 2;
 }
 
@@ -1058,7 +1064,9 @@ bool predict_add(struct predictor *p, int64_t wall_ms, double raw, struct predic
 
   if(starts_jump(p, wall_ms, raw)) {
     /* hold the reading back until the next ones confirm or refute it */
-    p->pend_ref = pp->model == PREDICT_MODEL_USAGE ? p->filt : ref_remaining(p, wall_ms);
+    double last_raw = p->n_raw == 2 ? p->raw[1] : p->raw[0];
+    p->pend_ref = pp->model == PREDICT_MODEL_USAGE ? (last_raw > p->filt ? last_raw : p->filt)
+                                                   : ref_remaining(p, wall_ms);
     p->pend_t[0] = wall_ms;
     p->pend_raw[0] = raw;
     p->pend_n = 1;

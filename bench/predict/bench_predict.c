@@ -208,8 +208,9 @@ static void run_trace(const struct gen_trace *tr, struct result *res)
         cal++;
       }
       /* a new part's first readings still read as the old one until the
-         replacement is confirmed: no rule while the predictor has not seen it */
-      if(s > 0 && predict_window_start_ms(&p) < sg->install_ms - HOUR_MS)
+         replacement is confirmed: no rule while the predictor has not seen it
+         (it may date it a reading early, on an outlier) */
+      if(s > 0 && predict_window_start_ms(&p) < sg->install_ms - 2 * DAY_MS)
         continue;
       if(trig == INT64_MAX && predict_risk_within(pr.days_left_p10, pr.days_left_p90, LEAD_D) >
                                   opt_risk)
