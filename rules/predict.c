@@ -822,26 +822,35 @@ static bool week_factors(const struct predictor *p, double sigma, double f[7])
 
 /*
  * Days from now_ms until `amount` (remaining fraction, or log units) is used
- * at average rate `rate` per day shaped by the weekly factors f: walks day
- * by day (at most 8 weeks, then the average rate). O(days), at most 56.
+ * at average rate `rate` per day shaped by the weekly factors f (mean 1, so
+ * a whole week uses 7 x rate): the rest of today, whole weeks at once, then
+ * day by day. O(1): at most 8 steps.
  */
 static double week_days(double amount, double rate, int64_t now_ms, const double f[7])
 {
-  double t = 0, left = amount;
-  int64_t day_ms = now_ms;
-  int i;
+  double t, left = amount, use, weeks;
+  int64_t into = ((now_ms % 86400000) + 86400000) % 86400000;
+  int d = dow_of(now_ms), i;
   if(!(rate > 0) || !(amount > 0))
     return amount > 0 ? INFINITY : 0;
-  for(i = 0; i < 56; i++) {
-    int d = dow_of(day_ms);
-    int64_t day_start = day_ms - (((day_ms % 86400000) + 86400000) % 86400000);
-    double span = (double)(day_start + 86400000 - day_ms) / DAY_MS; /* rest of this day */
-    double use = rate * f[d] * span;
+  t = (double)(86400000 - into) / DAY_MS; /* the rest of today */
+  use = rate * f[d] * t;
+  if(use >= left)
+    return left / (rate * f[d]);
+  left -= use;
+  d = (d + 1) % 7;
+  weeks = floor(left / (7 * rate));
+  if(!(weeks < 1e7))
+    return t + left / rate;
+  left -= weeks * 7 * rate;
+  t += 7 * weeks;
+  for(i = 0; i < 8; i++) {
+    use = rate * f[d];
     if(use >= left)
-      return t + (f[d] > 0 ? left / (rate * f[d]) : 0);
+      return t + left / use;
     left -= use;
-    t += span;
-    day_ms = day_start + 86400000;
+    t += 1;
+    d = (d + 1) % 7;
   }
   return t + left / rate;
 }

@@ -138,7 +138,9 @@ static double ls_days(const struct gen_trace *tr, size_t i0, size_t i1, int64_t 
 struct result {
   struct vec err[N_CP], ls[N_CP], all_err, all_ls;
   size_t cal_n, below_p10, above_p90;
+  size_t near_n, near_below; /* 6-hourly, while 3 to 12 days are left */
   size_t judged, stockouts, early, triggers, ls_stockouts, ls_early, old_stockouts, old_early;
+  size_t old_triggers, ls_triggers;
   size_t parts;
 };
 
@@ -197,6 +199,11 @@ static void run_trace(const struct gen_trace *tr, struct result *res)
         vec_push(&res->all_ls, l);
         cp++;
       }
+      if(truth >= 3 && truth <= 12 && (tick - sg->install_ms) % (6 * HOUR_MS) == 0 &&
+         isfinite(pr.days_left_p10)) {
+        res->near_n++;
+        res->near_below += truth < pr.days_left_p10;
+      }
       if(cal < N_CAL && (double)(sg->empty_ms - tick) <= (0.9 - 0.1 * cal) * life_ms) {
         res->cal_n++;
         res->below_p10 += truth < pr.days_left_p10;
@@ -235,11 +242,8 @@ static void run_trace(const struct gen_trace *tr, struct result *res)
         printf("  LEAD %.2f\n", trig == INT64_MAX ? -1.0 : (double)(sg->empty_ms - trig) / DAY_MS);
       res->judged++;
       order_outcome(trig, sg, &res->stockouts, &res->early, &res->triggers);
-      {
-        size_t t1 = 0;
-        order_outcome(trig_ls, sg, &res->ls_stockouts, &res->ls_early, &t1);
-        order_outcome(trig_old, sg, &res->old_stockouts, &res->old_early, &t1);
-      }
+      order_outcome(trig_ls, sg, &res->ls_stockouts, &res->ls_early, &res->ls_triggers);
+      order_outcome(trig_old, sg, &res->old_stockouts, &res->old_early, &res->old_triggers);
       if(opt_verbose && (trig == INT64_MAX || trig > sg->empty_ms - lead ||
                          trig < sg->empty_ms - 2 * lead))
         printf("  seg %zu: life %.1f d, trigger %.1f d before empty (%s)\n", s, life_ms / DAY_MS,
@@ -277,16 +281,18 @@ static void speed(size_t n)
   for(i = 0; i < n; i++)
     predict_init(&ps[i], &pp);
   t0 = now_s();
-  /* 64 hourly readings each: with 15-minute buckets every reading closes a
-     bucket, so every predict_add() refits (the worst case) */
+  /* 64 readings each, 3 hours apart (8 days): with 15-minute buckets every
+     reading closes a bucket, so every predict_add() refits (the worst
+     case), and every day of the week is seen, so the evaluation walks the
+     weekly profile (its worst case too: 56 days) */
   for(k = 0; k < 64; k++)
     for(i = 0; i < n; i++)
-      predict_add(&ps[i], T_BASE + k * HOUR_MS,
+      predict_add(&ps[i], T_BASE + k * 3 * HOUR_MS,
                   100.0 - (double)k * (0.05 + 0.001 * (double)(i % 100)) + 0.3 * gauss(), NULL);
   t_add = now_s() - t0;
   t0 = now_s();
   for(i = 0; i < n; i++) {
-    predict_eval(&ps[i], T_BASE + 64 * HOUR_MS, &pr);
+    predict_eval(&ps[i], T_BASE + 64 * 3 * HOUR_MS, &pr);
     sink += pr.days_left + pr.confidence;
   }
   t_eval = now_s() - t0;
@@ -294,7 +300,9 @@ static void speed(size_t n)
     if(predict_save(&ps[i], blob, sizeof(blob), &len) == PREDICT_OK)
       total_blob += len;
   }
-  printf("\nSpeed: %zu consumables, 64 readings each (hourly; every reading closes a bucket)\n", n);
+  printf("\nSpeed: %zu consumables, 64 readings each (3-hourly: every reading closes a bucket, "
+         "the weekly profile is active)\n",
+         n);
   printf("  predict_add:  %.3f s total, %.0f ns per reading (each one refits)\n", t_add,
          t_add / (double)n / 64 * 1e9);
   printf("  predict_eval: %.4f s for one full evaluation of all %zu (%.0f ns each)  %s\n", t_eval,
@@ -401,12 +409,18 @@ int main(int argc, char **argv)
     tot.cal_n += res.cal_n;
     tot.below_p10 += res.below_p10;
     tot.above_p90 += res.above_p90;
+    tot.near_n += res.near_n;
+    tot.near_below += res.near_below;
     tot.judged += res.judged;
     tot.stockouts += res.stockouts;
     tot.early += res.early;
     tot.triggers += res.triggers;
     tot.ls_stockouts += res.ls_stockouts;
     tot.old_stockouts += res.old_stockouts;
+    tot.old_early += res.old_early;
+    tot.old_triggers += res.old_triggers;
+    tot.ls_early += res.ls_early;
+    tot.ls_triggers += res.ls_triggers;
     printf("%-12s %6.2f %6.2f %6.2f %6.2f %6.2f %6.2f %5.2f %5.2f %5.2f %5.1f%% %5.1f%% %8zu "
            "%5.1f%% %6zu %6zu %6zu\n",
            gen_family_name[f], m[0], l[0], m[1], l[1], m[2], l[2], m[0] / l[0], m[1] / l[1],
@@ -430,6 +444,11 @@ int main(int argc, char **argv)
            "old rule %zu, LS %zu); early triggers %.1f%% (goal <= 10%%)\n",
            me, ml, me / ml, cov, 100.0 * (double)tot.above_p90 / (double)(tot.cal_n ? tot.cal_n : 1),
            tot.stockouts, tot.judged, tot.old_stockouts, tot.ls_stockouts, early);
+    printf("     old rule (days_left < lead + 2): early %.1f%%; LS with it: early %.1f%%\n",
+           100.0 * (double)tot.old_early / (double)(tot.old_triggers ? tot.old_triggers : 1),
+           100.0 * (double)tot.ls_early / (double)(tot.ls_triggers ? tot.ls_triggers : 1));
+    printf("     near the end (3-12 days left, 6-hourly): below p10 %.1f%% of %zu\n",
+           100.0 * (double)tot.near_below / (double)(tot.near_n ? tot.near_n : 1), tot.near_n);
   }
   for(c = 0; c < N_CP; c++) {
     FREE_NULL(tot.err[c].v);
