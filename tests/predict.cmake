@@ -1,3 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # Depletion predictor (rules/predict.c).
 restock_unit_test(test_predict SOURCES ${RESTOCK_TEST_DIR}/test_predict.c LIBS rsrules rsconfig)
+# The predictor on every family of bench/predict's trace generator.
+restock_unit_test(test_predict_families
+                  SOURCES ${RESTOCK_TEST_DIR}/test_predict_families.c
+                          ${CMAKE_SOURCE_DIR}/bench/predict/predict_gen.c
+                  LIBS rsrules rsconfig)
