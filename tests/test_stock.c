@@ -33,6 +33,7 @@
 #include "gateway/reading.h"
 #include "gateway/stock.h"
 #include "gateway/store.h"
+#include "gateway/web/status.h"
 
 #define MIN_MS  60000LL
 #define HOUR_MS 3600000LL
@@ -527,6 +528,59 @@ static void test_press_ignored_is_shown(void **state)
   env_close(&e);
 }
 
+/* Whether the alerts of the view now hold one of kind about the filter. */
+static bool has_alert(struct env *e, const char *kind)
+{
+  struct status_view v;
+  struct status_alert *a = NULL;
+  size_t n = 0, i;
+  bool found = false;
+  status_view_collect(&v, e->cfg, NULL, e->rp, e->st, e->now);
+  status_alert_items(&v, e->cfg, e->st, &a, &n);
+  for(i = 0; i < n; i++)
+    found = found || (!strcmp(a[i].kind, kind) && strstr(a[i].text, "m1/filter"));
+  status_alert_items_free(a, n);
+  status_view_free(&v);
+  return found;
+}
+
+/*
+ * SPEC 7: spares on the shelf and none fitted for more than twice the part's typical life:
+ * spare_unused (the count is probably wrong). A part fitted from nowhere: unknown_part_fitted.
+ */
+static void test_spare_unused_and_unknown_alerts(void **state)
+{
+  struct env e;
+  struct stock_req r;
+  char msg[256];
+  int i;
+  (void)state;
+  env_open(&e, "auto", "", 1);
+  for(i = 0; i < 24; i++) { /* 1 % an hour: a life of about 4 days */
+    step(&e, 100 - i);
+    e.now += HOUR_MS;
+  }
+  memset(&r, 0, sizeof(r));
+  r.op = STOCK_SET_SPARES;
+  r.id = "m1/filter";
+  r.count = "2";
+  r.actor = "cli";
+  /* counted 30 days ago, never fitted since */
+  assert_int_equal(stock_apply(e.st, e.cfg, e.rp, &r, e.now - 30 * DAY_MS, msg, sizeof(msg)),
+                   RS_OK);
+  assert_true(has_alert(&e, "spare_unused"));
+  /* counted again now: no alert */
+  assert_int_equal(stock_apply(e.st, e.cfg, e.rp, &r, e.now, msg, sizeof(msg)), RS_OK);
+  assert_false(has_alert(&e, "spare_unused"));
+  assert_false(has_alert(&e, "unknown_part_fitted"));
+  r.count = "0";
+  assert_int_equal(stock_apply(e.st, e.cfg, e.rp, &r, e.now, msg, sizeof(msg)), RS_OK);
+  assert_false(pipeline_has_open_line(e.pl, "m1/filter")); /* no line to match the fit to */
+  assert_int_equal(reading_path_mark_replaced(e.rp, e.c, e.now), RS_OK);
+  assert_true(has_alert(&e, "unknown_part_fitted"));
+  env_close(&e);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -536,6 +590,7 @@ int main(void)
       cmocka_unit_test(test_fitted_before_delivery),
       cmocka_unit_test(test_unknown_part),
       cmocka_unit_test(test_press_ignored_is_shown),
+      cmocka_unit_test(test_spare_unused_and_unknown_alerts),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -221,6 +221,50 @@ check('action="/consumables/press-01/filter/spares"' in page and 'name="csrf"' i
       "the consumable page has the stock-take forms with a CSRF token")
 check("Stock-take history" in page and "admin:ops" in page, "and the audit rows")
 
+
+def page_form(action):
+    """GET the consumable page; the session cookie and the CSRF token of the form to action."""
+    import re
+    with urllib.request.urlopen(url + "/consumables/" + ID, timeout=10) as r:
+        cookie = (r.headers.get("Set-Cookie") or "").split(";")[0]
+        html = r.read().decode()
+    m = re.search(r'action="' + re.escape(action) + r'"><input type="hidden" name="csrf" '
+                  r'value="([0-9a-f]+)"', html)
+    return cookie, m.group(1) if m else ""
+
+
+def form_post(action, fields, cookie, auth=True):
+    data = urllib.parse.urlencode(fields).encode()
+    req = urllib.request.Request(url + action, data=data, method="POST")
+    req.add_header("Content-Type", "application/x-www-form-urlencoded")
+    if cookie:
+        req.add_header("Cookie", cookie)
+    if auth:
+        req.add_header("Authorization", AUTH)
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *a, **k):
+            return None
+    try:
+        with urllib.request.build_opener(NoRedirect).open(req, timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+import urllib.parse  # noqa: E402
+A = "/consumables/" + ID + "/spares"
+cookie, tok = page_form(A)
+before = state()
+check(cookie and tok, "the page's spares form carries a session and a CSRF token")
+code = form_post(A, {"csrf": "0" * len(tok), "spares": "9"}, cookie)
+check(code == 403 and state() == before, "a form with a wrong CSRF token: 403, nothing changes")
+code = form_post(A, {"csrf": tok, "spares": "9"}, cookie, auth=False)
+check(code == 401 and state() == before, "a form without the credential: 401, nothing changes")
+code = form_post(A, {"csrf": tok, "spares": "9"}, cookie)
+check(code == 303 and state()[0] == 9 and state()[2] == before[2] + 1,
+      "the page's form sets spares (303 back to the page) with an audit row")
+
 d.send_signal(signal.SIGTERM)
 try:
     d.wait(timeout=10)
