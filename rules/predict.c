@@ -54,6 +54,9 @@ enum { FIT_NONE = 0, FIT_LINEAR = 1, FIT_EXP = 2 };
 #ifndef K_WEEK
 #define K_WEEK            1      /* 1: shape the forecast by the learned weekly profile */
 #endif
+#ifndef SLOWER_SE
+#define SLOWER_SE         6.0    /* standard errors a slower rate must differ by */
+#endif
 #ifndef FROZEN_QUIET_D
 #define FROZEN_QUIET_D    14.0   /* an exact (noise-free) value frozen this long is suspect */
 #endif
@@ -461,6 +464,9 @@ static bool changed(const struct line *rec, const struct line *old, double span_
   double diff = rec->slope - old->slope, ref = fabs(old->slope);
   double sec = sqrt(rec->se * rec->se + old->se * old->se);
   if(fabs(diff) <= 2 * sec)
+    return false;
+  /* slower: a pause or a run of outliers can mimic it; ask for more */
+  if(diff > 0 && diff <= SLOWER_SE * sec)
     return false;
   if(span_d >= RECENT_SPAN_D)
     return fabs(diff) > RECENT_GAIN * ref;
