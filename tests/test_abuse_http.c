@@ -145,8 +145,8 @@ static void use_admin(bool admin)
   daemon_core_swap_config(E.core, load_config());
 }
 
-/* A new order waiting for approval into id. */
-static void make_pending(char *id, size_t size)
+/* A new order of one line of consumable (SKU sku) waiting for approval into id. */
+static void make_pending(char *id, size_t size, const char *consumable, const char *sku)
 {
   struct store_order_line l;
   int64_t now = clock_wall_ms(E.clk), line = 0;
@@ -154,8 +154,8 @@ static void make_pending(char *id, size_t size)
       store_create_order(E.st, "acme", "EUR", 3700, now, "system", "batch opened", id, size),
       RS_OK);
   memset(&l, 0, sizeof(l));
-  l.consumable = (char *)(uintptr_t) "tank-01/water-filter";
-  l.sku = (char *)(uintptr_t) "WF-1";
+  l.consumable = (char *)(uintptr_t)consumable;
+  l.sku = (char *)(uintptr_t)sku;
   l.quantity = 5;
   l.unit_price = 740;
   memcpy(l.currency, "EUR", 4);
@@ -402,7 +402,7 @@ static void test_no_credential_less_decisions(void **state)
   char ans[8192], path[128];
   (void)state;
   use_admin(false);
-  make_pending(E.pending, sizeof(E.pending));
+  make_pending(E.pending, sizeof(E.pending), "tank-01/water-filter", "WF-1");
   assert_int_equal(rs_snprintf(path, sizeof(path), "/api/v1/orders/%s/approve", E.pending), 0);
   assert_int_equal(post("127.0.0.1", path, "", ans, sizeof(ans)), 403);
   assert_non_null(strstr(ans, "restockctl"));
@@ -618,6 +618,66 @@ static void test_no_mhd_complaint_at_start(void **state)
   assert_non_null(strstr(buf, "http: serving on 127.0.0.1:0"));
 }
 
+/*
+ * 1,250 forged approval links on one keep-alive connection after another:
+ * none is accepted (the pending order stays pending), and the log gets one
+ * "approval link refused" line for all of them (issue 15 item 14: one test
+ * produced 1,239 such lines), which names how many were left out once the
+ * minute is over.
+ */
+static void test_forged_links_sweep(void **state)
+{
+  static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  char ans[16384], raw[512], tok[120], logpath[160], buf[65536];
+  struct stat sb;
+  unsigned seed = 12345;
+  int i, refused = 0, accepted = 0, nlines = 0;
+  const char *p;
+  (void)state;
+  use_admin(true);
+  make_pending(E.pending, sizeof(E.pending), "tank-01/uv-lamp", "UV-LAMP");
+  assert_int_equal(rs_snprintf(logpath, sizeof(logpath), "%s/log", E.dir), 0);
+  assert_int_equal(stat(logpath, &sb), 0);
+  for(i = 0; i < 1250; i++) {
+    size_t n = 20 + (size_t)(i % 90), k;
+    int st;
+    for(k = 0; k < n; k++) {
+      seed = seed * 1103515245u + 12345u;
+      tok[k] = b64[(seed >> 16) & 63];
+    }
+    tok[n] = '\0';
+    if(i % 2)
+      assert_int_equal(rs_snprintf(raw, sizeof(raw),
+                                   "GET /approve/%s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                   "Connection: close\r\n\r\n",
+                                   tok),
+                       0);
+    else
+      assert_int_equal(rs_snprintf(raw, sizeof(raw),
+                                   "POST /approve/%s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                   "Connection: close\r\nContent-Type: "
+                                   "application/x-www-form-urlencoded\r\nContent-Length: 16\r\n"
+                                   "\r\ndecision=approve",
+                                   tok),
+                       0);
+    st = xfer("127.0.0.1", raw, ans, sizeof(ans));
+    if(st == 403 || st == 404 || st == 410)
+      refused++;
+    else if(st >= 200 && st < 400) {
+      fprintf(stderr, "forged link %s answered %d: %.300s\n", tok, st, ans);
+      accepted++;
+    }
+  }
+  assert_int_equal(accepted, 0);
+  assert_int_equal(refused, 1250);
+  assert_int_equal(order_state(E.pending), STORE_ORDER_PENDING_APPROVAL);
+  read_from(logpath, sb.st_size, buf, sizeof(buf));
+  for(p = buf; (p = strstr(p, "approval link refused")); p++)
+    nlines++;
+  if(nlines > 1)
+    fail_msg("%d 'approval link refused' lines for one minute of forged links", nlines);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -627,6 +687,7 @@ int main(void)
       cmocka_unit_test(test_lockout_per_client),
       cmocka_unit_test(test_no_mhd_complaint_at_start),
       cmocka_unit_test(test_storage_fault_reported),
+      cmocka_unit_test(test_forged_links_sweep),
   };
   return cmocka_run_group_tests_name("abuse_http", tests, group_setup, group_teardown) ? 1 : 0;
 }
