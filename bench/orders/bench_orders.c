@@ -14,6 +14,13 @@
  *   C  baseline: bare libcurl POSTs of a stored-size body to the same shop,
  *      a fresh connection each (as the client does) and one reused connection
  * R times interleaved (A B C1 C2, A B C1 C2, ...); the table shows medians.
+ * Then, against a second restock-sim whose order POSTs take --latency ms
+ * (default 100) to answer (a distant shop), --latency-orders orders
+ * (default 100), interleaved R times:
+ *   D  the blocking client (no event loop): one request at a time, as
+ *      restockd did before issue 13
+ *   E  the client on the event loop (libcurl multi): COMMERCE_MAX_IN_FLIGHT
+ *      requests in flight together, as restockd does now
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +41,7 @@
 #include "config/config.h"
 #include "base/rs_util.h"
 #include "base/clock.h"
+#include "base/evloop.h"
 #include "base/log.h"
 #include "gateway/pipeline.h"
 #include "gateway/store.h"
@@ -253,8 +261,9 @@ struct result {
 
 /* One pipeline run on a fresh database: n_lines urgent lines, ticks until all submitted. */
 static void run_pipeline(const char *dir, const char *tag, struct cfg *cfg, bool instant,
-                         long n_lines, struct result *res)
+                         bool on_loop, long n_lines, struct result *res)
 {
+  struct evloop *loop = on_loop ? evloop_new() : NULL;
   char db[256], err[256], cmd[900];
   struct store *st = NULL;
   struct pipeline *p;
@@ -294,6 +303,8 @@ static void run_pipeline(const char *dir, const char *tag, struct cfg *cfg, bool
   p = pipeline_new(st);
   pipeline_set_backoff(p, 10, 200);
   pipeline_set_online(p, true);
+  if(loop)
+    pipeline_set_loop(p, loop);
   if(instant) {
     struct pipeline_shop_ops ops = {&seq, instant_submit, accepted_get, NULL};
     pipeline_set_shop(p, &ops);
@@ -307,7 +318,12 @@ static void run_pipeline(const char *dir, const char *tag, struct cfg *cfg, bool
     left = 0;
     (void)store_list_orders(st, true, STORE_ORDER_APPROVED, 0, count_cb, &left);
     (void)store_list_orders(st, true, STORE_ORDER_DRAFT, 0, count_cb, &left);
-    if(left) {
+    if(left && loop) {
+      /* wait for answers (the next tick is due when one came) or 1 ms */
+      int64_t due = pipeline_next_due(p), wait = due == INT64_MAX ? 50 : due - clock_real_wall_ms();
+      (void)evloop_turn(loop, wait < 0 ? 0 : wait > 50 ? 50 : wait);
+    }
+    else if(left) {
       struct timespec ts = {0, 1000000};
       nanosleep(&ts, NULL);
     }
@@ -321,6 +337,7 @@ static void run_pipeline(const char *dir, const char *tag, struct cfg *cfg, bool
   res->sync_ms = (double)sync_ns / 1e6;
   (void)store_list_orders(st, true, STORE_ORDER_SUBMITTED, 0, count_cb, &res->orders);
   pipeline_free(p);
+  evloop_free(loop);
   store_close(st);
   snprintf(cmd, sizeof(cmd), "rm -f '%s' '%s-wal' '%s-shm'", db, db, db);
   if(system(cmd))
@@ -329,31 +346,38 @@ static void run_pipeline(const char *dir, const char *tag, struct cfg *cfg, bool
 
 /* ---- the shop ---- */
 
-static pid_t sim_pid;
-static char sim_dir[64];
+struct sim {
+  pid_t pid;
+  char dir[64];
+};
 
-static unsigned sim_start(const char *path)
+/* Start restock-sim's shop; latency_ms > 0: every order POST answers that much later. */
+static unsigned sim_start(const char *path, long latency_ms, struct sim *sm)
 {
   char cfgp[128], buf[512];
   size_t len = 0;
   int fds[2];
   FILE *f;
   unsigned port = 0;
-  rs_strlcpy(sim_dir, "/tmp/bench-orders-shop-XXXXXX", sizeof(sim_dir));
-  if(!mkdtemp(sim_dir))
+  rs_strlcpy(sm->dir, "/tmp/bench-orders-shop-XXXXXX", sizeof(sm->dir));
+  if(!mkdtemp(sm->dir))
     exit(1);
-  snprintf(cfgp, sizeof(cfgp), "%s/sim.yaml", sim_dir);
+  snprintf(cfgp, sizeof(cfgp), "%s/sim.yaml", sm->dir);
   f = fopen(cfgp, "w");
   if(!f)
     exit(1);
   fputs("shop:\n  listen: 127.0.0.1:0\n  db: shop.db\n  products:\n"
         "    - {sku: FLT-100, unit_price: \"42.50\", currency: EUR, lead_time_days: 3}\n",
         f);
+  if(latency_ms > 0)
+    fprintf(f,
+            "  faults:\n    latency: {probability: 1.0, delay: %ldms, requests: [orders_post]}\n",
+            latency_ms);
   fclose(f);
   if(pipe(fds))
     exit(1);
-  sim_pid = fork();
-  if(sim_pid == 0) {
+  sm->pid = fork();
+  if(sm->pid == 0) {
     dup2(fds[1], 1);
     close(fds[0]);
     close(fds[1]);
@@ -383,16 +407,16 @@ static unsigned sim_start(const char *path)
   return port;
 }
 
-static void sim_stop(void)
+static void sim_stop(struct sim *sm)
 {
   char cmd[128];
-  if(sim_pid > 0) {
-    kill(sim_pid, SIGTERM);
-    waitpid(sim_pid, NULL, 0);
+  if(sm->pid > 0) {
+    kill(sm->pid, SIGTERM);
+    waitpid(sm->pid, NULL, 0);
   }
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", sim_dir);
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", sm->dir);
   if(system(cmd))
-    fprintf(stderr, "bench: cannot remove %s\n", sim_dir);
+    fprintf(stderr, "bench: cannot remove %s\n", sm->dir);
 }
 
 static size_t discard(char *p, size_t s, size_t n, void *u)
@@ -468,8 +492,12 @@ static double median(double *v, int n)
 
 int main(int argc, char **argv)
 {
-  long orders = 500, lines = 2;
+  long orders = 500, lines = 2, latency = 100, lat_orders = 100;
   int repeat = 5, r, i;
+  double d_ms[MAX_REPEAT], e_ms[MAX_REPEAT];
+  struct sim sim_fast, sim_slow;
+  struct cfg *cfg_slow;
+  unsigned port_slow;
   const char *sim = RESTOCK_SIM_PATH, *dir = "/tmp";
   double a_ms[MAX_REPEAT], b_ms[MAX_REPEAT], c1_ms[MAX_REPEAT], c2_ms[MAX_REPEAT];
   double a_sync[MAX_REPEAT], b_sync[MAX_REPEAT], a_sms[MAX_REPEAT], b_sms[MAX_REPEAT];
@@ -495,13 +523,23 @@ int main(int argc, char **argv)
       repeat = (int)v;
       i++;
     }
+    else if(!strcmp(argv[i], "--latency") && i + 1 < argc &&
+            !rs_parse_i64(argv[i + 1], false, 0, 10000, &v)) {
+      latency = (long)v;
+      i++;
+    }
+    else if(!strcmp(argv[i], "--latency-orders") && i + 1 < argc &&
+            !rs_parse_i64(argv[i + 1], false, 1, 100000, &v)) {
+      lat_orders = (long)v;
+      i++;
+    }
     else if(!strcmp(argv[i], "--sim") && i + 1 < argc)
       sim = argv[++i];
     else if(!strcmp(argv[i], "--dir") && i + 1 < argc)
       dir = argv[++i];
     else {
-      fprintf(stderr, "usage: bench_orders [--orders N] [--lines K] [--repeat R] [--sim PATH] "
-                      "[--dir DIR]\n");
+      fprintf(stderr, "usage: bench_orders [--orders N] [--lines K] [--repeat R] [--latency MS] "
+                      "[--latency-orders N] [--sim PATH] [--dir DIR]\n");
       return 2;
     }
   }
@@ -509,16 +547,18 @@ int main(int argc, char **argv)
   signal(SIGPIPE, SIG_IGN);
   curl_global_init(CURL_GLOBAL_DEFAULT);
   shim_install();
-  port = sim_start(sim);
+  port = sim_start(sim, 0, &sim_fast);
   cfg = make_cfg(port, lines);
+  port_slow = sim_start(sim, latency, &sim_slow);
+  cfg_slow = make_cfg(port_slow, lines);
 
   printf("bench_orders: %ld orders of %ld line%s each, %d runs, database in %s, restock-sim on "
          "port %u\n",
          orders, lines, lines == 1 ? "" : "s", repeat, dir, port);
   for(r = 0; r < repeat; r++) {
     char tag[32];
-    run_pipeline(dir, "a", cfg, true, orders * lines, &a);
-    run_pipeline(dir, "b", cfg, false, orders * lines, &b);
+    run_pipeline(dir, "a", cfg, true, false, orders * lines, &a);
+    run_pipeline(dir, "b", cfg, false, false, orders * lines, &b);
     ok = ok && a.orders == (size_t)orders && b.orders == (size_t)orders;
     a_ms[r] = a.pipeline_ms / (double)a.orders;
     b_ms[r] = b.pipeline_ms / (double)b.orders;
@@ -553,8 +593,30 @@ int main(int argc, char **argv)
     printf("B - A (the shop round trips of one order): %.3f ms; B - C1: %.3f ms\n", bm - am,
            bm - c1);
   }
+  printf("\nagainst a shop answering order POSTs after %ld ms: %ld orders of %ld line%s, %d "
+         "runs\n",
+         latency, lat_orders, lines, lines == 1 ? "" : "s", repeat);
+  for(r = 0; r < repeat; r++) {
+    struct result d, e;
+    run_pipeline(dir, "d", cfg_slow, false, false, lat_orders * lines, &d);
+    run_pipeline(dir, "e", cfg_slow, false, true, lat_orders * lines, &e);
+    ok = ok && d.orders == (size_t)lat_orders && e.orders == (size_t)lat_orders;
+    d_ms[r] = d.pipeline_ms / (double)d.orders;
+    e_ms[r] = e.pipeline_ms / (double)e.orders;
+    printf("run %d: D %.3f  E %.3f ms/order\n", r + 1, d_ms[r], e_ms[r]);
+  }
+  {
+    double dm = median(d_ms, repeat), em = median(e_ms, repeat);
+    printf("\n| run (shop latency %ld ms) | orders/s | ms/order |\n|---|---|---|\n", latency);
+    printf("| D sequential: blocking client, one request at a time | %.1f | %.1f |\n",
+           1000.0 / dm, dm);
+    printf("| E event loop: libcurl multi, %d in flight | %.1f | %.1f |\n",
+           COMMERCE_MAX_IN_FLIGHT, 1000.0 / em, em);
+  }
+  cfg_free(cfg_slow);
+  sim_stop(&sim_slow);
   cfg_free(cfg);
-  sim_stop();
+  sim_stop(&sim_fast);
   curl_global_cleanup();
   return ok ? 0 : 1;
 }
