@@ -22,6 +22,7 @@
 #include "adapters/coap_payload.h"
 #include "base/rs_util.h"
 #include "base/clock.h"
+#include "base/resolve.h"
 #include "base/log.h"
 
 #define TOKEN_LEN         8
@@ -589,35 +590,21 @@ static int on_event(coap_session_t *s, const coap_event_t ev)
  */
 static enum rs_err resolve(const struct coapa *c, coap_address_t *dst, char *err, size_t errlen)
 {
-  struct addrinfo hints, *res = NULL;
+  struct rs_resolved res;
   char port[8];
-  int g;
-  memset(&hints, 0, sizeof(hints));
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_DGRAM;
-  hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
   (void)rs_snprintf(port, sizeof(port), "%u", (unsigned)c->port);
-  g = getaddrinfo(c->host, port, &hints, &res);
-  if(g == EAI_NONAME) {
-    hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
-    g = getaddrinfo(c->host, port, &hints, &res);
-  }
-  if(g || !res) {
-    (void)rs_snprintf(err, errlen, "cannot resolve %s: %s", c->host,
-                      g == EAI_SYSTEM ? strerror(errno) : gai_strerror(g));
-    if(res)
-      freeaddrinfo(res);
+  /* a name lookup never holds the device's thread longer than one poll's budget */
+  if(rs_resolve_wait(c->host, port, SOCK_DGRAM, budget_ms(c->dev), &res)) {
+    (void)rs_strlcpy(err, res.why, errlen);
     return RS_ERR_IO;
   }
   coap_address_init(dst);
-  if((size_t)res->ai_addrlen > sizeof(dst->addr)) {
-    freeaddrinfo(res);
+  if((size_t)res.addrlen > sizeof(dst->addr)) {
     (void)rs_snprintf(err, errlen, "cannot resolve %s: address too long", c->host);
     return RS_ERR_IO;
   }
-  memcpy(&dst->addr, res->ai_addr, res->ai_addrlen);
-  dst->size = res->ai_addrlen;
-  freeaddrinfo(res);
+  memcpy(&dst->addr, &res.addr, res.addrlen);
+  dst->size = res.addrlen;
   return RS_OK;
 }
 

@@ -8,8 +8,10 @@
  * coap://HOST[:PORT][/base][?query] is UDP; coaps:// is DTLS with a
  * pre-shared key: identity psk_identity, key the bytes of psk_file (one
  * trailing newline dropped), read at open and never logged. The host is
- * resolved with getaddrinfo() when the session is made (numeric first, so
- * an address literal never touches DNS). The session lives across polls, so
+ * resolved when the session is made (numeric first, so an address literal
+ * never touches DNS), by rs_resolve_wait() within one poll's budget
+ * (timeout x (retries + 1)): a resolver that never answers costs a failed
+ * poll, not a stuck device thread. The session lives across polls, so
  * a DTLS handshake happens once, not per poll; any session error (DTLS
  * alert, a poll in which some request got no answer) closes it and the next
  * poll makes a new one.

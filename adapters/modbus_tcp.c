@@ -45,6 +45,7 @@
 #include "adapters/modbus_dev.h"
 #include "base/clock.h"
 #include "base/evloop.h"
+#include "base/resolve.h"
 #include "base/log.h"
 #include "base/rs_util.h"
 
@@ -63,10 +64,11 @@ struct mbt_conn {
   uint16_t port;
   bool numeric; /* host is an address: resolved once */
   bool resolved;
+  struct rs_resolve *rsv; /* a name lookup in flight (state C_RESOLVING) */
   struct sockaddr_storage addr;
   socklen_t addrlen;
   int fd;
-  enum { C_CLOSED, C_CONNECTING, C_READY } state;
+  enum { C_CLOSED, C_RESOLVING, C_CONNECTING, C_READY } state;
   struct evloop_io *io;   /* registered while fd is open */
   struct evloop_timer *tm; /* connect, reply and busy_wait deadlines; kicks */
   enum { T_NONE, T_CONNECT, T_REPLY, T_SEND, T_FAIL } tm_kind; /* what the timer is for */
@@ -152,6 +154,8 @@ static struct mbt_conn *conn_get(struct evloop *l, const struct cfg_device *d)
 
 static void conn_close_fd(struct mbt_conn *c)
 {
+  rs_resolve_cancel(c->rsv); /* a lookup still running is abandoned */
+  c->rsv = NULL;
   evloop_io_del(c->loop, c->io);
   c->io = NULL;
   evloop_timer_disarm(c->tm);
@@ -274,36 +278,69 @@ static void conn_fail(struct mbt_conn *c, enum mbd_fail f, const char *what)
 static const uint8_t fc_of[] = {
     [CFG_REG_COIL] = 1, [CFG_REG_DISCRETE] = 2, [CFG_REG_INPUT] = 4, [CFG_REG_HOLDING] = 3};
 
-/* Start connecting c (non-blocking); the outcome arrives as EPOLLOUT or the timer. */
+static void conn_connect_addr(struct mbt_conn *c, int64_t timeout_ms);
+
+/* The name lookup of conn_connect() ended (on the loop): connect, or fail the device served. */
+static void on_resolved(void *ud, const struct rs_resolved *res)
+{
+  struct mbt_conn *c = ud;
+  const struct mbt_dev *md = c->head;
+  c->rsv = NULL;
+  c->state = C_CLOSED;
+  if(!res->ok || res->addrlen > sizeof(c->addr)) {
+    c->pend_errno = 0;
+    conn_fail(c, MBD_IO, res->ok ? "address too long" : res->why);
+    return;
+  }
+  memcpy(&c->addr, &res->addr, res->addrlen);
+  c->addrlen = res->addrlen;
+  conn_connect_addr(c, md ? md->a->dev->timeout_ms : 1000);
+}
+
+/*
+ * Start connecting c (non-blocking); the outcome arrives as EPOLLOUT or the
+ * timer. A host name is looked up first off the loop (base/resolve.h),
+ * within timeout_ms, at every connect (the address may move); an address
+ * literal is parsed once.
+ */
 static void conn_connect(struct mbt_conn *c, int64_t timeout_ms)
 {
-  int fd, one = 1;
-  if(!c->resolved) {
-    struct addrinfo hints, *res = NULL;
+  if(!c->resolved && c->numeric) {
+    struct rs_resolved res;
     char service[8];
-    int gai;
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICSERV | (c->numeric ? AI_NUMERICHOST : 0);
     (void)rs_snprintf(service, sizeof(service), "%u", (unsigned)c->port);
-    /* a host name blocks the loop while it is looked up (once per connect) */
-    gai = getaddrinfo(c->host, service, &hints, &res);
-    if(gai || !res || res->ai_addrlen > sizeof(c->addr)) {
-      char what[300];
-      if(res)
-        freeaddrinfo(res);
-      (void)rs_snprintf(what, sizeof(what), "cannot resolve %s: %s", c->host,
-                        gai ? gai_strerror(gai) : "no address");
+    if(rs_resolve_wait(c->host, service, SOCK_STREAM, 0, &res) ||
+       res.addrlen > sizeof(c->addr)) { /* numeric: never starts a thread */
       c->pend_errno = 0;
-      conn_fail(c, MBD_IO, what);
+      conn_fail(c, MBD_IO, res.why[0] ? res.why : "cannot parse the address");
       return;
     }
-    memcpy(&c->addr, res->ai_addr, res->ai_addrlen);
-    c->addrlen = res->ai_addrlen;
-    c->resolved = c->numeric;
-    freeaddrinfo(res);
+    memcpy(&c->addr, &res.addr, res.addrlen);
+    c->addrlen = res.addrlen;
+    c->resolved = true;
   }
+  if(!c->resolved) {
+    char service[8];
+    if(c->rsv)
+      return; /* already looking it up */
+    (void)rs_snprintf(service, sizeof(service), "%u", (unsigned)c->port);
+    c->rsv = rs_resolve_start(c->loop, c->host, service, SOCK_STREAM, timeout_ms, on_resolved, c);
+    if(!c->rsv) {
+      c->pend_errno = errno;
+      c->tm_kind = T_FAIL;
+      evloop_timer_arm(c->tm, clock_real_mono_ms());
+      return;
+    }
+    c->state = C_RESOLVING;
+    return;
+  }
+  conn_connect_addr(c, timeout_ms);
+}
+
+/* Connect c to c->addr (resolved). */
+static void conn_connect_addr(struct mbt_conn *c, int64_t timeout_ms)
+{
+  int fd, one = 1;
   fd = socket(c->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if(fd < 0) {
     c->pend_errno = errno;
@@ -387,7 +424,8 @@ static void send_request(struct mbt_dev *md)
  */
 static void conn_kick(struct mbt_conn *c)
 {
-  if(!c->head || c->waiting || c->tm_kind != T_NONE || c->state == C_CONNECTING)
+  if(!c->head || c->waiting || c->tm_kind != T_NONE || c->state == C_CONNECTING ||
+     c->state == C_RESOLVING)
     return;
   c->tm_kind = T_SEND;
   evloop_timer_arm(c->tm, clock_real_mono_ms());
@@ -660,7 +698,7 @@ static void mbt_cancel(struct adapter *a)
     return;
   c = md->conn;
   if(c->head == md) {
-    if(c->waiting || c->state == C_CONNECTING)
+    if(c->waiting || c->state == C_CONNECTING || c->state == C_RESOLVING)
       conn_close_fd(c); /* its request is in flight: a reply would be framed for nobody */
     evloop_timer_disarm(c->tm);
     c->tm_kind = T_NONE;

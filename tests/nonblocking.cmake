@@ -13,3 +13,6 @@ foreach(case stall slow-dns)
   set_tests_properties(test_nonblocking_${case} PROPERTIES TIMEOUT 240 SKIP_RETURN_CODE 77
                        LABELS "slow;nonblocking")
 endforeach()
+
+# base/resolve: lookups off the caller's thread, bounded by a timeout.
+restock_unit_test(test_resolve SOURCES ${RESTOCK_TEST_DIR}/test_resolve.c)

@@ -156,6 +156,21 @@ DEVICE = """devices:
       - {id: level, register: holding, address: 100, type: uint16}
 """
 
+# slow-dns: a second Modbus TCP device and a CoAP device whose host names never resolve
+DEVICE_DNS = """  - id: dev-dns
+    transport: {type: modbus-tcp, host: plc.never-resolves.restock-test.invalid, port: 502}
+    poll_interval: 1s
+    timeout: 500ms
+    points:
+      - {id: level, register: holding, address: 100, type: uint16}
+  - id: coap-dns
+    transport: {type: coap, uri: "coap://sensor.never-resolves.restock-test.invalid"}
+    poll_interval: 1s
+    timeout: 500ms
+    points:
+      - {id: level, path: /level, format: text}
+"""
+
 
 class Notify:
     """NOTIFY_SOCKET stand-in: every datagram with its arrival time."""
@@ -298,6 +313,8 @@ def main():
                                                      for i in range(N_APPROVERS))})
         with open(os.path.join(conf, "devices.d", "dev.yaml"), "w") as f:
             f.write(DEVICE % {"port": dev_port})
+            if CASE == "slow-dns":
+                f.write(DEVICE_DNS)
         ids = []
         for i in range(N_APPROVED + N_PENDING):
             oid = subprocess.run([CTL_SEED, db, "dev-1/c%02d" % i, "FLT-100", "1", "4250"],
@@ -346,9 +363,13 @@ def main():
                 n_smtp = len(peer_requests(smtp_log))
                 check(n_smtp >= 2, "the SMTP server got %d connections (it stalls)" % n_smtp)
             else:
-                check(re.search(r"never-resolves\S* failed: Resolving timed out",
-                                open(d.logpath, errors="replace").read()) is not None,
+                log = open(d.logpath, errors="replace").read()
+                check(re.search(r"never-resolves\S* failed: Resolving timed out", log) is not None,
                       "the mail to the unresolvable server failed on its lookup, logged")
+                for dev in ("dev-dns", "coap-dns"):
+                    check(re.search(r"device %s: .*cannot resolve \S+never-resolves\S*(:| within)" % dev,
+                                    log) is not None,
+                          "device %s: its lookup gave up within its timeout, logged" % dev)
             rc, dt = d.stop()
             check(rc == 0 and dt <= 3.0, "SIGTERM with requests in flight: exit %s in %.2f s"
                   % (rc, dt))
