@@ -8,7 +8,7 @@
  *     predictors, rules_evaluate() and the order pipeline (line creation,
  *     and whatever batching and approval pipeline_tick() does). restockctl
  *     replay and restockctl test-rules (gateway/ruletest.h) both drive it;
- *   - the CSV reader of `time,device,point,value` files and
+ *   - (the CSV reader of `time,device,point,value` files is config/replay_csv.h) and
  *     replay_run(), the `restockctl replay` command.
  *
  * Order ids are deterministic: the temp store's id tag is REPLAY
@@ -26,6 +26,7 @@
 #include <stdio.h>
 
 #include "config/config.h"
+#include "config/replay_csv.h"
 #include "base/rs_util.h"
 #include "gateway/decide.h"
 #include "gateway/reading.h"
@@ -82,24 +83,6 @@ size_t replay_engine_evaluate(struct replay_engine *e, int64_t now_ms);
 /* Whether some `for` timer is running (the condition holds, not yet long enough). */
 bool replay_engine_timers_running(const struct replay_engine *e, int64_t now_ms);
 
-/* ---- CSV ------------------------------------------------------------ */
-
-/* One row of a readings file. */
-struct replay_row {
-  int64_t time_ms;
-  double value;
-  uint32_t key;  /* index into replay_csv.keys */
-  uint32_t line; /* 1-based line where the row starts */
-};
-
-struct replay_csv {
-  struct replay_row *rows; /* in time order (stable: file order within a time) */
-  size_t n_rows;
-  char **keys; /* "device\0point" pairs, each one allocation */
-  size_t n_keys;
-  size_t n_errors; /* bad rows (each reported in the error text) */
-};
-
 /*
  * Largest readings file replayed: bytes and lines (about a month of twenty
  * points read every minute fits well); a larger file, or one with a NUL
@@ -107,23 +90,6 @@ struct replay_csv {
  */
 #define REPLAY_MAX_BYTES (256u * 1024u * 1024u)
 #define REPLAY_MAX_LINES 4000000u
-
-/* At most this many bad rows are described; the rest are counted. */
-#define REPLAY_CSV_MAX_REPORTED 20
-
-/*
- * Parse a readings file (data, len) named `name` for messages: a header
- * `time,device,point,value`, then one reading per row; RFC 4180 quoting
- * ("a ""b"""), LF or CRLF line ends, an optional UTF-8 BOM, empty lines
- * ignored. time: RFC 3339 or Unix seconds (a fraction allowed); value: a
- * decimal number, or true/false. When cfg is not NULL every device/point
- * must exist in it. Returns 0 with *out filled (free with replay_csv_free),
- * or the number of errors (> 0) with every problem appended to errs as
- * "NAME:LINE: what is wrong" lines (*out then empty).
- */
-size_t replay_csv_parse(const char *name, const char *data, size_t len, const struct cfg *cfg,
-                        struct replay_csv *out, struct rs_buf *errs);
-void replay_csv_free(struct replay_csv *csv);
 
 /* ---- the command ------------------------------------------------------ */
 
