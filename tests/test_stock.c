@@ -257,6 +257,27 @@ static enum rs_err apply(struct env *e, enum stock_op op, const char *count, cha
   return stock_apply(e->st, e->cfg, e->rp, &r, e->now, msg, msglen);
 }
 
+/* Whether the alerts of the view now hold one of kind whose text has needle. */
+static bool alert_with(struct env *e, const char *kind, const char *needle)
+{
+  struct status_view v;
+  struct status_alert *a = NULL;
+  size_t n = 0, i;
+  bool found = false;
+  status_view_collect(&v, e->cfg, NULL, e->rp, e->st, e->now);
+  status_alert_items(&v, e->cfg, e->st, &a, &n);
+  for(i = 0; i < n; i++)
+    found = found || (!strcmp(a[i].kind, kind) && strstr(a[i].text, needle));
+  status_alert_items_free(a, n);
+  status_view_free(&v);
+  return found;
+}
+
+static bool has_alert(struct env *e, const char *kind)
+{
+  return alert_with(e, kind, "m1/filter");
+}
+
 /* A rejected consumable stays held until a person releases it (hold_after_reject 30d). */
 static void test_rejected_stays_held(void **state)
 {
@@ -324,6 +345,7 @@ static void test_expiry_redrafts_once(void **state)
       expired_at = e.now;
   }
   assert_true(expired_at > 0); /* link_ttl 1h, nobody answered */
+  assert_true(alert_with(&e, "approval_expired", "held for redraft_after"));
   r = row(&e);
   assert_int_equal(r.hold, STORE_HOLD_EXPIRED);
   store_consumable_free(&r);
@@ -526,22 +548,6 @@ static void test_press_ignored_is_shown(void **state)
   assert_int_equal(store_list_audit(e.st, "m1/button", 0, find_ignored, &ignored), RS_OK);
   assert_int_equal(ignored, 1);
   env_close(&e);
-}
-
-/* Whether the alerts of the view now hold one of kind about the filter. */
-static bool has_alert(struct env *e, const char *kind)
-{
-  struct status_view v;
-  struct status_alert *a = NULL;
-  size_t n = 0, i;
-  bool found = false;
-  status_view_collect(&v, e->cfg, NULL, e->rp, e->st, e->now);
-  status_alert_items(&v, e->cfg, e->st, &a, &n);
-  for(i = 0; i < n; i++)
-    found = found || (!strcmp(a[i].kind, kind) && strstr(a[i].text, "m1/filter"));
-  status_alert_items_free(a, n);
-  status_view_free(&v);
-  return found;
 }
 
 /*

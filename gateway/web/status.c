@@ -355,7 +355,7 @@ static int order_alerts(void *ud, const struct store_order *o)
   return 0;
 }
 
-/* Approvals that expired without a decision within the last week. */
+/* Approvals that expired without a decision: shown for redraft_after, or a week without it. */
 #define EXPIRED_ALERT_MS (INT64_C(7) * 86400000)
 
 /* store_order_cb (expired orders, newest first): an alert for each recent one. */
@@ -364,10 +364,17 @@ static int expired_alerts(void *ud, const struct store_order *o)
   struct order_alert_ctx *x = ud;
   struct rs_buf b = {0};
   char href[STORE_ORDER_ID_MAX + 16], t[40];
-  if(o->updated_ms < x->now_ms - EXPIRED_ALERT_MS)
+  /* shown while the parts are held for redraft_after (SPEC 7), else a week */
+  int64_t window = x->cfg && x->cfg->orders.approval.redraft_after_ms > 0
+                       ? x->cfg->orders.approval.redraft_after_ms
+                       : EXPIRED_ALERT_MS;
+  if(o->updated_ms < x->now_ms - window)
     return 0;
   clock_format_rfc3339(o->updated_ms, t, sizeof(t));
   rs_buf_printf(&b, "order %s: the approval expired without a decision (%s)", o->id, t);
+  if(x->cfg && x->cfg->orders.approval.redraft_after_ms > 0)
+    rs_buf_puts(&b, "; its parts are held for redraft_after unless they would run out before "
+                    "a delivery (restockctl consumables release to order now)");
   alert_add(x->l, "approval_expired", &b,
             rs_snprintf(href, sizeof(href), "/orders/%s", o->id) ? NULL : href);
   return 0;
