@@ -344,7 +344,7 @@ static void turn_ended(struct evloop *l, int64_t now)
 
 int evloop_turn(struct evloop *l, int64_t max_wait_ms)
 {
-  struct epoll_event evs[32];
+  struct epoll_event evs[256]; /* thousands of Modbus TCP connections can be ready at once */
   int64_t now = clock_real_mono_ms(), next = evloop_next_timer(l), wait = max_wait_ms;
   int n, k, ran = 0;
   size_t i;

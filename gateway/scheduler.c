@@ -183,6 +183,7 @@ struct slot {
   struct devinst *di;
   struct bus *bus; /* NULL inline */
   int64_t next_due;
+  size_t hpos; /* its place in the scheduler's due heap */
   int64_t failures; /* consecutive */
   bool down;
   bool warned; /* "no answer" logged for the current failure streak */
@@ -213,6 +214,11 @@ struct scheduler {
   pthread_mutex_t res_mu;
   struct result *res_head, *res_tail; /* under res_mu */
   size_t outstanding;                 /* main thread: poll jobs not yet drained */
+  bool inline_io; /* some inline slot has a descriptor or timers of its own (else skip those scans) */
+  size_t *heap; /* slot indexes, a binary min-heap on next_due: what is due next is O(1) */
+  size_t n_heap;
+  size_t *polled; /* slots whose poll succeeded since scheduler_take_polled() */
+  size_t n_polled, cap_polled;
   /* the event loop for backends with start() (scheduler_attach_loop) */
   struct evloop *loop;
   adapter_emit_fn lemit;
@@ -698,6 +704,83 @@ static struct devinst *inst_new(struct scheduler *s, const struct cfg_device *de
   return di;
 }
 
+/* ---- the due heap -------------------------------------------------------- */
+
+static bool due_less(const struct scheduler *s, size_t a, size_t b)
+{
+  return s->slots[s->heap[a]].next_due < s->slots[s->heap[b]].next_due;
+}
+
+static void due_swap(struct scheduler *s, size_t a, size_t b)
+{
+  size_t t = s->heap[a];
+  s->heap[a] = s->heap[b];
+  s->heap[b] = t;
+  s->slots[s->heap[a]].hpos = a;
+  s->slots[s->heap[b]].hpos = b;
+}
+
+static void due_down(struct scheduler *s, size_t i)
+{
+  for(;;) {
+    size_t c = 2 * i + 1;
+    if(c >= s->n_heap)
+      return;
+    if(c + 1 < s->n_heap && due_less(s, c + 1, c))
+      c++;
+    if(!due_less(s, c, i))
+      return;
+    due_swap(s, i, c);
+    i = c;
+  }
+}
+
+static void due_up(struct scheduler *s, size_t i)
+{
+  while(i > 0 && due_less(s, i, (i - 1) / 2)) {
+    due_swap(s, i, (i - 1) / 2);
+    i = (i - 1) / 2;
+  }
+}
+
+/* sl->next_due changed: restore the heap, O(log n). */
+static void due_fix(struct scheduler *s, struct slot *sl)
+{
+  size_t i = sl->hpos;
+  if(i >= s->n_heap || s->heap[i] != (size_t)(sl - s->slots))
+    return;
+  due_up(s, i);
+  due_down(s, sl->hpos);
+}
+
+/* Whether any slot runs inline with descriptors or timers (CoAP in tests). */
+static void inline_io_update(struct scheduler *s)
+{
+  size_t i;
+  s->inline_io = false;
+  for(i = 0; i < s->n; i++) {
+    const struct slot *sl = &s->slots[i];
+    const struct adapter_ops *o = sl->di ? sl->di->ad.ops : NULL;
+    if(o && !sl->bus && !sl->di->async && (o->fd || o->next_timeout || o->on_timeout))
+      s->inline_io = true;
+  }
+}
+
+/* Every slot into the heap (after the slots were rebuilt). */
+static void due_rebuild(struct scheduler *s)
+{
+  size_t i;
+  FREE_NULL(s->heap);
+  s->heap = rs_xcalloc(s->n ? s->n : 1, sizeof(*s->heap));
+  s->n_heap = s->n;
+  for(i = 0; i < s->n; i++) {
+    s->heap[i] = i;
+    s->slots[i].hpos = i;
+  }
+  for(i = s->n / 2; i-- > 0;)
+    due_down(s, i);
+}
+
 /*
  * Put sl on the event loop when there is one and its backend can run there
  * (an instance opened without the loop is closed, to be reopened on it).
@@ -797,6 +880,8 @@ struct scheduler *scheduler_new(const struct cfg *cfg, adapter_lookup_fn lookup,
   for(i = 0; i < s->n; i++)
     slot_init(s, &s->slots[i], &cfg->devices[i], now_mono);
   set_hints(s);
+  due_rebuild(s);
+  inline_io_update(s);
   return s;
 }
 
@@ -816,6 +901,9 @@ void scheduler_free(struct scheduler *s)
   for(i = 0; i < s->n; i++)
     slot_free(s, &s->slots[i]);
   FREE_NULL(s->slots);
+  FREE_NULL(s->polled);
+  FREE_NULL(s->heap);
+  s->n_heap = 0;
   s->n = 0;
   if(buses_stop(s)) {
     /* a worker still runs and will push its result here: keep s (the process is exiting) */
@@ -860,6 +948,7 @@ int scheduler_start_workers(struct scheduler *s, double time_scale)
     inst_close(sl->di);
     slot_attach_bus(s, sl);
   }
+  inline_io_update(s);
   return 0;
 }
 
@@ -937,7 +1026,10 @@ void scheduler_set_config(struct scheduler *s, const struct cfg *cfg, int64_t no
   FREE_NULL(s->slots);
   s->slots = ns;
   s->n = n;
+  s->n_polled = 0; /* slot numbers moved */
   set_hints(s);
+  due_rebuild(s);
+  inline_io_update(s);
 }
 
 /* ---- results on the main thread ----------------------------------------- */
@@ -957,6 +1049,7 @@ struct count_wrap {
   bool saw_timeout, saw_io;
   size_t n_answered; /* readings with a value or a device's own error (exception) */
   uint32_t ref;       /* the slot's index + 1, as reading.device_ref */
+  struct scheduler *s;
 };
 
 static void count_emit(void *ctx, const struct reading *r)
@@ -1072,6 +1165,14 @@ static void finish_poll(struct slot *sl, enum rs_err rc, const char *err, int64_
     sl->answered = true;
     sl->last_success_ms = wall;
     sl->rtt_ms = rtt_ms;
+    if(w->s && w->ref) {
+      struct scheduler *s = w->s;
+      if(s->n_polled == s->cap_polled) {
+        s->cap_polled = s->cap_polled ? 2 * s->cap_polled : 64;
+        s->polled = rs_xrealloc(s->polled, s->cap_polled * sizeof(*s->polled));
+      }
+      s->polled[s->n_polled++] = w->ref - 1;
+    }
   }
   else {
     sl->failures++;
@@ -1092,7 +1193,7 @@ static void poll_inline(struct scheduler *s, struct slot *sl, int64_t now_mono, 
                         adapter_emit_fn emit, void *ctx)
 {
   char err[ERR_LEN];
-  struct count_wrap w = {sl, emit, ctx, 0, false, false, 0, slot_ref(s, sl)};
+  struct count_wrap w = {sl, emit, ctx, 0, false, false, 0, slot_ref(s, sl), s};
   struct sink k = {count_emit, &w, NULL, 0};
   int64_t t0 = clock_real_mono_ms();
   enum rs_err rc;
@@ -1122,7 +1223,7 @@ static void async_emit(void *ctx, const struct reading *r)
   struct count_wrap w;
   if(!sl)
     return;
-  w = (struct count_wrap){sl, s->lemit, s->lctx, 0, false, false, 0, slot_ref(s, sl)};
+  w = (struct count_wrap){sl, s->lemit, s->lctx, 0, false, false, 0, slot_ref(s, sl), s};
   count_emit(&w, r);
   di->n_emit++;
   di->n_answered += w.n_answered;
@@ -1140,10 +1241,11 @@ static void async_done(void *ctx, enum rs_err rc, const char *err)
     return;
   sl->busy = false;
   w = (struct count_wrap){sl,         s->lemit,         s->lctx,        di->n_emit,
-                          di->saw_timeout, di->saw_io, di->n_answered, slot_ref(s, sl)};
+                          di->saw_timeout, di->saw_io, di->n_answered, slot_ref(s, sl), s};
   finish_poll(sl, rc, err, clock_real_mono_ms() - di->poll_t0, di->poll_wall, &w);
   /* a state change (down, up) moves the next poll relative to when this one was due */
   sl->next_due = di->poll_due + next_delay(sl);
+  due_fix(s, sl);
 }
 
 /*
@@ -1159,7 +1261,7 @@ static void poll_async(struct scheduler *s, struct slot *sl, int64_t now_mono, i
     char err[ERR_LEN];
     enum rs_err rc = adapter_open(&di->ad, err, sizeof(err));
     if(rc) {
-      struct count_wrap w = {sl, s->lemit, s->lctx, 0, false, false, 0, slot_ref(s, sl)};
+      struct count_wrap w = {sl, s->lemit, s->lctx, 0, false, false, 0, slot_ref(s, sl), s};
       finish_poll(sl, rc, err, 0, now_wall, &w);
       sl->next_due = now_mono + next_delay(sl);
       return;
@@ -1184,35 +1286,52 @@ void scheduler_attach_loop(struct scheduler *s, struct evloop *loop, adapter_emi
   s->lctx = ctx;
   for(i = 0; i < s->n; i++)
     slot_make_async(s, &s->slots[i]);
+  inline_io_update(s);
 }
+
+static size_t run_slot(struct scheduler *s, struct slot *sl, size_t i, int64_t now_mono,
+                       int64_t now_wall, adapter_emit_fn emit, void *ctx);
 
 size_t scheduler_run_due(struct scheduler *s, int64_t now_mono, int64_t now_wall,
                          adapter_emit_fn emit, void *ctx)
 {
   size_t i, polled = 0;
-  for(i = 0; i < s->n; i++) {
-    struct slot *sl = &s->slots[i];
+  /* only what is due, earliest first: O(log n) per poll, not O(devices) per call */
+  while(s->n_heap && s->slots[s->heap[0]].next_due <= now_mono) {
+    struct slot *sl = &s->slots[s->heap[0]];
+    i = s->heap[0];
+    polled += run_slot(s, sl, i, now_mono, now_wall, emit, ctx);
+    if(sl->next_due <= now_mono)
+      sl->next_due = now_mono + 1; /* never loop on one slot */
+    due_fix(s, sl);
+  }
+  return polled;
+}
+
+/* Poll (or skip) the due slot sl (index i). Returns 1 when a poll started. */
+static size_t run_slot(struct scheduler *s, struct slot *sl, size_t i, int64_t now_mono,
+                       int64_t now_wall, adapter_emit_fn emit, void *ctx)
+{
+  size_t polled = 0;
+  {
     struct job *j;
-    if(sl->next_due > now_mono)
-      continue;
     if(sl->busy && sl->di && sl->di->async) {
       sl->skipped++; /* the last poll is still in flight */
       sl->next_due = now_mono + next_delay(sl);
-      continue;
+      return 0;
     }
     if(!sl->bus) {
       if(sl->di && sl->di->async)
         poll_async(s, sl, now_mono, now_wall);
       else
         poll_inline(s, sl, now_mono, now_wall, emit, ctx);
-      polled++;
-      continue;
+      return 1;
     }
     if(sl->busy) {
       /* the last poll still runs: no pile-up; try again a round later */
       sl->skipped++;
       sl->next_due = now_mono + next_delay(sl);
-      continue;
+      return 0;
     }
     j = rs_xcalloc(1, sizeof(*j));
     j->kind = JOB_POLL;
@@ -1265,7 +1384,7 @@ size_t scheduler_drain(struct scheduler *s, adapter_emit_fn emit, void *ctx)
       done++;
     }
     if(sl) {
-      struct count_wrap w = {sl, emit, ctx, 0, false, false, 0, slot_ref(s, sl)};
+      struct count_wrap w = {sl, emit, ctx, 0, false, false, 0, slot_ref(s, sl), s};
       size_t i;
       for(i = 0; i < res->n; i++) {
         struct reading r = res->rd[i].r;
@@ -1280,6 +1399,7 @@ size_t scheduler_drain(struct scheduler *s, adapter_emit_fn emit, void *ctx)
         finish_poll(sl, res->rc, res->err, res->rtt_ms, res->wall_ms, &w);
         /* a state change (down, up) moves the next poll relative to when this one was due */
         sl->next_due = res->due_mono + next_delay(sl);
+        due_fix(s, sl);
       }
     }
     result_free(res);
@@ -1290,13 +1410,7 @@ size_t scheduler_drain(struct scheduler *s, adapter_emit_fn emit, void *ctx)
 
 int64_t scheduler_next_due(const struct scheduler *s)
 {
-  int64_t t = INT64_MAX;
-  size_t i;
-  for(i = 0; i < s->n; i++) {
-    if(s->slots[i].next_due < t)
-      t = s->slots[i].next_due;
-  }
-  return t;
+  return s->n_heap ? s->slots[s->heap[0]].next_due : INT64_MAX;
 }
 
 /* ---- inline mode: adapter descriptors in the caller's epoll set --------- */
@@ -1315,7 +1429,7 @@ int scheduler_sync_epoll(struct scheduler *s)
 {
   size_t i;
   int rc = 0;
-  if(s->ep < 0)
+  if(s->ep < 0 || !s->inline_io)
     return 0;
   for(i = 0; i < s->n; i++) {
     struct slot *sl = &s->slots[i];
@@ -1357,7 +1471,7 @@ void scheduler_on_event(struct scheduler *s, uint64_t tag, int64_t now_wall, ada
     return;
   sl->fd_dirty = true;
   {
-    struct count_wrap w = {sl, emit, ctx, 0, false, false, 0, slot_ref(s, sl)};
+    struct count_wrap w = {sl, emit, ctx, 0, false, false, 0, slot_ref(s, sl), s};
     (void)adapter_on_readable(&sl->di->ad, now_wall, count_emit, &w);
   }
 }
@@ -1366,6 +1480,8 @@ int64_t scheduler_next_io_timeout(const struct scheduler *s)
 {
   int64_t t = INT64_MAX;
   size_t i;
+  if(!s->inline_io)
+    return INT64_MAX;
   for(i = 0; i < s->n; i++) {
     const struct slot *sl = &s->slots[i];
     if(!sl->bus && sl->di && sl->di->opened) {
@@ -1381,6 +1497,8 @@ void scheduler_run_io_timeouts(struct scheduler *s, int64_t real_now, int64_t no
                                adapter_emit_fn emit, void *ctx)
 {
   size_t i;
+  if(!s->inline_io)
+    return;
   for(i = 0; i < s->n; i++) {
     struct slot *sl = &s->slots[i];
     if(!sl->bus && sl->di && sl->di->opened && adapter_next_timeout(&sl->di->ad) <= real_now) {
@@ -1391,6 +1509,16 @@ void scheduler_run_io_timeouts(struct scheduler *s, int64_t real_now, int64_t no
 }
 
 /* ---- status ------------------------------------------------------------- */
+
+void scheduler_take_polled(struct scheduler *s, void (*fn)(void *ud, size_t i), void *ud)
+{
+  size_t i;
+  for(i = 0; i < s->n_polled; i++) {
+    if(s->polled[i] < s->n)
+      fn(ud, s->polled[i]);
+  }
+  s->n_polled = 0;
+}
 
 size_t scheduler_n_devices(const struct scheduler *s)
 {

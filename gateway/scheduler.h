@@ -196,6 +196,14 @@ size_t scheduler_drain(struct scheduler *s, adapter_emit_fn emit, void *ctx);
 /* Poll jobs queued or running (worker mode); 0 inline. */
 size_t scheduler_outstanding(const struct scheduler *s);
 
+/*
+ * Call fn(ud, i) for every device i whose poll succeeded since the last
+ * call (once per poll, in the order they ended; its rtt_ms is that poll's),
+ * and forget them. A reload forgets them too. What the poll-duration
+ * histogram is fed with, at O(1) per poll whatever the number of devices.
+ */
+void scheduler_take_polled(struct scheduler *s, void (*fn)(void *ud, size_t i), void *ud);
+
 size_t scheduler_n_devices(const struct scheduler *s);
 /* Status of device i (< scheduler_n_devices()). */
 void scheduler_device_status(const struct scheduler *s, size_t i, struct sched_device_status *out);

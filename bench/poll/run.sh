@@ -1,69 +1,135 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 # Polling benchmark (docs/BENCHMARKS.md, "Polling (bench/poll)").
-#   bench/poll/run.sh BUILD_DIR [DEVICES] [SECONDS]
-# 1. a many-port libmodbus server (one process, one thread) on 127.0.0.1
-# 2. restock's polling path flat out (poll_interval 10ms) vs a raw libmodbus loop
-# 3. the real restockd at poll_interval 1s: CPU % and RSS from /proc
+#   bench/poll/run.sh BUILD_DIR [SECONDS] [DEVICE COUNTS...]    (default: 10 s; 50 500 2000)
+# For each device count N, against one many-port libmodbus server (one
+# process, one thread; ports chosen by the kernel) serving N devices with
+# 10 holding registers each:
+#   1. flat out: a raw libmodbus loop (one thread), the pipelined C poller,
+#      and the whole restockd (N devices x 10 points x 10 consumables,
+#      poll_interval 10ms, the store on disk): requests answered per second,
+#      counted by the server for all three alike;
+#   2. at poll_interval 1s: the CPU of the raw loop, the pipelined poller and
+#      restockd (from /proc/PID/stat), restockd's RSS and threads, and its
+#      CPU per reading (the cost that must not grow with N).
+# Prints one line per measurement, then a summary table.
 set -eu
-BUILD=${1:?usage: run.sh BUILD_DIR [DEVICES] [SECONDS]}
-N=${2:-500}
-SECS=${3:-10}
-BASE=${BENCH_POLL_BASEPORT:-21000}
+BUILD=${1:?usage: run.sh BUILD_DIR [SECONDS] [DEVICE COUNTS...]}
+SECS=${2:-10}
+shift 2 2>/dev/null || shift $#
+COUNTS=${*:-50 500 2000}
 TMP=$(mktemp -d /tmp/restock-bench-poll-XXXXXX)
 SRV_PID=""
 D_PID=""
+HZ=$(getconf CLK_TCK)
 cleanup() {
   [ -n "$D_PID" ] && kill "$D_PID" 2>/dev/null || true
   [ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null || true
   rm -rf "$TMP"
 }
 trap cleanup EXIT INT TERM
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-config() { # DIR INTERVAL
-  mkdir -p "$1/devices.d"
-  printf 'gateway: {id: bench}\nstorage: {path: %s/restock.db}\n' "$1" > "$1/restock.yaml"
-  {
-    echo "devices:"
-    i=0
-    while [ "$i" -lt "$N" ]; do
-      echo "  - id: dev-$i"
-      echo "    transport: {type: modbus-tcp, host: 127.0.0.1, port: $((BASE + i))}"
-      echo "    poll_interval: $2"
-      echo "    points:"
-      p=0
-      while [ "$p" -lt 10 ]; do
-        echo "      - {id: p$p, register: holding, address: $p, type: uint16}"
-        p=$((p + 1))
-      done
-      i=$((i + 1))
-    done
-  } > "$1/devices.d/bench.yaml"
+free_port() {
+  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-"$BUILD/bench/poll/bench_poll_server" "$BASE" "$N" > "$TMP/srv.out" &
-SRV_PID=$!
-while ! grep -q ready "$TMP/srv.out" 2>/dev/null; do sleep 0.1; done
+# config DIR INTERVAL: restockd over the server's devices, 10 points and 10 consumables each
+config() {
+  mkdir -p "$1/devices.d"
+  cat > "$1/restock.yaml" <<EOF
+gateway: {id: bench}
+storage: {path: $1/restock.db}
+http: {listen: "127.0.0.1:$(free_port)"}
+orders: {currency: EUR}
+suppliers:
+  - {id: acme, name: "ACME"}
+catalog:
+  - {sku: PART-1, supplier: acme, unit_price: "1.00", currency: EUR, pack_size: 1, lead_time: 5d}
+EOF
+  awk -v interval="$2" '
+    NR == 1 {
+      print "devices:"
+      for(i = 2; i <= NF; i++) {
+        d = i - 2
+        printf "  - id: dev-%d\n    transport: {type: modbus-tcp, host: 127.0.0.1, port: %d}\n", d, $i
+        printf "    poll_interval: %s\n    points:\n", interval
+        for(p = 0; p < 10; p++)
+          printf "      - {id: p%d, register: holding, address: %d, type: uint16}\n", p, p
+        print "    consumables:"
+        for(p = 0; p < 10; p++)
+          printf "      - {id: c%d, sku: PART-1, level: {point: p%d, full: 0, empty: 65535}}\n", p, p
+      }
+    }' "$TMP/ports" > "$1/devices.d/bench.yaml"
+}
 
-config "$TMP/flat" 10ms
-echo "devices: $N x 10 points, $SECS s each"
-R=$("$BUILD/bench/poll/bench_poll" flat "$TMP/flat" "$SECS")
-echo "$R"
-B=$("$BUILD/bench/poll/bench_poll" raw "$BASE" "$N" "$SECS")
-echo "$B"
-echo "$R $B" | awk '{printf "ratio restock/raw polls/s: %.2f\n", $3 / $14}'
+served() { # the server's count of answered requests
+  n0=$(grep -c served "$TMP/srv.out" || true)
+  kill -USR1 "$SRV_PID"
+  while [ "$(grep -c served "$TMP/srv.out" || true)" -le "$n0" ]; do sleep 0.02; done
+  grep served "$TMP/srv.out" | tail -n 1 | awk '{print $2}'
+}
 
-config "$TMP/daemon" 1s
-"$BUILD/restockd" --config "$TMP/daemon" --log-level error &
-D_PID=$!
-sleep 5
-HZ=$(getconf CLK_TCK)
-t0=$(awk '{print $14 + $15}' "/proc/$D_PID/stat")
-sleep "$SECS"
-t1=$(awk '{print $14 + $15}' "/proc/$D_PID/stat")
-RSS=$(awk '/VmRSS/ {print $2}' "/proc/$D_PID/status")
-THR=$(awk '/Threads/ {print $2}' "/proc/$D_PID/status")
-echo "restockd poll_interval 1s: cpu% $(echo "$t0 $t1 $HZ $SECS" | awk '{printf "%.1f", 100 * ($2 - $1) / $3 / $4}') rss_kb $RSS threads $THR"
-kill -TERM "$D_PID"
-wait "$D_PID" || true
-D_PID=""
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# daemon DIR: start restockd, wait for it to be polling; sets D_PID
+daemon() {
+  "$BUILD/restockd" --config "$1" --log-level error > "$TMP/d.log" 2>&1 &
+  D_PID=$!
+  sleep 4
+}
+
+stop_daemon() {
+  kill -TERM "$D_PID"
+  wait "$D_PID" 2>/dev/null || true
+  D_PID=""
+}
+
+SUMMARY="$TMP/summary"
+: > "$SUMMARY"
+for N in $COUNTS; do
+  "$BUILD/bench/poll/bench_poll_server" "$N" > "$TMP/srv.out" &
+  SRV_PID=$!
+  while ! grep -q ready "$TMP/srv.out" 2>/dev/null; do sleep 0.1; done
+  head -n 1 "$TMP/srv.out" > "$TMP/ports"
+  echo "== $N devices, $((N * 10)) consumables, $SECS s per measurement"
+
+  RAW=$("$BUILD/bench/poll/bench_poll" raw "$TMP/ports" "$SECS")
+  echo "$RAW"
+  PIPE=$("$BUILD/bench/poll/bench_poll" pipe "$TMP/ports" "$SECS")
+  echo "$PIPE"
+
+  rm -rf "$TMP/flat" && config "$TMP/flat" 10ms
+  daemon "$TMP/flat"
+  a=$(served); c0=$(cpu_ticks "$D_PID"); sleep "$SECS"; b=$(served); c1=$(cpu_ticks "$D_PID")
+  DFLAT=$(echo "$a $b $SECS $c0 $c1 $HZ" | awk '{printf "%.0f %.1f", ($2 - $1) / $3, 100 * ($5 - $4) / $6 / $3}')
+  echo "restockd flat out: reads_per_s ${DFLAT% *} cpu_pct ${DFLAT#* }"
+  stop_daemon
+
+  RAW1=$("$BUILD/bench/poll/bench_poll" raw "$TMP/ports" "$SECS" 1000)
+  echo "$RAW1 (1 s interval)"
+  PIPE1=$("$BUILD/bench/poll/bench_poll" pipe "$TMP/ports" "$SECS" 1000)
+  echo "$PIPE1 (1 s interval)"
+
+  rm -rf "$TMP/slow" && config "$TMP/slow" 1s
+  daemon "$TMP/slow"
+  a=$(served); c0=$(cpu_ticks "$D_PID"); sleep "$SECS"; b=$(served); c1=$(cpu_ticks "$D_PID")
+  RSS=$(awk '/VmRSS/ {print $2}' "/proc/$D_PID/status")
+  THR=$(awk '/Threads/ {print $2}' "/proc/$D_PID/status")
+  D1=$(echo "$a $b $SECS $c0 $c1 $HZ" | awk '{r = ($2 - $1) / $3; c = ($5 - $4) / $6; printf "%.0f %.2f %.1f", r, 100 * c / $3, 1e6 * c / ($2 - $1) / 10}')
+  set -- $D1
+  echo "restockd at 1 s: reads_per_s $1 cpu_pct $2 us_per_reading $3 rss_kb $RSS threads $THR"
+  stop_daemon
+  echo "$N $RAW | $PIPE | $DFLAT | $RAW1 | $PIPE1 | $D1 $RSS $THR" >> "$SUMMARY"
+
+  kill "$SRV_PID"; wait "$SRV_PID" 2>/dev/null || true; SRV_PID=""
+done
+
+echo
+echo "| devices | consumables | raw libmodbus reads/s | pipelined reads/s | restockd reads/s | restockd / pipelined | restockd / raw | CPU % at 1 s: raw | pipelined | restockd | restockd / raw | restockd µs per reading | RSS MB | threads |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+awk -F'|' '{
+  split($1, a, " "); split($2, p, " "); split($3, d, " "); split($4, r1, " "); split($5, p1, " "); split($6, d1, " ")
+  n = a[1]; raw = a[10]; pipe = p[9]; dfl = d[1]; rawc = r1[13]; pipec = p1[13]
+  printf "| %d | %d | %d | %d | %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f | %.2f | %.1f | %d |\n", n, 10 * n, raw, pipe, dfl, dfl / pipe, dfl / raw, rawc, pipec, d1[2], (rawc > 0 ? d1[2] / rawc : 0), d1[3], d1[4] / 1024, d1[5]
+}' "$SUMMARY"

@@ -46,11 +46,14 @@ void metrics_free(struct metrics *m)
 }
 
 /* The histogram of device id, created (counting from the current counters) if new. */
-static struct hist *hist_for(struct metrics *m, const struct sched_device_status *st, bool *fresh)
+static struct hist *hist_for(struct metrics *m, const struct sched_device_status *st, size_t hint,
+                             bool *fresh)
 {
   size_t i;
   struct hist *h;
   *fresh = false;
+  if(hint < m->n && !strcmp(m->h[hint].device, st->id))
+    return &m->h[hint]; /* devices keep their order: O(1) */
   for(i = 0; i < m->n; i++)
     if(!strcmp(m->h[i].device, st->id))
       return &m->h[i];
@@ -75,34 +78,34 @@ static void hist_observe(struct hist *h, double seconds)
   h->sum += seconds;
 }
 
-void metrics_sample(struct metrics *m, const struct scheduler *s)
+struct sample_ctx {
+  struct metrics *m;
+  const struct scheduler *s;
+};
+
+/* Device i finished a successful poll: one observation of its round trip. */
+static void sample_one(void *ud, size_t i)
 {
-  size_t i, n;
+  struct sample_ctx *x = ud;
+  struct sched_device_status st;
+  struct hist *h;
+  bool fresh;
+  scheduler_device_status(x->s, i, &st);
+  if(!st.id || st.rtt_ms < 0)
+    return;
+  h = hist_for(x->m, &st, i, &fresh);
+  h->seen_polls = st.polls;
+  h->seen_failures = st.failures;
+  hist_observe(h, (double)st.rtt_ms / 1000.0);
+}
+
+void metrics_sample(struct metrics *m, struct scheduler *s)
+{
+  struct sample_ctx x = {m, s};
   if(!m || !s)
     return;
-  n = scheduler_n_devices(s);
-  for(i = 0; i < n; i++) {
-    struct sched_device_status st;
-    struct hist *h;
-    bool fresh;
-    uint64_t polls, fails, ok;
-    scheduler_device_status(s, i, &st);
-    if(!st.id)
-      continue;
-    h = hist_for(m, &st, &fresh);
-    polls = st.polls >= h->seen_polls ? st.polls - h->seen_polls : st.polls;
-    fails = st.failures >= h->seen_failures ? st.failures - h->seen_failures : st.failures;
-    ok = polls > fails ? polls - fails : 0;
-    h->seen_polls = st.polls;
-    h->seen_failures = st.failures;
-    if(st.rtt_ms < 0)
-      continue;
-    /* a device first seen counts its polls so far as one observation: its last */
-    if(fresh && ok)
-      ok = 1;
-    while(ok--)
-      hist_observe(h, (double)st.rtt_ms / 1000.0);
-  }
+  /* only the polls that ended since the last call: O(1) per poll, not O(devices) per turn */
+  scheduler_take_polled(s, sample_one, &x);
 }
 
 void metrics_escape_label(struct rs_buf *out, const char *s)

@@ -3,12 +3,11 @@
  * metrics: /metrics in the Prometheus text exposition format (0.0.4), every
  * name prefixed restock_. docs/http-api.md lists the metrics.
  *
- * Poll durations: the scheduler keeps only the round trip of the last
- * successful poll per device, so the restock_poll_duration_seconds
- * histogram is fed by metrics_sample(), called once per main-loop
- * iteration (http_server_timeout_ms() does it): a device is polled at most
- * once per iteration, so every successful poll is seen; were several to
- * happen between two samples, the last round trip counts for each.
+ * Poll durations: the restock_poll_duration_seconds histogram is fed by
+ * metrics_sample(), called once per main-loop iteration
+ * (http_server_timeout_ms() does it), with the successful polls that ended
+ * since the last call (scheduler_take_polled(): one observation per poll,
+ * O(1) each, whatever the number of devices).
  *
  * Not thread-safe: the main loop thread only.
  */
@@ -30,7 +29,7 @@ struct metrics *metrics_new(void);
 void metrics_free(struct metrics *m); /* NULL is fine */
 
 /* Feed the poll-duration histogram from the scheduler's counters (see above). */
-void metrics_sample(struct metrics *m, const struct scheduler *s);
+void metrics_sample(struct metrics *m, struct scheduler *s);
 
 /* What the exposition reads besides the histogram. */
 struct metrics_input {

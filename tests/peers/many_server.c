@@ -13,6 +13,9 @@
  * and a little noise), then starts again (a replacement): values that change
  * the way a consumable's level does, for the flash-wear benchmark with a
  * scaled clock (D = days / time scale).
+ *
+ * SIGUSR1 prints "served N": requests answered since start (benchmarks count
+ * what a poller got done on the server's side, the same for every poller).
  */
 #define _GNU_SOURCE /* accept4 */
 #include <errno.h>
@@ -43,6 +46,14 @@ struct conn {
   size_t have;
 };
 
+static volatile sig_atomic_t want_count;
+
+static void on_usr1(int sig)
+{
+  (void)sig;
+  want_count = 1;
+}
+
 static double now_s(void)
 {
   struct timespec ts;
@@ -70,6 +81,7 @@ static void levels(struct conn *c, double t, double period_s)
 int main(int argc, char **argv)
 {
   int n, i, ep;
+  unsigned long long served = 0;
   double period_s = 0, t0 = now_s();
   modbus_t *ctx;
   struct rlimit rl;
@@ -79,6 +91,12 @@ int main(int argc, char **argv)
   if(argc >= 4 && !strcmp(argv[2], "--level-days"))
     period_s = strtod(argv[3], NULL) * 86400.0;
   signal(SIGPIPE, SIG_IGN);
+  {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_usr1;
+    sigaction(SIGUSR1, &sa, NULL);
+  }
   if(!getrlimit(RLIMIT_NOFILE, &rl)) {
     rl.rlim_cur = rl.rlim_max;
     (void)setrlimit(RLIMIT_NOFILE, &rl);
@@ -115,6 +133,13 @@ int main(int argc, char **argv)
   for(;;) {
     struct epoll_event evs[256];
     int k, m = epoll_wait(ep, evs, 256, -1);
+    if(want_count) {
+      want_count = 0;
+      printf("served %llu\n", served);
+      fflush(stdout);
+    }
+    if(m < 0)
+      continue;
     for(k = 0; k < m; k++) {
       struct conn *c = evs[k].data.ptr;
       ssize_t r;
@@ -153,6 +178,7 @@ int main(int argc, char **argv)
           levels(c, now_s() - t0, period_s);
         modbus_set_socket(ctx, c->fd);
         (void)modbus_reply(ctx, c->buf, (int)len, c->map);
+        served++;
         memmove(c->buf, c->buf + len, c->have - len);
         c->have -= len;
       }
