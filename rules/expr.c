@@ -283,54 +283,33 @@ static void next(struct parser *p)
     return;
   }
   p->pos = i + 1;
-  switch(c) {
-  case '(':
-    p->tok.kind = T_LPAREN;
-    return;
-  case ')':
-    p->tok.kind = T_RPAREN;
-    return;
-  case ',':
-    p->tok.kind = T_COMMA;
-    return;
-  case '+':
-    p->tok.kind = T_PLUS;
-    return;
-  case '-':
-    p->tok.kind = T_MINUS;
-    return;
-  case '*':
-    p->tok.kind = T_STAR;
-    return;
-  case '/':
-    p->tok.kind = T_SLASH;
-    return;
-  case '<':
-  case '>':
-    if(d == '=') {
-      p->tok.kind = c == '<' ? T_LE : T_GE;
-      p->tok.len = 2;
-      p->pos = i + 2;
-    }
-    else
-      p->tok.kind = c == '<' ? T_LT : T_GT;
-    return;
-  case '=':
-    if(d == '=') {
-      p->tok.kind = T_EQ;
-      p->tok.len = 2;
-      p->pos = i + 2;
+  {
+    /* one-character tokens */
+    static const char chars[] = "(),+-*/";
+    static const enum tok_kind kinds[] = {T_LPAREN, T_RPAREN, T_COMMA, T_PLUS,
+                                          T_MINUS,  T_STAR,   T_SLASH};
+    const char *k = c ? strchr(chars, c) : NULL;
+    if(k) {
+      p->tok.kind = kinds[k - chars];
       return;
     }
+  }
+  if(d == '=' && (c == '<' || c == '>' || c == '=' || c == '!')) {
+    /* two-character comparisons: <= >= == != */
+    p->tok.kind = c == '<' ? T_LE : c == '>' ? T_GE : c == '=' ? T_EQ : T_NE;
+    p->tok.len = 2;
+    p->pos = i + 2;
+    return;
+  }
+  switch(c) {
+  case '<':
+  case '>':
+    p->tok.kind = c == '<' ? T_LT : T_GT;
+    return;
+  case '=':
     fail(p, i, "unexpected '=' (use '==' to compare)");
     break;
   case '!':
-    if(d == '=') {
-      p->tok.kind = T_NE;
-      p->tok.len = 2;
-      p->pos = i + 2;
-      return;
-    }
     fail(p, i, "unexpected '!' (use 'not')");
     break;
   case '&':
@@ -597,74 +576,96 @@ static enum type parse_primary(struct parser *p)
     next(p);
     return t;
   }
-  case T_END:
-    unexpected(p, "a number, a variable or '('");
-    return TY_ERR;
-  default:
+  default: /* T_END included */
     unexpected(p, "a number, a variable or '('");
     return TY_ERR;
   }
+}
+
+/*
+ * Step over operator `who` (the current token), parse its operand with sub
+ * and check it is of type want (side names it in messages). false after an
+ * error.
+ */
+static bool operand(struct parser *p, enum type want, const char *who, const char *side,
+                    enum type (*sub)(struct parser *))
+{
+  size_t off;
+  next(p);
+  off = p->tok.off;
+  return need(p, sub(p), want, off, who, side);
+}
+
+/* A prefix operator `who` of type want (sub may recurse). want, or TY_ERR. */
+static enum type prefix(struct parser *p, enum type want, const char *who,
+                        enum type (*sub)(struct parser *), enum op_kind op)
+{
+  if(!enter(p) || !operand(p, want, who, "operand", sub))
+    return TY_ERR;
+  emit(p, op, 0, 0);
+  leave(p);
+  return want;
+}
+
+/*
+ * A binary operator `who` whose left side t (starting at off) is parsed:
+ * check it, then the right side from sub, both of type want; emit op.
+ * false after an error.
+ */
+static bool infix(struct parser *p, enum type t, size_t off, enum type want, const char *who,
+                  enum type (*sub)(struct parser *), enum op_kind op)
+{
+  if(!need(p, t, want, off, who, "left side") || !operand(p, want, who, "right side", sub))
+    return false;
+  emit(p, op, 0, 0);
+  return true;
 }
 
 static enum type parse_unary(struct parser *p)
 {
-  if(p->tok.kind == T_MINUS) {
-    size_t off;
-    enum type t;
-    if(!enter(p))
-      return TY_ERR;
-    next(p);
-    off = p->tok.off;
-    t = parse_unary(p);
-    if(!need(p, t, TY_NUM, off, "unary '-'", "operand"))
-      return TY_ERR;
-    emit(p, OP_NEG, 0, 0);
-    leave(p);
-    return TY_NUM;
-  }
+  if(p->tok.kind == T_MINUS)
+    return prefix(p, TY_NUM, "unary '-'", parse_unary, OP_NEG);
   return parse_primary(p);
+}
+
+/* One binary operator of a left-associative level. */
+struct binop {
+  enum tok_kind tok;
+  enum op_kind op;
+  const char *who; /* for messages */
+};
+
+/*
+ * A left-associative level: operands parsed with sub, joined by any of the
+ * n operators ops, all of type want. Returns the level's type (that of a
+ * lone operand when no operator follows), or TY_ERR after an error.
+ */
+static enum type parse_level(struct parser *p, enum type want, enum type (*sub)(struct parser *),
+                             const struct binop *ops, size_t n)
+{
+  size_t off = p->tok.off, i;
+  enum type t = sub(p);
+  while(t != TY_ERR) {
+    for(i = 0; i < n && p->tok.kind != ops[i].tok; i++)
+      ;
+    if(i == n)
+      break;
+    if(!infix(p, t, off, want, ops[i].who, sub, ops[i].op))
+      return TY_ERR;
+  }
+  return t;
 }
 
 static enum type parse_product(struct parser *p)
 {
-  size_t off = p->tok.off;
-  enum type t = parse_unary(p);
-  while(t != TY_ERR && (p->tok.kind == T_STAR || p->tok.kind == T_SLASH)) {
-    enum op_kind op = p->tok.kind == T_STAR ? OP_MUL : OP_DIV;
-    const char *who = op == OP_MUL ? "'*'" : "'/'";
-    size_t roff;
-    enum type r;
-    if(!need(p, t, TY_NUM, off, who, "left side"))
-      return TY_ERR;
-    next(p);
-    roff = p->tok.off;
-    r = parse_unary(p);
-    if(!need(p, r, TY_NUM, roff, who, "right side"))
-      return TY_ERR;
-    emit(p, op, 0, 0);
-  }
-  return t;
+  static const struct binop ops[] = {{T_STAR, OP_MUL, "'*'"}, {T_SLASH, OP_DIV, "'/'"}};
+  return parse_level(p, TY_NUM, parse_unary, ops, 2);
 }
 
 static enum type parse_sum(struct parser *p)
 {
-  size_t off = p->tok.off;
-  enum type t = parse_product(p);
-  while(t != TY_ERR && (p->tok.kind == T_PLUS || p->tok.kind == T_MINUS)) {
-    enum op_kind op = p->tok.kind == T_PLUS ? OP_ADD : OP_SUB;
-    const char *who = op == OP_ADD ? "'+'" : "'-'";
-    size_t roff;
-    enum type r;
-    if(!need(p, t, TY_NUM, off, who, "left side"))
-      return TY_ERR;
-    next(p);
-    roff = p->tok.off;
-    r = parse_product(p);
-    if(!need(p, r, TY_NUM, roff, who, "right side"))
-      return TY_ERR;
-    emit(p, op, 0, 0);
-  }
-  return t;
+  static const struct binop ops[] = {{T_PLUS, OP_ADD, "'+'"}, {T_MINUS, OP_SUB, "'-'"}};
+  return parse_level(p, TY_NUM, parse_product, ops, 2);
 }
 
 static bool is_cmp(enum tok_kind k)
@@ -678,19 +679,10 @@ static enum type parse_cmp(struct parser *p)
   enum type t = parse_sum(p);
   if(t != TY_ERR && is_cmp(p->tok.kind)) {
     static const enum op_kind ops[] = {OP_LT, OP_LE, OP_GT, OP_GE, OP_EQ, OP_NE};
-    enum op_kind op = ops[p->tok.kind - T_LT];
     char who[8];
-    size_t roff;
-    enum type r;
     snprintf(who, sizeof(who), "'%.*s'", (int)p->tok.len, p->src + p->tok.off);
-    if(!need(p, t, TY_NUM, off, who, "left side"))
+    if(!infix(p, t, off, TY_NUM, who, parse_sum, ops[p->tok.kind - T_LT]))
       return TY_ERR;
-    next(p);
-    roff = p->tok.off;
-    r = parse_sum(p);
-    if(!need(p, r, TY_NUM, roff, who, "right side"))
-      return TY_ERR;
-    emit(p, op, 0, 0);
     if(is_cmp(p->tok.kind)) {
       fail(p, p->tok.off, "comparisons do not chain (write 'a < b and b < c')");
       return TY_ERR;
@@ -702,59 +694,21 @@ static enum type parse_cmp(struct parser *p)
 
 static enum type parse_not(struct parser *p)
 {
-  if(p->tok.kind == T_NOT) {
-    size_t off;
-    enum type t;
-    if(!enter(p))
-      return TY_ERR;
-    next(p);
-    off = p->tok.off;
-    t = parse_not(p);
-    if(!need(p, t, TY_COND, off, "'not'", "operand"))
-      return TY_ERR;
-    emit(p, OP_NOT, 0, 0);
-    leave(p);
-    return TY_COND;
-  }
+  if(p->tok.kind == T_NOT)
+    return prefix(p, TY_COND, "'not'", parse_not, OP_NOT);
   return parse_cmp(p);
 }
 
 static enum type parse_and(struct parser *p)
 {
-  size_t off = p->tok.off;
-  enum type t = parse_not(p);
-  while(t != TY_ERR && p->tok.kind == T_AND) {
-    size_t roff;
-    enum type r;
-    if(!need(p, t, TY_COND, off, "'and'", "left side"))
-      return TY_ERR;
-    next(p);
-    roff = p->tok.off;
-    r = parse_not(p);
-    if(!need(p, r, TY_COND, roff, "'and'", "right side"))
-      return TY_ERR;
-    emit(p, OP_AND, 0, 0);
-  }
-  return t;
+  static const struct binop ops[] = {{T_AND, OP_AND, "'and'"}};
+  return parse_level(p, TY_COND, parse_not, ops, 1);
 }
 
 static enum type parse_or(struct parser *p)
 {
-  size_t off = p->tok.off;
-  enum type t = parse_and(p);
-  while(t != TY_ERR && p->tok.kind == T_OR) {
-    size_t roff;
-    enum type r;
-    if(!need(p, t, TY_COND, off, "'or'", "left side"))
-      return TY_ERR;
-    next(p);
-    roff = p->tok.off;
-    r = parse_and(p);
-    if(!need(p, r, TY_COND, roff, "'or'", "right side"))
-      return TY_ERR;
-    emit(p, OP_OR, 0, 0);
-  }
-  return t;
+  static const struct binop ops[] = {{T_OR, OP_OR, "'or'"}};
+  return parse_level(p, TY_COND, parse_and, ops, 1);
 }
 
 /*
