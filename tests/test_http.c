@@ -1190,6 +1190,7 @@ static void test_dashboard_html(void **state)
 {
   struct resp r;
   char path[128];
+  bool has_bounds;
   (void)state;
   get("/", &r);
   assert_int_equal(r.status, 200);
@@ -1217,9 +1218,25 @@ static void test_dashboard_html(void **state)
   assert_non_null(strstr(r.body.data, "not sent: no shop configured"));
   resp_free(&r);
 
+  /* the chart's 10-90 % band is drawn exactly when the API has bounds and a
+     predicted line is drawn */
+  {
+    json_t *j, *c;
+    get("/api/v1/status", &r);
+    j = parse(&r);
+    c = json_array_get(json_object_get(j, "consumables"), 0);
+    has_bounds = json_is_number(json_object_get(c, "days_left_p10")) &&
+                 json_is_number(json_object_get(c, "days_left"));
+    json_decref(j);
+    resp_free(&r);
+  }
   get("/consumables/tank-01/water-filter", &r);
   assert_int_equal(r.status, 200);
   assert_non_null(strstr(r.body.data, "<polyline class=\"hist\""));
+  if(strstr(r.body.data, "<polyline class=\"pred\""))
+    assert_true((strstr(r.body.data, "<polygon class=\"band\"") != NULL) == has_bounds);
+  else
+    assert_null(strstr(r.body.data, "<polygon class=\"band\""));
   assert_non_null(strstr(r.body.data, "aria-label=\"level 5"));
   assert_non_null(strstr(r.body.data, "Water filter &lt;b&gt;5um&lt;/b&gt;"));
   assert_non_null(strstr(r.body.data, "line=&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"));

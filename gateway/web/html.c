@@ -51,6 +51,7 @@ const char html_stylesheet[] =
     "svg.chart .grid{stroke:var(--line);stroke-dasharray:2 3}\n"
     "svg.chart .hist{fill:none;stroke:var(--bar);stroke-width:2}\n"
     "svg.chart .pred{fill:none;stroke:var(--bad);stroke-width:2;stroke-dasharray:5 4}\n"
+    "svg.chart .band{fill:var(--bad);fill-opacity:.12;stroke:none}\n"
     "svg.chart text{fill:var(--muted);font-size:11px}\n"
     "svg.chart .dot{fill:var(--bar)}\n"
     ".num{white-space:nowrap}\n"
@@ -439,6 +440,22 @@ static enum rs_err chart(struct rs_buf *o, struct store *st, const struct status
       first = false;
     }
     rs_buf_puts(o, "\"/>");
+  }
+  if(future && sc->has_level && isfinite(sc->days_left_p10) && sc->days_left_p10 > 0 &&
+     !isnan(sc->days_left_p90)) {
+    /* the 10-90 % band of the empty date: between the lines to 0 at p10 and
+       at p90, clipped at the right edge (docs/prediction.md, Bounds) */
+    double f = (double)future, d10 = sc->days_left_p10 * DAY_MS;
+    double d90 = sc->days_left_p90 * DAY_MS, t10 = d10 < f ? d10 : f;
+    rs_buf_printf(o, "<polygon class=\"band\" points=\"%.1f,%.1f %.1f,%.1f", XPOS(now),
+                  YPOS(sc->level_pct), XPOS(now + (int64_t)t10),
+                  YPOS(sc->level_pct * (1.0 - t10 / d10)));
+    if(t10 < f)
+      rs_buf_printf(o, " %.1f,%.1f", XPOS(now + future), YPOS(0.0));
+    rs_buf_printf(o, " %.1f,%.1f\"/>", XPOS(now + future),
+                  YPOS(!isfinite(d90) ? sc->level_pct
+                       : d90 > f      ? sc->level_pct * (1.0 - f / d90)
+                                      : 0.0));
   }
   if(future && sc->has_level) {
     /* from now at the current level toward 0 at empty_at, clipped at the right edge */
