@@ -34,7 +34,9 @@ enum { FIT_NONE = 0, FIT_LINEAR = 1, FIT_EXP = 2 };
 #define NOISE_ALPHA       0.05
 #define NOISE_JUMP        4.0  /* a replacement jump exceeds NOISE_JUMP x noise */
 #define RATE_EPS          1e-9 /* remaining per day below which nothing depletes */
-/* Bounds (docs/prediction.md, "Bounds"); tuned on bench/predict's dev seeds. */
+/* Bounds (docs/prediction.md, "Bounds"); tuned on bench/predict's development seeds
+   (1, 2). The #ifndef guards let a tuning build override them with -D; the
+   shipped values are these. */
 #define Z10               1.2816 /* standard normal 90 % quantile */
 #ifndef K_PROC
 #define K_PROC            0.12   /* relative sd of the future rate (drift, shifts) */

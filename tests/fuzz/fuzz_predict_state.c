@@ -21,7 +21,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void same_or_abort(const struct prediction *a, const struct prediction *b)
 {
   if(memcmp(&a->days_left, &b->days_left, sizeof(double)) ||
-     memcmp(&a->confidence, &b->confidence, sizeof(double)) || a->empty_at_ms != b->empty_at_ms)
+     memcmp(&a->confidence, &b->confidence, sizeof(double)) || a->empty_at_ms != b->empty_at_ms ||
+     memcmp(&a->days_left_p10, &b->days_left_p10, sizeof(double)) ||
+     memcmp(&a->days_left_p90, &b->days_left_p90, sizeof(double)))
     abort();
 }
 
@@ -83,6 +85,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     predict_eval(&p, now, &a);
     if(a.confidence < 0 || a.confidence > 1 || a.days_left < 0 || isnan(a.days_left))
       abort();
+    /* the bounds: never NaN or negative, a risk is a probability */
+    if(isnan(a.days_left_p10) || isnan(a.days_left_p90) || a.days_left_p10 < 0 ||
+       a.days_left_p90 < 0)
+      abort();
+    {
+      double risk = predict_risk_within(a.days_left_p10, a.days_left_p90, 5.0);
+      if(!(risk >= 0 && risk <= 1))
+        abort();
+    }
     (void)predict_typical_life_days(&p, &a);
     if(predict_save(&p, out, sizeof(out), &len) != PREDICT_OK)
       abort();
