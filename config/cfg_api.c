@@ -6,6 +6,8 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "config/config.h"
@@ -59,50 +61,53 @@ void cfg_summary(const struct cfg *cfg, char *buf, size_t size)
            cfg->n_points, cfg->n_consumables, cfg->n_rules);
 }
 
-struct cfg_device *cfg_find_device(const struct cfg *cfg, const char *id)
+/*
+ * The element of an array (n elements, stride bytes apart) whose `const
+ * char *` member at byte offset off equals id, or NULL.
+ */
+static void *find_by_id(const void *base, size_t n, size_t stride, size_t off, const char *id)
 {
   size_t i;
-  for(i = 0; i < cfg->n_devices; i++)
-    if(!strcmp(cfg->devices[i].id, id))
-      return &cfg->devices[i];
+  for(i = 0; i < n; i++) {
+    const char *e = (const char *)base + i * stride;
+    const char *const *key = (const char *const *)(const void *)(e + off);
+    if(*key && !strcmp(*key, id))
+      return (void *)(uintptr_t)e;
+  }
   return NULL;
+}
+
+#define FIND(arr, n, type, member, id) \
+  ((type *)find_by_id((arr), (n), sizeof(type), offsetof(type, member), (id)))
+
+struct cfg_device *cfg_find_device(const struct cfg *cfg, const char *id)
+{
+  return FIND(cfg->devices, cfg->n_devices, struct cfg_device, id, id);
 }
 
 struct cfg_point *cfg_find_point(const struct cfg_device *dev, const char *id)
 {
-  size_t i;
-  for(i = 0; i < dev->n_points; i++)
-    if(!strcmp(dev->points[i].id, id))
-      return &dev->points[i];
-  return NULL;
+  return FIND(dev->points, dev->n_points, struct cfg_point, id, id);
 }
 
 struct cfg_consumable *cfg_find_consumable(const struct cfg *cfg, const char *full_id)
 {
-  size_t i, j;
-  for(i = 0; i < cfg->n_devices; i++)
-    for(j = 0; j < cfg->devices[i].n_consumables; j++)
-      if(!strcmp(cfg->devices[i].consumables[j].full_id, full_id))
-        return &cfg->devices[i].consumables[j];
-  return NULL;
+  size_t i;
+  struct cfg_consumable *c = NULL;
+  for(i = 0; i < cfg->n_devices && !c; i++)
+    c = FIND(cfg->devices[i].consumables, cfg->devices[i].n_consumables, struct cfg_consumable,
+             full_id, full_id);
+  return c;
 }
 
 struct cfg_catalog_item *cfg_find_sku(const struct cfg *cfg, const char *sku)
 {
-  size_t i;
-  for(i = 0; i < cfg->n_catalog; i++)
-    if(!strcmp(cfg->catalog[i].sku, sku))
-      return &cfg->catalog[i];
-  return NULL;
+  return FIND(cfg->catalog, cfg->n_catalog, struct cfg_catalog_item, sku, sku);
 }
 
 struct cfg_supplier *cfg_find_supplier(const struct cfg *cfg, const char *id)
 {
-  size_t i;
-  for(i = 0; i < cfg->n_suppliers; i++)
-    if(!strcmp(cfg->suppliers[i].id, id))
-      return &cfg->suppliers[i];
-  return NULL;
+  return FIND(cfg->suppliers, cfg->n_suppliers, struct cfg_supplier, id, id);
 }
 
 const char *cfg_transport_name(enum cfg_transport t)
