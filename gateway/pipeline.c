@@ -2123,6 +2123,11 @@ bool pipeline_auth_alert(const struct pipeline *p)
   return p->auth_alert;
 }
 
+enum rs_err pipeline_month_spend(struct pipeline *p, int64_t now_ms, int64_t *out)
+{
+  return month_spend(p, now_ms, out);
+}
+
 uint64_t pipeline_lines_created(const struct pipeline *p)
 {
   return p->created;

@@ -195,6 +195,13 @@ size_t pipeline_alerts(const struct pipeline *p, const char *const **out);
 /* Whether the shop refused the credentials at the last attempt (alert is up). */
 bool pipeline_auth_alert(const struct pipeline *p);
 
+/*
+ * Month-to-date spend at now_ms (SPEC 8): the orders approved in the
+ * current calendar month (UTC) that did not end rejected, failed or
+ * cancelled, sent or not, in minor units. For the approval page.
+ */
+enum rs_err pipeline_month_spend(struct pipeline *p, int64_t now_ms, int64_t *out);
+
 /* Lines created since start (for logs and metrics). */
 uint64_t pipeline_lines_created(const struct pipeline *p);
 

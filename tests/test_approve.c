@@ -658,6 +658,7 @@ static void test_get_changes_nothing(void **state)
     assert_non_null(strstr(r.body.data, "74.00 EUR"));
     assert_non_null(strstr(r.body.data, "total over require_over_value 40.00 EUR"));
     assert_non_null(strstr(r.body.data, "anna@example.com, bob@example.com"));
+    assert_non_null(strstr(r.body.data, "id=\"month-spend\">")); /* SPEC 8 */
     assert_non_null(strstr(r.body.data, "method=\"post\""));
     assert_non_null(strstr(r.body.data, "value=\"approve\""));
     assert_non_null(strstr(r.body.data, "value=\"reject\""));

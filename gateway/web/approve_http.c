@@ -88,8 +88,9 @@ static int list_asked(void *ud, const struct store_approval *a)
 }
 
 /* The order card: lines, total, reasons, who is asked and until when. */
-static void order_card(struct rs_buf *o, struct store *st, const struct store_order_full *of,
-                       int64_t expires_ms)
+static void order_card(struct rs_buf *o, struct store *st, struct pipeline *pl,
+                       const struct cfg *cfg, const struct store_order_full *of,
+                       int64_t expires_ms, int64_t now_ms)
 {
   char total[64];
   char **reasons = NULL;
@@ -105,7 +106,25 @@ static void order_card(struct rs_buf *o, struct store *st, const struct store_or
   esc(o, total);
   rs_buf_puts(o, "</b></div><div>Link valid until<b>");
   when(o, expires_ms);
-  rs_buf_puts(o, "</b></div></div>\n");
+  rs_buf_puts(o, "</b></div>");
+  {
+    /* SPEC 8: the approval page shows the month-to-date spend */
+    int64_t spent = 0;
+    char a[64], b[64];
+    if(pl && pipeline_month_spend(pl, now_ms, &spent) == RS_OK) {
+      approve_money(of->order.currency, spent, a, sizeof(a));
+      rs_buf_puts(o, "<div>Spent this month<b class=\"num\" id=\"month-spend\">");
+      esc(o, a);
+      if(cfg && cfg->orders.approval.monthly_budget.set) {
+        approve_money(of->order.currency, cfg->orders.approval.monthly_budget.minor, b,
+                      sizeof(b));
+        rs_buf_puts(o, " of ");
+        esc(o, b);
+      }
+      rs_buf_puts(o, "</b></div>");
+    }
+  }
+  rs_buf_puts(o, "</div>\n");
   if(nr) {
     rs_buf_puts(o, "<p>Why it needs a person:</p><ul id=\"reasons\">");
     for(i = 0; i < nr; i++) {
@@ -302,7 +321,7 @@ void approve_http_handle(struct store *st, struct pipeline *pl, const struct cfg
     char csrf[80];
     out->status = 200;
     page_start(&out->body, cfg, "Approval needed");
-    order_card(&out->body, st, o, t.expires_ms);
+    order_card(&out->body, st, pl, cfg, o, t.expires_ms, now_ms);
     csrf[0] = '\0';
     if(rq->csrf)
       rq->csrf(rq->csrf_ud, rq->path, csrf, sizeof(csrf));
