@@ -273,29 +273,21 @@ enum codec_err mbc_decode_raw(enum cfg_vtype type, enum cfg_endian endian, int b
     /* Two's complement without relying on an implementation-defined cast. */
     out->v.i = raw > (uint64_t)INT64_MAX ? -(int64_t)(~raw) - 1 : (int64_t)raw;
     break;
-  case CFG_VT_FLOAT32: {
-    uint32_t u32 = (uint32_t)raw;
-    float f;
-
-    memcpy(&f, &u32, sizeof(f));
-    if(!isfinite(f)) {
-      regs_text(regs, width, rt, sizeof(rt));
-      (void)rs_snprintf(err, errlen, "float32 registers %s (%s) are %s", rt, endian_name(endian),
-              isnan(f) ? "NaN" : "infinite");
-      return CODEC_MALFORMED;
-    }
-    out->kind = CODEC_V_DOUBLE;
-    out->v.d = float_as_decimal(f);
-    break;
-  }
+  case CFG_VT_FLOAT32:
   case CFG_VT_FLOAT64: {
     double d;
-
-    memcpy(&d, &raw, sizeof(d));
+    if(type == CFG_VT_FLOAT32) {
+      uint32_t u32 = (uint32_t)raw;
+      float f;
+      memcpy(&f, &u32, sizeof(f));
+      d = isfinite(f) ? float_as_decimal(f) : (double)f;
+    }
+    else
+      memcpy(&d, &raw, sizeof(d));
     if(!isfinite(d)) {
       regs_text(regs, width, rt, sizeof(rt));
-      (void)rs_snprintf(err, errlen, "float64 registers %s (%s) are %s", rt, endian_name(endian),
-              isnan(d) ? "NaN" : "infinite");
+      (void)rs_snprintf(err, errlen, "%s registers %s (%s) are %s", type_name(type), rt,
+                        endian_name(endian), isnan(d) ? "NaN" : "infinite");
       memset(out, 0, sizeof(*out));
       return CODEC_MALFORMED;
     }

@@ -348,27 +348,16 @@ static json_t *wrap_list(const char *key, json_t *arr)
   return j;
 }
 
-static json_t *consumables_array(const struct status_view *v)
+/* The API objects of the view's devices (or consumables); NULL on allocation failure. */
+static json_t *view_array(const struct status_view *v, bool devices)
 {
   json_t *arr = json_array();
   bool bad = !arr;
-  size_t i;
-  for(i = 0; i < v->n_consumables && !bad; i++)
-    push(arr, api_consumable_json(&v->consumables[i]), &bad);
-  if(bad) {
-    json_decref(arr);
-    return NULL;
-  }
-  return arr;
-}
-
-static json_t *devices_array(const struct status_view *v)
-{
-  json_t *arr = json_array();
-  bool bad = !arr;
-  size_t i;
-  for(i = 0; i < v->n_devices && !bad; i++)
-    push(arr, api_device_json(&v->devices[i]), &bad);
+  size_t i, n = devices ? v->n_devices : v->n_consumables;
+  for(i = 0; i < n && !bad; i++)
+    push(arr,
+         devices ? api_device_json(&v->devices[i]) : api_consumable_json(&v->consumables[i]),
+         &bad);
   if(bad) {
     json_decref(arr);
     return NULL;
@@ -378,12 +367,12 @@ static json_t *devices_array(const struct status_view *v)
 
 json_t *api_consumables_json(const struct status_view *v)
 {
-  return wrap_list("consumables", consumables_array(v));
+  return wrap_list("consumables", view_array(v, false));
 }
 
 json_t *api_devices_json(const struct status_view *v)
 {
-  return wrap_list("devices", devices_array(v));
+  return wrap_list("devices", view_array(v, true));
 }
 
 enum rs_err api_status_json(const struct api_gateway_info *g, const struct status_view *v,
@@ -405,8 +394,8 @@ enum rs_err api_status_json(const struct api_gateway_info *g, const struct statu
   put(gw, "time_scale", json_real(g->time_scale), &bad);
   put(j, "gateway", gw, &bad);
   gw = NULL;
-  put(j, "devices", devices_array(v), &bad);
-  put(j, "consumables", consumables_array(v), &bad);
+  put(j, "devices", view_array(v, true), &bad);
+  put(j, "consumables", view_array(v, false), &bad);
   if(st) {
     rc = orders_array(st, cfg, true, &orders);
     if(rc)
