@@ -313,13 +313,21 @@ struct rs_chunk {
 
 struct rs_arena {
   struct rs_chunk *head;
+  size_t chunk; /* size of a new chunk */
 };
 
 #define RS_CHUNK 16384u
 
 struct rs_arena *rs_arena_new(void)
 {
-  return rs_xcalloc(1, sizeof(struct rs_arena));
+  return rs_arena_new_chunk(RS_CHUNK);
+}
+
+struct rs_arena *rs_arena_new_chunk(size_t chunk)
+{
+  struct rs_arena *a = rs_xcalloc(1, sizeof(struct rs_arena));
+  a->chunk = chunk ? (chunk + 15u) & ~(size_t)15u : RS_CHUNK;
+  return a;
 }
 
 void rs_arena_free(struct rs_arena *a)
@@ -342,11 +350,11 @@ void *rs_arena_alloc(struct rs_arena *a, size_t size)
   if(need < size)
     rs_oom(size);
   if(!c || c->size - c->used < need) {
-    size_t csize = need > RS_CHUNK ? need : RS_CHUNK;
+    size_t csize = need > a->chunk ? need : a->chunk;
     c = rs_xmalloc(sizeof(*c) + csize);
     c->used = 0;
     c->size = csize;
-    if(need > RS_CHUNK && a->head) {
+    if(need > a->chunk && a->head) {
       /* keep the partly used head chunk first */
       c->next = a->head->next;
       a->head->next = c;

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -189,6 +190,7 @@ void daemon_core_swap_config(struct daemon_core *c, struct cfg *cfg)
   c->dirty = true;
   /* now nothing points into the old config any more */
   cfg_free(old);
+  malloc_trim(0); /* hand the old config's pages back (RSS) */
 }
 
 int daemon_core_reload(struct daemon_core *c, const char *dir)
@@ -559,6 +561,9 @@ int daemon_run(const struct daemon_opts *opts)
   (void)pipeline_clock_check(daemon_core_pipeline(core), clock_wall_ms(clk));
 
   rs.core = core;
+  /* the YAML parse and the file buffers are freed: give their pages back, so
+     RSS is what restockd keeps (docs/BENCHMARKS.md "where RSS goes") */
+  malloc_trim(0);
   rs.loop = loop;
   rs.dir = dir;
   evloop_set_foreign(loop, on_foreign, &rs);

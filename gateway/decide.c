@@ -9,9 +9,13 @@
 
 #include "base/rs_util.h"
 
+/* Consumables snapshotted and evaluated at once. */
+#define DECIDE_BLOCK 256
+
 struct decide {
   const struct cfg *cfg;
-  /* every consumable of cfg in device order; states[i], snaps[i] and dec[i] belong to cons[i] */
+  /* every consumable of cfg in device order; states[i] belongs to cons[i]; snaps and dec
+     hold one block of DECIDE_BLOCK consumables at a time (memory: not one per consumable) */
   const struct cfg_consumable **cons;
   struct rule_state *states;
   struct rule_snapshot *snaps;
@@ -36,8 +40,8 @@ static void decide_index(struct decide *d)
     d->n_cons += cfg->devices[i].n_consumables;
   d->cons = rs_xcalloc(d->n_cons + 1, sizeof(*d->cons));
   d->states = rs_xcalloc(d->n_cons + 1, sizeof(*d->states));
-  d->snaps = rs_xcalloc(d->n_cons + 1, sizeof(*d->snaps));
-  d->dec = rs_xcalloc(d->n_cons + 1, sizeof(*d->dec));
+  d->snaps = rs_xcalloc(DECIDE_BLOCK, sizeof(*d->snaps));
+  d->dec = rs_xcalloc(DECIDE_BLOCK, sizeof(*d->dec));
   d->dev_off = rs_xcalloc(cfg->n_devices + 1, sizeof(*d->dev_off));
   d->marked = rs_xcalloc(d->n_cons + 1, sizeof(*d->marked));
   d->mlist = rs_xcalloc(d->n_cons + 1, sizeof(*d->mlist));
@@ -128,43 +132,55 @@ void decide_on_line(struct decide *d, decide_line_fn fn, void *ud)
   d->on_line_ud = ud;
 }
 
+/*
+ * Snapshot, evaluate and submit consumables first .. first + n - 1 (n at
+ * most DECIDE_BLOCK). A button press that cannot be acted on is logged and
+ * shown, never dropped silently. Returns the lines made.
+ */
+static size_t run_range(struct decide *d, struct reading_path *rp, struct pipeline *pl,
+                        int64_t now_ms, bool may_order, size_t first, size_t n)
+{
+  size_t i, nd, made = 0;
+  for(i = 0; i < n; i++)
+    reading_path_snapshot(rp, d->cons[first + i], now_ms,
+                          pipeline_has_open_line(pl, d->cons[first + i]->full_id), &d->snaps[i]);
+  nd = rules_evaluate(d->cfg, now_ms, d->snaps, &d->states[first], n, d->dec, DECIDE_BLOCK);
+  for(i = 0; i < nd && may_order; i++) {
+    int64_t id = 0;
+    if(pipeline_submit(pl, d->cfg, &d->dec[i], now_ms, &id) == RS_OK) {
+      made++;
+      if(d->on_line)
+        d->on_line(d->on_line_ud, &d->dec[i], id, now_ms);
+    }
+  }
+  for(i = 0; i < n; i++) {
+    const struct rule_snapshot *s = &d->snaps[i];
+    const char *why = NULL;
+    if(!s->button_pressed)
+      continue;
+    if(s->open_line)
+      why = "a line of this consumable is open";
+    else if(s->stale)
+      why = "its reading is stale";
+    else if(!may_order)
+      why = "the clock is not plausible";
+    if(why)
+      pipeline_note_press_ignored(pl, d->cons[first + i]->full_id, why, now_ms);
+  }
+  return made;
+}
+
 size_t decide_run(struct decide *d, struct reading_path *rp, struct pipeline *pl, int64_t now_ms)
 {
-  size_t i, n, made = 0;
+  size_t i, made = 0;
   /* the rules run (and their `for` timers move) even while the clock forbids ordering */
   bool may_order = pipeline_clock_check(pl, now_ms);
   for(i = 0; i < d->n_marked; i++)
     d->marked[d->mlist[i]] = false; /* everything is evaluated now */
   d->n_marked = 0;
-  if(d->n_cons) {
-    for(i = 0; i < d->n_cons; i++)
-      reading_path_snapshot(rp, d->cons[i], now_ms,
-                            pipeline_has_open_line(pl, d->cons[i]->full_id), &d->snaps[i]);
-    n = rules_evaluate(d->cfg, now_ms, d->snaps, d->states, d->n_cons, d->dec, d->n_cons);
-    for(i = 0; i < n && may_order; i++) {
-      int64_t id = 0;
-      if(pipeline_submit(pl, d->cfg, &d->dec[i], now_ms, &id) == RS_OK) {
-        made++;
-        if(d->on_line)
-          d->on_line(d->on_line_ud, &d->dec[i], id, now_ms);
-      }
-    }
-    /* a button press that cannot be acted on is logged and shown, never dropped silently */
-    for(i = 0; i < d->n_cons; i++) {
-      const struct rule_snapshot *s = &d->snaps[i];
-      const char *why = NULL;
-      if(!s->button_pressed)
-        continue;
-      if(s->open_line)
-        why = "a line of this consumable is open";
-      else if(s->stale)
-        why = "its reading is stale";
-      else if(!may_order)
-        why = "the clock is not plausible";
-      if(why)
-        pipeline_note_press_ignored(pl, d->cons[i]->full_id, why, now_ms);
-    }
-  }
+  for(i = 0; i < d->n_cons; i += DECIDE_BLOCK)
+    made += run_range(d, rp, pl, now_ms, may_order, i,
+                      d->n_cons - i < DECIDE_BLOCK ? d->n_cons - i : DECIDE_BLOCK);
   (void)pipeline_tick(pl, d->cfg, now_ms);
   return made;
 }
@@ -197,19 +213,9 @@ size_t decide_run_marked(struct decide *d, struct reading_path *rp, struct pipel
   size_t k, made = 0;
   bool may_order = pipeline_clock_check(pl, now_ms);
   for(k = 0; k < d->n_marked; k++) {
-    size_t i = d->mlist[k], n, j;
+    size_t i = d->mlist[k];
     d->marked[i] = false;
-    reading_path_snapshot(rp, d->cons[i], now_ms, pipeline_has_open_line(pl, d->cons[i]->full_id),
-                          &d->snaps[i]);
-    n = rules_evaluate(d->cfg, now_ms, &d->snaps[i], &d->states[i], 1, &d->dec[i], 1);
-    for(j = 0; j < n && may_order; j++) {
-      int64_t id = 0;
-      if(pipeline_submit(pl, d->cfg, &d->dec[i], now_ms, &id) == RS_OK) {
-        made++;
-        if(d->on_line)
-          d->on_line(d->on_line_ud, &d->dec[i], id, now_ms);
-      }
-    }
+    made += run_range(d, rp, pl, now_ms, may_order, i, 1);
   }
   d->n_marked = 0;
   if(made)

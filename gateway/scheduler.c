@@ -65,9 +65,22 @@ static struct devcopy *dev_clone(const struct cfg_device *src)
   struct cfg_device *d = &dc->dev;
   size_t i;
 
-  dc->ar = rs_arena_new();
-  if(!dc->ar)
-    abort();
+  {
+    /* one chunk of the right size: thousands of devices, a 16 KiB chunk each was most of RSS */
+    size_t need = src->n_points * sizeof(*d->points) + 64, k;
+    const char *strs[] = {src->id, src->pos.file, src->host, src->serial, src->uri,
+                          src->psk_identity, src->psk_file};
+    for(k = 0; k < RS_ARRAY_LEN(strs); k++)
+      need += strs[k] ? strlen(strs[k]) + 16 : 0;
+    for(k = 0; k < src->n_points; k++) {
+      const struct cfg_point *p = &src->points[k];
+      const char *ps[] = {p->id, p->pos.file, p->unit, p->path, p->pointer, p->name};
+      size_t m;
+      for(m = 0; m < RS_ARRAY_LEN(ps); m++)
+        need += ps[m] ? strlen(ps[m]) + 16 : 0;
+    }
+    dc->ar = rs_arena_new_chunk(need);
+  }
   *d = *src;
   d->id = arena_dup(dc->ar, src->id);
   d->pos.file = arena_dup(dc->ar, src->pos.file);
