@@ -2825,3 +2825,23 @@ enum rs_err store_set_line_price(struct store *st, int64_t line_id, int64_t unit
 out:
   return tx_end(st, rc);
 }
+
+/* ---- history of one consumable (the dashboard's detail page) ---------- */
+
+enum rs_err store_list_lines_of(struct store *st, const char *consumable, size_t limit,
+                                store_line_cb cb, void *ud)
+{
+  sqlite3_stmt *s;
+  enum rs_err rc;
+  int src = sqlite3_prepare_v2(st->db,
+                               "SELECT " LINE_COLS " FROM order_lines WHERE consumable = ?1"
+                               " ORDER BY id DESC LIMIT ?2",
+                               -1, &s, NULL);
+  if(src)
+    return fail_sql(st, src, "preparing an order line query");
+  bind_text(s, 1, consumable);
+  sqlite3_bind_int64(s, 2, limit ? (int64_t)limit : -1);
+  rc = each_line(st, s, cb, ud);
+  sqlite3_finalize(s);
+  return rc;
+}

@@ -251,6 +251,9 @@ enum rs_err store_has_open_line(struct store *st, const char *consumable, bool *
 typedef int (*store_line_cb)(void *ud, const struct store_order_line *line);
 /* All open lines, oldest first. */
 enum rs_err store_list_open_lines(struct store *st, store_line_cb cb, void *ud);
+/* The lines of one consumable (any state), newest first, at most limit (0 = all). */
+enum rs_err store_list_lines_of(struct store *st, const char *consumable, size_t limit,
+                                store_line_cb cb, void *ud);
 
 /* ---- orders ------------------------------------------------------------ */
 

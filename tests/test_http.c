@@ -1207,13 +1207,14 @@ static void test_dashboard_html(void **state)
   assert_null(strstr(r.body.data, "<script"));
   assert_non_null(strstr(r.body.data, "Hall &lt;script&gt;alert(1)&lt;/script&gt; &amp; Co"));
   /* the level bar in the row, the states as words */
-  assert_non_null(strstr(r.body.data, "<svg class=\"lvl\""));
+  assert_non_null(strstr(r.body.data, "<meter max=\"100\" low=\"20\""));
   assert_non_null(strstr(r.body.data, "<span class=\"badge device_down\">device down</span>"));
   /* the alerts banner comes first and links to what it is about */
   assert_true(at(&r, "<section id=\"alerts\"") < at(&r, "<section id=\"consumables\""));
   assert_non_null(strstr(r.body.data, "<a href=\"/?device=press-02\">device press-02 is down"));
-  assert_non_null(strstr(r.body.data, "<a href=\"/consumables/press-02/oil-filter\">consumable "
-                                      "press-02/oil-filter is stale"));
+  assert_non_null(strstr(r.body.data, "never answered): its 1 consumable gets no fresh data"));
+  /* the down device's consumable is not listed again as stale */
+  assert_null(strstr(r.body.data, "press-02/oil-filter is stale"));
   assert_null(strstr(r.body.data, "style=")); /* the CSP allows no inline style */
   assert_non_null(strstr(r.body.data, "not sent: no shop configured"));
   resp_free(&r);

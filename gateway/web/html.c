@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "adapters/adapter.h"
 #include "base/clock.h"
@@ -46,14 +47,35 @@ const char html_stylesheet[] =
     "svg.bar .track{fill:#e6e9ee}\n"
     "svg.bar .fill{fill:var(--bar)}\n"
     "svg.bar .fill.low{fill:var(--bad)}\n"
-    "svg.chart{width:100%;height:auto;display:block;margin:.35rem 0 0}\n"
+    "svg.chart{width:100%;height:auto;display:block;margin:.5rem 0 0;max-width:60rem}\n"
     "svg.chart .frame{fill:#fafbfc;stroke:var(--line)}\n"
     "svg.chart .grid{stroke:var(--line);stroke-dasharray:2 3}\n"
+    "svg.chart .tick{stroke:var(--muted)}\n"
     "svg.chart .hist{fill:none;stroke:var(--bar);stroke-width:2}\n"
-    "svg.chart .pred{fill:none;stroke:var(--bad);stroke-width:2;stroke-dasharray:5 4}\n"
-    "svg.chart .band{fill:var(--bad);fill-opacity:.12;stroke:none}\n"
-    "svg.chart text{fill:var(--muted);font-size:11px}\n"
-    "svg.chart .dot{fill:var(--bar)}\n"
+    "svg.chart .pred{fill:none;stroke:var(--bad);stroke-width:2;stroke-dasharray:6 4}\n"
+    "svg.chart .band{fill:#c0262d;fill-opacity:.12;stroke:none}\n"
+    "svg.chart .emptyline{stroke:var(--bad);stroke-width:1.5}\n"
+    "svg.chart .reorder line{stroke:#9a6700;stroke-width:1.5;stroke-dasharray:8 3}\n"
+    "svg.chart circle.reorder{fill:#9a6700}\n"
+    "svg.chart .now line,svg.chart line.now{stroke:var(--fg);stroke-dasharray:1 3}\n"
+    "svg.chart .orderby line{stroke:#8250df;stroke-width:1.5;stroke-dasharray:4 2}\n"
+    "svg.chart .emptyat line{stroke:var(--bad);stroke-dasharray:2 2}\n"
+    "svg.chart .repl line{stroke:var(--ok);stroke-width:1.5}\n"
+    "svg.chart .deliv line{stroke:#0a4f94;stroke-width:1.5;stroke-dasharray:3 2}\n"
+    "svg.chart text{fill:#4a545e;font-size:11px}\n"
+    "svg.chart text.lbl{fill:var(--fg);font-size:10px}\n"
+    ".legend{list-style:none;padding:0;margin:.5rem 0 0;display:flex;flex-wrap:wrap;"
+    "gap:.25rem 1.25rem;font-size:.85rem;color:var(--muted)}\n"
+    ".legend .k{display:inline-block;width:1.4rem;height:0;border-top:2px solid;"
+    "vertical-align:middle;margin-right:.35rem}\n"
+    ".k.hist{border-color:var(--bar)}.k.pred{border-color:var(--bad);border-top-style:dashed}"
+    ".k.band{height:.6rem;border:0;background:#f3d4d5}"
+    ".k.reorder{border-color:#9a6700;border-top-style:dashed}"
+    ".k.orderby{border-color:#8250df;border-top-style:dashed}.k.repl{border-color:var(--ok)}"
+    ".k.deliv{border-color:#0a4f94;border-top-style:dotted}\n"
+    ".note{background:#fff4e5;border-left:4px solid var(--warn);padding:.4rem .6rem;"
+    "margin:.5rem 0;font-size:.9rem}\n"
+    "h2.name{margin:0;font-size:1.1rem}\n"
     ".num{white-space:nowrap}\n"
     ".badge{display:inline-block;padding:0 "
     ".45rem;border-radius:1rem;font-size:.8rem;white-space:nowrap;"
@@ -62,7 +84,7 @@ const char html_stylesheet[] =
     "{background:#dafbe1;color:var(--ok)}\n"
     ".badge.down,.badge.stale,.badge.rejected,.badge.failed,.badge.expired"
     "{background:#ffebe9;color:var(--bad)}\n"
-    ".badge.pending_approval,.badge.draft{background:#fff4e5;color:var(--warn)}\n"
+    ".badge.pending_approval,.badge.draft{background:#fff4e5;color:#7d5200}\n"
     ".badge.ok{background:#dafbe1;color:var(--ok)}\n"
     ".badge.empty,.badge.device_down{background:#ffebe9;color:var(--bad)}\n"
     ".badge.approval,.badge.held{background:#fff4e5;color:#7d5200}\n"
@@ -72,9 +94,9 @@ const char html_stylesheet[] =
     "table.overview th[aria-sort] a{color:var(--fg)}\n"
     "table.overview tbody tr:hover{background:#f0f4fa}\n"
     ".n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}\n"
-    "td.lv{white-space:nowrap;font-variant-numeric:tabular-nums}\n"
-    "svg.lvl{width:4rem;height:.6rem;margin-right:.4rem;vertical-align:middle}\n"
-    "svg.lvl .t{fill:#e6e9ee}svg.lvl .f{fill:var(--bar)}svg.lvl .f.low{fill:var(--bad)}\n"
+    "table.overview td:nth-child(n+4):nth-child(-n+8){text-align:right;white-space:nowrap;"
+    "font-variant-numeric:tabular-nums}\n"
+    "table.overview meter{width:4rem;height:.8rem;margin-right:.4rem;vertical-align:middle}\n"
     ".bounds{color:var(--muted);font-size:.8rem}\n"
     "form.filters{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center;margin:0 0 .5rem}\n"
     "form.filters select{font:inherit;padding:.2rem}\n"
@@ -309,25 +331,6 @@ static void days_left_text(struct rs_buf *o, const struct status_consumable *sc)
     rs_buf_printf(o, "%.0f", sc->days_left);
 }
 
-static void figures(struct rs_buf *o, const struct status_consumable *sc)
-{
-  rs_buf_puts(o, "<div class=\"figs\"><div>Level<b>");
-  if(sc->has_level)
-    rs_buf_printf(o, "%.1f%%", sc->level_pct);
-  else
-    rs_buf_puts(o, "\xe2\x80\x94");
-  rs_buf_puts(o, "</b></div><div>Days left<b>");
-  days_left_text(o, sc);
-  rs_buf_puts(o, "</b></div><div>Empty<b>");
-  day(o, sc->empty_at_ms);
-  rs_buf_puts(o, "</b></div><div>Confidence<b>");
-  if(isfinite(sc->confidence))
-    rs_buf_printf(o, "%.0f%%", sc->confidence * 100);
-  else
-    rs_buf_puts(o, "\xe2\x80\x94");
-  rs_buf_printf(o, "</b></div><div>Spares<b>%" PRId64 "</b></div></div>\n", sc->spares);
-}
-
 /* ---- charts ---------------------------------------------------------- */
 
 struct series {
@@ -359,23 +362,97 @@ static int add_reading(void *ud, const char *device, const char *point, int64_t 
   return 0;
 }
 
+/* Events drawn as vertical markers: replacements and deliveries. */
+struct marks {
+  struct {
+    int64_t t;
+    bool delivery;
+  } m[32];
+  size_t n;
+  int64_t from, to;
+};
+
+static int add_replacement(void *ud, int64_t time_ms, double before, double after)
+{
+  struct marks *k = ud;
+  (void)before;
+  (void)after;
+  if(time_ms >= k->from && time_ms <= k->to && k->n < RS_ARRAY_LEN(k->m)) {
+    k->m[k->n].t = time_ms;
+    k->m[k->n++].delivery = false;
+  }
+  return 0;
+}
+
+/* The figures the detail chart and its legend share. */
+struct chart_figs {
+  double reorder_pct; /* level at which the default rule orders; NAN when unknown */
+  int64_t reorder_at; /* when the prediction reaches it; 0 when unknown or past */
+  int64_t order_by;   /* predicted empty minus the lead time; 0 when unknown */
+};
+
 /*
- * An inline SVG chart (w x h user units) of the last HTML_CHART_DAYS days of
- * consumable sc's level from the store, with the predicted line to empty
- * when the empty date is known. Axis labels when `labels`. Nothing is
- * appended without a store or a level model.
+ * The reorder point of sc: the level at which the built-in rule
+ * `cover_days < lead_time_days + 2` fires at the current rate, i.e. the
+ * installed part's level that leaves lead time + 2 days of cover once the
+ * spares' life is counted. NAN when the rate is unknown or not falling, or
+ * when the spares alone cover it (the order is due when the shelf runs out).
+ */
+static void chart_figures(const struct status_consumable *sc, int64_t now, struct chart_figs *f)
+{
+  double spare_days = 0, r;
+  memset(f, 0, sizeof(*f));
+  f->reorder_pct = NAN;
+  if(!sc->has_level)
+    return;
+  if(sc->empty_at_ms != INT64_MAX && sc->empty_at_ms > now)
+    f->order_by = sc->empty_at_ms - (int64_t)(sc->lead_time_days * (double)DAY_MS);
+  if(!isfinite(sc->rate_per_day) || sc->rate_per_day <= 0)
+    return;
+  if(isfinite(sc->cover_days) && isfinite(sc->days_left) && sc->cover_days > sc->days_left)
+    spare_days = sc->cover_days - sc->days_left;
+  r = sc->rate_per_day * (sc->lead_time_days + 2.0 - spare_days);
+  if(r <= 0)
+    return;
+  f->reorder_pct = r > 100 ? 100 : r;
+  if(f->reorder_pct < sc->level_pct)
+    f->reorder_at = now + (int64_t)((sc->level_pct - f->reorder_pct) / sc->rate_per_day *
+                                    (double)DAY_MS);
+}
+
+/* "7 Dec" for the date axis. */
+static void axis_day(struct rs_buf *o, int64_t ms)
+{
+  static const char *const mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  time_t t = (time_t)(ms / 1000);
+  struct tm tm;
+  if(!gmtime_r(&t, &tm))
+    return;
+  rs_buf_printf(o, "%d %s", tm.tm_mday, mon[tm.tm_mon % 12]);
+}
+
+/*
+ * The detail chart of sc (w x h user units): the stored level of the last
+ * HTML_CHART_DAYS days, a value axis (0-100 %) and a date axis (UTC days),
+ * the empty line, the reorder point, the "order by" marker (lead time before
+ * the predicted empty date), the prediction to empty with its band when the
+ * predictor gives bounds, replacements and deliveries. Store errors are
+ * returned (nothing usable is then appended); without a store or for a
+ * button nothing is appended.
  */
 static enum rs_err chart(struct rs_buf *o, struct store *st, const struct status_consumable *sc,
-                         int64_t now, int w, int h, bool labels)
+                         const struct marks *mk, const struct chart_figs *cf, int64_t now, int w,
+                         int h)
 {
   const struct cfg_consumable *c = sc->c;
   struct series s;
   enum rs_err rc;
-  int64_t future = 0, span;
-  int pl = labels ? 40 : 2, pr = 4, pt = 4, pb = labels ? 16 : 2;
+  int64_t end, span, t, step_days, first_tick;
+  int pl = 44, pr = 14, pt = 18, pb = 30;
   double pw = w - pl - pr, ph = h - pt - pb;
   size_t i;
-  bool first = true;
+  bool first = true, future;
 
   if(!st || !c->device || !c->point || c->model == CFG_MODEL_BUTTON)
     return RS_OK;
@@ -383,97 +460,157 @@ static enum rs_err chart(struct rs_buf *o, struct store *st, const struct status
   s.c = c;
   s.to = now + 1;
   s.from = now - HTML_CHART_DAYS * DAY_MS;
-  s.nb = labels ? 240 : 120;
+  s.nb = 240;
   s.sum = rs_xcalloc(s.nb, sizeof(*s.sum));
   s.cnt = rs_xcalloc(s.nb, sizeof(*s.cnt));
   rc = store_readings_range(st, c->device->id, c->point->id, s.from, s.to, add_reading, &s);
   if(rc)
     goto out;
-  if(sc->has_level && sc->empty_at_ms != INT64_MAX && sc->empty_at_ms > now)
-    future = sc->empty_at_ms - now > HTML_CHART_DAYS * DAY_MS ? HTML_CHART_DAYS * DAY_MS
-                                                              : sc->empty_at_ms - now;
-  span = now - s.from + future;
-  if(!s.n_raw && !future && !labels)
-    goto out; /* nothing to draw in a sparkline */
+  future = sc->has_level && sc->empty_at_ms != INT64_MAX && sc->empty_at_ms > now;
+  /* the future shown: to two days past empty, at most 45 days; 3 days when not depleting */
+  end = now + 3 * DAY_MS;
+  if(future) {
+    end = sc->empty_at_ms + 2 * DAY_MS;
+    if(end > now + 45 * DAY_MS)
+      end = now + 45 * DAY_MS;
+  }
+  span = end - s.from;
 
-#define XPOS(t) (pl + (double)((t)-s.from) / (double)span * pw)
+#define XPOS(tt) (pl + (double)((tt)-s.from) / (double)span * pw)
 #define YPOS(v) (pt + (1.0 - (v) / 100.0) * ph)
+#define INSIDE(tt) ((tt) >= s.from && (tt) <= end)
 
   rs_buf_printf(o,
-                "<svg class=\"chart\" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"level, "
-                "last %d days\"><rect class=\"frame\" x=\"%d\" y=\"%d\" width=\"%.0f\" "
-                "height=\"%.0f\"/>",
-                w, h, HTML_CHART_DAYS, pl, pt, pw, ph);
-  if(labels) {
-    rs_buf_printf(o, "<line class=\"grid\" x1=\"%d\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\"/>", pl,
-                  YPOS(50.0), pl + pw, YPOS(50.0));
-    rs_buf_printf(o, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">100%%</text>", pl - 3,
-                  YPOS(100.0) + 8);
-    rs_buf_printf(o, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">50%%</text>", pl - 3,
-                  YPOS(50.0) + 4);
-    rs_buf_printf(o, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">0%%</text>", pl - 3, YPOS(0.0));
-    rs_buf_printf(o, "<text x=\"%d\" y=\"%d\">-%dd</text>", pl, h - 3, HTML_CHART_DAYS);
-    rs_buf_printf(o, "<line class=\"grid\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%.0f\"/>",
-                  XPOS(now), pt, XPOS(now), pt + ph);
-    rs_buf_printf(o, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"%s\">now</text>", XPOS(now), h - 3,
-                  future ? "middle" : "end");
+                "<svg class=\"chart\" viewBox=\"0 0 %d %d\" role=\"img\" aria-labelledby=\"chart-t\">"
+                "<title id=\"chart-t\">Level of ",
+                w, h);
+  esc(o, c->full_id);
+  rs_buf_printf(o, " over the last %d days and predicted to empty</title>", HTML_CHART_DAYS);
+  rs_buf_printf(o, "<rect class=\"frame\" x=\"%d\" y=\"%d\" width=\"%.0f\" height=\"%.0f\"/>", pl,
+                pt, pw, ph);
+  /* value axis: grid and labels every 25 % */
+  rs_buf_puts(o, "<g class=\"yaxis\">");
+  for(i = 0; i <= 4; i++) {
+    double v = 25.0 * (double)i;
+    rs_buf_printf(o,
+                  "<line class=\"grid\" x1=\"%d\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\"/>"
+                  "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%.0f%%</text>",
+                  pl, YPOS(v), pl + pw, YPOS(v), pl - 4, YPOS(v) + 4, v);
+  }
+  rs_buf_puts(o, "</g>");
+  /* date axis: a tick at UTC midnight every step_days, at most about 8 labels */
+  step_days = span / DAY_MS / 8 + 1;
+  if(step_days > 2 && step_days <= 7)
+    step_days = 7;
+  else if(step_days > 7)
+    step_days = 14;
+  first_tick = (s.from / DAY_MS + 1) * DAY_MS;
+  rs_buf_puts(o, "<g class=\"xaxis\">");
+  for(t = first_tick; t <= end; t += step_days * DAY_MS) {
+    rs_buf_printf(o,
+                  "<line class=\"tick\" x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\"/>"
+                  "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">",
+                  XPOS(t), pt + ph, XPOS(t), pt + ph + 4, XPOS(t), h - 14);
+    axis_day(o, t);
+    rs_buf_puts(o, "</text>");
+  }
+  rs_buf_puts(o, "</g>");
+  /* the empty line and the reorder point */
+  rs_buf_printf(o,
+                "<line class=\"emptyline\" x1=\"%d\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\"/>"
+                "<text class=\"lbl\" x=\"%d\" y=\"%.1f\">empty line</text>",
+                pl, YPOS(0.0), pl + pw, YPOS(0.0), pl + 4, YPOS(0.0) - 3);
+  if(!isnan(cf->reorder_pct))
+    rs_buf_printf(o,
+                  "<g class=\"reorder\"><line x1=\"%d\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\"/>"
+                  "<text class=\"lbl\" x=\"%d\" y=\"%.1f\">reorder point %.0f%%</text></g>",
+                  pl, YPOS(cf->reorder_pct), pl + pw, YPOS(cf->reorder_pct), pl + 4,
+                  YPOS(cf->reorder_pct) - 3, cf->reorder_pct);
+  /* now */
+  rs_buf_printf(o,
+                "<line class=\"now\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%.0f\"/>"
+                "<text class=\"lbl\" x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">now</text>",
+                XPOS(now), pt, XPOS(now), pt + ph, XPOS(now), pt - 5);
+  /* replacements and deliveries */
+  for(i = 0; mk && i < mk->n; i++) {
+    if(!INSIDE(mk->m[i].t))
+      continue;
+    rs_buf_printf(o,
+                  "<g class=\"%s\"><line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%.0f\"/>"
+                  "<text class=\"lbl\" x=\"%.1f\" y=\"%.0f\">%s</text></g>",
+                  mk->m[i].delivery ? "deliv" : "repl", XPOS(mk->m[i].t), pt, XPOS(mk->m[i].t),
+                  pt + ph, XPOS(mk->m[i].t) + 3, pt + (mk->m[i].delivery ? 24.0 : 12.0),
+                  mk->m[i].delivery ? "delivered" : "replaced");
   }
   if(s.n_raw) {
-    size_t used = 0;
-    for(i = 0; i < s.nb; i++)
-      used += s.cnt[i] ? 1 : 0;
-    if(used == 1) /* one point makes no line: mark it */
-      for(i = 0; i < s.nb; i++)
-        if(s.cnt[i]) {
-          double t = (double)s.from + ((double)i + 0.5) * (double)(s.to - s.from) / (double)s.nb;
-          rs_buf_printf(o, "<circle class=\"dot\" cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\"/>",
-                        XPOS((int64_t)t), YPOS(s.sum[i] / s.cnt[i]));
-        }
-    rs_buf_puts(o, "<polyline class=\"hist\" vector-effect=\"non-scaling-stroke\" points=\"");
+    rs_buf_puts(o, "<polyline class=\"hist\" points=\"");
     for(i = 0; i < s.nb; i++) {
-      double t, y;
+      double tb, y;
       if(!s.cnt[i])
         continue;
-      t = (double)s.from + ((double)i + 0.5) * (double)(s.to - s.from) / (double)s.nb;
+      tb = (double)s.from + ((double)i + 0.5) * (double)(s.to - s.from) / (double)s.nb;
       y = s.sum[i] / s.cnt[i];
-      rs_buf_printf(o, "%s%.1f,%.1f", first ? "" : " ", XPOS((int64_t)t), YPOS(y));
+      rs_buf_printf(o, "%s%.1f,%.1f", first ? "" : " ", XPOS((int64_t)tb), YPOS(y));
       first = false;
     }
     rs_buf_puts(o, "\"/>");
   }
-  if(future && sc->has_level && isfinite(sc->days_left_p10) && sc->days_left_p10 > 0 &&
-     !isnan(sc->days_left_p90)) {
-    /* the 10-90 % band of the empty date: between the lines to 0 at p10 and
-       at p90, clipped at the right edge (docs/prediction.md, Bounds) */
-    double f = (double)future, d10 = sc->days_left_p10 * DAY_MS;
-    double d90 = sc->days_left_p90 * DAY_MS, t10 = d10 < f ? d10 : f;
-    rs_buf_printf(o, "<polygon class=\"band\" points=\"%.1f,%.1f %.1f,%.1f", XPOS(now),
-                  YPOS(sc->level_pct), XPOS(now + (int64_t)t10),
-                  YPOS(sc->level_pct * (1.0 - t10 / d10)));
-    if(t10 < f)
-      rs_buf_printf(o, " %.1f,%.1f", XPOS(now + future), YPOS(0.0));
-    rs_buf_printf(o, " %.1f,%.1f\"/>", XPOS(now + future),
-                  YPOS(!isfinite(d90) ? sc->level_pct
-                       : d90 > f      ? sc->level_pct * (1.0 - f / d90)
-                                      : 0.0));
-  }
-  if(future && sc->has_level) {
-    /* from now at the current level toward 0 at empty_at, clipped at the right edge */
-    double total = (double)(sc->empty_at_ms - now);
-    double end_level = sc->level_pct * (1.0 - (double)future / total);
-    rs_buf_printf(o,
-                  "<polyline class=\"pred\" vector-effect=\"non-scaling-stroke\" "
-                  "points=\"%.1f,%.1f %.1f,%.1f\"/>",
-                  XPOS(now), YPOS(sc->level_pct), XPOS(now + future), YPOS(end_level));
-  }
-  if(!s.n_raw && labels)
+  else
     rs_buf_printf(o,
                   "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">no readings stored "
                   "yet</text>",
                   pl + pw / 2, pt + ph / 2);
+  if(future) {
+    double L = sc->level_pct, total = (double)(sc->empty_at_ms - now);
+    int64_t stop = sc->empty_at_ms < end ? sc->empty_at_ms : end;
+    double end_level = L * (1.0 - (double)(stop - now) / total);
+    /* the band between the 10th and 90th percentile of the empty date */
+    if(isfinite(sc->days_left_p10) && sc->days_left_p10 > 0 && !isnan(sc->days_left_p90) &&
+       sc->days_left_p90 >= sc->days_left_p10) {
+      int64_t t10 = now + (int64_t)(sc->days_left_p10 * (double)DAY_MS);
+      double l10 = 0, l90 = 0;
+      int64_t e10 = t10 < end ? t10 : end, e90 = end;
+      if(t10 > end)
+        l10 = L * (1.0 - (double)(end - now) / (double)(t10 - now));
+      if(isfinite(sc->days_left_p90)) {
+        int64_t t90 = now + (int64_t)(sc->days_left_p90 * (double)DAY_MS);
+        if(t90 <= end)
+          e90 = t90;
+        else
+          l90 = L * (1.0 - (double)(end - now) / (double)(t90 - now));
+      }
+      else
+        l90 = L;
+      /* lower edge (p10) to the axis, along it, up to the end of the upper edge (p90) */
+      rs_buf_printf(o, "<polygon class=\"band\" points=\"%.1f,%.1f %.1f,%.1f", XPOS(now), YPOS(L),
+                    XPOS(e10), YPOS(l10));
+      if(l10 <= 0)
+        rs_buf_printf(o, " %.1f,%.1f", XPOS(l90 <= 0 ? e90 : end), YPOS(0.0));
+      rs_buf_printf(o, " %.1f,%.1f\"/>", XPOS(e90), YPOS(l90));
+    }
+    rs_buf_printf(o, "<polyline class=\"pred\" points=\"%.1f,%.1f %.1f,%.1f\"/>", XPOS(now),
+                  YPOS(L), XPOS(stop), YPOS(end_level));
+    if(cf->reorder_at > now && cf->reorder_at <= end && !isnan(cf->reorder_pct))
+      rs_buf_printf(o, "<circle class=\"reorder\" cx=\"%.1f\" cy=\"%.1f\" r=\"4\"/>",
+                    XPOS(cf->reorder_at), YPOS(cf->reorder_pct));
+    if(cf->order_by && INSIDE(cf->order_by))
+      rs_buf_printf(o,
+                    "<g class=\"orderby\"><line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%.0f\"/>"
+                    "<text class=\"lbl\" x=\"%.1f\" y=\"%.0f\" text-anchor=\"end\">order by</text>"
+                    "</g>",
+                    XPOS(cf->order_by), pt, XPOS(cf->order_by), pt + ph, XPOS(cf->order_by) - 3,
+                    pt + ph - 6);
+    if(INSIDE(sc->empty_at_ms))
+      rs_buf_printf(o,
+                    "<g class=\"emptyat\"><line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%.0f\"/>"
+                    "<text class=\"lbl\" x=\"%.1f\" y=\"%.0f\">empty</text></g>",
+                    XPOS(sc->empty_at_ms), pt, XPOS(sc->empty_at_ms), pt + ph,
+                    XPOS(sc->empty_at_ms) + 3, pt + ph - 18);
+  }
   rs_buf_puts(o, "</svg>\n");
 #undef XPOS
 #undef YPOS
+#undef INSIDE
 out:
   free(s.sum);
   free(s.cnt);
@@ -912,15 +1049,12 @@ static void filter_form(struct rs_buf *o, const struct html_ctx *x, const struct
                 cols[vo->sort].key, vo->desc ? "desc" : "asc");
 }
 
-/* A compact level bar (decorative: the number beside it says the same). */
+/* A compact level bar (hidden from screen readers: the number beside it says the same). */
 static void row_bar(struct rs_buf *o, const struct status_consumable *sc)
 {
   double w = sc->level_pct < 0 ? 0 : sc->level_pct > 100 ? 100 : sc->level_pct;
-  rs_buf_printf(o,
-                "<svg class=\"lvl\" viewBox=\"0 0 100 8\" preserveAspectRatio=\"none\" "
-                "aria-hidden=\"true\"><rect class=\"t\" width=\"100\" height=\"8\"/>"
-                "<rect class=\"f%s\" width=\"%.1f\" height=\"8\"/></svg>",
-                w < 20 ? " low" : "", w);
+  rs_buf_printf(o, "<meter max=\"100\" low=\"20\" optimum=\"100\" value=\"%.1f\" "
+                   "aria-hidden=\"true\"></meter>", w);
 }
 
 /* Days left, with " (p10–p90)" once the predictor gives bounds. */
@@ -950,7 +1084,7 @@ static void overview_row(struct rs_buf *o, const struct status_consumable *sc)
   esc(o, c->id);
   rs_buf_puts(o, "</a></td><td>");
   esc(o, c->sku);
-  rs_buf_puts(o, "</td><td class=\"lv\">");
+  rs_buf_puts(o, "</td><td>");
   if(c->model == CFG_MODEL_BUTTON)
     rs_buf_puts(o, "button");
   else if(sc->has_level) {
@@ -959,12 +1093,12 @@ static void overview_row(struct rs_buf *o, const struct status_consumable *sc)
   }
   else
     rs_buf_puts(o, "\xe2\x80\x94");
-  rs_buf_puts(o, "</td><td class=\"n\">");
+  rs_buf_puts(o, "</td><td>");
   if(c->model != CFG_MODEL_BUTTON)
     days_cell(o, sc);
-  rs_buf_puts(o, "</td><td class=\"n\">");
+  rs_buf_puts(o, "</td><td>");
   day(o, sc->has_level ? sc->empty_at_ms : 0);
-  rs_buf_printf(o, "</td><td class=\"n\">%" PRId64 "</td><td class=\"n\">", sc->spares);
+  rs_buf_printf(o, "</td><td>%" PRId64 "</td><td>", sc->spares);
   if(sc->open_order[0]) {
     rs_buf_printf(o, "%" PRId64 " <a href=\"/orders/", sc->on_order);
     esc(o, sc->open_order);
@@ -1078,26 +1212,63 @@ static void devices_section(struct rs_buf *o, const struct html_ctx *x)
   rs_buf_puts(o, "</tbody></table></div></section>\n");
 }
 
-/* The alerts banner: one line per alert, each with a link to what it is about. */
+/* Alerts of one kind shown one by one; the rest are summed up with a link. */
+#define ALERTS_PER_KIND 3
+
+/* Where the rest of a kind's alerts are listed, or NULL. */
+static const char *alerts_more_href(const char *kind)
+{
+  if(!strcmp(kind, "empty"))
+    return "/?state=empty";
+  if(!strcmp(kind, "stale"))
+    return "/?state=stale";
+  if(!strcmp(kind, "device_down"))
+    return "/#devices";
+  return NULL;
+}
+
+/*
+ * The alerts banner: one line per alert with a link to what it is about,
+ * at most ALERTS_PER_KIND of a kind (status_alert_items() keeps a kind's
+ * alerts together), then "N more" with a link to the filtered overview.
+ */
 static void alerts_section(struct rs_buf *o, const struct html_ctx *x)
 {
   struct status_alert *al = NULL;
-  size_t n = 0, i;
+  size_t n = 0, i, j;
   status_alert_items(x->v, x->cfg, x->st, &al, &n);
   if(n) {
     rs_buf_printf(o, "<section id=\"alerts\" aria-labelledby=\"alerts-h\">"
                      "<h2 id=\"alerts-h\">Alerts (%zu)</h2><ul class=\"alerts\">\n", n);
-    for(i = 0; i < n; i++) {
+    for(i = 0; i < n; i = j) {
+      size_t shown = 0;
+      const char *more;
+      for(j = i; j < n && !strcmp(al[j].kind, al[i].kind); j++) {
+        if(shown++ >= ALERTS_PER_KIND)
+          continue;
+        rs_buf_puts(o, "<li class=\"a-");
+        esc(o, al[j].kind);
+        rs_buf_puts(o, "\">");
+        if(al[j].href) {
+          rs_buf_puts(o, "<a href=\"");
+          esc(o, al[j].href);
+          rs_buf_puts(o, "\">");
+        }
+        esc(o, al[j].text);
+        if(al[j].href)
+          rs_buf_puts(o, "</a>");
+        rs_buf_puts(o, "</li>\n");
+      }
+      if(shown <= ALERTS_PER_KIND)
+        continue;
+      more = alerts_more_href(al[i].kind);
       rs_buf_puts(o, "<li class=\"a-");
       esc(o, al[i].kind);
-      rs_buf_puts(o, "\">");
-      if(al[i].href) {
-        rs_buf_puts(o, "<a href=\"");
-        esc(o, al[i].href);
-        rs_buf_puts(o, "\">");
-      }
-      esc(o, al[i].text);
-      if(al[i].href)
+      rs_buf_puts(o, " more\">");
+      if(more)
+        rs_buf_printf(o, "<a href=\"%s\">", more);
+      rs_buf_printf(o, "%zu more of this kind", shown - ALERTS_PER_KIND);
+      if(more)
         rs_buf_puts(o, "</a>");
       rs_buf_puts(o, "</li>\n");
     }
@@ -1149,17 +1320,67 @@ static int keep_recent(void *ud, const char *device, const char *point, int64_t 
   return 0;
 }
 
-/* store_audit_cb: one row of the stock-take history. */
+/* Lines of one consumable with their orders, for the detail page. */
+struct line_rows {
+  struct {
+    struct store_order_line l;
+    bool has_order;
+    enum store_order_state state;
+    int64_t updated_ms;
+  } r[20];
+  size_t n;
+  struct store *st;
+};
+
+static int keep_line(void *ud, const struct store_order_line *l)
+{
+  struct line_rows *k = ud;
+  struct store_order_full *f = NULL;
+  if(k->n >= RS_ARRAY_LEN(k->r))
+    return 1;
+  memset(&k->r[k->n], 0, sizeof(k->r[0]));
+  k->r[k->n].l.id = l->id;
+  k->r[k->n].l.quantity = l->quantity;
+  k->r[k->n].l.state = l->state;
+  k->r[k->n].l.created_ms = l->created_ms;
+  k->r[k->n].l.rule = l->rule ? rs_xstrdup(l->rule) : NULL;
+  k->r[k->n].l.order_id = l->order_id ? rs_xstrdup(l->order_id) : NULL;
+  if(l->order_id && store_get_order(k->st, l->order_id, &f) == RS_OK) {
+    k->r[k->n].has_order = true;
+    k->r[k->n].state = f->order.state;
+    k->r[k->n].updated_ms = f->order.updated_ms;
+    store_order_full_free(f);
+  }
+  k->n++;
+  return 0;
+}
+
+static void line_rows_free(struct line_rows *k)
+{
+  size_t i;
+  for(i = 0; i < k->n; i++)
+    store_order_line_free(&k->r[i].l);
+  k->n = 0;
+}
+
+struct repl_rows {
+  struct rs_buf *o;
+  size_t n;
+};
+
+/* store_audit_cb: one row of the audit trail. */
 static int audit_row(void *ud, int64_t time_ms, const char *actor, const char *action,
                      const char *detail)
 {
-  struct rs_buf *o = ud;
+  struct repl_rows *k = ud;
+  struct rs_buf *o = k->o;
+  k->n++;
   rs_buf_puts(o, "<tr><td>");
   when(o, time_ms);
   rs_buf_puts(o, "</td><td>");
-  esc(o, actor ? actor : "");
-  rs_buf_puts(o, "</td><td>");
   esc(o, action ? action : "");
+  rs_buf_puts(o, "</td><td>");
+  esc(o, actor ? actor : "");
   rs_buf_puts(o, "</td><td>");
   esc(o, detail ? detail : "");
   rs_buf_puts(o, "</td></tr>\n");
@@ -1182,8 +1403,8 @@ static void stock_form(struct rs_buf *o, const struct html_ctx *x, const char *i
 }
 
 /*
- * Stock (SPEC 7): the inventory position, the hold, the stock-take forms
- * (when the page has CSRF tokens) and the audit rows of this consumable.
+ * Stock (SPEC 7): the inventory position, the hold and the stock-take forms
+ * (when the page has CSRF tokens); the audit rows follow in the audit trail.
  */
 static enum rs_err stock_section(struct rs_buf *o, const struct html_ctx *x,
                                  const struct status_consumable *sc)
@@ -1227,40 +1448,124 @@ static enum rs_err stock_section(struct rs_buf *o, const struct html_ctx *x,
                  "Hold");
   }
   rs_buf_puts(o, "</div>\n");
-  if(x->st) {
-    struct rs_buf rows = {0};
-    enum rs_err rc = store_list_audit(x->st, id, 20, audit_row, &rows);
-    if(rc) {
-      rs_buf_free(&rows);
-      return rc;
-    }
-    if(rows.len) {
-      rs_buf_puts(o, "<h2>Stock-take history</h2>\n<div class=\"scroll\"><table><thead><tr>"
-                     "<th>Time</th><th>Who</th><th>What</th><th>Detail</th></tr></thead><tbody>\n");
-      rs_buf_append(o, rows.data, rows.len);
-      rs_buf_puts(o, "</tbody></table></div>\n");
-    }
-    rs_buf_free(&rows);
+  return o->oom ? RS_ERR_NOMEM : RS_OK;
+}
+
+static int repl_row(void *ud, int64_t time_ms, double before, double after)
+{
+  struct repl_rows *k = ud;
+  rs_buf_puts(k->o, "<tr><td>");
+  when(k->o, time_ms);
+  rs_buf_printf(k->o, "</td><td>replaced</td><td>system</td><td>level %.6g \xe2\x86\x92 %.6g</td></tr>\n",
+                before, after);
+  k->n++;
+  return 0;
+}
+
+/* The detail figures: level, days left (bounds), dates, reorder point, confidence, stock. */
+static void detail_figures(struct rs_buf *o, const struct status_consumable *sc,
+                           const struct chart_figs *cf)
+{
+  rs_buf_puts(o, "<div class=\"figs\"><div>Level<b>");
+  if(sc->has_level)
+    rs_buf_printf(o, "%.1f%%", sc->level_pct);
+  else
+    rs_buf_puts(o, "\xe2\x80\x94");
+  rs_buf_puts(o, "</b></div><div>Days left<b>");
+  days_cell(o, sc);
+  rs_buf_puts(o, "</b></div><div>Empty<b>");
+  day(o, sc->has_level ? sc->empty_at_ms : 0);
+  rs_buf_puts(o, "</b></div><div>Order by<b>");
+  day(o, cf->order_by);
+  rs_buf_puts(o, "</b></div><div>Reorder point<b>");
+  if(!isnan(cf->reorder_pct))
+    rs_buf_printf(o, "%.0f%%", cf->reorder_pct);
+  else
+    rs_buf_puts(o, "\xe2\x80\x94");
+  rs_buf_puts(o, "</b></div><div>Confidence<b>");
+  if(isfinite(sc->confidence))
+    rs_buf_printf(o, "%.0f%%", sc->confidence * 100);
+  else
+    rs_buf_puts(o, "\xe2\x80\x94");
+  rs_buf_printf(o,
+                "</b></div><div>Spares<b>%" PRId64 "</b></div><div>On order<b>%" PRId64
+                "</b></div><div>Lead time<b>%.0f d</b></div></div>\n",
+                sc->spares, sc->on_order, sc->lead_time_days);
+  if(sc->has_level && isfinite(sc->confidence) && sc->confidence < 0.5 &&
+     isfinite(sc->days_left))
+    rs_buf_puts(o, "<p class=\"note\">Low confidence: little history since the last "
+                   "replacement or a poor fit. Days left and the empty date are a rough "
+                   "guess.</p>\n");
+}
+
+/* What the chart shows, in words (also the chart's legend). */
+static void chart_legend(struct rs_buf *o, const struct status_consumable *sc,
+                         const struct chart_figs *cf)
+{
+  rs_buf_puts(o, "<ul class=\"legend\"><li><span class=\"k hist\"></span>stored level (%)</li>");
+  if(sc->has_level && sc->empty_at_ms != INT64_MAX) {
+    rs_buf_puts(o, "<li><span class=\"k pred\"></span>predicted to empty on ");
+    day(o, sc->empty_at_ms);
+    rs_buf_puts(o, "</li>");
   }
-  return RS_OK;
+  if(isfinite(sc->days_left_p10) && !isnan(sc->days_left_p90))
+    rs_buf_puts(o, "<li><span class=\"k band\"></span>80 % band of the empty date</li>");
+  if(!isnan(cf->reorder_pct))
+    rs_buf_printf(o,
+                  "<li><span class=\"k reorder\"></span>reorder point: %.0f %% leaves the lead "
+                  "time (%.0f d) + 2 days of cover at the current rate (the default rule)</li>",
+                  cf->reorder_pct, sc->lead_time_days);
+  else
+    rs_buf_puts(o, "<li><span class=\"k reorder\"></span>reorder point: not known yet (no "
+                   "depletion measured), or covered by the spares</li>");
+  if(cf->order_by) {
+    rs_buf_puts(o, "<li><span class=\"k orderby\"></span>order by ");
+    day(o, cf->order_by);
+    rs_buf_puts(o, " (the lead time before the empty date)</li>");
+  }
+  rs_buf_puts(o, "<li><span class=\"k repl\"></span>replaced</li>"
+                 "<li><span class=\"k deliv\"></span>delivered</li></ul>\n");
 }
 
 enum rs_err html_consumable_page(const struct html_ctx *x, const char *full_id, struct rs_buf *out)
 {
   const struct status_consumable *sc = status_view_consumable(x->v, full_id);
   const struct cfg_consumable *c;
-  enum rs_err rc;
+  struct chart_figs cf;
+  struct marks mk;
+  struct line_rows lines;
+  enum rs_err rc = RS_OK;
+  size_t i;
   if(!sc)
     return RS_ERR_NOT_FOUND;
   c = sc->c;
+  memset(&lines, 0, sizeof(lines));
+  lines.st = x->st;
+  memset(&mk, 0, sizeof(mk));
+  mk.from = x->v->now_ms - HTML_CHART_DAYS * DAY_MS;
+  mk.to = x->v->now_ms;
+  chart_figures(sc, x->v->now_ms, &cf);
+  if(x->st) {
+    rc = store_list_replacements(x->st, c->full_id, add_replacement, &mk);
+    if(!rc)
+      rc = store_list_lines_of(x->st, c->full_id, RS_ARRAY_LEN(lines.r), keep_line, &lines);
+    if(rc)
+      goto out;
+    for(i = 0; i < lines.n && mk.n < RS_ARRAY_LEN(mk.m); i++)
+      if(lines.r[i].has_order && lines.r[i].state == STORE_ORDER_DELIVERED &&
+         lines.r[i].updated_ms >= mk.from) {
+        mk.m[mk.n].t = lines.r[i].updated_ms;
+        mk.m[mk.n++].delivery = true;
+      }
+  }
+
   page_start(out, x, c->full_id, true);
   rs_buf_puts(out, "<div class=\"card consumable\" id=\"cons-");
   esc(out, c->full_id);
-  rs_buf_puts(out, "\"><div class=\"row\"><span class=\"name\">");
+  rs_buf_puts(out, "\"><div class=\"row\"><h2 class=\"name\">");
   esc(out, c->full_id);
-  rs_buf_puts(out, "</span>");
-  if(sc->stale && c->model != CFG_MODEL_BUTTON)
-    badge(out, "stale", "stale");
+  rs_buf_printf(out, "</h2><span class=\"badge %s\">%s</span>", status_state_name(sc->state),
+                status_state_label(sc->state));
   rs_buf_puts(out, "</div>");
   consumable_meta(out, x, sc);
   rs_buf_puts(out, "<div class=\"muted\">");
@@ -1281,18 +1586,70 @@ enum rs_err html_consumable_page(const struct html_ctx *x, const char *full_id, 
   rs_buf_puts(out, "</div>");
   level_bar(out, sc);
   if(c->model != CFG_MODEL_BUTTON)
-    figures(out, sc);
-  rc = chart(out, x->st, sc, x->v->now_ms, 600, 200, true);
+    detail_figures(out, sc, &cf);
+  rc = chart(out, x->st, sc, &mk, &cf, x->v->now_ms, 720, 260);
   if(rc)
-    return rc;
+    goto out;
+  if(c->model != CFG_MODEL_BUTTON && x->st)
+    chart_legend(out, sc, &cf);
   rs_buf_puts(out, "</div>\n");
   rc = stock_section(out, x, sc);
   if(rc)
-    return rc;
+    goto out;
+
+  if(x->st) {
+    rs_buf_puts(out, "<h2>Orders</h2>\n");
+    if(!lines.n)
+      rs_buf_puts(out, "<p class=\"muted\">No order lines yet.</p>\n");
+    else {
+      rs_buf_puts(out, "<div class=\"scroll\"><table id=\"lines\"><thead><tr><th>Order</th>"
+                       "<th>State</th><th class=\"n\">Qty</th><th>Rule</th><th>Created</th>"
+                       "<th>Updated</th></tr></thead><tbody>\n");
+      for(i = 0; i < lines.n; i++) {
+        const char *stn = lines.r[i].has_order ? store_order_state_name(lines.r[i].state)
+                                                : store_line_state_name(lines.r[i].l.state);
+        rs_buf_puts(out, "<tr><td>");
+        if(lines.r[i].l.order_id) {
+          rs_buf_puts(out, "<a href=\"/orders/");
+          esc(out, lines.r[i].l.order_id);
+          rs_buf_puts(out, "\">");
+          esc(out, lines.r[i].l.order_id);
+          rs_buf_puts(out, "</a>");
+        }
+        else
+          rs_buf_puts(out, "waiting for a batch");
+        rs_buf_puts(out, "</td><td>");
+        badge(out, stn, stn);
+        rs_buf_printf(out, "</td><td class=\"n\">%" PRId64 "</td><td>", lines.r[i].l.quantity);
+        esc(out, lines.r[i].l.rule ? lines.r[i].l.rule : "default");
+        rs_buf_puts(out, "</td><td>");
+        when(out, lines.r[i].l.created_ms);
+        rs_buf_puts(out, "</td><td>");
+        when(out, lines.r[i].has_order ? lines.r[i].updated_ms : 0);
+        rs_buf_puts(out, "</td></tr>\n");
+      }
+      rs_buf_puts(out, "</tbody></table></div>\n");
+    }
+    {
+      struct repl_rows rr = {out, 0};
+      rs_buf_puts(out, "<h2>Audit trail</h2>\n<p class=\"muted\">Stock-take history, deliveries "
+                       "and detected replacements.</p>\n<div class=\"scroll\"><table id=\"audit\"><thead>"
+                       "<tr><th>Time</th><th>What</th><th>By</th><th>Detail</th></tr></thead>"
+                       "<tbody>\n");
+      rc = store_list_audit(x->st, c->full_id, 50, audit_row, &rr);
+      if(!rc)
+        rc = store_list_replacements(x->st, c->full_id, repl_row, &rr);
+      if(rc)
+        goto out;
+      if(!rr.n)
+        rs_buf_puts(out, "<tr><td colspan=\"4\" class=\"muted\">Nothing recorded yet.</td></tr>\n");
+      rs_buf_puts(out, "</tbody></table></div>\n");
+    }
+  }
 
   if(x->st && c->device && c->point) {
     struct recent r;
-    size_t i, k, first;
+    size_t k, first;
     memset(&r, 0, sizeof(r));
     r.o = out;
     r.c = c;
@@ -1300,7 +1657,7 @@ enum rs_err html_consumable_page(const struct html_ctx *x, const char *full_id, 
                               x->v->now_ms - HTML_CHART_DAYS * DAY_MS, x->v->now_ms + 1,
                               keep_recent, &r);
     if(rc)
-      return rc;
+      goto out;
     rs_buf_puts(out, "<h2>Last stored readings</h2>\n");
     if(!r.n)
       rs_buf_puts(out, "<p class=\"muted\">None in the last 30 days.</p>\n");
@@ -1324,7 +1681,10 @@ enum rs_err html_consumable_page(const struct html_ctx *x, const char *full_id, 
     }
   }
   page_end(out, x);
-  return out->oom ? RS_ERR_NOMEM : RS_OK;
+  rc = out->oom ? RS_ERR_NOMEM : RS_OK;
+out:
+  line_rows_free(&lines);
+  return rc;
 }
 
 enum rs_err html_order_page(const struct html_ctx *x, const char *id, struct rs_buf *out)

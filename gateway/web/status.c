@@ -405,8 +405,12 @@ void status_alert_items(const struct status_view *v, const struct cfg *cfg, stru
   }
   for(i = 0; i < v->n_devices; i++) {
     const struct status_device *d = &v->devices[i];
+    size_t j, n_parts = 0;
     if(d->s.up)
       continue;
+    for(j = 0; j < v->n_consumables; j++)
+      if(v->consumables[j].c->device && !strcmp(v->consumables[j].c->device->id, d->s.id))
+        n_parts++;
     if(d->s.last_success_ms > 0) {
       clock_format_rfc3339(d->s.last_success_ms, t, sizeof(t));
       rs_buf_printf(&b, "device %s is down (%" PRId64 " failed polls in a row; last success %s)",
@@ -415,12 +419,16 @@ void status_alert_items(const struct status_view *v, const struct cfg *cfg, stru
     else
       rs_buf_printf(&b, "device %s is down (%" PRId64 " failed polls in a row; never answered)",
                     d->s.id, d->s.consecutive_failures);
+    if(n_parts)
+      rs_buf_printf(&b, ": its %zu consumable%s no fresh data", n_parts,
+                    n_parts == 1 ? " gets" : "s get");
     alert_add(&l, "device_down", &b,
               rs_snprintf(href, sizeof(href), "/?device=%s", d->s.id) ? NULL : href);
   }
   for(i = 0; i < v->n_consumables; i++) {
     const struct status_consumable *sc = &v->consumables[i];
-    if(!sc->stale || sc->c->model == CFG_MODEL_BUTTON)
+    /* a down device's consumables are covered by the device's alert */
+    if(sc->state != STATUS_STALE)
       continue;
     if(sc->value_ms > 0) {
       clock_format_rfc3339(sc->value_ms, t, sizeof(t));
