@@ -1433,9 +1433,10 @@ static enum rs_err stock_section(struct rs_buf *o, const struct html_ctx *x,
     rs_buf_puts(o, ". No rule orders it meanwhile (a button press still does).</p>\n");
   }
   if(x->csrf) {
-    char n[64];
+    char n[192];
     (void)rs_snprintf(n, sizeof(n),
-                      "<input type=\"number\" name=\"spares\" min=\"0\" step=\"1\" "
+                      "<input type=\"number\" name=\"spares\" aria-label=\"spares on the shelf\" "
+                      "min=\"0\" step=\"1\" "
                       "value=\"%" PRId64 "\" required> ",
                       sc->spares);
     stock_form(o, x, id, "spares", n, "Set spares");
@@ -1443,7 +1444,7 @@ static enum rs_err stock_section(struct rs_buf *o, const struct html_ctx *x,
     if(sc->held)
       stock_form(o, x, id, "release", "", "Release");
     else
-      stock_form(o, x, id, "hold", "<input type=\"text\" name=\"reason\" maxlength=\"200\" "
+      stock_form(o, x, id, "hold", "<input type=\"text\" name=\"reason\" aria-label=\"reason\" maxlength=\"200\" "
                                    "placeholder=\"reason\"> ",
                  "Hold");
   }
