@@ -35,3 +35,15 @@ add_test(NAME abuse_coap_storm
          COMMAND ${RESTOCK_PYTHON} ${RESTOCK_TEST_DIR}/test_abuse_coap.py
                  $<TARGET_FILE:modbus_poll_tool> ${RESTOCK_TEST_DIR}/peers)
 set_tests_properties(abuse_coap_storm PROPERTIES TIMEOUT 120 LABELS abuse)
+
+# Configuration: hostile files (deep nesting, alias bombs, anchors, merge
+# keys, duplicates, huge values and files) are refused quickly with key
+# paths; the same fixtures run as config_invalid_* too.
+foreach(fixture nested-too-deep-flow-sequences nested-too-deep-flow-mappings
+        nested-too-deep-block-lists alias-bomb anchors-and-aliases merge-key duplicate-keys
+        scalar-too-large file-too-large invalid-utf8 allowed-hosts-beyond-loopback-without-admin)
+  add_test(NAME abuse_config_${fixture}
+           COMMAND /bin/bash ${RESTOCK_TEST_DIR}/run_fixtures.sh $<TARGET_FILE:restockd> invalid
+                   ${RESTOCK_TEST_DIR}/fixtures/invalid/${fixture})
+  set_tests_properties(abuse_config_${fixture} PROPERTIES TIMEOUT 60 LABELS abuse)
+endforeach()

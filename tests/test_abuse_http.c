@@ -411,12 +411,18 @@ static void test_no_credential_less_decisions(void **state)
   assert_int_equal(rs_snprintf(path, sizeof(path), "/api/v1/orders/%s/reject", E.pending), 0);
   assert_int_equal(post("127.0.0.1", path, "", ans, sizeof(ans)), 403);
   assert_int_equal(order_state(E.pending), STORE_ORDER_PENDING_APPROVAL);
-  /* reading stays open */
+  /* reading stays open; the pages offer no form that could only fail */
   assert_int_equal(rs_snprintf(path, sizeof(path), "/api/v1/orders/%s", E.pending), 0);
   assert_int_equal(get("127.0.0.1", path, ans, sizeof(ans)), 200);
+  assert_int_equal(rs_snprintf(path, sizeof(path), "/orders/%s", E.pending), 0);
+  assert_int_equal(get("127.0.0.1", path, ans, sizeof(ans)), 200);
+  assert_non_null(strstr(ans, E.pending));
+  assert_null(strstr(ans, "method=\"post\""));
 
-  /* with http.admin: the credential is asked for, and decides */
+  /* with http.admin: the page offers the forms, the credential is asked for, and decides */
   use_admin(true);
+  assert_int_equal(get("127.0.0.1", path, ans, sizeof(ans)), 200);
+  assert_non_null(strstr(ans, "method=\"post\""));
   assert_int_equal(rs_snprintf(path, sizeof(path), "/api/v1/orders/%s/approve", E.pending), 0);
   assert_int_equal(post("127.0.0.1", path, "", ans, sizeof(ans)), 401);
   assert_int_equal(order_state(E.pending), STORE_ORDER_PENDING_APPROVAL);

@@ -1039,7 +1039,8 @@ static enum MHD_Result on_page(struct http_server *s, struct MHD_Connection *con
   x.version = rs_version();
   cu.s = s;
   cu.session = sess;
-  if(sess[0]) {
+  /* the pages offer decision and stock-take forms only where a POST can work: with http.admin */
+  if(sess[0] && x.cfg->http.admin_set) {
     x.csrf = csrf_cb;
     x.csrf_ud = &cu;
   }
