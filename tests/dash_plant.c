@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "base/evloop.h"
 #include "base/log.h"
 #include "base/rs_util.h"
 #include "config/config.h"
@@ -103,6 +104,7 @@ struct plant {
   char **names; /* device and point names the series point to */
   size_t n_names;
   struct http_server *srv;
+  struct evloop *loop; /* not turned: /metrics and /healthz see a loop as in restockd */
   unsigned devices, per_device;
 };
 
@@ -305,6 +307,10 @@ static void plant_open(struct plant *p)
   he.st = p->st;
   he.clk = p->clk;
   he.listen = "127.0.0.1:0";
+  p->loop = evloop_new();
+  if(!p->loop)
+    die("no event loop");
+  he.loop = p->loop;
   p->srv = http_server_start(&he, err, sizeof(err));
   if(!p->srv)
     die(err);
@@ -315,6 +321,7 @@ static void plant_close(struct plant *p)
   size_t i;
   char cmd[128];
   http_server_stop(p->srv);
+  evloop_free(p->loop);
   daemon_core_free(p->core);
   store_close(p->st);
   clock_free(p->clk);

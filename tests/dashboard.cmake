@@ -10,3 +10,7 @@ add_test(NAME dashboard_browser
          COMMAND sh ${RESTOCK_TEST_DIR}/test_dashboard_browser.sh $<TARGET_FILE:dash_plant>
                  ${CMAKE_CURRENT_BINARY_DIR}/dashboard_browser-out)
 set_tests_properties(dashboard_browser PROPERTIES TIMEOUT 600 SKIP_RETURN_CODE 77)
+add_test(NAME fleet_examples
+         COMMAND sh ${RESTOCK_TEST_DIR}/test_fleet_examples.sh $<TARGET_FILE:dash_plant>
+                 ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/fleet_examples-out)
+set_tests_properties(fleet_examples PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77)

@@ -168,6 +168,7 @@ static void sample_u64(struct rs_buf *o, const char *name, const char *label, co
 struct order_counts {
   uint64_t by_state[STORE_ORDER_STATE_COUNT];
   uint64_t submission_errors;
+  int64_t oldest_pending_ms; /* when the longest-waiting approval started waiting; 0 = none */
 };
 
 /* store_order_cb: count orders by state and failed submission attempts. */
@@ -177,6 +178,10 @@ static int count_order(void *ud, const struct store_order *o)
   int64_t errs = o->attempts;
   if((unsigned)o->state < STORE_ORDER_STATE_COUNT)
     c->by_state[o->state]++;
+  /* a pending order's last update is its move to pending_approval */
+  if(o->state == STORE_ORDER_PENDING_APPROVAL &&
+     (!c->oldest_pending_ms || o->updated_ms < c->oldest_pending_ms))
+    c->oldest_pending_ms = o->updated_ms;
   /* an order that got to the shop: its last attempt succeeded */
   if(o->state == STORE_ORDER_SUBMITTED || o->state == STORE_ORDER_SHIPPED ||
      o->state == STORE_ORDER_DELIVERED)
@@ -318,6 +323,19 @@ static void render_consumables(const struct status_view *v, struct rs_buf *o)
   for(i = 0; i < v->n_consumables; i++)
     sample1(o, "restock_consumable_held", "consumable", v->consumables[i].c->full_id,
             v->consumables[i].held ? 1 : 0);
+  /* for the alert "runs out within its lead time with no order open" (issue 16) */
+  head(o, "restock_consumable_lead_time_seconds", "gauge",
+       "Lead time of the consumable's catalog item (lead_time_days in seconds).");
+  for(i = 0; i < v->n_consumables; i++)
+    sample1(o, "restock_consumable_lead_time_seconds", "consumable", v->consumables[i].c->full_id,
+            v->consumables[i].lead_time_days * 86400.0);
+  head(o, "restock_consumable_cover_seconds", "gauge",
+       "Predicted time until the installed part and the spares are used up (cover_days in "
+       "seconds); +Inf when not depleting, absent when unknown.");
+  for(i = 0; i < v->n_consumables; i++)
+    if(v->consumables[i].has_level && !isnan(v->consumables[i].cover_days))
+      sample1(o, "restock_consumable_cover_seconds", "consumable", v->consumables[i].c->full_id,
+              v->consumables[i].cover_days * 86400.0);
 }
 
 /* restock_alerts{kind}: the alerts shown now, counted by kind (status_alert_items). */
@@ -397,6 +415,11 @@ enum rs_err metrics_render(struct metrics *m, const struct metrics_input *in, st
                oc.by_state[s]);
   head(o, "restock_approvals_pending", "gauge", "Orders waiting for a person to approve them.");
   sample_u64(o, "restock_approvals_pending", NULL, NULL, oc.by_state[STORE_ORDER_PENDING_APPROVAL]);
+  head(o, "restock_approvals_oldest_pending_timestamp_seconds", "gauge",
+       "Unix time the longest-waiting approval started waiting (absent when none waits).");
+  if(oc.oldest_pending_ms > 0)
+    sample1(o, "restock_approvals_oldest_pending_timestamp_seconds", NULL, NULL,
+            (double)oc.oldest_pending_ms / 1000.0);
   head(o, "restock_submission_errors_total", "counter",
        "Failed attempts to place orders with the shop (from the stored attempt counts).");
   sample_u64(o, "restock_submission_errors_total", NULL, NULL, oc.submission_errors);
