@@ -37,6 +37,26 @@ static void csv_error(struct csv_reader *r, uint32_t line, const char *fmt, ...)
   rs_buf_puts(r->errs, "\n");
 }
 
+/* Append ch to field nf (fields past the fourth are only counted; a field past FIELD_MAX sets *too_long). */
+static void field_put(char fields[4][FIELD_MAX], size_t nf, size_t *flen, char ch, bool *too_long)
+{
+  if(*flen + 1 < FIELD_MAX) {
+    if(nf < 4)
+      fields[nf][*flen] = ch;
+    (*flen)++;
+  }
+  else
+    *too_long = true;
+}
+
+/* Terminate field *nf of flen bytes and count it. */
+static void field_end(char fields[4][FIELD_MAX], size_t *nf, size_t flen)
+{
+  if(*nf < 4)
+    fields[*nf][flen < FIELD_MAX ? flen : FIELD_MAX - 1] = '\0';
+  (*nf)++;
+}
+
 /*
  * Read one record into fields (at most 4 kept, *nf counts all). Returns 1
  * for a record, 0 at the end of input, -1 for a malformed record (reported;
@@ -81,13 +101,7 @@ static int csv_record(struct csv_reader *r, char fields[4][FIELD_MAX], size_t *n
       }
       else if(ch == '\n')
         r->line++;
-      if(flen + 1 < FIELD_MAX) {
-        if(*nf < 4)
-          fields[*nf][flen] = ch;
-        flen++;
-      }
-      else
-        too_long = true;
+      field_put(fields, *nf, &flen, ch, &too_long);
       continue;
     }
     if(ch == '"') {
@@ -102,9 +116,7 @@ static int csv_record(struct csv_reader *r, char fields[4][FIELD_MAX], size_t *n
     }
     if(ch == ',' || ch == '\n' || (ch == '\r' && r->p < r->end && *r->p == '\n') ||
        (ch == '\r' && r->p >= r->end)) {
-      if(*nf < 4)
-        fields[*nf][flen < FIELD_MAX ? flen : FIELD_MAX - 1] = '\0';
-      (*nf)++;
+      field_end(fields, nf, flen);
       flen = 0;
       was_quoted = false;
       if(ch == ',')
@@ -126,18 +138,10 @@ static int csv_record(struct csv_reader *r, char fields[4][FIELD_MAX], size_t *n
       bad = true;
       continue;
     }
-    if(flen + 1 < FIELD_MAX) {
-      if(*nf < 4)
-        fields[*nf][flen] = ch;
-      flen++;
-    }
-    else
-      too_long = true;
+    field_put(fields, *nf, &flen, ch, &too_long);
   }
   /* end of input ends the last record */
-  if(*nf < 4)
-    fields[*nf][flen < FIELD_MAX ? flen : FIELD_MAX - 1] = '\0';
-  (*nf)++;
+  field_end(fields, nf, flen);
 done:
   if(bad) {
     csv_error(r, *start_line, "%s", why);
