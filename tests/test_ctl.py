@@ -138,6 +138,31 @@ check(any(o.get("id") == oid for o in st.get("orders", [])), "the approved order
 rc, out, err = ctl("status", url=url)
 check(rc == 0 and "gateway ctl-gw" in out and "OPEN ORDER" in out and oid in out,
       "status prints the table")
+check("of " in out and " consumables\n" in out and "DAYS LEFT" in out and "STATE" in out,
+      "status prints the overview's compact table")
+rc, out, err = ctl("status", "--state", "no-such-state", url=url)
+check(rc == 0 and "\n0 of " in out, "status --state filters the rows")
+rc, out, err = ctl("status", "--watch", "0", url=url)
+check(rc == 2 and "--watch SECONDS" in err, "status --watch 0 is a usage error")
+# --watch N prints the table again every N seconds until Ctrl-C, then exits 0
+w = subprocess.Popen([restockctl, "--config", cfg, "--url", url, "status", "--watch", "1"],
+                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+seen, lines = 0, []
+deadline = time.monotonic() + 20
+while seen < 2 and time.monotonic() < deadline:
+    line = w.stdout.readline()
+    if not line:
+        break
+    lines.append(line)
+    seen += line.startswith("gateway ctl-gw")
+w.send_signal(signal.SIGINT)
+try:
+    w.wait(timeout=10)
+except subprocess.TimeoutExpired:
+    w.kill()
+    w.wait()
+check(seen == 2 and w.returncode == 0,
+      f"status --watch 1 prints the table again and stops on Ctrl-C (saw {seen}, rc {w.returncode})")
 d.send_signal(signal.SIGTERM)
 try:
     d.wait(timeout=10)

@@ -121,7 +121,8 @@ static int cmd_probe(struct ctl *ctl, int argc, char **argv)
 
 static const struct ctl_cmd commands[] = {
   {"probe", cmd_probe, "DEVICE [POINT]", "read a device now: raw and decoded values (--plan, --json)"},
-  {"status", cmd_status, "[--json]", "devices, consumables, open orders (asks restockd at --url)"},
+  {"status", cmd_status, "[--json] [--watch N] [--device ID] [--kind K] [--state S]",
+   "alerts, the consumables overview, devices down, open orders (asks restockd at --url)"},
   {"orders", cmd_orders, "[SUB] [ID]", "list, show ID, approve ID, reject ID: history and decisions"},
   {"consumables", cmd_consumables, "SUB ID [N]",
    "stock-take: set-spares ID N, replaced ID, hold ID, release ID"},

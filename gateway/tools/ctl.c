@@ -2,9 +2,14 @@
 #include "gateway/tools/ctl.h"
 
 #include <curl/curl.h>
+#include <inttypes.h>
 #include <jansson.h>
+#include <math.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <time.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,73 +87,193 @@ static void jnum(const json_t *o, const char *k, int decimals, char *buf, size_t
     snprintf(buf, size, "-");
 }
 
-static void print_status_table(const json_t *doc)
+/*
+ * A consumable's state as the dashboard's overview shows it (status.c,
+ * enum status_state), from the fields of /api/v1/status: its device is
+ * down, stale, empty (level below 0.5 %), held, its open order waits for
+ * approval, an order line is open, or ok. *rank: higher is more urgent.
+ */
+static const char *row_state(const json_t *doc, const json_t *c, int *rank)
+{
+  const json_t *devs = json_object_get(doc, "devices"), *orders = json_object_get(doc, "orders");
+  const json_t *it, *lv = json_object_get(c, "level_pct"), *open = json_object_get(c, "open_order");
+  const char *dev = jstr(c, "device", "");
+  size_t i;
+  json_array_foreach(devs, i, it) {
+    if(!strcmp(jstr(it, "id", ""), dev) && !strcmp(jstr(it, "state", ""), "down")) {
+      *rank = 6;
+      return "device_down";
+    }
+  }
+  if(json_is_true(json_object_get(c, "stale"))) {
+    *rank = 4;
+    return "stale";
+  }
+  if(json_is_number(lv) && json_number_value(lv) < 0.5) {
+    *rank = 5;
+    return "empty";
+  }
+  if(json_is_true(json_object_get(c, "held"))) {
+    *rank = 2;
+    return "held";
+  }
+  if(json_is_string(open))
+    json_array_foreach(orders, i, it) {
+      if(!strcmp(jstr(it, "id", ""), json_string_value(open)) &&
+         !strcmp(jstr(it, "state", ""), "pending_approval")) {
+        *rank = 3;
+        return "approval";
+      }
+    }
+  if(json_is_string(open) || json_integer_value(json_object_get(c, "on_order")) > 0) {
+    *rank = 1;
+    return "ordering";
+  }
+  *rank = 0;
+  return "ok";
+}
+
+/* The overview's filters: only rows matching every one given (NULL: any). */
+struct status_filter {
+  const char *device, *kind, *state;
+};
+
+struct status_row {
+  const json_t *c;
+  const char *state;
+  int rank;
+  double days; /* NAN when unknown, INFINITY when not depleting */
+  size_t index;
+};
+
+/* Most urgent state first, then the fewest days left (unknown last), then API order. */
+static int cmp_status_rows(const void *pa, const void *pb)
+{
+  const struct status_row *a = pa, *b = pb;
+  if(a->rank != b->rank)
+    return b->rank - a->rank;
+  if(isnan(a->days) != isnan(b->days))
+    return isnan(a->days) ? 1 : -1;
+  if(!isnan(a->days) && a->days != b->days)
+    return a->days < b->days ? -1 : 1;
+  return a->index < b->index ? -1 : a->index > b->index;
+}
+
+/* "[#######...]  70%": the level in 10 characters and the percentage. */
+static void text_bar(const json_t *lv, char *buf, size_t size)
+{
+  int k, n;
+  double v;
+  if(size < 24)
+    return;
+  if(!json_is_number(lv)) {
+    snprintf(buf, size, "%s", "-");
+    return;
+  }
+  v = json_number_value(lv);
+  n = (int)(v / 10.0 + 0.5);
+  n = n < 0 ? 0 : n > 10 ? 10 : n;
+  buf[0] = '[';
+  for(k = 0; k < 10; k++)
+    buf[k + 1] = k < n ? '#' : '.';
+  snprintf(buf + 11, size - 11, "] %3.0f%%", v);
+}
+
+/*
+ * The dashboard's overview as a terminal table: alerts, then one row per
+ * consumable (device, part, SKU, level bar, days left with its 10-90 %
+ * bounds, empty date, spares, on order, state) sorted most urgent first,
+ * then the devices that are down and the open orders.
+ */
+static void print_status_table(const json_t *doc, const struct status_filter *f)
 {
   const json_t *gw = json_object_get(doc, "gateway"), *arr, *it;
-  size_t i;
-  char a[32], b[32], c[32];
+  struct status_row *rows;
+  size_t i, n = 0, total;
+  char bar[40], days[64], a[32], b[32];
 
-  printf("gateway %s  version %s  time %s\n\n", jstr(gw, "id", "?"), jstr(gw, "version", "?"),
+  printf("gateway %s  version %s  time %s\n", jstr(gw, "id", "?"), jstr(gw, "version", "?"),
          jstr(gw, "time", "?"));
-  printf("%-24s %-11s %-5s %-21s %8s %7s\n", "DEVICE", "TRANSPORT", "STATE", "LAST SUCCESS",
-         "RTT MS", "FAILS");
-  arr = json_object_get(doc, "devices");
-  json_array_foreach(arr, i, it) {
-    jnum(it, "rtt_ms", 0, a, sizeof(a));
-    jnum(it, "consecutive_failures", 0, b, sizeof(b));
-    printf("%-24s %-11s %-5s %-21s %8s %7s\n", jstr(it, "id", "?"), jstr(it, "transport", "?"),
-           jstr(it, "state", "?"), jstr(it, "last_success", "never"), a, b);
-  }
-  printf("\n%-32s %-16s %6s %9s %-21s %5s %s\n", "CONSUMABLE", "SKU", "LEVEL%", "DAYS LEFT",
-         "EMPTY AT", "CONF", "NOTE");
-  arr = json_object_get(doc, "consumables");
-  json_array_foreach(arr, i, it) {
-    const json_t *open = json_object_get(it, "open_order");
-    jnum(it, "level_pct", 1, a, sizeof(a));
-    jnum(it, "days_left", 1, b, sizeof(b));
-    if(json_is_null(json_object_get(it, "days_left")))
-      rs_strlcpy(b, "inf", sizeof(b));
-    jnum(it, "confidence", 2, c, sizeof(c));
-    printf("%-32s %-16s %6s %9s %-21s %5s %s%s%s\n", jstr(it, "id", "?"), jstr(it, "sku", "?"), a,
-           b, jstr(it, "empty_at", "-"), c, json_is_true(json_object_get(it, "stale")) ? "stale " : "",
-           json_is_string(open) ? "order " : "", json_is_string(open) ? json_string_value(open) : "");
-  }
-  arr = json_object_get(doc, "orders");
-  printf("\n%-26s %-18s %-12s %12s\n", "OPEN ORDER", "STATE", "SUPPLIER", "TOTAL");
-  json_array_foreach(arr, i, it) {
-    printf("%-26s %-18s %-12s %8s %s\n", jstr(it, "id", "?"), jstr(it, "state", "?"),
-           jstr(it, "supplier", "?"), jstr(it, "total", "?"), jstr(it, "currency", ""));
-  }
   arr = json_object_get(doc, "alerts");
   json_array_foreach(arr, i, it) {
     if(json_is_string(it))
       printf("alert: %s\n", json_string_value(it));
   }
+  arr = json_object_get(doc, "consumables");
+  total = json_array_size(arr);
+  rows = rs_xcalloc(total ? total : 1, sizeof(*rows));
+  json_array_foreach(arr, i, it) {
+    struct status_row *r = &rows[n];
+    const json_t *d = json_object_get(it, "days_left");
+    r->c = it;
+    r->index = i;
+    r->state = row_state(doc, it, &r->rank);
+    r->days = json_is_number(d)                                   ? json_number_value(d)
+              : json_is_number(json_object_get(it, "level_pct")) ? INFINITY
+                                                                  : NAN;
+    if((f->device && strcmp(f->device, jstr(it, "device", ""))) ||
+       (f->kind && strcmp(f->kind, jstr(it, "kind", ""))) ||
+       (f->state && strcmp(f->state, r->state)))
+      continue;
+    n++;
+  }
+  qsort(rows, n, sizeof(*rows), cmp_status_rows);
+  printf("\n%zu of %zu consumables\n%-16s %-24s %-12s %-17s %-15s %-10s %6s %8s  %s\n", n, total,
+         "DEVICE", "PART", "SKU", "LEVEL", "DAYS LEFT", "EMPTY", "SPARES", "ON ORDER", "STATE");
+  for(i = 0; i < n; i++) {
+    const json_t *c = rows[i].c, *p10 = json_object_get(c, "days_left_p10"),
+                 *p90 = json_object_get(c, "days_left_p90");
+    const char *id = jstr(c, "id", "?"), *slash = strchr(id, '/');
+    char empty[16];
+    text_bar(json_object_get(c, "level_pct"), bar, sizeof(bar));
+    if(isnan(rows[i].days))
+      snprintf(days, sizeof(days), "-");
+    else if(isinf(rows[i].days))
+      snprintf(days, sizeof(days), "not depleting");
+    else if(json_is_number(p10) && json_is_number(p90))
+      snprintf(days, sizeof(days), "%.1f (%.0f-%.0f)", rows[i].days, json_number_value(p10),
+               json_number_value(p90));
+    else
+      snprintf(days, sizeof(days), "%.1f", rows[i].days);
+    snprintf(empty, sizeof(empty), "%.10s", jstr(c, "empty_at", "-"));
+    jnum(c, "spares", 0, a, sizeof(a));
+    jnum(c, "on_order", 0, b, sizeof(b));
+    printf("%-16s %-24s %-12s %-17s %-15s %-10s %6s %8s  %s\n", jstr(c, "device", "?"),
+           slash ? slash + 1 : id, jstr(c, "sku", "?"), bar, days, empty, a, b, rows[i].state);
+  }
+  free(rows);
+
+  arr = json_object_get(doc, "devices");
+  json_array_foreach(arr, i, it) {
+    if(strcmp(jstr(it, "state", ""), "down"))
+      continue;
+    jnum(it, "consecutive_failures", 0, a, sizeof(a));
+    printf("\ndevice %s (%s) is down: %s failed polls in a row, last success %s",
+           jstr(it, "id", "?"), jstr(it, "transport", "?"), a, jstr(it, "last_success", "never"));
+  }
+  arr = json_object_get(doc, "orders");
+  printf("\n\n%-26s %-18s %-12s %12s\n", "OPEN ORDER", "STATE", "SUPPLIER", "TOTAL");
+  json_array_foreach(arr, i, it) {
+    printf("%-26s %-18s %-12s %8s %s\n", jstr(it, "id", "?"), jstr(it, "state", "?"),
+           jstr(it, "supplier", "?"), jstr(it, "total", "?"), jstr(it, "currency", ""));
+  }
 }
 
-int ctl_status_main(const char *url, int argc, char **argv)
+static volatile sig_atomic_t watch_stop;
+
+static void on_watch_signal(int sig)
 {
-  struct rs_buf body = {0}, u = {0};
-  bool as_json = false;
+  (void)sig;
+  watch_stop = 1;
+}
+
+/* Fetch url and print it (JSON as is, or the table). 0, or 1 with a message printed. */
+static int status_once(const char *url, bool as_json, const struct status_filter *f)
+{
+  struct rs_buf body = {0};
   json_t *doc;
   json_error_t jerr;
-  int i, rc;
-
-  for(i = 1; i < argc; i++) {
-    if(!strcmp(argv[i], "--json"))
-      as_json = true;
-    else {
-      fprintf(stderr, "restockctl status: unknown argument '%s' (expected --json)\n", argv[i]);
-      return 2;
-    }
-  }
-  rs_buf_puts(&u, url);
-  while(u.len && u.data[u.len - 1] == '/')
-    u.data[--u.len] = '\0';
-  rs_buf_puts(&u, "/api/v1/status");
-  curl_global_init(CURL_GLOBAL_DEFAULT);
-  rc = http_get(u.data, &body);
-  curl_global_cleanup();
+  int rc = http_get(url, &body);
   if(rc)
     goto out;
   if(as_json) {
@@ -159,15 +284,77 @@ int ctl_status_main(const char *url, int argc, char **argv)
   }
   doc = json_loadb(body.data ? body.data : "", body.len, 0, &jerr);
   if(!json_is_object(doc)) {
-    fprintf(stderr, "restockctl: %s did not answer a status document: %s\n", u.data, jerr.text);
+    fprintf(stderr, "restockctl: %s did not answer a status document: %s\n", url, jerr.text);
     json_decref(doc);
     rc = 1;
     goto out;
   }
-  print_status_table(doc);
+  print_status_table(doc, f);
   json_decref(doc);
 out:
+  fflush(stdout);
   rs_buf_free(&body);
+  return rc;
+}
+
+int ctl_status_main(const char *url, int argc, char **argv)
+{
+  struct rs_buf u = {0};
+  struct status_filter f = {NULL, NULL, NULL};
+  bool as_json = false;
+  int64_t watch = 0;
+  int i, rc;
+
+  for(i = 1; i < argc; i++) {
+    const char *next = i + 1 < argc ? argv[i + 1] : NULL;
+    if(!strcmp(argv[i], "--json"))
+      as_json = true;
+    else if(!strcmp(argv[i], "--watch") && next && !rs_parse_i64(next, false, 1, 86400, &watch))
+      i++;
+    else if(!strcmp(argv[i], "--device") && next)
+      f.device = argv[++i];
+    else if(!strcmp(argv[i], "--kind") && next)
+      f.kind = argv[++i];
+    else if(!strcmp(argv[i], "--state") && next)
+      f.state = argv[++i];
+    else {
+      fprintf(stderr,
+              "restockctl status: bad argument '%s' (expected --json, --watch SECONDS (1-86400), "
+              "--device ID, --kind KIND, --state STATE)\n",
+              argv[i]);
+      return 2;
+    }
+  }
+  rs_buf_puts(&u, url);
+  while(u.len && u.data[u.len - 1] == '/')
+    u.data[--u.len] = '\0';
+  rs_buf_puts(&u, "/api/v1/status");
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  if(!watch)
+    rc = status_once(u.data, as_json, &f);
+  else {
+    /* until Ctrl-C or SIGTERM: clear a terminal, print, wait; a failed fetch does not stop it */
+    struct sigaction sa;
+    bool tty = isatty(STDOUT_FILENO);
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_watch_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    rc = 0;
+    while(!watch_stop) {
+      int64_t until;
+      if(tty)
+        fputs("\033[H\033[2J", stdout);
+      printf("every %" PRId64 " s (Ctrl-C stops)\n", watch);
+      (void)status_once(u.data, as_json, &f);
+      until = clock_real_mono_ms() + watch * 1000;
+      while(!watch_stop && clock_real_mono_ms() < until) {
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+      }
+    }
+  }
+  curl_global_cleanup();
   rs_buf_free(&u);
   return rc;
 }
