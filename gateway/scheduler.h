@@ -55,7 +55,7 @@
  * keep their (sleeping) thread until scheduler_free(), which stops every
  * worker after its current job and joins it. A job takes at most one poll,
  * (retries + 1) x (timeout + busy_wait) (3 s with the defaults and no busy
- * reply); scheduler_free() waits 3 s at most, then logs "bus X: a poll is
+ * reply); scheduler_free() waits 2 s at most, then logs "bus X: a poll is
  * still running at shutdown", detaches that worker and keeps its memory
  * (and the scheduler's) alive for it: call it only on the way out when that
  * can happen. So SIGTERM stops restockd within about 3 s whatever the

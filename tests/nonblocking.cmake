@@ -16,3 +16,6 @@ endforeach()
 
 # base/resolve: lookups off the caller's thread, bounded by a timeout.
 restock_unit_test(test_resolve SOURCES ${RESTOCK_TEST_DIR}/test_resolve.c)
+
+# base/evloop: dispatch, deletion inside callbacks, turn histogram and lag.
+restock_unit_test(test_evloop SOURCES ${RESTOCK_TEST_DIR}/test_evloop.c)
