@@ -44,8 +44,8 @@
  * at once. Fresh means a notification arrived within the last Max-Age
  * (default 60 s) + COAPA_OBS_MARGIN_MS; after that the next poll registers
  * it again. A poll with nothing to GET (every point observed and fresh)
- * sends a CoAP ping (an empty confirmable message, answered with RST) on
- * the same timeout x (retries + 1) deadline: a server that died while
+ * sends a liveness GET of the first point (no Observe, a token of its own)
+ * on the same timeout x (retries + 1) deadline: a server that died while
  * observed is noticed at the next poll, not only when Max-Age runs out (the
  * poll fails, the session is reset, the points register again at the next
  * poll). A reply without Observe means the server does not offer it for
