@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "base/rs_util.h"
@@ -395,4 +396,19 @@ void clock_sleep_real_ms(int64_t ms)
   ts.tv_nsec = (long)(ms % 1000) * 1000000L;
   while(nanosleep(&ts, &ts) && errno == EINTR)
     ;
+}
+
+int clock_scale_option(const char *prog, const char *arg, double *out)
+{
+  double v;
+  /* a positive finite number; huge factors make no useful timeline */
+  if(!rs_parse_double(arg, &v) && v > 0 && v <= 1e6) {
+    *out = v;
+    return 0;
+  }
+  fprintf(stderr,
+          "%s: --time-scale: '%s' is not a positive number (expected e.g. 60, 0.5; at most "
+          "1000000)\n",
+          prog, arg);
+  return -1;
 }

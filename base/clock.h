@@ -65,6 +65,12 @@ int64_t clock_build_floor_ms(void);
  */
 void clock_trust_all_times(bool on);
 
+/*
+ * A command's --time-scale argument: a positive number up to 1000000. 0 and
+ * *out, or -1 after printing "PROG: --time-scale: ..." to stderr.
+ */
+int clock_scale_option(const char *prog, const char *arg, double *out);
+
 /* Sleep ms milliseconds of real time (nothing for ms <= 0), resuming after signals. */
 void clock_sleep_real_ms(int64_t ms);
 

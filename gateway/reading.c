@@ -667,14 +667,7 @@ bool reading_path_predict(struct reading_path *rp, const struct cfg_consumable *
                           struct prediction *out)
 {
   struct cons_state *cs = cons_get(rp, c);
-  out->level_pct = NAN;
-  out->rate_per_day = 0;
-  out->days_left = INFINITY;
-  out->empty_at_ms = INT64_MAX;
-  out->confidence = 0;
-  out->exponential = false;
-  out->days_left_p10 = INFINITY;
-  out->days_left_p90 = INFINITY;
+  predict_unknown(out);
   if(!cs->pred_ok || cs->fed_ms == INT64_MIN)
     return false;
   predict_eval(&cs->pred, now_ms, out);

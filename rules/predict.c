@@ -1117,6 +1117,18 @@ static void bounds_of(double d50, double u, double a, double *p10, double *p90)
   *p90 = isfinite(hi) ? hi : INFINITY;
 }
 
+void predict_unknown(struct prediction *out)
+{
+  out->level_pct = NAN;
+  out->rate_per_day = 0;
+  out->days_left = INFINITY;
+  out->empty_at_ms = INT64_MAX;
+  out->confidence = 0;
+  out->exponential = false;
+  out->days_left_p10 = INFINITY;
+  out->days_left_p90 = INFINITY;
+}
+
 void predict_eval(const struct predictor *p, int64_t now_ms, struct prediction *out)
 {
   const struct predict_params *pp = &p->params;
@@ -1127,14 +1139,7 @@ void predict_eval(const struct predictor *p, int64_t now_ms, struct prediction *
   double drop_sd = 0, wf[7];
   bool on_reading = false, unknown = false, weekly;
 
-  out->level_pct = NAN;
-  out->rate_per_day = 0;
-  out->days_left = INFINITY;
-  out->empty_at_ms = INT64_MAX;
-  out->confidence = 0;
-  out->exponential = false;
-  out->days_left_p10 = INFINITY;
-  out->days_left_p90 = INFINITY;
+  predict_unknown(out);
   if(pp->model == PREDICT_MODEL_BUTTON || p->last_ms == INT64_MIN || p->n_raw == 0)
     return;
 

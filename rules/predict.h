@@ -97,6 +97,9 @@ struct prediction {
   double days_left_p90;
 };
 
+/* "Nothing known yet": NAN level, no rate, infinite days left and bounds, no confidence. */
+void predict_unknown(struct prediction *out);
+
 /*
  * The probability (0..1) that a part with these bounds runs out within
  * horizon_d days, from the log-normal the bounds describe (p10 and p90 of

@@ -23,6 +23,7 @@
 #include "config/config.h"
 #include "base/rs_util.h"
 #include "sim/simcfg.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "sim/devices.h"
 #include "sim/shop.h"
@@ -120,14 +121,8 @@ int main(int argc, char **argv)
       file = optarg;
       break;
     case 't':
-      if(rs_parse_double(optarg, &sim.time_scale) || !(sim.time_scale > 0) ||
-         sim.time_scale > 1e6) {
-        fprintf(stderr,
-                "restock-sim: --time-scale: '%s' is not a positive number (expected "
-                "e.g. 60, 0.5; at most 1000000)\n",
-                optarg);
+      if(clock_scale_option("restock-sim", optarg, &sim.time_scale))
         return 2;
-      }
       break;
     case 'k':
       check = 1;

@@ -12,6 +12,7 @@
 #include "base/rs_util.h"
 #include "gateway/tools/check.h"
 #include "gateway/daemon.h"
+#include "base/clock.h"
 #include "base/log.h"
 
 static void usage(FILE *f)
@@ -43,14 +44,8 @@ int main(int argc, char **argv)
       check = 1;
       break;
     case 't':
-      /* a positive finite number; huge factors make no useful timeline */
-      if(rs_parse_double(optarg, &scale) || !(scale > 0) || scale > 1e6) {
-        fprintf(stderr,
-                "restockd: --time-scale: '%s' is not a positive number (expected e.g. 60, "
-                "0.5; at most 1000000)\n",
-                optarg);
+      if(clock_scale_option("restockd", optarg, &scale))
         return 2;
-      }
       break;
     case 'l':
       if(log_level_option("restockd", optarg, &level))
