@@ -1,0 +1,575 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
+"""bench/plant: restock-sim and restockd run a randomised plant for a
+simulated year at a high time scale; the figures a plant manager reads, per
+part and in total, beside two baselines computed on the same plant, the same
+lead times and the same approval delays in the same run.
+
+usage: plant.py BUILD_DIR [--seed N] [--parts N] [--days N] [--scale N]
+                [--out DIR] [--json FILE]
+
+Plant (from --seed): parts across profiles (linear, weekly shifts, clogging,
+counters, rate changes, bursts), pack sizes 1-10, lead times 1-21 days,
+some approval-required parts answered by a scripted approver after 0-3
+simulated days and some never answered.
+
+Figures per part and in total:
+  stockout days   simulated days a part stood worn out with no spare
+  shelf mean/max  units on the shelf (time-weighted mean, maximum)
+  ordered/fitted  units ordered per unit fitted
+  early           orders that arrived while a spare was on the shelf and the
+                  installed part had more than its lead time of life left
+  doubles         order lines for a part placed while an earlier line for it
+                  was still on the way
+
+Baselines (simulated here on the same plant, same jitter draws):
+  (s,S)    a min/max reordering rule like Odoo's: when shelf + on order
+           falls to s = ceil(lead-time demand), order up to S = s + pack
+  perfect  each order placed lead time + 1 day before the shelf and the
+           installed part run out (it knows the future exactly)
+"""
+import argparse
+import calendar
+import json
+import math
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+DAY = 86400.0
+HOUR = 3600.0
+START = "2027-01-04T00:00:00Z"  # a Monday, 00:00 UTC
+START_TS = 1799020800.0         # the same, as Unix seconds
+
+WARMUP_DAYS = 30  # stockouts are also counted after this, once restock has history
+
+KINDS = ["linear", "weekly", "clogging", "counter", "ratechange", "burst"]
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+# ---------------------------------------------------------------- the plant
+
+def make_plant(seed, n):
+    """n parts with profile, life, pack, lead time, approval, from seed."""
+    rnd = random.Random(seed)
+    parts = []
+    for i in range(n):
+        kind = KINDS[i % len(KINDS)]
+        p = {
+            "id": "p%02d" % i,
+            "sku": "SKU-%02d" % i,
+            "kind": kind,
+            "life_days": rnd.choice([4, 6, 8, 10, 14, 20, 30, 45, 60, 90]),
+            "pack": rnd.choice([1, 1, 1, 2, 2, 3, 4, 5, 6, 10]),
+            "lead": rnd.randint(1, 21),
+            "start_level": round(rnd.uniform(0.3, 1.0), 2),
+            "spares": rnd.choice([0, 0, 1]),
+            "approval": "auto",
+            "answer_days": None,
+        }
+        r = rnd.random()
+        if r < 0.2:
+            p["approval"] = "required"
+            p["answer_days"] = round(rnd.uniform(0, 3), 2)
+        elif r < 0.28:
+            p["approval"] = "required"  # never answered
+        if kind == "ratechange":
+            p["rate_at_days"] = rnd.randint(60, 240)
+            p["rate_factor"] = rnd.choice([0.5, 2.0])
+        parts.append(p)
+    return parts
+
+
+def duty_of(p):
+    """Operating hours: weekly Mon-Fri 06-22; burst Sat 00-24 only; else always."""
+    if p["kind"] == "weekly":
+        return {"days": [0, 1, 2, 3, 4], "from": 6, "to": 22}
+    if p["kind"] == "burst":
+        return {"days": [5], "from": 0, "to": 24}
+    return None
+
+
+def duty_share(p):
+    d = duty_of(p)
+    if not d:
+        return 1.0
+    return len(d["days"]) * (d["to"] - d["from"]) / 168.0
+
+
+def operating(p, t):
+    """Whether part p wears at simulated time t (seconds since START)."""
+    d = duty_of(p)
+    if not d:
+        return True
+    day = int(t // DAY) % 7  # START is a Monday
+    hour = (t % DAY) / HOUR
+    return day in d["days"] and d["from"] <= hour < d["to"]
+
+
+def rate(p, t):
+    if p["kind"] == "ratechange" and t >= p["rate_at_days"] * DAY:
+        return p["rate_factor"]
+    return 1.0
+
+
+def sim_yaml(parts, port, shop_port, db, seed):
+    out = ["simulation: {seed: %d, tick: 50ms, start: %s}" % (seed, START), "devices:"]
+    out.append("  - id: plant")
+    out.append("    transport: {type: modbus-tcp, port: %d}" % port)
+    out.append("    points:")
+    for i, p in enumerate(parts):
+        if p["kind"] == "counter":
+            out.append("      - {id: %s, register: holding, address: %d, type: uint32, scale: 0.1}"
+                       % (p["id"], i * 2))
+        else:
+            out.append("      - {id: %s, register: holding, address: %d, type: uint16, scale: 0.01}"
+                       % (p["id"], i * 2))
+    out.append("    consumables:")
+    for p in parts:
+        life_h = p["life_days"] * 24
+        prof = {"linear": "kind: linear, full: 100, empty: 0",
+                "ratechange": "kind: linear, full: 100, empty: 0",
+                "weekly": "kind: weekly, full: 100, empty: 0",
+                "burst": "kind: linear, full: 100, empty: 0",
+                "clogging": "kind: clogging, full: 0.2, empty: 3.5, steepness: 3",
+                "counter": "kind: counter, full: 0, empty: %d" % (life_h * duty_share(p))}[p["kind"]]
+        if p["kind"] == "counter":
+            # a counter counts operating hours; its life is its rated hours
+            prof = "kind: counter, full: 0, empty: %d" % life_h
+        d = duty_of(p)
+        extra = ""
+        if d:
+            days = ", ".join(["mon", "tue", "wed", "thu", "fri", "sat", "sun"][x] for x in d["days"])
+            extra += ", duty: {days: [%s], from: %d, to: %d}" % (days, d["from"], d["to"])
+        if p["kind"] == "ratechange":
+            extra += ", rate_change: {after: %dd, factor: %g}" % (p["rate_at_days"], p["rate_factor"])
+        if p["kind"] not in ("counter",):
+            extra += ", noise: %s" % ("0.002" if p["kind"] == "clogging" else "0.2")
+        # life is operating time: a weekly/burst part lasts life / duty share in calendar time
+        life = "%dh" % round(life_h * duty_share(p))
+        out.append("      - {id: %s, point: %s, sku: %s, spares: %d, replace_after: 2h," %
+                   (p["id"], p["id"], p["sku"], p["spares"]))
+        out.append("         profile: {%s, life: %s, start_level: %s%s}}" %
+                   (prof, life, p["start_level"], extra))
+    out.append("shop:")
+    out.append("  listen: 127.0.0.1:%d" % shop_port)
+    out.append("  db: %s" % db)
+    out.append("  pace: {ship_after: 1d, deliver_after: 1d, jitter: 10%}")
+    out.append("  faults: {seed: %d}" % seed)
+    out.append("  products:")
+    for p in parts:
+        out.append('    - {sku: %s, unit_price: "5.00", currency: EUR, lead_time_days: %d}'
+                   % (p["sku"], p["lead"]))
+    return "\n".join(out) + "\n"
+
+
+def supplier_of(p):
+    """A plant buys fast parts locally and slow ones from far: suppliers by lead-time band.
+    (With one supplier for every part, an order waits for its slowest line: SPEC 13.)"""
+    if p["approval"] == "required" and p["answer_days"] is None:
+        return "never"
+    for top, name in ((3, "express"), (9, "regional"), (15, "maker")):
+        if p["lead"] <= top:
+            return name
+    return "import"
+
+
+def restock_config(parts, d, port, shop_port, http_port, state):
+    os.makedirs(os.path.join(d, "devices.d"))
+    os.makedirs(os.path.join(d, "rules.d"))
+    os.makedirs(os.path.join(state, "mail"), exist_ok=True)
+    cat = []
+    for p in parts:
+        sup = supplier_of(p)
+        cat.append('  - {sku: %s, supplier: %s, unit_price: "5.00", currency: EUR, pack_size: %d, '
+                   'lead_time: %dd, approval: %s}' % (p["sku"], sup, p["pack"], p["lead"],
+                                                      p["approval"]))
+    with open(os.path.join(d, "restock.yaml"), "w") as f:
+        f.write("""gateway: {id: plant-gw, site: "bench/plant"}
+http:
+  listen: 127.0.0.1:%d
+  public_url: http://127.0.0.1:%d
+storage:
+  path: %s/restock.db
+commerce:
+  base_url: http://127.0.0.1:%d/api/v1
+  timeout: 5s
+  status_interval: 2h
+  customer_id: BENCH-1
+  ship_to: {name: "Bench", street: "s 1", city: "c", postcode: "1", country: DE}
+mail:
+  smtp_url: file://%s/mail
+  from: restock@bench.example
+orders:
+  currency: EUR
+  batching: {window: 6h, flush_value: "250.00", max_lines: 20, urgent_margin: 1d}
+  approval:
+    require_over_value: "100000.00"
+    approvers: [lead@bench.example]
+    link_ttl: 14d
+    remind_before: 2d
+catalog:
+%s
+suppliers:
+  - {id: express, name: "Local distributor, 1-3 days"}
+  - {id: regional, name: "Regional wholesaler, 4-9 days"}
+  - {id: maker, name: "Manufacturer, 10-15 days"}
+  - {id: import, name: "Importer, 16-21 days"}
+  - {id: never, name: "Nobody answers its approvals"}
+""" % (http_port, http_port, state, shop_port, state, "\n".join(cat)))
+    dev = ["devices:", "  - id: plant",
+           "    transport: {type: modbus-tcp, host: 127.0.0.1, port: %d, unit_id: 1}" % port,
+           "    poll_interval: 1h", "    timeout: 2s", "    points:"]
+    for i, p in enumerate(parts):
+        if p["kind"] == "counter":
+            dev.append("      - {id: %s, register: holding, address: %d, type: uint32, scale: 0.1}"
+                       % (p["id"], i * 2))
+        else:
+            dev.append("      - {id: %s, register: holding, address: %d, type: uint16, scale: 0.01}"
+                       % (p["id"], i * 2))
+    dev.append("    consumables:")
+    for p in parts:
+        if p["kind"] == "counter":
+            start = round((1 - p["start_level"]) * p["life_days"] * 24, 1)
+            model = "usage: {point: %s, life: %d, start: 0}" % (p["id"], p["life_days"] * 24)
+            del start
+        elif p["kind"] == "clogging":
+            model = "level: {point: %s, full: 0.2, empty: 3.5}" % p["id"]
+        else:
+            model = "level: {point: %s, full: 100, empty: 0}" % p["id"]
+        dev.append("      - {id: %s, sku: %s, kind: %s, spares: %d, %s}" %
+                   (p["id"], p["sku"], p["kind"], p["spares"], model))
+    with open(os.path.join(d, "devices.d", "plant.yaml"), "w") as f:
+        f.write("\n".join(dev) + "\n")
+
+
+# ---------------------------------------------------------------- baselines
+
+class PartSim:
+    """One part in simulated time (hour steps): wear, a shelf, fits, orders."""
+
+    def __init__(self, p, rnd):
+        self.p = p
+        self.rnd = rnd
+        self.used = 1 - p["start_level"]
+        self.shelf = p["spares"]
+        self.orders = []          # [arrive_t, qty]
+        self.ordered = 0
+        self.fitted = 0
+        self.empty_h = 0.0
+        self.stockouts = 0
+        self.out = False
+        self.shelf_sum = 0.0
+        self.shelf_max = self.shelf
+        self.early = 0
+        self.doubles = 0
+        self.fit_at = None
+        self.swap = 0.05
+        self.warmup = 0
+        self.empty_late_h = 0.0
+
+    def life_h(self):
+        return self.p["life_days"] * 24.0 * duty_share(self.p)  # operating hours
+
+    def worn(self):
+        return self.used >= 1 if self.p["kind"] == "counter" else (1 - self.used) <= self.swap
+
+    def on_order(self):
+        return sum(q for _, q in self.orders)
+
+    def order(self, t, qty, delay_h=0.0):
+        if self.p["approval"] == "required":
+            if self.p["answer_days"] is None:
+                return
+            delay_h = self.p["answer_days"] * 24
+        if self.orders:
+            self.doubles += 1
+        lead_h = self.p["lead"] * 24 * (1 + 0.1 * (2 * self.rnd.random() - 1))
+        self.orders.append([t + delay_h + lead_h, qty])
+        self.ordered += qty
+
+    def step(self, t):
+        """One hour from t (seconds since START)."""
+        if operating(self.p, t):
+            self.used += rate(self.p, t) / self.life_h()
+        for o in [o for o in self.orders if o[0] <= t / HOUR * HOUR]:
+            if self.shelf > 0 and (1 - min(self.used, 1)) * self.p["life_days"] > self.p["lead"]:
+                self.early += 1
+            self.shelf += o[1]
+            self.orders.remove(o)
+        if self.fit_at is not None and t >= self.fit_at:
+            self.shelf -= 1
+            self.fitted += 1
+            self.used = 0
+            self.fit_at = None
+        if self.worn() and self.shelf > 0 and self.fit_at is None:
+            self.fit_at = t + 2 * HOUR
+        empty = self.used >= 1 and self.shelf == 0 and self.fit_at is None
+        if empty:
+            self.empty_h += 1
+            if t >= self.warmup:
+                self.empty_late_h += 1
+            if not self.out:
+                self.stockouts += 1
+        self.out = empty
+        self.shelf_sum += self.shelf
+        self.shelf_max = max(self.shelf_max, self.shelf)
+
+    def hours_left(self, t, units_after):
+        """Calendar hours until the installed part and `units_after` more are worn (exact)."""
+        used, n, h = self.used, units_after, 0
+        while h < 24 * 400:
+            if operating(self.p, t + h * HOUR):
+                used += rate(self.p, t + h * HOUR) / self.life_h()
+            h += 1
+            lim = 1.0 if self.p["kind"] == "counter" else 1 - self.swap
+            if used >= lim:
+                if n == 0:
+                    return h
+                n -= 1
+                used = 0
+        return h
+
+
+def run_baseline(parts, days, policy, seed):
+    rnd = random.Random(seed * 7919 + (1 if policy == "sS" else 2))
+    sims = [PartSim(p, rnd) for p in parts]
+    hours = int(days * 24)
+    for s in sims:
+        p = s.p
+        cal_life_days = p["life_days"] * (0.95 if p["kind"] != "counter" else 1)
+        s.warmup = WARMUP_DAYS * DAY
+        s.smin = math.ceil(p["lead"] / cal_life_days)
+        s.smax = s.smin + p["pack"]
+        s.next_check = 0
+    for h in range(hours):
+        t = h * HOUR
+        for s in sims:
+            p = s.p
+            if policy == "sS":
+                pos = s.shelf + s.on_order()
+                if pos <= s.smin and (p["approval"] == "auto" or p["answer_days"] is not None
+                                      or not s.orders):
+                    need = s.smax - pos
+                    qty = math.ceil(need / p["pack"]) * p["pack"]
+                    s.order(t, qty)
+            elif policy == "perfect" and h >= s.next_check:
+                # order so the pack arrives 1 day before shelf + installed run out
+                if not s.orders:
+                    left = s.hours_left(t, s.shelf)
+                    wait = left - (p["lead"] + 1) * 24 - (p["answer_days"] or 0) * 24
+                    if wait <= 0:
+                        s.order(t, p["pack"])
+                    else:
+                        s.next_check = h + max(1, int(wait))
+            s.step(t)
+    return sims
+
+
+def summarise_sims(sims, days):
+    rows = {}
+    for s in sims:
+        rows[s.p["id"]] = {
+            "stockout_days": s.empty_h / 24, "stockouts": s.stockouts,
+            "stockout_days_late": s.empty_late_h / 24,
+            "shelf_mean": s.shelf_sum / (days * 24), "shelf_max": s.shelf_max,
+            "ordered": s.ordered, "fitted": s.fitted, "early": s.early, "doubles": s.doubles}
+    return rows
+
+
+# ---------------------------------------------------------------- the real run
+
+def http_json(url):
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return json.loads(r.read())
+
+
+def run_restock(build, parts, days, scale, seed, out):
+    tmp = out
+    cfg = os.path.join(tmp, "restock")
+    state = os.path.join(tmp, "state")
+    os.makedirs(state)
+    mport, sport, hport = free_port(), free_port(), free_port()
+    with open(os.path.join(tmp, "sim.yaml"), "w") as f:
+        f.write(sim_yaml(parts, mport, sport, os.path.join(tmp, "shop.db"), seed))
+    restock_config(parts, cfg, mport, sport, hport, state)
+    sim_bin = os.path.join(build, "restock-sim")
+    d_bin = os.path.join(build, "restockd")
+    ctl = os.path.join(build, "restockctl")
+    for cmd in ([sim_bin, "--check", "--config", os.path.join(tmp, "sim.yaml")],
+                [d_bin, "--check", "--config", cfg]):
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        if r.returncode != 0:
+            sys.exit("bench/plant: %s --check failed:\n%s%s" % (cmd[0], r.stdout, r.stderr))
+    procs = []
+    slog = open(os.path.join(tmp, "sim.log"), "w")
+    dlog = open(os.path.join(tmp, "restockd.log"), "w")
+    sim = subprocess.Popen([sim_bin, "--config", os.path.join(tmp, "sim.yaml"), "--time-scale",
+                            str(scale)], stdout=subprocess.PIPE, stderr=slog, text=True)
+    procs.append(sim)
+    while "shop listening" not in (sim.stdout.readline() or "shop listening"):
+        pass
+    d = subprocess.Popen([d_bin, "--config", cfg, "--time-scale", str(scale)],
+                         stdout=subprocess.DEVNULL, stderr=dlog)
+    procs.append(d)
+    t0 = time.time()
+    real = days * DAY / scale
+    approved = set()
+    warm = None
+    delay = {p["sku"]: p["answer_days"] for p in parts}
+    try:
+        while time.time() - t0 < real:
+            time.sleep(0.25)
+            if sim.poll() is not None or d.poll() is not None:
+                sys.exit("bench/plant: a process died; logs in %s" % tmp)
+            if warm is None and (time.time() - t0) * scale >= WARMUP_DAYS * DAY:
+                warm = http_json("http://127.0.0.1:%d/sim/devices" % sport)
+            r = subprocess.run([ctl, "--config", cfg, "orders", "list", "--json"],
+                               capture_output=True, text=True)
+            try:
+                orders = json.loads(r.stdout)["orders"]
+            except (ValueError, KeyError):
+                continue
+            # restockd's simulated clock is anchored at its own start (t0), not the sim's
+            d_now = t0 + (time.time() - t0) * scale
+            for o in orders:
+                if o.get("state") != "pending_approval" or o["id"] in approved:
+                    continue
+                # the scripted approver: a part's own delay (0-3 simulated days), or never
+                ds = [delay.get(ln["sku"]) for ln in o.get("lines", [])]
+                if not ds or any(x is None for x in ds):
+                    continue
+                created = calendar.timegm(time.strptime(o["created"], "%Y-%m-%dT%H:%M:%SZ"))
+                if d_now - created >= max(ds) * DAY:
+                    subprocess.run([ctl, "--config", cfg, "orders", "approve", o["id"]],
+                                   capture_output=True, text=True)
+                    approved.add(o["id"])
+        devs = http_json("http://127.0.0.1:%d/sim/devices" % sport)
+        sorders = http_json("http://127.0.0.1:%d/sim/orders" % sport)
+    finally:
+        for p in reversed(procs):
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+    ks = {k["id"]: k for dv in devs["devices"] for k in dv["consumables"]}
+    ks0 = {k["id"]: k for dv in (warm or devs)["devices"] for k in dv["consumables"]}
+    sim_days = ks[parts[0]["id"]]["tracked_seconds"] / DAY
+    rows = {}
+    by_sku = {}
+    for o in sorders["orders"]:
+        body = json.loads(o["body"])
+        created = o["created_at"]
+        ts = calendar.timegm(time.strptime(created, "%Y-%m-%dT%H:%M:%SZ"))
+        for ln in body.get("lines", []):
+            by_sku.setdefault(ln["sku"], []).append((ts, ts + o["pace_ms"] / 1000.0 / scale,
+                                                     ln["quantity"]))
+    for p in parts:
+        k = ks[p["id"]]
+        lines = sorted(by_sku.get(p["sku"], []))
+        doubles = sum(1 for i, (c, _, _) in enumerate(lines)
+                      if any(c0 <= c < arr0 for c0, arr0, _ in lines[:i]))
+        rows[p["id"]] = {
+            "stockout_days": k["empty_seconds"] / DAY, "stockouts": k["stockouts"],
+            "stockout_days_late": (k["empty_seconds"] - ks0[p["id"]]["empty_seconds"]) / DAY,
+            "shelf_mean": k["shelf_mean"], "shelf_max": k["shelf_max"],
+            "ordered": sum(q for _, _, q in lines), "fitted": k["replacements"],
+            "early": k["early_deliveries"], "doubles": doubles}
+    return rows, sim_days
+
+
+# ---------------------------------------------------------------- report
+
+def totals(rows, parts, only=None):
+    sel = [p for p in parts if only is None or only(p)]
+    t = {"stockout_days": 0.0, "stockout_days_late": 0.0, "stockouts": 0, "ordered": 0, "fitted": 0, "early": 0,
+         "doubles": 0, "shelf_mean": 0.0, "shelf_max": 0, "shelf_packs": 0.0,
+         "parts_empty": 0}
+    for p in sel:
+        r = rows[p["id"]]
+        for key in ("stockout_days", "stockout_days_late", "stockouts", "ordered", "fitted",
+                    "early", "doubles"):
+            t[key] += r[key]
+        t["shelf_mean"] += r["shelf_mean"] / len(sel)
+        t["shelf_packs"] += r["shelf_mean"] / p["pack"] / len(sel)
+        t["shelf_max"] = max(t["shelf_max"], r["shelf_max"])
+        t["parts_empty"] += 1 if r["stockout_days"] > 0 else 0
+    t["ordered_per_fitted"] = t["ordered"] / t["fitted"] if t["fitted"] else float("nan")
+    return t
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("build")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--parts", type=int, default=32)
+    ap.add_argument("--days", type=float, default=365)
+    ap.add_argument("--scale", type=float, default=100800)
+    ap.add_argument("--out", default=None)
+    ap.add_argument("--json", default=None)
+    a = ap.parse_args()
+    parts = make_plant(a.seed, a.parts)
+    out = a.out or tempfile.mkdtemp(prefix="rs-plant-")
+    if os.path.exists(out) and os.listdir(out):
+        shutil.rmtree(out)
+    os.makedirs(out, exist_ok=True)
+    print("bench/plant: seed %d, %d parts, %g simulated days at x%g (%.0f s real); logs in %s"
+          % (a.seed, len(parts), a.days, a.scale, a.days * DAY / a.scale, out), flush=True)
+    rs, sim_days = run_restock(os.path.abspath(a.build), parts, a.days, a.scale, a.seed, out)
+    days = sim_days
+    ss = summarise_sims(run_baseline(parts, days, "sS", a.seed), days)
+    pf = summarise_sims(run_baseline(parts, days, "perfect", a.seed), days)
+    answered = lambda p: not (p["approval"] == "required" and p["answer_days"] is None)
+    print("\nper part (restock | (s,S) | perfect): stockout days, shelf mean/max, ordered/fitted, "
+          "early, doubles")
+    for p in parts:
+        line = "%-4s %-10s pack %2d lead %2dd %-9s" % (
+            p["id"], p["kind"], p["pack"], p["lead"],
+            "auto" if p["approval"] == "auto" else
+            ("never" if p["answer_days"] is None else "ok+%.1fd" % p["answer_days"]))
+        for rows in (rs, ss, pf):
+            r = rows[p["id"]]
+            line += " | %5.1f %4.1f/%-2d %2d/%-2d %d %d" % (
+                r["stockout_days"], r["shelf_mean"], r["shelf_max"], r["ordered"], r["fitted"],
+                r["early"], r["doubles"])
+        print(line)
+    report = {"seed": a.seed, "parts": len(parts), "days": days, "scale": a.scale}
+    print("\ntotals over %.0f simulated days (parts a person answers; the never-answered "
+          "parts listed apart):" % days)
+    hdr = "%-9s %9s %9s %6s %8s %10s %8s %6s %7s" % (
+        "policy", "stockout", "after d%d" % WARMUP_DAYS, "parts", "shelf", "shelf/pack", "ord/fit",
+        "early", "doubles")
+    print(hdr)
+    for name, rows in (("restock", rs), ("(s,S)", ss), ("perfect", pf)):
+        t = totals(rows, parts, answered)
+        tn = totals(rows, parts, lambda p: not answered(p))
+        report[name] = {"answered": t, "never_answered": tn}
+        print("%-9s %8.1fd %8.1fd %6d %8.2f %10.2f %8.3f %6d %7d   never answered: %.1f "
+              "stockout days" % (name, t["stockout_days"], t["stockout_days_late"],
+                                 t["parts_empty"], t["shelf_mean"], t["shelf_packs"],
+                                 t["ordered_per_fitted"], t["early"], t["doubles"],
+                                 tn["stockout_days"]))
+    report["per_part"] = {"restock": rs, "sS": ss, "perfect": pf,
+                          "plant": {p["id"]: p for p in parts}}
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(report, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
