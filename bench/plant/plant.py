@@ -387,7 +387,8 @@ def summarise_sims(sims, days):
             "stockout_days": s.empty_h / 24, "stockouts": s.stockouts,
             "stockout_days_late": s.empty_late_h / 24,
             "shelf_mean": s.shelf_sum / (days * 24), "shelf_max": s.shelf_max,
-            "ordered": s.ordered, "fitted": s.fitted, "early": s.early, "doubles": s.doubles}
+            "ordered": s.ordered, "fitted": s.fitted, "early": s.early, "doubles": s.doubles,
+            "left": s.shelf + s.on_order(), "start": s.p["spares"]}
     return rows
 
 
@@ -460,6 +461,9 @@ def run_restock(build, parts, days, scale, seed, out):
                     approved.add(o["id"])
         devs = http_json("http://127.0.0.1:%d/sim/devices" % sport)
         sorders = http_json("http://127.0.0.1:%d/sim/orders" % sport)
+        r = subprocess.run([ctl, "--config", cfg, "orders", "list", "--json"],
+                           capture_output=True, text=True)
+        dorders = json.loads(r.stdout)["orders"]
     finally:
         for p in reversed(procs):
             p.send_signal(signal.SIGTERM)
@@ -479,17 +483,31 @@ def run_restock(build, parts, days, scale, seed, out):
         for ln in body.get("lines", []):
             by_sku.setdefault(ln["sku"], []).append((ts, ts + o["pace_ms"] / 1000.0 / scale,
                                                      ln["quantity"]))
+    # doubles from restockd's own order history (simulated seconds): a line for a
+    # consumable drafted while an earlier line for it had not ended yet
+    spans = {}
+    for o in dorders:
+        t = lambda x: calendar.timegm(time.strptime(x, "%Y-%m-%dT%H:%M:%SZ"))
+        end = None
+        for tr in o.get("transitions", []):
+            if tr["to"] in ("delivered", "cancelled", "rejected", "expired", "failed"):
+                end = t(tr["time"])
+        for ln in o.get("lines", []):
+            spans.setdefault(ln["consumable"].split("/")[-1], []).append(
+                (t(o["created"]), end if end is not None else float("inf")))
     for p in parts:
         k = ks[p["id"]]
         lines = sorted(by_sku.get(p["sku"], []))
-        doubles = sum(1 for i, (c, _, _) in enumerate(lines)
-                      if any(c0 <= c < arr0 for c0, arr0, _ in lines[:i]))
+        sp = sorted(spans.get(p["id"], []))
+        doubles = sum(1 for i, (c, _) in enumerate(sp) if any(c0 <= c < e0 for c0, e0 in sp[:i]))
         rows[p["id"]] = {
             "stockout_days": k["empty_seconds"] / DAY, "stockouts": k["stockouts"],
             "stockout_days_late": (k["empty_seconds"] - ks0[p["id"]]["empty_seconds"]) / DAY,
             "shelf_mean": k["shelf_mean"], "shelf_max": k["shelf_max"],
             "ordered": sum(q for _, _, q in lines), "fitted": k["replacements"],
-            "early": k["early_deliveries"], "doubles": doubles}
+            "early": k["early_deliveries"], "doubles": doubles,
+            "left": k["shelf"] + sum(q for _, _, q in lines) - k["delivered"],
+            "start": p["spares"]}
     return rows, sim_days
 
 
@@ -499,17 +517,20 @@ def totals(rows, parts, only=None):
     sel = [p for p in parts if only is None or only(p)]
     t = {"stockout_days": 0.0, "stockout_days_late": 0.0, "stockouts": 0, "ordered": 0, "fitted": 0, "early": 0,
          "doubles": 0, "shelf_mean": 0.0, "shelf_max": 0, "shelf_packs": 0.0,
-         "parts_empty": 0}
+         "parts_empty": 0, "left": 0, "start": 0}
     for p in sel:
         r = rows[p["id"]]
         for key in ("stockout_days", "stockout_days_late", "stockouts", "ordered", "fitted",
-                    "early", "doubles"):
+                    "early", "doubles", "left", "start"):
             t[key] += r[key]
         t["shelf_mean"] += r["shelf_mean"] / len(sel)
         t["shelf_packs"] += r["shelf_mean"] / p["pack"] / len(sel)
         t["shelf_max"] = max(t["shelf_max"], r["shelf_max"])
         t["parts_empty"] += 1 if r["stockout_days"] > 0 else 0
     t["ordered_per_fitted"] = t["ordered"] / t["fitted"] if t["fitted"] else float("nan")
+    # net of what is still on the shelf or on the way at the end (and of the start shelf)
+    t["net_per_fitted"] = ((t["ordered"] - t["left"] + t["start"]) / t["fitted"]
+                           if t["fitted"] else float("nan"))
     return t
 
 
@@ -564,6 +585,23 @@ def main():
                                  t["parts_empty"], t["shelf_mean"], t["shelf_packs"],
                                  t["ordered_per_fitted"], t["early"], t["doubles"],
                                  tn["stockout_days"]))
+    # on the parts restock kept in stock all year: its shelf beside (s,S)'s
+    kept = lambda p: answered(p) and rs[p["id"]]["stockout_days"] == 0
+    n_kept = sum(1 for p in parts if kept(p))
+    if n_kept:
+        tk = {name: totals(rows, parts, kept) for name, rows in (("restock", rs), ("(s,S)", ss),
+                                                                 ("perfect", pf))}
+        report["kept_in_stock"] = {"parts": n_kept, **tk}
+        print("\non the %d parts restock kept in stock all year: mean shelf restock %.2f units "
+              "(%.2f packs), (s,S) %.2f (%.2f), perfect %.2f (%.2f)" % (
+                  n_kept, tk["restock"]["shelf_mean"], tk["restock"]["shelf_packs"],
+                  tk["(s,S)"]["shelf_mean"], tk["(s,S)"]["shelf_packs"],
+                  tk["perfect"]["shelf_mean"], tk["perfect"]["shelf_packs"]))
+    print("units bought per unit fitted, net of the shelf and orders left at the end: "
+          "restock %.3f, (s,S) %.3f, perfect %.3f" % (
+              report["restock"]["answered"]["net_per_fitted"],
+              report["(s,S)"]["answered"]["net_per_fitted"],
+              report["perfect"]["answered"]["net_per_fitted"]))
     report["per_part"] = {"restock": rs, "sS": ss, "perfect": pf,
                           "plant": {p["id"]: p for p in parts}}
     if a.json:
