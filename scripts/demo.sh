@@ -47,11 +47,22 @@ build/restockd --check --config "$cfg"
 build/restock-sim --check --config "$demo/config/sim.yaml"
 
 # The plant as a plant manager reads it: per part the shelf now and at most,
-# the days it stood worn out with no spare (stockouts), from restock-sim.
+# the days it stood worn out with no spare (stockouts). The narration keeps
+# restock-sim's /sim/devices in $demo/plant.json (Ctrl-C stops restock-sim
+# too, so the summary at the end reads the last copy).
+plant_fetch() {
+  /usr/bin/python3 - "$demo/plant.json" <<'PY' 2>/dev/null || true
+import os, sys, urllib.request
+data = urllib.request.urlopen("http://127.0.0.1:18480/sim/devices", timeout=2).read()
+with open(sys.argv[1] + ".tmp", "wb") as f:
+    f.write(data)
+os.replace(sys.argv[1] + ".tmp", sys.argv[1])
+PY
+}
 plant_summary() {
-  /usr/bin/python3 - <<'PY' 2>/dev/null || echo "demo: (no plant summary: restock-sim not answering)"
-import json, urllib.request
-d = json.load(urllib.request.urlopen("http://127.0.0.1:18480/sim/devices", timeout=3))
+  /usr/bin/python3 - "$demo/plant.json" <<'PY' 2>/dev/null || echo "demo: (no plant summary yet)"
+import json, sys
+d = json.load(open(sys.argv[1]))
 ks = [(dev["id"] + "/" + k["id"], k) for dev in d["devices"] for k in dev["consumables"]]
 empty = [(n, k) for n, k in ks if k["stockouts"]]
 print("plant at %s (simulated):" % d["sim_time"])
@@ -151,17 +162,18 @@ for o in json.load(sys.stdin).get("orders", []):
     [ -f "$m" ] || continue
     if [ -z "${seen_mail[$m]:-}" ]; then
       seen_mail[$m]=1
-      # the mail is MIME (quoted-printable): read the link as a mail client would
-      link=$(/usr/bin/python3 - "$m" <<'PY' 2>/dev/null || true
+      # the mail is MIME (quoted-printable): read subject and link as a mail client would
+      said=$(/usr/bin/python3 - "$m" <<'PY' 2>/dev/null || true
 import email, re, sys
 from email import policy
 msg = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=policy.default)
 body = msg.get_body(preferencelist=("plain",))
 m = re.search(r"https?://\S+/approve/[A-Za-z0-9_-]+", body.get_content() if body else "")
-print(m.group(0) if m else "")
+subject = re.sub(r"^\[[^]]*\] *", "", str(msg["subject"] or ""))
+print(subject + ("\n          open " + m.group(0) if m else ""))
 PY
 )
-      printf '%s  approval mail %s\n          open %s\n' "$(date +%T)" "$(basename "$m")" "$link"
+      printf '%s  mail: %s\n' "$(date +%T)" "$said"
     fi
   done
   # the plant: stockouts start and end (restock-sim's log)
@@ -173,6 +185,7 @@ PY
     stockout_lines=$n
   fi
   # a plant summary every four simulated weeks
+  plant_fetch
   now=$(date +%s)
   if [ $(( now - ${last_summary:=$now} )) -ge $(( 4 * 604800 / scale + 1 )) ]; then
     plant_summary
