@@ -11,7 +11,7 @@
  * requests (modbus_receive/modbus_reply per client fd) and runs libcoap.
  *
  * Other threads (the shop's HTTP threads, the main thread) only record
- * requests under `mu`: a delivery sets a replacement time, a press sets a
+ * requests under `mu`: a delivery puts units on a shelf, a press sets a
  * hold time. The tick applies them.
  */
 #include <arpa/inet.h>

@@ -7,7 +7,8 @@
  * per port, one resource per point path, observable where configured).
  * Consumables move by their profile on a sim clock (simulated now = start +
  * real elapsed x time scale); buttons are pressed at simulated times or on
- * request; a delivered SKU replaces its part after replace_after.
+ * request; a delivered SKU goes on its part's shelf, and a worn part gets a
+ * spare from the shelf replace_after later.
  *
  * Threads: one thread runs every socket (a poll loop; Modbus fds are kept
  * below 1024 for libmodbus' select) and updates the values every tick.
@@ -40,9 +41,12 @@ uint16_t devices_port(const struct devices *d, size_t i);
 int64_t devices_sim_now(const struct devices *d);
 
 /*
- * A delivered order line: up to quantity parts with this SKU (the most worn
- * first, not already awaiting a replacement) are replaced replace_after
- * (simulated) after delivered_wall_ms (real Unix ms). Matches the shop's
+ * A delivered order line: its `quantity` units go on the shelves of the
+ * parts with this SKU (the emptiest shelf first, then the most worn part);
+ * a part takes a spare only once it is worn (docs/simulator.md). Logs a
+ * delivery onto a non-empty shelf while the part had more than the lead
+ * time of life left (an early delivery). delivered_wall_ms is not used:
+ * the units arrive when the simulator learns of them. Matches the shop's
  * shop_delivered_fn; ctx is the struct devices.
  */
 void devices_delivered(void *ctx, const char *order_id, const char *sku, int64_t quantity,

@@ -27,7 +27,6 @@
 struct sl {
   struct cfg_kctx kc;
   struct cfg_dcol dc;
-  struct simcfg *cfg;
 };
 
 #define ERR(l, node, path, ...)  cfg_kerr(&(l)->kc, false, (node), (path), __VA_ARGS__)
@@ -1065,7 +1064,6 @@ int simcfg_load_buffer(const char *path, const char *data, size_t len, struct si
   *out = NULL;
   cfg->arena = rs_arena_new();
   memset(&l, 0, sizeof(l));
-  l.cfg = cfg;
   l.kc.A = cfg->arena;
   l.kc.T = rs_arena_new();
   l.kc.dc = &l.dc;
