@@ -299,7 +299,7 @@ class PartSim:
         if self.orders:
             self.doubles += 1
         lead_h = self.p["lead"] * 24 * (1 + 0.1 * (2 * self.rnd.random() - 1))
-        self.orders.append([t + delay_h + lead_h, qty])
+        self.orders.append([t + (delay_h + lead_h) * HOUR, qty])  # t in seconds
         self.ordered += qty
 
     def step(self, t):
@@ -368,14 +368,14 @@ def run_baseline(parts, days, policy, seed):
                     qty = math.ceil(need / p["pack"]) * p["pack"]
                     s.order(t, qty)
             elif policy == "perfect" and h >= s.next_check:
-                # order so the pack arrives 1 day before shelf + installed run out
-                if not s.orders:
-                    left = s.hours_left(t, s.shelf)
-                    wait = left - (p["lead"] + 1) * 24 - (p["answer_days"] or 0) * 24
-                    if wait <= 0:
-                        s.order(t, p["pack"])
-                    else:
-                        s.next_check = h + max(1, int(wait))
+                # order a pack so it arrives 1 day before the installed part, the shelf
+                # and what is on the way run out (as many orders open as that takes)
+                left = s.hours_left(t, s.shelf + s.on_order())
+                wait = left - (p["lead"] * 1.1 + 1) * 24 - (p["answer_days"] or 0) * 24
+                if wait <= 0 and (p["approval"] == "auto" or p["answer_days"] is not None):
+                    s.order(t, p["pack"])
+                else:
+                    s.next_check = h + max(1, int(wait))
             s.step(t)
     return sims
 
