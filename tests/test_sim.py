@@ -3,7 +3,7 @@
 """restock-sim's simulated devices, checked with independent clients.
 
 usage: test_sim.py RESTOCK_SIM CASE
-CASE: modbus | coap | replace
+CASE: modbus | coap | replace | leadtime
 
 Each case writes a small sim config on free loopback ports, starts
 restock-sim at a high --time-scale and reads the simulated values with
@@ -354,9 +354,56 @@ shop:
         sim.stop()
 
 
+def case_leadtime(tmp):
+    shop = free_port(socket.SOCK_STREAM)
+    # 1 s = 1 simulated day. Each order arrives after its longest lead time
+    # (+-10 % jitter): the 1-day order placed second arrives first.
+    sim = Sim(tmp, """simulation: {seed: 3, tick: 50ms}
+shop:
+  listen: 127.0.0.1:%d
+  db: shop.db
+  pace: {ship_after: 1h, deliver_after: 1h, jitter: 10%%}
+  products:
+    - {sku: SLOW-4, unit_price: "1.00", currency: EUR, lead_time_days: 4}
+    - {sku: FAST-1, unit_price: "1.00", currency: EUR, lead_time_days: 1}
+""" % shop, 86400)
+
+    def post(key, sku):
+        order = {"reference": key, "customer_id": "C-1",
+                 "ship_to": {"name": "n", "street": "s", "city": "c", "country": "DE"},
+                 "currency": "EUR", "lines": [{"sku": sku, "quantity": 1}]}
+        st, body = http("POST", "http://127.0.0.1:%d/api/v1/orders" % shop,
+                        json.dumps(order).encode(),
+                        {"Content-Type": "application/json", "Idempotency-Key": key})
+        check(st == 201, "the shop accepts %s (%s)" % (key, st))
+        return json.loads(body)["id"]
+
+    def status(oid):
+        st, body = http("GET", "http://127.0.0.1:%d/api/v1/orders/%s" % (shop, oid))
+        return json.loads(body)["status"] if st == 200 else None
+    try:
+        slow = post("k-slow", "SLOW-4")
+        fast = post("k-fast", "FAST-1")
+        time.sleep(1.5)
+        check(status(fast) == "delivered" and status(slow) in ("accepted", "shipped"),
+              "after 1.5 days the 1-day order is delivered, the 4-day one is not (%s, %s)"
+              % (status(fast), status(slow)))
+        time.sleep(3.2)
+        check(status(slow) == "delivered", "after 4.7 days the 4-day order is delivered (%s)"
+              % status(slow))
+        st, body = http("GET", "http://127.0.0.1:%d/sim/orders" % shop)
+        paces = {o["id"]: o["pace_ms"] for o in json.loads(body)["orders"]}
+        check(3.6 * 86400e3 <= paces[slow] <= 4.4 * 86400e3 and
+              0.9 * 86400e3 <= paces[fast] <= 1.1 * 86400e3,
+              "each order's pace is its lead time within the jitter (%s)" % paces)
+    finally:
+        sim.stop()
+
+
 def main():
     with tempfile.TemporaryDirectory(prefix="rs-sim-") as tmp:
-        {"modbus": case_modbus, "coap": case_coap, "replace": case_replace}[CASE](tmp)
+        {"modbus": case_modbus, "coap": case_coap, "replace": case_replace,
+         "leadtime": case_leadtime}[CASE](tmp)
     if failures:
         print("%d check(s) failed" % len(failures))
         sys.exit(1)
