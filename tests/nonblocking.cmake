@@ -5,7 +5,7 @@
 # short, SIGTERM exits within 3 s, the outbox is resent after a restart.
 # Each case runs its own peers on ports it picks: they run in parallel with
 # other tests (label "slow"). slow-dns needs user namespaces (skips: 77).
-foreach(case stall slow-dns)
+foreach(case stall slow-dns one-slow)
   add_test(NAME test_nonblocking_${case}
            COMMAND ${RESTOCK_PYTHON} ${RESTOCK_TEST_DIR}/test_nonblocking.py ${case}
                    $<TARGET_FILE:restockd> $<TARGET_FILE:restockctl> $<TARGET_FILE:ctl_seed>

@@ -6,6 +6,9 @@ usage: test_nonblocking.py CASE RESTOCKD RESTOCKCTL CTL_SEED PEERS_DIR
 CASE:
   stall     the shop accepts and never answers (blackhole); the SMTP server
             greets and then stalls
+  one-slow  the shop holds the first order POST and answers the others at
+            once: the others are submitted while the first still hangs
+            (a timeout on one order delays the others only by its own time)
   slow-dns  the shop answers one byte per second; the SMTP server's host
             name never resolves: the whole test runs in a user, network and
             mount namespace of its own whose /etc/resolv.conf points at a
@@ -272,9 +275,91 @@ def probe(port, end, results):
         time.sleep(max(0.0, 0.1 - (time.monotonic() - t0)))
 
 
+def submitted(db):
+    import sqlite3
+    con = sqlite3.connect(db, timeout=10)
+    try:
+        return con.execute("SELECT count(*) FROM orders WHERE state = 'submitted'").fetchone()[0]
+    finally:
+        con.close()
+
+
+def open_posts(log):
+    """Connections that sent a POST and are still open, by the peer's log."""
+    last = {}
+    if os.path.exists(log):
+        with open(log) as f:
+            for line in f:
+                try:
+                    r = json.loads(line)
+                except ValueError:
+                    continue
+                last[r["conn"]] = r
+    return [k for k, r in last.items() if r["data"].startswith("POST ") and not r["closed"]]
+
+
+def one_slow(tmp, procs):
+    """Six orders; the shop holds the first POST: the other five are submitted meanwhile."""
+    shop_log = os.path.join(tmp, "shop.log")
+    shop, shop_port = start_peer("holdfirst", shop_log)
+    procs.append(shop)
+    conf = os.path.join(tmp, "conf")
+    os.makedirs(os.path.join(conf, "devices.d"))
+    db = os.path.join(tmp, "restock.db")
+    http_port = free_port()
+    cfg = CONFIG % {"http": http_port, "db": db, "shop": "http://127.0.0.1:%d/api/v1" % shop_port,
+                    "smtp": "-", "approvers": "-"}
+    cfg = re.sub(r"mail:\n(  .*\n)+", "", cfg)  # no mail, no approvers: the shop only
+    cfg = re.sub(r"  approval:\n    approvers: .*\n", "", cfg)
+    with open(os.path.join(conf, "restock.yaml"), "w") as f:
+        f.write(cfg)
+    for i in range(6):
+        oid = subprocess.run([CTL_SEED, db, "dev-1/c%02d" % i, "FLT-100", "1", "4250"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+        r = subprocess.run([RESTOCKCTL, "--config", conf, "orders", "approve", oid],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError("restockctl orders approve: " + r.stderr)
+    d = Daemon(tmp, conf, "first")
+    try:
+        if not check(d.wait_ready() is not None, "restockd starts (READY=1)"):
+            return
+        end = time.monotonic() + 60
+        while submitted(db) < 5 and time.monotonic() < end:
+            time.sleep(0.1)
+        n = submitted(db)
+        time.sleep(1.2)  # the peer logs open connections every second
+        held_open = len(open_posts(shop_log)) == 1
+        check(n == 5 and held_open,
+              "5 of 6 orders submitted while the shop still holds the first POST "
+              "(submitted %d, first connection open: %s)" % (n, held_open))
+        rc, dt = d.stop()
+        check(rc == 0 and dt <= 3.0, "SIGTERM with the held POST in flight: exit %s in %.2f s"
+              % (rc, dt))
+    finally:
+        d.close()
+
+
 def main():
     if CASE == "slow-dns":
         enter_namespace()
+    if CASE == "one-slow":
+        tmp = tempfile.mkdtemp(prefix="restock-nb-")
+        procs = []
+        try:
+            one_slow(tmp, procs)
+        finally:
+            for p in procs:
+                p.kill()
+                p.wait()
+            if not failures:
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:
+                print("kept for inspection: " + tmp)
+        if failures:
+            sys.exit(1)
+        print("all ok")
+        return
     tmp = tempfile.mkdtemp(prefix="restock-nb-")
     procs = []
     try:

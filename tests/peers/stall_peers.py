@@ -7,12 +7,16 @@ MODE:
   trickle    HTTP: accept, read the request, answer "HTTP/1.1 200 OK" and a
              JSON body one byte per second (it never completes in time)
   smtpstall  SMTP: greet with 220, read what comes, never answer again
+  holdfirst  HTTP shop: the first order POST is held (never answered); every
+             later POST gets 201 {"id": "SO-<n>", "status": "accepted"};
+             GET /products/SKU gets FLT-100's product (42.50 EUR)
   dns        UDP 127.0.0.1:53: read queries, never answer (needs a network
              namespace of one's own)
 Prints "port N" once it listens. Every connection's received bytes are
-appended to LOGFILE as one JSON line {"conn": k, "data": "<latin-1>"} when
-the connection ends or every second while it lasts (the last line of a
-connection wins), so a test can see which requests arrived.
+appended to LOGFILE as one JSON line {"conn": k, "data": "<latin-1>",
+"closed": bool} when the connection ends ("closed": true) or every second
+while it lasts (the last line of a connection wins), so a test can see
+which requests arrived and which connections are still open.
 """
 import json
 import socket
@@ -22,12 +26,14 @@ import time
 
 LOCK = threading.Lock()
 COUNT = [0]
+HELD = [False]
 
 
-def record(logfile, k, data):
+def record(logfile, k, data, closed=False):
     with LOCK:
         with open(logfile, "a") as f:
-            f.write(json.dumps({"conn": k, "data": data.decode("latin-1")}) + "\n")
+            f.write(json.dumps({"conn": k, "data": data.decode("latin-1"),
+                                "closed": closed}) + "\n")
 
 
 def serve_conn(conn, mode, logfile, k):
@@ -48,6 +54,27 @@ def serve_conn(conn, mode, logfile, k):
             except socket.timeout:
                 pass
             now = time.monotonic()
+            if mode == "holdfirst" and b"\r\n\r\n" in data and not sent:
+                head, _, rest = data.partition(b"\r\n\r\n")
+                m = [l for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")]
+                post = head.startswith(b"POST ")
+                hold = False
+                if post:
+                    with LOCK:
+                        hold = not HELD[0]
+                        HELD[0] = True
+                if hold:
+                    sent = -1  # this one is never answered
+                elif len(rest) >= (int(m[0].split(b":")[1]) if m else 0):
+                    out = (b'{"id":"SO-%d","status":"accepted"}' % k if post else
+                           b'{"sku":"FLT-100","unit_price":"42.50","currency":"EUR",'
+                           b'"lead_time_days":3,"available":true}')
+                    conn.sendall((b"HTTP/1.1 201 Created" if post else b"HTTP/1.1 200 OK") +
+                                 b"\r\nContent-Type: application/json\r\n"
+                                 b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(out)
+                                 + out)
+                    sent = 1
+                    break
             if mode == "trickle" and b"\r\n\r\n" in data and now - last >= 1.0:
                 if sent == 0:
                     conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
@@ -60,7 +87,7 @@ def serve_conn(conn, mode, logfile, k):
     except OSError:
         pass
     finally:
-        record(logfile, k, data)
+        record(logfile, k, data, closed=True)
         conn.close()
 
 
