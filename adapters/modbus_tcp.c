@@ -620,7 +620,7 @@ static void conn_timer_cb(void *ud)
   struct mbt_conn *c = ud;
   struct mbt_dev *md = c->head;
   char what[300];
-  int kind = c->tm_kind;
+  int kind = (int)c->tm_kind;
   c->tm_kind = T_NONE;
   if(!md)
     return;
