@@ -72,6 +72,12 @@ static void write_file(const char *dir, const char *name, const char *text)
 static const char *const kinds[N_SKUS] = {"filter", "filter", "lamp",  "belt",  "oil",
                                           "cartridge", "filter", "seal", "lamp", "belt"};
 
+/* Spares on the shelf at start: one for every third part and for each part replaced later. */
+static unsigned spares_of(unsigned g, unsigned d, unsigned i)
+{
+  return (d + i) % 3u == 0u || g % 17u == 0u || g == 13u ? 1u : 0u;
+}
+
 /* The level of consumable g at hour h (0 = 14 days ago), in percent. */
 static double level_at(unsigned g, unsigned h)
 {
@@ -151,7 +157,7 @@ static void make_config(struct plant *p)
                     "      - {id: %s-%u, sku: SKU-%u0%u, kind: %s, spares: %u, level: {point: p%u, "
                     "full: 100, empty: 0}}\n",
                     kinds[i % N_SKUS], i, i % N_SKUS + 1, i % N_SKUS, kinds[i % N_SKUS],
-                    (d + i) % 3 == 0 ? 1u : 0u, i);
+                    spares_of(d * p->per_device + i, d, i), i);
   }
   if(rs_snprintf(sub, sizeof(sub), "%s/devices.d", p->dir) || mkdir(sub, 0700))
     die("cannot make devices.d");

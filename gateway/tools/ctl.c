@@ -230,7 +230,8 @@ static void print_status_table(const json_t *doc, const struct status_filter *f)
       snprintf(days, sizeof(days), "-");
     else if(isinf(rows[i].days))
       snprintf(days, sizeof(days), "not depleting");
-    else if(json_is_number(p10) && json_is_number(p90))
+    else if(json_is_number(p10) && json_is_number(p90) &&
+            json_number_value(p90) - json_number_value(p10) >= 0.5)
       snprintf(days, sizeof(days), "%.1f (%.0f-%.0f)", rows[i].days, json_number_value(p10),
                json_number_value(p90));
     else

@@ -1061,7 +1061,9 @@ static void row_bar(struct rs_buf *o, const struct status_consumable *sc)
 static void days_cell(struct rs_buf *o, const struct status_consumable *sc)
 {
   days_left_text(o, sc);
-  if(sc->has_level && isfinite(sc->days_left_p10) && !isnan(sc->days_left_p90)) {
+  /* bounds that round to one number (an empty part: 0-0) say nothing */
+  if(sc->has_level && isfinite(sc->days_left_p10) && !isnan(sc->days_left_p90) &&
+     sc->days_left_p90 - sc->days_left_p10 >= 0.5) {
     rs_buf_printf(o, "<span class=\"bounds\"> (%.0f\xe2\x80\x93", sc->days_left_p10);
     if(isinf(sc->days_left_p90))
       rs_buf_puts(o, "\xe2\x88\x9e)</span>");
@@ -1100,11 +1102,12 @@ static void overview_row(struct rs_buf *o, const struct status_consumable *sc)
   day(o, sc->has_level ? sc->empty_at_ms : 0);
   rs_buf_printf(o, "</td><td>%" PRId64 "</td><td>", sc->spares);
   if(sc->open_order[0]) {
-    rs_buf_printf(o, "%" PRId64 " <a href=\"/orders/", sc->on_order);
+    /* the number links to the order (its id in the link's name: a short column) */
+    rs_buf_puts(o, "<a href=\"/orders/");
     esc(o, sc->open_order);
-    rs_buf_puts(o, "\">");
+    rs_buf_printf(o, "\" aria-label=\"%" PRId64 " on order ", sc->on_order);
     esc(o, sc->open_order);
-    rs_buf_puts(o, "</a>");
+    rs_buf_printf(o, "\">%" PRId64 "</a>", sc->on_order);
   }
   else
     rs_buf_printf(o, "%" PRId64, sc->on_order);

@@ -151,6 +151,7 @@ try {
   if (days.length < total / 2) fail('too few rows with days left: ' + days.length);
   for (let i = 1; i < days.length; i++)
     if (days[i] < days[i - 1]) fail(`days left not ascending at row ${i}: ${days[i - 1]} then ${days[i]}`);
+  await page.screenshot({ path: join(outdir, 'overview-by-days.png') });
   await csp('the sorted overview');
 
   // ---- filtering with the form: device, then state, then kind ----
