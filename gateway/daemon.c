@@ -37,6 +37,7 @@ struct daemon_core {
   bool dirty;        /* readings arrived since the last evaluation */
   int64_t next_eval; /* monotonic ms */
   int64_t next_thin; /* wall ms of the next retention pass (storage.retention) */
+  int64_t next_commit; /* wall ms: the batched readings are written then */
   struct evloop *loop; /* NULL: network I/O blocks (tests, tools) */
 };
 
@@ -137,8 +138,13 @@ int64_t daemon_core_step(struct daemon_core *c)
   (void)scheduler_drain(c->sched, core_emit, c); /* polls the bus workers finished */
   scheduler_run_io_timeouts(c->sched, clock_real_mono_ms(), clock_wall_ms(c->clk), core_emit, c);
   scheduler_run_due(c->sched, now, clock_wall_ms(c->clk), core_emit, c);
-  /* the turn's values (drained, and those the loop's callbacks delivered) in one transaction */
-  (void)reading_path_commit(c->rp);
+  /* the batched values (drained, and those the loop's callbacks delivered) in one
+     transaction, at most every DAEMON_COMMIT_INTERVAL_MS: fewer pages written (flash) */
+  if(clock_wall_ms(c->clk) >= c->next_commit ||
+     reading_path_pending(c->rp) >= DAEMON_COMMIT_MAX) {
+    (void)reading_path_commit(c->rp);
+    c->next_commit = clock_wall_ms(c->clk) + DAEMON_COMMIT_INTERVAL_MS;
+  }
   if(c->dirty || now >= c->next_eval)
     daemon_core_evaluate(c); /* everything: `for` timers and staleness move with time */
   else if(decide_n_marked(c->dec))
@@ -152,6 +158,8 @@ int64_t daemon_core_step(struct daemon_core *c)
   next = scheduler_next_due(c->sched);
   if(next > c->next_eval)
     next = c->next_eval;
+  if(reading_path_pending(c->rp) && c->next_commit - clock_wall_ms(c->clk) < next - now)
+    next = now + (c->next_commit > clock_wall_ms(c->clk) ? c->next_commit - clock_wall_ms(c->clk) : 0);
   {
     /* the pipeline's next due time is on the wall timeline */
     int64_t due = pipeline_next_due(c->pl), wall = clock_wall_ms(c->clk);

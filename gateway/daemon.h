@@ -44,6 +44,16 @@
 #define DAEMON_THIN_INTERVAL_MS 86400000
 #define DAEMON_THIN_BUCKET_MS   3600000
 
+/*
+ * Readings that pass the deadband/heartbeat filter are kept in memory and
+ * written in one transaction at most this often (daemon wall ms, so it
+ * scales with --time-scale), or at once when READING_BATCH_MAX wait. A power
+ * cut loses at most this much of the stored readings (never orders: their
+ * transactions are durable on their own).
+ */
+#define DAEMON_COMMIT_INTERVAL_MS (5 * 60 * 1000)
+#define DAEMON_COMMIT_MAX         4096
+
 /* The meta key holding the scaled timeline's anchor: "SCALE ANCHOR_WALL_MS REAL_ANCHOR_WALL_MS". */
 #define DAEMON_META_CLOCK_ANCHOR "clock.scaled_anchor"
 

@@ -736,6 +736,11 @@ enum rs_err reading_path_commit(struct reading_path *rp)
   return rc;
 }
 
+size_t reading_path_pending(const struct reading_path *rp)
+{
+  return rp->n_pend;
+}
+
 enum rs_err reading_path_submit(struct reading_path *rp, const struct reading *r)
 {
   return reading_path_submit_ex(rp, r, NULL);

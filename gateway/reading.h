@@ -58,7 +58,12 @@
 #include "rules/rules.h"
 
 /* Longest gap (reading time) between two saves of a predictor's state. */
-#define READING_PERSIST_INTERVAL_MS (15 * 60 * 1000)
+/*
+ * 6 h: the stored readings are the truth (a start replays those newer than
+ * the saved state), so saving more often only wears the flash: each save
+ * rewrites the consumable's row (a 2 KiB state) and its pages.
+ */
+#define READING_PERSIST_INTERVAL_MS (6 * 3600 * 1000)
 
 struct reading_path;
 
@@ -141,6 +146,8 @@ void reading_path_set_batching(struct reading_path *rp, bool on);
  * next value whatever the deadband says. RS_OK when there was nothing.
  */
 enum rs_err reading_path_commit(struct reading_path *rp);
+/* Values waiting for reading_path_commit(). */
+size_t reading_path_pending(const struct reading_path *rp);
 
 /* Live state of device/point, or NULL when no reading of it was ever seen. */
 const struct live_point *reading_path_live(const struct reading_path *rp, const char *device,

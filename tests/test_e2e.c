@@ -193,9 +193,15 @@ static int count_reading(void *ud, const char *device, const char *point, int64_
   return 0;
 }
 
+/*
+ * What the store holds of point once restockd's next commit ran: values
+ * that pass the filter wait in memory for up to DAEMON_COMMIT_INTERVAL_MS
+ * and are written in one transaction.
+ */
 static size_t stored_readings(struct env *e, const char *point)
 {
   size_t n = 0;
+  assert_int_equal(reading_path_commit(daemon_core_readings(e->core)), RS_OK);
   assert_int_equal(store_readings_range(e->st, "tank-01", point, 0, INT64_MAX, count_reading, &n),
                    RS_OK);
   return n;
