@@ -712,6 +712,14 @@ struct mail_sender *mail_sender_new(struct evloop *loop, unsigned max_in_flight)
   return ms;
 }
 
+void mail_sender_set_max(struct mail_sender *ms, unsigned k)
+{
+  if(k) {
+    ms->k = k;
+    msend_pump(ms);
+  }
+}
+
 void mail_sender_free(struct mail_sender *ms)
 {
   if(!ms)

@@ -95,6 +95,8 @@ typedef void (*mail_done_fn)(void *ud, enum mail_result r, const char *err);
 
 /* A sender on loop (borrowed); max_in_flight 0: MAIL_MAX_IN_FLIGHT. NULL on failure. */
 struct mail_sender *mail_sender_new(struct evloop *loop, unsigned max_in_flight);
+/* Put at most k (>= 1) transactions on the wire from now on (mail.max_in_flight). */
+void mail_sender_set_max(struct mail_sender *ms, unsigned k);
 /* Abandon what is in flight (callbacks never run) and free. NULL is fine. */
 void mail_sender_free(struct mail_sender *ms);
 /*

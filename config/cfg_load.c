@@ -126,6 +126,7 @@ static const struct ckey k_commerce[] = {
   K("ca_file", KT_PATH, struct cfg, commerce.ca_file, false, 0, 0, NULL),
   K("timeout", KT_DUR, struct cfg, commerce.timeout_ms, false, D_MS, 10 * D_M, "10s"),
   K("status_interval", KT_DUR, struct cfg, commerce.status_interval_ms, false, D_S, I64MAX, "1h"),
+  K("max_in_flight", KT_INT, struct cfg, commerce.max_in_flight, false, 1, 32, "4"),
   K("customer_id", KT_STR, struct cfg, commerce.customer_id, false, 0, 0, NULL),
   KX("ship_to", KT_MAP, false),
 };
@@ -153,6 +154,7 @@ static const struct ckey k_mail[] = {
   K("username", KT_STR, struct cfg, mail.username, false, 0, 0, NULL),
   K("password_file", KT_SECRET, struct cfg, mail.password_file, false, 0, 0, NULL),
   K("timeout", KT_DUR, struct cfg, mail.timeout_ms, false, D_S, 10 * D_M, "15s"),
+  K("max_in_flight", KT_INT, struct cfg, mail.max_in_flight, false, 1, 8, "2"),
 };
 
 static const struct ckey k_orders[] = {

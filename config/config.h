@@ -232,6 +232,7 @@ struct cfg {
     const char *ca_file;
     int64_t timeout_ms;          /* default 10s */
     int64_t status_interval_ms;  /* default 1h */
+    int64_t max_in_flight;       /* requests on the wire at once (default 4) */
     const char *customer_id;
     struct {
       const char *name, *street, *city, *postcode, *country;
@@ -246,6 +247,7 @@ struct cfg {
     const char *username;
     const char *password_file;
     int64_t timeout_ms;          /* one SMTP transaction, at most (default 15 s) */
+    int64_t max_in_flight;       /* SMTP transactions at once (default 2) */
   } mail;
 
   struct {

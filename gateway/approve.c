@@ -704,6 +704,7 @@ static enum rs_err send_due_async(struct store *st, const struct cfg *cfg, int64
     return r2;
   }
   mail_settings_from_cfg(cfg, &ms);
+  mail_sender_set_max(g.sender, (unsigned)cfg->mail.max_in_flight);
   if(mail_address(cfg->mail.from, from, sizeof(from)))
     (void)rs_strlcpy(from, "restock@localhost", sizeof(from));
   for(i = 0; i < l.n; i++) {

@@ -294,7 +294,8 @@ static struct commerce *shop_ready(struct pipeline *p, const struct cfg *cfg)
   memset(&p->shop, 0, sizeof(p->shop));
   p->shop.cfg = cfg;
   p->shop.loop = p->loop;
-  p->shop.max_in_flight = COMMERCE_MAX_IN_FLIGHT;
+  p->shop.max_in_flight = cfg->commerce.max_in_flight > 0 ? (unsigned)cfg->commerce.max_in_flight
+                                                           : COMMERCE_MAX_IN_FLIGHT;
   if(p->have_override) {
     p->shop.ops = &scripted_ops;
     p->shop.env = &p->override;

@@ -599,6 +599,8 @@ static void test_timeout_watchdog_warning(void **state)
   assert_int_equal(load_bufs(yaml, NULL, NULL, &diags, &cfg), 0);
   assert_non_null(cfg);
   assert_int_equal(cfg->mail.timeout_ms, 60000);
+  assert_int_equal(cfg->commerce.max_in_flight, 4); /* the defaults */
+  assert_int_equal(cfg->mail.max_in_flight, 2);
   for(k = 0; k < diags.n; k++) {
     if(diags.v[k].warning && strstr(diags.v[k].text, "watchdog") &&
        (strstr(diags.v[k].text, "restock.yaml:5:12: commerce.timeout: 20 s") ||
@@ -609,11 +611,15 @@ static void test_timeout_watchdog_warning(void **state)
   cfg_free(cfg);
   cfg_diags_free(&diags);
   /* 15 s and the defaults: no warning */
-  assert_int_equal(rs_snprintf(yaml, sizeof(yaml), base, "  timeout: 15s\n", ""), 0);
+  assert_int_equal(rs_snprintf(yaml, sizeof(yaml), base, "  timeout: 15s\n  max_in_flight: 8\n",
+                               "  max_in_flight: 1\n"),
+                   0);
   memset(&diags, 0, sizeof(diags));
   cfg = NULL;
   assert_int_equal(load_bufs(yaml, NULL, NULL, &diags, &cfg), 0);
   assert_int_equal(cfg->mail.timeout_ms, 15000);
+  assert_int_equal(cfg->commerce.max_in_flight, 8);
+  assert_int_equal(cfg->mail.max_in_flight, 1);
   for(k = 0; k < diags.n; k++)
     assert_null(strstr(diags.v[k].text, "watchdog"));
   cfg_free(cfg);
