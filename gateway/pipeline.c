@@ -506,7 +506,8 @@ static enum rs_err list_state(struct pipeline *p, enum store_order_state state,
   memset(out, 0, sizeof(*out));
   rc = store_list_orders(p->st, true, state, 0, collect_order, out);
   if(rc) {
-    log_err("cannot list %s orders: %s", store_order_state_name(state), store_errmsg(p->st));
+    log_rl(LOG_LVL_ERR, "store-orders", "cannot list %s orders: %s", store_order_state_name(state),
+           store_errmsg(p->st));
     order_list_free(out);
     return rc;
   }
@@ -631,7 +632,8 @@ bool pipeline_has_open_line(struct pipeline *p, const char *consumable)
 {
   bool open = false;
   if(store_has_open_line(p->st, consumable, &open, NULL)) {
-    log_err("cannot read open lines of %s: %s", consumable, store_errmsg(p->st));
+    log_rl(LOG_LVL_ERR, "store-orders", "cannot read open lines of %s: %s", consumable,
+           store_errmsg(p->st));
     return true;
   }
   return open;
@@ -1372,7 +1374,7 @@ static enum rs_err batch_lines(struct pipeline *p, const struct cfg *cfg, int64_
 
   rc = store_list_open_lines(p->st, collect_unbatched, &ll);
   if(rc) {
-    log_err("cannot list open order lines: %s", store_errmsg(p->st));
+    log_rl(LOG_LVL_ERR, "store-orders", "cannot list open order lines: %s", store_errmsg(p->st));
     goto out;
   }
   if(!ll.n)
@@ -1459,7 +1461,7 @@ static enum rs_err batch_lines(struct pipeline *p, const struct cfg *cfg, int64_
              created, created == 1 ? "" : "s");
   goto out;
 fail:
-  log_err("order lines not batched: %s", store_errmsg(p->st));
+  log_rl(LOG_LVL_ERR, "store-orders", "order lines not batched: %s", store_errmsg(p->st));
   if(in_tx)
     store_rollback(p->st);
 out:

@@ -423,7 +423,8 @@ static enum rs_err save_state(struct reading_path *rp, const char *id, struct co
     rc = RS_OK;
   }
   if(rc) {
-    log_err("store: cannot read the state of %s: %s", id, store_errmsg(rp->st));
+    log_rl(LOG_LVL_ERR, "store-state", "store: cannot read the state of %s: %s", id,
+           store_errmsg(rp->st));
     return rc;
   }
   js = state_json(cs);
@@ -432,7 +433,8 @@ static enum rs_err save_state(struct reading_path *rp, const char *id, struct co
   row.updated_ms = now_ms;
   rc = store_put_consumable_state(rp->st, &row);
   if(rc)
-    log_err("store: cannot save the prediction state of %s: %s", id, store_errmsg(rp->st));
+    log_rl(LOG_LVL_ERR, "store-state", "store: cannot save the prediction state of %s: %s", id,
+           store_errmsg(rp->st));
   else {
     cs->saved_ms = cs->fed_ms;
     cs->dirty = false;
@@ -542,16 +544,19 @@ static void cons_ready(struct reading_path *rp, const struct cfg_consumable *c,
       row.id = rs_xstrdup(c->full_id);
       row.spares = c->spares;
       if(store_put_consumable_state(rp->st, &row))
-        log_err("store: cannot create the state of %s: %s", c->full_id, store_errmsg(rp->st));
+        log_rl(LOG_LVL_ERR, "store-state", "store: cannot create the state of %s: %s", c->full_id,
+               store_errmsg(rp->st));
     }
     else
-      log_err("store: cannot read the state of %s: %s", c->full_id, store_errmsg(rp->st));
+      log_rl(LOG_LVL_ERR, "store-state", "store: cannot read the state of %s: %s", c->full_id,
+             store_errmsg(rp->st));
     store_consumable_free(&row);
     if(cs->pred_ok && c->device && c->point && c->model != CFG_MODEL_BUTTON) {
       struct catchup cu = {rp, c, cs};
       if(store_readings_range(rp->st, c->device->id, c->point->id, from, INT64_MAX, catchup_cb,
                               &cu))
-        log_err("store: cannot read the history of %s: %s", c->full_id, store_errmsg(rp->st));
+        log_rl(LOG_LVL_ERR, "store-history", "store: cannot read the history of %s: %s", c->full_id,
+               store_errmsg(rp->st));
     }
   }
 }

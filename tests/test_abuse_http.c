@@ -539,6 +539,19 @@ static void test_lockout_per_client(void **state)
   assert_int_equal(post("127.0.0.2", path, AUTH_GOOD, ans, sizeof(ans)), 404);
 }
 
+/* The bytes of file path from offset on into buf (NUL-terminated). */
+static void read_from(const char *path, off_t offset, char *buf, size_t size)
+{
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  ssize_t n;
+  assert_true(fd >= 0);
+  assert_int_equal(lseek(fd, offset, SEEK_SET), offset);
+  n = read(fd, buf, size - 1);
+  close(fd);
+  assert_true(n >= 0);
+  buf[n] = '\0';
+}
+
 /*
  * A full disk (the database's size limit here) was not reported: /healthz
  * stayed 200 and there was no alert. Now both say so until a write works.
@@ -555,6 +568,24 @@ static void test_storage_fault_reported(void **state)
   for(i = 0; i < 100000 && rc == RS_OK; i++)
     rc = store_put_reading(E.st, "tank-01", "filter_level", t + i, (double)i);
   assert_int_equal(rc, RS_ERR_FULL);
+  {
+    /* an hour of polls a minute apart with the disk full: a few lines, not one per failure */
+    char logpath[160], buf[65536];
+    struct stat sb;
+    const char *p;
+    int k, nstore = 0;
+    assert_int_equal(rs_snprintf(logpath, sizeof(logpath), "%s/log", E.dir), 0);
+    assert_int_equal(stat(logpath, &sb), 0);
+    for(k = 0; k < 60; k++) {
+      clock_advance(E.clk, MIN_MS);
+      (void)daemon_core_step(E.core);
+    }
+    read_from(logpath, sb.st_size, buf, sizeof(buf));
+    for(p = buf; (p = strstr(p, "<3>")); p++)
+      nstore++;
+    if(nstore > 4)
+      fail_msg("%d error lines for an hour of a full disk:\n%s", nstore, buf);
+  }
   assert_int_equal(get("127.0.0.1", "/healthz", ans, sizeof(ans)), 503);
   assert_non_null(strstr(ans, "degraded: storage: the disk (or database size limit) is full"));
   run_for(300); /* past the status cache */
@@ -567,19 +598,6 @@ static void test_storage_fault_reported(void **state)
   run_for(300);
   assert_int_equal(get("127.0.0.1", "/api/v1/status", ans, sizeof(ans)), 200);
   assert_null(strstr(ans, "the database fails"));
-}
-
-/* The bytes of file path from offset on into buf (NUL-terminated). */
-static void read_from(const char *path, off_t offset, char *buf, size_t size)
-{
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  ssize_t n;
-  assert_true(fd >= 0);
-  assert_int_equal(lseek(fd, offset, SEEK_SET), offset);
-  n = read(fd, buf, size - 1);
-  close(fd);
-  assert_true(n >= 0);
-  buf[n] = '\0';
 }
 
 /*
