@@ -964,9 +964,15 @@ static enum rs_err create_db(const char *path, char *err, size_t errlen)
   }
   store_close(st); /* checkpoints and removes the -wal and -shm files */
   if(!rc && link(tmp.data, path) && errno != EEXIST) {
-    if(err)
-      snprintf(err, errlen, "cannot create database %s: %s", path, strerror(errno));
-    rc = RS_ERR_IO;
+    /* a file system without hard links: rename, unless a file appeared meanwhile */
+    int e = errno;
+    bool moved = (e == EPERM || e == ENOTSUP || e == EOPNOTSUPP) && access(path, F_OK) &&
+                 !rename(tmp.data, path);
+    if(!moved) {
+      if(err)
+        snprintf(err, errlen, "cannot create database %s: %s", path, strerror(e));
+      rc = RS_ERR_IO;
+    }
   }
   (void)unlink(tmp.data);
   rs_buf_free(&tmp);
