@@ -418,6 +418,11 @@ static void test_no_credential_less_decisions(void **state)
   assert_int_equal(get("127.0.0.1", path, ans, sizeof(ans)), 200);
   assert_non_null(strstr(ans, E.pending));
   assert_null(strstr(ans, "method=\"post\""));
+  /* and a page about a bad link sends nobody to a dashboard that cannot decide */
+  assert_int_equal(get("127.0.0.1", "/approve/not-a-token", ans, sizeof(ans)), 403);
+  assert_non_null(strstr(ans, "restockctl orders approve"));
+  assert_null(strstr(ans, "decide on the gateway&#39;s dashboard"));
+  assert_null(strstr(ans, "decide on the gateway's dashboard"));
 
   /* with http.admin: the page offers the forms, the credential is asked for, and decides */
   use_admin(true);

@@ -190,8 +190,17 @@ static bool csrf_ok(const struct approve_http_req *rq)
   return n && strlen(rq->csrf_given) == n && CRYPTO_memcmp(want, rq->csrf_given, n) == 0;
 }
 
-static const char TODO_DASHBOARD[] =
-    "You can still decide on the gateway's dashboard, or ask for a new mail.";
+/*
+ * Where else the order can be decided: the dashboard only with http.admin
+ * (SPEC 11); without it, restockctl on the gateway.
+ */
+static const char *todo_decide(const struct cfg *cfg)
+{
+  return cfg->http.admin_set
+             ? "You can still decide on the gateway's dashboard, or ask for a new mail."
+             : "The gateway's administrator can still decide it (restockctl orders approve or "
+               "reject), or you can ask for a new mail.";
+}
 
 /* The page for a token that is malformed or not signed by this gateway. */
 static void refuse_forged(struct approve_http_resp *out, const struct cfg *cfg)
@@ -199,8 +208,12 @@ static void refuse_forged(struct approve_http_resp *out, const struct cfg *cfg)
   message(out, cfg, 403, "This link is not valid",
           "The approval link is damaged or was not made by this gateway, so nothing was "
           "changed.",
-          "Open the link from the mail again, making sure the whole address was copied. "
-          "If it still fails, decide on the gateway's dashboard.");
+          cfg->http.admin_set
+              ? "Open the link from the mail again, making sure the whole address was copied. "
+                "If it still fails, decide on the gateway's dashboard."
+              : "Open the link from the mail again, making sure the whole address was copied. "
+                "If it still fails, ask the gateway's administrator (restockctl orders "
+                "approve or reject).");
 }
 
 void approve_http_handle(struct store *st, struct pipeline *pl, const struct cfg *cfg,
@@ -250,7 +263,7 @@ void approve_http_handle(struct store *st, struct pipeline *pl, const struct cfg
     message(out, cfg, 410, "This link is no longer known",
             "The gateway has no record of this link (its database was replaced since the "
             "mail was sent). Nothing was changed.",
-            TODO_DASHBOARD);
+            todo_decide(cfg));
     return;
   }
   if(rc) {
@@ -264,7 +277,7 @@ void approve_http_handle(struct store *st, struct pipeline *pl, const struct cfg
     message(out, cfg, 403, "This link is not valid",
             "The link does not belong to the approver it was recorded for. Nothing was "
             "changed.",
-            TODO_DASHBOARD);
+            todo_decide(cfg));
     goto out;
   }
   if(a.used_at_ms) {
@@ -296,7 +309,7 @@ void approve_http_handle(struct store *st, struct pipeline *pl, const struct cfg
   if(rc) {
     message(out, cfg, 410, "This order is gone",
             "The order this link names is not in the gateway's database. Nothing was changed.",
-            TODO_DASHBOARD);
+            todo_decide(cfg));
     goto out;
   }
   if(o->order.state != STORE_ORDER_PENDING_APPROVAL) {
