@@ -10,7 +10,7 @@
 #      poll_interval 10ms, the store on disk): requests answered per second,
 #      counted by the server for all three alike;
 #   2. at poll_interval 1s: the CPU of the raw loop, the pipelined poller and
-#      restockd (from /proc/PID/stat), restockd's RSS and threads, and its
+#      restockd (from /proc/PID/task/*/schedstat, ns), restockd's RSS and threads, and its
 #      CPU per reading (the cost that must not grow with N).
 # Prints one line per measurement, then a summary table.
 set -eu
@@ -70,13 +70,15 @@ served() { # the server's count of answered requests
   grep served "$TMP/srv.out" | tail -n 1 | awk '{print $2}'
 }
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# CPU time of process $1 in units of 1/HZ s, from schedstat (ns): every thread of it
+cpu_ticks() { cat /proc/"$1"/task/*/schedstat | awk -v hz="$HZ" '{t += $1} END {printf "%.4f", t * hz / 1e9}'; }
 
 # daemon DIR: start restockd, wait for it to be polling; sets D_PID
 daemon() {
   "$BUILD/restockd" --config "$1" --log-level error > "$TMP/d.log" 2>&1 &
   D_PID=$!
-  sleep 4
+  # warm-up: each consumable's first reading loads its state from the store
+  sleep $((4 + N / 100))
 }
 
 stop_daemon() {
