@@ -67,6 +67,7 @@ struct kstate {
   int64_t empty_ms;     /* simulated time worn out with no spare to fit */
   unsigned stockouts;   /* times it ran empty with no spare */
   bool out;             /* empty with no spare now */
+  int64_t out_from_ms;  /* empty_ms when the current stockout began */
   /* scratch of one delivered line (devices_delivered, lock held) */
   int64_t line_pre;
   double line_left_ms;
@@ -349,13 +350,14 @@ static void k_plant(struct kstate *ks, int64_t now, int64_t dt)
     ks->empty_ms += dt;
     if(!ks->out) {
       ks->stockouts++;
+      ks->out_from_ms = ks->empty_ms - dt;
       log_warn("sim: %s/%s is worn out and no spare is on the shelf (stockout %u)",
                ks->dev->cfg->id, k->id, ks->stockouts);
     }
   }
   else if(ks->out) {
     log_info("sim: %s/%s: a spare arrived after %.1f days without one", ks->dev->cfg->id, k->id,
-             (double)ks->empty_ms / 86400000.0);
+             (double)(ks->empty_ms - ks->out_from_ms) / 86400000.0);
   }
   ks->out = empty;
 }
@@ -877,7 +879,6 @@ static void write_wake(struct devices *d)
   ssize_t w = write(d->wake[1], "p", 1);
   (void)w;
 }
-
 
 void devices_delivered(void *ctx, const char *order_id, const char *sku, int64_t quantity,
                        int64_t delivered_wall_ms)
