@@ -1073,6 +1073,65 @@ static enum MHD_Result on_page(struct http_server *s, struct MHD_Connection *con
   return ret;
 }
 
+/*
+ * The gate in front of every change over HTTP (SPEC 11): a form (not api)
+ * must carry this session's CSRF token for url, then the request needs the
+ * admin credential (its name goes to actor). true to go on; false with the
+ * refusal queued in *ret: 403 for a missing or stale form token, 403 saying
+ * `without` when http.admin is not set, 429 (Retry-After) while this client
+ * is locked out, 401 otherwise.
+ */
+static bool change_allowed(struct http_server *s, struct MHD_Connection *conn, const char *url,
+                           const struct req *rq, bool api, const char *without, char *actor,
+                           size_t actor_size, enum MHD_Result *ret)
+{
+  int64_t retry_ms = 0;
+  if(!api) {
+    const char *sess = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, SESSION_COOKIE);
+    char got[128], want[80];
+    if(!valid_session(sess) ||
+       form_field(rq->body.data ? rq->body.data : "", rq->body.len, "csrf", got, sizeof(got))) {
+      *ret = send_html_message(conn, 403, "Forbidden",
+                               "This form is missing its security token. Reload the page and "
+                               "try again.",
+                               NULL);
+      return false;
+    }
+    csrf_token(s, sess, url, want, sizeof(want));
+    if(!want[0] || strlen(got) != strlen(want) || CRYPTO_memcmp(got, want, strlen(want))) {
+      *ret = send_html_message(conn, 403, "Forbidden",
+                               "This form's security token is not valid (the page is too old or "
+                               "the gateway restarted). Reload the page and try again.",
+                               NULL);
+      return false;
+    }
+  }
+  switch(check_admin(s, conn, cur_cfg(s), actor, actor_size, &retry_ms)) {
+  case AUTH_OK:
+    return true;
+  case AUTH_DISABLED:
+    *ret = send_error(conn, url, 403, "forbidden", "Forbidden", without, NULL);
+    return false;
+  case AUTH_LOCKED: {
+    char secs[24], msg[128];
+    struct hdr ra[2] = {{"Retry-After", secs}, {NULL, NULL}};
+    int64_t sec = (retry_ms + 999) / 1000;
+    (void)rs_snprintf(secs, sizeof(secs), "%" PRId64, sec);
+    (void)rs_snprintf(msg, sizeof(msg),
+                      "too many failed logins from this address; try again in %" PRId64 " s", sec);
+    *ret = send_error(conn, url, 429, "too_many_requests", "Too many attempts", msg, ra);
+    return false;
+  }
+  default: {
+    static const struct hdr wa[] = {
+        {"WWW-Authenticate", "Basic realm=\"restock\", charset=\"UTF-8\""}, {NULL, NULL}};
+    *ret = send_error(conn, url, 401, "unauthorized", "Login needed",
+                      "this needs the admin user name and password (http.admin)", wa);
+    return false;
+  }
+  }
+}
+
 /* Approve or reject order id (both the API and the dashboard form). */
 static enum MHD_Result on_decide(struct http_server *s, struct MHD_Connection *conn,
                                  const struct http_match *m, const char *url, const struct req *rq)
@@ -1084,53 +1143,15 @@ static enum MHD_Result on_decide(struct http_server *s, struct MHD_Connection *c
   char actor[CFG_ID_MAX + 16], addr[64], msg[256];
   const char *ua;
   enum rs_err rc;
-  int64_t now = clock_wall_ms(s->env.clk), retry_ms = 0;
+  int64_t now = clock_wall_ms(s->env.clk);
+  enum MHD_Result ret;
   struct store_order_full *o = NULL;
 
-  if(!api) {
-    /* a form: the CSRF token must match this session and this action */
-    const char *sess = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, SESSION_COOKIE);
-    char got[128], want[80];
-    if(!valid_session(sess) ||
-       form_field(rq->body.data ? rq->body.data : "", rq->body.len, "csrf", got, sizeof(got))) {
-      return send_html_message(conn, 403, "Forbidden",
-                               "This form is missing its security token. Reload the page and "
-                               "try again.",
-                               NULL);
-    }
-    csrf_token(s, sess, url, want, sizeof(want));
-    if(!want[0] || strlen(got) != strlen(want) || CRYPTO_memcmp(got, want, strlen(want))) {
-      return send_html_message(conn, 403, "Forbidden",
-                               "This form's security token is not valid (the page is too old or "
-                               "the gateway restarted). Reload the page and try again.",
-                               NULL);
-    }
-  }
-
-  switch(check_admin(s, conn, cfg, actor, sizeof(actor), &retry_ms)) {
-  case AUTH_OK:
-    break;
-  case AUTH_DISABLED:
-    return send_error(conn, url, 403, "forbidden", "Forbidden",
-                      "decisions over HTTP need http.admin; without it, decide with the mailed "
-                      "approval link or `restockctl orders approve|reject`",
-                      NULL);
-  case AUTH_LOCKED: {
-    char secs[24];
-    struct hdr ra[2] = {{"Retry-After", secs}, {NULL, NULL}};
-    int64_t sec = (retry_ms + 999) / 1000;
-    (void)rs_snprintf(secs, sizeof(secs), "%" PRId64, sec);
-    (void)rs_snprintf(msg, sizeof(msg),
-                      "too many failed logins from this address; try again in %" PRId64 " s", sec);
-    return send_error(conn, url, 429, "too_many_requests", "Too many attempts", msg, ra);
-  }
-  default: {
-    static const struct hdr wa[] = {
-        {"WWW-Authenticate", "Basic realm=\"restock\", charset=\"UTF-8\""}, {NULL, NULL}};
-    return send_error(conn, url, 401, "unauthorized", "Login needed",
-                      "this needs the admin user name and password (http.admin)", wa);
-  }
-  }
+  if(!change_allowed(s, conn, url, rq, api,
+                     "decisions over HTTP need http.admin; without it, decide with the mailed "
+                     "approval link or `restockctl orders approve|reject`",
+                     actor, sizeof(actor), &ret))
+    return ret;
 
   client_addr(conn, addr, sizeof(addr));
   ua = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "User-Agent");
@@ -1170,7 +1191,6 @@ static enum MHD_Result on_decide(struct http_server *s, struct MHD_Connection *c
 
   if(api) {
     json_t *j = NULL;
-    enum MHD_Result ret;
     rc = api_order_by_id(s->env.st, cfg, id, &j);
     if(rc)
       return send_json_error(conn, 500, "internal", rs_strerror(rc), NULL);
@@ -1263,51 +1283,17 @@ static enum MHD_Result on_stock(struct http_server *s, struct MHD_Connection *co
   enum stock_op op = stock_route_op(m->route, &api);
   char id[2 * HTTP_ARG_MAX + 2], actor[CFG_ID_MAX + 16], addr[64], src[96], msg[512];
   char count[64], reason[256];
-  int64_t retry_ms = 0;
+  enum MHD_Result ret;
   struct stock_req r;
   enum rs_err rc;
   const char *body = rq->body.data ? rq->body.data : "";
 
   (void)rs_snprintf(id, sizeof(id), "%s/%s", m->arg[0], m->arg[1]);
-  if(!api) {
-    const char *sess = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, SESSION_COOKIE);
-    char got[128], want[80];
-    if(!valid_session(sess) || form_field(body, rq->body.len, "csrf", got, sizeof(got)))
-      return send_html_message(conn, 403, "Forbidden",
-                               "This form is missing its security token. Reload the page and "
-                               "try again.",
-                               NULL);
-    csrf_token(s, sess, url, want, sizeof(want));
-    if(!want[0] || strlen(got) != strlen(want) || CRYPTO_memcmp(got, want, strlen(want)))
-      return send_html_message(conn, 403, "Forbidden",
-                               "This form's security token is not valid (the page is too old or "
-                               "the gateway restarted). Reload the page and try again.",
-                               NULL);
-  }
-  switch(check_admin(s, conn, cfg, actor, sizeof(actor), &retry_ms)) {
-  case AUTH_OK:
-    break;
-  case AUTH_DISABLED:
-    return send_error(conn, url, 403, "forbidden", "Forbidden",
-                      "stock-take over HTTP needs http.admin; without it use `restockctl "
-                      "consumables`",
-                      NULL);
-  case AUTH_LOCKED: {
-    char secs[24];
-    struct hdr ra[2] = {{"Retry-After", secs}, {NULL, NULL}};
-    int64_t sec = (retry_ms + 999) / 1000;
-    (void)rs_snprintf(secs, sizeof(secs), "%" PRId64, sec);
-    (void)rs_snprintf(msg, sizeof(msg),
-                      "too many failed logins from this address; try again in %" PRId64 " s", sec);
-    return send_error(conn, url, 429, "too_many_requests", "Too many attempts", msg, ra);
-  }
-  default: {
-    static const struct hdr wa[] = {
-        {"WWW-Authenticate", "Basic realm=\"restock\", charset=\"UTF-8\""}, {NULL, NULL}};
-    return send_error(conn, url, 401, "unauthorized", "Login needed",
-                      "this needs the admin user name and password (http.admin)", wa);
-  }
-  }
+  if(!change_allowed(s, conn, url, rq, api,
+                     "stock-take over HTTP needs http.admin; without it use `restockctl "
+                     "consumables`",
+                     actor, sizeof(actor), &ret))
+    return ret;
   msg[0] = '\0';
   if(api) {
     if(stock_api_fields(rq, count, sizeof(count), reason, sizeof(reason), msg, sizeof(msg)))
@@ -1344,7 +1330,6 @@ static enum MHD_Result on_stock(struct http_server *s, struct MHD_Connection *co
     struct status_view v;
     const struct status_consumable *sc;
     json_t *j = NULL;
-    enum MHD_Result ret;
     collect_view(s, &v);
     sc = status_view_consumable(&v, id);
     j = sc ? api_consumable_json(sc) : NULL;
