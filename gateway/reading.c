@@ -25,6 +25,7 @@ struct cons_state {
   int64_t spares;      /* cache of the store's count (the config's without a store) */
   uint64_t spares_gen; /* store_spares_generation() when spares was read; UINT64_MAX: never */
   int64_t replaced_ms; /* last replacement (wall ms); INT64_MIN: none known */
+  uint64_t checked_gen; /* the reading path's cfg_gen when the parameters were last checked */
   /* from the store row, re-read with spares (SPEC 7 holds) */
   enum store_hold hold;
   int64_t held_until_ms;
@@ -66,7 +67,9 @@ struct reading_path {
   double *pt_band;
   size_t *cons_off; /* n_points + 1 */
   const struct cfg_consumable **cons_of;
+  struct entry **cons_ent; /* beside cons_of: each one's state entry (NULL until first use) */
   size_t n_pts;
+  uint64_t cfg_gen; /* bumped by every reading_path_set_config() */
   /* batching (reading_path_set_batching): values to store at the next commit */
   bool batching;
   struct pending *pend;
@@ -178,6 +181,7 @@ static void unindex(struct reading_path *rp)
   FREE_NULL(rp->pt_band);
   FREE_NULL(rp->cons_off);
   FREE_NULL(rp->cons_of);
+  FREE_NULL(rp->cons_ent);
   rp->n_pts = 0;
 }
 
@@ -213,6 +217,7 @@ void reading_path_set_config(struct reading_path *rp, const struct cfg *cfg)
   size_t i, j, k, g = 0, n_cons = 0;
   unindex(rp);
   rp->cfg = cfg;
+  rp->cfg_gen++;
   if(!cfg)
     return;
   rp->dev_off = rs_xcalloc(cfg->n_devices + 1, sizeof(*rp->dev_off));
@@ -227,6 +232,7 @@ void reading_path_set_config(struct reading_path *rp, const struct cfg *cfg)
   rp->pt_band = rs_xcalloc(g + 1, sizeof(*rp->pt_band));
   rp->cons_off = rs_xcalloc(g + 1, sizeof(*rp->cons_off));
   rp->cons_of = rs_xcalloc(n_cons + 1, sizeof(*rp->cons_of));
+  rp->cons_ent = rs_xcalloc(n_cons + 1, sizeof(*rp->cons_ent));
   k = 0;
   for(i = 0; i < cfg->n_devices; i++) {
     const struct cfg_device *d = &cfg->devices[i];
@@ -486,8 +492,12 @@ static void cons_ready(struct reading_path *rp, const struct cfg_consumable *c,
                        struct cons_state *cs)
 {
   struct predict_params params;
-  bool ok = predict_params_from_cfg(c, &params) == PREDICT_OK;
+  bool ok;
 
+  if(cs->loaded && cs->checked_gen == rp->cfg_gen)
+    return; /* checked under this config already: nothing to compare per reading */
+  ok = predict_params_from_cfg(c, &params) == PREDICT_OK;
+  cs->checked_gen = rp->cfg_gen;
   if(cs->loaded) {
     uint8_t blob[PREDICT_STATE_MAX];
     size_t len = 0;
@@ -616,9 +626,8 @@ out:
 
 /* Feed reading r to every consumable of its point; save states that are due. */
 static void predict_one(struct reading_path *rp, const struct cfg_consumable *c,
-                        const struct reading *r)
+                        struct cons_state *cs, const struct reading *r)
 {
-  struct cons_state *cs = cons_get(rp, c);
   feed(rp, c, cs, r->wall_ms, r->value, true);
   if(cs->dirty &&
      (cs->saved_ms == INT64_MIN || r->wall_ms - cs->saved_ms >= READING_PERSIST_INTERVAL_MS))
@@ -632,8 +641,13 @@ static void predict_reading(struct reading_path *rp, const struct reading *r, si
   if(!rp->cfg)
     return;
   if(g != SIZE_MAX) {
-    for(i = rp->cons_off[g]; i < rp->cons_off[g + 1]; i++)
-      predict_one(rp, rp->cons_of[i], r);
+    for(i = rp->cons_off[g]; i < rp->cons_off[g + 1]; i++) {
+      struct entry *e = rp->cons_ent[i];
+      if(!e)
+        e = rp->cons_ent[i] = cons_entry(rp, rp->cons_of[i]);
+      cons_ready(rp, rp->cons_of[i], e->cs);
+      predict_one(rp, rp->cons_of[i], e->cs, r);
+    }
     return;
   }
   d = cfg_find_device(rp->cfg, r->device);
