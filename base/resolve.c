@@ -292,7 +292,7 @@ static void on_timer(void *ud)
   finish(r, &res);
 }
 
-/* A numeric address, delivered at the next turn. */
+/* An answer known at once (a numeric address, a refused lookup), delivered at the next turn. */
 struct pre {
   struct rs_resolve r;
   struct rs_resolved res;
@@ -305,6 +305,26 @@ static void on_pre(void *ud)
   finish(&p->r, &res); /* frees p (its first member) */
 }
 
+/* An answer known now (res), handed to done at the loop's next turn. NULL on allocation failure. */
+static struct rs_resolve *pre_answer(struct evloop *loop, rs_resolve_fn done, void *ud,
+                                     const struct rs_resolved *res)
+{
+  struct pre *p = calloc(1, sizeof(*p));
+  if(!p)
+    return NULL;
+  p->res = *res;
+  p->r.loop = loop;
+  p->r.done = done;
+  p->r.ud = ud;
+  p->r.timer = evloop_timer_new(loop, on_pre, p);
+  if(!p->r.timer) {
+    free(p);
+    return NULL;
+  }
+  evloop_timer_arm(p->r.timer, clock_real_mono_ms());
+  return &p->r;
+}
+
 struct rs_resolve *rs_resolve_start(struct evloop *loop, const char *host, const char *service,
                                     int socktype, int64_t timeout_ms, rs_resolve_fn done,
                                     void *ud)
@@ -312,22 +332,8 @@ struct rs_resolve *rs_resolve_start(struct evloop *loop, const char *host, const
   struct rs_resolved res;
   struct rs_resolve *r;
   memset(&res, 0, sizeof(res));
-  if(!lookup(host, service, socktype, true, &res)) {
-    struct pre *p = calloc(1, sizeof(*p));
-    if(!p)
-      return NULL;
-    p->res = res;
-    p->r.loop = loop;
-    p->r.done = done;
-    p->r.ud = ud;
-    p->r.timer = evloop_timer_new(loop, on_pre, p);
-    if(!p->r.timer) {
-      free(p);
-      return NULL;
-    }
-    evloop_timer_arm(p->r.timer, clock_real_mono_ms());
-    return &p->r;
-  }
+  if(!lookup(host, service, socktype, true, &res))
+    return pre_answer(loop, done, ud, &res);
   r = calloc(1, sizeof(*r));
   if(!r)
     return NULL;
@@ -338,21 +344,8 @@ struct rs_resolve *rs_resolve_start(struct evloop *loop, const char *host, const
   r->j = job_start(host, service, socktype, true, res.why, sizeof(res.why));
   if(!r->j) {
     /* refused (the same lookup still runs): the answer comes at the next turn */
-    struct pre *p = calloc(1, sizeof(*p));
     free(r);
-    if(!p)
-      return NULL;
-    p->res = res;
-    p->r.loop = loop;
-    p->r.done = done;
-    p->r.ud = ud;
-    p->r.timer = evloop_timer_new(loop, on_pre, p);
-    if(!p->r.timer) {
-      free(p);
-      return NULL;
-    }
-    evloop_timer_arm(p->r.timer, clock_real_mono_ms());
-    return &p->r;
+    return pre_answer(loop, done, ud, &res);
   }
   r->io = evloop_io_add(loop, r->j->efd, EPOLLIN, on_done, r);
   r->timer = evloop_timer_new(loop, on_timer, r);
