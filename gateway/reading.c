@@ -952,6 +952,7 @@ void reading_path_snapshot(struct reading_path *rp, const struct cfg_consumable 
   }
   if(reading_path_predict(rp, c, now_ms, &pr)) {
     double life = predict_typical_life_days(&cs->pred, &pr);
+    out->life_days = life;
     out->vars[EXPR_VAR_LEVEL_PCT] = pr.level_pct;
     out->vars[EXPR_VAR_DAYS_LEFT] = pr.days_left;
     out->vars[EXPR_VAR_RATE_PER_DAY] = pr.rate_per_day;

@@ -40,7 +40,8 @@
  * the median of the last three readings), days_left, cover_days, rate_per_day,
  * confidence, empty_at, hours_since_replacement, lead_time_days, spares,
  * value, open_orders, the bounds (days_left_p10/p90, cover_days_p10/p90),
- * runout_risk and staleness.
+ * runout_risk, the typical life of one part (life_days, for the default
+ * rule's order-up-to quantity) and staleness.
  *
  * Not thread-safe: one main loop thread.
  */

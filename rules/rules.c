@@ -10,6 +10,10 @@
  * rule matches is evaluated against cfg->default_rule instead (its timer is
  * slot cfg->n_rules).
  *
+ * A configured rule orders its `quantity` (default one pack). The built-in
+ * default rule orders up to a position that covers the lead time plus
+ * RULES_DEFAULT_MARGIN_DAYS (rules_default_quantity; an extension of SPEC 7).
+ *
  * A button press (snapshot.button_pressed) makes one line of one pack,
  * whatever the `when` conditions say; it is credited to the first matching
  * rule (or the default rule), so that rule's `approval` applies.
@@ -27,6 +31,7 @@
 #include "rules/rules.h"
 
 #include <fnmatch.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -154,6 +159,29 @@ static void state_fit(struct rule_state *st, const struct cfg *cfg)
   rule_state_init(st, cfg);
 }
 
+/* See rules.h. */
+int64_t rules_default_quantity(const struct rule_snapshot *s, int64_t pack)
+{
+  double life = s->life_days;
+  double need = s->vars[EXPR_VAR_LEAD_TIME_DAYS] + RULES_DEFAULT_MARGIN_DAYS -
+                s->vars[EXPR_VAR_POSITION_DAYS];
+  double units, packs;
+
+  if(pack <= 0)
+    pack = 1;
+  if(!isfinite(life) || life <= 0 || !isfinite(need) || need <= 0)
+    return pack;
+  units = ceil(need / life);
+  if(!(units >= 1))
+    units = 1;
+  packs = ceil(units / (double)pack);
+  if(packs > RULES_DEFAULT_MAX_PACKS)
+    packs = RULES_DEFAULT_MAX_PACKS;
+  if(packs > (double)(INT64_MAX / pack))
+    return INT64_MAX / pack * pack;
+  return (int64_t)packs * pack;
+}
+
 static void decide(const struct cfg_rule *r, const struct rule_snapshot *s, int64_t now_ms,
                    bool button, struct rule_decision *d)
 {
@@ -163,7 +191,12 @@ static void decide(const struct cfg_rule *r, const struct rule_snapshot *s, int6
   memset(d, 0, sizeof(*d));
   d->consumable = c;
   d->rule = r;
-  d->quantity = button ? pack : round_to_pack(r->quantity > 0 ? r->quantity : pack, pack);
+  if(button)
+    d->quantity = pack;
+  else if(r->builtin)
+    d->quantity = rules_default_quantity(s, pack);
+  else
+    d->quantity = round_to_pack(r->quantity > 0 ? r->quantity : pack, pack);
   d->approval_required = r->approval == CFG_APPROVAL_REQUIRED ||
                          (c->item && c->item->approval == CFG_APPROVAL_REQUIRED);
   memcpy(d->figures, s->vars, sizeof(d->figures));

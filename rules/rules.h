@@ -29,7 +29,15 @@ struct rule_snapshot {
   bool urgent;                 /* an expiry hold lifted because the part runs out before a
                                   delivery could arrive: the line is drafted urgent */
   int64_t empty_at_ms;         /* predicted empty (wall ms), INT64_MAX when not depleting */
+  double life_days;            /* typical life of one part in days (the figure cover_days and
+                                  position_days use); 0, INFINITY or NaN when unknown */
 };
+
+/* The built-in default rule's order-up-to margin: it orders enough to cover
+   lead_time_days + this many days (docs/rules.md, "The default rule"). */
+#define RULES_DEFAULT_MARGIN_DAYS 2.0
+/* ... and never more than this many packs on one line. */
+#define RULES_DEFAULT_MAX_PACKS 100
 
 /*
  * Per consumable: for each configured rule (index i < cfg->n_rules) and the
@@ -51,7 +59,8 @@ void rule_state_restart(struct rule_state *st);
 struct rule_decision {
   const struct cfg_consumable *consumable;
   const struct cfg_rule *rule;   /* the rule that fired (may be cfg->default_rule) */
-  int64_t quantity;              /* units, already rounded up to the pack size */
+  int64_t quantity;              /* units, already rounded up to the pack size (the built-in
+                                    default rule: order-up-to, see rules_default_quantity) */
   bool approval_required;        /* the rule or catalog says a person must approve */
   double figures[EXPR_VAR_COUNT];/* the figures that fired it */
   int64_t need_by_ms;            /* wall ms by which the part must arrive */
@@ -67,6 +76,17 @@ struct rule_decision {
  */
 size_t rules_evaluate(const struct cfg *cfg, int64_t now_ms, const struct rule_snapshot *snaps,
                       struct rule_state *states, size_t n, struct rule_decision *out, size_t cap);
+
+/*
+ * The built-in default rule's quantity for snapshot s (an extension of SPEC 7,
+ * which says one pack): enough units that the inventory position covers the
+ * lead time plus RULES_DEFAULT_MARGIN_DAYS,
+ *   units = ceil((lead_time_days + margin - position_days) / life_days),
+ * at least 1, rounded up to whole packs of pack (> 0) and at most
+ * RULES_DEFAULT_MAX_PACKS packs. One pack when the life is unknown (0,
+ * infinite, NaN) or any figure is not finite. Returns units.
+ */
+int64_t rules_default_quantity(const struct rule_snapshot *s, int64_t pack);
 
 /* Whether rule r's selectors match consumable c. */
 bool rules_match(const struct cfg_rule *r, const struct cfg_consumable *c);

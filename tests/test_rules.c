@@ -142,6 +142,7 @@ static struct rule_snapshot snap(const struct cfg_consumable *c, double days_lef
     s.vars[i] = 0;
   s.vars[EXPR_VAR_DAYS_LEFT] = days_left;
   s.vars[EXPR_VAR_COVER_DAYS] = days_left;
+  s.vars[EXPR_VAR_POSITION_DAYS] = days_left; /* nothing on order */
   s.vars[EXPR_VAR_LEVEL_PCT] = 50;
   s.vars[EXPR_VAR_CONFIDENCE] = 0.9;
   s.vars[EXPR_VAR_LEAD_TIME_DAYS] = c->item ? (double)c->item->lead_time_ms / (double)DAY_MS : 0;
@@ -405,6 +406,107 @@ static void test_quantity(void **state)
   rule_state_free(&st);
 }
 
+/* One decision of the built-in default rule for s (risk 90 %, fires at once). */
+static int64_t default_qty(struct fixture *f, struct rule_snapshot *s)
+{
+  struct rule_state st;
+  struct rule_decision d;
+  size_t n;
+  s->vars[EXPR_VAR_RUNOUT_RISK] = 0.9;
+  rule_state_init(&st, &f->cfg);
+  n = eval1(f, T0, s, &st, &d);
+  rule_state_free(&st);
+  assert_int_equal(n, 1);
+  assert_ptr_equal(d.rule, &f->cfg.default_rule);
+  return d.quantity;
+}
+
+/*
+ * The built-in default rule orders up to lead time + 2 days of cover:
+ * ceil((lead_time_days + 2 - position_days) / life_days) units, rounded up
+ * to packs, at most 100 packs; one pack when the life is unknown.
+ */
+static void test_default_quantity(void **state)
+{
+  struct fixture *f = *state;
+  struct rule_snapshot s;
+  struct rule_state st;
+  struct rule_decision d;
+  struct cfg_rule *r;
+
+  f->items[0].lead_time_ms = 21 * DAY_MS; /* filter: packs of 4 */
+  f->items[1].lead_time_ms = 21 * DAY_MS; /* ink: packs of 1 */
+
+  /* a part lasting 5 days, 3 days of cover, 21 days lead time:
+     (21 + 2 - 3) / 5 = 4 parts, not one */
+  s = snap(&f->cons[1], 3);
+  s.life_days = 5;
+  assert_int_equal(default_qty(f, &s), 4);
+  /* a part lasting 2 days in packs of 4: 10 parts -> 3 packs */
+  s = snap(&f->cons[0], 3);
+  s.life_days = 2;
+  assert_int_equal(default_qty(f, &s), 12);
+  /* a fraction of a part still orders a whole one: 20 / 6 -> 4 */
+  s = snap(&f->cons[1], 3);
+  s.life_days = 6;
+  assert_int_equal(default_qty(f, &s), 4);
+
+  /* a long-lived part (60 days): one pack */
+  s = snap(&f->cons[1], 3);
+  s.life_days = 60;
+  assert_int_equal(default_qty(f, &s), 1);
+  s = snap(&f->cons[0], 3);
+  s.life_days = 60;
+  assert_int_equal(default_qty(f, &s), 4);
+  /* the position already covers lead time + margin (risk fired anyway): one pack */
+  s = snap(&f->cons[1], 30);
+  s.life_days = 5;
+  assert_int_equal(default_qty(f, &s), 1);
+
+  /* unknown life: one pack */
+  s = snap(&f->cons[1], 3);
+  s.life_days = INFINITY;
+  assert_int_equal(default_qty(f, &s), 1);
+  s.life_days = 0;
+  assert_int_equal(default_qty(f, &s), 1);
+  s.life_days = NAN;
+  assert_int_equal(default_qty(f, &s), 1);
+  s = snap(&f->cons[0], 3);
+  s.life_days = INFINITY;
+  assert_int_equal(default_qty(f, &s), 4);
+  /* unknown position (not depleting, e.g. the risk came from elsewhere): one pack */
+  s = snap(&f->cons[1], 3);
+  s.life_days = 5;
+  s.vars[EXPR_VAR_POSITION_DAYS] = INFINITY;
+  assert_int_equal(default_qty(f, &s), 1);
+
+  /* capped at 100 packs: 20 days of a part lasting 1 minute */
+  s = snap(&f->cons[0], 3);
+  s.life_days = 1.0 / 1440.0;
+  assert_int_equal(default_qty(f, &s), 400);
+
+  /* a button press on the default rule stays one pack */
+  s = snap(&f->cons[2], 3);
+  s.life_days = 5;
+  s.button_pressed = true;
+  rule_state_init(&st, &f->cfg);
+  assert_int_equal(eval1(f, T0, &s, &st, &d), 1);
+  assert_true(d.button);
+  assert_int_equal(d.quantity, 4);
+  rule_state_free(&st);
+
+  /* a rule written by an operator keeps SPEC's quantity default: one pack */
+  r = add_rule(f, "ink-risk", NULL, "runout_risk > 0.05", 0);
+  s = snap(&f->cons[1], 3);
+  s.life_days = 5;
+  s.vars[EXPR_VAR_RUNOUT_RISK] = 0.9;
+  rule_state_init(&st, &f->cfg);
+  assert_int_equal(eval1(f, T0, &s, &st, &d), 1);
+  assert_ptr_equal(d.rule, r);
+  assert_int_equal(d.quantity, 1);
+  rule_state_free(&st);
+}
+
 static void test_approval(void **state)
 {
   struct fixture *f = *state;
@@ -593,6 +695,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_stale_gate, setup, teardown),
       cmocka_unit_test_setup_teardown(test_open_line, setup, teardown),
       cmocka_unit_test_setup_teardown(test_quantity, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_default_quantity, setup, teardown),
       cmocka_unit_test_setup_teardown(test_approval, setup, teardown),
       cmocka_unit_test_setup_teardown(test_button, setup, teardown),
       cmocka_unit_test_setup_teardown(test_for_restarts_with_lines, setup, teardown),
