@@ -1064,8 +1064,12 @@ bool predict_add(struct predictor *p, int64_t wall_ms, double raw, struct predic
       new_segment(p, at);
       p->n_raw = 0;
       p->base_from_next = 0;
+      /* SPEC 5: used = counter - counter at replacement. The counter at the
+         replacement is the first reading after the drop (stamped `at`), as for
+         a marked replacement: a counter reset to 0 reads 0 there, one that
+         restarts at a preset (an hour meter put back to 11250) reads that. */
       if(pp->model == PREDICT_MODEL_USAGE)
-        p->base = p->pend_raw[0] < 0 ? p->pend_raw[0] : 0; /* a reset counter restarts at 0 */
+        p->base = p->pend_raw[0];
       for(i = 0; i < p->pend_n; i++)
         accept(p, p->pend_t[i], p->pend_raw[i]);
       p->pend_n = 0;

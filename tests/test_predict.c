@@ -797,6 +797,54 @@ static void test_counter_wrap(void **state)
   assert_int_equal(events, 1);
 }
 
+/*
+ * An hour meter that restarts at a preset, not at 0 (the simulator's
+ * counter profile, the press hoses of config/examples: 11250 h, rated
+ * 4000 h): after a replacement the new part is full, its base the counter
+ * at the replacement, and it is not worn out (reordered) two weeks later.
+ */
+static void test_counter_reset_to_nonzero(void **state)
+{
+  struct predict_params pp;
+  struct predictor p;
+  struct prediction pr;
+  struct predict_event ev;
+  int64_t t;
+  int events = 0;
+  (void)state;
+  predict_params_default(&pp, PREDICT_MODEL_USAGE);
+  pp.life = 4000;
+  pp.start = 11250;
+  predict_init(&p, &pp);
+  /* 200 h a day, read hourly: 3900 of 4000 h used by day 19.5 */
+  for(t = 0; t <= 39 * DAY_MS / 2; t += HOUR_MS)
+    events += predict_add(&p, T0 + t, 11250 + floor(200.0 * (double)t / DAY_MS), NULL) ? 1 : 0;
+  assert_int_equal(events, 0);
+  predict_eval(&p, T0 + 39 * DAY_MS / 2, &pr);
+  assert_true(fabs(pr.level_pct - 2.5) < 0.5);
+  /* replaced at day 20: the meter is put back to 11250 and runs on */
+  for(t = 20 * DAY_MS; t <= 34 * DAY_MS; t += HOUR_MS) {
+    double c = 11250 + floor(200.0 * (double)(t - 20 * DAY_MS) / DAY_MS);
+    if(predict_add(&p, T0 + t, c, &ev)) {
+      events++;
+      assert_int_equal(ev.at_ms, T0 + 20 * DAY_MS);
+      assert_true(fabs(ev.remaining_before - 0.025) < 0.005);
+      assert_true(ev.remaining_after > 0.99);
+    }
+    if(t == 22 * DAY_MS) {
+      /* 400 of 4000 h used: 90 % left, 18 days at 200 h a day */
+      predict_eval(&p, T0 + t, &pr);
+      assert_true(fabs(pr.level_pct - 90) < 0.5);
+      assert_true(fabs(pr.days_left - 18) < 1);
+    }
+  }
+  assert_int_equal(events, 1);
+  /* two weeks on: 2800 of 4000 h used, 30 % and 6 days left, not empty */
+  predict_eval(&p, T0 + 34 * DAY_MS, &pr);
+  assert_true(fabs(pr.level_pct - 30) < 0.5);
+  assert_true(fabs(pr.days_left - 6) < 0.5);
+}
+
 /* A filter's differential pressure reads 0 while the pump is off: no replacement. */
 static void test_pump_off_zeros(void **state)
 {
@@ -893,6 +941,7 @@ int main(void)
       cmocka_unit_test(test_stuck_and_dropout_widen),
       cmocka_unit_test(test_bad_input_state_intact),
       cmocka_unit_test(test_counter_wrap),
+      cmocka_unit_test(test_counter_reset_to_nonzero),
       cmocka_unit_test(test_pump_off_zeros),
       cmocka_unit_test(test_rate_doubling_bounds),
       cmocka_unit_test(test_state_old_version),
