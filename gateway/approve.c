@@ -381,17 +381,34 @@ static int build_mail(struct store *st, const struct cfg *cfg, const struct stor
 
 /* ---- links for pending orders --------------------------------------------- */
 
-struct id_list {
-  char (*v)[STORE_ORDER_ID_MAX + 1];
-  size_t n;
-};
-
-static int collect_id(void *ud, const struct store_order *o)
+/*
+ * Call fn for each order in `filter`'s state (newest first, at most limit)
+ * that is still in it when read; what names the job in the log. Returns the
+ * listing's error, else the first error fn reported in *first.
+ */
+typedef void (*order_fn)(struct store *st, const struct cfg *cfg,
+                         const struct store_order_full *o, int64_t now_ms, enum rs_err *first);
+static enum rs_err each_order(struct store *st, const struct cfg *cfg, enum store_ids_filter filter,
+                              enum store_order_state state, size_t limit, const char *what,
+                              int64_t now_ms, order_fn fn)
 {
-  struct id_list *l = ud;
-  l->v = rs_xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
-  (void)rs_strlcpy(l->v[l->n++], o->id, sizeof(*l->v));
-  return 0;
+  struct store_order_ids l = {0};
+  enum rs_err rc, first = RS_OK;
+  size_t i;
+  rc = store_list_order_ids(st, filter, limit, &l);
+  if(rc) {
+    log_err("%s: cannot list the %s orders: %s", what, store_order_state_name(state),
+            store_errmsg(st));
+    return rc;
+  }
+  for(i = 0; i < l.n; i++) {
+    struct store_order_full *o = NULL;
+    if(store_get_order(st, l.ids[i], &o) == RS_OK && o->order.state == state)
+      fn(st, cfg, o, now_ms, &first);
+    store_order_full_free(o);
+  }
+  free(l.ids);
+  return first;
 }
 
 /* The link of approver for o: create the approvals row and queue the mail when new. */
@@ -451,34 +468,26 @@ static enum rs_err ensure_link(struct store *st, const struct cfg *cfg,
   return rc;
 }
 
+/* order_fn: the links of every approver for pending order o. */
+static void links_of(struct store *st, const struct cfg *cfg, const struct store_order_full *o,
+                     int64_t now_ms, enum rs_err *first)
+{
+  size_t k;
+  for(k = 0; k < cfg->orders.approval.n_approvers; k++) {
+    enum rs_err rc = ensure_link(st, cfg, o, cfg->orders.approval.approvers[k], now_ms);
+    if(rc) {
+      log_err("order %s: cannot queue the approval mail to %s: %s", o->order.id,
+              cfg->orders.approval.approvers[k], store_errmsg(st));
+      if(!*first)
+        *first = rc;
+    }
+  }
+}
+
 static enum rs_err make_links(struct store *st, const struct cfg *cfg, int64_t now_ms)
 {
-  struct id_list l = {0};
-  enum rs_err rc, first = RS_OK;
-  size_t i, k;
-  rc = store_list_orders(st, true, STORE_ORDER_PENDING_APPROVAL, 0, collect_id, &l);
-  if(rc) {
-    log_err("approval links: cannot list pending orders: %s", store_errmsg(st));
-    return rc;
-  }
-  for(i = 0; i < l.n; i++) {
-    struct store_order_full *o = NULL;
-    rc = store_get_order(st, l.v[i], &o);
-    if(rc == RS_OK && o->order.state == STORE_ORDER_PENDING_APPROVAL) {
-      for(k = 0; k < cfg->orders.approval.n_approvers; k++) {
-        rc = ensure_link(st, cfg, o, cfg->orders.approval.approvers[k], now_ms);
-        if(rc) {
-          log_err("order %s: cannot queue the approval mail to %s: %s", l.v[i],
-                  cfg->orders.approval.approvers[k], store_errmsg(st));
-          if(!first)
-            first = rc;
-        }
-      }
-    }
-    store_order_full_free(o);
-  }
-  free(l.v);
-  return first;
+  return each_order(st, cfg, STORE_IDS_PENDING, STORE_ORDER_PENDING_APPROVAL, 0, "approval links",
+                    now_ms, links_of);
 }
 
 /* ---- expired requests (SPEC 7) -------------------------------------------- */
@@ -542,44 +551,39 @@ static int build_expired_mail(const struct cfg *cfg, const struct store_order_fu
 }
 
 /*
- * Queue one mail per approver for every order that expired within link_ttl
- * before now_ms (kind "expired", ref ORDER/APPROVER: at most one each).
+ * order_fn: queue one mail per approver for o when it expired within
+ * link_ttl before now_ms (kind "expired", ref ORDER/APPROVER: at most one
+ * each).
  */
+static void expired_of(struct store *st, const struct cfg *cfg, const struct store_order_full *o,
+                       int64_t now_ms, enum rs_err *first)
+{
+  size_t k;
+  if(o->order.updated_ms < now_ms - cfg->orders.approval.link_ttl_ms)
+    return;
+  for(k = 0; k < cfg->orders.approval.n_approvers; k++) {
+    const char *who = cfg->orders.approval.approvers[k];
+    char ref[STORE_ORDER_ID_MAX + 300], *msg = NULL;
+    bool sent = false;
+    enum rs_err rc;
+    if(rs_snprintf(ref, sizeof(ref), "%s/%s", o->order.id, who))
+      continue;
+    rc = store_mail_exists(st, "expired", ref, &sent);
+    if(rc || sent || build_expired_mail(cfg, o, who, now_ms, &msg))
+      continue;
+    rc = store_mail_queue(st, "expired", ref, o->order.id, who, msg, now_ms, NULL);
+    if(!rc)
+      log_notice("order %s: expiry mail to %s queued", o->order.id, who);
+    else if(!*first && rc != RS_ERR_CONFLICT)
+      *first = rc;
+    free(msg);
+  }
+}
+
 static enum rs_err expired_mails(struct store *st, const struct cfg *cfg, int64_t now_ms)
 {
-  struct id_list l = {0};
-  enum rs_err rc, first = RS_OK;
-  size_t i, k;
-  rc = store_list_orders(st, true, STORE_ORDER_EXPIRED, 50, collect_id, &l);
-  if(rc) {
-    log_err("expiry mails: cannot list expired orders: %s", store_errmsg(st));
-    return rc;
-  }
-  for(i = 0; i < l.n; i++) {
-    struct store_order_full *o = NULL;
-    rc = store_get_order(st, l.v[i], &o);
-    if(rc == RS_OK && o->order.updated_ms >= now_ms - cfg->orders.approval.link_ttl_ms) {
-      for(k = 0; k < cfg->orders.approval.n_approvers; k++) {
-        const char *who = cfg->orders.approval.approvers[k];
-        char ref[STORE_ORDER_ID_MAX + 300], *msg = NULL;
-        bool sent = false;
-        if(rs_snprintf(ref, sizeof(ref), "%s/%s", o->order.id, who))
-          continue;
-        rc = store_mail_exists(st, "expired", ref, &sent);
-        if(rc || sent || build_expired_mail(cfg, o, who, now_ms, &msg))
-          continue;
-        rc = store_mail_queue(st, "expired", ref, o->order.id, who, msg, now_ms, NULL);
-        if(!rc)
-          log_notice("order %s: expiry mail to %s queued", o->order.id, who);
-        else if(!first && rc != RS_ERR_CONFLICT)
-          first = rc;
-        free(msg);
-      }
-    }
-    store_order_full_free(o);
-  }
-  free(l.v);
-  return first;
+  return each_order(st, cfg, STORE_IDS_EXPIRED, STORE_ORDER_EXPIRED, 50, "expiry mails", now_ms,
+                    expired_of);
 }
 
 /* ---- the outbox ----------------------------------------------------------- */

@@ -2155,8 +2155,10 @@ enum rs_err store_list_order_ids(struct store *st, enum store_ids_filter filter,
                                  struct store_order_ids *out)
 {
   struct ids_ctx c = {out, filter};
-  return store_list_orders(st, filter == STORE_IDS_PENDING, STORE_ORDER_PENDING_APPROVAL, limit,
-                           collect_order_id, &c);
+  return store_list_orders(st, filter == STORE_IDS_PENDING || filter == STORE_IDS_EXPIRED,
+                           filter == STORE_IDS_EXPIRED ? STORE_ORDER_EXPIRED
+                                                       : STORE_ORDER_PENDING_APPROVAL,
+                           limit, collect_order_id, &c);
 }
 
 /* ---- approvals -------------------------------------------------------- */

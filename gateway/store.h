@@ -375,6 +375,7 @@ enum store_ids_filter {
   STORE_IDS_ALL,     /* every order */
   STORE_IDS_OPEN,    /* those not in a final state */
   STORE_IDS_PENDING, /* those waiting for a person (pending_approval) */
+  STORE_IDS_EXPIRED, /* those that expired without a decision */
 };
 struct store_order_ids {
   char (*ids)[STORE_ORDER_ID_MAX + 1]; /* malloc'd: free(ids) */
