@@ -163,15 +163,26 @@ static void esc(struct rs_buf *o, const char *s)
   html_escape(o, s);
 }
 
+/*
+ * The RFC 3339 form of ms in t (40 bytes) and true; or, for none (0 or
+ * INT64_MAX), "—" appended to o and false.
+ */
+static bool stamp(struct rs_buf *o, int64_t ms, char t[40])
+{
+  if(ms <= 0 || ms == INT64_MAX) {
+    rs_buf_puts(o, "\xe2\x80\x94");
+    return false;
+  }
+  clock_format_rfc3339(ms, t, 40);
+  return true;
+}
+
 /* "2026-12-01 17:51 UTC", or "—" for none. */
 static void when(struct rs_buf *o, int64_t ms)
 {
   char t[40];
-  if(ms <= 0 || ms == INT64_MAX) {
-    rs_buf_puts(o, "\xe2\x80\x94");
+  if(!stamp(o, ms, t))
     return;
-  }
-  clock_format_rfc3339(ms, t, sizeof(t));
   /* YYYY-MM-DDTHH:MM:SSZ -> YYYY-MM-DD HH:MM UTC */
   if(strlen(t) >= 16) {
     t[10] = ' ';
@@ -186,11 +197,8 @@ static void when(struct rs_buf *o, int64_t ms)
 static void day(struct rs_buf *o, int64_t ms)
 {
   char t[40];
-  if(ms <= 0 || ms == INT64_MAX) {
-    rs_buf_puts(o, "\xe2\x80\x94");
+  if(!stamp(o, ms, t))
     return;
-  }
-  clock_format_rfc3339(ms, t, sizeof(t));
   if(strlen(t) >= 10)
     t[10] = '\0';
   esc(o, t);
