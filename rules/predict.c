@@ -65,6 +65,12 @@ enum { FIT_NONE = 0, FIT_LINEAR = 1, FIT_EXP = 2 };
 #ifndef IDLE_CAP_D
 #define IDLE_CAP_D        3.0    /* a pause longer than this is never "normal" */
 #endif
+#ifndef STUCK_MIN_D
+#define STUCK_MIN_D       0.5    /* days: a shorter freeze is never taken for a stuck sensor */
+#endif
+#ifndef STUCK_SHARE
+#define STUCK_SHARE       0.5    /* ... and its end must jump by this share of the use meanwhile */
+#endif
 #define WRAP_SHARE        0.25   /* a wrap: old value in the top, new in the bottom quarter */
 
 const char *predict_strerror(int err)
@@ -864,6 +870,30 @@ static double week_days(double amount, double rate, int64_t now_ms, const double
 }
 
 /*
+ * Drop the buckets (closed and open) filled after from_ms, a stuck
+ * sensor's frozen readings, and refit; nothing when fewer than MIN_BUCKETS
+ * would remain.
+ */
+static void unstick(struct predictor *p, int64_t from_ms)
+{
+  uint32_t from_s = seg_seconds(p, from_ms);
+  uint16_t keep = p->n;
+  while(keep > 0 && p->b[keep - 1].t_s > from_s)
+    keep--;
+  if(keep < MIN_BUCKETS)
+    return;
+  if(p->open_n > 0 && p->open_start_s > from_s) {
+    p->open_n = 0;
+    p->open_sum_t = 0;
+    p->open_sum_x = 0;
+  }
+  if(keep == p->n)
+    return;
+  p->n = keep;
+  refit(p);
+}
+
+/*
  * Track when the raw value last changed (a sensor repeating one value
  * exactly is stuck, or a counter is paused) and the longest pause seen in
  * the segment, capped at IDLE_CAP_D (nights and weekends: what a normal
@@ -877,6 +907,15 @@ static void note_move(struct predictor *p, int64_t t_ms, double f)
     return;
   if(p->move_ms != INT64_MIN) {
     double gap = diff_ms(t_ms, p->move_ms) / DAY_MS;
+    double step = p->move_rem - rem;
+    /* A value frozen for over half a day that then jumps by at least half
+       of what the rate before the freeze would have used meanwhile was a
+       stuck sensor, not an idle part: the buckets it filled since the
+       freeze hold the fault, and a line through them would read the jump as
+       a faster rate. They go; the time they spanned stays in the line. */
+    if(gap > STUCK_MIN_D && p->move_slope < 0 && step > NOISE_JUMP * p->noise &&
+       step > STUCK_SHARE * -p->move_slope * gap)
+      unstick(p, p->move_ms);
     if(gap > IDLE_CAP_D)
       gap = IDLE_CAP_D;
     if(gap > (double)p->idle_d)
@@ -1257,9 +1296,19 @@ void predict_eval(const struct predictor *p, int64_t now_ms, struct prediction *
       days = weekly ? week_days(lempty - lv, k, now_ms, wf) : (lempty - lv) / k;
       bounds_of(weekly ? week_days(lempty - lv, f->slope, now_ms, wf) : (lempty - lv) / f->slope,
                 u, K_JIT * f->jit_d + drop_sd, &p10, &p90);
+      if(f->slope < 2 * f->se) {
+        /* no clear growth yet (a filter early in its life): a log-normal
+           around so uncertain a rate puts p10 near 0 and would order a new
+           filter at once; as on a line, only the low bound is finite, at the
+           rate one and a bit standard errors faster, once the history is long
+           enough for a standard error to mean something */
+        double k10 = f->slope + Z10 * f->se;
+        p90 = INFINITY;
+        p10 = f->c_hist >= 0.5f ? (weekly ? week_days(lempty - lv, k10, now_ms, wf)
+                                           : (lempty - lv) / k10)
+                                : INFINITY;
+      }
       p10 -= excess;
-      if(f->slope < 2 * f->se && f->c_hist < 0.5f)
-        p10 = p90 = INFINITY; /* too little history to bound anything */
     }
   }
 

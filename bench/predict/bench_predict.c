@@ -35,6 +35,7 @@
 
 static const double cp_frac[N_CP] = {0.75, 0.5, 0.25};
 static double opt_risk = 0.05;
+static double opt_margin = 0.0;
 static bool opt_verbose;
 
 static uint64_t rng; /* for speed() */
@@ -219,7 +220,7 @@ static void run_trace(const struct gen_trace *tr, struct result *res)
          (it may date it a reading early, on an outlier) */
       if(s > 0 && predict_window_start_ms(&p) < sg->install_ms - 2 * DAY_MS)
         continue;
-      if(trig == INT64_MAX && predict_risk_within(pr.days_left_p10, pr.days_left_p90, LEAD_D) >
+      if(trig == INT64_MAX && predict_risk_within(pr.days_left_p10, pr.days_left_p90, LEAD_D + opt_margin) >
                                   opt_risk)
       {
         trig = tick;
@@ -339,6 +340,10 @@ int main(int argc, char **argv)
     }
     else if(!strcmp(argv[i], "--risk") && i + 1 < argc) {
       if(rs_parse_double(argv[++i], &opt_risk) || !(opt_risk > 0 && opt_risk < 1))
+        goto usage;
+    }
+    else if(!strcmp(argv[i], "--margin") && i + 1 < argc) {
+      if(rs_parse_double(argv[++i], &opt_margin) || !(opt_margin >= 0 && opt_margin < 30))
         goto usage;
     }
     else if(!strcmp(argv[i], "--family") && i + 1 < argc) {
