@@ -71,6 +71,9 @@ enum { FIT_NONE = 0, FIT_LINEAR = 1, FIT_EXP = 2 };
 #ifndef STUCK_SHARE
 #define STUCK_SHARE       0.5    /* ... and its end must jump by this share of the use meanwhile */
 #endif
+#ifndef ANCHOR_BLEND
+#define ANCHOR_BLEND      1      /* 1: blend line and reading by wander and noise */
+#endif
 #define WRAP_SHARE        0.25   /* a wrap: old value in the top, new in the bottom quarter */
 
 const char *predict_strerror(int err)
@@ -1237,9 +1240,18 @@ void predict_eval(const struct predictor *p, int64_t now_ms, struct prediction *
        from day to day walks away from any line): then the reading. */
     {
       double rem_last = f_last + f->slope * (now_d - last_d);
-      if(fabs(rem_last - rem) > ANCHOR_SIGMAS * sigma + 1e-9) {
+      double w = ANCHOR_BLEND ? fabs(f->slope) * f->jit_d : 0, dev = fabs(rem_last - rem);
+      if(dev > ANCHOR_SIGMAS * sqrt(sigma * sigma + w * w) + 1e-9) {
         rem = rem_last;
         on_reading = true;
+      }
+      else if(w > 0) {
+        /* Use that wanders around the line (busy and quiet days) puts
+           the level off the line by about the wander w: the reading, with
+           its noise sigma, is the better estimate of where the part is by
+           w^2 / (w^2 + sigma^2). A blend, not a switch at a threshold: a
+           switch flipped days_left by days from one reading to the next. */
+        rem += (rem_last - rem) * (w * w) / (w * w + sigma * sigma);
       }
     }
     /* Depleting only when significantly so; then the conservative slope decides. */
