@@ -22,10 +22,18 @@ enum { FIT_NONE = 0, FIT_LINEAR = 1, FIT_EXP = 2 };
 #define FULL_HIST         16   /* closed buckets for full history confidence */
 #define RECENT_MIN        16   /* buckets before rate changes are looked for */
 #define RECENT_SPAN_D     14.0 /* days: on this much, a change may go either way ... */
-#define RECENT_GAIN       0.15 /* ... and must exceed this share of the old slope */
-#define RECENT_GAIN_WEEK  0.25 /* 7 to 14 days: only faster, by this share */
+#ifndef RECENT_GAIN
+#define RECENT_GAIN       0.2  /* ... and must exceed this share of the old slope */
+#endif
+#ifndef RECENT_GAIN_WEEK
+#define RECENT_GAIN_WEEK  0.4  /* 7 to 14 days: only faster, by this share */
+#endif
+#ifndef RECENT_GAIN_SHORT
 #define RECENT_GAIN_SHORT 0.5  /* 3 to 7 days: only faster, by this share */
+#endif
+#ifndef RECENT_SPAN_MIN
 #define RECENT_SPAN_MIN   3.0  /* days: no change on a shorter recent window */
+#endif
 #define EXP_MIN           8    /* buckets before the clogging model is tried */
 #define EXP_GAIN          1.0  /* clogging model chosen unless it fits worse than a line */
 #define OUTLIER_K         3.5  /* robust sigmas beyond which a bucket is an outlier */
