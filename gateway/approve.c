@@ -588,27 +588,6 @@ static enum rs_err expired_mails(struct store *st, const struct cfg *cfg, int64_
 
 /* ---- the outbox ----------------------------------------------------------- */
 
-struct mail_list {
-  struct store_mail *v;
-  size_t n;
-};
-
-static int collect_mail(void *ud, const struct store_mail *m)
-{
-  struct mail_list *l = ud;
-  struct store_mail *c;
-  l->v = rs_xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
-  c = &l->v[l->n++];
-  *c = *m;
-  c->kind = m->kind ? rs_xstrdup(m->kind) : NULL;
-  c->ref = m->ref ? rs_xstrdup(m->ref) : NULL;
-  c->order_id = m->order_id ? rs_xstrdup(m->order_id) : NULL;
-  c->recipient = m->recipient ? rs_xstrdup(m->recipient) : NULL;
-  c->message = m->message ? rs_xstrdup(m->message) : NULL;
-  c->last_error = m->last_error ? rs_xstrdup(m->last_error) : NULL;
-  return 0;
-}
-
 /* Real-time backoff before attempt number attempts + 1 (attempts >= 1). */
 static int64_t backoff_ms(int64_t attempts, bool config_error)
 {
@@ -683,7 +662,7 @@ static enum rs_err mail_outcome(struct store *st, const struct store_mail *m, en
 static enum rs_err send_due_async(struct store *st, const struct cfg *cfg, int64_t now_ms,
                                   double scale)
 {
-  struct mail_list l = {0};
+  struct store_mails l = {0};
   struct mail_settings ms;
   char from[320];
   enum rs_err rc = RS_OK, r2;
@@ -702,7 +681,7 @@ static enum rs_err send_due_async(struct store *st, const struct cfg *cfg, int64
     memmove(&g.jobs[i], &g.jobs[i + 1], (g.n_jobs - i - 1) * sizeof(*g.jobs));
     g.n_jobs--;
   }
-  r2 = store_mail_list(st, true, now_ms, APPROVE_MAILS_PER_TICK + g.n_jobs, collect_mail, &l);
+  r2 = store_mail_list(st, true, now_ms, APPROVE_MAILS_PER_TICK + g.n_jobs, store_mails_collect, &l);
   if(r2) {
     log_err("mail outbox: %s", store_errmsg(st));
     return r2;
@@ -731,15 +710,13 @@ static enum rs_err send_due_async(struct store *st, const struct cfg *cfg, int64
     else
       FREE_NULL(j->m.message); /* the sender has its own copy */
   }
-  for(i = 0; i < l.n; i++)
-    store_mail_free(&l.v[i]);
-  free(l.v);
+  store_mails_free(&l);
   return rc;
 }
 
 static enum rs_err send_due(struct store *st, const struct cfg *cfg, int64_t now_ms, double scale)
 {
-  struct mail_list l = {0};
+  struct store_mails l = {0};
   struct mail_settings ms;
   char from[320];
   enum rs_err rc;
@@ -747,7 +724,7 @@ static enum rs_err send_due(struct store *st, const struct cfg *cfg, int64_t now
 
   if(g.sender)
     return send_due_async(st, cfg, now_ms, scale);
-  rc = store_mail_list(st, true, now_ms, APPROVE_MAILS_PER_TICK, collect_mail, &l);
+  rc = store_mail_list(st, true, now_ms, APPROVE_MAILS_PER_TICK, store_mails_collect, &l);
   if(rc) {
     log_err("mail outbox: %s", store_errmsg(st));
     return rc;
@@ -761,30 +738,9 @@ static enum rs_err send_due(struct store *st, const struct cfg *cfg, int64_t now
     struct store_mail *m = &l.v[i];
     char err[512];
     enum mail_result r = mail_send(&ms, from, m->recipient, m->message, err, sizeof(err));
-    if(r == MAIL_SENT) {
-      rc = store_mail_sent(st, m->id, now_ms);
-      log_notice("mail: %s mail for order %s sent to %s%s", m->kind,
-                 m->order_id ? m->order_id : "-", m->recipient,
-                 m->attempts ? " (after retries)" : "");
-    }
-    else {
-      int64_t d = backoff_ms(m->attempts + 1, r == MAIL_CONFIG);
-      double scaled = (double)d * (scale > 0 ? scale : 1.0);
-      int64_t next = now_ms + (scaled > 9e15 ? INT64_C(9000000000000000) : (int64_t)scaled);
-      rc = store_mail_failed(st, m->id, next, err, now_ms);
-      if(r == MAIL_CONFIG)
-        log_err("mail: %s mail for order %s to %s not sent: %s; retrying in %.1f s", m->kind,
-                m->order_id ? m->order_id : "-", m->recipient, err, (double)d / 1000.0);
-      else
-        log_warn("mail: %s mail for order %s to %s not sent: %s; retrying in %.1f s", m->kind,
-                 m->order_id ? m->order_id : "-", m->recipient, err, (double)d / 1000.0);
-    }
-    if(rc)
-      log_err("mail outbox: %s", store_errmsg(st));
+    rc = mail_outcome(st, m, r, err, now_ms, scale);
   }
-  for(i = 0; i < l.n; i++)
-    store_mail_free(&l.v[i]);
-  free(l.v);
+  store_mails_free(&l);
   return rc;
 }
 

@@ -468,47 +468,18 @@ static char *strv_join(const struct strv *s)
   return b.data;
 }
 
-/* Orders of one state, copied (struct store_order owns its strings). */
-struct order_list {
-  struct store_order *v;
-  size_t n;
-};
-
-static int collect_order(void *ud, const struct store_order *o)
-{
-  struct order_list *l = ud;
-  struct store_order *c;
-  l->v = rs_xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
-  c = &l->v[l->n++];
-  *c = *o;
-  c->supplier = o->supplier ? rs_xstrdup(o->supplier) : NULL;
-  c->shop_id = o->shop_id ? rs_xstrdup(o->shop_id) : NULL;
-  c->request_body = o->request_body ? rs_xstrdup(o->request_body) : NULL;
-  c->last_error = o->last_error ? rs_xstrdup(o->last_error) : NULL;
-  return 0;
-}
-
-static void order_list_free(struct order_list *l)
-{
-  size_t i;
-  for(i = 0; i < l->n; i++)
-    store_order_free(&l->v[i]);
-  FREE_NULL(l->v);
-  l->n = 0;
-}
-
 /* Orders in state, oldest first; logs a store failure. */
 static enum rs_err list_state(struct pipeline *p, enum store_order_state state,
-                              struct order_list *out)
+                              struct store_orders *out)
 {
   enum rs_err rc;
   size_t i;
   memset(out, 0, sizeof(*out));
-  rc = store_list_orders(p->st, true, state, 0, collect_order, out);
+  rc = store_list_orders(p->st, true, state, 0, store_orders_collect, out);
   if(rc) {
     log_rl(LOG_LVL_ERR, "store-orders", "cannot list %s orders: %s", store_order_state_name(state),
            store_errmsg(p->st));
-    order_list_free(out);
+    store_orders_free(out);
     return rc;
   }
   /* the store lists newest first; work oldest first */
@@ -683,7 +654,7 @@ static enum rs_err month_spend(struct pipeline *p, int64_t now_ms, int64_t *out)
   enum rs_err rc = RS_OK;
   size_t k, i;
   for(k = 0; k < RS_ARRAY_LEN(counted) && !rc; k++) {
-    struct order_list l;
+    struct store_orders l;
     rc = list_state(p, counted[k], &l);
     if(rc)
       break;
@@ -701,7 +672,7 @@ static enum rs_err month_spend(struct pipeline *p, int64_t now_ms, int64_t *out)
         sum = add_sat(sum, o->order.total);
       store_order_full_free(o);
     }
-    order_list_free(&l);
+    store_orders_free(&l);
   }
   *out = sum;
   return rc;
@@ -1271,27 +1242,10 @@ static void drafts_free(struct drafts *d)
   d->n = 0;
 }
 
-/* Lines that are in no order yet. */
-struct line_list {
-  struct store_order_line *v;
-  size_t n;
-};
-
+/* Lines that are in no order yet (a store_line_cb onto a struct store_lines). */
 static int collect_unbatched(void *ud, const struct store_order_line *l)
 {
-  struct line_list *ll = ud;
-  struct store_order_line *c;
-  if(l->order_id)
-    return 0;
-  ll->v = rs_xrealloc(ll->v, (ll->n + 1) * sizeof(*ll->v));
-  c = &ll->v[ll->n++];
-  *c = *l;
-  c->consumable = l->consumable ? rs_xstrdup(l->consumable) : NULL;
-  c->sku = l->sku ? rs_xstrdup(l->sku) : NULL;
-  c->rule = l->rule ? rs_xstrdup(l->rule) : NULL;
-  c->figures_json = NULL;
-  c->order_id = NULL;
-  return 0;
+  return l->order_id ? 0 : store_lines_collect(ud, l);
 }
 
 static int64_t max_lines_of(const struct cfg *cfg, const struct cfg_supplier *s)
@@ -1365,9 +1319,9 @@ static const char *close_reason(struct pipeline *p, const struct cfg *cfg,
  */
 static enum rs_err batch_lines(struct pipeline *p, const struct cfg *cfg, int64_t now_ms)
 {
-  struct line_list ll = {0};
+  struct store_lines ll = {0};
   struct drafts d = {0};
-  struct order_list drafts = {0};
+  struct store_orders drafts = {0};
   enum rs_err rc;
   size_t i, k, batched = 0, created = 0;
   bool in_tx = false;
@@ -1465,10 +1419,8 @@ fail:
   if(in_tx)
     store_rollback(p->st);
 out:
-  for(i = 0; i < ll.n; i++)
-    store_order_line_free(&ll.v[i]);
-  free(ll.v);
-  order_list_free(&drafts);
+  store_lines_free(&ll);
+  store_orders_free(&drafts);
   drafts_free(&d);
   return rc;
 }
@@ -1476,7 +1428,7 @@ out:
 /* Close every draft whose time has come. */
 static enum rs_err close_drafts(struct pipeline *p, const struct cfg *cfg, int64_t now_ms)
 {
-  struct order_list l;
+  struct store_orders l;
   enum rs_err rc = list_state(p, STORE_ORDER_DRAFT, &l);
   size_t i;
   if(rc)
@@ -1493,7 +1445,7 @@ static enum rs_err close_drafts(struct pipeline *p, const struct cfg *cfg, int64
       (void)close_draft(p, cfg, o, why, now_ms);
     store_order_full_free(o);
   }
-  order_list_free(&l);
+  store_orders_free(&l);
   if(!p->products_waiting && !p->reprice_waiting) {
     /* every draft that asked has used its answers: the next one asks afresh */
     size_t k = 0;
@@ -1511,7 +1463,7 @@ static enum rs_err close_drafts(struct pipeline *p, const struct cfg *cfg, int64
 /* Pending orders past link_ttl end in expired. */
 static enum rs_err expire_pending(struct pipeline *p, const struct cfg *cfg, int64_t now_ms)
 {
-  struct order_list l;
+  struct store_orders l;
   enum rs_err rc = list_state(p, STORE_ORDER_PENDING_APPROVAL, &l);
   int64_t ttl = cfg->orders.approval.link_ttl_ms;
   size_t i;
@@ -1554,7 +1506,7 @@ static enum rs_err expire_pending(struct pipeline *p, const struct cfg *cfg, int
       due_at(p, end);
     store_order_full_free(o);
   }
-  order_list_free(&l);
+  store_orders_free(&l);
   return rc;
 }
 
@@ -1756,7 +1708,7 @@ static enum rs_err run_outbox(struct pipeline *p, const struct cfg *cfg, int64_t
 {
   struct commerce *shop = shop_ready(p, cfg);
   bool have_shop = shop != NULL;
-  struct order_list l;
+  struct store_orders l;
   enum rs_err rc = list_state(p, STORE_ORDER_APPROVED, &l);
   size_t i, sent = shop_req_count(p, COMMERCE_REQ_SUBMIT);
   p->n_no_shop = 0;
@@ -1793,7 +1745,7 @@ static enum rs_err run_outbox(struct pipeline *p, const struct cfg *cfg, int64_t
     drain_answers(p, cfg, now_ms); /* a blocking client answered at once: as before, a 401
                                       holds the orders after it */
   }
-  order_list_free(&l);
+  store_orders_free(&l);
   return RS_OK;
 }
 
@@ -1814,7 +1766,7 @@ static struct poll_slot *poll_slot(struct pipeline *p, const char *id)
 }
 
 /* Forget poll slots of orders that are no longer tracked (mark: ids still tracked). */
-static void polls_prune(struct pipeline *p, const struct order_list *a, const struct order_list *b)
+static void polls_prune(struct pipeline *p, const struct store_orders *a, const struct store_orders *b)
 {
   size_t i = 0, k;
   while(i < p->n_polls) {
@@ -1992,7 +1944,7 @@ static enum rs_err track_status(struct pipeline *p, const struct cfg *cfg, int64
 {
   struct commerce *shop = shop_ready(p, cfg);
   bool have_shop = shop != NULL;
-  struct order_list sub = {0}, shp = {0};
+  struct store_orders sub = {0}, shp = {0};
   enum rs_err rc;
   size_t i;
   rc = list_state(p, STORE_ORDER_SUBMITTED, &sub);
@@ -2006,8 +1958,8 @@ static enum rs_err track_status(struct pipeline *p, const struct cfg *cfg, int64
   for(i = 0; have_shop && i < shp.n; i++)
     poll_one(p, cfg, shop, &shp.v[i], now_ms);
 out:
-  order_list_free(&sub);
-  order_list_free(&shp);
+  store_orders_free(&sub);
+  store_orders_free(&shp);
   return rc;
 }
 

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <sqlite3.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,6 +171,17 @@ enum sid {
   S_MAIL_ALL,
   S_MAIL_SENT,
   S_MAIL_FAILED,
+  S_CONS_ENSURE,
+  S_CONS_SET_SPARES,
+  S_CONS_RELEASE,
+  S_CONS_HOLD,
+  S_CONS_REDRAFT,
+  S_CONS_UNKNOWN_FIT,
+  S_LINE_OPEN_GET,
+  S_LINE_RECEIVE,
+  S_LINE_PRICE,
+  S_LINES_OF,
+  S_AUDIT_LIST,
   S_COUNT
 };
 
@@ -292,6 +304,36 @@ static const char *const sql_text[S_COUNT] = {
                       " last_error = ?3 WHERE id = ?1 AND sent_ms IS NULL",
     [S_META_SET] = "INSERT INTO meta(key, value) VALUES(?1, ?2)"
                    " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    [S_CONS_ENSURE] = "INSERT INTO consumable_state(id, spares, updated_ms, shelf_since_ms)"
+                      " VALUES(?1, ?2, ?3, CASE WHEN ?2 > 0 THEN ?3 END)"
+                      " ON CONFLICT(id) DO NOTHING",
+    [S_CONS_SET_SPARES] = "UPDATE consumable_state SET spares = ?2, updated_ms = ?3,"
+                          " shelf_since_ms = CASE WHEN ?2 > 0 THEN ?3 END, unknown_fit_ms = NULL"
+                          " WHERE id = ?1",
+    [S_CONS_RELEASE] = "UPDATE consumable_state SET hold_kind = NULL, held_since_ms = NULL,"
+                       " held_until_ms = NULL, hold_reason = NULL, updated_ms = ?2 WHERE id = ?1",
+    /* ?3 = INT64_MAX: held until released (NULL) */
+    [S_CONS_HOLD] = "UPDATE consumable_state SET hold_kind = ?4, held_since_ms = ?2,"
+                    " held_until_ms = CASE WHEN ?3 = 9223372036854775807 THEN NULL ELSE ?3 END,"
+                    " hold_reason = ?5, updated_ms = ?2 WHERE id = ?1",
+    [S_CONS_REDRAFT] =
+        "UPDATE consumable_state SET redraft_ms = ?2, updated_ms = ?2,"
+        " hold_kind = CASE WHEN hold_kind = 'expired' THEN NULL ELSE hold_kind END,"
+        " held_since_ms = CASE WHEN hold_kind = 'expired' THEN NULL ELSE held_since_ms END,"
+        " held_until_ms = CASE WHEN hold_kind = 'expired' THEN NULL ELSE held_until_ms END,"
+        " hold_reason = CASE WHEN hold_kind = 'expired' THEN NULL ELSE hold_reason END"
+        " WHERE id = ?1",
+    [S_CONS_UNKNOWN_FIT] = "UPDATE consumable_state SET unknown_fit_ms = CASE WHEN ?2 > 0 THEN ?2"
+                           " END WHERE id = ?1",
+    [S_LINE_OPEN_GET] = "SELECT " LINE_COLS " FROM order_lines WHERE consumable = ?1"
+                        " AND state = 'open'",
+    [S_LINE_RECEIVE] = "UPDATE order_lines SET received = min(quantity, received + ?2)"
+                       " WHERE id = ?1 AND state = 'open'",
+    [S_LINE_PRICE] = "UPDATE order_lines SET unit_price = ?2 WHERE id = ?1",
+    [S_LINES_OF] = "SELECT " LINE_COLS " FROM order_lines WHERE consumable = ?1"
+                   " ORDER BY id DESC LIMIT ?2",
+    [S_AUDIT_LIST] = "SELECT time_ms, actor, action, detail FROM audit WHERE subject = ?1"
+                     " ORDER BY time_ms DESC, id DESC LIMIT ?2",
 };
 
 struct store {
@@ -307,6 +349,8 @@ struct store {
   int64_t data_version; /* PRAGMA data_version at the last store_changed_elsewhere(); -1: never */
   bool readonly;        /* opened with STORE_OPEN_READONLY */
   bool tx_write;        /* the open outer transaction is a write transaction */
+  int64_t changes;      /* rows the last write through run() changed */
+  int xerr;             /* its extended SQLite code when it failed; 0 when it worked */
   /* the storage fault: a write failed for a storage reason, none succeeded since */
   uint64_t fault_count;  /* failures since the fault began; 0: no fault */
   int64_t fault_since;   /* CLOCK_REALTIME ms of its first failure */
@@ -417,6 +461,56 @@ const char *store_errmsg(const struct store *st)
   return st ? st->err : "";
 }
 
+/* ---- rows: their strings, freed and copied by one helper each --------- */
+
+#define STRS(offs) offs, RS_ARRAY_LEN(offs)
+#define OFF(type, member) offsetof(struct type, member)
+
+static const size_t cons_strs[] = {OFF(store_consumable, id), OFF(store_consumable, predictor_json),
+                                   OFF(store_consumable, hold_reason)};
+static const size_t line_strs[] = {OFF(store_order_line, consumable), OFF(store_order_line, sku),
+                                   OFF(store_order_line, rule), OFF(store_order_line, figures_json),
+                                   OFF(store_order_line, order_id)};
+static const size_t order_strs[] = {OFF(store_order, supplier), OFF(store_order, shop_id),
+                                    OFF(store_order, request_body), OFF(store_order, last_error)};
+static const size_t appr_strs[] = {OFF(store_approval, approver), OFF(store_approval, decided_by),
+                                   OFF(store_approval, decision), OFF(store_approval, source),
+                                   OFF(store_approval, user_agent)};
+static const size_t mail_strs[] = {OFF(store_mail, kind),      OFF(store_mail, ref),
+                                   OFF(store_mail, order_id),  OFF(store_mail, recipient),
+                                   OFF(store_mail, message),   OFF(store_mail, last_error)};
+
+/* The char * member of row at offset off. */
+static char **str_at(void *row, size_t off)
+{
+  return (char **)(void *)((char *)row + off);
+}
+
+/* Free the n strings of row (may be NULL) at offs, leaving them NULL. */
+static void free_strs(void *row, const size_t *offs, size_t n)
+{
+  size_t i;
+  for(i = 0; row && i < n; i++)
+    FREE_NULL(*str_at(row, offs[i]));
+}
+
+/* Replace the n strings of row at offs by copies of their own. */
+static void dup_strs(void *row, const size_t *offs, size_t n)
+{
+  size_t i;
+  for(i = 0; i < n; i++) {
+    char **p = str_at(row, offs[i]);
+    if(*p)
+      *p = rs_xstrdup(*p);
+  }
+}
+
+/* A LIMIT: 0 (no limit) is -1 to SQLite. */
+static int64_t lim(size_t limit)
+{
+  return limit ? (int64_t)limit : -1;
+}
+
 /* ---- statement helpers ------------------------------------------------ */
 
 /* The cached statement id, prepared on first use; NULL with st->err set on failure. */
@@ -472,15 +566,23 @@ static void col_copy(sqlite3_stmt *s, int i, char *buf, size_t size)
   rs_strlcpy(buf, t ? (const char *)t : "", size);
 }
 
-/* Step a statement that returns no rows, then reset it. A write that worked ends a fault. */
+/*
+ * Step a statement that returns no rows, then reset it. A write that worked
+ * ends a fault (when committed) and leaves its row count in st->changes.
+ */
 static enum rs_err run(struct store *st, sqlite3_stmt *s, const char *what)
 {
   int src = sqlite3_step(s);
   enum rs_err rc = RS_OK;
   if(src != SQLITE_DONE && src != SQLITE_ROW)
     rc = fail_sql(st, src, what);
-  else if(st->fault_count && !sqlite3_stmt_readonly(s) && !st->depth)
-    st->fault_count = 0; /* committed (autocommit): storage works again */
+  if(rc)
+    st->xerr = sqlite3_extended_errcode(st->db);
+  else if(!sqlite3_stmt_readonly(s)) {
+    st->changes = sqlite3_changes64(st->db);
+    if(!st->depth)
+      st->fault_count = 0; /* committed (autocommit): storage works again */
+  }
   done(s);
   return rc;
 }
@@ -495,19 +597,13 @@ static enum rs_err run_id(struct store *st, enum sid id, const char *what)
 }
 
 /*
- * The cached statement id with its parameters bound by the letters of spec,
- * one argument each: 't' text (const char *, NULL binds NULL), 'i' int64_t,
- * 'm' int64_t where 0 binds NULL, 'd' double. NULL with st->err set when it
- * cannot be prepared. The caller steps it and calls done().
+ * Bind the parameters of s by the letters of spec, one argument each from ap:
+ * 't' text (const char *, NULL binds NULL), 'i' int64_t, 'm' int64_t where 0
+ * binds NULL, 'd' double.
  */
-static sqlite3_stmt *bound(struct store *st, enum sid id, const char *spec, ...)
+static void bind_spec(sqlite3_stmt *s, const char *spec, va_list ap)
 {
-  sqlite3_stmt *s = stmt(st, id);
-  va_list ap;
   int i;
-  if(!s)
-    return NULL;
-  va_start(ap, spec);
   for(i = 1; spec[i - 1]; i++) {
     switch(spec[i - 1]) {
     case 't':
@@ -526,8 +622,104 @@ static sqlite3_stmt *bound(struct store *st, enum sid id, const char *spec, ...)
       abort(); /* a programming error in a spec string */
     }
   }
+}
+
+/*
+ * The cached statement id with its parameters bound by spec (see
+ * bind_spec()). NULL with st->err set when it cannot be prepared. The caller
+ * steps it and calls done().
+ */
+static sqlite3_stmt *bound(struct store *st, enum sid id, const char *spec, ...)
+{
+  sqlite3_stmt *s = stmt(st, id);
+  va_list ap;
+  if(!s)
+    return NULL;
+  va_start(ap, spec);
+  bind_spec(s, spec, ap);
   va_end(ap);
   return s;
+}
+
+/*
+ * Like bound(), but a private statement the caller finalizes: for lists
+ * whose callback may use the store (and so the cached statement) again.
+ */
+static sqlite3_stmt *fresh(struct store *st, enum sid id, const char *spec, ...)
+{
+  sqlite3_stmt *s = NULL;
+  va_list ap;
+  int src = sqlite3_prepare_v2(st->db, sql_text[id], -1, &s, NULL);
+  if(src) {
+    fail_sql(st, src, "preparing a query");
+    return NULL;
+  }
+  va_start(ap, spec);
+  bind_spec(s, spec, ap);
+  va_end(ap);
+  return s;
+}
+
+/*
+ * Step s (from bound() or fresh(); NULL when it could not be prepared) to
+ * its next row: true on a row. False at the end (*rc unchanged) or on a
+ * failure (*rc set, st->err naming what).
+ */
+static bool next_row(struct store *st, sqlite3_stmt *s, enum rs_err *rc, const char *what)
+{
+  int src;
+  if(!s) {
+    *rc = RS_ERR_DB;
+    return false;
+  }
+  src = sqlite3_step(s);
+  if(src == SQLITE_ROW)
+    return true;
+  if(src != SQLITE_DONE)
+    *rc = fail_sql(st, src, what);
+  return false;
+}
+
+static enum rs_err one_row(struct store *st, sqlite3_stmt *s, const char *what,
+                           const char *missing, ...) RS_PRINTF(4, 5);
+/*
+ * Step s (as next_row()) to the one row a lookup wants: RS_OK with the row
+ * to read (then done(s)), RS_ERR_NOT_FOUND with st->err from the format
+ * missing when there is none, or the failure.
+ */
+static enum rs_err one_row(struct store *st, sqlite3_stmt *s, const char *what,
+                           const char *missing, ...)
+{
+  enum rs_err rc = RS_OK;
+  va_list ap;
+  if(next_row(st, s, &rc, what) || rc)
+    return rc;
+  va_start(ap, missing);
+  vsnprintf(st->err, sizeof(st->err), missing, ap);
+  va_end(ap);
+  return RS_ERR_NOT_FOUND;
+}
+
+/* bound() and run() in one: the cached statement id, bound by spec, stepped once. */
+static enum rs_err vexec(struct store *st, enum sid id, const char *what, const char *spec,
+                         va_list ap)
+{
+  sqlite3_stmt *s = stmt(st, id);
+  st->xerr = 0;
+  if(!s)
+    return RS_ERR_DB;
+  bind_spec(s, spec, ap);
+  return run(st, s, what);
+}
+
+static enum rs_err exec(struct store *st, enum sid id, const char *what, const char *spec, ...)
+{
+  enum rs_err rc;
+  va_list ap;
+  va_start(ap, spec);
+  rc = vexec(st, id, what, spec, ap);
+  va_end(ap);
+  return rc;
 }
 
 /* ---- transactions ----------------------------------------------------- */
@@ -642,6 +834,28 @@ static enum rs_err tx_end(struct store *st, enum rs_err rc)
     sqlite3_exec(st->db, sql, NULL, NULL, NULL);
     st->depth--;
   }
+  return rc;
+}
+
+/*
+ * One write, exec(), in a durable transaction level of its own: the one
+ * writer of every single-statement change. st->changes: the rows it changed.
+ */
+static enum rs_err vwrite(struct store *st, enum sid id, const char *what, const char *spec,
+                          va_list ap)
+{
+  enum rs_err rc = tx_begin(st, true);
+  st->xerr = 0;
+  return rc ? rc : tx_end(st, vexec(st, id, what, spec, ap));
+}
+
+static enum rs_err write1(struct store *st, enum sid id, const char *what, const char *spec, ...)
+{
+  enum rs_err rc;
+  va_list ap;
+  va_start(ap, spec);
+  rc = vwrite(st, id, what, spec, ap);
+  va_end(ap);
   return rc;
 }
 
@@ -1165,30 +1379,17 @@ enum rs_err store_set_max_pages(struct store *st, int64_t max_pages)
 enum rs_err store_put_reading(struct store *st, const char *device, const char *point,
                               int64_t time_ms, double value)
 {
-  sqlite3_stmt *s;
   enum rs_err rc;
   int attempt;
   if(!device || !point || !isfinite(value))
     return fail_msg(st, RS_ERR_INVALID, "reading of %s/%s: not a finite value",
                     device ? device : "?", point ? point : "?");
   for(attempt = 0; attempt < 2; attempt++) {
-    s = stmt(st, S_READING_PUT);
-    if(!s)
-      return RS_ERR_DB;
-    sqlite3_bind_text(s, 1, device, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, point, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, time_ms);
-    sqlite3_bind_double(s, 4, value);
-    rc = run(st, s, "storing a reading");
-    if(rc || sqlite3_changes(st->db) > 0)
+    rc = exec(st, S_READING_PUT, "storing a reading", "ttid", device, point, time_ms, value);
+    if(rc || st->changes > 0)
       return rc;
     /* first reading of this point: name it, then store again */
-    s = stmt(st, S_POINT_ADD);
-    if(!s)
-      return RS_ERR_DB;
-    sqlite3_bind_text(s, 1, device, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, point, -1, SQLITE_STATIC);
-    rc = run(st, s, "adding a point");
+    rc = exec(st, S_POINT_ADD, "adding a point", "tt", device, point);
     if(rc)
       return rc;
   }
@@ -1197,18 +1398,12 @@ enum rs_err store_put_reading(struct store *st, const char *device, const char *
 
 enum rs_err store_last_readings(struct store *st, store_reading_cb cb, void *ud)
 {
-  sqlite3_stmt *s = stmt(st, S_LAST_READINGS);
+  sqlite3_stmt *s = bound(st, S_LAST_READINGS, "");
   enum rs_err rc = RS_OK;
-  int src;
-  if(!s)
-    return RS_ERR_DB;
-  while((src = sqlite3_step(s)) == SQLITE_ROW) {
+  while(next_row(st, s, &rc, "reading the last readings"))
     if(cb(ud, (const char *)sqlite3_column_text(s, 0), (const char *)sqlite3_column_text(s, 1),
           sqlite3_column_int64(s, 2), sqlite3_column_double(s, 3)))
       break;
-  }
-  if(src != SQLITE_ROW && src != SQLITE_DONE)
-    rc = fail_sql(st, src, "reading the last readings");
   done(s);
   return rc;
 }
@@ -1216,22 +1411,13 @@ enum rs_err store_last_readings(struct store *st, store_reading_cb cb, void *ud)
 enum rs_err store_last_reading(struct store *st, const char *device, const char *point,
                                int64_t *time_ms, double *value)
 {
-  sqlite3_stmt *s = stmt(st, S_LAST_READING);
-  enum rs_err rc = RS_OK;
-  int src;
-  if(!s)
-    return RS_ERR_DB;
-  bind_text(s, 1, device);
-  bind_text(s, 2, point);
-  src = sqlite3_step(s);
-  if(src == SQLITE_ROW) {
+  sqlite3_stmt *s = bound(st, S_LAST_READING, "tt", device, point);
+  enum rs_err rc =
+      one_row(st, s, "reading the last reading", "no reading of %s/%s", device, point);
+  if(!rc) {
     *time_ms = sqlite3_column_int64(s, 0);
     *value = sqlite3_column_double(s, 1);
   }
-  else if(src == SQLITE_DONE)
-    rc = fail_msg(st, RS_ERR_NOT_FOUND, "no reading of %s/%s", device, point);
-  else
-    rc = fail_sql(st, src, "reading the last reading");
   done(s);
   return rc;
 }
@@ -1239,23 +1425,11 @@ enum rs_err store_last_reading(struct store *st, const char *device, const char 
 enum rs_err store_readings_range(struct store *st, const char *device, const char *point,
                                  int64_t from_ms, int64_t to_ms, store_reading_cb cb, void *ud)
 {
-  sqlite3_stmt *s;
+  sqlite3_stmt *s = fresh(st, S_READINGS_RANGE, "ttii", device, point, from_ms, to_ms);
   enum rs_err rc = RS_OK;
-  int src;
-  /* a private statement: the callback may use the cached one recursively */
-  src = sqlite3_prepare_v2(st->db, sql_text[S_READINGS_RANGE], -1, &s, NULL);
-  if(src)
-    return fail_sql(st, src, "preparing a readings query");
-  bind_text(s, 1, device);
-  bind_text(s, 2, point);
-  sqlite3_bind_int64(s, 3, from_ms);
-  sqlite3_bind_int64(s, 4, to_ms);
-  while((src = sqlite3_step(s)) == SQLITE_ROW) {
+  while(next_row(st, s, &rc, "reading readings"))
     if(cb(ud, device, point, sqlite3_column_int64(s, 0), sqlite3_column_double(s, 1)))
       break;
-  }
-  if(src != SQLITE_ROW && src != SQLITE_DONE)
-    rc = fail_sql(st, src, "reading readings");
   sqlite3_finalize(s);
   return rc;
 }
@@ -1263,20 +1437,14 @@ enum rs_err store_readings_range(struct store *st, const char *device, const cha
 enum rs_err store_thin_readings(struct store *st, int64_t cutoff_ms, int64_t bucket_ms,
                                 int64_t *deleted)
 {
-  sqlite3_stmt *s;
   enum rs_err rc;
   if(deleted)
     *deleted = 0;
   if(bucket_ms <= 0 || cutoff_ms < 0)
     return fail_msg(st, RS_ERR_INVALID, "thinning readings: bucket must be > 0, cutoff >= 0");
-  s = stmt(st, S_THIN);
-  if(!s)
-    return RS_ERR_DB;
-  sqlite3_bind_int64(s, 1, cutoff_ms);
-  sqlite3_bind_int64(s, 2, bucket_ms);
-  rc = run(st, s, "thinning readings");
+  rc = exec(st, S_THIN, "thinning readings", "ii", cutoff_ms, bucket_ms);
   if(!rc && deleted)
-    *deleted = sqlite3_changes64(st->db);
+    *deleted = st->changes;
   return rc;
 }
 
@@ -1284,11 +1452,7 @@ enum rs_err store_thin_readings(struct store *st, int64_t cutoff_ms, int64_t buc
 
 void store_consumable_free(struct store_consumable *c)
 {
-  if(!c)
-    return;
-  FREE_NULL(c->id);
-  FREE_NULL(c->predictor_json);
-  FREE_NULL(c->hold_reason);
+  free_strs(c, STRS(cons_strs));
 }
 
 static const char *const hold_names[] = {"none", "rejected", "expired", "manual"};
@@ -1310,15 +1474,11 @@ static enum store_hold hold_kind_parse(const char *s)
 enum rs_err store_get_consumable_state(struct store *st, const char *id,
                                        struct store_consumable *out)
 {
-  sqlite3_stmt *s = stmt(st, S_CONS_GET);
-  enum rs_err rc = RS_OK;
-  int src;
+  sqlite3_stmt *s = bound(st, S_CONS_GET, "t", id);
+  enum rs_err rc =
+      one_row(st, s, "reading consumable state", "no state for consumable %s", id);
   memset(out, 0, sizeof(*out));
-  if(!s)
-    return RS_ERR_DB;
-  bind_text(s, 1, id);
-  src = sqlite3_step(s);
-  if(src == SQLITE_ROW) {
+  if(!rc) {
     out->id = rs_xstrdup(id);
     out->spares = sqlite3_column_int64(s, 0);
     out->installed_at_ms = sqlite3_column_int64(s, 1);
@@ -1338,10 +1498,6 @@ enum rs_err store_get_consumable_state(struct store *st, const char *id,
     if(out->hold == STORE_HOLD_NONE)
       out->held_until_ms = 0;
   }
-  else if(src == SQLITE_DONE)
-    rc = fail_msg(st, RS_ERR_NOT_FOUND, "no state for consumable %s", id);
-  else
-    rc = fail_sql(st, src, "reading consumable state");
   done(s);
   return rc;
 }
@@ -1352,19 +1508,12 @@ enum rs_err store_put_consumable_state(struct store *st, const struct store_cons
   if(!c->id || c->spares < 0)
     return fail_msg(st, RS_ERR_INVALID, "consumable state needs an id and spares >= 0");
   st->spares_gen++;
-  s = stmt(st, S_CONS_PUT);
+  s = bound(st, S_CONS_PUT, "timmdti", c->id, c->spares, c->installed_at_ms,
+            c->last_replacement_ms, c->counter_at_replacement, c->predictor_json, c->updated_ms);
   if(!s)
     return RS_ERR_DB;
-  bind_text(s, 1, c->id);
-  sqlite3_bind_int64(s, 2, c->spares);
-  bind_ms0(s, 3, c->installed_at_ms);
-  bind_ms0(s, 4, c->last_replacement_ms);
-  if(c->has_counter)
-    sqlite3_bind_double(s, 5, c->counter_at_replacement);
-  else
+  if(!c->has_counter)
     sqlite3_bind_null(s, 5);
-  bind_text(s, 6, c->predictor_json);
-  sqlite3_bind_int64(s, 7, c->updated_ms);
   return run(st, s, "storing consumable state");
 }
 
@@ -1381,27 +1530,13 @@ enum rs_err store_add_spares(struct store *st, const char *id, int64_t delta, in
   if(rc)
     return rc;
   st->spares_gen++;
-  s = stmt(st, S_CONS_SPARES);
-  if(!s) {
-    rc = RS_ERR_DB;
-    goto out;
+  rc = exec(st, S_CONS_SPARES, "changing spares", "tii", id, delta, now_ms);
+  if(!rc && spares_out) {
+    s = bound(st, S_CONS_SPARES_GET, "t", id);
+    if(next_row(st, s, &rc, "reading spares"))
+      *spares_out = sqlite3_column_int64(s, 0);
+    done(s);
   }
-  bind_text(s, 1, id);
-  sqlite3_bind_int64(s, 2, delta);
-  sqlite3_bind_int64(s, 3, now_ms);
-  rc = run(st, s, "changing spares");
-  if(rc || !spares_out)
-    goto out;
-  s = stmt(st, S_CONS_SPARES_GET);
-  if(!s) {
-    rc = RS_ERR_DB;
-    goto out;
-  }
-  bind_text(s, 1, id);
-  if(sqlite3_step(s) == SQLITE_ROW)
-    *spares_out = sqlite3_column_int64(s, 0);
-  done(s);
-out:
   return tx_end(st, rc);
 }
 
@@ -1409,53 +1544,29 @@ enum rs_err store_record_replacement(struct store *st, const char *id, int64_t t
                                      double level_before, double level_after,
                                      int64_t *replacement_id)
 {
-  sqlite3_stmt *s;
   enum rs_err rc = tx_begin(st, true);
   if(rc)
     return rc;
-  s = stmt(st, S_REPL_ADD);
-  if(!s) {
-    rc = RS_ERR_DB;
-    goto out;
+  rc = exec(st, S_REPL_ADD, "recording a replacement", "tidd", id, time_ms, level_before,
+            level_after);
+  if(!rc) {
+    if(replacement_id)
+      *replacement_id = sqlite3_last_insert_rowid(st->db);
+    st->spares_gen++;
+    rc = exec(st, S_REPL_STATE, "updating consumable state after a replacement", "tid", id,
+              time_ms, level_after);
   }
-  bind_text(s, 1, id);
-  sqlite3_bind_int64(s, 2, time_ms);
-  sqlite3_bind_double(s, 3, level_before);
-  sqlite3_bind_double(s, 4, level_after);
-  rc = run(st, s, "recording a replacement");
-  if(rc)
-    goto out;
-  if(replacement_id)
-    *replacement_id = sqlite3_last_insert_rowid(st->db);
-  st->spares_gen++;
-  s = stmt(st, S_REPL_STATE);
-  if(!s) {
-    rc = RS_ERR_DB;
-    goto out;
-  }
-  bind_text(s, 1, id);
-  sqlite3_bind_int64(s, 2, time_ms);
-  sqlite3_bind_double(s, 3, level_after);
-  rc = run(st, s, "updating consumable state after a replacement");
-out:
   return tx_end(st, rc);
 }
 
 enum rs_err store_list_replacements(struct store *st, const char *id, store_replacement_cb cb,
                                     void *ud)
 {
-  sqlite3_stmt *s;
+  sqlite3_stmt *s = fresh(st, S_REPL_LIST, "t", id);
   enum rs_err rc = RS_OK;
-  int src = sqlite3_prepare_v2(st->db, sql_text[S_REPL_LIST], -1, &s, NULL);
-  if(src)
-    return fail_sql(st, src, "preparing a replacements query");
-  bind_text(s, 1, id);
-  while((src = sqlite3_step(s)) == SQLITE_ROW) {
+  while(next_row(st, s, &rc, "reading replacements"))
     if(cb(ud, sqlite3_column_int64(s, 0), sqlite3_column_double(s, 1), sqlite3_column_double(s, 2)))
       break;
-  }
-  if(src != SQLITE_ROW && src != SQLITE_DONE)
-    rc = fail_sql(st, src, "reading replacements");
   sqlite3_finalize(s);
   return rc;
 }
@@ -1516,13 +1627,30 @@ bool store_order_state_final(enum store_order_state s)
 
 void store_order_line_free(struct store_order_line *l)
 {
-  if(!l)
-    return;
-  FREE_NULL(l->consumable);
-  FREE_NULL(l->sku);
-  FREE_NULL(l->rule);
-  FREE_NULL(l->figures_json);
-  FREE_NULL(l->order_id);
+  free_strs(l, STRS(line_strs));
+}
+
+void store_order_line_copy(struct store_order_line *dst, const struct store_order_line *src)
+{
+  *dst = *src;
+  dup_strs(dst, STRS(line_strs));
+}
+
+int store_lines_collect(void *list, const struct store_order_line *l)
+{
+  struct store_lines *ls = list;
+  ls->v = rs_xrealloc(ls->v, (ls->n + 1) * sizeof(*ls->v));
+  store_order_line_copy(&ls->v[ls->n++], l);
+  return 0;
+}
+
+void store_lines_free(struct store_lines *ls)
+{
+  size_t i;
+  for(i = 0; i < ls->n; i++)
+    store_order_line_free(&ls->v[i]);
+  FREE_NULL(ls->v);
+  ls->n = 0;
 }
 
 /* Read a LINE_COLS row into *l (members malloc'd). */
@@ -1553,138 +1681,93 @@ static bool currency_ok(const char *c)
 enum rs_err store_add_order_line(struct store *st, const struct store_order_line *l,
                                  int64_t *id_out)
 {
-  sqlite3_stmt *s;
   enum rs_err rc;
-  int src;
   if(!l->consumable || !l->sku || l->quantity <= 0 || l->unit_price < 0 ||
      !currency_ok(l->currency))
     return fail_msg(st, RS_ERR_INVALID,
                     "order line needs a consumable, a sku, quantity > 0, unit price >= 0 and "
                     "a currency code");
-  rc = tx_begin(st, true);
-  if(rc)
-    return rc;
-  s = stmt(st, S_LINE_ADD);
-  if(!s) {
-    rc = RS_ERR_DB;
-    goto out;
-  }
-  bind_text(s, 1, l->consumable);
-  bind_text(s, 2, l->sku);
-  sqlite3_bind_int64(s, 3, l->quantity);
-  sqlite3_bind_int64(s, 4, l->unit_price);
-  bind_text(s, 5, l->currency);
-  bind_text(s, 6, l->rule);
-  bind_text(s, 7, l->figures_json);
-  bind_ms0(s, 8, l->need_by_ms);
-  sqlite3_bind_int64(s, 9, l->created_ms);
-  src = sqlite3_step(s);
-  if(src == SQLITE_DONE) {
-    if(id_out)
-      *id_out = sqlite3_last_insert_rowid(st->db);
-  }
-  else if(sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_UNIQUE)
+  rc = write1(st, S_LINE_ADD, "adding an order line", "ttiitttmi", l->consumable, l->sku,
+              l->quantity, l->unit_price, l->currency, l->rule, l->figures_json, l->need_by_ms,
+              l->created_ms);
+  if(!rc && id_out)
+    *id_out = sqlite3_last_insert_rowid(st->db);
+  else if(rc && st->xerr == SQLITE_CONSTRAINT_UNIQUE)
     rc = fail_msg(st, RS_ERR_CONFLICT, "consumable %s already has an open order line",
                   l->consumable);
-  else
-    rc = fail_sql(st, src, "adding an order line");
-  done(s);
-out:
-  return tx_end(st, rc);
+  return rc;
 }
 
 enum rs_err store_attach_line(struct store *st, int64_t line_id, const char *order_id)
 {
-  sqlite3_stmt *s;
-  enum rs_err rc = tx_begin(st, true);
-  int src;
-  if(rc)
-    return rc;
-  s = stmt(st, S_LINE_ATTACH);
-  if(!s) {
-    rc = RS_ERR_DB;
-    goto out;
-  }
-  sqlite3_bind_int64(s, 1, line_id);
-  bind_text(s, 2, order_id);
-  src = sqlite3_step(s);
-  if(src == SQLITE_DONE) {
-    if(sqlite3_changes(st->db) == 0)
-      rc = fail_msg(st, RS_ERR_NOT_FOUND, "no order line %lld", (long long)line_id);
-  }
-  else if(sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_FOREIGNKEY)
+  enum rs_err rc = write1(st, S_LINE_ATTACH, "attaching an order line", "it", line_id, order_id);
+  if(rc && st->xerr == SQLITE_CONSTRAINT_FOREIGNKEY)
     rc = fail_msg(st, RS_ERR_NOT_FOUND, "no order %s", order_id ? order_id : "(null)");
-  else
-    rc = fail_sql(st, src, "attaching an order line");
-  done(s);
-out:
-  return tx_end(st, rc);
+  else if(!rc && !st->changes)
+    rc = fail_msg(st, RS_ERR_NOT_FOUND, "no order line %lld", (long long)line_id);
+  return rc;
 }
 
 enum rs_err store_has_open_line(struct store *st, const char *consumable, bool *open,
                                 int64_t *line_id)
 {
-  sqlite3_stmt *s = stmt(st, S_LINE_OPEN_FOR);
+  sqlite3_stmt *s = bound(st, S_LINE_OPEN_FOR, "t", consumable);
   enum rs_err rc = RS_OK;
-  int src;
-  *open = false;
+  *open = next_row(st, s, &rc, "looking up open lines");
   if(line_id)
-    *line_id = 0;
-  if(!s)
-    return RS_ERR_DB;
-  bind_text(s, 1, consumable);
-  src = sqlite3_step(s);
-  if(src == SQLITE_ROW) {
-    *open = true;
-    if(line_id)
-      *line_id = sqlite3_column_int64(s, 0);
-  }
-  else if(src != SQLITE_DONE)
-    rc = fail_sql(st, src, "looking up open lines");
+    *line_id = *open ? sqlite3_column_int64(s, 0) : 0;
   done(s);
   return rc;
 }
 
-/* Run a LINE_COLS query (already prepared, privately owned) through cb. */
+/* Run a LINE_COLS query (from fresh(), finalized here) through cb. */
 static enum rs_err each_line(struct store *st, sqlite3_stmt *s, store_line_cb cb, void *ud)
 {
-  int src;
-  while((src = sqlite3_step(s)) == SQLITE_ROW) {
-    struct store_order_line l;
-    int stop;
+  enum rs_err rc = RS_OK;
+  struct store_order_line l;
+  int stop = 0;
+  while(!stop && next_row(st, s, &rc, "reading order lines")) {
     read_line(s, &l);
     stop = cb(ud, &l);
     store_order_line_free(&l);
-    if(stop)
-      return RS_OK;
   }
-  if(src != SQLITE_DONE)
-    return fail_sql(st, src, "reading order lines");
-  return RS_OK;
+  sqlite3_finalize(s);
+  return rc;
 }
 
 enum rs_err store_list_open_lines(struct store *st, store_line_cb cb, void *ud)
 {
-  sqlite3_stmt *s;
-  enum rs_err rc;
-  int src = sqlite3_prepare_v2(st->db, sql_text[S_LINES_OPEN], -1, &s, NULL);
-  if(src)
-    return fail_sql(st, src, "preparing an order line query");
-  rc = each_line(st, s, cb, ud);
-  sqlite3_finalize(s);
-  return rc;
+  return each_line(st, fresh(st, S_LINES_OPEN, ""), cb, ud);
 }
 
 /* ---- orders ----------------------------------------------------------- */
 
 void store_order_free(struct store_order *o)
 {
-  if(!o)
-    return;
-  FREE_NULL(o->supplier);
-  FREE_NULL(o->shop_id);
-  FREE_NULL(o->request_body);
-  FREE_NULL(o->last_error);
+  free_strs(o, STRS(order_strs));
+}
+
+void store_order_copy(struct store_order *dst, const struct store_order *src)
+{
+  *dst = *src;
+  dup_strs(dst, STRS(order_strs));
+}
+
+int store_orders_collect(void *list, const struct store_order *o)
+{
+  struct store_orders *os = list;
+  os->v = rs_xrealloc(os->v, (os->n + 1) * sizeof(*os->v));
+  store_order_copy(&os->v[os->n++], o);
+  return 0;
+}
+
+void store_orders_free(struct store_orders *os)
+{
+  size_t i;
+  for(i = 0; i < os->n; i++)
+    store_order_free(&os->v[i]);
+  FREE_NULL(os->v);
+  os->n = 0;
 }
 
 void store_order_full_free(struct store_order_full *o)
@@ -1728,16 +1811,8 @@ static enum rs_err add_transition(struct store *st, const char *id, const char *
                                   const char *to, const char *actor, const char *cause,
                                   int64_t now_ms)
 {
-  sqlite3_stmt *s = stmt(st, S_TRANS_ADD);
-  if(!s)
-    return RS_ERR_DB;
-  bind_text(s, 1, id);
-  sqlite3_bind_int64(s, 2, now_ms);
-  bind_text(s, 3, from);
-  bind_text(s, 4, to);
-  bind_text(s, 5, actor);
-  bind_text(s, 6, cause);
-  return run(st, s, "recording a transition");
+  return exec(st, S_TRANS_ADD, "recording a transition", "titttt", id, now_ms, from, to, actor,
+              cause);
 }
 
 enum rs_err store_create_order(struct store *st, const char *supplier, const char *currency,
@@ -1750,7 +1825,7 @@ enum rs_err store_create_order(struct store *st, const char *supplier, const cha
   sqlite3_stmt *s;
   enum rs_err rc;
   int64_t seq = 0;
-  int tries, src;
+  int tries;
 
   if(id_out && id_size)
     id_out[0] = '\0';
@@ -1768,59 +1843,31 @@ enum rs_err store_create_order(struct store *st, const char *supplier, const cha
   rc = tx_begin(st, true);
   if(rc)
     return rc;
-  s = stmt(st, S_ORDER_COUNT_DAY);
-  if(!s) {
-    rc = RS_ERR_DB;
-    goto out;
-  }
-  bind_text(s, 1, prefix);
-  src = sqlite3_step(s);
-  if(src == SQLITE_ROW)
+  s = bound(st, S_ORDER_COUNT_DAY, "t", prefix);
+  if(next_row(st, s, &rc, "counting orders"))
     seq = sqlite3_column_int64(s, 0);
-  else
-    rc = fail_sql(st, src, "counting orders");
   done(s);
-  if(rc)
-    goto out;
   /* count + 1 is free unless the clock went back; then step over used ids */
-  for(tries = 0; tries < 1000; tries++) {
+  for(tries = 0; !rc && tries < 1000; tries++) {
     char tag[8];
     seq++;
     rc = order_tag(st, tag);
-    if(rc)
-      goto out;
-    if(rs_snprintf(id, sizeof(id), "%s%04lld-%s", prefix, (long long)seq, tag)) {
+    if(!rc && rs_snprintf(id, sizeof(id), "%s%04lld-%s", prefix, (long long)seq, tag))
       rc = fail_msg(st, RS_ERR_INVALID, "order id too long");
-      goto out;
-    }
-    s = stmt(st, S_ORDER_ADD);
-    if(!s) {
-      rc = RS_ERR_DB;
-      goto out;
-    }
-    bind_text(s, 1, id);
-    bind_text(s, 2, supplier);
-    bind_text(s, 3, currency);
-    sqlite3_bind_int64(s, 4, total);
-    sqlite3_bind_int64(s, 5, now_ms);
-    src = sqlite3_step(s);
-    if(src != SQLITE_DONE && sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_PRIMARYKEY) {
-      done(s);
-      continue;
-    }
-    if(src != SQLITE_DONE)
-      rc = fail_sql(st, src, "creating an order");
-    done(s);
-    break;
+    if(!rc)
+      rc = exec(st, S_ORDER_ADD, "creating an order", "tttii", id, supplier, currency, total,
+                now_ms);
+    if(rc && st->xerr == SQLITE_CONSTRAINT_PRIMARYKEY)
+      rc = RS_OK; /* taken: try the next number */
+    else
+      break;
   }
   if(!rc && tries == 1000)
     rc = fail_msg(st, RS_ERR_DB, "creating an order: no free id for %s", prefix);
-  if(rc)
-    goto out;
-  rc = add_transition(st, id, NULL, "draft", actor, cause, now_ms);
+  if(!rc)
+    rc = add_transition(st, id, NULL, "draft", actor, cause, now_ms);
   if(!rc)
     rs_strlcpy(id_out, id, id_size);
-out:
   rc = tx_end(st, rc);
   if(rc && id_out && id_size)
     id_out[0] = '\0';
@@ -1830,21 +1877,10 @@ out:
 /* Read the state of order id into *state: RS_ERR_NOT_FOUND if there is none. */
 static enum rs_err order_state(struct store *st, const char *id, enum store_order_state *state)
 {
-  sqlite3_stmt *s = stmt(st, S_ORDER_STATE);
-  enum rs_err rc = RS_OK;
-  int src;
-  if(!s)
-    return RS_ERR_DB;
-  bind_text(s, 1, id);
-  src = sqlite3_step(s);
-  if(src == SQLITE_ROW) {
-    if(store_order_state_parse((const char *)sqlite3_column_text(s, 0), state))
-      rc = fail_msg(st, RS_ERR_DB, "order %s has an unknown state", id);
-  }
-  else if(src == SQLITE_DONE)
-    rc = fail_msg(st, RS_ERR_NOT_FOUND, "no order %s", id);
-  else
-    rc = fail_sql(st, src, "reading an order's state");
+  sqlite3_stmt *s = bound(st, S_ORDER_STATE, "t", id);
+  enum rs_err rc = one_row(st, s, "reading an order's state", "no order %s", id);
+  if(!rc && store_order_state_parse((const char *)sqlite3_column_text(s, 0), state))
+    rc = fail_msg(st, RS_ERR_DB, "order %s has an unknown state", id);
   done(s);
   return rc;
 }
@@ -1854,7 +1890,6 @@ enum rs_err store_transition_order(struct store *st, const char *id, enum store_
                                    int64_t now_ms)
 {
   enum store_order_state cur = STORE_ORDER_DRAFT;
-  sqlite3_stmt *s;
   enum rs_err rc;
   if(!id || !actor || !cause || (unsigned)from >= STORE_ORDER_STATE_COUNT ||
      (unsigned)to >= STORE_ORDER_STATE_COUNT)
@@ -1863,226 +1898,115 @@ enum rs_err store_transition_order(struct store *st, const char *id, enum store_
   if(rc)
     return rc;
   rc = order_state(st, id, &cur);
-  if(rc)
-    goto out;
-  if(cur != from) {
+  if(!rc && cur != from)
     rc = fail_msg(st, RS_ERR_CONFLICT, "order %s is %s, not %s: not moved to %s", id,
                   store_order_state_name(cur), store_order_state_name(from),
                   store_order_state_name(to));
-    goto out;
-  }
-  s = stmt(st, S_ORDER_SET_STATE);
-  if(!s) {
-    rc = RS_ERR_DB;
-    goto out;
-  }
-  bind_text(s, 1, id);
-  bind_text(s, 2, store_order_state_name(to));
-  sqlite3_bind_int64(s, 3, now_ms);
-  rc = run(st, s, "changing an order's state");
+  if(!rc)
+    rc = exec(st, S_ORDER_SET_STATE, "changing an order's state", "tti", id,
+              store_order_state_name(to), now_ms);
   if(!rc)
     rc = add_transition(st, id, store_order_state_name(from), store_order_state_name(to), actor,
                         cause, now_ms);
-  if(!rc && store_order_state_final(to)) {
-    s = stmt(st, S_LINES_END);
-    if(!s) {
-      rc = RS_ERR_DB;
-      goto out;
-    }
-    bind_text(s, 1, id);
-    bind_text(s, 2, to == STORE_ORDER_DELIVERED ? "delivered" : "ended");
-    rc = run(st, s, "ending an order's lines");
-  }
-out:
+  if(!rc && store_order_state_final(to))
+    rc = exec(st, S_LINES_END, "ending an order's lines", "tt", id,
+              to == STORE_ORDER_DELIVERED ? "delivered" : "ended");
   return tx_end(st, rc);
 }
 
-/* Run an UPDATE of one order (bound by the caller, ?1 = id) in a durable transaction. */
-static enum rs_err update_order(struct store *st, sqlite3_stmt *s, const char *id, const char *what)
+/*
+ * One UPDATE of order id (?1 of sql, bound with the rest by spec) in a
+ * durable transaction level; RS_ERR_NOT_FOUND when there is no such order.
+ */
+static enum rs_err update_order(struct store *st, enum sid sql, const char *id, const char *what,
+                                const char *spec, ...)
 {
-  enum rs_err rc = run(st, s, what);
-  if(!rc && sqlite3_changes(st->db) == 0)
+  va_list ap;
+  enum rs_err rc;
+  va_start(ap, spec);
+  rc = vwrite(st, sql, what, spec, ap);
+  va_end(ap);
+  if(!rc && !st->changes)
     rc = fail_msg(st, RS_ERR_NOT_FOUND, "no order %s", id);
   return rc;
 }
 
 enum rs_err store_set_order_total(struct store *st, const char *id, int64_t total, int64_t now_ms)
 {
-  sqlite3_stmt *s;
-  enum rs_err rc;
   if(total < 0)
     return fail_msg(st, RS_ERR_INVALID, "order total must be >= 0");
-  rc = tx_begin(st, true);
-  if(rc)
-    return rc;
-  s = stmt(st, S_ORDER_SET_TOTAL);
-  if(!s) {
-    rc = RS_ERR_DB;
-    goto out;
-  }
-  bind_text(s, 1, id);
-  sqlite3_bind_int64(s, 2, total);
-  sqlite3_bind_int64(s, 3, now_ms);
-  rc = update_order(st, s, id, "setting an order's total");
-out:
-  return tx_end(st, rc);
+  return update_order(st, S_ORDER_SET_TOTAL, id, "setting an order's total", "tii", id, total,
+                      now_ms);
 }
 
 enum rs_err store_set_order_body(struct store *st, const char *id, const char *body, int64_t now_ms)
 {
   sqlite3_stmt *s;
   enum rs_err rc;
-  int src;
   bool same = false, have = false;
   if(!body)
     return fail_msg(st, RS_ERR_INVALID, "no request body");
   rc = tx_begin(st, true);
   if(rc)
     return rc;
-  s = stmt(st, S_ORDER_BODY_GET);
-  if(!s) {
-    rc = RS_ERR_DB;
-    goto out;
-  }
-  bind_text(s, 1, id);
-  src = sqlite3_step(s);
-  if(src == SQLITE_ROW) {
+  s = bound(st, S_ORDER_BODY_GET, "t", id);
+  rc = one_row(st, s, "reading an order's body", "no order %s", id);
+  if(!rc) {
     const unsigned char *b = sqlite3_column_text(s, 0);
     have = b != NULL;
     same = b && !strcmp((const char *)b, body);
   }
-  else if(src == SQLITE_DONE)
-    rc = fail_msg(st, RS_ERR_NOT_FOUND, "no order %s", id);
-  else
-    rc = fail_sql(st, src, "reading an order's body");
   done(s);
-  if(rc || same)
-    goto out;
-  if(have) {
+  if(!rc && have && !same)
     rc = fail_msg(st, RS_ERR_CONFLICT, "order %s already has another request body", id);
-    goto out;
-  }
-  s = stmt(st, S_ORDER_SET_BODY);
-  if(!s) {
-    rc = RS_ERR_DB;
-    goto out;
-  }
-  bind_text(s, 1, id);
-  bind_text(s, 2, body);
-  sqlite3_bind_int64(s, 3, now_ms);
-  rc = update_order(st, s, id, "storing an order's body");
-out:
+  else if(!rc && !same)
+    rc = update_order(st, S_ORDER_SET_BODY, id, "storing an order's body", "tti", id, body,
+                      now_ms);
   return tx_end(st, rc);
 }
 
 enum rs_err store_note_attempt(struct store *st, const char *id, int64_t next_attempt_ms,
                                const char *last_error, int64_t now_ms)
 {
-  sqlite3_stmt *s;
-  enum rs_err rc = tx_begin(st, true);
-  if(rc)
-    return rc;
-  s = stmt(st, S_ORDER_ATTEMPT);
-  if(!s) {
-    rc = RS_ERR_DB;
-    goto out;
-  }
-  bind_text(s, 1, id);
-  bind_ms0(s, 2, next_attempt_ms);
-  bind_text(s, 3, last_error);
-  sqlite3_bind_int64(s, 4, now_ms);
-  rc = update_order(st, s, id, "noting a submission attempt");
-out:
-  return tx_end(st, rc);
+  return update_order(st, S_ORDER_ATTEMPT, id, "noting a submission attempt", "tmti", id,
+                      next_attempt_ms, last_error, now_ms);
 }
 
 enum rs_err store_set_order_shop_id(struct store *st, const char *id, const char *shop_id,
                                     int64_t now_ms)
 {
-  sqlite3_stmt *s;
-  enum rs_err rc = tx_begin(st, true);
-  if(rc)
-    return rc;
-  s = stmt(st, S_ORDER_SHOP_ID);
-  if(!s) {
-    rc = RS_ERR_DB;
-    goto out;
-  }
-  bind_text(s, 1, id);
-  bind_text(s, 2, shop_id);
-  sqlite3_bind_int64(s, 3, now_ms);
-  rc = update_order(st, s, id, "storing the shop's order id");
-out:
-  return tx_end(st, rc);
+  return update_order(st, S_ORDER_SHOP_ID, id, "storing the shop's order id", "tti", id, shop_id,
+                      now_ms);
 }
 
-/* Collect cb for store_get_order's lines. */
-static int collect_line(void *ud, const struct store_order_line *l)
-{
-  struct store_order_full *o = ud;
-  struct store_order_line *c;
-  o->lines = rs_xrealloc(o->lines, (o->n_lines + 1) * sizeof(*o->lines));
-  c = &o->lines[o->n_lines++];
-  *c = *l;
-  c->consumable = l->consumable ? rs_xstrdup(l->consumable) : NULL;
-  c->sku = l->sku ? rs_xstrdup(l->sku) : NULL;
-  c->rule = l->rule ? rs_xstrdup(l->rule) : NULL;
-  c->figures_json = l->figures_json ? rs_xstrdup(l->figures_json) : NULL;
-  c->order_id = l->order_id ? rs_xstrdup(l->order_id) : NULL;
-  return 0;
-}
 
 enum rs_err store_get_order(struct store *st, const char *id, struct store_order_full **out)
 {
   struct store_order_full *o = NULL;
-  sqlite3_stmt *s = NULL;
-  enum rs_err rc = RS_OK;
-  int src;
+  struct store_lines lines = {0};
+  sqlite3_stmt *s;
+  enum rs_err rc;
 
   *out = NULL;
   /* one read transaction, so order, lines and transitions agree */
   rc = tx_begin_read(st);
   if(rc)
     return rc;
-  s = stmt(st, S_ORDER_GET);
-  if(!s) {
-    rc = RS_ERR_DB;
-    goto out;
-  }
-  bind_text(s, 1, id);
-  src = sqlite3_step(s);
-  if(src == SQLITE_ROW) {
+  s = bound(st, S_ORDER_GET, "t", id);
+  rc = one_row(st, s, "reading an order", "no order %s", id);
+  if(!rc) {
     o = rs_xcalloc(1, sizeof(*o));
     read_order(s, &o->order);
   }
-  else if(src == SQLITE_DONE)
-    rc = fail_msg(st, RS_ERR_NOT_FOUND, "no order %s", id);
-  else
-    rc = fail_sql(st, src, "reading an order");
   done(s);
-  s = NULL;
-  if(rc)
-    goto out;
-
-  src = sqlite3_prepare_v2(st->db, sql_text[S_LINES_OF_ORDER], -1, &s, NULL);
-  if(src) {
-    rc = fail_sql(st, src, "preparing an order line query");
-    goto out;
+  if(!rc)
+    rc = each_line(st, fresh(st, S_LINES_OF_ORDER, "t", id), store_lines_collect, &lines);
+  if(o) {
+    o->lines = lines.v;
+    o->n_lines = lines.n;
   }
-  bind_text(s, 1, id);
-  rc = each_line(st, s, collect_line, o);
-  sqlite3_finalize(s);
-  s = NULL;
-  if(rc)
-    goto out;
-
-  s = stmt(st, S_TRANS_OF_ORDER);
-  if(!s) {
-    rc = RS_ERR_DB;
-    goto out;
-  }
-  bind_text(s, 1, id);
-  while((src = sqlite3_step(s)) == SQLITE_ROW) {
+  s = rc ? NULL : bound(st, S_TRANS_OF_ORDER, "t", id);
+  while(s && next_row(st, s, &rc, "reading transitions")) {
     struct store_transition *t;
     o->transitions = rs_xrealloc(o->transitions, (o->n_transitions + 1) * sizeof(*o->transitions));
     t = &o->transitions[o->n_transitions++];
@@ -2094,10 +2018,7 @@ enum rs_err store_get_order(struct store *st, const char *id, struct store_order
     t->actor = col_dup(s, 3);
     t->cause = col_dup(s, 4);
   }
-  if(src != SQLITE_DONE)
-    rc = fail_sql(st, src, "reading transitions");
   done(s);
-out:
   rc = tx_end(st, rc);
   if(rc)
     store_order_full_free(o);
@@ -2109,25 +2030,16 @@ out:
 enum rs_err store_list_orders(struct store *st, bool only_state, enum store_order_state state,
                               size_t limit, store_order_cb cb, void *ud)
 {
-  sqlite3_stmt *s;
+  sqlite3_stmt *s = fresh(st, S_ORDER_LIST, "ti", only_state ? store_order_state_name(state) : NULL,
+                          lim(limit));
   enum rs_err rc = RS_OK;
-  int src = sqlite3_prepare_v2(st->db, sql_text[S_ORDER_LIST], -1, &s, NULL);
-  if(src)
-    return fail_sql(st, src, "preparing an order query");
-  if(only_state)
-    bind_text(s, 1, store_order_state_name(state));
-  sqlite3_bind_int64(s, 2, limit ? (int64_t)limit : -1);
-  while((src = sqlite3_step(s)) == SQLITE_ROW) {
-    struct store_order o;
-    int stop;
+  struct store_order o;
+  int stop = 0;
+  while(!stop && next_row(st, s, &rc, "listing orders")) {
     read_order(s, &o);
     stop = cb(ud, &o);
     store_order_free(&o);
-    if(stop)
-      break;
   }
-  if(src != SQLITE_ROW && src != SQLITE_DONE)
-    rc = fail_sql(st, src, "listing orders");
   sqlite3_finalize(s);
   return rc;
 }
@@ -2166,36 +2078,16 @@ enum rs_err store_list_order_ids(struct store *st, enum store_ids_filter filter,
 enum rs_err store_add_approval(struct store *st, const char *order_id, const char *approver,
                                const char *token_hash, int64_t expires_ms, int64_t now_ms)
 {
-  sqlite3_stmt *s;
   enum rs_err rc;
-  int src;
   if(!order_id || !approver || !token_hash)
     return fail_msg(st, RS_ERR_INVALID, "an approval needs an order, approver and token hash");
-  rc = tx_begin(st, true);
-  if(rc)
-    return rc;
-  s = stmt(st, S_APPR_ADD);
-  if(!s) {
-    rc = RS_ERR_DB;
-    goto out;
-  }
-  bind_text(s, 1, order_id);
-  bind_text(s, 2, approver);
-  bind_text(s, 3, token_hash);
-  sqlite3_bind_int64(s, 4, now_ms);
-  sqlite3_bind_int64(s, 5, expires_ms);
-  src = sqlite3_step(s);
-  if(src != SQLITE_DONE) {
-    if(sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_FOREIGNKEY)
-      rc = fail_msg(st, RS_ERR_NOT_FOUND, "no order %s", order_id);
-    else if(sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_UNIQUE)
-      rc = fail_msg(st, RS_ERR_CONFLICT, "this approval token is already recorded");
-    else
-      rc = fail_sql(st, src, "recording an approval link");
-  }
-  done(s);
-out:
-  return tx_end(st, rc);
+  rc = write1(st, S_APPR_ADD, "recording an approval link", "tttii", order_id, approver,
+              token_hash, now_ms, expires_ms);
+  if(rc && st->xerr == SQLITE_CONSTRAINT_FOREIGNKEY)
+    rc = fail_msg(st, RS_ERR_NOT_FOUND, "no order %s", order_id);
+  else if(rc && st->xerr == SQLITE_CONSTRAINT_UNIQUE)
+    rc = fail_msg(st, RS_ERR_CONFLICT, "this approval token is already recorded");
+  return rc;
 }
 
 enum rs_err store_use_approval(struct store *st, const char *token_hash, const char *decided_by,
@@ -2205,7 +2097,6 @@ enum rs_err store_use_approval(struct store *st, const char *token_hash, const c
   char order_id[STORE_ORDER_ID_MAX + 1] = "";
   sqlite3_stmt *s;
   enum rs_err rc;
-  int src;
   bool used = false;
   int64_t expires = 0;
 
@@ -2218,50 +2109,23 @@ enum rs_err store_use_approval(struct store *st, const char *token_hash, const c
   rc = tx_begin(st, true);
   if(rc)
     return rc;
-  s = stmt(st, S_APPR_GET);
-  if(!s) {
-    rc = RS_ERR_DB;
-    goto out;
-  }
-  bind_text(s, 1, token_hash);
-  src = sqlite3_step(s);
-  if(src == SQLITE_ROW) {
+  s = bound(st, S_APPR_GET, "t", token_hash);
+  rc = one_row(st, s, "reading an approval", "unknown approval link");
+  if(!rc) {
     col_copy(s, 0, order_id, sizeof(order_id));
     expires = sqlite3_column_int64(s, 1);
     used = sqlite3_column_type(s, 2) != SQLITE_NULL;
   }
-  else if(src == SQLITE_DONE)
-    rc = fail_msg(st, RS_ERR_NOT_FOUND, "unknown approval link");
-  else
-    rc = fail_sql(st, src, "reading an approval");
   done(s);
-  if(rc)
-    goto out;
-  if(order_id_out)
+  if(!rc && order_id_out)
     rs_strlcpy(order_id_out, order_id, order_id_size);
-  if(used) {
-    rc = fail_msg(st, RS_ERR_CONFLICT, "the approval link for order %s was already used", order_id);
-    goto out;
-  }
-  if(now_ms >= expires) {
+  if(!rc && now_ms >= expires && !used)
     rc = fail_msg(st, RS_ERR_TIMEOUT, "the approval link for order %s has expired", order_id);
-    goto out;
-  }
-  s = stmt(st, S_APPR_USE);
-  if(!s) {
-    rc = RS_ERR_DB;
-    goto out;
-  }
-  bind_text(s, 1, token_hash);
-  sqlite3_bind_int64(s, 2, now_ms);
-  bind_text(s, 3, decided_by);
-  bind_text(s, 4, decision);
-  bind_text(s, 5, source);
-  bind_text(s, 6, user_agent);
-  rc = run(st, s, "using an approval");
-  if(!rc && sqlite3_changes(st->db) != 1)
+  if(!rc && !used)
+    rc = exec(st, S_APPR_USE, "using an approval", "titttt", token_hash, now_ms, decided_by,
+              decision, source, user_agent);
+  if(!rc && (used || st->changes != 1))
     rc = fail_msg(st, RS_ERR_CONFLICT, "the approval link for order %s was already used", order_id);
-out:
   return tx_end(st, rc);
 }
 
@@ -2276,68 +2140,27 @@ enum rs_err store_audit(struct store *st, int64_t time_ms, const char *actor, co
 enum rs_err store_audit_subject(struct store *st, int64_t time_ms, const char *actor,
                                 const char *action, const char *subject, const char *detail)
 {
-  sqlite3_stmt *s;
-  enum rs_err rc;
   if(!actor || !action)
     return fail_msg(st, RS_ERR_INVALID, "an audit entry needs an actor and an action");
-  rc = tx_begin(st, true);
-  if(rc)
-    return rc;
-  s = stmt(st, S_AUDIT_ADD);
-  if(!s) {
-    rc = RS_ERR_DB;
-    goto out;
-  }
-  sqlite3_bind_int64(s, 1, time_ms);
-  bind_text(s, 2, actor);
-  bind_text(s, 3, action);
-  bind_text(s, 4, detail);
-  bind_text(s, 5, subject);
-  rc = run(st, s, "writing an audit entry");
-out:
-  return tx_end(st, rc);
+  return write1(st, S_AUDIT_ADD, "writing an audit entry", "itttt", time_ms, actor, action, detail,
+                subject);
 }
 
 enum rs_err store_meta_get(struct store *st, const char *key, char **value)
 {
-  sqlite3_stmt *s = stmt(st, S_META_GET);
-  enum rs_err rc = RS_OK;
-  int src;
-  *value = NULL;
-  if(!s)
-    return RS_ERR_DB;
-  bind_text(s, 1, key);
-  src = sqlite3_step(s);
-  if(src == SQLITE_ROW)
-    *value = col_dup(s, 0);
-  else if(src == SQLITE_DONE)
-    rc = fail_msg(st, RS_ERR_NOT_FOUND, "no meta value %s", key);
-  else
-    rc = fail_sql(st, src, "reading a meta value");
+  sqlite3_stmt *s = bound(st, S_META_GET, "t", key);
+  enum rs_err rc = one_row(st, s, "reading a meta value", "no meta value %s", key);
+  *value = rc ? NULL : col_dup(s, 0);
   done(s);
   return rc;
 }
 
 enum rs_err store_meta_set(struct store *st, const char *key, const char *value)
 {
-  sqlite3_stmt *s;
-  enum rs_err rc;
   if(!key || !value)
     return fail_msg(st, RS_ERR_INVALID, "a meta entry needs a key and a value");
-  rc = tx_begin(st, true);
-  if(rc)
-    return rc;
   st->spares_gen++;
-  s = stmt(st, S_META_SET);
-  if(!s) {
-    rc = RS_ERR_DB;
-    goto out;
-  }
-  bind_text(s, 1, key);
-  bind_text(s, 2, value);
-  rc = run(st, s, "writing a meta value");
-out:
-  return tx_end(st, rc);
+  return write1(st, S_META_SET, "writing a meta value", "tt", key, value);
 }
 
 /* ---- approvals: reading (gateway/approve.c) ---------------------------- */
@@ -2345,13 +2168,7 @@ out:
 
 void store_approval_free(struct store_approval *a)
 {
-  if(!a)
-    return;
-  FREE_NULL(a->approver);
-  FREE_NULL(a->decided_by);
-  FREE_NULL(a->decision);
-  FREE_NULL(a->source);
-  FREE_NULL(a->user_agent);
+  free_strs(a, STRS(appr_strs));
 }
 
 static void read_approval(sqlite3_stmt *s, struct store_approval *a)
@@ -2375,20 +2192,13 @@ enum rs_err store_list_approvals(struct store *st, const char *order_id, store_a
 {
   sqlite3_stmt *s = bound(st, S_APPR_LIST, "t", order_id);
   enum rs_err rc = RS_OK;
-  int src;
-  if(!s)
-    return RS_ERR_DB;
-  while((src = sqlite3_step(s)) == SQLITE_ROW) {
-    struct store_approval a;
-    int stop;
+  struct store_approval a;
+  int stop = 0;
+  while(!stop && next_row(st, s, &rc, "listing approvals")) {
     read_approval(s, &a);
     stop = cb(ud, &a);
     store_approval_free(&a);
-    if(stop)
-      break;
   }
-  if(src != SQLITE_ROW && src != SQLITE_DONE)
-    rc = fail_sql(st, src, "listing approvals");
   done(s);
   return rc;
 }
@@ -2397,18 +2207,10 @@ enum rs_err store_get_approval(struct store *st, const char *token_hash,
                                struct store_approval *out)
 {
   sqlite3_stmt *s = bound(st, S_APPR_BY_HASH, "t", token_hash);
-  enum rs_err rc = RS_OK;
-  int src;
+  enum rs_err rc = one_row(st, s, "reading an approval", "unknown approval link");
   memset(out, 0, sizeof(*out));
-  if(!s)
-    return RS_ERR_DB;
-  src = sqlite3_step(s);
-  if(src == SQLITE_ROW)
+  if(!rc)
     read_approval(s, out);
-  else if(src == SQLITE_DONE)
-    rc = fail_msg(st, RS_ERR_NOT_FOUND, "unknown approval link");
-  else
-    rc = fail_sql(st, src, "reading an approval");
   done(s);
   return rc;
 }
@@ -2418,111 +2220,91 @@ enum rs_err store_get_approval(struct store *st, const char *token_hash,
 
 void store_mail_free(struct store_mail *m)
 {
-  if(!m)
-    return;
-  FREE_NULL(m->kind);
-  FREE_NULL(m->ref);
-  FREE_NULL(m->order_id);
-  FREE_NULL(m->recipient);
-  FREE_NULL(m->message);
-  FREE_NULL(m->last_error);
+  free_strs(m, STRS(mail_strs));
 }
 
-/* Prepare sql, bind nothing; NULL with st->err set on failure. */
-static sqlite3_stmt *prep(struct store *st, const char *sql, const char *what)
+void store_mail_copy(struct store_mail *dst, const struct store_mail *src)
 {
-  sqlite3_stmt *s = NULL;
-  int src = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
-  if(src) {
-    fail_sql(st, src, what);
-    return NULL;
-  }
-  return s;
+  *dst = *src;
+  dup_strs(dst, STRS(mail_strs));
 }
+
+int store_mails_collect(void *list, const struct store_mail *m)
+{
+  struct store_mails *ms = list;
+  ms->v = rs_xrealloc(ms->v, (ms->n + 1) * sizeof(*ms->v));
+  store_mail_copy(&ms->v[ms->n++], m);
+  return 0;
+}
+
+void store_mails_free(struct store_mails *ms)
+{
+  size_t i;
+  for(i = 0; i < ms->n; i++)
+    store_mail_free(&ms->v[i]);
+  FREE_NULL(ms->v);
+  ms->n = 0;
+}
+
 
 enum rs_err store_mail_queue(struct store *st, const char *kind, const char *ref,
                              const char *order_id, const char *recipient, const char *message,
                              int64_t now_ms, int64_t *id_out)
 {
-  sqlite3_stmt *s;
   enum rs_err rc;
-  int src;
   if(id_out)
     *id_out = 0;
   if(!kind || !ref || !recipient || !message)
     return fail_msg(st, RS_ERR_INVALID, "a mail needs a kind, a reference, a recipient and a text");
-  rc = tx_begin(st, true);
-  if(rc)
-    return rc;
-  s = bound(st, S_MAIL_QUEUE, "ttttti", kind, ref, order_id, recipient, message, now_ms);
-  if(!s) {
-    rc = RS_ERR_DB;
-    goto out;
-  }
-  src = sqlite3_step(s);
-  if(src != SQLITE_DONE) {
-    if(sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_UNIQUE)
-      rc = fail_msg(st, RS_ERR_CONFLICT, "a %s mail for %s is already queued", kind, ref);
-    else if(sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_FOREIGNKEY)
-      rc = fail_msg(st, RS_ERR_NOT_FOUND, "no order %s", order_id);
-    else
-      rc = fail_sql(st, src, "queueing a mail");
-  }
-  else if(id_out)
+  rc = write1(st, S_MAIL_QUEUE, "queueing a mail", "ttttti", kind, ref, order_id, recipient,
+              message, now_ms);
+  if(!rc && id_out)
     *id_out = sqlite3_last_insert_rowid(st->db);
-  done(s);
-out:
-  return tx_end(st, rc);
+  else if(rc && st->xerr == SQLITE_CONSTRAINT_UNIQUE)
+    rc = fail_msg(st, RS_ERR_CONFLICT, "a %s mail for %s is already queued", kind, ref);
+  else if(rc && st->xerr == SQLITE_CONSTRAINT_FOREIGNKEY)
+    rc = fail_msg(st, RS_ERR_NOT_FOUND, "no order %s", order_id);
+  return rc;
 }
 
 enum rs_err store_mail_exists(struct store *st, const char *kind, const char *ref, bool *exists)
 {
   sqlite3_stmt *s = bound(st, S_MAIL_EXISTS, "tt", kind, ref);
   enum rs_err rc = RS_OK;
-  int src;
-  *exists = false;
-  if(!s)
-    return RS_ERR_DB;
-  src = sqlite3_step(s);
-  if(src == SQLITE_ROW)
-    *exists = true;
-  else if(src != SQLITE_DONE)
-    rc = fail_sql(st, src, "looking up a mail");
+  *exists = next_row(st, s, &rc, "looking up a mail");
   done(s);
   return rc;
+}
+
+/* Read a MAIL_COLS row into *m (members malloc'd). */
+static void read_mail(sqlite3_stmt *s, struct store_mail *m)
+{
+  memset(m, 0, sizeof(*m));
+  m->id = sqlite3_column_int64(s, 0);
+  m->kind = col_dup(s, 1);
+  m->ref = col_dup(s, 2);
+  m->order_id = col_dup(s, 3);
+  m->recipient = col_dup(s, 4);
+  m->message = col_dup(s, 5);
+  m->created_ms = sqlite3_column_int64(s, 6);
+  m->attempts = sqlite3_column_int64(s, 7);
+  m->next_attempt_ms = sqlite3_column_int64(s, 8);
+  m->sent_ms = sqlite3_column_int64(s, 9);
+  m->last_error = col_dup(s, 10);
 }
 
 enum rs_err store_mail_list(struct store *st, bool only_due, int64_t now_ms, size_t limit,
                             store_mail_cb cb, void *ud)
 {
-  sqlite3_stmt *s = bound(st, only_due ? S_MAIL_DUE : S_MAIL_ALL, "ii", now_ms,
-                          limit ? (int64_t)limit : INT64_C(-1));
+  sqlite3_stmt *s = bound(st, only_due ? S_MAIL_DUE : S_MAIL_ALL, "ii", now_ms, lim(limit));
   enum rs_err rc = RS_OK;
-  int src;
-  if(!s)
-    return RS_ERR_DB;
-  while((src = sqlite3_step(s)) == SQLITE_ROW) {
-    struct store_mail m;
-    int stop;
-    memset(&m, 0, sizeof(m));
-    m.id = sqlite3_column_int64(s, 0);
-    m.kind = col_dup(s, 1);
-    m.ref = col_dup(s, 2);
-    m.order_id = col_dup(s, 3);
-    m.recipient = col_dup(s, 4);
-    m.message = col_dup(s, 5);
-    m.created_ms = sqlite3_column_int64(s, 6);
-    m.attempts = sqlite3_column_int64(s, 7);
-    m.next_attempt_ms = sqlite3_column_int64(s, 8);
-    m.sent_ms = sqlite3_column_int64(s, 9);
-    m.last_error = col_dup(s, 10);
+  struct store_mail m;
+  int stop = 0;
+  while(!stop && next_row(st, s, &rc, "listing the mail outbox")) {
+    read_mail(s, &m);
     stop = cb(ud, &m);
     store_mail_free(&m);
-    if(stop)
-      break;
   }
-  if(src != SQLITE_ROW && src != SQLITE_DONE)
-    rc = fail_sql(st, src, "listing the mail outbox");
   done(s);
   return rc;
 }
@@ -2531,20 +2313,10 @@ enum rs_err store_mail_list(struct store *st, bool only_due, int64_t now_ms, siz
 static enum rs_err mail_update(struct store *st, enum sid sql, int64_t id, int64_t a,
                                const char *text, const char *what)
 {
-  sqlite3_stmt *s;
-  enum rs_err rc = tx_begin(st, true);
-  if(rc)
-    return rc;
-  s = bound(st, sql, "iit", id, a, text);
-  if(!s) {
-    rc = RS_ERR_DB;
-    goto out;
-  }
-  rc = run(st, s, what);
-  if(!rc && sqlite3_changes(st->db) != 1)
+  enum rs_err rc = write1(st, sql, what, "iit", id, a, text);
+  if(!rc && st->changes != 1)
     rc = fail_msg(st, RS_ERR_NOT_FOUND, "no unsent mail %lld in the outbox", (long long)id);
-out:
-  return tx_end(st, rc);
+  return rc;
 }
 
 enum rs_err store_mail_sent(struct store *st, int64_t id, int64_t now_ms)
@@ -2562,170 +2334,90 @@ enum rs_err store_mail_failed(struct store *st, int64_t id, int64_t next_attempt
 /* ---- stock-take, holds, early receipts -------------------------------- */
 
 /*
- * Run one write (sql with ?1 = id, then the binds the caller made through
- * bind_fn) on the consumable row of id, durable. RS_ERR_NOT_FOUND when no
- * row changed. Bumps the spares generation (cached rows are re-read).
+ * One write (sql bound by spec; its first letter 't', the consumable id) on
+ * the consumable row of that id, durable. RS_ERR_NOT_FOUND when no row
+ * changed. Bumps the spares generation (cached rows are re-read).
  */
-static enum rs_err cons_write(struct store *st, const char *sql, const char *what, const char *id,
-                              void (*bind_fn)(sqlite3_stmt *s, const void *arg), const void *arg)
+static enum rs_err cons_write(struct store *st, enum sid sql, const char *what, const char *spec,
+                              ...)
 {
-  sqlite3_stmt *s;
+  va_list ap;
+  const char *id;
   enum rs_err rc;
+  va_start(ap, spec);
+  id = va_arg(ap, const char *);
+  va_end(ap);
   if(!id)
     return fail_msg(st, RS_ERR_INVALID, "%s: no consumable id", what);
-  rc = tx_begin(st, true);
-  if(rc)
-    return rc;
   st->spares_gen++;
-  s = prep(st, sql, what);
-  if(!s) {
-    rc = RS_ERR_DB;
-    goto out;
-  }
-  bind_text(s, 1, id);
-  if(bind_fn)
-    bind_fn(s, arg);
-  rc = run(st, s, what);
-  if(!rc && sqlite3_changes(st->db) == 0)
+  va_start(ap, spec);
+  rc = vwrite(st, sql, what, spec, ap);
+  va_end(ap);
+  if(!rc && !st->changes)
     rc = fail_msg(st, RS_ERR_NOT_FOUND, "no state for consumable %s", id);
-  sqlite3_finalize(s);
-out:
-  return tx_end(st, rc);
+  return rc;
 }
 
-struct i64x3 {
-  int64_t a, b, c;
-  const char *text;
-};
 
-static void bind_abc(sqlite3_stmt *s, const void *arg)
-{
-  const struct i64x3 *v = arg;
-  sqlite3_bind_int64(s, 2, v->a);
-  sqlite3_bind_int64(s, 3, v->b);
-  sqlite3_bind_int64(s, 4, v->c);
-  bind_text(s, 5, v->text);
-}
 
 enum rs_err store_ensure_consumable(struct store *st, const char *id, int64_t spares_if_new,
                                     int64_t now_ms)
 {
-  struct i64x3 v = {spares_if_new < 0 ? 0 : spares_if_new, now_ms, 0, NULL};
-  enum rs_err rc = cons_write(st,
-                              "INSERT INTO consumable_state(id, spares, updated_ms, shelf_since_ms)"
-                              " VALUES(?1, ?2, ?3, CASE WHEN ?2 > 0 THEN ?3 END)"
-                              " ON CONFLICT(id) DO NOTHING",
-                              "creating a consumable's state", id, bind_abc, &v);
+  enum rs_err rc = cons_write(st, S_CONS_ENSURE, "creating a consumable's state", "tii", id,
+                              spares_if_new < 0 ? 0 : spares_if_new, now_ms);
   return rc == RS_ERR_NOT_FOUND ? RS_OK : rc;
 }
 
 enum rs_err store_set_spares(struct store *st, const char *id, int64_t n, int64_t now_ms)
 {
-  struct i64x3 v = {n, now_ms, 0, NULL};
   if(n < 0)
     return fail_msg(st, RS_ERR_INVALID, "spares must be 0 or more (got %lld)", (long long)n);
-  return cons_write(st,
-                    "UPDATE consumable_state SET spares = ?2, updated_ms = ?3,"
-                    " shelf_since_ms = CASE WHEN ?2 > 0 THEN ?3 END, unknown_fit_ms = NULL"
-                    " WHERE id = ?1",
-                    "setting spares", id, bind_abc, &v);
+  return cons_write(st, S_CONS_SET_SPARES, "setting spares", "tii", id, n, now_ms);
 }
 
 enum rs_err store_set_hold(struct store *st, const char *id, enum store_hold kind,
                            int64_t until_ms, const char *reason, int64_t now_ms)
 {
-  struct i64x3 v = {now_ms, until_ms, 0, reason};
   if((unsigned)kind >= RS_ARRAY_LEN(hold_names))
     return fail_msg(st, RS_ERR_INVALID, "no such hold kind");
   if(kind == STORE_HOLD_NONE)
-    return cons_write(st,
-                      "UPDATE consumable_state SET hold_kind = NULL, held_since_ms = NULL,"
-                      " held_until_ms = NULL, hold_reason = NULL, updated_ms = ?2 WHERE id = ?1",
-                      "releasing a consumable", id, bind_abc, &v);
-  {
-    char sql[320];
-    (void)rs_snprintf(sql, sizeof(sql),
-                      "UPDATE consumable_state SET hold_kind = '%s', held_since_ms = ?2,"
-                      " held_until_ms = CASE WHEN ?3 = %lld THEN NULL ELSE ?3 END,"
-                      " hold_reason = ?5, updated_ms = ?2 WHERE id = ?1",
-                      hold_names[kind], (long long)INT64_MAX);
-    return cons_write(st, sql, "holding a consumable", id, bind_abc, &v);
-  }
+    return cons_write(st, S_CONS_RELEASE, "releasing a consumable", "ti", id, now_ms);
+  return cons_write(st, S_CONS_HOLD, "holding a consumable", "tiitt", id, now_ms, until_ms,
+                    hold_names[kind], reason);
 }
 
 enum rs_err store_note_redraft(struct store *st, const char *id, int64_t now_ms)
 {
-  struct i64x3 v = {now_ms, 0, 0, NULL};
-  return cons_write(st,
-                    "UPDATE consumable_state SET redraft_ms = ?2, updated_ms = ?2,"
-                    " hold_kind = CASE WHEN hold_kind = 'expired' THEN NULL ELSE hold_kind END,"
-                    " held_since_ms = CASE WHEN hold_kind = 'expired' THEN NULL"
-                    " ELSE held_since_ms END,"
-                    " held_until_ms = CASE WHEN hold_kind = 'expired' THEN NULL"
-                    " ELSE held_until_ms END,"
-                    " hold_reason = CASE WHEN hold_kind = 'expired' THEN NULL ELSE hold_reason END"
-                    " WHERE id = ?1",
-                    "noting a redraft", id, bind_abc, &v);
+  return cons_write(st, S_CONS_REDRAFT, "noting a redraft", "ti", id, now_ms);
 }
 
 enum rs_err store_set_unknown_fit(struct store *st, const char *id, int64_t at_ms)
 {
-  struct i64x3 v = {at_ms, 0, 0, NULL};
-  return cons_write(st,
-                    "UPDATE consumable_state SET unknown_fit_ms = CASE WHEN ?2 > 0 THEN ?2 END"
-                    " WHERE id = ?1",
-                    "marking an unknown part", id, bind_abc, &v);
+  return cons_write(st, S_CONS_UNKNOWN_FIT, "marking an unknown part", "ti", id, at_ms);
 }
 
 enum rs_err store_get_open_line(struct store *st, const char *consumable,
                                 struct store_order_line *out)
 {
-  sqlite3_stmt *s = prep(st,
-                         "SELECT " LINE_COLS " FROM order_lines WHERE consumable = ?1"
-                         " AND state = 'open'",
-                         "reading an open line");
-  enum rs_err rc = RS_OK;
-  int src;
+  sqlite3_stmt *s = bound(st, S_LINE_OPEN_GET, "t", consumable);
+  enum rs_err rc = one_row(st, s, "reading an open line", "consumable %s has no open line",
+                           consumable);
   memset(out, 0, sizeof(*out));
-  if(!s)
-    return RS_ERR_DB;
-  bind_text(s, 1, consumable);
-  src = sqlite3_step(s);
-  if(src == SQLITE_ROW)
+  if(!rc)
     read_line(s, out);
-  else if(src == SQLITE_DONE)
-    rc = fail_msg(st, RS_ERR_NOT_FOUND, "consumable %s has no open line", consumable);
-  else
-    rc = fail_sql(st, src, "reading an open line");
-  sqlite3_finalize(s);
+  done(s);
   return rc;
 }
 
 enum rs_err store_line_receive(struct store *st, int64_t line_id, int64_t units)
 {
-  sqlite3_stmt *s;
   enum rs_err rc;
   if(units <= 0)
     return fail_msg(st, RS_ERR_INVALID, "received units must be positive");
-  rc = tx_begin(st, true);
-  if(rc)
-    return rc;
-  s = prep(st,
-           "UPDATE order_lines SET received = min(quantity, received + ?2)"
-           " WHERE id = ?1 AND state = 'open'",
-           "receiving a line early");
-  if(!s) {
-    rc = RS_ERR_DB;
-    goto out;
-  }
-  sqlite3_bind_int64(s, 1, line_id);
-  sqlite3_bind_int64(s, 2, units);
-  rc = run(st, s, "receiving a line early");
-  if(!rc && sqlite3_changes(st->db) == 0)
+  rc = write1(st, S_LINE_RECEIVE, "receiving a line early", "ii", line_id, units);
+  if(!rc && !st->changes)
     rc = fail_msg(st, RS_ERR_NOT_FOUND, "no open order line %lld", (long long)line_id);
-  sqlite3_finalize(s);
-out:
-  return tx_end(st, rc);
+  return rc;
 }
 
 bool store_changed_elsewhere(struct store *st)
@@ -2744,23 +2436,12 @@ bool store_changed_elsewhere(struct store *st)
 enum rs_err store_list_audit(struct store *st, const char *subject, size_t limit,
                              store_audit_cb cb, void *ud)
 {
-  sqlite3_stmt *s = prep(st,
-                         "SELECT time_ms, actor, action, detail FROM audit WHERE subject = ?1"
-                         " ORDER BY time_ms DESC, id DESC LIMIT ?2",
-                         "reading the audit trail");
+  sqlite3_stmt *s = fresh(st, S_AUDIT_LIST, "ti", subject, lim(limit));
   enum rs_err rc = RS_OK;
-  int src;
-  if(!s)
-    return RS_ERR_DB;
-  bind_text(s, 1, subject);
-  sqlite3_bind_int64(s, 2, limit ? (int64_t)limit : -1);
-  while((src = sqlite3_step(s)) == SQLITE_ROW) {
+  while(next_row(st, s, &rc, "reading the audit trail"))
     if(cb(ud, sqlite3_column_int64(s, 0), (const char *)sqlite3_column_text(s, 1),
           (const char *)sqlite3_column_text(s, 2), (const char *)sqlite3_column_text(s, 3)))
       break;
-  }
-  if(src != SQLITE_ROW && src != SQLITE_DONE)
-    rc = fail_sql(st, src, "reading the audit trail");
   sqlite3_finalize(s);
   return rc;
 }
@@ -2812,26 +2493,13 @@ out:
 
 enum rs_err store_set_line_price(struct store *st, int64_t line_id, int64_t unit_price)
 {
-  sqlite3_stmt *s;
   enum rs_err rc;
   if(unit_price < 0)
     return fail_msg(st, RS_ERR_INVALID, "a unit price must be 0 or more");
-  rc = tx_begin(st, true);
-  if(rc)
-    return rc;
-  s = prep(st, "UPDATE order_lines SET unit_price = ?2 WHERE id = ?1", "re-pricing a line");
-  if(!s) {
-    rc = RS_ERR_DB;
-    goto out;
-  }
-  sqlite3_bind_int64(s, 1, line_id);
-  sqlite3_bind_int64(s, 2, unit_price);
-  rc = run(st, s, "re-pricing a line");
-  if(!rc && sqlite3_changes(st->db) == 0)
+  rc = write1(st, S_LINE_PRICE, "re-pricing a line", "ii", line_id, unit_price);
+  if(!rc && !st->changes)
     rc = fail_msg(st, RS_ERR_NOT_FOUND, "no order line %lld", (long long)line_id);
-  sqlite3_finalize(s);
-out:
-  return tx_end(st, rc);
+  return rc;
 }
 
 /* ---- history of one consumable (the dashboard's detail page) ---------- */
@@ -2839,17 +2507,5 @@ out:
 enum rs_err store_list_lines_of(struct store *st, const char *consumable, size_t limit,
                                 store_line_cb cb, void *ud)
 {
-  sqlite3_stmt *s;
-  enum rs_err rc;
-  int src = sqlite3_prepare_v2(st->db,
-                               "SELECT " LINE_COLS " FROM order_lines WHERE consumable = ?1"
-                               " ORDER BY id DESC LIMIT ?2",
-                               -1, &s, NULL);
-  if(src)
-    return fail_sql(st, src, "preparing an order line query");
-  bind_text(s, 1, consumable);
-  sqlite3_bind_int64(s, 2, limit ? (int64_t)limit : -1);
-  rc = each_line(st, s, cb, ud);
-  sqlite3_finalize(s);
-  return rc;
+  return each_line(st, fresh(st, S_LINES_OF, "ti", consumable, lim(limit)), cb, ud);
 }
