@@ -349,6 +349,21 @@ struct cfg_catalog_item *cfg_find_sku(const struct cfg *cfg, const char *sku);
 struct cfg_supplier *cfg_find_supplier(const struct cfg *cfg, const char *id);
 
 /*
+ * A device's config deep-copied on its own, without consumables (their
+ * pointers are NULL/0): every string and point lives in `arena`. An adapter
+ * instance reads such a copy, so a reload never frees what a bus worker
+ * still reads (adapters/bus.h).
+ */
+struct cfg_device_copy {
+  struct rs_arena *arena;
+  struct cfg_device dev; /* dev.points[i].device points at dev */
+};
+/* Copy src; allocation failure aborts (rs_xcalloc). Free with cfg_device_copy_free(). */
+struct cfg_device_copy *cfg_device_copy_new(const struct cfg_device *src);
+/* NULL is fine. */
+void cfg_device_copy_free(struct cfg_device_copy *c);
+
+/*
  * Remaining fraction 0..1 of consumable c for its point's value (SPEC 5):
  * level maps full (1) to empty (0) linearly, usage is 1 - (value - start) /
  * life; clamped. NAN for a button, a degenerate model or a NAN value.

@@ -1,130 +1,45 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * scheduler: per-device poll timing, adapter instances, up/down state and
- * the bus worker threads (see scheduler.h).
+ * scheduler: per-device poll timing, up/down state and counters (see
+ * scheduler.h); the adapter instances run inline, on the event loop, or on
+ * their bus's worker thread (adapters/bus.h).
  *
  * Ownership. The main thread owns struct slot (timing, counters, state).
- * Each slot points at a struct devinst: the adapter instance and its own
- * copy of the device's config. In worker mode a devinst is touched only by
- * its bus's worker once it was handed over (every change goes through a job
- * on the bus queue: poll, reconfigure, close); in inline mode the same jobs
- * run at once on the caller's thread. Results travel back in struct result,
- * tagged with the slot's uid (slots are rebuilt on reload, uids never
- * repeat), so a result of a device removed meanwhile is dropped.
+ * Each slot points at a struct devinst, the scheduler's handle on an
+ * adapter instance (struct bus_inst: the adapter and its own copy of the
+ * device's config). In worker mode the instance is touched only by its bus's
+ * worker once it was handed over (every change goes through a job on the
+ * bus queue: poll, reconfigure, close); in inline mode the same calls run at
+ * once on the caller's thread. Results come back tagged with the slot's uid
+ * (slots are rebuilt on reload, uids never repeat), so a result of a device
+ * removed meanwhile is dropped.
  */
 #include "gateway/scheduler.h"
 
 #include <errno.h>
 #include <inttypes.h>
-#include <poll.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
-#include <time.h>
-#include <unistd.h>
 
+#include "adapters/bus.h"
 #include "base/evloop.h"
 #include "base/rs_util.h"
 #include "base/clock.h"
 #include "base/log.h"
 
-#define ERR_LEN         256
-#define WORKER_STACK    (512 * 1024)
-#define BUS_KEY_MAX     512
-#define MAX_ADAPTER_FDS 16
-/*
- * How long scheduler_free() waits for the workers. A worker still inside a
- * poll after that (a device with a long timeout x retries) is left running
- * and its bus, instances and the scheduler are kept (reachable from
- * `abandoned`), so the process can exit within SIGTERM's 5 s.
- */
-#define STOP_WAIT_MS 2000 /* the rest of the stop fits in SIGTERM's 3 s (issue 13) */
+#define ERR_LEN     BUS_ERR_LEN
+#define BUS_KEY_MAX 512
 
-/* ---- device copies ---------------------------------------------------- */
-
-/* A device's config, deep-copied so that a reload cannot free it under a worker. */
-struct devcopy {
-  struct rs_arena *ar;
-  struct cfg_device dev;
-};
-
-static const char *arena_dup(struct rs_arena *ar, const char *s)
-{
-  return s ? rs_arena_strdup(ar, s) : NULL;
-}
+/* ---- instances ------------------------------------------------------------ */
 
 /*
- * Copy src with every string and its points into one arena; consumables
- * are left out (adapters do not read them). Allocation failure aborts.
+ * The scheduler's handle on one adapter instance (main thread). In worker
+ * mode the instance itself (bi) belongs to its bus from its first job on
+ * (adapters/bus.h); in inline mode and on the event loop it is run here.
  */
-static struct devcopy *dev_clone(const struct cfg_device *src)
-{
-  struct devcopy *dc = rs_xcalloc(1, sizeof(*dc));
-  struct cfg_device *d = &dc->dev;
-  size_t i;
-
-  {
-    /* one chunk of the right size: thousands of devices, a 16 KiB chunk each was most of RSS */
-    size_t need = src->n_points * sizeof(*d->points) + 64, k;
-    const char *strs[] = {src->id, src->pos.file, src->host, src->serial, src->uri,
-                          src->psk_identity, src->psk_file};
-    for(k = 0; k < RS_ARRAY_LEN(strs); k++)
-      need += strs[k] ? strlen(strs[k]) + 16 : 0;
-    for(k = 0; k < src->n_points; k++) {
-      const struct cfg_point *p = &src->points[k];
-      const char *ps[] = {p->id, p->pos.file, p->unit, p->path, p->pointer, p->name};
-      size_t m;
-      for(m = 0; m < RS_ARRAY_LEN(ps); m++)
-        need += ps[m] ? strlen(ps[m]) + 16 : 0;
-    }
-    dc->ar = rs_arena_new_chunk(need);
-  }
-  *d = *src;
-  d->id = arena_dup(dc->ar, src->id);
-  d->pos.file = arena_dup(dc->ar, src->pos.file);
-  d->host = arena_dup(dc->ar, src->host);
-  d->serial = arena_dup(dc->ar, src->serial);
-  d->uri = arena_dup(dc->ar, src->uri);
-  d->psk_identity = arena_dup(dc->ar, src->psk_identity);
-  d->psk_file = arena_dup(dc->ar, src->psk_file);
-  d->consumables = NULL;
-  d->n_consumables = 0;
-  d->points = src->n_points ? rs_arena_alloc(dc->ar, src->n_points * sizeof(*d->points)) : NULL;
-  for(i = 0; i < src->n_points; i++) {
-    struct cfg_point *p = &d->points[i];
-    *p = src->points[i];
-    p->device = d;
-    p->id = arena_dup(dc->ar, p->id);
-    p->pos.file = arena_dup(dc->ar, p->pos.file);
-    p->unit = arena_dup(dc->ar, p->unit);
-    p->path = arena_dup(dc->ar, p->path);
-    p->pointer = arena_dup(dc->ar, p->pointer);
-    p->name = arena_dup(dc->ar, p->name);
-  }
-  return dc;
-}
-
-static void dev_free(struct devcopy *dc)
-{
-  if(!dc)
-    return;
-  rs_arena_free(dc->ar);
-  free(dc);
-}
-
-/* ---- instances, jobs, results ----------------------------------------- */
-
-struct bus;
-
-/* One adapter instance; see the ownership note at the top. */
 struct devinst {
-  uint64_t uid;
-  struct devcopy *dc;
-  struct adapter ad; /* ad.ops NULL: no backend for this transport */
-  bool opened;
-  bool listed; /* in its bus worker's list (worker mode) */
+  struct bus_inst *bi;
   /* event-loop polls (adapter_start() on s->loop; main thread only) */
   bool async;
   struct scheduler *s;
@@ -132,61 +47,6 @@ struct devinst {
   int64_t poll_due, poll_wall, poll_t0;
   size_t n_emit, n_answered;
   bool saw_timeout, saw_io;
-};
-
-enum job_kind { JOB_POLL, JOB_RECONF, JOB_CLOSE };
-
-struct job {
-  enum job_kind kind;
-  struct devinst *di;
-  struct devcopy *ndc; /* JOB_RECONF: the new config copy (owned by the job) */
-  int64_t due_mono;    /* JOB_POLL: when it was due (scaled mono) */
-  int64_t wall_ms;     /* JOB_POLL: daemon wall time when queued */
-  int64_t real_ms;     /* JOB_POLL: real mono ms when queued */
-  size_t hint;         /* JOB_POLL: the slot's index when queued */
-  struct job *next;
-};
-
-/* A reading copied out of the adapter's callback. Strings live in result.strs. */
-struct res_reading {
-  struct reading r;
-  size_t point_off;
-  size_t detail_off; /* SIZE_MAX: no detail */
-};
-
-struct result {
-  uint64_t uid;
-  size_t hint;    /* slot index when it was queued */
-  bool poll_done; /* a poll job finished (else: readings the adapter pushed) */
-  enum rs_err rc;
-  char err[ERR_LEN];
-  int64_t rtt_ms;
-  int64_t due_mono;
-  int64_t wall_ms; /* poll_done: the wall time the poll started at */
-  struct res_reading *rd;
-  size_t n, cap;
-  struct rs_buf strs;
-  struct result *next;
-};
-
-struct bus {
-  char *key;
-  struct scheduler *s;
-  pthread_t th;
-  bool running; /* the thread was started */
-  pthread_mutex_t mu;
-  pthread_cond_t cv;       /* jobs for the worker */
-  pthread_cond_t done_cv;  /* the worker has finished (exited), on CLOCK_MONOTONIC */
-  bool exited;             /* under mu */
-  struct job *head, *tail; /* under mu */
-  bool stop;               /* under mu */
-  int wake;                /* eventfd, made by the worker when it first needs poll(2); under mu */
-  size_t n_slots;          /* main thread: slots routed here */
-  double scale;
-  /* worker only */
-  struct devinst **list;
-  size_t n_list, cap_list;
-  int64_t wall_base, real_base; /* the last job's clocks, to stamp pushed readings */
 };
 
 struct slot {
@@ -220,12 +80,7 @@ struct scheduler {
   uint64_t next_uid;
   /* worker mode */
   bool workers;
-  double scale;
-  int evfd;
-  struct bus **buses;
-  size_t n_buses;
-  pthread_mutex_t res_mu;
-  struct result *res_head, *res_tail; /* under res_mu */
+  struct bus_pool *pool; /* the buses and their results (worker mode) */
   size_t outstanding;                 /* main thread: poll jobs not yet drained */
   bool inline_io; /* some inline slot has a descriptor or timers of its own (else skip those scans) */
   size_t *heap; /* slot indexes, a binary min-heap on next_due: what is due next is O(1) */
@@ -249,472 +104,23 @@ const char *scheduler_error_kind_name(unsigned k)
   return k < SCHED_ERR_KINDS && kind_names[k] ? kind_names[k] : "unknown";
 }
 
-/* ---- running adapter calls (on the bus's thread) ---------------------- */
-
-/* The sink for readings of one adapter call: straight to emit, or into a result. */
-struct sink {
-  adapter_emit_fn emit; /* inline: the caller's; NULL: collect into res */
-  void *ctx;
-  struct result *res;
-  size_t n;
-};
-
-static void res_add(struct result *res, const struct reading *r)
-{
-  struct res_reading *rr;
-  if(res->n == res->cap) {
-    res->cap = res->cap ? res->cap * 2 : 16;
-    res->rd = rs_xrealloc(res->rd, res->cap * sizeof(*res->rd));
-  }
-  rr = &res->rd[res->n++];
-  rr->r = *r;
-  rr->point_off = res->strs.len;
-  rs_buf_append(&res->strs, r->point ? r->point : "", strlen(r->point ? r->point : "") + 1);
-  rr->detail_off = SIZE_MAX;
-  if(r->detail) {
-    rr->detail_off = res->strs.len;
-    rs_buf_append(&res->strs, r->detail, strlen(r->detail) + 1);
-  }
-}
-
-static void sink_emit(void *ctx, const struct reading *r)
-{
-  struct sink *k = ctx;
-  k->n++;
-  if(k->emit)
-    k->emit(k->ctx, r);
-  else
-    res_add(k->res, r);
-}
-
-/*
- * Open (if needed) and poll di. Readings go to k; on failure err holds a
- * sentence. Returns the adapter's rc (RS_ERR_NOT_FOUND without backend).
- */
-static enum rs_err run_poll(struct devinst *di, int64_t wall_ms, struct sink *k, char *err,
-                            size_t errlen)
-{
-  enum rs_err rc = RS_OK;
-  err[0] = '\0';
-  if(!di->ad.ops) {
-    (void)rs_snprintf(err, errlen, "no %s adapter in this build",
-                      cfg_transport_name(di->dc->dev.transport));
-    return RS_ERR_NOT_FOUND;
-  }
-  if(!di->opened) {
-    rc = adapter_open(&di->ad, err, errlen);
-    if(rc)
-      return rc;
-    di->opened = true;
-  }
-  return adapter_poll(&di->ad, wall_ms, sink_emit, k, err, errlen);
-}
-
-static void inst_close(struct devinst *di)
-{
-  if(di->opened)
-    adapter_close(&di->ad);
-  di->opened = false;
-}
-
-static void inst_free(struct devinst *di)
-{
-  if(!di)
-    return;
-  inst_close(di);
-  dev_free(di->dc);
-  free(di);
-}
-
-/* Apply a new config copy to di (the old copy is freed). */
-static void inst_reconf(struct devinst *di, struct devcopy *ndc)
-{
-  struct devcopy *old = di->dc;
-  di->dc = ndc;
-  di->ad.dev = &ndc->dev;
-  if(di->opened && adapter_reconfigure(&di->ad))
-    inst_close(di); /* reopened at the next poll */
-  dev_free(old);
-}
-
-/* ---- the workers -------------------------------------------------------- */
-
-/* Hand res to the main thread; the eventfd is written only when the queue was empty. */
-static void push_result(struct scheduler *s, struct result *res)
-{
-  uint64_t one = 1;
-  bool was_empty;
-  pthread_mutex_lock(&s->res_mu);
-  res->next = NULL;
-  was_empty = !s->res_head;
-  if(s->res_tail)
-    s->res_tail->next = res;
-  else
-    s->res_head = res;
-  s->res_tail = res;
-  pthread_mutex_unlock(&s->res_mu);
-  if(was_empty)
-    (void)!write(s->evfd, &one, sizeof(one));
-}
-
-static void list_add(struct bus *b, struct devinst *di)
-{
-  if(di->listed)
-    return;
-  if(b->n_list == b->cap_list) {
-    b->cap_list = b->cap_list ? b->cap_list * 2 : 4;
-    b->list = rs_xrealloc(b->list, b->cap_list * sizeof(*b->list));
-  }
-  b->list[b->n_list++] = di;
-  di->listed = true;
-}
-
-static void list_del(struct bus *b, struct devinst *di)
-{
-  size_t i;
-  for(i = 0; i < b->n_list; i++) {
-    if(b->list[i] == di) {
-      b->list[i] = b->list[--b->n_list];
-      break;
-    }
-  }
-  di->listed = false;
-}
-
-static int64_t worker_wall(const struct bus *b)
-{
-  return b->wall_base + (int64_t)((double)(clock_real_mono_ms() - b->real_base) * b->scale);
-}
-
-static struct result *new_result(uint64_t uid)
-{
-  struct result *res = rs_xcalloc(1, sizeof(*res));
-  res->uid = uid;
-  res->hint = SIZE_MAX;
-  return res;
-}
-
-static void worker_run_job(struct bus *b, struct job *j)
-{
-  struct devinst *di = j->di;
-  switch(j->kind) {
-  case JOB_POLL: {
-    struct result *res = new_result(di->uid);
-    struct sink k = {NULL, NULL, res, 0};
-    int64_t t0 = clock_real_mono_ms(), wall;
-    b->wall_base = j->wall_ms;
-    b->real_base = j->real_ms;
-    wall = worker_wall(b);
-    list_add(b, di);
-    res->poll_done = true;
-    res->hint = j->hint;
-    res->due_mono = j->due_mono;
-    res->wall_ms = wall;
-    res->rc = run_poll(di, wall, &k, res->err, sizeof(res->err));
-    res->rtt_ms = clock_real_mono_ms() - t0;
-    push_result(b->s, res);
-    break;
-  }
-  case JOB_RECONF:
-    inst_reconf(di, j->ndc);
-    j->ndc = NULL;
-    break;
-  case JOB_CLOSE:
-    list_del(b, di);
-    inst_free(di);
-    break;
-  }
-}
-
-/* Serve adapter descriptors and timers until a job arrives or stop is set. */
-static void worker_wait(struct bus *b)
-{
-  struct pollfd pfd[MAX_ADAPTER_FDS + 1];
-  struct devinst *who[MAX_ADAPTER_FDS + 1];
-  nfds_t n = 0;
-  int64_t next = INT64_MAX, now;
-  int timeout, rc;
-  size_t i;
-
-  for(i = 0; i < b->n_list && n < MAX_ADAPTER_FDS; i++) {
-    struct devinst *di = b->list[i];
-    int fd;
-    int64_t t;
-    if(!di->opened)
-      continue;
-    fd = adapter_fd(&di->ad);
-    t = adapter_next_timeout(&di->ad);
-    if(t < next)
-      next = t;
-    if(fd >= 0) {
-      pfd[n + 1].fd = fd;
-      pfd[n + 1].events = POLLIN;
-      pfd[n + 1].revents = 0;
-      who[n + 1] = di;
-      n++;
-    }
-  }
-
-  pthread_mutex_lock(&b->mu);
-  if(b->head || b->stop) {
-    pthread_mutex_unlock(&b->mu);
-    return;
-  }
-  if(!n && next == INT64_MAX) {
-    /* nothing of the adapters' own to wait for: sleep until a job comes */
-    pthread_cond_wait(&b->cv, &b->mu);
-    pthread_mutex_unlock(&b->mu);
-    return;
-  }
-  if(b->wake < 0)
-    b->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  pfd[0].fd = b->wake;
-  pfd[0].events = POLLIN;
-  pfd[0].revents = 0;
-  pthread_mutex_unlock(&b->mu);
-
-  now = clock_real_mono_ms();
-  if(next == INT64_MAX)
-    timeout = -1;
-  else if(next <= now)
-    timeout = 0;
-  else
-    timeout = next - now > 60000 ? 60000 : (int)(next - now);
-  rc = poll(pfd, n + 1, timeout);
-  if(rc < 0)
-    return;
-  if(pfd[0].revents & POLLIN) {
-    uint64_t v;
-    (void)!read(pfd[0].fd, &v, sizeof(v));
-  }
-  for(i = 1; i <= n; i++) {
-    if(pfd[i].revents) {
-      struct result *res = new_result(who[i]->uid);
-      struct sink k = {NULL, NULL, res, 0};
-      (void)adapter_on_readable(&who[i]->ad, worker_wall(b), sink_emit, &k);
-      if(res->n)
-        push_result(b->s, res);
-      else {
-        rs_buf_free(&res->strs);
-        free(res);
-      }
-    }
-  }
-  now = clock_real_mono_ms();
-  for(i = 0; i < b->n_list; i++) {
-    struct devinst *di = b->list[i];
-    if(di->opened && adapter_next_timeout(&di->ad) <= now) {
-      struct result *res = new_result(di->uid);
-      struct sink k = {NULL, NULL, res, 0};
-      adapter_on_timeout(&di->ad, worker_wall(b), sink_emit, &k);
-      if(res->n)
-        push_result(b->s, res);
-      else {
-        rs_buf_free(&res->strs);
-        free(res);
-      }
-    }
-  }
-}
-
-static void *worker_main(void *arg)
-{
-  struct bus *b = arg;
-  for(;;) {
-    struct job *j;
-    bool stop;
-    pthread_mutex_lock(&b->mu);
-    j = b->head;
-    if(j) {
-      b->head = j->next;
-      if(!b->head)
-        b->tail = NULL;
-    }
-    stop = b->stop;
-    pthread_mutex_unlock(&b->mu);
-    if(stop) {
-      if(j) {
-        if(j->kind == JOB_CLOSE) {
-          list_del(b, j->di);
-          inst_free(j->di);
-        }
-        dev_free(j->ndc);
-        free(j);
-      }
-      pthread_mutex_lock(&b->mu);
-      j = b->head;
-      b->head = b->tail = NULL;
-      pthread_mutex_unlock(&b->mu);
-      while(j) {
-        struct job *nx = j->next;
-        if(j->kind == JOB_CLOSE) {
-          list_del(b, j->di);
-          inst_free(j->di);
-        }
-        dev_free(j->ndc);
-        free(j);
-        j = nx;
-      }
-      break;
-    }
-    if(j) {
-      worker_run_job(b, j);
-      dev_free(j->ndc);
-      free(j);
-      continue;
-    }
-    worker_wait(b);
-  }
-  /* shutting down: what is left on this bus is closed here, on its thread */
-  while(b->n_list) {
-    struct devinst *di = b->list[b->n_list - 1];
-    list_del(b, di);
-    inst_free(di);
-  }
-  pthread_mutex_lock(&b->mu);
-  b->exited = true;
-  pthread_cond_broadcast(&b->done_cv);
-  pthread_mutex_unlock(&b->mu);
-  return NULL;
-}
-
-/* Queue j on b (worker mode) or run it now (inline or a bus without thread). */
-static void bus_submit(struct scheduler *s, struct bus *b, struct job *j)
-{
-  uint64_t one = 1;
-  (void)s;
-  j->next = NULL;
-  pthread_mutex_lock(&b->mu);
-  if(b->tail)
-    b->tail->next = j;
-  else
-    b->head = j;
-  b->tail = j;
-  if(b->wake >= 0)
-    (void)!write(b->wake, &one, sizeof(one));
-  pthread_cond_signal(&b->cv);
-  pthread_mutex_unlock(&b->mu);
-}
-
-/* The bus for key, made (and its thread started) when new. NULL when no thread could start. */
-static struct bus *bus_get(struct scheduler *s, const char *key)
-{
-  struct bus *b;
-  pthread_attr_t attr;
-  size_t i;
-  int rc;
-  for(i = 0; i < s->n_buses; i++) {
-    if(!strcmp(s->buses[i]->key, key))
-      return s->buses[i];
-  }
-  b = rs_xcalloc(1, sizeof(*b));
-  b->key = rs_xstrdup(key);
-  b->s = s;
-  b->wake = -1;
-  b->scale = s->scale;
-  pthread_mutex_init(&b->mu, NULL);
-  pthread_cond_init(&b->cv, NULL);
-  {
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    (void)pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&b->done_cv, &ca);
-    pthread_condattr_destroy(&ca);
-  }
-  pthread_attr_init(&attr);
-  (void)pthread_attr_setstacksize(&attr, WORKER_STACK);
-  rc = pthread_create(&b->th, &attr, worker_main, b);
-  pthread_attr_destroy(&attr);
-  if(rc) {
-    log_err("bus %s: cannot start its worker thread: %s; its devices are polled on the main "
-            "thread",
-            key, strerror(rc));
-    pthread_mutex_destroy(&b->mu);
-    pthread_cond_destroy(&b->cv);
-    pthread_cond_destroy(&b->done_cv);
-    FREE_NULL(b->key);
-    free(b);
-    return NULL;
-  }
-  b->running = true;
-  s->buses = rs_xrealloc(s->buses, (s->n_buses + 1) * sizeof(*s->buses));
-  s->buses[s->n_buses++] = b;
-  return b;
-}
-
-/* Schedulers whose workers outlived STOP_WAIT_MS: kept so those threads never touch freed memory.
- */
-static pthread_mutex_t abandoned_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct scheduler *abandoned[8];
-static size_t n_abandoned;
-
-/*
- * Stop every worker after its current job and join it, waiting until
- * STOP_WAIT_MS after the first stop at most. Returns how many workers were
- * still busy then: those are detached and their buses kept (not freed).
- */
-static size_t buses_stop(struct scheduler *s)
-{
-  size_t i, kept = 0;
-  struct timespec deadline;
-  clock_gettime(CLOCK_MONOTONIC, &deadline);
-  deadline.tv_sec += STOP_WAIT_MS / 1000;
-  deadline.tv_nsec += (long)(STOP_WAIT_MS % 1000) * 1000000L;
-  if(deadline.tv_nsec >= 1000000000L) {
-    deadline.tv_sec++;
-    deadline.tv_nsec -= 1000000000L;
-  }
-  for(i = 0; i < s->n_buses; i++) {
-    struct bus *b = s->buses[i];
-    uint64_t one = 1;
-    pthread_mutex_lock(&b->mu);
-    b->stop = true;
-    if(b->wake >= 0)
-      (void)!write(b->wake, &one, sizeof(one));
-    pthread_cond_signal(&b->cv);
-    pthread_mutex_unlock(&b->mu);
-  }
-  for(i = 0; i < s->n_buses; i++) {
-    struct bus *b = s->buses[i];
-    bool exited;
-    pthread_mutex_lock(&b->mu);
-    while(!b->exited && pthread_cond_timedwait(&b->done_cv, &b->mu, &deadline) == 0)
-      ;
-    exited = b->exited;
-    pthread_mutex_unlock(&b->mu);
-    if(!exited) {
-      log_warn("bus %s: a poll is still running at shutdown; not waiting for it", b->key);
-      pthread_detach(b->th);
-      s->buses[kept++] = b; /* kept: the worker still uses it */
-      continue;
-    }
-    pthread_join(b->th, NULL);
-    if(b->wake >= 0)
-      close(b->wake);
-    pthread_mutex_destroy(&b->mu);
-    pthread_cond_destroy(&b->cv);
-    pthread_cond_destroy(&b->done_cv);
-    FREE_NULL(b->list);
-    FREE_NULL(b->key);
-    free(b);
-  }
-  s->n_buses = kept;
-  if(!kept)
-    FREE_NULL(s->buses);
-  return kept;
-}
-
 /* ---- slots -------------------------------------------------------------- */
 
 static struct devinst *inst_new(struct scheduler *s, const struct cfg_device *dev, uint64_t uid)
 {
   struct devinst *di = rs_xcalloc(1, sizeof(*di));
-  di->uid = uid;
-  di->dc = dev_clone(dev);
-  di->ad.ops = s->lookup ? s->lookup(s->lookup_ctx, dev->transport) : NULL;
-  di->ad.dev = &di->dc->dev;
-  di->ad.env = s->lookup_ctx;
+  di->bi = bus_inst_new(dev, s->lookup ? s->lookup(s->lookup_ctx, dev->transport) : NULL,
+                        s->lookup_ctx, uid);
   return di;
+}
+
+/* Free di and its instance here (inline mode or the event loop). */
+static void inst_free(struct devinst *di)
+{
+  if(!di)
+    return;
+  bus_inst_free(di->bi);
+  free(di);
 }
 
 /* ---- the due heap -------------------------------------------------------- */
@@ -773,7 +179,7 @@ static void inline_io_update(struct scheduler *s)
   s->inline_io = false;
   for(i = 0; i < s->n; i++) {
     const struct slot *sl = &s->slots[i];
-    const struct adapter_ops *o = sl->di ? sl->di->ad.ops : NULL;
+    const struct adapter_ops *o = sl->di ? sl->di->bi->ad.ops : NULL;
     if(o && !sl->bus && !sl->di->async && (o->fd || o->next_timeout || o->on_timeout))
       s->inline_io = true;
   }
@@ -801,12 +207,12 @@ static void due_rebuild(struct scheduler *s)
 static void slot_make_async(struct scheduler *s, struct slot *sl)
 {
   struct devinst *di = sl->di;
-  if(!s->loop || !di || di->async || sl->bus || !adapter_has_start(&di->ad))
+  if(!s->loop || !di || di->async || sl->bus || !adapter_has_start(&di->bi->ad))
     return;
-  inst_close(di);
+  bus_inst_close(di->bi);
   di->async = true;
   di->s = s;
-  di->ad.loop = s->loop;
+  di->bi->ad.loop = s->loop;
 }
 
 /* Each instance's slot index, after the slots were (re)built. */
@@ -824,12 +230,10 @@ static void slot_attach_bus(struct scheduler *s, struct slot *sl)
 {
   char key[BUS_KEY_MAX];
   sl->bus = NULL;
-  if(!s->workers || !sl->di->ad.ops || sl->di->async)
+  if(!s->workers || !sl->di->bi->ad.ops || sl->di->async)
     return; /* without a backend (or on the event loop) no I/O moves off the main thread */
   (void)adapter_bus_key(sl->dev, key, sizeof(key));
-  sl->bus = bus_get(s, key);
-  if(sl->bus)
-    sl->bus->n_slots++;
+  sl->bus = bus_pool_get(s->pool, key);
 }
 
 /* Set up slot for dev, due at now_mono; the adapter is opened lazily. */
@@ -857,11 +261,8 @@ static void slot_release(struct scheduler *s, struct slot *sl)
   if(!sl->di)
     return;
   if(sl->bus) {
-    struct job *j = rs_xcalloc(1, sizeof(*j));
-    j->kind = JOB_CLOSE;
-    j->di = sl->di;
-    bus_submit(s, sl->bus, j);
-    sl->bus->n_slots--;
+    bus_submit_close(sl->bus, sl->di->bi); /* closed and freed on its bus thread */
+    free(sl->di);
   }
   else
     inst_free(sl->di);
@@ -885,9 +286,6 @@ struct scheduler *scheduler_new(const struct cfg *cfg, adapter_lookup_fn lookup,
   s->lookup = lookup;
   s->lookup_ctx = lookup_ctx;
   s->ep = -1;
-  s->evfd = -1;
-  s->scale = 1;
-  pthread_mutex_init(&s->res_mu, NULL);
   s->n = cfg->n_devices;
   s->slots = rs_xcalloc(s->n ? s->n : 1, sizeof(*s->slots));
   for(i = 0; i < s->n; i++)
@@ -898,17 +296,9 @@ struct scheduler *scheduler_new(const struct cfg *cfg, adapter_lookup_fn lookup,
   return s;
 }
 
-static void result_free(struct result *res)
-{
-  FREE_NULL(res->rd);
-  rs_buf_free(&res->strs);
-  free(res);
-}
-
 void scheduler_free(struct scheduler *s)
 {
   size_t i;
-  struct result *res;
   if(!s)
     return;
   for(i = 0; i < s->n; i++)
@@ -916,25 +306,7 @@ void scheduler_free(struct scheduler *s)
   FREE_NULL(s->slots);
   FREE_NULL(s->polled);
   FREE_NULL(s->heap);
-  s->n_heap = 0;
-  s->n = 0;
-  if(buses_stop(s)) {
-    /* a worker still runs and will push its result here: keep s (the process is exiting) */
-    pthread_mutex_lock(&abandoned_mu);
-    if(n_abandoned < RS_ARRAY_LEN(abandoned))
-      abandoned[n_abandoned++] = s;
-    pthread_mutex_unlock(&abandoned_mu);
-    return;
-  }
-  res = s->res_head;
-  while(res) {
-    struct result *nx = res->next;
-    result_free(res);
-    res = nx;
-  }
-  if(s->evfd >= 0)
-    close(s->evfd);
-  pthread_mutex_destroy(&s->res_mu);
+  bus_pool_free(s->pool); /* after the slots: their close jobs run before the workers stop */
   free(s);
 }
 
@@ -943,13 +315,12 @@ int scheduler_start_workers(struct scheduler *s, double time_scale)
   size_t i;
   if(s->workers)
     return 0;
-  s->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if(s->evfd < 0) {
+  s->pool = bus_pool_new(time_scale);
+  if(!s->pool) {
     log_err("cannot make the scheduler's eventfd: %s; polling on the main thread", strerror(errno));
     return -1;
   }
   s->workers = true;
-  s->scale = time_scale > 0 ? time_scale : 1;
   for(i = 0; i < s->n; i++) {
     struct slot *sl = &s->slots[i];
     if(sl->di && sl->di->async)
@@ -958,7 +329,7 @@ int scheduler_start_workers(struct scheduler *s, double time_scale)
     if(sl->reg_fd >= 0 && s->ep >= 0)
       (void)epoll_ctl(s->ep, EPOLL_CTL_DEL, sl->reg_fd, NULL);
     sl->reg_fd = -1;
-    inst_close(sl->di);
+    bus_inst_close(sl->di->bi);
     slot_attach_bus(s, sl);
   }
   inline_io_update(s);
@@ -967,7 +338,7 @@ int scheduler_start_workers(struct scheduler *s, double time_scale)
 
 int scheduler_event_fd(const struct scheduler *s)
 {
-  return s->workers ? s->evfd : -1;
+  return s->workers ? bus_pool_fd(s->pool) : -1;
 }
 
 size_t scheduler_outstanding(const struct scheduler *s)
@@ -1005,22 +376,18 @@ void scheduler_set_config(struct scheduler *s, const struct cfg *cfg, int64_t no
     ns[i].dev = dev;
     ns[i].fd_dirty = true;
     if(ns[i].bus) {
-      struct job *jb = rs_xcalloc(1, sizeof(*jb));
-      jb->kind = JOB_RECONF;
-      jb->di = ns[i].di;
-      jb->ndc = dev_clone(dev);
-      bus_submit(s, ns[i].bus, jb);
+bus_submit_reconf(ns[i].bus, ns[i].di->bi, cfg_device_copy_new(dev));
     }
     else {
       if(ns[i].busy && ns[i].di->async) {
         /* a poll in flight reads the old plan: drop it (a removed device's is dropped too) */
-        adapter_cancel(&ns[i].di->ad);
+        adapter_cancel(&ns[i].di->bi->ad);
         ns[i].busy = false;
       }
-      if(ns[i].reg_fd >= 0 && s->ep >= 0 && ns[i].di->opened)
+      if(ns[i].reg_fd >= 0 && s->ep >= 0 && ns[i].di->bi->opened)
         (void)epoll_ctl(s->ep, EPOLL_CTL_DEL, ns[i].reg_fd, NULL);
-      inst_reconf(ns[i].di, dev_clone(dev));
-      if(!ns[i].di->opened)
+      bus_inst_reconf(ns[i].di->bi, cfg_device_copy_new(dev));
+      if(!ns[i].di->bi->opened)
         ns[i].reg_fd = -1;
       else if(ns[i].reg_fd >= 0 && s->ep >= 0) {
         struct epoll_event ev;
@@ -1207,13 +574,12 @@ static void poll_inline(struct scheduler *s, struct slot *sl, int64_t now_mono, 
 {
   char err[ERR_LEN];
   struct count_wrap w = {sl, emit, ctx, 0, false, false, 0, slot_ref(s, sl), s};
-  struct sink k = {count_emit, &w, NULL, 0};
   int64_t t0 = clock_real_mono_ms();
   enum rs_err rc;
 
   sl->polls++;
   sl->fd_dirty = true;
-  rc = run_poll(sl->di, now_wall, &k, err, sizeof(err));
+  rc = bus_inst_poll(sl->di->bi, now_wall, count_emit, &w, err, sizeof(err));
   finish_poll(sl, rc, err, clock_real_mono_ms() - t0, now_wall, &w);
   sl->next_due = now_mono + next_delay(sl);
 }
@@ -1270,16 +636,16 @@ static void poll_async(struct scheduler *s, struct slot *sl, int64_t now_mono, i
   struct devinst *di = sl->di;
   sl->polls++;
   sl->next_due = now_mono + next_delay(sl);
-  if(!di->opened) {
+  if(!di->bi->opened) {
     char err[ERR_LEN];
-    enum rs_err rc = adapter_open(&di->ad, err, sizeof(err));
+    enum rs_err rc = adapter_open(&di->bi->ad, err, sizeof(err));
     if(rc) {
       struct count_wrap w = {sl, s->lemit, s->lctx, 0, false, false, 0, slot_ref(s, sl), s};
       finish_poll(sl, rc, err, 0, now_wall, &w);
       sl->next_due = now_mono + next_delay(sl);
       return;
     }
-    di->opened = true;
+    di->bi->opened = true;
   }
   sl->busy = true;
   di->poll_due = now_mono;
@@ -1287,7 +653,7 @@ static void poll_async(struct scheduler *s, struct slot *sl, int64_t now_mono, i
   di->poll_t0 = clock_real_mono_ms();
   di->n_emit = di->n_answered = 0;
   di->saw_timeout = di->saw_io = false;
-  adapter_start(&di->ad, now_wall, async_emit, async_done, di);
+  adapter_start(&di->bi->ad, now_wall, async_emit, async_done, di);
 }
 
 void scheduler_attach_loop(struct scheduler *s, struct evloop *loop, adapter_emit_fn emit,
@@ -1325,42 +691,30 @@ size_t scheduler_run_due(struct scheduler *s, int64_t now_mono, int64_t now_wall
 static size_t run_slot(struct scheduler *s, struct slot *sl, size_t i, int64_t now_mono,
                        int64_t now_wall, adapter_emit_fn emit, void *ctx)
 {
-  size_t polled = 0;
-  {
-    struct job *j;
-    if(sl->busy && sl->di && sl->di->async) {
-      sl->skipped++; /* the last poll is still in flight */
-      sl->next_due = now_mono + next_delay(sl);
-      return 0;
-    }
-    if(!sl->bus) {
-      if(sl->di && sl->di->async)
-        poll_async(s, sl, now_mono, now_wall);
-      else
-        poll_inline(s, sl, now_mono, now_wall, emit, ctx);
-      return 1;
-    }
-    if(sl->busy) {
-      /* the last poll still runs: no pile-up; try again a round later */
-      sl->skipped++;
-      sl->next_due = now_mono + next_delay(sl);
-      return 0;
-    }
-    j = rs_xcalloc(1, sizeof(*j));
-    j->kind = JOB_POLL;
-    j->di = sl->di;
-    j->due_mono = now_mono;
-    j->wall_ms = now_wall;
-    j->real_ms = clock_real_mono_ms();
-    j->hint = i;
-    sl->busy = true;
-    sl->polls++;
-    s->outstanding++;
+  if(sl->busy && sl->di && sl->di->async) {
+    sl->skipped++; /* the last poll is still in flight */
     sl->next_due = now_mono + next_delay(sl);
-    bus_submit(s, sl->bus, j);
-    polled++;
+    return 0;
   }
-  return polled;
+  if(!sl->bus) {
+    if(sl->di && sl->di->async)
+      poll_async(s, sl, now_mono, now_wall);
+    else
+      poll_inline(s, sl, now_mono, now_wall, emit, ctx);
+    return 1;
+  }
+  if(sl->busy) {
+    /* the last poll still runs: no pile-up; try again a round later */
+    sl->skipped++;
+    sl->next_due = now_mono + next_delay(sl);
+    return 0;
+  }
+  sl->busy = true;
+  sl->polls++;
+  s->outstanding++;
+  sl->next_due = now_mono + next_delay(sl);
+  bus_submit_poll(sl->bus, sl->di->bi, now_mono, now_wall, i);
+  return 1;
 }
 
 /* The slot a result belongs to, or NULL when that device is gone. */
@@ -1378,18 +732,13 @@ static struct slot *slot_by_uid(struct scheduler *s, uint64_t uid, size_t hint)
 
 size_t scheduler_drain(struct scheduler *s, adapter_emit_fn emit, void *ctx)
 {
-  struct result *res;
-  uint64_t v;
+  struct bus_result *res;
   size_t done = 0;
   if(!s->workers)
     return 0;
-  (void)!read(s->evfd, &v, sizeof(v));
-  pthread_mutex_lock(&s->res_mu);
-  res = s->res_head;
-  s->res_head = s->res_tail = NULL;
-  pthread_mutex_unlock(&s->res_mu);
+  res = bus_pool_take(s->pool);
   while(res) {
-    struct result *nx = res->next;
+    struct bus_result *nx = res->next;
     struct slot *sl = slot_by_uid(s, res->uid, res->hint);
     if(res->poll_done) {
       if(s->outstanding)
@@ -1400,11 +749,9 @@ size_t scheduler_drain(struct scheduler *s, adapter_emit_fn emit, void *ctx)
       struct count_wrap w = {sl, emit, ctx, 0, false, false, 0, slot_ref(s, sl), s};
       size_t i;
       for(i = 0; i < res->n; i++) {
-        struct reading r = res->rd[i].r;
+        struct reading r;
+        bus_result_reading(res, i, &r);
         r.device = sl->id;
-        r.point = res->strs.data + res->rd[i].point_off;
-        r.detail =
-            res->rd[i].detail_off == SIZE_MAX ? NULL : res->strs.data + res->rd[i].detail_off;
         count_emit(&w, &r);
       }
       if(res->poll_done) {
@@ -1415,7 +762,7 @@ size_t scheduler_drain(struct scheduler *s, adapter_emit_fn emit, void *ctx)
         due_fix(s, sl);
       }
     }
-    result_free(res);
+    bus_result_free(res);
     res = nx;
   }
   return done;
@@ -1451,7 +798,7 @@ int scheduler_sync_epoll(struct scheduler *s)
     if(sl->bus || (!sl->fd_dirty && sl->reg_idx == i))
       continue;
     sl->fd_dirty = false;
-    fd = sl->di && sl->di->opened ? adapter_fd(&sl->di->ad) : -1;
+    fd = sl->di && sl->di->bi->opened ? adapter_fd(&sl->di->bi->ad) : -1;
     if(fd < 0) {
       sl->reg_fd = -1;
       continue;
@@ -1480,12 +827,12 @@ void scheduler_on_event(struct scheduler *s, uint64_t tag, int64_t now_wall, ada
   if(!(tag & SCHEDULER_EPOLL_TAG) || i >= s->n)
     return;
   sl = &s->slots[i];
-  if(sl->bus || !sl->di || !sl->di->opened || sl->reg_fd < 0)
+  if(sl->bus || !sl->di || !sl->di->bi->opened || sl->reg_fd < 0)
     return;
   sl->fd_dirty = true;
   {
     struct count_wrap w = {sl, emit, ctx, 0, false, false, 0, slot_ref(s, sl), s};
-    (void)adapter_on_readable(&sl->di->ad, now_wall, count_emit, &w);
+    (void)adapter_on_readable(&sl->di->bi->ad, now_wall, count_emit, &w);
   }
 }
 
@@ -1497,8 +844,8 @@ int64_t scheduler_next_io_timeout(const struct scheduler *s)
     return INT64_MAX;
   for(i = 0; i < s->n; i++) {
     const struct slot *sl = &s->slots[i];
-    if(!sl->bus && sl->di && sl->di->opened) {
-      int64_t a = adapter_next_timeout(&sl->di->ad);
+    if(!sl->bus && sl->di && sl->di->bi->opened) {
+      int64_t a = adapter_next_timeout(&sl->di->bi->ad);
       if(a < t)
         t = a;
     }
@@ -1514,9 +861,9 @@ void scheduler_run_io_timeouts(struct scheduler *s, int64_t real_now, int64_t no
     return;
   for(i = 0; i < s->n; i++) {
     struct slot *sl = &s->slots[i];
-    if(!sl->bus && sl->di && sl->di->opened && adapter_next_timeout(&sl->di->ad) <= real_now) {
+    if(!sl->bus && sl->di && sl->di->bi->opened && adapter_next_timeout(&sl->di->bi->ad) <= real_now) {
       sl->fd_dirty = true;
-      adapter_on_timeout(&sl->di->ad, now_wall, emit, ctx);
+      adapter_on_timeout(&sl->di->bi->ad, now_wall, emit, ctx);
     }
   }
 }
@@ -1543,7 +890,7 @@ void scheduler_device_status(const struct scheduler *s, size_t i, struct sched_d
   const struct slot *sl = &s->slots[i];
   memset(out, 0, sizeof(*out));
   out->id = sl->id;
-  out->adapter = sl->di && sl->di->ad.ops ? adapter_name(&sl->di->ad) : NULL;
+  out->adapter = sl->di && sl->di->bi->ad.ops ? adapter_name(&sl->di->bi->ad) : NULL;
   /* A device that has not answered once since start is not shown up on the
    * strength of never having been tried down_after times. */
   out->up = !sl->down && (sl->answered || sl->failures == 0);

@@ -3,7 +3,7 @@
  * scheduler: when each device is polled, and its up/down state.
  *
  * One slot per configured device, keyed by device id. Each slot holds an
- * adapter instance (gateway/adapter.h) found by transport through the lookup
+ * adapter instance (adapters/adapter.h) found by transport through the lookup
  * function; a transport without a backend leaves the slot without adapter and
  * every poll of it fails with "no <transport> adapter in this build".
  *
@@ -32,34 +32,23 @@
  * tolerate a spurious wake-up (EAGAIN).
  *
  * Concurrency (scheduler_start_workers(); restockd does it, tests may
- * not): a BUS is one shared connection: a serial port, a host:port (a
- * TCP-to-RTU bridge serving several unit ids) or, for CoAP, one device
- * (adapter_bus_key()). Each bus gets one worker thread and one job queue;
- * every adapter method of the devices on a bus is called on that thread
- * only, so backends need no locks. The main thread decides what is due and
- * queues a poll job; a device with a job outstanding gets no second one (the
- * round is skipped and counted in `skipped`). A poll may block its worker
- * up to timeout x (retries + 1) (plus busy_wait per busy reply); devices on
- * other buses are not delayed. Results (readings, rc, rtt, error kinds) come
- * back through a mutex-protected queue and an eventfd (scheduler_event_fd())
- * that the main loop polls; scheduler_drain() hands them to emit on the main
- * thread. Readings carry the wall time at which the worker started the poll.
- * Adapters with fd()/on_readable()/next_timeout() are served inside their
- * worker's own wait loop (poll(2) on the adapter's descriptors and a wake-up
- * eventfd), so in that mode the epoll functions below do nothing.
+ * not): the devices of each bus (adapter_bus_key()) run on that bus's
+ * worker thread (adapters/bus.h: jobs in, results out through an eventfd).
+ * The main thread decides what is due and queues a poll job; a device with
+ * a job outstanding gets no second one (the round is skipped and counted in
+ * `skipped`). A poll may block its worker up to timeout x (retries + 1)
+ * (plus busy_wait per busy reply); devices on other buses are not delayed.
+ * scheduler_drain() hands the results (readings, rc, rtt, error kinds) to
+ * emit on the main thread. Readings carry the wall time at which the worker
+ * started the poll. Adapters with fd()/on_readable()/next_timeout() are
+ * served inside their worker's own wait loop, so in that mode the epoll
+ * functions below do nothing.
  *
- * Each device instance holds its own deep copy of its cfg_device (without
- * consumables): a reload never frees what a worker still reads. A removed
- * device's adapter is closed on its bus thread; a device whose bus key
- * changed is closed on the old bus and opened on the new one. Idle buses
- * keep their (sleeping) thread until scheduler_free(), which stops every
- * worker after its current job and joins it. A job takes at most one poll,
- * (retries + 1) x (timeout + busy_wait) (3 s with the defaults and no busy
- * reply); scheduler_free() waits 2 s at most, then logs "bus X: a poll is
- * still running at shutdown", detaches that worker and keeps its memory
- * (and the scheduler's) alive for it: call it only on the way out when that
- * can happen. So SIGTERM stops restockd within about 3 s whatever the
- * devices' timeouts.
+ * A removed device's adapter is closed on its bus thread; a device whose
+ * bus key changed is closed on the old bus and opened on the new one.
+ * scheduler_free() stops the workers as bus_pool_free() says (at most 2 s,
+ * then a poll still running is left behind and logged), so SIGTERM stops
+ * restockd within about 3 s whatever the devices' timeouts.
  *
  * Without scheduler_start_workers() (inline mode) every adapter call
  * happens on the caller's thread inside scheduler_run_due() and the epoll
