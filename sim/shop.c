@@ -26,6 +26,7 @@
 #include <sqlite3.h>
 
 #include "config/config.h"
+#include "base/httpd.h"
 #include "base/rs_util.h"
 #include "sim/simcfg.h"
 #include "base/clock.h"
@@ -62,12 +63,6 @@ struct shop {
   uint64_t pace_rng;        /* lead-time jitter dice (under mu) */
 };
 
-/* Per-request state, kept by MHD between calls of the handler. */
-struct req {
-  struct rs_buf body;
-  bool too_big;
-};
-
 /* What the faults decided for one request. */
 struct plan {
   bool drop_before, drop_after, rate, error, html, truncate;
@@ -93,18 +88,9 @@ static uint64_t rng_next(uint64_t *s)
 static enum MHD_Result send_body(struct MHD_Connection *conn, unsigned status, const char *ctype,
                                  const char *body, size_t len, const char *name, const char *value)
 {
-  struct MHD_Response *r;
-  enum MHD_Result ret;
-  r = MHD_create_response_from_buffer(len, (void *)(uintptr_t)body, MHD_RESPMEM_MUST_COPY);
-  if(!r)
-    return MHD_NO;
-  MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
-  MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-  if(name)
-    MHD_add_response_header(r, name, value);
-  ret = MHD_queue_response(conn, status, r);
-  MHD_destroy_response(r);
-  return ret;
+  const struct httpd_hdr h[] = {
+      {MHD_HTTP_HEADER_CACHE_CONTROL, "no-store"}, {name, value}, {NULL, NULL}};
+  return httpd_send(conn, status, ctype, body, len, h, NULL);
 }
 
 /* The error shape of SPEC section 9: {"error": {"code", "message"}}. */
@@ -507,7 +493,7 @@ static unsigned validate_order(struct shop *s, const char *body, size_t len, jso
  * leaves the key unbound.
  */
 static enum MHD_Result post_order(struct shop *s, struct MHD_Connection *conn, const char *key,
-                                  const struct req *rq, const struct plan *pl)
+                                  const struct httpd_body *rq, const struct plan *pl)
 {
   json_t *root = NULL, *answer = NULL;
   char *old_body = NULL, *old_resp = NULL, msg[256];
@@ -539,7 +525,7 @@ static enum MHD_Result post_order(struct shop *s, struct MHD_Connection *conn, c
   if(found < 0)
     return send_error(conn, 500, "internal", "database error", NULL, NULL);
   if(found > 0) {
-    bool same = old_len == rq->body.len && (!old_len || !memcmp(old_body, rq->body.data, old_len));
+    bool same = old_len == rq->buf.len && (!old_len || !memcmp(old_body, rq->buf.data, old_len));
     if(same) {
       size_t rl = strlen(old_resp);
       ret = send_body(conn, 200, "application/json", old_resp, pl->truncate ? rl / 2 : rl,
@@ -553,7 +539,7 @@ static enum MHD_Result post_order(struct shop *s, struct MHD_Connection *conn, c
     return ret;
   }
 
-  st = validate_order(s, rq->body.data ? rq->body.data : "", rq->body.len, &root, &n_lines,
+  st = validate_order(s, rq->buf.data ? rq->buf.data : "", rq->buf.len, &root, &n_lines,
                       &reference, &code, msg, sizeof(msg));
   if(st) {
     inflight_remove(s, key);
@@ -589,7 +575,7 @@ static enum MHD_Result post_order(struct shop *s, struct MHD_Connection *conn, c
     sqlite3_bind_text(ins, 1, id, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(ins, 2, key, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(ins, 3, reference, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_blob(ins, 4, rq->body.data ? rq->body.data : "", (int)rq->body.len,
+    sqlite3_bind_blob(ins, 4, rq->buf.data ? rq->buf.data : "", (int)rq->buf.len,
                       SQLITE_TRANSIENT);
     sqlite3_bind_text(ins, 5, text, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(ins, 6, (sqlite3_int64)n_lines);
@@ -938,7 +924,7 @@ static enum MHD_Result method_not_allowed(struct MHD_Connection *conn, const cha
 
 /* Answer one complete request (body in rq). */
 static enum MHD_Result handle(struct shop *s, struct MHD_Connection *conn, const char *url,
-                              const char *method, struct req *rq)
+                              const char *method, struct httpd_body *rq)
 {
   const char *base = s->cfg->base_path;
   size_t bl = strlen(base);
@@ -1004,7 +990,7 @@ static enum MHD_Result handle(struct shop *s, struct MHD_Connection *conn, const
                       s->cfg->auth == SIMCFG_AUTH_BASIC ? "Basic realm=\"restock-sim\""
                                                         : "Bearer realm=\"restock-sim\"");
   if(kind == SIMCFG_REQ_ORDERS_POST) {
-    if(rq->too_big)
+    if(rq->too_large)
       return send_error(conn, 413, "too_large", "the body is over 1 MiB", NULL, NULL);
     if(!key || !*key)
       return send_error(conn, 400, "missing_idempotency_key",
@@ -1028,54 +1014,31 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
 {
-  struct shop *s = cls;
-  struct req *rq = *con_cls;
   (void)version;
-  if(!rq) {
-    *con_cls = rs_xcalloc(1, sizeof(*rq));
+  switch(httpd_body_collect(con_cls, upload_data, upload_data_size, SHOP_MAX_BODY)) {
+  case HTTPD_OOM:
+    return MHD_NO;
+  case HTTPD_FIRST:
+  case HTTPD_MORE:
     return MHD_YES;
+  case HTTPD_DONE:
+    break;
   }
-  if(*upload_data_size) {
-    if(!rq->too_big && rq->body.len + *upload_data_size <= SHOP_MAX_BODY)
-      rs_buf_append(&rq->body, upload_data, *upload_data_size);
-    else {
-      rq->too_big = true;
-      rs_buf_free(&rq->body);
-    }
-    *upload_data_size = 0;
-    return MHD_YES;
-  }
-  return handle(s, conn, url, method, rq);
+  return handle(cls, conn, url, method, httpd_body_of(*con_cls));
 }
 
 /* MHD's completion callback: free the request state. */
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-  struct req *rq = *con_cls;
   (void)cls;
   (void)conn;
   (void)toe;
-  if(rq) {
-    rs_buf_free(&rq->body);
-    free(rq);
-    *con_cls = NULL;
-  }
+  httpd_body_done(con_cls);
 }
 
 /* libmicrohttpd's own messages ("Application reported internal error" after a drop fault). */
-static void on_mhd_log(void *cls, const char *fmt, va_list ap) RS_PRINTF(2, 0);
-static void on_mhd_log(void *cls, const char *fmt, va_list ap)
-{
-  char line[512];
-  size_t n;
-  (void)cls;
-  vsnprintf(line, sizeof(line), fmt, ap);
-  n = strlen(line);
-  while(n && line[n - 1] == '\n')
-    line[--n] = '\0';
-  log_debug("shop: libmicrohttpd: %s", line);
-}
+static struct httpd_logger mhd_logger = {LOG_LVL_DEBUG, "shop: libmicrohttpd: "};
 
 int shop_start(const struct simcfg_shop *cfg, double time_scale, struct shop **out, char *err,
                size_t errlen)
@@ -1103,7 +1066,7 @@ int shop_start(const struct simcfg_shop *cfg, double time_scale, struct shop **o
       MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG,
       cfg->port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
       MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-      MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s, MHD_OPTION_END);
+      MHD_OPTION_EXTERNAL_LOGGER, httpd_log, &mhd_logger, MHD_OPTION_END);
   if(!s->d) {
     snprintf(err, errlen, "cannot listen on %s:%u: %s", cfg->host, (unsigned)cfg->port,
              errno ? strerror(errno) : "libmicrohttpd refused");

@@ -39,6 +39,7 @@
 #include "base/rs_util.h"
 #include "base/clock.h"
 #include "gateway/daemon.h"
+#include "base/httpd.h"
 #include "gateway/web/http.h"
 #include "base/log.h"
 #include "gateway/store.h"
@@ -567,22 +568,22 @@ static void test_host_check(void **state)
   static const char *const allowed[] = {"127.0.0.1", "localhost", "::1", "gw.example", "[fe80::2]"};
   size_t n = RS_ARRAY_LEN(allowed);
   (void)state;
-  assert_true(http_host_allowed("127.0.0.1", allowed, n));
-  assert_true(http_host_allowed("127.0.0.1:8080", allowed, n));
-  assert_true(http_host_allowed("LOCALHOST:1", allowed, n));
-  assert_true(http_host_allowed("gw.example.", allowed, n));
-  assert_true(http_host_allowed("[::1]:8080", allowed, n));
-  assert_true(http_host_allowed("[::1]", allowed, n));
-  assert_true(http_host_allowed("[FE80::2]:80", allowed, n));
-  assert_false(http_host_allowed("::1", allowed, n)); /* bare IPv6 is not a Host */
-  assert_false(http_host_allowed("evil.example", allowed, n));
-  assert_false(http_host_allowed("gw.example.evil", allowed, n));
-  assert_false(http_host_allowed("127.0.0.1:80x", allowed, n));
-  assert_false(http_host_allowed("[::1", allowed, n));
-  assert_false(http_host_allowed("[::1]x", allowed, n));
-  assert_false(http_host_allowed("user@127.0.0.1", allowed, n));
-  assert_false(http_host_allowed("", allowed, n));
-  assert_false(http_host_allowed(NULL, allowed, n));
+  assert_true(httpd_host_allowed("127.0.0.1", allowed, n));
+  assert_true(httpd_host_allowed("127.0.0.1:8080", allowed, n));
+  assert_true(httpd_host_allowed("LOCALHOST:1", allowed, n));
+  assert_true(httpd_host_allowed("gw.example.", allowed, n));
+  assert_true(httpd_host_allowed("[::1]:8080", allowed, n));
+  assert_true(httpd_host_allowed("[::1]", allowed, n));
+  assert_true(httpd_host_allowed("[FE80::2]:80", allowed, n));
+  assert_false(httpd_host_allowed("::1", allowed, n)); /* bare IPv6 is not a Host */
+  assert_false(httpd_host_allowed("evil.example", allowed, n));
+  assert_false(httpd_host_allowed("gw.example.evil", allowed, n));
+  assert_false(httpd_host_allowed("127.0.0.1:80x", allowed, n));
+  assert_false(httpd_host_allowed("[::1", allowed, n));
+  assert_false(httpd_host_allowed("[::1]x", allowed, n));
+  assert_false(httpd_host_allowed("user@127.0.0.1", allowed, n));
+  assert_false(httpd_host_allowed("", allowed, n));
+  assert_false(httpd_host_allowed(NULL, allowed, n));
 }
 
 static void test_parse_listen(void **state)
@@ -590,18 +591,18 @@ static void test_parse_listen(void **state)
   char host[64];
   uint16_t port = 1;
   (void)state;
-  assert_int_equal(http_parse_listen("127.0.0.1:8080", host, sizeof(host), &port), 0);
+  assert_int_equal(httpd_parse_listen("127.0.0.1:8080", host, sizeof(host), &port), 0);
   assert_string_equal(host, "127.0.0.1");
   assert_int_equal(port, 8080);
-  assert_int_equal(http_parse_listen("[::1]:0", host, sizeof(host), &port), 0);
+  assert_int_equal(httpd_parse_listen("[::1]:0", host, sizeof(host), &port), 0);
   assert_string_equal(host, "::1");
   assert_int_equal(port, 0);
-  assert_int_equal(http_parse_listen("localhost:80", host, sizeof(host), &port), 0);
+  assert_int_equal(httpd_parse_listen("localhost:80", host, sizeof(host), &port), 0);
   assert_string_equal(host, "localhost");
-  assert_int_equal(http_parse_listen("::1:80", host, sizeof(host), &port), -1);
-  assert_int_equal(http_parse_listen("127.0.0.1", host, sizeof(host), &port), -1);
-  assert_int_equal(http_parse_listen("127.0.0.1:65536", host, sizeof(host), &port), -1);
-  assert_int_equal(http_parse_listen(":80", host, sizeof(host), &port), -1);
+  assert_int_equal(httpd_parse_listen("::1:80", host, sizeof(host), &port), -1);
+  assert_int_equal(httpd_parse_listen("127.0.0.1", host, sizeof(host), &port), -1);
+  assert_int_equal(httpd_parse_listen("127.0.0.1:65536", host, sizeof(host), &port), -1);
+  assert_int_equal(httpd_parse_listen(":80", host, sizeof(host), &port), -1);
 }
 
 /* ---- over the wire ------------------------------------------------------ */

@@ -5,19 +5,10 @@
  */
 #include "gateway/web/http.h"
 
-#include <arpa/inet.h>
-#include <crypt.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <microhttpd.h>
 #include <openssl/crypto.h>
@@ -25,6 +16,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include "base/httpd.h"
 #include "base/rs_util.h"
 #include "gateway/web/api.h"
 #include "gateway/approve.h"
@@ -187,115 +179,12 @@ void http_route_match(const char *method, const char *path, struct http_match *m
   }
 }
 
-/* The host part of a Host value or allow-list entry into out (lower case, no brackets/port). */
-static bool host_part(const char *h, char *out, size_t size)
-{
-  const char *end;
-  size_t n, i;
-  if(!h || !*h)
-    return false;
-  if(h[0] == '[') {
-    const char *rb = strchr(h, ']');
-    if(!rb)
-      return false;
-    h++;
-    end = rb;
-    if(rb[1] && rb[1] != ':')
-      return false;
-    if(rb[1] == ':') {
-      const char *d;
-      for(d = rb + 2; *d; d++)
-        if(*d < '0' || *d > '9')
-          return false;
-    }
-  }
-  else {
-    const char *c = strchr(h, ':');
-    if(c && strchr(c + 1, ':')) {
-      /* a bare IPv6 literal: only valid in the allow-list, never in a Host header */
-      end = h + strlen(h);
-    }
-    else if(c) {
-      const char *d;
-      for(d = c + 1; *d; d++)
-        if(*d < '0' || *d > '9')
-          return false;
-      end = c;
-    }
-    else
-      end = h + strlen(h);
-  }
-  n = (size_t)(end - h);
-  if(n && h[n - 1] == '.' && h[0] != '[')
-    n--;
-  if(!n || n >= size)
-    return false;
-  for(i = 0; i < n; i++) {
-    unsigned char ch = (unsigned char)h[i];
-    if(ch <= 0x20 || ch >= 0x7f || ch == '/' || ch == '@' || ch == '[' || ch == ']')
-      return false;
-    out[i] = (char)((ch >= 'A' && ch <= 'Z') ? ch + 32 : ch);
-  }
-  out[n] = '\0';
-  return true;
-}
-
-bool http_host_allowed(const char *host, const char *const *allowed, size_t n)
-{
-  char want[256], have[256];
-  size_t i;
-  if(!host || !host_part(host, want, sizeof(want)))
-    return false;
-  /* a Host header never carries a bare IPv6 literal */
-  if(host[0] != '[' && strchr(want, ':'))
-    return false;
-  for(i = 0; i < n; i++) {
-    if(!allowed[i] || !host_part(allowed[i], have, sizeof(have)))
-      continue;
-    if(!strcmp(want, have))
-      return true;
-  }
-  return false;
-}
-
-int http_parse_listen(const char *listen, char *host, size_t host_size, uint16_t *port)
-{
-  const char *colon, *hs, *he;
-  int64_t p;
-  if(!listen)
-    return -1;
-  if(listen[0] == '[') {
-    const char *rb = strchr(listen, ']');
-    if(!rb || rb[1] != ':')
-      return -1;
-    hs = listen + 1;
-    he = rb;
-    colon = rb + 1;
-  }
-  else {
-    colon = strrchr(listen, ':');
-    if(!colon || memchr(listen, ':', (size_t)(colon - listen)))
-      return -1;
-    hs = listen;
-    he = colon;
-  }
-  if(he == hs || (size_t)(he - hs) >= host_size)
-    return -1;
-  if(rs_parse_i64(colon + 1, false, 0, 65535, &p))
-    return -1;
-  memcpy(host, hs, (size_t)(he - hs));
-  host[he - hs] = '\0';
-  *port = (uint16_t)p;
-  return 0;
-}
-
 /* ---- server state ------------------------------------------------------- */
 
 #define SESSION_COOKIE "restock_session"
 #define SESSION_HEX    32 /* 16 random bytes */
 
-/* A client as the lockout sees it: an IPv4 address, or an IPv6 address's /64. */
-#define CLIENT_KEY_LEN 9
+#define CLIENT_KEY_LEN HTTPD_CLIENT_KEY_LEN
 
 /* Failed logins of one client (see check_admin()). */
 struct auth_client {
@@ -304,18 +193,6 @@ struct auth_client {
   unsigned failures;    /* since the last success or since it was forgotten */
   int64_t last_ms;      /* real mono ms of the last failure */
   int64_t locked_until; /* real mono ms; 0: not locked */
-};
-
-/*
- * One connection, from accept to close: when its current request began and
- * whether that request's headers are complete (the header deadline).
- */
-struct conn_track {
-  struct conn_track *prev, *next;
-  int fd;
-  int64_t since_ms; /* real mono ms the current request began (or the connection opened) */
-  bool waiting;     /* headers of the current request not complete yet */
-  bool cut;         /* shut down for missing the deadline */
 };
 
 struct http_server {
@@ -329,8 +206,8 @@ struct http_server {
   unsigned char secret[32]; /* CSRF key, fresh per process */
   struct metrics *metrics;
   struct auth_client auth[HTTP_AUTH_CLIENTS]; /* failed logins per client */
-  struct conn_track *conns;                   /* open connections */
-  unsigned header_timeout_ms;
+  struct httpd_conns conns;                   /* open connections, the header deadline */
+  struct httpd_logger logger;                 /* libmicrohttpd's messages */
   /* the last GET /api/v1/status answer, shared by requests (see on_api_status) */
   struct MHD_Response *status_resp; /* NULL: none cached */
   int64_t status_built_ms;          /* real mono ms it was built at */
@@ -341,63 +218,33 @@ struct http_server {
 /* How long (real ms) a built /api/v1/status answer is served again. */
 #define STATUS_CACHE_MS 250
 
-/* Per-request state, from the first call of the handler to the completion callback. */
-struct req {
-  struct rs_buf body;
-  bool too_large;
-};
-
 static const char CSP[] = "default-src 'none'; style-src 'self'; img-src 'self' data:; "
                           "form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-/* Extra response headers (name/value pairs, NULL-terminated list). */
-struct hdr {
-  const char *name;
-  const char *value;
+/* The security headers of every answer. */
+static const struct httpd_hdr SECURITY[] = {
+    {"Content-Security-Policy", CSP},
+    {"X-Frame-Options", "DENY"},
+    {"X-Content-Type-Options", "nosniff"},
+    {"Referrer-Policy", "no-referrer"},
+    {"Cache-Control", "no-store"},
+    {"Cross-Origin-Resource-Policy", "same-origin"},
+    {NULL, NULL},
 };
 
-/*
- * A response with content type and body (copied with MHD_RESPMEM_MUST_COPY;
- * with MHD_RESPMEM_MUST_FREE the malloc'd body is the response's from now
- * on, also when this fails), the security headers and the extra headers.
- * NULL on allocation failure.
- */
+/* A response with the security headers and extra (see httpd_response()). */
 static struct MHD_Response *make_resp(const char *ctype, const char *body, size_t len,
-                                      enum MHD_ResponseMemoryMode mode, const struct hdr *extra)
+                                      enum MHD_ResponseMemoryMode mode,
+                                      const struct httpd_hdr *extra)
 {
-  struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)(uintptr_t)body, mode);
-  if(!r) {
-    if(mode == MHD_RESPMEM_MUST_FREE)
-      free((void *)(uintptr_t)body);
-    return NULL;
-  }
-  (void)MHD_add_response_header(r, "Content-Type", ctype);
-  (void)MHD_add_response_header(r, "Content-Security-Policy", CSP);
-  (void)MHD_add_response_header(r, "X-Frame-Options", "DENY");
-  (void)MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-  (void)MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
-  (void)MHD_add_response_header(r, "Cache-Control", "no-store");
-  (void)MHD_add_response_header(r, "Cross-Origin-Resource-Policy", "same-origin");
-  for(; extra && extra->name; extra++)
-    if(extra->value)
-      (void)MHD_add_response_header(r, extra->name, extra->value);
-  return r;
+  return httpd_response(ctype, body, len, mode, SECURITY, extra);
 }
 
-/*
- * Queue a response with status, content type and body (copied), the
- * security headers and the extra headers. Returns MHD's verdict.
- */
+/* Queue a response with status, content type, body (copied), the security headers and extra. */
 static enum MHD_Result send_resp(struct MHD_Connection *conn, unsigned status, const char *ctype,
-                                 const char *body, size_t len, const struct hdr *extra)
+                                 const char *body, size_t len, const struct httpd_hdr *extra)
 {
-  struct MHD_Response *r = make_resp(ctype, body, len, MHD_RESPMEM_MUST_COPY, extra);
-  enum MHD_Result ret;
-  if(!r)
-    return MHD_NO;
-  ret = MHD_queue_response(conn, status, r);
-  MHD_destroy_response(r);
-  return ret;
+  return httpd_send(conn, status, ctype, body, len, SECURITY, extra);
 }
 
 static const char CT_JSON[] = "application/json";
@@ -406,14 +253,14 @@ static const char CT_TEXT[] = "text/plain; charset=utf-8";
 
 /* A plain-text answer. */
 static enum MHD_Result send_text(struct MHD_Connection *conn, unsigned status, const char *text,
-                                 const struct hdr *extra)
+                                 const struct httpd_hdr *extra)
 {
   return send_resp(conn, status, CT_TEXT, text, strlen(text), extra);
 }
 
 /* A JSON document (reference kept by the caller). */
 static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status, const json_t *j,
-                                 const struct hdr *extra)
+                                 const struct httpd_hdr *extra)
 {
   char *s = j ? api_dump(j) : NULL;
   enum MHD_Result ret;
@@ -433,7 +280,7 @@ static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status, c
 
 static enum MHD_Result send_json_error(struct MHD_Connection *conn, unsigned status,
                                        const char *code, const char *message,
-                                       const struct hdr *extra)
+                                       const struct httpd_hdr *extra)
 {
   json_t *e = api_error_json(code, message);
   enum MHD_Result ret = send_json(conn, status, e, extra);
@@ -443,7 +290,7 @@ static enum MHD_Result send_json_error(struct MHD_Connection *conn, unsigned sta
 
 static enum MHD_Result send_html_message(struct MHD_Connection *conn, unsigned status,
                                          const char *title, const char *message,
-                                         const struct hdr *extra)
+                                         const struct httpd_hdr *extra)
 {
   struct rs_buf b = {0};
   enum MHD_Result ret;
@@ -457,7 +304,7 @@ static enum MHD_Result send_html_message(struct MHD_Connection *conn, unsigned s
 /* JSON for /api/ paths, a small HTML page elsewhere. */
 static enum MHD_Result send_error(struct MHD_Connection *conn, const char *url, unsigned status,
                                   const char *code, const char *title, const char *message,
-                                  const struct hdr *extra)
+                                  const struct httpd_hdr *extra)
 {
   if(!strncmp(url, "/api/", 5))
     return send_json_error(conn, status, code, message, extra);
@@ -516,175 +363,9 @@ static void csrf_cb(void *ud, const char *action, char *out, size_t size)
   csrf_token(c->s, c->session, action, out, size);
 }
 
-/*
- * The value of field `name` in an application/x-www-form-urlencoded body,
- * decoded into out. Returns 0, or -1 when absent, malformed or too long.
- */
-static int form_field(const char *body, size_t len, const char *name, char *out, size_t size)
-{
-  size_t nl = strlen(name), i = 0;
-  while(i < len) {
-    size_t end = i, o = 0, k;
-    while(end < len && body[end] != '&')
-      end++;
-    if(end - i > nl && !memcmp(body + i, name, nl) && body[i + nl] == '=') {
-      for(k = i + nl + 1; k < end; k++) {
-        char ch = body[k];
-        if(ch == '+')
-          ch = ' ';
-        else if(ch == '%') {
-          int hi, lo;
-          if(k + 2 >= end)
-            return -1;
-          hi = rs_hexval(body[k + 1]);
-          lo = rs_hexval(body[k + 2]);
-          if(hi < 0 || lo < 0)
-            return -1;
-          ch = (char)(hi * 16 + lo);
-          k += 2;
-        }
-        if(o + 1 >= size || !ch)
-          return -1;
-        out[o++] = ch;
-      }
-      out[o] = '\0';
-      return 0;
-    }
-    i = end + 1;
-  }
-  return -1;
-}
-
-/* The client's address as text into buf ("?" when unknown). */
-static void client_addr(struct MHD_Connection *conn, char *buf, size_t size)
-{
-  const union MHD_ConnectionInfo *ci =
-      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-  (void)rs_strlcpy(buf, "?", size);
-  if(!ci || !ci->client_addr)
-    return;
-  if(ci->client_addr->sa_family == AF_INET)
-    (void)inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr,
-                    buf, (socklen_t)size);
-  else if(ci->client_addr->sa_family == AF_INET6)
-    (void)inet_ntop(AF_INET6,
-                    &((const struct sockaddr_in6 *)(const void *)ci->client_addr)->sin6_addr, buf,
-                    (socklen_t)size);
-}
-
-/*
- * Whether a POST may proceed as far as its origin goes: an Origin header
- * must name this very host (http:// or https:// + the Host header), or be
- * "null" with Sec-Fetch-Site: same-origin; without Origin, a Sec-Fetch-Site
- * other than same-origin/none is refused. Clients
- * that are not browsers (curl, restockctl) send neither.
- */
-static bool origin_ok(struct MHD_Connection *conn, const char *host)
-{
-  const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
-  const char *sfs = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Sec-Fetch-Site");
-  const char *rest;
-  if(sfs && strcmp(sfs, "same-origin") && strcmp(sfs, "none"))
-    return false;
-  if(!origin)
-    return true;
-  /*
-   * Under "Referrer-Policy: no-referrer" browsers send "Origin: null" on
-   * their own forms; Sec-Fetch-Site (set by the browser, not by pages)
-   * then tells whether the form was ours.
-   */
-  if(!strcmp(origin, "null"))
-    return sfs && !strcmp(sfs, "same-origin");
-  if(!strncasecmp(origin, "http://", 7))
-    rest = origin + 7;
-  else if(!strncasecmp(origin, "https://", 8))
-    rest = origin + 8;
-  else
-    return false;
-  return host && !strcasecmp(rest, host);
-}
-
 /* ---- authentication ----------------------------------------------------- */
 
-/*
- * Read the first line of the hash file into out. 0, or -1 (logged) when it
- * cannot be read or holds no crypt(3) hash ("$id$...").
- */
-static int read_hash(const char *path, char *out, size_t size)
-{
-  FILE *f;
-  size_t n;
-  if(!path)
-    return -1;
-  f = fopen(path, "re");
-  if(!f) {
-    log_err("http: cannot read the admin password hash %s: %s", path, strerror(errno));
-    return -1;
-  }
-  if(!fgets(out, (int)size, f)) {
-    fclose(f);
-    log_err("http: the admin password hash file %s is empty", path);
-    return -1;
-  }
-  fclose(f);
-  n = strcspn(out, "\r\n");
-  out[n] = '\0';
-  while(n && (out[n - 1] == ' ' || out[n - 1] == '\t'))
-    out[--n] = '\0';
-  if(out[0] != '$' || n < 4) {
-    log_err("http: %s holds no crypt(3) hash (make one with `openssl passwd -6`)", path);
-    return -1;
-  }
-  return 0;
-}
-
-/* Whether password matches the crypt(3) hash, compared in constant time. */
-static bool password_ok(const char *password, const char *hash)
-{
-  struct crypt_data *cd = calloc(1, sizeof(*cd));
-  const char *h;
-  bool ok = false;
-  if(!cd)
-    return false;
-  h = crypt_r(password, hash, cd);
-  if(h && h[0] == '$' && strlen(h) == strlen(hash))
-    ok = CRYPTO_memcmp(h, hash, strlen(hash)) == 0;
-  OPENSSL_cleanse(cd, sizeof(*cd));
-  free(cd);
-  return ok;
-}
-
 enum auth_result { AUTH_OK, AUTH_MISSING, AUTH_BAD, AUTH_LOCKED, AUTH_DISABLED };
-
-/*
- * The lockout key of the request's client into key: family byte + IPv4
- * address, or + the first 8 bytes (the /64) of an IPv6 address (an
- * IPv4-mapped one counts as IPv4). All zero when unknown.
- */
-static void client_key(struct MHD_Connection *conn, unsigned char key[CLIENT_KEY_LEN])
-{
-  const union MHD_ConnectionInfo *ci =
-      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-  memset(key, 0, CLIENT_KEY_LEN);
-  if(!ci || !ci->client_addr)
-    return;
-  if(ci->client_addr->sa_family == AF_INET) {
-    const struct sockaddr_in *a = (const struct sockaddr_in *)(const void *)ci->client_addr;
-    key[0] = 4;
-    memcpy(key + 1, &a->sin_addr, 4);
-  }
-  else if(ci->client_addr->sa_family == AF_INET6) {
-    const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)(const void *)ci->client_addr;
-    if(IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) {
-      key[0] = 4;
-      memcpy(key + 1, a->sin6_addr.s6_addr + 12, 4);
-    }
-    else {
-      key[0] = 6;
-      memcpy(key + 1, a->sin6_addr.s6_addr, 8);
-    }
-  }
-}
 
 /*
  * The failure record of key, or NULL; with add, a new or reused slot (the
@@ -763,7 +444,7 @@ static enum auth_result check_admin(struct http_server *s, struct MHD_Connection
   *retry_ms = 0;
   if(!cfg->http.admin_set)
     return AUTH_DISABLED;
-  client_key(conn, key);
+  httpd_client_key(conn, key);
   a = auth_find(s, key, false);
   if(a && a->locked_until > now) {
     *retry_ms = a->locked_until - now;
@@ -776,12 +457,12 @@ static enum auth_result check_admin(struct http_server *s, struct MHD_Connection
     res = AUTH_MISSING;
     goto out;
   }
-  if(!pass || read_hash(cfg->http.admin_password_hash_file, hash, sizeof(hash)))
+  if(!pass || httpd_read_hash(cfg->http.admin_password_hash_file, hash, sizeof(hash)))
     goto out;
   {
     size_t ul = strlen(user), al = strlen(cfg->http.admin_user);
     bool user_ok = ul == al && CRYPTO_memcmp(user, cfg->http.admin_user, al) == 0;
-    bool pass_ok = password_ok(pass, hash); /* always run: no timing hint about the user */
+    bool pass_ok = httpd_password_ok(pass, hash); /* always run: no timing hint about the user */
     if(user_ok && pass_ok) {
       res = AUTH_OK;
       if(rs_snprintf(actor, actor_size, "admin:%s", cfg->http.admin_user))
@@ -984,7 +665,7 @@ static enum MHD_Result on_api(struct http_server *s, struct MHD_Connection *conn
 }
 
 /* A Set-Cookie header in *h (text in cookie) for a session that was just made. */
-static void set_session_cookie(struct hdr *h, char *cookie, size_t size, const char *sess,
+static void set_session_cookie(struct httpd_hdr *h, char *cookie, size_t size, const char *sess,
                                bool fresh)
 {
   if(fresh && sess[0]) {
@@ -1027,7 +708,7 @@ static enum MHD_Result on_page(struct http_server *s, struct MHD_Connection *con
   bool fresh;
   enum rs_err rc;
   enum MHD_Result ret;
-  struct hdr extra[2] = {{NULL, NULL}, {NULL, NULL}};
+  struct httpd_hdr extra[2] = {{NULL, NULL}, {NULL, NULL}};
 
   session_of(conn, sess, sizeof(sess), &fresh);
   set_session_cookie(&extra[0], cookie, sizeof(cookie), sess, fresh);
@@ -1082,7 +763,7 @@ static enum MHD_Result on_page(struct http_server *s, struct MHD_Connection *con
  * is locked out, 401 otherwise.
  */
 static bool change_allowed(struct http_server *s, struct MHD_Connection *conn, const char *url,
-                           const struct req *rq, bool api, const char *without, char *actor,
+                           const struct httpd_body *rq, bool api, const char *without, char *actor,
                            size_t actor_size, enum MHD_Result *ret)
 {
   int64_t retry_ms = 0;
@@ -1090,7 +771,7 @@ static bool change_allowed(struct http_server *s, struct MHD_Connection *conn, c
     const char *sess = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, SESSION_COOKIE);
     char got[128], want[80];
     if(!valid_session(sess) ||
-       form_field(rq->body.data ? rq->body.data : "", rq->body.len, "csrf", got, sizeof(got))) {
+       httpd_form_field(rq->buf.data ? rq->buf.data : "", rq->buf.len, "csrf", got, sizeof(got))) {
       *ret = send_html_message(conn, 403, "Forbidden",
                                "This form is missing its security token. Reload the page and "
                                "try again.",
@@ -1114,7 +795,7 @@ static bool change_allowed(struct http_server *s, struct MHD_Connection *conn, c
     return false;
   case AUTH_LOCKED: {
     char secs[24], msg[128];
-    struct hdr ra[2] = {{"Retry-After", secs}, {NULL, NULL}};
+    struct httpd_hdr ra[2] = {{"Retry-After", secs}, {NULL, NULL}};
     int64_t sec = (retry_ms + 999) / 1000;
     (void)rs_snprintf(secs, sizeof(secs), "%" PRId64, sec);
     (void)rs_snprintf(msg, sizeof(msg),
@@ -1123,7 +804,7 @@ static bool change_allowed(struct http_server *s, struct MHD_Connection *conn, c
     return false;
   }
   default: {
-    static const struct hdr wa[] = {
+    static const struct httpd_hdr wa[] = {
         {"WWW-Authenticate", "Basic realm=\"restock\", charset=\"UTF-8\""}, {NULL, NULL}};
     *ret = send_error(conn, url, 401, "unauthorized", "Login needed",
                       "this needs the admin user name and password (http.admin)", wa);
@@ -1134,7 +815,7 @@ static bool change_allowed(struct http_server *s, struct MHD_Connection *conn, c
 
 /* Approve or reject order id (both the API and the dashboard form). */
 static enum MHD_Result on_decide(struct http_server *s, struct MHD_Connection *conn,
-                                 const struct http_match *m, const char *url, const struct req *rq)
+                                 const struct http_match *m, const char *url, const struct httpd_body *rq)
 {
   const struct cfg *cfg = cur_cfg(s);
   bool api = m->route == HTTP_ROUTE_API_APPROVE || m->route == HTTP_ROUTE_API_REJECT;
@@ -1153,7 +834,7 @@ static enum MHD_Result on_decide(struct http_server *s, struct MHD_Connection *c
                      actor, sizeof(actor), &ret))
     return ret;
 
-  client_addr(conn, addr, sizeof(addr));
+  httpd_client_addr(conn, addr, sizeof(addr));
   ua = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "User-Agent");
   {
     /* the pipeline's own decision: the body is stored with the approval, the
@@ -1200,7 +881,7 @@ static enum MHD_Result on_decide(struct http_server *s, struct MHD_Connection *c
   }
   {
     char loc[128];
-    struct hdr h[2] = {{"Location", loc}, {NULL, NULL}};
+    struct httpd_hdr h[2] = {{"Location", loc}, {NULL, NULL}};
     (void)rs_snprintf(loc, sizeof(loc), "/orders/%s", id);
     (void)rs_snprintf(msg, sizeof(msg), "Order %s %s.", id, approve ? "approved" : "rejected");
     return send_html_message(conn, 303, "Decision recorded", msg, h);
@@ -1235,15 +916,15 @@ static enum stock_op stock_route_op(enum http_route r, bool *api)
  * string) and {"reason": "..."}; an empty body is no fields. Returns 0, or
  * -1 with a sentence in msg for a body that is not such a JSON object.
  */
-static int stock_api_fields(const struct req *rq, char *count, size_t count_size, char *reason,
+static int stock_api_fields(const struct httpd_body *rq, char *count, size_t count_size, char *reason,
                             size_t reason_size, char *msg, size_t msglen)
 {
   json_error_t je;
   json_t *j, *v;
   count[0] = reason[0] = '\0';
-  if(!rq->body.len)
+  if(!rq->buf.len)
     return 0;
-  j = json_loadb(rq->body.data, rq->body.len, 0, &je);
+  j = json_loadb(rq->buf.data, rq->buf.len, 0, &je);
   if(!json_is_object(j)) {
     (void)rs_snprintf(msg, msglen, "the body must be a JSON object such as {\"spares\": 2}");
     json_decref(j);
@@ -1276,7 +957,7 @@ static int stock_api_fields(const struct req *rq, char *count, size_t count_size
  * Without http.admin nothing here is allowed: restockctl decides then.
  */
 static enum MHD_Result on_stock(struct http_server *s, struct MHD_Connection *conn,
-                                const struct http_match *m, const char *url, const struct req *rq)
+                                const struct http_match *m, const char *url, const struct httpd_body *rq)
 {
   const struct cfg *cfg = cur_cfg(s);
   bool api;
@@ -1286,7 +967,7 @@ static enum MHD_Result on_stock(struct http_server *s, struct MHD_Connection *co
   enum MHD_Result ret;
   struct stock_req r;
   enum rs_err rc;
-  const char *body = rq->body.data ? rq->body.data : "";
+  const char *body = rq->buf.data ? rq->buf.data : "";
 
   (void)rs_snprintf(id, sizeof(id), "%s/%s", m->arg[0], m->arg[1]);
   if(!change_allowed(s, conn, url, rq, api,
@@ -1300,16 +981,16 @@ static enum MHD_Result on_stock(struct http_server *s, struct MHD_Connection *co
       return send_json_error(conn, 400, "bad_request", msg, NULL);
   }
   else {
-    if(form_field(body, rq->body.len, "spares", count, sizeof(count)))
+    if(httpd_form_field(body, rq->buf.len, "spares", count, sizeof(count)))
       count[0] = '\0';
-    if(form_field(body, rq->body.len, "reason", reason, sizeof(reason)))
+    if(httpd_form_field(body, rq->buf.len, "reason", reason, sizeof(reason)))
       reason[0] = '\0';
   }
   if(op == STOCK_SET_SPARES && !count[0]) {
     (void)rs_snprintf(msg, sizeof(msg), "the new spare count is missing (spares: a whole number >= 0)");
     return send_error(conn, url, 400, "bad_request", "Bad request", msg, NULL);
   }
-  client_addr(conn, addr, sizeof(addr));
+  httpd_client_addr(conn, addr, sizeof(addr));
   (void)rs_snprintf(src, sizeof(src), "HTTP client %s", addr);
   memset(&r, 0, sizeof(r));
   r.op = op;
@@ -1343,7 +1024,7 @@ static enum MHD_Result on_stock(struct http_server *s, struct MHD_Connection *co
   }
   {
     char loc[2 * HTTP_ARG_MAX + 32];
-    struct hdr h[2] = {{"Location", loc}, {NULL, NULL}};
+    struct httpd_hdr h[2] = {{"Location", loc}, {NULL, NULL}};
     (void)rs_snprintf(loc, sizeof(loc), "/consumables/%s", id);
     return send_html_message(conn, 303, "Recorded", msg, h);
   }
@@ -1352,15 +1033,15 @@ static enum MHD_Result on_stock(struct http_server *s, struct MHD_Connection *co
 /* /approve/{token}: the transport around approve_http_handle() (gateway/approve_http.c). */
 static enum MHD_Result on_approval_link(struct http_server *s, struct MHD_Connection *conn,
                                         const struct http_match *m, const char *url,
-                                        const char *method, const struct req *rq)
+                                        const char *method, const struct httpd_body *rq)
 {
   struct approve_http_req ar;
   struct approve_http_resp out;
   struct csrf_ud cu;
   char sess[SESSION_HEX + 1], cookie[128], addr[64], csrf[128], decision[16];
-  const char *body = rq->body.data ? rq->body.data : "";
+  const char *body = rq->buf.data ? rq->buf.data : "";
   bool fresh = false, post = !strcmp(method, "POST");
-  struct hdr extra[2] = {{NULL, NULL}, {NULL, NULL}};
+  struct httpd_hdr extra[2] = {{NULL, NULL}, {NULL, NULL}};
   enum MHD_Result ret;
 
   memset(&ar, 0, sizeof(ar));
@@ -1370,14 +1051,14 @@ static enum MHD_Result on_approval_link(struct http_server *s, struct MHD_Connec
     sess[0] = '\0';
     if(valid_session(c))
       (void)rs_strlcpy(sess, c, sizeof(sess));
-    ar.csrf_given = form_field(body, rq->body.len, "csrf", csrf, sizeof(csrf)) ? NULL : csrf;
+    ar.csrf_given = httpd_form_field(body, rq->buf.len, "csrf", csrf, sizeof(csrf)) ? NULL : csrf;
     ar.decision =
-        form_field(body, rq->body.len, "decision", decision, sizeof(decision)) ? NULL : decision;
+        httpd_form_field(body, rq->buf.len, "decision", decision, sizeof(decision)) ? NULL : decision;
   }
   else
     session_of(conn, sess, sizeof(sess), &fresh);
   set_session_cookie(&extra[0], cookie, sizeof(cookie), sess, fresh);
-  client_addr(conn, addr, sizeof(addr));
+  httpd_client_addr(conn, addr, sizeof(addr));
   cu.s = s;
   cu.session = sess;
   ar.method = method;
@@ -1401,20 +1082,20 @@ static enum MHD_Result on_approval_link(struct http_server *s, struct MHD_Connec
 /* ---- the MHD callbacks ---------------------------------------------------- */
 
 static enum MHD_Result dispatch(struct http_server *s, struct MHD_Connection *conn, const char *url,
-                                const char *method, struct req *rq)
+                                const char *method, struct httpd_body *rq)
 {
   const struct cfg *cfg = cur_cfg(s);
   const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host");
   struct http_match m;
   char allow[32];
 
-  if(!http_host_allowed(host, cfg->http.allowed_hosts, cfg->http.n_allowed_hosts))
+  if(!httpd_host_allowed(host, cfg->http.allowed_hosts, cfg->http.n_allowed_hosts))
     return send_text(conn, 421, "misdirected request: this Host is not served here\n", NULL);
   http_route_match(method, url, &m);
   if(m.route == HTTP_ROUTE_NOT_FOUND)
     return send_error(conn, url, 404, "not_found", "Not found", "There is no such page.", NULL);
   if(m.route == HTTP_ROUTE_METHOD_NOT_ALLOWED) {
-    struct hdr h[2] = {{"Allow", allow}, {NULL, NULL}};
+    struct httpd_hdr h[2] = {{"Allow", allow}, {NULL, NULL}};
     allow[0] = '\0';
     if(m.allow & HTTP_ALLOW_GET)
       (void)rs_strlcpy(allow, "GET, HEAD", sizeof(allow));
@@ -1430,7 +1111,7 @@ static enum MHD_Result dispatch(struct http_server *s, struct MHD_Connection *co
   if(rq->too_large)
     return send_error(conn, url, 413, "too_large", "Too large", "The request body is too large.",
                       NULL);
-  if(!strcmp(method, "POST") && !origin_ok(conn, host))
+  if(!strcmp(method, "POST") && !httpd_origin_ok(conn, host))
     return send_error(conn, url, 403, "forbidden", "Forbidden",
                       "Cross-site requests are refused (Origin does not match).", NULL);
   if(!strcmp(method, "POST"))
@@ -1475,235 +1156,50 @@ static enum MHD_Result dispatch(struct http_server *s, struct MHD_Connection *co
   }
 }
 
-/* How often the headers that make a request ambiguous occur in it. */
-struct hdr_count {
-  unsigned host, content_length, transfer_encoding;
-};
-
-static enum MHD_Result count_hdr(void *cls, enum MHD_ValueKind kind, const char *key,
-                                 const char *value)
-{
-  struct hdr_count *c = cls;
-  (void)kind;
-  (void)value;
-  if(!strcasecmp(key, "Host"))
-    c->host++;
-  else if(!strcasecmp(key, "Content-Length"))
-    c->content_length++;
-  else if(!strcasecmp(key, "Transfer-Encoding"))
-    c->transfer_encoding++;
-  return MHD_YES;
-}
-
-/*
- * Why the request is ambiguous (a proxy in front may have read it another
- * way: request smuggling), or NULL: more than one Host, more than one
- * Content-Length, or Content-Length together with Transfer-Encoding.
- */
-static const char *ambiguous(struct MHD_Connection *conn)
-{
-  struct hdr_count c = {0, 0, 0};
-  (void)MHD_get_connection_values(conn, MHD_HEADER_KIND, count_hdr, &c);
-  if(c.host > 1)
-    return "bad request: more than one Host header\n";
-  if(c.content_length > 1)
-    return "bad request: more than one Content-Length header\n";
-  if(c.content_length && c.transfer_encoding)
-    return "bad request: both Content-Length and Transfer-Encoding\n";
-  return NULL;
-}
-
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
 {
   struct http_server *s = cls;
-  struct req *rq = *con_cls;
+  struct httpd_body *rq;
+  const char *cl, *why;
+  int64_t n;
   (void)version;
 
-  if(!rq) {
-    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    const char *why;
-    int64_t n;
-    /* the headers are complete: the header deadline no longer applies */
-    if(ci && ci->socket_context)
-      ((struct conn_track *)ci->socket_context)->waiting = false;
-    rq = calloc(1, sizeof(*rq));
-    if(!rq)
-      return MHD_NO;
-    *con_cls = rq;
-    if((why = ambiguous(conn)))
-      return send_text(conn, 400, why, NULL);
-    /* a declared body over the limit is refused before it is read (this closes the connection) */
-    if(cl && !rs_parse_i64(cl, false, 0, INT64_MAX, &n) && n > HTTP_BODY_MAX) {
-      rq->too_large = true;
-      return dispatch(s, conn, url, method, rq);
-    }
+  switch(httpd_body_collect(con_cls, upload_data, upload_data_size, HTTP_BODY_MAX)) {
+  case HTTPD_OOM:
+    return MHD_NO;
+  case HTTPD_MORE:
     return MHD_YES;
+  case HTTPD_DONE:
+    return dispatch(s, conn, url, method, httpd_body_of(*con_cls));
+  case HTTPD_FIRST:
+    break;
   }
-  if(*upload_data_size) {
-    if(!rq->too_large && rq->body.len + *upload_data_size <= HTTP_BODY_MAX)
-      rs_buf_append(&rq->body, upload_data, *upload_data_size);
-    else {
-      rq->too_large = true;
-      rs_buf_free(&rq->body);
-    }
-    *upload_data_size = 0;
-    return MHD_YES;
+  /* the headers are complete: the header deadline no longer applies */
+  httpd_conns_headers_done(conn);
+  rq = httpd_body_of(*con_cls);
+  if((why = httpd_ambiguous(conn)))
+    return send_text(conn, 400, why, NULL);
+  /* a declared body over the limit is refused before it is read (this closes the connection) */
+  cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+  if(cl && !rs_parse_i64(cl, false, 0, INT64_MAX, &n) && n > HTTP_BODY_MAX) {
+    rq->too_large = true;
+    return dispatch(s, conn, url, method, rq);
   }
-  return dispatch(s, conn, url, method, rq);
+  return MHD_YES;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-  struct req *rq = *con_cls;
-  const union MHD_ConnectionInfo *ci =
-      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
   (void)cls;
   (void)toe;
-  if(ci && ci->socket_context) {
-    /* a kept-alive connection: the next request's headers are due in time too */
-    struct conn_track *t = ci->socket_context;
-    t->waiting = true;
-    t->since_ms = clock_real_mono_ms();
-  }
-  if(!rq)
-    return;
-  rs_buf_free(&rq->body);
-  free(rq);
-  *con_cls = NULL;
-}
-
-/*
- * A connection opens (track it for the header deadline) or closes (forget
- * it). The tracking record is the connection's socket context.
- */
-static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
-                          enum MHD_ConnectionNotificationCode toe)
-{
-  struct http_server *s = cls;
-  struct conn_track *t = *socket_context;
-  if(toe == MHD_CONNECTION_NOTIFY_STARTED) {
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-    t = calloc(1, sizeof(*t));
-    if(!t)
-      return; /* untracked: only the idle timeout applies */
-    t->fd = ci ? ci->connect_fd : -1;
-    t->since_ms = clock_real_mono_ms();
-    t->waiting = true;
-    t->next = s->conns;
-    if(s->conns)
-      s->conns->prev = t;
-    s->conns = t;
-    *socket_context = t;
-    return;
-  }
-  if(!t)
-    return;
-  if(t->prev)
-    t->prev->next = t->next;
-  else
-    s->conns = t->next;
-  if(t->next)
-    t->next->prev = t->prev;
-  free(t);
-  *socket_context = NULL;
-}
-
-/*
- * Cut the connections whose request headers are overdue (slowloris): shut
- * the socket down, so that libmicrohttpd sees it closed at its next turn.
- * Returns ms until the next deadline (INT64_MAX: none).
- */
-static int64_t sweep_header_deadlines(struct http_server *s)
-{
-  int64_t now = clock_real_mono_ms(), next = INT64_MAX;
-  unsigned cut = 0;
-  struct conn_track *t;
-  for(t = s->conns; t; t = t->next) {
-    int64_t due;
-    if(!t->waiting || t->cut || t->fd < 0)
-      continue;
-    due = t->since_ms + (int64_t)s->header_timeout_ms;
-    if(due <= now) {
-      (void)shutdown(t->fd, SHUT_RDWR);
-      t->cut = true;
-      cut++;
-    }
-    else if(due - now < next)
-      next = due - now;
-  }
-  if(cut)
-    log_rl(LOG_LVL_NOTICE, "http-header-deadline",
-           "http: closed %u connection%s that had not sent a request's headers within %u ms", cut,
-           cut == 1 ? "" : "s", s->header_timeout_ms);
-  return next;
-}
-
-/* libmicrohttpd's own messages, as warnings in our log. */
-static void mhd_log(void *cls, const char *fmt, va_list ap) RS_PRINTF(2, 0);
-static void mhd_log(void *cls, const char *fmt, va_list ap)
-{
-  char buf[512];
-  size_t n;
-  (void)cls;
-  (void)vsnprintf(buf, sizeof(buf), fmt, ap);
-  n = strlen(buf);
-  while(n && buf[n - 1] == '\n')
-    buf[--n] = '\0';
-  log_warn("http: %s", buf);
+  httpd_conns_request_done(conn);
+  httpd_body_done(con_cls);
 }
 
 /* ---- life cycle ---------------------------------------------------------- */
-
-/* A listening socket on host:port (IPv4 or IPv6 literal, or localhost = 127.0.0.1). */
-static int open_listener(const char *host, uint16_t port, char *err, size_t errlen)
-{
-  struct sockaddr_storage ss;
-  socklen_t sl;
-  int fd = -1, one = 1;
-  memset(&ss, 0, sizeof(ss));
-  if(!strcasecmp(host, "localhost"))
-    host = "127.0.0.1";
-  if(inet_pton(AF_INET, host, &((struct sockaddr_in *)(void *)&ss)->sin_addr) == 1) {
-    struct sockaddr_in *a = (struct sockaddr_in *)(void *)&ss;
-    a->sin_family = AF_INET;
-    a->sin_port = htons(port);
-    sl = sizeof(*a);
-  }
-  else if(inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)(void *)&ss)->sin6_addr) == 1) {
-    struct sockaddr_in6 *a = (struct sockaddr_in6 *)(void *)&ss;
-    a->sin6_family = AF_INET6;
-    a->sin6_port = htons(port);
-    sl = sizeof(*a);
-  }
-  else {
-    (void)rs_snprintf(err, errlen,
-                      "http.listen: '%s' is not an IP address (use an IPv4 or IPv6 literal or "
-                      "localhost)",
-                      host);
-    return -1;
-  }
-  fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if(fd < 0)
-    goto fail;
-  (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  if(ss.ss_family == AF_INET6)
-    (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-  if(bind(fd, (struct sockaddr *)&ss, sl) || listen(fd, 64))
-    goto fail;
-  return fd;
-fail:
-  (void)rs_snprintf(err, errlen, "cannot listen on %s port %u: %s", host, (unsigned)port,
-                    strerror(errno));
-  if(fd >= 0)
-    close(fd);
-  return -1;
-}
 
 struct http_server *http_server_start(const struct http_env *env, char *err, size_t errlen)
 {
@@ -1714,8 +1210,6 @@ struct http_server *http_server_start(const struct http_env *env, char *err, siz
   uint16_t port;
   int lfd = -1;
   const union MHD_DaemonInfo *di;
-  struct sockaddr_storage ss;
-  socklen_t sl = sizeof(ss);
 
   if(!env || !env->core.cfg || !env->core.sched || !env->core.rp || !env->core.pl || !env->st || !env->clk) {
     (void)rs_strlcpy(err, "http: core, store and clock are needed", errlen);
@@ -1725,7 +1219,7 @@ struct http_server *http_server_start(const struct http_env *env, char *err, siz
   listen_addr = env->listen ? env->listen : cfg->http.listen;
   if(!listen_addr)
     listen_addr = "127.0.0.1:8080";
-  if(http_parse_listen(listen_addr, host, sizeof(host), &port)) {
+  if(httpd_parse_listen(listen_addr, host, sizeof(host), &port)) {
     (void)rs_snprintf(err, errlen, "http.listen: '%s' is not HOST:PORT", listen_addr);
     return NULL;
   }
@@ -1738,7 +1232,8 @@ struct http_server *http_server_start(const struct http_env *env, char *err, siz
   s->epfd = -1;
   s->start_real_mono = s->own_heartbeat = clock_real_mono_ms();
   s->start_wall = clock_wall_ms(env->clk);
-  s->header_timeout_ms = env->header_timeout_ms ? env->header_timeout_ms : HTTP_HEADER_TIMEOUT_MS;
+  s->conns.timeout_ms = env->header_timeout_ms ? env->header_timeout_ms : HTTP_HEADER_TIMEOUT_MS;
+  s->logger = (struct httpd_logger){LOG_LVL_WARNING, "http: "};
   s->metrics = metrics_new();
   if(!s->metrics || RAND_bytes(s->secret, sizeof(s->secret)) != 1) {
     (void)rs_strlcpy(err, "http: cannot make the CSRF secret", errlen);
@@ -1747,23 +1242,26 @@ struct http_server *http_server_start(const struct http_env *env, char *err, siz
   /* the approval links' secret: a bad one (e.g. readable by others) stops the start */
   if((cfg->orders.approval.n_approvers || cfg->mail.set) && approve_init(cfg, err, errlen))
     goto fail;
-  lfd = open_listener(host, port, err, errlen);
+  lfd = httpd_listen(host, port, err, errlen);
+  if(lfd == -2)
+    (void)rs_snprintf(err, errlen,
+                      "http.listen: '%s' is not an IP address (use an IPv4 or IPv6 literal or "
+                      "localhost)",
+                      host);
   if(lfd < 0)
     goto fail;
-  if(getsockname(lfd, (struct sockaddr *)&ss, &sl) == 0)
-    s->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)(void *)&ss)->sin6_port
-                                             : ((struct sockaddr_in *)(void *)&ss)->sin_port);
+  s->port = httpd_bound_port(lfd);
   s->mhd = MHD_start_daemon(
-      MHD_USE_EPOLL | MHD_USE_ERROR_LOG | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0), 0, NULL,
+      MHD_USE_EPOLL | MHD_USE_ERROR_LOG | (strchr(host, ':') ? MHD_USE_IPv6 : 0), 0, NULL,
       NULL, on_request, s,
       /* first, so that MHD's messages about the options that follow reach our log */
-      MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_LISTEN_SOCKET, lfd,
+      MHD_OPTION_EXTERNAL_LOGGER, httpd_log, &s->logger, MHD_OPTION_LISTEN_SOCKET, lfd,
       MHD_OPTION_CONNECTION_LIMIT,
       (unsigned)(env->conn_limit ? env->conn_limit : HTTP_CONN_LIMIT), MHD_OPTION_CONNECTION_TIMEOUT,
       (unsigned)(env->conn_timeout_s ? env->conn_timeout_s : 30),
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
       (unsigned)(env->conn_per_client ? env->conn_per_client : HTTP_CONN_PER_CLIENT),
-      MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+      MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, httpd_conns_notify, &s->conns,
       MHD_OPTION_END);
   if(!s->mhd) {
     (void)rs_snprintf(err, errlen, "http: cannot start the server on %s", listen_addr);
@@ -1810,13 +1308,13 @@ int64_t http_server_timeout_ms(struct http_server *s)
   metrics_sample(s->metrics, s->env.core.sched);
   if(MHD_get_timeout(s->mhd, &t) == MHD_YES && t < (MHD_UNSIGNED_LONG_LONG)HTTP_MAX_WAIT_MS)
     wait = (int64_t)t;
-  dl = sweep_header_deadlines(s);
+  dl = httpd_conns_sweep(&s->conns);
   return dl < wait ? dl : wait;
 }
 
 void http_server_run(struct http_server *s)
 {
-  (void)sweep_header_deadlines(s);
+  (void)httpd_conns_sweep(&s->conns);
   (void)MHD_run(s->mhd);
 }
 

@@ -99,20 +99,7 @@ struct http_match {
  */
 void http_route_match(const char *method, const char *path, struct http_match *m);
 
-/*
- * Whether the Host header value `host` names one of allowed[0..n) (the
- * port, if any, is ignored; IPv6 literals in brackets; case-insensitive; a
- * single trailing dot of a name is ignored). Entries of allowed may be
- * written with or without brackets. NULL or malformed hosts are refused.
- */
-bool http_host_allowed(const char *host, const char *const *allowed, size_t n);
-
-/*
- * Split a listen address "HOST:PORT" ("127.0.0.1:8080", "[::1]:8080",
- * "localhost:8080", port 0 = any free port) into host (without brackets)
- * and port. Returns 0, or -1 when it is not of that form.
- */
-int http_parse_listen(const char *listen, char *host, size_t host_size, uint16_t *port);
+/* The Host allow-list and the listen address: httpd_host_allowed(), httpd_parse_listen() (base/httpd.h). */
 
 /* ---- server ------------------------------------------------------------- */
 

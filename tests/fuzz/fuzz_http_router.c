@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/httpd.h"
 #include "gateway/web/http.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -87,13 +88,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       abort();
   }
 
-  if(http_host_allowed(host, allowed, sizeof(allowed) / sizeof(allowed[0]))) {
+  if(httpd_host_allowed(host, allowed, sizeof(allowed) / sizeof(allowed[0]))) {
     if(strchr(host, '/') || strchr(host, '@') || strchr(host, ' '))
       abort();
   }
-  (void)http_host_allowed(host, NULL, 0);
+  (void)httpd_host_allowed(host, NULL, 0);
 
-  if(http_parse_listen(listen, lhost, sizeof(lhost), &port) == 0) {
+  if(httpd_parse_listen(listen, lhost, sizeof(lhost), &port) == 0) {
     size_t n = strnlen(lhost, sizeof(lhost));
     if(!n || n >= sizeof(lhost))
       abort();
