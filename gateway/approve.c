@@ -662,7 +662,7 @@ static enum rs_err mail_outcome(struct store *st, const struct store_mail *m, en
 static enum rs_err send_due_async(struct store *st, const struct cfg *cfg, int64_t now_ms,
                                   double scale)
 {
-  struct store_mails l = {0};
+  struct store_rows l = {0};
   struct mail_settings ms;
   char from[320];
   enum rs_err rc = RS_OK, r2;
@@ -691,7 +691,7 @@ static enum rs_err send_due_async(struct store *st, const struct cfg *cfg, int64
   if(mail_address(cfg->mail.from, from, sizeof(from)))
     (void)rs_strlcpy(from, "restock@localhost", sizeof(from));
   for(i = 0; i < l.n; i++) {
-    struct store_mail *m = &l.v[i];
+    struct store_mail *m = &l.v.mails[i];
     struct mail_job *j;
     bool out = false;
     for(k = 0; k < g.n_jobs && !out; k++)
@@ -710,13 +710,13 @@ static enum rs_err send_due_async(struct store *st, const struct cfg *cfg, int64
     else
       FREE_NULL(j->m.message); /* the sender has its own copy */
   }
-  store_mails_free(&l);
+  store_rows_free(&l);
   return rc;
 }
 
 static enum rs_err send_due(struct store *st, const struct cfg *cfg, int64_t now_ms, double scale)
 {
-  struct store_mails l = {0};
+  struct store_rows l = {0};
   struct mail_settings ms;
   char from[320];
   enum rs_err rc;
@@ -735,12 +735,12 @@ static enum rs_err send_due(struct store *st, const struct cfg *cfg, int64_t now
   if(mail_address(cfg->mail.from, from, sizeof(from)))
     (void)rs_strlcpy(from, "restock@localhost", sizeof(from));
   for(i = 0; i < l.n && !rc; i++) {
-    struct store_mail *m = &l.v[i];
+    struct store_mail *m = &l.v.mails[i];
     char err[512];
     enum mail_result r = mail_send(&ms, from, m->recipient, m->message, err, sizeof(err));
     rc = mail_outcome(st, m, r, err, now_ms, scale);
   }
-  store_mails_free(&l);
+  store_rows_free(&l);
   return rc;
 }
 

@@ -470,7 +470,7 @@ static char *strv_join(const struct strv *s)
 
 /* Orders in state, oldest first; logs a store failure. */
 static enum rs_err list_state(struct pipeline *p, enum store_order_state state,
-                              struct store_orders *out)
+                              struct store_rows *out)
 {
   enum rs_err rc;
   size_t i;
@@ -479,14 +479,14 @@ static enum rs_err list_state(struct pipeline *p, enum store_order_state state,
   if(rc) {
     log_rl(LOG_LVL_ERR, "store-orders", "cannot list %s orders: %s", store_order_state_name(state),
            store_errmsg(p->st));
-    store_orders_free(out);
+    store_rows_free(out);
     return rc;
   }
   /* the store lists newest first; work oldest first */
   for(i = 0; i < out->n / 2; i++) {
-    struct store_order t = out->v[i];
-    out->v[i] = out->v[out->n - 1 - i];
-    out->v[out->n - 1 - i] = t;
+    struct store_order t = out->v.orders[i];
+    out->v.orders[i] = out->v.orders[out->n - 1 - i];
+    out->v.orders[out->n - 1 - i] = t;
   }
   return RS_OK;
 }
@@ -654,16 +654,16 @@ static enum rs_err month_spend(struct pipeline *p, int64_t now_ms, int64_t *out)
   enum rs_err rc = RS_OK;
   size_t k, i;
   for(k = 0; k < RS_ARRAY_LEN(counted) && !rc; k++) {
-    struct store_orders l;
+    struct store_rows l;
     rc = list_state(p, counted[k], &l);
     if(rc)
       break;
     for(i = 0; i < l.n && !rc; i++) {
       struct store_order_full *o = NULL;
       int64_t t;
-      if(l.v[i].updated_ms < start)
+      if(l.v.orders[i].updated_ms < start)
         continue; /* nothing happened to it this month */
-      rc = store_get_order(p->st, l.v[i].id, &o);
+      rc = store_get_order(p->st, l.v.orders[i].id, &o);
       if(rc)
         break;
       /* SPEC 8: counted in the month it was approved, sent or not */
@@ -672,7 +672,7 @@ static enum rs_err month_spend(struct pipeline *p, int64_t now_ms, int64_t *out)
         sum = add_sat(sum, o->order.total);
       store_order_full_free(o);
     }
-    store_orders_free(&l);
+    store_rows_free(&l);
   }
   *out = sum;
   return rc;
@@ -1242,7 +1242,7 @@ static void drafts_free(struct drafts *d)
   d->n = 0;
 }
 
-/* Lines that are in no order yet (a store_line_cb onto a struct store_lines). */
+/* Lines that are in no order yet (a store_line_cb onto a struct store_rows). */
 static int collect_unbatched(void *ud, const struct store_order_line *l)
 {
   return l->order_id ? 0 : store_lines_collect(ud, l);
@@ -1319,9 +1319,9 @@ static const char *close_reason(struct pipeline *p, const struct cfg *cfg,
  */
 static enum rs_err batch_lines(struct pipeline *p, const struct cfg *cfg, int64_t now_ms)
 {
-  struct store_lines ll = {0};
+  struct store_rows ll = {0};
   struct drafts d = {0};
-  struct store_orders drafts = {0};
+  struct store_rows drafts = {0};
   enum rs_err rc;
   size_t i, k, batched = 0, created = 0;
   bool in_tx = false;
@@ -1339,7 +1339,7 @@ static enum rs_err batch_lines(struct pipeline *p, const struct cfg *cfg, int64_
   for(i = 0; i < drafts.n; i++) {
     struct store_order_full *o = NULL;
     struct draft *dr;
-    rc = store_get_order(p->st, drafts.v[i].id, &o);
+    rc = store_get_order(p->st, drafts.v.orders[i].id, &o);
     if(rc)
       goto out;
     d.v = rs_xrealloc(d.v, (d.n + 1) * sizeof(*d.v));
@@ -1356,7 +1356,7 @@ static enum rs_err batch_lines(struct pipeline *p, const struct cfg *cfg, int64_
     goto fail;
   in_tx = true;
   for(i = 0; i < ll.n; i++) {
-    const struct store_order_line *l = &ll.v[i];
+    const struct store_order_line *l = &ll.v.lines[i];
     const struct cfg_catalog_item *item = cfg_find_sku(cfg, l->sku);
     const struct cfg_supplier *s = item ? item->supplier : NULL;
     const char *currency = l->currency[0] ? l->currency : cfg->orders.currency;
@@ -1419,8 +1419,8 @@ fail:
   if(in_tx)
     store_rollback(p->st);
 out:
-  store_lines_free(&ll);
-  store_orders_free(&drafts);
+  store_rows_free(&ll);
+  store_rows_free(&drafts);
   drafts_free(&d);
   return rc;
 }
@@ -1428,7 +1428,7 @@ out:
 /* Close every draft whose time has come. */
 static enum rs_err close_drafts(struct pipeline *p, const struct cfg *cfg, int64_t now_ms)
 {
-  struct store_orders l;
+  struct store_rows l;
   enum rs_err rc = list_state(p, STORE_ORDER_DRAFT, &l);
   size_t i;
   if(rc)
@@ -1437,7 +1437,7 @@ static enum rs_err close_drafts(struct pipeline *p, const struct cfg *cfg, int64
   for(i = 0; i < l.n; i++) {
     struct store_order_full *o = NULL;
     const char *why;
-    rc = store_get_order(p->st, l.v[i].id, &o);
+    rc = store_get_order(p->st, l.v.orders[i].id, &o);
     if(rc)
       break;
     why = close_reason(p, cfg, o, now_ms);
@@ -1445,7 +1445,7 @@ static enum rs_err close_drafts(struct pipeline *p, const struct cfg *cfg, int64
       (void)close_draft(p, cfg, o, why, now_ms);
     store_order_full_free(o);
   }
-  store_orders_free(&l);
+  store_rows_free(&l);
   if(!p->products_waiting && !p->reprice_waiting) {
     /* every draft that asked has used its answers: the next one asks afresh */
     size_t k = 0;
@@ -1463,7 +1463,7 @@ static enum rs_err close_drafts(struct pipeline *p, const struct cfg *cfg, int64
 /* Pending orders past link_ttl end in expired. */
 static enum rs_err expire_pending(struct pipeline *p, const struct cfg *cfg, int64_t now_ms)
 {
-  struct store_orders l;
+  struct store_rows l;
   enum rs_err rc = list_state(p, STORE_ORDER_PENDING_APPROVAL, &l);
   int64_t ttl = cfg->orders.approval.link_ttl_ms;
   size_t i;
@@ -1472,7 +1472,7 @@ static enum rs_err expire_pending(struct pipeline *p, const struct cfg *cfg, int
   for(i = 0; i < l.n; i++) {
     struct store_order_full *o = NULL;
     int64_t since, end;
-    rc = store_get_order(p->st, l.v[i].id, &o);
+    rc = store_get_order(p->st, l.v.orders[i].id, &o);
     if(rc)
       break;
     since = entered_at(o, STORE_ORDER_PENDING_APPROVAL);
@@ -1506,7 +1506,7 @@ static enum rs_err expire_pending(struct pipeline *p, const struct cfg *cfg, int
       due_at(p, end);
     store_order_full_free(o);
   }
-  store_orders_free(&l);
+  store_rows_free(&l);
   return rc;
 }
 
@@ -1708,7 +1708,7 @@ static enum rs_err run_outbox(struct pipeline *p, const struct cfg *cfg, int64_t
 {
   struct commerce *shop = shop_ready(p, cfg);
   bool have_shop = shop != NULL;
-  struct store_orders l;
+  struct store_rows l;
   enum rs_err rc = list_state(p, STORE_ORDER_APPROVED, &l);
   size_t i, sent = shop_req_count(p, COMMERCE_REQ_SUBMIT);
   p->n_no_shop = 0;
@@ -1716,7 +1716,7 @@ static enum rs_err run_outbox(struct pipeline *p, const struct cfg *cfg, int64_t
   if(rc)
     return rc;
   for(i = 0; i < l.n; i++) {
-    struct store_order *o = &l.v[i];
+    struct store_order *o = &l.v.orders[i];
     if(!have_shop) {
       p->n_no_shop++;
       continue;
@@ -1745,7 +1745,7 @@ static enum rs_err run_outbox(struct pipeline *p, const struct cfg *cfg, int64_t
     drain_answers(p, cfg, now_ms); /* a blocking client answered at once: as before, a 401
                                       holds the orders after it */
   }
-  store_orders_free(&l);
+  store_rows_free(&l);
   return RS_OK;
 }
 
@@ -1766,15 +1766,15 @@ static struct poll_slot *poll_slot(struct pipeline *p, const char *id)
 }
 
 /* Forget poll slots of orders that are no longer tracked (mark: ids still tracked). */
-static void polls_prune(struct pipeline *p, const struct store_orders *a, const struct store_orders *b)
+static void polls_prune(struct pipeline *p, const struct store_rows *a, const struct store_rows *b)
 {
   size_t i = 0, k;
   while(i < p->n_polls) {
     bool keep = false;
     for(k = 0; k < a->n && !keep; k++)
-      keep = !strcmp(a->v[k].id, p->polls[i].id);
+      keep = !strcmp(a->v.orders[k].id, p->polls[i].id);
     for(k = 0; k < b->n && !keep; k++)
-      keep = !strcmp(b->v[k].id, p->polls[i].id);
+      keep = !strcmp(b->v.orders[k].id, p->polls[i].id);
     if(keep) {
       i++;
       continue;
@@ -1944,7 +1944,7 @@ static enum rs_err track_status(struct pipeline *p, const struct cfg *cfg, int64
 {
   struct commerce *shop = shop_ready(p, cfg);
   bool have_shop = shop != NULL;
-  struct store_orders sub = {0}, shp = {0};
+  struct store_rows sub = {0}, shp = {0};
   enum rs_err rc;
   size_t i;
   rc = list_state(p, STORE_ORDER_SUBMITTED, &sub);
@@ -1954,12 +1954,12 @@ static enum rs_err track_status(struct pipeline *p, const struct cfg *cfg, int64
     goto out;
   polls_prune(p, &sub, &shp);
   for(i = 0; have_shop && i < sub.n; i++)
-    poll_one(p, cfg, shop, &sub.v[i], now_ms);
+    poll_one(p, cfg, shop, &sub.v.orders[i], now_ms);
   for(i = 0; have_shop && i < shp.n; i++)
-    poll_one(p, cfg, shop, &shp.v[i], now_ms);
+    poll_one(p, cfg, shop, &shp.v.orders[i], now_ms);
 out:
-  store_orders_free(&sub);
-  store_orders_free(&shp);
+  store_rows_free(&sub);
+  store_rows_free(&shp);
   return rc;
 }
 

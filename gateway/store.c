@@ -505,6 +505,40 @@ static void dup_strs(void *row, const size_t *offs, size_t n)
   }
 }
 
+/* A row type a struct store_rows holds: its size and its strings. */
+struct rowtype {
+  size_t size;
+  const size_t *strs;
+  size_t n_strs;
+};
+
+static const struct rowtype line_rows = {sizeof(struct store_order_line), STRS(line_strs)};
+static const struct rowtype order_rows = {sizeof(struct store_order), STRS(order_strs)};
+static const struct rowtype mail_rows = {sizeof(struct store_mail), STRS(mail_strs)};
+
+/* Append a copy of row (a t, strings copied too) to the list rows (a struct store_rows). */
+static int collect(void *rows, const void *row, const struct rowtype *t)
+{
+  struct store_rows *r = rows;
+  char *slot;
+  r->v.any = rs_xrealloc(r->v.any, (r->n + 1) * t->size);
+  slot = (char *)r->v.any + r->n++ * t->size;
+  memcpy(slot, row, t->size);
+  dup_strs(slot, t->strs, t->n_strs);
+  r->type = t;
+  return 0;
+}
+
+void store_rows_free(struct store_rows *r)
+{
+  const struct rowtype *t = r->type;
+  size_t i;
+  for(i = 0; t && i < r->n; i++)
+    free_strs((char *)r->v.any + i * t->size, t->strs, t->n_strs);
+  FREE_NULL(r->v.any);
+  r->n = 0;
+}
+
 /* A LIMIT: 0 (no limit) is -1 to SQLite. */
 static int64_t lim(size_t limit)
 {
@@ -1630,27 +1664,9 @@ void store_order_line_free(struct store_order_line *l)
   free_strs(l, STRS(line_strs));
 }
 
-void store_order_line_copy(struct store_order_line *dst, const struct store_order_line *src)
+int store_lines_collect(void *rows, const struct store_order_line *l)
 {
-  *dst = *src;
-  dup_strs(dst, STRS(line_strs));
-}
-
-int store_lines_collect(void *list, const struct store_order_line *l)
-{
-  struct store_lines *ls = list;
-  ls->v = rs_xrealloc(ls->v, (ls->n + 1) * sizeof(*ls->v));
-  store_order_line_copy(&ls->v[ls->n++], l);
-  return 0;
-}
-
-void store_lines_free(struct store_lines *ls)
-{
-  size_t i;
-  for(i = 0; i < ls->n; i++)
-    store_order_line_free(&ls->v[i]);
-  FREE_NULL(ls->v);
-  ls->n = 0;
+  return collect(rows, l, &line_rows);
 }
 
 /* Read a LINE_COLS row into *l (members malloc'd). */
@@ -1747,27 +1763,9 @@ void store_order_free(struct store_order *o)
   free_strs(o, STRS(order_strs));
 }
 
-void store_order_copy(struct store_order *dst, const struct store_order *src)
+int store_orders_collect(void *rows, const struct store_order *o)
 {
-  *dst = *src;
-  dup_strs(dst, STRS(order_strs));
-}
-
-int store_orders_collect(void *list, const struct store_order *o)
-{
-  struct store_orders *os = list;
-  os->v = rs_xrealloc(os->v, (os->n + 1) * sizeof(*os->v));
-  store_order_copy(&os->v[os->n++], o);
-  return 0;
-}
-
-void store_orders_free(struct store_orders *os)
-{
-  size_t i;
-  for(i = 0; i < os->n; i++)
-    store_order_free(&os->v[i]);
-  FREE_NULL(os->v);
-  os->n = 0;
+  return collect(rows, o, &order_rows);
 }
 
 void store_order_full_free(struct store_order_full *o)
@@ -1983,7 +1981,7 @@ enum rs_err store_set_order_shop_id(struct store *st, const char *id, const char
 enum rs_err store_get_order(struct store *st, const char *id, struct store_order_full **out)
 {
   struct store_order_full *o = NULL;
-  struct store_lines lines = {0};
+  struct store_rows lines = {0};
   sqlite3_stmt *s;
   enum rs_err rc;
 
@@ -2002,7 +2000,7 @@ enum rs_err store_get_order(struct store *st, const char *id, struct store_order
   if(!rc)
     rc = each_line(st, fresh(st, S_LINES_OF_ORDER, "t", id), store_lines_collect, &lines);
   if(o) {
-    o->lines = lines.v;
+    o->lines = lines.v.lines;
     o->n_lines = lines.n;
   }
   s = rc ? NULL : bound(st, S_TRANS_OF_ORDER, "t", id);
@@ -2223,27 +2221,9 @@ void store_mail_free(struct store_mail *m)
   free_strs(m, STRS(mail_strs));
 }
 
-void store_mail_copy(struct store_mail *dst, const struct store_mail *src)
+int store_mails_collect(void *rows, const struct store_mail *m)
 {
-  *dst = *src;
-  dup_strs(dst, STRS(mail_strs));
-}
-
-int store_mails_collect(void *list, const struct store_mail *m)
-{
-  struct store_mails *ms = list;
-  ms->v = rs_xrealloc(ms->v, (ms->n + 1) * sizeof(*ms->v));
-  store_mail_copy(&ms->v[ms->n++], m);
-  return 0;
-}
-
-void store_mails_free(struct store_mails *ms)
-{
-  size_t i;
-  for(i = 0; i < ms->n; i++)
-    store_mail_free(&ms->v[i]);
-  FREE_NULL(ms->v);
-  ms->n = 0;
+  return collect(rows, m, &mail_rows);
 }
 
 

@@ -235,15 +235,6 @@ struct store_order_line {
   int64_t received; /* units fitted before the shop reported the delivery (SPEC 7) */
 };
 void store_order_line_free(struct store_order_line *l); /* frees the members, not l */
-/* *dst = *src with copies of its strings (free with store_order_line_free). */
-void store_order_line_copy(struct store_order_line *dst, const struct store_order_line *src);
-/* Copies of lines: store_lines_collect is a store_line_cb appending one to list (a struct store_lines *). */
-struct store_lines {
-  struct store_order_line *v;
-  size_t n;
-};
-int store_lines_collect(void *list, const struct store_order_line *l);
-void store_lines_free(struct store_lines *ls); /* frees the copies and the array, not ls */
 
 /*
  * Add an open line (id, order_id and state of l are ignored). Refused with
@@ -319,15 +310,6 @@ struct store_order_full {
   size_t n_transitions;
 };
 void store_order_free(struct store_order *o);           /* frees members, not o */
-/* *dst = *src with copies of its strings (free with store_order_free). */
-void store_order_copy(struct store_order *dst, const struct store_order *src);
-/* Copies of orders: store_orders_collect is a store_order_cb appending one to list (a struct store_orders *). */
-struct store_orders {
-  struct store_order *v;
-  size_t n;
-};
-int store_orders_collect(void *list, const struct store_order *o);
-void store_orders_free(struct store_orders *os); /* frees the copies and the array, not os */
 void store_order_full_free(struct store_order_full *o); /* frees members and o */
 
 /*
@@ -466,16 +448,27 @@ struct store_mail {
   char *last_error;
 };
 void store_mail_free(struct store_mail *m); /* frees the members, not m */
-/* *dst = *src with copies of its strings (free with store_mail_free). */
-void store_mail_copy(struct store_mail *dst, const struct store_mail *src);
-/* Copies of mails: store_mails_collect is a store_mail_cb appending one to list (a struct store_mails *). */
-struct store_mails {
-  struct store_mail *v;
-  size_t n;
-};
-int store_mails_collect(void *list, const struct store_mail *m);
-void store_mails_free(struct store_mails *ms); /* frees the copies and the array, not ms */
 typedef int (*store_mail_cb)(void *ud, const struct store_mail *m);
+/*
+ * Copies of the rows a list call hands its callback: pass store_lines_collect,
+ * store_orders_collect or store_mails_collect as the callback and a zeroed
+ * struct store_rows as ud; the copies are in v.lines, v.orders or v.mails.
+ * store_rows_free frees them and leaves the list empty.
+ */
+struct store_rows {
+  union {
+    struct store_order_line *lines;
+    struct store_order *orders;
+    struct store_mail *mails;
+    void *any;
+  } v;
+  size_t n;
+  const void *type; /* the kind of row it holds (the store's own) */
+};
+int store_lines_collect(void *rows, const struct store_order_line *l);
+int store_orders_collect(void *rows, const struct store_order *o);
+int store_mails_collect(void *rows, const struct store_mail *m);
+void store_rows_free(struct store_rows *r);
 /*
  * Queue a mail, due at now_ms (durable). RS_ERR_CONFLICT when (kind, ref) is
  * already queued or sent, RS_ERR_NOT_FOUND when order_id names no order.
