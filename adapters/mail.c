@@ -20,6 +20,7 @@
 
 #include "adapters/netio.h"
 #include "base/clock.h"
+#include "base/codec.h"
 #include "base/rs_util.h"
 
 /* ---- building ----------------------------------------------------------- */
@@ -191,7 +192,6 @@ static void rfc5322_date(int64_t ms, char *buf, size_t size)
 
 static void random_hex(char *out, size_t nbytes)
 {
-  static const char d[] = "0123456789abcdef";
   unsigned char r[32];
   size_t i;
   if(nbytes > sizeof(r))
@@ -202,11 +202,7 @@ static void random_hex(char *out, size_t nbytes)
     for(i = 0; i < nbytes; i++)
       r[i] = (unsigned char)(v >> ((i % 8) * 8));
   }
-  for(i = 0; i < nbytes; i++) {
-    out[2 * i] = d[r[i] >> 4];
-    out[2 * i + 1] = d[r[i] & 15];
-  }
-  out[2 * nbytes] = '\0';
+  codec_hex(r, nbytes, out);
 }
 
 int mail_build(const struct mail_msg *m, char **out, char *err, size_t errlen)

@@ -14,6 +14,7 @@
 
 #include "adapters/mail.h"
 #include "gateway/approve_int.h"
+#include "base/escape.h"
 #include "base/log.h"
 #include "gateway/token.h"
 
@@ -240,7 +241,7 @@ static void subject_prefix(const struct cfg *cfg, struct rs_buf *s)
 /* Escape for the HTML part of the mail. */
 static void esc(struct rs_buf *o, const char *s)
 {
-  html_escape(o, s);
+  escape_html(o, s);
 }
 
 /*

@@ -13,6 +13,7 @@
 #include "adapters/modbus_codec.h"
 #include "adapters/modbus_plan.h"
 #include "config/config.h"
+#include "base/escape.h"
 #include "base/rs_util.h"
 #include "adapters/adapter.h"
 #include "base/clock.h"
@@ -49,22 +50,6 @@ static void probe_emit(void *ctx, const struct reading *r)
     p->r.detail = p->detail;
     return;
   }
-}
-
-/* Append s as a JSON string. */
-static void json_str(struct rs_buf *b, const char *s)
-{
-  const unsigned char *p = (const unsigned char *)s;
-  rs_buf_puts(b, "\"");
-  for(; *p; p++) {
-    if(*p == '"' || *p == '\\')
-      rs_buf_printf(b, "\\%c", *p);
-    else if(*p < 0x20)
-      rs_buf_printf(b, "\\u%04x", (unsigned)*p);
-    else
-      rs_buf_append(b, (const char *)p, 1);
-  }
-  rs_buf_puts(b, "\"");
 }
 
 /*
@@ -112,12 +97,12 @@ static void print_plan(const struct cfg_device *dev, bool json)
     char *line = b.data, *nl;
     bool first = true;
     rs_buf_puts(&j, "{\"device\": ");
-    json_str(&j, dev->id);
+    escape_json_str(&j, dev->id);
     rs_buf_puts(&j, ", \"plan\": [");
     while(line && *line && (nl = strchr(line, '\n')) != NULL) {
       *nl = '\0';
       rs_buf_puts(&j, first ? "" : ", ");
-      json_str(&j, line);
+      escape_json_str(&j, line);
       first = false;
       line = nl + 1;
     }
@@ -143,7 +128,7 @@ static int print_result(const struct probe_run *pr, bool up, int64_t rtt_ms, con
   rs_buf_puts(&b, "");
   if(json) {
     rs_buf_puts(&b, "{\"device\": ");
-    json_str(&b, pr->dev->id);
+    escape_json_str(&b, pr->dev->id);
     rs_buf_printf(&b, ", \"state\": \"%s\", \"rtt_ms\": ", up ? "up" : "down");
     if(up)
       rs_buf_printf(&b, "%" PRId64, rtt_ms);
@@ -176,13 +161,13 @@ static int print_result(const struct probe_run *pr, bool up, int64_t rtt_ms, con
       format_value(p, value, sizeof(value));
     if(json) {
       rs_buf_puts(&b, i ? ", {\"id\": " : "{\"id\": ");
-      json_str(&b, p->pt->id);
+      escape_json_str(&b, p->pt->id);
       rs_buf_printf(&b, ", \"value\": %s, \"raw\": [", err ? "null" : value);
       for(k = 0; up && p->got && k < p->r.n_raw; k++)
         rs_buf_printf(&b, "%s%u", k ? ", " : "", (unsigned)p->r.raw[k]);
       rs_buf_puts(&b, "], \"error\": ");
       if(err)
-        json_str(&b, err);
+        escape_json_str(&b, err);
       else
         rs_buf_puts(&b, "null");
       rs_buf_puts(&b, "}");

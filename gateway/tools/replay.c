@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "base/escape.h"
 #include "base/log.h"
 #include "gateway/decide.h"
 #include "gateway/pipeline.h"
@@ -158,22 +159,6 @@ bool replay_engine_timers_running(const struct replay_engine *e, int64_t now_ms)
 
 /* ---- output ---------------------------------------------------------- */
 
-/* A JSON string (ids and names are plain, but escape anyway). */
-static void json_str(struct rs_buf *b, const char *s)
-{
-  rs_buf_puts(b, "\"");
-  for(; s && *s; s++) {
-    unsigned char ch = (unsigned char)*s;
-    if(ch == '"' || ch == '\\')
-      rs_buf_printf(b, "\\%c", ch);
-    else if(ch < 0x20)
-      rs_buf_printf(b, "\\u%04x", ch);
-    else
-      rs_buf_append(b, s, 1);
-  }
-  rs_buf_puts(b, "\"");
-}
-
 /* A number with at most `dec` decimals, trailing zeros dropped; null when not finite. */
 static void json_num(struct rs_buf *b, double v, int dec)
 {
@@ -203,7 +188,7 @@ static void json_time(struct rs_buf *b, int64_t ms)
 {
   char t[40];
   clock_format_rfc3339(ms, t, sizeof(t));
-  json_str(b, t);
+  escape_json_str(b, t);
 }
 
 static void emit(FILE *out, struct rs_buf *b)
@@ -273,28 +258,28 @@ static void print_order(struct run *r, const struct store_order_full *o, size_t 
     rs_buf_puts(&b, "{\"time\":");
     json_time(&b, o->transitions[i].time_ms);
     rs_buf_puts(&b, ",\"event\":\"order\",\"id\":");
-    json_str(&b, o->order.id);
+    escape_json_str(&b, o->order.id);
     rs_buf_puts(&b, ",\"state\":");
-    json_str(&b, store_order_state_name(o->transitions[i].to));
+    escape_json_str(&b, store_order_state_name(o->transitions[i].to));
     rs_buf_puts(&b, ",\"supplier\":");
-    json_str(&b, o->order.supplier);
+    escape_json_str(&b, o->order.supplier);
     rs_buf_puts(&b, ",\"lines\":[");
     for(j = 0; j < o->n_lines; j++) {
       const struct store_order_line *l = &o->lines[j];
       rs_buf_puts(&b, j ? ",{\"consumable\":" : "{\"consumable\":");
-      json_str(&b, l->consumable);
+      escape_json_str(&b, l->consumable);
       rs_buf_puts(&b, ",\"sku\":");
-      json_str(&b, l->sku);
+      escape_json_str(&b, l->sku);
       rs_buf_printf(&b, ",\"quantity\":%" PRId64 ",\"rule\":", l->quantity);
       if(l->rule)
-        json_str(&b, l->rule);
+        escape_json_str(&b, l->rule);
       else
         rs_buf_puts(&b, "null");
       rs_buf_puts(&b, "}");
     }
     cfg_format_money(o->order.total, decimals >= 0 ? decimals : 2, total, sizeof(total));
     rs_buf_puts(&b, "],\"total\":");
-    json_str(&b, total);
+    escape_json_str(&b, total);
     rs_buf_puts(&b, "}");
     emit(r->out, &b);
   }
@@ -346,11 +331,11 @@ static void on_line(void *ud, const struct rule_decision *d, int64_t line_id, in
   rs_buf_puts(&b, "{\"time\":");
   json_time(&b, now_ms);
   rs_buf_puts(&b, ",\"event\":\"line\",\"consumable\":");
-  json_str(&b, d->consumable->full_id);
+  escape_json_str(&b, d->consumable->full_id);
   rs_buf_puts(&b, ",\"sku\":");
-  json_str(&b, d->consumable->sku);
+  escape_json_str(&b, d->consumable->sku);
   rs_buf_printf(&b, ",\"quantity\":%" PRId64 ",\"rule\":", d->quantity);
-  json_str(&b, d->rule ? d->rule->name : "default");
+  escape_json_str(&b, d->rule ? d->rule->name : "default");
   rs_buf_puts(&b, "}");
   emit(r->out, &b);
 }
@@ -370,7 +355,7 @@ static void print_predictions(struct run *r, int64_t now_ms)
       rs_buf_puts(&b, "{\"time\":");
       json_time(&b, now_ms);
       rs_buf_puts(&b, ",\"event\":\"prediction\",\"consumable\":");
-      json_str(&b, c->full_id);
+      escape_json_str(&b, c->full_id);
       rs_buf_puts(&b, ",\"level_pct\":");
       json_num(&b, pr.level_pct, 2);
       rs_buf_puts(&b, ",\"days_left\":");

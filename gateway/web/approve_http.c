@@ -11,13 +11,14 @@
 #include <openssl/crypto.h>
 
 #include "gateway/approve.h"
+#include "base/escape.h"
 #include "gateway/approve_int.h"
 #include "base/log.h"
 #include "gateway/token.h"
 
 static void esc(struct rs_buf *o, const char *s)
 {
-  html_escape(o, s);
+  escape_html(o, s);
 }
 
 /* "2026-12-01 17:51 UTC" */

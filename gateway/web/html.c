@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "adapters/adapter.h"
+#include "base/escape.h"
 #include "base/clock.h"
 
 #define DAY_MS INT64_C(86400000)
@@ -118,49 +119,10 @@ const char html_stylesheet[] =
     "@media (max-width:30rem){th,td{padding:.35rem .3rem}table{font-size:.85rem}"
     ".wide{display:none}}\n";
 
-void html_escape(struct rs_buf *out, const char *s)
-{
-  const char *p, *run;
-  if(!s)
-    return;
-  run = s;
-  for(p = s; *p; p++) {
-    const char *rep = NULL;
-    unsigned char ch = (unsigned char)*p;
-    switch(ch) {
-    case '&':
-      rep = "&amp;";
-      break;
-    case '<':
-      rep = "&lt;";
-      break;
-    case '>':
-      rep = "&gt;";
-      break;
-    case '"':
-      rep = "&quot;";
-      break;
-    case '\'':
-      rep = "&#39;";
-      break;
-    default:
-      if(ch < 0x20 && ch != '\n' && ch != '\t')
-        rep = "\xef\xbf\xbd"; /* U+FFFD for control characters */
-      break;
-    }
-    if(rep) {
-      rs_buf_append(out, run, (size_t)(p - run));
-      rs_buf_puts(out, rep);
-      run = p + 1;
-    }
-  }
-  rs_buf_append(out, run, (size_t)(p - run));
-}
-
 /* Escape and append, printf-free, for short literal pairs. */
 static void esc(struct rs_buf *o, const char *s)
 {
-  html_escape(o, s);
+  escape_html(o, s);
 }
 
 /*
@@ -861,33 +823,17 @@ static struct view_opts view_opts_of(const struct html_query *q)
   return o;
 }
 
-/* Append s percent-encoded for a query value (unreserved characters kept). */
-static void url_enc(struct rs_buf *o, const char *s)
-{
-  static const char hexd[] = "0123456789ABCDEF";
-  for(; *s; s++) {
-    unsigned char ch = (unsigned char)*s;
-    if((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-       ch == '-' || ch == '_' || ch == '.' || ch == '~')
-      rs_buf_append(o, s, 1);
-    else {
-      char e[3] = {'%', hexd[ch >> 4], hexd[ch & 15]};
-      rs_buf_append(o, e, 3);
-    }
-  }
-}
-
 /* href of the overview with sort column c in direction desc and the filters of vo (escaped). */
 static void overview_href(struct rs_buf *o, const struct view_opts *vo, enum col c, bool desc)
 {
   rs_buf_printf(o, "/?sort=%s&amp;dir=%s", cols[c].key, desc ? "desc" : "asc");
   if(vo->device) {
     rs_buf_puts(o, "&amp;device=");
-    url_enc(o, vo->device);
+    escape_url(o, vo->device);
   }
   if(vo->kind) {
     rs_buf_puts(o, "&amp;kind=");
-    url_enc(o, vo->kind);
+    escape_url(o, vo->kind);
   }
   if(vo->has_state)
     rs_buf_printf(o, "&amp;state=%s", status_state_name(vo->state));

@@ -85,8 +85,6 @@ void html_page_end(struct rs_buf *o, const struct html_frame *f);
 /* The stylesheet served at /static/style.css. */
 extern const char html_stylesheet[];
 
-/* Append s HTML-escaped (& < > " ' and control characters). NULL appends nothing. */
-void html_escape(struct rs_buf *out, const char *s);
 
 /* Render the dashboard into out. RS_OK or a store error (out is then not to be served). */
 enum rs_err html_dashboard(const struct html_ctx *x, struct rs_buf *out);

@@ -12,10 +12,9 @@
 
 #include <microhttpd.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include "base/codec.h"
 #include "base/httpd.h"
 #include "base/rs_util.h"
 #include "gateway/web/api.h"
@@ -313,17 +312,6 @@ static enum MHD_Result send_error(struct MHD_Connection *conn, const char *url, 
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static void hex(const unsigned char *in, size_t n, char *out)
-{
-  static const char digits[] = "0123456789abcdef";
-  size_t i;
-  for(i = 0; i < n; i++) {
-    out[2 * i] = digits[in[i] >> 4];
-    out[2 * i + 1] = digits[in[i] & 15];
-  }
-  out[2 * n] = '\0';
-}
-
 static bool valid_session(const char *s)
 {
   size_t i;
@@ -339,16 +327,13 @@ static bool valid_session(const char *s)
 static void csrf_token(const struct http_server *s, const char *session, const char *action,
                        char *out, size_t size)
 {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int maclen = 0;
+  unsigned char mac[CODEC_SHA256_LEN];
   struct rs_buf msg = {0};
   out[0] = '\0';
   rs_buf_printf(&msg, "%s\n%s", session, action);
-  if(!msg.oom &&
-     HMAC(EVP_sha256(), s->secret, sizeof(s->secret), (const unsigned char *)msg.data, msg.len, mac,
-          &maclen) &&
-     size > 2 * (size_t)maclen)
-    hex(mac, maclen, out);
+  if(!msg.oom && codec_hmac_sha256(s->secret, sizeof(s->secret), msg.data, msg.len, mac) &&
+     size > 2 * sizeof(mac))
+    codec_hex(mac, sizeof(mac), out);
   rs_buf_free(&msg);
 }
 
@@ -693,7 +678,7 @@ static void session_of(struct MHD_Connection *conn, char *sess, size_t size, boo
     sess[0] = '\0';
     return;
   }
-  hex(r, sizeof(r), sess);
+  codec_hex(r, sizeof(r), sess);
   *fresh = true;
 }
 

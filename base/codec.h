@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * codec: byte encodings and digests every layer may need: lower-case hex,
+ * unpadded base64url (RFC 4648 section 5), SHA-256 and HMAC-SHA256 (OpenSSL's
+ * libcrypto). What the bytes mean (approval tokens, CSRF tokens, session ids)
+ * is the caller's business.
+ */
+#ifndef RS_CODEC_H
+#define RS_CODEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CODEC_SHA256_LEN 32
+
+/* Lower-case hex of in[0..n) into out (2n + 1 bytes, NUL-terminated). */
+void codec_hex(const unsigned char *in, size_t n, char *out);
+
+/* base64url of in[0..n) without padding into out (size > 4n/3 + 1), NUL-terminated. */
+void codec_b64url(const unsigned char *in, size_t n, char *out);
+/*
+ * Decode canonical unpadded base64url text[0..n) into out (size >= 3n/4).
+ * Returns the byte count, or -1 for a bad character, a length of 1 mod 4, or
+ * non-zero unused bits.
+ */
+long codec_b64url_decode(const char *text, size_t n, unsigned char *out);
+
+/* SHA-256 of data[0..n) into out; false (out zeroed) when libcrypto fails. */
+bool codec_sha256(const void *data, size_t n, unsigned char out[CODEC_SHA256_LEN]);
+/* HMAC-SHA256 of msg[0..n) under key[0..keylen) into out; false (out zeroed) on failure. */
+bool codec_hmac_sha256(const unsigned char *key, size_t keylen, const void *msg, size_t n,
+                       unsigned char out[CODEC_SHA256_LEN]);
+
+#endif
