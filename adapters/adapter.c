@@ -14,19 +14,10 @@
 /* Returns a static label for e; "unknown" for values outside the enum. */
 const char *reading_error_name(enum reading_error e)
 {
-  switch(e) {
-  case READING_OK:
-    return "ok";
-  case READING_ERR_NO_ANSWER:
-    return "no_answer";
-  case READING_ERR_IO:
-    return "io";
-  case READING_ERR_EXCEPTION:
-    return "exception";
-  case READING_ERR_MALFORMED:
-    return "malformed";
-  }
-  return "unknown";
+  /* in the enum's order */
+  static const char *const names[] = {"ok", "no_answer", "io", "exception", "malformed"};
+  _Static_assert(RS_ARRAY_LEN(names) == READING_ERR_MALFORMED + 1, "a name for every value");
+  return (unsigned)e < RS_ARRAY_LEN(names) ? names[e] : "unknown";
 }
 
 /* Modbus TCP and RTU (adapters/modbus.h) and CoAP (adapters/coap.h) are built in. */

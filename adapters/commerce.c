@@ -357,6 +357,11 @@ static int lookup_begin(const struct lookup_answer *a, long *http_status, int64_
   return -1;
 }
 
+/* lookup_begin() into the answer fields every lookup result *o has (order info, product). */
+#define LOOKUP_BEGIN(a, o, j)                                                                      \
+  lookup_begin(a, &(o)->http_status, &(o)->retry_after_ms, (o)->excerpt, sizeof((o)->excerpt),     \
+               (o)->message, sizeof((o)->message), j)
+
 enum commerce_lookup commerce_parse_order_info(long status, const char *retry_after,
                                                int64_t now_wall_ms, const char *body, size_t len,
                                                struct commerce_order_info *out)
@@ -366,15 +371,12 @@ enum commerce_lookup commerce_parse_order_info(long status, const char *retry_af
   const char *id, *st, *tr;
   int rc;
   size_t i;
+  struct lookup_answer a = {status, retry_after, now_wall_ms, body, len};
 
   memset(out, 0, sizeof(*out));
-  {
-    struct lookup_answer a = {status, retry_after, now_wall_ms, body, len};
-    rc = lookup_begin(&a, &out->http_status, &out->retry_after_ms, out->excerpt,
-                      sizeof(out->excerpt), out->message, sizeof(out->message), &j);
-    if(rc >= 0)
-      goto out;
-  }
+  rc = LOOKUP_BEGIN(&a, out, &j);
+  if(rc >= 0)
+    goto out;
   id = json_string_value(json_object_get(j, "id"));
   st = json_string_value(json_object_get(j, "status"));
   tr = json_string_value(json_object_get(j, "tracking"));
@@ -408,15 +410,12 @@ enum commerce_lookup commerce_parse_product(long status, const char *retry_after
   const char *sku, *price, *cur;
   int rc, dec;
   char e[128];
+  struct lookup_answer a = {status, retry_after, now_wall_ms, body, len};
 
   memset(out, 0, sizeof(*out));
-  {
-    struct lookup_answer a = {status, retry_after, now_wall_ms, body, len};
-    rc = lookup_begin(&a, &out->http_status, &out->retry_after_ms, out->excerpt,
-                      sizeof(out->excerpt), out->message, sizeof(out->message), &j);
-    if(rc >= 0)
-      goto out;
-  }
+  rc = LOOKUP_BEGIN(&a, out, &j);
+  if(rc >= 0)
+    goto out;
   rc = COMMERCE_LOOKUP_BAD; /* until every field checked out */
   sku = json_string_value(json_object_get(j, "sku"));
   price = json_string_value(json_object_get(j, "unit_price"));

@@ -41,27 +41,12 @@ static const char *table_name(enum cfg_regtable t)
 
 const char *codec_strerror(enum codec_err rc)
 {
-  switch(rc) {
-  case CODEC_OK:
-    return "ok";
-  case CODEC_MALFORMED:
-    return "malformed";
-  case CODEC_NOT_NUMBER:
-    return "not a number";
-  case CODEC_NOT_FOUND:
-    return "not found";
-  case CODEC_AMBIGUOUS:
-    return "ambiguous";
-  case CODEC_UNIT_MISMATCH:
-    return "unit mismatch";
-  case CODEC_TOO_LARGE:
-    return "too large";
-  case CODEC_RANGE:
-    return "out of range";
-  case CODEC_INVALID:
-    return "invalid";
-  }
-  return "unknown error";
+  /* in the enum's order */
+  static const char *const names[] = {"ok",        "malformed",    "not a number",
+                                      "not found", "ambiguous",    "unit mismatch",
+                                      "too large", "out of range", "invalid"};
+  _Static_assert(RS_ARRAY_LEN(names) == CODEC_INVALID + 1, "a name for every value");
+  return (unsigned)rc < RS_ARRAY_LEN(names) ? names[rc] : "unknown error";
 }
 
 double codec_value_as_double(const struct codec_value *v)

@@ -337,36 +337,40 @@ static void conn_connect(struct mbt_conn *c, int64_t timeout_ms)
   conn_connect_addr(c, timeout_ms);
 }
 
+/*
+ * A connect that failed at once (errno tells why): close fd (when >= 0) and
+ * report it from the timer, never by calling back from inside start().
+ */
+static void conn_fail_soon(struct mbt_conn *c, int fd)
+{
+  c->pend_errno = errno;
+  if(fd >= 0) {
+    close(fd);
+    c->fd = -1;
+  }
+  c->tm_kind = T_FAIL;
+  evloop_timer_arm(c->tm, clock_real_mono_ms());
+}
+
 /* Connect c to c->addr (resolved). */
 static void conn_connect_addr(struct mbt_conn *c, int64_t timeout_ms)
 {
   int fd, one = 1;
   fd = socket(c->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if(fd < 0) {
-    c->pend_errno = errno;
-    c->tm_kind = T_FAIL;
-    evloop_timer_arm(c->tm, clock_real_mono_ms());
+    conn_fail_soon(c, -1);
     return;
   }
   (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   c->fd = fd;
   c->rx_len = 0;
   if(connect(fd, (struct sockaddr *)&c->addr, c->addrlen) && errno != EINPROGRESS) {
-    /* reported from the timer: never call back from inside start() */
-    c->pend_errno = errno;
-    close(fd);
-    c->fd = -1;
-    c->tm_kind = T_FAIL;
-    evloop_timer_arm(c->tm, clock_real_mono_ms());
+    conn_fail_soon(c, fd);
     return;
   }
   c->io = evloop_io_add(c->loop, fd, EPOLLOUT, conn_io_cb, c);
   if(!c->io) {
-    c->pend_errno = errno;
-    close(fd);
-    c->fd = -1;
-    c->tm_kind = T_FAIL;
-    evloop_timer_arm(c->tm, clock_real_mono_ms());
+    conn_fail_soon(c, fd);
     return;
   }
   c->state = C_CONNECTING;

@@ -682,7 +682,8 @@ static enum rs_err send_due_async(struct store *st, const struct cfg *cfg, int64
     memmove(&g.jobs[i], &g.jobs[i + 1], (g.n_jobs - i - 1) * sizeof(*g.jobs));
     g.n_jobs--;
   }
-  r2 = store_mail_list(st, true, now_ms, APPROVE_MAILS_PER_TICK + g.n_jobs, store_mails_collect, &l);
+  r2 =
+      store_mail_list(st, true, now_ms, APPROVE_MAILS_PER_TICK + g.n_jobs, store_mails_collect, &l);
   if(r2) {
     log_err("mail outbox: %s", store_errmsg(st));
     return r2;

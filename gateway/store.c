@@ -203,7 +203,7 @@ static const char *const sql_text[S_COUNT] = {
     [S_SYNC_FULL] = "PRAGMA synchronous = FULL",
     [S_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
     [S_BEGIN] = "BEGIN IMMEDIATE",
-  [S_BEGIN_READ] = "BEGIN",
+    [S_BEGIN_READ] = "BEGIN",
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",
     [S_POINT_ADD] = "INSERT INTO points(device, point) VALUES(?1, ?2) ON CONFLICT DO NOTHING",
@@ -463,7 +463,7 @@ const char *store_errmsg(const struct store *st)
 
 /* ---- rows: their strings, freed and copied by one helper each --------- */
 
-#define STRS(offs) offs, RS_ARRAY_LEN(offs)
+#define STRS(offs)        offs, RS_ARRAY_LEN(offs)
 #define OFF(type, member) offsetof(struct type, member)
 
 static const size_t cons_strs[] = {OFF(store_consumable, id), OFF(store_consumable, predictor_json),
@@ -476,9 +476,9 @@ static const size_t order_strs[] = {OFF(store_order, supplier), OFF(store_order,
 static const size_t appr_strs[] = {OFF(store_approval, approver), OFF(store_approval, decided_by),
                                    OFF(store_approval, decision), OFF(store_approval, source),
                                    OFF(store_approval, user_agent)};
-static const size_t mail_strs[] = {OFF(store_mail, kind),      OFF(store_mail, ref),
-                                   OFF(store_mail, order_id),  OFF(store_mail, recipient),
-                                   OFF(store_mail, message),   OFF(store_mail, last_error)};
+static const size_t mail_strs[] = {OFF(store_mail, kind),     OFF(store_mail, ref),
+                                   OFF(store_mail, order_id), OFF(store_mail, recipient),
+                                   OFF(store_mail, message),  OFF(store_mail, last_error)};
 
 /* The char * member of row at offset off. */
 static char **str_at(void *row, size_t off)
@@ -714,15 +714,15 @@ static bool next_row(struct store *st, sqlite3_stmt *s, enum rs_err *rc, const c
   return false;
 }
 
-static enum rs_err one_row(struct store *st, sqlite3_stmt *s, const char *what,
-                           const char *missing, ...) RS_PRINTF(4, 5);
+static enum rs_err one_row(struct store *st, sqlite3_stmt *s, const char *what, const char *missing,
+                           ...) RS_PRINTF(4, 5);
 /*
  * Step s (as next_row()) to the one row a lookup wants: RS_OK with the row
  * to read (then done(s)), RS_ERR_NOT_FOUND with st->err from the format
  * missing when there is none, or the failure.
  */
-static enum rs_err one_row(struct store *st, sqlite3_stmt *s, const char *what,
-                           const char *missing, ...)
+static enum rs_err one_row(struct store *st, sqlite3_stmt *s, const char *what, const char *missing,
+                           ...)
 {
   enum rs_err rc = RS_OK;
   va_list ap;
@@ -1446,8 +1446,7 @@ enum rs_err store_last_reading(struct store *st, const char *device, const char 
                                int64_t *time_ms, double *value)
 {
   sqlite3_stmt *s = bound(st, S_LAST_READING, "tt", device, point);
-  enum rs_err rc =
-      one_row(st, s, "reading the last reading", "no reading of %s/%s", device, point);
+  enum rs_err rc = one_row(st, s, "reading the last reading", "no reading of %s/%s", device, point);
   if(!rc) {
     *time_ms = sqlite3_column_int64(s, 0);
     *value = sqlite3_column_double(s, 1);
@@ -1509,8 +1508,7 @@ enum rs_err store_get_consumable_state(struct store *st, const char *id,
                                        struct store_consumable *out)
 {
   sqlite3_stmt *s = bound(st, S_CONS_GET, "t", id);
-  enum rs_err rc =
-      one_row(st, s, "reading consumable state", "no state for consumable %s", id);
+  enum rs_err rc = one_row(st, s, "reading consumable state", "no state for consumable %s", id);
   memset(out, 0, sizeof(*out));
   if(!rc) {
     out->id = rs_xstrdup(id);
@@ -1542,8 +1540,8 @@ enum rs_err store_put_consumable_state(struct store *st, const struct store_cons
   if(!c->id || c->spares < 0)
     return fail_msg(st, RS_ERR_INVALID, "consumable state needs an id and spares >= 0");
   st->spares_gen++;
-  s = bound(st, S_CONS_PUT, "timmdti", c->id, c->spares, c->installed_at_ms,
-            c->last_replacement_ms, c->counter_at_replacement, c->predictor_json, c->updated_ms);
+  s = bound(st, S_CONS_PUT, "timmdti", c->id, c->spares, c->installed_at_ms, c->last_replacement_ms,
+            c->counter_at_replacement, c->predictor_json, c->updated_ms);
   if(!s)
     return RS_ERR_DB;
   if(!c->has_counter)
@@ -1587,8 +1585,8 @@ enum rs_err store_record_replacement(struct store *st, const char *id, int64_t t
     if(replacement_id)
       *replacement_id = sqlite3_last_insert_rowid(st->db);
     st->spares_gen++;
-    rc = exec(st, S_REPL_STATE, "updating consumable state after a replacement", "tid", id,
-              time_ms, level_after);
+    rc = exec(st, S_REPL_STATE, "updating consumable state after a replacement", "tid", id, time_ms,
+              level_after);
   }
   return tx_end(st, rc);
 }
@@ -1958,8 +1956,7 @@ enum rs_err store_set_order_body(struct store *st, const char *id, const char *b
   if(!rc && have && !same)
     rc = fail_msg(st, RS_ERR_CONFLICT, "order %s already has another request body", id);
   else if(!rc && !same)
-    rc = update_order(st, S_ORDER_SET_BODY, id, "storing an order's body", "tti", id, body,
-                      now_ms);
+    rc = update_order(st, S_ORDER_SET_BODY, id, "storing an order's body", "tti", id, body, now_ms);
   return tx_end(st, rc);
 }
 
@@ -1976,7 +1973,6 @@ enum rs_err store_set_order_shop_id(struct store *st, const char *id, const char
   return update_order(st, S_ORDER_SHOP_ID, id, "storing the shop's order id", "tti", id, shop_id,
                       now_ms);
 }
-
 
 enum rs_err store_get_order(struct store *st, const char *id, struct store_order_full **out)
 {
@@ -2028,8 +2024,8 @@ enum rs_err store_get_order(struct store *st, const char *id, struct store_order
 enum rs_err store_list_orders(struct store *st, bool only_state, enum store_order_state state,
                               size_t limit, store_order_cb cb, void *ud)
 {
-  sqlite3_stmt *s = fresh(st, S_ORDER_LIST, "ti", only_state ? store_order_state_name(state) : NULL,
-                          lim(limit));
+  sqlite3_stmt *s =
+      fresh(st, S_ORDER_LIST, "ti", only_state ? store_order_state_name(state) : NULL, lim(limit));
   enum rs_err rc = RS_OK;
   struct store_order o;
   int stop = 0;
@@ -2079,8 +2075,8 @@ enum rs_err store_add_approval(struct store *st, const char *order_id, const cha
   enum rs_err rc;
   if(!order_id || !approver || !token_hash)
     return fail_msg(st, RS_ERR_INVALID, "an approval needs an order, approver and token hash");
-  rc = write1(st, S_APPR_ADD, "recording an approval link", "tttii", order_id, approver,
-              token_hash, now_ms, expires_ms);
+  rc = write1(st, S_APPR_ADD, "recording an approval link", "tttii", order_id, approver, token_hash,
+              now_ms, expires_ms);
   if(rc && st->xerr == SQLITE_CONSTRAINT_FOREIGNKEY)
     rc = fail_msg(st, RS_ERR_NOT_FOUND, "no order %s", order_id);
   else if(rc && st->xerr == SQLITE_CONSTRAINT_UNIQUE)
@@ -2226,7 +2222,6 @@ int store_mails_collect(void *rows, const struct store_mail *m)
   return collect(rows, m, &mail_rows);
 }
 
-
 enum rs_err store_mail_queue(struct store *st, const char *kind, const char *ref,
                              const char *order_id, const char *recipient, const char *message,
                              int64_t now_ms, int64_t *id_out)
@@ -2338,8 +2333,6 @@ static enum rs_err cons_write(struct store *st, enum sid sql, const char *what, 
   return rc;
 }
 
-
-
 enum rs_err store_ensure_consumable(struct store *st, const char *id, int64_t spares_if_new,
                                     int64_t now_ms)
 {
@@ -2380,8 +2373,8 @@ enum rs_err store_get_open_line(struct store *st, const char *consumable,
                                 struct store_order_line *out)
 {
   sqlite3_stmt *s = bound(st, S_LINE_OPEN_GET, "t", consumable);
-  enum rs_err rc = one_row(st, s, "reading an open line", "consumable %s has no open line",
-                           consumable);
+  enum rs_err rc =
+      one_row(st, s, "reading an open line", "consumable %s has no open line", consumable);
   memset(out, 0, sizeof(*out));
   if(!rc)
     read_line(s, out);
