@@ -4,11 +4,13 @@
  */
 #include "config/replay_csv.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "base/clock.h"
 
@@ -339,3 +341,57 @@ void replay_csv_free(struct replay_csv *csv)
   memset(csv, 0, sizeof(*csv));
 }
 
+/* The readings file into *data, chunk by chunk against the limits (see replay_csv.h). */
+int replay_csv_read(const char *path, char **data, size_t *len, char *err, size_t errlen)
+{
+  FILE *f = fopen(path, "rb");
+  struct rs_buf b = {0};
+  char chunk[65536];
+  const char *why = NULL;
+  size_t n, lines = 0;
+  struct stat sb;
+  *data = NULL;
+  *len = 0;
+  if(!f) {
+    (void)rs_snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+    return -1;
+  }
+  if(!fstat(fileno(f), &sb) && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size > REPLAY_CSV_MAX_BYTES)
+    why = "larger than the limit";
+  rs_buf_puts(&b, "");
+  while(!why && (n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+    const char *p = chunk, *end = chunk + n;
+    if(memchr(chunk, '\0', n)) {
+      why = "not a text file (it holds a NUL byte)";
+      break;
+    }
+    while((p = memchr(p, '\n', (size_t)(end - p)))) {
+      lines++;
+      p++;
+    }
+    if(lines > REPLAY_CSV_MAX_LINES) {
+      why = "more lines than the limit";
+      break;
+    }
+    if(b.len + n > REPLAY_CSV_MAX_BYTES) {
+      why = "larger than the limit";
+      break;
+    }
+    rs_buf_append(&b, chunk, n);
+  }
+  if(!why && ferror(f))
+    why = strerror(errno);
+  if(!why && b.oom)
+    why = "out of memory";
+  fclose(f);
+  if(why) {
+    (void)rs_snprintf(err, errlen,
+                      "%s: cannot replay: %s (at most %u MiB and %u lines; split the file)", path,
+                      why, REPLAY_CSV_MAX_BYTES >> 20, REPLAY_CSV_MAX_LINES);
+    rs_buf_free(&b);
+    return -1;
+  }
+  *data = b.data;
+  *len = b.len;
+  return 0;
+}

@@ -2,7 +2,8 @@
 /*
  * replay_csv: the readings file of `restockctl replay` (SPEC 12), a CSV of
  * `time,device,point,value` rows, parsed into rows in time order with
- * file:line messages. Pure parsing: the file is read by the caller.
+ * file:line messages. replay_csv_parse() is pure parsing;
+ * replay_csv_read() reads the file within its limits.
  */
 #ifndef RS_REPLAY_CSV_H
 #define RS_REPLAY_CSV_H
@@ -45,5 +46,22 @@ struct replay_csv {
 size_t replay_csv_parse(const char *name, const char *data, size_t len, const struct cfg *cfg,
                         struct replay_csv *out, struct rs_buf *errs);
 void replay_csv_free(struct replay_csv *csv);
+
+/*
+ * Largest readings file replayed: bytes and lines (about a month of twenty
+ * points read every minute fits well); a larger file, or one with a NUL
+ * byte (not text: /dev/zero), is refused before it is all read.
+ */
+#define REPLAY_CSV_MAX_BYTES (256u * 1024u * 1024u)
+#define REPLAY_CSV_MAX_LINES 4000000u
+
+/*
+ * Read a whole readings file into *data (malloc'd, caller frees) and *len:
+ * at most REPLAY_CSV_MAX_BYTES and REPLAY_CSV_MAX_LINES, text only (a NUL
+ * byte refuses it), checked chunk by chunk so that /dev/zero or a huge file
+ * costs one chunk, not the limit. 0, or -1 with a sentence in err ("PATH:
+ * cannot replay: why (at most 256 MiB and 4000000 lines; split the file)").
+ */
+int replay_csv_read(const char *path, char **data, size_t *len, char *err, size_t errlen);
 
 #endif

@@ -10,7 +10,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/clock.h"
@@ -378,66 +377,6 @@ static void print_predictions(struct run *r, int64_t now_ms)
   }
 }
 
-/*
- * Read a whole readings file into *data: at most REPLAY_MAX_BYTES and
- * REPLAY_MAX_LINES, text only (a NUL byte refuses it), checked chunk by
- * chunk so that /dev/zero or a huge file costs one chunk, not the limit.
- * 0, or -1 with a sentence in err.
- */
-static int read_file(const char *path, char **data, size_t *len, char *err, size_t errlen)
-{
-  FILE *f = fopen(path, "rb");
-  struct rs_buf b = {0};
-  char chunk[65536];
-  const char *why = NULL;
-  size_t n, lines = 0;
-  struct stat sb;
-  *data = NULL;
-  *len = 0;
-  if(!f) {
-    (void)rs_snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
-    return -1;
-  }
-  if(!fstat(fileno(f), &sb) && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size > REPLAY_MAX_BYTES)
-    why = "larger than the limit";
-  rs_buf_puts(&b, "");
-  while(!why && (n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-    const char *p = chunk, *end = chunk + n;
-    if(memchr(chunk, '\0', n)) {
-      why = "not a text file (it holds a NUL byte)";
-      break;
-    }
-    while((p = memchr(p, '\n', (size_t)(end - p)))) {
-      lines++;
-      p++;
-    }
-    if(lines > REPLAY_MAX_LINES) {
-      why = "more lines than the limit";
-      break;
-    }
-    if(b.len + n > REPLAY_MAX_BYTES) {
-      why = "larger than the limit";
-      break;
-    }
-    rs_buf_append(&b, chunk, n);
-  }
-  if(!why && ferror(f))
-    why = strerror(errno);
-  if(!why && b.oom)
-    why = "out of memory";
-  fclose(f);
-  if(why) {
-    (void)rs_snprintf(err, errlen,
-                      "%s: cannot replay: %s (at most %u MiB and %u lines; split the file)", path,
-                      why, REPLAY_MAX_BYTES >> 20, REPLAY_MAX_LINES);
-    rs_buf_free(&b);
-    return -1;
-  }
-  *data = b.data;
-  *len = b.len;
-  return 0;
-}
-
 /* The next multiple of every at or after t. */
 static int64_t next_tick(int64_t t, int64_t every)
 {
@@ -466,7 +405,7 @@ int replay_run(const struct replay_opts *o, FILE *out, FILE *err)
     code = 2;
     goto out;
   }
-  if(read_file(o->readings, &data, &len, msg, sizeof(msg))) {
+  if(replay_csv_read(o->readings, &data, &len, msg, sizeof(msg))) {
     fprintf(err, "%s\n", msg);
     code = 2;
     goto out;

@@ -83,14 +83,6 @@ size_t replay_engine_evaluate(struct replay_engine *e, int64_t now_ms);
 /* Whether some `for` timer is running (the condition holds, not yet long enough). */
 bool replay_engine_timers_running(const struct replay_engine *e, int64_t now_ms);
 
-/*
- * Largest readings file replayed: bytes and lines (about a month of twenty
- * points read every minute fits well); a larger file, or one with a NUL
- * byte (not text: /dev/zero), is refused before it is all read.
- */
-#define REPLAY_MAX_BYTES (256u * 1024u * 1024u)
-#define REPLAY_MAX_LINES 4000000u
-
 /* ---- the command ------------------------------------------------------ */
 
 struct replay_opts {

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "adapters/adapter.h"
+#include "base/prom.h"
 
 /* Upper bounds (seconds) of the poll-duration buckets; +Inf is implied. */
 static const double poll_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
@@ -108,63 +109,6 @@ void metrics_sample(struct metrics *m, struct scheduler *s)
   scheduler_take_polled(s, sample_one, &x);
 }
 
-void metrics_escape_label(struct rs_buf *out, const char *s)
-{
-  const char *p;
-  for(p = s; *p; p++) {
-    if(*p == '\\')
-      rs_buf_puts(out, "\\\\");
-    else if(*p == '"')
-      rs_buf_puts(out, "\\\"");
-    else if(*p == '\n')
-      rs_buf_puts(out, "\\n");
-    else
-      rs_buf_append(out, p, 1);
-  }
-}
-
-static void head(struct rs_buf *o, const char *name, const char *type, const char *help)
-{
-  rs_buf_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
-/* A sample value: integers exactly, +Inf/-Inf/NaN as the format spells them. */
-static void value(struct rs_buf *o, double v)
-{
-  if(isnan(v))
-    rs_buf_puts(o, "NaN");
-  else if(isinf(v))
-    rs_buf_puts(o, v > 0 ? "+Inf" : "-Inf");
-  else
-    rs_buf_printf(o, "%.10g", v);
-}
-
-/* name{label="value"} v */
-static void sample1(struct rs_buf *o, const char *name, const char *label, const char *lv, double v)
-{
-  rs_buf_puts(o, name);
-  if(label) {
-    rs_buf_printf(o, "{%s=\"", label);
-    metrics_escape_label(o, lv);
-    rs_buf_puts(o, "\"}");
-  }
-  rs_buf_puts(o, " ");
-  value(o, v);
-  rs_buf_puts(o, "\n");
-}
-
-static void sample_u64(struct rs_buf *o, const char *name, const char *label, const char *lv,
-                       uint64_t v)
-{
-  rs_buf_puts(o, name);
-  if(label) {
-    rs_buf_printf(o, "{%s=\"", label);
-    metrics_escape_label(o, lv);
-    rs_buf_puts(o, "\"}");
-  }
-  rs_buf_printf(o, " %" PRIu64 "\n", v);
-}
-
 struct order_counts {
   uint64_t by_state[STORE_ORDER_STATE_COUNT];
   uint64_t submission_errors;
@@ -196,145 +140,145 @@ static void render_devices(struct metrics *m, const struct status_view *v, struc
   size_t i, b;
   unsigned k;
 
-  head(o, "restock_device_up", "gauge", "Whether the device answers (1) or is marked down (0).");
+  prom_head(o, "restock_device_up", "gauge", "Whether the device answers (1) or is marked down (0).");
   for(i = 0; i < v->n_devices; i++)
-    sample1(o, "restock_device_up", "device", v->devices[i].s.id, v->devices[i].s.up ? 1 : 0);
-  head(o, "restock_device_polls_total", "counter", "Polls of the device since start.");
+    prom_sample(o, "restock_device_up", "device", v->devices[i].s.id, v->devices[i].s.up ? 1 : 0);
+  prom_head(o, "restock_device_polls_total", "counter", "Polls of the device since start.");
   for(i = 0; i < v->n_devices; i++)
-    sample_u64(o, "restock_device_polls_total", "device", v->devices[i].s.id,
+    prom_sample_u64(o, "restock_device_polls_total", "device", v->devices[i].s.id,
                v->devices[i].s.polls);
-  head(o, "restock_device_poll_failures_total", "counter",
+  prom_head(o, "restock_device_poll_failures_total", "counter",
        "Polls the device did not answer since start.");
   for(i = 0; i < v->n_devices; i++)
-    sample_u64(o, "restock_device_poll_failures_total", "device", v->devices[i].s.id,
+    prom_sample_u64(o, "restock_device_poll_failures_total", "device", v->devices[i].s.id,
                v->devices[i].s.failures);
-  head(o, "restock_device_consecutive_failures", "gauge", "Failed polls in a row.");
+  prom_head(o, "restock_device_consecutive_failures", "gauge", "Failed polls in a row.");
   for(i = 0; i < v->n_devices; i++)
-    sample1(o, "restock_device_consecutive_failures", "device", v->devices[i].s.id,
+    prom_sample(o, "restock_device_consecutive_failures", "device", v->devices[i].s.id,
             (double)v->devices[i].s.consecutive_failures);
-  head(o, "restock_device_errors_total", "counter", "Reading errors by kind since start.");
+  prom_head(o, "restock_device_errors_total", "counter", "Reading errors by kind since start.");
   for(i = 0; i < v->n_devices; i++) {
     for(k = 0; k < SCHED_ERR_KINDS; k++) {
       if(!status_error_shown(&v->devices[i], (unsigned)k))
         continue;
       rs_buf_puts(o, "restock_device_errors_total{device=\"");
-      metrics_escape_label(o, v->devices[i].s.id);
+      prom_escape_label(o, v->devices[i].s.id);
       rs_buf_printf(o, "\",kind=\"%s\"} %" PRIu64 "\n", scheduler_error_kind_name((unsigned)k),
                     v->devices[i].s.errors[k]);
     }
   }
-  head(o, "restock_device_last_success_timestamp_seconds", "gauge",
+  prom_head(o, "restock_device_last_success_timestamp_seconds", "gauge",
        "Unix time of the last successful poll (absent before the first).");
   for(i = 0; i < v->n_devices; i++)
     if(v->devices[i].s.last_success_ms > 0)
-      sample1(o, "restock_device_last_success_timestamp_seconds", "device", v->devices[i].s.id,
+      prom_sample(o, "restock_device_last_success_timestamp_seconds", "device", v->devices[i].s.id,
               (double)v->devices[i].s.last_success_ms / 1000.0);
 
-  head(o, "restock_poll_duration_seconds", "histogram",
+  prom_head(o, "restock_poll_duration_seconds", "histogram",
        "Round-trip time of successful device polls.");
   for(i = 0; m && i < m->n; i++) {
     const struct hist *h = &m->h[i];
     for(b = 0; b < N_BUCKETS; b++) {
       rs_buf_puts(o, "restock_poll_duration_seconds_bucket{device=\"");
-      metrics_escape_label(o, h->device);
+      prom_escape_label(o, h->device);
       rs_buf_printf(o, "\",le=\"%g\"} %" PRIu64 "\n", poll_buckets[b], h->counts[b]);
     }
     rs_buf_puts(o, "restock_poll_duration_seconds_bucket{device=\"");
-    metrics_escape_label(o, h->device);
+    prom_escape_label(o, h->device);
     rs_buf_printf(o, "\",le=\"+Inf\"} %" PRIu64 "\n", h->count);
     rs_buf_puts(o, "restock_poll_duration_seconds_sum{device=\"");
-    metrics_escape_label(o, h->device);
+    prom_escape_label(o, h->device);
     rs_buf_puts(o, "\"} ");
-    value(o, h->sum);
+    prom_value(o, h->sum);
     rs_buf_puts(o, "\n");
-    sample_u64(o, "restock_poll_duration_seconds_count", "device", h->device, h->count);
+    prom_sample_u64(o, "restock_poll_duration_seconds_count", "device", h->device, h->count);
   }
 }
 
 static void render_consumables(const struct status_view *v, struct rs_buf *o)
 {
   size_t i;
-  head(o, "restock_consumable_level_ratio", "gauge",
+  prom_head(o, "restock_consumable_level_ratio", "gauge",
        "Remaining fraction of the installed part, 0 to 1 (absent before the first reading).");
   for(i = 0; i < v->n_consumables; i++)
     if(v->consumables[i].has_level)
-      sample1(o, "restock_consumable_level_ratio", "consumable", v->consumables[i].c->full_id,
+      prom_sample(o, "restock_consumable_level_ratio", "consumable", v->consumables[i].c->full_id,
               v->consumables[i].level_pct / 100.0);
   /* days_left in the base unit Prometheus wants (promtool refuses a "days" metric) */
-  head(o, "restock_consumable_time_left_seconds", "gauge",
+  prom_head(o, "restock_consumable_time_left_seconds", "gauge",
        "Predicted time until empty (days_left in seconds); +Inf when not depleting, absent "
        "when unknown.");
   for(i = 0; i < v->n_consumables; i++)
     if(v->consumables[i].has_level && !isnan(v->consumables[i].days_left))
-      sample1(o, "restock_consumable_time_left_seconds", "consumable", v->consumables[i].c->full_id,
+      prom_sample(o, "restock_consumable_time_left_seconds", "consumable", v->consumables[i].c->full_id,
               v->consumables[i].days_left * 86400.0);
   /* the calibrated bounds (docs/prediction.md, Bounds), same unit */
-  head(o, "restock_consumable_time_left_p10_seconds", "gauge",
+  prom_head(o, "restock_consumable_time_left_p10_seconds", "gauge",
        "10 % quantile of the time until empty (days_left_p10 in seconds); +Inf when not "
        "depleting, absent when unknown.");
   for(i = 0; i < v->n_consumables; i++)
     if(v->consumables[i].has_level && !isnan(v->consumables[i].days_left_p10))
-      sample1(o, "restock_consumable_time_left_p10_seconds", "consumable",
+      prom_sample(o, "restock_consumable_time_left_p10_seconds", "consumable",
               v->consumables[i].c->full_id, v->consumables[i].days_left_p10 * 86400.0);
-  head(o, "restock_consumable_time_left_p90_seconds", "gauge",
+  prom_head(o, "restock_consumable_time_left_p90_seconds", "gauge",
        "90 % quantile of the time until empty (days_left_p90 in seconds); +Inf when not "
        "depleting, absent when unknown.");
   for(i = 0; i < v->n_consumables; i++)
     if(v->consumables[i].has_level && !isnan(v->consumables[i].days_left_p90))
-      sample1(o, "restock_consumable_time_left_p90_seconds", "consumable",
+      prom_sample(o, "restock_consumable_time_left_p90_seconds", "consumable",
               v->consumables[i].c->full_id, v->consumables[i].days_left_p90 * 86400.0);
-  head(o, "restock_consumable_cover_p10_seconds", "gauge",
+  prom_head(o, "restock_consumable_cover_p10_seconds", "gauge",
        "10 % quantile of the cover, installed part and shelf (cover_days_p10 in seconds); "
        "+Inf when not depleting, absent when unknown.");
   for(i = 0; i < v->n_consumables; i++)
     if(v->consumables[i].has_level && !isnan(v->consumables[i].cover_days_p10))
-      sample1(o, "restock_consumable_cover_p10_seconds", "consumable",
+      prom_sample(o, "restock_consumable_cover_p10_seconds", "consumable",
               v->consumables[i].c->full_id, v->consumables[i].cover_days_p10 * 86400.0);
-  head(o, "restock_consumable_runout_risk_ratio", "gauge",
+  prom_head(o, "restock_consumable_runout_risk_ratio", "gauge",
        "Chance, 0 to 1, that the cover ends before a delivery ordered now arrives "
        "(runout_risk); absent when unknown.");
   for(i = 0; i < v->n_consumables; i++)
     if(v->consumables[i].has_level && !isnan(v->consumables[i].runout_risk))
-      sample1(o, "restock_consumable_runout_risk_ratio", "consumable",
+      prom_sample(o, "restock_consumable_runout_risk_ratio", "consumable",
               v->consumables[i].c->full_id, v->consumables[i].runout_risk);
-  head(o, "restock_consumable_empty_timestamp_seconds", "gauge",
+  prom_head(o, "restock_consumable_empty_timestamp_seconds", "gauge",
        "Predicted Unix time of empty; absent when not depleting or unknown.");
   for(i = 0; i < v->n_consumables; i++)
     if(v->consumables[i].has_level && v->consumables[i].empty_at_ms != INT64_MAX &&
        v->consumables[i].empty_at_ms > 0)
-      sample1(o, "restock_consumable_empty_timestamp_seconds", "consumable",
+      prom_sample(o, "restock_consumable_empty_timestamp_seconds", "consumable",
               v->consumables[i].c->full_id, (double)v->consumables[i].empty_at_ms / 1000.0);
-  head(o, "restock_consumable_stale", "gauge",
+  prom_head(o, "restock_consumable_stale", "gauge",
        "1 when the consumable has had no fresh reading within stale_after.");
   for(i = 0; i < v->n_consumables; i++)
-    sample1(o, "restock_consumable_stale", "consumable", v->consumables[i].c->full_id,
+    prom_sample(o, "restock_consumable_stale", "consumable", v->consumables[i].c->full_id,
             v->consumables[i].stale ? 1 : 0);
-  head(o, "restock_consumable_spares", "gauge", "Parts on the shelf.");
+  prom_head(o, "restock_consumable_spares", "gauge", "Parts on the shelf.");
   for(i = 0; i < v->n_consumables; i++)
-    sample1(o, "restock_consumable_spares", "consumable", v->consumables[i].c->full_id,
+    prom_sample(o, "restock_consumable_spares", "consumable", v->consumables[i].c->full_id,
             (double)v->consumables[i].spares);
-  head(o, "restock_consumable_on_order", "gauge",
+  prom_head(o, "restock_consumable_on_order", "gauge",
        "Units on the consumable's open order line not yet delivered.");
   for(i = 0; i < v->n_consumables; i++)
-    sample1(o, "restock_consumable_on_order", "consumable", v->consumables[i].c->full_id,
+    prom_sample(o, "restock_consumable_on_order", "consumable", v->consumables[i].c->full_id,
             (double)v->consumables[i].on_order);
-  head(o, "restock_consumable_held", "gauge",
+  prom_head(o, "restock_consumable_held", "gauge",
        "1 while the consumable is held (rejected, expired or by a person): no rule orders it.");
   for(i = 0; i < v->n_consumables; i++)
-    sample1(o, "restock_consumable_held", "consumable", v->consumables[i].c->full_id,
+    prom_sample(o, "restock_consumable_held", "consumable", v->consumables[i].c->full_id,
             v->consumables[i].held ? 1 : 0);
   /* for the alert "runs out within its lead time with no order open" (issue 16) */
-  head(o, "restock_consumable_lead_time_seconds", "gauge",
+  prom_head(o, "restock_consumable_lead_time_seconds", "gauge",
        "Lead time of the consumable's catalog item (lead_time_days in seconds).");
   for(i = 0; i < v->n_consumables; i++)
-    sample1(o, "restock_consumable_lead_time_seconds", "consumable", v->consumables[i].c->full_id,
+    prom_sample(o, "restock_consumable_lead_time_seconds", "consumable", v->consumables[i].c->full_id,
             v->consumables[i].lead_time_days * 86400.0);
-  head(o, "restock_consumable_cover_seconds", "gauge",
+  prom_head(o, "restock_consumable_cover_seconds", "gauge",
        "Predicted time until the installed part and the spares are used up (cover_days in "
        "seconds); +Inf when not depleting, absent when unknown.");
   for(i = 0; i < v->n_consumables; i++)
     if(v->consumables[i].has_level && !isnan(v->consumables[i].cover_days))
-      sample1(o, "restock_consumable_cover_seconds", "consumable", v->consumables[i].c->full_id,
+      prom_sample(o, "restock_consumable_cover_seconds", "consumable", v->consumables[i].c->full_id,
               v->consumables[i].cover_days * 86400.0);
 }
 
@@ -347,12 +291,12 @@ static void render_alerts(const struct metrics_input *in, struct rs_buf *o)
   struct status_alert *a = NULL;
   size_t n = 0, i, k;
   status_alert_items(in->v, in->cfg, in->st, &a, &n);
-  head(o, "restock_alerts", "gauge", "Alerts shown now, by kind (the status page's banner).");
+  prom_head(o, "restock_alerts", "gauge", "Alerts shown now, by kind (the status page's banner).");
   for(k = 0; k < RS_ARRAY_LEN(kinds); k++) {
     size_t c = 0;
     for(i = 0; i < n; i++)
       c += a[i].kind && !strcmp(a[i].kind, kinds[k]);
-    sample1(o, "restock_alerts", "kind", kinds[k], (double)c);
+    prom_sample(o, "restock_alerts", "kind", kinds[k], (double)c);
   }
   status_alert_items_free(a, n);
 }
@@ -364,11 +308,11 @@ enum rs_err metrics_render(struct metrics *m, const struct metrics_input *in, st
   unsigned s;
 
   memset(&oc, 0, sizeof(oc));
-  head(o, "restock_build_info", "gauge", "Always 1; the version is a label.");
-  sample1(o, "restock_build_info", "version", in->version ? in->version : "", 1);
+  prom_head(o, "restock_build_info", "gauge", "Always 1; the version is a label.");
+  prom_sample(o, "restock_build_info", "version", in->version ? in->version : "", 1);
   if(in->start_time_ms > 0) {
-    head(o, "restock_start_time_seconds", "gauge", "Unix time restockd started.");
-    sample1(o, "restock_start_time_seconds", NULL, NULL, (double)in->start_time_ms / 1000.0);
+    prom_head(o, "restock_start_time_seconds", "gauge", "Unix time restockd started.");
+    prom_sample(o, "restock_start_time_seconds", NULL, NULL, (double)in->start_time_ms / 1000.0);
   }
   render_devices(m, in->v, o);
   render_consumables(in->v, o);
@@ -376,7 +320,7 @@ enum rs_err metrics_render(struct metrics *m, const struct metrics_input *in, st
     render_alerts(in, o);
   if(in->loop) {
     size_t b;
-    head(o, "restock_loop_turn_seconds", "histogram",
+    prom_head(o, "restock_loop_turn_seconds", "histogram",
          "Work the main loop did between two waits (one turn).");
     for(b = 0; b < EVLOOP_N_BUCKETS; b++)
       rs_buf_printf(o, "restock_loop_turn_seconds_bucket{le=\"%g\"} %" PRIu64 "\n",
@@ -384,24 +328,24 @@ enum rs_err metrics_render(struct metrics *m, const struct metrics_input *in, st
     rs_buf_printf(o, "restock_loop_turn_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n",
                   in->loop->count);
     rs_buf_puts(o, "restock_loop_turn_seconds_sum ");
-    value(o, in->loop->sum_s);
+    prom_value(o, in->loop->sum_s);
     rs_buf_puts(o, "\n");
-    sample_u64(o, "restock_loop_turn_seconds_count", NULL, NULL, in->loop->count);
-    head(o, "restock_loop_lag_seconds", "gauge",
+    prom_sample_u64(o, "restock_loop_turn_seconds_count", NULL, NULL, in->loop->count);
+    prom_head(o, "restock_loop_lag_seconds", "gauge",
          "The longest main-loop turn within the last 10 s (or the current one, if longer).");
-    sample1(o, "restock_loop_lag_seconds", NULL, NULL, (double)in->loop_lag_ms / 1000.0);
+    prom_sample(o, "restock_loop_lag_seconds", NULL, NULL, (double)in->loop_lag_ms / 1000.0);
   }
 
-  head(o, "restock_readings_total", "counter", "Readings taken (good and failed) since start.");
-  sample_u64(o, "restock_readings_total", NULL, NULL, in->v->readings_submitted);
-  head(o, "restock_readings_stored_total", "counter",
+  prom_head(o, "restock_readings_total", "counter", "Readings taken (good and failed) since start.");
+  prom_sample_u64(o, "restock_readings_total", NULL, NULL, in->v->readings_submitted);
+  prom_head(o, "restock_readings_stored_total", "counter",
        "Readings written to the database since start (after deadband and heartbeat).");
-  sample_u64(o, "restock_readings_stored_total", NULL, NULL, in->v->readings_stored);
-  head(o, "restock_store_errors_total", "counter", "Readings the database refused since start.");
-  sample_u64(o, "restock_store_errors_total", NULL, NULL, in->v->store_errors);
+  prom_sample_u64(o, "restock_readings_stored_total", NULL, NULL, in->v->readings_stored);
+  prom_head(o, "restock_store_errors_total", "counter", "Readings the database refused since start.");
+  prom_sample_u64(o, "restock_store_errors_total", NULL, NULL, in->v->store_errors);
   if(in->lines_created >= 0) {
-    head(o, "restock_order_lines_created_total", "counter", "Order lines the rules created.");
-    sample_u64(o, "restock_order_lines_created_total", NULL, NULL, (uint64_t)in->lines_created);
+    prom_head(o, "restock_order_lines_created_total", "counter", "Order lines the rules created.");
+    prom_sample_u64(o, "restock_order_lines_created_total", NULL, NULL, (uint64_t)in->lines_created);
   }
 
   if(in->st) {
@@ -409,19 +353,19 @@ enum rs_err metrics_render(struct metrics *m, const struct metrics_input *in, st
     if(rc)
       return rc;
   }
-  head(o, "restock_orders", "gauge", "Orders in the database by state.");
+  prom_head(o, "restock_orders", "gauge", "Orders in the database by state.");
   for(s = 0; s < STORE_ORDER_STATE_COUNT; s++)
-    sample_u64(o, "restock_orders", "state", store_order_state_name((enum store_order_state)s),
+    prom_sample_u64(o, "restock_orders", "state", store_order_state_name((enum store_order_state)s),
                oc.by_state[s]);
-  head(o, "restock_approvals_pending", "gauge", "Orders waiting for a person to approve them.");
-  sample_u64(o, "restock_approvals_pending", NULL, NULL, oc.by_state[STORE_ORDER_PENDING_APPROVAL]);
-  head(o, "restock_approvals_oldest_pending_timestamp_seconds", "gauge",
+  prom_head(o, "restock_approvals_pending", "gauge", "Orders waiting for a person to approve them.");
+  prom_sample_u64(o, "restock_approvals_pending", NULL, NULL, oc.by_state[STORE_ORDER_PENDING_APPROVAL]);
+  prom_head(o, "restock_approvals_oldest_pending_timestamp_seconds", "gauge",
        "Unix time the longest-waiting approval started waiting (absent when none waits).");
   if(oc.oldest_pending_ms > 0)
-    sample1(o, "restock_approvals_oldest_pending_timestamp_seconds", NULL, NULL,
+    prom_sample(o, "restock_approvals_oldest_pending_timestamp_seconds", NULL, NULL,
             (double)oc.oldest_pending_ms / 1000.0);
-  head(o, "restock_submission_errors_total", "counter",
+  prom_head(o, "restock_submission_errors_total", "counter",
        "Failed attempts to place orders with the shop (from the stored attempt counts).");
-  sample_u64(o, "restock_submission_errors_total", NULL, NULL, oc.submission_errors);
+  prom_sample_u64(o, "restock_submission_errors_total", NULL, NULL, oc.submission_errors);
   return o->oom ? RS_ERR_NOMEM : RS_OK;
 }

@@ -49,7 +49,6 @@ struct metrics_input {
  */
 enum rs_err metrics_render(struct metrics *m, const struct metrics_input *in, struct rs_buf *out);
 
-/* Append s as a label value: backslash, double quote and newline escaped. */
-void metrics_escape_label(struct rs_buf *out, const char *s);
+/* The format's lines (HELP/TYPE, samples, label escaping): base/prom.h. */
 
 #endif

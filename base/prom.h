@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * prom: the Prometheus text exposition format (version 0.0.4), line by
+ * line: HELP/TYPE headers, samples with at most one label, label escaping.
+ * Which metrics exist and what they mean is the caller's business.
+ */
+#ifndef RS_PROM_H
+#define RS_PROM_H
+
+#include <stdint.h>
+
+#include "base/rs_util.h"
+
+/* "# HELP name help" and "# TYPE name type". */
+void prom_head(struct rs_buf *o, const char *name, const char *type, const char *help);
+/* A sample value: integers exactly, +Inf/-Inf/NaN as the format spells them. */
+void prom_value(struct rs_buf *o, double v);
+/* name{label="lv"} v (without label when label is NULL). */
+void prom_sample(struct rs_buf *o, const char *name, const char *label, const char *lv, double v);
+/* The same with an exact unsigned 64-bit value. */
+void prom_sample_u64(struct rs_buf *o, const char *name, const char *label, const char *lv,
+                     uint64_t v);
+/* Append s as a label value: backslash, double quote and newline escaped. */
+void prom_escape_label(struct rs_buf *out, const char *s);
+
+#endif
