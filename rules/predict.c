@@ -6,6 +6,7 @@
 #include "rules/predict.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config/config.h"
@@ -30,6 +31,9 @@ enum { FIT_NONE = 0, FIT_LINEAR = 1, FIT_EXP = 2 };
 #endif
 #ifndef RECENT_GAIN_SHORT
 #define RECENT_GAIN_SHORT 0.5  /* 3 to 7 days: only faster, by this share */
+#endif
+#ifndef RECENT_PTS
+#define RECENT_PTS        5    /* buckets at least in the recent part of a change */
 #endif
 #ifndef RECENT_SPAN_MIN
 #define RECENT_SPAN_MIN   3.0  /* days: no change on a shorter recent window */
@@ -82,6 +86,10 @@ enum { FIT_NONE = 0, FIT_LINEAR = 1, FIT_EXP = 2 };
 #ifndef ANCHOR_BLEND
 #define ANCHOR_BLEND      1      /* 1: blend line and reading by wander and noise */
 #endif
+#ifndef OFF_CONFIRM
+#define OFF_CONFIRM       3      /* filtered readings off the line in a row that move the anchor */
+#endif
+#define OFF_MAX           100
 #define WRAP_SHARE        0.25   /* a wrap: old value in the top, new in the bottom quarter */
 
 const char *predict_strerror(int err)
@@ -453,7 +461,7 @@ static size_t change_point(const double *t, const double *y, size_t lo, size_t n
   }
   one = range_sse(P, 0, k);
   best = one;
-  for(s = k / 4; s + 4 <= k; s++) {
+  for(s = k / 4; s + RECENT_PTS <= k; s++) {
     double sse;
     if(s < 3 || t[n - 1] - t[lo + s] < RECENT_SPAN_MIN)
       continue;
@@ -738,6 +746,7 @@ static void new_segment(struct predictor *p, int64_t seg_start_ms)
 {
   p->seg_start_ms = seg_start_ms;
   p->n = 0;
+  p->off_n = 0;
   p->open_n = 0;
   p->open_sum_t = 0;
   p->open_sum_x = 0;
@@ -939,6 +948,33 @@ static void note_move(struct predictor *p, int64_t t_ms, double f)
 }
 
 /*
+ * Count the filtered readings in a row that lie off the fitted line by
+ * more than the anchor threshold (ANCHOR_SIGMAS x sqrt(sigma^2 + w^2)), on
+ * the same side (sign of off_n): rem is the new one's remaining fraction at
+ * t_ms. Two outliers in a row pass a median of 3 (two stones in a tyre's
+ * groove on two mornings); a level that really moved stays off the line.
+ * Only for a noisy sensor on a line; 0 otherwise.
+ */
+static void note_off(struct predictor *p, int64_t t_ms, double rem)
+{
+  const struct predict_fit *fi = &p->fit;
+  double sigma = p->noise * 0.8862, w, d, thr;
+  if(fi->kind != FIT_LINEAR || !(sigma > 1e-6) || p->params.model != PREDICT_MODEL_LEVEL) {
+    p->off_n = 0;
+    return;
+  }
+  w = fabs(fi->slope) * fi->jit_d;
+  d = rem - (fi->anchor + fi->slope * (diff_ms(t_ms, p->seg_start_ms) / DAY_MS - fi->t_ref_d));
+  thr = ANCHOR_SIGMAS * sqrt(sigma * sigma + w * w);
+  if(d > thr)
+    p->off_n = (int8_t)(p->off_n > 0 ? (p->off_n < OFF_MAX ? p->off_n + 1 : OFF_MAX) : 1);
+  else if(d < -thr)
+    p->off_n = (int8_t)(p->off_n < 0 ? (p->off_n > -OFF_MAX ? p->off_n - 1 : -OFF_MAX) : -1);
+  else
+    p->off_n = 0;
+}
+
+/*
  * Take one reading into the current segment: median of 3 with the two
  * before it, noise estimate, bucket. No replacement logic.
  */
@@ -979,6 +1015,7 @@ static void accept(struct predictor *p, int64_t wall_ms, double raw)
   learn_week(p, mid_ms, remaining_of(pp, model_x(p, p->filt)) - remaining_of(pp, model_x(p, f)),
              diff_ms(mid_ms, p->filt_ms) / DAY_MS);
   note_move(p, wall_ms, raw);
+  note_off(p, mid_ms, remaining_of(pp, model_x(p, f)));
   p->filt = f;
   p->filt_ms = mid_ms;
   bucket_add(p, mid_ms, model_x(p, f));
@@ -1191,7 +1228,7 @@ void predict_eval(const struct predictor *p, int64_t now_ms, struct prediction *
   double prior_rate = pp->prior_life_days > 0 ? 1.0 / pp->prior_life_days : 0;
   double p10 = INFINITY, p90 = INFINITY, excess = 0;
   double drop_sd = 0, wf[7];
-  bool on_reading = false, unknown = false, weekly;
+  bool on_reading = false, unknown = false, weekly, confirmed = true;
 
   predict_unknown(out);
   if(pp->model == PREDICT_MODEL_BUTTON || p->last_ms == INT64_MIN || p->n_raw == 0)
@@ -1249,7 +1286,10 @@ void predict_eval(const struct predictor *p, int64_t now_ms, struct prediction *
     {
       double rem_last = f_last + f->slope * (now_d - last_d);
       double w = ANCHOR_BLEND ? fabs(f->slope) * f->jit_d : 0, dev = fabs(rem_last - rem);
-      if(dev > ANCHOR_SIGMAS * sqrt(sigma * sigma + w * w) + 1e-9) {
+      /* far off the line: the level moved — once a noisy sensor's readings
+         stayed off it OFF_CONFIRM times in a row (outliers come in pairs) */
+      confirmed = !(sigma > 1e-6) || abs(p->off_n) >= OFF_CONFIRM;
+      if(dev > ANCHOR_SIGMAS * sqrt(sigma * sigma + w * w) + 1e-9 && confirmed) {
         rem = rem_last;
         on_reading = true;
       }
@@ -1264,7 +1304,7 @@ void predict_eval(const struct predictor *p, int64_t now_ms, struct prediction *
     }
     /* Depleting only when significantly so; then the conservative slope decides. */
     rate = f->slope < -2 * f->se && s < -RATE_EPS ? -s : 0;
-    if(rem <= 0 || f_last <= 0) {
+    if(rem <= 0 || (f_last <= 0 && confirmed)) {
       days = 0;
       p10 = p90 = 0;
     }
@@ -1515,7 +1555,8 @@ int predict_save(const struct predictor *p, uint8_t *buf, size_t cap, size_t *le
   put_u(&w, p->n, 2);
   put_u(&w, p->n_raw, 1);
   put_u(&w, p->n_intervals, 1);
-  put_u(&w, 0, 2);
+  put_u(&w, (uint8_t)p->off_n, 1); /* flags: readings off the line in a row (signed) */
+  put_u(&w, 0, 1);
   put_u(&w, (uint64_t)p->seg_start_ms, 8);
   put_u(&w, (uint64_t)p->last_ms, 8);
   put_u(&w, (uint64_t)p->replaced_ms, 8);
@@ -1581,6 +1622,7 @@ int predict_load(struct predictor *p, const struct predict_params *params, const
   struct rbuf r = {buf, 0, len};
   size_t i, n, ni, need;
   unsigned version, model, n_raw;
+  int8_t off_n;
   double saved_full, saved_empty, saved_life;
   int rc;
 
@@ -1601,7 +1643,10 @@ int predict_load(struct predictor *p, const struct predict_params *params, const
   n = (size_t)get_u(&r, 2);
   n_raw = (unsigned)get_u(&r, 1);
   ni = (size_t)get_u(&r, 1);
-  (void)get_u(&r, 2);
+  off_n = (int8_t)(uint8_t)get_u(&r, 1);
+  (void)get_u(&r, 1);
+  if(off_n > OFF_MAX || off_n < -OFF_MAX)
+    return PREDICT_ERR_FORMAT;
   if(n > PREDICT_WINDOW || ni > PREDICT_INTERVALS || n_raw > 2)
     return PREDICT_ERR_FORMAT;
   need = blob_len(n, ni);
@@ -1620,6 +1665,7 @@ int predict_load(struct predictor *p, const struct predict_params *params, const
   q.n = (uint16_t)n;
   q.n_raw = (uint8_t)n_raw;
   q.n_intervals = (uint8_t)ni;
+  q.off_n = off_n;
   q.seg_start_ms = (int64_t)get_u(&r, 8);
   q.last_ms = (int64_t)get_u(&r, 8);
   q.replaced_ms = (int64_t)get_u(&r, 8);

@@ -156,6 +156,7 @@ struct predictor {
   uint8_t base_from_next; /* usage: the next reading is the new part's zero */
   uint8_t n_raw;          /* 0..2 values in raw[] */
   uint8_t n_intervals;
+  int8_t off_n; /* filtered readings in a row off the line (sign: side) */
   uint16_t n;                           /* closed buckets */
   float intervals_d[PREDICT_INTERVALS]; /* newest last */
   struct predict_bucket b[PREDICT_WINDOW];
