@@ -69,6 +69,10 @@ struct daemon_core *daemon_core_new(struct cfg *cfg, struct store *st, struct rs
   c->cfg = cfg;
   c->st = st;
   c->clk = clk;
+  /* the recent readings into the table by point first, so that each point's
+     warm start reads one index (and a small recent table) */
+  if(st && store_merge_readings(st, NULL))
+    log_warn("store: cannot merge the recent readings: %s", store_errmsg(st));
   c->sched = scheduler_new(cfg, lookup, lookup_ctx, now);
   c->rp = reading_path_new(st, cfg);
   c->pl = pipeline_new(st);

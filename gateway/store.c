@@ -109,6 +109,12 @@ static const char *const migrations[] = {
     " CHECK(received >= 0);"
     "ALTER TABLE audit ADD COLUMN subject TEXT;"
     "CREATE INDEX audit_by_subject ON audit(subject, time_ms);",
+
+    /* 4 -> 5: the recent readings, in arrival order (issue 14, flash wear): a batch
+       appends to one page instead of dirtying each point's page of `readings`;
+       store_merge_readings() moves them into `readings` (daily and at start) */
+    ("CREATE TABLE readings_recent(point_id INTEGER NOT NULL, time_ms INTEGER NOT NULL,"
+     " value REAL NOT NULL) STRICT;"),
 };
 
 #if !defined(__cplusplus)
@@ -131,6 +137,8 @@ enum sid {
   S_LAST_READING,
   S_READINGS_RANGE,
   S_THIN,
+  S_MERGE_COPY,
+  S_MERGE_CLEAR,
   S_CONS_GET,
   S_CONS_PUT,
   S_CONS_SPARES,
@@ -207,18 +215,40 @@ static const char *const sql_text[S_COUNT] = {
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",
     [S_POINT_ADD] = "INSERT INTO points(device, point) VALUES(?1, ?2) ON CONFLICT DO NOTHING",
-    [S_READING_PUT] = "INSERT OR REPLACE INTO readings(point_id, time_ms, value)"
+    /* new values go to readings_recent (appended in rowid order); the queries read
+       both tables, and a row of readings_recent wins over an older one at the same
+       (point, time), as INSERT OR REPLACE into readings would have it */
+    [S_READING_PUT] = "INSERT INTO readings_recent(point_id, time_ms, value)"
                       " SELECT id, ?3, ?4 FROM points WHERE device = ?1 AND point = ?2",
-    [S_LAST_READINGS] = "SELECT p.device, p.point, r.time_ms, r.value FROM points p"
-                        " JOIN readings r ON r.point_id = p.id AND r.time_ms ="
-                        " (SELECT max(time_ms) FROM readings WHERE point_id = p.id)"
-                        " ORDER BY p.device, p.point",
+    [S_LAST_READINGS] =
+        "SELECT p.device, p.point, u.time_ms, u.value FROM points p JOIN"
+        " (SELECT point_id, time_ms, value, row_number() OVER (PARTITION BY point_id"
+        " ORDER BY time_ms DESC, src DESC, seq DESC) AS k FROM"
+        " (SELECT r.point_id, r.time_ms, r.value, 0 AS src, 0 AS seq FROM points q"
+        " JOIN readings r ON r.point_id = q.id AND r.time_ms ="
+        " (SELECT max(time_ms) FROM readings WHERE point_id = q.id)"
+        " UNION ALL SELECT point_id, time_ms, value, 1, rowid FROM readings_recent)) u"
+        " ON u.point_id = p.id AND u.k = 1 ORDER BY p.device, p.point",
     [S_LAST_READING] =
-        "SELECT r.time_ms, r.value FROM readings r JOIN points p ON p.id = r.point_id"
-        " WHERE p.device = ?1 AND p.point = ?2 ORDER BY r.time_ms DESC LIMIT 1",
-    [S_READINGS_RANGE] = "SELECT r.time_ms, r.value FROM readings r JOIN points p"
-                         " ON p.id = r.point_id WHERE p.device = ?1 AND p.point = ?2"
-                         " AND r.time_ms >= ?3 AND r.time_ms < ?4 ORDER BY r.time_ms",
+        "SELECT * FROM (SELECT r.time_ms, r.value, 0 AS src, 0 AS seq FROM readings r"
+        " WHERE r.point_id = (SELECT id FROM points WHERE device = ?1 AND point = ?2)"
+        " ORDER BY r.time_ms DESC LIMIT 1)"
+        " UNION ALL SELECT time_ms, value, 1, rowid FROM readings_recent"
+        " WHERE point_id = (SELECT id FROM points WHERE device = ?1 AND point = ?2)"
+        " ORDER BY 1 DESC, 3 DESC, 4 DESC LIMIT 1",
+    /* oldest first; equal times come out together, the winner last */
+    [S_READINGS_RANGE] =
+        "SELECT r.time_ms, r.value, 0 AS src, 0 AS seq FROM readings r"
+        " WHERE r.point_id = (SELECT id FROM points WHERE device = ?1 AND point = ?2)"
+        " AND r.time_ms >= ?3 AND r.time_ms < ?4"
+        " UNION ALL SELECT time_ms, value, 1, rowid FROM readings_recent"
+        " WHERE point_id = (SELECT id FROM points WHERE device = ?1 AND point = ?2)"
+        " AND time_ms >= ?3 AND time_ms < ?4 ORDER BY 1, 3, 4",
+    /* point order writes each point's page of readings once; rowid order last wins */
+    [S_MERGE_COPY] = "INSERT OR REPLACE INTO readings(point_id, time_ms, value)"
+                     " SELECT point_id, time_ms, value FROM readings_recent"
+                     " ORDER BY point_id, time_ms, rowid",
+    [S_MERGE_CLEAR] = "DELETE FROM readings_recent",
     /* keep, per point and bucket, the last reading before the cutoff */
     [S_THIN] = "DELETE FROM readings AS r WHERE r.time_ms < ?1 AND r.time_ms <"
                " (SELECT max(r2.time_ms) FROM readings r2 WHERE r2.point_id = r.point_id"
@@ -1460,10 +1490,52 @@ enum rs_err store_readings_range(struct store *st, const char *device, const cha
 {
   sqlite3_stmt *s = fresh(st, S_READINGS_RANGE, "ttii", device, point, from_ms, to_ms);
   enum rs_err rc = RS_OK;
-  while(next_row(st, s, &rc, "reading readings"))
-    if(cb(ud, device, point, sqlite3_column_int64(s, 0), sqlite3_column_double(s, 1)))
+  bool held = false;
+  int64_t held_t = 0;
+  double held_v = 0;
+  /* rows of one time come together, the one that counts last: hold each row
+     until the next one shows a different time */
+  while(next_row(st, s, &rc, "reading readings")) {
+    int64_t t = sqlite3_column_int64(s, 0);
+    if(held && t != held_t && cb(ud, device, point, held_t, held_v)) {
+      held = false;
       break;
+    }
+    held = true;
+    held_t = t;
+    held_v = sqlite3_column_double(s, 1);
+  }
+  if(!rc && held)
+    (void)cb(ud, device, point, held_t, held_v);
   sqlite3_finalize(s);
+  return rc;
+}
+
+/*
+ * Move readings_recent into readings in one transaction (not fsynced: the
+ * rows are in one table or the other whatever happens). *moved (may be
+ * NULL) gets the count.
+ */
+enum rs_err store_merge_readings(struct store *st, int64_t *moved)
+{
+  enum rs_err rc;
+  int64_t n = 0;
+  if(moved)
+    *moved = 0;
+  rc = store_begin_batch(st);
+  if(rc)
+    return rc;
+  rc = run_id(st, S_MERGE_COPY, "merging the recent readings");
+  n = st->changes;
+  if(!rc)
+    rc = run_id(st, S_MERGE_CLEAR, "clearing the recent readings");
+  if(rc) {
+    (void)store_rollback(st);
+    return rc;
+  }
+  rc = store_commit(st);
+  if(!rc && moved)
+    *moved = n;
   return rc;
 }
 
@@ -1475,7 +1547,9 @@ enum rs_err store_thin_readings(struct store *st, int64_t cutoff_ms, int64_t buc
     *deleted = 0;
   if(bucket_ms <= 0 || cutoff_ms < 0)
     return fail_msg(st, RS_ERR_INVALID, "thinning readings: bucket must be > 0, cutoff >= 0");
-  rc = exec(st, S_THIN, "thinning readings", "ii", cutoff_ms, bucket_ms);
+  rc = store_merge_readings(st, NULL);
+  if(!rc)
+    rc = exec(st, S_THIN, "thinning readings", "ii", cutoff_ms, bucket_ms);
   if(!rc && deleted)
     *deleted = st->changes;
   return rc;

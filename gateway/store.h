@@ -34,7 +34,7 @@
 struct store;
 
 /* The schema version this code writes (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 /* Longest order id in bytes, without the NUL (it is the Idempotency-Key). */
 #define STORE_ORDER_ID_MAX 64
 
@@ -127,7 +127,16 @@ enum rs_err store_readings_range(struct store *st, const char *device, const cha
                                  int64_t from_ms, int64_t to_ms, store_reading_cb cb, void *ud);
 
 /*
- * Retention: readings older than cutoff_ms are thinned to the last reading of
+ * New readings go to a table in arrival order (a batch appends to a page or
+ * two, whatever the points: issue 14, flash wear); the queries above read it
+ * too. This moves them into the table clustered by (point, time), in one
+ * transaction; restockd calls it at start and with the daily retention pass.
+ * *moved (may be NULL) gets the number of rows moved.
+ */
+enum rs_err store_merge_readings(struct store *st, int64_t *moved);
+
+/*
+ * Retention (merges first): readings older than cutoff_ms are thinned to the last reading of
  * each bucket_ms-long bucket (per point; buckets aligned to the Unix epoch).
  * Newer readings are untouched. *deleted (may be NULL) gets the count removed.
  */

@@ -804,6 +804,63 @@ static void test_readings_range(void **state)
   assert_int_equal(store_put_reading(f->st, "press-1", "filter", T0, NAN), RS_ERR_INVALID);
 }
 
+/*
+ * New readings are kept in arrival order until merged into the table by
+ * point (flash wear); what a user reads is the same before and after the
+ * merge, across a restart, and a later value at the same instant still wins.
+ */
+static void test_readings_merge(void **state)
+{
+  struct fx *f = *state;
+  struct rd r;
+  sqlite3 *db;
+  int64_t t, moved = -1;
+  double v;
+  int i;
+  f->st = open_ok(f);
+  for(i = 0; i < 5; i++)
+    assert_int_equal(store_put_reading(f->st, "press-1", "filter", T0 + i * 60000, 100 - i), RS_OK);
+  assert_int_equal(store_merge_readings(f->st, &moved), RS_OK);
+  assert_int_equal(moved, 5);
+  /* after the merge: more values, one of them at a merged instant, one twice */
+  assert_int_equal(store_put_reading(f->st, "press-1", "filter", T0 + 2 * 60000, 42), RS_OK);
+  for(i = 5; i < 8; i++)
+    assert_int_equal(store_put_reading(f->st, "press-1", "filter", T0 + i * 60000, 100 - i), RS_OK);
+  assert_int_equal(store_put_reading(f->st, "press-1", "filter", T0 + 7 * 60000, 7.5), RS_OK);
+  assert_int_equal(store_put_reading(f->st, "press-2", "ink", T0, 7), RS_OK);
+  store_close(f->st);
+  f->st = open_ok(f); /* a restart keeps both tables */
+  for(i = 0; i < 2; i++) {
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(
+        store_readings_range(f->st, "press-1", "filter", 0, INT64_MAX, collect_rd, &r), RS_OK);
+    assert_int_equal(r.n, 8);
+    assert_int_equal(r.t[2], T0 + 2 * 60000);
+    assert_true(r.v[2] == 42);
+    assert_true(r.v[6] == 94);
+    assert_int_equal(r.t[7], T0 + 7 * 60000);
+    assert_true(r.v[7] == 7.5);
+    assert_int_equal(store_last_reading(f->st, "press-1", "filter", &t, &v), RS_OK);
+    assert_int_equal(t, T0 + 7 * 60000);
+    assert_true(v == 7.5);
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(store_last_readings(f->st, collect_rd, &r), RS_OK);
+    assert_int_equal(r.n, 2);
+    assert_true(r.v[0] == 7.5);
+    assert_true(r.v[1] == 7);
+    if(i == 0) {
+      assert_int_equal(store_merge_readings(f->st, &moved), RS_OK);
+      assert_int_equal(moved, 6); /* rows moved; one per point and instant is kept */
+    }
+  }
+  store_close(f->st);
+  f->st = NULL;
+  db = raw(f);
+  assert_int_equal(raw_int(db, "SELECT count(*) FROM readings_recent"), 0);
+  assert_int_equal(raw_int(db, "SELECT count(*) FROM readings"), 9);
+  sqlite3_close(db);
+}
+
 static void test_thin_readings(void **state)
 {
   struct fx *f = *state;
@@ -989,6 +1046,7 @@ int main(void)
       T(test_audit),
       T(test_transactions),
       T(test_readings_range),
+      T(test_readings_merge),
       T(test_thin_readings),
       T(test_consumables),
       T(test_full_disk),
