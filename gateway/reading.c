@@ -20,6 +20,7 @@ struct cons_state {
   bool pred_ok;        /* params valid: pred is usable */
   bool loaded;         /* store state read (or seeded) */
   bool dirty;          /* fed since the last save */
+  bool queued;         /* in rp->due: saved at the next reading_path_commit() */
   int64_t fed_ms;      /* wall ms of the newest reading fed; INT64_MIN: none */
   int64_t saved_ms;    /* fed_ms at the last save; INT64_MIN: never */
   int64_t spares;      /* cache of the store's count (the config's without a store) */
@@ -74,6 +75,8 @@ struct reading_path {
   bool batching;
   struct pending *pend;
   size_t n_pend, cap_pend;
+  struct entry **due; /* consumables whose state is due, saved with the next commit */
+  size_t n_due, cap_due;
 };
 
 /* FNV-1a over a NUL-terminated string. */
@@ -193,6 +196,7 @@ void reading_path_free(struct reading_path *rp)
   (void)reading_path_flush(rp);
   (void)reading_path_commit(rp);
   FREE_NULL(rp->pend);
+  FREE_NULL(rp->due);
   unindex(rp);
   for(i = 0; i < rp->cap; i++) {
     if(rp->slots[i]) {
@@ -412,9 +416,12 @@ static enum rs_err record_replacement(struct reading_path *rp, const struct cfg_
                                       struct cons_state *cs, int64_t at_ms, double before,
                                       double after, int64_t now_ms, bool marked);
 
-/* Save cs into c's store row (the rest of the row kept). RS_OK without a store. */
-static enum rs_err save_state(struct reading_path *rp, const char *id, struct cons_state *cs,
-                              int64_t now_ms)
+/*
+ * Write cs into c's store row (the rest of the row kept) without marking it
+ * saved (the caller does, once the write is committed). RS_OK without a store.
+ */
+static enum rs_err write_state(struct reading_path *rp, const char *id, struct cons_state *cs,
+                               int64_t now_ms)
 {
   struct store_consumable row;
   enum rs_err rc;
@@ -441,11 +448,19 @@ static enum rs_err save_state(struct reading_path *rp, const char *id, struct co
   if(rc)
     log_rl(LOG_LVL_ERR, "store-state", "store: cannot save the prediction state of %s: %s", id,
            store_errmsg(rp->st));
-  else {
+  store_consumable_free(&row);
+  return rc;
+}
+
+/* write_state() and, on success, mark cs saved. */
+static enum rs_err save_state(struct reading_path *rp, const char *id, struct cons_state *cs,
+                              int64_t now_ms)
+{
+  enum rs_err rc = write_state(rp, id, cs, now_ms);
+  if(!rc && rp->st && cs->pred_ok) {
     cs->saved_ms = cs->fed_ms;
     cs->dirty = false;
   }
-  store_consumable_free(&row);
   return rc;
 }
 
@@ -624,14 +639,28 @@ out:
   return RS_OK;
 }
 
-/* Feed reading r to every consumable of its point; save states that are due. */
-static void predict_one(struct reading_path *rp, const struct cfg_consumable *c,
-                        struct cons_state *cs, const struct reading *r)
+/*
+ * Feed reading r to consumable c (entry e); a state that is due is saved now,
+ * or, when batching, with the next reading_path_commit() (one transaction).
+ */
+static void predict_one(struct reading_path *rp, const struct cfg_consumable *c, struct entry *e,
+                        const struct reading *r)
 {
+  struct cons_state *cs = e->cs;
   feed(rp, c, cs, r->wall_ms, r->value, true);
-  if(cs->dirty &&
-     (cs->saved_ms == INT64_MIN || r->wall_ms - cs->saved_ms >= READING_PERSIST_INTERVAL_MS))
+  if(!cs->dirty || cs->queued ||
+     (cs->saved_ms != INT64_MIN && r->wall_ms - cs->saved_ms < READING_PERSIST_INTERVAL_MS))
+    return;
+  if(!rp->batching || !rp->st) {
     (void)save_state(rp, c->full_id, cs, r->wall_ms);
+    return;
+  }
+  if(rp->n_due == rp->cap_due) {
+    rp->cap_due = rp->cap_due ? 2 * rp->cap_due : 64;
+    rp->due = rs_xrealloc(rp->due, rp->cap_due * sizeof(*rp->due));
+  }
+  rp->due[rp->n_due++] = e;
+  cs->queued = true;
 }
 
 static void predict_reading(struct reading_path *rp, const struct reading *r, size_t g)
@@ -646,7 +675,7 @@ static void predict_reading(struct reading_path *rp, const struct reading *r, si
       if(!e)
         e = rp->cons_ent[i] = cons_entry(rp, rp->cons_of[i]);
       cons_ready(rp, rp->cons_of[i], e->cs);
-      predict_one(rp, rp->cons_of[i], e->cs, r);
+      predict_one(rp, rp->cons_of[i], e, r);
     }
     return;
   }
@@ -655,14 +684,12 @@ static void predict_reading(struct reading_path *rp, const struct reading *r, si
     return;
   for(i = 0; i < d->n_consumables; i++) {
     const struct cfg_consumable *c = &d->consumables[i];
-    struct cons_state *cs;
+    struct entry *e;
     if(!c->point || strcmp(c->point->id, r->point))
       continue;
-    cs = cons_get(rp, c);
-    feed(rp, c, cs, r->wall_ms, r->value, true);
-    if(cs->dirty &&
-       (cs->saved_ms == INT64_MIN || r->wall_ms - cs->saved_ms >= READING_PERSIST_INTERVAL_MS))
-      (void)save_state(rp, c->full_id, cs, r->wall_ms);
+    e = cons_entry(rp, c);
+    cons_ready(rp, c, e->cs);
+    predict_one(rp, c, e, r);
   }
 }
 
@@ -724,10 +751,10 @@ enum rs_err reading_path_commit(struct reading_path *rp)
   enum rs_err rc = RS_OK;
   size_t i;
   char dev[CFG_ID_MAX + 1];
-  if(!rp->n_pend)
+  if(!rp->n_pend && !rp->n_due)
     return RS_OK;
   if(!rp->st) {
-    rp->n_pend = 0;
+    rp->n_pend = rp->n_due = 0;
     return RS_OK;
   }
   /* one transaction for the turn: one WAL lock and one commit, not one per value */
@@ -738,6 +765,12 @@ enum rs_err reading_path_commit(struct reading_path *rp)
     memcpy(dev, pd->e->key, n);
     dev[n] = '\0';
     rc = store_put_reading(rp->st, dev, pd->e->key + pd->e->dev_len + 1, pd->t_ms, pd->value);
+  }
+  /* the predictor states that fell due since the last commit, in the same transaction */
+  for(i = 0; !rc && i < rp->n_due; i++) {
+    struct cons_state *cs = rp->due[i]->cs;
+    if(cs->dirty)
+      rc = write_state(rp, rp->due[i]->key + 1, cs, cs->fed_ms);
   }
   if(!rc)
     rc = store_commit(rp->st);
@@ -751,13 +784,22 @@ enum rs_err reading_path_commit(struct reading_path *rp)
     for(i = 0; i < rp->n_pend; i++)
       rp->pend[i].e->live.has_stored = false;
   }
-  rp->n_pend = 0;
+  /* saved, or (failed) still dirty: queued again by its next reading */
+  for(i = 0; i < rp->n_due; i++) {
+    struct cons_state *cs = rp->due[i]->cs;
+    cs->queued = false;
+    if(!rc && cs->dirty && cs->pred_ok) {
+      cs->saved_ms = cs->fed_ms;
+      cs->dirty = false;
+    }
+  }
+  rp->n_pend = rp->n_due = 0;
   return rc;
 }
 
 size_t reading_path_pending(const struct reading_path *rp)
 {
-  return rp->n_pend;
+  return rp->n_pend + rp->n_due;
 }
 
 enum rs_err reading_path_submit(struct reading_path *rp, const struct reading *r)

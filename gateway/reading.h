@@ -134,20 +134,24 @@ enum rs_err reading_path_submit_ex(struct reading_path *rp, const struct reading
                                    bool *changed);
 
 /*
- * Batching (restockd): values that pass the filter are kept in memory and
- * written by reading_path_commit() in one transaction (one lock, one WAL
- * commit, not fsynced: synchronous=NORMAL), which restockd calls once per
- * loop turn. Live state and the prediction see every reading at once. Off
- * (the default) writes each value as it comes. Turning it off commits.
+ * Batching (restockd): values that pass the filter, and the predictor
+ * states that fall due, are kept in memory and written by
+ * reading_path_commit() in one transaction (one lock, one WAL commit, not
+ * fsynced: synchronous=NORMAL), which restockd calls every
+ * DAEMON_COMMIT_INTERVAL_MS. Live state and the prediction see every reading
+ * at once. Off (the default) writes each value and state as it comes.
+ * Turning it off commits.
  */
 void reading_path_set_batching(struct reading_path *rp, bool on);
 /*
- * Write the values kept since the last commit. On failure (logged, counted
- * in store_errors) they are dropped and each of their points stores its
- * next value whatever the deadband says. RS_OK when there was nothing.
+ * Write the values and predictor states kept since the last commit. On
+ * failure (logged, counted in store_errors) the values are dropped and each
+ * of their points stores its next value whatever the deadband says; the
+ * states stay unsaved and fall due again at their next reading. RS_OK when
+ * there was nothing.
  */
 enum rs_err reading_path_commit(struct reading_path *rp);
-/* Values waiting for reading_path_commit(). */
+/* Values and predictor states waiting for reading_path_commit(). */
 size_t reading_path_pending(const struct reading_path *rp);
 
 /* Live state of device/point, or NULL when no reading of it was ever seen. */

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -346,6 +347,80 @@ static void test_history_survives_restart(void **state)
   env_close(&e);
 }
 
+static int count_reading(void *ud, const char *device, const char *point, int64_t t, double v)
+{
+  (void)device;
+  (void)point;
+  (void)t;
+  (void)v;
+  (*(int *)ud)++;
+  return 0;
+}
+
+/*
+ * restockd batches (reading_path_set_batching): values and the predictor
+ * states that fell due reach the store at each commit. A crash (the process
+ * ends without reading_path_free) loses what came after the last commit and
+ * nothing before it; the restarted path shows the prediction of that commit.
+ */
+static void test_batched_crash_bound(void **state)
+{
+  struct env e;
+  struct rule_snapshot before, after;
+  struct store_consumable row;
+  char err[256];
+  int64_t t = 0;
+  int n = 0, status = 0;
+  pid_t pid;
+  (void)state;
+  env_open(&e);
+  reading_path_free(e.rp);
+  e.rp = NULL;
+  store_close(e.st);
+  e.st = NULL;
+  pid = fork();
+  assert_true(pid >= 0);
+  if(pid == 0) {
+    /* the daemon: 30 h committed, then 5 h more that never are */
+    if(store_open(e.db, &e.st, err, sizeof(err)) != RS_OK)
+      _exit(2);
+    e.rp = reading_path_new(e.st, e.cfg);
+    reading_path_set_batching(e.rp, true);
+    t = feed_falling(&e, T0, 100, 30);
+    if(reading_path_commit(e.rp) != RS_OK)
+      _exit(3);
+    (void)feed_falling(&e, t + HOUR_MS, 70, 5);
+    _exit(reading_path_pending(e.rp) == 5 ? 0 : 4); /* no flush, no free: a crash */
+  }
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
+
+  assert_int_equal(store_open(e.db, &e.st, err, sizeof(err)), RS_OK);
+  assert_int_equal(store_readings_range(e.st, "m1", "lvl", 0, INT64_MAX, count_reading, &n), RS_OK);
+  assert_int_equal(n, 30);
+  /* the state fell due (first save) before the commit and went with it */
+  assert_int_equal(store_get_consumable_state(e.st, "m1/filter", &row), RS_OK);
+  assert_non_null(row.predictor_json);
+  store_consumable_free(&row);
+  e.rp = reading_path_new(e.st, e.cfg);
+  t = T0 + 29 * HOUR_MS;
+  reading_path_snapshot(e.rp, e.filter, t, false, &after);
+  assert_true(after.vars[EXPR_VAR_LEVEL_PCT] < 75); /* the level of the last commit */
+  /* the same as a path that saw the 30 h without a crash */
+  reading_path_free(e.rp);
+  store_close(e.st);
+  e.st = NULL;
+  e.rp = reading_path_new(NULL, e.cfg);
+  (void)feed_falling(&e, T0, 100, 30);
+  reading_path_snapshot(e.rp, e.filter, t, false, &before);
+  assert_true(after.vars[EXPR_VAR_LEVEL_PCT] == before.vars[EXPR_VAR_LEVEL_PCT]);
+  assert_true(isfinite(after.vars[EXPR_VAR_DAYS_LEFT]));
+  assert_true(fabs(after.vars[EXPR_VAR_DAYS_LEFT] - before.vars[EXPR_VAR_DAYS_LEFT]) < 0.2);
+  assert_int_equal(store_open(e.db, &e.st, err, sizeof(err)), RS_OK);
+  env_close(&e);
+}
+
 /* A reload keeps each consumable's history; a changed model starts afresh. */
 static void test_reload_keeps_history(void **state)
 {
@@ -424,6 +499,7 @@ int main(void)
       cmocka_unit_test(test_snapshot_carries_prediction),
       cmocka_unit_test(test_replacement_recorded),
       cmocka_unit_test(test_history_survives_restart),
+      cmocka_unit_test(test_batched_crash_bound),
       cmocka_unit_test(test_reload_keeps_history),
       cmocka_unit_test(test_button_edge),
   };
