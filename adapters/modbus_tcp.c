@@ -71,8 +71,8 @@ struct mbt_conn {
   enum { C_CLOSED, C_RESOLVING, C_CONNECTING, C_READY } state;
   struct evloop_io *io;   /* registered while fd is open */
   struct evloop_timer *tm; /* connect, reply and busy_wait deadlines; kicks */
-  enum { T_NONE, T_CONNECT, T_REPLY, T_SEND, T_FAIL } tm_kind; /* what the timer is for */
-  int pend_errno; /* T_FAIL: an immediate connect failure, reported from the timer */
+  enum { T_NONE, T_CONNECT, T_REPLY, T_SEND, T_FAIL, T_SENDFAIL } tm_kind; /* what the timer is for */
+  int pend_errno; /* T_FAIL, T_SENDFAIL: an immediate failure, reported from the timer */
   unsigned refs;
   struct mbt_dev *head, *tail; /* devices waiting; head is the one being served */
   uint16_t tid;                /* the last transaction id sent */
@@ -378,20 +378,18 @@ static void conn_connect_addr(struct mbt_conn *c, int64_t timeout_ms)
   evloop_timer_arm(c->tm, clock_real_mono_ms() + timeout_ms);
 }
 
-/* Send md's current request (connecting first when needed). */
-static void send_request(struct mbt_dev *md)
+/*
+ * Write md's current request on c (ready, nothing in flight) and arm the
+ * reply timeout. Returns 0, an errno, or -1 for a short write: the caller
+ * reports the failure.
+ */
+static int write_request(struct mbt_dev *md)
 {
   struct mbt_conn *c = md->conn;
   const struct cfg_device *d = md->a->dev;
   const struct mbplan_req *r = &md->m.plan.reqs[md->req];
   uint8_t f[12];
   ssize_t n;
-  if(c->state == C_CLOSED) {
-    conn_connect(c, d->timeout_ms);
-    return;
-  }
-  if(c->state != C_READY)
-    return; /* sent once connected */
   c->tid++;
   f[0] = (uint8_t)(c->tid >> 8);
   f[1] = (uint8_t)c->tid;
@@ -408,17 +406,37 @@ static void send_request(struct mbt_dev *md)
   do
     n = send(c->fd, f, sizeof(f), MSG_NOSIGNAL);
   while(n < 0 && errno == EINTR);
-  if(n != (ssize_t)sizeof(f)) {
-    char what[160];
-    /* 12 bytes into an empty socket buffer: anything else is a broken connection */
-    (void)rs_snprintf(what, sizeof(what), "cannot send the request: %s",
-                      n < 0 ? strerror(errno) : "short write");
-    conn_fail(c, MBD_IO, what);
-    return;
-  }
+  if(n != (ssize_t)sizeof(f))
+    return n < 0 ? errno : -1; /* 12 bytes into an empty socket buffer: a broken connection */
   c->waiting = true;
   c->tm_kind = T_REPLY;
   evloop_timer_arm(c->tm, clock_real_mono_ms() + d->timeout_ms);
+  return 0;
+}
+
+/* The failure e of write_request() (an errno, or -1 for a short write) hits the device served. */
+static void send_failed(struct mbt_conn *c, int e)
+{
+  char what[160];
+  (void)rs_snprintf(what, sizeof(what), "cannot send the request: %s",
+                    e > 0 ? strerror(e) : "short write");
+  conn_fail(c, MBD_IO, what);
+}
+
+/* Send md's current request (connecting first when needed). */
+static void send_request(struct mbt_dev *md)
+{
+  struct mbt_conn *c = md->conn;
+  int e;
+  if(c->state == C_CLOSED) {
+    conn_connect(c, md->a->dev->timeout_ms);
+    return;
+  }
+  if(c->state != C_READY)
+    return; /* sent once connected */
+  e = write_request(md);
+  if(e)
+    send_failed(c, e);
 }
 
 /*
@@ -647,6 +665,9 @@ static void conn_timer_cb(void *ud)
     c->waiting = false;
     dev_fail(md, MBD_TIMEOUT, 0, "no answer in time");
     break;
+  case T_SENDFAIL:
+    send_failed(c, c->pend_errno);
+    break;
   case T_SEND:
     if(md->req >= md->m.plan.n_reqs || md->budget <= 0)
       dev_finish(md); /* an empty plan */
@@ -763,6 +784,18 @@ static void mbt_start(struct adapter *a, int64_t wall_ms, adapter_emit_fn emit,
   else
     c->head = md;
   c->tail = md;
+  if(c->head == md && c->state == C_READY && !c->waiting && c->tm_kind == T_NONE &&
+     md->m.plan.n_reqs > 0) {
+    /* an idle connection: the request goes out now, not a loop turn later; a
+       failure is reported from the timer (never a callback inside start()) */
+    int e = write_request(md);
+    if(e) {
+      c->pend_errno = e;
+      c->tm_kind = T_SENDFAIL;
+      evloop_timer_arm(c->tm, clock_real_mono_ms());
+    }
+    return;
+  }
   conn_kick(c);
 }
 

@@ -91,6 +91,7 @@ struct scheduler {
   struct evloop *loop;
   adapter_emit_fn lemit;
   void *lctx;
+  int64_t now_mono; /* of the last scheduler_run_due() */
 };
 
 static const char *const kind_names[SCHED_ERR_KINDS] = {
@@ -162,7 +163,7 @@ static void due_up(struct scheduler *s, size_t i)
   }
 }
 
-/* sl->next_due changed: restore the heap, O(log n). */
+/* sl->next_due changed: restore the heap, O(log n). A parked slot stays out. */
 static void due_fix(struct scheduler *s, struct slot *sl)
 {
   size_t i = sl->hpos;
@@ -170,6 +171,62 @@ static void due_fix(struct scheduler *s, struct slot *sl)
     return;
   due_up(s, i);
   due_down(s, sl->hpos);
+}
+
+/*
+ * Take sl out of the heap (parked): an event-loop poll that overran its
+ * interval is not looked at again until it ends (async_done puts it back),
+ * instead of being found due and skipped every interval. O(log n).
+ */
+static void due_park(struct scheduler *s, struct slot *sl)
+{
+  size_t i = sl->hpos;
+  if(i >= s->n_heap || s->heap[i] != (size_t)(sl - s->slots))
+    return;
+  sl->hpos = SIZE_MAX;
+  if(i == --s->n_heap)
+    return;
+  s->heap[i] = s->heap[s->n_heap];
+  s->slots[s->heap[i]].hpos = i;
+  due_up(s, i);
+  due_down(s, s->slots[s->heap[i]].hpos);
+}
+
+/* Whether sl is parked (out of the heap). */
+static bool due_parked(const struct scheduler *s, const struct slot *sl)
+{
+  return sl->hpos >= s->n_heap || s->heap[sl->hpos] != (size_t)(sl - s->slots);
+}
+
+/* Put a parked sl back into the heap at its next_due. */
+static void due_unpark(struct scheduler *s, struct slot *sl)
+{
+  if(!due_parked(s, sl) || s->n_heap >= s->n)
+    return;
+  sl->hpos = s->n_heap;
+  s->heap[s->n_heap++] = (size_t)(sl - s->slots);
+  due_up(s, sl->hpos);
+}
+
+static int64_t next_delay(const struct slot *sl);
+
+/*
+ * sl's poll that was due at due_mono ended and sl->next_due is set: back into
+ * the heap. A poll that overran was counted skipped once when it was parked;
+ * the other rounds it missed are counted here.
+ */
+static void due_requeue(struct scheduler *s, struct slot *sl, int64_t due_mono)
+{
+  int64_t d, missed;
+  if(!due_parked(s, sl)) {
+    due_fix(s, sl);
+    return;
+  }
+  d = next_delay(sl);
+  missed = d > 0 ? (s->now_mono - due_mono) / d : 0;
+  if(missed > 1)
+    sl->skipped += (uint64_t)(missed - 1);
+  due_unpark(s, sl);
 }
 
 /* Whether any slot runs inline with descriptors or timers (CoAP in tests). */
@@ -624,7 +681,7 @@ static void async_done(void *ctx, enum rs_err rc, const char *err)
   finish_poll(sl, rc, err, clock_real_mono_ms() - di->poll_t0, di->poll_wall, &w);
   /* a state change (down, up) moves the next poll relative to when this one was due */
   sl->next_due = di->poll_due + next_delay(sl);
-  due_fix(s, sl);
+  due_requeue(s, sl, di->poll_due);
 }
 
 /*
@@ -675,6 +732,7 @@ size_t scheduler_run_due(struct scheduler *s, int64_t now_mono, int64_t now_wall
                          adapter_emit_fn emit, void *ctx)
 {
   size_t i, polled = 0;
+  s->now_mono = now_mono;
   /* only what is due, earliest first: O(log n) per poll, not O(devices) per call */
   while(s->n_heap && s->slots[s->heap[0]].next_due <= now_mono) {
     struct slot *sl = &s->slots[s->heap[0]];
@@ -692,8 +750,9 @@ static size_t run_slot(struct scheduler *s, struct slot *sl, size_t i, int64_t n
                        int64_t now_wall, adapter_emit_fn emit, void *ctx)
 {
   if(sl->busy && sl->di && sl->di->async) {
-    sl->skipped++; /* the last poll is still in flight */
+    sl->skipped++; /* the last poll is still in flight: parked until it ends */
     sl->next_due = now_mono + next_delay(sl);
+    due_park(s, sl);
     return 0;
   }
   if(!sl->bus) {
@@ -704,9 +763,10 @@ static size_t run_slot(struct scheduler *s, struct slot *sl, size_t i, int64_t n
     return 1;
   }
   if(sl->busy) {
-    /* the last poll still runs: no pile-up; try again a round later */
+    /* the last poll still runs: no pile-up; parked until its result is drained */
     sl->skipped++;
     sl->next_due = now_mono + next_delay(sl);
+    due_park(s, sl);
     return 0;
   }
   sl->busy = true;
@@ -759,7 +819,7 @@ size_t scheduler_drain(struct scheduler *s, adapter_emit_fn emit, void *ctx)
         finish_poll(sl, res->rc, res->err, res->rtt_ms, res->wall_ms, &w);
         /* a state change (down, up) moves the next poll relative to when this one was due */
         sl->next_due = res->due_mono + next_delay(sl);
-        due_fix(s, sl);
+        due_requeue(s, sl, res->due_mono);
       }
     }
     bus_result_free(res);

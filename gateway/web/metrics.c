@@ -26,8 +26,10 @@ struct hist {
 };
 
 struct metrics {
-  struct hist *h;
+  struct hist *h; /* in the order devices first answered (the exposition's order) */
   size_t n, cap;
+  size_t *at; /* the scheduler's device index -> index in h, or SIZE_MAX */
+  size_t n_at;
 };
 
 struct metrics *metrics_new(void)
@@ -43,25 +45,40 @@ void metrics_free(struct metrics *m)
   for(i = 0; i < m->n; i++)
     free(m->h[i].device);
   free(m->h);
+  free(m->at);
   free(m);
 }
 
-/* The histogram of device id, created (counting from the current counters) if new. */
+/*
+ * The histogram of device st->id (the scheduler's device hint), created
+ * (counting from the current counters) if new. O(1) per call through the
+ * hint's index; a search by id only when the hint is new or moved (a reload).
+ */
 static struct hist *hist_for(struct metrics *m, const struct sched_device_status *st, size_t hint,
                              bool *fresh)
 {
   size_t i;
   struct hist *h;
   *fresh = false;
-  if(hint < m->n && !strcmp(m->h[hint].device, st->id))
-    return &m->h[hint]; /* devices keep their order: O(1) */
+  if(hint < m->n_at && m->at[hint] < m->n && !strcmp(m->h[m->at[hint]].device, st->id))
+    return &m->h[m->at[hint]];
+  if(hint >= m->n_at) {
+    size_t n = hint + 1 > 2 * m->n_at ? hint + 1 : 2 * m->n_at;
+    m->at = rs_xrealloc(m->at, n * sizeof(*m->at));
+    for(i = m->n_at; i < n; i++)
+      m->at[i] = SIZE_MAX;
+    m->n_at = n;
+  }
   for(i = 0; i < m->n; i++)
-    if(!strcmp(m->h[i].device, st->id))
+    if(!strcmp(m->h[i].device, st->id)) {
+      m->at[hint] = i;
       return &m->h[i];
+    }
   if(m->n == m->cap) {
     m->cap = m->cap ? 2 * m->cap : 8;
     m->h = rs_xrealloc(m->h, m->cap * sizeof(*m->h));
   }
+  m->at[hint] = m->n;
   h = &m->h[m->n++];
   memset(h, 0, sizeof(*h));
   h->device = rs_xstrdup(st->id);
