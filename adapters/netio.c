@@ -15,6 +15,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/rs_util.h"
 
 /* One socket libcurl asked us to watch. */
 struct nsock {
@@ -155,12 +156,7 @@ static void on_timer(void *ud)
 static void sock_free(struct netio *n, struct nsock *s)
 {
   evloop_io_del(n->loop, s->io);
-  if(s->prev)
-    s->prev->next = s->next;
-  else
-    n->socks = s->next;
-  if(s->next)
-    s->next->prev = s->prev;
+  RS_DLIST_UNLINK(n->socks, s, prev, next);
   free(s);
 }
 

@@ -118,32 +118,27 @@ static int64_t scaled_elapsed(const struct rs_clock *c)
   return (int64_t)((double)(clock_real_mono_ms() - c->real_mono_at_start) * c->scale);
 }
 
+/*
+ * Now on one of the clock's timelines: scaled, start + elapsed * N; virtual,
+ * its own counter virt; real, what real() reads.
+ */
+static int64_t now_on(const struct rs_clock *c, int64_t start, int64_t virt, int64_t (*real)(void))
+{
+  if(c->kind == CLOCK_KIND_SCALED)
+    return start + scaled_elapsed(c);
+  return c->kind == CLOCK_KIND_VIRTUAL ? virt : real();
+}
+
 /* Monotonic ms on the clock's timeline (scaled: real start + elapsed * N). */
 int64_t clock_mono_ms(const struct rs_clock *c)
 {
-  switch(c->kind) {
-  case CLOCK_KIND_SCALED:
-    return c->real_mono_at_start + scaled_elapsed(c);
-  case CLOCK_KIND_VIRTUAL:
-    return c->virt_mono;
-  case CLOCK_KIND_REAL:
-    break;
-  }
-  return clock_real_mono_ms();
+  return now_on(c, c->real_mono_at_start, c->virt_mono, clock_real_mono_ms);
 }
 
 /* Wall Unix ms on the clock's timeline. */
 int64_t clock_wall_ms(const struct rs_clock *c)
 {
-  switch(c->kind) {
-  case CLOCK_KIND_SCALED:
-    return c->sim_wall_at_start + scaled_elapsed(c);
-  case CLOCK_KIND_VIRTUAL:
-    return c->virt_wall;
-  case CLOCK_KIND_REAL:
-    break;
-  }
-  return clock_real_wall_ms();
+  return now_on(c, c->sim_wall_at_start, c->virt_wall, clock_real_wall_ms);
 }
 
 /* Virtual only (ignored otherwise): both timelines move by delta_ms >= 0. */

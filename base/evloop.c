@@ -165,12 +165,7 @@ void evloop_io_del(struct evloop *l, struct evloop_io *io)
     return;
   (void)epoll_ctl(l->ep, EPOLL_CTL_DEL, io->fd, NULL); /* fails harmlessly if already closed */
   io->fd = -1;
-  if(io->prev_all)
-    io->prev_all->next_all = io->next_all;
-  else
-    l->all = io->next_all;
-  if(io->next_all)
-    io->next_all->prev_all = io->prev_all;
+  RS_DLIST_UNLINK(l->all, io, prev_all, next_all);
   io->next_dead = l->dead;
   l->dead = io;
   if(!l->in_turn)

@@ -18,6 +18,7 @@
 #include <openssl/crypto.h>
 
 #include "base/clock.h"
+#include "base/rs_util.h"
 
 /* ---- request bodies ------------------------------------------------------- */
 
@@ -415,12 +416,7 @@ void httpd_conns_notify(void *cls, struct MHD_Connection *conn, void **socket_co
   }
   if(!t)
     return;
-  if(t->prev)
-    t->prev->next = t->next;
-  else
-    c->head = t->next;
-  if(t->next)
-    t->next->prev = t->prev;
+  RS_DLIST_UNLINK(c->head, t, prev, next);
   free(t);
   *socket_context = NULL;
 }

@@ -296,6 +296,16 @@ void rs_buf_printf(struct rs_buf *b, const char *fmt, ...)
   va_end(ap);
 }
 
+char *rs_vstrdupf(const char *fmt, va_list ap)
+{
+  struct rs_buf b = {0};
+  rs_buf_vprintf(&b, fmt, ap);
+  if(!b.oom)
+    return b.data;
+  rs_buf_free(&b);
+  return NULL;
+}
+
 void rs_buf_free(struct rs_buf *b)
 {
   FREE_NULL(b->data);

@@ -21,6 +21,20 @@
 
 #define RS_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+/*
+ * Take node n out of an intrusive doubly linked list whose first node is
+ * head; prev and next name n's link members. n itself is not freed.
+ */
+#define RS_DLIST_UNLINK(head, n, prev, next)                                                       \
+  do {                                                                                             \
+    if((n)->prev)                                                                                  \
+      (n)->prev->next = (n)->next;                                                                 \
+    else                                                                                           \
+      (head) = (n)->next;                                                                          \
+    if((n)->next)                                                                                  \
+      (n)->next->prev = (n)->prev;                                                                 \
+  } while(0)
+
 #if defined(__GNUC__)
 #define RS_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #else
@@ -70,6 +84,8 @@ void rs_buf_append(struct rs_buf *b, const char *s, size_t n);
 void rs_buf_puts(struct rs_buf *b, const char *s);
 void rs_buf_printf(struct rs_buf *b, const char *fmt, ...) RS_PRINTF(2, 3);
 void rs_buf_vprintf(struct rs_buf *b, const char *fmt, va_list ap) RS_PRINTF(2, 0);
+/* The formatted text in a malloc'd string; NULL when out of memory (or for ""). */
+char *rs_vstrdupf(const char *fmt, va_list ap) RS_PRINTF(1, 0);
 void rs_buf_free(struct rs_buf *b);
 
 /*

@@ -431,17 +431,15 @@ struct strv {
 static void strv_add(struct strv *s, const char *fmt, ...) RS_PRINTF(2, 3);
 static void strv_add(struct strv *s, const char *fmt, ...)
 {
-  struct rs_buf b = {0};
+  char *text;
   va_list ap;
   va_start(ap, fmt);
-  rs_buf_vprintf(&b, fmt, ap);
+  text = rs_vstrdupf(fmt, ap);
   va_end(ap);
-  if(b.oom || !b.data) {
-    rs_buf_free(&b);
+  if(!text)
     return;
-  }
   s->v = rs_xrealloc(s->v, (s->n + 1) * sizeof(*s->v));
-  s->v[s->n++] = b.data;
+  s->v[s->n++] = text;
 }
 
 static void strv_free(struct strv *s)
@@ -1788,15 +1786,11 @@ static void polls_prune(struct pipeline *p, const struct store_rows *a, const st
 static void slot_alert(struct poll_slot *s, const char *fmt, ...) RS_PRINTF(2, 3);
 static void slot_alert(struct poll_slot *s, const char *fmt, ...)
 {
-  struct rs_buf b = {0};
   va_list ap;
-  va_start(ap, fmt);
-  rs_buf_vprintf(&b, fmt, ap);
-  va_end(ap);
   free(s->alert);
-  s->alert = b.oom ? NULL : b.data;
-  if(b.oom)
-    rs_buf_free(&b);
+  va_start(ap, fmt);
+  s->alert = rs_vstrdupf(fmt, ap);
+  va_end(ap);
 }
 
 /* Delivered: move to delivered and add every line's quantity to its consumable's spares. */
