@@ -34,15 +34,25 @@ void cfg_kerr(const struct cfg_kctx *kc, bool warning, const struct cfg_node *n,
   va_end(ap);
 }
 
-static void err(const struct cfg_kctx *kc, const struct cfg_node *n, const char *path,
-                const char *fmt, ...) RS_PRINTF(4, 5);
-static void err(const struct cfg_kctx *kc, const struct cfg_node *n, const char *path,
-                const char *fmt, ...)
+static int err(const struct cfg_kctx *kc, const struct cfg_node *n, const char *path,
+               const char *fmt, ...) RS_PRINTF(4, 5);
+/* An error at n; returns -1, a checker's failure. */
+static int err(const struct cfg_kctx *kc, const struct cfg_node *n, const char *path,
+               const char *fmt, ...)
 {
   va_list ap;
   va_start(ap, fmt);
   cfg_kverr(kc, false, n, path, fmt, ap);
   va_end(ap);
+  return -1;
+}
+
+/* Store a checked value of size bytes at dst (when given); returns 0. */
+static int put(void *dst, const void *v, size_t size)
+{
+  if(dst)
+    memcpy(dst, v, size);
+  return 0;
 }
 
 static struct cfg_pos pos_of(const struct cfg_kctx *kc, const struct cfg_node *n)
@@ -231,23 +241,15 @@ static int check_secret(const struct cfg_kctx *kc, const struct cfg_node *v, con
   char q[96];
   int fd;
   cfg_quote_value(v->s, v->len, q, sizeof(q));
-  if(stat(full, &st)) {
-    err(kc, v, path, "cannot read %s: %s (expected a secret file)", q, strerror(errno));
-    return -1;
-  }
-  if(!S_ISREG(st.st_mode)) {
-    err(kc, v, path, "%s is not a regular file (expected a secret file)", q);
-    return -1;
-  }
-  if(st.st_mode & S_IROTH) {
-    err(kc, v, path, "%s is world-readable (secrets must not be: chmod o-r it)", q);
-    return -1;
-  }
+  if(stat(full, &st))
+    return err(kc, v, path, "cannot read %s: %s (expected a secret file)", q, strerror(errno));
+  if(!S_ISREG(st.st_mode))
+    return err(kc, v, path, "%s is not a regular file (expected a secret file)", q);
+  if(st.st_mode & S_IROTH)
+    return err(kc, v, path, "%s is world-readable (secrets must not be: chmod o-r it)", q);
   fd = open(full, O_RDONLY | O_CLOEXEC);
-  if(fd < 0) {
-    err(kc, v, path, "cannot read %s: %s (expected a secret file)", q, strerror(errno));
-    return -1;
-  }
+  if(fd < 0)
+    return err(kc, v, path, "cannot read %s: %s (expected a secret file)", q, strerror(errno));
   close(fd);
   return 0;
 }
@@ -279,36 +281,26 @@ int cfg_conv(const struct cfg_kctx *kc, const struct cfg_node *v, const char *pa
     }
     return -1;
   }
-  if(v->kind != CFG_N_SCALAR) {
-    err(kc, v, path, "got %s (%s)", cfg_kind_name(v), exp);
-    return -1;
-  }
+  if(v->kind != CFG_N_SCALAR)
+    return err(kc, v, path, "got %s (%s)", cfg_kind_name(v), exp);
   cfg_quote_value(v->s, v->len, q, sizeof(q));
-  if(strlen(v->s) != v->len) {
-    err(kc, v, path, "contains a NUL character (%s)", exp);
-    return -1;
-  }
-  if(cfg_node_is_null(v)) {
-    err(kc, v, path, "empty value (%s)", exp);
-    return -1;
-  }
+  if(strlen(v->s) != v->len)
+    return err(kc, v, path, "contains a NUL character (%s)", exp);
+  if(cfg_node_is_null(v))
+    return err(kc, v, path, "empty value (%s)", exp);
   switch(k->t) {
   case KT_COND:
     return 0; /* compiled by the caller */
   case KT_STR:
   case KT_PATH:
   case KT_SECRET:
-    if(!v->len) {
-      err(kc, v, path, "empty string (%s)", exp);
-      return -1;
-    }
+    if(!v->len)
+      return err(kc, v, path, "empty string (%s)", exp);
     if(k->t == KT_SECRET) {
       const char *full = resolve_path(kc, v->s);
       if(check_secret(kc, v, path, full))
         return -1;
-      if(dst)
-        memcpy(dst, &full, sizeof(full));
-      return 0;
+      return put(dst, &full, sizeof(full));
     }
     if(dst) {
       const char *s = k->t == KT_PATH ? resolve_path(kc, v->s) : rs_arena_strdup(kc->A, v->s);
@@ -355,9 +347,7 @@ int cfg_conv(const struct cfg_kctx *kc, const struct cfg_node *v, const char *pa
         err(kc, v, path, "%s is not a boolean (expected true or false)", q);
       return -1;
     }
-    if(dst)
-      memcpy(dst, &b, sizeof(b));
-    return 0;
+    return put(dst, &b, sizeof(b));
   }
   case KT_INT: {
     int64_t i;
@@ -377,11 +367,9 @@ int cfg_conv(const struct cfg_kctx *kc, const struct cfg_node *v, const char *pa
         err(kc, v, path, "%s is not an integer (expected a decimal or 0x hex integer)", q);
       return -1;
     }
-    if(i < k->min || i > k->max) {
-      err(kc, v, path, "%s is out of range (expected %lld to %lld)", q, (long long)k->min,
-          (long long)k->max);
-      return -1;
-    }
+    if(i < k->min || i > k->max)
+      return err(kc, v, path, "%s is out of range (expected %lld to %lld)", q, (long long)k->min,
+                 (long long)k->max);
     if(dst)
       store_int(dst, k->size, i);
     return 0;
@@ -395,61 +383,43 @@ int cfg_conv(const struct cfg_kctx *kc, const struct cfg_node *v, const char *pa
         err(kc, v, path, "%s is not a number (expected a decimal number like 0.5 or 1e-3)", q);
       return -1;
     }
-    if(rs_parse_double(v->s, &d)) {
-      err(kc, v, path, "%s is not a number (expected a decimal number like 0.5 or 1e-3)", q);
-      return -1;
-    }
-    if(dst)
-      memcpy(dst, &d, sizeof(d));
-    return 0;
+    if(rs_parse_double(v->s, &d))
+      return err(kc, v, path, "%s is not a number (expected a decimal number like 0.5 or 1e-3)", q);
+    return put(dst, &d, sizeof(d));
   }
   case KT_DUR: {
     int64_t ms;
     char why[160], lim[48];
-    if(cfg_parse_duration(v->s, &ms, why, sizeof(why))) {
-      err(kc, v, path, "%s is not a duration: %s", q, why);
-      return -1;
-    }
+    if(cfg_parse_duration(v->s, &ms, why, sizeof(why)))
+      return err(kc, v, path, "%s is not a duration: %s", q, why);
     if(ms < k->min) {
       fmt_dur(k->min, lim, sizeof(lim));
-      err(kc, v, path, "%s is too short (expected at least %s)", q, lim);
-      return -1;
+      return err(kc, v, path, "%s is too short (expected at least %s)", q, lim);
     }
     if(ms > k->max) {
       fmt_dur(k->max, lim, sizeof(lim));
-      err(kc, v, path, "%s is too long (expected at most %s)", q, lim);
-      return -1;
+      return err(kc, v, path, "%s is too long (expected at most %s)", q, lim);
     }
-    if(dst)
-      memcpy(dst, &ms, sizeof(ms));
-    return 0;
+    return put(dst, &ms, sizeof(ms));
   }
   case KT_PCT: {
     double f;
     char why[160];
-    if(cfg_parse_percent(v->s, &f, why, sizeof(why))) {
-      err(kc, v, path, "%s %s", q, why);
-      return -1;
-    }
-    if(dst)
-      memcpy(dst, &f, sizeof(f));
-    return 0;
+    if(cfg_parse_percent(v->s, &f, why, sizeof(why)))
+      return err(kc, v, path, "%s %s", q, why);
+    return put(dst, &f, sizeof(f));
   }
   case KT_MONEY: {
     int nd;
     char why[160];
     struct cfg_money m;
-    if(cfg_money_syntax(v->s, &nd, why, sizeof(why))) {
-      err(kc, v, path, "%s is not an amount: %s", q, why);
-      return -1;
-    }
+    if(cfg_money_syntax(v->s, &nd, why, sizeof(why)))
+      return err(kc, v, path, "%s is not an amount: %s", q, why);
     memset(&m, 0, sizeof(m));
     m.set = true;
     m.text = rs_arena_strdup(kc->A, v->s);
     m.pos = pos_of(kc, v);
-    if(dst)
-      memcpy(dst, &m, sizeof(m));
-    return 0;
+    return put(dst, &m, sizeof(m));
   }
   case KT_ENUM:
   case KT_ENUMC: {
@@ -610,14 +580,21 @@ void cfg_walk_map(const struct cfg_kctx *kc, const struct cfg_node *map, const c
   }
 }
 
-/* The value found for key `name` in a walk, if it was there. */
-const struct cfg_node *cfg_wv(const struct walk *w, const char *name)
+/* The index of key `name` in a walk's table; w->n when it has none. */
+static size_t windex(const struct walk *w, const char *name)
 {
   size_t j;
   for(j = 0; j < w->n; j++)
     if(!strcmp(w->keys[j].name, name))
-      return w->v[j];
-  return NULL;
+      break;
+  return j;
+}
+
+/* The value found for key `name` in a walk, if it was there. */
+const struct cfg_node *cfg_wv(const struct walk *w, const char *name)
+{
+  size_t j = windex(w, name);
+  return j < w->n ? w->v[j] : NULL;
 }
 
 /* Usable container value: present, of the right kind, not reported bad. */
@@ -630,18 +607,12 @@ const struct cfg_node *cfg_wc(const struct walk *w, const char *name, enum cfg_n
 /* Whether key `name` was given and its value was accepted. */
 bool cfg_wok(const struct walk *w, const char *name)
 {
-  size_t j;
-  for(j = 0; j < w->n; j++)
-    if(!strcmp(w->keys[j].name, name))
-      return w->ok[j];
-  return false;
+  size_t j = windex(w, name);
+  return j < w->n && w->ok[j];
 }
 
 const struct cfg_node *cfg_wkey(const struct walk *w, const char *name)
 {
-  size_t j;
-  for(j = 0; j < w->n; j++)
-    if(!strcmp(w->keys[j].name, name))
-      return w->k[j];
-  return NULL;
+  size_t j = windex(w, name);
+  return j < w->n ? w->k[j] : NULL;
 }

@@ -172,10 +172,12 @@ bool cfg_valid_sku(const char *s)
 
 /* ---- durations ---- */
 
-static void seterr(char *err, size_t errlen, const char *msg)
+/* Put msg into err (when given); returns -1, the parsers' failure. */
+static int seterr(char *err, size_t errlen, const char *msg)
 {
   if(err && errlen)
     snprintf(err, errlen, "%s", msg);
+  return -1;
 }
 
 /*
@@ -196,44 +198,32 @@ int cfg_parse_duration(const char *s, int64_t *out_ms, char *err, size_t errlen)
   int64_t total = 0;
   int last_rank = -1;
 
-  if(!s || !*s) {
-    seterr(err, errlen, "empty (expected a duration like 30s, 5m or 2d12h)");
-    return -1;
-  }
-  if(*p == '-') {
-    seterr(err, errlen, "negative (expected a duration like 30s, 5m or 2d12h)");
-    return -1;
-  }
+  if(!s || !*s)
+
+    return seterr(err, errlen, "empty (expected a duration like 30s, 5m or 2d12h)");
+  if(*p == '-')
+    return seterr(err, errlen, "negative (expected a duration like 30s, 5m or 2d12h)");
   while(*p) {
     int64_t v = 0;
     size_t i, nd = 0;
     const char *digits = p;
     while(*p >= '0' && *p <= '9') {
-      if(v > (INT64_MAX - 9) / 10) {
-        seterr(err, errlen, "too large");
-        return -1;
-      }
+      if(v > (INT64_MAX - 9) / 10)
+        return seterr(err, errlen, "too large");
       v = v * 10 + (*p - '0');
       p++;
       nd++;
     }
-    if(!nd) {
-      seterr(err, errlen, "expected a number before each unit (like 30s, 5m or 2d12h)");
-      return -1;
-    }
-    if(*p == '.' || *p == ',') {
-      seterr(err, errlen, "fractions are not allowed (write whole units like 1h30m)");
-      return -1;
-    }
-    if(nd > 1 && digits[0] == '0') {
-      seterr(err, errlen, "leading zeros are not allowed (like 30s, 5m or 2d12h)");
-      return -1;
-    }
-    if(!*p) {
-      seterr(err, errlen, "no unit (expected a duration like 30s, 5m or 2d12h; units ms, s, m, "
-                          "h, d, w)");
-      return -1;
-    }
+    if(!nd)
+      return seterr(err, errlen, "expected a number before each unit (like 30s, 5m or 2d12h)");
+    if(*p == '.' || *p == ',')
+      return seterr(err, errlen, "fractions are not allowed (write whole units like 1h30m)");
+    if(nd > 1 && digits[0] == '0')
+      return seterr(err, errlen, "leading zeros are not allowed (like 30s, 5m or 2d12h)");
+    if(!*p)
+      return seterr(err, errlen,
+                    "no unit (expected a duration like 30s, 5m or 2d12h; units ms, s, m, "
+                    "h, d, w)");
     for(i = 0; i < RS_ARRAY_LEN(units); i++) {
       size_t ul = strlen(units[i].u);
       if(!strncmp(p, units[i].u, ul) && !(ul == 1 && units[i].u[0] == 'm' && p[1] == 's'))
@@ -242,18 +232,13 @@ int cfg_parse_duration(const char *s, int64_t *out_ms, char *err, size_t errlen)
     if(i == RS_ARRAY_LEN(units)) {
       char msg[96];
       snprintf(msg, sizeof(msg), "unknown unit '%.8s' (expected ms, s, m, h, d or w)", p);
-      seterr(err, errlen, msg);
-      return -1;
+      return seterr(err, errlen, msg);
     }
-    if(rank[i] <= last_rank) {
-      seterr(err, errlen, "units must go from largest to smallest, each once (like 2d12h)");
-      return -1;
-    }
+    if(rank[i] <= last_rank)
+      return seterr(err, errlen, "units must go from largest to smallest, each once (like 2d12h)");
     last_rank = rank[i];
-    if(v > (INT64_MAX - total) / units[i].ms) {
-      seterr(err, errlen, "too large");
-      return -1;
-    }
+    if(v > (INT64_MAX - total) / units[i].ms)
+      return seterr(err, errlen, "too large");
     total += v * units[i].ms;
     p += strlen(units[i].u);
   }
@@ -268,28 +253,18 @@ int cfg_parse_percent(const char *s, double *out_fraction, char *err, size_t err
   size_t len = s ? strlen(s) : 0;
   char num[64];
   double v;
-  if(!len) {
-    seterr(err, errlen, "is empty (expected a percentage like 10%)");
-    return -1;
-  }
-  if(s[len - 1] != '%') {
-    seterr(err, errlen, "has no '%' sign (expected a percentage like 10%)");
-    return -1;
-  }
-  if(len - 1 >= sizeof(num) || len == 1) {
-    seterr(err, errlen, "is not a number (expected a percentage like 10%)");
-    return -1;
-  }
+  if(!len)
+    return seterr(err, errlen, "is empty (expected a percentage like 10%)");
+  if(s[len - 1] != '%')
+    return seterr(err, errlen, "has no '%' sign (expected a percentage like 10%)");
+  if(len - 1 >= sizeof(num) || len == 1)
+    return seterr(err, errlen, "is not a number (expected a percentage like 10%)");
   memcpy(num, s, len - 1);
   num[len - 1] = '\0';
-  if(strchr(num, 'e') || strchr(num, 'E') || num[0] == '+' || rs_parse_double(num, &v)) {
-    seterr(err, errlen, "is not a number (expected a percentage like 10%)");
-    return -1;
-  }
-  if(v < 0 || v > 100) {
-    seterr(err, errlen, "is out of range (expected 0% to 100%)");
-    return -1;
-  }
+  if(strchr(num, 'e') || strchr(num, 'E') || num[0] == '+' || rs_parse_double(num, &v))
+    return seterr(err, errlen, "is not a number (expected a percentage like 10%)");
+  if(v < 0 || v > 100)
+    return seterr(err, errlen, "is out of range (expected 0% to 100%)");
   *out_fraction = v / 100.0;
   return 0;
 }
@@ -304,14 +279,10 @@ int cfg_money_syntax(const char *s, int *decimals, char *err, size_t errlen)
 {
   const char *p = s;
   size_t nint = 0, nfrac = 0;
-  if(!s || !*s) {
-    seterr(err, errlen, "empty (expected an amount like \"42.50\")");
-    return -1;
-  }
-  if(*p == '-') {
-    seterr(err, errlen, "negative (expected an amount of 0 or more)");
-    return -1;
-  }
+  if(!s || !*s)
+    return seterr(err, errlen, "empty (expected an amount like \"42.50\")");
+  if(*p == '-')
+    return seterr(err, errlen, "negative (expected an amount of 0 or more)");
   while(*p >= '0' && *p <= '9') {
     p++;
     nint++;
@@ -325,18 +296,12 @@ int cfg_money_syntax(const char *s, int *decimals, char *err, size_t errlen)
     if(!nfrac)
       nint = 0;
   }
-  if(*p || !nint) {
-    seterr(err, errlen, "not an amount (expected a decimal like \"42.50\")");
-    return -1;
-  }
-  if(nint > 1 && s[0] == '0') {
-    seterr(err, errlen, "leading zeros are not allowed (expected a decimal like \"42.50\")");
-    return -1;
-  }
-  if(nint > 15 || nfrac > 15) {
-    seterr(err, errlen, "too large");
-    return -1;
-  }
+  if(*p || !nint)
+    return seterr(err, errlen, "not an amount (expected a decimal like \"42.50\")");
+  if(nint > 1 && s[0] == '0')
+    return seterr(err, errlen, "leading zeros are not allowed (expected a decimal like \"42.50\")");
+  if(nint > 15 || nfrac > 15)
+    return seterr(err, errlen, "too large");
   *decimals = (int)nfrac;
   return 0;
 }
@@ -348,15 +313,12 @@ int cfg_parse_money(const char *s, int decimals, int64_t *out_minor, char *err, 
   const char *p;
   if(cfg_money_syntax(s, &nd, err, errlen))
     return -1;
-  if(decimals < 0 || decimals > 6) {
-    seterr(err, errlen, "unknown currency decimals");
-    return -1;
-  }
+  if(decimals < 0 || decimals > 6)
+    return seterr(err, errlen, "unknown currency decimals");
   if(nd > decimals) {
     char msg[96];
     snprintf(msg, sizeof(msg), "%d decimals (expected at most %d)", nd, decimals);
-    seterr(err, errlen, msg);
-    return -1;
+    return seterr(err, errlen, msg);
   }
   for(p = s; *p; p++)
     if(*p != '.')
