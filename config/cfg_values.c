@@ -4,6 +4,7 @@
  * the loader and the rest of restock — durations, percentages, money (never
  * through a float), ISO 4217 decimals, id and SKU syntax.
  */
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -185,15 +186,32 @@ static int seterr(char *err, size_t errlen, const char *msg)
  * most once ("2d12h", "90m", "500ms"). Returns 0 with *out_ms, or -1 and a
  * reason (without the value) in err.
  */
+/* Duration units; "ms" before "m" so that the parser tries the longer one first. */
+static const struct {
+  const char *u;
+  int64_t ms;
+} units[] = {{"w", 604800000}, {"d", 86400000}, {"h", 3600000},
+             {"ms", 1},        {"m", 60000},    {"s", 1000}};
+/* rank: position in largest-first order (ms is the smallest) */
+static const int rank[] = {0, 1, 2, 5, 3, 4};
+
+void cfg_format_duration(int64_t ms, char *buf, size_t size)
+{
+  int k;
+  size_t i;
+  for(k = 0; k < (int)RS_ARRAY_LEN(rank); k++) {
+    for(i = 0; i < RS_ARRAY_LEN(units) && rank[i] != k; i++)
+      ;
+    if(ms > 0 && ms % units[i].ms == 0) {
+      (void)rs_snprintf(buf, size, "%" PRId64 "%s", ms / units[i].ms, units[i].u);
+      return;
+    }
+  }
+  (void)rs_snprintf(buf, size, "%" PRId64 "ms", ms);
+}
+
 int cfg_parse_duration(const char *s, int64_t *out_ms, char *err, size_t errlen)
 {
-  static const struct {
-    const char *u;
-    int64_t ms;
-  } units[] = {{"w", 604800000}, {"d", 86400000}, {"h", 3600000},
-               {"ms", 1},        {"m", 60000},    {"s", 1000}};
-  /* rank: position in largest-first order (ms is the smallest) */
-  static const int rank[] = {0, 1, 2, 5, 3, 4};
   const char *p = s;
   int64_t total = 0;
   int last_rank = -1;

@@ -382,6 +382,8 @@ const char *cfg_model_name(enum cfg_model m);
  * Each returns 0 and sets *out, or -1 with a reason in err.
  */
 int cfg_parse_duration(const char *s, int64_t *out_ms, char *err, size_t errlen);
+/* ms as the largest such unit that divides it exactly ("30s", "5m", "1500ms") into buf. */
+void cfg_format_duration(int64_t ms, char *buf, size_t size);
 int cfg_parse_percent(const char *s, double *out_fraction, char *err, size_t errlen);
 /* Money in the given number of decimals (2 for EUR); never via a float. */
 int cfg_parse_money(const char *s, int decimals, int64_t *out_minor, char *err, size_t errlen);

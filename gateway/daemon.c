@@ -373,24 +373,6 @@ static int check_state_dir(const char *path)
   return 0;
 }
 
-/* ms as the largest config unit that divides it exactly ("30s", "5m", "1500ms"). */
-static void fmt_duration(int64_t ms, char *buf, size_t size)
-{
-  static const struct {
-    int64_t ms;
-    const char *unit;
-  } units[] = {{604800000, "w"}, {86400000, "d"}, {3600000, "h"},
-               {60000, "m"},     {1000, "s"},     {1, "ms"}};
-  size_t i;
-  for(i = 0; i < RS_ARRAY_LEN(units); i++) {
-    if(ms > 0 && ms % units[i].ms == 0) {
-      (void)rs_snprintf(buf, size, "%" PRId64 "%s", ms / units[i].ms, units[i].unit);
-      return;
-    }
-  }
-  (void)rs_snprintf(buf, size, "%" PRId64 "ms", ms);
-}
-
 /* Log one line per configured device. */
 static void log_devices(const struct cfg *cfg)
 {
@@ -414,7 +396,7 @@ static void log_devices(const struct cfg *cfg)
       where[0] = '\0';
       break;
     }
-    fmt_duration(d->poll_interval_ms, every, sizeof(every));
+    cfg_format_duration(d->poll_interval_ms, every, sizeof(every));
     log_info("device %s: %s %s, poll every %s, %zu point%s, %zu consumable%s", d->id,
              cfg_transport_name(d->transport), where, every, d->n_points,
              d->n_points == 1 ? "" : "s", d->n_consumables, d->n_consumables == 1 ? "" : "s");
