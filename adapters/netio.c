@@ -298,3 +298,42 @@ size_t netio_count(const struct netio *n)
 {
   return n->count;
 }
+
+/* CURLOPT_WRITEFUNCTION of netio_get(): append to the rs_buf, refusing absurd answers. */
+static size_t on_body(char *data, size_t size, size_t n, void *userp)
+{
+  struct rs_buf *b = userp;
+  if(b->len + size * n > 16u * 1024u * 1024u)
+    return 0;
+  rs_buf_append(b, data, size * n);
+  return b->oom ? 0 : size * n;
+}
+
+long netio_get(const char *url, struct rs_buf *body, char *err, size_t errlen)
+{
+  CURL *h = curl_easy_init();
+  char errbuf[CURL_ERROR_SIZE] = "";
+  long status = 0;
+  CURLcode rc;
+  if(!h) {
+    (void)rs_strlcpy(err, "cannot start libcurl", errlen);
+    return 0;
+  }
+  curl_easy_setopt(h, CURLOPT_URL, url);
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, body);
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  rc = curl_easy_perform(h);
+  if(rc == CURLE_OK)
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_cleanup(h);
+  if(rc != CURLE_OK) {
+    (void)rs_strlcpy(err, errbuf[0] ? errbuf : curl_easy_strerror(rc), errlen);
+    return 0;
+  }
+  return status;
+}

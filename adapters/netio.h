@@ -26,6 +26,7 @@
 #include <curl/curl.h>
 
 #include "base/evloop.h"
+#include "base/rs_util.h"
 
 struct netio;
 
@@ -49,5 +50,13 @@ size_t netio_count(const struct netio *n);
 
 /* curl_global_init() once per process (thread-safe). */
 void netio_global_init(void);
+
+/*
+ * Off the loop (command-line tools): GET url (http or https, redirects
+ * followed within those, at most 10 s) into body, at most 16 MiB. Returns
+ * the HTTP status (body then holds the answer), or 0 with a sentence in err
+ * when nothing was answered.
+ */
+long netio_get(const char *url, struct rs_buf *body, char *err, size_t errlen);
 
 #endif

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "adapters/netio.h"
 #include "config/config.h"
 #include "base/rs_util.h"
 #include "gateway/web/api.h"
@@ -25,41 +26,13 @@
 
 /* ---- status: the daemon's /api/v1/status ---- */
 
-static size_t on_body(char *data, size_t size, size_t n, void *userp)
-{
-  struct rs_buf *b = userp;
-  if(b->len + size * n > 16u * 1024u * 1024u)
-    return 0; /* refuse absurd answers */
-  rs_buf_append(b, data, size * n);
-  return b->oom ? 0 : size * n;
-}
-
 /* GET url into *body; 0 on a 200 answer, else 1 with a message printed. */
 static int http_get(const char *url, struct rs_buf *body)
 {
-  CURL *h = curl_easy_init();
-  char errbuf[CURL_ERROR_SIZE] = "";
-  long status = 0;
-  CURLcode rc;
-  if(!h) {
-    fprintf(stderr, "restockctl: cannot start libcurl\n");
-    return 1;
-  }
-  curl_easy_setopt(h, CURLOPT_URL, url);
-  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, body);
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  rc = curl_easy_perform(h);
-  if(rc == CURLE_OK)
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_cleanup(h);
-  if(rc != CURLE_OK) {
-    fprintf(stderr, "restockctl: cannot reach restockd at %s: %s\n", url,
-            errbuf[0] ? errbuf : curl_easy_strerror(rc));
+  char err[CURL_ERROR_SIZE + 32];
+  long status = netio_get(url, body, err, sizeof(err));
+  if(!status) {
+    fprintf(stderr, "restockctl: cannot reach restockd at %s: %s\n", url, err);
     return 1;
   }
   if(status != 200) {
