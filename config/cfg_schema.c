@@ -226,6 +226,15 @@ static bool looks_numeric(const char *s)
   return !rs_parse_i64(s, true, INT64_MIN, INT64_MAX, &i) || !rs_parse_double(s, &d);
 }
 
+/* A number key's value in quotes (q, the value as quoted): the error; what it is not, and why. */
+static int quoted_number(const struct cfg_kctx *kc, const struct cfg_node *v, const char *path,
+                         const char *q, const char *what, const char *expected)
+{
+  if(looks_numeric(v->s))
+    return err(kc, v, path, "%s is quoted (drop the quotes: numbers are written plain)", q);
+  return err(kc, v, path, "%s is not %s (%s)", q, what, expected);
+}
+
 static const char *resolve_path(const struct cfg_kctx *kc, const char *p)
 {
   if(p[0] == '/')
@@ -351,13 +360,8 @@ int cfg_conv(const struct cfg_kctx *kc, const struct cfg_node *v, const char *pa
   }
   case KT_INT: {
     int64_t i;
-    if(v->quoted) {
-      if(looks_numeric(v->s))
-        err(kc, v, path, "%s is quoted (drop the quotes: numbers are written plain)", q);
-      else
-        err(kc, v, path, "%s is not an integer (%s)", q, exp);
-      return -1;
-    }
+    if(v->quoted)
+      return quoted_number(kc, v, path, q, "an integer", exp);
     if(rs_parse_i64(v->s, true, INT64_MIN, INT64_MAX, &i)) {
       const char *why = int_problem(v->s);
       if(why)
@@ -376,13 +380,9 @@ int cfg_conv(const struct cfg_kctx *kc, const struct cfg_node *v, const char *pa
   }
   case KT_FLOAT: {
     double d;
-    if(v->quoted) {
-      if(looks_numeric(v->s))
-        err(kc, v, path, "%s is quoted (drop the quotes: numbers are written plain)", q);
-      else
-        err(kc, v, path, "%s is not a number (expected a decimal number like 0.5 or 1e-3)", q);
-      return -1;
-    }
+    if(v->quoted)
+      return quoted_number(kc, v, path, q, "a number",
+                           "expected a decimal number like 0.5 or 1e-3");
     if(rs_parse_double(v->s, &d))
       return err(kc, v, path, "%s is not a number (expected a decimal number like 0.5 or 1e-3)", q);
     return put(dst, &d, sizeof(d));

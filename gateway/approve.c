@@ -146,6 +146,14 @@ static void money_short(const char *currency, int64_t minor, char *buf, size_t s
     (void)rs_snprintf(buf, size, "%s %s", num, currency);
 }
 
+void approve_line_text(const struct store_order_line *l, struct approve_line_text *t)
+{
+  memset(t, 0, sizeof(*t));
+  approve_money(l->currency, l->unit_price, t->unit, sizeof(t->unit));
+  approve_money(l->currency, l->unit_price * l->quantity, t->amount, sizeof(t->amount));
+  approve_figures_text(l->figures_json, &t->fig);
+}
+
 void approve_figures_text(const char *figures_json, struct rs_buf *out)
 {
   json_t *j;
@@ -301,31 +309,28 @@ static int build_mail(struct store *st, const struct cfg *cfg, const struct stor
                      "</tr>\n");
   for(i = 0; i < o->n_lines; i++) {
     const struct store_order_line *l = &o->lines[i];
-    char unit[64], amount[64];
-    struct rs_buf fig = {0};
-    approve_money(l->currency, l->unit_price, unit, sizeof(unit));
-    approve_money(l->currency, l->unit_price * l->quantity, amount, sizeof(amount));
-    approve_figures_text(l->figures_json, &fig);
-    rs_buf_printf(&text, "  %" PRId64 " x %s (%s) at %s = %s\n", l->quantity, l->sku,
-                  l->consumable, unit, amount);
+    struct approve_line_text lt;
+    approve_line_text(l, &lt);
+    rs_buf_printf(&text, "  %" PRId64 " x %s (%s) at %s = %s\n", l->quantity, l->sku, l->consumable,
+                  lt.unit, lt.amount);
     rs_buf_printf(&text, "      rule %s%s%s\n", l->rule ? l->rule : "default",
-                  fig.len ? ": " : "", fig.len ? fig.data : "");
+                  lt.fig.len ? ": " : "", lt.fig.len ? lt.fig.data : "");
     rs_buf_puts(&html, "<tr><td>");
     esc(&html, l->sku);
     rs_buf_puts(&html, "<br><small>");
     esc(&html, l->consumable);
     rs_buf_printf(&html, "</small></td><td>%" PRId64 "</td><td>", l->quantity);
-    esc(&html, unit);
+    esc(&html, lt.unit);
     rs_buf_puts(&html, "</td><td>");
-    esc(&html, amount);
+    esc(&html, lt.amount);
     rs_buf_puts(&html, "</td><td>rule ");
     esc(&html, l->rule ? l->rule : "default");
-    if(fig.len) {
+    if(lt.fig.len) {
       rs_buf_puts(&html, ": ");
-      esc(&html, fig.data);
+      esc(&html, lt.fig.data);
     }
     rs_buf_puts(&html, "</td></tr>\n");
-    rs_buf_free(&fig);
+    rs_buf_free(&lt.fig);
   }
   rs_buf_printf(&text, "Total: %s\n\n", total);
   rs_buf_puts(&html, "</table>\n<p>Total: <b>");

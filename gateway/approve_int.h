@@ -30,6 +30,13 @@ int approve_token_for(const struct cfg *cfg, const struct store_order_full *o,
 void approve_money(const char *currency, int64_t minor, char *buf, size_t size);
 /* A rule's figures JSON object as "level_pct 12.5, days_left 3.2" (nothing if not an object). */
 void approve_figures_text(const char *figures_json, struct rs_buf *out);
+/* What the mail and the page show of one order line besides its names. */
+struct approve_line_text {
+  char unit[64];     /* unit price, as approve_money() writes it */
+  char amount[64];   /* unit price x quantity */
+  struct rs_buf fig; /* approve_figures_text() of its figures; rs_buf_free() it */
+};
+void approve_line_text(const struct store_order_line *l, struct approve_line_text *t);
 /* The approval reasons of order_id (malloc'd array of strings); the count. */
 size_t approve_reasons(struct store *st, const char *order_id, char ***out);
 void approve_reasons_free(char **v, size_t n);

@@ -56,6 +56,15 @@ static void put(json_t *obj, const char *key, json_t *v, bool *bad)
     *bad = true;
 }
 
+/* j when every put() and push() into it worked (bad false); else NULL, j freed. */
+static json_t *kept(json_t *j, bool bad)
+{
+  if(!bad)
+    return j;
+  json_decref(j);
+  return NULL;
+}
+
 /* Append v to arr, stealing it. */
 static void push(json_t *arr, json_t *v, bool *bad)
 {
@@ -87,11 +96,7 @@ json_t *api_order_json(const struct store_order_full *o, const struct cfg *cfg)
 
   for(i = 0; i < o->n_lines; i++) {
     const struct store_order_line *l = &o->lines[i];
-    json_t *lj = json_object();
-    if(!lj) {
-      bad = true;
-      break;
-    }
+    json_t *lj = json_object(); /* NULL: put() and push() mark bad */
     put(lj, "consumable", json_string(l->consumable), &bad);
     put(lj, "sku", json_string(l->sku), &bad);
     put(lj, "quantity", json_integer(l->quantity), &bad);
@@ -104,11 +109,7 @@ json_t *api_order_json(const struct store_order_full *o, const struct cfg *cfg)
 
   for(i = 0; i < o->n_transitions; i++) {
     const struct store_transition *t = &o->transitions[i];
-    json_t *tj = json_object();
-    if(!tj) {
-      bad = true;
-      break;
-    }
+    json_t *tj = json_object(); /* NULL: put() and push() mark bad */
     if(t->to == STORE_ORDER_PENDING_APPROVAL) {
       required = true;
       entered_ms = t->time_ms;
@@ -139,10 +140,7 @@ json_t *api_order_json(const struct store_order_full *o, const struct cfg *cfg)
   put(j, "approval", appr, &bad);
   appr = NULL;
   put(j, "transitions", trans, &bad);
-  trans = NULL;
-  if(bad)
-    goto fail;
-  return j;
+  return kept(j, bad);
 
 fail:
   json_decref(j);
@@ -262,8 +260,10 @@ json_t *api_device_json(const struct status_device *d)
   json_t *j = json_object(), *errs = json_object();
   bool bad = !j || !errs;
   unsigned k;
-  if(bad)
-    goto fail;
+  if(bad) {
+    json_decref(errs);
+    return kept(j, bad);
+  }
   put(j, "id", json_string(d->s.id ? d->s.id : ""), &bad);
   put(j, "transport", d->dev ? json_string(cfg_transport_name(d->dev->transport)) : json_null(),
       &bad);
@@ -276,14 +276,7 @@ json_t *api_device_json(const struct status_device *d)
       put(errs, scheduler_error_kind_name((unsigned)k), json_integer((json_int_t)d->s.errors[k]),
           &bad);
   put(j, "errors", errs, &bad);
-  errs = NULL;
-  if(bad)
-    goto fail;
-  return j;
-fail:
-  json_decref(j);
-  json_decref(errs);
-  return NULL;
+  return kept(j, bad);
 }
 
 json_t *api_consumable_json(const struct status_consumable *sc)

@@ -140,29 +140,26 @@ static void order_card(struct rs_buf *o, struct store *st, struct pipeline *pl,
                  "<th class=\"wide\">Unit price</th><th>Amount</th><th>Rule and figures</th></tr>\n");
   for(i = 0; i < of->n_lines; i++) {
     const struct store_order_line *l = &of->lines[i];
-    char unit[64], amount[64];
-    struct rs_buf fig = {0};
-    approve_money(l->currency, l->unit_price, unit, sizeof(unit));
-    approve_money(l->currency, l->unit_price * l->quantity, amount, sizeof(amount));
-    approve_figures_text(l->figures_json, &fig);
+    struct approve_line_text lt;
+    approve_line_text(l, &lt);
     rs_buf_puts(o, "<tr><td>");
     esc(o, l->sku);
     rs_buf_puts(o, "<br><span class=\"muted\">");
     esc(o, l->consumable);
     rs_buf_printf(o, "</span></td><td class=\"num\">%" PRId64 "</td><td class=\"num wide\">",
                   l->quantity);
-    esc(o, unit);
+    esc(o, lt.unit);
     rs_buf_puts(o, "</td><td class=\"num\">");
-    esc(o, amount);
+    esc(o, lt.amount);
     rs_buf_puts(o, "</td><td>");
     esc(o, l->rule ? l->rule : "default");
-    if(fig.len) {
+    if(lt.fig.len) {
       rs_buf_puts(o, "<br><span class=\"muted\">");
-      esc(o, fig.data);
+      esc(o, lt.fig.data);
       rs_buf_puts(o, "</span>");
     }
     rs_buf_puts(o, "</td></tr>\n");
-    rs_buf_free(&fig);
+    rs_buf_free(&lt.fig);
   }
   rs_buf_puts(o, "</table></div>\n<p class=\"muted\">Asked: ");
   (void)store_list_approvals(st, of->order.id, list_asked, &ax);
