@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <crypt.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -299,6 +300,75 @@ void httpd_client_key(struct MHD_Connection *conn, unsigned char key[HTTPD_CLIEN
       memcpy(key + 1, a->sin6_addr.s6_addr, 8);
     }
   }
+}
+
+/* ---- the login lockout ------------------------------------------------------- */
+
+/*
+ * The failure record of key, or NULL; with add, a new or reused slot (the
+ * one whose last failure is oldest) when there is none.
+ */
+static struct httpd_lockout_client *lockout_find(struct httpd_lockout *l, const unsigned char *key,
+                                                 bool add)
+{
+  struct httpd_lockout_client *slot = NULL;
+  size_t i;
+  for(i = 0; i < HTTPD_LOCKOUT_CLIENTS; i++)
+    if(l->c[i].used && !memcmp(l->c[i].key, key, HTTPD_CLIENT_KEY_LEN))
+      return &l->c[i];
+  if(!add)
+    return NULL;
+  for(i = 0; i < HTTPD_LOCKOUT_CLIENTS; i++) {
+    struct httpd_lockout_client *a = &l->c[i];
+    if(!a->used) {
+      slot = a;
+      break;
+    }
+    if(!slot || a->last_ms < slot->last_ms)
+      slot = a;
+  }
+  memset(slot, 0, sizeof(*slot));
+  memcpy(slot->key, key, HTTPD_CLIENT_KEY_LEN);
+  slot->used = true;
+  return slot;
+}
+
+int64_t httpd_lockout_check(struct httpd_lockout *l, const unsigned char *key, int64_t now)
+{
+  struct httpd_lockout_client *a = lockout_find(l, key, false);
+  if(a && a->locked_until > now)
+    return a->locked_until - now;
+  if(a && !a->locked_until && now - a->last_ms > l->max_ms)
+    a->used = false; /* failures long ago are forgotten */
+  return 0;
+}
+
+void httpd_lockout_failed(struct httpd_lockout *l, const unsigned char *key, int64_t now)
+{
+  struct httpd_lockout_client *a = lockout_find(l, key, true);
+  if(!a)
+    return;
+  a->failures++;
+  a->last_ms = now;
+  if(a->failures >= l->limit) {
+    unsigned shift = a->failures - l->limit;
+    int64_t d = l->base_ms;
+    while(shift-- && d < l->max_ms)
+      d *= 2;
+    if(d > l->max_ms)
+      d = l->max_ms;
+    a->locked_until = now + d;
+    log_rl(LOG_LVL_WARNING, "http-lockout",
+           "http: %u failed logins from one client: locked out for %" PRId64 " s", a->failures,
+           (d + 999) / 1000);
+  }
+}
+
+void httpd_lockout_ok(struct httpd_lockout *l, const unsigned char *key)
+{
+  struct httpd_lockout_client *a = lockout_find(l, key, false);
+  if(a)
+    a->used = false;
 }
 
 /* ---- listening -------------------------------------------------------------- */

@@ -118,6 +118,38 @@ void httpd_client_addr(struct MHD_Connection *conn, char *buf, size_t size);
  */
 void httpd_client_key(struct MHD_Connection *conn, unsigned char key[HTTPD_CLIENT_KEY_LEN]);
 
+/* ---- the login lockout ------------------------------------------------------- */
+
+/* Clients whose failures are remembered at once (the oldest is forgotten). */
+#define HTTPD_LOCKOUT_CLIENTS 256
+
+/* Failed logins of one client. */
+struct httpd_lockout_client {
+  unsigned char key[HTTPD_CLIENT_KEY_LEN];
+  bool used;
+  unsigned failures;    /* since the last success or since it was forgotten */
+  int64_t last_ms;      /* real mono ms of the last failure */
+  int64_t locked_until; /* real mono ms; 0: not locked */
+};
+
+/*
+ * Failed logins per client (httpd_client_key()): from the limit-th failure
+ * on, the client is locked out for base_ms, 2 x base_ms, 4 x base_ms ... up
+ * to max_ms per further failure; failures older than max_ms (without a
+ * lockout) are forgotten. Zero-initialise, then set the three limits.
+ */
+struct httpd_lockout {
+  unsigned limit;
+  int64_t base_ms, max_ms;
+  struct httpd_lockout_client c[HTTPD_LOCKOUT_CLIENTS];
+};
+/* Real ms the client is still locked out for at now, or 0. */
+int64_t httpd_lockout_check(struct httpd_lockout *l, const unsigned char *key, int64_t now);
+/* Count a failed login (logged, rate-limited, when it locks the client out). */
+void httpd_lockout_failed(struct httpd_lockout *l, const unsigned char *key, int64_t now);
+/* A successful login: the client's failures are forgotten. */
+void httpd_lockout_ok(struct httpd_lockout *l, const unsigned char *key);
+
 /* ---- listening -------------------------------------------------------------- */
 
 /*

@@ -183,17 +183,6 @@ void http_route_match(const char *method, const char *path, struct http_match *m
 #define SESSION_COOKIE "restock_session"
 #define SESSION_HEX    32 /* 16 random bytes */
 
-#define CLIENT_KEY_LEN HTTPD_CLIENT_KEY_LEN
-
-/* Failed logins of one client (see check_admin()). */
-struct auth_client {
-  unsigned char key[CLIENT_KEY_LEN];
-  bool used;
-  unsigned failures;    /* since the last success or since it was forgotten */
-  int64_t last_ms;      /* real mono ms of the last failure */
-  int64_t locked_until; /* real mono ms; 0: not locked */
-};
-
 struct http_server {
   struct http_env env;
   struct MHD_Daemon *mhd;
@@ -204,7 +193,7 @@ struct http_server {
   int64_t start_wall;       /* daemon clock wall ms at start */
   unsigned char secret[32]; /* CSRF key, fresh per process */
   struct metrics *metrics;
-  struct auth_client auth[HTTP_AUTH_CLIENTS]; /* failed logins per client */
+  struct httpd_lockout lockout;               /* failed logins per client */
   struct httpd_conns conns;                   /* open connections, the header deadline */
   struct httpd_logger logger;                 /* libmicrohttpd's messages */
   /* the last GET /api/v1/status answer, shared by requests (see on_api_status) */
@@ -353,62 +342,6 @@ static void csrf_cb(void *ud, const char *action, char *out, size_t size)
 enum auth_result { AUTH_OK, AUTH_MISSING, AUTH_BAD, AUTH_LOCKED, AUTH_DISABLED };
 
 /*
- * The failure record of key, or NULL; with add, a new or reused slot (the
- * one whose last failure is oldest) when there is none.
- */
-static struct auth_client *auth_find(struct http_server *s, const unsigned char *key, bool add)
-{
-  struct auth_client *slot = NULL;
-  size_t i;
-  for(i = 0; i < HTTP_AUTH_CLIENTS; i++)
-    if(s->auth[i].used && !memcmp(s->auth[i].key, key, CLIENT_KEY_LEN))
-      return &s->auth[i];
-  if(!add)
-    return NULL;
-  for(i = 0; i < HTTP_AUTH_CLIENTS; i++) {
-    struct auth_client *a = &s->auth[i];
-    if(!a->used) {
-      slot = a;
-      break;
-    }
-    if(!slot || a->last_ms < slot->last_ms)
-      slot = a;
-  }
-  memset(slot, 0, sizeof(*slot));
-  memcpy(slot->key, key, CLIENT_KEY_LEN);
-  slot->used = true;
-  return slot;
-}
-
-/*
- * Count a failed login of key at now: from the limit-th failure on, the
- * client is locked out for base, 2 x base, 4 x base ... up to
- * HTTP_AUTH_LOCK_MAX_MS per further failure.
- */
-static void auth_failed(struct http_server *s, const unsigned char *key, int64_t now)
-{
-  struct auth_client *a = auth_find(s, key, true);
-  unsigned limit = s->env.auth_fail_limit ? s->env.auth_fail_limit : HTTP_AUTH_FAIL_LIMIT;
-  int64_t base = s->env.auth_lock_base_ms ? s->env.auth_lock_base_ms : HTTP_AUTH_LOCK_BASE_MS;
-  if(!a)
-    return;
-  a->failures++;
-  a->last_ms = now;
-  if(a->failures >= limit) {
-    unsigned shift = a->failures - limit;
-    int64_t d = base;
-    while(shift-- && d < HTTP_AUTH_LOCK_MAX_MS)
-      d *= 2;
-    if(d > HTTP_AUTH_LOCK_MAX_MS)
-      d = HTTP_AUTH_LOCK_MAX_MS;
-    a->locked_until = now + d;
-    log_rl(LOG_LVL_WARNING, "http-lockout",
-           "http: %u failed logins from one client: locked out for %" PRId64 " s", a->failures,
-           (d + 999) / 1000);
-  }
-}
-
-/*
  * Check the request's admin credential for a decision. With http.admin set,
  * basic auth must name admin_user with the password of the hash file; the
  * actor is then "admin:USER". Without http.admin no HTTP request decides
@@ -423,20 +356,14 @@ static enum auth_result check_admin(struct http_server *s, struct MHD_Connection
   char hash[512];
   enum auth_result res = AUTH_BAD;
   int64_t now = clock_real_mono_ms();
-  unsigned char key[CLIENT_KEY_LEN];
-  struct auth_client *a;
+  unsigned char key[HTTPD_CLIENT_KEY_LEN];
 
   *retry_ms = 0;
   if(!cfg->http.admin_set)
     return AUTH_DISABLED;
   httpd_client_key(conn, key);
-  a = auth_find(s, key, false);
-  if(a && a->locked_until > now) {
-    *retry_ms = a->locked_until - now;
+  if((*retry_ms = httpd_lockout_check(&s->lockout, key, now)))
     return AUTH_LOCKED;
-  }
-  if(a && !a->locked_until && now - a->last_ms > HTTP_AUTH_LOCK_MAX_MS)
-    a->used = false; /* failures long ago are forgotten */
   user = MHD_basic_auth_get_username_password(conn, &pass);
   if(!user) {
     res = AUTH_MISSING;
@@ -457,9 +384,9 @@ static enum auth_result check_admin(struct http_server *s, struct MHD_Connection
   OPENSSL_cleanse(hash, sizeof(hash));
 out:
   if(res == AUTH_BAD)
-    auth_failed(s, key, now);
-  else if(res == AUTH_OK && (a = auth_find(s, key, false)))
-    a->used = false;
+    httpd_lockout_failed(&s->lockout, key, now);
+  else if(res == AUTH_OK)
+    httpd_lockout_ok(&s->lockout, key);
   if(pass) {
     OPENSSL_cleanse(pass, strlen(pass));
     MHD_free(pass);
@@ -1219,6 +1146,9 @@ struct http_server *http_server_start(const struct http_env *env, char *err, siz
   s->start_wall = clock_wall_ms(env->clk);
   s->conns.timeout_ms = env->header_timeout_ms ? env->header_timeout_ms : HTTP_HEADER_TIMEOUT_MS;
   s->logger = (struct httpd_logger){LOG_LVL_WARNING, "http: "};
+  s->lockout.limit = env->auth_fail_limit ? env->auth_fail_limit : HTTP_AUTH_FAIL_LIMIT;
+  s->lockout.base_ms = env->auth_lock_base_ms ? env->auth_lock_base_ms : HTTP_AUTH_LOCK_BASE_MS;
+  s->lockout.max_ms = HTTP_AUTH_LOCK_MAX_MS;
   s->metrics = metrics_new();
   if(!s->metrics || RAND_bytes(s->secret, sizeof(s->secret)) != 1) {
     (void)rs_strlcpy(err, "http: cannot make the CSRF secret", errlen);

@@ -164,8 +164,7 @@ struct http_env {
 #define HTTP_AUTH_FAIL_LIMIT   5
 #define HTTP_AUTH_LOCK_BASE_MS 1000
 #define HTTP_AUTH_LOCK_MAX_MS  (15 * 60 * 1000)
-/* Clients whose failures are remembered at once (the oldest is forgotten). */
-#define HTTP_AUTH_CLIENTS 256
+/* At most HTTPD_LOCKOUT_CLIENTS (base/httpd.h) clients' failures are remembered at once. */
 
 struct http_server;
 
