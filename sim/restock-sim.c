@@ -20,13 +20,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config/config.h"
-#include "base/rs_util.h"
-#include "sim/simcfg.h"
+#include "base/cli.h"
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/rs_util.h"
+#include "config/config.h"
 #include "sim/devices.h"
 #include "sim/shop.h"
+#include "sim/simcfg.h"
 
 /* The running components; one field per kind of simulator. */
 struct sim {
@@ -101,49 +102,24 @@ static int sim_wait(struct sim *sim, const sigset_t *set)
 
 int main(int argc, char **argv)
 {
-  static const struct option opts[] = {
-      {"config", required_argument, NULL, 'c'}, {"time-scale", required_argument, NULL, 't'},
-      {"check", no_argument, NULL, 'k'},        {"log-level", required_argument, NULL, 'l'},
-      {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
-  };
-  const char *file = NULL;
+  struct cli_daemon a = {NULL, false, 1, LOG_LVL_INFO};
+  const char *file;
   struct cfg_diags diags = {0};
   struct sim sim;
-  enum log_level level = LOG_LVL_INFO;
   sigset_t set;
-  int c, sig = 0, check = 0, rc = 0;
+  int sig = 0, rc = cli_daemon_options("restock-sim", argc, argv, &a, usage);
 
+  if(rc >= 0)
+    return rc;
+  rc = 0;
   memset(&sim, 0, sizeof(sim));
-  sim.time_scale = 1;
-  while((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
-    switch(c) {
-    case 'c':
-      file = optarg;
-      break;
-    case 't':
-      if(clock_scale_option("restock-sim", optarg, &sim.time_scale))
-        return 2;
-      break;
-    case 'k':
-      check = 1;
-      break;
-    case 'l':
-      if(log_level_option("restock-sim", optarg, &level))
-        return 2;
-      break;
-    case 'h':
-      usage(stdout);
-      return 0;
-    default:
-      usage(stderr);
-      return 2;
-    }
-  }
+  sim.time_scale = a.time_scale;
+  file = a.config;
   if(!file || optind != argc) {
     usage(stderr);
     return 2;
   }
-  log_set_level(level);
+  log_set_level(a.level);
   if(simcfg_load(file, &sim.cfg, &diags)) {
     cfg_diags_print(&diags, stderr);
     cfg_diags_free(&diags);
@@ -151,7 +127,7 @@ int main(int argc, char **argv)
   }
   cfg_diags_print(&diags, stderr);
   cfg_diags_free(&diags);
-  if(check) {
+  if(a.check) {
     size_t i, nk = 0;
     for(i = 0; i < sim.cfg->n_devices; i++)
       nk += sim.cfg->devices[i].n_consumables;
