@@ -160,6 +160,7 @@ static const struct ckey k_mail[] = {
 static const struct ckey k_orders[] = {
   K("currency", KT_STR, struct cfg, orders.currency, false, 0, 0, NULL),
   K("stockout_risk", KT_PCT, struct cfg, orders.stockout_risk, false, 0, 0, "5%"),
+  K("handling_time", KT_DUR, struct cfg, orders.handling_ms, false, 0, 7 * D_D, "12h"),
   KX("batching", KT_MAP, false),
   KX("approval", KT_MAP, false),
 };

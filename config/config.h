@@ -254,6 +254,8 @@ struct cfg {
     const char *currency;        /* ISO 4217, required once there is a catalog */
     int currency_decimals;
     double stockout_risk;        /* default 0.05: the default rule's risk threshold */
+    int64_t handling_ms;         /* default 12h: receiving and fitting a delivery, added to
+                                    the lead time for runout_risk */
     struct {
       int64_t window_ms;         /* default 24h */
       struct cfg_money flush_value;

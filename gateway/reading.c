@@ -1020,10 +1020,12 @@ void reading_path_snapshot(struct reading_path *rp, const struct cfg_consumable 
       double c10 = pr.days_left_p10 + shelf, c90 = pr.days_left_p90 + shelf;
       out->vars[EXPR_VAR_COVER_DAYS_P10] = isnan(c10) ? INFINITY : c10;
       out->vars[EXPR_VAR_COVER_DAYS_P90] = isnan(c90) ? INFINITY : c90;
-      out->vars[EXPR_VAR_RUNOUT_RISK] =
-          predict_risk_within(out->vars[EXPR_VAR_COVER_DAYS_P10],
-                              out->vars[EXPR_VAR_COVER_DAYS_P90],
-                              out->vars[EXPR_VAR_LEAD_TIME_DAYS]);
+      /* the part must last until a delivery ordered now is received and
+         fitted: the lead time plus orders.handling_time */
+      out->vars[EXPR_VAR_RUNOUT_RISK] = predict_risk_within(
+          out->vars[EXPR_VAR_COVER_DAYS_P10], out->vars[EXPR_VAR_COVER_DAYS_P90],
+          out->vars[EXPR_VAR_LEAD_TIME_DAYS] +
+              (rp->cfg ? (double)rp->cfg->orders.handling_ms / 86400000.0 : 0.5));
     }
   }
   if(out->held && cs->hold == STORE_HOLD_EXPIRED && rp->cfg &&

@@ -298,6 +298,7 @@ static void test_full(void **state)
   assert_int_equal(cfg->orders.batching.flush_value.minor, 25000);
   assert_int_equal(cfg->orders.batching.max_lines, 20);
   assert_int_equal(cfg->orders.batching.urgent_margin_ms, 2 * 86400000);
+  assert_int_equal(cfg->orders.handling_ms, 12 * 3600000); /* default handling_time */
   assert_int_equal(cfg->orders.approval.require_over_value.minor, 50000);
   assert_int_equal(cfg->orders.approval.require_over_quantity, 10);
   assert_int_equal(cfg->orders.approval.monthly_budget.minor, 200000); /* plain 2000 */
@@ -785,6 +786,18 @@ static void test_stockout_risk(void **state)
   assert_true(fabs(cfg->orders.stockout_risk - 0.02) < 1e-12);
   assert_string_equal(cfg->default_rule.when_src, "runout_risk > 0.02");
   cfg_free(cfg);
+  cfg_diags_free(&diags);
+  /* orders.handling_time: the time to receive and fit a delivery, 0 to 7 days */
+  assert_int_equal(load_bufs("gateway: {id: gw}\norders: {handling_time: 1d}\n", NULL, NULL,
+                             &diags, &cfg),
+                   0);
+  assert_int_equal(cfg->orders.handling_ms, 86400000);
+  cfg_free(cfg);
+  cfg_diags_free(&diags);
+  assert_int_equal(load_bufs("gateway: {id: gw}\norders: {handling_time: 8d}\n", NULL, NULL,
+                             &diags, &cfg),
+                   1);
+  assert_true(strstr(diags.v[0].text, "orders.handling_time") != NULL);
   cfg_diags_free(&diags);
   assert_int_equal(load_bufs("gateway: {id: gw}\norders: {stockout_risk: 60%}\n", NULL, NULL,
                              &diags, &cfg),

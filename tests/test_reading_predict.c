@@ -226,6 +226,14 @@ static void test_snapshot_carries_prediction(void **state)
   reading_path_snapshot(e.rp, e.filter, last, false, &s);
   assert_true(s.vars[EXPR_VAR_COVER_DAYS_P10] == s.vars[EXPR_VAR_DAYS_LEFT_P10]);
   assert_true(s.vars[EXPR_VAR_RUNOUT_RISK] > 0.5);
+  /* the risk is that of running out before the delivery is received and
+     fitted: the 3-day lead time plus orders.handling_time (default 12h) */
+  assert_true(fabs(s.vars[EXPR_VAR_RUNOUT_RISK] -
+                   predict_risk_within(s.vars[EXPR_VAR_COVER_DAYS_P10],
+                                       s.vars[EXPR_VAR_COVER_DAYS_P90], 3.5)) < 1e-9);
+  assert_true(s.vars[EXPR_VAR_RUNOUT_RISK] >
+              predict_risk_within(s.vars[EXPR_VAR_COVER_DAYS_P10],
+                                  s.vars[EXPR_VAR_COVER_DAYS_P90], 3.0));
   assert_int_equal(store_add_spares(e.st, "m1/filter", 2, last, NULL), RS_OK);
   reading_path_snapshot(e.rp, e.filter, last, true, &s);
   assert_true(s.vars[EXPR_VAR_SPARES] == 2);

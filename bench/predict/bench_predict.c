@@ -5,7 +5,7 @@
  * bench/predict/predict_gen.c (eight plant-like families), against a 7-day
  * least-squares baseline in the same run.
  *
- *   bench_predict [--seed N] [--traces N] [--family NAME] [--risk R]
+ *   bench_predict [--seed N] [--traces N] [--family NAME] [--risk R] [--handling D]
  *                 [--speed-n N] [--no-speed] [--verbose]
  *
  * Every figure is printed with its definition; see docs/BENCHMARKS.md for
@@ -35,7 +35,7 @@
 
 static const double cp_frac[N_CP] = {0.75, 0.5, 0.25};
 static double opt_risk = 0.05;
-static double opt_margin = 0.0;
+static double opt_handling = 0.5; /* orders.handling_time, days */
 static bool opt_verbose;
 
 static uint64_t rng; /* for speed() */
@@ -220,7 +220,7 @@ static void run_trace(const struct gen_trace *tr, struct result *res)
          (it may date it a reading early, on an outlier) */
       if(s > 0 && predict_window_start_ms(&p) < sg->install_ms - 2 * DAY_MS)
         continue;
-      if(trig == INT64_MAX && predict_risk_within(pr.days_left_p10, pr.days_left_p90, LEAD_D + opt_margin) >
+      if(trig == INT64_MAX && predict_risk_within(pr.days_left_p10, pr.days_left_p90, LEAD_D + opt_handling) >
                                   opt_risk)
       {
         trig = tick;
@@ -342,8 +342,8 @@ int main(int argc, char **argv)
       if(rs_parse_double(argv[++i], &opt_risk) || !(opt_risk > 0 && opt_risk < 1))
         goto usage;
     }
-    else if(!strcmp(argv[i], "--margin") && i + 1 < argc) {
-      if(rs_parse_double(argv[++i], &opt_margin) || !(opt_margin >= 0 && opt_margin < 30))
+    else if(!strcmp(argv[i], "--handling") && i + 1 < argc) {
+      if(rs_parse_double(argv[++i], &opt_handling) || !(opt_handling >= 0 && opt_handling <= 7))
         goto usage;
     }
     else if(!strcmp(argv[i], "--family") && i + 1 < argc) {
@@ -365,14 +365,15 @@ int main(int argc, char **argv)
   memset(&tr, 0, sizeof(tr));
   memset(&tot, 0, sizeof(tot));
   printf("bench_predict: seed %lld, %lld traces per family, lead time %.0f days, "
-         "stockout_risk %.2f\n",
-         (long long)seed, (long long)traces, LEAD_D, opt_risk);
+         "stockout_risk %.2f, handling %.2f days\n",
+         (long long)seed, (long long)traces, LEAD_D, opt_risk, opt_handling);
   printf("err@N: median |days_left - true days left| (days) at the first hourly tick with N%% of\n"
          "  the part's life left; LS: least squares on the last 7 days of readings since the\n"
          "  true install (counters unwrapped, pump-off zeros dropped), extrapolated to empty.\n"
          "x: restock's median error / LS's. <p10, >p90: share of true days left below p10 /\n"
          "  above p90, at 90,80..10%% of life left (should be ~10%% each).\n"
-         "stockout: the default rule (risk of running out within the lead time > stockout_risk)\n"
+         "stockout: the default rule (risk of running out within the lead time + handling >\n"
+         "  stockout_risk)\n"
          "  first fires later than %.0f days before empty, or never; early: more than %.0f days\n"
          "  before (share of triggers). Judged: parts that were not replaced before the lead\n"
          "  time. old: days_left < lead + 2 with restock's days_left; LS: the same on LS.\n\n",
@@ -469,6 +470,6 @@ int main(int argc, char **argv)
   return 0;
 usage:
   fprintf(stderr, "usage: bench_predict [--seed N] [--traces N] [--family NAME] [--risk R] "
-                  "[--speed-n N] [--no-speed] [--verbose]\n");
+                  "[--handling D] [--speed-n N] [--no-speed] [--verbose]\n");
   return 2;
 }
