@@ -37,16 +37,22 @@ void prom_value(struct rs_buf *o, double v)
     rs_buf_printf(o, "%.10g", v);
 }
 
-/* name, or name{label="lv"}, then a space. */
-static void name_labels(struct rs_buf *o, const char *name, const char *label, const char *lv)
+/* {label="lv"} (nothing when label is NULL), then a space. */
+static void labels(struct rs_buf *o, const char *label, const char *lv)
 {
-  rs_buf_puts(o, name);
   if(label) {
     rs_buf_printf(o, "{%s=\"", label);
     prom_escape_label(o, lv);
     rs_buf_puts(o, "\"}");
   }
   rs_buf_puts(o, " ");
+}
+
+/* name, or name{label="lv"}, then a space. */
+static void name_labels(struct rs_buf *o, const char *name, const char *label, const char *lv)
+{
+  rs_buf_puts(o, name);
+  labels(o, label, lv);
 }
 
 void prom_sample(struct rs_buf *o, const char *name, const char *label, const char *lv, double v)
@@ -61,4 +67,35 @@ void prom_sample_u64(struct rs_buf *o, const char *name, const char *label, cons
 {
   name_labels(o, name, label, lv);
   rs_buf_printf(o, "%" PRIu64 "\n", v);
+}
+
+/* name_SUFFIX{label="lv" (the caller closes the braces or adds more labels). */
+static void series_open(struct rs_buf *o, const char *name, const char *suffix, const char *label,
+                        const char *lv)
+{
+  rs_buf_printf(o, "%s%s{", name, suffix);
+  if(label) {
+    rs_buf_printf(o, "%s=\"", label);
+    prom_escape_label(o, lv);
+    rs_buf_puts(o, "\",");
+  }
+}
+
+void prom_histogram(struct rs_buf *o, const char *name, const char *label, const char *lv,
+                    const double *bounds, const uint64_t *cumulative, size_t n, uint64_t count,
+                    double sum)
+{
+  size_t b;
+  for(b = 0; b < n; b++) {
+    series_open(o, name, "_bucket", label, lv);
+    rs_buf_printf(o, "le=\"%g\"} %" PRIu64 "\n", bounds[b], cumulative[b]);
+  }
+  series_open(o, name, "_bucket", label, lv);
+  rs_buf_printf(o, "le=\"+Inf\"} %" PRIu64 "\n", count);
+  rs_buf_printf(o, "%s_sum", name);
+  labels(o, label, lv);
+  prom_value(o, sum);
+  rs_buf_printf(o, "\n%s_count", name);
+  labels(o, label, lv);
+  rs_buf_printf(o, "%" PRIu64 "\n", count);
 }

@@ -154,7 +154,7 @@ static int count_order(void *ud, const struct store_order *o)
 
 static void render_devices(struct metrics *m, const struct status_view *v, struct rs_buf *o)
 {
-  size_t i, b;
+  size_t i;
   unsigned k;
 
   prom_head(o, "restock_device_up", "gauge", "Whether the device answers (1) or is marked down (0).");
@@ -195,20 +195,8 @@ static void render_devices(struct metrics *m, const struct status_view *v, struc
        "Round-trip time of successful device polls.");
   for(i = 0; m && i < m->n; i++) {
     const struct hist *h = &m->h[i];
-    for(b = 0; b < N_BUCKETS; b++) {
-      rs_buf_puts(o, "restock_poll_duration_seconds_bucket{device=\"");
-      prom_escape_label(o, h->device);
-      rs_buf_printf(o, "\",le=\"%g\"} %" PRIu64 "\n", poll_buckets[b], h->counts[b]);
-    }
-    rs_buf_puts(o, "restock_poll_duration_seconds_bucket{device=\"");
-    prom_escape_label(o, h->device);
-    rs_buf_printf(o, "\",le=\"+Inf\"} %" PRIu64 "\n", h->count);
-    rs_buf_puts(o, "restock_poll_duration_seconds_sum{device=\"");
-    prom_escape_label(o, h->device);
-    rs_buf_puts(o, "\"} ");
-    prom_value(o, h->sum);
-    rs_buf_puts(o, "\n");
-    prom_sample_u64(o, "restock_poll_duration_seconds_count", "device", h->device, h->count);
+    prom_histogram(o, "restock_poll_duration_seconds", "device", h->device, poll_buckets,
+                   h->counts, N_BUCKETS, h->count, h->sum);
   }
 }
 
@@ -336,18 +324,10 @@ enum rs_err metrics_render(struct metrics *m, const struct metrics_input *in, st
   if(in->cfg)
     render_alerts(in, o);
   if(in->loop) {
-    size_t b;
     prom_head(o, "restock_loop_turn_seconds", "histogram",
          "Work the main loop did between two waits (one turn).");
-    for(b = 0; b < EVLOOP_N_BUCKETS; b++)
-      rs_buf_printf(o, "restock_loop_turn_seconds_bucket{le=\"%g\"} %" PRIu64 "\n",
-                    evloop_bucket_bounds[b], in->loop->buckets[b]);
-    rs_buf_printf(o, "restock_loop_turn_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n",
-                  in->loop->count);
-    rs_buf_puts(o, "restock_loop_turn_seconds_sum ");
-    prom_value(o, in->loop->sum_s);
-    rs_buf_puts(o, "\n");
-    prom_sample_u64(o, "restock_loop_turn_seconds_count", NULL, NULL, in->loop->count);
+    prom_histogram(o, "restock_loop_turn_seconds", NULL, NULL, evloop_bucket_bounds,
+                   in->loop->buckets, EVLOOP_N_BUCKETS, in->loop->count, in->loop->sum_s);
     prom_head(o, "restock_loop_lag_seconds", "gauge",
          "The longest main-loop turn within the last 10 s (or the current one, if longer).");
     prom_sample(o, "restock_loop_lag_seconds", NULL, NULL, (double)in->loop_lag_ms / 1000.0);
