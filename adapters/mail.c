@@ -609,7 +609,8 @@ struct mjob {
 };
 
 struct mail_sender {
-  struct netio *nio;
+  struct evloop *loop;
+  struct netio *nio; /* made with the first mail: libcurl's TLS set-up costs RSS */
   struct mjob *wait_head, *wait_tail, *running;
   size_t n_wait, n_running;
   unsigned k;
@@ -663,6 +664,8 @@ static void on_mail_done(void *ud, CURL *h, CURLcode cc)
 
 static void msend_pump(struct mail_sender *ms)
 {
+  if(ms->wait_head && !ms->nio)
+    ms->nio = netio_new(ms->loop);
   while(ms->wait_head && ms->n_running < ms->k) {
     struct mjob *j = ms->wait_head;
     char err[512];
@@ -684,7 +687,7 @@ static void msend_pump(struct mail_sender *ms)
       mjob_finish(j, r, err);
       continue;
     }
-    if(netio_add(ms->nio, j->h, on_mail_done, j)) {
+    if(!ms->nio || netio_add(ms->nio, j->h, on_mail_done, j)) {
       mjob_finish(j, MAIL_RETRY, "cannot start the transfer");
       continue;
     }
@@ -699,11 +702,7 @@ struct mail_sender *mail_sender_new(struct evloop *loop, unsigned max_in_flight)
   struct mail_sender *ms = calloc(1, sizeof(*ms));
   if(!ms)
     return NULL;
-  ms->nio = netio_new(loop);
-  if(!ms->nio) {
-    free(ms);
-    return NULL;
-  }
+  ms->loop = loop;
   ms->k = max_in_flight ? max_in_flight : MAIL_MAX_IN_FLIGHT;
   return ms;
 }

@@ -93,7 +93,11 @@ typedef void (*mail_done_fn)(void *ud, enum mail_result r, const char *err);
 /* Default max_in_flight (per mail server: restock has one). */
 #define MAIL_MAX_IN_FLIGHT 2
 
-/* A sender on loop (borrowed); max_in_flight 0: MAIL_MAX_IN_FLIGHT. NULL on failure. */
+/*
+ * A sender on loop (borrowed); max_in_flight 0: MAIL_MAX_IN_FLIGHT. NULL on
+ * failure. libcurl (and with it the TLS library) is set up with the first
+ * mail, not here: an idle sender costs no RSS.
+ */
 struct mail_sender *mail_sender_new(struct evloop *loop, unsigned max_in_flight);
 /* Put at most k (>= 1) transactions on the wire from now on (mail.max_in_flight). */
 void mail_sender_set_max(struct mail_sender *ms, unsigned k);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 static void rs_oom(size_t n)
 {
@@ -406,4 +407,20 @@ char *rs_arena_printf(struct rs_arena *a, const char *fmt, ...)
   p = rs_arena_strndup(a, b.data ? b.data : "", b.len);
   rs_buf_free(&b);
   return p;
+}
+
+int rs_random(void *buf, size_t n)
+{
+  unsigned char *p = buf;
+  while(n) {
+    ssize_t got = getrandom(p, n, 0);
+    if(got < 0) {
+      if(errno == EINTR)
+        continue;
+      return -1;
+    }
+    p += got;
+    n -= (size_t)got;
+  }
+  return 0;
 }

@@ -105,6 +105,14 @@ char *rs_arena_printf(struct rs_arena *a, const char *fmt, ...) RS_PRINTF(2, 3);
 
 /* Aborting allocators for code outside an arena. */
 void *rs_xmalloc(size_t n);
+/*
+ * Fill buf with n bytes from the kernel's CSPRNG (getrandom(2), blocking
+ * only before the pool is first seeded). Returns 0, or -1 with errno set.
+ * Used instead of OpenSSL's RAND_bytes(), whose first call sets up the
+ * provider machinery (about 2 MB of RSS: docs/BENCHMARKS.md).
+ */
+int rs_random(void *buf, size_t n);
+
 void *rs_xcalloc(size_t n, size_t size);
 void *rs_xrealloc(void *p, size_t n);
 char *rs_xstrdup(const char *s);

@@ -1172,8 +1172,10 @@ static enum rs_err setup_rw(struct store *st, int ver, int app_id, char *err, si
     sqlite3_finalize(s);
   }
   if(!src)
-    src = sqlite3_exec(st->db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL", NULL, NULL,
-                       NULL);
+    src = sqlite3_exec(st->db,
+                       "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;"
+                       " PRAGMA cache_size = -" STORE_CACHE_KIB_STR,
+                       NULL, NULL, NULL);
   if(src) {
     if(err)
       snprintf(err, errlen, "cannot set up database %s: %s", st->path, sqlite3_errmsg(st->db));

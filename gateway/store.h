@@ -35,6 +35,15 @@ struct store;
 
 /* The schema version this code writes (PRAGMA user_version). */
 #define STORE_SCHEMA_VERSION 5
+
+/*
+ * SQLite's page cache per connection, KiB (PRAGMA cache_size; SQLite's
+ * default is 2000). restockd's hot pages are few (the tail of
+ * readings_recent, the rows a batch updates); the rest is read from the OS
+ * page cache when needed. 2 MiB of RSS less at 5,000 consumables
+ * (docs/BENCHMARKS.md, where the RSS goes).
+ */
+#define STORE_CACHE_KIB_STR "256"
 /* Longest order id in bytes, without the NUL (it is the Idempotency-Key). */
 #define STORE_ORDER_ID_MAX 64
 

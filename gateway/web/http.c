@@ -12,7 +12,6 @@
 
 #include <microhttpd.h>
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 
 #include "base/codec.h"
 #include "base/httpd.h"
@@ -601,7 +600,7 @@ static void session_of(struct MHD_Connection *conn, char *sess, size_t size, boo
     (void)rs_strlcpy(sess, c, size);
     return;
   }
-  if(RAND_bytes(r, sizeof(r)) != 1) {
+  if(rs_random(r, sizeof(r))) {
     sess[0] = '\0';
     return;
   }
@@ -1150,7 +1149,7 @@ struct http_server *http_server_start(const struct http_env *env, char *err, siz
   s->lockout.base_ms = env->auth_lock_base_ms ? env->auth_lock_base_ms : HTTP_AUTH_LOCK_BASE_MS;
   s->lockout.max_ms = HTTP_AUTH_LOCK_MAX_MS;
   s->metrics = metrics_new();
-  if(!s->metrics || RAND_bytes(s->secret, sizeof(s->secret)) != 1) {
+  if(!s->metrics || rs_random(s->secret, sizeof(s->secret))) {
     (void)rs_strlcpy(err, "http: cannot make the CSRF secret", errlen);
     goto fail;
   }
