@@ -644,7 +644,8 @@ static enum rs_err run(struct store *st, sqlite3_stmt *s, const char *what)
     st->xerr = sqlite3_extended_errcode(st->db);
   else if(!sqlite3_stmt_readonly(s)) {
     st->changes = sqlite3_changes64(st->db);
-    if(!st->depth)
+    /* not BEGIN IMMEDIATE (a "write" that writes nothing yet) */
+    if(!st->depth && sqlite3_get_autocommit(st->db))
       st->fault_count = 0; /* committed (autocommit): storage works again */
   }
   done(s);
