@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -277,6 +278,56 @@ void clock_format_rfc3339(int64_t wall_ms, char *buf, unsigned size)
      rs_snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02dZ", (int)y, (int)m, (int)d,
                  (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60)))
     buf[0] = '\0';
+}
+
+void clock_format_minute(int64_t wall_ms, char *buf, unsigned size)
+{
+  char t[40];
+  clock_format_rfc3339(wall_ms, t, sizeof(t));
+  /* YYYY-MM-DDTHH:MM:SSZ -> YYYY-MM-DD HH:MM UTC */
+  if(strlen(t) >= 16) {
+    t[10] = ' ';
+    t[16] = '\0';
+  }
+  if(!size || rs_snprintf(buf, size, "%s%s", t, t[0] ? " UTC" : ""))
+    if(size)
+      buf[0] = '\0';
+}
+
+void clock_format_date(int64_t wall_ms, char *buf, unsigned size)
+{
+  char t[40];
+  clock_format_rfc3339(wall_ms, t, sizeof(t));
+  t[10] = '\0';
+  if(size && rs_strlcpy(buf, t, size))
+    buf[0] = '\0';
+}
+
+void clock_format_day_month(int64_t wall_ms, char *buf, unsigned size)
+{
+  static const char *const mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  time_t t = (time_t)(wall_ms / 1000);
+  struct tm tm;
+  if(!size)
+    return;
+  if(!gmtime_r(&t, &tm) || rs_snprintf(buf, size, "%d %s", tm.tm_mday, mon[tm.tm_mon % 12]))
+    buf[0] = '\0';
+}
+
+void clock_format_ago(int64_t age_ms, char *buf, unsigned size)
+{
+  int64_t d = age_ms < 0 ? 0 : age_ms;
+  if(!size)
+    return;
+  if(d < 90000)
+    (void)rs_snprintf(buf, size, "%" PRId64 " s ago", d / 1000);
+  else if(d < INT64_C(90) * 60000)
+    (void)rs_snprintf(buf, size, "%" PRId64 " min ago", d / 60000);
+  else if(d < INT64_C(36) * 3600000)
+    (void)rs_snprintf(buf, size, "%" PRId64 " h ago", d / 3600000);
+  else
+    (void)rs_snprintf(buf, size, "%" PRId64 " d ago", d / 86400000);
 }
 
 /* Read exactly n digits at *p into *out, advancing *p; -1 if not digits. */

@@ -76,6 +76,12 @@ void clock_sleep_real_ms(int64_t ms);
 
 /* Format wall ms as RFC 3339 UTC with seconds ("2026-12-01T17:51:14Z"). */
 void clock_format_rfc3339(int64_t wall_ms, char *buf, unsigned size);
+/* For people, all UTC: "2026-12-01 17:51 UTC", "2026-12-01", "7 Dec"; "" when out of range. */
+void clock_format_minute(int64_t wall_ms, char *buf, unsigned size);
+void clock_format_date(int64_t wall_ms, char *buf, unsigned size);
+void clock_format_day_month(int64_t wall_ms, char *buf, unsigned size);
+/* An age as "42 s ago", "5 min ago", "3 h ago", "2 d ago" (a negative age counts as 0). */
+void clock_format_ago(int64_t age_ms, char *buf, unsigned size);
 /* Parse RFC 3339 (Z or ±hh:mm offset, optional fraction) or Unix seconds; 0 or -1. */
 int clock_parse_time(const char *s, int64_t *out_wall_ms);
 

@@ -25,13 +25,8 @@ static void esc(struct rs_buf *o, const char *s)
 static void when(struct rs_buf *o, int64_t ms)
 {
   char t[40];
-  clock_format_rfc3339(ms, t, sizeof(t));
-  if(strlen(t) >= 16) {
-    t[10] = ' ';
-    t[16] = '\0';
-  }
+  clock_format_minute(ms, t, sizeof(t));
   esc(o, t);
-  rs_buf_puts(o, " UTC");
 }
 
 /* The approval pages use the status pages' frame: no link home, not indexed, no refresh. */

@@ -40,45 +40,30 @@ static bool stamp(struct rs_buf *o, int64_t ms, char t[40])
 static void when(struct rs_buf *o, int64_t ms)
 {
   char t[40];
-  if(!stamp(o, ms, t))
-    return;
-  /* YYYY-MM-DDTHH:MM:SSZ -> YYYY-MM-DD HH:MM UTC */
-  if(strlen(t) >= 16) {
-    t[10] = ' ';
-    t[16] = '\0';
-    rs_buf_printf(o, "%s UTC", t);
-  }
-  else
+  if(stamp(o, ms, t)) {
+    clock_format_minute(ms, t, sizeof(t));
     esc(o, t);
+  }
 }
 
 /* "2026-12-01", or "—" for none. */
 static void day(struct rs_buf *o, int64_t ms)
 {
   char t[40];
-  if(!stamp(o, ms, t))
-    return;
-  if(strlen(t) >= 10)
-    t[10] = '\0';
-  esc(o, t);
+  if(stamp(o, ms, t)) {
+    clock_format_date(ms, t, sizeof(t));
+    esc(o, t);
+  }
 }
 
-/* "5 min ago", "3 h ago", "2 d ago". */
+/* "5 min ago", "3 h ago", "2 d ago"; nothing for never. */
 static void ago(struct rs_buf *o, int64_t ms, int64_t now)
 {
-  int64_t d = now - ms;
-  if(ms <= 0)
-    return;
-  if(d < 0)
-    d = 0;
-  if(d < 90000)
-    rs_buf_printf(o, "%" PRId64 " s ago", d / 1000);
-  else if(d < INT64_C(90) * 60000)
-    rs_buf_printf(o, "%" PRId64 " min ago", d / 60000);
-  else if(d < INT64_C(36) * 3600000)
-    rs_buf_printf(o, "%" PRId64 " h ago", d / 3600000);
-  else
-    rs_buf_printf(o, "%" PRId64 " d ago", d / DAY_MS);
+  char t[40];
+  if(ms > 0) {
+    clock_format_ago(now - ms, t, sizeof(t));
+    rs_buf_puts(o, t);
+  }
 }
 
 void html_page_start(struct rs_buf *o, const struct html_frame *f)
@@ -290,13 +275,9 @@ static void chart_figures(const struct status_consumable *sc, int64_t now, struc
 /* "7 Dec" for the date axis. */
 static void axis_day(struct rs_buf *o, int64_t ms)
 {
-  static const char *const mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  time_t t = (time_t)(ms / 1000);
-  struct tm tm;
-  if(!gmtime_r(&t, &tm))
-    return;
-  rs_buf_printf(o, "%d %s", tm.tm_mday, mon[tm.tm_mon % 12]);
+  char t[16];
+  clock_format_day_month(ms, t, sizeof(t));
+  rs_buf_puts(o, t);
 }
 
 /*
