@@ -934,11 +934,8 @@ static void pump(struct cmulti *m)
   while(m->wait_head && m->n_running < m->k) {
     struct mreq *r = m->wait_head;
     struct commerce_answer *a;
-    m->wait_head = r->next;
-    if(!m->wait_head)
-      m->wait_tail = NULL;
+    RS_QUEUE_SHIFT(m->wait_head, m->wait_tail, r, next);
     m->n_wait--;
-    r->next = NULL;
     a = rs_xcalloc(1, sizeof(*a));
     answer_init(a, r->q.req, r->q.key);
     r->h = curl_easy_init();
@@ -1017,11 +1014,7 @@ static int multi_start(struct commerce *c, enum commerce_req req, const char *ke
     r->q.body = rs_xstrdup(body ? body : "");
   r->done = done;
   r->ud = ud;
-  if(m->wait_tail)
-    m->wait_tail->next = r;
-  else
-    m->wait_head = r;
-  m->wait_tail = r;
+  RS_QUEUE_PUSH(m->wait_head, m->wait_tail, r, next);
   m->n_wait++;
   pump(m);
   return 0;

@@ -670,11 +670,8 @@ static void msend_pump(struct mail_sender *ms)
     struct mjob *j = ms->wait_head;
     char err[512];
     enum mail_result r;
-    ms->wait_head = j->next;
-    if(!ms->wait_head)
-      ms->wait_tail = NULL;
+    RS_QUEUE_SHIFT(ms->wait_head, ms->wait_tail, j, next);
     ms->n_wait--;
-    j->next = NULL;
     err[0] = '\0';
     j->h = curl_easy_init();
     if(!j->h) {
@@ -759,11 +756,7 @@ int mail_send_start(struct mail_sender *ms, const struct mail_settings *s, const
   j->implicit_tls = tr == 2;
   j->done = done;
   j->ud = ud;
-  if(ms->wait_tail)
-    ms->wait_tail->next = j;
-  else
-    ms->wait_head = j;
-  ms->wait_tail = j;
+  RS_QUEUE_PUSH(ms->wait_head, ms->wait_tail, j, next);
   ms->n_wait++;
   msend_pump(ms);
   return 0;

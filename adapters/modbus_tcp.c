@@ -213,10 +213,7 @@ static void dev_finish(struct mbt_dev *md)
   adapter_done_fn done = md->done;
   void *ctx = md->ctx;
   enum rs_err rc;
-  c->head = md->qnext;
-  if(!c->head)
-    c->tail = NULL;
-  md->qnext = NULL;
+  RS_QUEUE_SHIFT(c->head, c->tail, md, qnext); /* md is the head */
   md->queued = false;
   md->done = NULL;
   rc = mbd_finish(&md->m, md->a->dev, md->wall_ms, md->last, md->emit, md->ctx, err, sizeof(err));
@@ -778,12 +775,7 @@ static void mbt_start(struct adapter *a, int64_t wall_ms, adapter_emit_fn emit,
   md->last = RS_ERR_TIMEOUT;
   mbd_begin(&md->m, a->dev);
   md->queued = true;
-  md->qnext = NULL;
-  if(c->tail)
-    c->tail->qnext = md;
-  else
-    c->head = md;
-  c->tail = md;
+  RS_QUEUE_PUSH(c->head, c->tail, md, qnext);
   if(c->head == md && c->state == C_READY && !c->waiting && c->tm_kind == T_NONE &&
      md->m.plan.n_reqs > 0) {
     /* an idle connection: the request goes out now, not a loop turn later; a

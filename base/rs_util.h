@@ -35,6 +35,28 @@
       (n)->next->prev = (n)->prev;                                                                 \
   } while(0)
 
+/*
+ * An intrusive queue (first node head, last node tail, link member next):
+ * RS_QUEUE_PUSH appends node n; RS_QUEUE_SHIFT takes off n, the first
+ * node, and clears its link.
+ */
+#define RS_QUEUE_PUSH(head, tail, n, next)                                                         \
+  do {                                                                                             \
+    (n)->next = NULL;                                                                              \
+    if(tail)                                                                                       \
+      (tail)->next = (n);                                                                          \
+    else                                                                                           \
+      (head) = (n);                                                                                \
+    (tail) = (n);                                                                                  \
+  } while(0)
+#define RS_QUEUE_SHIFT(head, tail, n, next)                                                        \
+  do {                                                                                             \
+    (head) = (n)->next;                                                                            \
+    if(!(head))                                                                                    \
+      (tail) = NULL;                                                                               \
+    (n)->next = NULL;                                                                              \
+  } while(0)
+
 #if defined(__GNUC__)
 #define RS_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #else
