@@ -90,6 +90,9 @@ enum { FIT_NONE = 0, FIT_LINEAR = 1, FIT_EXP = 2 };
 #define OFF_CONFIRM       3      /* filtered readings off the line in a row that move the anchor */
 #endif
 #define OFF_MAX           100
+#ifndef SKIP_OFF_WEEK
+#define SKIP_OFF_WEEK     1
+#endif
 #define WRAP_SHARE        0.25   /* a wrap: old value in the top, new in the bottom quarter */
 
 const char *predict_strerror(int err)
@@ -1012,10 +1015,18 @@ static void accept(struct predictor *p, int64_t wall_ms, double raw)
   p->raw[1] = raw;
   p->n_raw = 2;
   p->raw_ms = wall_ms;
-  learn_week(p, mid_ms, remaining_of(pp, model_x(p, p->filt)) - remaining_of(pp, model_x(p, f)),
-             diff_ms(mid_ms, p->filt_ms) / DAY_MS);
+  {
+    int8_t was_off = p->off_n;
+    note_off(p, mid_ms, remaining_of(pp, model_x(p, f)));
+    /* a step to or from a value off the line that is not confirmed yet (an
+       outlier pair) teaches the weekly profile nothing */
+    if(!(SKIP_OFF_WEEK && ((was_off != 0 && abs(was_off) < OFF_CONFIRM) ||
+                           (p->off_n != 0 && abs(p->off_n) < OFF_CONFIRM))))
+      learn_week(p, mid_ms,
+                 remaining_of(pp, model_x(p, p->filt)) - remaining_of(pp, model_x(p, f)),
+                 diff_ms(mid_ms, p->filt_ms) / DAY_MS);
+  }
   note_move(p, wall_ms, raw);
-  note_off(p, mid_ms, remaining_of(pp, model_x(p, f)));
   p->filt = f;
   p->filt_ms = mid_ms;
   bucket_add(p, mid_ms, model_x(p, f));

@@ -733,10 +733,46 @@ static void test_stuck_and_dropout_widen(void **state)
   feed_linear(&p, 60, 42.02, 44, 0.3);
   predict_eval(&p, T0 + 44 * DAY_MS, &pr);
   assert_true(pr.days_left_p10 < 16 && 16 < pr.days_left_p90);
+  /* and the jump back to the truth is not taken for a faster rate: the
+     frozen days are dropped, the rate stays the part's, days later too */
+  assert_true(fabs(pr.days_left - 16) < 1.5);
+  feed_linear(&p, 60, 44.02, 47, 0.3);
+  predict_eval(&p, T0 + 47 * DAY_MS, &pr);
+  assert_true(fabs(pr.days_left - 13) < 1.0);
+  assert_true(fabs(pr.rate_per_day - 100.0 / 60) < 0.15);
   /* dropout: nothing for 5 days */
   predict_eval(&q, T0 + 36 * DAY_MS, &ref);
   predict_eval(&q, T0 + 41 * DAY_MS, &pr);
   assert_true(pr.days_left_p10 < 19 && pr.days_left_p10 < ref.days_left_p10 - 5);
+}
+
+/* Two outliers in a row (they pass a median of 3) below empty near the end
+   of a part: not "empty" — the reading moves the anchor only once it stays
+   off the line. */
+static void test_outlier_pair_not_empty(void **state)
+{
+  struct predict_params pp;
+  struct predictor p;
+  struct prediction pr;
+  (void)state;
+  rng_state = 41;
+  level_params(&pp, 100, 0);
+  predict_init(&p, &pp);
+  feed_linear(&p, 60, 0, 50, 0.3);
+  /* two stones in the groove, 50 % below the true 16.7 % */
+  predict_add(&p, T0 + 50 * DAY_MS + HOUR_MS / 2, -30, NULL);
+  predict_add(&p, T0 + 50 * DAY_MS + HOUR_MS, -30, NULL);
+  predict_eval(&p, T0 + 50 * DAY_MS + HOUR_MS, &pr);
+  /* true: 10 days left */
+  assert_true(pr.days_left > 8 && pr.days_left < 11);
+  assert_true(pr.days_left_p10 > 6);
+  assert_true(predict_risk_within(pr.days_left_p10, pr.days_left_p90, 5) < 0.05);
+  /* a level that really dropped (a leak) is believed once it stays there */
+  predict_add(&p, T0 + 50 * DAY_MS + 3 * HOUR_MS / 2, -30, NULL);
+  predict_add(&p, T0 + 50 * DAY_MS + 2 * HOUR_MS, -30, NULL);
+  predict_add(&p, T0 + 50 * DAY_MS + 5 * HOUR_MS / 2, -30, NULL);
+  predict_eval(&p, T0 + 50 * DAY_MS + 5 * HOUR_MS / 2, &pr);
+  assert_true(pr.days_left == 0);
 }
 
 /* NaN, Inf, a clock step backwards and huge values do not crash or corrupt the state. */
@@ -945,6 +981,7 @@ int main(void)
       cmocka_unit_test(test_pump_off_zeros),
       cmocka_unit_test(test_rate_doubling_bounds),
       cmocka_unit_test(test_state_old_version),
+      cmocka_unit_test(test_outlier_pair_not_empty),
       cmocka_unit_test(test_button_state_reloads),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
