@@ -17,10 +17,11 @@
 #include <jansson.h>
 
 #include "adapters/commerce.h"
-#include "config/config.h"
 #include "adapters/netio.h"
 #include "base/clock.h"
+#include "base/keyfile.h"
 #include "base/rs_util.h"
+#include "config/config.h"
 
 #define COMMERCE_MAX_ANSWER (1024u * 1024u)
 #define RETRY_AFTER_MAX_MS  (INT64_C(7) * 86400 * 1000)
@@ -490,30 +491,9 @@ const char *commerce_req_name(enum commerce_req r)
 static int read_secret(const struct cfg *cfg, const char *file, char **out, char *err,
                        size_t errlen)
 {
-  char path[4096], buf[4096];
-  size_t len = 0;
-  ssize_t n;
-  int fd;
-  if(file[0] != '/' && cfg->dir)
-    snprintf(path, sizeof(path), "%s/%s", cfg->dir, file);
-  else
-    rs_strlcpy(path, file, sizeof(path));
-  fd = open(path, O_RDONLY | O_CLOEXEC);
-  if(fd < 0) {
-    snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+  char buf[4096];
+  if(keyfile_read_line(cfg->dir, file, "", buf, sizeof(buf), err, errlen))
     return -1;
-  }
-  while(len < sizeof(buf) - 1 && (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
-    len += (size_t)n;
-  close(fd);
-  while(len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
-    len--;
-  if(!len || memchr(buf, '\n', len) || memchr(buf, '\0', len)) {
-    explicit_bzero(buf, sizeof(buf));
-    snprintf(err, errlen, "%s must hold one non-empty line", path);
-    return -1;
-  }
-  buf[len] = '\0';
   *out = rs_xstrdup(buf);
   explicit_bzero(buf, sizeof(buf));
   return 0;

@@ -21,6 +21,7 @@
 #include "adapters/netio.h"
 #include "base/clock.h"
 #include "base/codec.h"
+#include "base/keyfile.h"
 #include "base/rs_util.h"
 
 /* ---- building ----------------------------------------------------------- */
@@ -364,32 +365,10 @@ static enum mail_result send_file(const char *dir, const char *message, char *er
 static int read_password(const struct mail_settings *s, char *buf, size_t size, char *err,
                          size_t errlen)
 {
-  char path[4096];
-  size_t len = 0;
-  ssize_t n;
-  int fd;
-  if(s->password_file[0] != '/' && s->config_dir)
-    (void)rs_snprintf(path, sizeof(path), "%s/%s", s->config_dir, s->password_file);
-  else
-    (void)rs_strlcpy(path, s->password_file, sizeof(path));
-  fd = open(path, O_RDONLY | O_CLOEXEC);
-  if(fd < 0) {
-    (void)rs_snprintf(err, errlen, "mail.password_file: cannot read %s: %s", path,
-                      strerror(errno));
-    return -1;
-  }
-  while(len < size - 1 && (n = read(fd, buf + len, size - 1 - len)) > 0)
-    len += (size_t)n;
-  close(fd);
-  while(len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
-    len--;
-  if(!len || memchr(buf, '\n', len) || memchr(buf, '\0', len)) {
-    explicit_bzero(buf, size);
-    (void)rs_snprintf(err, errlen, "mail.password_file: %s must hold one non-empty line", path);
-    return -1;
-  }
-  buf[len] = '\0';
-  return 0;
+  return keyfile_read_line(s->config_dir, s->password_file, "mail.password_file: ", buf, size, err,
+                           errlen)
+             ? -1
+             : 0;
 }
 
 struct upload {

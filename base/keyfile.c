@@ -122,3 +122,37 @@ out:
   close(fd);
   return rc;
 }
+
+int keyfile_read_line(const char *dir, const char *file, const char *prefix, char *buf, size_t size,
+                      char *err, size_t errlen)
+{
+  char path[4096];
+  size_t len = 0;
+  ssize_t n;
+  int fd, e;
+  if(file[0] != '/' && dir)
+    (void)rs_snprintf(path, sizeof(path), "%s/%s", dir, file);
+  else
+    (void)rs_strlcpy(path, file, sizeof(path));
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if(fd < 0) {
+    e = errno;
+    if(err)
+      (void)rs_snprintf(err, errlen, "%scannot read %s: %s", prefix, path, strerror(e));
+    errno = e;
+    return -1;
+  }
+  while(len + 1 < size && (n = read(fd, buf + len, size - 1 - len)) > 0)
+    len += (size_t)n;
+  close(fd);
+  while(len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+    len--;
+  if(!len || memchr(buf, '\n', len) || memchr(buf, '\0', len)) {
+    OPENSSL_cleanse(buf, size);
+    if(err)
+      (void)rs_snprintf(err, errlen, "%s%s must hold one non-empty line", prefix, path);
+    return -2;
+  }
+  buf[len] = '\0';
+  return 0;
+}

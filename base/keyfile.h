@@ -19,4 +19,15 @@
 int keyfile_load(const char *path, const char *what, unsigned char *key, size_t len, char *err,
                  size_t errlen);
 
+/*
+ * Read a secret kept as one line of text (a password file: file, relative
+ * to dir when dir is given and file is not absolute) into buf (size bytes):
+ * 0 with the line, trailing CR/LF dropped. -1 when it cannot be opened
+ * (errno says why), -2 when it does not hold one non-empty line (buf
+ * cleared); then err (when given) says so, after prefix: "cannot read PATH:
+ * why" or "PATH must hold one non-empty line". The caller clears buf.
+ */
+int keyfile_read_line(const char *dir, const char *file, const char *prefix, char *buf, size_t size,
+                      char *err, size_t errlen);
+
 #endif

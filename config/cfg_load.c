@@ -753,11 +753,8 @@ static void load_restock(struct ld *ld, const struct cfg_node *root)
       const struct cfg_node *it = n->kids[i];
       struct cfg_supplier *s = &cfg->suppliers[cfg->n_suppliers];
       ipath(p, sizeof(p), "suppliers", i);
-      if(it->kind != CFG_N_MAP) {
-        if(!it->bad)
-          err(ld, it, p, "got %s (expected a mapping with id)", kind_name(it));
+      if(!cfg_want_map(kc(ld), it, p, "id"))
         continue;
-      }
       walk_map(ld, it, p, k_supplier, NK(k_supplier), s, &w, NULL, 0);
       s->pos = mkpos(ld, wv(&w, "id") ? wv(&w, "id") : it);
       if(!s->id)
@@ -784,12 +781,8 @@ static void load_restock(struct ld *ld, const struct cfg_node *root)
       const struct cfg_node *it = n->kids[i];
       struct cfg_catalog_item *c = &cfg->catalog[cfg->n_catalog];
       ipath(p, sizeof(p), "catalog", i);
-      if(it->kind != CFG_N_MAP) {
-        if(!it->bad)
-          err(ld, it, p, "got %s (expected a mapping with sku, supplier, unit_price)",
-              kind_name(it));
+      if(!cfg_want_map(kc(ld), it, p, "sku, supplier, unit_price"))
         continue;
-      }
       walk_map(ld, it, p, k_catalog, NK(k_catalog), c, &w, NULL, 0);
       c->pos = mkpos(ld, wv(&w, "sku") ? wv(&w, "sku") : it);
       if(!c->sku)
@@ -979,12 +972,8 @@ static void load_consumables(struct ld *ld, struct cfg_device *d, const struct c
     struct cfg_consumable *c = &d->consumables[d->n_consumables];
     int chosen = -1;
     snprintf(p, sizeof(p), "%s.consumables[%zu]", dpath, i);
-    if(it->kind != CFG_N_MAP) {
-      if(!it->bad)
-        err(ld, it, p, "got %s (expected a mapping with id, sku and level, usage or button)",
-            kind_name(it));
+    if(!cfg_want_map(kc(ld), it, p, "id, sku and level, usage or button"))
       continue;
-    }
     walk_map(ld, it, p, k_consumable, NK(k_consumable), c, &w, NULL, 0);
     c->pos = mkpos(ld, wv(&w, "id") ? wv(&w, "id") : it);
     c->stale_after_ms = wv(&w, "stale_after") ? c->stale_after_ms : 3 * d->poll_interval_ms;
@@ -1193,11 +1182,8 @@ static void load_devices_file(struct ld *ld, const struct cfg_node *root)
   for(i = 0; i < seq->n; i++) {
     const struct cfg_node *it = seq->kids[i];
     ipath(p, sizeof(p), "devices", i);
-    if(it->kind != CFG_N_MAP) {
-      if(!it->bad)
-        err(ld, it, p, "got %s (expected a mapping with id and transport)", kind_name(it));
+    if(!cfg_want_map(kc(ld), it, p, "id and transport"))
       continue;
-    }
     load_device(ld, it, p);
   }
 }
@@ -1333,11 +1319,8 @@ static void load_rules_file(struct ld *ld, const struct cfg_node *root)
   for(i = 0; i < seq->n; i++) {
     const struct cfg_node *it = seq->kids[i];
     ipath(p, sizeof(p), "rules", i);
-    if(it->kind != CFG_N_MAP) {
-      if(!it->bad)
-        err(ld, it, p, "got %s (expected a mapping with name and when)", kind_name(it));
+    if(!cfg_want_map(kc(ld), it, p, "name and when"))
       continue;
-    }
     load_rule(ld, it, p);
   }
 }

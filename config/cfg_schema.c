@@ -55,6 +55,16 @@ static int put(void *dst, const void *v, size_t size)
   return 0;
 }
 
+bool cfg_want_map(const struct cfg_kctx *kc, const struct cfg_node *n, const char *path,
+                  const char *what)
+{
+  if(n->kind == CFG_N_MAP)
+    return true;
+  if(!n->bad)
+    err(kc, n, path, "got %s (expected a mapping with %s)", cfg_kind_name(n), what);
+  return false;
+}
+
 static struct cfg_pos pos_of(const struct cfg_kctx *kc, const struct cfg_node *n)
 {
   struct cfg_pos p = {kc->file, n ? n->line : 0, n ? n->col : 0};

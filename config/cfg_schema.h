@@ -79,6 +79,13 @@ struct cfg_kctx {
   const char *absdir;
 };
 
+/*
+ * Whether list item n (at path) is a mapping, as a list of what keys wants;
+ * when it is not (and was not reported already), reports "got <kind>
+ * (expected a mapping with <what>)".
+ */
+bool cfg_want_map(const struct cfg_kctx *kc, const struct cfg_node *n, const char *path,
+                  const char *what);
 /* An error (or warning) at node n (its position; NULL: none) about `path`. */
 void cfg_kerr(const struct cfg_kctx *kc, bool warning, const struct cfg_node *n, const char *path,
               const char *fmt, ...) RS_PRINTF(5, 6);

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/keyfile.h"
 #include "config/cfg_schema.h"
 #include "sim/simcfg.h"
 
@@ -224,25 +225,15 @@ static int read_secret(struct sl *l, const struct cfg_node *v, const char *path,
 {
   const char *full = rel_path(l, v->s);
   char buf[4096];
-  ssize_t r;
-  size_t len = 0;
-  int fd = open(full, O_RDONLY | O_CLOEXEC);
-  if(fd < 0) {
+  int rc = keyfile_read_line(NULL, full, "", buf, sizeof(buf), NULL, 0);
+  if(rc == -1)
     ERR(l, v, path, "cannot read '%s': %s (expected a secret file)", full, strerror(errno));
-    return -1;
-  }
-  while(len < sizeof(buf) - 1 && (r = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
-    len += (size_t)r;
-  close(fd);
-  while(len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
-    len--;
-  if(!len || memchr(buf, '\n', len) || memchr(buf, '\0', len)) {
+  else if(rc)
     ERR(l, v, path, "'%s' must hold one non-empty line", full);
-    return -1;
-  }
-  *out = rs_arena_strndup(l->kc.A, buf, len);
+  else
+    *out = rs_arena_strdup(l->kc.A, buf);
   memset(buf, 0, sizeof(buf));
-  return 0;
+  return rc ? -1 : 0;
 }
 
 /* An IPv4 literal (or localhost) to listen on; a non-loopback one is a warning. */
@@ -281,12 +272,8 @@ static void load_products(struct sl *l, const struct cfg_node *v, struct simcfg_
     struct walk w;
     bool ok = true;
     snprintf(path, sizeof(path), "shop.products[%zu]", i);
-    if(m->kind != CFG_N_MAP) {
-      if(!m->bad)
-        ERR(l, m, path, "got %s (expected a mapping with sku, unit_price, currency)",
-            cfg_kind_name(m));
+    if(!cfg_want_map(&l->kc, m, path, "sku, unit_price, currency"))
       continue;
-    }
     memset(p, 0, sizeof(*p));
     cfg_walk_map(&l->kc, m, path, k_product, NK(k_product), p, &w, NULL, 0);
     for(j = 0; j < NK(k_product); j++)
@@ -783,9 +770,7 @@ static void load_consumables(struct sl *l, const struct cfg_node *v, const char 
     bool ok, have_pt = false;
     memset(k, 0, sizeof(*k));
     cfg_ipath(p, sizeof(p), path, i);
-    if(m->kind != CFG_N_MAP) {
-      if(!m->bad)
-        ERR(l, m, p, "got %s (expected a mapping with id, point, profile)", cfg_kind_name(m));
+    if(!cfg_want_map(&l->kc, m, p, "id, point, profile")) {
       *dev_ok = false;
       continue;
     }
@@ -852,9 +837,7 @@ static void load_buttons(struct sl *l, const struct cfg_node *v, const char *pat
     bool ok;
     memset(b, 0, sizeof(*b));
     cfg_ipath(p, sizeof(p), path, i);
-    if(m->kind != CFG_N_MAP) {
-      if(!m->bad)
-        ERR(l, m, p, "got %s (expected a mapping with point)", cfg_kind_name(m));
+    if(!cfg_want_map(&l->kc, m, p, "point")) {
       *dev_ok = false;
       continue;
     }
@@ -919,11 +902,8 @@ static void load_devices(struct sl *l, const struct cfg_node *v, struct simcfg *
     bool ok, *used;
     memset(d, 0, sizeof(*d));
     cfg_ipath(p, sizeof(p), "devices", i);
-    if(m->kind != CFG_N_MAP) {
-      if(!m->bad)
-        ERR(l, m, p, "got %s (expected a mapping with id, transport, points)", cfg_kind_name(m));
+    if(!cfg_want_map(&l->kc, m, p, "id, transport, points"))
       continue;
-    }
     d->line = m->line;
     d->col = m->col;
     cfg_walk_map(&l->kc, m, p, k_device, NK(k_device), d, &w, NULL, 0);
