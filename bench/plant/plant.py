@@ -37,6 +37,7 @@ import random
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -484,7 +485,18 @@ def run_restock(build, parts, days, scale, seed, out):
             by_sku.setdefault(ln["sku"], []).append((ts, ts + o["pace_ms"] / 1000.0 / scale,
                                                      ln["quantity"]))
     # doubles from restockd's own order history (simulated seconds): a line for a
-    # consumable drafted while an earlier line for it had not ended yet
+    # consumable drafted while an earlier line for it had not ended yet. A line's own
+    # drafting time comes from the database (the API gives the order's, which is its
+    # first line's: a line that joined the draft later is not a double)
+    line_created = {}
+    try:
+        db = sqlite3.connect("file:%s?mode=ro" % os.path.join(state, "restock.db"), uri=True)
+        for oid, cons, ms in db.execute("SELECT order_id, consumable, created_ms FROM order_lines"
+                                        " WHERE order_id IS NOT NULL"):
+            line_created[(oid, cons)] = ms / 1000.0
+        db.close()
+    except sqlite3.Error as e:
+        print("bench/plant: line times not read (%s); using the orders' times" % e)
     spans = {}
     for o in dorders:
         t = lambda x: calendar.timegm(time.strptime(x, "%Y-%m-%dT%H:%M:%SZ"))
@@ -493,8 +505,9 @@ def run_restock(build, parts, days, scale, seed, out):
             if tr["to"] in ("delivered", "cancelled", "rejected", "expired", "failed"):
                 end = t(tr["time"])
         for ln in o.get("lines", []):
+            c = line_created.get((o["id"], ln["consumable"]), t(o["created"]))
             spans.setdefault(ln["consumable"].split("/")[-1], []).append(
-                (t(o["created"]), end if end is not None else float("inf")))
+                (c, end if end is not None else float("inf")))
     for p in parts:
         k = ks[p["id"]]
         lines = sorted(by_sku.get(p["sku"], []))
