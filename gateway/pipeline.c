@@ -1793,6 +1793,33 @@ static void slot_alert(struct poll_slot *s, const char *fmt, ...)
   va_end(ap);
 }
 
+/*
+ * Note that a line of consumable took took_ms from drafted to delivered:
+ * the stored replenishment time (STORE_META_REPLENISH) follows a slower
+ * delivery at once and a faster one a quarter of the way, so it stays near
+ * the slow end of the shop's jitter and one quick delivery does not make
+ * the next order late or short. It includes the waits for batching and
+ * for a person's approval, which the catalog's lead time does not.
+ */
+static enum rs_err note_replenish(struct pipeline *p, const char *consumable, int64_t took_ms)
+{
+  char key[CFG_ID_MAX * 2 + 64], val[32], *cur = NULL;
+  int64_t old = -1, ms = took_ms;
+  enum rs_err rc;
+  if(took_ms <= 0 || rs_snprintf(key, sizeof(key), "%s%s", STORE_META_REPLENISH, consumable))
+    return RS_OK;
+  if(store_meta_get(p->st, key, &cur) == RS_OK && cur &&
+     rs_parse_i64(cur, false, 0, INT64_MAX, &old))
+    old = -1;
+  free(cur);
+  if(old >= 0 && took_ms < old)
+    ms = old - (old - took_ms) / 4;
+  if(rs_snprintf(val, sizeof(val), "%" PRId64, ms))
+    return RS_OK;
+  rc = store_meta_set(p->st, key, val);
+  return rc;
+}
+
 /* Delivered: move to delivered and add every line's quantity to its consumable's spares. */
 static enum rs_err deliver(struct pipeline *p, const struct store_order *o,
                            enum store_order_state from, const char *cause, int64_t now_ms)
@@ -1811,6 +1838,8 @@ static enum rs_err deliver(struct pipeline *p, const struct store_order *o,
     if(f->lines[i].quantity > f->lines[i].received)
       rc = store_add_spares(p->st, f->lines[i].consumable,
                             f->lines[i].quantity - f->lines[i].received, now_ms, NULL);
+  for(i = 0; !rc && i < f->n_lines; i++)
+    rc = note_replenish(p, f->lines[i].consumable, now_ms - f->lines[i].created_ms);
   if(rc)
     store_rollback(p->st);
   else

@@ -32,6 +32,7 @@ struct cons_state {
   int64_t held_until_ms;
   int64_t redraft_ms;
   int64_t lead_ms; /* the shop's refreshed lead time of the SKU; -1: the catalog's */
+  int64_t replenish_ms; /* how long its lines took from drafted to delivered; -1: none yet */
 };
 
 struct entry {
@@ -337,6 +338,7 @@ static struct entry *cons_entry(struct reading_path *rp, const struct cfg_consum
   e->cs->spares = c->spares;
   e->cs->spares_gen = UINT64_MAX;
   e->cs->lead_ms = -1;
+  e->cs->replenish_ms = -1;
   rp->slots[i] = e;
   rp->n++;
   return e;
@@ -895,7 +897,7 @@ void reading_path_counts(const struct reading_path *rp, uint64_t *submitted, uin
 
 /*
  * Re-read c's store row into cs: spares, the hold, the last urgent redraft,
- * the SKU's refreshed lead time, and a replacement someone else recorded
+ * the SKU's refreshed lead time, its observed replenishment time, and a replacement someone else recorded
  * (`restockctl consumables replaced`), which restarts the prediction.
  */
 static void cons_reread(struct reading_path *rp, const struct cfg_consumable *c,
@@ -925,6 +927,15 @@ static void cons_reread(struct reading_path *rp, const struct cfg_consumable *c,
     int64_t ms;
     if(!rs_parse_i64(v, false, 0, INT64_MAX, &ms))
       cs->lead_ms = ms;
+  }
+  free(v);
+  v = NULL;
+  cs->replenish_ms = -1;
+  if(!rs_snprintf(key, sizeof(key), "%s%s", STORE_META_REPLENISH, c->full_id) &&
+     store_meta_get(rp->st, key, &v) == RS_OK) {
+    int64_t ms;
+    if(!rs_parse_i64(v, false, 0, INT64_MAX, &ms))
+      cs->replenish_ms = ms;
   }
   free(v);
 }
@@ -974,6 +985,11 @@ void reading_path_snapshot(struct reading_path *rp, const struct cfg_consumable 
   out->vars[EXPR_VAR_SPARES] = (double)cs->spares;
   if(cs->lead_ms >= 0)
     out->vars[EXPR_VAR_LEAD_TIME_DAYS] = (double)cs->lead_ms / 86400000.0;
+  /* a delivery ordered now takes the lead time, or what the last ones took when longer
+     (batching, a person's approval, a slow shop) */
+  out->replenish_days = out->vars[EXPR_VAR_LEAD_TIME_DAYS];
+  if(cs->replenish_ms >= 0 && (double)cs->replenish_ms / 86400000.0 > out->replenish_days)
+    out->replenish_days = (double)cs->replenish_ms / 86400000.0;
   out->held = cs->hold != STORE_HOLD_NONE && now_ms < cs->held_until_ms;
   out->vars[EXPR_VAR_ON_ORDER] = 0;
   if(open_line && rp->st) {
@@ -1014,18 +1030,51 @@ void reading_path_snapshot(struct reading_path *rp, const struct cfg_consumable 
       out->vars[EXPR_VAR_POSITION_DAYS] = INFINITY;
     out->vars[EXPR_VAR_DAYS_LEFT_P10] = pr.days_left_p10;
     out->vars[EXPR_VAR_DAYS_LEFT_P90] = pr.days_left_p90;
-    /* the shelf's parts add their typical life to both bounds */
+    /* the shelf's parts add their typical life to both bounds; once three or more
+       replacements were seen, the shortest and the longest of those intervals (a shelf
+       of parts is not known to the day, and its spread decides when to order) */
     {
       double shelf = cs->spares > 0 ? (double)cs->spares * life : 0;
-      double c10 = pr.days_left_p10 + shelf, c90 = pr.days_left_p90 + shelf;
+      double lo = life, hi = life;
+      double c10, c90;
+      size_t k;
+      if(cs->pred.n_intervals >= 3 && isfinite(life)) {
+        for(k = 0; k < cs->pred.n_intervals; k++) {
+          double d = (double)cs->pred.intervals_d[k];
+          lo = d < lo ? d : lo;
+          hi = d > hi ? d : hi;
+        }
+      }
+      c10 = pr.days_left_p10 + (cs->spares > 0 ? (double)cs->spares * lo : 0);
+      c90 = pr.days_left_p90 + (cs->spares > 0 ? (double)cs->spares * hi : 0);
       out->vars[EXPR_VAR_COVER_DAYS_P10] = isnan(c10) ? INFINITY : c10;
       out->vars[EXPR_VAR_COVER_DAYS_P90] = isnan(c90) ? INFINITY : c90;
-      /* the part must last until a delivery ordered now is received and
-         fitted: the lead time plus orders.handling_time */
+      /* the part must last until a delivery ordered now is received and fitted: the
+         replenishment time (the lead time, or what the last deliveries took when
+         longer) plus orders.handling_time */
+      double horizon = out->replenish_days +
+                       (rp->cfg ? (double)rp->cfg->orders.handling_ms / 86400000.0 : 0.5);
       out->vars[EXPR_VAR_RUNOUT_RISK] = predict_risk_within(
-          out->vars[EXPR_VAR_COVER_DAYS_P10], out->vars[EXPR_VAR_COVER_DAYS_P90],
-          out->vars[EXPR_VAR_LEAD_TIME_DAYS] +
-              (rp->cfg ? (double)rp->cfg->orders.handling_ms / 86400000.0 : 0.5));
+          out->vars[EXPR_VAR_COVER_DAYS_P10], out->vars[EXPR_VAR_COVER_DAYS_P90], horizon);
+      if(pr.days_left_p10 == INFINITY && isfinite(life) && life > 0 &&
+         cs->replaced_ms != INT64_MIN && now_ms >= cs->replaced_ms &&
+         (double)(now_ms - cs->replaced_ms) / 86400000.0 < life) {
+        /* the bounds are unknown for a day after a replacement (too little history; a
+           weekly part replaced on a Friday: until Monday's wear is seen), but the past
+           replacements say how long a part lasts: until the bounds are known (and no
+           longer than that life: a part that stopped wearing is not ordered for again),
+           the risk is read from that life, spread +-25 % */
+        double age = (double)(now_ms - cs->replaced_ms) / 86400000.0;
+        double cover = life - age + shelf;
+        out->vars[EXPR_VAR_RUNOUT_RISK] =
+            predict_risk_within(cover * 0.75, cover * 1.25, horizon);
+        /* and the cover and position the default rule's quantity reads, when the
+           predictor has none yet (else a line made now would be one pack) */
+        if(!isfinite(out->vars[EXPR_VAR_COVER_DAYS])) {
+          out->vars[EXPR_VAR_COVER_DAYS] = cover;
+          out->vars[EXPR_VAR_POSITION_DAYS] = cover + out->vars[EXPR_VAR_ON_ORDER] * life;
+        }
+      }
     }
   }
   if(out->held && cs->hold == STORE_HOLD_EXPIRED && rp->cfg &&

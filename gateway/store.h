@@ -583,6 +583,9 @@ enum rs_err store_list_audit(struct store *st, const char *subject, size_t limit
  * lead_time_days (SPEC 9).
  */
 #define STORE_META_LEAD_TIME "product.lead_time_ms."
+/* + consumable full id: how long its lines took from drafted to delivered, in ms (a
+   running figure that follows a slower delivery at once and a faster one a quarter of the way) */
+#define STORE_META_REPLENISH "consumable.replenish_ms."
 
 /* Value of key into *value (malloc'd, caller frees); RS_ERR_NOT_FOUND if unset. */
 enum rs_err store_meta_get(struct store *st, const char *key, char **value);

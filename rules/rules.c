@@ -163,8 +163,8 @@ static void state_fit(struct rule_state *st, const struct cfg *cfg)
 int64_t rules_default_quantity(const struct rule_snapshot *s, int64_t pack)
 {
   double life = s->life_days;
-  double need = s->vars[EXPR_VAR_LEAD_TIME_DAYS] + RULES_DEFAULT_MARGIN_DAYS -
-                s->vars[EXPR_VAR_POSITION_DAYS];
+  double lead = s->replenish_days > 0 ? s->replenish_days : s->vars[EXPR_VAR_LEAD_TIME_DAYS];
+  double need = 2 * lead + RULES_DEFAULT_MARGIN_DAYS - s->vars[EXPR_VAR_POSITION_DAYS];
   double units, packs;
 
   if(pack <= 0)

@@ -31,6 +31,9 @@ struct rule_snapshot {
   int64_t empty_at_ms;         /* predicted empty (wall ms), INT64_MAX when not depleting */
   double life_days;            /* typical life of one part in days (the figure cover_days and
                                   position_days use); 0, INFINITY or NaN when unknown */
+  double replenish_days;       /* how long a line drafted now takes to arrive: lead_time_days,
+                                  or what the last deliveries took when longer (batching, a
+                                  person's approval); 0 or NaN: use lead_time_days */
 };
 
 /* The built-in default rule's order-up-to margin: it orders enough to cover
@@ -79,9 +82,12 @@ size_t rules_evaluate(const struct cfg *cfg, int64_t now_ms, const struct rule_s
 
 /*
  * The built-in default rule's quantity for snapshot s (an extension of SPEC 7,
- * which says one pack): enough units that the inventory position covers the
- * lead time plus RULES_DEFAULT_MARGIN_DAYS,
- *   units = ceil((lead_time_days + margin - position_days) / life_days),
+ * which says one pack): enough units that the inventory position covers this
+ * line's replenishment time, the next line's (it can only be drafted once
+ * this one is delivered: one open line per consumable) and
+ * RULES_DEFAULT_MARGIN_DAYS,
+ *   units = ceil((2 * replenish_days + margin - position_days) / life_days),
+ * where replenish_days is s->replenish_days when set, else lead_time_days,
  * at least 1, rounded up to whole packs of pack (> 0) and at most
  * RULES_DEFAULT_MAX_PACKS packs. One pack when the life is unknown (0,
  * infinite, NaN) or any figure is not finite. Returns units.

@@ -1182,6 +1182,84 @@ static void test_status_shipped_delivered_spares(void **state)
   env_close(&e);
 }
 
+/* An open line for consumable cons (which may have had lines before). */
+static void add_line_for(struct env *e, const char *cons, const char *sku, int64_t need_by)
+{
+  struct store_order_line l;
+  int64_t id = 0;
+  memset(&l, 0, sizeof(l));
+  l.consumable = (char *)cons;
+  l.sku = (char *)sku;
+  l.quantity = 1;
+  l.unit_price = cfg_find_sku(e->cfg, sku)->unit_price.minor;
+  rs_strlcpy(l.currency, "EUR", sizeof(l.currency));
+  l.need_by_ms = need_by;
+  l.created_ms = e->now;
+  assert_int_equal(store_add_order_line(e->st, &l, &id), RS_OK);
+}
+
+/* The replenishment time the pipeline noted for cons (ms), or -1. */
+static int64_t replenish_ms(struct env *e, const char *cons)
+{
+  char key[128], *v = NULL;
+  int64_t ms = -1;
+  snprintf(key, sizeof(key), "%s%s", STORE_META_REPLENISH, cons);
+  if(store_meta_get(e->st, key, &v) == RS_OK)
+    assert_int_equal(rs_parse_i64(v, false, 0, INT64_MAX, &ms), 0);
+  free(v);
+  return ms;
+}
+
+/*
+ * A delivery notes how long the line took from drafted to delivered,
+ * batching window included (the default rule orders for that long, not
+ * only the catalog's lead time): a slower delivery is taken at once, a
+ * faster one moves the figure a quarter of the way.
+ */
+static void test_delivery_notes_replenish_time(void **state)
+{
+  static const enum commerce_lookup lk[] = {COMMERCE_LOOKUP_OK};
+  static const enum commerce_shop_status stt[] = {COMMERCE_ST_DELIVERED};
+  struct env e;
+  struct ids ids;
+  (void)state;
+  env_open(&e, true);
+  e.fake.lookups = lk;
+  e.fake.statuses = stt;
+  e.fake.n_status = 1;
+  assert_int_equal(replenish_ms(&e, "press-01/ink"), -1);
+  /* not urgent: waits the 24 h batching window, delivered at the first status poll (1 h) */
+  add_line_for(&e, "press-01/ink", "INK-C", 0);
+  e.now += D_MS;
+  tick(&e);
+  assert_int_equal(orders_in(&e, false, STORE_ORDER_SUBMITTED, &ids), 1);
+  e.now += H_MS;
+  tick(&e);
+  assert_int_equal(state_of(&e, ids.v[0]), STORE_ORDER_DELIVERED);
+  assert_int_equal(replenish_ms(&e, "press-01/ink"), 25 * H_MS);
+  /* the next one is urgent (closes at once): 1 h; the figure moves a quarter of the way */
+  add_line_for(&e, "press-01/ink", "INK-C", e.now + H_MS);
+  tick(&e);
+  e.now += H_MS;
+  tick(&e);
+  assert_int_equal(count_in(&e, STORE_ORDER_DELIVERED), 2);
+  assert_int_equal(replenish_ms(&e, "press-01/ink"), 19 * H_MS);
+  /* a slow one (48 h before the shop says delivered) is taken as it is */
+  e.fake.statuses = (const enum commerce_shop_status[]){COMMERCE_ST_ACCEPTED};
+  add_line_for(&e, "press-01/ink", "INK-C", e.now + H_MS);
+  tick(&e);
+  e.now += 47 * H_MS;
+  tick(&e);
+  e.fake.statuses = stt;
+  e.now += H_MS;
+  tick(&e);
+  assert_int_equal(count_in(&e, STORE_ORDER_DELIVERED), 3);
+  assert_int_equal(replenish_ms(&e, "press-01/ink"), 48 * H_MS);
+  /* another consumable is not touched */
+  assert_int_equal(replenish_ms(&e, "press-01/other"), -1);
+  env_close(&e);
+}
+
 static void test_status_404_alert_and_cancel(void **state)
 {
   static const enum commerce_lookup lk[] = {COMMERCE_LOOKUP_NONE, COMMERCE_LOOKUP_OK};
@@ -1452,6 +1530,7 @@ int main(void)
       cmocka_unit_test(test_offline_by_default),
       cmocka_unit_test(test_restart_resumes_outbox),
       cmocka_unit_test(test_status_shipped_delivered_spares),
+      cmocka_unit_test(test_delivery_notes_replenish_time),
       cmocka_unit_test(test_status_404_alert_and_cancel),
       cmocka_unit_test(test_restart_polls_spread),
       cmocka_unit_test(test_budget_counts_outbox),

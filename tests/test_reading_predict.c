@@ -239,6 +239,17 @@ static void test_snapshot_carries_prediction(void **state)
   assert_true(s.vars[EXPR_VAR_SPARES] == 2);
   assert_true(s.vars[EXPR_VAR_OPEN_ORDERS] == 1);
   assert_true(s.open_line);
+  /* two spares cover about 11 days: no risk against the 3-day lead time, but the last
+     deliveries took 20 days (batching, a person's approval): a delivery ordered now
+     most likely comes too late */
+  reading_path_snapshot(e.rp, e.filter, last, false, &s);
+  assert_true(s.replenish_days == 3);
+  assert_true(s.vars[EXPR_VAR_RUNOUT_RISK] < 0.001);
+  assert_int_equal(store_meta_set(e.st, STORE_META_REPLENISH "m1/filter", "1728000000"), RS_OK);
+  reading_path_snapshot(e.rp, e.filter, last, false, &s);
+  assert_true(s.replenish_days == 20);
+  assert_true(s.vars[EXPR_VAR_LEAD_TIME_DAYS] == 3); /* the variable stays the lead time */
+  assert_true(s.vars[EXPR_VAR_RUNOUT_RISK] > 0.5);
   /* a long silence makes it stale (stale_after = 3 x 1h) */
   reading_path_snapshot(e.rp, e.filter, last + 4 * HOUR_MS, false, &s);
   assert_true(s.stale);
@@ -281,6 +292,69 @@ static void test_replacement_recorded(void **state)
   assert_int_equal(store_spares(&e, "m1/filter"), 0);
   reading_path_snapshot(e.rp, e.filter, t + 2 * HOUR_MS, false, &s);
   assert_true(s.vars[EXPR_VAR_COVER_DAYS] == s.vars[EXPR_VAR_DAYS_LEFT]);
+  env_close(&e);
+}
+
+/*
+ * Right after a replacement the predictor has no bounds (less than a day of
+ * history), so the risk would read 0 while the new part is the last one:
+ * the past replacements' life stands in. A part lasting 4 days, the last
+ * spare fitted 2 h ago, 3 days of lead time: the default rule's risk is
+ * above its 5 %; with two spares on the shelf it is not.
+ */
+static void test_risk_right_after_replacement(void **state)
+{
+  struct env e;
+  struct rule_snapshot s;
+  int64_t t;
+  (void)state;
+  env_open(&e);
+  t = feed_falling(&e, T0, 100, 96);              /* 100 -> 5 over 4 days */
+  t = feed_falling(&e, t + HOUR_MS, 100, 96);     /* a spare fitted: 1 left */
+  t = feed_falling(&e, t + HOUR_MS, 100, 3);      /* the last one fitted, 2 h ago */
+  assert_int_equal(store_spares(&e, "m1/filter"), 0);
+  reading_path_snapshot(e.rp, e.filter, t, false, &s);
+  assert_true(fabs(s.vars[EXPR_VAR_HOURS_SINCE_REPLACEMENT] - 2) < 1e-9);
+  assert_true(isinf(s.vars[EXPR_VAR_DAYS_LEFT_P10])); /* the predictor's bounds: unknown */
+  assert_true(fabs(s.life_days - 4) < 0.1);
+  assert_true(s.vars[EXPR_VAR_RUNOUT_RISK] > 0.05);
+  assert_true(s.vars[EXPR_VAR_RUNOUT_RISK] < 0.5);
+  /* the cover and position the default rule's quantity reads come from the same life
+     (not infinite, which would order one pack) */
+  if(!isfinite(s.vars[EXPR_VAR_DAYS_LEFT]))
+    assert_true(fabs(s.vars[EXPR_VAR_POSITION_DAYS] - (4 - 2.0 / 24)) < 0.1);
+  assert_true(isfinite(s.vars[EXPR_VAR_POSITION_DAYS]));
+  assert_int_equal(store_add_spares(e.st, "m1/filter", 2, t, NULL), RS_OK);
+  reading_path_snapshot(e.rp, e.filter, t, false, &s);
+  assert_true(s.vars[EXPR_VAR_RUNOUT_RISK] < 0.001);
+  env_close(&e);
+}
+
+/*
+ * The shelf's parts are not known to the day: after replacements 3, 4 and 5
+ * days apart, two spares add 2 x 3 days to cover_days_p10 and 2 x 5 to
+ * cover_days_p90 (and 2 x the median, 4, to cover_days).
+ */
+static void test_shelf_bounds_from_intervals(void **state)
+{
+  struct env e;
+  struct rule_snapshot s;
+  int64_t t;
+  (void)state;
+  env_open(&e);
+  t = feed_falling(&e, T0, 100, 90);
+  t = feed_falling(&e, t + HOUR_MS, 100, 72);  /* lasts 3 days */
+  t = feed_falling(&e, t + HOUR_MS, 100, 96);  /* 4 days */
+  t = feed_falling(&e, t + HOUR_MS, 100, 120); /* 5 days */
+  t = feed_falling(&e, t + HOUR_MS, 100, 48);  /* the installed one, 2 days in */
+  assert_int_equal(store_spares(&e, "m1/filter"), 0);
+  assert_int_equal(store_add_spares(e.st, "m1/filter", 2, t, NULL), RS_OK);
+  reading_path_snapshot(e.rp, e.filter, t, false, &s);
+  assert_true(fabs(s.life_days - 4) < 0.01);
+  assert_true(isfinite(s.vars[EXPR_VAR_DAYS_LEFT_P10]));
+  assert_true(fabs(s.vars[EXPR_VAR_COVER_DAYS] - (s.vars[EXPR_VAR_DAYS_LEFT] + 8)) < 0.01);
+  assert_true(fabs(s.vars[EXPR_VAR_COVER_DAYS_P10] - (s.vars[EXPR_VAR_DAYS_LEFT_P10] + 6)) < 0.01);
+  assert_true(fabs(s.vars[EXPR_VAR_COVER_DAYS_P90] - (s.vars[EXPR_VAR_DAYS_LEFT_P90] + 10)) < 0.01);
   env_close(&e);
 }
 
@@ -505,6 +579,8 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_snapshot_carries_prediction),
+      cmocka_unit_test(test_risk_right_after_replacement),
+      cmocka_unit_test(test_shelf_bounds_from_intervals),
       cmocka_unit_test(test_replacement_recorded),
       cmocka_unit_test(test_history_survives_restart),
       cmocka_unit_test(test_batched_crash_bound),

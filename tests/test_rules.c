@@ -437,19 +437,25 @@ static void test_default_quantity(void **state)
   f->items[0].lead_time_ms = 21 * DAY_MS; /* filter: packs of 4 */
   f->items[1].lead_time_ms = 21 * DAY_MS; /* ink: packs of 1 */
 
-  /* a part lasting 5 days, 3 days of cover, 21 days lead time:
-     (21 + 2 - 3) / 5 = 4 parts, not one */
+  /* a part lasting 5 days, 3 days of cover, 21 days lead time: the position covers this
+     line's lead time and the next line's (drafted only once this one is delivered) and 2
+     days: (2 * 21 + 2 - 3) / 5 = 8.2 -> 9 parts, not one */
   s = snap(&f->cons[1], 3);
   s.life_days = 5;
-  assert_int_equal(default_qty(f, &s), 4);
-  /* a part lasting 2 days in packs of 4: 10 parts -> 3 packs */
+  assert_int_equal(default_qty(f, &s), 9);
+  /* a part lasting 2 days in packs of 4: 20.5 -> 21 parts -> 6 packs */
   s = snap(&f->cons[0], 3);
   s.life_days = 2;
-  assert_int_equal(default_qty(f, &s), 12);
-  /* a fraction of a part still orders a whole one: 20 / 6 -> 4 */
+  assert_int_equal(default_qty(f, &s), 24);
+  /* a fraction of a part still orders a whole one: 41 / 6 -> 7 */
   s = snap(&f->cons[1], 3);
   s.life_days = 6;
-  assert_int_equal(default_qty(f, &s), 4);
+  assert_int_equal(default_qty(f, &s), 7);
+  /* the last deliveries took 30 days (an approver, batching): (2 * 30 + 2 - 3) / 5 -> 12 */
+  s = snap(&f->cons[1], 3);
+  s.life_days = 5;
+  s.replenish_days = 30;
+  assert_int_equal(default_qty(f, &s), 12);
 
   /* a long-lived part (60 days): one pack */
   s = snap(&f->cons[1], 3);
@@ -458,8 +464,8 @@ static void test_default_quantity(void **state)
   s = snap(&f->cons[0], 3);
   s.life_days = 60;
   assert_int_equal(default_qty(f, &s), 4);
-  /* the position already covers lead time + margin (risk fired anyway): one pack */
-  s = snap(&f->cons[1], 30);
+  /* the position already covers both lead times + margin (risk fired anyway): one pack */
+  s = snap(&f->cons[1], 50);
   s.life_days = 5;
   assert_int_equal(default_qty(f, &s), 1);
 
