@@ -19,6 +19,7 @@
 #include <openssl/crypto.h>
 
 #include "base/clock.h"
+#include "base/codec.h"
 #include "base/rs_util.h"
 
 /* ---- request bodies ------------------------------------------------------- */
@@ -299,6 +300,48 @@ void httpd_client_key(struct MHD_Connection *conn, unsigned char key[HTTPD_CLIEN
       key[0] = 6;
       memcpy(key + 1, a->sin6_addr.s6_addr, 8);
     }
+  }
+}
+
+/* ---- session cookies --------------------------------------------------------- */
+
+bool httpd_session_valid(const char *s)
+{
+  size_t i;
+  if(!s || strlen(s) != HTTPD_SESSION_HEX)
+    return false;
+  for(i = 0; i < HTTPD_SESSION_HEX; i++)
+    if(!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+      return false;
+  return true;
+}
+
+void httpd_session(struct MHD_Connection *conn, const char *name, char *sess, size_t size,
+                   bool *fresh)
+{
+  const char *c = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, name);
+  unsigned char r[HTTPD_SESSION_HEX / 2];
+  *fresh = false;
+  if(httpd_session_valid(c) && size > HTTPD_SESSION_HEX) {
+    (void)rs_strlcpy(sess, c, size);
+    return;
+  }
+  if(size <= HTTPD_SESSION_HEX || rs_random(r, sizeof(r))) {
+    if(size)
+      sess[0] = '\0';
+    return;
+  }
+  codec_hex(r, sizeof(r), sess);
+  *fresh = true;
+}
+
+void httpd_session_cookie(struct httpd_hdr *h, char *buf, size_t size, const char *name,
+                          const char *sess, bool fresh)
+{
+  if(fresh && sess[0] &&
+     !rs_snprintf(buf, size, "%s=%s; Path=/; HttpOnly; SameSite=Strict", name, sess)) {
+    h->name = "Set-Cookie";
+    h->value = buf;
   }
 }
 

@@ -118,6 +118,26 @@ void httpd_client_addr(struct MHD_Connection *conn, char *buf, size_t size);
  */
 void httpd_client_key(struct MHD_Connection *conn, unsigned char key[HTTPD_CLIENT_KEY_LEN]);
 
+/* ---- session cookies --------------------------------------------------------- */
+
+/* A session id: HTTPD_SESSION_HEX lower-case hex digits (16 random bytes). */
+#define HTTPD_SESSION_HEX 32
+/* Whether s is a well-formed session id. */
+bool httpd_session_valid(const char *s);
+/*
+ * The request's session id from cookie `name` into sess (size >
+ * HTTPD_SESSION_HEX), or a fresh random one (*fresh set: send it with
+ * httpd_session_cookie()); "" when no random bytes could be had.
+ */
+void httpd_session(struct MHD_Connection *conn, const char *name, char *sess, size_t size,
+                   bool *fresh);
+/*
+ * When fresh, *h becomes the Set-Cookie header for session sess under
+ * cookie `name` (Path=/; HttpOnly; SameSite=Strict), its text in buf.
+ */
+void httpd_session_cookie(struct httpd_hdr *h, char *buf, size_t size, const char *name,
+                          const char *sess, bool fresh);
+
 /* ---- the login lockout ------------------------------------------------------- */
 
 /* Clients whose failures are remembered at once (the oldest is forgotten). */

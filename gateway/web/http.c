@@ -180,7 +180,7 @@ void http_route_match(const char *method, const char *path, struct http_match *m
 /* ---- server state ------------------------------------------------------- */
 
 #define SESSION_COOKIE "restock_session"
-#define SESSION_HEX    32 /* 16 random bytes */
+#define SESSION_HEX    HTTPD_SESSION_HEX
 
 struct http_server {
   struct http_env env;
@@ -299,17 +299,6 @@ static enum MHD_Result send_error(struct MHD_Connection *conn, const char *url, 
 }
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static bool valid_session(const char *s)
-{
-  size_t i;
-  if(!s || strlen(s) != SESSION_HEX)
-    return false;
-  for(i = 0; i < SESSION_HEX; i++)
-    if(!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-      return false;
-  return true;
-}
 
 /* CSRF token: hex(HMAC-SHA256(secret, session "\n" action)). */
 static void csrf_token(const struct http_server *s, const char *session, const char *action,
@@ -575,39 +564,6 @@ static enum MHD_Result on_api(struct http_server *s, struct MHD_Connection *conn
   return ret;
 }
 
-/* A Set-Cookie header in *h (text in cookie) for a session that was just made. */
-static void set_session_cookie(struct httpd_hdr *h, char *cookie, size_t size, const char *sess,
-                               bool fresh)
-{
-  if(fresh && sess[0]) {
-    (void)rs_snprintf(cookie, size, SESSION_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict",
-                      sess);
-    h->name = "Set-Cookie";
-    h->value = cookie;
-  }
-}
-
-/*
- * The session of the request's cookie, or a new one into sess (then *fresh
- * is set and the caller sends it with Set-Cookie).
- */
-static void session_of(struct MHD_Connection *conn, char *sess, size_t size, bool *fresh)
-{
-  const char *c = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, SESSION_COOKIE);
-  unsigned char r[SESSION_HEX / 2];
-  *fresh = false;
-  if(valid_session(c) && size > SESSION_HEX) {
-    (void)rs_strlcpy(sess, c, size);
-    return;
-  }
-  if(rs_random(r, sizeof(r))) {
-    sess[0] = '\0';
-    return;
-  }
-  codec_hex(r, sizeof(r), sess);
-  *fresh = true;
-}
-
 static enum MHD_Result on_page(struct http_server *s, struct MHD_Connection *conn,
                                const struct http_match *m)
 {
@@ -621,8 +577,8 @@ static enum MHD_Result on_page(struct http_server *s, struct MHD_Connection *con
   enum MHD_Result ret;
   struct httpd_hdr extra[2] = {{NULL, NULL}, {NULL, NULL}};
 
-  session_of(conn, sess, sizeof(sess), &fresh);
-  set_session_cookie(&extra[0], cookie, sizeof(cookie), sess, fresh);
+  httpd_session(conn, SESSION_COOKIE, sess, sizeof(sess), &fresh);
+  httpd_session_cookie(&extra[0], cookie, sizeof(cookie), SESSION_COOKIE, sess, fresh);
   collect_view(s, &v);
   memset(&x, 0, sizeof(x));
   x.cfg = cur_cfg(s);
@@ -681,7 +637,7 @@ static bool change_allowed(struct http_server *s, struct MHD_Connection *conn, c
   if(!api) {
     const char *sess = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, SESSION_COOKIE);
     char got[128], want[80];
-    if(!valid_session(sess) ||
+    if(!httpd_session_valid(sess) ||
        httpd_form_field(rq->buf.data ? rq->buf.data : "", rq->buf.len, "csrf", got, sizeof(got))) {
       *ret = send_html_message(conn, 403, "Forbidden",
                                "This form is missing its security token. Reload the page and "
@@ -960,15 +916,15 @@ static enum MHD_Result on_approval_link(struct http_server *s, struct MHD_Connec
     /* a decision needs the session the page was shown in: never make one here */
     const char *c = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, SESSION_COOKIE);
     sess[0] = '\0';
-    if(valid_session(c))
+    if(httpd_session_valid(c))
       (void)rs_strlcpy(sess, c, sizeof(sess));
     ar.csrf_given = httpd_form_field(body, rq->buf.len, "csrf", csrf, sizeof(csrf)) ? NULL : csrf;
     ar.decision =
         httpd_form_field(body, rq->buf.len, "decision", decision, sizeof(decision)) ? NULL : decision;
   }
   else
-    session_of(conn, sess, sizeof(sess), &fresh);
-  set_session_cookie(&extra[0], cookie, sizeof(cookie), sess, fresh);
+    httpd_session(conn, SESSION_COOKIE, sess, sizeof(sess), &fresh);
+  httpd_session_cookie(&extra[0], cookie, sizeof(cookie), SESSION_COOKIE, sess, fresh);
   httpd_client_addr(conn, addr, sizeof(addr));
   cu.s = s;
   cu.session = sess;
