@@ -215,7 +215,7 @@ static const struct ckey k_devfile[] = {KX("devices", KT_SEQ, true)};
 static const struct ckey k_device[] = {
   K("id", KT_ID, struct cfg_device, id, true, 0, 0, NULL),
   KX("transport", KT_MAP, true),
-  K("poll_interval", KT_DUR, struct cfg_device, poll_interval_ms, false, 10, 7 * (int64_t)D_D,
+  K("poll_interval", KT_DUR, struct cfg_device, poll_interval_ms, false, 0, 7 * (int64_t)D_D,
     "60s"),
   K("timeout", KT_DUR, struct cfg_device, timeout_ms, false, 1, 10 * D_M, "1s"),
   K("retries", KT_INT, struct cfg_device, retries, false, 0, 10, "2"),
@@ -976,7 +976,10 @@ static void load_consumables(struct ld *ld, struct cfg_device *d, const struct c
       continue;
     walk_map(ld, it, p, k_consumable, NK(k_consumable), c, &w, NULL, 0);
     c->pos = mkpos(ld, wv(&w, "id") ? wv(&w, "id") : it);
-    c->stale_after_ms = wv(&w, "stale_after") ? c->stale_after_ms : 3 * d->poll_interval_ms;
+    /* SPEC: 3 x the poll interval; a device polled continuously (0ms): 3 x its timeout */
+    c->stale_after_ms = wv(&w, "stale_after")    ? c->stale_after_ms
+                        : d->poll_interval_ms > 0 ? 3 * d->poll_interval_ms
+                                                  : 3 * d->timeout_ms;
     for(m = 0; m < 3; m++) {
       const struct cfg_node *mk = wkey(&w, models[m]), *mv = wc(&w, models[m], CFG_N_MAP);
       if(!mk)

@@ -396,7 +396,10 @@ static void log_devices(const struct cfg *cfg)
       where[0] = '\0';
       break;
     }
-    cfg_format_duration(d->poll_interval_ms, every, sizeof(every));
+    if(d->poll_interval_ms > 0)
+      cfg_format_duration(d->poll_interval_ms, every, sizeof(every));
+    else
+      (void)rs_strlcpy(every, "0ms (continuously)", sizeof(every));
     log_info("device %s: %s %s, poll every %s, %zu point%s, %zu consumable%s", d->id,
              cfg_transport_name(d->transport), where, every, d->n_points,
              d->n_points == 1 ? "" : "s", d->n_consumables, d->n_consumables == 1 ? "" : "s");

@@ -541,7 +541,11 @@ static void emit_failures(struct slot *sl, int64_t now_wall, const char *why,
   }
 }
 
-/* The delay before the next poll of a device that has failed sl->failures times. */
+/*
+ * The delay before the next poll of a device that has failed sl->failures
+ * times: its poll interval (0: poll continuously), doubled per failure past
+ * down_after while it is down, from its timeout when the interval is 0.
+ */
 static int64_t next_delay(const struct slot *sl)
 {
   const struct cfg_device *d = sl->dev;
@@ -549,6 +553,8 @@ static int64_t next_delay(const struct slot *sl)
   int64_t k;
   if(!sl->down)
     return delay;
+  if(delay <= 0)
+    delay = d->timeout_ms > 0 ? d->timeout_ms : 1;
   if(cap < delay)
     cap = delay;
   for(k = d->down_after; k < sl->failures && delay < cap; k++)
@@ -750,7 +756,9 @@ static size_t run_slot(struct scheduler *s, struct slot *sl, size_t i, int64_t n
                        int64_t now_wall, adapter_emit_fn emit, void *ctx)
 {
   if(sl->busy && sl->di && sl->di->async) {
-    sl->skipped++; /* the last poll is still in flight: parked until it ends */
+    /* the last poll is still in flight: parked until it ends (a device polled
+       continuously, poll_interval 0, has no rounds to skip) */
+    sl->skipped += next_delay(sl) > 0;
     sl->next_due = now_mono + next_delay(sl);
     due_park(s, sl);
     return 0;

@@ -808,6 +808,46 @@ static void test_stockout_risk(void **state)
   cfg_diags_free(&diags);
 }
 
+/*
+ * poll_interval: 0ms polls continuously (restock's decision: the SPEC has no
+ * minimum); the default stale_after is then 3 x the device's timeout, not 0.
+ * A nonzero interval keeps SPEC's 3 x poll_interval.
+ */
+static void test_continuous_polling(void **state)
+{
+  static const char dev[] =
+      "devices:\n"
+      "  - id: fast\n"
+      "    transport: {type: modbus-tcp, host: 127.0.0.1}\n"
+      "    poll_interval: 0ms\n"
+      "    timeout: 250ms\n"
+      "    points: [{id: lvl, register: holding, address: 0}]\n"
+      "    consumables: [{id: c, sku: S-1, level: {point: lvl, full: 100, empty: 0}}]\n"
+      "  - id: slow\n"
+      "    transport: {type: modbus-tcp, host: 127.0.0.1, port: 503}\n"
+      "    poll_interval: 1ms\n"
+      "    points: [{id: lvl, register: holding, address: 0}]\n"
+      "    consumables: [{id: c, sku: S-1, level: {point: lvl, full: 100, empty: 0}}]\n";
+  struct cfg_diags diags = {0};
+  struct cfg *cfg = NULL;
+  const struct cfg_device *d;
+  (void)state;
+  assert_int_equal(load_bufs("gateway: {id: gw}\n"
+                             "orders: {currency: EUR}\n"
+                             "suppliers: [{id: acme}]\n"
+                             "catalog: [{sku: S-1, supplier: acme, unit_price: \"1.00\"}]\n",
+                             "devices.d/d.yaml", dev, &diags, &cfg),
+                   0);
+  d = cfg_find_device(cfg, "fast");
+  assert_int_equal(d->poll_interval_ms, 0);
+  assert_int_equal(d->consumables[0].stale_after_ms, 750);
+  d = cfg_find_device(cfg, "slow");
+  assert_int_equal(d->poll_interval_ms, 1);
+  assert_int_equal(d->consumables[0].stale_after_ms, 3);
+  cfg_free(cfg);
+  cfg_diags_free(&diags);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -821,6 +861,7 @@ int main(void)
     cmocka_unit_test(test_depth_cap),
     cmocka_unit_test(test_diags_in_file_order),
     cmocka_unit_test(test_stockout_risk),
+    cmocka_unit_test(test_continuous_polling),
     cmocka_unit_test(test_timeout_watchdog_warning),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,6 +23,9 @@ CASE is one of:
   isolation     a device that accepts and never answers does not delay a
                 device on another bus (poll times within 100 ms of schedule);
                 no pile-up; shutdown bounded by one poll
+  continuous    poll_interval 0ms reads a device again as soon as its reply is
+                in (no rounds skipped); a 500ms device on the same
+                connection keeps its interval
   probe         probe table, --json, --plan, POINT, exit codes 0/1/2
   fdlimit       every descriptor below 1100 taken: Modbus TCP still reads (its
                 socket is numbered above 1024: epoll, not libmodbus' select())
@@ -521,7 +524,34 @@ def case_isolation(args):
     readings, _, _, _ = poll(args, cfg, 4000, ["--inline"])
     t = [r["wall"] for r in readings if r["device"] == "good" and r["error"] == "ok"]
     gaps = [b - a for a, b in zip(t, t[1:])]
-    check(gaps and max(gaps) >= 2000, "inline, the mute device does delay the good one")
+    check(gaps and max(gaps) >= 2000,
+          "inline, the mute device does delay the good one (readings at %r)" % t)
+
+
+def case_continuous(args):
+    port = free_port()
+    pymodbus(args, port, {"1": {"hr": {"0": 7}}, "2": {"hr": {"0": 7}}})
+    cfg = write_config(args, "cont", """  - id: fast
+    transport: {type: modbus-tcp, host: 127.0.0.1, port: %d}
+    poll_interval: 0ms
+    points:
+      - {id: v, register: holding, address: 0, type: uint16}
+  - id: paced
+    transport: {type: modbus-tcp, host: 127.0.0.1, port: %d, unit_id: 2}
+    poll_interval: 500ms
+    points:
+      - {id: v, register: holding, address: 0, type: uint16}
+""" % (port, port))
+    readings, status, _, _ = poll(args, cfg, 1200)
+    fast = [r for r in readings if r["device"] == "fast"]
+    paced = [r for r in readings if r["device"] == "paced"]
+    check(all(r["error"] == "ok" and r["value"] == 7 for r in fast + paced),
+          "every reading of both devices is 7")
+    # poll_interval 0ms: the next poll starts when the last one ended, with no pause;
+    # 500ms on the same connection: 3 polls in 1.2 s, however fast the other one is
+    check(len(fast) >= 20, "the 0ms device is read continuously (%d readings)" % len(fast))
+    check(2 <= len(paced) <= 4, "the 500ms device keeps its interval (%d readings)" % len(paced))
+    check(status["fast"]["skipped"] == 0, "continuous polling skips no rounds (%r)" % status["fast"])
 
 
 def case_probe(args):

@@ -7,7 +7,7 @@
 # 10 holding registers each:
 #   1. flat out: a raw libmodbus loop (one thread), the pipelined C poller,
 #      and the whole restockd (N devices x 10 points x 10 consumables,
-#      poll_interval 10ms, the store on disk): requests answered per second,
+#      poll_interval 0ms: continuously, the store on disk): requests answered per second,
 #      counted by the server for all three alike;
 #   2. at poll_interval 1s: the CPU of the raw loop, the pipelined poller and
 #      restockd (from /proc/PID/task/*/schedstat, ns), restockd's RSS and threads, and its
@@ -101,7 +101,7 @@ for N in $COUNTS; do
   PIPE=$("$BUILD/bench/poll/bench_poll" pipe "$TMP/ports" "$SECS")
   echo "$PIPE"
 
-  rm -rf "$TMP/flat" && config "$TMP/flat" 10ms
+  rm -rf "$TMP/flat" && config "$TMP/flat" 0ms
   daemon "$TMP/flat"
   a=$(served); c0=$(cpu_ticks "$D_PID"); sleep "$SECS"; b=$(served); c1=$(cpu_ticks "$D_PID")
   DFLAT=$(echo "$a $b $SECS $c0 $c1 $HZ" | awk '{printf "%.0f %.1f", ($2 - $1) / $3, 100 * ($5 - $4) / $6 / $3}')
