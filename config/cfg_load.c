@@ -1169,25 +1169,31 @@ static void load_device(struct ld *ld, const struct cfg_node *it, const char *p)
   ld->ndev++;
 }
 
-static void load_devices_file(struct ld *ld, const struct cfg_node *root)
+/*
+ * A file of a list under one top-level key (devices.d: devices, rules.d:
+ * rules): file_keys its keys, each item a mapping with item_keys, read by
+ * load().
+ */
+static void load_list_file(struct ld *ld, const struct cfg_node *root, const char *key,
+                           const struct ckey *file_keys, size_t nk, const char *item_keys,
+                           void (*load)(struct ld *ld, const struct cfg_node *m, const char *p))
 {
   struct walk w;
   const struct cfg_node *seq;
   size_t i;
   char p[32];
   if(root->kind != CFG_N_MAP) {
-    err(ld, root, "(top level)", "got %s (expected a mapping with 'devices')", kind_name(root));
+    err(ld, root, "(top level)", "got %s (expected a mapping with '%s')", kind_name(root), key);
     return;
   }
-  walk_map(ld, root, "", k_devfile, NK(k_devfile), NULL, &w, NULL, 0);
-  if(!(seq = wc(&w, "devices", CFG_N_SEQ)))
+  walk_map(ld, root, "", file_keys, nk, NULL, &w, NULL, 0);
+  if(!(seq = wc(&w, key, CFG_N_SEQ)))
     return;
   for(i = 0; i < seq->n; i++) {
     const struct cfg_node *it = seq->kids[i];
-    ipath(p, sizeof(p), "devices", i);
-    if(!cfg_want_map(kc(ld), it, p, "id and transport"))
-      continue;
-    load_device(ld, it, p);
+    ipath(p, sizeof(p), key, i);
+    if(cfg_want_map(kc(ld), it, p, item_keys))
+      load(ld, it, p);
   }
 }
 
@@ -1306,28 +1312,6 @@ static void load_rule(struct ld *ld, const struct cfg_node *it, const char *p)
   ld->nrule++;
 }
 
-static void load_rules_file(struct ld *ld, const struct cfg_node *root)
-{
-  struct walk w;
-  const struct cfg_node *seq;
-  size_t i;
-  char p[32];
-  if(root->kind != CFG_N_MAP) {
-    err(ld, root, "(top level)", "got %s (expected a mapping with 'rules')", kind_name(root));
-    return;
-  }
-  walk_map(ld, root, "", k_rulefile, NK(k_rulefile), NULL, &w, NULL, 0);
-  if(!(seq = wc(&w, "rules", CFG_N_SEQ)))
-    return;
-  for(i = 0; i < seq->n; i++) {
-    const struct cfg_node *it = seq->kids[i];
-    ipath(p, sizeof(p), "rules", i);
-    if(!cfg_want_map(kc(ld), it, p, "name and when"))
-      continue;
-    load_rule(ld, it, p);
-  }
-}
-
 /* ---- one file ---- */
 
 enum role { ROLE_RESTOCK, ROLE_DEVICES, ROLE_RULES, ROLE_UNKNOWN };
@@ -1375,10 +1359,11 @@ static void load_one(struct ld *ld, const char *name, const char *data, size_t l
         load_restock(ld, root);
         break;
       case ROLE_DEVICES:
-        load_devices_file(ld, root);
+        load_list_file(ld, root, "devices", k_devfile, NK(k_devfile), "id and transport",
+                       load_device);
         break;
       case ROLE_RULES:
-        load_rules_file(ld, root);
+        load_list_file(ld, root, "rules", k_rulefile, NK(k_rulefile), "name and when", load_rule);
         break;
       default:
         break;
