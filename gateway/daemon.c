@@ -194,6 +194,10 @@ int64_t daemon_core_next_io_timeout(const struct daemon_core *c)
 void daemon_core_swap_config(struct daemon_core *c, struct cfg *cfg)
 {
   struct cfg *old = c->cfg;
+  /* as at start: the points a reload adds warm-start from readings, not from a
+     scan of a day of readings_recent each */
+  if(c->st && store_merge_readings(c->st, NULL))
+    log_warn("store: cannot merge the recent readings: %s", store_errmsg(c->st));
   c->cfg = cfg;
   decide_set_config(c->dec, cfg); /* the `for` timers carry over */
   scheduler_set_config(c->sched, cfg, clock_mono_ms(c->clk));

@@ -139,7 +139,8 @@ enum rs_err store_readings_range(struct store *st, const char *device, const cha
  * New readings go to a table in arrival order (a batch appends to a page or
  * two, whatever the points: issue 14, flash wear); the queries above read it
  * too. This moves them into the table clustered by (point, time), in one
- * transaction; restockd calls it at start and with the daily retention pass.
+ * transaction; restockd calls it at start, on a reload and with the daily retention
+ * pass.
  * *moved (may be NULL) gets the number of rows moved.
  */
 enum rs_err store_merge_readings(struct store *st, int64_t *moved);
