@@ -4,6 +4,9 @@
  */
 #include "base/escape.h"
 
+#include <math.h>
+#include <string.h>
+
 void escape_html(struct rs_buf *out, const char *s)
 {
   const char *p, *run;
@@ -56,6 +59,30 @@ void escape_json_str(struct rs_buf *out, const char *s)
       rs_buf_append(out, s, 1);
   }
   rs_buf_puts(out, "\"");
+}
+
+void escape_json_num(struct rs_buf *out, double v, int dec)
+{
+  char tmp[64];
+  size_t n;
+  if(!isfinite(v)) {
+    rs_buf_puts(out, "null");
+    return;
+  }
+  if(rs_snprintf(tmp, sizeof(tmp), "%.*f", dec, v)) {
+    rs_buf_printf(out, "%.6g", v);
+    return;
+  }
+  n = strlen(tmp);
+  if(strchr(tmp, '.')) {
+    while(n && tmp[n - 1] == '0')
+      tmp[--n] = '\0';
+    if(n && tmp[n - 1] == '.')
+      tmp[--n] = '\0';
+  }
+  if(!strcmp(tmp, "-0"))
+    (void)rs_strlcpy(tmp, "0", sizeof(tmp));
+  rs_buf_puts(out, tmp);
 }
 
 void escape_url(struct rs_buf *out, const char *s)

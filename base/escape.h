@@ -15,6 +15,8 @@
 void escape_html(struct rs_buf *out, const char *s);
 /* s as a quoted JSON string (" and \ escaped, control characters as \u00XX); NULL as "". */
 void escape_json_str(struct rs_buf *out, const char *s);
+/* v as a JSON number with at most dec decimals, trailing zeros dropped; null when not finite. */
+void escape_json_num(struct rs_buf *out, double v, int dec);
 /* s percent-encoded for a URL query value (only unreserved characters kept). */
 void escape_url(struct rs_buf *out, const char *s);
 

@@ -314,6 +314,42 @@ void rs_buf_free(struct rs_buf *b)
   b->oom = false;
 }
 
+void rs_strv_add(struct rs_strv *s, const char *fmt, ...)
+{
+  char *text;
+  va_list ap;
+  va_start(ap, fmt);
+  text = rs_vstrdupf(fmt, ap);
+  va_end(ap);
+  if(!text)
+    return;
+  s->v = rs_xrealloc(s->v, (s->n + 1) * sizeof(*s->v));
+  s->v[s->n++] = text;
+}
+
+void rs_strv_free(struct rs_strv *s)
+{
+  size_t i;
+  for(i = 0; i < s->n; i++)
+    free(s->v[i]);
+  FREE_NULL(s->v);
+  s->n = 0;
+}
+
+char *rs_strv_join(const struct rs_strv *s, const char *sep)
+{
+  struct rs_buf b = {0};
+  size_t i;
+  rs_buf_puts(&b, "");
+  for(i = 0; i < s->n; i++)
+    rs_buf_printf(&b, "%s%s", i ? sep : "", s->v[i]);
+  if(b.oom) {
+    rs_buf_free(&b);
+    return rs_xstrdup("");
+  }
+  return b.data;
+}
+
 /* ---- arena: a list of chunks; big requests get a chunk of their own ---- */
 
 struct rs_chunk {

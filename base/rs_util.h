@@ -110,6 +110,17 @@ void rs_buf_vprintf(struct rs_buf *b, const char *fmt, va_list ap) RS_PRINTF(2, 
 char *rs_vstrdupf(const char *fmt, va_list ap) RS_PRINTF(1, 0);
 void rs_buf_free(struct rs_buf *b);
 
+/* A list of malloc'd strings (reasons, alerts). Zero-initialise. */
+struct rs_strv {
+  char **v;
+  size_t n;
+};
+/* Append the formatted text (dropped when out of memory). */
+void rs_strv_add(struct rs_strv *s, const char *fmt, ...) RS_PRINTF(2, 3);
+void rs_strv_free(struct rs_strv *s);
+/* The strings joined with sep ("a; b; c"), malloc'd; "" for none or out of memory. */
+char *rs_strv_join(const struct rs_strv *s, const char *sep);
+
 /*
  * Arena: many small allocations freed together. Allocation failure aborts
  * the process with a message (a gateway out of memory cannot go on safely),

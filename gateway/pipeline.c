@@ -422,50 +422,6 @@ static int64_t month_start_ms(int64_t now_ms)
   return (int64_t)timegm(&tm) * 1000;
 }
 
-/* A list of strings (reasons, alerts). */
-struct strv {
-  char **v;
-  size_t n;
-};
-
-static void strv_add(struct strv *s, const char *fmt, ...) RS_PRINTF(2, 3);
-static void strv_add(struct strv *s, const char *fmt, ...)
-{
-  char *text;
-  va_list ap;
-  va_start(ap, fmt);
-  text = rs_vstrdupf(fmt, ap);
-  va_end(ap);
-  if(!text)
-    return;
-  s->v = rs_xrealloc(s->v, (s->n + 1) * sizeof(*s->v));
-  s->v[s->n++] = text;
-}
-
-static void strv_free(struct strv *s)
-{
-  size_t i;
-  for(i = 0; i < s->n; i++)
-    free(s->v[i]);
-  FREE_NULL(s->v);
-  s->n = 0;
-}
-
-/* "a; b; c" (malloc'd) */
-static char *strv_join(const struct strv *s)
-{
-  struct rs_buf b = {0};
-  size_t i;
-  rs_buf_puts(&b, "");
-  for(i = 0; i < s->n; i++)
-    rs_buf_printf(&b, "%s%s", i ? "; " : "", s->v[i]);
-  if(b.oom) {
-    rs_buf_free(&b);
-    return rs_xstrdup("");
-  }
-  return b.data;
-}
-
 /* Orders in state, oldest first; logs a store failure. */
 static enum rs_err list_state(struct pipeline *p, enum store_order_state state,
                               struct store_rows *out)
@@ -732,7 +688,7 @@ static void verdicts_free(struct line_verdicts *v)
  */
 static enum rs_err policy_reasons(struct pipeline *p, const struct cfg *cfg,
                                   const struct store_order_full *o, int64_t now_ms,
-                                  struct strv *reasons, bool *waiting, struct line_verdicts *v)
+                                  struct rs_strv *reasons, bool *waiting, struct line_verdicts *v)
 {
   const struct cfg_money *over_value = &cfg->orders.approval.require_over_value;
   const struct cfg_money *budget = &cfg->orders.approval.monthly_budget;
@@ -770,17 +726,17 @@ static enum rs_err policy_reasons(struct pipeline *p, const struct cfg *cfg,
     int64_t catalog = item && item->unit_price.set ? item->unit_price.minor : l->unit_price;
     if(cfg->orders.approval.require_over_quantity > 0 &&
        l->quantity > cfg->orders.approval.require_over_quantity) {
-      strv_add(reasons, "%s: quantity %" PRId64 " is over require_over_quantity %" PRId64, l->sku,
+      rs_strv_add(reasons, "%s: quantity %" PRId64 " is over require_over_quantity %" PRId64, l->sku,
                l->quantity, cfg->orders.approval.require_over_quantity);
       v->person[i] = true;
     }
     if(r && r->approval == CFG_APPROVAL_REQUIRED) {
-      strv_add(reasons, "rule %s says approval: required (%s)", r->name ? r->name : "default",
+      rs_strv_add(reasons, "rule %s says approval: required (%s)", r->name ? r->name : "default",
                l->consumable);
       v->person[i] = true;
     }
     if(item && item->approval == CFG_APPROVAL_REQUIRED) {
-      strv_add(reasons, "catalog entry %s says approval: required", l->sku);
+      rs_strv_add(reasons, "catalog entry %s says approval: required", l->sku);
       v->person[i] = true;
     }
     if(have_shop && (!ps || ps->lk != COMMERCE_LOOKUP_OK)) {
@@ -792,13 +748,13 @@ static enum rs_err policy_reasons(struct pipeline *p, const struct cfg *cfg,
     else if(have_shop) {
       const struct commerce_product *pr = &ps->pr;
       if(strcmp(pr->currency, o->order.currency)) {
-        strv_add(reasons, "%s: the shop sells in %s, not %s", l->sku, pr->currency,
+        rs_strv_add(reasons, "%s: the shop sells in %s, not %s", l->sku, pr->currency,
                  o->order.currency);
         v->person[i] = true;
       }
       else {
         if(!pr->available) {
-          strv_add(reasons, "%s: the shop says it is not available", l->sku);
+          rs_strv_add(reasons, "%s: the shop says it is not available", l->sku);
           v->person[i] = true;
         }
         if(catalog > 0 && /* no catalog price: nothing to drift from */
@@ -807,7 +763,7 @@ static enum rs_err policy_reasons(struct pipeline *p, const struct cfg *cfg,
           double pct = ((double)pr->unit_price / (double)catalog - 1.0) * 100.0;
           fmt_money(cfg, pr->unit_price, a, sizeof(a));
           fmt_money(cfg, catalog, b, sizeof(b));
-          strv_add(reasons,
+          rs_strv_add(reasons,
                    "%s: the shop's price %s is %.1f%% above the catalog's %s (price_tolerance "
                    "%g%%)",
                    l->sku, a, pct, b, cfg->orders.approval.price_tolerance * 100.0);
@@ -830,7 +786,7 @@ static enum rs_err policy_reasons(struct pipeline *p, const struct cfg *cfg,
   if(over_value->set && total > over_value->minor) {
     fmt_money(cfg, total, a, sizeof(a));
     fmt_money(cfg, over_value->minor, b, sizeof(b));
-    strv_add(reasons, "total %s %s is over require_over_value %s", a, o->order.currency, b);
+    rs_strv_add(reasons, "total %s %s is over require_over_value %s", a, o->order.currency, b);
   }
   if(budget->set) {
     int64_t spent = 0;
@@ -841,7 +797,7 @@ static enum rs_err policy_reasons(struct pipeline *p, const struct cfg *cfg,
       fmt_money(cfg, spent, a, sizeof(a));
       fmt_money(cfg, total, b, sizeof(b));
       fmt_money(cfg, budget->minor, c, sizeof(c));
-      strv_add(reasons, "month-to-date spend %s + this order %s %s is over monthly_budget %s", a, b,
+      rs_strv_add(reasons, "month-to-date spend %s + this order %s %s is over monthly_budget %s", a, b,
                o->order.currency, c);
     }
   }
@@ -876,7 +832,7 @@ static enum rs_err apply_prices(struct pipeline *p, const struct store_order_ful
 }
 
 /* reasons as a JSON array text (malloc'd) */
-static char *reasons_json(const struct strv *r)
+static char *reasons_json(const struct rs_strv *r)
 {
   json_t *a = json_array();
   char *s;
@@ -1020,7 +976,7 @@ static enum rs_err split_draft(struct pipeline *p, const struct cfg *cfg,
 static enum rs_err close_draft(struct pipeline *p, const struct cfg *cfg,
                                const struct store_order_full *o, const char *why, int64_t now_ms)
 {
-  struct strv reasons = {0};
+  struct rs_strv reasons = {0};
   char *joined = NULL, *json = NULL, key[128];
   struct rs_buf cause = {0};
   struct line_verdicts v = {0};
@@ -1060,7 +1016,7 @@ static enum rs_err close_draft(struct pipeline *p, const struct cfg *cfg,
     o = repriced;
   }
   json = reasons_json(&reasons);
-  joined = strv_join(&reasons);
+  joined = rs_strv_join(&reasons, "; ");
   snprintf(key, sizeof(key), "%s%s", PIPELINE_META_REASONS, o->order.id);
   if(reasons.n) {
     rs_buf_printf(&cause, "closed (%s); needs approval: %s", why, joined);
@@ -1100,7 +1056,7 @@ out:
   rs_buf_free(&cause);
   free(joined);
   free(json);
-  strv_free(&reasons);
+  rs_strv_free(&reasons);
   verdicts_free(&v);
   store_order_full_free(repriced);
   return rc;
@@ -1990,16 +1946,16 @@ out:
 
 static void rebuild_alerts(struct pipeline *p, const struct cfg *cfg)
 {
-  struct strv a = {0};
+  struct rs_strv a = {0};
   size_t i;
   alerts_clear(p);
   if(p->auth_alert)
-    strv_add(&a,
+    rs_strv_add(&a,
              "commerce: the shop refuses the credentials (HTTP %ld): orders wait until "
              "commerce.auth works",
              p->auth_status);
   if(p->client_err[0])
-    strv_add(&a, "commerce: no client: %s", p->client_err);
+    rs_strv_add(&a, "commerce: no client: %s", p->client_err);
   if(p->n_no_shop) {
     const char *why = "no request body (see the log)";
     if(!cfg->commerce.set)
@@ -2008,12 +1964,12 @@ static void rebuild_alerts(struct pipeline *p, const struct cfg *cfg)
       why = "offline (this run does no shop I/O)";
     else if(p->client_err[0])
       why = "the commerce client is not available";
-    strv_add(&a, "%zu approved order%s not sent: %s", p->n_no_shop, p->n_no_shop == 1 ? "" : "s",
+    rs_strv_add(&a, "%zu approved order%s not sent: %s", p->n_no_shop, p->n_no_shop == 1 ? "" : "s",
              why);
   }
   for(i = 0; i < p->n_polls && a.n < MAX_ALERTS; i++) {
     if(p->polls[i].alert)
-      strv_add(&a, "%s", p->polls[i].alert);
+      rs_strv_add(&a, "%s", p->polls[i].alert);
   }
   p->alerts = a.v;
   p->n_alerts = a.n;

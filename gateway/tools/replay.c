@@ -158,31 +158,6 @@ bool replay_engine_timers_running(const struct replay_engine *e, int64_t now_ms)
 
 /* ---- output ---------------------------------------------------------- */
 
-/* A number with at most `dec` decimals, trailing zeros dropped; null when not finite. */
-static void json_num(struct rs_buf *b, double v, int dec)
-{
-  char tmp[64];
-  size_t n;
-  if(!isfinite(v)) {
-    rs_buf_puts(b, "null");
-    return;
-  }
-  if(rs_snprintf(tmp, sizeof(tmp), "%.*f", dec, v)) {
-    rs_buf_printf(b, "%.6g", v);
-    return;
-  }
-  n = strlen(tmp);
-  if(strchr(tmp, '.')) {
-    while(n && tmp[n - 1] == '0')
-      tmp[--n] = '\0';
-    if(n && tmp[n - 1] == '.')
-      tmp[--n] = '\0';
-  }
-  if(!strcmp(tmp, "-0"))
-    (void)rs_strlcpy(tmp, "0", sizeof(tmp));
-  rs_buf_puts(b, tmp);
-}
-
 static void json_time(struct rs_buf *b, int64_t ms)
 {
   char t[40];
@@ -356,21 +331,21 @@ static void print_predictions(struct run *r, int64_t now_ms)
       rs_buf_puts(&b, ",\"event\":\"prediction\",\"consumable\":");
       escape_json_str(&b, c->full_id);
       rs_buf_puts(&b, ",\"level_pct\":");
-      json_num(&b, pr.level_pct, 2);
+      escape_json_num(&b, pr.level_pct, 2);
       rs_buf_puts(&b, ",\"days_left\":");
-      json_num(&b, pr.days_left, 2);
+      escape_json_num(&b, pr.days_left, 2);
       /* the calibrated bounds (null while unknown or infinite) */
       rs_buf_puts(&b, ",\"days_left_p10\":");
-      json_num(&b, pr.days_left_p10, 2);
+      escape_json_num(&b, pr.days_left_p10, 2);
       rs_buf_puts(&b, ",\"days_left_p90\":");
-      json_num(&b, pr.days_left_p90, 2);
+      escape_json_num(&b, pr.days_left_p90, 2);
       rs_buf_puts(&b, ",\"empty_at\":");
       if(pr.empty_at_ms == INT64_MAX)
         rs_buf_puts(&b, "null");
       else
         json_time(&b, pr.empty_at_ms);
       rs_buf_puts(&b, ",\"confidence\":");
-      json_num(&b, pr.confidence, 2);
+      escape_json_num(&b, pr.confidence, 2);
       rs_buf_puts(&b, "}");
       emit(r->out, &b);
     }
