@@ -87,8 +87,7 @@ struct pipeline {
   struct poll_slot *polls;
   size_t n_polls;
 
-  char **alerts;
-  size_t n_alerts;
+  struct rs_strv alerts;
   int64_t next_due;
 };
 
@@ -110,15 +109,6 @@ struct pipeline *pipeline_new(struct store *st)
   return p;
 }
 
-static void alerts_clear(struct pipeline *p)
-{
-  size_t i;
-  for(i = 0; i < p->n_alerts; i++)
-    free(p->alerts[i]);
-  FREE_NULL(p->alerts);
-  p->n_alerts = 0;
-}
-
 void pipeline_free(struct pipeline *p)
 {
   size_t i;
@@ -128,7 +118,7 @@ void pipeline_free(struct pipeline *p)
   for(i = 0; i < p->n_polls; i++)
     free(p->polls[i].alert);
   free(p->polls);
-  alerts_clear(p);
+  rs_strv_free(&p->alerts);
   free(p);
 }
 
@@ -668,6 +658,27 @@ struct line_verdicts {
   size_t n;
 };
 
+/*
+ * Ask the shop about every product of o it has told nothing about yet (and
+ * is not being asked about); true while an answer about one of them is out.
+ */
+static bool products_pending(struct pipeline *p, struct commerce *shop,
+                             const struct store_order_full *o)
+{
+  size_t i;
+  for(i = 0; i < o->n_lines; i++) {
+    const struct product_slot *ps = product_slot(p, o->lines[i].sku, false);
+    if(!ps && !shop_req_out(p, COMMERCE_REQ_PRODUCT, o->lines[i].sku))
+      (void)shop_start(p, shop, COMMERCE_REQ_PRODUCT, o->lines[i].sku, o->order.id, 0, NULL);
+  }
+  for(i = 0; i < o->n_lines; i++) {
+    const struct product_slot *ps = product_slot(p, o->lines[i].sku, false);
+    if(ps && ps->pending)
+      return true;
+  }
+  return false;
+}
+
 static void verdicts_free(struct line_verdicts *v)
 {
   FREE_NULL(v->person);
@@ -705,17 +716,9 @@ static enum rs_err policy_reasons(struct pipeline *p, const struct cfg *cfg,
     v->price[i] = -1;
 
   /* ask the shop about every product first; the draft waits for the answers (never the loop) */
-  for(i = 0; have_shop && i < o->n_lines; i++) {
-    const struct product_slot *ps = product_slot(p, o->lines[i].sku, false);
-    if(!ps && !shop_req_out(p, COMMERCE_REQ_PRODUCT, o->lines[i].sku))
-      (void)shop_start(p, shop, COMMERCE_REQ_PRODUCT, o->lines[i].sku, o->order.id, 0, NULL);
-  }
-  for(i = 0; have_shop && i < o->n_lines; i++) {
-    const struct product_slot *ps = product_slot(p, o->lines[i].sku, false);
-    if(ps && ps->pending) {
-      *waiting = true;
-      return RS_OK;
-    }
+  if(have_shop && products_pending(p, shop, o)) {
+    *waiting = true;
+    return RS_OK;
   }
 
   for(i = 0; i < o->n_lines; i++) {
@@ -1576,17 +1579,9 @@ static bool reprice_ready(struct pipeline *p, const struct cfg *cfg, struct comm
   int64_t before = f->order.total, after = 0;
   bool changed = false;
   size_t i;
-  for(i = 0; shop && i < f->n_lines; i++) {
-    const struct product_slot *ps = product_slot(p, f->lines[i].sku, false);
-    if(!ps && !shop_req_out(p, COMMERCE_REQ_PRODUCT, f->lines[i].sku))
-      (void)shop_start(p, shop, COMMERCE_REQ_PRODUCT, f->lines[i].sku, f->order.id, 0, NULL);
-  }
-  for(i = 0; shop && i < f->n_lines; i++) {
-    const struct product_slot *ps = product_slot(p, f->lines[i].sku, false);
-    if(ps && ps->pending) {
-      p->reprice_waiting = true;
-      return false;
-    }
+  if(shop && products_pending(p, shop, f)) {
+    p->reprice_waiting = true;
+    return false;
   }
   v.n = f->n_lines;
   v.person = rs_xcalloc(f->n_lines + 1, sizeof(*v.person));
@@ -1948,7 +1943,7 @@ static void rebuild_alerts(struct pipeline *p, const struct cfg *cfg)
 {
   struct rs_strv a = {0};
   size_t i;
-  alerts_clear(p);
+  rs_strv_free(&p->alerts);
   if(p->auth_alert)
     rs_strv_add(&a,
              "commerce: the shop refuses the credentials (HTTP %ld): orders wait until "
@@ -1971,8 +1966,7 @@ static void rebuild_alerts(struct pipeline *p, const struct cfg *cfg)
     if(p->polls[i].alert)
       rs_strv_add(&a, "%s", p->polls[i].alert);
   }
-  p->alerts = a.v;
-  p->n_alerts = a.n;
+  p->alerts = a;
 }
 
 /*
@@ -2048,8 +2042,8 @@ size_t pipeline_requests_out(const struct pipeline *p)
 
 size_t pipeline_alerts(const struct pipeline *p, const char *const **out)
 {
-  *out = (const char *const *)p->alerts;
-  return p->n_alerts;
+  *out = (const char *const *)p->alerts.v;
+  return p->alerts.n;
 }
 
 bool pipeline_auth_alert(const struct pipeline *p)
