@@ -12,6 +12,8 @@
 #   2. at poll_interval 1s: the CPU of the raw loop, the pipelined poller and
 #      restockd (from /proc/PID/task/*/schedstat, ns), restockd's RSS and threads, and its
 #      CPU per reading (the cost that must not grow with N).
+# restockd is measured once warm: every device answered once (asked through
+# /api/v1/devices), then 2 s; the warm-up time of the 1 s run is reported.
 # Prints one line per measurement, then a summary table.
 set -eu
 BUILD=${1:?usage: run.sh BUILD_DIR [SECONDS] [DEVICE COUNTS...]}
@@ -34,13 +36,15 @@ free_port() {
   /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# config DIR INTERVAL: restockd over the server's devices, 10 points and 10 consumables each
+# config DIR INTERVAL: restockd over the server's devices, 10 points and 10 consumables each;
+# sets HTTP (its status address)
 config() {
   mkdir -p "$1/devices.d"
+  HTTP="127.0.0.1:$(free_port)"
   cat > "$1/restock.yaml" <<EOF
 gateway: {id: bench}
 storage: {path: $1/restock.db}
-http: {listen: "127.0.0.1:$(free_port)"}
+http: {listen: "$HTTP"}
 orders: {currency: EUR}
 suppliers:
   - {id: acme, name: "ACME"}
@@ -73,12 +77,21 @@ served() { # the server's count of answered requests
 # CPU time of process $1 in units of 1/HZ s, from schedstat (ns): every thread of it
 cpu_ticks() { cat /proc/"$1"/task/*/schedstat | awk -v hz="$HZ" '{t += $1} END {printf "%.4f", t * hz / 1e9}'; }
 
-# daemon DIR: start restockd, wait for it to be polling; sets D_PID
+# daemon DIR: start restockd and wait until it is warm: every device has
+# answered once (each consumable's first reading loads its state and history
+# from the store), then 2 s more; sets D_PID and WARM (seconds to warm)
 daemon() {
   "$BUILD/restockd" --config "$1" --log-level error > "$TMP/d.log" 2>&1 &
   D_PID=$!
-  # warm-up: each consumable's first reading loads its state from the store
-  sleep $((4 + N / 100))
+  t0=$(date +%s.%N)
+  while :; do
+    kill -0 "$D_PID" 2>/dev/null || { echo "restockd died:" >&2; cat "$TMP/d.log" >&2; exit 1; }
+    n=$(curl -s "http://$HTTP/api/v1/devices" | grep -o '"last_success": *"' | wc -l)
+    [ "$n" -ge "$N" ] && break
+    sleep 0.5
+  done
+  WARM=$(echo "$t0 $(date +%s.%N)" | awk '{printf "%.1f", $2 - $1}')
+  sleep 2
 }
 
 stop_daemon() {
@@ -105,7 +118,7 @@ for N in $COUNTS; do
   daemon "$TMP/flat"
   a=$(served); c0=$(cpu_ticks "$D_PID"); sleep "$SECS"; b=$(served); c1=$(cpu_ticks "$D_PID")
   DFLAT=$(echo "$a $b $SECS $c0 $c1 $HZ" | awk '{printf "%.0f %.1f", ($2 - $1) / $3, 100 * ($5 - $4) / $6 / $3}')
-  echo "restockd flat out: reads_per_s ${DFLAT% *} cpu_pct ${DFLAT#* }"
+  echo "restockd flat out: reads_per_s ${DFLAT% *} cpu_pct ${DFLAT#* } (warm after $WARM s)"
   stop_daemon
 
   RAW1=$("$BUILD/bench/poll/bench_poll" raw "$TMP/ports" "$SECS" 1000)
@@ -120,18 +133,18 @@ for N in $COUNTS; do
   THR=$(awk '/Threads/ {print $2}' "/proc/$D_PID/status")
   D1=$(echo "$a $b $SECS $c0 $c1 $HZ" | awk '{r = ($2 - $1) / $3; c = ($5 - $4) / $6; printf "%.0f %.2f %.1f", r, 100 * c / $3, 1e6 * c / ($2 - $1) / 10}')
   set -- $D1
-  echo "restockd at 1 s: reads_per_s $1 cpu_pct $2 us_per_reading $3 rss_kb $RSS threads $THR"
+  echo "restockd at 1 s: reads_per_s $1 cpu_pct $2 us_per_reading $3 rss_kb $RSS threads $THR (warm after $WARM s)"
   stop_daemon
-  echo "$N $RAW | $PIPE | $DFLAT | $RAW1 | $PIPE1 | $D1 $RSS $THR" >> "$SUMMARY"
+  echo "$N $RAW | $PIPE | $DFLAT | $RAW1 | $PIPE1 | $D1 $RSS $THR $WARM" >> "$SUMMARY"
 
   kill "$SRV_PID"; wait "$SRV_PID" 2>/dev/null || true; SRV_PID=""
 done
 
 echo
-echo "| devices | consumables | raw libmodbus reads/s | pipelined reads/s | restockd reads/s | restockd / pipelined | restockd / raw | CPU % at 1 s: raw | pipelined | restockd | restockd / raw | restockd µs per reading | RSS MB | threads |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| devices | consumables | raw libmodbus reads/s | pipelined reads/s | restockd reads/s | restockd / pipelined | restockd / raw | CPU % at 1 s: raw | pipelined | restockd | restockd / raw | restockd µs per reading | RSS MB | threads | warm-up s |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 awk -F'|' '{
   split($1, a, " "); split($2, p, " "); split($3, d, " "); split($4, r1, " "); split($5, p1, " "); split($6, d1, " ")
   n = a[1]; raw = a[10]; pipe = p[9]; dfl = d[1]; rawc = r1[13]; pipec = p1[13]
-  printf "| %d | %d | %d | %d | %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f | %.2f | %.1f | %d |\n", n, 10 * n, raw, pipe, dfl, dfl / pipe, dfl / raw, rawc, pipec, d1[2], (rawc > 0 ? d1[2] / rawc : 0), d1[3], d1[4] / 1024, d1[5]
+  printf "| %d | %d | %d | %d | %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f | %.2f | %.1f | %d | %.1f |\n", n, 10 * n, raw, pipe, dfl, dfl / pipe, dfl / raw, rawc, pipec, d1[2], (rawc > 0 ? d1[2] / rawc : 0), d1[3], d1[4] / 1024, d1[5], d1[6]
 }' "$SUMMARY"
