@@ -14,12 +14,12 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
-#include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "base/evloop.h"
 #include "base/rs_util.h"
+#include "base/sdnotify.h"
 #include "gateway/approve.h"
 #include "gateway/decide.h"
 #include "gateway/web/http.h"
@@ -417,13 +417,13 @@ static void do_reload(struct daemon_core *core, const char *dir)
   uint64_t usec;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   usec = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-  sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64 "\nSTATUS=reloading the configuration",
+  sdn_notifyf("RELOADING=1\nMONOTONIC_USEC=%" PRIu64 "\nSTATUS=reloading the configuration",
              usec);
   log_notice("SIGHUP: reloading the configuration from %s", dir);
   if(daemon_core_reload(core, dir))
-    sd_notify(0, "READY=1\nSTATUS=running (the last reload failed; see the log)");
+    sdn_notify("READY=1\nSTATUS=running (the last reload failed; see the log)");
   else
-    sd_notify(0, "READY=1\nSTATUS=running");
+    sdn_notify("READY=1\nSTATUS=running");
 }
 
 /* What the loop's callbacks share. */
@@ -452,7 +452,7 @@ static void on_signal(void *ud, int fd, uint32_t events)
     }
     else if(si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
       if(!rs->stop) {
-        sd_notify(0, "STOPPING=1\nSTATUS=stopping");
+        sdn_notify("STOPPING=1\nSTATUS=stopping");
         log_notice("%s: stopping", si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
       }
       rs->stop = true;
@@ -486,7 +486,7 @@ static void on_http(void *ud, int fd, uint32_t events)
 static void on_watchdog(void *ud)
 {
   struct run_state *rs = ud;
-  sd_notify(0, "WATCHDOG=1");
+  sdn_notify("WATCHDOG=1");
   evloop_timer_arm(rs->wd_timer, clock_real_mono_ms() + rs->wd_half_ms);
 }
 
@@ -582,7 +582,7 @@ int daemon_run(const struct daemon_opts *opts)
     log_err("cannot set up the main loop: %s", strerror(errno));
     goto out;
   }
-  if(sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0) {
+  if(sdn_watchdog_enabled(&wd_usec) > 0 && wd_usec > 0) {
     rs.wd_half_ms = (int64_t)(wd_usec / 2000u);
     if(rs.wd_half_ms < 1)
       rs.wd_half_ms = 1;
@@ -605,7 +605,7 @@ int daemon_run(const struct daemon_opts *opts)
     goto out;
   }
   rs.http = http;
-  sd_notify(0, "READY=1\nSTATUS=running");
+  sdn_notify("READY=1\nSTATUS=running");
   log_notice("restockd running");
 
   daemon_core_attach_epoll(core, evloop_epoll_fd(loop));
