@@ -258,7 +258,8 @@ void reading_path_set_config(struct reading_path *rp, const struct cfg *cfg)
 /*
  * The index of r's point (see struct reading_path), or SIZE_MAX when r
  * carries no refs or they do not match the current config (a reading from
- * before a reload): then it is looked up by id. Two short compares, O(1).
+ * before a reload): then it is looked up by id. Two pointer compares (the
+ * scheduler passes its own config's ids) or two short string compares, O(1).
  */
 static size_t point_index(const struct reading_path *rp, const struct reading *r)
 {
@@ -268,7 +269,8 @@ static size_t point_index(const struct reading_path *rp, const struct reading *r
     return SIZE_MAX;
   d = &rp->cfg->devices[r->device_ref - 1];
   p = r->point_ref - 1;
-  if(p >= d->n_points || strcmp(d->points[p].id, r->point) || strcmp(d->id, r->device))
+  if(p >= d->n_points || (d->points[p].id != r->point && strcmp(d->points[p].id, r->point)) ||
+     (d->id != r->device && strcmp(d->id, r->device)))
     return SIZE_MAX;
   return rp->dev_off[r->device_ref - 1] + p;
 }

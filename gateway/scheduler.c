@@ -517,6 +517,13 @@ static void count_emit(void *ctx, const struct reading *r)
   {
     struct reading rr = *r;
     rr.device_ref = w->ref;
+    if(!w->sl->bus && r->point_ref && r->point_ref <= w->sl->dev->n_points) {
+      /* on this thread the adapter's config copy is always the slot's config
+         (a reload replaces both at once): the same ids as the slot's own
+         strings, which the reading path then matches by pointer */
+      rr.device = w->sl->dev->id;
+      rr.point = w->sl->dev->points[r->point_ref - 1].id;
+    }
     w->emit(w->ctx, &rr);
   }
 }
