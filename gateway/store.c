@@ -765,25 +765,52 @@ static enum rs_err one_row(struct store *st, sqlite3_stmt *s, const char *what, 
   return RS_ERR_NOT_FOUND;
 }
 
-/* bound() and run() in one: the cached statement id, bound by spec, stepped once. */
-static enum rs_err vexec(struct store *st, enum sid id, const char *what, const char *spec,
-                         va_list ap)
+/* Whether exec() runs its statement in a durable transaction level of its own. */
+enum step { IN_TX, OWN_TX };
+
+static enum rs_err tx_begin(struct store *st, bool durable);
+static enum rs_err tx_end(struct store *st, enum rs_err rc);
+
+/*
+ * bound() and run() in one: the cached statement id, bound by spec, stepped
+ * once; with OWN_TX in a durable transaction level of its own (a write of
+ * one statement). st->changes: the rows it changed; st->xerr: its extended
+ * SQLite code when it failed.
+ */
+static enum rs_err vexec(struct store *st, enum step how, enum sid id, const char *what,
+                         const char *spec, va_list ap)
 {
-  sqlite3_stmt *s = stmt(st, id);
+  sqlite3_stmt *s;
+  enum rs_err rc = how == OWN_TX ? tx_begin(st, true) : RS_OK;
   st->xerr = 0;
-  if(!s)
-    return RS_ERR_DB;
-  bind_spec(s, spec, ap);
-  return run(st, s, what);
+  if(rc)
+    return rc;
+  s = stmt(st, id);
+  if(s) {
+    bind_spec(s, spec, ap);
+    rc = run(st, s, what);
+  }
+  else
+    rc = RS_ERR_DB;
+  return how == OWN_TX ? tx_end(st, rc) : rc;
 }
 
-static enum rs_err exec(struct store *st, enum sid id, const char *what, const char *spec, ...)
+static enum rs_err exec(struct store *st, enum step how, enum sid id, const char *what,
+                        const char *spec, ...)
 {
   enum rs_err rc;
   va_list ap;
   va_start(ap, spec);
-  rc = vexec(st, id, what, spec, ap);
+  rc = vexec(st, how, id, what, spec, ap);
   va_end(ap);
+  return rc;
+}
+
+/* rc of a write on the row called name: RS_ERR_NOT_FOUND, "missing name", when it changed none. */
+static enum rs_err found(struct store *st, enum rs_err rc, const char *missing, const char *name)
+{
+  if(!rc && !st->changes)
+    rc = fail_msg(st, RS_ERR_NOT_FOUND, "%s %s", missing, name);
   return rc;
 }
 
@@ -899,28 +926,6 @@ static enum rs_err tx_end(struct store *st, enum rs_err rc)
     sqlite3_exec(st->db, sql, NULL, NULL, NULL);
     st->depth--;
   }
-  return rc;
-}
-
-/*
- * One write, exec(), in a durable transaction level of its own: the one
- * writer of every single-statement change. st->changes: the rows it changed.
- */
-static enum rs_err vwrite(struct store *st, enum sid id, const char *what, const char *spec,
-                          va_list ap)
-{
-  enum rs_err rc = tx_begin(st, true);
-  st->xerr = 0;
-  return rc ? rc : tx_end(st, vexec(st, id, what, spec, ap));
-}
-
-static enum rs_err write1(struct store *st, enum sid id, const char *what, const char *spec, ...)
-{
-  enum rs_err rc;
-  va_list ap;
-  va_start(ap, spec);
-  rc = vwrite(st, id, what, spec, ap);
-  va_end(ap);
   return rc;
 }
 
@@ -1452,11 +1457,11 @@ enum rs_err store_put_reading(struct store *st, const char *device, const char *
     return fail_msg(st, RS_ERR_INVALID, "reading of %s/%s: not a finite value",
                     device ? device : "?", point ? point : "?");
   for(attempt = 0; attempt < 2; attempt++) {
-    rc = exec(st, S_READING_PUT, "storing a reading", "ttid", device, point, time_ms, value);
+    rc = exec(st, IN_TX, S_READING_PUT, "storing a reading", "ttid", device, point, time_ms, value);
     if(rc || st->changes > 0)
       return rc;
     /* first reading of this point: name it, then store again */
-    rc = exec(st, S_POINT_ADD, "adding a point", "tt", device, point);
+    rc = exec(st, IN_TX, S_POINT_ADD, "adding a point", "tt", device, point);
     if(rc)
       return rc;
   }
@@ -1552,7 +1557,7 @@ enum rs_err store_thin_readings(struct store *st, int64_t cutoff_ms, int64_t buc
     return fail_msg(st, RS_ERR_INVALID, "thinning readings: bucket must be > 0, cutoff >= 0");
   rc = store_merge_readings(st, NULL);
   if(!rc)
-    rc = exec(st, S_THIN, "thinning readings", "ii", cutoff_ms, bucket_ms);
+    rc = exec(st, IN_TX, S_THIN, "thinning readings", "ii", cutoff_ms, bucket_ms);
   if(!rc && deleted)
     *deleted = st->changes;
   return rc;
@@ -1639,7 +1644,7 @@ enum rs_err store_add_spares(struct store *st, const char *id, int64_t delta, in
   if(rc)
     return rc;
   st->spares_gen++;
-  rc = exec(st, S_CONS_SPARES, "changing spares", "tii", id, delta, now_ms);
+  rc = exec(st, IN_TX, S_CONS_SPARES, "changing spares", "tii", id, delta, now_ms);
   if(!rc && spares_out) {
     s = bound(st, S_CONS_SPARES_GET, "t", id);
     if(next_row(st, s, &rc, "reading spares"))
@@ -1656,14 +1661,14 @@ enum rs_err store_record_replacement(struct store *st, const char *id, int64_t t
   enum rs_err rc = tx_begin(st, true);
   if(rc)
     return rc;
-  rc = exec(st, S_REPL_ADD, "recording a replacement", "tidd", id, time_ms, level_before,
+  rc = exec(st, IN_TX, S_REPL_ADD, "recording a replacement", "tidd", id, time_ms, level_before,
             level_after);
   if(!rc) {
     if(replacement_id)
       *replacement_id = sqlite3_last_insert_rowid(st->db);
     st->spares_gen++;
-    rc = exec(st, S_REPL_STATE, "updating consumable state after a replacement", "tid", id, time_ms,
-              level_after);
+    rc = exec(st, IN_TX, S_REPL_STATE, "updating consumable state after a replacement", "tid", id,
+              time_ms, level_after);
   }
   return tx_end(st, rc);
 }
@@ -1778,9 +1783,9 @@ enum rs_err store_add_order_line(struct store *st, const struct store_order_line
     return fail_msg(st, RS_ERR_INVALID,
                     "order line needs a consumable, a sku, quantity > 0, unit price >= 0 and "
                     "a currency code");
-  rc = write1(st, S_LINE_ADD, "adding an order line", "ttiitttmi", l->consumable, l->sku,
-              l->quantity, l->unit_price, l->currency, l->rule, l->figures_json, l->need_by_ms,
-              l->created_ms);
+  rc = exec(st, OWN_TX, S_LINE_ADD, "adding an order line", "ttiitttmi", l->consumable, l->sku,
+            l->quantity, l->unit_price, l->currency, l->rule, l->figures_json, l->need_by_ms,
+            l->created_ms);
   if(!rc && id_out)
     *id_out = sqlite3_last_insert_rowid(st->db);
   else if(rc && st->xerr == SQLITE_CONSTRAINT_UNIQUE)
@@ -1791,7 +1796,8 @@ enum rs_err store_add_order_line(struct store *st, const struct store_order_line
 
 enum rs_err store_attach_line(struct store *st, int64_t line_id, const char *order_id)
 {
-  enum rs_err rc = write1(st, S_LINE_ATTACH, "attaching an order line", "it", line_id, order_id);
+  enum rs_err rc =
+      exec(st, OWN_TX, S_LINE_ATTACH, "attaching an order line", "it", line_id, order_id);
   if(rc && st->xerr == SQLITE_CONSTRAINT_FOREIGNKEY)
     rc = fail_msg(st, RS_ERR_NOT_FOUND, "no order %s", order_id ? order_id : "(null)");
   else if(!rc && !st->changes)
@@ -1884,8 +1890,8 @@ static enum rs_err add_transition(struct store *st, const char *id, const char *
                                   const char *to, const char *actor, const char *cause,
                                   int64_t now_ms)
 {
-  return exec(st, S_TRANS_ADD, "recording a transition", "titttt", id, now_ms, from, to, actor,
-              cause);
+  return exec(st, IN_TX, S_TRANS_ADD, "recording a transition", "titttt", id, now_ms, from, to,
+              actor, cause);
 }
 
 enum rs_err store_create_order(struct store *st, const char *supplier, const char *currency,
@@ -1928,7 +1934,7 @@ enum rs_err store_create_order(struct store *st, const char *supplier, const cha
     if(!rc && rs_snprintf(id, sizeof(id), "%s%04lld-%s", prefix, (long long)seq, tag))
       rc = fail_msg(st, RS_ERR_INVALID, "order id too long");
     if(!rc)
-      rc = exec(st, S_ORDER_ADD, "creating an order", "tttii", id, supplier, currency, total,
+      rc = exec(st, IN_TX, S_ORDER_ADD, "creating an order", "tttii", id, supplier, currency, total,
                 now_ms);
     if(rc && st->xerr == SQLITE_CONSTRAINT_PRIMARYKEY)
       rc = RS_OK; /* taken: try the next number */
@@ -1976,40 +1982,24 @@ enum rs_err store_transition_order(struct store *st, const char *id, enum store_
                   store_order_state_name(cur), store_order_state_name(from),
                   store_order_state_name(to));
   if(!rc)
-    rc = exec(st, S_ORDER_SET_STATE, "changing an order's state", "tti", id,
+    rc = exec(st, IN_TX, S_ORDER_SET_STATE, "changing an order's state", "tti", id,
               store_order_state_name(to), now_ms);
   if(!rc)
     rc = add_transition(st, id, store_order_state_name(from), store_order_state_name(to), actor,
                         cause, now_ms);
   if(!rc && store_order_state_final(to))
-    rc = exec(st, S_LINES_END, "ending an order's lines", "tt", id,
+    rc = exec(st, IN_TX, S_LINES_END, "ending an order's lines", "tt", id,
               to == STORE_ORDER_DELIVERED ? "delivered" : "ended");
   return tx_end(st, rc);
-}
-
-/*
- * One UPDATE of order id (?1 of sql, bound with the rest by spec) in a
- * durable transaction level; RS_ERR_NOT_FOUND when there is no such order.
- */
-static enum rs_err update_order(struct store *st, enum sid sql, const char *id, const char *what,
-                                const char *spec, ...)
-{
-  va_list ap;
-  enum rs_err rc;
-  va_start(ap, spec);
-  rc = vwrite(st, sql, what, spec, ap);
-  va_end(ap);
-  if(!rc && !st->changes)
-    rc = fail_msg(st, RS_ERR_NOT_FOUND, "no order %s", id);
-  return rc;
 }
 
 enum rs_err store_set_order_total(struct store *st, const char *id, int64_t total, int64_t now_ms)
 {
   if(total < 0)
     return fail_msg(st, RS_ERR_INVALID, "order total must be >= 0");
-  return update_order(st, S_ORDER_SET_TOTAL, id, "setting an order's total", "tii", id, total,
-                      now_ms);
+  return found(
+      st, exec(st, OWN_TX, S_ORDER_SET_TOTAL, "setting an order's total", "tii", id, total, now_ms),
+      "no order", id);
 }
 
 enum rs_err store_set_order_body(struct store *st, const char *id, const char *body, int64_t now_ms)
@@ -2033,22 +2023,28 @@ enum rs_err store_set_order_body(struct store *st, const char *id, const char *b
   if(!rc && have && !same)
     rc = fail_msg(st, RS_ERR_CONFLICT, "order %s already has another request body", id);
   else if(!rc && !same)
-    rc = update_order(st, S_ORDER_SET_BODY, id, "storing an order's body", "tti", id, body, now_ms);
+    rc = found(
+        st, exec(st, OWN_TX, S_ORDER_SET_BODY, "storing an order's body", "tti", id, body, now_ms),
+        "no order", id);
   return tx_end(st, rc);
 }
 
 enum rs_err store_note_attempt(struct store *st, const char *id, int64_t next_attempt_ms,
                                const char *last_error, int64_t now_ms)
 {
-  return update_order(st, S_ORDER_ATTEMPT, id, "noting a submission attempt", "tmti", id,
-                      next_attempt_ms, last_error, now_ms);
+  return found(st,
+               exec(st, OWN_TX, S_ORDER_ATTEMPT, "noting a submission attempt", "tmti", id,
+                    next_attempt_ms, last_error, now_ms),
+               "no order", id);
 }
 
 enum rs_err store_set_order_shop_id(struct store *st, const char *id, const char *shop_id,
                                     int64_t now_ms)
 {
-  return update_order(st, S_ORDER_SHOP_ID, id, "storing the shop's order id", "tti", id, shop_id,
-                      now_ms);
+  return found(
+      st,
+      exec(st, OWN_TX, S_ORDER_SHOP_ID, "storing the shop's order id", "tti", id, shop_id, now_ms),
+      "no order", id);
 }
 
 enum rs_err store_get_order(struct store *st, const char *id, struct store_order_full **out)
@@ -2152,8 +2148,8 @@ enum rs_err store_add_approval(struct store *st, const char *order_id, const cha
   enum rs_err rc;
   if(!order_id || !approver || !token_hash)
     return fail_msg(st, RS_ERR_INVALID, "an approval needs an order, approver and token hash");
-  rc = write1(st, S_APPR_ADD, "recording an approval link", "tttii", order_id, approver, token_hash,
-              now_ms, expires_ms);
+  rc = exec(st, OWN_TX, S_APPR_ADD, "recording an approval link", "tttii", order_id, approver,
+            token_hash, now_ms, expires_ms);
   if(rc && st->xerr == SQLITE_CONSTRAINT_FOREIGNKEY)
     rc = fail_msg(st, RS_ERR_NOT_FOUND, "no order %s", order_id);
   else if(rc && st->xerr == SQLITE_CONSTRAINT_UNIQUE)
@@ -2193,7 +2189,7 @@ enum rs_err store_use_approval(struct store *st, const char *token_hash, const c
   if(!rc && now_ms >= expires && !used)
     rc = fail_msg(st, RS_ERR_TIMEOUT, "the approval link for order %s has expired", order_id);
   if(!rc && !used)
-    rc = exec(st, S_APPR_USE, "using an approval", "titttt", token_hash, now_ms, decided_by,
+    rc = exec(st, IN_TX, S_APPR_USE, "using an approval", "titttt", token_hash, now_ms, decided_by,
               decision, source, user_agent);
   if(!rc && (used || st->changes != 1))
     rc = fail_msg(st, RS_ERR_CONFLICT, "the approval link for order %s was already used", order_id);
@@ -2213,8 +2209,8 @@ enum rs_err store_audit_subject(struct store *st, int64_t time_ms, const char *a
 {
   if(!actor || !action)
     return fail_msg(st, RS_ERR_INVALID, "an audit entry needs an actor and an action");
-  return write1(st, S_AUDIT_ADD, "writing an audit entry", "itttt", time_ms, actor, action, detail,
-                subject);
+  return exec(st, OWN_TX, S_AUDIT_ADD, "writing an audit entry", "itttt", time_ms, actor, action,
+              detail, subject);
 }
 
 enum rs_err store_meta_get(struct store *st, const char *key, char **value)
@@ -2231,7 +2227,7 @@ enum rs_err store_meta_set(struct store *st, const char *key, const char *value)
   if(!key || !value)
     return fail_msg(st, RS_ERR_INVALID, "a meta entry needs a key and a value");
   st->spares_gen++;
-  return write1(st, S_META_SET, "writing a meta value", "tt", key, value);
+  return exec(st, OWN_TX, S_META_SET, "writing a meta value", "tt", key, value);
 }
 
 /* ---- approvals: reading (gateway/approve.c) ---------------------------- */
@@ -2308,8 +2304,8 @@ enum rs_err store_mail_queue(struct store *st, const char *kind, const char *ref
     *id_out = 0;
   if(!kind || !ref || !recipient || !message)
     return fail_msg(st, RS_ERR_INVALID, "a mail needs a kind, a reference, a recipient and a text");
-  rc = write1(st, S_MAIL_QUEUE, "queueing a mail", "ttttti", kind, ref, order_id, recipient,
-              message, now_ms);
+  rc = exec(st, OWN_TX, S_MAIL_QUEUE, "queueing a mail", "ttttti", kind, ref, order_id, recipient,
+            message, now_ms);
   if(!rc && id_out)
     *id_out = sqlite3_last_insert_rowid(st->db);
   else if(rc && st->xerr == SQLITE_CONSTRAINT_UNIQUE)
@@ -2365,7 +2361,7 @@ enum rs_err store_mail_list(struct store *st, bool only_due, int64_t now_ms, siz
 static enum rs_err mail_update(struct store *st, enum sid sql, int64_t id, int64_t a,
                                const char *text, const char *what)
 {
-  enum rs_err rc = write1(st, sql, what, "iit", id, a, text);
+  enum rs_err rc = exec(st, OWN_TX, sql, what, "iit", id, a, text);
   if(!rc && st->changes != 1)
     rc = fail_msg(st, RS_ERR_NOT_FOUND, "no unsent mail %lld in the outbox", (long long)id);
   return rc;
@@ -2403,11 +2399,9 @@ static enum rs_err cons_write(struct store *st, enum sid sql, const char *what, 
     return fail_msg(st, RS_ERR_INVALID, "%s: no consumable id", what);
   st->spares_gen++;
   va_start(ap, spec);
-  rc = vwrite(st, sql, what, spec, ap);
+  rc = vexec(st, OWN_TX, sql, what, spec, ap);
   va_end(ap);
-  if(!rc && !st->changes)
-    rc = fail_msg(st, RS_ERR_NOT_FOUND, "no state for consumable %s", id);
-  return rc;
+  return found(st, rc, "no state for consumable", id);
 }
 
 enum rs_err store_ensure_consumable(struct store *st, const char *id, int64_t spares_if_new,
@@ -2464,7 +2458,7 @@ enum rs_err store_line_receive(struct store *st, int64_t line_id, int64_t units)
   enum rs_err rc;
   if(units <= 0)
     return fail_msg(st, RS_ERR_INVALID, "received units must be positive");
-  rc = write1(st, S_LINE_RECEIVE, "receiving a line early", "ii", line_id, units);
+  rc = exec(st, OWN_TX, S_LINE_RECEIVE, "receiving a line early", "ii", line_id, units);
   if(!rc && !st->changes)
     rc = fail_msg(st, RS_ERR_NOT_FOUND, "no open order line %lld", (long long)line_id);
   return rc;
@@ -2546,7 +2540,7 @@ enum rs_err store_set_line_price(struct store *st, int64_t line_id, int64_t unit
   enum rs_err rc;
   if(unit_price < 0)
     return fail_msg(st, RS_ERR_INVALID, "a unit price must be 0 or more");
-  rc = write1(st, S_LINE_PRICE, "re-pricing a line", "ii", line_id, unit_price);
+  rc = exec(st, OWN_TX, S_LINE_PRICE, "re-pricing a line", "ii", line_id, unit_price);
   if(!rc && !st->changes)
     rc = fail_msg(st, RS_ERR_NOT_FOUND, "no order line %lld", (long long)line_id);
   return rc;
