@@ -193,19 +193,23 @@ enum sid {
   S_COUNT
 };
 
+/*
+ * The columns of a listed row, in the order read_row() reads them (see
+ * struct rowtype): its strings, its int64_t members, its char arrays, then
+ * what the type's rest() reads.
+ */
 #define LINE_COLS                                                                                  \
-  "id, consumable, sku, quantity, unit_price, currency, rule, figures_json, need_by_ms, "          \
-  "order_id, state, created_ms, received"
+  "consumable, sku, rule, figures_json, order_id, id, quantity, unit_price, need_by_ms, "          \
+  "created_ms, received, currency, state"
 #define ORDER_COLS                                                                                 \
-  "id, supplier, state, currency, total, created_ms, updated_ms, shop_id, request_body, "          \
-  "attempts, next_attempt_ms, last_error"
-
+  "supplier, shop_id, request_body, last_error, total, created_ms, updated_ms, attempts, "         \
+  "next_attempt_ms, id, currency, state"
 #define APPR_COLS                                                                                  \
-  "id, order_id, approver, token_hash, created_ms, expires_ms, used_at_ms, decided_by, "           \
-  "decision, source, user_agent"
+  "approver, decided_by, decision, source, user_agent, id, created_ms, expires_ms, used_at_ms, "   \
+  "order_id, token_hash"
 #define MAIL_COLS                                                                                  \
-  "id, kind, ref, order_id, recipient, message, created_ms, attempts, next_attempt_ms, sent_ms, " \
-  "last_error"
+  "kind, ref, order_id, recipient, message, last_error, id, created_ms, attempts, "                \
+  "next_attempt_ms, sent_ms"
 
 static const char *const sql_text[S_COUNT] = {
     [S_SYNC_FULL] = "PRAGMA synchronous = FULL",
@@ -535,16 +539,61 @@ static void dup_strs(void *row, const size_t *offs, size_t n)
   }
 }
 
-/* A row type a struct store_rows holds: its size and its strings. */
+/* A char array member of a row: where, how big. */
+struct fixed {
+  size_t off, size;
+};
+
+static const size_t line_ints[] = {
+    OFF(store_order_line, id),         OFF(store_order_line, quantity),
+    OFF(store_order_line, unit_price), OFF(store_order_line, need_by_ms),
+    OFF(store_order_line, created_ms), OFF(store_order_line, received)};
+static const size_t order_ints[] = {OFF(store_order, total), OFF(store_order, created_ms),
+                                    OFF(store_order, updated_ms), OFF(store_order, attempts),
+                                    OFF(store_order, next_attempt_ms)};
+static const size_t appr_ints[] = {OFF(store_approval, id), OFF(store_approval, created_ms),
+                                   OFF(store_approval, expires_ms),
+                                   OFF(store_approval, used_at_ms)};
+static const size_t mail_ints[] = {OFF(store_mail, id), OFF(store_mail, created_ms),
+                                   OFF(store_mail, attempts), OFF(store_mail, next_attempt_ms),
+                                   OFF(store_mail, sent_ms)};
+#define FIXED(type, member)                                                                        \
+  {                                                                                                \
+    OFF(type, member), sizeof(((struct type *)0)->member)                                          \
+  }
+static const struct fixed line_fixed[] = {FIXED(store_order_line, currency)};
+static const struct fixed order_fixed[] = {FIXED(store_order, id), FIXED(store_order, currency)};
+static const struct fixed appr_fixed[] = {FIXED(store_approval, order_id),
+                                          FIXED(store_approval, token_hash)};
+
+static void line_rest(sqlite3_stmt *s, int col, void *row);
+static void order_rest(sqlite3_stmt *s, int col, void *row);
+
+/*
+ * A row type: its size; the members read_row() fills from the columns in
+ * this order (malloc'd strings, int64_t values, char arrays); rest() for the
+ * columns after them (NULL: none). collect() and store_rows_free() copy and
+ * free its strings.
+ */
 struct rowtype {
   size_t size;
   const size_t *strs;
   size_t n_strs;
+  const size_t *ints;
+  size_t n_ints;
+  const struct fixed *fixed;
+  size_t n_fixed;
+  void (*rest)(sqlite3_stmt *s, int col, void *row);
 };
 
-static const struct rowtype line_rows = {sizeof(struct store_order_line), STRS(line_strs)};
-static const struct rowtype order_rows = {sizeof(struct store_order), STRS(order_strs)};
-static const struct rowtype mail_rows = {sizeof(struct store_mail), STRS(mail_strs)};
+static const struct rowtype line_rows = {sizeof(struct store_order_line), STRS(line_strs),
+                                         STRS(line_ints), STRS(line_fixed), line_rest};
+static const struct rowtype order_rows = {sizeof(struct store_order), STRS(order_strs),
+                                          STRS(order_ints), STRS(order_fixed), order_rest};
+static const struct rowtype appr_rows = {sizeof(struct store_approval), STRS(appr_strs),
+                                         STRS(appr_ints), STRS(appr_fixed), NULL};
+static const struct rowtype mail_rows = {
+    sizeof(struct store_mail), STRS(mail_strs), STRS(mail_ints), NULL, 0, NULL};
 
 /* Append a copy of row (a t, strings copied too) to the list rows (a struct store_rows). */
 static int collect(void *rows, const void *row, const struct rowtype *t)
@@ -628,6 +677,24 @@ static void col_copy(sqlite3_stmt *s, int i, char *buf, size_t size)
 {
   const unsigned char *t = sqlite3_column_text(s, i);
   rs_strlcpy(buf, t ? (const char *)t : "", size);
+}
+
+/* Read a row of type t (its columns as struct rowtype orders them) into row; strings malloc'd. */
+static void read_row(sqlite3_stmt *s, void *row, const struct rowtype *t)
+{
+  int col = 0;
+  size_t i;
+  memset(row, 0, t->size);
+  for(i = 0; i < t->n_strs; i++)
+    *str_at(row, t->strs[i]) = col_dup(s, col++);
+  for(i = 0; i < t->n_ints; i++) {
+    int64_t v = sqlite3_column_int64(s, col++);
+    memcpy((char *)row + t->ints[i], &v, sizeof(v));
+  }
+  for(i = 0; i < t->n_fixed; i++)
+    col_copy(s, col++, (char *)row + t->fixed[i].off, t->fixed[i].size);
+  if(t->rest)
+    t->rest(s, col, row);
 }
 
 /*
@@ -743,6 +810,41 @@ static bool next_row(struct store *st, sqlite3_stmt *s, enum rs_err *rc, const c
   if(src != SQLITE_DONE)
     *rc = fail_sql(st, src, what);
   return false;
+}
+
+/* A list call's typed callback and its ud, called through give(). */
+struct sink {
+  int (*give)(const struct sink *k, const void *row);
+  union {
+    store_line_cb line;
+    store_order_cb order;
+    store_approval_cb approval;
+    store_mail_cb mail;
+  } cb;
+  void *ud;
+};
+
+/*
+ * Hand each row of s (rows of type t) to k until it asks to stop: the one
+ * walk of every list. The caller resets or finalizes s.
+ */
+static enum rs_err each_row(struct store *st, sqlite3_stmt *s, const struct rowtype *t,
+                            const struct sink *k, const char *what)
+{
+  union {
+    struct store_order_line line;
+    struct store_order order;
+    struct store_approval approval;
+    struct store_mail mail;
+  } row;
+  enum rs_err rc = RS_OK;
+  int stop = 0;
+  while(!stop && next_row(st, s, &rc, what)) {
+    read_row(s, &row, t);
+    stop = k->give(k, &row);
+    free_strs(&row, t->strs, t->n_strs);
+  }
+  return rc;
 }
 
 static enum rs_err one_row(struct store *st, sqlite3_stmt *s, const char *what, const char *missing,
@@ -1749,23 +1851,16 @@ int store_lines_collect(void *rows, const struct store_order_line *l)
   return collect(rows, l, &line_rows);
 }
 
-/* Read a LINE_COLS row into *l (members malloc'd). */
-static void read_line(sqlite3_stmt *s, struct store_order_line *l)
+/* After the columns read_row() reads: the line's state. */
+static void line_rest(sqlite3_stmt *s, int col, void *row)
 {
-  memset(l, 0, sizeof(*l));
-  l->id = sqlite3_column_int64(s, 0);
-  l->consumable = col_dup(s, 1);
-  l->sku = col_dup(s, 2);
-  l->quantity = sqlite3_column_int64(s, 3);
-  l->unit_price = sqlite3_column_int64(s, 4);
-  col_copy(s, 5, l->currency, sizeof(l->currency));
-  l->rule = col_dup(s, 6);
-  l->figures_json = col_dup(s, 7);
-  l->need_by_ms = sqlite3_column_int64(s, 8);
-  l->order_id = col_dup(s, 9);
-  l->state = line_state_parse((const char *)sqlite3_column_text(s, 10));
-  l->created_ms = sqlite3_column_int64(s, 11);
-  l->received = sqlite3_column_int64(s, 12);
+  struct store_order_line *l = row;
+  l->state = line_state_parse((const char *)sqlite3_column_text(s, col));
+}
+
+static int give_line(const struct sink *k, const void *row)
+{
+  return k->cb.line(k->ud, row);
 }
 
 static bool currency_ok(const char *c)
@@ -1820,14 +1915,8 @@ enum rs_err store_has_open_line(struct store *st, const char *consumable, bool *
 /* Run a LINE_COLS query (from fresh(), finalized here) through cb. */
 static enum rs_err each_line(struct store *st, sqlite3_stmt *s, store_line_cb cb, void *ud)
 {
-  enum rs_err rc = RS_OK;
-  struct store_order_line l;
-  int stop = 0;
-  while(!stop && next_row(st, s, &rc, "reading order lines")) {
-    read_line(s, &l);
-    stop = cb(ud, &l);
-    store_order_line_free(&l);
-  }
+  struct sink k = {give_line, {.line = cb}, ud};
+  enum rs_err rc = each_row(st, s, &line_rows, &k, "reading order lines");
   sqlite3_finalize(s);
   return rc;
 }
@@ -1866,23 +1955,17 @@ void store_order_full_free(struct store_order_full *o)
   free(o);
 }
 
-/* Read an ORDER_COLS row into *o (members malloc'd). */
-static void read_order(sqlite3_stmt *s, struct store_order *o)
+/* After the columns read_row() reads: the order's state. */
+static void order_rest(sqlite3_stmt *s, int col, void *row)
 {
-  memset(o, 0, sizeof(*o));
-  col_copy(s, 0, o->id, sizeof(o->id));
-  o->supplier = col_dup(s, 1);
-  if(store_order_state_parse((const char *)sqlite3_column_text(s, 2), &o->state))
+  struct store_order *o = row;
+  if(store_order_state_parse((const char *)sqlite3_column_text(s, col), &o->state))
     o->state = STORE_ORDER_FAILED; /* cannot happen: the CHECK constraint */
-  col_copy(s, 3, o->currency, sizeof(o->currency));
-  o->total = sqlite3_column_int64(s, 4);
-  o->created_ms = sqlite3_column_int64(s, 5);
-  o->updated_ms = sqlite3_column_int64(s, 6);
-  o->shop_id = col_dup(s, 7);
-  o->request_body = col_dup(s, 8);
-  o->attempts = sqlite3_column_int64(s, 9);
-  o->next_attempt_ms = sqlite3_column_int64(s, 10);
-  o->last_error = col_dup(s, 11);
+}
+
+static int give_order(const struct sink *k, const void *row)
+{
+  return k->cb.order(k->ud, row);
 }
 
 /* Insert a transition row. from may be NULL (creation). */
@@ -2063,7 +2146,7 @@ enum rs_err store_get_order(struct store *st, const char *id, struct store_order
   rc = one_row(st, s, "reading an order", "no order %s", id);
   if(!rc) {
     o = rs_xcalloc(1, sizeof(*o));
-    read_order(s, &o->order);
+    read_row(s, &o->order, &order_rows);
   }
   done(s);
   if(!rc)
@@ -2097,16 +2180,10 @@ enum rs_err store_get_order(struct store *st, const char *id, struct store_order
 enum rs_err store_list_orders(struct store *st, bool only_state, enum store_order_state state,
                               size_t limit, store_order_cb cb, void *ud)
 {
+  struct sink k = {give_order, {.order = cb}, ud};
   sqlite3_stmt *s =
       fresh(st, S_ORDER_LIST, "ti", only_state ? store_order_state_name(state) : NULL, lim(limit));
-  enum rs_err rc = RS_OK;
-  struct store_order o;
-  int stop = 0;
-  while(!stop && next_row(st, s, &rc, "listing orders")) {
-    read_order(s, &o);
-    stop = cb(ud, &o);
-    store_order_free(&o);
-  }
+  enum rs_err rc = each_row(st, s, &order_rows, &k, "listing orders");
   sqlite3_finalize(s);
   return rc;
 }
@@ -2238,34 +2315,17 @@ void store_approval_free(struct store_approval *a)
   free_strs(a, STRS(appr_strs));
 }
 
-static void read_approval(sqlite3_stmt *s, struct store_approval *a)
+static int give_approval(const struct sink *k, const void *row)
 {
-  memset(a, 0, sizeof(*a));
-  a->id = sqlite3_column_int64(s, 0);
-  col_copy(s, 1, a->order_id, sizeof(a->order_id));
-  a->approver = col_dup(s, 2);
-  col_copy(s, 3, a->token_hash, sizeof(a->token_hash));
-  a->created_ms = sqlite3_column_int64(s, 4);
-  a->expires_ms = sqlite3_column_int64(s, 5);
-  a->used_at_ms = sqlite3_column_int64(s, 6);
-  a->decided_by = col_dup(s, 7);
-  a->decision = col_dup(s, 8);
-  a->source = col_dup(s, 9);
-  a->user_agent = col_dup(s, 10);
+  return k->cb.approval(k->ud, row);
 }
 
 enum rs_err store_list_approvals(struct store *st, const char *order_id, store_approval_cb cb,
                                  void *ud)
 {
+  struct sink k = {give_approval, {.approval = cb}, ud};
   sqlite3_stmt *s = bound(st, S_APPR_LIST, "t", order_id);
-  enum rs_err rc = RS_OK;
-  struct store_approval a;
-  int stop = 0;
-  while(!stop && next_row(st, s, &rc, "listing approvals")) {
-    read_approval(s, &a);
-    stop = cb(ud, &a);
-    store_approval_free(&a);
-  }
+  enum rs_err rc = each_row(st, s, &appr_rows, &k, "listing approvals");
   done(s);
   return rc;
 }
@@ -2277,7 +2337,7 @@ enum rs_err store_get_approval(struct store *st, const char *token_hash,
   enum rs_err rc = one_row(st, s, "reading an approval", "unknown approval link");
   memset(out, 0, sizeof(*out));
   if(!rc)
-    read_approval(s, out);
+    read_row(s, out, &appr_rows);
   done(s);
   return rc;
 }
@@ -2324,35 +2384,17 @@ enum rs_err store_mail_exists(struct store *st, const char *kind, const char *re
   return rc;
 }
 
-/* Read a MAIL_COLS row into *m (members malloc'd). */
-static void read_mail(sqlite3_stmt *s, struct store_mail *m)
+static int give_mail(const struct sink *k, const void *row)
 {
-  memset(m, 0, sizeof(*m));
-  m->id = sqlite3_column_int64(s, 0);
-  m->kind = col_dup(s, 1);
-  m->ref = col_dup(s, 2);
-  m->order_id = col_dup(s, 3);
-  m->recipient = col_dup(s, 4);
-  m->message = col_dup(s, 5);
-  m->created_ms = sqlite3_column_int64(s, 6);
-  m->attempts = sqlite3_column_int64(s, 7);
-  m->next_attempt_ms = sqlite3_column_int64(s, 8);
-  m->sent_ms = sqlite3_column_int64(s, 9);
-  m->last_error = col_dup(s, 10);
+  return k->cb.mail(k->ud, row);
 }
 
 enum rs_err store_mail_list(struct store *st, bool only_due, int64_t now_ms, size_t limit,
                             store_mail_cb cb, void *ud)
 {
+  struct sink k = {give_mail, {.mail = cb}, ud};
   sqlite3_stmt *s = bound(st, only_due ? S_MAIL_DUE : S_MAIL_ALL, "ii", now_ms, lim(limit));
-  enum rs_err rc = RS_OK;
-  struct store_mail m;
-  int stop = 0;
-  while(!stop && next_row(st, s, &rc, "listing the mail outbox")) {
-    read_mail(s, &m);
-    stop = cb(ud, &m);
-    store_mail_free(&m);
-  }
+  enum rs_err rc = each_row(st, s, &mail_rows, &k, "listing the mail outbox");
   done(s);
   return rc;
 }
@@ -2448,7 +2490,7 @@ enum rs_err store_get_open_line(struct store *st, const char *consumable,
       one_row(st, s, "reading an open line", "consumable %s has no open line", consumable);
   memset(out, 0, sizeof(*out));
   if(!rc)
-    read_line(s, out);
+    read_row(s, out, &line_rows);
   done(s);
   return rc;
 }
