@@ -1034,7 +1034,8 @@ static void load_root(struct sl *l, struct cfg_node *root, struct simcfg *cfg)
 int simcfg_load_buffer(const char *path, const char *data, size_t len, struct simcfg **out,
                        struct cfg_diags *diags)
 {
-  struct simcfg *cfg = rs_xcalloc(1, sizeof(*cfg));
+  struct rs_arena *arena = rs_arena_new();
+  struct simcfg *cfg = rs_arena_alloc(arena, sizeof(*cfg)); /* freed with its arena */
   struct sl l;
   struct cfg_node *root = NULL;
   const char *slash;
@@ -1042,7 +1043,7 @@ int simcfg_load_buffer(const char *path, const char *data, size_t len, struct si
   size_t n_errors;
 
   *out = NULL;
-  cfg->arena = rs_arena_new();
+  cfg->arena = arena;
   memset(&l, 0, sizeof(l));
   l.kc.A = cfg->arena;
   l.kc.T = rs_arena_new();
@@ -1109,10 +1110,8 @@ int simcfg_load(const char *path, struct simcfg **out, struct cfg_diags *diags)
 
 void simcfg_free(struct simcfg *cfg)
 {
-  if(!cfg)
-    return;
-  rs_arena_free(cfg->arena);
-  free(cfg);
+  if(cfg)
+    rs_arena_free(cfg->arena); /* cfg itself lives in it */
 }
 
 const char *simcfg_kind_name(enum simcfg_kind k)
