@@ -1012,15 +1012,35 @@ void reading_path_snapshot(struct reading_path *rp, const struct cfg_consumable 
   }
   if(reading_path_predict(rp, c, now_ms, &pr)) {
     double life = predict_typical_life_days(&cs->pred, &pr);
+    double lo = life, hi = life, inst = pr.days_left, inst10 = pr.days_left_p10;
     out->life_days = life;
     out->vars[EXPR_VAR_LEVEL_PCT] = pr.level_pct;
     out->vars[EXPR_VAR_DAYS_LEFT] = pr.days_left;
     out->vars[EXPR_VAR_RATE_PER_DAY] = pr.rate_per_day;
     out->vars[EXPR_VAR_CONFIDENCE] = pr.confidence;
     out->empty_at_ms = pr.empty_at_ms;
+    /* once three or more replacements were seen, the shortest and the longest of those
+       intervals: a shelf of parts is not known to the day (its spread decides when to
+       order), and in cover and position the installed part is not counted beyond the
+       longest, less its age (a fit of a few hours' readings can say 20 days for a part
+       that lasts 4; days_left itself stays the predictor's) */
+    if(cs->pred.n_intervals >= 3 && isfinite(life)) {
+      size_t k;
+      for(k = 0; k < cs->pred.n_intervals; k++) {
+        double d = (double)cs->pred.intervals_d[k];
+        lo = d < lo ? d : lo;
+        hi = d > hi ? d : hi;
+      }
+      if(cs->replaced_ms != INT64_MIN && now_ms >= cs->replaced_ms) {
+        double cap = hi - (double)(now_ms - cs->replaced_ms) / 86400000.0;
+        cap = cap > 0 ? cap : 0;
+        /* (a part not depleting, or bounds not known yet, stay so) */
+        inst = isfinite(inst) && inst > cap ? cap : inst;
+        inst10 = isfinite(inst10) && inst10 > cap ? cap : inst10;
+      }
+    }
     /* with parts on the shelf, the order is due when the shelf runs out */
-    out->vars[EXPR_VAR_COVER_DAYS] =
-        cs->spares > 0 ? pr.days_left + (double)cs->spares * life : pr.days_left;
+    out->vars[EXPR_VAR_COVER_DAYS] = cs->spares > 0 ? inst + (double)cs->spares * life : inst;
     if(isnan(out->vars[EXPR_VAR_COVER_DAYS]))
       out->vars[EXPR_VAR_COVER_DAYS] = INFINITY;
     /* inventory position: installed + on the shelf + on the way */
@@ -1032,22 +1052,10 @@ void reading_path_snapshot(struct reading_path *rp, const struct cfg_consumable 
       out->vars[EXPR_VAR_POSITION_DAYS] = INFINITY;
     out->vars[EXPR_VAR_DAYS_LEFT_P10] = pr.days_left_p10;
     out->vars[EXPR_VAR_DAYS_LEFT_P90] = pr.days_left_p90;
-    /* the shelf's parts add their typical life to both bounds; once three or more
-       replacements were seen, the shortest and the longest of those intervals (a shelf
-       of parts is not known to the day, and its spread decides when to order) */
     {
       double shelf = cs->spares > 0 ? (double)cs->spares * life : 0;
-      double lo = life, hi = life;
       double c10, c90;
-      size_t k;
-      if(cs->pred.n_intervals >= 3 && isfinite(life)) {
-        for(k = 0; k < cs->pred.n_intervals; k++) {
-          double d = (double)cs->pred.intervals_d[k];
-          lo = d < lo ? d : lo;
-          hi = d > hi ? d : hi;
-        }
-      }
-      c10 = pr.days_left_p10 + (cs->spares > 0 ? (double)cs->spares * lo : 0);
+      c10 = inst10 + (cs->spares > 0 ? (double)cs->spares * lo : 0);
       c90 = pr.days_left_p90 + (cs->spares > 0 ? (double)cs->spares * hi : 0);
       out->vars[EXPR_VAR_COVER_DAYS_P10] = isnan(c10) ? INFINITY : c10;
       out->vars[EXPR_VAR_COVER_DAYS_P90] = isnan(c90) ? INFINITY : c90;

@@ -358,6 +358,35 @@ static void test_shelf_bounds_from_intervals(void **state)
   env_close(&e);
 }
 
+/*
+ * A part is not counted beyond the longest life seen: after parts lasting 3,
+ * 4 and 5 days, a new one that has worn slowly for 2 days has a days_left
+ * of more than a week by its slope, but cover_days and position_days count
+ * it at 5 - 2 = 3 days (days_left stays the predictor's figure).
+ */
+static void test_installed_capped_by_longest_life(void **state)
+{
+  struct env e;
+  struct rule_snapshot s;
+  int64_t t;
+  int i;
+  (void)state;
+  env_open(&e);
+  t = feed_falling(&e, T0, 100, 90);
+  t = feed_falling(&e, t + HOUR_MS, 100, 72);
+  t = feed_falling(&e, t + HOUR_MS, 100, 96);
+  t = feed_falling(&e, t + HOUR_MS, 100, 120);
+  for(i = 0; i < 13; i++) /* 1 point every 4 h: a quarter of the earlier wear */
+    submit(&e, "lvl", t + HOUR_MS + i * 4 * HOUR_MS, 100 - i);
+  t += HOUR_MS + 48 * HOUR_MS;
+  reading_path_snapshot(e.rp, e.filter, t, false, &s);
+  assert_true(fabs(s.vars[EXPR_VAR_HOURS_SINCE_REPLACEMENT] - 48) < 1e-9);
+  assert_true(s.vars[EXPR_VAR_DAYS_LEFT] > 5);
+  assert_true(fabs(s.vars[EXPR_VAR_COVER_DAYS] - 3) < 0.01);
+  assert_true(fabs(s.vars[EXPR_VAR_POSITION_DAYS] - 3) < 0.01);
+  env_close(&e);
+}
+
 /* The history survives a restart: saved state, then the stored readings it had not seen. */
 static void test_history_survives_restart(void **state)
 {
@@ -581,6 +610,7 @@ int main(void)
       cmocka_unit_test(test_snapshot_carries_prediction),
       cmocka_unit_test(test_risk_right_after_replacement),
       cmocka_unit_test(test_shelf_bounds_from_intervals),
+      cmocka_unit_test(test_installed_capped_by_longest_life),
       cmocka_unit_test(test_replacement_recorded),
       cmocka_unit_test(test_history_survives_restart),
       cmocka_unit_test(test_batched_crash_bound),
