@@ -164,8 +164,15 @@ int64_t rules_default_quantity(const struct rule_snapshot *s, int64_t pack)
 {
   double life = s->life_days;
   double lead = s->replenish_days > 0 ? s->replenish_days : s->vars[EXPR_VAR_LEAD_TIME_DAYS];
-  double need = 2 * lead + RULES_DEFAULT_MARGIN_DAYS - s->vars[EXPR_VAR_POSITION_DAYS];
-  double units, packs;
+  double pos = s->vars[EXPR_VAR_POSITION_DAYS];
+  double need, units, packs;
+
+  /* the installed part's days unknown (the predictor has no central figure, yet the risk
+     fired on its bounds): count the shelf and what is on the way, not the part */
+  if(pos == INFINITY && isfinite(life) && life > 0 && s->vars[EXPR_VAR_SPARES] >= 0 &&
+     s->vars[EXPR_VAR_ON_ORDER] >= 0)
+    pos = (s->vars[EXPR_VAR_SPARES] + s->vars[EXPR_VAR_ON_ORDER]) * life;
+  need = 2 * lead + RULES_DEFAULT_MARGIN_DAYS - pos;
 
   if(pack <= 0)
     pack = 1;

@@ -89,8 +89,10 @@ size_t rules_evaluate(const struct cfg *cfg, int64_t now_ms, const struct rule_s
  *   units = ceil((2 * replenish_days + margin - position_days) / life_days),
  * where replenish_days is s->replenish_days when set, else lead_time_days,
  * at least 1, rounded up to whole packs of pack (> 0) and at most
- * RULES_DEFAULT_MAX_PACKS packs. One pack when the life is unknown (0,
- * infinite, NaN) or any figure is not finite. Returns units.
+ * RULES_DEFAULT_MAX_PACKS packs. An infinite position_days (the installed
+ * part's days unknown) counts the spares and on_order only. One pack when
+ * the life is unknown (0, infinite, NaN) or any figure is not a number.
+ * Returns units.
  */
 int64_t rules_default_quantity(const struct rule_snapshot *s, int64_t pack);
 

@@ -480,10 +480,19 @@ static void test_default_quantity(void **state)
   s = snap(&f->cons[0], 3);
   s.life_days = INFINITY;
   assert_int_equal(default_qty(f, &s), 4);
-  /* unknown position (not depleting, e.g. the risk came from elsewhere): one pack */
+  /* the installed part's days unknown (the predictor's bounds fired the risk, its
+     central figure is infinite): the shelf and what is on the way count, the part not:
+     4 spares of 5 days, (2 * 21 + 2 - 20) / 5 -> 5 parts, not one pack */
   s = snap(&f->cons[1], 3);
   s.life_days = 5;
   s.vars[EXPR_VAR_POSITION_DAYS] = INFINITY;
+  s.vars[EXPR_VAR_SPARES] = 4;
+  assert_int_equal(default_qty(f, &s), 5);
+  /* ... and with no spare: (42 + 2) / 5 -> 9 */
+  s.vars[EXPR_VAR_SPARES] = 0;
+  assert_int_equal(default_qty(f, &s), 9);
+  /* a position that is not a number: one pack */
+  s.vars[EXPR_VAR_POSITION_DAYS] = NAN;
   assert_int_equal(default_qty(f, &s), 1);
 
   /* capped at 100 packs: 20 days of a part lasting 1 minute */
