@@ -151,6 +151,7 @@ static struct entry *get_or_add(struct reading_path *rp, const char *device, con
   if(rp->st) {
     int64_t t;
     double v;
+    (void)store_merge_readings_over(rp->st, READING_LOOKUP_RECENT_MAX);
     if(store_last_reading(rp->st, device, point, &t, &v) == RS_OK) {
       e->live.has_stored = true;
       e->live.stored_value = v;
@@ -582,6 +583,7 @@ static void cons_ready(struct reading_path *rp, const struct cfg_consumable *c,
     store_consumable_free(&row);
     if(cs->pred_ok && c->device && c->point && c->model != CFG_MODEL_BUTTON) {
       struct catchup cu = {rp, c, cs};
+      (void)store_merge_readings_over(rp->st, READING_LOOKUP_RECENT_MAX);
       if(store_readings_range(rp->st, c->device->id, c->point->id, from, INT64_MAX, catchup_cb,
                               &cu))
         log_rl(LOG_LVL_ERR, "store-history", "store: cannot read the history of %s: %s", c->full_id,

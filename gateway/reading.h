@@ -66,6 +66,17 @@
  */
 #define READING_PERSIST_INTERVAL_MS (6 * 3600 * 1000)
 
+/*
+ * A warm start or a catch-up looks a point up in the store, which scans
+ * readings_recent; above this many rows there the store merges it first
+ * (store_merge_readings_over()). At start, with every point looked up once
+ * while the first batches arrive, this bounds the scans (at 20,000 points,
+ * one merge at the first look-up after each batch instead of 20,000 scans
+ * of up to 20,000 rows); later, look-ups are rare (new points and
+ * consumables only), and so are these merges.
+ */
+#define READING_LOOKUP_RECENT_MAX 512
+
 struct reading_path;
 
 /* What the gateway knows of one point now. */

@@ -382,6 +382,7 @@ struct store {
   uint64_t spares_gen; /* bumped by every write of a consumable's spares */
   int64_t data_version; /* PRAGMA data_version at the last store_changed_elsewhere(); -1: never */
   bool readonly;        /* opened with STORE_OPEN_READONLY */
+  int64_t recent_rows;  /* rows this connection put since its last merge; INT64_MAX: unknown */
   bool tx_write;        /* the open outer transaction is a write transaction */
   int64_t changes;      /* rows the last write through run() changed */
   int xerr;             /* its extended SQLite code when it failed; 0 when it worked */
@@ -1338,6 +1339,7 @@ static enum rs_err create_db(const char *path, char *err, size_t errlen)
   close(fd);
   st = rs_xcalloc(1, sizeof(*st));
   st->data_version = -1;
+  st->recent_rows = INT64_MAX;
   st->path = rs_xstrdup(tmp.data);
   src = open_conn(tmp.data, false, false, &st->db);
   if(src) {
@@ -1449,6 +1451,7 @@ enum rs_err store_open_ex(const char *path, unsigned flags, struct store **out, 
 
   st = rs_xcalloc(1, sizeof(*st));
   st->data_version = -1;
+  st->recent_rows = INT64_MAX;
   st->path = rs_xstrdup(path);
   st->readonly = readonly;
   for(;;) {
@@ -1560,6 +1563,8 @@ enum rs_err store_put_reading(struct store *st, const char *device, const char *
                     device ? device : "?", point ? point : "?");
   for(attempt = 0; attempt < 2; attempt++) {
     rc = exec(st, IN_TX, S_READING_PUT, "storing a reading", "ttid", device, point, time_ms, value);
+    if(!rc && st->changes > 0 && st->recent_rows < INT64_MAX)
+      st->recent_rows++;
     if(rc || st->changes > 0)
       return rc;
     /* first reading of this point: name it, then store again */
@@ -1644,9 +1649,18 @@ enum rs_err store_merge_readings(struct store *st, int64_t *moved)
     return rc;
   }
   rc = store_commit(st);
+  if(!rc)
+    st->recent_rows = 0;
   if(!rc && moved)
     *moved = n;
   return rc;
+}
+
+enum rs_err store_merge_readings_over(struct store *st, int64_t max_rows)
+{
+  if(st->readonly || st->depth || st->recent_rows <= max_rows)
+    return RS_OK;
+  return store_merge_readings(st, NULL);
 }
 
 enum rs_err store_thin_readings(struct store *st, int64_t cutoff_ms, int64_t bucket_ms,

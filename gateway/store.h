@@ -144,6 +144,14 @@ enum rs_err store_readings_range(struct store *st, const char *device, const cha
  * *moved (may be NULL) gets the number of rows moved.
  */
 enum rs_err store_merge_readings(struct store *st, int64_t *moved);
+/*
+ * store_merge_readings() when readings_recent may hold more than max_rows
+ * rows (counted by this connection since its last merge; unknown, so "more",
+ * before its first): for look-ups by point (a warm start, a catch-up), which
+ * scan readings_recent. Nothing on a read-only store or inside a
+ * transaction. RS_OK when there was nothing to do.
+ */
+enum rs_err store_merge_readings_over(struct store *st, int64_t max_rows);
 
 /*
  * Retention (merges first): readings older than cutoff_ms are thinned to the last reading of
