@@ -195,19 +195,49 @@ static const struct {
 /* rank: position in largest-first order (ms is the smallest) */
 static const int rank[] = {0, 1, 2, 5, 3, 4};
 
+/* The index in units[] of the unit of rank k (0: weeks ... 5: ms). */
+static size_t unit_of_rank(int k)
+{
+  size_t i;
+  for(i = 0; i < RS_ARRAY_LEN(units) - 1 && rank[i] != k; i++)
+    ;
+  return i;
+}
+
 void cfg_format_duration(int64_t ms, char *buf, size_t size)
 {
   int k;
-  size_t i;
   for(k = 0; k < (int)RS_ARRAY_LEN(rank); k++) {
-    for(i = 0; i < RS_ARRAY_LEN(units) && rank[i] != k; i++)
-      ;
+    size_t i = unit_of_rank(k);
     if(ms > 0 && ms % units[i].ms == 0) {
       (void)rs_snprintf(buf, size, "%" PRId64 "%s", ms / units[i].ms, units[i].u);
       return;
     }
   }
   (void)rs_snprintf(buf, size, "%" PRId64 "ms", ms);
+}
+
+void cfg_format_span(int64_t ms, char *buf, size_t size)
+{
+  struct rs_buf b = {0};
+  int k;
+  if(ms == 0) {
+    (void)rs_strlcpy(buf, "0s", size);
+    return;
+  }
+  if(ms < 0) {
+    rs_buf_puts(&b, "-");
+    ms = ms == INT64_MIN ? INT64_MAX : -ms;
+  }
+  for(k = 1; k < (int)RS_ARRAY_LEN(rank); k++) { /* days and below: no weeks */
+    size_t i = unit_of_rank(k);
+    if(ms >= units[i].ms) {
+      rs_buf_printf(&b, "%" PRId64 "%s", ms / units[i].ms, units[i].u);
+      ms %= units[i].ms;
+    }
+  }
+  (void)rs_strlcpy(buf, b.data ? b.data : "?", size);
+  rs_buf_free(&b);
 }
 
 int cfg_parse_duration(const char *s, int64_t *out_ms, char *err, size_t errlen)
@@ -369,6 +399,12 @@ void cfg_format_money(int64_t minor, int decimals, char *buf, size_t size)
     frac[decimals] = '\0';
   }
   snprintf(buf, size, "%s%llu.%s", minor < 0 ? "-" : "", (unsigned long long)(m / div), frac);
+}
+
+void cfg_format_money_in(const char *currency, int64_t minor, char *buf, size_t size)
+{
+  int dec = cfg_currency_decimals(currency);
+  cfg_format_money(minor, dec < 0 ? 2 : dec, buf, size);
 }
 
 /* ISO 4217 codes in use and their minor-unit decimals (sorted by code). */

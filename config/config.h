@@ -386,6 +386,8 @@ const char *cfg_model_name(enum cfg_model m);
 int cfg_parse_duration(const char *s, int64_t *out_ms, char *err, size_t errlen);
 /* ms as the largest such unit that divides it exactly ("30s", "5m", "1500ms") into buf. */
 void cfg_format_duration(int64_t ms, char *buf, size_t size);
+/* ms with every unit from days down that fits ("1d2h30m", "-5m", "0s"): what test-rules prints. */
+void cfg_format_span(int64_t ms, char *buf, size_t size);
 int cfg_parse_percent(const char *s, double *out_fraction, char *err, size_t errlen);
 /* Money in the given number of decimals (2 for EUR); never via a float. */
 int cfg_parse_money(const char *s, int decimals, int64_t *out_minor, char *err, size_t errlen);
@@ -393,6 +395,8 @@ int cfg_parse_money(const char *s, int decimals, int64_t *out_minor, char *err, 
 int cfg_currency_decimals(const char *code);
 /* Format minor units as a decimal string ("42.50") into buf. */
 void cfg_format_money(int64_t minor, int decimals, char *buf, size_t size);
+/* The same in currency's decimals (2 for an unknown code): "612.40" for EUR, "612" for JPY. */
+void cfg_format_money_in(const char *currency, int64_t minor, char *buf, size_t size);
 
 /* Registers (16-bit words) a value of type t takes: 1, 2 or 4. */
 unsigned cfg_vtype_width(enum cfg_vtype t);

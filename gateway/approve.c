@@ -125,8 +125,7 @@ int approve_token_for(const struct cfg *cfg, const struct store_order_full *o,
 void approve_money(const char *currency, int64_t minor, char *buf, size_t size)
 {
   char num[48];
-  int dec = cfg_currency_decimals(currency);
-  cfg_format_money(minor, dec < 0 ? 2 : dec, num, sizeof(num));
+  cfg_format_money_in(currency, minor, num, sizeof(num));
   (void)rs_snprintf(buf, size, "%s %s", num, currency);
 }
 
@@ -134,8 +133,7 @@ void approve_money(const char *currency, int64_t minor, char *buf, size_t size)
 static void money_short(const char *currency, int64_t minor, char *buf, size_t size)
 {
   char num[48];
-  int dec = cfg_currency_decimals(currency);
-  cfg_format_money(minor, dec < 0 ? 2 : dec, num, sizeof(num));
+  cfg_format_money_in(currency, minor, num, sizeof(num));
   if(!strcmp(currency, "EUR"))
     (void)rs_snprintf(buf, size, "\xe2\x82\xac%s", num);
   else if(!strcmp(currency, "USD"))

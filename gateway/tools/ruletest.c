@@ -55,37 +55,10 @@ static void on_line(void *ud, const struct rule_decision *d, int64_t line_id, in
   g->quantity = d->quantity;
 }
 
-/* An offset as the test files write durations: "2d4h30m", "0s", "-1h". */
-static void fmt_offset(int64_t ms, char *buf, size_t size)
-{
-  static const struct {
-    int64_t ms;
-    const char *unit;
-  } units[] = {{86400000, "d"}, {3600000, "h"}, {60000, "m"}, {1000, "s"}, {1, "ms"}};
-  struct rs_buf b = {0};
-  size_t i;
-  if(ms == 0) {
-    (void)rs_strlcpy(buf, "0s", size);
-    return;
-  }
-  if(ms < 0) {
-    rs_buf_puts(&b, "-");
-    ms = ms == INT64_MIN ? INT64_MAX : -ms;
-  }
-  for(i = 0; i < RS_ARRAY_LEN(units); i++) {
-    if(ms >= units[i].ms) {
-      rs_buf_printf(&b, "%" PRId64 "%s", ms / units[i].ms, units[i].unit);
-      ms %= units[i].ms;
-    }
-  }
-  (void)rs_strlcpy(buf, b.data ? b.data : "?", size);
-  rs_buf_free(&b);
-}
-
 static void print_got(FILE *out, const char *label, const struct got_line *g)
 {
   char at[48];
-  fmt_offset(g->at_ms, at, sizeof(at));
+  cfg_format_span(g->at_ms, at, sizeof(at));
   fprintf(out, "  %10s at %-8s %s  sku %s  quantity %" PRId64 "  rule %s\n", label, at,
           g->consumable, g->sku, g->quantity, g->rule);
 }
@@ -93,7 +66,7 @@ static void print_got(FILE *out, const char *label, const struct got_line *g)
 static void print_expect(FILE *out, const struct ruletest_expect *x)
 {
   char at[48], within[48];
-  fmt_offset(x->at_ms, at, sizeof(at));
+  cfg_format_span(x->at_ms, at, sizeof(at));
   fprintf(out, "  %10s at %-8s %s", "expected:", at, x->consumable);
   if(x->sku)
     fprintf(out, "  sku %s", x->sku);
@@ -102,7 +75,7 @@ static void print_expect(FILE *out, const struct ruletest_expect *x)
   if(x->rule)
     fprintf(out, "  rule %s", x->rule);
   if(x->within_ms) {
-    fmt_offset(x->within_ms, within, sizeof(within));
+    cfg_format_span(x->within_ms, within, sizeof(within));
     fprintf(out, "  (within %s)", within);
   }
   fprintf(out, "  [%s:%d:%d]\n", x->pos.file, x->pos.line, x->pos.col);

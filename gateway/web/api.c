@@ -44,8 +44,7 @@ static json_t *str_or_null(const char *s)
 static json_t *money(int64_t minor, const char *currency)
 {
   char buf[40];
-  int dec = cfg_currency_decimals(currency);
-  cfg_format_money(minor, dec < 0 ? 2 : dec, buf, sizeof(buf));
+  cfg_format_money_in(currency, minor, buf, sizeof(buf));
   return json_string(buf);
 }
 

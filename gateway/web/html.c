@@ -470,8 +470,7 @@ out:
 static void money_text(struct rs_buf *o, int64_t minor, const char *currency)
 {
   char buf[40];
-  int dec = cfg_currency_decimals(currency);
-  cfg_format_money(minor, dec < 0 ? 2 : dec, buf, sizeof(buf));
+  cfg_format_money_in(currency, minor, buf, sizeof(buf));
   rs_buf_printf(o, "<span class=\"num\">%s\xc2\xa0", buf);
   esc(o, currency);
   rs_buf_puts(o, "</span>");
