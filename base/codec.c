@@ -22,6 +22,28 @@ void codec_hex(const unsigned char *in, size_t n, char *out)
   out[2 * n] = '\0';
 }
 
+/* The value of lower-case hex digit c, or -1. */
+static int hexval_lower(char c)
+{
+  if(c >= '0' && c <= '9')
+    return c - '0';
+  if(c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  return -1;
+}
+
+long codec_unhex(const char *text, char end, unsigned char *out, size_t cap)
+{
+  size_t i;
+  for(i = 0; text[2 * i] != end; i++) {
+    int hi = hexval_lower(text[2 * i]), lo = hi < 0 ? -1 : hexval_lower(text[2 * i + 1]);
+    if(hi < 0 || lo < 0 || i >= cap)
+      return -1;
+    out[i] = (unsigned char)(hi << 4 | lo);
+  }
+  return (long)i;
+}
+
 void codec_b64url(const unsigned char *in, size_t n, char *out)
 {
   size_t i, o = 0;

@@ -16,6 +16,14 @@
 /* Lower-case hex of in[0..n) into out (2n + 1 bytes, NUL-terminated). */
 void codec_hex(const unsigned char *in, size_t n, char *out);
 
+/*
+ * Decode the lower-case hex at text (as codec_hex() writes it) up to the
+ * character end (such as '"'; a NUL before it is an error). Returns the byte
+ * count written to out (at most cap), or -1 for any other character, an odd
+ * digit count or more than cap bytes.
+ */
+long codec_unhex(const char *text, char end, unsigned char *out, size_t cap);
+
 /* base64url of in[0..n) without padding into out (size > 4n/3 + 1), NUL-terminated. */
 void codec_b64url(const unsigned char *in, size_t n, char *out);
 /*

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/codec.h"
 #include "base/rs_util.h"
 #include "base/log.h"
 
@@ -351,31 +352,18 @@ static struct entry *cons_entry(struct reading_path *rp, const struct cfg_consum
 static char *state_json(const struct cons_state *cs)
 {
   uint8_t blob[PREDICT_STATE_MAX];
-  size_t len = 0, i;
+  char hex[2 * PREDICT_STATE_MAX + 1];
+  size_t len = 0;
   struct rs_buf b = {0};
-  static const char hex[] = "0123456789abcdef";
   if(!cs->pred_ok || predict_save(&cs->pred, blob, sizeof(blob), &len) != PREDICT_OK)
     return NULL;
-  rs_buf_printf(&b, "{\"v\":1,\"fed_ms\":%" PRId64 ",\"predictor\":\"", cs->fed_ms);
-  for(i = 0; i < len; i++) {
-    char two[2] = {hex[blob[i] >> 4], hex[blob[i] & 15]};
-    rs_buf_append(&b, two, 2);
-  }
-  rs_buf_puts(&b, "\"}");
+  codec_hex(blob, len, hex);
+  rs_buf_printf(&b, "{\"v\":1,\"fed_ms\":%" PRId64 ",\"predictor\":\"%s\"}", cs->fed_ms, hex);
   if(b.oom) {
     rs_buf_free(&b);
     return NULL;
   }
   return b.data;
-}
-
-static int hex_val(char ch)
-{
-  if(ch >= '0' && ch <= '9')
-    return ch - '0';
-  if(ch >= 'a' && ch <= 'f')
-    return ch - 'a' + 10;
-  return -1;
 }
 
 /*
@@ -387,7 +375,8 @@ static int parse_state_json(const char *js, uint8_t *buf, size_t cap, size_t *le
   const char *p = strstr(js, "\"fed_ms\":");
   const char *h;
   char num[32];
-  size_t n = 0, i;
+  size_t n = 0;
+  long got;
   if(strncmp(js, "{\"v\":1,", 7) || !p)
     return -1;
   p += 9;
@@ -402,13 +391,10 @@ static int parse_state_json(const char *js, uint8_t *buf, size_t cap, size_t *le
   if(!h)
     return -1;
   h += 13;
-  for(i = 0; h[2 * i] != '"'; i++) {
-    int hi = hex_val(h[2 * i]), lo = hi < 0 ? -1 : hex_val(h[2 * i + 1]);
-    if(hi < 0 || lo < 0 || i >= cap)
-      return -1;
-    buf[i] = (uint8_t)(hi << 4 | lo);
-  }
-  *len = i;
+  got = codec_unhex(h, '"', buf, cap);
+  if(got < 0)
+    return -1;
+  *len = (size_t)got;
   return 0;
 }
 
