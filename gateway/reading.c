@@ -16,8 +16,7 @@
 
 /* Prediction state of one consumable (entries keyed "#device/id"). */
 struct cons_state {
-  struct predictor pred;
-  struct predict_params params;
+  struct predictor pred; /* its params are the consumable's (pred_ok) */
   bool pred_ok;        /* params valid: pred is usable */
   bool loaded;         /* store state read (or seeded) */
   bool dirty;          /* fed since the last save */
@@ -507,23 +506,20 @@ static void cons_ready(struct reading_path *rp, const struct cfg_consumable *c,
   if(cs->loaded) {
     uint8_t blob[PREDICT_STATE_MAX];
     size_t len = 0;
-    if(ok == cs->pred_ok && (!ok || !memcmp(&params, &cs->params, sizeof(params))))
+    if(ok == cs->pred_ok && (!ok || !memcmp(&params, &cs->pred.params, sizeof(params))))
       return;
     /* a reload changed the model's parameters: keep history where it fits */
     if(cs->pred_ok && ok && predict_save(&cs->pred, blob, sizeof(blob), &len) == PREDICT_OK &&
        predict_load(&cs->pred, &params, blob, len) == PREDICT_OK) {
-      cs->params = params;
       cs->dirty = true;
       return;
     }
     cs->pred_ok = ok && predict_init(&cs->pred, &params) == PREDICT_OK;
-    cs->params = params;
     cs->fed_ms = INT64_MIN;
     cs->dirty = true;
     return;
   }
   cs->loaded = true;
-  cs->params = params;
   cs->pred_ok = ok && predict_init(&cs->pred, &params) == PREDICT_OK;
   if(!ok)
     log_warn("consumable %s: no prediction (its model's parameters are out of range)", c->full_id);
@@ -545,7 +541,7 @@ static void cons_ready(struct reading_path *rp, const struct cfg_consumable *c,
         int64_t fed = INT64_MIN;
         int prc = -1;
         if(!parse_state_json(row.predictor_json, blob, sizeof(blob), &len, &fed))
-          prc = predict_load(&cs->pred, &cs->params, blob, len);
+          prc = predict_load(&cs->pred, &params, blob, len);
         if(prc == PREDICT_OK) {
           cs->fed_ms = cs->saved_ms = fed;
           from = fed + 1;
