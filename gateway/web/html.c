@@ -485,9 +485,23 @@ static void badge(struct rs_buf *o, const char *cls, const char *text)
   rs_buf_puts(o, "</span>");
 }
 
+/*
+ * Open an inline POST form to action, up to the value of its CSRF token
+ * field: the caller closes the tag ("\">"), adds its fields and ends it.
+ */
+static void form_open(struct rs_buf *o, const struct html_ctx *x, const char *action)
+{
+  char tok[80];
+  x->csrf(x->csrf_ud, action, tok, sizeof(tok));
+  rs_buf_puts(o, "<form class=\"inline\" method=\"post\" action=\"");
+  esc(o, action);
+  rs_buf_puts(o, "\"><input type=\"hidden\" name=\"csrf\" value=\"");
+  esc(o, tok);
+}
+
 static void decision_forms(struct rs_buf *o, const struct html_ctx *x, const char *id)
 {
-  char action[128], tok[80];
+  char action[128];
   static const char *const what[] = {"approve", "reject"};
   size_t i;
   if(!x->csrf)
@@ -495,11 +509,7 @@ static void decision_forms(struct rs_buf *o, const struct html_ctx *x, const cha
   for(i = 0; i < 2; i++) {
     if(rs_snprintf(action, sizeof(action), "/orders/%s/%s", id, what[i]))
       return;
-    x->csrf(x->csrf_ud, action, tok, sizeof(tok));
-    rs_buf_puts(o, "<form class=\"inline\" method=\"post\" action=\"");
-    esc(o, action);
-    rs_buf_puts(o, "\"><input type=\"hidden\" name=\"csrf\" value=\"");
-    esc(o, tok);
+    form_open(o, x, action);
     rs_buf_printf(o, "\"><button type=\"submit\" class=\"%s\">%s</button></form>", what[i],
                   i == 0 ? "Approve" : "Reject");
   }
@@ -1225,14 +1235,10 @@ static int audit_row(void *ud, int64_t time_ms, const char *actor, const char *a
 static void stock_form(struct rs_buf *o, const struct html_ctx *x, const char *id,
                        const char *what, const char *fields, const char *button)
 {
-  char action[2 * CFG_ID_MAX + 32], tok[80];
+  char action[2 * CFG_ID_MAX + 32];
   if(rs_snprintf(action, sizeof(action), "/consumables/%s/%s", id, what))
     return;
-  x->csrf(x->csrf_ud, action, tok, sizeof(tok));
-  rs_buf_puts(o, "<form class=\"inline\" method=\"post\" action=\"");
-  esc(o, action);
-  rs_buf_puts(o, "\"><input type=\"hidden\" name=\"csrf\" value=\"");
-  esc(o, tok);
+  form_open(o, x, action);
   rs_buf_printf(o, "\">%s<button type=\"submit\">%s</button></form>\n", fields, button);
 }
 
