@@ -311,7 +311,8 @@ def case_crash_restockd(tmp):
     import socket
     restockd, ctl, seed = os.environ["RESTOCKD"], os.environ["RESTOCKCTL"], os.environ["CTL_SEED"]
     # restockd keeps up to 4 POSTs in flight: a slower shop keeps the kills landing mid-submission
-    faults = """  processing_delay: 60ms
+    # (at 60ms a fast start sent all 300 orders within 44 kills on a quiet CI host)
+    faults = """  processing_delay: 150ms
   faults:
     seed: 11
     latency: {probability: 0.3, delay: 40ms}
