@@ -12,49 +12,8 @@ set -eu
 BUILD=${1:?usage: rss.sh BUILD_DIR [DEVICES] [WAIT_S]}
 N=${2:-500}
 WAIT=${3:-15}
-TMP=$(mktemp -d /tmp/restock-bench-rss-XXXXXX)
-SRV_PID=""
-D_PID=""
-cleanup() {
-  [ -n "$D_PID" ] && kill "$D_PID" 2>/dev/null || true
-  [ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null || true
-  rm -rf "$TMP"
-}
-trap cleanup EXIT INT TERM
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-
-free_port() {
-  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-# config DIR: restock.yaml; devices.d/bench.yaml from $TMP/ports when it exists
-config() {
-  mkdir -p "$1/devices.d"
-  cat > "$1/restock.yaml" <<EOT
-gateway: {id: bench}
-storage: {path: $1/restock.db}
-http: {listen: "127.0.0.1:$(free_port)"}
-orders: {currency: EUR}
-suppliers:
-  - {id: acme, name: "ACME"}
-catalog:
-  - {sku: PART-1, supplier: acme, unit_price: "1.00", currency: EUR, pack_size: 1, lead_time: 5d}
-EOT
-  [ -f "$TMP/ports" ] || return 0
-  awk '
-    NR == 1 {
-      print "devices:"
-      for(i = 2; i <= NF; i++) {
-        printf "  - id: dev-%d\n    transport: {type: modbus-tcp, host: 127.0.0.1, port: %d}\n", i - 2, $i
-        printf "    poll_interval: 1s\n    points:\n"
-        for(p = 0; p < 10; p++)
-          printf "      - {id: p%d, register: holding, address: %d, type: uint16}\n", p, p
-        print "    consumables:"
-        for(p = 0; p < 10; p++)
-          printf "      - {id: c%d, sku: PART-1, level: {point: p%d, full: 0, empty: 65535}}\n", p, p
-      }
-    }' "$TMP/ports" > "$1/devices.d/bench.yaml"
-}
+. "$(dirname "$0")/common.sh"
+bench_init /tmp/restock-bench-rss-XXXXXX
 
 # report DIR WAIT LABEL: run restockd on DIR for WAIT s, print its memory
 report() {
@@ -72,13 +31,10 @@ report() {
   D_PID=""
 }
 
-"$BUILD/bench/poll/bench_poll_server" "$N" > "$TMP/srv.out" &
-SRV_PID=$!
-while ! grep -q ready "$TMP/srv.out" 2>/dev/null; do sleep 0.1; done
-head -n 1 "$TMP/srv.out" > "$TMP/ports"
-config "$TMP/full"
+bench_server "$N"
+bench_config "$TMP/full" 1s "full: 0, empty: 65535"
 report "$TMP/full" "$WAIT" "$N devices, $((N * 10)) consumables, after $WAIT s"
 kill "$SRV_PID"; wait "$SRV_PID" 2>/dev/null || true; SRV_PID=""
 rm -f "$TMP/ports"
-config "$TMP/idle"
+bench_config "$TMP/idle" 1s "full: 0, empty: 65535"
 report "$TMP/idle" 3 "no device (the program and its libraries)"

@@ -20,52 +20,12 @@ BUILD=${1:?usage: run.sh BUILD_DIR [SECONDS] [DEVICE COUNTS...]}
 SECS=${2:-10}
 shift 2 2>/dev/null || shift $#
 COUNTS=${*:-50 500 2000}
-TMP=$(mktemp -d /tmp/restock-bench-poll-XXXXXX)
-SRV_PID=""
-D_PID=""
+. "$(dirname "$0")/common.sh"
+bench_init /tmp/restock-bench-poll-XXXXXX
 HZ=$(getconf CLK_TCK)
-cleanup() {
-  [ -n "$D_PID" ] && kill "$D_PID" 2>/dev/null || true
-  [ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null || true
-  rm -rf "$TMP"
-}
-trap cleanup EXIT INT TERM
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-free_port() {
-  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-# config DIR INTERVAL: restockd over the server's devices, 10 points and 10 consumables each;
-# sets HTTP (its status address)
-config() {
-  mkdir -p "$1/devices.d"
-  HTTP="127.0.0.1:$(free_port)"
-  cat > "$1/restock.yaml" <<EOF
-gateway: {id: bench}
-storage: {path: $1/restock.db}
-http: {listen: "$HTTP"}
-orders: {currency: EUR}
-suppliers:
-  - {id: acme, name: "ACME"}
-catalog:
-  - {sku: PART-1, supplier: acme, unit_price: "1.00", currency: EUR, pack_size: 1, lead_time: 5d}
-EOF
-  awk -v interval="$2" '
-    NR == 1 {
-      print "devices:"
-      for(i = 2; i <= NF; i++) {
-        d = i - 2
-        printf "  - id: dev-%d\n    transport: {type: modbus-tcp, host: 127.0.0.1, port: %d}\n", d, $i
-        printf "    poll_interval: %s\n    points:\n", interval
-        for(p = 0; p < 10; p++)
-          printf "      - {id: p%d, register: holding, address: %d, type: uint16}\n", p, p
-        print "    consumables:"
-        for(p = 0; p < 10; p++)
-          printf "      - {id: c%d, sku: PART-1, level: {point: p%d, full: 0, empty: 65535}}\n", p, p
-      }
-    }' "$TMP/ports" > "$1/devices.d/bench.yaml"
-}
+# config DIR INTERVAL: restockd over the server's devices (sets HTTP)
+config() { bench_config "$1" "$2" "full: 0, empty: 65535"; }
 
 served() { # the server's count of answered requests
   n0=$(grep -c served "$TMP/srv.out" || true)
@@ -103,10 +63,7 @@ stop_daemon() {
 SUMMARY="$TMP/summary"
 : > "$SUMMARY"
 for N in $COUNTS; do
-  "$BUILD/bench/poll/bench_poll_server" "$N" > "$TMP/srv.out" &
-  SRV_PID=$!
-  while ! grep -q ready "$TMP/srv.out" 2>/dev/null; do sleep 0.1; done
-  head -n 1 "$TMP/srv.out" > "$TMP/ports"
+  bench_server "$N"
   echo "== $N devices, $((N * 10)) consumables, $SECS s per measurement"
 
   RAW=$("$BUILD/bench/poll/bench_poll" raw "$TMP/ports" "$SECS")

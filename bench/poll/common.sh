@@ -1,0 +1,66 @@
+# SPDX-License-Identifier: Apache-2.0
+# What bench/poll's scripts (run.sh, flash.sh, rss.sh) share; sourced, not run.
+#   bench_init TEMPLATE    TMP from mktemp -d TEMPLATE; kills the server and
+#                          restockd ($SRV_PID, $D_PID) and removes TMP on exit
+#   free_port              a free TCP port on 127.0.0.1
+#   bench_server ARGS...   start bench_poll_server ARGS in the background
+#                          ($SRV_PID), wait for it, its ports in $TMP/ports
+#   bench_config DIR INTERVAL LEVEL [EXTRA]
+#                          restock.yaml in DIR (HTTP: its status address) and,
+#                          when $TMP/ports exists, devices.d/bench.yaml: every
+#                          port a device polled every INTERVAL with 10 holding
+#                          registers and 10 consumables {EXTRA level: {LEVEL}}
+
+bench_init() {
+  TMP=$(mktemp -d "$1")
+  SRV_PID=""
+  D_PID=""
+  trap bench_cleanup EXIT INT TERM
+  ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+}
+
+bench_cleanup() {
+  [ -n "$D_PID" ] && kill "$D_PID" 2>/dev/null || true
+  [ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null || true
+  rm -rf "$TMP"
+}
+
+free_port() {
+  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+bench_server() {
+  "$BUILD/bench/poll/bench_poll_server" "$@" > "$TMP/srv.out" &
+  SRV_PID=$!
+  while ! grep -q ready "$TMP/srv.out" 2>/dev/null; do sleep 0.1; done
+  head -n 1 "$TMP/srv.out" > "$TMP/ports"
+}
+
+bench_config() {
+  mkdir -p "$1/devices.d"
+  HTTP="127.0.0.1:$(free_port)"
+  cat > "$1/restock.yaml" <<EOT
+gateway: {id: bench}
+storage: {path: $1/restock.db}
+http: {listen: "$HTTP"}
+orders: {currency: EUR}
+suppliers:
+  - {id: acme, name: "ACME"}
+catalog:
+  - {sku: PART-1, supplier: acme, unit_price: "1.00", currency: EUR, pack_size: 1, lead_time: 5d}
+EOT
+  [ -f "$TMP/ports" ] || return 0
+  awk -v interval="$2" -v level="$3" -v extra="${4:-}" '
+    NR == 1 {
+      print "devices:"
+      for(i = 2; i <= NF; i++) {
+        printf "  - id: dev-%d\n    transport: {type: modbus-tcp, host: 127.0.0.1, port: %d}\n", i - 2, $i
+        printf "    poll_interval: %s\n    points:\n", interval
+        for(p = 0; p < 10; p++)
+          printf "      - {id: p%d, register: holding, address: %d, type: uint16}\n", p, p
+        print "    consumables:"
+        for(p = 0; p < 10; p++)
+          printf "      - {id: c%d, sku: PART-1, %slevel: {point: p%d, %s}}\n", p, extra, p, level
+      }
+    }' "$TMP/ports" > "$1/devices.d/bench.yaml"
+}
