@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 
 #include "base/rs_util.h"
 
@@ -45,7 +44,7 @@ static int create_key(const char *path, const char *what, size_t len, char *err,
     (void)rs_snprintf(err, errlen, "cannot create the %s %s: %s", what, path, strerror(errno));
     return -1;
   }
-  if(RAND_bytes(key, (int)len) != 1) {
+  if(rs_random(key, len)) {
     (void)rs_snprintf(err, errlen, "cannot create the %s %s: no random bytes", what, path);
     goto out;
   }
