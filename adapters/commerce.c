@@ -97,12 +97,6 @@ static void shop_error(const json_t *j, char *code, size_t codelen, char *msg, s
     set_msg(msg, msglen, s);
 }
 
-const char *commerce_outcome_name(enum commerce_outcome o)
-{
-  static const char *const n[] = {"submitted", "retry", "wait_auth", "failed"};
-  return (unsigned)o < RS_ARRAY_LEN(n) ? n[o] : "?";
-}
-
 const char *commerce_lookup_name(enum commerce_lookup l)
 {
   static const char *const n[] = {"ok", "none", "retry", "wait_auth", "bad"};
@@ -480,12 +474,6 @@ int64_t commerce_backoff_delay(const struct commerce_backoff *b, unsigned attemp
 }
 
 /* ---- the client ---- */
-
-const char *commerce_req_name(enum commerce_req r)
-{
-  static const char *const n[] = {"submit", "order status", "product"};
-  return (unsigned)r < RS_ARRAY_LEN(n) ? n[r] : "?";
-}
 
 /* Read a one-line secret file into a malloc'd string; 0 or -1 with err (no contents). */
 static int read_secret(const struct cfg *cfg, const char *file, char **out, char *err,

@@ -87,8 +87,6 @@ struct commerce_result {
   char excerpt[COMMERCE_EXCERPT_MAX + 1]; /* start of the body, controls as '.' */
 };
 
-const char *commerce_outcome_name(enum commerce_outcome o);
-
 /*
  * Classify the answer to an order POST: HTTP status, the Retry-After header
  * value (NULL when absent), the wall time now (Unix ms, for an HTTP-date) and
@@ -185,8 +183,6 @@ enum commerce_req {
   COMMERCE_REQ_ORDER,   /* GET {base}/orders/{key}, key = the shop's order id */
   COMMERCE_REQ_PRODUCT  /* GET {base}/products/{key}, key = a SKU */
 };
-
-const char *commerce_req_name(enum commerce_req r);
 
 /* The answer to one request; which fields are set depends on req. */
 struct commerce_answer {

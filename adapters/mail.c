@@ -740,8 +740,3 @@ int mail_send_start(struct mail_sender *ms, const struct mail_settings *s, const
   msend_pump(ms);
   return 0;
 }
-
-size_t mail_sender_outstanding(const struct mail_sender *ms)
-{
-  return ms ? ms->n_wait + ms->n_running : 0;
-}

@@ -110,7 +110,5 @@ void mail_sender_free(struct mail_sender *ms);
  */
 int mail_send_start(struct mail_sender *ms, const struct mail_settings *s, const char *from_addr,
                     const char *rcpt, const char *message, mail_done_fn done, void *ud);
-/* Mails started whose callback has not run yet. */
-size_t mail_sender_outstanding(const struct mail_sender *ms);
 
 #endif

@@ -294,11 +294,6 @@ void netio_remove(struct netio *n, CURL *easy)
   n->count--;
 }
 
-size_t netio_count(const struct netio *n)
-{
-  return n->count;
-}
-
 /* CURLOPT_WRITEFUNCTION of netio_get(): append to the rs_buf, refusing absurd answers. */
 static size_t on_body(char *data, size_t size, size_t n, void *userp)
 {

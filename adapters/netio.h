@@ -45,8 +45,6 @@ void netio_prepare(CURL *easy);
 int netio_add(struct netio *n, CURL *easy, netio_done_fn done, void *ud);
 /* Abandon easy: out of the multi handle, done never called. The caller then cleans it up. */
 void netio_remove(struct netio *n, CURL *easy);
-/* Transfers added and not finished or removed. */
-size_t netio_count(const struct netio *n);
 
 /* curl_global_init() once per process (thread-safe). */
 void netio_global_init(void);

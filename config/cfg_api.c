@@ -129,12 +129,6 @@ const char *cfg_vtype_name(enum cfg_vtype t)
   return (unsigned)t < RS_ARRAY_LEN(n) ? n[t] : "?";
 }
 
-const char *cfg_endian_name(enum cfg_endian e)
-{
-  static const char *const n[] = {"ABCD", "DCBA", "BADC", "CDAB"};
-  return (unsigned)e < RS_ARRAY_LEN(n) ? n[e] : "?";
-}
-
 const char *cfg_model_name(enum cfg_model m)
 {
   static const char *const n[] = {"level", "usage", "button"};

@@ -376,7 +376,6 @@ double cfg_remaining(const struct cfg_consumable *c, double value);
 const char *cfg_transport_name(enum cfg_transport t);
 const char *cfg_regtable_name(enum cfg_regtable t);
 const char *cfg_vtype_name(enum cfg_vtype t);
-const char *cfg_endian_name(enum cfg_endian e);
 const char *cfg_model_name(enum cfg_model m);
 
 /*

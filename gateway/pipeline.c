@@ -2035,11 +2035,6 @@ int64_t pipeline_next_due(const struct pipeline *p)
   return p->answers_waiting ? INT64_MIN : p->next_due;
 }
 
-size_t pipeline_requests_out(const struct pipeline *p)
-{
-  return p->n_reqs;
-}
-
 size_t pipeline_alerts(const struct pipeline *p, const char *const **out)
 {
   *out = (const char *const *)p->alerts.v;

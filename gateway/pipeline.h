@@ -111,8 +111,6 @@ void pipeline_set_shop(struct pipeline *p, const struct pipeline_shop_ops *ops);
  * flight are abandoned (submissions are resent later with the same key).
  */
 void pipeline_set_loop(struct pipeline *p, struct evloop *loop);
-/* Shop requests started whose answers were not recorded yet. */
-size_t pipeline_requests_out(const struct pipeline *p);
 /* Real ms per scaled ms (the daemon's --time-scale; <= 0 means 1). */
 void pipeline_set_time_scale(struct pipeline *p, double scale);
 /* Backoff ceilings in real ms (base > 0, cap >= base); defaults above. */

@@ -150,11 +150,6 @@ static int64_t sim_now(const struct devices *d)
   return clock_wall_ms(d->clock);
 }
 
-int64_t devices_sim_now(const struct devices *d)
-{
-  return sim_now(d);
-}
-
 /* ---- values ---- */
 
 /* A number as short text: integral values without a fraction, others with at most 4 decimals. */

@@ -37,9 +37,6 @@ int devices_start(const struct simcfg *cfg, double time_scale, struct devices **
 /* The port device i (cfg->devices[i]) listens on. */
 uint16_t devices_port(const struct devices *d, size_t i);
 
-/* Simulated now (Unix ms). */
-int64_t devices_sim_now(const struct devices *d);
-
 /*
  * A delivered order line: its `quantity` units go on the shelves of the
  * parts with this SKU (the emptiest shelf first, then the most worn part);
