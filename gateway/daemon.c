@@ -297,6 +297,19 @@ static int parse_anchor(const char *v, double *scale, int64_t *anchor, int64_t *
   return 0;
 }
 
+int64_t daemon_clock_now_ms(struct store *st)
+{
+  int64_t real_now = clock_real_wall_ms(), anchor, real_anchor;
+  double scale;
+  char *v = NULL;
+  int64_t now = real_now;
+  if(st && store_meta_get(st, DAEMON_META_CLOCK_ANCHOR, &v) == RS_OK && v &&
+     !parse_anchor(v, &scale, &anchor, &real_anchor))
+    now = anchor + (int64_t)((double)(real_now - real_anchor) * scale);
+  free(v);
+  return now;
+}
+
 struct rs_clock *daemon_clock_open(struct store *st, double scale)
 {
   int64_t real_now = clock_real_wall_ms(), anchor = real_now, real_anchor = real_now;

@@ -142,5 +142,11 @@ struct pipeline *daemon_core_pipeline(struct daemon_core *c);
  * NULL on allocation failure or when the anchor cannot be stored (logged).
  */
 struct rs_clock *daemon_clock_open(struct store *st, double scale);
+/*
+ * Now on the timeline st holds, for another process acting on restockd's
+ * database (restockctl): the scaled clock's time when st holds an anchor
+ * (restockd ran with --time-scale), else real wall time. Reads only.
+ */
+int64_t daemon_clock_now_ms(struct store *st);
 
 #endif

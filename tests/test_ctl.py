@@ -3,6 +3,7 @@
 """restockctl status and orders, end to end: orders seeded through the store
 API, listed, shown, approved and rejected with restockctl (recorded as cli),
 and status read from a real restockd over loopback."""
+import datetime
 import json
 import os
 import signal
@@ -169,6 +170,46 @@ try:
 except subprocess.TimeoutExpired:
     d.kill()
 check(d.returncode == 0, "restockd stops cleanly")
+
+# under --time-scale the decision lands on the daemon's (scaled) timeline, not the wall clock
+d = subprocess.Popen([restockd, "--config", cfg, "--time-scale", "1000"], stdout=subprocess.DEVNULL,
+                     stderr=subprocess.PIPE, text=True)
+up = False
+for _ in range(100):
+    try:
+        with urllib.request.urlopen(url + "/healthz", timeout=1) as r:
+            up = r.status == 200
+            break
+    except OSError:
+        time.sleep(0.1)
+check(up, "restockd --time-scale 1000 serves /healthz")
+
+
+def daemon_time():
+    rc, out, _ = ctl("status", "--json", url=url)
+    t = json.loads(out)["gateway"]["time"] if rc == 0 else None
+    return datetime.datetime.fromisoformat(t.replace("Z", "+00:00")) if t else None
+
+
+oid3 = subprocess.run([seed, db, "press-01/pump", "F-1", "1", "1250"], capture_output=True,
+                      text=True, check=True).stdout.strip()
+before = daemon_time()
+rc, out, err = ctl("orders", "approve", oid3)
+after = daemon_time()
+check(rc == 0 and f"order {oid3} approved" in out, "orders approve exits 0 under --time-scale")
+rc, out, _ = ctl("orders", "show", oid3, "--json")
+o = json.loads(out) if rc == 0 else {}
+last = (o.get("transitions") or [{}])[-1]
+at = last.get("time")
+at = datetime.datetime.fromisoformat(at.replace("Z", "+00:00")) if at else None
+check(last.get("to") == "approved" and before and after and at and before <= at <= after,
+      f"the approval is stamped with the daemon's scaled time ({before} <= {at} <= {after})")
+d.send_signal(signal.SIGTERM)
+try:
+    d.wait(timeout=10)
+except subprocess.TimeoutExpired:
+    d.kill()
+check(d.returncode == 0, "restockd --time-scale stops cleanly")
 
 print(f"test_ctl: {failures} failed")
 sys.exit(1 if failures else 0)

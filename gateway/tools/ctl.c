@@ -457,10 +457,11 @@ int ctl_orders_main(const char *config_dir, int argc, char **argv)
     rc = 0;
   }
   else {
-    /* approve / reject: the pipeline's own decision path, recorded as cli */
+    /* approve / reject: the pipeline's own decision path, recorded as cli, at the daemon's
+       time (its scaled clock under --time-scale, SPEC 12), like a decision on its pages */
     struct pipeline *pl = pipeline_new(st);
     bool approve = !strcmp(sub, "approve");
-    int64_t now = clock_real_wall_ms();
+    int64_t now = daemon_clock_now_ms(st);
     enum rs_err e;
     if(!pl) {
       fprintf(stderr, "restockctl: out of memory\n");
@@ -489,32 +490,6 @@ out:
 }
 
 /* ---- consumables: stock-take on the database ---- */
-
-/*
- * Now on the daemon's timeline: under --time-scale the database holds the
- * scaled clock's anchor (SPEC 12), and a stock-take must land on the same
- * timeline as the readings and orders; real time otherwise.
- */
-static int64_t daemon_now(struct store *st)
-{
-  int64_t real = clock_real_wall_ms(), anchor, real_anchor;
-  double scale;
-  char *v = NULL;
-  int64_t now = real;
-  if(store_meta_get(st, DAEMON_META_CLOCK_ANCHOR, &v) == RS_OK && v) {
-    char *a = strchr(v, ' '), *b = a ? strchr(a + 1, ' ') : NULL;
-    if(a && b) {
-      *a++ = '\0';
-      *b++ = '\0';
-      if(!rs_parse_double(v, &scale) && scale > 0 &&
-         !rs_parse_i64(a, false, INT64_MIN, INT64_MAX, &anchor) &&
-         !rs_parse_i64(b, false, INT64_MIN, INT64_MAX, &real_anchor))
-        now = anchor + (int64_t)((double)(real - real_anchor) * scale);
-    }
-  }
-  free(v);
-  return now;
-}
 
 static void consumables_usage(FILE *f)
 {
@@ -582,7 +557,7 @@ int ctl_consumables_main(const char *config_dir, int argc, char **argv)
     fprintf(stderr, "restockctl: %s\n", err);
     goto out;
   }
-  e = stock_apply(st, cfg, NULL, &r, daemon_now(st), msg, sizeof(msg));
+  e = stock_apply(st, cfg, NULL, &r, daemon_clock_now_ms(st), msg, sizeof(msg));
   if(e == RS_ERR_INVALID || e == RS_ERR_NOT_FOUND) {
     fprintf(stderr, "restockctl: %s\n", msg);
     rc = 2;
