@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Test helper: `modbus_poll_tool CONFIG_DIR RUN_MS [--inline]` runs the real
- * scheduler as restockd does (Modbus TCP on an event loop, other buses on
- * worker threads) unless --inline (everything on this thread, one device
- * after the other) with the built-in adapters over
- * CONFIG_DIR's devices for RUN_MS real milliseconds, on the real clock, and
- * prints what happened, one line each:
+ * Test helper: `modbus_poll_tool CONFIG_DIR RUN_MS [--inline | --stdin]` runs
+ * the real scheduler as restockd does (Modbus TCP on an event loop, other
+ * buses on worker threads) unless --inline (everything on this thread, one
+ * device after the other) with the built-in adapters over
+ * CONFIG_DIR's devices for RUN_MS real milliseconds (with --stdin: or until
+ * its standard input ends, so a test can stop it when it has seen what it
+ * waited for), on the real clock, and prints what happened, one line each
+ * (readings as they come):
  *
  *   R WALL_MS DEVICE POINT ERROR CODE VALUE RAW    a reading (RAW: n,n,.. or -)
  *   S DEVICE up=0|1 polls=N failures=N consecutive=N skipped=N rtt=N errors=K:N,..
@@ -39,6 +41,15 @@ static void on_wakeup(void *ud, int fd, uint32_t events)
   (void)events;
 }
 
+/* --stdin: standard input is readable; at its end, *(bool *)ud is set (the run stops). */
+static void on_stdin(void *ud, int fd, uint32_t events)
+{
+  char buf[256];
+  (void)events;
+  if(read(fd, buf, sizeof(buf)) <= 0)
+    *(bool *)ud = true;
+}
+
 static void print_reading(void *ctx, const struct reading *r)
 {
   unsigned k;
@@ -60,11 +71,13 @@ int main(int argc, char **argv)
   struct rs_clock *clk;
   int64_t run_ms, end, t0;
   bool inline_mode = argc > 3 && !strcmp(argv[3], "--inline");
+  bool until_eof = argc > 3 && !strcmp(argv[3], "--stdin"), eof = false;
   struct evloop *loop = NULL;
   size_t i;
 
-  if(argc < 3 || rs_parse_i64(argv[2], false, 0, INT64_MAX, &run_ms)) {
-    fprintf(stderr, "usage: modbus_poll_tool CONFIG_DIR RUN_MS [--inline]\n");
+  if(argc < 3 || argc > 4 || (argc == 4 && !inline_mode && !until_eof) ||
+     rs_parse_i64(argv[2], false, 0, INT64_MAX, &run_ms)) {
+    fprintf(stderr, "usage: modbus_poll_tool CONFIG_DIR RUN_MS [--inline | --stdin]\n");
     return 2;
   }
   if(cfg_load(argv[1], &cfg, &diags)) {
@@ -86,12 +99,14 @@ int main(int argc, char **argv)
       return 1;
     if(!evloop_io_add(loop, scheduler_event_fd(s), EPOLLIN, on_wakeup, NULL))
       return 1;
+    if(until_eof && !evloop_io_add(loop, STDIN_FILENO, EPOLLIN, on_stdin, &eof))
+      return 1;
   }
   end = clock_mono_ms(clk) + run_ms;
   for(;;) {
     int64_t now = clock_mono_ms(clk), next;
     (void)scheduler_drain(s, print_reading, NULL);
-    if(now >= end)
+    if(now >= end || eof)
       break;
     (void)scheduler_run_due(s, now, clock_wall_ms(clk), print_reading, NULL);
     next = scheduler_next_due(s);

@@ -46,7 +46,8 @@ def main():
             except OSError:
                 time.sleep(0.02)
     threading.Thread(target=announce, daemon=True).start()
-    StartTcpServer(context=ctx, address=("127.0.0.1", port))
+    # SO_REUSEADDR: the port may be held (not listened on) by the test (tests/testports.py)
+    StartTcpServer(context=ctx, address=("127.0.0.1", port), allow_reuse_address=True)
 
 
 if __name__ == "__main__":
