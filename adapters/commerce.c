@@ -521,7 +521,7 @@ int commerce_client_new(const struct cfg *cfg, struct commerce_client **out, cha
     goto fail;
   }
   if(!(c->h = curl_easy_init())) {
-    snprintf(err, errlen, "cannot create a libcurl handle");
+    snprintf(err, errlen, "%s", netio_curl_error());
     goto fail;
   }
   *out = c;
@@ -908,7 +908,7 @@ static void pump(struct cmulti *m)
     answer_init(a, r->q.req, r->q.key);
     r->h = curl_easy_init();
     if(!r->h)
-      answer_msg(a, "cannot create a libcurl handle");
+      answer_msg(a, netio_curl_error());
     if(r->h && !setup(m->cl, r->h, &r->q, a)) {
       if(!netio_add(m->nio, r->h, on_xfer_done, r)) {
         r->next = m->running;

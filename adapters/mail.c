@@ -515,7 +515,7 @@ static enum mail_result send_smtp(const struct mail_settings *s, bool implicit_t
   netio_global_init();
   h = curl_easy_init();
   if(!h) {
-    (void)rs_strlcpy(err, "cannot start libcurl", errlen);
+    (void)rs_strlcpy(err, netio_curl_error(), errlen);
     return MAIL_RETRY;
   }
   res = smtp_setup(s, implicit_tls, h, &t, from_addr, rcpt, message, err, errlen);
@@ -654,7 +654,7 @@ static void msend_pump(struct mail_sender *ms)
     err[0] = '\0';
     j->h = curl_easy_init();
     if(!j->h) {
-      mjob_finish(j, MAIL_RETRY, "cannot start libcurl");
+      mjob_finish(j, MAIL_RETRY, netio_curl_error());
       continue;
     }
     r = smtp_setup(&j->s, j->implicit_tls, j->h, &j->t, j->from_addr, j->rcpt, j->t.message, err,

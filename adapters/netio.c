@@ -311,7 +311,7 @@ long netio_get(const char *url, struct rs_buf *body, char *err, size_t errlen)
   long status = 0;
   CURLcode rc;
   if(!h) {
-    (void)rs_strlcpy(err, "cannot start libcurl", errlen);
+    (void)rs_strlcpy(err, netio_curl_error(), errlen);
     return 0;
   }
   curl_easy_setopt(h, CURLOPT_URL, url);

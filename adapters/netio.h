@@ -21,6 +21,7 @@
 #ifndef RS_NETIO_H
 #define RS_NETIO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <curl/curl.h>
@@ -45,6 +46,17 @@ void netio_prepare(CURL *easy);
 int netio_add(struct netio *n, CURL *easy, netio_done_fn done, void *ud);
 /* Abandon easy: out of the multi handle, done never called. The caller then cleans it up. */
 void netio_remove(struct netio *n, CURL *easy);
+
+/*
+ * libcurl is not linked: it is loaded with dlopen() by the first libcurl
+ * call (adapters/netio_dl.c), so a process that never talks to the shop or
+ * sends a mail never maps it. netio_curl_load() loads it now; false (and
+ * one error logged naming the library and why) when it cannot be loaded.
+ */
+bool netio_curl_load(void);
+/* What to tell the user when a libcurl handle could not be made: why the library is not loaded
+ * ("cannot load libcurl.so.4 (...)"), or "cannot start libcurl". Static storage. */
+const char *netio_curl_error(void);
 
 /* curl_global_init() once per process (thread-safe). */
 void netio_global_init(void);
