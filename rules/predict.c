@@ -276,6 +276,33 @@ static double remaining_of(const struct predict_params *pp, double x)
   return (x - pp->empty) / (pp->full - pp->empty);
 }
 
+/* Time of closed bucket i in seconds since the segment start. */
+static uint32_t bt_s(const struct predictor *p, size_t i)
+{
+  return (uint32_t)p->bt[i] << p->t_shift;
+}
+
+/* The largest time unit exponent: 65535 << 16 s covers any seg_seconds(). */
+#define T_SHIFT_MAX 16
+
+/*
+ * Store t_s (seconds since the segment start) as closed bucket i's time,
+ * rounded to the time unit; when it does not fit in 16 bits, the unit
+ * doubles first (the times of buckets 0..i-1 are halved, rounded).
+ */
+static void bt_put(struct predictor *p, size_t i, double t_s)
+{
+  double u;
+  size_t j;
+  while(p->t_shift < T_SHIFT_MAX && t_s / (double)(1u << p->t_shift) + 0.5 >= 65535.5) {
+    for(j = 0; j < i; j++)
+      p->bt[j] = (uint16_t)(((uint32_t)p->bt[j] + 1u) >> 1);
+    p->t_shift++;
+  }
+  u = t_s / (double)(1u << p->t_shift) + 0.5;
+  p->bt[i] = (uint16_t)(u >= 65535 ? 65535 : (u > 0 ? u : 0));
+}
+
 /* ---- the fit ---- */
 
 struct line {
@@ -575,10 +602,11 @@ static void refit_fit(struct predictor *p)
   memset(f, 0, sizeof(*f));
   /* History before a detected rate change no longer counts: drop it, so
      that the window's resolution serves the current rate. */
-  while(lo < n && p->b[lo].t_s < p->rate_from_s)
+  while(lo < n && bt_s(p, lo) < p->rate_from_s)
     lo++;
   if(lo > 0 && n - lo >= MIN_BUCKETS) {
-    memmove(p->b, p->b + lo, (n - lo) * sizeof(p->b[0]));
+    memmove(p->bt, p->bt + lo, (n - lo) * sizeof(p->bt[0]));
+    memmove(p->bx, p->bx + lo, (n - lo) * sizeof(p->bx[0]));
     p->n = (uint16_t)(n - lo);
     n = p->n;
   }
@@ -586,8 +614,8 @@ static void refit_fit(struct predictor *p)
   if(n < MIN_BUCKETS)
     return;
   for(i = 0; i < n; i++) {
-    t[i] = (double)p->b[i].t_s / DAY_S;
-    x[i] = (double)p->b[i].x;
+    t[i] = (double)bt_s(p, i) / DAY_S;
+    x[i] = (double)p->bx[i];
     y[i] = remaining_of(pp, x[i]);
     if(i >= lo && !(x[i] > 0))
       positive = false;
@@ -605,18 +633,21 @@ static void refit_fit(struct predictor *p)
     for(i = lo; i < n; i++)
       ly[i] = log(x[i]);
     e = theil(t, ly, lo, n);
-    if(e.ok && e.slope > 0) {
+    if(e.ok && (float)e.slope > 0) {
       double rexp = exp_resid(t, x, lo, n, &e);
       double rlin = all.resid * fabs(pp->full - pp->empty);
       if(rexp <= EXP_GAIN * rlin) {
         double change = fabs(exp(e.anchor) - exp(e.anchor - e.slope * (t[n - 1] - t[lo])));
         f->kind = FIT_EXP;
-        f->slope = e.slope;
-        f->se = e.se;
-        f->anchor = e.anchor;
-        f->t_ref_d = e.t_ref;
-        f->resid_rel = change > 1e-12 ? rexp / change : 1.0;
-        f->jit_d = wander(t, ly, lo, n, &e) / e.slope;
+        f->slope = (float)e.slope;
+        f->se = (float)e.se;
+        f->anchor = (float)e.anchor;
+        f->t_ref_d = (float)e.t_ref;
+        f->resid_rel = (float)(change > 1e-12 ? rexp / change : 1.0);
+        {
+          double jd = wander(t, ly, lo, n, &e) / e.slope;
+          f->jit_d = (float)(jd > 1e30 ? 1e30 : jd);
+        }
         f->c_hist = hist_conf(n - lo);
         return;
       }
@@ -636,21 +667,22 @@ static void refit_fit(struct predictor *p)
            instead of flickering at a threshold; not on less than a week,
            where a duty cycle may still mimic a change. */
         if(t[n - 1] - t[cp] >= 7)
-          p->rate_from_s = p->b[cp].t_s;
+          p->rate_from_s = bt_s(p, cp);
       }
     }
   }
   f->kind = FIT_LINEAR;
-  f->slope = use.slope;
-  f->se = use.se;
-  f->anchor = use.anchor;
-  f->t_ref_d = use.t_ref;
+  f->slope = (float)use.slope;
+  f->se = (float)use.se;
+  f->anchor = (float)use.anchor;
+  f->t_ref_d = (float)use.t_ref;
   {
     double change = fabs(use.slope) * (t[n - 1] - t[use_lo]);
-    f->resid_rel = change > 1e-12 ? use.resid / change : (use.resid > 0 ? 1.0 : 0.0);
-    f->jit_d = fabs(use.slope) > RATE_EPS ? wander(t, y, use_lo, n, &use) / fabs(use.slope) : 0;
-    if(f->jit_d > 1e6)
-      f->jit_d = 1e6;
+    f->resid_rel = (float)(change > 1e-12 ? use.resid / change : (use.resid > 0 ? 1.0 : 0.0));
+    {
+      double jd = fabs(use.slope) > RATE_EPS ? wander(t, y, use_lo, n, &use) / fabs(use.slope) : 0;
+      f->jit_d = (float)(jd > 1e6 ? 1e6 : jd);
+    }
   }
   f->c_hist = hist_conf(n - use_lo);
 }
@@ -670,14 +702,14 @@ static void compact(struct predictor *p)
 {
   uint16_t i, half = (uint16_t)(p->n / 2);
   for(i = 0; i < half; i++) {
-    const struct predict_bucket *a = &p->b[2 * i], *b = &p->b[2 * i + 1];
-    uint32_t t = a->t_s / 2 + b->t_s / 2 + (a->t_s & b->t_s & 1u);
-    float xv = (float)(((double)a->x + (double)b->x) / 2);
-    p->b[i].t_s = t;
-    p->b[i].x = xv;
+    uint32_t t = ((uint32_t)p->bt[2 * i] + p->bt[2 * i + 1]) >> 1;
+    float xv = (float)(((double)p->bx[2 * i] + (double)p->bx[2 * i + 1]) / 2);
+    p->bt[i] = (uint16_t)t;
+    p->bx[i] = xv;
   }
   if(p->n & 1u) {
-    p->b[half] = p->b[p->n - 1];
+    p->bt[half] = p->bt[p->n - 1];
+    p->bx[half] = p->bx[p->n - 1];
     half++;
   }
   p->n = half;
@@ -699,8 +731,8 @@ static void close_bucket(struct predictor *p)
     tm = 0;
   if(tm > (double)UINT32_MAX - 1)
     tm = (double)UINT32_MAX - 1;
-  p->b[p->n].t_s = (uint32_t)(tm + 0.5);
-  p->b[p->n].x = (float)xm;
+  bt_put(p, p->n, tm);
+  p->bx[p->n] = (float)xm;
   p->n++;
   p->open_n = 0;
   p->open_sum_t = 0;
@@ -749,6 +781,7 @@ static void new_segment(struct predictor *p, int64_t seg_start_ms)
 {
   p->seg_start_ms = seg_start_ms;
   p->n = 0;
+  p->t_shift = 0;
   p->off_n = 0;
   p->open_n = 0;
   p->open_sum_t = 0;
@@ -901,7 +934,7 @@ static void unstick(struct predictor *p, int64_t from_ms)
 {
   uint32_t from_s = seg_seconds(p, from_ms);
   uint16_t keep = p->n;
-  while(keep > 0 && p->b[keep - 1].t_s > from_s)
+  while(keep > 0 && bt_s(p, keep - 1) > from_s)
     keep--;
   if(keep < MIN_BUCKETS)
     return;
@@ -1008,7 +1041,7 @@ static void accept(struct predictor *p, int64_t wall_ms, double raw)
     double d = fabs(remaining_of(pp, raw) - remaining_of(pp, last_raw));
     if(d > NOISE_CLIP)
       d = NOISE_CLIP;
-    p->noise = (1 - NOISE_ALPHA) * p->noise + NOISE_ALPHA * d;
+    p->noise = (float)((1 - NOISE_ALPHA) * (double)p->noise + NOISE_ALPHA * d);
   }
   if(p->n_raw == 2)
     p->raw[0] = p->raw[1];
@@ -1567,7 +1600,7 @@ int predict_save(const struct predictor *p, uint8_t *buf, size_t cap, size_t *le
   put_u(&w, p->n_raw, 1);
   put_u(&w, p->n_intervals, 1);
   put_u(&w, (uint8_t)p->off_n, 1); /* flags: readings off the line in a row (signed) */
-  put_u(&w, 0, 1);
+  put_u(&w, p->t_shift, 1);        /* the bucket time unit (0 in blobs from before it) */
   put_u(&w, (uint64_t)p->seg_start_ms, 8);
   put_u(&w, (uint64_t)p->last_ms, 8);
   put_u(&w, (uint64_t)p->replaced_ms, 8);
@@ -1616,8 +1649,8 @@ int predict_save(const struct predictor *p, uint8_t *buf, size_t cap, size_t *le
   for(i = 0; i < p->n_intervals; i++)
     put_f32(&w, p->intervals_d[i]);
   for(i = 0; i < p->n; i++) {
-    put_u(&w, p->b[i].t_s, 4);
-    put_f32(&w, p->b[i].x);
+    put_u(&w, bt_s(p, i), 4);
+    put_f32(&w, p->bx[i]);
   }
   put_u(&w, crc32_of(buf, w.len), 4);
   if(w.over || w.len != need)
@@ -1634,6 +1667,8 @@ int predict_load(struct predictor *p, const struct predict_params *params, const
   size_t i, n, ni, need;
   unsigned version, model, n_raw;
   int8_t off_n;
+  unsigned t_shift;
+  uint32_t bt[PREDICT_WINDOW];
   double saved_full, saved_empty, saved_life;
   int rc;
 
@@ -1655,8 +1690,8 @@ int predict_load(struct predictor *p, const struct predict_params *params, const
   n_raw = (unsigned)get_u(&r, 1);
   ni = (size_t)get_u(&r, 1);
   off_n = (int8_t)(uint8_t)get_u(&r, 1);
-  (void)get_u(&r, 1);
-  if(off_n > OFF_MAX || off_n < -OFF_MAX)
+  t_shift = (unsigned)get_u(&r, 1);
+  if(off_n > OFF_MAX || off_n < -OFF_MAX || t_shift > T_SHIFT_MAX)
     return PREDICT_ERR_FORMAT;
   if(n > PREDICT_WINDOW || ni > PREDICT_INTERVALS || n_raw > 2)
     return PREDICT_ERR_FORMAT;
@@ -1686,7 +1721,7 @@ int predict_load(struct predictor *p, const struct predict_params *params, const
   q.raw[0] = get_f64(&r);
   q.raw[1] = get_f64(&r);
   q.filt = get_f64(&r);
-  q.noise = get_f64(&r);
+  q.noise = (float)get_f64(&r);
   q.open_sum_t = get_f64(&r);
   q.open_sum_x = get_f64(&r);
   q.open_start_s = (uint32_t)get_u(&r, 4);
@@ -1713,15 +1748,15 @@ int predict_load(struct predictor *p, const struct predict_params *params, const
   saved_life = get_f64(&r);
   q.fit.kind = (uint8_t)get_u(&r, 1);
   q.fit.c_hist = get_f32(&r);
-  q.fit.slope = get_f64(&r);
-  q.fit.se = get_f64(&r);
-  q.fit.anchor = get_f64(&r);
-  q.fit.t_ref_d = get_f64(&r);
-  q.fit.resid_rel = get_f64(&r);
-  q.fit.jit_d = get_f64(&r);
+  q.fit.slope = (float)get_f64(&r);
+  q.fit.se = (float)get_f64(&r);
+  q.fit.anchor = (float)get_f64(&r);
+  q.fit.t_ref_d = (float)get_f64(&r);
+  q.fit.resid_rel = (float)get_f64(&r);
+  q.fit.jit_d = (float)get_f64(&r);
   q.move_ms = (int64_t)get_u(&r, 8);
   q.move_rem = get_f64(&r);
-  q.move_slope = get_f64(&r);
+  q.move_slope = (float)get_f64(&r);
   q.idle_d = get_f32(&r);
   for(i = 0; i < 7; i++) {
     q.dow_use[i] = get_f32(&r);
@@ -1739,13 +1774,20 @@ int predict_load(struct predictor *p, const struct predict_params *params, const
       return PREDICT_ERR_FORMAT;
   }
   for(i = 0; i < n; i++) {
-    q.b[i].t_s = (uint32_t)get_u(&r, 4);
-    q.b[i].x = get_f32(&r);
-    if(!isfinite(q.b[i].x) || fabsf(q.b[i].x) > 1e15f)
+    bt[i] = (uint32_t)get_u(&r, 4);
+    q.bx[i] = get_f32(&r);
+    if(!isfinite(q.bx[i]) || fabsf(q.bx[i]) > 1e15f)
       return PREDICT_ERR_FORMAT;
-    if(i > 0 && q.b[i].t_s < q.b[i - 1].t_s)
+    if(i > 0 && bt[i] < bt[i - 1])
       return PREDICT_ERR_FORMAT;
   }
+  /* the time unit: the saved one, or coarser when the times need it (a
+     blob from before the unit was saved has exact seconds) */
+  while(n > 0 && t_shift < T_SHIFT_MAX && (bt[n - 1] >> t_shift) > 65535u)
+    t_shift++;
+  q.t_shift = (uint8_t)t_shift;
+  for(i = 0; i < n; i++)
+    q.bt[i] = (uint16_t)(bt[i] >> t_shift > 65535u ? 65535u : bt[i] >> t_shift);
   /* The checksum proves integrity, not sense: check every field anyway. */
   if(!isfinite(q.base) || !isfinite(q.raw[0]) || !isfinite(q.raw[1]) || !isfinite(q.filt) ||
      !isfinite(q.noise) || q.noise < 0 || q.noise > 1 || !isfinite(q.open_sum_t) ||

@@ -107,22 +107,17 @@ void predict_unknown(struct prediction *out);
  */
 double predict_risk_within(double p10, double p90, double horizon_d);
 
-/* Private. A bucket: mean time (s since segment start) and mean value. */
-struct predict_bucket {
-  uint32_t t_s;
-  float x;
-};
-
-/* Private. The cached fit of the closed buckets. */
+/* Private. The cached fit of the closed buckets (computed in double, kept
+   in float: 32 bytes instead of 56). */
 struct predict_fit {
-  uint8_t kind;     /* 0 none, 1 linear on remaining, 2 linear on log(raw) */
-  float c_hist;     /* confidence from history length */
-  double slope;     /* per day: remaining (kind 1) or ln(raw) (kind 2) */
-  double se;        /* standard error of slope */
-  double anchor;    /* fitted remaining (1) or ln(raw) (2) at t_ref_d */
-  double t_ref_d;   /* days since segment start */
-  double resid_rel; /* median |residual| / change over the window */
-  double jit_d;     /* median |residual| as time: days of wander around the fit */
+  uint8_t kind;    /* 0 none, 1 linear on remaining, 2 linear on log(raw) */
+  float c_hist;    /* confidence from history length */
+  float slope;     /* per day: remaining (kind 1) or ln(raw) (kind 2) */
+  float se;        /* standard error of slope */
+  float anchor;    /* fitted remaining (1) or ln(raw) (2) at t_ref_d */
+  float t_ref_d;   /* days since segment start */
+  float resid_rel; /* median |residual| / change over the window */
+  float jit_d;     /* median |residual| as time: days of wander around the fit */
 };
 
 struct predictor {
@@ -135,11 +130,10 @@ struct predictor {
   double base;          /* usage: counter at replacement */
   double raw[2];        /* the previous two raw values, for the median of 3 */
   double filt;          /* latest filtered raw value */
-  double noise;         /* EWMA of |consecutive difference| of remaining */
   int64_t move_ms;      /* the filtered value last moved towards empty (INT64_MIN: never) */
   double move_rem;      /* remaining fraction then */
-  double move_slope;    /* the fit's slope then (remaining per day, <= 0) */
-  float idle_d;         /* longest pause seen in the segment, days (capped) */
+  float move_slope;     /* the fit's slope then (remaining per day, <= 0) */
+  float noise;          /* EWMA of |consecutive difference| of remaining */
   /* Weekly profile (kept across replacements: it is the machine's): use
      (remaining fraction) and observed time (days) per UTC day of week,
      0 = Monday; halved when the observed time passes 8 weeks. */
@@ -149,6 +143,7 @@ struct predictor {
   uint32_t width_s;     /* current bucket width */
   uint32_t rate_from_s; /* s since segment start: a detected rate change */
   uint32_t n_replacements;
+  float idle_d; /* longest pause seen in the segment, days (capped) */
   double pend_ref; /* level: remaining before the jump; usage: counter */
   int64_t pend_t[PREDICT_PEND];
   double pend_raw[PREDICT_PEND];
@@ -158,8 +153,14 @@ struct predictor {
   uint8_t n_intervals;
   int8_t off_n; /* filtered readings in a row off the line (sign: side) */
   uint16_t n;                           /* closed buckets */
+  uint8_t t_shift; /* bucket times are bt[i] << t_shift seconds since segment start */
   float intervals_d[PREDICT_INTERVALS]; /* newest last */
-  struct predict_bucket b[PREDICT_WINDOW];
+  /* Closed buckets, oldest first: mean time (16 bits, in units of
+     2^t_shift s since the segment start; the unit doubles when the
+     segment outgrows 65535 of them, so a time is kept to 1/65536 of the
+     segment's length) and mean model value. 6 bytes a bucket. */
+  uint16_t bt[PREDICT_WINDOW];
+  float bx[PREDICT_WINDOW];
   struct predict_fit fit;
 };
 

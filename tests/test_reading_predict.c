@@ -387,6 +387,49 @@ static void test_installed_capped_by_longest_life(void **state)
   env_close(&e);
 }
 
+/* Write byte v as two hex digits at hex[2 i], upper case when upper. */
+static void hex_put(char *hex, size_t i, uint8_t v, bool upper)
+{
+  const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+  hex[2 * i] = digits[v >> 4];
+  hex[2 * i + 1] = digits[v & 15u];
+}
+
+/*
+ * Make the hex state blob at hex (up to its closing quote) one from before
+ * the bucket time unit was saved: byte 11 zero, the checksum recomputed
+ * (CRC-32, IEEE reflected, over all but the last 4 bytes).
+ */
+static void blob_hex_unit0(char *hex)
+{
+  uint8_t b[2048] = {0};
+  size_t n = strcspn(hex, "\""), len = n / 2, i;
+  uint32_t c = 0xFFFFFFFFu;
+  const char *up = strpbrk(hex, "ABCDEF");
+  bool upper = up != NULL && up < hex + n;
+  char two[3];
+  int k;
+  if(len <= 16 || len > sizeof(b))
+    fail_msg("state blob of %zu bytes", len);
+  for(i = 0; i < len; i++) {
+    two[0] = hex[2 * i];
+    two[1] = hex[2 * i + 1];
+    two[2] = 0;
+    b[i] = (uint8_t)strtoul(two, NULL, 16);
+  }
+  assert_true(b[11] > 0); /* hours of history need a unit above 1 s */
+  b[11] = 0;
+  for(i = 0; i + 4 < len; i++) {
+    c ^= b[i];
+    for(k = 0; k < 8; k++)
+      c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+  }
+  c = ~c;
+  hex_put(hex, 11, 0, upper);
+  for(k = 0; k < 4; k++)
+    hex_put(hex, len - 4 + (size_t)k, (uint8_t)(c >> (8 * k)), upper);
+}
+
 /* The history survives a restart: saved state, then the stored readings it had not seen. */
 static void test_history_survives_restart(void **state)
 {
@@ -411,6 +454,28 @@ static void test_history_survives_restart(void **state)
   assert_true(after.vars[EXPR_VAR_DAYS_LEFT] == before.vars[EXPR_VAR_DAYS_LEFT]);
   assert_true(after.empty_at_ms == before.empty_at_ms);
   assert_true(after.vars[EXPR_VAR_CONFIDENCE] == before.vars[EXPR_VAR_CONFIDENCE]);
+
+  /* a version 3 state from before the bucket time unit was saved: migrated
+     on load, silently (the same figures, no log line) */
+  reading_path_free(e.rp);
+  e.rp = NULL;
+  assert_int_equal(store_get_consumable_state(e.st, "m1/filter", &row), RS_OK);
+  {
+    char *h = strstr(row.predictor_json, "\"predictor\":\"");
+    assert_non_null(h);
+    blob_hex_unit0(h + 13);
+  }
+  assert_int_equal(store_put_consumable_state(e.st, &row), RS_OK);
+  store_consumable_free(&row);
+  e.rp = reading_path_new(e.st, e.cfg);
+  reading_path_snapshot(e.rp, e.filter, t, false, &after);
+  assert_true(after.vars[EXPR_VAR_DAYS_LEFT] == before.vars[EXPR_VAR_DAYS_LEFT]);
+  assert_true(after.empty_at_ms == before.empty_at_ms);
+  {
+    char *log = read_log(&e);
+    assert_null(strstr(log, "saved prediction state not usable"));
+    FREE_NULL(log);
+  }
 
   /* a crash: readings stored after the last save, and a corrupt saved state */
   reading_path_free(e.rp);
