@@ -70,6 +70,7 @@ struct tenv {
   struct fake_plant plant;
   pid_t smtp_pid;
   uint16_t smtp_port;
+  int smtp_hold; /* holds smtp_port (reserve_port()); -1: none */
   int64_t t0;
   unsigned n_orders;
   char o1[STORE_ORDER_ID_MAX + 1]; /* approved through the link */
@@ -129,21 +130,27 @@ static struct cfg *load_config(const char *dir)
   return cfg;
 }
 
-static uint16_t free_port(void)
+/*
+ * A loopback TCP port held for the test (as tests/testports.py does): bound
+ * with SO_REUSEADDR and SO_REUSEPORT and never listened on, its socket kept in
+ * *hold until env_close(), so no other port-0 bind takes it while aiosmtpd
+ * (SO_REUSEADDR) can listen on it.
+ */
+static uint16_t reserve_port(int *hold)
 {
   struct sockaddr_in a;
   socklen_t sl = sizeof(a);
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  uint16_t port;
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
   memset(&a, 0, sizeof(a));
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   assert_true(fd >= 0);
+  assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
+  assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)), 0);
   assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
   assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &sl), 0);
-  port = ntohs(a.sin_port);
-  close(fd);
-  return port;
+  *hold = fd;
+  return ntohs(a.sin_port);
 }
 
 static bool port_open(uint16_t port)
@@ -200,6 +207,7 @@ static void env_open(const char *smtp_url)
   struct http_env he;
 
   memset(&E, 0, sizeof(E));
+  E.smtp_hold = -1;
   assert_int_equal(rs_strlcpy(E.dir, "/tmp/restock-approve-XXXXXX", sizeof(E.dir)), 0);
   assert_non_null(mkdtemp(E.dir));
   assert_int_equal(rs_snprintf(E.db, sizeof(E.db), "%s/restock.db", E.dir), 0);
@@ -210,7 +218,7 @@ static void env_open(const char *smtp_url)
   log_set_fd(E.logfd);
   log_set_level(LOG_LVL_DEBUG);
   if(!smtp_url) {
-    E.smtp_port = free_port();
+    E.smtp_port = reserve_port(&E.smtp_hold);
     assert_int_equal(rs_snprintf(url, sizeof(url), "smtp://127.0.0.1:%u", (unsigned)E.smtp_port),
                      0);
     smtp_url = url;
@@ -247,6 +255,8 @@ static void rm_rf(const char *dir)
 static void env_close(void)
 {
   smtp_stop();
+  if(E.smtp_hold >= 0)
+    close(E.smtp_hold);
   if(E.multi)
     curl_multi_cleanup(E.multi);
   http_server_stop(E.srv);

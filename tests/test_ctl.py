@@ -7,12 +7,13 @@ import datetime
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+
+from testports import reserve_port  # tests/testports.py
 
 restockd, restockctl, seed = sys.argv[1:4]
 failures = 0
@@ -35,18 +36,10 @@ def ctl(*args, url=None):
     return p.returncode, p.stdout, p.stderr
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 tmp = tempfile.mkdtemp(prefix="restock-ctl-")
 cfg = os.path.join(tmp, "config")
 os.mkdir(cfg)
-port = free_port()
+port = reserve_port()
 db = os.path.join(tmp, "restock.db")
 with open(os.path.join(cfg, "restock.yaml"), "w") as f:
     f.write(f"""gateway:
@@ -116,7 +109,7 @@ check(rc == 2, "a bad subcommand is a usage error (exit 2)")
 rc, out, err = ctl("orders", "approve")
 check(rc == 2 and "needs an order id" in err, "approve without an id is a usage error")
 
-dead = free_port()
+dead = reserve_port()
 rc, out, err = ctl("status", url=f"http://127.0.0.1:{dead}")
 check(rc == 1 and "cannot reach restockd" in err, "status without a daemon exits 1 and says so")
 

@@ -25,6 +25,8 @@ import sys
 import tempfile
 import time
 
+from testports import reserve_port  # tests/testports.py
+
 RESTOCKD = os.path.abspath(sys.argv[1])
 EXAMPLES = os.path.abspath(sys.argv[2])
 START_TIMEOUT = 30.0  # sanitizer builds start slowly
@@ -68,16 +70,10 @@ def set_key(restock_yaml, section, key, value):
         f.write("\n".join(out) + "\n")
 
 
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def set_storage_path(restock_yaml, db_path):
     """Point storage.path at db_path, and http.listen at a free loopback port."""
     set_key(restock_yaml, "storage", "path", db_path)
-    set_key(restock_yaml, "http", "listen", "127.0.0.1:%d" % free_port())
+    set_key(restock_yaml, "http", "listen", "127.0.0.1:%d" % reserve_port())
 
 
 class Daemon:

@@ -14,6 +14,8 @@ import subprocess
 import sys
 import time
 
+from testports import reserve_port  # tests/testports.py
+
 HOST = "127.0.0.1"
 # (address, type, endian, value as text, mbpoll type, mbpoll -B)
 CASES = [
@@ -34,12 +36,6 @@ def encode(tool, typ, endian, value):
     return [int(r) for r in out.stdout.split()]
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
 def serve(port, regs):
     """Child mode: serve regs as holding registers 0.. on port, unit 1."""
     import logging
@@ -48,7 +44,8 @@ def serve(port, regs):
     from pymodbus.server import StartTcpServer
     logging.disable(logging.CRITICAL)  # pymodbus logs an error on every disconnect
     slave = ModbusSlaveContext(hr=ModbusSequentialDataBlock(0, regs), zero_mode=True)
-    StartTcpServer(context=ModbusServerContext(slaves=slave, single=True), address=(HOST, port))
+    StartTcpServer(context=ModbusServerContext(slaves=slave, single=True), address=(HOST, port),
+                   allow_reuse_address=True)  # the test holds the port (tests/testports.py)
 
 
 def wait_port(port, proc, deadline=10.0):
@@ -97,7 +94,7 @@ def main():
     for addr, typ, endian, value, _, _ in CASES:
         enc = encode(tool, typ, endian, value)
         regs[addr:addr + len(enc)] = enc
-    port = free_port()
+    port = reserve_port()
     proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--serve", str(port),
                              ",".join(str(r) for r in regs)])
     failures = 0

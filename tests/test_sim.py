@@ -27,6 +27,8 @@ import tempfile
 import time
 import urllib.request
 
+from testports import reserve_port  # tests/testports.py
+
 SIM = os.path.abspath(sys.argv[1])
 CASE = sys.argv[2]
 failures = []
@@ -122,8 +124,8 @@ def http(method, url, body=None, headers=None):
 
 
 def case_modbus(tmp):
-    port = free_port(socket.SOCK_STREAM)
-    shop = free_port(socket.SOCK_STREAM)
+    port = reserve_port()
+    shop = reserve_port()
     # 1 real second = 1 simulated hour; the level falls 100 -> 0 in 100 h = 100 s
     sim = Sim(tmp, """simulation: {seed: 3, tick: 50ms}
 devices:
@@ -270,8 +272,8 @@ devices:
 
 
 def case_replace(tmp):
-    port = free_port(socket.SOCK_STREAM)
-    shop = free_port(socket.SOCK_STREAM)
+    port = reserve_port()
+    shop = reserve_port()
     # 1 s = 1 simulated hour. The cartridge is worn (below swap_at 5 %) after
     # 1 h; the order arrives 2 h after it is placed and goes on the shelf; a
     # worn part gets a spare from the shelf replace_after (2 h) later.
@@ -355,7 +357,7 @@ shop:
 
 
 def case_leadtime(tmp):
-    shop = free_port(socket.SOCK_STREAM)
+    shop = reserve_port()
     # 1 s = 1 simulated day. Each order arrives after its longest lead time
     # (+-10 % jitter): the 1-day order placed second arrives first.
     sim = Sim(tmp, """simulation: {seed: 3, tick: 50ms}

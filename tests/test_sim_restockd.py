@@ -25,6 +25,8 @@ import sys
 import tempfile
 import time
 
+from testports import reserve_port  # tests/testports.py
+
 SIM, RESTOCKD, CTL, DEMO = [os.path.abspath(a) for a in sys.argv[1:5]]
 failures = []
 
@@ -66,7 +68,9 @@ def main():
         cfg = os.path.join(tmp, "demo")
         shutil.copytree(DEMO, cfg)
         os.mkdir(os.path.join(tmp, "mail"))
-        ports = {p: free_port() for p in ("15683", "15020", "15021", "15022", "18480", "18080")}
+        # CoAP on UDP; the others are TCP: held for the whole run (tests/testports.py)
+        ports = {p: free_port() if p == "15683" else reserve_port()
+                 for p in ("15683", "15020", "15021", "15022", "18480", "18080")}
         for f in glob.glob(cfg + "/**/*.yaml", recursive=True):
             with open(f) as fh:
                 text = fh.read()

@@ -11,7 +11,6 @@ import base64
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -19,6 +18,8 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+
+from testports import reserve_port  # tests/testports.py
 
 restockd, restockctl = sys.argv[1:3]
 failures = 0
@@ -38,14 +39,6 @@ def ctl(*args):
     p = subprocess.run([restockctl, "--config", cfg] + list(args), capture_output=True,
                        text=True, timeout=60)
     return p.returncode, p.stdout, p.stderr
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def state():
@@ -72,7 +65,7 @@ def audit_last():
 tmp = tempfile.mkdtemp(prefix="restock-stock-")
 cfg = os.path.join(tmp, "config")
 os.makedirs(os.path.join(cfg, "devices.d"))
-port = free_port()
+port = reserve_port()
 db = os.path.join(tmp, "restock.db")
 hash_file = os.path.join(cfg, "admin.hash")
 pw = subprocess.run(["openssl", "passwd", "-6", "s3cret"], capture_output=True, text=True,
@@ -94,7 +87,7 @@ suppliers: [{{id: acme}}]
 with open(os.path.join(cfg, "devices.d", "press.yaml"), "w") as f:
     f.write(f"""devices:
   - id: press-01
-    transport: {{type: modbus-tcp, host: 127.0.0.1, port: {free_port()}}}
+    transport: {{type: modbus-tcp, host: 127.0.0.1, port: {reserve_port()}}}
     poll_interval: 1h
     points: [{{id: dp, register: holding, address: 0, type: uint16}}]
     consumables:
