@@ -32,6 +32,8 @@ struct fixture {
   struct cfg_catalog_item items[2];
   struct cfg_consumable cons[3];
   struct cfg_rule rules[4];
+  struct rule_state st;   /* the rules' timers for one consumable (teardown frees it) */
+  struct rule_decision d; /* the last decision of eval1() */
 };
 
 static struct expr *compile(const char *s)
@@ -49,6 +51,27 @@ static struct cfg_kv *kv1(struct rs_arena *a, const char *k, const char *v)
   kv->key = rs_arena_strdup(a, k);
   kv->value = rs_arena_strdup(a, v);
   return kv;
+}
+
+/*
+ * f->cons[i]: full_id "device/id" (borrowed), its catalog item, kind (NULL: none), the
+ * label line: LINE (NULL: no labels) and its model.
+ */
+static void set_cons(struct fixture *f, size_t i, const char *full_id,
+                     struct cfg_catalog_item *item, const char *kind, const char *line,
+                     enum cfg_model model)
+{
+  struct cfg_consumable *c = &f->cons[i];
+  c->full_id = full_id;
+  c->id = strchr(full_id, '/') + 1;
+  c->sku = item->sku;
+  c->item = item;
+  c->kind = kind;
+  if(line) {
+    c->labels = kv1(f->a, "line", line);
+    c->n_labels = 1;
+  }
+  c->model = model;
 }
 
 /* A config with two catalog items, three consumables and no rules yet. */
@@ -70,30 +93,9 @@ static int setup(void **state)
   f->cfg.catalog = f->items;
   f->cfg.n_catalog = 2;
 
-  f->cons[0].id = "hydraulic-filter";
-  f->cons[0].full_id = "press-01/hydraulic-filter";
-  f->cons[0].sku = "HF-2040";
-  f->cons[0].item = &f->items[0];
-  f->cons[0].kind = "filter";
-  f->cons[0].labels = kv1(a, "line", "1");
-  f->cons[0].n_labels = 1;
-  f->cons[0].model = CFG_MODEL_LEVEL;
-
-  f->cons[1].id = "ink-black";
-  f->cons[1].full_id = "printer-a/ink-black";
-  f->cons[1].sku = "INK-7";
-  f->cons[1].item = &f->items[1];
-  f->cons[1].kind = NULL;
-  f->cons[1].model = CFG_MODEL_LEVEL;
-
-  f->cons[2].id = "reorder";
-  f->cons[2].full_id = "press-02/reorder";
-  f->cons[2].sku = "HF-2040";
-  f->cons[2].item = &f->items[0];
-  f->cons[2].kind = "filter";
-  f->cons[2].labels = kv1(a, "line", "2");
-  f->cons[2].n_labels = 1;
-  f->cons[2].model = CFG_MODEL_BUTTON;
+  set_cons(f, 0, "press-01/hydraulic-filter", &f->items[0], "filter", "1", CFG_MODEL_LEVEL);
+  set_cons(f, 1, "printer-a/ink-black", &f->items[1], NULL, NULL, CFG_MODEL_LEVEL);
+  set_cons(f, 2, "press-02/reorder", &f->items[0], "filter", "2", CFG_MODEL_BUTTON);
 
   f->cfg.default_rule.name = "default";
   f->cfg.default_rule.when_src = "runout_risk > 0.05"; /* as cfg_load builds it */
@@ -109,6 +111,7 @@ static int teardown(void **state)
 {
   struct fixture *f = *state;
   size_t i;
+  rule_state_free(&f->st);
   for(i = 0; i < RS_ARRAY_LEN(f->rules); i++)
     expr_free(f->rules[i].when);
   expr_free(f->cfg.default_rule.when);
@@ -150,11 +153,10 @@ static struct rule_snapshot snap(const struct cfg_consumable *c, double days_lef
   return s;
 }
 
-/* Evaluate one snapshot; returns the number of decisions (0 or 1). */
-static size_t eval1(struct fixture *f, int64_t now, const struct rule_snapshot *s,
-                    struct rule_state *st, struct rule_decision *d)
+/* Evaluate one snapshot on f->st into f->d; returns the number of decisions (0 or 1). */
+static size_t eval1(struct fixture *f, int64_t now, const struct rule_snapshot *s)
 {
-  return rules_evaluate(&f->cfg, now, s, st, 1, d, 1);
+  return rules_evaluate(&f->cfg, now, s, &f->st, 1, &f->d, 1);
 }
 
 static void test_selectors(void **state)
@@ -216,90 +218,82 @@ static void test_selectors(void **state)
 static void test_for_timer(void **state)
 {
   struct fixture *f = *state;
-  struct rule_state st;
-  struct rule_decision d;
   struct rule_snapshot s = snap(&f->cons[0], 3);
   struct cfg_rule *r = add_rule(f, "soon", "filter", "days_left < 4", HOUR_MS);
 
-  rule_state_init(&st, &f->cfg);
-  assert_int_equal(st.n, 2);
-  assert_true(st.since_ms[0] == INT64_MIN);
+  rule_state_init(&f->st, &f->cfg);
+  assert_int_equal(f->st.n, 2);
+  assert_true(f->st.since_ms[0] == INT64_MIN);
 
-  assert_int_equal(eval1(f, T0, &s, &st, &d), 0);
-  assert_true(st.since_ms[0] == T0);
-  assert_int_equal(eval1(f, T0 + 59 * MIN_MS, &s, &st, &d), 0);
-  assert_true(st.since_ms[0] == T0);
+  assert_int_equal(eval1(f, T0, &s), 0);
+  assert_true(f->st.since_ms[0] == T0);
+  assert_int_equal(eval1(f, T0 + 59 * MIN_MS, &s), 0);
+  assert_true(f->st.since_ms[0] == T0);
 
   /* the condition stops holding: the timer restarts */
   s.vars[EXPR_VAR_DAYS_LEFT] = 4;
-  assert_int_equal(eval1(f, T0 + 59 * MIN_MS + 1, &s, &st, &d), 0);
-  assert_true(st.since_ms[0] == INT64_MIN);
+  assert_int_equal(eval1(f, T0 + 59 * MIN_MS + 1, &s), 0);
+  assert_true(f->st.since_ms[0] == INT64_MIN);
   s.vars[EXPR_VAR_DAYS_LEFT] = 3;
-  assert_int_equal(eval1(f, T0 + 70 * MIN_MS, &s, &st, &d), 0);
-  assert_true(st.since_ms[0] == T0 + 70 * MIN_MS);
-  assert_int_equal(eval1(f, T0 + 129 * MIN_MS, &s, &st, &d), 0);
+  assert_int_equal(eval1(f, T0 + 70 * MIN_MS, &s), 0);
+  assert_true(f->st.since_ms[0] == T0 + 70 * MIN_MS);
+  assert_int_equal(eval1(f, T0 + 129 * MIN_MS, &s), 0);
   /* exactly `for` after it started holding: fires */
-  assert_int_equal(eval1(f, T0 + 130 * MIN_MS, &s, &st, &d), 1);
-  assert_ptr_equal(d.rule, r);
-  assert_ptr_equal(d.consumable, &f->cons[0]);
-  assert_true(st.since_ms[0] == T0 + 70 * MIN_MS);
+  assert_int_equal(eval1(f, T0 + 130 * MIN_MS, &s), 1);
+  assert_ptr_equal(f->d.rule, r);
+  assert_ptr_equal(f->d.consumable, &f->cons[0]);
+  assert_true(f->st.since_ms[0] == T0 + 70 * MIN_MS);
 
   /* for: 0 fires on the first evaluation that holds */
   r->for_ms = 0;
   s.vars[EXPR_VAR_DAYS_LEFT] = 10;
-  assert_int_equal(eval1(f, T0 + 200 * MIN_MS, &s, &st, &d), 0);
+  assert_int_equal(eval1(f, T0 + 200 * MIN_MS, &s), 0);
   s.vars[EXPR_VAR_DAYS_LEFT] = 1;
-  assert_int_equal(eval1(f, T0 + 201 * MIN_MS, &s, &st, &d), 1);
-  rule_state_free(&st);
-  assert_null(st.since_ms);
+  assert_int_equal(eval1(f, T0 + 201 * MIN_MS, &s), 1);
+  rule_state_free(&f->st);
+  assert_null(f->st.since_ms);
 }
 
 /* A rule that stops matching (e.g. selectors changed) restarts its timer. */
 static void test_unmatched_resets(void **state)
 {
   struct fixture *f = *state;
-  struct rule_state st;
-  struct rule_decision d;
   struct rule_snapshot s = snap(&f->cons[0], 3);
   struct cfg_rule *r = add_rule(f, "soon", "filter", "days_left < 4", HOUR_MS);
 
-  rule_state_init(&st, &f->cfg);
-  assert_int_equal(eval1(f, T0, &s, &st, &d), 0);
+  rule_state_init(&f->st, &f->cfg);
+  assert_int_equal(eval1(f, T0, &s), 0);
   r->match_kind = "ink";
-  eval1(f, T0 + 30 * MIN_MS, &s, &st, &d);
-  assert_true(st.since_ms[0] == INT64_MIN);
+  eval1(f, T0 + 30 * MIN_MS, &s);
+  assert_true(f->st.since_ms[0] == INT64_MIN);
   r->match_kind = "filter";
-  assert_int_equal(eval1(f, T0 + 40 * MIN_MS, &s, &st, &d), 0);
-  assert_int_equal(eval1(f, T0 + 61 * MIN_MS, &s, &st, &d), 0);
-  assert_int_equal(eval1(f, T0 + 100 * MIN_MS, &s, &st, &d), 1);
-  rule_state_free(&st);
+  assert_int_equal(eval1(f, T0 + 40 * MIN_MS, &s), 0);
+  assert_int_equal(eval1(f, T0 + 61 * MIN_MS, &s), 0);
+  assert_int_equal(eval1(f, T0 + 100 * MIN_MS, &s), 1);
 }
 
 static void test_first_rule_wins(void **state)
 {
   struct fixture *f = *state;
-  struct rule_state st;
-  struct rule_decision d;
   struct rule_snapshot s = snap(&f->cons[0], 3);
   struct cfg_rule *slow = add_rule(f, "slow", "filter", "days_left < 5", 2 * HOUR_MS);
   struct cfg_rule *fast = add_rule(f, "fast", NULL, "days_left < 4", 0);
   struct cfg_rule *never = add_rule(f, "never", "filter", "days_left < 0", 0);
   (void)never;
 
-  rule_state_init(&st, &f->cfg);
-  assert_int_equal(st.n, 4);
+  rule_state_init(&f->st, &f->cfg);
+  assert_int_equal(f->st.n, 4);
   /* the first rule has not held long enough: the second fires */
-  assert_int_equal(eval1(f, T0, &s, &st, &d), 1);
-  assert_ptr_equal(d.rule, fast);
+  assert_int_equal(eval1(f, T0, &s), 1);
+  assert_ptr_equal(f->d.rule, fast);
   /* every matching rule's timer was updated */
-  assert_true(st.since_ms[0] == T0);
-  assert_true(st.since_ms[1] == T0);
-  assert_true(st.since_ms[2] == INT64_MIN);
-  assert_true(st.since_ms[3] == INT64_MIN); /* default: not used, a rule matched */
+  assert_true(f->st.since_ms[0] == T0);
+  assert_true(f->st.since_ms[1] == T0);
+  assert_true(f->st.since_ms[2] == INT64_MIN);
+  assert_true(f->st.since_ms[3] == INT64_MIN); /* default: not used, a rule matched */
   /* once the first has held for its `for`, it wins */
-  assert_int_equal(eval1(f, T0 + 2 * HOUR_MS, &s, &st, &d), 1);
-  assert_ptr_equal(d.rule, slow);
-  rule_state_free(&st);
+  assert_int_equal(eval1(f, T0 + 2 * HOUR_MS, &s), 1);
+  assert_ptr_equal(f->d.rule, slow);
 }
 
 static void test_default_rule(void **state)
@@ -344,81 +338,80 @@ static void test_default_rule(void **state)
 static void test_stale_gate(void **state)
 {
   struct fixture *f = *state;
-  struct rule_state st;
-  struct rule_decision d;
   struct rule_snapshot s = snap(&f->cons[0], 1);
   add_rule(f, "soon", "filter", "days_left < 2", HOUR_MS);
 
-  rule_state_init(&st, &f->cfg);
+  rule_state_init(&f->st, &f->cfg);
   s.stale = true;
-  assert_int_equal(eval1(f, T0, &s, &st, &d), 0);
-  assert_int_equal(eval1(f, T0 + 2 * HOUR_MS, &s, &st, &d), 0);
+  assert_int_equal(eval1(f, T0, &s), 0);
+  assert_int_equal(eval1(f, T0 + 2 * HOUR_MS, &s), 0);
   /* the timer kept running while stale */
-  assert_true(st.since_ms[0] == T0);
+  assert_true(f->st.since_ms[0] == T0);
   s.stale = false;
-  assert_int_equal(eval1(f, T0 + 2 * HOUR_MS + 1, &s, &st, &d), 1);
-  rule_state_free(&st);
+  assert_int_equal(eval1(f, T0 + 2 * HOUR_MS + 1, &s), 1);
 }
 
 static void test_open_line(void **state)
 {
   struct fixture *f = *state;
-  struct rule_state st;
-  struct rule_decision d;
   struct rule_snapshot s = snap(&f->cons[0], 1);
   add_rule(f, "soon", "filter", "days_left < 2", 0);
 
-  rule_state_init(&st, &f->cfg);
-  assert_int_equal(eval1(f, T0, &s, &st, &d), 1);
+  rule_state_init(&f->st, &f->cfg);
+  assert_int_equal(eval1(f, T0, &s), 1);
   s.open_line = true;
-  assert_int_equal(eval1(f, T0 + MIN_MS, &s, &st, &d), 0);
-  assert_int_equal(eval1(f, T0 + 2 * MIN_MS, &s, &st, &d), 0);
+  assert_int_equal(eval1(f, T0 + MIN_MS, &s), 0);
+  assert_int_equal(eval1(f, T0 + 2 * MIN_MS, &s), 0);
   s.open_line = false; /* delivered or ended */
-  assert_int_equal(eval1(f, T0 + 3 * MIN_MS, &s, &st, &d), 1);
-  rule_state_free(&st);
+  assert_int_equal(eval1(f, T0 + 3 * MIN_MS, &s), 1);
 }
 
 static void test_quantity(void **state)
 {
   struct fixture *f = *state;
-  struct rule_state st;
-  struct rule_decision d;
   struct rule_snapshot s = snap(&f->cons[0], 1); /* pack size 4 */
   struct cfg_rule *r = add_rule(f, "soon", NULL, "days_left < 2", 0);
 
-  rule_state_init(&st, &f->cfg);
-  assert_int_equal(eval1(f, T0, &s, &st, &d), 1);
-  assert_int_equal(d.quantity, 4); /* default: one pack */
+  rule_state_init(&f->st, &f->cfg);
+  assert_int_equal(eval1(f, T0, &s), 1);
+  assert_int_equal(f->d.quantity, 4); /* default: one pack */
   r->quantity = 5;
-  assert_int_equal(eval1(f, T0, &s, &st, &d), 1);
-  assert_int_equal(d.quantity, 8);
+  assert_int_equal(eval1(f, T0, &s), 1);
+  assert_int_equal(f->d.quantity, 8);
   r->quantity = 8;
-  assert_int_equal(eval1(f, T0, &s, &st, &d), 1);
-  assert_int_equal(d.quantity, 8);
+  assert_int_equal(eval1(f, T0, &s), 1);
+  assert_int_equal(f->d.quantity, 8);
   r->quantity = 1;
-  assert_int_equal(eval1(f, T0, &s, &st, &d), 1);
-  assert_int_equal(d.quantity, 4);
+  assert_int_equal(eval1(f, T0, &s), 1);
+  assert_int_equal(f->d.quantity, 4);
   /* pack size 1: as written */
   s = snap(&f->cons[1], 1);
   r->quantity = 3;
-  assert_int_equal(eval1(f, T0, &s, &st, &d), 1);
-  assert_int_equal(d.quantity, 3);
-  rule_state_free(&st);
+  assert_int_equal(eval1(f, T0, &s), 1);
+  assert_int_equal(f->d.quantity, 3);
 }
 
 /* One decision of the built-in default rule for s (risk 90 %, fires at once). */
 static int64_t default_qty(struct fixture *f, struct rule_snapshot *s)
 {
-  struct rule_state st;
-  struct rule_decision d;
   size_t n;
   s->vars[EXPR_VAR_RUNOUT_RISK] = 0.9;
-  rule_state_init(&st, &f->cfg);
-  n = eval1(f, T0, s, &st, &d);
-  rule_state_free(&st);
+  rule_state_init(&f->st, &f->cfg);
+  n = eval1(f, T0, s);
+  rule_state_free(&f->st);
   assert_int_equal(n, 1);
-  assert_ptr_equal(d.rule, &f->cfg.default_rule);
-  return d.quantity;
+  assert_ptr_equal(f->d.rule, &f->cfg.default_rule);
+  return f->d.quantity;
+}
+
+/* default_qty() of consumable f->cons[cons] with cover_days of cover and parts lasting
+   life_days. */
+static int64_t default_qty_of(struct fixture *f, size_t cons, double cover_days,
+                              double life_days)
+{
+  struct rule_snapshot s = snap(&f->cons[cons], cover_days);
+  s.life_days = life_days;
+  return default_qty(f, &s);
 }
 
 /*
@@ -430,8 +423,6 @@ static void test_default_quantity(void **state)
 {
   struct fixture *f = *state;
   struct rule_snapshot s;
-  struct rule_state st;
-  struct rule_decision d;
   struct cfg_rule *r;
 
   f->items[0].lead_time_ms = 21 * DAY_MS; /* filter: packs of 4 */
@@ -440,17 +431,11 @@ static void test_default_quantity(void **state)
   /* a part lasting 5 days, 3 days of cover, 21 days lead time: the position covers this
      line's lead time and the next line's (drafted only once this one is delivered) and 2
      days: (2 * 21 + 2 - 3) / 5 = 8.2 -> 9 parts, not one */
-  s = snap(&f->cons[1], 3);
-  s.life_days = 5;
-  assert_int_equal(default_qty(f, &s), 9);
+  assert_int_equal(default_qty_of(f, 1, 3, 5), 9);
   /* a part lasting 2 days in packs of 4: 20.5 -> 21 parts -> 6 packs */
-  s = snap(&f->cons[0], 3);
-  s.life_days = 2;
-  assert_int_equal(default_qty(f, &s), 24);
+  assert_int_equal(default_qty_of(f, 0, 3, 2), 24);
   /* a fraction of a part still orders a whole one: 41 / 6 -> 7 */
-  s = snap(&f->cons[1], 3);
-  s.life_days = 6;
-  assert_int_equal(default_qty(f, &s), 7);
+  assert_int_equal(default_qty_of(f, 1, 3, 6), 7);
   /* the last deliveries took 30 days (an approver, batching): (2 * 30 + 2 - 3) / 5 -> 12 */
   s = snap(&f->cons[1], 3);
   s.life_days = 5;
@@ -458,28 +443,16 @@ static void test_default_quantity(void **state)
   assert_int_equal(default_qty(f, &s), 12);
 
   /* a long-lived part (60 days): one pack */
-  s = snap(&f->cons[1], 3);
-  s.life_days = 60;
-  assert_int_equal(default_qty(f, &s), 1);
-  s = snap(&f->cons[0], 3);
-  s.life_days = 60;
-  assert_int_equal(default_qty(f, &s), 4);
+  assert_int_equal(default_qty_of(f, 1, 3, 60), 1);
+  assert_int_equal(default_qty_of(f, 0, 3, 60), 4);
   /* the position already covers both lead times + margin (risk fired anyway): one pack */
-  s = snap(&f->cons[1], 50);
-  s.life_days = 5;
-  assert_int_equal(default_qty(f, &s), 1);
+  assert_int_equal(default_qty_of(f, 1, 50, 5), 1);
 
   /* unknown life: one pack */
-  s = snap(&f->cons[1], 3);
-  s.life_days = INFINITY;
-  assert_int_equal(default_qty(f, &s), 1);
-  s.life_days = 0;
-  assert_int_equal(default_qty(f, &s), 1);
-  s.life_days = NAN;
-  assert_int_equal(default_qty(f, &s), 1);
-  s = snap(&f->cons[0], 3);
-  s.life_days = INFINITY;
-  assert_int_equal(default_qty(f, &s), 4);
+  assert_int_equal(default_qty_of(f, 1, 3, INFINITY), 1);
+  assert_int_equal(default_qty_of(f, 1, 3, 0), 1);
+  assert_int_equal(default_qty_of(f, 1, 3, NAN), 1);
+  assert_int_equal(default_qty_of(f, 0, 3, INFINITY), 4);
   /* the installed part's days unknown (the predictor's bounds fired the risk, its
      central figure is infinite): the shelf and what is on the way count, the part not:
      4 spares of 5 days, (2 * 21 + 2 - 20) / 5 -> 5 parts, not one pack */
@@ -496,160 +469,142 @@ static void test_default_quantity(void **state)
   assert_int_equal(default_qty(f, &s), 1);
 
   /* capped at 100 packs: 20 days of a part lasting 1 minute */
-  s = snap(&f->cons[0], 3);
-  s.life_days = 1.0 / 1440.0;
-  assert_int_equal(default_qty(f, &s), 400);
+  assert_int_equal(default_qty_of(f, 0, 3, 1.0 / 1440.0), 400);
 
   /* a button press on the default rule stays one pack */
   s = snap(&f->cons[2], 3);
   s.life_days = 5;
   s.button_pressed = true;
-  rule_state_init(&st, &f->cfg);
-  assert_int_equal(eval1(f, T0, &s, &st, &d), 1);
-  assert_true(d.button);
-  assert_int_equal(d.quantity, 4);
-  rule_state_free(&st);
+  rule_state_init(&f->st, &f->cfg);
+  assert_int_equal(eval1(f, T0, &s), 1);
+  assert_true(f->d.button);
+  assert_int_equal(f->d.quantity, 4);
+  rule_state_free(&f->st);
 
   /* a rule written by an operator keeps SPEC's quantity default: one pack */
   r = add_rule(f, "ink-risk", NULL, "runout_risk > 0.05", 0);
   s = snap(&f->cons[1], 3);
   s.life_days = 5;
   s.vars[EXPR_VAR_RUNOUT_RISK] = 0.9;
-  rule_state_init(&st, &f->cfg);
-  assert_int_equal(eval1(f, T0, &s, &st, &d), 1);
-  assert_ptr_equal(d.rule, r);
-  assert_int_equal(d.quantity, 1);
-  rule_state_free(&st);
+  rule_state_init(&f->st, &f->cfg);
+  assert_int_equal(eval1(f, T0, &s), 1);
+  assert_ptr_equal(f->d.rule, r);
+  assert_int_equal(f->d.quantity, 1);
 }
 
 static void test_approval(void **state)
 {
   struct fixture *f = *state;
-  struct rule_state st;
-  struct rule_decision d;
   struct rule_snapshot hf = snap(&f->cons[0], 1);  /* catalog: auto */
   struct rule_snapshot ink = snap(&f->cons[1], 1); /* catalog: required */
   struct cfg_rule *r = add_rule(f, "soon", NULL, "days_left < 2", 0);
 
-  rule_state_init(&st, &f->cfg);
+  rule_state_init(&f->st, &f->cfg);
   r->approval = CFG_APPROVAL_DEFAULT;
-  assert_int_equal(eval1(f, T0, &hf, &st, &d), 1);
-  assert_false(d.approval_required);
+  assert_int_equal(eval1(f, T0, &hf), 1);
+  assert_false(f->d.approval_required);
   r->approval = CFG_APPROVAL_AUTO;
-  assert_int_equal(eval1(f, T0, &hf, &st, &d), 1);
-  assert_false(d.approval_required);
+  assert_int_equal(eval1(f, T0, &hf), 1);
+  assert_false(f->d.approval_required);
   r->approval = CFG_APPROVAL_REQUIRED;
-  assert_int_equal(eval1(f, T0, &hf, &st, &d), 1);
-  assert_true(d.approval_required);
+  assert_int_equal(eval1(f, T0, &hf), 1);
+  assert_true(f->d.approval_required);
   /* the catalog's `required` wins over the rule's `auto` */
   r->approval = CFG_APPROVAL_AUTO;
-  assert_int_equal(eval1(f, T0, &ink, &st, &d), 1);
-  assert_true(d.approval_required);
-  rule_state_free(&st);
+  assert_int_equal(eval1(f, T0, &ink), 1);
+  assert_true(f->d.approval_required);
 }
 
 /* SPEC 7: the `for` timers restart when a line is created or ends */
 static void test_for_restarts_with_lines(void **state)
 {
   struct fixture *f = *state;
-  struct rule_state st;
-  struct rule_decision d;
   struct rule_snapshot s = snap(&f->cons[0], 1);
   add_rule(f, "soon", "filter", "cover_days < 2", HOUR_MS);
 
-  rule_state_init(&st, &f->cfg);
-  assert_int_equal(eval1(f, T0, &s, &st, &d), 0);
-  assert_int_equal(eval1(f, T0 + HOUR_MS, &s, &st, &d), 1); /* held for 1h: the line */
+  rule_state_init(&f->st, &f->cfg);
+  assert_int_equal(eval1(f, T0, &s), 0);
+  assert_int_equal(eval1(f, T0 + HOUR_MS, &s), 1); /* held for 1h: the line */
   s.open_line = true;                                        /* created */
-  assert_int_equal(eval1(f, T0 + HOUR_MS + MIN_MS, &s, &st, &d), 0);
+  assert_int_equal(eval1(f, T0 + HOUR_MS + MIN_MS, &s), 0);
   s.open_line = false; /* delivered: the condition still holds, but the timer restarted */
-  assert_int_equal(eval1(f, T0 + 3 * HOUR_MS, &s, &st, &d), 0);
-  assert_int_equal(eval1(f, T0 + 4 * HOUR_MS - 1, &s, &st, &d), 0);
-  assert_int_equal(eval1(f, T0 + 4 * HOUR_MS, &s, &st, &d), 1);
-  rule_state_free(&st);
+  assert_int_equal(eval1(f, T0 + 3 * HOUR_MS, &s), 0);
+  assert_int_equal(eval1(f, T0 + 4 * HOUR_MS - 1, &s), 0);
+  assert_int_equal(eval1(f, T0 + 4 * HOUR_MS, &s), 1);
 }
 
 /* SPEC 7: a held consumable gets no line from a rule; a button press still makes one */
 static void test_held(void **state)
 {
   struct fixture *f = *state;
-  struct rule_state st;
-  struct rule_decision d;
   struct rule_snapshot s = snap(&f->cons[0], 1), b = snap(&f->cons[2], INFINITY);
   add_rule(f, "soon", NULL, "cover_days < 2", 0);
 
-  rule_state_init(&st, &f->cfg);
+  rule_state_init(&f->st, &f->cfg);
   s.held = true;
-  assert_int_equal(eval1(f, T0, &s, &st, &d), 0);
+  assert_int_equal(eval1(f, T0, &s), 0);
   s.held = false;
-  assert_int_equal(eval1(f, T0 + MIN_MS, &s, &st, &d), 1);
-  assert_false(d.urgent);
+  assert_int_equal(eval1(f, T0 + MIN_MS, &s), 1);
+  assert_false(f->d.urgent);
   s.held = false;
   s.urgent = true; /* an expiry hold lifted because the part runs out first */
-  assert_int_equal(eval1(f, T0 + 2 * MIN_MS, &s, &st, &d), 1);
-  assert_true(d.urgent);
-  rule_state_free(&st);
+  assert_int_equal(eval1(f, T0 + 2 * MIN_MS, &s), 1);
+  assert_true(f->d.urgent);
+  rule_state_free(&f->st);
 
-  rule_state_init(&st, &f->cfg);
+  rule_state_init(&f->st, &f->cfg);
   b.held = true;
   b.button_pressed = true;
-  assert_int_equal(eval1(f, T0, &b, &st, &d), 1);
-  assert_true(d.button);
-  rule_state_free(&st);
+  assert_int_equal(eval1(f, T0, &b), 1);
+  assert_true(f->d.button);
 }
 
 static void test_button(void **state)
 {
   struct fixture *f = *state;
-  struct rule_state st;
-  struct rule_decision d;
   struct rule_snapshot s = snap(&f->cons[2], INFINITY); /* button, not depleting */
   struct cfg_rule *r = add_rule(f, "filters", "filter", "days_left < 2", 0);
 
   r->quantity = 9;
   r->approval = CFG_APPROVAL_REQUIRED;
-  rule_state_init(&st, &f->cfg);
-  assert_int_equal(eval1(f, T0, &s, &st, &d), 0); /* no press, `when` false */
+  rule_state_init(&f->st, &f->cfg);
+  assert_int_equal(eval1(f, T0, &s), 0); /* no press, `when` false */
   s.button_pressed = true;
-  assert_int_equal(eval1(f, T0 + 1000, &s, &st, &d), 1);
-  assert_ptr_equal(d.rule, r);
-  assert_int_equal(d.quantity, 4); /* one pack, whatever the rule says */
-  assert_true(d.approval_required);
+  assert_int_equal(eval1(f, T0 + 1000, &s), 1);
+  assert_ptr_equal(f->d.rule, r);
+  assert_int_equal(f->d.quantity, 4); /* one pack, whatever the rule says */
+  assert_true(f->d.approval_required);
   /* not depleting: need by now + lead time (5d) */
-  assert_true(d.need_by_ms == T0 + 1000 + 5 * DAY_MS);
+  assert_true(f->d.need_by_ms == T0 + 1000 + 5 * DAY_MS);
   /* a press while a line is open makes nothing */
   s.open_line = true;
-  assert_int_equal(eval1(f, T0 + 2000, &s, &st, &d), 0);
+  assert_int_equal(eval1(f, T0 + 2000, &s), 0);
   s.open_line = false;
   s.button_pressed = false;
-  assert_int_equal(eval1(f, T0 + 3000, &s, &st, &d), 0);
+  assert_int_equal(eval1(f, T0 + 3000, &s), 0);
 
   /* no rule matches the button: credited to the default rule */
   r->match_kind = "nothing";
   s.button_pressed = true;
-  assert_int_equal(eval1(f, T0 + 4000, &s, &st, &d), 1);
-  assert_ptr_equal(d.rule, &f->cfg.default_rule);
-  assert_false(d.approval_required);
-  rule_state_free(&st);
+  assert_int_equal(eval1(f, T0 + 4000, &s), 1);
+  assert_ptr_equal(f->d.rule, &f->cfg.default_rule);
+  assert_false(f->d.approval_required);
 }
 
 static void test_figures_need_by(void **state)
 {
   struct fixture *f = *state;
-  struct rule_state st;
-  struct rule_decision d;
   struct rule_snapshot s = snap(&f->cons[0], 1.5);
   add_rule(f, "soon", NULL, "days_left < 2 and level_pct > 10", 0);
 
   s.vars[EXPR_VAR_VALUE] = 3.25;
-  rule_state_init(&st, &f->cfg);
-  assert_int_equal(eval1(f, T0, &s, &st, &d), 1);
-  assert_true(d.need_by_ms == T0 + DAY_MS + DAY_MS / 2);
-  assert_true(d.figures[EXPR_VAR_DAYS_LEFT] == 1.5);
-  assert_true(d.figures[EXPR_VAR_VALUE] == 3.25);
-  assert_true(d.figures[EXPR_VAR_LEVEL_PCT] == 50);
-  assert_true(d.figures[EXPR_VAR_LEAD_TIME_DAYS] == 5);
-  rule_state_free(&st);
+  rule_state_init(&f->st, &f->cfg);
+  assert_int_equal(eval1(f, T0, &s), 1);
+  assert_true(f->d.need_by_ms == T0 + DAY_MS + DAY_MS / 2);
+  assert_true(f->d.figures[EXPR_VAR_DAYS_LEFT] == 1.5);
+  assert_true(f->d.figures[EXPR_VAR_VALUE] == 3.25);
+  assert_true(f->d.figures[EXPR_VAR_LEVEL_PCT] == 50);
+  assert_true(f->d.figures[EXPR_VAR_LEAD_TIME_DAYS] == 5);
 }
 
 /* out is bounded by cap, yet every snapshot's timers update. */
@@ -685,18 +640,15 @@ static void test_cap_and_many(void **state)
 static void test_state_refit(void **state)
 {
   struct fixture *f = *state;
-  struct rule_state st;
-  struct rule_decision d;
   struct rule_snapshot s = snap(&f->cons[0], 1);
 
-  rule_state_init(&st, &f->cfg); /* no rules yet: 1 slot */
-  assert_int_equal(st.n, 1);
+  rule_state_init(&f->st, &f->cfg); /* no rules yet: 1 slot */
+  assert_int_equal(f->st.n, 1);
   add_rule(f, "a", NULL, "days_left < 0", 0);
   add_rule(f, "b", NULL, "days_left < 2", 0);
-  assert_int_equal(eval1(f, T0, &s, &st, &d), 1);
-  assert_int_equal(st.n, 3);
-  assert_string_equal(d.rule->name, "b");
-  rule_state_free(&st);
+  assert_int_equal(eval1(f, T0, &s), 1);
+  assert_int_equal(f->st.n, 3);
+  assert_string_equal(f->d.rule->name, "b");
 }
 
 int main(void)
