@@ -43,6 +43,8 @@ import threading
 import time
 import urllib.request
 
+from testports import reserve_port  # tests/testports.py
+
 CASE = sys.argv[1]
 RESTOCKD, RESTOCKCTL, CTL_SEED, PEERS = (os.path.abspath(a) for a in sys.argv[2:6])
 PY = "/usr/bin/python3"
@@ -83,12 +85,6 @@ def setup_namespace(tmp):
     subprocess.run(["mount", "--bind", resolv, "/etc/resolv.conf"], check=True)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_peer(mode, log):
     p = subprocess.Popen([PY, os.path.join(PEERS, "stall_peers.py"), mode, log],
                          stdout=subprocess.PIPE, text=True)
@@ -99,9 +95,9 @@ def start_peer(mode, log):
     return p, int(m.group(1))
 
 
-def peer_requests(log):
-    """The last record of every connection a peer logged: {conn: data}."""
-    conns = {}
+def peer_log(log):
+    """The last record a peer logged of every connection: {conn: {"data": .., "closed": ..}}."""
+    last = {}
     if os.path.exists(log):
         with open(log) as f:
             for line in f:
@@ -109,8 +105,13 @@ def peer_requests(log):
                     r = json.loads(line)
                 except ValueError:
                     continue
-                conns[r["conn"]] = r["data"]
-    return conns
+                last[r["conn"]] = r
+    return last
+
+
+def peer_requests(log):
+    """What every connection a peer logged sent, by its last record: {conn: data}."""
+    return {k: r["data"] for k, r in peer_log(log).items()}
 
 
 def posts(log):
@@ -286,16 +287,33 @@ def submitted(db):
 
 def open_posts(log):
     """Connections that sent a POST and are still open, by the peer's log."""
-    last = {}
-    if os.path.exists(log):
-        with open(log) as f:
-            for line in f:
-                try:
-                    r = json.loads(line)
-                except ValueError:
-                    continue
-                last[r["conn"]] = r
-    return [k for k, r in last.items() if r["data"].startswith("POST ") and not r["closed"]]
+    return [k for k, r in peer_log(log).items()
+            if r["data"].startswith("POST ") and not r["closed"]]
+
+
+def write_conf(tmp, restock_yaml):
+    """tmp/conf with restock.yaml (and an empty devices.d); returns the directory."""
+    conf = os.path.join(tmp, "conf")
+    os.makedirs(os.path.join(conf, "devices.d"))
+    with open(os.path.join(conf, "restock.yaml"), "w") as f:
+        f.write(restock_yaml)
+    return conf
+
+
+def seed_orders(db, conf, n, n_approved):
+    """n orders pending approval (ctl_seed), the first n_approved approved with restockctl;
+    returns their ids."""
+    ids = []
+    for i in range(n):
+        oid = subprocess.run([CTL_SEED, db, "dev-1/c%02d" % i, "FLT-100", "1", "4250"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+        ids.append(oid)
+        if i < n_approved:
+            r = subprocess.run([RESTOCKCTL, "--config", conf, "orders", "approve", oid],
+                               capture_output=True, text=True)
+            if r.returncode != 0:
+                raise RuntimeError("restockctl orders approve: " + r.stderr)
+    return ids
 
 
 def one_slow(tmp, procs):
@@ -303,23 +321,14 @@ def one_slow(tmp, procs):
     shop_log = os.path.join(tmp, "shop.log")
     shop, shop_port = start_peer("holdfirst", shop_log)
     procs.append(shop)
-    conf = os.path.join(tmp, "conf")
-    os.makedirs(os.path.join(conf, "devices.d"))
     db = os.path.join(tmp, "restock.db")
-    http_port = free_port()
+    http_port = reserve_port()
     cfg = CONFIG % {"http": http_port, "db": db, "shop": "http://127.0.0.1:%d/api/v1" % shop_port,
                     "smtp": "-", "approvers": "-"}
     cfg = re.sub(r"mail:\n(  .*\n)+", "", cfg)  # no mail, no approvers: the shop only
     cfg = re.sub(r"  approval:\n    approvers: .*\n", "", cfg)
-    with open(os.path.join(conf, "restock.yaml"), "w") as f:
-        f.write(cfg)
-    for i in range(6):
-        oid = subprocess.run([CTL_SEED, db, "dev-1/c%02d" % i, "FLT-100", "1", "4250"],
-                             capture_output=True, text=True, check=True).stdout.strip()
-        r = subprocess.run([RESTOCKCTL, "--config", conf, "orders", "approve", oid],
-                           capture_output=True, text=True)
-        if r.returncode != 0:
-            raise RuntimeError("restockctl orders approve: " + r.stderr)
+    conf = write_conf(tmp, cfg)
+    seed_orders(db, conf, 6, 6)
     d = Daemon(tmp, conf, "first")
     try:
         if not check(d.wait_ready() is not None, "restockd starts (READY=1)"):
@@ -340,154 +349,130 @@ def one_slow(tmp, procs):
         d.close()
 
 
+def hanging_peers(tmp, procs):
+    """Cases stall and slow-dns: the 60 s window, then the restart with the outbox full."""
+    if CASE == "slow-dns":
+        setup_namespace(tmp)
+        dns, _ = start_peer("dns", os.path.join(tmp, "dns.log"))
+        procs.append(dns)
+    shop_log = os.path.join(tmp, "shop.log")
+    smtp_log = os.path.join(tmp, "smtp.log")
+    shop, shop_port = start_peer("blackhole" if CASE == "stall" else "trickle", shop_log)
+    procs.append(shop)
+    if CASE == "stall":
+        smtp, smtp_port = start_peer("smtpstall", smtp_log)
+        procs.append(smtp)
+        smtp_url = "smtp://127.0.0.1:%d" % smtp_port
+    else:
+        smtp_url = "smtp://mail.never-resolves.restock-test.invalid:2525"
+    dev_port = reserve_port()
+    spec = os.path.join(tmp, "dev.json")
+    with open(spec, "w") as f:
+        json.dump({"units": {"1": {"hr": {"100": 20}}}}, f)
+    dev = subprocess.Popen([PY, os.path.join(PEERS, "pymodbus_server.py"), str(dev_port), spec],
+                           stdout=subprocess.PIPE, text=True)
+    procs.append(dev)
+    if "ready" not in dev.stdout.readline():
+        raise RuntimeError("the Modbus peer did not start")
+
+    db = os.path.join(tmp, "restock.db")
+    http_port = reserve_port()
+    conf = write_conf(tmp, CONFIG % {
+        "http": http_port, "db": db, "shop": "http://127.0.0.1:%d/api/v1" % shop_port,
+        "smtp": smtp_url,
+        "approvers": ", ".join("a%d@nb-test.example" % i for i in range(N_APPROVERS))})
+    with open(os.path.join(conf, "devices.d", "dev.yaml"), "w") as f:
+        f.write(DEVICE % {"port": dev_port})
+        if CASE == "slow-dns":
+            f.write(DEVICE_DNS)
+    ids = seed_orders(db, conf, N_APPROVED + N_PENDING, N_APPROVED)
+
+    d = Daemon(tmp, conf, "first")
+    try:
+        ready = d.wait_ready()
+        if not check(ready is not None, "restockd starts (READY=1)"):
+            return
+        time.sleep(2.0)  # the first requests are on the wire
+        m0, t0 = metrics(http_port), time.monotonic()
+        results = []
+        probe(http_port, t0 + WINDOW, results)
+        m1, t1 = metrics(http_port), time.monotonic()
+        good = sum(1 for _, st, dt in results if st == 200 and dt <= 1.0)
+        check(len(results) > 0 and good >= 0.99 * len(results),
+              "%d of %d /healthz and /api/v1/status probes answered 200 within 1 s over "
+              "%.0f s" % (good, len(results), t1 - t0))
+        slow = [r for r in results if not (r[1] == 200 and r[2] <= 1.0)]
+        if slow:
+            print("  not answered in time: %s" % slow[:5])
+        gap = max_gap(d.notify.times("WATCHDOG=1"), ready, t1)
+        check(gap <= WATCHDOG_USEC / 2e6 + 2,
+              "watchdog pings at most %.1f s apart from READY on (limit %.1f s)"
+              % (gap, WATCHDOG_USEC / 2e6 + 2))
+        if check(m0 is not None and m1 is not None, "/metrics answers"):
+            polls = m1["polls"] - m0["polls"]
+            free = (t1 - t0) / POLL_INTERVAL
+            check(polls >= 0.9 * free, "device polled %d times in %.0f s (free rate: %.0f)"
+                  % (polls, t1 - t0, free))
+            turns = m1["turns"] - m0["turns"]
+            fast = m1["le50"] - m0["le50"]
+            check(turns > 0 and fast >= 0.99 * turns,
+                  "loop turns p99 < 50 ms: %d of %d turns took <= 50 ms" % (fast, turns))
+        sent = posts(shop_log)
+        check(len(sent) >= 4, "the shop got %d order POSTs (it never answered in time)"
+              % len(sent))
+        if CASE == "stall":
+            n_smtp = len(peer_requests(smtp_log))
+            check(n_smtp >= 2, "the SMTP server got %d connections (it stalls)" % n_smtp)
+        else:
+            log = open(d.logpath, errors="replace").read()
+            check(re.search(r"never-resolves\S* failed: Resolving timed out", log) is not None,
+                  "the mail to the unresolvable server failed on its lookup, logged")
+            for dev in ("dev-dns", "coap-dns"):
+                check(re.search(r"device %s: .*cannot resolve \S+never-resolves\S*(:| within)" % dev,
+                                log) is not None,
+                      "device %s: its lookup gave up within its timeout, logged" % dev)
+        rc, dt = d.stop()
+        check(rc == 0 and dt <= 3.0, "SIGTERM with requests in flight: exit %s in %.2f s"
+              % (rc, dt))
+    finally:
+        d.close()
+
+    first_keys = {}
+    for key, body in posts(shop_log):
+        first_keys.setdefault(key, body)
+    n_before = len(peer_requests(shop_log))
+    d = Daemon(tmp, conf, "second")
+    try:
+        ready = d.wait_ready()
+        if not check(ready is not None, "restockd starts again with the outbox full"):
+            return
+        end = time.monotonic() + 14.0
+        while time.monotonic() < end:
+            time.sleep(0.2)
+        gap = max_gap(d.notify.times("WATCHDOG=1"), ready, time.monotonic())
+        check(gap <= WATCHDOG_USEC / 2e6 + 2,
+              "after the restart: watchdog pings at most %.1f s apart" % gap)
+        again = [(k, b) for k, b in posts(shop_log)]
+        resent = {k for k, b in again if k in first_keys}
+        same = all(b == first_keys[k] for k, b in again if k in first_keys)
+        check(len(peer_requests(shop_log)) > n_before and resent and same,
+              "after the restart %d keys were sent again, bodies byte-identical: %s"
+              % (len(resent), same))
+        check(set(first_keys) <= set(ids[:N_APPROVED]),
+              "only approved orders were posted, each keyed by its order id")
+        rc, dt = d.stop()
+        check(rc == 0 and dt <= 3.0, "SIGTERM again: exit %s in %.2f s" % (rc, dt))
+    finally:
+        d.close()
+
+
 def main():
     if CASE == "slow-dns":
         enter_namespace()
-    if CASE == "one-slow":
-        tmp = tempfile.mkdtemp(prefix="restock-nb-")
-        procs = []
-        try:
-            one_slow(tmp, procs)
-        finally:
-            for p in procs:
-                p.kill()
-                p.wait()
-            if not failures:
-                shutil.rmtree(tmp, ignore_errors=True)
-            else:
-                print("kept for inspection: " + tmp)
-        if failures:
-            sys.exit(1)
-        print("all ok")
-        return
     tmp = tempfile.mkdtemp(prefix="restock-nb-")
     procs = []
     try:
-        if CASE == "slow-dns":
-            setup_namespace(tmp)
-            dns, _ = start_peer("dns", os.path.join(tmp, "dns.log"))
-            procs.append(dns)
-        shop_log = os.path.join(tmp, "shop.log")
-        smtp_log = os.path.join(tmp, "smtp.log")
-        shop, shop_port = start_peer("blackhole" if CASE == "stall" else "trickle", shop_log)
-        procs.append(shop)
-        if CASE == "stall":
-            smtp, smtp_port = start_peer("smtpstall", smtp_log)
-            procs.append(smtp)
-            smtp_url = "smtp://127.0.0.1:%d" % smtp_port
-        else:
-            smtp_url = "smtp://mail.never-resolves.restock-test.invalid:2525"
-        dev_port = free_port()
-        spec = os.path.join(tmp, "dev.json")
-        with open(spec, "w") as f:
-            json.dump({"units": {"1": {"hr": {"100": 20}}}}, f)
-        dev = subprocess.Popen([PY, os.path.join(PEERS, "pymodbus_server.py"), str(dev_port), spec],
-                               stdout=subprocess.PIPE, text=True)
-        procs.append(dev)
-        if "ready" not in dev.stdout.readline():
-            raise RuntimeError("the Modbus peer did not start")
-
-        conf = os.path.join(tmp, "conf")
-        os.makedirs(os.path.join(conf, "devices.d"))
-        db = os.path.join(tmp, "restock.db")
-        http_port = free_port()
-        with open(os.path.join(conf, "restock.yaml"), "w") as f:
-            f.write(CONFIG % {"http": http_port, "db": db,
-                              "shop": "http://127.0.0.1:%d/api/v1" % shop_port, "smtp": smtp_url,
-                              "approvers": ", ".join("a%d@nb-test.example" % i
-                                                     for i in range(N_APPROVERS))})
-        with open(os.path.join(conf, "devices.d", "dev.yaml"), "w") as f:
-            f.write(DEVICE % {"port": dev_port})
-            if CASE == "slow-dns":
-                f.write(DEVICE_DNS)
-        ids = []
-        for i in range(N_APPROVED + N_PENDING):
-            oid = subprocess.run([CTL_SEED, db, "dev-1/c%02d" % i, "FLT-100", "1", "4250"],
-                                 capture_output=True, text=True, check=True).stdout.strip()
-            ids.append(oid)
-            if i < N_APPROVED:
-                r = subprocess.run([RESTOCKCTL, "--config", conf, "orders", "approve", oid],
-                                   capture_output=True, text=True)
-                if r.returncode != 0:
-                    raise RuntimeError("restockctl orders approve: " + r.stderr)
-
-        d = Daemon(tmp, conf, "first")
-        try:
-            ready = d.wait_ready()
-            if not check(ready is not None, "restockd starts (READY=1)"):
-                return
-            time.sleep(2.0)  # the first requests are on the wire
-            m0, t0 = metrics(http_port), time.monotonic()
-            results = []
-            probe(http_port, t0 + WINDOW, results)
-            m1, t1 = metrics(http_port), time.monotonic()
-            good = sum(1 for _, st, dt in results if st == 200 and dt <= 1.0)
-            check(len(results) > 0 and good >= 0.99 * len(results),
-                  "%d of %d /healthz and /api/v1/status probes answered 200 within 1 s over "
-                  "%.0f s" % (good, len(results), t1 - t0))
-            slow = [r for r in results if not (r[1] == 200 and r[2] <= 1.0)]
-            if slow:
-                print("  not answered in time: %s" % slow[:5])
-            gap = max_gap(d.notify.times("WATCHDOG=1"), ready, t1)
-            check(gap <= WATCHDOG_USEC / 2e6 + 2,
-                  "watchdog pings at most %.1f s apart from READY on (limit %.1f s)"
-                  % (gap, WATCHDOG_USEC / 2e6 + 2))
-            if check(m0 is not None and m1 is not None, "/metrics answers"):
-                polls = m1["polls"] - m0["polls"]
-                free = (t1 - t0) / POLL_INTERVAL
-                check(polls >= 0.9 * free, "device polled %d times in %.0f s (free rate: %.0f)"
-                      % (polls, t1 - t0, free))
-                turns = m1["turns"] - m0["turns"]
-                fast = m1["le50"] - m0["le50"]
-                check(turns > 0 and fast >= 0.99 * turns,
-                      "loop turns p99 < 50 ms: %d of %d turns took <= 50 ms" % (fast, turns))
-            sent = posts(shop_log)
-            check(len(sent) >= 4, "the shop got %d order POSTs (it never answered in time)"
-                  % len(sent))
-            if CASE == "stall":
-                n_smtp = len(peer_requests(smtp_log))
-                check(n_smtp >= 2, "the SMTP server got %d connections (it stalls)" % n_smtp)
-            else:
-                log = open(d.logpath, errors="replace").read()
-                check(re.search(r"never-resolves\S* failed: Resolving timed out", log) is not None,
-                      "the mail to the unresolvable server failed on its lookup, logged")
-                for dev in ("dev-dns", "coap-dns"):
-                    check(re.search(r"device %s: .*cannot resolve \S+never-resolves\S*(:| within)" % dev,
-                                    log) is not None,
-                          "device %s: its lookup gave up within its timeout, logged" % dev)
-            rc, dt = d.stop()
-            check(rc == 0 and dt <= 3.0, "SIGTERM with requests in flight: exit %s in %.2f s"
-                  % (rc, dt))
-        finally:
-            d.close()
-
-        first_keys = {}
-        for key, body in posts(shop_log):
-            first_keys.setdefault(key, body)
-        n_before = len(peer_requests(shop_log))
-        d = Daemon(tmp, conf, "second")
-        try:
-            ready = d.wait_ready()
-            if not check(ready is not None, "restockd starts again with the outbox full"):
-                return
-            end = time.monotonic() + 14.0
-            while time.monotonic() < end:
-                time.sleep(0.2)
-            gap = max_gap(d.notify.times("WATCHDOG=1"), ready, time.monotonic())
-            check(gap <= WATCHDOG_USEC / 2e6 + 2,
-                  "after the restart: watchdog pings at most %.1f s apart" % gap)
-            again = [(k, b) for k, b in posts(shop_log)]
-            resent = {k for k, b in again if k in first_keys}
-            same = all(b == first_keys[k] for k, b in again if k in first_keys)
-            check(len(peer_requests(shop_log)) > n_before and resent and same,
-                  "after the restart %d keys were sent again, bodies byte-identical: %s"
-                  % (len(resent), same))
-            check(set(first_keys) <= set(ids[:N_APPROVED]),
-                  "only approved orders were posted, each keyed by its order id")
-            rc, dt = d.stop()
-            check(rc == 0 and dt <= 3.0, "SIGTERM again: exit %s in %.2f s" % (rc, dt))
-        finally:
-            d.close()
+        (one_slow if CASE == "one-slow" else hanging_peers)(tmp, procs)
     finally:
         for p in procs:
             p.kill()
