@@ -14,6 +14,7 @@ restock_unit_test(approve_flow SOURCES ${RESTOCK_TEST_DIR}/test_approve.c
 target_compile_definitions(approve_flow PRIVATE
                            MIME_CHECK="${RESTOCK_TEST_DIR}/test_approve_mime.py")
 add_test(NAME approve_browser
-         COMMAND sh ${RESTOCK_TEST_DIR}/test_approve_browser.sh $<TARGET_FILE:approve_flow>
-                 ${CMAKE_CURRENT_BINARY_DIR}/approve_browser-out)
+         COMMAND sh ${RESTOCK_TEST_DIR}/test_browser.sh approve_browser approve.mjs
+                 $<TARGET_FILE:approve_flow> ${CMAKE_CURRENT_BINARY_DIR}/approve_browser-out
+                 ${RESTOCK_TEST_DIR}/test_approve_mime.py)
 set_tests_properties(approve_browser PROPERTIES TIMEOUT 600 SKIP_RETURN_CODE 77)

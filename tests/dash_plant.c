@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * dash_plant: a gateway with a large plant for the dashboard's browser test
- * and the fleet checks (tests/test_dashboard_browser.sh,
+ * and the fleet checks (tests/test_browser.sh dashboard_browser,
  * tests/test_fleet_examples.sh).
  *
  *   dash_plant --serve SECONDS [DEVICES [PER_DEVICE]]

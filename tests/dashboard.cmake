@@ -7,8 +7,8 @@
 add_executable(dash_plant ${RESTOCK_TEST_DIR}/dash_plant.c ${RESTOCK_TEST_DIR}/fake_adapter.c)
 target_link_libraries(dash_plant PRIVATE rsgateway)
 add_test(NAME dashboard_browser
-         COMMAND sh ${RESTOCK_TEST_DIR}/test_dashboard_browser.sh $<TARGET_FILE:dash_plant>
-                 ${CMAKE_CURRENT_BINARY_DIR}/dashboard_browser-out)
+         COMMAND sh ${RESTOCK_TEST_DIR}/test_browser.sh dashboard_browser dashboard.mjs
+                 $<TARGET_FILE:dash_plant> ${CMAKE_CURRENT_BINARY_DIR}/dashboard_browser-out)
 set_tests_properties(dashboard_browser PROPERTIES TIMEOUT 600 SKIP_RETURN_CODE 77)
 add_test(NAME fleet_examples
          COMMAND sh ${RESTOCK_TEST_DIR}/test_fleet_examples.sh $<TARGET_FILE:dash_plant>

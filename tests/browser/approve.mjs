@@ -10,84 +10,30 @@
 // screen, clicks Approve, sees the confirmation and checks over the JSON API
 // that the order moved. Fails on any console error, page error or CSP
 // violation.
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { chromium } from 'playwright-core';
+import { args, fail, freshDir, openBrowser, startGateway } from './common.mjs';
 
-const [bin, outdir, mimeCheck] = process.argv.slice(2);
-if (!bin || !outdir || !mimeCheck) {
-  console.error('usage: node approve.mjs TEST_APPROVE_BINARY OUTDIR MIME_CHECK_SCRIPT');
-  process.exit(2);
-}
+const [bin, outdir, mimeCheck] =
+  args(3, 'node approve.mjs TEST_APPROVE_BINARY OUTDIR MIME_CHECK_SCRIPT');
 const started = Date.now();
-rmSync(outdir, { recursive: true, force: true });
-mkdirSync(outdir, { recursive: true });
-
-function fail(msg) {
-  console.error('FAIL: ' + msg);
-  process.exitCode = 1;
-  throw new Error(msg);
-}
+freshDir(outdir);
 
 // The gateway: wait for its READY line.
-const gw = spawn(bin, ['--serve', '120', outdir], { stdio: ['ignore', 'pipe', 'inherit'] });
-const info = { mails: [] };
-await new Promise((resolve, reject) => {
-  const rl = createInterface({ input: gw.stdout });
-  const timer = setTimeout(() => reject(new Error('the gateway did not start')), 20000);
-  rl.on('line', (line) => {
-    const [k, v] = [line.slice(0, line.indexOf(' ')), line.slice(line.indexOf(' ') + 1)];
-    if (line === 'READY') { clearTimeout(timer); resolve(); }
-    else if (k === 'BASE') info.base = v;
-    else if (k === 'ORDER') info.order = v;
-    else if (k === 'MAIL') info.mails.push(v);
-  });
-  gw.on('exit', (code) => reject(new Error('the gateway exited with ' + code)));
-});
-
-const userDataDir = mkdtempSync(join(tmpdir(), 'restock-chromium-'));
-let ctx;
-const problems = [];
+const { gw, info } = await startGateway(bin, ['--serve', '120', outdir], 20000);
+const mails = info.lines.filter(([k]) => k === 'MAIL').map(([, v]) => v);
+let b;
 try {
-  if (info.mails.length < 1) fail('no approval mail was written');
+  if (mails.length < 1) fail('no approval mail was written');
   // the link, as a mail reader would see it (Python's email package decodes the MIME)
-  const chk = spawnSync('/usr/bin/python3', [mimeCheck, info.mails[0]], { encoding: 'utf8' });
+  const chk = spawnSync('/usr/bin/python3', [mimeCheck, mails[0]], { encoding: 'utf8' });
   if (chk.status !== 0) fail('the mail is not valid MIME: ' + chk.stderr);
   const mail = JSON.parse(chk.stdout);
   const link = mail.links[0];
   const path = link.slice(link.indexOf('/approve/'));
 
-  ctx = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-           '--disable-component-update', '--disable-sync', '--no-first-run'],
-    viewport: { width: 1280, height: 900 },
-  });
-  // CSP violations are reported to the page: collect them before any page script runs
-  await ctx.addInitScript(() => {
-    window.__csp = [];
-    document.addEventListener('securitypolicyviolation',
-      (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));
-  });
-  const page = ctx.pages()[0] || await ctx.newPage();
-  page.on('console', (m) => {
-    if (m.type() !== 'error') return;
-    // the browser's own favicon probe is not the page's doing (the dashboard names no icon)
-    if (/\/favicon\.ico$/.test(m.location().url || '')) return;
-    problems.push('console: ' + m.text() + ' (' + (m.location().url || '?') + ')');
-  });
-  page.on('pageerror', (e) => problems.push('page error: ' + e.message));
-  page.on('response', (resp) => {
-    if (resp.status() >= 400) problems.push('HTTP ' + resp.status() + ' for ' + resp.url());
-  });
-  const csp = async (where) => {
-    for (const v of await page.evaluate(() => window.__csp || []))
-      problems.push('CSP violation on ' + where + ': ' + v);
-  };
+  b = await openBrowser({ width: 1280, height: 900 });
+  const { page, problems, csp } = b;
 
   // the dashboard shows the pending order
   let r = await page.goto(info.base + '/');
@@ -135,7 +81,6 @@ try {
   console.log('OK: dashboard, approval page and confirmation in ' +
               ((Date.now() - started) / 1000).toFixed(1) + ' s; screenshots in ' + outdir);
 } finally {
-  if (ctx) await ctx.close();
+  if (b) await b.close();
   gw.kill('SIGTERM');
-  rmSync(userDataDir, { recursive: true, force: true });
 }

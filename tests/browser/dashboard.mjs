@@ -17,77 +17,26 @@
 //   - no console error, page error or CSP violation on any page;
 //   - axe-core finds no serious or critical violation on either page.
 // Screenshots of both pages are kept in OUTDIR.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { args, fail, freshDir, openBrowser, startGateway } from './common.mjs';
 
-const [bin, outdir] = process.argv.slice(2);
-if (!bin || !outdir) {
-  console.error('usage: node dashboard.mjs DASH_PLANT_BINARY OUTDIR');
-  process.exit(2);
-}
+const [bin, outdir] = args(2, 'node dashboard.mjs DASH_PLANT_BINARY OUTDIR');
 const here = dirname(fileURLToPath(import.meta.url));
 const axeSource = readFileSync(join(here, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
 const started = Date.now();
-rmSync(outdir, { recursive: true, force: true });
-mkdirSync(outdir, { recursive: true });
-
-function fail(msg) {
-  console.error('FAIL: ' + msg);
-  process.exitCode = 1;
-  throw new Error(msg);
-}
+freshDir(outdir);
 
 // The gateway: wait for its READY line (building the plant takes a while).
-const gw = spawn(bin, ['--serve', '400'], { stdio: ['ignore', 'pipe', 'inherit'] });
-const info = {};
-await new Promise((resolve, reject) => {
-  const rl = createInterface({ input: gw.stdout });
-  const timer = setTimeout(() => reject(new Error('the gateway did not start')), 240000);
-  rl.on('line', (line) => {
-    const k = line.split(' ')[0], v = line.slice(k.length + 1);
-    if (line === 'READY') { clearTimeout(timer); resolve(); }
-    else info[k.toLowerCase()] = v;
-  });
-  gw.on('exit', (code) => reject(new Error('the gateway exited with ' + code)));
-});
+const { gw, info } = await startGateway(bin, ['--serve', '400'], 240000);
 const total = Number(info.consumables);
 
-const userDataDir = mkdtempSync(join(tmpdir(), 'restock-chromium-'));
-let ctx;
-const problems = [];
+let b;
 const figures = { consumables: total };
 try {
-  ctx = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-           '--disable-component-update', '--disable-sync', '--no-first-run'],
-    viewport: { width: 1400, height: 900 },
-  });
-  await ctx.addInitScript(() => {
-    window.__csp = [];
-    document.addEventListener('securitypolicyviolation',
-      (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));
-  });
-  const page = ctx.pages()[0] || await ctx.newPage();
-  page.on('console', (m) => {
-    if (m.type() !== 'error') return;
-    if (/\/favicon\.ico$/.test(m.location().url || '')) return;
-    problems.push('console: ' + m.text() + ' (' + (m.location().url || '?') + ')');
-  });
-  page.on('pageerror', (e) => problems.push('page error: ' + e.message));
-  page.on('response', (resp) => {
-    if (resp.status() >= 400) problems.push('HTTP ' + resp.status() + ' for ' + resp.url());
-  });
-  const csp = async (where) => {
-    for (const v of await page.evaluate(() => window.__csp || []))
-      problems.push('CSP violation on ' + where + ': ' + v);
-  };
+  b = await openBrowser({ width: 1400, height: 900 });
+  const { page, problems, csp } = b;
   // axe-core, evaluated through the DevTools protocol (the page's CSP allows no script)
   // The pages refresh themselves every 30 s, and axe takes a while on 1,000 rows: axe runs on
   // the same page reloaded with only its refresh tag taken out (headers, CSP included, kept).
@@ -219,7 +168,6 @@ try {
   console.log('OK: overview of ' + total + ' consumables, sorting, filtering, detail chart, axe in ' +
               ((Date.now() - started) / 1000).toFixed(1) + ' s; screenshots in ' + outdir);
 } finally {
-  if (ctx) await ctx.close();
+  if (b) await b.close();
   gw.kill('SIGTERM');
-  rmSync(userDataDir, { recursive: true, force: true });
 }
