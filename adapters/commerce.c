@@ -448,7 +448,8 @@ out:
 
 /* ---- backoff (pure) ---- */
 
-uint64_t commerce_rng_next(uint64_t *state)
+/* Seedable RNG (splitmix64) for the jitter: state in, next value out. */
+static uint64_t commerce_rng_next(uint64_t *state)
 {
   uint64_t z = (*state += UINT64_C(0x9E3779B97F4A7C15));
   z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);

@@ -287,9 +287,6 @@ struct commerce_backoff {
   int64_t cap_ms;  /* the longest backoff, e.g. 3600000 */
 };
 
-/* Seedable RNG (splitmix64) for the jitter: state in, next value out. */
-uint64_t commerce_rng_next(uint64_t *state);
-
 /*
  * The delay before retry number `attempt` (0 for the first retry), in real
  * ms: full jitter, uniform in [0, min(cap, base * 2^attempt)], drawn from

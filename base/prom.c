@@ -27,7 +27,8 @@ void prom_head(struct rs_buf *o, const char *name, const char *type, const char 
   rs_buf_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-void prom_value(struct rs_buf *o, double v)
+/* A sample value: integers exactly, +Inf/-Inf/NaN as the format spells them. */
+static void prom_value(struct rs_buf *o, double v)
 {
   if(isnan(v))
     rs_buf_puts(o, "NaN");

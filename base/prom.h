@@ -14,8 +14,6 @@
 
 /* "# HELP name help" and "# TYPE name type". */
 void prom_head(struct rs_buf *o, const char *name, const char *type, const char *help);
-/* A sample value: integers exactly, +Inf/-Inf/NaN as the format spells them. */
-void prom_value(struct rs_buf *o, double v);
 /* name{label="lv"} v (without label when label is NULL). */
 void prom_sample(struct rs_buf *o, const char *name, const char *label, const char *lv, double v);
 /* The same with an exact unsigned 64-bit value. */

@@ -177,7 +177,8 @@ int rs_strlcpy(char *dst, const char *src, size_t n)
   return 0;
 }
 
-unsigned rs_edit_distance(const char *a, const char *b, unsigned cap)
+/* Levenshtein distance, capped: returns a value > cap when it exceeds cap. */
+static unsigned rs_edit_distance(const char *a, const char *b, unsigned cap)
 {
   size_t la = strlen(a), lb = strlen(b);
   unsigned row[65];

@@ -86,9 +86,6 @@ int rs_hexval(int c);
 /* Copy src into dst of size n, always terminated; -1 when truncated. */
 int rs_strlcpy(char *dst, const char *src, size_t n);
 
-/* Levenshtein distance, capped: returns a value > cap when it exceeds cap. */
-unsigned rs_edit_distance(const char *a, const char *b, unsigned cap);
-
 /*
  * The closest candidate to word among a NULL-terminated list, or NULL when
  * none is close enough to be a plausible misspelling.

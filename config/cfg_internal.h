@@ -58,8 +58,6 @@ struct cfg_dcol {
 /* Add an error (warning=false) or warning at file:line:col (line 0: none). */
 void cfg_dcol_add(struct cfg_dcol *dc, bool warning, const char *file, int line, int col,
                   const char *fmt, ...) RS_PRINTF(6, 7);
-void cfg_dcol_vadd(struct cfg_dcol *dc, bool warning, const char *file, int line, int col,
-                   const char *fmt, va_list ap) RS_PRINTF(6, 0);
 /* Register a file name so that its diagnostics sort in this position. */
 void cfg_dcol_file(struct cfg_dcol *dc, const char *file);
 /* Sort and move every diagnostic into out; frees dc's storage. */

@@ -13,8 +13,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-void cfg_kverr(const struct cfg_kctx *kc, bool warning, const struct cfg_node *n,
-               const char *path, const char *fmt, va_list ap)
+static void cfg_kverr(const struct cfg_kctx *kc, bool warning, const struct cfg_node *n,
+                      const char *path, const char *fmt, va_list ap) RS_PRINTF(5, 0);
+static void cfg_kverr(const struct cfg_kctx *kc, bool warning, const struct cfg_node *n,
+                      const char *path, const char *fmt, va_list ap)
 {
   struct rs_buf b = {0};
   if(path && *path)
@@ -90,7 +92,8 @@ const char *cfg_kind_name(const struct cfg_node *n)
   return n->kind == CFG_N_MAP ? "a mapping" : n->kind == CFG_N_SEQ ? "a list" : "a scalar";
 }
 
-void cfg_tok_list(const char *const *tok, char *buf, size_t size)
+/* "a, b, c" of a NULL-terminated token list into buf. */
+static void cfg_tok_list(const char *const *tok, char *buf, size_t size)
 {
   size_t o = 0;
   buf[0] = '\0';

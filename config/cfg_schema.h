@@ -89,8 +89,6 @@ bool cfg_want_map(const struct cfg_kctx *kc, const struct cfg_node *n, const cha
 /* An error (or warning) at node n (its position; NULL: none) about `path`. */
 void cfg_kerr(const struct cfg_kctx *kc, bool warning, const struct cfg_node *n, const char *path,
               const char *fmt, ...) RS_PRINTF(5, 6);
-void cfg_kverr(const struct cfg_kctx *kc, bool warning, const struct cfg_node *n,
-               const char *path, const char *fmt, va_list ap) RS_PRINTF(5, 0);
 
 /* "parent.key" / "parent[i]" into buf, cut (never overflowed) when too deep. */
 void cfg_kpath(char *buf, size_t size, const char *parent, const char *key);
@@ -98,9 +96,6 @@ void cfg_ipath(char *buf, size_t size, const char *parent, size_t i);
 
 /* "a mapping", "a list" or "a scalar". */
 const char *cfg_kind_name(const struct cfg_node *n);
-
-/* "a, b, c" of a NULL-terminated token list into buf. */
-void cfg_tok_list(const char *const *tok, char *buf, size_t size);
 
 /*
  * Convert value node v for key k into obj (nothing written when k->off is

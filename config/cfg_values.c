@@ -37,8 +37,10 @@ static int file_index(struct cfg_dcol *dc, const char *file)
   return (int)dc->n_files - 1;
 }
 
-void cfg_dcol_vadd(struct cfg_dcol *dc, bool warning, const char *file, int line, int col,
-                   const char *fmt, va_list ap)
+static void cfg_dcol_vadd(struct cfg_dcol *dc, bool warning, const char *file, int line, int col,
+                          const char *fmt, va_list ap) RS_PRINTF(6, 0);
+static void cfg_dcol_vadd(struct cfg_dcol *dc, bool warning, const char *file, int line, int col,
+                          const char *fmt, va_list ap)
 {
   struct rs_buf b = {0};
   struct cfg_ldiag *d;

@@ -90,7 +90,8 @@ void approve_set_backoff(int64_t base_ms, int64_t cap_ms)
 
 /* ---- order facts ---------------------------------------------------------- */
 
-int64_t approve_pending_since(const struct store_order_full *o)
+/* When o last entered pending_approval (its updated time if no transition says). */
+static int64_t approve_pending_since(const struct store_order_full *o)
 {
   size_t i;
   int64_t t = -1;
@@ -100,7 +101,8 @@ int64_t approve_pending_since(const struct store_order_full *o)
   return t >= 0 ? t : o->order.updated_ms;
 }
 
-int64_t approve_link_expiry(const struct cfg *cfg, const struct store_order_full *o)
+/* When o's links expire: pending since + link_ttl. */
+static int64_t approve_link_expiry(const struct cfg *cfg, const struct store_order_full *o)
 {
   int64_t since = approve_pending_since(o), ttl = cfg->orders.approval.link_ttl_ms;
   if(ttl <= 0)
@@ -108,8 +110,13 @@ int64_t approve_link_expiry(const struct cfg *cfg, const struct store_order_full
   return since > INT64_MAX - ttl ? INT64_MAX : since + ttl;
 }
 
-int approve_token_for(const struct cfg *cfg, const struct store_order_full *o,
-                      const char *approver, char *token, size_t size, char hash[TOKEN_HASH_HEX])
+/*
+ * The token of approver for o as it is now (current lines, expiry) into
+ * token (size > TOKEN_TEXT_MAX) and its hash. 0, or -1 (no secret; logged).
+ */
+static int approve_token_for(const struct cfg *cfg, const struct store_order_full *o,
+                             const char *approver, char *token, size_t size,
+                             char hash[TOKEN_HASH_HEX])
 {
   unsigned char lh[TOKEN_HASH_LEN];
   const unsigned char *key = approve_key(cfg);
@@ -144,15 +151,8 @@ static void money_short(const char *currency, int64_t minor, char *buf, size_t s
     (void)rs_snprintf(buf, size, "%s %s", num, currency);
 }
 
-void approve_line_text(const struct store_order_line *l, struct approve_line_text *t)
-{
-  memset(t, 0, sizeof(*t));
-  approve_money(l->currency, l->unit_price, t->unit, sizeof(t->unit));
-  approve_money(l->currency, l->unit_price * l->quantity, t->amount, sizeof(t->amount));
-  approve_figures_text(l->figures_json, &t->fig);
-}
-
-void approve_figures_text(const char *figures_json, struct rs_buf *out)
+/* A rule's figures JSON object as "level_pct 12.5, days_left 3.2" (nothing if not an object). */
+static void approve_figures_text(const char *figures_json, struct rs_buf *out)
 {
   json_t *j;
   const char *k;
@@ -182,6 +182,14 @@ void approve_figures_text(const char *figures_json, struct rs_buf *out)
       rs_buf_printf(out, "%s -", k);
   }
   json_decref(j);
+}
+
+void approve_line_text(const struct store_order_line *l, struct approve_line_text *t)
+{
+  memset(t, 0, sizeof(*t));
+  approve_money(l->currency, l->unit_price, t->unit, sizeof(t->unit));
+  approve_money(l->currency, l->unit_price * l->quantity, t->amount, sizeof(t->amount));
+  approve_figures_text(l->figures_json, &t->fig);
 }
 
 size_t approve_reasons(struct store *st, const char *order_id, char ***out)

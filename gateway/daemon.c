@@ -89,7 +89,15 @@ struct daemon_core *daemon_core_new(struct cfg *cfg, struct store *st, struct rs
   return c;
 }
 
-void daemon_core_set_loop(struct daemon_core *c, struct evloop *loop)
+/*
+ * Run the core's network I/O (shop, mail, Modbus TCP devices) on loop
+ * (borrowed, outlives the core): requests are started and their answers
+ * handled on the loop, never waited for; Modbus TCP readings reach the
+ * reading path from the loop's callbacks. Call before
+ * scheduler_start_workers(). Without it (tests, tools) they block the
+ * caller as before.
+ */
+static void daemon_core_set_loop(struct daemon_core *c, struct evloop *loop)
 {
   c->loop = loop;
   pipeline_set_loop(c->pl, loop);

@@ -79,15 +79,6 @@ struct daemon_core;
  */
 struct daemon_core *daemon_core_new(struct cfg *cfg, struct store *st, struct rs_clock *clk,
                                     adapter_lookup_fn lookup, void *lookup_ctx);
-/*
- * Run the core's network I/O (shop, mail, Modbus TCP devices) on loop
- * (borrowed, outlives the core): requests are started and their answers
- * handled on the loop, never waited for; Modbus TCP readings reach the
- * reading path from the loop's callbacks. Call before
- * scheduler_start_workers(). Without it (tests, tools) they block the
- * caller as before.
- */
-void daemon_core_set_loop(struct daemon_core *c, struct evloop *loop);
 /* Close adapters, free the config and the core. NULL is fine. */
 void daemon_core_free(struct daemon_core *c);
 

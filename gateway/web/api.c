@@ -13,7 +13,8 @@
 #include "adapters/adapter.h"
 #include "base/clock.h"
 
-json_t *api_time(int64_t ms)
+/* Wall ms as an RFC 3339 JSON string, or null when ms <= 0 or INT64_MAX. */
+static json_t *api_time(int64_t ms)
 {
   char buf[40];
   if(ms <= 0 || ms == INT64_MAX)
@@ -22,7 +23,8 @@ json_t *api_time(int64_t ms)
   return json_string(buf);
 }
 
-json_t *api_real(double v, int decimals)
+/* A finite double as a JSON real rounded to `decimals`, else null. */
+static json_t *api_real(double v, int decimals)
 {
   double p;
   if(!isfinite(v))
@@ -71,7 +73,16 @@ static void push(json_t *arr, json_t *v, bool *bad)
     *bad = true;
 }
 
-json_t *api_order_json(const struct store_order_full *o, const struct cfg *cfg)
+/*
+ * One ORDER (SPEC 2): id, state, supplier, currency, total, created,
+ * updated, shop_id, lines, approval, transitions. cfg (may be NULL) gives
+ * link_ttl for approval.expires. The approval object is derived from the
+ * transitions: required when the order ever entered pending_approval;
+ * reasons the cause of that transition; expires the entry time plus
+ * orders.approval.link_ttl while it is pending; decided_by the actor that
+ * moved it to approved or rejected.
+ */
+static json_t *api_order_json(const struct store_order_full *o, const struct cfg *cfg)
 {
   json_t *j = json_object(), *lines = json_array(), *trans = json_array();
   json_t *appr = json_object(), *reasons = json_array();
@@ -254,7 +265,8 @@ enum rs_err api_order_by_id(struct store *st, const struct cfg *cfg, const char 
   return *out ? RS_OK : RS_ERR_NOMEM;
 }
 
-json_t *api_device_json(const struct status_device *d)
+/* One device of /api/v1/status: id, transport, state, last_success, ... errors. */
+static json_t *api_device_json(const struct status_device *d)
 {
   json_t *j = json_object(), *errs = json_object();
   bool bad = !j || !errs;

@@ -37,17 +37,6 @@ struct api_gateway_info {
 };
 
 /*
- * One ORDER (SPEC 2): id, state, supplier, currency, total, created,
- * updated, shop_id, lines, approval, transitions. cfg (may be NULL) gives
- * link_ttl for approval.expires. The approval object is derived from the
- * transitions: required when the order ever entered pending_approval;
- * reasons the cause of that transition; expires the entry time plus
- * orders.approval.link_ttl while it is pending; decided_by the actor that
- * moved it to approved or rejected.
- */
-json_t *api_order_json(const struct store_order_full *o, const struct cfg *cfg);
-
-/*
  * {"orders": [ORDER...]} newest first: all orders, or only those not in a
  * final state when open_only. Sets *out; returns RS_OK or the store's error
  * (*out NULL then).
@@ -60,8 +49,6 @@ enum rs_err api_orders_json(struct store *st, const struct cfg *cfg, bool open_o
  */
 enum rs_err api_order_by_id(struct store *st, const struct cfg *cfg, const char *id, json_t **out);
 
-/* One device of /api/v1/status: id, transport, state, last_success, ... errors. */
-json_t *api_device_json(const struct status_device *d);
 /* One consumable of /api/v1/status: id, device, sku, kind, level_pct, ... open_order. */
 json_t *api_consumable_json(const struct status_consumable *sc);
 /* {"consumables": [...]} of every configured consumable. */
@@ -86,10 +73,5 @@ json_t *api_error_json(const char *code, const char *message);
  * take the reference.
  */
 char *api_dump(const json_t *j);
-
-/* Wall ms as an RFC 3339 JSON string, or null when ms <= 0 or INT64_MAX. */
-json_t *api_time(int64_t ms);
-/* A finite double as a JSON real rounded to `decimals`, else null. */
-json_t *api_real(double v, int decimals);
 
 #endif
