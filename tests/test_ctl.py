@@ -113,17 +113,34 @@ dead = reserve_port()
 rc, out, err = ctl("status", url=f"http://127.0.0.1:{dead}")
 check(rc == 1 and "cannot reach restockd" in err, "status without a daemon exits 1 and says so")
 
-d = subprocess.Popen([restockd, "--config", cfg], stdout=subprocess.DEVNULL,
-                     stderr=subprocess.PIPE, text=True)
 url = f"http://127.0.0.1:{port}"
-up = False
-for _ in range(100):
+
+
+def start_daemon(*extra):
+    """restockd on cfg (with extra arguments) and whether it serves /healthz."""
+    p = subprocess.Popen([restockd, "--config", cfg, *extra], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True)
+    for _ in range(100):
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=1) as r:
+                return p, r.status == 200
+        except OSError:
+            time.sleep(0.1)
+    return p, False
+
+
+def stop_daemon(p):
+    """SIGTERM; its exit code (killed after 10 s)."""
+    p.send_signal(signal.SIGTERM)
     try:
-        with urllib.request.urlopen(url + "/healthz", timeout=1) as r:
-            up = r.status == 200
-            break
-    except OSError:
-        time.sleep(0.1)
+        p.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+    return p.returncode
+
+
+d, up = start_daemon()
 check(up, "restockd serves /healthz")
 rc, out, err = ctl("status", "--json", url=url)
 st = json.loads(out) if rc == 0 else {}
@@ -157,24 +174,10 @@ except subprocess.TimeoutExpired:
     w.wait()
 check(seen == 2 and w.returncode == 0,
       f"status --watch 1 prints the table again and stops on Ctrl-C (saw {seen}, rc {w.returncode})")
-d.send_signal(signal.SIGTERM)
-try:
-    d.wait(timeout=10)
-except subprocess.TimeoutExpired:
-    d.kill()
-check(d.returncode == 0, "restockd stops cleanly")
+check(stop_daemon(d) == 0, "restockd stops cleanly")
 
 # under --time-scale the decision lands on the daemon's (scaled) timeline, not the wall clock
-d = subprocess.Popen([restockd, "--config", cfg, "--time-scale", "1000"], stdout=subprocess.DEVNULL,
-                     stderr=subprocess.PIPE, text=True)
-up = False
-for _ in range(100):
-    try:
-        with urllib.request.urlopen(url + "/healthz", timeout=1) as r:
-            up = r.status == 200
-            break
-    except OSError:
-        time.sleep(0.1)
+d, up = start_daemon("--time-scale", "1000")
 check(up, "restockd --time-scale 1000 serves /healthz")
 
 
@@ -197,12 +200,7 @@ at = last.get("time")
 at = datetime.datetime.fromisoformat(at.replace("Z", "+00:00")) if at else None
 check(last.get("to") == "approved" and before and after and at and before <= at <= after,
       f"the approval is stamped with the daemon's scaled time ({before} <= {at} <= {after})")
-d.send_signal(signal.SIGTERM)
-try:
-    d.wait(timeout=10)
-except subprocess.TimeoutExpired:
-    d.kill()
-check(d.returncode == 0, "restockd --time-scale stops cleanly")
+check(stop_daemon(d) == 0, "restockd --time-scale stops cleanly")
 
 print(f"test_ctl: {failures} failed")
 sys.exit(1 if failures else 0)
