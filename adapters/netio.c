@@ -37,7 +37,6 @@ struct netio {
   CURLM *m;
   struct evloop_timer *timer;
   struct nsock *socks;
-  size_t count;
   curl_socket_t *open; /* every socket libcurl opened and has not closed (cached ones too) */
   size_t n_open, cap_open;
 };
@@ -120,7 +119,6 @@ static void check_done(struct netio *n)
     rc = msg->data.result;
     curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&tx);
     curl_multi_remove_handle(n->m, e);
-    n->count--;
     if(tx) {
       struct ntx t = *tx;
       free(tx);
@@ -274,7 +272,6 @@ int netio_add(struct netio *n, CURL *easy, netio_done_fn done, void *ud)
     free(tx);
     return -1;
   }
-  n->count++;
   return 0;
 }
 
@@ -291,7 +288,6 @@ void netio_remove(struct netio *n, CURL *easy)
   curl_multi_remove_handle(n->m, easy);
   curl_easy_setopt(easy, CURLOPT_PRIVATE, NULL);
   free(tx);
-  n->count--;
 }
 
 /* CURLOPT_WRITEFUNCTION of netio_get(): append to the rs_buf, refusing absurd answers. */
