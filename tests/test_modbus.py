@@ -96,6 +96,26 @@ def write_config(args, name, devices_yaml):
     return d
 
 
+V_POINT = "      - {id: v, register: holding, address: 0, type: uint16}\n"
+
+
+def tcp_device(dev_id, port, settings=(), points=V_POINT, unit=None):
+    """One Modbus TCP device on 127.0.0.1:port for devices.d: settings are its other keys
+    ("poll_interval: 200ms", ...), points the YAML lines of its points."""
+    y = "  - id: %s\n    transport: {type: modbus-tcp, host: 127.0.0.1, port: %d%s}\n" % (
+        dev_id, port, ", unit_id: %d" % unit if unit else "")
+    return y + "".join("    %s\n" % k for k in settings) + "    points:\n" + points
+
+
+def bad_and_good(args, mode, value):
+    """A hostile_server.py peer in mode and a pymodbus peer whose holding register 0 is value,
+    each on a port of its own; returns (the bad one's port, the good one's)."""
+    bad, good = reserve_port(), reserve_port()
+    start([PY, os.path.join(args.peers, "hostile_server.py"), mode, str(bad)])
+    pymodbus(args, good, {"1": {"hr": {"0": value}}})
+    return bad, good
+
+
 def encode(args, typ, endian, value):
     out = subprocess.run([args.encode, typ, endian, value], check=True, capture_output=True,
                          text=True)
@@ -362,37 +382,23 @@ def case_exceptions(args):
 
     port2 = reserve_port()
     start([args.server, "--tcp", str(port2), "--busy", "1000000"])
-    cfg2 = write_config(args, "busy", """  - id: busy
-    transport: {type: modbus-tcp, host: 127.0.0.1, port: %d}
-    poll_interval: 300ms
-    busy_wait: 20ms
-    retries: 1
-    points:
-      - {id: v, register: holding, address: 1, type: uint16}
-""" % port2)
+    cfg2 = write_config(args, "busy", tcp_device(
+        "busy", port2, ["poll_interval: 300ms", "busy_wait: 20ms", "retries: 1"],
+        "      - {id: v, register: holding, address: 1, type: uint16}\n"))
     _, status, _, _ = poll(args, cfg2, 800)
     check(status["busy"]["errors"].get("exception_6", 0) >= 2,
           "always busy: counted as exception_6 (%r)" % status["busy"]["errors"])
 
 
+AB_POINTS = ("      - {id: a, register: holding, address: 0, type: uint32}\n"
+             "      - {id: b, register: input, address: 0, type: uint16}\n")
+
+
 def case_hostile(args):
-    port, good = reserve_port(), reserve_port()
-    start([PY, os.path.join(args.peers, "hostile_server.py"), "hostile", str(port)])
-    pymodbus(args, good, {"1": {"hr": {"0": 42}}})
-    cfg = write_config(args, "hostile", """  - id: evil
-    transport: {type: modbus-tcp, host: 127.0.0.1, port: %d}
-    poll_interval: 100ms
-    timeout: 300ms
-    retries: 0
-    points:
-      - {id: a, register: holding, address: 0, type: uint32}
-      - {id: b, register: input, address: 0, type: uint16}
-  - id: good
-    transport: {type: modbus-tcp, host: 127.0.0.1, port: %d}
-    poll_interval: 100ms
-    points:
-      - {id: v, register: holding, address: 0, type: uint16}
-""" % (port, good))
+    port, good = bad_and_good(args, "hostile", 42)
+    cfg = write_config(args, "hostile", tcp_device(
+        "evil", port, ["poll_interval: 100ms", "timeout: 300ms", "retries: 0"], AB_POINTS)
+        + tcp_device("good", good, ["poll_interval: 100ms"]))
     readings, status, _, stderr = poll(args, cfg, 3000)
     ev = status["evil"]["errors"]
     check(ev.get("malformed", 0) >= 3, "hostile replies counted as malformed (%r)" % ev)
@@ -409,26 +415,11 @@ def case_hostile(args):
 
 
 def case_garbage(args):
-    port, good = reserve_port(), reserve_port()
-    start([PY, os.path.join(args.peers, "hostile_server.py"), "garbage", str(port)])
-    pymodbus(args, good, {"1": {"hr": {"0": 42}}})
-    cfg = write_config(args, "garbage", """  - id: babbler
-    transport: {type: modbus-tcp, host: 127.0.0.1, port: %d}
-    poll_interval: 100ms
-    timeout: 300ms
-    retries: 0
-    down_after: 3
-    max_backoff: 200ms
-    points:
-      - {id: a, register: holding, address: 0, type: uint32}
-      - {id: b, register: input, address: 0, type: uint16}
-  - id: good
-    transport: {type: modbus-tcp, host: 127.0.0.1, port: %d}
-    poll_interval: 100ms
-    down_after: 3
-    points:
-      - {id: v, register: holding, address: 0, type: uint16}
-""" % (port, good))
+    port, good = bad_and_good(args, "garbage", 42)
+    cfg = write_config(args, "garbage", tcp_device(
+        "babbler", port, ["poll_interval: 100ms", "timeout: 300ms", "retries: 0", "down_after: 3",
+                          "max_backoff: 200ms"], AB_POINTS)
+        + tcp_device("good", good, ["poll_interval: 100ms", "down_after: 3"]))
     readings, status, _, stderr = poll(args, cfg, 2500)
     st = status["babbler"]
     check(st["polls"] >= 4, "the babbling device kept being polled (%r)" % st)
@@ -442,16 +433,9 @@ def case_garbage(args):
 
 def case_down_restart(args):
     port = reserve_port()
-    cfg = write_config(args, "down", """  - id: plc
-    transport: {type: modbus-tcp, host: 127.0.0.1, port: %d}
-    poll_interval: 200ms
-    timeout: 300ms
-    retries: 0
-    down_after: 2
-    max_backoff: 800ms
-    points:
-      - {id: v, register: holding, address: 0, type: uint16}
-""" % port)
+    cfg = write_config(args, "down", tcp_device(
+        "plc", port, ["poll_interval: 200ms", "timeout: 300ms", "retries: 0", "down_after: 2",
+                      "max_backoff: 800ms"]))
     # runs until its stdin closes (60 s at most); each step waits for what it looks for
     errlog = os.path.join(args.tmp, "down.err")
     with open(errlog, "w") as ef:
@@ -497,22 +481,10 @@ def good_before_mute(readings):
 
 
 def case_isolation(args):
-    silent, good = reserve_port(), reserve_port()
-    start([PY, os.path.join(args.peers, "hostile_server.py"), "silent", str(silent)])
-    pymodbus(args, good, {"1": {"hr": {"0": 5}}})
-    cfg = write_config(args, "iso", """  - id: mute
-    transport: {type: modbus-tcp, host: 127.0.0.1, port: %d}
-    poll_interval: 500ms
-    timeout: 1s
-    retries: 2
-    points:
-      - {id: v, register: holding, address: 0, type: uint16}
-  - id: good
-    transport: {type: modbus-tcp, host: 127.0.0.1, port: %d}
-    poll_interval: 200ms
-    points:
-      - {id: v, register: holding, address: 0, type: uint16}
-""" % (silent, good))
+    silent, good = bad_and_good(args, "silent", 5)
+    cfg = write_config(args, "iso", tcp_device(
+        "mute", silent, ["poll_interval: 500ms", "timeout: 1s", "retries: 2"])
+        + tcp_device("good", good, ["poll_interval: 200ms"]))
     readings, status, shut, _ = poll(args, cfg, 4000)
     # the mute device's first poll hangs for timeout x (retries + 1) = 3 s, 15 of the good
     # device's rounds: how many good readings come before the mute device's first one
@@ -537,17 +509,8 @@ def case_isolation(args):
 def case_continuous(args):
     port = reserve_port()
     pymodbus(args, port, {"1": {"hr": {"0": 7}}, "2": {"hr": {"0": 7}}})
-    cfg = write_config(args, "cont", """  - id: fast
-    transport: {type: modbus-tcp, host: 127.0.0.1, port: %d}
-    poll_interval: 0ms
-    points:
-      - {id: v, register: holding, address: 0, type: uint16}
-  - id: paced
-    transport: {type: modbus-tcp, host: 127.0.0.1, port: %d, unit_id: 2}
-    poll_interval: 500ms
-    points:
-      - {id: v, register: holding, address: 0, type: uint16}
-""" % (port, port))
+    cfg = write_config(args, "cont", tcp_device("fast", port, ["poll_interval: 0ms"])
+                       + tcp_device("paced", port, ["poll_interval: 500ms"], unit=2))
     readings, status, _, _ = poll(args, cfg, 1200)
     fast = [r for r in readings if r["device"] == "fast"]
     paced = [r for r in readings if r["device"] == "paced"]
@@ -623,14 +586,8 @@ def case_fdlimit(args):
     import resource
     port = reserve_port()
     pymodbus(args, port, {"1": {"hr": {"0": 9}}})
-    cfg = write_config(args, "fd", """  - id: plc
-    transport: {type: modbus-tcp, host: 127.0.0.1, port: %d}
-    timeout: 300ms
-    poll_interval: 200ms
-    retries: 0
-    points:
-      - {id: v, register: holding, address: 0, type: uint16}
-""" % port)
+    cfg = write_config(args, "fd", tcp_device(
+        "plc", port, ["timeout: 300ms", "poll_interval: 200ms", "retries: 0"]))
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard < 1300:
         print("skip: RLIMIT_NOFILE hard limit %d" % hard)
@@ -682,14 +639,9 @@ def case_many(args):
         raise RuntimeError("many_server did not start")
     devs = []
     for k, port in enumerate(ports):
-        devs.append("""  - id: d%d
-    transport: {type: modbus-tcp, host: 127.0.0.1, port: %d}
-    poll_interval: 500ms
-    timeout: 3s
-    points:
-      - {id: a, register: holding, address: 0, type: uint16}
-      - {id: b, register: holding, address: 1, type: uint16}
-""" % (k, port))
+        devs.append(tcp_device("d%d" % k, port, ["poll_interval: 500ms", "timeout: 3s"],
+                               "      - {id: a, register: holding, address: 0, type: uint16}\n"
+                               "      - {id: b, register: holding, address: 1, type: uint16}\n"))
     cfg = write_config(args, "many", "".join(devs))
     readings, status, shut, err = poll(args, cfg, 4000)
     opened = status.pop("_open", {"sockets": 0, "max_fd": 0})
@@ -716,22 +668,10 @@ def case_many(args):
 
 
 def case_daemon(args):
-    silent, good = reserve_port(), reserve_port()
-    start([PY, os.path.join(args.peers, "hostile_server.py"), "silent", str(silent)])
-    pymodbus(args, good, {"1": {"hr": {"0": 5}}})
-    cfg = write_config(args, "daemon", """  - id: mute
-    transport: {type: modbus-tcp, host: 127.0.0.1, port: %d}
-    poll_interval: 1s
-    timeout: 1s
-    retries: 2
-    points:
-      - {id: v, register: holding, address: 0, type: uint16}
-  - id: good
-    transport: {type: modbus-tcp, host: 127.0.0.1, port: %d}
-    poll_interval: 1s
-    points:
-      - {id: v, register: holding, address: 0, type: uint16}
-""" % (silent, good))
+    silent, good = bad_and_good(args, "silent", 5)
+    cfg = write_config(args, "daemon", tcp_device(
+        "mute", silent, ["poll_interval: 1s", "timeout: 1s", "retries: 2"])
+        + tcp_device("good", good, ["poll_interval: 1s"]))
     p = subprocess.Popen([args.restockd, "--config", cfg, "--log-level", "debug"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     procs.append(p)
