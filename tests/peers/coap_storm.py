@@ -5,7 +5,7 @@ answered with a 2.05 notification under a token the client never made, which
 a client answers with a RST -- a ping-pong as fast as both sides go.
 
 usage: /usr/bin/python3 coap_storm.py PORT COUNT_FILE
-Prints "ready" once it listens; writes the number of datagrams received so
+PORT 0 takes a free port. Prints "ready PORT" once it listens; writes the number of datagrams received so
 far to COUNT_FILE every 100 ms (and at SIGTERM).
 """
 import os
@@ -40,7 +40,7 @@ def main():
 
     signal.signal(signal.SIGTERM, stop)
     threading.Thread(target=ticker, daemon=True).start()
-    print("ready", flush=True)
+    print("ready %d" % s.getsockname()[1], flush=True)
     while True:
         data, peer = s.recvfrom(2048)
         got[0] += 1
