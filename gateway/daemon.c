@@ -323,12 +323,13 @@ struct rs_clock *daemon_clock_open(struct store *st, double scale)
   int64_t real_now = clock_real_wall_ms(), anchor = real_now, real_anchor = real_now;
   double old_scale = 0;
   char *v = NULL;
-  bool have = false;
+  bool stored = false, have = false;
   struct rs_clock *clk;
   char buf[128], when[40];
 
   if(st && store_meta_get(st, DAEMON_META_CLOCK_ANCHOR, &v) == RS_OK) {
     int64_t a, r;
+    stored = true;
     if(!parse_anchor(v, &old_scale, &a, &r)) {
       have = true;
       anchor = a;
@@ -339,8 +340,16 @@ struct rs_clock *daemon_clock_open(struct store *st, double scale)
     FREE_NULL(v);
   }
   if(scale <= 0) {
+    /* real time from now on, for restockctl too: the anchor goes (a later --time-scale
+       anchors afresh at real now) */
     if(have)
       log_notice("the database holds a scaled timeline (x%g); running in real time now", old_scale);
+    if(stored) {
+      if(store_meta_delete(st, DAEMON_META_CLOCK_ANCHOR)) {
+        log_err("cannot remove the scaled clock's anchor: %s", store_errmsg(st));
+        return NULL;
+      }
+    }
     return clock_new_real();
   }
   if(have && old_scale != scale) {

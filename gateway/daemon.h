@@ -126,11 +126,13 @@ struct reading_path *daemon_core_readings(struct daemon_core *c);
 struct pipeline *daemon_core_pipeline(struct daemon_core *c);
 
 /*
- * The daemon's clock for st: real when scale <= 0; else scaled by `scale`,
+ * The daemon's clock for st: real when scale <= 0 (an anchor st holds is
+ * removed, so restockctl stamps wall time too); else scaled by `scale`,
  * anchored at DAEMON_META_CLOCK_ANCHOR in st (written at the first scaled
  * start; a restart with another scale re-anchors at the current simulated
  * time so it never jumps back). Logs at warning level that time is scaled.
- * NULL on allocation failure or when the anchor cannot be stored (logged).
+ * NULL on allocation failure or when the anchor cannot be stored or removed
+ * (logged).
  */
 struct rs_clock *daemon_clock_open(struct store *st, double scale);
 /*

@@ -171,6 +171,7 @@ enum sid {
   S_AUDIT_ADD,
   S_META_GET,
   S_META_SET,
+  S_META_DEL,
   S_APPR_LIST,
   S_APPR_BY_HASH,
   S_MAIL_QUEUE,
@@ -338,6 +339,7 @@ static const char *const sql_text[S_COUNT] = {
                       " last_error = ?3 WHERE id = ?1 AND sent_ms IS NULL",
     [S_META_SET] = "INSERT INTO meta(key, value) VALUES(?1, ?2)"
                    " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    [S_META_DEL] = "DELETE FROM meta WHERE key = ?1",
     [S_CONS_ENSURE] = "INSERT INTO consumable_state(id, spares, updated_ms, shelf_since_ms)"
                       " VALUES(?1, ?2, ?3, CASE WHEN ?2 > 0 THEN ?3 END)"
                       " ON CONFLICT(id) DO NOTHING",
@@ -2319,6 +2321,12 @@ enum rs_err store_meta_set(struct store *st, const char *key, const char *value)
     return fail_msg(st, RS_ERR_INVALID, "a meta entry needs a key and a value");
   st->spares_gen++;
   return exec(st, OWN_TX, S_META_SET, "writing a meta value", "tt", key, value);
+}
+
+enum rs_err store_meta_delete(struct store *st, const char *key)
+{
+  st->spares_gen++;
+  return exec(st, OWN_TX, S_META_DEL, "removing a meta value", "t", key);
 }
 
 /* ---- approvals: reading (gateway/approve.c) ---------------------------- */

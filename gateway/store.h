@@ -600,6 +600,8 @@ enum rs_err store_list_audit(struct store *st, const char *subject, size_t limit
 enum rs_err store_meta_get(struct store *st, const char *key, char **value);
 /* Set key to value (durable). Moves the spares generation (cached rows are re-read). */
 enum rs_err store_meta_set(struct store *st, const char *key, const char *value);
+/* Remove key (durable); RS_OK when it was not set either. Moves the spares generation. */
+enum rs_err store_meta_delete(struct store *st, const char *key);
 
 /*
  * Test hook: limit the file to max_pages pages (PRAGMA max_page_count), so

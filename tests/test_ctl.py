@@ -202,5 +202,23 @@ check(last.get("to") == "approved" and before and after and at and before <= at 
       f"the approval is stamped with the daemon's scaled time ({before} <= {at} <= {after})")
 check(stop_daemon(d) == 0, "restockd --time-scale stops cleanly")
 
+# restockd back in real time on the same state: the anchor goes, restockctl stamps wall time
+d, up = start_daemon()
+check(up, "restockd (real time again) serves /healthz")
+check(stop_daemon(d) == 0, "restockd (real time again) stops cleanly")
+oid4 = subprocess.run([seed, db, "press-01/valve", "F-1", "1", "1250"], capture_output=True,
+                      text=True, check=True).stdout.strip()
+before = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+rc, out, err = ctl("orders", "approve", oid4)
+after = datetime.datetime.now(datetime.timezone.utc)
+check(rc == 0 and f"order {oid4} approved" in out, "orders approve exits 0 after the real-time run")
+rc, out, _ = ctl("orders", "show", oid4, "--json")
+o = json.loads(out) if rc == 0 else {}
+last = (o.get("transitions") or [{}])[-1]
+at = last.get("time")
+at = datetime.datetime.fromisoformat(at.replace("Z", "+00:00")) if at else None
+check(last.get("to") == "approved" and at and before <= at <= after,
+      f"after a real-time run the approval is stamped with the wall clock ({before} <= {at} <= {after})")
+
 print(f"test_ctl: {failures} failed")
 sys.exit(1 if failures else 0)

@@ -481,13 +481,14 @@ static void test_adapter_fd_and_timer(void **state)
   close(ep);
 }
 
-/* The scaled timeline's anchor: written once, reused, re-anchored (never back) on a new scale. */
+/* The scaled timeline's anchor: written once, reused, re-anchored (never back) on a new scale,
+   removed by a start in real time. */
 static void test_scaled_anchor(void **state)
 {
   struct env e;
-  struct rs_clock *c1, *c2, *c3;
-  char *a1 = NULL, *a2 = NULL, *a3 = NULL;
-  int64_t before;
+  struct rs_clock *c1, *c2, *c3, *c4;
+  char *a1 = NULL, *a2 = NULL, *a3 = NULL, *a4 = NULL;
+  int64_t before, real0, now;
   (void)state;
 
   env_open(&e, falling_plant, RS_ARRAY_LEN(falling_plant), clock_real_wall_ms());
@@ -517,9 +518,20 @@ static void test_scaled_anchor(void **state)
     assert_int_equal(count_substr(log, "TIME IS SCALED"), 3);
     FREE_NULL(log);
   }
+  /* restockctl reads the scaled timeline while the anchor is there */
+  assert_true(daemon_clock_now_ms(e.st) >= before - 60000);
+  /* a start in real time removes the anchor: restockctl stamps wall time again */
+  c4 = daemon_clock_open(e.st, 0);
+  assert_non_null(c4);
+  assert_int_equal(clock_kind(c4), CLOCK_KIND_REAL);
+  assert_int_equal(store_meta_get(e.st, DAEMON_META_CLOCK_ANCHOR, &a4), RS_ERR_NOT_FOUND);
+  real0 = clock_real_wall_ms();
+  now = daemon_clock_now_ms(e.st);
+  assert_true(now >= real0 && now <= clock_real_wall_ms());
   clock_free(c1);
   clock_free(c2);
   clock_free(c3);
+  clock_free(c4);
   FREE_NULL(a1);
   FREE_NULL(a2);
   FREE_NULL(a3);
