@@ -12,7 +12,7 @@
  *
  * A configured rule orders its `quantity` (default one pack). The built-in
  * default rule orders up to a position that covers the lead time plus
- * RULES_DEFAULT_MARGIN_DAYS (rules_default_quantity; an extension of SPEC 7).
+ * RULES_DEFAULT_MARGIN_DAYS (default_quantity; an extension of SPEC 7).
  *
  * A button press (snapshot.button_pressed) makes one line of one pack,
  * whatever the `when` conditions say; it is credited to the first matching
@@ -21,7 +21,7 @@
  * No line is made for a stale consumable or one with an open line, nor by a
  * rule for a held one (a button press still makes one); their timers still
  * update. The caller restarts a consumable's timers when one of its lines
- * is created or ends (rule_state_restart; SPEC 7), so a condition that held
+ * is created or ends (state_restart; SPEC 7), so a condition that held
  * while a line was open fires only `for` after the line ended.
  *
  * need_by: the predicted empty time; when the consumable is not depleting
@@ -52,7 +52,8 @@ void rule_state_init(struct rule_state *st, const struct cfg *cfg)
     st->since_ms[i] = INT64_MIN;
 }
 
-void rule_state_restart(struct rule_state *st)
+/* Every timer of st back to "not holding" (a line of its consumable was made or ended). */
+static void state_restart(struct rule_state *st)
 {
   size_t i;
   for(i = 0; i < st->n && st->since_ms; i++)
@@ -159,8 +160,21 @@ static void state_fit(struct rule_state *st, const struct cfg *cfg)
   rule_state_init(st, cfg);
 }
 
-/* See rules.h. */
-int64_t rules_default_quantity(const struct rule_snapshot *s, int64_t pack)
+/*
+ * The built-in default rule's quantity for snapshot s (an extension of SPEC 7,
+ * which says one pack): enough units that the inventory position covers this
+ * line's replenishment time, the next line's (it can only be drafted once
+ * this one is delivered: one open line per consumable) and
+ * RULES_DEFAULT_MARGIN_DAYS,
+ *   units = ceil((2 * replenish_days + margin - position_days) / life_days),
+ * where replenish_days is s->replenish_days when set, else lead_time_days,
+ * at least 1, rounded up to whole packs of pack (> 0) and at most
+ * RULES_DEFAULT_MAX_PACKS packs. An infinite position_days (the installed
+ * part's days unknown) counts the spares and on_order only. One pack when
+ * the life is unknown (0, infinite, NaN) or any figure is not a number.
+ * Returns units.
+ */
+static int64_t default_quantity(const struct rule_snapshot *s, int64_t pack)
 {
   double life = s->life_days;
   double lead = s->replenish_days > 0 ? s->replenish_days : s->vars[EXPR_VAR_LEAD_TIME_DAYS];
@@ -201,7 +215,7 @@ static void decide(const struct cfg_rule *r, const struct rule_snapshot *s, int6
   if(button)
     d->quantity = pack;
   else if(r->builtin)
-    d->quantity = rules_default_quantity(s, pack);
+    d->quantity = default_quantity(s, pack);
   else
     d->quantity = round_to_pack(r->quantity > 0 ? r->quantity : pack, pack);
   d->approval_required = r->approval == CFG_APPROVAL_REQUIRED ||
@@ -278,7 +292,7 @@ size_t rules_evaluate(const struct cfg *cfg, int64_t now_ms, const struct rule_s
       continue;
     state_fit(&states[i], cfg);
     if(states[i].open_known && states[i].last_open != s->open_line)
-      rule_state_restart(&states[i]); /* a line was created or ended */
+      state_restart(&states[i]); /* a line was created or ended */
     states[i].open_known = true;
     states[i].last_open = s->open_line;
     r = evaluate_one(cfg, now_ms, s, &states[i], &button);

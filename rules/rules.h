@@ -55,15 +55,13 @@ struct rule_state {
 };
 void rule_state_init(struct rule_state *st, const struct cfg *cfg);
 void rule_state_free(struct rule_state *st);
-/* Every timer of st back to "not holding" (a line of its consumable was made or ended). */
-void rule_state_restart(struct rule_state *st);
 
 /* One order line the rules ask for. */
 struct rule_decision {
   const struct cfg_consumable *consumable;
   const struct cfg_rule *rule;   /* the rule that fired (may be cfg->default_rule) */
   int64_t quantity;              /* units, already rounded up to the pack size (the built-in
-                                    default rule: order-up-to, see rules_default_quantity) */
+                                    default rule: order-up-to, rules.c) */
   bool approval_required;        /* the rule or catalog says a person must approve */
   double figures[EXPR_VAR_COUNT];/* the figures that fired it */
   int64_t need_by_ms;            /* wall ms by which the part must arrive */
@@ -79,22 +77,6 @@ struct rule_decision {
  */
 size_t rules_evaluate(const struct cfg *cfg, int64_t now_ms, const struct rule_snapshot *snaps,
                       struct rule_state *states, size_t n, struct rule_decision *out, size_t cap);
-
-/*
- * The built-in default rule's quantity for snapshot s (an extension of SPEC 7,
- * which says one pack): enough units that the inventory position covers this
- * line's replenishment time, the next line's (it can only be drafted once
- * this one is delivered: one open line per consumable) and
- * RULES_DEFAULT_MARGIN_DAYS,
- *   units = ceil((2 * replenish_days + margin - position_days) / life_days),
- * where replenish_days is s->replenish_days when set, else lead_time_days,
- * at least 1, rounded up to whole packs of pack (> 0) and at most
- * RULES_DEFAULT_MAX_PACKS packs. An infinite position_days (the installed
- * part's days unknown) counts the spares and on_order only. One pack when
- * the life is unknown (0, infinite, NaN) or any figure is not a number.
- * Returns units.
- */
-int64_t rules_default_quantity(const struct rule_snapshot *s, int64_t pack);
 
 /* Whether rule r's selectors match consumable c. */
 bool rules_match(const struct cfg_rule *r, const struct cfg_consumable *c);
