@@ -71,6 +71,9 @@ enum { FIT_NONE = 0, FIT_LINEAR = 1, FIT_EXP = 2 };
 #ifndef SLOWER_SE
 #define SLOWER_SE         6.0    /* standard errors a slower rate must differ by */
 #endif
+#ifndef STUCK_NOT_IDLE
+#define STUCK_NOT_IDLE    1      /* 1: a freeze that ended as a stuck sensor is no normal pause */
+#endif
 #ifndef FROZEN_QUIET_D
 #define FROZEN_QUIET_D    14.0   /* an exact (noise-free) value frozen this long is suspect */
 #endif
@@ -953,8 +956,9 @@ static void unstick(struct predictor *p, int64_t from_ms)
  * Track when the raw value last changed (a sensor repeating one value
  * exactly is stuck, or a counter is paused) and the longest pause seen in
  * the segment, capped at IDLE_CAP_D (nights and weekends: what a normal
- * pause looks like here). f is the new raw value at t_ms. Raw, not
- * filtered: a median of 3 repeats itself on a quantised noisy sensor.
+ * pause looks like here; a pause that ended as a stuck sensor does not
+ * count). f is the new raw value at t_ms. Raw, not filtered: a median of 3
+ * repeats itself on a quantised noisy sensor.
  */
 static void note_move(struct predictor *p, int64_t t_ms, double f)
 {
@@ -969,12 +973,16 @@ static void note_move(struct predictor *p, int64_t t_ms, double f)
        stuck sensor, not an idle part: the buckets it filled since the
        freeze hold the fault, and a line through them would read the jump as
        a faster rate. They go; the time they spanned stays in the line. */
-    if(gap > STUCK_MIN_D && p->move_slope < 0 && step > NOISE_JUMP * p->noise &&
-       step > STUCK_SHARE * -p->move_slope * gap)
+    bool stuck = gap > STUCK_MIN_D && p->move_slope < 0 && step > NOISE_JUMP * p->noise &&
+                 step > STUCK_SHARE * -p->move_slope * gap;
+    if(stuck)
       unstick(p, p->move_ms);
     if(gap > IDLE_CAP_D)
       gap = IDLE_CAP_D;
-    if(gap > (double)p->idle_d)
+    /* nor is it a normal pause, whether the value froze or no readings
+       came (a dropout): the part was used all along, and the next freeze
+       must not look normal for as long */
+    if(gap > (double)p->idle_d && !(STUCK_NOT_IDLE && stuck))
       p->idle_d = (float)gap;
   }
   p->move_ms = t_ms;

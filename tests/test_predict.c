@@ -747,6 +747,44 @@ static void test_stuck_and_dropout_widen(void **state)
   assert_true(pr.days_left_p10 < 19 && pr.days_left_p10 < ref.days_left_p10 - 5);
 }
 
+/*
+ * A sensor that was stuck once (frozen 3 days, then back to the truth) and
+ * freezes again: the earlier freeze taught nothing about normal pauses, so
+ * the low bound drops as promptly as on a sensor that never froze before.
+ */
+static void test_second_freeze_prompt(void **state)
+{
+  struct predict_params pp;
+  struct predictor p, twin;
+  struct prediction a, b;
+  int64_t t;
+  (void)state;
+  rng_state = 53;
+  level_params(&pp, 100, 0);
+  predict_init(&p, &pp);
+  feed_linear(&p, 60, 0, 20, 0.3);
+  twin = p;
+  rng_state = 54;
+  feed_linear(&twin, 60, 20.02, 36, 0.3);
+  /* stuck from day 20 to day 23 at day 20's level, then the truth again */
+  for(t = 20 * DAY_MS + HOUR_MS / 2; t < 23 * DAY_MS; t += HOUR_MS / 2)
+    predict_add(&p, T0 + t, 100.0 * (1 - 20.0 / 60), NULL);
+  rng_state = 54;
+  feed_linear(&p, 60, 23, 36, 0.3);
+  /* both freeze at day 36 (40 % left) for a day and a half */
+  for(t = 36 * DAY_MS + HOUR_MS / 2; t <= 37 * DAY_MS + 12 * HOUR_MS; t += HOUR_MS / 2) {
+    predict_add(&p, T0 + t, 40.0, NULL);
+    predict_add(&twin, T0 + t, 40.0, NULL);
+  }
+  predict_eval(&p, T0 + 37 * DAY_MS + 12 * HOUR_MS, &a);
+  predict_eval(&twin, T0 + 37 * DAY_MS + 12 * HOUR_MS, &b);
+  printf("second freeze: p10 %.2f (never stuck before: %.2f), true 22.5\n", a.days_left_p10,
+         b.days_left_p10);
+  /* 22.5 days are truly left */
+  assert_true(a.days_left_p10 < 22.5);
+  assert_true(a.days_left_p10 < b.days_left_p10 + 0.5);
+}
+
 /* Two outliers in a row (they pass a median of 3) below empty near the end
    of a part: not "empty" — the reading moves the anchor only once it stays
    off the line. */
@@ -1046,6 +1084,7 @@ int main(void)
       cmocka_unit_test(test_bounds_linear),
       cmocka_unit_test(test_risk_within),
       cmocka_unit_test(test_stuck_and_dropout_widen),
+      cmocka_unit_test(test_second_freeze_prompt),
       cmocka_unit_test(test_bad_input_state_intact),
       cmocka_unit_test(test_counter_wrap),
       cmocka_unit_test(test_counter_reset_to_nonzero),
