@@ -44,11 +44,31 @@ void mbd_set(struct mbd *m, const struct cfg_device *d, size_t i, enum mbd_fail 
                     (unsigned)(r->start + r->count - 1), d->unit_id, what);
 }
 
+#define NOT_TRIED "not tried: the poll had no attempts left"
+
+/*
+ * Every request "not tried". Its detail is written only when it is read
+ * (detail_of): formatting it here cost as much as the rest of a poll's
+ * client work, and nearly every request is answered.
+ */
 void mbd_begin(struct mbd *m, const struct cfg_device *d)
 {
   size_t i;
-  for(i = 0; i < m->plan.n_reqs; i++)
-    mbd_set(m, d, i, MBD_TIMEOUT, 0, "not tried: the poll had no attempts left");
+  (void)d;
+  for(i = 0; i < m->plan.n_reqs; i++) {
+    m->outs[i].f = MBD_TIMEOUT;
+    m->outs[i].code = 0;
+    m->outs[i].detail[0] = '\0';
+  }
+}
+
+/* Request i's detail ("not tried" when mbd_set() never gave it one in this poll). */
+static const char *detail_of(struct mbd *m, const struct cfg_device *d, size_t i)
+{
+  struct mbd_out *o = &m->outs[i];
+  if(!o->detail[0])
+    mbd_set(m, d, i, o->f, o->code, NOT_TRIED);
+  return o->detail;
 }
 
 bool mbd_answered(enum mbd_fail f)
@@ -124,6 +144,7 @@ static void emit_failure(struct mbd *m, const struct cfg_device *d, size_t i, in
   const struct mbplan_req *r = &m->plan.reqs[i];
   const struct mbd_out *o = &m->outs[i];
   size_t k;
+  (void)detail_of(m, d, i);
   for(k = 0; k < r->n_items; k++) {
     struct reading rd;
     reading_init(&rd, d, r->items[k].point, wall_ms);
@@ -145,7 +166,7 @@ enum rs_err mbd_finish(struct mbd *m, const struct cfg_device *d, int64_t wall_m
     if(mbd_answered(m->outs[i].f))
       answered++;
     else if(!err[0])
-      (void)rs_strlcpy(err, m->outs[i].detail, errlen);
+      (void)rs_strlcpy(err, detail_of(m, d, i), errlen);
   }
   if(m->plan.n_reqs && !answered)
     return last; /* the device did not answer at all: the scheduler reports every point */
