@@ -57,6 +57,7 @@ struct slot {
   struct bus *bus; /* NULL inline */
   int64_t next_due;
   size_t hpos; /* its place in the scheduler's due heap */
+  bool ready; /* in the scheduler's ready queue (out of the heap) */
   int64_t failures; /* consecutive */
   bool down;
   bool warned; /* "no answer" logged for the current failure streak */
@@ -85,6 +86,11 @@ struct scheduler {
   bool inline_io; /* some inline slot has a descriptor or timers of its own (else skip those scans) */
   size_t *heap; /* slot indexes, a binary min-heap on next_due: what is due next is O(1) */
   size_t n_heap;
+  /* continuous event-loop devices (poll_interval 0) whose poll ended: polled
+     again at the next scheduler_run_due(), in the order they ended; a ring of
+     slot indexes (capacity n: a slot is in it at most once), outside the heap */
+  size_t *ready;
+  size_t ready_head, n_ready;
   size_t *polled; /* slots whose poll succeeded since scheduler_take_polled() */
   size_t n_polled, cap_polled;
   /* the event loop for backends with start() (scheduler_attach_loop) */
@@ -223,6 +229,12 @@ static void due_requeue(struct scheduler *s, struct slot *sl, int64_t due_mono)
     return;
   }
   d = next_delay(sl);
+  if(d <= 0 && sl->next_due <= s->now_mono && s->n_ready < s->n && !sl->ready) {
+    /* polled continuously: due again at once; the ready queue, O(1) (no heap) */
+    sl->ready = true;
+    s->ready[(s->ready_head + s->n_ready++) % s->n] = (size_t)(sl - s->slots);
+    return;
+  }
   missed = d > 0 ? (s->now_mono - due_mono) / d : 0;
   if(missed > 1)
     sl->skipped += (uint64_t)(missed - 1);
@@ -247,11 +259,15 @@ static void due_rebuild(struct scheduler *s)
 {
   size_t i;
   FREE_NULL(s->heap);
+  FREE_NULL(s->ready);
   s->heap = rs_xcalloc(s->n ? s->n : 1, sizeof(*s->heap));
+  s->ready = rs_xcalloc(s->n ? s->n : 1, sizeof(*s->ready));
+  s->ready_head = s->n_ready = 0;
   s->n_heap = s->n;
   for(i = 0; i < s->n; i++) {
     s->heap[i] = i;
     s->slots[i].hpos = i;
+    s->slots[i].ready = false;
   }
   for(i = s->n / 2; i-- > 0;)
     due_down(s, i);
@@ -363,6 +379,7 @@ void scheduler_free(struct scheduler *s)
   FREE_NULL(s->slots);
   FREE_NULL(s->polled);
   FREE_NULL(s->heap);
+  FREE_NULL(s->ready);
   bus_pool_free(s->pool); /* after the slots: their close jobs run before the workers stop */
   free(s);
 }
@@ -744,13 +761,34 @@ static size_t run_slot(struct scheduler *s, struct slot *sl, size_t i, int64_t n
 size_t scheduler_run_due(struct scheduler *s, int64_t now_mono, int64_t now_wall,
                          adapter_emit_fn emit, void *ctx)
 {
-  size_t i, polled = 0;
+  size_t i, k, polled = 0;
   s->now_mono = now_mono;
+  /* the continuous devices whose poll ended, in that order (those that end
+     meanwhile wait for the next call) */
+  for(k = s->n_ready; k > 0 && s->n_ready; k--) {
+    struct slot *sl;
+    i = s->ready[s->ready_head];
+    s->ready_head = (s->ready_head + 1) % s->n;
+    s->n_ready--;
+    sl = &s->slots[i];
+    sl->ready = false;
+    polled += run_slot(s, sl, i, now_mono, now_wall, emit, ctx);
+    if(sl->busy && sl->di && sl->di->async && next_delay(sl) <= 0)
+      continue; /* in flight, out of the heap: due again when it ends (async_done) */
+    if(sl->next_due <= now_mono)
+      sl->next_due = now_mono + 1;
+    due_unpark(s, sl);
+  }
   /* only what is due, earliest first: O(log n) per poll, not O(devices) per call */
   while(s->n_heap && s->slots[s->heap[0]].next_due <= now_mono) {
     struct slot *sl = &s->slots[s->heap[0]];
     i = s->heap[0];
     polled += run_slot(s, sl, i, now_mono, now_wall, emit, ctx);
+    if(sl->busy && sl->di && sl->di->async && next_delay(sl) <= 0) {
+      /* polled continuously and now in flight: out of the heap until it ends */
+      due_park(s, sl);
+      continue;
+    }
     if(sl->next_due <= now_mono)
       sl->next_due = now_mono + 1; /* never loop on one slot */
     due_fix(s, sl);
@@ -845,6 +883,8 @@ size_t scheduler_drain(struct scheduler *s, adapter_emit_fn emit, void *ctx)
 
 int64_t scheduler_next_due(const struct scheduler *s)
 {
+  if(s->n_ready)
+    return s->now_mono; /* continuous devices are waiting for their next poll */
   return s->n_heap ? s->slots[s->heap[0]].next_due : INT64_MAX;
 }
 
