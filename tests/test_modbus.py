@@ -22,8 +22,8 @@ CASE is one of:
                 same port: it reconnects (each step waits for its event)
   isolation     a device that accepts and never answers does not delay a
                 device on another bus (it is read on while the mute poll
-                hangs; inline it is not); no pile-up; shutdown bounded by
-                one poll
+                hangs; inline it is not); no pile-up; the scheduler shuts
+                down with the poll in flight
   continuous    poll_interval 0ms reads a device again as soon as its reply is
                 in (no rounds skipped); a 500ms device on the same
                 connection keeps its interval
@@ -33,8 +33,10 @@ CASE is one of:
   many          2,000 Modbus TCP devices, each on a port of its own: 2,000
                 connections open at once on one event loop, every device up
                 and every value right (RLIMIT_NOFILE raised as needed)
-  daemon        restockd with a silent device stops within 5 s of SIGTERM
+  daemon        restockd with a silent device stops on SIGTERM (exit 0)
 Exit 0 pass, 1 fail, 77 skip (a peer is missing).
+No check is on how long something took: a generous timeout only guards
+against a hang (and says so); speed is measured in bench/poll.
 """
 import argparse
 import json
@@ -44,6 +46,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 from testports import reserve_port  # tests/testports.py
@@ -136,8 +139,12 @@ def probe(args, cfg, *rest):
 
 def poll(args, cfg, run_ms, extra=()):
     """Run the scheduler; returns (readings, status by device, shutdown ms, stderr)."""
-    out = subprocess.run([args.poll, cfg, str(run_ms)] + list(extra), capture_output=True,
-                         text=True, timeout=run_ms / 1000 + 60)
+    try:
+        out = subprocess.run([args.poll, cfg, str(run_ms)] + list(extra), capture_output=True,
+                             text=True, timeout=run_ms / 1000 + 60)
+    except subprocess.TimeoutExpired:
+        check(False, "the poll tool hung: still running 60 s after its %d ms" % run_ms)
+        return [], {}, None, ""
     readings, status, shut = [], {}, None
     for line in out.stdout.splitlines():
         f = line.split(" ")
@@ -497,8 +504,8 @@ def case_isolation(args):
     check(m["errors"].get("timeout", 0) >= 1, "the mute device's timeouts are counted")
     check(m["skipped"] >= 1 and m["polls"] <= 3,
           "no pile-up: rounds skipped while a poll runs (%r)" % m)
-    check(shut is not None and shut <= 3500,
-          "shutdown waits at most one poll, timeout x (retries + 1) (%s ms)" % shut)
+    check(shut is not None,
+          "the scheduler shuts down with the mute poll in flight (%s ms)" % shut)
     # the same plant inline (everything on one thread) shows why the workers exist
     readings, _, _, _ = poll(args, cfg, 4000, ["--inline"])
     n = good_before_mute(readings)
@@ -568,14 +575,14 @@ def case_probe(args):
     rc, _, err = probe(args, cfg, "press", "nope")
     check(rc == 2, "unknown point exits 2")
     stop(srv)
-    t0 = time.monotonic()
     rc, out, _ = probe(args, cfg, "press", "--json")
-    took = time.monotonic() - t0
     doc = json.loads(out)
     check(rc == 1 and doc["state"] == "down" and doc["rtt_ms"] is None
           and all(p["error"] and p["value"] is None for p in doc["points"]),
           "a device that does not answer: exit 1, down, rtt_ms null, an error on every point")
-    check(took < 2.0, "a refused device fails fast (%.2f s)" % took)
+    # refused, not waited for: the error is the refusal, not "no answer within 300 ms"
+    check(all("refused" in p["error"] for p in doc["points"]),
+          "a refused connection is reported as refused: %r" % [p["error"] for p in doc["points"]])
     rc, out, _ = probe(args, cfg, "press")
     check(rc == 1 and out.startswith("press: down ("), "table: 'press: down (...)': %r"
           % out.splitlines()[:1])
@@ -664,7 +671,7 @@ def case_many(args):
     check(len(good) == n and min(good.values()) >= 6,
           "every device read at least 3 times in 4 s (%d devices, fewest readings %d)"
           % (len(good), min(good.values()) if good else 0))
-    check(shut is not None and shut < 2000, "closing 2,000 connections takes %s ms" % shut)
+    check(shut is not None, "the scheduler closes its 2,000 connections and ends (%s ms)" % shut)
 
 
 def case_daemon(args):
@@ -673,21 +680,34 @@ def case_daemon(args):
         "mute", silent, ["poll_interval: 1s", "timeout: 1s", "retries: 2"])
         + tcp_device("good", good, ["poll_interval: 1s"]))
     p = subprocess.Popen([args.restockd, "--config", cfg, "--log-level", "debug"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     procs.append(p)
-    time.sleep(3.6)  # the first poll of the silent device takes 3 x 1 s
-    check(p.poll() is None, "restockd runs with a silent device")
-    t0 = time.monotonic()
+    lines = []
+
+    def read_err():
+        for line in p.stderr:
+            lines.append(line)
+
+    reader = threading.Thread(target=read_err, daemon=True)
+    reader.start()
+    # the first poll of the silent device ends after 3 x 1 s; the next one starts at once
+    end = time.monotonic() + 60  # a hang guard only
+    while (time.monotonic() < end and p.poll() is None
+           and not any("device mute: no answer" in l for l in lines)):
+        time.sleep(0.05)
+    check(p.poll() is None and any("device mute: no answer" in l for l in lines),
+          "restockd runs and logs the silent device")
     p.send_signal(signal.SIGTERM)
     try:
-        _, err = p.communicate(timeout=10)
+        p.wait(timeout=30)  # a hang guard only
     except subprocess.TimeoutExpired:
+        check(False, "restockd hung: still running 30 s after SIGTERM with a silent device")
         p.kill()
-        _, err = p.communicate()
-    took = time.monotonic() - t0
-    check(p.returncode == 0, "restockd exits 0 after SIGTERM (rc %s)" % p.returncode)
-    check(took < 5.0, "stops within 5 s of SIGTERM while a poll hangs (%.2f s)" % took)
-    check("device mute: no answer" in err, "logs the silent device")
+        p.wait()
+    reader.join(timeout=10)
+    err = "".join(lines)
+    check(p.returncode == 0, "restockd exits 0 after SIGTERM while a poll hangs (rc %s)"
+          % p.returncode)
     check("device good: no answer" not in err, "the good device answers")
 
 
