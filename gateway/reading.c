@@ -926,6 +926,38 @@ static void cons_reread(struct reading_path *rp, const struct cfg_consumable *c,
   free(v);
 }
 
+/*
+ * The life a part lasts now, from `learned` (the median of the past intervals between
+ * replacements) and what the parts show since: when the wear got clearly faster (a
+ * rate change; a plant that runs more), the median follows only after three short
+ * intervals, and cover, position and the order-up-to quantity counted every spare at
+ * the old life. Takes the consumable's state and the prediction at now_ms; returns
+ * the installed part's own projected life (its age plus days_left) once it can be
+ * projected (its bounds known and a fifth of the learned life past) and it is under
+ * three quarters of `learned`; before that, the newest interval when it was that
+ * short; else `learned`. A slower wear is not followed here (the shelf then lasts
+ * longer than counted: no stockout).
+ */
+static double faster_life(const struct cons_state *cs, const struct prediction *pr, int64_t now_ms,
+                          double learned)
+{
+  double age, proj;
+  if(cs->pred.n_intervals < 1 || !isfinite(learned) || learned <= 0)
+    return learned;
+  if(cs->replaced_ms != INT64_MIN && now_ms >= cs->replaced_ms) {
+    age = (double)(now_ms - cs->replaced_ms) / 86400000.0;
+    proj = age + pr->days_left;
+    if(age >= 0.2 * learned && isfinite(pr->days_left_p10) && isfinite(proj))
+      return proj < 0.75 * learned ? proj : learned;
+  }
+  if(cs->pred.n_intervals >= 2) {
+    double newest = (double)cs->pred.intervals_d[cs->pred.n_intervals - 1];
+    if(newest > 0 && newest < 0.75 * learned)
+      return newest;
+  }
+  return learned;
+}
+
 void reading_path_snapshot(struct reading_path *rp, const struct cfg_consumable *c, int64_t now_ms,
                            bool open_line, struct rule_snapshot *out)
 {
@@ -995,7 +1027,7 @@ void reading_path_snapshot(struct reading_path *rp, const struct cfg_consumable 
       out->vars[EXPR_VAR_LEVEL_PCT] = f * 100.0;
   }
   if(reading_path_predict(rp, c, now_ms, &pr)) {
-    double life = predict_typical_life_days(&cs->pred, &pr);
+    double life = faster_life(cs, &pr, now_ms, predict_typical_life_days(&cs->pred, &pr));
     double lo = life, hi = life, inst = pr.days_left, inst10 = pr.days_left_p10;
     out->life_days = life;
     out->vars[EXPR_VAR_LEVEL_PCT] = pr.level_pct;

@@ -68,6 +68,10 @@ struct kstate {
   unsigned stockouts;   /* times it ran empty with no spare */
   bool out;             /* empty with no spare now */
   int64_t out_from_ms;  /* empty_ms when the current stockout began */
+  /* when: [from, to) simulated ms of each stockout, to 0 while it lasts (the bench
+     compares them hour by hour with its baselines); owned */
+  int64_t (*spans)[2];
+  size_t n_spans, cap_spans;
   /* scratch of one delivered line (devices_delivered, lock held) */
   int64_t line_pre;
   double line_left_ms;
@@ -346,11 +350,20 @@ static void k_plant(struct kstate *ks, int64_t now, int64_t dt)
     if(!ks->out) {
       ks->stockouts++;
       ks->out_from_ms = ks->empty_ms - dt;
+      if(ks->n_spans == ks->cap_spans) {
+        ks->cap_spans = ks->cap_spans ? 2 * ks->cap_spans : 8;
+        ks->spans = rs_xrealloc(ks->spans, ks->cap_spans * sizeof(*ks->spans));
+      }
+      ks->spans[ks->n_spans][0] = now - dt;
+      ks->spans[ks->n_spans][1] = 0;
+      ks->n_spans++;
       log_warn("sim: %s/%s is worn out and no spare is on the shelf (stockout %u)",
                ks->dev->cfg->id, k->id, ks->stockouts);
     }
   }
   else if(ks->out) {
+    if(ks->n_spans)
+      ks->spans[ks->n_spans - 1][1] = now - dt;
     log_info("sim: %s/%s: a spare arrived after %.1f days without one", ks->dev->cfg->id, k->id,
              (double)(ks->empty_ms - ks->out_from_ms) / 86400000.0);
   }
@@ -855,6 +868,8 @@ void devices_stop(struct devices *d)
     free(sd->cur);
   }
   free(d->devs);
+  for(i = 0; d->ks && i < d->n_ks; i++)
+    free(d->ks[i].spans);
   free(d->ks);
   free(d->bs);
   if(d->wake[0] >= 0)
@@ -1000,6 +1015,15 @@ char *devices_state_json(void *ctx)
       json_object_set_new(kj, "empty_seconds", json_integer((json_int_t)(ks->empty_ms / 1000)));
       json_object_set_new(kj, "stockouts", json_integer((json_int_t)ks->stockouts));
       json_object_set_new(kj, "empty_now", json_boolean(ks->out));
+      {
+        json_t *sa = json_array();
+        size_t m;
+        for(m = 0; m < ks->n_spans; m++)
+          json_array_append_new(
+              sa, json_pack("[I,I]", (json_int_t)(ks->spans[m][0] / 1000),
+                            (json_int_t)(ks->spans[m][1] ? ks->spans[m][1] / 1000 : now / 1000)));
+        json_object_set_new(kj, "empty_spans", sa);
+      }
       json_object_set_new(kj, "tracked_seconds", json_integer((json_int_t)(ks->tracked_ms / 1000)));
       if(ks->replace_at) {
         clock_format_rfc3339(ks->replace_at, t, sizeof(t));

@@ -430,6 +430,51 @@ static void blob_hex_unit0(char *hex)
     hex_put(hex, len - 4 + (size_t)k, (uint8_t)(c >> (8 * k)), upper);
 }
 
+/*
+ * A rate change: parts lasted 4 days; the installed one wears twice as fast.
+ * The median of the past intervals still says 4 days, but once a day of the
+ * new part is seen its own life (its age plus days_left, about 2 days) is
+ * what the spares are counted at. Right after the next replacement, before
+ * the new part can be projected, the newest interval (about 2 days) stands
+ * in, not the median.
+ */
+static void test_faster_wear_followed(void **state)
+{
+  struct env e;
+  struct rule_snapshot s;
+  int64_t t;
+  int i;
+  (void)state;
+  env_open(&e);
+  t = feed_falling(&e, T0, 100, 90);
+  t = feed_falling(&e, t + HOUR_MS, 100, 96);  /* lasts 4 days */
+  t = feed_falling(&e, t + HOUR_MS, 100, 96);  /* 4 days */
+  t = feed_falling(&e, t + HOUR_MS, 100, 96);  /* 4 days */
+  t += HOUR_MS;
+  for(i = 0; i < 30; i++) /* the installed one: 2 points an hour */
+    submit(&e, "lvl", t + i * HOUR_MS, 100 - 2 * i);
+  t += 29 * HOUR_MS;
+  assert_int_equal(store_spares(&e, "m1/filter"), 0);
+  assert_int_equal(store_add_spares(e.st, "m1/filter", 2, t, NULL), RS_OK);
+  reading_path_snapshot(e.rp, e.filter, t, false, &s);
+  assert_true(isfinite(s.vars[EXPR_VAR_DAYS_LEFT_P10]));
+  assert_true(fabs(s.life_days - (29.0 / 24 + s.vars[EXPR_VAR_DAYS_LEFT])) < 0.01);
+  assert_true(s.life_days > 1.8 && s.life_days < 2.3);
+  assert_true(fabs(s.vars[EXPR_VAR_COVER_DAYS] - (s.vars[EXPR_VAR_DAYS_LEFT] + 2 * s.life_days)) <
+              0.01);
+  /* worn out at that pace, a spare fitted: 2 h into the new part */
+  for(i = 30; i < 49; i++)
+    submit(&e, "lvl", t + (i - 29) * HOUR_MS, 100 - 2 * i);
+  t += 20 * HOUR_MS;
+  for(i = 0; i < 3; i++)
+    submit(&e, "lvl", t + i * HOUR_MS, 100 - 2 * i);
+  t += 2 * HOUR_MS;
+  reading_path_snapshot(e.rp, e.filter, t, false, &s);
+  assert_true(fabs(s.vars[EXPR_VAR_HOURS_SINCE_REPLACEMENT] - 2) < 1e-9);
+  assert_true(s.life_days > 1.8 && s.life_days < 2.3);
+  env_close(&e);
+}
+
 /* The history survives a restart: saved state, then the stored readings it had not seen. */
 static void test_history_survives_restart(void **state)
 {
@@ -676,6 +721,7 @@ int main(void)
       cmocka_unit_test(test_risk_right_after_replacement),
       cmocka_unit_test(test_shelf_bounds_from_intervals),
       cmocka_unit_test(test_installed_capped_by_longest_life),
+      cmocka_unit_test(test_faster_wear_followed),
       cmocka_unit_test(test_replacement_recorded),
       cmocka_unit_test(test_history_survives_restart),
       cmocka_unit_test(test_batched_crash_bound),

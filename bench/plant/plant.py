@@ -282,6 +282,7 @@ class PartSim:
         self.swap = 0.05
         self.warmup = 0
         self.empty_late_h = 0.0
+        self.empty_hours = set()  # hour indexes (since START) it stood empty
 
     def life_h(self):
         return self.p["life_days"] * 24.0 * duty_share(self.p)  # operating hours
@@ -322,6 +323,7 @@ class PartSim:
         empty = self.used >= 1 and self.shelf == 0 and self.fit_at is None
         if empty:
             self.empty_h += 1
+            self.empty_hours.add(int(t // HOUR))
             if t >= self.warmup:
                 self.empty_late_h += 1
             if not self.out:
@@ -389,8 +391,23 @@ def summarise_sims(sims, days):
             "stockout_days_late": s.empty_late_h / 24,
             "shelf_mean": s.shelf_sum / (days * 24), "shelf_max": s.shelf_max,
             "ordered": s.ordered, "fitted": s.fitted, "early": s.early, "doubles": s.doubles,
-            "left": s.shelf + s.on_order(), "start": s.p["spares"]}
+            "left": s.shelf + s.on_order(), "start": s.p["spares"],
+            "empty_hours": sorted(s.empty_hours)}
     return rows
+
+
+def avoided_days(spans, perfect_hours):
+    """Days of the spans [(from_s, to_s)] (seconds since START) that fall in hours in which
+    perfect information's same part was not empty: the stockout days it avoided."""
+    total = 0.0
+    for a, b in spans:
+        h = int(a // HOUR)
+        while h * HOUR < b:
+            lo, hi = max(a, h * HOUR), min(b, (h + 1) * HOUR)
+            if hi > lo and h not in perfect_hours:
+                total += hi - lo
+            h += 1
+    return total / DAY
 
 
 # ---------------------------------------------------------------- the real run
@@ -520,7 +537,8 @@ def run_restock(build, parts, days, scale, seed, out):
             "ordered": sum(q for _, _, q in lines), "fitted": k["replacements"],
             "early": k["early_deliveries"], "doubles": doubles,
             "left": k["shelf"] + sum(q for _, _, q in lines) - k["delivered"],
-            "start": p["spares"]}
+            "start": p["spares"],
+            "empty_spans": [(a - START_TS, b - START_TS) for a, b in k.get("empty_spans", [])]}
     return rows, sim_days
 
 
@@ -528,7 +546,7 @@ def run_restock(build, parts, days, scale, seed, out):
 
 def totals(rows, parts, only=None):
     sel = [p for p in parts if only is None or only(p)]
-    t = {"stockout_days": 0.0, "stockout_days_late": 0.0, "stockouts": 0, "ordered": 0, "fitted": 0, "early": 0,
+    t = {"stockout_days": 0.0, "stockout_days_late": 0.0, "avoidable_days": 0.0, "stockouts": 0, "ordered": 0, "fitted": 0, "early": 0,
          "doubles": 0, "shelf_mean": 0.0, "shelf_max": 0, "shelf_packs": 0.0,
          "parts_empty": 0, "left": 0, "start": 0}
     for p in sel:
@@ -536,13 +554,15 @@ def totals(rows, parts, only=None):
         for key in ("stockout_days", "stockout_days_late", "stockouts", "ordered", "fitted",
                     "early", "doubles", "left", "start"):
             t[key] += r[key]
+        t["avoidable_days"] += r.get("avoidable_days", 0.0)
         t["shelf_mean"] += r["shelf_mean"] / len(sel)
         t["shelf_packs"] += r["shelf_mean"] / p["pack"] / len(sel)
         t["shelf_max"] = max(t["shelf_max"], r["shelf_max"])
         t["parts_empty"] += 1 if r["stockout_days"] > 0 else 0
     t["ordered_per_fitted"] = t["ordered"] / t["fitted"] if t["fitted"] else float("nan")
-    # net of what is still on the shelf or on the way at the end (and of the start shelf)
-    t["net_per_fitted"] = ((t["ordered"] - t["left"] + t["start"]) / t["fitted"]
+    # net of what is still on the shelf or on the way at the end: the units bought that were
+    # used (below 1 by the spares the plant started with)
+    t["net_per_fitted"] = ((t["ordered"] - t["left"]) / t["fitted"]
                            if t["fitted"] else float("nan"))
     return t
 
@@ -568,9 +588,18 @@ def main():
     days = sim_days
     ss = summarise_sims(run_baseline(parts, days, "sS", a.seed), days)
     pf = summarise_sims(run_baseline(parts, days, "perfect", a.seed), days)
+    # stockout days perfect information avoided: hours a policy's part stood empty while
+    # perfect information's same part did not (the rest it could not avoid either:
+    # parts that start worn with a long lead time)
+    for p in parts:
+        ph = set(pf[p["id"]]["empty_hours"])
+        rs[p["id"]]["avoidable_days"] = avoided_days(rs[p["id"]]["empty_spans"], ph)
+        ss[p["id"]]["avoidable_days"] = sum(1 for h in ss[p["id"]]["empty_hours"]
+                                            if h not in ph) / 24.0
+        pf[p["id"]]["avoidable_days"] = 0.0
     answered = lambda p: not (p["approval"] == "required" and p["answer_days"] is None)
-    print("\nper part (restock | (s,S) | perfect): stockout days, shelf mean/max, ordered/fitted, "
-          "early, doubles")
+    print("\nper part (restock | (s,S) | perfect): stockout days (restock and (s,S): of which "
+          "perfect information avoided), shelf mean/max, ordered/fitted, early, doubles")
     for p in parts:
         line = "%-4s %-10s pack %2d lead %2dd %-9s" % (
             p["id"], p["kind"], p["pack"], p["lead"],
@@ -578,26 +607,31 @@ def main():
             ("never" if p["answer_days"] is None else "ok+%.1fd" % p["answer_days"]))
         for rows in (rs, ss, pf):
             r = rows[p["id"]]
-            line += " | %5.1f %4.1f/%-2d %2d/%-2d %d %d" % (
-                r["stockout_days"], r["shelf_mean"], r["shelf_max"], r["ordered"], r["fitted"],
-                r["early"], r["doubles"])
+            line += " | %5.1f%s %4.1f/%-2d %2d/%-2d %d %d" % (
+                r["stockout_days"], " (%4.1f)" % r["avoidable_days"] if rows is not pf else "",
+                r["shelf_mean"], r["shelf_max"], r["ordered"], r["fitted"], r["early"],
+                r["doubles"])
         print(line)
     report = {"seed": a.seed, "parts": len(parts), "days": days, "scale": a.scale}
     print("\ntotals over %.0f simulated days (parts a person answers; the never-answered "
           "parts listed apart):" % days)
-    hdr = "%-9s %9s %9s %6s %8s %10s %8s %6s %7s" % (
-        "policy", "stockout", "after d%d" % WARMUP_DAYS, "parts", "shelf", "shelf/pack", "ord/fit",
-        "early", "doubles")
+    hdr = "%-9s %9s %9s %9s %6s %8s %10s %8s %8s %6s %7s" % (
+        "policy", "stockout", "avoidable", "after d%d" % WARMUP_DAYS, "parts", "shelf",
+        "shelf/pack", "ord/fit", "net", "early", "doubles")
     print(hdr)
     for name, rows in (("restock", rs), ("(s,S)", ss), ("perfect", pf)):
         t = totals(rows, parts, answered)
         tn = totals(rows, parts, lambda p: not answered(p))
         report[name] = {"answered": t, "never_answered": tn}
-        print("%-9s %8.1fd %8.1fd %6d %8.2f %10.2f %8.3f %6d %7d   never answered: %.1f "
-              "stockout days" % (name, t["stockout_days"], t["stockout_days_late"],
-                                 t["parts_empty"], t["shelf_mean"], t["shelf_packs"],
-                                 t["ordered_per_fitted"], t["early"], t["doubles"],
-                                 tn["stockout_days"]))
+        print("%-9s %8.1fd %8.1fd %8.1fd %6d %8.2f %10.2f %8.3f %8.3f %6d %7d   never answered: "
+              "%.1f stockout days" % (name, t["stockout_days"], t["avoidable_days"],
+                                      t["stockout_days_late"], t["parts_empty"], t["shelf_mean"],
+                                      t["shelf_packs"], t["ordered_per_fitted"],
+                                      t["net_per_fitted"], t["early"], t["doubles"],
+                                      tn["stockout_days"]))
+    print("(avoidable: stockout days in hours when perfect information's same part was not "
+          "empty; net: units ordered less those on the shelf or on the way at the end, per "
+          "unit fitted)")
     # on the parts restock kept in stock all year: its shelf beside (s,S)'s
     kept = lambda p: answered(p) and rs[p["id"]]["stockout_days"] == 0
     n_kept = sum(1 for p in parts if kept(p))
@@ -610,7 +644,7 @@ def main():
                   n_kept, tk["restock"]["shelf_mean"], tk["restock"]["shelf_packs"],
                   tk["(s,S)"]["shelf_mean"], tk["(s,S)"]["shelf_packs"],
                   tk["perfect"]["shelf_mean"], tk["perfect"]["shelf_packs"]))
-    print("units bought per unit fitted, net of the shelf and orders left at the end: "
+    print("units ordered per unit fitted, net of the shelf and orders left at the end: "
           "restock %.3f, (s,S) %.3f, perfect %.3f" % (
               report["restock"]["answered"]["net_per_fitted"],
               report["(s,S)"]["answered"]["net_per_fitted"],
