@@ -1035,12 +1035,12 @@ void reading_path_snapshot(struct reading_path *rp, const struct cfg_consumable 
     out->vars[EXPR_VAR_RATE_PER_DAY] = pr.rate_per_day;
     out->vars[EXPR_VAR_CONFIDENCE] = pr.confidence;
     out->empty_at_ms = pr.empty_at_ms;
-    /* once three or more replacements were seen, the shortest and the longest of those
-       intervals: a shelf of parts is not known to the day (its spread decides when to
+    /* once two or more intervals between replacements were seen, the shortest and the
+       longest of them: a shelf of parts is not known to the day (its spread decides when to
        order), and in cover and position the installed part is not counted beyond the
        longest, less its age (a fit of a few hours' readings can say 20 days for a part
        that lasts 4; days_left itself stays the predictor's) */
-    if(cs->pred.n_intervals >= 3 && isfinite(life)) {
+    if(cs->pred.n_intervals >= 2 && isfinite(life)) {
       size_t k;
       for(k = 0; k < cs->pred.n_intervals; k++) {
         double d = (double)cs->pred.intervals_d[k];

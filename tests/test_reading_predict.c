@@ -430,6 +430,27 @@ static void blob_hex_unit0(char *hex)
     hex_put(hex, len - 4 + (size_t)k, (uint8_t)(c >> (8 * k)), upper);
 }
 
+/* The same cap once two intervals were seen (4 and 5 days): 5 - 2 = 3 days. */
+static void test_installed_capped_after_two_intervals(void **state)
+{
+  struct env e;
+  struct rule_snapshot s;
+  int64_t t;
+  int i;
+  (void)state;
+  env_open(&e);
+  t = feed_falling(&e, T0, 100, 90);
+  t = feed_falling(&e, t + HOUR_MS, 100, 96);
+  t = feed_falling(&e, t + HOUR_MS, 100, 120);
+  for(i = 0; i < 13; i++)
+    submit(&e, "lvl", t + HOUR_MS + i * 4 * HOUR_MS, 100 - i);
+  t += HOUR_MS + 48 * HOUR_MS;
+  reading_path_snapshot(e.rp, e.filter, t, false, &s);
+  assert_true(s.vars[EXPR_VAR_DAYS_LEFT] > 5);
+  assert_true(fabs(s.vars[EXPR_VAR_COVER_DAYS] - 3) < 0.01);
+  env_close(&e);
+}
+
 /*
  * A rate change: parts lasted 4 days; the installed one wears twice as fast.
  * The median of the past intervals still says 4 days, but once a day of the
@@ -722,6 +743,7 @@ int main(void)
       cmocka_unit_test(test_shelf_bounds_from_intervals),
       cmocka_unit_test(test_installed_capped_by_longest_life),
       cmocka_unit_test(test_faster_wear_followed),
+      cmocka_unit_test(test_installed_capped_after_two_intervals),
       cmocka_unit_test(test_replacement_recorded),
       cmocka_unit_test(test_history_survives_restart),
       cmocka_unit_test(test_batched_crash_bound),
