@@ -1745,19 +1745,15 @@ static void slot_alert(struct poll_slot *s, const char *fmt, ...)
 }
 
 /*
- * Note that a line of consumable took took_ms from drafted to delivered:
- * the stored replenishment time (STORE_META_REPLENISH) follows a slower
- * delivery at once and a faster one a quarter of the way, so it stays near
- * the slow end of the shop's jitter and one quick delivery does not make
- * the next order late or short. It includes the waits for batching and
- * for a person's approval, which the catalog's lead time does not.
+ * Note that something took took_ms under the meta key `key`: the stored
+ * figure follows a slower one at once and a faster one a quarter of the way.
  */
-static enum rs_err note_replenish(struct pipeline *p, const char *consumable, int64_t took_ms)
+static enum rs_err note_running(struct pipeline *p, const char *key, int64_t took_ms)
 {
-  char key[CFG_ID_MAX * 2 + 64], val[32], *cur = NULL;
+  char val[32], *cur = NULL;
   int64_t old = -1, ms = took_ms;
   enum rs_err rc;
-  if(took_ms <= 0 || rs_snprintf(key, sizeof(key), "%s%s", STORE_META_REPLENISH, consumable))
+  if(took_ms <= 0)
     return RS_OK;
   if(store_meta_get(p->st, key, &cur) == RS_OK && cur &&
      rs_parse_i64(cur, false, 0, INT64_MAX, &old))
@@ -1769,6 +1765,38 @@ static enum rs_err note_replenish(struct pipeline *p, const char *consumable, in
     return RS_OK;
   rc = store_meta_set(p->st, key, val);
   return rc;
+}
+
+/*
+ * Note that a line of consumable took took_ms from drafted to delivered:
+ * the stored replenishment time (STORE_META_REPLENISH) follows a slower
+ * delivery at once and a faster one a quarter of the way, so it stays near
+ * the slow end of the shop's jitter and one quick delivery does not make
+ * the next order late or short. It includes the waits for batching and
+ * for a person's approval, which the catalog's lead time does not.
+ */
+static enum rs_err note_replenish(struct pipeline *p, const char *consumable, int64_t took_ms)
+{
+  char key[CFG_ID_MAX * 2 + 64];
+  if(rs_snprintf(key, sizeof(key), "%s%s", STORE_META_REPLENISH, consumable))
+    return RS_OK;
+  return note_running(p, key, took_ms);
+}
+
+/* The time order f waited for a person (its last pending_approval to approved), or -1. */
+static int64_t approval_wait_ms(const struct store_order_full *f)
+{
+  int64_t asked = -1, wait = -1;
+  size_t i;
+  for(i = 0; i < f->n_transitions; i++) {
+    const struct store_transition *t = &f->transitions[i];
+    if(t->to == STORE_ORDER_PENDING_APPROVAL)
+      asked = t->time_ms;
+    else if(t->to == STORE_ORDER_APPROVED && t->has_from &&
+            t->from == STORE_ORDER_PENDING_APPROVAL && asked >= 0 && t->time_ms >= asked)
+      wait = t->time_ms - asked;
+  }
+  return wait;
 }
 
 /* Delivered: move to delivered and add every line's quantity to its consumable's spares. */
@@ -1791,6 +1819,8 @@ static enum rs_err deliver(struct pipeline *p, const struct store_order *o,
                             f->lines[i].quantity - f->lines[i].received, now_ms, NULL);
   for(i = 0; !rc && i < f->n_lines; i++)
     rc = note_replenish(p, f->lines[i].consumable, now_ms - f->lines[i].created_ms);
+  if(!rc)
+    rc = note_running(p, STORE_META_APPROVAL_WAIT, approval_wait_ms(f));
   if(rc)
     store_rollback(p->st);
   else

@@ -78,6 +78,7 @@ struct reading_path {
   size_t n_pend, cap_pend;
   struct entry **due; /* consumables whose state is due, saved with the next commit */
   size_t n_due, cap_due;
+  int64_t approval_wait_ms; /* STORE_META_APPROVAL_WAIT as last read; -1: none yet */
 };
 
 /* FNV-1a over a NUL-terminated string. */
@@ -174,6 +175,7 @@ struct reading_path *reading_path_new(struct store *st, const struct cfg *cfg)
   rp->st = st;
   rp->cfg = cfg;
   rp->synced_ms = INT64_MIN;
+  rp->approval_wait_ms = -1;
   reading_path_set_config(rp, cfg);
   return rp;
 }
@@ -924,6 +926,14 @@ static void cons_reread(struct reading_path *rp, const struct cfg_consumable *c,
       cs->replenish_ms = ms;
   }
   free(v);
+  v = NULL;
+  if(cs->replenish_ms < 0 && c->item && c->item->approval == CFG_APPROVAL_REQUIRED &&
+     store_meta_get(rp->st, STORE_META_APPROVAL_WAIT, &v) == RS_OK) {
+    int64_t ms;
+    if(!rs_parse_i64(v, false, 0, INT64_MAX, &ms))
+      rp->approval_wait_ms = ms;
+  }
+  free(v);
 }
 
 /*
@@ -1008,6 +1018,11 @@ void reading_path_snapshot(struct reading_path *rp, const struct cfg_consumable 
   out->replenish_days = out->vars[EXPR_VAR_LEAD_TIME_DAYS];
   if(cs->replenish_ms >= 0 && (double)cs->replenish_ms / 86400000.0 > out->replenish_days)
     out->replenish_days = (double)cs->replenish_ms / 86400000.0;
+  /* a part a person must approve whose own deliveries taught nothing yet: the wait for
+     the people approving the plant's orders (learned from the others) comes on top */
+  if(cs->replenish_ms < 0 && c->item && c->item->approval == CFG_APPROVAL_REQUIRED &&
+     rp->approval_wait_ms > 0)
+    out->replenish_days += (double)rp->approval_wait_ms / 86400000.0;
   out->held = cs->hold != STORE_HOLD_NONE && now_ms < cs->held_until_ms;
   out->vars[EXPR_VAR_ON_ORDER] = 0;
   if(open_line && rp->st) {

@@ -595,6 +595,10 @@ enum rs_err store_list_audit(struct store *st, const char *subject, size_t limit
 /* + consumable full id: how long its lines took from drafted to delivered, in ms (a
    running figure that follows a slower delivery at once and a faster one a quarter of the way) */
 #define STORE_META_REPLENISH "consumable.replenish_ms."
+/* How long a person took to approve an order (pending_approval to approved), in ms, over
+   the delivered orders that needed one (the same running figure): a line that needs a
+   person before its consumable's replenishment time is known waits about that long */
+#define STORE_META_APPROVAL_WAIT "orders.approval_wait_ms"
 
 /* Value of key into *value (malloc'd, caller frees); RS_ERR_NOT_FOUND if unset. */
 enum rs_err store_meta_get(struct store *st, const char *key, char **value);

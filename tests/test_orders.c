@@ -1260,6 +1260,41 @@ static void test_delivery_notes_replenish_time(void **state)
   env_close(&e);
 }
 
+/*
+ * A delivered order that waited for a person notes how long the person took
+ * (pending_approval to approved), plant-wide: a part that needs approval and
+ * has no delivery of its own yet is ordered that much earlier.
+ */
+static void test_delivery_notes_approval_wait(void **state)
+{
+  static const enum commerce_lookup lk[] = {COMMERCE_LOOKUP_OK};
+  static const enum commerce_shop_status stt[] = {COMMERCE_ST_DELIVERED};
+  struct env e;
+  struct ids ids;
+  char *v = NULL;
+  (void)state;
+  env_open(&e, true);
+  e.fake.lookups = lk;
+  e.fake.statuses = stt;
+  e.fake.n_status = 1;
+  assert_int_equal(store_meta_get(e.st, STORE_META_APPROVAL_WAIT, &v), RS_ERR_NOT_FOUND);
+  add_line_full(&e, "GEAR-7", 2, e.now, NULL);
+  tick(&e);
+  assert_int_equal(orders_in(&e, false, STORE_ORDER_PENDING_APPROVAL, &ids), 1);
+  e.now += 30 * H_MS;
+  assert_int_equal(pipeline_approve(e.p, e.cfg, ids.v[0], "approver:lead@plant7.example", NULL,
+                                    e.now),
+                   RS_OK);
+  tick(&e);
+  e.now += H_MS;
+  tick(&e);
+  assert_int_equal(state_of(&e, ids.v[0]), STORE_ORDER_DELIVERED);
+  assert_int_equal(store_meta_get(e.st, STORE_META_APPROVAL_WAIT, &v), RS_OK);
+  assert_string_equal(v, "108000000"); /* 30 h */
+  free(v);
+  env_close(&e);
+}
+
 static void test_status_404_alert_and_cancel(void **state)
 {
   static const enum commerce_lookup lk[] = {COMMERCE_LOOKUP_NONE, COMMERCE_LOOKUP_OK};
@@ -1531,6 +1566,7 @@ int main(void)
       cmocka_unit_test(test_restart_resumes_outbox),
       cmocka_unit_test(test_status_shipped_delivered_spares),
       cmocka_unit_test(test_delivery_notes_replenish_time),
+      cmocka_unit_test(test_delivery_notes_approval_wait),
       cmocka_unit_test(test_status_404_alert_and_cancel),
       cmocka_unit_test(test_restart_polls_spread),
       cmocka_unit_test(test_budget_counts_outbox),

@@ -36,7 +36,8 @@ static const char restock_yaml[] =
     "orders: {currency: EUR}\n"
     "catalog:\n"
     "  - {sku: F-1, supplier: acme, unit_price: \"10.00\", currency: EUR, lead_time: 3d}\n"
-    "  - {sku: B-1, supplier: acme, unit_price: \"5.00\", currency: EUR}\n"
+    "  - {sku: B-1, supplier: acme, unit_price: \"5.00\", currency: EUR, lead_time: 2d,\n"
+    "     approval: required}\n"
     "suppliers: [{id: acme}]\n";
 static const char devices_yaml[] =
     "devices:\n"
@@ -714,6 +715,34 @@ static void test_reload_keeps_history(void **state)
   env_close(&e);
 }
 
+/*
+ * A part a person must approve, none of its own lines delivered yet: its
+ * replenishment time is the lead time plus how long the plant's approvers
+ * took on other orders; once its own deliveries were timed, those count.
+ * A part without approval is not touched.
+ */
+static void test_approval_wait_before_own_delivery(void **state)
+{
+  struct env e;
+  struct rule_snapshot s;
+  (void)state;
+  env_open(&e);
+  feed_falling(&e, T0, 100, 10);
+  reading_path_snapshot(e.rp, e.button, T0 + 10 * HOUR_MS, false, &s);
+  assert_true(s.replenish_days == 2);
+  assert_int_equal(store_meta_set(e.st, STORE_META_APPROVAL_WAIT, "129600000"), RS_OK); /* 1.5 d */
+  assert_int_equal(store_add_spares(e.st, "m1/button", 1, T0 + 10 * HOUR_MS, NULL), RS_OK);
+  reading_path_snapshot(e.rp, e.button, T0 + 10 * HOUR_MS, false, &s);
+  assert_true(fabs(s.replenish_days - 3.5) < 1e-9);
+  reading_path_snapshot(e.rp, e.filter, T0 + 10 * HOUR_MS, false, &s);
+  assert_true(s.replenish_days == 3);
+  assert_int_equal(store_meta_set(e.st, STORE_META_REPLENISH "m1/button", "259200000"), RS_OK);
+  assert_int_equal(store_add_spares(e.st, "m1/button", 1, T0 + 10 * HOUR_MS, NULL), RS_OK);
+  reading_path_snapshot(e.rp, e.button, T0 + 10 * HOUR_MS, false, &s);
+  assert_true(s.replenish_days == 3);
+  env_close(&e);
+}
+
 /* A button (a coil): a 0 -> 1 edge is one press, taken by one snapshot. */
 static void test_button_edge(void **state)
 {
@@ -743,6 +772,7 @@ int main(void)
       cmocka_unit_test(test_shelf_bounds_from_intervals),
       cmocka_unit_test(test_installed_capped_by_longest_life),
       cmocka_unit_test(test_faster_wear_followed),
+      cmocka_unit_test(test_approval_wait_before_own_delivery),
       cmocka_unit_test(test_installed_capped_after_two_intervals),
       cmocka_unit_test(test_replacement_recorded),
       cmocka_unit_test(test_history_survives_restart),
