@@ -944,8 +944,8 @@ static void cons_reread(struct reading_path *rp, const struct cfg_consumable *c,
  * the old life. Takes the consumable's state and the prediction at now_ms; returns
  * the installed part's own projected life (its age plus days_left) once it can be
  * projected (its bounds known and a fifth of the learned life past) and it is under
- * three quarters of `learned`; before that, the newest interval when it was that
- * short; else `learned`. A slower wear is not followed here (the shelf then lasts
+ * three quarters of `learned`; before that (or while the part is worn out), the
+ * newest interval when it was that short; else `learned`. A slower wear is not followed here (the shelf then lasts
  * longer than counted: no stockout).
  */
 static double faster_life(const struct cons_state *cs, const struct prediction *pr, int64_t now_ms,
@@ -957,7 +957,9 @@ static double faster_life(const struct cons_state *cs, const struct prediction *
   if(cs->replaced_ms != INT64_MIN && now_ms >= cs->replaced_ms) {
     age = (double)(now_ms - cs->replaced_ms) / 86400000.0;
     proj = age + pr->days_left;
-    if(age >= 0.2 * learned && isfinite(pr->days_left_p10) && isfinite(proj))
+    /* (a worn-out part waiting for a spare has no life to project: its age runs on) */
+    if(age >= 0.2 * learned && isfinite(pr->days_left_p10) && isfinite(proj) &&
+       pr->days_left > 0)
       return proj < 0.75 * learned ? proj : learned;
   }
   if(cs->pred.n_intervals >= 2) {
