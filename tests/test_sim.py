@@ -338,6 +338,11 @@ shop:
               and ks["starved"]["empty_now"] and ks["cartridge"]["stockouts"] == 0,
               "GET /sim/devices counts the time a part stood empty with no spare (%s)"
               % ks["starved"])
+        sp = ks["starved"]["empty_spans"]
+        check(len(sp) == 1 and sp[0][1] - sp[0][0] >= ks["starved"]["empty_seconds"] - 3600
+              and ks["cartridge"]["empty_spans"] == [],
+              "GET /sim/devices says when it stood empty: one span, still open, as long "
+              "as empty_seconds (%s)" % sp)
         time.sleep(2)
         lv3 = mbpoll(port, "holding", 0)
         check(lv3 is not None and 900 < lv3[0] < 1000, "the new cartridge depletes again (%s)" % lv3)
