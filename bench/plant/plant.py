@@ -15,8 +15,11 @@ simulated days and some never answered.
 
 Figures per part and in total:
   stockout days   simulated days a part stood worn out with no spare
+  avoidable       of those, the days in hours when perfect information's same
+                  part was not empty (the stockout days it avoided)
   shelf mean/max  units on the shelf (time-weighted mean, maximum)
-  ordered/fitted  units ordered per unit fitted
+  ordered/fitted  units ordered per unit fitted (net: less the units on the shelf
+                  or on the way at the end)
   early           orders that arrived while a spare was on the shelf and the
                   installed part had more than its lead time of life left
   doubles         order lines for a part placed while an earlier line for it
