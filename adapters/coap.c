@@ -768,6 +768,10 @@ static enum rs_err coapa_open(struct adapter *a, char *err, size_t errlen)
   size_t i;
 
   a->priv = NULL;
+  if(!coapa_dl_load()) {
+    (void)rs_snprintf(err, errlen, "%s", coapa_dl_error());
+    return RS_ERR_IO;
+  }
   (void)pthread_once(&lib_once, lib_init);
   if(!d->uri || coap_split_uri((const uint8_t *)d->uri, strlen(d->uri), &u) < 0) {
     (void)rs_snprintf(err, errlen, "uri %s is not a valid CoAP URI", d->uri ? d->uri : "(none)");

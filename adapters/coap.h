@@ -65,6 +65,16 @@
 
 extern const struct adapter_ops coapa_ops;
 
+/*
+ * libcoap is not linked: adapters/coap_dl.c loads it with dlopen() when the
+ * first CoAP device opens, so a gateway without CoAP devices never maps it
+ * (nor the libssl and libcrypto it pulls in). coapa_dl_load() loads it
+ * (once; false, with one error logged, when it cannot); coapa_dl_error()
+ * says why not ("cannot load libcoap-3-openssl.so.3 (...)"), "" when loaded.
+ */
+bool coapa_dl_load(void);
+const char *coapa_dl_error(void);
+
 /* Counters of one device's adapter since open (by kind of failure). */
 struct coapa_stats {
   uint64_t sessions;        /* sessions made (one per (re)connect) */

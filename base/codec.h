@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * codec: byte encodings and digests every layer may need: lower-case hex,
- * unpadded base64url (RFC 4648 section 5), SHA-256 and HMAC-SHA256 (OpenSSL's
- * libcrypto). What the bytes mean (approval tokens, CSRF tokens, session ids)
+ * unpadded base64url (RFC 4648 section 5), SHA-256 and HMAC-SHA256 (our own,
+ * not libcrypto's: see codec.c), a constant-time comparison. What the bytes mean (approval tokens, CSRF tokens, session ids)
  * is the caller's business.
  */
 #ifndef RS_CODEC_H
@@ -33,10 +33,12 @@ void codec_b64url(const unsigned char *in, size_t n, char *out);
  */
 long codec_b64url_decode(const char *text, size_t n, unsigned char *out);
 
-/* SHA-256 of data[0..n) into out; false (out zeroed) when libcrypto fails. */
+/* SHA-256 of data[0..n) into out; always true (the bool is kept for the callers). */
 bool codec_sha256(const void *data, size_t n, unsigned char out[CODEC_SHA256_LEN]);
 /* HMAC-SHA256 of msg[0..n) under key[0..keylen) into out; false (out zeroed) on failure. */
 bool codec_hmac_sha256(const unsigned char *key, size_t keylen, const void *msg, size_t n,
                        unsigned char out[CODEC_SHA256_LEN]);
+/* 0 when a[0..n) equals b[0..n), 1 otherwise, in a time that depends on n only (for secrets). */
+int codec_ct_memcmp(const void *a, const void *b, size_t n);
 
 #endif

@@ -16,8 +16,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-
 #include "base/clock.h"
 #include "base/codec.h"
 #include "base/rs_util.h"
@@ -627,8 +625,8 @@ bool httpd_password_ok(const char *password, const char *hash)
     return false;
   h = crypt_r(password, hash, cd);
   if(h && h[0] == '$' && strlen(h) == strlen(hash))
-    ok = CRYPTO_memcmp(h, hash, strlen(hash)) == 0;
-  OPENSSL_cleanse(cd, sizeof(*cd));
+    ok = codec_ct_memcmp(h, hash, strlen(hash)) == 0;
+  explicit_bzero(cd, sizeof(*cd));
   free(cd);
   return ok;
 }

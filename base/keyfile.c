@@ -11,8 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-
 #include "base/rs_util.h"
 
 /* Write all of buf to fd; 0 or -1 (errno set). */
@@ -54,7 +52,7 @@ static int create_key(const char *path, const char *what, size_t len, char *err,
   }
   rc = 0;
 out:
-  OPENSSL_cleanse(key, len);
+  explicit_bzero(key, len);
   free(key);
   if(close(fd) && !rc) {
     (void)rs_snprintf(err, errlen, "cannot write the %s %s: %s", what, path, strerror(errno));
@@ -112,7 +110,7 @@ int keyfile_load(const char *path, const char *what, unsigned char *key, size_t 
     got += (size_t)r;
   }
   if(got != len || read(fd, &extra, 1) != 0) {
-    OPENSSL_cleanse(key, len);
+    explicit_bzero(key, len);
     rc = -2;
     goto out;
   }
@@ -147,7 +145,7 @@ int keyfile_read_line(const char *dir, const char *file, const char *prefix, cha
   while(len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
     len--;
   if(!len || memchr(buf, '\n', len) || memchr(buf, '\0', len)) {
-    OPENSSL_cleanse(buf, size);
+    explicit_bzero(buf, size);
     if(err)
       (void)rs_snprintf(err, errlen, "%s%s must hold one non-empty line", prefix, path);
     return -2;

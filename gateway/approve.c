@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include <jansson.h>
-#include <openssl/crypto.h>
 
 #include "adapters/mail.h"
 #include "gateway/approve_int.h"
@@ -57,7 +56,7 @@ int approve_init(const struct cfg *cfg, char *err, size_t errlen)
     return -1;
   /* always from the disk: a start must see the file as it is now */
   if(token_secret_load(path, g.key, err, errlen)) {
-    OPENSSL_cleanse(g.key, sizeof(g.key));
+    explicit_bzero(g.key, sizeof(g.key));
     g.path[0] = '\0';
     return -1;
   }

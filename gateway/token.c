@@ -7,8 +7,6 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-
 #include "base/codec.h"
 #include "base/keyfile.h"
 #include "base/rs_util.h"
@@ -144,7 +142,7 @@ int token_make(const unsigned char key[TOKEN_KEY_LEN], const char *order_id,
   len = TOKEN_FIXED_LEN + n;
   mac_of(key, raw, len, raw + len);
   codec_b64url(raw, len + TOKEN_MAC_LEN, out);
-  OPENSSL_cleanse(raw, sizeof(raw));
+  explicit_bzero(raw, sizeof(raw));
   return 0;
 }
 
@@ -197,7 +195,7 @@ bool token_verify(const struct token *t, const unsigned char key[TOKEN_KEY_LEN])
      t->signed_len > TOKEN_FIXED_LEN + STORE_ORDER_ID_MAX)
     return false;
   mac_of(key, t->signed_part, t->signed_len, want);
-  ok = CRYPTO_memcmp(want, t->mac, TOKEN_MAC_LEN) == 0;
-  OPENSSL_cleanse(want, sizeof(want));
+  ok = codec_ct_memcmp(want, t->mac, TOKEN_MAC_LEN) == 0;
+  explicit_bzero(want, sizeof(want));
   return ok;
 }

@@ -12,3 +12,6 @@ add_test(NAME test_modbus_interop
          COMMAND ${RESTOCK_PYTHON} ${RESTOCK_TEST_DIR}/test_modbus_interop.py
                  $<TARGET_FILE:modbus_encode_tool>)
 set_tests_properties(test_modbus_interop PROPERTIES TIMEOUT 60 SKIP_RETURN_CODE 77)
+
+# base/codec's own SHA-256 / HMAC-SHA256 against published vectors.
+restock_unit_test(test_digest SOURCES test_digest.c LIBS rsbase)

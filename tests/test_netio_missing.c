@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * libcurl is loaded with dlopen() on first use (adapters/netio_dl.c). This
- * program is built with a library name that does not exist, as on a host
- * without libcurl: the first libcurl call logs one error that names the
- * library and the package, every libcurl call fails cleanly, and a mail
- * attempt reports the reason instead of crashing.
+ * libcurl and libcoap are loaded with dlopen() on first use
+ * (adapters/netio_dl.c, coap_dl.c). This program is built with library
+ * names that do not exist, as on a host without them: the first libcurl
+ * call logs one error that names the library and the package, every libcurl
+ * call fails cleanly, and a mail attempt reports the reason instead of
+ * crashing; a CoAP device fails to open with the reason.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +20,8 @@
 
 #include <curl/curl.h>
 
+#include "adapters/adapter.h"
+#include "adapters/coap.h"
 #include "adapters/mail.h"
 #include "adapters/netio.h"
 #include "base/log.h"
@@ -70,6 +73,28 @@ static void test_netio_get_reports_it(void **state)
   rs_buf_free(&body);
 }
 
+static void test_coap_device_reports_it(void **state)
+{
+  struct cfg_device d;
+  struct adapter a;
+  char err[512] = "", log[4096];
+  (void)state;
+  memset(&d, 0, sizeof(d));
+  memset(&a, 0, sizeof(a));
+  d.id = "dev1";
+  d.transport = CFG_TR_COAP;
+  d.uri = "coap://127.0.0.1:1";
+  d.timeout_ms = 1000;
+  a.ops = &coapa_ops;
+  a.dev = &d;
+  assert_int_not_equal(adapter_open(&a, err, sizeof(err)), RS_OK);
+  assert_non_null(strstr(err, "cannot load " COAP_DL_SONAME));
+  assert_false(coapa_dl_load());
+  read_log(log, sizeof(log));
+  assert_non_null(strstr(log, "cannot load " COAP_DL_SONAME));
+  assert_non_null(strstr(log, "libcoap3"));
+}
+
 int main(void)
 {
   char path[] = "/tmp/restock-netio-missing-XXXXXX";
@@ -77,6 +102,7 @@ int main(void)
     cmocka_unit_test(test_calls_fail_and_say_why),
     cmocka_unit_test(test_mail_reports_it),
     cmocka_unit_test(test_netio_get_reports_it),
+    cmocka_unit_test(test_coap_device_reports_it),
   };
   int rc;
   log_file = mkstemp(path);

@@ -8,9 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-
 #include "gateway/approve.h"
+#include "base/codec.h"
 #include "base/escape.h"
 #include "gateway/approve_int.h"
 #include "base/log.h"
@@ -180,7 +179,7 @@ static bool csrf_ok(const struct approve_http_req *rq)
   want[0] = '\0';
   rq->csrf(rq->csrf_ud, rq->path, want, sizeof(want));
   n = strlen(want);
-  return n && strlen(rq->csrf_given) == n && CRYPTO_memcmp(want, rq->csrf_given, n) == 0;
+  return n && strlen(rq->csrf_given) == n && codec_ct_memcmp(want, rq->csrf_given, n) == 0;
 }
 
 /*
@@ -266,7 +265,7 @@ void approve_http_handle(struct store *st, struct pipeline *pl, const struct cfg
     return;
   }
   token_approver_hash(a.approver, ah);
-  if(CRYPTO_memcmp(ah, t.approver_hash, sizeof(ah))) {
+  if(codec_ct_memcmp(ah, t.approver_hash, sizeof(ah))) {
     message(out, cfg, 403, "This link is not valid",
             "The link does not belong to the approver it was recorded for. Nothing was "
             "changed.",
@@ -315,7 +314,7 @@ void approve_http_handle(struct store *st, struct pipeline *pl, const struct cfg
     goto out;
   }
   token_lines_hash(o->lines, o->n_lines, lh);
-  if(CRYPTO_memcmp(lh, t.lines_hash, sizeof(lh))) {
+  if(codec_ct_memcmp(lh, t.lines_hash, sizeof(lh))) {
     message(out, cfg, 410, "This link was superseded",
             "The order's lines changed after this mail was sent, so this link no longer "
             "decides it. Nothing was changed.",

@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include <microhttpd.h>
-#include <openssl/crypto.h>
 
 #include "base/codec.h"
 #include "base/httpd.h"
@@ -361,7 +360,7 @@ static enum auth_result check_admin(struct http_server *s, struct MHD_Connection
     goto out;
   {
     size_t ul = strlen(user), al = strlen(cfg->http.admin_user);
-    bool user_ok = ul == al && CRYPTO_memcmp(user, cfg->http.admin_user, al) == 0;
+    bool user_ok = ul == al && codec_ct_memcmp(user, cfg->http.admin_user, al) == 0;
     bool pass_ok = httpd_password_ok(pass, hash); /* always run: no timing hint about the user */
     if(user_ok && pass_ok) {
       res = AUTH_OK;
@@ -369,14 +368,14 @@ static enum auth_result check_admin(struct http_server *s, struct MHD_Connection
         res = AUTH_BAD;
     }
   }
-  OPENSSL_cleanse(hash, sizeof(hash));
+  explicit_bzero(hash, sizeof(hash));
 out:
   if(res == AUTH_BAD)
     httpd_lockout_failed(&s->lockout, key, now);
   else if(res == AUTH_OK)
     httpd_lockout_ok(&s->lockout, key);
   if(pass) {
-    OPENSSL_cleanse(pass, strlen(pass));
+    explicit_bzero(pass, strlen(pass));
     MHD_free(pass);
   }
   if(user)
@@ -646,7 +645,7 @@ static bool change_allowed(struct http_server *s, struct MHD_Connection *conn, c
       return false;
     }
     csrf_token(s, sess, url, want, sizeof(want));
-    if(!want[0] || strlen(got) != strlen(want) || CRYPTO_memcmp(got, want, strlen(want))) {
+    if(!want[0] || strlen(got) != strlen(want) || codec_ct_memcmp(got, want, strlen(want))) {
       *ret = send_html_message(conn, 403, "Forbidden",
                                "This form's security token is not valid (the page is too old or "
                                "the gateway restarted). Reload the page and try again.",
@@ -1161,7 +1160,7 @@ void http_server_stop(struct http_server *s)
     MHD_stop_daemon(s->mhd);
   status_cache_drop(s);
   metrics_free(s->metrics);
-  OPENSSL_cleanse(s->secret, sizeof(s->secret));
+  explicit_bzero(s->secret, sizeof(s->secret));
   free(s);
 }
 
