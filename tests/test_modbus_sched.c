@@ -3,7 +3,8 @@
  * The scheduler's worker mode (gateway/scheduler.h) with a recording
  * in-process adapter: which thread runs which adapter call, that a slow bus
  * does not hold up another, no pile-up, reload (kept, removed, moved to
- * another bus) and a pushing descriptor served inside the worker.
+ * another bus) and a pushing descriptor served inside the worker; and, on a
+ * virtual timeline, the backoff of a device that stops answering.
  */
 #include <fcntl.h>
 #include <poll.h>
@@ -42,6 +43,7 @@ static struct {
   size_t n;
   int slow_ms; /* polls of device "slow" take this long */
   bool push;   /* device "push" offers a pipe */
+  bool fail;   /* polls of device "flaky" fail (no answer) */
 } rec;
 
 static struct rec_dev *rec_get(const char *id)
@@ -105,8 +107,6 @@ static enum rs_err r_poll(struct adapter *a, int64_t wall_ms, adapter_emit_fn em
 {
   struct rec_dev *d = rec_call(a->dev->id);
   struct reading r;
-  (void)err;
-  (void)errlen;
   if(!strcmp(a->dev->id, "slow")) {
     struct timespec ts = {0, (long)rec.slow_ms * 1000000L};
     nanosleep(&ts, NULL);
@@ -114,6 +114,10 @@ static enum rs_err r_poll(struct adapter *a, int64_t wall_ms, adapter_emit_fn em
   pthread_mutex_lock(&rec.mu);
   d->polls++;
   pthread_mutex_unlock(&rec.mu);
+  if(rec.fail && !strcmp(a->dev->id, "flaky")) {
+    (void)rs_snprintf(err, errlen, "rec: no answer");
+    return RS_ERR_TIMEOUT;
+  }
   memset(&r, 0, sizeof(r));
   r.device = a->dev->id;
   r.point = a->dev->points[0].id;
@@ -256,6 +260,7 @@ static void reset(void)
   rec.n = 0;
   rec.slow_ms = 0;
   rec.push = false;
+  rec.fail = false;
   /* register the ids in a fixed order so dev_index works before the first call */
   (void)rec_get("fast");
   (void)rec_get("slow");
@@ -402,12 +407,88 @@ static void test_push_fd_in_worker(void **state)
   clock_free(clk);
 }
 
+/*
+ * Poll s (inline, no workers) once at now on a virtual timeline; returns the
+ * wait until device 0 is due again (ms) and its status into st.
+ */
+static int64_t poll_once(struct scheduler *s, int64_t now, struct got *g,
+                         struct sched_device_status *st)
+{
+  assert_true(scheduler_next_due(s) <= now);
+  assert_int_equal(scheduler_run_due(s, now, now, got_emit, g), 1);
+  scheduler_device_status(s, 0, st);
+  return st->next_due_ms - now;
+}
+
+/*
+ * A device that stops answering (docs/devices.md): polled at poll_interval
+ * until down_after failures in a row, then the wait doubles per failure up to
+ * max_backoff; the first answer brings poll_interval back, and the next
+ * failure waits poll_interval again (the count starts over).
+ */
+static void test_backoff(void **state)
+{
+  static const int64_t want[] = {10000, 10000, 20000, 40000, 60000, 60000};
+  struct cfg *cfg;
+  struct scheduler *s;
+  struct got g;
+  struct sched_device_status st;
+  int64_t now = 1000000, wait;
+  size_t i;
+  (void)state;
+
+  reset();
+  (void)rec_get("flaky");
+  cfg = load("devices:\n"
+             "  - id: flaky\n    transport: {type: modbus-tcp, host: 127.0.0.1, port: 1006}\n"
+             "    poll_interval: 10s\n    down_after: 2\n    max_backoff: 1m\n    points:\n"
+             "      - {id: v, register: holding, address: 0, type: uint16}\n");
+  memset(&g, 0, sizeof(g));
+  g.main = pthread_self();
+  s = scheduler_new(cfg, rec_lookup, NULL, now);
+  wait = poll_once(s, now, &g, &st);
+  assert_true(st.up);
+  assert_int_equal(wait, 10000);
+
+  rec.fail = true;
+  for(i = 0; i < RS_ARRAY_LEN(want); i++) {
+    now += wait;
+    wait = poll_once(s, now, &g, &st);
+    assert_int_equal(st.consecutive_failures, (int64_t)i + 1);
+    assert_int_equal(st.up, i + 1 < 2); /* down from the 2nd failure on */
+    assert_int_equal(wait, want[i]);
+  }
+
+  rec.fail = false; /* it answers again: back to poll_interval */
+  now += wait;
+  wait = poll_once(s, now, &g, &st);
+  assert_true(st.up);
+  assert_int_equal(st.consecutive_failures, 0);
+  assert_int_equal(wait, 10000);
+
+  rec.fail = true; /* the backoff starts over */
+  now += wait;
+  wait = poll_once(s, now, &g, &st);
+  assert_int_equal(st.consecutive_failures, 1);
+  assert_int_equal(wait, 10000);
+  now += wait;
+  wait = poll_once(s, now, &g, &st);
+  assert_false(st.up);
+  assert_int_equal(wait, 10000);
+  now += wait;
+  assert_int_equal(poll_once(s, now, &g, &st), 20000);
+
+  scheduler_free(s);
+  cfg_free(cfg);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_buses_run_apart),
       cmocka_unit_test(test_reload),
       cmocka_unit_test(test_push_fd_in_worker),
+      cmocka_unit_test(test_backoff),
   };
   log_set_level(LOG_LVL_ERR);
   pthread_mutex_init(&rec.mu, NULL);
