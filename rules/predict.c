@@ -74,6 +74,12 @@ enum { FIT_NONE = 0, FIT_LINEAR = 1, FIT_EXP = 2 };
 #ifndef STUCK_NOT_IDLE
 #define STUCK_NOT_IDLE    1      /* 1: a freeze that ended as a stuck sensor is no normal pause */
 #endif
+#ifndef CHANGE_BOUNDS
+#define CHANGE_BOUNDS     1      /* 1: bounds known after a change on a short recent part */
+#endif
+#ifndef CHANGE_RSE
+#define CHANGE_RSE        0.25   /* ... when the recent rate is known to this relative error */
+#endif
 #ifndef FROZEN_QUIET_D
 #define FROZEN_QUIET_D    14.0   /* an exact (noise-free) value frozen this long is suspect */
 #endif
@@ -1427,8 +1433,14 @@ void predict_eval(const struct predictor *p, int64_t now_ms, struct prediction *
   /* Bounds need a day of history and a few buckets (a few hours of a
      working day say nothing about nights and weekends); until then they are
      unknown (infinite), unless the part is empty already. */
+  /* A fit on the recent part after a rate change may have few buckets:
+     the window as a whole counts (the recent line's standard error widens
+     the bounds); unknown bounds there would never order in time. */
   if(f->kind != FIT_NONE && days > 0 &&
-     (f->c_hist < MIN_BOUND_HIST || diff_ms(p->last_ms, p->seg_start_ms) < DAY_MS))
+     ((f->c_hist < MIN_BOUND_HIST &&
+       !(CHANGE_BOUNDS && hist_conf(p->n) >= MIN_BOUND_HIST && f->slope < 0 &&
+         f->se < CHANGE_RSE * -f->slope)) ||
+      diff_ms(p->last_ms, p->seg_start_ms) < DAY_MS))
     unknown = true;
   if(!(days >= 0))
     days = days < 0 ? 0 : INFINITY;

@@ -967,6 +967,46 @@ static void test_rate_doubling_bounds(void **state)
   assert_true(pr.days_left_p10 < 31);
 }
 
+/*
+ * A part that suddenly runs three times as fast late in its life (40 % left
+ * at 1 %/day, then 3 %/day: 13.3 days instead of 40): as soon as days_left
+ * follows the new rate, its bounds are known (a recent rate on few buckets
+ * must not leave them unknown, or the risk rule could not order), and the
+ * default rule (risk of running out within 5 days of lead time and half a
+ * day of handling above 5 %) fires while more than 5.5 days are left.
+ */
+static void test_speed_up_bounds_known(void **state)
+{
+  struct predict_params pp;
+  struct predictor p;
+  struct prediction pr;
+  int64_t t, fired = -1;
+  bool followed = false;
+  (void)state;
+  rng_state = 61;
+  level_params(&pp, 100, 0);
+  predict_init(&p, &pp);
+  for(t = 0; t <= 73 * DAY_MS; t += HOUR_MS / 2) {
+    double d = (double)t / DAY_MS, used = d <= 60 ? d : 60 + 3 * (d - 60);
+    predict_add(&p, T0 + t, 100 - used + 0.3 * noise1(), NULL);
+    predict_eval(&p, T0 + t, &pr);
+    if(d > 60 && pr.days_left < 15 && !followed) {
+      followed = true;
+      printf("new rate followed on day %.2f: days_left %.2f p10 %.2f p90 %.2f\n", d,
+             pr.days_left, pr.days_left_p10, pr.days_left_p90);
+      assert_true(isfinite(pr.days_left_p10) && isfinite(pr.days_left_p90));
+      assert_true(pr.days_left_p10 <= pr.days_left && pr.days_left <= pr.days_left_p90);
+    }
+    if(fired < 0 && predict_risk_within(pr.days_left_p10, pr.days_left_p90, 5.5) > 0.05)
+      fired = t;
+  }
+  assert_true(followed);
+  assert_true(fired > 60 * DAY_MS);
+  /* empty at day 60 + 40 / 3 */
+  printf("fired with %.2f days left\n", 60 + 40.0 / 3 - (double)fired / DAY_MS);
+  assert_true(60 + 40.0 / 3 - (double)fired / DAY_MS > 5.5);
+}
+
 /* A state saved by version 1 is refused as old (the caller rebuilds it and logs once). */
 static void test_state_old_version(void **state)
 {
@@ -1090,6 +1130,7 @@ int main(void)
       cmocka_unit_test(test_counter_reset_to_nonzero),
       cmocka_unit_test(test_pump_off_zeros),
       cmocka_unit_test(test_rate_doubling_bounds),
+      cmocka_unit_test(test_speed_up_bounds_known),
       cmocka_unit_test(test_state_old_version),
       cmocka_unit_test(test_state_long_part_time_unit),
       cmocka_unit_test(test_outlier_pair_not_empty),
