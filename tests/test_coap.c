@@ -43,6 +43,8 @@
 #define CLIENT_BIN   "/usr/bin/coap-client-openssl"
 #define MAX_READINGS 64
 #define MAX_SERVERS  4
+/* A poll still running after this long hung: a guard, never a measure of speed (bench/ is) */
+#define HANG_GUARD_MS 30000
 
 /* ---- peers ---- */
 
@@ -236,6 +238,15 @@ static const struct got *find(const char *point)
 }
 
 /* ---- devices ---- */
+
+/* Fail when the poll started at real time t0 hung (ran past HANG_GUARD_MS); returns ms taken. */
+static int64_t poll_ended(int64_t t0)
+{
+  int64_t took = clock_real_mono_ms() - t0;
+  if(took > HANG_GUARD_MS)
+    fail_msg("the poll hung: it ended %lld ms after it started", (long long)took);
+  return took;
+}
 
 #define MAX_POINTS 8
 
@@ -558,12 +569,13 @@ static void test_observe_dead_server(void **state)
   adapter_close(&t.a);
 }
 
-/* A killed server: the poll fails within the bound; the restarted one answers again. */
+/* A killed server: the poll fails (no answer) instead of hanging; the restarted one answers
+   again. */
 static void test_down_restart(void **state)
 {
   struct tdev t;
   struct coapa_stats st;
-  int64_t t0, took;
+  int64_t t0;
   unsigned port = start_server(0, NULL);
   (void)state;
 
@@ -578,15 +590,13 @@ static void test_down_restart(void **state)
   stop_server(&servers[0]);
   t0 = clock_real_mono_ms();
   assert_int_equal(do_poll(&t), RS_ERR_TIMEOUT);
-  took = clock_real_mono_ms() - t0;
-  assert_true(took <= 300 * 3 + 300);
+  (void)poll_ended(t0);
   assert_int_equal(n_got, 0);
   assert_non_null(strstr(err, "no answer"));
   /* and again, on a fresh session */
   t0 = clock_real_mono_ms();
   assert_int_equal(do_poll(&t), RS_ERR_TIMEOUT);
-  took = clock_real_mono_ms() - t0;
-  assert_true(took <= 300 * 3 + 300);
+  (void)poll_ended(t0);
 
   assert_int_equal(start_server_on(0, port, NULL), 0);
   put_s(port, "v", "6", "0");
@@ -600,9 +610,10 @@ static void test_down_restart(void **state)
 }
 
 /*
- * A peer that swallows every datagram (no ICMP either): the default 1 s x
- * (2 + 1) bound holds (libcoap's defaults alone would wait ~93 s), the whole
- * budget is used, and the GET went out retries + 1 times.
+ * A peer that swallows every datagram (no ICMP either): the poll ends with a
+ * timeout (libcoap's defaults alone would wait ~93 s: the hang guard would
+ * fail), the whole 1 s x (2 + 1) budget is used, and the GET went out
+ * retries + 1 times.
  */
 static void test_silent_peer(void **state)
 {
@@ -629,8 +640,7 @@ static void test_silent_peer(void **state)
   dev_open(&t);
   t0 = clock_real_mono_ms();
   assert_int_equal(do_poll(&t), RS_ERR_TIMEOUT);
-  took = clock_real_mono_ms() - t0;
-  assert_true(took <= 1000 * 3 + 300);
+  took = poll_ended(t0);
   assert_true(took >= 1000 * 3 - 50);
   assert_int_equal(n_got, 0);
   assert_non_null(strstr(err, "no answer"));
@@ -770,7 +780,7 @@ static void test_dtls(void **state)
   struct tdev t, w;
   struct coapa_stats st;
   char keyfile[128], badfile[128];
-  int64_t t0, took;
+  int64_t t0;
   enum rs_err rc;
   unsigned port = start_server(0, "s3cret-Key");
   (void)state;
@@ -797,15 +807,14 @@ static void test_dtls(void **state)
   assert_int_equal(st.handshakes, 1);
   assert_int_equal(st.sessions, 1);
 
-  /* a restarted server has forgotten the DTLS session: one poll fails within
-     the bound, the next one makes a new session and reads again */
+  /* a restarted server has forgotten the DTLS session: one poll may fail (it
+     does not hang), the next one makes a new session and reads again */
   stop_server(&servers[0]);
   assert_int_equal(start_server_on(0, port, "s3cret-Key"), 0);
   put_s(port, "level", "32", "0");
   t0 = clock_real_mono_ms();
   rc = do_poll(&t);
-  took = clock_real_mono_ms() - t0;
-  assert_true(took <= 1000 * 3 + 300);
+  (void)poll_ended(t0);
   if(rc != RS_OK)
     assert_int_equal(do_poll(&t), RS_OK);
   assert_true(find("level")->value == 32);
@@ -820,10 +829,9 @@ static void test_dtls(void **state)
   dev_open(&w);
   t0 = clock_real_mono_ms();
   rc = do_poll(&w);
-  took = clock_real_mono_ms() - t0;
+  (void)poll_ended(t0);
   assert_true(rc == RS_ERR_AUTH || rc == RS_ERR_TIMEOUT);
   assert_int_equal(n_got, 0);
-  assert_true(took <= 500 * 2 + 300);
   assert_non_null(strstr(err, "psk"));
   assert_null(strstr(err, "wrong-key"));
   coapa_get_stats(&w.a, &st);
