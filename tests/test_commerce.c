@@ -172,16 +172,16 @@ static void sim_stop(struct sim *s)
     return;
   track(s->pid, false);
   kill(s->pid, SIGTERM);
-  for(i = 0; i < 100; i++) {
+  for(i = 0; i < 600; i++) { /* 30 s: a hang guard, not a measure of speed */
     if(waitpid(s->pid, &st, WNOHANG) == s->pid)
       break;
     sleep_ms(50);
   }
-  if(i == 100) {
+  if(i == 600) {
     kill(s->pid, SIGKILL);
     waitpid(s->pid, &st, 0);
     s->pid = 0;
-    fail_msg("restock-sim did not stop within 5 s of SIGTERM");
+    fail_msg("restock-sim hung: still running 30 s after SIGTERM");
   }
   s->pid = 0;
   assert_true(WIFEXITED(st));
@@ -663,15 +663,13 @@ static void test_timeout(void **state)
   struct sim s = {0};
   struct side sd;
   struct commerce_result r;
-  long t0;
   int i;
   (void)state;
   sim_run(&s, "  faults:\n    latency: {times: 1, delay: 1500ms}\n", NULL);
   side_open(&sd, &s, 400);
   sd.body = make_body(&sd, "ord-12", std_lines, 1);
-  t0 = now_ms();
+  /* given up before the answer: no status (a wait for it would be 201, submitted) */
   assert_int_equal(commerce_submit(sd.client, "ord-12", sd.body, &r), COMMERCE_RETRY);
-  assert_true(now_ms() - t0 < 1400);
   assert_int_equal(r.http_status, 0);
   assert_non_null(strstr(r.message, "timeout"));
   /* the shop finishes the slow request and records it; until then a retry may see 409 */
@@ -786,7 +784,7 @@ static void test_unknown_sku(void **state)
 /*
  * With 1 simulated day per real second and FLT-100's lead time of 3 days
  * (no jitter): accepted, shipped deliver_after (1 d) before the end of the
- * lead time (~2 s), delivered at the end of it (~3 s).
+ * lead time (not before 2 s), delivered at the end of it (not before 3 s).
  */
 static void test_status_moves_by_pace(void **state)
 {
@@ -805,7 +803,7 @@ static void test_status_moves_by_pace(void **state)
   assert_int_equal(get_order(sd.client, r.shop_id, &oi), COMMERCE_LOOKUP_OK);
   assert_int_equal(oi.status, COMMERCE_ST_ACCEPTED);
   assert_string_equal(oi.tracking, "");
-  while(now_ms() - t0 < 6000 && t_deliv < 0) {
+  while(now_ms() - t0 < 30000 && t_deliv < 0) { /* 30 s: a hang guard */
     sleep_ms(100);
     assert_int_equal(get_order(sd.client, r.shop_id, &oi), COMMERCE_LOOKUP_OK);
     if(oi.status == COMMERCE_ST_SHIPPED && t_ship < 0) {
@@ -819,10 +817,12 @@ static void test_status_moves_by_pace(void **state)
     if(t_ship < 0)
       assert_int_equal(oi.status, COMMERCE_ST_ACCEPTED);
   }
-  /* 2 s and 3 s after the order, with room for a loaded machine */
-  assert_true(t_ship >= 1700 && t_ship <= 3000);
-  assert_true(t_deliv >= 2700 && t_deliv <= 4200);
-  assert_true(t_deliv - t_ship >= 700);
+  /* it ships and is delivered, never before its time (2 s and 3 s after the order, less
+     the 100 ms between looks); how late a loaded machine sees them is not checked */
+  if(t_deliv < 0)
+    fail_msg("the order hung: still %s 30 s after it was placed", oi.status_text);
+  assert_true(t_ship >= 1700);
+  assert_true(t_deliv >= 2700);
   assert_int_equal(get_order(sd.client, "SO-999999", &oi), COMMERCE_LOOKUP_NONE);
   /* the test-only cancel makes the order cancelled */
   snprintf(url, sizeof(url), "%s/sim/orders/%s/cancel", s.base, r.shop_id);
