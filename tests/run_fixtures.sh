@@ -9,14 +9,15 @@
 #   expected_stdout exact stdout (valid fixtures; invalid ones must print nothing)
 #   run-as-nobody   when running as root, run the check as uid/gid 65534 so
 #                   that file permissions apply (root reads everything)
-#   timeout         seconds the check may take (default 20)
+# A check still running after 45 s hung (a hang guard, never a measure of
+# speed: how long a check takes is printed, not judged).
 set -u
 restockd=$1 mode=$2 fixture=$3
 tmp=$(mktemp -d)
 trap 'chmod -R u+rwX "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
 cp -a "$fixture" "$tmp/cfg"
 rm -f "$tmp/cfg/expected" "$tmp/cfg/expected_stdout" "$tmp/cfg/setup.sh" \
-      "$tmp/cfg/run-as-nobody" "$tmp/cfg/timeout"
+      "$tmp/cfg/run-as-nobody"
 
 runner=()
 if [ -f "$fixture/run-as-nobody" ] && [ "$(id -u)" = 0 ]; then
@@ -30,8 +31,7 @@ fi
 if [ -f "$fixture/setup.sh" ]; then
   (cd "$tmp/cfg" && bash "$fixture/setup.sh") || { echo "setup.sh failed"; exit 1; }
 fi
-limit=20
-[ -f "$fixture/timeout" ] && limit=$(cat "$fixture/timeout")
+limit=45
 
 start=$(date +%s%N)
 timeout "$limit" "${runner[@]}" "$restockd" --check --config "$tmp/cfg" \
@@ -40,7 +40,7 @@ rc=$?
 end=$(date +%s%N)
 fail=0
 if [ "$rc" = 124 ]; then
-  echo "FAIL: the check took more than ${limit}s"
+  echo "FAIL: the check hung (still running after ${limit}s)"
   exit 1
 fi
 want_rc=2
