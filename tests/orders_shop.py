@@ -216,9 +216,7 @@ def case_retry429(tmp, form="seconds"):
     try:
         cfg = restock_config(tmp, shop.port, max_lines=1)
         db = os.path.join(tmp, "restock.db")
-        t0 = time.monotonic()
-        run_driver(driver(cfg, db, 1, backoff=("10", "100")))
-        took = time.monotonic() - t0
+        run_driver(driver(cfg, db, 1, backoff=("10", "100")))  # its timeout: a hang guard
         st = shop.state()
         orders, by_key = agree(st, db)
         (oid, o), = orders.items()
@@ -230,8 +228,6 @@ def case_retry429(tmp, form="seconds"):
         least = 2.0 if form == "seconds" else 1.0
         if waited < least or by_key[oid]["posts"] != 2:
             fail("retry after %.3f s with %d POSTs" % (waited, by_key[oid]["posts"]))
-        if took > 15:
-            fail("took %.1f s" % took)
         print("retry429 (%s): submitted %.2f s after approval (Retry-After 2 s), %d POSTs" %
               (form, waited, by_key[oid]["posts"]))
     finally:
