@@ -80,6 +80,12 @@ enum { FIT_NONE = 0, FIT_LINEAR = 1, FIT_EXP = 2 };
 #ifndef CHANGE_RSE
 #define CHANGE_RSE        0.25   /* ... when the recent rate is known to this relative error */
 #endif
+#ifndef REMEMBER_D
+#define REMEMBER_D        14.0   /* days: a change seen on this much of recent part is remembered */
+#endif
+#ifndef FASTER_SE
+#define FASTER_SE         2.0    /* standard errors any change must differ by */
+#endif
 #ifndef FROZEN_QUIET_D
 #define FROZEN_QUIET_D    14.0   /* an exact (noise-free) value frozen this long is suspect */
 #endif
@@ -529,7 +535,7 @@ static bool changed(const struct line *rec, const struct line *old, double span_
 {
   double diff = rec->slope - old->slope, ref = fabs(old->slope);
   double sec = sqrt(rec->se * rec->se + old->se * old->se);
-  if(fabs(diff) <= 2 * sec)
+  if(fabs(diff) <= FASTER_SE * sec)
     return false;
   /* slower: a pause or a run of outliers can mimic it; ask for more */
   if(diff > 0 && diff <= SLOWER_SE * sec)
@@ -597,7 +603,7 @@ static float hist_conf(size_t points)
  * is tried first and kept unless it fits worse than a straight line.
  * Otherwise a line on the remaining fraction: on the whole window, or on
  * its part after a detected rate change (change_point() + changed()); a
- * change seen on a week or more is remembered in p->rate_from_s.
+ * change seen on two weeks or more is remembered in p->rate_from_s.
  */
 static void refit_fit(struct predictor *p)
 {
@@ -673,9 +679,11 @@ static void refit_fit(struct predictor *p)
         use = rec;
         use_lo = cp;
         /* Remembered, so that the new rate holds until the next change
-           instead of flickering at a threshold; not on less than a week,
-           where a duty cycle may still mimic a change. */
-        if(t[n - 1] - t[cp] >= 7)
+           instead of flickering at a threshold; not on less than two
+           weeks, where a duty cycle or a run of outliers may still mimic a
+           change: used, but the history stays, so the next refit can
+           take it back. */
+        if(t[n - 1] - t[cp] >= REMEMBER_D)
           p->rate_from_s = bt_s(p, cp);
       }
     }
