@@ -1183,6 +1183,8 @@ struct draft {
   char *supplier;
   size_t n_lines;
   int64_t total;
+  int64_t lead_max;        /* the longest lead time of its lines */
+  int64_t urgent_lead_min; /* the shortest lead time of its urgent lines; INT64_MAX: none */
 };
 
 struct drafts {
@@ -1267,12 +1269,35 @@ static const char *close_reason(struct pipeline *p, const struct cfg *cfg,
   return NULL;
 }
 
+/* Whether line l is urgent at now_ms (SPEC 8: its empty date less its lead time `lead` is
+   within urgent_margin). */
+static bool line_urgent(const struct cfg *cfg, const struct store_order_line *l, int64_t lead,
+                        int64_t now_ms)
+{
+  return l->need_by_ms &&
+         add_sat(add_sat(l->need_by_ms, -lead), -cfg->orders.batching.urgent_margin_ms) <= now_ms;
+}
+
+/* Count line l (lead time `lead`) into draft dr's lead-time figures. */
+static void draft_note_lead(struct draft *dr, const struct cfg *cfg,
+                            const struct store_order_line *l, int64_t lead, int64_t now_ms)
+{
+  if(lead > dr->lead_max)
+    dr->lead_max = lead;
+  if(line_urgent(cfg, l, lead, now_ms) && lead < dr->urgent_lead_min)
+    dr->urgent_lead_min = lead;
+}
+
 /*
  * Put every line that is in no order into its supplier's draft, all in one
  * transaction (one fsync per tick, however many lines). A draft that is full
  * (max_lines) takes no more lines: the next line of its supplier starts
- * another draft, and close_drafts() closes the full one right after. Nothing
- * here talks to the network.
+ * another draft, and close_drafts() closes the full one right after. An
+ * urgent line does not join a draft with a line of a longer lead time, nor
+ * does a line join a draft whose urgent line has a shorter lead time than its
+ * own: a shop delivers an order when its slowest line is ready (SPEC 13), so
+ * the urgent line would wait for the slower one (SPEC 8: an urgent line never
+ * waits for a batch). Nothing here talks to the network.
  */
 static enum rs_err batch_lines(struct pipeline *p, const struct cfg *cfg, int64_t now_ms)
 {
@@ -1305,6 +1330,10 @@ static enum rs_err batch_lines(struct pipeline *p, const struct cfg *cfg, int64_
     dr->supplier = rs_xstrdup(o->order.supplier);
     dr->n_lines = o->n_lines;
     dr->total = o->order.total;
+    dr->lead_max = 0;
+    dr->urgent_lead_min = INT64_MAX;
+    for(k = 0; k < o->n_lines; k++)
+      draft_note_lead(dr, cfg, &o->lines[k], lead_time_of(p, cfg, o->lines[k].sku), now_ms);
     store_order_full_free(o);
   }
 
@@ -1318,7 +1347,8 @@ static enum rs_err batch_lines(struct pipeline *p, const struct cfg *cfg, int64_
     const struct cfg_supplier *s = item ? item->supplier : NULL;
     const char *currency = l->currency[0] ? l->currency : cfg->orders.currency;
     struct draft *dr = NULL;
-    int64_t max_lines;
+    int64_t max_lines, lead = lead_time_of(p, cfg, l->sku);
+    bool urgent = line_urgent(cfg, l, lead, now_ms);
 
     if(!s || !currency) {
       if(l->id > p->warned_line) /* once per line, not every tick */
@@ -1334,6 +1364,8 @@ static enum rs_err batch_lines(struct pipeline *p, const struct cfg *cfg, int64_
         continue;
       if(max_lines > 0 && (int64_t)d.v[k].n_lines >= max_lines)
         continue; /* full: closed by close_drafts() */
+      if((urgent && d.v[k].lead_max > lead) || d.v[k].urgent_lead_min < lead)
+        continue; /* one of them would wait for the slower line */
       dr = &d.v[k];
       break;
     }
@@ -1350,6 +1382,8 @@ static enum rs_err batch_lines(struct pipeline *p, const struct cfg *cfg, int64_
       dr->supplier = rs_xstrdup(s->id);
       dr->n_lines = 0;
       dr->total = 0;
+      dr->lead_max = 0;
+      dr->urgent_lead_min = INT64_MAX;
       created++;
     }
     rc = store_attach_line(p->st, l->id, dr->id);
@@ -1359,6 +1393,7 @@ static enum rs_err batch_lines(struct pipeline *p, const struct cfg *cfg, int64_
       goto fail;
     dr->n_lines++;
     dr->total = add_sat(dr->total, line_value(l));
+    draft_note_lead(dr, cfg, l, lead, now_ms);
     batched++;
     log_debug("order line %" PRId64 " (%s) joins draft %s of %s", l->id, l->consumable, dr->id,
               s->id);

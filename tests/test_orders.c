@@ -1144,8 +1144,9 @@ static void test_status_shipped_delivered_spares(void **state)
   e.fake.statuses = stt;
   e.fake.n_status = 3;
   assert_int_equal(store_add_spares(e.st, "press-01/c1", 1, e.now, NULL), RS_OK);
-  add_line_full(&e, "INK-C", 3, e.now, NULL);   /* press-01/c1 */
-  add_line_full(&e, "HF-2040", 2, e.now, NULL); /* press-01/c2 */
+  /* (the ink is not urgent: an urgent one would not wait for the filter's 5 days) */
+  add_line_full(&e, "INK-C", 3, e.now + 30 * D_MS, NULL); /* press-01/c1 */
+  add_line_full(&e, "HF-2040", 2, e.now, NULL);           /* press-01/c2 */
   tick(&e);
   assert_int_equal(orders_in(&e, false, STORE_ORDER_SUBMITTED, &ids), 1);
   /* polled every status_interval (1h), the first one an interval after the submission */
@@ -1435,6 +1436,48 @@ static void test_mixed_batch_split(void **state)
   env_close(&e);
 }
 
+/*
+ * An urgent line does not wait for a slower line of the same supplier (the shop delivers an
+ * order when its slowest line is ready): an urgent INK-C (no lead time) and a calm HF-2040
+ * (5 days) drafted in one tick go into two orders, the ink placed at once, the filter
+ * waiting for its batch. An urgent HF-2040 takes the calm ink along (the ink is not slowed).
+ */
+static void test_urgent_line_not_behind_slower(void **state)
+{
+  struct env e;
+  struct ids ids;
+  struct store_order_full *o = NULL;
+  const char *body;
+  (void)state;
+  env_open(&e, true);
+  add_line_full(&e, "HF-2040", 1, e.now + 30 * D_MS, NULL); /* calm, 5 days */
+  add_line_full(&e, "INK-C", 1, e.now + H_MS, NULL);        /* urgent, no lead time */
+  tick(&e);
+  assert_int_equal(orders_in(&e, false, STORE_ORDER_SUBMITTED, &ids), 1);
+  body = body_sent(&e, ids.v[0]);
+  assert_non_null(body);
+  assert_non_null(strstr(body, "INK-C"));
+  assert_null(strstr(body, "HF-2040"));
+  assert_int_equal(orders_in(&e, false, STORE_ORDER_DRAFT, &ids), 1);
+  assert_int_equal(store_get_order(e.st, ids.v[0], &o), RS_OK);
+  assert_int_equal(o->n_lines, 1);
+  assert_string_equal(o->lines[0].sku, "HF-2040");
+  store_order_full_free(o);
+  env_close(&e);
+
+  env_open(&e, true);
+  add_line_full(&e, "INK-C", 1, e.now + 30 * D_MS, NULL); /* calm */
+  add_line_full(&e, "HF-2040", 1, e.now + 6 * D_MS, NULL); /* urgent: 6 - 5 days < 2d margin */
+  tick(&e);
+  assert_int_equal(orders_in(&e, false, STORE_ORDER_SUBMITTED, &ids), 1);
+  body = body_sent(&e, ids.v[0]);
+  assert_non_null(body);
+  assert_non_null(strstr(body, "INK-C"));
+  assert_non_null(strstr(body, "HF-2040"));
+  assert_int_equal(orders_in(&e, false, STORE_ORDER_DRAFT, &ids), 0);
+  env_close(&e);
+}
+
 /* SPEC 9: the refreshed price is on the placed line, and the refreshed lead time is kept. */
 static void test_refreshed_price_placed(void **state)
 {
@@ -1572,6 +1615,7 @@ int main(void)
       cmocka_unit_test(test_budget_counts_outbox),
       cmocka_unit_test(test_insane_clock_ticks_nothing),
       cmocka_unit_test(test_mixed_batch_split),
+      cmocka_unit_test(test_urgent_line_not_behind_slower),
       cmocka_unit_test(test_refreshed_price_placed),
       cmocka_unit_test(test_late_approval_repriced),
       cmocka_unit_test(test_budget_by_approval_month),
