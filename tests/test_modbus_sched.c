@@ -488,6 +488,56 @@ static void test_push_fd_in_worker(void **state)
   clock_free(clk);
 }
 
+static bool slow_hangs(struct scheduler *s, const struct got *g)
+{
+  (void)s;
+  (void)g;
+  return rec.slow_waiting == 1;
+}
+
+/*
+ * Shutdown does not wait for a poll that hangs (bus.h: its worker is left
+ * behind): scheduler_free() returns while the poll of "slow" still waits.
+ */
+static void test_free_with_hung_poll(void **state)
+{
+  struct rs_clock *clk = clock_new_real();
+  struct cfg *cfg;
+  struct scheduler *s;
+  struct got g;
+  int64_t end;
+  int waiting;
+  (void)state;
+
+  reset();
+  rec.hold = true;
+  cfg = load("devices:\n" DEV("slow", "1002", "100ms"));
+  memset(&g, 0, sizeof(g));
+  g.main = pthread_self();
+  s = scheduler_new(cfg, rec_lookup, NULL, clock_mono_ms(clk));
+  assert_int_equal(scheduler_start_workers(s, 1), 0);
+  i_slow = dev_index("slow");
+  run_until(s, clk, slow_hangs, &g, "the poll of slow hangs");
+  scheduler_free(s); /* returns: it does not wait for the poll */
+  pthread_mutex_lock(&rec.mu);
+  waiting = rec.slow_waiting;
+  pthread_mutex_unlock(&rec.mu);
+  assert_int_equal(waiting, 1); /* the poll still hangs */
+  release_slow();
+  /* let the left-behind worker finish its poll before the process goes on */
+  end = clock_mono_ms(clk) + HANG_GUARD_MS;
+  do {
+    struct timespec ts = {0, 10000000L};
+    nanosleep(&ts, NULL);
+    pthread_mutex_lock(&rec.mu);
+    waiting = rec.slow_waiting;
+    pthread_mutex_unlock(&rec.mu);
+  } while(waiting && clock_mono_ms(clk) < end);
+  assert_int_equal(waiting, 0);
+  cfg_free(cfg);
+  clock_free(clk);
+}
+
 /*
  * Poll s (inline, no workers) once at now on a virtual timeline; returns the
  * wait until device 0 is due again (ms) and its status into st.
@@ -569,6 +619,7 @@ int main(void)
       cmocka_unit_test(test_buses_run_apart),
       cmocka_unit_test(test_reload),
       cmocka_unit_test(test_push_fd_in_worker),
+      cmocka_unit_test(test_free_with_hung_poll),
       cmocka_unit_test(test_backoff),
   };
   log_set_level(LOG_LVL_ERR);
