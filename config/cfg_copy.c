@@ -28,7 +28,8 @@ static size_t copy_size(const struct cfg_device *src)
     const char *ps[] = {p->id, p->pos.file, p->unit, p->path, p->pointer, p->name};
     size_t m;
     for(m = 0; m < RS_ARRAY_LEN(ps); m++)
-      need += ps[m] ? strlen(ps[m]) + 16 : 0;
+      if(ps[m] && !(m == 1 && src->pos.file && !strcmp(ps[m], src->pos.file))) /* shared path */
+        need += strlen(ps[m]) + 16;
   }
   return need;
 }
@@ -57,7 +58,10 @@ struct cfg_device_copy *cfg_device_copy_new(const struct cfg_device *src)
     *p = src->points[i];
     p->device = d;
     p->id = arena_dup(dc->arena, p->id);
-    p->pos.file = arena_dup(dc->arena, p->pos.file);
+    /* the points sit in the device's file: one copy of its path (RSS: thousands of devices) */
+    p->pos.file = p->pos.file && src->pos.file && !strcmp(p->pos.file, src->pos.file)
+                      ? d->pos.file
+                      : arena_dup(dc->arena, p->pos.file);
     p->unit = arena_dup(dc->arena, p->unit);
     p->path = arena_dup(dc->arena, p->path);
     p->pointer = arena_dup(dc->arena, p->pointer);
