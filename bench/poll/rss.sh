@@ -5,7 +5,8 @@
 # restockd over DEVICES Modbus TCP devices x 10 points x 10 consumables of
 # one bench_poll_server, polled every second (the configuration of run.sh's
 # "at 1 s" measurement); after WAIT_S seconds prints VmRSS, its anonymous
-# and file-backed parts, and the RSS of each mapping of 100 kB or more from
+# and file-backed parts, the Pss and clean/dirty split of
+# /proc/PID/smaps_rollup, and the RSS of each mapping of 100 kB or more from
 # /proc/PID/smaps. Then the same for restockd with no device at all (the
 # floor: the program and its shared libraries).
 set -eu
@@ -22,6 +23,11 @@ report() {
   sleep "$2"
   echo "== $3"
   grep -E 'VmRSS|RssAnon|RssFile|Threads' "/proc/$D_PID/status"
+  # Pss shares each library page among the processes mapping it; Private_Dirty
+  # is what this process alone holds (heap, relocated library data)
+  grep -E '^(Pss|Shared_Clean|Private_Clean|Private_Dirty):' "/proc/$D_PID/smaps_rollup" |
+    tr -s ' ' | tr '\n' ' '
+  echo
   awk '/^[0-9a-f]+-[0-9a-f]+ / { name = $6; if(name == "") name = "[anon]" }
        /^Rss:/ { rss[name] += $2 }
        END { for(n in rss) if(rss[n] >= 100) printf "%8d kB %s\n", rss[n], n }' \
