@@ -209,20 +209,35 @@ static void regs_text(const uint16_t *regs, unsigned width, char *buf, size_t si
   rs_buf_free(&b);
 }
 
+/* Registers per type (cfg_vtype_width(), here so a reading costs no call). */
+static const unsigned char width_of[] = {
+    [CFG_VT_BOOL] = 1,  [CFG_VT_INT16] = 1,  [CFG_VT_UINT16] = 1,
+    [CFG_VT_INT32] = 2, [CFG_VT_UINT32] = 2, [CFG_VT_FLOAT32] = 2,
+    [CFG_VT_INT64] = 4, [CFG_VT_UINT64] = 4, [CFG_VT_FLOAT64] = 4};
+
+/* Registers that are NaN or infinite as type: the message in err. */
+static void not_finite(enum cfg_vtype type, enum cfg_endian endian, const uint16_t *regs,
+                       unsigned width, double d, char *err, size_t errlen)
+{
+  char rt[64];
+  regs_text(regs, width, rt, sizeof(rt));
+  (void)rs_snprintf(err, errlen, "%s registers %s (%s) are %s", type_name(type), rt,
+                    endian_name(endian), isnan(d) ? "NaN" : "infinite");
+}
+
 enum codec_err mbc_decode_raw(enum cfg_vtype type, enum cfg_endian endian, int bit,
                               const uint16_t *regs, size_t n, struct codec_value *out, char *err,
                               size_t errlen)
 {
   unsigned width;
   uint64_t raw;
-  char rt[64];
 
   memset(out, 0, sizeof(*out));
   if(!type_valid(type) || !endian_valid(endian)) {
     (void)rs_snprintf(err, errlen, "unknown type or byte order");
     return CODEC_INVALID;
   }
-  width = cfg_vtype_width(type);
+  width = width_of[type];
   if(!regs || n < width) {
     (void)rs_snprintf(err, errlen, "%s needs %u register%s, got %zu", type_name(type), width,
             width == 1 ? "" : "s", regs ? n : 0);
@@ -270,9 +285,7 @@ enum codec_err mbc_decode_raw(enum cfg_vtype type, enum cfg_endian endian, int b
     else
       memcpy(&d, &raw, sizeof(d));
     if(!isfinite(d)) {
-      regs_text(regs, width, rt, sizeof(rt));
-      (void)rs_snprintf(err, errlen, "%s registers %s (%s) are %s", type_name(type), rt,
-                        endian_name(endian), isnan(d) ? "NaN" : "infinite");
+      not_finite(type, endian, regs, width, d, err, errlen);
       memset(out, 0, sizeof(*out));
       return CODEC_MALFORMED;
     }
@@ -291,8 +304,8 @@ enum codec_err mbc_decode(const struct cfg_point *pt, const uint16_t *regs, size
 {
   enum codec_err rc;
 
-  memset(out, 0, sizeof(*out));
   if(pt->table == CFG_REG_COIL || pt->table == CFG_REG_DISCRETE) {
+    memset(out, 0, sizeof(*out));
     if(pt->type != CFG_VT_BOOL) {
       (void)rs_snprintf(err, errlen, "%s points must be bool, not %s", table_name(pt->table),
               type_name(pt->type));

@@ -76,18 +76,24 @@ bool mbd_answered(enum mbd_fail f)
   return f == MBD_OK || f == MBD_EXCEPTION || f == MBD_BUSY || f == MBD_MALFORMED;
 }
 
-/* Log a point's error when it differs from the last one, and a recovery. */
-static void note_point(const struct cfg_device *d, const struct cfg_point *pt, struct mbd_pt *ps,
-                       enum reading_error e, int code, const char *detail)
+/* Log a point's error (it differs from the last one), or its recovery. */
+static void note_change(const struct cfg_device *d, const struct cfg_point *pt, struct mbd_pt *ps,
+                        enum reading_error e, int code, const char *detail)
 {
-  if(ps->err == (uint8_t)e && ps->code == (uint8_t)code)
-    return;
   if(e == READING_OK)
     log_notice("device %s point %s: reading again", d->id, pt->id);
   else
     log_warn("device %s point %s: %s", d->id, pt->id, detail ? detail : reading_error_name(e));
   ps->err = (uint8_t)e;
   ps->code = (uint8_t)code;
+}
+
+/* Log a point's error when it differs from the last one, and a recovery. */
+static inline void note_point(const struct cfg_device *d, const struct cfg_point *pt,
+                              struct mbd_pt *ps, enum reading_error e, int code, const char *detail)
+{
+  if(ps->err != (uint8_t)e || ps->code != (uint8_t)code)
+    note_change(d, pt, ps, e, code, detail);
 }
 
 /* A reading of point index p of d with no value yet. */
@@ -118,11 +124,10 @@ void mbd_emit_values(struct mbd *m, const struct cfg_device *d, size_t i, const 
     size_t w = it->width < READING_RAW_MAX ? it->width : READING_RAW_MAX;
     enum codec_err cr;
 
-    for(j = 0; j < w; j++)
-      v16[j] = bits ? (uint16_t)bits[it->offset + j] : regs[it->offset + j];
     reading_init(&rd, d, it->point, wall_ms);
+    for(j = 0; j < w; j++)
+      rd.raw[j] = v16[j] = bits ? (uint16_t)bits[it->offset + j] : regs[it->offset + j];
     rd.n_raw = (unsigned)w;
-    memcpy(rd.raw, v16, w * sizeof(rd.raw[0]));
     cr = mbc_decode(pt, v16, w, &v, err, sizeof(err));
     if(cr) {
       rd.error = READING_ERR_MALFORMED;
