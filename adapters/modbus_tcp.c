@@ -56,10 +56,24 @@
 
 struct mbt_dev;
 
-/* One TCP connection (a host:port) on one loop. */
+/* One TCP connection (a host:port) on one loop. What every request and reply
+   touches comes first (the fewest cache lines per poll), the address last. */
 struct mbt_conn {
   struct evloop *loop;
-  char key[HOSTPORT_MAX]; /* "host:port" */
+  int fd;
+  enum { C_CLOSED, C_RESOLVING, C_CONNECTING, C_READY } state;
+  struct evloop_io *io;   /* registered while fd is open */
+  struct evloop_timer *tm; /* connect, reply and busy_wait deadlines; kicks */
+  enum { T_NONE, T_CONNECT, T_REPLY, T_SEND, T_FAIL, T_SENDFAIL } tm_kind; /* what the timer is for */
+  int pend_errno; /* T_FAIL, T_SENDFAIL: an immediate failure, reported from the timer */
+  struct mbt_dev *head, *tail; /* devices waiting; head is the one being served */
+  uint16_t tid;                /* the last transaction id sent */
+  bool waiting;                /* a request is in flight */
+  size_t rx_len;
+  uint8_t rx[2 * MBAP_MAX];
+  unsigned refs;
+  struct mbt_conn *hnext; /* registry chain */
+  struct mbt_conn *self;  /* for the registry's hash */
   char *host;
   uint16_t port;
   bool numeric; /* host is an address: resolved once */
@@ -67,20 +81,7 @@ struct mbt_conn {
   struct rs_resolve *rsv; /* a name lookup in flight (state C_RESOLVING) */
   struct sockaddr_storage addr;
   socklen_t addrlen;
-  int fd;
-  enum { C_CLOSED, C_RESOLVING, C_CONNECTING, C_READY } state;
-  struct evloop_io *io;   /* registered while fd is open */
-  struct evloop_timer *tm; /* connect, reply and busy_wait deadlines; kicks */
-  enum { T_NONE, T_CONNECT, T_REPLY, T_SEND, T_FAIL, T_SENDFAIL } tm_kind; /* what the timer is for */
-  int pend_errno; /* T_FAIL, T_SENDFAIL: an immediate failure, reported from the timer */
-  unsigned refs;
-  struct mbt_dev *head, *tail; /* devices waiting; head is the one being served */
-  uint16_t tid;                /* the last transaction id sent */
-  bool waiting;                /* a request is in flight */
-  uint8_t rx[2 * MBAP_MAX];
-  size_t rx_len;
-  struct mbt_conn *hnext; /* registry chain */
-  struct mbt_conn *self;  /* for the registry's hash */
+  char key[HOSTPORT_MAX]; /* "host:port" */
 };
 
 /* One device (adapter instance). */

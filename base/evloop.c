@@ -337,6 +337,13 @@ static void turn_ended(struct evloop *l, int64_t now)
   }
 }
 
+/* Start loading the io handle of event ev (a hint; foreign events have none). */
+static inline void prefetch_io(const struct epoll_event *ev)
+{
+  if(!(ev->data.u64 & EVLOOP_FOREIGN_TAG))
+    __builtin_prefetch(ev->data.ptr);
+}
+
 int evloop_turn(struct evloop *l, int64_t max_wait_ms)
 {
   struct epoll_event evs[256]; /* thousands of Modbus TCP connections can be ready at once */
@@ -355,8 +362,19 @@ int evloop_turn(struct evloop *l, int64_t max_wait_ms)
   if(n < 0)
     return errno == EINTR ? 0 : -1;
   l->in_turn = true;
+  for(k = 0; k < n && k < 3; k++)
+    prefetch_io(&evs[k]);
   for(k = 0; k < n; k++) {
     uint64_t tag = evs[k].data.u64;
+    /* the handles of the events ahead, and the next one's object, are loaded
+       while this one is served (thousands of connections: not in cache) */
+    if(k + 3 < n)
+      prefetch_io(&evs[k + 3]);
+    if(k + 1 < n && !(evs[k + 1].data.u64 & EVLOOP_FOREIGN_TAG)) {
+      const struct evloop_io *nx = evs[k + 1].data.ptr;
+      __builtin_prefetch(nx->ud);
+      __builtin_prefetch((const char *)nx->ud + 64);
+    }
     if(tag & EVLOOP_FOREIGN_TAG) {
       if(l->foreign) {
         l->foreign(l->foreign_ud, tag);
