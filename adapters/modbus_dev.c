@@ -124,6 +124,8 @@ void mbd_emit_values(struct mbd *m, const struct cfg_device *d, size_t i, const 
     size_t w = it->width < READING_RAW_MAX ? it->width : READING_RAW_MAX;
     enum codec_err cr;
 
+    if(k + 1 < r->n_items)
+      __builtin_prefetch(&d->points[r->items[k + 1].point]); /* decoded next */
     reading_init(&rd, d, it->point, wall_ms);
     for(j = 0; j < w; j++)
       rd.raw[j] = v16[j] = bits ? (uint16_t)bits[it->offset + j] : regs[it->offset + j];

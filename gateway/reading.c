@@ -639,9 +639,8 @@ out:
  * or, when batching, with the next reading_path_commit() (one transaction).
  */
 static void predict_one(struct reading_path *rp, const struct cfg_consumable *c, struct entry *e,
-                        const struct reading *r)
+                        struct cons_state *cs, const struct reading *r)
 {
-  struct cons_state *cs = e->cs;
   feed(rp, c, cs, r->wall_ms, r->value, true);
   if(!cs->dirty || cs->queued ||
      (cs->saved_ms != INT64_MIN && r->wall_ms - cs->saved_ms < READING_PERSIST_INTERVAL_MS))
@@ -666,13 +665,15 @@ static void predict_reading(struct reading_path *rp, const struct reading *r, si
     return;
   if(g != SIZE_MAX) {
     for(i = rp->cons_off[g]; i < rp->cons_off[g + 1]; i++) {
+      /* its state through cons_cs (prefetched), not through the entry */
       struct entry *e = rp->cons_ent[i];
+      struct cons_state *cs = rp->cons_cs[i];
       if(!e) {
         e = rp->cons_ent[i] = cons_entry(rp, rp->cons_of[i]);
-        rp->cons_cs[i] = e->cs;
+        cs = rp->cons_cs[i] = e->cs;
       }
-      cons_ready(rp, rp->cons_of[i], e->cs);
-      predict_one(rp, rp->cons_of[i], e, r);
+      cons_ready(rp, rp->cons_of[i], cs);
+      predict_one(rp, rp->cons_of[i], e, cs, r);
     }
     return;
   }
@@ -686,7 +687,7 @@ static void predict_reading(struct reading_path *rp, const struct reading *r, si
       continue;
     e = cons_entry(rp, c);
     cons_ready(rp, c, e->cs);
-    predict_one(rp, c, e, r);
+    predict_one(rp, c, e, e->cs, r);
   }
 }
 
@@ -825,6 +826,8 @@ static void prefetch_point(const struct reading_path *rp, size_t dev, size_t g)
   size_t i;
   if(++g >= rp->dev_off[dev + 1])
     return;
+  /* its config (the scheduler reads its id; point_index() compares it) */
+  __builtin_prefetch(&rp->cfg->devices[dev].points[g - rp->dev_off[dev]]);
   if(rp->pt_entry[g])
     prefetch_range(rp->pt_entry[g], sizeof(struct entry));
   for(i = rp->cons_off[g]; i < rp->cons_off[g + 1]; i++) {
