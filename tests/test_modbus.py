@@ -138,11 +138,11 @@ def probe(args, cfg, *rest):
 
 
 class PollOut:
-    """The poll tool's lines, parsed: readings, status by device, shutdown ms; good (ok)
-    readings by device."""
+    """The poll tool's lines, parsed: readings, status by device, shutdown ms; readings
+    (n) and good (ok) readings by device."""
 
     def __init__(self):
-        self.readings, self.status, self.shut, self.good = [], {}, None, {}
+        self.readings, self.status, self.shut, self.good, self.n = [], {}, None, {}, {}
 
     def line(self, line):
         f = line.rstrip("\n").split(" ")
@@ -151,6 +151,7 @@ class PollOut:
                 "wall": int(f[1]), "device": f[2], "point": f[3], "error": f[4],
                 "code": int(f[5]), "value": float(f[6]),
                 "raw": [] if f[7] == "-" else [int(x) for x in f[7].split(",")]})
+            self.n[f[2]] = self.n.get(f[2], 0) + 1
             if f[4] == "ok":
                 self.good[f[2]] = self.good.get(f[2], 0) + 1
         elif f[0] == "S":
@@ -185,8 +186,8 @@ def poll(args, cfg, run_ms, extra=()):
 
 
 def poll_until(args, cfg, done, what, guard_s=60):
-    """Run the scheduler until done(good readings by device) holds (then stop it); a hang
-    guard of guard_s fails saying what was awaited. Returns (readings, status by device,
+    """Run the scheduler until done(PollOut so far) holds (then stop it); a hang guard of
+    guard_s fails saying what was awaited. Returns (readings, status by device,
     shutdown ms)."""
     errlog = os.path.join(args.tmp, "poll_until.err")
     with open(errlog, "w") as ef:
@@ -196,7 +197,7 @@ def poll_until(args, cfg, done, what, guard_s=60):
     o, seen = PollOut(), False
     for line in p.stdout:
         o.line(line)
-        if line.startswith("R ") and done(o.good):
+        if line.startswith("R ") and done(o):
             seen = True
             break
     check(seen, ("seen: %s" if seen else "hung: %s, not within %d s") % (
@@ -278,7 +279,8 @@ def case_types(args):
               "%s: value %r == %r" % (pid, p["value"], value))
         check(p["raw"] == regs, "%s: raw %r == registers on the wire %r" % (pid, p["raw"], regs))
 
-    readings, status, _, _ = poll(args, cfg, 1000)
+    readings, status, _ = poll_until(args, cfg, lambda o: o.n.get("plc", 0) >= 3 * len(exp),
+                                     "3 polls of the device")
     st = status["plc"]
     check(st["up"] == 1 and st["polls"] >= 3 and st["failures"] == 0 and st["errors"] == {},
           "scheduler: plc up, >= 3 polls, no failures or errors (%r)" % st)
@@ -380,7 +382,12 @@ def case_rtu(args):
     got = {p["id"]: p["value"] for p in json.loads(out)["points"]} if out else {}
     check(got.get("level") == 2010 and got.get("full") is True,
           "unit 2 over RTU: level 2010, full true (%r)" % got)
-    readings, status, _, stderr = poll(args, cfg, 1500)
+    # 4 polls of each: pump-1 has 3 points, pump-2 2
+    readings, status, _ = poll_until(
+        args, cfg, lambda o: o.n.get("pump-1", 0) >= 12 and o.n.get("pump-2", 0) >= 8,
+        "4 polls of each RTU device")
+    with open(os.path.join(args.tmp, "poll_until.err")) as ef:
+        stderr = ef.read()
     for dev, level in (("pump-1", 1010), ("pump-2", 2010)):
         good = [r for r in readings if r["device"] == dev and r["point"] == "level"
                 and r["error"] == "ok"]
@@ -420,7 +427,8 @@ def case_exceptions(args):
     check(got["bad"]["value"] is None and "exception 2" in (got["bad"]["error"] or ""),
           "exception 2 on its point: %r" % got["bad"]["error"])
 
-    readings, status, _, _ = poll(args, cfg, 1000)
+    readings, status, _ = poll_until(args, cfg, lambda o: o.n.get("plc", 0) >= 4,
+                                     "2 polls of the device (2 points each)")
     st = status["plc"]
     check(st["up"] == 1 and st["errors"].get("exception_2", 0) >= 2
           and "exception_6" not in st["errors"],
@@ -434,7 +442,8 @@ def case_exceptions(args):
     cfg2 = write_config(args, "busy", tcp_device(
         "busy", port2, ["poll_interval: 300ms", "busy_wait: 20ms", "retries: 1"],
         "      - {id: v, register: holding, address: 1, type: uint16}\n"))
-    _, status, _, _ = poll(args, cfg2, 800)
+    _, status, _ = poll_until(args, cfg2, lambda o: o.n.get("busy", 0) >= 2,
+                              "2 polls of the always-busy device")
     check(status["busy"]["errors"].get("exception_6", 0) >= 2,
           "always busy: counted as exception_6 (%r)" % status["busy"]["errors"])
 
@@ -561,7 +570,7 @@ def case_continuous(args):
     cfg = write_config(args, "cont", tcp_device("fast", port, ["poll_interval: 0ms"])
                        + tcp_device("paced", port, ["poll_interval: 500ms"], unit=2))
     readings, status, _ = poll_until(
-        args, cfg, lambda good: good.get("paced", 0) >= 3, "3 readings of the 500ms device")
+        args, cfg, lambda o: o.good.get("paced", 0) >= 3, "3 readings of the 500ms device")
     fast = [r for r in readings if r["device"] == "fast"]
     paced = [r for r in readings if r["device"] == "paced"]
     check(all(r["error"] == "ok" and r["value"] == 7 for r in fast + paced),
@@ -702,7 +711,7 @@ def case_many(args):
     cfg = write_config(args, "many", "".join(devs))
     # every device read 3 times (2 points each); 2,000 x 3 reads, however long that takes
     readings, status, shut = poll_until(
-        args, cfg, lambda good: len(good) == n and min(good.values()) >= 6,
+        args, cfg, lambda o: len(o.good) == n and min(o.good.values()) >= 6,
         "every one of the %d devices read 3 times" % n, guard_s=100)
     opened = status.pop("_open", {"sockets": 0, "max_fd": 0})
     check(opened["sockets"] >= n,
