@@ -185,6 +185,12 @@ def poll(args, cfg, run_ms, extra=()):
     return o.readings, o.status, o.shut, out.stderr
 
 
+def poll_stderr(args):
+    """What the last poll_until() run logged."""
+    with open(os.path.join(args.tmp, "poll_until.err")) as ef:
+        return ef.read()
+
+
 def poll_until(args, cfg, done, what, guard_s=60):
     """Run the scheduler until done(PollOut so far) holds (then stop it); a hang guard of
     guard_s fails saying what was awaited. Returns (readings, status by device,
@@ -386,8 +392,7 @@ def case_rtu(args):
     readings, status, _ = poll_until(
         args, cfg, lambda o: o.n.get("pump-1", 0) >= 12 and o.n.get("pump-2", 0) >= 8,
         "4 polls of each RTU device")
-    with open(os.path.join(args.tmp, "poll_until.err")) as ef:
-        stderr = ef.read()
+    stderr = poll_stderr(args)
     for dev, level in (("pump-1", 1010), ("pump-2", 2010)):
         good = [r for r in readings if r["device"] == dev and r["point"] == "level"
                 and r["error"] == "ok"]
@@ -457,7 +462,11 @@ def case_hostile(args):
     cfg = write_config(args, "hostile", tcp_device(
         "evil", port, ["poll_interval: 100ms", "timeout: 300ms", "retries: 0"], AB_POINTS)
         + tcp_device("good", good, ["poll_interval: 100ms"]))
-    readings, status, _, stderr = poll(args, cfg, 3000)
+    # 6 polls of the hostile device (2 points each: every fault kind comes up)
+    readings, status, _ = poll_until(
+        args, cfg, lambda o: o.n.get("evil", 0) >= 12 and o.good.get("good", 0) >= 20,
+        "6 polls of the hostile device and 20 readings of the good one")
+    stderr = poll_stderr(args)
     ev = status["evil"]["errors"]
     check(ev.get("malformed", 0) >= 3, "hostile replies counted as malformed (%r)" % ev)
     check(ev.get("io", 0) >= 1, "connections closed by the server counted as io (%r)" % ev)
@@ -478,7 +487,10 @@ def case_garbage(args):
         "babbler", port, ["poll_interval: 100ms", "timeout: 300ms", "retries: 0", "down_after: 3",
                           "max_backoff: 200ms"], AB_POINTS)
         + tcp_device("good", good, ["poll_interval: 100ms", "down_after: 3"]))
-    readings, status, _, stderr = poll(args, cfg, 2500)
+    readings, status, _ = poll_until(
+        args, cfg, lambda o: o.n.get("babbler", 0) >= 10 and o.good.get("good", 0) >= 3,
+        "5 polls of the babbling device")
+    stderr = poll_stderr(args)
     st = status["babbler"]
     check(st["polls"] >= 4, "the babbling device kept being polled (%r)" % st)
     check(st["up"] == 0, "a device answering only garbage is shown down (%r)" % st)
