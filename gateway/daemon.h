@@ -38,6 +38,11 @@
 /* How often (scaled ms) the rules run even when no reading arrived (`for`, staleness). */
 #define DAEMON_EVAL_INTERVAL_MS 60000
 
+/* How often (real ms) restockd hands freed heap pages back to the kernel (malloc_trim):
+ * what a status page, a metrics scrape, the warm-up or a reload allocated for a moment
+ * does not stay in RSS (docs/BENCHMARKS.md, "Where the RSS goes"). */
+#define DAEMON_TRIM_INTERVAL_MS 30000
+
 /* Retention (storage.retention): the first pass a minute after start, then
  * daily on the (scaled) wall clock, keeping one reading per hour and point. */
 #define DAEMON_THIN_FIRST_MS    60000
