@@ -98,12 +98,15 @@ for N in $COUNTS; do
 done
 
 echo
-echo "| devices | consumables | raw libmodbus reads/s | pipelined reads/s | restockd reads/s | restockd / pipelined | restockd / raw | CPU % at 1 s: raw | pipelined | restockd | restockd / raw per read | restockd µs per reading | RSS MB | threads | warm-up s |"
+echo "| devices | consumables | raw libmodbus reads/s | pipelined reads/s | restockd reads/s | restockd / pipelined | restockd / raw | flat out, CPU µs per read: pipelined | restockd | CPU % at 1 s: raw | pipelined | restockd | restockd / raw per read | restockd µs per reading | RSS MB | threads | warm-up s |"
 # CPU at 1 s, restockd / raw: per read (raw holds at most 1,000 devices, and a
 # 10 s window holds 9, 10 or 11 rounds of devices polled in step)
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 awk -F'|' '{
   split($1, a, " "); split($2, p, " "); split($3, d, " "); split($4, r1, " "); split($5, p1, " "); split($6, d1, " ")
   n = a[1]; raw = a[10]; pipe = p[9]; dfl = d[1]; rawc = r1[13]; pipec = p1[13]
-  printf "| %d | %d | %d | %d | %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f | %d | %.1f |\n", n, 10 * n, raw, pipe, dfl, dfl / pipe, dfl / raw, rawc, pipec, d1[2], (rawc > 0 && d1[1] > 0 ? (d1[2] / d1[1]) / (rawc / r1[9]) : 0), d1[3], d1[4] / 1024, d1[5], d1[6]
+  # CPU per read flat out (what a busy host does not change much): the
+  # pipelined poller cpu_s / reads, restockd cpu % / reads per s
+  pipeus = p[5] > 0 ? 1e6 * p[11] / p[5] : 0; dus = dfl > 0 ? 1e4 * d[2] / dfl : 0
+  printf "| %d | %d | %d | %d | %d | %.2f | %.2f | %.1f | %.1f | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f | %d | %.1f |\n", n, 10 * n, raw, pipe, dfl, dfl / pipe, dfl / raw, pipeus, dus, rawc, pipec, d1[2], (rawc > 0 && d1[1] > 0 ? (d1[2] / d1[1]) / (rawc / r1[9]) : 0), d1[3], d1[4] / 1024, d1[5], d1[6]
 }' "$SUMMARY"
