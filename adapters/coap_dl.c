@@ -16,16 +16,14 @@
  * simulator, some tests) gets the same library through these functions.
  * Generated from the prototypes (gcc -aux-info); thread-safe look-up.
  */
-#include <dlfcn.h>
 #include <pthread.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include <coap3/coap.h>
 
 #include "adapters/coap.h"
+#include "base/dl.h"
 #include "base/log.h"
 
 #ifndef COAP_DL_SONAME
@@ -33,7 +31,7 @@
 #endif
 
 /* libcoap's functions, as looked up. */
-static struct {
+struct coap_fns {
   int (*add_optlist_pdu)(coap_pdu_t *, coap_optlist_t **);
   int (*add_token)(coap_pdu_t *, size_t, const uint8_t *);
   void (*address_init)(coap_address_t *);
@@ -75,84 +73,68 @@ static struct {
   void (*set_log_level)(coap_log_t);
   int (*split_uri)(const uint8_t *, size_t, coap_uri_t *);
   void (*startup)(void);
-} fn;
+};
+static struct coap_fns fn;
 
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
 static bool loaded;
 static char load_err[384]; /* why not loaded, once tried */
 
-/* dlsym(h, name) into *slot (a function pointer of any type); false when missing. */
-static bool sym(void *h, const char *name, void *slot, size_t size)
-{
-  void *p = dlsym(h, name);
-  if(!p || size != sizeof(p))
-    return false;
-  memcpy(slot, &p, size); /* POSIX: a dlsym() result converts to a function pointer */
-  return true;
-}
 
-#define SYM(field, name) (sym(h, name, &fn.field, sizeof(fn.field)) || (missing = name, false))
+/* Where each function goes in fn. */
+static const struct rs_dl_fn coap_fn_names[] = {
+  RS_DL_FN(struct coap_fns, add_optlist_pdu, "coap_add_optlist_pdu"),
+  RS_DL_FN(struct coap_fns, add_token, "coap_add_token"),
+  RS_DL_FN(struct coap_fns, address_init, "coap_address_init"),
+  RS_DL_FN(struct coap_fns, can_exit, "coap_can_exit"),
+  RS_DL_FN(struct coap_fns, cancel_observe, "coap_cancel_observe"),
+  RS_DL_FN(struct coap_fns, check_option, "coap_check_option"),
+  RS_DL_FN(struct coap_fns, context_get_coap_fd, "coap_context_get_coap_fd"),
+  RS_DL_FN(struct coap_fns, context_set_block_mode, "coap_context_set_block_mode"),
+  RS_DL_FN(struct coap_fns, decode_var_bytes, "coap_decode_var_bytes"),
+  RS_DL_FN(struct coap_fns, delete_optlist, "coap_delete_optlist"),
+  RS_DL_FN(struct coap_fns, delete_pdu, "coap_delete_pdu"),
+  RS_DL_FN(struct coap_fns, dtls_is_supported, "coap_dtls_is_supported"),
+  RS_DL_FN(struct coap_fns, dtls_set_log_level, "coap_dtls_set_log_level"),
+  RS_DL_FN(struct coap_fns, free_context, "coap_free_context"),
+  RS_DL_FN(struct coap_fns, get_data_large, "coap_get_data_large"),
+  RS_DL_FN(struct coap_fns, insert_optlist, "coap_insert_optlist"),
+  RS_DL_FN(struct coap_fns, io_process, "coap_io_process"),
+  RS_DL_FN(struct coap_fns, new_client_session, "coap_new_client_session"),
+  RS_DL_FN(struct coap_fns, new_client_session_psk2, "coap_new_client_session_psk2"),
+  RS_DL_FN(struct coap_fns, new_context, "coap_new_context"),
+  RS_DL_FN(struct coap_fns, new_message_id, "coap_new_message_id"),
+  RS_DL_FN(struct coap_fns, new_optlist, "coap_new_optlist"),
+  RS_DL_FN(struct coap_fns, opt_length, "coap_opt_length"),
+  RS_DL_FN(struct coap_fns, opt_value, "coap_opt_value"),
+  RS_DL_FN(struct coap_fns, pdu_get_code, "coap_pdu_get_code"),
+  RS_DL_FN(struct coap_fns, pdu_get_token, "coap_pdu_get_token"),
+  RS_DL_FN(struct coap_fns, pdu_init, "coap_pdu_init"),
+  RS_DL_FN(struct coap_fns, prng, "coap_prng"),
+  RS_DL_FN(struct coap_fns, register_event_handler, "coap_register_event_handler"),
+  RS_DL_FN(struct coap_fns, register_nack_handler, "coap_register_nack_handler"),
+  RS_DL_FN(struct coap_fns, register_response_handler, "coap_register_response_handler"),
+  RS_DL_FN(struct coap_fns, response_phrase, "coap_response_phrase"),
+  RS_DL_FN(struct coap_fns, send, "coap_send"),
+  RS_DL_FN(struct coap_fns, session_get_app_data, "coap_session_get_app_data"),
+  RS_DL_FN(struct coap_fns, session_max_pdu_size, "coap_session_max_pdu_size"),
+  RS_DL_FN(struct coap_fns, session_release, "coap_session_release"),
+  RS_DL_FN(struct coap_fns, session_set_app_data, "coap_session_set_app_data"),
+  RS_DL_FN(struct coap_fns, set_log_handler, "coap_set_log_handler"),
+  RS_DL_FN(struct coap_fns, set_log_level, "coap_set_log_level"),
+  RS_DL_FN(struct coap_fns, split_uri, "coap_split_uri"),
+  RS_DL_FN(struct coap_fns, startup, "coap_startup"),
+};
+_Static_assert(sizeof(struct coap_fns) == sizeof(coap_fn_names) / sizeof(coap_fn_names[0]) * sizeof(void *),
+               "one table entry per function pointer");
 
 /* Load libcoap and look its functions up; logs why not, once. */
 static void load(void)
 {
-  const char *missing = NULL;
-  void *h = dlopen(COAP_DL_SONAME, RTLD_NOW | RTLD_LOCAL);
-  if(!h) {
-    const char *why = dlerror();
-    (void)snprintf(load_err, sizeof(load_err), "cannot load %s (%s)", COAP_DL_SONAME,
-                   why ? why : "unknown reason");
-    log_msg(LOG_LVL_ERR, "%s: CoAP devices need libcoap (Debian package libcoap3)", load_err);
-    return;
-  }
-  if(!(SYM(add_optlist_pdu, "coap_add_optlist_pdu") &&
-       SYM(add_token, "coap_add_token") &&
-       SYM(address_init, "coap_address_init") &&
-       SYM(can_exit, "coap_can_exit") &&
-       SYM(cancel_observe, "coap_cancel_observe") &&
-       SYM(check_option, "coap_check_option") &&
-       SYM(context_get_coap_fd, "coap_context_get_coap_fd") &&
-       SYM(context_set_block_mode, "coap_context_set_block_mode") &&
-       SYM(decode_var_bytes, "coap_decode_var_bytes") &&
-       SYM(delete_optlist, "coap_delete_optlist") &&
-       SYM(delete_pdu, "coap_delete_pdu") &&
-       SYM(dtls_is_supported, "coap_dtls_is_supported") &&
-       SYM(dtls_set_log_level, "coap_dtls_set_log_level") &&
-       SYM(free_context, "coap_free_context") &&
-       SYM(get_data_large, "coap_get_data_large") &&
-       SYM(insert_optlist, "coap_insert_optlist") &&
-       SYM(io_process, "coap_io_process") &&
-       SYM(new_client_session, "coap_new_client_session") &&
-       SYM(new_client_session_psk2, "coap_new_client_session_psk2") &&
-       SYM(new_context, "coap_new_context") &&
-       SYM(new_message_id, "coap_new_message_id") &&
-       SYM(new_optlist, "coap_new_optlist") &&
-       SYM(opt_length, "coap_opt_length") &&
-       SYM(opt_value, "coap_opt_value") &&
-       SYM(pdu_get_code, "coap_pdu_get_code") &&
-       SYM(pdu_get_token, "coap_pdu_get_token") &&
-       SYM(pdu_init, "coap_pdu_init") &&
-       SYM(prng, "coap_prng") &&
-       SYM(register_event_handler, "coap_register_event_handler") &&
-       SYM(register_nack_handler, "coap_register_nack_handler") &&
-       SYM(register_response_handler, "coap_register_response_handler") &&
-       SYM(response_phrase, "coap_response_phrase") &&
-       SYM(send, "coap_send") &&
-       SYM(session_get_app_data, "coap_session_get_app_data") &&
-       SYM(session_max_pdu_size, "coap_session_max_pdu_size") &&
-       SYM(session_release, "coap_session_release") &&
-       SYM(session_set_app_data, "coap_session_set_app_data") &&
-       SYM(set_log_handler, "coap_set_log_handler") &&
-       SYM(set_log_level, "coap_set_log_level") &&
-       SYM(split_uri, "coap_split_uri") &&
-       SYM(startup, "coap_startup"))) {
-    (void)snprintf(load_err, sizeof(load_err), "cannot use %s: it has no %s", COAP_DL_SONAME,
-                   missing ? missing : "?");
-    log_msg(LOG_LVL_ERR, "%s: CoAP devices need libcoap 4.3.1 or newer", load_err);
-    (void)dlclose(h);
-    return;
-  }
-  loaded = true; /* h stays open for the life of the process */
+  loaded = rs_dl_load(COAP_DL_SONAME, coap_fn_names, sizeof(coap_fn_names) / sizeof(coap_fn_names[0]), &fn, load_err,
+                      sizeof(load_err));
+  if(!loaded)
+    log_msg(LOG_LVL_ERR, "%s: CoAP devices need libcoap 4.3.1 or newer (Debian package libcoap3)", load_err);
 }
 
 bool coapa_dl_load(void)

@@ -23,16 +23,14 @@
  * A program that also links libcurl itself (some tests) still gets these
  * definitions for its calls; they forward to the same loaded library.
  */
-#include <dlfcn.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
-#include <stdio.h>
-#include <string.h>
 
 #include <curl/curl.h>
 
 #include "adapters/netio.h"
+#include "base/dl.h"
 #include "base/log.h"
 
 #ifndef NETIO_LIBCURL_SONAME
@@ -45,7 +43,7 @@
 #undef curl_multi_setopt
 
 /* libcurl's functions, as looked up. */
-static struct {
+struct curl_fns {
   CURLcode (*global_init)(long);
   void (*global_cleanup)(void);
   CURL *(*easy_init)(void);
@@ -68,56 +66,49 @@ static struct {
   CURLMcode (*multi_setopt)(CURLM *, CURLMoption, ...);
   CURLMcode (*multi_assign)(CURLM *, curl_socket_t, void *);
   CURLMcode (*multi_socket_action)(CURLM *, curl_socket_t, int, int *);
-} fn;
+};
+static struct curl_fns fn;
 
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
 static bool loaded;
 static char load_err[384]; /* why not loaded, once tried */
 
-/* dlsym(h, name) into *slot (a function pointer of any type); false when missing. */
-static bool sym(void *h, const char *name, void *slot, size_t size)
-{
-  void *p = dlsym(h, name);
-  if(!p || size != sizeof(p))
-    return false;
-  memcpy(slot, &p, size); /* POSIX: a dlsym() result converts to a function pointer */
-  return true;
-}
 
-#define SYM(field, name) (sym(h, name, &fn.field, sizeof(fn.field)) || (missing = name, false))
+/* Where each function goes in fn. */
+static const struct rs_dl_fn curl_fn_names[] = {
+  RS_DL_FN(struct curl_fns, global_init, "curl_global_init"),
+  RS_DL_FN(struct curl_fns, global_cleanup, "curl_global_cleanup"),
+  RS_DL_FN(struct curl_fns, easy_init, "curl_easy_init"),
+  RS_DL_FN(struct curl_fns, easy_setopt, "curl_easy_setopt"),
+  RS_DL_FN(struct curl_fns, easy_perform, "curl_easy_perform"),
+  RS_DL_FN(struct curl_fns, easy_cleanup, "curl_easy_cleanup"),
+  RS_DL_FN(struct curl_fns, easy_getinfo, "curl_easy_getinfo"),
+  RS_DL_FN(struct curl_fns, easy_reset, "curl_easy_reset"),
+  RS_DL_FN(struct curl_fns, easy_strerror, "curl_easy_strerror"),
+  RS_DL_FN(struct curl_fns, easy_escape, "curl_easy_escape"),
+  RS_DL_FN(struct curl_fns, free_, "curl_free"),
+  RS_DL_FN(struct curl_fns, getdate, "curl_getdate"),
+  RS_DL_FN(struct curl_fns, slist_append, "curl_slist_append"),
+  RS_DL_FN(struct curl_fns, slist_free_all, "curl_slist_free_all"),
+  RS_DL_FN(struct curl_fns, multi_init, "curl_multi_init"),
+  RS_DL_FN(struct curl_fns, multi_add_handle, "curl_multi_add_handle"),
+  RS_DL_FN(struct curl_fns, multi_remove_handle, "curl_multi_remove_handle"),
+  RS_DL_FN(struct curl_fns, multi_cleanup, "curl_multi_cleanup"),
+  RS_DL_FN(struct curl_fns, multi_info_read, "curl_multi_info_read"),
+  RS_DL_FN(struct curl_fns, multi_setopt, "curl_multi_setopt"),
+  RS_DL_FN(struct curl_fns, multi_assign, "curl_multi_assign"),
+  RS_DL_FN(struct curl_fns, multi_socket_action, "curl_multi_socket_action"),
+};
+_Static_assert(sizeof(struct curl_fns) == sizeof(curl_fn_names) / sizeof(curl_fn_names[0]) * sizeof(void *),
+               "one table entry per function pointer");
 
 /* Load libcurl and look its functions up; logs why not, once. */
 static void load(void)
 {
-  const char *missing = NULL;
-  void *h = dlopen(NETIO_LIBCURL_SONAME, RTLD_NOW | RTLD_LOCAL);
-  if(!h) {
-    const char *why = dlerror();
-    (void)snprintf(load_err, sizeof(load_err), "cannot load %s (%s)", NETIO_LIBCURL_SONAME,
-                   why ? why : "unknown reason");
-    log_msg(LOG_LVL_ERR, "%s: the shop client and the approval mails need libcurl (Debian package libcurl4)",
-            load_err);
-    return;
-  }
-  if(!(SYM(global_init, "curl_global_init") && SYM(global_cleanup, "curl_global_cleanup") &&
-       SYM(easy_init, "curl_easy_init") && SYM(easy_setopt, "curl_easy_setopt") &&
-       SYM(easy_perform, "curl_easy_perform") && SYM(easy_cleanup, "curl_easy_cleanup") &&
-       SYM(easy_getinfo, "curl_easy_getinfo") && SYM(easy_reset, "curl_easy_reset") &&
-       SYM(easy_strerror, "curl_easy_strerror") && SYM(easy_escape, "curl_easy_escape") &&
-       SYM(free_, "curl_free") && SYM(getdate, "curl_getdate") &&
-       SYM(slist_append, "curl_slist_append") && SYM(slist_free_all, "curl_slist_free_all") &&
-       SYM(multi_init, "curl_multi_init") && SYM(multi_add_handle, "curl_multi_add_handle") &&
-       SYM(multi_remove_handle, "curl_multi_remove_handle") &&
-       SYM(multi_cleanup, "curl_multi_cleanup") && SYM(multi_info_read, "curl_multi_info_read") &&
-       SYM(multi_setopt, "curl_multi_setopt") && SYM(multi_assign, "curl_multi_assign") &&
-       SYM(multi_socket_action, "curl_multi_socket_action"))) {
-    (void)snprintf(load_err, sizeof(load_err), "cannot use %s: it has no %s", NETIO_LIBCURL_SONAME,
-                   missing ? missing : "?");
-    log_msg(LOG_LVL_ERR, "%s: the shop client and the approval mails need libcurl 7.85 or newer", load_err);
-    (void)dlclose(h);
-    return;
-  }
-  loaded = true; /* h stays open for the life of the process */
+  loaded = rs_dl_load(NETIO_LIBCURL_SONAME, curl_fn_names, sizeof(curl_fn_names) / sizeof(curl_fn_names[0]), &fn, load_err,
+                      sizeof(load_err));
+  if(!loaded)
+    log_msg(LOG_LVL_ERR, "%s: the shop client and the approval mails need libcurl 7.85 or newer (Debian package libcurl4)", load_err);
 }
 
 bool netio_curl_load(void)
