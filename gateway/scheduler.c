@@ -98,6 +98,8 @@ struct scheduler {
   adapter_emit_fn lemit;
   void *lctx;
   int64_t now_mono; /* of the last scheduler_run_due() */
+  int64_t now_wall; /* its wall time */
+  bool restarting;  /* async_done() is starting a continuous device's next poll */
 };
 
 static const char *const kind_names[SCHED_ERR_KINDS] = {
@@ -708,6 +710,8 @@ static void async_emit(void *ctx, const struct reading *r)
   di->saw_io |= w.saw_io;
 }
 
+static void poll_async(struct scheduler *s, struct slot *sl, int64_t now_mono, int64_t now_wall);
+
 static void async_done(void *ctx, enum rs_err rc, const char *err)
 {
   struct devinst *di = ctx;
@@ -722,6 +726,20 @@ static void async_done(void *ctx, enum rs_err rc, const char *err)
   finish_poll(sl, rc, err, clock_real_mono_ms() - di->poll_t0, di->poll_wall, &w);
   /* a state change (down, up) moves the next poll relative to when this one was due */
   sl->next_due = di->poll_due + next_delay(sl);
+  if(next_delay(sl) <= 0 && sl->next_due <= s->now_mono && !s->restarting && due_parked(s, sl)) {
+    /* polled continuously: the next poll goes out now, as its reply is in,
+       not after every other reply of this loop turn (with few devices the
+       device would idle meanwhile); on the last scheduler_run_due()'s clock */
+    s->restarting = true;
+    poll_async(s, sl, s->now_mono, s->now_wall);
+    s->restarting = false;
+    if(sl->busy)
+      return; /* in flight, out of the heap, as after scheduler_run_due() */
+    if(sl->next_due <= s->now_mono)
+      sl->next_due = s->now_mono + 1;
+    due_unpark(s, sl);
+    return;
+  }
   due_requeue(s, sl, di->poll_due);
 }
 
@@ -774,6 +792,7 @@ size_t scheduler_run_due(struct scheduler *s, int64_t now_mono, int64_t now_wall
 {
   size_t i, k, polled = 0;
   s->now_mono = now_mono;
+  s->now_wall = now_wall;
   /* the continuous devices whose poll ended, in that order (those that end
      meanwhile wait for the next call) */
   for(k = s->n_ready; k > 0 && s->n_ready; k--) {
