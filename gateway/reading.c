@@ -1012,6 +1012,38 @@ static double faster_life(const struct cons_state *cs, const struct prediction *
   return learned;
 }
 
+/*
+ * The life the default rule's quantity divides by (rule_snapshot.life_days), from `life`
+ * (faster_life's figure) and the consumable's predictor state cs. Before any interval
+ * between replacements was seen, `life` is 100 / rate_per_day, the rate the fit sees while
+ * the part wears: for a part that runs in shifts or bursts (a machine used on Saturdays
+ * only) several times its rate over calendar days, and a line sized on it covered the
+ * replenishment time at that rate (seed 1's p29 in bench/plant: 30-36 units on its first
+ * line for a part that uses ~35 a year). Until the weekly profile has seen every day of
+ * the week (most of it, as the predictor's weekly factors need), the life is at least the
+ * calendar life: the time the readings spanned over the wear seen in it (the profile's
+ * sums, idle hours and days included). Returns that; `life` itself once a part life was
+ * completed or the whole week seen, or while no wear was seen.
+ */
+static double quantity_life(const struct cons_state *cs, double life)
+{
+  double use = 0, time = 0, cal;
+  bool week = true;
+  int d;
+  if(cs->pred.n_intervals > 0 || !isfinite(life) || life <= 0)
+    return life;
+  for(d = 0; d < 7; d++) {
+    use += (double)cs->pred.dow_use[d];
+    time += (double)cs->pred.dow_time[d];
+    if(cs->pred.dow_time[d] < 0.8f)
+      week = false;
+  }
+  if(week || !(use > 0) || !(time > 0))
+    return life;
+  cal = time / use;
+  return cal > life ? cal : life;
+}
+
 void reading_path_snapshot(struct reading_path *rp, const struct cfg_consumable *c, int64_t now_ms,
                            bool open_line, struct rule_snapshot *out)
 {
@@ -1088,7 +1120,7 @@ void reading_path_snapshot(struct reading_path *rp, const struct cfg_consumable 
   if(reading_path_predict(rp, c, now_ms, &pr)) {
     double life = faster_life(cs, &pr, now_ms, predict_typical_life_days(&cs->pred, &pr));
     double lo = life, hi = life, inst = pr.days_left, inst10 = pr.days_left_p10;
-    out->life_days = life;
+    out->life_days = quantity_life(cs, life);
     out->vars[EXPR_VAR_LEVEL_PCT] = pr.level_pct;
     out->vars[EXPR_VAR_DAYS_LEFT] = pr.days_left;
     out->vars[EXPR_VAR_RATE_PER_DAY] = pr.rate_per_day;

@@ -25,6 +25,7 @@
 #include "base/log.h"
 #include "gateway/reading.h"
 #include "gateway/store.h"
+#include "rules/rules.h"
 
 #define HOUR_MS 3600000LL
 #define DAY_MS  (24 * HOUR_MS)
@@ -743,6 +744,51 @@ static void test_approval_wait_before_own_delivery(void **state)
   env_close(&e);
 }
 
+/*
+ * A part that wears on Saturdays only (bench/plant's burst profile), read
+ * hourly from Monday 00:00: flat all week, then 2 points an hour from
+ * Saturday 00:00, so a part lasts 50 Saturday hours, 14.6 calendar days
+ * (48 % a week). The installed part (30 % left) wears out at 15:00 and a
+ * spare is fitted (one left); with 21 days to a delivery the default rule
+ * orders soon after. That first line must not hold more than a calendar-time
+ * estimate needs: ceil((2 x 21 + 2 - position_days) / life) parts with the
+ * life from the wear seen over the time seen (the same week: 14.6 days).
+ * Sized on the rate of its operating hours (2.1 days a part) it was 20.
+ */
+static void test_first_order_of_saturday_part(void **state)
+{
+  struct env e;
+  struct rule_snapshot s;
+  struct rule_state st;
+  struct rule_decision d;
+  int64_t mon = T0 - T0 % DAY_MS; /* T0 is a Monday */
+  int64_t t, sat = mon + 5 * DAY_MS;
+  double cal_life = 100.0 / 48 * 7, need;
+  size_t n = 0;
+  (void)state;
+  env_open(&e);
+  assert_int_equal(store_meta_set(e.st, STORE_META_REPLENISH "m1/filter", "1814400000"), RS_OK);
+  for(t = mon; t < sat; t += HOUR_MS)
+    submit(&e, "lvl", t, 30);
+  rule_state_init(&st, e.cfg);
+  for(t = sat; t < sat + DAY_MS && n == 0; t += HOUR_MS) {
+    int64_t h = (t - sat) / HOUR_MS;
+    submit(&e, "lvl", t, h < 15 ? 30 - 2 * (double)h : 100 - 2 * (double)(h - 15));
+    reading_path_snapshot(e.rp, e.filter, t, false, &s);
+    n = rules_evaluate(e.cfg, t, &s, &st, 1, &d, 1);
+  }
+  rule_state_free(&st);
+  assert_int_equal(n, 1); /* it ordered on Saturday */
+  assert_int_equal(store_spares(&e, "m1/filter"), 1);
+  assert_true(fabs(s.replenish_days - 21) < 1e-9);
+  assert_ptr_equal(d.rule, &e.cfg->default_rule);
+  need = 2 * 21 + 2 - s.vars[EXPR_VAR_POSITION_DAYS];
+  assert_true(need > 0);
+  assert_true(d.quantity >= 1);
+  assert_true((double)d.quantity <= ceil(need / cal_life));
+  env_close(&e);
+}
+
 /* A button (a coil): a 0 -> 1 edge is one press, taken by one snapshot. */
 static void test_button_edge(void **state)
 {
@@ -779,6 +825,7 @@ int main(void)
       cmocka_unit_test(test_batched_crash_bound),
       cmocka_unit_test(test_reload_keeps_history),
       cmocka_unit_test(test_button_edge),
+      cmocka_unit_test(test_first_order_of_saturday_part),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
