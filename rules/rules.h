@@ -29,8 +29,10 @@ struct rule_snapshot {
   bool urgent;                 /* an expiry hold lifted because the part runs out before a
                                   delivery could arrive: the line is drafted urgent */
   int64_t empty_at_ms;         /* predicted empty (wall ms), INT64_MAX when not depleting */
-  double life_days;            /* typical life of one part in days (the figure cover_days and
-                                  position_days use); 0, INFINITY or NaN when unknown */
+  double life_days;            /* typical life of one part in days for the default rule's
+                                  quantity (the figure cover_days and position_days use, or
+                                  the longer calendar life while the part's week is not
+                                  known: docs/rules.md); 0, INFINITY or NaN when unknown */
   double replenish_days;       /* how long a line drafted now takes to arrive: lead_time_days,
                                   or what the last deliveries took when longer (batching, a
                                   person's approval); 0 or NaN: use lead_time_days */
