@@ -25,7 +25,10 @@ Figures per part and in total:
   doubles         order lines for a part placed while an earlier line for it
                   was still on the way
 
-Baselines (simulated here on the same plant, same jitter draws):
+Baselines (simulated here on the same plant, same jitter draws; like restock,
+they order only from restockd's first reading of every part on: at this time
+scale restockd's start-up takes about a simulated day that a real gateway's
+does not):
   (s,S)    a min/max reordering rule like Odoo's: when shelf + on order
            falls to s = ceil(lead-time demand), order up to S = s + pack
   perfect  each order placed lead time + 1 day before the shelf and the
@@ -351,7 +354,9 @@ class PartSim:
         return h
 
 
-def run_baseline(parts, days, policy, seed):
+def run_baseline(parts, days, policy, seed, first_s=0.0):
+    """The plant under policy, which can order from first_s (simulated seconds since
+    START: when restockd had its first reading of every part) on, like restock."""
     rnd = random.Random(seed * 7919 + (1 if policy == "sS" else 2))
     sims = [PartSim(p, rnd) for p in parts]
     hours = int(days * 24)
@@ -366,6 +371,9 @@ def run_baseline(parts, days, policy, seed):
         t = h * HOUR
         for s in sims:
             p = s.p
+            if t < first_s:
+                s.step(t)
+                continue
             if policy == "sS":
                 pos = s.shelf + s.on_order()
                 if pos <= s.smin and (p["approval"] == "auto" or p["answer_days"] is not None
@@ -445,10 +453,28 @@ def run_restock(build, parts, days, scale, seed, out):
     procs.append(sim)
     while "shop listening" not in (sim.stdout.readline() or "shop listening"):
         pass
+    sim_t0 = time.time()  # the plant's START, within the time the line took to read
     d = subprocess.Popen([d_bin, "--config", cfg, "--time-scale", str(scale)],
                          stdout=subprocess.DEVNULL, stderr=dlog)
     procs.append(d)
     t0 = time.time()
+    # when restockd has its first reading of every part, in simulated seconds since START:
+    # at this time scale its start-up (config, database, first poll) takes about a
+    # simulated day that a real gateway's does not; the baselines start ordering then too
+    first_s = None
+    while first_s is None and time.time() - t0 < 30:
+        if d.poll() is not None:
+            sys.exit("bench/plant: restockd died at start; logs in %s" % tmp)
+        try:
+            ks = http_json("http://127.0.0.1:%d/api/v1/consumables" % hport)["consumables"]
+            if ks and all(k.get("level_pct") is not None for k in ks):
+                first_s = (time.time() - sim_t0) * scale
+        except (OSError, ValueError, KeyError):
+            pass
+        if first_s is None:
+            time.sleep(0.01)
+    if first_s is None:
+        sys.exit("bench/plant: restockd had no reading of every part within 30 s; logs in %s" % tmp)
     real = days * DAY / scale
     approved = set()
     warm = None
@@ -542,7 +568,7 @@ def run_restock(build, parts, days, scale, seed, out):
             "left": k["shelf"] + sum(q for _, _, q in lines) - k["delivered"],
             "start": p["spares"],
             "empty_spans": [(a - START_TS, b - START_TS) for a, b in k.get("empty_spans", [])]}
-    return rows, sim_days
+    return rows, sim_days, first_s
 
 
 # ---------------------------------------------------------------- report
@@ -587,10 +613,12 @@ def main():
     os.makedirs(out, exist_ok=True)
     print("bench/plant: seed %d, %d parts, %g simulated days at x%g (%.0f s real); logs in %s"
           % (a.seed, len(parts), a.days, a.scale, a.days * DAY / a.scale, out), flush=True)
-    rs, sim_days = run_restock(os.path.abspath(a.build), parts, a.days, a.scale, a.seed, out)
+    rs, sim_days, first_s = run_restock(os.path.abspath(a.build), parts, a.days, a.scale, a.seed, out)
     days = sim_days
-    ss = summarise_sims(run_baseline(parts, days, "sS", a.seed), days)
-    pf = summarise_sims(run_baseline(parts, days, "perfect", a.seed), days)
+    print("restockd's first reading of every part: day %.2f; the baselines order from then "
+          "on too" % (first_s / DAY))
+    ss = summarise_sims(run_baseline(parts, days, "sS", a.seed, first_s), days)
+    pf = summarise_sims(run_baseline(parts, days, "perfect", a.seed, first_s), days)
     # stockout days perfect information avoided: hours a policy's part stood empty while
     # perfect information's same part did not (the rest it could not avoid either:
     # parts that start worn with a long lead time)
@@ -652,6 +680,7 @@ def main():
               report["restock"]["answered"]["net_per_fitted"],
               report["(s,S)"]["answered"]["net_per_fitted"],
               report["perfect"]["answered"]["net_per_fitted"]))
+    report["first_reading_days"] = first_s / DAY
     report["per_part"] = {"restock": rs, "sS": ss, "perfect": pf,
                           "plant": {p["id"]: p for p in parts}}
     if a.json:
