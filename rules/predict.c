@@ -734,8 +734,10 @@ static void compact(struct predictor *p)
     p->width_s *= 2;
 }
 
-/* Close the open bucket into the array (compacting when full) and refit. */
-static void close_bucket(struct predictor *p)
+/* Close the open bucket into the array (compacting when full) and refit.
+   Once per bucket width, not per reading: kept out of line so that the
+   per-reading path (bucket_add) stays small. */
+__attribute__((noinline, cold)) static void close_bucket(struct predictor *p)
 {
   double tm, xm;
   if(p->open_n == 0)
@@ -852,14 +854,24 @@ static void learn_week(struct predictor *p, int64_t t_ms, double du, double dt)
     return;
   to = t_ms;
   from = t_ms - (int64_t)(dt * DAY_MS);
-  while(from < to) {
-    int64_t day_end = from - (((from % 86400000) + 86400000) % 86400000) + 86400000;
-    int64_t e = day_end < to ? day_end : to;
-    double part = (double)(e - from) / DAY_MS;
-    d = dow_of(from);
-    p->dow_use[d] += (float)(du * part / dt);
-    p->dow_time[d] += (float)part;
-    from = e;
+  if(from < to) {
+    /* the day (floor division) and weekday of `from` once; the next
+       step starts at the next day's midnight */
+    int64_t day = from >= 0 ? from / 86400000 : (from - 86399999) / 86400000;
+    int64_t day_end = (day + 1) * 86400000;
+    int64_t m = (day + 3) % 7;
+    d = (int)(m < 0 ? m + 7 : m);
+    for(;;) {
+      int64_t e = day_end < to ? day_end : to;
+      double part = (double)(e - from) / DAY_MS;
+      p->dow_use[d] += (float)(du * part / dt);
+      p->dow_time[d] += (float)part;
+      from = e;
+      if(from >= to)
+        break;
+      day_end += 86400000;
+      d = d == 6 ? 0 : d + 1;
+    }
   }
   for(d = 0; d < 7; d++)
     tot += (double)p->dow_time[d];
@@ -1077,8 +1089,11 @@ static void accept(struct predictor *p, int64_t wall_ms, double raw)
        outlier pair) teaches the weekly profile nothing */
     if(!(SKIP_OFF_WEEK && ((was_off != 0 && abs(was_off) < OFF_CONFIRM) ||
                            (p->off_n != 0 && abs(p->off_n) < OFF_CONFIRM))))
+      /* an unchanged filtered value (a stuck or slow one) is a step of
+         exactly 0: the two divisions are skipped, not their result */
       learn_week(p, mid_ms,
-                 remaining_of(pp, model_x(p, p->filt)) - remaining_of(pp, model_x(p, f)),
+                 f == p->filt ? 0.0
+                              : remaining_of(pp, model_x(p, p->filt)) - remaining_of(pp, model_x(p, f)),
                  diff_ms(mid_ms, p->filt_ms) / DAY_MS);
   }
   note_move(p, wall_ms, raw);
@@ -1236,7 +1251,10 @@ bool predict_add(struct predictor *p, int64_t wall_ms, double raw, struct predic
     }
   }
 
-  if(starts_jump(p, wall_ms, raw)) {
+  /* A reading equal to the filtered value is no jump (starts_jump() compares
+     it with a reference never below that value's remaining fraction): the
+     fitted curve is not evaluated for a stuck or slow value. */
+  if(raw != p->filt && starts_jump(p, wall_ms, raw)) {
     /* hold the reading back until the next ones confirm or refute it */
     double last_raw = p->n_raw == 2 ? p->raw[1] : p->raw[0];
     p->pend_ref = pp->model == PREDICT_MODEL_USAGE ? (last_raw > p->filt ? last_raw : p->filt)
