@@ -108,6 +108,19 @@ static void reading_init(struct reading *rd, const struct cfg_device *d, size_t 
   rd->is_bool = pt->type == CFG_VT_BOOL;
 }
 
+/*
+ * True when pt's value is the plain 16-bit register, as mbc_decode() would
+ * decode it: a holding or input register read as uint16 or int16, unscaled,
+ * in a byte order that keeps each register's two bytes (ABCD, CDAB). Then
+ * mbd_emit_values() takes the value without the general decoder.
+ */
+static inline bool plain16(const struct cfg_point *pt)
+{
+  return (pt->type == CFG_VT_UINT16 || pt->type == CFG_VT_INT16) && !pt->scaled &&
+         (pt->table == CFG_REG_HOLDING || pt->table == CFG_REG_INPUT) &&
+         (pt->endian == CFG_END_ABCD || pt->endian == CFG_END_CDAB);
+}
+
 void mbd_emit_values(struct mbd *m, const struct cfg_device *d, size_t i, const uint16_t *regs,
                      const uint8_t *bits, int64_t wall_ms, adapter_emit_fn emit, void *ctx)
 {
@@ -127,6 +140,17 @@ void mbd_emit_values(struct mbd *m, const struct cfg_device *d, size_t i, const 
     if(k + 1 < r->n_items)
       __builtin_prefetch(&d->points[r->items[k + 1].point]); /* decoded next */
     reading_init(&rd, d, it->point, wall_ms);
+    if(!bits && w == 1 && plain16(pt)) {
+      uint16_t u = regs[it->offset];
+      rd.raw[0] = u;
+      rd.n_raw = 1;
+      rd.value = pt->type == CFG_VT_UINT16 ? (double)u
+                                           : (double)((int32_t)u - (u >= 0x8000u ? 0x10000 : 0));
+      rd.is_int = true;
+      note_point(d, pt, &m->pts[it->point], rd.error, 0, rd.detail);
+      emit(ctx, &rd);
+      continue;
+    }
     for(j = 0; j < w; j++)
       rd.raw[j] = v16[j] = bits ? (uint16_t)bits[it->offset + j] : regs[it->offset + j];
     rd.n_raw = (unsigned)w;
