@@ -805,13 +805,22 @@ enum rs_err reading_path_submit(struct reading_path *rp, const struct reading *r
   return reading_path_submit_ex(rp, r, NULL);
 }
 
-/* Ask the CPU for the cache lines at p .. p + len (a hint: never faults). */
+/*
+ * Ask the CPU for the cache lines at p .. p + len (a hint: never faults).
+ * Four lines a step (up to three past the end: hints too, and the object
+ * rarely starts on a line): the loop's own instructions were ~5 % of a
+ * read's at 500 devices. Addresses as integers: no pointer past the object.
+ */
 static void prefetch_range(const void *p, size_t len)
 {
-  const char *c = p;
+  uintptr_t c = (uintptr_t)p;
   size_t off;
-  for(off = 0; off < len; off += 64)
-    __builtin_prefetch(c + off);
+  for(off = 0; off < len; off += 256) {
+    __builtin_prefetch((const void *)(c + off));
+    __builtin_prefetch((const void *)(c + off + 64));
+    __builtin_prefetch((const void *)(c + off + 128));
+    __builtin_prefetch((const void *)(c + off + 192));
+  }
 }
 
 /*
@@ -829,7 +838,7 @@ static void prefetch_point(const struct reading_path *rp, size_t dev, size_t g)
   /* its config (the scheduler reads its id; point_index() compares it) */
   __builtin_prefetch(&rp->cfg->devices[dev].points[g - rp->dev_off[dev]]);
   if(rp->pt_entry[g])
-    prefetch_range(rp->pt_entry[g], sizeof(struct entry));
+    prefetch_range(rp->pt_entry[g], sizeof(struct entry) + sizeof(struct live_point));
   for(i = rp->cons_off[g]; i < rp->cons_off[g + 1]; i++) {
     const struct cons_state *cs = rp->cons_cs[i];
     if(!cs)
