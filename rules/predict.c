@@ -857,10 +857,20 @@ static void learn_week(struct predictor *p, int64_t t_ms, double du, double dt)
   if(from < to) {
     /* the day (floor division) and weekday of `from` once; the next
        step starts at the next day's midnight */
-    int64_t day = from >= 0 ? from / 86400000 : (from - 86399999) / 86400000;
-    int64_t day_end = (day + 1) * 86400000;
-    int64_t m = (day + 3) % 7;
-    d = (int)(m < 0 ? m + 7 : m);
+    int64_t day, day_end;
+    if(from >= 0) {
+      /* unsigned: the division and the remainder by constants are cheaper */
+      uint64_t ud = (uint64_t)from / 86400000u;
+      day = (int64_t)ud;
+      d = (int)((ud + 3u) % 7u);
+    }
+    else {
+      int64_t m;
+      day = (from - 86399999) / 86400000;
+      m = (day + 3) % 7;
+      d = (int)(m < 0 ? m + 7 : m);
+    }
+    day_end = (day + 1) * 86400000;
     for(;;) {
       int64_t e = day_end < to ? day_end : to;
       double part = (double)(e - from) / DAY_MS;
@@ -1177,7 +1187,9 @@ static void unwrap(struct predictor *p, double raw)
   }
 }
 
-bool predict_add(struct predictor *p, int64_t wall_ms, double raw, struct predict_event *ev)
+/* predict_add() for every case; predict_add() itself takes the common one. */
+__attribute__((noinline)) static bool add_any(struct predictor *p, int64_t wall_ms, double raw,
+                                              struct predict_event *ev)
 {
   const struct predict_params *pp = &p->params;
   double before;
@@ -1267,6 +1279,25 @@ bool predict_add(struct predictor *p, int64_t wall_ms, double raw, struct predic
   }
   accept(p, wall_ms, raw);
   return false;
+}
+
+/*
+ * The per-reading case first, with the tests of add_any() that decide it:
+ * a level reading equal to the filtered value (so finite, and no jump: see
+ * add_any()), in time order, with readings before it and no jump pending,
+ * not a stopped pump's. It goes straight to accept(), as in add_any();
+ * anything else goes through add_any().
+ */
+bool predict_add(struct predictor *p, int64_t wall_ms, double raw, struct predict_event *ev)
+{
+  const struct predict_params *pp = &p->params;
+  if(raw == p->filt && pp->model == PREDICT_MODEL_LEVEL && p->n_raw != 0 && p->pend_n == 0 &&
+     fabs(raw) <= 1e15 && wall_ms >= p->last_ms &&
+     !(pp->empty > pp->full && pp->full > 0 && raw < 0.5 * pp->full)) {
+    accept(p, wall_ms, raw);
+    return false;
+  }
+  return add_any(p, wall_ms, raw, ev);
 }
 
 void predict_mark_replaced(struct predictor *p, int64_t wall_ms)
