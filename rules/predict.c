@@ -848,7 +848,7 @@ static int dow_of(int64_t wall_ms)
 static void learn_week(struct predictor *p, int64_t t_ms, double du, double dt)
 {
   int d;
-  double tot = 0;
+  double tot;
   int64_t from, to;
   if(!(dt > 0) || dt > 4 || !isfinite(du) || fabs(du) > 0.5)
     return;
@@ -883,8 +883,9 @@ static void learn_week(struct predictor *p, int64_t t_ms, double du, double dt)
       d = d == 6 ? 0 : d + 1;
     }
   }
-  for(d = 0; d < 7; d++)
-    tot += (double)p->dow_time[d];
+  tot = (double)p->dow_time[0] + (double)p->dow_time[1] + (double)p->dow_time[2] +
+        (double)p->dow_time[3] + (double)p->dow_time[4] + (double)p->dow_time[5] +
+        (double)p->dow_time[6];
   if(tot > 56)
     for(d = 0; d < 7; d++) {
       p->dow_use[d] /= 2;
