@@ -173,6 +173,50 @@ static void test_replacement_restarts_slope(void **state)
   assert_true(fabs(pr.days_left - 10) < 0.5);
 }
 
+/*
+ * A level polled flat out (every 10 s) from a sensor that reports whole
+ * percent repeats each value for ~86 readings in a row: the predictor must
+ * read it like the same level sampled every half hour, and still see the
+ * replacement that ends the repeats.
+ */
+static void test_repeated_values_fast_polling(void **state)
+{
+  struct predict_params pp;
+  struct predictor fast, slow;
+  struct prediction pf, ps;
+  struct predict_event ev;
+  int64_t t, repl = 30 * DAY_MS, at = 0;
+  int events = 0;
+  (void)state;
+  level_params(&pp, 100, 0);
+  assert_int_equal(predict_init(&fast, &pp), PREDICT_OK);
+  assert_int_equal(predict_init(&slow, &pp), PREDICT_OK);
+  /* 60-day life, replaced on day 30 */
+  for(t = 0; t <= repl + HOUR_MS; t += 10000) {
+    double v = t < repl ? floor(100.0 * (1 - (double)t / DAY_MS / 60)) : 100.0;
+    if(t == repl - 10000) {
+      predict_eval(&fast, T0 + t, &pf);
+      predict_eval(&slow, T0 + t, &ps);
+      /* 30 days left at 1.667 %/day, whatever the polling */
+      assert_true(fabs(pf.days_left - 30) < 1.0);
+      assert_true(fabs(pf.rate_per_day - 100.0 / 60) < 0.05);
+      assert_true(fabs(pf.days_left - ps.days_left) < 0.5);
+      assert_true(fabs(pf.level_pct - ps.level_pct) < 1.01);
+    }
+    if(predict_add(&fast, T0 + t, v, &ev)) {
+      events++;
+      at = ev.at_ms;
+      assert_true(fabs(ev.remaining_before - 0.5) < 0.02);
+      assert_true(ev.remaining_after > 0.99);
+    }
+    if(t % (HOUR_MS / 2) == 0)
+      (void)predict_add(&slow, T0 + t, v, NULL);
+  }
+  assert_int_equal(events, 1);
+  assert_int_equal(at, T0 + repl);
+  assert_int_equal(predict_window_start_ms(&fast), T0 + repl);
+}
+
 static void test_usage_counter_reset(void **state)
 {
   struct predict_params pp;
@@ -1105,6 +1149,7 @@ int main(void)
       cmocka_unit_test(test_glitch_spike),
       cmocka_unit_test(test_glitch_pair_no_replacement),
       cmocka_unit_test(test_replacement_restarts_slope),
+      cmocka_unit_test(test_repeated_values_fast_polling),
       cmocka_unit_test(test_usage_counter_reset),
       cmocka_unit_test(test_weekly_duty_cycle_stable),
       cmocka_unit_test(test_exponential_clogging),
