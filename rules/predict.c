@@ -212,6 +212,7 @@ int predict_init(struct predictor *p, const struct predict_params *params)
   p->seg_start_ms = INT64_MIN;
   p->last_ms = INT64_MIN;
   p->replaced_ms = INT64_MIN;
+  p->worn_ms = INT64_MIN;
   p->move_ms = INT64_MIN;
   p->base = params->model == PREDICT_MODEL_USAGE ? params->start : 0.0;
   p->width_s = (uint32_t)(params->bucket_ms / 1000);
@@ -815,11 +816,18 @@ static void new_segment(struct predictor *p, int64_t seg_start_ms)
   memset(&p->fit, 0, sizeof(p->fit));
 }
 
-/* Remember a replacement at at_ms for the typical-life statistics. */
+/*
+ * Remember a replacement at at_ms for the typical-life statistics. The
+ * part's life ends when it was first read worn out, when it was: a part that
+ * stood empty waiting for its spare did not last until the spare was
+ * fitted (counting that wait made the learned life as long as a delivery,
+ * and the next line one unit: the part ran empty again).
+ */
 static void note_replacement(struct predictor *p, int64_t at_ms)
 {
   if(p->replaced_ms != INT64_MIN && at_ms > p->replaced_ms) {
-    float d = (float)(diff_ms(at_ms, p->replaced_ms) / DAY_MS);
+    int64_t end_ms = p->worn_ms > p->replaced_ms && p->worn_ms < at_ms ? p->worn_ms : at_ms;
+    float d = (float)(diff_ms(end_ms, p->replaced_ms) / DAY_MS);
     if(p->n_intervals == PREDICT_INTERVALS) {
       memmove(p->intervals_d, p->intervals_d + 1, sizeof(float) * (PREDICT_INTERVALS - 1));
       p->n_intervals--;
@@ -827,6 +835,7 @@ static void note_replacement(struct predictor *p, int64_t at_ms)
     p->intervals_d[p->n_intervals++] = d;
   }
   p->replaced_ms = at_ms;
+  p->worn_ms = INT64_MIN;
   p->n_replacements++;
 }
 
@@ -1108,6 +1117,10 @@ static void accept(struct predictor *p, int64_t wall_ms, double raw)
                  diff_ms(mid_ms, p->filt_ms) / DAY_MS);
   }
   note_move(p, wall_ms, raw);
+  /* the part ran out: its life ends here (note_replacement); an unchanged
+     value cannot have reached empty, so the division is skipped for it */
+  if(p->worn_ms == INT64_MIN && f != p->filt && remaining_of(pp, model_x(p, f)) <= 0)
+    p->worn_ms = mid_ms;
   p->filt = f;
   p->filt_ms = mid_ms;
   bucket_add(p, mid_ms, model_x(p, f));
@@ -1793,6 +1806,7 @@ int predict_load(struct predictor *p, const struct predict_params *params, const
   q.seg_start_ms = (int64_t)get_u(&r, 8);
   q.last_ms = (int64_t)get_u(&r, 8);
   q.replaced_ms = (int64_t)get_u(&r, 8);
+  q.worn_ms = INT64_MIN;
   q.raw_ms = (int64_t)get_u(&r, 8);
   q.filt_ms = (int64_t)get_u(&r, 8);
   q.base = get_f64(&r);

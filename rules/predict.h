@@ -125,6 +125,8 @@ struct predictor {
   int64_t seg_start_ms; /* first reading of the current segment */
   int64_t last_ms;      /* last accepted reading; INT64_MIN before any */
   int64_t replaced_ms;  /* last detected replacement; INT64_MIN when none */
+  int64_t worn_ms;      /* the current part first read worn out (filtered remaining <= 0);
+                           INT64_MIN when not (not saved: a restart forgets it) */
   int64_t raw_ms;       /* time of raw[1], the newest accepted reading */
   int64_t filt_ms;      /* time the filtered value stands for (the middle reading) */
   double base;          /* usage: counter at replacement */

@@ -174,6 +174,41 @@ static void test_replacement_restarts_slope(void **state)
 }
 
 /*
+ * A part's life ends when it ran out, not when the next one was fitted: a
+ * 10-day part that stood empty for 15 days waiting for its spare still
+ * lasted 10 days (counting the wait made the learned life 25 days, and the
+ * order-up-to quantity of such a part one unit, so it ran empty again).
+ */
+static void test_life_ends_when_worn(void **state)
+{
+  struct predict_params pp;
+  struct predictor p;
+  struct prediction pr;
+  struct predict_event ev;
+  /* part A from day 0, replaced at 5 % on day 9.5; part B runs out on day
+     19.5 and stands empty until day 34.5; part C replaced at 5 % on day 44 */
+  const double r1 = 9.5, r2 = 34.5, r3 = 44.0;
+  int64_t t;
+  int events = 0;
+  (void)state;
+  rng_state = 7;
+  level_params(&pp, 100, 0);
+  assert_int_equal(predict_init(&p, &pp), PREDICT_OK);
+  for(t = 0; t <= (int64_t)(46 * DAY_MS); t += HOUR_MS) {
+    double d = (double)t / DAY_MS, since = d < r1 ? d : d < r2 ? d - r1 : d < r3 ? d - r2 : d - r3;
+    double v = 100.0 * (1 - since / 10);
+    if(v < 0)
+      v = 0; /* a worn-out part reads empty */
+    if(predict_add(&p, T0 + t, v + (v > 0 ? 0.2 * noise1() : 0), &ev))
+      events++;
+  }
+  assert_int_equal(events, 3);
+  predict_eval(&p, T0 + (int64_t)(46 * DAY_MS), &pr);
+  /* intervals 10 (B: to when it ran out) and 9.5 (C); not 25 and 9.5 */
+  assert_true(fabs(predict_typical_life_days(&p, &pr) - 9.75) < 0.5);
+}
+
+/*
  * A level polled flat out (every 10 s) from a sensor that reports whole
  * percent repeats each value for ~86 readings in a row: the predictor must
  * read it like the same level sampled every half hour, and still see the
@@ -1149,6 +1184,7 @@ int main(void)
       cmocka_unit_test(test_glitch_spike),
       cmocka_unit_test(test_glitch_pair_no_replacement),
       cmocka_unit_test(test_replacement_restarts_slope),
+      cmocka_unit_test(test_life_ends_when_worn),
       cmocka_unit_test(test_repeated_values_fast_polling),
       cmocka_unit_test(test_usage_counter_reset),
       cmocka_unit_test(test_weekly_duty_cycle_stable),

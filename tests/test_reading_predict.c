@@ -128,12 +128,17 @@ static void submit(struct env *e, const char *point, int64_t t, double v)
 }
 
 /* A filter level falling 1 point an hour from `from` for n hours starting at t. */
-static int64_t feed_falling(struct env *e, int64_t t, double from, int n)
+static int64_t feed_falling_by(struct env *e, int64_t t, double from, int n, double step)
 {
   int i;
   for(i = 0; i < n; i++, t += HOUR_MS)
-    submit(e, "lvl", t, from - i);
+    submit(e, "lvl", t, from - i * step);
   return t - HOUR_MS;
+}
+
+static int64_t feed_falling(struct env *e, int64_t t, double from, int n)
+{
+  return feed_falling_by(e, t, from, n, 1.0);
 }
 
 static int64_t store_spares(struct env *e, const char *id)
@@ -347,7 +352,7 @@ static void test_shelf_bounds_from_intervals(void **state)
   t = feed_falling(&e, T0, 100, 90);
   t = feed_falling(&e, t + HOUR_MS, 100, 72);  /* lasts 3 days */
   t = feed_falling(&e, t + HOUR_MS, 100, 96);  /* 4 days */
-  t = feed_falling(&e, t + HOUR_MS, 100, 120); /* 5 days */
+  t = feed_falling_by(&e, t + HOUR_MS, 100, 120, 0.8); /* 5 days (to 5 %, not run out) */
   t = feed_falling(&e, t + HOUR_MS, 100, 48);  /* the installed one, 2 days in */
   assert_int_equal(store_spares(&e, "m1/filter"), 0);
   assert_int_equal(store_add_spares(e.st, "m1/filter", 2, t, NULL), RS_OK);
@@ -377,7 +382,7 @@ static void test_installed_capped_by_longest_life(void **state)
   t = feed_falling(&e, T0, 100, 90);
   t = feed_falling(&e, t + HOUR_MS, 100, 72);
   t = feed_falling(&e, t + HOUR_MS, 100, 96);
-  t = feed_falling(&e, t + HOUR_MS, 100, 120);
+  t = feed_falling_by(&e, t + HOUR_MS, 100, 120, 0.8); /* 5 days, not run out */
   for(i = 0; i < 13; i++) /* 1 point every 4 h: a quarter of the earlier wear */
     submit(&e, "lvl", t + HOUR_MS + i * 4 * HOUR_MS, 100 - i);
   t += HOUR_MS + 48 * HOUR_MS;
@@ -443,7 +448,7 @@ static void test_installed_capped_after_two_intervals(void **state)
   env_open(&e);
   t = feed_falling(&e, T0, 100, 90);
   t = feed_falling(&e, t + HOUR_MS, 100, 96);
-  t = feed_falling(&e, t + HOUR_MS, 100, 120);
+  t = feed_falling_by(&e, t + HOUR_MS, 100, 120, 0.8); /* 5 days, not run out */
   for(i = 0; i < 13; i++)
     submit(&e, "lvl", t + HOUR_MS + i * 4 * HOUR_MS, 100 - i);
   t += HOUR_MS + 48 * HOUR_MS;
