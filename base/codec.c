@@ -251,3 +251,17 @@ int codec_ct_memcmp(const void *a, const void *b, size_t n)
     d |= (unsigned char)(x[i] ^ y[i]);
   return d != 0;
 }
+
+uint32_t codec_crc32(const void *d, size_t n)
+{
+  const unsigned char *p = d;
+  uint32_t c = 0xFFFFFFFFu;
+  size_t i;
+  int k;
+  for(i = 0; i < n; i++) {
+    c ^= p[i];
+    for(k = 0; k < 8; k++)
+      c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+  }
+  return ~c;
+}

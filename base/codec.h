@@ -2,7 +2,7 @@
 /*
  * codec: byte encodings and digests every layer may need: lower-case hex,
  * unpadded base64url (RFC 4648 section 5), SHA-256 and HMAC-SHA256 (our own,
- * not libcrypto's: see codec.c), a constant-time comparison. What the bytes mean (approval tokens, CSRF tokens, session ids)
+ * not libcrypto's: see codec.c), CRC-32, a constant-time comparison. What the bytes mean (approval tokens, CSRF tokens, session ids)
  * is the caller's business.
  */
 #ifndef RS_CODEC_H
@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define CODEC_SHA256_LEN 32
 
@@ -38,6 +39,11 @@ bool codec_sha256(const void *data, size_t n, unsigned char out[CODEC_SHA256_LEN
 /* HMAC-SHA256 of msg[0..n) under key[0..keylen) into out; false (out zeroed) on failure. */
 bool codec_hmac_sha256(const unsigned char *key, size_t keylen, const void *msg, size_t n,
                        unsigned char out[CODEC_SHA256_LEN]);
+/*
+ * CRC-32 (IEEE 802.3, reflected, as zlib's crc32()) of d[0..n): the
+ * predictor's state blob ends with it. Bitwise, for small inputs.
+ */
+uint32_t codec_crc32(const void *d, size_t n);
 /* 0 when a[0..n) equals b[0..n), 1 otherwise, in a time that depends on n only (for secrets). */
 int codec_ct_memcmp(const void *a, const void *b, size_t n);
 

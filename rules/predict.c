@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/codec.h"
 #include "config/config.h"
 
 #define DAY_MS      86400000.0
@@ -1585,20 +1586,6 @@ int64_t predict_window_start_ms(const struct predictor *p)
 
 /* ---- state blob ---- */
 
-/* CRC-32 (IEEE, reflected), bitwise: the blob is small. */
-static uint32_t crc32_of(const uint8_t *d, size_t n)
-{
-  uint32_t c = 0xFFFFFFFFu;
-  size_t i;
-  int k;
-  for(i = 0; i < n; i++) {
-    c ^= d[i];
-    for(k = 0; k < 8; k++)
-      c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
-  }
-  return ~c;
-}
-
 struct wbuf {
   uint8_t *d;
   size_t len, cap;
@@ -1743,7 +1730,7 @@ int predict_save(const struct predictor *p, uint8_t *buf, size_t cap, size_t *le
     put_u(&w, bt_s(p, i), 4);
     put_f32(&w, p->bx[i]);
   }
-  put_u(&w, crc32_of(buf, w.len), 4);
+  put_u(&w, codec_crc32(buf, w.len), 4);
   if(w.over || w.len != need)
     return PREDICT_ERR_SPACE;
   *len = w.len;
@@ -1791,7 +1778,7 @@ int predict_load(struct predictor *p, const struct predict_params *params, const
     return PREDICT_ERR_TRUNCATED;
   if(len > need)
     return PREDICT_ERR_FORMAT;
-  if(crc32_of(buf, need - 4) !=
+  if(codec_crc32(buf, need - 4) !=
      (uint32_t)(buf[need - 4] | (uint32_t)buf[need - 3] << 8 | (uint32_t)buf[need - 2] << 16 |
                 (uint32_t)buf[need - 1] << 24))
     return PREDICT_ERR_FORMAT;

@@ -3,7 +3,8 @@
  * base/codec's own SHA-256 and HMAC-SHA256 (no libcrypto) against the
  * published vectors (FIPS 180-4 examples, RFC 4231 cases 1, 2 and 6) and
  * digests from Python's hashlib/hmac for lengths around the 64-byte block
- * and padding boundaries; the constant-time comparison.
+ * and padding boundaries; CRC-32 against its check value and zlib's; the
+ * constant-time comparison.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -105,6 +106,21 @@ static void test_ct_memcmp(void **state)
   assert_int_equal(codec_ct_memcmp("a", "b", 0), 0);
 }
 
+/* CRC-32's check value ("123456789", as in the CRC catalogue) and zlib.crc32's figures. */
+static void test_crc32(void **state)
+{
+  static const char fox[] = "The quick brown fox jumps over the lazy dog";
+  unsigned char bytes[256];
+  size_t i;
+  (void)state;
+  assert_int_equal(codec_crc32("", 0), 0u);
+  assert_int_equal(codec_crc32("123456789", 9), 0xCBF43926u);
+  assert_int_equal(codec_crc32(fox, strlen(fox)), 0x414FA339u);
+  for(i = 0; i < sizeof(bytes); i++)
+    bytes[i] = (unsigned char)i;
+  assert_int_equal(codec_crc32(bytes, sizeof(bytes)), 0x29058C73u);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -112,6 +128,7 @@ int main(void)
       cmocka_unit_test(test_sha256_block_edges),
       cmocka_unit_test(test_hmac_rfc4231),
       cmocka_unit_test(test_ct_memcmp),
+      cmocka_unit_test(test_crc32),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
