@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/codec.h"
 #include "config/config.h"
 #include "rules/predict.h"
 
@@ -1107,20 +1108,6 @@ static void test_state_old_version(void **state)
                       "predictor state was saved by an older version");
 }
 
-/* CRC-32 (IEEE, reflected) as the state blob uses, to patch a blob's field. */
-static uint32_t blob_crc(const uint8_t *d, size_t n)
-{
-  uint32_t c = 0xFFFFFFFFu;
-  size_t i;
-  int k;
-  for(i = 0; i < n; i++) {
-    c ^= d[i];
-    for(k = 0; k < 8; k++)
-      c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
-  }
-  return ~c;
-}
-
 /*
  * A part that lasts well over a year (bucket times kept in 16 bits whose
  * unit grows with the segment): days_left is right after 400 days, the
@@ -1154,7 +1141,7 @@ static void test_state_long_part_time_unit(void **state)
   /* the blob from before the time unit */
   assert_true(blob[11] > 0); /* 400 days need a unit above 1 s */
   blob[11] = 0;
-  crc = blob_crc(blob, len - 4);
+  crc = codec_crc32(blob, len - 4);
   blob[len - 4] = (uint8_t)crc;
   blob[len - 3] = (uint8_t)(crc >> 8);
   blob[len - 2] = (uint8_t)(crc >> 16);

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "config/config.h"
+#include "base/codec.h"
 #include "base/rs_util.h"
 #include "base/log.h"
 #include "gateway/reading.h"
@@ -411,7 +412,7 @@ static void blob_hex_unit0(char *hex)
 {
   uint8_t b[2048] = {0};
   size_t n = strcspn(hex, "\""), len = n / 2, i;
-  uint32_t c = 0xFFFFFFFFu;
+  uint32_t c;
   const char *up = strpbrk(hex, "ABCDEF");
   bool upper = up != NULL && up < hex + n;
   char two[3];
@@ -426,12 +427,7 @@ static void blob_hex_unit0(char *hex)
   }
   assert_true(b[11] > 0); /* hours of history need a unit above 1 s */
   b[11] = 0;
-  for(i = 0; i + 4 < len; i++) {
-    c ^= b[i];
-    for(k = 0; k < 8; k++)
-      c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
-  }
-  c = ~c;
+  c = codec_crc32(b, len - 4);
   hex_put(hex, 11, 0, upper);
   for(k = 0; k < 4; k++)
     hex_put(hex, len - 4 + (size_t)k, (uint8_t)(c >> (8 * k)), upper);

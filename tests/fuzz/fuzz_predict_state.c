@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/codec.h"
 #include "rules/predict.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -25,20 +26,6 @@ static void same_or_abort(const struct prediction *a, const struct prediction *b
      memcmp(&a->days_left_p10, &b->days_left_p10, sizeof(double)) ||
      memcmp(&a->days_left_p90, &b->days_left_p90, sizeof(double)))
     abort();
-}
-
-/* The blob's CRC-32 (IEEE), so that odd inputs can reach the field checks. */
-static uint32_t crc32_of(const uint8_t *d, size_t n)
-{
-  uint32_t c = 0xFFFFFFFFu;
-  size_t i;
-  int k;
-  for(i = 0; i < n; i++) {
-    c ^= d[i];
-    for(k = 0; k < 8; k++)
-      c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
-  }
-  return ~c;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -62,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   if(size)
     memcpy(buf, data, size);
   if(fix) {
-    uint32_t c = crc32_of(buf, size - 4);
+    uint32_t c = codec_crc32(buf, size - 4);
     buf[size - 4] = (uint8_t)c;
     buf[size - 3] = (uint8_t)(c >> 8);
     buf[size - 2] = (uint8_t)(c >> 16);
