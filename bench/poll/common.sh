@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
-# What bench/poll's scripts (run.sh, flash.sh, rss.sh) share; sourced, not run.
+# What bench/poll's scripts (run.sh, flat.sh, flash.sh, rss.sh) share; sourced, not run.
 #   bench_init TEMPLATE    TMP from mktemp -d TEMPLATE; kills the server and
-#                          restockd ($SRV_PID, $D_PID) and removes TMP on exit
+#                          restockd ($SRV_PID, $D_PID) and removes TMP on exit;
+#                          HZ, the clock ticks per second
 #   free_port              a free TCP port on 127.0.0.1
 #   bench_server ARGS...   start bench_poll_server ARGS in the background
 #                          ($SRV_PID), wait for it, its ports in $TMP/ports
@@ -10,11 +11,21 @@
 #                          when $TMP/ports exists, devices.d/bench.yaml: every
 #                          port a device polled every INTERVAL with 10 holding
 #                          registers and 10 consumables {EXTRA level: {LEVEL}}
+#   bench_daemon RESTOCKD DIR
+#                          start RESTOCKD --config DIR ($D_PID) and wait until
+#                          it is warm: all $N devices answered once (asked
+#                          through /api/v1/devices at $HTTP; each consumable's
+#                          first reading loads its state and history from the
+#                          store), then 2 s more; WARM: seconds to warm
+#   bench_stop_daemon      SIGTERM restockd and wait for it
+#   served                 the server's count of answered requests (SIGUSR1)
+#   cpu_ticks PID          CPU time of PID in 1/HZ s, from schedstat (ns): every thread of it
 
 bench_init() {
   TMP=$(mktemp -d "$1")
   SRV_PID=""
   D_PID=""
+  HZ=$(getconf CLK_TCK)
   trap bench_cleanup EXIT INT TERM
   ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 }
@@ -64,3 +75,32 @@ EOT
       }
     }' "$TMP/ports" > "$1/devices.d/bench.yaml"
 }
+
+bench_daemon() {
+  "$1" --config "$2" --log-level error > "$TMP/d.log" 2>&1 &
+  D_PID=$!
+  t0=$(date +%s.%N)
+  while :; do
+    kill -0 "$D_PID" 2>/dev/null || { echo "restockd died:" >&2; cat "$TMP/d.log" >&2; exit 1; }
+    n=$(curl -s "http://$HTTP/api/v1/devices" | grep -o '"last_success": *"' | wc -l)
+    [ "$n" -ge "$N" ] && break
+    sleep 0.5
+  done
+  WARM=$(echo "$t0 $(date +%s.%N)" | awk '{printf "%.1f", $2 - $1}')
+  sleep 2
+}
+
+bench_stop_daemon() {
+  kill -TERM "$D_PID"
+  wait "$D_PID" 2>/dev/null || true
+  D_PID=""
+}
+
+served() {
+  n0=$(grep -c served "$TMP/srv.out" || true)
+  kill -USR1 "$SRV_PID"
+  while [ "$(grep -c served "$TMP/srv.out" || true)" -le "$n0" ]; do sleep 0.02; done
+  grep served "$TMP/srv.out" | tail -n 1 | awk '{print $2}'
+}
+
+cpu_ticks() { cat /proc/"$1"/task/*/schedstat | awk -v hz="$HZ" '{t += $1} END {printf "%.4f", t * hz / 1e9}'; }

@@ -16,34 +16,15 @@ shift 2
 BUILD=${1:?usage: flat.sh N SECONDS BUILD_DIR...}
 . "$(dirname "$0")/common.sh"
 bench_init /tmp/restock-bench-flat-XXXXXX
-HZ=$(getconf CLK_TCK)
 bench_server "$N"
-
-served() { # the server's count of answered requests
-  n0=$(grep -c served "$TMP/srv.out" || true)
-  kill -USR1 "$SRV_PID"
-  while [ "$(grep -c served "$TMP/srv.out" || true)" -le "$n0" ]; do sleep 0.02; done
-  grep served "$TMP/srv.out" | tail -n 1 | awk '{print $2}'
-}
-cpu_ticks() { cat /proc/"$1"/task/*/schedstat | awk -v hz="$HZ" '{t += $1} END {printf "%.4f", t * hz / 1e9}'; }
 
 for B in "$@"; do
   rm -rf "$TMP/flat"
   bench_config "$TMP/flat" 0ms "full: 0, empty: 65535"
-  "$B/restockd" --config "$TMP/flat" --log-level error > "$TMP/d.log" 2>&1 &
-  D_PID=$!
-  while :; do
-    kill -0 "$D_PID" 2>/dev/null || { echo "restockd died:" >&2; cat "$TMP/d.log" >&2; exit 1; }
-    n=$(curl -s "http://$HTTP/api/v1/devices" | grep -o '"last_success": *"' | wc -l)
-    [ "$n" -ge "$N" ] && break
-    sleep 0.5
-  done
-  sleep 2
+  bench_daemon "$B/restockd" "$TMP/flat"
   a=$(served); c0=$(cpu_ticks "$D_PID"); sleep "$SECS"; b=$(served); c1=$(cpu_ticks "$D_PID")
   echo "$B $a $b $SECS $c0 $c1 $HZ $(cut -d' ' -f1 /proc/loadavg)" |
     awk '{r = ($3 - $2) / $4; cpu = ($6 - $5) / $7 / $4;
           printf "%s reads_per_s %.0f cpu_pct %.1f us_per_read %.2f load %s\n", $1, r, 100 * cpu, 1e6 * cpu / r, $8}'
-  kill -TERM "$D_PID"
-  wait "$D_PID" 2>/dev/null || true
-  D_PID=""
+  bench_stop_daemon
 done

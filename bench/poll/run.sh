@@ -22,43 +22,9 @@ shift 2 2>/dev/null || shift $#
 COUNTS=${*:-50 500 2000}
 . "$(dirname "$0")/common.sh"
 bench_init /tmp/restock-bench-poll-XXXXXX
-HZ=$(getconf CLK_TCK)
 
 # config DIR INTERVAL: restockd over the server's devices (sets HTTP)
 config() { bench_config "$1" "$2" "full: 0, empty: 65535"; }
-
-served() { # the server's count of answered requests
-  n0=$(grep -c served "$TMP/srv.out" || true)
-  kill -USR1 "$SRV_PID"
-  while [ "$(grep -c served "$TMP/srv.out" || true)" -le "$n0" ]; do sleep 0.02; done
-  grep served "$TMP/srv.out" | tail -n 1 | awk '{print $2}'
-}
-
-# CPU time of process $1 in units of 1/HZ s, from schedstat (ns): every thread of it
-cpu_ticks() { cat /proc/"$1"/task/*/schedstat | awk -v hz="$HZ" '{t += $1} END {printf "%.4f", t * hz / 1e9}'; }
-
-# daemon DIR: start restockd and wait until it is warm: every device has
-# answered once (each consumable's first reading loads its state and history
-# from the store), then 2 s more; sets D_PID and WARM (seconds to warm)
-daemon() {
-  "$BUILD/restockd" --config "$1" --log-level error > "$TMP/d.log" 2>&1 &
-  D_PID=$!
-  t0=$(date +%s.%N)
-  while :; do
-    kill -0 "$D_PID" 2>/dev/null || { echo "restockd died:" >&2; cat "$TMP/d.log" >&2; exit 1; }
-    n=$(curl -s "http://$HTTP/api/v1/devices" | grep -o '"last_success": *"' | wc -l)
-    [ "$n" -ge "$N" ] && break
-    sleep 0.5
-  done
-  WARM=$(echo "$t0 $(date +%s.%N)" | awk '{printf "%.1f", $2 - $1}')
-  sleep 2
-}
-
-stop_daemon() {
-  kill -TERM "$D_PID"
-  wait "$D_PID" 2>/dev/null || true
-  D_PID=""
-}
 
 SUMMARY="$TMP/summary"
 : > "$SUMMARY"
@@ -72,11 +38,11 @@ for N in $COUNTS; do
   echo "$PIPE"
 
   rm -rf "$TMP/flat" && config "$TMP/flat" 0ms
-  daemon "$TMP/flat"
+  bench_daemon "$BUILD/restockd" "$TMP/flat"
   a=$(served); c0=$(cpu_ticks "$D_PID"); sleep "$SECS"; b=$(served); c1=$(cpu_ticks "$D_PID")
   DFLAT=$(echo "$a $b $SECS $c0 $c1 $HZ" | awk '{printf "%.0f %.1f", ($2 - $1) / $3, 100 * ($5 - $4) / $6 / $3}')
   echo "restockd flat out: reads_per_s ${DFLAT% *} cpu_pct ${DFLAT#* } (warm after $WARM s)"
-  stop_daemon
+  bench_stop_daemon
 
   RAW1=$("$BUILD/bench/poll/bench_poll" raw "$TMP/ports" "$SECS" 1000)
   echo "$RAW1 (1 s interval)"
@@ -84,14 +50,14 @@ for N in $COUNTS; do
   echo "$PIPE1 (1 s interval)"
 
   rm -rf "$TMP/slow" && config "$TMP/slow" 1s
-  daemon "$TMP/slow"
+  bench_daemon "$BUILD/restockd" "$TMP/slow"
   a=$(served); c0=$(cpu_ticks "$D_PID"); sleep "$SECS"; b=$(served); c1=$(cpu_ticks "$D_PID")
   RSS=$(awk '/VmRSS/ {print $2}' "/proc/$D_PID/status")
   THR=$(awk '/Threads/ {print $2}' "/proc/$D_PID/status")
   D1=$(echo "$a $b $SECS $c0 $c1 $HZ" | awk '{r = ($2 - $1) / $3; c = ($5 - $4) / $6; printf "%.0f %.2f %.1f", r, 100 * c / $3, 1e6 * c / ($2 - $1) / 10}')
   set -- $D1
   echo "restockd at 1 s: reads_per_s $1 cpu_pct $2 us_per_reading $3 rss_kb $RSS threads $THR (warm after $WARM s)"
-  stop_daemon
+  bench_stop_daemon
   echo "$N $RAW | $PIPE | $DFLAT | $RAW1 | $PIPE1 | $D1 $RSS $THR $WARM" >> "$SUMMARY"
 
   kill "$SRV_PID"; wait "$SRV_PID" 2>/dev/null || true; SRV_PID=""
