@@ -71,7 +71,8 @@ static const char *detail_of(struct mbd *m, const struct cfg_device *d, size_t i
   return o->detail;
 }
 
-bool mbd_answered(enum mbd_fail f)
+/* Whether f counts as the device answering (exception, busy, malformed, ok). */
+static bool mbd_answered(enum mbd_fail f)
 {
   return f == MBD_OK || f == MBD_EXCEPTION || f == MBD_BUSY || f == MBD_MALFORMED;
 }

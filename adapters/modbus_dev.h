@@ -72,9 +72,6 @@ void mbd_set(struct mbd *m, const struct cfg_device *d, size_t i, enum mbd_fail 
 void mbd_emit_values(struct mbd *m, const struct cfg_device *d, size_t i, const uint16_t *regs,
                      const uint8_t *bits, int64_t wall_ms, adapter_emit_fn emit, void *ctx);
 
-/* Whether f counts as the device answering (exception, busy, malformed, ok). */
-bool mbd_answered(enum mbd_fail f);
-
 /*
  * The poll is over. When no request answered: returns last (RS_ERR_TIMEOUT
  * or RS_ERR_IO, as the last failed attempt gave) with the first failed

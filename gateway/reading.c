@@ -196,6 +196,8 @@ static void unindex(struct reading_path *rp)
   rp->n_pts = 0;
 }
 
+static enum rs_err reading_path_flush(struct reading_path *rp);
+
 void reading_path_free(struct reading_path *rp)
 {
   size_t i;
@@ -691,7 +693,12 @@ static void predict_reading(struct reading_path *rp, const struct reading *r, si
   }
 }
 
-enum rs_err reading_path_flush(struct reading_path *rp)
+/*
+ * Commit batched values, then save the predictor state of every consumable
+ * that changed since its last save. Returns RS_OK or the first store error
+ * (logged; the others are still tried).
+ */
+static enum rs_err reading_path_flush(struct reading_path *rp)
 {
   enum rs_err first = reading_path_commit(rp);
   size_t i;

@@ -29,8 +29,8 @@
  *
  * Persistence: the predictor state is written to the consumable's row as
  * {"v":1,"fed_ms":T,"predictor":"HEX"} at most every
- * READING_PERSIST_INTERVAL_MS of reading time, at each replacement, by
- * reading_path_flush() and by reading_path_free(). At first use a consumable
+ * READING_PERSIST_INTERVAL_MS of reading time, at each replacement and by
+ * reading_path_free(). At first use a consumable
  * restores that state, then feeds the stored readings newer than fed_ms (or,
  * without a saved state, all stored readings of its point), so a crash
  * between two saves loses no history.
@@ -104,16 +104,9 @@ struct live_point {
 struct reading_path *reading_path_new(struct store *st, const struct cfg *cfg);
 /*
  * Write the predictor state of every consumable that changed since its last
- * save (reading_path_flush), then free everything; NULL is fine.
+ * save, then free everything; NULL is fine.
  */
 void reading_path_free(struct reading_path *rp);
-
-/*
- * Commit batched values, then save the predictor state of every consumable
- * that changed since its last save. Returns RS_OK or the first store error
- * (logged; the others are still tried).
- */
-enum rs_err reading_path_flush(struct reading_path *rp);
 
 /*
  * Use cfg from now on (after a reload); live state is kept, and so is each

@@ -18,7 +18,8 @@
 
 static const char *const op_names[] = {"set-spares", "replaced", "hold", "release"};
 
-const char *stock_op_name(enum stock_op op)
+/* "set-spares", "replaced", "hold", "release" */
+static const char *stock_op_name(enum stock_op op)
 {
   return (unsigned)op < RS_ARRAY_LEN(op_names) ? op_names[op] : "?";
 }

@@ -29,8 +29,6 @@
 
 enum stock_op { STOCK_SET_SPARES, STOCK_REPLACED, STOCK_HOLD, STOCK_RELEASE };
 
-/* "set-spares", "replaced", "hold", "release" */
-const char *stock_op_name(enum stock_op op);
 /* Parse a CLI word ("set-spares", "replaced", "hold", "release"): 0 and *op, or -1. */
 int stock_op_parse(const char *word, enum stock_op *op);
 

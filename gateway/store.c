@@ -1944,7 +1944,8 @@ enum rs_err store_list_open_lines(struct store *st, store_line_cb cb, void *ud)
 
 /* ---- orders ----------------------------------------------------------- */
 
-void store_order_free(struct store_order *o)
+/* Free o's members, not o. */
+static void store_order_free(struct store_order *o)
 {
   free_strs(o, STRS(order_strs));
 }
@@ -2499,7 +2500,8 @@ enum rs_err store_note_redraft(struct store *st, const char *id, int64_t now_ms)
   return cons_write(st, S_CONS_REDRAFT, "noting a redraft", "ti", id, now_ms);
 }
 
-enum rs_err store_set_unknown_fit(struct store *st, const char *id, int64_t at_ms)
+/* Set (at_ms > 0) or clear (0) the unknown_part_fitted mark of id. */
+static enum rs_err store_set_unknown_fit(struct store *st, const char *id, int64_t at_ms)
 {
   return cons_write(st, S_CONS_UNKNOWN_FIT, "marking an unknown part", "ti", id, at_ms);
 }
@@ -2517,7 +2519,8 @@ enum rs_err store_get_open_line(struct store *st, const char *consumable,
   return rc;
 }
 
-enum rs_err store_line_receive(struct store *st, int64_t line_id, int64_t units)
+/* Count units more of line_id as received before its delivery (received += units). */
+static enum rs_err store_line_receive(struct store *st, int64_t line_id, int64_t units)
 {
   enum rs_err rc;
   if(units <= 0)

@@ -336,7 +336,6 @@ struct store_order_full {
   struct store_transition *transitions;
   size_t n_transitions;
 };
-void store_order_free(struct store_order *o);           /* frees members, not o */
 void store_order_full_free(struct store_order_full *o); /* frees members and o */
 
 /*
@@ -538,8 +537,6 @@ enum rs_err store_set_hold(struct store *st, const char *id, enum store_hold kin
                            int64_t until_ms, const char *reason, int64_t now_ms);
 /* Note the urgent redraft after an expiry (releases an expiry hold) at now_ms. */
 enum rs_err store_note_redraft(struct store *st, const char *id, int64_t now_ms);
-/* Set (at_ms > 0) or clear (0) the unknown_part_fitted mark of id. */
-enum rs_err store_set_unknown_fit(struct store *st, const char *id, int64_t at_ms);
 /*
  * The open line of consumable into *out (members owned by *out; free with
  * store_order_line_free); RS_ERR_NOT_FOUND when it has none.
@@ -548,8 +545,6 @@ enum rs_err store_get_open_line(struct store *st, const char *consumable,
                                 struct store_order_line *out);
 /* Set the unit price (minor units, >= 0) of line_id (the shop's refreshed price, SPEC 9). */
 enum rs_err store_set_line_price(struct store *st, int64_t line_id, int64_t unit_price);
-/* Count units more of line_id as received before its delivery (received += units). */
-enum rs_err store_line_receive(struct store *st, int64_t line_id, int64_t units);
 /* Where a fitted part came from (store_fit_part). */
 enum store_fit {
   STORE_FIT_SHELF,   /* one spare less */

@@ -85,7 +85,8 @@ double simmodel_remaining(double u)
   return u <= 0 ? 1 : u >= 1 ? 0 : 1 - u;
 }
 
-uint64_t simmodel_rng(uint64_t *state)
+/* splitmix64: the next number of the sequence in *state. */
+static uint64_t simmodel_rng(uint64_t *state)
 {
   uint64_t z = (*state += UINT64_C(0x9E3779B97F4A7C15));
   z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);

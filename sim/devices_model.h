@@ -49,8 +49,6 @@ double simmodel_value(const struct simcfg_consumable *k, double u);
 /* The remaining share of life (1 - u, clamped to 0..1), as restock's models see it. */
 double simmodel_remaining(double u);
 
-/* splitmix64: the next number of the sequence in *state. */
-uint64_t simmodel_rng(uint64_t *state);
 /* A uniform double in [0, 1). */
 double simmodel_uniform(uint64_t *state);
 /* A standard normal deviate (Box-Muller). */
