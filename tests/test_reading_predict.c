@@ -142,6 +142,36 @@ static int64_t feed_falling(struct env *e, int64_t t, double from, int n)
   return feed_falling_by(e, t, from, n, 1.0);
 }
 
+/*
+ * A part history from T0: a first part read for 90 hours (100 down to 11),
+ * then one part per days[i], each read hourly from 100 for days[i] days
+ * (1 point an hour; a part of more than 4 days 96 points in all, so it wears
+ * to about 5 % and does not run out). Returns the last reading's time.
+ */
+static int64_t feed_history(struct env *e, const int *days, size_t n)
+{
+  int64_t t = feed_falling(e, T0, 100, 90);
+  size_t i;
+  for(i = 0; i < n; i++) {
+    int hours = 24 * days[i];
+    t = feed_falling_by(e, t + HOUR_MS, 100, hours, hours > 96 ? 96.0 / hours : 1.0);
+  }
+  return t;
+}
+
+/*
+ * After the last reading at t, a new part that wears slowly: 13 readings 4 h
+ * apart from 100 (a quarter of feed_history's pace). Returns t + 49 h, two
+ * days into it.
+ */
+static int64_t feed_slow_part(struct env *e, int64_t t)
+{
+  int i;
+  for(i = 0; i < 13; i++)
+    submit(e, "lvl", t + HOUR_MS + i * 4 * HOUR_MS, 100 - i);
+  return t + HOUR_MS + 48 * HOUR_MS;
+}
+
 static int64_t store_spares(struct env *e, const char *id)
 {
   struct store_consumable row;
@@ -350,11 +380,8 @@ static void test_shelf_bounds_from_intervals(void **state)
   int64_t t;
   (void)state;
   env_open(&e);
-  t = feed_falling(&e, T0, 100, 90);
-  t = feed_falling(&e, t + HOUR_MS, 100, 72);  /* lasts 3 days */
-  t = feed_falling(&e, t + HOUR_MS, 100, 96);  /* 4 days */
-  t = feed_falling_by(&e, t + HOUR_MS, 100, 120, 0.8); /* 5 days (to 5 %, not run out) */
-  t = feed_falling(&e, t + HOUR_MS, 100, 48);  /* the installed one, 2 days in */
+  t = feed_history(&e, (const int[]){3, 4, 5}, 3);
+  t = feed_falling(&e, t + HOUR_MS, 100, 48); /* the installed one, 2 days in */
   assert_int_equal(store_spares(&e, "m1/filter"), 0);
   assert_int_equal(store_add_spares(e.st, "m1/filter", 2, t, NULL), RS_OK);
   reading_path_snapshot(e.rp, e.filter, t, false, &s);
@@ -377,16 +404,10 @@ static void test_installed_capped_by_longest_life(void **state)
   struct env e;
   struct rule_snapshot s;
   int64_t t;
-  int i;
   (void)state;
   env_open(&e);
-  t = feed_falling(&e, T0, 100, 90);
-  t = feed_falling(&e, t + HOUR_MS, 100, 72);
-  t = feed_falling(&e, t + HOUR_MS, 100, 96);
-  t = feed_falling_by(&e, t + HOUR_MS, 100, 120, 0.8); /* 5 days, not run out */
-  for(i = 0; i < 13; i++) /* 1 point every 4 h: a quarter of the earlier wear */
-    submit(&e, "lvl", t + HOUR_MS + i * 4 * HOUR_MS, 100 - i);
-  t += HOUR_MS + 48 * HOUR_MS;
+  t = feed_history(&e, (const int[]){3, 4, 5}, 3);
+  t = feed_slow_part(&e, t);
   reading_path_snapshot(e.rp, e.filter, t, false, &s);
   assert_true(fabs(s.vars[EXPR_VAR_HOURS_SINCE_REPLACEMENT] - 48) < 1e-9);
   assert_true(s.vars[EXPR_VAR_DAYS_LEFT] > 5);
@@ -439,15 +460,10 @@ static void test_installed_capped_after_two_intervals(void **state)
   struct env e;
   struct rule_snapshot s;
   int64_t t;
-  int i;
   (void)state;
   env_open(&e);
-  t = feed_falling(&e, T0, 100, 90);
-  t = feed_falling(&e, t + HOUR_MS, 100, 96);
-  t = feed_falling_by(&e, t + HOUR_MS, 100, 120, 0.8); /* 5 days, not run out */
-  for(i = 0; i < 13; i++)
-    submit(&e, "lvl", t + HOUR_MS + i * 4 * HOUR_MS, 100 - i);
-  t += HOUR_MS + 48 * HOUR_MS;
+  t = feed_history(&e, (const int[]){4, 5}, 2);
+  t = feed_slow_part(&e, t);
   reading_path_snapshot(e.rp, e.filter, t, false, &s);
   assert_true(s.vars[EXPR_VAR_DAYS_LEFT] > 5);
   assert_true(fabs(s.vars[EXPR_VAR_COVER_DAYS] - 3) < 0.01);
@@ -470,10 +486,7 @@ static void test_faster_wear_followed(void **state)
   int i;
   (void)state;
   env_open(&e);
-  t = feed_falling(&e, T0, 100, 90);
-  t = feed_falling(&e, t + HOUR_MS, 100, 96);  /* lasts 4 days */
-  t = feed_falling(&e, t + HOUR_MS, 100, 96);  /* 4 days */
-  t = feed_falling(&e, t + HOUR_MS, 100, 96);  /* 4 days */
+  t = feed_history(&e, (const int[]){4, 4, 4}, 3);
   t += HOUR_MS;
   for(i = 0; i < 30; i++) /* the installed one: 2 points an hour */
     submit(&e, "lvl", t + i * HOUR_MS, 100 - 2 * i);
