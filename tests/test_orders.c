@@ -1401,6 +1401,27 @@ static const char *body_sent(const struct env *e, const char *id)
   return NULL;
 }
 
+/* The shop got order id, its body naming `has` and not `lacks` (NULL: not checked). */
+static void assert_sent_with(const struct env *e, const char *id, const char *has,
+                             const char *lacks)
+{
+  const char *body = body_sent(e, id);
+  assert_non_null(body);
+  assert_non_null(strstr(body, has));
+  if(lacks)
+    assert_null(strstr(body, lacks));
+}
+
+/* Order id has one line, of sku. */
+static void assert_one_line(struct env *e, const char *id, const char *sku)
+{
+  struct store_order_full *o = NULL;
+  assert_int_equal(store_get_order(e->st, id, &o), RS_OK);
+  assert_int_equal(o->n_lines, 1);
+  assert_string_equal(o->lines[0].sku, sku);
+  store_order_full_free(o);
+}
+
 /*
  * SPEC 8: a line that needs a person goes into an order of its own. An urgent cheap line
  * (auto) and a line whose catalog entry says approval: required meet in acme's draft: the
@@ -1411,25 +1432,20 @@ static void test_mixed_batch_split(void **state)
   struct env e;
   struct ids ids;
   struct store_order_full *o = NULL;
-  const char *body;
   (void)state;
   env_open(&e, true);
   add_line_full(&e, "SEAL-X", 1, 0, NULL);             /* needs a person, not urgent */
   add_line_full(&e, "INK-C", 1, e.now + H_MS, NULL);   /* cheap and urgent: closes the draft */
   tick(&e);
   assert_int_equal(orders_in(&e, false, STORE_ORDER_PENDING_APPROVAL, &ids), 1);
+  assert_one_line(&e, ids.v[0], "SEAL-X");
   assert_int_equal(store_get_order(e.st, ids.v[0], &o), RS_OK);
-  assert_int_equal(o->n_lines, 1);
-  assert_string_equal(o->lines[0].sku, "SEAL-X");
   assert_int_equal(o->order.total, 500);
   assert_non_null(strstr(o->transitions[0].cause, "split from"));
   store_order_full_free(o);
   assert_int_equal(orders_in(&e, false, STORE_ORDER_SUBMITTED, &ids), 1);
   assert_int_equal(e.fake.submits, 1);
-  body = body_sent(&e, ids.v[0]);
-  assert_non_null(body);
-  assert_non_null(strstr(body, "INK-C"));
-  assert_null(strstr(body, "SEAL-X"));
+  assert_sent_with(&e, ids.v[0], "INK-C", "SEAL-X");
   assert_int_equal(store_get_order(e.st, ids.v[0], &o), RS_OK);
   assert_int_equal(o->order.total, 1000);
   store_order_full_free(o);
@@ -1446,23 +1462,15 @@ static void test_urgent_line_not_behind_slower(void **state)
 {
   struct env e;
   struct ids ids;
-  struct store_order_full *o = NULL;
-  const char *body;
   (void)state;
   env_open(&e, true);
   add_line_full(&e, "HF-2040", 1, e.now + 30 * D_MS, NULL); /* calm, 5 days */
   add_line_full(&e, "INK-C", 1, e.now + H_MS, NULL);        /* urgent, no lead time */
   tick(&e);
   assert_int_equal(orders_in(&e, false, STORE_ORDER_SUBMITTED, &ids), 1);
-  body = body_sent(&e, ids.v[0]);
-  assert_non_null(body);
-  assert_non_null(strstr(body, "INK-C"));
-  assert_null(strstr(body, "HF-2040"));
+  assert_sent_with(&e, ids.v[0], "INK-C", "HF-2040");
   assert_int_equal(orders_in(&e, false, STORE_ORDER_DRAFT, &ids), 1);
-  assert_int_equal(store_get_order(e.st, ids.v[0], &o), RS_OK);
-  assert_int_equal(o->n_lines, 1);
-  assert_string_equal(o->lines[0].sku, "HF-2040");
-  store_order_full_free(o);
+  assert_one_line(&e, ids.v[0], "HF-2040");
   env_close(&e);
 
   env_open(&e, true);
@@ -1470,10 +1478,8 @@ static void test_urgent_line_not_behind_slower(void **state)
   add_line_full(&e, "HF-2040", 1, e.now + 6 * D_MS, NULL); /* urgent: 6 - 5 days < 2d margin */
   tick(&e);
   assert_int_equal(orders_in(&e, false, STORE_ORDER_SUBMITTED, &ids), 1);
-  body = body_sent(&e, ids.v[0]);
-  assert_non_null(body);
-  assert_non_null(strstr(body, "INK-C"));
-  assert_non_null(strstr(body, "HF-2040"));
+  assert_sent_with(&e, ids.v[0], "INK-C", NULL);
+  assert_sent_with(&e, ids.v[0], "HF-2040", NULL);
   assert_int_equal(orders_in(&e, false, STORE_ORDER_DRAFT, &ids), 0);
   env_close(&e);
 }
