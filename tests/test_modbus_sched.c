@@ -269,6 +269,24 @@ static void run_until(struct scheduler *s, struct rs_clock *clk,
   }
 }
 
+/*
+ * A scheduler over cfg (borrowed) with its bus workers started, its results
+ * to g (cleared; the main thread noted). It has no event descriptor until
+ * the workers start, and one after.
+ */
+static struct scheduler *start_workers(struct cfg *cfg, struct rs_clock *clk, struct got *g)
+{
+  struct scheduler *s;
+  memset(g, 0, sizeof(*g));
+  g->main = pthread_self();
+  s = scheduler_new(cfg, rec_lookup, NULL, clock_mono_ms(clk));
+  assert_non_null(s);
+  assert_int_equal(scheduler_event_fd(s), -1);
+  assert_int_equal(scheduler_start_workers(s, 1), 0);
+  assert_true(scheduler_event_fd(s) >= 0);
+  return s;
+}
+
 /* Let polls of "slow" go on. */
 static void release_slow(void)
 {
@@ -330,12 +348,7 @@ static void test_buses_run_apart(void **state)
   rec.hold = true;
   cfg = load("devices:\n" DEV("fast", "1001", "100ms") DEV("slow", "1002", "100ms")
                  DEV("peer", "1002, unit_id: 2", "1s"));
-  memset(&g, 0, sizeof(g));
-  g.main = pthread_self();
-  s = scheduler_new(cfg, rec_lookup, NULL, clock_mono_ms(clk));
-  assert_int_equal(scheduler_event_fd(s), -1);
-  assert_int_equal(scheduler_start_workers(s, 1), 0);
-  assert_true(scheduler_event_fd(s) >= 0);
+  s = start_workers(cfg, clk, &g);
   i_fast = dev_index("fast");
   i_slow = dev_index("slow");
   i_peer = dev_index("peer");
@@ -403,10 +416,7 @@ static void test_reload(void **state)
   i_slow = dev_index("slow");
   cfg1 = load("devices:\n" DEV("fast", "1001", "100ms") DEV("slow", "1002", "100ms")
                   DEV("peer", "1003", "100ms"));
-  memset(&g, 0, sizeof(g));
-  g.main = pthread_self();
-  s = scheduler_new(cfg1, rec_lookup, NULL, clock_mono_ms(clk));
-  assert_int_equal(scheduler_start_workers(s, 1), 0);
+  s = start_workers(cfg1, clk, &g);
   fast = i_fast = dev_index("fast");
   slow = dev_index("slow");
   peer = i_peer = dev_index("peer");
@@ -467,10 +477,7 @@ static void test_push_fd_in_worker(void **state)
   reset();
   rec.push = true;
   cfg = load("devices:\n" DEV("push", "1005", "1h"));
-  memset(&g, 0, sizeof(g));
-  g.main = pthread_self();
-  s = scheduler_new(cfg, rec_lookup, NULL, clock_mono_ms(clk));
-  assert_int_equal(scheduler_start_workers(s, 1), 0);
+  s = start_workers(cfg, clk, &g);
   push = i_push = dev_index("push");
   run_until(s, clk, push_read, &g, "the first poll (it opens the adapter and its pipe)");
   assert_int_equal(g.n[push], 1);
@@ -512,10 +519,7 @@ static void test_free_with_hung_poll(void **state)
   reset();
   rec.hold = true;
   cfg = load("devices:\n" DEV("slow", "1002", "100ms"));
-  memset(&g, 0, sizeof(g));
-  g.main = pthread_self();
-  s = scheduler_new(cfg, rec_lookup, NULL, clock_mono_ms(clk));
-  assert_int_equal(scheduler_start_workers(s, 1), 0);
+  s = start_workers(cfg, clk, &g);
   i_slow = dev_index("slow");
   run_until(s, clk, slow_hangs, &g, "the poll of slow hangs");
   scheduler_free(s); /* returns: it does not wait for the poll */
