@@ -36,6 +36,34 @@ def ctl(*args, url=None):
     return p.returncode, p.stdout, p.stderr
 
 
+def seed_order(consumable, quantity="1"):
+    """An order pending approval for consumable (F-1 at 12.50), seeded into the store: its id."""
+    return subprocess.run([seed, db, consumable, "F-1", quantity, "1250"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+
+
+def last_transition(oid):
+    """The last transition of order oid (orders show --json), {} when there is none."""
+    rc, out, _ = ctl("orders", "show", oid, "--json")
+    return ((json.loads(out) if rc == 0 else {}).get("transitions") or [{}])[-1]
+
+
+def utc(text):
+    """An ISO 8601 UTC time ("...Z") as a datetime, None for None."""
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+
+def stop(p, sig):
+    """Send sig to p; its exit code (killed after 10 s)."""
+    p.send_signal(sig)
+    try:
+        p.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+    return p.returncode
+
+
 tmp = tempfile.mkdtemp(prefix="restock-ctl-")
 cfg = os.path.join(tmp, "config")
 os.mkdir(cfg)
@@ -57,8 +85,7 @@ suppliers:
   - {{id: acme}}
 """)
 
-oid = subprocess.run([seed, db, "press-01/filter", "F-1", "2", "1250"], capture_output=True,
-                     text=True, check=True).stdout.strip()
+oid = seed_order("press-01/filter", "2")
 check(oid.startswith("R-"), f"seeded order {oid}")
 
 rc, out, err = ctl("orders", "list", "--json")
@@ -96,8 +123,7 @@ check(rc == 1 and "not waiting for approval" in err, "a second approve is refuse
 rc, out, err = ctl("orders", "reject", oid)
 check(rc == 1 and "not waiting for approval" in err, "reject after approve is refused")
 
-oid2 = subprocess.run([seed, db, "press-01/hose", "F-1", "1", "1250"], capture_output=True,
-                      text=True, check=True).stdout.strip()
+oid2 = seed_order("press-01/hose")
 rc, out, err = ctl("orders", "reject", oid2)
 rc2, out2, _ = ctl("orders", "show", oid2, "--json")
 check(rc == 0 and json.loads(out2)["state"] == "rejected", "orders reject moves it to rejected")
@@ -131,13 +157,7 @@ def start_daemon(*extra):
 
 def stop_daemon(p):
     """SIGTERM; its exit code (killed after 10 s)."""
-    p.send_signal(signal.SIGTERM)
-    try:
-        p.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait()
-    return p.returncode
+    return stop(p, signal.SIGTERM)
 
 
 d, up = start_daemon()
@@ -166,14 +186,9 @@ while seen < 2 and time.monotonic() < deadline:
         break
     lines.append(line)
     seen += line.startswith("gateway ctl-gw")
-w.send_signal(signal.SIGINT)
-try:
-    w.wait(timeout=10)
-except subprocess.TimeoutExpired:
-    w.kill()
-    w.wait()
-check(seen == 2 and w.returncode == 0,
-      f"status --watch 1 prints the table again and stops on Ctrl-C (saw {seen}, rc {w.returncode})")
+wrc = stop(w, signal.SIGINT)
+check(seen == 2 and wrc == 0,
+      f"status --watch 1 prints the table again and stops on Ctrl-C (saw {seen}, rc {wrc})")
 check(stop_daemon(d) == 0, "restockd stops cleanly")
 
 # under --time-scale the decision lands on the daemon's (scaled) timeline, not the wall clock
@@ -183,21 +198,26 @@ check(up, "restockd --time-scale 1000 serves /healthz")
 
 def daemon_time():
     rc, out, _ = ctl("status", "--json", url=url)
-    t = json.loads(out)["gateway"]["time"] if rc == 0 else None
-    return datetime.datetime.fromisoformat(t.replace("Z", "+00:00")) if t else None
+    return utc(json.loads(out)["gateway"]["time"]) if rc == 0 else None
 
 
-oid3 = subprocess.run([seed, db, "press-01/pump", "F-1", "1", "1250"], capture_output=True,
-                      text=True, check=True).stdout.strip()
-before = daemon_time()
-rc, out, err = ctl("orders", "approve", oid3)
-after = daemon_time()
+def wall_time():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def approve_between(oid, now):
+    """restockctl orders approve oid between two readings of now(): (rc, out, before, after,
+    the order's last transition)."""
+    before = now()
+    rc, out, _ = ctl("orders", "approve", oid)
+    after = now()
+    return rc, out, before, after, last_transition(oid)
+
+
+oid3 = seed_order("press-01/pump")
+rc, out, before, after, last = approve_between(oid3, daemon_time)
+at = utc(last.get("time"))
 check(rc == 0 and f"order {oid3} approved" in out, "orders approve exits 0 under --time-scale")
-rc, out, _ = ctl("orders", "show", oid3, "--json")
-o = json.loads(out) if rc == 0 else {}
-last = (o.get("transitions") or [{}])[-1]
-at = last.get("time")
-at = datetime.datetime.fromisoformat(at.replace("Z", "+00:00")) if at else None
 check(last.get("to") == "approved" and before and after and at and before <= at <= after,
       f"the approval is stamped with the daemon's scaled time ({before} <= {at} <= {after})")
 check(stop_daemon(d) == 0, "restockd --time-scale stops cleanly")
@@ -206,17 +226,11 @@ check(stop_daemon(d) == 0, "restockd --time-scale stops cleanly")
 d, up = start_daemon()
 check(up, "restockd (real time again) serves /healthz")
 check(stop_daemon(d) == 0, "restockd (real time again) stops cleanly")
-oid4 = subprocess.run([seed, db, "press-01/valve", "F-1", "1", "1250"], capture_output=True,
-                      text=True, check=True).stdout.strip()
-before = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-rc, out, err = ctl("orders", "approve", oid4)
-after = datetime.datetime.now(datetime.timezone.utc)
+oid4 = seed_order("press-01/valve")
+rc, out, before, after, last = approve_between(oid4, wall_time)
+before = before.replace(microsecond=0)  # the stamp has whole seconds
+at = utc(last.get("time"))
 check(rc == 0 and f"order {oid4} approved" in out, "orders approve exits 0 after the real-time run")
-rc, out, _ = ctl("orders", "show", oid4, "--json")
-o = json.loads(out) if rc == 0 else {}
-last = (o.get("transitions") or [{}])[-1]
-at = last.get("time")
-at = datetime.datetime.fromisoformat(at.replace("Z", "+00:00")) if at else None
 check(last.get("to") == "approved" and at and before <= at <= after,
       f"after a real-time run the approval is stamped with the wall clock ({before} <= {at} <= {after})")
 
