@@ -1139,6 +1139,11 @@ static double ref_remaining(const struct predictor *p, int64_t wall_ms)
   const struct predict_fit *f = &p->fit;
   double r = remaining_of(pp, model_x(p, p->filt));
   double d = diff_ms(wall_ms, p->seg_start_ms) / DAY_MS, l = r;
+  /* OFF_CONFIRM filtered readings in a row below the line are no short dip:
+     the level really fell (a part that wears on Saturdays only, after a week
+     flat near 90 %), and a new part's jump counts from where it is */
+  if(p->off_n <= -OFF_CONFIRM)
+    return r;
   if(f->kind == FIT_LINEAR)
     l = f->anchor + f->slope * (d - f->t_ref_d);
   else if(f->kind == FIT_EXP)
