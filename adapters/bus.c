@@ -26,14 +26,14 @@
 
 /* ---- instances ------------------------------------------------------------ */
 
-struct bus_inst *bus_inst_new(const struct cfg_device *dev, const struct adapter_ops *ops,
-                              void *env, uint64_t uid)
+struct bus_inst *bus_inst_new(const struct cfg *cfg, const struct cfg_device *dev,
+                              const struct adapter_ops *ops, void *env, uint64_t uid)
 {
   struct bus_inst *bi = rs_xcalloc(1, sizeof(*bi));
   bi->uid = uid;
-  bi->dc = cfg_device_copy_new(dev);
+  bi->dh = cfg_device_hold_new(cfg, dev);
   bi->ad.ops = ops;
-  bi->ad.dev = &bi->dc->dev;
+  bi->ad.dev = dev;
   bi->ad.env = env;
   return bi;
 }
@@ -50,18 +50,18 @@ void bus_inst_free(struct bus_inst *bi)
   if(!bi)
     return;
   bus_inst_close(bi);
-  cfg_device_copy_free(bi->dc);
+  cfg_device_hold_free(bi->dh);
   free(bi);
 }
 
-void bus_inst_reconf(struct bus_inst *bi, struct cfg_device_copy *dc)
+void bus_inst_reconf(struct bus_inst *bi, struct cfg_device_hold *dh)
 {
-  struct cfg_device_copy *old = bi->dc;
-  bi->dc = dc;
-  bi->ad.dev = &dc->dev;
+  struct cfg_device_hold *old = bi->dh;
+  bi->dh = dh;
+  bi->ad.dev = dh->dev;
   if(bi->opened && adapter_reconfigure(&bi->ad))
     bus_inst_close(bi); /* reopened at the next poll */
-  cfg_device_copy_free(old);
+  cfg_device_hold_free(old);
 }
 
 enum rs_err bus_inst_poll(struct bus_inst *bi, int64_t wall_ms, adapter_emit_fn emit, void *ctx,
@@ -71,7 +71,7 @@ enum rs_err bus_inst_poll(struct bus_inst *bi, int64_t wall_ms, adapter_emit_fn 
   err[0] = '\0';
   if(!bi->ad.ops) {
     (void)rs_snprintf(err, errlen, "no %s adapter in this build",
-                      cfg_transport_name(bi->dc->dev.transport));
+                      cfg_transport_name(bi->ad.dev->transport));
     return RS_ERR_NOT_FOUND;
   }
   if(!bi->opened) {
@@ -90,7 +90,7 @@ enum job_kind { JOB_POLL, JOB_RECONF, JOB_CLOSE };
 struct job {
   enum job_kind kind;
   struct bus_inst *bi;
-  struct cfg_device_copy *ndc; /* JOB_RECONF: the new config copy (owned by the job) */
+  struct cfg_device_hold *ndh; /* JOB_RECONF: the new config's device (owned by the job) */
   int64_t due_mono;            /* JOB_POLL: handed back */
   int64_t wall_ms;             /* JOB_POLL: daemon wall time when queued */
   int64_t real_ms;             /* JOB_POLL: real mono ms when queued */
@@ -268,8 +268,8 @@ static void worker_run_job(struct bus *b, struct job *j)
     break;
   }
   case JOB_RECONF:
-    bus_inst_reconf(bi, j->ndc);
-    j->ndc = NULL;
+    bus_inst_reconf(bi, j->ndh);
+    j->ndh = NULL;
     break;
   case JOB_CLOSE:
     list_del(b, bi);
@@ -285,7 +285,7 @@ static void job_drop(struct bus *b, struct job *j)
     list_del(b, j->bi);
     bus_inst_free(j->bi);
   }
-  cfg_device_copy_free(j->ndc);
+  cfg_device_hold_free(j->ndh);
   free(j);
 }
 
@@ -399,7 +399,7 @@ static void *worker_main(void *arg)
     }
     if(j) {
       worker_run_job(b, j);
-      cfg_device_copy_free(j->ndc);
+      cfg_device_hold_free(j->ndh);
       free(j);
       continue;
     }
@@ -448,12 +448,12 @@ void bus_submit_poll(struct bus *b, struct bus_inst *bi, int64_t due_mono, int64
   bus_submit(b, j);
 }
 
-void bus_submit_reconf(struct bus *b, struct bus_inst *bi, struct cfg_device_copy *dc)
+void bus_submit_reconf(struct bus *b, struct bus_inst *bi, struct cfg_device_hold *dh)
 {
   struct job *j = rs_xcalloc(1, sizeof(*j));
   j->kind = JOB_RECONF;
   j->bi = bi;
-  j->ndc = dc;
+  j->ndh = dh;
   bus_submit(b, j);
 }
 

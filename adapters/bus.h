@@ -9,9 +9,10 @@
  * called on that bus's thread only, so backends need no locks; different
  * buses run at once.
  *
- * An instance (struct bus_inst) is an adapter with its own deep copy of its
- * device's config (cfg_device_copy), so a reload never frees what a worker
- * still reads. It is opened lazily by its first poll.
+ * An instance (struct bus_inst) is an adapter with a hold on its device's
+ * config (cfg_device_hold: a reference on the whole loaded config), so a
+ * reload never frees what a worker still reads. It is opened lazily by its
+ * first poll.
  *
  * The caller (the scheduler, on the main thread) decides what to do and
  * when, and submits jobs to a bus: poll an instance, reconfigure it, close
@@ -57,28 +58,29 @@
 /* One adapter instance; see the header comment for who may touch it. */
 struct bus_inst {
   uint64_t uid; /* the caller's tag for its results (never reused) */
-  struct cfg_device_copy *dc;
+  struct cfg_device_hold *dh; /* ad.dev is dh->dev */
   struct adapter ad; /* ad.ops NULL: no backend for this transport */
   bool opened;
   bool listed; /* bus.c: in its worker's list */
 };
 
 /*
- * An instance of ops (NULL: none built in) for a copy of dev, with env as
- * adapter.env; not opened. Allocation failure aborts.
+ * An instance of ops (NULL: none built in) for dev, one of cfg's devices
+ * (cfg gets a reference: cfg_ref), with env as adapter.env; not opened.
+ * Allocation failure aborts.
  */
-struct bus_inst *bus_inst_new(const struct cfg_device *dev, const struct adapter_ops *ops,
-                              void *env, uint64_t uid);
+struct bus_inst *bus_inst_new(const struct cfg *cfg, const struct cfg_device *dev,
+                              const struct adapter_ops *ops, void *env, uint64_t uid);
 /* Close (if open) and free; NULL is fine. Only on the thread that runs the instance. */
 void bus_inst_free(struct bus_inst *bi);
 /* Close the adapter if it is open; the next poll reopens it. */
 void bus_inst_close(struct bus_inst *bi);
 /*
- * Switch bi to the config copy dc (owned by bi from now on; the old copy is
- * freed). An open adapter whose reconfigure() refuses is closed and reopened
- * by the next poll.
+ * Switch bi to the device dh holds (owned by bi from now on; the old hold is
+ * dropped). An open adapter whose reconfigure() refuses is closed and
+ * reopened by the next poll.
  */
-void bus_inst_reconf(struct bus_inst *bi, struct cfg_device_copy *dc);
+void bus_inst_reconf(struct bus_inst *bi, struct cfg_device_hold *dh);
 /*
  * Open (if needed) and poll bi; readings go to emit(ctx, r). On failure err
  * holds a sentence. Returns the adapter's rc (RS_ERR_NOT_FOUND without a
@@ -117,8 +119,8 @@ struct bus *bus_pool_get(struct bus_pool *p, const char *key);
  */
 void bus_submit_poll(struct bus *b, struct bus_inst *bi, int64_t due_mono, int64_t wall_ms,
                      size_t hint);
-/* Queue bus_inst_reconf(bi, dc) on b (dc owned by the job). */
-void bus_submit_reconf(struct bus *b, struct bus_inst *bi, struct cfg_device_copy *dc);
+/* Queue bus_inst_reconf(bi, dh) on b (dh owned by the job). */
+void bus_submit_reconf(struct bus *b, struct bus_inst *bi, struct cfg_device_hold *dh);
 /* Queue closing and freeing bi on b; the caller forgets bi. */
 void bus_submit_close(struct bus *b, struct bus_inst *bi);
 

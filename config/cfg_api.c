@@ -14,16 +14,42 @@
 #include "base/rs_util.h"
 #include "rules/expr.h"
 
+struct cfg *cfg_ref(const struct cfg *cfg)
+{
+  struct cfg *c = (struct cfg *)(uintptr_t)cfg; /* the count is its one mutable field */
+  __atomic_fetch_add(&c->extra_refs, 1u, __ATOMIC_RELAXED);
+  return c;
+}
+
 void cfg_free(struct cfg *cfg)
 {
   size_t i;
   if(!cfg)
+    return;
+  /* not the last reference: another holder frees it (the acquire orders its reads before) */
+  if(__atomic_fetch_sub(&cfg->extra_refs, 1u, __ATOMIC_ACQ_REL) != 0)
     return;
   for(i = 0; i < cfg->n_rules; i++)
     expr_free(cfg->rules[i].when);
   expr_free(cfg->default_rule.when);
   rs_arena_free(cfg->arena);
   free(cfg);
+}
+
+struct cfg_device_hold *cfg_device_hold_new(const struct cfg *cfg, const struct cfg_device *dev)
+{
+  struct cfg_device_hold *h = rs_xcalloc(1, sizeof(*h));
+  h->cfg = cfg_ref(cfg);
+  h->dev = dev;
+  return h;
+}
+
+void cfg_device_hold_free(struct cfg_device_hold *h)
+{
+  if(!h)
+    return;
+  cfg_free(h->cfg);
+  free(h);
 }
 
 void cfg_diags_free(struct cfg_diags *diags)

@@ -6,8 +6,8 @@
  * Everything else in restock reads these structs; nothing else knows YAML.
  *
  * Ownership: a struct cfg and everything it points to live in one arena,
- * freed by cfg_free(). A loaded config is immutable; reload builds a new one
- * and swaps it in only when it is valid.
+ * freed by the last cfg_free() (cfg_ref() shares it). A loaded config is
+ * immutable; reload builds a new one and swaps it in only when it is valid.
  *
  * Units: durations in milliseconds (int64_t), money in integer minor units
  * of the currency (int64_t), percentages as a double fraction 0..1.
@@ -197,6 +197,7 @@ enum cfg_starttls { CFG_STARTTLS_REQUIRED, CFG_STARTTLS_OFF };
 
 struct cfg {
   struct rs_arena *arena;
+  unsigned extra_refs;           /* cfg_ref() calls not yet matched by a cfg_free() */
   const char *dir;               /* the config dir as given */
 
   struct {
@@ -351,19 +352,27 @@ struct cfg_catalog_item *cfg_find_sku(const struct cfg *cfg, const char *sku);
 struct cfg_supplier *cfg_find_supplier(const struct cfg *cfg, const char *id);
 
 /*
- * A device's config deep-copied on its own, without consumables (their
- * pointers are NULL/0): every string and point lives in `arena`. An adapter
- * instance reads such a copy, so a reload never frees what a bus worker
- * still reads (adapters/bus.h).
+ * A loaded config is shared by reference: cfg_ref() adds one and returns
+ * cfg; every cfg_free() drops one and the last frees it (on whichever
+ * thread drops it; the count is atomic and the only field that changes).
+ * An adapter instance holds its config this way (cfg_device_hold), so a
+ * reload never frees what a bus worker still reads (adapters/bus.h).
  */
-struct cfg_device_copy {
-  struct rs_arena *arena;
-  struct cfg_device dev; /* dev.points[i].device points at dev */
+struct cfg *cfg_ref(const struct cfg *cfg);
+
+/*
+ * One device of a loaded config, held for an adapter instance: dev points
+ * into cfg (its points, strings and consumables), and the hold keeps a
+ * reference on cfg. Nothing is copied (RSS: thousands of devices).
+ */
+struct cfg_device_hold {
+  struct cfg *cfg;              /* a reference (cfg_ref) */
+  const struct cfg_device *dev; /* one of cfg->devices */
 };
-/* Copy src; allocation failure aborts (rs_xcalloc). Free with cfg_device_copy_free(). */
-struct cfg_device_copy *cfg_device_copy_new(const struct cfg_device *src);
-/* NULL is fine. */
-void cfg_device_copy_free(struct cfg_device_copy *c);
+/* Hold dev of cfg; allocation failure aborts (rs_xcalloc). Free with cfg_device_hold_free(). */
+struct cfg_device_hold *cfg_device_hold_new(const struct cfg *cfg, const struct cfg_device *dev);
+/* Drop the hold and its reference; NULL is fine. */
+void cfg_device_hold_free(struct cfg_device_hold *h);
 
 /*
  * Remaining fraction 0..1 of consumable c for its point's value (SPEC 5):

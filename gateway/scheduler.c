@@ -6,8 +6,8 @@
  *
  * Ownership. The main thread owns struct slot (timing, counters, state).
  * Each slot points at a struct devinst, the scheduler's handle on an
- * adapter instance (struct bus_inst: the adapter and its own copy of the
- * device's config). In worker mode the instance is touched only by its bus's
+ * adapter instance (struct bus_inst: the adapter and a hold on the config
+ * its device lives in). In worker mode the instance is touched only by its bus's
  * worker once it was handed over (every change goes through a job on the
  * bus queue: poll, reconfigure, close); in inline mode the same calls run at
  * once on the caller's thread. Results come back tagged with the slot's uid
@@ -73,6 +73,7 @@ struct slot {
 };
 
 struct scheduler {
+  const struct cfg *cfg; /* the current config: new instances hold it (cfg_device_hold) */
   adapter_lookup_fn lookup;
   void *lookup_ctx;
   struct slot *slots;
@@ -118,7 +119,7 @@ const char *scheduler_error_kind_name(unsigned k)
 static struct devinst *inst_new(struct scheduler *s, const struct cfg_device *dev, uint64_t uid)
 {
   struct devinst *di = rs_xcalloc(1, sizeof(*di));
-  di->bi = bus_inst_new(dev, s->lookup ? s->lookup(s->lookup_ctx, dev->transport) : NULL,
+  di->bi = bus_inst_new(s->cfg, dev, s->lookup ? s->lookup(s->lookup_ctx, dev->transport) : NULL,
                         s->lookup_ctx, uid);
   return di;
 }
@@ -358,6 +359,7 @@ struct scheduler *scheduler_new(const struct cfg *cfg, adapter_lookup_fn lookup,
   size_t i;
   if(!s)
     return NULL;
+  s->cfg = cfg;
   s->lookup = lookup;
   s->lookup_ctx = lookup_ctx;
   s->ep = -1;
@@ -427,6 +429,7 @@ void scheduler_set_config(struct scheduler *s, const struct cfg *cfg, int64_t no
   size_t n = cfg->n_devices, i, j;
   struct slot *ns = rs_xcalloc(n ? n : 1, sizeof(*ns));
 
+  s->cfg = cfg;
   for(i = 0; i < n; i++) {
     const struct cfg_device *dev = &cfg->devices[i];
     struct slot *old = NULL;
@@ -452,7 +455,7 @@ void scheduler_set_config(struct scheduler *s, const struct cfg *cfg, int64_t no
     ns[i].dev = dev;
     ns[i].fd_dirty = true;
     if(ns[i].bus) {
-bus_submit_reconf(ns[i].bus, ns[i].di->bi, cfg_device_copy_new(dev));
+      bus_submit_reconf(ns[i].bus, ns[i].di->bi, cfg_device_hold_new(cfg, dev));
     }
     else {
       if(ns[i].busy && ns[i].di->async) {
@@ -462,7 +465,7 @@ bus_submit_reconf(ns[i].bus, ns[i].di->bi, cfg_device_copy_new(dev));
       }
       if(ns[i].reg_fd >= 0 && s->ep >= 0 && ns[i].di->bi->opened)
         (void)epoll_ctl(s->ep, EPOLL_CTL_DEL, ns[i].reg_fd, NULL);
-      bus_inst_reconf(ns[i].di->bi, cfg_device_copy_new(dev));
+      bus_inst_reconf(ns[i].di->bi, cfg_device_hold_new(cfg, dev));
       if(!ns[i].di->bi->opened)
         ns[i].reg_fd = -1;
       else if(ns[i].reg_fd >= 0 && s->ep >= 0) {
