@@ -21,26 +21,31 @@ struct cons_state {
   bool loaded;         /* store state read (or seeded) */
   bool dirty;          /* fed since the last save */
   bool queued;         /* in rp->due: saved at the next reading_path_commit() */
+  enum store_hold hold; /* from the store row, re-read with spares (SPEC 7 holds); beside
+                           the flags (no padding) */
   int64_t fed_ms;      /* wall ms of the newest reading fed; INT64_MIN: none */
   int64_t saved_ms;    /* fed_ms at the last save; INT64_MIN: never */
   int64_t spares;      /* cache of the store's count (the config's without a store) */
   uint64_t spares_gen; /* store_spares_generation() when spares was read; UINT64_MAX: never */
   int64_t replaced_ms; /* last replacement (wall ms); INT64_MIN: none known */
   uint64_t checked_gen; /* the reading path's cfg_gen when the parameters were last checked */
-  /* from the store row, re-read with spares (SPEC 7 holds) */
-  enum store_hold hold;
+  /* from the store row, re-read with spares, like hold */
   int64_t held_until_ms;
   int64_t redraft_ms;
   int64_t lead_ms; /* the shop's refreshed lead time of the SKU; -1: the catalog's */
   int64_t replenish_ms; /* how long its lines took from drafted to delivered; -1: none yet */
 };
 
+/*
+ * One allocation each (RSS, docs/BENCHMARKS.md): a point entry is the entry,
+ * its live state and its key; a consumable entry is the entry (without the
+ * live state), its cons_state and its key.
+ */
 struct entry {
-  char *key; /* "device/point", or "#device/consumable" for a consumable */
+  char *key; /* "device/point", or "#device/consumable" for a consumable; in the entry's block */
   size_t dev_len; /* point entries: strlen(device), where the '/' is */
-  struct cons_state *cs; /* consumable entries only */
-  /* point entries only: their live state (one element); consumable entries are allocated
-     without it (104 B less each: RSS, docs/BENCHMARKS.md) */
+  struct cons_state *cs; /* consumable entries only; in the entry's block */
+  /* point entries only: their live state (one element) */
   struct live_point live[];
 };
 
@@ -148,8 +153,9 @@ static struct entry *get_or_add(struct reading_path *rp, const char *device, con
   i = find_slot(rp->slots, rp->cap, key);
   if(rp->slots[i])
     return rp->slots[i];
-  e = rs_xcalloc(1, sizeof(*e) + sizeof(e->live[0]));
-  e->key = rs_xstrdup(key);
+  e = rs_xcalloc(1, sizeof(*e) + sizeof(e->live[0]) + strlen(key) + 1);
+  e->key = (char *)(e->live + 1);
+  memcpy(e->key, key, strlen(key) + 1);
   e->dev_len = strlen(device);
   e->live->last_error = READING_OK;
   if(rp->st) {
@@ -210,9 +216,7 @@ void reading_path_free(struct reading_path *rp)
   unindex(rp);
   for(i = 0; i < rp->cap; i++) {
     if(rp->slots[i]) {
-      FREE_NULL(rp->slots[i]->key);
-      FREE_NULL(rp->slots[i]->cs);
-      FREE_NULL(rp->slots[i]);
+      FREE_NULL(rp->slots[i]); /* its key and state are in its block */
     }
   }
   FREE_NULL(rp->slots);
@@ -341,9 +345,11 @@ static struct entry *cons_entry(struct reading_path *rp, const struct cfg_consum
   i = find_slot(rp->slots, rp->cap, key);
   if(rp->slots[i])
     return rp->slots[i];
-  e = rs_xcalloc(1, sizeof(*e));
-  e->key = rs_xstrdup(key);
-  e->cs = rs_xcalloc(1, sizeof(*e->cs));
+  /* the cons_state after the entry (both 8-byte aligned), then the key */
+  e = rs_xcalloc(1, sizeof(*e) + sizeof(*e->cs) + strlen(key) + 1);
+  e->cs = (struct cons_state *)(void *)((char *)e + sizeof(*e));
+  e->key = (char *)(e->cs + 1);
+  memcpy(e->key, key, strlen(key) + 1);
   e->cs->fed_ms = INT64_MIN;
   e->cs->saved_ms = INT64_MIN;
   e->cs->replaced_ms = INT64_MIN;

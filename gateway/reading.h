@@ -80,20 +80,20 @@
 struct reading_path;
 
 /* What the gateway knows of one point now. */
-struct live_point {
-  bool has_value; /* a good reading arrived (this run, or the store's last one) */
-  double value;   /* last good value */
-  bool is_bool;
+struct live_point { /* the flags last, without padding between (72 B, was 104: RSS) */
+  double value;                  /* last good value */
   int64_t value_ms;              /* wall ms of the last good value */
   int64_t attempt_ms;            /* wall ms of the last reading, good or not */
-  enum reading_error last_error; /* READING_OK when the last reading was good */
   uint64_t n_readings;           /* readings submitted (good and failed) */
   uint64_t n_errors;             /* failed readings */
   uint64_t n_stored;             /* values written to the store */
-  bool has_stored;               /* a value of this point is in the store */
   double stored_value;           /* the last value written (or found at warm start) */
   int64_t stored_ms;
-  bool pressed; /* a rising edge (false -> true) not yet taken by a snapshot */
+  enum reading_error last_error; /* READING_OK when the last reading was good */
+  bool has_value;  /* a good reading arrived (this run, or the store's last one) */
+  bool is_bool;
+  bool has_stored; /* a value of this point is in the store */
+  bool pressed;    /* a rising edge (false -> true) not yet taken by a snapshot */
 };
 
 /*
