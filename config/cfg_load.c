@@ -76,6 +76,7 @@ struct ld {
   struct cfg_pos mail_pos;
   bool public_url_set;
   struct cfg_kctx kc; /* the walker's view of the fields above (kc()) */
+  struct cfg_strset strs; /* the load's strings, each kept once (cfg_intern) */
 };
 
 static const char *const tok_transport[] = {"modbus-tcp", "modbus-rtu", "coap", NULL};
@@ -400,6 +401,7 @@ static const struct cfg_kctx *kc(struct ld *ld)
   ld->kc.dc = &ld->dc;
   ld->kc.file = ld->file;
   ld->kc.absdir = ld->absdir;
+  ld->kc.strs = &ld->strs;
   return &ld->kc;
 }
 
@@ -1661,6 +1663,7 @@ static int ld_finish(struct ld *ld, struct cfg **out, struct cfg_diags *diags)
   FREE_NULL(ld->devx);
   FREE_NULL(ld->rulex);
   FREE_NULL(ld->refs);
+  cfg_strset_free(&ld->strs);
   nerr = (int)(ld->dc.n_errors > INT_MAX ? INT_MAX : ld->dc.n_errors);
   cfg_dcol_finish(&ld->dc, diags);
   if(nerr) {

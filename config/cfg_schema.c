@@ -248,6 +248,54 @@ static int quoted_number(const struct cfg_kctx *kc, const struct cfg_node *v, co
   return err(kc, v, path, "%s is not %s (%s)", q, what, expected);
 }
 
+/* FNV-1a of s. */
+static size_t str_hash(const char *s)
+{
+  uint64_t h = 1469598103934665603ull;
+  for(; *s; s++) {
+    h ^= (unsigned char)*s;
+    h *= 1099511628211ull;
+  }
+  return (size_t)h;
+}
+
+const char *cfg_intern(const struct cfg_kctx *kc, const char *s)
+{
+  struct cfg_strset *ss = kc->strs;
+  size_t i;
+  const char *c;
+  if(!ss)
+    return rs_arena_strdup(kc->A, s);
+  if((ss->n + 1) * 4 >= ss->cap * 3) { /* at most 3/4 full: rehash into twice the slots */
+    size_t ncap = ss->cap ? ss->cap * 2 : 256, k;
+    const char **nv = rs_xcalloc(ncap, sizeof(*nv));
+    for(k = 0; k < ss->cap; k++) {
+      if(!ss->v[k])
+        continue;
+      for(i = str_hash(ss->v[k]) & (ncap - 1); nv[i]; i = (i + 1) & (ncap - 1))
+        ;
+      nv[i] = ss->v[k];
+    }
+    free(ss->v);
+    ss->v = nv;
+    ss->cap = ncap;
+  }
+  for(i = str_hash(s) & (ss->cap - 1); ss->v[i]; i = (i + 1) & (ss->cap - 1)) {
+    if(!strcmp(ss->v[i], s))
+      return ss->v[i];
+  }
+  c = rs_arena_strdup(kc->A, s);
+  ss->v[i] = c;
+  ss->n++;
+  return c;
+}
+
+void cfg_strset_free(struct cfg_strset *ss)
+{
+  FREE_NULL(ss->v);
+  ss->cap = ss->n = 0;
+}
+
 static const char *resolve_path(const struct cfg_kctx *kc, const char *p)
 {
   if(p[0] == '/')
@@ -325,7 +373,7 @@ int cfg_conv(const struct cfg_kctx *kc, const struct cfg_node *v, const char *pa
       return put(dst, &full, sizeof(full));
     }
     if(dst) {
-      const char *s = k->t == KT_PATH ? resolve_path(kc, v->s) : rs_arena_strdup(kc->A, v->s);
+      const char *s = k->t == KT_PATH ? resolve_path(kc, v->s) : cfg_intern(kc, v->s);
       memcpy(dst, &s, sizeof(s));
     }
     return 0;
@@ -346,7 +394,7 @@ int cfg_conv(const struct cfg_kctx *kc, const struct cfg_node *v, const char *pa
       return -1;
     }
     if(dst) {
-      const char *s = rs_arena_strdup(kc->A, v->s);
+      const char *s = cfg_intern(kc, v->s);
       memcpy(dst, &s, sizeof(s));
     }
     return 0;

@@ -71,13 +71,33 @@ struct walk {
 /* Where a walk reports and allocates: the result's arena A, a scratch arena T
  * (key name lists), the diagnostics, the current file and the directory that
  * relative KT_PATH / KT_SECRET values are resolved against. */
+/*
+ * The strings of one load kept once each in the config arena (ids, SKUs and
+ * other scalars repeat across devices: "p0", "PART-1"): an open-addressing
+ * set of arena strings, its table on the heap (cfg_strset_free).
+ */
+struct cfg_strset {
+  const char **v; /* cap slots, a power of two; NULL: empty */
+  size_t cap, n;
+};
+
 struct cfg_kctx {
   struct rs_arena *A;
   struct rs_arena *T;
   struct cfg_dcol *dc;
   const char *file;
   const char *absdir;
+  struct cfg_strset *strs; /* NULL: every string is its own copy */
 };
+
+/*
+ * s in kc->A: the copy already there when kc->strs has one, else a new copy
+ * (recorded in kc->strs). Allocation failure aborts. The config is
+ * immutable, so equal strings may share their bytes.
+ */
+const char *cfg_intern(const struct cfg_kctx *kc, const char *s);
+/* Free the set's table (the strings stay in their arena). */
+void cfg_strset_free(struct cfg_strset *ss);
 
 /*
  * Whether list item n (at path) is a mapping, as a list of what keys wants;
