@@ -15,6 +15,15 @@ CASE:
             UDP socket on 127.0.0.1:53 that never answers (no DNS query
             leaves the machine). Skipped (77) where namespaces are not
             allowed.
+  sigterm   the peers of stall, no window: once an order POST and an
+            approval mail are on the wire (connections open at the peers)
+            and the device has been polled, SIGTERM: restockd exits 0 (a
+            hang guard of 15 s, whose failure says it hung; how long the
+            stop took is printed, not judged: bench/stop/run.sh measures
+            it) and its database is consistent: integrity and foreign keys
+            check, nothing left in the WAL, every approved order still
+            approved and unsent in the outbox, every approval mail unsent
+            in the mail outbox, the device's readings stored.
 
 A real restockd runs with one Modbus TCP device (a pymodbus peer, polled
 every 200 ms), 12 approved orders in its outbox and 3 orders pending approval
@@ -255,7 +264,9 @@ class Daemon:
         return None
 
     def stop(self):
-        """SIGTERM; the exit code, or "hung" when it still ran 15 s later (then killed)."""
+        """SIGTERM; the exit code, or "hung" when it still ran 15 s later (then killed).
+        self.stop_s: the seconds from the signal to the exit (reported, never judged)."""
+        t0 = time.monotonic()
         self.proc.send_signal(signal.SIGTERM)
         try:
             return self.proc.wait(timeout=15)
@@ -263,6 +274,8 @@ class Daemon:
             self.proc.kill()
             self.proc.wait()
             return "hung (killed 15 s after SIGTERM)"
+        finally:
+            self.stop_s = time.monotonic() - t0
 
     def close(self):
         if self.proc.poll() is None:
@@ -355,17 +368,18 @@ def one_slow(tmp, procs):
         d.close()
 
 
-def hanging_peers(tmp, procs):
-    """Cases stall and slow-dns: the 60 s window, then the restart with the outbox full."""
+def plant(tmp, procs):
+    """The peers of cases stall, slow-dns and sigterm, restockd's configuration and its
+    seeded orders: (conf, db, http_port, shop_log, smtp_log, order ids)."""
     if CASE == "slow-dns":
         setup_namespace(tmp)
         dns, _ = start_peer("dns", os.path.join(tmp, "dns.log"))
         procs.append(dns)
     shop_log = os.path.join(tmp, "shop.log")
     smtp_log = os.path.join(tmp, "smtp.log")
-    shop, shop_port = start_peer("blackhole" if CASE == "stall" else "trickle", shop_log)
+    shop, shop_port = start_peer("trickle" if CASE == "slow-dns" else "blackhole", shop_log)
     procs.append(shop)
-    if CASE == "stall":
+    if CASE != "slow-dns":
         smtp, smtp_port = start_peer("smtpstall", smtp_log)
         procs.append(smtp)
         smtp_url = "smtp://127.0.0.1:%d" % smtp_port
@@ -392,7 +406,65 @@ def hanging_peers(tmp, procs):
         if CASE == "slow-dns":
             f.write(DEVICE_DNS)
     ids = seed_orders(db, conf, N_APPROVED + N_PENDING, N_APPROVED)
+    return conf, db, http_port, shop_log, smtp_log, ids
 
+
+def wait_for(what, cond, guard=30.0):
+    """Wait until cond() holds; False (a failed check that says it hung) after guard s."""
+    end = time.monotonic() + guard
+    while not cond():
+        if time.monotonic() > end:
+            return check(False, "hung: %s, not after %g s" % (what, guard))
+        time.sleep(0.1)
+    return True
+
+
+def sigterm(tmp, procs):
+    """Case sigterm: SIGTERM with an order POST and an approval mail in flight."""
+    import sqlite3
+    conf, db, http_port, shop_log, smtp_log, ids = plant(tmp, procs)
+    d = Daemon(tmp, conf, "first")
+    try:
+        if not check(d.wait_ready() is not None, "restockd starts (READY=1)"):
+            return
+        # the peers log an open connection every second
+        if not (wait_for("an order POST on the wire", lambda: open_posts(shop_log)) and
+                wait_for("an approval mail on the wire",
+                         lambda: any(not r["closed"] and r["data"]
+                                     for r in peer_log(smtp_log).values())) and
+                wait_for("the device polled", lambda: (metrics(http_port) or {}).get("polls", 0) >= 3)):
+            return
+        rc = d.stop()
+        check(rc == 0, "SIGTERM with an order POST and a mail in flight: exit %s" % rc)
+        print("stop: %.3f s after SIGTERM (reported, not judged)" % d.stop_s, flush=True)
+    finally:
+        d.close()
+    wal = db + "-wal"
+    check(not os.path.exists(wal) or os.path.getsize(wal) == 0,
+          "nothing left in the WAL (%d bytes)" % (os.path.getsize(wal) if os.path.exists(wal) else 0))
+    con = sqlite3.connect(db, timeout=10)
+    try:
+        q = lambda sql, *a: con.execute(sql, a).fetchall()
+        check(q("PRAGMA integrity_check") == [("ok",)], "the database passes its integrity check")
+        check(q("PRAGMA foreign_key_check") == [], "no row points at a missing one")
+        states = dict(q("SELECT id, state FROM orders WHERE shop_id IS NULL"))
+        check(all(states.get(i) == "approved" for i in ids[:N_APPROVED]),
+              "every approved order is still approved and unsent, in the outbox (%s)"
+              % sorted(set(states.values())))
+        check(all(states.get(i) == "pending_approval" for i in ids[N_APPROVED:]),
+              "the orders waiting for approval still wait")
+        mails = q("SELECT count(*), count(sent_ms) FROM mail_outbox WHERE kind = 'approval'")[0]
+        check(mails == (N_PENDING * N_APPROVERS, 0),
+              "every approval mail is in the mail outbox, unsent (%d, %d sent)" % mails)
+        n = q("SELECT (SELECT count(*) FROM readings) + (SELECT count(*) FROM readings_recent)")[0][0]
+        check(n >= 1, "the device's readings are stored (%d)" % n)
+    finally:
+        con.close()
+
+
+def hanging_peers(tmp, procs):
+    """Cases stall and slow-dns: the 60 s window, then the restart with the outbox full."""
+    conf, db, http_port, shop_log, smtp_log, ids = plant(tmp, procs)
     d = Daemon(tmp, conf, "first")
     try:
         ready = d.wait_ready()
@@ -478,7 +550,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="restock-nb-")
     procs = []
     try:
-        (one_slow if CASE == "one-slow" else hanging_peers)(tmp, procs)
+        {"one-slow": one_slow, "sigterm": sigterm}.get(CASE, hanging_peers)(tmp, procs)
     finally:
         for p in procs:
             p.kill()
