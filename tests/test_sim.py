@@ -158,6 +158,16 @@ def wait_sim(shop, until, what):
     return wait_until(lambda: Snap(shop), lambda sn: sn.sim >= until, what)
 
 
+def fall_rate(shop, a, hours, point, what):
+    """Wait hours of simulated time after snapshot a: (the snapshot then, how fast point fell
+    per simulated hour between the two ticks, those hours); (None, 0, 0) if it hung."""
+    c = wait_sim(shop, a.sim + hours * HOUR, what)
+    if c is None:
+        return None, 0, 0
+    dh = c.tick_h - a.tick_h
+    return c, (a.points[point] - c.points[point]) / dh, dh
+
+
 def between(v, lo, hi, slack):
     """v (a read value) lies within [min(lo, hi) - slack, max(lo, hi) + slack]."""
     return v is not None and min(lo, hi) - slack <= v <= max(lo, hi) + slack
@@ -222,11 +232,9 @@ shop:
         check(0.2 <= a.points["dp"] <= 0.2 + 3.3 * hrs / 100 + 1e-9,
               "a clogging filter rises from full slower than a straight line at first "
               "(%.3f bar after %.2f h)" % (a.points["dp"], hrs))
-        c = wait_sim(shop, a.sim + 5 * HOUR, "5 simulated hours")
+        c, rate, dh = fall_rate(shop, a, 5, "level", "5 simulated hours")
         if c is None:
             return
-        dh = c.tick_h - a.tick_h
-        rate = (a.points["level"] - c.points["level"]) / dh
         check(0.8 < rate < 1.2, "the level falls at 1 %%/simulated hour (%.3f over %.2f h)" % (rate, dh))
         check(abs(c.points["level"] - (100 - c.tick_h)) < 1,
               "the level is 100 less the simulated hours (%.2f after %.2f h)"
@@ -357,11 +365,9 @@ shop:
               "start_level 0.4: yellow is 40 less cyan's 1 per hour (%.2f, %.2f)"
               % (a.points["yellow"], a.points["cyan"]))
         check(coap_get(port, "/fw") == "7", "a constant point serves its value")
-        c = wait_sim(shop, a.sim + 3 * HOUR, "3 simulated hours")
+        c, rate, dh = fall_rate(shop, a, 3, "cyan", "3 simulated hours")
         if c is None:
             return
-        dh = c.tick_h - a.tick_h
-        rate = (a.points["cyan"] - c.points["cyan"]) / dh
         check(0.95 < rate < 1.05, "cyan falls 1 %%/simulated hour (%.3f over %.2f h)" % (rate, dh))
         # observe: notifications arrive as the value changes
         notes = observe(port, "/ink/cyan", 5)
