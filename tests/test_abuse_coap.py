@@ -16,16 +16,10 @@ import sys
 import tempfile
 import time
 
+from testcheck import check, failures  # tests/testcheck.py
+
 RST_PER_S = 20
 poll_tool, peers = sys.argv[1], sys.argv[2]
-fails = 0
-
-
-def check(ok, what):
-    global fails
-    print(("ok: " if ok else "FAIL: ") + what)
-    if not ok:
-        fails += 1
 
 
 tmp = tempfile.mkdtemp(prefix="restock-abuse-coap-")
@@ -72,5 +66,5 @@ check(out.stderr.count("dropped without a reset") <= 2, "and logged once a minut
 check("AddressSanitizer" not in out.stderr and "runtime error" not in out.stderr,
       "no sanitizer report")
 subprocess.run(["rm", "-rf", tmp])
-print("%d failure(s)" % fails)
-sys.exit(1 if fails else 0)
+print("%d failure(s)" % len(failures))
+sys.exit(1 if failures else 0)

@@ -13,19 +13,10 @@ import tempfile
 import time
 import urllib.request
 
+from testcheck import check, failures  # tests/testcheck.py
 from testports import reserve_port  # tests/testports.py
 
 restockd, restockctl, seed = sys.argv[1:4]
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    if cond:
-        print("ok   " + what)
-    else:
-        failures += 1
-        print("FAIL " + what)
 
 
 def ctl(*args, url=None):
@@ -234,5 +225,5 @@ check(rc == 0 and f"order {oid4} approved" in out, "orders approve exits 0 after
 check(last.get("to") == "approved" and at and before <= at <= after,
       f"after a real-time run the approval is stamped with the wall clock ({before} <= {at} <= {after})")
 
-print(f"test_ctl: {failures} failed")
+print(f"test_ctl: {len(failures)} failed")
 sys.exit(1 if failures else 0)

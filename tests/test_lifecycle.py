@@ -26,22 +26,13 @@ import sys
 import tempfile
 import time
 
+from testcheck import check, failures  # tests/testcheck.py
 from testports import reserve_port  # tests/testports.py
 
 RESTOCKD = os.path.abspath(sys.argv[1])
 EXAMPLES = os.path.abspath(sys.argv[2])
 START_TIMEOUT = 30.0  # sanitizer builds start slowly
 HANG_GUARD = 30.0  # a wait this long means it hung: never a measure of speed
-failures = []
-
-
-def check(cond, what):
-    if cond:
-        print("ok: " + what)
-    else:
-        print("FAIL: " + what)
-        failures.append(what)
-    return cond
 
 
 def set_key(restock_yaml, section, key, value):

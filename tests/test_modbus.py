@@ -49,19 +49,12 @@ import tempfile
 import threading
 import time
 
+from testcheck import check, failures  # tests/testcheck.py
 from testports import reserve_port  # tests/testports.py
 
 HOST = "127.0.0.1"
 PY = "/usr/bin/python3"
-failures = []
 procs = []
-
-
-def check(cond, what):
-    print(("ok: " if cond else "FAIL: ") + what, flush=True)
-    if not cond:
-        failures.append(what)
-    return cond
 
 
 def start(cmd, wait_ready=True):

@@ -56,6 +56,7 @@ import threading
 import time
 import urllib.request
 
+from testcheck import check, failures  # tests/testcheck.py
 from testports import reserve_port  # tests/testports.py
 
 CASE = sys.argv[1]
@@ -66,14 +67,6 @@ WATCHDOG_USEC = 4000000
 POLL_INTERVAL = 0.2
 PEER_GUARD = 5.0  # half the shop's 10 s timeout: an HTTP answer or loop turn this slow waited
 N_APPROVED, N_PENDING, N_APPROVERS = 12, 3, 4
-failures = []
-
-
-def check(cond, what):
-    print(("ok: " if cond else "FAIL: ") + what, flush=True)
-    if not cond:
-        failures.append(what)
-    return cond
 
 
 def enter_namespace():

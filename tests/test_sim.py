@@ -36,18 +36,11 @@ import tempfile
 import time
 import urllib.request
 
+from testcheck import check, failures  # tests/testcheck.py
 from testports import reserve_port  # tests/testports.py
 
 SIM = os.path.abspath(sys.argv[1])
 CASE = sys.argv[2]
-failures = []
-
-
-def check(cond, what):
-    print(("ok: " if cond else "FAIL: ") + what)
-    if not cond:
-        failures.append(what)
-    return cond
 
 
 class Sim:

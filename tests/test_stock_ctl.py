@@ -19,20 +19,11 @@ import time
 import urllib.error
 import urllib.request
 
+from testcheck import check, failures  # tests/testcheck.py
 from testports import reserve_port  # tests/testports.py
 
 restockd, restockctl = sys.argv[1:3]
-failures = 0
 ID = "press-01/filter"
-
-
-def check(cond, what):
-    global failures
-    if cond:
-        print("ok   " + what)
-    else:
-        failures += 1
-        print("FAIL " + what)
 
 
 def ctl(*args):
@@ -264,5 +255,5 @@ try:
 except subprocess.TimeoutExpired:
     d.kill()
 check(d.returncode == 0, "restockd stops cleanly")
-print(f"test_stock_ctl: {failures} failed")
+print(f"test_stock_ctl: {len(failures)} failed")
 sys.exit(1 if failures else 0)
