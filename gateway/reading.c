@@ -1044,15 +1044,22 @@ static double faster_life(const struct cons_state *cs, const struct prediction *
  * line for a part that uses ~35 a year). Until the weekly profile has seen every day of
  * the week (most of it, as the predictor's weekly factors need), the life is at least the
  * calendar life: the time the readings spanned over the wear seen in it (the profile's
- * sums, idle hours and days included). Returns that; `life` itself once a part life was
- * completed or the whole week seen, or while no wear was seen.
+ * sums, idle hours and days included). The calendar life also stands in while `life` is
+ * not known at all (the fit sees no rate: a part that wears in bursts, read mostly in its
+ * flat days, whose risk fired on its low bound; seed 7's p17: lines of one unit for a part
+ * lasting a week, 15 days away) once QUANTITY_MIN_USE of a part's wear was seen. Returns
+ * that; `life` itself once a part life was completed or the whole week seen (and `life`
+ * known), or while too little wear was seen.
  */
+/* wear (a fraction of a part) seen before the calendar life counts (below: noise) */
+#define QUANTITY_MIN_USE 0.05
+
 static double quantity_life(const struct cons_state *cs, double life)
 {
   double use = 0, time = 0, cal;
   bool week = true;
   int d;
-  if(cs->pred.n_intervals > 0 || !isfinite(life) || life <= 0)
+  if(cs->pred.n_intervals > 0)
     return life;
   for(d = 0; d < 7; d++) {
     use += (double)cs->pred.dow_use[d];
@@ -1060,9 +1067,13 @@ static double quantity_life(const struct cons_state *cs, double life)
     if(cs->pred.dow_time[d] < 0.8f)
       week = false;
   }
-  if(week || !(use > 0) || !(time > 0))
+  if(!(use >= QUANTITY_MIN_USE) || !(time > 0))
     return life;
   cal = time / use;
+  if(!isfinite(life) || life <= 0)
+    return cal;
+  if(week)
+    return life;
   return cal > life ? cal : life;
 }
 

@@ -850,6 +850,54 @@ static void test_saturday_part_every_fit_counted(void **state)
   env_close(&e);
 }
 
+/*
+ * bench/plant seed 7's p17 at the start: a Saturday-only part read hourly
+ * with noise (+-0.2) sits at 58 % all week, then wears 100 % in 21
+ * operating hours; nothing on the shelf, 15 days to a delivery. On the
+ * Saturday the default rule orders before it wears out. The fit over the
+ * flat week sees no rate (days_left infinite, only the low bound known), and
+ * the first line was one unit: a part lasts about a week here, so the line
+ * was used up a week after it arrived and the next one (drafted only then:
+ * one open line per consumable) came 15 days later. The line must carry
+ * what the wear seen over the time seen says two replenishment times use.
+ */
+static void test_first_order_of_saturday_part_flat_fit(void **state)
+{
+  struct env e;
+  struct rule_snapshot s;
+  struct rule_state st;
+  struct rule_decision d;
+  int64_t mon = T0 - T0 % DAY_MS; /* T0 is a Monday */
+  int64_t t, sat = mon + 5 * DAY_MS;
+  double level = 58, cal_life;
+  uint32_t rnd = 17;
+  size_t n = 0;
+  (void)state;
+  env_open(&e);
+  assert_int_equal(store_meta_set(e.st, STORE_META_REPLENISH "m1/filter", "1296000000"), RS_OK);
+  assert_int_equal(store_add_spares(e.st, "m1/filter", -2, mon, NULL), RS_OK);
+  rule_state_init(&st, e.cfg);
+  for(t = mon; t < sat + DAY_MS && n == 0; t += HOUR_MS) {
+    if(t >= sat)
+      level = fmax(0, level - 100.0 / 21);
+    rnd = rnd * 1103515245u + 12345u;
+    submit(&e, "lvl", t,
+           round((level + ((double)(rnd >> 16 & 0x7fff) / 32767.0 - 0.5) * 0.4) * 100) / 100);
+    reading_path_snapshot(e.rp, e.filter, t, false, &s);
+    n = rules_evaluate(e.cfg, t, &s, &st, 1, &d, 1);
+  }
+  rule_state_free(&st);
+  assert_int_equal(n, 1); /* it ordered on Saturday, before the part wore out */
+  assert_true(t > sat && level > 0);
+  assert_int_equal(store_spares(&e, "m1/filter"), 0);
+  assert_ptr_equal(d.rule, &e.cfg->default_rule);
+  /* the calendar life the readings show: the time seen over the wear seen */
+  cal_life = (double)(t - mon) / DAY_MS / ((58 - level) / 100);
+  assert_true((double)d.quantity * cal_life >= 2 * 15);
+  assert_true((double)(d.quantity - 1) * cal_life < 2 * 15 + 2);
+  env_close(&e);
+}
+
 /* A button (a coil): a 0 -> 1 edge is one press, taken by one snapshot. */
 static void test_button_edge(void **state)
 {
@@ -888,6 +936,7 @@ int main(void)
       cmocka_unit_test(test_button_edge),
       cmocka_unit_test(test_first_order_of_saturday_part),
       cmocka_unit_test(test_saturday_part_every_fit_counted),
+      cmocka_unit_test(test_first_order_of_saturday_part_flat_fit),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
