@@ -36,6 +36,8 @@ import tempfile
 import time
 import urllib.request
 
+from testports import reserve_port  # tests/testports.py
+
 DRIVER, SIM, CASE = sys.argv[1], sys.argv[2], sys.argv[3]
 
 SHOP_YAML = """shop:
@@ -245,16 +247,19 @@ def case_crash(tmp):
     shop = Shop(tmp, faults)
     rng = random.Random(int(os.environ.get("ORDERS_CRASH_SEED", "1")))
     kills = 0
+    finished = False
     t0 = time.monotonic()
     try:
         cfg = restock_config(tmp, shop.port, max_lines=3)
         db = os.path.join(tmp, "restock.db")
         args = driver(cfg, db, 600, timeout=120, backoff=("20", "400"))
-        while kills < 100 and time.monotonic() - t0 < 45:
+        # 100 kills however long they take (a loaded host only makes each run do less)
+        while kills < 100:
             p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(rng.uniform(0.005, 0.15))
             if p.poll() is not None:
-                break  # it finished: everything is submitted
+                finished = True  # it finished: everything is submitted
+                break
             p.send_signal(signal.SIGKILL)
             p.wait()
             kills += 1
@@ -279,8 +284,8 @@ def case_crash(tmp):
               "%d POSTs in all, %d orders hit more than once, total %.1f s" %
               (kills, killed_for, len(orders), len(st["orders"]), len(st["keys"]),
                st["posts_total"], multi, time.monotonic() - t0))
-        if kills < 100:
-            fail("only %d kills before the driver finished" % kills)
+        if finished:
+            fail("the driver submitted everything after only %d of 100 kills" % kills)
     finally:
         shop.stop()
 
@@ -304,7 +309,6 @@ suppliers:
 
 
 def case_crash_restockd(tmp):
-    import socket
     restockd, ctl, seed = os.environ["RESTOCKD"], os.environ["RESTOCKCTL"], os.environ["CTL_SEED"]
     # restockd keeps up to 4 POSTs in flight: a slower shop keeps the kills landing mid-submission
     # (at 60ms a fast start sent all 300 orders within 44 kills on a quiet CI host)
@@ -318,10 +322,7 @@ def case_crash_restockd(tmp):
     rng = random.Random(int(os.environ.get("ORDERS_CRASH_SEED", "2")))
     n_orders = 300
     try:
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        http_port = s.getsockname()[1]
-        s.close()
+        http_port = reserve_port()
         cfg = os.path.join(tmp, "restockd")
         os.mkdir(cfg)
         db = os.path.join(tmp, "restockd.db")
@@ -343,7 +344,7 @@ def case_crash_restockd(tmp):
 
         kills, t0 = 0, time.monotonic()
         during = 0
-        while kills < 100 and time.monotonic() - t0 < 90:
+        while kills < 100:  # however long they take
             p = subprocess.Popen([restockd, "--config", cfg, "--log-level", "error"],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(rng.uniform(0.03, 0.25))
@@ -358,9 +359,12 @@ def case_crash_restockd(tmp):
         killed_for = time.monotonic() - t0
         p = subprocess.Popen([restockd, "--config", cfg, "--log-level", "error"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        end = time.monotonic() + 90
+        end = time.monotonic() + 120  # a hang guard, not a measure
         while submitted() < n_orders and time.monotonic() < end:
             time.sleep(0.2)
+        if submitted() < n_orders:
+            print("hung: restockd had submitted %d of %d orders after 120 s" %
+                  (submitted(), n_orders))
         p.send_signal(signal.SIGTERM)
         p.wait(15)
         st = shop.state()
