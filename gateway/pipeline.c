@@ -1183,8 +1183,8 @@ struct draft {
   char *supplier;
   size_t n_lines;
   int64_t total;
-  int64_t lead_max;        /* the longest lead time of its lines */
-  int64_t urgent_lead_min; /* the shortest lead time of its urgent lines; INT64_MAX: none */
+  int64_t lead_max; /* the longest lead time of its lines */
+  int64_t need_min; /* the earliest need-by date of its lines; INT64_MAX: none has one */
 };
 
 struct drafts {
@@ -1238,18 +1238,24 @@ static const char *close_reason(struct pipeline *p, const struct cfg *cfg,
                                 const struct store_order_full *o, int64_t now_ms)
 {
   const struct cfg_supplier *s = cfg_find_supplier(cfg, o->order.supplier);
-  int64_t first = INT64_MAX, max_lines = max_lines_of(cfg, s);
+  int64_t first = INT64_MAX, max_lines = max_lines_of(cfg, s), slowest = 0;
   int64_t margin = cfg->orders.batching.urgent_margin_ms;
   size_t i;
   if(!o->n_lines)
     return NULL;
+  /* the shop delivers an order when its slowest line is ready (SPEC 13): every line of it
+     arrives after the longest lead time of them all, not its own */
+  for(i = 0; i < o->n_lines; i++) {
+    int64_t lead = lead_time_of(p, cfg, o->lines[i].sku);
+    slowest = lead > slowest ? lead : slowest;
+  }
   for(i = 0; i < o->n_lines; i++) {
     const struct store_order_line *l = &o->lines[i];
     if(l->created_ms < first)
       first = l->created_ms;
     if(l->need_by_ms) {
       /* SPEC 8: urgent when the empty date minus the lead time is within urgent_margin */
-      int64_t order_by = add_sat(l->need_by_ms, -lead_time_of(p, cfg, l->sku));
+      int64_t order_by = add_sat(l->need_by_ms, -slowest);
       if(order_by - margin <= now_ms)
         return "an urgent line";
       due_at(p, order_by - margin);
@@ -1269,35 +1275,43 @@ static const char *close_reason(struct pipeline *p, const struct cfg *cfg,
   return NULL;
 }
 
-/* Whether line l is urgent at now_ms (SPEC 8: its empty date less its lead time `lead` is
-   within urgent_margin). */
-static bool line_urgent(const struct cfg *cfg, const struct store_order_line *l, int64_t lead,
-                        int64_t now_ms)
-{
-  return l->need_by_ms &&
-         add_sat(add_sat(l->need_by_ms, -lead), -cfg->orders.batching.urgent_margin_ms) <= now_ms;
-}
-
-/* Count line l (lead time `lead`) into draft dr's lead-time figures. */
-static void draft_note_lead(struct draft *dr, const struct cfg *cfg,
-                            const struct store_order_line *l, int64_t lead, int64_t now_ms)
+/* Count line l (lead time `lead`) into draft dr's lead-time and need-by figures. */
+static void draft_note_lead(struct draft *dr, const struct store_order_line *l, int64_t lead)
 {
   if(lead > dr->lead_max)
     dr->lead_max = lead;
-  if(line_urgent(cfg, l, lead, now_ms) && lead < dr->urgent_lead_min)
-    dr->urgent_lead_min = lead;
+  if(l->need_by_ms && l->need_by_ms < dr->need_min)
+    dr->need_min = l->need_by_ms;
+}
+
+/*
+ * Whether line l (lead time `lead`) may join draft dr at now_ms without a line arriving
+ * too late: the shop delivers an order when its slowest line is ready (SPEC 13), so a
+ * line joining a draft of slower lines arrives after their lead time, and a slower line
+ * joining delays every line already there. Whichever lines would be slowed must still be
+ * calm with the slower lead time (their need-by date less it beyond urgent_margin, SPEC 8's
+ * test of urgency). Lines of the same lead time always join (nothing is slowed).
+ */
+static bool joins_in_time(const struct cfg *cfg, const struct draft *dr,
+                          const struct store_order_line *l, int64_t lead, int64_t now_ms)
+{
+  int64_t margin = cfg->orders.batching.urgent_margin_ms;
+  if(lead < dr->lead_max) /* l would wait for the draft's slowest line */
+    return !l->need_by_ms || add_sat(add_sat(l->need_by_ms, -dr->lead_max), -margin) > now_ms;
+  if(lead > dr->lead_max) /* every line there would wait for l */
+    return dr->need_min == INT64_MAX || add_sat(add_sat(dr->need_min, -lead), -margin) > now_ms;
+  return true;
 }
 
 /*
  * Put every line that is in no order into its supplier's draft, all in one
  * transaction (one fsync per tick, however many lines). A draft that is full
  * (max_lines) takes no more lines: the next line of its supplier starts
- * another draft, and close_drafts() closes the full one right after. An
- * urgent line does not join a draft with a line of a longer lead time, nor
- * does a line join a draft whose urgent line has a shorter lead time than its
- * own: a shop delivers an order when its slowest line is ready (SPEC 13), so
- * the urgent line would wait for the slower one (SPEC 8: an urgent line never
- * waits for a batch). Nothing here talks to the network.
+ * another draft, and close_drafts() closes the full one right after. A line
+ * joins a draft only when no line would arrive too late for it
+ * (joins_in_time(): a shop delivers an order when its slowest line is ready,
+ * SPEC 13; SPEC 8: an urgent line never waits for a batch). Nothing here
+ * talks to the network.
  */
 static enum rs_err batch_lines(struct pipeline *p, const struct cfg *cfg, int64_t now_ms)
 {
@@ -1331,9 +1345,9 @@ static enum rs_err batch_lines(struct pipeline *p, const struct cfg *cfg, int64_
     dr->n_lines = o->n_lines;
     dr->total = o->order.total;
     dr->lead_max = 0;
-    dr->urgent_lead_min = INT64_MAX;
+    dr->need_min = INT64_MAX;
     for(k = 0; k < o->n_lines; k++)
-      draft_note_lead(dr, cfg, &o->lines[k], lead_time_of(p, cfg, o->lines[k].sku), now_ms);
+      draft_note_lead(dr, &o->lines[k], lead_time_of(p, cfg, o->lines[k].sku));
     store_order_full_free(o);
   }
 
@@ -1348,7 +1362,6 @@ static enum rs_err batch_lines(struct pipeline *p, const struct cfg *cfg, int64_
     const char *currency = l->currency[0] ? l->currency : cfg->orders.currency;
     struct draft *dr = NULL;
     int64_t max_lines, lead = lead_time_of(p, cfg, l->sku);
-    bool urgent = line_urgent(cfg, l, lead, now_ms);
 
     if(!s || !currency) {
       if(l->id > p->warned_line) /* once per line, not every tick */
@@ -1364,8 +1377,8 @@ static enum rs_err batch_lines(struct pipeline *p, const struct cfg *cfg, int64_
         continue;
       if(max_lines > 0 && (int64_t)d.v[k].n_lines >= max_lines)
         continue; /* full: closed by close_drafts() */
-      if((urgent && d.v[k].lead_max > lead) || d.v[k].urgent_lead_min < lead)
-        continue; /* one of them would wait for the slower line */
+      if(!joins_in_time(cfg, &d.v[k], l, lead, now_ms))
+        continue; /* one of them would arrive too late behind the slower line */
       dr = &d.v[k];
       break;
     }
@@ -1383,7 +1396,7 @@ static enum rs_err batch_lines(struct pipeline *p, const struct cfg *cfg, int64_
       dr->n_lines = 0;
       dr->total = 0;
       dr->lead_max = 0;
-      dr->urgent_lead_min = INT64_MAX;
+      dr->need_min = INT64_MAX;
       created++;
     }
     rc = store_attach_line(p->st, l->id, dr->id);
@@ -1393,7 +1406,7 @@ static enum rs_err batch_lines(struct pipeline *p, const struct cfg *cfg, int64_
       goto fail;
     dr->n_lines++;
     dr->total = add_sat(dr->total, line_value(l));
-    draft_note_lead(dr, cfg, l, lead, now_ms);
+    draft_note_lead(dr, l, lead);
     batched++;
     log_debug("order line %" PRId64 " (%s) joins draft %s of %s", l->id, l->consumable, dr->id,
               s->id);

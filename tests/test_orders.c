@@ -1484,6 +1484,48 @@ static void test_urgent_line_not_behind_slower(void **state)
   env_close(&e);
 }
 
+/*
+ * A calm line does not join a draft whose slower line would make it arrive after its part
+ * runs out (bench/plant seed 1's p06: a 1-day part, 2.3 days left, joined a 3-day line's
+ * draft and arrived 0.6 days after it ran out). The ink (no lead time) runs out in 2.5 days:
+ * calm on its own lead time (2.5 - 0 > 2d margin), too late behind the filter's 5 days. It
+ * goes into a draft of its own and reaches the shop when it turns urgent, alone. Nor does a
+ * slower line join a draft whose line it would delay: the filter drafted after the ink.
+ */
+static void test_calm_line_not_late_behind_slower(void **state)
+{
+  struct env e;
+  struct ids ids;
+  const char *body;
+  int order;
+  (void)state;
+  for(order = 0; order < 2; order++) {
+    env_open(&e, true);
+    if(order == 0) {
+      add_line_full(&e, "HF-2040", 1, e.now + 30 * D_MS, NULL); /* calm, 5 days */
+      tick(&e);
+      add_line_full(&e, "INK-C", 1, e.now + 60 * H_MS, NULL); /* calm alone, late behind it */
+    }
+    else {
+      add_line_full(&e, "INK-C", 1, e.now + 60 * H_MS, NULL);
+      tick(&e);
+      add_line_full(&e, "HF-2040", 1, e.now + 30 * D_MS, NULL);
+    }
+    tick(&e);
+    assert_int_equal(orders_in(&e, false, STORE_ORDER_DRAFT, &ids), 2);
+    assert_int_equal(orders_in(&e, false, STORE_ORDER_SUBMITTED, &ids), 0);
+    e.now += 13 * H_MS; /* the ink is urgent now (2.5 days less 13 h: within the 2d margin) */
+    tick(&e);
+    assert_int_equal(orders_in(&e, false, STORE_ORDER_SUBMITTED, &ids), 1);
+    body = body_sent(&e, ids.v[0]);
+    assert_non_null(body);
+    assert_non_null(strstr(body, "INK-C"));
+    assert_null(strstr(body, "HF-2040"));
+    assert_int_equal(orders_in(&e, false, STORE_ORDER_DRAFT, &ids), 1);
+    env_close(&e);
+  }
+}
+
 /* SPEC 9: the refreshed price is on the placed line, and the refreshed lead time is kept. */
 static void test_refreshed_price_placed(void **state)
 {
@@ -1622,6 +1664,7 @@ int main(void)
       cmocka_unit_test(test_insane_clock_ticks_nothing),
       cmocka_unit_test(test_mixed_batch_split),
       cmocka_unit_test(test_urgent_line_not_behind_slower),
+      cmocka_unit_test(test_calm_line_not_late_behind_slower),
       cmocka_unit_test(test_refreshed_price_placed),
       cmocka_unit_test(test_late_approval_repriced),
       cmocka_unit_test(test_budget_by_approval_month),
