@@ -1643,12 +1643,18 @@ static int ld_finish(struct ld *ld, struct cfg **out, struct cfg_diags *diags)
   {
     /* the risk-based default (docs/rules.md): order when the chance of
        running out before a delivery ordered now arrives exceeds
-       orders.stockout_risk */
-    char def_src[64];
+       orders.stockout_risk; before the predictor has calibrated bounds (the
+       first day of a part's history), SPEC 7's `cover_days < lead_time_days
+       + 2`, on a fit with confidence >= 0.5 (SPEC's own example rule: a fit
+       of two or three readings does not order) */
+    static const char pre_bounds[] =
+        " or (cover_days_p10 == inf and confidence >= 0.5 and cover_days < lead_time_days + 2)";
+    char def_src[160];
     struct expr_error e;
     struct cfg_rule *r = &cfg->default_rule;
-    if(rs_snprintf(def_src, sizeof(def_src), "runout_risk > %.6g", cfg->orders.stockout_risk))
-      rs_snprintf(def_src, sizeof(def_src), "runout_risk > 0.05");
+    if(rs_snprintf(def_src, sizeof(def_src), "runout_risk > %.6g%s", cfg->orders.stockout_risk,
+                   pre_bounds))
+      rs_snprintf(def_src, sizeof(def_src), "runout_risk > 0.05%s", pre_bounds);
     r->name = "default";
     r->pos.file = "(built-in)";
     r->when_src = rs_arena_strdup(ld->A, def_src);

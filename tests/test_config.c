@@ -501,13 +501,30 @@ static void test_full(void **state)
   assert_string_equal(cfg->default_rule.name, "default");
   /* risk-based: orders when the chance of running out within the lead time
      exceeds orders.stockout_risk (default 5 %) */
-  assert_string_equal(cfg->default_rule.when_src, "runout_risk > 0.05");
+  assert_string_equal(cfg->default_rule.when_src,
+                      "runout_risk > 0.05 or (cover_days_p10 == inf and confidence >= 0.5 and "
+                      "cover_days < lead_time_days + 2)");
   memset(vars, 0, sizeof(vars));
   vars[EXPR_VAR_RUNOUT_RISK] = 0.06;
   assert_int_equal(expr_eval(cfg->default_rule.when, vars), 1);
   vars[EXPR_VAR_RUNOUT_RISK] = 0.05;
   assert_int_equal(expr_eval(cfg->default_rule.when, vars), 0);
   vars[EXPR_VAR_RUNOUT_RISK] = 0;
+  assert_int_equal(expr_eval(cfg->default_rule.when, vars), 0);
+  /* before the predictor has bounds (SPEC 7): cover_days < lead_time_days + 2, on a fit
+     with confidence >= 0.5 */
+  vars[EXPR_VAR_COVER_DAYS_P10] = INFINITY;
+  vars[EXPR_VAR_COVER_DAYS] = 6.9;
+  vars[EXPR_VAR_LEAD_TIME_DAYS] = 5;
+  vars[EXPR_VAR_CONFIDENCE] = 0.5;
+  assert_int_equal(expr_eval(cfg->default_rule.when, vars), 1);
+  vars[EXPR_VAR_COVER_DAYS] = 7;
+  assert_int_equal(expr_eval(cfg->default_rule.when, vars), 0);
+  vars[EXPR_VAR_COVER_DAYS] = 6.9;
+  vars[EXPR_VAR_CONFIDENCE] = 0.4;
+  assert_int_equal(expr_eval(cfg->default_rule.when, vars), 0);
+  vars[EXPR_VAR_CONFIDENCE] = 0.9;
+  vars[EXPR_VAR_COVER_DAYS_P10] = 6; /* bounds known: the risk alone decides */
   assert_int_equal(expr_eval(cfg->default_rule.when, vars), 0);
 
   cfg_free(cfg);
@@ -558,7 +575,7 @@ static void test_minimal_defaults(void **state)
   assert_false(cfg->orders.batching.flush_value.set);
   assert_true(fabs(cfg->orders.approval.price_tolerance - 0.10) < 1e-12);
   assert_true(fabs(cfg->orders.stockout_risk - 0.05) < 1e-12);
-  assert_string_equal(cfg->default_rule.when_src, "runout_risk > 0.05");
+  assert_non_null(strstr(cfg->default_rule.when_src, "runout_risk > 0.05 or "));
   assert_int_equal(cfg->orders.approval.link_ttl_ms, 72 * 3600000LL);
   assert_int_equal(cfg->orders.approval.remind_before_ms, 12 * 3600000LL);
   assert_int_equal(cfg->orders.approval.require_over_quantity, 0);
@@ -784,7 +801,7 @@ static void test_stockout_risk(void **state)
                              &diags, &cfg),
                    0);
   assert_true(fabs(cfg->orders.stockout_risk - 0.02) < 1e-12);
-  assert_string_equal(cfg->default_rule.when_src, "runout_risk > 0.02");
+  assert_non_null(strstr(cfg->default_rule.when_src, "runout_risk > 0.02 or "));
   cfg_free(cfg);
   cfg_diags_free(&diags);
   /* orders.handling_time: the time to receive and fit a delivery, 0 to 7 days */

@@ -898,6 +898,45 @@ static void test_first_order_of_saturday_part_flat_fit(void **state)
   env_close(&e);
 }
 
+/*
+ * SPEC 7: until the predictor has calibrated bounds (a day of history), the default rule is
+ * `cover_days < lead_time_days + 2`. A part met at 40 % and wearing 1 point an hour (1.7
+ * days left, 3 days of lead time) with no spare must be ordered in its first hours, not a
+ * day late when its bounds become known (bench/plant: every part that started nearly worn
+ * was ordered a day after restockd's first reading; perfect information avoided 1-2 of
+ * its stockout days). With two spares on the shelf (cover about 10 days) it is not.
+ */
+static void test_order_before_bounds_known(void **state)
+{
+  struct env e;
+  struct rule_snapshot s;
+  struct rule_state st;
+  struct rule_decision d;
+  int64_t t;
+  size_t n = 0;
+  int h;
+  (void)state;
+  env_open(&e);
+  rule_state_init(&st, e.cfg);
+  for(h = 0, t = T0; h < 12; h++, t += HOUR_MS) {
+    submit(&e, "lvl", t, 40 - h);
+    reading_path_snapshot(e.rp, e.filter, t, false, &s);
+    n += rules_evaluate(e.cfg, t, &s, &st, 1, &d, 1);
+  }
+  assert_int_equal(n, 0); /* two spares: about 10 days of cover */
+  t -= HOUR_MS;
+  assert_true(s.vars[EXPR_VAR_COVER_DAYS] > 5);
+  assert_int_equal(store_set_spares(e.st, "m1/filter", 0, t), RS_OK);
+  reading_path_snapshot(e.rp, e.filter, t, false, &s);
+  assert_true(isinf(s.vars[EXPR_VAR_COVER_DAYS_P10])); /* no bounds yet */
+  assert_true(s.vars[EXPR_VAR_COVER_DAYS] < 3);
+  n = rules_evaluate(e.cfg, t, &s, &st, 1, &d, 1);
+  rule_state_free(&st);
+  assert_int_equal(n, 1);
+  assert_ptr_equal(d.rule, &e.cfg->default_rule);
+  env_close(&e);
+}
+
 /* A button (a coil): a 0 -> 1 edge is one press, taken by one snapshot. */
 static void test_button_edge(void **state)
 {
@@ -937,6 +976,7 @@ int main(void)
       cmocka_unit_test(test_first_order_of_saturday_part),
       cmocka_unit_test(test_saturday_part_every_fit_counted),
       cmocka_unit_test(test_first_order_of_saturday_part_flat_fit),
+      cmocka_unit_test(test_order_before_bounds_known),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -98,7 +98,9 @@ static int setup(void **state)
   set_cons(f, 2, "press-02/reorder", &f->items[0], "filter", "2", CFG_MODEL_BUTTON);
 
   f->cfg.default_rule.name = "default";
-  f->cfg.default_rule.when_src = "runout_risk > 0.05"; /* as cfg_load builds it */
+  /* as cfg_load builds it */
+  f->cfg.default_rule.when_src = "runout_risk > 0.05 or (cover_days_p10 == inf and confidence >= "
+                                 "0.5 and cover_days < lead_time_days + 2)";
   f->cfg.default_rule.when = compile(f->cfg.default_rule.when_src);
   f->cfg.default_rule.builtin = true;
   f->cfg.rules = f->rules;

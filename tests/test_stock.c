@@ -566,10 +566,13 @@ static void test_spare_unused_and_unknown_alerts(void **state)
   int i;
   (void)state;
   env_open(&e, "auto", "", 1);
-  for(i = 0; i < 24; i++) { /* 1 % an hour: a life of about 4 days */
-    step(&e, 100 - i);
+  /* 0.5 % an hour: a life of about 8 days; no line in this first day (cover_days 7-8 days,
+     more than the 3-day lead time + 2, SPEC 7's default before the predictor's bounds) */
+  for(i = 0; i < 24; i++) {
+    step(&e, 100 - 0.5 * i);
     e.now += HOUR_MS;
   }
+  assert_false(pipeline_has_open_line(e.pl, "m1/filter"));
   memset(&r, 0, sizeof(r));
   r.op = STOCK_SET_SPARES;
   r.id = "m1/filter";
