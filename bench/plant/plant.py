@@ -5,8 +5,13 @@ simulated year at a high time scale; the figures a plant manager reads, per
 part and in total, beside two baselines computed on the same plant, the same
 lead times and the same approval delays in the same run.
 
-usage: plant.py BUILD_DIR [--seed N] [--parts N] [--days N] [--scale N]
-                [--out DIR] [--json FILE]
+usage: plant.py BUILD_DIR [--seed N] [--parts N] [--only ID,ID...] [--days N]
+                [--scale N] [--out DIR] [--json FILE]
+
+--only keeps the named parts of the seed's plant (the same parts as in the
+whole plant, fewer of them: a quicker look at one part's decisions with less
+load on the host; batching with the other parts of a supplier is gone, so
+totals are not comparable with a whole plant's).
 
 Plant (from --seed): parts across profiles (linear, weekly shifts, clogging,
 counters, rate changes, bursts), pack sizes 1-10, lead times 1-21 days,
@@ -601,12 +606,21 @@ def main():
     ap.add_argument("build")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--parts", type=int, default=32)
+    ap.add_argument("--only", default=None,
+                    help="comma-separated part ids (p00, p17...) to keep from the plant")
     ap.add_argument("--days", type=float, default=365)
     ap.add_argument("--scale", type=float, default=100800)
     ap.add_argument("--out", default=None)
     ap.add_argument("--json", default=None)
     a = ap.parse_args()
     parts = make_plant(a.seed, a.parts)
+    if a.only:
+        keep = set(x.strip() for x in a.only.split(",") if x.strip())
+        unknown = keep - set(p["id"] for p in parts)
+        if unknown:
+            sys.exit("bench/plant: --only: no part %s in this plant (p00..p%02d)"
+                     % (", ".join(sorted(unknown)), len(parts) - 1))
+        parts = [p for p in parts if p["id"] in keep]
     out = a.out or tempfile.mkdtemp(prefix="rs-plant-")
     if os.path.exists(out) and os.listdir(out):
         shutil.rmtree(out)
@@ -646,23 +660,27 @@ def main():
     report = {"seed": a.seed, "parts": len(parts), "days": days, "scale": a.scale}
     print("\ntotals over %.0f simulated days (parts a person answers; the never-answered "
           "parts listed apart):" % days)
-    hdr = "%-9s %9s %9s %9s %6s %8s %10s %8s %8s %6s %7s" % (
+    hdr = "%-9s %9s %9s %9s %6s %8s %10s %8s %8s %6s %7s %6s %5s" % (
         "policy", "stockout", "avoidable", "after d%d" % WARMUP_DAYS, "parts", "shelf",
-        "shelf/pack", "ord/fit", "net", "early", "doubles")
+        "shelf/pack", "ord/fit", "net", "early", "doubles", "end", "start")
     print(hdr)
     for name, rows in (("restock", rs), ("(s,S)", ss), ("perfect", pf)):
         t = totals(rows, parts, answered)
         tn = totals(rows, parts, lambda p: not answered(p))
         report[name] = {"answered": t, "never_answered": tn}
-        print("%-9s %8.1fd %8.1fd %8.1fd %6d %8.2f %10.2f %8.3f %8.3f %6d %7d   never answered: "
-              "%.1f stockout days" % (name, t["stockout_days"], t["avoidable_days"],
-                                      t["stockout_days_late"], t["parts_empty"], t["shelf_mean"],
-                                      t["shelf_packs"], t["ordered_per_fitted"],
-                                      t["net_per_fitted"], t["early"], t["doubles"],
-                                      tn["stockout_days"]))
+        print("%-9s %8.1fd %8.1fd %8.1fd %6d %8.2f %10.2f %8.3f %8.3f %6d %7d %6d %5d   never "
+              "answered: %.1f stockout days" % (name, t["stockout_days"], t["avoidable_days"],
+                                               t["stockout_days_late"], t["parts_empty"],
+                                               t["shelf_mean"], t["shelf_packs"],
+                                               t["ordered_per_fitted"], t["net_per_fitted"],
+                                               t["early"], t["doubles"], t["left"], t["start"],
+                                               tn["stockout_days"]))
     print("(avoidable: stockout days in hours when perfect information's same part was not "
-          "empty; net: units ordered less those on the shelf or on the way at the end, per "
-          "unit fitted)")
+          "empty; end: units on the shelf or on the way on the last day; start: spares on the "
+          "shelf on day 0. Units are conserved (start + delivered = fitted + shelf), so "
+          "ord/fit = 1 + (end - start) / fitted: above 1 by what is in stock or on the way at "
+          "the end; net = (ordered - end) / fitted = 1 - start / fitted for every policy, "
+          "by construction)")
     # on the parts restock kept in stock all year: its shelf beside (s,S)'s
     kept = lambda p: answered(p) and rs[p["id"]]["stockout_days"] == 0
     n_kept = sum(1 for p in parts if kept(p))
