@@ -22,6 +22,7 @@
 
 #include "config/config.h"
 #include "base/rs_util.h"
+#include "tests/testutil.h"
 #include "base/clock.h"
 #include "gateway/daemon.h"
 #include "base/log.h"
@@ -112,16 +113,7 @@ static void env_close(struct env *e)
 /* The log so far, as one string (caller frees). */
 static char *read_log(const struct env *e)
 {
-  FILE *f = fopen(e->logpath, "r");
-  struct rs_buf b = {0};
-  char chunk[4096];
-  size_t n;
-  assert_non_null(f);
-  rs_buf_puts(&b, "");
-  while((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-    rs_buf_append(&b, chunk, n);
-  fclose(f);
-  return b.data;
+  return tu_read_file(e->logpath);
 }
 
 static unsigned count_substr(const char *hay, const char *needle)

@@ -20,6 +20,7 @@
 
 #include "adapters/mail.h"
 #include "base/rs_util.h"
+#include "tests/testutil.h"
 
 #ifndef MIME_CHECK
 #error "MIME_CHECK must name tests/test_approve_mime.py"
@@ -58,20 +59,12 @@ static void msg_fill(struct mail_msg *m)
 /* Run the MIME checker on file; returns its JSON (caller decrefs) or fails the test. */
 static json_t *mime_check(const char *file)
 {
-  char cmd[512];
-  struct rs_buf out = {0};
-  char chunk[4096];
-  size_t n;
-  FILE *p;
+  char cmd[512], *out;
   json_t *j;
   assert_int_equal(rs_snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s '%s'", MIME_CHECK, file), 0);
-  p = popen(cmd, "r");
-  assert_non_null(p);
-  while((n = fread(chunk, 1, sizeof(chunk), p)) > 0)
-    rs_buf_append(&out, chunk, n);
-  assert_int_equal(pclose(p), 0);
-  j = json_loads(out.data ? out.data : "", 0, NULL);
-  rs_buf_free(&out);
+  out = tu_command_output(cmd);
+  j = json_loads(out, 0, NULL);
+  free(out);
   assert_non_null(j);
   return j;
 }

@@ -23,6 +23,7 @@
 #include "config/config.h"
 #include "base/codec.h"
 #include "base/rs_util.h"
+#include "tests/testutil.h"
 #include "base/log.h"
 #include "gateway/reading.h"
 #include "gateway/store.h"
@@ -191,18 +192,10 @@ static int count_repl(void *ud, int64_t time_ms, double before, double after)
   return 0;
 }
 
+/* The log so far, as one string (caller frees). */
 static char *read_log(const struct env *e)
 {
-  FILE *f = fopen(e->logpath, "r");
-  struct rs_buf b = {0};
-  char chunk[4096];
-  size_t n;
-  assert_non_null(f);
-  rs_buf_puts(&b, "");
-  while((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-    rs_buf_append(&b, chunk, n);
-  fclose(f);
-  return b.data;
+  return tu_read_file(e->logpath);
 }
 
 /* 1 %/h is 24 %/day: after 40 h at 61 %, about 61/24 = 2.5 days are left. */

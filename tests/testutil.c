@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* testutil: see testutil.h. */
+#include "tests/testutil.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <cmocka.h>
+
+#include "base/rs_util.h"
+
+/* Append everything f yields to a new NUL-terminated string. */
+static char *read_all(FILE *f)
+{
+  struct rs_buf b = {0};
+  char chunk[4096];
+  size_t n;
+  rs_buf_puts(&b, "");
+  while((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+    rs_buf_append(&b, chunk, n);
+  return b.data;
+}
+
+char *tu_read_file(const char *path)
+{
+  FILE *f = fopen(path, "r");
+  char *text;
+  assert_non_null(f);
+  text = read_all(f);
+  fclose(f);
+  return text;
+}
+
+char *tu_command_output(const char *cmd)
+{
+  FILE *p = popen(cmd, "r");
+  char *text;
+  assert_non_null(p);
+  text = read_all(p);
+  assert_int_equal(pclose(p), 0);
+  return text;
+}

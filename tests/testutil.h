@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * testutil: small helpers the cmocka tests share (linked into every
+ * restock_unit_test). Each fails the running test on an error.
+ */
+#ifndef RS_TESTUTIL_H
+#define RS_TESTUTIL_H
+
+/* The whole file at path as a NUL-terminated string (caller frees). */
+char *tu_read_file(const char *path);
+
+/* What the shell command cmd wrote to its standard output, NUL-terminated
+ * (caller frees); the test fails unless cmd exits 0. */
+char *tu_command_output(const char *cmd);
+
+#endif
