@@ -70,18 +70,22 @@ struct mbt_conn {
   uint16_t tid;                /* the last transaction id sent */
   bool waiting;                /* a request is in flight */
   size_t rx_len;
-  uint8_t rx[2 * MBAP_MAX];
+  uint8_t rx[MBAP_MAX]; /* one whole frame always fits (parse_rx refuses longer ones) */
   unsigned refs;
   struct mbt_conn *hnext; /* registry chain */
   struct mbt_conn *self;  /* for the registry's hash */
-  char *host;
+  char *host; /* in the connection's block, after key */
   uint16_t port;
   bool numeric; /* host is an address: resolved once */
   bool resolved;
   struct rs_resolve *rsv; /* a name lookup in flight (state C_RESOLVING) */
-  struct sockaddr_storage addr;
+  union {
+    struct sockaddr sa;
+    struct sockaddr_in in;
+    struct sockaddr_in6 in6;
+  } addr; /* TCP over IPv4 or IPv6 (not a 128-byte sockaddr_storage: RSS) */
   socklen_t addrlen;
-  char key[HOSTPORT_MAX]; /* "host:port" */
+  char key[]; /* "host:port", then host (one block: RSS, docs/BENCHMARKS.md) */
 };
 
 /* One device (adapter instance). */
@@ -135,10 +139,12 @@ static struct mbt_conn *conn_get(struct evloop *l, const struct cfg_device *d)
       break;
   }
   if(!c) {
-    c = rs_xcalloc(1, sizeof(*c));
+    size_t kl = strlen(key) + 1, hl = strlen(d->host) + 1;
+    c = rs_xcalloc(1, sizeof(*c) + kl + hl);
     c->loop = l;
-    (void)rs_strlcpy(c->key, key, sizeof(c->key));
-    c->host = rs_xstrdup(d->host);
+    memcpy(c->key, key, kl);
+    c->host = c->key + kl;
+    memcpy(c->host, d->host, hl);
     c->port = d->port;
     c->numeric = inet_pton(AF_INET, d->host, &a4) == 1 || inet_pton(AF_INET6, d->host, &a6) == 1;
     c->fd = -1;
@@ -194,7 +200,6 @@ static void conn_put(struct mbt_conn *c)
   pthread_mutex_unlock(&reg_mu);
   conn_close_fd(c);
   evloop_timer_free(c->tm);
-  FREE_NULL(c->host);
   free(c);
 }
 
@@ -354,7 +359,7 @@ static void conn_fail_soon(struct mbt_conn *c, int fd)
 static void conn_connect_addr(struct mbt_conn *c, int64_t timeout_ms)
 {
   int fd, one = 1;
-  fd = socket(c->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  fd = socket(c->addr.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if(fd < 0) {
     conn_fail_soon(c, -1);
     return;
@@ -362,7 +367,7 @@ static void conn_connect_addr(struct mbt_conn *c, int64_t timeout_ms)
   (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   c->fd = fd;
   c->rx_len = 0;
-  if(connect(fd, (struct sockaddr *)&c->addr, c->addrlen) && errno != EINPROGRESS) {
+  if(connect(fd, &c->addr.sa, c->addrlen) && errno != EINPROGRESS) {
     conn_fail_soon(c, fd);
     return;
   }
@@ -613,6 +618,12 @@ static void conn_io_cb(void *ud, int fd, uint32_t events)
   }
   if(events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
     ssize_t n;
+    if(c->rx_len == sizeof(c->rx)) {
+      /* full: it starts with a whole frame (at most MBAP_MAX) the last read left
+         behind; frame it first, the socket's bytes wait for the next event */
+      parse_rx(c);
+      return;
+    }
     do
       n = recv(c->fd, c->rx + c->rx_len, sizeof(c->rx) - c->rx_len, 0);
     while(n < 0 && errno == EINTR);
