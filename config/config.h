@@ -64,28 +64,29 @@ enum cfg_format { CFG_FMT_TEXT, CFG_FMT_JSON, CFG_FMT_SENML };
 
 struct cfg_device;
 
-struct cfg_point {
+struct cfg_point { /* ordered without padding holes (112 B, was 128: RSS) */
   const char *id;
   struct cfg_pos pos;
   struct cfg_device *device;
   /* Modbus */
   enum cfg_regtable table;
-  uint16_t address;
   enum cfg_vtype type;
   enum cfg_endian endian;   /* resolved: point's, else device's, else ABCD */
   int bit;                  /* 0..15, or -1 when not set */
   unsigned width;           /* registers (or bits) the point covers */
+  uint16_t address;
   /* both */
+  bool scaled;              /* scale or offset set: value is a double */
+  /* CoAP */
+  bool observe;
   double scale;             /* default 1 */
   double offset;            /* default 0 */
-  bool scaled;              /* scale or offset set: value is a double */
   const char *unit;         /* NULL when not set */
   /* CoAP */
   const char *path;
-  enum cfg_format format;
   const char *pointer;      /* json: RFC 6901 pointer */
   const char *name;         /* senml: record name */
-  bool observe;
+  enum cfg_format format;
 };
 
 enum cfg_model { CFG_MODEL_LEVEL, CFG_MODEL_USAGE, CFG_MODEL_BUTTON };
