@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * httpd: generic libmicrohttpd plumbing (see httpd.h).
+ * httpd: request checks, sessions, lockout, listening, passwords (see httpd.h).
  */
 #include "base/httpd.h"
 
@@ -18,81 +18,8 @@
 
 #include "base/clock.h"
 #include "base/codec.h"
+#include "base/log.h"
 #include "base/rs_util.h"
-
-/* ---- request bodies ------------------------------------------------------- */
-
-enum httpd_step httpd_body_collect(void **con_cls, const char *upload_data,
-                                   size_t *upload_data_size, size_t max)
-{
-  struct httpd_body *b = *con_cls;
-  if(!b) {
-    b = calloc(1, sizeof(*b));
-    if(!b)
-      return HTTPD_OOM;
-    *con_cls = b;
-    return HTTPD_FIRST;
-  }
-  if(*upload_data_size) {
-    if(!b->too_large && b->buf.len + *upload_data_size <= max)
-      rs_buf_append(&b->buf, upload_data, *upload_data_size);
-    else {
-      b->too_large = true;
-      rs_buf_free(&b->buf);
-    }
-    *upload_data_size = 0;
-    return HTTPD_MORE;
-  }
-  return HTTPD_DONE;
-}
-
-void httpd_body_done(void **con_cls)
-{
-  struct httpd_body *b = *con_cls;
-  if(!b)
-    return;
-  rs_buf_free(&b->buf);
-  free(b);
-  *con_cls = NULL;
-}
-
-/* ---- responses ------------------------------------------------------------ */
-
-static void add_headers(struct MHD_Response *r, const struct httpd_hdr *h)
-{
-  for(; h && h->name; h++)
-    if(h->value)
-      (void)MHD_add_response_header(r, h->name, h->value);
-}
-
-struct MHD_Response *httpd_response(const char *ctype, const char *body, size_t len,
-                                    enum MHD_ResponseMemoryMode mode, const struct httpd_hdr *base,
-                                    const struct httpd_hdr *extra)
-{
-  struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)(uintptr_t)body, mode);
-  if(!r) {
-    if(mode == MHD_RESPMEM_MUST_FREE)
-      free((void *)(uintptr_t)body);
-    return NULL;
-  }
-  (void)MHD_add_response_header(r, "Content-Type", ctype);
-  add_headers(r, base);
-  add_headers(r, extra);
-  return r;
-}
-
-enum MHD_Result httpd_send(struct MHD_Connection *conn, unsigned status, const char *ctype,
-                           const char *body, size_t len, const struct httpd_hdr *base,
-                           const struct httpd_hdr *extra)
-{
-  struct MHD_Response *r = httpd_response(ctype, body, len, MHD_RESPMEM_MUST_COPY, base, extra);
-  enum MHD_Result ret;
-  if(!r)
-    return MHD_NO;
-  ret = MHD_queue_response(conn, status, r);
-  MHD_destroy_response(r);
-  return ret;
-}
 
 /* ---- what a server checks of any request ----------------------------------- */
 
@@ -167,43 +94,10 @@ bool httpd_host_allowed(const char *host, const char *const *allowed, size_t n)
   return false;
 }
 
-/* How often the headers that make a request ambiguous occur in it. */
-struct hdr_count {
-  unsigned host, content_length, transfer_encoding;
-};
-
-static enum MHD_Result count_hdr(void *cls, enum MHD_ValueKind kind, const char *key,
-                                 const char *value)
+bool httpd_origin_ok(const struct httpd_req *req, const char *host)
 {
-  struct hdr_count *c = cls;
-  (void)kind;
-  (void)value;
-  if(!strcasecmp(key, "Host"))
-    c->host++;
-  else if(!strcasecmp(key, "Content-Length"))
-    c->content_length++;
-  else if(!strcasecmp(key, "Transfer-Encoding"))
-    c->transfer_encoding++;
-  return MHD_YES;
-}
-
-const char *httpd_ambiguous(struct MHD_Connection *conn)
-{
-  struct hdr_count c = {0, 0, 0};
-  (void)MHD_get_connection_values(conn, MHD_HEADER_KIND, count_hdr, &c);
-  if(c.host > 1)
-    return "bad request: more than one Host header\n";
-  if(c.content_length > 1)
-    return "bad request: more than one Content-Length header\n";
-  if(c.content_length && c.transfer_encoding)
-    return "bad request: both Content-Length and Transfer-Encoding\n";
-  return NULL;
-}
-
-bool httpd_origin_ok(struct MHD_Connection *conn, const char *host)
-{
-  const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
-  const char *sfs = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Sec-Fetch-Site");
+  const char *origin = httpd_req_header(req, "Origin");
+  const char *sfs = httpd_req_header(req, "Sec-Fetch-Site");
   const char *rest;
   if(sfs && strcmp(sfs, "same-origin") && strcmp(sfs, "none"))
     return false;
@@ -260,47 +154,6 @@ int httpd_form_field(const char *body, size_t len, const char *name, char *out, 
   return -1;
 }
 
-void httpd_client_addr(struct MHD_Connection *conn, char *buf, size_t size)
-{
-  const union MHD_ConnectionInfo *ci =
-      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-  (void)rs_strlcpy(buf, "?", size);
-  if(!ci || !ci->client_addr)
-    return;
-  if(ci->client_addr->sa_family == AF_INET)
-    (void)inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr,
-                    buf, (socklen_t)size);
-  else if(ci->client_addr->sa_family == AF_INET6)
-    (void)inet_ntop(AF_INET6,
-                    &((const struct sockaddr_in6 *)(const void *)ci->client_addr)->sin6_addr, buf,
-                    (socklen_t)size);
-}
-
-void httpd_client_key(struct MHD_Connection *conn, unsigned char key[HTTPD_CLIENT_KEY_LEN])
-{
-  const union MHD_ConnectionInfo *ci =
-      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-  memset(key, 0, HTTPD_CLIENT_KEY_LEN);
-  if(!ci || !ci->client_addr)
-    return;
-  if(ci->client_addr->sa_family == AF_INET) {
-    const struct sockaddr_in *a = (const struct sockaddr_in *)(const void *)ci->client_addr;
-    key[0] = 4;
-    memcpy(key + 1, &a->sin_addr, 4);
-  }
-  else if(ci->client_addr->sa_family == AF_INET6) {
-    const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)(const void *)ci->client_addr;
-    if(IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) {
-      key[0] = 4;
-      memcpy(key + 1, a->sin6_addr.s6_addr + 12, 4);
-    }
-    else {
-      key[0] = 6;
-      memcpy(key + 1, a->sin6_addr.s6_addr, 8);
-    }
-  }
-}
-
 /* ---- session cookies --------------------------------------------------------- */
 
 bool httpd_session_valid(const char *s)
@@ -314,10 +167,10 @@ bool httpd_session_valid(const char *s)
   return true;
 }
 
-void httpd_session(struct MHD_Connection *conn, const char *name, char *sess, size_t size,
+void httpd_session(const struct httpd_req *req, const char *name, char *sess, size_t size,
                    bool *fresh)
 {
-  const char *c = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, name);
+  const char *c = httpd_req_cookie(req, name);
   unsigned char r[HTTPD_SESSION_HEX / 2];
   *fresh = false;
   if(httpd_session_valid(c) && size > HTTPD_SESSION_HEX) {
@@ -494,99 +347,7 @@ uint16_t httpd_bound_port(int fd)
                                         : ((struct sockaddr_in *)(void *)&ss)->sin_port);
 }
 
-/* ---- the header deadline ------------------------------------------------------ */
-
-/* The tracking record of conn (its socket context), or NULL. */
-static struct httpd_conn_track *track_of(struct MHD_Connection *conn)
-{
-  const union MHD_ConnectionInfo *ci =
-      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-  return ci ? ci->socket_context : NULL;
-}
-
-void httpd_conns_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
-                        enum MHD_ConnectionNotificationCode toe)
-{
-  struct httpd_conns *c = cls;
-  struct httpd_conn_track *t = *socket_context;
-  if(toe == MHD_CONNECTION_NOTIFY_STARTED) {
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-    t = calloc(1, sizeof(*t));
-    if(!t)
-      return; /* untracked: only the idle timeout applies */
-    t->fd = ci ? ci->connect_fd : -1;
-    t->since_ms = clock_real_mono_ms();
-    t->waiting = true;
-    t->next = c->head;
-    if(c->head)
-      c->head->prev = t;
-    c->head = t;
-    *socket_context = t;
-    return;
-  }
-  if(!t)
-    return;
-  RS_DLIST_UNLINK(c->head, t, prev, next);
-  free(t);
-  *socket_context = NULL;
-}
-
-void httpd_conns_headers_done(struct MHD_Connection *conn)
-{
-  struct httpd_conn_track *t = track_of(conn);
-  if(t)
-    t->waiting = false;
-}
-
-void httpd_conns_request_done(struct MHD_Connection *conn)
-{
-  struct httpd_conn_track *t = track_of(conn);
-  if(t) {
-    /* a kept-alive connection: the next request's headers are due in time too */
-    t->waiting = true;
-    t->since_ms = clock_real_mono_ms();
-  }
-}
-
-int64_t httpd_conns_sweep(struct httpd_conns *c)
-{
-  int64_t now = clock_real_mono_ms(), next = INT64_MAX;
-  unsigned cut = 0;
-  struct httpd_conn_track *t;
-  for(t = c->head; t; t = t->next) {
-    int64_t due;
-    if(!t->waiting || t->cut || t->fd < 0)
-      continue;
-    due = t->since_ms + (int64_t)c->timeout_ms;
-    if(due <= now) {
-      (void)shutdown(t->fd, SHUT_RDWR);
-      t->cut = true;
-      cut++;
-    }
-    else if(due - now < next)
-      next = due - now;
-  }
-  if(cut)
-    log_rl(LOG_LVL_NOTICE, "http-header-deadline",
-           "http: closed %u connection%s that had not sent a request's headers within %u ms", cut,
-           cut == 1 ? "" : "s", c->timeout_ms);
-  return next;
-}
-
-/* ---- logging and passwords ---------------------------------------------------- */
-
-void httpd_log(void *cls, const char *fmt, va_list ap)
-{
-  const struct httpd_logger *lg = cls;
-  char buf[512];
-  size_t n;
-  (void)vsnprintf(buf, sizeof(buf), fmt, ap);
-  n = strlen(buf);
-  while(n && buf[n - 1] == '\n')
-    buf[--n] = '\0';
-  log_msg(lg->level, "%s%s", lg->prefix, buf);
-}
+/* ---- passwords ---------------------------------------------------------------- */
 
 int httpd_read_hash(const char *path, char *out, size_t size)
 {

@@ -27,6 +27,7 @@
 
 #include "config/config.h"
 #include "base/httpd.h"
+#include "base/httpd_mhd.h"
 #include "base/rs_util.h"
 #include "sim/simcfg.h"
 #include "base/clock.h"

@@ -5,15 +5,16 @@
  */
 #include "gateway/web/http.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <microhttpd.h>
+#include <unistd.h>
 
 #include "base/codec.h"
 #include "base/httpd.h"
+#include "base/httpd_srv.h"
 #include "base/rs_util.h"
 #include "gateway/web/api.h"
 #include "gateway/approve.h"
@@ -183,8 +184,8 @@ void http_route_match(const char *method, const char *path, struct http_match *m
 
 struct http_server {
   struct http_env env;
-  struct MHD_Daemon *mhd;
-  int epfd;
+  struct evloop *loop;       /* the server's own loop (its epoll descriptor is http_server_fd()) */
+  struct httpd_srv *srv;
   uint16_t port;
   int64_t own_heartbeat;    /* real mono ms; used when env.heartbeat_ms is NULL */
   int64_t start_real_mono;  /* for uptime */
@@ -192,10 +193,8 @@ struct http_server {
   unsigned char secret[32]; /* CSRF key, fresh per process */
   struct metrics *metrics;
   struct httpd_lockout lockout;               /* failed logins per client */
-  struct httpd_conns conns;                   /* open connections, the header deadline */
-  struct httpd_logger logger;                 /* libmicrohttpd's messages */
   /* the last GET /api/v1/status answer, shared by requests (see on_api_status) */
-  struct MHD_Response *status_resp; /* NULL: none cached */
+  struct status_blob *status_resp; /* NULL: none cached */
   int64_t status_built_ms;          /* real mono ms it was built at */
   int64_t status_wall_s;            /* daemon clock wall second it shows */
   const struct cfg *status_cfg;     /* the config it was built from */
@@ -218,19 +217,35 @@ static const struct httpd_hdr SECURITY[] = {
     {NULL, NULL},
 };
 
-/* A response with the security headers and extra (see httpd_response()). */
-static struct MHD_Response *make_resp(const char *ctype, const char *body, size_t len,
-                                      enum MHD_ResponseMemoryMode mode,
-                                      const struct httpd_hdr *extra)
+/*
+ * A built answer body shared by the requests that send it (the cached
+ * /api/v1/status): freed when the cache and the last of them let go.
+ */
+struct status_blob {
+  unsigned refs;
+  size_t len;
+  char data[];
+};
+
+static void blob_release(void *ud)
 {
-  return httpd_response(ctype, body, len, mode, SECURITY, extra);
+  struct status_blob *b = ud;
+  if(b && !--b->refs)
+    free(b);
+}
+
+/* Send blob b (one more reference while it is sent) with status 200 and the security headers. */
+static int send_blob(struct httpd_req *req, struct status_blob *b, const char *ctype)
+{
+  b->refs++;
+  return httpd_respond_ref(req, 200, ctype, b->data, b->len, blob_release, b, SECURITY, NULL);
 }
 
 /* Queue a response with status, content type, body (copied), the security headers and extra. */
-static enum MHD_Result send_resp(struct MHD_Connection *conn, unsigned status, const char *ctype,
+static int send_resp(struct httpd_req *req, unsigned status, const char *ctype,
                                  const char *body, size_t len, const struct httpd_hdr *extra)
 {
-  return httpd_send(conn, status, ctype, body, len, SECURITY, extra);
+  return httpd_respond(req, status, ctype, body, len, SECURITY, extra);
 }
 
 static const char CT_JSON[] = "application/json";
@@ -238,20 +253,20 @@ static const char CT_HTML[] = "text/html; charset=utf-8";
 static const char CT_TEXT[] = "text/plain; charset=utf-8";
 
 /* A plain-text answer. */
-static enum MHD_Result send_text(struct MHD_Connection *conn, unsigned status, const char *text,
+static int send_text(struct httpd_req *req, unsigned status, const char *text,
                                  const struct httpd_hdr *extra)
 {
-  return send_resp(conn, status, CT_TEXT, text, strlen(text), extra);
+  return send_resp(req, status, CT_TEXT, text, strlen(text), extra);
 }
 
 /* A JSON document (reference kept by the caller). */
-static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status, const json_t *j,
+static int send_json(struct httpd_req *req, unsigned status, const json_t *j,
                                  const struct httpd_hdr *extra)
 {
   char *s = j ? api_dump(j) : NULL;
-  enum MHD_Result ret;
+  int ret;
   if(!s)
-    return send_text(conn, 500, "out of memory\n", NULL);
+    return send_text(req, 500, "out of memory\n", NULL);
   {
     size_t n = strlen(s);
     char *t = rs_xrealloc(s, n + 2);
@@ -259,42 +274,42 @@ static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status, c
     t[n + 1] = '\0';
     s = t;
   }
-  ret = send_resp(conn, status, CT_JSON, s, strlen(s), extra);
+  ret = send_resp(req, status, CT_JSON, s, strlen(s), extra);
   free(s);
   return ret;
 }
 
-static enum MHD_Result send_json_error(struct MHD_Connection *conn, unsigned status,
+static int send_json_error(struct httpd_req *req, unsigned status,
                                        const char *code, const char *message,
                                        const struct httpd_hdr *extra)
 {
   json_t *e = api_error_json(code, message);
-  enum MHD_Result ret = send_json(conn, status, e, extra);
+  int ret = send_json(req, status, e, extra);
   json_decref(e);
   return ret;
 }
 
-static enum MHD_Result send_html_message(struct MHD_Connection *conn, unsigned status,
+static int send_html_message(struct httpd_req *req, unsigned status,
                                          const char *title, const char *message,
                                          const struct httpd_hdr *extra)
 {
   struct rs_buf b = {0};
-  enum MHD_Result ret;
+  int ret;
   html_message_page(title, message, &b);
-  ret = b.oom ? send_text(conn, 500, "out of memory\n", NULL)
-              : send_resp(conn, status, CT_HTML, b.data, b.len, extra);
+  ret = b.oom ? send_text(req, 500, "out of memory\n", NULL)
+              : send_resp(req, status, CT_HTML, b.data, b.len, extra);
   rs_buf_free(&b);
   return ret;
 }
 
 /* JSON for /api/ paths, a small HTML page elsewhere. */
-static enum MHD_Result send_error(struct MHD_Connection *conn, const char *url, unsigned status,
+static int send_error(struct httpd_req *req, const char *url, unsigned status,
                                   const char *code, const char *title, const char *message,
                                   const struct httpd_hdr *extra)
 {
   if(!strncmp(url, "/api/", 5))
-    return send_json_error(conn, status, code, message, extra);
-  return send_html_message(conn, status, title, message, extra);
+    return send_json_error(req, status, code, message, extra);
+  return send_html_message(req, status, title, message, extra);
 }
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -335,11 +350,11 @@ enum auth_result { AUTH_OK, AUTH_MISSING, AUTH_BAD, AUTH_LOCKED, AUTH_DISABLED }
  * (SPEC 11: the mailed link and restockctl do): AUTH_DISABLED. Failures are
  * rate-limited per process.
  */
-static enum auth_result check_admin(struct http_server *s, struct MHD_Connection *conn,
+static enum auth_result check_admin(struct http_server *s, struct httpd_req *req,
                                     const struct cfg *cfg, char *actor, size_t actor_size,
                                     int64_t *retry_ms)
 {
-  char *user = NULL, *pass = NULL;
+  char user[256], pass[256];
   char hash[512];
   enum auth_result res = AUTH_BAD;
   int64_t now = clock_real_mono_ms();
@@ -348,15 +363,14 @@ static enum auth_result check_admin(struct http_server *s, struct MHD_Connection
   *retry_ms = 0;
   if(!cfg->http.admin_set)
     return AUTH_DISABLED;
-  httpd_client_key(conn, key);
+  httpd_client_key(req, key);
   if((*retry_ms = httpd_lockout_check(&s->lockout, key, now)))
     return AUTH_LOCKED;
-  user = MHD_basic_auth_get_username_password(conn, &pass);
-  if(!user) {
-    res = AUTH_MISSING;
+  if(httpd_req_basic_auth(req, user, sizeof(user), pass, sizeof(pass))) {
+    res = AUTH_MISSING; /* none, or not a Basic credential */
     goto out;
   }
-  if(!pass || httpd_read_hash(cfg->http.admin_password_hash_file, hash, sizeof(hash)))
+  if(httpd_read_hash(cfg->http.admin_password_hash_file, hash, sizeof(hash)))
     goto out;
   {
     size_t ul = strlen(user), al = strlen(cfg->http.admin_user);
@@ -374,12 +388,7 @@ out:
     httpd_lockout_failed(&s->lockout, key, now);
   else if(res == AUTH_OK)
     httpd_lockout_ok(&s->lockout, key);
-  if(pass) {
-    explicit_bzero(pass, strlen(pass));
-    MHD_free(pass);
-  }
-  if(user)
-    MHD_free(user);
+  explicit_bzero(pass, sizeof(pass));
   return res;
 }
 
@@ -396,7 +405,7 @@ static void collect_view(struct http_server *s, struct status_view *v)
                       s->env.core.rp, s->env.st, clock_wall_ms(s->env.clk));
 }
 
-static enum MHD_Result on_healthz(struct http_server *s, struct MHD_Connection *conn)
+static int on_healthz(struct http_server *s, struct httpd_req *req)
 {
   int64_t hb = s->env.heartbeat_ms ? *s->env.heartbeat_ms : s->own_heartbeat;
   int64_t age = clock_real_mono_ms() - hb;
@@ -411,10 +420,10 @@ static enum MHD_Result on_healthz(struct http_server *s, struct MHD_Connection *
     clock_format_rfc3339(since, t, sizeof(t));
     (void)rs_snprintf(msg, sizeof(msg), "degraded: storage: %s since %s (%" PRIu64 " failure%s)\n",
                       why, t, count, count == 1 ? "" : "s");
-    return send_resp(conn, 503, CT_TEXT, msg, strlen(msg), NULL);
+    return send_resp(req, 503, CT_TEXT, msg, strlen(msg), NULL);
   }
   if(age <= max && lag <= HTTP_HEALTH_MAX_LAG_MS)
-    return send_text(conn, 200, "ok\n", NULL);
+    return send_text(req, 200, "ok\n", NULL);
   if(age > max)
     (void)rs_snprintf(msg, sizeof(msg), "stalled: the main loop last ran %" PRId64 " ms ago\n",
                       age);
@@ -423,16 +432,16 @@ static enum MHD_Result on_healthz(struct http_server *s, struct MHD_Connection *
                       "lagging: a main-loop turn took %" PRId64 " ms within the last %d s "
                       "(limit %d ms)\n",
                       lag, EVLOOP_LAG_WINDOW_MS / 1000, HTTP_HEALTH_MAX_LAG_MS);
-  return send_resp(conn, 503, CT_TEXT, msg, strlen(msg), NULL);
+  return send_resp(req, 503, CT_TEXT, msg, strlen(msg), NULL);
 }
 
-static enum MHD_Result on_metrics(struct http_server *s, struct MHD_Connection *conn)
+static int on_metrics(struct http_server *s, struct httpd_req *req)
 {
   struct status_view v;
   struct rs_buf b = {0};
   struct metrics_input in;
   struct evloop_stats ls;
-  enum MHD_Result ret;
+  int ret;
   collect_view(s, &v);
   memset(&in, 0, sizeof(in));
   in.v = &v;
@@ -447,9 +456,9 @@ static enum MHD_Result on_metrics(struct http_server *s, struct MHD_Connection *
     in.loop_lag_ms = evloop_lag_ms(s->env.loop, clock_real_mono_ms());
   }
   if(metrics_render(s->metrics, &in, &b))
-    ret = send_text(conn, 500, "cannot read the database\n", NULL);
+    ret = send_text(req, 500, "cannot read the database\n", NULL);
   else
-    ret = send_resp(conn, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len, NULL);
+    ret = send_resp(req, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len, NULL);
   rs_buf_free(&b);
   status_view_free(&v);
   return ret;
@@ -458,8 +467,7 @@ static enum MHD_Result on_metrics(struct http_server *s, struct MHD_Connection *
 /* Forget the cached /api/v1/status answer (requests still sending it keep their reference). */
 static void status_cache_drop(struct http_server *s)
 {
-  if(s->status_resp)
-    MHD_destroy_response(s->status_resp);
+  blob_release(s->status_resp);
   s->status_resp = NULL;
 }
 
@@ -473,13 +481,13 @@ static void status_cache_drop(struct http_server *s)
  * meanwhile show at most STATUS_CACHE_MS late. Failures are answered 500
  * and never cached.
  */
-static enum MHD_Result on_api_status(struct http_server *s, struct MHD_Connection *conn)
+static int on_api_status(struct http_server *s, struct httpd_req *req)
 {
   const struct cfg *cfg = cur_cfg(s);
   int64_t now = clock_real_mono_ms(), wall = clock_wall_ms(s->env.clk);
   struct status_view v;
   struct api_gateway_info g;
-  struct MHD_Response *r;
+  struct status_blob *r;
   json_t *j = NULL;
   char *body;
   size_t n;
@@ -487,7 +495,7 @@ static enum MHD_Result on_api_status(struct http_server *s, struct MHD_Connectio
 
   if(s->status_resp && s->status_cfg == cfg && s->status_wall_s == wall / 1000 &&
      now - s->status_built_ms < STATUS_CACHE_MS)
-    return MHD_queue_response(conn, 200, s->status_resp);
+    return send_blob(req, s->status_resp, CT_JSON);
   status_cache_drop(s);
 
   collect_view(s, &v);
@@ -501,35 +509,37 @@ static enum MHD_Result on_api_status(struct http_server *s, struct MHD_Connectio
   body = rc ? NULL : api_dump(j);
   json_decref(j);
   if(!body)
-    return send_json_error(conn, 500, "internal", rs_strerror(rc ? rc : RS_ERR_NOMEM), NULL);
+    return send_json_error(req, 500, "internal", rs_strerror(rc ? rc : RS_ERR_NOMEM), NULL);
   n = strlen(body);
-  {
-    char *t = rs_xrealloc(body, n + 2);
-    t[n++] = '\n';
-    t[n] = '\0';
-    body = t;
+  r = malloc(sizeof(*r) + n + 2);
+  if(!r) {
+    free(body);
+    return send_text(req, 500, "out of memory\n", NULL);
   }
-  r = make_resp(CT_JSON, body, n, MHD_RESPMEM_MUST_FREE, NULL);
-  if(!r)
-    return send_text(conn, 500, "out of memory\n", NULL);
+  memcpy(r->data, body, n);
+  free(body);
+  r->data[n++] = '\n';
+  r->data[n] = '\0';
+  r->len = n;
+  r->refs = 1; /* the cache's */
   s->status_resp = r;
   s->status_built_ms = now;
   s->status_wall_s = wall / 1000;
   s->status_cfg = cfg;
-  return MHD_queue_response(conn, 200, r);
+  return send_blob(req, r, CT_JSON);
 }
 
-static enum MHD_Result on_api(struct http_server *s, struct MHD_Connection *conn,
+static int on_api(struct http_server *s, struct httpd_req *req,
                               const struct http_match *m)
 {
   struct status_view v;
   json_t *j = NULL;
   enum rs_err rc = RS_OK;
-  enum MHD_Result ret;
+  int ret;
   const struct cfg *cfg = cur_cfg(s);
 
   if(m->route == HTTP_ROUTE_API_STATUS)
-    return on_api_status(s, conn);
+    return on_api_status(s, req);
   collect_view(s, &v);
   switch(m->route) {
   case HTTP_ROUTE_API_CONSUMABLES:
@@ -552,18 +562,18 @@ static enum MHD_Result on_api(struct http_server *s, struct MHD_Connection *conn
   if(rc == RS_ERR_NOT_FOUND) {
     char msg[128];
     (void)rs_snprintf(msg, sizeof(msg), "no order %s", m->arg[0]);
-    return send_json_error(conn, 404, "not_found", msg, NULL);
+    return send_json_error(req, 404, "not_found", msg, NULL);
   }
   if(rc || !j) {
     json_decref(j);
-    return send_json_error(conn, 500, "internal", rs_strerror(rc ? rc : RS_ERR_NOMEM), NULL);
+    return send_json_error(req, 500, "internal", rs_strerror(rc ? rc : RS_ERR_NOMEM), NULL);
   }
-  ret = send_json(conn, 200, j, NULL);
+  ret = send_json(req, 200, j, NULL);
   json_decref(j);
   return ret;
 }
 
-static enum MHD_Result on_page(struct http_server *s, struct MHD_Connection *conn,
+static int on_page(struct http_server *s, struct httpd_req *req,
                                const struct http_match *m)
 {
   struct status_view v;
@@ -573,10 +583,10 @@ static enum MHD_Result on_page(struct http_server *s, struct MHD_Connection *con
   char sess[SESSION_HEX + 1], cookie[128];
   bool fresh;
   enum rs_err rc;
-  enum MHD_Result ret;
+  int ret;
   struct httpd_hdr extra[2] = {{NULL, NULL}, {NULL, NULL}};
 
-  httpd_session(conn, SESSION_COOKIE, sess, sizeof(sess), &fresh);
+  httpd_session(req, SESSION_COOKIE, sess, sizeof(sess), &fresh);
   httpd_session_cookie(&extra[0], cookie, sizeof(cookie), SESSION_COOKIE, sess, fresh);
   collect_view(s, &v);
   memset(&x, 0, sizeof(x));
@@ -592,11 +602,11 @@ static enum MHD_Result on_page(struct http_server *s, struct MHD_Connection *con
     x.csrf_ud = &cu;
   }
   if(m->route == HTTP_ROUTE_DASHBOARD) {
-    x.q.sort = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "sort");
-    x.q.dir = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "dir");
-    x.q.device = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "device");
-    x.q.kind = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "kind");
-    x.q.state = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "state");
+    x.q.sort = httpd_req_arg(req, "sort");
+    x.q.dir = httpd_req_arg(req, "dir");
+    x.q.device = httpd_req_arg(req, "device");
+    x.q.kind = httpd_req_arg(req, "kind");
+    x.q.state = httpd_req_arg(req, "state");
     rc = html_dashboard(&x, &b);
   }
   else if(m->route == HTTP_ROUTE_PAGE_CONSUMABLE) {
@@ -608,14 +618,14 @@ static enum MHD_Result on_page(struct http_server *s, struct MHD_Connection *con
     rc = html_order_page(&x, m->arg[0], &b);
   status_view_free(&v);
   if(rc == RS_ERR_NOT_FOUND)
-    ret = send_html_message(conn, 404, "Not found",
+    ret = send_html_message(req, 404, "Not found",
                             m->route == HTTP_ROUTE_PAGE_ORDER ? "There is no such order."
                                                               : "There is no such consumable.",
                             extra);
   else if(rc)
-    ret = send_html_message(conn, 500, "Internal error", rs_strerror(rc), NULL);
+    ret = send_html_message(req, 500, "Internal error", rs_strerror(rc), NULL);
   else
-    ret = send_resp(conn, 200, CT_HTML, b.data, b.len, extra);
+    ret = send_resp(req, 200, CT_HTML, b.data, b.len, extra);
   rs_buf_free(&b);
   return ret;
 }
@@ -628,17 +638,17 @@ static enum MHD_Result on_page(struct http_server *s, struct MHD_Connection *con
  * `without` when http.admin is not set, 429 (Retry-After) while this client
  * is locked out, 401 otherwise.
  */
-static bool change_allowed(struct http_server *s, struct MHD_Connection *conn, const char *url,
-                           const struct httpd_body *rq, bool api, const char *without, char *actor,
-                           size_t actor_size, enum MHD_Result *ret)
+static bool change_allowed(struct http_server *s, struct httpd_req *req, const char *url,
+                           bool api, const char *without, char *actor,
+                           size_t actor_size, int *ret)
 {
   int64_t retry_ms = 0;
   if(!api) {
-    const char *sess = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, SESSION_COOKIE);
+    const char *sess = httpd_req_cookie(req, SESSION_COOKIE);
     char got[128], want[80];
     if(!httpd_session_valid(sess) ||
-       httpd_form_field(rq->buf.data ? rq->buf.data : "", rq->buf.len, "csrf", got, sizeof(got))) {
-      *ret = send_html_message(conn, 403, "Forbidden",
+       httpd_form_field(req->body ? req->body : "", req->body_len, "csrf", got, sizeof(got))) {
+      *ret = send_html_message(req, 403, "Forbidden",
                                "This form is missing its security token. Reload the page and "
                                "try again.",
                                NULL);
@@ -646,18 +656,18 @@ static bool change_allowed(struct http_server *s, struct MHD_Connection *conn, c
     }
     csrf_token(s, sess, url, want, sizeof(want));
     if(!want[0] || strlen(got) != strlen(want) || codec_ct_memcmp(got, want, strlen(want))) {
-      *ret = send_html_message(conn, 403, "Forbidden",
+      *ret = send_html_message(req, 403, "Forbidden",
                                "This form's security token is not valid (the page is too old or "
                                "the gateway restarted). Reload the page and try again.",
                                NULL);
       return false;
     }
   }
-  switch(check_admin(s, conn, cur_cfg(s), actor, actor_size, &retry_ms)) {
+  switch(check_admin(s, req, cur_cfg(s), actor, actor_size, &retry_ms)) {
   case AUTH_OK:
     return true;
   case AUTH_DISABLED:
-    *ret = send_error(conn, url, 403, "forbidden", "Forbidden", without, NULL);
+    *ret = send_error(req, url, 403, "forbidden", "Forbidden", without, NULL);
     return false;
   case AUTH_LOCKED: {
     char secs[24], msg[128];
@@ -666,13 +676,13 @@ static bool change_allowed(struct http_server *s, struct MHD_Connection *conn, c
     (void)rs_snprintf(secs, sizeof(secs), "%" PRId64, sec);
     (void)rs_snprintf(msg, sizeof(msg),
                       "too many failed logins from this address; try again in %" PRId64 " s", sec);
-    *ret = send_error(conn, url, 429, "too_many_requests", "Too many attempts", msg, ra);
+    *ret = send_error(req, url, 429, "too_many_requests", "Too many attempts", msg, ra);
     return false;
   }
   default: {
     static const struct httpd_hdr wa[] = {
         {"WWW-Authenticate", "Basic realm=\"restock\", charset=\"UTF-8\""}, {NULL, NULL}};
-    *ret = send_error(conn, url, 401, "unauthorized", "Login needed",
+    *ret = send_error(req, url, 401, "unauthorized", "Login needed",
                       "this needs the admin user name and password (http.admin)", wa);
     return false;
   }
@@ -680,8 +690,8 @@ static bool change_allowed(struct http_server *s, struct MHD_Connection *conn, c
 }
 
 /* Approve or reject order id (both the API and the dashboard form). */
-static enum MHD_Result on_decide(struct http_server *s, struct MHD_Connection *conn,
-                                 const struct http_match *m, const char *url, const struct httpd_body *rq)
+static int on_decide(struct http_server *s, struct httpd_req *req,
+                                 const struct http_match *m, const char *url)
 {
   const struct cfg *cfg = cur_cfg(s);
   bool api = m->route == HTTP_ROUTE_API_APPROVE || m->route == HTTP_ROUTE_API_REJECT;
@@ -691,17 +701,17 @@ static enum MHD_Result on_decide(struct http_server *s, struct MHD_Connection *c
   const char *ua;
   enum rs_err rc;
   int64_t now = clock_wall_ms(s->env.clk);
-  enum MHD_Result ret;
+  int ret;
   struct store_order_full *o = NULL;
 
-  if(!change_allowed(s, conn, url, rq, api,
+  if(!change_allowed(s, req, url, api,
                      "decisions over HTTP need http.admin; without it, decide with the mailed "
                      "approval link or `restockctl orders approve|reject`",
                      actor, sizeof(actor), &ret))
     return ret;
 
-  httpd_client_addr(conn, addr, sizeof(addr));
-  ua = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "User-Agent");
+  httpd_client_addr(req, addr, sizeof(addr));
+  ua = httpd_req_header(req, "User-Agent");
   {
     /* the pipeline's own decision: the body is stored with the approval, the
      * transition table applies, and the outbox sends it at once */
@@ -713,7 +723,7 @@ static enum MHD_Result on_decide(struct http_server *s, struct MHD_Connection *c
   }
   if(rc == RS_ERR_NOT_FOUND) {
     (void)rs_snprintf(msg, sizeof(msg), "no order %s", id);
-    return send_error(conn, url, 404, "not_found", "Not found", msg, NULL);
+    return send_error(req, url, 404, "not_found", "Not found", msg, NULL);
   }
   if(rc == RS_ERR_CONFLICT) {
     const char *state = "?";
@@ -721,11 +731,11 @@ static enum MHD_Result on_decide(struct http_server *s, struct MHD_Connection *c
       state = store_order_state_name(o->order.state);
     (void)rs_snprintf(msg, sizeof(msg), "order %s is %s, not pending_approval", id, state);
     store_order_full_free(o);
-    return send_error(conn, url, 409, "conflict", "Already decided", msg, NULL);
+    return send_error(req, url, 409, "conflict", "Already decided", msg, NULL);
   }
   if(rc) {
     log_err("http: cannot record the decision on %s: %s", id, store_errmsg(s->env.st));
-    return send_error(conn, url, 500, "internal", "Internal error", rs_strerror(rc), NULL);
+    return send_error(req, url, 500, "internal", "Internal error", rs_strerror(rc), NULL);
   }
   {
     struct rs_buf d = {0};
@@ -740,8 +750,8 @@ static enum MHD_Result on_decide(struct http_server *s, struct MHD_Connection *c
     json_t *j = NULL;
     rc = api_order_by_id(s->env.st, cfg, id, &j);
     if(rc)
-      return send_json_error(conn, 500, "internal", rs_strerror(rc), NULL);
-    ret = send_json(conn, 200, j, NULL);
+      return send_json_error(req, 500, "internal", rs_strerror(rc), NULL);
+    ret = send_json(req, 200, j, NULL);
     json_decref(j);
     return ret;
   }
@@ -750,7 +760,7 @@ static enum MHD_Result on_decide(struct http_server *s, struct MHD_Connection *c
     struct httpd_hdr h[2] = {{"Location", loc}, {NULL, NULL}};
     (void)rs_snprintf(loc, sizeof(loc), "/orders/%s", id);
     (void)rs_snprintf(msg, sizeof(msg), "Order %s %s.", id, approve ? "approved" : "rejected");
-    return send_html_message(conn, 303, "Decision recorded", msg, h);
+    return send_html_message(req, 303, "Decision recorded", msg, h);
   }
 }
 
@@ -782,15 +792,15 @@ static enum stock_op stock_route_op(enum http_route r, bool *api)
  * string) and {"reason": "..."}; an empty body is no fields. Returns 0, or
  * -1 with a sentence in msg for a body that is not such a JSON object.
  */
-static int stock_api_fields(const struct httpd_body *rq, char *count, size_t count_size, char *reason,
-                            size_t reason_size, char *msg, size_t msglen)
+static int stock_api_fields(const struct httpd_req *req, char *count, size_t count_size,
+                            char *reason, size_t reason_size, char *msg, size_t msglen)
 {
   json_error_t je;
   json_t *j, *v;
   count[0] = reason[0] = '\0';
-  if(!rq->buf.len)
+  if(!req->body_len)
     return 0;
-  j = json_loadb(rq->buf.data, rq->buf.len, 0, &je);
+  j = json_loadb(req->body, req->body_len, 0, &je);
   if(!json_is_object(j)) {
     (void)rs_snprintf(msg, msglen, "the body must be a JSON object such as {\"spares\": 2}");
     json_decref(j);
@@ -822,41 +832,41 @@ static int stock_api_fields(const struct httpd_body *rq, char *count, size_t cou
  * consumable page's forms (CSRF token of the session, then the credential).
  * Without http.admin nothing here is allowed: restockctl decides then.
  */
-static enum MHD_Result on_stock(struct http_server *s, struct MHD_Connection *conn,
-                                const struct http_match *m, const char *url, const struct httpd_body *rq)
+static int on_stock(struct http_server *s, struct httpd_req *req,
+                                const struct http_match *m, const char *url)
 {
   const struct cfg *cfg = cur_cfg(s);
   bool api;
   enum stock_op op = stock_route_op(m->route, &api);
   char id[2 * HTTP_ARG_MAX + 2], actor[CFG_ID_MAX + 16], addr[64], src[96], msg[512];
   char count[64], reason[256];
-  enum MHD_Result ret;
+  int ret;
   struct stock_req r;
   enum rs_err rc;
-  const char *body = rq->buf.data ? rq->buf.data : "";
+  const char *body = req->body ? req->body : "";
 
   (void)rs_snprintf(id, sizeof(id), "%s/%s", m->arg[0], m->arg[1]);
-  if(!change_allowed(s, conn, url, rq, api,
+  if(!change_allowed(s, req, url, api,
                      "stock-take over HTTP needs http.admin; without it use `restockctl "
                      "consumables`",
                      actor, sizeof(actor), &ret))
     return ret;
   msg[0] = '\0';
   if(api) {
-    if(stock_api_fields(rq, count, sizeof(count), reason, sizeof(reason), msg, sizeof(msg)))
-      return send_json_error(conn, 400, "bad_request", msg, NULL);
+    if(stock_api_fields(req, count, sizeof(count), reason, sizeof(reason), msg, sizeof(msg)))
+      return send_json_error(req, 400, "bad_request", msg, NULL);
   }
   else {
-    if(httpd_form_field(body, rq->buf.len, "spares", count, sizeof(count)))
+    if(httpd_form_field(body, req->body_len, "spares", count, sizeof(count)))
       count[0] = '\0';
-    if(httpd_form_field(body, rq->buf.len, "reason", reason, sizeof(reason)))
+    if(httpd_form_field(body, req->body_len, "reason", reason, sizeof(reason)))
       reason[0] = '\0';
   }
   if(op == STOCK_SET_SPARES && !count[0]) {
     (void)rs_snprintf(msg, sizeof(msg), "the new spare count is missing (spares: a whole number >= 0)");
-    return send_error(conn, url, 400, "bad_request", "Bad request", msg, NULL);
+    return send_error(req, url, 400, "bad_request", "Bad request", msg, NULL);
   }
-  httpd_client_addr(conn, addr, sizeof(addr));
+  httpd_client_addr(req, addr, sizeof(addr));
   (void)rs_snprintf(src, sizeof(src), "HTTP client %s", addr);
   memset(&r, 0, sizeof(r));
   r.op = op;
@@ -868,11 +878,11 @@ static enum MHD_Result on_stock(struct http_server *s, struct MHD_Connection *co
   rc = stock_apply(s->env.st, cfg, s->env.core.rp, &r, clock_wall_ms(s->env.clk), msg,
                    sizeof(msg));
   if(rc == RS_ERR_NOT_FOUND)
-    return send_error(conn, url, 404, "not_found", "Not found", msg, NULL);
+    return send_error(req, url, 404, "not_found", "Not found", msg, NULL);
   if(rc == RS_ERR_INVALID)
-    return send_error(conn, url, 400, "bad_request", "Bad request", msg, NULL);
+    return send_error(req, url, 400, "bad_request", "Bad request", msg, NULL);
   if(rc)
-    return send_error(conn, url, 500, "internal", "Internal error", msg, NULL);
+    return send_error(req, url, 500, "internal", "Internal error", msg, NULL);
   if(api) {
     struct status_view v;
     const struct status_consumable *sc;
@@ -882,9 +892,9 @@ static enum MHD_Result on_stock(struct http_server *s, struct MHD_Connection *co
     j = sc ? api_consumable_json(sc) : NULL;
     status_view_free(&v);
     if(!j)
-      return send_json_error(conn, 500, "internal", "out of memory", NULL);
+      return send_json_error(req, 500, "internal", "out of memory", NULL);
     (void)json_object_set_new(j, "message", json_string(msg));
-    ret = send_json(conn, 200, j, NULL);
+    ret = send_json(req, 200, j, NULL);
     json_decref(j);
     return ret;
   }
@@ -892,74 +902,74 @@ static enum MHD_Result on_stock(struct http_server *s, struct MHD_Connection *co
     char loc[2 * HTTP_ARG_MAX + 32];
     struct httpd_hdr h[2] = {{"Location", loc}, {NULL, NULL}};
     (void)rs_snprintf(loc, sizeof(loc), "/consumables/%s", id);
-    return send_html_message(conn, 303, "Recorded", msg, h);
+    return send_html_message(req, 303, "Recorded", msg, h);
   }
 }
 
 /* /approve/{token}: the transport around approve_http_handle() (gateway/approve_http.c). */
-static enum MHD_Result on_approval_link(struct http_server *s, struct MHD_Connection *conn,
+static int on_approval_link(struct http_server *s, struct httpd_req *req,
                                         const struct http_match *m, const char *url,
-                                        const char *method, const struct httpd_body *rq)
+                                        const char *method)
 {
   struct approve_http_req ar;
   struct approve_http_resp out;
   struct csrf_ud cu;
   char sess[SESSION_HEX + 1], cookie[128], addr[64], csrf[128], decision[16];
-  const char *body = rq->buf.data ? rq->buf.data : "";
+  const char *body = req->body ? req->body : "";
   bool fresh = false, post = !strcmp(method, "POST");
   struct httpd_hdr extra[2] = {{NULL, NULL}, {NULL, NULL}};
-  enum MHD_Result ret;
+  int ret;
 
   memset(&ar, 0, sizeof(ar));
   if(post) {
     /* a decision needs the session the page was shown in: never make one here */
-    const char *c = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, SESSION_COOKIE);
+    const char *c = httpd_req_cookie(req, SESSION_COOKIE);
     sess[0] = '\0';
     if(httpd_session_valid(c))
       (void)rs_strlcpy(sess, c, sizeof(sess));
-    ar.csrf_given = httpd_form_field(body, rq->buf.len, "csrf", csrf, sizeof(csrf)) ? NULL : csrf;
+    ar.csrf_given = httpd_form_field(body, req->body_len, "csrf", csrf, sizeof(csrf)) ? NULL : csrf;
     ar.decision =
-        httpd_form_field(body, rq->buf.len, "decision", decision, sizeof(decision)) ? NULL : decision;
+        httpd_form_field(body, req->body_len, "decision", decision, sizeof(decision)) ? NULL : decision;
   }
   else
-    httpd_session(conn, SESSION_COOKIE, sess, sizeof(sess), &fresh);
+    httpd_session(req, SESSION_COOKIE, sess, sizeof(sess), &fresh);
   httpd_session_cookie(&extra[0], cookie, sizeof(cookie), SESSION_COOKIE, sess, fresh);
-  httpd_client_addr(conn, addr, sizeof(addr));
+  httpd_client_addr(req, addr, sizeof(addr));
   cu.s = s;
   cu.session = sess;
   ar.method = method;
   ar.path = url;
   ar.token = m->arg[0];
   ar.source = addr;
-  ar.user_agent = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "User-Agent");
+  ar.user_agent = httpd_req_header(req, "User-Agent");
   if(sess[0]) {
     ar.csrf = csrf_cb;
     ar.csrf_ud = &cu;
   }
   approve_http_handle(s->env.st, s->env.core.pl, cur_cfg(s),
                       clock_wall_ms(s->env.clk), &ar, &out);
-  ret = out.body.oom ? send_text(conn, 500, "out of memory\n", NULL)
-                     : send_resp(conn, out.status, CT_HTML, out.body.data ? out.body.data : "",
+  ret = out.body.oom ? send_text(req, 500, "out of memory\n", NULL)
+                     : send_resp(req, out.status, CT_HTML, out.body.data ? out.body.data : "",
                                  out.body.len, extra);
   rs_buf_free(&out.body);
   return ret;
 }
 
-/* ---- the MHD callbacks ---------------------------------------------------- */
+/* ---- requests ------------------------------------------------------------ */
 
-static enum MHD_Result dispatch(struct http_server *s, struct MHD_Connection *conn, const char *url,
-                                const char *method, struct httpd_body *rq)
+static int dispatch(struct http_server *s, struct httpd_req *req, const char *url,
+                    const char *method)
 {
   const struct cfg *cfg = cur_cfg(s);
-  const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host");
+  const char *host = httpd_req_header(req, "Host");
   struct http_match m;
   char allow[32];
 
   if(!httpd_host_allowed(host, cfg->http.allowed_hosts, cfg->http.n_allowed_hosts))
-    return send_text(conn, 421, "misdirected request: this Host is not served here\n", NULL);
+    return send_text(req, 421, "misdirected request: this Host is not served here\n", NULL);
   http_route_match(method, url, &m);
   if(m.route == HTTP_ROUTE_NOT_FOUND)
-    return send_error(conn, url, 404, "not_found", "Not found", "There is no such page.", NULL);
+    return send_error(req, url, 404, "not_found", "Not found", "There is no such page.", NULL);
   if(m.route == HTTP_ROUTE_METHOD_NOT_ALLOWED) {
     struct httpd_hdr h[2] = {{"Allow", allow}, {NULL, NULL}};
     allow[0] = '\0';
@@ -971,43 +981,43 @@ static enum MHD_Result dispatch(struct http_server *s, struct MHD_Connection *co
       else
         (void)rs_strlcpy(allow, "POST", sizeof(allow));
     }
-    return send_error(conn, url, 405, "method_not_allowed", "Method not allowed",
+    return send_error(req, url, 405, "method_not_allowed", "Method not allowed",
                       "This method is not allowed here.", h);
   }
-  if(rq->too_large)
-    return send_error(conn, url, 413, "too_large", "Too large", "The request body is too large.",
+  if(req->too_large)
+    return send_error(req, url, 413, "too_large", "Too large", "The request body is too large.",
                       NULL);
-  if(!strcmp(method, "POST") && !httpd_origin_ok(conn, host))
-    return send_error(conn, url, 403, "forbidden", "Forbidden",
+  if(!strcmp(method, "POST") && !httpd_origin_ok(req, host))
+    return send_error(req, url, 403, "forbidden", "Forbidden",
                       "Cross-site requests are refused (Origin does not match).", NULL);
   if(!strcmp(method, "POST"))
     status_cache_drop(s); /* a POST may decide an order: /api/v1/status is built afresh */
 
   switch(m.route) {
   case HTTP_ROUTE_STYLE:
-    return send_resp(conn, 200, "text/css; charset=utf-8", html_stylesheet, strlen(html_stylesheet),
+    return send_resp(req, 200, "text/css; charset=utf-8", html_stylesheet, strlen(html_stylesheet),
                      NULL);
   case HTTP_ROUTE_HEALTHZ:
-    return on_healthz(s, conn);
+    return on_healthz(s, req);
   case HTTP_ROUTE_METRICS:
-    return on_metrics(s, conn);
+    return on_metrics(s, req);
   case HTTP_ROUTE_API_STATUS:
   case HTTP_ROUTE_API_CONSUMABLES:
   case HTTP_ROUTE_API_DEVICES:
   case HTTP_ROUTE_API_ORDERS:
   case HTTP_ROUTE_API_ORDER:
-    return on_api(s, conn, &m);
+    return on_api(s, req, &m);
   case HTTP_ROUTE_API_APPROVE:
   case HTTP_ROUTE_API_REJECT:
   case HTTP_ROUTE_PAGE_APPROVE:
   case HTTP_ROUTE_PAGE_REJECT:
-    return on_decide(s, conn, &m, url, rq);
+    return on_decide(s, req, &m, url);
   case HTTP_ROUTE_DASHBOARD:
   case HTTP_ROUTE_PAGE_CONSUMABLE:
   case HTTP_ROUTE_PAGE_ORDER:
-    return on_page(s, conn, &m);
+    return on_page(s, req, &m);
   case HTTP_ROUTE_APPROVAL_LINK:
-    return on_approval_link(s, conn, &m, url, method, rq);
+    return on_approval_link(s, req, &m, url, method);
   case HTTP_ROUTE_API_STOCK_SPARES:
   case HTTP_ROUTE_API_STOCK_REPLACED:
   case HTTP_ROUTE_API_STOCK_HOLD:
@@ -1016,53 +1026,16 @@ static enum MHD_Result dispatch(struct http_server *s, struct MHD_Connection *co
   case HTTP_ROUTE_PAGE_STOCK_REPLACED:
   case HTTP_ROUTE_PAGE_STOCK_HOLD:
   case HTTP_ROUTE_PAGE_STOCK_RELEASE:
-    return on_stock(s, conn, &m, url, rq);
+    return on_stock(s, req, &m, url);
   default:
-    return send_error(conn, url, 404, "not_found", "Not found", "There is no such page.", NULL);
+    return send_error(req, url, 404, "not_found", "Not found", "There is no such page.", NULL);
   }
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version, const char *upload_data,
-                                  size_t *upload_data_size, void **con_cls)
+/* The server's handler: every complete request (head checked by the parser, body read). */
+static void on_request(void *ud, struct httpd_req *req)
 {
-  struct http_server *s = cls;
-  struct httpd_body *rq;
-  const char *cl, *why;
-  int64_t n;
-  (void)version;
-
-  switch(httpd_body_collect(con_cls, upload_data, upload_data_size, HTTP_BODY_MAX)) {
-  case HTTPD_OOM:
-    return MHD_NO;
-  case HTTPD_MORE:
-    return MHD_YES;
-  case HTTPD_DONE:
-    return dispatch(s, conn, url, method, httpd_body_of(*con_cls));
-  case HTTPD_FIRST:
-    break;
-  }
-  /* the headers are complete: the header deadline no longer applies */
-  httpd_conns_headers_done(conn);
-  rq = httpd_body_of(*con_cls);
-  if((why = httpd_ambiguous(conn)))
-    return send_text(conn, 400, why, NULL);
-  /* a declared body over the limit is refused before it is read (this closes the connection) */
-  cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-  if(cl && !rs_parse_i64(cl, false, 0, INT64_MAX, &n) && n > HTTP_BODY_MAX) {
-    rq->too_large = true;
-    return dispatch(s, conn, url, method, rq);
-  }
-  return MHD_YES;
-}
-
-static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-                         enum MHD_RequestTerminationCode toe)
-{
-  (void)cls;
-  (void)toe;
-  httpd_conns_request_done(conn);
-  httpd_body_done(con_cls);
+  (void)dispatch(ud, req, req->path, req->method);
 }
 
 /* ---- life cycle ---------------------------------------------------------- */
@@ -1075,7 +1048,7 @@ struct http_server *http_server_start(const struct http_env *env, char *err, siz
   char host[256];
   uint16_t port;
   int lfd = -1;
-  const union MHD_DaemonInfo *di;
+  struct httpd_srv_opts o;
 
   if(!env || !env->core.cfg || !env->core.sched || !env->core.rp || !env->core.pl || !env->st || !env->clk) {
     (void)rs_strlcpy(err, "http: core, store and clock are needed", errlen);
@@ -1095,11 +1068,8 @@ struct http_server *http_server_start(const struct http_env *env, char *err, siz
     return NULL;
   }
   s->env = *env;
-  s->epfd = -1;
   s->start_real_mono = s->own_heartbeat = clock_real_mono_ms();
   s->start_wall = clock_wall_ms(env->clk);
-  s->conns.timeout_ms = env->header_timeout_ms ? env->header_timeout_ms : HTTP_HEADER_TIMEOUT_MS;
-  s->logger = (struct httpd_logger){LOG_LVL_WARNING, "http: "};
   s->lockout.limit = env->auth_fail_limit ? env->auth_fail_limit : HTTP_AUTH_FAIL_LIMIT;
   s->lockout.base_ms = env->auth_lock_base_ms ? env->auth_lock_base_ms : HTTP_AUTH_LOCK_BASE_MS;
   s->lockout.max_ms = HTTP_AUTH_LOCK_MAX_MS;
@@ -1111,6 +1081,11 @@ struct http_server *http_server_start(const struct http_env *env, char *err, siz
   /* the approval links' secret: a bad one (e.g. readable by others) stops the start */
   if((cfg->orders.approval.n_approvers || cfg->mail.set) && approve_init(cfg, err, errlen))
     goto fail;
+  s->loop = evloop_new();
+  if(!s->loop) {
+    (void)rs_snprintf(err, errlen, "http: cannot make an event loop: %s", strerror(errno));
+    goto fail;
+  }
   lfd = httpd_listen(host, port, err, errlen);
   if(lfd == -2)
     (void)rs_snprintf(err, errlen,
@@ -1120,29 +1095,22 @@ struct http_server *http_server_start(const struct http_env *env, char *err, siz
   if(lfd < 0)
     goto fail;
   s->port = httpd_bound_port(lfd);
-  s->mhd = MHD_start_daemon(
-      MHD_USE_EPOLL | MHD_USE_ERROR_LOG | (strchr(host, ':') ? MHD_USE_IPv6 : 0), 0, NULL,
-      NULL, on_request, s,
-      /* first, so that MHD's messages about the options that follow reach our log */
-      MHD_OPTION_EXTERNAL_LOGGER, httpd_log, &s->logger, MHD_OPTION_LISTEN_SOCKET, lfd,
-      MHD_OPTION_CONNECTION_LIMIT,
-      (unsigned)(env->conn_limit ? env->conn_limit : HTTP_CONN_LIMIT), MHD_OPTION_CONNECTION_TIMEOUT,
-      (unsigned)(env->conn_timeout_s ? env->conn_timeout_s : 30),
-      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-      (unsigned)(env->conn_per_client ? env->conn_per_client : HTTP_CONN_PER_CLIENT),
-      MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, httpd_conns_notify, &s->conns,
-      MHD_OPTION_END);
-  if(!s->mhd) {
+  memset(&o, 0, sizeof(o));
+  o.handler = on_request;
+  o.ud = s;
+  o.conn_limit = env->conn_limit ? env->conn_limit : HTTP_CONN_LIMIT;
+  o.per_client = env->conn_per_client ? env->conn_per_client : HTTP_CONN_PER_CLIENT;
+  o.idle_ms = (env->conn_timeout_s ? env->conn_timeout_s : 30) * 1000u;
+  o.header_ms = env->header_timeout_ms ? env->header_timeout_ms : HTTP_HEADER_TIMEOUT_MS;
+  o.body_max = HTTP_BODY_MAX;
+  o.hdrs = SECURITY;
+  o.log_prefix = "http: ";
+  s->srv = httpd_srv_new(s->loop, lfd, &o); /* owns lfd now */
+  lfd = -1;
+  if(!s->srv) {
     (void)rs_snprintf(err, errlen, "http: cannot start the server on %s", listen_addr);
     goto fail;
   }
-  lfd = -1; /* MHD closes it */
-  di = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_EPOLL_FD);
-  if(!di || di->epoll_fd < 0) {
-    (void)rs_strlcpy(err, "http: libmicrohttpd has no epoll descriptor", errlen);
-    goto fail;
-  }
-  s->epfd = di->epoll_fd;
   log_notice("http: serving on %s (port %u)", listen_addr, (unsigned)s->port);
   return s;
 fail:
@@ -1156,8 +1124,8 @@ void http_server_stop(struct http_server *s)
 {
   if(!s)
     return;
-  if(s->mhd)
-    MHD_stop_daemon(s->mhd);
+  httpd_srv_free(s->srv);
+  evloop_free(s->loop);
   status_cache_drop(s);
   metrics_free(s->metrics);
   explicit_bzero(s->secret, sizeof(s->secret));
@@ -1166,25 +1134,23 @@ void http_server_stop(struct http_server *s)
 
 int http_server_fd(const struct http_server *s)
 {
-  return s->epfd;
+  return evloop_epoll_fd(s->loop);
 }
 
 int64_t http_server_timeout_ms(struct http_server *s)
 {
-  MHD_UNSIGNED_LONG_LONG t = 0;
-  int64_t wait = HTTP_MAX_WAIT_MS, dl;
-  s->own_heartbeat = clock_real_mono_ms();
+  int64_t now = clock_real_mono_ms(), next = evloop_next_timer(s->loop);
+  int64_t wait = HTTP_MAX_WAIT_MS;
+  s->own_heartbeat = now;
   metrics_sample(s->metrics, s->env.core.sched);
-  if(MHD_get_timeout(s->mhd, &t) == MHD_YES && t < (MHD_UNSIGNED_LONG_LONG)HTTP_MAX_WAIT_MS)
-    wait = (int64_t)t;
-  dl = httpd_conns_sweep(&s->conns);
-  return dl < wait ? dl : wait;
+  if(next != INT64_MAX && next - now < wait)
+    wait = next > now ? next - now : 0;
+  return wait;
 }
 
 void http_server_run(struct http_server *s)
 {
-  (void)httpd_conns_sweep(&s->conns);
-  (void)MHD_run(s->mhd);
+  (void)evloop_turn(s->loop, 0);
 }
 
 uint16_t http_server_port(const struct http_server *s)
