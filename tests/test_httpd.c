@@ -1,0 +1,735 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * restockd's own HTTP/1.1 server: the request parser's edge cases
+ * (base/httpd_parse.c) and the server on an event loop (base/httpd_srv.c)
+ * against raw client sockets on 127.0.0.1: pipelined requests, requests
+ * that arrive a byte at a time, chunked bodies, oversize heads (431), bad
+ * request lines (400), HEAD, keep-alive, a large answer to a client that
+ * does not read (the loop goes on meanwhile) and a streamed answer. One
+ * thread drives server and clients.
+ */
+#define _GNU_SOURCE /* memmem */
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "base/clock.h"
+#include "base/evloop.h"
+#include "base/httpd.h"
+#include "base/httpd_parse.h"
+#include "base/httpd_srv.h"
+
+/* ---- the parser ------------------------------------------------------------- */
+
+/* Parse text (copied: the parser writes into its buffer) into *r; the verdict. */
+static int parse(const char *text, struct httpd_req *r, char *buf, size_t size)
+{
+  const char *why = NULL;
+  size_t n = strlen(text);
+  int rc;
+  assert_true(n < size);
+  memcpy(buf, text, n + 1);
+  rc = httpd_parse_head(buf, n, r, &why);
+  if(rc > 1)
+    assert_non_null(why);
+  return rc;
+}
+
+static void test_parse_request(void **state)
+{
+  static struct httpd_req r;
+  static const char text[] = "GET /a%20b/c?sort=level&dir=d+e&x=%41%zz&&flag HTTP/1.1\r\n"
+                             "Host: 127.0.0.1:8080\r\nCookie: a=1; restock_session=\"ab\" ;z=\r\n"
+                             "X-Empty:\r\nUser-Agent:  curl/8  \r\n\r\n";
+  char buf[1024];
+  (void)state;
+  assert_int_equal(parse(text, &r, buf, sizeof(buf)), 1);
+  assert_int_equal(r.head_len, sizeof(text) - 1);
+  assert_string_equal(r.method, "GET");
+  assert_string_equal(r.path, "/a b/c");
+  assert_int_equal(r.minor, 1);
+  assert_true(r.keep_alive);
+  assert_int_equal(r.content_length, -1);
+  assert_false(r.chunked);
+  assert_string_equal(httpd_req_header(&r, "host"), "127.0.0.1:8080");
+  assert_string_equal(httpd_req_header(&r, "USER-AGENT"), "curl/8");
+  assert_string_equal(httpd_req_header(&r, "X-Empty"), "");
+  assert_null(httpd_req_header(&r, "Origin"));
+  assert_string_equal(httpd_req_arg(&r, "sort"), "level");
+  assert_string_equal(httpd_req_arg(&r, "dir"), "d e");
+  assert_string_equal(httpd_req_arg(&r, "x"), "A%zz"); /* a bad escape stays as written */
+  assert_string_equal(httpd_req_arg(&r, "flag"), "");
+  assert_null(httpd_req_arg(&r, "Sort"));
+  assert_string_equal(httpd_req_cookie(&r, "a"), "1");
+  assert_string_equal(httpd_req_cookie(&r, "restock_session"), "ab");
+  assert_string_equal(httpd_req_cookie(&r, "z"), "");
+  assert_null(httpd_req_cookie(&r, "b"));
+
+  /* HTTP/1.0: closes unless asked; bare LF line ends; empty lines before the request */
+  assert_int_equal(parse("\r\n\nPOST /x HTTP/1.0\nContent-Length: 12\n\n", &r, buf, sizeof(buf)), 1);
+  assert_false(r.keep_alive);
+  assert_int_equal(r.content_length, 12);
+  assert_int_equal(parse("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", &r, buf, sizeof(buf)),
+                   1);
+  assert_true(r.keep_alive);
+  assert_int_equal(
+      parse("GET / HTTP/1.1\r\nHost: h\r\nConnection: foo, close\r\n\r\n", &r, buf, sizeof(buf)), 1);
+  assert_false(r.keep_alive);
+  /* absolute-form */
+  assert_int_equal(parse("GET http://h:1/p?q=1 HTTP/1.1\r\nHost: h\r\n\r\n", &r, buf, sizeof(buf)),
+                   1);
+  assert_string_equal(r.path, "/p");
+  assert_string_equal(httpd_req_arg(&r, "q"), "1");
+}
+
+/* A head is taken only when its blank line is there; the next request's bytes are left alone. */
+static void test_parse_split_and_pipelined(void **state)
+{
+  static struct httpd_req r;
+  static const char two[] = "GET /one HTTP/1.1\r\nHost: h\r\n\r\nGET /two HTTP/1.1\r\nHost: h\r\n\r\n";
+  char buf[256];
+  size_t first = strlen("GET /one HTTP/1.1\r\nHost: h\r\n\r\n"), i;
+  const char *why;
+  (void)state;
+  for(i = 0; i < first; i++) {
+    memcpy(buf, two, i);
+    assert_int_equal(httpd_parse_head(buf, i, &r, &why), 0);
+  }
+  memcpy(buf, two, sizeof(two));
+  assert_int_equal(httpd_parse_head(buf, sizeof(two) - 1, &r, &why), 1);
+  assert_int_equal(r.head_len, first);
+  assert_string_equal(r.path, "/one");
+  assert_memory_equal(buf + first, "GET /two", 8);
+  assert_int_equal(httpd_parse_head(buf + first, sizeof(two) - 1 - first, &r, &why), 1);
+  assert_string_equal(r.path, "/two");
+}
+
+static void test_parse_refusals(void **state)
+{
+  static struct httpd_req r;
+  static char big[HTTPD_HEAD_MAX + 200];
+  char buf[HTTPD_HEAD_MAX + 256];
+  const char *why = NULL;
+  size_t i;
+  (void)state;
+  /* bad request lines */
+  assert_int_equal(parse("GET\r\n\r\n", &r, buf, sizeof(buf)), 400);
+  assert_int_equal(parse("GET / HTTP/1.1 x\r\nHost: h\r\n\r\n", &r, buf, sizeof(buf)), 400);
+  assert_int_equal(parse("GET  / HTTP/1.1\r\nHost: h\r\n\r\n", &r, buf, sizeof(buf)), 400);
+  assert_int_equal(parse("GET / http/1.1\r\nHost: h\r\n\r\n", &r, buf, sizeof(buf)), 400);
+  assert_int_equal(parse("G(T / HTTP/1.1\r\nHost: h\r\n\r\n", &r, buf, sizeof(buf)), 400);
+  assert_int_equal(parse("GET foo HTTP/1.1\r\nHost: h\r\n\r\n", &r, buf, sizeof(buf)), 400);
+  assert_int_equal(parse("GET /a%zz HTTP/1.1\r\nHost: h\r\n\r\n", &r, buf, sizeof(buf)), 400);
+  assert_int_equal(parse("GET /a%00b HTTP/1.1\r\nHost: h\r\n\r\n", &r, buf, sizeof(buf)), 400);
+  assert_int_equal(parse("GET / HTTP/2.0\r\nHost: h\r\n\r\n", &r, buf, sizeof(buf)), 505);
+  /* fields */
+  assert_int_equal(parse("GET / HTTP/1.1\r\n\r\n", &r, buf, sizeof(buf)), 400); /* no Host */
+  assert_int_equal(parse("GET / HTTP/1.1\r\nHost : h\r\n\r\n", &r, buf, sizeof(buf)), 400);
+  assert_int_equal(parse("GET / HTTP/1.1\r\nHost: h\r\nX: a\r\n b\r\n\r\n", &r, buf, sizeof(buf)),
+                   400);
+  assert_int_equal(parse("GET / HTTP/1.1\r\nHost: h\r\nX: a\001b\r\n\r\n", &r, buf, sizeof(buf)),
+                   400);
+  assert_int_equal(parse("GET / HTTP/1.1\r\nHost: h\r\nX: a\rb\r\n\r\n", &r, buf, sizeof(buf)), 400);
+  /* framing a proxy could read another way */
+  assert_int_equal(parse("GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n", &r, buf, sizeof(buf)), 400);
+  assert_int_equal(
+      parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\ncontent-length: 1\r\n\r\n", &r, buf,
+            sizeof(buf)),
+      400);
+  assert_int_equal(parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n"
+                         "Transfer-Encoding: chunked\r\n\r\n",
+                         &r, buf, sizeof(buf)),
+                   400);
+  assert_int_equal(parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1x\r\n\r\n", &r, buf,
+                         sizeof(buf)),
+                   400);
+  assert_int_equal(parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n", &r, buf,
+                         sizeof(buf)),
+                   400);
+  assert_int_equal(parse("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+                         &r, buf, sizeof(buf)),
+                   501);
+  assert_int_equal(parse("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\n", &r,
+                         buf, sizeof(buf)),
+                   1);
+  assert_true(r.chunked);
+  /* a NUL byte anywhere in the head */
+  memcpy(buf, "GET / HTTP/1.1\r\nHost: a\0b\r\n\r\n", 30);
+  assert_int_equal(httpd_parse_head(buf, 30, &r, &why), 400);
+  /* oversize: no end within HTTPD_HEAD_MAX, or too many fields */
+  memset(big, 'a', sizeof(big));
+  memcpy(big, "GET / HTTP/1.1\r\nHost: a\r\nX-Long: ", 33);
+  assert_int_equal(httpd_parse_head(big, HTTPD_HEAD_MAX - 1, &r, &why), 0);
+  assert_int_equal(httpd_parse_head(big, HTTPD_HEAD_MAX, &r, &why), 431);
+  memcpy(big + HTTPD_HEAD_MAX + 100, "\r\n\r\n", 4);
+  assert_int_equal(httpd_parse_head(big, HTTPD_HEAD_MAX + 104, &r, &why), 431);
+  {
+    struct rs_buf b = {0};
+    rs_buf_puts(&b, "GET / HTTP/1.1\r\nHost: a\r\n");
+    for(i = 0; i < HTTPD_MAX_FIELDS; i++)
+      rs_buf_printf(&b, "X-%zu: v\r\n", i);
+    rs_buf_puts(&b, "\r\n");
+    assert_false(b.oom);
+    assert_int_equal(httpd_parse_head(b.data, b.len, &r, &why), 431);
+    rs_buf_free(&b);
+  }
+}
+
+static void test_basic_auth(void **state)
+{
+  static struct httpd_req r;
+  char buf[512], user[64], pass[64];
+  (void)state;
+  assert_int_equal(parse("GET / HTTP/1.1\r\nHost: a\r\n"
+                         "Authorization: Basic YWRtaW46Y29ycmVjdCBob3JzZQ==\r\n\r\n",
+                         &r, buf, sizeof(buf)),
+                   1);
+  assert_int_equal(httpd_req_basic_auth(&r, user, sizeof(user), pass, sizeof(pass)), 0);
+  assert_string_equal(user, "admin");
+  assert_string_equal(pass, "correct horse");
+  assert_int_equal(httpd_req_basic_auth(&r, user, 5, pass, sizeof(pass)), -1); /* no room */
+  /* base64 without a colon, not base64, another scheme, none */
+  assert_int_equal(
+      parse("GET / HTTP/1.1\r\nHost: a\r\nAuthorization: Basic YWRtaW4=\r\n\r\n", &r, buf, sizeof(buf)),
+      1);
+  assert_int_equal(httpd_req_basic_auth(&r, user, sizeof(user), pass, sizeof(pass)), -1);
+  assert_int_equal(
+      parse("GET / HTTP/1.1\r\nHost: a\r\nAuthorization: Basic !!!\r\n\r\n", &r, buf, sizeof(buf)), 1);
+  assert_int_equal(httpd_req_basic_auth(&r, user, sizeof(user), pass, sizeof(pass)), -1);
+  assert_int_equal(
+      parse("GET / HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer YTpi\r\n\r\n", &r, buf, sizeof(buf)), 1);
+  assert_int_equal(httpd_req_basic_auth(&r, user, sizeof(user), pass, sizeof(pass)), -1);
+  assert_int_equal(parse("GET / HTTP/1.1\r\nHost: a\r\n\r\n", &r, buf, sizeof(buf)), 1);
+  assert_int_equal(httpd_req_basic_auth(&r, user, sizeof(user), pass, sizeof(pass)), -1);
+}
+
+static void test_chunked(void **state)
+{
+  static const char body[] = "4\r\nWiki\r\n5;ext=1\r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n0\r\n"
+                             "Trailer: x\r\n\r\nNEXT";
+  struct httpd_chunked c;
+  struct rs_buf out = {0};
+  size_t used = 0, i, n = sizeof(body) - 1;
+  (void)state;
+  /* in one piece: the rest after the trailer is left for the next request */
+  memset(&c, 0, sizeof(c));
+  assert_int_equal(httpd_chunked_feed(&c, body, n, &out, 1000, &used), HTTPD_CHUNKED_DONE);
+  assert_int_equal(out.len, 23);
+  assert_memory_equal(out.data, "Wikipedia in\r\n\r\nchunks.", 23);
+  assert_int_equal(used, n - 4);
+  rs_buf_free(&out);
+  /* a byte at a time */
+  memset(&c, 0, sizeof(c));
+  for(i = 0; i < n; i++) {
+    enum httpd_chunked_rc rc = httpd_chunked_feed(&c, body + i, 1, &out, 1000, &used);
+    if(rc == HTTPD_CHUNKED_DONE)
+      break;
+    assert_int_equal(rc, HTTPD_CHUNKED_MORE);
+  }
+  assert_int_equal(i, n - 5);
+  assert_int_equal(out.len, 23);
+  rs_buf_free(&out);
+  /* over the limit, by a chunk's size or by its data */
+  memset(&c, 0, sizeof(c));
+  assert_int_equal(httpd_chunked_feed(&c, "ffff\r\n", 6, &out, 1000, &used),
+                   HTTPD_CHUNKED_TOO_LARGE);
+  memset(&c, 0, sizeof(c));
+  assert_int_equal(httpd_chunked_feed(&c, body, n, &out, 10, &used), HTTPD_CHUNKED_TOO_LARGE);
+  rs_buf_free(&out);
+  /* malformed: no size, data not followed by CRLF, a bad size */
+  memset(&c, 0, sizeof(c));
+  assert_int_equal(httpd_chunked_feed(&c, "\r\n", 2, &out, 1000, &used), HTTPD_CHUNKED_BAD);
+  memset(&c, 0, sizeof(c));
+  assert_int_equal(httpd_chunked_feed(&c, "1\r\nab\r\n", 7, &out, 1000, &used), HTTPD_CHUNKED_BAD);
+  memset(&c, 0, sizeof(c));
+  assert_int_equal(httpd_chunked_feed(&c, "x\r\n", 3, &out, 1000, &used), HTTPD_CHUNKED_BAD);
+  rs_buf_free(&out);
+}
+
+/* ---- the server ---------------------------------------------------------------- */
+
+#define BIG_LEN (8u << 20)
+
+static struct {
+  struct evloop *loop;
+  struct httpd_srv *srv;
+  uint16_t port;
+  char *big;
+  unsigned handled;
+  bool big_released;
+} S;
+
+struct stream_state {
+  unsigned next, last;
+};
+
+static int stream_fill(void *ud, struct rs_buf *out)
+{
+  struct stream_state *st = ud;
+  rs_buf_printf(out, "piece %u\n", st->next);
+  return ++st->next < st->last;
+}
+
+static void big_release(void *ud)
+{
+  (void)ud;
+  S.big_released = true;
+}
+
+static void handler(void *ud, struct httpd_req *req)
+{
+  static const struct httpd_hdr base[] = {{"X-Test", "1"}, {NULL, NULL}};
+  char text[512];
+  (void)ud;
+  S.handled++;
+  if(!strcmp(req->path, "/echo")) {
+    if(req->too_large) {
+      (void)httpd_respond(req, 413, "text/plain", "too large\n", 10, base, NULL);
+      return;
+    }
+    (void)httpd_respond(req, 200, "application/octet-stream", req->body, req->body_len, base,
+                        NULL);
+    return;
+  }
+  if(!strcmp(req->path, "/big")) {
+    (void)httpd_respond_ref(req, 200, "application/octet-stream", S.big, BIG_LEN, big_release,
+                            NULL, base, NULL);
+    return;
+  }
+  if(!strcmp(req->path, "/stream")) {
+    struct stream_state *st = malloc(sizeof(*st));
+    assert_non_null(st);
+    st->next = 0;
+    st->last = 2000;
+    (void)httpd_respond_stream(req, 200, "text/plain", stream_fill, free, st, base, NULL);
+    return;
+  }
+  if(!strcmp(req->path, "/silent"))
+    return; /* no answer: the server answers 500 */
+  (void)snprintf(text, sizeof(text), "%s %s q=%s\n", req->method, req->path,
+                 httpd_req_arg(req, "q") ? httpd_req_arg(req, "q") : "-");
+  (void)httpd_respond(req, 200, "text/plain", text, strlen(text), base, NULL);
+}
+
+static int setup(void **state)
+{
+  struct httpd_srv_opts o;
+  char err[256];
+  int lfd;
+  (void)state;
+  memset(&S, 0, sizeof(S));
+  S.big = malloc(BIG_LEN);
+  assert_non_null(S.big);
+  for(size_t i = 0; i < BIG_LEN; i++)
+    S.big[i] = (char)('a' + (i * 7 + i / 4096) % 26);
+  S.loop = evloop_new();
+  assert_non_null(S.loop);
+  lfd = httpd_listen("127.0.0.1", 0, err, sizeof(err));
+  assert_true(lfd >= 0);
+  S.port = httpd_bound_port(lfd);
+  memset(&o, 0, sizeof(o));
+  o.handler = handler;
+  o.body_max = 1000;
+  o.header_ms = 60000;
+  S.srv = httpd_srv_new(S.loop, lfd, &o);
+  assert_non_null(S.srv);
+  return 0;
+}
+
+static int teardown(void **state)
+{
+  (void)state;
+  httpd_srv_free(S.srv);
+  evloop_free(S.loop);
+  free(S.big);
+  return 0;
+}
+
+static int connect_srv(void)
+{
+  struct sockaddr_in a;
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  assert_true(fd >= 0);
+  memset(&a, 0, sizeof(a));
+  a.sin_family = AF_INET;
+  a.sin_port = htons(S.port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+  return fd;
+}
+
+static void send_str(int fd, const char *s, size_t n)
+{
+  assert_int_equal(send(fd, s, n, MSG_NOSIGNAL), (ssize_t)n);
+}
+
+static void send_s(int fd, const char *s)
+{
+  send_str(fd, s, strlen(s));
+}
+
+/* Turn the server's loop for about ms. */
+static void turn(int64_t ms)
+{
+  int64_t end = clock_real_mono_ms() + ms;
+  do
+    (void)evloop_turn(S.loop, 5);
+  while(clock_real_mono_ms() < end);
+}
+
+/*
+ * Read from fd while turning the loop until want(buffer) says the answer is
+ * complete, or the server closed, or a hang guard of 10 s passed (a failure
+ * that says it hung). Returns whether the server closed the connection.
+ */
+static bool read_until(int fd, struct rs_buf *b, bool (*want)(const struct rs_buf *))
+{
+  int64_t guard = clock_real_mono_ms() + 10000;
+  char chunk[65536];
+  while(!want(b)) {
+    struct pollfd p = {fd, POLLIN, 0};
+    ssize_t n;
+    if(clock_real_mono_ms() > guard)
+      fail_msg("hung: no complete answer within 10 s (have %zu bytes)", b->len);
+    (void)evloop_turn(S.loop, 1);
+    if(poll(&p, 1, 1) <= 0)
+      continue;
+    n = recv(fd, chunk, sizeof(chunk), MSG_DONTWAIT);
+    if(n == 0)
+      return true;
+    if(n < 0) {
+      if(errno == EAGAIN || errno == EINTR)
+        continue;
+      return true;
+    }
+    rs_buf_append(b, chunk, (size_t)n);
+    assert_false(b->oom);
+  }
+  return false;
+}
+
+/* How many complete answers with a Content-Length b holds from its start (0 when not all of them). */
+static size_t answers(const struct rs_buf *b)
+{
+  size_t off = 0, k = 0;
+  while(off < b->len) {
+    const char *h = strstr(b->data + off, "\r\n\r\n"), *cl;
+    size_t n;
+    if(!h)
+      break;
+    cl = strstr(b->data + off, "Content-Length: ");
+    if(!cl || cl > h)
+      break;
+    n = (size_t)strtoul(cl + 16, NULL, 10);
+    if((size_t)(h + 4 - b->data) + n > b->len)
+      break;
+    off = (size_t)(h + 4 - b->data) + n;
+    k++;
+  }
+  return off == b->len ? k : 0;
+}
+
+static bool one_answer(const struct rs_buf *b)
+{
+  return answers(b) >= 1;
+}
+
+static bool two_answers(const struct rs_buf *b)
+{
+  return answers(b) >= 2;
+}
+
+static bool never(const struct rs_buf *b)
+{
+  (void)b;
+  return false;
+}
+
+static bool chunked_end(const struct rs_buf *b)
+{
+  return b->len >= 5 && !memcmp(b->data + b->len - 5, "0\r\n\r\n", 5);
+}
+
+static bool head_done_check(const struct rs_buf *b)
+{
+  return b->len && strstr(b->data, "\r\n\r\n") != NULL;
+}
+
+static void test_pipelined_and_keep_alive(void **state)
+{
+  struct rs_buf b = {0};
+  int fd = connect_srv();
+  const char *second;
+  (void)state;
+  send_s(fd, "GET /a?q=1 HTTP/1.1\r\nHost: h\r\n\r\nGET /b?q=2 HTTP/1.1\r\nHost: h\r\n\r\n");
+  assert_false(read_until(fd, &b, two_answers));
+  assert_true(!strncmp(b.data, "HTTP/1.1 200 OK\r\n", 17));
+  assert_non_null(strstr(b.data, "X-Test: 1\r\n"));
+  second = strstr(b.data + 1, "HTTP/1.1 200");
+  assert_non_null(second);
+  assert_non_null(strstr(b.data, "GET /a q=1\n"));
+  assert_true(strstr(b.data, "GET /a q=1\n") < second);
+  assert_non_null(strstr(second, "GET /b q=2\n"));
+  /* the connection stays open for another request */
+  b.len = 0;
+  send_s(fd, "HEAD /c HTTP/1.1\r\nHost: h\r\n\r\n");
+  assert_false(read_until(fd, &b, head_done_check));
+  assert_true(!strncmp(b.data, "HTTP/1.1 200 OK\r\n", 17));
+  assert_non_null(strstr(b.data, "Content-Length: 12\r\n")); /* "HEAD /c q=-\n", not sent */
+  assert_int_equal(strlen(strstr(b.data, "\r\n\r\n")), 4);
+  (void)close(fd);
+  rs_buf_free(&b);
+}
+
+static void test_head_and_close(void **state)
+{
+  struct rs_buf b = {0};
+  int fd = connect_srv();
+  (void)state;
+  send_s(fd, "HEAD /x HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+  assert_true(read_until(fd, &b, never)); /* closed after the answer */
+  assert_true(head_done_check(&b));
+  assert_non_null(strstr(b.data, "Content-Length: 12\r\n")); /* "HEAD /x q=-\n", not sent */
+  assert_non_null(strstr(b.data, "Connection: close\r\n"));
+  assert_int_equal(strlen(strstr(b.data, "\r\n\r\n")), 4); /* no body */
+  (void)close(fd);
+  rs_buf_free(&b);
+}
+
+static void test_split_reads(void **state)
+{
+  static const char req[] = "POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\n\r\nhello world";
+  struct rs_buf b = {0};
+  int fd = connect_srv();
+  size_t i;
+  (void)state;
+  for(i = 0; i < sizeof(req) - 1; i++) {
+    send_str(fd, req + i, 1);
+    turn(2);
+  }
+  assert_false(read_until(fd, &b, one_answer));
+  assert_non_null(strstr(b.data, "\r\n\r\nhello world"));
+  (void)close(fd);
+  rs_buf_free(&b);
+}
+
+static void test_chunked_body(void **state)
+{
+  struct rs_buf b = {0};
+  int fd = connect_srv();
+  static const char big_chunk[] = "POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                  "3e9\r\n";
+  (void)state;
+  send_str(fd,
+           "POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+           "5\r\nhello\r\n6;x=y\r\n world\r\n0\r\nX-Trailer: 1\r\n\r\n"
+           "GET /after HTTP/1.1\r\nHost: h\r\n\r\n",
+           147);
+  assert_false(read_until(fd, &b, two_answers));
+  assert_non_null(strstr(b.data, "Content-Length: 11\r\n\r\nhello world"));
+  assert_non_null(strstr(b.data, "GET /after q=-\n"));
+  (void)close(fd);
+  /* over the limit (1,000 bytes): 413 from the handler, then the connection closes */
+  b.len = 0;
+  fd = connect_srv();
+  send_str(fd, big_chunk, sizeof(big_chunk) - 1);
+  assert_true(read_until(fd, &b, never));
+  assert_true(!strncmp(b.data, "HTTP/1.1 413 ", 13));
+  (void)close(fd);
+  /* a declared length over the limit is refused before its body is sent */
+  b.len = 0;
+  fd = connect_srv();
+  send_s(fd, "POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 5000\r\n\r\n");
+  assert_true(read_until(fd, &b, never));
+  assert_true(!strncmp(b.data, "HTTP/1.1 413 ", 13));
+  (void)close(fd);
+  /* a malformed chunk: 400 */
+  b.len = 0;
+  fd = connect_srv();
+  send_s(fd, "POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n");
+  assert_true(read_until(fd, &b, never));
+  assert_true(!strncmp(b.data, "HTTP/1.1 400 ", 13));
+  (void)close(fd);
+  rs_buf_free(&b);
+}
+
+/* What the server answers to raw bytes on a fresh connection before it closes. */
+static void refused(const char *raw, size_t n, const char *status_line)
+{
+  struct rs_buf b = {0};
+  int fd = connect_srv();
+  send_str(fd, raw, n);
+  assert_true(read_until(fd, &b, never));
+  if(strncmp(b.data ? b.data : "", status_line, strlen(status_line)))
+    fail_msg("expected %s, got: %.80s", status_line, b.data ? b.data : "(nothing)");
+  assert_non_null(strstr(b.data, "Connection: close\r\n"));
+  (void)close(fd);
+  rs_buf_free(&b);
+}
+
+static void test_bad_requests(void **state)
+{
+  static char big[HTTPD_HEAD_MAX + 64];
+  unsigned before = S.handled;
+  (void)state;
+  refused("GET\r\n\r\n", 7, "HTTP/1.1 400 ");
+  refused("GET / HTTP/1.1 junk\r\nHost: h\r\n\r\n", 33, "HTTP/1.1 400 ");
+  refused("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 36, "HTTP/1.1 400 ");
+  refused("GET / HTTP/3.0\r\nHost: a\r\n\r\n", 27, "HTTP/1.1 505 ");
+  refused("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", 53, "HTTP/1.1 501 ");
+  memset(big, 'a', sizeof(big));
+  memcpy(big, "GET / HTTP/1.1\r\nHost: h\r\nX-Long: ", 33);
+  refused(big, sizeof(big), "HTTP/1.1 431 ");
+  assert_int_equal(S.handled, before); /* none reached the handler */
+  /* a handler that does not answer: 500 */
+  {
+    struct rs_buf b = {0};
+    int fd = connect_srv();
+    send_s(fd, "GET /silent HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert_false(read_until(fd, &b, one_answer));
+    assert_true(!strncmp(b.data, "HTTP/1.1 500 ", 13));
+    (void)close(fd);
+    rs_buf_free(&b);
+  }
+}
+
+/* A timer that counts its firings, re-armed every 5 ms. */
+static unsigned ticks;
+static struct evloop_timer *tick_timer;
+static void on_tick(void *ud)
+{
+  (void)ud;
+  ticks++;
+  evloop_timer_arm(tick_timer, clock_real_mono_ms() + 5);
+}
+
+/* Whether b holds the whole answer to GET /big (its head is in the first KiB). */
+static bool big_done(const struct rs_buf *b)
+{
+  const char *h = b->len ? memmem(b->data, b->len < 1024 ? b->len : 1024, "\r\n\r\n", 4) : NULL;
+  return h && b->len >= (size_t)(h + 4 - b->data) + BIG_LEN;
+}
+
+static void test_big_answer_does_not_block(void **state)
+{
+  struct rs_buf b = {0}, other = {0};
+  int fd, fd2, rcv = 4096;
+  size_t off;
+  struct sockaddr_in a;
+  (void)state;
+  /* a client with a small receive window that does not read */
+  fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  assert_true(fd >= 0);
+  (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+  memset(&a, 0, sizeof(a));
+  a.sin_family = AF_INET;
+  a.sin_port = htons(S.port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+  S.big_released = false;
+  send_s(fd, "GET /big HTTP/1.1\r\nHost: h\r\n\r\n");
+  /* the client does not read: the loop keeps turning and serves another client */
+  tick_timer = evloop_timer_new(S.loop, on_tick, NULL);
+  assert_non_null(tick_timer);
+  ticks = 0;
+  evloop_timer_arm(tick_timer, clock_real_mono_ms() + 5);
+  turn(200);
+  assert_true(ticks > 5);
+  fd2 = connect_srv();
+  send_s(fd2, "GET /other HTTP/1.1\r\nHost: h\r\n\r\n");
+  assert_false(read_until(fd2, &other, one_answer));
+  assert_non_null(strstr(other.data, "GET /other q=-\n"));
+  assert_false(S.big_released);
+  /* the client goes away mid-answer: the body is let go */
+  (void)close(fd);
+  turn(50);
+  assert_true(S.big_released);
+  /* a client that reads gets it all, intact */
+  S.big_released = false;
+  fd = connect_srv();
+  send_s(fd, "GET /big HTTP/1.1\r\nHost: h\r\n\r\n");
+  assert_false(read_until(fd, &b, big_done));
+  assert_non_null(strstr(b.data, "Content-Length: 8388608\r\n"));
+  off = (size_t)(strstr(b.data, "\r\n\r\n") + 4 - b.data);
+  assert_int_equal(b.len - off, BIG_LEN);
+  assert_memory_equal(b.data + off, S.big, BIG_LEN);
+  turn(10);
+  assert_true(S.big_released);
+  evloop_timer_free(tick_timer);
+  (void)close(fd);
+  (void)close(fd2);
+  rs_buf_free(&b);
+  rs_buf_free(&other);
+}
+
+static void test_stream(void **state)
+{
+  struct rs_buf b = {0}, body = {0}, want = {0};
+  int fd = connect_srv();
+  const char *p;
+  unsigned i;
+  (void)state;
+  send_s(fd, "GET /stream HTTP/1.1\r\nHost: h\r\n\r\n");
+  assert_false(read_until(fd, &b, chunked_end));
+  assert_non_null(strstr(b.data, "Transfer-Encoding: chunked\r\n"));
+  assert_null(strstr(b.data, "Content-Length"));
+  /* decode the chunks */
+  p = strstr(b.data, "\r\n\r\n") + 4;
+  for(;;) {
+    char *e;
+    unsigned long n = strtoul(p, &e, 16);
+    assert_true(e[0] == '\r' && e[1] == '\n');
+    if(!n)
+      break;
+    rs_buf_append(&body, e + 2, n);
+    p = e + 2 + n;
+    assert_true(p[0] == '\r' && p[1] == '\n');
+    p += 2;
+  }
+  for(i = 0; i < 2000; i++)
+    rs_buf_printf(&want, "piece %u\n", i);
+  assert_int_equal(body.len, want.len);
+  assert_memory_equal(body.data, want.data, want.len);
+  /* HTTP/1.0: no chunks, the close ends the body */
+  (void)close(fd);
+  fd = connect_srv();
+  b.len = 0;
+  send_s(fd, "GET /stream HTTP/1.0\r\n\r\n");
+  assert_true(read_until(fd, &b, never));
+  assert_non_null(strstr(b.data, "\r\n\r\npiece 0\npiece 1\n"));
+  assert_int_equal(strlen(strstr(b.data, "\r\n\r\n") + 4), want.len);
+  (void)close(fd);
+  rs_buf_free(&b);
+  rs_buf_free(&body);
+  rs_buf_free(&want);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_parse_request),
+      cmocka_unit_test(test_parse_split_and_pipelined),
+      cmocka_unit_test(test_parse_refusals),
+      cmocka_unit_test(test_basic_auth),
+      cmocka_unit_test(test_chunked),
+      cmocka_unit_test_setup_teardown(test_pipelined_and_keep_alive, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_head_and_close, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_split_reads, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_chunked_body, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_big_answer_does_not_block, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_stream, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
