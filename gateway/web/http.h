@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * http: restockd's HTTP server (SPEC 11) on libmicrohttpd, run inside the
- * daemon's own epoll loop (MHD_USE_EPOLL without MHD's threads: the core is
+ * http: restockd's HTTP server (SPEC 11) on base/httpd_srv (restock's own
+ * HTTP/1.1 server) with an event loop of its own whose epoll descriptor sits
+ * in the daemon's epoll loop (no threads: the core is
  * single-threaded). docs/http-api.md documents every endpoint.
  *
  * Wiring it into a loop that already has an epoll set `ep`:
@@ -178,7 +179,7 @@ struct http_server *http_server_start(const struct http_env *env, char *err, siz
 /* Close every connection and the listen socket; NULL is fine. */
 void http_server_stop(struct http_server *s);
 
-/* The descriptor to watch for EPOLLIN (an epoll set of MHD's own). */
+/* The descriptor to watch for EPOLLIN (the epoll set of the server's own loop). */
 int http_server_fd(const struct http_server *s);
 /*
  * How long (ms, 0..HTTP_MAX_WAIT_MS) the loop may wait before calling
