@@ -41,7 +41,7 @@ bool codec_hmac_sha256(const unsigned char *key, size_t keylen, const void *msg,
                        unsigned char out[CODEC_SHA256_LEN]);
 /*
  * CRC-32 (IEEE 802.3, reflected, as zlib's crc32()) of d[0..n): the
- * predictor's state blob ends with it. Bitwise, for small inputs.
+ * predictor's state blob ends with it. A 1 KB table, one byte a step.
  */
 uint32_t codec_crc32(const void *d, size_t n);
 /* 0 when a[0..n) equals b[0..n), 1 otherwise, in a time that depends on n only (for secrets). */
