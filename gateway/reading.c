@@ -1016,7 +1016,8 @@ static void cons_reread(struct reading_path *rp, const struct cfg_consumable *c,
  * the installed part's own projected life (its age plus days_left) once it can be
  * projected (its bounds known and a fifth of the learned life past) and it is under
  * three quarters of `learned`; before that (or while the part is worn out), the
- * newest interval when it was that short; else `learned`. A slower wear is not followed here (the shelf then lasts
+ * newest interval when it was that short and the installed part did not last half as
+ * long again (to its first worn-out reading, or so far); else `learned`. A slower wear is not followed here (the shelf then lasts
  * longer than counted: no stockout).
  */
 static double faster_life(const struct cons_state *cs, const struct prediction *pr, int64_t now_ms,
@@ -1034,8 +1035,17 @@ static double faster_life(const struct cons_state *cs, const struct prediction *
       return proj < 0.75 * learned ? proj : learned;
   }
   if(cs->pred.n_intervals >= 2) {
-    double newest = (double)cs->pred.intervals_d[cs->pred.n_intervals - 1];
-    if(newest > 0 && newest < 0.75 * learned)
+    double newest = (double)cs->pred.intervals_d[cs->pred.n_intervals - 1], lasted = 0;
+    /* how long the installed part lasted: to its first worn-out reading, or so far */
+    if(cs->replaced_ms != INT64_MIN && now_ms >= cs->replaced_ms)
+      lasted = (double)((cs->pred.worn_ms > cs->replaced_ms && cs->pred.worn_ms < now_ms
+                             ? cs->pred.worn_ms
+                             : now_ms) -
+                        cs->replaced_ms) /
+               86400000.0;
+    /* (not once the installed part lasted half as long again: a part that wears on
+       Saturdays, fitted early on one, lasts that Saturday, and its next one a week) */
+    if(newest > 0 && newest < 0.75 * learned && !(lasted > 1.5 * newest))
       return newest;
   }
   return learned;

@@ -930,6 +930,79 @@ static void test_order_before_bounds_known(void **state)
   env_close(&e);
 }
 
+/*
+ * The same Saturday part as in test_saturday_part_every_fit_counted (its
+ * Saturday from 07:00 to 07:00 UTC, as a plant's local day), run as a plant
+ * for 30 weeks: the default rule orders (15 days to a delivery, one
+ * open line), the delivery lands on the shelf. Now and then a part is fitted
+ * early on a Saturday and wears out that Saturday: an interval of under a
+ * day among weekly ones. It was taken for a faster wear (the newest interval
+ * stands in for the life after a rate change), the life read one day and the
+ * next line ordered 30 parts for a part used about once a week. The part
+ * fitted after it lasts a week: no line carries much more than two
+ * replenishment times of use (5 parts).
+ */
+static void test_saturday_part_short_interval_no_big_line(void **state)
+{
+  struct env e;
+  struct rule_snapshot s;
+  struct rule_state st;
+  struct rule_decision d;
+  int64_t mon = T0 - T0 % DAY_MS; /* T0 is a Monday */
+  int64_t t, fit_at = INT64_MIN, arrive = INT64_MIN, pending = 0, max_line = 0;
+  double used = 0.42, noise;
+  int64_t shelf = 0, short_fits = 0, delivered = 0;
+  int64_t fitted = INT64_MIN;
+  bool worn = false;
+  uint32_t rnd = 7;
+  (void)state;
+  env_open(&e);
+  assert_int_equal(store_meta_set(e.st, STORE_META_REPLENISH "m1/filter", "1296000000"), RS_OK);
+  assert_int_equal(store_add_spares(e.st, "m1/filter", -2, mon, NULL), RS_OK);
+  rule_state_init(&st, e.cfg);
+  for(t = mon; t < mon + 30 * 7 * DAY_MS; t += HOUR_MS) {
+    /* its Saturday in the plant's time, 07:00 to 07:00 UTC */
+    bool sat = (t - mon - 7 * HOUR_MS) / DAY_MS % 7 == 5;
+    if(sat)
+      used += 1.0 / 21;
+    if(arrive != INT64_MIN && t >= arrive) {
+      shelf += pending;
+      assert_int_equal(store_add_spares(e.st, "m1/filter", pending, t, NULL), RS_OK);
+      arrive = INT64_MIN;
+      delivered++;
+    }
+    if(fit_at != INT64_MIN && t >= fit_at) {
+      fitted = t;
+      worn = false;
+      used = 0;
+      shelf--;
+      fit_at = INT64_MIN;
+    }
+    if(used >= 0.95 && !worn) {
+      worn = true;
+      if(fitted != INT64_MIN && t - fitted < DAY_MS) /* fitted early on a Saturday, worn out that day */
+        short_fits++;
+    }
+    if(used >= 0.95 && fit_at == INT64_MIN && shelf > 0)
+      fit_at = t + 2 * HOUR_MS;
+    rnd = rnd * 1103515245u + 12345u;
+    noise = ((double)(rnd >> 16 & 0x7fff) / 32767.0 - 0.5) * 0.4;
+    submit(&e, "lvl", t, round(fmax(0, 100 * (1 - used) + noise) * 100) / 100);
+    reading_path_snapshot(e.rp, e.filter, t, arrive != INT64_MIN, &s);
+    if(rules_evaluate(e.cfg, t, &s, &st, 1, &d, 1) == 1) {
+      pending = d.quantity;
+      arrive = t + 15 * DAY_MS;
+      max_line = d.quantity > max_line ? d.quantity : max_line;
+    }
+  }
+  rule_state_free(&st);
+  assert_true(short_fits >= 1); /* the case happened */
+  assert_true(delivered >= 8);
+  /* two replenishment times and the margin, 32 days, over a part a week: 5 */
+  assert_true(max_line <= 7);
+  env_close(&e);
+}
+
 /* A button (a coil): a 0 -> 1 edge is one press, taken by one snapshot. */
 static void test_button_edge(void **state)
 {
@@ -970,6 +1043,7 @@ int main(void)
       cmocka_unit_test(test_saturday_part_every_fit_counted),
       cmocka_unit_test(test_first_order_of_saturday_part_flat_fit),
       cmocka_unit_test(test_order_before_bounds_known),
+      cmocka_unit_test(test_saturday_part_short_interval_no_big_line),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
