@@ -440,10 +440,11 @@ shop:
             return
         cart = [(sn.sim, sn.ks["cartridge"], sn.points["level"]) for sn in snaps]
         waiting = [(t, k, v) for t, k, v in cart if k["replacements"] == 0]
-        check(all(b[2] <= a[2] for a, b in zip(waiting, waiting[1:])) and waiting[-1][2] < lv[0] / 10,
-              "the cartridge depletes until it is replaced (%.1f -> %.1f %%)"
-              % (lv[0] / 10, waiting[-1][2]))
-        undelivered = [t for t, k, _ in cart if k["delivered"] == 0]
+        last = waiting[-1][2] if waiting else b.points["level"]
+        check(all(y[2] <= x[2] for x, y in zip(waiting, waiting[1:])) and last < lv[0] / 10,
+              "the cartridge depletes until it is replaced (%.1f -> %.1f %%)" % (lv[0] / 10, last))
+        # the last moment seen without the unit (the order itself if no snapshot was that early)
+        undelivered = [placed.sim] + [t for t, k, _ in cart if k["delivered"] == 0]
         delivered = [t for t, k, _ in cart if k["delivered"] >= 1]
         check(delivered and delivered[0] >= placed.sim + pace,
               "the unit arrives no sooner than the order's pace (%.2f simulated h after the order)"
@@ -455,7 +456,7 @@ shop:
         if due:
             t_due, at = due[0]
             at = datetime.datetime.fromisoformat(at.replace("Z", "+00:00")).timestamp()
-            check(undelivered and undelivered[-1] + 2 * HOUR - TICK_SLACK <= at <= t_due + 2 * HOUR,
+            check(undelivered[-1] + 2 * HOUR - TICK_SLACK <= at <= t_due + 2 * HOUR,
                   "the spare is due replace_after (2 h) after the delivery")
         else:
             print("note: no snapshot caught the spare while it was due")
