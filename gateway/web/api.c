@@ -439,3 +439,215 @@ char *api_dump(const json_t *j)
 {
   return json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
 }
+
+/* ---- documents written piece by piece ------------------------------------ */
+
+/* About this much text is appended by one api_stream_fill(). */
+#define API_PIECE 16384
+
+enum api_phase { PH_HEAD, PH_DEVICES, PH_MID, PH_CONSUMABLES, PH_TAIL, PH_DONE };
+
+struct api_stream {
+  struct status_view v; /* owned (moved in) */
+  struct cfg *cfg;      /* a reference (cfg_ref): the view points into it */
+  bool devices, consumables; /* which arrays the document has */
+  char *head, *mid, *tail;   /* the text around them, built when the stream is made */
+  enum api_phase ph;
+  size_t i; /* the next item of the current array */
+};
+
+/* json_dump_callback's sink: append to the rs_buf. */
+static int dump_cb(const char *buf, size_t size, void *data)
+{
+  struct rs_buf *b = data;
+  rs_buf_append(b, buf, size);
+  return b->oom ? -1 : 0;
+}
+
+/* Append j as api_dump() writes it; decrefs j. 0, or -1 (j NULL or out of memory). */
+static int dump_into(json_t *j, struct rs_buf *o)
+{
+  int rc = j ? json_dump_callback(j, dump_cb, o,
+                                  JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15))
+             : -1;
+  json_decref(j);
+  return rc || o->oom ? -1 : 0;
+}
+
+/* A stream over *v (moved in: *v is left empty) with cfg referenced. */
+static struct api_stream *stream_new(struct status_view *v, const struct cfg *cfg)
+{
+  struct api_stream *s = calloc(1, sizeof(*s));
+  if(!s)
+    return NULL;
+  s->v = *v;
+  memset(v, 0, sizeof(*v));
+  s->cfg = cfg ? cfg_ref(cfg) : NULL;
+  return s;
+}
+
+void api_stream_free(void *ud)
+{
+  struct api_stream *s = ud;
+  if(!s)
+    return;
+  status_view_free(&s->v);
+  cfg_free(s->cfg);
+  free(s->head);
+  free(s->mid);
+  free(s->tail);
+  free(s);
+}
+
+/* A copy of text, or NULL (then *bad). */
+static char *dup_text(const char *text, bool *bad)
+{
+  char *t = strdup(text);
+  if(!t)
+    *bad = true;
+  return t;
+}
+
+struct api_stream *api_list_stream(struct status_view *v, const struct cfg *cfg, bool devices)
+{
+  struct api_stream *s = stream_new(v, cfg);
+  bool bad = !s;
+  if(bad)
+    return NULL;
+  s->devices = devices;
+  s->consumables = !devices;
+  s->head = dup_text(devices ? "{\"devices\":[" : "{\"consumables\":[", &bad);
+  s->tail = dup_text("]}", &bad);
+  if(bad) {
+    api_stream_free(s);
+    return NULL;
+  }
+  return s;
+}
+
+enum rs_err api_status_stream(const struct api_gateway_info *g, struct status_view *v,
+                              const struct cfg *cfg, struct store *st, struct api_stream **out)
+{
+  struct api_stream *s = stream_new(v, cfg);
+  json_t *gw = json_object(), *orders = NULL, *alerts = json_array();
+  struct rs_buf h = {0}, t = {0};
+  char **al = NULL;
+  size_t nal = 0, i;
+  enum rs_err rc = RS_OK;
+  bool bad = !s || !gw || !alerts;
+
+  *out = NULL;
+  if(bad)
+    goto fail;
+  /* what api_status_json() puts around the two arrays, the same text */
+  put(gw, "id", json_string(g->id ? g->id : ""), &bad);
+  put(gw, "version", json_string(g->version ? g->version : ""), &bad);
+  put(gw, "time", api_time(g->now_ms), &bad);
+  put(gw, "uptime_s", json_integer(g->uptime_s), &bad);
+  put(gw, "time_scale", json_real(g->time_scale), &bad);
+  rs_buf_puts(&h, "{\"gateway\":");
+  bad |= dump_into(gw, &h) != 0;
+  gw = NULL;
+  rs_buf_puts(&h, ",\"devices\":[");
+  if(st) {
+    rc = orders_array(st, s->cfg, true, &orders);
+    if(rc)
+      goto fail;
+  }
+  else
+    orders = json_array();
+  status_alerts(&s->v, s->cfg, st, &al, &nal);
+  for(i = 0; i < nal; i++)
+    push(alerts, json_string(al[i]), &bad);
+  status_alerts_free(al, nal);
+  rs_buf_puts(&t, "],\"orders\":");
+  bad |= dump_into(orders, &t) != 0;
+  orders = NULL;
+  rs_buf_puts(&t, ",\"alerts\":");
+  bad |= dump_into(alerts, &t) != 0;
+  alerts = NULL;
+  rs_buf_puts(&t, "}");
+  if(bad || h.oom || t.oom) {
+    rc = RS_ERR_NOMEM;
+    goto fail;
+  }
+  s->devices = s->consumables = true;
+  s->head = h.data;
+  s->tail = t.data;
+  s->mid = dup_text("],\"consumables\":[", &bad);
+  if(bad) {
+    s->head = s->tail = NULL;
+    rc = RS_ERR_NOMEM;
+    goto fail;
+  }
+  *out = s;
+  return RS_OK;
+fail:
+  json_decref(gw);
+  json_decref(orders);
+  json_decref(alerts);
+  rs_buf_free(&h);
+  rs_buf_free(&t);
+  api_stream_free(s);
+  return rc ? rc : RS_ERR_NOMEM;
+}
+
+/* Append the items of one array from s->i on until o has grown by API_PIECE; true when done. */
+static bool fill_items(struct api_stream *s, bool devices, struct rs_buf *o, size_t stop)
+{
+  size_t n = devices ? s->v.n_devices : s->v.n_consumables;
+  for(; s->i < n && o->len < stop && !o->oom; s->i++) {
+    if(s->i)
+      rs_buf_puts(o, ",");
+    if(dump_into(devices ? api_device_json(&s->v.devices[s->i])
+                         : api_consumable_json(&s->v.consumables[s->i]),
+                 o))
+      return false;
+  }
+  return s->i >= n;
+}
+
+int api_stream_fill(void *ud, struct rs_buf *out)
+{
+  struct api_stream *s = ud;
+  size_t stop = out->len + API_PIECE;
+  while(s->ph != PH_DONE && out->len < stop && !out->oom) {
+    switch(s->ph) {
+    case PH_HEAD:
+      rs_buf_puts(out, s->head);
+      s->ph = s->devices ? PH_DEVICES : PH_CONSUMABLES;
+      s->i = 0;
+      break;
+    case PH_DEVICES:
+      if(fill_items(s, true, out, stop))
+        s->ph = s->consumables ? PH_MID : PH_TAIL;
+      break;
+    case PH_MID:
+      rs_buf_puts(out, s->mid);
+      s->ph = PH_CONSUMABLES;
+      s->i = 0;
+      break;
+    case PH_CONSUMABLES:
+      if(fill_items(s, false, out, stop))
+        s->ph = PH_TAIL;
+      break;
+    case PH_TAIL:
+      rs_buf_puts(out, s->tail);
+      s->ph = PH_DONE;
+      break;
+    case PH_DONE:
+      break;
+    }
+  }
+  if(out->oom)
+    return -1;
+  return s->ph == PH_DONE ? 0 : 1;
+}
+
+enum rs_err api_stream_text(struct api_stream *s, struct rs_buf *out)
+{
+  int rc;
+  while((rc = api_stream_fill(s, out)) == 1)
+    ;
+  return rc ? RS_ERR_NOMEM : RS_OK;
+}

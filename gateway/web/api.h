@@ -24,6 +24,7 @@
 
 #include "config/config.h"
 #include "base/rs_err.h"
+#include "base/rs_util.h"
 #include "gateway/web/status.h"
 #include "gateway/store.h"
 
@@ -63,6 +64,37 @@ json_t *api_devices_json(const struct status_view *v);
  */
 enum rs_err api_status_json(const struct api_gateway_info *g, const struct status_view *v,
                             const struct cfg *cfg, struct store *st, json_t **out);
+
+/*
+ * The large documents written piece by piece: a stream holds the status
+ * view (moved in: the caller's is left empty) and a reference on cfg
+ * (cfg_ref: the view points into it, a reload may swap the config
+ * meanwhile), and writes the document's text a part at a time; the whole
+ * document is never built, neither as jansson values nor as one string
+ * (at 5 000 consumables /api/v1/consumables took ~15 MB of jansson values
+ * for 1.9 MB of text). The text is byte for byte what api_dump() writes of
+ * api_consumables_json(), api_devices_json() or api_status_json().
+ */
+struct api_stream;
+/* {"devices": [...]} (devices) or {"consumables": [...]}; NULL when out of memory. */
+struct api_stream *api_list_stream(struct status_view *v, const struct cfg *cfg, bool devices);
+/*
+ * The /api/v1/status document. Its open orders and alerts are read now, so
+ * a store error is returned here (RS_OK or the store's error; *out NULL
+ * then), not in the middle of the answer.
+ */
+enum rs_err api_status_stream(const struct api_gateway_info *g, struct status_view *v,
+                              const struct cfg *cfg, struct store *st, struct api_stream **out);
+/*
+ * Append the next part (about 16 KiB) to out: 1 when more follows, 0 when
+ * that was the last, -1 when out of memory (base/httpd_srv.h's
+ * httpd_fill_fn shape; ud is the stream).
+ */
+int api_stream_fill(void *ud, struct rs_buf *out);
+/* The rest of the document at once into out: RS_OK or RS_ERR_NOMEM. */
+enum rs_err api_stream_text(struct api_stream *s, struct rs_buf *out);
+/* Free the stream (its view, its reference on the config); NULL is fine. */
+void api_stream_free(void *ud);
 
 /* {"error": {"code": code, "message": message}} (the shape SPEC 9 uses too). */
 json_t *api_error_json(const char *code, const char *message);

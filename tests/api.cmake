@@ -1,0 +1,3 @@
+# SPDX-License-Identifier: Apache-2.0
+# gateway/web/api.c: the streamed documents
+restock_unit_test(test_api_stream SOURCES ${RESTOCK_TEST_DIR}/test_api_stream.c)

@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The streamed API documents (gateway/web/api.h, api_stream_*): what a
+ * client of /api/v1/consumables, /api/v1/devices and /api/v1/status reads
+ * is the same text the jansson builders make, byte for byte, whether it
+ * comes in many parts or at once, and a stream still reads its config after
+ * the daemon dropped it (a reload while an answer is being sent).
+ *
+ * Real config loader, real SQLite store in a temp dir, real reading path
+ * and scheduler (no adapter: its devices are listed, never polled).
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "base/rs_util.h"
+#include "config/config.h"
+#include "gateway/reading.h"
+#include "gateway/scheduler.h"
+#include "gateway/store.h"
+#include "gateway/web/api.h"
+#include "gateway/web/status.h"
+
+#define T0      1830000000000LL /* 2027-12-28: after the build date (the clock check) */
+#define N_DEV   4
+#define N_CONS  30 /* per device: the documents are several parts long (~16 KiB a part) */
+
+static const char restock_yaml[] =
+    "gateway: {id: gw}\n"
+    "orders: {currency: EUR}\n"
+    "catalog:\n"
+    "  - {sku: F-1, supplier: acme, unit_price: \"10.00\", currency: EUR, lead_time: 3d}\n"
+    "suppliers: [{id: acme}]\n";
+
+struct env {
+  char dir[64];
+  struct cfg *cfg;
+  struct store *st;
+  struct reading_path *rp;
+  struct scheduler *sched;
+  struct rs_buf devices_yaml;
+};
+
+static void env_open(struct env *e)
+{
+  struct cfg_file_buf files[2];
+  struct cfg_diags diags = {0};
+  char db[128], err[256];
+  int nerr, d, c;
+  int64_t t;
+
+  memset(e, 0, sizeof(*e));
+  rs_buf_puts(&e->devices_yaml, "devices:\n");
+  for(d = 0; d < N_DEV; d++) {
+    rs_buf_printf(&e->devices_yaml,
+                  "  - id: m%d\n    transport: {type: modbus-tcp, host: 127.0.0.1, port: %d}\n"
+                  "    points:\n",
+                  d, 9 + d);
+    for(c = 0; c < N_CONS; c++)
+      rs_buf_printf(&e->devices_yaml, "      - {id: p%d, register: holding, address: %d}\n", c, c);
+    rs_buf_puts(&e->devices_yaml, "    consumables:\n");
+    for(c = 0; c < N_CONS; c++)
+      rs_buf_printf(&e->devices_yaml,
+                    "      - {id: c%d, sku: F-1, spares: %d, level: {point: p%d, full: 100, "
+                    "empty: 0}}\n",
+                    c, c % 3, c);
+  }
+  assert_false(e->devices_yaml.oom);
+  files[0].name = "restock.yaml";
+  files[0].data = restock_yaml;
+  files[0].len = sizeof(restock_yaml) - 1;
+  files[1].name = "devices.d/m.yaml";
+  files[1].data = e->devices_yaml.data;
+  files[1].len = e->devices_yaml.len;
+  assert_int_equal(rs_strlcpy(e->dir, "/tmp/restock-apistream-XXXXXX", sizeof(e->dir)), 0);
+  assert_non_null(mkdtemp(e->dir));
+  nerr = cfg_load_buffers(e->dir, files, 2, &e->cfg, &diags);
+  if(nerr)
+    cfg_diags_print(&diags, stderr);
+  cfg_diags_free(&diags);
+  assert_int_equal(nerr, 0);
+  assert_int_equal(rs_snprintf(db, sizeof(db), "%s/restock.db", e->dir), 0);
+  assert_int_equal(store_open(db, &e->st, err, sizeof(err)), RS_OK);
+  e->rp = reading_path_new(e->st, e->cfg);
+  assert_non_null(e->rp);
+  e->sched = scheduler_new(e->cfg, NULL, NULL, 0);
+  assert_non_null(e->sched);
+  /* a day of falling levels on every point but the last of each device (never read) */
+  for(t = 0; t <= 24; t++) {
+    for(d = 0; d < N_DEV; d++) {
+      for(c = 0; c + 1 < N_CONS; c++) {
+        char dev[16], pt[16];
+        struct reading r;
+        memset(&r, 0, sizeof(r));
+        (void)rs_snprintf(dev, sizeof(dev), "m%d", d);
+        (void)rs_snprintf(pt, sizeof(pt), "p%d", c);
+        r.device = dev;
+        r.point = pt;
+        r.wall_ms = T0 + t * 3600000LL;
+        r.value = 100.0 - (double)t * (1.0 + c % 4) - d;
+        r.is_int = false;
+        r.error = READING_OK;
+        assert_int_equal(reading_path_submit(e->rp, &r), RS_OK);
+      }
+    }
+  }
+}
+
+static void env_close(struct env *e)
+{
+  char cmd[128];
+  scheduler_free(e->sched);
+  reading_path_free(e->rp);
+  store_close(e->st);
+  cfg_free(e->cfg);
+  rs_buf_free(&e->devices_yaml);
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->dir);
+  assert_int_equal(system(cmd), 0);
+}
+
+static void collect(struct env *e, struct status_view *v)
+{
+  status_view_collect(v, e->cfg, e->sched, e->rp, e->st, T0 + 25 * 3600000LL);
+}
+
+/*
+ * Read s part by part, as the HTTP server does, into a string (caller
+ * frees); *parts counts the parts. Frees s.
+ */
+static char *read_parts(struct api_stream *s, size_t *parts)
+{
+  struct rs_buf all = {0};
+  int rc;
+  *parts = 0;
+  do {
+    struct rs_buf piece = {0};
+    rc = api_stream_fill(s, &piece);
+    assert_true(rc == 0 || rc == 1);
+    if(piece.len)
+      rs_buf_append(&all, piece.data, piece.len);
+    rs_buf_free(&piece);
+    (*parts)++;
+  } while(rc == 1);
+  api_stream_free(s);
+  assert_false(all.oom);
+  return all.data;
+}
+
+static void test_consumables_same_text(void **state)
+{
+  struct env e;
+  struct status_view v, v2;
+  json_t *j;
+  char *want, *got;
+  size_t parts;
+  (void)state;
+  env_open(&e);
+  collect(&e, &v);
+  j = api_consumables_json(&v);
+  want = api_dump(j);
+  json_decref(j);
+  assert_non_null(want);
+  assert_int_equal(v.n_consumables, N_DEV * N_CONS);
+  collect(&e, &v2);
+  got = read_parts(api_list_stream(&v2, e.cfg, false), &parts);
+  assert_int_equal(v2.n_consumables, 0); /* moved into the stream */
+  assert_true(parts > 1);                /* really in parts */
+  assert_string_equal(got, want);
+  /* a figure a client reads: the first consumable's level after a day */
+  assert_non_null(strstr(got, "\"id\":\"m0/c0\""));
+  free(want);
+  free(got);
+  status_view_free(&v);
+  env_close(&e);
+}
+
+static void test_devices_and_status_same_text(void **state)
+{
+  struct env e;
+  struct status_view v, v2;
+  struct api_gateway_info g = {.id = "gw", .version = "1.2.3", .now_ms = T0, .uptime_s = 5,
+                               .time_scale = 1};
+  struct api_stream *s = NULL;
+  struct rs_buf at_once = {0};
+  json_t *j = NULL;
+  char *want, *got;
+  size_t parts;
+  (void)state;
+  env_open(&e);
+  collect(&e, &v);
+  assert_int_equal(v.n_devices, N_DEV);
+  j = api_devices_json(&v);
+  want = api_dump(j);
+  json_decref(j);
+  collect(&e, &v2);
+  got = read_parts(api_list_stream(&v2, e.cfg, true), &parts);
+  assert_string_equal(got, want);
+  free(want);
+  free(got);
+
+  assert_int_equal(api_status_json(&g, &v, e.cfg, e.st, &j), RS_OK);
+  want = api_dump(j);
+  json_decref(j);
+  collect(&e, &v2);
+  assert_int_equal(api_status_stream(&g, &v2, e.cfg, e.st, &s), RS_OK);
+  got = read_parts(s, &parts);
+  assert_true(parts > 1);
+  assert_string_equal(got, want);
+  free(got);
+  /* the same, at once */
+  collect(&e, &v2);
+  assert_int_equal(api_status_stream(&g, &v2, e.cfg, e.st, &s), RS_OK);
+  assert_int_equal(api_stream_text(s, &at_once), RS_OK);
+  api_stream_free(s);
+  assert_string_equal(at_once.data, want);
+  rs_buf_free(&at_once);
+  free(want);
+  status_view_free(&v);
+  env_close(&e);
+}
+
+/* A reload frees the daemon's config while an answer is half sent: the stream holds its own. */
+static void test_stream_outlives_config(void **state)
+{
+  struct env e;
+  struct status_view v;
+  struct api_stream *s;
+  struct rs_buf first = {0}, rest = {0};
+  (void)state;
+  env_open(&e);
+  collect(&e, &v);
+  s = api_list_stream(&v, e.cfg, false);
+  assert_non_null(s);
+  assert_int_equal(api_stream_fill(s, &first), 1);
+  scheduler_free(e.sched);
+  e.sched = NULL;
+  reading_path_free(e.rp);
+  e.rp = NULL;
+  cfg_free(e.cfg); /* the daemon's reference: the stream keeps the config alive (ASan) */
+  e.cfg = NULL;
+  assert_int_equal(api_stream_text(s, &rest), RS_OK);
+  api_stream_free(s);
+  /* the last consumable's id, read from the config after it was dropped */
+  assert_non_null(strstr(rest.data, "\"id\":\"m3/c29\""));
+  rs_buf_free(&first);
+  rs_buf_free(&rest);
+  env_close(&e);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_consumables_same_text),
+      cmocka_unit_test(test_devices_and_status_same_text),
+      cmocka_unit_test(test_stream_outlives_config),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
