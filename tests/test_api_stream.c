@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The streamed API documents (gateway/web/api.h, api_stream_*): what a
- * client of /api/v1/consumables, /api/v1/devices and /api/v1/status reads
- * is the same text the jansson builders make, byte for byte, whether it
- * comes in many parts or at once, and a stream still reads its config after
- * the daemon dropped it (a reload while an answer is being sent).
+ * The streamed documents (gateway/web/api.h api_stream_*, metrics.h
+ * metrics_stream_*): what a client of /api/v1/consumables, /api/v1/devices,
+ * /api/v1/status and /metrics reads is the same text the jansson builders
+ * (and metrics_render) make, byte for byte, whether it comes in many parts
+ * or at once, and a stream still reads its config after the daemon dropped
+ * it (a reload while an answer is being sent).
  *
  * Real config loader, real SQLite store in a temp dir, real reading path
  * and scheduler (no adapter: its devices are listed, never polled).
@@ -27,6 +28,7 @@
 #include "gateway/scheduler.h"
 #include "gateway/store.h"
 #include "gateway/web/api.h"
+#include "gateway/web/metrics.h"
 #include "gateway/web/status.h"
 
 #define T0      1830000000000LL /* 2027-12-28: after the build date (the clock check) */
@@ -255,12 +257,60 @@ static void test_stream_outlives_config(void **state)
   env_close(&e);
 }
 
+/* /metrics in parts is metrics_render()'s text: no sample lost or doubled at a part's edge. */
+static void test_metrics_parts(void **state)
+{
+  struct env e;
+  struct status_view v, v2;
+  struct metrics_input in;
+  struct metrics *m = metrics_new();
+  struct metrics_stream *s = NULL;
+  struct rs_buf whole = {0}, parts = {0};
+  int rc, n = 0;
+  (void)state;
+  env_open(&e);
+  assert_non_null(m);
+  metrics_sample(m, e.sched);
+  collect(&e, &v);
+  memset(&in, 0, sizeof(in));
+  in.v = &v;
+  in.st = e.st;
+  in.version = "1.2.3";
+  in.lines_created = 0;
+  in.start_time_ms = T0;
+  in.cfg = e.cfg;
+  assert_int_equal(metrics_render(m, &in, &whole), RS_OK);
+  collect(&e, &v2);
+  assert_int_equal(metrics_stream_new(m, &in, &v2, &s), RS_OK);
+  assert_int_equal(v2.n_consumables, 0); /* moved into the stream */
+  cfg_free(cfg_ref(e.cfg));              /* a reference taken and dropped changes nothing */
+  do {
+    rc = metrics_stream_fill(s, &parts);
+    assert_true(rc == 0 || rc == 1);
+    n++;
+  } while(rc == 1);
+  metrics_stream_free(s);
+  assert_true(n > 1);
+  assert_false(whole.oom);
+  assert_false(parts.oom);
+  assert_string_equal(parts.data, whole.data);
+  /* what a scraper reads: every consumable's spares, the last one's too */
+  assert_non_null(strstr(whole.data, "restock_consumable_spares{consumable=\"m3/c29\"} 2\n"));
+  assert_non_null(strstr(whole.data, "restock_device_up{device=\"m3\"} 1\n"));
+  rs_buf_free(&whole);
+  rs_buf_free(&parts);
+  status_view_free(&v);
+  metrics_free(m);
+  env_close(&e);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_consumables_same_text),
       cmocka_unit_test(test_devices_and_status_same_text),
       cmocka_unit_test(test_stream_outlives_config),
+      cmocka_unit_test(test_metrics_parts),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -152,139 +152,139 @@ static int count_order(void *ud, const struct store_order *o)
   return 0;
 }
 
-static void render_devices(struct metrics *m, const struct status_view *v, struct rs_buf *o)
-{
-  size_t i;
-  unsigned k;
+/* ---- the per-device and per-consumable families, one item at a time ------ */
 
-  prom_head(o, "restock_device_up", "gauge", "Whether the device answers (1) or is marked down (0).");
-  for(i = 0; i < v->n_devices; i++)
-    prom_sample(o, "restock_device_up", "device", v->devices[i].s.id, v->devices[i].s.up ? 1 : 0);
-  prom_head(o, "restock_device_polls_total", "counter", "Polls of the device since start.");
-  for(i = 0; i < v->n_devices; i++)
-    prom_sample_u64(o, "restock_device_polls_total", "device", v->devices[i].s.id,
-               v->devices[i].s.polls);
-  prom_head(o, "restock_device_poll_failures_total", "counter",
-       "Polls the device did not answer since start.");
-  for(i = 0; i < v->n_devices; i++)
-    prom_sample_u64(o, "restock_device_poll_failures_total", "device", v->devices[i].s.id,
-               v->devices[i].s.failures);
-  prom_head(o, "restock_device_consecutive_failures", "gauge", "Failed polls in a row.");
-  for(i = 0; i < v->n_devices; i++)
-    prom_sample(o, "restock_device_consecutive_failures", "device", v->devices[i].s.id,
-            (double)v->devices[i].s.consecutive_failures);
-  prom_head(o, "restock_device_errors_total", "counter", "Reading errors by kind since start.");
-  for(i = 0; i < v->n_devices; i++) {
+struct family {
+  const char *name, *type, *help;
+};
+
+static const struct family dev_fams[] = {
+    {"restock_device_up", "gauge", "Whether the device answers (1) or is marked down (0)."},
+    {"restock_device_polls_total", "counter", "Polls of the device since start."},
+    {"restock_device_poll_failures_total", "counter",
+     "Polls the device did not answer since start."},
+    {"restock_device_consecutive_failures", "gauge", "Failed polls in a row."},
+    {"restock_device_errors_total", "counter", "Reading errors by kind since start."},
+    {"restock_device_last_success_timestamp_seconds", "gauge",
+     "Unix time of the last successful poll (absent before the first)."},
+};
+
+/* Device family f's samples of device d. */
+static void dev_item(size_t f, const struct status_device *d, struct rs_buf *o)
+{
+  const char *name = dev_fams[f].name;
+  unsigned k;
+  switch(f) {
+  case 0:
+    prom_sample(o, name, "device", d->s.id, d->s.up ? 1 : 0);
+    break;
+  case 1:
+    prom_sample_u64(o, name, "device", d->s.id, d->s.polls);
+    break;
+  case 2:
+    prom_sample_u64(o, name, "device", d->s.id, d->s.failures);
+    break;
+  case 3:
+    prom_sample(o, name, "device", d->s.id, (double)d->s.consecutive_failures);
+    break;
+  case 4:
     for(k = 0; k < SCHED_ERR_KINDS; k++) {
-      if(!status_error_shown(&v->devices[i], (unsigned)k))
+      if(!status_error_shown(d, (unsigned)k))
         continue;
       rs_buf_puts(o, "restock_device_errors_total{device=\"");
-      prom_escape_label(o, v->devices[i].s.id);
+      prom_escape_label(o, d->s.id);
       rs_buf_printf(o, "\",kind=\"%s\"} %" PRIu64 "\n", scheduler_error_kind_name((unsigned)k),
-                    v->devices[i].s.errors[k]);
+                    d->s.errors[k]);
     }
-  }
-  prom_head(o, "restock_device_last_success_timestamp_seconds", "gauge",
-       "Unix time of the last successful poll (absent before the first).");
-  for(i = 0; i < v->n_devices; i++)
-    if(v->devices[i].s.last_success_ms > 0)
-      prom_sample(o, "restock_device_last_success_timestamp_seconds", "device", v->devices[i].s.id,
-              (double)v->devices[i].s.last_success_ms / 1000.0);
-
-  prom_head(o, "restock_poll_duration_seconds", "histogram",
-       "Round-trip time of successful device polls.");
-  for(i = 0; m && i < m->n; i++) {
-    const struct hist *h = &m->h[i];
-    prom_histogram(o, "restock_poll_duration_seconds", "device", h->device, poll_buckets,
-                   h->counts, N_BUCKETS, h->count, h->sum);
+    break;
+  default:
+    if(d->s.last_success_ms > 0)
+      prom_sample(o, name, "device", d->s.id, (double)d->s.last_success_ms / 1000.0);
+    break;
   }
 }
 
-static void render_consumables(const struct status_view *v, struct rs_buf *o)
+/* days_left and the like in the base unit Prometheus wants (promtool refuses a "days" metric) */
+static const struct family cons_fams[] = {
+    {"restock_consumable_level_ratio", "gauge",
+     "Remaining fraction of the installed part, 0 to 1 (absent before the first reading)."},
+    {"restock_consumable_time_left_seconds", "gauge",
+     "Predicted time until empty (days_left in seconds); +Inf when not depleting, absent "
+     "when unknown."},
+    /* the calibrated bounds (docs/prediction.md, Bounds), same unit */
+    {"restock_consumable_time_left_p10_seconds", "gauge",
+     "10 % quantile of the time until empty (days_left_p10 in seconds); +Inf when not "
+     "depleting, absent when unknown."},
+    {"restock_consumable_time_left_p90_seconds", "gauge",
+     "90 % quantile of the time until empty (days_left_p90 in seconds); +Inf when not "
+     "depleting, absent when unknown."},
+    {"restock_consumable_cover_p10_seconds", "gauge",
+     "10 % quantile of the cover, installed part and shelf (cover_days_p10 in seconds); "
+     "+Inf when not depleting, absent when unknown."},
+    {"restock_consumable_runout_risk_ratio", "gauge",
+     "Chance, 0 to 1, that the cover ends before a delivery ordered now arrives "
+     "(runout_risk); absent when unknown."},
+    {"restock_consumable_empty_timestamp_seconds", "gauge",
+     "Predicted Unix time of empty; absent when not depleting or unknown."},
+    {"restock_consumable_stale", "gauge",
+     "1 when the consumable has had no fresh reading within stale_after."},
+    {"restock_consumable_spares", "gauge", "Parts on the shelf."},
+    {"restock_consumable_on_order", "gauge",
+     "Units on the consumable's open order line not yet delivered."},
+    {"restock_consumable_held", "gauge",
+     "1 while the consumable is held (rejected, expired or by a person): no rule orders it."},
+    /* for the alert "runs out within its lead time with no order open" (issue 16) */
+    {"restock_consumable_lead_time_seconds", "gauge",
+     "Lead time of the consumable's catalog item (lead_time_days in seconds)."},
+    {"restock_consumable_cover_seconds", "gauge",
+     "Predicted time until the installed part and the spares are used up (cover_days in "
+     "seconds); +Inf when not depleting, absent when unknown."},
+};
+
+/* Consumable family f's value of c into *x; false when the sample is absent. */
+static bool cons_value(size_t f, const struct status_consumable *c, double *x)
 {
-  size_t i;
-  prom_head(o, "restock_consumable_level_ratio", "gauge",
-       "Remaining fraction of the installed part, 0 to 1 (absent before the first reading).");
-  for(i = 0; i < v->n_consumables; i++)
-    if(v->consumables[i].has_level)
-      prom_sample(o, "restock_consumable_level_ratio", "consumable", v->consumables[i].c->full_id,
-              v->consumables[i].level_pct / 100.0);
-  /* days_left in the base unit Prometheus wants (promtool refuses a "days" metric) */
-  prom_head(o, "restock_consumable_time_left_seconds", "gauge",
-       "Predicted time until empty (days_left in seconds); +Inf when not depleting, absent "
-       "when unknown.");
-  for(i = 0; i < v->n_consumables; i++)
-    if(v->consumables[i].has_level && !isnan(v->consumables[i].days_left))
-      prom_sample(o, "restock_consumable_time_left_seconds", "consumable", v->consumables[i].c->full_id,
-              v->consumables[i].days_left * 86400.0);
-  /* the calibrated bounds (docs/prediction.md, Bounds), same unit */
-  prom_head(o, "restock_consumable_time_left_p10_seconds", "gauge",
-       "10 % quantile of the time until empty (days_left_p10 in seconds); +Inf when not "
-       "depleting, absent when unknown.");
-  for(i = 0; i < v->n_consumables; i++)
-    if(v->consumables[i].has_level && !isnan(v->consumables[i].days_left_p10))
-      prom_sample(o, "restock_consumable_time_left_p10_seconds", "consumable",
-              v->consumables[i].c->full_id, v->consumables[i].days_left_p10 * 86400.0);
-  prom_head(o, "restock_consumable_time_left_p90_seconds", "gauge",
-       "90 % quantile of the time until empty (days_left_p90 in seconds); +Inf when not "
-       "depleting, absent when unknown.");
-  for(i = 0; i < v->n_consumables; i++)
-    if(v->consumables[i].has_level && !isnan(v->consumables[i].days_left_p90))
-      prom_sample(o, "restock_consumable_time_left_p90_seconds", "consumable",
-              v->consumables[i].c->full_id, v->consumables[i].days_left_p90 * 86400.0);
-  prom_head(o, "restock_consumable_cover_p10_seconds", "gauge",
-       "10 % quantile of the cover, installed part and shelf (cover_days_p10 in seconds); "
-       "+Inf when not depleting, absent when unknown.");
-  for(i = 0; i < v->n_consumables; i++)
-    if(v->consumables[i].has_level && !isnan(v->consumables[i].cover_days_p10))
-      prom_sample(o, "restock_consumable_cover_p10_seconds", "consumable",
-              v->consumables[i].c->full_id, v->consumables[i].cover_days_p10 * 86400.0);
-  prom_head(o, "restock_consumable_runout_risk_ratio", "gauge",
-       "Chance, 0 to 1, that the cover ends before a delivery ordered now arrives "
-       "(runout_risk); absent when unknown.");
-  for(i = 0; i < v->n_consumables; i++)
-    if(v->consumables[i].has_level && !isnan(v->consumables[i].runout_risk))
-      prom_sample(o, "restock_consumable_runout_risk_ratio", "consumable",
-              v->consumables[i].c->full_id, v->consumables[i].runout_risk);
-  prom_head(o, "restock_consumable_empty_timestamp_seconds", "gauge",
-       "Predicted Unix time of empty; absent when not depleting or unknown.");
-  for(i = 0; i < v->n_consumables; i++)
-    if(v->consumables[i].has_level && v->consumables[i].empty_at_ms != INT64_MAX &&
-       v->consumables[i].empty_at_ms > 0)
-      prom_sample(o, "restock_consumable_empty_timestamp_seconds", "consumable",
-              v->consumables[i].c->full_id, (double)v->consumables[i].empty_at_ms / 1000.0);
-  prom_head(o, "restock_consumable_stale", "gauge",
-       "1 when the consumable has had no fresh reading within stale_after.");
-  for(i = 0; i < v->n_consumables; i++)
-    prom_sample(o, "restock_consumable_stale", "consumable", v->consumables[i].c->full_id,
-            v->consumables[i].stale ? 1 : 0);
-  prom_head(o, "restock_consumable_spares", "gauge", "Parts on the shelf.");
-  for(i = 0; i < v->n_consumables; i++)
-    prom_sample(o, "restock_consumable_spares", "consumable", v->consumables[i].c->full_id,
-            (double)v->consumables[i].spares);
-  prom_head(o, "restock_consumable_on_order", "gauge",
-       "Units on the consumable's open order line not yet delivered.");
-  for(i = 0; i < v->n_consumables; i++)
-    prom_sample(o, "restock_consumable_on_order", "consumable", v->consumables[i].c->full_id,
-            (double)v->consumables[i].on_order);
-  prom_head(o, "restock_consumable_held", "gauge",
-       "1 while the consumable is held (rejected, expired or by a person): no rule orders it.");
-  for(i = 0; i < v->n_consumables; i++)
-    prom_sample(o, "restock_consumable_held", "consumable", v->consumables[i].c->full_id,
-            v->consumables[i].held ? 1 : 0);
-  /* for the alert "runs out within its lead time with no order open" (issue 16) */
-  prom_head(o, "restock_consumable_lead_time_seconds", "gauge",
-       "Lead time of the consumable's catalog item (lead_time_days in seconds).");
-  for(i = 0; i < v->n_consumables; i++)
-    prom_sample(o, "restock_consumable_lead_time_seconds", "consumable", v->consumables[i].c->full_id,
-            v->consumables[i].lead_time_days * 86400.0);
-  prom_head(o, "restock_consumable_cover_seconds", "gauge",
-       "Predicted time until the installed part and the spares are used up (cover_days in "
-       "seconds); +Inf when not depleting, absent when unknown.");
-  for(i = 0; i < v->n_consumables; i++)
-    if(v->consumables[i].has_level && !isnan(v->consumables[i].cover_days))
-      prom_sample(o, "restock_consumable_cover_seconds", "consumable", v->consumables[i].c->full_id,
-              v->consumables[i].cover_days * 86400.0);
+  switch(f) {
+  case 0:
+    *x = c->level_pct / 100.0;
+    return c->has_level;
+  case 1:
+    *x = c->days_left * 86400.0;
+    return c->has_level && !isnan(c->days_left);
+  case 2:
+    *x = c->days_left_p10 * 86400.0;
+    return c->has_level && !isnan(c->days_left_p10);
+  case 3:
+    *x = c->days_left_p90 * 86400.0;
+    return c->has_level && !isnan(c->days_left_p90);
+  case 4:
+    *x = c->cover_days_p10 * 86400.0;
+    return c->has_level && !isnan(c->cover_days_p10);
+  case 5:
+    *x = c->runout_risk;
+    return c->has_level && !isnan(c->runout_risk);
+  case 6:
+    *x = (double)c->empty_at_ms / 1000.0;
+    return c->has_level && c->empty_at_ms != INT64_MAX && c->empty_at_ms > 0;
+  case 7:
+    *x = c->stale ? 1 : 0;
+    return true;
+  case 8:
+    *x = (double)c->spares;
+    return true;
+  case 9:
+    *x = (double)c->on_order;
+    return true;
+  case 10:
+    *x = c->held ? 1 : 0;
+    return true;
+  case 11:
+    *x = c->lead_time_days * 86400.0;
+    return true;
+  default:
+    *x = c->cover_days * 86400.0;
+    return c->has_level && !isnan(c->cover_days);
+  }
 }
 
 /* restock_alerts{kind}: the alerts shown now, counted by kind (status_alert_items). */
@@ -306,21 +306,14 @@ static void render_alerts(const struct metrics_input *in, struct rs_buf *o)
   status_alert_items_free(a, n);
 }
 
-enum rs_err metrics_render(struct metrics *m, const struct metrics_input *in, struct rs_buf *o)
+/* What follows the per-item families (alerts, loop, readings, orders): small, rendered at once. */
+static enum rs_err render_tail(const struct metrics_input *in, struct rs_buf *o)
 {
   struct order_counts oc;
   enum rs_err rc = RS_OK;
   unsigned s;
 
   memset(&oc, 0, sizeof(oc));
-  prom_head(o, "restock_build_info", "gauge", "Always 1; the version is a label.");
-  prom_sample(o, "restock_build_info", "version", in->version ? in->version : "", 1);
-  if(in->start_time_ms > 0) {
-    prom_head(o, "restock_start_time_seconds", "gauge", "Unix time restockd started.");
-    prom_sample(o, "restock_start_time_seconds", NULL, NULL, (double)in->start_time_ms / 1000.0);
-  }
-  render_devices(m, in->v, o);
-  render_consumables(in->v, o);
   if(in->cfg)
     render_alerts(in, o);
   if(in->loop) {
@@ -365,4 +358,152 @@ enum rs_err metrics_render(struct metrics *m, const struct metrics_input *in, st
        "Failed attempts to place orders with the shop (from the stored attempt counts).");
   prom_sample_u64(o, "restock_submission_errors_total", NULL, NULL, oc.submission_errors);
   return o->oom ? RS_ERR_NOMEM : RS_OK;
+}
+
+/* About this much text is appended by one metrics_stream_fill(). */
+#define METRICS_PIECE 16384
+
+enum mphase { MP_HEAD, MP_DEV, MP_HIST, MP_CONS, MP_TAIL, MP_DONE };
+
+struct metrics_stream {
+  struct metrics *m;    /* borrowed: the poll histograms, read as they are at each part */
+  struct status_view v; /* owned (moved in), or borrowed (metrics_render) */
+  bool borrowed;
+  struct cfg *cfg;      /* a reference: the view points into it */
+  struct rs_buf head, tail;
+  enum mphase ph;
+  size_t f, i; /* the current family and item */
+};
+
+/* metrics_stream_new(), the view borrowed (metrics_render: for the call only) or moved in. */
+static enum rs_err stream_make(struct metrics *m, const struct metrics_input *in,
+                               struct status_view *v, bool borrow, struct metrics_stream **out)
+{
+  struct metrics_stream *s = calloc(1, sizeof(*s));
+  struct metrics_input x = *in;
+  enum rs_err rc;
+
+  *out = NULL;
+  if(!s)
+    return RS_ERR_NOMEM;
+  s->m = m;
+  s->v = *v;
+  s->borrowed = borrow;
+  if(!borrow)
+    memset(v, 0, sizeof(*v));
+  s->cfg = in->cfg ? cfg_ref(in->cfg) : NULL;
+  x.v = &s->v;
+  prom_head(&s->head, "restock_build_info", "gauge", "Always 1; the version is a label.");
+  prom_sample(&s->head, "restock_build_info", "version", in->version ? in->version : "", 1);
+  if(in->start_time_ms > 0) {
+    prom_head(&s->head, "restock_start_time_seconds", "gauge", "Unix time restockd started.");
+    prom_sample(&s->head, "restock_start_time_seconds", NULL, NULL,
+                (double)in->start_time_ms / 1000.0);
+  }
+  /* the store's and the loop's figures now: a store error is known before the answer starts */
+  rc = render_tail(&x, &s->tail);
+  if(!rc && (s->head.oom || s->tail.oom))
+    rc = RS_ERR_NOMEM;
+  if(rc) {
+    metrics_stream_free(s);
+    return rc;
+  }
+  *out = s;
+  return RS_OK;
+}
+
+enum rs_err metrics_stream_new(struct metrics *m, const struct metrics_input *in,
+                               struct status_view *v, struct metrics_stream **out)
+{
+  return stream_make(m, in, v, false, out);
+}
+
+void metrics_stream_free(void *ud)
+{
+  struct metrics_stream *s = ud;
+  if(!s)
+    return;
+  if(!s->borrowed)
+    status_view_free(&s->v);
+  cfg_free(s->cfg);
+  rs_buf_free(&s->head);
+  rs_buf_free(&s->tail);
+  free(s);
+}
+
+int metrics_stream_fill(void *ud, struct rs_buf *o)
+{
+  struct metrics_stream *s = ud;
+  size_t stop = o->len + METRICS_PIECE;
+  while(s->ph != MP_DONE && o->len < stop && !o->oom) {
+    switch(s->ph) {
+    case MP_HEAD:
+      rs_buf_append(o, s->head.data ? s->head.data : "", s->head.len);
+      s->ph = MP_DEV;
+      s->f = s->i = 0;
+      break;
+    case MP_DEV:
+      if(s->i == 0)
+        prom_head(o, dev_fams[s->f].name, dev_fams[s->f].type, dev_fams[s->f].help);
+      for(; s->i < s->v.n_devices && o->len < stop; s->i++)
+        dev_item(s->f, &s->v.devices[s->i], o);
+      if(s->i >= s->v.n_devices) {
+        s->i = 0;
+        if(++s->f == RS_ARRAY_LEN(dev_fams))
+          s->ph = MP_HIST;
+      }
+      break;
+    case MP_HIST:
+      if(s->i == 0)
+        prom_head(o, "restock_poll_duration_seconds", "histogram",
+                  "Round-trip time of successful device polls.");
+      for(; s->m && s->i < s->m->n && o->len < stop; s->i++) {
+        const struct hist *h = &s->m->h[s->i];
+        prom_histogram(o, "restock_poll_duration_seconds", "device", h->device, poll_buckets,
+                       h->counts, N_BUCKETS, h->count, h->sum);
+      }
+      if(!s->m || s->i >= s->m->n) {
+        s->ph = MP_CONS;
+        s->f = s->i = 0;
+      }
+      break;
+    case MP_CONS:
+      if(s->i == 0)
+        prom_head(o, cons_fams[s->f].name, cons_fams[s->f].type, cons_fams[s->f].help);
+      for(; s->i < s->v.n_consumables && o->len < stop; s->i++) {
+        const struct status_consumable *c = &s->v.consumables[s->i];
+        double x;
+        if(cons_value(s->f, c, &x))
+          prom_sample(o, cons_fams[s->f].name, "consumable", c->c->full_id, x);
+      }
+      if(s->i >= s->v.n_consumables) {
+        s->i = 0;
+        if(++s->f == RS_ARRAY_LEN(cons_fams))
+          s->ph = MP_TAIL;
+      }
+      break;
+    case MP_TAIL:
+      rs_buf_append(o, s->tail.data ? s->tail.data : "", s->tail.len);
+      s->ph = MP_DONE;
+      break;
+    case MP_DONE:
+      break;
+    }
+  }
+  if(o->oom)
+    return -1;
+  return s->ph == MP_DONE ? 0 : 1;
+}
+
+enum rs_err metrics_render(struct metrics *m, const struct metrics_input *in, struct rs_buf *o)
+{
+  struct metrics_stream *s = NULL;
+  enum rs_err rc = stream_make(m, in, (struct status_view *)(uintptr_t)in->v, true, &s);
+  int more;
+  if(rc)
+    return rc;
+  while((more = metrics_stream_fill(s, o)) == 1)
+    ;
+  metrics_stream_free(s);
+  return more ? RS_ERR_NOMEM : RS_OK;
 }

@@ -49,6 +49,23 @@ struct metrics_input {
  */
 enum rs_err metrics_render(struct metrics *m, const struct metrics_input *in, struct rs_buf *out);
 
+/*
+ * The exposition written piece by piece (4.5 MB of text at 5 000
+ * consumables is never held whole): the stream takes the view (moved in:
+ * *v is left empty) and a reference on in->cfg, renders what comes after
+ * the per-device and per-consumable families now (alerts, loop, readings,
+ * orders: a store error is returned here, *out NULL), and m's poll
+ * histograms as they are when their part is written (m must outlive the
+ * stream). in->v is not read (v is). The text is metrics_render()'s.
+ */
+struct metrics_stream;
+enum rs_err metrics_stream_new(struct metrics *m, const struct metrics_input *in,
+                               struct status_view *v, struct metrics_stream **out);
+/* Append the next part (about 16 KiB): 1 more follows, 0 done, -1 out of memory (httpd_fill_fn). */
+int metrics_stream_fill(void *ud, struct rs_buf *out);
+/* Free the stream (its view and its reference); NULL is fine. */
+void metrics_stream_free(void *ud);
+
 /* The format's lines (HELP/TYPE, samples, label escaping): base/prom.h. */
 
 #endif
