@@ -517,7 +517,7 @@ struct api_stream *api_list_stream(struct status_view *v, const struct cfg *cfg,
   s->devices = devices;
   s->consumables = !devices;
   s->head = dup_text(devices ? "{\"devices\":[" : "{\"consumables\":[", &bad);
-  s->tail = dup_text("]}", &bad);
+  s->tail = dup_text("]}\n", &bad);
   if(bad) {
     api_stream_free(s);
     return NULL;
@@ -566,7 +566,7 @@ enum rs_err api_status_stream(const struct api_gateway_info *g, struct status_vi
   rs_buf_puts(&t, ",\"alerts\":");
   bad |= dump_into(alerts, &t) != 0;
   alerts = NULL;
-  rs_buf_puts(&t, "}");
+  rs_buf_puts(&t, "}\n");
   if(bad || h.oom || t.oom) {
     rc = RS_ERR_NOMEM;
     goto fail;

@@ -73,7 +73,8 @@ enum rs_err api_status_json(const struct api_gateway_info *g, const struct statu
  * document is never built, neither as jansson values nor as one string
  * (at 5 000 consumables /api/v1/consumables took ~15 MB of jansson values
  * for 1.9 MB of text). The text is byte for byte what api_dump() writes of
- * api_consumables_json(), api_devices_json() or api_status_json().
+ * api_consumables_json(), api_devices_json() or api_status_json(), and a
+ * newline (as the HTTP answers end).
  */
 struct api_stream;
 /* {"devices": [...]} (devices) or {"consumables": [...]}; NULL when out of memory. */
