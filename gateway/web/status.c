@@ -152,6 +152,9 @@ bool status_error_shown(const struct status_device *d, unsigned k)
 }
 
 /* Figures of consumable c at now_ms into *sc. */
+/* A consumable's hold_reason when none was given (not freed). */
+static const char no_reason[] = "";
+
 static void consumable_figures(struct status_consumable *sc, const struct cfg_consumable *c,
                                struct reading_path *rp, struct store *st, int64_t now_ms)
 {
@@ -161,6 +164,7 @@ static void consumable_figures(struct status_consumable *sc, const struct cfg_co
 
   memset(sc, 0, sizeof(*sc));
   sc->c = c;
+  sc->hold_reason = no_reason;
   sc->days_left = NAN;
   sc->empty_at_ms = INT64_MAX;
   sc->rate_per_day = NAN;
@@ -214,8 +218,8 @@ static void consumable_figures(struct status_consumable *sc, const struct cfg_co
       sc->hold = sst.hold;
       sc->held_since_ms = sst.held_since_ms;
       sc->held_until_ms = sst.held_until_ms;
-      (void)rs_strlcpy(sc->hold_reason, sst.hold_reason ? sst.hold_reason : "",
-                       sizeof(sc->hold_reason));
+      if(sst.hold_reason && sst.hold_reason[0])
+        sc->hold_reason = rs_xstrdup(sst.hold_reason);
     }
     sc->shelf_since_ms = sst.spares > 0 ? sst.shelf_since_ms : 0;
     sc->unknown_fit_ms = sst.unknown_fit_ms;
@@ -283,6 +287,11 @@ void status_view_collect(struct status_view *v, const struct cfg *cfg,
 
 void status_view_free(struct status_view *v)
 {
+  size_t i;
+  for(i = 0; v->consumables && i < v->n_consumables; i++) {
+    if(v->consumables[i].hold_reason && v->consumables[i].hold_reason != no_reason)
+      free((char *)(uintptr_t)v->consumables[i].hold_reason);
+  }
   FREE_NULL(v->devices);
   FREE_NULL(v->consumables);
   v->n_devices = v->n_consumables = 0;

@@ -96,7 +96,8 @@ struct status_consumable {
   double position_days; /* cover_days + on_order x typical life; NAN when unknown */
   enum store_hold hold; /* the kind of hold when held */
   int64_t held_since_ms, held_until_ms; /* INT64_MAX: until released */
-  char hold_reason[256];
+  const char *hold_reason; /* "" when none was given; owned by the view (a heap copy only for
+                              a held consumable: the view is 280 B a consumable smaller) */
   int64_t shelf_since_ms; /* spares on the shelf (unfitted) since; 0 = empty */
   int64_t unknown_fit_ms; /* a part fitted from nowhere (unknown_part_fitted); 0 = none */
 };
