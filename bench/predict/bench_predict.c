@@ -6,7 +6,7 @@
  * least-squares baseline in the same run.
  *
  *   bench_predict [--seed N] [--traces N] [--family NAME] [--risk R] [--handling D]
- *                 [--speed-n N] [--no-speed] [--verbose]
+ *                 [--speed-n N] [--no-speed] [--verbose] [--dump] [--trace K]
  *
  * Every figure is printed with its definition; see docs/BENCHMARKS.md for
  * runs and docs/prediction.md for the method.
@@ -37,6 +37,8 @@ static const double cp_frac[N_CP] = {0.75, 0.5, 0.25};
 static double opt_risk = 0.05;
 static double opt_handling = 0.5; /* orders.handling_time, days */
 static bool opt_verbose;
+static bool opt_dump;          /* --dump: the predictor every 6 hours over each part's last 25 days */
+static int64_t opt_trace = -1; /* --trace K: only trace K of each family (implies --verbose --dump) */
 
 static uint64_t rng; /* for speed() */
 
@@ -145,6 +147,32 @@ struct result {
   size_t parts;
 };
 
+/*
+ * What the predictor believed at tick (truth: the true days left), on one
+ * line for --dump and the --verbose trigger and stockout lines: its figures,
+ * the risk the default rule sees, the fitted line's level at tick beside
+ * the latest reading's, and the fit (kind 1 line, 2 clogging curve; hist:
+ * its history confidence, low on a short recent part after a rate change;
+ * from: a remembered rate change, days into the part; frozen: days since
+ * the raw value last moved; off: readings off the line in a row). Reads the
+ * predictor's private fields: a diagnostic, not an interface.
+ */
+static void print_belief(const char *what, size_t seg, const struct predictor *p,
+                         const struct prediction *pr, int64_t tick, double truth)
+{
+  const struct predict_fit *f = &p->fit;
+  double at_d = (double)(tick - p->seg_start_ms) / DAY_MS;
+  double line = f->kind == 1 ? 100 * (f->anchor + f->slope * (at_d - f->t_ref_d)) : NAN;
+  printf("  %s seg %zu: truth %.2f d %.2f p10 %.2f p90 %.2f risk %.3f level %.1f line %.1f "
+         "conf %.2f | fit %u slope %.4f se %.4f hist %.2f from %.1f part %.1f frozen %.2f "
+         "off %d\n",
+         what, seg, truth, pr->days_left, pr->days_left_p10, pr->days_left_p90,
+         predict_risk_within(pr->days_left_p10, pr->days_left_p90, LEAD_D + opt_handling),
+         pr->level_pct, line, pr->confidence, f->kind, (double)f->slope, (double)f->se,
+         (double)f->c_hist, p->rate_from_s / 86400.0, at_d,
+         p->move_ms == INT64_MIN ? -1.0 : (double)(tick - p->move_ms) / DAY_MS, p->off_n);
+}
+
 /* One part's ordering outcome under a trigger time (INT64_MAX: never). */
 static void order_outcome(int64_t trig, const struct gen_segment *sg, size_t *stockouts,
                           size_t *early, size_t *triggers)
@@ -177,6 +205,7 @@ static void run_trace(const struct gen_trace *tr, struct result *res)
     double life_ms = (double)(sg->empty_ms - sg->install_ms);
     int cp = 0, cal = 0;
     int64_t tick, trig = INT64_MAX, trig_ls = INT64_MAX, trig_old = INT64_MAX;
+    bool seen6 = false; /* the first tick with 6 days or less left was shown (--verbose) */
     int64_t lead = (int64_t)(LEAD_D * (double)DAY_MS);
     bool judged = sg->end_ms >= sg->empty_ms - lead && sg->empty_ms > sg->install_ms + lead;
     res->parts++;
@@ -192,6 +221,13 @@ static void run_trace(const struct gen_trace *tr, struct result *res)
         ls0++;
       predict_eval(&p, tick, &pr);
       lsd = ls_days(tr, ls0, i, tick, sg->empty_u, dir);
+      if(opt_dump && truth < 25 && (tick - sg->install_ms) % (6 * HOUR_MS) == 0)
+        print_belief("dump", s, &p, &pr, tick, truth);
+      if(!seen6 && truth <= 6) {
+        seen6 = true;
+        if(opt_verbose)
+          print_belief("6 days left", s, &p, &pr, tick, truth);
+      }
       if(cp < N_CP && (double)(sg->empty_ms - tick) <= cp_frac[cp] * life_ms) {
         double e = err_of(pr.days_left, truth), l = err_of(lsd, truth);
         vec_push(&res->err[cp], e);
@@ -225,8 +261,7 @@ static void run_trace(const struct gen_trace *tr, struct result *res)
       {
         trig = tick;
         if(opt_verbose)
-          printf("  trigger seg %zu: truth %.2f d %.2f p10 %.2f p90 %.2f conf %.2f\n", s, truth,
-                 pr.days_left, pr.days_left_p10, pr.days_left_p90, pr.confidence);
+          print_belief("trigger", s, &p, &pr, tick, truth);
       }
       if(trig_old == INT64_MAX && pr.days_left < LEAD_D + OLD_MARGIN_D)
         trig_old = tick;
@@ -354,6 +389,13 @@ int main(int argc, char **argv)
       if(only < 0)
         goto usage;
     }
+    else if(!strcmp(argv[i], "--trace") && i + 1 < argc) {
+      if(rs_parse_i64(argv[++i], false, 0, 100000, &opt_trace))
+        goto usage;
+      opt_verbose = opt_dump = true;
+    }
+    else if(!strcmp(argv[i], "--dump"))
+      opt_dump = true;
     else if(!strcmp(argv[i], "--no-speed"))
       do_speed = false;
     else if(!strcmp(argv[i], "--verbose"))
@@ -391,7 +433,11 @@ int main(int argc, char **argv)
     memset(&res, 0, sizeof(res));
     gen_seed(&r, (uint64_t)seed, (unsigned)f);
     for(k = 0; k < traces; k++) {
-      if(opt_verbose)
+      if(opt_trace >= 0 && k != opt_trace) {
+        gen_trace(&tr, (enum gen_family)f, &r); /* the same random stream as a full run */
+        continue;
+      }
+      if(opt_verbose || opt_dump)
         printf("%s trace %lld\n", gen_family_name[f], (long long)k);
       gen_trace(&tr, (enum gen_family)f, &r);
       run_trace(&tr, &res);
@@ -470,6 +516,6 @@ int main(int argc, char **argv)
   return 0;
 usage:
   fprintf(stderr, "usage: bench_predict [--seed N] [--traces N] [--family NAME] [--risk R] "
-                  "[--handling D] [--speed-n N] [--no-speed] [--verbose]\n");
+                  "[--handling D] [--speed-n N] [--no-speed] [--verbose] [--dump] [--trace K]\n");
   return 2;
 }
