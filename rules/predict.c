@@ -109,6 +109,9 @@ enum { FIT_NONE = 0, FIT_LINEAR = 1, FIT_EXP = 2 };
 #ifndef SKIP_OFF_WEEK
 #define SKIP_OFF_WEEK     1
 #endif
+#ifndef REFUTE_SIGMAS
+#define REFUTE_SIGMAS     3.0    /* a newest reading this far above a speed-up's line, nearer the old one, refutes it */
+#endif
 #define WRAP_SHARE        0.25   /* a wrap: old value in the top, new in the bottom quarter */
 
 const char *predict_strerror(int err)
@@ -598,6 +601,36 @@ static float hist_conf(size_t points)
   return (float)(h > 1 ? 1 : (h < 0 ? 0 : h));
 }
 
+static double model_x(const struct predictor *p, double raw);
+
+/*
+ * Whether the newest filtered reading (not yet in a closed bucket) refutes
+ * the rate change from the line old to the recent line rec: a noisy level
+ * that reads above rec by more than REFUTE_SIGMAS x (reading sigma + rec's
+ * median residual), and nearer the old line (extended to the reading's
+ * time) than rec. A pair of outliers (stones in a tyre's groove) passes a
+ * median of 3 and can make a short recent part look like a speed-up; the
+ * readings after it are back where the old rate put them, and the line
+ * through the outliers would say "empty" (bench/predict seed 1's tyre 59:
+ * the line at -7 %, the readings at 30 %, 45 days left). After a real
+ * speed-up the newest reading is on the new line, or nearer it than the old
+ * one (a quiet day puts it a little above). Counters are exact and have no
+ * such outliers: never.
+ */
+static bool reading_refutes(const struct predictor *p, const struct line *rec,
+                            const struct line *old)
+{
+  const struct predict_params *pp = &p->params;
+  double sigma = 0.8862 * (double)p->noise, at_d, r, on_rec, on_old;
+  if(pp->model != PREDICT_MODEL_LEVEL || !(sigma > 1e-6) || p->n_raw == 0)
+    return false;
+  at_d = ((double)p->filt_ms - (double)p->seg_start_ms) / DAY_MS;
+  r = remaining_of(pp, model_x(p, p->filt));
+  on_rec = rec->anchor + rec->slope * (at_d - rec->t_ref);
+  on_old = old->anchor + old->slope * (at_d - old->t_ref);
+  return r - on_rec > REFUTE_SIGMAS * (sigma + rec->resid) && fabs(r - on_old) < r - on_rec;
+}
+
 /*
  * Recompute the cached fit from the closed buckets. O(PREDICT_WINDOW).
  * Buckets before a remembered rate change are dropped first. For a rising
@@ -677,7 +710,8 @@ static void refit_fit(struct predictor *p)
       struct line rec = theil(t, y, cp, n), old = theil(t, y, lo, cp);
       /* the older part must see a whole week too, or its own duty-cycle
          phase would pass for a change */
-      if(rec.ok && old.ok && t[cp - 1] - t[lo] >= 7 && changed(&rec, &old, t[n - 1] - t[cp])) {
+      if(rec.ok && old.ok && t[cp - 1] - t[lo] >= 7 && changed(&rec, &old, t[n - 1] - t[cp]) &&
+         !(t[n - 1] - t[cp] < REMEMBER_D && reading_refutes(p, &rec, &old))) {
         use = rec;
         use_lo = cp;
         /* Remembered, so that the new rate holds until the next change
