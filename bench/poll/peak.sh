@@ -1,0 +1,32 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# restockd's peak RSS while it answers its large documents (docs/BENCHMARKS.md,
+# "Where the RSS goes").
+#   bench/poll/peak.sh BUILD_DIR [DEVICES] [WAIT_S]      (default 500 15)
+# restockd over DEVICES Modbus TCP devices x 10 points x 10 consumables of one
+# bench_poll_server, polled every second (rss.sh's configuration); after
+# WAIT_S seconds prints VmRSS and VmHWM, then GETs each large document once
+# and prints its size, VmRSS after it and the peak (VmHWM) during it (the
+# peak is reset before each GET through /proc/PID/clear_refs).
+set -eu
+BUILD=${1:?usage: peak.sh BUILD_DIR [DEVICES] [WAIT_S]}
+N=${2:-500}
+WAIT=${3:-15}
+. "$(dirname "$0")/common.sh"
+bench_init /tmp/restock-bench-peak-XXXXXX
+
+kb() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$D_PID/status"; }
+
+bench_server "$N"
+bench_config "$TMP/full" 1s "full: 0, empty: 65535"
+"$BUILD/restockd" --config "$TMP/full" --log-level error > "$TMP/d.log" 2>&1 &
+D_PID=$!
+sleep "$WAIT"
+printf "%-22s %10s  VmRSS %6s kB  VmHWM %6s kB (start-up included)\n" \
+  "after ${WAIT} s" "" "$(kb VmRSS)" "$(kb VmHWM)"
+for p in /api/v1/consumables /api/v1/status /metrics /api/v1/devices /; do
+  echo 5 > "/proc/$D_PID/clear_refs"
+  curl -s -o "$TMP/out" "http://$HTTP$p"
+  printf "%-22s %10s  VmRSS %6s kB  VmHWM %6s kB\n" "GET $p" "$(wc -c < "$TMP/out")B" \
+    "$(kb VmRSS)" "$(kb VmHWM)"
+done
