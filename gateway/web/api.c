@@ -5,6 +5,7 @@
 #include "gateway/web/api.h"
 #include "gateway/pipeline.h"
 
+#include <malloc.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -497,6 +498,9 @@ void api_stream_free(void *ud)
   free(s->mid);
   free(s->tail);
   free(s);
+  /* what the answer allocated and freed (each object's JSON, the view's figures) goes back to
+     the kernel now, not at the daemon's next 30 s trim: 1.5 MB at 5 000 consumables */
+  (void)malloc_trim(0);
 }
 
 /* A copy of text, or NULL (then *bad). */

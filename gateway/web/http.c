@@ -224,14 +224,16 @@ static const struct httpd_hdr SECURITY[] = {
 struct status_blob {
   unsigned refs;
   size_t len;
-  char data[];
+  char *data; /* owned: the text as it was built (not copied again: RSS) */
 };
 
 static void blob_release(void *ud)
 {
   struct status_blob *b = ud;
-  if(b && !--b->refs)
+  if(b && !--b->refs) {
+    free(b->data);
     free(b);
+  }
 }
 
 /* Send blob b (one more reference while it is sent) with status 200 and the security headers. */
@@ -518,14 +520,16 @@ static int on_api_status(struct http_server *s, struct httpd_req *req)
     rs_buf_free(&body);
     return send_json_error(req, 500, "internal", rs_strerror(rc ? rc : RS_ERR_NOMEM), NULL);
   }
-  r = malloc(sizeof(*r) + body.len + 1);
+  r = malloc(sizeof(*r));
   if(!r) {
     rs_buf_free(&body);
     return send_text(req, 500, "out of memory\n", NULL);
   }
-  memcpy(r->data, body.data, body.len + 1);
+  /* the buffer grew by doubling: give back what the text does not use */
+  r->data = realloc(body.data, body.len + 1);
+  if(!r->data)
+    r->data = body.data;
   r->len = body.len;
-  rs_buf_free(&body);
   r->refs = 1; /* the cache's */
   s->status_resp = r;
   s->status_built_ms = now;
@@ -1152,6 +1156,12 @@ int64_t http_server_timeout_ms(struct http_server *s)
   int64_t wait = HTTP_MAX_WAIT_MS;
   s->own_heartbeat = now;
   metrics_sample(s->metrics, s->env.core.sched);
+  /* an expired /api/v1/status answer is not kept (2 MB at 5 000 consumables); requests still
+     sending it hold their own reference */
+  if(s->status_resp && now - s->status_built_ms >= STATUS_CACHE_MS)
+    status_cache_drop(s);
+  else if(s->status_resp && s->status_built_ms + STATUS_CACHE_MS - now < wait)
+    wait = s->status_built_ms + STATUS_CACHE_MS - now;
   if(next != INT64_MAX && next - now < wait)
     wait = next > now ? next - now : 0;
   return wait;

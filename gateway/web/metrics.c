@@ -5,6 +5,7 @@
 #include "gateway/web/metrics.h"
 
 #include <inttypes.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -429,6 +430,8 @@ void metrics_stream_free(void *ud)
   rs_buf_free(&s->head);
   rs_buf_free(&s->tail);
   free(s);
+  /* the answer's freed heap pages go back to the kernel now (see api_stream_free) */
+  (void)malloc_trim(0);
 }
 
 int metrics_stream_fill(void *ud, struct rs_buf *o)
