@@ -20,6 +20,7 @@
  * exits 0. Everything is on 127.0.0.1.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -63,12 +64,31 @@ struct bench {
   double *values;             /* SERIES_LEN + BENCH_N: series k starts at offset k */
 };
 
+/*
+ * The admin credential run.sh decides with (user admin, password "correct
+ * horse": the hash of tests/fixtures/http/admin.hash.txt). Without
+ * http.admin no HTTP request decides (SPEC 11).
+ */
+static const char ADMIN_HASH[] = "$6$restockhttptest$99zfKbE1EQ2zTAw79bENn271/TaObzjitjqHlUEV/"
+                                 "m0DXhRFLKANldwcUdGHJdFCE7O6mL7uqs5dywcIyaQxg.\n";
+
 /* Write the generated config into b->dir. 0, or -1 with a message on stderr. */
 static int write_config(const struct bench *b)
 {
   char path[128];
   FILE *f;
-  int d, k;
+  int d, k, fd;
+
+  if(rs_snprintf(path, sizeof(path), "%s/admin.hash", b->dir))
+    return -1;
+  fd = open(path, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0600);
+  if(fd < 0 || write(fd, ADMIN_HASH, sizeof(ADMIN_HASH) - 1) != (ssize_t)(sizeof(ADMIN_HASH) - 1)) {
+    if(fd >= 0)
+      close(fd);
+    goto fail;
+  }
+  if(close(fd))
+    goto fail;
 
   if(rs_snprintf(path, sizeof(path), "%s/restock.yaml", b->dir))
     return -1;
@@ -79,6 +99,7 @@ static int write_config(const struct bench *b)
           "# SPDX-License-Identifier: Apache-2.0\n"
           "gateway: {id: bench-gw, site: bench}\n"
           "http:\n  listen: 127.0.0.1:8080\n  allowed_hosts: [127.0.0.1, localhost]\n"
+          "  admin: {user: admin, password_hash_file: admin.hash}\n"
           "storage: {path: %s/restock.db, deadband: 0.1%%, heartbeat: 1h}\n"
           "orders: {currency: EUR}\n"
           "suppliers:\n  - {id: acme}\ncatalog:\n",

@@ -142,7 +142,8 @@ RSS2=$(rss_kb "$restock_PID")
 # the API, the very next /api/v1/status must show it approved
 OID=$(grep -o '{"id":"[^"]*","state":"pending_approval"' "$TMP/status.json" | head -n 1 | cut -d'"' -f4)
 curl -sf --noproxy '*' -o /dev/null "$URL"
-curl -sf --noproxy '*' -o /dev/null -X POST "http://127.0.0.1:$restock_PORT/api/v1/orders/$OID/approve"
+curl -sf --noproxy '*' -o /dev/null -u 'admin:correct horse' -X POST \
+  "http://127.0.0.1:$restock_PORT/api/v1/orders/$OID/approve"
 if curl -sf --noproxy '*' "$URL" | grep -q "{\"id\":\"$OID\",\"state\":\"approved\""; then
   FRESH="approved order $OID shows in the next /api/v1/status: yes"
 else
