@@ -350,6 +350,9 @@ int main(int argc, char **argv)
   he.clk = b.clk;
   (void)rs_snprintf(listen, sizeof(listen), "127.0.0.1:%u", (unsigned)port);
   he.listen = listen;
+  /* wrk's 32 connections all come from 127.0.0.1: as many from one client as in
+   * total, like the bare baseline (restockd's default is HTTP_CONN_PER_CLIENT) */
+  he.conn_per_client = HTTP_CONN_LIMIT;
   b.srv = http_server_start(&he, err, sizeof(err));
   if(!b.srv) {
     fprintf(stderr, "bench_http_server: %s\n", err);
