@@ -318,6 +318,31 @@ static void test_metrics_parts(void **state)
   env_close(&e);
 }
 
+/* /metrics counts the alerts by kind without keeping their texts: the same counts as the list. */
+static void test_alert_counts(void **state)
+{
+  static const char *const kinds[] = {"stale", "empty", "device_down", "clock", "storage"};
+  struct env e;
+  struct status_view v;
+  struct status_alert *a = NULL;
+  size_t n = 0, counts[5], k, i;
+  (void)state;
+  env_open(&e);
+  collect(&e, &v);
+  status_alert_items(&v, e.cfg, e.st, &a, &n);
+  status_alert_counts(&v, e.cfg, e.st, kinds, 5, counts);
+  assert_true(counts[0] >= N_DEV); /* each device's last consumable was never read: stale */
+  for(k = 0; k < 5; k++) {
+    size_t c = 0;
+    for(i = 0; i < n; i++)
+      c += !strcmp(a[i].kind, kinds[k]);
+    assert_int_equal(counts[k], c);
+  }
+  status_alert_items_free(a, n);
+  status_view_free(&v);
+  env_close(&e);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -325,6 +350,7 @@ int main(void)
       cmocka_unit_test(test_devices_and_status_same_text),
       cmocka_unit_test(test_stream_outlives_config),
       cmocka_unit_test(test_metrics_parts),
+      cmocka_unit_test(test_alert_counts),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -294,17 +294,11 @@ static void render_alerts(const struct metrics_input *in, struct rs_buf *o)
   static const char *const kinds[] = {"approval_expired", "spare_unused", "unknown_part_fitted",
                                       "empty", "device_down", "stale", "submission", "no_shop",
                                       "storage", "clock"};
-  struct status_alert *a = NULL;
-  size_t n = 0, i, k;
-  status_alert_items(in->v, in->cfg, in->st, &a, &n);
+  size_t counts[RS_ARRAY_LEN(kinds)], k;
+  status_alert_counts(in->v, in->cfg, in->st, kinds, RS_ARRAY_LEN(kinds), counts);
   prom_head(o, "restock_alerts", "gauge", "Alerts shown now, by kind (the status page's banner).");
-  for(k = 0; k < RS_ARRAY_LEN(kinds); k++) {
-    size_t c = 0;
-    for(i = 0; i < n; i++)
-      c += a[i].kind && !strcmp(a[i].kind, kinds[k]);
-    prom_sample(o, "restock_alerts", "kind", kinds[k], (double)c);
-  }
-  status_alert_items_free(a, n);
+  for(k = 0; k < RS_ARRAY_LEN(kinds); k++)
+    prom_sample(o, "restock_alerts", "kind", kinds[k], (double)counts[k]);
 }
 
 /* What follows the per-item families (alerts, loop, readings, orders): small, rendered at once. */

@@ -310,12 +310,23 @@ const struct status_consumable *status_view_consumable(const struct status_view 
 struct alert_list {
   struct status_alert *v;
   size_t n, cap;
+  /* counting only (status_alert_counts): no alert is kept */
+  const char *const *kinds;
+  size_t n_kinds;
+  size_t *counts;
 };
 
 /* Move b's text into a new alert of kind with link href (may be NULL); b is left empty. */
 static void alert_add(struct alert_list *l, const char *kind, struct rs_buf *b, const char *href)
 {
   if(b->oom || !b->data) {
+    rs_buf_free(b);
+    return;
+  }
+  if(l->counts) {
+    size_t k;
+    for(k = 0; k < l->n_kinds; k++)
+      l->counts[k] += !strcmp(l->kinds[k], kind);
     rs_buf_free(b);
     return;
   }
@@ -389,10 +400,11 @@ static int expired_alerts(void *ud, const struct store_order *o)
   return 0;
 }
 
-void status_alert_items(const struct status_view *v, const struct cfg *cfg, struct store *st,
-                        struct status_alert **out, size_t *n)
+/* The alerts into *lp (kept, or only counted: see struct alert_list). */
+static void alert_items(const struct status_view *v, const struct cfg *cfg, struct store *st,
+                        struct alert_list *lp)
 {
-  struct alert_list l = {0};
+  struct alert_list l = *lp;
   struct rs_buf b = {0};
   size_t i;
   char t[40], href[STORE_ORDER_ID_MAX + 2 * 64 + 32];
@@ -506,8 +518,27 @@ void status_alert_items(const struct status_view *v, const struct cfg *cfg, stru
     }
   }
   rs_buf_free(&b);
+  *lp = l;
+}
+
+void status_alert_items(const struct status_view *v, const struct cfg *cfg, struct store *st,
+                        struct status_alert **out, size_t *n)
+{
+  struct alert_list l = {0};
+  alert_items(v, cfg, st, &l);
   *out = l.v;
   *n = l.n;
+}
+
+void status_alert_counts(const struct status_view *v, const struct cfg *cfg, struct store *st,
+                         const char *const *kinds, size_t n_kinds, size_t *counts)
+{
+  struct alert_list l = {0};
+  memset(counts, 0, n_kinds * sizeof(*counts));
+  l.kinds = kinds;
+  l.n_kinds = n_kinds;
+  l.counts = counts;
+  alert_items(v, cfg, st, &l);
 }
 
 void status_alert_items_free(struct status_alert *a, size_t n)

@@ -147,6 +147,13 @@ struct status_alert {
 void status_alert_items(const struct status_view *v, const struct cfg *cfg, struct store *st,
                         struct status_alert **out, size_t *n);
 void status_alert_items_free(struct status_alert *a, size_t n);
+/*
+ * How many of status_alert_items()'s alerts there are of each kind:
+ * counts[k] for kinds[k] (n_kinds of them), none kept (one consumable's
+ * text at a time, not thousands at once: /metrics).
+ */
+void status_alert_counts(const struct status_view *v, const struct cfg *cfg, struct store *st,
+                         const char *const *kinds, size_t n_kinds, size_t *counts);
 
 /*
  * Alerts to show (one sentence each) into *out (malloc'd array of malloc'd
