@@ -7,7 +7,7 @@
 # bench_poll_server, polled every second (rss.sh's configuration); after
 # WAIT_S seconds prints VmRSS and VmHWM, then GETs each large document once
 # and prints its size, VmRSS after it and the peak (VmHWM) during it (the
-# peak is reset before each GET through /proc/PID/clear_refs).
+# peak is reset through /proc/PID/clear_refs 2 s after the GET before).
 set -eu
 BUILD=${1:?usage: peak.sh BUILD_DIR [DEVICES] [WAIT_S]}
 N=${2:-500}
@@ -25,6 +25,7 @@ sleep "$WAIT"
 printf "%-22s %10s  VmRSS %6s kB  VmHWM %6s kB (start-up included)\n" \
   "after ${WAIT} s" "" "$(kb VmRSS)" "$(kb VmHWM)"
 for p in /api/v1/consumables /api/v1/status /metrics /api/v1/devices /; do
+  sleep 2 # the answer before has let go of its memory (/api/v1/status: a 250 ms cache)
   echo 5 > "/proc/$D_PID/clear_refs"
   curl -s -o "$TMP/out" "http://$HTTP$p"
   printf "%-22s %10s  VmRSS %6s kB  VmHWM %6s kB\n" "GET $p" "$(wc -c < "$TMP/out")B" \

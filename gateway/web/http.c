@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -630,6 +631,9 @@ static int on_page(struct http_server *s, struct httpd_req *req,
   else
     rc = html_order_page(&x, m->arg[0], &b);
   status_view_free(&v);
+  /* what building the page allocated and freed goes back to the kernel now, not at the
+     daemon's 30 s trim (2.5 MB at 5 000 consumables; the page itself is sent from b) */
+  (void)malloc_trim(0);
   if(rc == RS_ERR_NOT_FOUND)
     ret = send_html_message(req, 404, "Not found",
                             m->route == HTTP_ROUTE_PAGE_ORDER ? "There is no such order."
