@@ -78,6 +78,8 @@ struct reading_path {
   const struct cfg_consumable **cons_of;
   struct entry **cons_ent; /* beside cons_of: each one's state entry (NULL until first use) */
   struct cons_state **cons_cs; /* beside cons_of: cons_ent[i]->cs, for prefetch_point() */
+  /* the predictors' parameters, one block per distinct set (they point into it) */
+  struct predict_params_set params;
   size_t n_pts;
   uint64_t cfg_gen; /* bumped by every reading_path_set_config() */
   /* batching (reading_path_set_batching): values to store at the next commit */
@@ -220,6 +222,7 @@ void reading_path_free(struct reading_path *rp)
     }
   }
   FREE_NULL(rp->slots);
+  predict_params_set_free(&rp->params); /* after the last predictor's use */
   free(rp);
 }
 
@@ -511,31 +514,34 @@ static int catchup_cb(void *ud, const char *device, const char *point, int64_t t
 static void cons_ready(struct reading_path *rp, const struct cfg_consumable *c,
                        struct cons_state *cs)
 {
-  struct predict_params params;
+  struct predict_params pp;
+  const struct predict_params *params = NULL;
   bool ok;
 
   if(cs->loaded && cs->checked_gen == rp->cfg_gen)
     return; /* checked under this config already: nothing to compare per reading */
-  ok = predict_params_from_cfg(c, &params) == PREDICT_OK;
+  /* interned: equal parameters are the same block, shared by the predictors */
+  ok = predict_params_from_cfg(c, &pp) == PREDICT_OK &&
+       (params = predict_params_intern(&rp->params, &pp)) != NULL;
   cs->checked_gen = rp->cfg_gen;
   if(cs->loaded) {
     uint8_t blob[PREDICT_STATE_MAX];
     size_t len = 0;
-    if(ok == cs->pred_ok && (!ok || !memcmp(&params, &cs->pred.params, sizeof(params))))
+    if(ok == cs->pred_ok && (!ok || params == cs->pred.params))
       return;
     /* a reload changed the model's parameters: keep history where it fits */
     if(cs->pred_ok && ok && predict_save(&cs->pred, blob, sizeof(blob), &len) == PREDICT_OK &&
-       predict_load(&cs->pred, &params, blob, len) == PREDICT_OK) {
+       predict_load(&cs->pred, params, blob, len) == PREDICT_OK) {
       cs->dirty = true;
       return;
     }
-    cs->pred_ok = ok && predict_init(&cs->pred, &params) == PREDICT_OK;
+    cs->pred_ok = ok && predict_init(&cs->pred, params) == PREDICT_OK;
     cs->fed_ms = INT64_MIN;
     cs->dirty = true;
     return;
   }
   cs->loaded = true;
-  cs->pred_ok = ok && predict_init(&cs->pred, &params) == PREDICT_OK;
+  cs->pred_ok = ok && predict_init(&cs->pred, params) == PREDICT_OK;
   if(!ok)
     log_warn("consumable %s: no prediction (its model's parameters are out of range)", c->full_id);
   cs->spares = c->spares;
@@ -556,7 +562,7 @@ static void cons_ready(struct reading_path *rp, const struct cfg_consumable *c,
         int64_t fed = INT64_MIN;
         int prc = -1;
         if(!parse_state_json(row.predictor_json, blob, sizeof(blob), &len, &fed))
-          prc = predict_load(&cs->pred, &params, blob, len);
+          prc = predict_load(&cs->pred, params, blob, len);
         if(prc == PREDICT_OK) {
           cs->fed_ms = cs->saved_ms = fed;
           from = fed + 1;

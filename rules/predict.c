@@ -207,12 +207,118 @@ int predict_params_from_cfg(const struct cfg_consumable *c, struct predict_param
   return params_ok(out) ? PREDICT_OK : PREDICT_ERR_PARAMS;
 }
 
+/* One interned parameter block: chained in its hash slot. */
+struct predict_params_node {
+  struct predict_params_node *next;
+  struct predict_params params;
+};
+
+/* The fields of a parameter block, compared bit for bit (padding aside). */
+static bool params_same(const struct predict_params *a, const struct predict_params *b)
+{
+  return a->model == b->model && !memcmp(&a->full, &b->full, sizeof(double)) &&
+         !memcmp(&a->empty, &b->empty, sizeof(double)) &&
+         !memcmp(&a->life, &b->life, sizeof(double)) &&
+         !memcmp(&a->start, &b->start, sizeof(double)) &&
+         !memcmp(&a->prior_life_days, &b->prior_life_days, sizeof(double)) &&
+         !memcmp(&a->jump_min, &b->jump_min, sizeof(double)) &&
+         !memcmp(&a->z, &b->z, sizeof(double)) && a->bucket_ms == b->bucket_ms;
+}
+
+/* FNV-1a over n bytes, continuing from h. */
+static uint64_t fnv(uint64_t h, const void *v, size_t n)
+{
+  const unsigned char *b = v;
+  size_t i;
+  for(i = 0; i < n; i++)
+    h = (h ^ b[i]) * 0x100000001b3u;
+  return h;
+}
+
+static uint64_t params_hash(const struct predict_params *pp)
+{
+  uint64_t h = 0xcbf29ce484222325u;
+  unsigned m = (unsigned)pp->model;
+  h = fnv(h, &m, sizeof(m));
+  h = fnv(h, &pp->full, sizeof(double));
+  h = fnv(h, &pp->empty, sizeof(double));
+  h = fnv(h, &pp->life, sizeof(double));
+  h = fnv(h, &pp->start, sizeof(double));
+  h = fnv(h, &pp->prior_life_days, sizeof(double));
+  h = fnv(h, &pp->jump_min, sizeof(double));
+  h = fnv(h, &pp->z, sizeof(double));
+  return fnv(h, &pp->bucket_ms, sizeof(pp->bucket_ms));
+}
+
+/*
+ * The set's copy of *pp: the same pointer for every equal block, stable
+ * until predict_params_set_free(). Grows its table at 3/4 load. NULL when
+ * out of memory.
+ */
+const struct predict_params *predict_params_intern(struct predict_params_set *s,
+                                                   const struct predict_params *pp)
+{
+  uint64_t h = params_hash(pp);
+  struct predict_params_node *nd;
+  if(s->cap) {
+    for(nd = s->slots[h & (s->cap - 1)]; nd; nd = nd->next)
+      if(params_same(&nd->params, pp))
+        return &nd->params;
+  }
+  if((s->n + 1) * 4 > s->cap * 3) {
+    size_t cap = s->cap ? s->cap * 2 : 16, i;
+    struct predict_params_node **slots = calloc(cap, sizeof(*slots));
+    if(!slots)
+      return NULL;
+    for(i = 0; i < s->cap; i++) {
+      while(s->slots[i]) {
+        nd = s->slots[i];
+        s->slots[i] = nd->next;
+        nd->next = slots[params_hash(&nd->params) & (cap - 1)];
+        slots[params_hash(&nd->params) & (cap - 1)] = nd;
+      }
+    }
+    free(s->slots);
+    s->slots = slots;
+    s->cap = cap;
+  }
+  nd = malloc(sizeof(*nd));
+  if(!nd)
+    return NULL;
+  nd->params = *pp;
+  nd->next = s->slots[h & (s->cap - 1)];
+  s->slots[h & (s->cap - 1)] = nd;
+  s->n++;
+  return &nd->params;
+}
+
+/* Free every block of the set (the predictors pointing into it go with it) and empty it. */
+void predict_params_set_free(struct predict_params_set *s)
+{
+  size_t i;
+  for(i = 0; i < s->cap; i++) {
+    while(s->slots[i]) {
+      struct predict_params_node *nd = s->slots[i];
+      s->slots[i] = nd->next;
+      free(nd);
+    }
+  }
+  free(s->slots);
+  s->slots = NULL;
+  s->cap = 0;
+  s->n = 0;
+}
+
+/* What a zeroed predictor (refused parameters) points at: never depletes. */
+static const struct predict_params params_none;
+
 int predict_init(struct predictor *p, const struct predict_params *params)
 {
   memset(p, 0, sizeof(*p));
-  if(!params_ok(params))
+  p->params = &params_none;
+  if(!params || !params_ok(params))
     return PREDICT_ERR_PARAMS;
-  p->params = *params;
+  p->params = params;
   p->seg_start_ms = INT64_MIN;
   p->last_ms = INT64_MIN;
   p->replaced_ms = INT64_MIN;
@@ -620,7 +726,7 @@ static double model_x(const struct predictor *p, double raw);
 static bool reading_refutes(const struct predictor *p, const struct line *rec,
                             const struct line *old)
 {
-  const struct predict_params *pp = &p->params;
+  const struct predict_params *pp = p->params;
   double sigma = 0.8862 * (double)p->noise, at_d, r, on_rec, on_old;
   if(pp->model != PREDICT_MODEL_LEVEL || !(sigma > 1e-6) || p->n_raw == 0)
     return false;
@@ -643,7 +749,7 @@ static bool reading_refutes(const struct predictor *p, const struct line *rec,
 static void refit_fit(struct predictor *p)
 {
   double t[PREDICT_WINDOW], y[PREDICT_WINDOW], x[PREDICT_WINDOW];
-  const struct predict_params *pp = &p->params;
+  const struct predict_params *pp = p->params;
   struct predict_fit *f = &p->fit;
   struct line all, use;
   size_t n = p->n, i, lo = 0, use_lo;
@@ -828,7 +934,7 @@ static void bucket_add(struct predictor *p, int64_t wall_ms, double x)
 /* The model value of a filtered raw value: level raw, usage counter - base. */
 static double model_x(const struct predictor *p, double raw)
 {
-  return p->params.model == PREDICT_MODEL_USAGE ? raw - p->base : raw;
+  return p->params->model == PREDICT_MODEL_USAGE ? raw - p->base : raw;
 }
 
 /* Forget the current segment; the next segment starts at seg_start_ms. */
@@ -842,7 +948,7 @@ static void new_segment(struct predictor *p, int64_t seg_start_ms)
   p->open_sum_t = 0;
   p->open_sum_x = 0;
   p->open_start_s = 0;
-  p->width_s = (uint32_t)(p->params.bucket_ms / 1000);
+  p->width_s = (uint32_t)(p->params->bucket_ms / 1000);
   p->rate_from_s = 0;
   p->move_ms = INT64_MIN;
   p->move_rem = 0;
@@ -1043,7 +1149,7 @@ static void unstick(struct predictor *p, int64_t from_ms)
  */
 static void note_move(struct predictor *p, int64_t t_ms, double f)
 {
-  double rem = remaining_of(&p->params, model_x(p, f));
+  double rem = remaining_of(p->params, model_x(p, f));
   if(p->move_ms != INT64_MIN && fabs(rem - p->move_rem) <= 1e-9)
     return;
   if(p->move_ms != INT64_MIN) {
@@ -1084,7 +1190,7 @@ static void note_off(struct predictor *p, int64_t t_ms, double rem)
 {
   const struct predict_fit *fi = &p->fit;
   double sigma = p->noise * 0.8862, w, d, thr;
-  if(fi->kind != FIT_LINEAR || !(sigma > 1e-6) || p->params.model != PREDICT_MODEL_LEVEL) {
+  if(fi->kind != FIT_LINEAR || !(sigma > 1e-6) || p->params->model != PREDICT_MODEL_LEVEL) {
     p->off_n = 0;
     return;
   }
@@ -1105,7 +1211,7 @@ static void note_off(struct predictor *p, int64_t t_ms, double rem)
  */
 static void accept(struct predictor *p, int64_t wall_ms, double raw)
 {
-  const struct predict_params *pp = &p->params;
+  const struct predict_params *pp = p->params;
   double f;
   int64_t mid_ms;
   p->last_ms = wall_ms;
@@ -1169,7 +1275,7 @@ static void accept(struct predictor *p, int64_t wall_ms, double raw)
  */
 static double ref_remaining(const struct predictor *p, int64_t wall_ms)
 {
-  const struct predict_params *pp = &p->params;
+  const struct predict_params *pp = p->params;
   const struct predict_fit *f = &p->fit;
   double r = remaining_of(pp, model_x(p, p->filt));
   double d = diff_ms(wall_ms, p->seg_start_ms) / DAY_MS, l = r;
@@ -1188,7 +1294,7 @@ static double ref_remaining(const struct predictor *p, int64_t wall_ms)
 /* Whether raw (at wall_ms) is a jump in the good direction beyond the noise. */
 static bool starts_jump(const struct predictor *p, int64_t wall_ms, double raw)
 {
-  const struct predict_params *pp = &p->params;
+  const struct predict_params *pp = p->params;
   double thr = pp->jump_min;
   if(pp->model == PREDICT_MODEL_USAGE)
     /* a drop beyond jump_min of the life; or back to near zero from a part
@@ -1204,7 +1310,7 @@ static bool starts_jump(const struct predictor *p, int64_t wall_ms, double raw)
 /* Whether raw continues the pending jump. */
 static bool continues_jump(const struct predictor *p, double raw)
 {
-  const struct predict_params *pp = &p->params;
+  const struct predict_params *pp = p->params;
   if(pp->model == PREDICT_MODEL_USAGE) {
     double drop = p->pend_ref - p->pend_raw[0];
     return raw < p->pend_ref - (drop < pp->jump_min * pp->life ? drop / 2 : pp->jump_min * pp->life);
@@ -1231,7 +1337,7 @@ static void unwrap(struct predictor *p, double raw)
   for(i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
     double w = ranges[i], step = raw + w - last;
     if(last < w && last >= (1 - WRAP_SHARE) * w && raw >= 0 && raw < WRAP_SHARE * w &&
-       step >= 0 && step < 0.005 * p->params.life) {
+       step >= 0 && step < 0.005 * p->params->life) {
       p->raw[0] -= w;
       p->raw[1] -= w;
       p->filt -= w;
@@ -1245,7 +1351,7 @@ static void unwrap(struct predictor *p, double raw)
 __attribute__((noinline)) static bool add_any(struct predictor *p, int64_t wall_ms, double raw,
                                               struct predict_event *ev)
 {
-  const struct predict_params *pp = &p->params;
+  const struct predict_params *pp = p->params;
   double before;
   size_t i;
 
@@ -1344,7 +1450,7 @@ __attribute__((noinline)) static bool add_any(struct predictor *p, int64_t wall_
  */
 bool predict_add(struct predictor *p, int64_t wall_ms, double raw, struct predict_event *ev)
 {
-  const struct predict_params *pp = &p->params;
+  const struct predict_params *pp = p->params;
   if(raw == p->filt && pp->model == PREDICT_MODEL_LEVEL && p->n_raw != 0 && p->pend_n == 0 &&
      fabs(raw) <= 1e15 && wall_ms >= p->last_ms &&
      !(pp->empty > pp->full && pp->full > 0 && raw < 0.5 * pp->full)) {
@@ -1356,14 +1462,14 @@ bool predict_add(struct predictor *p, int64_t wall_ms, double raw, struct predic
 
 void predict_mark_replaced(struct predictor *p, int64_t wall_ms)
 {
-  if(p->params.model == PREDICT_MODEL_BUTTON)
+  if(p->params->model == PREDICT_MODEL_BUTTON)
     return;
   note_replacement(p, wall_ms);
   new_segment(p, wall_ms);
   /* the next reading starts the new segment (and, for usage, its zero) */
   p->n_raw = 0;
   p->pend_n = 0;
-  p->base_from_next = p->params.model == PREDICT_MODEL_USAGE && p->last_ms != INT64_MIN;
+  p->base_from_next = p->params->model == PREDICT_MODEL_USAGE && p->last_ms != INT64_MIN;
 }
 
 /* ---- evaluation ---- */
@@ -1391,7 +1497,7 @@ void predict_unknown(struct prediction *out)
 
 void predict_eval(const struct predictor *p, int64_t now_ms, struct prediction *out)
 {
-  const struct predict_params *pp = &p->params;
+  const struct predict_params *pp = p->params;
   const struct predict_fit *f = &p->fit;
   double now_d, last_d, f_last, sigma, days = INFINITY, rate = 0, conf = 0;
   double prior_rate = pp->prior_life_days > 0 ? 1.0 / pp->prior_life_days : 0;
@@ -1712,7 +1818,7 @@ int predict_save(const struct predictor *p, uint8_t *buf, size_t cap, size_t *le
   put_u(&w, 'P', 1);
   put_u(&w, 'D', 1);
   put_u(&w, PREDICT_STATE_VERSION, 1);
-  put_u(&w, (uint64_t)p->params.model, 1);
+  put_u(&w, (uint64_t)p->params->model, 1);
   put_u(&w, p->n, 2);
   put_u(&w, p->n_raw, 1);
   put_u(&w, p->n_intervals, 1);
@@ -1744,9 +1850,9 @@ int predict_save(const struct predictor *p, uint8_t *buf, size_t cap, size_t *le
   }
   /* The fit is saved, not recomputed on load (a fit also moves
      rate_from_s), with the mapping it was made under. */
-  put_f64(&w, p->params.full);
-  put_f64(&w, p->params.empty);
-  put_f64(&w, p->params.life);
+  put_f64(&w, p->params->full);
+  put_f64(&w, p->params->empty);
+  put_f64(&w, p->params->life);
   put_u(&w, p->fit.kind, 1);
   put_f32(&w, p->fit.c_hist);
   put_f64(&w, p->fit.slope);

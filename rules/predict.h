@@ -75,6 +75,28 @@ void predict_params_default(struct predict_params *p, enum predict_model model);
  */
 int predict_params_from_cfg(const struct cfg_consumable *c, struct predict_params *out);
 
+/*
+ * Distinct parameter blocks, shared by the predictors that use them
+ * (a predictor points at its parameters instead of holding a copy: 8 bytes
+ * instead of 72 a consumable). Zero-initialise; predict_params_intern()
+ * adds, predict_params_set_free() frees. Not thread-safe.
+ */
+struct predict_params_node;
+struct predict_params_set {
+  struct predict_params_node **slots; /* hash chains, cap a power of two (0: empty) */
+  size_t cap, n;
+};
+
+/*
+ * The set's copy of *pp: the same pointer for every block equal to *pp,
+ * valid until predict_params_set_free(s). NULL when out of memory.
+ */
+const struct predict_params *predict_params_intern(struct predict_params_set *s,
+                                                   const struct predict_params *pp);
+
+/* Free the set's blocks (no predictor may use them afterwards) and leave it empty. */
+void predict_params_set_free(struct predict_params_set *s);
+
 /* A replacement found in the readings. */
 struct predict_event {
   int64_t at_ms;           /* wall ms of the first reading of the new part */
@@ -121,7 +143,10 @@ struct predict_fit {
 };
 
 struct predictor {
-  struct predict_params params;
+  /* Not a copy: the parameters given to predict_init()/predict_load(),
+     which must outlive the predictor (predict_params_intern() shares one
+     block among the consumables that have the same). */
+  const struct predict_params *params;
   int64_t seg_start_ms; /* first reading of the current segment */
   int64_t last_ms;      /* last accepted reading; INT64_MIN before any */
   int64_t replaced_ms;  /* last detected replacement; INT64_MIN when none */
@@ -149,14 +174,14 @@ struct predictor {
   double pend_ref; /* level: remaining before the jump; usage: counter */
   int64_t pend_t[PREDICT_PEND];
   double pend_raw[PREDICT_PEND];
+  float intervals_d[PREDICT_INTERVALS]; /* newest last */
+  uint16_t n;                           /* closed buckets */
   uint8_t pend_n;         /* readings held back: a jump not yet confirmed */
   uint8_t base_from_next; /* usage: the next reading is the new part's zero */
   uint8_t n_raw;          /* 0..2 values in raw[] */
   uint8_t n_intervals;
   int8_t off_n; /* filtered readings in a row off the line (sign: side) */
-  uint16_t n;                           /* closed buckets */
   uint8_t t_shift; /* bucket times are bt[i] << t_shift seconds since segment start */
-  float intervals_d[PREDICT_INTERVALS]; /* newest last */
   /* Closed buckets, oldest first: mean time (16 bits, in units of
      2^t_shift s since the segment start; the unit doubles when the
      segment outgrows 65535 of them, so a time is kept to 1/65536 of the
@@ -166,7 +191,8 @@ struct predictor {
   struct predict_fit fit;
 };
 
-/* Start an empty predictor. Returns PREDICT_OK or PREDICT_ERR_PARAMS (p zeroed). */
+/* Start an empty predictor on params (kept by pointer: they must outlive p and
+   not change under it). Returns PREDICT_OK or PREDICT_ERR_PARAMS (p zeroed). */
 int predict_init(struct predictor *p, const struct predict_params *params);
 
 /*
@@ -206,7 +232,7 @@ int predict_save(const struct predictor *p, uint8_t *buf, size_t cap, size_t *le
 
 /*
  * Restore a blob from predict_save() into p with the given (current)
- * parameters. Any truncated, corrupt or foreign blob is refused with an
+ * parameters (kept by pointer, like predict_init()'s). Any truncated, corrupt or foreign blob is refused with an
  * error code and p is left as a fresh predict_init() state (or zeroed when
  * params are invalid). Never reads past len bytes.
  */
