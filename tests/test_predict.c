@@ -1164,6 +1164,54 @@ static void test_state_long_part_time_unit(void **state)
   assert_true(fabs(c.days_left - a.days_left) < 0.5);
 }
 
+/* Consumables with equal parameters share one interned block; others get their own,
+   which survive the set's growth, and predictors on them predict as on a copy. */
+static void test_params_interned(void **state)
+{
+  struct predict_params_set set = {0};
+  struct predict_params pp, other;
+  const struct predict_params *a, *b, *c, *kept[100];
+  struct predictor p, q;
+  struct prediction x, y;
+  size_t i;
+  (void)state;
+  level_params(&pp, 100, 0);
+  a = predict_params_intern(&set, &pp);
+  level_params(&other, 100, 0);
+  b = predict_params_intern(&set, &other);
+  assert_non_null(a);
+  assert_ptr_equal(a, b);
+  other.empty = 5;
+  c = predict_params_intern(&set, &other);
+  assert_non_null(c);
+  assert_ptr_not_equal(a, c);
+  assert_true(c->empty == 5 && a->empty == 0);
+  for(i = 0; i < 100; i++) {
+    other.full = 200 + (double)i;
+    kept[i] = predict_params_intern(&set, &other);
+    assert_non_null(kept[i]);
+  }
+  for(i = 0; i < 100; i++) {
+    other.full = 200 + (double)i;
+    assert_ptr_equal(predict_params_intern(&set, &other), kept[i]);
+    assert_true(kept[i]->full == 200 + (double)i);
+  }
+  assert_ptr_equal(predict_params_intern(&set, &pp), a);
+  /* a predictor on the shared block predicts as one on the caller's own */
+  rng_state = 31;
+  assert_int_equal(predict_init(&p, a), PREDICT_OK);
+  feed_linear(&p, 60, 0, 20, 0.5);
+  rng_state = 31;
+  assert_int_equal(predict_init(&q, &pp), PREDICT_OK);
+  feed_linear(&q, 60, 0, 20, 0.5);
+  predict_eval(&p, T0 + 20 * DAY_MS, &x);
+  predict_eval(&q, T0 + 20 * DAY_MS, &y);
+  assert_true(fabs(x.days_left - 40) < 2);
+  assert_same_prediction(&x, &y);
+  predict_params_set_free(&set);
+  assert_int_equal(set.n, 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -1203,6 +1251,7 @@ int main(void)
       cmocka_unit_test(test_state_long_part_time_unit),
       cmocka_unit_test(test_outlier_pair_not_empty),
       cmocka_unit_test(test_button_state_reloads),
+      cmocka_unit_test(test_params_interned),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
