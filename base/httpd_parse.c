@@ -441,6 +441,7 @@ enum {
   CK_DATA_LF,     /* CR seen after the data */
   CK_TRAILER,     /* the start of a trailer line (or the final blank line) */
   CK_TRAILER_LINE,
+  CK_TRAILER_LF,  /* CR seen in a trailer line */
   CK_END_LF       /* CR of the final blank line seen */
 };
 
@@ -467,6 +468,8 @@ enum httpd_chunked_rc httpd_chunked_feed(struct httpd_chunked *c, const char *in
       continue;
     }
     i++;
+    if(++c->framing > HTTPD_CHUNK_FRAMING_MAX)
+      return HTTPD_CHUNKED_TOO_LARGE;
     switch(c->state) {
     case CK_SIZE: {
       int d = rs_hexval((unsigned char)ch);
@@ -492,7 +495,9 @@ enum httpd_chunked_rc httpd_chunked_feed(struct httpd_chunked *c, const char *in
     case CK_EXT:
       if(++c->line_len > CK_LINE_MAX)
         return HTTPD_CHUNKED_BAD;
-      if(ch == '\n')
+      if(ch == '\r')
+        c->state = CK_SIZE_LF; /* a CR ends the line: a bare one is malformed */
+      else if(ch == '\n')
         goto size_done;
       break;
     case CK_SIZE_LF:
@@ -527,8 +532,15 @@ enum httpd_chunked_rc httpd_chunked_feed(struct httpd_chunked *c, const char *in
     case CK_TRAILER_LINE:
       if(++c->line_len > CK_LINE_MAX)
         return HTTPD_CHUNKED_BAD;
-      if(ch == '\n')
+      if(ch == '\r')
+        c->state = CK_TRAILER_LF;
+      else if(ch == '\n')
         c->state = CK_TRAILER;
+      break;
+    case CK_TRAILER_LF:
+      if(ch != '\n')
+        return HTTPD_CHUNKED_BAD;
+      c->state = CK_TRAILER;
       break;
     case CK_END_LF:
       if(ch != '\n')

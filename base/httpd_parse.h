@@ -99,19 +99,28 @@ const char *httpd_req_cookie(const struct httpd_req *r, const char *name);
 int httpd_req_basic_auth(const struct httpd_req *r, char *user, size_t usize, char *pass,
                          size_t psize);
 
+/*
+ * Bytes of a chunked body's framing (size lines with their extensions, line
+ * ends, trailer) beyond which it counts as too large, whatever its data: a
+ * size line of endless zeros or endless trailer lines would otherwise keep
+ * a connection (and the loop reading it) busy for ever.
+ */
+#define HTTPD_CHUNK_FRAMING_MAX 65536
+
 /* A chunked body decoder's state; zero-initialise per body. */
 struct httpd_chunked {
   unsigned state;
   uint64_t left;      /* bytes left in the current chunk */
   unsigned line_len;  /* length of the size or trailer line so far */
   bool digits;        /* the size line had a hex digit */
+  size_t framing;     /* framing bytes so far (see HTTPD_CHUNK_FRAMING_MAX) */
 };
 
 enum httpd_chunked_rc {
   HTTPD_CHUNKED_MORE,     /* everything was consumed; the body goes on */
   HTTPD_CHUNKED_DONE,     /* the body (and its trailer) ended: *used says where */
   HTTPD_CHUNKED_BAD,      /* malformed */
-  HTTPD_CHUNKED_TOO_LARGE /* the decoded body would pass max */
+  HTTPD_CHUNKED_TOO_LARGE /* the decoded body would pass max, or its framing HTTPD_CHUNK_FRAMING_MAX */
 };
 
 /*

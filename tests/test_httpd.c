@@ -254,6 +254,39 @@ static void test_chunked(void **state)
   assert_int_equal(httpd_chunked_feed(&c, "1\r\nab\r\n", 7, &out, 1000, &used), HTTPD_CHUNKED_BAD);
   memset(&c, 0, sizeof(c));
   assert_int_equal(httpd_chunked_feed(&c, "x\r\n", 3, &out, 1000, &used), HTTPD_CHUNKED_BAD);
+  /* a bare CR ends no line: not in an extension, not in a trailer */
+  memset(&c, 0, sizeof(c));
+  assert_int_equal(httpd_chunked_feed(&c, "3;a\rX\r\nabc\r\n0\r\n\r\n", 19, &out, 1000, &used),
+                   HTTPD_CHUNKED_BAD);
+  memset(&c, 0, sizeof(c));
+  assert_int_equal(httpd_chunked_feed(&c, "0\r\nT: a\rb\r\n\r\n", 14, &out, 1000, &used),
+                   HTTPD_CHUNKED_BAD);
+  rs_buf_free(&out);
+}
+
+/* Framing without end (a size line of zeros, trailer lines) is too large, whatever the data. */
+static void test_chunked_endless_framing(void **state)
+{
+  static char zeros[4096], trailer[4096];
+  struct httpd_chunked c;
+  struct rs_buf out = {0};
+  size_t used = 0, i;
+  enum httpd_chunked_rc rc = HTTPD_CHUNKED_MORE;
+  (void)state;
+  memset(zeros, '0', sizeof(zeros));
+  for(i = 0; i + 6 <= sizeof(trailer); i += 6)
+    memcpy(trailer + i, "T: x\r\n", 6);
+  memset(&c, 0, sizeof(c));
+  for(i = 0; i < 1000 && rc == HTTPD_CHUNKED_MORE; i++)
+    rc = httpd_chunked_feed(&c, zeros, sizeof(zeros), &out, 1000, &used);
+  assert_int_equal(rc, HTTPD_CHUNKED_TOO_LARGE);
+  assert_true(i * sizeof(zeros) <= HTTPD_CHUNK_FRAMING_MAX + sizeof(zeros));
+  memset(&c, 0, sizeof(c));
+  rc = httpd_chunked_feed(&c, "0\r\n", 3, &out, 1000, &used);
+  for(i = 0; i < 1000 && rc == HTTPD_CHUNKED_MORE; i++)
+    rc = httpd_chunked_feed(&c, trailer, sizeof(trailer) / 6 * 6, &out, 1000, &used);
+  assert_int_equal(rc, HTTPD_CHUNKED_TOO_LARGE);
+  assert_int_equal(out.len, 0);
   rs_buf_free(&out);
 }
 
@@ -553,6 +586,18 @@ static void test_chunked_body(void **state)
   assert_true(read_until(fd, &b, never));
   assert_true(!strncmp(b.data, "HTTP/1.1 413 ", 13));
   (void)close(fd);
+  /* a size line of endless zeros (framing past HTTPD_CHUNK_FRAMING_MAX): 413, closed */
+  b.len = 0;
+  fd = connect_srv();
+  {
+    static char zeros[HTTPD_CHUNK_FRAMING_MAX + 4096];
+    memset(zeros, '0', sizeof(zeros));
+    send_s(fd, "POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n");
+    send_str(fd, zeros, sizeof(zeros));
+  }
+  assert_true(read_until(fd, &b, never));
+  assert_true(!strncmp(b.data, "HTTP/1.1 413 ", 13));
+  (void)close(fd);
   /* a malformed chunk: 400 */
   b.len = 0;
   fd = connect_srv();
@@ -722,6 +767,7 @@ int main(void)
       cmocka_unit_test(test_parse_refusals),
       cmocka_unit_test(test_basic_auth),
       cmocka_unit_test(test_chunked),
+      cmocka_unit_test(test_chunked_endless_framing),
       cmocka_unit_test_setup_teardown(test_pipelined_and_keep_alive, setup, teardown),
       cmocka_unit_test_setup_teardown(test_head_and_close, setup, teardown),
       cmocka_unit_test_setup_teardown(test_split_reads, setup, teardown),
