@@ -60,6 +60,7 @@ struct httpd_conn {
   struct rs_buf piece;
   bool responded, close_after, broken;
   bool waiting;     /* the current request's head is not complete */
+  bool resume;      /* drive() stopped at its budget: the timer drives it on */
   int64_t since_ms; /* real mono ms the current request began */
   int64_t last_ms;  /* real mono ms of the last traffic */
 };
@@ -499,9 +500,18 @@ static int fill_in(struct httpd_conn *c)
   return 1;
 }
 
-/* Move c on as far as its socket allows; false when it was closed. */
+/*
+ * Requests one connection has answered before drive() lets the loop go on
+ * (the rest on the next turn): a client that pipelines requests and reads
+ * the answers as fast as they come would otherwise keep the loop, and the
+ * polling on it, for as long as it likes.
+ */
+#define DRIVE_REQUESTS 8
+
+/* Move c on as far as its socket (and DRIVE_REQUESTS) allows; false when it was closed. */
 static bool drive(struct httpd_conn *c)
 {
+  unsigned served = 0;
   for(;;) {
     int r;
     if(c->broken) {
@@ -521,6 +531,12 @@ static bool drive(struct httpd_conn *c)
       if(!request_end(c)) {
         conn_close(c);
         return false;
+      }
+      if(++served >= DRIVE_REQUESTS) {
+        c->resume = true;
+        arm(c->s, now_ms());
+        set_events(c, EPOLLIN);
+        return true;
       }
       continue;
     }
@@ -695,8 +711,14 @@ static void on_timer(void *ud)
   s->timer_due = INT64_MAX;
   for(c = s->head; c; c = next) {
     bool hd;
-    int64_t due = deadline(c, &hd);
+    int64_t due;
     next = c->next;
+    if(c->resume) {
+      c->resume = false;
+      if(!drive(c))
+        continue;
+    }
+    due = deadline(c, &hd);
     if(due <= now) {
       if(hd)
         cut++;

@@ -622,6 +622,37 @@ static void refused(const char *raw, size_t n, const char *status_line)
   rs_buf_free(&b);
 }
 
+static bool all_answers(const struct rs_buf *b)
+{
+  return answers(b) >= 200;
+}
+
+/*
+ * 200 pipelined requests on one connection whose answers the client takes
+ * at once: the turn that serves the first does not serve them all (the
+ * loop, and the polling on it, go on between), and all are answered.
+ */
+static void test_pipelined_flood_shares_the_loop(void **state)
+{
+  static const char one[] = "GET /p HTTP/1.1\r\nHost: h\r\n\r\n";
+  char reqs[200 * (sizeof(one) - 1)];
+  struct rs_buf b = {0};
+  int fd = connect_srv(), guard = 0;
+  size_t i;
+  (void)state;
+  for(i = 0; i < 200; i++)
+    memcpy(reqs + i * (sizeof(one) - 1), one, sizeof(one) - 1);
+  send_str(fd, reqs, sizeof(reqs));
+  while(!S.handled && guard++ < 10000)
+    (void)evloop_turn(S.loop, 1);
+  assert_true(S.handled > 0);
+  assert_true(S.handled < 200);
+  assert_false(read_until(fd, &b, all_answers));
+  assert_int_equal(S.handled, 200);
+  (void)close(fd);
+  rs_buf_free(&b);
+}
+
 static void test_bad_requests(void **state)
 {
   static char big[HTTPD_HEAD_MAX + 64];
@@ -772,6 +803,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_head_and_close, setup, teardown),
       cmocka_unit_test_setup_teardown(test_split_reads, setup, teardown),
       cmocka_unit_test_setup_teardown(test_chunked_body, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_pipelined_flood_shares_the_loop, setup, teardown),
       cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
       cmocka_unit_test_setup_teardown(test_big_answer_does_not_block, setup, teardown),
       cmocka_unit_test_setup_teardown(test_stream, setup, teardown),
