@@ -266,6 +266,11 @@ static int framing(struct httpd_req *r, const char **why)
     }
     r->content_length = n;
   }
+  if(te && r->minor == 0) {
+    /* RFC 9112 6.1: HTTP/1.0 has no Transfer-Encoding; a proxy reading it as 1.0 frames it otherwise */
+    *why = "bad request: Transfer-Encoding in an HTTP/1.0 request\n";
+    return 400;
+  }
   if(te) {
     if(te > 1 || strcasecmp(tev, "chunked")) {
       *why = "not implemented: only Transfer-Encoding: chunked is understood\n";
@@ -301,6 +306,10 @@ int httpd_parse_head(char *buf, size_t len, struct httpd_req *r, const char **wh
   if(!end) {
     if(len < HTTPD_HEAD_MAX)
       return 0;
+    if(!memchr(buf + p, '\n', lim - p)) {
+      *why = "URI too long: the request line is longer than the head may be\n";
+      return 414;
+    }
     *why = "request header fields too large\n";
     return 431;
   }

@@ -77,9 +77,10 @@ struct httpd_req {
 /*
  * Parse the request head at the start of buf[0..len) in place into *r.
  * Returns 0 when the head is not complete yet (more bytes needed; when len
- * reached HTTPD_HEAD_MAX it returns 431 instead), 1 when parsed (r->head_len
- * says how far), or an HTTP status for a bad head: 400, 431 (too long, too
- * many fields), 501 (a Transfer-Encoding other than chunked), 505 (not
+ * reached HTTPD_HEAD_MAX it returns 431 instead, or 414 when no line ended
+ * by then), 1 when parsed (r->head_len says how far), or an HTTP status for
+ * a bad head: 400 (also Transfer-Encoding in HTTP/1.0), 414, 431 (too long,
+ * too many fields), 501 (a Transfer-Encoding other than chunked), 505 (not
  * HTTP/1.x), with a one-line reason ending in "\n" in *why. Empty lines
  * before the request line are skipped. Never reads buf[len] or beyond.
  */

@@ -167,6 +167,7 @@ static const char *reason(unsigned status)
   case 410: return "Gone";
   case 411: return "Length Required";
   case 413: return "Content Too Large";
+  case 414: return "URI Too Long";
   case 415: return "Unsupported Media Type";
   case 421: return "Misdirected Request";
   case 422: return "Unprocessable Content";

@@ -164,6 +164,10 @@ static void test_parse_refusals(void **state)
                          buf, sizeof(buf)),
                    1);
   assert_true(r.chunked);
+  /* HTTP/1.0 has no Transfer-Encoding (RFC 9112 6.1) */
+  assert_int_equal(parse("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", &r, buf,
+                         sizeof(buf)),
+                   400);
   /* a NUL byte anywhere in the head */
   memcpy(buf, "GET / HTTP/1.1\r\nHost: a\0b\r\n\r\n", 30);
   assert_int_equal(httpd_parse_head(buf, 30, &r, &why), 400);
@@ -174,6 +178,12 @@ static void test_parse_refusals(void **state)
   assert_int_equal(httpd_parse_head(big, HTTPD_HEAD_MAX, &r, &why), 431);
   memcpy(big + HTTPD_HEAD_MAX + 100, "\r\n\r\n", 4);
   assert_int_equal(httpd_parse_head(big, HTTPD_HEAD_MAX + 104, &r, &why), 431);
+  /* a request line that does not end within HTTPD_HEAD_MAX: 414 */
+  memset(big, 'a', sizeof(big));
+  memcpy(big, "GET /", 5);
+  assert_int_equal(httpd_parse_head(big, HTTPD_HEAD_MAX - 1, &r, &why), 0);
+  assert_int_equal(httpd_parse_head(big, HTTPD_HEAD_MAX, &r, &why), 414);
+  assert_non_null(why);
   {
     struct rs_buf b = {0};
     rs_buf_puts(&b, "GET / HTTP/1.1\r\nHost: a\r\n");
