@@ -150,13 +150,22 @@ static int parse_request_line(char *line, struct httpd_req *r, const char **why)
     return 505;
   }
   r->minor = (unsigned)(p[7] - '0');
-  /* absolute-form (a client talking to a proxy): keep the path */
+  /*
+   * absolute-form (a client talking to a proxy): its authority stands for
+   * the Host field (RFC 9112 3.2.2), moved to the target's start and ended
+   * there (the scheme's bytes make room); the path follows
+   */
   if(!strncasecmp(target, "http://", 7) || !strncasecmp(target, "https://", 8)) {
-    char *slash = strchr(target + (target[4] == ':' ? 7 : 8), '/');
-    if(!slash) {
-      *why = "bad request: no path in the request target\n";
+    char *auth = target + (target[4] == ':' ? 7 : 8), *slash = strchr(auth, '/');
+    size_t alen;
+    if(!slash || slash == auth) {
+      *why = "bad request: no host or no path in the request target\n";
       return 400;
     }
+    alen = (size_t)(slash - auth);
+    memmove(target, auth, alen);
+    target[alen] = '\0';
+    r->authority = target;
     target = slash;
   }
   if(target[0] != '/') {

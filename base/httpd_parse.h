@@ -54,6 +54,7 @@ struct httpd_conn;
 struct httpd_req {
   const char *method;          /* "GET", "HEAD", "POST", ... (case-sensitive token) */
   const char *path;            /* percent-decoded, without the query; starts with '/' */
+  const char *authority;       /* absolute-form's host[:port] (it stands for Host), or NULL */
   unsigned minor;              /* HTTP/1.minor (0 or 1) */
   struct httpd_kv field[HTTPD_MAX_FIELDS];
   unsigned n_field;

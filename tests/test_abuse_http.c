@@ -467,6 +467,17 @@ static void test_ambiguous_requests(void **state)
                         "Content-Length: 0\r\nContent-Length: 0\r\n\r\n",
                         ans, sizeof(ans)),
                    400);
+  /* an absolute-form target's host is the one checked (RFC 9112 3.2.2), not the Host field */
+  assert_int_equal(xfer("127.0.0.1",
+                        "GET http://evil.example/healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                        "Connection: close\r\n\r\n",
+                        ans, sizeof(ans)),
+                   421);
+  assert_int_equal(xfer("127.0.0.1",
+                        "GET http://127.0.0.1/healthz HTTP/1.1\r\nHost: evil.example\r\n"
+                        "Connection: close\r\n\r\n",
+                        ans, sizeof(ans)),
+                   200);
   /* a plain request still works */
   assert_int_equal(get("127.0.0.1", "/healthz", ans, sizeof(ans)), 200);
 }

@@ -90,7 +90,16 @@ static void test_parse_request(void **state)
   assert_int_equal(parse("GET http://h:1/p?q=1 HTTP/1.1\r\nHost: h\r\n\r\n", &r, buf, sizeof(buf)),
                    1);
   assert_string_equal(r.path, "/p");
+  assert_string_equal(r.authority, "h:1");
   assert_string_equal(httpd_req_arg(&r, "q"), "1");
+  assert_int_equal(parse("GET HTTPS://Evil.example/ HTTP/1.1\r\nHost: h\r\n\r\n", &r, buf,
+                         sizeof(buf)),
+                   1);
+  assert_string_equal(r.authority, "Evil.example");
+  assert_string_equal(r.path, "/");
+  assert_int_equal(parse("GET http:///p HTTP/1.1\r\nHost: h\r\n\r\n", &r, buf, sizeof(buf)), 400);
+  assert_int_equal(parse("GET /p HTTP/1.1\r\nHost: h\r\n\r\n", &r, buf, sizeof(buf)), 1);
+  assert_null(r.authority);
 }
 
 /* A head is taken only when its blank line is there; the next request's bytes are left alone. */

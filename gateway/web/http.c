@@ -978,7 +978,8 @@ static int dispatch(struct http_server *s, struct httpd_req *req, const char *ur
                     const char *method)
 {
   const struct cfg *cfg = cur_cfg(s);
-  const char *host = httpd_req_header(req, "Host");
+  /* an absolute-form target's authority stands for Host (RFC 9112 3.2.2): it is what is checked */
+  const char *host = req->authority ? req->authority : httpd_req_header(req, "Host");
   struct http_match m;
   char allow[32];
 
