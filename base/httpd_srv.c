@@ -59,7 +59,7 @@ struct httpd_conn {
   bool fill_chunked;
   struct rs_buf piece;
   bool responded, close_after, broken;
-  bool waiting;     /* the current request's head is not complete */
+  bool waiting;     /* the current request's head or body is not complete */
   bool resume;      /* drive() stopped at its budget: the timer drives it on */
   int64_t since_ms; /* real mono ms the current request began */
   int64_t last_ms;  /* real mono ms of the last traffic */
@@ -386,6 +386,7 @@ static void dispatch(struct httpd_conn *c)
   req->body = c->body.data ? c->body.data : "";
   req->body_len = c->body.len;
   c->st = CS_WRITE;
+  c->waiting = false;
   c->s->o.handler(c->s->o.ud, req);
   if(!c->responded && !c->broken)
     (void)httpd_respond(req, 500, "text/plain; charset=utf-8", "no answer\n", 10, c->s->o.hdrs,
@@ -397,8 +398,7 @@ static void head_done(struct httpd_conn *c)
 {
   struct httpd_req *req = &c->req;
   const char *expect;
-  c->waiting = false;
-  req->conn = c;
+  req->conn = c; /* c->waiting stays: the body, too, must come by the deadline */
   req->peer = (const struct sockaddr *)&c->peer;
   if(req->content_length > 0 && (uint64_t)req->content_length > c->s->o.body_max) {
     req->too_large = true; /* not read: the connection closes after the answer */
@@ -730,7 +730,7 @@ static void on_timer(void *ud)
   }
   if(cut)
     log_rl(LOG_LVL_NOTICE, "http-header-deadline",
-           "%sclosed %u connection%s that had not sent a request's headers within %u ms",
+           "%sclosed %u connection%s that had not sent a request's head and body within %u ms",
            s->o.log_prefix, cut, cut == 1 ? "" : "s", s->o.header_ms);
   if(s->paused && s->n < s->o.conn_limit)
     listen_watch(s, true);

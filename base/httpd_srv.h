@@ -22,8 +22,8 @@
  * read: the handler sees req->too_large and should answer 413; the
  * connection then closes), a connection limit (beyond it, new connections
  * wait in the listen backlog) and a per-client limit (one more is closed at
- * once), a header deadline (a request's head must arrive within header_ms
- * of its start: slowloris) and an idle timeout.
+ * once), a request deadline (a request's head and body must arrive within
+ * header_ms of its start: slowloris, slow bodies) and an idle timeout.
  */
 #ifndef RS_HTTPD_SRV_H
 #define RS_HTTPD_SRV_H
@@ -44,7 +44,7 @@ struct httpd_srv_opts {
   unsigned conn_limit;      /* connections at once (0: 64) */
   unsigned per_client;      /* from one client (httpd_client_key()) at once (0: 16) */
   unsigned idle_ms;         /* a connection with no traffic for this long is closed (0: 30 s) */
-  unsigned header_ms;       /* a request's head must be complete this long after it began (0: 10 s) */
+  unsigned header_ms;       /* a request's head and body must be complete this long after it began (0: 10 s) */
   size_t body_max;          /* largest request body (0: 16 KiB) */
   const struct httpd_hdr *hdrs; /* headers of the answers the server makes itself (or NULL) */
   const char *log_prefix;   /* "http: " */

@@ -521,6 +521,25 @@ static void test_slowloris(void **state)
   assert_int_equal(open_after, 0);
   /* and the flooding address is served again once it behaves */
   assert_int_equal(get("127.0.0.1", "/healthz", ans, sizeof(ans)), 200);
+  /* a body that trickles (a byte every 200 ms of 100 declared) is cut at the same deadline */
+  for(i = 0; i < 10; i++) {
+    fds[i] = connect_from("127.0.0.3");
+    send_all(fds[i], "POST /api/v1/orders/" NO_ORDER "/approve HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     "Content-Length: 100\r\n\r\n");
+  }
+  end = clock_real_mono_ms() + 2500;
+  while(clock_real_mono_ms() < end) {
+    for(i = 0; i < 10; i++)
+      (void)send(fds[i], "a", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+    run_for(200);
+  }
+  open_after = 0;
+  for(i = 0; i < 10; i++) {
+    if(!closed(fds[i]))
+      open_after++;
+    close(fds[i]);
+  }
+  assert_int_equal(open_after, 0);
 }
 
 /*

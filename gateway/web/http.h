@@ -145,7 +145,7 @@ struct http_env {
   unsigned conn_limit;        /* 0: HTTP_CONN_LIMIT connections at once */
   unsigned conn_per_client;   /* 0: HTTP_CONN_PER_CLIENT at once from one address */
   unsigned conn_timeout_s;    /* 0: 30 s idle per connection */
-  unsigned header_timeout_ms; /* 0: HTTP_HEADER_TIMEOUT_MS to send a request's headers */
+  unsigned header_timeout_ms; /* 0: HTTP_HEADER_TIMEOUT_MS to send a request's head and body */
   /*
    * Failed logins from one client (address; IPv6: its /64) before it is
    * locked out (429 with Retry-After); 0: HTTP_AUTH_FAIL_LIMIT. Each
@@ -159,7 +159,7 @@ struct http_env {
 /* Connections at once, in total and from one client address. */
 #define HTTP_CONN_LIMIT      64
 #define HTTP_CONN_PER_CLIENT 16
-/* A request's headers must have arrived this long (real ms) after it began. */
+/* A request's head and body must have arrived this long (real ms) after it began. */
 #define HTTP_HEADER_TIMEOUT_MS 10000
 /* Per-client login lockout: failures allowed, first lockout, longest lockout. */
 #define HTTP_AUTH_FAIL_LIMIT   5
