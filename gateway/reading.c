@@ -1020,12 +1020,36 @@ static void cons_reread(struct reading_path *rp, const struct cfg_consumable *c,
  * intervals, and cover, position and the order-up-to quantity counted every spare at
  * the old life. Takes the consumable's state and the prediction at now_ms; returns
  * the installed part's own projected life (its age plus days_left) once it can be
- * projected (its bounds known and a fifth of the learned life past) and it is under
+ * projected (its bounds known, a fifth of the learned life past, and a week of it seen when
+ * the machine is idle on some days of the week: has_idle_days()) and it is under
  * three quarters of `learned`; before that (or while the part is worn out), the
  * newest interval when it was that short and the installed part did not last half as
  * long again (to its first worn-out reading, or so far); else `learned`. A slower wear is not followed here (the shelf then lasts
  * longer than counted: no stockout).
  */
+/*
+ * Whether cs's weekly profile, seen on every day of the week for most of a day, has a
+ * day whose wear rate is under a quarter of the week's mean (a machine idle on some
+ * days: weekends, or all but Saturday).
+ */
+static bool has_idle_days(const struct cons_state *cs)
+{
+  double use = 0, time = 0;
+  int d;
+  for(d = 0; d < 7; d++) {
+    if(!(cs->pred.dow_time[d] >= 0.8f))
+      return false;
+    use += (double)cs->pred.dow_use[d];
+    time += (double)cs->pred.dow_time[d];
+  }
+  if(!(use > 0))
+    return false;
+  for(d = 0; d < 7; d++)
+    if((double)cs->pred.dow_use[d] / (double)cs->pred.dow_time[d] < 0.25 * use / time)
+      return true;
+  return false;
+}
+
 static double faster_life(const struct cons_state *cs, const struct prediction *pr, int64_t now_ms,
                           double learned)
 {
@@ -1035,9 +1059,11 @@ static double faster_life(const struct cons_state *cs, const struct prediction *
   if(cs->replaced_ms != INT64_MIN && now_ms >= cs->replaced_ms) {
     age = (double)(now_ms - cs->replaced_ms) / 86400000.0;
     proj = age + pr->days_left;
-    /* (a worn-out part waiting for a spare has no life to project: its age runs on) */
-    if(age >= 0.2 * learned && isfinite(pr->days_left_p10) && isfinite(proj) &&
-       pr->days_left > 0)
+    /* (a worn-out part waiting for a spare has no life to project: its age runs on; a
+       part of a machine idle on some days projects its busy days' rate until a week of
+       it was seen: seed 1's p29, Saturdays only, right after its first Saturday) */
+    if(age >= 0.2 * learned && !(age < 7 && has_idle_days(cs)) &&
+       isfinite(pr->days_left_p10) && isfinite(proj) && pr->days_left > 0)
       return proj < 0.75 * learned ? proj : learned;
   }
   if(cs->pred.n_intervals >= 2) {
