@@ -429,6 +429,48 @@ static void bt_put(struct predictor *p, size_t i, double t_s)
   p->bt[i] = (uint16_t)(u >= 65535 ? 65535 : (u > 0 ? u : 0));
 }
 
+/* The largest value step exponent: 2^(X_SHIFT_MAX - 15) * 32768 far
+   exceeds any remaining fraction of a value <= 1e15 on a range >= 1e-9. */
+#define X_SHIFT_MAX 96
+
+/* The model value x of a remaining fraction r (the inverse of remaining_of()). */
+static double x_of_remaining(const struct predict_params *pp, double r)
+{
+  if(pp->model == PREDICT_MODEL_USAGE)
+    return (1.0 - r) * pp->life;
+  return pp->empty + r * (pp->full - pp->empty);
+}
+
+/* The model value of closed bucket i. */
+static double bx_get(const struct predictor *p, size_t i)
+{
+  return x_of_remaining(p->params, 0.5 + ldexp((double)p->bx[i], (int)p->x_shift - 15));
+}
+
+/*
+ * Store model value x as closed bucket i's value, rounded to the value
+ * step; when it does not fit in 16 bits, the step doubles first (the
+ * values of buckets 0..i-1 are halved, rounded half to even). A value
+ * beyond the widest range (an overflowing sum) is kept as its end, a NaN
+ * as remaining 0.5.
+ */
+static void bx_put(struct predictor *p, size_t i, double x)
+{
+  double d = remaining_of(p->params, x) - 0.5, u;
+  size_t j;
+  if(isnan(d))
+    d = 0;
+  if(fabs(d) > 1e30)
+    d = copysign(1e30, d);
+  while(p->x_shift < X_SHIFT_MAX && fabs(ldexp(d, 15 - (int)p->x_shift)) >= 32767.5) {
+    for(j = 0; j < i; j++)
+      p->bx[j] = (int16_t)nearbyint((double)p->bx[j] / 2);
+    p->x_shift++;
+  }
+  u = nearbyint(ldexp(d, 15 - (int)p->x_shift));
+  p->bx[i] = (int16_t)(u >= 32767 ? 32767 : (u <= -32767 ? -32767 : u));
+}
+
 /* ---- the fit ---- */
 
 struct line {
@@ -771,7 +813,7 @@ static void refit_fit(struct predictor *p)
     return;
   for(i = 0; i < n; i++) {
     t[i] = (double)bt_s(p, i) / DAY_S;
-    x[i] = (double)p->bx[i];
+    x[i] = bx_get(p, i);
     y[i] = remaining_of(pp, x[i]);
     if(i >= lo && !(x[i] > 0))
       positive = false;
@@ -862,7 +904,7 @@ static void compact(struct predictor *p)
   uint16_t i, half = (uint16_t)(p->n / 2);
   for(i = 0; i < half; i++) {
     uint32_t t = ((uint32_t)p->bt[2 * i] + p->bt[2 * i + 1]) >> 1;
-    float xv = (float)(((double)p->bx[2 * i] + (double)p->bx[2 * i + 1]) / 2);
+    int16_t xv = (int16_t)nearbyint(((double)p->bx[2 * i] + (double)p->bx[2 * i + 1]) / 2);
     p->bt[i] = (uint16_t)t;
     p->bx[i] = xv;
   }
@@ -893,7 +935,7 @@ __attribute__((noinline, cold)) static void close_bucket(struct predictor *p)
   if(tm > (double)UINT32_MAX - 1)
     tm = (double)UINT32_MAX - 1;
   bt_put(p, p->n, tm);
-  p->bx[p->n] = (float)xm;
+  bx_put(p, p->n, xm);
   p->n++;
   p->open_n = 0;
   p->open_sum_t = 0;
@@ -943,6 +985,7 @@ static void new_segment(struct predictor *p, int64_t seg_start_ms)
   p->seg_start_ms = seg_start_ms;
   p->n = 0;
   p->t_shift = 0;
+  p->x_shift = 0;
   p->off_n = 0;
   p->open_n = 0;
   p->open_sum_t = 0;
@@ -1873,7 +1916,7 @@ int predict_save(const struct predictor *p, uint8_t *buf, size_t cap, size_t *le
     put_f32(&w, p->intervals_d[i]);
   for(i = 0; i < p->n; i++) {
     put_u(&w, bt_s(p, i), 4);
-    put_f32(&w, p->bx[i]);
+    put_f32(&w, (float)bx_get(p, i));
   }
   put_u(&w, codec_crc32(buf, w.len), 4);
   if(w.over || w.len != need)
@@ -1892,6 +1935,7 @@ int predict_load(struct predictor *p, const struct predict_params *params, const
   int8_t off_n;
   unsigned t_shift;
   uint32_t bt[PREDICT_WINDOW];
+  float bx[PREDICT_WINDOW];
   double saved_full, saved_empty, saved_life;
   int rc;
 
@@ -1999,8 +2043,8 @@ int predict_load(struct predictor *p, const struct predict_params *params, const
   }
   for(i = 0; i < n; i++) {
     bt[i] = (uint32_t)get_u(&r, 4);
-    q.bx[i] = get_f32(&r);
-    if(!isfinite(q.bx[i]) || fabsf(q.bx[i]) > 1e15f)
+    bx[i] = get_f32(&r);
+    if(!isfinite(bx[i]) || fabsf(bx[i]) > 1e15f)
       return PREDICT_ERR_FORMAT;
     if(i > 0 && bt[i] < bt[i - 1])
       return PREDICT_ERR_FORMAT;
@@ -2012,6 +2056,10 @@ int predict_load(struct predictor *p, const struct predict_params *params, const
   q.t_shift = (uint8_t)t_shift;
   for(i = 0; i < n; i++)
     q.bt[i] = (uint16_t)(bt[i] >> t_shift > 65535u ? 65535u : bt[i] >> t_shift);
+  /* the values: saved as model values, stored under the current parameters */
+  q.x_shift = 0;
+  for(i = 0; i < n; i++)
+    bx_put(&q, i, (double)bx[i]);
   /* The checksum proves integrity, not sense: check every field anyway. */
   if(!isfinite(q.base) || !isfinite(q.raw[0]) || !isfinite(q.raw[1]) || !isfinite(q.filt) ||
      !isfinite(q.noise) || q.noise < 0 || q.noise > 1 || !isfinite(q.open_sum_t) ||

@@ -182,12 +182,16 @@ struct predictor {
   uint8_t n_intervals;
   int8_t off_n; /* filtered readings in a row off the line (sign: side) */
   uint8_t t_shift; /* bucket times are bt[i] << t_shift seconds since segment start */
+  uint8_t x_shift; /* bucket values: remaining = 0.5 + bx[i] * 2^(x_shift - 15) */
   /* Closed buckets, oldest first: mean time (16 bits, in units of
      2^t_shift s since the segment start; the unit doubles when the
      segment outgrows 65535 of them, so a time is kept to 1/65536 of the
-     segment's length) and mean model value. 6 bytes a bucket. */
+     segment's length) and mean model value (16 bits, as the remaining
+     fraction around 0.5 in steps of 2^(x_shift - 15): 1/32768 of the
+     part's range between -0.5 and 1.5; the step doubles when a value
+     falls outside). 4 bytes a bucket. */
   uint16_t bt[PREDICT_WINDOW];
-  float bx[PREDICT_WINDOW];
+  int16_t bx[PREDICT_WINDOW];
   struct predict_fit fit;
 };
 

@@ -611,8 +611,9 @@ static void test_params_from_cfg(void **state)
   pp.life = NAN;
   assert_int_equal(predict_init(&p, &pp), PREDICT_ERR_PARAMS);
   printf("sizeof(struct predictor) = %zu bytes\n", sizeof(struct predictor));
-  /* docs/prediction.md, "Memory": 760 bytes on x86-64 (752 before worn_ms, 920 before 16-bit bucket times) */
-  assert_true(sizeof(struct predictor) <= 800);
+  /* docs/prediction.md, "Memory": 568 bytes on x86-64 (696 before 16-bit bucket values, 760 before
+     shared parameters, 920 before 16-bit bucket times) */
+  assert_true(sizeof(struct predictor) <= 576);
 }
 
 static void assert_same_prediction(const struct prediction *a, const struct prediction *b)
@@ -1164,6 +1165,46 @@ static void test_state_long_part_time_unit(void **state)
   assert_true(fabs(c.days_left - a.days_left) < 0.5);
 }
 
+/*
+ * Bucket values are 16-bit steps of the part's range that widen when a value
+ * falls outside: a counter that runs to four times the rated life (remaining
+ * -3) keeps its rate, its state survives a restart, and a new part on the same
+ * predictor goes back to the fine steps.
+ */
+static void test_usage_far_past_life(void **state)
+{
+  struct predict_params pp;
+  struct predictor p, q;
+  struct prediction a, b;
+  uint8_t blob[PREDICT_STATE_MAX];
+  size_t len = 0;
+  int64_t t;
+  (void)state;
+  predict_params_default(&pp, PREDICT_MODEL_USAGE);
+  pp.life = 2000;
+  predict_init(&p, &pp);
+  for(t = 0; t <= 160 * DAY_MS; t += HOUR_MS)
+    predict_add(&p, T0 + t, floor(50.0 * (double)t / DAY_MS), NULL); /* 2.5 %/day */
+  predict_eval(&p, T0 + 160 * DAY_MS, &a);
+  printf("past life: level %.3f %% rate %.4f %%/day days_left %g\n", a.level_pct, a.rate_per_day,
+         a.days_left);
+  assert_true(fabs(a.rate_per_day - 2.5) < 0.01);
+  assert_true(a.days_left == 0);
+  assert_int_equal(predict_save(&p, blob, sizeof(blob), &len), PREDICT_OK);
+  assert_int_equal(predict_load(&q, &pp, blob, len), PREDICT_OK);
+  predict_eval(&q, T0 + 160 * DAY_MS, &b);
+  assert_same_prediction(&a, &b);
+  /* replaced: the counter restarts from 0 and the new part is read as new */
+  predict_mark_replaced(&p, T0 + 161 * DAY_MS);
+  for(t = 161 * DAY_MS; t <= 181 * DAY_MS; t += HOUR_MS)
+    predict_add(&p, T0 + t, 8000 + floor(20.0 * (double)(t - 161 * DAY_MS) / DAY_MS), NULL);
+  predict_eval(&p, T0 + 181 * DAY_MS, &a);
+  printf("new part: level %.4f %% rate %.5f %%/day days_left %.3f\n", a.level_pct, a.rate_per_day,
+         a.days_left);
+  assert_true(fabs(a.rate_per_day - 1.0) < 0.01); /* 20 of 2000 a day */
+  assert_true(fabs(a.days_left - 80) < 1);
+}
+
 /* Consumables with equal parameters share one interned block; others get their own,
    which survive the set's growth, and predictors on them predict as on a copy. */
 static void test_params_interned(void **state)
@@ -1252,6 +1293,7 @@ int main(void)
       cmocka_unit_test(test_outlier_pair_not_empty),
       cmocka_unit_test(test_button_state_reloads),
       cmocka_unit_test(test_params_interned),
+      cmocka_unit_test(test_usage_far_past_life),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
