@@ -219,6 +219,8 @@ static int head_out(struct httpd_req *req, unsigned status, const char *ctype, i
     rs_buf_puts(&c->out, "Transfer-Encoding: chunked\r\n");
   if(c->close_after)
     rs_buf_puts(&c->out, "Connection: close\r\n");
+  else if(req->minor == 0)
+    rs_buf_puts(&c->out, "Connection: keep-alive\r\n"); /* a 1.0 client keeps only when told */
   rs_buf_puts(&c->out, "\r\n");
   if(c->out.oom) {
     c->broken = true;

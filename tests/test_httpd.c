@@ -556,6 +556,18 @@ static void test_head_and_close(void **state)
   assert_non_null(strstr(b.data, "Connection: close\r\n"));
   assert_int_equal(strlen(strstr(b.data, "\r\n\r\n")), 4); /* no body */
   (void)close(fd);
+  /* an HTTP/1.0 client that asks to keep the connection is told it is kept, and it is */
+  b.len = 0;
+  fd = connect_srv();
+  send_s(fd, "GET /k HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+  assert_false(read_until(fd, &b, one_answer));
+  assert_non_null(strstr(b.data, "Connection: keep-alive\r\n"));
+  b.len = 0;
+  send_s(fd, "GET /k2 HTTP/1.0\r\n\r\n");
+  assert_true(read_until(fd, &b, never));
+  assert_non_null(strstr(b.data, "GET /k2 q=-\n"));
+  assert_non_null(strstr(b.data, "Connection: close\r\n"));
+  (void)close(fd);
   rs_buf_free(&b);
 }
 
