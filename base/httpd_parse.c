@@ -416,20 +416,20 @@ int httpd_req_basic_auth(const struct httpd_req *r, char *user, size_t usize, ch
   for(; *v && *v != '='; v++) {
     int d = b64val(*v);
     if(d < 0)
-      return -1;
+      goto bad;
     acc = (acc << 6) | (unsigned)d;
     bits += 6;
     if(bits >= 8) {
       bits -= 8;
       if(o + 1 >= sizeof(dec))
-        return -1;
+        goto bad;
       dec[o++] = (char)((acc >> bits) & 0xffu);
     }
   }
   while(*v == '=')
     v++;
   if(*v)
-    return -1;
+    goto bad;
   dec[o] = '\0';
   colon = memchr(dec, ':', o);
   if(!colon || memchr(dec, '\0', o))
