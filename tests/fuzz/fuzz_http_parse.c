@@ -75,7 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     abort();
   memcpy(buf, data + 1, n);
   rc = httpd_parse_head(buf, n, r, &why);
-  check(rc == 0 || rc == 1 || rc == 400 || rc == 431 || rc == 501 || rc == 505);
+  check(rc == 0 || rc == 1 || rc == 400 || rc == 414 || rc == 431 || rc == 501 || rc == 505);
   check(rc <= 1 || why != NULL);
   if(rc == 1) {
     unsigned hosts = 0;
@@ -83,6 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check(r->head_len > 0 && r->head_len <= n && r->head_len <= HTTPD_HEAD_MAX);
     check(r->method && r->method[0]);
     check(r->path && r->path[0] == '/');
+    check(!r->authority || (r->authority[0] && !strchr(r->authority, '/')));
     check(r->n_field <= HTTPD_MAX_FIELDS && r->n_arg <= HTTPD_MAX_ARGS &&
           r->n_cookie <= HTTPD_MAX_COOKIES);
     check(!(r->chunked && r->content_length >= 0));
