@@ -23,12 +23,16 @@ struct cons_state {
   bool queued;         /* in rp->due: saved at the next reading_path_commit() */
   enum store_hold hold; /* from the store row, re-read with spares (SPEC 7 holds); beside
                            the flags (no padding) */
+  /* The two generations in 32 bits (8 bytes less: a consumable's block, its
+     entry and key, stays under 688 B, one malloc chunk size smaller): a
+     stale one passes for current only after exactly 2^32 changes. */
+  uint32_t spares_gen;  /* low 32 bits of store_spares_generation() when spares was read;
+                           UINT32_MAX: never */
+  uint32_t checked_gen; /* the reading path's cfg_gen when the parameters were last checked */
   int64_t fed_ms;      /* wall ms of the newest reading fed; INT64_MIN: none */
   int64_t saved_ms;    /* fed_ms at the last save; INT64_MIN: never */
   int64_t spares;      /* cache of the store's count (the config's without a store) */
-  uint64_t spares_gen; /* store_spares_generation() when spares was read; UINT64_MAX: never */
   int64_t replaced_ms; /* last replacement (wall ms); INT64_MIN: none known */
-  uint64_t checked_gen; /* the reading path's cfg_gen when the parameters were last checked */
   /* from the store row, re-read with spares, like hold */
   int64_t held_until_ms;
   int64_t redraft_ms;
@@ -81,7 +85,7 @@ struct reading_path {
   /* the predictors' parameters, one block per distinct set (they point into it) */
   struct predict_params_set params;
   size_t n_pts;
-  uint64_t cfg_gen; /* bumped by every reading_path_set_config() */
+  uint32_t cfg_gen; /* bumped by every reading_path_set_config() (wraps) */
   /* batching (reading_path_set_batching): values to store at the next commit */
   bool batching;
   struct pending *pend;
@@ -357,7 +361,7 @@ static struct entry *cons_entry(struct reading_path *rp, const struct cfg_consum
   e->cs->saved_ms = INT64_MIN;
   e->cs->replaced_ms = INT64_MIN;
   e->cs->spares = c->spares;
-  e->cs->spares_gen = UINT64_MAX;
+  e->cs->spares_gen = UINT32_MAX;
   e->cs->lead_ms = -1;
   e->cs->replenish_ms = -1;
   rp->slots[i] = e;
@@ -545,7 +549,7 @@ static void cons_ready(struct reading_path *rp, const struct cfg_consumable *c,
   if(!ok)
     log_warn("consumable %s: no prediction (its model's parameters are out of range)", c->full_id);
   cs->spares = c->spares;
-  cs->spares_gen = UINT64_MAX;
+  cs->spares_gen = UINT32_MAX;
   if(rp->st) {
     struct store_consumable row;
     enum rs_err rc;
@@ -983,7 +987,7 @@ static void cons_reread(struct reading_path *rp, const struct cfg_consumable *c,
       cs->replaced_ms = row.last_replacement_ms;
       cs->dirty = true;
     }
-    cs->spares_gen = store_spares_generation(rp->st);
+    cs->spares_gen = (uint32_t)store_spares_generation(rp->st);
   }
   store_consumable_free(&row);
   cs->lead_ms = -1;
@@ -1166,7 +1170,7 @@ void reading_path_snapshot(struct reading_path *rp, const struct cfg_consumable 
     rp->synced_ms = now_ms;
     (void)store_changed_elsewhere(rp->st);
   }
-  if(rp->st && cs->spares_gen != store_spares_generation(rp->st))
+  if(rp->st && cs->spares_gen != (uint32_t)store_spares_generation(rp->st))
     cons_reread(rp, c, cs);
   out->vars[EXPR_VAR_SPARES] = (double)cs->spares;
   if(cs->lead_ms >= 0)

@@ -16,7 +16,7 @@
 #define DAY_S       86400.0
 #define MAX_WIDTH_S (1u << 30)
 
-/* Fit kinds kept in struct predict_fit. */
+/* Fit kinds kept in struct predictor's fit_kind. */
 enum { FIT_NONE = 0, FIT_LINEAR = 1, FIT_EXP = 2 };
 
 /* Tuning constants (documented in docs/prediction.md). */
@@ -705,15 +705,15 @@ static bool changed(const struct line *rec, const struct line *old, double span_
  * confidence 0..1, a growing exponential. refit() only leaves fits that pass
  * (else none), so a saved fit that fails did not come from predict_save().
  */
-static bool fit_ok(const struct predict_fit *f)
+static bool fit_ok(unsigned kind, const struct predict_fit *f)
 {
-  if(f->kind > FIT_EXP || !(f->c_hist >= 0 && f->c_hist <= 1))
+  if(kind > FIT_EXP || !(f->c_hist >= 0 && f->c_hist <= 1))
     return false;
   if(!isfinite(f->slope) || !isfinite(f->anchor) || !isfinite(f->t_ref_d) ||
      !isfinite(f->resid_rel) || !isfinite(f->se) || f->se < 0 || f->resid_rel < 0 ||
      !isfinite(f->jit_d) || f->jit_d < 0)
     return false;
-  if(f->kind == FIT_EXP && !(f->slope > 0))
+  if(kind == FIT_EXP && !(f->slope > 0))
     return false;
   return true;
 }
@@ -798,6 +798,7 @@ static void refit_fit(struct predictor *p)
   bool positive = true;
 
   memset(f, 0, sizeof(*f));
+  p->fit_kind = FIT_NONE;
   /* History before a detected rate change no longer counts: drop it, so
      that the window's resolution serves the current rate. */
   while(lo < n && bt_s(p, lo) < p->rate_from_s)
@@ -805,7 +806,7 @@ static void refit_fit(struct predictor *p)
   if(lo > 0 && n - lo >= MIN_BUCKETS) {
     memmove(p->bt, p->bt + lo, (n - lo) * sizeof(p->bt[0]));
     memmove(p->bx, p->bx + lo, (n - lo) * sizeof(p->bx[0]));
-    p->n = (uint16_t)(n - lo);
+    p->n = (uint8_t)(n - lo);
     n = p->n;
   }
   lo = 0;
@@ -836,7 +837,7 @@ static void refit_fit(struct predictor *p)
       double rlin = all.resid * fabs(pp->full - pp->empty);
       if(rexp <= EXP_GAIN * rlin) {
         double change = fabs(exp(e.anchor) - exp(e.anchor - e.slope * (t[n - 1] - t[lo])));
-        f->kind = FIT_EXP;
+        p->fit_kind = FIT_EXP;
         f->slope = (float)e.slope;
         f->se = (float)e.se;
         f->anchor = (float)e.anchor;
@@ -872,7 +873,7 @@ static void refit_fit(struct predictor *p)
       }
     }
   }
-  f->kind = FIT_LINEAR;
+  p->fit_kind = FIT_LINEAR;
   f->slope = (float)use.slope;
   f->se = (float)use.se;
   f->anchor = (float)use.anchor;
@@ -892,8 +893,10 @@ static void refit_fit(struct predictor *p)
 static void refit(struct predictor *p)
 {
   refit_fit(p);
-  if(!fit_ok(&p->fit))
+  if(!fit_ok(p->fit_kind, &p->fit)) {
     memset(&p->fit, 0, sizeof(p->fit));
+    p->fit_kind = FIT_NONE;
+  }
 }
 
 /* ---- readings ---- */
@@ -913,7 +916,7 @@ static void compact(struct predictor *p)
     p->bx[half] = p->bx[p->n - 1];
     half++;
   }
-  p->n = half;
+  p->n = (uint8_t)half;
   if(p->width_s < MAX_WIDTH_S)
     p->width_s *= 2;
 }
@@ -998,6 +1001,7 @@ static void new_segment(struct predictor *p, int64_t seg_start_ms)
   p->move_slope = 0;
   p->idle_d = 0;
   memset(&p->fit, 0, sizeof(p->fit));
+  p->fit_kind = FIT_NONE;
 }
 
 /*
@@ -1020,7 +1024,8 @@ static void note_replacement(struct predictor *p, int64_t at_ms)
   }
   p->replaced_ms = at_ms;
   p->worn_ms = INT64_MIN;
-  p->n_replacements++;
+  if(p->n_replacements < UINT16_MAX)
+    p->n_replacements++;
 }
 
 /* UTC day of week of wall_ms, 0 = Monday (1970-01-01 was a Thursday). */
@@ -1178,7 +1183,7 @@ static void unstick(struct predictor *p, int64_t from_ms)
   }
   if(keep == p->n)
     return;
-  p->n = keep;
+  p->n = (uint8_t)keep;
   refit(p);
 }
 
@@ -1217,7 +1222,7 @@ static void note_move(struct predictor *p, int64_t t_ms, double f)
   }
   p->move_ms = t_ms;
   p->move_rem = rem;
-  if(p->fit.kind == FIT_LINEAR && p->fit.slope < 0)
+  if(p->fit_kind == FIT_LINEAR && p->fit.slope < 0)
     p->move_slope = p->fit.slope;
 }
 
@@ -1233,7 +1238,7 @@ static void note_off(struct predictor *p, int64_t t_ms, double rem)
 {
   const struct predict_fit *fi = &p->fit;
   double sigma = p->noise * 0.8862, w, d, thr;
-  if(fi->kind != FIT_LINEAR || !(sigma > 1e-6) || p->params->model != PREDICT_MODEL_LEVEL) {
+  if(p->fit_kind != FIT_LINEAR || !(sigma > 1e-6) || p->params->model != PREDICT_MODEL_LEVEL) {
     p->off_n = 0;
     return;
   }
@@ -1327,9 +1332,9 @@ static double ref_remaining(const struct predictor *p, int64_t wall_ms)
      flat near 90 %), and a new part's jump counts from where it is */
   if(p->off_n <= -OFF_CONFIRM)
     return r;
-  if(f->kind == FIT_LINEAR)
+  if(p->fit_kind == FIT_LINEAR)
     l = f->anchor + f->slope * (d - f->t_ref_d);
-  else if(f->kind == FIT_EXP)
+  else if(p->fit_kind == FIT_EXP)
     l = remaining_of(pp, exp(f->anchor + f->slope * (d - f->t_ref_d)));
   return isfinite(l) && l > r ? l : r;
 }
@@ -1577,7 +1582,7 @@ void predict_eval(const struct predictor *p, int64_t now_ms, struct prediction *
     drop_sd = silent > 0 ? K_DROP * silent : 0;
   }
 
-  if(f->kind == FIT_NONE) {
+  if(p->fit_kind == FIT_NONE) {
     if(prior_rate > 0) {
       rate = prior_rate;
       days = f_last > 0 ? f_last / prior_rate : 0;
@@ -1589,7 +1594,7 @@ void predict_eval(const struct predictor *p, int64_t now_ms, struct prediction *
     p10 = days < p10 ? days : p10;
     p90 = days > p90 ? days : p90;
   }
-  else if(f->kind == FIT_LINEAR) {
+  else if(p->fit_kind == FIT_LINEAR) {
     double rem = f->anchor + f->slope * (now_d - f->t_ref_d);
     double s = f->slope - pp->z * f->se;
     double ref = fabs(f->slope) > 1e-3 ? fabs(f->slope) : 1e-3;
@@ -1696,7 +1701,7 @@ void predict_eval(const struct predictor *p, int64_t now_ms, struct prediction *
   /* A fit on the recent part after a rate change may have few buckets:
      the window as a whole counts (the recent line's standard error widens
      the bounds); unknown bounds there would never order in time. */
-  if(f->kind != FIT_NONE && days > 0 &&
+  if(p->fit_kind != FIT_NONE && days > 0 &&
      ((f->c_hist < MIN_BOUND_HIST &&
        !(CHANGE_BOUNDS && hist_conf(p->n) >= MIN_BOUND_HIST && f->slope < 0 &&
          f->se < CHANGE_RSE * -f->slope)) ||
@@ -1896,7 +1901,7 @@ int predict_save(const struct predictor *p, uint8_t *buf, size_t cap, size_t *le
   put_f64(&w, p->params->full);
   put_f64(&w, p->params->empty);
   put_f64(&w, p->params->life);
-  put_u(&w, p->fit.kind, 1);
+  put_u(&w, p->fit_kind, 1);
   put_f32(&w, p->fit.c_hist);
   put_f64(&w, p->fit.slope);
   put_f64(&w, p->fit.se);
@@ -1975,7 +1980,7 @@ int predict_load(struct predictor *p, const struct predict_params *params, const
     return PREDICT_ERR_MODEL;
 
   q = *p;
-  q.n = (uint16_t)n;
+  q.n = (uint8_t)n;
   q.n_raw = (uint8_t)n_raw;
   q.n_intervals = (uint8_t)ni;
   q.off_n = off_n;
@@ -1995,7 +2000,10 @@ int predict_load(struct predictor *p, const struct predict_params *params, const
   q.open_start_s = (uint32_t)get_u(&r, 4);
   q.open_n = (uint32_t)get_u(&r, 4);
   q.width_s = (uint32_t)get_u(&r, 4);
-  q.n_replacements = (uint32_t)get_u(&r, 4);
+  {
+    uint64_t nr = get_u(&r, 4);
+    q.n_replacements = (uint16_t)(nr > UINT16_MAX ? UINT16_MAX : nr);
+  }
   q.rate_from_s = (uint32_t)get_u(&r, 4);
   q.pend_n = (uint8_t)get_u(&r, 1);
   q.base_from_next = (uint8_t)get_u(&r, 1);
@@ -2014,7 +2022,7 @@ int predict_load(struct predictor *p, const struct predict_params *params, const
   saved_full = get_f64(&r);
   saved_empty = get_f64(&r);
   saved_life = get_f64(&r);
-  q.fit.kind = (uint8_t)get_u(&r, 1);
+  q.fit_kind = (uint8_t)get_u(&r, 1);
   q.fit.c_hist = get_f32(&r);
   q.fit.slope = (float)get_f64(&r);
   q.fit.se = (float)get_f64(&r);
@@ -2080,7 +2088,7 @@ int predict_load(struct predictor *p, const struct predict_params *params, const
     return PREDICT_ERR_FORMAT;
   if(q.open_n > 0 && (q.open_sum_t < 0 || q.open_sum_t / (double)q.open_n > (double)UINT32_MAX))
     return PREDICT_ERR_FORMAT;
-  if(!fit_ok(&q.fit))
+  if(!fit_ok(q.fit_kind, &q.fit))
     return PREDICT_ERR_FORMAT;
   /* other parameters (a reload): the history is re-read under the new ones */
   if(memcmp(&saved_full, &params->full, sizeof(double)) ||

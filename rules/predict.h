@@ -130,9 +130,8 @@ void predict_unknown(struct prediction *out);
 double predict_risk_within(double p10, double p90, double horizon_d);
 
 /* Private. The cached fit of the closed buckets (computed in double, kept
-   in float: 32 bytes instead of 56). */
+   in float: 28 bytes instead of 56; its kind is struct predictor's fit_kind). */
 struct predict_fit {
-  uint8_t kind;    /* 0 none, 1 linear on remaining, 2 linear on log(raw) */
   float c_hist;    /* confidence from history length */
   float slope;     /* per day: remaining (kind 1) or ln(raw) (kind 2) */
   float se;        /* standard error of slope */
@@ -169,13 +168,13 @@ struct predictor {
   uint32_t open_start_s, open_n;
   uint32_t width_s;     /* current bucket width */
   uint32_t rate_from_s; /* s since segment start: a detected rate change */
-  uint32_t n_replacements;
-  float idle_d; /* longest pause seen in the segment, days (capped) */
   double pend_ref; /* level: remaining before the jump; usage: counter */
   int64_t pend_t[PREDICT_PEND];
   double pend_raw[PREDICT_PEND];
+  float idle_d; /* longest pause seen in the segment, days (capped) */
   float intervals_d[PREDICT_INTERVALS]; /* newest last */
-  uint16_t n;                           /* closed buckets */
+  uint16_t n_replacements;              /* counted up to 65535 */
+  uint8_t n;                            /* closed buckets (<= PREDICT_WINDOW) */
   uint8_t pend_n;         /* readings held back: a jump not yet confirmed */
   uint8_t base_from_next; /* usage: the next reading is the new part's zero */
   uint8_t n_raw;          /* 0..2 values in raw[] */
@@ -183,6 +182,7 @@ struct predictor {
   int8_t off_n; /* filtered readings in a row off the line (sign: side) */
   uint8_t t_shift; /* bucket times are bt[i] << t_shift seconds since segment start */
   uint8_t x_shift; /* bucket values: remaining = 0.5 + bx[i] * 2^(x_shift - 15) */
+  uint8_t fit_kind; /* fit's: 0 none, 1 linear on remaining, 2 linear on log(raw) */
   /* Closed buckets, oldest first: mean time (16 bits, in units of
      2^t_shift s since the segment start; the unit doubles when the
      segment outgrows 65535 of them, so a time is kept to 1/65536 of the
