@@ -319,6 +319,7 @@ static struct {
   uint16_t port;
   char *big;
   unsigned handled;
+  unsigned filled; /* pieces wide_fill() made */
   bool big_released;
 } S;
 
@@ -330,6 +331,17 @@ static int stream_fill(void *ud, struct rs_buf *out)
 {
   struct stream_state *st = ud;
   rs_buf_printf(out, "piece %u\n", st->next);
+  return ++st->next < st->last;
+}
+
+/* 128 pieces of 16 KiB (2 MiB: less than loopback takes unread at once). */
+static int wide_fill(void *ud, struct rs_buf *out)
+{
+  struct stream_state *st = ud;
+  char piece[16384];
+  memset(piece, 'a' + (int)(st->next % 26), sizeof(piece));
+  rs_buf_append(out, piece, sizeof(piece));
+  S.filled++;
   return ++st->next < st->last;
 }
 
@@ -365,6 +377,14 @@ static void handler(void *ud, struct httpd_req *req)
     st->next = 0;
     st->last = 2000;
     (void)httpd_respond_stream(req, 200, "text/plain", stream_fill, free, st, base, NULL);
+    return;
+  }
+  if(!strcmp(req->path, "/wide")) {
+    struct stream_state *st = malloc(sizeof(*st));
+    assert_non_null(st);
+    st->next = 0;
+    st->last = 128;
+    (void)httpd_respond_stream(req, 200, "text/plain", wide_fill, free, st, base, NULL);
     return;
   }
   if(!strcmp(req->path, "/silent"))
@@ -684,6 +704,28 @@ static void test_pipelined_flood_shares_the_loop(void **state)
   rs_buf_free(&b);
 }
 
+/*
+ * A 2 MiB streamed answer to a client that reads at once: the turn that
+ * starts it does not write it all (the loop goes on between), and all of it
+ * arrives.
+ */
+static void test_wide_stream_shares_the_loop(void **state)
+{
+  struct rs_buf b = {0};
+  int fd = connect_srv(), guard = 0;
+  (void)state;
+  send_s(fd, "GET /wide HTTP/1.1\r\nHost: h\r\n\r\n");
+  while(!S.filled && guard++ < 10000)
+    (void)evloop_turn(S.loop, 1);
+  assert_true(S.filled > 0);
+  assert_true(S.filled < 128);
+  assert_false(read_until(fd, &b, chunked_end));
+  assert_int_equal(S.filled, 128);
+  assert_true(b.len > 128u * 16384u);
+  (void)close(fd);
+  rs_buf_free(&b);
+}
+
 static void test_bad_requests(void **state)
 {
   static char big[HTTPD_HEAD_MAX + 64];
@@ -835,6 +877,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_split_reads, setup, teardown),
       cmocka_unit_test_setup_teardown(test_chunked_body, setup, teardown),
       cmocka_unit_test_setup_teardown(test_pipelined_flood_shares_the_loop, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_wide_stream_shares_the_loop, setup, teardown),
       cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
       cmocka_unit_test_setup_teardown(test_big_answer_does_not_block, setup, teardown),
       cmocka_unit_test_setup_teardown(test_stream, setup, teardown),
