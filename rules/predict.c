@@ -790,7 +790,7 @@ static bool reading_refutes(const struct predictor *p, const struct line *rec,
  */
 static void refit_fit(struct predictor *p)
 {
-  double t[PREDICT_WINDOW], y[PREDICT_WINDOW], x[PREDICT_WINDOW];
+  double t[PREDICT_WINDOW], y[PREDICT_WINDOW], x[PREDICT_WINDOW], step;
   const struct predict_params *pp = p->params;
   struct predict_fit *f = &p->fit;
   struct line all, use;
@@ -812,10 +812,11 @@ static void refit_fit(struct predictor *p)
   lo = 0;
   if(n < MIN_BUCKETS)
     return;
+  step = ldexp(1.0, (int)p->x_shift - 15);
   for(i = 0; i < n; i++) {
     t[i] = (double)bt_s(p, i) / DAY_S;
-    x[i] = bx_get(p, i);
-    y[i] = remaining_of(pp, x[i]);
+    y[i] = 0.5 + (double)p->bx[i] * step;
+    x[i] = x_of_remaining(pp, y[i]);
     if(i >= lo && !(x[i] > 0))
       positive = false;
   }
