@@ -1027,8 +1027,9 @@ static void cons_reread(struct reading_path *rp, const struct cfg_consumable *c,
  * projected (its bounds known, a fifth of the learned life past, and a week of it seen when
  * the machine is idle on some days of the week: has_idle_days()) and it is under
  * three quarters of `learned`; before that (or while the part is worn out), the
- * newest interval when it was that short and the installed part did not last half as
- * long again (to its first worn-out reading, or so far); else `learned`. A slower wear is not followed here (the shelf then lasts
+ * newest interval when it was that short, the installed part did not last half as
+ * long again (to its first worn-out reading, or so far) and the machine is not idle on
+ * some days; else `learned`. A slower wear is not followed here (the shelf then lasts
  * longer than counted: no stockout).
  */
 /*
@@ -1079,9 +1080,11 @@ static double faster_life(const struct cons_state *cs, const struct prediction *
                              : now_ms) -
                         cs->replaced_ms) /
                86400000.0;
-    /* (not once the installed part lasted half as long again: a part that wears on
-       Saturdays, fitted early on one, lasts that Saturday, and its next one a week) */
-    if(newest > 0 && newest < 0.75 * learned && !(lasted > 1.5 * newest))
+    /* (not once the installed part lasted half as long again, nor for a machine idle on
+       some days: a part that wears on Saturdays, fitted early on one, lasts that
+       Saturday, and its next one a week; its own projection says when it wears faster) */
+    if(newest > 0 && newest < 0.75 * learned && !(lasted > 1.5 * newest) &&
+       !has_idle_days(cs))
       return newest;
   }
   return learned;

@@ -1057,6 +1057,63 @@ static void test_saturday_part_projection_after_burst(void **state)
   env_close(&e);
 }
 
+/*
+ * bench/plant seed 7's p17 once more: weekly intervals, then a part fitted at
+ * the start of a Saturday wears out that Saturday (0.9 days) and the next is
+ * fitted at 23:00 with two spares on the shelf. Two hours later the newest
+ * interval stood in for the life (a faster wear): the spares counted at 0.9
+ * days each and the default rule's line was 24 units. A machine idle on
+ * some days makes short intervals by its week, not by a faster wear: each
+ * spare still counts about a week.
+ */
+static void test_saturday_part_fit_after_short_interval(void **state)
+{
+  struct env e;
+  struct rule_snapshot s;
+  int64_t mon = T0 - T0 % DAY_MS; /* T0 is a Monday */
+  int64_t t, w, fits[6];
+  double used = 0;
+  size_t k = 0;
+  int64_t shelf;
+  uint32_t rnd = 17;
+  (void)state;
+  env_open(&e);
+  /* fitted 2 h after each part wore out on Saturdays 0-4 (23:00, 22:00, ...), then one
+     at 00:00 on Saturday 5 (the one before had 24 % left) and one at 23:00 that day */
+  for(w = 0; w < 5; w++)
+    fits[w] = mon + (7 * w + 5) * DAY_MS + (23 - w) * HOUR_MS;
+  fits[5] = mon + (7 * 5 + 5) * DAY_MS;
+  assert_int_equal(store_add_spares(e.st, "m1/filter", 9, mon, NULL), RS_OK);
+  shelf = store_spares(&e, "m1/filter");
+  for(t = mon; t <= mon + (7 * 5 + 6) * DAY_MS + HOUR_MS; t += HOUR_MS) {
+    if((t - mon) / DAY_MS % 7 == 5)
+      used = fmin(1, used + 1.0 / 21);
+    if(k < 6 && t == fits[k]) {
+      used = 0;
+      k++;
+    }
+    if(k == 6 && used >= 1 && t == mon + (7 * 5 + 5) * DAY_MS + 23 * HOUR_MS) {
+      used = 0;
+      k++;
+    }
+    rnd = rnd * 1103515245u + 12345u;
+    submit(&e, "lvl", t,
+           round(fmax(0, 100 * (1 - used) + ((double)(rnd >> 16 & 0x7fff) / 32767.0 - 0.5) * 0.4) *
+                 100) / 100);
+  }
+  t -= HOUR_MS;
+  assert_int_equal(k, 7);
+  assert_int_equal(store_spares(&e, "m1/filter"), shelf - 7);
+  assert_true(shelf - 7 >= 2);
+  reading_path_snapshot(e.rp, e.filter, t, false, &s);
+  assert_true(s.vars[EXPR_VAR_HOURS_SINCE_REPLACEMENT] < 3);
+  /* each spare counted at more than 4 days (the installed part at most a week) */
+  assert_true(isfinite(s.vars[EXPR_VAR_COVER_DAYS]));
+  assert_true(s.vars[EXPR_VAR_COVER_DAYS] - fmin(s.vars[EXPR_VAR_DAYS_LEFT], 7) >
+              (double)(shelf - 7) * 4);
+  env_close(&e);
+}
+
 /* A button (a coil): a 0 -> 1 edge is one press, taken by one snapshot. */
 static void test_button_edge(void **state)
 {
@@ -1099,6 +1156,7 @@ int main(void)
       cmocka_unit_test(test_order_before_bounds_known),
       cmocka_unit_test(test_saturday_part_short_interval_no_big_line),
       cmocka_unit_test(test_saturday_part_projection_after_burst),
+      cmocka_unit_test(test_saturday_part_fit_after_short_interval),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
