@@ -53,9 +53,16 @@ static void add_headers(struct MHD_Response *r, const struct httpd_hdr *h)
       (void)MHD_add_response_header(r, h->name, h->value);
 }
 
-struct MHD_Response *httpd_response(const char *ctype, const char *body, size_t len,
-                                    enum MHD_ResponseMemoryMode mode, const struct httpd_hdr *base,
-                                    const struct httpd_hdr *extra)
+/*
+ * A response with Content-Type ctype and body (MHD_RESPMEM_MUST_COPY: copied;
+ * MHD_RESPMEM_MUST_FREE: the malloc'd body is the response's from now on,
+ * also when this fails), then the headers of base and of extra (either
+ * NULL). NULL on allocation failure.
+ */
+static struct MHD_Response *httpd_response(const char *ctype, const char *body, size_t len,
+                                           enum MHD_ResponseMemoryMode mode,
+                                           const struct httpd_hdr *base,
+                                           const struct httpd_hdr *extra)
 {
   struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)(uintptr_t)body, mode);
   if(!r) {

@@ -51,15 +51,10 @@ void httpd_body_done(void **con_cls);
 /* ---- responses ------------------------------------------------------------ */
 
 /*
- * A response with Content-Type ctype and body (MHD_RESPMEM_MUST_COPY: copied;
- * MHD_RESPMEM_MUST_FREE: the malloc'd body is the response's from now on,
- * also when this fails), then the headers of base and of extra (either
- * NULL). NULL on allocation failure.
+ * Queue a response with status on conn: Content-Type ctype, body (copied),
+ * the headers of base and extra (either NULL). MHD's verdict; MHD_NO on no
+ * memory.
  */
-struct MHD_Response *httpd_response(const char *ctype, const char *body, size_t len,
-                                    enum MHD_ResponseMemoryMode mode, const struct httpd_hdr *base,
-                                    const struct httpd_hdr *extra);
-/* Queue such a response (body copied) with status on conn. MHD's verdict; MHD_NO on no memory. */
 enum MHD_Result httpd_send(struct MHD_Connection *conn, unsigned status, const char *ctype,
                            const char *body, size_t len, const struct httpd_hdr *base,
                            const struct httpd_hdr *extra);

@@ -794,7 +794,3 @@ void httpd_srv_free(struct httpd_srv *s)
   free(s);
 }
 
-unsigned httpd_srv_conns(const struct httpd_srv *s)
-{
-  return s->n;
-}

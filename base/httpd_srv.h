@@ -60,8 +60,6 @@ struct httpd_srv;
 struct httpd_srv *httpd_srv_new(struct evloop *loop, int listen_fd, const struct httpd_srv_opts *o);
 /* Close every connection and the listening socket. NULL is fine. */
 void httpd_srv_free(struct httpd_srv *s);
-/* Connections open now. */
-unsigned httpd_srv_conns(const struct httpd_srv *s);
 
 /* ---- answering a request (from the handler, once per request) ------------- */
 

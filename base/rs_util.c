@@ -368,13 +368,8 @@ struct rs_arena {
 
 struct rs_arena *rs_arena_new(void)
 {
-  return rs_arena_new_chunk(RS_CHUNK);
-}
-
-struct rs_arena *rs_arena_new_chunk(size_t chunk)
-{
   struct rs_arena *a = rs_xcalloc(1, sizeof(struct rs_arena));
-  a->chunk = chunk ? (chunk + 15u) & ~(size_t)15u : RS_CHUNK;
+  a->chunk = RS_CHUNK;
   return a;
 }
 

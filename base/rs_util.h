@@ -125,8 +125,6 @@ char *rs_strv_join(const struct rs_strv *s, const char *sep);
  */
 struct rs_arena;
 struct rs_arena *rs_arena_new(void);
-/* An arena whose chunks hold `chunk` bytes (rs_arena_new: 16 KiB): for many small arenas. */
-struct rs_arena *rs_arena_new_chunk(size_t chunk);
 void rs_arena_free(struct rs_arena *a);
 void *rs_arena_alloc(struct rs_arena *a, size_t size); /* zeroed, 16-aligned */
 char *rs_arena_strdup(struct rs_arena *a, const char *s);

@@ -32,9 +32,7 @@ report() {
        /^Rss:/ { rss[name] += $2 }
        END { for(n in rss) if(rss[n] >= 100) printf "%8d kB %s\n", rss[n], n }' \
     "/proc/$D_PID/smaps" | sort -rn
-  kill -TERM "$D_PID"
-  wait "$D_PID" 2>/dev/null || true
-  D_PID=""
+  bench_stop_daemon
 }
 
 bench_server "$N"

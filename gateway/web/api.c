@@ -380,6 +380,16 @@ json_t *api_devices_json(const struct status_view *v)
   return wrap_list("devices", view_array(v, true));
 }
 
+/* The status document's "gateway" object's members into gw; *bad set on failure. */
+static void gateway_fill(json_t *gw, const struct api_gateway_info *g, bool *bad)
+{
+  put(gw, "id", json_string(g->id ? g->id : ""), bad);
+  put(gw, "version", json_string(g->version ? g->version : ""), bad);
+  put(gw, "time", api_time(g->now_ms), bad);
+  put(gw, "uptime_s", json_integer(g->uptime_s), bad);
+  put(gw, "time_scale", json_real(g->time_scale), bad);
+}
+
 enum rs_err api_status_json(const struct api_gateway_info *g, const struct status_view *v,
                             const struct cfg *cfg, struct store *st, json_t **out)
 {
@@ -392,11 +402,7 @@ enum rs_err api_status_json(const struct api_gateway_info *g, const struct statu
   *out = NULL;
   if(bad)
     goto fail;
-  put(gw, "id", json_string(g->id ? g->id : ""), &bad);
-  put(gw, "version", json_string(g->version ? g->version : ""), &bad);
-  put(gw, "time", api_time(g->now_ms), &bad);
-  put(gw, "uptime_s", json_integer(g->uptime_s), &bad);
-  put(gw, "time_scale", json_real(g->time_scale), &bad);
+  gateway_fill(gw, g, &bad);
   put(j, "gateway", gw, &bad);
   gw = NULL;
   put(j, "devices", view_array(v, true), &bad);
@@ -544,11 +550,7 @@ enum rs_err api_status_stream(const struct api_gateway_info *g, struct status_vi
   if(bad)
     goto fail;
   /* what api_status_json() puts around the two arrays, the same text */
-  put(gw, "id", json_string(g->id ? g->id : ""), &bad);
-  put(gw, "version", json_string(g->version ? g->version : ""), &bad);
-  put(gw, "time", api_time(g->now_ms), &bad);
-  put(gw, "uptime_s", json_integer(g->uptime_s), &bad);
-  put(gw, "time_scale", json_real(g->time_scale), &bad);
+  gateway_fill(gw, g, &bad);
   rs_buf_puts(&h, "{\"gateway\":");
   bad |= dump_into(gw, &h) != 0;
   gw = NULL;
