@@ -38,6 +38,7 @@
 #include "gateway/store.h"
 #include "gateway/web/http.h"
 #include "tests/fake_adapter.h"
+#include "tests/testutil.h"
 
 #ifndef HTTP_FIXTURE_DIR
 #error "HTTP_FIXTURE_DIR must name tests/fixtures/http"
@@ -70,21 +71,6 @@ static const struct fake_series plant_series[] = {
 };
 
 /* ---- set-up --------------------------------------------------------------- */
-
-static void copy_file(const char *from, const char *to, mode_t mode)
-{
-  FILE *in = fopen(from, "rb"), *out;
-  char chunk[4096];
-  size_t n;
-  assert_non_null(in);
-  out = fopen(to, "wb");
-  assert_non_null(out);
-  while((n = fread(chunk, 1, sizeof(chunk), in)) > 0)
-    assert_int_equal(fwrite(chunk, 1, n, out), n);
-  fclose(in);
-  assert_int_equal(fclose(out), 0);
-  assert_int_equal(chmod(to, mode), 0);
-}
 
 static void write_file(const char *path, const char *text)
 {
@@ -211,13 +197,13 @@ static int group_setup(void **state)
   assert_int_equal(mkdir(a, 0700), 0);
   assert_int_equal(rs_snprintf(a, sizeof(a), "%s/devices.d/plant.yaml", HTTP_FIXTURE_DIR), 0);
   assert_int_equal(rs_snprintf(b, sizeof(b), "%s/devices.d/plant.yaml", E.dir), 0);
-  copy_file(a, b, 0644);
+  tu_copy_file(a, b, 0644);
   assert_int_equal(rs_snprintf(a, sizeof(a), "%s/rules.d/never.yaml", HTTP_FIXTURE_DIR), 0);
   assert_int_equal(rs_snprintf(b, sizeof(b), "%s/rules.d/never.yaml", E.dir), 0);
-  copy_file(a, b, 0644);
+  tu_copy_file(a, b, 0644);
   assert_int_equal(rs_snprintf(a, sizeof(a), "%s/admin.hash.txt", HTTP_FIXTURE_DIR), 0);
   assert_int_equal(rs_snprintf(b, sizeof(b), "%s/admin.hash", E.dir), 0);
-  copy_file(a, b, 0600);
+  tu_copy_file(a, b, 0600);
   write_restock_yaml(true);
   assert_int_equal(rs_snprintf(E.db, sizeof(E.db), "%s/restock.db", E.dir), 0);
   assert_int_equal(rs_snprintf(logpath, sizeof(logpath), "%s/log", E.dir), 0);

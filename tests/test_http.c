@@ -44,6 +44,7 @@
 #include "base/log.h"
 #include "gateway/store.h"
 #include "tests/fake_adapter.h"
+#include "tests/testutil.h"
 
 #ifndef HTTP_FIXTURE_DIR
 #error "HTTP_FIXTURE_DIR must name tests/fixtures/http"
@@ -95,21 +96,6 @@ static void rfc3339(int64_t ms, char *buf, size_t size)
   strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static void copy_file(const char *from, const char *to, mode_t mode)
-{
-  FILE *in = fopen(from, "rb"), *out;
-  char chunk[4096];
-  size_t n;
-  assert_non_null(in);
-  out = fopen(to, "wb");
-  assert_non_null(out);
-  while((n = fread(chunk, 1, sizeof(chunk), in)) > 0)
-    assert_int_equal(fwrite(chunk, 1, n, out), n);
-  fclose(in);
-  assert_int_equal(fclose(out), 0);
-  assert_int_equal(chmod(to, mode), 0);
-}
-
 /* Copy the fixture config into dir (the hash file 0600, as secrets must be). */
 static void install_config(const char *dir)
 {
@@ -123,11 +109,11 @@ static void install_config(const char *dir)
   for(i = 0; i < RS_ARRAY_LEN(files); i++) {
     assert_int_equal(rs_snprintf(a, sizeof(a), "%s/%s", HTTP_FIXTURE_DIR, files[i]), 0);
     assert_int_equal(rs_snprintf(b, sizeof(b), "%s/%s", dir, files[i]), 0);
-    copy_file(a, b, 0644);
+    tu_copy_file(a, b, 0644);
   }
   assert_int_equal(rs_snprintf(a, sizeof(a), "%s/admin.hash.txt", HTTP_FIXTURE_DIR), 0);
   assert_int_equal(rs_snprintf(b, sizeof(b), "%s/admin.hash", dir), 0);
-  copy_file(a, b, 0600);
+  tu_copy_file(a, b, 0600);
 }
 
 static struct cfg *load_config(const char *dir)

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -42,4 +43,19 @@ char *tu_command_output(const char *cmd)
   text = read_all(p);
   assert_int_equal(pclose(p), 0);
   return text;
+}
+
+void tu_copy_file(const char *from, const char *to, mode_t mode)
+{
+  FILE *in = fopen(from, "rb"), *out;
+  char chunk[4096];
+  size_t n;
+  assert_non_null(in);
+  out = fopen(to, "wb");
+  assert_non_null(out);
+  while((n = fread(chunk, 1, sizeof(chunk), in)) > 0)
+    assert_int_equal(fwrite(chunk, 1, n, out), n);
+  fclose(in);
+  assert_int_equal(fclose(out), 0);
+  assert_int_equal(chmod(to, mode), 0);
 }

@@ -6,11 +6,17 @@
 #ifndef RS_TESTUTIL_H
 #define RS_TESTUTIL_H
 
+#include <sys/types.h>
+
 /* The whole file at path as a NUL-terminated string (caller frees). */
 char *tu_read_file(const char *path);
 
 /* What the shell command cmd wrote to its standard output, NUL-terminated
  * (caller frees); the test fails unless cmd exits 0. */
 char *tu_command_output(const char *cmd);
+
+/* Copy the file from to the path to (created or truncated) and give it
+ * the permission bits mode. */
+void tu_copy_file(const char *from, const char *to, mode_t mode);
 
 #endif
