@@ -48,6 +48,7 @@
 #include "gateway/store.h"
 #include "gateway/token.h"
 #include "tests/fake_adapter.h"
+#include "tests/testutil.h"
 
 #ifndef MIME_CHECK
 #error "MIME_CHECK must name tests/test_approve_mime.py"
@@ -413,21 +414,9 @@ static bool log_has(const char *needle)
 /* Run the MIME checker on file; its JSON (caller decrefs). */
 static json_t *mime_check(const char *file)
 {
-  char cmd[512], chunk[4096];
-  struct rs_buf out = {0};
-  size_t n;
-  FILE *p;
-  json_t *j;
+  char cmd[512];
   assert_int_equal(rs_snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s '%s'", MIME_CHECK, file), 0);
-  p = popen(cmd, "r");
-  assert_non_null(p);
-  while((n = fread(chunk, 1, sizeof(chunk), p)) > 0)
-    rs_buf_append(&out, chunk, n);
-  assert_int_equal(pclose(p), 0);
-  j = json_loads(out.data ? out.data : "", 0, NULL);
-  rs_buf_free(&out);
-  assert_non_null(j);
-  return j;
+  return tu_command_json(cmd);
 }
 
 /* Whether file is an approval mail (multipart/alternative with a link; an expiry notice is

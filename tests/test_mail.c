@@ -59,14 +59,9 @@ static void msg_fill(struct mail_msg *m)
 /* Run the MIME checker on file; returns its JSON (caller decrefs) or fails the test. */
 static json_t *mime_check(const char *file)
 {
-  char cmd[512], *out;
-  json_t *j;
+  char cmd[512];
   assert_int_equal(rs_snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s '%s'", MIME_CHECK, file), 0);
-  out = tu_command_output(cmd);
-  j = json_loads(out, 0, NULL);
-  free(out);
-  assert_non_null(j);
-  return j;
+  return tu_command_json(cmd);
 }
 
 static void test_build_shape(void **state)

@@ -7,9 +7,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "base/rs_util.h"
 
@@ -43,6 +45,15 @@ char *tu_command_output(const char *cmd)
   text = read_all(p);
   assert_int_equal(pclose(p), 0);
   return text;
+}
+
+json_t *tu_command_json(const char *cmd)
+{
+  char *out = tu_command_output(cmd);
+  json_t *j = json_loads(out, 0, NULL);
+  free(out);
+  assert_non_null(j);
+  return j;
 }
 
 void tu_copy_file(const char *from, const char *to, mode_t mode)

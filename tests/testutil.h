@@ -15,6 +15,10 @@ char *tu_read_file(const char *path);
  * (caller frees); the test fails unless cmd exits 0. */
 char *tu_command_output(const char *cmd);
 
+/* The JSON value the shell command cmd wrote to its standard output (caller
+ * json_decref()s it); the test fails unless cmd exits 0 and the output parses. */
+struct json_t *tu_command_json(const char *cmd);
+
 /* Copy the file from to the path to (created or truncated) and give it
  * the permission bits mode. */
 void tu_copy_file(const char *from, const char *to, mode_t mode);
