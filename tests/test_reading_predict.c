@@ -176,6 +176,31 @@ static int64_t feed_slow_part(struct env *e, int64_t t)
   return t + HOUR_MS + 48 * HOUR_MS;
 }
 
+/*
+ * Submit a filter level read at t with bench/plant's reading noise: level
+ * plus up to +-0.2 drawn from the generator state *rnd (advanced), at least
+ * 0, rounded to 0.01.
+ */
+static void submit_noisy(struct env *e, int64_t t, double level, uint32_t *rnd)
+{
+  double noise;
+  *rnd = *rnd * 1103515245u + 12345u;
+  noise = ((double)(*rnd >> 16 & 0x7fff) / 32767.0 - 0.5) * 0.4;
+  submit(e, "lvl", t, round(fmax(0, level + noise) * 100) / 100);
+}
+
+/*
+ * Snapshot e's filter at t (with a line on its way or not) into s and run
+ * the rules (their state st) on it: how many lines they ordered (0 or 1,
+ * the line in d).
+ */
+static size_t evaluate(struct env *e, int64_t t, bool on_order, struct rule_state *st,
+                       struct rule_snapshot *s, struct rule_decision *d)
+{
+  reading_path_snapshot(e->rp, e->filter, t, on_order, s);
+  return rules_evaluate(e->cfg, t, s, st, 1, d, 1);
+}
+
 static int64_t store_spares(struct env *e, const char *id)
 {
   struct store_consumable row;
@@ -755,6 +780,38 @@ static void test_approval_wait_before_own_delivery(void **state)
 }
 
 /*
+ * A Saturday part's run through the rules: its env (replenish_ms, when not
+ * NULL, the time to a delivery; spares added to the shelf), mon the Monday
+ * 00:00 of T0's week, the rules' state st (initialised), and the snapshot s
+ * and line d of the latest evaluate().
+ */
+struct sat_run {
+  struct env e;
+  int64_t mon;
+  struct rule_state st;
+  struct rule_snapshot s;
+  struct rule_decision d;
+};
+
+static void sat_run_open(struct sat_run *r, const char *replenish_ms, int64_t spares)
+{
+  env_open(&r->e);
+  r->mon = T0 - T0 % DAY_MS; /* T0 is a Monday */
+  if(replenish_ms)
+    assert_int_equal(store_meta_set(r->e.st, STORE_META_REPLENISH "m1/filter", replenish_ms),
+                     RS_OK);
+  if(spares)
+    assert_int_equal(store_add_spares(r->e.st, "m1/filter", spares, r->mon, NULL), RS_OK);
+  rule_state_init(&r->st, r->e.cfg);
+}
+
+static void sat_run_close(struct sat_run *r)
+{
+  rule_state_free(&r->st);
+  env_close(&r->e);
+}
+
+/*
  * A part that wears on Saturdays only (bench/plant's burst profile), read
  * hourly from Monday 00:00: flat all week, then 2 points an hour from
  * Saturday 00:00, so a part lasts 50 Saturday hours, 14.6 calendar days
@@ -767,36 +824,29 @@ static void test_approval_wait_before_own_delivery(void **state)
  */
 static void test_first_order_of_saturday_part(void **state)
 {
-  struct env e;
-  struct rule_snapshot s;
-  struct rule_state st;
-  struct rule_decision d;
-  int64_t mon = T0 - T0 % DAY_MS; /* T0 is a Monday */
-  int64_t t, sat = mon + 5 * DAY_MS;
+  struct sat_run r;
+  int64_t t, sat;
   double cal_life = 100.0 / 48 * 7, need;
   size_t n = 0;
   (void)state;
-  env_open(&e);
-  assert_int_equal(store_meta_set(e.st, STORE_META_REPLENISH "m1/filter", "1814400000"), RS_OK);
-  for(t = mon; t < sat; t += HOUR_MS)
-    submit(&e, "lvl", t, 30);
-  rule_state_init(&st, e.cfg);
+  sat_run_open(&r, "1814400000", 0);
+  sat = r.mon + 5 * DAY_MS;
+  for(t = r.mon; t < sat; t += HOUR_MS)
+    submit(&r.e, "lvl", t, 30);
   for(t = sat; t < sat + DAY_MS && n == 0; t += HOUR_MS) {
     int64_t h = (t - sat) / HOUR_MS;
-    submit(&e, "lvl", t, h < 15 ? 30 - 2 * (double)h : 100 - 2 * (double)(h - 15));
-    reading_path_snapshot(e.rp, e.filter, t, false, &s);
-    n = rules_evaluate(e.cfg, t, &s, &st, 1, &d, 1);
+    submit(&r.e, "lvl", t, h < 15 ? 30 - 2 * (double)h : 100 - 2 * (double)(h - 15));
+    n = evaluate(&r.e, t, false, &r.st, &r.s, &r.d);
   }
-  rule_state_free(&st);
   assert_int_equal(n, 1); /* it ordered on Saturday */
-  assert_int_equal(store_spares(&e, "m1/filter"), 1);
-  assert_true(fabs(s.replenish_days - 21) < 1e-9);
-  assert_ptr_equal(d.rule, &e.cfg->default_rule);
-  need = 2 * 21 + 2 - s.vars[EXPR_VAR_POSITION_DAYS];
+  assert_int_equal(store_spares(&r.e, "m1/filter"), 1);
+  assert_true(fabs(r.s.replenish_days - 21) < 1e-9);
+  assert_ptr_equal(r.d.rule, &r.e.cfg->default_rule);
+  need = 2 * 21 + 2 - r.s.vars[EXPR_VAR_POSITION_DAYS];
   assert_true(need > 0);
-  assert_true(d.quantity >= 1);
-  assert_true((double)d.quantity <= ceil(need / cal_life));
-  env_close(&e);
+  assert_true(r.d.quantity >= 1);
+  assert_true((double)r.d.quantity <= ceil(need / cal_life));
+  sat_run_close(&r);
 }
 
 /*
@@ -815,7 +865,7 @@ static void test_saturday_part_every_fit_counted(void **state)
   struct env e;
   int64_t mon = T0 - T0 % DAY_MS; /* T0 is a Monday */
   int64_t t, fit_at = INT64_MIN;
-  double used = 0.42, noise;
+  double used = 0.42;
   int64_t shelf;
   int fits = 0, n = 0;
   uint32_t rnd = 7;
@@ -834,9 +884,7 @@ static void test_saturday_part_every_fit_counted(void **state)
     }
     if(used >= 0.95 && shelf > 0 && fit_at == INT64_MIN)
       fit_at = t + 2 * HOUR_MS;
-    rnd = rnd * 1103515245u + 12345u;
-    noise = ((double)(rnd >> 16 & 0x7fff) / 32767.0 - 0.5) * 0.4;
-    submit(&e, "lvl", t, round(fmax(0, 100 * (1 - used) + noise) * 100) / 100);
+    submit_noisy(&e, t, 100 * (1 - used), &rnd);
   }
   assert_true(fits >= 16);
   assert_true(shelf > 0);
@@ -859,39 +907,29 @@ static void test_saturday_part_every_fit_counted(void **state)
  */
 static void test_first_order_of_saturday_part_flat_fit(void **state)
 {
-  struct env e;
-  struct rule_snapshot s;
-  struct rule_state st;
-  struct rule_decision d;
-  int64_t mon = T0 - T0 % DAY_MS; /* T0 is a Monday */
-  int64_t t, sat = mon + 5 * DAY_MS;
+  struct sat_run r;
+  int64_t t, sat;
   double level = 58, cal_life;
   uint32_t rnd = 17;
   size_t n = 0;
   (void)state;
-  env_open(&e);
-  assert_int_equal(store_meta_set(e.st, STORE_META_REPLENISH "m1/filter", "1296000000"), RS_OK);
-  assert_int_equal(store_add_spares(e.st, "m1/filter", -2, mon, NULL), RS_OK);
-  rule_state_init(&st, e.cfg);
-  for(t = mon; t < sat + DAY_MS && n == 0; t += HOUR_MS) {
+  sat_run_open(&r, "1296000000", -2);
+  sat = r.mon + 5 * DAY_MS;
+  for(t = r.mon; t < sat + DAY_MS && n == 0; t += HOUR_MS) {
     if(t >= sat)
       level = fmax(0, level - 100.0 / 21);
-    rnd = rnd * 1103515245u + 12345u;
-    submit(&e, "lvl", t,
-           round((level + ((double)(rnd >> 16 & 0x7fff) / 32767.0 - 0.5) * 0.4) * 100) / 100);
-    reading_path_snapshot(e.rp, e.filter, t, false, &s);
-    n = rules_evaluate(e.cfg, t, &s, &st, 1, &d, 1);
+    submit_noisy(&r.e, t, level, &rnd);
+    n = evaluate(&r.e, t, false, &r.st, &r.s, &r.d);
   }
-  rule_state_free(&st);
   assert_int_equal(n, 1); /* it ordered on Saturday, before the part wore out */
   assert_true(t > sat && level > 0);
-  assert_int_equal(store_spares(&e, "m1/filter"), 0);
-  assert_ptr_equal(d.rule, &e.cfg->default_rule);
+  assert_int_equal(store_spares(&r.e, "m1/filter"), 0);
+  assert_ptr_equal(r.d.rule, &r.e.cfg->default_rule);
   /* the calendar life the readings show: the time seen over the wear seen */
-  cal_life = (double)(t - mon) / DAY_MS / ((58 - level) / 100);
-  assert_true((double)d.quantity * cal_life >= 2 * 15);
-  assert_true((double)(d.quantity - 1) * cal_life < 2 * 15 + 2);
-  env_close(&e);
+  cal_life = (double)(t - r.mon) / DAY_MS / ((58 - level) / 100);
+  assert_true((double)r.d.quantity * cal_life >= 2 * 15);
+  assert_true((double)(r.d.quantity - 1) * cal_life < 2 * 15 + 2);
+  sat_run_close(&r);
 }
 
 /*
@@ -916,8 +954,7 @@ static void test_order_before_bounds_known(void **state)
   rule_state_init(&st, e.cfg);
   for(h = 0, t = T0; h < 12; h++, t += HOUR_MS) {
     submit(&e, "lvl", t, 40 - h);
-    reading_path_snapshot(e.rp, e.filter, t, false, &s);
-    n += rules_evaluate(e.cfg, t, &s, &st, 1, &d, 1);
+    n += evaluate(&e, t, false, &st, &s, &d);
   }
   assert_int_equal(n, 0); /* two spares: about 10 days of cover */
   t -= HOUR_MS;
@@ -947,30 +984,23 @@ static void test_order_before_bounds_known(void **state)
  */
 static void test_saturday_part_short_interval_no_big_line(void **state)
 {
-  struct env e;
-  struct rule_snapshot s;
-  struct rule_state st;
-  struct rule_decision d;
-  int64_t mon = T0 - T0 % DAY_MS; /* T0 is a Monday */
+  struct sat_run r;
   int64_t t, fit_at = INT64_MIN, arrive = INT64_MIN, pending = 0, max_line = 0;
-  double used = 0.42, noise;
+  double used = 0.42;
   int64_t shelf = 0, short_fits = 0, delivered = 0;
   int64_t fitted = INT64_MIN;
   bool worn = false;
   uint32_t rnd = 7;
   (void)state;
-  env_open(&e);
-  assert_int_equal(store_meta_set(e.st, STORE_META_REPLENISH "m1/filter", "1296000000"), RS_OK);
-  assert_int_equal(store_add_spares(e.st, "m1/filter", -2, mon, NULL), RS_OK);
-  rule_state_init(&st, e.cfg);
-  for(t = mon; t < mon + 30 * 7 * DAY_MS; t += HOUR_MS) {
+  sat_run_open(&r, "1296000000", -2);
+  for(t = r.mon; t < r.mon + 30 * 7 * DAY_MS; t += HOUR_MS) {
     /* its Saturday in the plant's time, 07:00 to 07:00 UTC */
-    bool sat = (t - mon - 7 * HOUR_MS) / DAY_MS % 7 == 5;
+    bool sat = (t - r.mon - 7 * HOUR_MS) / DAY_MS % 7 == 5;
     if(sat)
       used += 1.0 / 21;
     if(arrive != INT64_MIN && t >= arrive) {
       shelf += pending;
-      assert_int_equal(store_add_spares(e.st, "m1/filter", pending, t, NULL), RS_OK);
+      assert_int_equal(store_add_spares(r.e.st, "m1/filter", pending, t, NULL), RS_OK);
       arrive = INT64_MIN;
       delivered++;
     }
@@ -988,22 +1018,18 @@ static void test_saturday_part_short_interval_no_big_line(void **state)
     }
     if(used >= 0.95 && fit_at == INT64_MIN && shelf > 0)
       fit_at = t + 2 * HOUR_MS;
-    rnd = rnd * 1103515245u + 12345u;
-    noise = ((double)(rnd >> 16 & 0x7fff) / 32767.0 - 0.5) * 0.4;
-    submit(&e, "lvl", t, round(fmax(0, 100 * (1 - used) + noise) * 100) / 100);
-    reading_path_snapshot(e.rp, e.filter, t, arrive != INT64_MIN, &s);
-    if(rules_evaluate(e.cfg, t, &s, &st, 1, &d, 1) == 1) {
-      pending = d.quantity;
+    submit_noisy(&r.e, t, 100 * (1 - used), &rnd);
+    if(evaluate(&r.e, t, arrive != INT64_MIN, &r.st, &r.s, &r.d) == 1) {
+      pending = r.d.quantity;
       arrive = t + 15 * DAY_MS;
-      max_line = d.quantity > max_line ? d.quantity : max_line;
+      max_line = r.d.quantity > max_line ? r.d.quantity : max_line;
     }
   }
-  rule_state_free(&st);
   assert_true(short_fits >= 1); /* the case happened */
   assert_true(delivered >= 8);
   /* two replenishment times and the margin, 32 days, over a part a week: 5 */
   assert_true(max_line <= 7);
-  env_close(&e);
+  sat_run_close(&r);
 }
 
 /*
@@ -1020,41 +1046,32 @@ static void test_saturday_part_short_interval_no_big_line(void **state)
  */
 static void test_saturday_part_projection_after_burst(void **state)
 {
-  struct env e;
-  struct rule_snapshot s;
-  struct rule_state st;
-  struct rule_decision d;
-  int64_t mon = T0 - T0 % DAY_MS; /* T0 is a Monday */
-  int64_t t, fit1 = mon + 5 * DAY_MS + 5 * HOUR_MS, fit2 = mon + 11 * DAY_MS + 12 * HOUR_MS;
+  struct sat_run r;
+  int64_t t, fit1, fit2;
   int64_t max_line = 0;
   double used = 0.56, min_cover = INFINITY;
   uint32_t rnd = 29;
   (void)state;
-  env_open(&e);
-  assert_int_equal(store_meta_set(e.st, STORE_META_REPLENISH "m1/filter", "1814400000"), RS_OK);
-  rule_state_init(&st, e.cfg);
-  for(t = mon; t < mon + 21 * DAY_MS; t += HOUR_MS) {
-    if((t - mon) / DAY_MS % 7 == 5)
+  sat_run_open(&r, "1814400000", 0);
+  fit1 = r.mon + 5 * DAY_MS + 5 * HOUR_MS;
+  fit2 = r.mon + 11 * DAY_MS + 12 * HOUR_MS;
+  for(t = r.mon; t < r.mon + 21 * DAY_MS; t += HOUR_MS) {
+    if((t - r.mon) / DAY_MS % 7 == 5)
       used += 1.0 / 34;
     if(t == fit1 || t == fit2)
       used = 0;
     if(t == fit2)
-      assert_int_equal(store_add_spares(e.st, "m1/filter", 5, t, NULL), RS_OK);
-    rnd = rnd * 1103515245u + 12345u;
-    submit(&e, "lvl", t,
-           round(fmax(0, 100 * (1 - used) + ((double)(rnd >> 16 & 0x7fff) / 32767.0 - 0.5) * 0.4) *
-                 100) / 100);
-    reading_path_snapshot(e.rp, e.filter, t, false, &s);
-    if(t > fit2 && s.vars[EXPR_VAR_COVER_DAYS] < min_cover)
-      min_cover = s.vars[EXPR_VAR_COVER_DAYS];
-    if(rules_evaluate(e.cfg, t, &s, &st, 1, &d, 1) == 1 && t > fit2)
-      max_line = d.quantity > max_line ? d.quantity : max_line;
+      assert_int_equal(store_add_spares(r.e.st, "m1/filter", 5, t, NULL), RS_OK);
+    submit_noisy(&r.e, t, 100 * (1 - used), &rnd);
+    if(evaluate(&r.e, t, false, &r.st, &r.s, &r.d) == 1 && t > fit2)
+      max_line = r.d.quantity > max_line ? r.d.quantity : max_line;
+    if(t > fit2 && r.s.vars[EXPR_VAR_COVER_DAYS] < min_cover)
+      min_cover = r.s.vars[EXPR_VAR_COVER_DAYS];
   }
-  rule_state_free(&st);
   /* five spares of a part that lasts about a week (6.7 days: the interval) cover a month */
   assert_true(min_cover > 5 * 0.75 * 6.7);
   assert_true(max_line <= 8);
-  env_close(&e);
+  sat_run_close(&r);
 }
 
 /*
@@ -1096,10 +1113,7 @@ static void test_saturday_part_fit_after_short_interval(void **state)
       used = 0;
       k++;
     }
-    rnd = rnd * 1103515245u + 12345u;
-    submit(&e, "lvl", t,
-           round(fmax(0, 100 * (1 - used) + ((double)(rnd >> 16 & 0x7fff) / 32767.0 - 0.5) * 0.4) *
-                 100) / 100);
+    submit_noisy(&e, t, 100 * (1 - used), &rnd);
   }
   t -= HOUR_MS;
   assert_int_equal(k, 7);
