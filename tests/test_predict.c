@@ -370,14 +370,25 @@ static void test_exponential_clogging(void **state)
   assert_true(fabs(pr.level_pct - 100 * (3.5 - 0.2 * exp(k * 30)) / 3.3) < 1.0);
 }
 
+/*
+ * A restart: save p's state and load the blob into q under pp (both must
+ * succeed), as the daemon does across a restart or a config reload.
+ */
+static void round_trip(const struct predictor *p, struct predictor *q,
+                       const struct predict_params *pp)
+{
+  uint8_t blob[PREDICT_STATE_MAX];
+  size_t len = 0;
+  assert_int_equal(predict_save(p, blob, sizeof(blob), &len), PREDICT_OK);
+  assert_int_equal(predict_load(q, pp, blob, len), PREDICT_OK);
+}
+
 /* The rate doubles mid-life: the prediction follows the new rate within days. */
 static void test_rate_change_followed(void **state)
 {
   struct predict_params pp;
   struct predictor p, q;
   struct prediction pr, pq;
-  uint8_t blob[PREDICT_STATE_MAX];
-  size_t len = 0;
   int64_t t;
   (void)state;
   rng_state = 31;
@@ -393,8 +404,7 @@ static void test_rate_change_followed(void **state)
   assert_true(fabs(pr.days_left - 5) < 0.5);
   assert_true(fabs(pr.rate_per_day - 100.0 / 30) < 0.3);
   /* the detected change survives a restart */
-  assert_int_equal(predict_save(&p, blob, sizeof(blob), &len), PREDICT_OK);
-  assert_int_equal(predict_load(&q, &pp, blob, len), PREDICT_OK);
+  round_trip(&p, &q, &pp);
   for(t = 40 * DAY_MS + HOUR_MS / 2; t <= 42 * DAY_MS; t += HOUR_MS / 2) {
     double v = 100 * (1 - 0.5 - ((double)t / DAY_MS - 30) * 2 / 60);
     predict_add(&p, T0 + t, v, NULL);
@@ -416,8 +426,6 @@ static void test_button_state_reloads(void **state)
 {
   struct predict_params pp;
   struct predictor p, q;
-  uint8_t blob[PREDICT_STATE_MAX];
-  size_t len = 0;
   int64_t t;
   (void)state;
   predict_params_default(&pp, PREDICT_MODEL_BUTTON);
@@ -425,13 +433,11 @@ static void test_button_state_reloads(void **state)
   /* before any reading, after one, and while pressed */
   for(t = 0; t <= 4 * DAY_MS; t += HOUR_MS) {
     double v = t >= 3 * DAY_MS && t < 3 * DAY_MS + 4 * HOUR_MS ? 1 : 0;
-    assert_int_equal(predict_save(&p, blob, sizeof(blob), &len), PREDICT_OK);
-    assert_int_equal(predict_load(&q, &pp, blob, len), PREDICT_OK);
+    round_trip(&p, &q, &pp);
     assert_int_equal(q.last_ms, p.last_ms);
     predict_add(&p, T0 + t, v, NULL);
   }
-  assert_int_equal(predict_save(&p, blob, sizeof(blob), &len), PREDICT_OK);
-  assert_int_equal(predict_load(&q, &pp, blob, len), PREDICT_OK);
+  round_trip(&p, &q, &pp);
   assert_int_equal(q.last_ms, T0 + 4 * DAY_MS);
 }
 
@@ -648,8 +654,7 @@ static void test_state_round_trip(void **state)
   assert_true(len > 0 && len <= PREDICT_STATE_MAX);
   printf("state blob: %zu bytes\n", len);
   assert_int_equal(predict_save(&p, blob, len - 1, &len), PREDICT_ERR_SPACE);
-  assert_int_equal(predict_save(&p, blob, sizeof(blob), &len), PREDICT_OK);
-  assert_int_equal(predict_load(&q, &pp, blob, len), PREDICT_OK);
+  round_trip(&p, &q, &pp);
   predict_eval(&p, T0 + 46 * DAY_MS, &a);
   predict_eval(&q, T0 + 46 * DAY_MS, &b);
   assert_true(isfinite(a.days_left));
@@ -674,16 +679,14 @@ static void test_state_round_trip(void **state)
     assert_true(fabs(a.days_left - 70) < 1);
     lin2 = lin;
     lin2.empty = -30; /* the point may now fall to -30 before the part is empty */
-    assert_int_equal(predict_save(&p, blob, sizeof(blob), &len), PREDICT_OK);
-    assert_int_equal(predict_load(&q, &lin2, blob, len), PREDICT_OK);
+    round_trip(&p, &q, &lin2);
     predict_eval(&q, T0 + 30 * DAY_MS, &c);
     assert_true(fabs(c.days_left - 100) < 1.5);
     assert_true(fabs(c.level_pct - 100.0 * 100 / 130) < 0.5);
   }
   /* an empty predictor round-trips too */
   predict_init(&p, &pp);
-  assert_int_equal(predict_save(&p, blob, sizeof(blob), &len), PREDICT_OK);
-  assert_int_equal(predict_load(&q, &pp, blob, len), PREDICT_OK);
+  round_trip(&p, &q, &pp);
   predict_eval(&q, T0, &b);
   assert_true(isnan(b.level_pct));
 }
@@ -902,8 +905,6 @@ static void test_bad_input_state_intact(void **state)
   struct predict_params pp;
   struct predictor p, q;
   struct prediction a, b;
-  uint8_t blob[PREDICT_STATE_MAX];
-  size_t len = 0;
   (void)state;
   rng_state = 41;
   level_params(&pp, 100, 0);
@@ -920,8 +921,7 @@ static void test_bad_input_state_intact(void **state)
   /* evaluating before the last reading (clock behind) gives finite figures */
   predict_eval(&p, T0 - 30 * DAY_MS, &b);
   assert_false(isnan(b.days_left) || isnan(b.days_left_p10) || isnan(b.days_left_p90));
-  assert_int_equal(predict_save(&p, blob, sizeof(blob), &len), PREDICT_OK);
-  assert_int_equal(predict_load(&q, &pp, blob, len), PREDICT_OK);
+  round_trip(&p, &q, &pp);
   predict_eval(&q, T0 + 20 * DAY_MS, &b);
   assert_same_prediction(&a, &b);
 }
@@ -1177,8 +1177,6 @@ static void test_usage_far_past_life(void **state)
   struct predict_params pp;
   struct predictor p, q;
   struct prediction a, b;
-  uint8_t blob[PREDICT_STATE_MAX];
-  size_t len = 0;
   int64_t t;
   (void)state;
   predict_params_default(&pp, PREDICT_MODEL_USAGE);
@@ -1191,8 +1189,7 @@ static void test_usage_far_past_life(void **state)
          a.days_left);
   assert_true(fabs(a.rate_per_day - 2.5) < 0.01);
   assert_true(a.days_left == 0);
-  assert_int_equal(predict_save(&p, blob, sizeof(blob), &len), PREDICT_OK);
-  assert_int_equal(predict_load(&q, &pp, blob, len), PREDICT_OK);
+  round_trip(&p, &q, &pp);
   predict_eval(&q, T0 + 160 * DAY_MS, &b);
   assert_same_prediction(&a, &b);
   /* replaced: the counter restarts from 0 and the new part is read as new */
