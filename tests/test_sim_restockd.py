@@ -25,17 +25,11 @@ import sys
 import tempfile
 import time
 
+from testcheck import check, failures  # tests/testcheck.py
 from testports import reserve_port  # tests/testports.py
 
 SIM, RESTOCKD, CTL, DEMO = [os.path.abspath(a) for a in sys.argv[1:5]]
-failures = []
-
-
-def check(cond, what):
-    print(("ok: " if cond else "FAIL: ") + what)
-    if not cond:
-        failures.append(what)
-    return cond
+MAIL_WAIT = 20  # s; a wait this long means it hung: never a measure of speed
 
 
 def free_port():
@@ -118,8 +112,9 @@ def main():
         pend = wait_for(lambda: [o for o in orders() if o["state"] == "pending_approval"
                                  and o["supplier"] == "nordlager"], 60)
         check(bool(pend), "the bearing order waits for approval")
-        mails = wait_for(lambda: glob.glob(os.path.join(tmp, "mail", "*")), 20)
-        check(bool(mails), "its approval mail was written (file:// transport)")
+        mails = wait_for(lambda: glob.glob(os.path.join(tmp, "mail", "*")), MAIL_WAIT)
+        check(bool(mails), "its approval mail was written (file:// transport)" if mails else
+              "hung: no approval mail was written (file:// transport) within %d s" % MAIL_WAIT)
         if pend:
             oid = pend[0]["id"]
             r = subprocess.run([CTL, "--config", rcfg, "orders", "approve", oid],
