@@ -51,7 +51,8 @@ struct env {
   struct rs_buf devices_yaml;
 };
 
-static void env_open(struct env *e)
+/* env_open() with ncons consumables per device and hours of readings (see N_CONS). */
+static void env_open_n(struct env *e, int ncons, int hours)
 {
   struct cfg_file_buf files[2];
   struct cfg_diags diags = {0};
@@ -66,10 +67,10 @@ static void env_open(struct env *e)
                   "  - id: m%d\n    transport: {type: modbus-tcp, host: 127.0.0.1, port: %d}\n"
                   "    points:\n",
                   d, 9 + d);
-    for(c = 0; c < N_CONS; c++)
+    for(c = 0; c < ncons; c++)
       rs_buf_printf(&e->devices_yaml, "      - {id: p%d, register: holding, address: %d}\n", c, c);
     rs_buf_puts(&e->devices_yaml, "    consumables:\n");
-    for(c = 0; c < N_CONS; c++)
+    for(c = 0; c < ncons; c++)
       rs_buf_printf(&e->devices_yaml,
                     "      - {id: c%d, sku: F-1, spares: %d, level: {point: p%d, full: 100, "
                     "empty: 0}}\n",
@@ -96,9 +97,9 @@ static void env_open(struct env *e)
   e->sched = scheduler_new(e->cfg, NULL, NULL, 0);
   assert_non_null(e->sched);
   /* a day of falling levels on every point but the last of each device (never read) */
-  for(t = 0; t <= 24; t++) {
+  for(t = 0; t <= hours; t++) {
     for(d = 0; d < N_DEV; d++) {
-      for(c = 0; c + 1 < N_CONS; c++) {
+      for(c = 0; c + 1 < ncons; c++) {
         char dev[16], pt[16];
         struct reading r;
         memset(&r, 0, sizeof(r));
@@ -114,6 +115,11 @@ static void env_open(struct env *e)
       }
     }
   }
+}
+
+static void env_open(struct env *e)
+{
+  env_open_n(e, N_CONS, 24);
 }
 
 static void env_close(struct env *e)
@@ -318,6 +324,55 @@ static void test_metrics_parts(void **state)
   env_close(&e);
 }
 
+/*
+ * Each metric family's # HELP and # TYPE lines come once, whatever the
+ * number of consumables: a part that ends right after a family's head
+ * must not write the head again in the next part (promtool and Prometheus
+ * refuse the whole scrape: "second HELP line for metric name"). Over a
+ * range of plant sizes some part edges fall just after a head.
+ */
+static void test_metrics_heads_once(void **state)
+{
+  int ncons;
+  (void)state;
+  for(ncons = 1; ncons <= 48; ncons++) {
+    struct env e;
+    struct status_view v;
+    struct metrics_input in;
+    struct metrics *m = metrics_new();
+    struct rs_buf whole = {0};
+    const char *p;
+    env_open_n(&e, ncons, 2);
+    assert_non_null(m);
+    metrics_sample(m, e.sched);
+    collect(&e, &v);
+    memset(&in, 0, sizeof(in));
+    in.v = &v;
+    in.st = e.st;
+    in.version = "1.2.3";
+    in.lines_created = 0;
+    in.start_time_ms = T0;
+    in.cfg = e.cfg;
+    assert_int_equal(metrics_render(m, &in, &whole), RS_OK);
+    assert_false(whole.oom);
+    for(p = whole.data; (p = strstr(p, "\n# TYPE ")) != NULL; p++) {
+      char line[128];
+      size_t len = strcspn(p + 1, "\n");
+      assert_true(len < sizeof(line));
+      memcpy(line, p + 1, len);
+      line[len] = '\0';
+      if(strstr(p + 1 + len, line)) {
+        fprintf(stderr, "%d consumables per device: '%s' twice\n", ncons, line);
+        fail();
+      }
+    }
+    rs_buf_free(&whole);
+    status_view_free(&v);
+    metrics_free(m);
+    env_close(&e);
+  }
+}
+
 /* /metrics counts the alerts by kind without keeping their texts: the same counts as the list. */
 static void test_alert_counts(void **state)
 {
@@ -350,6 +405,7 @@ int main(void)
       cmocka_unit_test(test_devices_and_status_same_text),
       cmocka_unit_test(test_stream_outlives_config),
       cmocka_unit_test(test_metrics_parts),
+      cmocka_unit_test(test_metrics_heads_once),
       cmocka_unit_test(test_alert_counts),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -368,6 +368,7 @@ struct metrics_stream {
   struct rs_buf head, tail;
   enum mphase ph;
   size_t f, i; /* the current family and item */
+  bool headed;  /* the current family's # HELP/# TYPE lines are written */
 };
 
 /* metrics_stream_new(), the view borrowed (metrics_render: for the call only) or moved in. */
@@ -440,20 +441,23 @@ int metrics_stream_fill(void *ud, struct rs_buf *o)
       s->f = s->i = 0;
       break;
     case MP_DEV:
-      if(s->i == 0)
+      if(!s->headed)
         prom_head(o, dev_fams[s->f].name, dev_fams[s->f].type, dev_fams[s->f].help);
+      s->headed = true;
       for(; s->i < s->v.n_devices && o->len < stop; s->i++)
         dev_item(s->f, &s->v.devices[s->i], o);
       if(s->i >= s->v.n_devices) {
         s->i = 0;
+        s->headed = false;
         if(++s->f == RS_ARRAY_LEN(dev_fams))
           s->ph = MP_HIST;
       }
       break;
     case MP_HIST:
-      if(s->i == 0)
+      if(!s->headed)
         prom_head(o, "restock_poll_duration_seconds", "histogram",
                   "Round-trip time of successful device polls.");
+      s->headed = true;
       for(; s->m && s->i < s->m->n && o->len < stop; s->i++) {
         const struct hist *h = &s->m->h[s->i];
         prom_histogram(o, "restock_poll_duration_seconds", "device", h->device, poll_buckets,
@@ -462,11 +466,13 @@ int metrics_stream_fill(void *ud, struct rs_buf *o)
       if(!s->m || s->i >= s->m->n) {
         s->ph = MP_CONS;
         s->f = s->i = 0;
+        s->headed = false;
       }
       break;
     case MP_CONS:
-      if(s->i == 0)
+      if(!s->headed)
         prom_head(o, cons_fams[s->f].name, cons_fams[s->f].type, cons_fams[s->f].help);
+      s->headed = true;
       for(; s->i < s->v.n_consumables && o->len < stop; s->i++) {
         const struct status_consumable *c = &s->v.consumables[s->i];
         double x;
@@ -475,6 +481,7 @@ int metrics_stream_fill(void *ud, struct rs_buf *o)
       }
       if(s->i >= s->v.n_consumables) {
         s->i = 0;
+        s->headed = false;
         if(++s->f == RS_ARRAY_LEN(cons_fams))
           s->ph = MP_TAIL;
       }
