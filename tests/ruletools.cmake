@@ -15,7 +15,8 @@ foreach(t ${RULE_EXAMPLES})
 endforeach()
 
 # A failing rule test (exit 1, expected against got), malformed test files
-# (exit 2), replay determinism on a generated CSV, replay of bad CSV rows.
+# (exit 2), replay determinism on a generated CSV, replay of bad CSV rows,
+# and every YAML example of docs/rules.md (loads, runs, matches its example dir).
 add_test(NAME test_ruletools
          COMMAND sh ${RESTOCK_TEST_DIR}/test_ruletools.sh $<TARGET_FILE:restockctl>
                  ${CMAKE_SOURCE_DIR})

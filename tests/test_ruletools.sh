@@ -6,7 +6,10 @@
 #    against got; a malformed test file exits 2 with file:line:column;
 # 2. replay of a generated CSV is byte-identical on two runs, with
 #    predictions every --every and order events;
-# 3. replay of a CSV with bad rows exits 2 naming each bad line.
+# 3. replay of a CSV with bad rows exits 2 naming each bad line;
+# 4. every YAML example of docs/rules.md loads: rules pass `restockctl
+#    check` in an example plant, the test-file example passes test-rules,
+#    and each worked example shows the rules its directory runs in CI.
 set -u
 CTL=$1
 SRC=$2
@@ -120,6 +123,61 @@ check "bad header" has "$T/hdr.err" "$T/hdr.csv:1: the header must be time,devic
 "$CTL" replay --config "$EX/ink/plant" > /dev/null 2>&1
 rc=$?
 check "replay without --readings exits 2" test "$rc" -eq 2
+
+# ---- 4. the YAML examples of docs/rules.md ---------------------------------
+# Blocks are numbered in order; a block under a "### N. ...(examples/rules/D/)"
+# heading is that worked example's rules.
+awk -v dir="$T" '
+  /^### [0-9]+\. .*\(examples\/rules\/[a-z-]+\/\)/ {
+    ex = $0; sub(/.*\(examples\/rules\//, "", ex); sub(/\/\).*/, "", ex) }
+  /^## / { ex = "" }
+  /^```yaml/ { n++; f = dir "/docblock-" n ".yaml"; printf "" > f; if(ex != "") print ex > (f ".example"); ex = ""; inb = 1; next }
+  /^```/ { inb = 0; next }
+  inb { print > f }
+' "$SRC/docs/rules.md"
+nblocks=0
+strip() { sed -e 's/[[:space:]]*#.*$//' -e '/^[[:space:]]*$/d' "$1"; }
+for b in "$T"/docblock-*.yaml; do
+  nblocks=$((nblocks + 1))
+  first=$(sed -n '1{s/:.*//;p;}' "$b")
+  case "$first" in
+  rules|"- name")
+    # a rules file, or a list of rules to put under rules:
+    cp -r "$EX/ink/plant" "$b.d"
+    mkdir -p "$b.d/rules.d"
+    if [ "$first" = rules ]; then cp "$b" "$b.d/rules.d/doc.yaml"; else
+      { echo "rules:"; cat "$b"; } > "$b.d/rules.d/doc.yaml"; fi
+    "$CTL" --config "$b.d" check > "$b.out" 2> "$b.err"
+    rc=$?
+    check "docs/rules.md block $(basename "$b") loads (restockctl check exits $rc)" test "$rc" -eq 0
+    check "docs/rules.md block $(basename "$b"): no error" sh -c "! grep -v '^warning:' '$b.err' | grep -q ."
+    ;;
+  config)
+    # the test-file format: run it beside the worked example whose plant it names
+    cons=$(sed -n 's/^ *- consumable: *\([^ ]*\).*/\1/p' "$b" | head -n 1)
+    exdir=$(grep -l -- "$cons" "$EX"/*/test.yaml | head -n 1)
+    exdir=${exdir%/test.yaml}
+    check "docs/rules.md block $(basename "$b"): an example runs $cons" test -n "$exdir"
+    cp -r "$exdir" "$b.d"
+    cp "$b" "$b.d/doc-test.yaml"
+    "$CTL" test-rules "$b.d/doc-test.yaml" > "$b.out" 2>&1
+    rc=$?
+    check "docs/rules.md block $(basename "$b") passes test-rules (exit $rc)" test "$rc" -eq 0
+    ;;
+  *)
+    check "docs/rules.md block $(basename "$b") is a rules file or a test file (starts '$first')" false
+    ;;
+  esac
+  if [ -f "$b.example" ]; then
+    ex=$(cat "$b.example")
+    strip "$b" > "$b.stripped"
+    strip "$EX/$ex/rules.yaml" > "$b.file"
+    check "docs/rules.md shows examples/rules/$ex/rules.yaml" cmp -s "$b.stripped" "$b.file"
+  fi
+done
+check "docs/rules.md has YAML examples (found $nblocks)" test "$nblocks" -ge 9
+nex=$(ls "$T"/docblock-*.yaml.example 2>/dev/null | wc -l)
+check "docs/rules.md shows the six worked examples (found $nex)" test "$nex" -eq 6
 
 echo "ruletools: $pass passed, $fail failed"
 test "$fail" -eq 0
