@@ -162,6 +162,10 @@ check(rc == 0 and "gateway ctl-gw" in out and "OPEN ORDER" in out and oid in out
       "status prints the table")
 check("of " in out and " consumables\n" in out and "DAYS LEFT" in out and "STATE" in out,
       "status prints the overview's compact table")
+# without --url, restockctl asks the daemon of its --config dir (its http.listen)
+rc, out, err = ctl("status", "--json")
+check(rc == 0 and json.loads(out).get("gateway", {}).get("id") == "ctl-gw",
+      f"status without --url asks the daemon at the config's http.listen (rc {rc}: {err.strip()})")
 rc, out, err = ctl("status", "--state", "no-such-state", url=url)
 check(rc == 0 and "\n0 of " in out, "status --state filters the rows")
 rc, out, err = ctl("status", "--watch", "0", url=url)

@@ -20,7 +20,7 @@
 
 struct ctl {
   const char *config_dir;
-  const char *url;
+  const char *url; /* --url, or NULL: the config dir's http.listen (ctl_default_url) */
 };
 
 struct ctl_cmd {
@@ -96,7 +96,11 @@ static int cmd_replay(struct ctl *ctl, int argc, char **argv)
 
 static int cmd_status(struct ctl *ctl, int argc, char **argv)
 {
-  return ctl_status_main(ctl->url, argc, argv);
+  char url[320];
+  if(ctl->url)
+    return ctl_status_main(ctl->url, argc, argv);
+  ctl_default_url(ctl->config_dir, url, sizeof(url));
+  return ctl_status_main(url, argc, argv);
 }
 
 static int cmd_orders(struct ctl *ctl, int argc, char **argv)
@@ -150,7 +154,7 @@ int main(int argc, char **argv)
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
   };
-  struct ctl ctl = {RESTOCK_CONFDIR, "http://127.0.0.1:8080"};
+  struct ctl ctl = {RESTOCK_CONFDIR, NULL};
   const char *name;
   size_t i;
   int c;

@@ -19,12 +19,40 @@
 #include "base/rs_util.h"
 #include "gateway/web/api.h"
 #include "base/clock.h"
+#include "base/httpd.h"
 #include "gateway/daemon.h"
 #include "gateway/pipeline.h"
 #include "gateway/stock.h"
 #include "gateway/store.h"
 
 /* ---- status: the daemon's /api/v1/status ---- */
+
+void ctl_default_url(const char *config_dir, char *buf, size_t len)
+{
+  struct cfg *cfg = NULL;
+  struct cfg_diags diags = {0};
+  char host[256];
+  uint16_t port = 0;
+  const char *h = host;
+
+  rs_strlcpy(buf, "http://127.0.0.1:8080", len);
+  if(cfg_load(config_dir, &cfg, &diags)) {
+    cfg_diags_free(&diags);
+    return;
+  }
+  cfg_diags_free(&diags);
+  if(cfg->http.listen && !httpd_parse_listen(cfg->http.listen, host, sizeof(host), &port) &&
+     port) {
+    if(!strcmp(host, "0.0.0.0"))
+      h = "127.0.0.1";
+    else if(!strcmp(host, "::"))
+      h = "::1";
+    if(rs_snprintf(buf, len, strchr(h, ':') ? "http://[%s]:%u" : "http://%s:%u", h,
+                   (unsigned)port))
+      rs_strlcpy(buf, "http://127.0.0.1:8080", len);
+  }
+  cfg_free(cfg);
+}
 
 /* GET url into *body; 0 on a 200 answer, else 1 with a message printed. */
 static int http_get(const char *url, struct rs_buf *body)

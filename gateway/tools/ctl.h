@@ -16,7 +16,16 @@
 #ifndef RS_CTL_H
 #define RS_CTL_H
 
+#include <stddef.h>
+
 int ctl_status_main(const char *url, int argc, char **argv);
+/*
+ * The daemon's URL when --url is not given: http://HOST:PORT from the config
+ * dir's http.listen (a wildcard address, 0.0.0.0 or ::, is asked on
+ * loopback), or http://127.0.0.1:8080 when the config cannot be loaded or
+ * listens on port 0. Writes it into buf (len bytes).
+ */
+void ctl_default_url(const char *config_dir, char *buf, size_t len);
 int ctl_orders_main(const char *config_dir, int argc, char **argv);
 /*
  * `consumables set-spares ID N | replaced ID | hold ID [--reason TEXT] |
