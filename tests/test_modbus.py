@@ -638,6 +638,9 @@ def case_probe(args):
           % err.strip())
     rc, _, err = probe(args, cfg, "press", "nope")
     check(rc == 2, "unknown point exits 2")
+    rc, _, err = probe(args, cfg, "press", "filterdp")
+    check(rc == 2 and "did you mean 'filter_dp'" in err, "unknown point exits 2 with a hint: %r"
+          % err.strip())
     stop(srv)
     rc, out, _ = probe(args, cfg, "press", "--json")
     doc = json.loads(out)

@@ -242,7 +242,14 @@ int probe_main(const char *config_dir, int argc, char **argv)
   if(pt_id) {
     struct cfg_point *pt = cfg_find_point(orig, pt_id);
     if(!pt) {
-      fprintf(stderr, "restockctl probe: device %s has no point '%s'\n", dev_id, pt_id);
+      const char **names = rs_xcalloc(orig->n_points + 1, sizeof(*names));
+      const char *hint;
+      for(k = 0; k < orig->n_points; k++)
+        names[k] = orig->points[k].id;
+      hint = rs_did_you_mean(pt_id, names);
+      fprintf(stderr, "restockctl probe: device %s has no point '%s'%s%s%s\n", dev_id, pt_id,
+              hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
+      FREE_NULL(names);
       goto out;
     }
     dev.points = pt;
