@@ -126,6 +126,12 @@ check(rc == 2, "a bad subcommand is a usage error (exit 2)")
 rc, out, err = ctl("orders", "approve")
 check(rc == 2 and "needs an order id" in err, "approve without an id is a usage error")
 
+# every command answers --help with its usage on stdout and exit 0
+for cmd in ("status", "orders", "consumables", "probe", "check", "init-db", "test-rules", "replay"):
+    rc, out, err = ctl(cmd, "--help")
+    check(rc == 0 and "usage: restockctl" in out and cmd in out and not err,
+          f"restockctl {cmd} --help prints its usage and exits 0 (rc {rc}, {err.strip()!r})")
+
 dead = reserve_port()
 rc, out, err = ctl("status", url=f"http://127.0.0.1:{dead}")
 check(rc == 1 and "cannot reach restockd" in err, "status without a daemon exits 1 and says so")

@@ -28,6 +28,7 @@ struct ctl_cmd {
   int (*run)(struct ctl *ctl, int argc, char **argv);
   const char *args;
   const char *help;
+  const char *usage; /* printed for `COMMAND --help`; NULL: the command answers it itself */
 };
 
 static int cmd_check(struct ctl *ctl, int argc, char **argv)
@@ -124,16 +125,28 @@ static int cmd_probe(struct ctl *ctl, int argc, char **argv)
 }
 
 static const struct ctl_cmd commands[] = {
-  {"probe", cmd_probe, "DEVICE [POINT]", "read a device now: raw and decoded values (--plan, --json)"},
+  {"probe", cmd_probe, "DEVICE [POINT]", "read a device now: raw and decoded values (--plan, --json)",
+   "usage: restockctl [--config DIR] probe DEVICE [POINT] [--plan] [--json]\n"},
   {"status", cmd_status, "[--json] [--watch N] [--device ID] [--kind K] [--state S]",
-   "alerts, the consumables overview, devices down, open orders (asks restockd at --url)"},
-  {"orders", cmd_orders, "[SUB] [ID]", "list, show ID, approve ID, reject ID: history and decisions"},
+   "alerts, the consumables overview, devices down, open orders (asks restockd at --url)",
+   "usage: restockctl [--config DIR] [--url URL] status [--json] [--watch SECONDS] [--device ID]\n"
+   "                  [--kind KIND] [--state STATE]\n"
+   "asks restockd at --url, by default the config's http.listen\n"},
+  {"orders", cmd_orders, "[SUB] [ID]", "list, show ID, approve ID, reject ID: history and decisions",
+   "usage: restockctl [--config DIR] orders [list] [--json]\n"
+   "       restockctl [--config DIR] orders show ID [--json]\n"
+   "       restockctl [--config DIR] orders approve ID\n"
+   "       restockctl [--config DIR] orders reject ID\n"},
   {"consumables", cmd_consumables, "SUB ID [N]",
-   "stock-take: set-spares ID N, replaced ID, hold ID, release ID"},
-  {"check", cmd_check, "", "validate the whole config dir (same as restockd --check)"},
-  {"init-db", cmd_init_db, "", "create the database at storage.path (run it as restockd's user)"},
-  {"test-rules", cmd_test_rules, "FILE...", "run rule unit tests (docs/rules.md); exit 1 on a failure"},
-  {"replay", cmd_replay, "--readings F", "run prediction, rules and orders on recorded readings"},
+   "stock-take: set-spares ID N, replaced ID, hold ID, release ID", NULL},
+  {"check", cmd_check, "", "validate the whole config dir (same as restockd --check)",
+   "usage: restockctl [--config DIR] check\n"},
+  {"init-db", cmd_init_db, "", "create the database at storage.path (run it as restockd's user)",
+   "usage: restockctl [--config DIR] init-db\n"},
+  {"test-rules", cmd_test_rules, "FILE...", "run rule unit tests (docs/rules.md); exit 1 on a failure",
+   NULL},
+  {"replay", cmd_replay, "--readings F", "run prediction, rules and orders on recorded readings",
+   NULL},
 };
 
 
@@ -192,8 +205,14 @@ int main(int argc, char **argv)
   }
   name = argv[optind];
   for(i = 0; i < RS_ARRAY_LEN(commands); i++) {
-    if(!strcmp(name, commands[i].name))
-      return commands[i].run(&ctl, argc - optind, argv + optind);
+    if(strcmp(name, commands[i].name))
+      continue;
+    if(commands[i].usage && optind + 1 < argc &&
+       (!strcmp(argv[optind + 1], "--help") || !strcmp(argv[optind + 1], "-h"))) {
+      fputs(commands[i].usage, stdout);
+      return 0;
+    }
+    return commands[i].run(&ctl, argc - optind, argv + optind);
   }
   {
     const char *names[RS_ARRAY_LEN(commands) + 1];
