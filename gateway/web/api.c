@@ -13,6 +13,7 @@
 #include "base/rs_util.h"
 #include "adapters/adapter.h"
 #include "base/clock.h"
+#include "base/docstream.h"
 
 /* Wall ms as an RFC 3339 JSON string, or null when ms <= 0 or INT64_MAX. */
 static json_t *api_time(int64_t ms)
@@ -449,18 +450,11 @@ char *api_dump(const json_t *j)
 
 /* ---- documents written piece by piece ------------------------------------ */
 
-/* About this much text is appended by one api_stream_fill(). */
-#define API_PIECE 16384
-
-enum api_phase { PH_HEAD, PH_DEVICES, PH_MID, PH_CONSUMABLES, PH_TAIL, PH_DONE };
-
 struct api_stream {
+  struct docstream doc;
   struct status_view v; /* owned (moved in) */
   struct cfg *cfg;      /* a reference (cfg_ref): the view points into it */
-  bool devices, consumables; /* which arrays the document has */
-  char *head, *mid, *tail;   /* the text around them, built when the stream is made */
-  enum api_phase ph;
-  size_t i; /* the next item of the current array */
+  bool devices_first;   /* section 0 is the devices (the status document and the device list) */
 };
 
 /* json_dump_callback's sink: append to the rs_buf. */
@@ -481,12 +475,48 @@ static int dump_into(json_t *j, struct rs_buf *o)
   return rc || o->oom ? -1 : 0;
 }
 
-/* A stream over *v (moved in: *v is left empty) with cfg referenced. */
-static struct api_stream *stream_new(struct status_view *v, const struct cfg *cfg)
+/* Whether section sec of s is the devices array (else the consumables). */
+static bool sec_devices(const struct api_stream *s, size_t sec)
+{
+  return sec == 0 && s->devices_first;
+}
+
+/* docstream ops: the second array (the status document's consumables) opens after the first. */
+static void sec_open(void *ud, size_t sec, struct rs_buf *out)
+{
+  (void)ud;
+  if(sec > 0)
+    rs_buf_puts(out, "],\"consumables\":[");
+}
+
+static size_t sec_count(void *ud, size_t sec)
+{
+  const struct api_stream *s = ud;
+  return sec_devices(s, sec) ? s->v.n_devices : s->v.n_consumables;
+}
+
+/* One array element, after a comma unless it is the first. */
+static bool sec_item(void *ud, size_t sec, size_t i, struct rs_buf *out)
+{
+  struct api_stream *s = ud;
+  if(i)
+    rs_buf_puts(out, ",");
+  return !dump_into(sec_devices(s, sec) ? api_device_json(&s->v.devices[i])
+                                        : api_consumable_json(&s->v.consumables[i]),
+                    out);
+}
+
+static const struct docstream_ops api_doc_ops = {sec_open, sec_count, sec_item};
+
+/* A stream over *v (moved in: *v is left empty) with cfg referenced, n arrays. */
+static struct api_stream *stream_new(struct status_view *v, const struct cfg *cfg, size_t n,
+                                     bool devices_first)
 {
   struct api_stream *s = calloc(1, sizeof(*s));
   if(!s)
     return NULL;
+  docstream_init(&s->doc, &api_doc_ops, s, n);
+  s->devices_first = devices_first;
   s->v = *v;
   memset(v, 0, sizeof(*v));
   s->cfg = cfg ? cfg_ref(cfg) : NULL;
@@ -500,35 +530,21 @@ void api_stream_free(void *ud)
     return;
   status_view_free(&s->v);
   cfg_free(s->cfg);
-  free(s->head);
-  free(s->mid);
-  free(s->tail);
+  docstream_free(&s->doc);
   free(s);
   /* what the answer allocated and freed (each object's JSON, the view's figures) goes back to
      the kernel now, not at the daemon's next 30 s trim: 1.5 MB at 5 000 consumables */
   (void)malloc_trim(0);
 }
 
-/* A copy of text, or NULL (then *bad). */
-static char *dup_text(const char *text, bool *bad)
-{
-  char *t = strdup(text);
-  if(!t)
-    *bad = true;
-  return t;
-}
-
 struct api_stream *api_list_stream(struct status_view *v, const struct cfg *cfg, bool devices)
 {
-  struct api_stream *s = stream_new(v, cfg);
-  bool bad = !s;
-  if(bad)
+  struct api_stream *s = stream_new(v, cfg, 1, devices);
+  if(!s)
     return NULL;
-  s->devices = devices;
-  s->consumables = !devices;
-  s->head = dup_text(devices ? "{\"devices\":[" : "{\"consumables\":[", &bad);
-  s->tail = dup_text("]}\n", &bad);
-  if(bad) {
+  rs_buf_puts(&s->doc.head, devices ? "{\"devices\":[" : "{\"consumables\":[");
+  rs_buf_puts(&s->doc.tail, "]}\n");
+  if(s->doc.head.oom || s->doc.tail.oom) {
     api_stream_free(s);
     return NULL;
   }
@@ -538,9 +554,8 @@ struct api_stream *api_list_stream(struct status_view *v, const struct cfg *cfg,
 enum rs_err api_status_stream(const struct api_gateway_info *g, struct status_view *v,
                               const struct cfg *cfg, struct store *st, struct api_stream **out)
 {
-  struct api_stream *s = stream_new(v, cfg);
+  struct api_stream *s = stream_new(v, cfg, 2, true);
   json_t *gw = json_object(), *orders = NULL, *alerts = json_array();
-  struct rs_buf h = {0}, t = {0};
   char **al = NULL;
   size_t nal = 0, i;
   enum rs_err rc = RS_OK;
@@ -549,12 +564,12 @@ enum rs_err api_status_stream(const struct api_gateway_info *g, struct status_vi
   *out = NULL;
   if(bad)
     goto fail;
-  /* what api_status_json() puts around the two arrays, the same text */
+  /* the text around the two arrays: the gateway object, then the open orders and the alerts */
   gateway_fill(gw, g, &bad);
-  rs_buf_puts(&h, "{\"gateway\":");
-  bad |= dump_into(gw, &h) != 0;
+  rs_buf_puts(&s->doc.head, "{\"gateway\":");
+  bad |= dump_into(gw, &s->doc.head) != 0;
   gw = NULL;
-  rs_buf_puts(&h, ",\"devices\":[");
+  rs_buf_puts(&s->doc.head, ",\"devices\":[");
   if(st) {
     rc = orders_array(st, s->cfg, true, &orders);
     if(rc)
@@ -566,23 +581,14 @@ enum rs_err api_status_stream(const struct api_gateway_info *g, struct status_vi
   for(i = 0; i < nal; i++)
     push(alerts, json_string(al[i]), &bad);
   status_alerts_free(al, nal);
-  rs_buf_puts(&t, "],\"orders\":");
-  bad |= dump_into(orders, &t) != 0;
+  rs_buf_puts(&s->doc.tail, "],\"orders\":");
+  bad |= dump_into(orders, &s->doc.tail) != 0;
   orders = NULL;
-  rs_buf_puts(&t, ",\"alerts\":");
-  bad |= dump_into(alerts, &t) != 0;
+  rs_buf_puts(&s->doc.tail, ",\"alerts\":");
+  bad |= dump_into(alerts, &s->doc.tail) != 0;
   alerts = NULL;
-  rs_buf_puts(&t, "}\n");
-  if(bad || h.oom || t.oom) {
-    rc = RS_ERR_NOMEM;
-    goto fail;
-  }
-  s->devices = s->consumables = true;
-  s->head = h.data;
-  s->tail = t.data;
-  s->mid = dup_text("],\"consumables\":[", &bad);
-  if(bad) {
-    s->head = s->tail = NULL;
+  rs_buf_puts(&s->doc.tail, "}\n");
+  if(bad || s->doc.head.oom || s->doc.tail.oom) {
     rc = RS_ERR_NOMEM;
     goto fail;
   }
@@ -592,68 +598,17 @@ fail:
   json_decref(gw);
   json_decref(orders);
   json_decref(alerts);
-  rs_buf_free(&h);
-  rs_buf_free(&t);
   api_stream_free(s);
   return rc ? rc : RS_ERR_NOMEM;
-}
-
-/* Append the items of one array from s->i on until o has grown by API_PIECE; true when done. */
-static bool fill_items(struct api_stream *s, bool devices, struct rs_buf *o, size_t stop)
-{
-  size_t n = devices ? s->v.n_devices : s->v.n_consumables;
-  for(; s->i < n && o->len < stop && !o->oom; s->i++) {
-    if(s->i)
-      rs_buf_puts(o, ",");
-    if(dump_into(devices ? api_device_json(&s->v.devices[s->i])
-                         : api_consumable_json(&s->v.consumables[s->i]),
-                 o))
-      return false;
-  }
-  return s->i >= n;
 }
 
 int api_stream_fill(void *ud, struct rs_buf *out)
 {
   struct api_stream *s = ud;
-  size_t stop = out->len + API_PIECE;
-  while(s->ph != PH_DONE && out->len < stop && !out->oom) {
-    switch(s->ph) {
-    case PH_HEAD:
-      rs_buf_puts(out, s->head);
-      s->ph = s->devices ? PH_DEVICES : PH_CONSUMABLES;
-      s->i = 0;
-      break;
-    case PH_DEVICES:
-      if(fill_items(s, true, out, stop))
-        s->ph = s->consumables ? PH_MID : PH_TAIL;
-      break;
-    case PH_MID:
-      rs_buf_puts(out, s->mid);
-      s->ph = PH_CONSUMABLES;
-      s->i = 0;
-      break;
-    case PH_CONSUMABLES:
-      if(fill_items(s, false, out, stop))
-        s->ph = PH_TAIL;
-      break;
-    case PH_TAIL:
-      rs_buf_puts(out, s->tail);
-      s->ph = PH_DONE;
-      break;
-    case PH_DONE:
-      break;
-    }
-  }
-  if(out->oom)
-    return -1;
-  return s->ph == PH_DONE ? 0 : 1;
+  return docstream_fill(&s->doc, out);
 }
 
 enum rs_err api_stream_text(struct api_stream *s, struct rs_buf *out)
 {
-  int rc;
-  while((rc = api_stream_fill(s, out)) == 1)
-    ;
-  return rc ? RS_ERR_NOMEM : RS_OK;
+  return docstream_rest(&s->doc, out) ? RS_ERR_NOMEM : RS_OK;
 }

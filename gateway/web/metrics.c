@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "adapters/adapter.h"
+#include "base/docstream.h"
 #include "base/prom.h"
 
 /* Upper bounds (seconds) of the poll-duration buckets; +Inf is implied. */
@@ -355,21 +356,63 @@ static enum rs_err render_tail(const struct metrics_input *in, struct rs_buf *o)
   return o->oom ? RS_ERR_NOMEM : RS_OK;
 }
 
-/* About this much text is appended by one metrics_stream_fill(). */
-#define METRICS_PIECE 16384
-
-enum mphase { MP_HEAD, MP_DEV, MP_HIST, MP_CONS, MP_TAIL, MP_DONE };
-
 struct metrics_stream {
+  struct docstream doc; /* head: build info, start time; tail: render_tail() */
   struct metrics *m;    /* borrowed: the poll histograms, read as they are at each part */
   struct status_view v; /* owned (moved in), or borrowed (metrics_render) */
   bool borrowed;
   struct cfg *cfg;      /* a reference: the view points into it */
-  struct rs_buf head, tail;
-  enum mphase ph;
-  size_t f, i; /* the current family and item */
-  bool headed;  /* the current family's # HELP/# TYPE lines are written */
 };
+
+/* The sections: each device family, the poll histograms, each consumable family. */
+#define N_DEV_FAMS  RS_ARRAY_LEN(dev_fams)
+#define N_CONS_FAMS RS_ARRAY_LEN(cons_fams)
+#define SEC_HIST    N_DEV_FAMS
+
+static const struct family hist_fam = {"restock_poll_duration_seconds", "histogram",
+                                       "Round-trip time of successful device polls."};
+
+/* docstream ops: a section is one family, its HELP/TYPE lines its opening. */
+static void fam_open(void *ud, size_t sec, struct rs_buf *o)
+{
+  const struct family *f = sec < SEC_HIST    ? &dev_fams[sec]
+                            : sec == SEC_HIST ? &hist_fam
+                                              : &cons_fams[sec - SEC_HIST - 1];
+  (void)ud;
+  prom_head(o, f->name, f->type, f->help);
+}
+
+/* A device family's items are the devices, the histograms' the devices polled so far. */
+static size_t fam_count(void *ud, size_t sec)
+{
+  const struct metrics_stream *s = ud;
+  if(sec < SEC_HIST)
+    return s->v.n_devices;
+  if(sec == SEC_HIST)
+    return s->m ? s->m->n : 0;
+  return s->v.n_consumables;
+}
+
+static bool fam_item(void *ud, size_t sec, size_t i, struct rs_buf *o)
+{
+  const struct metrics_stream *s = ud;
+  if(sec < SEC_HIST)
+    dev_item(sec, &s->v.devices[i], o);
+  else if(sec == SEC_HIST) {
+    const struct hist *h = &s->m->h[i];
+    prom_histogram(o, hist_fam.name, "device", h->device, poll_buckets, h->counts, N_BUCKETS,
+                   h->count, h->sum);
+  }
+  else {
+    const struct status_consumable *c = &s->v.consumables[i];
+    double x;
+    if(cons_value(sec - SEC_HIST - 1, c, &x))
+      prom_sample(o, cons_fams[sec - SEC_HIST - 1].name, "consumable", c->c->full_id, x);
+  }
+  return true;
+}
+
+static const struct docstream_ops metrics_doc_ops = {fam_open, fam_count, fam_item};
 
 /* metrics_stream_new(), the view borrowed (metrics_render: for the call only) or moved in. */
 static enum rs_err stream_make(struct metrics *m, const struct metrics_input *in,
@@ -382,6 +425,7 @@ static enum rs_err stream_make(struct metrics *m, const struct metrics_input *in
   *out = NULL;
   if(!s)
     return RS_ERR_NOMEM;
+  docstream_init(&s->doc, &metrics_doc_ops, s, N_DEV_FAMS + 1 + N_CONS_FAMS);
   s->m = m;
   s->v = *v;
   s->borrowed = borrow;
@@ -389,16 +433,16 @@ static enum rs_err stream_make(struct metrics *m, const struct metrics_input *in
     memset(v, 0, sizeof(*v));
   s->cfg = in->cfg ? cfg_ref(in->cfg) : NULL;
   x.v = &s->v;
-  prom_head(&s->head, "restock_build_info", "gauge", "Always 1; the version is a label.");
-  prom_sample(&s->head, "restock_build_info", "version", in->version ? in->version : "", 1);
+  prom_head(&s->doc.head, "restock_build_info", "gauge", "Always 1; the version is a label.");
+  prom_sample(&s->doc.head, "restock_build_info", "version", in->version ? in->version : "", 1);
   if(in->start_time_ms > 0) {
-    prom_head(&s->head, "restock_start_time_seconds", "gauge", "Unix time restockd started.");
-    prom_sample(&s->head, "restock_start_time_seconds", NULL, NULL,
+    prom_head(&s->doc.head, "restock_start_time_seconds", "gauge", "Unix time restockd started.");
+    prom_sample(&s->doc.head, "restock_start_time_seconds", NULL, NULL,
                 (double)in->start_time_ms / 1000.0);
   }
   /* the store's and the loop's figures now: a store error is known before the answer starts */
-  rc = render_tail(&x, &s->tail);
-  if(!rc && (s->head.oom || s->tail.oom))
+  rc = render_tail(&x, &s->doc.tail);
+  if(!rc && (s->doc.head.oom || s->doc.tail.oom))
     rc = RS_ERR_NOMEM;
   if(rc) {
     metrics_stream_free(s);
@@ -422,8 +466,7 @@ void metrics_stream_free(void *ud)
   if(!s->borrowed)
     status_view_free(&s->v);
   cfg_free(s->cfg);
-  rs_buf_free(&s->head);
-  rs_buf_free(&s->tail);
+  docstream_free(&s->doc);
   free(s);
   /* the answer's freed heap pages go back to the kernel now (see api_stream_free) */
   (void)malloc_trim(0);
@@ -432,71 +475,7 @@ void metrics_stream_free(void *ud)
 int metrics_stream_fill(void *ud, struct rs_buf *o)
 {
   struct metrics_stream *s = ud;
-  size_t stop = o->len + METRICS_PIECE;
-  while(s->ph != MP_DONE && o->len < stop && !o->oom) {
-    switch(s->ph) {
-    case MP_HEAD:
-      rs_buf_append(o, s->head.data ? s->head.data : "", s->head.len);
-      s->ph = MP_DEV;
-      s->f = s->i = 0;
-      break;
-    case MP_DEV:
-      if(!s->headed)
-        prom_head(o, dev_fams[s->f].name, dev_fams[s->f].type, dev_fams[s->f].help);
-      s->headed = true;
-      for(; s->i < s->v.n_devices && o->len < stop; s->i++)
-        dev_item(s->f, &s->v.devices[s->i], o);
-      if(s->i >= s->v.n_devices) {
-        s->i = 0;
-        s->headed = false;
-        if(++s->f == RS_ARRAY_LEN(dev_fams))
-          s->ph = MP_HIST;
-      }
-      break;
-    case MP_HIST:
-      if(!s->headed)
-        prom_head(o, "restock_poll_duration_seconds", "histogram",
-                  "Round-trip time of successful device polls.");
-      s->headed = true;
-      for(; s->m && s->i < s->m->n && o->len < stop; s->i++) {
-        const struct hist *h = &s->m->h[s->i];
-        prom_histogram(o, "restock_poll_duration_seconds", "device", h->device, poll_buckets,
-                       h->counts, N_BUCKETS, h->count, h->sum);
-      }
-      if(!s->m || s->i >= s->m->n) {
-        s->ph = MP_CONS;
-        s->f = s->i = 0;
-        s->headed = false;
-      }
-      break;
-    case MP_CONS:
-      if(!s->headed)
-        prom_head(o, cons_fams[s->f].name, cons_fams[s->f].type, cons_fams[s->f].help);
-      s->headed = true;
-      for(; s->i < s->v.n_consumables && o->len < stop; s->i++) {
-        const struct status_consumable *c = &s->v.consumables[s->i];
-        double x;
-        if(cons_value(s->f, c, &x))
-          prom_sample(o, cons_fams[s->f].name, "consumable", c->c->full_id, x);
-      }
-      if(s->i >= s->v.n_consumables) {
-        s->i = 0;
-        s->headed = false;
-        if(++s->f == RS_ARRAY_LEN(cons_fams))
-          s->ph = MP_TAIL;
-      }
-      break;
-    case MP_TAIL:
-      rs_buf_append(o, s->tail.data ? s->tail.data : "", s->tail.len);
-      s->ph = MP_DONE;
-      break;
-    case MP_DONE:
-      break;
-    }
-  }
-  if(o->oom)
-    return -1;
-  return s->ph == MP_DONE ? 0 : 1;
+  return docstream_fill(&s->doc, o);
 }
 
 enum rs_err metrics_render(struct metrics *m, const struct metrics_input *in, struct rs_buf *o)
@@ -506,8 +485,7 @@ enum rs_err metrics_render(struct metrics *m, const struct metrics_input *in, st
   int more;
   if(rc)
     return rc;
-  while((more = metrics_stream_fill(s, o)) == 1)
-    ;
+  more = docstream_rest(&s->doc, o);
   metrics_stream_free(s);
   return more ? RS_ERR_NOMEM : RS_OK;
 }
