@@ -267,8 +267,7 @@ enum rs_err api_order_by_id(struct store *st, const struct cfg *cfg, const char 
   return *out ? RS_OK : RS_ERR_NOMEM;
 }
 
-/* One device of /api/v1/status: id, transport, state, last_success, ... errors. */
-static json_t *api_device_json(const struct status_device *d)
+json_t *api_device_json(const struct status_device *d)
 {
   json_t *j = json_object(), *errs = json_object();
   bool bad = !j || !errs;
@@ -340,47 +339,6 @@ json_t *api_consumable_json(const struct status_consumable *sc)
   return j;
 }
 
-/* {key: [build(item)...]} */
-static json_t *wrap_list(const char *key, json_t *arr)
-{
-  json_t *j;
-  if(!arr)
-    return NULL;
-  j = json_object();
-  if(!j || json_object_set_new(j, key, arr)) {
-    json_decref(j);
-    return NULL;
-  }
-  return j;
-}
-
-/* The API objects of the view's devices (or consumables); NULL on allocation failure. */
-static json_t *view_array(const struct status_view *v, bool devices)
-{
-  json_t *arr = json_array();
-  bool bad = !arr;
-  size_t i, n = devices ? v->n_devices : v->n_consumables;
-  for(i = 0; i < n && !bad; i++)
-    push(arr,
-         devices ? api_device_json(&v->devices[i]) : api_consumable_json(&v->consumables[i]),
-         &bad);
-  if(bad) {
-    json_decref(arr);
-    return NULL;
-  }
-  return arr;
-}
-
-json_t *api_consumables_json(const struct status_view *v)
-{
-  return wrap_list("consumables", view_array(v, false));
-}
-
-json_t *api_devices_json(const struct status_view *v)
-{
-  return wrap_list("devices", view_array(v, true));
-}
-
 /* The status document's "gateway" object's members into gw; *bad set on failure. */
 static void gateway_fill(json_t *gw, const struct api_gateway_info *g, bool *bad)
 {
@@ -389,52 +347,6 @@ static void gateway_fill(json_t *gw, const struct api_gateway_info *g, bool *bad
   put(gw, "time", api_time(g->now_ms), bad);
   put(gw, "uptime_s", json_integer(g->uptime_s), bad);
   put(gw, "time_scale", json_real(g->time_scale), bad);
-}
-
-enum rs_err api_status_json(const struct api_gateway_info *g, const struct status_view *v,
-                            const struct cfg *cfg, struct store *st, json_t **out)
-{
-  json_t *j = json_object(), *gw = json_object(), *orders = NULL, *alerts = json_array();
-  char **al = NULL;
-  size_t nal = 0, i;
-  enum rs_err rc = RS_OK;
-  bool bad = !j || !gw || !alerts;
-
-  *out = NULL;
-  if(bad)
-    goto fail;
-  gateway_fill(gw, g, &bad);
-  put(j, "gateway", gw, &bad);
-  gw = NULL;
-  put(j, "devices", view_array(v, true), &bad);
-  put(j, "consumables", view_array(v, false), &bad);
-  if(st) {
-    rc = orders_array(st, cfg, true, &orders);
-    if(rc)
-      goto fail;
-  }
-  else
-    orders = json_array();
-  put(j, "orders", orders, &bad);
-  orders = NULL;
-  status_alerts(v, cfg, st, &al, &nal);
-  for(i = 0; i < nal; i++)
-    push(alerts, json_string(al[i]), &bad);
-  status_alerts_free(al, nal);
-  put(j, "alerts", alerts, &bad);
-  alerts = NULL;
-  if(bad) {
-    rc = RS_ERR_NOMEM;
-    goto fail;
-  }
-  *out = j;
-  return RS_OK;
-fail:
-  json_decref(j);
-  json_decref(gw);
-  json_decref(orders);
-  json_decref(alerts);
-  return rc ? rc : RS_ERR_NOMEM;
 }
 
 json_t *api_error_json(const char *code, const char *message)

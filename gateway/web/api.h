@@ -50,20 +50,10 @@ enum rs_err api_orders_json(struct store *st, const struct cfg *cfg, bool open_o
  */
 enum rs_err api_order_by_id(struct store *st, const struct cfg *cfg, const char *id, json_t **out);
 
+/* One device of /api/v1/status: id, transport, state, last_success, ... errors. */
+json_t *api_device_json(const struct status_device *d);
 /* One consumable of /api/v1/status: id, device, sku, kind, level_pct, ... open_order. */
 json_t *api_consumable_json(const struct status_consumable *sc);
-/* {"consumables": [...]} of every configured consumable. */
-json_t *api_consumables_json(const struct status_view *v);
-/* {"devices": [...]} of every device. */
-json_t *api_devices_json(const struct status_view *v);
-
-/*
- * The whole /api/v1/status document: gateway, devices, consumables, orders
- * (open ones) and alerts. st may be NULL (then orders is empty). Sets *out;
- * returns RS_OK or the store's error.
- */
-enum rs_err api_status_json(const struct api_gateway_info *g, const struct status_view *v,
-                            const struct cfg *cfg, struct store *st, json_t **out);
 
 /*
  * The large documents written piece by piece: a stream holds the status
@@ -72,15 +62,21 @@ enum rs_err api_status_json(const struct api_gateway_info *g, const struct statu
  * meanwhile), and writes the document's text a part at a time; the whole
  * document is never built, neither as jansson values nor as one string
  * (at 5 000 consumables /api/v1/consumables took ~15 MB of jansson values
- * for 1.9 MB of text). The text is byte for byte what api_dump() writes of
- * api_consumables_json(), api_devices_json() or api_status_json(), and a
- * newline (as the HTTP answers end).
+ * for 1.9 MB of text). The text is api_dump()'s format (compact, keys in
+ * order) and a newline (as the HTTP answers end); each array element is
+ * what api_device_json() or api_consumable_json() makes of one item. These
+ * streams are the only way the documents are made (tests/test_api_stream.c
+ * holds a whole-document reference to check them against).
  */
 struct api_stream;
-/* {"devices": [...]} (devices) or {"consumables": [...]}; NULL when out of memory. */
+/* {"devices": [...]} (devices) or {"consumables": [...]} of every device or configured
+   consumable; NULL when out of memory. */
 struct api_stream *api_list_stream(struct status_view *v, const struct cfg *cfg, bool devices);
 /*
- * The /api/v1/status document. Its open orders and alerts are read now, so
+ * The whole /api/v1/status document: {"gateway": {id, version, time,
+ * uptime_s, time_scale}, "devices", "consumables", "orders" (the open ones,
+ * as api_orders_json(); empty when st is NULL), "alerts" (status_alerts()'s
+ * texts)}. Its open orders and alerts are read now, so
  * a store error is returned here (RS_OK or the store's error; *out NULL
  * then), not in the middle of the answer.
  */
