@@ -39,6 +39,9 @@ enum { FIT_NONE = 0, FIT_LINEAR = 1, FIT_EXP = 2 };
 #ifndef RECENT_SPAN_MIN
 #define RECENT_SPAN_MIN   3.0  /* days: no change on a shorter recent window */
 #endif
+#ifndef RECENT_SPAN_FAST
+#define RECENT_SPAN_FAST  1.0  /* days: ... unless the readings stay below the line (off_n) */
+#endif
 #define EXP_MIN           8    /* buckets before the clogging model is tried */
 #define EXP_GAIN          1.0  /* clogging model chosen unless it fits worse than a line */
 #define OUTLIER_K         3.5  /* robust sigmas beyond which a bucket is an outlier */
@@ -52,7 +55,7 @@ enum { FIT_NONE = 0, FIT_LINEAR = 1, FIT_EXP = 2 };
    shipped values are these. */
 #define Z10               1.2816 /* standard normal 90 % quantile */
 #ifndef K_PROC
-#define K_PROC            0.12   /* relative sd of the future rate (drift, shifts) */
+#define K_PROC            0.13   /* relative sd of the future rate (drift, shifts) */
 #endif
 #ifndef K_JIT
 #define K_JIT             1.0    /* sd of the time jitter, in fit residual days */
@@ -111,6 +114,12 @@ enum { FIT_NONE = 0, FIT_LINEAR = 1, FIT_EXP = 2 };
 #endif
 #ifndef REFUTE_SIGMAS
 #define REFUTE_SIGMAS     3.0    /* a newest reading this far above a speed-up's line, nearer the old one, refutes it */
+#endif
+#ifndef WEEK_FIT
+#define WEEK_FIT          1      /* 1: fit lines in working time once the weekly profile is known */
+#endif
+#ifndef WEEK_FIT_D
+#define WEEK_FIT_D        7.0    /* ... and the segment spans this many days */
 #endif
 #define WRAP_SHARE        0.25   /* a wrap: old value in the top, new in the bottom quarter */
 
@@ -642,7 +651,7 @@ static double range_sse(const struct psum *P, size_t a, size_t b)
  * outlier bucket cannot make a change on its own: changed() compares
  * robust lines.) Returns 0 when no split improves on one line by a quarter.
  */
-static size_t change_point(const double *t, const double *y, size_t lo, size_t n)
+static size_t change_point(const double *t, const double *y, size_t lo, size_t n, double min_span)
 {
   struct psum P[PREDICT_WINDOW + 1];
   double best, one;
@@ -661,7 +670,7 @@ static size_t change_point(const double *t, const double *y, size_t lo, size_t n
   best = one;
   for(s = k / 4; s + RECENT_PTS <= k; s++) {
     double sse;
-    if(s < 3 || t[n - 1] - t[lo + s] < RECENT_SPAN_MIN)
+    if(s < 3 || t[n - 1] - t[lo + s] < min_span)
       continue;
     sse = range_sse(P, 0, s) + range_sse(P, s, k);
     if(sse < best) {
@@ -684,7 +693,8 @@ static size_t change_point(const double *t, const double *y, size_t lo, size_t n
  * Short windows never switch to a slower rate: an idle weekend must not
  * pass for "stopped" (days_left would swing towards infinity).
  */
-static bool changed(const struct line *rec, const struct line *old, double span_d)
+static bool changed(const struct line *rec, const struct line *old, double span_d,
+                    double min_span)
 {
   double diff = rec->slope - old->slope, ref = fabs(old->slope);
   double sec = sqrt(rec->se * rec->se + old->se * old->se);
@@ -697,7 +707,7 @@ static bool changed(const struct line *rec, const struct line *old, double span_
     return fabs(diff) > RECENT_GAIN * ref;
   if(span_d >= 7)
     return diff < 0 && -diff > RECENT_GAIN_WEEK * ref;
-  return span_d >= RECENT_SPAN_MIN && diff < 0 && -diff > RECENT_GAIN_SHORT * ref;
+  return span_d >= min_span && diff < 0 && -diff > RECENT_GAIN_SHORT * ref;
 }
 
 /*
@@ -760,23 +770,41 @@ static double model_x(const struct predictor *p, double raw);
  * median of 3 and can make a short recent part look like a speed-up; the
  * readings after it are back where the old rate put them, and the line
  * through the outliers would say "empty" (bench/predict seed 1's tyre 59:
- * the line at -7 %, the readings at 30 %, 45 days left). After a real
+ * the line at -7 %, the readings at 30 %, 45 days left). at_d: the
+ * reading's time on the lines' axis (days, calendar or working). After a real
  * speed-up the newest reading is on the new line, or nearer it than the old
  * one (a quiet day puts it a little above). Counters are exact and have no
  * such outliers: never.
  */
 static bool reading_refutes(const struct predictor *p, const struct line *rec,
-                            const struct line *old)
+                            const struct line *old, double at_d)
 {
   const struct predict_params *pp = p->params;
-  double sigma = 0.8862 * (double)p->noise, at_d, r, on_rec, on_old;
+  double sigma = 0.8862 * (double)p->noise, r, on_rec, on_old;
   if(pp->model != PREDICT_MODEL_LEVEL || !(sigma > 1e-6) || p->n_raw == 0)
     return false;
-  at_d = ((double)p->filt_ms - (double)p->seg_start_ms) / DAY_MS;
   r = remaining_of(pp, model_x(p, p->filt));
   on_rec = rec->anchor + rec->slope * (at_d - rec->t_ref);
   on_old = old->anchor + old->slope * (at_d - old->t_ref);
   return r - on_rec > REFUTE_SIGMAS * (sigma + rec->resid) && fabs(r - on_old) < r - on_rec;
+}
+
+static bool week_factors(const struct predictor *p, double sigma, double f[7]);
+
+/*
+ * Working time at wall_ms, in days: whole weeks (Monday 00:00 UTC) count 7,
+ * and a day d of the week counts f[d] (mean 1), so that use at a steady
+ * rate shaped by the weekly profile f is a straight line in it. c[d] is
+ * f[0] + ... + f[d-1]. Differences of two values are what matter. O(1).
+ */
+static double work_days(int64_t wall_ms, const double f[7], const double c[8])
+{
+  int64_t day = wall_ms >= 0 ? wall_ms / 86400000 : (wall_ms - 86399999) / 86400000;
+  int64_t mon = day + 3; /* days since the Monday before 1970-01-01 */
+  int64_t week = mon >= 0 ? mon / 7 : (mon - 6) / 7;
+  int d = (int)(mon - 7 * week);
+  double frac = (double)(wall_ms - day * 86400000) / DAY_MS;
+  return 7.0 * (double)week + c[d] + f[d] * frac;
 }
 
 /*
@@ -790,15 +818,20 @@ static bool reading_refutes(const struct predictor *p, const struct line *rec,
  */
 static void refit_fit(struct predictor *p)
 {
-  double t[PREDICT_WINDOW], y[PREDICT_WINDOW], x[PREDICT_WINDOW], step;
+  double t[PREDICT_WINDOW], y[PREDICT_WINDOW], x[PREDICT_WINDOW], w[PREDICT_WINDOW], step;
   const struct predict_params *pp = p->params;
   struct predict_fit *f = &p->fit;
   struct line all, use;
   size_t n = p->n, i, lo = 0, use_lo;
   bool positive = true;
+  const double *tl = t; /* the lines' time axis: calendar days, or working days */
+  double filt_d = ((double)p->filt_ms - (double)p->seg_start_ms) / DAY_MS;
+
+  bool was_fast = p->fit_fast;
 
   memset(f, 0, sizeof(*f));
   p->fit_kind = FIT_NONE;
+  p->fit_fast = 0;
   /* History before a detected rate change no longer counts: drop it, so
      that the window's resolution serves the current rate. */
   while(lo < n && bt_s(p, lo) < p->rate_from_s)
@@ -854,16 +887,46 @@ static void refit_fit(struct predictor *p)
     }
   }
 
+  /* Once the weekly profile is known, lines are fitted in working time
+     (a day counts its profile factor): idle weekends and busy weekdays then
+     lie on one line, a recent part that ends on a weekend is not "slower",
+     and the slope is the mean rate per day that predict_eval() walks
+     through the profile. */
+  {
+    double wf[7], c[8], w0;
+    double sigma = pp->model == PREDICT_MODEL_USAGE ? 0 : p->noise * 0.8862;
+    if(WEEK_FIT && K_WEEK && t[n - 1] - t[lo] >= WEEK_FIT_D && week_factors(p, sigma, wf)) {
+      c[0] = 0;
+      for(i = 0; i < 7; i++)
+        c[i + 1] = c[i] + wf[i];
+      w0 = work_days(p->seg_start_ms, wf, c);
+      for(i = 0; i < n; i++)
+        w[i] = work_days(p->seg_start_ms + (int64_t)bt_s(p, i) * 1000, wf, c) - w0;
+      filt_d = work_days(p->filt_ms, wf, c) - w0;
+      tl = w;
+      all = theil(tl, y, lo, n);
+      if(!all.ok)
+        return;
+      use = all;
+    }
+  }
   if(n - lo >= RECENT_MIN) {
-    size_t cp = change_point(t, y, lo, n);
+    /* Readings that stayed below the line OFF_CONFIRM times in a row say
+       the part is being used faster now: a speed-up may then be taken on a
+       shorter recent part (RECENT_SPAN_FAST) than the noise of a duty
+       cycle otherwise allows. */
+    bool fast = p->off_n <= -OFF_CONFIRM || was_fast;
+    double min_span = fast ? RECENT_SPAN_FAST : RECENT_SPAN_MIN;
+    size_t cp = change_point(tl, y, lo, n, min_span);
     if(cp) {
-      struct line rec = theil(t, y, cp, n), old = theil(t, y, lo, cp);
+      struct line rec = theil(tl, y, cp, n), old = theil(tl, y, lo, cp);
       /* the older part must see a whole week too, or its own duty-cycle
          phase would pass for a change */
-      if(rec.ok && old.ok && t[cp - 1] - t[lo] >= 7 && changed(&rec, &old, t[n - 1] - t[cp]) &&
-         !(t[n - 1] - t[cp] < REMEMBER_D && reading_refutes(p, &rec, &old))) {
+      if(rec.ok && old.ok && t[cp - 1] - t[lo] >= 7 && changed(&rec, &old, t[n - 1] - t[cp], min_span) &&
+         !(t[n - 1] - t[cp] < REMEMBER_D && reading_refutes(p, &rec, &old, filt_d))) {
         use = rec;
         use_lo = cp;
+        p->fit_fast = (uint8_t)(t[n - 1] - t[cp] < RECENT_SPAN_MIN);
         /* Remembered, so that the new rate holds until the next change
            instead of flickering at a threshold; not on less than two
            weeks, where a duty cycle or a run of outliers may still mimic a
@@ -878,12 +941,14 @@ static void refit_fit(struct predictor *p)
   f->slope = (float)use.slope;
   f->se = (float)use.se;
   f->anchor = (float)use.anchor;
-  f->t_ref_d = (float)use.t_ref;
+  /* the line's value at the newest bucket, whose calendar time is kept */
+  f->t_ref_d = (float)t[n - 1];
   {
-    double change = fabs(use.slope) * (t[n - 1] - t[use_lo]);
+    double change = fabs(use.slope) * (tl[n - 1] - tl[use_lo]);
     f->resid_rel = (float)(change > 1e-12 ? use.resid / change : (use.resid > 0 ? 1.0 : 0.0));
     {
-      double jd = fabs(use.slope) > RATE_EPS ? wander(t, y, use_lo, n, &use) / fabs(use.slope) : 0;
+      double jd =
+        fabs(use.slope) > RATE_EPS ? wander(tl, y, use_lo, n, &use) / fabs(use.slope) : 0;
       f->jit_d = (float)(jd > 1e6 ? 1e6 : jd);
     }
   }
@@ -1003,6 +1068,7 @@ static void new_segment(struct predictor *p, int64_t seg_start_ms)
   p->idle_d = 0;
   memset(&p->fit, 0, sizeof(p->fit));
   p->fit_kind = FIT_NONE;
+  p->fit_fast = 0;
 }
 
 /*

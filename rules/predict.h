@@ -183,6 +183,8 @@ struct predictor {
   uint8_t t_shift; /* bucket times are bt[i] << t_shift seconds since segment start */
   uint8_t x_shift; /* bucket values: remaining = 0.5 + bx[i] * 2^(x_shift - 15) */
   uint8_t fit_kind; /* fit's: 0 none, 1 linear on remaining, 2 linear on log(raw) */
+  uint8_t fit_fast; /* 1: the fit took a speed-up on a short recent part that the
+                       readings confirmed (below the line); the next refits may too */
   /* Closed buckets, oldest first: mean time (16 bits, in units of
      2^t_shift s since the segment start; the unit doubles when the
      segment outgrows 65535 of them, so a time is kept to 1/65536 of the

@@ -144,6 +144,7 @@ struct result {
   size_t near_n, near_below; /* 6-hourly, while 3 to 12 days are left */
   size_t judged, stockouts, early, triggers, ls_stockouts, ls_early, old_stockouts, old_early;
   size_t old_triggers, ls_triggers;
+  size_t late_change; /* stockouts of parts whose rate changed inside the lead time */
   size_t parts;
 };
 
@@ -278,13 +279,20 @@ static void run_trace(const struct gen_trace *tr, struct result *res)
         printf("  LEAD %.2f\n", trig == INT64_MAX ? -1.0 : (double)(sg->empty_ms - trig) / DAY_MS);
       res->judged++;
       order_outcome(trig, sg, &res->stockouts, &res->early, &res->triggers);
+      if((trig == INT64_MAX || trig > sg->empty_ms - lead) && sg->change_ms != INT64_MAX &&
+         sg->change_ms > sg->empty_ms - lead)
+        res->late_change++;
       order_outcome(trig_ls, sg, &res->ls_stockouts, &res->ls_early, &res->ls_triggers);
       order_outcome(trig_old, sg, &res->old_stockouts, &res->old_early, &res->old_triggers);
       if(opt_verbose && (trig == INT64_MAX || trig > sg->empty_ms - lead ||
                          trig < sg->empty_ms - 2 * lead))
-        printf("  seg %zu: life %.1f d, trigger %.1f d before empty (%s)\n", s, life_ms / DAY_MS,
+        printf("  seg %zu: life %.1f d, trigger %.1f d before empty (%s), rate change %.1f d "
+               "before empty\n",
+               s, life_ms / DAY_MS,
                trig == INT64_MAX ? -1.0 : (double)(sg->empty_ms - trig) / DAY_MS,
-               trig == INT64_MAX || trig > sg->empty_ms - lead ? "STOCKOUT" : "early");
+               trig == INT64_MAX || trig > sg->empty_ms - lead ? "STOCKOUT" : "early",
+               sg->change_ms == INT64_MAX ? -1.0
+                                          : (double)(sg->empty_ms - sg->change_ms) / DAY_MS);
     }
   }
 }
@@ -465,6 +473,7 @@ int main(int argc, char **argv)
     tot.near_below += res.near_below;
     tot.judged += res.judged;
     tot.stockouts += res.stockouts;
+    tot.late_change += res.late_change;
     tot.early += res.early;
     tot.triggers += res.triggers;
     tot.ls_stockouts += res.ls_stockouts;
@@ -496,6 +505,9 @@ int main(int argc, char **argv)
            "old rule %zu, LS %zu); early triggers %.1f%% (goal <= 10%%)\n",
            me, ml, me / ml, cov, 100.0 * (double)tot.above_p90 / (double)(tot.cal_n ? tot.cal_n : 1),
            tot.stockouts, tot.judged, tot.old_stockouts, tot.ls_stockouts, early);
+    printf("     of the stockouts, %zu are parts whose rate changed less than the lead time before "
+           "empty\n     (no order placed after the change can arrive in time)\n",
+           tot.late_change);
     printf("     old rule (days_left < lead + 2): early %.1f%%; LS with it: early %.1f%%\n",
            100.0 * (double)tot.old_early / (double)(tot.old_triggers ? tot.old_triggers : 1),
            100.0 * (double)tot.ls_early / (double)(tot.ls_triggers ? tot.ls_triggers : 1));

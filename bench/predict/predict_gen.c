@@ -429,6 +429,8 @@ void gen_trace(struct gen_trace *tr, enum gen_family f, struct gen_rng *r)
     u = pt.u0;
     sg->install_ms = install;
     sg->empty_ms = INT64_MAX;
+    sg->change_ms = isfinite(pt.change_at_d) ? install + (int64_t)(pt.change_at_d * (double)DAY_MS)
+                                             : INT64_MAX;
     sg->empty_u = f == GEN_WATER || f == GEN_BEARING ? s.base + s.life : tr->params.empty;
     for(;; t += STEP_MS) {
       double a = activity(&pl, r, t), du, rate = pt.rate;

@@ -40,6 +40,7 @@ struct gen_segment {
   int64_t end_ms;     /* replaced (or the trace ends) */
   int64_t empty_ms;   /* when it is (or would have been) empty */
   double empty_u;     /* the baseline's value (see u below) at which it is empty */
+  int64_t change_ms;  /* rate-change family: when the rate changed (INT64_MAX: none) */
 };
 
 struct gen_trace {
