@@ -1,0 +1,27 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# The documents the restockd package ships (packaging/debian/restockd.docs,
+# into /usr/share/doc/restockd/) link only to documents it ships too, so no
+# link is dead on an installed gateway. Contributors' documents (measurements,
+# the code's layout, building) are named below and may stay out of the
+# package; the simulator's are in restock-sim's.
+#   check_pkg_docs.sh SOURCE_DIR
+set -u
+SRC=$1
+DEV="BENCHMARKS.md architecture.md HACKING.md cross-build.md simulator.md sandbox-shop.md"
+shipped=$(sed -e "s#^docs/##" "$SRC/packaging/debian/restockd.docs" | tr "\n" " ")
+fail=0
+for doc in $(cat "$SRC/packaging/debian/restockd.docs"); do
+  case "$doc" in *.md) ;; *) continue ;; esac
+  # ](target) with a .md or .yaml target, without its #anchor; README.md links as docs/NAME
+  for t in $(grep -o '](\([A-Za-z0-9_./-]*\)\.\(md\|yaml\)\(#[^)]*\)\?)' "$SRC/$doc" |
+             sed -e 's/^](//' -e 's/[#)].*$//' -e 's#^docs/##' -e 's#^\./##' | sort -u); do
+    case " $shipped $DEV README.md " in
+      *" $t "*) ;;
+      *) echo "$doc links to $t, which the package does not ship (add it to packaging/debian/restockd.docs)"
+         fail=1 ;;
+    esac
+  done
+done
+[ "$fail" = 0 ] && echo "pkg_docs_links: every link of the shipped documents is shipped"
+exit "$fail"
