@@ -21,7 +21,12 @@ simulated days and some never answered.
 Figures per part and in total:
   stockout days   simulated days a part stood worn out with no spare
   avoidable       of those, the days in hours when perfect information's same
-                  part was not empty (the stockout days it avoided)
+                  part was not empty (the stockout days it avoided). The baselines'
+                  k-th order of a part takes the lead-time draw the shop gave
+                  restock's k-th line of it, so a part whose installed life at the
+                  start is below its lead time (plus its approval) is empty under
+                  perfect information too and those hours do not count: what is
+                  left is what restock's own timing lost (a later or smaller line)
   shelf mean/max  units on the shelf (time-weighted mean, maximum)
   ordered/fitted  units ordered per unit fitted (net: less the units on the shelf
                   or on the way at the end)
@@ -274,9 +279,10 @@ suppliers:
 class PartSim:
     """One part in simulated time (hour steps): wear, a shelf, fits, orders."""
 
-    def __init__(self, p, rnd):
+    def __init__(self, p, rnd, draws=()):
         self.p = p
         self.rnd = rnd
+        self.draws = list(draws)  # lead-time factors for the first orders (the shop's)
         self.used = 1 - p["start_level"]
         self.shelf = p["spares"]
         self.orders = []          # [arrive_t, qty]
@@ -311,7 +317,9 @@ class PartSim:
             delay_h = self.p["answer_days"] * 24
         if self.orders:
             self.doubles += 1
-        lead_h = self.p["lead"] * 24 * (1 + 0.1 * (2 * self.rnd.random() - 1))
+        u = self.rnd.random()
+        factor = self.draws.pop(0) if self.draws else 1 + 0.1 * (2 * u - 1)
+        lead_h = self.p["lead"] * 24 * factor
         self.orders.append([t + (delay_h + lead_h) * HOUR, qty])  # t in seconds
         self.ordered += qty
 
@@ -359,11 +367,13 @@ class PartSim:
         return h
 
 
-def run_baseline(parts, days, policy, seed, first_s=0.0):
+def run_baseline(parts, days, policy, seed, first_s=0.0, jitter_of=None):
     """The plant under policy, which can order from first_s (simulated seconds since
-    START: when restockd had its first reading of every part) on, like restock."""
+    START: when restockd had its first reading of every part) on, like restock. Its k-th
+    order of a part takes the lead-time draw the shop gave restock's k-th line of that
+    part (jitter_of: sku -> factors), its own dice after those."""
     rnd = random.Random(seed * 7919 + (1 if policy == "sS" else 2))
-    sims = [PartSim(p, rnd) for p in parts]
+    sims = [PartSim(p, rnd, (jitter_of or {}).get(p["sku"], [])) for p in parts]
     hours = int(days * 24)
     for s in sims:
         p = s.p
@@ -484,9 +494,13 @@ def run_restock(build, parts, days, scale, seed, out):
     approved = set()
     warm = None
     delay = {p["sku"]: p["answer_days"] for p in parts}
+    nap = 0.25
     try:
         while time.time() - t0 < real:
-            time.sleep(0.25)
+            # the scripted approver answers on time: it wakes at the next answer due (its
+            # lag was up to 0.25 s real, 0.3 simulated days, that perfect information has not)
+            time.sleep(nap)
+            nap = 0.25
             if sim.poll() is not None or d.poll() is not None:
                 sys.exit("bench/plant: a process died; logs in %s" % tmp)
             if warm is None and (time.time() - t0) * scale >= WARMUP_DAYS * DAY:
@@ -511,6 +525,8 @@ def run_restock(build, parts, days, scale, seed, out):
                     subprocess.run([ctl, "--config", cfg, "orders", "approve", o["id"]],
                                    capture_output=True, text=True)
                     approved.add(o["id"])
+                else:
+                    nap = min(nap, max(0.002, (created + max(ds) * DAY - d_now) / scale))
         devs = http_json("http://127.0.0.1:%d/sim/devices" % sport)
         sorders = http_json("http://127.0.0.1:%d/sim/orders" % sport)
         r = subprocess.run([ctl, "--config", cfg, "orders", "list", "--json"],
@@ -528,13 +544,22 @@ def run_restock(build, parts, days, scale, seed, out):
     sim_days = ks[parts[0]["id"]]["tracked_seconds"] / DAY
     rows = {}
     by_sku = {}
-    for o in sorders["orders"]:
+    # the shop's lead-time draw of each order, per part in order of creation: the order's
+    # pace over its slowest line's lead time (1 +- the shop's jitter). The baselines' k-th
+    # order of a part takes the same draw as restock's k-th (jitter_of), so a part's
+    # stockout days differ between the policies by when they ordered, not by the dice
+    lead_of = {p["sku"]: p["lead"] for p in parts}
+    jitter_of = {}
+    for o in sorted(sorders["orders"], key=lambda o: o["id"]):
         body = json.loads(o["body"])
         created = o["created_at"]
         ts = calendar.timegm(time.strptime(created, "%Y-%m-%dT%H:%M:%SZ"))
+        slowest = max([lead_of.get(ln["sku"], 0) for ln in body.get("lines", [])] or [0])
         for ln in body.get("lines", []):
             by_sku.setdefault(ln["sku"], []).append((ts, ts + o["pace_ms"] / 1000.0 / scale,
                                                      ln["quantity"]))
+            if slowest > 0 and o.get("pace_ms", 0) > 0:
+                jitter_of.setdefault(ln["sku"], []).append(o["pace_ms"] / (slowest * DAY * 1000))
     # doubles from restockd's own order history (simulated seconds): a line for a
     # consumable drafted while an earlier line for it had not ended yet. A line's own
     # drafting time comes from the database (the API gives the order's, which is its
@@ -573,7 +598,7 @@ def run_restock(build, parts, days, scale, seed, out):
             "left": k["shelf"] + sum(q for _, _, q in lines) - k["delivered"],
             "start": p["spares"],
             "empty_spans": [(a - START_TS, b - START_TS) for a, b in k.get("empty_spans", [])]}
-    return rows, sim_days, first_s
+    return rows, sim_days, first_s, jitter_of
 
 
 # ---------------------------------------------------------------- report
@@ -627,12 +652,12 @@ def main():
     os.makedirs(out, exist_ok=True)
     print("bench/plant: seed %d, %d parts, %g simulated days at x%g (%.0f s real); logs in %s"
           % (a.seed, len(parts), a.days, a.scale, a.days * DAY / a.scale, out), flush=True)
-    rs, sim_days, first_s = run_restock(os.path.abspath(a.build), parts, a.days, a.scale, a.seed, out)
+    rs, sim_days, first_s, jitter_of = run_restock(os.path.abspath(a.build), parts, a.days, a.scale, a.seed, out)
     days = sim_days
     print("restockd's first reading of every part: day %.2f; the baselines order from then "
           "on too" % (first_s / DAY))
-    ss = summarise_sims(run_baseline(parts, days, "sS", a.seed, first_s), days)
-    pf = summarise_sims(run_baseline(parts, days, "perfect", a.seed, first_s), days)
+    ss = summarise_sims(run_baseline(parts, days, "sS", a.seed, first_s, jitter_of), days)
+    pf = summarise_sims(run_baseline(parts, days, "perfect", a.seed, first_s, jitter_of), days)
     # stockout days perfect information avoided: hours a policy's part stood empty while
     # perfect information's same part did not (the rest it could not avoid either:
     # parts that start worn with a long lead time)
