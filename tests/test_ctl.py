@@ -101,6 +101,7 @@ check(rc == 0 and "press-01/filter" in out and "total     25.00 EUR" in out,
 
 rc, out, err = ctl("orders", "approve", oid)
 check(rc == 0 and f"order {oid} approved" in out, "orders approve exits 0")
+check(err == "", f"a decision that worked writes nothing on stderr (SPEC 2: errors go there): {err!r}")
 rc, out, err = ctl("orders", "show", oid, "--json")
 o = json.loads(out) if rc == 0 else {}
 check(o.get("state") == "approved", "the order is approved in the database")
@@ -111,6 +112,8 @@ check(o.get("approval", {}).get("decided_by") == "cli", "approval.decided_by is 
 
 rc, out, err = ctl("orders", "approve", oid)
 check(rc == 1 and "not waiting for approval" in err, "a second approve is refused (exit 1)")
+check(err.count("\n") == 1 and not err.startswith("<"),
+      f"the refusal is one line, without the journal's priority prefix: {err!r}")
 rc, out, err = ctl("orders", "reject", oid)
 check(rc == 1 and "not waiting for approval" in err, "reject after approve is refused")
 

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/log.h"
 #include "base/rs_util.h"
 #include "config/config.h"
 #include "gateway/tools/check.h"
@@ -172,6 +173,9 @@ int main(int argc, char **argv)
   size_t i;
   int c;
 
+  /* the core's notices ("order ... approved (cli)") are the daemon's journal lines: a command
+     says what it did on stdout, and only errors and warnings go to stderr (SPEC 2) */
+  log_set_level(LOG_LVL_WARNING);
   /* '+': stop at the command name so each command parses its own options. */
   while((c = getopt_long(argc, argv, "+c:u:h", opts, NULL)) != -1) {
     switch(c) {
