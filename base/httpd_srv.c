@@ -21,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -61,6 +62,8 @@ struct httpd_conn {
   bool responded, close_after, broken;
   bool waiting;     /* the current request's head or body is not complete */
   bool resume;      /* drive() stopped at its budget: the timer drives it on */
+  bool kept;        /* an answer went out and the connection was kept for another request */
+  uint64_t idle_seq; /* when it last became ready for a request (the server's count): LRU order */
   int64_t since_ms; /* real mono ms the current request began */
   int64_t last_ms;  /* real mono ms of the last traffic */
 };
@@ -75,6 +78,7 @@ struct httpd_srv {
   int64_t timer_due; /* INT64_MAX: disarmed */
   struct httpd_conn *head;
   unsigned n;
+  uint64_t seq; /* counts the connections that became ready for another request */
 };
 
 static int64_t now_ms(void)
@@ -111,6 +115,31 @@ static void listen_watch(struct httpd_srv *s, bool on)
     return;
   if(!evloop_io_mod(s->loop, s->lio, on ? EPOLLIN : 0))
     s->paused = !on;
+}
+
+/*
+ * Whether c is an idle keep-alive connection: it has answered a request,
+ * was kept, and not one byte of the next request has come (neither read
+ * nor waiting in the socket). Only such a connection is ever closed to
+ * admit a new one (oldest_idle()): never one in the middle of a request or
+ * an answer, never a new one that has not sent its first request yet.
+ */
+static bool conn_idle(const struct httpd_conn *c)
+{
+  int pending = 0;
+  if(!c->kept || c->st != CS_HEAD || c->in_len || c->resume)
+    return false;
+  return !ioctl(c->fd, FIONREAD, &pending) && pending == 0;
+}
+
+/* The idle keep-alive connection that has waited longest for its next request, or NULL. */
+static struct httpd_conn *oldest_idle(struct httpd_srv *s)
+{
+  struct httpd_conn *c, *old = NULL;
+  for(c = s->head; c; c = c->next)
+    if(conn_idle(c) && (!old || c->idle_seq < old->idle_seq))
+      old = c;
+  return old;
 }
 
 /* Let go of the current answer's body (referenced or streamed). */
@@ -489,6 +518,8 @@ static bool request_end(struct httpd_conn *c)
   c->responded = false;
   c->st = CS_HEAD;
   c->waiting = true;
+  c->kept = true;
+  c->idle_seq = ++c->s->seq;
   c->since_ms = now_ms();
   {
     bool hd;
@@ -580,6 +611,9 @@ static bool drive(struct httpd_conn *c)
     }
     if(!r) {
       set_events(c, EPOLLIN);
+      /* at the connection limit, a newcomer may now take this one's place */
+      if(c->s->paused && c->s->n >= c->s->o.conn_limit && conn_idle(c))
+        listen_watch(c->s, true);
       return true;
     }
   }
@@ -598,9 +632,9 @@ static void on_conn(void *ud, int fd, uint32_t events)
 
 /* ---- connections -------------------------------------------------------------- */
 
-void httpd_client_addr(const struct httpd_req *req, char *buf, size_t size)
+/* Address sa as text into buf ("?" when unknown). */
+static void addr_text(const struct sockaddr *sa, char *buf, size_t size)
 {
-  const struct sockaddr *sa = req ? req->peer : NULL;
   (void)rs_strlcpy(buf, "?", size);
   if(!sa)
     return;
@@ -610,6 +644,11 @@ void httpd_client_addr(const struct httpd_req *req, char *buf, size_t size)
   else if(sa->sa_family == AF_INET6)
     (void)inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, buf,
                     (socklen_t)size);
+}
+
+void httpd_client_addr(const struct httpd_req *req, char *buf, size_t size)
+{
+  addr_text(req ? req->peer : NULL, buf, size);
 }
 
 /* The lockout key of address sa (see httpd_client_key()). */
@@ -646,13 +685,17 @@ static void on_listen(void *ud, int fd, uint32_t events)
   struct httpd_srv *s = ud;
   (void)fd;
   (void)events;
-  while(s->n < s->o.conn_limit) {
+  for(;;) {
     struct sockaddr_storage sa;
     socklen_t sl = sizeof(sa);
     unsigned char key[HTTPD_CLIENT_KEY_LEN];
     unsigned same = 0;
-    struct httpd_conn *c;
-    int cfd = accept4(s->lfd, (struct sockaddr *)&sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    struct httpd_conn *c, *evict = NULL;
+    int cfd;
+    /* at the limit, a newcomer takes the place of the oldest idle keep-alive connection */
+    if(s->n >= s->o.conn_limit && !(evict = oldest_idle(s)))
+      break;
+    cfd = accept4(s->lfd, (struct sockaddr *)&sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if(cfd < 0) {
       if(errno == EINTR || errno == ECONNABORTED)
         continue;
@@ -670,10 +713,7 @@ static void on_listen(void *ud, int fd, uint32_t events)
         same++;
     if(same >= s->o.per_client) {
       char addr[64];
-      struct httpd_req tmp;
-      memset(&tmp, 0, sizeof(tmp));
-      tmp.peer = (const struct sockaddr *)&sa;
-      httpd_client_addr(&tmp, addr, sizeof(addr));
+      addr_text((const struct sockaddr *)&sa, addr, sizeof(addr));
       log_rl(LOG_LVL_NOTICE, "http-per-client",
              "%srefused a connection from %s: %u open from that client already",
              s->o.log_prefix, addr, same);
@@ -699,6 +739,15 @@ static void on_listen(void *ud, int fd, uint32_t events)
       free(c);
       (void)close(cfd);
       return;
+    }
+    if(evict) {
+      char addr[64];
+      addr_text((const struct sockaddr *)&evict->peer, addr, sizeof(addr));
+      log_rl(LOG_LVL_INFO, "http-evict-idle",
+             "%sclosed the idle keep-alive connection from %s that waited longest, to admit a "
+             "new one (%u connections, the limit)",
+             s->o.log_prefix, addr, s->o.conn_limit);
+      conn_close(evict);
     }
     c->events = EPOLLIN;
     c->since_ms = c->last_ms = now_ms();

@@ -20,9 +20,11 @@
  * GET with Content-Length, no body), a 400/431/501/505 answer to a head
  * httpd_parse_head() refuses, a request body limit (a larger body is not
  * read: the handler sees req->too_large and should answer 413; the
- * connection then closes), a connection limit (beyond it, new connections
- * wait in the listen backlog) and a per-client limit (one more is closed at
- * once), a request deadline (a request's head and body must arrive within
+ * connection then closes), a connection limit (at it, a new connection
+ * takes the place of the idle keep-alive connection that has waited
+ * longest for its next request: one that answered a request and has not a
+ * byte of the next; when none is idle, new connections wait in the listen
+ * backlog) and a per-client limit (one more is closed at once), a request deadline (a request's head and body must arrive within
  * header_ms of its start: slowloris, slow bodies) and an idle timeout.
  */
 #ifndef RS_HTTPD_SRV_H

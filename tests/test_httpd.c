@@ -394,12 +394,12 @@ static void handler(void *ud, struct httpd_req *req)
   (void)httpd_respond(req, 200, "text/plain", text, strlen(text), base, NULL);
 }
 
-static int setup(void **state)
+/* The server with a connection limit (0: the default, 64) and deadlines no test reaches. */
+static int setup_with(unsigned conn_limit)
 {
   struct httpd_srv_opts o;
   char err[256];
   int lfd;
-  (void)state;
   memset(&S, 0, sizeof(S));
   S.big = malloc(BIG_LEN);
   assert_non_null(S.big);
@@ -413,10 +413,24 @@ static int setup(void **state)
   memset(&o, 0, sizeof(o));
   o.handler = handler;
   o.body_max = 1000;
-  o.header_ms = 60000;
+  o.header_ms = 600000;
+  o.idle_ms = 600000;
+  o.conn_limit = conn_limit;
   S.srv = httpd_srv_new(S.loop, lfd, &o);
   assert_non_null(S.srv);
   return 0;
+}
+
+static int setup(void **state)
+{
+  (void)state;
+  return setup_with(0);
+}
+
+static int setup_limit2(void **state)
+{
+  (void)state;
+  return setup_with(2);
 }
 
 static int teardown(void **state)
@@ -428,17 +442,29 @@ static int teardown(void **state)
   return 0;
 }
 
-static int connect_srv(void)
+/* A client connection from loopback address 127.0.0.n (n 1: the usual one). */
+static int connect_from(unsigned n)
 {
   struct sockaddr_in a;
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   assert_true(fd >= 0);
+  if(n != 1) {
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK - 1 + n);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+  }
   memset(&a, 0, sizeof(a));
   a.sin_family = AF_INET;
   a.sin_port = htons(S.port);
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
   return fd;
+}
+
+static int connect_srv(void)
+{
+  return connect_from(1);
 }
 
 static void send_str(int fd, const char *s, size_t n)
@@ -821,6 +847,104 @@ static void test_big_answer_does_not_block(void **state)
   rs_buf_free(&other);
 }
 
+/* One GET on fd, its answer read (the connection stays open: keep-alive). */
+static void get_one(int fd, const char *path)
+{
+  struct rs_buf b = {0};
+  char req[128];
+  (void)snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: h\r\n\r\n", path);
+  send_s(fd, req);
+  assert_false(read_until(fd, &b, one_answer));
+  assert_true(!strncmp(b.data, "HTTP/1.1 200 OK\r\n", 17));
+  rs_buf_free(&b);
+}
+
+/* Whether the server has closed fd (EOF waiting); reads nothing else. */
+static bool closed_now(int fd)
+{
+  char c;
+  return recv(fd, &c, 1, MSG_DONTWAIT | MSG_PEEK) == 0;
+}
+
+/*
+ * 64 idle keep-alive connections (4 addresses x 16, the per-client limit)
+ * fill the connection limit: a new client is admitted at once, in the place
+ * of the connection that has waited longest for its next request; one that
+ * is in the middle of a request is never the one closed.
+ */
+static void test_full_of_idle_admits_new(void **state)
+{
+  int fds[64], fd, i;
+  struct rs_buf b = {0};
+  (void)state;
+  for(i = 0; i < 64; i++) {
+    fds[i] = connect_from(1 + (unsigned)i / 16);
+    get_one(fds[i], "/first");
+  }
+  /* the oldest idle one is in the middle of its next request now */
+  send_s(fds[0], "GET /late HTTP/1.1\r\nHo");
+  turn(20);
+  fd = connect_from(5);
+  get_one(fd, "/newcomer"); /* hangs (the guard fails) when it waits in the backlog */
+  /* the next oldest, idle, made room; the one mid-request finishes its request */
+  assert_true(closed_now(fds[1]));
+  assert_false(closed_now(fds[0]));
+  assert_false(closed_now(fds[2]));
+  send_s(fds[0], "st: h\r\n\r\n");
+  assert_false(read_until(fds[0], &b, one_answer));
+  assert_non_null(strstr(b.data, "GET /late q=-\n"));
+  /* the others are still there and answer */
+  get_one(fds[2], "/again");
+  get_one(fds[63], "/again");
+  for(i = 0; i < 64; i++)
+    (void)close(fds[i]);
+  (void)close(fd);
+  rs_buf_free(&b);
+}
+
+/*
+ * The limit (2 here) reached by connections that are each in the middle of
+ * a request: none is closed for a newcomer, which waits; when one of them
+ * has its answer and is idle, the newcomer takes its place.
+ */
+static void test_full_of_busy_waits(void **state)
+{
+  int a = connect_srv(), b = connect_srv(), c;
+  struct rs_buf got = {0};
+  struct pollfd p;
+  (void)state;
+  get_one(a, "/a1");
+  get_one(b, "/b1");
+  send_s(a, "GET /a2 HTTP/1.1\r\nHo");
+  send_s(b, "GET /b2 HTTP/1.1\r\nHo");
+  c = connect_srv();
+  send_s(c, "GET /c1 HTTP/1.1\r\nHost: h\r\n\r\n");
+  turn(200);
+  assert_false(closed_now(a));
+  assert_false(closed_now(b));
+  p.fd = c;
+  p.events = POLLIN;
+  p.revents = 0;
+  assert_int_equal(poll(&p, 1, 0), 0); /* not answered, not closed: in the backlog */
+  /* a gets its answer and waits idle: c is admitted in its place */
+  send_s(a, "st: h\r\n\r\n");
+  assert_false(read_until(a, &got, one_answer));
+  assert_non_null(strstr(got.data, "GET /a2 q=-\n"));
+  got.len = 0;
+  assert_false(read_until(c, &got, one_answer)); /* hangs (the guard fails) when c waits on */
+  assert_non_null(strstr(got.data, "GET /c1 q=-\n"));
+  assert_true(closed_now(a));
+  /* b, mid-request all along, is served */
+  send_s(b, "st: h\r\n\r\n");
+  got.len = 0;
+  assert_false(read_until(b, &got, one_answer));
+  assert_non_null(strstr(got.data, "GET /b2 q=-\n"));
+  (void)close(a);
+  (void)close(b);
+  (void)close(c);
+  rs_buf_free(&got);
+}
+
 static void test_stream(void **state)
 {
   struct rs_buf b = {0}, body = {0}, want = {0};
@@ -881,6 +1005,8 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
       cmocka_unit_test_setup_teardown(test_big_answer_does_not_block, setup, teardown),
       cmocka_unit_test_setup_teardown(test_stream, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_full_of_idle_admits_new, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_full_of_busy_waits, setup_limit2, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
