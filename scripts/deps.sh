@@ -12,7 +12,7 @@ build_pkgs=(build-essential cmake pkg-config libmodbus-dev libcoap3-dev
   libcmocka-dev libsqlite3-dev)
 # Real peers the tests talk to, and clang for the libFuzzer targets.
 test_pkgs=(libcoap3-bin socat python3 python3-pymodbus python3-serial-asyncio
-  python3-aiosmtpd mbpoll clang libclang-rt-14-dev sqlite3 util-linux prometheus
+  python3-aiosmtpd python3-yaml mbpoll clang libclang-rt-14-dev sqlite3 util-linux prometheus
   chromium nodejs npm)
 demo_pkgs=(python3)
 

@@ -22,4 +22,9 @@ if(EXISTS ${CMAKE_SOURCE_DIR}/sim/restock-sim.c)
   add_test(NAME test_shop_config
            COMMAND sh ${RESTOCK_TEST_DIR}/shop_config.sh $<TARGET_FILE:restock-sim>)
   set_tests_properties(test_shop_config PROPERTIES TIMEOUT 60)
+  # docs/commerce-api.yaml (the OpenAPI file) against the sandbox shop's answers.
+  add_test(NAME test_shop_openapi
+           COMMAND ${RESTOCK_PYTHON} ${RESTOCK_TEST_DIR}/test_shop_openapi.py
+                   $<TARGET_FILE:restock-sim> ${CMAKE_SOURCE_DIR})
+  set_tests_properties(test_shop_openapi PROPERTIES TIMEOUT 120)
 endif()
