@@ -1,5 +1,10 @@
 # SPDX-License-Identifier: Apache-2.0
-# What bench/poll's scripts (run.sh, flat.sh, flash.sh, rss.sh) share; sourced, not run.
+# What bench/poll's scripts (run.sh, flat.sh, flash.sh, rss.sh, peak.sh) share; sourced, not run.
+#   bench_mem_init NAME BUILD_DIR [DEVICES] [WAIT_S]
+#                          rss.sh's and peak.sh's arguments: BUILD, N (500),
+#                          WAIT (15); bench_init /tmp/restock-bench-NAME-XXXXXX
+#   bench_mem_plant DIR    bench_server $N and bench_config DIR: every device
+#                          polled every second, levels over the register's range
 #   bench_init TEMPLATE    TMP from mktemp -d TEMPLATE; kills the server and
 #                          restockd ($SRV_PID, $D_PID) and removes TMP on exit;
 #                          HZ, the clock ticks per second
@@ -11,6 +16,8 @@
 #                          when $TMP/ports exists, devices.d/bench.yaml: every
 #                          port a device polled every INTERVAL with 10 holding
 #                          registers and 10 consumables {EXTRA level: {LEVEL}}
+#   bench_start RESTOCKD DIR
+#                          start RESTOCKD --config DIR ($D_PID, log $TMP/d.log)
 #   bench_daemon RESTOCKD DIR
 #                          start RESTOCKD --config DIR ($D_PID) and wait until
 #                          it is warm: all $N devices answered once (asked
@@ -28,6 +35,18 @@ bench_init() {
   HZ=$(getconf CLK_TCK)
   trap bench_cleanup EXIT INT TERM
   ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+}
+
+bench_mem_init() {
+  BUILD=${2:?usage: $1.sh BUILD_DIR [DEVICES] [WAIT_S]}
+  N=${3:-500}
+  WAIT=${4:-15}
+  bench_init "/tmp/restock-bench-$1-XXXXXX"
+}
+
+bench_mem_plant() {
+  bench_server "$N"
+  bench_config "$1" 1s "full: 0, empty: 65535"
 }
 
 bench_cleanup() {
@@ -76,9 +95,13 @@ EOT
     }' "$TMP/ports" > "$1/devices.d/bench.yaml"
 }
 
-bench_daemon() {
+bench_start() {
   "$1" --config "$2" --log-level error > "$TMP/d.log" 2>&1 &
   D_PID=$!
+}
+
+bench_daemon() {
+  bench_start "$1" "$2"
   t0=$(date +%s.%N)
   while :; do
     kill -0 "$D_PID" 2>/dev/null || { echo "restockd died:" >&2; cat "$TMP/d.log" >&2; exit 1; }

@@ -9,18 +9,13 @@
 # and prints its size, VmRSS after it and the peak (VmHWM) during it (the
 # peak is reset through /proc/PID/clear_refs 2 s after the GET before).
 set -eu
-BUILD=${1:?usage: peak.sh BUILD_DIR [DEVICES] [WAIT_S]}
-N=${2:-500}
-WAIT=${3:-15}
 . "$(dirname "$0")/common.sh"
-bench_init /tmp/restock-bench-peak-XXXXXX
+bench_mem_init peak "$@"
 
 kb() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$D_PID/status"; }
 
-bench_server "$N"
-bench_config "$TMP/full" 1s "full: 0, empty: 65535"
-"$BUILD/restockd" --config "$TMP/full" --log-level error > "$TMP/d.log" 2>&1 &
-D_PID=$!
+bench_mem_plant "$TMP/full"
+bench_start "$BUILD/restockd" "$TMP/full"
 sleep "$WAIT"
 printf "%-22s %10s  VmRSS %6s kB  VmHWM %6s kB (start-up included)\n" \
   "after ${WAIT} s" "" "$(kb VmRSS)" "$(kb VmHWM)"

@@ -10,16 +10,12 @@
 # /proc/PID/smaps. Then the same for restockd with no device at all (the
 # floor: the program and its shared libraries).
 set -eu
-BUILD=${1:?usage: rss.sh BUILD_DIR [DEVICES] [WAIT_S]}
-N=${2:-500}
-WAIT=${3:-15}
 . "$(dirname "$0")/common.sh"
-bench_init /tmp/restock-bench-rss-XXXXXX
+bench_mem_init rss "$@"
 
 # report DIR WAIT LABEL: run restockd on DIR for WAIT s, print its memory
 report() {
-  "$BUILD/restockd" --config "$1" --log-level error > "$TMP/d.log" 2>&1 &
-  D_PID=$!
+  bench_start "$BUILD/restockd" "$1"
   sleep "$2"
   echo "== $3"
   grep -E 'VmRSS|RssAnon|RssFile|Threads' "/proc/$D_PID/status"
@@ -35,8 +31,7 @@ report() {
   bench_stop_daemon
 }
 
-bench_server "$N"
-bench_config "$TMP/full" 1s "full: 0, empty: 65535"
+bench_mem_plant "$TMP/full"
 report "$TMP/full" "$WAIT" "$N devices, $((N * 10)) consumables, after $WAIT s"
 kill "$SRV_PID"; wait "$SRV_PID" 2>/dev/null || true; SRV_PID=""
 rm -f "$TMP/ports"
