@@ -413,6 +413,35 @@ void *rs_arena_alloc(struct rs_arena *a, size_t size)
   return p;
 }
 
+void rs_arena_mark(const struct rs_arena *a, struct rs_arena_mark *m)
+{
+  m->head = a->head;
+  m->next = a->head ? a->head->next : NULL;
+  m->used = a->head ? a->head->used : 0;
+}
+
+void rs_arena_rewind(struct rs_arena *a, const struct rs_arena_mark *m)
+{
+  struct rs_chunk *mc = m->head, *c = a->head, *next;
+  /* chunks added as the head since the mark */
+  while(c && c != mc) {
+    next = c->next;
+    free(c);
+    c = next;
+  }
+  a->head = mc;
+  if(!mc)
+    return;
+  /* big chunks put right after the marked head since (rs_arena_alloc keeps a
+     partly used head first) */
+  for(c = mc->next; c && c != m->next; c = next) {
+    next = c->next;
+    free(c);
+  }
+  mc->next = m->next;
+  mc->used = m->used;
+}
+
 char *rs_arena_strndup(struct rs_arena *a, const char *s, size_t n)
 {
   char *p = rs_arena_alloc(a, n + 1);

@@ -130,6 +130,18 @@ void *rs_arena_alloc(struct rs_arena *a, size_t size); /* zeroed, 16-aligned */
 char *rs_arena_strdup(struct rs_arena *a, const char *s);
 char *rs_arena_strndup(struct rs_arena *a, const char *s, size_t n);
 char *rs_arena_printf(struct rs_arena *a, const char *fmt, ...) RS_PRINTF(2, 3);
+/*
+ * A point in an arena's life: rs_arena_rewind() frees everything allocated
+ * after rs_arena_mark() took it (the chunks added since go back to malloc),
+ * so a loop can reuse the same memory for each of its items. Nothing
+ * allocated after the mark may be used after the rewind.
+ */
+struct rs_arena_mark {
+  void *head, *next; /* the head chunk then and the one after it (opaque) */
+  size_t used;       /* bytes used in the head chunk then */
+};
+void rs_arena_mark(const struct rs_arena *a, struct rs_arena_mark *m);
+void rs_arena_rewind(struct rs_arena *a, const struct rs_arena_mark *m);
 
 /* Aborting allocators for code outside an arena. */
 void *rs_xmalloc(size_t n);

@@ -43,6 +43,7 @@ struct cfg_ldiag {
   int line, col;
   size_t seq;
   bool warning;
+  bool provisional; /* added while dc->provisional: kept or dropped by cfg_dcol_settle() */
   char *text;
 };
 
@@ -53,6 +54,8 @@ struct cfg_dcol {
   size_t n_errors;
   const char **files; /* names in file order; index = file_idx */
   size_t n_files, cap_files;
+  size_t next_seq;  /* the next diagnostic's seq (order of addition) */
+  bool provisional; /* new diagnostics are provisional (see cfg_dcol_settle) */
 };
 
 /* Add an error (warning=false) or warning at file:line:col (line 0: none). */
@@ -60,6 +63,11 @@ void cfg_dcol_add(struct cfg_dcol *dc, bool warning, const char *file, int line,
                   const char *fmt, ...) RS_PRINTF(6, 7);
 /* Register a file name so that its diagnostics sort in this position. */
 void cfg_dcol_file(struct cfg_dcol *dc, const char *file);
+/*
+ * Keep (keep) or drop the provisional diagnostics (added while
+ * dc->provisional was set); either way none is provisional afterwards.
+ */
+void cfg_dcol_settle(struct cfg_dcol *dc, bool keep);
 /* Sort and move every diagnostic into out; frees dc's storage. */
 void cfg_dcol_finish(struct cfg_dcol *dc, struct cfg_diags *out);
 
@@ -73,6 +81,25 @@ void cfg_dcol_finish(struct cfg_dcol *dc, struct cfg_diags *out);
  */
 int cfg_yaml_parse(struct rs_arena *a, struct cfg_dcol *dc, const char *file, const char *data,
                    size_t len, struct cfg_node **root, bool *empty);
+
+/*
+ * cfg_yaml_parse() handing over the items of one list as they are parsed:
+ * each item of the list under the root mapping's (first) key `key` is given
+ * to item() (with its 0-based index) as soon as it ends, then freed: the
+ * arena is rewound to where the item began, and the list stays empty in
+ * the tree. A devices file of 500 devices so never holds more than one
+ * device's nodes (the start-up peak: docs/BENCHMARKS.md, where the RSS
+ * goes). item() must keep nothing of the item's nodes. The items before a
+ * syntax error have been handed over when it returns -1.
+ */
+struct cfg_yaml_stream {
+  const char *key;
+  void (*item)(void *ud, const struct cfg_node *item, size_t index);
+  void *ud;
+};
+int cfg_yaml_parse_stream(struct rs_arena *a, struct cfg_dcol *dc, const char *file,
+                          const char *data, size_t len, const struct cfg_yaml_stream *stream,
+                          struct cfg_node **root, bool *empty);
 
 /* A scalar value quoted for a message ('abc', truncated, controls as '?'). */
 void cfg_quote_value(const char *s, size_t len, char *buf, size_t size);

@@ -1329,12 +1329,34 @@ static enum role role_of(const char *name)
   return ROLE_UNKNOWN;
 }
 
-/* Parse and walk one file's bytes; name is relative to the config dir. */
+/* A devices file's list item, handed over by the parser as soon as it is read. */
+static void device_item(void *ud, const struct cfg_node *it, size_t i)
+{
+  struct ld *ld = ud;
+  char p[32];
+  ipath(p, sizeof(p), "devices", i);
+  ld->dc.provisional = true;
+  if(cfg_want_map(kc(ld), it, p, "id and transport"))
+    load_device(ld, it, p);
+  ld->dc.provisional = false;
+}
+
+/*
+ * Parse and walk one file's bytes; name is relative to the config dir. A
+ * devices file's devices are loaded while it is parsed, each as soon as it
+ * is read, and its nodes freed (the start-up peak at 500 devices was the
+ * whole file's tree: docs/BENCHMARKS.md). What they added (devices, SKU
+ * references, diagnostics) stays provisional until the file parses, so a
+ * syntax error further down reports what it did before: the error alone.
+ */
 static void load_one(struct ld *ld, const char *name, const char *data, size_t len)
 {
   struct cfg_node *root = NULL;
   bool empty = false;
   enum role role = role_of(name);
+  const struct cfg_yaml_stream devs = {"devices", device_item, ld};
+  size_t ndev = ld->ndev, nref = ld->nref;
+  int prc;
   ld->file = rs_arena_strdup(ld->A, name);
   ld->data = data;
   ld->len = len;
@@ -1344,7 +1366,14 @@ static void load_one(struct ld *ld, const char *name, const char *data, size_t l
     return;
   }
   ld->T = rs_arena_new();
-  if(!cfg_yaml_parse(ld->T, &ld->dc, ld->file, data, len, &root, &empty)) {
+  prc = cfg_yaml_parse_stream(ld->T, &ld->dc, ld->file, data, len,
+                              role == ROLE_DEVICES ? &devs : NULL, &root, &empty);
+  cfg_dcol_settle(&ld->dc, prc == 0);
+  if(prc) {
+    ld->ndev = ndev; /* the devices read before the error, as if never read */
+    ld->nref = nref;
+  }
+  if(!prc) {
     if(empty) {
       if(role == ROLE_RESTOCK)
         cfg_dcol_add(&ld->dc, false, ld->file, 0, 0,

@@ -61,8 +61,9 @@ static void cfg_dcol_vadd(struct cfg_dcol *dc, bool warning, const char *file, i
   d->file_idx = file_index(dc, file);
   d->line = line;
   d->col = col;
-  d->seq = dc->n;
+  d->seq = dc->next_seq++;
   d->warning = warning;
+  d->provisional = dc->provisional;
   d->text = b.data;
   dc->n++;
   if(!warning)
@@ -76,6 +77,23 @@ void cfg_dcol_add(struct cfg_dcol *dc, bool warning, const char *file, int line,
   va_start(ap, fmt);
   cfg_dcol_vadd(dc, warning, file, line, col, fmt, ap);
   va_end(ap);
+}
+
+void cfg_dcol_settle(struct cfg_dcol *dc, bool keep)
+{
+  size_t i, o = 0;
+  for(i = 0; i < dc->n; i++) {
+    struct cfg_ldiag *d = &dc->v[i];
+    if(d->provisional && !keep) {
+      if(!d->warning)
+        dc->n_errors--;
+      free(d->text);
+      continue;
+    }
+    d->provisional = false;
+    dc->v[o++] = *d;
+  }
+  dc->n = o;
 }
 
 static int cmp_ldiag(const void *pa, const void *pb)
@@ -108,7 +126,7 @@ void cfg_dcol_finish(struct cfg_dcol *dc, struct cfg_diags *out)
     free((void *)dc->files[i]);
   FREE_NULL(dc->files);
   FREE_NULL(dc->v);
-  dc->n = dc->cap = dc->n_files = dc->cap_files = dc->n_errors = 0;
+  dc->n = dc->cap = dc->n_files = dc->cap_files = dc->n_errors = dc->next_seq = 0;
 }
 
 void cfg_quote_value(const char *s, size_t len, char *buf, size_t size)

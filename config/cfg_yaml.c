@@ -32,6 +32,12 @@ struct ystate {
   struct cfg_node **stack;
   size_t depth, cap;
   struct refused anchors, aliases;
+  /* cfg_yaml_parse_stream: the list whose items are handed over (NULL: not
+     seen yet), how many items it has had, and where the current one began */
+  const struct cfg_yaml_stream *stream;
+  struct cfg_node *stream_seq;
+  size_t stream_n;
+  struct rs_arena_mark item_mark;
 };
 
 /* Byte offset of the 0-based line/column (columns count characters). */
@@ -133,8 +139,10 @@ static void path_of(const struct ystate *st, size_t upto, bool next_child, char 
       else if(last && c->n % 2 == 1)
         path_add(buf, size, c->kids[c->n - 1], 0, true);
     }
-    else if(c->kind == CFG_N_SEQ)
-      path_add(buf, size, NULL, last ? c->n : c->n - 1, false);
+    else if(c->kind == CFG_N_SEQ) {
+      size_t cn = c == st->stream_seq ? st->stream_n : c->n; /* its items are not kept */
+      path_add(buf, size, NULL, last ? cn : cn - 1, false);
+    }
   }
   if(!buf[0])
     (void)snprintf(buf, size, "(top level)");
@@ -228,6 +236,10 @@ static void attach(struct ystate *st, struct cfg_node *n, struct cfg_node **root
     return;
   }
   top = st->stack[st->depth - 1];
+  if(top == st->stream_seq) {
+    st->stream_n++; /* handed over when it ends (item_end), never kept */
+    return;
+  }
   add_kid(st, top, n);
   if(top->kind == CFG_N_SEQ)
     return;
@@ -254,6 +266,42 @@ static void attach(struct ystate *st, struct cfg_node *n, struct cfg_node **root
       n->skip = true;
     }
   }
+}
+
+/*
+ * Streaming: whether the node about to start (a sequence) is the list whose
+ * items are handed over: the value of the root mapping's first key named
+ * stream->key.
+ */
+static bool is_stream_list(const struct ystate *st)
+{
+  const struct cfg_node *root, *key;
+  size_t i;
+  if(!st->stream || st->stream_seq || st->depth != 1)
+    return false;
+  root = st->stack[0];
+  if(root->kind != CFG_N_MAP || root->n % 2 != 1)
+    return false;
+  key = root->kids[root->n - 1];
+  if(key->kind != CFG_N_SCALAR || key->skip || key->bad || strcmp(key->s, st->stream->key))
+    return false;
+  for(i = 0; i + 1 < root->n; i += 2) /* a later duplicate of the key is ignored (skip) */
+    if(root->kids[i]->kind == CFG_N_SCALAR && !strcmp(root->kids[i]->s, st->stream->key))
+      return false;
+  return true;
+}
+
+/* Streaming: whether a node starting now is an item of the handed-over list. */
+static bool item_starts(const struct ystate *st)
+{
+  return st->stream_seq && st->depth == 2 && st->stack[1] == st->stream_seq;
+}
+
+/* Streaming: item n (just ended) goes to the callback, then its memory back to the arena. */
+static void item_end(struct ystate *st, const struct cfg_node *n)
+{
+  st->stream->item(st->stream->ud, n, st->stream_n - 1);
+  rs_arena_rewind(st->a, &st->item_mark);
 }
 
 static void push(struct ystate *st, struct cfg_node *n)
@@ -302,8 +350,9 @@ static void report_yaml_error(struct ystate *st, const yaml_parser_t *p)
     cfg_dcol_add(st->dc, false, st->file, line, col, "YAML syntax error: %s", problem);
 }
 
-int cfg_yaml_parse(struct rs_arena *a, struct cfg_dcol *dc, const char *file, const char *data,
-                   size_t len, struct cfg_node **root, bool *empty)
+int cfg_yaml_parse_stream(struct rs_arena *a, struct cfg_dcol *dc, const char *file,
+                          const char *data, size_t len, const struct cfg_yaml_stream *stream,
+                          struct cfg_node **root, bool *empty)
 {
   yaml_parser_t parser;
   yaml_event_t ev;
@@ -312,6 +361,7 @@ int cfg_yaml_parse(struct rs_arena *a, struct cfg_dcol *dc, const char *file, co
   bool done = false;
 
   memset(&st, 0, sizeof(st));
+  st.stream = stream;
   st.a = a;
   st.dc = dc;
   st.file = file;
@@ -347,15 +397,21 @@ int cfg_yaml_parse(struct rs_arena *a, struct cfg_dcol *dc, const char *file, co
       break;
     case YAML_ALIAS_EVENT:
       refuse(&st, &st.aliases, &ev.start_mark, (const char *)ev.data.alias.anchor);
+      if(item_starts(&st))
+        rs_arena_mark(a, &st.item_mark);
       n = new_node(&st, CFG_N_SCALAR, &ev.start_mark);
       n->s = "";
       n->bad = true;
       attach(&st, n, root);
+      if(item_starts(&st))
+        item_end(&st, n);
       break;
     case YAML_SCALAR_EVENT: {
       size_t slen = ev.data.scalar.length;
       char kp[PATH_MAX_LEN];
       path_of(&st, st.depth, true, kp, sizeof(kp));
+      if(item_starts(&st))
+        rs_arena_mark(a, &st.item_mark);
       n = new_node(&st, CFG_N_SCALAR, &ev.start_mark);
       n->end_line = (int)ev.end_mark.line + 1;
       n->style = (int)ev.data.scalar.style;
@@ -381,6 +437,8 @@ int cfg_yaml_parse(struct rs_arena *a, struct cfg_dcol *dc, const char *file, co
         n->len = slen;
       }
       attach(&st, n, root);
+      if(item_starts(&st))
+        item_end(&st, n);
       break;
     }
     case YAML_SEQUENCE_START_EVENT:
@@ -404,6 +462,8 @@ int cfg_yaml_parse(struct rs_arena *a, struct cfg_dcol *dc, const char *file, co
         done = true;
         break;
       }
+      if(item_starts(&st))
+        rs_arena_mark(a, &st.item_mark);
       n = new_node(&st, seq ? CFG_N_SEQ : CFG_N_MAP, &ev.start_mark);
       if(anchor)
         refuse(&st, &st.anchors, &ev.start_mark, (const char *)anchor);
@@ -412,13 +472,19 @@ int cfg_yaml_parse(struct rs_arena *a, struct cfg_dcol *dc, const char *file, co
                      "%s: tag '%.64s' is not allowed (write plain values)", kp, (const char *)tag);
         n->bad = true;
       }
+      if(seq && is_stream_list(&st))
+        st.stream_seq = n;
       attach(&st, n, root);
       push(&st, n);
       break;
     }
     case YAML_SEQUENCE_END_EVENT:
-      if(st.depth)
+      if(st.depth) {
+        struct cfg_node *q = st.stack[st.depth - 1];
         st.depth--;
+        if(item_starts(&st))
+          item_end(&st, q);
+      }
       break;
     case YAML_MAPPING_END_EVENT:
       if(st.depth) {
@@ -428,6 +494,8 @@ int cfg_yaml_parse(struct rs_arena *a, struct cfg_dcol *dc, const char *file, co
         st.depth--;
         m->n /= 2; /* kids held key, value, key, value... */
         check_duplicates(&st, m, kp);
+        if(item_starts(&st))
+          item_end(&st, m);
       }
       break;
     default:
@@ -447,4 +515,10 @@ int cfg_yaml_parse(struct rs_arena *a, struct cfg_dcol *dc, const char *file, co
                 (*root)->len == 0 && !(*root)->bad))
     *empty = true;
   return 0;
+}
+
+int cfg_yaml_parse(struct rs_arena *a, struct cfg_dcol *dc, const char *file, const char *data,
+                   size_t len, struct cfg_node **root, bool *empty)
+{
+  return cfg_yaml_parse_stream(a, dc, file, data, len, NULL, root, empty);
 }

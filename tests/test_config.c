@@ -865,6 +865,83 @@ static void test_continuous_polling(void **state)
   cfg_diags_free(&diags);
 }
 
+/*
+ * A devices file is loaded device by device while it is parsed (the
+ * start-up peak): what a user sees is the same as from a whole tree. The
+ * errors of devices read before a YAML syntax error further down are not
+ * reported (the syntax error alone, as before); paths count the devices; a
+ * second 'devices' key is a duplicate whose list is ignored; many devices
+ * load whole, each with its points and consumables.
+ */
+static void test_devices_streamed(void **state)
+{
+  static const char restock[] = "gateway: {id: gw}\n"
+                                "orders: {currency: EUR}\n"
+                                "suppliers: [{id: acme}]\n"
+                                "catalog: [{sku: S-1, supplier: acme, unit_price: \"1.00\"}]\n";
+  struct cfg_diags diags = {0};
+  struct cfg *cfg = NULL;
+  struct rs_buf b = {0};
+  size_t i;
+  (void)state;
+  /* device 0 has an unknown key; line 4 is not YAML */
+  assert_int_equal(load_bufs(restock, "devices.d/a.yaml",
+                             "devices:\n"
+                             "  - {id: a, transport: {type: modbus-tcp, host: h}, colour: red}\n"
+                             "  - id: b\n"
+                             "    transport: {type: modbus-tcp, host: h2\n",
+                             &diags, &cfg),
+                   1);
+  assert_null(cfg);
+  assert_int_equal(diags.n, 1);
+  assert_non_null(strstr(diags.v[0].text, "YAML syntax error"));
+  cfg_diags_free(&diags);
+
+  /* the third device's error names devices[2]; the second list is a duplicate key */
+  assert_int_equal(load_bufs(restock, "devices.d/a.yaml",
+                             "devices:\n"
+                             "  - {id: a, transport: {type: modbus-tcp, host: h}}\n"
+                             "  - [not, a, mapping]\n"
+                             "  - {id: c, transport: {type: modbus-tcp, host: h3}, colour: red}\n"
+                             "devices:\n"
+                             "  - {id: d, transport: {type: modbus-tcp, host: h4}}\n",
+                             &diags, &cfg),
+                   3);
+  assert_int_equal(diags.n, 3);
+  assert_string_equal(diags.v[0].text, "devices.d/a.yaml:3:5: devices[1]: got a list (expected "
+                                       "a mapping with id and transport)");
+  assert_non_null(strstr(diags.v[1].text, "devices.d/a.yaml:4:54: devices[2].colour: unknown key"));
+  assert_non_null(strstr(diags.v[2].text, "devices.d/a.yaml:5:1: devices: duplicate key 'devices'"));
+  cfg_diags_free(&diags);
+
+  /* 300 devices of 10 points and 10 consumables: all there, in file order */
+  rs_buf_puts(&b, "devices:\n");
+  for(i = 0; i < 300; i++) {
+    size_t j;
+    rs_buf_printf(&b, "  - id: dev-%zu\n    transport: {type: modbus-tcp, host: h%zu}\n"
+                      "    points:\n", i, i);
+    for(j = 0; j < 10; j++)
+      rs_buf_printf(&b, "      - {id: p%zu, register: holding, address: %zu}\n", j, j);
+    rs_buf_puts(&b, "    consumables:\n");
+    for(j = 0; j < 10; j++)
+      rs_buf_printf(&b, "      - {id: c%zu, sku: S-1, level: {point: p%zu, full: 0, empty: 100}}\n",
+                    j, j);
+  }
+  assert_false(b.oom);
+  assert_int_equal(load_bufs(restock, "devices.d/big.yaml", b.data, &diags, &cfg), 0);
+  assert_int_equal(diags.n, 0);
+  assert_int_equal(cfg->n_devices, 300);
+  assert_int_equal(cfg->n_points, 3000);
+  assert_int_equal(cfg->n_consumables, 3000);
+  assert_string_equal(cfg->devices[299].id, "dev-299");
+  assert_string_equal(cfg->devices[299].host, "h299");
+  assert_string_equal(cfg->devices[299].consumables[9].full_id, "dev-299/c9");
+  assert_ptr_equal(cfg->devices[299].consumables[9].point, &cfg->devices[299].points[9]);
+  cfg_free(cfg);
+  cfg_diags_free(&diags);
+  rs_buf_free(&b);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -876,6 +953,7 @@ int main(void)
     cmocka_unit_test(test_alias_bomb_is_quick),
     cmocka_unit_test(test_huge_mapping_is_quick),
     cmocka_unit_test(test_depth_cap),
+    cmocka_unit_test(test_devices_streamed),
     cmocka_unit_test(test_diags_in_file_order),
     cmocka_unit_test(test_stockout_risk),
     cmocka_unit_test(test_continuous_polling),
