@@ -95,6 +95,7 @@ struct reading_path {
   struct cons_state **cons_cs; /* beside cons_of: cons_ent[i]->cs, for prefetch_point() */
   /* the predictors' parameters, one block per distinct set (they point into it) */
   struct predict_params_set params;
+  bool migrated_said; /* the one log line about older saved states being migrated */
   size_t n_pts;
   uint32_t cfg_gen; /* bumped by every reading_path_set_config() (wraps) */
   /* batching (reading_path_set_batching): values to store at the next commit */
@@ -576,8 +577,16 @@ static void cons_ready(struct reading_path *rp, const struct cfg_consumable *c,
         if(!parse_state_json(row.predictor_json, blob, sizeof(blob), &len, &fed))
           prc = predict_load(&cs->pred, params, blob, len);
         if(prc == PREDICT_OK) {
+          int ver = predict_blob_version(blob, len);
           cs->fed_ms = cs->saved_ms = fed;
           from = fed + 1;
+          if(ver < PREDICT_STATE_VERSION && !rp->migrated_said) {
+            /* once, not per consumable: each is saved in the new format with its next change */
+            rp->migrated_said = true;
+            log_notice("saved prediction states of version %d are migrated to version %d as they "
+                       "load (the first: consumable %s)",
+                       ver, PREDICT_STATE_VERSION, c->full_id);
+          }
         }
         else
           log_warn("consumable %s: saved prediction state not usable (%s); rebuilding it from the "

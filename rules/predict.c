@@ -450,12 +450,6 @@ static double x_of_remaining(const struct predict_params *pp, double r)
   return pp->empty + r * (pp->full - pp->empty);
 }
 
-/* The model value of closed bucket i. */
-static double bx_get(const struct predictor *p, size_t i)
-{
-  return x_of_remaining(p->params, 0.5 + ldexp((double)p->bx[i], (int)p->x_shift - 15));
-}
-
 /*
  * Store model value x as closed bucket i's value, rounded to the value
  * step; when it does not fit in 16 bits, the step doubles first (the
@@ -1914,17 +1908,29 @@ static float get_f32(struct rbuf *r)
 #define BLOB_FIXED                                                                                 \
   (BLOB_HEADER + 5 * 8 + 7 * 8 + 5 * 4 + (2 + 8 + 16 * PREDICT_PEND) + 3 * 8 + (1 + 4 + 6 * 8) +  \
    (3 * 8 + 4) + 14 * 4 + 4)
+/* version 4 adds the value step, the fit's fast-change flag and the worn-out moment */
+#define BLOB_V4_EXTRA (1 + 1 + 8)
 
-/* Total blob length for n buckets and ni intervals. */
-static size_t blob_len(size_t n, size_t ni)
+/* Total blob length for n buckets and ni intervals: version 4 keeps a bucket
+   as in memory (two 16-bit fields), version 3 as seconds and a float. */
+static size_t blob_len(unsigned version, size_t n, size_t ni)
 {
+  if(version >= 4)
+    return BLOB_FIXED + BLOB_V4_EXTRA + 4 * ni + 4 * n;
   return BLOB_FIXED + 4 * ni + 8 * n;
+}
+
+int predict_blob_version(const uint8_t *buf, size_t len)
+{
+  if(!buf || len < BLOB_HEADER || memcmp(buf, BLOB_MAGIC, 4) != 0)
+    return 0;
+  return buf[4];
 }
 
 int predict_save(const struct predictor *p, uint8_t *buf, size_t cap, size_t *len)
 {
   struct wbuf w = {buf, 0, cap, false};
-  size_t i, need = blob_len(p->n, p->n_intervals);
+  size_t i, need = blob_len(PREDICT_STATE_VERSION, p->n, p->n_intervals);
   *len = 0;
   if(cap < need)
     return PREDICT_ERR_SPACE;
@@ -1986,9 +1992,14 @@ int predict_save(const struct predictor *p, uint8_t *buf, size_t cap, size_t *le
   }
   for(i = 0; i < p->n_intervals; i++)
     put_f32(&w, p->intervals_d[i]);
+  /* version 4: the buckets exactly as kept (time unit above, value step
+     here), so a restart goes on storing them as an unbroken run would */
+  put_u(&w, p->x_shift, 1);
+  put_u(&w, p->fit_fast, 1);
+  put_u(&w, (uint64_t)p->worn_ms, 8);
   for(i = 0; i < p->n; i++) {
-    put_u(&w, bt_s(p, i), 4);
-    put_f32(&w, (float)bx_get(p, i));
+    put_u(&w, p->bt[i], 2);
+    put_u(&w, (uint16_t)p->bx[i], 2);
   }
   put_u(&w, codec_crc32(buf, w.len), 4);
   if(w.over || w.len != need)
@@ -2005,10 +2016,11 @@ int predict_load(struct predictor *p, const struct predict_params *params, const
   size_t i, n, ni, need;
   unsigned version, model, n_raw;
   int8_t off_n;
-  unsigned t_shift;
+  unsigned t_shift, x_shift = 0;
   uint32_t bt[PREDICT_WINDOW];
   float bx[PREDICT_WINDOW];
   double saved_full, saved_empty, saved_life;
+  bool same;
   int rc;
 
   rc = predict_init(p, params);
@@ -2020,10 +2032,10 @@ int predict_load(struct predictor *p, const struct predict_params *params, const
     return PREDICT_ERR_FORMAT;
   r.pos = 4;
   version = (unsigned)get_u(&r, 1);
-  if(version >= 1 && version < PREDICT_STATE_VERSION)
+  if(version >= 1 && version < 3)
     return PREDICT_ERR_OLD; /* the caller rebuilds it from the stored readings */
-  if(version != PREDICT_STATE_VERSION)
-    return PREDICT_ERR_VERSION;
+  if(version != 3 && version != PREDICT_STATE_VERSION)
+    return PREDICT_ERR_VERSION; /* version 3 is migrated below */
   model = (unsigned)get_u(&r, 1);
   n = (size_t)get_u(&r, 2);
   n_raw = (unsigned)get_u(&r, 1);
@@ -2034,7 +2046,7 @@ int predict_load(struct predictor *p, const struct predict_params *params, const
     return PREDICT_ERR_FORMAT;
   if(n > PREDICT_WINDOW || ni > PREDICT_INTERVALS || n_raw > 2)
     return PREDICT_ERR_FORMAT;
-  need = blob_len(n, ni);
+  need = blob_len(version, n, ni);
   if(len < need)
     return PREDICT_ERR_TRUNCATED;
   if(len > need)
@@ -2116,25 +2128,63 @@ int predict_load(struct predictor *p, const struct predict_params *params, const
     if(!isfinite(q.intervals_d[i]) || q.intervals_d[i] < 0)
       return PREDICT_ERR_FORMAT;
   }
-  for(i = 0; i < n; i++) {
-    bt[i] = (uint32_t)get_u(&r, 4);
-    bx[i] = get_f32(&r);
-    if(!isfinite(bx[i]) || fabsf(bx[i]) > 1e15f)
+  same = !memcmp(&saved_full, &params->full, sizeof(double)) &&
+         !memcmp(&saved_empty, &params->empty, sizeof(double)) &&
+         !memcmp(&saved_life, &params->life, sizeof(double));
+  if(version >= 4) {
+    struct predict_params saved = *params;
+    x_shift = (unsigned)get_u(&r, 1);
+    q.fit_fast = (uint8_t)get_u(&r, 1);
+    q.worn_ms = (int64_t)get_u(&r, 8);
+    if(x_shift > X_SHIFT_MAX || q.fit_fast > 1 ||
+       (q.worn_ms != INT64_MIN && (q.last_ms == INT64_MIN || q.worn_ms > q.last_ms)))
       return PREDICT_ERR_FORMAT;
-    if(i > 0 && bt[i] < bt[i - 1])
+    q.t_shift = (uint8_t)t_shift;
+    q.x_shift = (uint8_t)x_shift;
+    for(i = 0; i < n; i++) {
+      q.bt[i] = (uint16_t)get_u(&r, 2);
+      q.bx[i] = (int16_t)(uint16_t)get_u(&r, 2);
+      if((i > 0 && q.bt[i] < q.bt[i - 1]) || q.bx[i] < -32767)
+        return PREDICT_ERR_FORMAT;
+    }
+    /* other parameters (a reload): each value as the model value it was
+       under the saved ones, stored in steps under the current ones */
+    saved.full = saved_full;
+    saved.empty = saved_empty;
+    saved.life = saved_life;
+    if(!same && params_ok(&saved)) {
+      for(i = 0; i < n; i++)
+        bx[i] = (float)x_of_remaining(&saved, 0.5 + ldexp((double)q.bx[i], (int)x_shift - 15));
+      q.x_shift = 0;
+      for(i = 0; i < n; i++)
+        bx_put(&q, i, (double)bx[i]);
+    }
+    else if(!same)
       return PREDICT_ERR_FORMAT;
   }
-  /* the time unit: the saved one, or coarser when the times need it (a
-     blob from before the unit was saved has exact seconds) */
-  while(n > 0 && t_shift < T_SHIFT_MAX && (bt[n - 1] >> t_shift) > 65535u)
-    t_shift++;
-  q.t_shift = (uint8_t)t_shift;
-  for(i = 0; i < n; i++)
-    q.bt[i] = (uint16_t)(bt[i] >> t_shift > 65535u ? 65535u : bt[i] >> t_shift);
-  /* the values: saved as model values, stored under the current parameters */
-  q.x_shift = 0;
-  for(i = 0; i < n; i++)
-    bx_put(&q, i, (double)bx[i]);
+  else {
+    for(i = 0; i < n; i++) {
+      bt[i] = (uint32_t)get_u(&r, 4);
+      bx[i] = get_f32(&r);
+      if(!isfinite(bx[i]) || fabsf(bx[i]) > 1e15f)
+        return PREDICT_ERR_FORMAT;
+      if(i > 0 && bt[i] < bt[i - 1])
+        return PREDICT_ERR_FORMAT;
+    }
+    /* version 3, migrated: the time unit is the saved one, or coarser when
+       the times need it (a blob from before the unit was saved has exact
+       seconds); the values, saved as model values, are stored in steps
+       under the current parameters from the finest step (the step is not
+       in the blob) */
+    while(n > 0 && t_shift < T_SHIFT_MAX && (bt[n - 1] >> t_shift) > 65535u)
+      t_shift++;
+    q.t_shift = (uint8_t)t_shift;
+    for(i = 0; i < n; i++)
+      q.bt[i] = (uint16_t)(bt[i] >> t_shift > 65535u ? 65535u : bt[i] >> t_shift);
+    q.x_shift = 0;
+    for(i = 0; i < n; i++)
+      bx_put(&q, i, (double)bx[i]);
+  }
   /* The checksum proves integrity, not sense: check every field anyway. */
   if(!isfinite(q.base) || !isfinite(q.raw[0]) || !isfinite(q.raw[1]) || !isfinite(q.filt) ||
      !isfinite(q.noise) || q.noise < 0 || q.noise > 1 || !isfinite(q.open_sum_t) ||
@@ -2158,9 +2208,7 @@ int predict_load(struct predictor *p, const struct predict_params *params, const
   if(!fit_ok(q.fit_kind, &q.fit))
     return PREDICT_ERR_FORMAT;
   /* other parameters (a reload): the history is re-read under the new ones */
-  if(memcmp(&saved_full, &params->full, sizeof(double)) ||
-     memcmp(&saved_empty, &params->empty, sizeof(double)) ||
-     memcmp(&saved_life, &params->life, sizeof(double)))
+  if(!same)
     refit(&q);
   *p = q;
   return PREDICT_OK;

@@ -32,7 +32,7 @@ struct cfg_consumable; /* config/config.h */
 #define PREDICT_INTERVALS     5    /* past replacement intervals kept for typical life */
 #define PREDICT_PEND          2    /* readings held back while a jump is confirmed */
 #define PREDICT_STATE_MAX     1024 /* bytes: upper bound of a predict_save() blob */
-#define PREDICT_STATE_VERSION 3
+#define PREDICT_STATE_VERSION 4
 
 enum predict_model {
   PREDICT_MODEL_LEVEL, /* a point between `full` (remaining 1) and `empty` (0) */
@@ -235,6 +235,13 @@ int64_t predict_window_start_ms(const struct predictor *p);
  * checksummed; it carries history, not parameters.
  */
 int predict_save(const struct predictor *p, uint8_t *buf, size_t cap, size_t *len);
+
+/*
+ * The format version of a predict_save() blob (its fifth byte), 0 when buf
+ * is no such blob. A blob of an older version that predict_load() accepts
+ * was migrated (version 3: the caller may say so once).
+ */
+int predict_blob_version(const uint8_t *buf, size_t len);
 
 /*
  * Restore a blob from predict_save() into p with the given (current)

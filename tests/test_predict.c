@@ -19,6 +19,7 @@
 #include "base/codec.h"
 #include "config/config.h"
 #include "rules/predict.h"
+#include "tests/predict_blob_v3.h"
 
 #define HOUR_MS INT64_C(3600000)
 #define DAY_MS  (24 * HOUR_MS)
@@ -1186,6 +1187,58 @@ static void test_state_old_version(void **state)
 }
 
 /*
+ * Version 4 keeps the buckets as they are in memory, value step included:
+ * a level that read 160 % of its range for its first hours (the step
+ * doubled for them) and then fell from 90 % for 60 days, saved and loaded,
+ * goes on storing its buckets exactly as the unbroken run does (a version
+ * 3 blob had no step: the loaded state restarted at the finest one its
+ * values allowed, and the two runs' buckets and figures drifted apart).
+ * The blob is at most 621 bytes (867 in version 3). A version 3 blob of
+ * the same state is still accepted (migrated) and gives the same figures.
+ */
+static void test_state_v4_exact_restart(void **state)
+{
+  struct predict_params pp;
+  struct predictor p, q, m;
+  struct prediction a, b, c;
+  uint8_t blob[PREDICT_STATE_MAX], v3[PREDICT_STATE_MAX];
+  size_t len = 0, len3;
+  int64_t t;
+  (void)state;
+  rng_state = 5;
+  level_params(&pp, 100, 0);
+  predict_init(&p, &pp);
+  for(t = 0; t <= 60 * DAY_MS; t += HOUR_MS / 4) {
+    double v = t < 3 * HOUR_MS ? 160 : 90 - 1.2 * (double)t / DAY_MS;
+    predict_add(&p, T0 + t, v + 0.3 * noise1(), NULL);
+  }
+  assert_true(p.x_shift > 0);
+  assert_int_equal(predict_save(&p, blob, sizeof(blob), &len), PREDICT_OK);
+  assert_int_equal(predict_blob_version(blob, len), 4);
+  assert_true(len <= 621);
+  assert_int_equal(predict_load(&q, &pp, blob, len), PREDICT_OK);
+  assert_int_equal(q.x_shift, p.x_shift);
+  len3 = predict_blob_v3_of(blob, len, false, v3);
+  assert_int_equal(len3, len - 10 + 4 * (size_t)p.n);
+  assert_int_equal(predict_load(&m, &pp, v3, len3), PREDICT_OK);
+  predict_eval(&p, T0 + t, &a);
+  predict_eval(&m, T0 + t, &c);
+  assert_same_prediction(&a, &c);
+  for(; t <= 70 * DAY_MS; t += HOUR_MS / 4) {
+    double v = 90 - 1.2 * (double)t / DAY_MS + 0.3 * noise1();
+    predict_add(&p, T0 + t, v, NULL);
+    predict_add(&q, T0 + t, v, NULL);
+  }
+  assert_int_equal(q.n, p.n);
+  assert_int_equal(q.x_shift, p.x_shift);
+  assert_memory_equal(q.bx, p.bx, p.n * sizeof(p.bx[0]));
+  assert_memory_equal(q.bt, p.bt, p.n * sizeof(p.bt[0]));
+  predict_eval(&p, T0 + t, &a);
+  predict_eval(&q, T0 + t, &b);
+  assert_same_prediction(&a, &b);
+}
+
+/*
  * A part that lasts well over a year (bucket times kept in 16 bits whose
  * unit grows with the segment): days_left is right after 400 days, the
  * state survives a restart exactly, and a version 3 blob written before the
@@ -1197,9 +1250,8 @@ static void test_state_long_part_time_unit(void **state)
   struct predict_params pp;
   struct predictor p, q, m;
   struct prediction a, b, c;
-  uint8_t blob[PREDICT_STATE_MAX];
+  uint8_t blob[PREDICT_STATE_MAX], v3[PREDICT_STATE_MAX];
   size_t len = 0;
-  uint32_t crc;
   int64_t t;
   (void)state;
   rng_state = 77;
@@ -1215,15 +1267,11 @@ static void test_state_long_part_time_unit(void **state)
   assert_int_equal(predict_load(&q, &pp, blob, len), PREDICT_OK);
   predict_eval(&q, T0 + 400 * DAY_MS, &b);
   assert_same_prediction(&a, &b);
-  /* the blob from before the time unit */
+  /* the version 3 blob from before the time unit */
   assert_true(blob[11] > 0); /* 400 days need a unit above 1 s */
-  blob[11] = 0;
-  crc = codec_crc32(blob, len - 4);
-  blob[len - 4] = (uint8_t)crc;
-  blob[len - 3] = (uint8_t)(crc >> 8);
-  blob[len - 2] = (uint8_t)(crc >> 16);
-  blob[len - 1] = (uint8_t)(crc >> 24);
-  assert_int_equal(predict_load(&m, &pp, blob, len), PREDICT_OK);
+  len = predict_blob_v3_of(blob, len, true, v3);
+  assert_int_equal(predict_blob_version(v3, len), 3);
+  assert_int_equal(predict_load(&m, &pp, v3, len), PREDICT_OK);
   predict_eval(&m, T0 + 400 * DAY_MS, &c);
   assert_same_prediction(&a, &c);
   /* all three go on: the restored one identically, the migrated one nearly */
@@ -1365,6 +1413,7 @@ int main(void)
       cmocka_unit_test(test_speed_up_confirmed_fast),
       cmocka_unit_test(test_state_old_version),
       cmocka_unit_test(test_state_long_part_time_unit),
+      cmocka_unit_test(test_state_v4_exact_restart),
       cmocka_unit_test(test_outlier_pair_not_empty),
       cmocka_unit_test(test_button_state_reloads),
       cmocka_unit_test(test_params_interned),

@@ -24,6 +24,7 @@
 #include "base/codec.h"
 #include "base/rs_util.h"
 #include "tests/testutil.h"
+#include "tests/predict_blob_v3.h"
 #include "base/log.h"
 #include "gateway/reading.h"
 #include "gateway/store.h"
@@ -437,42 +438,43 @@ static void test_installed_capped_by_longest_life(void **state)
   env_close(&e);
 }
 
-/* Write byte v as two hex digits at hex[2 i], upper case when upper. */
-static void hex_put(char *hex, size_t i, uint8_t v, bool upper)
-{
-  const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
-  hex[2 * i] = digits[v >> 4];
-  hex[2 * i + 1] = digits[v & 15u];
-}
-
 /*
- * Make the hex state blob at hex (up to its closing quote) one from before
- * the bucket time unit was saved: byte 11 zero, the checksum recomputed
- * (CRC-32, IEEE reflected, over all but the last 4 bytes).
+ * The saved state JSON json (owned, replaced) with its hex state blob
+ * turned into the version 3 blob of the same state from before the bucket
+ * time unit was saved (tests/predict_blob_v3.h): the format restockd wrote
+ * until session 6, which it must still migrate.
  */
-static void blob_hex_unit0(char *hex)
+static char *state_json_v3(char *json)
 {
-  uint8_t b[2048] = {0};
-  size_t n = strcspn(hex, "\""), len = n / 2, i;
-  uint32_t c;
-  const char *up = strpbrk(hex, "ABCDEF");
-  bool upper = up != NULL && up < hex + n;
+  uint8_t b[2048], b3[2048];
+  char *h = strstr(json, "\"predictor\":\""), *out;
+  size_t n, len, len3, i, at;
   char two[3];
-  int k;
-  if(len <= 16 || len > sizeof(b))
+  assert_non_null(h);
+  h += 13;
+  n = strcspn(h, "\"");
+  len = n / 2;
+  if(len <= 16 || len + 4 * 64 > sizeof(b))
     fail_msg("state blob of %zu bytes", len);
   for(i = 0; i < len; i++) {
-    two[0] = hex[2 * i];
-    two[1] = hex[2 * i + 1];
+    two[0] = h[2 * i];
+    two[1] = h[2 * i + 1];
     two[2] = 0;
     b[i] = (uint8_t)strtoul(two, NULL, 16);
   }
   assert_true(b[11] > 0); /* hours of history need a unit above 1 s */
-  b[11] = 0;
-  c = codec_crc32(b, len - 4);
-  hex_put(hex, 11, 0, upper);
-  for(k = 0; k < 4; k++)
-    hex_put(hex, len - 4 + (size_t)k, (uint8_t)(c >> (8 * k)), upper);
+  len3 = predict_blob_v3_of(b, len, true, b3);
+  at = (size_t)(h - json);
+  out = malloc(strlen(json) - n + 2 * len3 + 1);
+  assert_non_null(out);
+  memcpy(out, json, at);
+  for(i = 0; i < len3; i++) {
+    out[at + 2 * i] = "0123456789abcdef"[b3[i] >> 4];
+    out[at + 2 * i + 1] = "0123456789abcdef"[b3[i] & 15u];
+  }
+  memcpy(out + at + 2 * len3, h + n, strlen(h + n) + 1);
+  free(json);
+  return out;
 }
 
 /* The same cap once two intervals were seen (4 and 5 days): 5 - 2 = 3 days. */
@@ -558,16 +560,13 @@ static void test_history_survives_restart(void **state)
   assert_true(after.empty_at_ms == before.empty_at_ms);
   assert_true(after.vars[EXPR_VAR_CONFIDENCE] == before.vars[EXPR_VAR_CONFIDENCE]);
 
-  /* a version 3 state from before the bucket time unit was saved: migrated
-     on load, silently (the same figures, no log line) */
+  /* a version 3 state (session 5's format, and from before the bucket time
+     unit was saved): migrated on load, the same figures, one log line that
+     says so and none that it was unusable */
   reading_path_free(e.rp);
   e.rp = NULL;
   assert_int_equal(store_get_consumable_state(e.st, "m1/filter", &row), RS_OK);
-  {
-    char *h = strstr(row.predictor_json, "\"predictor\":\"");
-    assert_non_null(h);
-    blob_hex_unit0(h + 13);
-  }
+  row.predictor_json = state_json_v3(row.predictor_json);
   assert_int_equal(store_put_consumable_state(e.st, &row), RS_OK);
   store_consumable_free(&row);
   e.rp = reading_path_new(e.st, e.cfg);
@@ -576,7 +575,10 @@ static void test_history_survives_restart(void **state)
   assert_true(after.empty_at_ms == before.empty_at_ms);
   {
     char *log = read_log(&e);
+    const char *first = strstr(log, "saved prediction states of version 3 are migrated to version 4");
     assert_null(strstr(log, "saved prediction state not usable"));
+    assert_non_null(first);
+    assert_null(strstr(first + 1, "saved prediction states of version"));
     FREE_NULL(log);
   }
 
