@@ -1043,37 +1043,13 @@ static void cons_reread(struct reading_path *rp, const struct cfg_consumable *c,
  * intervals, and cover, position and the order-up-to quantity counted every spare at
  * the old life. Takes the consumable's state and the prediction at now_ms; returns
  * the installed part's own projected life (its age plus days_left) once it can be
- * projected (its bounds known, a fifth of the learned life past, and a week of it seen when
- * the machine is idle on some days of the week: has_idle_days()) and it is under
+ * projected (its bounds known and a fifth of the learned life past) and it is under
  * three quarters of `learned`; before that (or while the part is worn out), the
- * newest interval when it was that short, the installed part did not last half as
- * long again (to its first worn-out reading, or so far) and the machine is not idle on
- * some days; else `learned`. A slower wear is not followed here (the shelf then lasts
- * longer than counted: no stockout).
+ * newest interval when it was that short and the installed part did not last half as
+ * long again (to its first worn-out reading, or so far); else `learned`. A slower wear
+ * is not followed here (the shelf then lasts longer than counted: no stockout). Parts of
+ * machines idle on some days are measured in working time instead (work_figures).
  */
-/*
- * Whether cs's weekly profile, seen on every day of the week for most of a day, has a
- * day whose wear rate is under a quarter of the week's mean (a machine idle on some
- * days: weekends, or all but Saturday).
- */
-static bool has_idle_days(const struct cons_state *cs)
-{
-  double use = 0, time = 0;
-  int d;
-  for(d = 0; d < 7; d++) {
-    if(!(cs->pred.dow_time[d] >= 0.8f))
-      return false;
-    use += (double)cs->pred.dow_use[d];
-    time += (double)cs->pred.dow_time[d];
-  }
-  if(!(use > 0))
-    return false;
-  for(d = 0; d < 7; d++)
-    if((double)cs->pred.dow_use[d] / (double)cs->pred.dow_time[d] < 0.25 * use / time)
-      return true;
-  return false;
-}
-
 static double faster_life(const struct cons_state *cs, const struct prediction *pr, int64_t now_ms,
                           double learned)
 {
@@ -1083,11 +1059,8 @@ static double faster_life(const struct cons_state *cs, const struct prediction *
   if(cs->replaced_ms != INT64_MIN && now_ms >= cs->replaced_ms) {
     age = (double)(now_ms - cs->replaced_ms) / 86400000.0;
     proj = age + pr->days_left;
-    /* (a worn-out part waiting for a spare has no life to project: its age runs on; a
-       part of a machine idle on some days projects its busy days' rate until a week of
-       it was seen: seed 1's p29, Saturdays only, right after its first Saturday) */
-    if(age >= 0.2 * learned && !(age < 7 && has_idle_days(cs)) &&
-       isfinite(pr->days_left_p10) && isfinite(proj) && pr->days_left > 0)
+    /* (a worn-out part waiting for a spare has no life to project: its age runs on) */
+    if(age >= 0.2 * learned && isfinite(pr->days_left_p10) && isfinite(proj) && pr->days_left > 0)
       return proj < 0.75 * learned ? proj : learned;
   }
   if(cs->pred.n_intervals >= 2) {
@@ -1099,14 +1072,97 @@ static double faster_life(const struct cons_state *cs, const struct prediction *
                              : now_ms) -
                         cs->replaced_ms) /
                86400000.0;
-    /* (not once the installed part lasted half as long again, nor for a machine idle on
-       some days: a part that wears on Saturdays, fitted early on one, lasts that
-       Saturday, and its next one a week; its own projection says when it wears faster) */
-    if(newest > 0 && newest < 0.75 * learned && !(lasted > 1.5 * newest) &&
-       !has_idle_days(cs))
+    /* (not once the installed part lasted half as long again) */
+    if(newest > 0 && newest < 0.75 * learned && !(lasted > 1.5 * newest))
       return newest;
   }
   return learned;
+}
+
+/*
+ * A part's figures in working time (predict.h, "Working time"; docs/prediction.md):
+ * a part of a machine that runs on some days of the week only (bench/plant's burst
+ * parts: Saturdays only) wears in bursts. Its fit over a few burst hours takes the
+ * burst's rate for the week's, over the idle days it sees no rate at all (days_left
+ * unknown), and its intervals in calendar days are a few hours or a week by where in
+ * the week it was fitted: the bounds took the shortest for every spare on the shelf
+ * (plant seed 13's p29 ordered with 8-20 spares on its shelf). Measured in working
+ * days (calendar days weighted by the weekly profile, a week is 7), a part lasts the
+ * same wherever it was fitted; the part installed has its level's share of a part's
+ * life left; the shelf and what is on the way add their parts' lives; the sums go
+ * back to calendar days from now through the same profile.
+ */
+struct work_figs {
+  double f[7];   /* the weekly profile's factors (mean 1) */
+  double life;   /* a part's life in working days (the typical life, or faster) */
+  double lo, hi; /* its spread: the shortest and the longest (+-25 % when < 2 known) */
+  double rem;    /* the installed part's remaining fraction (0..1) */
+};
+
+/* wear (a fraction of a part) seen before the calendar life counts (below: noise) */
+#define QUANTITY_MIN_USE 0.05
+
+/*
+ * Fill *w for cs at now_ms from the prediction pr when cs's part is measured in working
+ * time: a machine idle on some days (predict_work_clock), a wear that is linear in its
+ * level (not the clogging model) and a level read. The life is the median of the past
+ * intervals in working days, or before any interval the profile's own: the time it saw
+ * over the wear it saw (idle days included). It follows a faster wear as faster_life
+ * does, in working time: the installed part's working age over the share of it worn
+ * (a fifth of the learned life past and a fifth of the part worn), or the newest
+ * interval while the installed part did not outlast it by half. Returns false (and *w
+ * unset) when not measured so.
+ */
+static bool work_figures(const struct cons_state *cs, const struct prediction *pr, int64_t now_ms,
+                         struct work_figs *w)
+{
+  double life, use = 0, time = 0;
+  size_t k;
+  int d;
+  if(pr->exponential || !isfinite(pr->level_pct) || !predict_work_clock(&cs->pred, w->f))
+    return false;
+  w->rem = pr->level_pct / 100.0;
+  w->rem = w->rem < 0 ? 0 : (w->rem > 1 ? 1 : w->rem);
+  if(cs->pred.n_intervals == 0) {
+    for(d = 0; d < 7; d++) {
+      use += (double)cs->pred.dow_use[d];
+      time += (double)cs->pred.dow_time[d];
+    }
+    if(!(use >= QUANTITY_MIN_USE))
+      return false;
+    w->life = time / use;
+    w->lo = 0.75 * w->life;
+    w->hi = 1.25 * w->life;
+    return true;
+  }
+  life = predict_typical_life_days(&cs->pred, pr);
+  if(!isfinite(life) || !(life > 0))
+    return false;
+  w->life = life;
+  if(cs->replaced_ms != INT64_MIN && now_ms >= cs->replaced_ms) {
+    /* the installed part's working age, to its first worn-out reading */
+    int64_t end =
+        cs->pred.worn_ms > cs->replaced_ms && cs->pred.worn_ms < now_ms ? cs->pred.worn_ms : now_ms;
+    double age = predict_work_days(w->f, cs->replaced_ms, end), worn = 1 - w->rem;
+    if(age >= 0.2 * life && worn >= 0.2 && age / worn < 0.75 * life)
+      w->life = age / worn;
+    else if(cs->pred.n_intervals >= 2) {
+      double newest = (double)cs->pred.intervals_d[cs->pred.n_intervals - 1];
+      if(newest > 0 && newest < 0.75 * life && !(age > 1.5 * newest))
+        w->life = newest;
+    }
+  }
+  w->lo = w->hi = w->life;
+  for(k = 0; k < cs->pred.n_intervals; k++) {
+    double v = (double)cs->pred.intervals_d[k];
+    w->lo = v < w->lo ? v : w->lo;
+    w->hi = v > w->hi ? v : w->hi;
+  }
+  if(cs->pred.n_intervals < 2) {
+    w->lo = w->lo < 0.75 * w->life ? w->lo : 0.75 * w->life;
+    w->hi = w->hi > 1.25 * w->life ? w->hi : 1.25 * w->life;
+  }
+  return true;
 }
 
 /*
@@ -1126,9 +1182,6 @@ static double faster_life(const struct cons_state *cs, const struct prediction *
  * that; `life` itself once a part life was completed or the whole week seen (and `life`
  * known), or while too little wear was seen.
  */
-/* wear (a fraction of a part) seen before the calendar life counts (below: noise) */
-#define QUANTITY_MIN_USE 0.05
-
 static double quantity_life(const struct cons_state *cs, double life)
 {
   double use = 0, time = 0, cal;
@@ -1226,78 +1279,101 @@ void reading_path_snapshot(struct reading_path *rp, const struct cfg_consumable 
       out->vars[EXPR_VAR_LEVEL_PCT] = f * 100.0;
   }
   if(reading_path_predict(rp, c, now_ms, &pr)) {
+    struct work_figs w;
     double life = faster_life(cs, &pr, now_ms, predict_typical_life_days(&cs->pred, &pr));
     double lo = life, hi = life, inst = pr.days_left, inst10 = pr.days_left_p10;
+    /* the part must last until a delivery ordered now is received and fitted: the
+       replenishment time (the lead time, or what the last deliveries took when
+       longer) plus orders.handling_time */
+    double horizon =
+        out->replenish_days + (rp->cfg ? (double)rp->cfg->orders.handling_ms / 86400000.0 : 0.5);
     out->life_days = quantity_life(cs, life);
+    /* a wear seen in bursts (the fit's life under half the life over all the time seen,
+       idle hours included: quantity_life) counts the shelf at the longer one too, until
+       the week is known (then in working time, work_figures) */
+    if(out->life_days > 2 * life)
+      life = lo = hi = out->life_days;
     out->vars[EXPR_VAR_LEVEL_PCT] = pr.level_pct;
     out->vars[EXPR_VAR_DAYS_LEFT] = pr.days_left;
     out->vars[EXPR_VAR_RATE_PER_DAY] = pr.rate_per_day;
     out->vars[EXPR_VAR_CONFIDENCE] = pr.confidence;
     out->empty_at_ms = pr.empty_at_ms;
-    /* once two or more intervals between replacements were seen, the shortest and the
-       longest of them: a shelf of parts is not known to the day (its spread decides when to
-       order), and in cover and position the installed part is not counted beyond the
-       longest, less its age (a fit of a few hours' readings can say 20 days for a part
-       that lasts 4; days_left itself stays the predictor's) */
-    if(cs->pred.n_intervals >= 2 && isfinite(life)) {
-      size_t k;
-      for(k = 0; k < cs->pred.n_intervals; k++) {
-        double d = (double)cs->pred.intervals_d[k];
-        lo = d < lo ? d : lo;
-        hi = d > hi ? d : hi;
-      }
-      if(cs->replaced_ms != INT64_MIN && now_ms >= cs->replaced_ms) {
-        double cap = hi - (double)(now_ms - cs->replaced_ms) / 86400000.0;
-        cap = cap > 0 ? cap : 0;
-        /* (a part not depleting, or bounds not known yet, stay so) */
-        inst = isfinite(inst) && inst > cap ? cap : inst;
-        inst10 = isfinite(inst10) && inst10 > cap ? cap : inst10;
-      }
-    }
-    /* with parts on the shelf, the order is due when the shelf runs out */
-    out->vars[EXPR_VAR_COVER_DAYS] = cs->spares > 0 ? inst + (double)cs->spares * life : inst;
-    if(isnan(out->vars[EXPR_VAR_COVER_DAYS]))
-      out->vars[EXPR_VAR_COVER_DAYS] = INFINITY;
-    /* inventory position: installed + on the shelf + on the way */
-    out->vars[EXPR_VAR_POSITION_DAYS] =
-        out->vars[EXPR_VAR_ON_ORDER] > 0
-            ? out->vars[EXPR_VAR_COVER_DAYS] + out->vars[EXPR_VAR_ON_ORDER] * life
-            : out->vars[EXPR_VAR_COVER_DAYS];
-    if(isnan(out->vars[EXPR_VAR_POSITION_DAYS]))
-      out->vars[EXPR_VAR_POSITION_DAYS] = INFINITY;
     out->vars[EXPR_VAR_DAYS_LEFT_P10] = pr.days_left_p10;
     out->vars[EXPR_VAR_DAYS_LEFT_P90] = pr.days_left_p90;
-    {
-      double shelf = cs->spares > 0 ? (double)cs->spares * life : 0;
-      double c10, c90;
-      c10 = inst10 + (cs->spares > 0 ? (double)cs->spares * lo : 0);
-      c90 = pr.days_left_p90 + (cs->spares > 0 ? (double)cs->spares * hi : 0);
-      out->vars[EXPR_VAR_COVER_DAYS_P10] = isnan(c10) ? INFINITY : c10;
-      out->vars[EXPR_VAR_COVER_DAYS_P90] = isnan(c90) ? INFINITY : c90;
-      /* the part must last until a delivery ordered now is received and fitted: the
-         replenishment time (the lead time, or what the last deliveries took when
-         longer) plus orders.handling_time */
-      double horizon = out->replenish_days +
-                       (rp->cfg ? (double)rp->cfg->orders.handling_ms / 86400000.0 : 0.5);
+    if(work_figures(cs, &pr, now_ms, &w)) {
+      /* in working time (work_figures): the installed part's share of a part's life,
+         the shelf's and then what is on the way, back to calendar days from now */
+      double sp = cs->spares > 0 ? (double)cs->spares : 0;
+      double cover = w.rem * w.life + sp * w.life;
+      out->life_days = w.life;
+      out->vars[EXPR_VAR_COVER_DAYS] = predict_calendar_days(w.f, now_ms, cover);
+      out->vars[EXPR_VAR_POSITION_DAYS] = predict_calendar_days(
+          w.f, now_ms,
+          cover + (out->vars[EXPR_VAR_ON_ORDER] > 0 ? out->vars[EXPR_VAR_ON_ORDER] : 0) * w.life);
+      out->vars[EXPR_VAR_COVER_DAYS_P10] = predict_calendar_days(w.f, now_ms, (w.rem + sp) * w.lo);
+      out->vars[EXPR_VAR_COVER_DAYS_P90] = predict_calendar_days(w.f, now_ms, (w.rem + sp) * w.hi);
       out->vars[EXPR_VAR_RUNOUT_RISK] = predict_risk_within(
           out->vars[EXPR_VAR_COVER_DAYS_P10], out->vars[EXPR_VAR_COVER_DAYS_P90], horizon);
-      if(pr.days_left_p10 == INFINITY && isfinite(life) && life > 0 &&
-         cs->replaced_ms != INT64_MIN && now_ms >= cs->replaced_ms &&
-         (double)(now_ms - cs->replaced_ms) / 86400000.0 < life) {
-        /* the bounds are unknown for a day after a replacement (too little history; a
-           weekly part replaced on a Friday: until Monday's wear is seen), but the past
-           replacements say how long a part lasts: until the bounds are known (and no
-           longer than that life: a part that stopped wearing is not ordered for again),
-           the risk is read from that life, spread +-25 % */
-        double age = (double)(now_ms - cs->replaced_ms) / 86400000.0;
-        double cover = life - age + shelf;
-        out->vars[EXPR_VAR_RUNOUT_RISK] =
-            predict_risk_within(cover * 0.75, cover * 1.25, horizon);
-        /* and the cover and position the default rule's quantity reads, when the
-           predictor has none yet (else a line made now would be one pack) */
-        if(!isfinite(out->vars[EXPR_VAR_COVER_DAYS])) {
-          out->vars[EXPR_VAR_COVER_DAYS] = cover;
-          out->vars[EXPR_VAR_POSITION_DAYS] = cover + out->vars[EXPR_VAR_ON_ORDER] * life;
+    }
+    else {
+      /* once two or more intervals between replacements were seen, the shortest and the
+         longest of them: a shelf of parts is not known to the day (its spread decides when to
+         order), and in cover and position the installed part is not counted beyond the
+         longest, less its age (a fit of a few hours' readings can say 20 days for a part
+         that lasts 4; days_left itself stays the predictor's) */
+      if(cs->pred.n_intervals >= 2 && isfinite(life)) {
+        size_t k;
+        for(k = 0; k < cs->pred.n_intervals; k++) {
+          double d = (double)cs->pred.intervals_d[k];
+          lo = d < lo ? d : lo;
+          hi = d > hi ? d : hi;
+        }
+        if(cs->replaced_ms != INT64_MIN && now_ms >= cs->replaced_ms) {
+          double cap = hi - (double)(now_ms - cs->replaced_ms) / 86400000.0;
+          cap = cap > 0 ? cap : 0;
+          /* (a part not depleting, or bounds not known yet, stay so) */
+          inst = isfinite(inst) && inst > cap ? cap : inst;
+          inst10 = isfinite(inst10) && inst10 > cap ? cap : inst10;
+        }
+      }
+      /* with parts on the shelf, the order is due when the shelf runs out */
+      out->vars[EXPR_VAR_COVER_DAYS] = cs->spares > 0 ? inst + (double)cs->spares * life : inst;
+      if(isnan(out->vars[EXPR_VAR_COVER_DAYS]))
+        out->vars[EXPR_VAR_COVER_DAYS] = INFINITY;
+      /* inventory position: installed + on the shelf + on the way */
+      out->vars[EXPR_VAR_POSITION_DAYS] =
+          out->vars[EXPR_VAR_ON_ORDER] > 0
+              ? out->vars[EXPR_VAR_COVER_DAYS] + out->vars[EXPR_VAR_ON_ORDER] * life
+              : out->vars[EXPR_VAR_COVER_DAYS];
+      if(isnan(out->vars[EXPR_VAR_POSITION_DAYS]))
+        out->vars[EXPR_VAR_POSITION_DAYS] = INFINITY;
+      {
+        double shelf = cs->spares > 0 ? (double)cs->spares * life : 0;
+        double c10, c90;
+        c10 = inst10 + (cs->spares > 0 ? (double)cs->spares * lo : 0);
+        c90 = pr.days_left_p90 + (cs->spares > 0 ? (double)cs->spares * hi : 0);
+        out->vars[EXPR_VAR_COVER_DAYS_P10] = isnan(c10) ? INFINITY : c10;
+        out->vars[EXPR_VAR_COVER_DAYS_P90] = isnan(c90) ? INFINITY : c90;
+        out->vars[EXPR_VAR_RUNOUT_RISK] = predict_risk_within(
+            out->vars[EXPR_VAR_COVER_DAYS_P10], out->vars[EXPR_VAR_COVER_DAYS_P90], horizon);
+        if(pr.days_left_p10 == INFINITY && isfinite(life) && life > 0 &&
+           cs->replaced_ms != INT64_MIN && now_ms >= cs->replaced_ms &&
+           (double)(now_ms - cs->replaced_ms) / 86400000.0 < life) {
+          /* the bounds are unknown for a day after a replacement (too little history; a
+             weekly part replaced on a Friday: until Monday's wear is seen), but the past
+             replacements say how long a part lasts: until the bounds are known (and no
+             longer than that life: a part that stopped wearing is not ordered for again),
+             the risk is read from that life, spread +-25 % */
+          double age = (double)(now_ms - cs->replaced_ms) / 86400000.0;
+          double cover = life - age + shelf;
+          out->vars[EXPR_VAR_RUNOUT_RISK] =
+              predict_risk_within(cover * 0.75, cover * 1.25, horizon);
+          /* and the cover and position the default rule's quantity reads, when the
+             predictor has none yet (else a line made now would be one pack) */
+          if(!isfinite(out->vars[EXPR_VAR_COVER_DAYS])) {
+            out->vars[EXPR_VAR_COVER_DAYS] = cover;
+            out->vars[EXPR_VAR_POSITION_DAYS] = cover + out->vars[EXPR_VAR_ON_ORDER] * life;
+          }
         }
       }
     }

@@ -1066,7 +1066,8 @@ static void new_segment(struct predictor *p, int64_t seg_start_ms)
 }
 
 /*
- * Remember a replacement at at_ms for the typical-life statistics. The
+ * Remember a replacement at at_ms for the typical-life statistics (the interval
+ * in working days: predict_work_days()). The
  * part's life ends when it was first read worn out, when it was: a part that
  * stood empty waiting for its spare did not last until the spare was
  * fitted (counting that wait made the learned life as long as a delivery,
@@ -1076,7 +1077,10 @@ static void note_replacement(struct predictor *p, int64_t at_ms)
 {
   if(p->replaced_ms != INT64_MIN && at_ms > p->replaced_ms) {
     int64_t end_ms = p->worn_ms > p->replaced_ms && p->worn_ms < at_ms ? p->worn_ms : at_ms;
-    float d = (float)(diff_ms(end_ms, p->replaced_ms) / DAY_MS);
+    double wf[7];
+    /* in working days (calendar days but on a machine idle on some days) */
+    float d = (float)(predict_work_clock(p, wf) ? predict_work_days(wf, p->replaced_ms, end_ms)
+                                                : diff_ms(end_ms, p->replaced_ms) / DAY_MS);
     if(p->n_intervals == PREDICT_INTERVALS) {
       memmove(p->intervals_d, p->intervals_d + 1, sizeof(float) * (PREDICT_INTERVALS - 1));
       p->n_intervals--;
@@ -1222,6 +1226,61 @@ static double week_days(double amount, double rate, int64_t now_ms, const double
     d = (d + 1) % 7;
   }
   return t + left / rate;
+}
+
+bool predict_work_clock(const struct predictor *p, double f[7])
+{
+  double sigma = p->params->model == PREDICT_MODEL_USAGE ? 0 : p->noise * 0.8862;
+  double use = 0, time = 0;
+  int d;
+  if(K_WEEK && week_factors(p, sigma, f)) {
+    for(d = 0; d < 7; d++) {
+      use += (double)p->dow_use[d];
+      time += (double)p->dow_time[d];
+    }
+    for(d = 0; d < 7; d++)
+      if((double)p->dow_use[d] / (double)p->dow_time[d] < 0.25 * use / time)
+        return true;
+  }
+  for(d = 0; d < 7; d++)
+    f[d] = 1;
+  return false;
+}
+
+double predict_work_days(const double f[7], int64_t from_ms, int64_t to_ms)
+{
+  double w = 0, weeks;
+  int64_t day_end;
+  int d;
+  if(to_ms <= from_ms)
+    return 0;
+  /* whole weeks at once (a week is 7 working days: the factors' mean is 1) */
+  weeks = floor(diff_ms(to_ms, from_ms) / (7 * DAY_MS));
+  if(weeks >= 1) {
+    w = 7 * weeks;
+    from_ms += (int64_t)weeks * 7 * 86400000;
+  }
+  d = dow_of(from_ms);
+  day_end = from_ms - (((from_ms % 86400000) + 86400000) % 86400000) + 86400000;
+  while(from_ms < to_ms) {
+    int64_t e = day_end < to_ms ? day_end : to_ms;
+    w += f[d] * diff_ms(e, from_ms) / DAY_MS;
+    from_ms = e;
+    day_end += 86400000;
+    d = d == 6 ? 0 : d + 1;
+  }
+  return w;
+}
+
+double predict_calendar_days(const double f[7], int64_t now_ms, double work_d)
+{
+  if(isnan(work_d))
+    return work_d;
+  if(!(work_d > 0))
+    return 0;
+  if(work_d == INFINITY)
+    return INFINITY;
+  return week_days(work_d, 1.0, now_ms, f);
 }
 
 /*

@@ -220,10 +220,37 @@ void predict_eval(const struct predictor *p, int64_t now_ms, struct prediction *
 
 /*
  * Typical life of one part in days, for cover_days: the median of the past
- * replacement intervals when there is one, else the whole rated life at the
+ * replacement intervals (in working days: predict_work_clock) when there is one, else the whole rated life at the
  * current rate (100 / rate_per_day), INFINITY when not depleting.
  */
 double predict_typical_life_days(const struct predictor *p, const struct prediction *pr);
+
+/*
+ * Working time (docs/prediction.md, "Working time"): a machine that runs on
+ * some days of the week only wears its parts on those days, so a part's life
+ * measured in calendar days depends on where in the week it was fitted (a
+ * part fitted early on a Saturday of a Saturday-only machine wears out that
+ * day; the next lasts a week). Measured in working days, the calendar time
+ * weighted by the weekly profile's factors (mean 1: a week is 7 working days
+ * whatever its shape), every such part lasts the same.
+ *
+ * predict_work_clock: whether p's parts are measured in working time: the
+ * weekly profile seen on every day of the week for most of a day, and a day
+ * wearing under a quarter of the week's mean (a machine idle on some days:
+ * weekends, or all but Saturday). Then f[0..6] receives the profile's factors
+ * (Monday first, UTC days; mean 1) as predict_eval() uses them; else f is all 1
+ * (a machine that runs every day: working time is calendar time, its days'
+ * differences are load, not idle time).
+ * predict_work_days: the working days between from_ms and to_ms (0 when
+ * to_ms <= from_ms) under factors f.
+ * predict_calendar_days: the calendar days from now_ms until work_d working
+ * days have passed under f (0 for work_d <= 0, INFINITY for INFINITY).
+ * Past replacement intervals (predict_typical_life_days) are kept in working
+ * days (when a replacement is seen).
+ */
+bool predict_work_clock(const struct predictor *p, double f[7]);
+double predict_work_days(const double f[7], int64_t from_ms, int64_t to_ms);
+double predict_calendar_days(const double f[7], int64_t now_ms, double work_d);
 
 /* Start of the history the slope uses (segment start), INT64_MIN before any reading. */
 int64_t predict_window_start_ms(const struct predictor *p);

@@ -815,32 +815,38 @@ static void sat_run_close(struct sat_run *r)
 
 /*
  * A part that wears on Saturdays only (bench/plant's burst profile), read
- * hourly from Monday 00:00: flat all week, then 2 points an hour from
- * Saturday 00:00, so a part lasts 50 Saturday hours, 14.6 calendar days
- * (48 % a week). The installed part (30 % left) wears out at 15:00 and a
- * spare is fitted (one left); with 21 days to a delivery the default rule
- * orders soon after. That first line must not hold more than a calendar-time
- * estimate needs: ceil((2 x 21 + 2 - position_days) / life) parts with the
- * life from the wear seen over the time seen (the same week: 14.6 days).
- * Sized on the rate of its operating hours (2.1 days a part) it was 20.
+ * hourly from Monday 00:00: flat all week, then 2 points an hour on
+ * Saturdays, so a part lasts 50 Saturday hours, 14.6 calendar days (48 % a
+ * week). The installed part (30 % left) wears out at 15:00 on the first
+ * Saturday and a spare is fitted (one left): the new part and the spare last
+ * about 29 days, a delivery takes 21, so the default rule must order within
+ * 8 days of that fit (it did at once when the Saturday's rate stood for the
+ * week's). That first line must not hold more than a calendar-time estimate
+ * needs: ceil((2 x 21 + 2 - position_days) / life) parts with the life from
+ * the wear seen over the time seen (14.6 days). Sized on the rate of its
+ * operating hours (2.1 days a part) it was 20.
  */
 static void test_first_order_of_saturday_part(void **state)
 {
   struct sat_run r;
   int64_t t, sat;
-  double cal_life = 100.0 / 48 * 7, need;
+  double cal_life = 100.0 / 48 * 7, need, used = 0.7;
   size_t n = 0;
   (void)state;
   sat_run_open(&r, "1814400000", 0);
   sat = r.mon + 5 * DAY_MS;
-  for(t = r.mon; t < sat; t += HOUR_MS)
-    submit(&r.e, "lvl", t, 30);
-  for(t = sat; t < sat + DAY_MS && n == 0; t += HOUR_MS) {
-    int64_t h = (t - sat) / HOUR_MS;
-    submit(&r.e, "lvl", t, h < 15 ? 30 - 2 * (double)h : 100 - 2 * (double)(h - 15));
-    n = evaluate(&r.e, t, false, &r.st, &r.s, &r.d);
+  for(t = r.mon; t < sat + 3 * 7 * DAY_MS && n == 0; t += HOUR_MS) {
+    if((t - r.mon) / DAY_MS % 7 == 5)
+      used += 0.02;
+    if(t == sat + 15 * HOUR_MS)
+      used = 0;
+    submit(&r.e, "lvl", t, 100 * (1 - used));
+    if(t >= sat)
+      n = evaluate(&r.e, t, false, &r.st, &r.s, &r.d);
   }
-  assert_int_equal(n, 1); /* it ordered on Saturday */
+  assert_int_equal(n, 1);
+  t -= HOUR_MS;
+  assert_true(t < sat + 15 * HOUR_MS + 8 * DAY_MS); /* in time for 21 days to a delivery */
   assert_int_equal(store_spares(&r.e, "m1/filter"), 1);
   assert_true(fabs(r.s.replenish_days - 21) < 1e-9);
   assert_ptr_equal(r.d.rule, &r.e.cfg->default_rule);
@@ -1130,6 +1136,61 @@ static void test_saturday_part_fit_after_short_interval(void **state)
   env_close(&e);
 }
 
+/*
+ * bench/plant seed 13's p29: a part worn on Saturdays only, 17 operating hours a part
+ * (1.4 parts a Saturday: one fitted early on a Saturday wears out that evening, the
+ * next one the Saturday after), read hourly with noise, fitted 2 h after it wears out
+ * while the shelf has one; 18 days to a delivery, 12 spares at the start. Run as a
+ * plant for 30 weeks (the default rule; a line lands on the shelf 18 days after it is
+ * drafted). Its intervals were 17 hours or a week in calendar time and the shelf's
+ * low bound counted every spare at the shortest: lines of a pack every ~18 days while
+ * 8-20 spares sat on the shelf. Two replenishment times and the margin (38 days) use
+ * 7.6 parts: no line is drafted with more than 8 on the shelf, and after the first
+ * line came the part never stands worn out with the shelf empty.
+ */
+static void test_burst_part_no_line_over_full_shelf(void **state)
+{
+  struct sat_run r;
+  int64_t t, fit_at = INT64_MIN, arrive = INT64_MIN, pending = 0, first_arrival = INT64_MIN;
+  int64_t shelf = 12, max_shelf_at_line = 0, lines = 0, empty_h = 0;
+  double used = 0.3;
+  uint32_t rnd = 13;
+  (void)state;
+  sat_run_open(&r, "1555200000", 12);
+  for(t = r.mon; t < r.mon + 30 * 7 * DAY_MS; t += HOUR_MS) {
+    if((t - r.mon) / DAY_MS % 7 == 5) /* Saturday */
+      used = fmin(1, used + 1.0 / 17);
+    if(arrive != INT64_MIN && t >= arrive) {
+      shelf += pending;
+      assert_int_equal(store_add_spares(r.e.st, "m1/filter", pending, t, NULL), RS_OK);
+      arrive = INT64_MIN;
+      if(first_arrival == INT64_MIN)
+        first_arrival = t;
+    }
+    if(fit_at != INT64_MIN && t >= fit_at) {
+      used = 0;
+      shelf--;
+      fit_at = INT64_MIN;
+    }
+    if(used >= 1 && fit_at == INT64_MIN && shelf > 0)
+      fit_at = t + 2 * HOUR_MS;
+    if(used >= 1 && shelf == 0 && first_arrival != INT64_MIN)
+      empty_h++;
+    submit_noisy(&r.e, t, 100 * (1 - used), &rnd);
+    if(evaluate(&r.e, t, arrive != INT64_MIN, &r.st, &r.s, &r.d) == 1) {
+      pending = r.d.quantity;
+      arrive = t + 18 * DAY_MS;
+      lines++;
+      max_shelf_at_line = shelf > max_shelf_at_line ? shelf : max_shelf_at_line;
+    }
+  }
+  assert_int_equal(store_spares(&r.e, "m1/filter"), shelf); /* every fit counted */
+  assert_true(lines >= 2);
+  assert_true(max_shelf_at_line <= 8);
+  assert_int_equal(empty_h, 0);
+  sat_run_close(&r);
+}
+
 /* A button (a coil): a 0 -> 1 edge is one press, taken by one snapshot. */
 static void test_button_edge(void **state)
 {
@@ -1173,6 +1234,7 @@ int main(void)
       cmocka_unit_test(test_saturday_part_short_interval_no_big_line),
       cmocka_unit_test(test_saturday_part_projection_after_burst),
       cmocka_unit_test(test_saturday_part_fit_after_short_interval),
+      cmocka_unit_test(test_burst_part_no_line_over_full_shelf),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
