@@ -593,6 +593,51 @@ static void test_typical_life_learned(void **state)
   assert_true(fabs(predict_typical_life_days(&p, &pr) - 30) < 0.01);
 }
 
+/*
+ * Working time (predict.h): on a machine that runs on Saturdays only, a part
+ * lasting 17 Saturday hours, read hourly and fitted 2 h after it wears out, lasts
+ * 17 hours when fitted early on a Saturday and about a week when fitted late on
+ * one. In working days (a week is 7, all of them on Saturday here) every part
+ * lasts 17 / 24 x 7 = 4.96: the typical life says so, and the clock's own
+ * arithmetic converts both ways.
+ */
+static void test_work_time_saturday_machine(void **state)
+{
+  const double sat[7] = {0, 0, 0, 0, 0, 7, 0};
+  struct predict_params pp;
+  struct predictor p;
+  struct prediction pr;
+  double f[7], used = 0.5;
+  int64_t t, fit_at = INT64_MIN, sat0 = T0 + 2 * DAY_MS; /* T0 is a Thursday */
+  int events = 0;
+  (void)state;
+  assert_true(fabs(predict_work_days(sat, T0, T0 + 7 * DAY_MS) - 7) < 1e-9);
+  assert_true(fabs(predict_work_days(sat, sat0, sat0 + DAY_MS / 2) - 3.5) < 1e-9);
+  assert_true(fabs(predict_work_days(sat, T0, T0 + 23 * DAY_MS) - 21) < 1e-9);
+  assert_true(fabs(predict_calendar_days(sat, T0, 3.5) - 2.5) < 1e-9);
+  assert_true(fabs(predict_calendar_days(sat, T0, 10.5) - 9.5) < 1e-9);
+  assert_true(predict_calendar_days(sat, T0, 0) == 0);
+  level_params(&pp, 100, 0);
+  predict_init(&p, &pp);
+  assert_false(predict_work_clock(&p, f));
+  for(t = T0; t < T0 + 12 * 7 * DAY_MS; t += HOUR_MS) {
+    if((t - T0) / DAY_MS % 7 == 2) /* Saturday */
+      used = fmin(1, used + 1.0 / 17);
+    if(fit_at != INT64_MIN && t >= fit_at) {
+      used = 0;
+      fit_at = INT64_MIN;
+    }
+    if(used >= 1 && fit_at == INT64_MIN)
+      fit_at = t + 2 * HOUR_MS;
+    events += predict_add(&p, t, 100 * (1 - used), NULL);
+  }
+  assert_true(events >= 15);
+  assert_true(predict_work_clock(&p, f));
+  assert_true(f[5] > 6.5 && f[0] < 0.2);
+  predict_eval(&p, t, &pr);
+  assert_true(fabs(predict_typical_life_days(&p, &pr) - 17.0 / 24 * 7) < 0.5);
+}
+
 static void test_mark_replaced_usage(void **state)
 {
   struct predict_params pp;
@@ -1394,6 +1439,7 @@ int main(void)
       cmocka_unit_test(test_little_history_low_confidence),
       cmocka_unit_test(test_prior_life),
       cmocka_unit_test(test_typical_life_learned),
+      cmocka_unit_test(test_work_time_saturday_machine),
       cmocka_unit_test(test_mark_replaced_usage),
       cmocka_unit_test(test_button_no_prediction),
       cmocka_unit_test(test_params_from_cfg),
