@@ -88,6 +88,7 @@ struct pipeline {
   size_t n_polls;
 
   struct rs_strv alerts;
+  size_t n_shop_alerts; /* the first this many of alerts are the shop's (pipeline_shop_alerts) */
   int64_t next_due;
 };
 
@@ -2029,6 +2030,11 @@ static void rebuild_alerts(struct pipeline *p, const struct cfg *cfg)
              p->auth_status);
   if(p->client_err[0])
     rs_strv_add(&a, "commerce: no client: %s", p->client_err);
+  for(i = 0; i < p->n_polls && a.n < MAX_ALERTS; i++) {
+    if(p->polls[i].alert)
+      rs_strv_add(&a, "%s", p->polls[i].alert);
+  }
+  p->n_shop_alerts = a.n;
   if(p->n_no_shop) {
     const char *why = "no request body (see the log)";
     if(!cfg->commerce.set)
@@ -2039,10 +2045,6 @@ static void rebuild_alerts(struct pipeline *p, const struct cfg *cfg)
       why = "the commerce client is not available";
     rs_strv_add(&a, "%zu approved order%s not sent: %s", p->n_no_shop, p->n_no_shop == 1 ? "" : "s",
              why);
-  }
-  for(i = 0; i < p->n_polls && a.n < MAX_ALERTS; i++) {
-    if(p->polls[i].alert)
-      rs_strv_add(&a, "%s", p->polls[i].alert);
   }
   p->alerts = a;
 }
@@ -2111,6 +2113,12 @@ enum rs_err pipeline_tick(struct pipeline *p, const struct cfg *cfg, int64_t now
 int64_t pipeline_next_due(const struct pipeline *p)
 {
   return p->answers_waiting ? INT64_MIN : p->next_due;
+}
+
+size_t pipeline_shop_alerts(const struct pipeline *p, const char *const **out)
+{
+  *out = (const char *const *)p->alerts.v;
+  return p->n_shop_alerts < p->alerts.n ? p->n_shop_alerts : p->alerts.n;
 }
 
 size_t pipeline_alerts(const struct pipeline *p, const char *const **out)

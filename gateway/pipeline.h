@@ -190,6 +190,12 @@ enum rs_err pipeline_order_reasons(struct pipeline *p, const char *order_id, cha
  * the pipeline, valid until the next tick. Returns the count.
  */
 size_t pipeline_alerts(const struct pipeline *p, const char *const **out);
+/*
+ * The alerts of pipeline_alerts() about the shop itself (credentials refused,
+ * no client, an order the shop does not know or answers unusably about):
+ * the ones the status view does not find in the database. Same lifetime.
+ */
+size_t pipeline_shop_alerts(const struct pipeline *p, const char *const **out);
 /* Whether the shop refused the credentials at the last attempt (alert is up). */
 bool pipeline_auth_alert(const struct pipeline *p);
 

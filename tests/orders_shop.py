@@ -5,7 +5,7 @@
 usage: orders_shop.py DRIVER SIM CASE
   DRIVER  tests/test_orders_driver (real pipeline + store + commerce client)
   SIM     restock-sim
-  CASE    happy | retry500 | retry429 | retry429date | crash | crash-restockd
+  CASE    happy | retry500 | retry429 | retry429date | crash | crash-restockd | alerts
 
 happy     three orders go through submitted, shipped, delivered; the shop holds
           each exactly once, hit by one POST; spares grew by the delivered units.
@@ -17,6 +17,10 @@ crash     the driver is SIGKILLed 100 times at random moments while it batches
           and submits 200 orders to a shop with latency, 503s, 429s, dropped
           answers and a processing window (409); after a final run the shop holds
           every order exactly once and the database agrees, body for body.
+alerts    the real restockd: a submitted order the shop no longer knows (404 on its
+          status), then a shop that refuses the credentials (401): each is an alert
+          on /api/v1/status, the page and /metrics (SPEC 9). Needs RESTOCKD,
+          RESTOCKCTL and CTL_SEED as crash-restockd.
 crash-restockd  the same against the real restockd: 300 orders are approved
           with restockctl, then restockd is SIGKILLed 100 times at random
           moments while its outbox submits them, restarted each time; finally
@@ -72,11 +76,11 @@ def fail(msg):
 
 
 class Shop:
-    def __init__(self, tmp, extra, time_scale=None):
-        self.dir = os.path.join(tmp, "shop")
+    def __init__(self, tmp, extra, time_scale=None, port=0, name="shop"):
+        self.dir = os.path.join(tmp, name)
         os.mkdir(self.dir)
         with open(os.path.join(self.dir, "sim.yaml"), "w") as f:
-            f.write(SHOP_YAML % extra)
+            f.write((SHOP_YAML % extra).replace("127.0.0.1:0", "127.0.0.1:%d" % port))
         args = [SIM, "--config", os.path.join(self.dir, "sim.yaml"), "--log-level", "error"]
         if time_scale:
             args += ["--time-scale", str(time_scale)]
@@ -386,12 +390,100 @@ def case_crash_restockd(tmp):
         shop.stop()
 
 
+def case_alerts(tmp):
+    """SPEC 9's alerts on the status page, the API and the metrics of a real restockd: a shop
+    that no longer knows a submitted order (404 on its status), then one that refuses the
+    credentials (401)."""
+    restockd, ctl, seed = os.environ["RESTOCKD"], os.environ["RESTOCKCTL"], os.environ["CTL_SEED"]
+    shop_port, http_port = reserve_port(), reserve_port()
+    url = "http://127.0.0.1:%d" % http_port
+    cfg = os.path.join(tmp, "restockd")
+    os.mkdir(cfg)
+    db = os.path.join(tmp, "restockd.db")
+    with open(os.path.join(cfg, "restock.yaml"), "w") as f:
+        f.write((RESTOCKD_YAML % {"http": http_port, "db": db, "port": shop_port})
+                .replace("status_interval: 1h", "status_interval: 1s"))
+    oid = subprocess.run([seed, db, "press-001/filter", "FLT-100", "1", "4250"],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    subprocess.run([ctl, "--config", cfg, "orders", "approve", oid], capture_output=True,
+                   check=True)
+
+    def get(path):
+        with urllib.request.urlopen(url + path, timeout=10) as r:
+            return r.read().decode()
+
+    def wait_for(what, cond):
+        end = time.monotonic() + 60  # a hang guard, not a measure
+        while time.monotonic() < end:
+            try:
+                if cond():
+                    return True
+            except OSError:
+                pass
+            time.sleep(0.2)
+        print("hung: %s not seen within 60 s" % what)
+        return False
+
+    def alerts():
+        return json.loads(get("/api/v1/status"))["alerts"]
+
+    def commerce_metric():
+        m = re.search(r'^restock_alerts\{kind="commerce"\} (\d+)', get("/metrics"), re.M)
+        return int(m.group(1)) if m else -1
+
+    shop = Shop(tmp, "", port=shop_port)
+    d = subprocess.Popen([restockd, "--config", cfg, "--log-level", "error"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        if not wait_for("the order submitted", lambda: json.loads(
+                get("/api/v1/orders/" + oid))["state"] == "submitted"):
+            fail("the order was not submitted")
+        # the shop loses its orders: the status poll gets 404
+        shop.stop()
+        shop = Shop(tmp, "", port=shop_port, name="shop2")
+        if not wait_for("a 404 alert", lambda: any("does not know" in a for a in alerts())):
+            fail("SPEC 9: a 404 on an order's status is alerted; /api/v1/status alerts: %r"
+                 % alerts())
+        if commerce_metric() < 1:
+            fail("restock_alerts{kind=\"commerce\"} counts the 404 alert (got %d)"
+                 % commerce_metric())
+        if "does not know" not in get("/"):
+            fail("the status page shows the 404 alert")
+        # the shop now wants credentials restockd does not have: a new order gets 401 (the
+        # unknown one is polled again only at the longest interval); restockd restarted
+        # submits what is approved at once
+        d.send_signal(signal.SIGTERM)
+        d.wait(15)
+        oid2 = subprocess.run([seed, db, "press-002/filter", "FLT-100", "1", "4250"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        subprocess.run([ctl, "--config", cfg, "orders", "approve", oid2], capture_output=True,
+                       check=True)
+        shop.stop()
+        with open(os.path.join(tmp, "tok"), "w") as f:
+            f.write("s3cret\n")
+        os.chmod(os.path.join(tmp, "tok"), 0o600)
+        shop = Shop(tmp, "  auth: {type: bearer, token_file: %s}" % os.path.join(tmp, "tok"),
+                    port=shop_port, name="shop3")
+        d = subprocess.Popen([restockd, "--config", cfg, "--log-level", "error"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if not wait_for("a credentials alert", lambda: any(
+                a.startswith("commerce: the shop refuses the credentials") for a in alerts())):
+            fail("SPEC 9: 401 shows an alert on the status page (docs/orders.md's "
+                 "'commerce: the shop refuses the credentials'); alerts: %r" % alerts())
+        print("alerts: %r, restock_alerts{kind=\"commerce\"} %d" % (alerts(),
+                                                                     commerce_metric()))
+    finally:
+        d.send_signal(signal.SIGTERM)
+        d.wait(15)
+        shop.stop()
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="rs-orders-")
     try:
         {"happy": case_happy, "retry500": case_retry500, "retry429": case_retry429,
          "retry429date": lambda t: case_retry429(t, "http-date"), "crash": case_crash,
-         "crash-restockd": case_crash_restockd}[CASE](tmp)
+         "crash-restockd": case_crash_restockd, "alerts": case_alerts}[CASE](tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print("ok " + CASE)

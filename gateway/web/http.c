@@ -406,6 +406,11 @@ static void collect_view(struct http_server *s, struct status_view *v)
 {
   status_view_collect(v, cur_cfg(s), s->env.core.sched,
                       s->env.core.rp, s->env.st, clock_wall_ms(s->env.clk));
+  if(s->env.core.pl) {
+    const char *const *a;
+    size_t n = pipeline_shop_alerts(s->env.core.pl, &a);
+    status_view_set_shop_alerts(v, a, n);
+  }
 }
 
 static int on_healthz(struct http_server *s, struct httpd_req *req)

@@ -293,8 +293,8 @@ static bool cons_value(size_t f, const struct status_consumable *c, double *x)
 static void render_alerts(const struct metrics_input *in, struct rs_buf *o)
 {
   static const char *const kinds[] = {"approval_expired", "spare_unused", "unknown_part_fitted",
-                                      "empty", "device_down", "stale", "submission", "no_shop",
-                                      "storage", "clock"};
+                                      "empty", "device_down", "stale", "submission", "commerce",
+                                      "no_shop", "storage", "clock"};
   size_t counts[RS_ARRAY_LEN(kinds)], k;
   status_alert_counts(in->v, in->cfg, in->st, kinds, RS_ARRAY_LEN(kinds), counts);
   prom_head(o, "restock_alerts", "gauge", "Alerts shown now, by kind (the status page's banner).");

@@ -109,6 +109,8 @@ struct status_view {
   struct status_consumable *consumables; /* in config order: device by device */
   size_t n_consumables;
   uint64_t readings_submitted, readings_stored, store_errors;
+  char **shop_alerts; /* the shop's alerts, copied (status_view_set_shop_alerts) */
+  size_t n_shop_alerts;
 };
 
 /*
@@ -121,6 +123,12 @@ void status_view_collect(struct status_view *v, const struct cfg *cfg,
                          const struct scheduler *sched, struct reading_path *rp, struct store *st,
                          int64_t now_ms);
 void status_view_free(struct status_view *v);
+/*
+ * The order pipeline's alerts about the shop (pipeline_shop_alerts(): the
+ * credentials refused, an order the shop does not know...) into v, copied:
+ * they show with kind "commerce". Allocation failure aborts.
+ */
+void status_view_set_shop_alerts(struct status_view *v, const char *const *alerts, size_t n);
 
 /* The consumable entry of v with full id "device/id", or NULL. */
 const struct status_consumable *status_view_consumable(const struct status_view *v,
@@ -128,8 +136,8 @@ const struct status_consumable *status_view_consumable(const struct status_view 
 
 /*
  * An alert for people: its kind (a stable word: "device_down", "stale",
- * "empty", "approval_expired", "storage", "submission", "no_shop",
- * "clock", "spare_unused", "unknown_part_fitted"), a sentence and a link to the page that shows it (may be NULL).
+ * "empty", "approval_expired", "storage", "submission", "commerce",
+ * "no_shop", "clock", "spare_unused", "unknown_part_fitted"), a sentence and a link to the page that shows it (may be NULL).
  */
 struct status_alert {
   const char *kind;
@@ -142,7 +150,8 @@ struct status_alert {
  * free with status_alert_items_free(). Covers the clock, parts empty now,
  * devices down, stale consumables, approvals that expired within the last
  * 7 days, storage errors (readings the database refused), orders with a
- * submission error, approved orders not sent because no shop is configured.
+ * submission error, the shop's alerts (status_view_set_shop_alerts),
+ * approved orders not sent because no shop is configured.
  */
 void status_alert_items(const struct status_view *v, const struct cfg *cfg, struct store *st,
                         struct status_alert **out, size_t *n);
