@@ -1213,6 +1213,10 @@ static double week_days(double amount, double rate, int64_t now_ms, const double
   left -= use;
   d = (d + 1) % 7;
   weeks = floor(left / (7 * rate));
+  /* (an amount of exactly whole weeks ends on the last week's last working day, not
+     after the idle days that follow it: one week less at once, walked day by day) */
+  if(weeks >= 1 && weeks * 7 * rate >= left)
+    weeks -= 1;
   if(!(weeks < 1e7))
     return t + left / rate;
   left -= weeks * 7 * rate;

@@ -617,6 +617,8 @@ static void test_work_time_saturday_machine(void **state)
   assert_true(fabs(predict_calendar_days(sat, T0, 3.5) - 2.5) < 1e-9);
   assert_true(fabs(predict_calendar_days(sat, T0, 10.5) - 9.5) < 1e-9);
   assert_true(predict_calendar_days(sat, T0, 0) == 0);
+  /* exactly two Saturdays: the end of the second one (it was the Friday after, or NaN) */
+  assert_true(fabs(predict_calendar_days(sat, T0, 14) - 10) < 1e-9);
   level_params(&pp, 100, 0);
   predict_init(&p, &pp);
   assert_false(predict_work_clock(&p, f));
