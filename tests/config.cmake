@@ -18,3 +18,9 @@ foreach(mode invalid valid)
     endif()
   endforeach()
 endforeach()
+
+# The YAML examples of docs/configuration.md load (restock.yaml sections, rules).
+add_test(NAME config_docs_examples
+         COMMAND /bin/sh ${RESTOCK_TEST_DIR}/check_config_docs.sh $<TARGET_FILE:restockd>
+                 ${CMAKE_SOURCE_DIR})
+set_tests_properties(config_docs_examples PROPERTIES TIMEOUT 60)
