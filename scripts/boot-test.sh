@@ -14,49 +14,23 @@
 # installed if missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-debdir=$(cd "${1:-out/deb}" && pwd)
-mirror=${MIRROR:-$(scripts/apt-mirror.sh)}
-[ "$(id -u)" -eq 0 ] || { echo "boot-test: needs root" >&2; exit 2; }
-shopt -s nullglob
-debs=("$debdir"/restockd_*.deb)
-[ ${#debs[@]} -eq 1 ] || { echo "boot-test: expected one restockd_*.deb in $debdir" >&2; exit 2; }
-for p in debootstrap systemd-container; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
-    apt-get update -q
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$p"
-  fi
-done
-
-t0=$(date +%s)
-work=$(mktemp -d "${TMPDIR:-/var/tmp}/restock-boot-test.XXXXXX")
-cleanup() {
-  if [ "${KEEP:-0}" = 1 ]; then echo "boot-test: root kept in $work/root"
-  elif grep -q " $work/" /proc/self/mountinfo; then echo "boot-test: mounts left in $work" >&2
-  else rm -rf "$work"; fi
-}
-trap cleanup EXIT
+. scripts/root-common.sh
+root_init boot-test
+root_debs "${1:-out/deb}"
+root_need debootstrap systemd-container
+root_workdir
 root=$work/root
-
-cache_args=()
-if [ -n "${DEBOOTSTRAP_CACHE:-}" ]; then
-  mkdir -p "$DEBOOTSTRAP_CACHE"
-  cache_args=(--cache-dir="$DEBOOTSTRAP_CACHE")
-fi
-echo "== debootstrap bookworm (minbase + systemd)"
-debootstrap "${cache_args[@]}" --variant=minbase --include=systemd,systemd-sysv,dbus,procps \
-  bookworm "$root" "$mirror" >"$work/debootstrap.log" 2>&1 || { tail -n 30 "$work/debootstrap.log"; exit 1; }
-echo "debootstrap: $(($(date +%s) - t0)) s"
+root_debootstrap "$root" --include=systemd,systemd-sysv,dbus,procps
 cp "${debs[@]}" "$root/tmp/"
-cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
 
 echo "== install the package (chroot, private mount namespace)"
 unshare --mount --fork bash -euo pipefail -c '
-  root=$1
-  mount --make-rprivate /
-  mount -t proc proc "$root/proc"; mount --rbind /dev "$root/dev"; mount -t tmpfs tmpfs "$root/run"
-  chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive sh -c \
+  . "$1"
+  root=$2
+  root_mounts "$root"
+  root_chroot "$root" sh -c \
     "apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends /tmp/restockd_*.deb" \
-    >"$root/tmp/install.log" 2>&1 || { tail -n 30 "$root/tmp/install.log"; exit 1; }' _ "$root"
+    >"$root/tmp/install.log" 2>&1 || { tail -n 30 "$root/tmp/install.log"; exit 1; }' _ "$root_common" "$root"
 
 # A oneshot unit in the container does the checks, writes /boot-test.txt and
 # powers the container off.
@@ -119,5 +93,6 @@ if [ ! -f "$root/boot-test.txt" ]; then
 fi
 cat "$root/boot-test.txt"
 fails=$(sed -n 's/^fails=//p' "$root/boot-test.txt")
-echo "boot-test: $([ "$fails" = 0 ] && echo OK || echo FAILED) in $(($(date +%s) - t0)) s"
-[ "$fails" = 0 ]
+[ "$fails" = 0 ] && rc=0 || rc=1
+root_verdict "$rc"
+exit "$rc"

@@ -14,49 +14,29 @@
 # Needs root and network to the mirror.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/root-common.sh
 src=$PWD
 arch=${1:-arm64}
-mirror=${MIRROR:-$(scripts/apt-mirror.sh)}
 case "$arch" in
   arm64) qemu=qemu-aarch64 ;;
   armhf) qemu=qemu-arm ;;
   riscv64) qemu=qemu-riscv64 ;;
   *) qemu="" ;;
 esac
-[ "$(id -u)" -eq 0 ] || { echo "cross-build: needs root" >&2; exit 2; }
-if ! dpkg-query -W -f='${Status}' debootstrap 2>/dev/null | grep -q 'install ok installed'; then
-  apt-get update -q
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends debootstrap
-fi
-
-t0=$(date +%s)
-work=$(mktemp -d "${TMPDIR:-/var/tmp}/restock-cross.XXXXXX")
-cleanup() {
-  if [ "${KEEP:-0}" = 1 ]; then echo "cross-build: root kept in $work/root"
-  elif grep -q " $work/" /proc/self/mountinfo; then echo "cross-build: mounts left in $work" >&2
-  else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-
-echo "== debootstrap bookworm (minbase)"
-debootstrap --variant=minbase bookworm "$work/root" "$mirror" >"$work/debootstrap.log" 2>&1 || {
-  tail -n 30 "$work/debootstrap.log"; exit 1; }
-t1=$(date +%s)
-echo "debootstrap: $((t1 - t0)) s"
+root_init cross-build
+root_need debootstrap
+root_workdir
+root_debootstrap "$work/root"
 mkdir -p "$work/root/src"
 tar -C "$src" --exclude='./build*' --exclude=./out --exclude=./.git --exclude=./debian \
     --exclude=./node_modules -cf - . | tar -C "$work/root/src" -xf -
-cp /etc/resolv.conf "$work/root/etc/resolv.conf" 2>/dev/null || true
 
 cat >"$work/inside.sh" <<'INSIDE'
 set -euo pipefail
-root=$1 arch=$2 qemu=$3
-mount --make-rprivate /
-mount -t proc proc "$root/proc"
-mount --rbind /dev "$root/dev"
-mount -t tmpfs tmpfs "$root/run"
-chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C.UTF-8 HOME=/root \
-  ARCH="$arch" QEMU="$qemu" bash -euo pipefail -c '
+. "$1"
+root=$2 arch=$3 qemu=$4
+root_mounts "$root"
+root_chroot "$root" ARCH="$arch" QEMU="$qemu" bash -euo pipefail -c '
 t0=$(date +%s)
 dpkg --add-architecture "$ARCH"
 apt-get update -q >/dev/null
@@ -77,12 +57,12 @@ fi
 '
 INSIDE
 rc=0
-unshare --mount --fork bash "$work/inside.sh" "$work/root" "$arch" "$qemu" || rc=$?
+unshare --mount --fork bash "$work/inside.sh" "$root_common" "$work/root" "$arch" "$qemu" || rc=$?
 if [ "$rc" = 0 ]; then
   rm -rf "out/deb-$arch"
   mkdir -p out
   cp -r "$work/root/src/out/deb-$arch" out/
   ls -l "out/deb-$arch"
 fi
-echo "cross-build: $([ "$rc" = 0 ] && echo OK || echo FAILED) in $(($(date +%s) - t0)) s"
+root_verdict "$rc"
 exit "$rc"

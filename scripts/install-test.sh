@@ -23,69 +23,23 @@
 # Needs root (debootstrap, chroot, unshare) and network to the mirror.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-debdir=$(cd "${1:-out/deb}" && pwd)
-mirror=${MIRROR:-$(scripts/apt-mirror.sh)}
-
-if [ "$(id -u)" -ne 0 ]; then
-  echo "install-test: needs root (debootstrap, chroot, mount namespaces)" >&2
-  exit 2
-fi
-shopt -s nullglob
-debs=("$debdir"/restockd_*.deb)
-if [ ${#debs[@]} -ne 1 ]; then
-  echo "install-test: expected one restockd_*.deb in $debdir (run scripts/build-deb.sh)" >&2
-  exit 2
-fi
+. scripts/root-common.sh
+root_init install-test
+root_debs "${1:-out/deb}"
 sim_debs=("$debdir"/restock-sim_*.deb)
-
-for p in debootstrap util-linux; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
-    apt-get update -q
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$p"
-  fi
-done
-
-t0=$(date +%s)
-work=$(mktemp -d "${TMPDIR:-/var/tmp}/restock-install-test.XXXXXX")
-cleanup() {
-  if [ "${KEEP:-0}" = 1 ]; then
-    echo "install-test: root kept in $work/root"
-  else
-    # only after the namespace (and its mounts) is gone; refuse if anything
-    # is still mounted below the dir
-    if grep -q " $work/" /proc/self/mountinfo; then
-      echo "install-test: mounts left below $work; not removing it" >&2
-    else
-      rm -rf "$work"
-    fi
-  fi
-}
-trap cleanup EXIT
-
-echo "== debootstrap bookworm (minbase) into $work/root"
-cache_args=()
-if [ -n "${DEBOOTSTRAP_CACHE:-}" ]; then
-  mkdir -p "$DEBOOTSTRAP_CACHE"
-  cache_args=(--cache-dir="$DEBOOTSTRAP_CACHE")
-fi
-debootstrap "${cache_args[@]}" --variant=minbase bookworm "$work/root" "$mirror" >"$work/debootstrap.log" 2>&1 || {
-  tail -n 30 "$work/debootstrap.log"; exit 1; }
-t1=$(date +%s)
-echo "debootstrap: $((t1 - t0)) s"
+root_need debootstrap util-linux
+root_workdir
+root_debootstrap "$work/root"
 
 mkdir -p "$work/root/tmp/debs"
 cp "${debs[@]}" "${sim_debs[@]}" "$work/root/tmp/debs/"
-cp /etc/resolv.conf "$work/root/etc/resolv.conf" 2>/dev/null || true
 
 # The test itself runs inside a private mount namespace.
 cat >"$work/inside.sh" <<'INSIDE'
 set -euo pipefail
-root=$1
-mount --make-rprivate /
-mount -t proc proc "$root/proc"
-mount -t sysfs sysfs "$root/sys"
-mount --rbind /dev "$root/dev"
-mount -t tmpfs tmpfs "$root/run"
+. "$1"
+root=$2
+root_mounts "$root" --sys
 
 fails=0
 ok() { echo "ok   $*"; }
@@ -94,8 +48,7 @@ check() { # description command...
   local d=$1; shift
   if "$@" >/dev/null 2>&1; then ok "$d"; else bad "$d"; fi
 }
-in_root() { chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C.UTF-8 \
-  DEBIAN_FRONTEND=noninteractive "$@"; }
+in_root() { root_chroot "$root" "$@"; }
 
 ta=$(date +%s)
 echo "== apt-get install ./restockd*.deb ./restock-sim*.deb (dependencies from the mirror)"
@@ -236,6 +189,6 @@ INSIDE
 
 echo "== install and check inside a private mount namespace"
 rc=0
-unshare --mount --fork bash "$work/inside.sh" "$work/root" || rc=$?
-echo "install-test: $([ "$rc" = 0 ] && echo OK || echo FAILED) in $(($(date +%s) - t0)) s (debootstrap $((t1 - t0)) s)"
+unshare --mount --fork bash "$work/inside.sh" "$root_common" "$work/root" || rc=$?
+root_verdict "$rc" "(debootstrap $((t1 - t0)) s)"
 exit "$rc"
