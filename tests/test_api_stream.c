@@ -7,7 +7,8 @@
  * ref_status(): the reference lives here, the product only streams), and
  * metrics_render()'s text, whether it comes in many parts or at once; and a
  * stream still reads its config after the daemon dropped it (a reload
- * while an answer is being sent).
+ * while an answer is being sent). The dashboard (html_dashboard_stream)
+ * read in parts is one whole page with every row in the order asked for.
  *
  * Real config loader, real SQLite store in a temp dir, real reading path
  * and scheduler (no adapter: its devices are listed, never polled).
@@ -31,6 +32,7 @@
 #include "gateway/scheduler.h"
 #include "gateway/store.h"
 #include "gateway/web/api.h"
+#include "gateway/web/html.h"
 #include "gateway/web/metrics.h"
 #include "gateway/web/status.h"
 
@@ -448,6 +450,80 @@ static void test_alert_counts(void **state)
   env_close(&e);
 }
 
+/*
+ * The dashboard (/) written while it is sent: read in parts as the HTTP
+ * server does, with the config dropped after the first part, it is one
+ * whole page: every consumable's row once, in the order asked for (sort by
+ * part), then the devices table with every device, the footer last.
+ */
+static void test_dashboard_parts(void **state)
+{
+  struct env e;
+  struct status_view v;
+  struct html_ctx x;
+  struct html_stream *hs = NULL;
+  struct rs_buf all = {0};
+  const char *p;
+  char prev[32] = "";
+  size_t parts = 0, rows = 0, devs = 0;
+  int rc;
+  (void)state;
+  env_open(&e);
+  collect(&e, &v);
+  memset(&x, 0, sizeof(x));
+  x.cfg = e.cfg;
+  x.st = e.st;
+  x.version = "test";
+  x.q.sort = "part";
+  x.q.dir = "asc";
+  assert_int_equal(html_dashboard_stream(&x, &v, &hs), RS_OK);
+  assert_non_null(hs);
+  assert_int_equal(v.n_consumables, 0); /* moved into the stream */
+  do {
+    struct rs_buf piece = {0};
+    rc = html_stream_fill(hs, &piece);
+    assert_true(rc == 0 || rc == 1);
+    rs_buf_append(&all, piece.data ? piece.data : "", piece.len);
+    rs_buf_free(&piece);
+    if(!parts++) { /* a reload while the page is sent: the stream holds its config (ASan) */
+      scheduler_free(e.sched);
+      e.sched = NULL;
+      reading_path_free(e.rp);
+      e.rp = NULL;
+      cfg_free(e.cfg);
+      e.cfg = NULL;
+    }
+  } while(rc == 1);
+  html_stream_free(hs);
+  assert_false(all.oom);
+  assert_true(parts > 2); /* ~16 KiB a part: 39 KB */
+  assert_non_null(strstr(all.data, ">120 of 120 shown<"));
+  /* the overview's rows: each consumable once, by part id ascending */
+  for(p = strstr(all.data, "<tr class=\"s-"); p; p = strstr(p + 1, "<tr class=\"s-")) {
+    const char *a = strstr(p, "<a href=\"/consumables/"), *id, *end;
+    char cur[32];
+    assert_non_null(a);
+    id = strchr(a + strlen("<a href=\"/consumables/"), '/') + 1;
+    end = strchr(id, '"');
+    assert_true((size_t)(end - id) < sizeof(cur));
+    memcpy(cur, id, (size_t)(end - id));
+    cur[end - id] = '\0';
+    assert_true(strcmp(prev, cur) <= 0);
+    memcpy(prev, cur, sizeof(prev));
+    rows++;
+  }
+  assert_int_equal(rows, 4 * N_CONS);
+  /* then the devices, every one, after the overview; the page ends with the footer */
+  assert_true(strstr(all.data, "id=\"devices\"") > strstr(all.data, "</tbody></table>"));
+  for(p = strstr(all.data, "<tr class=\"device\""); p; p = strstr(p + 1, "<tr class=\"device\""))
+    devs++;
+  assert_int_equal(devs, N_DEV);
+  assert_non_null(strstr(all.data, "id=\"dev-m3\""));
+  assert_int_equal(strcmp(all.data + all.len - strlen("</body></html>\n"), "</body></html>\n"), 0);
+  rs_buf_free(&all);
+  env_close(&e);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -457,6 +533,7 @@ int main(void)
       cmocka_unit_test(test_metrics_parts),
       cmocka_unit_test(test_metrics_heads_once),
       cmocka_unit_test(test_alert_counts),
+      cmocka_unit_test(test_dashboard_parts),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

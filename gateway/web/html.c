@@ -5,12 +5,14 @@
 #include "gateway/web/html.h"
 
 #include <inttypes.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "adapters/adapter.h"
+#include "base/docstream.h"
 #include "base/escape.h"
 #include "base/clock.h"
 
@@ -957,35 +959,39 @@ static void overview_row(struct rs_buf *o, const struct status_consumable *sc)
 }
 
 /*
- * The overview: the filter form, then one row per consumable that passes
- * the filters, in the chosen order. Column headers are links that sort by
- * that column (again: the other direction).
+ * The overview up to its rows: the filter form, then the table's head with
+ * column headers that are links sorting by that column (again: the other
+ * direction). Returns the rows to show (indexes into x->v->consumables, in
+ * the chosen order; caller frees) and their number in *n, and sets *table
+ * when the table is open (its rows and end follow: overview_end()).
  */
-static void overview_section(struct rs_buf *o, const struct html_ctx *x)
+static size_t *overview_head(struct rs_buf *o, const struct html_ctx *x, size_t *n, bool *table)
 {
   const struct status_view *v = x->v;
   struct view_opts vo = view_opts_of(&x->q);
   size_t *rows = rs_xcalloc(v->n_consumables ? v->n_consumables : 1, sizeof(*rows));
-  size_t i, n = 0;
+  size_t i;
   unsigned c;
 
+  *n = 0;
+  *table = false;
   for(i = 0; i < v->n_consumables; i++)
     if(row_shown(&v->consumables[i], &vo))
-      rows[n++] = i;
+      rows[(*n)++] = i;
   sort_ctx.v = v;
   sort_ctx.vo = vo;
-  qsort(rows, n, sizeof(*rows), cmp_rows);
+  qsort(rows, *n, sizeof(*rows), cmp_rows);
   sort_ctx.v = NULL;
 
   rs_buf_puts(o, "<section id=\"consumables\" aria-labelledby=\"consumables-h\">"
                  "<h2 id=\"consumables-h\">Consumables</h2>\n");
   filter_form(o, x, &vo);
-  rs_buf_printf(o, "<p class=\"muted\" id=\"shown\">%zu of %zu shown</p>\n", n, v->n_consumables);
+  rs_buf_printf(o, "<p class=\"muted\" id=\"shown\">%zu of %zu shown</p>\n", *n, v->n_consumables);
   if(!v->n_consumables) {
     rs_buf_puts(o, "<p class=\"muted\">No consumables configured.</p></section>\n");
-    free(rows);
-    return;
+    return rows;
   }
+  *table = true;
   rs_buf_puts(o, "<div class=\"scroll\"><table class=\"overview\"><thead><tr>");
   for(c = 0; c < COL_COUNT; c++) {
     bool cur = vo.sort == c;
@@ -997,62 +1003,74 @@ static void overview_section(struct rs_buf *o, const struct html_ctx *x)
                   cur ? (vo.desc ? " \xe2\x96\xbc" : " \xe2\x96\xb2") : "");
   }
   rs_buf_puts(o, "</tr></thead><tbody>\n");
-  for(i = 0; i < n; i++)
-    overview_row(o, &v->consumables[rows[i]]);
-  rs_buf_puts(o, "</tbody></table></div></section>\n");
-  free(rows);
+  return rows;
 }
 
-static void devices_section(struct rs_buf *o, const struct html_ctx *x)
+/* The end of the overview's table (after overview_head() opened it). */
+static void overview_end(struct rs_buf *o)
 {
-  size_t i;
-  unsigned k;
+  rs_buf_puts(o, "</tbody></table></div></section>\n");
+}
+
+/*
+ * The devices section up to its rows; false when there is no device (the
+ * section is then whole: no rows and no devices_end()).
+ */
+static bool devices_head(struct rs_buf *o, const struct status_view *v)
+{
   rs_buf_puts(o, "<section id=\"devices\"><h2>Devices</h2>\n");
-  if(!x->v->n_devices) {
+  if(!v->n_devices) {
     rs_buf_puts(o, "<p class=\"muted\">No devices configured.</p></section>\n");
-    return;
+    return false;
   }
   rs_buf_puts(o, "<div class=\"scroll\"><table><thead><tr><th>Device</th><th>State</th>"
                  "<th>Last poll</th><th>RTT</th><th>Errors</th></tr></thead><tbody>\n");
-  for(i = 0; i < x->v->n_devices; i++) {
-    const struct status_device *d = &x->v->devices[i];
-    bool any = false;
-    rs_buf_puts(o, "<tr class=\"device\" id=\"dev-");
-    esc(o, d->s.id);
-    rs_buf_puts(o, "\"><td>");
-    esc(o, d->s.id);
-    if(d->dev) {
-      rs_buf_puts(o, "<div class=\"muted\">");
-      esc(o, cfg_transport_name(d->dev->transport));
-      rs_buf_puts(o, "</div>");
-    }
-    rs_buf_puts(o, "</td><td>");
-    badge(o, d->s.up ? "up" : "down", d->s.up ? "up" : "down");
-    if(d->s.consecutive_failures)
-      rs_buf_printf(o, "<div class=\"muted\">%" PRId64 " failed in a row</div>",
-                    d->s.consecutive_failures);
-    rs_buf_puts(o, "</td><td>");
-    if(d->s.last_success_ms > 0)
-      ago(o, d->s.last_success_ms, x->v->now_ms);
-    else
-      rs_buf_puts(o, "never");
-    rs_buf_puts(o, "</td><td>");
-    if(d->s.rtt_ms >= 0)
-      rs_buf_printf(o, "%" PRId64 " ms", d->s.rtt_ms);
-    else
-      rs_buf_puts(o, "\xe2\x80\x94");
-    rs_buf_puts(o, "</td><td>");
-    for(k = 0; k < SCHED_ERR_KINDS; k++) {
-      if(!d->s.errors[k])
-        continue;
-      rs_buf_printf(o, "%s%s\xc2\xa0%" PRIu64, any ? ", " : "",
-                    scheduler_error_kind_name((unsigned)k), d->s.errors[k]);
-      any = true;
-    }
-    if(!any)
-      rs_buf_puts(o, "0");
-    rs_buf_puts(o, "</td></tr>\n");
+  return true;
+}
+
+static void device_row(struct rs_buf *o, const struct status_view *v, const struct status_device *d)
+{
+  bool any = false;
+  unsigned k;
+  rs_buf_puts(o, "<tr class=\"device\" id=\"dev-");
+  esc(o, d->s.id);
+  rs_buf_puts(o, "\"><td>");
+  esc(o, d->s.id);
+  if(d->dev) {
+    rs_buf_puts(o, "<div class=\"muted\">");
+    esc(o, cfg_transport_name(d->dev->transport));
+    rs_buf_puts(o, "</div>");
   }
+  rs_buf_puts(o, "</td><td>");
+  badge(o, d->s.up ? "up" : "down", d->s.up ? "up" : "down");
+  if(d->s.consecutive_failures)
+    rs_buf_printf(o, "<div class=\"muted\">%" PRId64 " failed in a row</div>",
+                  d->s.consecutive_failures);
+  rs_buf_puts(o, "</td><td>");
+  if(d->s.last_success_ms > 0)
+    ago(o, d->s.last_success_ms, v->now_ms);
+  else
+    rs_buf_puts(o, "never");
+  rs_buf_puts(o, "</td><td>");
+  if(d->s.rtt_ms >= 0)
+    rs_buf_printf(o, "%" PRId64 " ms", d->s.rtt_ms);
+  else
+    rs_buf_puts(o, "\xe2\x80\x94");
+  rs_buf_puts(o, "</td><td>");
+  for(k = 0; k < SCHED_ERR_KINDS; k++) {
+    if(!d->s.errors[k])
+      continue;
+    rs_buf_printf(o, "%s%s\xc2\xa0%" PRIu64, any ? ", " : "",
+                  scheduler_error_kind_name((unsigned)k), d->s.errors[k]);
+    any = true;
+  }
+  if(!any)
+    rs_buf_puts(o, "0");
+  rs_buf_puts(o, "</td></tr>\n");
+}
+
+static void devices_end(struct rs_buf *o)
+{
   rs_buf_puts(o, "</tbody></table></div></section>\n");
 }
 
@@ -1121,25 +1139,110 @@ static void alerts_section(struct rs_buf *o, const struct html_ctx *x)
   status_alert_items_free(al, n);
 }
 
-enum rs_err html_dashboard(const struct html_ctx *x, struct rs_buf *out)
+/*
+ * The dashboard written while it is sent: what needs the store (alerts,
+ * pending approvals, orders) and the frame are made at once, into the head,
+ * the text between the two tables (mid) and the tail; the rows of the
+ * overview (section 0) and of the devices (section 1) are written from the
+ * view as the socket takes them. 1.5 MB of HTML at 5 000 consumables is
+ * never held whole (docs/BENCHMARKS.md, where the RSS goes).
+ */
+struct html_stream {
+  struct docstream doc;
+  struct status_view v; /* moved in */
+  struct cfg *cfg;      /* a reference: the view points into it */
+  size_t *rows;         /* the overview's rows in their order (indexes into v.consumables) */
+  size_t n_rows;
+  struct rs_buf mid;    /* the overview's end, pending approvals, the devices' head */
+  bool devices_table;   /* section 1 has rows */
+};
+
+static void dash_open(void *ud, size_t sec, struct rs_buf *out)
 {
+  struct html_stream *s = ud;
+  if(sec == 1)
+    rs_buf_append(out, s->mid.data ? s->mid.data : "", s->mid.len);
+}
+
+static size_t dash_count(void *ud, size_t sec)
+{
+  const struct html_stream *s = ud;
+  return sec == 0 ? s->n_rows : s->devices_table ? s->v.n_devices : 0;
+}
+
+static bool dash_item(void *ud, size_t sec, size_t i, struct rs_buf *out)
+{
+  struct html_stream *s = ud;
+  if(sec == 0)
+    overview_row(out, &s->v.consumables[s->rows[i]]);
+  else
+    device_row(out, &s->v, &s->v.devices[i]);
+  return !out->oom;
+}
+
+static const struct docstream_ops dash_ops = {dash_open, dash_count, dash_item};
+
+int html_stream_fill(void *ud, struct rs_buf *out)
+{
+  return docstream_fill(&((struct html_stream *)ud)->doc, out);
+}
+
+void html_stream_free(void *ud)
+{
+  struct html_stream *s = ud;
+  if(!s)
+    return;
+  docstream_free(&s->doc);
+  rs_buf_free(&s->mid);
+  free(s->rows);
+  status_view_free(&s->v);
+  cfg_free(s->cfg);
+  free(s);
+  /* what the page allocated and freed goes back to the kernel now, not at the daemon's
+     next 30 s trim */
+  (void)malloc_trim(0);
+}
+
+enum rs_err html_dashboard_stream(const struct html_ctx *x, struct status_view *v,
+                                  struct html_stream **out)
+{
+  struct html_stream *s = rs_xcalloc(1, sizeof(*s));
+  struct html_ctx y = *x;
+  struct rs_buf *head, *tail;
+  bool table;
   enum rs_err rc = RS_OK;
-  page_start(out, x, "Status", true);
-  alerts_section(out, x);
-  overview_section(out, x);
-  if(x->st) {
-    rc = pending_section(out, x);
-    if(rc)
-      return rc;
+
+  *out = NULL;
+  docstream_init(&s->doc, &dash_ops, s, 2);
+  s->v = *v;
+  memset(v, 0, sizeof(*v));
+  s->cfg = x->cfg ? cfg_ref(x->cfg) : NULL;
+  y.v = &s->v;
+  head = &s->doc.head;
+  tail = &s->doc.tail;
+  page_start(head, &y, "Status", true);
+  alerts_section(head, &y);
+  s->rows = overview_head(head, &y, &s->n_rows, &table);
+  if(table)
+    overview_end(&s->mid);
+  if(y.st)
+    rc = pending_section(&s->mid, &y);
+  s->devices_table = devices_head(&s->mid, &s->v);
+  if(s->devices_table)
+    devices_end(tail);
+  if(!rc && y.st)
+    rc = orders_section(tail, &y);
+  page_end(tail, &y);
+  if(!rc && (head->oom || tail->oom || s->mid.oom))
+    rc = RS_ERR_NOMEM;
+  if(rc) {
+    *v = s->v; /* back to the caller, as it was */
+    memset(&s->v, 0, sizeof(s->v));
+    html_stream_free(s);
+    return rc;
   }
-  devices_section(out, x);
-  if(x->st) {
-    rc = orders_section(out, x);
-    if(rc)
-      return rc;
-  }
-  page_end(out, x);
-  return out->oom ? RS_ERR_NOMEM : RS_OK;
+  *out = s;
+  return RS_OK;
 }
 
 struct recent {

@@ -86,8 +86,19 @@ void html_page_end(struct rs_buf *o, const struct html_frame *f);
 extern const char html_stylesheet[];
 
 
-/* Render the dashboard into out. RS_OK or a store error (out is then not to be served). */
-enum rs_err html_dashboard(const struct html_ctx *x, struct rs_buf *out);
+/*
+ * The dashboard, written while it is sent (base/httpd_srv.h's fill and
+ * release: html_stream_fill, html_stream_free): *v (x->v is ignored) moves
+ * in and is left empty, the config x->cfg is referenced; what needs the
+ * store, x->csrf or x->q is made now, so a store error is returned here
+ * (*out NULL, *v as it was) and the stream reads nothing of x afterwards.
+ * The overview's and the devices' rows are written as the socket takes them.
+ */
+struct html_stream;
+enum rs_err html_dashboard_stream(const struct html_ctx *x, struct status_view *v,
+                                  struct html_stream **out);
+int html_stream_fill(void *ud, struct rs_buf *out);
+void html_stream_free(void *ud);
 
 /* The page of consumable full_id ("device/id"): RS_ERR_NOT_FOUND when not configured. */
 enum rs_err html_consumable_page(const struct html_ctx *x, const char *full_id, struct rs_buf *out);

@@ -626,7 +626,14 @@ static int on_page(struct http_server *s, struct httpd_req *req,
     x.q.device = httpd_req_arg(req, "device");
     x.q.kind = httpd_req_arg(req, "kind");
     x.q.state = httpd_req_arg(req, "state");
-    rc = html_dashboard(&x, &b);
+    {
+      /* written while it is sent, row by row (html_dashboard_stream); the view moves in */
+      struct html_stream *hs = NULL;
+      rc = html_dashboard_stream(&x, &v, &hs);
+      if(!rc)
+        return httpd_respond_stream(req, 200, CT_HTML, html_stream_fill, html_stream_free, hs,
+                                    SECURITY, extra);
+    }
   }
   else if(m->route == HTTP_ROUTE_PAGE_CONSUMABLE) {
     char full[2 * HTTP_ARG_MAX + 2];

@@ -242,6 +242,10 @@ void status_view_collect(struct status_view *v, const struct cfg *cfg,
       struct status_device *d = &v->devices[i];
       scheduler_device_status(sched, i, &d->s);
       d->dev = d->s.id ? cfg_find_device(cfg, d->s.id) : NULL;
+      /* the config's copy of the id: a streamed answer holds the config, and the
+         scheduler's copy is freed by a reload while the answer is being sent */
+      if(d->dev)
+        d->s.id = d->dev->id;
     }
   }
 
