@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Check the fleet examples against what restockd really exports.
 
-  check_fleet_examples.py METRICS_FILE RULES_YML GRAFANA_JSON OUT_RULES_YML
+  check_fleet_examples.py METRICS_FILE RULES_YML GRAFANA_JSON OUT_RULES_YML [HTTP_API_MD]
 
 METRICS_FILE is a /metrics body of a running gateway. Checks that:
   - the Grafana dashboard is well-formed: a title, a uid, the DS_PROMETHEUS
@@ -11,6 +11,8 @@ METRICS_FILE is a /metrics body of a running gateway. Checks that:
     before use;
   - every restock_* metric named in a panel, a template query or an alerting
     rule is one /metrics exports (a histogram's _bucket/_sum/_count count);
+  - with HTTP_API_MD (docs/http-api.md): its Metrics table names exactly the
+    metric families /metrics exports (# TYPE lines), no more, no fewer;
   - writes every panel expression (variables replaced by .*) as a recording
     rule into OUT_RULES_YML, for `promtool check rules` to parse as PromQL.
 Exit 1 with one line per problem.
@@ -83,6 +85,16 @@ def main():
     for n in NAME.findall(open(rules_file, encoding='utf-8').read()):
         if n not in have:
             problems.append(f'{rules_file}: {n} is not exported by /metrics')
+    if len(sys.argv) > 5:
+        doc = set(re.findall(r'^\| `(restock_[a-z0-9_]+)` \|', open(sys.argv[5], encoding='utf-8').read(),
+                             re.M))
+        families = {line.split(' ')[2] for line in open(metrics_file, encoding='utf-8')
+                    if line.startswith('# TYPE ')}
+        for n in sorted(families - doc):
+            problems.append(f'{sys.argv[5]}: the Metrics table lacks {n}, which /metrics exports')
+        for n in sorted(doc - families):
+            problems.append(f'{sys.argv[5]}: the Metrics table lists {n}, which /metrics does not '
+                            'export')
     with open(out_rules, 'w', encoding='utf-8') as f:
         f.write('groups:\n  - name: grafana-exprs\n    rules:\n')
         for i, e in enumerate(exprs):

@@ -6,7 +6,9 @@
 #   - every metric the rules and the Grafana board
 #     (packaging/examples/grafana/restock-fleet.json) name is one a running
 #     gateway (dash_plant, 40 consumables) exports on /metrics, the board's
-#     JSON is well-formed, and its expressions parse as PromQL (promtool).
+#     JSON is well-formed, and its expressions parse as PromQL (promtool);
+#   - docs/http-api.md's Metrics table names exactly the families /metrics
+#     exports.
 # promtool comes from Debian's prometheus package (scripts/deps.sh test);
 # without it the test is skipped (77) and says so.
 #
@@ -39,6 +41,7 @@ done
 base=$(sed -n 's/^BASE //p' "$out/plant.out")
 /usr/bin/python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1] + "/metrics", timeout=30).read().decode())' "$base" >"$out/metrics.txt"
 /usr/bin/python3 "$src/tests/check_fleet_examples.py" "$out/metrics.txt" \
-  "$ex/prometheus/restock.rules.yml" "$ex/grafana/restock-fleet.json" "$out/grafana-exprs.yml"
+  "$ex/prometheus/restock.rules.yml" "$ex/grafana/restock-fleet.json" "$out/grafana-exprs.yml" \
+  "$src/docs/http-api.md"
 promtool check rules "$out/grafana-exprs.yml"
 echo "fleet_examples: OK"
