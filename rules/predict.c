@@ -1253,27 +1253,15 @@ bool predict_work_clock(const struct predictor *p, double f[7])
 
 double predict_work_days(const double f[7], int64_t from_ms, int64_t to_ms)
 {
-  double w = 0, weeks;
-  int64_t day_end;
+  double c[8];
   int d;
   if(to_ms <= from_ms)
     return 0;
-  /* whole weeks at once (a week is 7 working days: the factors' mean is 1) */
-  weeks = floor(diff_ms(to_ms, from_ms) / (7 * DAY_MS));
-  if(weeks >= 1) {
-    w = 7 * weeks;
-    from_ms += (int64_t)weeks * 7 * 86400000;
-  }
-  d = dow_of(from_ms);
-  day_end = from_ms - (((from_ms % 86400000) + 86400000) % 86400000) + 86400000;
-  while(from_ms < to_ms) {
-    int64_t e = day_end < to_ms ? day_end : to_ms;
-    w += f[d] * diff_ms(e, from_ms) / DAY_MS;
-    from_ms = e;
-    day_end += 86400000;
-    d = d == 6 ? 0 : d + 1;
-  }
-  return w;
+  /* refit_fit's working-time axis (work_days): the difference of two points on it */
+  c[0] = 0;
+  for(d = 0; d < 7; d++)
+    c[d + 1] = c[d] + f[d];
+  return work_days(to_ms, f, c) - work_days(from_ms, f, c);
 }
 
 double predict_calendar_days(const double f[7], int64_t now_ms, double work_d)
