@@ -359,8 +359,7 @@ static enum rs_err render_tail(const struct metrics_input *in, struct rs_buf *o)
 struct metrics_stream {
   struct docstream doc; /* head: build info, start time; tail: render_tail() */
   struct metrics *m;    /* borrowed: the poll histograms, read as they are at each part */
-  struct status_view v; /* owned (moved in), or borrowed (metrics_render) */
-  bool borrowed;
+  struct status_view v; /* owned (moved in) */
   struct cfg *cfg;      /* a reference: the view points into it */
 };
 
@@ -414,9 +413,8 @@ static bool fam_item(void *ud, size_t sec, size_t i, struct rs_buf *o)
 
 static const struct docstream_ops metrics_doc_ops = {fam_open, fam_count, fam_item};
 
-/* metrics_stream_new(), the view borrowed (metrics_render: for the call only) or moved in. */
-static enum rs_err stream_make(struct metrics *m, const struct metrics_input *in,
-                               struct status_view *v, bool borrow, struct metrics_stream **out)
+enum rs_err metrics_stream_new(struct metrics *m, const struct metrics_input *in,
+                               struct status_view *v, struct metrics_stream **out)
 {
   struct metrics_stream *s = calloc(1, sizeof(*s));
   struct metrics_input x = *in;
@@ -428,9 +426,7 @@ static enum rs_err stream_make(struct metrics *m, const struct metrics_input *in
   docstream_init(&s->doc, &metrics_doc_ops, s, N_DEV_FAMS + 1 + N_CONS_FAMS);
   s->m = m;
   s->v = *v;
-  s->borrowed = borrow;
-  if(!borrow)
-    memset(v, 0, sizeof(*v));
+  memset(v, 0, sizeof(*v));
   s->cfg = in->cfg ? cfg_ref(in->cfg) : NULL;
   x.v = &s->v;
   prom_head(&s->doc.head, "restock_build_info", "gauge", "Always 1; the version is a label.");
@@ -452,19 +448,12 @@ static enum rs_err stream_make(struct metrics *m, const struct metrics_input *in
   return RS_OK;
 }
 
-enum rs_err metrics_stream_new(struct metrics *m, const struct metrics_input *in,
-                               struct status_view *v, struct metrics_stream **out)
-{
-  return stream_make(m, in, v, false, out);
-}
-
 void metrics_stream_free(void *ud)
 {
   struct metrics_stream *s = ud;
   if(!s)
     return;
-  if(!s->borrowed)
-    status_view_free(&s->v);
+  status_view_free(&s->v);
   cfg_free(s->cfg);
   docstream_free(&s->doc);
   free(s);
@@ -476,16 +465,4 @@ int metrics_stream_fill(void *ud, struct rs_buf *o)
 {
   struct metrics_stream *s = ud;
   return docstream_fill(&s->doc, o);
-}
-
-enum rs_err metrics_render(struct metrics *m, const struct metrics_input *in, struct rs_buf *o)
-{
-  struct metrics_stream *s = NULL;
-  enum rs_err rc = stream_make(m, in, (struct status_view *)(uintptr_t)in->v, true, &s);
-  int more;
-  if(rc)
-    return rc;
-  more = docstream_rest(&s->doc, o);
-  metrics_stream_free(s);
-  return more ? RS_ERR_NOMEM : RS_OK;
 }

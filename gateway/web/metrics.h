@@ -31,9 +31,9 @@ void metrics_free(struct metrics *m); /* NULL is fine */
 /* Feed the poll-duration histogram from the scheduler's counters (see above). */
 void metrics_sample(struct metrics *m, struct scheduler *s);
 
-/* What the exposition reads besides the histogram. */
+/* What the exposition reads besides the histogram and the view. */
 struct metrics_input {
-  const struct status_view *v;
+  const struct status_view *v; /* not read by metrics_stream_new() (its v is) */
   struct store *st;      /* orders, approvals, submission errors; may be NULL */
   const char *version;   /* restock_build_info{version} */
   int64_t lines_created; /* pipeline_lines_created(), or -1 to leave it out */
@@ -44,19 +44,15 @@ struct metrics_input {
 };
 
 /*
- * Append the whole exposition to out. Returns RS_OK, or the store's error
- * (what was appended so far is then incomplete and should not be served).
- */
-enum rs_err metrics_render(struct metrics *m, const struct metrics_input *in, struct rs_buf *out);
-
-/*
  * The exposition written piece by piece (4.5 MB of text at 5 000
  * consumables is never held whole): the stream takes the view (moved in:
  * *v is left empty) and a reference on in->cfg, renders what comes after
  * the per-device and per-consumable families now (alerts, loop, readings,
  * orders: a store error is returned here, *out NULL), and m's poll
  * histograms as they are when their part is written (m must outlive the
- * stream). in->v is not read (v is). The text is metrics_render()'s.
+ * stream). in->v is not read (v is). This stream is the only way the
+ * exposition is made (tests/test_api_stream.c reads it whole with
+ * metrics_stream_fill() until it returns 0).
  */
 struct metrics_stream;
 enum rs_err metrics_stream_new(struct metrics *m, const struct metrics_input *in,
