@@ -5,7 +5,6 @@
 #include "gateway/web/api.h"
 #include "gateway/pipeline.h"
 
-#include <malloc.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 #include "adapters/adapter.h"
 #include "base/clock.h"
 #include "base/docstream.h"
+#include "gateway/web/viewdoc.h"
 
 /* Wall ms as an RFC 3339 JSON string, or null when ms <= 0 or INT64_MAX. */
 static json_t *api_time(int64_t ms)
@@ -363,10 +363,8 @@ char *api_dump(const json_t *j)
 /* ---- documents written piece by piece ------------------------------------ */
 
 struct api_stream {
-  struct docstream doc;
-  struct status_view v; /* owned (moved in) */
-  struct cfg *cfg;      /* a reference (cfg_ref): the view points into it */
-  bool devices_first;   /* section 0 is the devices (the status document and the device list) */
+  struct viewdoc d;   /* the view (moved in), the config reference, the place */
+  bool devices_first; /* section 0 is the devices (the status document and the device list) */
 };
 
 /* json_dump_callback's sink: append to the rs_buf. */
@@ -404,7 +402,7 @@ static void sec_open(void *ud, size_t sec, struct rs_buf *out)
 static size_t sec_count(void *ud, size_t sec)
 {
   const struct api_stream *s = ud;
-  return sec_devices(s, sec) ? s->v.n_devices : s->v.n_consumables;
+  return sec_devices(s, sec) ? s->d.v.n_devices : s->d.v.n_consumables;
 }
 
 /* One array element, after a comma unless it is the first. */
@@ -413,8 +411,8 @@ static bool sec_item(void *ud, size_t sec, size_t i, struct rs_buf *out)
   struct api_stream *s = ud;
   if(i)
     rs_buf_puts(out, ",");
-  return !dump_into(sec_devices(s, sec) ? api_device_json(&s->v.devices[i])
-                                        : api_consumable_json(&s->v.consumables[i]),
+  return !dump_into(sec_devices(s, sec) ? api_device_json(&s->d.v.devices[i])
+                                        : api_consumable_json(&s->d.v.consumables[i]),
                     out);
 }
 
@@ -427,11 +425,8 @@ static struct api_stream *stream_new(struct status_view *v, const struct cfg *cf
   struct api_stream *s = calloc(1, sizeof(*s));
   if(!s)
     return NULL;
-  docstream_init(&s->doc, &api_doc_ops, s, n);
+  viewdoc_init(&s->d, &api_doc_ops, s, n, v, cfg);
   s->devices_first = devices_first;
-  s->v = *v;
-  memset(v, 0, sizeof(*v));
-  s->cfg = cfg ? cfg_ref(cfg) : NULL;
   return s;
 }
 
@@ -440,13 +435,8 @@ void api_stream_free(void *ud)
   struct api_stream *s = ud;
   if(!s)
     return;
-  status_view_free(&s->v);
-  cfg_free(s->cfg);
-  docstream_free(&s->doc);
+  viewdoc_release(&s->d); /* each object's JSON, the view's figures: back to the kernel */
   free(s);
-  /* what the answer allocated and freed (each object's JSON, the view's figures) goes back to
-     the kernel now, not at the daemon's next 30 s trim: 1.5 MB at 5 000 consumables */
-  (void)malloc_trim(0);
 }
 
 struct api_stream *api_list_stream(struct status_view *v, const struct cfg *cfg, bool devices)
@@ -454,9 +444,9 @@ struct api_stream *api_list_stream(struct status_view *v, const struct cfg *cfg,
   struct api_stream *s = stream_new(v, cfg, 1, devices);
   if(!s)
     return NULL;
-  rs_buf_puts(&s->doc.head, devices ? "{\"devices\":[" : "{\"consumables\":[");
-  rs_buf_puts(&s->doc.tail, "]}\n");
-  if(s->doc.head.oom || s->doc.tail.oom) {
+  rs_buf_puts(&s->d.doc.head, devices ? "{\"devices\":[" : "{\"consumables\":[");
+  rs_buf_puts(&s->d.doc.tail, "]}\n");
+  if(s->d.doc.head.oom || s->d.doc.tail.oom) {
     api_stream_free(s);
     return NULL;
   }
@@ -478,29 +468,29 @@ enum rs_err api_status_stream(const struct api_gateway_info *g, struct status_vi
     goto fail;
   /* the text around the two arrays: the gateway object, then the open orders and the alerts */
   gateway_fill(gw, g, &bad);
-  rs_buf_puts(&s->doc.head, "{\"gateway\":");
-  bad |= dump_into(gw, &s->doc.head) != 0;
+  rs_buf_puts(&s->d.doc.head, "{\"gateway\":");
+  bad |= dump_into(gw, &s->d.doc.head) != 0;
   gw = NULL;
-  rs_buf_puts(&s->doc.head, ",\"devices\":[");
+  rs_buf_puts(&s->d.doc.head, ",\"devices\":[");
   if(st) {
-    rc = orders_array(st, s->cfg, true, &orders);
+    rc = orders_array(st, s->d.cfg, true, &orders);
     if(rc)
       goto fail;
   }
   else
     orders = json_array();
-  status_alerts(&s->v, s->cfg, st, &al, &nal);
+  status_alerts(&s->d.v, s->d.cfg, st, &al, &nal);
   for(i = 0; i < nal; i++)
     push(alerts, json_string(al[i]), &bad);
   status_alerts_free(al, nal);
-  rs_buf_puts(&s->doc.tail, "],\"orders\":");
-  bad |= dump_into(orders, &s->doc.tail) != 0;
+  rs_buf_puts(&s->d.doc.tail, "],\"orders\":");
+  bad |= dump_into(orders, &s->d.doc.tail) != 0;
   orders = NULL;
-  rs_buf_puts(&s->doc.tail, ",\"alerts\":");
-  bad |= dump_into(alerts, &s->doc.tail) != 0;
+  rs_buf_puts(&s->d.doc.tail, ",\"alerts\":");
+  bad |= dump_into(alerts, &s->d.doc.tail) != 0;
   alerts = NULL;
-  rs_buf_puts(&s->doc.tail, "}\n");
-  if(bad || s->doc.head.oom || s->doc.tail.oom) {
+  rs_buf_puts(&s->d.doc.tail, "}\n");
+  if(bad || s->d.doc.head.oom || s->d.doc.tail.oom) {
     rc = RS_ERR_NOMEM;
     goto fail;
   }
@@ -517,10 +507,10 @@ fail:
 int api_stream_fill(void *ud, struct rs_buf *out)
 {
   struct api_stream *s = ud;
-  return docstream_fill(&s->doc, out);
+  return docstream_fill(&s->d.doc, out);
 }
 
 enum rs_err api_stream_text(struct api_stream *s, struct rs_buf *out)
 {
-  return docstream_rest(&s->doc, out) ? RS_ERR_NOMEM : RS_OK;
+  return docstream_rest(&s->d.doc, out) ? RS_ERR_NOMEM : RS_OK;
 }

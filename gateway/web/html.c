@@ -5,7 +5,6 @@
 #include "gateway/web/html.h"
 
 #include <inttypes.h>
-#include <malloc.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 
 #include "adapters/adapter.h"
 #include "base/docstream.h"
+#include "gateway/web/viewdoc.h"
 #include "base/escape.h"
 #include "base/clock.h"
 
@@ -1148,9 +1148,7 @@ static void alerts_section(struct rs_buf *o, const struct html_ctx *x)
  * never held whole (docs/BENCHMARKS.md, where the RSS goes).
  */
 struct html_stream {
-  struct docstream doc;
-  struct status_view v; /* moved in */
-  struct cfg *cfg;      /* a reference: the view points into it */
+  struct viewdoc d;     /* the view (moved in), the config reference, the place */
   size_t *rows;         /* the overview's rows in their order (indexes into v.consumables) */
   size_t n_rows;
   struct rs_buf mid;    /* the overview's end, pending approvals, the devices' head */
@@ -1167,16 +1165,16 @@ static void dash_open(void *ud, size_t sec, struct rs_buf *out)
 static size_t dash_count(void *ud, size_t sec)
 {
   const struct html_stream *s = ud;
-  return sec == 0 ? s->n_rows : s->devices_table ? s->v.n_devices : 0;
+  return sec == 0 ? s->n_rows : s->devices_table ? s->d.v.n_devices : 0;
 }
 
 static bool dash_item(void *ud, size_t sec, size_t i, struct rs_buf *out)
 {
   struct html_stream *s = ud;
   if(sec == 0)
-    overview_row(out, &s->v.consumables[s->rows[i]]);
+    overview_row(out, &s->d.v.consumables[s->rows[i]]);
   else
-    device_row(out, &s->v, &s->v.devices[i]);
+    device_row(out, &s->d.v, &s->d.v.devices[i]);
   return !out->oom;
 }
 
@@ -1184,7 +1182,7 @@ static const struct docstream_ops dash_ops = {dash_open, dash_count, dash_item};
 
 int html_stream_fill(void *ud, struct rs_buf *out)
 {
-  return docstream_fill(&((struct html_stream *)ud)->doc, out);
+  return docstream_fill(&((struct html_stream *)ud)->d.doc, out);
 }
 
 void html_stream_free(void *ud)
@@ -1192,15 +1190,10 @@ void html_stream_free(void *ud)
   struct html_stream *s = ud;
   if(!s)
     return;
-  docstream_free(&s->doc);
   rs_buf_free(&s->mid);
   free(s->rows);
-  status_view_free(&s->v);
-  cfg_free(s->cfg);
+  viewdoc_release(&s->d); /* what the page allocated and freed: back to the kernel */
   free(s);
-  /* what the page allocated and freed goes back to the kernel now, not at the daemon's
-     next 30 s trim */
-  (void)malloc_trim(0);
 }
 
 enum rs_err html_dashboard_stream(const struct html_ctx *x, struct status_view *v,
@@ -1213,13 +1206,10 @@ enum rs_err html_dashboard_stream(const struct html_ctx *x, struct status_view *
   enum rs_err rc = RS_OK;
 
   *out = NULL;
-  docstream_init(&s->doc, &dash_ops, s, 2);
-  s->v = *v;
-  memset(v, 0, sizeof(*v));
-  s->cfg = x->cfg ? cfg_ref(x->cfg) : NULL;
-  y.v = &s->v;
-  head = &s->doc.head;
-  tail = &s->doc.tail;
+  viewdoc_init(&s->d, &dash_ops, s, 2, v, x->cfg);
+  y.v = &s->d.v;
+  head = &s->d.doc.head;
+  tail = &s->d.doc.tail;
   page_start(head, &y, "Status", true);
   alerts_section(head, &y);
   s->rows = overview_head(head, &y, &s->n_rows, &table);
@@ -1227,7 +1217,7 @@ enum rs_err html_dashboard_stream(const struct html_ctx *x, struct status_view *
     overview_end(&s->mid);
   if(y.st)
     rc = pending_section(&s->mid, &y);
-  s->devices_table = devices_head(&s->mid, &s->v);
+  s->devices_table = devices_head(&s->mid, &s->d.v);
   if(s->devices_table)
     devices_end(tail);
   if(!rc && y.st)
@@ -1236,8 +1226,8 @@ enum rs_err html_dashboard_stream(const struct html_ctx *x, struct status_view *
   if(!rc && (head->oom || tail->oom || s->mid.oom))
     rc = RS_ERR_NOMEM;
   if(rc) {
-    *v = s->v; /* back to the caller, as it was */
-    memset(&s->v, 0, sizeof(s->v));
+    *v = s->d.v; /* back to the caller, as it was */
+    memset(&s->d.v, 0, sizeof(s->d.v));
     html_stream_free(s);
     return rc;
   }

@@ -5,7 +5,6 @@
 #include "gateway/web/metrics.h"
 
 #include <inttypes.h>
-#include <malloc.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 
 #include "adapters/adapter.h"
 #include "base/docstream.h"
+#include "gateway/web/viewdoc.h"
 #include "base/prom.h"
 
 /* Upper bounds (seconds) of the poll-duration buckets; +Inf is implied. */
@@ -357,10 +357,9 @@ static enum rs_err render_tail(const struct metrics_input *in, struct rs_buf *o)
 }
 
 struct metrics_stream {
-  struct docstream doc; /* head: build info, start time; tail: render_tail() */
-  struct metrics *m;    /* borrowed: the poll histograms, read as they are at each part */
-  struct status_view v; /* owned (moved in) */
-  struct cfg *cfg;      /* a reference: the view points into it */
+  struct viewdoc d;  /* the view, the config reference; head: build info, start time; tail:
+                        render_tail() */
+  struct metrics *m; /* borrowed: the poll histograms, read as they are at each part */
 };
 
 /* The sections: each device family, the poll histograms, each consumable family. */
@@ -386,24 +385,24 @@ static size_t fam_count(void *ud, size_t sec)
 {
   const struct metrics_stream *s = ud;
   if(sec < SEC_HIST)
-    return s->v.n_devices;
+    return s->d.v.n_devices;
   if(sec == SEC_HIST)
     return s->m ? s->m->n : 0;
-  return s->v.n_consumables;
+  return s->d.v.n_consumables;
 }
 
 static bool fam_item(void *ud, size_t sec, size_t i, struct rs_buf *o)
 {
   const struct metrics_stream *s = ud;
   if(sec < SEC_HIST)
-    dev_item(sec, &s->v.devices[i], o);
+    dev_item(sec, &s->d.v.devices[i], o);
   else if(sec == SEC_HIST) {
     const struct hist *h = &s->m->h[i];
     prom_histogram(o, hist_fam.name, "device", h->device, poll_buckets, h->counts, N_BUCKETS,
                    h->count, h->sum);
   }
   else {
-    const struct status_consumable *c = &s->v.consumables[i];
+    const struct status_consumable *c = &s->d.v.consumables[i];
     double x;
     if(cons_value(sec - SEC_HIST - 1, c, &x))
       prom_sample(o, cons_fams[sec - SEC_HIST - 1].name, "consumable", c->c->full_id, x);
@@ -423,22 +422,20 @@ enum rs_err metrics_stream_new(struct metrics *m, const struct metrics_input *in
   *out = NULL;
   if(!s)
     return RS_ERR_NOMEM;
-  docstream_init(&s->doc, &metrics_doc_ops, s, N_DEV_FAMS + 1 + N_CONS_FAMS);
+  viewdoc_init(&s->d, &metrics_doc_ops, s, N_DEV_FAMS + 1 + N_CONS_FAMS, v, in->cfg);
   s->m = m;
-  s->v = *v;
-  memset(v, 0, sizeof(*v));
-  s->cfg = in->cfg ? cfg_ref(in->cfg) : NULL;
-  x.v = &s->v;
-  prom_head(&s->doc.head, "restock_build_info", "gauge", "Always 1; the version is a label.");
-  prom_sample(&s->doc.head, "restock_build_info", "version", in->version ? in->version : "", 1);
+  x.v = &s->d.v;
+  prom_head(&s->d.doc.head, "restock_build_info", "gauge", "Always 1; the version is a label.");
+  prom_sample(&s->d.doc.head, "restock_build_info", "version", in->version ? in->version : "", 1);
   if(in->start_time_ms > 0) {
-    prom_head(&s->doc.head, "restock_start_time_seconds", "gauge", "Unix time restockd started.");
-    prom_sample(&s->doc.head, "restock_start_time_seconds", NULL, NULL,
+    prom_head(&s->d.doc.head, "restock_start_time_seconds", "gauge",
+              "Unix time restockd started.");
+    prom_sample(&s->d.doc.head, "restock_start_time_seconds", NULL, NULL,
                 (double)in->start_time_ms / 1000.0);
   }
   /* the store's and the loop's figures now: a store error is known before the answer starts */
-  rc = render_tail(&x, &s->doc.tail);
-  if(!rc && (s->doc.head.oom || s->doc.tail.oom))
+  rc = render_tail(&x, &s->d.doc.tail);
+  if(!rc && (s->d.doc.head.oom || s->d.doc.tail.oom))
     rc = RS_ERR_NOMEM;
   if(rc) {
     metrics_stream_free(s);
@@ -453,16 +450,12 @@ void metrics_stream_free(void *ud)
   struct metrics_stream *s = ud;
   if(!s)
     return;
-  status_view_free(&s->v);
-  cfg_free(s->cfg);
-  docstream_free(&s->doc);
+  viewdoc_release(&s->d);
   free(s);
-  /* the answer's freed heap pages go back to the kernel now (see api_stream_free) */
-  (void)malloc_trim(0);
 }
 
 int metrics_stream_fill(void *ud, struct rs_buf *o)
 {
   struct metrics_stream *s = ud;
-  return docstream_fill(&s->doc, o);
+  return docstream_fill(&s->d.doc, o);
 }
