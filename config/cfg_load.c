@@ -1674,10 +1674,12 @@ static int ld_finish(struct ld *ld, struct cfg **out, struct cfg_diags *diags)
        running out before a delivery ordered now arrives exceeds
        orders.stockout_risk; before the predictor has calibrated bounds (the
        first day of a part's history), SPEC 7's `cover_days < lead_time_days
-       + 2`, on a fit with confidence >= 0.5 (SPEC's own example rule: a fit
-       of two or three readings does not order) */
+       + 2`, on a fit with confidence >= 0.2 (about seven readings of a clean
+       fit: a fit of two or three readings, or a noisy one, does not order; 0.5,
+       SPEC's example, took 9-12 readings, half a day at hourly polls, while a
+       part running out at start-up waited) */
     static const char pre_bounds[] =
-        " or (cover_days_p10 == inf and confidence >= 0.5 and cover_days < lead_time_days + 2)";
+        " or (cover_days_p10 == inf and confidence >= 0.2 and cover_days < lead_time_days + 2)";
     char def_src[160];
     struct expr_error e;
     struct cfg_rule *r = &cfg->default_rule;

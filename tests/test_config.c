@@ -502,7 +502,7 @@ static void test_full(void **state)
   /* risk-based: orders when the chance of running out within the lead time
      exceeds orders.stockout_risk (default 5 %) */
   assert_string_equal(cfg->default_rule.when_src,
-                      "runout_risk > 0.05 or (cover_days_p10 == inf and confidence >= 0.5 and "
+                      "runout_risk > 0.05 or (cover_days_p10 == inf and confidence >= 0.2 and "
                       "cover_days < lead_time_days + 2)");
   memset(vars, 0, sizeof(vars));
   vars[EXPR_VAR_RUNOUT_RISK] = 0.06;
@@ -512,16 +512,16 @@ static void test_full(void **state)
   vars[EXPR_VAR_RUNOUT_RISK] = 0;
   assert_int_equal(expr_eval(cfg->default_rule.when, vars), 0);
   /* before the predictor has bounds (SPEC 7): cover_days < lead_time_days + 2, on a fit
-     with confidence >= 0.5 */
+     with confidence >= 0.2 */
   vars[EXPR_VAR_COVER_DAYS_P10] = INFINITY;
   vars[EXPR_VAR_COVER_DAYS] = 6.9;
   vars[EXPR_VAR_LEAD_TIME_DAYS] = 5;
-  vars[EXPR_VAR_CONFIDENCE] = 0.5;
+  vars[EXPR_VAR_CONFIDENCE] = 0.2;
   assert_int_equal(expr_eval(cfg->default_rule.when, vars), 1);
   vars[EXPR_VAR_COVER_DAYS] = 7;
   assert_int_equal(expr_eval(cfg->default_rule.when, vars), 0);
   vars[EXPR_VAR_COVER_DAYS] = 6.9;
-  vars[EXPR_VAR_CONFIDENCE] = 0.4;
+  vars[EXPR_VAR_CONFIDENCE] = 0.15;
   assert_int_equal(expr_eval(cfg->default_rule.when, vars), 0);
   vars[EXPR_VAR_CONFIDENCE] = 0.9;
   vars[EXPR_VAR_COVER_DAYS_P10] = 6; /* bounds known: the risk alone decides */

@@ -979,6 +979,53 @@ static void test_order_before_bounds_known(void **state)
 }
 
 /*
+ * Hourly readings from the gateway's start (no history, no spare; the part's
+ * lead time 3 days): how many readings until the default rule drafts a line
+ * for a part at `from` % wearing `step` points an hour (readings with
+ * +-0.2 noise), at most `max` readings; max + 1 when none was drafted.
+ */
+static int readings_to_first_line(double from, double step, int max)
+{
+  struct env e;
+  struct rule_snapshot s;
+  struct rule_state st;
+  struct rule_decision d;
+  uint32_t rnd = 11;
+  int h, at = max + 1;
+  env_open(&e);
+  rule_state_init(&st, e.cfg);
+  for(h = 0; h < max; h++) {
+    int64_t t = T0 + h * HOUR_MS;
+    submit_noisy(&e, t, from - h * step, &rnd);
+    if(h == 0)
+      assert_int_equal(store_set_spares(e.st, "m1/filter", 0, t), RS_OK);
+    if(evaluate(&e, t, false, &st, &s, &d) == 1) {
+      at = h + 1;
+      break;
+    }
+  }
+  rule_state_free(&st);
+  env_close(&e);
+  return at;
+}
+
+/*
+ * The first day of a part that is clearly running out (bench/plant: every
+ * part that ran out at start-up had its first line 0.5-0.8 days after the
+ * gateway's first reading, waiting for confidence 0.5: 9-12 hourly
+ * readings): a part at 60 % losing 1.2 points an hour (2 days left, lead
+ * time 3) is ordered within 7 hourly readings (6 hours; 12 before). A part with 10 days left,
+ * wearing 0.125 points an hour under the same noise (an early fit can say
+ * twice that), is not ordered on its first day.
+ */
+static void test_first_day_clear_wear_orders_early(void **state)
+{
+  (void)state;
+  assert_true(readings_to_first_line(60, 1.2, 24) <= 7);
+  assert_int_equal(readings_to_first_line(30, 0.125, 24), 25);
+}
+
+/*
  * The same Saturday part as in test_saturday_part_every_fit_counted (its
  * Saturday from 07:00 to 07:00 UTC, as a plant's local day), run as a plant
  * for 30 weeks: the default rule orders (15 days to a delivery, one
@@ -1231,6 +1278,7 @@ int main(void)
       cmocka_unit_test(test_saturday_part_every_fit_counted),
       cmocka_unit_test(test_first_order_of_saturday_part_flat_fit),
       cmocka_unit_test(test_order_before_bounds_known),
+      cmocka_unit_test(test_first_day_clear_wear_orders_early),
       cmocka_unit_test(test_saturday_part_short_interval_no_big_line),
       cmocka_unit_test(test_saturday_part_projection_after_burst),
       cmocka_unit_test(test_saturday_part_fit_after_short_interval),

@@ -21,12 +21,12 @@ simulated days and some never answered.
 Figures per part and in total:
   stockout days   simulated days a part stood worn out with no spare
   avoidable       of those, the days in hours when perfect information's same
-                  part was not empty (the stockout days it avoided). The baselines'
-                  k-th order of a part takes the lead-time draw the shop gave
-                  restock's k-th line of it, so a part whose installed life at the
-                  start is below its lead time (plus its approval) is empty under
-                  perfect information too and those hours do not count: what is
-                  left is what restock's own timing lost (a later or smaller line)
+                  part was not empty (the stockout days it avoided). A baseline's
+                  order of a part takes the lead-time draw the shop gave restock's
+                  line of it placed nearest in time, so a part whose installed life
+                  at the start is below its lead time (plus its approval) is empty
+                  under perfect information too and those hours do not count: what
+                  is left is what restock's own timing lost (a later or smaller line)
   shelf mean/max  units on the shelf (time-weighted mean, maximum)
   ordered/fitted  units ordered per unit fitted (net: less the units on the shelf
                   or on the way at the end)
@@ -282,7 +282,7 @@ class PartSim:
     def __init__(self, p, rnd, draws=()):
         self.p = p
         self.rnd = rnd
-        self.draws = list(draws)  # lead-time factors for the first orders (the shop's)
+        self.draws = list(draws)  # (time s, lead-time factor) of the shop's draws for restock
         self.used = 1 - p["start_level"]
         self.shelf = p["spares"]
         self.orders = []          # [arrive_t, qty]
@@ -318,7 +318,8 @@ class PartSim:
         if self.orders:
             self.doubles += 1
         u = self.rnd.random()
-        factor = self.draws.pop(0) if self.draws else 1 + 0.1 * (2 * u - 1)
+        factor = (min(self.draws, key=lambda d: abs(d[0] - t))[1] if self.draws
+                  else 1 + 0.1 * (2 * u - 1))
         lead_h = self.p["lead"] * 24 * factor
         self.orders.append([t + (delay_h + lead_h) * HOUR, qty])  # t in seconds
         self.ordered += qty
@@ -369,9 +370,10 @@ class PartSim:
 
 def run_baseline(parts, days, policy, seed, first_s=0.0, jitter_of=None):
     """The plant under policy, which can order from first_s (simulated seconds since
-    START: when restockd had its first reading of every part) on, like restock. Its k-th
-    order of a part takes the lead-time draw the shop gave restock's k-th line of that
-    part (jitter_of: sku -> factors), its own dice after those."""
+    START: when restockd had its first reading of every part) on, like restock. Its order
+    of a part takes the lead-time draw the shop gave restock's line of that part placed
+    nearest in time (jitter_of: sku -> [(time s, factor)]), its own dice when restock
+    placed none."""
     rnd = random.Random(seed * 7919 + (1 if policy == "sS" else 2))
     sims = [PartSim(p, rnd, (jitter_of or {}).get(p["sku"], [])) for p in parts]
     hours = int(days * 24)
@@ -544,10 +546,12 @@ def run_restock(build, parts, days, scale, seed, out):
     sim_days = ks[parts[0]["id"]]["tracked_seconds"] / DAY
     rows = {}
     by_sku = {}
-    # the shop's lead-time draw of each order, per part in order of creation: the order's
-    # pace over its slowest line's lead time (1 +- the shop's jitter). The baselines' k-th
-    # order of a part takes the same draw as restock's k-th (jitter_of), so a part's
-    # stockout days differ between the policies by when they ordered, not by the dice
+    # the shop's lead-time draw of each order, per part with its time (simulated seconds
+    # since START): the order's pace over its slowest line's lead time (1 +- the shop's
+    # jitter). A baseline's order of a part takes the draw of restock's line of it placed
+    # nearest in time (jitter_of), so a part's stockout days differ between the policies
+    # by when they ordered, not by the dice (perfect information ordering two packs at
+    # the start got two draws and the earlier one ended its stockout)
     lead_of = {p["sku"]: p["lead"] for p in parts}
     jitter_of = {}
     for o in sorted(sorders["orders"], key=lambda o: o["id"]):
@@ -559,7 +563,8 @@ def run_restock(build, parts, days, scale, seed, out):
             by_sku.setdefault(ln["sku"], []).append((ts, ts + o["pace_ms"] / 1000.0 / scale,
                                                      ln["quantity"]))
             if slowest > 0 and o.get("pace_ms", 0) > 0:
-                jitter_of.setdefault(ln["sku"], []).append(o["pace_ms"] / (slowest * DAY * 1000))
+                jitter_of.setdefault(ln["sku"], []).append(
+                    (ts - START_TS, o["pace_ms"] / (slowest * DAY * 1000)))
     # doubles from restockd's own order history (simulated seconds): a line for a
     # consumable drafted while an earlier line for it had not ended yet. A line's own
     # drafting time comes from the database (the API gives the order's, which is its
@@ -706,6 +711,32 @@ def main():
           "ord/fit = 1 + (end - start) / fitted: above 1 by what is in stock or on the way at "
           "the end; net = (ordered - end) / fitted = 1 - start / fitted for every policy, "
           "by construction)")
+    # where restock's avoidable days are, by the span they fall in: a span that began in
+    # the first WARMUP_DAYS (start-up: restockd has no history), one that began within a
+    # lead time + a part's life after a rate change (only a policy that knows the change
+    # is coming avoids it), a burst part's (wears on Saturdays only), the rest
+    causes = {"start-up": 0.0, "rate change": 0.0, "burst": 0.0, "other": 0.0}
+    for p in parts:
+        if not answered(p):
+            continue
+        ph = set(pf[p["id"]]["empty_hours"])
+        for a_s, b_s in rs[p["id"]]["empty_spans"]:
+            days_av = avoided_days([(a_s, b_s)], ph)
+            if p["kind"] == "burst":
+                key = "burst"
+            elif a_s < WARMUP_DAYS * DAY:
+                key = "start-up"
+            elif (p["kind"] == "ratechange" and 0 <= a_s - p["rate_at_days"] * DAY
+                  <= (p["lead"] + p["life_days"]) * DAY):
+                key = "rate change"
+            else:
+                key = "other"
+            causes[key] += days_av
+    report["restock"]["avoidable_by_cause"] = causes
+    print("restock's avoidable days by the span they fall in: %s (start-up: spans that began "
+          "before day %d; rate change: within a lead time + a part's life after its rate "
+          "changed; burst: Saturday-only parts)" % (
+              ", ".join("%s %.1f" % (k, v) for k, v in causes.items()), WARMUP_DAYS))
     # on the parts restock kept in stock all year: its shelf beside (s,S)'s
     kept = lambda p: answered(p) and rs[p["id"]]["stockout_days"] == 0
     n_kept = sum(1 for p in parts if kept(p))
