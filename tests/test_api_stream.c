@@ -329,6 +329,17 @@ static void test_stream_outlives_config(void **state)
   env_close(&e);
 }
 
+/* What restockd hands the exposition besides the view (the stream takes its own view). */
+static void metrics_in(struct env *e, struct metrics_input *in)
+{
+  memset(in, 0, sizeof(*in));
+  in->st = e->st;
+  in->version = "1.2.3";
+  in->lines_created = 0;
+  in->start_time_ms = T0;
+  in->cfg = e->cfg;
+}
+
 /* The whole exposition at once into out: a stream over a fresh view, drained into one buffer. */
 static void metrics_whole(struct env *e, struct metrics *m, const struct metrics_input *in,
                           struct rs_buf *out)
@@ -352,7 +363,7 @@ static void metrics_whole(struct env *e, struct metrics *m, const struct metrics
 static void test_metrics_parts(void **state)
 {
   struct env e;
-  struct status_view v, v2;
+  struct status_view v2;
   struct metrics_input in;
   struct metrics *m = metrics_new();
   struct metrics_stream *s = NULL;
@@ -362,14 +373,7 @@ static void test_metrics_parts(void **state)
   env_open(&e);
   assert_non_null(m);
   metrics_sample(m, e.sched);
-  collect(&e, &v);
-  memset(&in, 0, sizeof(in));
-  in.v = &v;
-  in.st = e.st;
-  in.version = "1.2.3";
-  in.lines_created = 0;
-  in.start_time_ms = T0;
-  in.cfg = e.cfg;
+  metrics_in(&e, &in);
   metrics_whole(&e, m, &in, &whole);
   collect(&e, &v2);
   assert_int_equal(metrics_stream_new(m, &in, &v2, &s), RS_OK);
@@ -393,7 +397,6 @@ static void test_metrics_parts(void **state)
   assert_non_null(strstr(whole.data, "restock_device_up{device=\"m3\"} 1\n"));
   rs_buf_free(&whole);
   rs_buf_free(&parts);
-  status_view_free(&v);
   metrics_free(m);
   env_close(&e);
 }
@@ -411,7 +414,6 @@ static void test_metrics_heads_once(void **state)
   (void)state;
   for(ncons = 1; ncons <= 48; ncons++) {
     struct env e;
-    struct status_view v;
     struct metrics_input in;
     struct metrics *m = metrics_new();
     struct rs_buf whole = {0};
@@ -419,14 +421,7 @@ static void test_metrics_heads_once(void **state)
     env_open_n(&e, ncons, 2);
     assert_non_null(m);
     metrics_sample(m, e.sched);
-    collect(&e, &v);
-    memset(&in, 0, sizeof(in));
-    in.v = &v;
-    in.st = e.st;
-    in.version = "1.2.3";
-    in.lines_created = 0;
-    in.start_time_ms = T0;
-    in.cfg = e.cfg;
+    metrics_in(&e, &in);
     metrics_whole(&e, m, &in, &whole);
     for(p = whole.data; (p = strstr(p, "\n# TYPE ")) != NULL; p++) {
       char line[128];
@@ -440,7 +435,6 @@ static void test_metrics_heads_once(void **state)
       }
     }
     rs_buf_free(&whole);
-    status_view_free(&v);
     metrics_free(m);
     env_close(&e);
   }
