@@ -21,9 +21,12 @@
 
 #define LOG_MSG_MAX  2048
 #define LOG_ELLIPSIS "\xe2\x80\xa6" /* U+2026 */
+#define LOG_PREFIX_MAX 64
 
 static _Atomic int log_level = LOG_LVL_INFO;
 static _Atomic int log_fd = 2;
+/* NULL: the journal's "<4>" prefix; else "PROG: warning: " (log_set_command) */
+static const char *log_prog;
 
 void log_set_level(enum log_level lvl)
 {
@@ -56,6 +59,11 @@ int log_parse_level(const char *name, enum log_level *out)
     }
   }
   return -1;
+}
+
+void log_set_command(const char *prog)
+{
+  log_prog = prog;
 }
 
 void log_set_fd(int fd)
@@ -167,12 +175,31 @@ void log_rl(enum log_level lvl, const char *kind, const char *fmt, ...)
   va_end(ap);
 }
 
+/*
+ * The start of a line into line (LOG_PREFIX_MAX bytes): "<4>" for the journal, or
+ * "PROG: warning: " once log_set_command() named a command. Returns its length.
+ */
+static int log_prefix(char *line, enum log_level lvl)
+{
+  const char *name = "error";
+  size_t i;
+  int n;
+
+  if(!log_prog)
+    return snprintf(line, LOG_PREFIX_MAX, "<%d>", (int)lvl);
+  for(i = 0; i < RS_ARRAY_LEN(level_names); i++)
+    if(level_names[i].lvl == lvl)
+      name = level_names[i].name;
+  n = snprintf(line, LOG_PREFIX_MAX, "%.40s: %s: ", log_prog, name);
+  return n < LOG_PREFIX_MAX ? n : LOG_PREFIX_MAX - 1;
+}
+
 /* The line of log_msg(), with suffix (NULL: none) after the message. */
 static void log_vmsg(enum log_level lvl, const char *suffix, const char *fmt, va_list ap)
 {
   /* the formatted text may be longer than what is kept: the surplus is cut */
   char raw[LOG_MSG_MAX + 1];
-  char line[8 + LOG_MSG_MAX + sizeof(LOG_ELLIPSIS) + 2];
+  char line[LOG_PREFIX_MAX + LOG_MSG_MAX + sizeof(LOG_ELLIPSIS) + 2];
   size_t o, i, rawlen, prefix;
   bool cut = false;
   int saved = errno, n;
@@ -196,7 +223,7 @@ static void log_vmsg(enum log_level lvl, const char *suffix, const char *fmt, va
     }
   }
 
-  n = snprintf(line, sizeof(line), "<%d>", (int)lvl);
+  n = log_prefix(line, lvl);
   prefix = o = (size_t)n;
   for(i = 0; i < rawlen; i++) {
     unsigned char ch = (unsigned char)raw[i];

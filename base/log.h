@@ -28,6 +28,11 @@ int log_parse_level(const char *name, enum log_level *out);
  * "PROG: --log-level: unknown level ..." to stderr.
  */
 int log_level_option(const char *prog, const char *arg, enum log_level *out);
+/*
+ * A command run by a person (restockctl): lines read "PROG: warning: ..."
+ * instead of carrying the journal's "<4>". Call before any thread logs.
+ */
+void log_set_command(const char *prog);
 /* Redirect output (tests); fd 2 by default. */
 void log_set_fd(int fd);
 

@@ -103,6 +103,14 @@ check "deterministic order id" has "$T/r1.out" '-REPLAY","state":"draft","suppli
 "$CTL" replay --config "$EX/ink/plant" --readings "$T/ink.csv" --every 1d > "$T/r3.out" 2>&1
 n=$(grep -c '"event":"prediction"' "$T/r3.out")
 check "--every 1d gives 14 ticks x 2 (got $n)" test "$n" -eq 28
+# a cartridge swapped with no spare on the books: the core's warning reaches the
+# operator as a command's line ("restockctl: warning: ..."), not the journal's "<4>"
+awk 'BEGIN { printf "time,device,point,value\n";
+  for(i = 0; i < 96; i++) printf "%d,printer-2f,cyan,%.2f\n", 1767571200 + i * 3600, i < 48 ? 60 - i * 0.4 : 100 - (i - 48) * 0.4; }' > "$T/fit.csv"
+"$CTL" replay --config "$EX/ink/plant" --readings "$T/fit.csv" --every 1d > /dev/null 2> "$T/fit.err"
+check "an unexpected fit is warned about as restockctl's own line" has "$T/fit.err" \
+  "restockctl: warning: consumable printer-2f/ink-cyan: unknown_part_fitted: a part was fitted with no spare on the books"
+check "no journal priority prefix on restockctl's stderr" sh -c "! grep -q '^<[0-7]>' '$T/fit.err'"
 
 # ---- 3. bad rows -----------------------------------------------------------
 printf 'time,device,point,value\n2026-01-05T00:00:00Z,printer-2f,cyan,50\nsoon,printer-2f,cyan,50\n1767571200,printer-2f,magenta,50\n1767571200,printer-2f,cyan,lots\n1767571200,printer-2f,cyan\n"1767571200,printer-2f,cyan,4\n' > "$T/bad.csv"

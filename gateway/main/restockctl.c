@@ -176,6 +176,7 @@ int main(int argc, char **argv)
   /* the core's notices ("order ... approved (cli)") are the daemon's journal lines: a command
      says what it did on stdout, and only errors and warnings go to stderr (SPEC 2) */
   log_set_level(LOG_LVL_WARNING);
+  log_set_command("restockctl");
   /* '+': stop at the command name so each command parses its own options. */
   while((c = getopt_long(argc, argv, "+c:u:h", opts, NULL)) != -1) {
     switch(c) {
