@@ -579,7 +579,7 @@ static void cons_ready(struct reading_path *rp, const struct cfg_consumable *c,
         if(prc == PREDICT_OK) {
           int ver = predict_blob_version(blob, len);
           cs->fed_ms = cs->saved_ms = fed;
-          from = fed + 1;
+          from = fed < INT64_MAX ? fed + 1 : INT64_MAX; /* (fed_ms is outside the checksum) */
           if(ver < PREDICT_STATE_VERSION && !rp->migrated_said) {
             /* once, not per consumable: each is saved in the new format with its next change */
             rp->migrated_said = true;

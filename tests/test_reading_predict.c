@@ -628,6 +628,47 @@ static void test_history_survives_restart(void **state)
   env_close(&e);
 }
 
+/*
+ * A saved state whose fed_ms (outside the blob's checksum) is corrupt on disk,
+ * the largest 64-bit value: the restart loads the state and gives the figures
+ * of before (the catch-up from the next millisecond must not overflow: a
+ * sanitized restockd aborted on it).
+ */
+static void test_restart_corrupt_fed_ms(void **state)
+{
+  struct env e;
+  struct rule_snapshot before, after;
+  struct store_consumable row;
+  char *js, *p;
+  int64_t t;
+  (void)state;
+  env_open(&e);
+  t = feed_falling(&e, T0, 100, 40);
+  reading_path_snapshot(e.rp, e.filter, t, false, &before);
+  assert_true(isfinite(before.vars[EXPR_VAR_DAYS_LEFT]));
+  reading_path_free(e.rp);
+  e.rp = NULL;
+  assert_int_equal(store_get_consumable_state(e.st, "m1/filter", &row), RS_OK);
+  p = strstr(row.predictor_json, "\"predictor\":\"");
+  assert_non_null(p);
+  js = rs_xstrdup("{\"v\":1,\"fed_ms\":9223372036854775807,");
+  {
+    struct rs_buf b = {0};
+    rs_buf_puts(&b, js);
+    rs_buf_puts(&b, p);
+    assert_false(b.oom);
+    free(js);
+    free(row.predictor_json);
+    row.predictor_json = b.data;
+  }
+  assert_int_equal(store_put_consumable_state(e.st, &row), RS_OK);
+  store_consumable_free(&row);
+  e.rp = reading_path_new(e.st, e.cfg);
+  reading_path_snapshot(e.rp, e.filter, t, false, &after);
+  assert_true(after.vars[EXPR_VAR_DAYS_LEFT] == before.vars[EXPR_VAR_DAYS_LEFT]);
+  env_close(&e);
+}
+
 static int count_reading(void *ud, const char *device, const char *point, int64_t t, double v)
 {
   (void)device;
@@ -1271,6 +1312,7 @@ int main(void)
       cmocka_unit_test(test_installed_capped_after_two_intervals),
       cmocka_unit_test(test_replacement_recorded),
       cmocka_unit_test(test_history_survives_restart),
+      cmocka_unit_test(test_restart_corrupt_fed_ms),
       cmocka_unit_test(test_batched_crash_bound),
       cmocka_unit_test(test_reload_keeps_history),
       cmocka_unit_test(test_button_edge),
