@@ -1197,25 +1197,28 @@ static bool week_factors(const struct predictor *p, double sigma, double f[7])
  * Days from now_ms until `amount` (remaining fraction, or log units) is used
  * at average rate `rate` per day shaped by the weekly factors f (mean 1, so
  * a whole week uses 7 x rate): the rest of today, whole weeks at once, then
- * day by day. O(1): at most 8 steps.
+ * day by day. O(1): at most 8 steps. A day that uses the amount left but
+ * for a rounding (eps: the factors, each times 7 / their sum, add up to 7
+ * only nearly; a Saturday machine's 6.999999999999999) ends it: the amount
+ * is used on that working day, not on the next one after the idle days.
  */
 static double week_days(double amount, double rate, int64_t now_ms, const double f[7])
 {
-  double t, left = amount, use, weeks;
+  double t, left = amount, use, weeks, eps = 1e-9 * amount;
   int64_t into = ((now_ms % 86400000) + 86400000) % 86400000;
   int d = dow_of(now_ms), i;
   if(!(rate > 0) || !(amount > 0))
     return amount > 0 ? INFINITY : 0;
   t = (double)(86400000 - into) / DAY_MS; /* the rest of today */
   use = rate * f[d] * t;
-  if(use >= left)
-    return left / (rate * f[d]);
+  if(use >= left - eps)
+    return use > left ? left / (rate * f[d]) : t;
   left -= use;
   d = (d + 1) % 7;
   weeks = floor(left / (7 * rate));
   /* (an amount of exactly whole weeks ends on the last week's last working day, not
      after the idle days that follow it: one week less at once, walked day by day) */
-  if(weeks >= 1 && weeks * 7 * rate >= left)
+  if(weeks >= 1 && weeks * 7 * rate >= left - eps)
     weeks -= 1;
   if(!(weeks < 1e7))
     return t + left / rate;
@@ -1223,8 +1226,8 @@ static double week_days(double amount, double rate, int64_t now_ms, const double
   t += 7 * weeks;
   for(i = 0; i < 8; i++) {
     use = rate * f[d];
-    if(use >= left)
-      return t + left / use;
+    if(use >= left - eps)
+      return t + (use > left ? left / use : 1);
     left -= use;
     t += 1;
     d = (d + 1) % 7;

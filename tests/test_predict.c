@@ -640,6 +640,32 @@ static void test_work_time_saturday_machine(void **state)
   assert_true(fabs(predict_typical_life_days(&p, &pr) - 17.0 / 24 * 7) < 0.5);
 }
 
+/*
+ * Working time with the factors as the weekly profile's normalisation leaves them (each
+ * times 7 / their sum): a Saturday-only machine's factor is 6.999999999999999 for a raw
+ * 3.1, a Monday-and-Wednesday machine's two do not add up to 7 exactly. A part's worth
+ * of working days that the machine uses up on a working day ends on that day, not on the
+ * next working day after the idle ones (a week later on the Saturday machine: its cover
+ * 6 days too long, and its line drafted that much too late).
+ */
+static void test_work_time_factors_rounded(void **state)
+{
+  double sat[7] = {0, 0, 0, 0, 0, 3.1, 0};
+  const double mon_wed[7] = {3.3797603028251042, 0, 3.6202396971748954, 0, 0, 0, 0};
+  int64_t sat0 = T0 + 2 * DAY_MS, fri_eve = T0 + DAY_MS + 18 * HOUR_MS; /* T0 is a Thursday */
+  int d;
+  (void)state;
+  for(d = 0; d < 7; d++)
+    sat[d] *= 7 / 3.1;
+  /* from Thursday 00:00: the end of Saturday (3 days), of the Saturday after (10) */
+  assert_true(fabs(predict_calendar_days(sat, T0, 7) - 3) < 1e-6);
+  assert_true(fabs(predict_calendar_days(sat, T0, 14) - 10) < 1e-6);
+  /* from Saturday 00:00: the end of that Saturday */
+  assert_true(fabs(predict_calendar_days(sat, sat0, 7) - 1) < 1e-6);
+  /* from Friday 18:00 on the Monday-and-Wednesday machine: the end of Wednesday */
+  assert_true(fabs(predict_calendar_days(mon_wed, fri_eve, 7) - (5 + 6.0 / 24)) < 1e-6);
+}
+
 static void test_mark_replaced_usage(void **state)
 {
   struct predict_params pp;
@@ -1442,6 +1468,7 @@ int main(void)
       cmocka_unit_test(test_prior_life),
       cmocka_unit_test(test_typical_life_learned),
       cmocka_unit_test(test_work_time_saturday_machine),
+      cmocka_unit_test(test_work_time_factors_rounded),
       cmocka_unit_test(test_mark_replaced_usage),
       cmocka_unit_test(test_button_no_prediction),
       cmocka_unit_test(test_params_from_cfg),
