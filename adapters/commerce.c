@@ -488,6 +488,39 @@ static int read_secret(const struct cfg *cfg, const char *file, char **out, char
   return 0;
 }
 
+/* FNV-1a 64 of the n bytes at b, continuing from h. */
+static uint64_t fnv1a(uint64_t h, const void *b, size_t n)
+{
+  const unsigned char *q = b;
+  size_t i;
+  for(i = 0; i < n; i++) {
+    h ^= q[i];
+    h *= UINT64_C(0x100000001b3);
+  }
+  return h;
+}
+
+uint64_t commerce_credentials_fp(const struct cfg *cfg)
+{
+  char buf[4096], err[256];
+  const char *file = cfg->commerce.auth == CFG_AUTH_BEARER  ? cfg->commerce.token_file
+                     : cfg->commerce.auth == CFG_AUTH_BASIC ? cfg->commerce.password_file
+                                                             : NULL;
+  const char *user = cfg->commerce.auth == CFG_AUTH_BASIC && cfg->commerce.username
+                         ? cfg->commerce.username
+                         : "";
+  unsigned char kind = (unsigned char)cfg->commerce.auth;
+  uint64_t h = fnv1a(UINT64_C(0xcbf29ce484222325), &kind, 1);
+  h = fnv1a(h, user, strlen(user) + 1);
+  if(file) {
+    if(keyfile_read_line(cfg->dir, file, "", buf, sizeof(buf), err, sizeof(err)))
+      return 0;
+    h = fnv1a(h, buf, strlen(buf) + 1);
+    explicit_bzero(buf, sizeof(buf));
+  }
+  return h ? h : 1;
+}
+
 int commerce_client_new(const struct cfg *cfg, struct commerce_client **out, char *err,
                         size_t errlen)
 {

@@ -119,6 +119,14 @@ int commerce_client_new(const struct cfg *cfg, struct commerce_client **out, cha
 void commerce_client_free(struct commerce_client *c);
 
 /*
+ * A fingerprint of cfg's commerce credentials: the auth type, the username
+ * and the line of the token or password file, read now. Equal credentials
+ * give equal fingerprints; 0 when the secret cannot be read. Not a secret's
+ * hash to show anyone: compare it, never log it.
+ */
+uint64_t commerce_credentials_fp(const struct cfg *cfg);
+
+/*
  * One POST {base}/orders with Idempotency-Key: order_id and the stored body.
  * Never retries by itself and never lets libcurl resend. Fills *r; returns
  * r->outcome. An order id that cannot be a key (empty, over 64 characters,

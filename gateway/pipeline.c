@@ -50,6 +50,12 @@ struct product_slot {
   struct commerce_product pr;
 };
 
+/* An order put off by a 401/403, and the Retry-After it still owes (wall ms, 0: none). */
+struct auth_hold {
+  char *id;
+  int64_t not_before;
+};
+
 struct pipeline {
   struct store *st;
   bool clock_known; /* clock_ok holds an answer */
@@ -80,6 +86,10 @@ struct pipeline {
   bool auth_alert;
   long auth_status;
   int64_t auth_wait_until; /* after a 401/403 nothing is sent before this (wall ms) */
+  uint64_t shop_fp;         /* credentials of the open client (commerce_credentials_fp) */
+  uint64_t auth_fp;         /* credentials of the client the shop refused last */
+  struct auth_hold *held;   /* orders whose next attempt a 401/403 put off */
+  size_t n_held;
   size_t n_no_shop;        /* approved orders waiting for lack of a shop, at the last tick */
   int64_t warned_line;     /* highest line id warned about (no supplier) */
   bool in_tick;            /* pipeline_tick() is running (its outbox pass comes later) */
@@ -120,6 +130,9 @@ void pipeline_free(struct pipeline *p)
     free(p->polls[i].alert);
   free(p->polls);
   rs_strv_free(&p->alerts);
+  for(i = 0; i < p->n_held; i++)
+    free(p->held[i].id);
+  free(p->held);
   free(p);
 }
 
@@ -163,6 +176,8 @@ void pipeline_reconfigure(struct pipeline *p)
 {
   shop_close(p);
   p->client_err[0] = '\0';
+  if(p->n_held || p->auth_wait_until)
+    p->next_due = 0; /* new credentials may release the orders a 401/403 holds (run_outbox) */
 }
 
 void pipeline_set_loop(struct pipeline *p, struct evloop *loop)
@@ -302,6 +317,7 @@ static struct commerce *shop_ready(struct pipeline *p, const struct cfg *cfg)
     return NULL;
   }
   p->client_err[0] = '\0';
+  p->shop_fp = commerce_credentials_fp(cfg);
   return &p->shop;
 }
 
@@ -1520,6 +1536,58 @@ static enum rs_err expire_pending(struct pipeline *p, const struct cfg *cfg, int
 
 static struct poll_slot *poll_slot(struct pipeline *p, const char *id);
 
+/* Forget that order id waits for a 401/403 (it got another answer). */
+static void hold_drop(struct pipeline *p, const char *id)
+{
+  size_t i;
+  for(i = 0; i < p->n_held; i++) {
+    if(!strcmp(p->held[i].id, id)) {
+      free(p->held[i].id);
+      p->held[i] = p->held[--p->n_held];
+      return;
+    }
+  }
+}
+
+/* Order id waits for a 401/403; not_before: the Retry-After it owes (wall ms, 0: none). */
+static void hold_add(struct pipeline *p, const char *id, int64_t not_before)
+{
+  hold_drop(p, id);
+  p->held = rs_xrealloc(p->held, (p->n_held + 1) * sizeof(*p->held));
+  p->held[p->n_held].id = rs_xstrdup(id);
+  p->held[p->n_held++].not_before = not_before;
+}
+
+/*
+ * The open client has other credentials than the one the shop refused (a
+ * reload changed commerce.auth, its token or its password): the orders a
+ * 401/403 put off are due now (or when the Retry-After of their 401/403 is
+ * up), and the outbox no longer waits for them. The next attempts of other
+ * orders (their own Retry-After, backoff) stay as they are. Returns whether
+ * it released anything.
+ */
+static bool auth_release(struct pipeline *p, int64_t now_ms)
+{
+  int64_t wait = 0;
+  size_t i, n = p->n_held;
+  if((!p->n_held && !p->auth_wait_until) || p->shop_fp == p->auth_fp)
+    return false;
+  for(i = 0; i < p->n_held; i++) {
+    int64_t next = p->held[i].not_before > now_ms ? p->held[i].not_before : now_ms;
+    if(store_set_next_attempt(p->st, p->held[i].id, next, now_ms))
+      log_err("order %s: cannot move its next attempt: %s", p->held[i].id, store_errmsg(p->st));
+    if(p->held[i].not_before > wait)
+      wait = p->held[i].not_before;
+    free(p->held[i].id);
+  }
+  p->n_held = 0;
+  p->auth_wait_until = wait > now_ms ? wait : 0;
+  p->auth_fp = p->shop_fp;
+  log_notice("commerce: the credentials changed; %zu order%s put off by HTTP %ld %s retried now",
+             n, n == 1 ? "" : "s", p->auth_status, n == 1 ? "is" : "are");
+  return true;
+}
+
 /*
  * Record what the shop said to attempt number attempts + 1 of order id
  * (the answer to a SUBMIT started by run_outbox()).
@@ -1533,6 +1601,7 @@ static void submit_answer(struct pipeline *p, const struct cfg *cfg, const char 
   int64_t delay, next;
   unsigned attempt = attempts > 30 ? 30u : (unsigned)attempts;
 
+  hold_drop(p, id);
   switch(r.outcome) {
   case COMMERCE_SUBMITTED:
     p->auth_alert = false;
@@ -1580,6 +1649,8 @@ static void submit_answer(struct pipeline *p, const struct cfg *cfg, const char 
       delay = r.retry_after_ms;
     next = now_ms + scaled(p, delay);
     p->auth_wait_until = next; /* the other orders wait too: the credentials are the problem */
+    p->auth_fp = p->shop_fp;   /* until a reload brings other ones (auth_release) */
+    hold_add(p, id, r.retry_after_ms > 0 ? now_ms + scaled(p, r.retry_after_ms) : 0);
     snprintf(err, sizeof(err), "%s", r.message[0] ? r.message : "credentials refused");
     log_err("order %s waits: the shop refused the credentials (HTTP %ld); check commerce.auth; "
             "retrying in %.0f s",
@@ -1713,6 +1784,12 @@ static enum rs_err run_outbox(struct pipeline *p, const struct cfg *cfg, int64_t
   p->reprice_waiting = false;
   if(rc)
     return rc;
+  if(have_shop && auth_release(p, now_ms)) {
+    store_rows_free(&l); /* read again: next attempts moved */
+    rc = list_state(p, STORE_ORDER_APPROVED, &l);
+    if(rc)
+      return rc;
+  }
   for(i = 0; i < l.n; i++) {
     struct store_order *o = &l.v.orders[i];
     if(!have_shop) {

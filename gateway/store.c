@@ -161,6 +161,7 @@ enum sid {
   S_ORDER_BODY_GET,
   S_ORDER_SET_BODY,
   S_ORDER_ATTEMPT,
+  S_ORDER_NEXT_ATTEMPT,
   S_ORDER_SHOP_ID,
   S_ORDER_GET,
   S_ORDER_LIST,
@@ -311,6 +312,7 @@ static const char *const sql_text[S_COUNT] = {
     [S_ORDER_SET_BODY] = "UPDATE orders SET request_body = ?2, updated_ms = ?3 WHERE id = ?1",
     [S_ORDER_ATTEMPT] = "UPDATE orders SET attempts = attempts + 1, next_attempt_ms = ?2,"
                         " last_error = ?3, updated_ms = ?4 WHERE id = ?1",
+    [S_ORDER_NEXT_ATTEMPT] = "UPDATE orders SET next_attempt_ms = ?2, updated_ms = ?3 WHERE id = ?1",
     [S_ORDER_SHOP_ID] = "UPDATE orders SET shop_id = ?2, updated_ms = ?3 WHERE id = ?1",
     [S_ORDER_GET] = "SELECT " ORDER_COLS " FROM orders WHERE id = ?1",
     [S_ORDER_LIST] = "SELECT " ORDER_COLS " FROM orders WHERE ?1 IS NULL OR state = ?1"
@@ -2135,6 +2137,15 @@ enum rs_err store_note_attempt(struct store *st, const char *id, int64_t next_at
   return found(st,
                exec(st, OWN_TX, S_ORDER_ATTEMPT, "noting a submission attempt", "tmti", id,
                     next_attempt_ms, last_error, now_ms),
+               "no order", id);
+}
+
+enum rs_err store_set_next_attempt(struct store *st, const char *id, int64_t next_attempt_ms,
+                                   int64_t now_ms)
+{
+  return found(st,
+               exec(st, OWN_TX, S_ORDER_NEXT_ATTEMPT, "moving an order's next attempt", "tmi", id,
+                    next_attempt_ms, now_ms),
                "no order", id);
 }
 

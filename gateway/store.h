@@ -382,6 +382,9 @@ enum rs_err store_set_order_body(struct store *st, const char *id, const char *b
  */
 enum rs_err store_note_attempt(struct store *st, const char *id, int64_t next_attempt_ms,
                                const char *last_error, int64_t now_ms);
+/* Move the order's next attempt to next_attempt_ms (0 = none); attempts and last_error stay. */
+enum rs_err store_set_next_attempt(struct store *st, const char *id, int64_t next_attempt_ms,
+                                   int64_t now_ms);
 /* Store the shop's id for the order. */
 enum rs_err store_set_order_shop_id(struct store *st, const char *id, const char *shop_id,
                                     int64_t now_ms);

@@ -22,6 +22,12 @@ if(EXISTS ${CMAKE_SOURCE_DIR}/sim/restock-sim.c)
                    $<TARGET_FILE:test_orders_driver> $<TARGET_FILE:restock-sim> crash-restockd)
   set_tests_properties(test_orders_shop_crash_restockd PROPERTIES TIMEOUT 300 ENVIRONMENT
     "RESTOCKD=$<TARGET_FILE:restockd>;RESTOCKCTL=$<TARGET_FILE:restockctl>;CTL_SEED=$<TARGET_FILE:ctl_seed>")
+  # a reload that fixes commerce.auth retries the orders a 401 held at once (and only them)
+  add_test(NAME test_orders_shop_authreload
+           COMMAND ${RESTOCK_PYTHON} ${RESTOCK_TEST_DIR}/orders_shop.py
+                   $<TARGET_FILE:test_orders_driver> $<TARGET_FILE:restock-sim> authreload)
+  set_tests_properties(test_orders_shop_authreload PROPERTIES TIMEOUT 180 ENVIRONMENT
+    "RESTOCKD=$<TARGET_FILE:restockd>;RESTOCKCTL=$<TARGET_FILE:restockctl>;CTL_SEED=$<TARGET_FILE:ctl_seed>")
   # SPEC 9's alerts (a 404 on an order's status, a 401) on a real restockd's API, page, metrics
   add_test(NAME test_orders_shop_alerts
            COMMAND ${RESTOCK_PYTHON} ${RESTOCK_TEST_DIR}/orders_shop.py

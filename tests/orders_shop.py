@@ -5,7 +5,8 @@
 usage: orders_shop.py DRIVER SIM CASE
   DRIVER  tests/test_orders_driver (real pipeline + store + commerce client)
   SIM     restock-sim
-  CASE    happy | retry500 | retry429 | retry429date | crash | crash-restockd | alerts
+  CASE    happy | retry500 | retry429 | retry429date | crash | crash-restockd | alerts |
+          authreload
 
 happy     three orders go through submitted, shipped, delivered; the shop holds
           each exactly once, hit by one POST; spares grew by the delivered units.
@@ -20,6 +21,11 @@ crash     the driver is SIGKILLed 100 times at random moments while it batches
 alerts    the real restockd: a submitted order the shop no longer knows (404 on its
           status), then a shop that refuses the credentials (401): each is an alert
           on /api/v1/status, the page and /metrics (SPEC 9). Needs RESTOCKD,
+          RESTOCKCTL and CTL_SEED as crash-restockd.
+authreload  the real restockd: of two approved orders one gets 429 with Retry-After 1h,
+          the other 401 (restockd's token is wrong); the token file is fixed and restockd
+          reloaded (SIGHUP): the order refused for its credentials is submitted at once,
+          exactly once, and the 429's Retry-After still holds the other. Needs RESTOCKD,
           RESTOCKCTL and CTL_SEED as crash-restockd.
 crash-restockd  the same against the real restockd: 300 orders are approved
           with restockctl, then restockd is SIGKILLed 100 times at random
@@ -478,12 +484,95 @@ def case_alerts(tmp):
         shop.stop()
 
 
+def case_authreload(tmp):
+    """A reload that fixes commerce.auth retries the orders a 401 held at once, and only them."""
+    restockd, ctl, seed = os.environ["RESTOCKD"], os.environ["RESTOCKCTL"], os.environ["CTL_SEED"]
+    http_port = reserve_port()
+    cfg = os.path.join(tmp, "restockd")
+    os.mkdir(cfg)
+    db = os.path.join(tmp, "restockd.db")
+    tok = os.path.join(cfg, "shop.token")
+    with open(tok, "w") as f:
+        f.write("not-the-token\n")
+    os.chmod(tok, 0o600)
+    with open(os.path.join(tmp, "tok"), "w") as f:
+        f.write("s3cret\n")
+    os.chmod(os.path.join(tmp, "tok"), 0o600)
+    shop = Shop(tmp, "  auth: {type: bearer, token_file: %s}\n"
+                     "  faults:\n    rate_limit: {times: 1, retry_after: 3600s, "
+                     "requests: [orders_post]}" % os.path.join(tmp, "tok"))
+    with open(os.path.join(cfg, "restock.yaml"), "w") as f:
+        f.write((RESTOCKD_YAML % {"http": http_port, "db": db, "port": shop.port})
+                .replace("  timeout: 5s\n", "  timeout: 5s\n  auth: {type: bearer, "
+                         "token_file: shop.token}\n"))
+    ids = []
+    for i in range(2):
+        oid = subprocess.run([seed, db, "press-%03d/filter" % i, "FLT-100", "1", "4250"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+        subprocess.run([ctl, "--config", cfg, "orders", "approve", oid], capture_output=True,
+                       check=True)
+        ids.append(oid)
+
+    def orders():
+        con = sqlite3.connect(db, timeout=10)
+        con.row_factory = sqlite3.Row
+        rows = {r["id"]: dict(r) for r in con.execute(
+            "SELECT id, state, attempts, next_attempt_ms, last_error FROM orders")}
+        con.close()
+        return rows
+
+    def wait_for(what, cond):
+        end = time.monotonic() + 60  # a hang guard, not a measure
+        while time.monotonic() < end:
+            if cond():
+                return True
+            time.sleep(0.2)
+        print("hung: %s not seen within 60 s; orders %r" % (what, orders()))
+        return False
+
+    d = subprocess.Popen([restockd, "--config", cfg, "--log-level", "error"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        if not wait_for("both orders tried once", lambda: all(
+                o["attempts"] == 1 and o["next_attempt_ms"] for o in orders().values())):
+            fail("the first attempts were not made")
+        before = orders()
+        refused = [i for i in ids if "credentials" in (before[i]["last_error"] or "")]
+        limited = [i for i in ids if i not in refused]
+        if len(refused) != 1 or len(limited) != 1:
+            fail("expected one order refused for its credentials, one rate-limited: %r" % before)
+        refused, limited = refused[0], limited[0]
+        with open(tok, "w") as f:
+            f.write("s3cret\n")
+        d.send_signal(signal.SIGHUP)
+        if not wait_for("the refused order submitted after the reload",
+                        lambda: orders()[refused]["state"] == "submitted"):
+            fail("a reload with the right token did not retry the order a 401 held "
+                 "(docs/orders.md: WAIT_AUTH)")
+        after = orders()[limited]
+        if after["state"] != "approved" or after["attempts"] != 1 or \
+           after["next_attempt_ms"] != before[limited]["next_attempt_ms"]:
+            fail("the reload moved the rate-limited order (Retry-After 1h): %r -> %r"
+                 % (before[limited], after))
+    finally:
+        d.send_signal(signal.SIGTERM)
+        d.wait(15)
+    st = shop.state()
+    shop.stop()
+    held = [o for o in st["orders"] if o["idempotency_key"] == refused]
+    if len(st["orders"]) != 1 or len(held) != 1 or held[0]["posts"] != 2:
+        fail("the shop should hold the refused order once, after two POSTs: %r" % st)
+    print("authreload: %s (401) submitted after the reload with %d POSTs; %s (429, Retry-After "
+          "1h) still approved, next attempt unchanged" % (refused, held[0]["posts"], limited))
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="rs-orders-")
     try:
         {"happy": case_happy, "retry500": case_retry500, "retry429": case_retry429,
          "retry429date": lambda t: case_retry429(t, "http-date"), "crash": case_crash,
-         "crash-restockd": case_crash_restockd, "alerts": case_alerts}[CASE](tmp)
+         "crash-restockd": case_crash_restockd, "alerts": case_alerts,
+         "authreload": case_authreload}[CASE](tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print("ok " + CASE)
