@@ -37,11 +37,15 @@ void mbd_set(struct mbd *m, const struct cfg_device *d, size_t i, enum mbd_fail 
 {
   const struct mbplan_req *r = &m->plan.reqs[i];
   struct mbd_out *o = &m->outs[i];
+  size_t n;
   o->f = f;
   o->code = code;
-  (void)rs_snprintf(o->detail, sizeof(o->detail), "%s %u..%u of unit %d: %s",
+  (void)rs_snprintf(o->detail, sizeof(o->detail), "%s %u..%u of unit %d: ",
                     cfg_regtable_name(r->table), (unsigned)r->start,
-                    (unsigned)(r->start + r->count - 1), d->unit_id, what);
+                    (unsigned)(r->start + r->count - 1), d->unit_id);
+  n = strlen(o->detail);
+  o->what_at = (uint8_t)(n < UINT8_MAX ? n : 0);
+  (void)rs_strlcpy(o->detail + n, what, sizeof(o->detail) - n);
 }
 
 #define NOT_TRIED "not tried: the poll had no attempts left"
@@ -197,8 +201,8 @@ enum rs_err mbd_finish(struct mbd *m, const struct cfg_device *d, int64_t wall_m
   for(i = 0; i < m->plan.n_reqs; i++) {
     if(mbd_answered(m->outs[i].f))
       answered++;
-    else if(!err[0])
-      (void)rs_strlcpy(err, detail_of(m, d, i), errlen);
+    else if(!err[0]) /* the device's failure, not one request's: it is every point's error */
+      (void)rs_strlcpy(err, detail_of(m, d, i) + m->outs[i].what_at, errlen);
   }
   if(m->plan.n_reqs && !answered)
     return last; /* the device did not answer at all: the scheduler reports every point */

@@ -34,6 +34,7 @@ struct mbd_out {
   enum mbd_fail f;
   int code;         /* the exception code (MBD_EXCEPTION, MBD_BUSY) */
   char detail[200]; /* "holding 100..109 of unit 1: no answer in time" */
+  uint8_t what_at;  /* where in detail the failure starts ("no answer in time") */
 };
 
 /* What a point's last read gave, so changes are logged once (2 bytes). */

@@ -650,6 +650,12 @@ def case_probe(args):
     # refused, not waited for: the error is the refusal, not "no answer within 300 ms"
     check(all("refused" in p["error"] for p in doc["points"]),
           "a refused connection is reported as refused: %r" % [p["error"] for p in doc["points"]])
+    # the connection's failure, said as the device's: not a request's ("coil 3..3 of unit 1:
+    # cannot connect" on the holding-register points too)
+    check(all(p["error"].startswith("cannot connect to 127.0.0.1:%d" % port)
+              for p in doc["points"]),
+          "a refused connection is the device's error, no request named: %r"
+          % [p["error"] for p in doc["points"]])
     rc, out, _ = probe(args, cfg, "press")
     check(rc == 1 and out.startswith("press: down ("), "table: 'press: down (...)': %r"
           % out.splitlines()[:1])
