@@ -49,6 +49,13 @@ enum { FIT_NONE = 0, FIT_LINEAR = 1, FIT_EXP = 2 };
 #define NOISE_CLIP        0.05 /* a single difference counts at most this much */
 #define NOISE_ALPHA       0.05
 #define NOISE_JUMP        4.0  /* a replacement jump exceeds NOISE_JUMP x noise */
+/* A sudden drop (docs/prediction.md, "Glitches"): pend_n's value while one is
+   held back (pend_t/pend_raw [0]: its first reading, [1]: the latest), and
+   how long it is held before it counts as the part's true level. */
+#define PEND_DIP          0xff
+#ifndef DIP_MAX_MS
+#define DIP_MAX_MS        (3600000LL)
+#endif
 #define RATE_EPS          1e-9 /* remaining per day below which nothing depletes */
 /* Bounds (docs/prediction.md, "Bounds"); tuned on bench/predict's development seeds
    (1, 2). The #ifndef guards let a tuning build override them with -D; the
@@ -1436,22 +1443,64 @@ static void accept(struct predictor *p, int64_t wall_ms, double raw)
  * latest filtered reading — so that a short dip (two glitch readings pass
  * a median of 3) followed by the true level is no "jump".
  */
-static double ref_remaining(const struct predictor *p, int64_t wall_ms)
+/* The fitted curve's remaining fraction at wall_ms; NAN without a fit. */
+static double line_remaining(const struct predictor *p, int64_t wall_ms)
 {
   const struct predict_params *pp = p->params;
   const struct predict_fit *f = &p->fit;
-  double r = remaining_of(pp, model_x(p, p->filt));
-  double d = diff_ms(wall_ms, p->seg_start_ms) / DAY_MS, l = r;
+  double d = diff_ms(wall_ms, p->seg_start_ms) / DAY_MS;
+  if(p->fit_kind == FIT_LINEAR)
+    return f->anchor + f->slope * (d - f->t_ref_d);
+  if(p->fit_kind == FIT_EXP)
+    return remaining_of(pp, exp(f->anchor + f->slope * (d - f->t_ref_d)));
+  return NAN;
+}
+
+static double ref_remaining(const struct predictor *p, int64_t wall_ms)
+{
+  const struct predict_params *pp = p->params;
+  double r = remaining_of(pp, model_x(p, p->filt)), l;
   /* OFF_CONFIRM filtered readings in a row below the line are no short dip:
      the level really fell (a part that wears on Saturdays only, after a week
      flat near 90 %), and a new part's jump counts from where it is */
   if(p->off_n <= -OFF_CONFIRM)
     return r;
-  if(p->fit_kind == FIT_LINEAR)
-    l = f->anchor + f->slope * (d - f->t_ref_d);
-  else if(p->fit_kind == FIT_EXP)
-    l = remaining_of(pp, exp(f->anchor + f->slope * (d - f->t_ref_d)));
+  l = line_remaining(p, wall_ms);
   return isfinite(l) && l > r ? l : r;
+}
+
+/* Level: the smallest jump (remaining fraction) that is no noise. */
+static double jump_thr(const struct predictor *p)
+{
+  double thr = p->params->jump_min;
+  return NOISE_JUMP * p->noise > thr ? NOISE_JUMP * p->noise : thr;
+}
+
+/*
+ * Level: where the part should read at wall_ms, for the glitch test — the
+ * lower of the latest filtered value and the fitted curve (a sensor that
+ * was stuck comes back on the curve, below its frozen value: that is no
+ * glitch).
+ */
+static double dip_ref(const struct predictor *p, int64_t wall_ms)
+{
+  double r = remaining_of(p->params, model_x(p, p->filt));
+  double l = line_remaining(p, wall_ms);
+  return isfinite(l) && l < r ? l : r;
+}
+
+/*
+ * Level: whether raw (at wall_ms) starts a sudden drop — below both the
+ * last raw reading and where the part should read (dip_ref) by more than a
+ * jump — which is held back as a possible glitch (add_any()).
+ */
+static bool starts_dip(const struct predictor *p, int64_t wall_ms, double raw)
+{
+  const struct predict_params *pp = p->params;
+  double thr = jump_thr(p), r = remaining_of(pp, raw);
+  double last_raw = p->n_raw == 2 ? p->raw[1] : p->raw[0];
+  return pp->model == PREDICT_MODEL_LEVEL && r < remaining_of(pp, last_raw) - thr &&
+         r < dip_ref(p, wall_ms) - thr;
 }
 
 /* Whether raw (at wall_ms) is a jump in the good direction beyond the noise. */
@@ -1465,8 +1514,7 @@ static bool starts_jump(const struct predictor *p, int64_t wall_ms, double raw)
     return raw < p->filt - pp->jump_min * pp->life ||
            (raw < p->filt && raw >= 0 && raw <= pp->jump_min * pp->life &&
             model_x(p, p->filt) >= 0.1 * pp->life);
-  if(NOISE_JUMP * p->noise > thr)
-    thr = NOISE_JUMP * p->noise;
+  thr = jump_thr(p);
   return remaining_of(pp, raw) - ref_remaining(p, wall_ms) > thr;
 }
 
@@ -1546,6 +1594,33 @@ __attribute__((noinline)) static bool add_any(struct predictor *p, int64_t wall_
     return false;
   }
 
+  if(p->pend_n == PEND_DIP) {
+    if(remaining_of(pp, raw) >= dip_ref(p, wall_ms) - jump_thr(p)) {
+      /* back where the part should be: the drop was a glitch. Its first
+         reading is taken (as one outlier, for the median of 3 to remove, as
+         when it came alone), the rest are dropped; this one is taken below
+         (it may be a new part's) */
+      p->pend_n = 0;
+      accept(p, p->pend_t[0], p->pend_raw[0]);
+    }
+    else if(diff_ms(wall_ms, p->pend_t[0]) <= (double)DIP_MAX_MS) {
+      p->pend_t[1] = wall_ms;
+      p->pend_raw[1] = raw;
+      p->last_ms = wall_ms;
+      return false;
+    }
+    else {
+      /* the level stayed down: it really fell, from the drop's first
+         reading (the first and the latest held ones are taken) */
+      p->pend_n = 0;
+      accept(p, p->pend_t[0], p->pend_raw[0]);
+      if(p->pend_t[1] > p->pend_t[0])
+        accept(p, p->pend_t[1], p->pend_raw[1]);
+      accept(p, wall_ms, raw);
+      return false;
+    }
+  }
+
   if(p->pend_n > 0) {
     if(!continues_jump(p, raw)) {
       /* the held readings were a glitch, not a new part: dropped */
@@ -1597,6 +1672,15 @@ __attribute__((noinline)) static bool add_any(struct predictor *p, int64_t wall_
     p->pend_t[0] = wall_ms;
     p->pend_raw[0] = raw;
     p->pend_n = 1;
+    p->last_ms = wall_ms;
+    return false;
+  }
+  if(pp->model == PREDICT_MODEL_LEVEL && raw != p->filt && starts_dip(p, wall_ms, raw)) {
+    /* a sudden drop: held back until the level comes back (a glitch) or
+       stays down for DIP_MAX_MS (the part's true level) */
+    p->pend_t[0] = p->pend_t[1] = wall_ms;
+    p->pend_raw[0] = p->pend_raw[1] = raw;
+    p->pend_n = PEND_DIP;
     p->last_ms = wall_ms;
     return false;
   }
@@ -2147,10 +2231,11 @@ int predict_load(struct predictor *p, const struct predict_params *params, const
     if(!isfinite(q.pend_raw[i]) || fabs(q.pend_raw[i]) > 1e15)
       return PREDICT_ERR_FORMAT;
   }
-  if(q.pend_n > PREDICT_PEND || q.base_from_next > 1 || !isfinite(q.pend_ref) ||
-     fabs(q.pend_ref) > 1e15)
+  if((q.pend_n > PREDICT_PEND && !(q.pend_n == PEND_DIP && model == (unsigned)PREDICT_MODEL_LEVEL)) ||
+     q.base_from_next > 1 || !isfinite(q.pend_ref) || fabs(q.pend_ref) > 1e15)
     return PREDICT_ERR_FORMAT;
-  if(q.pend_n > 0 && (q.last_ms == INT64_MIN || q.pend_t[q.pend_n - 1] > q.last_ms))
+  if(q.pend_n > 0 &&
+     (q.last_ms == INT64_MIN || q.pend_t[q.pend_n == PEND_DIP ? 0 : q.pend_n - 1] > q.last_ms))
     return PREDICT_ERR_FORMAT;
   saved_full = get_f64(&r);
   saved_empty = get_f64(&r);

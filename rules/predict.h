@@ -175,7 +175,8 @@ struct predictor {
   float intervals_d[PREDICT_INTERVALS]; /* newest last */
   uint16_t n_replacements;              /* counted up to 65535 */
   uint8_t n;                            /* closed buckets (<= PREDICT_WINDOW) */
-  uint8_t pend_n;         /* readings held back: a jump not yet confirmed */
+  uint8_t pend_n;         /* readings held back: a jump not yet confirmed (1..PREDICT_PEND),
+                             or a level's sudden drop (255, predict.c's PEND_DIP) */
   uint8_t base_from_next; /* usage: the next reading is the new part's zero */
   uint8_t n_raw;          /* 0..2 values in raw[] */
   uint8_t n_intervals;
@@ -208,7 +209,9 @@ int predict_init(struct predictor *p, const struct predict_params *params);
  * noise, or a counter reset, confirmed by the next PREDICT_PEND readings,
  * which are held back meanwhile; a jump they refute is dropped as a glitch);
  * *ev (may be NULL) then describes it and the history before it no longer
- * counts for the slope.
+ * counts for the slope. A level's sudden drop is held back too, for up to an
+ * hour: readings back where the part should be make it a glitch (dropped);
+ * still down after the hour, it is the part's level (docs/prediction.md).
  */
 bool predict_add(struct predictor *p, int64_t wall_ms, double raw_value, struct predict_event *ev);
 

@@ -1447,6 +1447,183 @@ static void test_params_interned(void **state)
   assert_int_equal(set.n, 0);
 }
 
+/*
+ * Sensor glitches that last several readings (issue 12; restock-sim's
+ * `glitch_for: 20m`): an ink cartridge read every 100 s, falling 8 %/day
+ * from 90 % (the readings rounded to 0.01), as `restockctl replay` saw it.
+ * Reading k's level; readings from..to (inclusive) are read `low` points
+ * lower (a glitch), from reading new_at on a new part (100 %) wears at the
+ * same pace.
+ */
+#define INK_STEP_MS INT64_C(100000)
+static double ink_level(int k, int new_at)
+{
+  double l = new_at >= 0 && k >= new_at ? 100.0 - 8.0 * (k - new_at) * 100.0 / 86400.0
+                                        : 90.0 - 8.0 * k * 100.0 / 86400.0;
+  return round(l * 100) / 100;
+}
+
+/* Feed readings 0..n-1 (glitch from..to lowered by low; new part at new_at or -1);
+   returns the replacements seen, the first one's time in *at (may be NULL). */
+static int feed_ink(struct predictor *p, int n, int from, int to, double low, int new_at,
+                    int64_t *at)
+{
+  struct predict_event ev;
+  int k, events = 0;
+  for(k = 0; k < n; k++) {
+    double v = ink_level(k, new_at) - (k >= from && k <= to ? low : 0);
+    if(predict_add(p, T0 + k * INK_STEP_MS, v, &ev)) {
+      if(!events && at)
+        *at = ev.at_ms;
+      events++;
+    }
+  }
+  return events;
+}
+
+/* A 12-reading drop of 48 points at 77 % that comes back to the part's line
+   is a glitch: no replacement, the history kept; meanwhile (held back for
+   up to an hour) the figures are those before it; afterwards as if it never
+   was. */
+static void test_glitch_dip_recovers(void **state)
+{
+  struct predict_params pp;
+  struct predictor p, twin;
+  struct prediction pr, tw;
+  (void)state;
+  level_params(&pp, 100, 0);
+  predict_init(&p, &pp);
+  predict_init(&twin, &pp);
+  assert_int_equal(feed_ink(&p, 1506, 1500, 1511, 48, -1, NULL), 0);
+  assert_int_equal(feed_ink(&twin, 1506, -1, -1, 0, -1, NULL), 0);
+  /* mid-glitch: 76.07 % left at 8 %/day, 9.5 days */
+  predict_eval(&p, T0 + 1505 * INK_STEP_MS, &pr);
+  predict_eval(&twin, T0 + 1505 * INK_STEP_MS, &tw);
+  printf("mid-glitch: days_left %.2f p10 %.2f (no glitch: %.2f, %.2f)\n", pr.days_left,
+         pr.days_left_p10, tw.days_left, tw.days_left_p10);
+  assert_true(fabs(pr.days_left - tw.days_left) < 0.2);
+  assert_true(pr.level_pct > 75);
+  assert_true(fabs(pr.days_left_p10 - tw.days_left_p10) < 0.2);
+  /* a restart during the glitch: the blob keeps the held drop, and the
+     restarted predictor goes on as the unbroken one */
+  {
+    uint8_t blob[PREDICT_STATE_MAX];
+    size_t len = 0;
+    struct predictor q;
+    struct predict_event ev;
+    int k, events = 0;
+    assert_int_equal(predict_save(&p, blob, sizeof(blob), &len), PREDICT_OK);
+    assert_int_equal(predict_load(&q, &pp, blob, len), PREDICT_OK);
+    for(k = 1506; k < 3000; k++) {
+      double v = ink_level(k, -1) - (k <= 1511 ? 48 : 0);
+      events += predict_add(&p, T0 + k * INK_STEP_MS, v, &ev) ? 1 : 0;
+      events += predict_add(&q, T0 + k * INK_STEP_MS, v, &ev) ? 1 : 0;
+    }
+    assert_int_equal(events, 0);
+    predict_eval(&p, T0 + 2999 * INK_STEP_MS, &pr);
+    predict_eval(&q, T0 + 2999 * INK_STEP_MS, &tw);
+    assert_same_prediction(&pr, &tw);
+  }
+  predict_init(&p, &pp);
+  predict_init(&twin, &pp);
+  assert_int_equal(feed_ink(&p, 3000, 1500, 1511, 48, -1, NULL), 0);
+  assert_int_equal(feed_ink(&twin, 3000, -1, -1, 0, -1, NULL), 0);
+  assert_int_equal(predict_window_start_ms(&p), T0);
+  predict_eval(&p, T0 + 2999 * INK_STEP_MS, &pr);
+  predict_eval(&twin, T0 + 2999 * INK_STEP_MS, &tw);
+  assert_true(fabs(pr.days_left - tw.days_left) < 0.2);
+  assert_true(fabs(pr.days_left_p10 - tw.days_left_p10) < 0.2);
+  assert_true(fabs(pr.rate_per_day - 8) < 0.3);
+}
+
+/* A new part fitted during a glitch, and one fitted after a glitch that
+   recovered: each is one replacement, dated at its first reading. */
+static void test_replacement_during_and_after_glitch(void **state)
+{
+  struct predict_params pp;
+  struct predictor p;
+  struct prediction pr;
+  int64_t at = 0;
+  (void)state;
+  level_params(&pp, 100, 0);
+  predict_init(&p, &pp);
+  /* the sensor comes back on a new part (100 %) at reading 1506 */
+  assert_int_equal(feed_ink(&p, 2000, 1500, 1505, 48, 1506, &at), 1);
+  assert_int_equal(at, T0 + 1506 * INK_STEP_MS);
+  predict_eval(&p, T0 + 1999 * INK_STEP_MS, &pr);
+  assert_true(pr.level_pct > 94);
+  predict_init(&p, &pp);
+  at = 0;
+  assert_int_equal(feed_ink(&p, 2000, 1500, 1511, 48, 1600, &at), 1);
+  assert_int_equal(at, T0 + 1600 * INK_STEP_MS);
+}
+
+/* A sensor stuck at one value for a day: when it comes back showing a new
+   part (near full), that is a replacement; when it comes back at the
+   part's true (lower) level, it is none. */
+static void test_stuck_then_jump(void **state)
+{
+  struct predict_params pp;
+  struct predictor p;
+  struct prediction pr;
+  struct predict_event ev;
+  int k, events = 0;
+  int64_t at = 0;
+  (void)state;
+  level_params(&pp, 100, 0);
+  predict_init(&p, &pp);
+  for(k = 0; k < 3000; k++) {
+    /* stuck at reading 1000's value from 1000 to 1863 (a day), new part from 1864 */
+    double v = k < 1000 ? ink_level(k, -1) : k < 1864 ? ink_level(1000, -1) : ink_level(k, 1864);
+    if(predict_add(&p, T0 + k * INK_STEP_MS, v, &ev)) {
+      events++;
+      at = ev.at_ms;
+    }
+  }
+  assert_int_equal(events, 1);
+  assert_int_equal(at, T0 + 1864 * INK_STEP_MS);
+  predict_init(&p, &pp);
+  events = 0;
+  for(k = 0; k < 3000; k++) {
+    /* stuck for two days, then the truth (16 points lower) */
+    double v = k < 1000 || k >= 2728 ? ink_level(k, -1) : ink_level(1000, -1);
+    events += predict_add(&p, T0 + k * INK_STEP_MS, v, NULL) ? 1 : 0;
+  }
+  assert_int_equal(events, 0);
+  predict_eval(&p, T0 + 2999 * INK_STEP_MS, &pr);
+  assert_true(fabs(pr.level_pct - ink_level(2999, -1)) < 1);
+}
+
+/* A level that really falls at once (drained: 40 points in one reading) and
+   stays down is taken as it is after an hour, and a refill after it is a
+   replacement. */
+static void test_real_drop_then_refill(void **state)
+{
+  struct predict_params pp;
+  struct predictor p;
+  struct prediction pr;
+  struct predict_event ev;
+  int k, events = 0;
+  int64_t at = 0;
+  (void)state;
+  level_params(&pp, 100, 0);
+  predict_init(&p, &pp);
+  for(k = 0; k < 2400; k++) {
+    /* from reading 1500 on 40 points lower for good, refilled at 2200 */
+    double v = k < 2200 ? ink_level(k, -1) - (k >= 1500 ? 40 : 0) : ink_level(k, 2200);
+    if(predict_add(&p, T0 + k * INK_STEP_MS, v, &ev)) {
+      events++;
+      at = ev.at_ms;
+    }
+    if(k == 1500 + 40) { /* 67 minutes later */
+      predict_eval(&p, T0 + k * INK_STEP_MS, &pr);
+      assert_true(fabs(pr.level_pct - (ink_level(k, -1) - 40)) < 1);
+    }
+  }
+  assert_int_equal(events, 1);
+  assert_int_equal(at, T0 + 2200 * INK_STEP_MS);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -1493,6 +1670,10 @@ int main(void)
       cmocka_unit_test(test_button_state_reloads),
       cmocka_unit_test(test_params_interned),
       cmocka_unit_test(test_usage_far_past_life),
+      cmocka_unit_test(test_glitch_dip_recovers),
+      cmocka_unit_test(test_replacement_during_and_after_glitch),
+      cmocka_unit_test(test_stuck_then_jump),
+      cmocka_unit_test(test_real_drop_then_refill),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1300,6 +1300,34 @@ static void test_button_edge(void **state)
   env_close(&e);
 }
 
+/*
+ * A sensor glitch of several readings (48 points low for 40 minutes, then back
+ * on the part's line) is no part fitted: no replacement recorded, the
+ * spares unchanged, no unknown_part_fitted (issue 12).
+ */
+static void test_glitch_not_a_replacement(void **state)
+{
+  struct env e;
+  struct rule_snapshot s;
+  int64_t t = T0;
+  int i, n = 0;
+  char *log;
+  (void)state;
+  env_open(&e);
+  for(i = 0; i < 360; i++, t += HOUR_MS / 6) /* read every 10 minutes */
+    submit(&e, "lvl", t, 100 - 0.1 * i - (i >= 240 && i < 244 ? 48 : 0));
+  assert_int_equal(store_list_replacements(e.st, "m1/filter", count_repl, &n), RS_OK);
+  assert_int_equal(n, 0);
+  assert_int_equal(store_spares(&e, "m1/filter"), 2);
+  reading_path_snapshot(e.rp, e.filter, t - HOUR_MS, false, &s);
+  assert_true(fabs(s.vars[EXPR_VAR_LEVEL_PCT] - 64.1) < 1);
+  log = read_log(&e);
+  assert_null(strstr(log, "unknown_part_fitted"));
+  assert_null(strstr(log, "replacement detected"));
+  FREE_NULL(log);
+  env_close(&e);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -1325,6 +1353,7 @@ int main(void)
       cmocka_unit_test(test_saturday_part_projection_after_burst),
       cmocka_unit_test(test_saturday_part_fit_after_short_interval),
       cmocka_unit_test(test_burst_part_no_line_over_full_shelf),
+      cmocka_unit_test(test_glitch_not_a_replacement),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
