@@ -10,7 +10,7 @@ target_compile_definitions(approve_mail PRIVATE
                            MIME_CHECK="${RESTOCK_TEST_DIR}/test_approve_mime.py")
 restock_unit_test(approve_flow SOURCES ${RESTOCK_TEST_DIR}/test_approve.c
                   ${RESTOCK_TEST_DIR}/fake_adapter.c
-                  LIBS rsgateway PkgConfig::CURL PkgConfig::JANSSON PkgConfig::SQLITE)
+                  LIBS rstesthttp rsgateway PkgConfig::CURL PkgConfig::JANSSON PkgConfig::SQLITE)
 target_compile_definitions(approve_flow PRIVATE
                            MIME_CHECK="${RESTOCK_TEST_DIR}/test_approve_mime.py")
 add_test(NAME approve_browser

@@ -4,7 +4,7 @@
 # `promtool` (Debian package prometheus) for the /metrics check; without it
 # that one test is skipped and says so.
 restock_unit_test(http_server SOURCES ${RESTOCK_TEST_DIR}/test_http.c ${RESTOCK_TEST_DIR}/fake_adapter.c
-                  LIBS rsgateway PkgConfig::CURL PkgConfig::JANSSON)
+                  LIBS rstesthttp rsgateway PkgConfig::CURL PkgConfig::JANSSON)
 target_compile_definitions(http_server PRIVATE HTTP_FIXTURE_DIR="${RESTOCK_TEST_DIR}/fixtures/http")
 
 # base/httpd_parse.c and base/httpd_srv.c: restockd's own HTTP/1.1 server,

@@ -48,6 +48,7 @@
 #include "gateway/store.h"
 #include "gateway/token.h"
 #include "tests/fake_adapter.h"
+#include "tests/testhttp.h"
 #include "tests/testutil.h"
 
 #ifndef MIME_CHECK
@@ -477,77 +478,18 @@ static void maildir_new(char *out, size_t size)
 
 /* ---- HTTP client ---------------------------------------------------------- */
 
-struct resp {
-  long status;
-  struct rs_buf body;
-  struct rs_buf head;
-};
-
-static size_t on_data(char *p, size_t sz, size_t n, void *ud)
-{
-  rs_buf_append(ud, p, sz * n);
-  return sz * n;
-}
-
-static void resp_free(struct resp *r)
-{
-  rs_buf_free(&r->body);
-  rs_buf_free(&r->head);
-}
-
-static void drive(CURL *e)
-{
-  int running = 1;
-  assert_int_equal(curl_multi_add_handle(E.multi, e), CURLM_OK);
-  while(running) {
-    struct curl_waitfd wfd;
-    assert_int_equal(curl_multi_perform(E.multi, &running), CURLM_OK);
-    if(!running)
-      break;
-    memset(&wfd, 0, sizeof(wfd));
-    wfd.fd = http_server_fd(E.srv);
-    wfd.events = CURL_WAIT_POLLIN;
-    (void)http_server_timeout_ms(E.srv);
-    (void)curl_multi_wait(E.multi, &wfd, 1, 20, NULL);
-    http_server_run(E.srv);
-  }
-  curl_multi_remove_handle(E.multi, e);
-}
-
 /* method on path (the link's path), with cookie and form body when given. */
 static void request(const char *method, const char *path, const char *cookie, const char *body,
-                    struct resp *r)
+                    struct tu_resp *r)
 {
-  CURL *e = curl_easy_init();
-  char url[700], ch[200];
-  struct curl_slist *h = NULL;
-  memset(r, 0, sizeof(*r));
-  rs_buf_puts(&r->body, "");
-  rs_buf_puts(&r->head, "");
-  assert_int_equal(rs_snprintf(url, sizeof(url), "http://127.0.0.1:%u%s",
-                               (unsigned)http_server_port(E.srv), path),
-                   0);
-  curl_easy_setopt(e, CURLOPT_URL, url);
-  curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
-  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 10000L);
-  curl_easy_setopt(e, CURLOPT_USERAGENT, UA);
-  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
-  curl_easy_setopt(e, CURLOPT_WRITEDATA, &r->body);
-  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_data);
-  curl_easy_setopt(e, CURLOPT_HEADERDATA, &r->head);
-  if(!strcmp(method, "POST"))
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, body ? body : "");
-  else if(!strcmp(method, "HEAD"))
-    curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+  char ch[200];
+  const char *headers[] = {ch, NULL};
+  struct tu_req q = {.body = body, .ua = UA};
   if(cookie) {
     assert_int_equal(rs_snprintf(ch, sizeof(ch), "Cookie: %s", cookie), 0);
-    h = curl_slist_append(h, ch);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+    q.headers = headers;
   }
-  drive(e);
-  curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r->status);
-  curl_slist_free_all(h);
-  curl_easy_cleanup(e);
+  tu_http_request(E.multi, E.srv, method, path, &q, r, NULL, NULL);
 }
 
 /* The path of a link "https://gw.example/approve/T" -> "/approve/T". */
@@ -559,7 +501,7 @@ static const char *path_of(const char *link)
 }
 
 /* "restock_session=HEX" from a response's Set-Cookie into out. */
-static void cookie_of(const struct resp *r, char *out, size_t size)
+static void cookie_of(const struct tu_resp *r, char *out, size_t size)
 {
   const char *p = strstr(r->head.data, "restock_session=");
   size_t n;
@@ -571,7 +513,7 @@ static void cookie_of(const struct resp *r, char *out, size_t size)
 }
 
 /* The hidden csrf field of a page into out. */
-static void csrf_of(const struct resp *r, char *out, size_t size)
+static void csrf_of(const struct tu_resp *r, char *out, size_t size)
 {
   const char *p = strstr(r->body.data, "name=\"csrf\" value=\"");
   size_t n;
@@ -584,15 +526,15 @@ static void csrf_of(const struct resp *r, char *out, size_t size)
 }
 
 /* GET path in a fresh session, then POST the page's form with decision. */
-static void decide_via_page(const char *path, const char *decision, struct resp *r)
+static void decide_via_page(const char *path, const char *decision, struct tu_resp *r)
 {
-  struct resp g;
+  struct tu_resp g;
   char body[300];
   request("GET", path, NULL, NULL, &g);
   assert_int_equal(g.status, 200);
   cookie_of(&g, E.cookie, sizeof(E.cookie));
   csrf_of(&g, E.csrf, sizeof(E.csrf));
-  resp_free(&g);
+  tu_resp_free(&g);
   assert_int_equal(rs_snprintf(body, sizeof(body), "csrf=%s&decision=%s", E.csrf, decision), 0);
   request("POST", path, E.cookie, body, r);
 }
@@ -646,7 +588,7 @@ static void test_mail_arrives_valid_mime_one_per_approver(void **state)
 static void test_get_changes_nothing(void **state)
 {
   struct rs_buf before = {0}, after = {0};
-  struct resp r;
+  struct tu_resp r;
   int i;
   (void)state;
   snapshot(&before);
@@ -662,11 +604,11 @@ static void test_get_changes_nothing(void **state)
     assert_non_null(strstr(r.body.data, "value=\"approve\""));
     assert_non_null(strstr(r.body.data, "value=\"reject\""));
     assert_non_null(strstr(r.head.data, "Content-Security-Policy"));
-    resp_free(&r);
+    tu_resp_free(&r);
   }
   request("HEAD", path_of(E.link_bob), NULL, NULL, &r);
   assert_int_equal(r.status, 200);
-  resp_free(&r);
+  tu_resp_free(&r);
   snapshot(&after);
   assert_string_equal(before.data, after.data);
   assert_int_equal(state_of(E.o1), STORE_ORDER_PENDING_APPROVAL);
@@ -678,22 +620,22 @@ static void test_get_changes_nothing(void **state)
 static void test_post_without_csrf_is_403(void **state)
 {
   struct rs_buf before = {0}, after = {0};
-  struct resp r, g;
+  struct tu_resp r, g;
   (void)state;
   snapshot(&before);
   request("POST", path_of(E.link_anna), NULL, "decision=approve", &r);
   assert_int_equal(r.status, 403);
   assert_non_null(strstr(r.body.data, "security token"));
-  resp_free(&r);
+  tu_resp_free(&r);
   /* a session, but a CSRF token that is not this page's */
   request("GET", path_of(E.link_anna), NULL, NULL, &g);
   cookie_of(&g, E.cookie, sizeof(E.cookie));
-  resp_free(&g);
+  tu_resp_free(&g);
   request("POST", path_of(E.link_anna), E.cookie,
           "csrf=0000000000000000000000000000000000000000000000000000000000000000&decision=approve",
           &r);
   assert_int_equal(r.status, 403);
-  resp_free(&r);
+  tu_resp_free(&r);
   snapshot(&after);
   assert_string_equal(before.data, after.data);
   rs_buf_free(&before);
@@ -706,7 +648,7 @@ static void test_forged_and_altered_are_403(void **state)
   char path[512], tok[TOKEN_TEXT_MAX + 1];
   unsigned char key[TOKEN_KEY_LEN], lh[TOKEN_HASH_LEN];
   struct store_order_full *o = NULL;
-  struct resp r;
+  struct tu_resp r;
   size_t n;
   (void)state;
   snapshot(&before);
@@ -717,10 +659,10 @@ static void test_forged_and_altered_are_403(void **state)
   request("GET", path, NULL, NULL, &r);
   assert_int_equal(r.status, 403);
   assert_non_null(strstr(r.body.data, "not valid"));
-  resp_free(&r);
+  tu_resp_free(&r);
   request("POST", path, NULL, "decision=approve", &r);
   assert_int_equal(r.status, 403);
-  resp_free(&r);
+  tu_resp_free(&r);
   /* forged: a well-formed token for the same order, signed with another key */
   memset(key, 7, sizeof(key));
   assert_int_equal(store_get_order(E.st, E.o1, &o), RS_OK);
@@ -731,7 +673,7 @@ static void test_forged_and_altered_are_403(void **state)
   assert_int_equal(rs_snprintf(path, sizeof(path), "/approve/%s", tok), 0);
   request("GET", path, NULL, NULL, &r);
   assert_int_equal(r.status, 403);
-  resp_free(&r);
+  tu_resp_free(&r);
   snapshot(&after);
   assert_string_equal(before.data, after.data);
   rs_buf_free(&before);
@@ -740,13 +682,13 @@ static void test_forged_and_altered_are_403(void **state)
 
 static void test_post_approve_moves_order(void **state)
 {
-  struct resp r;
+  struct tu_resp r;
   char v[256];
   (void)state;
   decide_via_page(path_of(E.link_anna), "approve", &r);
   assert_int_equal(r.status, 200);
   assert_non_null(strstr(r.body.data, "Order approved"));
-  resp_free(&r);
+  tu_resp_free(&r);
   assert_int_equal(state_of(E.o1), STORE_ORDER_APPROVED);
   /* the approval row: who, when, from where, with what */
   sql_text("SELECT decided_by || ' ' || decision || ' ' || source || ' ' || user_agent"
@@ -764,7 +706,7 @@ static void test_post_approve_moves_order(void **state)
 static void test_replayed_and_decided_are_410(void **state)
 {
   struct rs_buf before = {0}, after = {0};
-  struct resp r;
+  struct tu_resp r;
   char body[300];
   (void)state;
   snapshot(&before);
@@ -773,15 +715,15 @@ static void test_replayed_and_decided_are_410(void **state)
   request("POST", path_of(E.link_anna), E.cookie, body, &r);
   assert_int_equal(r.status, 410);
   assert_non_null(strstr(r.body.data, "already used"));
-  resp_free(&r);
+  tu_resp_free(&r);
   request("GET", path_of(E.link_anna), NULL, NULL, &r);
   assert_int_equal(r.status, 410);
-  resp_free(&r);
+  tu_resp_free(&r);
   /* the other approver's link: the order is no longer pending */
   request("GET", path_of(E.link_bob), NULL, NULL, &r);
   assert_int_equal(r.status, 410);
   assert_non_null(strstr(r.body.data, "approved now"));
-  resp_free(&r);
+  tu_resp_free(&r);
   snapshot(&after);
   assert_string_equal(before.data, after.data);
   assert_int_equal(state_of(E.o1), STORE_ORDER_APPROVED);
@@ -793,7 +735,7 @@ static void test_reject_and_expired(void **state)
 {
   char id[STORE_ORDER_ID_MAX + 1], id2[STORE_ORDER_ID_MAX + 1], dir[160];
   json_t *m[4];
-  struct resp r;
+  struct tu_resp r;
   struct rs_buf before = {0}, after = {0};
   size_t n, i;
   int64_t t = clock_wall_ms(E.clk);
@@ -810,7 +752,7 @@ static void test_reject_and_expired(void **state)
       decide_via_page(path_of(mail_link(m[i])), "reject", &r);
       assert_int_equal(r.status, 200);
       assert_non_null(strstr(r.body.data, "Order rejected"));
-      resp_free(&r);
+      tu_resp_free(&r);
     }
     json_decref(m[i]);
   }
@@ -823,7 +765,7 @@ static void test_reject_and_expired(void **state)
   request("GET", path_of(mail_link(m[0])), NULL, NULL, &r);
   assert_int_equal(r.status, 410);
   assert_non_null(strstr(r.body.data, "expired"));
-  resp_free(&r);
+  tu_resp_free(&r);
   snapshot(&after);
   assert_string_equal(before.data, after.data);
   /* a POST from a page shown before the expiry is refused too */
@@ -832,7 +774,7 @@ static void test_reject_and_expired(void **state)
   assert_int_equal(r.status, 200);
   cookie_of(&r, E.cookie, sizeof(E.cookie));
   csrf_of(&r, E.csrf, sizeof(E.csrf));
-  resp_free(&r);
+  tu_resp_free(&r);
   clock_advance(E.clk, 73 * HOUR_MS);
   {
     char body[300];
@@ -840,7 +782,7 @@ static void test_reject_and_expired(void **state)
     request("POST", path_of(mail_link(m[1])), E.cookie, body, &r);
   }
   assert_int_equal(r.status, 410);
-  resp_free(&r);
+  tu_resp_free(&r);
   assert_int_equal(state_of(id2), STORE_ORDER_PENDING_APPROVAL);
   for(i = 0; i < n; i++)
     json_decref(m[i]);
@@ -889,7 +831,7 @@ static void test_superseded_is_410_and_mailed_again(void **state)
 {
   char id[STORE_ORDER_ID_MAX + 1], dir[160];
   json_t *m[8];
-  struct resp r;
+  struct tu_resp r;
   struct rs_buf before = {0}, after = {0};
   size_t n, i;
   char old_link[512];
@@ -909,7 +851,7 @@ static void test_superseded_is_410_and_mailed_again(void **state)
   request("GET", path_of(old_link), NULL, NULL, &r);
   assert_int_equal(r.status, 410);
   assert_non_null(strstr(r.body.data, "superseded"));
-  resp_free(&r);
+  tu_resp_free(&r);
   snapshot(&after);
   assert_string_equal(before.data, after.data);
   /* the next tick mails new links with the new lines */
@@ -922,7 +864,7 @@ static void test_superseded_is_410_and_mailed_again(void **state)
       if(strstr(text, "UV-LAMP")) {
         request("GET", path_of(mail_link(m[i])), NULL, NULL, &r);
         assert_int_equal(r.status, 200);
-        resp_free(&r);
+        tu_resp_free(&r);
       }
     }
     json_decref(m[i]);

@@ -44,6 +44,7 @@
 #include "base/log.h"
 #include "gateway/store.h"
 #include "tests/fake_adapter.h"
+#include "tests/testhttp.h"
 #include "tests/testutil.h"
 
 #ifndef HTTP_FIXTURE_DIR
@@ -290,50 +291,12 @@ static int group_teardown(void **state)
 
 /* ---- the client ------------------------------------------------------- */
 
-struct resp {
-  long status;
-  struct rs_buf body;
-  struct rs_buf head;
-};
-
-static size_t on_data(char *p, size_t sz, size_t n, void *ud)
+/* E's heartbeat moves while the server is turned (unless a test stopped it). */
+static void beat(void *ud)
 {
-  rs_buf_append(ud, p, sz * n);
-  return sz * n;
-}
-
-static void resp_free(struct resp *r)
-{
-  rs_buf_free(&r->body);
-  rs_buf_free(&r->head);
-}
-
-/* Turn the server's crank while curl works, until the transfer ends. */
-static void drive(CURL *e, struct http_server *srv)
-{
-  int running = 1;
-  CURLMsg *msg;
-  int left;
-  assert_int_equal(curl_multi_add_handle(E.multi, e), CURLM_OK);
-  while(running) {
-    struct curl_waitfd wfd;
-    int64_t to;
-    assert_int_equal(curl_multi_perform(E.multi, &running), CURLM_OK);
-    if(!running)
-      break;
-    memset(&wfd, 0, sizeof(wfd));
-    wfd.fd = http_server_fd(srv);
-    wfd.events = CURL_WAIT_POLLIN;
-    to = http_server_timeout_ms(srv);
-    (void)curl_multi_wait(E.multi, &wfd, 1, to > 20 ? 20 : (int)to, NULL);
-    if(E.hb_live)
-      E.hb = clock_real_mono_ms();
-    http_server_run(srv);
-  }
-  while((msg = curl_multi_info_read(E.multi, &left)))
-    if(msg->msg == CURLMSG_DONE && msg->data.result != CURLE_OK)
-      fprintf(stderr, "curl: %s\n", curl_easy_strerror(msg->data.result));
-  curl_multi_remove_handle(E.multi, e);
+  (void)ud;
+  if(E.hb_live)
+    E.hb = clock_real_mono_ms();
 }
 
 struct req_opts {
@@ -345,63 +308,27 @@ struct req_opts {
   struct http_server *srv;    /* E.srv by default */
 };
 
-static void request(const char *method, const char *path, const struct req_opts *o, struct resp *r)
+static void request(const char *method, const char *path, const struct req_opts *o,
+                    struct tu_resp *r)
 {
-  CURL *e = curl_easy_init();
-  struct curl_slist *h = NULL;
-  char url[512], hosthdr[300];
-  struct http_server *srv = o && o->srv ? o->srv : E.srv;
-  memset(r, 0, sizeof(*r));
-  rs_buf_puts(&r->body, "");
-  rs_buf_puts(&r->head, "");
-  assert_non_null(e);
-  if(o && o->base)
-    assert_int_equal(rs_snprintf(url, sizeof(url), "%s%s", o->base, path), 0);
-  else
-    assert_int_equal(rs_snprintf(url, sizeof(url), "http://127.0.0.1:%u%s",
-                                 (unsigned)http_server_port(srv), path),
-                     0);
-  curl_easy_setopt(e, CURLOPT_URL, url);
-  curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
-  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 10000L);
-  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
-  curl_easy_setopt(e, CURLOPT_WRITEDATA, &r->body);
-  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_data);
-  curl_easy_setopt(e, CURLOPT_HEADERDATA, &r->head);
-  if(!strcmp(method, "HEAD"))
-    curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-  else if(!strcmp(method, "POST"))
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, o && o->body ? o->body : "");
-  else if(strcmp(method, "GET"))
-    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
-  if(o && o->host) {
-    assert_int_equal(rs_snprintf(hosthdr, sizeof(hosthdr), "Host: %s", o->host), 0);
-    h = curl_slist_append(h, hosthdr);
+  struct tu_req q = {0};
+  if(o) {
+    q.host = o->host;
+    q.headers = o->headers;
+    q.body = o->body;
+    q.userpwd = o->userpwd;
+    q.base = o->base;
   }
-  if(o && o->headers) {
-    const char *const *p;
-    for(p = o->headers; *p; p++)
-      h = curl_slist_append(h, *p);
-  }
-  if(h)
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
-  if(o && o->userpwd) {
-    curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-    curl_easy_setopt(e, CURLOPT_USERPWD, o->userpwd);
-  }
-  drive(e, srv);
-  curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r->status);
-  curl_slist_free_all(h);
-  curl_easy_cleanup(e);
+  tu_http_request(E.multi, o && o->srv ? o->srv : E.srv, method, path, &q, r, beat, NULL);
 }
 
-static void get(const char *path, struct resp *r)
+static void get(const char *path, struct tu_resp *r)
 {
   request("GET", path, NULL, r);
 }
 
 /* Value of response header name (the last one), or NULL. */
-static const char *header(const struct resp *r, const char *name, char *out, size_t size)
+static const char *header(const struct tu_resp *r, const char *name, char *out, size_t size)
 {
   const char *p = r->head.data, *found = NULL;
   size_t nl = strlen(name);
@@ -426,7 +353,7 @@ static const char *header(const struct resp *r, const char *name, char *out, siz
   return found;
 }
 
-static void assert_header(const struct resp *r, const char *name, const char *want)
+static void assert_header(const struct tu_resp *r, const char *name, const char *want)
 {
   char v[512];
   if(!header(r, name, v, sizeof(v)))
@@ -435,7 +362,7 @@ static void assert_header(const struct resp *r, const char *name, const char *wa
     fail_msg("%s: '%s', expected '%s'", name, v, want);
 }
 
-static void assert_security_headers(const struct resp *r)
+static void assert_security_headers(const struct tu_resp *r)
 {
   assert_header(r, "Content-Security-Policy",
                 "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
@@ -446,7 +373,7 @@ static void assert_security_headers(const struct resp *r)
   assert_header(r, "Cache-Control", "no-store");
 }
 
-static json_t *parse(const struct resp *r)
+static json_t *parse(const struct tu_resp *r)
 {
   json_error_t je;
   json_t *j = json_loads(r->body.data, 0, &je);
@@ -619,7 +546,7 @@ static void test_every_endpoint_headers(void **state)
   };
   char path[128], ct[128];
   size_t i;
-  struct resp r;
+  struct tu_resp r;
   (void)state;
   for(i = 0; i < RS_ARRAY_LEN(cases); i++) {
     request(cases[i].method, cases[i].path, NULL, &r);
@@ -630,23 +557,23 @@ static void test_every_endpoint_headers(void **state)
     assert_non_null(header(&r, "Content-Type", ct, sizeof(ct)));
     if(strncmp(ct, cases[i].ctype_prefix, strlen(cases[i].ctype_prefix)))
       fail_msg("%s: Content-Type %s", cases[i].path, ct);
-    resp_free(&r);
+    tu_resp_free(&r);
   }
   assert_int_equal(rs_snprintf(path, sizeof(path), "/api/v1/orders/%s", E.ap), 0);
   get(path, &r);
   assert_int_equal(r.status, 200);
   assert_security_headers(&r);
-  resp_free(&r);
+  tu_resp_free(&r);
   assert_int_equal(rs_snprintf(path, sizeof(path), "/orders/%s", E.ap), 0);
   get(path, &r);
   assert_int_equal(r.status, 200);
   assert_security_headers(&r);
-  resp_free(&r);
+  tu_resp_free(&r);
 }
 
 static void test_status_json(void **state)
 {
-  struct resp r;
+  struct tu_resp r;
   json_t *j, *gw, *devs, *cons, *orders, *alerts, *d, *c;
   size_t i;
   bool found_down_alert = false;
@@ -775,12 +702,12 @@ static void test_status_json(void **state)
       found_down_alert = true;
   assert_true(found_down_alert);
   json_decref(j);
-  resp_free(&r);
+  tu_resp_free(&r);
 }
 
 static void test_order_json_exact(void **state)
 {
-  struct resp r;
+  struct tu_resp r;
   char path[128], t0[40], t1[40], exp_t[40], *want_s;
   json_t *got, *want;
   json_error_t je;
@@ -820,7 +747,7 @@ static void test_order_json_exact(void **state)
   }
   json_decref(got);
   json_decref(want);
-  resp_free(&r);
+  tu_resp_free(&r);
 
   /* the delivered order: shop id, no approval needed, all of its history */
   assert_int_equal(rs_snprintf(path, sizeof(path), "/api/v1/orders/%s", E.dl), 0);
@@ -837,12 +764,12 @@ static void test_order_json_exact(void **state)
   assert_true(
       json_is_null(json_object_get(json_array_get(json_object_get(got, "lines"), 0), "rule")));
   json_decref(got);
-  resp_free(&r);
+  tu_resp_free(&r);
 }
 
 static void test_lists(void **state)
 {
-  struct resp r;
+  struct tu_resp r;
   json_t *j;
   (void)state;
   get("/api/v1/orders", &r);
@@ -851,7 +778,7 @@ static void test_lists(void **state)
   assert_int_equal(json_object_size(j), 1);
   assert_int_equal(json_array_size(json_object_get(j, "orders")), 4); /* all of them */
   json_decref(j);
-  resp_free(&r);
+  tu_resp_free(&r);
   get("/api/v1/consumables", &r);
   assert_int_equal(r.status, 200);
   j = parse(&r);
@@ -860,18 +787,18 @@ static void test_lists(void **state)
   assert_string_equal(str(json_array_get(json_object_get(j, "consumables"), 3), "id"),
                       "press-02/oil-filter");
   json_decref(j);
-  resp_free(&r);
+  tu_resp_free(&r);
   get("/api/v1/orders/R-19700101-0001-000000", &r);
   assert_int_equal(r.status, 404);
   j = parse(&r);
   assert_string_equal(str(json_object_get(j, "error"), "code"), "not_found");
   json_decref(j);
-  resp_free(&r);
+  tu_resp_free(&r);
 }
 
 static void test_bad_host(void **state)
 {
-  struct resp r;
+  struct tu_resp r;
   struct req_opts o;
   (void)state;
   memset(&o, 0, sizeof(o));
@@ -880,56 +807,56 @@ static void test_bad_host(void **state)
   assert_int_equal(r.status, 421);
   assert_security_headers(&r);
   assert_null(strstr(r.body.data, "http-gw"));
-  resp_free(&r);
+  tu_resp_free(&r);
   o.host = "evil.example:8080";
   request("GET", "/", &o, &r);
   assert_int_equal(r.status, 421);
-  resp_free(&r);
+  tu_resp_free(&r);
   o.host = "gw.example:9999"; /* the port is ignored */
   request("GET", "/healthz", &o, &r);
   assert_int_equal(r.status, 200);
-  resp_free(&r);
+  tu_resp_free(&r);
   o.host = "[::1]:8080";
   request("GET", "/healthz", &o, &r);
   assert_int_equal(r.status, 200);
-  resp_free(&r);
+  tu_resp_free(&r);
   o.host = "LocalHost";
   request("GET", "/healthz", &o, &r);
   assert_int_equal(r.status, 200);
-  resp_free(&r);
+  tu_resp_free(&r);
   /* a bad Host is refused before the route: even for a POST with credentials */
   o.host = "evil.example";
   o.userpwd = "admin:" PASSWORD;
   request("POST", "/api/v1/orders/R-1/approve", &o, &r);
   assert_int_equal(r.status, 421);
-  resp_free(&r);
+  tu_resp_free(&r);
 }
 
 static void test_404_405_head(void **state)
 {
-  struct resp r;
+  struct tu_resp r;
   char v[128];
   (void)state;
   request("DELETE", "/api/v1/status", NULL, &r);
   assert_int_equal(r.status, 405);
   assert_non_null(header(&r, "Allow", v, sizeof(v)));
   assert_string_equal(v, "GET, HEAD");
-  resp_free(&r);
+  tu_resp_free(&r);
   request("GET", "/api/v1/orders/R-1/approve", NULL, &r);
   assert_int_equal(r.status, 405);
   assert_non_null(header(&r, "Allow", v, sizeof(v)));
   assert_string_equal(v, "POST");
-  resp_free(&r);
+  tu_resp_free(&r);
   request("OPTIONS", "/", NULL, &r);
   assert_int_equal(r.status, 405);
-  resp_free(&r);
+  tu_resp_free(&r);
   get("/orders/nope/extra/segments", &r);
   assert_int_equal(r.status, 404);
-  resp_free(&r);
+  tu_resp_free(&r);
   get("/orders/R-19700101-0001-000000", &r);
   assert_int_equal(r.status, 404);
   assert_non_null(strstr(r.body.data, "no such order"));
-  resp_free(&r);
+  tu_resp_free(&r);
 
   /* HEAD: the headers of GET, no body */
   request("HEAD", "/api/v1/status", NULL, &r);
@@ -938,16 +865,16 @@ static void test_404_405_head(void **state)
   assert_int_equal(r.body.len, 0);
   assert_non_null(header(&r, "Content-Length", v, sizeof(v)));
   assert_true(strcmp(v, "0") != 0);
-  resp_free(&r);
+  tu_resp_free(&r);
   request("HEAD", "/", NULL, &r);
   assert_int_equal(r.status, 200);
   assert_int_equal(r.body.len, 0);
-  resp_free(&r);
+  tu_resp_free(&r);
 }
 
 static void test_body_limit(void **state)
 {
-  struct resp r;
+  struct tu_resp r;
   struct req_opts o;
   char *big = malloc(HTTP_BODY_MAX * 2);
   (void)state;
@@ -960,14 +887,14 @@ static void test_body_limit(void **state)
   request("POST", "/api/v1/orders/R-1/approve", &o, &r);
   assert_int_equal(r.status, 413);
   assert_security_headers(&r);
-  resp_free(&r);
+  tu_resp_free(&r);
   /* chunked, without a length: refused once it passes the limit */
   {
     static const char *const chunked[] = {"Transfer-Encoding: chunked", NULL};
     o.headers = chunked;
     request("POST", "/api/v1/orders/R-1/approve", &o, &r);
     assert_int_equal(r.status, 413);
-    resp_free(&r);
+    tu_resp_free(&r);
   }
   free(big);
   assert_int_equal(order_state(E.p1), STORE_ORDER_PENDING_APPROVAL);
@@ -975,7 +902,7 @@ static void test_body_limit(void **state)
 
 static void test_origin_refused(void **state)
 {
-  struct resp r;
+  struct tu_resp r;
   struct req_opts o;
   char path[128];
   static const char *const evil[] = {"Origin: http://evil.example", NULL};
@@ -988,21 +915,21 @@ static void test_origin_refused(void **state)
   o.headers = evil;
   request("POST", path, &o, &r);
   assert_int_equal(r.status, 403);
-  resp_free(&r);
+  tu_resp_free(&r);
   o.headers = null_origin;
   request("POST", path, &o, &r);
   assert_int_equal(r.status, 403);
-  resp_free(&r);
+  tu_resp_free(&r);
   o.headers = cross;
   request("POST", path, &o, &r);
   assert_int_equal(r.status, 403);
-  resp_free(&r);
+  tu_resp_free(&r);
   assert_int_equal(order_state(E.p1), STORE_ORDER_PENDING_APPROVAL);
 }
 
 static void test_admin_approve(void **state)
 {
-  struct resp r;
+  struct tu_resp r;
   struct req_opts o;
   char path[128], v[256], origin[80];
   const char *hdrs[2] = {origin, NULL};
@@ -1016,15 +943,15 @@ static void test_admin_approve(void **state)
   assert_non_null(header(&r, "WWW-Authenticate", v, sizeof(v)));
   assert_non_null(strstr(v, "Basic realm=\"restock\""));
   assert_security_headers(&r);
-  resp_free(&r);
+  tu_resp_free(&r);
   o.userpwd = "admin:wrong horse";
   request("POST", path, &o, &r);
   assert_int_equal(r.status, 401);
-  resp_free(&r);
+  tu_resp_free(&r);
   o.userpwd = "root:" PASSWORD;
   request("POST", path, &o, &r);
   assert_int_equal(r.status, 401);
-  resp_free(&r);
+  tu_resp_free(&r);
   assert_int_equal(order_state(E.p1), STORE_ORDER_PENDING_APPROVAL);
 
   /* the right credential, from a same-origin browser page */
@@ -1045,7 +972,7 @@ static void test_admin_approve(void **state)
   assert_string_equal(str(last, "to"), "approved");
   assert_string_equal(str(last, "actor"), "admin:admin");
   json_decref(j);
-  resp_free(&r);
+  tu_resp_free(&r);
   assert_int_equal(order_state(E.p1), STORE_ORDER_APPROVED);
 
   /* a second decision: 409, nothing changes */
@@ -1055,15 +982,15 @@ static void test_admin_approve(void **state)
   assert_string_equal(str(json_object_get(j, "error"), "code"), "conflict");
   assert_non_null(strstr(str(json_object_get(j, "error"), "message"), "is approved"));
   json_decref(j);
-  resp_free(&r);
+  tu_resp_free(&r);
   assert_int_equal(rs_snprintf(path, sizeof(path), "/api/v1/orders/%s/reject", E.p1), 0);
   request("POST", path, &o, &r);
   assert_int_equal(r.status, 409);
-  resp_free(&r);
+  tu_resp_free(&r);
   assert_int_equal(order_state(E.p1), STORE_ORDER_APPROVED);
   request("POST", "/api/v1/orders/R-19700101-0001-000000/approve", &o, &r);
   assert_int_equal(r.status, 404);
-  resp_free(&r);
+  tu_resp_free(&r);
 }
 
 /* The csrf value of the form posting to action in html, into out. */
@@ -1087,7 +1014,7 @@ static int find_token(const char *html, const char *action, char *out, size_t si
 
 static void test_csrf_form(void **state)
 {
-  struct resp r;
+  struct tu_resp r;
   struct req_opts o;
   char cookie[128], cookie_hdr[160], action[128], token[80], body[200], other[80];
   const char *hdrs[2] = {cookie_hdr, NULL};
@@ -1109,7 +1036,7 @@ static void test_csrf_form(void **state)
   assert_int_equal(rs_snprintf(body, sizeof(body), "/orders/%s/approve", E.p2), 0);
   assert_int_equal(find_token(r.body.data, body, other, sizeof(other)), 0);
   assert_string_not_equal(token, other);
-  resp_free(&r);
+  tu_resp_free(&r);
 
   memset(&o, 0, sizeof(o));
   o.userpwd = "admin:" PASSWORD;
@@ -1118,20 +1045,20 @@ static void test_csrf_form(void **state)
   request("POST", action, &o, &r);
   assert_int_equal(r.status, 403);
   assert_security_headers(&r);
-  resp_free(&r);
+  tu_resp_free(&r);
   /* the token without its session */
   assert_int_equal(rs_snprintf(body, sizeof(body), "csrf=%s", token), 0);
   o.body = body;
   request("POST", action, &o, &r);
   assert_int_equal(r.status, 403);
-  resp_free(&r);
+  tu_resp_free(&r);
   /* the session with another form's token */
   assert_int_equal(rs_snprintf(cookie_hdr, sizeof(cookie_hdr), "Cookie: %s", cookie), 0);
   o.headers = hdrs;
   assert_int_equal(rs_snprintf(body, sizeof(body), "csrf=%s", other), 0);
   request("POST", action, &o, &r);
   assert_int_equal(r.status, 403);
-  resp_free(&r);
+  tu_resp_free(&r);
   /* another session with this token */
   assert_int_equal(rs_snprintf(cookie_hdr, sizeof(cookie_hdr),
                                "Cookie: restock_session=0123456789abcdef0123456789abcdef"),
@@ -1139,7 +1066,7 @@ static void test_csrf_form(void **state)
   assert_int_equal(rs_snprintf(body, sizeof(body), "csrf=%s", token), 0);
   request("POST", action, &o, &r);
   assert_int_equal(r.status, 403);
-  resp_free(&r);
+  tu_resp_free(&r);
   assert_int_equal(order_state(E.p2), STORE_ORDER_PENDING_APPROVAL);
 
   /* session and token that belong together, but no credential: 401 */
@@ -1147,7 +1074,7 @@ static void test_csrf_form(void **state)
   o.userpwd = NULL;
   request("POST", action, &o, &r);
   assert_int_equal(r.status, 401);
-  resp_free(&r);
+  tu_resp_free(&r);
   assert_int_equal(order_state(E.p2), STORE_ORDER_PENDING_APPROVAL);
 
   /* all of it: the order is rejected and the browser sent back to its page */
@@ -1160,12 +1087,12 @@ static void test_csrf_form(void **state)
     assert_int_equal(rs_snprintf(want, sizeof(want), "/orders/%s", E.p2), 0);
     assert_string_equal(loc, want);
   }
-  resp_free(&r);
+  tu_resp_free(&r);
   assert_int_equal(order_state(E.p2), STORE_ORDER_REJECTED);
 }
 
 /* Offset of needle in the body, failing when it is missing. */
-static size_t at(const struct resp *r, const char *needle)
+static size_t at(const struct tu_resp *r, const char *needle)
 {
   const char *p = strstr(r->body.data, needle);
   if(!p)
@@ -1175,7 +1102,7 @@ static size_t at(const struct resp *r, const char *needle)
 
 static void test_dashboard_html(void **state)
 {
-  struct resp r;
+  struct tu_resp r;
   char path[128];
   bool has_bounds;
   (void)state;
@@ -1204,7 +1131,7 @@ static void test_dashboard_html(void **state)
   assert_null(strstr(r.body.data, "press-02/oil-filter is stale"));
   assert_null(strstr(r.body.data, "style=")); /* the CSP allows no inline style */
   assert_non_null(strstr(r.body.data, "not sent: no shop configured"));
-  resp_free(&r);
+  tu_resp_free(&r);
 
   /* the chart's 10-90 % band is drawn exactly when the API has bounds and a
      predicted line is drawn */
@@ -1216,7 +1143,7 @@ static void test_dashboard_html(void **state)
     has_bounds = json_is_number(json_object_get(c, "days_left_p10")) &&
                  json_is_number(json_object_get(c, "days_left"));
     json_decref(j);
-    resp_free(&r);
+    tu_resp_free(&r);
   }
   get("/consumables/tank-01/water-filter", &r);
   assert_int_equal(r.status, 200);
@@ -1230,19 +1157,19 @@ static void test_dashboard_html(void **state)
   assert_non_null(strstr(r.body.data, "line=&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"));
   assert_non_null(strstr(r.body.data, "Last stored readings"));
   assert_null(strstr(r.body.data, "<script"));
-  resp_free(&r);
+  tu_resp_free(&r);
 
   assert_int_equal(rs_snprintf(path, sizeof(path), "/orders/%s", E.p2), 0);
   get(path, &r);
   assert_int_equal(r.status, 200);
   assert_non_null(strstr(r.body.data, "over budget &lt;script&gt;alert(&#39;cause&#39;)"));
   assert_null(strstr(r.body.data, "<script"));
-  resp_free(&r);
+  tu_resp_free(&r);
 
   get("/static/style.css", &r);
   assert_int_equal(r.status, 200);
   assert_non_null(strstr(r.body.data, "svg.bar"));
-  resp_free(&r);
+  tu_resp_free(&r);
 }
 
 /* Sorting and filtering the overview with query parameters (no JavaScript). */
@@ -1251,7 +1178,7 @@ static void test_dashboard_html(void **state)
 
 static void test_dashboard_sort_filter(void **state)
 {
-  struct resp r;
+  struct tu_resp r;
   (void)state;
   /* by part, ascending: button, oil-filter, uv-lamp, water-filter */
   get("/?sort=part&dir=asc", &r);
@@ -1262,25 +1189,25 @@ static void test_dashboard_sort_filter(void **state)
               at(&r, ROW("tank-01", "water-filter")));
   /* the sorted column says so, and its header link sorts the other way, filters kept */
   assert_non_null(strstr(r.body.data, "aria-sort=\"ascending\"><a href=\"/?sort=part&amp;dir=desc\""));
-  resp_free(&r);
+  tu_resp_free(&r);
   get("/?sort=part&dir=desc", &r);
   assert_true(at(&r, ROW("tank-01", "water-filter")) <
               at(&r, ROW("tank-01", "button")));
-  resp_free(&r);
+  tu_resp_free(&r);
   /* by level: uv-lamp (50 %) before water-filter (51 %); the button has none: last */
   get("/?sort=level&dir=asc", &r);
   assert_true(at(&r, ROW("tank-01", "uv-lamp")) < at(&r, ROW("tank-01", "water-filter")));
   assert_true(at(&r, ROW("tank-01", "water-filter")) < at(&r, ROW("tank-01", "button")));
-  resp_free(&r);
+  tu_resp_free(&r);
   get("/?sort=level&dir=desc", &r);
   assert_true(at(&r, ROW("tank-01", "water-filter")) < at(&r, ROW("tank-01", "uv-lamp")));
   assert_true(at(&r, ROW("tank-01", "uv-lamp")) < at(&r, ROW("tank-01", "button")));
-  resp_free(&r);
+  tu_resp_free(&r);
   /* the default puts the most urgent state first: the down device's part */
   get("/", &r);
   assert_true(at(&r, ROW("press-02", "oil-filter")) <
               at(&r, ROW("tank-01", "water-filter")));
-  resp_free(&r);
+  tu_resp_free(&r);
 
   /* filters: device, kind, state; the selects show the choice */
   get("/?device=press-02", &r);
@@ -1288,7 +1215,7 @@ static void test_dashboard_sort_filter(void **state)
   assert_non_null(strstr(r.body.data, ROW("press-02", "oil-filter")));
   assert_null(strstr(r.body.data, ROW("tank-01", "water-filter")));
   assert_non_null(strstr(r.body.data, "<option selected>press-02</option>"));
-  resp_free(&r);
+  tu_resp_free(&r);
   get("/?kind=filter&sort=device&dir=asc", &r);
   assert_non_null(strstr(r.body.data, "2 of 4 shown"));
   assert_true(at(&r, ROW("press-02", "oil-filter")) <
@@ -1296,25 +1223,25 @@ static void test_dashboard_sort_filter(void **state)
   assert_null(strstr(r.body.data, ROW("tank-01", "uv-lamp")));
   /* sort links keep the filter */
   assert_non_null(strstr(r.body.data, "href=\"/?sort=sku&amp;dir=asc&amp;kind=filter\""));
-  resp_free(&r);
+  tu_resp_free(&r);
   get("/?state=device_down", &r);
   assert_non_null(strstr(r.body.data, "1 of 4 shown"));
   assert_non_null(strstr(r.body.data, ROW("press-02", "oil-filter")));
   assert_non_null(strstr(r.body.data, "<option value=\"device_down\" selected>"));
-  resp_free(&r);
+  tu_resp_free(&r);
   /* unknown values are ignored, not echoed raw */
   get("/?state=%3Cb%3E&sort=nope&kind=%3Cscript%3E", &r);
   assert_int_equal(r.status, 200);
   assert_null(strstr(r.body.data, "<script"));
   assert_non_null(strstr(r.body.data, "0 of 4 shown"));
-  resp_free(&r);
+  tu_resp_free(&r);
 }
 
 static void test_dashboard_pending_first(void **state)
 {
   /* a fresh pending order shows in the approvals section, after the overview */
   char id[STORE_ORDER_ID_MAX + 1], sect[200];
-  struct resp r;
+  struct tu_resp r;
   const char *a, *c, *card;
   (void)state;
   assert_int_equal(
@@ -1331,12 +1258,12 @@ static void test_dashboard_pending_first(void **state)
   card = strstr(r.body.data, sect);
   assert_non_null(card);
   assert_true(card > a);
-  resp_free(&r);
+  tu_resp_free(&r);
 }
 
 static void test_metrics_promtool(void **state)
 {
-  struct resp r;
+  struct tu_resp r;
   char file[160], cmd[400];
   FILE *f;
   int rc;
@@ -1351,7 +1278,7 @@ static void test_metrics_promtool(void **state)
                          "restock_device_errors_total{device=\"tank-01\",kind=\"exception\"} 5\n"));
   /* the consumable figures agree with the JSON API's */
   {
-    struct resp js;
+    struct tu_resp js;
     json_t *j, *c;
     char want[200];
     get("/api/v1/consumables", &js);
@@ -1381,7 +1308,7 @@ static void test_metrics_promtool(void **state)
                          json_number_value(json_object_get(c, "days_left"))) < 0.01);
     }
     json_decref(j);
-    resp_free(&js);
+    tu_resp_free(&js);
   }
   assert_null(strstr(r.body.data, "restock_consumable_time_left_seconds{consumable=\"press-02"));
   assert_non_null(strstr(r.body.data, "restock_orders{state=\"delivered\"} 1\n"));
@@ -1393,7 +1320,7 @@ static void test_metrics_promtool(void **state)
   assert_security_headers(&r);
 
   if(system("command -v promtool >/dev/null 2>&1") != 0) {
-    resp_free(&r);
+    tu_resp_free(&r);
     fprintf(stderr, "promtool not installed (Debian package prometheus): not checked\n");
     skip();
   }
@@ -1407,29 +1334,29 @@ static void test_metrics_promtool(void **state)
   assert_true(WIFEXITED(rc));
   if(WEXITSTATUS(rc) != 0)
     fail_msg("promtool check metrics failed on:\n%s", r.body.data);
-  resp_free(&r);
+  tu_resp_free(&r);
 }
 
 static void test_healthz(void **state)
 {
-  struct resp r;
+  struct tu_resp r;
   (void)state;
   get("/healthz", &r);
   assert_int_equal(r.status, 200);
   assert_string_equal(r.body.data, "ok\n");
-  resp_free(&r);
+  tu_resp_free(&r);
   /* the loop has not turned for 20 s */
   E.hb_live = false;
   E.hb = clock_real_mono_ms() - 20000;
   get("/healthz", &r);
   assert_int_equal(r.status, 503);
   assert_non_null(strstr(r.body.data, "stalled"));
-  resp_free(&r);
+  tu_resp_free(&r);
   E.hb_live = true;
   E.hb = clock_real_mono_ms();
   get("/healthz", &r);
   assert_int_equal(r.status, 200);
-  resp_free(&r);
+  tu_resp_free(&r);
 }
 
 /* ---- limits, timeouts and other listeners -------------------------------- */
@@ -1528,7 +1455,7 @@ static void test_other_listeners(void **state)
   struct http_env he;
   struct http_server *srv;
   struct req_opts o;
-  struct resp r;
+  struct tu_resp r;
   char err[256], base[80];
   (void)state;
   memset(&he, 0, sizeof(he));
@@ -1545,7 +1472,7 @@ static void test_other_listeners(void **state)
   o.base = base;
   request("GET", "/healthz", &o, &r);
   assert_int_equal(r.status, 200);
-  resp_free(&r);
+  tu_resp_free(&r);
   http_server_stop(srv);
 
   he.listen = "[::1]:0";
@@ -1561,7 +1488,7 @@ static void test_other_listeners(void **state)
   request("GET", "/api/v1/status", &o, &r);
   assert_int_equal(r.status, 200);
   assert_security_headers(&r);
-  resp_free(&r);
+  tu_resp_free(&r);
   http_server_stop(srv);
 
   he.listen = "example.com:80";
