@@ -1187,7 +1187,8 @@ static bool week_factors(const struct predictor *p, double sigma, double f[7])
     double dev = r / mean - 1;
     /* variance of r: a day's use is a difference of two readings */
     double var = 2 * sigma * sigma / (double)p->dow_time[d] / (mean * mean);
-    double k = dev * dev / (dev * dev + var);
+    /* (a day at the mean exactly of an exact counter, sigma 0: 0/0) */
+    double k = dev == 0 ? 0 : dev * dev / (dev * dev + var);
     f[d] = 1 + k * dev;
     if(f[d] < 0)
       f[d] = 0;

@@ -666,6 +666,32 @@ static void test_work_time_factors_rounded(void **state)
   assert_true(fabs(predict_calendar_days(mon_wed, fri_eve, 7) - (5 + 6.0 / 24)) < 1e-6);
 }
 
+/*
+ * The weekly profile of an exact counter (no reading noise) whose Friday's rate is the
+ * week's mean exactly: 3 units Monday to Thursday, 2 on Friday, none at the weekend (8
+ * days of each seen). The weekend is idle: its parts are measured in working time, with
+ * Friday's factor 1 (it was 0/0 there: every factor NaN, and no working time at all).
+ */
+static void test_work_clock_day_at_mean(void **state)
+{
+  const float use[7] = {3, 3, 3, 3, 2, 0, 0};
+  struct predict_params pp;
+  struct predictor p;
+  double f[7];
+  int d;
+  (void)state;
+  predict_params_default(&pp, PREDICT_MODEL_USAGE);
+  pp.life = 1000;
+  assert_int_equal(predict_init(&p, &pp), PREDICT_OK);
+  for(d = 0; d < 7; d++) {
+    p.dow_use[d] = use[d];
+    p.dow_time[d] = 8;
+  }
+  assert_true(predict_work_clock(&p, f));
+  assert_true(fabs(f[4] - 1) < 1e-9);
+  assert_true(f[0] > 1.1 && f[5] == 0 && f[6] == 0);
+}
+
 static void test_mark_replaced_usage(void **state)
 {
   struct predict_params pp;
@@ -1646,6 +1672,7 @@ int main(void)
       cmocka_unit_test(test_typical_life_learned),
       cmocka_unit_test(test_work_time_saturday_machine),
       cmocka_unit_test(test_work_time_factors_rounded),
+      cmocka_unit_test(test_work_clock_day_at_mean),
       cmocka_unit_test(test_mark_replaced_usage),
       cmocka_unit_test(test_button_no_prediction),
       cmocka_unit_test(test_params_from_cfg),
