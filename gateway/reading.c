@@ -1093,10 +1093,10 @@ static double faster_life(const struct cons_state *cs, const struct prediction *
  * back to calendar days from now through the same profile.
  */
 struct work_figs {
-  double f[7];   /* the weekly profile's factors (mean 1) */
-  double life;   /* a part's life in working days (the typical life, or faster) */
-  double lo, hi; /* its spread: the shortest and the longest (+-25 % when < 2 known) */
-  double rem;    /* the installed part's remaining fraction (0..1) */
+  double f[7]; /* the weekly profile's factors (mean 1) */
+  double life; /* a part's life in working days: the mean interval, or a faster wear */
+  double sd;   /* the spread of one part's life (working days) */
+  double rem;  /* the installed part's remaining fraction (0..1) */
 };
 
 /* wear (a fraction of a part) seen before the calendar life counts (below: noise) */
@@ -1105,25 +1105,30 @@ struct work_figs {
 /*
  * Fill *w for cs at now_ms from the prediction pr when cs's part is measured in working
  * time: a machine idle on some days (predict_work_clock), a wear that is linear in its
- * level (not the clogging model) and a level read. The life is the median of the past
- * intervals in working days, or before any interval the profile's own: the time it saw
- * over the wear it saw (idle days included). It follows a faster wear as faster_life
- * does, in working time: the installed part's working age over the share of it worn
- * (a fifth of the learned life past and a fifth of the part worn), or the newest
- * interval while the installed part did not outlast it by half. Returns false (and *w
- * unset) when not measured so.
+ * level (not the clogging model) and a level read. The life is the mean of the past
+ * intervals in working days (not their median: the profile has one factor per day, so
+ * a burst that straddles two days counts half its hours on each, and an interval
+ * inside it reads short, one across it long; their sum, and so their mean, is right:
+ * plant seed 13's p29, whose Saturday ran from 13:00 to 13:00 UTC, read 2.2, 5.3 and
+ * 5.6 working days for parts of 4.4), and its spread their standard deviation (at
+ * least a tenth of the life; a quarter while fewer than two intervals are known).
+ * Before any interval, the life is the profile's own: the time it saw over the wear
+ * it saw (idle days included). A faster wear is followed in working time: the
+ * installed part's working age over the share of it worn, once a fifth of the life
+ * passed and a fifth of the part is worn. Returns false (and *w unset) when not
+ * measured so.
  */
 static bool work_figures(const struct cons_state *cs, const struct prediction *pr, int64_t now_ms,
                          struct work_figs *w)
 {
-  double life, use = 0, time = 0, spread;
-  size_t k;
+  double use = 0, time = 0, sum = 0, ss = 0;
+  size_t k, n = cs->pred.n_intervals;
   int d;
   if(pr->exponential || !isfinite(pr->level_pct) || !predict_work_clock(&cs->pred, w->f))
     return false;
   w->rem = pr->level_pct / 100.0;
   w->rem = w->rem < 0 ? 0 : (w->rem > 1 ? 1 : w->rem);
-  if(cs->pred.n_intervals == 0) {
+  if(n == 0) {
     for(d = 0; d < 7; d++) {
       use += (double)cs->pred.dow_use[d];
       time += (double)cs->pred.dow_time[d];
@@ -1131,40 +1136,28 @@ static bool work_figures(const struct cons_state *cs, const struct prediction *p
     if(!(use >= QUANTITY_MIN_USE))
       return false;
     w->life = time / use;
-    w->lo = 0.75 * w->life;
-    w->hi = 1.25 * w->life;
+    w->sd = 0.25 * w->life;
     return true;
   }
-  life = predict_typical_life_days(&cs->pred, pr);
-  if(!isfinite(life) || !(life > 0))
+  for(k = 0; k < n; k++)
+    sum += (double)cs->pred.intervals_d[k];
+  w->life = sum / (double)n;
+  if(!isfinite(w->life) || !(w->life > 0))
     return false;
-  w->life = life;
+  for(k = 0; k < n; k++)
+    ss += ((double)cs->pred.intervals_d[k] - w->life) * ((double)cs->pred.intervals_d[k] - w->life);
+  w->sd = n >= 2 ? sqrt(ss / (double)(n - 1)) : 0;
+  w->sd = w->sd > (n >= 2 ? 0.1 : 0.25) * w->life ? w->sd : (n >= 2 ? 0.1 : 0.25) * w->life;
   if(cs->replaced_ms != INT64_MIN && now_ms >= cs->replaced_ms) {
     /* the installed part's working age, to its first worn-out reading */
     int64_t end =
         cs->pred.worn_ms > cs->replaced_ms && cs->pred.worn_ms < now_ms ? cs->pred.worn_ms : now_ms;
     double age = predict_work_days(w->f, cs->replaced_ms, end), worn = 1 - w->rem;
-    if(age >= 0.2 * life && worn >= 0.2 && age / worn < 0.75 * life)
+    if(age >= 0.2 * w->life && worn >= 0.2 && age / worn < 0.75 * w->life) {
+      w->sd *= age / worn / w->life;
       w->life = age / worn;
-    else if(cs->pred.n_intervals >= 2) {
-      double newest = (double)cs->pred.intervals_d[cs->pred.n_intervals - 1];
-      if(newest > 0 && newest < 0.75 * life && !(age > 1.5 * newest))
-        w->life = newest;
     }
   }
-  w->lo = w->hi = w->life;
-  for(k = 0; k < cs->pred.n_intervals; k++) {
-    double v = (double)cs->pred.intervals_d[k];
-    w->lo = v < w->lo ? v : w->lo;
-    w->hi = v > w->hi ? v : w->hi;
-  }
-  /* +-25 % while fewer than two intervals are known; at least +-10 % after (five parts
-     of a steady machine last nearly the same, which says little about the next; and a
-     Saturday machine's cover moves by whole weeks: plant seed 13's p05 was ordered with
-     bounds 23.3-23.8 days for a 21-day lead and ran out twice) */
-  spread = cs->pred.n_intervals < 2 ? 0.25 : 0.1;
-  w->lo = w->lo < (1 - spread) * w->life ? w->lo : (1 - spread) * w->life;
-  w->hi = w->hi > (1 + spread) * w->life ? w->hi : (1 + spread) * w->life;
   return true;
 }
 
@@ -1308,14 +1301,17 @@ void reading_path_snapshot(struct reading_path *rp, const struct cfg_consumable 
       /* in working time (work_figures): the installed part's share of a part's life,
          the shelf's and then what is on the way, back to calendar days from now */
       double sp = cs->spares > 0 ? (double)cs->spares : 0;
-      double cover = w.rem * w.life + sp * w.life;
+      double cover = (w.rem + sp) * w.life;
+      /* the parts' lives add up, their spreads as independent ones: 10 % and 90 % */
+      double z = 1.2816 * w.sd * sqrt(w.rem * w.rem + sp);
       out->life_days = w.life;
       out->vars[EXPR_VAR_COVER_DAYS] = predict_calendar_days(w.f, now_ms, cover);
       out->vars[EXPR_VAR_POSITION_DAYS] = predict_calendar_days(
           w.f, now_ms,
           cover + (out->vars[EXPR_VAR_ON_ORDER] > 0 ? out->vars[EXPR_VAR_ON_ORDER] : 0) * w.life);
-      out->vars[EXPR_VAR_COVER_DAYS_P10] = predict_calendar_days(w.f, now_ms, (w.rem + sp) * w.lo);
-      out->vars[EXPR_VAR_COVER_DAYS_P90] = predict_calendar_days(w.f, now_ms, (w.rem + sp) * w.hi);
+      out->vars[EXPR_VAR_COVER_DAYS_P10] =
+          predict_calendar_days(w.f, now_ms, cover - z > 0 ? cover - z : 0);
+      out->vars[EXPR_VAR_COVER_DAYS_P90] = predict_calendar_days(w.f, now_ms, cover + z);
       out->vars[EXPR_VAR_RUNOUT_RISK] = predict_risk_within(
           out->vars[EXPR_VAR_COVER_DAYS_P10], out->vars[EXPR_VAR_COVER_DAYS_P90], horizon);
     }
