@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1013,6 +1014,89 @@ static void test_auth_wait_and_alert(void **state)
   env_close(&e);
 }
 
+/* Write text into the file path with mode 0600. */
+static void write_secret(const char *path, const char *text)
+{
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  assert_true(fputs(text, f) >= 0);
+  assert_int_equal(fclose(f), 0);
+  assert_int_equal(chmod(path, 0600), 0);
+}
+
+/*
+ * A reload (pipeline_reconfigure under a config with commerce.auth) brings
+ * the next attempt of the order a 401 put off forward only when the
+ * credentials changed: the same token file line changes nothing.
+ */
+static void test_auth_reload_new_credentials(void **state)
+{
+  static const struct step steps[] = {
+      {COMMERCE_WAIT_AUTH, 401, -1, "HTTP 401: the shop refused the credentials"},
+  };
+  struct env e;
+  struct ids ids;
+  struct store_order_full *o = NULL;
+  char tok[128], yaml[4096], section[1024];
+  struct cfg_file_buf files[2];
+  struct cfg_diags diags = {0};
+  struct cfg *cfg = NULL;
+  int64_t t0, held_next;
+  (void)state;
+  env_open(&e, true);
+  assert_int_equal(rs_snprintf(tok, sizeof(tok), "%s/shop.token", e.dir), 0);
+  write_secret(tok, "old-token\n");
+  assert_int_equal(rs_snprintf(section, sizeof(section),
+                               "%s  auth: {type: bearer, token_file: %s}\n", commerce_section, tok),
+                   0);
+  assert_int_equal(rs_snprintf(yaml, sizeof(yaml), yaml_base, section), 0);
+  files[0] = (struct cfg_file_buf){.name = "restock.yaml", .data = yaml, .len = strlen(yaml)};
+  files[1] = (struct cfg_file_buf){
+      .name = "rules.d/r.yaml", .data = rules_yaml, .len = strlen(rules_yaml)};
+  if(cfg_load_buffers("/tmp", files, 2, &cfg, &diags))
+    cfg_diags_print(&diags, stderr);
+  cfg_diags_free(&diags);
+  assert_non_null(cfg);
+  cfg_free(e.cfg);
+  e.cfg = cfg;
+  e.fake.steps = steps;
+  e.fake.n_steps = RS_ARRAY_LEN(steps);
+  t0 = e.now;
+  add_line_full(&e, "INK-C", 1, e.now, NULL);  /* acme */
+  add_line_full(&e, "BELT-1", 1, e.now, NULL); /* bolt: another order */
+  tick(&e);
+  assert_int_equal(orders_in(&e, false, STORE_ORDER_APPROVED, &ids), 2);
+  assert_int_equal(e.fake.submits, 1); /* the 401 holds the outbox */
+  assert_int_equal(store_get_order(e.st, e.fake.keys[0], &o), RS_OK);
+  held_next = o->order.next_attempt_ms;
+  store_order_full_free(o);
+  assert_int_equal(held_next - t0, 60000);
+
+  /* a reload with the same token: nothing is sent, the next attempt stays */
+  pipeline_reconfigure(e.p);
+  e.now = t0 + 1000;
+  tick(&e);
+  assert_int_equal(e.fake.submits, 1);
+  assert_int_equal(store_get_order(e.st, e.fake.keys[0], &o), RS_OK);
+  assert_int_equal(o->order.next_attempt_ms, held_next);
+  store_order_full_free(o);
+
+  /* the token fixed and reloaded: both orders go now, the held one with its key */
+  write_secret(tok, "new-token\n");
+  pipeline_reconfigure(e.p);
+  assert_true(pipeline_next_due(e.p) <= e.now);
+  e.now = t0 + 2000;
+  tick(&e);
+  assert_int_equal(e.fake.submits, 3);
+  assert_int_equal(count_in(&e, STORE_ORDER_SUBMITTED), 2);
+  assert_true(!strcmp(e.fake.keys[1], e.fake.keys[0]) || !strcmp(e.fake.keys[2], e.fake.keys[0]));
+  assert_string_not_equal(e.fake.keys[1], e.fake.keys[2]);
+  assert_int_equal(store_get_order(e.st, e.fake.keys[0], &o), RS_OK);
+  assert_int_equal(o->order.attempts, 2);
+  store_order_full_free(o);
+  env_close(&e);
+}
+
 static void test_failed_422(void **state)
 {
   static const struct step steps[] = {
@@ -1651,6 +1735,7 @@ int main(void)
       cmocka_unit_test(test_decisions_and_expiry),
       cmocka_unit_test(test_backoff_retry_after),
       cmocka_unit_test(test_auth_wait_and_alert),
+      cmocka_unit_test(test_auth_reload_new_credentials),
       cmocka_unit_test(test_failed_422),
       cmocka_unit_test(test_no_shop_configured),
       cmocka_unit_test(test_offline_by_default),
