@@ -667,6 +667,52 @@ static void test_work_time_factors_rounded(void **state)
 }
 
 /*
+ * Working time both ways on 20 000 drawn profiles (some days idle, factors normalised as
+ * the profile's are: each times 7 / their sum), starting times and amounts (whole weeks,
+ * whole days, fractions): the calendar time is finite, gives back the amount in working
+ * days, and ends on a working day (a part is used up while its machine runs, not on the
+ * idle days after).
+ */
+static void test_work_time_random_profiles(void **state)
+{
+  uint64_t x = 88172645463325252u;
+  int n, d, bad_end = 0, bad_back = 0;
+  (void)state;
+  for(n = 0; n < 20000; n++) {
+    double f[7], sum = 0, u[4], w, cd, back;
+    int64_t now, end, day;
+    int k;
+    for(k = 0; k < 4 + 7; k++) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      if(k < 4)
+        u[k] = (double)(x >> 11) / 9007199254740992.0;
+      else
+        f[k - 4] = (double)(x >> 11) / 9007199254740992.0 < 0.6 ? 0 : (double)(x >> 40);
+    }
+    for(d = 0; d < 7; d++)
+      sum += f[d];
+    if(!(sum > 0))
+      continue;
+    for(d = 0; d < 7; d++)
+      f[d] *= 7 / sum;
+    now = T0 + (int64_t)(u[0] * 400 * DAY_MS);
+    w = u[1] < 0.4 ? 7.0 * (1 + (int)(u[2] * 10)) : u[1] < 0.7 ? (double)(1 + (int)(u[2] * 40))
+                                                                 : u[2] * 60 + 1e-3;
+    cd = predict_calendar_days(f, now, w);
+    assert_true(isfinite(cd) && cd > 0);
+    end = now + (int64_t)llround(cd * DAY_MS);
+    back = predict_work_days(f, now, end);
+    bad_back += fabs(back - w) > 1e-6 * (1 + w); /* (the end rounded to a millisecond) */
+    day = (end - 1) / DAY_MS;
+    bad_end += f[(day + 3) % 7] == 0;
+  }
+  assert_int_equal(bad_back, 0);
+  assert_int_equal(bad_end, 0);
+}
+
+/*
  * The weekly profile of an exact counter (no reading noise) whose Friday's rate is the
  * week's mean exactly: 3 units Monday to Thursday, 2 on Friday, none at the weekend (8
  * days of each seen). The weekend is idle: its parts are measured in working time, with
@@ -1672,6 +1718,7 @@ int main(void)
       cmocka_unit_test(test_typical_life_learned),
       cmocka_unit_test(test_work_time_saturday_machine),
       cmocka_unit_test(test_work_time_factors_rounded),
+      cmocka_unit_test(test_work_time_random_profiles),
       cmocka_unit_test(test_work_clock_day_at_mean),
       cmocka_unit_test(test_mark_replaced_usage),
       cmocka_unit_test(test_button_no_prediction),
