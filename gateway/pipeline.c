@@ -29,6 +29,7 @@ struct poll_slot {
   char id[STORE_ORDER_ID_MAX + 1];
   int64_t next_ms;
   bool busy;   /* a status request is out */
+  bool auth;   /* next_ms was put off by a 401/403 (auth_release) */
   char *alert; /* a status problem of this order, or NULL */
 };
 
@@ -90,6 +91,7 @@ struct pipeline {
   uint64_t auth_fp;         /* credentials of the client the shop refused last */
   struct auth_hold *held;   /* orders whose next attempt a 401/403 put off */
   size_t n_held;
+  bool polls_held;          /* some poll slot has auth set */
   size_t n_no_shop;        /* approved orders waiting for lack of a shop, at the last tick */
   int64_t warned_line;     /* highest line id warned about (no supplier) */
   bool in_tick;            /* pipeline_tick() is running (its outbox pass comes later) */
@@ -176,7 +178,7 @@ void pipeline_reconfigure(struct pipeline *p)
 {
   shop_close(p);
   p->client_err[0] = '\0';
-  if(p->n_held || p->auth_wait_until)
+  if(p->n_held || p->auth_wait_until || p->polls_held)
     p->next_due = 0; /* new credentials may release the orders a 401/403 holds (run_outbox) */
 }
 
@@ -1562,7 +1564,8 @@ static void hold_add(struct pipeline *p, const char *id, int64_t not_before)
  * The open client has other credentials than the one the shop refused (a
  * reload changed commerce.auth, its token or its password): the orders a
  * 401/403 put off are due now (or when the Retry-After of their 401/403 is
- * up), and the outbox no longer waits for them. The next attempts of other
+ * up), and the outbox no longer waits for them; so are the status polls a
+ * 401/403 put off. The next attempts of other
  * orders (their own Retry-After, backoff) stay as they are. Returns whether
  * it released anything.
  */
@@ -1570,8 +1573,14 @@ static bool auth_release(struct pipeline *p, int64_t now_ms)
 {
   int64_t wait = 0;
   size_t i, n = p->n_held;
-  if((!p->n_held && !p->auth_wait_until) || p->shop_fp == p->auth_fp)
+  if((!p->n_held && !p->auth_wait_until && !p->polls_held) || p->shop_fp == p->auth_fp)
     return false;
+  for(i = 0; i < p->n_polls; i++) {
+    if(p->polls[i].auth) /* the status polls a 401/403 put off go now too */
+      p->polls[i].next_ms = now_ms;
+    p->polls[i].auth = false;
+  }
+  p->polls_held = false;
   for(i = 0; i < p->n_held; i++) {
     int64_t next = p->held[i].not_before > now_ms ? p->held[i].not_before : now_ms;
     if(store_set_next_attempt(p->st, p->held[i].id, next, now_ms))
@@ -1583,8 +1592,9 @@ static bool auth_release(struct pipeline *p, int64_t now_ms)
   p->n_held = 0;
   p->auth_wait_until = wait > now_ms ? wait : 0;
   p->auth_fp = p->shop_fp;
-  log_notice("commerce: the credentials changed; %zu order%s put off by HTTP %ld %s retried now",
-             n, n == 1 ? "" : "s", p->auth_status, n == 1 ? "is" : "are");
+  log_notice("commerce: the credentials changed: what HTTP %ld put off is retried now (%zu "
+             "order%s, the status polls)",
+             p->auth_status, n, n == 1 ? "" : "s");
   return true;
 }
 
@@ -2019,6 +2029,7 @@ static void poll_answer(struct pipeline *p, const struct cfg *cfg, const struct 
     longest = interval;
   s->busy = false;
   s->next_ms = now_ms + interval;
+  s->auth = false;
   switch(lk) {
   case COMMERCE_LOOKUP_OK:
     p->auth_alert = false;
@@ -2051,6 +2062,9 @@ static void poll_answer(struct pipeline *p, const struct cfg *cfg, const struct 
     p->auth_alert = true;
     p->auth_status = info.http_status;
     s->next_ms = now_ms + longest;
+    s->auth = true; /* until a reload brings other credentials (auth_release) */
+    p->polls_held = true;
+    p->auth_fp = p->shop_fp;
     log_err("order %s: the shop refused the credentials reading its status (HTTP %ld)", o->id,
             info.http_status);
     break;

@@ -1024,6 +1024,30 @@ static void write_secret(const char *path, const char *text)
   assert_int_equal(chmod(path, 0600), 0);
 }
 
+/* e runs under commerce.auth bearer with the token file tok (its line "old-token"). */
+static void use_token(struct env *e, char *tok, size_t size)
+{
+  char yaml[4096], section[1024];
+  struct cfg_file_buf files[2];
+  struct cfg_diags diags = {0};
+  struct cfg *cfg = NULL;
+  assert_int_equal(rs_snprintf(tok, size, "%s/shop.token", e->dir), 0);
+  write_secret(tok, "old-token\n");
+  assert_int_equal(rs_snprintf(section, sizeof(section),
+                               "%s  auth: {type: bearer, token_file: %s}\n", commerce_section, tok),
+                   0);
+  assert_int_equal(rs_snprintf(yaml, sizeof(yaml), yaml_base, section), 0);
+  files[0] = (struct cfg_file_buf){.name = "restock.yaml", .data = yaml, .len = strlen(yaml)};
+  files[1] = (struct cfg_file_buf){
+      .name = "rules.d/r.yaml", .data = rules_yaml, .len = strlen(rules_yaml)};
+  if(cfg_load_buffers("/tmp", files, 2, &cfg, &diags))
+    cfg_diags_print(&diags, stderr);
+  cfg_diags_free(&diags);
+  assert_non_null(cfg);
+  cfg_free(e->cfg);
+  e->cfg = cfg;
+}
+
 /*
  * A reload (pipeline_reconfigure under a config with commerce.auth) brings
  * the next attempt of the order a 401 put off forward only when the
@@ -1037,28 +1061,11 @@ static void test_auth_reload_new_credentials(void **state)
   struct env e;
   struct ids ids;
   struct store_order_full *o = NULL;
-  char tok[128], yaml[4096], section[1024];
-  struct cfg_file_buf files[2];
-  struct cfg_diags diags = {0};
-  struct cfg *cfg = NULL;
+  char tok[128];
   int64_t t0, held_next;
   (void)state;
   env_open(&e, true);
-  assert_int_equal(rs_snprintf(tok, sizeof(tok), "%s/shop.token", e.dir), 0);
-  write_secret(tok, "old-token\n");
-  assert_int_equal(rs_snprintf(section, sizeof(section),
-                               "%s  auth: {type: bearer, token_file: %s}\n", commerce_section, tok),
-                   0);
-  assert_int_equal(rs_snprintf(yaml, sizeof(yaml), yaml_base, section), 0);
-  files[0] = (struct cfg_file_buf){.name = "restock.yaml", .data = yaml, .len = strlen(yaml)};
-  files[1] = (struct cfg_file_buf){
-      .name = "rules.d/r.yaml", .data = rules_yaml, .len = strlen(rules_yaml)};
-  if(cfg_load_buffers("/tmp", files, 2, &cfg, &diags))
-    cfg_diags_print(&diags, stderr);
-  cfg_diags_free(&diags);
-  assert_non_null(cfg);
-  cfg_free(e.cfg);
-  e.cfg = cfg;
+  use_token(&e, tok, sizeof(tok));
   e.fake.steps = steps;
   e.fake.n_steps = RS_ARRAY_LEN(steps);
   t0 = e.now;
@@ -1094,6 +1101,41 @@ static void test_auth_reload_new_credentials(void **state)
   assert_int_equal(store_get_order(e.st, e.fake.keys[0], &o), RS_OK);
   assert_int_equal(o->order.attempts, 2);
   store_order_full_free(o);
+  env_close(&e);
+}
+
+/* The same for a status poll a 401 put off (its alert clears with the poll). */
+static void test_auth_reload_polls(void **state)
+{
+  static const enum commerce_lookup lk[] = {COMMERCE_LOOKUP_WAIT_AUTH, COMMERCE_LOOKUP_OK};
+  static const enum commerce_shop_status stt[] = {COMMERCE_ST_ACCEPTED, COMMERCE_ST_SHIPPED};
+  struct env e;
+  struct ids ids;
+  char tok[128];
+  (void)state;
+  env_open(&e, true);
+  use_token(&e, tok, sizeof(tok));
+  e.fake.lookups = lk;
+  e.fake.statuses = stt;
+  e.fake.n_status = 2;
+  add_line_full(&e, "INK-C", 1, e.now, NULL);
+  tick(&e);
+  assert_int_equal(orders_in(&e, false, STORE_ORDER_SUBMITTED, &ids), 1);
+  e.now += H_MS;
+  tick(&e);
+  assert_int_equal(e.fake.gets, 1);
+  assert_true(pipeline_auth_alert(e.p));
+  pipeline_reconfigure(e.p); /* the same token: the poll waits its longest interval */
+  e.now += 1000;
+  tick(&e);
+  assert_int_equal(e.fake.gets, 1);
+  write_secret(tok, "new-token\n");
+  pipeline_reconfigure(e.p);
+  e.now += 1000;
+  tick(&e);
+  assert_int_equal(e.fake.gets, 2);
+  assert_int_equal(state_of(&e, ids.v[0]), STORE_ORDER_SHIPPED);
+  assert_false(pipeline_auth_alert(e.p));
   env_close(&e);
 }
 
@@ -1736,6 +1778,7 @@ int main(void)
       cmocka_unit_test(test_backoff_retry_after),
       cmocka_unit_test(test_auth_wait_and_alert),
       cmocka_unit_test(test_auth_reload_new_credentials),
+      cmocka_unit_test(test_auth_reload_polls),
       cmocka_unit_test(test_failed_422),
       cmocka_unit_test(test_no_shop_configured),
       cmocka_unit_test(test_offline_by_default),
