@@ -870,7 +870,7 @@ void cfg_load_points(const struct cfg_kctx *kc, struct cfg_device *d, const stru
     }
     memset(pt, 0, sizeof(*pt)); /* a refused item leaves its slot to the next one */
     pt->bit = -1;
-    pt->endian = d->endian;
+    pt->endian = (uint8_t)d->endian;
     if(coap)
       cfg_walk_map(kc, it, p, k_coappoint, NK(k_coappoint), pt, &w, coap_alt, 1);
     else
@@ -899,7 +899,7 @@ void cfg_load_points(const struct cfg_kctx *kc, struct cfg_device *d, const stru
         kpath(kp, sizeof(kp), p, "bit");
         cfg_kerr(kc, false, bv, kp, "only applies to bool points on input or holding registers");
       }
-      pt->width = cfg_vtype_width(pt->type);
+      pt->width = (uint8_t)cfg_vtype_width(pt->type); /* 1, 2 or 4 */
       if(bits)
         pt->width = 1;
       if(wok(&w, "address") && (unsigned)pt->address + pt->width > 65536u) {

@@ -64,21 +64,13 @@ enum cfg_format { CFG_FMT_TEXT, CFG_FMT_JSON, CFG_FMT_SENML };
 
 struct cfg_device;
 
-struct cfg_point { /* ordered without padding holes (112 B, was 128: RSS) */
+/* Ordered without padding holes, its small fields in one byte each (96 B, was
+   112 and 128: RSS, one per point: docs/BENCHMARKS.md). The byte-sized ones
+   hold the enum named beside them. */
+struct cfg_point {
   const char *id;
   struct cfg_pos pos;
   struct cfg_device *device;
-  /* Modbus */
-  enum cfg_regtable table;
-  enum cfg_vtype type;
-  enum cfg_endian endian;   /* resolved: point's, else device's, else ABCD */
-  int bit;                  /* 0..15, or -1 when not set */
-  unsigned width;           /* registers (or bits) the point covers */
-  uint16_t address;
-  /* both */
-  bool scaled;              /* scale or offset set: value is a double */
-  /* CoAP */
-  bool observe;
   double scale;             /* default 1 */
   double offset;            /* default 0 */
   const char *unit;         /* NULL when not set */
@@ -86,7 +78,18 @@ struct cfg_point { /* ordered without padding holes (112 B, was 128: RSS) */
   const char *path;
   const char *pointer;      /* json: RFC 6901 pointer */
   const char *name;         /* senml: record name */
-  enum cfg_format format;
+  /* Modbus */
+  uint16_t address;
+  uint8_t table;            /* enum cfg_regtable */
+  uint8_t type;             /* enum cfg_vtype */
+  uint8_t endian;           /* enum cfg_endian; resolved: point's, else device's, else ABCD */
+  int8_t bit;               /* 0..15, or -1 when not set */
+  uint8_t width;            /* registers (or bits) the point covers */
+  /* both */
+  bool scaled;              /* scale or offset set: value is a double */
+  /* CoAP */
+  bool observe;
+  uint8_t format;           /* enum cfg_format */
 };
 
 enum cfg_model { CFG_MODEL_LEVEL, CFG_MODEL_USAGE, CFG_MODEL_BUTTON };

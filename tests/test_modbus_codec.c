@@ -108,7 +108,7 @@ static struct cfg_point reg_point(enum cfg_vtype type, enum cfg_endian endian)
   pt.type = type;
   pt.endian = endian;
   pt.bit = -1;
-  pt.width = cfg_vtype_width(type);
+  pt.width = (uint8_t)cfg_vtype_width(type);
   pt.scale = 1;
   return pt;
 }
@@ -179,7 +179,7 @@ static void test_bool_register(void **state)
   assert_true(v.v.b);
 
   for(bit = 0; bit < 16; bit++) {
-    pt.bit = bit;
+    pt.bit = (int8_t)bit;
     r = (uint16_t)(1u << bit);
     assert_int_equal(mbc_decode(&pt, &r, 1, &v, err, sizeof(err)), CODEC_OK);
     assert_true(v.v.b);

@@ -40,7 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   memset(&pt, 0, sizeof(pt));
   pt.id = "fuzz";
   pt.bit = -1;
-  pt.format = (enum cfg_format)(data[0] % 3);
+  pt.format = (uint8_t)(data[0] % 3); /* enum cfg_format */
   pt.unit = units[(data[0] >> 2) % 4];
   pt.scaled = (data[0] & 0x10) != 0;
   pt.scale = (data[0] & 0x20) ? 1e300 : 0.5;

@@ -35,10 +35,10 @@ static void fuzz_decode(const uint8_t *data, size_t size)
 
   memset(&pt, 0, sizeof(pt));
   pt.id = "fuzz";
-  pt.type = (enum cfg_vtype)(data[0] % 9);
-  pt.endian = (enum cfg_endian)(data[1] % 4);
-  pt.bit = (int)(data[2] % 18) - 1; /* -1..16: 16 is out of range on purpose */
-  pt.table = (enum cfg_regtable)(data[3] % 4);
+  pt.type = (uint8_t)(data[0] % 9); /* enum cfg_vtype */
+  pt.endian = (uint8_t)(data[1] % 4); /* enum cfg_endian */
+  pt.bit = (int8_t)((int)(data[2] % 18) - 1); /* -1..16: 16 is out of range on purpose */
+  pt.table = (uint8_t)(data[3] % 4); /* enum cfg_regtable */
   pt.scaled = data[4] & 1;
   pt.scale = (data[4] & 2) ? 1e300 : 0.01;
   pt.offset = (data[4] & 4) ? -273.15 : 0;
@@ -94,9 +94,9 @@ static void fuzz_plan(const uint8_t *data, size_t size)
   memset(seen, 0, sizeof(seen));
   for(i = 6; i + 4 <= size && n < MAX_POINTS; i += 4, n++) {
     pts[n].id = "p";
-    pts[n].table = (enum cfg_regtable)(data[i] % 4);
+    pts[n].table = (uint8_t)(data[i] % 4);
     pts[n].address = (uint16_t)(data[i + 1] << 8 | data[i + 2]);
-    pts[n].type = (enum cfg_vtype)(data[i + 3] % 9);
+    pts[n].type = (uint8_t)(data[i + 3] % 9);
     pts[n].bit = -1;
     /* Bit tables are bool in a valid config; keep some invalid ones. */
     if(pts[n].table <= CFG_REG_DISCRETE && (data[i + 3] & 0x80))
