@@ -578,8 +578,13 @@ static void cons_ready(struct reading_path *rp, const struct cfg_consumable *c,
           prc = predict_load(&cs->pred, params, blob, len);
         if(prc == PREDICT_OK) {
           int ver = predict_blob_version(blob, len);
+          /* the stored readings after the state's own newest one (every reading that
+             changed the state set its last_ms; fed_ms is outside the blob's checksum,
+             and a corrupt one must not feed a reading twice nor overflow) */
+          if(cs->pred.last_ms != INT64_MIN && cs->pred.last_ms > fed)
+            fed = cs->pred.last_ms;
           cs->fed_ms = cs->saved_ms = fed;
-          from = fed < INT64_MAX ? fed + 1 : INT64_MAX; /* (fed_ms is outside the checksum) */
+          from = fed < INT64_MAX ? fed + 1 : INT64_MAX;
           if(ver < PREDICT_STATE_VERSION && !rp->migrated_said) {
             /* once, not per consumable: each is saved in the new format with its next change */
             rp->migrated_said = true;
