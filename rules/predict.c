@@ -1634,8 +1634,19 @@ __attribute__((noinline)) static bool add_any(struct predictor *p, int64_t wall_
       p->last_ms = wall_ms;
       return false;
     }
+    else if(pp->model == PREDICT_MODEL_LEVEL && pp->full > pp->empty &&
+            diff_ms(wall_ms, p->pend_t[0]) < (double)DIP_MAX_MS) {
+      /* a level's jump must also outlast a glitch (restock-sim's go up as
+         often as down, and read full when clamped): held for DIP_MAX_MS
+         from its first reading, the latest held reading kept last */
+      p->pend_t[PREDICT_PEND - 1] = wall_ms;
+      p->pend_raw[PREDICT_PEND - 1] = raw;
+      p->last_ms = wall_ms;
+      return false;
+    }
     else {
-      /* PREDICT_PEND + 1 readings in a row agree: a replacement at the first */
+      /* PREDICT_PEND + 1 readings in a row agree (a level's for
+         DIP_MAX_MS): a replacement at the first */
       int64_t at = p->pend_t[0];
       before =
           pp->model == PREDICT_MODEL_USAGE ? remaining_of(pp, model_x(p, p->filt)) : p->pend_ref;

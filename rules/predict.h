@@ -209,9 +209,10 @@ int predict_init(struct predictor *p, const struct predict_params *params);
  * noise, or a counter reset, confirmed by the next PREDICT_PEND readings,
  * which are held back meanwhile; a jump they refute is dropped as a glitch);
  * *ev (may be NULL) then describes it and the history before it no longer
- * counts for the slope. A level's sudden drop is held back too, for up to an
- * hour: readings back where the part should be make it a glitch (dropped);
- * still down after the hour, it is the part's level (docs/prediction.md).
+ * counts for the slope (a falling level's jump must also last an hour). A
+ * level's sudden drop is held back too, for up to an hour: readings back
+ * where the part should be make it a glitch (dropped); still down after the
+ * hour, it is the part's level (docs/prediction.md, "Glitches").
  */
 bool predict_add(struct predictor *p, int64_t wall_ms, double raw_value, struct predict_event *ev);
 

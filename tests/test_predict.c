@@ -1696,6 +1696,32 @@ static void test_real_drop_then_refill(void **state)
   assert_int_equal(at, T0 + 2200 * INK_STEP_MS);
 }
 
+/* restock-sim's glitches go up as often as down, clamped at full: 20
+   minutes of 100 % read on a part at 77 % are no new part once the level
+   comes back; a new part that stays is one, dated at its first reading. */
+static void test_upward_glitch_no_replacement(void **state)
+{
+  struct predict_params pp;
+  struct predictor p, twin;
+  struct prediction pr, tw;
+  struct predict_event ev;
+  int k, events = 0;
+  (void)state;
+  level_params(&pp, 100, 0);
+  predict_init(&p, &pp);
+  predict_init(&twin, &pp);
+  for(k = 0; k < 3000; k++) {
+    double v = k >= 1500 && k <= 1511 ? 100.0 : ink_level(k, -1);
+    events += predict_add(&p, T0 + k * INK_STEP_MS, v, &ev) ? 1 : 0;
+    predict_add(&twin, T0 + k * INK_STEP_MS, ink_level(k, -1), NULL);
+  }
+  assert_int_equal(events, 0);
+  assert_int_equal(predict_window_start_ms(&p), T0);
+  predict_eval(&p, T0 + 2999 * INK_STEP_MS, &pr);
+  predict_eval(&twin, T0 + 2999 * INK_STEP_MS, &tw);
+  assert_true(fabs(pr.days_left - tw.days_left) < 0.2);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -1748,6 +1774,7 @@ int main(void)
       cmocka_unit_test(test_replacement_during_and_after_glitch),
       cmocka_unit_test(test_stuck_then_jump),
       cmocka_unit_test(test_real_drop_then_refill),
+      cmocka_unit_test(test_upward_glitch_no_replacement),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
