@@ -106,6 +106,7 @@ struct pipeline {
 
 static void shop_close(struct pipeline *p);
 static void drain_answers(struct pipeline *p, const struct cfg *cfg, int64_t now_ms);
+static void hold_load(struct pipeline *p);
 
 /* ---- set-up ---------------------------------------------------------- */
 
@@ -119,6 +120,7 @@ struct pipeline *pipeline_new(struct store *st)
   p->backoff.base_ms = PIPELINE_BACKOFF_BASE_MS;
   p->backoff.cap_ms = PIPELINE_BACKOFF_CAP_MS;
   p->next_due = 0; /* the first tick is due at once (an outbox left by a restart) */
+  hold_load(p);    /* orders a 401/403 put off: retried at the first tick (auth_fp unknown) */
   return p;
 }
 
@@ -1538,6 +1540,27 @@ static enum rs_err expire_pending(struct pipeline *p, const struct cfg *cfg, int
 
 static struct poll_slot *poll_slot(struct pipeline *p, const char *id);
 
+/* Store p->held under PIPELINE_META_AUTH_HELD (deleted when empty); a failure is logged. */
+static void hold_save(struct pipeline *p)
+{
+  json_t *o = json_object();
+  char *s = NULL;
+  enum rs_err rc;
+  size_t i;
+  for(i = 0; o && i < p->n_held; i++)
+    json_object_set_new(o, p->held[i].id, json_integer(p->held[i].not_before));
+  if(!p->n_held)
+    rc = store_meta_delete(p->st, PIPELINE_META_AUTH_HELD);
+  else if(!o || !(s = json_dumps(o, JSON_COMPACT)))
+    rc = RS_ERR_NOMEM;
+  else
+    rc = store_meta_set(p->st, PIPELINE_META_AUTH_HELD, s);
+  if(rc && rc != RS_ERR_NOT_FOUND)
+    log_warn("commerce: cannot store which orders a 401/403 put off: %s", store_errmsg(p->st));
+  free(s);
+  json_decref(o);
+}
+
 /* Forget that order id waits for a 401/403 (it got another answer). */
 static void hold_drop(struct pipeline *p, const char *id)
 {
@@ -1546,9 +1569,37 @@ static void hold_drop(struct pipeline *p, const char *id)
     if(!strcmp(p->held[i].id, id)) {
       free(p->held[i].id);
       p->held[i] = p->held[--p->n_held];
+      hold_save(p);
       return;
     }
   }
+}
+
+/*
+ * The orders a 401/403 put off before a restart (PIPELINE_META_AUTH_HELD).
+ * The credentials they were refused with are unknown (auth_fp 0), so the
+ * first tick with a shop retries them once (auth_release).
+ */
+static void hold_load(struct pipeline *p)
+{
+  char *s = NULL;
+  json_t *o = NULL, *v;
+  const char *id;
+  if(store_meta_get(p->st, PIPELINE_META_AUTH_HELD, &s) || !s)
+    goto out;
+  o = json_loads(s, 0, NULL);
+  if(!json_is_object(o))
+    goto out;
+  json_object_foreach(o, id, v) {
+    if(!json_is_integer(v))
+      continue;
+    p->held = rs_xrealloc(p->held, (p->n_held + 1) * sizeof(*p->held));
+    p->held[p->n_held].id = rs_xstrdup(id);
+    p->held[p->n_held++].not_before = (int64_t)json_integer_value(v);
+  }
+out:
+  json_decref(o);
+  free(s);
 }
 
 /* Order id waits for a 401/403; not_before: the Retry-After it owes (wall ms, 0: none). */
@@ -1558,6 +1609,7 @@ static void hold_add(struct pipeline *p, const char *id, int64_t not_before)
   p->held = rs_xrealloc(p->held, (p->n_held + 1) * sizeof(*p->held));
   p->held[p->n_held].id = rs_xstrdup(id);
   p->held[p->n_held++].not_before = not_before;
+  hold_save(p);
 }
 
 /*
@@ -1590,11 +1642,12 @@ static bool auth_release(struct pipeline *p, int64_t now_ms)
     free(p->held[i].id);
   }
   p->n_held = 0;
+  hold_save(p);
   p->auth_wait_until = wait > now_ms ? wait : 0;
   p->auth_fp = p->shop_fp;
-  log_notice("commerce: the credentials changed: what HTTP %ld put off is retried now (%zu "
-             "order%s, the status polls)",
-             p->auth_status, n, n == 1 ? "" : "s");
+  log_notice("commerce: new credentials (a reload that changed them, or a restart): what a "
+             "401/403 put off is retried now (%zu order%s, the status polls)",
+             n, n == 1 ? "" : "s");
   return true;
 }
 

@@ -85,6 +85,8 @@ struct pipeline_shop_ops {
 #define PIPELINE_META_REASONS "order.approval_reasons."
 /* Meta key prefix of an order a person approved: "1" until it is re-priced and its body built. */
 #define PIPELINE_META_REPRICE "order.reprice."
+/* Meta key of the orders a 401/403 put off, {"ID": not_before_ms, ...} (a restart retries them). */
+#define PIPELINE_META_AUTH_HELD "commerce.auth_held"
 
 /* A pipeline writing to st (borrowed). NULL only on allocation failure. */
 struct pipeline *pipeline_new(struct store *st);

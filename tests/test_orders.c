@@ -1104,6 +1104,55 @@ static void test_auth_reload_new_credentials(void **state)
   env_close(&e);
 }
 
+/*
+ * A restart (a new pipeline on the same store) retries the order a 401 put
+ * off at its first tick, once, with its key; the 401's hour is not waited.
+ */
+static void test_auth_restart_retries_once(void **state)
+{
+  static const struct step steps[] = {
+      {COMMERCE_WAIT_AUTH, 401, -1, "HTTP 401: the shop refused the credentials"},
+  };
+  struct env e;
+  struct ids ids;
+  struct store_order_full *o = NULL;
+  char key[64];
+  int64_t t0;
+  (void)state;
+  env_open(&e, true);
+  e.fake.steps = steps;
+  e.fake.n_steps = RS_ARRAY_LEN(steps);
+  t0 = e.now;
+  add_line_full(&e, "INK-C", 1, e.now, NULL);
+  tick(&e);
+  assert_int_equal(orders_in(&e, false, STORE_ORDER_APPROVED, &ids), 1);
+  assert_int_equal(e.fake.submits, 1);
+  assert_int_equal(rs_strlcpy(key, e.fake.keys[0], sizeof(key)), 0);
+  /* restart: a new pipeline on the same store, a shop that takes the order now */
+  pipeline_free(e.p);
+  fake_free(&e.fake);
+  memset(&e.fake, 0, sizeof(e.fake));
+  e.p = pipeline_new(e.st);
+  pipeline_set_seed(e.p, 7);
+  pipeline_set_backoff(e.p, 1000, 60000);
+  use_fake(&e);
+  e.now = t0 + 1000;
+  tick(&e);
+  assert_int_equal(e.fake.submits, 1);
+  assert_string_equal(e.fake.keys[0], key);
+  assert_int_equal(store_get_order(e.st, key, &o), RS_OK);
+  assert_int_equal(o->order.state, STORE_ORDER_SUBMITTED);
+  assert_int_equal(o->order.attempts, 2);
+  store_order_full_free(o);
+  { /* nothing is held any more: a next restart has nothing to retry */
+    char *held = NULL;
+    enum rs_err rc = store_meta_get(e.st, PIPELINE_META_AUTH_HELD, &held);
+    assert_true(rc == RS_ERR_NOT_FOUND || !held);
+    free(held);
+  }
+  env_close(&e);
+}
+
 /* The same for a status poll a 401 put off (its alert clears with the poll). */
 static void test_auth_reload_polls(void **state)
 {
@@ -1779,6 +1828,7 @@ int main(void)
       cmocka_unit_test(test_auth_wait_and_alert),
       cmocka_unit_test(test_auth_reload_new_credentials),
       cmocka_unit_test(test_auth_reload_polls),
+      cmocka_unit_test(test_auth_restart_retries_once),
       cmocka_unit_test(test_failed_422),
       cmocka_unit_test(test_no_shop_configured),
       cmocka_unit_test(test_offline_by_default),
