@@ -968,11 +968,20 @@ static void test_backoff_retry_after(void **state)
   env_close(&e);
 }
 
+/* The shop refuses the credentials once (then takes every order). */
+static const struct step refused_once[] = {
+    {COMMERCE_WAIT_AUTH, 401, -1, "HTTP 401: the shop refused the credentials"},
+};
+
+/* e's fake shop answers refused_once first. */
+static void refuse_once(struct env *e)
+{
+  e->fake.steps = refused_once;
+  e->fake.n_steps = RS_ARRAY_LEN(refused_once);
+}
+
 static void test_auth_wait_and_alert(void **state)
 {
-  static const struct step steps[] = {
-      {COMMERCE_WAIT_AUTH, 401, -1, "HTTP 401: the shop refused the credentials"},
-  };
   struct env e;
   struct ids ids;
   struct store_order_full *o = NULL;
@@ -981,8 +990,7 @@ static void test_auth_wait_and_alert(void **state)
   size_t n;
   (void)state;
   env_open(&e, true);
-  e.fake.steps = steps;
-  e.fake.n_steps = RS_ARRAY_LEN(steps);
+  refuse_once(&e);
   t0 = e.now;
   add_line_full(&e, "INK-C", 1, e.now, NULL);  /* acme */
   add_line_full(&e, "BELT-1", 1, e.now, NULL); /* bolt: another order */
@@ -1055,9 +1063,6 @@ static void use_token(struct env *e, char *tok, size_t size)
  */
 static void test_auth_reload_new_credentials(void **state)
 {
-  static const struct step steps[] = {
-      {COMMERCE_WAIT_AUTH, 401, -1, "HTTP 401: the shop refused the credentials"},
-  };
   struct env e;
   struct ids ids;
   struct store_order_full *o = NULL;
@@ -1066,8 +1071,7 @@ static void test_auth_reload_new_credentials(void **state)
   (void)state;
   env_open(&e, true);
   use_token(&e, tok, sizeof(tok));
-  e.fake.steps = steps;
-  e.fake.n_steps = RS_ARRAY_LEN(steps);
+  refuse_once(&e);
   t0 = e.now;
   add_line_full(&e, "INK-C", 1, e.now, NULL);  /* acme */
   add_line_full(&e, "BELT-1", 1, e.now, NULL); /* bolt: another order */
@@ -1110,9 +1114,6 @@ static void test_auth_reload_new_credentials(void **state)
  */
 static void test_auth_restart_retries_once(void **state)
 {
-  static const struct step steps[] = {
-      {COMMERCE_WAIT_AUTH, 401, -1, "HTTP 401: the shop refused the credentials"},
-  };
   struct env e;
   struct ids ids;
   struct store_order_full *o = NULL;
@@ -1120,8 +1121,7 @@ static void test_auth_restart_retries_once(void **state)
   int64_t t0;
   (void)state;
   env_open(&e, true);
-  e.fake.steps = steps;
-  e.fake.n_steps = RS_ARRAY_LEN(steps);
+  refuse_once(&e);
   t0 = e.now;
   add_line_full(&e, "INK-C", 1, e.now, NULL);
   tick(&e);
