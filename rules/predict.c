@@ -1420,7 +1420,11 @@ static void accept(struct predictor *p, int64_t wall_ms, double raw)
     /* a step to or from a value off the line that is not confirmed yet (an
        outlier pair) teaches the weekly profile nothing */
     if(!(SKIP_OFF_WEEK && ((was_off != 0 && abs(was_off) < OFF_CONFIRM) ||
-                           (p->off_n != 0 && abs(p->off_n) < OFF_CONFIRM))))
+                           (p->off_n != 0 && abs(p->off_n) < OFF_CONFIRM))) &&
+       /* nor does a part worn out since an earlier reading (it shows no wear whether the
+          machine runs or not: days of a stockout counted as idle made a Saturday part's
+          life over the time seen 20 days for a part of 6, plant seed 7's p17) */
+       !(p->worn_ms != INT64_MIN && p->worn_ms <= p->filt_ms))
       /* an unchanged filtered value (a stuck or slow one) is a step of
          exactly 0: the two divisions are skipped, not their result */
       learn_week(p, mid_ms,

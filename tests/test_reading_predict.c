@@ -1309,6 +1309,40 @@ static void test_burst_part_straddling_days(void **state)
   assert_int_equal(empty_h, 0);
 }
 
+/*
+ * bench/plant seed 7's p17 at the start: a Saturday-only part (21 operating hours a
+ * part, 6.1 calendar days) met at 10 % wears out early on its first Saturday and stands
+ * worn out two weeks with no spare; one arrives and is fitted on the third Saturday at
+ * 00:00 and wears 95 % that day. The life over the time seen counted the two weeks of
+ * the stockout as idle days (about 20 days a part): with the part worn and one spare the
+ * default line was one unit and the part ran out again. The life the line is sized on
+ * is under 10 days.
+ */
+static void test_saturday_part_after_stockout(void **state)
+{
+  struct sat_run r;
+  int64_t t, sat3;
+  double used = 0.9;
+  uint32_t rnd = 7;
+  (void)state;
+  sat_run_open(&r, "1296000000", -2);
+  sat3 = r.mon + (14 + 5) * DAY_MS;
+  for(t = r.mon; t <= sat3 + 20 * HOUR_MS; t += HOUR_MS) {
+    if((t - r.mon) / DAY_MS % 7 == 5)
+      used = fmin(1, used + 1.0 / 21);
+    if(t == sat3) {
+      assert_int_equal(store_add_spares(r.e.st, "m1/filter", 2, t - HOUR_MS, NULL), RS_OK);
+      used = 0;
+    }
+    submit_noisy(&r.e, t, 100 * (1 - used), &rnd);
+  }
+  t -= HOUR_MS;
+  reading_path_snapshot(r.e.rp, r.e.filter, t, false, &r.s);
+  assert_true(r.s.vars[EXPR_VAR_HOURS_SINCE_REPLACEMENT] < 24);
+  assert_true(r.s.life_days < 10);
+  sat_run_close(&r);
+}
+
 /* A button (a coil): a 0 -> 1 edge is one press, taken by one snapshot. */
 static void test_button_edge(void **state)
 {
@@ -1385,6 +1419,7 @@ int main(void)
       cmocka_unit_test(test_burst_part_no_line_over_full_shelf),
       cmocka_unit_test(test_glitch_not_a_replacement),
       cmocka_unit_test(test_burst_part_straddling_days),
+      cmocka_unit_test(test_saturday_part_after_stockout),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
