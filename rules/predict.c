@@ -1495,17 +1495,20 @@ static double dip_ref(const struct predictor *p, int64_t wall_ms)
 }
 
 /*
- * Level: whether raw (at wall_ms) starts a sudden drop — below both the
- * last raw reading and where the part should read (dip_ref) by more than a
- * jump — which is held back as a possible glitch (add_any()).
+ * Level: whether raw (at wall_ms) starts a sudden drop — below both where
+ * the last raw reading's fall leads (the last reading, less the step that
+ * led to it when the level fell: a fast steady fall is no glitch) and where
+ * the part should read (dip_ref) by more than a jump — which is held back as
+ * a possible glitch (add_any()).
  */
 static bool starts_dip(const struct predictor *p, int64_t wall_ms, double raw)
 {
   const struct predict_params *pp = p->params;
   double thr = jump_thr(p), r = remaining_of(pp, raw);
-  double last_raw = p->n_raw == 2 ? p->raw[1] : p->raw[0];
-  return pp->model == PREDICT_MODEL_LEVEL && r < remaining_of(pp, last_raw) - thr &&
-         r < dip_ref(p, wall_ms) - thr;
+  double last = remaining_of(pp, p->n_raw == 2 ? p->raw[1] : p->raw[0]);
+  double step = p->n_raw == 2 ? last - remaining_of(pp, p->raw[0]) : 0.0;
+  double expect = last + (step < 0.0 ? step : 0.0);
+  return pp->model == PREDICT_MODEL_LEVEL && r < expect - thr && r < dip_ref(p, wall_ms) - thr;
 }
 
 /* Whether raw (at wall_ms) is a jump in the good direction beyond the noise. */
@@ -1608,15 +1611,18 @@ __attribute__((noinline)) static bool add_any(struct predictor *p, int64_t wall_
       p->pend_n = 0;
       accept(p, p->pend_t[0], p->pend_raw[0]);
     }
-    else if(diff_ms(wall_ms, p->pend_t[0]) <= (double)DIP_MAX_MS) {
+    else if(diff_ms(wall_ms, p->pend_t[0]) <= (double)DIP_MAX_MS &&
+            !(remaining_of(pp, raw) < remaining_of(pp, p->pend_raw[1]) - jump_thr(p))) {
+      /* a glitch holds a lowered level; a level that falls on by another jump
+         is a real fast fall, taken below at once */
       p->pend_t[1] = wall_ms;
       p->pend_raw[1] = raw;
       p->last_ms = wall_ms;
       return false;
     }
     else {
-      /* the level stayed down: it really fell, from the drop's first
-         reading (the first and the latest held ones are taken) */
+      /* the level stayed down (or fell on): it really fell, from the drop's
+         first reading (the first and the latest held ones are taken) */
       p->pend_n = 0;
       accept(p, p->pend_t[0], p->pend_raw[0]);
       if(p->pend_t[1] > p->pend_t[0])

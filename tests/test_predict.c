@@ -1557,6 +1557,31 @@ static int feed_ink(struct predictor *p, int n, int from, int to, double low, in
    is a glitch: no replacement, the history kept; meanwhile (held back for
    up to an hour) the figures are those before it; afterwards as if it never
    was. */
+/*
+ * A level that falls fast and steadily, by more than a jump per reading (a
+ * tank drained, a level read rarely), is no glitch: each reading is taken
+ * at once, and one that falls on by another jump after a drop ends the hold.
+ */
+static void test_fast_fall_not_held(void **state)
+{
+  static const double levels[] = {100, 88, 76, 64, 52, 40, 28, 16};
+  struct predict_params pp;
+  struct predictor p;
+  struct prediction pr;
+  struct predict_event ev;
+  size_t i;
+  (void)state;
+  level_params(&pp, 100, 0);
+  predict_init(&p, &pp);
+  for(i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
+    assert_false(predict_add(&p, T0 + (int64_t)i * 60000, levels[i], &ev));
+    predict_eval(&p, T0 + (int64_t)i * 60000, &pr);
+    /* the median of the last three: the reading before this one, from the third on */
+    if(i >= 2)
+      assert_true(fabs(pr.level_pct - levels[i - 1]) < 0.5);
+  }
+}
+
 static void test_glitch_dip_recovers(void **state)
 {
   struct predict_params pp;
@@ -1770,6 +1795,7 @@ int main(void)
       cmocka_unit_test(test_button_state_reloads),
       cmocka_unit_test(test_params_interned),
       cmocka_unit_test(test_usage_far_past_life),
+      cmocka_unit_test(test_fast_fall_not_held),
       cmocka_unit_test(test_glitch_dip_recovers),
       cmocka_unit_test(test_replacement_during_and_after_glitch),
       cmocka_unit_test(test_stuck_then_jump),
