@@ -12,15 +12,7 @@
 set -u
 RESTOCKD=$1
 SRC=$2
-T=$(mktemp -d /tmp/restock-configdocs-XXXXXX)
-trap 'rm -rf "$T"' EXIT
-fail=0
-pass=0
-check() { # NAME COND...
-  name=$1
-  shift
-  if "$@"; then pass=$((pass + 1)); else echo "FAILED: $name"; fail=$((fail + 1)); fi
-}
+. "$(dirname "$0")/testcheck.sh"
 
 awk -v dir="$T" '
   /^```yaml/ { n++; f = sprintf("%s/block-%02d.yaml", dir, n); printf "" > f; inb = 1; next }
@@ -67,5 +59,4 @@ check "configuration.md's restock.yaml sections ($nsec) together pass restockd -
 check "configuration.md shows all eight restock.yaml sections (found $nsec)" test "$nsec" -eq 8
 check "configuration.md has rules examples (found $nrules)" test "$nrules" -ge 2
 
-echo "config_docs_examples: $pass passed, $fail failed"
-test "$fail" -eq 0
+check_end config_docs_examples

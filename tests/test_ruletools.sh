@@ -14,16 +14,7 @@ set -u
 CTL=$1
 SRC=$2
 EX=$SRC/docs/examples/rules
-T=$(mktemp -d /tmp/restock-ruletools-XXXXXX)
-trap 'rm -rf "$T"' EXIT
-fail=0
-pass=0
-check() { # NAME COND...
-  name=$1
-  shift
-  if "$@"; then pass=$((pass + 1)); else echo "FAILED: $name"; fail=$((fail + 1)); fi
-}
-has() { grep -qF -- "$2" "$1" || { echo "--- $1 lacks: $2"; cat "$1"; return 1; }; }
+. "$(dirname "$0")/testcheck.sh"
 
 # ---- 1. a failing rule test ------------------------------------------------
 sed -e "s|config: plant|config: $EX/water-filter/plant|" \
@@ -187,5 +178,4 @@ check "docs/rules.md has YAML examples (found $nblocks)" test "$nblocks" -ge 9
 nex=$(ls "$T"/docblock-*.yaml.example 2>/dev/null | wc -l)
 check "docs/rules.md shows the six worked examples (found $nex)" test "$nex" -eq 6
 
-echo "ruletools: $pass passed, $fail failed"
-test "$fail" -eq 0
+check_end ruletools

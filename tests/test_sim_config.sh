@@ -7,16 +7,13 @@
 set -u
 SIM=$1
 FIX=$2
-T=$(mktemp -d /tmp/rs-simcfg-XXXXXX)
-trap 'rm -rf "$T"' EXIT
-fails=0
+. "$(dirname "$0")/testcheck.sh"
 
 cd "$FIX" || exit 1
 "$SIM" --config bad-devices.yaml >"$T/out" 2>"$T/err"
 rc=$?
-if [ "$rc" != 2 ]; then echo "FAIL bad-devices: exit $rc, expected 2"; fails=$((fails + 1)); fi
-if diff -u bad-devices.expected "$T/err"; then echo "ok bad-devices errors"; else
-  echo "FAIL bad-devices: stderr differs"; fails=$((fails + 1)); fi
+check "bad-devices: exit $rc, expected 2" test "$rc" = 2
+check "bad-devices: stderr differs from bad-devices.expected" diff -u bad-devices.expected "$T/err"
 
 cd "$T" || exit 1
 cat >good.yaml <<'YAML'
@@ -36,8 +33,8 @@ devices:
 YAML
 "$SIM" --config good.yaml --check >"$T/out" 2>"$T/err"
 rc=$?
-if [ "$rc" = 0 ] && grep -qx 'OK: no shop, 2 devices, 1 consumables' "$T/out"; then echo "ok check"; else
-  echo "FAIL check: exit $rc"; cat "$T/out" "$T/err"; fails=$((fails + 1)); fi
+check "check: exit $rc, expected 0" test "$rc" = 0
+check "check: names its devices" has "$T/out" 'OK: no shop, 2 devices, 1 consumables'
 
 # two devices with one unit id on one port; one CoAP port twice
 cat >clash.yaml <<'YAML'
@@ -53,8 +50,8 @@ clash.yaml:5:24: devices[3]: CoAP port 5683 is already served by device 'c' (one
 EOF2
 "$SIM" --config clash.yaml --check >"$T/out" 2>"$T/err"
 rc=$?
-if [ "$rc" = 2 ] && diff -u clash.expected "$T/err"; then echo "ok clash"; else
-  echo "FAIL clash: exit $rc"; fails=$((fails + 1)); fi
+check "clash: exit $rc, expected 2" test "$rc" = 2
+check "clash: stderr differs from clash.expected" diff -u clash.expected "$T/err"
 
 # a port in use is named, exit 1
 cat >busy.yaml <<'YAML'
@@ -71,8 +68,8 @@ sed "s/port: 0/port: $port/" busy.yaml >busy2.yaml
 rc=$?
 kill "$pid"
 wait "$pid"
-if [ "$rc" = 1 ] && grep -q "cannot listen on 127.0.0.1:$port (tcp): Address already in use" "$T/err"; then
-  echo "ok port in use"; else echo "FAIL port in use: exit $rc"; cat "$T/err"; fails=$((fails + 1)); fi
+check "port in use: exit $rc, expected 1" test "$rc" = 1
+check "port in use: named" has "$T/err" "cannot listen on 127.0.0.1:$port (tcp): Address already in use"
 
-[ "$fails" = 0 ] || { echo "$fails failure(s)"; exit 1; }
-echo "all passed"
+check_end sim_config
+
