@@ -1535,28 +1535,29 @@ static double ink_level(int k, int new_at)
   return round(l * 100) / 100;
 }
 
+/* Add reading k (level v) to p; a replacement it reports is counted in *events,
+   and the first one's time kept in *at (may be NULL). */
+static void add_ink(struct predictor *p, int k, double v, int *events, int64_t *at)
+{
+  struct predict_event ev;
+  if(predict_add(p, T0 + k * INK_STEP_MS, v, &ev)) {
+    if(!*events && at)
+      *at = ev.at_ms;
+    (*events)++;
+  }
+}
+
 /* Feed readings 0..n-1 (glitch from..to lowered by low; new part at new_at or -1);
    returns the replacements seen, the first one's time in *at (may be NULL). */
 static int feed_ink(struct predictor *p, int n, int from, int to, double low, int new_at,
                     int64_t *at)
 {
-  struct predict_event ev;
   int k, events = 0;
-  for(k = 0; k < n; k++) {
-    double v = ink_level(k, new_at) - (k >= from && k <= to ? low : 0);
-    if(predict_add(p, T0 + k * INK_STEP_MS, v, &ev)) {
-      if(!events && at)
-        *at = ev.at_ms;
-      events++;
-    }
-  }
+  for(k = 0; k < n; k++)
+    add_ink(p, k, ink_level(k, new_at) - (k >= from && k <= to ? low : 0), &events, at);
   return events;
 }
 
-/* A 12-reading drop of 48 points at 77 % that comes back to the part's line
-   is a glitch: no replacement, the history kept; meanwhile (held back for
-   up to an hour) the figures are those before it; afterwards as if it never
-   was. */
 /*
  * A level that falls fast and steadily, by more than a jump per reading (a
  * tank drained, a level read rarely), is no glitch: each reading is taken
@@ -1582,6 +1583,10 @@ static void test_fast_fall_not_held(void **state)
   }
 }
 
+/* A 12-reading drop of 48 points at 77 % that comes back to the part's line
+   is a glitch: no replacement, the history kept; meanwhile (held back for
+   up to an hour) the figures are those before it; afterwards as if it never
+   was. */
 static void test_glitch_dip_recovers(void **state)
 {
   struct predict_params pp;
@@ -1607,14 +1612,13 @@ static void test_glitch_dip_recovers(void **state)
     uint8_t blob[PREDICT_STATE_MAX];
     size_t len = 0;
     struct predictor q;
-    struct predict_event ev;
     int k, events = 0;
     assert_int_equal(predict_save(&p, blob, sizeof(blob), &len), PREDICT_OK);
     assert_int_equal(predict_load(&q, &pp, blob, len), PREDICT_OK);
     for(k = 1506; k < 3000; k++) {
       double v = ink_level(k, -1) - (k <= 1511 ? 48 : 0);
-      events += predict_add(&p, T0 + k * INK_STEP_MS, v, &ev) ? 1 : 0;
-      events += predict_add(&q, T0 + k * INK_STEP_MS, v, &ev) ? 1 : 0;
+      add_ink(&p, k, v, &events, NULL);
+      add_ink(&q, k, v, &events, NULL);
     }
     assert_int_equal(events, 0);
     predict_eval(&p, T0 + 2999 * INK_STEP_MS, &pr);
@@ -1663,7 +1667,6 @@ static void test_stuck_then_jump(void **state)
   struct predict_params pp;
   struct predictor p;
   struct prediction pr;
-  struct predict_event ev;
   int k, events = 0;
   int64_t at = 0;
   (void)state;
@@ -1672,10 +1675,7 @@ static void test_stuck_then_jump(void **state)
   for(k = 0; k < 3000; k++) {
     /* stuck at reading 1000's value from 1000 to 1863 (a day), new part from 1864 */
     double v = k < 1000 ? ink_level(k, -1) : k < 1864 ? ink_level(1000, -1) : ink_level(k, 1864);
-    if(predict_add(&p, T0 + k * INK_STEP_MS, v, &ev)) {
-      events++;
-      at = ev.at_ms;
-    }
+    add_ink(&p, k, v, &events, &at);
   }
   assert_int_equal(events, 1);
   assert_int_equal(at, T0 + 1864 * INK_STEP_MS);
@@ -1684,7 +1684,7 @@ static void test_stuck_then_jump(void **state)
   for(k = 0; k < 3000; k++) {
     /* stuck for two days, then the truth (16 points lower) */
     double v = k < 1000 || k >= 2728 ? ink_level(k, -1) : ink_level(1000, -1);
-    events += predict_add(&p, T0 + k * INK_STEP_MS, v, NULL) ? 1 : 0;
+    add_ink(&p, k, v, &events, NULL);
   }
   assert_int_equal(events, 0);
   predict_eval(&p, T0 + 2999 * INK_STEP_MS, &pr);
@@ -1699,7 +1699,6 @@ static void test_real_drop_then_refill(void **state)
   struct predict_params pp;
   struct predictor p;
   struct prediction pr;
-  struct predict_event ev;
   int k, events = 0;
   int64_t at = 0;
   (void)state;
@@ -1708,10 +1707,7 @@ static void test_real_drop_then_refill(void **state)
   for(k = 0; k < 2400; k++) {
     /* from reading 1500 on 40 points lower for good, refilled at 2200 */
     double v = k < 2200 ? ink_level(k, -1) - (k >= 1500 ? 40 : 0) : ink_level(k, 2200);
-    if(predict_add(&p, T0 + k * INK_STEP_MS, v, &ev)) {
-      events++;
-      at = ev.at_ms;
-    }
+    add_ink(&p, k, v, &events, &at);
     if(k == 1500 + 40) { /* 67 minutes later */
       predict_eval(&p, T0 + k * INK_STEP_MS, &pr);
       assert_true(fabs(pr.level_pct - (ink_level(k, -1) - 40)) < 1);
@@ -1729,15 +1725,13 @@ static void test_upward_glitch_no_replacement(void **state)
   struct predict_params pp;
   struct predictor p, twin;
   struct prediction pr, tw;
-  struct predict_event ev;
   int k, events = 0;
   (void)state;
   level_params(&pp, 100, 0);
   predict_init(&p, &pp);
   predict_init(&twin, &pp);
   for(k = 0; k < 3000; k++) {
-    double v = k >= 1500 && k <= 1511 ? 100.0 : ink_level(k, -1);
-    events += predict_add(&p, T0 + k * INK_STEP_MS, v, &ev) ? 1 : 0;
+    add_ink(&p, k, k >= 1500 && k <= 1511 ? 100.0 : ink_level(k, -1), &events, NULL);
     predict_add(&twin, T0 + k * INK_STEP_MS, ink_level(k, -1), NULL);
   }
   assert_int_equal(events, 0);
