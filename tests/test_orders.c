@@ -339,14 +339,28 @@ static struct store_order_full *only_order(struct env *e)
   return o;
 }
 
-static enum store_order_state state_of(struct env *e, const char *id)
+/* The scalars of order id's row that the tests check; the order must exist. */
+struct order_row {
+  enum store_order_state state;
+  int64_t attempts;        /* sending attempts so far */
+  int64_t next_attempt_ms; /* when it is sent next */
+};
+
+static struct order_row row_of(struct env *e, const char *id)
 {
   struct store_order_full *o = NULL;
-  enum store_order_state s;
+  struct order_row r;
   assert_int_equal(store_get_order(e->st, id, &o), RS_OK);
-  s = o->order.state;
+  r.state = o->order.state;
+  r.attempts = o->order.attempts;
+  r.next_attempt_ms = o->order.next_attempt_ms;
   store_order_full_free(o);
-  return s;
+  return r;
+}
+
+static enum store_order_state state_of(struct env *e, const char *id)
+{
+  return row_of(e, id).state;
 }
 
 static const char *last_cause(const struct store_order_full *o)
@@ -980,34 +994,38 @@ static void refuse_once(struct env *e)
   e->fake.n_steps = RS_ARRAY_LEN(refused_once);
 }
 
+/* Two orders approved in one tick (INK-C from acme, BELT-1 from bolt), ids in *ids,
+   the first sent refused with a 401, which holds the whole outbox. */
+static void two_orders_held_by_401(struct env *e, struct ids *ids)
+{
+  refuse_once(e);
+  add_line_full(e, "INK-C", 1, e->now, NULL);  /* acme */
+  add_line_full(e, "BELT-1", 1, e->now, NULL); /* bolt: another order */
+  tick(e);
+  assert_int_equal(orders_in(e, false, STORE_ORDER_APPROVED, ids), 2);
+  /* the second order is not sent into the 401 */
+  assert_int_equal(e->fake.submits, 1);
+}
+
 static void test_auth_wait_and_alert(void **state)
 {
   struct env e;
   struct ids ids;
-  struct store_order_full *o = NULL;
   const char *const *alerts;
   int64_t t0;
   size_t n;
   (void)state;
   env_open(&e, true);
-  refuse_once(&e);
   t0 = e.now;
-  add_line_full(&e, "INK-C", 1, e.now, NULL);  /* acme */
-  add_line_full(&e, "BELT-1", 1, e.now, NULL); /* bolt: another order */
-  tick(&e);
-  assert_int_equal(orders_in(&e, false, STORE_ORDER_APPROVED, &ids), 2);
-  /* the first 401 holds the whole outbox: the second order is not sent into it */
-  assert_int_equal(e.fake.submits, 1);
+  two_orders_held_by_401(&e, &ids);
   assert_true(pipeline_auth_alert(e.p));
   n = pipeline_alerts(e.p, &alerts);
   assert_int_equal(n, 1);
   assert_non_null(strstr(alerts[0], "credentials"));
   assert_non_null(strstr(alerts[0], "401"));
-  assert_int_equal(store_get_order(e.st, ids.v[1], &o), RS_OK);
   /* retried at the longest backoff (60 s here) */
-  assert_int_equal(o->order.next_attempt_ms - t0, 60000);
-  assert_int_equal(o->order.attempts, 1);
-  store_order_full_free(o);
+  assert_int_equal(row_of(&e, ids.v[1]).next_attempt_ms - t0, 60000);
+  assert_int_equal(row_of(&e, ids.v[1]).attempts, 1);
   assert_int_equal(pipeline_next_due(e.p), t0 + 60000);
   e.now = t0 + 59999;
   tick(&e);
@@ -1065,22 +1083,14 @@ static void test_auth_reload_new_credentials(void **state)
 {
   struct env e;
   struct ids ids;
-  struct store_order_full *o = NULL;
   char tok[128];
   int64_t t0, held_next;
   (void)state;
   env_open(&e, true);
   use_token(&e, tok, sizeof(tok));
-  refuse_once(&e);
   t0 = e.now;
-  add_line_full(&e, "INK-C", 1, e.now, NULL);  /* acme */
-  add_line_full(&e, "BELT-1", 1, e.now, NULL); /* bolt: another order */
-  tick(&e);
-  assert_int_equal(orders_in(&e, false, STORE_ORDER_APPROVED, &ids), 2);
-  assert_int_equal(e.fake.submits, 1); /* the 401 holds the outbox */
-  assert_int_equal(store_get_order(e.st, e.fake.keys[0], &o), RS_OK);
-  held_next = o->order.next_attempt_ms;
-  store_order_full_free(o);
+  two_orders_held_by_401(&e, &ids);
+  held_next = row_of(&e, e.fake.keys[0]).next_attempt_ms;
   assert_int_equal(held_next - t0, 60000);
 
   /* a reload with the same token: nothing is sent, the next attempt stays */
@@ -1088,9 +1098,7 @@ static void test_auth_reload_new_credentials(void **state)
   e.now = t0 + 1000;
   tick(&e);
   assert_int_equal(e.fake.submits, 1);
-  assert_int_equal(store_get_order(e.st, e.fake.keys[0], &o), RS_OK);
-  assert_int_equal(o->order.next_attempt_ms, held_next);
-  store_order_full_free(o);
+  assert_int_equal(row_of(&e, e.fake.keys[0]).next_attempt_ms, held_next);
 
   /* the token fixed and reloaded: both orders go now, the held one with its key */
   write_secret(tok, "new-token\n");
@@ -1102,9 +1110,7 @@ static void test_auth_reload_new_credentials(void **state)
   assert_int_equal(count_in(&e, STORE_ORDER_SUBMITTED), 2);
   assert_true(!strcmp(e.fake.keys[1], e.fake.keys[0]) || !strcmp(e.fake.keys[2], e.fake.keys[0]));
   assert_string_not_equal(e.fake.keys[1], e.fake.keys[2]);
-  assert_int_equal(store_get_order(e.st, e.fake.keys[0], &o), RS_OK);
-  assert_int_equal(o->order.attempts, 2);
-  store_order_full_free(o);
+  assert_int_equal(row_of(&e, e.fake.keys[0]).attempts, 2);
   env_close(&e);
 }
 
@@ -1116,7 +1122,6 @@ static void test_auth_restart_retries_once(void **state)
 {
   struct env e;
   struct ids ids;
-  struct store_order_full *o = NULL;
   char key[64];
   int64_t t0;
   (void)state;
@@ -1140,10 +1145,8 @@ static void test_auth_restart_retries_once(void **state)
   tick(&e);
   assert_int_equal(e.fake.submits, 1);
   assert_string_equal(e.fake.keys[0], key);
-  assert_int_equal(store_get_order(e.st, key, &o), RS_OK);
-  assert_int_equal(o->order.state, STORE_ORDER_SUBMITTED);
-  assert_int_equal(o->order.attempts, 2);
-  store_order_full_free(o);
+  assert_int_equal(state_of(&e, key), STORE_ORDER_SUBMITTED);
+  assert_int_equal(row_of(&e, key).attempts, 2);
   { /* nothing is held any more: a next restart has nothing to retry */
     char *held = NULL;
     enum rs_err rc = store_meta_get(e.st, PIPELINE_META_AUTH_HELD, &held);
