@@ -1230,20 +1230,20 @@ static void test_saturday_part_fit_after_short_interval(void **state)
  * hours UTC to the same hour on Sunday), op_h operating hours a part, read hourly with
  * noise, fitted 2 h after it wears out while the shelf has one; 18 days to a delivery,
  * 12 spares at the start; 30 weeks of the default rule, a line landing on the shelf 18
- * days after it is drafted. Returns the most spares on the shelf when a line was
- * drafted; *lines the lines drafted, *empty_h the hours the part stood worn out with the
- * shelf empty after the first line came.
+ * days after it is drafted. Asserts that no line was drafted with more than max_shelf
+ * spares on the shelf, that at least two lines were, and that after the first line came
+ * the part never stood worn out with the shelf empty.
  */
-static int64_t burst_plant(int from_h, int op_h, int64_t *lines, int64_t *empty_h)
+static void burst_plant(int from_h, int op_h, int64_t max_shelf)
 {
+  int64_t lines = 0, empty_h = 0;
   struct sat_run r;
   int64_t t, fit_at = INT64_MIN, arrive = INT64_MIN, pending = 0, first_arrival = INT64_MIN;
   int64_t shelf = 12, max_shelf_at_line = 0;
   double used = 0.3;
   uint32_t rnd = 13;
   sat_run_open(&r, "1555200000", 12);
-  *lines = *empty_h = 0;
-  for(t = r.mon; t < r.mon + 30 * 7 * DAY_MS; t += HOUR_MS) {
+    for(t = r.mon; t < r.mon + 30 * 7 * DAY_MS; t += HOUR_MS) {
     if((t - r.mon - from_h * HOUR_MS) / DAY_MS % 7 == 5) /* the plant's Saturday */
       used = fmin(1, used + 1.0 / op_h);
     if(arrive != INT64_MIN && t >= arrive) {
@@ -1261,18 +1261,20 @@ static int64_t burst_plant(int from_h, int op_h, int64_t *lines, int64_t *empty_
     if(used >= 1 && fit_at == INT64_MIN && shelf > 0)
       fit_at = t + 2 * HOUR_MS;
     if(used >= 1 && shelf == 0 && first_arrival != INT64_MIN)
-      (*empty_h)++;
+      empty_h++;
     submit_noisy(&r.e, t, 100 * (1 - used), &rnd);
     if(evaluate(&r.e, t, arrive != INT64_MIN, &r.st, &r.s, &r.d) == 1) {
       pending = r.d.quantity;
       arrive = t + 18 * DAY_MS;
-      (*lines)++;
+      lines++;
       max_shelf_at_line = shelf > max_shelf_at_line ? shelf : max_shelf_at_line;
     }
   }
   assert_int_equal(store_spares(&r.e, "m1/filter"), shelf); /* every fit counted */
   sat_run_close(&r);
-  return max_shelf_at_line;
+  assert_true(max_shelf_at_line <= max_shelf);
+  assert_true(lines >= 2);
+  assert_int_equal(empty_h, 0);
 }
 
 /*
@@ -1286,11 +1288,8 @@ static int64_t burst_plant(int from_h, int op_h, int64_t *lines, int64_t *empty_
  */
 static void test_burst_part_no_line_over_full_shelf(void **state)
 {
-  int64_t lines, empty_h;
   (void)state;
-  assert_true(burst_plant(0, 17, &lines, &empty_h) <= 8);
-  assert_true(lines >= 2);
-  assert_int_equal(empty_h, 0);
+  burst_plant(0, 17, 8);
 }
 
 /*
@@ -1302,11 +1301,8 @@ static void test_burst_part_no_line_over_full_shelf(void **state)
  */
 static void test_burst_part_straddling_days(void **state)
 {
-  int64_t lines, empty_h;
   (void)state;
-  assert_true(burst_plant(13, 15, &lines, &empty_h) <= 9);
-  assert_true(lines >= 2);
-  assert_int_equal(empty_h, 0);
+  burst_plant(13, 15, 9);
 }
 
 /*
