@@ -147,6 +147,18 @@ static int64_t feed_falling(struct env *e, int64_t t, double from, int n)
   return feed_falling_by(e, t, from, n, 1.0);
 }
 
+/* Open e and feed its filter falling 40 hours from T0; *s is the snapshot after the
+   last reading (days left known). Returns that reading's time. */
+static int64_t env_open_fallen(struct env *e, struct rule_snapshot *s)
+{
+  int64_t t;
+  env_open(e);
+  t = feed_falling(e, T0, 100, 40);
+  reading_path_snapshot(e->rp, e->filter, t, false, s);
+  assert_true(isfinite(s->vars[EXPR_VAR_DAYS_LEFT]));
+  return t;
+}
+
 /*
  * A part history from T0: a first part read for 90 hours (100 down to 11),
  * then one part per days[i], each read hourly from 100 for days[i] days
@@ -543,11 +555,7 @@ static void test_history_survives_restart(void **state)
   struct store_consumable row;
   int64_t t;
   (void)state;
-  env_open(&e);
-
-  t = feed_falling(&e, T0, 100, 40);
-  reading_path_snapshot(e.rp, e.filter, t, false, &before);
-  assert_true(isfinite(before.vars[EXPR_VAR_DAYS_LEFT]));
+  t = env_open_fallen(&e, &before);
   /* restart: free (saves), a new path on the same store, no new reading */
   reading_path_free(e.rp);
   assert_int_equal(store_get_consumable_state(e.st, "m1/filter", &row), RS_OK);
@@ -644,10 +652,7 @@ static void test_restart_corrupt_fed_ms(void **state)
   size_t i;
   int64_t t;
   (void)state;
-  env_open(&e);
-  t = feed_falling(&e, T0, 100, 40);
-  reading_path_snapshot(e.rp, e.filter, t, false, &before);
-  assert_true(isfinite(before.vars[EXPR_VAR_DAYS_LEFT]));
+  t = env_open_fallen(&e, &before);
   for(i = 0; i < RS_ARRAY_LEN(bad); i++) {
     struct rs_buf b = {0};
     const char *p;
@@ -772,9 +777,7 @@ static void test_reload_keeps_history(void **state)
   struct cfg_diags diags = {0};
   int64_t t;
   (void)state;
-  env_open(&e);
-  t = feed_falling(&e, T0, 100, 40);
-  reading_path_snapshot(e.rp, e.filter, t, false, &before);
+  t = env_open_fallen(&e, &before);
 
   assert_int_equal(cfg_load_buffers(e.dir, same, RS_ARRAY_LEN(same), &c2, &diags), 0);
   reading_path_set_config(e.rp, c2);
