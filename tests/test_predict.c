@@ -1558,6 +1558,34 @@ static int feed_ink(struct predictor *p, int n, int from, int to, double low, in
   return events;
 }
 
+/* Feed readings k0..k1-1, reading k read as level(k); returns the replacements seen,
+   the first one's time in *at (may be NULL). */
+static int feed_levels(struct predictor *p, int k0, int k1, double (*level)(int k), int64_t *at)
+{
+  int k, events = 0;
+  for(k = k0; k < k1; k++)
+    add_ink(p, k, level(k), &events, at);
+  return events;
+}
+
+/* Stuck at reading 1000's value from 1000 to 1863 (a day), a new part from 1864. */
+static double stuck_then_new_part(int k)
+{
+  return k < 1000 ? ink_level(k, -1) : k < 1864 ? ink_level(1000, -1) : ink_level(k, 1864);
+}
+
+/* Stuck at reading 1000's value for two days, then the truth (16 points lower). */
+static double stuck_then_truth(int k)
+{
+  return k < 1000 || k >= 2728 ? ink_level(k, -1) : ink_level(1000, -1);
+}
+
+/* From reading 1500 on 40 points lower for good (drained), refilled at 2200. */
+static double drained_then_refilled(int k)
+{
+  return k < 2200 ? ink_level(k, -1) - (k >= 1500 ? 40 : 0) : ink_level(k, 2200);
+}
+
 /*
  * A level that falls fast and steadily, by more than a jump per reading (a
  * tank drained, a level read rarely), is no glitch: each reading is taken
@@ -1667,26 +1695,14 @@ static void test_stuck_then_jump(void **state)
   struct predict_params pp;
   struct predictor p;
   struct prediction pr;
-  int k, events = 0;
   int64_t at = 0;
   (void)state;
   level_params(&pp, 100, 0);
   predict_init(&p, &pp);
-  for(k = 0; k < 3000; k++) {
-    /* stuck at reading 1000's value from 1000 to 1863 (a day), new part from 1864 */
-    double v = k < 1000 ? ink_level(k, -1) : k < 1864 ? ink_level(1000, -1) : ink_level(k, 1864);
-    add_ink(&p, k, v, &events, &at);
-  }
-  assert_int_equal(events, 1);
+  assert_int_equal(feed_levels(&p, 0, 3000, stuck_then_new_part, &at), 1);
   assert_int_equal(at, T0 + 1864 * INK_STEP_MS);
   predict_init(&p, &pp);
-  events = 0;
-  for(k = 0; k < 3000; k++) {
-    /* stuck for two days, then the truth (16 points lower) */
-    double v = k < 1000 || k >= 2728 ? ink_level(k, -1) : ink_level(1000, -1);
-    add_ink(&p, k, v, &events, NULL);
-  }
-  assert_int_equal(events, 0);
+  assert_int_equal(feed_levels(&p, 0, 3000, stuck_then_truth, NULL), 0);
   predict_eval(&p, T0 + 2999 * INK_STEP_MS, &pr);
   assert_true(fabs(pr.level_pct - ink_level(2999, -1)) < 1);
 }
@@ -1699,21 +1715,15 @@ static void test_real_drop_then_refill(void **state)
   struct predict_params pp;
   struct predictor p;
   struct prediction pr;
-  int k, events = 0;
   int64_t at = 0;
   (void)state;
   level_params(&pp, 100, 0);
   predict_init(&p, &pp);
-  for(k = 0; k < 2400; k++) {
-    /* from reading 1500 on 40 points lower for good, refilled at 2200 */
-    double v = k < 2200 ? ink_level(k, -1) - (k >= 1500 ? 40 : 0) : ink_level(k, 2200);
-    add_ink(&p, k, v, &events, &at);
-    if(k == 1500 + 40) { /* 67 minutes later */
-      predict_eval(&p, T0 + k * INK_STEP_MS, &pr);
-      assert_true(fabs(pr.level_pct - (ink_level(k, -1) - 40)) < 1);
-    }
-  }
-  assert_int_equal(events, 1);
+  assert_int_equal(feed_levels(&p, 0, 1541, drained_then_refilled, NULL), 0);
+  /* 67 minutes after the drop: the level as it is */
+  predict_eval(&p, T0 + 1540 * INK_STEP_MS, &pr);
+  assert_true(fabs(pr.level_pct - (ink_level(1540, -1) - 40)) < 1);
+  assert_int_equal(feed_levels(&p, 1541, 2400, drained_then_refilled, &at), 1);
   assert_int_equal(at, T0 + 2200 * INK_STEP_MS);
 }
 
