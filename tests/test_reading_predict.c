@@ -1231,21 +1231,26 @@ static void test_saturday_part_fit_after_short_interval(void **state)
 /*
  * A plant run of a part worn on Saturdays only (the plant's Saturday from `from_h`
  * hours UTC to the same hour on Sunday), op_h operating hours a part, read hourly with
- * noise, fitted 2 h after it wears out while the shelf has one; 18 days to a delivery,
- * 12 spares at the start; 30 weeks of the default rule, a line landing on the shelf 18
- * days after it is drafted. Asserts that no line was drafted with more than max_shelf
- * spares on the shelf, that at least two lines were, and that after the first line came
- * the part never stood worn out with the shelf empty.
+ * noise, fitted 2 h after it wears out while the shelf has one; lead_d days to a
+ * delivery, shelf0 spares at the start; 30 weeks of the default rule, a line landing on
+ * the shelf lead_d days after it is drafted. Asserts that no line was drafted with more
+ * than max_shelf spares on the shelf nor for more than max_line units, that at least two
+ * lines were, and that after the first line came the part never stood worn out with the
+ * shelf empty. burst_plant: 12 spares, 18 days, any line.
  */
-static void burst_plant(int from_h, int op_h, int64_t max_shelf)
+static void burst_plant_from(int from_h, int op_h, int64_t shelf0, int lead_d, int64_t max_shelf,
+                             int64_t max_line)
 {
-  int64_t lines = 0, empty_h = 0;
+  int64_t lines = 0, empty_h = 0, most = 0;
+  char lead[32];
   struct sat_run r;
   int64_t t, fit_at = INT64_MIN, arrive = INT64_MIN, pending = 0, first_arrival = INT64_MIN;
-  int64_t shelf = 12, max_shelf_at_line = 0;
+  int64_t shelf = shelf0, max_shelf_at_line = 0;
   double used = 0.3;
   uint32_t rnd = 13;
-  sat_run_open(&r, "1555200000", 12);
+  assert_true(snprintf(lead, sizeof(lead), "%lld", (long long)lead_d * DAY_MS) <
+              (int)sizeof(lead));
+  sat_run_open(&r, lead, shelf0);
     for(t = r.mon; t < r.mon + 30 * 7 * DAY_MS; t += HOUR_MS) {
     if((t - r.mon - from_h * HOUR_MS) / DAY_MS % 7 == 5) /* the plant's Saturday */
       used = fmin(1, used + 1.0 / op_h);
@@ -1268,16 +1273,40 @@ static void burst_plant(int from_h, int op_h, int64_t max_shelf)
     submit_noisy(&r.e, t, 100 * (1 - used), &rnd);
     if(evaluate(&r.e, t, arrive != INT64_MIN, &r.st, &r.s, &r.d) == 1) {
       pending = r.d.quantity;
-      arrive = t + 18 * DAY_MS;
+      arrive = t + lead_d * DAY_MS;
       lines++;
+      most = r.d.quantity > most ? r.d.quantity : most;
       max_shelf_at_line = shelf > max_shelf_at_line ? shelf : max_shelf_at_line;
     }
   }
   assert_int_equal(store_spares(&r.e, "m1/filter"), shelf); /* every fit counted */
   sat_run_close(&r);
   assert_true(max_shelf_at_line <= max_shelf);
+  assert_true(most <= max_line);
   assert_true(lines >= 2);
   assert_int_equal(empty_h, 0);
+}
+
+static void burst_plant(int from_h, int op_h, int64_t max_shelf)
+{
+  burst_plant_from(from_h, op_h, 12, 18, max_shelf, INT64_MAX);
+}
+
+/*
+ * bench/plant seed 17's p17 (pack 1, 14 days to a delivery): a Saturday part met with one
+ * spare, 12 operating hours a part (2 a Saturday, 3.5 calendar days). Its first
+ * intervals, a few hours inside a Saturday or a week across one, in calendar days before
+ * the week was known and in working days after, read a life of 1-1.5 days: the default
+ * line was 51-52 units (the plant's: 18 and 14, 29 spares on the shelf). Two replenishment
+ * times and the margin (30 days) use 8.6 parts: no line over 9 (and so no line drafted
+ * with more than 9 on the shelf), and after the first line came the part never stands
+ * worn out with the shelf empty.
+ */
+static void test_burst_part_one_spare_at_start(void **state)
+{
+  (void)state;
+  burst_plant_from(0, 12, 1, 14, 9, 9);
+  burst_plant_from(13, 12, 1, 14, 9, 9);
 }
 
 /*
@@ -1419,6 +1448,7 @@ int main(void)
       cmocka_unit_test(test_glitch_not_a_replacement),
       cmocka_unit_test(test_burst_part_straddling_days),
       cmocka_unit_test(test_saturday_part_after_stockout),
+      cmocka_unit_test(test_burst_part_one_spare_at_start),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
