@@ -1108,6 +1108,22 @@ struct work_figs {
 #define QUANTITY_MIN_USE 0.05
 
 /*
+ * A part's calendar life from cs's weekly profile: the time it saw over the wear seen in
+ * it (idle hours and days included; the hours a part stood worn out are not in it). NAN
+ * under QUANTITY_MIN_USE of a part's wear or no time seen.
+ */
+static double calendar_life(const struct cons_state *cs)
+{
+  double use = 0, time = 0;
+  int d;
+  for(d = 0; d < 7; d++) {
+    use += (double)cs->pred.dow_use[d];
+    time += (double)cs->pred.dow_time[d];
+  }
+  return use >= QUANTITY_MIN_USE && time > 0 ? time / use : NAN;
+}
+
+/*
  * Fill *w for cs at now_ms from the prediction pr when cs's part is measured in working
  * time: a machine idle on some days (predict_work_clock), a wear that is linear in its
  * level (not the clogging model) and a level read. The life is the mean of the past
@@ -1126,21 +1142,16 @@ struct work_figs {
 static bool work_figures(const struct cons_state *cs, const struct prediction *pr, int64_t now_ms,
                          struct work_figs *w)
 {
-  double use = 0, time = 0, sum = 0, ss = 0;
+  double sum = 0, ss = 0;
   size_t k, n = cs->pred.n_intervals;
-  int d;
   if(pr->exponential || !isfinite(pr->level_pct) || !predict_work_clock(&cs->pred, w->f))
     return false;
   w->rem = pr->level_pct / 100.0;
   w->rem = w->rem < 0 ? 0 : (w->rem > 1 ? 1 : w->rem);
   if(n == 0) {
-    for(d = 0; d < 7; d++) {
-      use += (double)cs->pred.dow_use[d];
-      time += (double)cs->pred.dow_time[d];
-    }
-    if(!(use >= QUANTITY_MIN_USE))
+    w->life = calendar_life(cs);
+    if(isnan(w->life))
       return false;
-    w->life = time / use;
     w->sd = 0.25 * w->life;
     return true;
   }
@@ -1185,25 +1196,16 @@ static bool work_figures(const struct cons_state *cs, const struct prediction *p
  */
 static double quantity_life(const struct cons_state *cs, double life)
 {
-  double use = 0, time = 0, cal;
-  bool week = true;
+  double cal;
   int d;
-  if(cs->pred.n_intervals > 0)
+  if(cs->pred.n_intervals > 0 || isnan(cal = calendar_life(cs)))
     return life;
-  for(d = 0; d < 7; d++) {
-    use += (double)cs->pred.dow_use[d];
-    time += (double)cs->pred.dow_time[d];
-    if(cs->pred.dow_time[d] < 0.8f)
-      week = false;
-  }
-  if(!(use >= QUANTITY_MIN_USE) || !(time > 0))
-    return life;
-  cal = time / use;
   if(!isfinite(life) || life <= 0)
     return cal;
-  if(week)
-    return life;
-  return cal > life ? cal : life;
+  for(d = 0; d < 7; d++)
+    if(cs->pred.dow_time[d] < 0.8f) /* the week not seen yet */
+      return cal > life ? cal : life;
+  return life;
 }
 
 /*
@@ -1216,20 +1218,15 @@ static double quantity_life(const struct cons_state *cs, double life)
  */
 static double idle_days_life(const struct cons_state *cs)
 {
-  double use = 0, time = 0;
-  bool idle = false;
+  double cal = calendar_life(cs);
   int d;
-  for(d = 0; d < 7; d++) {
-    use += (double)cs->pred.dow_use[d];
-    time += (double)cs->pred.dow_time[d];
-  }
-  if(!(use >= QUANTITY_MIN_USE) || !(time > 0))
+  if(isnan(cal))
     return NAN;
   for(d = 0; d < 7; d++)
     if(cs->pred.dow_time[d] >= 0.8f &&
-       (double)cs->pred.dow_use[d] / (double)cs->pred.dow_time[d] < 0.25 * use / time)
-      idle = true;
-  return idle ? time / use : NAN;
+       (double)cs->pred.dow_use[d] / (double)cs->pred.dow_time[d] < 0.25 / cal)
+      return cal;
+  return NAN;
 }
 
 void reading_path_snapshot(struct reading_path *rp, const struct cfg_consumable *c, int64_t now_ms,
