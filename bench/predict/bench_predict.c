@@ -2,11 +2,12 @@
 /*
  * bench_predict: accuracy, calibration, ordering and speed of restock's
  * depletion predictor (rules/predict.c) on seeded traces from
- * bench/predict/predict_gen.c (eight plant-like families), against a 7-day
+ * bench/predict/predict_gen.c (eight plant-like families; `--suite plant`:
+ * the harsher gen_plant.c, the same family names), against a 7-day
  * least-squares baseline in the same run.
  *
- *   bench_predict [--seed N] [--traces N] [--family NAME] [--risk R] [--handling D]
- *                 [--speed-n N] [--no-speed] [--verbose] [--dump] [--trace K]
+ *   bench_predict [--suite default|plant] [--seed N] [--traces N] [--family NAME] [--risk R]
+ *                 [--handling D] [--speed-n N] [--no-speed] [--verbose] [--dump] [--trace K]
  *
  * Every figure is printed with its definition; see docs/BENCHMARKS.md for
  * runs and docs/prediction.md for the method.
@@ -20,6 +21,7 @@
 #include <time.h>
 
 #include "base/rs_util.h"
+#include "bench/predict/gen_plant.h"
 #include "bench/predict/predict_gen.h"
 #include "rules/predict.h"
 
@@ -41,6 +43,25 @@ static bool opt_dump;          /* --dump: the predictor every 6 hours over each 
 static int64_t opt_trace = -1; /* --trace K: only trace K of each family (implies --verbose --dump) */
 
 static uint64_t rng; /* for speed() */
+
+/* A generator of traces: its families and how it makes one trace. */
+struct suite {
+  const char *name;
+  int n_fam;
+  const char *const *fam_name;
+  void (*trace)(struct gen_trace *tr, int fam, struct gen_rng *r);
+  unsigned stream0; /* family f draws from random stream stream0 + f of the seed */
+};
+
+static void default_trace(struct gen_trace *tr, int fam, struct gen_rng *r)
+{
+  gen_trace(tr, (enum gen_family)fam, r);
+}
+
+static const struct suite suites[] = {
+    {"default", GEN_COUNT, gen_family_name, default_trace, 0},
+    {"plant", GEN_PLANT_COUNT, gen_plant_family_name, gen_plant_trace, 100},
+};
 
 static double gauss(void)
 {
@@ -365,8 +386,10 @@ int main(int argc, char **argv)
   int64_t seed = 1, traces = 60, speed_n = 100000;
   bool do_speed = true;
   int i, f, c, only = -1;
+  const char *fam_arg = NULL;
   struct gen_trace tr;
   struct result tot;
+  const struct suite *su = &suites[0];
 
   for(i = 1; i < argc; i++) {
     if(!strcmp(argv[i], "--seed") && i + 1 < argc) {
@@ -389,14 +412,18 @@ int main(int argc, char **argv)
       if(rs_parse_double(argv[++i], &opt_handling) || !(opt_handling >= 0 && opt_handling <= 7))
         goto usage;
     }
-    else if(!strcmp(argv[i], "--family") && i + 1 < argc) {
+    else if(!strcmp(argv[i], "--suite") && i + 1 < argc) {
+      size_t k;
       i++;
-      for(f = 0; f < GEN_COUNT; f++)
-        if(!strcmp(argv[i], gen_family_name[f]))
-          only = f;
-      if(only < 0)
+      su = NULL;
+      for(k = 0; k < sizeof(suites) / sizeof(suites[0]); k++)
+        if(!strcmp(argv[i], suites[k].name))
+          su = &suites[k];
+      if(!su)
         goto usage;
     }
+    else if(!strcmp(argv[i], "--family") && i + 1 < argc)
+      fam_arg = argv[++i];
     else if(!strcmp(argv[i], "--trace") && i + 1 < argc) {
       if(rs_parse_i64(argv[++i], false, 0, 100000, &opt_trace))
         goto usage;
@@ -412,8 +439,17 @@ int main(int argc, char **argv)
       goto usage;
   }
 
+  if(fam_arg) {
+    for(f = 0; f < su->n_fam; f++)
+      if(!strcmp(fam_arg, su->fam_name[f]))
+        only = f;
+    if(only < 0)
+      goto usage;
+  }
   memset(&tr, 0, sizeof(tr));
   memset(&tot, 0, sizeof(tot));
+  if(su != &suites[0])
+    printf("bench_predict: suite %s (bench/predict/README.md)\n", su->name);
   printf("bench_predict: seed %lld, %lld traces per family, lead time %.0f days, "
          "stockout_risk %.2f, handling %.2f days\n",
          (long long)seed, (long long)traces, LEAD_D, opt_risk, opt_handling);
@@ -431,7 +467,7 @@ int main(int argc, char **argv)
   printf("%-12s %6s %6s %6s %6s %6s %6s %5s %5s %5s %6s %6s %8s %6s %6s %6s %6s\n", "family",
          "err@75", "LS@75", "err@50", "LS@50", "err@25", "LS@25", "x@75", "x@50", "x@25", "<p10",
          ">p90", "stockout", "early", "old-so", "LS-so", "judged");
-  for(f = 0; f < GEN_COUNT; f++) {
+  for(f = 0; f < su->n_fam; f++) {
     struct result res;
     struct gen_rng r;
     double m[N_CP], l[N_CP];
@@ -439,15 +475,15 @@ int main(int argc, char **argv)
     if(only >= 0 && f != only)
       continue;
     memset(&res, 0, sizeof(res));
-    gen_seed(&r, (uint64_t)seed, (unsigned)f);
+    gen_seed(&r, (uint64_t)seed, su->stream0 + (unsigned)f);
     for(k = 0; k < traces; k++) {
       if(opt_trace >= 0 && k != opt_trace) {
-        gen_trace(&tr, (enum gen_family)f, &r); /* the same random stream as a full run */
+        su->trace(&tr, f, &r); /* the same random stream as a full run */
         continue;
       }
       if(opt_verbose || opt_dump)
-        printf("%s trace %lld\n", gen_family_name[f], (long long)k);
-      gen_trace(&tr, (enum gen_family)f, &r);
+        printf("%s trace %lld\n", su->fam_name[f], (long long)k);
+      su->trace(&tr, f, &r);
       run_trace(&tr, &res);
     }
     for(c = 0; c < N_CP; c++) {
@@ -484,7 +520,7 @@ int main(int argc, char **argv)
     tot.ls_triggers += res.ls_triggers;
     printf("%-12s %6.2f %6.2f %6.2f %6.2f %6.2f %6.2f %5.2f %5.2f %5.2f %5.1f%% %5.1f%% %8zu "
            "%5.1f%% %6zu %6zu %6zu\n",
-           gen_family_name[f], m[0], l[0], m[1], l[1], m[2], l[2], m[0] / l[0], m[1] / l[1],
+           su->fam_name[f], m[0], l[0], m[1], l[1], m[2], l[2], m[0] / l[0], m[1] / l[1],
            m[2] / l[2], 100.0 * (double)res.below_p10 / (double)(res.cal_n ? res.cal_n : 1),
            100.0 * (double)res.above_p90 / (double)(res.cal_n ? res.cal_n : 1), res.stockouts,
            100.0 * (double)res.early / (double)(res.triggers ? res.triggers : 1),
@@ -527,7 +563,8 @@ int main(int argc, char **argv)
   }
   return 0;
 usage:
-  fprintf(stderr, "usage: bench_predict [--seed N] [--traces N] [--family NAME] [--risk R] "
-                  "[--handling D] [--speed-n N] [--no-speed] [--verbose] [--dump] [--trace K]\n");
+  fprintf(stderr, "usage: bench_predict [--suite default|plant] [--seed N] [--traces N] "
+                  "[--family NAME] [--risk R] [--handling D] [--speed-n N] [--no-speed] "
+                  "[--verbose] [--dump] [--trace K]\n");
   return 2;
 }
