@@ -299,19 +299,15 @@ void status_view_free(struct status_view *v)
   FREE_NULL(v->devices);
   FREE_NULL(v->consumables);
   v->n_devices = v->n_consumables = 0;
-  for(i = 0; i < v->n_shop_alerts; i++)
-    free(v->shop_alerts[i]);
-  FREE_NULL(v->shop_alerts);
-  v->n_shop_alerts = 0;
+  rs_strv_free(&v->shop_alerts);
 }
 
 void status_view_set_shop_alerts(struct status_view *v, const char *const *alerts, size_t n)
 {
   size_t i;
-  v->shop_alerts = rs_xcalloc(n ? n : 1, sizeof(*v->shop_alerts));
+  rs_strv_free(&v->shop_alerts);
   for(i = 0; i < n; i++)
-    v->shop_alerts[i] = rs_xstrdup(alerts[i]);
-  v->n_shop_alerts = n;
+    rs_strv_add(&v->shop_alerts, "%s", alerts[i]);
 }
 
 const struct status_consumable *status_view_consumable(const struct status_view *v,
@@ -528,8 +524,8 @@ static void alert_items(const struct status_view *v, const struct cfg *cfg, stru
   if(st) {
     struct order_alert_ctx x = {&l, cfg, 0, v->now_ms};
     (void)store_list_orders(st, false, STORE_ORDER_DRAFT, 0, order_alerts, &x);
-    for(i = 0; i < v->n_shop_alerts; i++) {
-      rs_buf_puts(&b, v->shop_alerts[i]);
+    for(i = 0; i < v->shop_alerts.n; i++) {
+      rs_buf_puts(&b, v->shop_alerts.v[i]);
       alert_add(&l, "commerce", &b, "/#orders");
     }
     if(x.approved_unsent) {

@@ -24,6 +24,7 @@
 
 #include "config/config.h"
 #include "adapters/adapter.h"
+#include "base/rs_util.h"
 #include "gateway/reading.h"
 #include "gateway/scheduler.h"
 #include "gateway/store.h"
@@ -109,8 +110,7 @@ struct status_view {
   struct status_consumable *consumables; /* in config order: device by device */
   size_t n_consumables;
   uint64_t readings_submitted, readings_stored, store_errors;
-  char **shop_alerts; /* the shop's alerts, copied (status_view_set_shop_alerts) */
-  size_t n_shop_alerts;
+  struct rs_strv shop_alerts; /* the shop's alerts, copied (status_view_set_shop_alerts) */
 };
 
 /*
@@ -125,8 +125,9 @@ void status_view_collect(struct status_view *v, const struct cfg *cfg,
 void status_view_free(struct status_view *v);
 /*
  * The order pipeline's alerts about the shop (pipeline_shop_alerts(): the
- * credentials refused, an order the shop does not know...) into v, copied:
- * they show with kind "commerce". Allocation failure aborts.
+ * credentials refused, an order the shop does not know...) into v, copied
+ * (any it held before are freed): they show with kind "commerce". As with
+ * rs_strv_add(), an alert whose copy cannot be allocated is left out.
  */
 void status_view_set_shop_alerts(struct status_view *v, const char *const *alerts, size_t n);
 
