@@ -634,13 +634,17 @@ def case_probe(args):
     doc = json.loads(out)
     check(rc == 1 and doc["state"] == "up", "an exception makes probe exit 1 (rc %d)" % rc)
     rc, _, err = probe(args, cfg, "pres")
-    check(rc == 2 and "did you mean 'press'" in err, "unknown device exits 2 with a hint: %r"
-          % err.strip())
+    check(rc == 2 and err == "restockctl probe: no device 'pres' in %s (did you mean 'press'?)\n"
+          % cfg, "unknown device exits 2 with a hint: %r" % err)
+    rc, _, err = probe(args, cfg, "pump")
+    check(rc == 2 and err == "restockctl probe: no device 'pump' in %s\n" % cfg,
+          "an unknown device nothing is close to: exit 2, no hint: %r" % err)
     rc, _, err = probe(args, cfg, "press", "nope")
-    check(rc == 2, "unknown point exits 2")
+    check(rc == 2 and err == "restockctl probe: device press has no point 'nope'\n",
+          "unknown point exits 2, no hint: %r" % err)
     rc, _, err = probe(args, cfg, "press", "filterdp")
-    check(rc == 2 and "did you mean 'filter_dp'" in err, "unknown point exits 2 with a hint: %r"
-          % err.strip())
+    check(rc == 2 and err == "restockctl probe: device press has no point 'filterdp' "
+          "(did you mean 'filter_dp'?)\n", "unknown point exits 2 with a hint: %r" % err)
     stop(srv)
     rc, out, _ = probe(args, cfg, "press", "--json")
     doc = json.loads(out)

@@ -5,7 +5,9 @@
 #include "gateway/tools/probe.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,6 +188,35 @@ static int print_result(const struct probe_run *pr, bool up, int64_t rtt_ms, con
   return code;
 }
 
+/*
+ * Print "restockctl probe: " and the message (fmt) to stderr, then " (did
+ * you mean 'ID'?)" when word is a plausible misspelling of one of the n
+ * items' ids (the `const char *` member at id_off of each item, items
+ * `size` bytes apart: devices or points; items may be NULL when n is 0).
+ * Allocation failure aborts.
+ */
+static void say_unknown(const char *word, const void *items, size_t n, size_t size,
+                        size_t id_off, const char *fmt, ...) RS_PRINTF(6, 7);
+static void say_unknown(const char *word, const void *items, size_t n, size_t size,
+                        size_t id_off, const char *fmt, ...)
+{
+  const char **names = rs_xcalloc(n + 1, sizeof(*names));
+  const char *hint;
+  va_list ap;
+  size_t i;
+  for(i = 0; i < n; i++)
+    memcpy(&names[i], (const char *)items + i * size + id_off, sizeof(names[i]));
+  hint = rs_did_you_mean(word, names);
+  fputs("restockctl probe: ", stderr);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  if(hint)
+    fprintf(stderr, " (did you mean '%s'?)", hint);
+  fputc('\n', stderr);
+  FREE_NULL(names);
+}
+
 int probe_main(const char *config_dir, int argc, char **argv)
 {
   const char *dev_id = NULL, *pt_id = NULL;
@@ -228,28 +259,16 @@ int probe_main(const char *config_dir, int argc, char **argv)
     return 2;
   orig = cfg_find_device(cfg, dev_id);
   if(!orig) {
-    const char **names = rs_xcalloc(cfg->n_devices + 1, sizeof(*names));
-    const char *hint;
-    for(k = 0; k < cfg->n_devices; k++)
-      names[k] = cfg->devices[k].id;
-    hint = rs_did_you_mean(dev_id, names);
-    fprintf(stderr, "restockctl probe: no device '%s' in %s%s%s%s\n", dev_id, config_dir,
-            hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
-    FREE_NULL(names);
+    say_unknown(dev_id, cfg->devices, cfg->n_devices, sizeof(*cfg->devices),
+                offsetof(struct cfg_device, id), "no device '%s' in %s", dev_id, config_dir);
     goto out;
   }
   dev = *orig;
   if(pt_id) {
     struct cfg_point *pt = cfg_find_point(orig, pt_id);
     if(!pt) {
-      const char **names = rs_xcalloc(orig->n_points + 1, sizeof(*names));
-      const char *hint;
-      for(k = 0; k < orig->n_points; k++)
-        names[k] = orig->points[k].id;
-      hint = rs_did_you_mean(pt_id, names);
-      fprintf(stderr, "restockctl probe: device %s has no point '%s'%s%s%s\n", dev_id, pt_id,
-              hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
-      FREE_NULL(names);
+      say_unknown(pt_id, orig->points, orig->n_points, sizeof(*orig->points),
+                  offsetof(struct cfg_point, id), "device %s has no point '%s'", dev_id, pt_id);
       goto out;
     }
     dev.points = pt;
