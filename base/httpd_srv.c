@@ -94,11 +94,34 @@ static void arm(struct httpd_srv *s, int64_t due)
   }
 }
 
+/* Whether s is nearly full: 3/4 of its connection limit or more are open. */
+static bool nearly_full(const struct httpd_srv *s)
+{
+  return (uint64_t)s->n * 4 >= (uint64_t)s->o.conn_limit * 3;
+}
+
+/*
+ * How long c's current request may take from its start (ms): header_ms, or
+ * busy_header_ms while s is nearly full, unless c is a kept-alive
+ * connection not one byte into its next request (an idle one: a newcomer
+ * at the limit takes its place instead, oldest_idle()). Read as each
+ * connection is closed: the timer's pass closes those past the short
+ * deadline until s is no longer nearly full.
+ */
+static unsigned head_limit(const struct httpd_conn *c)
+{
+  const struct httpd_srv *s = c->s;
+  if(s->o.busy_header_ms < s->o.header_ms && nearly_full(s) &&
+     !(c->kept && c->st == CS_HEAD && !c->in_len))
+    return s->o.busy_header_ms;
+  return s->o.header_ms;
+}
+
 /* When c must be closed (real mono ms), and whether it is for its head. */
 static int64_t deadline(const struct httpd_conn *c, bool *head)
 {
   int64_t idle = c->last_ms + (int64_t)c->s->o.idle_ms;
-  int64_t hd = c->waiting ? c->since_ms + (int64_t)c->s->o.header_ms : INT64_MAX;
+  int64_t hd = c->waiting ? c->since_ms + (int64_t)head_limit(c) : INT64_MAX;
   *head = hd <= idle;
   return *head ? hd : idle;
 }
@@ -759,7 +782,11 @@ static void on_listen(void *ud, int fd, uint32_t events)
     s->n++;
     {
       bool hd;
-      arm(s, deadline(c, &hd));
+      if(!nearly_full(s))
+        arm(s, deadline(c, &hd));
+      else /* the others' requests may have shorter deadlines now */
+        for(c = s->head; c; c = c->next)
+          arm(s, deadline(c, &hd));
     }
   }
   listen_watch(s, false);
@@ -771,6 +798,8 @@ static void on_timer(void *ud)
   struct httpd_srv *s = ud;
   int64_t now = now_ms();
   unsigned cut = 0;
+  unsigned limit = nearly_full(s) && s->o.busy_header_ms < s->o.header_ms ? s->o.busy_header_ms
+                                                                        : s->o.header_ms;
   struct httpd_conn *c, *next;
   s->timer_due = INT64_MAX;
   for(c = s->head; c; c = next) {
@@ -794,7 +823,7 @@ static void on_timer(void *ud)
   if(cut)
     log_rl(LOG_LVL_NOTICE, "http-header-deadline",
            "%sclosed %u connection%s that had not sent a request's head and body within %u ms",
-           s->o.log_prefix, cut, cut == 1 ? "" : "s", s->o.header_ms);
+           s->o.log_prefix, cut, cut == 1 ? "" : "s", limit);
   if(s->paused && s->n < s->o.conn_limit)
     listen_watch(s, true);
 }
@@ -816,6 +845,8 @@ struct httpd_srv *httpd_srv_new(struct evloop *loop, int listen_fd, const struct
     s->o.idle_ms = 30000;
   if(!s->o.header_ms)
     s->o.header_ms = 10000;
+  if(!s->o.busy_header_ms)
+    s->o.busy_header_ms = 1000;
   if(!s->o.body_max)
     s->o.body_max = 16384;
   if(!s->o.log_prefix)

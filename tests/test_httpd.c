@@ -394,8 +394,12 @@ static void handler(void *ud, struct httpd_req *req)
   (void)httpd_respond(req, 200, "text/plain", text, strlen(text), base, NULL);
 }
 
-/* The server with a connection limit (0: the default, 64) and deadlines no test reaches. */
-static int setup_with(unsigned conn_limit)
+/*
+ * The server with a connection limit (0: the default, 64) and deadlines no
+ * test reaches, but the nearly full server's head deadline when busy_ms is
+ * not 0.
+ */
+static int setup_with(unsigned conn_limit, unsigned busy_ms)
 {
   struct httpd_srv_opts o;
   char err[256];
@@ -414,6 +418,7 @@ static int setup_with(unsigned conn_limit)
   o.handler = handler;
   o.body_max = 1000;
   o.header_ms = 600000;
+  o.busy_header_ms = busy_ms ? busy_ms : 600000;
   o.idle_ms = 600000;
   o.conn_limit = conn_limit;
   S.srv = httpd_srv_new(S.loop, lfd, &o);
@@ -424,13 +429,13 @@ static int setup_with(unsigned conn_limit)
 static int setup(void **state)
 {
   (void)state;
-  return setup_with(0);
+  return setup_with(0, 0);
 }
 
 static int setup_limit2(void **state)
 {
   (void)state;
-  return setup_with(2);
+  return setup_with(2, 0);
 }
 
 static int teardown(void **state)
@@ -945,6 +950,68 @@ static void test_full_of_busy_waits(void **state)
   rs_buf_free(&got);
 }
 
+/* The short head deadline of test_full_of_silent_admits_new (setup_busy). */
+#define BUSY_MS 300
+
+/* The server with the default limit, a short head deadline when nearly full. */
+static int setup_busy(void **state)
+{
+  (void)state;
+  return setup_with(0, BUSY_MS);
+}
+
+/*
+ * The slots filled by connections that send nothing, or half a request
+ * line, from 4 addresses (16 each, the per-client limit) and a fifth: a
+ * newcomer waits in the backlog only until the short head deadline of a
+ * nearly full server (BUSY_MS here) has closed enough of them (the server
+ * is no longer nearly full: fewer than 48 of 64 open), not the usual one
+ * (10 min here). A silent connection while the server is far from full is
+ * not cut by it; nor are kept-alive clients idle between their requests
+ * that make the server nearly full.
+ */
+static void test_full_of_silent_admits_new(void **state)
+{
+  int silent[64], kept[48], lone, fd, i, cut = 0;
+  struct rs_buf b = {0};
+  (void)state;
+  lone = connect_from(6);
+  turn(3 * BUSY_MS);
+  assert_false(closed_now(lone)); /* 1 of 64 open: the usual deadline */
+  (void)close(lone);
+  turn(20);
+  for(i = 0; i < 64; i++) {
+    silent[i] = connect_from(2 + (unsigned)i / 16);
+    if(i >= 48)
+      send_s(silent[i], "GET / HTTP/1.1\r\nHo");
+  }
+  turn(20);
+  fd = connect_from(7);
+  send_s(fd, "GET /newcomer HTTP/1.1\r\nHost: h\r\n\r\n");
+  assert_false(read_until(fd, &b, one_answer)); /* hangs (the guard fails) without the short deadline */
+  assert_non_null(strstr(b.data, "GET /newcomer q=-\n"));
+  for(i = 0; i < 64; i++)
+    cut += closed_now(silent[i]);
+  assert_true(cut >= 64 - 47);
+  for(i = 0; i < 64; i++)
+    (void)close(silent[i]);
+  (void)close(fd);
+  turn(20);
+  /* 48 kept-alive clients, idle: nearly full, and none is cut */
+  for(i = 0; i < 48; i++) {
+    kept[i] = connect_from(2 + (unsigned)i / 16);
+    get_one(kept[i], "/first");
+  }
+  turn(3 * BUSY_MS);
+  for(i = 0; i < 48; i++)
+    assert_false(closed_now(kept[i]));
+  for(i = 0; i < 48; i++) {
+    get_one(kept[i], "/again");
+    (void)close(kept[i]);
+  }
+  rs_buf_free(&b);
+}
+
 static void test_stream(void **state)
 {
   struct rs_buf b = {0}, body = {0}, want = {0};
@@ -1007,6 +1074,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_stream, setup, teardown),
       cmocka_unit_test_setup_teardown(test_full_of_idle_admits_new, setup, teardown),
       cmocka_unit_test_setup_teardown(test_full_of_busy_waits, setup_limit2, teardown),
+      cmocka_unit_test_setup_teardown(test_full_of_silent_admits_new, setup_busy, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
