@@ -24,3 +24,8 @@ add_test(NAME config_docs_examples
          COMMAND /bin/sh ${RESTOCK_TEST_DIR}/check_config_docs.sh $<TARGET_FILE:restockd>
                  ${CMAKE_SOURCE_DIR})
 set_tests_properties(config_docs_examples PROPERTIES TIMEOUT 60)
+# docs/configuration.md's key tables are the keys the loader takes, mapping by mapping.
+add_test(NAME config_docs_keys
+         COMMAND ${RESTOCK_PYTHON} ${RESTOCK_TEST_DIR}/check_config_keys.py $<TARGET_FILE:restockd>
+                 ${CMAKE_SOURCE_DIR})
+set_tests_properties(config_docs_keys PROPERTIES TIMEOUT 60)
