@@ -146,6 +146,14 @@ static bool pattern_match(const char *pat, const char *path, struct http_match *
   return !*p && !*q;
 }
 
+const char *http_route_pattern(size_t i, unsigned *methods)
+{
+  if(i >= RS_ARRAY_LEN(routes))
+    return NULL;
+  *methods = routes[i].methods;
+  return routes[i].pattern;
+}
+
 void http_route_match(const char *method, const char *path, struct http_match *m)
 {
   unsigned want = 0;

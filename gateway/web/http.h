@@ -99,6 +99,12 @@ struct http_match {
  * Never fails; never reads past the NUL of either string.
  */
 void http_route_match(const char *method, const char *path, struct http_match *m);
+/*
+ * The route table's i-th pattern ("/api/v1/orders/{order}/approve": {x}
+ * captures a segment) with the methods it takes (HTTP_ALLOW_*) in *methods;
+ * NULL past the end. For holding the table against docs/http-api.md.
+ */
+const char *http_route_pattern(size_t i, unsigned *methods);
 
 /* The Host allow-list and the listen address: httpd_host_allowed(), httpd_parse_listen() (base/httpd.h). */
 
