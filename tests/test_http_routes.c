@@ -47,17 +47,26 @@ static void normalize(const char *path, char *out, size_t size)
   out[n] = '\0';
 }
 
+/* The entry of v (n entries) with the normalized path norm, or NULL. */
+static struct route *find_route(struct route *v, size_t n, const char *norm)
+{
+  size_t i;
+  for(i = 0; i < n; i++)
+    if(!strcmp(v[i].norm, norm))
+      return &v[i];
+  return NULL;
+}
+
 /* Add path with methods to v (n entries), merging methods of an equal normalized path. */
 static void add_route(struct route *v, size_t *n, const char *path, unsigned methods)
 {
   char norm[PATH_LEN];
-  size_t i;
+  struct route *r;
   normalize(path, norm, sizeof(norm));
-  for(i = 0; i < *n; i++)
-    if(!strcmp(v[i].norm, norm)) {
-      v[i].methods |= methods;
-      return;
-    }
+  if((r = find_route(v, *n, norm)) != NULL) {
+    r->methods |= methods;
+    return;
+  }
   assert_true(*n < MAX_ROUTES);
   assert_int_equal(rs_strlcpy(v[*n].path, path, PATH_LEN), 0);
   assert_int_equal(rs_strlcpy(v[*n].norm, norm, PATH_LEN), 0);
@@ -140,7 +149,7 @@ static const char *methods_name(unsigned m)
 static void test_table_is_the_router(void **state)
 {
   struct route doc[MAX_ROUTES], rt[MAX_ROUTES];
-  size_t nd = doc_routes(doc), nr = 0, i, j;
+  size_t nd = doc_routes(doc), nr = 0, i;
   unsigned m;
   const char *pat;
   int bad = 0;
@@ -148,25 +157,22 @@ static void test_table_is_the_router(void **state)
   for(i = 0; (pat = http_route_pattern(i, &m)) != NULL; i++)
     add_route(rt, &nr, pat, m);
   for(i = 0; i < nr; i++) {
-    for(j = 0; j < nd && strcmp(doc[j].norm, rt[i].norm); j++)
-      ;
-    if(j == nd) {
+    const struct route *d = find_route(doc, nd, rt[i].norm);
+    if(!d) {
       print_error("the router takes %s %s; docs/http-api.md's Endpoints have no row for it\n",
                   methods_name(rt[i].methods), rt[i].path);
       bad++;
     }
-    else if(doc[j].methods != rt[i].methods) {
+    else if(d->methods != rt[i].methods) {
       print_error("%s: the router takes %s, docs/http-api.md says %s\n", rt[i].path,
-                  methods_name(rt[i].methods), methods_name(doc[j].methods));
+                  methods_name(rt[i].methods), methods_name(d->methods));
       bad++;
     }
   }
-  for(j = 0; j < nd; j++) {
-    for(i = 0; i < nr && strcmp(doc[j].norm, rt[i].norm); i++)
-      ;
-    if(i == nr) {
+  for(i = 0; i < nd; i++) {
+    if(!find_route(rt, nr, doc[i].norm)) {
       print_error("docs/http-api.md lists %s %s; the router has no such route\n",
-                  methods_name(doc[j].methods), doc[j].path);
+                  methods_name(doc[i].methods), doc[i].path);
       bad++;
     }
   }
