@@ -6,6 +6,7 @@ and status read from a real restockd over loopback."""
 import datetime
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -128,6 +129,28 @@ rc, out, err = ctl("orders", "frob")
 check(rc == 2, "a bad subcommand is a usage error (exit 2)")
 rc, out, err = ctl("orders", "approve")
 check(rc == 2 and "needs an order id" in err, "approve without an id is a usage error")
+
+# `restockctl --help` lists every command, its arguments and what it does in
+# two columns: the text starts in the same column on every command (on the
+# next line when the arguments are too long), two spaces or more from them
+rc, out, err = ctl("--help")
+lines = out.splitlines()
+cols = set()
+for cmd in ("status", "orders", "consumables", "probe", "check", "init-db", "test-rules", "replay"):
+    at = [i for i, l in enumerate(lines) if l.startswith("  %s " % cmd)]
+    if not check(len(at) == 1, "restockctl --help lists %s once" % cmd):
+        continue
+    line = lines[at[0]]
+    nxt = lines[at[0] + 1] if at[0] + 1 < len(lines) else ""
+    m = re.match(r"^  \S+(?: +\S.*?\S)?(  +)(\S.*)$", line)
+    if re.match(r"^ {20,}\S", nxt):
+        cols.add(len(nxt) - len(nxt.lstrip()))
+    elif m:
+        cols.add(len(line) - len(m.group(2)))
+    else:
+        check(False, "restockctl --help: %s's text is two spaces from its arguments: %r" % (cmd, line))
+check(rc == 0 and len(cols) == 1, "restockctl --help: every command's text starts in one column %s"
+      % sorted(cols))
 
 # every command answers --help with its usage on stdout and exit 0
 for cmd in ("status", "orders", "consumables", "probe", "check", "init-db", "test-rules", "replay"):

@@ -151,12 +151,22 @@ static const struct ctl_cmd commands[] = {
 };
 
 
+/* Width of the commands' "NAME ARGS" column in usage(); longer ones put their text below. */
+#define USAGE_COL 26
+
+/* The usage and the commands, each with its arguments and what it does, into f. */
 static void usage(FILE *f)
 {
   size_t i;
   fputs("usage: restockctl [--config DIR] [--url URL] COMMAND [ARGS]\n\ncommands:\n", f);
-  for(i = 0; i < RS_ARRAY_LEN(commands); i++)
-    fprintf(f, "  %-10s %-13s %s\n", commands[i].name, commands[i].args, commands[i].help);
+  for(i = 0; i < RS_ARRAY_LEN(commands); i++) {
+    char head[128];
+    if(rs_snprintf(head, sizeof(head), "%-11s %s", commands[i].name, commands[i].args) < 0 ||
+       strlen(head) > USAGE_COL)
+      fprintf(f, "  %s\n  %-*s  %s\n", head, USAGE_COL, "", commands[i].help);
+    else
+      fprintf(f, "  %-*s  %s\n", USAGE_COL, head, commands[i].help);
+  }
 }
 
 int main(int argc, char **argv)
