@@ -10,6 +10,7 @@ and changes nothing."""
 import base64
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -135,6 +136,9 @@ check(up, "restockd serves /healthz")
 AUTH = "Basic " + base64.b64encode(b"ops:s3cret").decode()
 
 
+ERROR_CODES = {}  # the API's error answers seen: {code: [HTTP status, ...]}
+
+
 def post(path, body=None, auth=True):
     data = json.dumps(body).encode() if body is not None else b""
     req = urllib.request.Request(url + path, data=data, method="POST")
@@ -147,9 +151,22 @@ def post(path, body=None, auth=True):
     except urllib.error.HTTPError as e:
         raw = e.read()
         try:
-            return e.code, json.loads(raw)
+            doc = json.loads(raw)
         except ValueError:
             return e.code, raw.decode(errors="replace")
+        err = doc.get("error") if isinstance(doc, dict) else None
+        code = err.get("code") if isinstance(err, dict) else None
+        ERROR_CODES.setdefault(code, []).append(e.code)
+        return e.code, doc
+
+
+def documented_error_codes():
+    """The codes docs/http-api.md names for errors under /api/ ("with codes `a`, `b`...")."""
+    doc = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "http-api.md")
+    with open(doc) as f:
+        text = " ".join(f.read().split())
+    m = re.search(r"with codes ((?:`[a-z_]+`(?: \(\d+\))?[,;.]? ?(?:and )?)+)", text)
+    return set(re.findall(r"`([a-z_]+)`", m.group(1))) if m else set()
 
 
 P = "/api/v1/consumables/" + ID
@@ -175,6 +192,13 @@ check(code == 400 and "not held" in json.dumps(doc) and state() == before,
 code, doc = post(P + "/hold", {"reason": "supplier audit"})
 check(code == 200 and doc.get("held") is True and doc.get("hold", {}).get("kind") == "manual",
       "hold: 200 and held with kind manual")
+check(ERROR_CODES.get("bad_request") and set(ERROR_CODES["bad_request"]) == {400}
+      and set(ERROR_CODES.get("unauthorized", [])) == {401}
+      and set(ERROR_CODES.get("not_found", [])) == {404},
+      "the refusals say bad_request (400), unauthorized (401), not_found (404): %r" % ERROR_CODES)
+check(set(ERROR_CODES) <= documented_error_codes(),
+      "every error code the API answered is one docs/http-api.md lists (%s; listed: %s)"
+      % (sorted(map(str, ERROR_CODES)), sorted(documented_error_codes())))
 code, st = 0, {}
 with urllib.request.urlopen(url + "/api/v1/status", timeout=10) as r:
     code, st = r.status, json.loads(r.read())
