@@ -587,7 +587,8 @@ static void setup(int f, struct gen_trace *tr, struct machine *m, struct sensor 
     holidays(m, r, true, 0.6, 0.3);
     s->dp0 = uni(r, 0.2, 0.5);
     s->dpe = uni(r, 2.5, 4.0);
-    s->curve = uni(r, 1, 1.8); /* cake filtration: the log pressure bends upwards late */
+    /* half exponential, half cake filtration: the log pressure bends upwards late */
+    s->curve = chance(r, 0.5) ? 1 : uni(r, 1, 1.8);
     s->cold = uni(r, 0, 0.4);
     s->spike_p = uni(r, 0.5, 0.95);
     s->spike_min = uni(r, 1, 8);
