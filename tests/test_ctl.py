@@ -152,6 +152,42 @@ for cmd in ("status", "orders", "consumables", "probe", "check", "init-db", "tes
 check(rc == 0 and len(cols) == 1, "restockctl --help: every command's text starts in one column %s"
       % sorted(cols))
 
+
+def man_entries(path):
+    """{section: [the first word of each .TP entry]} of a man page, troff escapes removed."""
+    with open(path) as f:
+        lines = f.read().splitlines()
+    out, sec = {}, None
+    for i, line in enumerate(lines):
+        if line.startswith(".SH "):
+            sec = line[4:].strip()
+        elif line == ".TP" and i + 1 < len(lines):
+            word = re.sub(r"\\f[BIRP]", "", lines[i + 1]).replace("\\-", "-").replace('"', "")
+            word = re.sub(r"^\.[A-Z]+\s+", "", word).split()
+            out.setdefault(sec, []).append(word[0] if word else "")
+    return out
+
+
+# restockctl(1) describes every command of `restockctl --help` and no other, and its options
+man = man_entries(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "packaging", "man",
+                               "restockctl.1"))
+listed = {l.split()[0] for l in lines if re.match(r"^  [a-z]", l)}
+check(listed and set(man.get("COMMANDS", [])) == listed,
+      "restockctl(1)'s COMMANDS are the commands of restockctl --help (man %s, --help %s)"
+      % (sorted(set(man.get("COMMANDS", []))), sorted(listed)))
+usage_opts = set(re.findall(r"\[(--[a-z-]+)", lines[0] if lines else "")) | {"--help", "--version"}
+check(set(man.get("OPTIONS", [])) == usage_opts,
+      "restockctl(1)'s OPTIONS are the options of restockctl's usage (man %s, usage %s)"
+      % (sorted(man.get("OPTIONS", [])), sorted(usage_opts)))
+# restockd(8)'s OPTIONS are those of `restockd --help`
+p = subprocess.run([restockd, "--help"], capture_output=True, text=True, timeout=60)
+d_opts = set(re.findall(r"\[(--[a-z-]+)", p.stdout + p.stderr)) | {"--help"}
+d_man = man_entries(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "packaging",
+                                 "man", "restockd.8"))
+check(p.returncode == 0 and set(d_man.get("OPTIONS", [])) == d_opts,
+      "restockd(8)'s OPTIONS are the options of restockd --help (man %s, --help %s)"
+      % (sorted(d_man.get("OPTIONS", [])), sorted(d_opts)))
+
 # every command answers --help with its usage on stdout and exit 0
 for cmd in ("status", "orders", "consumables", "probe", "check", "init-db", "test-rules", "replay"):
     rc, out, err = ctl(cmd, "--help")
