@@ -117,10 +117,24 @@ static unsigned head_limit(const struct httpd_conn *c)
   return s->o.header_ms;
 }
 
+/*
+ * How long c may go without traffic (ms): idle_ms, or busy_header_ms for
+ * an answer the client does not take while s is nearly full (a client
+ * that asked and does not read holds its slot no longer than one that
+ * sends nothing).
+ */
+static unsigned idle_limit(const struct httpd_conn *c)
+{
+  const struct httpd_srv *s = c->s;
+  if(c->st == CS_WRITE && s->o.busy_header_ms < s->o.idle_ms && nearly_full(s))
+    return s->o.busy_header_ms;
+  return s->o.idle_ms;
+}
+
 /* When c must be closed (real mono ms), and whether it is for its head. */
 static int64_t deadline(const struct httpd_conn *c, bool *head)
 {
-  int64_t idle = c->last_ms + (int64_t)c->s->o.idle_ms;
+  int64_t idle = c->last_ms + (int64_t)idle_limit(c);
   int64_t hd = c->waiting ? c->since_ms + (int64_t)head_limit(c) : INT64_MAX;
   *head = hd <= idle;
   return *head ? hd : idle;

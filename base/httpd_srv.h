@@ -27,7 +27,9 @@
  * backlog) and a per-client limit (one more is closed at once), a request deadline (a request's head and body must arrive within
  * header_ms of its start: slowloris, slow bodies; busy_header_ms while the
  * server is nearly full, so that connections that send nothing from a few
- * addresses hold the slots for a short while only) and an idle timeout.
+ * addresses hold the slots for a short while only) and an idle timeout
+ * (busy_header_ms, too, while nearly full, for an answer the client does
+ * not read).
  */
 #ifndef RS_HTTPD_SRV_H
 #define RS_HTTPD_SRV_H
@@ -50,7 +52,8 @@ struct httpd_srv_opts {
   unsigned idle_ms;         /* a connection with no traffic for this long is closed (0: 30 s) */
   unsigned header_ms;       /* a request's head and body must be complete this long after it began (0: 10 s) */
   unsigned busy_header_ms;  /* the same while 3/4 of conn_limit or more are open, for every
-                               connection but an idle kept-alive one (0: 1 s) */
+                               connection but an idle kept-alive one; and then also the
+                               idle timeout of an answer the client does not take (0: 1 s) */
   size_t body_max;          /* largest request body (0: 16 KiB) */
   const struct httpd_hdr *hdrs; /* headers of the answers the server makes itself (or NULL) */
   const char *log_prefix;   /* "http: " */

@@ -447,12 +447,17 @@ static int teardown(void **state)
   return 0;
 }
 
-/* A client connection from loopback address 127.0.0.n (n 1: the usual one). */
-static int connect_from(unsigned n)
+/*
+ * A client connection from loopback address 127.0.0.n (n 1: the usual one)
+ * with a receive buffer of rcvbuf bytes (0: the system's, growing).
+ */
+static int connect_from_rcv(unsigned n, int rcvbuf)
 {
   struct sockaddr_in a;
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   assert_true(fd >= 0);
+  if(rcvbuf)
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)), 0);
   if(n != 1) {
     memset(&a, 0, sizeof(a));
     a.sin_family = AF_INET;
@@ -465,6 +470,11 @@ static int connect_from(unsigned n)
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
   return fd;
+}
+
+static int connect_from(unsigned n)
+{
+  return connect_from_rcv(n, 0);
 }
 
 static int connect_srv(void)
@@ -1012,6 +1022,49 @@ static void test_full_of_silent_admits_new(void **state)
   rs_buf_free(&b);
 }
 
+/*
+ * The slots filled by clients that asked for a large answer and do not read
+ * it (4 addresses, 16 each): a newcomer gets in once the nearly full
+ * server's short deadline (BUSY_MS here) has closed enough of those that
+ * made no progress, not after the idle timeout (10 min here). A client that
+ * does not read while the server is far from full is not cut by it and
+ * gets its whole answer when it reads.
+ */
+static void test_full_of_slow_readers_admits_new(void **state)
+{
+  int slow[64], lone, fd, i;
+  struct rs_buf b = {0};
+  (void)state;
+  lone = connect_from_rcv(6, 4096);
+  send_s(lone, "GET /big HTTP/1.1\r\nHost: h\r\n\r\n");
+  turn(3 * BUSY_MS);
+  /* 20 pipelined requests of another client (8 answered per turn, the rest
+     from the timer) make the server look at every deadline */
+  fd = connect_srv();
+  for(i = 0; i < 20; i++)
+    rs_buf_puts(&b, "GET /p HTTP/1.1\r\nHost: h\r\n\r\n");
+  send_str(fd, b.data, b.len);
+  b.len = 0;
+  turn(20);
+  (void)close(fd);
+  assert_false(read_until(lone, &b, big_done)); /* 2 of 64 open: it stays and gets it all */
+  b.len = 0;
+  for(i = 0; i < 64; i++) {
+    slow[i] = connect_from_rcv(2 + (unsigned)i / 16, 4096);
+    send_s(slow[i], "GET /big HTTP/1.1\r\nHost: h\r\n\r\n");
+  }
+  turn(50);
+  fd = connect_from(7);
+  send_s(fd, "GET /newcomer HTTP/1.1\r\nHost: h\r\n\r\n");
+  assert_false(read_until(fd, &b, one_answer)); /* hangs (the guard fails) without the short deadline */
+  assert_non_null(strstr(b.data, "GET /newcomer q=-\n"));
+  for(i = 0; i < 64; i++)
+    (void)close(slow[i]);
+  (void)close(lone);
+  (void)close(fd);
+  rs_buf_free(&b);
+}
+
 static void test_stream(void **state)
 {
   struct rs_buf b = {0}, body = {0}, want = {0};
@@ -1075,6 +1128,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_full_of_idle_admits_new, setup, teardown),
       cmocka_unit_test_setup_teardown(test_full_of_busy_waits, setup_limit2, teardown),
       cmocka_unit_test_setup_teardown(test_full_of_silent_admits_new, setup_busy, teardown),
+      cmocka_unit_test_setup_teardown(test_full_of_slow_readers_admits_new, setup_busy, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
