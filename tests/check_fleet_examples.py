@@ -12,7 +12,9 @@ METRICS_FILE is a /metrics body of a running gateway. Checks that:
   - every restock_* metric named in a panel, a template query or an alerting
     rule is one /metrics exports (a histogram's _bucket/_sum/_count count);
   - with HTTP_API_MD (docs/http-api.md): its Metrics table names exactly the
-    metric families /metrics exports (# TYPE lines), no more, no fewer;
+    metric families /metrics exports (# TYPE lines), no more, no fewer, each
+    with the type and the label names its samples have, and restock_alerts'
+    row lists exactly the `kind` values exported;
   - writes every panel expression (variables replaced by .*) as a recording
     rule into OUT_RULES_YML, for `promtool check rules` to parse as PromQL.
 Exit 1 with one line per problem.
@@ -23,6 +25,40 @@ import sys
 
 NAME = re.compile(r'\brestock_[a-z0-9_]+\b')
 TYPES = {'stat', 'table', 'timeseries', 'gauge', 'bargauge', 'text', 'row'}
+
+
+def table_vs_samples(doc_text, metrics_text, where):
+    """The Metrics table's type and labels columns against /metrics: each family's
+    # TYPE, the label names of its samples (a histogram's `le` aside), and the
+    `kind` values of restock_alerts (every kind always present: those its row lists)."""
+    problems, rows, types, labels, kinds = [], {}, {}, {}, set()
+    for m in re.finditer(r'^\| `(restock_[a-z0-9_]+)` \| ([a-z]+) \| ([^|]*) \| ([^\n]*)\|$',
+                         doc_text, re.M):
+        rows[m.group(1)] = (m.group(2), set(re.findall(r'`([a-z_]+)`', m.group(3))), m.group(4))
+    for line in metrics_text.splitlines():
+        if line.startswith('# TYPE '):
+            _, _, name, typ = line.split(' ', 3)
+            types[name] = typ.strip()
+        elif line and not line.startswith('#'):
+            name = re.split(r'[{ ]', line, 1)[0]
+            fam = re.sub(r'_(bucket|sum|count)$', '', name) if name not in types else name
+            names = set(re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="', line.split(' ', 1)[0]))
+            labels.setdefault(fam, set()).update(names - {'le'})
+            if fam == 'restock_alerts':
+                kinds.update(re.findall(r'kind="([a-z_]+)"', line))
+    for fam, (typ, want, _) in sorted(rows.items()):
+        if fam in types and types[fam] != typ:
+            problems.append(f'{where}: {fam} is a {typ} in the Metrics table, a {types[fam]} on '
+                            '/metrics')
+        if fam in labels and labels[fam] != want:
+            problems.append(f'{where}: {fam} has labels {sorted(want)} in the Metrics table, '
+                            f'{sorted(labels[fam])} on /metrics')
+    if 'restock_alerts' in rows:
+        listed = set(re.findall(r'`([a-z_]+)`', rows['restock_alerts'][2]))
+        if kinds != listed:
+            problems.append(f'{where}: restock_alerts kinds {sorted(listed)} in the Metrics '
+                            f'table, {sorted(kinds)} on /metrics')
+    return problems
 
 
 def exported(metrics_text):
@@ -95,6 +131,8 @@ def main():
         for n in sorted(doc - families):
             problems.append(f'{sys.argv[5]}: the Metrics table lists {n}, which /metrics does not '
                             'export')
+        problems += table_vs_samples(open(sys.argv[5], encoding='utf-8').read(),
+                                     open(metrics_file, encoding='utf-8').read(), sys.argv[5])
     with open(out_rules, 'w', encoding='utf-8') as f:
         f.write('groups:\n  - name: grafana-exprs\n    rules:\n')
         for i, e in enumerate(exprs):
