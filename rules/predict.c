@@ -100,6 +100,12 @@ enum { FIT_NONE = 0, FIT_LINEAR = 1, FIT_EXP = 2 };
 #ifndef FROZEN_QUIET_D
 #define FROZEN_QUIET_D    14.0   /* an exact (noise-free) value frozen this long is suspect */
 #endif
+#ifndef MOVE_FULL
+#define MOVE_FULL         1      /* the rate before a freeze comes from a fit on a full history */
+#endif
+#ifndef QUIET_STEPS
+#define QUIET_STEPS       1.0    /* a noisy value frozen for less than this many steps' use is no freeze */
+#endif
 #ifndef IDLE_CAP_D
 #define IDLE_CAP_D        3.0    /* a pause longer than this is never "normal" */
 #endif
@@ -1345,7 +1351,11 @@ static void note_move(struct predictor *p, int64_t t_ms, double f)
   }
   p->move_ms = t_ms;
   p->move_rem = rem;
-  if(p->fit_kind == FIT_LINEAR && p->fit.slope < 0)
+  /* the rate then, from a fit on a full history only: a short recent part
+     after a change may be a pair of outliers taken for a speed-up for one
+     refit (stones in a tyre's groove: 3.6 times the part's rate), and a
+     freeze after it was taken for a stuck sensor at that rate */
+  if(p->fit_kind == FIT_LINEAR && p->fit.slope < 0 && (!MOVE_FULL || p->fit.c_hist >= 1.0f))
     p->move_slope = p->fit.slope;
 }
 
@@ -1797,6 +1807,19 @@ void predict_eval(const struct predictor *p, int64_t now_ms, struct prediction *
        frozen is stuck; an exact one (a counter) freezes whenever the
        machine stops, so only a freeze beyond FROZEN_QUIET_D is suspect */
     double normal = sigma > 1e-6 ? (double)p->idle_d : FROZEN_QUIET_D;
+    /* a quantised sensor repeats its value until the part has used about
+       a step (p->noise: the mean step between readings that differ): a
+       tyre read once a working day in 0.1 mm steps, wearing 0.04 mm a day,
+       reads the same for days. Frozen is suspect only beyond the time
+       QUIET_STEPS (1) such step takes at the faster of the rates before and
+       since the freeze (2 steps: bench/predict's plant suite ran 3-5 more
+       sensors stuck to the end empty). */
+    if(sigma > 1e-6) {
+      double r = -p->move_slope > -p->fit.slope ? -p->move_slope : -p->fit.slope;
+      double q = r > RATE_EPS ? QUIET_STEPS * (double)p->noise / r : 0;
+      if(q > normal)
+        normal = q;
+    }
     excess = diff_ms(upto, p->move_ms) / DAY_MS - normal;
     if(!(excess > 0))
       excess = 0;

@@ -1015,6 +1015,42 @@ static void test_stuck_and_dropout_widen(void **state)
 }
 
 /*
+ * A quantised sensor read once a working day repeats its value for days
+ * while the part wears less than a step: a tread gauge in 0.1 mm steps on a
+ * tyre wearing 0.02 mm a day (a step in 5 days, plus weekends). That is no
+ * stuck sensor: the low bound keeps its usual width below the forecast
+ * (about 0.83 of days_left here) at every reading over the last two months
+ * of a 320-day tyre; taking the repeats for a freeze lowered it to 0.74.
+ */
+static void test_quantised_value_not_stuck(void **state)
+{
+  struct predict_params pp;
+  struct predictor p;
+  struct prediction pr;
+  int d, checked = 0;
+  (void)state;
+  rng_state = 71;
+  level_params(&pp, 8.0, 1.6);
+  predict_init(&p, &pp);
+  for(d = 0; d < 300; d++) {
+    int64_t t = T0 + d * DAY_MS + 7 * HOUR_MS;
+    double mm;
+    if((d + 3) % 7 >= 5)
+      continue; /* T0 is a Thursday: no reading on Saturdays and Sundays */
+    mm = 8.0 - 0.02 * (d + 7.0 / 24) + 0.03 * noise1();
+    predict_add(&p, t, floor(mm / 0.1 + 0.5) * 0.1, NULL);
+    if(d < 240)
+      continue;
+    predict_eval(&p, t, &pr);
+    if(!(pr.days_left_p10 >= 0.78 * pr.days_left))
+      printf("day %d: days_left %.2f p10 %.2f\n", d, pr.days_left, pr.days_left_p10);
+    assert_true(pr.days_left_p10 >= 0.78 * pr.days_left);
+    checked++;
+  }
+  assert_true(checked > 35);
+}
+
+/*
  * A sensor that was stuck once (frozen 3 days, then back to the truth) and
  * freezes again: the earlier freeze taught nothing about normal pauses, so
  * the low bound drops as promptly as on a sensor that never froze before.
@@ -1784,6 +1820,7 @@ int main(void)
       cmocka_unit_test(test_bounds_linear),
       cmocka_unit_test(test_risk_within),
       cmocka_unit_test(test_stuck_and_dropout_widen),
+      cmocka_unit_test(test_quantised_value_not_stuck),
       cmocka_unit_test(test_second_freeze_prompt),
       cmocka_unit_test(test_bad_input_state_intact),
       cmocka_unit_test(test_counter_wrap),
