@@ -4,7 +4,8 @@
 # into /usr/share/doc/restockd/) link only to documents it ships too, so no
 # link is dead on an installed gateway. Contributors' documents (measurements,
 # the code's layout, building) are named below and may stay out of the
-# package; the simulator's are in restock-sim's.
+# package; the simulator's are in restock-sim's. Also: docs/README.md, the
+# index of docs/, lists every page there and no other.
 #   check_pkg_docs.sh SOURCE_DIR
 set -u
 SRC=$1
@@ -24,4 +25,22 @@ for doc in $(cat "$SRC/packaging/debian/restockd.docs"); do
   done
 done
 [ "$fail" = 0 ] && echo "pkg_docs_links: every link of the shipped documents is shipped"
+# docs/README.md, the index, names every page in docs/ ("one line each") and
+# only pages that are there
+idx="$SRC/docs/README.md"
+for f in "$SRC"/docs/*.md "$SRC"/docs/*.yaml; do
+  b=$(basename "$f")
+  [ "$b" = README.md ] && continue
+  if ! grep -q "](${b})" "$idx"; then
+    echo "docs/README.md does not list docs/$b (one line each: add it to its table)"
+    fail=1
+  fi
+done
+for t in $(grep -o '](\([A-Za-z0-9_-]*\)\.\(md\|yaml\))' "$idx" | sed -e 's/^](//' -e 's/)$//'); do
+  if [ ! -e "$SRC/docs/$t" ]; then
+    echo "docs/README.md lists $t, which is not in docs/"
+    fail=1
+  fi
+done
+[ "$fail" = 0 ] && echo "pkg_docs_links: docs/README.md lists every page in docs/"
 exit "$fail"
