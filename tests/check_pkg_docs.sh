@@ -5,7 +5,8 @@
 # link is dead on an installed gateway. Contributors' documents (measurements,
 # the code's layout, building) are named below and may stay out of the
 # package; the simulator's are in restock-sim's. Also: docs/README.md, the
-# index of docs/, lists every page there and no other.
+# index of docs/, lists every page there and no other; docs/HACKING.md's
+# table of the tests has a row for every tests/*.cmake fragment.
 #   check_pkg_docs.sh SOURCE_DIR
 set -u
 SRC=$1
@@ -43,4 +44,13 @@ for t in $(grep -o '](\([A-Za-z0-9_-]*\)\.\(md\|yaml\))' "$idx" | sed -e 's/^](/
   fi
 done
 [ "$fail" = 0 ] && echo "pkg_docs_links: docs/README.md lists every page in docs/"
+# docs/HACKING.md's table of the tests has a row for every tests/*.cmake fragment
+for f in "$SRC"/tests/*.cmake; do
+  b=$(basename "$f")
+  if ! grep -q "^| \`$b\` |" "$SRC/docs/HACKING.md"; then
+    echo "docs/HACKING.md's table of the tests has no row for tests/$b"
+    fail=1
+  fi
+done
+[ "$fail" = 0 ] && echo "pkg_docs_links: docs/HACKING.md has a row for every test fragment"
 exit "$fail"
