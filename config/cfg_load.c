@@ -325,6 +325,41 @@ static const struct ckey k_order[] = {
 
 #define NK(a) RS_ARRAY_LEN(a)
 
+static const struct cfg_key_table key_tables[] = {
+  {"gateway", k_gateway, NK(k_gateway)},
+  {"http", k_http, NK(k_http)},
+  {"http.admin", k_admin, NK(k_admin)},
+  {"storage", k_storage, NK(k_storage)},
+  {"commerce", k_commerce, NK(k_commerce)},
+  {"commerce.auth", k_auth, NK(k_auth)},
+  {"commerce.ship_to", k_ship_to, NK(k_ship_to)},
+  {"mail", k_mail, NK(k_mail)},
+  {"orders", k_orders, NK(k_orders)},
+  {"orders.batching", k_batching, NK(k_batching)},
+  {"orders.approval", k_approval, NK(k_approval)},
+  {"catalog[]", k_catalog, NK(k_catalog)},
+  {"suppliers[]", k_supplier, NK(k_supplier)},
+  {"devices[]", k_device, NK(k_device)},
+  {"transport modbus-tcp", k_tcp, NK(k_tcp)},
+  {"transport modbus-rtu", k_rtu, NK(k_rtu)},
+  {"transport coap", k_coap, NK(k_coap)},
+  {"points modbus", k_mbpoint, NK(k_mbpoint)},
+  {"points coap", k_coappoint, NK(k_coappoint)},
+  {"consumables[]", k_consumable, NK(k_consumable)},
+  {"consumables[].level", k_level, NK(k_level)},
+  {"consumables[].usage", k_usage, NK(k_usage)},
+  {"consumables[].button", k_button, NK(k_button)},
+  {"rules[]", k_rule, NK(k_rule)},
+  {"rules[].match", k_match, NK(k_match)},
+  {"rules[].order", k_order, NK(k_order)},
+};
+
+const struct cfg_key_table *cfg_load_key_tables(size_t *n)
+{
+  *n = NK(key_tables);
+  return key_tables;
+}
+
 /* ---- messages ---- */
 
 static void errv(struct ld *ld, bool warning, const struct cfg_node *n, const char *path,

@@ -154,4 +154,16 @@ const struct cfg_node *cfg_wkey(const struct walk *w, const char *name);
 void cfg_load_points(const struct cfg_kctx *kc, struct cfg_device *d, const struct cfg_node *seq,
                      const char *dpath);
 
+/* One key table of the loader, named by where it applies ("orders.batching"). */
+struct cfg_key_table {
+  const char *name;
+  const struct ckey *keys;
+  size_t n;
+};
+/*
+ * The loader's key tables of restock.yaml, devices.d and rules.d (cfg_load.c),
+ * *n of them: for holding docs/configuration.md's defaults against them.
+ */
+const struct cfg_key_table *cfg_load_key_tables(size_t *n);
+
 #endif

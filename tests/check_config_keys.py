@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """docs/configuration.md names every key the loader takes, and no other.
 
-usage: check_config_keys.py RESTOCKD SOURCE_DIR
+usage: check_config_keys.py RESTOCKD SOURCE_DIR [CFG_KEYS_DUMP]
 
 A config dir with an unknown key in every mapping of restock.yaml,
 devices.d and rules.d goes through `restockd --check`; for a key it does not
@@ -9,7 +9,10 @@ know, the loader lists the keys it takes there ("unknown key (expected one
 of: ...)"). Each list must be the key table of that mapping in
 docs/configuration.md (the first column of the table under its heading).
 A key added to the loader without a row, or a row for a key the loader
-refuses, fails with the heading and the key.
+refuses, fails with the heading and the key. With CFG_KEYS_DUMP
+(tests/cfg_keys_dump.c: the loader's key tables with the default each key
+takes), every default the loader fills in must be the page's "default"
+cell for that key, as written in YAML.
 """
 import os
 import re
@@ -46,37 +49,80 @@ RULES_YAML = """rules:
     order: {zzqqxx: 1}
 """
 
-# the loader's key path (file, path without the unknown key) -> where the
-# doc has its table: (heading, bold label above the table or None, prefix of
-# the rows that belong to it: "admin." for http.admin's rows in http's table)
-WHERE = {
-    ("restock.yaml", "gateway"): ("gateway", None, ""),
-    ("restock.yaml", "http"): ("http", None, ""),
-    ("restock.yaml", "http.admin"): ("http", None, "admin."),
-    ("restock.yaml", "storage"): ("storage", None, ""),
-    ("restock.yaml", "commerce"): ("commerce", None, ""),
-    ("restock.yaml", "commerce.auth"): ("commerce", None, "auth."),
-    ("restock.yaml", "commerce.ship_to"): ("commerce", None, "ship_to."),
-    ("restock.yaml", "mail"): ("mail", None, ""),
-    ("restock.yaml", "orders"): ("orders", None, ""),
-    ("restock.yaml", "orders.batching"): ("orders", "orders.batching", ""),
-    ("restock.yaml", "orders.approval"): ("orders", "orders.approval", ""),
-    ("restock.yaml", "catalog[0]"): ("catalog", None, ""),
-    ("restock.yaml", "suppliers[0]"): ("suppliers", None, ""),
-    ("devices.d/a.yaml", "devices[0]"): ("Device keys", None, ""),
-    ("devices.d/a.yaml", "devices[0].transport"): ("modbus-tcp", None, ""),
-    ("devices.d/a.yaml", "devices[1].transport"): ("modbus-rtu", None, ""),
-    ("devices.d/a.yaml", "devices[2].transport"): ("coap", None, ""),
-    ("devices.d/a.yaml", "devices[0].points[0]"): ("Modbus points", None, ""),
-    ("devices.d/a.yaml", "devices[2].points[0]"): ("CoAP points", None, ""),
-    ("devices.d/a.yaml", "devices[0].consumables[0]"): ("consumables", None, ""),
-    ("devices.d/a.yaml", "devices[0].consumables[0].level"): ("level", None, ""),
-    ("devices.d/a.yaml", "devices[0].consumables[1].usage"): ("usage", None, ""),
-    ("devices.d/a.yaml", "devices[0].consumables[2].button"): ("button", None, ""),
-    ("rules.d/a.yaml", "rules[0]"): ("Rule keys", None, ""),
-    ("rules.d/a.yaml", "rules[0].match"): ("match", None, ""),
-    ("rules.d/a.yaml", "rules[0].order"): ("order", None, ""),
+# where the page has each of the loader's key tables (cfg_load_key_tables()'s
+# names, tests/cfg_keys_dump.c): (heading, bold label above the table or
+# None, prefix of the rows that belong to it: "admin." for http.admin's rows
+# in http's table)
+TABLES = {
+    "gateway": ("gateway", None, ""), "http": ("http", None, ""),
+    "http.admin": ("http", None, "admin."), "storage": ("storage", None, ""),
+    "commerce": ("commerce", None, ""), "commerce.auth": ("commerce", None, "auth."),
+    "commerce.ship_to": ("commerce", None, "ship_to."), "mail": ("mail", None, ""),
+    "orders": ("orders", None, ""), "orders.batching": ("orders", "orders.batching", ""),
+    "orders.approval": ("orders", "orders.approval", ""), "catalog[]": ("catalog", None, ""),
+    "suppliers[]": ("suppliers", None, ""), "devices[]": ("Device keys", None, ""),
+    "transport modbus-tcp": ("modbus-tcp", None, ""), "transport modbus-rtu": ("modbus-rtu", None, ""),
+    "transport coap": ("coap", None, ""), "points modbus": ("Modbus points", None, ""),
+    "points coap": ("CoAP points", None, ""), "consumables[]": ("consumables", None, ""),
+    "consumables[].level": ("level", None, ""), "consumables[].usage": ("usage", None, ""),
+    "consumables[].button": ("button", None, ""), "rules[]": ("Rule keys", None, ""),
+    "rules[].match": ("match", None, ""), "rules[].order": ("order", None, ""),
 }
+
+# the loader's key path in its unknown-key messages (file, path without the
+# unknown key) -> its table
+WHERE = {
+    ("restock.yaml", "gateway"): "gateway",
+    ("restock.yaml", "http"): "http",
+    ("restock.yaml", "http.admin"): "http.admin",
+    ("restock.yaml", "storage"): "storage",
+    ("restock.yaml", "commerce"): "commerce",
+    ("restock.yaml", "commerce.auth"): "commerce.auth",
+    ("restock.yaml", "commerce.ship_to"): "commerce.ship_to",
+    ("restock.yaml", "mail"): "mail",
+    ("restock.yaml", "orders"): "orders",
+    ("restock.yaml", "orders.batching"): "orders.batching",
+    ("restock.yaml", "orders.approval"): "orders.approval",
+    ("restock.yaml", "catalog[0]"): "catalog[]",
+    ("restock.yaml", "suppliers[0]"): "suppliers[]",
+    ("devices.d/a.yaml", "devices[0]"): "devices[]",
+    ("devices.d/a.yaml", "devices[0].transport"): "transport modbus-tcp",
+    ("devices.d/a.yaml", "devices[1].transport"): "transport modbus-rtu",
+    ("devices.d/a.yaml", "devices[2].transport"): "transport coap",
+    ("devices.d/a.yaml", "devices[0].points[0]"): "points modbus",
+    ("devices.d/a.yaml", "devices[2].points[0]"): "points coap",
+    ("devices.d/a.yaml", "devices[0].consumables[0]"): "consumables[]",
+    ("devices.d/a.yaml", "devices[0].consumables[0].level"): "consumables[].level",
+    ("devices.d/a.yaml", "devices[0].consumables[1].usage"): "consumables[].usage",
+    ("devices.d/a.yaml", "devices[0].consumables[2].button"): "consumables[].button",
+    ("rules.d/a.yaml", "rules[0]"): "rules[]",
+    ("rules.d/a.yaml", "rules[0].match"): "rules[].match",
+    ("rules.d/a.yaml", "rules[0].order"): "rules[].order",
+}
+
+
+def check_defaults(dump, doc):
+    """Every default the loader writes in for a missing key is the one the page's
+    "default" column names, as written in YAML (`60s`, `0.5%`, `ABCD`)."""
+    out = subprocess.run([dump], capture_output=True, text=True, timeout=60)
+    defaults = {}
+    doc_tables(doc, defaults)
+    seen, n = set(), 0
+    for line in out.stdout.splitlines():
+        table, key, default = line.split("\t")
+        seen.add(table)
+        if not check(table in TABLES, "the loader's key table %s is one this test knows" % table):
+            continue
+        heading, label, prefix = TABLES[table]
+        if default == "-":
+            continue
+        cell = defaults.get((heading, label, prefix + key))
+        n += 1
+        check(cell == "`%s`" % default,
+              "%s: the loader's default for '%s' is `%s`; docs/configuration.md '%s' says %r"
+              % (table, prefix + key, default, heading, cell))
+    check(out.returncode == 0 and seen == set(TABLES) and n > 30,
+          "the loader's %d key tables were read, %d defaults compared" % (len(seen), n))
 
 
 def loader_keys(restockd):
@@ -100,9 +146,15 @@ def loader_keys(restockd):
     return found
 
 
-def doc_tables(path):
-    """[(heading, label, [keys of the first column])] for every key table of the page."""
-    tables, heading, label, rows = [], None, None, None
+def cells(line):
+    """The cells of a table row, an escaped \\| kept inside its cell."""
+    return [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", line)[1:-1]]
+
+
+def doc_tables(path, defaults=None):
+    """[(heading, label, [keys of the first column])] for every key table of the page;
+    with defaults (a dict), also {(heading, label, key): its "default" cell}."""
+    tables, heading, label, rows, head = [], None, None, None, None
     with open(path) as f:
         for line in f:
             line = line.rstrip("\n")
@@ -111,11 +163,14 @@ def doc_tables(path):
             elif line.startswith("**`"):
                 label = line[3:line.index("`", 3)]
             elif line.startswith("| key |"):
-                rows = []
+                rows, head = [], cells(line)
                 tables.append((heading, label, rows))
             elif rows is not None and line.startswith("| `"):
-                first = line.split("|")[1]
-                rows.extend(re.findall(r"`([^`]+)`", first))
+                row = cells(line)
+                keys = re.findall(r"`([^`]+)`", row[0])
+                rows.extend(keys)
+                if defaults is not None and "default" in head and len(keys) == 1:
+                    defaults[(heading, label, keys[0])] = row[head.index("default")]
             elif rows is not None and not line.startswith("|"):
                 rows = None
     return tables
@@ -126,7 +181,8 @@ def main():
     doc = os.path.join(src, "docs", "configuration.md")
     found = loader_keys(restockd)
     tables = doc_tables(doc)
-    for where, (heading, label, prefix) in sorted(WHERE.items()):
+    for where, table in sorted(WHERE.items()):
+        heading, label, prefix = TABLES[table]
         if not check(where in found, "%s %s: the loader lists its keys" % where):
             continue
         rows = [r for h, lab, t in tables if h == heading and lab == label for r in t]
@@ -154,6 +210,8 @@ def main():
     check(top and sorted(top) == sorted(sections),
           "restock.yaml's sections are the page's headings under '4. restock.yaml' (loader %s,"
           " page %s)" % (sorted(top), sorted(sections)))
+    if len(sys.argv) > 3:
+        check_defaults(sys.argv[3], doc)
     unknown = sorted(w for w in set(found) - set(WHERE) if w[1])
     check(not unknown, "every mapping the loader reported is one this test knows: %s" % unknown)
     print("%d failure(s)" % len(failures))

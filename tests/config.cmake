@@ -25,7 +25,9 @@ add_test(NAME config_docs_examples
                  ${CMAKE_SOURCE_DIR})
 set_tests_properties(config_docs_examples PROPERTIES TIMEOUT 60)
 # docs/configuration.md's key tables are the keys the loader takes, mapping by mapping.
+add_executable(cfg_keys_dump ${RESTOCK_TEST_DIR}/cfg_keys_dump.c)
+target_link_libraries(cfg_keys_dump PRIVATE rsconfig)
 add_test(NAME config_docs_keys
          COMMAND ${RESTOCK_PYTHON} ${RESTOCK_TEST_DIR}/check_config_keys.py $<TARGET_FILE:restockd>
-                 ${CMAKE_SOURCE_DIR})
+                 ${CMAKE_SOURCE_DIR} $<TARGET_FILE:cfg_keys_dump>)
 set_tests_properties(config_docs_keys PROPERTIES TIMEOUT 60)

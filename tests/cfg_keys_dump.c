@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Test helper: prints the loader's key tables (config/cfg_load.c,
+ * cfg_load_key_tables()) one key a line, "TABLE<TAB>KEY<TAB>DEFAULT" (the
+ * default as written in YAML, "-" for none), for tests/check_config_keys.py
+ * to hold docs/configuration.md's defaults against.
+ */
+#include <stdio.h>
+
+#include "config/cfg_schema.h"
+
+int main(void)
+{
+  size_t n, i, j;
+  const struct cfg_key_table *t = cfg_load_key_tables(&n);
+  for(i = 0; i < n; i++)
+    for(j = 0; j < t[i].n; j++)
+      printf("%s\t%s\t%s\n", t[i].name, t[i].keys[j].name,
+             t[i].keys[j].def ? t[i].keys[j].def : "-");
+  return 0;
+}
