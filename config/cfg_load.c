@@ -1686,8 +1686,6 @@ static int ld_finish(struct ld *ld, struct cfg **out, struct cfg_diags *diags)
   cfg->n_devices = ld->ndev;
   for(i = 0; i < cfg->n_devices; i++) {
     struct cfg_device *d = &cfg->devices[i];
-    for(j = 0; j < d->n_points; j++)
-      d->points[j].device = d;
     for(j = 0; j < d->n_consumables; j++)
       d->consumables[j].device = d;
     cfg->n_points += d->n_points;

@@ -67,10 +67,9 @@ struct cfg_device;
 /* Ordered without padding holes, its small fields in one byte each (96 B, was
    112 and 128: RSS, one per point: docs/BENCHMARKS.md). The byte-sized ones
    hold the enum named beside them. */
-struct cfg_point {
+struct cfg_point { /* 88 B (RSS, docs/BENCHMARKS.md); its device is the one whose points[] holds it */
   const char *id;
   struct cfg_pos pos;
-  struct cfg_device *device;
   double scale;             /* default 1 */
   double offset;            /* default 0 */
   const char *unit;         /* NULL when not set */
@@ -110,8 +109,14 @@ struct cfg_consumable {
   enum cfg_model model;
   const char *point_id;     /* the model's `point`, as written */
   struct cfg_point *point;  /* resolved */
-  double full, empty;       /* level */
-  double life, start;       /* usage */
+  union { /* by model (RSS, docs/BENCHMARKS.md: 16 B a consumable); button: neither */
+    struct {
+      double full, empty; /* level */
+    };
+    struct {
+      double life, start; /* usage */
+    };
+  };
   int64_t spares;           /* default 0 */
   int64_t stale_after_ms;   /* default 3 x device poll_interval */
 };

@@ -576,7 +576,6 @@ static void load_points(struct sl *l, const struct cfg_node *v, const char *dpat
       i++;
     item[j] = i < v->n ? i : 0;
     d->values[j] = i < v->n ? vals[i] : NAN;
-    d->dev.points[j].device = &d->dev;
     if(d->transport == SIMCFG_TR_COAP)
       d->dev.points[j].type = CFG_VT_FLOAT64; /* a CoAP value is a number */
   }

@@ -286,7 +286,6 @@ static struct cfg_point *add_point(struct tdev *t, const char *id, const char *p
   p->format = fmt;
   p->scale = 1;
   p->bit = -1;
-  p->device = &t->d;
   return p;
 }
 
