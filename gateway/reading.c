@@ -924,7 +924,6 @@ enum rs_err reading_path_submit_ex(struct reading_path *rp, const struct reading
     *changed = false;
   rp->submitted++;
   lp->n_readings++;
-  lp->attempt_ms = r->wall_ms;
   lp->last_error = r->error;
   if(r->error != READING_OK) {
     lp->n_errors++;
@@ -965,7 +964,6 @@ enum rs_err reading_path_submit_ex(struct reading_path *rp, const struct reading
   lp->has_stored = true;
   lp->stored_value = r->value;
   lp->stored_ms = r->wall_ms;
-  lp->n_stored++;
   rp->stored++;
   return RS_OK;
 }

@@ -80,13 +80,11 @@
 struct reading_path;
 
 /* What the gateway knows of one point now. */
-struct live_point { /* the flags last, without padding between (72 B, was 104: RSS) */
+struct live_point { /* the flags last, without padding between (56 B, was 104: RSS) */
   double value;                  /* last good value */
   int64_t value_ms;              /* wall ms of the last good value */
-  int64_t attempt_ms;            /* wall ms of the last reading, good or not */
   uint64_t n_readings;           /* readings submitted (good and failed) */
   uint64_t n_errors;             /* failed readings */
-  uint64_t n_stored;             /* values written to the store */
   double stored_value;           /* the last value written (or found at warm start) */
   int64_t stored_ms;
   enum reading_error last_error; /* READING_OK when the last reading was good */
