@@ -12,7 +12,8 @@ A key added to the loader without a row, or a row for a key the loader
 refuses, fails with the heading and the key. With CFG_KEYS_DUMP
 (tests/cfg_keys_dump.c: the loader's key tables with the default each key
 takes), every default the loader fills in must be the page's "default"
-cell for that key, as written in YAML.
+cell for that key, as written in YAML. And a rule's `when` on an unknown
+variable lists the variables there are: docs/rules.md's Variables table.
 """
 import os
 import re
@@ -45,6 +46,7 @@ DEVICES_YAML = """devices:
 """
 RULES_YAML = """rules:
   - zzqqxx: 1
+    when: zzqqxx > 1
     match: {zzqqxx: 1}
     order: {zzqqxx: 1}
 """
@@ -126,7 +128,8 @@ def check_defaults(dump, doc):
 
 
 def loader_keys(restockd):
-    """{(file, path): [keys]} from the loader's unknown-key messages."""
+    """{(file, path): [keys]} from the loader's unknown-key messages; the variables
+    of its unknown-variable message under ("rules.d/a.yaml", "when")."""
     with tempfile.TemporaryDirectory(prefix="restock-keys-") as d:
         for sub in ("devices.d", "rules.d"):
             os.mkdir(os.path.join(d, sub))
@@ -143,7 +146,22 @@ def loader_keys(restockd):
         m = pat.match(line)
         if m:
             found[(m.group(1), m.group(2) or "")] = [k.strip() for k in m.group(3).split(",")]
+        m = re.search(r"unknown variable '%s' \(variables are ([^)]*)\)$" % BOGUS, line)
+        if m:
+            found[("rules.d/a.yaml", "when")] = [k.strip() for k in m.group(1).split(",")]
     return found
+
+
+def rules_variables(src):
+    """The first column of docs/rules.md's table under "## Variables"."""
+    names, inside = set(), False
+    with open(os.path.join(src, "docs", "rules.md")) as f:
+        for line in f:
+            if line.startswith("## "):
+                inside = line.startswith("## Variables")
+            elif inside and line.startswith("| `"):
+                names.update(re.findall(r"`([a-z_0-9]+)`", line.split("|")[1]))
+    return names
 
 
 def cells(line):
@@ -212,6 +230,12 @@ def main():
           " page %s)" % (sorted(top), sorted(sections)))
     if len(sys.argv) > 3:
         check_defaults(sys.argv[3], doc)
+    # the rules' variables are docs/rules.md's table of them
+    taken, documented = set(found.get(("rules.d/a.yaml", "when"), [])), rules_variables(src)
+    check(taken and taken == documented,
+          "the variables a rule's `when` takes are docs/rules.md's Variables table (missing "
+          "there: %s; not taken: %s)" % (sorted(taken - documented), sorted(documented - taken)))
+    found.pop(("rules.d/a.yaml", "when"), None)
     unknown = sorted(w for w in set(found) - set(WHERE) if w[1])
     check(not unknown, "every mapping the loader reported is one this test knows: %s" % unknown)
     print("%d failure(s)" % len(failures))
