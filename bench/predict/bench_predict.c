@@ -166,6 +166,7 @@ struct result {
   size_t judged, stockouts, early, triggers, ls_stockouts, ls_early, old_stockouts, old_early;
   size_t old_triggers, ls_triggers;
   size_t late_change; /* stockouts of parts whose rate changed inside the lead time */
+  size_t near_miss;   /* stockouts whose trigger fired less than 6 hours late */
   size_t parts;
 };
 
@@ -303,6 +304,8 @@ static void run_trace(const struct gen_trace *tr, struct result *res)
       if((trig == INT64_MAX || trig > sg->empty_ms - lead) && sg->change_ms != INT64_MAX &&
          sg->change_ms > sg->empty_ms - lead)
         res->late_change++;
+      if(trig != INT64_MAX && trig > sg->empty_ms - lead && trig <= sg->empty_ms - lead + 6 * HOUR_MS)
+        res->near_miss++;
       order_outcome(trig_ls, sg, &res->ls_stockouts, &res->ls_early, &res->ls_triggers);
       order_outcome(trig_old, sg, &res->old_stockouts, &res->old_early, &res->old_triggers);
       if(opt_verbose && (trig == INT64_MAX || trig > sg->empty_ms - lead ||
@@ -510,6 +513,7 @@ int main(int argc, char **argv)
     tot.judged += res.judged;
     tot.stockouts += res.stockouts;
     tot.late_change += res.late_change;
+    tot.near_miss += res.near_miss;
     tot.early += res.early;
     tot.triggers += res.triggers;
     tot.ls_stockouts += res.ls_stockouts;
@@ -544,6 +548,7 @@ int main(int argc, char **argv)
     printf("     of the stockouts, %zu are parts whose rate changed less than the lead time before "
            "empty\n     (no order placed after the change can arrive in time)\n",
            tot.late_change);
+    printf("     and %zu fired less than 6 hours late (4.75-5 days before empty)\n", tot.near_miss);
     printf("     old rule (days_left < lead + 2): early %.1f%%; LS with it: early %.1f%%\n",
            100.0 * (double)tot.old_early / (double)(tot.old_triggers ? tot.old_triggers : 1),
            100.0 * (double)tot.ls_early / (double)(tot.ls_triggers ? tot.ls_triggers : 1));
