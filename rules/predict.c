@@ -106,6 +106,9 @@ enum { FIT_NONE = 0, FIT_LINEAR = 1, FIT_EXP = 2 };
 #ifndef QUIET_STEPS
 #define QUIET_STEPS       1.0    /* a noisy value frozen for less than this many steps' use is no freeze */
 #endif
+#ifndef FROZEN_CONF_D
+#define FROZEN_CONF_D     3.0    /* days frozen beyond the normal pause that halve the confidence */
+#endif
 #ifndef IDLE_CAP_D
 #define IDLE_CAP_D        3.0    /* a pause longer than this is never "normal" */
 #endif
@@ -133,6 +136,18 @@ enum { FIT_NONE = 0, FIT_LINEAR = 1, FIT_EXP = 2 };
 #endif
 #ifndef WEEK_FIT_D
 #define WEEK_FIT_D        7.0    /* ... and the segment spans this many days */
+#endif
+#ifndef STOP_SKIP
+#define STOP_SKIP         1      /* 1: stops are taken out of the lines' time (skip_stops) */
+#endif
+#ifndef STOP_MIN_D
+#define STOP_MIN_D        4.0    /* days: a shorter run of one value is no stop (a weekend) */
+#endif
+#ifndef STOP_STEPS
+#define STOP_STEPS        3.0    /* ... nor one over which the rate uses fewer of the sensor's steps */
+#endif
+#ifndef STOP_SHARE
+#define STOP_SHARE        0.25   /* ... nor one that ends with a jump of this share of that use */
 #endif
 #define WRAP_SHARE        0.25   /* a wrap: old value in the top, new in the bottom quarter */
 
@@ -815,6 +830,79 @@ static double work_days(int64_t wall_ms, const double f[7], const double c[8])
 }
 
 /*
+ * A stop (docs/prediction.md, "Stops"): a run of closed buckets whose value
+ * did not move at all (the same stored value: an exact counter or a frozen
+ * sensor) for STOP_MIN_D days or more, while the rate the line saw
+ * (`rate`, remaining per day) would have used more than STOP_STEPS of the
+ * sensor's own steps meanwhile (so a quantised level's plateau between two
+ * steps is no stop), and, when the value moved again, moved by less than
+ * STOP_SHARE of that use (a stuck sensor jumps back to the truth: no stop).
+ * A shutdown, a holiday, a machine broken down: no use, and no rate
+ * either. Each stop's time is taken out of the lines' time axes: its
+ * buckets but the first are left out and the later ones moved back by its
+ * span, so the line sees the rate of the days the part was in use, and a
+ * stop is not a rate change to zero (nor, while it lasts, a reason for one).
+ * t (calendar days), y (remaining), x (model values), w (working days; may
+ * be NULL) and oi (each point's bucket index) hold n points; they are
+ * compacted in place. Returns the points kept. O(n).
+ */
+static size_t skip_stops(double *t, double *y, double *x, double *w, uint8_t *oi, size_t n,
+                         double rate)
+{
+  double q = 0, gone_t = 0, gone_w = 0, prev_t = 0, prev_w = 0;
+  bool in_stop[PREDICT_WINDOW]; /* the point is a stop's but its first */
+  size_t i, a, b, k = 0;
+  if(!(rate > RATE_EPS) || n < 2)
+    return n;
+  /* the sensor's step: the largest move that ends a run of one value (a
+     level read in steps of 10 % stays on a value for days, then moves by
+     a step, or by a part of one when a bucket straddles it; a counter's
+     runs are nights and weekends, and end with a little use) */
+  for(a = 0; a < n; a = b + 1) {
+    for(b = a; b + 1 < n && y[b + 1] == y[a]; b++)
+      ;
+    if(b > a && b + 1 < n && fabs(y[b + 1] - y[b]) > q)
+      q = fabs(y[b + 1] - y[b]);
+  }
+  for(a = 0; a < n; a = b + 1) {
+    double span;
+    bool stop;
+    for(b = a; b + 1 < n && y[b + 1] == y[a]; b++)
+      ;
+    span = t[b] - t[a];
+    stop = b > a && span >= STOP_MIN_D && rate * span > STOP_STEPS * q &&
+           (b + 1 == n || y[b] - y[b + 1] < STOP_SHARE * rate * span);
+    in_stop[a] = false;
+    for(i = a + 1; i <= b; i++)
+      in_stop[i] = stop;
+    k += stop ? 1 : b - a + 1;
+  }
+  if(k == n || k < MIN_BUCKETS)
+    return n;
+  /* compact in place (the write index never passes the read index) */
+  for(i = 0, k = 0; i < n; i++) {
+    double ti = t[i], wi = w ? w[i] : 0;
+    if(in_stop[i]) {
+      /* the time since the previous point (of the same stop) is no use */
+      gone_t += ti - prev_t;
+      gone_w += wi - prev_w;
+    }
+    prev_t = ti;
+    prev_w = wi;
+    if(in_stop[i])
+      continue;
+    t[k] = t[i] - gone_t;
+    y[k] = y[i];
+    x[k] = x[i];
+    oi[k] = oi[i];
+    if(w)
+      w[k] = w[i] - gone_w;
+    k++;
+  }
+  return k;
+}
+
+/*
  * Recompute the cached fit from the closed buckets. O(PREDICT_WINDOW).
  * Buckets before a remembered rate change are dropped first. For a rising
  * level point with positive values, a line on log(raw) (a clogging curve)
@@ -830,9 +918,10 @@ static void refit_fit(struct predictor *p)
   struct predict_fit *f = &p->fit;
   struct line all, use;
   size_t n = p->n, i, lo = 0, use_lo;
-  bool positive = true;
+  bool positive = true, weekly = false;
   const double *tl = t; /* the lines' time axis: calendar days, or working days */
-  double filt_d = ((double)p->filt_ms - (double)p->seg_start_ms) / DAY_MS;
+  double filt_d = ((double)p->filt_ms - (double)p->seg_start_ms) / DAY_MS, t_last, w_last = 0;
+  uint8_t oi[PREDICT_WINDOW]; /* each point's bucket (points in a stop are left out) */
 
   bool was_fast = p->fit_fast;
 
@@ -857,12 +946,48 @@ static void refit_fit(struct predictor *p)
     t[i] = (double)bt_s(p, i) / DAY_S;
     y[i] = 0.5 + (double)p->bx[i] * step;
     x[i] = x_of_remaining(pp, y[i]);
+    oi[i] = (uint8_t)i;
     if(i >= lo && !(x[i] > 0))
       positive = false;
+  }
+  t_last = t[n - 1];
+  /* Once the weekly profile is known, lines are fitted in working time
+     (a day counts its profile factor): idle weekends and busy weekdays then
+     lie on one line, a recent part that ends on a weekend is not "slower",
+     and the slope is the mean rate per day that predict_eval() walks
+     through the profile. (Not for the clogging curve.) */
+  {
+    double wf[7], c[8], w0;
+    double sigma = pp->model == PREDICT_MODEL_USAGE ? 0 : p->noise * 0.8862;
+    if(WEEK_FIT && K_WEEK && t[n - 1] - t[lo] >= WEEK_FIT_D && week_factors(p, sigma, wf)) {
+      c[0] = 0;
+      for(i = 0; i < 7; i++)
+        c[i + 1] = c[i] + wf[i];
+      w0 = work_days(p->seg_start_ms, wf, c);
+      for(i = 0; i < n; i++)
+        w[i] = work_days(p->seg_start_ms + (int64_t)bt_s(p, i) * 1000, wf, c) - w0;
+      w_last = w[n - 1];
+      filt_d = work_days(p->filt_ms, wf, c) - w0;
+      weekly = true;
+    }
   }
   all = theil(t, y, lo, n);
   if(!all.ok)
     return;
+  /* Stops (a shutdown, a holiday) are taken out of the time axes: a stop
+     is no rate change. The newest point keeps its place in time: the line
+     is evaluated from the newest bucket's calendar time (t_last). */
+  if(STOP_SKIP && n >= MIN_BUCKETS) {
+    size_t k = skip_stops(t, y, x, weekly ? w : NULL, oi, n, fabs(all.slope));
+    if(k != n) {
+      n = k;
+      all = theil(t, y, lo, n);
+      if(!all.ok)
+        return;
+    }
+  }
+  /* the newest reading, relative to the newest point kept */
+  filt_d += (weekly ? w[n - 1] - w_last : t[n - 1] - t_last);
   use = all;
   use_lo = lo;
 
@@ -882,7 +1007,7 @@ static void refit_fit(struct predictor *p)
         f->slope = (float)e.slope;
         f->se = (float)e.se;
         f->anchor = (float)e.anchor;
-        f->t_ref_d = (float)e.t_ref;
+        f->t_ref_d = (float)t_last; /* e.t_ref is t[n - 1], moved back by the stops */
         f->resid_rel = (float)(change > 1e-12 ? rexp / change : 1.0);
         {
           double jd = wander(t, ly, lo, n, &e) / e.slope;
@@ -894,28 +1019,12 @@ static void refit_fit(struct predictor *p)
     }
   }
 
-  /* Once the weekly profile is known, lines are fitted in working time
-     (a day counts its profile factor): idle weekends and busy weekdays then
-     lie on one line, a recent part that ends on a weekend is not "slower",
-     and the slope is the mean rate per day that predict_eval() walks
-     through the profile. */
-  {
-    double wf[7], c[8], w0;
-    double sigma = pp->model == PREDICT_MODEL_USAGE ? 0 : p->noise * 0.8862;
-    if(WEEK_FIT && K_WEEK && t[n - 1] - t[lo] >= WEEK_FIT_D && week_factors(p, sigma, wf)) {
-      c[0] = 0;
-      for(i = 0; i < 7; i++)
-        c[i + 1] = c[i] + wf[i];
-      w0 = work_days(p->seg_start_ms, wf, c);
-      for(i = 0; i < n; i++)
-        w[i] = work_days(p->seg_start_ms + (int64_t)bt_s(p, i) * 1000, wf, c) - w0;
-      filt_d = work_days(p->filt_ms, wf, c) - w0;
-      tl = w;
-      all = theil(tl, y, lo, n);
-      if(!all.ok)
-        return;
-      use = all;
-    }
+  if(weekly) {
+    tl = w;
+    all = theil(tl, y, lo, n);
+    if(!all.ok)
+      return;
+    use = all;
   }
   if(n - lo >= RECENT_MIN) {
     /* Readings that stayed below the line OFF_CONFIRM times in a row say
@@ -940,7 +1049,7 @@ static void refit_fit(struct predictor *p)
            change: used, but the history stays, so the next refit can
            take it back. */
         if(t[n - 1] - t[cp] >= REMEMBER_D)
-          p->rate_from_s = bt_s(p, cp);
+          p->rate_from_s = bt_s(p, oi[cp]);
       }
     }
   }
@@ -949,7 +1058,7 @@ static void refit_fit(struct predictor *p)
   f->se = (float)use.se;
   f->anchor = (float)use.anchor;
   /* the line's value at the newest bucket, whose calendar time is kept */
-  f->t_ref_d = (float)t[n - 1];
+  f->t_ref_d = (float)t_last;
   {
     double change = fabs(use.slope) * (tl[n - 1] - tl[use_lo]);
     f->resid_rel = (float)(change > 1e-12 ? use.resid / change : (use.resid > 0 ? 1.0 : 0.0));
@@ -1968,6 +2077,10 @@ void predict_eval(const struct predictor *p, int64_t now_ms, struct prediction *
   out->days_left_p10 = p10;
   out->days_left_p90 = p90;
   out->rate_per_day = 100.0 * (isfinite(rate) ? rate : 0);
+  /* a value frozen past its normal pause says nothing about the part: the
+     confidence is halved FROZEN_CONF_D days beyond it, a third at twice that */
+  if(excess > 0)
+    conf *= FROZEN_CONF_D / (FROZEN_CONF_D + excess);
   out->confidence = !(conf > 0) ? 0 : (conf > 1 ? 1 : conf);
   if(isfinite(days)) {
     double ms = days * DAY_MS;

@@ -6,3 +6,5 @@ restock_unit_test(test_predict_families
                   SOURCES ${RESTOCK_TEST_DIR}/test_predict_families.c
                           ${CMAKE_SOURCE_DIR}/bench/predict/predict_gen.c
                   LIBS rsrules rsconfig)
+# Values that stop moving: a sensor stuck until replacement, a shutdown, a new filter's first days.
+restock_unit_test(test_predict_stops SOURCES ${RESTOCK_TEST_DIR}/test_predict_stops.c LIBS rsrules)

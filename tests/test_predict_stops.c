@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Unit tests of the depletion predictor (rules/predict.c) for what a value
+ * that stops moving means (docs/prediction.md, "Stops" and "Bounds"): a
+ * sensor stuck until its part is replaced must still get the part ordered,
+ * and a machine's shutdown is no rate change. Found by
+ * bench/predict's plant suite (docs/BENCHMARKS.md).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+/* cmocka after the standard headers it needs */
+#include <cmocka.h>
+#include <math.h>
+#include <stdio.h>
+
+#include "rules/predict.h"
+
+#define HOUR_MS INT64_C(3600000)
+#define MIN_MS  INT64_C(60000)
+#define DAY_MS  (24 * HOUR_MS)
+#define T0      INT64_C(1767225600000) /* 2026-01-01T00:00:00Z, a Thursday */
+#define LEAD_D  5.5                    /* lead time + handling, as bench/predict */
+#define RISK    0.05                   /* orders.stockout_risk's default */
+
+/* Deterministic noise in [-1, 1] (xorshift), so every run sees the same trace. */
+static uint64_t rng_state;
+static double noise1(void)
+{
+  rng_state ^= rng_state << 13;
+  rng_state ^= rng_state >> 7;
+  rng_state ^= rng_state << 17;
+  return (double)(rng_state >> 11) / (double)(UINT64_C(1) << 52) - 1.0;
+}
+
+/* Whether the default rule orders on pr: the risk of running out within the lead time. */
+static bool orders(const struct prediction *pr)
+{
+  return predict_risk_within(pr->days_left_p10, pr->days_left_p90, LEAD_D) > RISK;
+}
+
+/*
+ * A level sensor (0.3 % noise, read every 30 minutes) on a part used
+ * steadily over 60 days sticks on day 30 and stays stuck until the part is
+ * replaced. The value says nothing any more: the life must not turn
+ * infinite, the confidence must fall, and the low bound must fall with the
+ * time frozen until the default rule orders, at the latest with the lead
+ * time left (day 54.5). Before: after two weeks frozen the freeze was taken
+ * for a rate change to zero (days left infinite, confidence 1, never
+ * ordered: plant suite seed 1, stuck trace 32).
+ */
+static void test_stuck_until_replaced(void **state)
+{
+  struct predict_params pp;
+  struct predictor p;
+  struct prediction pr;
+  int64_t t, ordered = INT64_MAX;
+  double frozen = NAN;
+  (void)state;
+  rng_state = 71;
+  predict_params_default(&pp, PREDICT_MODEL_LEVEL);
+  pp.full = 100;
+  pp.empty = 0;
+  assert_int_equal(predict_init(&p, &pp), PREDICT_OK);
+  for(t = 0; t < 60 * DAY_MS; t += HOUR_MS / 2) {
+    double v = 100.0 * (1.0 - (double)t / DAY_MS / 60) + 0.3 * noise1();
+    if(t >= 30 * DAY_MS) {
+      if(isnan(frozen))
+        frozen = v;
+      v = frozen;
+    }
+    predict_add(&p, T0 + t, v, NULL);
+    if(t < 30 * DAY_MS || t % (6 * HOUR_MS))
+      continue;
+    predict_eval(&p, T0 + t, &pr);
+    assert_true(isfinite(pr.days_left));
+    if(ordered == INT64_MAX && orders(&pr))
+      ordered = t;
+  }
+  predict_eval(&p, T0 + 59 * DAY_MS, &pr);
+  printf("stuck from day 30: ordered on day %.2f, at day 59 days_left %.2f p10 %.2f conf %.2f\n",
+         ordered == INT64_MAX ? -1.0 : (double)ordered / DAY_MS, pr.days_left, pr.days_left_p10,
+         pr.confidence);
+  assert_true(ordered <= (int64_t)((60 - LEAD_D) * DAY_MS));
+  assert_true(pr.confidence < 0.3);
+}
+
+/*
+ * An operating-hours counter (0.1 h) of a machine on one shift (06:00 to
+ * 16:00 UTC every day) against a rated life of 1000 hours: 41 days of work,
+ * a 16-day shutdown (the counter stands still), then work again. A stop
+ * is no rate change: during the shutdown days_left stays finite, and on the
+ * first days after the restart it is the hours left at 10 a day. Before:
+ * the shutdown was remembered as a rate change to zero and days_left was
+ * infinite for days after the restart (plant suite seed 1, bearing trace
+ * 16: the order came a day late).
+ */
+static void test_shutdown_not_rate_change(void **state)
+{
+  struct predict_params pp;
+  struct predictor p;
+  struct prediction pr;
+  int64_t t;
+  double hours = 0;
+  (void)state;
+  predict_params_default(&pp, PREDICT_MODEL_USAGE);
+  pp.life = 1000;
+  assert_int_equal(predict_init(&p, &pp), PREDICT_OK);
+  for(t = 0; t <= 60 * DAY_MS; t += 10 * MIN_MS) {
+    int64_t in_day = t % DAY_MS;
+    bool stopped = t >= 41 * DAY_MS && t < 57 * DAY_MS;
+    if(!stopped && in_day > 6 * HOUR_MS && in_day <= 16 * HOUR_MS)
+      hours += 10.0 / 60;
+    predict_add(&p, T0 + t, floor(hours * 10 + 1e-9) / 10, NULL);
+    if(t % (6 * HOUR_MS))
+      continue;
+    predict_eval(&p, T0 + t, &pr);
+    if(t >= DAY_MS)
+      assert_true(isfinite(pr.days_left));
+    if(t >= 57 * DAY_MS + 18 * HOUR_MS) {
+      /* (1000 - hours) hours left at 10 a day */
+      double truth = (1000 - hours) / 10;
+      if(t % DAY_MS == 0)
+        printf("day %.2f after a 16-day stop: days_left %.2f, truth %.2f\n",
+               (double)t / DAY_MS, pr.days_left, truth);
+      assert_true(fabs(pr.days_left - truth) < 0.15 * truth);
+    }
+  }
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_stuck_until_replaced),
+      cmocka_unit_test(test_shutdown_not_rate_change),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
