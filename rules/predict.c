@@ -106,6 +106,12 @@ enum { FIT_NONE = 0, FIT_LINEAR = 1, FIT_EXP = 2 };
 #ifndef QUIET_STEPS
 #define QUIET_STEPS       1.0    /* a noisy value frozen for less than this many steps' use is no freeze */
 #endif
+#ifndef NEW_CONF_MIN
+#define NEW_CONF_MIN      0.05   /* a new part's bounds need this confidence ... */
+#endif
+#ifndef NEW_PART_D
+#define NEW_PART_D        3.0    /* ... in its first days */
+#endif
 #ifndef FROZEN_CONF_D
 #define FROZEN_CONF_D     3.0    /* days frozen beyond the normal pause that halve the confidence */
 #endif
@@ -2059,6 +2065,13 @@ void predict_eval(const struct predictor *p, int64_t now_ms, struct prediction *
        !(CHANGE_BOUNDS && hist_conf(p->n) >= MIN_BOUND_HIST && f->slope < 0 &&
          f->se < CHANGE_RSE * -f->slope)) ||
       diff_ms(p->last_ms, p->seg_start_ms) < DAY_MS))
+    unknown = true;
+  /* A new part whose fit explains nothing yet (confidence near 0: the
+     readings' noise, a filter's pump-start surges and cold oil, is as
+     large as the use seen) has no bounds in its first days: a p10 from
+     that fit ordered new filters on their first day. */
+  if(p->fit_kind != FIT_NONE && days > 0 && conf < NEW_CONF_MIN &&
+     diff_ms(p->last_ms, p->seg_start_ms) < NEW_PART_D * DAY_MS)
     unknown = true;
   if(!(days >= 0))
     days = days < 0 ? 0 : INFINITY;
