@@ -103,6 +103,9 @@ enum { FIT_NONE = 0, FIT_LINEAR = 1, FIT_EXP = 2 };
 #ifndef MOVE_FULL
 #define MOVE_FULL         1      /* the rate before a freeze comes from a fit on a full history */
 #endif
+#ifndef OFF_CLOSE
+#define OFF_CLOSE         4      /* while readings stay below the line, a bucket closes at 1/OFF_CLOSE of its width */
+#endif
 #ifndef QUIET_STEPS
 #define QUIET_STEPS       1.0    /* a noisy value frozen for less than this many steps' use is no freeze */
 #endif
@@ -1155,7 +1158,15 @@ static uint32_t seg_seconds(const struct predictor *p, int64_t wall_ms)
 static void bucket_add(struct predictor *p, int64_t wall_ms, double x)
 {
   uint32_t ts = seg_seconds(p, wall_ms);
-  if(p->open_n > 0 && (uint64_t)ts >= (uint64_t)p->open_start_s + p->width_s)
+  /* While the filtered readings stay below the line (OFF_CONFIRM in a row:
+     the part is being used faster than the line says), a bucket closes
+     after a quarter of its width (and 3 readings): late in a long part a
+     bucket is 1-3 days wide, the fit waits for it to close and a rate
+     change needs 5 of them, so a speed-up in the last week was followed
+     days late (bench/predict seed 71's rate-change 8). */
+  if(p->open_n > 0 && ((uint64_t)ts >= (uint64_t)p->open_start_s + p->width_s ||
+                       (OFF_CLOSE && p->off_n <= -OFF_CONFIRM && p->open_n >= 3 &&
+                        (uint64_t)ts >= (uint64_t)p->open_start_s + p->width_s / OFF_CLOSE)))
     close_bucket(p);
   if(p->open_n == 0)
     p->open_start_s = ts;

@@ -1015,6 +1015,40 @@ static void test_stuck_and_dropout_widen(void **state)
 }
 
 /*
+ * A part used steadily for 45 days (1.5 % a day, read every half hour)
+ * whose use triples 7.2 days before it is empty: late in a long part a
+ * bucket is 32 hours wide and a rate change needs 5 of them, so the
+ * speed-up was taken 3.7 days after it came and the default rule (risk of
+ * running out within the 5-day lead time and the half-day handling above
+ * 5 %) fired 3.5 days before empty. While the readings stay below the line
+ * the buckets close after a quarter of their width: it fires in time, at
+ * least the lead time before empty.
+ */
+static void test_speed_up_late_in_long_part(void **state)
+{
+  struct predict_params pp;
+  struct predictor p;
+  struct prediction pr;
+  int64_t t;
+  double fired = -1, empty_d = 45 + 32.5 / 4.5;
+  (void)state;
+  rng_state = 29;
+  level_params(&pp, 100, 0);
+  predict_init(&p, &pp);
+  for(t = 0; t <= 52 * DAY_MS && fired < 0; t += HOUR_MS / 2) {
+    double d = (double)t / DAY_MS;
+    double level = d < 45 ? 100 - 1.5 * d : 32.5 - 4.5 * (d - 45);
+    predict_add(&p, T0 + t, level + 0.3 * noise1(), NULL);
+    predict_eval(&p, T0 + t, &pr);
+    if(predict_risk_within(pr.days_left_p10, pr.days_left_p90, 5.5) > 0.05)
+      fired = d;
+  }
+  printf("late speed-up: the rule fired %.2f days before empty\n", empty_d - fired);
+  assert_true(fired > 45);
+  assert_true(empty_d - fired >= 5);
+}
+
+/*
  * A quantised sensor read once a working day repeats its value for days
  * while the part wears less than a step: a tread gauge in 0.1 mm steps on a
  * tyre wearing 0.02 mm a day (a step in 5 days, plus weekends). That is no
@@ -1821,6 +1855,7 @@ int main(void)
       cmocka_unit_test(test_risk_within),
       cmocka_unit_test(test_stuck_and_dropout_widen),
       cmocka_unit_test(test_quantised_value_not_stuck),
+      cmocka_unit_test(test_speed_up_late_in_long_part),
       cmocka_unit_test(test_second_freeze_prompt),
       cmocka_unit_test(test_bad_input_state_intact),
       cmocka_unit_test(test_counter_wrap),
