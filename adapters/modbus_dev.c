@@ -11,14 +11,25 @@
 #include "base/log.h"
 #include "base/rs_util.h"
 
+/* Free the requests' outcomes (their details) of the current plan. */
+static void outs_free(struct mbd *m)
+{
+  size_t i;
+  if(m->outs) {
+    for(i = 0; i < m->plan.n_reqs; i++)
+      free(m->outs[i].detail);
+  }
+  FREE_NULL(m->outs);
+}
+
 void mbd_plan(struct mbd *m, const struct cfg_device *d)
 {
   char err[256];
+  outs_free(m);
   mbplan_free(&m->plan);
   if(mbplan_build(d, &m->plan, err, sizeof(err)))
     log_warn("device %s: %s", d->id, err);
   FREE_NULL(m->pts);
-  FREE_NULL(m->outs);
   m->n_pts = d->n_points;
   m->pts = rs_xcalloc(m->n_pts ? m->n_pts : 1, sizeof(*m->pts));
   m->outs = rs_xcalloc(m->plan.n_reqs ? m->plan.n_reqs : 1, sizeof(*m->outs));
@@ -26,9 +37,9 @@ void mbd_plan(struct mbd *m, const struct cfg_device *d)
 
 void mbd_free(struct mbd *m)
 {
+  outs_free(m);
   mbplan_free(&m->plan);
   FREE_NULL(m->pts);
-  FREE_NULL(m->outs);
   m->n_pts = 0;
 }
 
@@ -40,12 +51,14 @@ void mbd_set(struct mbd *m, const struct cfg_device *d, size_t i, enum mbd_fail 
   size_t n;
   o->f = f;
   o->code = code;
-  (void)rs_snprintf(o->detail, sizeof(o->detail), "%s %u..%u of unit %d: ",
+  if(!o->detail)
+    o->detail = rs_xmalloc(MBD_DETAIL_MAX);
+  (void)rs_snprintf(o->detail, MBD_DETAIL_MAX, "%s %u..%u of unit %d: ",
                     cfg_regtable_name(r->table), (unsigned)r->start,
                     (unsigned)(r->start + r->count - 1), d->unit_id);
   n = strlen(o->detail);
   o->what_at = (uint8_t)(n < UINT8_MAX ? n : 0);
-  (void)rs_strlcpy(o->detail + n, what, sizeof(o->detail) - n);
+  (void)rs_strlcpy(o->detail + n, what, MBD_DETAIL_MAX - n);
 }
 
 #define NOT_TRIED "not tried: the poll had no attempts left"
@@ -62,7 +75,7 @@ void mbd_begin(struct mbd *m, const struct cfg_device *d)
   for(i = 0; i < m->plan.n_reqs; i++) {
     m->outs[i].f = MBD_TIMEOUT;
     m->outs[i].code = 0;
-    m->outs[i].detail[0] = '\0';
+    FREE_NULL(m->outs[i].detail); /* a device that failed once holds none once it answers */
   }
 }
 
@@ -70,7 +83,7 @@ void mbd_begin(struct mbd *m, const struct cfg_device *d)
 static const char *detail_of(struct mbd *m, const struct cfg_device *d, size_t i)
 {
   struct mbd_out *o = &m->outs[i];
-  if(!o->detail[0])
+  if(!o->detail || !o->detail[0])
     mbd_set(m, d, i, o->f, o->code, NOT_TRIED);
   return o->detail;
 }

@@ -30,11 +30,16 @@
 /* How one request of a poll ended. */
 enum mbd_fail { MBD_OK, MBD_TIMEOUT, MBD_IO, MBD_BUSY, MBD_EXCEPTION, MBD_MALFORMED };
 
+#define MBD_DETAIL_MAX 200 /* bytes of a request's detail, with its NUL */
+
 struct mbd_out {
   enum mbd_fail f;
-  int code;         /* the exception code (MBD_EXCEPTION, MBD_BUSY) */
-  char detail[200]; /* "holding 100..109 of unit 1: no answer in time" */
-  uint8_t what_at;  /* where in detail the failure starts ("no answer in time") */
+  int code;        /* the exception code (MBD_EXCEPTION, MBD_BUSY) */
+  uint8_t what_at; /* where in detail the failure starts ("no answer in time") */
+  /* "holding 100..109 of unit 1: no answer in time"; NULL when none in this
+     poll: MBD_DETAIL_MAX bytes allocated by a failure, freed when the next
+     poll begins (most requests never fail: 24 B a request instead of 212, RSS) */
+  char *detail;
 };
 
 /* What a point's last read gave, so changes are logged once (2 bytes). */
