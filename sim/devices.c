@@ -134,6 +134,8 @@ struct devices {
   struct rs_clock *clock;
   double scale;
   int64_t start_sim;
+  int64_t start_real; /* the real wall ms the clock was anchored at (start_sim then) */
+  int64_t tick_gap_max; /* the longest simulated ms between two ticks (the sim's own lag) */
   pthread_mutex_t mu; /* kstate, bstate, cur (written by the thread, read by state_json) */
   pthread_t thread;
   bool running;
@@ -406,6 +408,8 @@ static void tick(struct devices *d)
   }
   for(i = 0; i < d->n_bs; i++)
     b_update(&d->bs[i], now, d->start_sim);
+  if(dt > d->tick_gap_max)
+    d->tick_gap_max = dt;
   pthread_mutex_unlock(&d->mu);
   d->last_tick_sim = now;
   for(i = 0; i < d->n_devs; i++) {
@@ -766,6 +770,7 @@ int devices_start(const struct simcfg *cfg, double time_scale, struct devices **
   d->cfg = cfg;
   d->scale = time_scale > 0 ? time_scale : 1;
   d->start_sim = cfg->start_set ? cfg->start_wall_ms : real;
+  d->start_real = real;
   d->wake[0] = d->wake[1] = -1;
   pthread_mutex_init(&d->mu, NULL);
   d->clock = clock_new_scaled(d->scale, d->start_sim, real);
@@ -988,6 +993,11 @@ char *devices_state_json(void *ctx)
   clock_format_rfc3339(now, t, sizeof(t));
   json_object_set_new(root, "sim_time", json_string(t));
   json_object_set_new(root, "time_scale", json_real(d->scale));
+  /* the scaled clock's anchor, for a gateway that must share the timeline (bench/plant) */
+  json_object_set_new(root, "time_anchor",
+                      json_pack("{s:I,s:I}", "sim_ms", (json_int_t)d->start_sim, "real_ms",
+                                (json_int_t)d->start_real));
+  json_object_set_new(root, "tick_gap_max_seconds", json_real((double)d->tick_gap_max / 1000.0));
   for(i = 0; i < d->n_devs; i++) {
     const struct sdev *sd = &d->devs[i];
     json_t *dj = json_pack("{s:s,s:s,s:s,s:i}", "id", sd->cfg->id, "transport",

@@ -87,16 +87,29 @@ static void sim_stop(struct sim *sim)
   sim->devices = NULL;
 }
 
-/* Wait for a stop signal; meanwhile hand the shop's deliveries to the devices. */
+/*
+ * Wait for a stop signal; meanwhile hand the shop's deliveries to the
+ * devices: every 100 ms, and at the real millisecond the next order on its
+ * way is due (at a high time scale 100 ms are hours of simulated time: a
+ * delivery reached the shelf up to that late, and a part that waited for it
+ * stood empty that much longer).
+ */
 static int sim_wait(struct sim *sim, const sigset_t *set)
 {
-  struct timespec ts = {0, 100 * 1000 * 1000};
+  int64_t next = INT64_MAX;
   for(;;) {
-    int sig = sigtimedwait(set, NULL, &ts);
+    int64_t ms = 100, left = next == INT64_MAX ? INT64_MAX : next - clock_real_wall_ms();
+    struct timespec ts;
+    int sig;
+    if(left < ms)
+      ms = left < 1 ? 1 : left;
+    ts.tv_sec = 0;
+    ts.tv_nsec = (long)ms * 1000 * 1000;
+    sig = sigtimedwait(set, NULL, &ts);
     if(sig > 0)
       return sig;
     if(sim->shop && sim->devices)
-      shop_poll_deliveries(sim->shop, devices_delivered, sim->devices);
+      shop_poll_deliveries(sim->shop, devices_delivered, sim->devices, &next);
   }
 }
 

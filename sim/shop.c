@@ -61,7 +61,8 @@ struct shop {
   int64_t delivered_seq;    /* orders up to this seq were reported delivered */
   int64_t *reported;        /* orders above delivered_seq reported delivered (out of order) */
   size_t n_reported;
-  uint64_t pace_rng;        /* lead-time jitter dice (under mu) */
+  uint64_t pace_rng;        /* lead-time jitter dice: the seed of every product's stream */
+  uint64_t *pace_n;         /* per product (cfg->products order): orders it set the pace of */
 };
 
 /* What the faults decided for one request. */
@@ -359,25 +360,36 @@ static const char *order_status(const struct shop *s, int64_t created_ms, int64_
 /*
  * The pace of a new order (lock held): the longest lead_time_days of its
  * lines' products, times 1 +- pace.jitter (uniform); 0 when no line has a
- * lead time (then order_status uses ship_after + deliver_after).
+ * lead time (then order_status uses ship_after + deliver_after). The draw
+ * is the n-th of the slowest product's own stream (n: the orders it set the
+ * pace of since the shop started): one part ordered more often, or at other
+ * times, leaves every other product's lead times as they were (one stream
+ * for all orders made each part's deliveries depend on every other part's
+ * order count, and a plant bench's figures on the smallest change).
  */
 static int64_t order_pace(struct shop *s, const json_t *root)
 {
   const json_t *lines = json_object_get(root, "lines"), *line;
-  int64_t lead_days = 0;
+  const struct simcfg_product *slow = NULL;
+  uint64_t state;
   double u;
-  size_t i;
+  size_t i, k;
   json_array_foreach(lines, i, line)
   {
     const struct simcfg_product *p =
         simcfg_find_product(s->cfg, json_string_value(json_object_get(line, "sku")));
-    if(p && p->lead_time_days > lead_days)
-      lead_days = p->lead_time_days;
+    if(p && p->lead_time_days > 0 && (!slow || p->lead_time_days > slow->lead_time_days))
+      slow = p;
   }
-  if(!lead_days)
+  if(!slow)
     return 0;
-  u = (double)(rng_next(&s->pace_rng) >> 11) * (1.0 / 9007199254740992.0);
-  return (int64_t)((double)lead_days * 86400000.0 * (1.0 + s->cfg->jitter * (2.0 * u - 1.0)));
+  k = (size_t)(slow - s->cfg->products);
+  state = s->pace_rng ^ ((uint64_t)(k + 1) * UINT64_C(0xD1B54A32D192ED03));
+  state += s->pace_n[k]++ * UINT64_C(0x9E3779B97F4A7C15);
+  (void)rng_next(&state); /* mixes the product and the count in */
+  u = (double)(rng_next(&state) >> 11) * (1.0 / 9007199254740992.0);
+  return (int64_t)((double)slow->lead_time_days * 86400000.0 *
+                   (1.0 + s->cfg->jitter * (2.0 * u - 1.0)));
 }
 
 /* ---- POST {base}/orders ---- */
@@ -830,13 +842,14 @@ static void mark_reported(struct shop *s, int64_t seq)
   }
 }
 
-int shop_poll_deliveries(struct shop *s, shop_delivered_fn fn, void *ctx)
+int shop_poll_deliveries(struct shop *s, shop_delivered_fn fn, void *ctx, int64_t *next_wall_ms)
 {
   sqlite3_stmt *st = NULL;
   struct dline *v = NULL;
   size_t n = 0, cap = 0, i;
   int orders = 0;
   double old_pace = (double)(s->cfg->ship_after_ms + s->cfg->deliver_after_ms);
+  int64_t next = INT64_MAX;
   pthread_mutex_lock(&s->mu);
   if(sqlite3_prepare_v2(s->db,
                         "SELECT seq, id, created_ms, cancelled, body, pace_ms FROM orders "
@@ -857,8 +870,11 @@ int shop_poll_deliveries(struct shop *s, shop_delivered_fn fn, void *ctx)
         continue;
       }
       /* each order has its own pace (lead times): later ones may arrive first */
-      if(strcmp(order_status(s, created, pace, false), "delivered"))
+      if(strcmp(order_status(s, created, pace, false), "delivered")) {
+        if(when < next)
+          next = when;
         continue;
+      }
       mark_reported(s, seq);
       if(when < s->started_wall_ms)
         continue;
@@ -887,6 +903,8 @@ int shop_poll_deliveries(struct shop *s, shop_delivered_fn fn, void *ctx)
   }
   sqlite3_finalize(st);
   pthread_mutex_unlock(&s->mu);
+  if(next_wall_ms)
+    *next_wall_ms = next;
   for(i = 0; i < n; i++) {
     if(fn)
       fn(ctx, v[i].order, v[i].sku, v[i].qty, v[i].when);
@@ -1052,6 +1070,7 @@ int shop_start(const struct simcfg_shop *cfg, double time_scale, struct shop **o
   s->scale = time_scale > 0 ? time_scale : 1;
   s->rng = cfg->faults.seed;
   s->pace_rng = cfg->faults.seed ^ UINT64_C(0x6c656164); /* its own dice: faults keep theirs */
+  s->pace_n = rs_xcalloc(cfg->n_products + 1, sizeof(*s->pace_n));
   s->started_wall_ms = clock_real_wall_ms();
   pthread_mutex_init(&s->mu, NULL);
   if(db_open(s, err, errlen))
@@ -1101,6 +1120,7 @@ void shop_stop(struct shop *s)
     free(f);
   }
   free(s->reported);
+  free(s->pace_n);
   pthread_mutex_destroy(&s->mu);
   free(s);
 }

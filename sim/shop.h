@@ -59,8 +59,10 @@ typedef void (*shop_delivered_fn)(void *ctx, const char *order_id, const char *s
  * in order of creation, with the real wall time the status changed. Orders
  * delivered before the shop started, and cancelled ones, are skipped. Call
  * it periodically from one thread. Returns the number of orders reported.
+ * next_wall_ms (may be NULL): the real wall time the next order still on its
+ * way becomes delivered, INT64_MAX when none is.
  */
-int shop_poll_deliveries(struct shop *s, shop_delivered_fn fn, void *ctx);
+int shop_poll_deliveries(struct shop *s, shop_delivered_fn fn, void *ctx, int64_t *next_wall_ms);
 
 /* Stop listening, wait for the connection threads, close the database. NULL is fine. */
 void shop_stop(struct shop *s);

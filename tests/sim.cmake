@@ -14,7 +14,7 @@ if(EXISTS ${CMAKE_SOURCE_DIR}/sim/restock-sim.c)
                    ${RESTOCK_TEST_DIR}/fixtures/sim)
   set_tests_properties(sim_config PROPERTIES TIMEOUT 60)
 
-  foreach(case modbus coap replace leadtime)
+  foreach(case modbus coap replace leadtime pace)
     add_test(NAME sim_${case}
              COMMAND ${RESTOCK_PYTHON} ${RESTOCK_TEST_DIR}/test_sim.py $<TARGET_FILE:restock-sim>
                      ${case})

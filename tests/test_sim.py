@@ -3,7 +3,7 @@
 """restock-sim's simulated devices, checked with independent clients.
 
 usage: test_sim.py RESTOCK_SIM CASE
-CASE: modbus | coap | replace | leadtime
+CASE: modbus | coap | replace | leadtime | pace
 
 Each case writes a small sim config on free loopback ports, starts
 restock-sim at a high --time-scale and reads the simulated values with
@@ -556,10 +556,56 @@ shop:
         sim.stop()
 
 
+def case_pace(tmp):
+    # The lead-time jitter of a product's n-th order is its own: two shops with the same
+    # seed give the n-th SLOW-4 order the same pace whatever else was ordered in between
+    # (one draw for all orders gave SLOW-4's second order another pace once a FAST-1 order
+    # came first: one part ordered more often moved every other part's deliveries).
+    shop_yaml = """simulation: {seed: 3, tick: 50ms}
+shop:
+  listen: 127.0.0.1:%d
+  db: %s
+  pace: {ship_after: 1h, deliver_after: 1h, jitter: 10%%}
+  products:
+    - {sku: SLOW-4, unit_price: "1.00", currency: EUR, lead_time_days: 4}
+    - {sku: FAST-1, unit_price: "1.00", currency: EUR, lead_time_days: 1}
+"""
+
+    def paces(name, skus):
+        port = reserve_port()
+        d = os.path.join(tmp, name)
+        os.makedirs(d)
+        sim = Sim(d, shop_yaml % (port, os.path.join(d, "shop.db")), 86400)
+        ids = []
+        try:
+            for i, sku in enumerate(skus):
+                key = "k-%s-%d" % (name, i)
+                order = {"reference": key, "customer_id": "C-1",
+                         "ship_to": {"name": "n", "street": "s", "city": "c", "country": "DE"},
+                         "currency": "EUR", "lines": [{"sku": sku, "quantity": 1}]}
+                st, body = http("POST", "http://127.0.0.1:%d/api/v1/orders" % port,
+                                json.dumps(order).encode(),
+                                {"Content-Type": "application/json", "Idempotency-Key": key})
+                check(st == 201, "the shop accepts %s (%s)" % (key, st))
+                ids.append(json.loads(body)["id"] if st == 201 else None)
+            st, body = http("GET", "http://127.0.0.1:%d/sim/orders" % port)
+            got = {o["id"]: o["pace_ms"] for o in json.loads(body)["orders"]} if st == 200 else {}
+        finally:
+            sim.stop()
+        return [got.get(oid) for oid, sku in zip(ids, skus) if sku == "SLOW-4"]
+
+    alone = paces("alone", ["SLOW-4", "SLOW-4", "SLOW-4"])
+    mixed = paces("mixed", ["FAST-1", "SLOW-4", "FAST-1", "FAST-1", "SLOW-4", "SLOW-4"])
+    check(alone == mixed, "the n-th SLOW-4 order has the same pace with or without FAST-1 orders "
+          "between them (%s vs %s)" % (alone, mixed))
+    check(len(set(alone)) == 3 and all(3.6 * 86400e3 <= p <= 4.4 * 86400e3 for p in alone),
+          "each SLOW-4 order draws its own pace within the jitter (%s)" % alone)
+
+
 def main():
     with tempfile.TemporaryDirectory(prefix="rs-sim-") as tmp:
         {"modbus": case_modbus, "coap": case_coap, "replace": case_replace,
-         "leadtime": case_leadtime}[CASE](tmp)
+         "leadtime": case_leadtime, "pace": case_pace}[CASE](tmp)
     if failures:
         print("%d check(s) failed" % len(failures))
         sys.exit(1)

@@ -445,7 +445,35 @@ def http_json(url):
         return json.loads(r.read())
 
 
-def run_restock(build, parts, days, scale, seed, out):
+def boot_store(d_bin, cfg, state, scale, tmp):
+    """Create restockd's database before the plant starts: restockd runs for a moment on the
+    same restock.yaml with no devices (so it reads nothing and orders nothing); it stores its
+    scaled clock's anchor, which the bench then sets to the sim's."""
+    boot = os.path.join(tmp, "boot")
+    os.makedirs(os.path.join(boot, "devices.d"))
+    os.makedirs(os.path.join(boot, "rules.d"))
+    shutil.copy(os.path.join(cfg, "restock.yaml"), boot)
+    with open(os.path.join(tmp, "boot.log"), "w") as log:
+        d = subprocess.Popen([d_bin, "--config", boot, "--time-scale", str(scale)],
+                             stdout=subprocess.DEVNULL, stderr=log)
+        try:
+            t0 = time.time()
+            while time.time() - t0 < 30 and d.poll() is None:
+                with open(os.path.join(tmp, "boot.log")) as f:
+                    if "restockd running" in f.read():
+                        break
+                time.sleep(0.02)
+        finally:
+            d.send_signal(signal.SIGTERM)
+            d.wait(timeout=20)
+    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(state, "restock.db"), uri=True)
+    ok = db.execute("SELECT 1 FROM meta WHERE key = 'clock.scaled_anchor'").fetchone()
+    db.close()
+    if not ok:
+        sys.exit("bench/plant: restockd did not create its database; see %s/boot.log" % tmp)
+
+
+def run_restock(build, parts, days, scale, seed, out, clock="sim"):
     tmp = out
     cfg = os.path.join(tmp, "restock")
     state = os.path.join(tmp, "state")
@@ -462,6 +490,8 @@ def run_restock(build, parts, days, scale, seed, out):
         r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode != 0:
             sys.exit("bench/plant: %s --check failed:\n%s%s" % (cmd[0], r.stdout, r.stderr))
+    if clock == "sim":
+        boot_store(d_bin, cfg, state, scale, tmp)
     procs = []
     slog = open(os.path.join(tmp, "sim.log"), "w")
     dlog = open(os.path.join(tmp, "restockd.log"), "w")
@@ -471,13 +501,28 @@ def run_restock(build, parts, days, scale, seed, out):
     while "shop listening" not in (sim.stdout.readline() or "shop listening"):
         pass
     sim_t0 = time.time()  # the plant's START, within the time the line took to read
+    if clock == "sim":
+        # restockd runs on the sim's timeline, to the millisecond: its stored anchor is the
+        # sim's (SPEC 12: a restart continues the stored timeline). With its own anchor its
+        # simulated clock started at the real time the bench was started, so its weekdays and
+        # hours were the sim's shifted by that time of day: a Saturday-only part's burst fell
+        # on two of restockd's days or one, depending on when the bench ran
+        anchor = http_json("http://127.0.0.1:%d/sim/devices" % sport)["time_anchor"]
+        sim_t0 = anchor["real_ms"] / 1000.0
+        if anchor["sim_ms"] != int(START_TS * 1000):
+            sys.exit("bench/plant: the sim started at %s ms, not START" % anchor["sim_ms"])
+        db = sqlite3.connect(os.path.join(state, "restock.db"))
+        db.execute("UPDATE meta SET value = ? WHERE key = 'clock.scaled_anchor'",
+                   ("%.17g %d %d" % (scale, anchor["sim_ms"], anchor["real_ms"]),))
+        db.commit()
+        db.close()
     d = subprocess.Popen([d_bin, "--config", cfg, "--time-scale", str(scale)],
                          stdout=subprocess.DEVNULL, stderr=dlog)
     procs.append(d)
     t0 = time.time()
     # when restockd has its first reading of every part, in simulated seconds since START:
-    # at this time scale its start-up (config, database, first poll) takes about a
-    # simulated day that a real gateway's does not; the baselines start ordering then too
+    # at this time scale its start-up (config, database, first poll) takes simulated hours
+    # that a real gateway's does not; the baselines start ordering then too
     first_s = None
     while first_s is None and time.time() - t0 < 30:
         if d.poll() is not None:
@@ -496,25 +541,29 @@ def run_restock(build, parts, days, scale, seed, out):
     approved = set()
     warm = None
     delay = {p["sku"]: p["answer_days"] for p in parts}
-    nap = 0.25
+    # the scripted approver looks for new pending orders every simulated hour (within
+    # 0.02-0.25 s real) on restockd's /api/v1/status (its open orders), and wakes at the next
+    # answer due. It looked every 0.25 s real with restockctl (a process, a database and a
+    # config each time): at x100800 a pending order waited 0-7 simulated hours to be seen,
+    # 2.3 h late on average, that perfect information's approvals were not
+    look = min(0.25, max(0.02, HOUR / scale))
+    nap = look
     try:
-        while time.time() - t0 < real:
-            # the scripted approver answers on time: it wakes at the next answer due (its
-            # lag was up to 0.25 s real, 0.3 simulated days, that perfect information has not)
+        while time.time() - sim_t0 < real:
             time.sleep(nap)
-            nap = 0.25
+            nap = look
             if sim.poll() is not None or d.poll() is not None:
                 sys.exit("bench/plant: a process died; logs in %s" % tmp)
-            if warm is None and (time.time() - t0) * scale >= WARMUP_DAYS * DAY:
+            if warm is None and (time.time() - sim_t0) * scale >= WARMUP_DAYS * DAY:
                 warm = http_json("http://127.0.0.1:%d/sim/devices" % sport)
-            r = subprocess.run([ctl, "--config", cfg, "orders", "list", "--json"],
-                               capture_output=True, text=True)
             try:
-                orders = json.loads(r.stdout)["orders"]
-            except (ValueError, KeyError):
+                orders = http_json("http://127.0.0.1:%d/api/v1/status" % hport)["orders"]
+            except (OSError, ValueError, KeyError):
                 continue
-            # restockd's simulated clock is anchored at its own start (t0), not the sim's
-            d_now = t0 + (time.time() - t0) * scale
+            # restockd's simulated clock: the sim's (--clock sim), or anchored at its own
+            # start (t0, --clock own)
+            d_now = (START_TS + (time.time() - sim_t0) * scale if clock == "sim"
+                     else t0 + (time.time() - t0) * scale)
             for o in orders:
                 if o.get("state") != "pending_approval" or o["id"] in approved:
                     continue
@@ -541,6 +590,7 @@ def run_restock(build, parts, days, scale, seed, out):
                 p.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 p.kill()
+    timing = run_timing(state, parts, dorders, devs)
     ks = {k["id"]: k for dv in devs["devices"] for k in dv["consumables"]}
     ks0 = {k["id"]: k for dv in (warm or devs)["devices"] for k in dv["consumables"]}
     sim_days = ks[parts[0]["id"]]["tracked_seconds"] / DAY
@@ -614,7 +664,53 @@ def run_restock(build, parts, days, scale, seed, out):
             "left": k["shelf"] + sum(q for _, _, q in lines) - k["delivered"],
             "start": p["spares"],
             "empty_spans": [(a - START_TS, b - START_TS) for a, b in k.get("empty_spans", [])]}
-    return rows, sim_days, first_s, jitter_of
+    return rows, sim_days, first_s, jitter_of, timing
+
+
+def run_timing(state, parts, dorders, devs):
+    """How far restockd and the scripted approver fell behind simulated time (on a shared
+    host a process that waits for a core loses simulated hours: 36 ms real is an hour at
+    x100800). From restockd's database: the gaps between its readings of the first part
+    (polled every hour); from its orders: how late each approval came after its due time;
+    from the sim: its longest gap between two ticks."""
+    t = {"polls": 0, "poll_gap_p50_h": float("nan"), "poll_gap_p99_h": float("nan"),
+         "poll_gap_max_h": float("nan"), "unpolled_h": float("nan"), "gaps_over_2h": 0,
+         "approvals": 0, "approval_late_mean_h": 0.0, "approval_late_max_h": 0.0,
+         "sim_tick_gap_max_h": devs.get("tick_gap_max_seconds", float("nan")) / HOUR}
+    try:
+        db = sqlite3.connect("file:%s?mode=ro" % os.path.join(state, "restock.db"), uri=True)
+        times = [r[0] for r in db.execute(
+            "SELECT r.time_ms FROM readings r JOIN points p ON p.id = r.point_id"
+            " WHERE p.point = ? ORDER BY r.time_ms", (parts[0]["id"],))]
+        db.close()
+    except sqlite3.Error as e:
+        print("bench/plant: readings not read (%s)" % e)
+        times = []
+    gaps = sorted((b - a) / 1000.0 / HOUR for a, b in zip(times, times[1:]))
+    if gaps:
+        t["polls"] = len(times)
+        t["poll_gap_p50_h"] = gaps[len(gaps) // 2]
+        t["poll_gap_p99_h"] = gaps[min(len(gaps) - 1, int(len(gaps) * 0.99))]
+        t["poll_gap_max_h"] = gaps[-1]
+        # simulated hours in which a poll was due and none came (the poll interval is 1 h)
+        t["unpolled_h"] = sum(g - 1.0 for g in gaps if g > 1.0)
+        t["gaps_over_2h"] = sum(1 for g in gaps if g > 2.0)
+    delay = {p["sku"]: p["answer_days"] for p in parts}
+    late = []
+    stamp = lambda x: calendar.timegm(time.strptime(x, "%Y-%m-%dT%H:%M:%SZ"))
+    for o in dorders:
+        ds = [delay.get(ln.get("sku")) for ln in o.get("lines", [])]
+        if not ds or any(x is None for x in ds):
+            continue
+        for tr in o.get("transitions", []):
+            if tr["to"] == "approved":
+                late.append((stamp(tr["time"]) - stamp(o["created"]) - max(ds) * DAY) / HOUR)
+                break
+    if late:
+        t["approvals"] = len(late)
+        t["approval_late_mean_h"] = sum(late) / len(late)
+        t["approval_late_max_h"] = max(late)
+    return t
 
 
 # ---------------------------------------------------------------- report
@@ -646,15 +742,44 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("build")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--seeds", default=None,
+                    help="comma-separated seeds, run one after the other (replaces --seed)")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="runs of each seed; with several runs an aggregate with the spread")
     ap.add_argument("--parts", type=int, default=32)
     ap.add_argument("--only", default=None,
                     help="comma-separated part ids (p00, p17...) to keep from the plant")
     ap.add_argument("--days", type=float, default=365)
     ap.add_argument("--scale", type=float, default=100800)
+    ap.add_argument("--clock", choices=("sim", "own"), default="sim",
+                    help="restockd's timeline: the sim's (default) or its own from its start")
     ap.add_argument("--out", default=None)
     ap.add_argument("--json", default=None)
     a = ap.parse_args()
-    parts = make_plant(a.seed, a.parts)
+    seeds = [int(x) for x in a.seeds.split(",")] if a.seeds else [a.seed]
+    if a.repeat < 1:
+        sys.exit("bench/plant: --repeat: at least 1")
+    runs = [(sd, k) for sd in seeds for k in range(a.repeat)]
+    if len(runs) == 1:
+        report = run_once(a, seeds[0], a.out)
+        if a.json:
+            with open(a.json, "w") as f:
+                json.dump(report, f, indent=1)
+        return
+    base = a.out or tempfile.mkdtemp(prefix="rs-plant-")
+    reports = []
+    for sd, k in runs:
+        print("\n======== seed %d, run %d of %d" % (sd, k + 1, a.repeat), flush=True)
+        reports.append(run_once(a, sd, os.path.join(base, "seed%d-run%d" % (sd, k + 1))))
+    aggregate(reports)
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"runs": reports}, f, indent=1)
+
+
+def run_once(a, seed, out):
+    """One run of seed's plant (restockd, then the baselines); prints its report, returns it."""
+    parts = make_plant(seed, a.parts)
     if a.only:
         keep = set(x.strip() for x in a.only.split(",") if x.strip())
         unknown = keep - set(p["id"] for p in parts)
@@ -662,18 +787,19 @@ def main():
             sys.exit("bench/plant: --only: no part %s in this plant (p00..p%02d)"
                      % (", ".join(sorted(unknown)), len(parts) - 1))
         parts = [p for p in parts if p["id"] in keep]
-    out = a.out or tempfile.mkdtemp(prefix="rs-plant-")
+    out = out or tempfile.mkdtemp(prefix="rs-plant-")
     if os.path.exists(out) and os.listdir(out):
         shutil.rmtree(out)
     os.makedirs(out, exist_ok=True)
     print("bench/plant: seed %d, %d parts, %g simulated days at x%g (%.0f s real); logs in %s"
-          % (a.seed, len(parts), a.days, a.scale, a.days * DAY / a.scale, out), flush=True)
-    rs, sim_days, first_s, jitter_of = run_restock(os.path.abspath(a.build), parts, a.days, a.scale, a.seed, out)
+          % (seed, len(parts), a.days, a.scale, a.days * DAY / a.scale, out), flush=True)
+    rs, sim_days, first_s, jitter_of, timing = run_restock(
+        os.path.abspath(a.build), parts, a.days, a.scale, seed, out, a.clock)
     days = sim_days
     print("restockd's first reading of every part: day %.2f; the baselines order from then "
           "on too" % (first_s / DAY))
-    ss = summarise_sims(run_baseline(parts, days, "sS", a.seed, first_s, jitter_of), days)
-    pf = summarise_sims(run_baseline(parts, days, "perfect", a.seed, first_s, jitter_of), days)
+    ss = summarise_sims(run_baseline(parts, days, "sS", seed, first_s, jitter_of), days)
+    pf = summarise_sims(run_baseline(parts, days, "perfect", seed, first_s, jitter_of), days)
     # stockout days perfect information avoided: hours a policy's part stood empty while
     # perfect information's same part did not (the rest it could not avoid either:
     # parts that start worn with a long lead time)
@@ -698,7 +824,8 @@ def main():
                 r["shelf_mean"], r["shelf_max"], r["ordered"], r["fitted"], r["early"],
                 r["doubles"])
         print(line)
-    report = {"seed": a.seed, "parts": len(parts), "days": days, "scale": a.scale}
+    report = {"seed": seed, "parts": len(parts), "days": days, "scale": a.scale,
+              "clock": a.clock, "timing": timing}
     print("\ntotals over %.0f simulated days (parts a person answers; the never-answered "
           "parts listed apart):" % days)
     hdr = "%-9s %9s %9s %9s %6s %8s %10s %8s %8s %6s %7s %6s %5s" % (
@@ -768,9 +895,78 @@ def main():
     report["first_reading_days"] = first_s / DAY
     report["per_part"] = {"restock": rs, "sS": ss, "perfect": pf,
                           "plant": {p["id"]: p for p in parts}}
-    if a.json:
-        with open(a.json, "w") as f:
-            json.dump(report, f, indent=1)
+    print("timing (how far restockd fell behind simulated time): %d polls of %s, gap median "
+          "%.2f h, p99 %.2f h, max %.2f h; %.0f simulated hours unpolled beyond the 1 h "
+          "interval (%d gaps over 2 h); %d approvals, late by mean %.2f h, max %.2f h; the "
+          "sim's longest tick gap %.2f h" % (
+              timing["polls"], parts[0]["id"], timing["poll_gap_p50_h"],
+              timing["poll_gap_p99_h"], timing["poll_gap_max_h"], timing["unpolled_h"],
+              timing["gaps_over_2h"], timing["approvals"], timing["approval_late_mean_h"],
+              timing["approval_late_max_h"], timing["sim_tick_gap_max_h"]))
+    return report
+
+
+def spread(xs):
+    """'mean sd [min-max]' of a list of numbers (sd the sample standard deviation)."""
+    n = len(xs)
+    m = sum(xs) / n
+    sd = math.sqrt(sum((x - m) ** 2 for x in xs) / (n - 1)) if n > 1 else 0.0
+    return m, sd, min(xs), max(xs)
+
+
+def aggregate(reports):
+    """Several runs' figures side by side and their spread: per run one line, then over all
+    runs (and, with repeats of a seed, the spread within each seed: what one run's figure
+    can move by on the same binaries)."""
+    figs = [
+        ("stockout", lambda r: r["restock"]["answered"]["stockout_days"], "%.1f"),
+        ("avoidable", lambda r: r["restock"]["answered"]["avoidable_days"], "%.1f"),
+        ("av start-up", lambda r: r["restock"]["avoidable_by_cause"]["start-up"], "%.1f"),
+        ("av rate", lambda r: r["restock"]["avoidable_by_cause"]["rate change"], "%.1f"),
+        ("av burst", lambda r: r["restock"]["avoidable_by_cause"]["burst"], "%.1f"),
+        ("av other", lambda r: r["restock"]["avoidable_by_cause"]["other"], "%.1f"),
+        ("shelf/pack", lambda r: r["restock"]["answered"]["shelf_packs"], "%.2f"),
+        ("ord/fit", lambda r: r["restock"]["answered"]["ordered_per_fitted"], "%.3f"),
+        ("pf ord/fit", lambda r: r["perfect"]["answered"]["ordered_per_fitted"], "%.3f"),
+        ("doubles", lambda r: r["restock"]["answered"]["doubles"], "%d"),
+        ("unpolled h", lambda r: r["timing"]["unpolled_h"], "%.0f"),
+        ("appr late h", lambda r: r["timing"]["approval_late_max_h"], "%.1f"),
+    ]
+    print("\n======== %d runs (restock, parts a person answers; pf = perfect information; "
+          "unpolled h: simulated hours restockd fell behind its hourly polls; appr late h: "
+          "the latest approval after its due time)" % len(reports))
+    print("%-8s" % "seed" + "".join("%12s" % name for name, _, _ in figs))
+    for r in reports:
+        print("%-8d" % r["seed"] + "".join("%12s" % (fmt % get(r)) for _, get, fmt in figs))
+    seeds = sorted(set(r["seed"] for r in reports))
+    groups = [("all", reports)]
+    if len(reports) > len(seeds):
+        groups += [("seed %d" % sd, [r for r in reports if r["seed"] == sd]) for sd in seeds]
+    for name, rs in groups:
+        if len(rs) < 2:
+            continue
+        print("%-8s" % name + "".join("%12s" % ("%s+-%s" % (fmt % m, fmt % sd)
+                                                  if fmt != "%d" else "%.1f+-%.1f" % (m, sd))
+                                       for (_, get, fmt) in figs
+                                       for m, sd, _, _ in [spread([get(r) for r in rs])]))
+        print("%-8s" % "" + "".join("%12s" % ("[%s,%s]" % (fmt % lo, fmt % hi))
+                                    for (_, get, fmt) in figs
+                                    for _, _, lo, hi in [spread([get(r) for r in rs])]))
+    # the parts whose avoidable days moved most between repeats of a seed: the noise, by part
+    for sd in seeds:
+        rs = [r for r in reports if r["seed"] == sd]
+        if len(rs) < 2:
+            continue
+        moved = []
+        for pid in rs[0]["per_part"]["restock"]:
+            xs = [r["per_part"]["restock"][pid]["avoidable_days"] for r in rs]
+            if max(xs) - min(xs) >= 1.0:
+                moved.append((max(xs) - min(xs), pid, xs))
+        moved.sort(reverse=True)
+        print("seed %d: parts whose avoidable days moved by a day or more between runs: %s" % (
+            sd, "; ".join("%s %s (%s)" % (pid, "/".join("%.1f" % x for x in xs),
+                                          rs[0]["per_part"]["plant"][pid]["kind"])
+                          for _, pid, xs in moved) or "none"))
 
 
 if __name__ == "__main__":
