@@ -5,8 +5,25 @@ simulated year at a high time scale; the figures a plant manager reads, per
 part and in total, beside two baselines computed on the same plant, the same
 lead times and the same approval delays in the same run.
 
-usage: plant.py BUILD_DIR [--seed N] [--parts N] [--only ID,ID...] [--days N]
-                [--scale N] [--out DIR] [--json FILE]
+usage: plant.py BUILD_DIR [--seed N | --seeds N,N...] [--repeat K] [--parts N]
+                [--only ID,ID...] [--days N] [--scale N] [--clock sim|own]
+                [--out DIR] [--json FILE]
+
+--seeds and --repeat run each seed K times, one after the other, and print an
+aggregate: every run's totals, then mean +- standard deviation and [min, max]
+per seed and over all, and the parts whose avoidable days moved by a day or
+more between repeats of a seed. One run on a shared host is not a figure.
+
+--clock sim (the default) puts restockd on the sim's timeline: the bench
+creates restockd's database before the plant starts and gives it the sim's
+scaled-clock anchor (SPEC 12 keeps the anchor in the database), so both
+agree on every weekday and hour. --clock own is the old way: restockd's
+timeline starts at the real time it started, shifted from the sim's by the
+time of day the bench ran.
+
+Each run prints a timing line: how far restockd fell behind simulated time
+(the gaps between its hourly readings in its database), how late the
+scripted approver answered, and the sim's longest gap between ticks.
 
 --only keeps the named parts of the seed's plant (the same parts as in the
 whole plant, fewer of them: a quicker look at one part's decisions with less
@@ -903,6 +920,12 @@ def run_once(a, seed, out):
               timing["poll_gap_p99_h"], timing["poll_gap_max_h"], timing["unpolled_h"],
               timing["gaps_over_2h"], timing["approvals"], timing["approval_late_mean_h"],
               timing["approval_late_max_h"], timing["sim_tick_gap_max_h"]))
+    lost = timing["unpolled_h"] / (days * 24) if days > 0 else 0.0
+    if lost > 0.05 or timing["poll_gap_max_h"] > 6:
+        print("warning: restockd fell behind by %.0f %% of the year's hourly polls (a gap of "
+              "%.1f h): this run's figures carry the host's load (seed 13 on the same binaries: "
+              "burst avoidable days 22-44 at load 5-14); repeat it, or run at a lower --scale"
+              % (100 * lost, timing["poll_gap_max_h"]))
     return report
 
 
@@ -935,21 +958,21 @@ def aggregate(reports):
     print("\n======== %d runs (restock, parts a person answers; pf = perfect information; "
           "unpolled h: simulated hours restockd fell behind its hourly polls; appr late h: "
           "the latest approval after its due time)" % len(reports))
-    print("%-8s" % "seed" + "".join("%12s" % name for name, _, _ in figs))
+    print("%-8s" % "seed" + "".join("%14s" % name for name, _, _ in figs))
     for r in reports:
-        print("%-8d" % r["seed"] + "".join("%12s" % (fmt % get(r)) for _, get, fmt in figs))
+        print("%-8d" % r["seed"] + "".join("%14s" % (fmt % get(r)) for _, get, fmt in figs))
     seeds = sorted(set(r["seed"] for r in reports))
-    groups = [("all", reports)]
+    groups = [("all", reports)] if len(seeds) > 1 else []
     if len(reports) > len(seeds):
         groups += [("seed %d" % sd, [r for r in reports if r["seed"] == sd]) for sd in seeds]
     for name, rs in groups:
         if len(rs) < 2:
             continue
-        print("%-8s" % name + "".join("%12s" % ("%s+-%s" % (fmt % m, fmt % sd)
+        print("%-8s" % name + "".join("%14s" % ("%s+-%s" % (fmt % m, fmt % sd)
                                                   if fmt != "%d" else "%.1f+-%.1f" % (m, sd))
                                        for (_, get, fmt) in figs
                                        for m, sd, _, _ in [spread([get(r) for r in rs])]))
-        print("%-8s" % "" + "".join("%12s" % ("[%s,%s]" % (fmt % lo, fmt % hi))
+        print("%-8s" % "" + "".join("%14s" % ("[%s,%s]" % (fmt % lo, fmt % hi))
                                     for (_, get, fmt) in figs
                                     for _, _, lo, hi in [spread([get(r) for r in rs])]))
     # the parts whose avoidable days moved most between repeats of a seed: the noise, by part
