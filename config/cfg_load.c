@@ -1710,10 +1710,13 @@ static int ld_finish(struct ld *ld, struct cfg **out, struct cfg_diags *diags)
        + 2`, on a fit with confidence >= 0.2 (about seven readings of a clean
        fit: a fit of two or three readings, or a noisy one, does not order; 0.5,
        SPEC's example, took 9-12 readings, half a day at hourly polls, while a
-       part running out at start-up waited) */
+       part running out at start-up waited), or on any fit (confidence > 0,
+       about five readings) when three times its cover is still short of that:
+       a part met far below its lead time orders two to four readings sooner */
     static const char pre_bounds[] =
-        " or (cover_days_p10 == inf and confidence >= 0.2 and cover_days < lead_time_days + 2)";
-    char def_src[160];
+        " or (cover_days_p10 == inf and (confidence >= 0.2 and cover_days < lead_time_days + 2"
+        " or confidence > 0 and 3 * cover_days < lead_time_days + 2))";
+    char def_src[200];
     struct expr_error e;
     struct cfg_rule *r = &cfg->default_rule;
     if(rs_snprintf(def_src, sizeof(def_src), "runout_risk > %.6g%s", cfg->orders.stockout_risk,
