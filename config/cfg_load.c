@@ -1710,12 +1710,13 @@ static int ld_finish(struct ld *ld, struct cfg **out, struct cfg_diags *diags)
        + 2`, on a fit with confidence >= 0.2 (about seven readings of a clean
        fit: a fit of two or three readings, or a noisy one, does not order; 0.5,
        SPEC's example, took 9-12 readings, half a day at hourly polls, while a
-       part running out at start-up waited), or on any fit (confidence > 0,
-       about five readings) when three times its cover is still short of that:
-       a part met far below its lead time orders two to four readings sooner */
+       part running out at start-up waited), or on a fit of confidence >= 0.05
+       (about six readings; below it a new part has no bounds either) when
+       three times its cover is still short of that: a part met far below its
+       lead time orders one to three readings sooner */
     static const char pre_bounds[] =
         " or (cover_days_p10 == inf and (confidence >= 0.2 and cover_days < lead_time_days + 2"
-        " or confidence > 0 and 3 * cover_days < lead_time_days + 2))";
+        " or confidence >= 0.05 and 3 * cover_days < lead_time_days + 2))";
     char def_src[200];
     struct expr_error e;
     struct cfg_rule *r = &cfg->default_rule;

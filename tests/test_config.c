@@ -503,7 +503,7 @@ static void test_full(void **state)
      exceeds orders.stockout_risk (default 5 %) */
   assert_string_equal(cfg->default_rule.when_src,
                       "runout_risk > 0.05 or (cover_days_p10 == inf and (confidence >= 0.2 and "
-                      "cover_days < lead_time_days + 2 or confidence > 0 and 3 * cover_days < "
+                      "cover_days < lead_time_days + 2 or confidence >= 0.05 and 3 * cover_days < "
                       "lead_time_days + 2))");
   memset(vars, 0, sizeof(vars));
   vars[EXPR_VAR_RUNOUT_RISK] = 0.06;
@@ -524,15 +524,15 @@ static void test_full(void **state)
   vars[EXPR_VAR_COVER_DAYS] = 6.9;
   vars[EXPR_VAR_CONFIDENCE] = 0.15;
   assert_int_equal(expr_eval(cfg->default_rule.when, vars), 0);
-  /* on any fit when three times its cover is short of the lead time + 2 (a part met far
-     below its lead time orders from the predictor's first line) */
+  /* on a fit of confidence >= 0.05 when three times its cover is short of the lead
+     time + 2 (a part met far below its lead time orders a few readings sooner) */
   vars[EXPR_VAR_COVER_DAYS] = 2.3;
-  vars[EXPR_VAR_CONFIDENCE] = 0.02;
+  vars[EXPR_VAR_CONFIDENCE] = 0.05;
   assert_int_equal(expr_eval(cfg->default_rule.when, vars), 1);
   vars[EXPR_VAR_COVER_DAYS] = 2.4; /* 7.2 is not under 7 */
   assert_int_equal(expr_eval(cfg->default_rule.when, vars), 0);
   vars[EXPR_VAR_COVER_DAYS] = 0.5;
-  vars[EXPR_VAR_CONFIDENCE] = 0; /* no fit yet: nothing to go on */
+  vars[EXPR_VAR_CONFIDENCE] = 0.04; /* a fit too rough to go on */
   assert_int_equal(expr_eval(cfg->default_rule.when, vars), 0);
   vars[EXPR_VAR_CONFIDENCE] = 0.9;
   vars[EXPR_VAR_COVER_DAYS_P10] = 6; /* bounds known: the risk alone decides */
