@@ -21,11 +21,8 @@ struct cons_state {
   bool loaded;         /* store state read (or seeded) */
   bool dirty;          /* fed since the last save */
   bool queued;         /* in rp->due: saved at the next reading_path_commit() */
-  uint8_t hold;        /* enum store_hold, from the store row, re-read with spares (SPEC 7
-                          holds); beside the flags (no padding) */
-  uint8_t cal_iv;      /* bit k: the predictor's k-th newest replacement interval was taken
-                          in calendar days, its machine's week not known yet (not saved: a
-                          restart forgets it) */
+  enum store_hold hold; /* from the store row, re-read with spares (SPEC 7 holds); beside
+                           the flags (no padding) */
   /* The two generations in 32 bits (8 bytes less: a consumable's block, its
      entry and key, stays under 688 B, one malloc chunk size smaller): a
      stale one passes for current only after exactly 2^32 changes. */
@@ -488,20 +485,6 @@ static enum rs_err save_state(struct reading_path *rp, const char *id, struct co
   return rc;
 }
 
-/*
- * Note in cs->cal_iv the interval the predictor just recorded at a replacement (it had an
- * earlier one): in calendar days when its weekly clock was not known (predict.c's
- * note_replacement() measures it so), for part_life() to leave out once the machine shows
- * idle days.
- */
-static void note_interval(struct cons_state *cs, bool had_part)
-{
-  double f[7];
-  if(!had_part)
-    return;
-  cs->cal_iv = (uint8_t)((unsigned)cs->cal_iv << 1 | (predict_work_clock(&cs->pred, f) ? 0u : 1u));
-}
-
 /* Feed one value of c's point to its predictor; records a detected replacement. */
 static void feed(struct reading_path *rp, const struct cfg_consumable *c, struct cons_state *cs,
                  int64_t t_ms, double v, bool record)
@@ -509,9 +492,7 @@ static void feed(struct reading_path *rp, const struct cfg_consumable *c, struct
   struct predict_event ev;
   if(!cs->pred_ok)
     return;
-  bool had_part = cs->pred.replaced_ms != INT64_MIN;
   if(predict_add(&cs->pred, t_ms, v, &ev)) {
-    note_interval(cs, had_part);
     if(record && ev.at_ms > cs->replaced_ms)
       (void)record_replacement(rp, c, cs, ev.at_ms, ev.remaining_before, ev.remaining_after, t_ms,
                                false);
@@ -799,11 +780,8 @@ enum rs_err reading_path_mark_replaced(struct reading_path *rp, const struct cfg
   enum rs_err rc;
   if(reading_path_predict(rp, c, now_ms, &pr))
     before = pr.level_pct / 100.0;
-  if(cs->pred_ok) {
-    bool had_part = cs->pred.replaced_ms != INT64_MIN;
+  if(cs->pred_ok)
     predict_mark_replaced(&cs->pred, now_ms);
-    note_interval(cs, had_part);
-  }
   cs->dirty = true;
   rc = record_replacement(rp, c, cs, now_ms, isnan(before) ? 0 : before, 1.0, now_ms, true);
   if(rc)
@@ -1021,16 +999,13 @@ static void cons_reread(struct reading_path *rp, const struct cfg_consumable *c,
   memset(&row, 0, sizeof(row));
   if(store_get_consumable_state(rp->st, c->full_id, &row) == RS_OK) {
     cs->spares = row.spares;
-    cs->hold = (uint8_t)row.hold;
+    cs->hold = row.hold;
     cs->held_until_ms = row.held_until_ms;
     cs->redraft_ms = row.redraft_ms;
     if(row.last_replacement_ms > 0 &&
        (cs->replaced_ms == INT64_MIN || row.last_replacement_ms > cs->replaced_ms)) {
-      if(cs->pred_ok) {
-        bool had_part = cs->pred.replaced_ms != INT64_MIN;
+      if(cs->pred_ok)
         predict_mark_replaced(&cs->pred, row.last_replacement_ms);
-        note_interval(cs, had_part);
-      }
       cs->replaced_ms = row.last_replacement_ms;
       cs->dirty = true;
     }
@@ -1065,63 +1040,77 @@ static void cons_reread(struct reading_path *rp, const struct cfg_consumable *c,
 }
 
 /*
- * A part's life (docs/prediction.md, "A part's life"; docs/rules.md, "cover_days and
- * spares"): ONE estimate of how long a part lasts, in working time, with its spread,
- * from which cover_days, position_days, their bounds, runout_risk and the default
- * rule's quantity (rule_snapshot.life_days) are all read.
- *
- * Working time (predict.h, "Working time"): on a machine idle on some days of the week
- * (weekends off; a machine run on Saturdays only) a part wears only on its working
- * days: measured in working days (calendar days weighted by the weekly profile's
- * factors, a week is 7) it lasts the same wherever in its week it was fitted. On a
- * machine that runs every day the factors are all 1 and working time is calendar
- * time.
- *
- * The estimate:
- * - a prior: the time the weekly profile saw over the wear seen in it (idle hours and
- *   days included, the hours a part stood worn out not: calendar_life), once
- *   LIFE_MIN_USE of a part's wear was seen; before that the fit's own life at its
- *   current rate (100 / rate_per_day). It counts as one interval;
- * - the intervals seen between replacements (working days; at most the predictor's
- *   last PREDICT_INTERVALS): the life is the mean of the prior and the intervals (the
- *   prior's weight shrinks as replacements are seen), its spread the root mean square
- *   of a prior spread (a quarter of the life) and the intervals' deviations, over as
- *   many;
- * - a wear that got faster (a rate change) is followed at once, not after several short
- *   intervals moved the mean: the installed part's own projected life (its working age
- *   plus its working days left, or, where its level is what is known (a machine idle on
- *   some days), its working age over the share of it worn), once a fifth of the life
- *   passed and a fifth of the part is worn, when that is under three quarters of the
- *   life; before that, the newest interval when it was that short and the installed part
- *   has not lasted half as long again. A slower wear is not followed faster than the
- *   mean (the shelf then lasts longer than counted: nothing runs out).
+ * The life a part lasts now, from `learned` (the median of the past intervals between
+ * replacements) and what the parts show since: when the wear got clearly faster (a
+ * rate change; a plant that runs more), the median follows only after three short
+ * intervals, and cover, position and the order-up-to quantity counted every spare at
+ * the old life. Takes the consumable's state and the prediction at now_ms; returns
+ * the installed part's own projected life (its age plus days_left) once it can be
+ * projected (its bounds known and a fifth of the learned life past) and it is under
+ * three quarters of `learned`; before that (or while the part is worn out), the
+ * newest interval when it was that short and the installed part did not last half as
+ * long again (to its first worn-out reading, or so far); else `learned`. A slower wear
+ * is not followed here (the shelf then lasts longer than counted: no stockout). Parts of
+ * machines idle on some days are measured in working time instead (work_figures).
  */
-struct part_life {
-  double f[7]; /* the working-time factors (mean 1; all 1 on a machine that runs every day) */
-  bool work;   /* a machine idle on some days: f is its weekly profile */
-  double life; /* one part's life, working days; INFINITY: not known */
-  double sd;   /* one part's spread (a standard deviation), working days */
-  double hi;   /* the longest interval seen (working days); 0: fewer than two */
-  double age;  /* the installed part's working age, to its first worn-out reading; NAN:
-                  no replacement known */
-  size_t n;    /* intervals the life was measured on */
-  bool weak;   /* only under a part's wear seen says it, and the installed part shows no
-                  rate */
+static double faster_life(const struct cons_state *cs, const struct prediction *pr, int64_t now_ms,
+                          double learned)
+{
+  double age, proj;
+  if(cs->pred.n_intervals < 1 || !isfinite(learned) || learned <= 0)
+    return learned;
+  if(cs->replaced_ms != INT64_MIN && now_ms >= cs->replaced_ms) {
+    age = (double)(now_ms - cs->replaced_ms) / 86400000.0;
+    proj = age + pr->days_left;
+    /* (a worn-out part waiting for a spare has no life to project: its age runs on) */
+    if(age >= 0.2 * learned && isfinite(pr->days_left_p10) && isfinite(proj) && pr->days_left > 0)
+      return proj < 0.75 * learned ? proj : learned;
+  }
+  if(cs->pred.n_intervals >= 2) {
+    double newest = (double)cs->pred.intervals_d[cs->pred.n_intervals - 1], lasted = 0;
+    /* how long the installed part lasted: to its first worn-out reading, or so far */
+    if(cs->replaced_ms != INT64_MIN && now_ms >= cs->replaced_ms)
+      lasted = (double)((cs->pred.worn_ms > cs->replaced_ms && cs->pred.worn_ms < now_ms
+                             ? cs->pred.worn_ms
+                             : now_ms) -
+                        cs->replaced_ms) /
+               86400000.0;
+    /* (not once the installed part lasted half as long again) */
+    if(newest > 0 && newest < 0.75 * learned && !(lasted > 1.5 * newest))
+      return newest;
+  }
+  return learned;
+}
+
+/*
+ * A part's figures in working time (predict.h, "Working time"; docs/prediction.md):
+ * a part of a machine that runs on some days of the week only (bench/plant's burst
+ * parts: Saturdays only) wears in bursts. Its fit over a few burst hours takes the
+ * burst's rate for the week's, over the idle days it sees no rate at all (days_left
+ * unknown), and its intervals in calendar days are a few hours or a week by where in
+ * the week it was fitted: the bounds took the shortest for every spare on the shelf
+ * (plant seed 13's p29 ordered with 8-20 spares on its shelf). Measured in working
+ * days (calendar days weighted by the weekly profile, a week is 7), a part lasts the
+ * same wherever it was fitted; the part installed has its level's share of a part's
+ * life left; the shelf and what is on the way add their parts' lives; the sums go
+ * back to calendar days from now through the same profile.
+ */
+struct work_figs {
+  double f[7]; /* the weekly profile's factors (mean 1) */
+  double life; /* a part's life in working days: the mean interval, or a faster wear */
+  double sd;   /* the spread of one part's life (working days) */
+  double rem;  /* the installed part's remaining fraction (0..1) */
 };
 
-/* wear (a fraction of a part) seen before the profile's life is the prior (below: noise) */
-#define LIFE_MIN_USE 0.05
-
-/* the z of the 10 % and 90 % quantiles of a normal spread */
-#define LIFE_Z10 1.2816
+/* wear (a fraction of a part) seen before the calendar life counts (below: noise) */
+#define QUANTITY_MIN_USE 0.05
 
 /*
  * A part's calendar life from cs's weekly profile: the time it saw over the wear seen in
- * it (idle hours and days included; the hours a part stood worn out are not in it);
- * *use_out receives the wear seen (parts). NAN under LIFE_MIN_USE of a part's wear or no
- * time seen.
+ * it (idle hours and days included; the hours a part stood worn out are not in it). NAN
+ * under QUANTITY_MIN_USE of a part's wear or no time seen.
  */
-static double calendar_life(const struct cons_state *cs, double *use_out)
+static double calendar_life(const struct cons_state *cs)
 {
   double use = 0, time = 0;
   int d;
@@ -1129,129 +1118,113 @@ static double calendar_life(const struct cons_state *cs, double *use_out)
     use += (double)cs->pred.dow_use[d];
     time += (double)cs->pred.dow_time[d];
   }
-  *use_out = use;
-  return use >= LIFE_MIN_USE && time > 0 ? time / use : NAN;
+  return use >= QUANTITY_MIN_USE && time > 0 ? time / use : NAN;
 }
 
 /*
- * Fill *L with the life estimate (above) of cs's part at now_ms, given the prediction pr
- * at now_ms. L->life is INFINITY when nothing says how long a part lasts (no interval,
- * too little wear seen and no rate).
+ * Fill *w for cs at now_ms from the prediction pr when cs's part is measured in working
+ * time: a machine idle on some days (predict_work_clock), a wear that is linear in its
+ * level (not the clogging model) and a level read. The life is the mean of the past
+ * intervals in working days (not their median: the profile has one factor per day, so
+ * a burst that straddles two days counts half its hours on each, and an interval
+ * inside it reads short, one across it long; their sum, and so their mean, is right:
+ * plant seed 13's p29, whose Saturday ran from 13:00 to 13:00 UTC, read 2.2, 5.3 and
+ * 5.6 working days for parts of 4.4), and its spread their standard deviation (at
+ * least a tenth of the life; a quarter while fewer than two intervals are known).
+ * Before any interval, the life is the profile's own: the time it saw over the wear
+ * it saw (idle days included). A faster wear is followed in working time: the
+ * installed part's working age over the share of it worn, once a fifth of the life
+ * passed and a fifth of the part is worn. Returns false (and *w unset) when not
+ * measured so.
  */
-static void part_life(const struct cons_state *cs, const struct prediction *pr, int64_t now_ms,
-                      struct part_life *L)
+static bool work_figures(const struct cons_state *cs, const struct prediction *pr, int64_t now_ms,
+                         struct work_figs *w)
 {
-  double use, cal = calendar_life(cs, &use), prior = NAN, psd = NAN, mean = 0, var = 0, ss, rem;
-  double proj = NAN;
-  double x[PREDICT_INTERVALS];
-  size_t k, n = 0;
-
-  L->work = predict_work_clock(&cs->pred, L->f);
-  L->life = INFINITY;
-  L->sd = 0;
-  L->hi = 0;
-  L->age = NAN;
-  L->n = 0;
-  L->weak = cs->pred.n_intervals == 0 && use < 1 && !(pr->rate_per_day > 0);
-  /* the prior: the time seen over the wear seen, or before that the fit's life at its rate */
-  prior = cal;
-  /* its spread, for its weight beside the intervals: half of it (it overstates a short
-     part's life by the hours its wear-out and its replacement took to be read), more
-     while under a part's wear was seen */
-  psd = 0.5 * cal / sqrt(use < 1 ? use : 1);
-  if(isnan(prior) && pr->rate_per_day > 0) {
-    prior = 100.0 / pr->rate_per_day;
-    psd = 0.5 * prior;
+  double sum = 0, ss = 0;
+  size_t k, n = cs->pred.n_intervals;
+  if(pr->exponential || !isfinite(pr->level_pct) || !predict_work_clock(&cs->pred, w->f))
+    return false;
+  w->rem = pr->level_pct / 100.0;
+  w->rem = w->rem < 0 ? 0 : (w->rem > 1 ? 1 : w->rem);
+  if(n == 0) {
+    w->life = calendar_life(cs);
+    if(isnan(w->life))
+      return false;
+    w->sd = 0.25 * w->life;
+    return true;
   }
-  if(!(prior > 0) || !isfinite(prior))
-    prior = NAN;
-  /* the intervals, newest last; on a machine idle on some days not those taken in calendar
-     days before its week was known (hours inside a burst, a week across one) */
-  for(k = 0; k < cs->pred.n_intervals; k++)
-    if(!L->work || !((unsigned)cs->cal_iv >> (cs->pred.n_intervals - 1 - k) & 1u))
-      x[n++] = (double)cs->pred.intervals_d[k];
-  for(k = 0; k < n; k++) {
-    mean += x[k] / (double)n;
-    if(n >= 2 && x[k] > L->hi)
-      L->hi = x[k];
-  }
-  if(n >= 2) {
-    /* the intervals' own variance, at least a tenth of their mean squared */
-    for(k = 0; k < n; k++)
-      var += (x[k] - mean) * (x[k] - mean) / (double)(n - 1);
-    var = var > 0.01 * mean * mean ? var : 0.01 * mean * mean;
-  }
-  else if(n == 1)
-    var = 0.0625 * mean * mean;
-  /* intervals far from the prior count less (the distance is added to their variance): a
-     few measured in calendar days before a machine's week was known (hours inside a burst,
-     a week across one) do not outweigh the time over wear seen */
-  if(n >= 1 && !isnan(prior))
-    var += (mean - prior) * (mean - prior);
-  L->n = n;
-  if(n == 0)
-    L->life = isnan(prior) ? INFINITY : prior;
-  else if(isnan(prior) || !(mean > 0))
-    L->life = mean;
-  else {
-    /* each by its precision: the mean of n intervals (their variance over n), the prior */
-    double wm = (double)n / var, wp = 1 / (psd * psd);
-    L->life = (wm * mean + wp * prior) / (wm + wp);
-  }
-  if(!(L->life > 0) || !isfinite(L->life)) {
-    L->life = INFINITY;
-    return;
-  }
-  /* one part's spread: a quarter of the life counted as one part beside the intervals'
-     deviations (a tenth of the life when five intervals agree) */
-  ss = (0.25 * L->life) * (0.25 * L->life);
   for(k = 0; k < n; k++)
-    ss += (x[k] - L->life) * (x[k] - L->life);
-  L->sd = sqrt(ss / (1 + (double)n));
-
+    sum += (double)cs->pred.intervals_d[k];
+  w->life = sum / (double)n;
+  if(!isfinite(w->life) || !(w->life > 0))
+    return false;
+  for(k = 0; k < n; k++)
+    ss += ((double)cs->pred.intervals_d[k] - w->life) * ((double)cs->pred.intervals_d[k] - w->life);
+  w->sd = n >= 2 ? sqrt(ss / (double)(n - 1)) : 0;
+  w->sd = w->sd > (n >= 2 ? 0.1 : 0.25) * w->life ? w->sd : (n >= 2 ? 0.1 : 0.25) * w->life;
   if(cs->replaced_ms != INT64_MIN && now_ms >= cs->replaced_ms) {
     /* the installed part's working age, to its first worn-out reading */
     int64_t end =
         cs->pred.worn_ms > cs->replaced_ms && cs->pred.worn_ms < now_ms ? cs->pred.worn_ms : now_ms;
-    L->age = predict_work_days(L->f, cs->replaced_ms, end);
+    double age = predict_work_days(w->f, cs->replaced_ms, end), worn = 1 - w->rem;
+    if(age >= 0.2 * w->life && worn >= 0.2 && age / worn < 0.75 * w->life) {
+      w->sd *= age / worn / w->life;
+      w->life = age / worn;
+    }
   }
-  if(n < 1)
-    return;
-  /* a faster wear: the installed part's projected life */
-  rem = isfinite(pr->level_pct) ? pr->level_pct / 100.0 : NAN;
-  if(!isnan(L->age) && L->age >= 0.2 * L->life) {
-    if(isfinite(pr->days_left_p10) && isfinite(pr->days_left) && pr->days_left > 0 && !L->work)
-      proj = L->age + pr->days_left;
-    else if(L->work && !pr->exponential && rem >= 0 && rem <= 0.8 &&
-            (double)(now_ms - cs->replaced_ms) >= 7 * 86400000.0)
-      /* (once the part's age spans a week: the profile has one factor per UTC day, and
-         a working age inside a day, a burst from 13:00 to 13:00, reads up to twice or
-         half the wear it saw) */
-      proj = L->age / (1 - rem);
-  }
-  if(!(isfinite(proj) && proj > 0) && n >= 2 && !L->work) {
-    /* the newest interval, while the installed part has not lasted half as long again (not
-       on a machine idle on some days: its intervals, measured by a profile with one factor
-       per UTC day, alternate short and long around the life) */
-    double newest = x[n - 1];
-    if(newest > 0 && !(L->age > 1.5 * newest))
-      proj = newest;
-  }
-  if(isfinite(proj) && proj > 0 && proj < 0.75 * L->life) {
-    L->sd *= proj / L->life;
-    L->life = proj;
-  }
+  return true;
 }
 
 /*
- * The working days (L's factors) in the next `days` calendar days from now_ms: `days`
- * itself on a machine that runs every day, or when not finite (NAN, INFINITY).
+ * The life the default rule's quantity divides by (rule_snapshot.life_days), from `life`
+ * (faster_life's figure) and the consumable's predictor state cs. Before any interval
+ * between replacements was seen, `life` is 100 / rate_per_day, the rate the fit sees while
+ * the part wears: for a part that runs in shifts or bursts (a machine used on Saturdays
+ * only) several times its rate over calendar days, and a line sized on it covered the
+ * replenishment time at that rate (seed 1's p29 in bench/plant: 30-36 units on its first
+ * line for a part that uses ~35 a year). Until the weekly profile has seen every day of
+ * the week (most of it, as the predictor's weekly factors need), the life is at least the
+ * calendar life: the time the readings spanned over the wear seen in it (the profile's
+ * sums, idle hours and days included). The calendar life also stands in while `life` is
+ * not known at all (the fit sees no rate: a part that wears in bursts, read mostly in its
+ * flat days, whose risk fired on its low bound; seed 7's p17: lines of one unit for a part
+ * lasting a week, 15 days away) once QUANTITY_MIN_USE of a part's wear was seen. Returns
+ * that; `life` itself once a part life was completed or the whole week seen (and `life`
+ * known), or while too little wear was seen.
  */
-static double work_days_ahead(const struct part_life *L, int64_t now_ms, double days)
+static double quantity_life(const struct cons_state *cs, double life)
 {
-  if(!L->work || !isfinite(days) || days <= 0)
-    return days;
-  return predict_work_days(L->f, now_ms, now_ms + (int64_t)(fmin(days, 36500) * 86400000.0));
+  double cal;
+  int d;
+  if(cs->pred.n_intervals > 0 || isnan(cal = calendar_life(cs)))
+    return life;
+  if(!isfinite(life) || life <= 0)
+    return cal;
+  for(d = 0; d < 7; d++)
+    if(cs->pred.dow_time[d] < 0.8f) /* the week not seen yet */
+      return cal > life ? cal : life;
+  return life;
+}
+
+/*
+ * The calendar life of a part of a machine idle on some days, for the floor of the
+ * default rule's life (rule_snapshot.life_days): the time the weekly profile saw over
+ * the wear seen in it (idle days included; the hours a part stood worn out are not in
+ * it), when some day of the week seen (most of a day) wore under a quarter of the mean
+ * rate. NAN when no such idle day was seen or under QUANTITY_MIN_USE of a part's wear:
+ * a part that wears every day (a faster wear after a rate change is followed there).
+ */
+static double idle_days_life(const struct cons_state *cs)
+{
+  double cal = calendar_life(cs);
+  int d;
+  if(isnan(cal))
+    return NAN;
+  for(d = 0; d < 7; d++)
+    if(cs->pred.dow_time[d] >= 0.8f &&
+       (double)cs->pred.dow_use[d] / (double)cs->pred.dow_time[d] < 0.25 / cal)
+      return cal;
+  return NAN;
 }
 
 void reading_path_snapshot(struct reading_path *rp, const struct cfg_consumable *c, int64_t now_ms,
@@ -1328,18 +1301,21 @@ void reading_path_snapshot(struct reading_path *rp, const struct cfg_consumable 
       out->vars[EXPR_VAR_LEVEL_PCT] = f * 100.0;
   }
   if(reading_path_predict(rp, c, now_ms, &pr)) {
-    struct part_life L;
-    double sp = cs->spares > 0 ? (double)cs->spares : 0;
-    double oo = out->vars[EXPR_VAR_ON_ORDER] > 0 ? out->vars[EXPR_VAR_ON_ORDER] : 0;
-    double inst, inst10, inst90, shelf, cover, c10, c90, zs, rem = pr.level_pct / 100.0;
+    struct work_figs w;
+    double life = faster_life(cs, &pr, now_ms, predict_typical_life_days(&cs->pred, &pr));
+    double lo = life, hi = life, inst = pr.days_left, inst10 = pr.days_left_p10;
     /* the part must last until a delivery ordered now is received and fitted: the
        replenishment time (the lead time, or what the last deliveries took when
        longer) plus orders.handling_time */
     double horizon =
         out->replenish_days + (rp->cfg ? (double)rp->cfg->orders.handling_ms / 86400000.0 : 0.5);
-    part_life(cs, &pr, now_ms, &L);
-    /* the life the default rule's line is sized on: the same */
-    out->life_days = L.life;
+    out->life_days = quantity_life(cs, life);
+    /* a wear seen in bursts (the fit's life under half the life over all the time seen,
+       idle hours included: quantity_life; a clogging curve's early rate is no burst)
+       counts the shelf at the longer one too, until the week is known (then in working
+       time, work_figures) */
+    if(out->life_days > 2 * life && !pr.exponential)
+      life = lo = hi = out->life_days;
     out->vars[EXPR_VAR_LEVEL_PCT] = pr.level_pct;
     out->vars[EXPR_VAR_DAYS_LEFT] = pr.days_left;
     out->vars[EXPR_VAR_RATE_PER_DAY] = pr.rate_per_day;
@@ -1347,79 +1323,96 @@ void reading_path_snapshot(struct reading_path *rp, const struct cfg_consumable 
     out->empty_at_ms = pr.empty_at_ms;
     out->vars[EXPR_VAR_DAYS_LEFT_P10] = pr.days_left_p10;
     out->vars[EXPR_VAR_DAYS_LEFT_P90] = pr.days_left_p90;
-    /* the installed part's working days left and their 10 % and 90 % bounds */
-    rem = rem < 0 ? 0 : (rem > 1 ? 1 : rem);
-    if(L.work && !pr.exponential && isfinite(L.life)) {
-      /* a machine idle on some days: the fit over a few working hours takes their rate
-         for the week's and over the idle days sees none; the level is what is known of
-         the part: its share of a part's life */
-      inst = rem * L.life;
-      inst10 = inst - LIFE_Z10 * L.sd * rem;
-      inst90 = inst + LIFE_Z10 * L.sd * rem;
+    if(work_figures(cs, &pr, now_ms, &w)) {
+      /* in working time (work_figures): the installed part's share of a part's life,
+         the shelf's and then what is on the way, back to calendar days from now */
+      double sp = cs->spares > 0 ? (double)cs->spares : 0;
+      double cover = (w.rem + sp) * w.life;
+      /* the parts' lives add up, their spreads as independent ones: 10 % and 90 % */
+      double z = 1.2816 * w.sd * sqrt(w.rem * w.rem + sp);
+      out->life_days = w.life;
+      out->vars[EXPR_VAR_COVER_DAYS] = predict_calendar_days(w.f, now_ms, cover);
+      out->vars[EXPR_VAR_POSITION_DAYS] = predict_calendar_days(
+          w.f, now_ms,
+          cover + (out->vars[EXPR_VAR_ON_ORDER] > 0 ? out->vars[EXPR_VAR_ON_ORDER] : 0) * w.life);
+      out->vars[EXPR_VAR_COVER_DAYS_P10] =
+          predict_calendar_days(w.f, now_ms, cover - z > 0 ? cover - z : 0);
+      out->vars[EXPR_VAR_COVER_DAYS_P90] = predict_calendar_days(w.f, now_ms, cover + z);
+      out->vars[EXPR_VAR_RUNOUT_RISK] = predict_risk_within(
+          out->vars[EXPR_VAR_COVER_DAYS_P10], out->vars[EXPR_VAR_COVER_DAYS_P90], horizon);
     }
-    else if(isfinite(pr.days_left_p10) || L.n < 1 || !isfinite(L.life) || isnan(L.age) ||
-            L.age >= L.life) {
-      /* the predictor's own figures, in working days */
-      inst = work_days_ahead(&L, now_ms, pr.days_left);
-      inst10 = work_days_ahead(&L, now_ms, pr.days_left_p10);
-      inst90 = work_days_ahead(&L, now_ms, pr.days_left_p90);
-      if(L.hi > 0 && !isnan(L.age)) {
-        /* not counted beyond the longest interval seen, less its age (a fit of a few
-           hours' readings can say 20 days for a part that lasts 4) */
-        double cap = L.hi - L.age > 0 ? L.hi - L.age : 0;
-        inst = isfinite(inst) && inst > cap ? cap : inst;
-        inst10 = isfinite(inst10) && inst10 > cap ? cap : inst10;
+    else {
+      /* once two or more intervals between replacements were seen, the shortest and the
+         longest of them: a shelf of parts is not known to the day (its spread decides when to
+         order), and in cover and position the installed part is not counted beyond the
+         longest, less its age (a fit of a few hours' readings can say 20 days for a part
+         that lasts 4; days_left itself stays the predictor's) */
+      if(cs->pred.n_intervals >= 2 && isfinite(life)) {
+        size_t k;
+        for(k = 0; k < cs->pred.n_intervals; k++) {
+          double d = (double)cs->pred.intervals_d[k];
+          lo = d < lo ? d : lo;
+          hi = d > hi ? d : hi;
+        }
+        if(cs->replaced_ms != INT64_MIN && now_ms >= cs->replaced_ms) {
+          double cap = hi - (double)(now_ms - cs->replaced_ms) / 86400000.0;
+          cap = cap > 0 ? cap : 0;
+          /* (a part not depleting, or bounds not known yet, stay so) */
+          inst = isfinite(inst) && inst > cap ? cap : inst;
+          inst10 = isfinite(inst10) && inst10 > cap ? cap : inst10;
+        }
+      }
+      /* with parts on the shelf, the order is due when the shelf runs out */
+      out->vars[EXPR_VAR_COVER_DAYS] = cs->spares > 0 ? inst + (double)cs->spares * life : inst;
+      if(isnan(out->vars[EXPR_VAR_COVER_DAYS]))
+        out->vars[EXPR_VAR_COVER_DAYS] = INFINITY;
+      /* inventory position: installed + on the shelf + on the way */
+      out->vars[EXPR_VAR_POSITION_DAYS] =
+          out->vars[EXPR_VAR_ON_ORDER] > 0
+              ? out->vars[EXPR_VAR_COVER_DAYS] + out->vars[EXPR_VAR_ON_ORDER] * life
+              : out->vars[EXPR_VAR_COVER_DAYS];
+      if(isnan(out->vars[EXPR_VAR_POSITION_DAYS]))
+        out->vars[EXPR_VAR_POSITION_DAYS] = INFINITY;
+      {
+        double shelf = cs->spares > 0 ? (double)cs->spares * life : 0;
+        double c10, c90;
+        c10 = inst10 + (cs->spares > 0 ? (double)cs->spares * lo : 0);
+        c90 = pr.days_left_p90 + (cs->spares > 0 ? (double)cs->spares * hi : 0);
+        out->vars[EXPR_VAR_COVER_DAYS_P10] = isnan(c10) ? INFINITY : c10;
+        out->vars[EXPR_VAR_COVER_DAYS_P90] = isnan(c90) ? INFINITY : c90;
+        out->vars[EXPR_VAR_RUNOUT_RISK] = predict_risk_within(
+            out->vars[EXPR_VAR_COVER_DAYS_P10], out->vars[EXPR_VAR_COVER_DAYS_P90], horizon);
+        if(pr.days_left_p10 == INFINITY && isfinite(life) && life > 0 &&
+           cs->replaced_ms != INT64_MIN && now_ms >= cs->replaced_ms &&
+           (double)(now_ms - cs->replaced_ms) / 86400000.0 < life) {
+          /* the bounds are unknown for a day after a replacement (too little history; a
+             weekly part replaced on a Friday: until Monday's wear is seen), but the past
+             replacements say how long a part lasts: until the bounds are known (and no
+             longer than that life: a part that stopped wearing is not ordered for again),
+             the risk is read from that life, spread +-25 % */
+          double age = (double)(now_ms - cs->replaced_ms) / 86400000.0;
+          double cover = life - age + shelf;
+          out->vars[EXPR_VAR_RUNOUT_RISK] =
+              predict_risk_within(cover * 0.75, cover * 1.25, horizon);
+          /* and the cover and position the default rule's quantity reads, when the
+             predictor has none yet (else a line made now would be one pack) */
+          if(!isfinite(out->vars[EXPR_VAR_COVER_DAYS])) {
+            out->vars[EXPR_VAR_COVER_DAYS] = cover;
+            out->vars[EXPR_VAR_POSITION_DAYS] = cover + out->vars[EXPR_VAR_ON_ORDER] * life;
+          }
+        }
       }
     }
-    else {
-      /* the predictor has no bounds yet (a day after a replacement; a weekly part
-         replaced on a Friday: until Monday's wear is seen): the new part lasts a part's
-         life from its age (no longer than that life: a part that stopped wearing is
-         not ordered for again) */
-      inst = L.life - L.age;
-      inst10 = inst - LIFE_Z10 * L.sd;
-      inst90 = inst + LIFE_Z10 * L.sd;
+    {
+      /* a part of a machine idle on some days is not ordered for at under half its
+         calendar life (idle_days_life): its intervals, a few hours inside a burst or a
+         week across one, in calendar days while the week was not known yet and in
+         working days after, read lives of 1-1.5 days for a part of 4.7 (plant seed 17's
+         p17: lines of 18 and 14 units, 29 spares on the shelf) */
+      double cal = idle_days_life(cs);
+      if(!pr.exponential && cal > 2 * out->life_days)
+        out->life_days = cal;
     }
-    if(isnan(inst))
-      inst = inst10 = inst90 = INFINITY;
-    inst10 = isnan(inst10) ? INFINITY : (inst10 < 0 ? 0 : inst10);
-    inst90 = isnan(inst90) ? INFINITY : inst90;
-    /* the shelf and what is on the way add a part's life each; the lives add up, their
-       spreads as independent ones (the root of their squares) */
-    /* (a life that only under a part's wear seen says, while the installed part shows no
-       rate: the shelf is not counted (a part worn on Saturdays only, its first Saturday
-       under way: the time over wear seen reads three times its life); the line is still
-       sized on it) */
-    shelf = sp > 0 ? (L.weak ? INFINITY : sp * L.life) : 0;
-    cover = inst + shelf;
-    zs = LIFE_Z10 * L.sd;
-    if(!isfinite(inst10))
-      c10 = c90 = INFINITY; /* (no bounds: the predictor's first day) */
-    else if(isfinite(inst)) {
-      c10 = cover - sqrt((inst - inst10) * (inst - inst10) + zs * zs * sp);
-      c90 = cover + sqrt((inst90 - inst) * (inst90 - inst) + zs * zs * sp);
-    }
-    else {
-      /* (the installed part's central figure unknown, its bounds perhaps not) */
-      c10 = inst10 + shelf - zs * sqrt(sp);
-      c90 = inst90 + shelf + zs * sqrt(sp);
-    }
-    out->vars[EXPR_VAR_COVER_DAYS] = predict_calendar_days(L.f, now_ms, cover);
-    out->vars[EXPR_VAR_POSITION_DAYS] =
-        predict_calendar_days(L.f, now_ms, oo > 0 ? cover + oo * L.life : cover);
-    out->vars[EXPR_VAR_COVER_DAYS_P10] =
-        predict_calendar_days(L.f, now_ms, isnan(c10) || c10 > 0 ? c10 : 0);
-    out->vars[EXPR_VAR_COVER_DAYS_P90] = predict_calendar_days(L.f, now_ms, c90);
-    if(isnan(out->vars[EXPR_VAR_COVER_DAYS]))
-      out->vars[EXPR_VAR_COVER_DAYS] = INFINITY;
-    if(isnan(out->vars[EXPR_VAR_POSITION_DAYS]))
-      out->vars[EXPR_VAR_POSITION_DAYS] = INFINITY;
-    if(isnan(out->vars[EXPR_VAR_COVER_DAYS_P10]))
-      out->vars[EXPR_VAR_COVER_DAYS_P10] = INFINITY;
-    if(isnan(out->vars[EXPR_VAR_COVER_DAYS_P90]))
-      out->vars[EXPR_VAR_COVER_DAYS_P90] = INFINITY;
-    out->vars[EXPR_VAR_RUNOUT_RISK] = predict_risk_within(
-        out->vars[EXPR_VAR_COVER_DAYS_P10], out->vars[EXPR_VAR_COVER_DAYS_P90], horizon);
   }
   if(out->held && cs->hold == STORE_HOLD_EXPIRED && rp->cfg &&
      out->vars[EXPR_VAR_DAYS_LEFT] < out->vars[EXPR_VAR_LEAD_TIME_DAYS] &&
