@@ -987,7 +987,42 @@ static void refit_fit(struct predictor *p)
      is no rate change. The newest point keeps its place in time: the line
      is evaluated from the newest bucket's calendar time (t_last). */
   if(STOP_SKIP && n >= MIN_BUCKETS) {
-    size_t k = skip_stops(t, y, x, weekly ? w : NULL, oi, n, fabs(all.slope));
+    double rate = fabs(all.slope);
+    size_t k;
+    /* A stop is judged by the rate of the days in use: a stop longer than
+       the rest of the history sets the line through both near flat, and
+       the stop then hid itself once the value moved again (a 160-day
+       shutdown: days_left infinite with confidence 1 from the fifth day
+       of work on). When one run of one value lasts over a week and over
+       half the history's time, the rate is the line's with the runs of
+       one value of STOP_MIN_D days or more taken out, when that is
+       faster. (Not otherwise: a quantised tyre's plateaus are its wear,
+       and a machine that runs on Saturdays only stands still for 6 days
+       every week: its weekly profile, not a stop.) */
+    size_t a, b;
+    double longest = 0;
+    for(a = lo; a < n; a = b + 1) {
+      for(b = a; b + 1 < n && y[b + 1] == y[a]; b++)
+        ;
+      if(t[b] - t[a] > longest)
+        longest = t[b] - t[a];
+    }
+    if(longest > 7.0 && longest > 0.5 * (t[n - 1] - t[lo])) {
+      double t2[PREDICT_WINDOW], y2[PREDICT_WINDOW], x2[PREDICT_WINDOW];
+      uint8_t o2[PREDICT_WINDOW];
+      size_t k2;
+      memcpy(t2, t, n * sizeof(t[0]));
+      memcpy(y2, y, n * sizeof(y[0]));
+      memcpy(x2, x, n * sizeof(x[0]));
+      memcpy(o2, oi, n * sizeof(oi[0]));
+      k2 = skip_stops(t2, y2, x2, NULL, o2, n, INFINITY);
+      if(k2 != n) {
+        struct line u = theil(t2, y2, lo, k2);
+        if(u.ok && fabs(u.slope) > rate)
+          rate = fabs(u.slope);
+      }
+    }
+    k = skip_stops(t, y, x, weekly ? w : NULL, oi, n, rate);
     if(k != n) {
       n = k;
       all = theil(t, y, lo, n);

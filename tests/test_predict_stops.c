@@ -131,6 +131,48 @@ static void test_shutdown_not_rate_change(void **state)
 }
 
 /*
+ * The same counter and shift, but the shutdown (a seasonal machine, a
+ * plant closed for the winter) lasts 160 days, four times the 41 days of
+ * work before it. A stop is no rate change however long it is: on every
+ * day of work after the restart days_left is finite and the default rule
+ * orders before the part runs out. Before: once the value moved again the
+ * line through 41 days of work and 160 flat ones was near flat, the stop
+ * was judged by that rate and not taken out, and from the fifth day of
+ * work on days_left was infinite with confidence 1 for 11 days (never
+ * ordered meanwhile).
+ */
+static void test_long_shutdown_not_rate_change(void **state)
+{
+  struct predict_params pp;
+  struct predictor p;
+  struct prediction pr;
+  int64_t t, restart = 201 * DAY_MS;
+  double hours = 0;
+  (void)state;
+  predict_params_default(&pp, PREDICT_MODEL_USAGE);
+  pp.life = 1000;
+  assert_int_equal(predict_init(&p, &pp), PREDICT_OK);
+  for(t = 0; t <= 262 * DAY_MS; t += 10 * MIN_MS) {
+    int64_t in_day = t % DAY_MS;
+    bool stopped = t >= 41 * DAY_MS && t < restart;
+    if(!stopped && in_day > 6 * HOUR_MS && in_day <= 16 * HOUR_MS)
+      hours += 10.0 / 60;
+    predict_add(&p, T0 + t, floor(hours * 10 + 1e-9) / 10, NULL);
+    if(t < restart + DAY_MS || t % (6 * HOUR_MS))
+      continue;
+    predict_eval(&p, T0 + t, &pr);
+    if(t % (7 * DAY_MS) == 0)
+      printf("day %.2f after a 160-day stop: days_left %.2f, p10 %.2f, truth %.2f\n",
+             (double)t / DAY_MS, pr.days_left, pr.days_left_p10, (1000 - hours) / 10);
+    assert_true(isfinite(pr.days_left));
+    /* ordered by the time the hours left last the lead time at 10 a day */
+    if((1000 - hours) / 10 <= LEAD_D)
+      assert_true(orders(&pr));
+  }
+  assert_true(hours >= 1000); /* the part did run out within the trace */
+}
+
+/*
  * A new hydraulic filter: the differential pressure (clean 0.3 bar, empty
  * 3 bar) grows exponentially over a 60-day life while the pump runs, in
  * runs of 90 minutes with 20-minute stops from 06:00 to 22:00 (about 0 bar
@@ -188,6 +230,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_stuck_until_replaced),
       cmocka_unit_test(test_shutdown_not_rate_change),
+      cmocka_unit_test(test_long_shutdown_not_rate_change),
       cmocka_unit_test(test_new_filter_no_order),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
