@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include <linux/sockios.h>
 
 #include "base/clock.h"
 #include "base/log.h"
@@ -66,6 +67,7 @@ struct httpd_conn {
   uint64_t idle_seq; /* when it last became ready for a request (the server's count): LRU order */
   int64_t since_ms; /* real mono ms the current request began */
   int64_t last_ms;  /* real mono ms of the last traffic */
+  int outq;         /* the kernel's unsent bytes when the answer last filled the socket (-1: none) */
 };
 
 struct httpd_srv {
@@ -442,7 +444,11 @@ static int flush(struct httpd_conn *c)
     if(w < 0) {
       if(errno == EINTR)
         continue;
-      return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+      if(errno != EAGAIN && errno != EWOULDBLOCK)
+        return -1;
+      if(ioctl(c->fd, SIOCOUTQ, &c->outq) != 0)
+        c->outq = -1;
+      return 0;
     }
     c->last_ms = now_ms();
     if(c->out_off < c->out.len) {
@@ -553,6 +559,7 @@ static bool request_end(struct httpd_conn *c)
   if(c->out.cap > COPY_INLINE)
     rs_buf_free(&c->out);
   c->responded = false;
+  c->outq = -1;
   c->st = CS_HEAD;
   c->waiting = true;
   c->kept = true;
@@ -788,6 +795,7 @@ static void on_listen(void *ud, int fd, uint32_t events)
     }
     c->events = EPOLLIN;
     c->since_ms = c->last_ms = now_ms();
+    c->outq = -1;
     c->waiting = true;
     c->next = s->head;
     if(s->head)
@@ -807,6 +815,22 @@ static void on_listen(void *ud, int fd, uint32_t events)
 }
 
 /* The timer: close the connections past their deadline; listen again if paused for descriptors. */
+/*
+ * Whether c's client has taken bytes of its answer that the kernel held
+ * since the server last filled the socket (the unsent queue shrank); then
+ * notes the new size. A client on a slow link reads steadily while the
+ * socket stays too full for the server to write (writable again only when
+ * a third of the send buffer, megabytes, is free).
+ */
+static bool taken(struct httpd_conn *c)
+{
+  int q;
+  if(c->st != CS_WRITE || c->outq < 0 || ioctl(c->fd, SIOCOUTQ, &q) != 0 || q >= c->outq)
+    return false;
+  c->outq = q;
+  return true;
+}
+
 static void on_timer(void *ud)
 {
   struct httpd_srv *s = ud;
@@ -826,6 +850,13 @@ static void on_timer(void *ud)
         continue;
     }
     due = deadline(c, &hd);
+    if(due <= now && !hd && taken(c)) {
+      /* the client took bytes the kernel held: progress, though the
+         server had nothing to write (a slow link drains a full send
+         buffer for seconds before the socket takes more) */
+      c->last_ms = now;
+      due = deadline(c, &hd);
+    }
     if(due <= now) {
       if(hd)
         cut++;

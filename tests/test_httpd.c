@@ -1070,6 +1070,53 @@ static void test_full_of_slow_readers_admits_new(void **state)
   rs_buf_free(&b);
 }
 
+/*
+ * A nearly full server (48 kept-alive clients idle between requests, none
+ * of them cut) and a client on a slow link that asked for /big (8 MiB) and
+ * takes it steadily, 4 KiB every 100 ms (40 KiB/s), for ten times the short
+ * deadline: it makes progress the whole time, so its answer must not be
+ * given up (released: the server closed it; the kernel would still deliver
+ * what it had queued, megabytes on loopback, and the answer would end
+ * there, cut short).
+ */
+static void test_nearly_full_slow_link_reader_kept(void **state)
+{
+  int kept[48], fd, i;
+  size_t got = 0;
+  bool closed = false;
+  int64_t end, next;
+  (void)state;
+  for(i = 0; i < 48; i++) {
+    kept[i] = connect_from(2 + (unsigned)i / 16);
+    get_one(kept[i], "/first");
+  }
+  fd = connect_from_rcv(6, 4096);
+  S.big_released = false;
+  send_s(fd, "GET /big HTTP/1.1\r\nHost: h\r\n\r\n");
+  end = clock_real_mono_ms() + 10 * BUSY_MS;
+  next = clock_real_mono_ms();
+  while(!closed && !S.big_released && clock_real_mono_ms() < end) {
+    char chunk[4096];
+    ssize_t n;
+    (void)evloop_turn(S.loop, 1);
+    if(clock_real_mono_ms() < next)
+      continue;
+    next += 100;
+    n = recv(fd, chunk, sizeof(chunk), MSG_DONTWAIT);
+    if(n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+      closed = true;
+    else if(n > 0)
+      got += (size_t)n;
+  }
+  printf("slow link reader: %zu bytes, %s\n", got,
+         closed || S.big_released ? "given up by the server" : "still served");
+  assert_false(closed);
+  assert_false(S.big_released);
+  (void)close(fd);
+  for(i = 0; i < 48; i++)
+    (void)close(kept[i]);
+}
+
 static void test_stream(void **state)
 {
   struct rs_buf b = {0}, body = {0}, want = {0};
@@ -1134,6 +1181,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_full_of_busy_waits, setup_limit2, teardown),
       cmocka_unit_test_setup_teardown(test_full_of_silent_admits_new, setup_busy, teardown),
       cmocka_unit_test_setup_teardown(test_full_of_slow_readers_admits_new, setup_busy, teardown),
+      cmocka_unit_test_setup_teardown(test_nearly_full_slow_link_reader_kept, setup_busy, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
