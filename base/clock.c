@@ -164,18 +164,6 @@ void clock_set_wall(struct rs_clock *c, int64_t wall_ms)
   c->virt_wall = wall_ms;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
-{
-  int64_t era, yoe, doy, doe;
-  y -= m <= 2;
-  era = (y >= 0 ? y : y - 399) / 400;
-  yoe = y - era * 400;
-  doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
 static bool is_leap(int64_t y)
 {
   return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
@@ -219,7 +207,7 @@ static int64_t floor_from_date(const char *date)
   }
   if(d < 1 || d > 31)
     return 0;
-  return (days_from_civil(y, m, d) - 1) * MS_PER_DAY;
+  return (rs_days_from_civil(y, m, d) - 1) * MS_PER_DAY;
 }
 
 #endif
@@ -389,7 +377,7 @@ static int parse_rfc3339(const char *s, int64_t *out)
     return -1;
   if(*p)
     return -1;
-  *out = (days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec) * 1000 + ms - off;
+  *out = (rs_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec) * 1000 + ms - off;
   return 0;
 }
 

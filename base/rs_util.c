@@ -152,6 +152,18 @@ int rs_snprintf(char *buf, size_t size, const char *fmt, ...)
   return (n < 0 || (size_t)n >= size) ? -1 : 0;
 }
 
+/* H. Hinnant's days_from_civil algorithm. */
+int64_t rs_days_from_civil(int64_t y, int64_t m, int64_t d)
+{
+  int64_t era, yoe, doy, doe;
+  y -= m <= 2;
+  era = (y >= 0 ? y : y - 399) / 400;
+  yoe = y - era * 400;
+  doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
 int rs_hexval(int c)
 {
   if(c >= '0' && c <= '9')

@@ -83,6 +83,9 @@ int rs_snprintf(char *buf, size_t size, const char *fmt, ...) RS_PRINTF(3, 4);
 /* The value of hex digit c (0-9, a-f, A-F), or -1. */
 int rs_hexval(int c);
 
+/* Days since 1970-01-01 of a proleptic Gregorian date y-m-d (m 1-12). */
+int64_t rs_days_from_civil(int64_t y, int64_t m, int64_t d);
+
 /* Copy src into dst of size n, always terminated; -1 when truncated. */
 int rs_strlcpy(char *dst, const char *src, size_t n);
 

@@ -20,6 +20,7 @@
  *            stone outliers, stuck values and glitch reads.
  */
 #include "bench/predict/gen_plant.h"
+#include "base/rs_util.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -68,18 +69,6 @@ static bool chance(struct gen_rng *r, double p)
 
 /* ---- calendar: days since 1970-01-01, CET/CEST ---- */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
-{
-  int64_t era, yoe, doy, doe;
-  y -= m <= 2;
-  era = (y >= 0 ? y : y - 399) / 400;
-  yoe = y - era * 400;
-  doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
 /* Day of week of an epoch day, 0 = Monday (1970-01-01 was a Thursday). */
 static int weekday(int64_t day)
 {
@@ -89,7 +78,7 @@ static int weekday(int64_t day)
 /* The last Sunday of March/October of year y at 01:00 UTC, in ms. */
 static int64_t last_sunday_1utc(int64_t y, int64_t m)
 {
-  int64_t last = days_from_civil(y, m, 31);
+  int64_t last = rs_days_from_civil(y, m, 31);
   last -= (weekday(last) + 1) % 7; /* Sunday is 6: back 0 days from a Sunday */
   return last * DAY_MS + HOUR_MS;
 }
@@ -182,19 +171,19 @@ static void holidays(struct machine *m, struct gen_rng *r, bool publics, double 
   int64_t y;
   int i;
   for(y = 0; y < N_YEARS; y++) {
-    int64_t e = days_from_civil(2026 + y, easter[y][0], easter[y][1]);
+    int64_t e = rs_days_from_civil(2026 + y, easter[y][0], easter[y][1]);
     if(publics) {
       for(i = 0; i < 5; i++) {
-        int64_t d = days_from_civil(2026 + y, fixed[i][0], fixed[i][1]);
+        int64_t d = rs_days_from_civil(2026 + y, fixed[i][0], fixed[i][1]);
         add_hol(m, d, d + 1);
       }
       for(i = 0; i < 4; i++)
         add_hol(m, e + rel[i], e + rel[i] + 1);
     }
     if(chance(r, p_xmas))
-      add_hol(m, days_from_civil(2026 + y, 12, 24), days_from_civil(2027 + y, 1, 2));
+      add_hol(m, rs_days_from_civil(2026 + y, 12, 24), rs_days_from_civil(2027 + y, 1, 2));
     if(chance(r, p_summer)) {
-      int64_t s = days_from_civil(2026 + y, 7, 10) + (int64_t)uni(r, 0, 30);
+      int64_t s = rs_days_from_civil(2026 + y, 7, 10) + (int64_t)uni(r, 0, 30);
       add_hol(m, s, s + 7 * (int64_t)uni(r, 1, 3.99));
     }
   }
@@ -321,31 +310,6 @@ static double activity(struct machine *m, struct gen_rng *r, int64_t t)
 }
 
 /* ---- the trace ---- */
-
-static void push(struct gen_trace *tr, int64_t t, double v, double u)
-{
-  if(tr->n == tr->cap) {
-    size_t cap = tr->cap ? tr->cap * 2 : 8192;
-    int64_t *nt = realloc(tr->t, cap * sizeof(*nt));
-    double *nv, *nu;
-    if(!nt)
-      abort();
-    tr->t = nt;
-    nv = realloc(tr->v, cap * sizeof(*nv));
-    if(!nv)
-      abort();
-    tr->v = nv;
-    nu = realloc(tr->u, cap * sizeof(*nu));
-    if(!nu)
-      abort();
-    tr->u = nu;
-    tr->cap = cap;
-  }
-  tr->t[tr->n] = t;
-  tr->v[tr->n] = v;
-  tr->u[tr->n] = u;
-  tr->n++;
-}
 
 /* ---- the sensor ---- */
 
@@ -837,7 +801,7 @@ void gen_plant_trace(struct gen_trace *tr, int f, struct gen_rng *r)
         continue;
       v = sense(&m, &s, r, t, u, &ub);
       if(deliver(&s, t, &v, &ub))
-        push(tr, t + (int64_t)uni(r, 0, (double)STEP_MS - 1000), v, ub);
+        gen_trace_push(tr, t + (int64_t)uni(r, 0, (double)STEP_MS - 1000), v, ub);
     }
     sg->end_ms = t;
     u_end = u;

@@ -129,7 +129,7 @@ static double activity(struct plant *pl, struct gen_rng *r, int64_t t)
   return pl->day_factor;
 }
 
-static void push(struct gen_trace *tr, int64_t t, double v, double u)
+void gen_trace_push(struct gen_trace *tr, int64_t t, double v, double u)
 {
   if(tr->n == tr->cap) {
     size_t cap = tr->cap ? tr->cap * 2 : 8192;
@@ -470,7 +470,7 @@ void gen_trace(struct gen_trace *tr, enum gen_family f, struct gen_rng *r)
             ub = s.stuck_u;
           }
         }
-        push(tr, t, v, ub);
+        gen_trace_push(tr, t, v, ub);
       }
     }
     sg->end_ms = t;

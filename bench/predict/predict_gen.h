@@ -65,4 +65,7 @@ void gen_trace(struct gen_trace *tr, enum gen_family f, struct gen_rng *r);
 
 void gen_free(struct gen_trace *tr);
 
+/* Append a reading (time t, reported v, unwrapped u) to tr, growing it. */
+void gen_trace_push(struct gen_trace *tr, int64_t t, double v, double u);
+
 #endif
