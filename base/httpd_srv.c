@@ -814,7 +814,6 @@ static void on_listen(void *ud, int fd, uint32_t events)
   listen_watch(s, false);
 }
 
-/* The timer: close the connections past their deadline; listen again if paused for descriptors. */
 /*
  * Whether c's client has taken bytes of its answer that the kernel held
  * since the server last filled the socket (the unsent queue shrank); then
@@ -831,6 +830,7 @@ static bool taken(struct httpd_conn *c)
   return true;
 }
 
+/* The timer: close the connections past their deadline; listen again if paused for descriptors. */
 static void on_timer(void *ud)
 {
   struct httpd_srv *s = ud;

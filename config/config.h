@@ -64,10 +64,11 @@ enum cfg_format { CFG_FMT_TEXT, CFG_FMT_JSON, CFG_FMT_SENML };
 
 struct cfg_device;
 
-/* Ordered without padding holes, its small fields in one byte each (96 B, was
-   112 and 128: RSS, one per point: docs/BENCHMARKS.md). The byte-sized ones
-   hold the enum named beside them. */
-struct cfg_point { /* 88 B (RSS, docs/BENCHMARKS.md); its device is the one whose points[] holds it */
+/* Ordered without padding holes, its small fields in one byte each (88 B, was
+   96, 112 and 128: RSS, one per point: docs/BENCHMARKS.md). The byte-sized
+   ones hold the enum named beside them. Its device is the one whose
+   points[] holds it. */
+struct cfg_point {
   const char *id;
   struct cfg_pos pos;
   double scale;             /* default 1 */
