@@ -43,23 +43,10 @@ const char *const gen_plant_family_name[GEN_PLANT_COUNT] = {
 
 /* ---- random draws ---- */
 
-static double uni(struct gen_rng *r, double a, double b)
-{
-  return a + (b - a) * gen_urand(r);
-}
-
-static double gauss(struct gen_rng *r)
-{
-  double u = gen_urand(r), v = gen_urand(r);
-  if(u < 1e-300)
-    u = 1e-300;
-  return sqrt(-2 * log(u)) * cos(2 * M_PI * v);
-}
-
 /* Log-uniform in [a, b] (a, b > 0). */
 static double logu(struct gen_rng *r, double a, double b)
 {
-  return exp(uni(r, log(a), log(b)));
+  return exp(gen_uni(r, log(a), log(b)));
 }
 
 static bool chance(struct gen_rng *r, double p)
@@ -183,8 +170,8 @@ static void holidays(struct machine *m, struct gen_rng *r, bool publics, double 
     if(chance(r, p_xmas))
       add_hol(m, rs_days_from_civil(2026 + y, 12, 24), rs_days_from_civil(2027 + y, 1, 2));
     if(chance(r, p_summer)) {
-      int64_t s = rs_days_from_civil(2026 + y, 7, 10) + (int64_t)uni(r, 0, 30);
-      add_hol(m, s, s + 7 * (int64_t)uni(r, 1, 3.99));
+      int64_t s = rs_days_from_civil(2026 + y, 7, 10) + (int64_t)gen_uni(r, 0, 30);
+      add_hol(m, s, s + 7 * (int64_t)gen_uni(r, 1, 3.99));
     }
   }
 }
@@ -225,11 +212,11 @@ static void machine_clock(struct machine *m, struct gen_rng *r, int64_t t)
     int64_t week = (day + 3) / 7; /* Monday-based */
     if(week != m->week) {
       m->week = week;
-      m->wlog = m->wphi * m->wlog + sqrt(1 - m->wphi * m->wphi) * m->wsd * gauss(r);
+      m->wlog = m->wphi * m->wlog + sqrt(1 - m->wphi * m->wphi) * m->wsd * gen_gauss(r);
     }
   }
   m->day = day;
-  m->dlog = m->dphi * m->dlog + sqrt(1 - m->dphi * m->dphi) * m->dsd * gauss(r);
+  m->dlog = m->dphi * m->dlog + sqrt(1 - m->dphi * m->dphi) * m->dsd * gen_gauss(r);
   m->factor = exp(m->wlog + m->dlog - (m->wsd * m->wsd + m->dsd * m->dsd) / 2);
   if(m->broken > 0)
     m->broken--;
@@ -237,9 +224,9 @@ static void machine_clock(struct machine *m, struct gen_rng *r, int64_t t)
     m->broken = 1 + (int)(gen_urand(r) * 4);
   m->work_today = !holiday(m, day) && m->broken == 0 &&
                   (m->workday[m->dow] || (m->overtime && m->dow == 5 && m->wlog > 0.5 * m->wsd));
-  m->day_boost = m->fam == GEN_PLANT_CLOG && chance(r, 0.03) ? uni(r, 2, 4) : 1;
+  m->day_boost = m->fam == GEN_PLANT_CLOG && chance(r, 0.03) ? gen_uni(r, 2, 4) : 1;
   if(chance(r, m->p_out)) {
-    m->out_from = t + (int64_t)uni(r, 0, (double)DAY_MS);
+    m->out_from = t + (int64_t)gen_uni(r, 0, (double)DAY_MS);
     m->out_to = m->out_from + (int64_t)(logu(r, 1, 36) * (double)HOUR_MS);
   }
 }
@@ -270,9 +257,9 @@ static double activity(struct machine *m, struct gen_rng *r, int64_t t)
     if(p > 0.9)
       p = 0.9;
     if(chance(r, p))
-      a = exp(gauss(r) - 0.5) * m->factor / p; /* mean: the day's load */
+      a = exp(gen_gauss(r) - 0.5) * m->factor / p; /* mean: the day's load */
     if(chance(r, m->p_big)) /* a big print run: 1.5-5 % of a standard cartridge */
-      a += uni(r, 0.015, 0.05) / (m->rate_std * STEP_D);
+      a += gen_uni(r, 0.015, 0.05) / (m->rate_std * STEP_D);
     return a;
   }
   case GEN_PLANT_CLOG:
@@ -344,17 +331,12 @@ struct sensor {
   double stuck_v, stuck_u, p_glitch;
 };
 
-static double quantise(double v, double q)
-{
-  return q > 0 ? floor(v / q + 0.5) * q : v;
-}
-
 /* AR(1) noise with time constant ar_tau_h, advanced to t. */
 static double ar_noise(struct sensor *s, struct gen_rng *r, int64_t t)
 {
   double dt_h = s->ar_t == INT64_MIN ? 1e9 : (double)(t - s->ar_t) / (double)HOUR_MS;
   double phi = exp(-dt_h / s->ar_tau_h);
-  s->ar = phi * s->ar + sqrt(1 - phi * phi) * s->ar_sd * gauss(r);
+  s->ar = phi * s->ar + sqrt(1 - phi * phi) * s->ar_sd * gen_gauss(r);
   s->ar_t = t;
   return s->ar;
 }
@@ -367,7 +349,7 @@ static bool polled(struct sensor *s, const struct machine *m, struct gen_rng *r,
   if(m->fam == GEN_PLANT_TYRE) {
     if(m->day != s->tyre_day) {
       s->tyre_day = m->day;
-      s->tyre_hour = m->work_today && !chance(r, s->p_skip) ? uni(r, 6, 10) : -1;
+      s->tyre_hour = m->work_today && !chance(r, s->p_skip) ? gen_uni(r, 6, 10) : -1;
     }
     if(s->tyre_hour >= 0 && m->hour >= s->tyre_hour) {
       s->tyre_hour = -1;
@@ -378,7 +360,7 @@ static bool polled(struct sensor *s, const struct machine *m, struct gen_rng *r,
   if(t < s->next)
     return false;
   {
-    double gap = s->poll_min * exp(s->jit * gauss(r) - s->jit * s->jit / 2);
+    double gap = s->poll_min * exp(s->jit * gen_gauss(r) - s->jit * s->jit / 2);
     if(chance(r, s->p_gap))
       gap += logu(r, 30, 720);
     s->next = t + (int64_t)(gap * (double)MIN_MS);
@@ -404,10 +386,10 @@ static double sense(const struct machine *m, struct sensor *s, struct gen_rng *r
     if(!m->on) {
       s->was_on = false;
       *ub = NAN;
-      return quantise(0.01 * gauss(r), 0.01); /* a zero with the transmitter's offset */
+      return gen_quantise(0.01 * gen_gauss(r), 0.01); /* a zero with the transmitter's offset */
     }
     v = s->dp0 * exp(log(s->dpe / s->dp0) * pow(uc, s->curve));
-    v *= exp(ar_noise(s, r, t)) * (1 + s->white * gauss(r));
+    v *= exp(ar_noise(s, r, t)) * (1 + s->white * gen_gauss(r));
     {
       /* cold oil after a long stop reads high for the first hour; a pump
          start's surge for a few minutes */
@@ -415,11 +397,11 @@ static double sense(const struct machine *m, struct sensor *s, struct gen_rng *r
       double stop_h = (double)m->off_len / (double)HOUR_MS;
       v *= 1 + s->cold * (1 - exp(-stop_h / 3)) * exp(-since / 40);
       if(!s->was_on)
-        s->spike = chance(r, s->spike_p) ? uni(r, 0.5, 2) : 0;
+        s->spike = chance(r, s->spike_p) ? gen_uni(r, 0.5, 2) : 0;
       v *= 1 + s->spike * exp(-since / s->spike_min);
     }
     s->was_on = true;
-    v = quantise(v, 0.01);
+    v = gen_quantise(v, 0.01);
     *ub = v;
     return v;
   case GEN_PLANT_WATER:
@@ -431,19 +413,19 @@ static double sense(const struct machine *m, struct sensor *s, struct gen_rng *r
     int64_t week = (m->day + 3) / 7;
     if(week != s->bias_week) { /* another person's gauge this week */
       s->bias_week = week;
-      s->bias = s->bias_sd * gauss(r);
+      s->bias = s->bias_sd * gen_gauss(r);
     }
-    v = 8.0 - 6.4 * uc + s->bias + s->white * gauss(r);
+    v = 8.0 - 6.4 * uc + s->bias + s->white * gen_gauss(r);
     if(chance(r, s->p_outlier)) /* a stone in the groove, or the gauge on the shoulder */
-      v += (chance(r, 0.7) ? -1 : 1) * uni(r, 0.5, 3.0);
-    v = quantise(v, s->quant);
+      v += (chance(r, 0.7) ? -1 : 1) * gen_uni(r, 0.5, 3.0);
+    v = gen_quantise(v, s->quant);
     *ub = v;
     return v;
   }
   default:
-    v = 100.0 * (1 - uc) + ar_noise(s, r, t) + s->white * gauss(r) +
+    v = 100.0 * (1 - uc) + ar_noise(s, r, t) + s->white * gen_gauss(r) +
         s->diurnal * sin(2 * M_PI * (m->hour - 9) / 24);
-    v = quantise(v, s->quant);
+    v = gen_quantise(v, s->quant);
     if(v < 0)
       v = 0;
     if(v > 100)
@@ -494,28 +476,28 @@ static void setup(int f, struct gen_trace *tr, struct machine *m, struct sensor 
   m->out_from = m->out_to = INT64_MIN;
   m->h0 = 6;
   m->h1 = 22;
-  m->wphi = uni(r, 0.4, 0.85);
-  m->wsd = uni(r, 0.1, 0.35);
-  m->dphi = uni(r, 0, 0.5);
-  m->dsd = uni(r, 0.05, 0.3);
-  m->p_break = uni(r, 0, 0.01);
-  m->p_out = uni(r, 0.005, 0.03);
+  m->wphi = gen_uni(r, 0.4, 0.85);
+  m->wsd = gen_uni(r, 0.1, 0.35);
+  m->dphi = gen_uni(r, 0, 0.5);
+  m->dsd = gen_uni(r, 0.05, 0.3);
+  m->p_break = gen_uni(r, 0, 0.01);
+  m->p_out = gen_uni(r, 0.005, 0.03);
   m->overtime = chance(r, 0.3);
   m->on_mean_min = logu(r, 10, 120);
-  m->duty_frac = uni(r, 0.5, 0.9);
+  m->duty_frac = gen_uni(r, 0.5, 0.9);
   s->poll_min = logu(r, 2, 60);
-  s->jit = uni(r, 0.05, 0.6);
-  s->p_gap = uni(r, 0, 0.01);
+  s->jit = gen_uni(r, 0.05, 0.6);
+  s->p_gap = gen_uni(r, 0, 0.01);
   s->ar_t = INT64_MIN;
   s->sent_t = INT64_MIN;
   s->bias_week = INT64_MIN;
   s->tyre_day = INT64_MIN;
   s->ar_tau_h = logu(r, 1, 48);
-  s->ar_sd = uni(r, 0.1, 1.0);
-  s->white = uni(r, 0, 0.4);
+  s->ar_sd = gen_uni(r, 0.1, 1.0);
+  s->white = gen_uni(r, 0, 0.4);
   s->quant = chance(r, 0.5) ? 0 : (chance(r, 0.5) ? 0.5 : 1);
   s->rbe = chance(r, 0.25);
-  s->band = uni(r, 0.5, 2);
+  s->band = gen_uni(r, 0.5, 2);
   s->heartbeat = (int64_t)(logu(r, 1, 12) * (double)HOUR_MS);
   predict_params_default(&tr->params, PREDICT_MODEL_LEVEL);
   tr->params.full = 100;
@@ -526,18 +508,18 @@ static void setup(int f, struct gen_trace *tr, struct machine *m, struct sensor 
   case GEN_PLANT_INK:
     for(i = 0; i < 7; i++)
       m->workday[i] = i < 5 || (i == 5 && chance(r, 0.1));
-    m->h0 = floor(uni(r, 7, 9.99));
-    m->h1 = floor(uni(r, 16, 19.99));
-    m->wphi = uni(r, 0.5, 0.9); /* busy weeks: month ends, projects, tenders */
-    m->wsd = uni(r, 0.3, 0.7);
-    m->dsd = uni(r, 0.2, 0.5);
-    m->p_job = uni(r, 0.03, 0.3);
-    m->p_big = uni(r, 0, 0.004);
+    m->h0 = floor(gen_uni(r, 7, 9.99));
+    m->h1 = floor(gen_uni(r, 16, 19.99));
+    m->wphi = gen_uni(r, 0.5, 0.9); /* busy weeks: month ends, projects, tenders */
+    m->wsd = gen_uni(r, 0.3, 0.7);
+    m->dsd = gen_uni(r, 0.2, 0.5);
+    m->p_job = gen_uni(r, 0.03, 0.3);
+    m->p_big = gen_uni(r, 0, 0.004);
     m->overtime = false;
     m->p_break = 0;
     holidays(m, r, true, 0.8, 0.5);
-    s->ar_sd = uni(r, 0, 0.3); /* the level is a dot count: little noise, coarse steps */
-    s->white = uni(r, 0, 0.2);
+    s->ar_sd = gen_uni(r, 0, 0.3); /* the level is a dot count: little noise, coarse steps */
+    s->white = gen_uni(r, 0, 0.2);
     s->quant = chance(r, 0.5) ? 1 : (chance(r, 0.7) ? 5 : 10);
     s->sleeps = chance(r, 0.5);
     s->rbe = chance(r, 0.2);
@@ -549,17 +531,17 @@ static void setup(int f, struct gen_trace *tr, struct machine *m, struct sensor 
     if(m->h1 > 24)
       m->h1 = 24;
     holidays(m, r, true, 0.6, 0.3);
-    s->dp0 = uni(r, 0.2, 0.5);
-    s->dpe = uni(r, 2.5, 4.0);
+    s->dp0 = gen_uni(r, 0.2, 0.5);
+    s->dpe = gen_uni(r, 2.5, 4.0);
     /* half exponential, half cake filtration: the log pressure bends upwards late */
-    s->curve = chance(r, 0.5) ? 1 : uni(r, 1, 1.8);
-    s->cold = uni(r, 0, 0.4);
-    s->spike_p = uni(r, 0.5, 0.95);
-    s->spike_min = uni(r, 1, 8);
+    s->curve = chance(r, 0.5) ? 1 : gen_uni(r, 1, 1.8);
+    s->cold = gen_uni(r, 0, 0.4);
+    s->spike_p = gen_uni(r, 0.5, 0.95);
+    s->spike_min = gen_uni(r, 1, 8);
     m->on_mean_min = logu(r, 30, 240);
-    m->duty_frac = uni(r, 0.6, 0.95);
-    s->ar_sd = uni(r, 0.005, 0.05);
-    s->white = uni(r, 0.005, 0.03);
+    m->duty_frac = gen_uni(r, 0.6, 0.95);
+    s->ar_sd = gen_uni(r, 0.005, 0.05);
+    s->white = gen_uni(r, 0.005, 0.03);
     s->rbe = false;
     tr->params.full = s->dp0;
     tr->params.empty = s->dpe;
@@ -568,26 +550,26 @@ static void setup(int f, struct gen_trace *tr, struct machine *m, struct sensor 
     predict_params_default(&tr->params, PREDICT_MODEL_USAGE);
     for(i = 0; i < 7; i++)
       m->workday[i] = i < 5 || chance(r, 0.6);
-    m->h0 = uni(r, 5, 8);
-    m->h1 = uni(r, 17, 23);
+    m->h0 = gen_uni(r, 5, 8);
+    m->h1 = gen_uni(r, 17, 23);
     m->on_mean_min = logu(r, 5, 40);
-    m->duty_frac = uni(r, 0.15, 0.6);
+    m->duty_frac = gen_uni(r, 0.15, 0.6);
     holidays(m, r, chance(r, 0.7), 0.5, 0.4);
     s->unit_l = chance(r, 0.7) ? 1 : 10;
     s->quant = 1;
-    s->band = 1 + floor(uni(r, 0, 50) / s->unit_l);
+    s->band = 1 + floor(gen_uni(r, 0, 50) / s->unit_l);
     break;
   case GEN_PLANT_BEARING: {
     int shifts = 1 + (int)(gen_urand(r) * 3);
     predict_params_default(&tr->params, PREDICT_MODEL_USAGE);
-    m->h0 = shifts == 3 ? 0 : (shifts == 2 ? 6 : uni(r, 6, 8));
+    m->h0 = shifts == 3 ? 0 : (shifts == 2 ? 6 : gen_uni(r, 6, 8));
     m->h1 = m->h0 + 8 * shifts;
-    m->duty_frac = uni(r, 0.6, 0.95);
+    m->duty_frac = gen_uni(r, 0.6, 0.95);
     m->on_mean_min = logu(r, 30, 240);
-    m->p_break = uni(r, 0, 0.02);
+    m->p_break = gen_uni(r, 0, 0.02);
     holidays(m, r, true, 0.6, 0.7);
     s->quant = 0.1;
-    s->band = 0.1 * (1 + floor(uni(r, 0, 5)));
+    s->band = 0.1 * (1 + floor(gen_uni(r, 0, 5)));
     break;
   }
   case GEN_PLANT_TYRE:
@@ -597,10 +579,10 @@ static void setup(int f, struct gen_trace *tr, struct machine *m, struct sensor 
     holidays(m, r, true, 0.5, 0.3);
     tr->params.full = 8.0;
     tr->params.empty = 1.6;
-    s->white = uni(r, 0.05, 0.2);
-    s->bias_sd = uni(r, 0, 0.2);
-    s->p_outlier = uni(r, 0.02, 0.08);
-    s->p_skip = uni(r, 0.05, 0.3);
+    s->white = gen_uni(r, 0.05, 0.2);
+    s->bias_sd = gen_uni(r, 0, 0.2);
+    s->p_outlier = gen_uni(r, 0.02, 0.08);
+    s->p_skip = gen_uni(r, 0.05, 0.3);
     s->quant = chance(r, 0.7) ? 0.1 : 0.5;
     s->rbe = false;
     break;
@@ -610,8 +592,8 @@ static void setup(int f, struct gen_trace *tr, struct machine *m, struct sensor 
     if(chance(r, 0.4))
       m->h0 = 0, m->h1 = 24;
     holidays(m, r, chance(r, 0.6), 0.4, 0.3);
-    s->diurnal = chance(r, 0.4) ? uni(r, 0.2, 1.5) : 0; /* a sensor in the sun */
-    s->p_glitch = f == GEN_PLANT_STUCK ? uni(r, 0, 0.004) : 0;
+    s->diurnal = chance(r, 0.4) ? gen_uni(r, 0.2, 1.5) : 0; /* a sensor in the sun */
+    s->p_glitch = f == GEN_PLANT_STUCK ? gen_uni(r, 0, 0.004) : 0;
     break;
   default:
     break;
@@ -624,8 +606,9 @@ static void draw_changes(struct machine *m, struct gen_rng *r, int64_t t, double
   int n = 1 + (int)(gen_urand(r) * 3), i;
   double cum = rate_mult(m, t);
   for(i = 0; i < n && m->n_chg < MAX_CHG; i++) {
-    double at = i == 0 && chance(r, 0.35) ? life_d - uni(r, 0, 6) /* inside the last lead time */
-                                          : life_d * uni(r, 0.15, 0.95);
+    /* the first one 35 % of the time inside the last lead time */
+    double at = i == 0 && chance(r, 0.35) ? life_d - gen_uni(r, 0, 6)
+                                          : life_d * gen_uni(r, 0.15, 0.95);
     double fct = logu(r, 0.5, 3);
     int k;
     for(k = 0; k < 8 && (cum * fct > 4 || cum * fct < 0.3); k++)
@@ -634,7 +617,7 @@ static void draw_changes(struct machine *m, struct gen_rng *r, int64_t t, double
       continue;
     cum *= fct;
     m->chg_at[m->n_chg] = t + (int64_t)(at * (double)DAY_MS);
-    m->chg_ramp_ms[m->n_chg] = chance(r, 0.4) ? 0 : uni(r, 1, 20) * (double)DAY_MS;
+    m->chg_ramp_ms[m->n_chg] = chance(r, 0.4) ? 0 : gen_uni(r, 1, 20) * (double)DAY_MS;
     m->chg_f[m->n_chg] = fct;
     m->n_chg++;
   }
@@ -647,7 +630,7 @@ static void draw_stuck(struct sensor *s, struct gen_rng *r, int64_t t, double li
   s->n_st = 1 + (int)(gen_urand(r) * 3);
   for(i = 0; i < s->n_st; i++) {
     bool late = i == s->n_st - 1;
-    double at = life_d * (late ? uni(r, 0.6, 0.95) : uni(r, 0.1, 0.6));
+    double at = life_d * (late ? gen_uni(r, 0.6, 0.95) : gen_uni(r, 0.1, 0.6));
     s->st_from[i] = t + (int64_t)(at * (double)DAY_MS);
     s->st_to[i] = s->st_from[i] + (int64_t)(logu(r, 0.5, 8) * (double)DAY_MS);
     if(late && chance(r, 0.25))
@@ -690,20 +673,20 @@ void gen_plant_trace(struct gen_trace *tr, int f, struct gen_rng *r)
   tr->n_seg = 0;
   memset(&sh, 0, sizeof(sh));
   setup(f, tr, &m, &s, r);
-  m.wlog = m.wsd * gauss(r); /* the load starts anywhere in its stationary spread */
-  m.dlog = m.dsd * gauss(r);
+  m.wlog = m.wsd * gen_gauss(r); /* the load starts anywhere in its stationary spread */
+  m.dlog = m.dsd * gen_gauss(r);
   parts = f == GEN_PLANT_REPLACE ? 4 : (f == GEN_PLANT_WATER ? 3 : 2);
   if(parts > GEN_MAX_SEG)
     parts = GEN_MAX_SEG;
   /* anywhere in the first 11 months: holidays fall on any part of a life */
-  t = T_BASE + (int64_t)uni(r, 0, 330) * DAY_MS + (int64_t)uni(r, 0, 288) * STEP_MS;
+  t = T_BASE + (int64_t)gen_uni(r, 0, 330) * DAY_MS + (int64_t)gen_uni(r, 0, 288) * STEP_MS;
   wshare = work_share(&m);
   use_share = wshare * (f == GEN_PLANT_BEARING ? m.duty_frac : 1);
   if(f == GEN_PLANT_WATER || f == GEN_PLANT_BEARING) {
-    life_d = f == GEN_PLANT_WATER ? uni(r, 15, 80) : uni(r, 40, 160);
-    s.life = f == GEN_PLANT_WATER ? floor(life_d * use_share * uni(r, 300, 1500) / s.unit_l)
+    life_d = f == GEN_PLANT_WATER ? gen_uni(r, 15, 80) : gen_uni(r, 40, 160);
+    s.life = f == GEN_PLANT_WATER ? floor(life_d * use_share * gen_uni(r, 300, 1500) / s.unit_l)
                                   : floor(life_d * use_share * 24);
-    s.dev_base = floor(uni(r, 0, f == GEN_PLANT_WATER ? 65535 : 30000));
+    s.dev_base = floor(gen_uni(r, 0, f == GEN_PLANT_WATER ? 65535 : 30000));
     s.base_b = s.dev_base;
     tr->params.life = s.life;
     tr->params.start = s.dev_base;
@@ -716,19 +699,19 @@ void gen_plant_trace(struct gen_trace *tr, int f, struct gen_rng *r)
     if(f != GEN_PLANT_WATER && f != GEN_PLANT_BEARING) {
       static const double lo[GEN_PLANT_COUNT] = {20, 15, 0, 0, 60, 30, 20, 25};
       static const double hi[GEN_PLANT_COUNT] = {100, 90, 0, 0, 200, 120, 90, 110};
-      life_d = uni(r, lo[f], hi[f]);
+      life_d = gen_uni(r, lo[f], hi[f]);
     }
     if(f == GEN_PLANT_REPLACE && k > 0) {
       double kind = gen_urand(r);
       if(kind < 0.3)
-        life_d *= uni(r, 2, 3); /* XL cartridge */
+        life_d *= gen_uni(r, 2, 3); /* XL cartridge */
       else if(kind < 0.55)
-        u0 = uni(r, 0.1, 0.4); /* refill: not quite full */
+        u0 = gen_uni(r, 0.1, 0.4); /* refill: not quite full */
       else if(kind < 0.75)
-        u0 = uni(r, 0.15, 0.3), life_d *= 0.8; /* retread */
+        u0 = gen_uni(r, 0.15, 0.3), life_d *= 0.8; /* retread */
     }
     if(f == GEN_PLANT_TYRE && k > 0)
-      u0 = uni(r, 0.15, 0.35); /* retread */
+      u0 = gen_uni(r, 0.15, 0.35); /* retread */
     if(f == GEN_PLANT_RATE)
       draw_changes(&m, r, t, life_d);
     if(f == GEN_PLANT_STUCK)
@@ -737,11 +720,11 @@ void gen_plant_trace(struct gen_trace *tr, int f, struct gen_rng *r)
     if(!last) {
       double how = gen_urand(r);
       if(f == GEN_PLANT_REPLACE && how < 0.15)
-        stop_at = uni(r, 0.4, 0.8);
+        stop_at = gen_uni(r, 0.4, 0.8);
       else if(how < 0.4)
-        late_d = uni(r, 0.1, 3);
+        late_d = gen_uni(r, 0.1, 3);
       else
-        stop_at = uni(r, 0.85, 0.98);
+        stop_at = gen_uni(r, 0.85, 0.98);
     }
     else
       late_d = 1;
@@ -751,8 +734,8 @@ void gen_plant_trace(struct gen_trace *tr, int f, struct gen_rng *r)
         double how = gen_urand(r);
         s.base_b = 0;
         s.reset_at = install + (how < 0.6   ? 0
-                                : how < 0.9 ? (int64_t)(uni(r, 0.5, 8) * (double)HOUR_MS)
-                                            : (int64_t)(uni(r, 1, 3) * (double)DAY_MS));
+                                : how < 0.9 ? (int64_t)(gen_uni(r, 0.5, 8) * (double)HOUR_MS)
+                                            : (int64_t)(gen_uni(r, 1, 3) * (double)DAY_MS));
         s.dev_base += u_end * s.life; /* until then the counter keeps counting */
       }
       else
@@ -801,7 +784,7 @@ void gen_plant_trace(struct gen_trace *tr, int f, struct gen_rng *r)
         continue;
       v = sense(&m, &s, r, t, u, &ub);
       if(deliver(&s, t, &v, &ub))
-        gen_trace_push(tr, t + (int64_t)uni(r, 0, (double)STEP_MS - 1000), v, ub);
+        gen_trace_push(tr, t + (int64_t)gen_uni(r, 0, (double)STEP_MS - 1000), v, ub);
     }
     sg->end_ms = t;
     u_end = u;

@@ -39,12 +39,12 @@ double gen_urand(struct gen_rng *r)
   return (double)((r->s * UINT64_C(2685821657736338717)) >> 11) / 9007199254740992.0;
 }
 
-static double uni(struct gen_rng *r, double a, double b)
+double gen_uni(struct gen_rng *r, double a, double b)
 {
   return a + (b - a) * gen_urand(r);
 }
 
-static double gauss(struct gen_rng *r)
+double gen_gauss(struct gen_rng *r)
 {
   double u = gen_urand(r), v = gen_urand(r);
   if(u < 1e-300)
@@ -120,7 +120,7 @@ static double activity(struct plant *pl, struct gen_rng *r, int64_t t)
   local_time(t, &day, &dow, &h);
   if(day != pl->factor_day) {
     pl->factor_day = day;
-    pl->day_factor = exp(pl->spread * gauss(r) - pl->spread * pl->spread / 2);
+    pl->day_factor = exp(pl->spread * gen_gauss(r) - pl->spread * pl->spread / 2);
   }
   if(!working(pl, t))
     return 0;
@@ -179,7 +179,7 @@ struct sensor {
   bool stuck;
 };
 
-static double quantise(double v, double q)
+double gen_quantise(double v, double q)
 {
   return q > 0 ? floor(v / q + 0.5) * q : v;
 }
@@ -195,13 +195,13 @@ static double sense(enum gen_family f, struct gen_trace *tr, struct sensor *s, s
     if(!on) {
       s->was_on = false;
       *ub = NAN;
-      return quantise(fabs(0.005 * gauss(r)), 0.01);
+      return gen_quantise(fabs(0.005 * gen_gauss(r)), 0.01);
     }
-    v = dp0 * exp(log(dpe / dp0) * u) * (1 + s->noise * gauss(r));
+    v = dp0 * exp(log(dpe / dp0) * u) * (1 + s->noise * gen_gauss(r));
     if(!s->was_on && gen_urand(r) < 0.8)
-      v *= uni(r, 1.5, 2.5); /* pump-start spike */
+      v *= gen_uni(r, 1.5, 2.5); /* pump-start spike */
     s->was_on = true;
-    v = quantise(v, 0.01);
+    v = gen_quantise(v, 0.01);
     *ub = v;
     return v;
   }
@@ -211,17 +211,17 @@ static double sense(enum gen_family f, struct gen_trace *tr, struct sensor *s, s
     *ub = v;
     return f == GEN_WATER ? fmod(v, 65536.0) : v;
   case GEN_TYRE:
-    v = 8.0 - 6.4 * u + s->noise * gauss(r);
+    v = 8.0 - 6.4 * u + s->noise * gen_gauss(r);
     if(gen_urand(r) < 0.05)
-      v += (gen_urand(r) < 0.7 ? -1 : 1) * uni(r, 0.5, 2.5); /* a stone in the groove */
-    v = quantise(v, 0.1);
+      v += (gen_urand(r) < 0.7 ? -1 : 1) * gen_uni(r, 0.5, 2.5); /* a stone in the groove */
+    v = gen_quantise(v, 0.1);
     *ub = v;
     return v;
   default:
     v = 100.0 * (1 - u);
     if(v < 0)
       v = 0;
-    v = quantise(v + s->noise * gauss(r), s->quant);
+    v = gen_quantise(v + s->noise * gen_gauss(r), s->quant);
     *ub = v;
     return v;
   }
@@ -238,18 +238,18 @@ static void setup(enum gen_family f, struct gen_trace *tr, struct plant *pl, str
   pl->work_days = 5;
   pl->h0 = 6;
   pl->h1 = 22;
-  pl->spread = uni(r, 0.05, 0.3);
-  s->poll_ms = (int64_t)(uni(r, 10, 60)) * MIN_MS;
+  pl->spread = gen_uni(r, 0.05, 0.3);
+  s->poll_ms = (int64_t)(gen_uni(r, 10, 60)) * MIN_MS;
   predict_params_default(&tr->params, PREDICT_MODEL_LEVEL);
   tr->params.full = 100;
   tr->params.empty = 0;
   switch(f) {
   case GEN_INK:
-    pl->h0 = floor(uni(r, 7, 9.99));
-    pl->h1 = floor(uni(r, 16, 19.99));
-    pl->p_job = uni(r, 0.05, 0.3);
-    pl->spread = uni(r, 0.2, 0.5);
-    s->noise = uni(r, 0.1, 1.0);
+    pl->h0 = floor(gen_uni(r, 7, 9.99));
+    pl->h1 = floor(gen_uni(r, 16, 19.99));
+    pl->p_job = gen_uni(r, 0.05, 0.3);
+    pl->spread = gen_uni(r, 0.2, 0.5);
+    s->noise = gen_uni(r, 0.1, 1.0);
     s->quant = gen_urand(r) < 0.5 ? 1 : 0;
     break;
   case GEN_CLOG:
@@ -258,19 +258,19 @@ static void setup(enum gen_family f, struct gen_trace *tr, struct plant *pl, str
     pl->h1 = pl->h0 + (gen_urand(r) < 0.5 ? 8 : 16);
     if(pl->h1 > 24)
       pl->h1 = 24;
-    tr->params.full = uni(r, 0.2, 0.5);
-    tr->params.empty = uni(r, 2.5, 4.0);
-    s->noise = uni(r, 0.005, 0.03);
-    s->poll_ms = (int64_t)(uni(r, 5, 30)) * MIN_MS;
+    tr->params.full = gen_uni(r, 0.2, 0.5);
+    tr->params.empty = gen_uni(r, 2.5, 4.0);
+    s->noise = gen_uni(r, 0.005, 0.03);
+    s->poll_ms = (int64_t)(gen_uni(r, 5, 30)) * MIN_MS;
     break;
   case GEN_WATER:
     predict_params_default(&tr->params, PREDICT_MODEL_USAGE);
     pl->work_days = 7;
-    pl->h0 = uni(r, 5, 8);
-    pl->h1 = uni(r, 18, 23);
-    tr->params.life = floor(uni(r, 8000, 60000));
+    pl->h0 = gen_uni(r, 5, 8);
+    pl->h1 = gen_uni(r, 18, 23);
+    tr->params.life = floor(gen_uni(r, 8000, 60000));
     s->quant = 1;
-    s->counter = floor(uni(r, 0, 65535));
+    s->counter = floor(gen_uni(r, 0, 65535));
     break;
   case GEN_BEARING: {
     int shifts = 1 + (int)(gen_urand(r) * 3);
@@ -280,7 +280,7 @@ static void setup(enum gen_family f, struct gen_trace *tr, struct plant *pl, str
     pl->h1 = pl->h0 + 8 * shifts;
     pl->spread = 0.0;
     s->quant = 0.1;
-    s->counter = floor(uni(r, 0, 40000));
+    s->counter = floor(gen_uni(r, 0, 40000));
     break;
   }
   case GEN_TYRE:
@@ -289,21 +289,21 @@ static void setup(enum gen_family f, struct gen_trace *tr, struct plant *pl, str
     pl->work_days = 5;
     pl->h0 = 6;
     pl->h1 = 18;
-    s->noise = uni(r, 0.05, 0.15);
+    s->noise = gen_uni(r, 0.05, 0.15);
     break;
   case GEN_RATE:
     pl->work_days = gen_urand(r) < 0.5 ? 5 : 7;
     pl->h0 = gen_urand(r) < 0.5 ? 6 : 0;
     pl->h1 = pl->h0 < 1 ? 24 : 22;
-    s->noise = uni(r, 0.1, 1.0);
+    s->noise = gen_uni(r, 0.1, 1.0);
     break;
   case GEN_REPLACE:
     pl->work_days = gen_urand(r) < 0.5 ? 5 : 7;
-    s->noise = uni(r, 0.1, 0.8);
+    s->noise = gen_uni(r, 0.1, 0.8);
     break;
   case GEN_STUCK:
     pl->work_days = gen_urand(r) < 0.5 ? 5 : 7;
-    s->noise = uni(r, 0.1, 0.5);
+    s->noise = gen_uni(r, 0.1, 0.5);
     s->quant = gen_urand(r) < 0.5 ? 0.5 : 0;
     break;
   default:
@@ -318,14 +318,14 @@ static void faults(struct sensor *s, struct gen_rng *r, int64_t install, double 
   s->n_stuck = 1 + (int)(gen_urand(r) * 3);
   s->n_drop = 1 + (int)(gen_urand(r) * 3);
   for(i = 0; i < s->n_stuck; i++) {
-    double at = life_d * (i == s->n_stuck - 1 ? uni(r, 0.65, 0.92) : uni(r, 0.1, 0.6));
+    double at = life_d * (i == s->n_stuck - 1 ? gen_uni(r, 0.65, 0.92) : gen_uni(r, 0.1, 0.6));
     s->stuck_from[i] = install + (int64_t)(at * (double)DAY_MS);
-    s->stuck_to[i] = s->stuck_from[i] + (int64_t)(uni(r, 1, 6) * (double)DAY_MS);
+    s->stuck_to[i] = s->stuck_from[i] + (int64_t)(gen_uni(r, 1, 6) * (double)DAY_MS);
   }
   for(i = 0; i < s->n_drop; i++) {
-    double at = life_d * (i == s->n_drop - 1 ? uni(r, 0.6, 0.9) : uni(r, 0.1, 0.6));
+    double at = life_d * (i == s->n_drop - 1 ? gen_uni(r, 0.6, 0.9) : gen_uni(r, 0.1, 0.6));
     s->drop_from[i] = install + (int64_t)(at * (double)DAY_MS);
-    s->drop_to[i] = s->drop_from[i] + (int64_t)(uni(r, 0.5, 3) * (double)DAY_MS);
+    s->drop_to[i] = s->drop_from[i] + (int64_t)(gen_uni(r, 0.5, 3) * (double)DAY_MS);
   }
 }
 
@@ -366,7 +366,7 @@ void gen_trace(struct gen_trace *tr, enum gen_family f, struct gen_rng *r)
   struct plant pl;
   struct sensor s;
   size_t parts = (f == GEN_REPLACE || f == GEN_WATER) ? 3 : (f == GEN_TYRE ? 2 : 1), k;
-  int64_t t = T_BASE + (int64_t)(uni(r, 0, 7 * 24)) * HOUR_MS + (int64_t)(uni(r, 0, 60)) * MIN_MS;
+  int64_t t = T_BASE + (int64_t)(gen_uni(r, 0, 7 * 24)) * HOUR_MS + (int64_t)(gen_uni(r, 0, 60)) * MIN_MS;
   int64_t next_read = 0;
   double wshare;
 
@@ -381,39 +381,39 @@ void gen_trace(struct gen_trace *tr, enum gen_family f, struct gen_rng *r)
     int64_t install = t;
     bool last = k + 1 == parts, emptied = false;
     memset(&pt, 0, sizeof(pt));
-    pt.life_d = uni(r, 20, 120);
+    pt.life_d = gen_uni(r, 20, 120);
     if(f == GEN_TYRE)
-      pt.life_d = uni(r, 60, 180);
+      pt.life_d = gen_uni(r, 60, 180);
     pt.u0 = 0;
     pt.change_at_d = INFINITY;
     pt.change_f = 1;
     if(f == GEN_RATE) {
-      pt.change_at_d = pt.life_d * uni(r, 0.3, 0.7);
-      pt.change_f = exp(uni(r, log(0.5), log(3.0)));
+      pt.change_at_d = pt.life_d * gen_uni(r, 0.3, 0.7);
+      pt.change_f = exp(gen_uni(r, log(0.5), log(3.0)));
     }
     if(f == GEN_REPLACE && k > 0) {
       double kind = gen_urand(r);
       if(kind < 0.35)
-        pt.life_d *= uni(r, 2, 3); /* XL cartridge: same range, slower */
+        pt.life_d *= gen_uni(r, 2, 3); /* XL cartridge: same range, slower */
       else if(kind < 0.7)
-        pt.u0 = uni(r, 0.1, 0.4); /* refill: not quite full */
+        pt.u0 = gen_uni(r, 0.1, 0.4); /* refill: not quite full */
       else
-        pt.u0 = uni(r, 0.15, 0.3), pt.life_d *= 0.8; /* retread: less to wear */
+        pt.u0 = gen_uni(r, 0.15, 0.3), pt.life_d *= 0.8; /* retread: less to wear */
     }
     if(f == GEN_TYRE && k > 0)
-      pt.u0 = uni(r, 0.25, 0.35); /* retread */
+      pt.u0 = gen_uni(r, 0.25, 0.35); /* retread */
     if(f == GEN_BEARING && k == 0 && gen_urand(r) < 0.8) {
       /* a shutdown of one or two weeks within the part's life */
       int64_t day;
       int dow;
       double h;
-      local_time(t + (int64_t)(pt.life_d * uni(r, 0.2, 0.7) * (double)DAY_MS), &day, &dow, &h);
+      local_time(t + (int64_t)(pt.life_d * gen_uni(r, 0.2, 0.7) * (double)DAY_MS), &day, &dow, &h);
       pl.hol_from = day;
-      pl.hol_to = day + (int64_t)uni(r, 7, 15);
+      pl.hol_to = day + (int64_t)gen_uni(r, 7, 15);
     }
     /* used fraction per working day so that the part lasts life_d calendar days */
     pt.rate = (1 - pt.u0) / (pt.life_d * wshare);
-    pt.stop_at = last ? INFINITY : uni(r, 0.88, 0.97);
+    pt.stop_at = last ? INFINITY : gen_uni(r, 0.88, 0.97);
     if(f == GEN_WATER || f == GEN_BEARING) {
       s.life = f == GEN_WATER ? tr->params.life : floor(pt.life_d * wshare * 24);
       if(k == 0) {

@@ -60,6 +60,11 @@ struct gen_rng {
 void gen_seed(struct gen_rng *r, uint64_t seed, unsigned stream);
 double gen_urand(struct gen_rng *r);
 
+/* Uniform in [a, b); standard normal (Box-Muller); v rounded to a step q (q <= 0: v). */
+double gen_uni(struct gen_rng *r, double a, double b);
+double gen_gauss(struct gen_rng *r);
+double gen_quantise(double v, double q);
+
 /* Fill tr (previous contents replaced; arrays reused) with one trace of family f. */
 void gen_trace(struct gen_trace *tr, enum gen_family f, struct gen_rng *r);
 
