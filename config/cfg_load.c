@@ -20,6 +20,7 @@
 
 #include "config/cfg_schema.h"
 #include "rules/expr.h"
+#include "rules/predict.h"
 
 #ifndef RESTOCK_STATEDIR
 #define RESTOCK_STATEDIR "/var/lib/restock"
@@ -1660,6 +1661,28 @@ static void phase_two(struct ld *ld)
 
 /* ---- entry points ---- */
 
+int cfg_default_rule_src(double stockout_risk, char *buf, size_t cap)
+{
+  /* the risk-based default (docs/rules.md): order when the chance of
+     running out before a delivery ordered now arrives exceeds
+     orders.stockout_risk; before the predictor has calibrated bounds (the
+     first day of a part's history), SPEC 7's `cover_days < lead_time_days
+     + 2`, on a fit with confidence >= 0.2 (about seven readings of a clean
+     fit: a fit of two or three readings, or a noisy one, does not order; 0.5,
+     SPEC's example, took 9-12 readings, half a day at hourly polls, while a
+     part running out at start-up waited), or on a fit of the confidence a
+     new part needs for bounds (predict_new_part_conf_min(), 0.05: about six
+     readings; below it a new part has no bounds either) when three times
+     its cover is still short of that: a part met far below its lead time
+     orders one to three readings sooner */
+  return rs_snprintf(buf, cap,
+                     "runout_risk > %.6g or (cover_days_p10 == inf and (confidence >= 0.2 and "
+                     "cover_days < lead_time_days + 2 or confidence >= %.6g and 3 * cover_days < "
+                     "lead_time_days + 2))",
+                     stockout_risk, predict_new_part_conf_min());
+}
+
+
 static void ld_init(struct ld *ld, const char *dir)
 {
   char *real;
@@ -1703,26 +1726,11 @@ static int ld_finish(struct ld *ld, struct cfg **out, struct cfg_diags *diags)
   phase_two(ld);
 
   {
-    /* the risk-based default (docs/rules.md): order when the chance of
-       running out before a delivery ordered now arrives exceeds
-       orders.stockout_risk; before the predictor has calibrated bounds (the
-       first day of a part's history), SPEC 7's `cover_days < lead_time_days
-       + 2`, on a fit with confidence >= 0.2 (about seven readings of a clean
-       fit: a fit of two or three readings, or a noisy one, does not order; 0.5,
-       SPEC's example, took 9-12 readings, half a day at hourly polls, while a
-       part running out at start-up waited), or on a fit of confidence >= 0.05
-       (about six readings; below it a new part has no bounds either) when
-       three times its cover is still short of that: a part met far below its
-       lead time orders one to three readings sooner */
-    static const char pre_bounds[] =
-        " or (cover_days_p10 == inf and (confidence >= 0.2 and cover_days < lead_time_days + 2"
-        " or confidence >= 0.05 and 3 * cover_days < lead_time_days + 2))";
-    char def_src[200];
+    char def_src[CFG_DEFAULT_RULE_MAX];
     struct expr_error e;
     struct cfg_rule *r = &cfg->default_rule;
-    if(rs_snprintf(def_src, sizeof(def_src), "runout_risk > %.6g%s", cfg->orders.stockout_risk,
-                   pre_bounds))
-      rs_snprintf(def_src, sizeof(def_src), "runout_risk > 0.05%s", pre_bounds);
+    if(cfg_default_rule_src(cfg->orders.stockout_risk, def_src, sizeof(def_src)))
+      (void)cfg_default_rule_src(0.05, def_src, sizeof(def_src));
     r->name = "default";
     r->pos.file = "(built-in)";
     r->when_src = rs_arena_strdup(ld->A, def_src);

@@ -315,6 +315,15 @@ struct cfg_diags {
 };
 
 /*
+ * The built-in default rule's `when` (docs/rules.md, "The default rule") for
+ * this orders.stockout_risk, written into buf (cap bytes;
+ * CFG_DEFAULT_RULE_MAX is enough). The early branch's confidence is the
+ * predictor's predict_new_part_conf_min(). Returns 0, or -1 if it did not fit.
+ */
+#define CFG_DEFAULT_RULE_MAX 200
+int cfg_default_rule_src(double stockout_risk, char *buf, size_t cap);
+
+/*
  * Load and validate the config dir `dir`. On success returns 0 and sets
  * *out (free with cfg_free). On failure returns the number of errors (> 0)
  * and *out is NULL. Every error and warning of every file is appended to

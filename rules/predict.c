@@ -2148,6 +2148,11 @@ void predict_eval(const struct predictor *p, int64_t now_ms, struct prediction *
   }
 }
 
+double predict_new_part_conf_min(void)
+{
+  return NEW_CONF_MIN;
+}
+
 double predict_risk_within(double p10, double p90, double horizon_d)
 {
   double m, sd, z;

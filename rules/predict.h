@@ -129,6 +129,14 @@ void predict_unknown(struct prediction *out);
  */
 double predict_risk_within(double p10, double p90, double horizon_d);
 
+/*
+ * The confidence below which a new part (in its first days) has no bounds
+ * (NEW_CONF_MIN in predict.c, docs/prediction.md). The built-in default
+ * rule's early branch (config/cfg_load.c) is written with this figure, so
+ * that the rule and the predictor agree on what a fit too rough to go on is.
+ */
+double predict_new_part_conf_min(void);
+
 /* Private. The cached fit of the closed buckets (computed in double, kept
    in float: 28 bytes instead of 56; its kind is struct predictor's fit_kind). */
 struct predict_fit {

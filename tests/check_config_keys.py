@@ -12,7 +12,10 @@ A key added to the loader without a row, or a row for a key the loader
 refuses, fails with the heading and the key. With CFG_KEYS_DUMP
 (tests/cfg_keys_dump.c: the loader's key tables with the default each key
 takes), every default the loader fills in must be the page's "default"
-cell for that key, as written in YAML. And a rule's `when` on an unknown
+cell for that key, as written in YAML, and the built-in default rule's
+`when` (`cfg_keys_dump --default-rule`) must be the one written out in
+docs/configuration.md ("The built-in default rule") and docs/rules.md
+("Written out, the built-in `when` is ..."). And a rule's `when` on an unknown
 variable lists the variables there are: docs/rules.md's Variables table.
 """
 import os
@@ -127,6 +130,28 @@ def check_defaults(dump, doc):
           "the loader's %d key tables were read, %d defaults compared" % (len(seen), n))
 
 
+def check_default_rule(dump, src):
+    """The built-in default rule's `when`, as the loader builds it (its early branch's
+    confidence is the predictor's), is the one both pages write out."""
+    out = subprocess.run([dump, "--default-rule"], capture_output=True, text=True, timeout=60)
+    rule = out.stdout.strip()
+    if not check(out.returncode == 0 and rule.startswith("runout_risk > "),
+                 "cfg_keys_dump --default-rule printed the rule (%r)" % rule):
+        return
+    with open(os.path.join(src, "docs", "configuration.md")) as f:
+        conf = f.read()
+    m = re.search(r"### The built-in default rule\n.*?\n  when: ([^\n]*)\n", conf, re.S)
+    check(m and m.group(1) == rule,
+          "docs/configuration.md's built-in default rule is the loader's:\n  page:   %s\n"
+          "  loader: %s" % (m.group(1) if m else None, rule))
+    with open(os.path.join(src, "docs", "rules.md")) as f:
+        text = " ".join(f.read().split())
+    m = re.search(r"Written out, the built-in `when` is `([^`]*)`", text)
+    check(m and m.group(1) == rule,
+          "docs/rules.md's written-out default rule is the loader's:\n  page:   %s\n"
+          "  loader: %s" % (m.group(1) if m else None, rule))
+
+
 def loader_keys(restockd):
     """{(file, path): [keys]} from the loader's unknown-key messages; the variables
     of its unknown-variable message under ("rules.d/a.yaml", "when")."""
@@ -230,6 +255,7 @@ def main():
           " page %s)" % (sorted(top), sorted(sections)))
     if len(sys.argv) > 3:
         check_defaults(sys.argv[3], doc)
+        check_default_rule(sys.argv[3], src)
     # the rules' variables are docs/rules.md's table of them
     taken, documented = set(found.get(("rules.d/a.yaml", "when"), [])), rules_variables(src)
     check(taken and taken == documented,

@@ -23,6 +23,7 @@
 #include "config/config.h"
 #include "base/rs_util.h"
 #include "rules/expr.h"
+#include "rules/predict.h"
 
 /* ---- helpers ---- */
 
@@ -533,6 +534,11 @@ static void test_full(void **state)
   assert_int_equal(expr_eval(cfg->default_rule.when, vars), 0);
   vars[EXPR_VAR_COVER_DAYS] = 0.5;
   vars[EXPR_VAR_CONFIDENCE] = 0.04; /* a fit too rough to go on */
+  assert_int_equal(expr_eval(cfg->default_rule.when, vars), 0);
+  /* the early branch's confidence is the predictor's own for a new part's bounds */
+  vars[EXPR_VAR_CONFIDENCE] = predict_new_part_conf_min();
+  assert_int_equal(expr_eval(cfg->default_rule.when, vars), 1);
+  vars[EXPR_VAR_CONFIDENCE] = nextafter(predict_new_part_conf_min(), 0);
   assert_int_equal(expr_eval(cfg->default_rule.when, vars), 0);
   vars[EXPR_VAR_CONFIDENCE] = 0.9;
   vars[EXPR_VAR_COVER_DAYS_P10] = 6; /* bounds known: the risk alone decides */
