@@ -11,54 +11,64 @@
 #include "base/log.h"
 #include "base/rs_util.h"
 
-/* Free the requests' outcomes (their details) of the current plan. */
-static void outs_free(struct mbd *m)
-{
-  size_t i;
-  if(m->outs) {
-    for(i = 0; i < m->plan.n_reqs; i++)
-      free(m->outs[i].detail);
-  }
-  FREE_NULL(m->outs);
-}
-
 void mbd_plan(struct mbd *m, const struct cfg_device *d)
 {
   char err[256];
-  outs_free(m);
   mbplan_free(&m->plan);
   if(mbplan_build(d, &m->plan, err, sizeof(err)))
     log_warn("device %s: %s", d->id, err);
   FREE_NULL(m->pts);
-  m->n_pts = d->n_points;
-  m->pts = rs_xcalloc(m->n_pts ? m->n_pts : 1, sizeof(*m->pts));
+  FREE_NULL(m->outs);
+  m->pts = rs_xcalloc(d->n_points ? d->n_points : 1, sizeof(*m->pts));
   m->outs = rs_xcalloc(m->plan.n_reqs ? m->plan.n_reqs : 1, sizeof(*m->outs));
+  mbd_begin(m, d);
 }
 
 void mbd_free(struct mbd *m)
 {
-  outs_free(m);
   mbplan_free(&m->plan);
   FREE_NULL(m->pts);
-  m->n_pts = 0;
+  FREE_NULL(m->outs);
+  FREE_NULL(m->what);
+  m->what_len = m->what_cap = 0;
+}
+
+/*
+ * Keep what (at most MBD_DETAIL_MAX - 1 bytes of it: no detail holds more)
+ * in m->what for this poll; returns its offset. A request that fails again
+ * the same way (a retry) keeps the sentence it has (prev): a device failing
+ * at every poll fills the same bytes every time, and the buffer grows only
+ * when a poll fails in more ways than any poll before it.
+ */
+static uint32_t what_keep(struct mbd *m, uint32_t prev, const char *what)
+{
+  size_t n = strnlen(what, MBD_DETAIL_MAX - 1);
+  uint32_t at = m->what_len;
+  if(prev < m->what_len && !strncmp(m->what + prev, what, n) && !m->what[prev + n])
+    return prev;
+  if(n + 1 > m->what_cap - m->what_len) {
+    size_t cap = m->what_cap ? (size_t)m->what_cap * 2 : 64;
+    while(cap - m->what_len < n + 1)
+      cap *= 2;
+    if(cap > UINT32_MAX / 2)
+      return MBD_NO_WHAT; /* never: a poll's failures are bounded by its requests and attempts */
+    m->what = rs_xrealloc(m->what, cap);
+    m->what_cap = (uint32_t)cap;
+  }
+  memcpy(m->what + at, what, n);
+  m->what[at + n] = '\0';
+  m->what_len = (uint32_t)(at + n + 1);
+  return at;
 }
 
 void mbd_set(struct mbd *m, const struct cfg_device *d, size_t i, enum mbd_fail f, int code,
              const char *what)
 {
-  const struct mbplan_req *r = &m->plan.reqs[i];
   struct mbd_out *o = &m->outs[i];
-  size_t n;
+  (void)d;
   o->f = f;
   o->code = code;
-  if(!o->detail)
-    o->detail = rs_xmalloc(MBD_DETAIL_MAX);
-  (void)rs_snprintf(o->detail, MBD_DETAIL_MAX, "%s %u..%u of unit %d: ",
-                    cfg_regtable_name(r->table), (unsigned)r->start,
-                    (unsigned)(r->start + r->count - 1), d->unit_id);
-  n = strlen(o->detail);
-  o->what_at = (uint8_t)(n < UINT8_MAX ? n : 0);
-  (void)rs_strlcpy(o->detail + n, what, MBD_DETAIL_MAX - n);
+  o->what_off = what_keep(m, o->what_off, what);
 }
 
 #define NOT_TRIED "not tried: the poll had no attempts left"
@@ -75,17 +85,37 @@ void mbd_begin(struct mbd *m, const struct cfg_device *d)
   for(i = 0; i < m->plan.n_reqs; i++) {
     m->outs[i].f = MBD_TIMEOUT;
     m->outs[i].code = 0;
-    FREE_NULL(m->outs[i].detail); /* a device that failed once holds none once it answers */
+    m->outs[i].what_off = MBD_NO_WHAT;
   }
+  /* a device failing at every poll keeps its heap for the next failures; one
+     whose last poll failed nowhere gives it back (one failure at start-up
+     does not hold memory for good) */
+  if(!m->what_len) {
+    FREE_NULL(m->what);
+    m->what_cap = 0;
+  }
+  m->what_len = 0;
 }
 
-/* Request i's detail ("not tried" when mbd_set() never gave it one in this poll). */
-static const char *detail_of(struct mbd *m, const struct cfg_device *d, size_t i)
+/*
+ * Request i's detail, "TABLE FIRST..LAST of unit U: what" ("not tried" when
+ * mbd_set() gave it no sentence in this poll), written into buf
+ * (MBD_DETAIL_MAX bytes); returns buf, *what_at set to where the sentence
+ * starts in it.
+ */
+static const char *detail_of(const struct mbd *m, const struct cfg_device *d, size_t i,
+                             char buf[MBD_DETAIL_MAX], size_t *what_at)
 {
-  struct mbd_out *o = &m->outs[i];
-  if(!o->detail || !o->detail[0])
-    mbd_set(m, d, i, o->f, o->code, NOT_TRIED);
-  return o->detail;
+  const struct mbplan_req *r = &m->plan.reqs[i];
+  const struct mbd_out *o = &m->outs[i];
+  size_t n;
+  (void)rs_snprintf(buf, MBD_DETAIL_MAX, "%s %u..%u of unit %d: ", cfg_regtable_name(r->table),
+                    (unsigned)r->start, (unsigned)(r->start + r->count - 1), d->unit_id);
+  n = strlen(buf);
+  *what_at = n < UINT8_MAX ? n : 0;
+  (void)rs_strlcpy(buf + n, o->what_off == MBD_NO_WHAT ? NOT_TRIED : m->what + o->what_off,
+                   MBD_DETAIL_MAX - n);
+  return buf;
 }
 
 /* Whether f counts as the device answering (exception, busy, malformed, ok). */
@@ -192,16 +222,17 @@ static void emit_failure(struct mbd *m, const struct cfg_device *d, size_t i, in
 {
   const struct mbplan_req *r = &m->plan.reqs[i];
   const struct mbd_out *o = &m->outs[i];
-  size_t k;
-  (void)detail_of(m, d, i);
+  char buf[MBD_DETAIL_MAX];
+  size_t k, at;
+  const char *detail = detail_of(m, d, i, buf, &at);
   for(k = 0; k < r->n_items; k++) {
     struct reading rd;
     reading_init(&rd, d, r->items[k].point, wall_ms);
     rd.error = e;
     rd.code = o->code;
-    rd.detail = o->detail;
+    rd.detail = detail;
     note_point(d, &d->points[r->items[k].point], &m->pts[r->items[k].point], e, o->code,
-               o->detail);
+               detail);
     emit(ctx, &rd);
   }
 }
@@ -214,8 +245,12 @@ enum rs_err mbd_finish(struct mbd *m, const struct cfg_device *d, int64_t wall_m
   for(i = 0; i < m->plan.n_reqs; i++) {
     if(mbd_answered(m->outs[i].f))
       answered++;
-    else if(!err[0]) /* the device's failure, not one request's: it is every point's error */
-      (void)rs_strlcpy(err, detail_of(m, d, i) + m->outs[i].what_at, errlen);
+    else if(!err[0]) { /* the device's failure, not one request's: it is every point's error */
+      char buf[MBD_DETAIL_MAX];
+      size_t at;
+      const char *detail = detail_of(m, d, i, buf, &at);
+      (void)rs_strlcpy(err, detail + at, errlen);
+    }
   }
   if(m->plan.n_reqs && !answered)
     return last; /* the device did not answer at all: the scheduler reports every point */

@@ -31,15 +31,16 @@
 enum mbd_fail { MBD_OK, MBD_TIMEOUT, MBD_IO, MBD_BUSY, MBD_EXCEPTION, MBD_MALFORMED };
 
 #define MBD_DETAIL_MAX 200 /* bytes of a request's detail, with its NUL */
+#define MBD_NO_WHAT    UINT32_MAX
 
 struct mbd_out {
   enum mbd_fail f;
-  int code;        /* the exception code (MBD_EXCEPTION, MBD_BUSY) */
-  uint8_t what_at; /* where in detail the failure starts ("no answer in time") */
-  /* "holding 100..109 of unit 1: no answer in time"; NULL when none in this
-     poll: MBD_DETAIL_MAX bytes allocated by a failure, freed when the next
-     poll begins (most requests never fail: 24 B a request instead of 212, RSS) */
-  char *detail;
+  int code;         /* the exception code (MBD_EXCEPTION, MBD_BUSY) */
+  /* where in struct mbd's what the failure's sentence is ("no answer in
+     time"), MBD_NO_WHAT when none in this poll ("not tried"). The detail
+     read by the points, "holding 100..109 of unit 1: no answer in time",
+     is written only when it is read, on the stack (12 B a request) */
+  uint32_t what_off;
 };
 
 /* What a point's last read gave, so changes are logged once (2 bytes). */
@@ -51,9 +52,14 @@ struct mbd_pt {
 /* One device: plan, point states, and the outcome of each request of the current poll. */
 struct mbd {
   struct mbplan plan;
-  struct mbd_pt *pts; /* one per point of the device */
-  size_t n_pts;
+  struct mbd_pt *pts; /* one per point of the device (cfg_device.n_points) */
   struct mbd_out *outs; /* one per request of the plan */
+  /* the failures' sentences of this poll, NUL after each: emptied when a
+     poll begins, its heap kept while the polls fail, so that a device
+     failing the same way at every poll allocates nothing after the first;
+     NULL once a poll had no failure */
+  char *what;
+  uint32_t what_len, what_cap;
 };
 
 /* (Re)plan for d, resetting point states; a planning problem is logged. */
