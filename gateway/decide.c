@@ -18,6 +18,7 @@ struct decide {
      hold one block of DECIDE_BLOCK consumables at a time (memory: not one per consumable) */
   const struct cfg_consumable **cons;
   struct rule_state *states;
+  int64_t *timers; /* every state's since_ms, one block (n_rules + 1 each) */
   struct rule_snapshot *snaps;
   struct rule_decision *dec;
   size_t n_cons;
@@ -40,6 +41,7 @@ static void decide_index(struct decide *d)
     d->n_cons += cfg->devices[i].n_consumables;
   d->cons = rs_xcalloc(d->n_cons + 1, sizeof(*d->cons));
   d->states = rs_xcalloc(d->n_cons + 1, sizeof(*d->states));
+  d->timers = rs_xcalloc(d->n_cons + 1, (cfg->n_rules + 1) * sizeof(*d->timers));
   d->snaps = rs_xcalloc(DECIDE_BLOCK, sizeof(*d->snaps));
   d->dec = rs_xcalloc(DECIDE_BLOCK, sizeof(*d->dec));
   d->dev_off = rs_xcalloc(cfg->n_devices + 1, sizeof(*d->dev_off));
@@ -50,7 +52,7 @@ static void decide_index(struct decide *d)
     d->dev_off[i] = k;
     for(j = 0; j < cfg->devices[i].n_consumables; j++) {
       d->cons[k] = &cfg->devices[i].consumables[j];
-      rule_state_init(&d->states[k], cfg);
+      rule_state_init_in(&d->states[k], cfg, d->timers + k * (cfg->n_rules + 1));
       k++;
     }
   }
@@ -63,6 +65,7 @@ static void decide_unindex(struct decide *d)
   for(i = 0; d->states && i < d->n_cons; i++)
     rule_state_free(&d->states[i]);
   FREE_NULL(d->states);
+  FREE_NULL(d->timers);
   FREE_NULL(d->cons);
   FREE_NULL(d->snaps);
   FREE_NULL(d->dec);

@@ -43,11 +43,18 @@
  */
 void rule_state_init(struct rule_state *st, const struct cfg *cfg)
 {
+  rule_state_init_in(st, cfg, rs_xcalloc(cfg->n_rules + 1, sizeof(*st->since_ms)));
+  st->borrowed = false;
+}
+
+void rule_state_init_in(struct rule_state *st, const struct cfg *cfg, int64_t *since_ms)
+{
   size_t i;
-  st->n = cfg->n_rules + 1;
+  st->n = (uint32_t)(cfg->n_rules + 1);
   st->open_known = false;
   st->last_open = false;
-  st->since_ms = rs_xcalloc(st->n, sizeof(*st->since_ms));
+  st->borrowed = true;
+  st->since_ms = since_ms;
   for(i = 0; i < st->n; i++)
     st->since_ms[i] = INT64_MIN;
 }
@@ -62,7 +69,10 @@ static void state_restart(struct rule_state *st)
 
 void rule_state_free(struct rule_state *st)
 {
-  FREE_NULL(st->since_ms);
+  if(!st->borrowed)
+    free(st->since_ms);
+  st->since_ms = NULL;
+  st->borrowed = false;
   st->n = 0;
 }
 

@@ -50,12 +50,20 @@ struct rule_snapshot {
  * or INT64_MIN when it does not hold. Initialise with rule_state_init().
  */
 struct rule_state {
-  size_t n;
   int64_t *since_ms;
+  uint32_t n;
   bool open_known; /* last_open holds the open_line of the previous evaluation */
   bool last_open;  /* a change restarts every timer (a line was created or ended; SPEC 7) */
+  bool borrowed;   /* since_ms is the caller's (rule_state_init_in): not freed here */
 };
 void rule_state_init(struct rule_state *st, const struct cfg *cfg);
+/*
+ * As rule_state_init(), with the timers in since_ms (cfg->n_rules + 1 of
+ * them, owned by the caller and outliving st): a caller holding the states
+ * of many consumables gives each its part of one block (RSS,
+ * docs/BENCHMARKS.md: not one small allocation per consumable).
+ */
+void rule_state_init_in(struct rule_state *st, const struct cfg *cfg, int64_t *since_ms);
 void rule_state_free(struct rule_state *st);
 
 /* One order line the rules ask for. */
