@@ -581,8 +581,8 @@ static void cons_ready(struct reading_path *rp, const struct cfg_consumable *c,
           /* the stored readings after the state's own newest one (every reading that
              changed the state set its last_ms; fed_ms is outside the blob's checksum,
              and a corrupt one must not feed a reading twice nor overflow) */
-          if(cs->pred.last_ms != INT64_MIN && cs->pred.last_ms > fed)
-            fed = cs->pred.last_ms;
+          if(predict_last_ms(&cs->pred) != INT64_MIN && predict_last_ms(&cs->pred) > fed)
+            fed = predict_last_ms(&cs->pred);
           cs->fed_ms = cs->saved_ms = fed;
           from = fed < INT64_MAX ? fed + 1 : INT64_MAX;
           if(ver < PREDICT_STATE_VERSION && !rp->migrated_said) {
@@ -1070,8 +1070,8 @@ static double faster_life(const struct cons_state *cs, const struct prediction *
     double newest = (double)cs->pred.intervals_d[cs->pred.n_intervals - 1], lasted = 0;
     /* how long the installed part lasted: to its first worn-out reading, or so far */
     if(cs->replaced_ms != INT64_MIN && now_ms >= cs->replaced_ms)
-      lasted = (double)((cs->pred.worn_ms > cs->replaced_ms && cs->pred.worn_ms < now_ms
-                             ? cs->pred.worn_ms
+      lasted = (double)((predict_worn_ms(&cs->pred) > cs->replaced_ms && predict_worn_ms(&cs->pred) < now_ms
+                             ? predict_worn_ms(&cs->pred)
                              : now_ms) -
                         cs->replaced_ms) /
                86400000.0;
@@ -1165,7 +1165,7 @@ static bool work_figures(const struct cons_state *cs, const struct prediction *p
   if(cs->replaced_ms != INT64_MIN && now_ms >= cs->replaced_ms) {
     /* the installed part's working age, to its first worn-out reading */
     int64_t end =
-        cs->pred.worn_ms > cs->replaced_ms && cs->pred.worn_ms < now_ms ? cs->pred.worn_ms : now_ms;
+        predict_worn_ms(&cs->pred) > cs->replaced_ms && predict_worn_ms(&cs->pred) < now_ms ? predict_worn_ms(&cs->pred) : now_ms;
     double age = predict_work_days(w->f, cs->replaced_ms, end), worn = 1 - w->rem;
     if(age >= 0.2 * w->life && worn >= 0.2 && age / worn < 0.75 * w->life) {
       w->sd *= age / worn / w->life;

@@ -355,6 +355,44 @@ void predict_params_set_free(struct predict_params_set *s)
   s->n = 0;
 }
 
+/* "No time" in struct predictor's 32-bit times. */
+#define PT_NONE INT32_MIN
+
+/* A 32-bit time of p (seconds since p->t0_ms) as wall ms; INT64_MIN for PT_NONE. */
+static int64_t pt_ms(const struct predictor *p, int32_t ts)
+{
+  int64_t d = (int64_t)ts * 1000;
+  if(ts == PT_NONE)
+    return INT64_MIN;
+  if(p->t0_ms == INT64_MIN)
+    return 0; /* nothing given yet: the zeros of predict_init() */
+  if(d > 0 && p->t0_ms > INT64_MAX - d)
+    return INT64_MAX;
+  if(d < 0 && p->t0_ms < INT64_MIN + 1 - d)
+    return INT64_MIN + 1;
+  return p->t0_ms + d;
+}
+
+/*
+ * Wall ms as a 32-bit time of p: whole seconds since p->t0_ms, rounded down
+ * and clamped (the first time given sets t0_ms); PT_NONE for INT64_MIN.
+ */
+static int32_t pt_ts(struct predictor *p, int64_t ms)
+{
+  uint64_t u;
+  if(ms == INT64_MIN)
+    return PT_NONE;
+  if(p->t0_ms == INT64_MIN)
+    p->t0_ms = ms;
+  if(ms >= p->t0_ms) {
+    u = ((uint64_t)ms - (uint64_t)p->t0_ms) / 1000u;
+    return u > (uint64_t)INT32_MAX ? INT32_MAX : (int32_t)u;
+  }
+  u = (uint64_t)p->t0_ms - (uint64_t)ms;
+  u = u / 1000u + (u % 1000u != 0);
+  return u >= (uint64_t)INT32_MAX ? PT_NONE + 1 : (int32_t)-(int64_t)u;
+}
+
 /* What a zeroed predictor (refused parameters) points at: never depletes. */
 static const struct predict_params params_none;
 
@@ -365,11 +403,12 @@ int predict_init(struct predictor *p, const struct predict_params *params)
   if(!params || !params_ok(params))
     return PREDICT_ERR_PARAMS;
   p->params = params;
-  p->seg_start_ms = INT64_MIN;
-  p->last_ms = INT64_MIN;
-  p->replaced_ms = INT64_MIN;
-  p->worn_ms = INT64_MIN;
-  p->move_ms = INT64_MIN;
+  p->t0_ms = INT64_MIN;
+  p->seg_start_ts = PT_NONE;
+  p->last_ts = PT_NONE;
+  p->replaced_ts = PT_NONE;
+  p->worn_ts = PT_NONE;
+  p->move_ts = PT_NONE;
   p->base = params->model == PREDICT_MODEL_USAGE ? params->start : 0.0;
   p->width_s = (uint32_t)(params->bucket_ms / 1000);
   return PREDICT_OK;
@@ -929,7 +968,7 @@ static void refit_fit(struct predictor *p)
   size_t n = p->n, i, lo = 0, use_lo;
   bool positive = true, weekly = false;
   const double *tl = t; /* the lines' time axis: calendar days, or working days */
-  double filt_d = ((double)p->filt_ms - (double)p->seg_start_ms) / DAY_MS, t_last, w_last = 0;
+  double filt_d = ((double)pt_ms(p, p->filt_ts) - (double)pt_ms(p, p->seg_start_ts)) / DAY_MS, t_last, w_last = 0;
   uint8_t oi[PREDICT_WINDOW]; /* each point's bucket (points in a stop are left out) */
 
   bool was_fast = p->fit_fast;
@@ -972,11 +1011,11 @@ static void refit_fit(struct predictor *p)
       c[0] = 0;
       for(i = 0; i < 7; i++)
         c[i + 1] = c[i] + wf[i];
-      w0 = work_days(p->seg_start_ms, wf, c);
+      w0 = work_days(pt_ms(p, p->seg_start_ts), wf, c);
       for(i = 0; i < n; i++)
-        w[i] = work_days(p->seg_start_ms + (int64_t)bt_s(p, i) * 1000, wf, c) - w0;
+        w[i] = work_days(pt_ms(p, p->seg_start_ts) + (int64_t)bt_s(p, i) * 1000, wf, c) - w0;
       w_last = w[n - 1];
-      filt_d = work_days(p->filt_ms, wf, c) - w0;
+      filt_d = work_days(pt_ms(p, p->filt_ts), wf, c) - w0;
       weekly = true;
     }
   }
@@ -1181,7 +1220,7 @@ static double diff_ms(int64_t a, int64_t b)
 /* Seconds since the segment start, clamped to uint32. */
 static uint32_t seg_seconds(const struct predictor *p, int64_t wall_ms)
 {
-  double d = diff_ms(wall_ms, p->seg_start_ms) / 1000;
+  double d = diff_ms(wall_ms, pt_ms(p, p->seg_start_ts)) / 1000;
   if(!(d > 0))
     return 0;
   if(d > (double)(UINT32_MAX - MAX_WIDTH_S))
@@ -1219,7 +1258,7 @@ static double model_x(const struct predictor *p, double raw)
 /* Forget the current segment; the next segment starts at seg_start_ms. */
 static void new_segment(struct predictor *p, int64_t seg_start_ms)
 {
-  p->seg_start_ms = seg_start_ms;
+  p->seg_start_ts = pt_ts(p, seg_start_ms);
   p->n = 0;
   p->t_shift = 0;
   p->x_shift = 0;
@@ -1230,7 +1269,7 @@ static void new_segment(struct predictor *p, int64_t seg_start_ms)
   p->open_start_s = 0;
   p->width_s = (uint32_t)(p->params->bucket_ms / 1000);
   p->rate_from_s = 0;
-  p->move_ms = INT64_MIN;
+  p->move_ts = PT_NONE;
   p->move_rem = 0;
   p->move_slope = 0;
   p->idle_d = 0;
@@ -1249,20 +1288,20 @@ static void new_segment(struct predictor *p, int64_t seg_start_ms)
  */
 static void note_replacement(struct predictor *p, int64_t at_ms)
 {
-  if(p->replaced_ms != INT64_MIN && at_ms > p->replaced_ms) {
-    int64_t end_ms = p->worn_ms > p->replaced_ms && p->worn_ms < at_ms ? p->worn_ms : at_ms;
+  if(p->replaced_ts != PT_NONE && at_ms > pt_ms(p, p->replaced_ts)) {
+    int64_t end_ms = pt_ms(p, p->worn_ts) > pt_ms(p, p->replaced_ts) && pt_ms(p, p->worn_ts) < at_ms ? pt_ms(p, p->worn_ts) : at_ms;
     double wf[7];
     /* in working days (calendar days but on a machine idle on some days) */
-    float d = (float)(predict_work_clock(p, wf) ? predict_work_days(wf, p->replaced_ms, end_ms)
-                                                : diff_ms(end_ms, p->replaced_ms) / DAY_MS);
+    float d = (float)(predict_work_clock(p, wf) ? predict_work_days(wf, pt_ms(p, p->replaced_ts), end_ms)
+                                                : diff_ms(end_ms, pt_ms(p, p->replaced_ts)) / DAY_MS);
     if(p->n_intervals == PREDICT_INTERVALS) {
       memmove(p->intervals_d, p->intervals_d + 1, sizeof(float) * (PREDICT_INTERVALS - 1));
       p->n_intervals--;
     }
     p->intervals_d[p->n_intervals++] = d;
   }
-  p->replaced_ms = at_ms;
-  p->worn_ms = INT64_MIN;
+  p->replaced_ts = pt_ts(p, at_ms);
+  p->worn_ts = PT_NONE;
   if(p->n_replacements < UINT16_MAX)
     p->n_replacements++;
 }
@@ -1488,10 +1527,10 @@ static void unstick(struct predictor *p, int64_t from_ms)
 static void note_move(struct predictor *p, int64_t t_ms, double f)
 {
   double rem = remaining_of(p->params, model_x(p, f));
-  if(p->move_ms != INT64_MIN && fabs(rem - p->move_rem) <= 1e-9)
+  if(p->move_ts != PT_NONE && fabs(rem - p->move_rem) <= 1e-9)
     return;
-  if(p->move_ms != INT64_MIN) {
-    double gap = diff_ms(t_ms, p->move_ms) / DAY_MS;
+  if(p->move_ts != PT_NONE) {
+    double gap = diff_ms(t_ms, pt_ms(p, p->move_ts)) / DAY_MS;
     double step = p->move_rem - rem;
     /* A value frozen for over half a day that then jumps by at least half
        of what the rate before the freeze would have used meanwhile was a
@@ -1501,7 +1540,7 @@ static void note_move(struct predictor *p, int64_t t_ms, double f)
     bool stuck = gap > STUCK_MIN_D && p->move_slope < 0 && step > NOISE_JUMP * p->noise &&
                  step > STUCK_SHARE * -p->move_slope * gap;
     if(stuck)
-      unstick(p, p->move_ms);
+      unstick(p, pt_ms(p, p->move_ts));
     if(gap > IDLE_CAP_D)
       gap = IDLE_CAP_D;
     /* nor is it a normal pause, whether the value froze or no readings
@@ -1510,7 +1549,7 @@ static void note_move(struct predictor *p, int64_t t_ms, double f)
     if(gap > (double)p->idle_d && !(STUCK_NOT_IDLE && stuck))
       p->idle_d = (float)gap;
   }
-  p->move_ms = t_ms;
+  p->move_ts = pt_ts(p, t_ms);
   p->move_rem = rem;
   /* the rate then, from a fit on a full history only: a short recent part
      after a change may be a pair of outliers taken for a speed-up for one
@@ -1537,7 +1576,7 @@ static void note_off(struct predictor *p, int64_t t_ms, double rem)
     return;
   }
   w = fabs(fi->slope) * fi->jit_d;
-  d = rem - (fi->anchor + fi->slope * (diff_ms(t_ms, p->seg_start_ms) / DAY_MS - fi->t_ref_d));
+  d = rem - (fi->anchor + fi->slope * (diff_ms(t_ms, pt_ms(p, p->seg_start_ts)) / DAY_MS - fi->t_ref_d));
   thr = ANCHOR_SIGMAS * sqrt(sigma * sigma + w * w);
   if(d > thr)
     p->off_n = (int8_t)(p->off_n > 0 ? (p->off_n < OFF_MAX ? p->off_n + 1 : OFF_MAX) : 1);
@@ -1556,13 +1595,13 @@ static void accept(struct predictor *p, int64_t wall_ms, double raw)
   const struct predict_params *pp = p->params;
   double f;
   int64_t mid_ms;
-  p->last_ms = wall_ms;
+  p->last_ts = pt_ts(p, wall_ms);
   if(p->n_raw == 0) {
     p->raw[0] = raw;
     p->n_raw = 1;
     p->filt = raw;
-    p->raw_ms = p->filt_ms = wall_ms;
-    p->move_ms = INT64_MIN;
+    p->raw_ts = p->filt_ts = pt_ts(p, wall_ms);
+    p->move_ts = PT_NONE;
     note_move(p, wall_ms, raw);
     bucket_add(p, wall_ms, model_x(p, raw));
     return;
@@ -1570,7 +1609,7 @@ static void accept(struct predictor *p, int64_t wall_ms, double raw)
   f = med3(p->raw[0], p->n_raw == 2 ? p->raw[1] : p->raw[0], raw);
   /* The median of three stands for the middle reading's time: stamped with
      the newest one it would lag a trend by a poll interval. */
-  mid_ms = p->raw_ms;
+  mid_ms = pt_ms(p, p->raw_ts);
   /* a repeated value (a stuck sensor, a quantised level at rest) teaches
      nothing about the noise: it must not erase it */
   if(pp->model == PREDICT_MODEL_LEVEL && raw != (p->n_raw == 2 ? p->raw[1] : p->raw[0])) {
@@ -1584,7 +1623,7 @@ static void accept(struct predictor *p, int64_t wall_ms, double raw)
     p->raw[0] = p->raw[1];
   p->raw[1] = raw;
   p->n_raw = 2;
-  p->raw_ms = wall_ms;
+  p->raw_ts = pt_ts(p, wall_ms);
   {
     int8_t was_off = p->off_n;
     note_off(p, mid_ms, remaining_of(pp, model_x(p, f)));
@@ -1595,21 +1634,21 @@ static void accept(struct predictor *p, int64_t wall_ms, double raw)
        /* nor does a part worn out since an earlier reading (it shows no wear whether the
           machine runs or not: days of a stockout counted as idle made a Saturday part's
           life over the time seen 20 days for a part of 6, plant seed 7's p17) */
-       !(p->worn_ms != INT64_MIN && p->worn_ms <= p->filt_ms))
+       !(p->worn_ts != PT_NONE && pt_ms(p, p->worn_ts) <= pt_ms(p, p->filt_ts)))
       /* an unchanged filtered value (a stuck or slow one) is a step of
          exactly 0: the two divisions are skipped, not their result */
       learn_week(p, mid_ms,
                  f == p->filt ? 0.0
                               : remaining_of(pp, model_x(p, p->filt)) - remaining_of(pp, model_x(p, f)),
-                 diff_ms(mid_ms, p->filt_ms) / DAY_MS);
+                 diff_ms(mid_ms, pt_ms(p, p->filt_ts)) / DAY_MS);
   }
   note_move(p, wall_ms, raw);
   /* the part ran out: its life ends here (note_replacement); an unchanged
      value cannot have reached empty, so the division is skipped for it */
-  if(p->worn_ms == INT64_MIN && f != p->filt && remaining_of(pp, model_x(p, f)) <= 0)
-    p->worn_ms = mid_ms;
+  if(p->worn_ts == PT_NONE && f != p->filt && remaining_of(pp, model_x(p, f)) <= 0)
+    p->worn_ts = pt_ts(p, mid_ms);
   p->filt = f;
-  p->filt_ms = mid_ms;
+  p->filt_ts = pt_ts(p, mid_ms);
   bucket_add(p, mid_ms, model_x(p, f));
 }
 
@@ -1624,7 +1663,7 @@ static double line_remaining(const struct predictor *p, int64_t wall_ms)
 {
   const struct predict_params *pp = p->params;
   const struct predict_fit *f = &p->fit;
-  double d = diff_ms(wall_ms, p->seg_start_ms) / DAY_MS;
+  double d = diff_ms(wall_ms, pt_ms(p, p->seg_start_ts)) / DAY_MS;
   if(p->fit_kind == FIT_LINEAR)
     return f->anchor + f->slope * (d - f->t_ref_d);
   if(p->fit_kind == FIT_EXP)
@@ -1747,10 +1786,10 @@ __attribute__((noinline)) static bool add_any(struct predictor *p, int64_t wall_
 
   if(!isfinite(raw) || fabs(raw) > 1e15)
     return false;
-  if(p->last_ms != INT64_MIN && wall_ms < p->last_ms)
+  if(p->last_ts != PT_NONE && wall_ms < pt_ms(p, p->last_ts))
     return false;
   if(pp->model == PREDICT_MODEL_BUTTON) {
-    p->last_ms = wall_ms;
+    p->last_ts = pt_ts(p, wall_ms);
     p->filt = raw;
     return false;
   }
@@ -1763,8 +1802,8 @@ __attribute__((noinline)) static bool add_any(struct predictor *p, int64_t wall_
     unwrap(p, raw);
   if(p->n_raw == 0 && p->pend_n == 0) {
     /* first reading of a segment (after init or a marked replacement) */
-    if(p->last_ms == INT64_MIN)
-      p->seg_start_ms = wall_ms;
+    if(p->last_ts == PT_NONE)
+      p->seg_start_ts = pt_ts(p, wall_ms);
     if(p->base_from_next) {
       p->base = raw; /* marked replacement: the counter now is the new part's zero */
       p->base_from_next = 0;
@@ -1780,24 +1819,24 @@ __attribute__((noinline)) static bool add_any(struct predictor *p, int64_t wall_
          when it came alone), the rest are dropped; this one is taken below
          (it may be a new part's) */
       p->pend_n = 0;
-      accept(p, p->pend_t[0], p->pend_raw[0]);
+      accept(p, pt_ms(p, p->pend_ts[0]), p->pend_raw[0]);
     }
-    else if(diff_ms(wall_ms, p->pend_t[0]) <= (double)DIP_MAX_MS &&
+    else if(diff_ms(wall_ms, pt_ms(p, p->pend_ts[0])) <= (double)DIP_MAX_MS &&
             !(remaining_of(pp, raw) < remaining_of(pp, p->pend_raw[1]) - jump_thr(p))) {
       /* a glitch holds a lowered level; a level that falls on by another jump
          is a real fast fall, taken below at once */
-      p->pend_t[1] = wall_ms;
+      p->pend_ts[1] = pt_ts(p, wall_ms);
       p->pend_raw[1] = raw;
-      p->last_ms = wall_ms;
+      p->last_ts = pt_ts(p, wall_ms);
       return false;
     }
     else {
       /* the level stayed down (or fell on): it really fell, from the drop's
          first reading (the first and the latest held ones are taken) */
       p->pend_n = 0;
-      accept(p, p->pend_t[0], p->pend_raw[0]);
-      if(p->pend_t[1] > p->pend_t[0])
-        accept(p, p->pend_t[1], p->pend_raw[1]);
+      accept(p, pt_ms(p, p->pend_ts[0]), p->pend_raw[0]);
+      if(pt_ms(p, p->pend_ts[1]) > pt_ms(p, p->pend_ts[0]))
+        accept(p, pt_ms(p, p->pend_ts[1]), p->pend_raw[1]);
       accept(p, wall_ms, raw);
       return false;
     }
@@ -1809,26 +1848,26 @@ __attribute__((noinline)) static bool add_any(struct predictor *p, int64_t wall_
       p->pend_n = 0;
     }
     else if(p->pend_n < PREDICT_PEND) {
-      p->pend_t[p->pend_n] = wall_ms;
+      p->pend_ts[p->pend_n] = pt_ts(p, wall_ms);
       p->pend_raw[p->pend_n] = raw;
       p->pend_n++;
-      p->last_ms = wall_ms;
+      p->last_ts = pt_ts(p, wall_ms);
       return false;
     }
     else if(pp->model == PREDICT_MODEL_LEVEL && pp->full > pp->empty &&
-            diff_ms(wall_ms, p->pend_t[0]) < (double)DIP_MAX_MS) {
+            diff_ms(wall_ms, pt_ms(p, p->pend_ts[0])) < (double)DIP_MAX_MS) {
       /* a level's jump must also outlast a glitch (restock-sim's go up as
          often as down, and read full when clamped): held for DIP_MAX_MS
          from its first reading, the latest held reading kept last */
-      p->pend_t[PREDICT_PEND - 1] = wall_ms;
+      p->pend_ts[PREDICT_PEND - 1] = pt_ts(p, wall_ms);
       p->pend_raw[PREDICT_PEND - 1] = raw;
-      p->last_ms = wall_ms;
+      p->last_ts = pt_ts(p, wall_ms);
       return false;
     }
     else {
       /* PREDICT_PEND + 1 readings in a row agree (a level's for
          DIP_MAX_MS): a replacement at the first */
-      int64_t at = p->pend_t[0];
+      int64_t at = pt_ms(p, p->pend_ts[0]);
       before =
           pp->model == PREDICT_MODEL_USAGE ? remaining_of(pp, model_x(p, p->filt)) : p->pend_ref;
       note_replacement(p, at);
@@ -1842,7 +1881,7 @@ __attribute__((noinline)) static bool add_any(struct predictor *p, int64_t wall_
       if(pp->model == PREDICT_MODEL_USAGE)
         p->base = p->pend_raw[0];
       for(i = 0; i < p->pend_n; i++)
-        accept(p, p->pend_t[i], p->pend_raw[i]);
+        accept(p, pt_ms(p, p->pend_ts[i]), p->pend_raw[i]);
       p->pend_n = 0;
       accept(p, wall_ms, raw);
       if(ev) {
@@ -1862,19 +1901,19 @@ __attribute__((noinline)) static bool add_any(struct predictor *p, int64_t wall_
     double last_raw = p->n_raw == 2 ? p->raw[1] : p->raw[0];
     p->pend_ref = pp->model == PREDICT_MODEL_USAGE ? (last_raw > p->filt ? last_raw : p->filt)
                                                    : ref_remaining(p, wall_ms);
-    p->pend_t[0] = wall_ms;
+    p->pend_ts[0] = pt_ts(p, wall_ms);
     p->pend_raw[0] = raw;
     p->pend_n = 1;
-    p->last_ms = wall_ms;
+    p->last_ts = pt_ts(p, wall_ms);
     return false;
   }
   if(pp->model == PREDICT_MODEL_LEVEL && raw != p->filt && starts_dip(p, wall_ms, raw)) {
     /* a sudden drop: held back until the level comes back (a glitch) or
        stays down for DIP_MAX_MS (the part's true level) */
-    p->pend_t[0] = p->pend_t[1] = wall_ms;
+    p->pend_ts[0] = p->pend_ts[1] = pt_ts(p, wall_ms);
     p->pend_raw[0] = p->pend_raw[1] = raw;
     p->pend_n = PEND_DIP;
-    p->last_ms = wall_ms;
+    p->last_ts = pt_ts(p, wall_ms);
     return false;
   }
   accept(p, wall_ms, raw);
@@ -1892,7 +1931,7 @@ bool predict_add(struct predictor *p, int64_t wall_ms, double raw, struct predic
 {
   const struct predict_params *pp = p->params;
   if(raw == p->filt && pp->model == PREDICT_MODEL_LEVEL && p->n_raw != 0 && p->pend_n == 0 &&
-     fabs(raw) <= 1e15 && wall_ms >= p->last_ms &&
+     fabs(raw) <= 1e15 && wall_ms >= pt_ms(p, p->last_ts) &&
      !(pp->empty > pp->full && pp->full > 0 && raw < 0.5 * pp->full)) {
     accept(p, wall_ms, raw);
     return false;
@@ -1909,7 +1948,7 @@ void predict_mark_replaced(struct predictor *p, int64_t wall_ms)
   /* the next reading starts the new segment (and, for usage, its zero) */
   p->n_raw = 0;
   p->pend_n = 0;
-  p->base_from_next = p->params->model == PREDICT_MODEL_USAGE && p->last_ms != INT64_MIN;
+  p->base_from_next = p->params->model == PREDICT_MODEL_USAGE && p->last_ts != PT_NONE;
 }
 
 /* ---- evaluation ---- */
@@ -1946,24 +1985,24 @@ void predict_eval(const struct predictor *p, int64_t now_ms, struct prediction *
   bool on_reading = false, unknown = false, weekly, confirmed = true;
 
   predict_unknown(out);
-  if(pp->model == PREDICT_MODEL_BUTTON || p->last_ms == INT64_MIN || p->n_raw == 0)
+  if(pp->model == PREDICT_MODEL_BUTTON || p->last_ts == PT_NONE || p->n_raw == 0)
     return;
 
   f_last = remaining_of(pp, model_x(p, p->filt));
   out->level_pct = 100.0 * clamp01(f_last);
-  now_d = diff_ms(now_ms, p->seg_start_ms) / DAY_MS;
-  last_d = diff_ms(p->filt_ms, p->seg_start_ms) / DAY_MS;
+  now_d = diff_ms(now_ms, pt_ms(p, p->seg_start_ts)) / DAY_MS;
+  last_d = diff_ms(pt_ms(p, p->filt_ts), pt_ms(p, p->seg_start_ts)) / DAY_MS;
   /* sigma of one reading: the mean |difference| of two is 2 sigma / sqrt(pi) */
   sigma = pp->model == PREDICT_MODEL_USAGE ? 0 : p->noise * 0.8862;
   weekly = K_WEEK && week_factors(p, sigma, wf);
   /* A frozen value (stuck sensor) or no readings (dropout) for longer than
      the longest normal pause: the part may have been used all along. */
-  if(p->move_ms != INT64_MIN) {
+  if(p->move_ts != PT_NONE) {
     /* frozen: readings came but did not move (their value anchors, so the
        low bound assumes the part was used all along); no readings at all:
        the figures extrapolate already, the bounds widen with the gap */
-    int64_t upto = now_ms < p->last_ms ? now_ms : p->last_ms;
-    double silent = diff_ms(now_ms, p->last_ms) / DAY_MS - (double)p->idle_d;
+    int64_t upto = now_ms < pt_ms(p, p->last_ts) ? now_ms : pt_ms(p, p->last_ts);
+    double silent = diff_ms(now_ms, pt_ms(p, p->last_ts)) / DAY_MS - (double)p->idle_d;
     /* a sensor whose readings jitter does not repeat one value by chance:
        frozen is stuck; an exact one (a counter) freezes whenever the
        machine stops, so only a freeze beyond FROZEN_QUIET_D is suspect */
@@ -1981,7 +2020,7 @@ void predict_eval(const struct predictor *p, int64_t now_ms, struct prediction *
       if(q > normal)
         normal = q;
     }
-    excess = diff_ms(upto, p->move_ms) / DAY_MS - normal;
+    excess = diff_ms(upto, pt_ms(p, p->move_ts)) / DAY_MS - normal;
     if(!(excess > 0))
       excess = 0;
     drop_sd = silent > 0 ? K_DROP * silent : 0;
@@ -2110,14 +2149,14 @@ void predict_eval(const struct predictor *p, int64_t now_ms, struct prediction *
      ((f->c_hist < MIN_BOUND_HIST &&
        !(CHANGE_BOUNDS && hist_conf(p->n) >= MIN_BOUND_HIST && f->slope < 0 &&
          f->se < CHANGE_RSE * -f->slope)) ||
-      diff_ms(p->last_ms, p->seg_start_ms) < DAY_MS))
+      diff_ms(pt_ms(p, p->last_ts), pt_ms(p, p->seg_start_ts)) < DAY_MS))
     unknown = true;
   /* A new part whose fit explains nothing yet (confidence near 0: the
      readings' noise, a filter's pump-start surges and cold oil, is as
      large as the use seen) has no bounds in its first days: a p10 from
      that fit ordered new filters on their first day. */
   if(p->fit_kind != FIT_NONE && days > 0 && conf < NEW_CONF_MIN &&
-     diff_ms(p->last_ms, p->seg_start_ms) < NEW_PART_D * DAY_MS)
+     diff_ms(pt_ms(p, p->last_ts), pt_ms(p, p->seg_start_ts)) < NEW_PART_D * DAY_MS)
     unknown = true;
   if(!(days >= 0))
     days = days < 0 ? 0 : INFINITY;
@@ -2195,7 +2234,17 @@ double predict_typical_life_days(const struct predictor *p, const struct predict
 
 int64_t predict_window_start_ms(const struct predictor *p)
 {
-  return p->last_ms == INT64_MIN ? INT64_MIN : p->seg_start_ms;
+  return p->last_ts == PT_NONE ? INT64_MIN : pt_ms(p, p->seg_start_ts);
+}
+
+int64_t predict_last_ms(const struct predictor *p)
+{
+  return pt_ms(p, p->last_ts);
+}
+
+int64_t predict_worn_ms(const struct predictor *p)
+{
+  return pt_ms(p, p->worn_ts);
 }
 
 /* ---- state blob ---- */
@@ -2305,11 +2354,11 @@ int predict_save(const struct predictor *p, uint8_t *buf, size_t cap, size_t *le
   put_u(&w, p->n_intervals, 1);
   put_u(&w, (uint8_t)p->off_n, 1); /* flags: readings off the line in a row (signed) */
   put_u(&w, p->t_shift, 1);        /* the bucket time unit (0 in blobs from before it) */
-  put_u(&w, (uint64_t)p->seg_start_ms, 8);
-  put_u(&w, (uint64_t)p->last_ms, 8);
-  put_u(&w, (uint64_t)p->replaced_ms, 8);
-  put_u(&w, (uint64_t)p->raw_ms, 8);
-  put_u(&w, (uint64_t)p->filt_ms, 8);
+  put_u(&w, (uint64_t)pt_ms(p, p->seg_start_ts), 8);
+  put_u(&w, (uint64_t)pt_ms(p, p->last_ts), 8);
+  put_u(&w, (uint64_t)pt_ms(p, p->replaced_ts), 8);
+  put_u(&w, (uint64_t)pt_ms(p, p->raw_ts), 8);
+  put_u(&w, (uint64_t)pt_ms(p, p->filt_ts), 8);
   put_f64(&w, p->base);
   put_f64(&w, p->raw[0]);
   put_f64(&w, p->raw[1]);
@@ -2326,7 +2375,7 @@ int predict_save(const struct predictor *p, uint8_t *buf, size_t cap, size_t *le
   put_u(&w, p->base_from_next, 1);
   put_f64(&w, p->pend_ref);
   for(i = 0; i < PREDICT_PEND; i++) {
-    put_u(&w, (uint64_t)p->pend_t[i], 8);
+    put_u(&w, (uint64_t)pt_ms(p, p->pend_ts[i]), 8);
     put_f64(&w, p->pend_raw[i]);
   }
   /* The fit is saved, not recomputed on load (a fit also moves
@@ -2342,7 +2391,7 @@ int predict_save(const struct predictor *p, uint8_t *buf, size_t cap, size_t *le
   put_f64(&w, p->fit.t_ref_d);
   put_f64(&w, p->fit.resid_rel);
   put_f64(&w, p->fit.jit_d);
-  put_u(&w, (uint64_t)p->move_ms, 8);
+  put_u(&w, (uint64_t)pt_ms(p, p->move_ts), 8);
   put_f64(&w, p->move_rem);
   put_f64(&w, p->move_slope);
   put_f32(&w, p->idle_d);
@@ -2356,7 +2405,7 @@ int predict_save(const struct predictor *p, uint8_t *buf, size_t cap, size_t *le
      here), so a restart goes on storing them as an unbroken run would */
   put_u(&w, p->x_shift, 1);
   put_u(&w, p->fit_fast, 1);
-  put_u(&w, (uint64_t)p->worn_ms, 8);
+  put_u(&w, (uint64_t)pt_ms(p, p->worn_ts), 8);
   for(i = 0; i < p->n; i++) {
     put_u(&w, p->bt[i], 2);
     put_u(&w, (uint16_t)p->bx[i], 2);
@@ -2423,12 +2472,12 @@ int predict_load(struct predictor *p, const struct predict_params *params, const
   q.n_raw = (uint8_t)n_raw;
   q.n_intervals = (uint8_t)ni;
   q.off_n = off_n;
-  q.seg_start_ms = (int64_t)get_u(&r, 8);
-  q.last_ms = (int64_t)get_u(&r, 8);
-  q.replaced_ms = (int64_t)get_u(&r, 8);
-  q.worn_ms = INT64_MIN;
-  q.raw_ms = (int64_t)get_u(&r, 8);
-  q.filt_ms = (int64_t)get_u(&r, 8);
+  q.seg_start_ts = pt_ts(&q, (int64_t)get_u(&r, 8));
+  q.last_ts = pt_ts(&q, (int64_t)get_u(&r, 8));
+  q.replaced_ts = pt_ts(&q, (int64_t)get_u(&r, 8));
+  q.worn_ts = PT_NONE;
+  q.raw_ts = pt_ts(&q, (int64_t)get_u(&r, 8));
+  q.filt_ts = pt_ts(&q, (int64_t)get_u(&r, 8));
   q.base = get_f64(&r);
   q.raw[0] = get_f64(&r);
   q.raw[1] = get_f64(&r);
@@ -2448,7 +2497,7 @@ int predict_load(struct predictor *p, const struct predict_params *params, const
   q.base_from_next = (uint8_t)get_u(&r, 1);
   q.pend_ref = get_f64(&r);
   for(i = 0; i < PREDICT_PEND; i++) {
-    q.pend_t[i] = (int64_t)get_u(&r, 8);
+    q.pend_ts[i] = pt_ts(&q, (int64_t)get_u(&r, 8));
     q.pend_raw[i] = get_f64(&r);
     if(!isfinite(q.pend_raw[i]) || fabs(q.pend_raw[i]) > 1e15)
       return PREDICT_ERR_FORMAT;
@@ -2457,7 +2506,7 @@ int predict_load(struct predictor *p, const struct predict_params *params, const
      q.base_from_next > 1 || !isfinite(q.pend_ref) || fabs(q.pend_ref) > 1e15)
     return PREDICT_ERR_FORMAT;
   if(q.pend_n > 0 &&
-     (q.last_ms == INT64_MIN || q.pend_t[q.pend_n == PEND_DIP ? 0 : q.pend_n - 1] > q.last_ms))
+     (q.last_ts == PT_NONE || pt_ms(&q, q.pend_ts[q.pend_n == PEND_DIP ? 0 : q.pend_n - 1]) > pt_ms(&q, q.last_ts)))
     return PREDICT_ERR_FORMAT;
   saved_full = get_f64(&r);
   saved_empty = get_f64(&r);
@@ -2470,7 +2519,7 @@ int predict_load(struct predictor *p, const struct predict_params *params, const
   q.fit.t_ref_d = (float)get_f64(&r);
   q.fit.resid_rel = (float)get_f64(&r);
   q.fit.jit_d = (float)get_f64(&r);
-  q.move_ms = (int64_t)get_u(&r, 8);
+  q.move_ts = pt_ts(&q, (int64_t)get_u(&r, 8));
   q.move_rem = get_f64(&r);
   q.move_slope = (float)get_f64(&r);
   q.idle_d = get_f32(&r);
@@ -2496,9 +2545,9 @@ int predict_load(struct predictor *p, const struct predict_params *params, const
     struct predict_params saved = *params;
     x_shift = (unsigned)get_u(&r, 1);
     q.fit_fast = (uint8_t)get_u(&r, 1);
-    q.worn_ms = (int64_t)get_u(&r, 8);
+    q.worn_ts = pt_ts(&q, (int64_t)get_u(&r, 8));
     if(x_shift > X_SHIFT_MAX || q.fit_fast > 1 ||
-       (q.worn_ms != INT64_MIN && (q.last_ms == INT64_MIN || q.worn_ms > q.last_ms)))
+       (q.worn_ts != PT_NONE && (q.last_ts == PT_NONE || pt_ms(&q, q.worn_ts) > pt_ms(&q, q.last_ts))))
       return PREDICT_ERR_FORMAT;
     q.t_shift = (uint8_t)t_shift;
     q.x_shift = (uint8_t)x_shift;
@@ -2553,11 +2602,11 @@ int predict_load(struct predictor *p, const struct predict_params *params, const
     return PREDICT_ERR_FORMAT;
   if(q.width_s == 0 || q.width_s > MAX_WIDTH_S)
     return PREDICT_ERR_FORMAT;
-  if(q.last_ms == INT64_MIN) {
+  if(q.last_ts == PT_NONE) {
     if(n != 0 || q.open_n != 0 || n_raw != 0)
       return PREDICT_ERR_FORMAT;
   }
-  else if(q.seg_start_ms == INT64_MIN && model != PREDICT_MODEL_BUTTON)
+  else if(q.seg_start_ts == PT_NONE && model != PREDICT_MODEL_BUTTON)
     return PREDICT_ERR_FORMAT; /* a button keeps only its last reading: it has no segment */
   /* a marked replacement waits for its first reading: nothing in the segment */
   if(n_raw == 0 && (n != 0 || q.open_n != 0))

@@ -154,17 +154,25 @@ struct predictor {
      which must outlive the predictor (predict_params_intern() shares one
      block among the consumables that have the same). */
   const struct predict_params *params;
-  int64_t seg_start_ms; /* first reading of the current segment */
-  int64_t last_ms;      /* last accepted reading; INT64_MIN before any */
-  int64_t replaced_ms;  /* last detected replacement; INT64_MIN when none */
-  int64_t worn_ms;      /* the current part first read worn out (filtered remaining <= 0);
-                           INT64_MIN when not (not saved: a restart forgets it) */
-  int64_t raw_ms;       /* time of raw[1], the newest accepted reading */
-  int64_t filt_ms;      /* time the filtered value stands for (the middle reading) */
+  /* Times (RSS, docs/prediction.md "Memory"): whole seconds since t0_ms in
+     32 bits (68 years either side), PT_NONE (INT32_MIN) for "none"; t0_ms is
+     the first time the predictor was given (INT64_MIN until then). A
+     reading's milliseconds are dropped. predict_last_ms() and
+     predict_worn_ms() give them as wall ms. */
+  int64_t t0_ms;
+  int32_t seg_start_ts; /* first reading of the current segment */
+  int32_t last_ts;      /* last accepted reading; none before any */
+  int32_t replaced_ts;  /* last detected replacement; none when none */
+  int32_t worn_ts;      /* the current part first read worn out (filtered remaining <= 0);
+                           none when not (not saved: a restart forgets it) */
+  int32_t raw_ts;       /* time of raw[1], the newest accepted reading */
+  int32_t filt_ts;      /* time the filtered value stands for (the middle reading) */
+  int32_t move_ts;      /* the filtered value last moved towards empty (none: never) */
+  int32_t pend_ts[PREDICT_PEND];
+  float idle_d; /* longest pause seen in the segment, days (capped) */
   double base;          /* usage: counter at replacement */
   double raw[2];        /* the previous two raw values, for the median of 3 */
   double filt;          /* latest filtered raw value */
-  int64_t move_ms;      /* the filtered value last moved towards empty (INT64_MIN: never) */
   double move_rem;      /* remaining fraction then */
   float move_slope;     /* the fit's slope then (remaining per day, <= 0) */
   float noise;          /* EWMA of |consecutive difference| of remaining */
@@ -177,9 +185,7 @@ struct predictor {
   uint32_t width_s;     /* current bucket width */
   uint32_t rate_from_s; /* s since segment start: a detected rate change */
   double pend_ref; /* level: remaining before the jump; usage: counter */
-  int64_t pend_t[PREDICT_PEND];
   double pend_raw[PREDICT_PEND];
-  float idle_d; /* longest pause seen in the segment, days (capped) */
   float intervals_d[PREDICT_INTERVALS]; /* newest last */
   uint16_t n_replacements;              /* counted up to 65535 */
   uint8_t n;                            /* closed buckets (<= PREDICT_WINDOW) */
@@ -263,6 +269,11 @@ double predict_typical_life_days(const struct predictor *p, const struct predict
 bool predict_work_clock(const struct predictor *p, double f[7]);
 double predict_work_days(const double f[7], int64_t from_ms, int64_t to_ms);
 double predict_calendar_days(const double f[7], int64_t now_ms, double work_d);
+
+/* The last accepted reading's time (wall ms, to the second), INT64_MIN before any. */
+int64_t predict_last_ms(const struct predictor *p);
+/* When the current part first read worn out (wall ms, to the second), INT64_MIN: not yet. */
+int64_t predict_worn_ms(const struct predictor *p);
 
 /* Start of the history the slope uses (segment start), INT64_MIN before any reading. */
 int64_t predict_window_start_ms(const struct predictor *p);

@@ -184,7 +184,7 @@ static void print_belief(const char *what, size_t seg, const struct predictor *p
                          const struct prediction *pr, int64_t tick, double truth)
 {
   const struct predict_fit *f = &p->fit;
-  double at_d = (double)(tick - p->seg_start_ms) / DAY_MS;
+  double at_d = (double)(tick - predict_window_start_ms(p)) / DAY_MS;
   double line = p->fit_kind == 1 ? 100 * (f->anchor + f->slope * (at_d - f->t_ref_d)) : NAN;
   printf("  %s seg %zu: truth %.2f d %.2f p10 %.2f p90 %.2f risk %.3f level %.1f line %.1f "
          "conf %.2f | fit %u slope %.4f se %.4f hist %.2f from %.1f part %.1f frozen %.2f "
@@ -193,7 +193,8 @@ static void print_belief(const char *what, size_t seg, const struct predictor *p
          predict_risk_within(pr->days_left_p10, pr->days_left_p90, LEAD_D + opt_handling),
          pr->level_pct, line, pr->confidence, p->fit_kind, (double)f->slope, (double)f->se,
          (double)f->c_hist, p->rate_from_s / 86400.0, at_d,
-         p->move_ms == INT64_MIN ? -1.0 : (double)(tick - p->move_ms) / DAY_MS, p->off_n);
+         p->move_ts == INT32_MIN ? -1.0 : (double)(tick - p->t0_ms - (int64_t)p->move_ts * 1000) / DAY_MS,
+         p->off_n);
 }
 
 /* One part's ordering outcome under a trigger time (INT64_MAX: never). */

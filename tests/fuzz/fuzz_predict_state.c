@@ -68,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     pp.life = 2000;
     if(predict_load(&p, &pp, buf, size) != PREDICT_OK)
       continue;
-    now = p.last_ms == INT64_MIN ? 0 : p.last_ms;
+    now = predict_last_ms(&p) == INT64_MIN ? 0 : predict_last_ms(&p);
     predict_eval(&p, now, &a);
     if(a.confidence < 0 || a.confidence > 1 || a.days_left < 0 || isnan(a.days_left))
       abort();
