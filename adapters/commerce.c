@@ -769,6 +769,56 @@ static void transfer_error(const struct commerce_client *c, CURLcode rc, const s
                       q->errbuf[0] ? q->errbuf : "no detail"); /* cut to the log line */
 }
 
+/*
+ * An answer the shop gave for another order or product than the one asked
+ * for (a misrouting proxy or cache, a shop bug) is no answer: a POST whose
+ * 2xx names another "reference" is not recorded as submitted (RETRY with the
+ * same key and body), a status or product answer with another "id" or "sku"
+ * is BAD (alerted, polled again). Takes the classified answer a and the key
+ * q asked with; changes a only on a mismatch.
+ */
+static void check_answer_is_ours(const struct xreq *q, struct commerce_answer *a)
+{
+  char msg[256];
+  if(!q->key)
+    return;
+  if(q->req == COMMERCE_REQ_SUBMIT && a->result.outcome == COMMERCE_SUBMITTED) {
+    json_error_t je;
+    json_t *j = json_loadb(q->x.body.data, q->x.body.len, 0, &je);
+    json_t *ref = json_object_get(j, "reference");
+    if(ref && !(json_is_string(ref) && !strcmp(json_string_value(ref), q->key))) {
+      char got[80];
+      if(json_is_string(ref))
+        set_msg(got, sizeof(got), json_string_value(ref));
+      else
+        rs_strlcpy(got, "(not a string)", sizeof(got));
+      (void)rs_snprintf(msg, sizeof(msg),
+                        "HTTP %ld for reference %s, not this order's: an answer for another "
+                        "order, not recorded",
+                        a->result.http_status, got);
+      a->result.outcome = COMMERCE_RETRY;
+      a->result.shop_id[0] = '\0';
+      a->result.shop_status[0] = '\0';
+      set_msg(a->result.message, sizeof(a->result.message), msg);
+    }
+    json_decref(j);
+  }
+  else if(q->req == COMMERCE_REQ_ORDER && a->lookup == COMMERCE_LOOKUP_OK &&
+          strcmp(a->order.id, q->key)) {
+    (void)rs_snprintf(msg, sizeof(msg), "the answer is for order %s, not %s: ignored", a->order.id,
+                      q->key);
+    a->lookup = COMMERCE_LOOKUP_BAD;
+    set_msg(a->order.message, sizeof(a->order.message), msg);
+  }
+  else if(q->req == COMMERCE_REQ_PRODUCT && a->lookup == COMMERCE_LOOKUP_OK &&
+          strcmp(a->product.sku, q->key)) {
+    (void)rs_snprintf(msg, sizeof(msg), "the answer is for SKU %s, not %s: ignored",
+                      a->product.sku, q->key);
+    a->lookup = COMMERCE_LOOKUP_BAD;
+    set_msg(a->product.message, sizeof(a->product.message), msg);
+  }
+}
+
 /* Turn what the transfer of q gathered (rc, HTTP status) into a's fields. */
 static void finish(const struct commerce_client *c, CURL *h, CURLcode rc, struct xreq *q,
                    struct commerce_answer *a)
@@ -794,6 +844,7 @@ static void finish(const struct commerce_client *c, CURL *h, CURLcode rc, struct
     a->lookup = commerce_parse_order_info(status, ra, now, q->x.body.data, q->x.body.len, &a->order);
   else
     a->lookup = commerce_parse_product(status, ra, now, q->x.body.data, q->x.body.len, &a->product);
+  check_answer_is_ours(q, a);
 }
 
 /* One blocking request with the client's own handle. */

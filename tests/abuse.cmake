@@ -47,3 +47,15 @@ foreach(fixture nested-too-deep-flow-sequences nested-too-deep-flow-mappings
                    ${RESTOCK_TEST_DIR}/fixtures/invalid/${fixture})
   set_tests_properties(abuse_config_${fixture} PROPERTIES TIMEOUT 60 LABELS abuse)
 endforeach()
+
+# Orders: restockd against a hostile shop (tests/test_abuse_shop.py): garbage,
+# another order's answer, redirect loops, a byte a second, a reset mid-answer,
+# 2 MiB answers, a status answer for another order, 500 pages. restockd keeps
+# running, the log names what was wrong, and across a restart the shop holds
+# the order exactly once and the database agrees.
+foreach(case garbage200 otherref redirect drip reset bigbody statusother status500)
+  add_test(NAME abuse_shop_${case}
+           COMMAND ${RESTOCK_PYTHON} ${RESTOCK_TEST_DIR}/test_abuse_shop.py $<TARGET_FILE:restockd>
+                   $<TARGET_FILE:restockctl> $<TARGET_FILE:ctl_seed> ${case})
+  set_tests_properties(abuse_shop_${case} PROPERTIES TIMEOUT 180 LABELS abuse)
+endforeach()
