@@ -592,6 +592,43 @@ static int64_t next_delay(const struct slot *sl)
 }
 
 /*
+ * The round a poll starting at now takes, for sl due at planned (its
+ * next_due): planned itself when the poll is on time or less than an
+ * interval late; later, the last round of the device's grid (planned + k
+ * intervals) not after now, the k rounds passed meanwhile counted in
+ * skipped. The next poll is due an interval after the round, so polls keep
+ * to their grid instead of drifting later by the loop's lateness, and a
+ * loop that fell several intervals behind polls once, not once per round
+ * it missed. A device polled continuously has no grid: now.
+ */
+static int64_t poll_round(struct slot *sl, int64_t planned, int64_t now)
+{
+  int64_t d = next_delay(sl), k;
+  if(d <= 0 || planned >= now)
+    return now;
+  k = (now - planned) / d;
+  sl->skipped += (uint64_t)k;
+  return planned + k * d;
+}
+
+/*
+ * The due time of the poll after one that took round and ended at now: an
+ * interval (as the device's state now has it) after round. When that has
+ * passed already, the last round of the grid not after now (due at once,
+ * once: a poll that overran its interval, or a device answering again
+ * after a backoff whose interval shrank); inline (at_once false: the poll
+ * took no time on the scheduler's clock) the first round after now.
+ */
+static int64_t due_after(const struct slot *sl, int64_t round, int64_t now, bool at_once)
+{
+  int64_t d = next_delay(sl), t = round + d;
+  if(d <= 0 || t > now)
+    return t;
+  t += (now - t) / d * d;
+  return at_once ? t : t + d;
+}
+
+/*
  * A poll of sl finished with rc (err: its sentence) after the adapter
  * emitted w->n readings: count, log, update state; failed polls without
  * readings emit one failure per point. A poll the adapter calls answered
@@ -666,14 +703,14 @@ static void poll_inline(struct scheduler *s, struct slot *sl, int64_t now_mono, 
 {
   char err[ERR_LEN];
   struct count_wrap w = {sl, emit, ctx, 0, false, false, 0, slot_ref(s, sl), s};
-  int64_t t0 = clock_real_mono_ms();
+  int64_t t0 = clock_real_mono_ms(), round = poll_round(sl, sl->next_due, now_mono);
   enum rs_err rc;
 
   sl->polls++;
   sl->fd_dirty = true;
   rc = bus_inst_poll(sl->di->bi, now_wall, count_emit, &w, err, sizeof(err));
   finish_poll(sl, rc, err, clock_real_mono_ms() - t0, now_wall, &w);
-  sl->next_due = now_mono + next_delay(sl);
+  sl->next_due = due_after(sl, round, now_mono, false);
 }
 
 /* ---- event-loop polls ----------------------------------------------------- */
@@ -728,7 +765,7 @@ static void async_done(void *ctx, enum rs_err rc, const char *err)
                           di->saw_timeout, di->saw_io, di->n_answered, slot_ref(s, sl), s};
   finish_poll(sl, rc, err, clock_real_mono_ms() - di->poll_t0, di->poll_wall, &w);
   /* a state change (down, up) moves the next poll relative to when this one was due */
-  sl->next_due = di->poll_due + next_delay(sl);
+  sl->next_due = due_after(sl, di->poll_due, s->now_mono, true);
   if(next_delay(sl) <= 0 && sl->next_due <= s->now_mono && !s->restarting && due_parked(s, sl)) {
     /* polled continuously: the next poll goes out now, as its reply is in,
        not after every other reply of this loop turn (with few devices the
@@ -753,21 +790,22 @@ static void async_done(void *ctx, enum rs_err rc, const char *err)
 static void poll_async(struct scheduler *s, struct slot *sl, int64_t now_mono, int64_t now_wall)
 {
   struct devinst *di = sl->di;
+  int64_t round = poll_round(sl, sl->next_due, now_mono);
   sl->polls++;
-  sl->next_due = now_mono + next_delay(sl);
+  sl->next_due = round + next_delay(sl);
   if(!di->bi->opened) {
     char err[ERR_LEN];
     enum rs_err rc = adapter_open(&di->bi->ad, err, sizeof(err));
     if(rc) {
       struct count_wrap w = {sl, s->lemit, s->lctx, 0, false, false, 0, slot_ref(s, sl), s};
       finish_poll(sl, rc, err, 0, now_wall, &w);
-      sl->next_due = now_mono + next_delay(sl);
+      sl->next_due = due_after(sl, round, now_mono, false);
       return;
     }
     di->bi->opened = true;
   }
   sl->busy = true;
-  di->poll_due = now_mono;
+  di->poll_due = round;
   di->poll_wall = now_wall;
   di->poll_t0 = clock_real_mono_ms();
   di->n_emit = di->n_answered = 0;
@@ -855,11 +893,14 @@ static size_t run_slot(struct scheduler *s, struct slot *sl, size_t i, int64_t n
     due_park(s, sl);
     return 0;
   }
-  sl->busy = true;
-  sl->polls++;
-  s->outstanding++;
-  sl->next_due = now_mono + next_delay(sl);
-  bus_submit_poll(sl->bus, sl->di->bi, now_mono, now_wall, i);
+  {
+    int64_t round = poll_round(sl, sl->next_due, now_mono);
+    sl->busy = true;
+    sl->polls++;
+    s->outstanding++;
+    sl->next_due = round + next_delay(sl);
+    bus_submit_poll(sl->bus, sl->di->bi, round, now_wall, i);
+  }
   return 1;
 }
 
@@ -904,7 +945,7 @@ size_t scheduler_drain(struct scheduler *s, adapter_emit_fn emit, void *ctx)
         sl->busy = false;
         finish_poll(sl, res->rc, res->err, res->rtt_ms, res->wall_ms, &w);
         /* a state change (down, up) moves the next poll relative to when this one was due */
-        sl->next_due = res->due_mono + next_delay(sl);
+        sl->next_due = due_after(sl, res->due_mono, s->now_mono, true);
         due_requeue(s, sl, res->due_mono);
       }
     }

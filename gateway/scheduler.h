@@ -11,7 +11,10 @@
  * --time-scale), so poll_interval follows the scaled clock (SPEC 12); the
  * readings' timestamps are its wall time.
  *
- * Per device: poll at poll_interval. A failed poll emits one reading per
+ * Per device: poll at poll_interval, on a grid: each poll is due an
+ * interval after the last one was due, not after it ran (a late loop does
+ * not drift the schedule; one more than an interval late polls once and
+ * counts the rounds passed in `skipped`). A failed poll emits one reading per
  * point with READING_ERR_NO_ANSWER (so live state sees the attempt) and logs
  * at warning level once per failure streak ("device X: no answer (reason)");
  * after down_after consecutive failures the device is down and polled with
@@ -100,7 +103,8 @@ struct sched_device_status {
   uint64_t failures;
   int64_t next_due_ms; /* monotonic (scaled) ms */
   uint64_t errors[SCHED_ERR_KINDS]; /* by enum sched_err_kind, since start */
-  uint64_t skipped; /* rounds not polled because the previous poll was still running */
+  uint64_t skipped; /* rounds not polled: the previous poll was still running, or the
+                       loop was more than an interval late (no burst to make up) */
   bool busy;        /* a poll job is outstanding (worker mode) */
 };
 

@@ -4,7 +4,8 @@
  * in-process adapter: which thread runs which adapter call, that a bus whose
  * poll hangs does not hold up another, no pile-up, reload (kept, removed,
  * moved to another bus) and a pushing descriptor served inside the worker;
- * and, on a virtual timeline, the backoff of a device that stops answering.
+ * and, on a virtual timeline, the backoff of a device that stops answering
+ * and the poll schedule's grid (inline, on the event loop, on a bus worker).
  * Each step waits for the events it looks for (30 s at most: a hang guard,
  * never a measure of speed).
  */
@@ -27,6 +28,7 @@
 #include "base/rs_util.h"
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/evloop.h"
 #include "gateway/scheduler.h"
 
 #define MAX_DEV 8
@@ -617,6 +619,212 @@ static void test_backoff(void **state)
   cfg_free(cfg);
 }
 
+/* ---- the poll schedule keeps to its grid ------------------------------- */
+
+/* An event-loop backend (as Modbus TCP's) whose reply the test delivers. */
+static struct {
+  adapter_emit_fn emit;
+  adapter_done_fn done;
+  void *ctx;
+  int started;
+} ev;
+
+static void r_start(struct adapter *a, int64_t wall_ms, adapter_emit_fn emit, adapter_done_fn done,
+                    void *ctx)
+{
+  (void)a;
+  (void)wall_ms;
+  ev.emit = emit;
+  ev.done = done;
+  ev.ctx = ctx;
+  ev.started++;
+}
+
+static void r_cancel(struct adapter *a)
+{
+  (void)a;
+  ev.done = NULL;
+}
+
+static const struct adapter_ops ev_ops = {
+    .name = "ev",
+    .open = r_open,
+    .close = r_close,
+    .poll = r_poll,
+    .start = r_start,
+    .cancel = r_cancel,
+};
+
+static const struct adapter_ops *ev_lookup(void *ctx, enum cfg_transport t)
+{
+  (void)ctx;
+  (void)t;
+  return &ev_ops;
+}
+
+/* The started event-loop poll's reply arrives: one value, the poll done. */
+static void ev_reply(void)
+{
+  adapter_done_fn done = ev.done;
+  assert_non_null(done);
+  ev.done = NULL;
+  done(ev.ctx, RS_OK, "");
+}
+
+enum grid_mode { GRID_INLINE, GRID_EVLOOP, GRID_WORKER };
+
+/*
+ * Run what is due at now (virtual, ms) in mode m and let the poll end
+ * (the event loop's reply, or the bus worker's result drained: waited for
+ * on its event descriptor, a hang guard only); returns how many polls
+ * started, st the device's status after.
+ */
+static size_t grid_step(struct scheduler *s, enum grid_mode m, int64_t now, struct got *g,
+                        struct sched_device_status *st)
+{
+  int started = ev.started;
+  size_t n = scheduler_run_due(s, now, now, got_emit, g);
+  if(m == GRID_EVLOOP && ev.started > started)
+    ev_reply();
+  if(m == GRID_WORKER && n) {
+    size_t done = 0;
+    while(!done) {
+      struct pollfd pfd = {scheduler_event_fd(s), POLLIN, 0};
+      assert_true(poll(&pfd, 1, HANG_GUARD_MS) == 1);
+      done = scheduler_drain(s, got_emit, g);
+    }
+  }
+  scheduler_device_status(s, 0, st);
+  return n;
+}
+
+/*
+ * Polls every 10 s on a loop that wakes late (docs/devices.md, "Polling"):
+ * each next poll is due one interval after the last one was due, not after
+ * it ran, so 300 ms late at each wake-up does not add up to a poll 1.5 s
+ * late after five; a loop 35 s behind polls once, not four times, and the
+ * next poll is back on the 10 s grid, the three rounds passed counted in
+ * skipped. The same inline, on the event loop and on a bus worker.
+ */
+static void grid_case(enum grid_mode m)
+{
+  struct cfg *cfg;
+  struct scheduler *s;
+  struct evloop *loop = NULL;
+  struct got g;
+  struct sched_device_status st;
+  const int64_t t0 = 1000000, d = 10000;
+  int64_t now = t0;
+  uint64_t polls;
+  int i;
+
+  reset();
+  memset(&ev, 0, sizeof(ev));
+  (void)rec_get("grid");
+  cfg = load("devices:\n"
+             "  - id: grid\n    transport: {type: modbus-tcp, host: 127.0.0.1, port: 1007}\n"
+             "    poll_interval: 10s\n    points:\n"
+             "      - {id: v, register: holding, address: 0, type: uint16}\n");
+  memset(&g, 0, sizeof(g));
+  g.main = pthread_self();
+  s = scheduler_new(cfg, m == GRID_EVLOOP ? ev_lookup : rec_lookup, NULL, now);
+  assert_non_null(s);
+  if(m == GRID_EVLOOP) {
+    loop = evloop_new();
+    assert_non_null(loop);
+    scheduler_attach_loop(s, loop, got_emit, &g);
+  }
+  if(m == GRID_WORKER)
+    assert_int_equal(scheduler_start_workers(s, 1), 0);
+  assert_int_equal(grid_step(s, m, now, &g, &st), 1);
+  assert_int_equal(st.next_due_ms, t0 + d);
+
+  for(i = 1; i <= 5; i++) {
+    now = t0 + i * d + 300; /* each wake-up 300 ms late */
+    assert_int_equal(grid_step(s, m, now, &g, &st), 1);
+    assert_int_equal(st.next_due_ms, t0 + (i + 1) * d);
+  }
+  assert_int_equal(st.skipped, 0);
+
+  /* due at t0 + 60 s, run at t0 + 95 s */
+  polls = st.polls;
+  now = t0 + 95000;
+  assert_int_equal(grid_step(s, m, now, &g, &st), 1);
+  assert_int_equal(st.polls, polls + 1);
+  assert_int_equal(st.next_due_ms, t0 + 100000);
+  assert_int_equal(st.skipped, 3);
+  assert_int_equal(grid_step(s, m, now, &g, &st), 0); /* no burst */
+  assert_int_equal(st.failures, 0);
+
+  scheduler_free(s);
+  evloop_free(loop);
+  cfg_free(cfg);
+}
+
+static void test_grid_inline(void **state)
+{
+  (void)state;
+  grid_case(GRID_INLINE);
+}
+
+static void test_grid_evloop(void **state)
+{
+  (void)state;
+  grid_case(GRID_EVLOOP);
+}
+
+static void test_grid_worker(void **state)
+{
+  (void)state;
+  grid_case(GRID_WORKER);
+}
+
+/*
+ * An event-loop poll that overran its interval (reply after 25 s, every
+ * 10 s): the next poll goes out at once (docs/devices.md), and the one
+ * after it is due on the grid again, not 10 s after the late one.
+ */
+static void test_grid_overrun(void **state)
+{
+  struct cfg *cfg;
+  struct scheduler *s;
+  struct evloop *loop;
+  struct got g;
+  struct sched_device_status st;
+  const int64_t t0 = 1000000;
+  (void)state;
+
+  reset();
+  memset(&ev, 0, sizeof(ev));
+  (void)rec_get("grid");
+  cfg = load("devices:\n"
+             "  - id: grid\n    transport: {type: modbus-tcp, host: 127.0.0.1, port: 1007}\n"
+             "    poll_interval: 10s\n    points:\n"
+             "      - {id: v, register: holding, address: 0, type: uint16}\n");
+  memset(&g, 0, sizeof(g));
+  g.main = pthread_self();
+  s = scheduler_new(cfg, ev_lookup, NULL, t0);
+  loop = evloop_new();
+  assert_non_null(loop);
+  scheduler_attach_loop(s, loop, got_emit, &g);
+  assert_int_equal(scheduler_run_due(s, t0, t0, got_emit, &g), 1); /* no reply yet */
+  assert_int_equal(scheduler_run_due(s, t0 + 10000, t0 + 10000, got_emit, &g), 0); /* busy */
+  assert_int_equal(scheduler_run_due(s, t0 + 25000, t0 + 25000, got_emit, &g), 0);
+  ev_reply(); /* at t0 + 25 s */
+  scheduler_device_status(s, 0, &st);
+  assert_true(st.next_due_ms <= t0 + 25000); /* at once */
+  assert_int_equal(st.skipped, 2);           /* the rounds at 10 and 20 s */
+  assert_int_equal(scheduler_run_due(s, t0 + 25000, t0 + 25000, got_emit, &g), 1);
+  ev_reply();
+  scheduler_device_status(s, 0, &st);
+  assert_int_equal(st.next_due_ms, t0 + 30000);
+  assert_int_equal(st.skipped, 2);
+
+  scheduler_free(s);
+  evloop_free(loop);
+  cfg_free(cfg);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -625,6 +833,10 @@ int main(void)
       cmocka_unit_test(test_push_fd_in_worker),
       cmocka_unit_test(test_free_with_hung_poll),
       cmocka_unit_test(test_backoff),
+      cmocka_unit_test(test_grid_inline),
+      cmocka_unit_test(test_grid_evloop),
+      cmocka_unit_test(test_grid_worker),
+      cmocka_unit_test(test_grid_overrun),
   };
   log_set_level(LOG_LVL_ERR);
   pthread_mutex_init(&rec.mu, NULL);
