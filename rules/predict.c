@@ -133,6 +133,9 @@ enum { FIT_NONE = 0, FIT_LINEAR = 1, FIT_EXP = 2 };
 #ifndef OFF_CONFIRM
 #define OFF_CONFIRM       3      /* filtered readings off the line in a row that move the anchor */
 #endif
+#ifndef CONFIRM_GAIN_FAST
+#define CONFIRM_GAIN_FAST 0.15   /* a speed-up those readings confirm: this share on any recent span */
+#endif
 #define OFF_MAX           100
 #ifndef SKIP_OFF_WEEK
 #define SKIP_OFF_WEEK     1
@@ -754,17 +757,25 @@ static size_t change_point(const double *t, const double *y, size_t lo, size_t n
 /*
  * Whether the recent line rec (spanning span_d days) differs from the
  * older, disjoint line old clearly enough to be a rate change: by more
- * than 2 standard errors, and by a share of the older slope that a weekly
- * duty cycle (5 working days of 7, idle nights) cannot produce on a window
- * that long:
- *   - 14 days or more: 15%, faster or slower;
- *   - 7 to 14 days: 25%, faster only;
- *   - 3 to 7 days: 50%, faster only.
+ * than FASTER_SE standard errors, and by a share of the older slope that a
+ * weekly duty cycle (5 working days of 7, idle nights) cannot produce on a
+ * window that long:
+ *   - 14 days or more: RECENT_GAIN (20%), faster or slower (a slower one
+ *     also by SLOWER_SE standard errors);
+ *   - 7 to 14 days: RECENT_GAIN_WEEK (40%), faster only;
+ *   - min_span to 7 days: RECENT_GAIN_SHORT (50%), faster only.
  * Short windows never switch to a slower rate: an idle weekend must not
- * pass for "stopped" (days_left would swing towards infinity).
+ * pass for "stopped" (days_left would swing towards infinity), nor a quiet
+ * week for a lasting slow-down. When the filtered readings confirm a
+ * speed-up (fast: they stayed below the line OFF_CONFIRM times in a row,
+ * or the last fit took a speed-up they confirmed), a smaller share
+ * suffices on any recent span from min_span to 14 days: CONFIRM_GAIN_FAST
+ * (15%). A busy hour moves the readings off the line for hours; the recent
+ * part then spans days (min_span, RECENT_PTS buckets) and must still differ
+ * by FASTER_SE standard errors.
  */
 static bool changed(const struct line *rec, const struct line *old, double span_d,
-                    double min_span)
+                    double min_span, bool fast)
 {
   double diff = rec->slope - old->slope, ref = fabs(old->slope);
   double sec = sqrt(rec->se * rec->se + old->se * old->se);
@@ -775,6 +786,8 @@ static bool changed(const struct line *rec, const struct line *old, double span_
     return false;
   if(span_d >= RECENT_SPAN_D)
     return fabs(diff) > RECENT_GAIN * ref;
+  if(fast && span_d >= min_span)
+    return diff < 0 && -diff > CONFIRM_GAIN_FAST * ref;
   if(span_d >= 7)
     return diff < 0 && -diff > RECENT_GAIN_WEEK * ref;
   return span_d >= min_span && diff < 0 && -diff > RECENT_GAIN_SHORT * ref;
@@ -1121,7 +1134,8 @@ static void refit_fit(struct predictor *p)
       struct line rec = theil(tl, y, cp, n), old = theil(tl, y, lo, cp);
       /* the older part must see a whole week too, or its own duty-cycle
          phase would pass for a change */
-      if(rec.ok && old.ok && t[cp - 1] - t[lo] >= 7 && changed(&rec, &old, t[n - 1] - t[cp], min_span) &&
+      if(rec.ok && old.ok && t[cp - 1] - t[lo] >= 7 &&
+         changed(&rec, &old, t[n - 1] - t[cp], min_span, fast) &&
          !(t[n - 1] - t[cp] < REMEMBER_D && reading_refutes(p, &rec, &old, filt_d))) {
         use = rec;
         use_lo = cp;
