@@ -882,7 +882,7 @@ static void load_restock(struct ld *ld, const struct cfg_node *root)
 
 /* A device's points: see cfg_schema.h. */
 void cfg_load_points(const struct cfg_kctx *kc, struct cfg_device *d, const struct cfg_node *seq,
-                     const char *dpath)
+                     const char *dpath, const char *const *extra)
 {
   static const struct calt mb_alt[] = {{k_coappoint, NK(k_coappoint),
                                         "it belongs to CoAP points; this device is Modbus"}};
@@ -908,9 +908,9 @@ void cfg_load_points(const struct cfg_kctx *kc, struct cfg_device *d, const stru
     pt->bit = -1;
     pt->endian = (uint8_t)d->endian;
     if(coap)
-      cfg_walk_map(kc, it, p, k_coappoint, NK(k_coappoint), pt, &w, coap_alt, 1);
+      cfg_walk_map_extra(kc, it, p, k_coappoint, NK(k_coappoint), pt, &w, coap_alt, 1, extra);
     else
-      cfg_walk_map(kc, it, p, k_mbpoint, NK(k_mbpoint), pt, &w, mb_alt, 1);
+      cfg_walk_map_extra(kc, it, p, k_mbpoint, NK(k_mbpoint), pt, &w, mb_alt, 1, extra);
     {
       const struct cfg_node *at = wv(&w, "id") ? wv(&w, "id") : it;
       pt->pos.file = kc->file;
@@ -1191,7 +1191,7 @@ static void load_device(struct ld *ld, const struct cfg_node *it, const char *p)
   }
   if(x.transport_ok) {
     if((n = wc(&w, "points", CFG_N_SEQ)))
-      cfg_load_points(kc(ld), &d, n, p);
+      cfg_load_points(kc(ld), &d, n, p, NULL);
     if((n = wc(&w, "consumables", CFG_N_SEQ)))
       load_consumables(ld, &d, n, p);
   }

@@ -563,13 +563,20 @@ static void conv_kv(const struct cfg_kctx *kc, const struct cfg_node *v, const c
   memcpy((char *)obj + k->off2, &n, sizeof(n));
 }
 
-static const char *const *key_names(const struct cfg_kctx *kc, const struct ckey *keys, size_t nk)
+/* The names of keys, then of extra (NULL-terminated, or NULL), NULL-terminated, in kc->T. */
+static const char *const *key_names(const struct cfg_kctx *kc, const struct ckey *keys, size_t nk,
+                                    const char *const *extra)
 {
-  const char **names = rs_arena_alloc(kc->T, (nk + 1) * sizeof(*names));
-  size_t i;
+  size_t i, ne = 0;
+  const char **names;
+  while(extra && extra[ne])
+    ne++;
+  names = rs_arena_alloc(kc->T, (nk + ne + 1) * sizeof(*names));
   for(i = 0; i < nk; i++)
     names[i] = keys[i].name;
-  names[nk] = NULL;
+  for(i = 0; i < ne; i++)
+    names[nk + i] = extra[i];
+  names[nk + ne] = NULL;
   return names;
 }
 
@@ -582,6 +589,13 @@ static const char *const *key_names(const struct cfg_kctx *kc, const struct ckey
 void cfg_walk_map(const struct cfg_kctx *kc, const struct cfg_node *map, const char *path,
                      const struct ckey *keys, size_t nk, void *obj, struct walk *w,
                      const struct calt *alts, size_t nalt)
+{
+  cfg_walk_map_extra(kc, map, path, keys, nk, obj, w, alts, nalt, NULL);
+}
+
+void cfg_walk_map_extra(const struct cfg_kctx *kc, const struct cfg_node *map, const char *path,
+                        const struct ckey *keys, size_t nk, void *obj, struct walk *w,
+                        const struct calt *alts, size_t nalt, const char *const *extra)
 {
   size_t i, j;
   char p[256];
@@ -607,13 +621,13 @@ void cfg_walk_map(const struct cfg_kctx *kc, const struct cfg_node *map, const c
         err(kc, key, p, "unknown key here (%s)", label);
         continue;
       }
-      dym = strlen(key->s) <= 64 ? rs_did_you_mean(key->s, key_names(kc, keys, nk)) : NULL;
+      dym = strlen(key->s) <= 64 ? rs_did_you_mean(key->s, key_names(kc, keys, nk, extra)) : NULL;
       if(dym) {
         err(kc, key, p, "unknown key (did you mean '%s'?)", dym);
       }
       else {
         char list[400];
-        cfg_tok_list(key_names(kc, keys, nk), list, sizeof(list));
+        cfg_tok_list(key_names(kc, keys, nk, extra), list, sizeof(list));
         err(kc, key, p, "unknown key (expected one of: %s)", list);
       }
       continue;

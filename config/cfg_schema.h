@@ -134,6 +134,14 @@ int cfg_conv(const struct cfg_kctx *kc, const struct cfg_node *v, const char *pa
 void cfg_walk_map(const struct cfg_kctx *kc, const struct cfg_node *map, const char *path,
                   const struct ckey *keys, size_t nk, void *obj, struct walk *w,
                   const struct calt *alts, size_t nalt);
+/*
+ * The same, for a mapping some of whose keys the caller reads itself (marked
+ * skip in the tree): extra (NULL-terminated) names them, so that an unknown
+ * key's message lists them and suggests them too (restock-sim's `value`).
+ */
+void cfg_walk_map_extra(const struct cfg_kctx *kc, const struct cfg_node *map, const char *path,
+                        const struct ckey *keys, size_t nk, void *obj, struct walk *w,
+                        const struct calt *alts, size_t nalt, const char *const *extra);
 
 /* The value node found for key `name` in a walk (NULL: not given). */
 const struct cfg_node *cfg_wv(const struct walk *w, const char *name);
@@ -149,10 +157,12 @@ const struct cfg_node *cfg_wkey(const struct walk *w, const char *name);
  * (kc->A), every problem reported under "dpath.points[i]": the key tables,
  * types per register table, bit, width and address, CoAP path, format,
  * pointer and name, duplicate ids. d->transport and d->endian must be set.
- * Keys marked skip in the tree are left to the caller (restock-sim's value).
+ * Keys marked skip in the tree are left to the caller (restock-sim's value);
+ * extra (NULL-terminated, or NULL) names them, for the unknown-key messages'
+ * lists and did-you-mean.
  */
 void cfg_load_points(const struct cfg_kctx *kc, struct cfg_device *d, const struct cfg_node *seq,
-                     const char *dpath);
+                     const char *dpath, const char *const *extra);
 
 /* One key table of the loader, named by where it applies ("orders.batching"). */
 struct cfg_key_table {
