@@ -28,6 +28,14 @@ static struct {
   struct mail_sender *sender; /* on the loop (approve_set_loop), or NULL: blocking */
   struct mail_job **jobs;     /* mails started, until their result is recorded */
   size_t n_jobs;
+  /*
+   * Mails sent whose "sent" the database did not take (disk full): never
+   * sent again while restockd runs; recording is retried at each tick.
+   */
+  struct unrecorded {
+    int64_t id, sent_ms;
+  } *unrec;
+  size_t n_unrec;
 } g;
 
 /* One mail on its way (non-blocking sender). */
@@ -487,8 +495,8 @@ static void links_of(struct store *st, const struct cfg *cfg, const struct store
   for(k = 0; k < cfg->orders.approval.n_approvers; k++) {
     enum rs_err rc = ensure_link(st, cfg, o, cfg->orders.approval.approvers[k], now_ms);
     if(rc) {
-      log_err("order %s: cannot queue the approval mail to %s: %s", o->order.id,
-              cfg->orders.approval.approvers[k], store_errmsg(st));
+      log_rl(LOG_LVL_ERR, "store-mail", "order %s: cannot queue the approval mail to %s: %s",
+             o->order.id, cfg->orders.approval.approvers[k], store_errmsg(st));
       if(!*first)
         *first = rc;
     }
@@ -627,6 +635,10 @@ void approve_set_loop(struct evloop *loop)
     mail_job_free(g.jobs[i]);
   FREE_NULL(g.jobs);
   g.n_jobs = 0;
+  if(!loop) { /* the end: what the database never took is forgotten */
+    FREE_NULL(g.unrec);
+    g.n_unrec = 0;
+  }
   if(loop) {
     g.sender = mail_sender_new(loop, 0);
     if(!g.sender)
@@ -642,6 +654,33 @@ static void on_mail_sent(void *ud, enum mail_result r, const char *err)
   (void)rs_strlcpy(j->err, err, sizeof(j->err));
 }
 
+/* Whether mail id was sent but its "sent" is not in the database yet. */
+static bool unrecorded(int64_t id)
+{
+  size_t i;
+  for(i = 0; i < g.n_unrec; i++)
+    if(g.unrec[i].id == id)
+      return true;
+  return false;
+}
+
+/*
+ * Try again to mark the mails sent that the database refused (g.unrec);
+ * those it takes (or no longer has unsent) leave the list. Stops at the
+ * first other failure: the database is still not writable.
+ */
+static void record_unrecorded(struct store *st)
+{
+  while(g.n_unrec) {
+    enum rs_err rc = store_mail_sent(st, g.unrec[0].id, g.unrec[0].sent_ms);
+    if(rc && rc != RS_ERR_NOT_FOUND)
+      return;
+    memmove(&g.unrec[0], &g.unrec[1], (g.n_unrec - 1) * sizeof(*g.unrec));
+    if(!--g.n_unrec)
+      FREE_NULL(g.unrec);
+  }
+}
+
 /* Record the outcome r (err) of the attempt on mail m at now_ms. */
 static enum rs_err mail_outcome(struct store *st, const struct store_mail *m, enum mail_result r,
                                 const char *err, int64_t now_ms, double scale)
@@ -651,6 +690,18 @@ static enum rs_err mail_outcome(struct store *st, const struct store_mail *m, en
     rc = store_mail_sent(st, m->id, now_ms);
     log_notice("mail: %s mail for order %s sent to %s%s", m->kind, m->order_id ? m->order_id : "-",
                m->recipient, m->attempts ? " (after retries)" : "");
+    if(rc && rc != RS_ERR_NOT_FOUND) {
+      /* sent is sent: without this it went out again at every tick while the disk is full */
+      g.unrec = rs_xrealloc(g.unrec, (g.n_unrec + 1) * sizeof(*g.unrec));
+      g.unrec[g.n_unrec].id = m->id;
+      g.unrec[g.n_unrec++].sent_ms = now_ms;
+      log_rl(LOG_LVL_ERR, "store-mail",
+             "mail: %s mail for order %s to %s was sent but the database cannot record it (%s); "
+             "it is not sent again while restockd runs (a restart before the database is "
+             "writable sends it once more)",
+             m->kind, m->order_id ? m->order_id : "-", m->recipient, store_errmsg(st));
+      return rc;
+    }
   }
   else {
     int64_t d = backoff_ms(m->attempts + 1, r == MAIL_CONFIG);
@@ -665,7 +716,7 @@ static enum rs_err mail_outcome(struct store *st, const struct store_mail *m, en
                m->order_id ? m->order_id : "-", m->recipient, err, (double)d / 1000.0);
   }
   if(rc)
-    log_err("mail outbox: %s", store_errmsg(st));
+    log_rl(LOG_LVL_ERR, "store-mail", "mail outbox: %s", store_errmsg(st));
   return rc;
 }
 
@@ -692,10 +743,11 @@ static enum rs_err send_due_async(struct store *st, const struct cfg *cfg, int64
     memmove(&g.jobs[i], &g.jobs[i + 1], (g.n_jobs - i - 1) * sizeof(*g.jobs));
     g.n_jobs--;
   }
+  record_unrecorded(st);
   r2 =
       store_mail_list(st, true, now_ms, APPROVE_MAILS_PER_TICK + g.n_jobs, store_mails_collect, &l);
   if(r2) {
-    log_err("mail outbox: %s", store_errmsg(st));
+    log_rl(LOG_LVL_ERR, "store-mail", "mail outbox: %s", store_errmsg(st));
     return r2;
   }
   mail_settings_from_cfg(cfg, &ms);
@@ -708,7 +760,7 @@ static enum rs_err send_due_async(struct store *st, const struct cfg *cfg, int64
     bool out = false;
     for(k = 0; k < g.n_jobs && !out; k++)
       out = g.jobs[k]->m.id == m->id;
-    if(out || g.n_jobs >= APPROVE_MAILS_PER_TICK)
+    if(out || unrecorded(m->id) || g.n_jobs >= APPROVE_MAILS_PER_TICK)
       continue;
     j = rs_xcalloc(1, sizeof(*j));
     j->m = *m;
@@ -736,9 +788,10 @@ static enum rs_err send_due(struct store *st, const struct cfg *cfg, int64_t now
 
   if(g.sender)
     return send_due_async(st, cfg, now_ms, scale);
+  record_unrecorded(st);
   rc = store_mail_list(st, true, now_ms, APPROVE_MAILS_PER_TICK, store_mails_collect, &l);
   if(rc) {
-    log_err("mail outbox: %s", store_errmsg(st));
+    log_rl(LOG_LVL_ERR, "store-mail", "mail outbox: %s", store_errmsg(st));
     return rc;
   }
   if(!l.n)
@@ -749,7 +802,10 @@ static enum rs_err send_due(struct store *st, const struct cfg *cfg, int64_t now
   for(i = 0; i < l.n && !rc; i++) {
     struct store_mail *m = &l.v.mails[i];
     char err[512];
-    enum mail_result r = mail_send(&ms, from, m->recipient, m->message, err, sizeof(err));
+    enum mail_result r;
+    if(unrecorded(m->id))
+      continue;
+    r = mail_send(&ms, from, m->recipient, m->message, err, sizeof(err));
     rc = mail_outcome(st, m, r, err, now_ms, scale);
   }
   store_rows_free(&l);

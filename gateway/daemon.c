@@ -572,6 +572,12 @@ int daemon_run(const struct daemon_opts *opts)
     return 1;
   }
   signal(SIGPIPE, SIG_IGN);
+  /*
+   * A file-size limit (ulimit -f, LimitFSIZE=) reached by the database or
+   * its WAL must be a failed write (EFBIG: reported like a full disk,
+   * /healthz degraded), not a silent kill by SIGXFSZ's default action.
+   */
+  signal(SIGXFSZ, SIG_IGN);
 
   nerr = cfg_load(dir, &cfg, &diags);
   if(nerr) {

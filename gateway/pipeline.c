@@ -542,7 +542,8 @@ enum rs_err pipeline_submit(struct pipeline *p, const struct cfg *cfg,
   if(rc == RS_ERR_CONFLICT)
     return rc;
   if(rc) {
-    log_err("order line for %s not recorded: %s", c->full_id, store_errmsg(p->st));
+    log_rl(LOG_LVL_ERR, "store-orders", "order line for %s not recorded: %s", c->full_id,
+           store_errmsg(p->st));
     return rc;
   }
   p->created++;
@@ -2100,7 +2101,8 @@ static void poll_answer(struct pipeline *p, const struct cfg *cfg, const struct 
       snprintf(cause, sizeof(cause), "the shop reports delivered%s%s",
                info.tracking[0] ? ", tracking " : "", info.tracking);
       if(deliver(p, o, o->state, cause, now_ms))
-        log_err("order %s: cannot record the delivery: %s", o->id, store_errmsg(p->st));
+        log_rl(LOG_LVL_ERR, "store-orders", "order %s: cannot record the delivery: %s", o->id,
+               store_errmsg(p->st));
     }
     else if(info.status == COMMERCE_ST_CANCELLED) {
       if(orderfsm_move(p->st, o->id, o->state, STORE_ORDER_CANCELLED, "system",

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -448,9 +449,22 @@ static enum rs_err fail_sql(struct store *st, int src, const char *what)
 {
   enum rs_err rc = map_sqlite(src);
   int prim = src & 0xff;
+  /*
+   * A write beyond RLIMIT_FSIZE (ulimit -f, systemd's LimitFSIZE=) is an I/O
+   * error to SQLite (EFBIG, not always kept in sqlite3_system_errno()): when
+   * such a limit is set, say so.
+   */
+  struct rlimit fl;
+  bool fsize =
+      prim == SQLITE_IOERR && !getrlimit(RLIMIT_FSIZE, &fl) && fl.rlim_cur != RLIM_INFINITY;
   if(rc == RS_ERR_FULL)
     snprintf(st->err, sizeof(st->err), "%s: %s: the disk (or database size limit) is full", what,
              st->path);
+  else if(fsize)
+    snprintf(st->err, sizeof(st->err),
+             "%s: %s: I/O error (SQLite code %d); a file size limit of %llu bytes is set "
+             "(ulimit -f, systemd's LimitFSIZE=)",
+             what, st->path, src, (unsigned long long)fl.rlim_cur);
   else
     snprintf(st->err, sizeof(st->err), "%s: %s (SQLite code %d)", what, sqlite3_errmsg(st->db),
              src);
@@ -460,6 +474,7 @@ static enum rs_err fail_sql(struct store *st, int src, const char *what)
       st->fault_since = real_ms();
       (void)rs_strlcpy(st->fault_why,
                        prim == SQLITE_FULL       ? "the disk (or database size limit) is full"
+                       : fsize ? "I/O error on the database file (a file size limit is set)"
                        : prim == SQLITE_READONLY ? "the database file is read-only"
                        : prim == SQLITE_CORRUPT || prim == SQLITE_NOTADB
                            ? "the database file is corrupt"

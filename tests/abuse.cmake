@@ -59,3 +59,13 @@ foreach(case garbage200 otherref redirect drip reset bigbody statusother status5
                    $<TARGET_FILE:restockctl> $<TARGET_FILE:ctl_seed> ${case})
   set_tests_properties(abuse_shop_${case} PROPERTIES TIMEOUT 180 LABELS abuse)
 endforeach()
+
+# Storage: a file-size limit put on the running restockd (prlimit, as
+# `ulimit -f` or LimitFSIZE=) while an approval mail goes out through a real
+# SMTP server (aiosmtpd): restockd lives (SIGXFSZ), /healthz names the limit,
+# the mail is sent once (not at every tick), the log is not flooded, and all
+# recovers when the limit is lifted (tests/test_abuse_fsize.py).
+add_test(NAME abuse_fsize
+         COMMAND ${RESTOCK_PYTHON} ${RESTOCK_TEST_DIR}/test_abuse_fsize.py $<TARGET_FILE:restockd>
+                 $<TARGET_FILE:ctl_seed>)
+set_tests_properties(abuse_fsize PROPERTIES TIMEOUT 180 SKIP_RETURN_CODE 77 LABELS abuse)
