@@ -4,7 +4,8 @@
 # bench_predict --suite plant on 3 traces a family: every family of the suite
 # has its row, every figure is a number in its range (errors >= 0, shares
 # 0-100 %, counts within the judged parts), the totals add up, the same seed
-# prints the same report and another seed another; a bad suite name is a
+# prints the same report and another seed another; the spread of the log
+# error near the end is reported with what it implies; a bad suite name is a
 # usage error. Not timed (figures: docs/BENCHMARKS.md).
 bench=$1
 . "$(dirname "$0")/testcheck.sh"
@@ -42,6 +43,15 @@ check "totals add up" awk '
   /^all: median error/ { all = 1; if($0 ~ /nan|inf/) bad = 1 }
   END { if(so != tso || j != tj) print "rows " so "/" j " vs total " tso "/" tj;
         exit !(all && !bad && so == tso && j == tj && j > 0) }' "$T/a"
+# the spread of the log error near the end, and what calibrated bounds that
+# wide would do under the rule: a spread >= 0, a share 0-100 %, and the
+# spread that 10 % early allows (lead 5 days, handling 0.5, risk 5 %: 0.20)
+check "spread near the end" awk '
+  /robust sd of/ { for(i = 1; i <= NF; i++) if($i == "of") u = $(i + 1); sub(/:$/, "", u); s = 1 }
+  /would fire/ { for(i = 1; i <= NF; i++) if($i == "fire") e = $(i + 1); sub(/%$/, "", e); f = 1 }
+  /needs a spread <=/ { n = $NF; sub(/\)$/, "", n) }
+  END { if(!(s && f && u ~ /^[0-9.]+$/ && u + 0 >= 0 && e ~ /^[0-9]+$/ && e + 0 <= 100 &&
+             n == "0.20")) { print "spread " u " early " e " needs " n; exit 1 } }' "$T/a"
 check "same seed, same report" run "$T/b" --seed 2
 check "identical" cmp -s "$T/a" "$T/b"
 check "another seed" run "$T/c" --seed 3

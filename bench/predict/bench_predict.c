@@ -113,6 +113,51 @@ static double median(struct vec *e)
   return e->n % 2 ? e->v[e->n / 2] : (e->v[e->n / 2 - 1] + e->v[e->n / 2]) / 2;
 }
 
+/* 1.4826 x the median absolute deviation of e's values (reordered): the sd
+   of normal values, robust to the tails. NAN when empty. */
+static double robust_sd(struct vec *e)
+{
+  double m = median(e), r;
+  size_t i;
+  struct vec d = {0};
+  for(i = 0; i < e->n; i++)
+    vec_push(&d, fabs(e->v[i] - m));
+  r = 1.4826 * median(&d);
+  free(d.v);
+  return r;
+}
+
+/* The standard normal quantile of p (0 < p < 1), by bisection on erfc. */
+static double z_of(double p)
+{
+  double lo = -10, hi = 10;
+  int i;
+  for(i = 0; i < 100; i++) {
+    double mid = (lo + hi) / 2;
+    if(0.5 * erfc(-mid / sqrt(2.0)) < p)
+      lo = mid;
+    else
+      hi = mid;
+  }
+  return (lo + hi) / 2;
+}
+
+/*
+ * The share of orders that fire more than early_d days before empty when
+ * the time to empty is log-normal with log-sd u, known exactly (calibrated
+ * bounds), and the rule fires once the chance of running out within
+ * horizon_d passes the risk whose normal quantile is z: it fires at the
+ * median horizon_d exp(z u), and the part lasts beyond early_d with the
+ * chance 1 - Phi((ln(early_d / horizon_d) - z u) / u). A bound on what any
+ * predictor whose log error has that spread can do.
+ */
+static double early_share(double u, double z, double horizon_d, double early_d)
+{
+  if(!(u > 0))
+    return horizon_d < early_d ? 0 : 1;
+  return 0.5 * erfc(((log(early_d / horizon_d) - z * u) / u) / sqrt(2.0));
+}
+
 static double err_of(double pred, double truth)
 {
   double e = fabs(pred - truth);
@@ -163,6 +208,7 @@ struct result {
   struct vec err[N_CP], ls[N_CP], all_err, all_ls;
   size_t cal_n, below_p10, above_p90;
   size_t near_n, near_below; /* 6-hourly, while 3 to 12 days are left */
+  struct vec near_lerr;      /* ... ln(true days left / the bounds' median sqrt(p10 p90)) */
   size_t judged, stockouts, early, triggers, ls_stockouts, ls_early, old_stockouts, old_early;
   size_t old_triggers, ls_triggers;
   size_t late_change; /* stockouts of parts whose rate changed inside the lead time */
@@ -264,6 +310,8 @@ static void run_trace(const struct gen_trace *tr, struct result *res)
          isfinite(pr.days_left_p10)) {
         res->near_n++;
         res->near_below += truth < pr.days_left_p10;
+        if(pr.days_left_p10 > 0 && isfinite(pr.days_left_p90))
+          vec_push(&res->near_lerr, log(truth / sqrt(pr.days_left_p10 * pr.days_left_p90)));
       }
       if(cal < N_CAL && (double)(sg->empty_ms - tick) <= (0.9 - 0.1 * cal) * life_ms) {
         res->cal_n++;
@@ -519,6 +567,11 @@ int main(int argc, char **argv)
     tot.above_p90 += res.above_p90;
     tot.near_n += res.near_n;
     tot.near_below += res.near_below;
+    {
+      size_t j;
+      for(j = 0; j < res.near_lerr.n; j++)
+        vec_push(&tot.near_lerr, res.near_lerr.v[j]);
+    }
     tot.judged += res.judged;
     tot.stockouts += res.stockouts;
     tot.late_change += res.late_change;
@@ -544,6 +597,7 @@ int main(int argc, char **argv)
     }
     FREE_NULL(res.all_err.v);
     FREE_NULL(res.all_ls.v);
+    FREE_NULL(res.near_lerr.v);
   }
   {
     double me = median(&tot.all_err), ml = median(&tot.all_ls);
@@ -563,6 +617,13 @@ int main(int argc, char **argv)
            100.0 * (double)tot.ls_early / (double)(tot.ls_triggers ? tot.ls_triggers : 1));
     printf("     near the end (3-12 days left, 6-hourly): below p10 %.1f%% of %zu\n",
            100.0 * (double)tot.near_below / (double)(tot.near_n ? tot.near_n : 1), tot.near_n);
+    if(tot.near_lerr.n > 0) {
+      double u = robust_sd(&tot.near_lerr), z = z_of(1 - opt_risk), h = LEAD_D + opt_handling;
+      printf("     there, ln(true days left / the bounds' median) has a robust sd of %.2f:\n"
+             "     on log-normal bounds that wide and true, the rule would fire %.0f%% of orders "
+             "early\n     (<= 10%% early needs a spread <= %.2f)\n",
+             u, 100 * early_share(u, z, h, 2 * LEAD_D), log(2 * LEAD_D / h) / (z + 1.2816));
+    }
   }
   for(c = 0; c < N_CP; c++) {
     FREE_NULL(tot.err[c].v);
@@ -570,6 +631,7 @@ int main(int argc, char **argv)
   }
   FREE_NULL(tot.all_err.v);
   FREE_NULL(tot.all_ls.v);
+  FREE_NULL(tot.near_lerr.v);
   gen_free(&tr);
   if(do_speed) {
     rng = (uint64_t)seed * UINT64_C(0x9E3779B97F4A7C15) + 1;
