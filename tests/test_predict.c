@@ -20,27 +20,7 @@
 #include "config/config.h"
 #include "rules/predict.h"
 #include "tests/predict_blob_v3.h"
-
-#define HOUR_MS INT64_C(3600000)
-#define DAY_MS  (24 * HOUR_MS)
-#define T0      INT64_C(1767225600000) /* 2026-01-01T00:00:00Z, a Thursday */
-
-/* Deterministic noise in [-1, 1] (xorshift), so every run sees the same trace. */
-static uint64_t rng_state;
-static double noise1(void)
-{
-  rng_state ^= rng_state << 13;
-  rng_state ^= rng_state >> 7;
-  rng_state ^= rng_state << 17;
-  return (double)(rng_state >> 11) / (double)(UINT64_C(1) << 52) - 1.0;
-}
-
-static void level_params(struct predict_params *pp, double full, double empty)
-{
-  predict_params_default(pp, PREDICT_MODEL_LEVEL);
-  pp->full = full;
-  pp->empty = empty;
-}
+#include "tests/predict_test.h" /* time units, noise1(), level_params(), usage_params() */
 
 /* Feed an ink-like level falling linearly from 100 to 0 over life_d days. */
 static int feed_linear(struct predictor *p, double life_d, double from_d, double to_d,
@@ -263,9 +243,7 @@ static void test_usage_counter_reset(void **state)
   int64_t t;
   int events = 0;
   (void)state;
-  predict_params_default(&pp, PREDICT_MODEL_USAGE);
-  pp.life = 2000;
-  pp.start = 100; /* the counter read 100 when this part was new */
+  usage_params(&pp, 2000, 100); /* the counter read 100 when this part was new */
   predict_init(&p, &pp);
   for(t = 0; t <= 20 * DAY_MS; t += HOUR_MS) {
     double c = 100 + floor(50.0 * (double)t / DAY_MS); /* integer litres */
@@ -726,8 +704,7 @@ static void test_work_clock_day_at_mean(void **state)
   double f[7];
   int d;
   (void)state;
-  predict_params_default(&pp, PREDICT_MODEL_USAGE);
-  pp.life = 1000;
+  usage_params(&pp, 1000, 0);
   assert_int_equal(predict_init(&p, &pp), PREDICT_OK);
   for(d = 0; d < 7; d++) {
     p.dow_use[d] = use[d];
@@ -745,8 +722,7 @@ static void test_mark_replaced_usage(void **state)
   struct prediction pr;
   int64_t t;
   (void)state;
-  predict_params_default(&pp, PREDICT_MODEL_USAGE);
-  pp.life = 1000;
+  usage_params(&pp, 1000, 0);
   predict_init(&p, &pp);
   for(t = 0; t <= 10 * DAY_MS; t += HOUR_MS)
     predict_add(&p, T0 + t, 50.0 * (double)t / DAY_MS, NULL);
@@ -911,8 +887,7 @@ static void test_state_garbage_refused(void **state)
   memcpy(bad, blob, len);
   bad[4] = PREDICT_STATE_VERSION + 1;
   assert_int_equal(predict_load(&q, &pp, bad, len), PREDICT_ERR_VERSION);
-  predict_params_default(&usage, PREDICT_MODEL_USAGE);
-  usage.life = 100;
+  usage_params(&usage, 100, 0);
   assert_int_equal(predict_load(&q, &usage, blob, len), PREDICT_ERR_MODEL);
   assert_int_equal(predict_load(&q, &pp, NULL, 0), PREDICT_ERR_TRUNCATED);
   assert_string_equal(predict_strerror(PREDICT_ERR_MODEL),
@@ -1187,9 +1162,7 @@ static void test_counter_wrap(void **state)
   int64_t t;
   int events = 0;
   (void)state;
-  predict_params_default(&pp, PREDICT_MODEL_USAGE);
-  pp.life = 20000;
-  pp.start = 60000;
+  usage_params(&pp, 20000, 60000);
   predict_init(&p, &pp);
   /* 500 units a day, read every 30 min: wraps after 11 days */
   for(t = 0; t <= 20 * DAY_MS; t += HOUR_MS / 2)
@@ -1221,9 +1194,7 @@ static void test_counter_reset_to_nonzero(void **state)
   int64_t t;
   int events = 0;
   (void)state;
-  predict_params_default(&pp, PREDICT_MODEL_USAGE);
-  pp.life = 4000;
-  pp.start = 11250;
+  usage_params(&pp, 4000, 11250);
   predict_init(&p, &pp);
   /* 200 h a day, read hourly: 3900 of 4000 h used by day 19.5 */
   for(t = 0; t <= 39 * DAY_MS / 2; t += HOUR_MS)
@@ -1561,8 +1532,7 @@ static void test_usage_far_past_life(void **state)
   struct prediction a, b;
   int64_t t;
   (void)state;
-  predict_params_default(&pp, PREDICT_MODEL_USAGE);
-  pp.life = 2000;
+  usage_params(&pp, 2000, 0);
   predict_init(&p, &pp);
   for(t = 0; t <= 160 * DAY_MS; t += HOUR_MS)
     predict_add(&p, T0 + t, floor(50.0 * (double)t / DAY_MS), NULL); /* 2.5 %/day */

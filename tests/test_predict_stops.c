@@ -17,28 +17,31 @@
 #include <stdio.h>
 
 #include "rules/predict.h"
+#include "tests/predict_test.h" /* time units, noise1(), level_params(), usage_params() */
 
-#define HOUR_MS INT64_C(3600000)
-#define MIN_MS  INT64_C(60000)
-#define DAY_MS  (24 * HOUR_MS)
-#define T0      INT64_C(1767225600000) /* 2026-01-01T00:00:00Z, a Thursday */
-#define LEAD_D  5.5                    /* lead time + handling, as bench/predict */
-#define RISK    0.05                   /* orders.stockout_risk's default */
-
-/* Deterministic noise in [-1, 1] (xorshift), so every run sees the same trace. */
-static uint64_t rng_state;
-static double noise1(void)
-{
-  rng_state ^= rng_state << 13;
-  rng_state ^= rng_state >> 7;
-  rng_state ^= rng_state << 17;
-  return (double)(rng_state >> 11) / (double)(UINT64_C(1) << 52) - 1.0;
-}
+#define LEAD_D 5.5  /* lead time + handling, as bench/predict */
+#define RISK   0.05 /* orders.stockout_risk's default */
 
 /* Whether the default rule orders on pr: the risk of running out within the lead time. */
 static bool orders(const struct prediction *pr)
 {
   return predict_risk_within(pr->days_left_p10, pr->days_left_p90, LEAD_D) > RISK;
+}
+
+/*
+ * The reading at t (ms since T0; one every 10 minutes) of an operating-hours
+ * counter (0.1 h steps) of a machine on one shift, 06:00 to 16:00 UTC every
+ * day, that stands still from stop_from to stop_to: adds the 10 minutes
+ * worked up to t to *hours and feeds the counter to p.
+ */
+static void shift_counter_add(struct predictor *p, int64_t t, int64_t stop_from, int64_t stop_to,
+                              double *hours)
+{
+  int64_t in_day = t % DAY_MS;
+  bool stopped = t >= stop_from && t < stop_to;
+  if(!stopped && in_day > 6 * HOUR_MS && in_day <= 16 * HOUR_MS)
+    *hours += 10.0 / 60;
+  predict_add(p, T0 + t, floor(*hours * 10 + 1e-9) / 10, NULL);
 }
 
 /*
@@ -60,9 +63,7 @@ static void test_stuck_until_replaced(void **state)
   double frozen = NAN;
   (void)state;
   rng_state = 71;
-  predict_params_default(&pp, PREDICT_MODEL_LEVEL);
-  pp.full = 100;
-  pp.empty = 0;
+  level_params(&pp, 100, 0);
   assert_int_equal(predict_init(&p, &pp), PREDICT_OK);
   for(t = 0; t < 60 * DAY_MS; t += HOUR_MS / 2) {
     double v = 100.0 * (1.0 - (double)t / DAY_MS / 60) + 0.3 * noise1();
@@ -105,15 +106,10 @@ static void test_shutdown_not_rate_change(void **state)
   int64_t t;
   double hours = 0;
   (void)state;
-  predict_params_default(&pp, PREDICT_MODEL_USAGE);
-  pp.life = 1000;
+  usage_params(&pp, 1000, 0);
   assert_int_equal(predict_init(&p, &pp), PREDICT_OK);
   for(t = 0; t <= 60 * DAY_MS; t += 10 * MIN_MS) {
-    int64_t in_day = t % DAY_MS;
-    bool stopped = t >= 41 * DAY_MS && t < 57 * DAY_MS;
-    if(!stopped && in_day > 6 * HOUR_MS && in_day <= 16 * HOUR_MS)
-      hours += 10.0 / 60;
-    predict_add(&p, T0 + t, floor(hours * 10 + 1e-9) / 10, NULL);
+    shift_counter_add(&p, t, 41 * DAY_MS, 57 * DAY_MS, &hours);
     if(t % (6 * HOUR_MS))
       continue;
     predict_eval(&p, T0 + t, &pr);
@@ -149,15 +145,10 @@ static void test_long_shutdown_not_rate_change(void **state)
   int64_t t, restart = 201 * DAY_MS;
   double hours = 0;
   (void)state;
-  predict_params_default(&pp, PREDICT_MODEL_USAGE);
-  pp.life = 1000;
+  usage_params(&pp, 1000, 0);
   assert_int_equal(predict_init(&p, &pp), PREDICT_OK);
   for(t = 0; t <= 262 * DAY_MS; t += 10 * MIN_MS) {
-    int64_t in_day = t % DAY_MS;
-    bool stopped = t >= 41 * DAY_MS && t < restart;
-    if(!stopped && in_day > 6 * HOUR_MS && in_day <= 16 * HOUR_MS)
-      hours += 10.0 / 60;
-    predict_add(&p, T0 + t, floor(hours * 10 + 1e-9) / 10, NULL);
+    shift_counter_add(&p, t, 41 * DAY_MS, restart, &hours);
     if(t < restart + DAY_MS || t % (6 * HOUR_MS))
       continue;
     predict_eval(&p, T0 + t, &pr);
@@ -195,9 +186,7 @@ static void test_new_filter_no_order(void **state)
   int seen = 0;
   (void)state;
   rng_state = 5;
-  predict_params_default(&pp, PREDICT_MODEL_LEVEL);
-  pp.full = 0.3;
-  pp.empty = 3.0;
+  level_params(&pp, 0.3, 3.0);
   assert_int_equal(predict_init(&p, &pp), PREDICT_OK);
   for(t = 0; t < 3 * DAY_MS; t += 2 * MIN_MS) {
     int64_t in_day = t % DAY_MS, on = in_day - 6 * HOUR_MS, in_run = on % (110 * MIN_MS);

@@ -499,37 +499,45 @@ shop:
         sim.stop()
 
 
-def case_leadtime(tmp):
-    shop = reserve_port()
-    # 1 s = 1 simulated day. Each order arrives after its longest lead time
-    # (+-10 % jitter): the 1-day order placed second arrives first (the shop
-    # judges an order's status by its simulated age at each request).
-    sim = Sim(tmp, """simulation: {seed: 3, tick: 50ms}
+# A shop (on port %d, its database %s) of two products, 4 days' and 1 day's lead time
+# (+-10 % jitter); run at 1 s = 1 simulated day (the lead-time and pace cases).
+TWO_LEAD_SHOP = """simulation: {seed: 3, tick: 50ms}
 shop:
   listen: 127.0.0.1:%d
-  db: shop.db
+  db: %s
   pace: {ship_after: 1h, deliver_after: 1h, jitter: 10%%}
   products:
     - {sku: SLOW-4, unit_price: "1.00", currency: EUR, lead_time_days: 4}
     - {sku: FAST-1, unit_price: "1.00", currency: EUR, lead_time_days: 1}
-""" % shop, 86400)
+"""
 
-    def post(key, sku):
-        order = {"reference": key, "customer_id": "C-1",
-                 "ship_to": {"name": "n", "street": "s", "city": "c", "country": "DE"},
-                 "currency": "EUR", "lines": [{"sku": sku, "quantity": 1}]}
-        st, body = http("POST", "http://127.0.0.1:%d/api/v1/orders" % shop,
-                        json.dumps(order).encode(),
-                        {"Content-Type": "application/json", "Idempotency-Key": key})
-        check(st == 201, "the shop accepts %s (%s)" % (key, st))
-        return json.loads(body)["id"]
+
+def post_order(port, key, sku):
+    """Order one sku from the shop on port (key: the reference and Idempotency-Key); the
+    order's id, or None when the shop refused it (a failed check)."""
+    order = {"reference": key, "customer_id": "C-1",
+             "ship_to": {"name": "n", "street": "s", "city": "c", "country": "DE"},
+             "currency": "EUR", "lines": [{"sku": sku, "quantity": 1}]}
+    st, body = http("POST", "http://127.0.0.1:%d/api/v1/orders" % port,
+                    json.dumps(order).encode(),
+                    {"Content-Type": "application/json", "Idempotency-Key": key})
+    check(st == 201, "the shop accepts %s (%s)" % (key, st))
+    return json.loads(body)["id"] if st == 201 else None
+
+
+def case_leadtime(tmp):
+    shop = reserve_port()
+    # Each order arrives after its longest lead time (+-10 % jitter): the 1-day order
+    # placed second arrives first (the shop judges an order's status by its simulated age
+    # at each request).
+    sim = Sim(tmp, TWO_LEAD_SHOP % (shop, "shop.db"), 86400)
 
     def status(oid):
         st, body = http("GET", "http://127.0.0.1:%d/api/v1/orders/%s" % (shop, oid))
         return json.loads(body)["status"] if st == 200 else None
     try:
-        slow = post("k-slow", "SLOW-4")
-        fast = post("k-fast", "FAST-1")
+        slow = post_order(shop, "k-slow", "SLOW-4")
+        fast = post_order(shop, "k-fast", "FAST-1")
 
         def both():
             st, body = http("GET", "http://127.0.0.1:%d/sim/orders" % shop)
@@ -561,33 +569,13 @@ def case_pace(tmp):
     # seed give the n-th SLOW-4 order the same pace whatever else was ordered in between
     # (one draw for all orders gave SLOW-4's second order another pace once a FAST-1 order
     # came first: one part ordered more often moved every other part's deliveries).
-    shop_yaml = """simulation: {seed: 3, tick: 50ms}
-shop:
-  listen: 127.0.0.1:%d
-  db: %s
-  pace: {ship_after: 1h, deliver_after: 1h, jitter: 10%%}
-  products:
-    - {sku: SLOW-4, unit_price: "1.00", currency: EUR, lead_time_days: 4}
-    - {sku: FAST-1, unit_price: "1.00", currency: EUR, lead_time_days: 1}
-"""
-
     def paces(name, skus):
         port = reserve_port()
         d = os.path.join(tmp, name)
         os.makedirs(d)
-        sim = Sim(d, shop_yaml % (port, os.path.join(d, "shop.db")), 86400)
-        ids = []
+        sim = Sim(d, TWO_LEAD_SHOP % (port, os.path.join(d, "shop.db")), 86400)
         try:
-            for i, sku in enumerate(skus):
-                key = "k-%s-%d" % (name, i)
-                order = {"reference": key, "customer_id": "C-1",
-                         "ship_to": {"name": "n", "street": "s", "city": "c", "country": "DE"},
-                         "currency": "EUR", "lines": [{"sku": sku, "quantity": 1}]}
-                st, body = http("POST", "http://127.0.0.1:%d/api/v1/orders" % port,
-                                json.dumps(order).encode(),
-                                {"Content-Type": "application/json", "Idempotency-Key": key})
-                check(st == 201, "the shop accepts %s (%s)" % (key, st))
-                ids.append(json.loads(body)["id"] if st == 201 else None)
+            ids = [post_order(port, "k-%s-%d" % (name, i), sku) for i, sku in enumerate(skus)]
             st, body = http("GET", "http://127.0.0.1:%d/sim/orders" % port)
             got = {o["id"]: o["pace_ms"] for o in json.loads(body)["orders"]} if st == 200 else {}
         finally:
