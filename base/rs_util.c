@@ -189,11 +189,16 @@ int rs_strlcpy(char *dst, const char *src, size_t n)
   return 0;
 }
 
-/* Levenshtein distance, capped: returns a value > cap when it exceeds cap. */
+/*
+ * Edit distance with adjacent transpositions (optimal string alignment:
+ * "vaule" is one edit from "value", as "valu" is), capped: returns a value
+ * > cap when it exceeds cap. Words longer than 64 bytes are never near.
+ */
 static unsigned rs_edit_distance(const char *a, const char *b, unsigned cap)
 {
   size_t la = strlen(a), lb = strlen(b);
-  unsigned row[65];
+  unsigned rows[3][65];
+  unsigned *p2 = rows[0], *p1 = rows[1], *c = rows[2], *t;
   size_t i, j;
 
   if(la > 64 || lb > 64)
@@ -201,28 +206,32 @@ static unsigned rs_edit_distance(const char *a, const char *b, unsigned cap)
   if((la > lb ? la - lb : lb - la) > cap)
     return cap + 1;
   for(j = 0; j <= lb; j++)
-    row[j] = (unsigned)j;
+    p1[j] = (unsigned)j;
   for(i = 1; i <= la; i++) {
-    unsigned prev = row[0], best;
-    row[0] = (unsigned)i;
-    best = row[0];
+    unsigned best;
+    c[0] = (unsigned)i;
+    best = c[0];
     for(j = 1; j <= lb; j++) {
-      unsigned cur = row[j];
       unsigned cost = a[i - 1] == b[j - 1] ? 0u : 1u;
-      unsigned v = prev + cost;
-      if(row[j] + 1 < v)
-        v = row[j] + 1;
-      if(row[j - 1] + 1 < v)
-        v = row[j - 1] + 1;
-      row[j] = v;
-      prev = cur;
+      unsigned v = p1[j - 1] + cost;
+      if(p1[j] + 1 < v)
+        v = p1[j] + 1;
+      if(c[j - 1] + 1 < v)
+        v = c[j - 1] + 1;
+      if(i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && p2[j - 2] + 1 < v)
+        v = p2[j - 2] + 1; /* two neighbours swapped */
+      c[j] = v;
       if(v < best)
         best = v;
     }
-    if(best > cap)
+    if(best > cap) /* a row's least never falls again */
       return cap + 1;
+    t = p2;
+    p2 = p1;
+    p1 = c;
+    c = t;
   }
-  return row[lb];
+  return p1[lb];
 }
 
 const char *rs_did_you_mean(const char *word, const char *const *candidates)
@@ -236,15 +245,19 @@ const char *rs_did_you_mean(const char *word, const char *const *candidates)
     cap = 1;
   if(cap > 3)
     cap = 3;
+  bool tie = false;
   best_d = cap + 1;
   for(; candidates && *candidates; candidates++) {
     unsigned d = rs_edit_distance(word, *candidates, cap);
     if(d < best_d) {
       best_d = d;
       best = *candidates;
+      tie = false;
     }
+    else if(d == best_d && best && strcmp(*candidates, best))
+      tie = true; /* 'ABDC': ABCD or BADC? the caller lists them all */
   }
-  return best;
+  return tie ? NULL : best;
 }
 
 void rs_buf_append(struct rs_buf *b, const char *s, size_t n)
