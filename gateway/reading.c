@@ -17,28 +17,44 @@
 /* Prediction state of one consumable (entries keyed "#device/id"). */
 struct cons_state {
   struct predictor pred; /* its params are the consumable's (pred_ok) */
-  bool pred_ok;        /* params valid: pred is usable */
-  bool loaded;         /* store state read (or seeded) */
-  bool dirty;          /* fed since the last save */
-  bool queued;         /* in rp->due: saved at the next reading_path_commit() */
-  enum store_hold hold; /* from the store row, re-read with spares (SPEC 7 holds); beside
-                           the flags (no padding) */
-  /* The two generations in 32 bits (8 bytes less: a consumable's block, its
-     entry and key, stays under 688 B, one malloc chunk size smaller): a
-     stale one passes for current only after exactly 2^32 changes. */
+  /* Its other fields in 64 bytes (RSS, docs/BENCHMARKS.md: a consumable's
+     block, with its entry and key, in a 640-byte malloc chunk with short ids) */
+  bool pred_ok : 1;    /* params valid: pred is usable */
+  bool loaded : 1;     /* store state read (or seeded) */
+  bool dirty : 1;      /* fed since the last save */
+  bool queued : 1;     /* in rp->due: saved at the next reading_path_commit() */
+  uint8_t hold;        /* enum store_hold, from the store row, re-read with spares (SPEC 7 holds) */
+  int32_t spares;      /* cache of the store's count (the config's without a store), clamped */
+  /* The two generations in 32 bits: a stale one passes for current only
+     after exactly 2^32 changes. */
   uint32_t spares_gen;  /* low 32 bits of store_spares_generation() when spares was read;
                            UINT32_MAX: never */
   uint32_t checked_gen; /* the reading path's cfg_gen when the parameters were last checked */
+  /* from the store (re-read with spares), in whole seconds: */
+  int32_t lead_s;      /* the shop's refreshed lead time of the SKU; -1: the catalog's */
+  int32_t replenish_s; /* how long its lines took from drafted to delivered; -1: none yet */
   int64_t fed_ms;      /* wall ms of the newest reading fed; INT64_MIN: none */
   int64_t saved_ms;    /* fed_ms at the last save; INT64_MIN: never */
-  int64_t spares;      /* cache of the store's count (the config's without a store) */
   int64_t replaced_ms; /* last replacement (wall ms); INT64_MIN: none known */
   /* from the store row, re-read with spares, like hold */
   int64_t held_until_ms;
   int64_t redraft_ms;
-  int64_t lead_ms; /* the shop's refreshed lead time of the SKU; -1: the catalog's */
-  int64_t replenish_ms; /* how long its lines took from drafted to delivered; -1: none yet */
 };
+
+_Static_assert(sizeof(struct cons_state) == sizeof(struct predictor) + 64,
+               "cons_state's own fields: 64 bytes (RSS)");
+
+/* A count for cons_state's 32-bit spares (clamped: no shelf holds 2^31 parts). */
+static int32_t spares32(int64_t v)
+{
+  return v > INT32_MAX ? INT32_MAX : (v < INT32_MIN ? INT32_MIN : (int32_t)v);
+}
+
+/* A duration in ms (>= 0) as cons_state's whole seconds (clamped). */
+static int32_t dur_s(int64_t ms)
+{
+  return ms / 1000 > INT32_MAX ? INT32_MAX : (int32_t)(ms / 1000);
+}
 
 /*
  * One allocation each (RSS, docs/BENCHMARKS.md): a point entry is the entry,
@@ -369,10 +385,10 @@ static struct entry *cons_entry(struct reading_path *rp, const struct cfg_consum
   e->cs->fed_ms = INT64_MIN;
   e->cs->saved_ms = INT64_MIN;
   e->cs->replaced_ms = INT64_MIN;
-  e->cs->spares = c->spares;
+  e->cs->spares = spares32(c->spares);
   e->cs->spares_gen = UINT32_MAX;
-  e->cs->lead_ms = -1;
-  e->cs->replenish_ms = -1;
+  e->cs->lead_s = -1;
+  e->cs->replenish_s = -1;
   rp->slots[i] = e;
   rp->n++;
   return e;
@@ -557,7 +573,7 @@ static void cons_ready(struct reading_path *rp, const struct cfg_consumable *c,
   cs->pred_ok = ok && predict_init(&cs->pred, params) == PREDICT_OK;
   if(!ok)
     log_warn("consumable %s: no prediction (its model's parameters are out of range)", c->full_id);
-  cs->spares = c->spares;
+  cs->spares = spares32(c->spares);
   cs->spares_gen = UINT32_MAX;
   if(rp->st) {
     struct store_consumable row;
@@ -566,7 +582,7 @@ static void cons_ready(struct reading_path *rp, const struct cfg_consumable *c,
     memset(&row, 0, sizeof(row));
     rc = store_get_consumable_state(rp->st, c->full_id, &row);
     if(rc == RS_OK) {
-      cs->spares = row.spares;
+      cs->spares = spares32(row.spares);
       if(row.last_replacement_ms > 0)
         cs->replaced_ms = row.last_replacement_ms;
       if(row.predictor_json && cs->pred_ok) {
@@ -657,7 +673,7 @@ out:
     log_err("consumable %s: replacement not recorded: %s", c->full_id, store_errmsg(rp->st));
     return rc;
   }
-  cs->spares = spares;
+  cs->spares = spares32(spares);
   cs->replaced_ms = at_ms;
   log_notice("consumable %s: replacement %s (remaining %.0f%% before, %.0f%% after; %" PRId64
              " spare%s left)",
@@ -998,8 +1014,8 @@ static void cons_reread(struct reading_path *rp, const struct cfg_consumable *c,
   char key[CFG_ID_MAX + 64], *v = NULL;
   memset(&row, 0, sizeof(row));
   if(store_get_consumable_state(rp->st, c->full_id, &row) == RS_OK) {
-    cs->spares = row.spares;
-    cs->hold = row.hold;
+    cs->spares = spares32(row.spares);
+    cs->hold = (uint8_t)row.hold;
     cs->held_until_ms = row.held_until_ms;
     cs->redraft_ms = row.redraft_ms;
     if(row.last_replacement_ms > 0 &&
@@ -1012,25 +1028,25 @@ static void cons_reread(struct reading_path *rp, const struct cfg_consumable *c,
     cs->spares_gen = (uint32_t)store_spares_generation(rp->st);
   }
   store_consumable_free(&row);
-  cs->lead_ms = -1;
+  cs->lead_s = -1;
   if(c->sku && !rs_snprintf(key, sizeof(key), "%s%s", STORE_META_LEAD_TIME, c->sku) &&
      store_meta_get(rp->st, key, &v) == RS_OK) {
     int64_t ms;
     if(!rs_parse_i64(v, false, 0, INT64_MAX, &ms))
-      cs->lead_ms = ms;
+      cs->lead_s = dur_s(ms);
   }
   free(v);
   v = NULL;
-  cs->replenish_ms = -1;
+  cs->replenish_s = -1;
   if(!rs_snprintf(key, sizeof(key), "%s%s", STORE_META_REPLENISH, c->full_id) &&
      store_meta_get(rp->st, key, &v) == RS_OK) {
     int64_t ms;
     if(!rs_parse_i64(v, false, 0, INT64_MAX, &ms))
-      cs->replenish_ms = ms;
+      cs->replenish_s = dur_s(ms);
   }
   free(v);
   v = NULL;
-  if(cs->replenish_ms < 0 && c->item && c->item->approval == CFG_APPROVAL_REQUIRED &&
+  if(cs->replenish_s < 0 && c->item && c->item->approval == CFG_APPROVAL_REQUIRED &&
      store_meta_get(rp->st, STORE_META_APPROVAL_WAIT, &v) == RS_OK) {
     int64_t ms;
     if(!rs_parse_i64(v, false, 0, INT64_MAX, &ms))
@@ -1270,16 +1286,16 @@ void reading_path_snapshot(struct reading_path *rp, const struct cfg_consumable 
   if(rp->st && cs->spares_gen != (uint32_t)store_spares_generation(rp->st))
     cons_reread(rp, c, cs);
   out->vars[EXPR_VAR_SPARES] = (double)cs->spares;
-  if(cs->lead_ms >= 0)
-    out->vars[EXPR_VAR_LEAD_TIME_DAYS] = (double)cs->lead_ms / 86400000.0;
+  if(cs->lead_s >= 0)
+    out->vars[EXPR_VAR_LEAD_TIME_DAYS] = (double)cs->lead_s / 86400.0;
   /* a delivery ordered now takes the lead time, or what the last ones took when longer
      (batching, a person's approval, a slow shop) */
   out->replenish_days = out->vars[EXPR_VAR_LEAD_TIME_DAYS];
-  if(cs->replenish_ms >= 0 && (double)cs->replenish_ms / 86400000.0 > out->replenish_days)
-    out->replenish_days = (double)cs->replenish_ms / 86400000.0;
+  if(cs->replenish_s >= 0 && (double)cs->replenish_s / 86400.0 > out->replenish_days)
+    out->replenish_days = (double)cs->replenish_s / 86400.0;
   /* a part a person must approve whose own deliveries taught nothing yet: the wait for
      the people approving the plant's orders (learned from the others) comes on top */
-  if(cs->replenish_ms < 0 && c->item && c->item->approval == CFG_APPROVAL_REQUIRED &&
+  if(cs->replenish_s < 0 && c->item && c->item->approval == CFG_APPROVAL_REQUIRED &&
      rp->approval_wait_ms > 0)
     out->replenish_days += (double)rp->approval_wait_ms / 86400000.0;
   out->held = cs->hold != STORE_HOLD_NONE && now_ms < cs->held_until_ms;
