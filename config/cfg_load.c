@@ -893,7 +893,12 @@ void cfg_load_points(const struct cfg_kctx *kc, struct cfg_device *d, const stru
   char p[96], kp[128], q[96];
   struct walk w;
 
+  /* where each kept point is (d->points[j] at ppos[j]), for the duplicate
+     diagnostic: in the parse tree's arena, not the config (RSS) */
+  struct cfg_pos *ppos;
+
   d->points = rs_arena_alloc(kc->A, (seq->n ? seq->n : 1) * sizeof(*d->points));
+  ppos = rs_arena_alloc(kc->T, (seq->n ? seq->n : 1) * sizeof(*ppos));
   for(i = 0; i < seq->n; i++) {
     const struct cfg_node *it = seq->kids[i];
     struct cfg_point *pt = &d->points[d->n_points];
@@ -913,9 +918,9 @@ void cfg_load_points(const struct cfg_kctx *kc, struct cfg_device *d, const stru
       cfg_walk_map_extra(kc, it, p, k_mbpoint, NK(k_mbpoint), pt, &w, mb_alt, 1, extra);
     {
       const struct cfg_node *at = wv(&w, "id") ? wv(&w, "id") : it;
-      pt->pos.file = kc->file;
-      pt->pos.line = at->line;
-      pt->pos.col = at->col;
+      ppos[d->n_points].file = kc->file;
+      ppos[d->n_points].line = at->line;
+      ppos[d->n_points].col = at->col;
     }
     pt->scaled = wv(&w, "scale") != NULL || wv(&w, "offset") != NULL;
     if(!coap) {
@@ -982,7 +987,7 @@ void cfg_load_points(const struct cfg_kctx *kc, struct cfg_device *d, const stru
       if(!strcmp(d->points[j].id, pt->id)) {
         kpath(kp, sizeof(kp), p, "id");
         cfg_kerr(kc, false, wv(&w, "id"), kp, "duplicate point id '%s' (first defined at %s:%d:%d)", pt->id,
-            d->points[j].pos.file, d->points[j].pos.line, d->points[j].pos.col);
+            ppos[j].file, ppos[j].line, ppos[j].col);
         break;
       }
     }
@@ -1004,7 +1009,11 @@ static void load_consumables(struct ld *ld, struct cfg_device *d, const struct c
   char p[96], kp[128], mp[128];
   struct walk w, w2;
 
+  /* where each kept consumable is (cpos[j]), for the duplicate diagnostic (RSS) */
+  struct cfg_pos *cpos;
+
   d->consumables = rs_arena_alloc(ld->A, (seq->n ? seq->n : 1) * sizeof(*d->consumables));
+  cpos = rs_arena_alloc(ld->T, (seq->n ? seq->n : 1) * sizeof(*cpos));
   for(i = 0; i < seq->n; i++) {
     const struct cfg_node *it = seq->kids[i], *first_model = NULL;
     struct cfg_consumable *c = &d->consumables[d->n_consumables];
@@ -1013,7 +1022,7 @@ static void load_consumables(struct ld *ld, struct cfg_device *d, const struct c
     if(!cfg_want_map(kc(ld), it, p, "id, sku and level, usage or button"))
       continue;
     walk_map(ld, it, p, k_consumable, NK(k_consumable), c, &w, NULL, 0);
-    c->pos = mkpos(ld, wv(&w, "id") ? wv(&w, "id") : it);
+    cpos[d->n_consumables] = mkpos(ld, wv(&w, "id") ? wv(&w, "id") : it);
     /* SPEC: 3 x the poll interval; a device polled continuously (0ms): 3 x its timeout */
     c->stale_after_ms = wv(&w, "stale_after")    ? c->stale_after_ms
                         : d->poll_interval_ms > 0 ? 3 * d->poll_interval_ms
@@ -1083,8 +1092,7 @@ static void load_consumables(struct ld *ld, struct cfg_device *d, const struct c
       if(!strcmp(d->consumables[j].id, c->id)) {
         kpath(kp, sizeof(kp), p, "id");
         err(ld, wv(&w, "id"), kp, "duplicate consumable id '%s' (first defined at %s:%d:%d)",
-            c->id, d->consumables[j].pos.file, d->consumables[j].pos.line,
-            d->consumables[j].pos.col);
+            c->id, cpos[j].file, cpos[j].line, cpos[j].col);
         break;
       }
     }

@@ -64,13 +64,13 @@ enum cfg_format { CFG_FMT_TEXT, CFG_FMT_JSON, CFG_FMT_SENML };
 
 struct cfg_device;
 
-/* Ordered without padding holes, its small fields in one byte each (88 B, was
-   96, 112 and 128: RSS, one per point: docs/BENCHMARKS.md). The byte-sized
+/* Ordered without padding holes, its small fields in one byte each (72 B, was
+   88, 96, 112 and 128: RSS, one per point: docs/BENCHMARKS.md). The byte-sized
    ones hold the enum named beside them. Its device is the one whose
-   points[] holds it. */
+   points[] holds it. Its place in the file is known while it loads only
+   (for diagnostics; RSS). */
 struct cfg_point {
   const char *id;
-  struct cfg_pos pos;
   double scale;             /* default 1 */
   double offset;            /* default 0 */
   const char *unit;         /* NULL when not set */
@@ -97,10 +97,10 @@ enum cfg_approval { CFG_APPROVAL_DEFAULT, CFG_APPROVAL_AUTO, CFG_APPROVAL_REQUIR
 
 struct cfg_catalog_item;
 
+/* Its place in the file is known while it loads only (for diagnostics; RSS). */
 struct cfg_consumable {
   const char *id;           /* as written */
   const char *full_id;      /* "device/id" */
-  struct cfg_pos pos;
   struct cfg_device *device;
   const char *sku;
   struct cfg_catalog_item *item; /* resolved in phase two */
