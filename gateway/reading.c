@@ -69,6 +69,14 @@ struct entry {
   struct live_point live[];
 };
 
+/* A consumable entry's cons_state: right after the entry in its block (both
+   8-byte aligned; cons_entry()), found without reading e->cs (RSS: no array
+   of these pointers beside cons_ent). */
+static inline struct cons_state *entry_cs(struct entry *e)
+{
+  return (struct cons_state *)(void *)((char *)e + sizeof(*e));
+}
+
 /*
  * The entry's key, "device/point" or "#device/consumable" for a consumable:
  * the NUL-terminated string after its live state or cons_state in its block
@@ -105,10 +113,9 @@ struct reading_path {
   size_t *dev_off; /* n_devices + 1 */
   struct entry **pt_entry;
   double *pt_band;
-  size_t *cons_off; /* n_points + 1 */
+  uint32_t *cons_off; /* n_points + 1 (32 bits: RSS) */
   const struct cfg_consumable **cons_of;
   struct entry **cons_ent; /* beside cons_of: each one's state entry (NULL until first use) */
-  struct cons_state **cons_cs; /* beside cons_of: cons_ent[i]->cs, for prefetch_point() */
   /* the predictors' parameters, one block per distinct set (they point into it) */
   struct predict_params_set params;
   bool migrated_said; /* the one log line about older saved states being migrated */
@@ -230,7 +237,6 @@ static void unindex(struct reading_path *rp)
   FREE_NULL(rp->cons_off);
   FREE_NULL(rp->cons_of);
   FREE_NULL(rp->cons_ent);
-  FREE_NULL(rp->cons_cs);
   rp->n_pts = 0;
 }
 
@@ -284,14 +290,13 @@ void reading_path_set_config(struct reading_path *rp, const struct cfg *cfg)
   rp->cons_off = rs_xcalloc(g + 1, sizeof(*rp->cons_off));
   rp->cons_of = rs_xcalloc(n_cons + 1, sizeof(*rp->cons_of));
   rp->cons_ent = rs_xcalloc(n_cons + 1, sizeof(*rp->cons_ent));
-  rp->cons_cs = rs_xcalloc(n_cons + 1, sizeof(*rp->cons_cs));
   k = 0;
   for(i = 0; i < cfg->n_devices; i++) {
     const struct cfg_device *d = &cfg->devices[i];
     for(j = 0; j < d->n_points; j++) {
       size_t m;
       g = rp->dev_off[i] + j;
-      rp->cons_off[g] = k;
+      rp->cons_off[g] = (uint32_t)k;
       rp->pt_band[g] = point_band(cfg, d->id, d->points[j].id);
       for(m = 0; m < d->n_consumables; m++) {
         if(d->consumables[m].point == &d->points[j])
@@ -299,7 +304,7 @@ void reading_path_set_config(struct reading_path *rp, const struct cfg *cfg)
       }
     }
   }
-  rp->cons_off[rp->n_pts] = k;
+  rp->cons_off[rp->n_pts] = (uint32_t)k;
 }
 
 /*
@@ -380,7 +385,7 @@ static struct entry *cons_entry(struct reading_path *rp, const struct cfg_consum
     return rp->slots[i];
   /* the cons_state after the entry (both 8-byte aligned), then the key */
   e = rs_xcalloc(1, sizeof(*e) + sizeof(*e->cs) + strlen(key) + 1);
-  e->cs = (struct cons_state *)(void *)((char *)e + sizeof(*e));
+  e->cs = entry_cs(e);
   memcpy(e->cs + 1, key, strlen(key) + 1);
   e->cs->fed_ms = INT64_MIN;
   e->cs->saved_ms = INT64_MIN;
@@ -721,13 +726,12 @@ static void predict_reading(struct reading_path *rp, const struct reading *r, si
     return;
   if(g != SIZE_MAX) {
     for(i = rp->cons_off[g]; i < rp->cons_off[g + 1]; i++) {
-      /* its state through cons_cs (prefetched), not through the entry */
+      /* its state where it is in the entry's block (prefetched), not through e->cs */
       struct entry *e = rp->cons_ent[i];
-      struct cons_state *cs = rp->cons_cs[i];
-      if(!e) {
+      struct cons_state *cs;
+      if(!e)
         e = rp->cons_ent[i] = cons_entry(rp, rp->cons_of[i]);
-        cs = rp->cons_cs[i] = e->cs;
-      }
+      cs = entry_cs(e);
       cons_ready(rp, rp->cons_of[i], cs);
       predict_one(rp, rp->cons_of[i], e, cs, r);
     }
@@ -910,10 +914,8 @@ static void prefetch_point(const struct reading_path *rp, size_t dev, size_t g)
   if(rp->pt_entry[g])
     prefetch_range(rp->pt_entry[g], sizeof(struct entry) + sizeof(struct live_point));
   for(i = rp->cons_off[g]; i < rp->cons_off[g + 1]; i++) {
-    const struct cons_state *cs = rp->cons_cs[i];
-    if(!cs)
-      continue;
-    prefetch_range(cs, sizeof(*cs));
+    if(rp->cons_ent[i])
+      prefetch_range(entry_cs(rp->cons_ent[i]), sizeof(struct cons_state));
   }
 }
 
