@@ -18,7 +18,7 @@
 struct cons_state {
   struct predictor pred; /* its params are the consumable's (pred_ok) */
   /* Its other fields in 64 bytes (RSS, docs/BENCHMARKS.md: a consumable's
-     block, with its entry and key, in a 640-byte malloc chunk with short ids) */
+     block, with its key, in a 624-byte malloc chunk with short ids) */
   bool pred_ok : 1;    /* params valid: pred is usable */
   bool loaded : 1;     /* store state read (or seeded) */
   bool dirty : 1;      /* fed since the last save */
@@ -57,35 +57,61 @@ static int32_t dur_s(int64_t ms)
 }
 
 /*
- * One allocation each (RSS, docs/BENCHMARKS.md): a point entry is the entry,
- * its live state and its key; a consumable entry is the entry (without the
- * live state), its cons_state and its key.
+ * One allocation each (RSS, docs/BENCHMARKS.md): a point entry is its live
+ * state and its key; a consumable entry its cons_state and its key. A
+ * `struct entry *` is the block itself (the type is never defined: read it
+ * with entry_live() or entry_cs()). The hash table tells the two kinds apart
+ * by the low bit of its slots (1: a consumable; blocks are malloc-aligned),
+ * pt_entry[] and pending values hold points, cons_ent[] and due[]
+ * consumables (no header in the block: 16 B less a block, one malloc size
+ * class smaller for both kinds with short ids).
  */
-struct entry {
-  /* consumable entries only: in the entry's block (NULL: a point entry); the
-     key is not stored by pointer: entry_key() finds it after the block's state */
-  struct cons_state *cs;
-  /* point entries only: their live state (one element) */
-  struct live_point live[];
-};
+struct entry;
 
-/* A consumable entry's cons_state: right after the entry in its block (both
-   8-byte aligned; cons_entry()), found without reading e->cs (RSS: no array
-   of these pointers beside cons_ent). */
+static inline struct live_point *entry_live(struct entry *e)
+{
+  return (struct live_point *)(void *)e;
+}
+
 static inline struct cons_state *entry_cs(struct entry *e)
 {
-  return (struct cons_state *)(void *)((char *)e + sizeof(*e));
+  return (struct cons_state *)(void *)e;
+}
+
+/* A hash slot's entry (its kind bit cleared) and kind. */
+static inline struct entry *slot_entry(struct entry *s)
+{
+  return (struct entry *)(void *)((uintptr_t)(void *)s & ~(uintptr_t)1);
+}
+
+static inline bool slot_is_cons(const struct entry *s)
+{
+  return ((uintptr_t)(const void *)s & 1u) != 0;
+}
+
+static inline struct entry *cons_slot(struct entry *e)
+{
+  return (struct entry *)(void *)((uintptr_t)(void *)e | 1u);
 }
 
 /*
- * The entry's key, "device/point" or "#device/consumable" for a consumable:
- * the NUL-terminated string after its live state or cons_state in its block
- * (no pointer and no length kept: 16 B less a block, one malloc size class
- * smaller for both kinds; docs/BENCHMARKS.md, where the RSS goes).
+ * The key, "device/point" or "#device/consumable" for a consumable: the
+ * NUL-terminated string after the block's live state or cons_state (no
+ * pointer and no length kept).
  */
-static inline const char *entry_key(const struct entry *e)
+static inline const char *point_key(struct entry *e)
 {
-  return e->cs ? (const char *)(e->cs + 1) : (const char *)(e->live + 1);
+  return (const char *)(entry_live(e) + 1);
+}
+
+static inline const char *cons_key(struct entry *e)
+{
+  return (const char *)(entry_cs(e) + 1);
+}
+
+static inline const char *slot_key(struct entry *s)
+{
+  return slot_is_cons(s) ? cons_key(slot_entry(s)) : point_key(slot_entry(s));
 }
 
 /* A value waiting for the loop turn's store transaction (reading_path_commit). */
@@ -145,7 +171,7 @@ static uint64_t hash_str(const char *s)
 static size_t find_slot(struct entry **slots, size_t cap, const char *key)
 {
   size_t i = (size_t)hash_str(key) & (cap - 1);
-  while(slots[i] && strcmp(entry_key(slots[i]), key))
+  while(slots[i] && strcmp(slot_key(slots[i]), key))
     i = (i + 1) & (cap - 1);
   return i;
 }
@@ -158,7 +184,7 @@ static void grow(struct reading_path *rp)
   size_t i;
   for(i = 0; i < rp->cap; i++) {
     if(rp->slots[i])
-      ns[find_slot(ns, ncap, entry_key(rp->slots[i]))] = rp->slots[i];
+      ns[find_slot(ns, ncap, slot_key(rp->slots[i]))] = rp->slots[i];
   }
   FREE_NULL(rp->slots);
   rp->slots = ns;
@@ -179,7 +205,7 @@ static struct entry *lookup(const struct reading_path *rp, const char *device, c
     return NULL;
   make_key(key, sizeof(key), device, point);
   i = find_slot(rp->slots, rp->cap, key);
-  return rp->slots[i];
+  return rp->slots[i] ? slot_entry(rp->slots[i]) : NULL;
 }
 
 /* The entry of device/point, created (and warm-started from the store) if new. */
@@ -193,21 +219,21 @@ static struct entry *get_or_add(struct reading_path *rp, const char *device, con
   make_key(key, sizeof(key), device, point);
   i = find_slot(rp->slots, rp->cap, key);
   if(rp->slots[i])
-    return rp->slots[i];
-  e = rs_xcalloc(1, sizeof(*e) + sizeof(e->live[0]) + strlen(key) + 1);
-  memcpy(e->live + 1, key, strlen(key) + 1);
-  e->live->last_error = READING_OK;
+    return slot_entry(rp->slots[i]);
+  e = rs_xcalloc(1, sizeof(struct live_point) + strlen(key) + 1);
+  memcpy(entry_live(e) + 1, key, strlen(key) + 1);
+  entry_live(e)->last_error = READING_OK;
   if(rp->st) {
     int64_t t;
     double v;
     (void)store_merge_readings_over(rp->st, READING_LOOKUP_RECENT_MAX);
     if(store_last_reading(rp->st, device, point, &t, &v) == RS_OK) {
-      e->live->has_stored = true;
-      e->live->stored_value = v;
-      e->live->stored_ms = t;
-      e->live->has_value = true;
-      e->live->value = v;
-      e->live->value_ms = t;
+      entry_live(e)->has_stored = true;
+      entry_live(e)->stored_value = v;
+      entry_live(e)->stored_ms = t;
+      entry_live(e)->has_value = true;
+      entry_live(e)->value = v;
+      entry_live(e)->value_ms = t;
     }
   }
   rp->slots[i] = e;
@@ -254,7 +280,8 @@ void reading_path_free(struct reading_path *rp)
   unindex(rp);
   for(i = 0; i < rp->cap; i++) {
     if(rp->slots[i]) {
-      FREE_NULL(rp->slots[i]); /* its key and state are in its block */
+      free(slot_entry(rp->slots[i])); /* its key and state are in its block */
+      rp->slots[i] = NULL;
     }
   }
   FREE_NULL(rp->slots);
@@ -382,19 +409,18 @@ static struct entry *cons_entry(struct reading_path *rp, const struct cfg_consum
   (void)rs_snprintf(key, sizeof(key), "#%s", c->full_id);
   i = find_slot(rp->slots, rp->cap, key);
   if(rp->slots[i])
-    return rp->slots[i];
-  /* the cons_state after the entry (both 8-byte aligned), then the key */
-  e = rs_xcalloc(1, sizeof(*e) + sizeof(*e->cs) + strlen(key) + 1);
-  e->cs = entry_cs(e);
-  memcpy(e->cs + 1, key, strlen(key) + 1);
-  e->cs->fed_ms = INT64_MIN;
-  e->cs->saved_ms = INT64_MIN;
-  e->cs->replaced_ms = INT64_MIN;
-  e->cs->spares = spares32(c->spares);
-  e->cs->spares_gen = UINT32_MAX;
-  e->cs->lead_s = -1;
-  e->cs->replenish_s = -1;
-  rp->slots[i] = e;
+    return slot_entry(rp->slots[i]);
+  /* the cons_state, then the key */
+  e = rs_xcalloc(1, sizeof(struct cons_state) + strlen(key) + 1);
+  memcpy(entry_cs(e) + 1, key, strlen(key) + 1);
+  entry_cs(e)->fed_ms = INT64_MIN;
+  entry_cs(e)->saved_ms = INT64_MIN;
+  entry_cs(e)->replaced_ms = INT64_MIN;
+  entry_cs(e)->spares = spares32(c->spares);
+  entry_cs(e)->spares_gen = UINT32_MAX;
+  entry_cs(e)->lead_s = -1;
+  entry_cs(e)->replenish_s = -1;
+  rp->slots[i] = cons_slot(e);
   rp->n++;
   return e;
 }
@@ -646,8 +672,8 @@ static void cons_ready(struct reading_path *rp, const struct cfg_consumable *c,
 static struct cons_state *cons_get(struct reading_path *rp, const struct cfg_consumable *c)
 {
   struct entry *e = cons_entry(rp, c);
-  cons_ready(rp, c, e->cs);
-  return e->cs;
+  cons_ready(rp, c, entry_cs(e));
+  return entry_cs(e);
 }
 
 static enum rs_err record_replacement(struct reading_path *rp, const struct cfg_consumable *c,
@@ -726,7 +752,7 @@ static void predict_reading(struct reading_path *rp, const struct reading *r, si
     return;
   if(g != SIZE_MAX) {
     for(i = rp->cons_off[g]; i < rp->cons_off[g + 1]; i++) {
-      /* its state where it is in the entry's block (prefetched), not through e->cs */
+      /* its state (prefetched) */
       struct entry *e = rp->cons_ent[i];
       struct cons_state *cs;
       if(!e)
@@ -746,8 +772,8 @@ static void predict_reading(struct reading_path *rp, const struct reading *r, si
     if(!c->point || strcmp(c->point->id, r->point))
       continue;
     e = cons_entry(rp, c);
-    cons_ready(rp, c, e->cs);
-    predict_one(rp, c, e, e->cs, r);
+    cons_ready(rp, c, entry_cs(e));
+    predict_one(rp, c, e, entry_cs(e), r);
   }
 }
 
@@ -764,10 +790,14 @@ static enum rs_err reading_path_flush(struct reading_path *rp)
   bool group = rp->st && store_begin(rp->st) == RS_OK;
   size_t i;
   for(i = 0; i < rp->cap; i++) {
-    struct entry *e = rp->slots[i];
-    if(!e || !e->cs || !e->cs->dirty)
+    struct cons_state *cs;
+    if(!rp->slots[i] || !slot_is_cons(rp->slots[i]))
       continue;
-    rc = save_state(rp, entry_key(e) + 1, e->cs, e->cs->fed_ms == INT64_MIN ? 0 : e->cs->fed_ms);
+    cs = entry_cs(slot_entry(rp->slots[i]));
+    if(!cs->dirty)
+      continue;
+    rc = save_state(rp, cons_key(slot_entry(rp->slots[i])) + 1, cs,
+                    cs->fed_ms == INT64_MIN ? 0 : cs->fed_ms);
     if(rc && !first)
       first = rc;
   }
@@ -831,7 +861,7 @@ enum rs_err reading_path_commit(struct reading_path *rp)
   rc = store_begin_batch(rp->st);
   for(i = 0; !rc && i < rp->n_pend; i++) {
     const struct pending *pd = &rp->pend[i];
-    const char *key = entry_key(pd->e), *slash = strchr(key, '/'); /* ids have no '/' */
+    const char *key = point_key(pd->e), *slash = strchr(key, '/'); /* ids have no '/' */
     size_t dev_len = slash ? (size_t)(slash - key) : strlen(key);
     size_t n = dev_len < sizeof(dev) ? dev_len : sizeof(dev) - 1;
     memcpy(dev, key, n);
@@ -840,9 +870,9 @@ enum rs_err reading_path_commit(struct reading_path *rp)
   }
   /* the predictor states that fell due since the last commit, in the same transaction */
   for(i = 0; !rc && i < rp->n_due; i++) {
-    struct cons_state *cs = rp->due[i]->cs;
+    struct cons_state *cs = entry_cs(rp->due[i]);
     if(cs->dirty)
-      rc = write_state(rp, entry_key(rp->due[i]) + 1, cs, cs->fed_ms);
+      rc = write_state(rp, cons_key(rp->due[i]) + 1, cs, cs->fed_ms);
   }
   if(!rc)
     rc = store_commit(rp->st);
@@ -854,11 +884,11 @@ enum rs_err reading_path_commit(struct reading_path *rp)
            store_errmsg(rp->st));
     /* not stored: each point stores its next value whatever the filter says */
     for(i = 0; i < rp->n_pend; i++)
-      rp->pend[i].e->live->has_stored = false;
+      entry_live(rp->pend[i].e)->has_stored = false;
   }
   /* saved, or (failed) still dirty: queued again by its next reading */
   for(i = 0; i < rp->n_due; i++) {
-    struct cons_state *cs = rp->due[i]->cs;
+    struct cons_state *cs = entry_cs(rp->due[i]);
     cs->queued = false;
     if(!rc && cs->dirty && cs->pred_ok) {
       cs->saved_ms = cs->fed_ms;
@@ -912,7 +942,7 @@ static void prefetch_point(const struct reading_path *rp, size_t dev, size_t g)
   /* its config (the scheduler reads its id; point_index() compares it) */
   __builtin_prefetch(&rp->cfg->devices[dev].points[g - rp->dev_off[dev]]);
   if(rp->pt_entry[g])
-    prefetch_range(rp->pt_entry[g], sizeof(struct entry) + sizeof(struct live_point));
+    prefetch_range(rp->pt_entry[g], sizeof(struct live_point));
   for(i = rp->cons_off[g]; i < rp->cons_off[g + 1]; i++) {
     if(rp->cons_ent[i])
       prefetch_range(entry_cs(rp->cons_ent[i]), sizeof(struct cons_state));
@@ -936,7 +966,7 @@ enum rs_err reading_path_submit_ex(struct reading_path *rp, const struct reading
   }
   else
     e = get_or_add(rp, r->device, r->point);
-  lp = e->live;
+  lp = entry_live(e);
   was_ok = lp->last_error == READING_OK;
   if(changed)
     *changed = false;
@@ -989,8 +1019,8 @@ enum rs_err reading_path_submit_ex(struct reading_path *rp, const struct reading
 const struct live_point *reading_path_live(const struct reading_path *rp, const char *device,
                                            const char *point)
 {
-  const struct entry *e = lookup(rp, device, point);
-  return e ? e->live : NULL;
+  struct entry *e = lookup(rp, device, point);
+  return e ? entry_live(e) : NULL;
 }
 
 void reading_path_counts(const struct reading_path *rp, uint64_t *submitted, uint64_t *stored,
@@ -1261,7 +1291,7 @@ void reading_path_snapshot(struct reading_path *rp, const struct cfg_consumable 
   if(c->device && c->point) {
     e = lookup(rp, c->device->id, c->point->id);
     if(e)
-      lp = e->live;
+      lp = entry_live(e);
   }
   out->vars[EXPR_VAR_DAYS_LEFT] = INFINITY;
   out->vars[EXPR_VAR_COVER_DAYS] = INFINITY;
@@ -1441,7 +1471,7 @@ void reading_path_snapshot(struct reading_path *rp, const struct cfg_consumable 
   }
   out->stale = !lp || !lp->has_value || now_ms - lp->value_ms > c->stale_after_ms;
   if(e && c->model == CFG_MODEL_BUTTON) {
-    out->button_pressed = e->live->pressed;
-    e->live->pressed = false;
+    out->button_pressed = entry_live(e)->pressed;
+    entry_live(e)->pressed = false;
   }
 }

@@ -83,7 +83,7 @@ struct reading_path;
 struct live_point { /* the flags last, without padding between (48 B, was 104: RSS) */
   double value;                  /* last good value */
   int64_t value_ms;              /* wall ms of the last good value */
-  /* 32 bits (RSS: a point's block, its entry and key, fits an 80-byte malloc chunk with
+  /* 32 bits (RSS: a point's block, its state and key, fits a 64-byte malloc chunk with
      short ids): they wrap after 2^32 readings (136 years at 1 s) */
   uint32_t n_readings;           /* readings submitted (good and failed) */
   uint32_t n_errors;             /* failed readings */
