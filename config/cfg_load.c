@@ -1052,33 +1052,36 @@ static void load_consumables(struct ld *ld, struct cfg_device *d, const struct c
         err(ld, wv(&w2, "life"), kp, "must be more than 0 (expected the counter's rated life)");
       }
       if(c->point_id) {
+        /* point_id and point share their storage: the id is read here only */
         const char **names = rs_arena_alloc(ld->T, (d->n_points + 1) * sizeof(*names));
+        const char *pid = c->point_id;
+        c->point = NULL;
         for(j = 0; j < d->n_points; j++) {
           names[j] = d->points[j].id;
-          if(!strcmp(d->points[j].id, c->point_id))
+          if(!strcmp(d->points[j].id, pid))
             c->point = &d->points[j];
         }
         names[d->n_points] = NULL;
         if(!c->point) {
-          const char *dym = rs_did_you_mean(c->point_id, names);
+          const char *dym = rs_did_you_mean(pid, names);
           kpath(kp, sizeof(kp), mp, "point");
           if(dym)
             err(ld, wv(&w2, "point"), kp, "no point '%s' in device '%s' (did you mean '%s'?)",
-                c->point_id, d->id ? d->id : "?", dym);
+                pid, d->id ? d->id : "?", dym);
           else
             err(ld, wv(&w2, "point"), kp, "no point '%s' in device '%s' (expected one of its "
-                "points)", c->point_id, d->id ? d->id : "?");
+                "points)", pid, d->id ? d->id : "?");
         }
         else if(d->transport != CFG_TR_COAP) {
           bool is_bool = c->point->type == CFG_VT_BOOL;
           kpath(kp, sizeof(kp), mp, "point");
           if(m == (size_t)CFG_MODEL_BUTTON && !is_bool)
             err(ld, wv(&w2, "point"), kp, "point '%s' is a %s, not a bool (expected a coil, a "
-                "discrete input or a register point with type: bool)", c->point_id,
+                "discrete input or a register point with type: bool)", pid,
                 cfg_vtype_name(c->point->type));
           else if(m != (size_t)CFG_MODEL_BUTTON && is_bool)
             err(ld, wv(&w2, "point"), kp, "point '%s' is a bool (expected a numeric point for "
-                "the %s model)", c->point_id, models[m]);
+                "the %s model)", pid, models[m]);
         }
       }
     }

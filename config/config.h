@@ -108,8 +108,10 @@ struct cfg_consumable {
   struct cfg_kv *labels;
   size_t n_labels;
   enum cfg_model model;
-  const char *point_id;     /* the model's `point`, as written */
-  struct cfg_point *point;  /* resolved */
+  union { /* RSS: the id is needed only until it is resolved */
+    const char *point_id;   /* while loading: the model's `point`, as written */
+    struct cfg_point *point; /* loaded: the point it names */
+  };
   union { /* by model (RSS, docs/BENCHMARKS.md: 16 B a consumable); button: neither */
     struct {
       double full, empty; /* level */
