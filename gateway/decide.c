@@ -9,8 +9,9 @@
 
 #include "base/rs_util.h"
 
-/* Consumables snapshotted and evaluated at once. */
-#define DECIDE_BLOCK 256
+/* Consumables snapshotted and evaluated at once (64: 12 kB of snapshots and 11 kB
+   of decisions, was 256: RSS, docs/BENCHMARKS.md; a block's fixed cost is a call) */
+#define DECIDE_BLOCK 64
 
 struct decide {
   const struct cfg *cfg;
@@ -25,7 +26,7 @@ struct decide {
   /* incremental runs: cons of device i are cons[dev_off[i] .. dev_off[i + 1]) */
   size_t *dev_off;
   bool *marked;
-  size_t *mlist; /* the marked ones, in marking order */
+  uint32_t *mlist; /* the marked ones, in marking order (32 bits: RSS) */
   size_t n_marked;
   decide_line_fn on_line;
   void *on_line_ud;
@@ -200,7 +201,7 @@ void decide_mark_point(struct decide *d, size_t device, size_t point)
   for(i = d->dev_off[device]; i < d->dev_off[device + 1]; i++) {
     if(d->cons[i]->point == &dev->points[point] && !d->marked[i]) {
       d->marked[i] = true;
-      d->mlist[d->n_marked++] = i;
+      d->mlist[d->n_marked++] = (uint32_t)i;
     }
   }
 }
