@@ -69,8 +69,13 @@ struct mbt_conn {
   struct mbt_dev *head, *tail; /* devices waiting; head is the one being served */
   uint16_t tid;                /* the last transaction id sent */
   bool waiting;                /* a request is in flight */
+  /* Bytes read but not yet framed: a part of a frame (or a frame behind the
+     one just taken) kept between reads, in MBAP_MAX bytes of heap held only
+     while rx_len > 0. A read frames from a buffer on the stack (a reply that
+     arrives whole, the usual case, allocates nothing): RSS, 256 B less a
+     connection (docs/BENCHMARKS.md). */
   size_t rx_len;
-  uint8_t rx[MBAP_MAX]; /* one whole frame always fits (parse_rx refuses longer ones) */
+  uint8_t *rx;
   unsigned refs;
   struct mbt_conn *hnext; /* registry chain */
   struct mbt_conn *self;  /* for the registry's hash */
@@ -122,6 +127,21 @@ static size_t reg_hash(const struct evloop *l, const char *key)
 
 static void conn_io_cb(void *ud, int fd, uint32_t events);
 static void conn_timer_cb(void *ud);
+
+/* Keep p[0..n-1] as c's unframed bytes (n <= MBAP_MAX; 0: none, the heap buffer freed). */
+static void rx_keep(struct mbt_conn *c, const uint8_t *p, size_t n)
+{
+  if(!n) {
+    free(c->rx);
+    c->rx = NULL;
+    c->rx_len = 0;
+    return;
+  }
+  if(!c->rx)
+    c->rx = rs_xmalloc(MBAP_MAX);
+  memmove(c->rx, p, n);
+  c->rx_len = n;
+}
 
 /* The connection to d's host:port on loop l, made when new; refcounted. */
 static struct mbt_conn *conn_get(struct evloop *l, const struct cfg_device *d)
@@ -178,7 +198,7 @@ static void conn_close_fd(struct mbt_conn *c)
   c->fd = -1;
   c->state = C_CLOSED;
   c->waiting = false;
-  c->rx_len = 0;
+  rx_keep(c, NULL, 0);
 }
 
 /* Drop one reference; the last one closes and frees the connection. */
@@ -366,7 +386,7 @@ static void conn_connect_addr(struct mbt_conn *c, int64_t timeout_ms)
   }
   (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   c->fd = fd;
-  c->rx_len = 0;
+  rx_keep(c, NULL, 0);
   if(connect(fd, &c->addr.sa, c->addrlen) && errno != EINPROGRESS) {
     conn_fail_soon(c, fd);
     return;
@@ -528,34 +548,38 @@ static void handle_reply(struct mbt_conn *c, const uint8_t *pdu, size_t len, uin
   dev_next(md);
 }
 
-/* Frame what arrived: whole MBAP frames are taken off rx, one at a time. */
-static void parse_rx(struct mbt_conn *c)
+/*
+ * Frame what arrived, buf[0..len-1] (c's kept bytes, then the read's): whole
+ * MBAP frames are taken one at a time; what follows the frame handled (or a
+ * part of a frame) is kept in c first (handling a reply may free c).
+ */
+static void parse_rx(struct mbt_conn *c, const uint8_t *buf, size_t len)
 {
-  while(c->rx_len >= 7) {
-    uint16_t tid = (uint16_t)(c->rx[0] << 8 | c->rx[1]);
-    uint16_t proto = (uint16_t)(c->rx[2] << 8 | c->rx[3]);
-    uint16_t len = (uint16_t)(c->rx[4] << 8 | c->rx[5]);
-    uint8_t frame[MBAP_MAX];
+  size_t off = 0;
+  while(len - off >= 7) {
+    const uint8_t *f = buf + off;
+    uint16_t tid = (uint16_t)(f[0] << 8 | f[1]);
+    uint16_t proto = (uint16_t)(f[2] << 8 | f[3]);
+    uint16_t flen16 = (uint16_t)(f[4] << 8 | f[5]);
     size_t flen;
-    if(proto != 0 || len < 2 || len > MBAP_MAX - 6) {
+    if(proto != 0 || flen16 < 2 || flen16 > MBAP_MAX - 6) {
       char what[120];
       (void)rs_snprintf(what, sizeof(what),
                         "garbage reply (protocol id %u, length %u): connection reset",
-                        (unsigned)proto, (unsigned)len);
+                        (unsigned)proto, (unsigned)flen16);
       if(c->head && c->waiting)
         conn_fail(c, MBD_MALFORMED, what);
       else
         conn_close_fd(c);
       return;
     }
-    flen = 6 + (size_t)len;
-    if(c->rx_len < flen)
-      return;
-    memcpy(frame, c->rx, flen);
-    memmove(c->rx, c->rx + flen, c->rx_len - flen);
-    c->rx_len -= flen;
+    flen = 6 + (size_t)flen16;
+    if(len - off < flen)
+      break;
+    off += flen;
     if(c->waiting && tid == c->tid) {
-      handle_reply(c, frame + 7, flen - 7, frame[6]);
+      rx_keep(c, buf + off, len - off);
+      handle_reply(c, f + 7, flen - 7, f[6]);
       return; /* the device may be finished and c freed: the next read frames the rest */
     }
     if((uint16_t)(c->tid - tid) < LATE_TIDS)
@@ -566,6 +590,7 @@ static void parse_rx(struct mbt_conn *c)
       conn_close_fd(c);
     return;
   }
+  rx_keep(c, buf + off, len - off);
 }
 
 /* Whether fd is connected to itself (same local and peer address). */
@@ -618,14 +643,18 @@ static void conn_io_cb(void *ud, int fd, uint32_t events)
   }
   if(events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
     ssize_t n;
-    if(c->rx_len == sizeof(c->rx)) {
+    uint8_t buf[MBAP_MAX];
+    size_t len = c->rx_len;
+    if(len)
+      memcpy(buf, c->rx, len);
+    if(len == sizeof(buf)) {
       /* full: it starts with a whole frame (at most MBAP_MAX) the last read left
          behind; frame it first, the socket's bytes wait for the next event */
-      parse_rx(c);
+      parse_rx(c, buf, len);
       return;
     }
     do
-      n = recv(c->fd, c->rx + c->rx_len, sizeof(c->rx) - c->rx_len, 0);
+      n = recv(c->fd, buf + len, sizeof(buf) - len, 0);
     while(n < 0 && errno == EINTR);
     if(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
       return;
@@ -641,8 +670,7 @@ static void conn_io_cb(void *ud, int fd, uint32_t events)
       }
       return;
     }
-    c->rx_len += (size_t)n;
-    parse_rx(c);
+    parse_rx(c, buf, len + (size_t)n);
   }
 }
 
