@@ -699,6 +699,37 @@ static size_t grid_step(struct scheduler *s, enum grid_mode m, int64_t now, stru
 }
 
 /*
+ * A device "grid" polled every 10 s and a scheduler over it (cfg, loaded
+ * here), due at now, run in mode m (on loop, made here, for GRID_EVLOOP;
+ * else *loop is NULL), its readings to g.
+ */
+static struct scheduler *grid_new(struct cfg **cfg, enum grid_mode m, int64_t now, struct got *g,
+                                  struct evloop **loop)
+{
+  struct scheduler *s;
+  reset();
+  memset(&ev, 0, sizeof(ev));
+  (void)rec_get("grid");
+  *cfg = load("devices:\n"
+              "  - id: grid\n    transport: {type: modbus-tcp, host: 127.0.0.1, port: 1007}\n"
+              "    poll_interval: 10s\n    points:\n"
+              "      - {id: v, register: holding, address: 0, type: uint16}\n");
+  memset(g, 0, sizeof(*g));
+  g->main = pthread_self();
+  s = scheduler_new(*cfg, m == GRID_EVLOOP ? ev_lookup : rec_lookup, NULL, now);
+  assert_non_null(s);
+  *loop = NULL;
+  if(m == GRID_EVLOOP) {
+    *loop = evloop_new();
+    assert_non_null(*loop);
+    scheduler_attach_loop(s, *loop, got_emit, g);
+  }
+  if(m == GRID_WORKER)
+    assert_int_equal(scheduler_start_workers(s, 1), 0);
+  return s;
+}
+
+/*
  * Polls every 10 s on a loop that wakes late (docs/devices.md, "Polling"):
  * each next poll is due one interval after the last one was due, not after
  * it ran, so 300 ms late at each wake-up does not add up to a poll 1.5 s
@@ -710,7 +741,7 @@ static void grid_case(enum grid_mode m)
 {
   struct cfg *cfg;
   struct scheduler *s;
-  struct evloop *loop = NULL;
+  struct evloop *loop;
   struct got g;
   struct sched_device_status st;
   const int64_t t0 = 1000000, d = 10000;
@@ -718,24 +749,7 @@ static void grid_case(enum grid_mode m)
   uint64_t polls;
   int i;
 
-  reset();
-  memset(&ev, 0, sizeof(ev));
-  (void)rec_get("grid");
-  cfg = load("devices:\n"
-             "  - id: grid\n    transport: {type: modbus-tcp, host: 127.0.0.1, port: 1007}\n"
-             "    poll_interval: 10s\n    points:\n"
-             "      - {id: v, register: holding, address: 0, type: uint16}\n");
-  memset(&g, 0, sizeof(g));
-  g.main = pthread_self();
-  s = scheduler_new(cfg, m == GRID_EVLOOP ? ev_lookup : rec_lookup, NULL, now);
-  assert_non_null(s);
-  if(m == GRID_EVLOOP) {
-    loop = evloop_new();
-    assert_non_null(loop);
-    scheduler_attach_loop(s, loop, got_emit, &g);
-  }
-  if(m == GRID_WORKER)
-    assert_int_equal(scheduler_start_workers(s, 1), 0);
+  s = grid_new(&cfg, m, now, &g, &loop);
   assert_int_equal(grid_step(s, m, now, &g, &st), 1);
   assert_int_equal(st.next_due_ms, t0 + d);
 
@@ -794,19 +808,7 @@ static void test_grid_overrun(void **state)
   const int64_t t0 = 1000000;
   (void)state;
 
-  reset();
-  memset(&ev, 0, sizeof(ev));
-  (void)rec_get("grid");
-  cfg = load("devices:\n"
-             "  - id: grid\n    transport: {type: modbus-tcp, host: 127.0.0.1, port: 1007}\n"
-             "    poll_interval: 10s\n    points:\n"
-             "      - {id: v, register: holding, address: 0, type: uint16}\n");
-  memset(&g, 0, sizeof(g));
-  g.main = pthread_self();
-  s = scheduler_new(cfg, ev_lookup, NULL, t0);
-  loop = evloop_new();
-  assert_non_null(loop);
-  scheduler_attach_loop(s, loop, got_emit, &g);
+  s = grid_new(&cfg, GRID_EVLOOP, t0, &g, &loop);
   assert_int_equal(scheduler_run_due(s, t0, t0, got_emit, &g), 1); /* no reply yet */
   assert_int_equal(scheduler_run_due(s, t0 + 10000, t0 + 10000, got_emit, &g), 0); /* busy */
   assert_int_equal(scheduler_run_due(s, t0 + 25000, t0 + 25000, got_emit, &g), 0);
