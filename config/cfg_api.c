@@ -186,3 +186,51 @@ double cfg_remaining(const struct cfg_consumable *c, double value)
     f = 1;
   return f;
 }
+
+/* ---- the plant calendar (calendar.closed) ---- */
+
+const struct cfg_closed *cfg_next_closed(const struct cfg *cfg, int64_t now_ms)
+{
+  size_t i;
+  for(i = 0; cfg && i < cfg->calendar.n_closed; i++)
+    if(cfg->calendar.closed[i].to_ms > now_ms)
+      return &cfg->calendar.closed[i];
+  return NULL;
+}
+
+double cfg_open_days(const struct cfg *cfg, int64_t now_ms, double days)
+{
+  double end = (double)now_ms + days * 86400000.0, shut = 0;
+  size_t i;
+  if(!cfg || !cfg->calendar.n_closed || !(days > 0) || isinf(days))
+    return days;
+  for(i = 0; i < cfg->calendar.n_closed; i++) {
+    const struct cfg_closed *c = &cfg->calendar.closed[i];
+    double a = (double)c->from_ms > (double)now_ms ? (double)c->from_ms : (double)now_ms;
+    double b = (double)c->to_ms < end ? (double)c->to_ms : end;
+    if(b > a)
+      shut += b - a;
+  }
+  return days - shut / 86400000.0;
+}
+
+double cfg_calendar_days(const struct cfg *cfg, int64_t now_ms, double open)
+{
+  double t, now = (double)now_ms;
+  size_t i;
+  if(!cfg || !cfg->calendar.n_closed || !(open > 0) || isinf(open))
+    return open;
+  /* walk the periods in order: each one that starts before the running end (or holds
+     now) pushes the end on by its closed time still ahead */
+  t = now + open * 86400000.0;
+  for(i = 0; i < cfg->calendar.n_closed; i++) {
+    const struct cfg_closed *c = &cfg->calendar.closed[i];
+    double a = (double)c->from_ms, b = (double)c->to_ms;
+    if(b <= now)
+      continue;
+    if(a > t) /* (a part running out as the plant closes is needed again when it opens) */
+      break;
+    t += b - (a > now ? a : now);
+  }
+  return (t - now) / 86400000.0;
+}

@@ -95,7 +95,15 @@ static const char *const tok_starttls[] = {"required", "off", NULL};
 static const struct ckey k_top[] = {
   KX("gateway", KT_MAP, true), KX("http", KT_MAP, false),   KX("storage", KT_MAP, false),
   KX("commerce", KT_MAP, false), KX("mail", KT_MAP, false), KX("orders", KT_MAP, false),
-  KX("catalog", KT_SEQ, false),  KX("suppliers", KT_SEQ, false),
+  KX("catalog", KT_SEQ, false),  KX("suppliers", KT_SEQ, false), KX("calendar", KT_MAP, false),
+};
+
+/* calendar: the plant's planned closed periods (restock's own section, docs/configuration.md) */
+static const struct ckey k_calendar[] = {KX("closed", KT_SEQ, false)};
+static const struct ckey k_closed[] = {
+  KX("from", KT_STR, true),
+  KX("to", KT_STR, true),
+  K("name", KT_STR, struct cfg_closed, name, false, 0, 0, NULL),
 };
 
 static const struct ckey k_gateway[] = {
@@ -340,6 +348,8 @@ static const struct cfg_key_table key_tables[] = {
   {"orders.approval", k_approval, NK(k_approval)},
   {"catalog[]", k_catalog, NK(k_catalog)},
   {"suppliers[]", k_supplier, NK(k_supplier)},
+  {"calendar", k_calendar, NK(k_calendar)},
+  {"calendar.closed[]", k_closed, NK(k_closed)},
   {"devices[]", k_device, NK(k_device)},
   {"transport modbus-tcp", k_tcp, NK(k_tcp)},
   {"transport modbus-rtu", k_rtu, NK(k_rtu)},
@@ -546,6 +556,120 @@ static bool starts(const char *s, const char *prefix)
 }
 
 /* ---- restock.yaml ---- */
+
+/*
+ * A calendar day "YYYY-MM-DD" (years 1970-9999, a real date) into *ms, its
+ * 00:00 UTC in wall ms. Returns false when the text is not one.
+ */
+static bool parse_day(const char *t, int64_t *ms)
+{
+  static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  int64_t y = 0, m = 0, d = 0;
+  size_t i;
+  if(!t || strlen(t) != 10 || t[4] != '-' || t[7] != '-')
+    return false;
+  for(i = 0; i < 10; i++) {
+    if(i == 4 || i == 7)
+      continue;
+    if(t[i] < '0' || t[i] > '9')
+      return false;
+  }
+  for(i = 0; i < 4; i++)
+    y = y * 10 + (t[i] - '0');
+  m = (t[5] - '0') * 10 + (t[6] - '0');
+  d = (t[8] - '0') * 10 + (t[9] - '0');
+  if(y < 1970 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
+    return false;
+  if(m == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
+    return false;
+  *ms = rs_days_from_civil(y, m, d) * 86400000;
+  return true;
+}
+
+/*
+ * restock.yaml's `calendar` section into cfg->calendar: each closed[] item's
+ * from/to days (both closed, UTC), to not before from, the periods sorted by
+ * from and none overlapping another (reported at the later one's `from`,
+ * naming the earlier one's position).
+ */
+static void load_calendar(struct ld *ld, const struct cfg_node *n)
+{
+  struct cfg *cfg = ld->cfg;
+  const struct cfg_node *seq, **fromn;
+  size_t *idx;
+  struct walk w;
+  size_t i, j;
+  char p[64], kp[80], q[96];
+  walk_map(ld, n, "calendar", k_calendar, NK(k_calendar), cfg, &w, NULL, 0);
+  if(!(seq = wc(&w, "closed", CFG_N_SEQ)) || !seq->n)
+    return;
+  cfg->calendar.closed = rs_arena_alloc(ld->A, seq->n * sizeof(*cfg->calendar.closed));
+  fromn = rs_arena_alloc(ld->T, seq->n * sizeof(*fromn));
+  idx = rs_arena_alloc(ld->T, seq->n * sizeof(*idx));
+  for(i = 0; i < seq->n; i++) {
+    const struct cfg_node *it = seq->kids[i], *f, *t;
+    struct cfg_closed c = {0};
+    bool ok = true;
+    ipath(p, sizeof(p), "calendar.closed", i);
+    if(!cfg_want_map(kc(ld), it, p, "from, to"))
+      continue;
+    walk_map(ld, it, p, k_closed, NK(k_closed), &c, &w, NULL, 0);
+    f = wc(&w, "from", CFG_N_SCALAR);
+    t = wc(&w, "to", CFG_N_SCALAR);
+    if(!f || !t)
+      continue;
+    if(!parse_day(f->s, &c.from_ms)) {
+      cfg_quote_value(f->s, f->len, q, sizeof(q));
+      kpath(kp, sizeof(kp), p, "from");
+      err(ld, f, kp, "%s is not a date (expected a day like 2026-12-24, UTC)", q);
+      ok = false;
+    }
+    if(!parse_day(t->s, &c.to_ms)) {
+      cfg_quote_value(t->s, t->len, q, sizeof(q));
+      kpath(kp, sizeof(kp), p, "to");
+      err(ld, t, kp, "%s is not a date (expected a day like 2027-01-02, UTC)", q);
+      ok = false;
+    }
+    if(!ok)
+      continue;
+    if(c.to_ms < c.from_ms) {
+      kpath(kp, sizeof(kp), p, "to");
+      err(ld, t, kp, "%s is before from %s (expected the last closed day, on or after from)",
+          t->s, f->s);
+      continue;
+    }
+    c.to_ms += 86400000; /* the last day is closed too */
+    c.pos = mkpos(ld, f);
+    /* insert sorted by from */
+    for(j = cfg->calendar.n_closed; j > 0 && cfg->calendar.closed[j - 1].from_ms > c.from_ms; j--) {
+      cfg->calendar.closed[j] = cfg->calendar.closed[j - 1];
+      fromn[j] = fromn[j - 1];
+      idx[j] = idx[j - 1];
+    }
+    cfg->calendar.closed[j] = c;
+    fromn[j] = f;
+    idx[j] = i;
+    cfg->calendar.n_closed++;
+  }
+  for(i = 1, j = 0; i < cfg->calendar.n_closed; i++) {
+    /* a: of the earlier-starting periods, the one that ends last */
+    const struct cfg_closed *a = &cfg->calendar.closed[j], *b = &cfg->calendar.closed[i];
+    if(b->to_ms > a->to_ms)
+      j = i;
+    if(b->from_ms < a->to_ms) {
+      size_t ai = (size_t)(a - cfg->calendar.closed);
+      size_t li = idx[i] > idx[ai] ? i : ai; /* the one written later */
+      const struct cfg_closed *first = li == i ? a : b;
+      ipath(p, sizeof(p), "calendar.closed", idx[li]);
+      kpath(kp, sizeof(kp), p, "from");
+      err(ld, fromn[li], kp,
+          "this period overlaps the one at %s:%d:%d%s%s%s (expected periods that do not "
+          "overlap: make them one)",
+          first->pos.file, first->pos.line, first->pos.col, first->name ? " ('" : "",
+          first->name ? first->name : "", first->name ? "')" : "");
+    }
+  }
+}
 
 static void load_restock(struct ld *ld, const struct cfg_node *root)
 {
@@ -875,7 +999,9 @@ static void load_restock(struct ld *ld, const struct cfg_node *root)
       cfg->n_catalog++;
     }
   }
-
+  /* calendar */
+  if((n = wc(&top, "calendar", CFG_N_MAP)))
+    load_calendar(ld, n);
 }
 
 /* ---- devices.d ---- */

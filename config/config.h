@@ -204,6 +204,17 @@ struct cfg_supplier {
   int64_t max_lines;             /* 0: orders.batching.max_lines */
 };
 
+/*
+ * A planned closed period of the plant (restock.yaml calendar.closed[]): the
+ * machines do not run and wear nothing from 00:00 UTC of its first day to
+ * 24:00 UTC of its last. A config's periods are sorted and never overlap.
+ */
+struct cfg_closed {
+  const char *name;        /* NULL when not set */
+  struct cfg_pos pos;      /* of its `from` */
+  int64_t from_ms, to_ms;  /* [from_ms, to_ms), wall ms (UTC day boundaries) */
+};
+
 enum cfg_auth { CFG_AUTH_NONE, CFG_AUTH_BEARER, CFG_AUTH_BASIC };
 enum cfg_starttls { CFG_STARTTLS_REQUIRED, CFG_STARTTLS_OFF };
 
@@ -289,6 +300,11 @@ struct cfg {
     } approval;
   } orders;
 
+  struct {
+    struct cfg_closed *closed;   /* sorted by from_ms, no two overlap */
+    size_t n_closed;
+  } calendar;
+
   struct cfg_catalog_item *catalog;
   size_t n_catalog;
   struct cfg_supplier *suppliers;
@@ -364,6 +380,24 @@ struct cfg *cfg_load_report(const char *dir, FILE *f, bool warnings);
 
 /* "OK: N devices, N points, N consumables, N rules" into buf. */
 void cfg_summary(const struct cfg *cfg, char *buf, size_t size);
+
+/*
+ * The plant calendar (calendar.closed): the closed period that holds now_ms
+ * or the next one after it; NULL when none lies ahead.
+ */
+const struct cfg_closed *cfg_next_closed(const struct cfg *cfg, int64_t now_ms);
+/*
+ * Open (working) days in the calendar days [now_ms, now_ms + days): days less
+ * the closed time inside. INFINITY stays INFINITY; NAN and days <= 0 are
+ * returned as they are. cfg may be NULL (no calendar: days).
+ */
+double cfg_open_days(const struct cfg *cfg, int64_t now_ms, double days);
+/*
+ * The inverse: calendar days from now_ms until `open` days of open time have
+ * passed (closed periods ahead are skipped over). A projection made in
+ * running time (days_left) becomes calendar time with it.
+ */
+double cfg_calendar_days(const struct cfg *cfg, int64_t now_ms, double open);
 
 /* Lookups; NULL when absent. */
 struct cfg_device *cfg_find_device(const struct cfg *cfg, const char *id);

@@ -3,7 +3,7 @@
 # The YAML examples of docs/configuration.md load as a user would copy them:
 #   check_config_docs.sh RESTOCKD SOURCE_DIR
 # - the restock.yaml sections (gateway, http, storage, commerce, mail, orders,
-#   catalog, suppliers), put together into one restock.yaml with the secret
+#   catalog, suppliers, calendar), put together into one restock.yaml with the secret
 #   files they name made (0600), pass `restockd --check`;
 # - each rules example passes in the example plant (config/examples) with no
 #   warning but "matches no consumable" (an example is not a rule to warn on).
@@ -26,7 +26,7 @@ nrules=0
 for b in "$T"/block-*.yaml; do
   first=$(sed -n '1{s/:.*//;p;}' "$b")
   case "$first" in
-  gateway|http|storage|commerce|mail|orders|catalog|suppliers)
+  gateway|http|storage|commerce|mail|orders|catalog|suppliers|calendar)
     nsec=$((nsec + 1))
     # absolute /etc/restock/NAME secrets become files of this test's config dir
     sed -e "s#/etc/restock/#$T/cfg/#g" "$b" >> "$T/cfg/restock.yaml"
@@ -56,7 +56,7 @@ rc=$?
 [ "$rc" -eq 0 ] || cat "$T/cfg.err"
 check "configuration.md's restock.yaml sections ($nsec) together pass restockd --check (exit $rc)" \
   test "$rc" -eq 0
-check "configuration.md shows all eight restock.yaml sections (found $nsec)" test "$nsec" -eq 8
+check "configuration.md shows all nine restock.yaml sections (found $nsec)" test "$nsec" -eq 9
 check "configuration.md has rules examples (found $nrules)" test "$nrules" -ge 2
 
 check_end config_docs_examples

@@ -37,6 +37,7 @@ mail: {zzqqxx: 1}
 orders: {zzqqxx: 1, batching: {zzqqxx: 1}, approval: {zzqqxx: 1}}
 catalog: [{zzqqxx: 1}]
 suppliers: [{zzqqxx: 1}]
+calendar: {zzqqxx: 1, closed: [{zzqqxx: 1}]}
 """
 DEVICES_YAML = """devices:
   - zzqqxx: 1
@@ -65,7 +66,8 @@ TABLES = {
     "commerce.ship_to": ("commerce", None, "ship_to."), "mail": ("mail", None, ""),
     "orders": ("orders", None, ""), "orders.batching": ("orders", "orders.batching", ""),
     "orders.approval": ("orders", "orders.approval", ""), "catalog[]": ("catalog", None, ""),
-    "suppliers[]": ("suppliers", None, ""), "devices[]": ("Device keys", None, ""),
+    "suppliers[]": ("suppliers", None, ""), "calendar": ("calendar", None, ""),
+    "calendar.closed[]": ("calendar", None, "closed[]."), "devices[]": ("Device keys", None, ""),
     "transport modbus-tcp": ("modbus-tcp", None, ""), "transport modbus-rtu": ("modbus-rtu", None, ""),
     "transport coap": ("coap", None, ""), "points modbus": ("Modbus points", None, ""),
     "points coap": ("CoAP points", None, ""), "consumables[]": ("consumables", None, ""),
@@ -90,6 +92,8 @@ WHERE = {
     ("restock.yaml", "orders.approval"): "orders.approval",
     ("restock.yaml", "catalog[0]"): "catalog[]",
     ("restock.yaml", "suppliers[0]"): "suppliers[]",
+    ("restock.yaml", "calendar"): "calendar",
+    ("restock.yaml", "calendar.closed[0]"): "calendar.closed[]",
     ("devices.d/a.yaml", "devices[0]"): "devices[]",
     ("devices.d/a.yaml", "devices[0].transport"): "transport modbus-tcp",
     ("devices.d/a.yaml", "devices[1].transport"): "transport modbus-rtu",

@@ -661,6 +661,64 @@ static void test_timeout_watchdog_warning(void **state)
   cfg_diags_free(&diags);
 }
 
+/*
+ * restock.yaml's calendar (a real file): closed periods sorted by their first
+ * day, both days closed (UTC); a part with 10 days of running left that meets
+ * a 10-day shutdown on its way has 20 calendar days left, and the open time
+ * of those 20 days is the 10 again.
+ */
+static void test_calendar(void **state)
+{
+  char tmpl[] = "/tmp/test_config.XXXXXX", path[600];
+  static const char yaml[] =
+      "gateway: {id: gw}\n"
+      "calendar:\n"
+      "  closed:\n"
+      "    - {from: 2027-07-12, to: 2027-07-18, name: maintenance week}\n"
+      "    - {from: 2026-12-24, to: 2027-01-02, name: Christmas}\n";
+  const int64_t day = 86400000;
+  /* 2026-12-14 00:00 UTC: 10 days before Christmas's closing */
+  const int64_t now = rs_days_from_civil(2026, 12, 14) * day;
+  char *dir = mkdtemp(tmpl);
+  struct cfg *cfg;
+  const struct cfg_closed *c;
+  (void)state;
+  assert_non_null(dir);
+  assert_true(snprintf(path, sizeof(path), "%s/restock.yaml", dir) < (int)sizeof(path));
+  put(path, yaml, strlen(yaml), 0644);
+  cfg = load_ok(dir);
+  assert_int_equal(cfg->calendar.n_closed, 2);
+  assert_string_equal(cfg->calendar.closed[0].name, "Christmas");
+  assert_int_equal(cfg->calendar.closed[0].from_ms, rs_days_from_civil(2026, 12, 24) * day);
+  assert_int_equal(cfg->calendar.closed[0].to_ms, rs_days_from_civil(2027, 1, 3) * day);
+  assert_int_equal(cfg->calendar.closed[0].pos.line, 5);
+  assert_string_equal(cfg->calendar.closed[1].name, "maintenance week");
+  /* the next one from now, during it, and after both */
+  c = cfg_next_closed(cfg, now);
+  assert_non_null(c);
+  assert_string_equal(c->name, "Christmas");
+  c = cfg_next_closed(cfg, rs_days_from_civil(2027, 1, 2) * day + 3600000);
+  assert_non_null(c);
+  assert_string_equal(c->name, "Christmas");
+  c = cfg_next_closed(cfg, rs_days_from_civil(2027, 1, 3) * day);
+  assert_string_equal(c->name, "maintenance week");
+  assert_null(cfg_next_closed(cfg, rs_days_from_civil(2027, 7, 19) * day));
+  /* 10 working days left, a 10-day shutdown ahead: 20 calendar days */
+  assert_true(fabs(cfg_calendar_days(cfg, now, 10.0) - 20.0) < 1e-9);
+  assert_true(fabs(cfg_open_days(cfg, now, 20.0) - 10.0) < 1e-9);
+  /* a part that runs out before the shutdown is not moved */
+  assert_true(fabs(cfg_calendar_days(cfg, now, 9.5) - 9.5) < 1e-9);
+  /* during the shutdown: the rest of it, then the running time */
+  assert_true(fabs(cfg_calendar_days(cfg, rs_days_from_civil(2026, 12, 30) * day, 1.0) - 5.0) <
+              1e-9);
+  /* across both periods: 10 + 10 (Christmas) + 7 (the maintenance week) */
+  assert_true(fabs(cfg_calendar_days(cfg, now, 200.0) - 217.0) < 1e-9);
+  assert_true(isinf(cfg_calendar_days(cfg, now, INFINITY)));
+  assert_true(fabs(cfg_calendar_days(NULL, now, 10.0) - 10.0) < 1e-12);
+  cfg_free(cfg);
+  rm_tree(dir);
+}
+
 static double now_s(void)
 {
   struct timespec ts;
@@ -973,6 +1031,7 @@ int main(void)
     cmocka_unit_test(test_devices_streamed),
     cmocka_unit_test(test_diags_in_file_order),
     cmocka_unit_test(test_stockout_risk),
+    cmocka_unit_test(test_calendar),
     cmocka_unit_test(test_continuous_polling),
     cmocka_unit_test(test_timeout_watchdog_warning),
   };
