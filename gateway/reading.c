@@ -1275,6 +1275,28 @@ static double idle_days_life(const struct cons_state *cs)
   return NAN;
 }
 
+/*
+ * The plant calendar on a snapshot's figures: days_left, its bounds, cover and
+ * position are running time from now_ms (the predictor's, and work_figures'
+ * weekly profile on top), each becomes calendar time with the closed periods
+ * ahead skipped over (cfg_calendar_days); empty_at moves with days_left.
+ * Nothing changes without a calendar or with no closed period ahead.
+ */
+static void stretch_closed(const struct cfg *cfg, int64_t now_ms, struct rule_snapshot *out)
+{
+  static const enum expr_var days[] = {
+    EXPR_VAR_DAYS_LEFT, EXPR_VAR_DAYS_LEFT_P10, EXPR_VAR_DAYS_LEFT_P90, EXPR_VAR_COVER_DAYS,
+    EXPR_VAR_COVER_DAYS_P10, EXPR_VAR_COVER_DAYS_P90, EXPR_VAR_POSITION_DAYS};
+  double before = out->vars[EXPR_VAR_DAYS_LEFT];
+  size_t i;
+  if(!cfg_next_closed(cfg, now_ms))
+    return;
+  for(i = 0; i < RS_ARRAY_LEN(days); i++)
+    out->vars[days[i]] = cfg_calendar_days(cfg, now_ms, out->vars[days[i]]);
+  if(out->empty_at_ms != INT64_MAX && isfinite(before) && isfinite(out->vars[EXPR_VAR_DAYS_LEFT]))
+    out->empty_at_ms += (int64_t)llround((out->vars[EXPR_VAR_DAYS_LEFT] - before) * 86400000.0);
+}
+
 void reading_path_snapshot(struct reading_path *rp, const struct cfg_consumable *c, int64_t now_ms,
                            bool open_line, struct rule_snapshot *out)
 {
@@ -1357,6 +1379,11 @@ void reading_path_snapshot(struct reading_path *rp, const struct cfg_consumable 
        longer) plus orders.handling_time */
     double horizon =
         out->replenish_days + (rp->cfg ? (double)rp->cfg->orders.handling_ms / 86400000.0 : 0.5);
+    /* the plant calendar (calendar.closed): the figures below are made in running time
+       and turned into calendar time at the end (stretch_closed); the horizon, calendar
+       days, is compared in running time (a delivery arriving after a shutdown must
+       cover only the running days before it) */
+    horizon = cfg_open_days(rp->cfg, now_ms, horizon);
     out->life_days = quantity_life(cs, life);
     /* a wear seen in bursts (the fit's life under half the life over all the time seen,
        idle hours included: quantity_life; a clogging curve's early rate is no burst)
@@ -1451,6 +1478,7 @@ void reading_path_snapshot(struct reading_path *rp, const struct cfg_consumable 
         }
       }
     }
+    stretch_closed(rp->cfg, now_ms, out);
     {
       /* a part of a machine idle on some days is not ordered for at under half its
          calendar life (idle_days_life): its intervals, a few hours inside a burst or a

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <time.h>
 
 #include "config/config.h"
 #include "base/codec.h"
@@ -1420,10 +1421,87 @@ static void test_glitch_not_a_replacement(void **state)
   env_close(&e);
 }
 
+/*
+ * The plant calendar (restock.yaml calendar.closed), applied by a reload: a
+ * part that runs out after a planned shutdown begins gets days_left, its p90,
+ * cover_days and empty_at longer by the whole shutdown (the machines wear
+ * nothing while closed); a bound that runs out before it is not moved, and
+ * reloading the config without the calendar gives the figures back.
+ */
+static void test_calendar_shutdown_ahead(void **state)
+{
+  struct env e;
+  struct rule_snapshot s0, s1, s2;
+  struct cfg *cal = NULL;
+  struct cfg_diags diags = {0};
+  char yaml[2048];
+  int64_t t;
+  double shut;
+  (void)state;
+  t = env_open_fallen(&e, &s0);
+  /* closed from the next UTC midnight on, 10 days */
+  {
+    int64_t from = (t / DAY_MS + 1) * DAY_MS;
+    time_t a = (time_t)(from / 1000), b = (time_t)((from + 9 * DAY_MS) / 1000);
+    struct tm ta, tb;
+    char da[16], db[16];
+    assert_non_null(gmtime_r(&a, &ta));
+    assert_non_null(gmtime_r(&b, &tb));
+    assert_true(strftime(da, sizeof(da), "%Y-%m-%d", &ta) == 10);
+    assert_true(strftime(db, sizeof(db), "%Y-%m-%d", &tb) == 10);
+    assert_int_equal(rs_snprintf(yaml, sizeof(yaml),
+                                 "%scalendar:\n  closed:\n    - {from: %s, to: %s, name: "
+                                 "overhaul}\n",
+                                 restock_yaml, da, db),
+                     0);
+    shut = 10.0;
+    /* the part runs out after the closing (the test's premise) */
+    assert_true(s0.vars[EXPR_VAR_DAYS_LEFT] > (double)(from - t) / DAY_MS);
+  }
+  {
+    struct cfg_file_buf files[] = {
+        {"restock.yaml", yaml, strlen(yaml)},
+        {"devices.d/m1.yaml", devices_yaml, sizeof(devices_yaml) - 1},
+    };
+    int nerr = cfg_load_buffers(e.dir, files, RS_ARRAY_LEN(files), &cal, &diags);
+    if(nerr)
+      cfg_diags_print(&diags, stderr);
+    cfg_diags_free(&diags);
+    assert_int_equal(nerr, 0);
+  }
+  reading_path_set_config(e.rp, cal);
+  e.filter = cfg_find_consumable(cal, "m1/filter");
+  reading_path_snapshot(e.rp, e.filter, t, false, &s1);
+  print_message("days_left %.3f -> %.3f, p10 %.3f -> %.3f, p90 %.3f -> %.3f, cover %.3f -> %.3f "
+                "risk %.4f -> %.4f\n",
+                s0.vars[EXPR_VAR_DAYS_LEFT], s1.vars[EXPR_VAR_DAYS_LEFT],
+                s0.vars[EXPR_VAR_DAYS_LEFT_P10], s1.vars[EXPR_VAR_DAYS_LEFT_P10],
+                s0.vars[EXPR_VAR_DAYS_LEFT_P90], s1.vars[EXPR_VAR_DAYS_LEFT_P90],
+                s0.vars[EXPR_VAR_COVER_DAYS], s1.vars[EXPR_VAR_COVER_DAYS],
+                s0.vars[EXPR_VAR_RUNOUT_RISK], s1.vars[EXPR_VAR_RUNOUT_RISK]);
+  assert_true(fabs(s1.vars[EXPR_VAR_DAYS_LEFT] - s0.vars[EXPR_VAR_DAYS_LEFT] - shut) < 1e-6);
+  assert_true(fabs(s1.vars[EXPR_VAR_DAYS_LEFT_P90] - s0.vars[EXPR_VAR_DAYS_LEFT_P90] - shut) < 1e-6);
+  assert_true(fabs(s1.vars[EXPR_VAR_COVER_DAYS] - s0.vars[EXPR_VAR_COVER_DAYS] - shut) < 1e-6);
+  assert_true(llabs(s1.empty_at_ms - s0.empty_at_ms - (int64_t)(shut * DAY_MS)) <= 1);
+  assert_true(s1.vars[EXPR_VAR_RUNOUT_RISK] <= s0.vars[EXPR_VAR_RUNOUT_RISK]);
+  /* the rest is as it was */
+  assert_true(s1.vars[EXPR_VAR_LEVEL_PCT] == s0.vars[EXPR_VAR_LEVEL_PCT]);
+  assert_true(s1.vars[EXPR_VAR_RATE_PER_DAY] == s0.vars[EXPR_VAR_RATE_PER_DAY]);
+  /* reloading without the calendar: the figures of before */
+  reading_path_set_config(e.rp, e.cfg);
+  e.filter = cfg_find_consumable(e.cfg, "m1/filter");
+  reading_path_snapshot(e.rp, e.filter, t, false, &s2);
+  assert_true(fabs(s2.vars[EXPR_VAR_DAYS_LEFT] - s0.vars[EXPR_VAR_DAYS_LEFT]) < 1e-9);
+  assert_int_equal(s2.empty_at_ms, s0.empty_at_ms);
+  cfg_free(cal);
+  env_close(&e);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_snapshot_carries_prediction),
+      cmocka_unit_test(test_calendar_shutdown_ahead),
       cmocka_unit_test(test_risk_right_after_replacement),
       cmocka_unit_test(test_shelf_bounds_from_intervals),
       cmocka_unit_test(test_installed_capped_by_longest_life),
