@@ -102,6 +102,7 @@ struct pipeline {
   struct rs_strv alerts;
   size_t n_shop_alerts; /* the first this many of alerts are the shop's (pipeline_shop_alerts) */
   int64_t next_due;
+  int64_t fault_pass; /* storage failing: no new work before this (wall ms; 0: no fault seen) */
 };
 
 static void shop_close(struct pipeline *p);
@@ -1077,7 +1078,8 @@ static enum rs_err close_draft(struct pipeline *p, const struct cfg *cfg,
   }
 out:
   if(rc)
-    log_err("order %s: cannot close the draft: %s", o->order.id, store_errmsg(p->st));
+    log_rl(LOG_LVL_ERR, "store-orders", "order %s: cannot close the draft: %s", o->order.id,
+           store_errmsg(p->st));
   rs_buf_free(&cause);
   free(joined);
   free(json);
@@ -2239,6 +2241,19 @@ enum rs_err pipeline_tick(struct pipeline *p, const struct cfg *cfg, int64_t now
   }
   p->in_tick = true;
   drain_answers(p, cfg, now_ms);
+  if(store_fault(p->st, NULL, 0, NULL, NULL)) {
+    /* the database takes no writes: one pass per PIPELINE_FAULT_PASS_MS (real) */
+    if(p->fault_pass && now_ms < p->fault_pass) {
+      due_at(p, p->fault_pass);
+      p->in_tick = false;
+      return RS_OK;
+    }
+    p->fault_pass = now_ms + (scaled(p, PIPELINE_FAULT_PASS_MS) > 0
+                                  ? scaled(p, PIPELINE_FAULT_PASS_MS)
+                                  : 1);
+  }
+  else
+    p->fault_pass = 0;
   r = batch_lines(p, cfg, now_ms);
   rc = rc ? rc : r;
   r = close_drafts(p, cfg, now_ms);
@@ -2252,6 +2267,8 @@ enum rs_err pipeline_tick(struct pipeline *p, const struct cfg *cfg, int64_t now
   rc = rc ? rc : r;
   drain_answers(p, cfg, now_ms);
   p->in_tick = false;
+  if(p->fault_pass && store_fault(p->st, NULL, 0, NULL, NULL))
+    due_at(p, p->fault_pass);
   rebuild_alerts(p, cfg);
   return rc;
 }

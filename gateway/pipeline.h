@@ -78,6 +78,14 @@ struct pipeline_shop_ops {
   enum commerce_lookup (*get_product)(void *ctx, const char *sku, struct commerce_product *out);
 };
 
+/*
+ * While the database cannot be written (store_fault(): disk full, I/O
+ * error), the pipeline starts new work (batching, closing drafts, the
+ * outbox, status polls) at most once per this many real ms: a shop answer
+ * that cannot be recorded is not asked for again at once (a POST or product
+ * lookup at every answer, hundreds a second).
+ */
+#define PIPELINE_FAULT_PASS_MS 5000
 /* Default backoff: first ceiling 1 s, longest 1 h (real time). */
 #define PIPELINE_BACKOFF_BASE_MS 1000
 #define PIPELINE_BACKOFF_CAP_MS  3600000

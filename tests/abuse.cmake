@@ -50,10 +50,11 @@ endforeach()
 
 # Orders: restockd against a hostile shop (tests/test_abuse_shop.py): garbage,
 # another order's answer, redirect loops, a byte a second, a reset mid-answer,
-# 2 MiB answers, a status answer for another order, 500 pages. restockd keeps
+# 2 MiB answers, a status answer for another order, 500 pages, a database that
+# cannot record the shop's answer (fsize: no POST storm). restockd keeps
 # running, the log names what was wrong, and across a restart the shop holds
 # the order exactly once and the database agrees.
-foreach(case garbage200 otherref redirect drip reset bigbody statusother status500)
+foreach(case garbage200 otherref redirect drip reset bigbody statusother status500 fsize)
   add_test(NAME abuse_shop_${case}
            COMMAND ${RESTOCK_PYTHON} ${RESTOCK_TEST_DIR}/test_abuse_shop.py $<TARGET_FILE:restockd>
                    $<TARGET_FILE:restockctl> $<TARGET_FILE:ctl_seed> ${case})

@@ -23,7 +23,13 @@ CASE:
   bigbody      POST answered 200 with 2 MiB of JSON
   statusother  status GET answered 200 "delivered" for another shop order id
   status500    status GET answered 500 with an HTML page, then correctly
+  fsize        a correct shop, but restockd's database cannot be written (a file
+               size limit, RLIMIT_FSIZE, put on the running daemon while the
+               first POST is on the wire): the shop's acceptance cannot be recorded, and
+               the POST went out again at once, hundreds of times a second; now
+               the pipeline waits 5 s between passes while storage fails
 """
+import resource
 import json
 import os
 import signal
@@ -82,6 +88,9 @@ class Shop:
         self.posts = []  # (key, body) of every POST
         self.gets = 0
         self.status = "accepted"
+        self.gate = threading.Event()  # fsize: the first POST waits for it
+        if case != "fsize":
+            self.gate.set()
         shop = self
 
         class Handler(socketserver.BaseRequestHandler):
@@ -153,6 +162,7 @@ class Shop:
     def post(self, s, key, body):
         with self.lock:
             self.posts.append((key, body))
+        self.gate.wait(60)
         c = self.case
         bad = not c.startswith("status") and self.take_bad()
         if bad and c == "garbage200":
@@ -207,6 +217,7 @@ EXPECT = {
     "bigbody": "1 MiB",
     "statusother": "SO-777777",
     "status500": "HTTP 500",
+    "fsize": "but that is not recorded",
 }
 
 
@@ -232,6 +243,8 @@ def healthz(port):
     try:
         with urllib.request.urlopen("http://127.0.0.1:%d/healthz" % port, timeout=5) as r:
             return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
     except Exception as e:  # noqa: BLE001: any failure is the answer
         return str(e)
 
@@ -250,15 +263,25 @@ def main():
         f.write(CONFIG % {"http": http, "db": db, "shop": shop.port})
     oid = subprocess.run([SEED, db, "press-1/filter", "FLT-100", "2", "4250"], capture_output=True,
                          text=True, check=True).stdout.strip()
-    r = subprocess.run([CTL, "--config", cfg, "orders", "approve", oid], capture_output=True,
-                       text=True)
-    if r.returncode:
-        fail("approve: " + r.stderr)
+    def approve():
+        r = subprocess.run([CTL, "--config", cfg, "orders", "approve", oid], capture_output=True,
+                           text=True)
+        if r.returncode:
+            fail("approve: " + r.stderr)
+    approve()
     procs = []
 
     def start():
+        # stderr through a pipe: the fsize case's limit would stop writes to a log file
         p = subprocess.Popen([RESTOCKD, "--config", cfg], stdout=subprocess.DEVNULL,
-                             stderr=open(log, "a"))
+                             stderr=subprocess.PIPE, text=True)
+
+        def copy():
+            with open(log, "a") as f:
+                for ln in iter(p.stderr.readline, ""):
+                    f.write(ln)
+                    f.flush()
+        threading.Thread(target=copy, daemon=True).start()
         procs.append(p)
         wait_for("/healthz", lambda: healthz(http) == 200)
         return p
@@ -269,7 +292,24 @@ def main():
 
     try:
         p = start()
-        if CASE in ("statusother", "status500"):
+        if CASE == "fsize":
+            wait_for("the first POST", lambda: shop.posts)  # held by the shop until the gate
+            resource.prlimit(p.pid, resource.RLIMIT_FSIZE, (4096, resource.RLIM_INFINITY))
+            shop.gate.set()
+            wait_for("the shop's acceptance", lambda: shop.orders)
+            wait_for("restockd's log to say %r" % EXPECT[CASE], lambda: EXPECT[CASE] in logtext())
+            n0 = len(shop.posts)
+            time.sleep(5)  # a pass every 5 s while storage fails: 1 or 2 POSTs, not hundreds
+            if len(shop.posts) - n0 > 3:
+                fail("%d POSTs in 5 s while the database cannot record the answer"
+                     % (len(shop.posts) - n0))
+            if healthz(http) != 503:
+                fail("/healthz says %s while the database cannot be written" % healthz(http))
+            resource.prlimit(p.pid, resource.RLIMIT_FSIZE,
+                             (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+            wait_for("submitted", lambda: [x for x in orders(cfg)
+                                           if x["id"] == oid][0]["state"] == "submitted")
+        elif CASE in ("statusother", "status500"):
             wait_for("submission", lambda: shop.orders)
             shop.status = "accepted"
             wait_for("the bad status answers", lambda: shop.bad == 0)
