@@ -148,6 +148,39 @@ static int64_t feed_falling(struct env *e, int64_t t, double from, int n)
   return feed_falling_by(e, t, from, n, 1.0);
 }
 
+/* store_readings_range()'s callback: counts the readings into *(int *)ud. */
+static int count_reading(void *ud, const char *device, const char *point, int64_t time_ms,
+                         double value)
+{
+  (void)device;
+  (void)point;
+  (void)time_ms;
+  (void)value;
+  (*(int *)ud)++;
+  return 0;
+}
+
+/*
+ * A level that does not move, read every hour (poll_interval = heartbeat =
+ * 1 h) on the scheduler's grid: every other poll comes 0.2 s late, so the
+ * next one is 0.2 s short of an hour after it. Every reading is stored (the
+ * heartbeat counts from 1023/1024 of it on); before, every other one was not.
+ */
+static void test_heartbeat_on_grid(void **state)
+{
+  struct env e;
+  int i, n = 0;
+  (void)state;
+  env_open(&e);
+  for(i = 0; i < 24; i++)
+    submit(&e, "lvl", T0 + i * HOUR_MS + (i % 2 ? 200 : 0), 80);
+  assert_int_equal(reading_path_commit(e.rp), RS_OK);
+  assert_int_equal(store_readings_range(e.st, "m1", "lvl", T0, T0 + 25 * HOUR_MS, count_reading, &n),
+                   RS_OK);
+  assert_int_equal(n, 24);
+  env_close(&e);
+}
+
 /* Open e and feed its filter falling 40 hours from T0; *s is the snapshot after the
    last reading (days left known). Returns that reading's time. */
 static int64_t env_open_fallen(struct env *e, struct rule_snapshot *s)
@@ -674,16 +707,6 @@ static void test_restart_corrupt_fed_ms(void **state)
     assert_true(after.vars[EXPR_VAR_DAYS_LEFT_P10] == before.vars[EXPR_VAR_DAYS_LEFT_P10]);
   }
   env_close(&e);
-}
-
-static int count_reading(void *ud, const char *device, const char *point, int64_t t, double v)
-{
-  (void)device;
-  (void)point;
-  (void)t;
-  (void)v;
-  (*(int *)ud)++;
-  return 0;
 }
 
 /*
@@ -1501,6 +1524,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_snapshot_carries_prediction),
+      cmocka_unit_test(test_heartbeat_on_grid),
       cmocka_unit_test(test_calendar_shutdown_ahead),
       cmocka_unit_test(test_risk_right_after_replacement),
       cmocka_unit_test(test_shelf_bounds_from_intervals),
