@@ -64,6 +64,9 @@ struct ld {
   struct cfg_device *devs;
   struct devx *devx;
   size_t ndev, capdev;
+  /* the distinct point lists kept so far (devices with the same points share one) */
+  struct ptlist *ptl;
+  size_t nptl, capptl;
   struct cfg_rule *rules;
   struct rulex *rulex;
   size_t nrule, caprule;
@@ -78,6 +81,13 @@ struct ld {
   bool public_url_set;
   struct cfg_kctx kc; /* the walker's view of the fields above (kc()) */
   struct cfg_strset strs; /* the load's strings, each kept once (cfg_intern) */
+};
+
+/* A device's point list, kept once in the config's arena (share_points()). */
+struct ptlist {
+  uint64_t h;
+  const struct cfg_point *pts;
+  size_t n;
 };
 
 static const char *const tok_transport[] = {"modbus-tcp", "modbus-rtu", "coap", NULL};
@@ -1241,6 +1251,56 @@ static void load_consumables(struct ld *ld, struct cfg_device *d, const struct c
   }
 }
 
+/* FNV-1a over n bytes. */
+static uint64_t hash_bytes(const void *buf, size_t n)
+{
+  const unsigned char *b = buf;
+  uint64_t h = 1469598103934665603ull;
+  size_t i;
+  for(i = 0; i < n; i++) {
+    h ^= b[i];
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+/*
+ * Devices with the same points (ids, registers, types, scales: a fleet of one
+ * machine) share one list in the config (RSS, docs/BENCHMARKS.md; the config
+ * is read-only after loading). d's points were the last thing allocated in
+ * the config's arena since mark m when no string was interned meanwhile
+ * (n_strs: the interned count before) and the load has no new error
+ * (n_errs): then a list equal byte for byte (every pointer in it is to an
+ * interned string, so equal pointers are equal strings; unused bytes are
+ * zeroed) replaces it and the arena is rewound to m. Otherwise d's list is
+ * remembered for the next devices.
+ */
+static void share_points(struct ld *ld, struct cfg_device *d, const struct rs_arena_mark *m,
+                         size_t n_strs, size_t n_errs)
+{
+  size_t bytes = d->n_points * sizeof(*d->points), i;
+  uint64_t h;
+  if(!d->n_points || ld->dc.n_errors != n_errs)
+    return;
+  h = hash_bytes(d->points, bytes);
+  for(i = 0; i < ld->nptl; i++) {
+    if(ld->ptl[i].h == h && ld->ptl[i].n == d->n_points && !memcmp(ld->ptl[i].pts, d->points, bytes))
+      break;
+  }
+  if(i < ld->nptl && ld->strs.n == n_strs) {
+    rs_arena_rewind(ld->A, m);
+    d->points = (struct cfg_point *)(uintptr_t)ld->ptl[i].pts;
+    return;
+  }
+  if(i < ld->nptl)
+    return;
+  if(ld->nptl == ld->capptl) {
+    ld->capptl = ld->capptl ? 2 * ld->capptl : 16;
+    ld->ptl = rs_xrealloc(ld->ptl, ld->capptl * sizeof(*ld->ptl));
+  }
+  ld->ptl[ld->nptl++] = (struct ptlist){h, d->points, d->n_points};
+}
+
 static void load_device(struct ld *ld, const struct cfg_node *it, const char *p)
 {
   static const struct calt tcp_alt[] = {{k_rtu, NK(k_rtu), "it belongs to modbus-rtu"},
@@ -1327,8 +1387,13 @@ static void load_device(struct ld *ld, const struct cfg_node *it, const char *p)
     }
   }
   if(x.transport_ok) {
-    if((n = wc(&w, "points", CFG_N_SEQ)))
+    if((n = wc(&w, "points", CFG_N_SEQ))) {
+      struct rs_arena_mark m;
+      size_t n_strs = ld->strs.n, n_errs = ld->dc.n_errors;
+      rs_arena_mark(ld->A, &m);
       cfg_load_points(kc(ld), &d, n, p, NULL);
+      share_points(ld, &d, &m, n_strs, n_errs);
+    }
     if((n = wc(&w, "consumables", CFG_N_SEQ)))
       load_consumables(ld, &d, n, p);
   }
@@ -1880,6 +1945,7 @@ static int ld_finish(struct ld *ld, struct cfg **out, struct cfg_diags *diags)
   }
 
   FREE_NULL(ld->devx);
+  FREE_NULL(ld->ptl);
   FREE_NULL(ld->rulex);
   FREE_NULL(ld->refs);
   cfg_strset_free(&ld->strs);

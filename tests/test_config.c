@@ -948,6 +948,50 @@ static void test_continuous_polling(void **state)
  * second 'devices' key is a duplicate whose list is ignored; many devices
  * load whole, each with its points and consumables.
  */
+/* Devices with the same points keep one list (RSS); each still reads its own
+   point by its own consumables, and a device whose points differ keeps its own. */
+static void test_devices_same_points_shared(void **state)
+{
+  static const char restock[] = "gateway: {id: gw}\n"
+                                "orders: {currency: EUR}\n"
+                                "suppliers: [{id: acme}]\n"
+                                "catalog: [{sku: S-1, supplier: acme, unit_price: \"1.00\"}]\n";
+  struct cfg_diags diags = {0};
+  struct cfg *cfg = NULL;
+  size_t i;
+  (void)state;
+  assert_int_equal(load_bufs(restock, "devices.d/a.yaml",
+                             "devices:\n"
+                             "  - id: m1\n"
+                             "    transport: {type: modbus-tcp, host: h1}\n"
+                             "    points: [{id: p0, register: holding, address: 0}, {id: p1, register: holding, address: 1}]\n"
+                             "    consumables: [{id: c, sku: S-1, level: {point: p1, full: 100, empty: 0}}]\n"
+                             "  - id: m2\n"
+                             "    transport: {type: modbus-tcp, host: h2}\n"
+                             "    points: [{id: p0, register: holding, address: 0}, {id: p1, register: holding, address: 1}]\n"
+                             "    consumables: [{id: c, sku: S-1, level: {point: p1, full: 100, empty: 0}}]\n"
+                             "  - id: m3\n"
+                             "    transport: {type: modbus-tcp, host: h3}\n"
+                             "    points: [{id: p0, register: holding, address: 0}, {id: p1, register: holding, address: 2}]\n"
+                             "    consumables: [{id: c, sku: S-1, level: {point: p1, full: 100, empty: 0}}]\n",
+                             &diags, &cfg),
+                   0);
+  assert_non_null(cfg);
+  assert_int_equal(cfg->n_devices, 3);
+  assert_ptr_equal(cfg->devices[0].points, cfg->devices[1].points);
+  assert_ptr_not_equal(cfg->devices[0].points, cfg->devices[2].points);
+  for(i = 0; i < 3; i++) {
+    const struct cfg_consumable *c = &cfg->devices[i].consumables[0];
+    assert_ptr_equal(c->device, &cfg->devices[i]);
+    assert_ptr_equal(c->point, &cfg->devices[i].points[1]);
+    assert_string_equal(c->point->id, "p1");
+  }
+  assert_int_equal(cfg->devices[2].points[1].address, 2);
+  assert_int_equal(cfg->devices[1].points[1].address, 1);
+  cfg_free(cfg);
+  cfg_diags_free(&diags);
+}
+
 static void test_devices_streamed(void **state)
 {
   static const char restock[] = "gateway: {id: gw}\n"
@@ -1029,6 +1073,7 @@ int main(void)
     cmocka_unit_test(test_huge_mapping_is_quick),
     cmocka_unit_test(test_depth_cap),
     cmocka_unit_test(test_devices_streamed),
+    cmocka_unit_test(test_devices_same_points_shared),
     cmocka_unit_test(test_diags_in_file_order),
     cmocka_unit_test(test_stockout_risk),
     cmocka_unit_test(test_calendar),
