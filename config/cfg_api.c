@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include "config/config.h"
 #include "base/rs_util.h"
@@ -233,4 +234,19 @@ double cfg_calendar_days(const struct cfg *cfg, int64_t now_ms, double open)
     t += b - (a > now ? a : now);
   }
   return (t - now) / 86400000.0;
+}
+
+/* Day `ms` (UTC) as "YYYY-MM-DD" into out (11 bytes). */
+static void fmt_day(int64_t ms, char out[11])
+{
+  time_t t = (time_t)(ms / 1000);
+  struct tm tm;
+  if(!gmtime_r(&t, &tm) || strftime(out, 11, "%Y-%m-%d", &tm) != 10)
+    (void)rs_strlcpy(out, "?", 11);
+}
+
+void cfg_closed_days(const struct cfg_closed *c, char from[11], char to[11])
+{
+  fmt_day(c->from_ms, from);
+  fmt_day(c->to_ms - 86400000, to);
 }

@@ -398,6 +398,8 @@ double cfg_open_days(const struct cfg *cfg, int64_t now_ms, double days);
  * running time (days_left) becomes calendar time with it.
  */
 double cfg_calendar_days(const struct cfg *cfg, int64_t now_ms, double open);
+/* A closed period's first and last closed days as "YYYY-MM-DD" (from and to, 11 bytes each). */
+void cfg_closed_days(const struct cfg_closed *c, char from[11], char to[11]);
 
 /* Lookups; NULL when absent. */
 struct cfg_device *cfg_find_device(const struct cfg *cfg, const char *id);

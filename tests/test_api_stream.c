@@ -45,7 +45,12 @@ static const char restock_yaml[] =
     "orders: {currency: EUR}\n"
     "catalog:\n"
     "  - {sku: F-1, supplier: acme, unit_price: \"10.00\", currency: EUR, lead_time: 3d}\n"
-    "suppliers: [{id: acme}]\n";
+    "suppliers: [{id: acme}]\n"
+    /* T0 is inside the first closed period: the status's gateway.next_closed names it */
+    "calendar:\n"
+    "  closed:\n"
+    "    - {from: 2028-07-10, to: 2028-07-14}\n"
+    "    - {from: 2027-12-24, to: 2028-01-02, name: year end}\n";
 
 struct env {
   char dir[64];
@@ -176,7 +181,7 @@ static json_t *ref_list(const struct status_view *v, bool devices)
 }
 
 /*
- * /api/v1/status: {"gateway": {id, version, time, uptime_s, time_scale},
+ * /api/v1/status: {"gateway": {id, version, time, uptime_s, time_scale, next_closed},
  * "devices", "consumables", "orders" (the open ones), "alerts"}.
  */
 static json_t *ref_status(const struct api_gateway_info *g, const struct status_view *v,
@@ -193,9 +198,10 @@ static json_t *ref_status(const struct api_gateway_info *g, const struct status_
   for(i = 0; i < nal; i++)
     assert_int_equal(json_array_append_new(alerts, json_string(al[i])), 0);
   status_alerts_free(al, nal);
-  j = json_pack("{s:{s:s,s:s,s:s,s:I,s:f},s:O,s:O,s:O,s:o}", "gateway", "id", g->id, "version",
-                g->version, "time", when, "uptime_s", (json_int_t)g->uptime_s, "time_scale",
-                g->time_scale, "devices", json_object_get(devs, "devices"), "consumables",
+  j = json_pack("{s:{s:s,s:s,s:s,s:I,s:f,s:{s:s,s:s,s:s,s:b}},s:O,s:O,s:O,s:o}", "gateway", "id",
+                g->id, "version", g->version, "time", when, "uptime_s", (json_int_t)g->uptime_s,
+                "time_scale", g->time_scale, "next_closed", "name", "year end", "from",
+                "2027-12-24", "to", "2028-01-02", "now", 1, "devices", json_object_get(devs, "devices"), "consumables",
                 json_object_get(cons, "consumables"), "orders", json_object_get(orders, "orders"),
                 "alerts", alerts);
   assert_non_null(j);
@@ -539,11 +545,40 @@ static void test_dashboard_parts(void **state)
   env_close(&e);
 }
 
+/*
+ * The page's header names the plant calendar's closed period now or next
+ * (restock.yaml calendar): at T0 the year-end closure, after it the July one
+ * (no name: its days only), after both nothing.
+ */
+static void test_page_header_next_closed(void **state)
+{
+  struct env e;
+  struct rs_buf o = {0};
+  struct html_frame f = {.title = "Status", .now_ms = T0};
+  (void)state;
+  env_open(&e);
+  f.cfg = e.cfg;
+  html_page_start(&o, &f);
+  assert_non_null(o.data);
+  assert_non_null(strstr(o.data, "closed now: year end 2027-12-24 to 2028-01-02</p>"));
+  rs_buf_free(&o);
+  f.now_ms = T0 + 7 * 86400000LL; /* 2028-01-04 */
+  html_page_start(&o, &f);
+  assert_non_null(strstr(o.data, "next closed: 2028-07-10 to 2028-07-14</p>"));
+  rs_buf_free(&o);
+  f.now_ms = T0 + 220 * 86400000LL;
+  html_page_start(&o, &f);
+  assert_null(strstr(o.data, "closed"));
+  rs_buf_free(&o);
+  env_close(&e);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_consumables_same_text),
       cmocka_unit_test(test_devices_and_status_same_text),
+      cmocka_unit_test(test_page_header_next_closed),
       cmocka_unit_test(test_stream_outlives_config),
       cmocka_unit_test(test_metrics_parts),
       cmocka_unit_test(test_metrics_heads_once),

@@ -577,7 +577,8 @@ static void test_status_json(void **state)
   json_t *j, *gw, *devs, *cons, *orders, *alerts, *d, *c;
   size_t i;
   bool found_down_alert = false;
-  static const char *const gw_keys[] = {"id", "version", "time", "uptime_s", "time_scale", NULL};
+  static const char *const gw_keys[] = {"id",         "version",     "time", "uptime_s",
+                                       "time_scale", "next_closed", NULL};
   static const char *const dev_keys[] = {
       "id", "transport", "state", "last_success", "consecutive_failures", "rtt_ms", "errors", NULL};
   static const char *const cons_keys[] = {
@@ -603,6 +604,7 @@ static void test_status_json(void **state)
   assert_string_equal(str(gw, "time"), now);
   assert_true(json_is_integer(json_object_get(gw, "uptime_s")));
   assert_true(json_number_value(json_object_get(gw, "time_scale")) == 1.0);
+  assert_true(json_is_null(json_object_get(gw, "next_closed"))); /* no calendar */
 
   devs = json_object_get(j, "devices");
   assert_int_equal(json_array_size(devs), 2);

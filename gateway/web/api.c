@@ -340,13 +340,28 @@ json_t *api_consumable_json(const struct status_consumable *sc)
 }
 
 /* The status document's "gateway" object's members into gw; *bad set on failure. */
-static void gateway_fill(json_t *gw, const struct api_gateway_info *g, bool *bad)
+static void gateway_fill(json_t *gw, const struct api_gateway_info *g, const struct cfg *cfg,
+                         bool *bad)
 {
+  const struct cfg_closed *c = cfg_next_closed(cfg, g->now_ms);
   put(gw, "id", json_string(g->id ? g->id : ""), bad);
   put(gw, "version", json_string(g->version ? g->version : ""), bad);
   put(gw, "time", api_time(g->now_ms), bad);
   put(gw, "uptime_s", json_integer(g->uptime_s), bad);
   put(gw, "time_scale", json_real(g->time_scale), bad);
+  if(c) {
+    /* the plant calendar's closed period now or next (restock.yaml calendar) */
+    char from[11], to[11];
+    json_t *n = json_object();
+    cfg_closed_days(c, from, to);
+    put(n, "name", c->name ? json_string(c->name) : json_null(), bad);
+    put(n, "from", json_string(from), bad);
+    put(n, "to", json_string(to), bad);
+    put(n, "now", json_boolean(g->now_ms >= c->from_ms), bad);
+    put(gw, "next_closed", n, bad);
+  }
+  else
+    put(gw, "next_closed", json_null(), bad);
 }
 
 json_t *api_error_json(const char *code, const char *message)
@@ -467,7 +482,7 @@ enum rs_err api_status_stream(const struct api_gateway_info *g, struct status_vi
   if(bad)
     goto fail;
   /* the text around the two arrays: the gateway object, then the open orders and the alerts */
-  gateway_fill(gw, g, &bad);
+  gateway_fill(gw, g, s->d.cfg, &bad);
   rs_buf_puts(&s->d.doc.head, "{\"gateway\":");
   bad |= dump_into(gw, &s->d.doc.head) != 0;
   gw = NULL;

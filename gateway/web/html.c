@@ -96,6 +96,20 @@ void html_page_start(struct rs_buf *o, const struct html_frame *f)
     }
     if(f->now_ms > 0)
       when(o, f->now_ms);
+    if(f->now_ms > 0 && f->cfg) {
+      /* the plant calendar: the closed period now or next (restock.yaml calendar) */
+      const struct cfg_closed *c = cfg_next_closed(f->cfg, f->now_ms);
+      if(c) {
+        char from[11], to[11];
+        cfg_closed_days(c, from, to);
+        rs_buf_puts(o, f->now_ms >= c->from_ms ? " \xc2\xb7 closed now: " : " \xc2\xb7 next closed: ");
+        if(c->name) {
+          esc(o, c->name);
+          rs_buf_puts(o, " ");
+        }
+        rs_buf_printf(o, "%s to %s", from, to);
+      }
+    }
     rs_buf_puts(o, "</p>");
   }
   rs_buf_puts(o, "</header>\n<main>\n");
