@@ -90,6 +90,20 @@ check "a prediction per consumable every 6h (got $n)" test "$n" -eq 112
 check "first prediction" has "$T/r1.out" '{"time":"2026-01-05T00:00:00Z","event":"prediction","consumable":"printer-2f/ink-cyan","level_pct":'
 check "an order event" has "$T/r1.out" '"event":"order","id":"R-2026'
 check "deterministic order id" has "$T/r1.out" '-REPLAY","state":"draft","supplier":"printshop","lines":[{"consumable":"printer-2f/ink-'
+# the plant calendar of the config (restock.yaml calendar.closed): a prediction made
+# before a planned 3-day closure that the part outlasts gets 3 more days_left
+cp -r "$EX/ink/plant" "$T/calplant"
+printf 'calendar:\n  closed:\n    - {from: 2026-01-10, to: 2026-01-12, name: stocktaking}\n' \
+  >> "$T/calplant/restock.yaml"
+"$CTL" replay --config "$T/calplant" --readings "$T/ink.csv" --every 6h > "$T/rc.out" 2> "$T/rc.err"
+rc=$?
+check "replay with a calendar exits 0" test "$rc" -eq 0
+dl() { grep '"time":"2026-01-06T00:00:00Z","event":"prediction","consumable":"printer-2f/ink-cyan"' "$1" |
+  sed 's/.*"days_left":\([0-9.]*\),.*/\1/'; }
+d0=$(dl "$T/r1.out")
+d1=$(dl "$T/rc.out")
+check "the closure ahead adds its 3 days to days_left ($d0 -> $d1)" \
+  awk -v a="$d0" -v b="$d1" 'BEGIN { exit !(a > 4 && b - a > 2.995 && b - a < 3.005) }'
 # --every changes the prediction cadence only
 "$CTL" replay --config "$EX/ink/plant" --readings "$T/ink.csv" --every 1d > "$T/r3.out" 2>&1
 n=$(grep -c '"event":"prediction"' "$T/r3.out")

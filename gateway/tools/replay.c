@@ -325,7 +325,17 @@ static void print_predictions(struct run *r, int64_t now_ms)
       struct rs_buf b = {0};
       if(c->model == CFG_MODEL_BUTTON)
         continue; /* nothing to predict */
-      (void)reading_path_predict(replay_engine_readings(r->eng), c, now_ms, &pr);
+      if(reading_path_predict(replay_engine_readings(r->eng), c, now_ms, &pr) &&
+         cfg_next_closed(cfg, now_ms)) {
+        /* the plant calendar: the closed time ahead skipped, as the rules see it
+           (reading_path_snapshot) */
+        double d = pr.days_left;
+        pr.days_left = cfg_calendar_days(cfg, now_ms, pr.days_left);
+        pr.days_left_p10 = cfg_calendar_days(cfg, now_ms, pr.days_left_p10);
+        pr.days_left_p90 = cfg_calendar_days(cfg, now_ms, pr.days_left_p90);
+        if(pr.empty_at_ms != INT64_MAX && isfinite(d) && isfinite(pr.days_left))
+          pr.empty_at_ms += (int64_t)llround((pr.days_left - d) * 86400000.0);
+      }
       rs_buf_puts(&b, "{\"time\":");
       json_time(&b, now_ms);
       rs_buf_puts(&b, ",\"event\":\"prediction\",\"consumable\":");
