@@ -103,6 +103,7 @@ struct pipeline {
   size_t n_shop_alerts; /* the first this many of alerts are the shop's (pipeline_shop_alerts) */
   int64_t next_due;
   int64_t fault_pass; /* storage failing: no new work before this (wall ms; 0: no fault seen) */
+  int64_t last_now;   /* the wall time of the last tick (a step back is noticed), 0: none */
 };
 
 static void shop_close(struct pipeline *p);
@@ -2229,6 +2230,47 @@ static void drain_answers(struct pipeline *p, const struct cfg *cfg, int64_t now
   }
 }
 
+/* t moved back by step, but not before now_ms. */
+static int64_t back_by(int64_t t, int64_t step, int64_t now_ms)
+{
+  return t - step > now_ms ? t - step : now_ms;
+}
+
+/*
+ * The wall clock stepped back by step ms (NTP correcting a clock that ran
+ * ahead): what waits on the wall timeline (outbox retries, status polls,
+ * the 401/403 hold and its Retry-Afters) moves back with it, so a wait of a
+ * second does not become a day. Waits already due stay due.
+ */
+static void clock_stepped_back(struct pipeline *p, int64_t step, int64_t now_ms)
+{
+  struct store_rows l;
+  size_t i, moved = 0;
+  for(i = 0; i < p->n_polls; i++)
+    if(p->polls[i].next_ms > now_ms)
+      p->polls[i].next_ms = back_by(p->polls[i].next_ms, step, now_ms);
+  if(p->auth_wait_until > now_ms)
+    p->auth_wait_until = back_by(p->auth_wait_until, step, now_ms);
+  for(i = 0; i < p->n_held; i++)
+    if(p->held[i].not_before > now_ms)
+      p->held[i].not_before = back_by(p->held[i].not_before, step, now_ms);
+  if(p->n_held)
+    hold_save(p);
+  if(list_state(p, STORE_ORDER_APPROVED, &l) == RS_OK) {
+    for(i = 0; i < l.n; i++) {
+      const struct store_order *o = &l.v.orders[i];
+      if(o->next_attempt_ms > now_ms &&
+         store_set_next_attempt(p->st, o->id, back_by(o->next_attempt_ms, step, now_ms),
+                                now_ms) == RS_OK)
+        moved++;
+    }
+    store_rows_free(&l);
+  }
+  log_warn("wall clock stepped back by %.0f s: status polls, holds and %zu order retr%s moved "
+           "back with it",
+           (double)step / 1000.0, moved, moved == 1 ? "y" : "ies");
+}
+
 enum rs_err pipeline_tick(struct pipeline *p, const struct cfg *cfg, int64_t now_ms)
 {
   enum rs_err rc = RS_OK, r;
@@ -2239,6 +2281,9 @@ enum rs_err pipeline_tick(struct pipeline *p, const struct cfg *cfg, int64_t now
     p->rng = (uint64_t)now_ms ^ ((uint64_t)(uintptr_t)p << 16) ^ 0x9e3779b97f4a7c15u;
     p->rng_seeded = true;
   }
+  if(p->last_now && now_ms < p->last_now - PIPELINE_STEP_BACK_MS)
+    clock_stepped_back(p, p->last_now - now_ms, now_ms);
+  p->last_now = now_ms;
   p->in_tick = true;
   drain_answers(p, cfg, now_ms);
   if(store_fault(p->st, NULL, 0, NULL, NULL)) {

@@ -86,6 +86,12 @@ struct pipeline_shop_ops {
  * lookup at every answer, hundreds a second).
  */
 #define PIPELINE_FAULT_PASS_MS 5000
+/*
+ * A tick whose wall time is more than this before the last tick's is a
+ * clock step back: scheduled waits move back with it (pipeline.c,
+ * clock_stepped_back()).
+ */
+#define PIPELINE_STEP_BACK_MS 60000
 /* Default backoff: first ceiling 1 s, longest 1 h (real time). */
 #define PIPELINE_BACKOFF_BASE_MS 1000
 #define PIPELINE_BACKOFF_CAP_MS  3600000

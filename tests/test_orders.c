@@ -1814,6 +1814,46 @@ static void test_insane_clock_ticks_nothing(void **state)
   env_close(&e);
 }
 
+/*
+ * The wall clock steps back a day (NTP correcting a clock that ran ahead): a
+ * retry the shop's 503 put off by at most a second, and the next status poll
+ * due in an hour, come at those delays on the new timeline, not a day later.
+ */
+static void test_clock_step_back(void **state)
+{
+  static const struct step steps[] = {
+      {COMMERCE_RETRY, 503, -1, "HTTP 503: busy"},
+      {COMMERCE_SUBMITTED, 201, -1, NULL},
+  };
+  static const enum commerce_lookup lk[] = {COMMERCE_LOOKUP_OK};
+  static const enum commerce_shop_status stt[] = {COMMERCE_ST_ACCEPTED};
+  struct env e;
+  struct ids ids;
+  (void)state;
+  env_open(&e, true);
+  e.fake.steps = steps;
+  e.fake.n_steps = RS_ARRAY_LEN(steps);
+  e.fake.lookups = lk;
+  e.fake.statuses = stt;
+  e.fake.n_status = 1;
+  add_line_full(&e, "INK-C", 1, e.now, NULL);
+  tick(&e);
+  assert_int_equal(e.fake.submits, 1);
+  assert_int_equal(orders_in(&e, false, STORE_ORDER_APPROVED, &ids), 1);
+  e.now -= D_MS; /* the step */
+  tick(&e);
+  e.now += 1000; /* the first backoff ceiling is 1 s */
+  tick(&e);
+  assert_int_equal(e.fake.submits, 2);
+  assert_int_equal(state_of(&e, ids.v[0]), STORE_ORDER_SUBMITTED);
+  e.now -= D_MS; /* another step, now that it is submitted */
+  tick(&e);
+  e.now += H_MS; /* status_interval */
+  tick(&e);
+  assert_int_equal(e.fake.gets, 1);
+  env_close(&e);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -1843,6 +1883,7 @@ int main(void)
       cmocka_unit_test(test_restart_polls_spread),
       cmocka_unit_test(test_budget_counts_outbox),
       cmocka_unit_test(test_insane_clock_ticks_nothing),
+      cmocka_unit_test(test_clock_step_back),
       cmocka_unit_test(test_mixed_batch_split),
       cmocka_unit_test(test_urgent_line_not_behind_slower),
       cmocka_unit_test(test_calm_line_not_late_behind_slower),
