@@ -64,7 +64,9 @@ struct mbt_conn {
   enum { C_CLOSED, C_RESOLVING, C_CONNECTING, C_READY } state;
   struct evloop_io *io;   /* registered while fd is open */
   struct evloop_timer *tm; /* connect, reply and busy_wait deadlines; kicks */
-  enum { T_NONE, T_CONNECT, T_REPLY, T_SEND, T_FAIL, T_SENDFAIL } tm_kind; /* what the timer is for */
+  /* what the timer is for; T_IDLE: still armed at the last reply's deadline,
+     for nothing (a request soon follows and extends it: write_request()) */
+  enum { T_NONE, T_IDLE, T_CONNECT, T_REPLY, T_SEND, T_FAIL, T_SENDFAIL } tm_kind;
   int pend_errno; /* T_FAIL, T_SENDFAIL: an immediate failure, reported from the timer */
   struct mbt_dev *head, *tail; /* devices waiting; head is the one being served */
   uint16_t tid;                /* the last transaction id sent */
@@ -433,7 +435,7 @@ static int write_request(struct mbt_dev *md)
     return n < 0 ? errno : -1; /* 12 bytes into an empty socket buffer: a broken connection */
   c->waiting = true;
   c->tm_kind = T_REPLY;
-  evloop_timer_arm(c->tm, clock_real_mono_ms() + d->timeout_ms);
+  evloop_timer_extend(c->tm, clock_real_mono_ms() + d->timeout_ms);
   return 0;
 }
 
@@ -469,7 +471,7 @@ static void send_request(struct mbt_dev *md)
  */
 static void conn_kick(struct mbt_conn *c)
 {
-  if(!c->head || c->waiting || c->tm_kind != T_NONE || c->state == C_CONNECTING ||
+  if(!c->head || c->waiting || c->tm_kind > T_IDLE || c->state == C_CONNECTING ||
      c->state == C_RESOLVING)
     return;
   c->tm_kind = T_SEND;
@@ -491,8 +493,12 @@ static void handle_reply(struct mbt_conn *c, const uint8_t *pdu, size_t len, uin
   char what[160];
 
   c->waiting = false;
-  c->tm_kind = T_NONE;
-  evloop_timer_disarm(c->tm);
+  if(md->req + 1 < md->m.plan.n_reqs || d->poll_interval_ms < d->timeout_ms)
+    c->tm_kind = T_IDLE; /* the next request is near: it moves the deadline (no heap work) */
+  else {
+    c->tm_kind = T_NONE;
+    evloop_timer_disarm(c->tm);
+  }
   if(unit != (uint8_t)d->unit_id) {
     (void)rs_snprintf(what, sizeof(what), "reply from unit %u instead of %d", (unsigned)unit,
                       d->unit_id);
@@ -816,7 +822,7 @@ static void mbt_start(struct adapter *a, int64_t wall_ms, adapter_emit_fn emit,
   mbd_begin(&md->m, a->dev);
   md->queued = true;
   RS_QUEUE_PUSH(c->head, c->tail, md, qnext);
-  if(c->head == md && c->state == C_READY && !c->waiting && c->tm_kind == T_NONE &&
+  if(c->head == md && c->state == C_READY && !c->waiting && c->tm_kind <= T_IDLE &&
      md->m.plan.n_reqs > 0) {
     /* an idle connection: the request goes out now, not a loop turn later; a
        failure is reported from the timer (never a callback inside start()) */

@@ -28,7 +28,8 @@ struct evloop_timer {
   struct evloop *l;
   evloop_timer_fn fn;
   void *ud;
-  int64_t due;     /* INT64_MAX: disarmed */
+  int64_t due;     /* its place in the heap; INT64_MAX: disarmed */
+  int64_t want;    /* when it fires: due, or later after evloop_timer_extend() */
   size_t slot;     /* index in l->timers */
   size_t heap_idx; /* index in l->heap; SIZE_MAX: not armed */
   bool dead;
@@ -270,6 +271,7 @@ void evloop_timer_arm(struct evloop_timer *t, int64_t due_ms)
     return;
   t->firing = false;
   t->due = due_ms;
+  t->want = due_ms;
   if(t->heap_idx == SIZE_MAX) {
     heap_put(l, l->n_heap++, t);
     sift_up(l, t->heap_idx);
@@ -278,6 +280,20 @@ void evloop_timer_arm(struct evloop_timer *t, int64_t due_ms)
     sift_up(l, t->heap_idx);
   else
     sift_down(l, t->heap_idx);
+}
+
+/*
+ * A reply deadline pushed later at every request (thousands of connections,
+ * one request each every few ms flat out) leaves the heap alone: t keeps its
+ * place at the earlier due and, when that comes, moves to want instead of
+ * firing. One heap operation per deadline that passes, not two per request.
+ */
+void evloop_timer_extend(struct evloop_timer *t, int64_t due_ms)
+{
+  if(t->heap_idx != SIZE_MAX && !t->dead && t->due <= due_ms)
+    t->want = due_ms;
+  else
+    evloop_timer_arm(t, due_ms);
 }
 
 void evloop_timer_disarm(struct evloop_timer *t)
@@ -397,6 +413,12 @@ int evloop_turn(struct evloop *l, int64_t max_wait_ms)
   l->n_fire = 0;
   while(l->n_heap && l->heap[0]->due <= now) {
     struct evloop_timer *t = l->heap[0];
+    if(t->want > t->due) {
+      /* extended: to its place at the later time (fires now if that passed) */
+      t->due = t->want;
+      sift_down(l, 0);
+      continue;
+    }
     heap_remove(l, t);
     t->due = INT64_MAX;
     t->firing = true;

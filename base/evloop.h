@@ -81,6 +81,10 @@ void evloop_io_del(struct evloop *l, struct evloop_io *io);
 struct evloop_timer *evloop_timer_new(struct evloop *l, evloop_timer_fn fn, void *ud);
 /* (Re)arm t to fire once at real monotonic ms due (at the next turn if past). */
 void evloop_timer_arm(struct evloop_timer *t, int64_t due_ms);
+/* Arm t for due_ms when it is disarmed or armed later; armed earlier, it
+   stays put and fires at due_ms instead (O(1): a deadline that only moves
+   later, such as a reply timeout renewed at every request). */
+void evloop_timer_extend(struct evloop_timer *t, int64_t due_ms);
 void evloop_timer_disarm(struct evloop_timer *t);
 /* Disarm and free t. NULL is fine. */
 void evloop_timer_free(struct evloop_timer *t);

@@ -105,6 +105,52 @@ static void test_dispatch(void **state)
   evloop_free(c.l);
 }
 
+/*
+ * evloop_timer_extend(): a timer moved later fires at the later time, not at
+ * the earlier place it kept in the heap; moved earlier or disarmed, it is armed.
+ */
+static void test_extend(void **state)
+{
+  struct ctx c;
+  struct evloop_timer *a, *b;
+  int64_t now;
+  (void)state;
+  memset(&c, 0, sizeof(c));
+  c.l = evloop_new();
+  assert_non_null(c.l);
+  a = evloop_timer_new(c.l, on_a, &c);
+  b = evloop_timer_new(c.l, on_b, &c); /* on_b frees c.t: NULL here */
+  now = clock_real_mono_ms();
+  evloop_timer_arm(a, now + 20);
+  evloop_timer_extend(a, now + 80); /* later: a fires after b */
+  evloop_timer_extend(b, now + 50); /* disarmed: armed */
+  while(c.fires < 2)
+    assert_true(evloop_turn(c.l, 1000) >= 0);
+  assert_memory_equal(c.order, "ba", 2);
+  assert_true(clock_real_mono_ms() >= now + 80); /* never before its extended time */
+  assert_int_equal(evloop_next_timer(c.l), INT64_MAX);
+
+  /* earlier than where it is: moved there */
+  now = clock_real_mono_ms();
+  evloop_timer_arm(a, now + 100000);
+  evloop_timer_extend(a, now + 10);
+  assert_int_equal(evloop_next_timer(c.l), now + 10);
+  while(c.fires < 3)
+    assert_true(evloop_turn(c.l, 1000) >= 0);
+  assert_int_equal(evloop_next_timer(c.l), INT64_MAX);
+
+  /* extended, then disarmed: never fires */
+  evloop_timer_arm(a, clock_real_mono_ms() + 5);
+  evloop_timer_extend(a, clock_real_mono_ms() + 15);
+  evloop_timer_disarm(a);
+  assert_int_equal(evloop_next_timer(c.l), INT64_MAX);
+  (void)evloop_turn(c.l, 30);
+  assert_int_equal(c.fires, 3);
+  evloop_timer_free(a);
+  evloop_timer_free(b);
+  evloop_free(c.l);
+}
+
 /* The turn histogram counts every turn; a long turn shows as lag, then ages out. */
 static void test_measure(void **state)
 {
@@ -133,6 +179,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_dispatch),
+      cmocka_unit_test(test_extend),
       cmocka_unit_test(test_measure),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
