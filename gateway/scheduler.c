@@ -1074,6 +1074,15 @@ size_t scheduler_n_devices(const struct scheduler *s)
   return s->n;
 }
 
+void scheduler_poll_sample(const struct scheduler *s, size_t i, struct sched_poll_sample *out)
+{
+  const struct slot *sl = &s->slots[i];
+  out->id = sl->id;
+  out->rtt_ms = sl->rtt_ms;
+  out->polls = sl->polls;
+  out->failures = sl->n_failed;
+}
+
 void scheduler_device_status(const struct scheduler *s, size_t i, struct sched_device_status *out)
 {
   const struct slot *sl = &s->slots[i];

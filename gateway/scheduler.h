@@ -201,4 +201,13 @@ size_t scheduler_n_devices(const struct scheduler *s);
 /* Status of device i (< scheduler_n_devices()). */
 void scheduler_device_status(const struct scheduler *s, size_t i, struct sched_device_status *out);
 
+/* What the metrics' poll histogram takes from device i after a poll: the
+   status's id, rtt_ms, polls and failures, without filling the rest. */
+struct sched_poll_sample {
+  const char *id; /* valid until the next set_config */
+  int64_t rtt_ms; /* -1 = none */
+  uint64_t polls, failures;
+};
+void scheduler_poll_sample(const struct scheduler *s, size_t i, struct sched_poll_sample *out);
+
 #endif

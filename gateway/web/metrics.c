@@ -52,17 +52,16 @@ void metrics_free(struct metrics *m)
 }
 
 /*
- * The histogram of device st->id (the scheduler's device hint), created
+ * The histogram of device id (the scheduler's device hint), created
  * (counting from the current counters) if new. O(1) per call through the
  * hint's index; a search by id only when the hint is new or moved (a reload).
  */
-static struct hist *hist_for(struct metrics *m, const struct sched_device_status *st, size_t hint,
-                             bool *fresh)
+static struct hist *hist_for(struct metrics *m, const char *id, size_t hint, bool *fresh)
 {
   size_t i;
   struct hist *h;
   *fresh = false;
-  if(hint < m->n_at && m->at[hint] < m->n && !strcmp(m->h[m->at[hint]].device, st->id))
+  if(hint < m->n_at && m->at[hint] < m->n && !strcmp(m->h[m->at[hint]].device, id))
     return &m->h[m->at[hint]];
   if(hint >= m->n_at) {
     size_t n = hint + 1 > 2 * m->n_at ? hint + 1 : 2 * m->n_at;
@@ -72,7 +71,7 @@ static struct hist *hist_for(struct metrics *m, const struct sched_device_status
     m->n_at = n;
   }
   for(i = 0; i < m->n; i++)
-    if(!strcmp(m->h[i].device, st->id)) {
+    if(!strcmp(m->h[i].device, id)) {
       m->at[hint] = i;
       return &m->h[i];
     }
@@ -83,7 +82,7 @@ static struct hist *hist_for(struct metrics *m, const struct sched_device_status
   m->at[hint] = m->n;
   h = &m->h[m->n++];
   memset(h, 0, sizeof(*h));
-  h->device = rs_xstrdup(st->id);
+  h->device = rs_xstrdup(id);
   *fresh = true;
   return h;
 }
@@ -107,13 +106,13 @@ struct sample_ctx {
 static void sample_one(void *ud, size_t i)
 {
   struct sample_ctx *x = ud;
-  struct sched_device_status st;
+  struct sched_poll_sample st;
   struct hist *h;
   bool fresh;
-  scheduler_device_status(x->s, i, &st);
+  scheduler_poll_sample(x->s, i, &st);
   if(!st.id || st.rtt_ms < 0)
     return;
-  h = hist_for(x->m, &st, i, &fresh);
+  h = hist_for(x->m, st.id, i, &fresh);
   h->seen_polls = st.polls;
   h->seen_failures = st.failures;
   hist_observe(h, (double)st.rtt_ms / 1000.0);
