@@ -1316,6 +1316,23 @@ static void test_metrics_promtool(void **state)
   assert_non_null(strstr(r.body.data, "restock_orders{state=\"delivered\"} 1\n"));
   assert_non_null(strstr(r.body.data, "# TYPE restock_poll_duration_seconds histogram\n"));
   assert_non_null(strstr(r.body.data, "restock_poll_duration_seconds_count{device=\"tank-01\"}"));
+  {
+    /* the buckets are cumulative: a poll (the fake adapter's take no time) is
+       in every bucket up to +Inf, which holds the count */
+    const char *pc = strstr(r.body.data, "restock_poll_duration_seconds_count{device=\"tank-01\"} ");
+    const char *p10 =
+        strstr(r.body.data, "restock_poll_duration_seconds_bucket{device=\"tank-01\",le=\"10\"} ");
+    const char *pf =
+        strstr(r.body.data, "restock_poll_duration_seconds_bucket{device=\"tank-01\",le=\"0.005\"} ");
+    unsigned long long n;
+    assert_non_null(pc);
+    assert_non_null(p10);
+    assert_non_null(pf);
+    n = strtoull(strchr(pc, '}') + 2, NULL, 10);
+    assert_true(n > 0);
+    assert_int_equal(strtoull(strchr(p10, '}') + 2, NULL, 10), n);
+    assert_true(strtoull(strchr(pf, '}') + 2, NULL, 10) <= n);
+  }
   assert_non_null(strstr(r.body.data, "restock_readings_stored_total "));
   assert_non_null(strstr(r.body.data, "restock_approvals_pending "));
   assert_non_null(strstr(r.body.data, "restock_submission_errors_total 0\n"));

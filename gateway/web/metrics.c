@@ -22,7 +22,7 @@ static const double poll_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 
 struct hist {
   char *device;
   uint64_t seen_polls, seen_failures; /* the scheduler's counters at the last sample */
-  uint64_t counts[N_BUCKETS];         /* cumulative per bound, as exposed */
+  uint64_t counts[N_BUCKETS];         /* per bucket (not cumulative: summed when written) */
   uint64_t count;
   double sum;
 };
@@ -89,10 +89,12 @@ static struct hist *hist_for(struct metrics *m, const char *id, size_t hint, boo
 
 static void hist_observe(struct hist *h, double seconds)
 {
-  size_t b;
-  for(b = 0; b < N_BUCKETS; b++)
-    if(seconds <= poll_buckets[b])
-      h->counts[b]++;
+  size_t b = 0;
+  /* one increment per poll, in its own bucket (above the last: +Inf, count only) */
+  while(b < N_BUCKETS && seconds > poll_buckets[b])
+    b++;
+  if(b < N_BUCKETS)
+    h->counts[b]++;
   h->count++;
   h->sum += seconds;
 }
@@ -397,7 +399,11 @@ static bool fam_item(void *ud, size_t sec, size_t i, struct rs_buf *o)
     dev_item(sec, &s->d.v.devices[i], o);
   else if(sec == SEC_HIST) {
     const struct hist *h = &s->m->h[i];
-    prom_histogram(o, hist_fam.name, "device", h->device, poll_buckets, h->counts, N_BUCKETS,
+    uint64_t cum[N_BUCKETS], run = 0;
+    size_t b;
+    for(b = 0; b < N_BUCKETS; b++)
+      cum[b] = run += h->counts[b];
+    prom_histogram(o, hist_fam.name, "device", h->device, poll_buckets, cum, N_BUCKETS,
                    h->count, h->sum);
   }
   else {
