@@ -59,7 +59,15 @@ does not):
   (s,S)    a min/max reordering rule like Odoo's: when shelf + on order
            falls to s = ceil(lead-time demand), order up to S = s + pack
   perfect  each order placed lead time + 1 day before the shelf and the
-           installed part run out (it knows the future exactly)
+           installed part run out (it knows the future exactly; as many lines
+           of a part on their way at once as that takes)
+  perfect1 perfect information kept to SPEC 7's one open line, as restock is:
+           it drafts only while no line of the part is on its way, as late as
+           it can, enough packs to last from the line's arrival until a line
+           drafted then arrives (a day of margin each). A totals row, and
+           restock's avoidable days against it: what a policy SPEC 7 allows
+           could have avoided (a speed-up while a line is on its way is not
+           met by another line)
 """
 import argparse
 import calendar
@@ -415,6 +423,23 @@ def run_baseline(parts, days, policy, seed, first_s=0.0, jitter_of=None):
                     need = s.smax - pos
                     qty = math.ceil(need / p["pack"]) * p["pack"]
                     s.order(t, qty)
+            elif policy == "perfect1" and h >= s.next_check and not s.orders:
+                # perfect information kept to SPEC 7's one open line: it drafts only while
+                # no line of the part is on its way, as late as it can, and enough packs that
+                # they last from this line's arrival (or the shelf's end, if later) until a
+                # line drafted on that arrival arrives (a day of margin each; a part standing
+                # empty uses nothing)
+                repl = (p["lead"] * 1.1 + (p["answer_days"] or 0)) * 24
+                left = s.hours_left(t, s.shelf)
+                wait = left - repl - 24
+                if wait <= 0 and (p["approval"] == "auto" or p["answer_days"] is not None):
+                    q = p["pack"]
+                    while (q < 100 * p["pack"] and
+                           s.hours_left(t, s.shelf + q) < max(left, repl + 24) + repl + 24):
+                        q += p["pack"]
+                    s.order(t, q)
+                else:
+                    s.next_check = h + max(1, int(wait))
             elif policy == "perfect" and h >= s.next_check:
                 # order a pack so it arrives 1 day before the installed part, the shelf
                 # and what is on the way run out (as many orders open as that takes)
@@ -834,6 +859,7 @@ def run_once(a, seed, out):
           "on too" % (first_s / DAY))
     ss = summarise_sims(run_baseline(parts, days, "sS", seed, first_s, jitter_of), days)
     pf = summarise_sims(run_baseline(parts, days, "perfect", seed, first_s, jitter_of), days)
+    p1 = summarise_sims(run_baseline(parts, days, "perfect1", seed, first_s, jitter_of), days)
     # stockout days perfect information avoided: hours a policy's part stood empty while
     # perfect information's same part did not (the rest it could not avoid either:
     # parts that start worn with a long lead time)
@@ -843,6 +869,12 @@ def run_once(a, seed, out):
         ss[p["id"]]["avoidable_days"] = sum(1 for h in ss[p["id"]]["empty_hours"]
                                             if h not in ph) / 24.0
         pf[p["id"]]["avoidable_days"] = 0.0
+        # against perfect information kept to one open line (SPEC 7): what a policy that
+        # restock's rules allow could have avoided
+        p1h = set(p1[p["id"]]["empty_hours"])
+        rs[p["id"]]["avoidable_one_line_days"] = avoided_days(rs[p["id"]]["empty_spans"], p1h)
+        p1[p["id"]]["avoidable_days"] = sum(1 for h in p1[p["id"]]["empty_hours"]
+                                            if h not in ph) / 24.0
     answered = lambda p: not (p["approval"] == "required" and p["answer_days"] is None)
     print("\nper part (restock | (s,S) | perfect): stockout days (restock and (s,S): of which "
           "perfect information avoided), shelf mean/max, ordered/fitted, early, doubles")
@@ -866,7 +898,7 @@ def run_once(a, seed, out):
         "policy", "stockout", "avoidable", "after d%d" % WARMUP_DAYS, "parts", "shelf",
         "shelf/pack", "ord/fit", "net", "early", "doubles", "end", "start")
     print(hdr)
-    for name, rows in (("restock", rs), ("(s,S)", ss), ("perfect", pf)):
+    for name, rows in (("restock", rs), ("(s,S)", ss), ("perfect", pf), ("perfect1", p1)):
         t = totals(rows, parts, answered)
         tn = totals(rows, parts, lambda p: not answered(p))
         report[name] = {"answered": t, "never_answered": tn}
@@ -877,6 +909,14 @@ def run_once(a, seed, out):
                                                t["ordered_per_fitted"], t["net_per_fitted"],
                                                t["early"], t["doubles"], t["left"], t["start"],
                                                tn["stockout_days"]))
+    one = {pid: r["avoidable_one_line_days"] for pid, r in rs.items()
+           if answered(next(p for p in parts if p["id"] == pid))}
+    report["restock"]["avoidable_one_line_days"] = sum(one.values())
+    print("restock's avoidable days against perfect1 (perfect information kept to SPEC 7's one "
+          "open line: it drafts only while no line of the part is on its way): %.1f (%s)" % (
+              sum(one.values()), ", ".join("%s %.1f" % (k, v) for k, v in
+                                           sorted(one.items(), key=lambda kv: -kv[1]) if v >= 0.5)
+              or "no part over half a day"))
     print("(avoidable: stockout days in hours when perfect information's same part was not "
           "empty; end: units on the shelf or on the way on the last day; start: spares on the "
           "shelf on day 0. Units are conserved (start + delivered = fitted + shelf), so "
@@ -927,7 +967,7 @@ def run_once(a, seed, out):
               report["(s,S)"]["answered"]["net_per_fitted"],
               report["perfect"]["answered"]["net_per_fitted"]))
     report["first_reading_days"] = first_s / DAY
-    report["per_part"] = {"restock": rs, "sS": ss, "perfect": pf,
+    report["per_part"] = {"restock": rs, "sS": ss, "perfect": pf, "perfect1": p1,
                           "plant": {p["id"]: p for p in parts}}
     print("timing (how far restockd fell behind simulated time): %d polls by restockd's "
           "count of %d hourly rounds; %d readings of %s stored, gap median "
@@ -972,6 +1012,8 @@ def aggregate(reports):
         ("av rate", lambda r: r["restock"]["avoidable_by_cause"]["rate change"], "%.1f"),
         ("av burst", lambda r: r["restock"]["avoidable_by_cause"]["burst"], "%.1f"),
         ("av other", lambda r: r["restock"]["avoidable_by_cause"]["other"], "%.1f"),
+        ("av 1-line", lambda r: r["restock"].get("avoidable_one_line_days", float("nan")),
+         "%.1f"),
         ("shelf/pack", lambda r: r["restock"]["answered"]["shelf_packs"], "%.2f"),
         ("ord/fit", lambda r: r["restock"]["answered"]["ordered_per_fitted"], "%.3f"),
         ("pf ord/fit", lambda r: r["perfect"]["answered"]["ordered_per_fitted"], "%.3f"),
