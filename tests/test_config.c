@@ -940,27 +940,21 @@ static void test_continuous_polling(void **state)
   cfg_diags_free(&diags);
 }
 
-/*
- * A devices file is loaded device by device while it is parsed (the
- * start-up peak): what a user sees is the same as from a whole tree. The
- * errors of devices read before a YAML syntax error further down are not
- * reported (the syntax error alone, as before); paths count the devices; a
- * second 'devices' key is a duplicate whose list is ignored; many devices
- * load whole, each with its points and consumables.
- */
+/* A restock.yaml with one SKU, S-1, for the devices.d tests below. */
+static const char restock_one_sku[] = "gateway: {id: gw}\n"
+                                      "orders: {currency: EUR}\n"
+                                      "suppliers: [{id: acme}]\n"
+                                      "catalog: [{sku: S-1, supplier: acme, unit_price: \"1.00\"}]\n";
+
 /* Devices with the same points keep one list (RSS); each still reads its own
    point by its own consumables, and a device whose points differ keeps its own. */
 static void test_devices_same_points_shared(void **state)
 {
-  static const char restock[] = "gateway: {id: gw}\n"
-                                "orders: {currency: EUR}\n"
-                                "suppliers: [{id: acme}]\n"
-                                "catalog: [{sku: S-1, supplier: acme, unit_price: \"1.00\"}]\n";
   struct cfg_diags diags = {0};
   struct cfg *cfg = NULL;
   size_t i;
   (void)state;
-  assert_int_equal(load_bufs(restock, "devices.d/a.yaml",
+  assert_int_equal(load_bufs(restock_one_sku, "devices.d/a.yaml",
                              "devices:\n"
                              "  - id: m1\n"
                              "    transport: {type: modbus-tcp, host: h1}\n"
@@ -992,19 +986,23 @@ static void test_devices_same_points_shared(void **state)
   cfg_diags_free(&diags);
 }
 
+/*
+ * A devices file is loaded device by device while it is parsed (the
+ * start-up peak): what a user sees is the same as from a whole tree. The
+ * errors of devices read before a YAML syntax error further down are not
+ * reported (the syntax error alone, as before); paths count the devices; a
+ * second 'devices' key is a duplicate whose list is ignored; many devices
+ * load whole, each with its points and consumables.
+ */
 static void test_devices_streamed(void **state)
 {
-  static const char restock[] = "gateway: {id: gw}\n"
-                                "orders: {currency: EUR}\n"
-                                "suppliers: [{id: acme}]\n"
-                                "catalog: [{sku: S-1, supplier: acme, unit_price: \"1.00\"}]\n";
   struct cfg_diags diags = {0};
   struct cfg *cfg = NULL;
   struct rs_buf b = {0};
   size_t i;
   (void)state;
   /* device 0 has an unknown key; line 4 is not YAML */
-  assert_int_equal(load_bufs(restock, "devices.d/a.yaml",
+  assert_int_equal(load_bufs(restock_one_sku, "devices.d/a.yaml",
                              "devices:\n"
                              "  - {id: a, transport: {type: modbus-tcp, host: h}, colour: red}\n"
                              "  - id: b\n"
@@ -1017,7 +1015,7 @@ static void test_devices_streamed(void **state)
   cfg_diags_free(&diags);
 
   /* the third device's error names devices[2]; the second list is a duplicate key */
-  assert_int_equal(load_bufs(restock, "devices.d/a.yaml",
+  assert_int_equal(load_bufs(restock_one_sku, "devices.d/a.yaml",
                              "devices:\n"
                              "  - {id: a, transport: {type: modbus-tcp, host: h}}\n"
                              "  - [not, a, mapping]\n"
@@ -1047,7 +1045,7 @@ static void test_devices_streamed(void **state)
                     j, j);
   }
   assert_false(b.oom);
-  assert_int_equal(load_bufs(restock, "devices.d/big.yaml", b.data, &diags, &cfg), 0);
+  assert_int_equal(load_bufs(restock_one_sku, "devices.d/big.yaml", b.data, &diags, &cfg), 0);
   assert_int_equal(diags.n, 0);
   assert_int_equal(cfg->n_devices, 300);
   assert_int_equal(cfg->n_points, 3000);
