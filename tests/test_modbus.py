@@ -16,6 +16,9 @@ CASE is one of:
                 counted per kind; always-busy counted as exception_6
   hostile       short, oversized, garbage, wrong-count, wrong-function
                 replies and closed connections: no crash, every fault counted
+  split         every reply cut in two writes at each byte position in turn, a late
+                reply to the previous request in front of every third: every value
+                read right, no error counted (a frame's part kept between reads)
   garbage       a device that answers every request, but only with garbage,
                 is counted as malformed and shown down after down_after
   down_restart  device down at start, then up; killed and restarted on the
@@ -472,6 +475,27 @@ def case_hostile(args):
           "no sanitizer report")
     rc, out, _ = probe(args, cfg, "evil", "--json")
     check(rc == 1, "probe of the hostile device exits 1 (rc %d)" % rc)
+
+
+def case_split(args):
+    port, good = bad_and_good(args, "split", 42)
+    pts = ("      - {id: a, register: holding, address: 0, type: uint16}\n"
+           "      - {id: b, register: holding, address: 1, type: uint16}\n")
+    cfg = write_config(args, "split", tcp_device(
+        "cut", port, ["poll_interval: 50ms", "timeout: 2s", "retries: 0"], pts)
+        + tcp_device("good", good, ["poll_interval: 100ms"]))
+    # the reply is 13 bytes: 12 cut positions; 30 polls take each one twice or more
+    readings, status, _ = poll_until(
+        args, cfg, lambda o: o.n.get("cut", 0) >= 60, "30 polls of the device cutting its replies")
+    stderr = poll_stderr(args)
+    cut = [r for r in readings if r["device"] == "cut"]
+    bad = [r for r in cut if r["error"] != "ok" or r["value"] != (40 if r["point"] == "a" else 41)]
+    check(len(cut) >= 60 and not bad,
+          "every cut reply read right: a 40, b 41 (%d readings, wrong: %r)" % (len(cut), bad[:3]))
+    check(status["cut"]["errors"] == {}, "no error counted (%r)" % status["cut"]["errors"])
+    check(status["cut"]["up"] == 1, "the device is up (%r)" % status["cut"])
+    check("AddressSanitizer" not in stderr and "runtime error" not in stderr,
+          "no sanitizer report")
 
 
 def case_garbage(args):

@@ -11,6 +11,11 @@ MODE:
   garbage  answer every request, on a connection that stays open, with
            garbage k mod 3: random bytes, fewer registers than asked, or
            another function code (a device that only answers nonsense)
+  split    answer every read of holding registers rightly (register a reads
+           40 + a), each reply sent in two writes 30 ms apart, cut after
+           byte 1, 2, ... of the frame in turn (request k, counted over all
+           connections); every third reply is preceded, in its first write,
+           by a late copy of the previous transaction's reply
 Prints "ready" once it listens.
 """
 import os
@@ -18,6 +23,7 @@ import socket
 import struct
 import sys
 import threading
+import time
 
 
 def faults(req, k):
@@ -40,6 +46,19 @@ def faults(req, k):
     return b"", True  # close
 
 
+def split_reply(req, k):
+    """Request k's right answer as (first write, second write) for mode split."""
+    tid, _pid, _ln, unit, fc, addr, count = struct.unpack(">HHHBBHH", req[:12])
+    pdu = struct.pack(">BB", fc, 2 * count) + b"".join(
+        struct.pack(">H", 40 + addr + i) for i in range(count))
+    frame = struct.pack(">HHHB", tid, 0, len(pdu) + 1, unit) + pdu
+    cut = 1 + k % (len(frame) - 1)
+    late = b""
+    if k % 3 == 2:
+        late = struct.pack(">HHHB", (tid - 1) & 0xFFFF, 0, len(pdu) + 1, unit) + pdu
+    return late + frame[:cut], frame[cut:]
+
+
 COUNTER = [0]
 LOCK = threading.Lock()
 
@@ -55,6 +74,12 @@ def client(conn, mode):
             with LOCK:
                 k = COUNTER[0]
                 COUNTER[0] += 1
+            if mode == "split":
+                first, second = split_reply(req, k)
+                conn.sendall(first)
+                time.sleep(0.03)
+                conn.sendall(second)
+                continue
             if mode == "garbage":
                 k = 2 + k % 3
             reply, close = faults(req, k)
@@ -76,6 +101,7 @@ def main():
     print("ready", flush=True)
     while True:
         conn, _ = ls.accept()
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         threading.Thread(target=client, args=(conn, mode), daemon=True).start()
 
 
