@@ -1282,23 +1282,60 @@ static double idle_days_life(const struct cons_state *cs)
 }
 
 /*
+ * days (calendar days from now_ms, the part's week f in them) with the plant
+ * calendar's closed periods ahead skipped over, in the part's working time:
+ * the working days it covers (predict_work_days) are spent on the open days
+ * only, so a closed day the week already skips (a Saturday-only part's
+ * Tuesday) adds nothing. A part running out as the plant closes is needed
+ * again when it opens. Without a week (f all 1) this is cfg_calendar_days().
+ */
+static double closed_calendar_days(const struct cfg *cfg, const double f[7], int64_t now_ms,
+                                   double days)
+{
+  double work;
+  int64_t t = now_ms;
+  size_t i;
+  if(!(days > 0) || isinf(days) || days > 1e6) /* (a million days: no shutdown matters) */
+    return cfg_calendar_days(cfg, now_ms, days);
+  work = predict_work_days(f, now_ms, now_ms + (int64_t)llround(days * 86400000.0));
+  for(i = 0; i < cfg->calendar.n_closed; i++) {
+    const struct cfg_closed *c = &cfg->calendar.closed[i];
+    if(c->to_ms <= t)
+      continue;
+    if(c->from_ms > t) {
+      double w = predict_work_days(f, t, c->from_ms);
+      if(w > work)
+        break;
+      work -= w;
+    }
+    t = c->to_ms;
+  }
+  return (double)(t - now_ms) / 86400000.0 + predict_calendar_days(f, t, work);
+}
+
+/*
  * The plant calendar on a snapshot's figures: days_left, its bounds, cover and
  * position are running time from now_ms (the predictor's, and work_figures'
  * weekly profile on top), each becomes calendar time with the closed periods
- * ahead skipped over (cfg_calendar_days); empty_at moves with days_left.
- * Nothing changes without a calendar or with no closed period ahead.
+ * ahead skipped over in the part's working time (closed_calendar_days: its
+ * week, when known, is cs's predict_work_clock()); empty_at moves with
+ * days_left. Nothing changes without a calendar or with no closed period ahead.
  */
-static void stretch_closed(const struct cfg *cfg, int64_t now_ms, struct rule_snapshot *out)
+static void stretch_closed(const struct cfg *cfg, const struct cons_state *cs, int64_t now_ms,
+                           struct rule_snapshot *out)
 {
   static const enum expr_var days[] = {
     EXPR_VAR_DAYS_LEFT, EXPR_VAR_DAYS_LEFT_P10, EXPR_VAR_DAYS_LEFT_P90, EXPR_VAR_COVER_DAYS,
     EXPR_VAR_COVER_DAYS_P10, EXPR_VAR_COVER_DAYS_P90, EXPR_VAR_POSITION_DAYS};
-  double before = out->vars[EXPR_VAR_DAYS_LEFT];
+  double before = out->vars[EXPR_VAR_DAYS_LEFT], f[7];
   size_t i;
   if(!cfg_next_closed(cfg, now_ms))
     return;
+  if(!cs->pred_ok || !predict_work_clock(&cs->pred, f))
+    for(i = 0; i < 7; i++)
+      f[i] = 1; /* no week known: calendar days */
   for(i = 0; i < RS_ARRAY_LEN(days); i++)
-    out->vars[days[i]] = cfg_calendar_days(cfg, now_ms, out->vars[days[i]]);
+    out->vars[days[i]] = closed_calendar_days(cfg, f, now_ms, out->vars[days[i]]);
   if(out->empty_at_ms != INT64_MAX && isfinite(before) && isfinite(out->vars[EXPR_VAR_DAYS_LEFT]))
     out->empty_at_ms += (int64_t)llround((out->vars[EXPR_VAR_DAYS_LEFT] - before) * 86400000.0);
 }
@@ -1484,7 +1521,7 @@ void reading_path_snapshot(struct reading_path *rp, const struct cfg_consumable 
         }
       }
     }
-    stretch_closed(rp->cfg, now_ms, out);
+    stretch_closed(rp->cfg, cs, now_ms, out);
     {
       /* a part of a machine idle on some days is not ordered for at under half its
          calendar life (idle_days_life): its intervals, a few hours inside a burst or a

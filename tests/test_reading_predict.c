@@ -1520,12 +1520,88 @@ static void test_calendar_shutdown_ahead(void **state)
   env_close(&e);
 }
 
+/* The config of e with restock.yaml's calendar closed from day from_ms to day
+   to_ms (both closed, UTC midnights); the caller frees it. */
+static struct cfg *calendar_cfg(struct env *e, int64_t from_ms, int64_t to_ms)
+{
+  struct cfg *cal = NULL;
+  struct cfg_diags diags = {0};
+  char yaml[2048], da[16], db[16];
+  time_t a = (time_t)(from_ms / 1000), b = (time_t)(to_ms / 1000);
+  struct tm ta, tb;
+  int nerr;
+  assert_non_null(gmtime_r(&a, &ta));
+  assert_non_null(gmtime_r(&b, &tb));
+  assert_true(strftime(da, sizeof(da), "%Y-%m-%d", &ta) == 10);
+  assert_true(strftime(db, sizeof(db), "%Y-%m-%d", &tb) == 10);
+  assert_int_equal(rs_snprintf(yaml, sizeof(yaml),
+                               "%scalendar:\n  closed:\n    - {from: %s, to: %s}\n", restock_yaml,
+                               da, db),
+                   0);
+  {
+    struct cfg_file_buf files[] = {
+        {"restock.yaml", yaml, strlen(yaml)},
+        {"devices.d/m1.yaml", devices_yaml, sizeof(devices_yaml) - 1},
+    };
+    nerr = cfg_load_buffers(e->dir, files, RS_ARRAY_LEN(files), &cal, &diags);
+  }
+  if(nerr)
+    cfg_diags_print(&diags, stderr);
+  cfg_diags_free(&diags);
+  assert_int_equal(nerr, 0);
+  return cal;
+}
+
+/*
+ * A part that wears on Saturdays only (read hourly, 0.5 points an hour on
+ * Saturdays: 12 a week), read for four weeks: restock knows its week, and
+ * its days_left on the Monday after counts only Saturdays. A plant closed
+ * from Tuesday to Friday of that week closes it on days it wears nothing
+ * anyway: it still runs out on the same Saturday, so days_left, cover_days
+ * and empty_at stay as they were (the closed days are not added on top of
+ * the idle days the week already skips).
+ */
+static void test_calendar_closed_on_idle_days(void **state)
+{
+  struct env e;
+  struct rule_snapshot s0, s1;
+  struct cfg *cal;
+  int64_t mon = T0 - T0 % DAY_MS, t; /* T0 is a Monday */
+  double used = 0;
+  (void)state;
+  env_open(&e);
+  for(t = mon; t <= mon + 28 * DAY_MS + 12 * HOUR_MS; t += HOUR_MS) {
+    if((t - mon) / DAY_MS % 7 == 5)
+      used += 0.005;
+    submit(&e, "lvl", t, 100 * (1 - used));
+  }
+  t -= HOUR_MS;
+  reading_path_snapshot(e.rp, e.filter, t, false, &s0);
+  cal = calendar_cfg(&e, mon + 29 * DAY_MS, mon + 32 * DAY_MS);
+  reading_path_set_config(e.rp, cal);
+  e.filter = cfg_find_consumable(cal, "m1/filter");
+  reading_path_snapshot(e.rp, e.filter, t, false, &s1);
+  print_message("days_left %.3f -> %.3f, cover %.3f -> %.3f, empty_at %+.3f days\n",
+                s0.vars[EXPR_VAR_DAYS_LEFT], s1.vars[EXPR_VAR_DAYS_LEFT],
+                s0.vars[EXPR_VAR_COVER_DAYS], s1.vars[EXPR_VAR_COVER_DAYS],
+                (double)(s1.empty_at_ms - s0.empty_at_ms) / DAY_MS);
+  /* the premise: runs out on a Saturday after the closing, on a known week */
+  assert_true(s0.vars[EXPR_VAR_DAYS_LEFT] > 5 && isfinite(s0.vars[EXPR_VAR_DAYS_LEFT]));
+  assert_true(fabs(s1.vars[EXPR_VAR_DAYS_LEFT] - s0.vars[EXPR_VAR_DAYS_LEFT]) < 0.5);
+  assert_true(fabs(s1.vars[EXPR_VAR_COVER_DAYS] - s0.vars[EXPR_VAR_COVER_DAYS]) < 0.5);
+  assert_true(llabs(s1.empty_at_ms - s0.empty_at_ms) < DAY_MS / 2);
+  reading_path_set_config(e.rp, e.cfg);
+  cfg_free(cal);
+  env_close(&e);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_snapshot_carries_prediction),
       cmocka_unit_test(test_heartbeat_on_grid),
       cmocka_unit_test(test_calendar_shutdown_ahead),
+      cmocka_unit_test(test_calendar_closed_on_idle_days),
       cmocka_unit_test(test_risk_right_after_replacement),
       cmocka_unit_test(test_shelf_bounds_from_intervals),
       cmocka_unit_test(test_installed_capped_by_longest_life),
