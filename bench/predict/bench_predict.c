@@ -8,6 +8,12 @@
  *
  *   bench_predict [--suite default|plant] [--seed N] [--traces N] [--family NAME] [--risk R]
  *                 [--handling D] [--speed-n N] [--no-speed] [--verbose] [--dump] [--trace K]
+ *                 [--calendar]
+ *
+ * --calendar: the plant suite's planned closures (public holidays, Christmas and
+ * summer shutdowns; not breakdowns) as the gateway's plant calendar: days_left and
+ * its bounds skip the closed time ahead (config/cfg_api.c cfg_calendar_days), the
+ * risk's horizon counts open time only (as gateway/reading.c does).
  *
  * Every figure is printed with its definition; see docs/BENCHMARKS.md for
  * runs and docs/prediction.md for the method.
@@ -21,6 +27,7 @@
 #include <time.h>
 
 #include "base/rs_util.h"
+#include "config/config.h"
 #include "bench/predict/gen_plant.h"
 #include "bench/predict/predict_gen.h"
 #include "rules/predict.h"
@@ -39,6 +46,7 @@ static const double cp_frac[N_CP] = {0.75, 0.5, 0.25};
 static double opt_risk = 0.05;
 static double opt_handling = 0.5; /* orders.handling_time, days */
 static bool opt_verbose;
+static bool opt_calendar;      /* --calendar: the trace's planned closed periods as a plant calendar */
 static bool opt_dump;          /* --dump: the predictor every 6 hours over each part's last 25 days */
 static int64_t opt_trace = -1; /* --trace K: only trace K of each family (implies --verbose --dump) */
 
@@ -268,8 +276,24 @@ static void run_trace(const struct gen_trace *tr, struct result *res)
   size_t i = 0, s, ls0 = 0;
   double dir = tr->params.model == PREDICT_MODEL_USAGE || tr->params.empty > tr->params.full ? 1
                                                                                             : -1;
+  struct cfg_closed closed[GEN_MAX_CLOSED];
+  struct cfg calc;
+  const struct cfg *cal_cfg = NULL;
   if(predict_init(&p, &tr->params))
     abort();
+  if(opt_calendar && tr->n_closed) {
+    /* the gateway's calendar (restock.yaml calendar.closed) with the trace's planned
+       closures: the figures skip them as reading_path_snapshot's do */
+    memset(&calc, 0, sizeof(calc));
+    memset(closed, 0, sizeof(closed));
+    for(s = 0; s < tr->n_closed; s++) {
+      closed[s].from_ms = tr->closed_ms[s][0];
+      closed[s].to_ms = tr->closed_ms[s][1];
+    }
+    calc.calendar.closed = closed;
+    calc.calendar.n_closed = tr->n_closed;
+    cal_cfg = &calc;
+  }
   for(s = 0; s < tr->n_seg; s++) {
     const struct gen_segment *sg = &tr->seg[s];
     double life_ms = (double)(sg->empty_ms - sg->install_ms);
@@ -282,7 +306,7 @@ static void run_trace(const struct gen_trace *tr, struct result *res)
     for(tick = sg->install_ms + HOUR_MS; tick < sg->end_ms && tick <= sg->empty_ms;
         tick += HOUR_MS) {
       struct prediction pr;
-      double truth = (double)(sg->empty_ms - tick) / DAY_MS, lsd;
+      double truth = (double)(sg->empty_ms - tick) / DAY_MS, lsd, hz;
       while(i < tr->n && tr->t[i] <= tick) {
         predict_add(&p, tr->t[i], tr->v[i], NULL);
         i++;
@@ -290,6 +314,13 @@ static void run_trace(const struct gen_trace *tr, struct result *res)
       while(ls0 < i && (tr->t[ls0] < tick - LS_WINDOW_MS || tr->t[ls0] < sg->install_ms))
         ls0++;
       predict_eval(&p, tick, &pr);
+      hz = LEAD_D + opt_handling;
+      if(cal_cfg) {
+        pr.days_left = cfg_calendar_days(cal_cfg, tick, pr.days_left);
+        pr.days_left_p10 = cfg_calendar_days(cal_cfg, tick, pr.days_left_p10);
+        pr.days_left_p90 = cfg_calendar_days(cal_cfg, tick, pr.days_left_p90);
+        hz = cfg_open_days(cal_cfg, tick, hz);
+      }
       lsd = ls_days(tr, ls0, i, tick, sg->empty_u, dir);
       if(opt_dump && truth < 25 && (tick - sg->install_ms) % (6 * HOUR_MS) == 0)
         print_belief("dump", s, &p, &pr, tick, truth);
@@ -336,7 +367,7 @@ static void run_trace(const struct gen_trace *tr, struct result *res)
       if(s > 0 && tick < sg->install_ms + 7 * DAY_MS &&
          predict_window_start_ms(&p) < sg->install_ms - 2 * DAY_MS)
         continue;
-      if(trig == INT64_MAX && predict_risk_within(pr.days_left_p10, pr.days_left_p90, LEAD_D + opt_handling) >
+      if(trig == INT64_MAX && predict_risk_within(pr.days_left_p10, pr.days_left_p90, hz) >
                                   opt_risk)
       {
         trig = tick;
@@ -493,6 +524,8 @@ int main(int argc, char **argv)
       opt_dump = true;
     else if(!strcmp(argv[i], "--no-speed"))
       do_speed = false;
+    else if(!strcmp(argv[i], "--calendar"))
+      opt_calendar = true;
     else if(!strcmp(argv[i], "--verbose"))
       opt_verbose = true;
     else
@@ -513,6 +546,9 @@ int main(int argc, char **argv)
   printf("bench_predict: seed %lld, %lld traces per family, lead time %.0f days, "
          "stockout_risk %.2f, handling %.2f days\n",
          (long long)seed, (long long)traces, LEAD_D, opt_risk, opt_handling);
+  if(opt_calendar)
+    printf("bench_predict: --calendar: the planned closures (holidays, shutdowns; not breakdowns) "
+           "are the plant calendar\n");
   printf("err@N: median |days_left - true days left| (days) at the first hourly tick with N%% of\n"
          "  the part's life left; LS: least squares on the last 7 days of readings since the\n"
          "  true install (counters unwrapped, pump-off zeros dropped), extrapolated to empty.\n"
@@ -641,6 +677,6 @@ int main(int argc, char **argv)
 usage:
   fprintf(stderr, "usage: bench_predict [--suite default|plant] [--seed N] [--traces N] "
                   "[--family NAME] [--risk R] [--handling D] [--speed-n N] [--no-speed] "
-                  "[--verbose] [--dump] [--trace K]\n");
+                  "[--verbose] [--dump] [--trace K] [--calendar]\n");
   return 2;
 }

@@ -660,6 +660,47 @@ static void shadow_finish(struct shadow *sh, struct gen_trace *tr, int64_t t)
   sh->on = false;
 }
 
+/* Local midnight of local epoch day `day` as UTC ms (CET, CEST in the DST table). */
+static int64_t local_midnight(const struct zone *z, int64_t day)
+{
+  int64_t t = day * DAY_MS - HOUR_MS;
+  int i;
+  for(i = 0; i < N_YEARS; i++)
+    if(t - HOUR_MS >= z->on[i] && t - HOUR_MS < z->off[i])
+      return t - HOUR_MS;
+  return t;
+}
+
+/* The machine's holidays (planned: not its breakdowns) into tr->closed_ms, sorted, merged. */
+static void export_closed(struct gen_trace *tr, const struct machine *m)
+{
+  int64_t from[MAX_HOL], to[MAX_HOL];
+  int i, j, n = m->n_hol;
+  for(i = 0; i < n; i++) {
+    from[i] = m->hol_from[i];
+    to[i] = m->hol_to[i];
+  }
+  for(i = 1; i < n; i++) /* insertion sort by first day */
+    for(j = i; j > 0 && from[j - 1] > from[j]; j--) {
+      int64_t a = from[j], b = to[j];
+      from[j] = from[j - 1], to[j] = to[j - 1];
+      from[j - 1] = a, to[j - 1] = b;
+    }
+  tr->n_closed = 0;
+  for(i = 0; i < n; i++) {
+    int64_t a = local_midnight(&m->zone, from[i]), b = local_midnight(&m->zone, to[i]);
+    if(tr->n_closed && a <= tr->closed_ms[tr->n_closed - 1][1]) {
+      if(b > tr->closed_ms[tr->n_closed - 1][1])
+        tr->closed_ms[tr->n_closed - 1][1] = b;
+    }
+    else if(tr->n_closed < GEN_MAX_CLOSED) {
+      tr->closed_ms[tr->n_closed][0] = a;
+      tr->closed_ms[tr->n_closed][1] = b;
+      tr->n_closed++;
+    }
+  }
+}
+
 void gen_plant_trace(struct gen_trace *tr, int f, struct gen_rng *r)
 {
   struct machine m;
@@ -673,6 +714,7 @@ void gen_plant_trace(struct gen_trace *tr, int f, struct gen_rng *r)
   tr->n_seg = 0;
   memset(&sh, 0, sizeof(sh));
   setup(f, tr, &m, &s, r);
+  export_closed(tr, &m);
   m.wlog = m.wsd * gen_gauss(r); /* the load starts anywhere in its stationary spread */
   m.dlog = m.dsd * gen_gauss(r);
   parts = f == GEN_PLANT_REPLACE ? 4 : (f == GEN_PLANT_WATER ? 3 : 2);

@@ -372,6 +372,7 @@ void gen_trace(struct gen_trace *tr, enum gen_family f, struct gen_rng *r)
 
   tr->n = 0;
   tr->n_seg = 0;
+  tr->n_closed = 0;
   setup(f, tr, &pl, &s, r);
   wshare = working_share(&pl);
   for(k = 0; k < parts; k++) {

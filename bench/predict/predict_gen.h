@@ -19,6 +19,7 @@
 #include "rules/predict.h"
 
 #define GEN_MAX_SEG 4
+#define GEN_MAX_CLOSED 40
 
 enum gen_family {
   GEN_INK,
@@ -51,6 +52,11 @@ struct gen_trace {
   size_t n, cap;
   struct gen_segment seg[GEN_MAX_SEG];
   size_t n_seg;
+  /* the plant suite's planned closed periods (public holidays, Christmas and summer
+     shutdowns: known in advance; not breakdowns), UTC ms [from, to), sorted, merged;
+     none in the default suite. bench_predict --calendar gives them to the figures. */
+  int64_t closed_ms[GEN_MAX_CLOSED][2];
+  size_t n_closed;
 };
 
 /* xorshift64* state; seed with gen_seed(). */
