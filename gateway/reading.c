@@ -1313,6 +1313,25 @@ static double closed_calendar_days(const struct cfg *cfg, const double f[7], int
   return (double)(t - now_ms) / 86400000.0 + predict_calendar_days(f, t, work);
 }
 
+/* cs's week (predict_work_clock()'s factors), all 1 (calendar days) when not known. */
+static void part_week(const struct cons_state *cs, double f[7])
+{
+  int i;
+  if(!cs->pred_ok || !predict_work_clock(&cs->pred, f))
+    for(i = 0; i < 7; i++)
+      f[i] = 1;
+}
+
+double reading_path_closed_days(struct reading_path *rp, const struct cfg_consumable *c,
+                                int64_t now_ms, double days)
+{
+  double f[7];
+  if(!cfg_next_closed(rp->cfg, now_ms))
+    return days;
+  part_week(cons_get(rp, c), f);
+  return closed_calendar_days(rp->cfg, f, now_ms, days);
+}
+
 /*
  * The plant calendar on a snapshot's figures: days_left, its bounds, cover and
  * position are running time from now_ms (the predictor's, and work_figures'
@@ -1331,9 +1350,7 @@ static void stretch_closed(const struct cfg *cfg, const struct cons_state *cs, i
   size_t i;
   if(!cfg_next_closed(cfg, now_ms))
     return;
-  if(!cs->pred_ok || !predict_work_clock(&cs->pred, f))
-    for(i = 0; i < 7; i++)
-      f[i] = 1; /* no week known: calendar days */
+  part_week(cs, f);
   for(i = 0; i < RS_ARRAY_LEN(days); i++)
     out->vars[days[i]] = closed_calendar_days(cfg, f, now_ms, out->vars[days[i]]);
   if(out->empty_at_ms != INT64_MAX && isfinite(before) && isfinite(out->vars[EXPR_VAR_DAYS_LEFT]))

@@ -175,6 +175,15 @@ void reading_path_snapshot(struct reading_path *rp, const struct cfg_consumable 
                            bool open_line, struct rule_snapshot *out);
 
 /*
+ * days (calendar days from now_ms, as reading_path_predict() gives them for
+ * c) with the plant calendar's closed periods ahead skipped over in c's
+ * working time, as reading_path_snapshot()'s figures are (prediction.md,
+ * "Plant calendar"); days as they are without a closed period ahead.
+ */
+double reading_path_closed_days(struct reading_path *rp, const struct cfg_consumable *c,
+                                int64_t now_ms, double days);
+
+/*
  * The prediction of consumable c at now_ms (no side effect on button
  * presses). Returns false, with *out at "nothing known" (level NAN, days_left
  * INFINITY, empty_at INT64_MAX), when c has no usable predictor or no reading.

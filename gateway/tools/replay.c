@@ -329,10 +329,11 @@ static void print_predictions(struct run *r, int64_t now_ms)
          cfg_next_closed(cfg, now_ms)) {
         /* the plant calendar: the closed time ahead skipped, as the rules see it
            (reading_path_snapshot) */
+        struct reading_path *rp = replay_engine_readings(r->eng);
         double d = pr.days_left;
-        pr.days_left = cfg_calendar_days(cfg, now_ms, pr.days_left);
-        pr.days_left_p10 = cfg_calendar_days(cfg, now_ms, pr.days_left_p10);
-        pr.days_left_p90 = cfg_calendar_days(cfg, now_ms, pr.days_left_p90);
+        pr.days_left = reading_path_closed_days(rp, c, now_ms, pr.days_left);
+        pr.days_left_p10 = reading_path_closed_days(rp, c, now_ms, pr.days_left_p10);
+        pr.days_left_p90 = reading_path_closed_days(rp, c, now_ms, pr.days_left_p90);
         if(pr.empty_at_ms != INT64_MAX && isfinite(d) && isfinite(pr.days_left))
           pr.empty_at_ms += (int64_t)llround((pr.days_left - d) * 86400000.0);
       }
