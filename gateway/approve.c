@@ -29,11 +29,13 @@ static struct {
   struct mail_job **jobs;     /* mails started, until their result is recorded */
   size_t n_jobs;
   /*
-   * Mails sent whose "sent" the database did not take (disk full): never
-   * sent again while restockd runs; recording is retried at each tick.
+   * Mail attempts whose outcome the database did not take (disk full): a
+   * mail sent (retry_ms 0) is never sent again while restockd runs, and
+   * recording it is retried at each tick; a failed attempt (retry_ms: its
+   * next attempt, wall ms) is not tried again before its backoff.
    */
   struct unrecorded {
-    int64_t id, sent_ms;
+    int64_t id, sent_ms, retry_ms;
   } *unrec;
   size_t n_unrec;
 } g;
@@ -654,13 +656,38 @@ static void on_mail_sent(void *ud, enum mail_result r, const char *err)
   (void)rs_strlcpy(j->err, err, sizeof(j->err));
 }
 
-/* Whether mail id was sent but its "sent" is not in the database yet. */
-static bool unrecorded(int64_t id)
+/* Drop entry i of g.unrec. */
+static void unrec_drop(size_t i)
+{
+  memmove(&g.unrec[i], &g.unrec[i + 1], (g.n_unrec - i - 1) * sizeof(*g.unrec));
+  if(!--g.n_unrec)
+    FREE_NULL(g.unrec);
+}
+
+/* Remember mail id's attempt at now_ms that the database did not record (retry_ms: above). */
+static void unrec_add(int64_t id, int64_t now_ms, int64_t retry_ms)
+{
+  g.unrec = rs_xrealloc(g.unrec, (g.n_unrec + 1) * sizeof(*g.unrec));
+  g.unrec[g.n_unrec].id = id;
+  g.unrec[g.n_unrec].sent_ms = now_ms;
+  g.unrec[g.n_unrec++].retry_ms = retry_ms;
+}
+
+/*
+ * Whether mail id must not be sent now: it was sent but "sent" is not in the
+ * database yet, or a failed attempt not recorded waits for its backoff (a
+ * failure whose backoff is over is forgotten: the mail is tried again).
+ */
+static bool unrecorded(int64_t id, int64_t now_ms)
 {
   size_t i;
   for(i = 0; i < g.n_unrec; i++)
-    if(g.unrec[i].id == id)
-      return true;
+    if(g.unrec[i].id == id) {
+      if(!g.unrec[i].retry_ms || now_ms < g.unrec[i].retry_ms)
+        return true;
+      unrec_drop(i);
+      return false;
+    }
   return false;
 }
 
@@ -671,13 +698,17 @@ static bool unrecorded(int64_t id)
  */
 static void record_unrecorded(struct store *st)
 {
-  while(g.n_unrec) {
-    enum rs_err rc = store_mail_sent(st, g.unrec[0].id, g.unrec[0].sent_ms);
+  size_t i = 0;
+  while(i < g.n_unrec) {
+    enum rs_err rc;
+    if(g.unrec[i].retry_ms) {
+      i++; /* a failed attempt: nothing to record, its backoff is kept in memory */
+      continue;
+    }
+    rc = store_mail_sent(st, g.unrec[i].id, g.unrec[i].sent_ms);
     if(rc && rc != RS_ERR_NOT_FOUND)
       return;
-    memmove(&g.unrec[0], &g.unrec[1], (g.n_unrec - 1) * sizeof(*g.unrec));
-    if(!--g.n_unrec)
-      FREE_NULL(g.unrec);
+    unrec_drop(i);
   }
 }
 
@@ -692,10 +723,8 @@ static enum rs_err mail_outcome(struct store *st, const struct store_mail *m, en
                m->recipient, m->attempts ? " (after retries)" : "");
     if(rc && rc != RS_ERR_NOT_FOUND) {
       /* sent is sent: without this it went out again at every tick while the disk is full */
-      g.unrec = rs_xrealloc(g.unrec, (g.n_unrec + 1) * sizeof(*g.unrec));
-      g.unrec[g.n_unrec].id = m->id;
-      g.unrec[g.n_unrec++].sent_ms = now_ms;
-      log_rl(LOG_LVL_ERR, "store-mail",
+      unrec_add(m->id, now_ms, 0);
+      log_rl(LOG_LVL_ERR, "mail-sent-unrecorded",
              "mail: %s mail for order %s to %s was sent but the database cannot record it (%s); "
              "it is not sent again while restockd runs (a restart before the database is "
              "writable sends it once more)",
@@ -708,6 +737,8 @@ static enum rs_err mail_outcome(struct store *st, const struct store_mail *m, en
     double scaled = (double)d * (scale > 0 ? scale : 1.0);
     int64_t next = now_ms + (scaled > 9e15 ? INT64_C(9000000000000000) : (int64_t)scaled);
     rc = store_mail_failed(st, m->id, next, err, now_ms);
+    if(rc && rc != RS_ERR_NOT_FOUND)
+      unrec_add(m->id, now_ms, next > now_ms ? next : now_ms + 1); /* not again at every tick */
     if(r == MAIL_CONFIG)
       log_err("mail: %s mail for order %s to %s not sent: %s; retrying in %.1f s", m->kind,
               m->order_id ? m->order_id : "-", m->recipient, err, (double)d / 1000.0);
@@ -760,7 +791,7 @@ static enum rs_err send_due_async(struct store *st, const struct cfg *cfg, int64
     bool out = false;
     for(k = 0; k < g.n_jobs && !out; k++)
       out = g.jobs[k]->m.id == m->id;
-    if(out || unrecorded(m->id) || g.n_jobs >= APPROVE_MAILS_PER_TICK)
+    if(out || unrecorded(m->id, now_ms) || g.n_jobs >= APPROVE_MAILS_PER_TICK)
       continue;
     j = rs_xcalloc(1, sizeof(*j));
     j->m = *m;
@@ -803,7 +834,7 @@ static enum rs_err send_due(struct store *st, const struct cfg *cfg, int64_t now
     struct store_mail *m = &l.v.mails[i];
     char err[512];
     enum mail_result r;
-    if(unrecorded(m->id))
+    if(unrecorded(m->id, now_ms))
       continue;
     r = mail_send(&ms, from, m->recipient, m->message, err, sizeof(err));
     rc = mail_outcome(st, m, r, err, now_ms, scale);

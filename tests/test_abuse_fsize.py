@@ -8,10 +8,13 @@ usage: test_abuse_fsize.py RESTOCKD CTL_SEED
 
 An order waits for approval; its mail is queued while the SMTP server is down.
 Then every write to the database fails (the limit is set on the running
-restockd with prlimit(2)), and the SMTP server comes up. What a user checks:
+restockd with prlimit(2)), the next attempt fails too, and the SMTP server
+comes up. What a user checks:
   - restockd keeps running (the limit's signal, SIGXFSZ, used to kill it
     without a word);
   - /healthz answers 503 and names the file size limit;
+  - a failed attempt that cannot be recorded keeps its backoff (it was tried
+    again at every tick);
   - the approver gets the mail once, not once a second (the database could not
     record "sent", and the mail went out again at every tick);
   - the journal is not flooded (a few lines, not one per tick);
@@ -122,6 +125,15 @@ def main():
             fail("the outbox holds %r, expected one unsent approval mail" % outbox(db))
         # from now on no write to a file of restockd's may reach past 4 KiB
         resource.prlimit(p.pid, resource.RLIMIT_FSIZE, (4096, resource.RLIM_INFINITY))
+        # the next attempt fails too (no server yet) and cannot be recorded either: it is
+        # not tried again before its backoff (10 s) instead of at every tick
+        wait_for("the second failed attempt",
+                 lambda: sum("not sent" in ln for ln in LINES) >= 2)
+        time.sleep(4)
+        tries = sum("not sent" in ln for ln in LINES)
+        if tries != 2:
+            fail("%d failed attempts within 4 s of the second; expected none before its "
+                 "10 s backoff" % (tries - 2))
         inbox = Inbox()
         ctl = Controller(inbox, hostname="127.0.0.1", port=smtp)
         ctl.start()
