@@ -15,7 +15,8 @@
 #                          restock.yaml in DIR (HTTP: its status address) and,
 #                          when $TMP/ports exists, devices.d/bench.yaml: every
 #                          port a device polled every INTERVAL with 10 holding
-#                          registers and 10 consumables {EXTRA level: {LEVEL}}
+#                          registers and 10 consumables {EXTRA level: {LEVEL}};
+#                          BENCH_DISTINCT=1: each device's point ids its own
 #   bench_start RESTOCKD DIR
 #                          start RESTOCKD --config DIR ($D_PID, log $TMP/d.log)
 #   bench_daemon RESTOCKD DIR
@@ -80,17 +81,20 @@ catalog:
   - {sku: PART-1, supplier: acme, unit_price: "1.00", currency: EUR, pack_size: 1, lead_time: 5d}
 EOT
   [ -f "$TMP/ports" ] || return 0
-  awk -v interval="$2" -v level="$3" -v extra="${4:-}" '
+  awk -v interval="$2" -v level="$3" -v extra="${4:-}" -v distinct="${BENCH_DISTINCT:-0}" '
     NR == 1 {
       print "devices:"
       for(i = 2; i <= NF; i++) {
         printf "  - id: dev-%d\n    transport: {type: modbus-tcp, host: 127.0.0.1, port: %d}\n", i - 2, $i
         printf "    poll_interval: %s\n    points:\n", interval
+        # BENCH_DISTINCT=1: point ids of their own per device ("p3-17"), so
+        # no two devices have equal point lists (the loader shares equal ones)
+        sfx = distinct ? sprintf("-%d", i - 2) : ""
         for(p = 0; p < 10; p++)
-          printf "      - {id: p%d, register: holding, address: %d, type: uint16}\n", p, p
+          printf "      - {id: p%d%s, register: holding, address: %d, type: uint16}\n", p, sfx, p
         print "    consumables:"
         for(p = 0; p < 10; p++)
-          printf "      - {id: c%d, sku: PART-1, %slevel: {point: p%d, %s}}\n", p, extra, p, level
+          printf "      - {id: c%d, sku: PART-1, %slevel: {point: p%d%s, %s}}\n", p, extra, p, sfx, level
       }
     }' "$TMP/ports" > "$1/devices.d/bench.yaml"
 }
