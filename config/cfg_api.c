@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "config/config.h"
+#include "rules/predict.h"
 #include "base/rs_util.h"
 #include "rules/expr.h"
 
@@ -249,4 +250,29 @@ void cfg_closed_days(const struct cfg_closed *c, char from[11], char to[11])
 {
   fmt_day(c->from_ms, from);
   fmt_day(c->to_ms - 86400000, to);
+}
+
+/* (the walk of gateway/reading.c's plant calendar: config.h) */
+double cfg_calendar_days_week(const struct cfg *cfg, const double f[7], int64_t now_ms,
+                              double days)
+{
+  double work;
+  int64_t t = now_ms;
+  size_t i;
+  if(!(days > 0) || isinf(days) || days > 1e6) /* (a million days: no shutdown matters) */
+    return cfg_calendar_days(cfg, now_ms, days);
+  work = predict_work_days(f, now_ms, now_ms + (int64_t)llround(days * 86400000.0));
+  for(i = 0; i < cfg->calendar.n_closed; i++) {
+    const struct cfg_closed *c = &cfg->calendar.closed[i];
+    if(c->to_ms <= t)
+      continue;
+    if(c->from_ms > t) {
+      double w = predict_work_days(f, t, c->from_ms);
+      if(w > work)
+        break;
+      work -= w;
+    }
+    t = c->to_ms;
+  }
+  return (double)(t - now_ms) / 86400000.0 + predict_calendar_days(f, t, work);
 }

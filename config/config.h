@@ -398,6 +398,17 @@ double cfg_open_days(const struct cfg *cfg, int64_t now_ms, double days);
  * running time (days_left) becomes calendar time with it.
  */
 double cfg_calendar_days(const struct cfg *cfg, int64_t now_ms, double open);
+/*
+ * cfg_calendar_days() in a part's working time: days (calendar days from
+ * now_ms, the part's week f in them: predict_work_clock()'s factors, all 1
+ * when no week is known) with the closed periods ahead skipped over; the
+ * working days it covers (predict_work_days) are spent on the open days only,
+ * so a closed day the week already skips (a Saturday-only part's Tuesday)
+ * adds nothing. A part running out as the plant closes is needed again when
+ * it opens. With f all 1 this is cfg_calendar_days(). cfg must not be NULL.
+ */
+double cfg_calendar_days_week(const struct cfg *cfg, const double f[7], int64_t now_ms,
+                              double days);
 /* A closed period's first and last closed days as "YYYY-MM-DD" (from and to, 11 bytes each). */
 void cfg_closed_days(const struct cfg_closed *c, char from[11], char to[11]);
 

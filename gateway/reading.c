@@ -1281,38 +1281,6 @@ static double idle_days_life(const struct cons_state *cs)
   return NAN;
 }
 
-/*
- * days (calendar days from now_ms, the part's week f in them) with the plant
- * calendar's closed periods ahead skipped over, in the part's working time:
- * the working days it covers (predict_work_days) are spent on the open days
- * only, so a closed day the week already skips (a Saturday-only part's
- * Tuesday) adds nothing. A part running out as the plant closes is needed
- * again when it opens. Without a week (f all 1) this is cfg_calendar_days().
- */
-static double closed_calendar_days(const struct cfg *cfg, const double f[7], int64_t now_ms,
-                                   double days)
-{
-  double work;
-  int64_t t = now_ms;
-  size_t i;
-  if(!(days > 0) || isinf(days) || days > 1e6) /* (a million days: no shutdown matters) */
-    return cfg_calendar_days(cfg, now_ms, days);
-  work = predict_work_days(f, now_ms, now_ms + (int64_t)llround(days * 86400000.0));
-  for(i = 0; i < cfg->calendar.n_closed; i++) {
-    const struct cfg_closed *c = &cfg->calendar.closed[i];
-    if(c->to_ms <= t)
-      continue;
-    if(c->from_ms > t) {
-      double w = predict_work_days(f, t, c->from_ms);
-      if(w > work)
-        break;
-      work -= w;
-    }
-    t = c->to_ms;
-  }
-  return (double)(t - now_ms) / 86400000.0 + predict_calendar_days(f, t, work);
-}
-
 /* cs's week (predict_work_clock()'s factors), all 1 (calendar days) when not known. */
 static void part_week(const struct cons_state *cs, double f[7])
 {
@@ -1329,14 +1297,14 @@ double reading_path_closed_days(struct reading_path *rp, const struct cfg_consum
   if(!cfg_next_closed(rp->cfg, now_ms))
     return days;
   part_week(cons_get(rp, c), f);
-  return closed_calendar_days(rp->cfg, f, now_ms, days);
+  return cfg_calendar_days_week(rp->cfg, f, now_ms, days);
 }
 
 /*
  * The plant calendar on a snapshot's figures: days_left, its bounds, cover and
  * position are running time from now_ms (the predictor's, and work_figures'
  * weekly profile on top), each becomes calendar time with the closed periods
- * ahead skipped over in the part's working time (closed_calendar_days: its
+ * ahead skipped over in the part's working time (cfg_calendar_days_week: its
  * week, when known, is cs's predict_work_clock()); empty_at moves with
  * days_left. Nothing changes without a calendar or with no closed period ahead.
  */
@@ -1352,7 +1320,7 @@ static void stretch_closed(const struct cfg *cfg, const struct cons_state *cs, i
     return;
   part_week(cs, f);
   for(i = 0; i < RS_ARRAY_LEN(days); i++)
-    out->vars[days[i]] = closed_calendar_days(cfg, f, now_ms, out->vars[days[i]]);
+    out->vars[days[i]] = cfg_calendar_days_week(cfg, f, now_ms, out->vars[days[i]]);
   if(out->empty_at_ms != INT64_MAX && isfinite(before) && isfinite(out->vars[EXPR_VAR_DAYS_LEFT]))
     out->empty_at_ms += (int64_t)llround((out->vars[EXPR_VAR_DAYS_LEFT] - before) * 86400000.0);
 }

@@ -12,7 +12,8 @@
  *
  * --calendar: the plant suite's planned closures (public holidays, Christmas and
  * summer shutdowns; not breakdowns) as the gateway's plant calendar: days_left and
- * its bounds skip the closed time ahead (config/cfg_api.c cfg_calendar_days), the
+ * its bounds skip the closed time ahead (config/cfg_api.c cfg_calendar_days_week, in the
+ * part's working time when its week is known), the
  * risk's horizon counts open time only (as gateway/reading.c does).
  *
  * Every figure is printed with its definition; see docs/BENCHMARKS.md for
@@ -315,10 +316,16 @@ static void run_trace(const struct gen_trace *tr, struct result *res)
         ls0++;
       predict_eval(&p, tick, &pr);
       hz = LEAD_D + opt_handling;
-      if(cal_cfg) {
-        pr.days_left = cfg_calendar_days(cal_cfg, tick, pr.days_left);
-        pr.days_left_p10 = cfg_calendar_days(cal_cfg, tick, pr.days_left_p10);
-        pr.days_left_p90 = cfg_calendar_days(cal_cfg, tick, pr.days_left_p90);
+      if(cal_cfg && cfg_next_closed(cal_cfg, tick)) {
+        /* the part's week when known, as gateway/reading.c's snapshot */
+        double wf[7];
+        int d;
+        if(!predict_work_clock(&p, wf))
+          for(d = 0; d < 7; d++)
+            wf[d] = 1;
+        pr.days_left = cfg_calendar_days_week(cal_cfg, wf, tick, pr.days_left);
+        pr.days_left_p10 = cfg_calendar_days_week(cal_cfg, wf, tick, pr.days_left_p10);
+        pr.days_left_p90 = cfg_calendar_days_week(cal_cfg, wf, tick, pr.days_left_p90);
         hz = cfg_open_days(cal_cfg, tick, hz);
       }
       lsd = ls_days(tr, ls0, i, tick, sg->empty_u, dir);
