@@ -23,7 +23,12 @@ struct cons_state {
   bool loaded : 1;     /* store state read (or seeded) */
   bool dirty : 1;      /* fed since the last save */
   bool queued : 1;     /* in rp->due: saved at the next reading_path_commit() */
+  /* a replacement (at replaced_ms) taken in memory (spares already one less) whose store
+     write failed (disk full): recorded by the next reading_path_commit() that succeeds */
+  bool unrecorded : 1;
   uint8_t hold;        /* enum store_hold, from the store row, re-read with spares (SPEC 7 holds) */
+  uint8_t unrec_before; /* the unrecorded replacement's remaining % before and after (whole) */
+  uint8_t unrec_after;
   int32_t spares;      /* cache of the store's count (the config's without a store), clamped */
   /* The two generations in 32 bits: a stale one passes for current only
      after exactly 2^32 changes. */
@@ -144,6 +149,7 @@ struct reading_path {
   struct entry **cons_ent; /* beside cons_of: each one's state entry (NULL until first use) */
   /* the predictors' parameters, one block per distinct set (they point into it) */
   struct predict_params_set params;
+  size_t n_unrecorded; /* consumables with an unrecorded replacement (cons_state.unrecorded) */
   bool migrated_said; /* the one log line about older saved states being migrated */
   size_t n_pts;
   uint32_t cfg_gen; /* bumped by every reading_path_set_config() (wraps) */
@@ -682,6 +688,82 @@ static struct cons_state *cons_get(struct reading_path *rp, const struct cfg_con
   return entry_cs(e);
 }
 
+/*
+ * In one store group: the replacement of consumable id at at_ms (remaining
+ * fractions before and after), the fitted part (store_fit_part at fit_ms:
+ * *how, *spares its outcome) and cs's predictor state. RS_OK, or the store's
+ * error (rolled back: nothing of it stored).
+ */
+static enum rs_err store_replacement(struct reading_path *rp, const char *id,
+                                     struct cons_state *cs, int64_t at_ms, double before,
+                                     double after, int64_t fit_ms, enum store_fit *how,
+                                     int64_t *spares)
+{
+  enum rs_err rc = store_begin(rp->st);
+  if(rc)
+    return rc;
+  rc = store_record_replacement(rp->st, id, at_ms, before * 100.0, after * 100.0, NULL);
+  if(!rc)
+    rc = store_fit_part(rp->st, id, fit_ms, how, spares);
+  if(!rc)
+    rc = save_state(rp, id, cs, fit_ms);
+  if(rc) {
+    (void)store_rollback(rp->st);
+    return rc;
+  }
+  return store_commit(rp->st);
+}
+
+/* A whole percent of a remaining fraction, for cons_state's unrec_before/after. */
+static uint8_t pct8(double f)
+{
+  double p = f * 100.0 + 0.5;
+  return isnan(p) || p < 0 ? 0 : (p > 255 ? 255 : (uint8_t)p);
+}
+
+/*
+ * Record cs's unrecorded replacement (consumable id) now, if the store takes
+ * it: one log line saying it was recorded late. Returns RS_OK or the store's
+ * error (cs left pending, not logged: the failure was logged when it happened).
+ */
+static enum rs_err record_late(struct reading_path *rp, const char *id, struct cons_state *cs)
+{
+  enum store_fit how = STORE_FIT_SHELF;
+  int64_t spares = 0;
+  enum rs_err rc;
+  if(!cs->unrecorded || !rp->st)
+    return RS_OK;
+  rc = store_replacement(rp, id, cs, cs->replaced_ms, cs->unrec_before / 100.0,
+                         cs->unrec_after / 100.0, cs->replaced_ms, &how, &spares);
+  if(rc)
+    return rc;
+  cs->unrecorded = false;
+  if(rp->n_unrecorded)
+    rp->n_unrecorded--;
+  cs->spares = spares32(spares);
+  log_notice("consumable %s: replacement of %" PRId64 " recorded late, the store works again (%"
+             PRId64 " spare%s left%s)",
+             id, cs->replaced_ms, spares, spares == 1 ? "" : "s",
+             how == STORE_FIT_LINE    ? "; one unit of its open order line counts as received"
+             : how == STORE_FIT_UNKNOWN ? "; unknown_part_fitted: no spare, no open line"
+                                        : "");
+  return RS_OK;
+}
+
+/* Record every unrecorded replacement the store takes now (stops at its first error). */
+static void record_all_late(struct reading_path *rp)
+{
+  size_t i;
+  for(i = 0; rp->n_unrecorded && i < rp->cap; i++) {
+    struct entry *e;
+    if(!rp->slots[i] || !slot_is_cons(rp->slots[i]))
+      continue;
+    e = slot_entry(rp->slots[i]);
+    if(entry_cs(e)->unrecorded && record_late(rp, cons_key(e) + 1, entry_cs(e)))
+      return; /* the store still fails: the next commit tries again */
+  }
+}
+
 static enum rs_err record_replacement(struct reading_path *rp, const struct cfg_consumable *c,
                                       struct cons_state *cs, int64_t at_ms, double before,
                                       double after, int64_t now_ms, bool marked)
@@ -691,23 +773,37 @@ static enum rs_err record_replacement(struct reading_path *rp, const struct cfg_
   enum store_fit how = cs->spares > 0 ? STORE_FIT_SHELF : STORE_FIT_UNKNOWN;
 
   if(rp->st) {
-    rc = store_begin(rp->st);
-    if(rc)
-      goto out;
-    rc = store_record_replacement(rp->st, c->full_id, at_ms, before * 100.0, after * 100.0, NULL);
-    if(!rc)
-      rc = store_fit_part(rp->st, c->full_id, now_ms, &how, &spares);
-    if(!rc)
-      rc = save_state(rp, c->full_id, cs, now_ms);
-    if(rc) {
-      (void)store_rollback(rp->st);
-      goto out;
-    }
-    rc = store_commit(rp->st);
+    /* an older one still unrecorded goes first (its row before this one's) */
+    if(cs->unrecorded && record_late(rp, c->full_id, cs) == RS_OK)
+      spares = cs->spares > 0 ? cs->spares - 1 : 0;
+    if(!cs->unrecorded)
+      rc = store_replacement(rp, c->full_id, cs, at_ms, before, after, now_ms, &how, &spares);
+    else
+      rc = RS_ERR_IO;
   }
-out:
-  if(rc) {
+  if(rc && marked) {
+    /* the operator is told (the mark is not taken) and marks again */
     log_err("consumable %s: replacement not recorded: %s", c->full_id, store_errmsg(rp->st));
+    return rc;
+  }
+  if(rc) {
+    /* detected: the predictor has taken it; the stock follows it in memory and the
+       store gets it at the next commit that succeeds (one pending per consumable: an
+       older one still pending keeps its spare taken but loses its row) */
+    if(cs->unrecorded)
+      log_err("consumable %s: a second replacement while the one of %" PRId64
+              " is not recorded yet: only the newer one's row will be stored",
+              c->full_id, cs->replaced_ms);
+    else
+      rp->n_unrecorded++;
+    cs->unrecorded = true;
+    cs->unrec_before = pct8(before);
+    cs->unrec_after = pct8(after);
+    cs->spares = spares32(spares);
+    cs->replaced_ms = at_ms;
+    log_err("consumable %s: replacement detected but not recorded yet: %s; %" PRId64
+            " spare%s left in memory, recorded when the store works again",
+            c->full_id, store_errmsg(rp->st), spares, spares == 1 ? "" : "s");
     return rc;
   }
   cs->spares = spares32(spares);
@@ -857,6 +953,8 @@ enum rs_err reading_path_commit(struct reading_path *rp)
   enum rs_err rc = RS_OK;
   size_t i;
   char dev[CFG_ID_MAX + 1];
+  if(rp->n_unrecorded && rp->st)
+    record_all_late(rp);
   if(!rp->n_pend && !rp->n_due)
     return RS_OK;
   if(!rp->st) {
@@ -1052,7 +1150,8 @@ static void cons_reread(struct reading_path *rp, const struct cfg_consumable *c,
   char key[CFG_ID_MAX + 64], *v = NULL;
   memset(&row, 0, sizeof(row));
   if(store_get_consumable_state(rp->st, c->full_id, &row) == RS_OK) {
-    cs->spares = spares32(row.spares);
+    /* a replacement not recorded yet has taken one in memory, not in the store */
+    cs->spares = spares32(cs->unrecorded && row.spares > 0 ? row.spares - 1 : row.spares);
     cs->hold = (uint8_t)row.hold;
     cs->held_until_ms = row.held_until_ms;
     cs->redraft_ms = row.redraft_ms;

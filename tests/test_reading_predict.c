@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -398,6 +400,79 @@ static void test_replacement_recorded(void **state)
   assert_int_equal(store_spares(&e, "m1/filter"), 0);
   reading_path_snapshot(e.rp, e.filter, t + 2 * HOUR_MS, false, &s);
   assert_true(s.vars[EXPR_VAR_COVER_DAYS] == s.vars[EXPR_VAR_DAYS_LEFT]);
+  env_close(&e);
+}
+
+/*
+ * A replacement detected while the store cannot write (a file-size limit:
+ * the disk-full case) is not lost: the spare is taken at once (no phantom
+ * spare on the books the rules read), and once the store writes again the
+ * next commit records it, once.
+ */
+static void test_replacement_while_store_fails(void **state)
+{
+  struct env e;
+  struct rule_snapshot s;
+  struct rlimit old, lim;
+  enum rs_err rc[6];
+  int64_t t;
+  int i, n = 0;
+  char *log;
+  (void)state;
+  env_open(&e);
+
+  t = feed_falling(&e, T0, 100, 90); /* down to 11 */
+  assert_int_equal(store_spares(&e, "m1/filter"), 2);
+  assert_int_equal(reading_path_commit(e.rp), RS_OK);
+  /* every write past 4 KiB fails (EFBIG, not a signal) */
+  assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+  lim = old;
+  lim.rlim_cur = 4096;
+  signal(SIGXFSZ, SIG_IGN);
+  assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+  /* a new part: 100, 99 .. 96 (the store's errors are the case; the log file is past
+     the limit too) */
+  for(i = 0; i < 5; i++) {
+    struct reading r;
+    memset(&r, 0, sizeof(r));
+    r.device = "m1";
+    r.point = "lvl";
+    r.wall_ms = t + (i + 1) * HOUR_MS;
+    r.value = 100 - i;
+    r.is_int = true;
+    r.error = READING_OK;
+    rc[i] = reading_path_submit(e.rp, &r);
+  }
+  rc[5] = reading_path_commit(e.rp);
+  t += 5 * HOUR_MS;
+  assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+  signal(SIGXFSZ, SIG_DFL);
+  (void)rc;
+  n = 0;
+  assert_int_equal(store_list_replacements(e.st, "m1/filter", count_repl, &n), RS_OK);
+  assert_int_equal(n, 0); /* the store did fail */
+  /* the spare is on the machine, not on the shelf */
+  reading_path_snapshot(e.rp, e.filter, t, false, &s);
+  assert_true(s.vars[EXPR_VAR_SPARES] == 1);
+  assert_true(s.vars[EXPR_VAR_LEVEL_PCT] > 95);
+
+  /* the store writes again: the next commit records it, and only once */
+  assert_int_equal(reading_path_commit(e.rp), RS_OK);
+  assert_int_equal(store_list_replacements(e.st, "m1/filter", count_repl, &n), RS_OK);
+  assert_int_equal(n, 1);
+  assert_int_equal(store_spares(&e, "m1/filter"), 1);
+  t = feed_falling(&e, t + HOUR_MS, 95, 3);
+  assert_int_equal(reading_path_commit(e.rp), RS_OK);
+  n = 0;
+  assert_int_equal(store_list_replacements(e.st, "m1/filter", count_repl, &n), RS_OK);
+  assert_int_equal(n, 1);
+  assert_int_equal(store_spares(&e, "m1/filter"), 1);
+  reading_path_snapshot(e.rp, e.filter, t, false, &s);
+  assert_true(s.vars[EXPR_VAR_SPARES] == 1);
+  log = read_log(&e);
+  assert_non_null(strstr(log, "consumable m1/filter: replacement of "));
+  assert_non_null(strstr(log, "recorded late"));
+  FREE_NULL(log);
   env_close(&e);
 }
 
@@ -1609,6 +1684,7 @@ int main(void)
       cmocka_unit_test(test_approval_wait_before_own_delivery),
       cmocka_unit_test(test_installed_capped_after_two_intervals),
       cmocka_unit_test(test_replacement_recorded),
+      cmocka_unit_test(test_replacement_while_store_fails),
       cmocka_unit_test(test_history_survives_restart),
       cmocka_unit_test(test_restart_corrupt_fed_ms),
       cmocka_unit_test(test_batched_crash_bound),
