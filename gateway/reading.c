@@ -792,7 +792,7 @@ static enum rs_err record_replacement(struct reading_path *rp, const struct cfg_
        older one still pending keeps its spare taken but loses its row) */
     if(cs->unrecorded)
       log_err("consumable %s: a second replacement while the one of %" PRId64
-              " is not recorded yet: only the newer one's row will be stored",
+              " is not recorded yet: the two are recorded as one (check the stock)",
               c->full_id, cs->replaced_ms);
     else
       rp->n_unrecorded++;
