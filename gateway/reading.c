@@ -788,8 +788,8 @@ static enum rs_err record_replacement(struct reading_path *rp, const struct cfg_
   }
   if(rc) {
     /* detected: the predictor has taken it; the stock follows it in memory and the
-       store gets it at the next commit that succeeds (one pending per consumable: an
-       older one still pending keeps its spare taken but loses its row) */
+       store gets it at the next commit that succeeds (one pending per consumable: two
+       in one outage are recorded as one) */
     if(cs->unrecorded)
       log_err("consumable %s: a second replacement while the one of %" PRId64
               " is not recorded yet: the two are recorded as one (check the stock)",
