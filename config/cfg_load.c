@@ -79,6 +79,10 @@ struct ld {
   bool mail_set;
   struct cfg_pos mail_pos;
   bool public_url_set;
+  /* restock.yaml could not be read or parsed: devices.d and rules.d are not
+     loaded (every SKU, supplier and setting they name would be a follow-on
+     error against a catalog that was never read) */
+  bool restock_broken;
   struct cfg_kctx kc; /* the walker's view of the fields above (kc()) */
   struct cfg_strset strs; /* the load's strings, each kept once (cfg_intern) */
 };
@@ -1601,12 +1605,15 @@ static void load_one(struct ld *ld, const char *name, const char *data, size_t l
   cfg_dcol_file(&ld->dc, ld->file);
   if(len > CFG_MAX_FILE_BYTES) {
     cfg_dcol_add(&ld->dc, false, ld->file, 0, 0, "too large: %zu bytes (at most 8 MiB)", len);
+    ld->restock_broken = ld->restock_broken || role == ROLE_RESTOCK;
     return;
   }
   ld->T = rs_arena_new();
   prc = cfg_yaml_parse_stream(ld->T, &ld->dc, ld->file, data, len,
                               role == ROLE_DEVICES ? &devs : NULL, &root, &empty);
   cfg_dcol_settle(&ld->dc, prc == 0);
+  if(prc && role == ROLE_RESTOCK)
+    ld->restock_broken = true;
   if(prc) {
     ld->ndev = ndev; /* the devices read before the error, as if never read */
     ld->nref = nref;
@@ -1968,11 +1975,14 @@ int cfg_load_buffers(const char *dir, const struct cfg_file_buf *files, size_t n
   bool restock = false;
   ld_init(&ld, dir ? dir : ".");
   cfg_dcol_file(&ld.dc, "restock.yaml");
-  for(i = 0; i < n; i++) {
-    if(!strcmp(files[i].name, "restock.yaml"))
+  for(i = 0; i < n; i++)
+    if(!strcmp(files[i].name, "restock.yaml")) {
       restock = true;
-    load_one(&ld, files[i].name, files[i].data, files[i].len);
-  }
+      load_one(&ld, files[i].name, files[i].data, files[i].len);
+    }
+  for(i = 0; i < n && restock && !ld.restock_broken; i++)
+    if(strcmp(files[i].name, "restock.yaml"))
+      load_one(&ld, files[i].name, files[i].data, files[i].len);
   if(!restock)
     cfg_dcol_add(&ld.dc, false, "restock.yaml", 0, 0, "cannot read: %s", strerror(ENOENT));
   return ld_finish(&ld, out, diags);
@@ -2101,7 +2111,11 @@ int cfg_load(const char *dir, struct cfg **out, struct cfg_diags *diags)
     load_one(&ld, "restock.yaml", data, len);
     free(data);
   }
-  load_subdir(&ld, "devices.d");
-  load_subdir(&ld, "rules.d");
+  else
+    ld.restock_broken = true;
+  if(!ld.restock_broken) {
+    load_subdir(&ld, "devices.d");
+    load_subdir(&ld, "rules.d");
+  }
   return ld_finish(&ld, out, diags);
 }

@@ -313,6 +313,81 @@ static void push(struct ystate *st, struct cfg_node *n)
   st->stack[st->depth++] = n;
 }
 
+/*
+ * The first byte of data that is not UTF-8, reported once at its own
+ * line:column (columns count the characters before it) with what is wrong
+ * and what to do. Returns true when the text is UTF-8 (a UTF-8 byte order
+ * mark is fine), false after the report. libyaml checks this too, but
+ * reports the byte after the bad one, and its message names a "trailing
+ * octet" rather than the file's encoding.
+ */
+static bool check_utf8(struct ystate *st)
+{
+  const unsigned char *d = (const unsigned char *)st->data;
+  size_t len = st->len, i = 0;
+  char what[96];
+  int line, col;
+
+  if(len >= 2 && ((d[0] == 0xFF && d[1] == 0xFE) || (d[0] == 0xFE && d[1] == 0xFF))) {
+    cfg_dcol_add(st->dc, false, st->file, 1, 1,
+                 "not UTF-8: the file is UTF-16 (save it as UTF-8)");
+    return false;
+  }
+  while(i < len) {
+    unsigned c = d[i];
+    size_t need, k;
+    unsigned lo = 0x80, hi = 0xBF; /* the second byte's range */
+    if(c < 0x80) {
+      i++;
+      continue;
+    }
+    if(c >= 0xC2 && c <= 0xDF)
+      need = 1;
+    else if(c >= 0xE0 && c <= 0xEF) {
+      need = 2;
+      if(c == 0xE0)
+        lo = 0xA0; /* overlong */
+      else if(c == 0xED)
+        hi = 0x9F; /* UTF-16 surrogates */
+    }
+    else if(c >= 0xF0 && c <= 0xF4) {
+      need = 3;
+      if(c == 0xF0)
+        lo = 0x90; /* overlong */
+      else if(c == 0xF4)
+        hi = 0x8F; /* beyond U+10FFFF */
+    }
+    else {
+      if(c <= 0xBF)
+        (void)snprintf(what, sizeof(what), "byte 0x%02X does not start a character", c);
+      else
+        (void)snprintf(what, sizeof(what), "byte 0x%02X never appears in UTF-8", c);
+      goto bad;
+    }
+    for(k = 1; k <= need; k++) {
+      unsigned b = i + k < len ? d[i + k] : 0x100u;
+      bool ok = k == 1 ? b >= lo && b <= hi : b >= 0x80 && b <= 0xBF;
+      if(!ok) {
+        if(b == 0x100u)
+          (void)snprintf(what, sizeof(what), "byte 0x%02X starts a character the file cuts off",
+                         c);
+        else
+          (void)snprintf(what, sizeof(what),
+                         "byte 0x%02X starts a %zu-byte character but byte 0x%02X follows", c,
+                         need + 1, b);
+        goto bad;
+      }
+    }
+    i += need + 1;
+  }
+  return true;
+bad:
+  pos_of_offset(st->data, len, i, &line, &col);
+  cfg_dcol_add(st->dc, false, st->file, line, col,
+               "not UTF-8: %s (save the file as UTF-8)", what);
+  return false;
+}
+
 /* libyaml failed: report its problem at its position, with a clearer word for tabs. */
 static void report_yaml_error(struct ystate *st, const yaml_parser_t *p)
 {
@@ -370,6 +445,8 @@ int cfg_yaml_parse_stream(struct rs_arena *a, struct cfg_dcol *dc, const char *f
   *root = NULL;
   *empty = false;
 
+  if(!check_utf8(&st))
+    return -1;
   if(!yaml_parser_initialize(&parser)) {
     cfg_dcol_add(dc, false, file, 0, 0, "out of memory while parsing");
     return -1;

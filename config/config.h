@@ -346,7 +346,9 @@ int cfg_default_rule_src(double stockout_risk, char *buf, size_t cap);
  * *out (free with cfg_free). On failure returns the number of errors (> 0)
  * and *out is NULL. Every error and warning of every file is appended to
  * diags, in file order; the caller prints them and frees them with
- * cfg_diags_free(). Opens no port, device or database.
+ * cfg_diags_free(). Opens no port, device or database. When restock.yaml
+ * cannot be read or parsed (a YAML syntax error, text not UTF-8), its one
+ * error is all: devices.d and rules.d are not read.
  */
 int cfg_load(const char *dir, struct cfg **out, struct cfg_diags *diags);
 void cfg_free(struct cfg *cfg);
@@ -355,7 +357,8 @@ void cfg_free(struct cfg *cfg);
  * In-memory entry (fuzzing, tests): load the config made of the given files
  * as if read from a config dir. Each name is relative to the dir and gives
  * the file's role: "restock.yaml", "devices.d/NAME.yaml", "rules.d/NAME.yaml"
- * (files are taken in the order given; callers sort them). `dir` only serves
+ * (restock.yaml first, then the others in the order given; callers sort
+ * them; without restock.yaml, none is read). `dir` only serves
  * to resolve relative *_file paths of secrets, which are checked on disk.
  * Returns and sets *out and diags as cfg_load() does.
  */
