@@ -516,6 +516,17 @@ def case_garbage(args):
           "no value was taken from garbage")
     check(status["good"]["up"] == 1, "the good device is up (%r)" % status["good"])
     check("down after" in stderr, "'down after' logged")
+    # probe says what restockd shows: down, with each point's malformed reply as its error
+    rc, out, _ = probe(args, cfg, "babbler")
+    check(rc == 1 and out.startswith("babbler: down (no well-formed answer: no point could be "
+                                     "read)\n"),
+          "probe of the babbling device: exit 1, down (rc %d): %r" % (rc, out.splitlines()[:1]))
+    rc, out, _ = probe(args, cfg, "babbler", "--json")
+    doc = json.loads(out) if out.startswith("{") else {}
+    check(rc == 1 and doc.get("state") == "down" and doc.get("rtt_ms", 0) is None
+          and all(p["error"] and p["value"] is None for p in doc.get("points", [{}])),
+          "probe --json of the babbling device: down, rtt_ms null, an error on every point: %r"
+          % doc)
 
 
 def case_down_restart(args):
@@ -620,7 +631,7 @@ def case_continuous(args):
 
 def case_probe(args):
     port = reserve_port()
-    srv = start([args.server, "--tcp", str(port), "--units", "1,2", "--exception", "2@150"])
+    srv = start([args.server, "--tcp", str(port), "--units", "1,2,3", "--exception", "2@150"])
     cfg = write_config(args, "probe", """  - id: press
     transport: {type: modbus-tcp, host: 127.0.0.1, port: %d}
     timeout: 300ms
@@ -634,7 +645,11 @@ def case_probe(args):
     points:
       - {id: good, register: holding, address: 10, type: uint16}
       - {id: bad, register: holding, address: 150, type: uint16}
-""" % (port, port))
+  - id: press-none
+    transport: {type: modbus-tcp, host: 127.0.0.1, port: %d, unit_id: 3}
+    points:
+      - {id: bad, register: holding, address: 150, type: uint16}
+""" % (port, port, port))
     rc, out, err = probe(args, cfg, "press")
     check(rc == 0, "probe press exits 0 (rc %d %s)" % (rc, err.strip()))
     lines = out.splitlines()
@@ -657,6 +672,12 @@ def case_probe(args):
     rc, out, _ = probe(args, cfg, "press-bad", "--json")
     doc = json.loads(out)
     check(rc == 1 and doc["state"] == "up", "an exception makes probe exit 1 (rc %d)" % rc)
+    # every point an exception: the device answers, but it is not "up" to whoever reads it
+    rc, out, _ = probe(args, cfg, "press-none")
+    check(rc == 1 and out.startswith("press-none: failing: no point could be read (the device "
+                                      "answers, with errors only), rtt "),
+          "every point an exception: exit 1, 'failing', not 'up' (rc %d): %r"
+          % (rc, out.splitlines()[:1]))
     rc, _, err = probe(args, cfg, "pres")
     check(rc == 2 and err == "restockctl probe: no device 'pres' in %s (did you mean 'press'?)\n"
           % cfg, "unknown device exits 2 with a hint: %r" % err)

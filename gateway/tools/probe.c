@@ -120,13 +120,29 @@ static void usage(void)
   fputs("usage: restockctl [--config DIR] probe DEVICE [POINT] [--plan] [--json]\n", stderr);
 }
 
-/* Print the run as a table or JSON; returns the exit code. */
-static int print_result(const struct probe_run *pr, bool up, int64_t rtt_ms, const char *why,
+/*
+ * Print the run as a table or JSON; returns the exit code. polled: the
+ * adapter's poll returned OK (why: its error otherwise). A device is
+ * "down" when it did not answer, or when its poll answered nothing
+ * well-formed (every point malformed or unanswered: what restockd counts
+ * as a failed poll, toward down_after); "failing" (table only; "up" in
+ * JSON, SPEC's two states) when it answered but no point could be read
+ * (every point an exception).
+ */
+static int print_result(const struct probe_run *pr, bool polled, int64_t rtt_ms, const char *why,
                         bool json)
 {
   struct rs_buf b = {0};
-  size_t i;
-  int code = up ? 0 : 1;
+  size_t i, n_ok = 0, n_answered = 0;
+  bool up;
+  int code;
+  for(i = 0; polled && i < pr->n; i++) {
+    const struct probe_pt *p = &pr->pts[i];
+    n_ok += p->got && p->r.error == READING_OK;
+    n_answered += p->got && (p->r.error == READING_OK || p->r.error == READING_ERR_EXCEPTION);
+  }
+  up = polled && (n_answered || !pr->n);
+  code = up ? 0 : 1;
   rs_buf_puts(&b, "");
   if(json) {
     rs_buf_puts(&b, "{\"device\": ");
@@ -139,8 +155,16 @@ static int print_result(const struct probe_run *pr, bool up, int64_t rtt_ms, con
     rs_buf_puts(&b, ", \"points\": [");
   }
   else {
-    if(up)
+    if(up && (n_ok || !pr->n))
       rs_buf_printf(&b, "%s: up, rtt %" PRId64 " ms\n", pr->dev->id, rtt_ms);
+    else if(up)
+      rs_buf_printf(&b,
+                    "%s: failing: no point could be read (the device answers, with errors "
+                    "only), rtt %" PRId64 " ms\n",
+                    pr->dev->id, rtt_ms);
+    else if(polled)
+      rs_buf_printf(&b, "%s: down (no well-formed answer: no point could be read)\n",
+                    pr->dev->id);
     else
       rs_buf_printf(&b, "%s: down (%s)\n", pr->dev->id, why);
     rs_buf_printf(&b, "%-20s %-28s %-22s %-8s %s\n", "POINT", "RAW", "VALUE", "UNIT", "ERROR");
@@ -151,7 +175,7 @@ static int print_result(const struct probe_run *pr, bool up, int64_t rtt_ms, con
     const char *err = NULL;
     unsigned k;
     size_t off = 0;
-    if(!up)
+    if(!polled)
       err = why;
     else if(!p->got)
       err = "no reading";
@@ -165,7 +189,7 @@ static int print_result(const struct probe_run *pr, bool up, int64_t rtt_ms, con
       rs_buf_puts(&b, i ? ", {\"id\": " : "{\"id\": ");
       escape_json_str(&b, p->pt->id);
       rs_buf_printf(&b, ", \"value\": %s, \"raw\": [", err ? "null" : value);
-      for(k = 0; up && p->got && k < p->r.n_raw; k++)
+      for(k = 0; polled && p->got && k < p->r.n_raw; k++)
         rs_buf_printf(&b, "%s%u", k ? ", " : "", (unsigned)p->r.raw[k]);
       rs_buf_puts(&b, "], \"error\": ");
       if(err)
@@ -175,7 +199,7 @@ static int print_result(const struct probe_run *pr, bool up, int64_t rtt_ms, con
       rs_buf_puts(&b, "}");
       continue;
     }
-    for(k = 0; up && p->got && k < p->r.n_raw && off + 8 < sizeof(raw); k++)
+    for(k = 0; polled && p->got && k < p->r.n_raw && off + 8 < sizeof(raw); k++)
       off += (size_t)snprintf(raw + off, sizeof(raw) - off, "%s0x%04x", k ? " " : "",
                               (unsigned)p->r.raw[k]);
     rs_buf_printf(&b, "%-20s %-28s %-22s %-8s %s\n", p->pt->id, raw[0] ? raw : "-",
