@@ -521,28 +521,61 @@ static bool is_loopback_host(const char *h, size_t n)
   return false;
 }
 
-/* Split "host:port" or "[v6]:port"; returns 0 with host span and port. */
-static int split_hostport(const char *s, const char **host, size_t *hlen, int64_t *port)
+/*
+ * Split http.listen's "HOST:PORT" or "[IPv6]:PORT" into host (not
+ * NUL-terminated, hlen bytes) and port 1..65535. Returns 0, or -1 with what
+ * is wrong and what to write instead in why (a phrase for the message).
+ */
+static int split_hostport(const char *s, const char **host, size_t *hlen, int64_t *port,
+                          char *why, size_t wsize)
 {
   const char *colon;
+  int64_t any;
   if(s[0] == '[') {
     const char *rb = strchr(s, ']');
-    if(!rb || rb[1] != ':')
+    if(!rb || rb[1] != ':') {
+      (void)snprintf(why, wsize, "%s (expected [IPv6]:PORT like [::1]:8080)",
+                     rb ? "no port after the ']'" : "no closing ']'");
       return -1;
+    }
     *host = s + 1;
     *hlen = (size_t)(rb - s - 1);
     colon = rb + 1;
   }
   else {
     colon = strrchr(s, ':');
-    if(!colon || strchr(s, ':') != colon)
+    if(!colon) {
+      (void)snprintf(why, wsize, "no port (expected HOST:PORT like 127.0.0.1:8080)");
       return -1;
+    }
+    if(strchr(s, ':') != colon) {
+      (void)snprintf(why, wsize,
+                     "an IPv6 address needs brackets (write [ADDRESS]:PORT, like [::1]:8080)");
+      return -1;
+    }
     *host = s;
     *hlen = (size_t)(colon - s);
   }
-  if(!*hlen)
+  if(!*hlen) {
+    (void)snprintf(why, wsize,
+                   "no host (write 127.0.0.1:PORT for loopback, 0.0.0.0:PORT for every "
+                   "address)");
     return -1;
-  return rs_parse_i64(colon + 1, false, 1, 65535, port);
+  }
+  if(!rs_parse_i64(colon + 1, false, 1, 65535, port))
+    return 0;
+  if(!rs_parse_i64(colon + 1, false, 0, 0, &any))
+    (void)snprintf(why, wsize,
+                   "port 0 would be another free port at every start, which the approval "
+                   "links (http.public_url), bookmarks and a proxy cannot follow (write a fixed "
+                   "port from 1 to 65535, like 127.0.0.1:8080)");
+  else if(!rs_parse_i64(colon + 1, false, INT64_MIN, INT64_MAX, &any))
+    (void)snprintf(why, wsize, "port %.16s is out of range (expected 1 to 65535, like 127.0.0.1:8080)",
+                   colon + 1);
+  else
+    (void)snprintf(why, wsize, "port '%.16s' is not a number (expected HOST:PORT like "
+                   "127.0.0.1:8080)", colon + 1);
+  return -1;
 }
 
 /* Host part of a URL after "scheme://" (userinfo and port stripped). */
@@ -710,6 +743,7 @@ static void load_restock(struct ld *ld, const struct cfg_node *root)
              NULL, 0);
   {
     const struct cfg_node *lv = wv(&w, "listen");
+    char why[320];
     const char *host;
     size_t hlen = 0;
     int64_t port;
@@ -718,10 +752,10 @@ static void load_restock(struct ld *ld, const struct cfg_node *root)
       walk_map(ld, adm, "http.admin", k_admin, NK(k_admin), cfg, &w2, NULL, 0);
       cfg->http.admin_set = true;
     }
-    if(cfg->http.listen && split_hostport(cfg->http.listen, &host, &hlen, &port)) {
+    if(cfg->http.listen &&
+       split_hostport(cfg->http.listen, &host, &hlen, &port, why, sizeof(why))) {
       cfg_quote_value(cfg->http.listen, strlen(cfg->http.listen), q, sizeof(q));
-      err(ld, lv, "http.listen", "%s is not an address (expected HOST:PORT like 127.0.0.1:8080)",
-          q);
+      err(ld, lv, "http.listen", "%s is not a listen address: %s", q, why);
     }
     else if(cfg->http.listen) {
       cfg->http.listen_loopback = is_loopback_host(host, hlen);
