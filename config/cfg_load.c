@@ -270,6 +270,16 @@ static const struct ckey k_rtu[] = {
   K("unit_id", KT_INT, struct cfg_device, unit_id, false, 1, 247, "1"),
   K("rs485", KT_BOOL, struct cfg_device, rs485, false, 0, 0, "false"),
 };
+/*
+ * The baud rates libmodbus (3.1) can set on a serial port. It takes any other
+ * value as 9600 without a word, so a mistyped rate would poll at 9600 and the
+ * device would only look silent.
+ */
+static const int64_t rtu_bauds[] = {110,     300,     600,     1200,    2400,    4800,
+                                    9600,    19200,   38400,   57600,   115200,  230400,
+                                    460800,  500000,  576000,  921600,  1000000, 1152000,
+                                    1500000, 2500000, 3000000, 3500000, 4000000};
+
 static const struct ckey k_coap[] = {
   KX("type", KT_STR, true),
   K("uri", KT_STR, struct cfg_device, uri, true, 0, 0, NULL),
@@ -1303,6 +1313,33 @@ static uint64_t hash_bytes(const void *buf, size_t n)
 }
 
 /*
+ * An error at n (path kp + ".baud") when baud is not one of rtu_bauds[],
+ * naming the nearest one (by ratio) as the likely meant rate.
+ */
+static void check_baud(struct ld *ld, const struct cfg_node *n, const char *kp, int64_t baud)
+{
+  char bp[128], list[256];
+  size_t i, len = 0, best = 0;
+  double best_r = 0;
+  for(i = 0; i < RS_ARRAY_LEN(rtu_bauds); i++) {
+    double r = baud > rtu_bauds[i] ? (double)baud / (double)rtu_bauds[i]
+                                   : (double)rtu_bauds[i] / (double)baud;
+    if(rtu_bauds[i] == baud)
+      return;
+    if(i == 0 || r < best_r) {
+      best = i;
+      best_r = r;
+    }
+    if(rs_snprintf(list + len, sizeof(list) - len, "%s%lld", i ? ", " : "",
+                   (long long)rtu_bauds[i]) == 0)
+      len += strlen(list + len);
+  }
+  kpath(bp, sizeof(bp), kp, "baud");
+  err(ld, n, bp, "'%lld' is not a baud rate the serial port can be set to (expected one of: %s; "
+      "did you mean %lld?)", (long long)baud, list, (long long)rtu_bauds[best]);
+}
+
+/*
  * Devices with the same points (ids, registers, types, scales: a fleet of one
  * machine) share one list in the config (RSS, docs/BENCHMARKS.md; the config
  * is read-only after loading). d's points were the last thing allocated in
@@ -1388,6 +1425,8 @@ static void load_device(struct ld *ld, const struct cfg_node *it, const char *p)
         else if(d.transport == CFG_TR_MODBUS_RTU) {
           walk_map(ld, tr, kp, k_rtu, NK(k_rtu), &d, &wt, rtu_alt, 2);
           n = wv(&wt, "serial");
+          if(wv(&wt, "baud") && d.baud >= 50 && d.baud <= 4000000) /* else out of range */
+            check_baud(ld, wv(&wt, "baud"), kp, d.baud);
         }
         else {
           walk_map(ld, tr, kp, k_coap, NK(k_coap), &d, &wt, coap_alt, 2);

@@ -866,6 +866,48 @@ static void test_diags_in_file_order(void **state)
   cfg_diags_free(&diags);
 }
 
+/*
+ * A Modbus RTU baud rate libmodbus cannot set is an error at its position,
+ * naming the nearest rate: libmodbus would open the port at 9600 without a
+ * word and the device would only look silent. Every rate it can set loads.
+ */
+static void test_rtu_baud(void **state)
+{
+  static const char dev[] = "devices:\n"
+                            "  - id: pump\n"
+                            "    transport: {type: modbus-rtu, serial: /dev/ttyUSB0, baud: %s}\n"
+                            "    points: [{id: lvl, register: holding, address: 0}]\n";
+  static const char *const good[] = {"110",     "600",     "9600",    "19200",  "38400",
+                                     "57600",   "115200",  "230400",  "921600", "1000000",
+                                     "1500000", "3500000", "4000000"};
+  char yaml[512];
+  struct cfg_diags diags = {0};
+  struct cfg *cfg = NULL;
+  size_t i;
+  (void)state;
+  assert_int_equal(rs_snprintf(yaml, sizeof(yaml), dev, "19201"), 0);
+  assert_int_equal(load_bufs("gateway: {id: gw}\n", "devices.d/d.yaml", yaml, &diags, &cfg), 1);
+  assert_null(cfg);
+  assert_int_equal(diags.n, 1);
+  assert_non_null(strstr(diags.v[0].text, "devices.d/d.yaml:3:63: devices[0].transport.baud: "
+                                          "'19201' is not a baud rate the serial port can be set "
+                                          "to (expected one of: 110, 300, "));
+  assert_true(ends_with(diags.v[0].text, "; did you mean 19200?)"));
+  cfg_diags_free(&diags);
+  assert_int_equal(rs_snprintf(yaml, sizeof(yaml), dev, "2000000"), 0);
+  assert_int_equal(load_bufs("gateway: {id: gw}\n", "devices.d/d.yaml", yaml, &diags, &cfg), 1);
+  assert_true(ends_with(diags.v[0].text, "did you mean 2500000?)"));
+  cfg_diags_free(&diags);
+  for(i = 0; i < RS_ARRAY_LEN(good); i++) {
+    assert_int_equal(rs_snprintf(yaml, sizeof(yaml), dev, good[i]), 0);
+    assert_int_equal(load_bufs("gateway: {id: gw}\n", "devices.d/d.yaml", yaml, &diags, &cfg), 0);
+    assert_int_equal(cfg->devices[0].baud, strtoll(good[i], NULL, 10));
+    cfg_free(cfg);
+    cfg = NULL;
+    cfg_diags_free(&diags);
+  }
+}
+
 /* orders.stockout_risk sets the default rule's threshold; out of range is an error. */
 static void test_stockout_risk(void **state)
 {
@@ -1074,6 +1116,7 @@ int main(void)
     cmocka_unit_test(test_devices_same_points_shared),
     cmocka_unit_test(test_diags_in_file_order),
     cmocka_unit_test(test_stockout_risk),
+    cmocka_unit_test(test_rtu_baud),
     cmocka_unit_test(test_calendar),
     cmocka_unit_test(test_continuous_polling),
     cmocka_unit_test(test_timeout_watchdog_warning),
