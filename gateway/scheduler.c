@@ -220,27 +220,27 @@ static void due_unpark(struct scheduler *s, struct slot *sl)
 static int64_t next_delay(const struct slot *sl);
 
 /*
- * sl's poll that was due at due_mono ended and sl->next_due is set: back into
- * the heap. A poll that overran was counted skipped once when it was parked;
- * the other rounds it missed are counted here.
+ * sl's poll that was due at due_mono ended and sl->next_due is set
+ * (due_after(), at once when it overran): back into the heap. The rounds
+ * its overrun passed are counted skipped here, but the last of them, which
+ * the next poll, due at once, serves: a poll that ends 1.5 intervals after
+ * it was due skipped none, one that ends 2.5 intervals after skipped one.
  */
 static void due_requeue(struct scheduler *s, struct slot *sl, int64_t due_mono)
 {
-  int64_t d, missed;
+  int64_t d = next_delay(sl), missed = d > 0 ? (s->now_mono - due_mono) / d : 0;
+  if(missed > 1)
+    sl->skipped += (uint64_t)(missed - 1);
   if(!due_parked(s, sl)) {
     due_fix(s, sl);
     return;
   }
-  d = next_delay(sl);
   if(d <= 0 && sl->next_due <= s->now_mono && s->n_ready < s->n && !sl->ready) {
     /* polled continuously: due again at once; the ready queue, O(1) (no heap) */
     sl->ready = true;
     s->ready[(s->ready_head + s->n_ready++) % s->n] = (size_t)(sl - s->slots);
     return;
   }
-  missed = d > 0 ? (s->now_mono - due_mono) / d : 0;
-  if(missed > 1)
-    sl->skipped += (uint64_t)(missed - 1);
   due_unpark(s, sl);
 }
 
@@ -872,9 +872,8 @@ static size_t run_slot(struct scheduler *s, struct slot *sl, size_t i, int64_t n
                        int64_t now_wall, adapter_emit_fn emit, void *ctx)
 {
   if(sl->busy && sl->di && sl->di->async) {
-    /* the last poll is still in flight: parked until it ends (a device polled
-       continuously, poll_interval 0, has no rounds to skip) */
-    sl->skipped += next_delay(sl) > 0;
+    /* the last poll is still in flight: parked until it ends, which counts
+       the rounds it passed (due_requeue()) */
     sl->next_due = now_mono + next_delay(sl);
     due_park(s, sl);
     return 0;
@@ -887,8 +886,8 @@ static size_t run_slot(struct scheduler *s, struct slot *sl, size_t i, int64_t n
     return 1;
   }
   if(sl->busy) {
-    /* the last poll still runs: no pile-up; parked until its result is drained */
-    sl->skipped++;
+    /* the last poll still runs: no pile-up; parked until its result is drained
+       (due_requeue() counts the rounds it passed) */
     sl->next_due = now_mono + next_delay(sl);
     due_park(s, sl);
     return 0;

@@ -38,8 +38,9 @@
  * not): the devices of each bus (adapter_bus_key()) run on that bus's
  * worker thread (adapters/bus.h: jobs in, results out through an eventfd).
  * The main thread decides what is due and queues a poll job; a device with
- * a job outstanding gets no second one (the round is skipped and counted in
- * `skipped`). A poll may block its worker up to timeout x (retries + 1)
+ * a job outstanding gets no second one: it is due at once when the job
+ * ends, that poll serves the last round passed, and the rounds before it
+ * are counted in `skipped`. A poll may block its worker up to timeout x (retries + 1)
  * (plus busy_wait per busy reply); devices on other buses are not delayed.
  * scheduler_drain() hands the results (readings, rc, rtt, error kinds) to
  * emit on the main thread. Readings carry the wall time at which the worker
@@ -103,8 +104,10 @@ struct sched_device_status {
   uint64_t failures;
   int64_t next_due_ms; /* monotonic (scaled) ms */
   uint64_t errors[SCHED_ERR_KINDS]; /* by enum sched_err_kind, since start */
-  uint64_t skipped; /* rounds not polled: the previous poll was still running, or the
-                       loop was more than an interval late (no burst to make up) */
+  uint64_t skipped; /* rounds not polled: the previous poll ran through them (all but
+                       the last, which the next poll serves at once), or the loop was
+                       more than an interval late (no burst to make up); counted
+                       when that poll ends */
   bool busy;        /* a poll job is outstanding (worker mode) */
 };
 
@@ -160,7 +163,8 @@ struct evloop;
  * emit(ctx, r) from the loop's callbacks as replies arrive, and the poll's
  * end updates the device's state there. Every such device is in flight at
  * once; no thread, no job queue. A poll still running when the device is
- * due again skips that round (counted in `skipped`), as on a bus thread.
+ * due again is followed by the next at once, as on a bus thread (the
+ * rounds it ran through but the last counted in `skipped`).
  * Call before scheduler_start_workers() and the first scheduler_run_due();
  * the other devices keep their bus threads (or run inline).
  */

@@ -358,15 +358,17 @@ static void test_buses_run_apart(void **state)
   /* the fast bus is read on while "slow" hangs on its own bus */
   run_until(s, clk, fast_ten_while_slow_hangs, &g, "10 readings of fast while slow hangs");
   assert_int_equal(g.n[i_slow], 0);
-  /* slow: one job at a time, its rounds skipped instead of piling up */
+  /* slow: one job at a time, its rounds skipped instead of piling up (counted
+     when the poll ends: the last round it ran through is served then) */
   scheduler_device_status(s, 1, &st);
   assert_string_equal(st.id, "slow");
-  assert_true(st.skipped >= 1);
   assert_true(st.busy);
   assert_int_equal(rec.d[i_slow].polls, 0);
 
   release_slow();
   run_until(s, clk, slow_read, &g, "slow and peer read once slow's poll ends");
+  scheduler_device_status(s, 1, &st);
+  assert_true(st.skipped >= 1);
   /* every adapter call of a device on one thread, never the main thread */
   assert_int_equal(g.wrong_thread, 0);
   assert_int_equal(rec.d[i_fast].wrong_thread, 0);
@@ -795,8 +797,9 @@ static void test_grid_worker(void **state)
 
 /*
  * An event-loop poll that overran its interval (reply after 25 s, every
- * 10 s): the next poll goes out at once (docs/devices.md), and the one
- * after it is due on the grid again, not 10 s after the late one.
+ * 10 s): the next poll goes out at once (docs/devices.md) and serves the
+ * round at 20 s, so only the round at 10 s is skipped; the one after it is
+ * due on the grid again, not 10 s after the late one.
  */
 static void test_grid_overrun(void **state)
 {
@@ -815,15 +818,76 @@ static void test_grid_overrun(void **state)
   ev_reply(); /* at t0 + 25 s */
   scheduler_device_status(s, 0, &st);
   assert_true(st.next_due_ms <= t0 + 25000); /* at once */
-  assert_int_equal(st.skipped, 2);           /* the rounds at 10 and 20 s */
+  assert_int_equal(st.skipped, 1);           /* the round at 10 s (20 s is served now) */
   assert_int_equal(scheduler_run_due(s, t0 + 25000, t0 + 25000, got_emit, &g), 1);
   ev_reply();
   scheduler_device_status(s, 0, &st);
   assert_int_equal(st.next_due_ms, t0 + 30000);
-  assert_int_equal(st.skipped, 2);
+  assert_int_equal(st.skipped, 1);
 
   scheduler_free(s);
   evloop_free(loop);
+  cfg_free(cfg);
+}
+
+/*
+ * A poll that ends 1.5 intervals after it was due (every 10 s, the reply
+ * after 15 s) skipped no round: the next poll goes out at once and serves
+ * the round at 10 s. On the event loop and on a bus worker (its poll held
+ * until the scheduler's clock passed 15 s).
+ */
+static void test_overrun_serves_its_round(void **state)
+{
+  struct cfg *cfg;
+  struct scheduler *s;
+  struct evloop *loop;
+  struct got g;
+  struct sched_device_status st;
+  const int64_t t0 = 1000000;
+  (void)state;
+
+  s = grid_new(&cfg, GRID_EVLOOP, t0, &g, &loop);
+  assert_int_equal(scheduler_run_due(s, t0, t0, got_emit, &g), 1);
+  assert_int_equal(scheduler_run_due(s, t0 + 10000, t0 + 10000, got_emit, &g), 0); /* busy */
+  assert_int_equal(scheduler_run_due(s, t0 + 15000, t0 + 15000, got_emit, &g), 0);
+  ev_reply();
+  assert_int_equal(scheduler_run_due(s, t0 + 15000, t0 + 15000, got_emit, &g), 1);
+  ev_reply();
+  scheduler_device_status(s, 0, &st);
+  assert_int_equal(st.polls, 2);
+  assert_int_equal(st.skipped, 0);
+  assert_int_equal(st.next_due_ms, t0 + 20000);
+  scheduler_free(s);
+  evloop_free(loop);
+  cfg_free(cfg);
+
+  /* the same on a bus worker: device "slow", its poll held */
+  reset();
+  cfg = load("devices:\n" DEV("slow", "1008", "10s"));
+  memset(&g, 0, sizeof(g));
+  g.main = pthread_self();
+  s = scheduler_new(cfg, rec_lookup, NULL, t0);
+  assert_non_null(s);
+  assert_int_equal(scheduler_start_workers(s, 1), 0);
+  pthread_mutex_lock(&rec.mu);
+  rec.hold = true;
+  pthread_mutex_unlock(&rec.mu);
+  assert_int_equal(scheduler_run_due(s, t0, t0, got_emit, &g), 1);
+  assert_int_equal(scheduler_run_due(s, t0 + 10000, t0 + 10000, got_emit, &g), 0); /* busy */
+  assert_int_equal(scheduler_run_due(s, t0 + 15000, t0 + 15000, got_emit, &g), 0);
+  release_slow();
+  {
+    size_t done = 0;
+    while(!done) {
+      struct pollfd pfd = {scheduler_event_fd(s), POLLIN, 0};
+      assert_true(poll(&pfd, 1, HANG_GUARD_MS) == 1);
+      done = scheduler_drain(s, got_emit, &g);
+    }
+  }
+  scheduler_device_status(s, 0, &st);
+  assert_true(st.next_due_ms <= t0 + 15000); /* at once: the round at 10 s */
+  assert_int_equal(st.skipped, 0);
+  scheduler_free(s);
   cfg_free(cfg);
 }
 
@@ -839,6 +903,7 @@ int main(void)
       cmocka_unit_test(test_grid_evloop),
       cmocka_unit_test(test_grid_worker),
       cmocka_unit_test(test_grid_overrun),
+      cmocka_unit_test(test_overrun_serves_its_round),
   };
   log_set_level(LOG_LVL_ERR);
   pthread_mutex_init(&rec.mu, NULL);
