@@ -102,7 +102,8 @@ struct pipeline {
   struct rs_strv alerts;
   size_t n_shop_alerts; /* the first this many of alerts are the shop's (pipeline_shop_alerts) */
   int64_t next_due;
-  int64_t fault_pass; /* storage failing: no new work before this (wall ms; 0: no fault seen) */
+  int64_t fault_pass; /* storage failing: no new work before this (clock_real_mono_ms(): a
+                         wall clock stepped back does not lengthen it; 0: no fault seen) */
   int64_t last_now;   /* the wall time of the last tick (a step back is noticed), 0: none */
 };
 
@@ -2287,15 +2288,15 @@ enum rs_err pipeline_tick(struct pipeline *p, const struct cfg *cfg, int64_t now
   p->in_tick = true;
   drain_answers(p, cfg, now_ms);
   if(store_fault(p->st, NULL, 0, NULL, NULL)) {
-    /* the database takes no writes: one pass per PIPELINE_FAULT_PASS_MS (real) */
-    if(p->fault_pass && now_ms < p->fault_pass) {
-      due_at(p, p->fault_pass);
+    /* the database takes no writes: one pass per PIPELINE_FAULT_PASS_MS of real
+       time, on the monotonic clock */
+    int64_t mono = clock_real_mono_ms();
+    if(p->fault_pass && mono < p->fault_pass) {
+      due_at(p, now_ms + scaled(p, p->fault_pass - mono));
       p->in_tick = false;
       return RS_OK;
     }
-    p->fault_pass = now_ms + (scaled(p, PIPELINE_FAULT_PASS_MS) > 0
-                                  ? scaled(p, PIPELINE_FAULT_PASS_MS)
-                                  : 1);
+    p->fault_pass = mono + PIPELINE_FAULT_PASS_MS;
   }
   else
     p->fault_pass = 0;
@@ -2312,8 +2313,10 @@ enum rs_err pipeline_tick(struct pipeline *p, const struct cfg *cfg, int64_t now
   rc = rc ? rc : r;
   drain_answers(p, cfg, now_ms);
   p->in_tick = false;
-  if(p->fault_pass && store_fault(p->st, NULL, 0, NULL, NULL))
-    due_at(p, p->fault_pass);
+  if(p->fault_pass && store_fault(p->st, NULL, 0, NULL, NULL)) {
+    int64_t left = p->fault_pass - clock_real_mono_ms();
+    due_at(p, now_ms + (left > 0 ? scaled(p, left) : 0));
+  }
   rebuild_alerts(p, cfg);
   return rc;
 }

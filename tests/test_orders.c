@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -1761,6 +1763,36 @@ static void test_late_approval_repriced(void **state)
  * SPEC 8: month-to-date spend counts the orders approved this month, sent or not; an order
  * approved last month and sent this month belongs to last month.
  */
+/*
+ * While the database takes no writes (a file-size limit: the disk-full
+ * case) the pipeline starts new work once per 5 s of real time; a wall
+ * clock stepped back by 2 h meanwhile does not make that pause last until
+ * the clock is back where it was (2 h): the next pass stays due within 5 s.
+ */
+static void test_fault_pause_after_step_back(void **state)
+{
+  struct env e;
+  struct rlimit old, lim;
+  (void)state;
+  env_open(&e, true);
+  tick(&e);
+  assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+  lim = old;
+  lim.rlim_cur = 4096; /* every write past 4 KiB fails (EFBIG, not a signal) */
+  signal(SIGXFSZ, SIG_IGN);
+  assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+  (void)store_put_reading(e.st, "m1", "lvl", e.now, 1);
+  assert_true(store_fault(e.st, NULL, 0, NULL, NULL));
+  (void)pipeline_tick(e.p, e.cfg, e.now); /* a pass; the next one in 5 s */
+  assert_true(pipeline_next_due(e.p) <= e.now + PIPELINE_FAULT_PASS_MS);
+  e.now -= 2 * 3600 * 1000; /* NTP steps the wall clock back 2 h */
+  (void)pipeline_tick(e.p, e.cfg, e.now);
+  assert_true(pipeline_next_due(e.p) <= e.now + PIPELINE_FAULT_PASS_MS);
+  assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+  signal(SIGXFSZ, SIG_DFL);
+  env_close(&e);
+}
+
 static void test_budget_by_approval_month(void **state)
 {
   static const struct step steps[] = {{COMMERCE_RETRY, 503, -1, "HTTP 503"}};
@@ -1890,6 +1922,7 @@ int main(void)
       cmocka_unit_test(test_refreshed_price_placed),
       cmocka_unit_test(test_late_approval_repriced),
       cmocka_unit_test(test_budget_by_approval_month),
+      cmocka_unit_test(test_fault_pause_after_step_back),
   };
   log_set_level(LOG_LVL_ERR);
   return cmocka_run_group_tests(tests, NULL, NULL);
