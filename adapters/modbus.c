@@ -259,13 +259,51 @@ static int do_read(modbus_t *ctx, const struct mbplan_req *r, struct req_buf *b)
 }
 
 /*
+ * After a request on ctx timed out: wait up to window_ms for its late reply
+ * and throw it away, so that it is not taken as the answer to the next
+ * request (RTU has no transaction id: a late reply to "holding 10" reads as
+ * "holding 190" when the counts match). Once bytes come, reading goes on
+ * until the line has been quiet for ten character times (at least 20 ms).
+ * Returns when the first byte came, in ms after sent_ms (monotonic), or -1
+ * when none came (or the port failed).
+ */
+static int64_t drain_late_reply(modbus_t *ctx, int64_t baud, int64_t sent_ms, int64_t window_ms)
+{
+  int fd = modbus_get_socket(ctx);
+  int64_t now = clock_real_mono_ms(), end = now + window_ms, cap = end, first = -1;
+  int64_t gap = 110000 / (baud > 0 ? baud : 9600) + 1; /* 10 characters of 11 bits */
+  uint8_t junk[256];
+  if(gap < 20)
+    gap = 20;
+  while(fd >= 0 && end > now) {
+    struct pollfd pfd = {fd, POLLIN, 0};
+    int rc = poll(&pfd, 1, (int)(end - now));
+    if(rc < 0 && errno == EINTR) {
+      now = clock_real_mono_ms();
+      continue;
+    }
+    if(rc <= 0 || read(fd, junk, sizeof(junk)) <= 0)
+      break;
+    now = clock_real_mono_ms();
+    if(first < 0) {
+      first = now - sent_ms;
+      cap = now + window_ms; /* a device that never stops talking is left after this */
+    }
+    end = now + gap < cap ? now + gap : cap;
+  }
+  return first;
+}
+
+/*
  * Run request i of md's plan with at most *budget failed attempts (shared by
  * the poll), reconnecting as needed; its outcome goes into md->m.outs[i] (on
  * MBD_OK the reply is in md->buf). *last is set to RS_ERR_IO or
- * RS_ERR_TIMEOUT after such a failure.
+ * RS_ERR_TIMEOUT after such a failure. After a timeout the late reply is
+ * waited for and dropped (drain_late_reply) while *drain holds; a wait in
+ * which nothing came clears it (a silent device costs one wait per poll).
  */
 static void run_request(const struct cfg_device *d, struct mb_dev *md, size_t i, int *budget,
-                        enum rs_err *last)
+                        enum rs_err *last, bool *drain)
 {
   struct mb_conn *c = md->conn;
   const struct mbplan_req *r = &md->m.plan.reqs[i];
@@ -274,7 +312,7 @@ static void run_request(const struct cfg_device *d, struct mb_dev *md, size_t i,
     enum rs_err crc = conn_connect(c, d, what, sizeof(what));
     enum mbd_fail f;
     int n, e, code;
-    int64_t bt = d->timeout_ms < 500 ? d->timeout_ms : 500;
+    int64_t bt = d->timeout_ms < 500 ? d->timeout_ms : 500, sent;
     if(crc) {
       (*budget)--;
       *last = crc == RS_ERR_TIMEOUT ? RS_ERR_TIMEOUT : RS_ERR_IO;
@@ -296,6 +334,7 @@ static void run_request(const struct cfg_device *d, struct mb_dev *md, size_t i,
                                       (uint32_t)(d->timeout_ms % 1000) * 1000u);
     (void)modbus_set_byte_timeout(c->ctx, (uint32_t)(bt / 1000), (uint32_t)(bt % 1000) * 1000u);
     errno = 0;
+    sent = clock_real_mono_ms();
     n = do_read(c->ctx, r, &md->buf);
     if(n == (int)r->count) {
       md->m.outs[i].f = MBD_OK;
@@ -315,15 +354,22 @@ static void run_request(const struct cfg_device *d, struct mb_dev *md, size_t i,
         clock_sleep_real_ms(d->busy_wait_ms);
       continue;
     }
-    mbd_set(&md->m, d, i, f, code,
-            f == MBD_TIMEOUT ? "no answer in time"
-            : n >= 0         ? "reply with the wrong number of values"
-                             : modbus_strerror(e));
     if(f == MBD_TIMEOUT) {
+      int64_t late = *drain ? drain_late_reply(c->ctx, d->baud, sent, d->timeout_ms) : -1;
       *last = RS_ERR_TIMEOUT;
+      *drain = late >= 0;
       (void)modbus_flush(c->ctx); /* a late reply must not answer the next request */
+      if(late >= 0)
+        (void)rs_snprintf(what, sizeof(what),
+                          "no answer in time (a reply came %lld ms after the request, the "
+                          "timeout is %lld ms: raise the device's timeout)",
+                          (long long)late, (long long)d->timeout_ms);
+      mbd_set(&md->m, d, i, f, code, late >= 0 ? what : "no answer in time");
+      continue;
     }
-    else if(f == MBD_MALFORMED)
+    mbd_set(&md->m, d, i, f, code,
+            n >= 0 ? "reply with the wrong number of values" : modbus_strerror(e));
+    if(f == MBD_MALFORMED)
       (void)modbus_flush(c->ctx);
     else {
       *last = RS_ERR_IO;
@@ -341,12 +387,13 @@ static enum rs_err mb_poll(struct adapter *a, int64_t wall_ms, adapter_emit_fn e
   int budget = d->retries + 1; /* failed attempts this poll may spend */
   size_t i;
   enum rs_err last = RS_ERR_TIMEOUT;
+  bool drain = true;
 
   mbd_begin(&md->m, d);
   for(i = 0; i < md->m.plan.n_reqs; i++) {
     const struct mbplan_req *r = &md->m.plan.reqs[i];
     bool bits = r->table == CFG_REG_COIL || r->table == CFG_REG_DISCRETE;
-    run_request(d, md, i, &budget, &last);
+    run_request(d, md, i, &budget, &last, &drain);
     if(md->m.outs[i].f == MBD_OK)
       mbd_emit_values(&md->m, d, i, bits ? NULL : md->buf.regs, bits ? md->buf.bits : NULL,
                       wall_ms, emit, ctx);

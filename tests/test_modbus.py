@@ -12,6 +12,9 @@ CASE is one of:
   rtu           socat pty pair, our libmodbus RTU server answering units 1
                 and 2 on one port, two devices sharing the port (rs485 on:
                 fails on a pty, must be non-fatal)
+  rtu_late      a slave slower than the timeout (socat pty pair): its late reply is never
+                taken as the answer to the next request (RTU has no transaction id: point
+                b read as point a's value); the error names the late reply
   exceptions    exception 6 (busy) retried after busy_wait; exception 2
                 counted per kind; always-busy counted as exception_6
   hostile       short, oversized, garbage, wrong-count, wrong-function
@@ -401,6 +404,44 @@ def case_rtu(args):
     check(valve and valve[0]["value"] == 1.0, "pump-1 coil 4 = (4+1)%2 = 1")
     check(stderr.count("RS485 mode") == 1,
           "RS485 failure on the pty logged once per port (%d)" % stderr.count("RS485 mode"))
+
+
+RTU_LATE = """  - id: slow
+    transport: {type: modbus-rtu, serial: %s, baud: 19200, parity: N, unit_id: 1}
+    poll_interval: 500ms
+    timeout: 300ms
+    points:
+      - {id: a, register: holding, address: 10, type: uint16}
+      - {id: b, register: holding, address: 190, type: uint16}
+"""
+
+
+def case_rtu_late(args):
+    a, b = socat_pair(args)
+    cfg = write_config(args, "rtu_late", RTU_LATE % b)
+    # a slave slower than usual but within the timeout reads right
+    srv = start([args.server, "--rtu", a, "--units", "1", "--slow", "100"])
+    rc, out, err = probe(args, cfg, "slow", "--json")
+    got = {p["id"]: p["value"] for p in json.loads(out)["points"]} if out else {}
+    check(rc == 0 and got == {"a": 1010, "b": 1190},
+          "a reply within the timeout reads both points (rc %d, %r %s)" % (rc, got, err.strip()))
+    stop(srv)
+    # every reply 450 ms after its request, against a timeout of 300 ms
+    start([args.server, "--rtu", a, "--units", "1", "--slow", "450"])
+    rc, out, err = probe(args, cfg, "slow", "--json")
+    got = {p["id"]: p for p in json.loads(out)["points"]} if out else {}
+    check(rc == 1 and got.get("a", {}).get("value") in (None, 1010)
+          and got.get("b", {}).get("value") in (None, 1190),
+          "probe: no point takes another request's late reply as its value (rc %d, %r)"
+          % (rc, got))
+    check(any("reply came" in (p["error"] or "") and "after the request" in (p["error"] or "")
+              for p in got.values()),
+          "probe: the error names the late reply (%r)" % [p["error"] for p in got.values()])
+    readings, _, _ = poll_until(args, cfg, lambda o: o.n.get("slow", 0) >= 8,
+                                "4 polls of the slow device")
+    wrong = [r for r in readings if r["error"] == "ok"
+             and r["value"] != {"a": 1010, "b": 1190}[r["point"]]]
+    check(not wrong, "scheduler: no reading holds another point's value (%r)" % wrong[:4])
 
 
 def case_exceptions(args):

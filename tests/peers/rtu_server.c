@@ -4,14 +4,16 @@
  * 127.0.0.1, answering several unit ids on one port.
  *
  *   rtu_server (--rtu PATH | --tcp PORT) [--units 1,2] [--busy N]
- *              [--exception CODE@ADDR] [--silent-unit U]
+ *              [--exception CODE@ADDR] [--silent-unit U] [--slow MS]
  *
  * Contents of unit u, addresses 0..199 of every table:
  *   holding[i] = u * 1000 + i      input[i] = u * 1000 + 500 + i
  *   coil[i]    = (i + u) % 2       discrete[i] = (i + u + 1) % 2
  * Faults: the first N requests get exception 6 (server busy); a read that
  * covers holding address ADDR gets exception CODE; requests to unit U are
- * never answered. Prints "ready" on stdout once it listens.
+ * never answered; --slow: every reply is sent MS milliseconds after its
+ * request (one request at a time, as a slow device). Prints "ready" on
+ * stdout once it listens.
  *
  * RTU and several unit ids: libmodbus 3.1.6 filters requests to other unit
  * ids in modbus_receive() (it returns 0, the frame still in the buffer), so
@@ -35,7 +37,7 @@
 #define MAX_UNITS 8
 
 static modbus_mapping_t *maps[256];
-static int busy_left, exc_code, exc_addr = -1, silent_unit = -1;
+static int busy_left, exc_code, exc_addr = -1, silent_unit = -1, slow_ms;
 
 static uint16_t crc16(const uint8_t *p, size_t n)
 {
@@ -71,6 +73,8 @@ static void answer(modbus_t *ctx, const uint8_t *q, int len, int hl, int u)
   int fc = q[hl], addr = (q[hl + 1] << 8) | q[hl + 2], cnt = (q[hl + 3] << 8) | q[hl + 4];
   if(u == silent_unit || u < 0 || u > 255 || !maps[u])
     return;
+  if(slow_ms > 0)
+    usleep((useconds_t)slow_ms * 1000u);
   if(busy_left > 0) {
     busy_left--;
     (void)modbus_reply_exception(ctx, q, MODBUS_EXCEPTION_SLAVE_OR_SERVER_BUSY);
@@ -195,6 +199,8 @@ int main(int argc, char **argv)
     }
     else if(!strcmp(argv[i], "--silent-unit"))
       silent_unit = (int)strtol(argv[i + 1], NULL, 10);
+    else if(!strcmp(argv[i], "--slow"))
+      slow_ms = (int)strtol(argv[i + 1], NULL, 10);
     else {
       fprintf(stderr, "rtu_server: unknown option %s\n", argv[i]);
       return 2;
@@ -217,7 +223,7 @@ int main(int argc, char **argv)
   }
   if(first < 0 || (!rtu && !tcp)) {
     fprintf(stderr, "usage: rtu_server (--rtu PATH | --tcp PORT) [--units 1,2] [--busy N] "
-                    "[--exception CODE@ADDR] [--silent-unit U]\n");
+                    "[--exception CODE@ADDR] [--silent-unit U] [--slow MS]\n");
     return 2;
   }
   return rtu ? serve_rtu(rtu, first) : serve_tcp(tcp);
