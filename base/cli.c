@@ -1,9 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "base/cli.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/clock.h"
+#include "base/rs_util.h"
 
 int cli_daemon_options(const char *prog, int argc, char **argv, struct cli_daemon *a,
                        void (*usage)(FILE *f))
@@ -42,4 +50,65 @@ int cli_daemon_options(const char *prog, int argc, char **argv, struct cli_daemo
     }
   }
   return -1;
+}
+
+void cli_ignore_fsize_signal(void)
+{
+  signal(SIGXFSZ, SIG_IGN);
+}
+
+const char *cli_fsize_note(char *buf, size_t size)
+{
+  struct rlimit fl;
+  buf[0] = '\0';
+  if(!getrlimit(RLIMIT_FSIZE, &fl) && fl.rlim_cur != RLIM_INFINITY &&
+     rs_snprintf(buf, size,
+                 "a file size limit of %llu bytes is set (ulimit -f, systemd's LimitFSIZE=)",
+                 (unsigned long long)fl.rlim_cur))
+    buf[0] = '\0';
+  return buf;
+}
+
+const char *cli_write_error(int err, char *buf, size_t size)
+{
+  char note[128];
+  if(err != EFBIG || !cli_fsize_note(note, sizeof(note))[0] ||
+     rs_snprintf(buf, size, "%s: %s", strerror(err), note))
+    (void)rs_strlcpy(buf, strerror(err), size);
+  return buf;
+}
+
+/*
+ * Why stdout failed when the failure came at an earlier flush (errno is
+ * gone by now): a regular file at the file size limit is EFBIG; 0 when it
+ * is not a regular file (a closed pipe is the reader's choice, not an
+ * error to report).
+ */
+static int earlier_write_error(void)
+{
+  struct stat st;
+  struct rlimit fl;
+  if(fstat(STDOUT_FILENO, &st) || !S_ISREG(st.st_mode))
+    return 0;
+  if(!getrlimit(RLIMIT_FSIZE, &fl) && fl.rlim_cur != RLIM_INFINITY &&
+     (uint64_t)st.st_size >= (uint64_t)fl.rlim_cur)
+    return EFBIG;
+  return EIO;
+}
+
+int cli_finish_output(const char *prog, int rc)
+{
+  char why[200];
+  int e = 0;
+  errno = 0;
+  if(fflush(stdout))
+    e = errno;
+  if(!e && !ferror(stdout))
+    return rc;
+  if(!e)
+    e = earlier_write_error();
+  if(!e || e == EPIPE)
+    return rc ? rc : 1;
+  fprintf(stderr, "%s: cannot write the output: %s\n", prog, cli_write_error(e, why, sizeof(why)));
+  return rc ? rc : 1;
 }

@@ -440,6 +440,16 @@ static int64_t real_ms(void)
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Whether a file size limit is set (ulimit -f, LimitFSIZE=): its bytes in *limit. */
+static bool fsize_limit(unsigned long long *limit)
+{
+  struct rlimit fl;
+  if(getrlimit(RLIMIT_FSIZE, &fl) || fl.rlim_cur == RLIM_INFINITY)
+    return false;
+  *limit = (unsigned long long)fl.rlim_cur;
+  return true;
+}
+
 /*
  * Set st->err to "what: <sqlite message>" and return the mapped code. A
  * storage failure (full, I/O, read-only file, corruption) starts or
@@ -454,9 +464,8 @@ static enum rs_err fail_sql(struct store *st, int src, const char *what)
    * error to SQLite (EFBIG, not always kept in sqlite3_system_errno()): when
    * such a limit is set, say so.
    */
-  struct rlimit fl;
-  bool fsize =
-      prim == SQLITE_IOERR && !getrlimit(RLIMIT_FSIZE, &fl) && fl.rlim_cur != RLIM_INFINITY;
+  unsigned long long limit = 0;
+  bool fsize = prim == SQLITE_IOERR && fsize_limit(&limit);
   if(rc == RS_ERR_FULL)
     snprintf(st->err, sizeof(st->err), "%s: %s: the disk (or database size limit) is full", what,
              st->path);
@@ -464,7 +473,7 @@ static enum rs_err fail_sql(struct store *st, int src, const char *what)
     snprintf(st->err, sizeof(st->err),
              "%s: %s: I/O error (SQLite code %d); a file size limit of %llu bytes is set "
              "(ulimit -f, systemd's LimitFSIZE=)",
-             what, st->path, src, (unsigned long long)fl.rlim_cur);
+             what, st->path, src, limit);
   else
     snprintf(st->err, sizeof(st->err), "%s: %s (SQLite code %d)", what, sqlite3_errmsg(st->db),
              src);
@@ -1407,6 +1416,7 @@ enum rs_err store_open_ex(const char *path, unsigned flags, struct store **out, 
   struct stat sb;
   bool readonly = (flags & STORE_OPEN_READONLY) != 0, immutable = false;
   int src, ver = 0, app_id = 0;
+  unsigned long long limit = 0;
   const char *why = NULL;
 
   *out = NULL;
@@ -1494,7 +1504,13 @@ enum rs_err store_open_ex(const char *path, unsigned flags, struct store **out, 
     rc = map_sqlite(src);
     if(rc == RS_OK)
       rc = RS_ERR_DB;
-    if(err)
+    if(err && (src & 0xff) == SQLITE_IOERR && fsize_limit(&limit))
+      /* its -shm (32 KiB) or -wal could not be made: EFBIG, an I/O error to SQLite */
+      snprintf(err, errlen,
+               "cannot open database %s: I/O error (SQLite code %d); a file size limit of %llu "
+               "bytes is set (ulimit -f, systemd's LimitFSIZE=)",
+               path, src, limit);
+    else if(err)
       snprintf(err, errlen, "cannot read database %s: %s", path,
                st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(src));
     goto out;

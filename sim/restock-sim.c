@@ -113,7 +113,8 @@ static int sim_wait(struct sim *sim, const sigset_t *set)
   }
 }
 
-int main(int argc, char **argv)
+/* restock-sim without the exit's output check (main). */
+static int run(int argc, char **argv)
 {
   struct cli_daemon a = {NULL, false, 1, LOG_LVL_INFO};
   const char *file;
@@ -179,4 +180,10 @@ int main(int argc, char **argv)
   sim_stop(&sim);
   simcfg_free(sim.cfg);
   return rc;
+}
+
+int main(int argc, char **argv)
+{
+  cli_ignore_fsize_signal();
+  return cli_finish_output("restock-sim", run(argc, argv));
 }

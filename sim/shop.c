@@ -30,6 +30,7 @@
 #include "base/httpd_mhd.h"
 #include "base/rs_util.h"
 #include "sim/simcfg.h"
+#include "base/cli.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "sim/shop.h"
@@ -232,6 +233,21 @@ static const char shop_schema[] = "PRAGMA journal_mode=WAL;"
                                   " idem_key TEXT PRIMARY KEY,"
                                   " n INTEGER NOT NULL);";
 
+/*
+ * SQLite's message for the last error on db (rc: its code) into buf: a
+ * write beyond a file size limit is an I/O error to SQLite, so then the
+ * limit is named too. Returns buf.
+ */
+static const char *db_error(sqlite3 *db, int rc, char *buf, size_t size)
+{
+  char note[128];
+  const char *msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  if((rc & 0xff) != SQLITE_IOERR || !cli_fsize_note(note, sizeof(note))[0] ||
+     rs_snprintf(buf, size, "%s; %s", msg, note))
+    (void)rs_strlcpy(buf, msg, size);
+  return buf;
+}
+
 /* Open or create the shop's database (WAL) and its tables. 0, or -1 with err. */
 static int db_open(struct shop *s, char *err, size_t errlen)
 {
@@ -246,8 +262,9 @@ static int db_open(struct shop *s, char *err, size_t errlen)
   }
   sqlite3_busy_timeout(s->db, 5000);
   if(sqlite3_exec(s->db, shop_schema, NULL, NULL, &msg) != SQLITE_OK) {
+    char why[320];
     snprintf(err, errlen, "%s: cannot set up the shop database: %s", s->cfg->db_path,
-             msg ? msg : "?");
+             db_error(s->db, sqlite3_extended_errcode(s->db), why, sizeof(why)));
     sqlite3_free(msg);
     return -1;
   }
@@ -266,9 +283,11 @@ static void db_count_post(struct shop *s, const char *key)
                         "INSERT INTO posts(idem_key, n) VALUES(?1, 1) "
                         "ON CONFLICT(idem_key) DO UPDATE SET n = n + 1",
                         -1, &st, NULL) == SQLITE_OK) {
+    char why[320];
     sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
     if(sqlite3_step(st) != SQLITE_DONE)
-      log_warn("shop: cannot count a POST: %s", sqlite3_errmsg(s->db));
+      log_warn("shop: cannot count a POST: %s",
+               db_error(s->db, sqlite3_extended_errcode(s->db), why, sizeof(why)));
   }
   sqlite3_finalize(st);
 }
@@ -585,6 +604,7 @@ static enum MHD_Result post_order(struct shop *s, struct MHD_Connection *conn, c
                         "INSERT INTO orders(id, idem_key, reference, body, response, n_lines, "
                         "created_ms, pace_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                         -1, &ins, NULL) == SQLITE_OK) {
+    char why[320];
     sqlite3_bind_text(ins, 1, id, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(ins, 2, key, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(ins, 3, reference, -1, SQLITE_TRANSIENT);
@@ -597,7 +617,8 @@ static enum MHD_Result post_order(struct shop *s, struct MHD_Connection *conn, c
     if(sqlite3_step(ins) == SQLITE_DONE)
       st = 201;
     else
-      log_err("shop: cannot record order %s: %s", id, sqlite3_errmsg(s->db));
+      log_err("shop: cannot record order %s: %s", id,
+              db_error(s->db, sqlite3_extended_errcode(s->db), why, sizeof(why)));
   }
   sqlite3_finalize(ins);
   pthread_mutex_unlock(&s->mu);

@@ -23,10 +23,11 @@ set_tests_properties(abuse_modbus_garbage PROPERTIES TIMEOUT 120 SKIP_RETURN_COD
 
 # CLI and files: reports never create a database and work read-only; empty
 # and foreign database files refused (init-db is the explicit step); replay
-# input bounded; --url http(s) only.
+# input bounded; --url http(s) only; under a file-size limit restockctl,
+# restock-sim and restockd --check exit 1 naming it (never killed by SIGXFSZ).
 add_test(NAME abuse_cli
          COMMAND /bin/bash ${RESTOCK_TEST_DIR}/test_abuse_cli.sh $<TARGET_FILE:restockd>
-                 $<TARGET_FILE:restockctl> $<TARGET_FILE:ctl_seed>)
+                 $<TARGET_FILE:restockctl> $<TARGET_FILE:ctl_seed> $<TARGET_FILE:restock-sim>)
 set_tests_properties(abuse_cli PROPERTIES TIMEOUT 180 LABELS abuse)
 
 # Devices: a CoAP peer answering every RST with another message (a reset
@@ -70,3 +71,4 @@ add_test(NAME abuse_fsize
          COMMAND ${RESTOCK_PYTHON} ${RESTOCK_TEST_DIR}/test_abuse_fsize.py $<TARGET_FILE:restockd>
                  $<TARGET_FILE:ctl_seed>)
 set_tests_properties(abuse_fsize PROPERTIES TIMEOUT 180 SKIP_RETURN_CODE 77 LABELS abuse)
+

@@ -3,7 +3,7 @@
 # Abuse suite, CLI and files part (issue 15, docs/security.md): what a
 # careless operator, a full or read-only disk and a hostile input file do to
 # restockctl and restockd's database.
-#   test_abuse_cli.sh RESTOCKD RESTOCKCTL CTL_SEED
+#   test_abuse_cli.sh RESTOCKD RESTOCKCTL CTL_SEED RESTOCK_SIM
 # Checks:
 #   - restockctl's reports never create a database ("no database at PATH")
 #     and work in a read-only directory; decisions never create one either
@@ -13,7 +13,7 @@
 #   - replay input is bounded (a NUL byte, bytes, lines); --url takes only
 #     http(s)
 set -u
-restockd=$1 restockctl=$2 seed=$3
+restockd=$1 restockctl=$2 seed=$3 sim=$4
 fails=0
 tmp=$(mktemp -d /tmp/restock-abuse-cli-XXXXXX)
 trap 'chmod -R u+rwX "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
@@ -24,11 +24,12 @@ check() { # description, then the command's status in $?
 }
 
 # binaries where another user can run them (the read-only test runs as nobody when root)
-cp "$restockd" "$restockctl" "$seed" "$tmp/"
+cp "$restockd" "$restockctl" "$seed" "$sim" "$tmp/"
 restockd=$tmp/$(basename "$restockd")
 restockctl=$tmp/$(basename "$restockctl")
 seed=$tmp/$(basename "$seed")
-chmod 755 "$tmp" "$restockd" "$restockctl" "$seed"
+sim=$tmp/$(basename "$sim")
+chmod 755 "$tmp" "$restockd" "$restockctl" "$seed" "$sim"
 
 state=$tmp/state
 db=$state/restock.db
@@ -52,6 +53,16 @@ devices:
 EOF
 chmod -R a+rX "$tmp/cfg"
 ctl() { "$restockctl" --config "$tmp/cfg" "$@"; }
+
+# limited KIB CMD...: CMD with a file size limit of KIB KiB, stdout to $tmp/out; its
+# stderr (through a pipe, which no limit stops) in $err, its status in $rc
+limited() {
+  local kib=$1
+  shift
+  err=$( (ulimit -f "$kib" && exec "$@" >"$tmp/out") 2>&1 )
+  rc=$?
+}
+
 
 # ---- no database: reports and decisions create nothing ----
 out=$(ctl orders list 2>&1); rc=$?
@@ -154,6 +165,41 @@ for u in file:///etc/passwd ftp://127.0.0.1/ gopher://127.0.0.1/ dict://127.0.0.
   [ "$rc" = 2 ] && grep -q "only http:// and https://" <<<"$out" && ! grep -q "root:" <<<"$out"
   check "--url $u is refused"
 done
+
+# ---- a file size limit (ulimit -f, LimitFSIZE=): EFBIG said, exit 1, never SIGXFSZ ----
+limit0="File too large: a file size limit of 0 bytes is set (ulimit -f, systemd's LimitFSIZE=)"
+
+# stdout into a file that may not grow
+limited 0 "$restockctl" --config "$tmp/cfg" check
+[ "$rc" = 1 ] && [ "$err" = "restockctl: cannot write the output: $limit0" ]
+check "restockctl check with its output file at the limit: exit 1, the limit named (rc $rc: $err)"
+limited 0 "$restockctl" --help
+[ "$rc" = 1 ] && [ "$err" = "restockctl: cannot write the output: $limit0" ]
+check "restockctl --help at the limit: exit 1, not killed (rc $rc: $err)"
+limited 0 "$restockd" --check --config "$tmp/cfg"
+[ "$rc" = 1 ] && [ "$err" = "restockd: cannot write the output: $limit0" ]
+check "restockd --check at the limit: exit 1, the limit named (rc $rc: $err)"
+printf 'shop:\n  listen: 127.0.0.1:0\n  db: %s/shop.db\n  products: []\n' "$tmp" >"$tmp/sim.yaml"
+limited 0 "$sim" --check --config "$tmp/sim.yaml"
+[ "$rc" = 1 ] && [ "$err" = "restock-sim: cannot write the output: $limit0" ]
+check "restock-sim --check at the limit: exit 1, the limit named (rc $rc: $err)"
+
+# a database that cannot grow
+rm -f "$db-wal" "$db-shm"
+limited 1 "$restockctl" --config "$tmp/cfg" consumables set-spares press-01/filter 3
+[ "$rc" = 1 ] && grep -q "^restockctl: cannot open database $db: I/O error (SQLite code [0-9]*); a file size limit of 1024 bytes is set (ulimit -f, systemd's LimitFSIZE=)$" <<<"$err"
+check "consumables set-spares with a 1 KiB limit: exit 1, the limit named (rc $rc: $err)"
+limited 1 "$restockctl" --config "$tmp/cfg" orders approve "$oid"
+[ "$rc" = 1 ] && grep -q "a file size limit of 1024 bytes is set" <<<"$err"
+check "orders approve with a 1 KiB limit: exit 1, the limit named (rc $rc: $err)"
+out=$("$restockctl" --config "$tmp/cfg" orders show "$oid" 2>&1)
+grep -q "pending_approval" <<<"$out"
+check "the order is still waiting for approval once the limit is gone"
+
+# the shop's database: restock-sim refuses to start and says why
+limited 0 timeout 20 "$sim" --config "$tmp/sim.yaml"
+[ "$rc" = 1 ] && grep -q "^restock-sim: shop: $tmp/shop.db: cannot set up the shop database: .*; a file size limit of 0 bytes is set (ulimit -f, systemd's LimitFSIZE=)$" <<<"$err"
+check "restock-sim with its shop database at the limit: exit 1, the limit named (rc $rc: $err)"
 
 echo "$fails failure(s)"
 [ "$fails" = 0 ]

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/cli.h"
 #include "base/log.h"
 #include "base/rs_util.h"
 #include "config/config.h"
@@ -169,7 +170,8 @@ static void usage(FILE *f)
   }
 }
 
-int main(int argc, char **argv)
+/* restockctl without the exit's output check (main). */
+static int run(int argc, char **argv)
 {
   static const struct option opts[] = {
     {"config", required_argument, NULL, 'c'},
@@ -241,4 +243,10 @@ int main(int argc, char **argv)
   }
   usage(stderr);
   return 2;
+}
+
+int main(int argc, char **argv)
+{
+  cli_ignore_fsize_signal();
+  return cli_finish_output("restockctl", run(argc, argv));
 }

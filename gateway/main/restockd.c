@@ -23,17 +23,19 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
   struct cli_daemon a = {RESTOCK_CONFDIR, false, 0, LOG_LVL_INFO};
-  int rc = cli_daemon_options("restockd", argc, argv, &a, usage);
+  int rc;
 
+  cli_ignore_fsize_signal();
+  rc = cli_daemon_options("restockd", argc, argv, &a, usage);
   if(rc >= 0)
-    return rc;
+    return cli_finish_output("restockd", rc);
   if(optind < argc) {
     fprintf(stderr, "restockd: unexpected argument '%s'\n", argv[optind]);
     usage(stderr);
     return 2;
   }
   if(a.check)
-    return check_config_dir(a.config, stdout, stderr);
+    return cli_finish_output("restockd", check_config_dir(a.config, stdout, stderr));
   log_set_level(a.level);
   {
     struct daemon_opts o = {a.config, a.time_scale};
