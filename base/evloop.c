@@ -41,7 +41,10 @@ struct evloop {
   int ep;
   evloop_foreign_fn foreign;
   void *foreign_ud;
-  struct evloop_io *dead; /* io handles deleted during this turn, freed at its end */
+  struct evloop_io *dead; /* io handles deleted during this turn, spare at its end */
+  struct evloop_io *spare; /* deleted handles kept for the next evloop_io_add() (a device
+                              reconnecting at every poll allocates nothing): at most as
+                              many as were ever live at once */
   struct evloop_io *all;  /* live io handles */
   struct evloop_timer **timers; /* every live timer (ownership) */
   size_t n_timers, cap_timers;
@@ -77,13 +80,12 @@ struct evloop *evloop_new(void)
 
 static void free_dead(struct evloop *l)
 {
-  size_t i = 0;
   while(l->dead) {
     struct evloop_io *io = l->dead;
     l->dead = io->next_dead;
-    free(io);
+    io->next_dead = l->spare; /* no event of this turn can name it any more */
+    l->spare = io;
   }
-  (void)i;
   while(l->dead_timers) {
     struct evloop_timer *t = l->dead_timers;
     l->dead_timers = t->next_dead;
@@ -98,6 +100,11 @@ void evloop_free(struct evloop *l)
   if(!l)
     return;
   free_dead(l);
+  while(l->spare) {
+    struct evloop_io *io = l->spare;
+    l->spare = io->next_dead;
+    free(io);
+  }
   while(l->all) {
     struct evloop_io *io = l->all;
     l->all = io->next_all;
@@ -126,8 +133,14 @@ void evloop_set_foreign(struct evloop *l, evloop_foreign_fn fn, void *ud)
 struct evloop_io *evloop_io_add(struct evloop *l, int fd, uint32_t events, evloop_io_fn fn,
                                 void *ud)
 {
-  struct evloop_io *io = calloc(1, sizeof(*io));
+  struct evloop_io *io = l->spare;
   struct epoll_event ev;
+  if(io) {
+    l->spare = io->next_dead;
+    memset(io, 0, sizeof(*io));
+  }
+  else
+    io = calloc(1, sizeof(*io));
   if(!io) {
     errno = ENOMEM;
     return NULL;
@@ -139,9 +152,8 @@ struct evloop_io *evloop_io_add(struct evloop *l, int fd, uint32_t events, evloo
   ev.events = events;
   ev.data.ptr = io;
   if(epoll_ctl(l->ep, EPOLL_CTL_ADD, fd, &ev)) {
-    int e = errno;
-    free(io);
-    errno = e;
+    io->next_dead = l->spare;
+    l->spare = io;
     return NULL;
   }
   io->next_all = l->all;

@@ -23,7 +23,10 @@
  * are handed to the foreign handler with their tag.
  *
  * Callbacks may add and delete descriptors and timers, also their own:
- * deleted ones are freed after the turn and get no further calls.
+ * deleted ones are freed after the turn and get no further calls (a
+ * deleted io handle is kept for reuse by a later evloop_io_add(), so a
+ * descriptor that comes and goes at every poll, a refused connect, costs
+ * no allocation; the loop keeps at most as many as were live at once).
  *
  * The loop measures itself: a turn is the time from one epoll_wait()
  * returning to the next epoll_wait() call, i.e. all work done between two

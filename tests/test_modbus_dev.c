@@ -7,18 +7,26 @@
  * failure text cut to the detail's size, and that a device failing the
  * same way at every poll allocates nothing after its first failing poll
  * (malloc, calloc and realloc are counted by the linker's --wrap) and holds
- * nothing for failures once it answers again.
+ * nothing for failures once it answers again; the same for a Modbus TCP
+ * device whose connection is refused at every attempt.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "adapters/modbus.h"
 #include "adapters/modbus_dev.h"
+#include "base/evloop.h"
 #include "base/rs_util.h"
 
 /* ---- allocations, counted (tests/codec.cmake links with --wrap) ---- */
@@ -240,6 +248,80 @@ static void test_failing_device_allocates_nothing(void **state)
   assert_null(fx.m.what);
 }
 
+/* A refusing device's poll ended: its result. */
+static void on_done(void *ctx, enum rs_err rc, const char *err)
+{
+  (void)err;
+  *(enum rs_err *)ctx = rc;
+}
+
+/*
+ * A Modbus TCP device whose connection is refused (a port bound on
+ * 127.0.0.1 that nobody listens on), 3 attempts a poll: after its first
+ * poll, polling it allocates nothing, whether by poll() (a thread's own
+ * event loop, as probe) or started on a loop (restockd's way).
+ */
+static void test_refused_connect_allocates_nothing(void **state)
+{
+  struct sockaddr_in sa;
+  socklen_t sl = sizeof(sa);
+  struct adapter a;
+  char err[256];
+  int fd = socket(AF_INET, SOCK_STREAM, 0), i;
+  struct evloop *loop;
+  (void)state;
+  assert_true(fd >= 0);
+  memset(&sa, 0, sizeof(sa));
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+  assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+  fx.dev.host = "127.0.0.1";
+  fx.dev.port = ntohs(sa.sin_port);
+  fx.dev.timeout_ms = 1000;
+  fx.dev.retries = 2;
+
+  memset(&a, 0, sizeof(a));
+  a.ops = &modbus_tcp_ops;
+  a.dev = &fx.dev;
+  assert_int_equal(a.ops->open(&a, err, sizeof(err)), RS_OK);
+  fx.n = 0;
+  assert_int_equal(a.ops->poll(&a, 1000, on_reading, NULL, err, sizeof(err)), RS_ERR_IO);
+  assert_non_null(strstr(err, "refused"));
+  n_allocs = 0;
+  for(i = 0; i < 20; i++) {
+    fx.n = 0;
+    assert_int_equal(a.ops->poll(&a, 1000, on_reading, NULL, err, sizeof(err)), RS_ERR_IO);
+  }
+  assert_int_equal(n_allocs, 0);
+  a.ops->close(&a);
+
+  /* on an event loop */
+  loop = evloop_new();
+  assert_non_null(loop);
+  memset(&a, 0, sizeof(a));
+  a.ops = &modbus_tcp_ops;
+  a.dev = &fx.dev;
+  a.loop = loop;
+  assert_int_equal(a.ops->open(&a, err, sizeof(err)), RS_OK);
+  for(i = 0; i < 21; i++) {
+    enum rs_err rc = RS_OK;
+    bool done = false;
+    if(i == 1)
+      n_allocs = 0; /* after the first poll */
+    fx.n = 0;
+    a.ops->start(&a, 1000, on_reading, on_done, &rc);
+    while(rc == RS_OK && evloop_turn(loop, 1000) >= 0)
+      ;
+    done = rc == RS_ERR_IO;
+    assert_true(done);
+  }
+  assert_int_equal(n_allocs, 0);
+  a.ops->close(&a);
+  evloop_free(loop);
+  close(fd);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -247,6 +329,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_silent_device_error, setup, teardown),
       cmocka_unit_test_setup_teardown(test_long_sentence_cut, setup, teardown),
       cmocka_unit_test_setup_teardown(test_failing_device_allocates_nothing, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_refused_connect_allocates_nothing, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
