@@ -387,21 +387,30 @@ static double point_band(const struct cfg *cfg, const char *device, const char *
 }
 
 /*
- * Whether value v at t_ms must be stored given what was stored last. The
+ * Whether value v at t_ms must be stored given what was stored last; sets
+ * *hb_due to the time the heartbeat counts from next (stored_ms). The
  * heartbeat counts as passed from 1023/1024 of it on (3.5 s short of 1 h):
  * polls keep to their grid (scheduler.c), so with poll_interval =
  * heartbeat a poll a moment late followed by one on time came 0.2 s short
- * of the heartbeat and was not stored, every other hour.
+ * of the heartbeat and was not stored, every other hour. And it keeps a
+ * grid of its own: a value stored by the heartbeat less than half a
+ * heartbeat after it was due counts from when it was due, so a poll 5 s
+ * late does not make the next one, on time, 5 s short (it was not stored).
+ * A value stored for a first reading or a move counts from its own time.
  */
 static bool passes_filter(const struct reading_path *rp, const struct live_point *lp,
-                          const struct reading *r, size_t g)
+                          const struct reading *r, size_t g, int64_t *hb_due)
 {
   double band;
   int64_t heartbeat = rp->cfg ? rp->cfg->storage.heartbeat_ms : 0;
+  *hb_due = r->wall_ms;
   if(!lp->has_stored)
     return true;
-  if(heartbeat > 0 && r->wall_ms - lp->stored_ms >= heartbeat - heartbeat / 1024)
+  if(heartbeat > 0 && r->wall_ms - lp->stored_ms >= heartbeat - heartbeat / 1024) {
+    if(r->wall_ms - lp->stored_ms < heartbeat + heartbeat / 2)
+      *hb_due = lp->stored_ms + heartbeat;
     return true;
+  }
   band = g != SIZE_MAX ? rp->pt_band[g] : point_band(rp->cfg, r->device, r->point);
   if(band > 0)
     return fabs(r->value - lp->stored_value) >= band;
@@ -1060,6 +1069,7 @@ enum rs_err reading_path_submit_ex(struct reading_path *rp, const struct reading
   struct entry *e;
   struct live_point *lp;
   enum rs_err rc = RS_OK;
+  int64_t hb_due;
   bool was_ok;
 
   if(g != SIZE_MAX) {
@@ -1095,7 +1105,7 @@ enum rs_err reading_path_submit_ex(struct reading_path *rp, const struct reading
   /* before the store: a first use catches up on stored history without it */
   predict_reading(rp, r, g);
 
-  if(!passes_filter(rp, lp, r, g))
+  if(!passes_filter(rp, lp, r, g, &hb_due))
     return RS_OK;
   if(rp->st && rp->batching) {
     if(rp->n_pend == rp->cap_pend) {
@@ -1115,7 +1125,7 @@ enum rs_err reading_path_submit_ex(struct reading_path *rp, const struct reading
   }
   lp->has_stored = true;
   lp->stored_value = r->value;
-  lp->stored_ms = r->wall_ms;
+  lp->stored_ms = hb_due;
   rp->stored++;
   return RS_OK;
 }

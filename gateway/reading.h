@@ -88,7 +88,8 @@ struct live_point { /* the flags last, without padding between (48 B, was 104: R
   uint32_t n_readings;           /* readings submitted (good and failed) */
   uint32_t n_errors;             /* failed readings */
   double stored_value;           /* the last value written (or found at warm start) */
-  int64_t stored_ms;
+  int64_t stored_ms;             /* when: the time the heartbeat counts from (stored by
+                                    the heartbeat on its grid, when it was due) */
   enum reading_error last_error; /* READING_OK when the last reading was good */
   bool has_value;  /* a good reading arrived (this run, or the store's last one) */
   bool is_bool;

@@ -183,6 +183,40 @@ static void test_heartbeat_on_grid(void **state)
   env_close(&e);
 }
 
+/*
+ * The heartbeat keeps its own grid (poll_interval = heartbeat = 1 h): a
+ * poll 5 s late is stored, and so is the next one, on its grid, though it
+ * comes 5 s short of an hour after it; one 40 min late (more than half a
+ * heartbeat) counts from its own time. A level read every minute is still
+ * stored once an hour.
+ */
+static void test_heartbeat_late_then_on_grid(void **state)
+{
+  struct env e;
+  int i, n = 0;
+  (void)state;
+  env_open(&e);
+  submit(&e, "lvl", T0, 80);
+  submit(&e, "lvl", T0 + HOUR_MS + 5000, 80);
+  submit(&e, "lvl", T0 + 2 * HOUR_MS, 80);
+  submit(&e, "lvl", T0 + 3 * HOUR_MS + 40 * 60000, 80); /* stored; counts from 3:40 */
+  submit(&e, "lvl", T0 + 4 * HOUR_MS, 80);               /* 20 min after: not stored */
+  submit(&e, "lvl", T0 + 4 * HOUR_MS + 40 * 60000, 80);  /* an hour after 3:40 */
+  assert_int_equal(reading_path_commit(e.rp), RS_OK);
+  assert_int_equal(store_readings_range(e.st, "m1", "lvl", T0, T0 + 5 * HOUR_MS, count_reading, &n),
+                   RS_OK);
+  assert_int_equal(n, 5);
+  /* every minute for 5 hours: the first, then one an hour */
+  for(i = 0; i <= 300; i++)
+    submit(&e, "btn", T0 + i * 60000, 0);
+  assert_int_equal(reading_path_commit(e.rp), RS_OK);
+  n = 0;
+  assert_int_equal(store_readings_range(e.st, "m1", "btn", T0, T0 + 6 * HOUR_MS, count_reading, &n),
+                   RS_OK);
+  assert_int_equal(n, 6);
+  env_close(&e);
+}
+
 /* Open e and feed its filter falling 40 hours from T0; *s is the snapshot after the
    last reading (days left known). Returns that reading's time. */
 static int64_t env_open_fallen(struct env *e, struct rule_snapshot *s)
@@ -1675,6 +1709,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_snapshot_carries_prediction),
       cmocka_unit_test(test_heartbeat_on_grid),
+      cmocka_unit_test(test_heartbeat_late_then_on_grid),
       cmocka_unit_test(test_calendar_shutdown_ahead),
       cmocka_unit_test(test_calendar_closed_on_idle_days),
       cmocka_unit_test(test_risk_right_after_replacement),
