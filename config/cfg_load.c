@@ -2071,7 +2071,16 @@ static int read_file(struct ld *ld, const char *name, char **data, size_t *len)
   *data = NULL;
   *len = 0;
   if(fd < 0) {
-    cfg_dcol_add(&ld->dc, false, name, 0, 0, "cannot read: %s", strerror(errno));
+    int e = errno;
+    /* a mistyped --config: say which directory, not only that restock.yaml is missing */
+    if((e == ENOENT || e == ENOTDIR) && (stat(ld->cfg->dir, &st) || !S_ISDIR(st.st_mode)))
+      cfg_dcol_add(&ld->dc, false, name, 0, 0,
+                   "cannot read: the configuration directory '%s' %s (expected the directory "
+                   "that holds restock.yaml, e.g. --config /etc/restock)",
+                   ld->cfg->dir, e == ENOENT && stat(ld->cfg->dir, &st) ? "does not exist"
+                                                                    : "is not a directory");
+    else
+      cfg_dcol_add(&ld->dc, false, name, 0, 0, "cannot read: %s", strerror(e));
     return -1;
   }
   if(fstat(fd, &st)) {

@@ -908,6 +908,34 @@ static void test_rtu_baud(void **state)
   }
 }
 
+/*
+ * A --config naming a directory that does not exist (or a file) says so by
+ * name, not only "restock.yaml: cannot read"; a directory without
+ * restock.yaml keeps the plain sentence.
+ */
+static void test_config_dir_missing(void **state)
+{
+  struct cfg_diags diags = {0};
+  struct cfg *cfg = NULL;
+  char *dir = copy_fixture("minimal");
+  char path[4096];
+  (void)state;
+  assert_int_equal(rs_snprintf(path, sizeof(path), "%s/no-such-dir", dir), 0);
+  assert_int_equal(cfg_load(path, &cfg, &diags), 1);
+  assert_null(cfg);
+  assert_true(strstr(diags.v[0].text, "restock.yaml: cannot read: the configuration directory '") ==
+              diags.v[0].text);
+  assert_non_null(strstr(diags.v[0].text, "/no-such-dir' does not exist (expected the directory "
+                                          "that holds restock.yaml"));
+  cfg_diags_free(&diags);
+  assert_int_equal(rs_snprintf(path, sizeof(path), "%s/restock.yaml", dir), 0);
+  assert_int_equal(cfg_load(path, &cfg, &diags), 1);
+  assert_non_null(strstr(diags.v[0].text, "/restock.yaml' is not a directory"));
+  cfg_diags_free(&diags);
+  rm_tree(dir);
+  free(dir);
+}
+
 /* orders.stockout_risk sets the default rule's threshold; out of range is an error. */
 static void test_stockout_risk(void **state)
 {
@@ -1117,6 +1145,7 @@ int main(void)
     cmocka_unit_test(test_diags_in_file_order),
     cmocka_unit_test(test_stockout_risk),
     cmocka_unit_test(test_rtu_baud),
+    cmocka_unit_test(test_config_dir_missing),
     cmocka_unit_test(test_calendar),
     cmocka_unit_test(test_continuous_polling),
     cmocka_unit_test(test_timeout_watchdog_warning),
