@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pwd.h>
 #include <sqlite3.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -1222,6 +1223,45 @@ enum rs_err store_set_order_id_tag(struct store *st, const char *tag)
   return rc;
 }
 
+/*
+ * When this process may not read path (or search dir): a hint naming the
+ * owner to run as, written to buf as " (PATH is owned by USER, mode 0600;
+ * this runs as ME: run as USER or root, e.g. sudo -u USER restockctl ...)";
+ * else buf is "".
+ */
+static void access_hint(const char *path, const char *dir, char *buf, size_t size)
+{
+  struct stat sb;
+  struct passwd pw, *res = NULL;
+  char pwbuf[1024], user[64], me[64];
+  const char *what = path;
+  buf[0] = '\0';
+  if(!access(path, R_OK) || (errno != EACCES && errno != EPERM))
+    return;
+  if(stat(path, &sb)) {
+    what = dir;
+    if(stat(dir, &sb))
+      return;
+  }
+  if(!getpwuid_r(sb.st_uid, &pw, pwbuf, sizeof(pwbuf), &res) && res)
+    (void)rs_snprintf(user, sizeof(user), "%s", pw.pw_name);
+  else
+    (void)rs_snprintf(user, sizeof(user), "uid %lu", (unsigned long)sb.st_uid);
+  res = NULL;
+  if(!getpwuid_r(geteuid(), &pw, pwbuf, sizeof(pwbuf), &res) && res)
+    (void)rs_snprintf(me, sizeof(me), "%s", pw.pw_name);
+  else
+    (void)rs_snprintf(me, sizeof(me), "uid %lu", (unsigned long)geteuid());
+  if(sb.st_uid == 0)
+    (void)rs_snprintf(buf, size, " (%s is owned by root, mode %04o; this runs as %s: run as root)",
+                      what, (unsigned)(sb.st_mode & 07777), me);
+  else
+    (void)rs_snprintf(buf, size,
+                      " (%s is owned by %s, mode %04o; this runs as %s: run as %s or root, e.g. "
+                      "sudo -u %s restockctl ...)",
+                      what, user, (unsigned)(sb.st_mode & 07777), me, user, user);
+}
+
 /* The directory part of path into a new string ("." when there is none). */
 static char *dir_of(const char *path)
 {
@@ -1455,8 +1495,11 @@ enum rs_err store_open_ex(const char *path, unsigned flags, struct store **out, 
     }
   }
   else if(stat(path, &sb)) {
+    int e = errno;
+    char hint[512];
+    access_hint(path, dir, hint, sizeof(hint));
     if(err)
-      snprintf(err, errlen, "cannot open database %s: %s", path, strerror(errno));
+      snprintf(err, errlen, "cannot open database %s: %s%s", path, strerror(e), hint);
     rc = RS_ERR_IO;
     goto out;
   }
@@ -1510,9 +1553,12 @@ enum rs_err store_open_ex(const char *path, unsigned flags, struct store **out, 
                "cannot open database %s: I/O error (SQLite code %d); a file size limit of %llu "
                "bytes is set (ulimit -f, systemd's LimitFSIZE=)",
                path, src, limit);
-    else if(err)
-      snprintf(err, errlen, "cannot read database %s: %s", path,
-               st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(src));
+    else if(err) {
+      char hint[512];
+      access_hint(path, dir, hint, sizeof(hint));
+      snprintf(err, errlen, "cannot read database %s: %s%s", path,
+               st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(src), hint);
+    }
     goto out;
   }
   if(ver > STORE_SCHEMA_VERSION) {

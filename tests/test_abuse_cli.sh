@@ -140,6 +140,23 @@ check "orders show in a read-only directory"
 check "nothing was created in the read-only directory"
 chmod 700 "$state"
 
+# ---- another user: the error names the owner to run as (root only: needs a third user) ----
+if [ "$(id -u)" = 0 ]; then
+  owner=$(getent passwd 65534 | cut -d: -f1)
+  other=(setpriv --reuid=1 --regid=1 --clear-groups)
+  out=$("${other[@]}" "$restockctl" --config "$tmp/cfg" orders list 2>&1); rc=$?
+  [ "$rc" = 1 ] && grep -q "cannot open database $db: Permission denied ($state is owned by $owner, mode 0700; this runs as .*: run as $owner or root, e.g. sudo -u $owner restockctl" <<<"$out"
+  check "orders list as another user names the state directory's owner (rc $rc: $out)"
+  chmod 755 "$state"
+  chmod 600 "$db"
+  out=$("${other[@]}" "$restockctl" --config "$tmp/cfg" consumables set-spares press-01/filter 1 2>&1); rc=$?
+  [ "$rc" = 1 ] && grep -q "$db is owned by $owner, mode 0600; this runs as .*: run as $owner or root" <<<"$out"
+  check "set-spares as another user names the database's owner (rc $rc: $out)"
+  chmod 700 "$state"
+else
+  echo "skip: another user's view needs root"
+fi
+
 # ---- replay input is bounded; --url is http(s) only ----
 start=$(date +%s)
 out=$(timeout 60 "$restockctl" replay --config "$tmp/cfg" --readings /dev/zero 2>&1); rc=$?
