@@ -95,6 +95,7 @@ struct coapa {
   bool ponged;
   /* a session error seen while libcoap ran */
   bool broken;
+  bool refused; /* this poll: a datagram was refused (ICMP port unreachable) */
   enum rs_err broken_rc;
   char broken_msg[200];
   struct coapa_stats stats;
@@ -106,13 +107,25 @@ struct coapa {
 
 static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
 
-/* libcoap's own log lines, at debug (errors at info): restock logs what matters itself. */
+/* The device whose poll runs on this thread: libcoap's log lines name no session. */
+static _Thread_local struct coapa *tl_poll;
+
+/*
+ * libcoap's own log lines, at debug (errors at info): restock logs what
+ * matters itself. A refused send during a poll (the kernel's ICMP port
+ * unreachable, one line per datagram while a server is down) is noted on
+ * the device and said once in the poll's error instead.
+ */
 static void lib_log(coap_log_t level, const char *message)
 {
   size_t n = strlen(message);
   while(n && (message[n - 1] == '\n' || message[n - 1] == '\r'))
     n--;
-  if(level <= LOG_ERR)
+  if(tl_poll && strstr(message, "Connection refused")) {
+    tl_poll->refused = true;
+    log_debug("libcoap: %.*s", (int)n, message);
+  }
+  else if(level <= LOG_ERR)
     log_info("libcoap: %.*s", (int)n, message);
   else
     log_debug("libcoap: %.*s", (int)n, message);
@@ -897,6 +910,8 @@ static enum rs_err coapa_poll(struct adapter *a, int64_t wall_ms, adapter_emit_f
   c->emit = emit;
   c->emit_ctx = ectx;
   c->wall_ms = wall_ms;
+  c->refused = false;
+  tl_poll = c;
   for(i = 0; i < c->n_pts; i++)
     c->pts[i].st = PS_IDLE;
   if(!c->sess) {
@@ -1020,6 +1035,11 @@ static enum rs_err coapa_poll(struct adapter *a, int64_t wall_ms, adapter_emit_f
                         "no DTLS handshake with %s within %lld ms (server down, or a wrong "
                         "psk_identity or psk_file)",
                         peer, (long long)took);
+    else if(c->refused)
+      (void)rs_snprintf(err, errlen,
+                        "no answer from %s within %lld ms: connection refused (port unreachable: "
+                        "nothing listens on that UDP port; is the CoAP server running?)",
+                        peer, (long long)took);
     else
       (void)rs_snprintf(err, errlen, "no answer from %s within %lld ms (timeout %lld ms x %d)",
                         peer, (long long)took, (long long)c->dev->timeout_ms, c->dev->retries + 1);
@@ -1036,6 +1056,7 @@ out:
     c->pts[i].st = PS_IDLE;
   c->emit = NULL;
   c->emit_ctx = NULL;
+  tl_poll = NULL;
   return rc;
 }
 
