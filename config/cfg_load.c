@@ -1065,8 +1065,62 @@ static void load_restock(struct ld *ld, const struct cfg_node *root)
 /* ---- devices.d ---- */
 
 /* A device's points: see cfg_schema.h. */
+/* "holding 104..105" (or "coil 3", "holding 7 bit 3") into buf: what point pt reads. */
+static void point_span(const struct cfg_point *pt, char *buf, size_t size)
+{
+  unsigned a0 = pt->address, a1 = a0 + (pt->width ? pt->width : 1u) - 1u;
+  if(pt->bit >= 0)
+    (void)snprintf(buf, size, "%s %u bit %d", cfg_regtable_name(pt->table), a0, pt->bit);
+  else if(a0 == a1)
+    (void)snprintf(buf, size, "%s %u", cfg_regtable_name(pt->table), a0);
+  else
+    (void)snprintf(buf, size, "%s %u..%u", cfg_regtable_name(pt->table), a0, a1);
+}
+
+/*
+ * Warn when Modbus point d->points[d->n_points] (being added; its address
+ * node an, its key path p) reads a register (or coil) that an earlier point
+ * of d reads too, naming the first such point and where it is (ppos: the
+ * earlier points' positions). Bits of one register (`bit`) overlap only
+ * when they are the same bit; a bit point and a point reading the whole
+ * register do not (a status word read both ways).
+ */
+static void warn_overlap(const struct cfg_kctx *kc, const struct cfg_device *d,
+                         const struct cfg_pos *ppos, const struct cfg_node *an, const char *p)
+{
+  const struct cfg_point *pt = &d->points[d->n_points];
+  unsigned a0 = pt->address, a1 = a0 + (pt->width ? pt->width : 1u) - 1u;
+  char kp[128], mine[48], theirs[48], hint[64] = "";
+  size_t j;
+  for(j = 0; j < d->n_points; j++) {
+    const struct cfg_point *o = &d->points[j];
+    unsigned b0 = o->address, b1 = b0 + (o->width ? o->width : 1u) - 1u;
+    if(o->table != pt->table || a1 < b0 || b1 < a0)
+      continue;
+    if((o->bit >= 0) != (pt->bit >= 0) || (o->bit >= 0 && o->bit != pt->bit))
+      continue;
+    point_span(pt, mine, sizeof(mine));
+    point_span(o, theirs, sizeof(theirs));
+    if(o->width > 1 || pt->width > 1) {
+      const struct cfg_point *wide = o->width > 1 ? o : pt;
+      (void)snprintf(hint, sizeof(hint), ": a %s takes %u registers", cfg_vtype_name(wide->type),
+                     (unsigned)wide->width);
+    }
+    kpath(kp, sizeof(kp), p, "address");
+    cfg_kerr(kc, true, an, kp,
+             "%s overlaps point '%s' (%s, at %s:%d:%d): both read the same %s (check the "
+             "addresses%s)",
+             mine, o->id, theirs, ppos[j].file, ppos[j].line, ppos[j].col,
+             pt->bit >= 0 || pt->table == CFG_REG_COIL || pt->table == CFG_REG_DISCRETE
+                 ? "bit"
+                 : "register",
+             hint);
+    return;
+  }
+}
+
 void cfg_load_points(const struct cfg_kctx *kc, struct cfg_device *d, const struct cfg_node *seq,
-                     const char *dpath, const char *const *extra)
+                     const char *dpath, const char *const *extra, bool overlaps)
 {
   static const struct calt mb_alt[] = {{k_coappoint, NK(k_coappoint),
                                         "it belongs to CoAP points; this device is Modbus"}};
@@ -1107,6 +1161,18 @@ void cfg_load_points(const struct cfg_kctx *kc, struct cfg_device *d, const stru
       ppos[d->n_points].col = at->col;
     }
     pt->scaled = wv(&w, "scale") != NULL || wv(&w, "offset") != NULL;
+    if(wok(&w, "scale") && pt->scale == 0) {
+      kpath(kp, sizeof(kp), p, "scale");
+      if(pt->offset == 0)
+        cfg_kerr(kc, false, wv(&w, "scale"), kp,
+                 "0 makes every value 0 (expected a factor that is not 0, like 0.1; leave "
+                 "scale out for 1)");
+      else
+        cfg_kerr(kc, true, wv(&w, "scale"), kp,
+                 "0 makes every value the offset, %g, whatever the device reads (expected a "
+                 "factor that is not 0, like 0.1)",
+                 pt->offset);
+    }
     if(!coap) {
       const struct cfg_node *tv = wv(&w, "type"), *bv = wv(&w, "bit");
       bool bits = pt->table == CFG_REG_COIL || pt->table == CFG_REG_DISCRETE;
@@ -1177,6 +1243,8 @@ void cfg_load_points(const struct cfg_kctx *kc, struct cfg_device *d, const stru
     }
     if(j < d->n_points)
       continue;
+    if(overlaps && !coap && wok(&w, "address") && (unsigned)pt->address + pt->width <= 65536u)
+      warn_overlap(kc, d, ppos, wv(&w, "address"), p);
     d->n_points++;
   }
 }
@@ -1468,7 +1536,7 @@ static void load_device(struct ld *ld, const struct cfg_node *it, const char *p)
       struct rs_arena_mark m;
       size_t n_strs = ld->strs.n, n_errs = ld->dc.n_errors;
       rs_arena_mark(ld->A, &m);
-      cfg_load_points(kc(ld), &d, n, p, NULL);
+      cfg_load_points(kc(ld), &d, n, p, NULL, true);
       share_points(ld, &d, &m, n_strs, n_errs);
     }
     if((n = wc(&w, "consumables", CFG_N_SEQ)))

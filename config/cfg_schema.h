@@ -156,13 +156,15 @@ const struct cfg_node *cfg_wkey(const struct walk *w, const char *name);
  * A device's `points:` list (SPEC section 4) into d->points / d->n_points
  * (kc->A), every problem reported under "dpath.points[i]": the key tables,
  * types per register table, bit, width and address, CoAP path, format,
- * pointer and name, duplicate ids. d->transport and d->endian must be set.
- * Keys marked skip in the tree are left to the caller (restock-sim's value);
- * extra (NULL-terminated, or NULL) names them, for the unknown-key messages'
- * lists and did-you-mean.
+ * pointer and name, duplicate ids, `scale: 0`. d->transport and d->endian
+ * must be set. Keys marked skip in the tree are left to the caller
+ * (restock-sim's value); extra (NULL-terminated, or NULL) names them, for the
+ * unknown-key messages' lists and did-you-mean. overlaps: warn about Modbus
+ * points that read the same register or bit (restock's loader; restock-sim
+ * refuses them itself: one register cannot hold two simulated values).
  */
 void cfg_load_points(const struct cfg_kctx *kc, struct cfg_device *d, const struct cfg_node *seq,
-                     const char *dpath, const char *const *extra);
+                     const char *dpath, const char *const *extra, bool overlaps);
 
 /* One key table of the loader, named by where it applies ("orders.batching"). */
 struct cfg_key_table {

@@ -564,7 +564,7 @@ static void load_points(struct sl *l, const struct cfg_node *v, const char *dpat
     }
   }
   static const char *const sim_keys[] = {"value", NULL}; /* read above */
-  cfg_load_points(&l->kc, &d->dev, v, dpath, sim_keys);
+  cfg_load_points(&l->kc, &d->dev, v, dpath, sim_keys, false);
   if(l->dc.n_errors > n_before)
     *ok = false;
   /* the item each loaded point came from: points keep item order, refused items are missing */
