@@ -393,8 +393,13 @@ struct rs_arena {
 
 struct rs_arena *rs_arena_new(void)
 {
+  return rs_arena_new_sized(RS_CHUNK);
+}
+
+struct rs_arena *rs_arena_new_sized(size_t chunk)
+{
   struct rs_arena *a = rs_xcalloc(1, sizeof(struct rs_arena));
-  a->chunk = RS_CHUNK;
+  a->chunk = chunk ? chunk : RS_CHUNK;
   return a;
 }
 
@@ -410,19 +415,19 @@ void rs_arena_free(struct rs_arena *a)
   free(a);
 }
 
-void *rs_arena_alloc(struct rs_arena *a, size_t size)
+void *rs_arena_alloc_aligned(struct rs_arena *a, size_t size, size_t align)
 {
   struct rs_chunk *c = a->head;
-  size_t need = (size + 15u) & ~(size_t)15u;
+  size_t start = c ? (c->used + align - 1) & ~(align - 1) : 0;
   void *p;
-  if(need < size)
+  if(size > SIZE_MAX - 16)
     rs_oom(size);
-  if(!c || c->size - c->used < need) {
-    size_t csize = need > a->chunk ? need : a->chunk;
+  if(!c || start > c->size || c->size - start < size) {
+    size_t csize = size > a->chunk ? size : a->chunk;
     c = rs_xmalloc(sizeof(*c) + csize);
     c->used = 0;
     c->size = csize;
-    if(need > a->chunk && a->head) {
+    if(size > a->chunk && a->head) {
       /* keep the partly used head chunk first */
       c->next = a->head->next;
       a->head->next = c;
@@ -431,11 +436,17 @@ void *rs_arena_alloc(struct rs_arena *a, size_t size)
       c->next = a->head;
       a->head = c;
     }
+    start = 0;
   }
-  p = c->mem + c->used;
-  c->used += need;
+  p = c->mem + start;
+  c->used = start + size;
   memset(p, 0, size);
   return p;
+}
+
+void *rs_arena_alloc(struct rs_arena *a, size_t size)
+{
+  return rs_arena_alloc_aligned(a, size, 16);
 }
 
 void rs_arena_mark(const struct rs_arena *a, struct rs_arena_mark *m)
@@ -469,7 +480,7 @@ void rs_arena_rewind(struct rs_arena *a, const struct rs_arena_mark *m)
 
 char *rs_arena_strndup(struct rs_arena *a, const char *s, size_t n)
 {
-  char *p = rs_arena_alloc(a, n + 1);
+  char *p = rs_arena_alloc_aligned(a, n + 1, 1);
   memcpy(p, s, n);
   p[n] = '\0';
   return p;

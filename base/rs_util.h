@@ -128,8 +128,13 @@ char *rs_strv_join(const struct rs_strv *s, const char *sep);
  */
 struct rs_arena;
 struct rs_arena *rs_arena_new(void);
+/* An arena whose chunks are chunk bytes (rs_arena_new: 16 KiB). */
+struct rs_arena *rs_arena_new_sized(size_t chunk);
 void rs_arena_free(struct rs_arena *a);
 void *rs_arena_alloc(struct rs_arena *a, size_t size); /* zeroed, 16-aligned */
+/* Zeroed, aligned to align (a power of two up to 16): no rounding beyond it (RSS). */
+void *rs_arena_alloc_aligned(struct rs_arena *a, size_t size, size_t align);
+/* Strings are packed: no alignment, no rounding (RSS: ids of thousands of points). */
 char *rs_arena_strdup(struct rs_arena *a, const char *s);
 char *rs_arena_strndup(struct rs_arena *a, const char *s, size_t n);
 char *rs_arena_printf(struct rs_arena *a, const char *fmt, ...) RS_PRINTF(2, 3);

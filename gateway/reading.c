@@ -62,16 +62,21 @@ static int32_t dur_s(int64_t ms)
 }
 
 /*
- * One allocation each (RSS, docs/BENCHMARKS.md): a point entry is its live
- * state and its key; a consumable entry its cons_state and its key. A
+ * One block each (RSS, docs/BENCHMARKS.md), packed in rp->blocks: a point
+ * entry is its live state and its key; a consumable entry its cons_state and
+ * its key. A
  * `struct entry *` is the block itself (the type is never defined: read it
  * with entry_live() or entry_cs()). The hash table tells the two kinds apart
- * by the low bit of its slots (1: a consumable; blocks are malloc-aligned),
+ * by the low bit of its slots (1: a consumable; blocks are 8-aligned),
  * pt_entry[] and pending values hold points, cons_ent[] and due[]
  * consumables (no header in the block: 16 B less a block, one malloc size
  * class smaller for both kinds with short ids).
  */
 struct entry;
+
+/* The blocks' arena chunks: 64 KiB, so at most one block's worth (~0.6 KB) is left
+   unused at the end of each (under the 128 KiB mmap threshold restockd sets). */
+#define READING_BLOCK_CHUNK (64u * 1024u)
 
 static inline struct live_point *entry_live(struct entry *e)
 {
@@ -129,6 +134,9 @@ struct pending {
 struct reading_path {
   struct store *st;
   const struct cfg *cfg;
+  /* The entries' blocks, 8-aligned and packed (RSS: no malloc header or size class
+     rounding a block; entries are never freed one by one) */
+  struct rs_arena *blocks;
   struct entry **slots; /* open addressing, size a power of two */
   size_t cap;
   size_t n;
@@ -226,7 +234,8 @@ static struct entry *get_or_add(struct reading_path *rp, const char *device, con
   i = find_slot(rp->slots, rp->cap, key);
   if(rp->slots[i])
     return slot_entry(rp->slots[i]);
-  e = rs_xcalloc(1, sizeof(struct live_point) + strlen(key) + 1);
+  e = rs_arena_alloc_aligned(rp->blocks, sizeof(struct live_point) + strlen(key) + 1,
+                             _Alignof(struct live_point));
   memcpy(entry_live(e) + 1, key, strlen(key) + 1);
   entry_live(e)->last_error = READING_OK;
   if(rp->st) {
@@ -254,6 +263,7 @@ struct reading_path *reading_path_new(struct store *st, const struct cfg *cfg)
     return NULL;
   rp->st = st;
   rp->cfg = cfg;
+  rp->blocks = rs_arena_new_sized(READING_BLOCK_CHUNK);
   rp->synced_ms = INT64_MIN;
   rp->approval_wait_ms = -1;
   reading_path_set_config(rp, cfg);
@@ -276,7 +286,6 @@ static enum rs_err reading_path_flush(struct reading_path *rp);
 
 void reading_path_free(struct reading_path *rp)
 {
-  size_t i;
   if(!rp)
     return;
   (void)reading_path_flush(rp);
@@ -284,13 +293,8 @@ void reading_path_free(struct reading_path *rp)
   FREE_NULL(rp->pend);
   FREE_NULL(rp->due);
   unindex(rp);
-  for(i = 0; i < rp->cap; i++) {
-    if(rp->slots[i]) {
-      free(slot_entry(rp->slots[i])); /* its key and state are in its block */
-      rp->slots[i] = NULL;
-    }
-  }
   FREE_NULL(rp->slots);
+  rs_arena_free(rp->blocks); /* every entry's block: its state and its key */
   predict_params_set_free(&rp->params); /* after the last predictor's use */
   free(rp);
 }
@@ -432,7 +436,8 @@ static struct entry *cons_entry(struct reading_path *rp, const struct cfg_consum
   if(rp->slots[i])
     return slot_entry(rp->slots[i]);
   /* the cons_state, then the key */
-  e = rs_xcalloc(1, sizeof(struct cons_state) + strlen(key) + 1);
+  e = rs_arena_alloc_aligned(rp->blocks, sizeof(struct cons_state) + strlen(key) + 1,
+                             _Alignof(struct cons_state));
   memcpy(entry_cs(e) + 1, key, strlen(key) + 1);
   entry_cs(e)->fed_ms = INT64_MIN;
   entry_cs(e)->saved_ms = INT64_MIN;
