@@ -166,16 +166,16 @@ const char *cfg_model_name(enum cfg_model m)
 double cfg_remaining(const struct cfg_consumable *c, double value)
 {
   double f;
-  switch(c->model) {
+  switch(c->spec->model) {
   case CFG_MODEL_LEVEL:
-    if(c->full == c->empty)
+    if(c->spec->full == c->spec->empty)
       return NAN;
-    f = (value - c->empty) / (c->full - c->empty);
+    f = (value - c->spec->empty) / (c->spec->full - c->spec->empty);
     break;
   case CFG_MODEL_USAGE:
-    if(c->life <= 0)
+    if(c->spec->life <= 0)
       return NAN;
-    f = 1.0 - (value - c->start) / c->life;
+    f = 1.0 - (value - c->spec->start) / c->spec->life;
     break;
   default:
     return NAN;

@@ -46,7 +46,7 @@ struct rulex {
 };
 
 struct skuref {
-  struct cfg_consumable *c;
+  struct cfg_cons_spec *s; /* the settings its SKU is resolved in (shared: resolved alike) */
   char path[96];
   struct cfg_pos pos;
 };
@@ -67,6 +67,9 @@ struct ld {
   /* the distinct point lists kept so far (devices with the same points share one) */
   struct ptlist *ptl;
   size_t nptl, capptl;
+  /* the distinct consumable settings so far (open addressing, a power of two) */
+  struct cfg_cons_spec **specs;
+  size_t nspec, capspec;
   struct cfg_rule *rules;
   struct rulex *rulex;
   size_t nrule, caprule;
@@ -310,30 +313,37 @@ static const struct ckey k_coappoint[] = {
   K("unit", KT_STR, struct cfg_point, unit, false, 0, 0, NULL),
 };
 
+/* A consumable as its keys are read, before its settings are shared (load_consumables). */
+struct cons_in {
+  const char *id;
+  const char *point_id;
+  struct cfg_cons_spec s;
+};
+
 static const struct ckey k_consumable[] = {
-  K("id", KT_ID, struct cfg_consumable, id, true, 0, 0, NULL),
-  K("sku", KT_SKU, struct cfg_consumable, sku, true, 0, 0, NULL),
-  K("kind", KT_STR, struct cfg_consumable, kind, false, 0, 0, NULL),
-  KL("labels", KT_KV, struct cfg_consumable, labels, n_labels),
+  K("id", KT_ID, struct cons_in, id, true, 0, 0, NULL),
+  K("sku", KT_SKU, struct cons_in, s.sku, true, 0, 0, NULL),
+  K("kind", KT_STR, struct cons_in, s.kind, false, 0, 0, NULL),
+  KL("labels", KT_KV, struct cons_in, s.labels, s.n_labels),
   KX("level", KT_MAP, false),
   KX("usage", KT_MAP, false),
   KX("button", KT_MAP, false),
-  K("spares", KT_INT, struct cfg_consumable, spares, false, 0, 1000000, "0"),
-  K("stale_after", KT_DUR, struct cfg_consumable, stale_after_ms, false, 1, 365 * (int64_t)D_D,
+  K("spares", KT_INT, struct cons_in, s.spares, false, 0, 1000000, "0"),
+  K("stale_after", KT_DUR, struct cons_in, s.stale_after_ms, false, 1, 365 * (int64_t)D_D,
     NULL),
 };
 static const struct ckey k_level[] = {
-  K("point", KT_ID, struct cfg_consumable, point_id, true, 0, 0, NULL),
-  K("full", KT_FLOAT, struct cfg_consumable, full, true, 0, 0, NULL),
-  K("empty", KT_FLOAT, struct cfg_consumable, empty, true, 0, 0, NULL),
+  K("point", KT_ID, struct cons_in, point_id, true, 0, 0, NULL),
+  K("full", KT_FLOAT, struct cons_in, s.full, true, 0, 0, NULL),
+  K("empty", KT_FLOAT, struct cons_in, s.empty, true, 0, 0, NULL),
 };
 static const struct ckey k_usage[] = {
-  K("point", KT_ID, struct cfg_consumable, point_id, true, 0, 0, NULL),
-  K("life", KT_FLOAT, struct cfg_consumable, life, true, 0, 0, NULL),
-  K("start", KT_FLOAT, struct cfg_consumable, start, false, 0, 0, "0"),
+  K("point", KT_ID, struct cons_in, point_id, true, 0, 0, NULL),
+  K("life", KT_FLOAT, struct cons_in, s.life, true, 0, 0, NULL),
+  K("start", KT_FLOAT, struct cons_in, s.start, false, 0, 0, "0"),
 };
 static const struct ckey k_button[] = {
-  K("point", KT_ID, struct cfg_consumable, point_id, true, 0, 0, NULL),
+  K("point", KT_ID, struct cons_in, point_id, true, 0, 0, NULL),
 };
 
 /* rules.d */
@@ -1249,6 +1259,78 @@ void cfg_load_points(const struct cfg_kctx *kc, struct cfg_device *d, const stru
   }
 }
 
+/* FNV-1a over n bytes, continued from h. */
+static uint64_t hash_more(uint64_t h, const void *buf, size_t n)
+{
+  const unsigned char *b = buf;
+  size_t i;
+  for(i = 0; i < n; i++) {
+    h ^= b[i];
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+/* The hash of a consumable's settings: its bytes but the labels' pointer, then its labels. */
+static uint64_t spec_hash(const struct cfg_cons_spec *s)
+{
+  struct cfg_cons_spec t;
+  uint64_t h = 1469598103934665603ull;
+  memcpy(&t, s, sizeof(t)); /* every byte, the padding too: s was zeroed whole */
+  t.labels = NULL;
+  h = hash_more(h, &t, sizeof(t));
+  if(s->n_labels)
+    h = hash_more(h, s->labels, s->n_labels * sizeof(*s->labels));
+  return h;
+}
+
+/* Whether a and b say the same: equal bytes but the labels', whose pairs are equal. */
+static bool spec_equal(const struct cfg_cons_spec *a, const struct cfg_cons_spec *b)
+{
+  struct cfg_cons_spec ta, tb;
+  memcpy(&ta, a, sizeof(ta));
+  memcpy(&tb, b, sizeof(tb));
+  ta.labels = tb.labels = NULL;
+  return !memcmp(&ta, &tb, sizeof(ta)) &&
+         (!a->n_labels || !memcmp(a->labels, b->labels, a->n_labels * sizeof(*a->labels)));
+}
+
+/*
+ * A consumable's settings (s, zeroed whole before it was filled: every string
+ * in it is interned, so equal pointers are equal strings) kept once in the
+ * config's arena: the block of an earlier consumable that says the same, or
+ * a new copy (RSS, docs/BENCHMARKS.md). The SKU is resolved on the shared
+ * block in phase two, alike for all.
+ */
+static const struct cfg_cons_spec *share_spec(struct ld *ld, const struct cfg_cons_spec *s)
+{
+  struct cfg_cons_spec *c;
+  size_t i;
+  if((ld->nspec + 1) * 4 >= ld->capspec * 3) { /* at most 3/4 full: rehash into twice the slots */
+    size_t ncap = ld->capspec ? ld->capspec * 2 : 64, k;
+    struct cfg_cons_spec **nv = rs_xcalloc(ncap, sizeof(*nv));
+    for(k = 0; k < ld->capspec; k++) {
+      if(!ld->specs[k])
+        continue;
+      for(i = (size_t)spec_hash(ld->specs[k]) & (ncap - 1); nv[i]; i = (i + 1) & (ncap - 1))
+        ;
+      nv[i] = ld->specs[k];
+    }
+    free(ld->specs);
+    ld->specs = nv;
+    ld->capspec = ncap;
+  }
+  for(i = (size_t)spec_hash(s) & (ld->capspec - 1); ld->specs[i]; i = (i + 1) & (ld->capspec - 1)) {
+    if(spec_equal(ld->specs[i], s))
+      return ld->specs[i];
+  }
+  c = rs_arena_alloc(ld->A, sizeof(*c));
+  memcpy(c, s, sizeof(*c));
+  ld->specs[i] = c;
+  ld->nspec++;
+  return c;
+}
+
 static void load_consumables(struct ld *ld, struct cfg_device *d, const struct cfg_node *seq,
                              const char *dpath)
 {
@@ -1269,16 +1351,19 @@ static void load_consumables(struct ld *ld, struct cfg_device *d, const struct c
   for(i = 0; i < seq->n; i++) {
     const struct cfg_node *it = seq->kids[i], *first_model = NULL;
     struct cfg_consumable *c = &d->consumables[d->n_consumables];
+    struct cons_in in;
     int chosen = -1;
+    memset(&in, 0, sizeof(in)); /* every byte: settings are compared byte for byte */
     snprintf(p, sizeof(p), "%s.consumables[%zu]", dpath, i);
     if(!cfg_want_map(kc(ld), it, p, "id, sku and level, usage or button"))
       continue;
-    walk_map(ld, it, p, k_consumable, NK(k_consumable), c, &w, NULL, 0);
+    walk_map(ld, it, p, k_consumable, NK(k_consumable), &in, &w, NULL, 0);
+    c->id = in.id;
     cpos[d->n_consumables] = mkpos(ld, wv(&w, "id") ? wv(&w, "id") : it);
     /* SPEC: 3 x the poll interval; a device polled continuously (0ms): 3 x its timeout */
-    c->stale_after_ms = wv(&w, "stale_after")    ? c->stale_after_ms
-                        : d->poll_interval_ms > 0 ? 3 * d->poll_interval_ms
-                                                  : 3 * d->timeout_ms;
+    in.s.stale_after_ms = wv(&w, "stale_after")    ? in.s.stale_after_ms
+                          : d->poll_interval_ms > 0 ? 3 * d->poll_interval_ms
+                                                    : 3 * d->timeout_ms;
     for(m = 0; m < 3; m++) {
       const struct cfg_node *mk = wkey(&w, models[m]), *mv = wc(&w, models[m], CFG_N_MAP);
       if(!mk)
@@ -1293,20 +1378,22 @@ static void load_consumables(struct ld *ld, struct cfg_device *d, const struct c
       if(!mv)
         continue;
       chosen = (int)m;
-      walk_map(ld, mv, mp, mtab[m].k, mtab[m].n, c, &w2, NULL, 0);
-      c->model = (enum cfg_model)m;
-      if(m == (size_t)CFG_MODEL_LEVEL && wv(&w2, "full") && wv(&w2, "empty") && c->full == c->empty) {
+      walk_map(ld, mv, mp, mtab[m].k, mtab[m].n, &in, &w2, NULL, 0);
+      in.s.model = (enum cfg_model)m;
+      if(m == (size_t)CFG_MODEL_LEVEL && wv(&w2, "full") && wv(&w2, "empty") &&
+         in.s.full == in.s.empty) {
         kpath(kp, sizeof(kp), mp, "empty");
         err(ld, wv(&w2, "empty"), kp, "equals full (expected a different value)");
       }
-      if(m == (size_t)CFG_MODEL_USAGE && wv(&w2, "life") && !(c->life > 0)) {
+      if(m == (size_t)CFG_MODEL_USAGE && wv(&w2, "life") && !(in.s.life > 0)) {
         kpath(kp, sizeof(kp), mp, "life");
         err(ld, wv(&w2, "life"), kp, "must be more than 0 (expected the counter's rated life)");
       }
-      if(c->point_id) {
-        /* point_id and point share their storage: the id is read here only */
+      if(in.point_id) {
+        /* the id is read here only (the consumable keeps the point it names) */
         const char **names = rs_arena_alloc(ld->T, (d->n_points + 1) * sizeof(*names));
-        const char *pid = c->point_id;
+        const char *pid = in.point_id;
+        in.point_id = NULL;
         c->point = NULL;
         for(j = 0; j < d->n_points; j++) {
           names[j] = d->points[j].id;
@@ -1342,6 +1429,7 @@ static void load_consumables(struct ld *ld, struct cfg_device *d, const struct c
     (void)chosen;
     if(!c->id)
       continue;
+    c->spec = share_spec(ld, &in.s);
     c->full_id = rs_arena_printf(ld->A, "%s/%s", d->id ? d->id : "?", c->id);
     for(j = 0; j < d->n_consumables; j++) {
       if(!strcmp(d->consumables[j].id, c->id)) {
@@ -1353,12 +1441,12 @@ static void load_consumables(struct ld *ld, struct cfg_device *d, const struct c
     }
     if(j < d->n_consumables)
       continue;
-    if(c->sku) {
+    if(c->spec->sku) {
       if(ld->nref >= ld->capref) {
         ld->capref = ld->capref ? ld->capref * 2 : 16;
         ld->refs = rs_xrealloc(ld->refs, ld->capref * sizeof(*ld->refs));
       }
-      ld->refs[ld->nref].c = c;
+      ld->refs[ld->nref].s = (struct cfg_cons_spec *)(uintptr_t)c->spec;
       kpath(ld->refs[ld->nref].path, sizeof(ld->refs[ld->nref].path), p, "sku");
       ld->refs[ld->nref].pos = mkpos(ld, wv(&w, "sku"));
       ld->nref++;
@@ -1809,12 +1897,13 @@ static bool rule_matches(const struct cfg_rule *r, const struct cfg_consumable *
   size_t i;
   if(r->match_consumable && fnmatch(r->match_consumable, c->full_id, 0))
     return false;
-  if(r->match_sku && (!c->sku || fnmatch(r->match_sku, c->sku, 0)))
+  if(r->match_sku && (!c->spec->sku || fnmatch(r->match_sku, c->spec->sku, 0)))
     return false;
-  if(r->match_kind && (!c->kind || strcmp(r->match_kind, c->kind)))
+  if(r->match_kind && (!c->spec->kind || strcmp(r->match_kind, c->spec->kind)))
     return false;
   for(i = 0; i < r->n_match_labels; i++)
-    if(!kv_has(c->labels, c->n_labels, r->match_labels[i].key, r->match_labels[i].value))
+    if(!kv_has(c->spec->labels, c->spec->n_labels, r->match_labels[i].key,
+               r->match_labels[i].value))
       return false;
   return true;
 }
@@ -1945,15 +2034,15 @@ static void phase_two(struct ld *ld)
       names[i] = cfg->catalog[i].sku;
     for(i = 0; i < ld->nref; i++) {
       struct skuref *r = &ld->refs[i];
-      r->c->item = cfg_find_sku(cfg, r->c->sku);
-      if(!r->c->item) {
-        const char *dym = rs_did_you_mean(r->c->sku, names);
+      r->s->item = cfg_find_sku(cfg, r->s->sku);
+      if(!r->s->item) {
+        const char *dym = rs_did_you_mean(r->s->sku, names);
         if(dym)
-          errp(ld, false, &r->pos, r->path, "unknown SKU '%s' (did you mean '%s'?)", r->c->sku,
+          errp(ld, false, &r->pos, r->path, "unknown SKU '%s' (did you mean '%s'?)", r->s->sku,
                dym);
         else
           errp(ld, false, &r->pos, r->path, "unknown SKU '%s' (expected a sku from the catalog "
-               "in restock.yaml)", r->c->sku);
+               "in restock.yaml)", r->s->sku);
       }
     }
     free(names);
@@ -2094,6 +2183,7 @@ static int ld_finish(struct ld *ld, struct cfg **out, struct cfg_diags *diags)
 
   FREE_NULL(ld->devx);
   FREE_NULL(ld->ptl);
+  FREE_NULL(ld->specs);
   FREE_NULL(ld->rulex);
   FREE_NULL(ld->refs);
   cfg_strset_free(&ld->strs);

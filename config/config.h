@@ -97,21 +97,20 @@ enum cfg_approval { CFG_APPROVAL_DEFAULT, CFG_APPROVAL_AUTO, CFG_APPROVAL_REQUIR
 
 struct cfg_catalog_item;
 
-/* Its place in the file is known while it loads only (for diagnostics; RSS). */
-struct cfg_consumable {
-  const char *id;           /* as written */
-  const char *full_id;      /* "device/id" */
-  struct cfg_device *device;
+/*
+ * What a consumable says beyond its device, id and point: its SKU, model and
+ * range, labels, spares and stale time. Consumables with the same settings
+ * share one block (RSS, docs/BENCHMARKS.md: the ten consumables of each of
+ * 500 machines of one type, or of many types with the same parts, are a
+ * handful of blocks, not 5 000 copies); the loaded config is read-only.
+ */
+struct cfg_cons_spec {
   const char *sku;
   struct cfg_catalog_item *item; /* resolved in phase two */
   const char *kind;         /* NULL when not set */
   struct cfg_kv *labels;
   size_t n_labels;
   enum cfg_model model;
-  union { /* RSS: the id is needed only until it is resolved */
-    const char *point_id;   /* while loading: the model's `point`, as written */
-    struct cfg_point *point; /* loaded: the point it names */
-  };
   union { /* by model (RSS, docs/BENCHMARKS.md: 16 B a consumable); button: neither */
     struct {
       double full, empty; /* level */
@@ -122,6 +121,19 @@ struct cfg_consumable {
   };
   int64_t spares;           /* default 0 */
   int64_t stale_after_ms;   /* default 3 x device poll_interval */
+};
+
+/* Its place in the file is known while it loads only (for diagnostics; RSS).
+   40 B (was 112): its settings are shared (struct cfg_cons_spec). */
+struct cfg_consumable {
+  const char *id;           /* as written */
+  const char *full_id;      /* "device/id" */
+  struct cfg_device *device;
+  union { /* RSS: the id is needed only until it is resolved */
+    const char *point_id;   /* while loading: the model's `point`, as written */
+    struct cfg_point *point; /* loaded: the point it names */
+  };
+  const struct cfg_cons_spec *spec; /* never NULL in a loaded config */
 };
 
 struct cfg_device {

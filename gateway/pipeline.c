@@ -498,7 +498,7 @@ enum rs_err pipeline_submit(struct pipeline *p, const struct cfg *cfg,
                             const struct rule_decision *d, int64_t now_ms, int64_t *line_id)
 {
   const struct cfg_consumable *c = d->consumable;
-  const struct cfg_catalog_item *item = c ? c->item : NULL;
+  const struct cfg_catalog_item *item = c ? c->spec->item : NULL;
   struct store_order_line l;
   const char *currency;
   int64_t id = 0;
@@ -517,7 +517,7 @@ enum rs_err pipeline_submit(struct pipeline *p, const struct cfg *cfg,
 
   memset(&l, 0, sizeof(l));
   l.consumable = (char *)c->full_id;
-  l.sku = (char *)c->sku;
+  l.sku = (char *)c->spec->sku;
   l.quantity = d->quantity;
   l.unit_price = item->unit_price.set ? item->unit_price.minor : 0;
   currency = item->currency ? item->currency : cfg->orders.currency;
@@ -553,7 +553,7 @@ enum rs_err pipeline_submit(struct pipeline *p, const struct cfg *cfg,
   if(line_id)
     *line_id = id;
   log_notice("order line %" PRId64 ": %s, %" PRId64 " x %s (rule %s)", id, c->full_id, d->quantity,
-             c->sku, l.rule ? l.rule : "default");
+             c->spec->sku, l.rule ? l.rule : "default");
   return RS_OK;
 }
 
@@ -1106,7 +1106,7 @@ static enum rs_err hold_consumables(struct pipeline *p, const struct cfg *cfg,
     return RS_OK;
   for(i = 0; !rc && i < o->n_lines; i++) {
     const struct cfg_consumable *c = cfg_find_consumable(cfg, o->lines[i].consumable);
-    rc = store_ensure_consumable(p->st, o->lines[i].consumable, c ? c->spares : 0, now_ms);
+    rc = store_ensure_consumable(p->st, o->lines[i].consumable, c ? c->spec->spares : 0, now_ms);
     if(!rc)
       rc = store_set_hold(p->st, o->lines[i].consumable, kind, add_sat(now_ms, for_ms), reason,
                           now_ms);

@@ -382,10 +382,10 @@ static double point_band(const struct cfg *cfg, const char *device, const char *
     const struct cfg_consumable *c = &d->consumables[i];
     if(!c->point || strcmp(c->point->id, point))
       continue;
-    if(c->model == CFG_MODEL_LEVEL)
-      return cfg->storage.deadband * fabs(c->empty - c->full);
-    if(c->model == CFG_MODEL_USAGE)
-      return cfg->storage.deadband * fabs(c->life);
+    if(c->spec->model == CFG_MODEL_LEVEL)
+      return cfg->storage.deadband * fabs(c->spec->empty - c->spec->full);
+    if(c->spec->model == CFG_MODEL_USAGE)
+      return cfg->storage.deadband * fabs(c->spec->life);
   }
   return 0;
 }
@@ -442,7 +442,7 @@ static struct entry *cons_entry(struct reading_path *rp, const struct cfg_consum
   entry_cs(e)->fed_ms = INT64_MIN;
   entry_cs(e)->saved_ms = INT64_MIN;
   entry_cs(e)->replaced_ms = INT64_MIN;
-  entry_cs(e)->spares = spares32(c->spares);
+  entry_cs(e)->spares = spares32(c->spec->spares);
   entry_cs(e)->spares_gen = UINT32_MAX;
   entry_cs(e)->lead_s = -1;
   entry_cs(e)->replenish_s = -1;
@@ -630,7 +630,7 @@ static void cons_ready(struct reading_path *rp, const struct cfg_consumable *c,
   cs->pred_ok = ok && predict_init(&cs->pred, params) == PREDICT_OK;
   if(!ok)
     log_warn("consumable %s: no prediction (its model's parameters are out of range)", c->full_id);
-  cs->spares = spares32(c->spares);
+  cs->spares = spares32(c->spec->spares);
   cs->spares_gen = UINT32_MAX;
   if(rp->st) {
     struct store_consumable row;
@@ -674,7 +674,7 @@ static void cons_ready(struct reading_path *rp, const struct cfg_consumable *c,
     }
     else if(rc == RS_ERR_NOT_FOUND) {
       row.id = rs_xstrdup(c->full_id);
-      row.spares = c->spares;
+      row.spares = c->spec->spares;
       if(store_put_consumable_state(rp->st, &row))
         log_rl(LOG_LVL_ERR, "store-state", "store: cannot create the state of %s: %s", c->full_id,
                store_errmsg(rp->st));
@@ -683,7 +683,7 @@ static void cons_ready(struct reading_path *rp, const struct cfg_consumable *c,
       log_rl(LOG_LVL_ERR, "store-state", "store: cannot read the state of %s: %s", c->full_id,
              store_errmsg(rp->st));
     store_consumable_free(&row);
-    if(cs->pred_ok && c->device && c->point && c->model != CFG_MODEL_BUTTON) {
+    if(cs->pred_ok && c->device && c->point && c->spec->model != CFG_MODEL_BUTTON) {
       struct catchup cu = {rp, c, cs};
       (void)store_merge_readings_over(rp->st, READING_LOOKUP_RECENT_MAX);
       if(store_readings_range(rp->st, c->device->id, c->point->id, from, INT64_MAX, catchup_cb,
@@ -1181,7 +1181,7 @@ static void cons_reread(struct reading_path *rp, const struct cfg_consumable *c,
   }
   store_consumable_free(&row);
   cs->lead_s = -1;
-  if(c->sku && !rs_snprintf(key, sizeof(key), "%s%s", STORE_META_LEAD_TIME, c->sku) &&
+  if(c->spec->sku && !rs_snprintf(key, sizeof(key), "%s%s", STORE_META_LEAD_TIME, c->spec->sku) &&
      store_meta_get(rp->st, key, &v) == RS_OK) {
     int64_t ms;
     if(!rs_parse_i64(v, false, 0, INT64_MAX, &ms))
@@ -1198,7 +1198,7 @@ static void cons_reread(struct reading_path *rp, const struct cfg_consumable *c,
   }
   free(v);
   v = NULL;
-  if(cs->replenish_s < 0 && c->item && c->item->approval == CFG_APPROVAL_REQUIRED &&
+  if(cs->replenish_s < 0 && c->spec->item && c->spec->item->approval == CFG_APPROVAL_REQUIRED &&
      store_meta_get(rp->st, STORE_META_APPROVAL_WAIT, &v) == RS_OK) {
     int64_t ms;
     if(!rs_parse_i64(v, false, 0, INT64_MAX, &ms))
@@ -1468,7 +1468,8 @@ void reading_path_snapshot(struct reading_path *rp, const struct cfg_consumable 
   out->vars[EXPR_VAR_RATE_PER_DAY] = 0;
   out->vars[EXPR_VAR_CONFIDENCE] = 0;
   out->vars[EXPR_VAR_HOURS_SINCE_REPLACEMENT] = INFINITY;
-  out->vars[EXPR_VAR_LEAD_TIME_DAYS] = c->item ? (double)c->item->lead_time_ms / 86400000.0 : 0;
+  out->vars[EXPR_VAR_LEAD_TIME_DAYS] =
+    c->spec->item ? (double)c->spec->item->lead_time_ms / 86400000.0 : 0;
   out->vars[EXPR_VAR_OPEN_ORDERS] = open_line ? 1 : 0;
   out->empty_at_ms = INT64_MAX;
   out->open_line = open_line;
@@ -1491,7 +1492,7 @@ void reading_path_snapshot(struct reading_path *rp, const struct cfg_consumable 
     out->replenish_days = (double)cs->replenish_s / 86400.0;
   /* a part a person must approve whose own deliveries taught nothing yet: the wait for
      the people approving the plant's orders (learned from the others) comes on top */
-  if(cs->replenish_s < 0 && c->item && c->item->approval == CFG_APPROVAL_REQUIRED &&
+  if(cs->replenish_s < 0 && c->spec->item && c->spec->item->approval == CFG_APPROVAL_REQUIRED &&
      rp->approval_wait_ms > 0)
     out->replenish_days += (double)rp->approval_wait_ms / 86400000.0;
   out->held = cs->hold != STORE_HOLD_NONE && now_ms < cs->held_until_ms;
@@ -1639,8 +1640,8 @@ void reading_path_snapshot(struct reading_path *rp, const struct cfg_consumable 
     out->held = false;
     out->urgent = true;
   }
-  out->stale = !lp || !lp->has_value || now_ms - lp->value_ms > c->stale_after_ms;
-  if(e && c->model == CFG_MODEL_BUTTON) {
+  out->stale = !lp || !lp->has_value || now_ms - lp->value_ms > c->spec->stale_after_ms;
+  if(e && c->spec->model == CFG_MODEL_BUTTON) {
     out->button_pressed = entry_live(e)->pressed;
     entry_live(e)->pressed = false;
   }

@@ -144,7 +144,7 @@ enum rs_err stock_apply(struct store *st, const struct cfg *cfg, struct reading_
   rc = store_begin(st);
   if(rc)
     goto fail;
-  rc = store_ensure_consumable(st, c->full_id, c->spares, now_ms);
+  rc = store_ensure_consumable(st, c->full_id, c->spec->spares, now_ms);
   if(!rc)
     rc = store_get_consumable_state(st, c->full_id, &before);
   if(!rc)

@@ -231,7 +231,7 @@ int predict_params_from_cfg(const struct cfg_consumable *c, struct predict_param
   enum predict_model m;
   if(!c || !out)
     return PREDICT_ERR_PARAMS;
-  switch(c->model) {
+  switch(c->spec->model) {
   case CFG_MODEL_LEVEL:
     m = PREDICT_MODEL_LEVEL;
     break;
@@ -246,12 +246,12 @@ int predict_params_from_cfg(const struct cfg_consumable *c, struct predict_param
   }
   predict_params_default(out, m);
   if(m == PREDICT_MODEL_LEVEL) {
-    out->full = c->full;
-    out->empty = c->empty;
+    out->full = c->spec->full;
+    out->empty = c->spec->empty;
   }
   else if(m == PREDICT_MODEL_USAGE) {
-    out->life = c->life;
-    out->start = c->start;
+    out->life = c->spec->life;
+    out->start = c->spec->start;
   }
   return params_ok(out) ? PREDICT_OK : PREDICT_ERR_PARAMS;
 }

@@ -89,9 +89,9 @@ static bool glob_match(const char *pattern, const char *s)
 static const char *label_value(const struct cfg_consumable *c, const char *key)
 {
   size_t i;
-  for(i = 0; i < c->n_labels; i++)
-    if(c->labels[i].key && !strcmp(c->labels[i].key, key))
-      return c->labels[i].value;
+  for(i = 0; i < c->spec->n_labels; i++)
+    if(c->spec->labels[i].key && !strcmp(c->spec->labels[i].key, key))
+      return c->spec->labels[i].value;
   return NULL;
 }
 
@@ -106,9 +106,9 @@ bool rules_match(const struct cfg_rule *r, const struct cfg_consumable *c)
   size_t i;
   if(!glob_match(r->match_consumable, c->full_id))
     return false;
-  if(!glob_match(r->match_sku, c->sku))
+  if(!glob_match(r->match_sku, c->spec->sku))
     return false;
-  if(r->match_kind && (!c->kind || strcmp(r->match_kind, c->kind)))
+  if(r->match_kind && (!c->spec->kind || strcmp(r->match_kind, c->spec->kind)))
     return false;
   for(i = 0; i < r->n_match_labels; i++) {
     const char *v = label_value(c, r->match_labels[i].key);
@@ -135,8 +135,8 @@ static bool timer_update(int64_t *since, bool holds, int64_t now_ms, int64_t for
 
 static int64_t pack_size(const struct cfg_consumable *c)
 {
-  if(c->item && c->item->pack_size > 0)
-    return c->item->pack_size;
+  if(c->spec->item && c->spec->item->pack_size > 0)
+    return c->spec->item->pack_size;
   return 1;
 }
 
@@ -229,14 +229,14 @@ static void decide(const struct cfg_rule *r, const struct rule_snapshot *s, int6
   else
     d->quantity = round_to_pack(r->quantity > 0 ? r->quantity : pack, pack);
   d->approval_required = r->approval == CFG_APPROVAL_REQUIRED ||
-                         (c->item && c->item->approval == CFG_APPROVAL_REQUIRED);
+                         (c->spec->item && c->spec->item->approval == CFG_APPROVAL_REQUIRED);
   memcpy(d->figures, s->vars, sizeof(d->figures));
   d->button = button;
   d->urgent = s->urgent && !button;
   if(s->empty_at_ms != INT64_MAX)
     d->need_by_ms = s->empty_at_ms;
   else
-    d->need_by_ms = add_sat(now_ms, c->item ? c->item->lead_time_ms : 0);
+    d->need_by_ms = add_sat(now_ms, c->spec->item ? c->spec->item->lead_time_ms : 0);
 }
 
 /*

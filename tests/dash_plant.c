@@ -250,19 +250,19 @@ static void make_orders(struct plant *p, int64_t now)
     for(i = 0; i < cfg->devices[d].n_consumables; i++, g++) {
       const struct cfg_consumable *c = &cfg->devices[d].consumables[i];
       if(g == 13u)
-        add_order(p, c->full_id, c->sku, 1, STORE_ORDER_DELIVERED, now - 16 * DAY_MS, id,
+        add_order(p, c->full_id, c->spec->sku, 1, STORE_ORDER_DELIVERED, now - 16 * DAY_MS, id,
                   sizeof(id));
       else if(g % 31u == 1u)
-        add_order(p, c->full_id, c->sku, 20, STORE_ORDER_PENDING_APPROVAL, now - 2 * HOUR_MS, id,
-                  sizeof(id));
+        add_order(p, c->full_id, c->spec->sku, 20, STORE_ORDER_PENDING_APPROVAL,
+                  now - 2 * HOUR_MS, id, sizeof(id));
       else if(g % 29u == 2u)
-        add_order(p, c->full_id, c->sku, 2, STORE_ORDER_SUBMITTED, now - 3 * DAY_MS, id,
+        add_order(p, c->full_id, c->spec->sku, 2, STORE_ORDER_SUBMITTED, now - 3 * DAY_MS, id,
                   sizeof(id));
       else if(g % 23u == 4u)
-        add_order(p, c->full_id, c->sku, 1, STORE_ORDER_DELIVERED, now - 9 * DAY_MS, id,
+        add_order(p, c->full_id, c->spec->sku, 1, STORE_ORDER_DELIVERED, now - 9 * DAY_MS, id,
                   sizeof(id));
       else if(g == 6u || g == 406u)
-        add_order(p, c->full_id, c->sku, 30, STORE_ORDER_EXPIRED, now - 4 * DAY_MS, id,
+        add_order(p, c->full_id, c->spec->sku, 30, STORE_ORDER_EXPIRED, now - 4 * DAY_MS, id,
                   sizeof(id));
     }
 }

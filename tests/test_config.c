@@ -396,24 +396,24 @@ static void test_full(void **state)
   assert_non_null(c);
   assert_string_equal(c->id, "hydraulic-filter");
   assert_ptr_equal(c->device, d);
-  assert_ptr_equal(c->item, cfg_find_sku(cfg, "HF-2040"));
+  assert_ptr_equal(c->spec->item, cfg_find_sku(cfg, "HF-2040"));
   assert_ptr_equal(c->point, cfg_find_point(d, "filter_dp"));
-  assert_string_equal(c->kind, "filter");
-  assert_int_equal(c->n_labels, 2);
-  assert_string_equal(c->labels[0].key, "line");
-  assert_string_equal(c->labels[0].value, "1");
-  assert_string_equal(c->labels[1].value, "B");
-  assert_int_equal(c->model, CFG_MODEL_LEVEL);
-  assert_true(fabs(c->full - 0.2) < 1e-12 && fabs(c->empty - 3.5) < 1e-12);
-  assert_int_equal(c->spares, 1);
-  assert_int_equal(c->stale_after_ms, 90000); /* 3 x 30s */
+  assert_string_equal(c->spec->kind, "filter");
+  assert_int_equal(c->spec->n_labels, 2);
+  assert_string_equal(c->spec->labels[0].key, "line");
+  assert_string_equal(c->spec->labels[0].value, "1");
+  assert_string_equal(c->spec->labels[1].value, "B");
+  assert_int_equal(c->spec->model, CFG_MODEL_LEVEL);
+  assert_true(fabs(c->spec->full - 0.2) < 1e-12 && fabs(c->spec->empty - 3.5) < 1e-12);
+  assert_int_equal(c->spec->spares, 1);
+  assert_int_equal(c->spec->stale_after_ms, 90000); /* 3 x 30s */
   c = cfg_find_consumable(cfg, "press-01/oil");
-  assert_int_equal(c->model, CFG_MODEL_USAGE);
-  assert_true(c->life == 2000.0 && c->start == 150.5);
-  assert_int_equal(c->stale_after_ms, 600000);
-  assert_int_equal(c->spares, 0);
+  assert_int_equal(c->spec->model, CFG_MODEL_USAGE);
+  assert_true(c->spec->life == 2000.0 && c->spec->start == 150.5);
+  assert_int_equal(c->spec->stale_after_ms, 600000);
+  assert_int_equal(c->spec->spares, 0);
   c = cfg_find_consumable(cfg, "press-01/manual-filter");
-  assert_int_equal(c->model, CFG_MODEL_BUTTON);
+  assert_int_equal(c->spec->model, CFG_MODEL_BUTTON);
   assert_ptr_equal(c->point, cfg_find_point(d, "reorder_btn"));
   assert_null(cfg_find_consumable(cfg, "hydraulic-filter"));
 
@@ -464,7 +464,7 @@ static void test_full(void **state)
   assert_int_equal(p->format, CFG_FMT_SENML);
   assert_string_equal(p->name, "yellow");
   c = cfg_find_consumable(cfg, "printer/cyan");
-  assert_int_equal(c->stale_after_ms, 900000); /* 3 x 5m */
+  assert_int_equal(c->spec->stale_after_ms, 900000); /* 3 x 5m */
 
   /* rules */
   assert_int_equal(cfg->n_rules, 3);
@@ -1002,10 +1002,10 @@ static void test_continuous_polling(void **state)
                    0);
   d = cfg_find_device(cfg, "fast");
   assert_int_equal(d->poll_interval_ms, 0);
-  assert_int_equal(d->consumables[0].stale_after_ms, 750);
+  assert_int_equal(d->consumables[0].spec->stale_after_ms, 750);
   d = cfg_find_device(cfg, "slow");
   assert_int_equal(d->poll_interval_ms, 1);
-  assert_int_equal(d->consumables[0].stale_after_ms, 3);
+  assert_int_equal(d->consumables[0].spec->stale_after_ms, 3);
   cfg_free(cfg);
   cfg_diags_free(&diags);
 }

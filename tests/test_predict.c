@@ -753,24 +753,27 @@ static void test_button_no_prediction(void **state)
 static void test_params_from_cfg(void **state)
 {
   struct cfg_consumable c;
+  struct cfg_cons_spec cs;
   struct predict_params pp;
   struct predictor p;
   (void)state;
   memset(&c, 0, sizeof(c));
-  c.model = CFG_MODEL_LEVEL;
-  c.full = 0.2;
-  c.empty = 3.5;
+  memset(&cs, 0, sizeof(cs));
+  c.spec = &cs;
+  cs.model = CFG_MODEL_LEVEL;
+  cs.full = 0.2;
+  cs.empty = 3.5;
   assert_int_equal(predict_params_from_cfg(&c, &pp), PREDICT_OK);
   assert_int_equal(pp.model, PREDICT_MODEL_LEVEL);
   assert_true(pp.full == 0.2 && pp.empty == 3.5);
-  c.empty = 0.2;
+  cs.empty = 0.2;
   assert_int_equal(predict_params_from_cfg(&c, &pp), PREDICT_ERR_PARAMS);
-  c.model = CFG_MODEL_USAGE;
-  c.life = 2000;
-  c.start = 17;
+  cs.model = CFG_MODEL_USAGE;
+  cs.life = 2000;
+  cs.start = 17;
   assert_int_equal(predict_params_from_cfg(&c, &pp), PREDICT_OK);
   assert_true(pp.life == 2000 && pp.start == 17);
-  c.life = 0;
+  cs.life = 0;
   assert_int_equal(predict_params_from_cfg(&c, &pp), PREDICT_ERR_PARAMS);
   pp.life = NAN;
   assert_int_equal(predict_init(&p, &pp), PREDICT_ERR_PARAMS);

@@ -31,6 +31,7 @@ struct fixture {
   struct cfg cfg;
   struct cfg_catalog_item items[2];
   struct cfg_consumable cons[3];
+  struct cfg_cons_spec specs[3]; /* cons[i]'s settings */
   struct cfg_rule rules[4];
   struct rule_state st;   /* the rules' timers for one consumable (teardown frees it) */
   struct rule_decision d; /* the last decision of eval1() */
@@ -62,16 +63,18 @@ static void set_cons(struct fixture *f, size_t i, const char *full_id,
                      enum cfg_model model)
 {
   struct cfg_consumable *c = &f->cons[i];
+  struct cfg_cons_spec *s = &f->specs[i];
   c->full_id = full_id;
   c->id = strchr(full_id, '/') + 1;
-  c->sku = item->sku;
-  c->item = item;
-  c->kind = kind;
+  c->spec = s;
+  s->sku = item->sku;
+  s->item = item;
+  s->kind = kind;
   if(line) {
-    c->labels = kv1(f->a, "line", line);
-    c->n_labels = 1;
+    s->labels = kv1(f->a, "line", line);
+    s->n_labels = 1;
   }
-  c->model = model;
+  s->model = model;
 }
 
 /* A config with two catalog items, three consumables and no rules yet. */
@@ -150,7 +153,8 @@ static struct rule_snapshot snap(const struct cfg_consumable *c, double days_lef
   s.vars[EXPR_VAR_POSITION_DAYS] = days_left; /* nothing on order */
   s.vars[EXPR_VAR_LEVEL_PCT] = 50;
   s.vars[EXPR_VAR_CONFIDENCE] = 0.9;
-  s.vars[EXPR_VAR_LEAD_TIME_DAYS] = c->item ? (double)c->item->lead_time_ms / (double)DAY_MS : 0;
+  s.vars[EXPR_VAR_LEAD_TIME_DAYS] =
+    c->spec->item ? (double)c->spec->item->lead_time_ms / (double)DAY_MS : 0;
   s.empty_at_ms = isinf(days_left) ? INT64_MAX : T0 + (int64_t)(days_left * (double)DAY_MS);
   return s;
 }

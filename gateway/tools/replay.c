@@ -307,7 +307,7 @@ static void on_line(void *ud, const struct rule_decision *d, int64_t line_id, in
   rs_buf_puts(&b, ",\"event\":\"line\",\"consumable\":");
   escape_json_str(&b, d->consumable->full_id);
   rs_buf_puts(&b, ",\"sku\":");
-  escape_json_str(&b, d->consumable->sku);
+  escape_json_str(&b, d->consumable->spec->sku);
   rs_buf_printf(&b, ",\"quantity\":%" PRId64 ",\"rule\":", d->quantity);
   escape_json_str(&b, d->rule ? d->rule->name : "default");
   rs_buf_puts(&b, "}");
@@ -323,7 +323,7 @@ static void print_predictions(struct run *r, int64_t now_ms)
       const struct cfg_consumable *c = &cfg->devices[i].consumables[j];
       struct prediction pr;
       struct rs_buf b = {0};
-      if(c->model == CFG_MODEL_BUTTON)
+      if(c->spec->model == CFG_MODEL_BUTTON)
         continue; /* nothing to predict */
       if(reading_path_predict(replay_engine_readings(r->eng), c, now_ms, &pr) &&
          cfg_next_closed(cfg, now_ms)) {

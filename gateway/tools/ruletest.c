@@ -50,7 +50,7 @@ static void on_line(void *ud, const struct rule_decision *d, int64_t line_id, in
   memset(g, 0, sizeof(*g));
   g->at_ms = now_ms - cr->start_ms;
   g->consumable = d->consumable->full_id; /* the config outlives the run */
-  g->sku = d->consumable->sku;
+  g->sku = d->consumable->spec->sku;
   g->rule = d->rule ? d->rule->name : "default";
   g->quantity = d->quantity;
 }

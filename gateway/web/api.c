@@ -300,8 +300,8 @@ json_t *api_consumable_json(const struct status_consumable *sc)
     return NULL;
   put(j, "id", json_string(c->full_id), &bad);
   put(j, "device", json_string(c->device ? c->device->id : ""), &bad);
-  put(j, "sku", json_string(c->sku), &bad);
-  put(j, "kind", str_or_null(c->kind), &bad);
+  put(j, "sku", json_string(c->spec->sku), &bad);
+  put(j, "kind", str_or_null(c->spec->kind), &bad);
   put(j, "level_pct", sc->has_level ? api_real(sc->level_pct, 2) : json_null(), &bad);
   put(j, "days_left", api_real(sc->days_left, 2), &bad);
   put(j, "days_left_p10", api_real(sc->days_left_p10, 2), &bad);

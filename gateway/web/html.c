@@ -318,7 +318,7 @@ static enum rs_err chart(struct rs_buf *o, struct store *st, const struct status
   size_t i;
   bool first = true, future;
 
-  if(!st || !c->device || !c->point || c->model == CFG_MODEL_BUTTON)
+  if(!st || !c->device || !c->point || c->spec->model == CFG_MODEL_BUTTON)
     return RS_OK;
   memset(&s, 0, sizeof(s));
   s.c = c;
@@ -645,16 +645,16 @@ static void consumable_meta(struct rs_buf *o, const struct html_ctx *x,
   const struct cfg_consumable *c = sc->c;
   size_t i;
   rs_buf_puts(o, "<div class=\"muted\">");
-  esc(o, c->sku);
-  if(c->kind) {
+  esc(o, c->spec->sku);
+  if(c->spec->kind) {
     rs_buf_puts(o, " \xc2\xb7 ");
-    esc(o, c->kind);
+    esc(o, c->spec->kind);
   }
-  for(i = 0; i < c->n_labels; i++) {
+  for(i = 0; i < c->spec->n_labels; i++) {
     rs_buf_puts(o, " \xc2\xb7 ");
-    esc(o, c->labels[i].key);
+    esc(o, c->spec->labels[i].key);
     rs_buf_puts(o, "=");
-    esc(o, c->labels[i].value);
+    esc(o, c->spec->labels[i].value);
   }
   if(sc->value_ms > 0) {
     rs_buf_puts(o, " \xc2\xb7 read ");
@@ -776,7 +776,7 @@ static int cmp_col(const struct status_consumable *a, const struct status_consum
   case COL_PART:
     return cmp_str(a->c->id, b->c->id);
   case COL_SKU:
-    return cmp_str(a->c->sku, b->c->sku);
+    return cmp_str(a->c->spec->sku, b->c->spec->sku);
   case COL_STATE:
     return status_state_rank(a->state) - status_state_rank(b->state);
   case COL_LEVEL:
@@ -840,7 +840,7 @@ static bool row_shown(const struct status_consumable *sc, const struct view_opts
 {
   if(vo->device && (!sc->c->device || strcmp(vo->device, sc->c->device->id)))
     return false;
-  if(vo->kind && (!sc->c->kind || strcmp(vo->kind, sc->c->kind)))
+  if(vo->kind && (!sc->c->spec->kind || strcmp(vo->kind, sc->c->spec->kind)))
     return false;
   if(vo->has_state && sc->state != vo->state)
     return false;
@@ -887,8 +887,8 @@ static void filter_form(struct rs_buf *o, const struct html_ctx *x, const struct
   select_field(o, "device", "Device", vals, n, vo->device);
   n = 0;
   for(i = 0; i < v->n_consumables; i++)
-    if(v->consumables[i].c->kind)
-      vals[n++] = v->consumables[i].c->kind;
+    if(v->consumables[i].c->spec->kind)
+      vals[n++] = v->consumables[i].c->spec->kind;
   qsort(vals, n, sizeof(*vals), cmp_cstr);
   select_field(o, "kind", "Kind", vals, n, vo->kind);
   free(vals);
@@ -942,9 +942,9 @@ static void overview_row(struct rs_buf *o, const struct status_consumable *sc)
   rs_buf_puts(o, "\">");
   esc(o, c->id);
   rs_buf_puts(o, "</a></td><td>");
-  esc(o, c->sku);
+  esc(o, c->spec->sku);
   rs_buf_puts(o, "</td><td>");
-  if(c->model == CFG_MODEL_BUTTON)
+  if(c->spec->model == CFG_MODEL_BUTTON)
     rs_buf_puts(o, "button");
   else if(sc->has_level) {
     row_bar(o, sc);
@@ -953,7 +953,7 @@ static void overview_row(struct rs_buf *o, const struct status_consumable *sc)
   else
     rs_buf_puts(o, "\xe2\x80\x94");
   rs_buf_puts(o, "</td><td>");
-  if(c->model != CFG_MODEL_BUTTON)
+  if(c->spec->model != CFG_MODEL_BUTTON)
     days_cell(o, sc);
   rs_buf_puts(o, "</td><td>");
   day(o, sc->has_level ? sc->empty_at_ms : 0);
@@ -1517,7 +1517,7 @@ enum rs_err html_consumable_page(const struct html_ctx *x, const char *full_id, 
   rs_buf_puts(out, "</div>");
   consumable_meta(out, x, sc);
   rs_buf_puts(out, "<div class=\"muted\">");
-  esc(out, cfg_model_name(c->model));
+  esc(out, cfg_model_name(c->spec->model));
   if(c->point) {
     rs_buf_puts(out, " of point ");
     esc(out, c->point->id);
@@ -1527,18 +1527,18 @@ enum rs_err html_consumable_page(const struct html_ctx *x, const char *full_id, 
       rs_buf_puts(out, ")");
     }
   }
-  if(c->item && c->item->description) {
+  if(c->spec->item && c->spec->item->description) {
     rs_buf_puts(out, " \xc2\xb7 ");
-    esc(out, c->item->description);
+    esc(out, c->spec->item->description);
   }
   rs_buf_puts(out, "</div>");
   level_bar(out, sc);
-  if(c->model != CFG_MODEL_BUTTON)
+  if(c->spec->model != CFG_MODEL_BUTTON)
     detail_figures(out, sc, &cf);
   rc = chart(out, x->st, sc, &mk, &cf, x->v->now_ms, 720, 260);
   if(rc)
     goto out;
-  if(c->model != CFG_MODEL_BUTTON && x->st)
+  if(c->spec->model != CFG_MODEL_BUTTON && x->st)
     chart_legend(out, sc, &cf);
   rs_buf_puts(out, "</div>\n");
   rc = stock_section(out, x, sc);

@@ -128,7 +128,7 @@ static int note_open_line(void *ud, const struct store_order_line *line)
 /* The state shown for sc (see enum status_state). */
 static enum status_state consumable_state(const struct status_consumable *sc)
 {
-  bool button = sc->c->model == CFG_MODEL_BUTTON;
+  bool button = sc->c->spec->model == CFG_MODEL_BUTTON;
   if(sc->device_down)
     return STATUS_DEVICE_DOWN;
   if(sc->stale && !button)
@@ -169,7 +169,7 @@ static void consumable_figures(struct status_consumable *sc, const struct cfg_co
   sc->empty_at_ms = INT64_MAX;
   sc->rate_per_day = NAN;
   sc->confidence = NAN;
-  sc->spares = c->spares;
+  sc->spares = c->spec->spares;
   sc->stale = true;
   sc->cover_days = NAN;
   sc->days_left_p10 = NAN;
@@ -177,13 +177,13 @@ static void consumable_figures(struct status_consumable *sc, const struct cfg_co
   sc->cover_days_p10 = NAN;
   sc->cover_days_p90 = NAN;
   sc->runout_risk = NAN;
-  sc->lead_time_days = c->item ? (double)c->item->lead_time_ms / 86400000.0 : 0;
+  sc->lead_time_days = c->spec->item ? (double)c->spec->item->lead_time_ms / 86400000.0 : 0;
   sc->position_days = NAN;
   if(rp && c->device && c->point)
     lp = reading_path_live(rp, c->device->id, c->point->id);
   if(lp && lp->has_value)
     sc->value_ms = lp->value_ms;
-  if(rp && c->model != CFG_MODEL_BUTTON) {
+  if(rp && c->spec->model != CFG_MODEL_BUTTON) {
     bool open = false;
     if(st)
       (void)store_has_open_line(st, c->full_id, &open, NULL);
@@ -210,7 +210,7 @@ static void consumable_figures(struct status_consumable *sc, const struct cfg_co
     }
   }
   else if(lp && lp->has_value)
-    sc->stale = now_ms - lp->value_ms > c->stale_after_ms;
+    sc->stale = now_ms - lp->value_ms > c->spec->stale_after_ms;
   if(st && store_get_consumable_state(st, c->full_id, &sst) == RS_OK) {
     sc->spares = sst.spares;
     if(sst.hold != STORE_HOLD_NONE && now_ms < sst.held_until_ms) {
