@@ -61,6 +61,10 @@ free_port() {
 }
 
 bench_server() {
+  # a server started before in this script left "ready" in srv.out: gone
+  # before the wait below looks (the new one's redirect truncates it only
+  # once its process runs; a 2 000-port server then got an empty ports file)
+  rm -f "$TMP/srv.out" "$TMP/ports"
   "$BUILD/bench/poll/bench_poll_server" "$@" > "$TMP/srv.out" &
   SRV_PID=$!
   while ! grep -q ready "$TMP/srv.out" 2>/dev/null; do sleep 0.1; done
