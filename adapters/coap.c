@@ -95,7 +95,9 @@ struct coapa {
   bool ponged;
   /* a session error seen while libcoap ran */
   bool broken;
-  bool refused; /* this poll: a datagram was refused (ICMP port unreachable) */
+  bool refused;      /* this poll: a datagram was refused (ICMP port unreachable) */
+  bool too_big;      /* this poll: libcoap discarded a PDU too large for it */
+  unsigned bad_pdus; /* this poll: datagrams libcoap discarded as malformed */
   enum rs_err broken_rc;
   char broken_msg[200];
   struct coapa_stats stats;
@@ -106,6 +108,8 @@ struct coapa {
 /* ---- libcoap process-wide setup ---- */
 
 static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
+
+static void set_broken(struct coapa *c, enum rs_err rc, const char *msg);
 
 /* The device whose poll runs on this thread: libcoap's log lines name no session. */
 static _Thread_local struct coapa *tl_poll;
@@ -123,6 +127,23 @@ static void lib_log(coap_log_t level, const char *message)
     n--;
   if(tl_poll && strstr(message, "Connection refused")) {
     tl_poll->refused = true;
+    log_debug("libcoap: %.*s", (int)n, message);
+  }
+  else if(tl_poll && (strstr(message, "pdu too big") || strstr(message, "malformed PDU"))) {
+    struct coapa *c = tl_poll;
+    char why[200];
+    if(strstr(message, "pdu too big"))
+      c->too_big = true;
+    else if(++c->bad_pdus > COAPA_RST_PER_S) {
+      /* libcoap answers each with a RST: a peer that answers those again would keep a
+         ping-pong going at full speed; end this poll (and its session) */
+      (void)rs_snprintf(why, sizeof(why), "%s (%u discarded in this poll; ended early)",
+                        c->too_big ? "replies too large for one datagram (the server must send "
+                                     "larger bodies block-wise, Block2)"
+                                   : "datagrams that are not CoAP messages",
+                        c->bad_pdus);
+      set_broken(c, RS_ERR_PROTOCOL, why);
+    }
     log_debug("libcoap: %.*s", (int)n, message);
   }
   else if(level <= LOG_ERR)
@@ -367,9 +388,18 @@ static void take_reply(struct coapa *c, struct cpoint *p, const coap_pdu_t *rcvd
   if(code == COAP_RESPONSE_CODE_CONTENT) {
     enum codec_err ce;
     if(off != 0 || (total && total != len)) {
+      /* without a Size2 option libcoap's total is only "more than this" (len + 1) */
       p->res.err = READING_ERR_MALFORMED;
-      (void)rs_snprintf(p->res.detail, sizeof(p->res.detail),
-                        "incomplete block-wise body (%zu of %zu bytes)", len, total);
+      if(off != 0)
+        (void)rs_snprintf(p->res.detail, sizeof(p->res.detail),
+                          "incomplete block-wise body: only %zu bytes from byte %zu came (the "
+                          "blocks before were lost)",
+                          len, off);
+      else
+        (void)rs_snprintf(p->res.detail, sizeof(p->res.detail),
+                          "incomplete block-wise body: the first %zu bytes came, the rest did not "
+                          "(the server sent no further block, or the same block again)",
+                          len);
       c->stats.malformed++;
       return;
     }
@@ -910,7 +940,8 @@ static enum rs_err coapa_poll(struct adapter *a, int64_t wall_ms, adapter_emit_f
   c->emit = emit;
   c->emit_ctx = ectx;
   c->wall_ms = wall_ms;
-  c->refused = false;
+  c->refused = c->too_big = false;
+  c->bad_pdus = 0;
   tl_poll = c;
   for(i = 0; i < c->n_pts; i++)
     c->pts[i].st = PS_IDLE;
@@ -1034,6 +1065,12 @@ static enum rs_err coapa_poll(struct adapter *a, int64_t wall_ms, adapter_emit_f
       (void)rs_snprintf(err, errlen,
                         "no DTLS handshake with %s within %lld ms (server down, or a wrong "
                         "psk_identity or psk_file)",
+                        peer, (long long)took);
+    else if(c->too_big)
+      (void)rs_snprintf(err, errlen,
+                        "no answer from %s within %lld ms: its replies were too large for one "
+                        "datagram and discarded (the server must send larger bodies block-wise, "
+                        "Block2)",
                         peer, (long long)took);
     else if(c->refused)
       (void)rs_snprintf(err, errlen,

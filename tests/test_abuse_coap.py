@@ -9,6 +9,12 @@ Answering each with a RST made a ping-pong as fast as both sides go (14,401
 datagrams from restock in 3 s); now at most COAPA_RST_PER_S (20) RSTs a
 second go out per device, and the device, which never answered our GET, is
 down after down_after polls.
+
+Then two more peers of the same script: one whose every reply is too large
+for one datagram (libcoap discards it and sends a RST, which the peer
+answers again): the poll ends early naming it, the ping-pong bounded alike;
+one that sends the first block of a block-wise body again whatever block is
+asked for: the point says the body is incomplete and how much came.
 """
 import os
 import subprocess
@@ -65,6 +71,74 @@ check("dropped without a reset" in out.stderr, "the storm is logged")
 check(out.stderr.count("dropped without a reset") <= 2, "and logged once a minute, not per message")
 check("AddressSanitizer" not in out.stderr and "runtime error" not in out.stderr,
       "no sanitizer report")
+
+# A peer whose every reply is too large for one datagram (no Block2) and that
+# answers libcoap's RST for it with another: the poll ends early with the
+# reason, and the ping-pong is bounded like the storm above.
+os.remove(count_file)
+peer = subprocess.Popen(["/usr/bin/python3", os.path.join(peers, "coap_storm.py"), "0",
+                         count_file, "oversize"], stdout=subprocess.PIPE, text=True)
+ready = peer.stdout.readline().split()
+check(len(ready) == 2 and ready[0] == "ready", "the oversize peer is ready")
+port = int(ready[1]) if len(ready) == 2 else 0
+with open(os.path.join(tmp, "cfg", "devices.d", "storm.yaml"), "w") as f:
+    f.write("""devices:
+  - id: big
+    transport: {type: coap, uri: "coap://127.0.0.1:%d"}
+    poll_interval: 1s
+    timeout: 300ms
+    retries: 0
+    down_after: 2
+    points:
+      - {id: v, path: /v}
+""" % port)
+try:
+    out = subprocess.run([poll_tool, os.path.join(tmp, "cfg"), "3000"], capture_output=True,
+                         text=True, timeout=60)
+    check(out.returncode == 0, "the poll tool exits 0 (rc %d)" % out.returncode)
+finally:
+    peer.terminate()
+    peer.wait(timeout=10)
+with open(count_file) as f:
+    got = int(f.read().strip() or "0")
+st = [l for l in out.stdout.splitlines() if l.startswith("S big ")]
+polls = int(st[0].split("polls=")[1].split()[0]) if st else 0
+check(polls >= 2, "the device was polled (%d polls)" % polls)
+bound = (polls + 1) * (RST_PER_S + 2)
+check(0 < got <= bound, "datagrams sent to the oversize peer: %d, at most %d (%d polls)"
+      % (got, bound, polls))
+check("too large for one datagram" in out.stderr,
+      "the poll's error names the oversized replies (%s)" % out.stderr.strip()[-300:])
+check("AddressSanitizer" not in out.stderr and "runtime error" not in out.stderr,
+      "no sanitizer report")
+
+# A body sent block-wise whose second block never comes: the point says how
+# much came and that the rest did not, not a made-up total.
+os.remove(count_file)
+peer = subprocess.Popen(["/usr/bin/python3", os.path.join(peers, "coap_storm.py"), "0",
+                         count_file, "block"], stdout=subprocess.PIPE, text=True)
+ready = peer.stdout.readline().split()
+check(len(ready) == 2 and ready[0] == "ready", "the block peer is ready")
+port = int(ready[1]) if len(ready) == 2 else 0
+with open(os.path.join(tmp, "cfg", "devices.d", "storm.yaml"), "w") as f:
+    f.write("""devices:
+  - id: blocky
+    transport: {type: coap, uri: "coap://127.0.0.1:%d"}
+    poll_interval: 1s
+    timeout: 300ms
+    retries: 1
+    points:
+      - {id: v, path: /v}
+""" % port)
+try:
+    out = subprocess.run([poll_tool, os.path.join(tmp, "cfg"), "2000"], capture_output=True,
+                         text=True, timeout=60)
+finally:
+    peer.terminate()
+    peer.wait(timeout=10)
+check("incomplete block-wise body: the first 1024 bytes came, the rest did not" in out.stderr
+      and "of 1025 bytes" not in out.stderr,
+      "the stalled block-wise body is named as such (%s)" % out.stderr.strip()[-300:])
 subprocess.run(["rm", "-rf", tmp])
 print("%d failure(s)" % len(failures))
 sys.exit(1 if failures else 0)

@@ -3,8 +3,14 @@
 into another one: each GET, and each reset (RST) the client sends back, is
 answered with a 2.05 notification under a token the client never made, which
 a client answers with a RST -- a ping-pong as fast as both sides go.
+MODE oversize: every datagram is answered with a 2.05 under its own token
+whose 3000-byte body is too large for libcoap in one datagram (no Block2):
+libcoap discards it and answers with a RST, which gets another one.
+MODE block: every GET gets the first block (Block2 0, more to come, 1024
+bytes) of a body, also when it asks for the next block (a server that
+ignores Block2 in requests); anything else gets nothing.
 
-usage: /usr/bin/python3 coap_storm.py PORT COUNT_FILE
+usage: /usr/bin/python3 coap_storm.py PORT COUNT_FILE [notify|oversize|block]
 PORT 0 takes a free port. Prints "ready PORT" once it listens; writes the number of datagrams received so
 far to COUNT_FILE every 100 ms (and at SIGTERM).
 """
@@ -19,6 +25,7 @@ import time
 
 def main():
     port, count_file = int(sys.argv[1]), sys.argv[2]
+    mode = sys.argv[3] if len(sys.argv) > 3 else "notify"
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(("127.0.0.1", port))
     got = [0]
@@ -45,6 +52,21 @@ def main():
         data, peer = s.recvfrom(2048)
         got[0] += 1
         mid[0] = (mid[0] + 1) & 0xFFFF
+        if mode == "block":
+            tkl = data[0] & 0x0F if data else 0
+            block = b""
+            if len(data) > 4 + tkl and data[1] == 1:
+                # Block2 (option 23) = num 0, M 1, SZX 6 (1024 bytes), after Uri-Path (11)
+                block = bytes([0xD1, 23 - 13, 0x0E])
+            if block:  # block 0 again, whatever block is asked for
+                hdr = struct.pack(">BBH", 0x40 | 0x10 | tkl, 0x45, mid[0])
+                s.sendto(hdr + data[4:4 + tkl] + block + b"\xff" + b"7" + b" " * 1023, peer)
+            continue
+        if mode == "oversize":
+            tkl = data[0] & 0x0F if data else 0
+            hdr = struct.pack(">BBH", 0x40 | 0x10 | tkl, 0x45, mid[0])
+            s.sendto(hdr + data[4:4 + tkl] + b"\xff" + b"4" + b" " * 2999, peer)
+            continue
         tok = os.urandom(8)
         # ver 1, NON (1), token length 8; code 2.05 (0x45); Observe option (6) = 7
         hdr = struct.pack(">BBH", 0x40 | 0x10 | 8, 0x45, mid[0])
