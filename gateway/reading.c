@@ -145,13 +145,13 @@ struct reading_path {
   /*
    * The config resolved to indexes (reading.device_ref/point_ref), so a
    * reading costs no lookup by id: point g = dev_off[device] + point index;
-   * pt_entry[g] its live state (NULL until its first reading), pt_band[g] its
-   * absolute deadband, cons_of[cons_off[g] .. cons_off[g + 1]) the
-   * consumables it feeds.
+   * pt_entry[g] its live state (NULL until its first reading),
+   * cons_of[cons_off[g] .. cons_off[g + 1]) the consumables it feeds, in
+   * the device's order (its deadband is the first level or usage one's:
+   * index_band(); RSS, no array of bands).
    */
   size_t *dev_off; /* n_devices + 1 */
   struct entry **pt_entry;
-  double *pt_band;
   uint32_t *cons_off; /* n_points + 1 (32 bits: RSS) */
   const struct cfg_consumable **cons_of;
   struct entry **cons_ent; /* beside cons_of: each one's state entry (NULL until first use) */
@@ -275,7 +275,6 @@ static void unindex(struct reading_path *rp)
 {
   FREE_NULL(rp->dev_off);
   FREE_NULL(rp->pt_entry);
-  FREE_NULL(rp->pt_band);
   FREE_NULL(rp->cons_off);
   FREE_NULL(rp->cons_of);
   FREE_NULL(rp->cons_ent);
@@ -323,7 +322,6 @@ void reading_path_set_config(struct reading_path *rp, const struct cfg *cfg)
   rp->dev_off[cfg->n_devices] = g;
   rp->n_pts = g;
   rp->pt_entry = rs_xcalloc(g + 1, sizeof(*rp->pt_entry));
-  rp->pt_band = rs_xcalloc(g + 1, sizeof(*rp->pt_band));
   rp->cons_off = rs_xcalloc(g + 1, sizeof(*rp->cons_off));
   rp->cons_of = rs_xcalloc(n_cons + 1, sizeof(*rp->cons_of));
   rp->cons_ent = rs_xcalloc(n_cons + 1, sizeof(*rp->cons_ent));
@@ -334,7 +332,6 @@ void reading_path_set_config(struct reading_path *rp, const struct cfg *cfg)
       size_t m;
       g = rp->dev_off[i] + j;
       rp->cons_off[g] = (uint32_t)k;
-      rp->pt_band[g] = point_band(cfg, d->id, d->points[j].id);
       for(m = 0; m < d->n_consumables; m++) {
         if(d->consumables[m].point == &d->points[j])
           rp->cons_of[k++] = &d->consumables[m];
@@ -391,6 +388,23 @@ static double point_band(const struct cfg *cfg, const char *device, const char *
 }
 
 /*
+ * point_band() of indexed point g: the first level or usage consumable among
+ * those it feeds (cons_of keeps the device's order, as point_band() reads it).
+ */
+static double index_band(const struct reading_path *rp, size_t g)
+{
+  uint32_t k;
+  for(k = rp->cons_off[g]; k < rp->cons_off[g + 1]; k++) {
+    const struct cfg_cons_spec *s = rp->cons_of[k]->spec;
+    if(s->model == CFG_MODEL_LEVEL)
+      return rp->cfg->storage.deadband * fabs(s->empty - s->full);
+    if(s->model == CFG_MODEL_USAGE)
+      return rp->cfg->storage.deadband * fabs(s->life);
+  }
+  return 0;
+}
+
+/*
  * Whether value v at t_ms must be stored given what was stored last; sets
  * *hb_due to the time the heartbeat counts from next (stored_ms). The
  * heartbeat counts as passed from 1023/1024 of it on (3.5 s short of 1 h):
@@ -415,7 +429,7 @@ static bool passes_filter(const struct reading_path *rp, const struct live_point
       *hb_due = lp->stored_ms + heartbeat;
     return true;
   }
-  band = g != SIZE_MAX ? rp->pt_band[g] : point_band(rp->cfg, r->device, r->point);
+  band = g != SIZE_MAX ? index_band(rp, g) : point_band(rp->cfg, r->device, r->point);
   if(band > 0)
     return fabs(r->value - lp->stored_value) >= band;
   return r->value != lp->stored_value;
