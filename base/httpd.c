@@ -94,29 +94,55 @@ bool httpd_host_allowed(const char *host, const char *const *allowed, size_t n)
   return false;
 }
 
+/*
+ * Whether url is http(s) on this very host (the Host header, compared
+ * case-insensitively, port included): an Origin, "scheme://authority"
+ * (origin: nothing may follow), or a Referer, "scheme://authority/path...".
+ */
+static bool same_origin_url(const char *url, const char *host, bool origin)
+{
+  const char *rest;
+  size_t n;
+  if(!strncasecmp(url, "http://", 7))
+    rest = url + 7;
+  else if(!strncasecmp(url, "https://", 8))
+    rest = url + 8;
+  else
+    return false;
+  n = strcspn(rest, "/?#");
+  if(origin && rest[n])
+    return false;
+  return host && n == strlen(host) && !strncasecmp(rest, host, n);
+}
+
 bool httpd_origin_ok(const struct httpd_req *req, const char *host)
 {
   const char *origin = httpd_req_header(req, "Origin");
   const char *sfs = httpd_req_header(req, "Sec-Fetch-Site");
-  const char *rest;
+  const char *referer;
   if(sfs && strcmp(sfs, "same-origin") && strcmp(sfs, "none"))
     return false;
-  if(!origin)
-    return true;
+  if(!origin) {
+    /*
+     * A browser that sends no Origin on a POST (an old one, or a privacy
+     * tool that strips it) still sends the Referer of the page the form was
+     * on (our pages say "Referrer-Policy: same-origin"): another site's
+     * page is refused. Neither header: a client that is not a browser
+     * (curl, restockctl), judged by its credential or token alone.
+     */
+    referer = httpd_req_header(req, "Referer");
+    return !referer || same_origin_url(referer, host, false);
+  }
   /*
-   * Under "Referrer-Policy: no-referrer" browsers send "Origin: null" on
-   * their own forms; Sec-Fetch-Site (set by the browser, not by pages)
-   * then tells whether the form was ours.
+   * Browsers send "Origin: null" under "Referrer-Policy: no-referrer" (a
+   * page cached from an older restockd, which said so) and from sandboxed
+   * frames and data: pages; Sec-Fetch-Site (set by the browser, not by
+   * pages; sent to https:// and loopback only) then tells whether the form
+   * was ours.
    */
   if(!strcmp(origin, "null"))
     return sfs && !strcmp(sfs, "same-origin");
-  if(!strncasecmp(origin, "http://", 7))
-    rest = origin + 7;
-  else if(!strncasecmp(origin, "https://", 8))
-    rest = origin + 8;
-  else
-    return false;
-  return host && !strcasecmp(rest, host);
+  return same_origin_url(origin, host, true);
 }
 
 int httpd_form_field(const char *body, size_t len, const char *name, char *out, size_t size)

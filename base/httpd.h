@@ -31,9 +31,10 @@ bool httpd_host_allowed(const char *host, const char *const *allowed, size_t n);
 /*
  * Whether a POST may proceed as far as its origin goes: an Origin header
  * must name this very host (http:// or https:// + the Host header), or be
- * "null" with Sec-Fetch-Site: same-origin; without Origin, a Sec-Fetch-Site
- * other than same-origin/none is refused. Clients that are not browsers
- * (curl, restockctl) send neither.
+ * "null" with Sec-Fetch-Site: same-origin; without Origin, a Referer, if
+ * any, must be a page of this very host; a Sec-Fetch-Site other than
+ * same-origin/none is refused. Clients that are not browsers (curl,
+ * restockctl) send none of them.
  */
 bool httpd_origin_ok(const struct httpd_req *req, const char *host);
 

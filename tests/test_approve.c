@@ -8,7 +8,8 @@
  *
  * `test_approve --serve SECONDS OUTDIR` serves a gateway with one pending
  * order whose approval mail went to OUTDIR/mail (file:// transport); prints
- * "BASE url", "ORDER id" and "MAIL file" lines, then serves (the browser
+ * "BASE url", "NAMED url" (the same server as http://gw.test:PORT, a name
+ * it allows), "ORDER id" and "MAIL file" lines, then serves (the browser
  * test, tests/browser/approve.mjs).
  */
 #include <arpa/inet.h>
@@ -82,6 +83,11 @@ struct tenv {
 
 static struct tenv E;
 
+/* --serve: the gateway also answers as http://gw.test:PORT (the browser maps
+   gw.test to 127.0.0.1), a host name on plain HTTP, as on a plant's network;
+   a name beyond loopback in allowed_hosts needs http.admin */
+static bool serve_named;
+
 /* ---- set-up ------------------------------------------------------------- */
 
 static void write_file(const char *path, const char *text, mode_t mode)
@@ -93,6 +99,11 @@ static void write_file(const char *path, const char *text, mode_t mode)
   assert_int_equal(chmod(path, mode), 0);
 }
 
+/* An admin password hash (crypt(3), SHA-512) for --serve's http.admin; nobody logs in. */
+#define ADMIN_HASH                                                                               \
+  "$6$restockhttptest$99zfKbE1EQ2zTAw79bENn271/TaObzjitjqHlUEV/m0DXhRFLKANldwcUdGHJdFCE7O6mL7u" \
+  "qs5dywcIyaQxg."
+
 /* A config dir under E.dir named name, mailing through smtp_url. */
 static void write_config(const char *name, const char *smtp_url, const char *starttls,
                          char *cfgdir, size_t size)
@@ -101,9 +112,13 @@ static void write_config(const char *name, const char *smtp_url, const char *sta
   struct rs_buf y = {0};
   assert_int_equal(rs_snprintf(cfgdir, size, "%s/%s", E.dir, name), 0);
   assert_int_equal(mkdir(cfgdir, 0700), 0);
+  if(serve_named) {
+    assert_int_equal(rs_snprintf(path, sizeof(path), "%s/admin.hash", cfgdir), 0);
+    write_file(path, ADMIN_HASH "\n", 0600);
+  }
   rs_buf_printf(&y,
                 "gateway:\n  id: plant-7-gw-2\n  site: \"Plant 7, Hall B\"\n"
-                "http:\n  listen: 127.0.0.1:18080\n  public_url: https://gw.example/\n"
+                "http:\n  listen: 127.0.0.1:18080\n  public_url: https://gw.example/\n%s"
                 "storage:\n  path: %s\n"
                 "mail:\n  smtp_url: %s\n%s  from: \"restock <restock@plant7.example>\"\n"
                 "orders:\n  currency: EUR\n  approval:\n    require_over_value: \"40.00\"\n"
@@ -113,6 +128,9 @@ static void write_config(const char *name, const char *smtp_url, const char *sta
                 "  - {sku: WF-1, supplier: acme, unit_price: \"7.40\", currency: EUR, lead_time: 2d}\n"
                 "  - {sku: UV-LAMP, supplier: acme, unit_price: \"99.00\", currency: EUR}\n"
                 "suppliers:\n  - {id: acme}\n",
+                serve_named ? "  allowed_hosts: [127.0.0.1, localhost, gw.test]\n"
+                          "  admin: {user: admin, password_hash_file: admin.hash}\n"
+                        : "",
                 E.db, smtp_url, starttls);
   assert_false(y.oom);
   assert_int_equal(rs_snprintf(path, sizeof(path), "%s/restock.yaml", cfgdir), 0);
@@ -371,6 +389,16 @@ static void snapshot(struct rs_buf *out)
   sqlite3_close(db);
 }
 
+/* The database as snapshot() shows it now must equal before (freed, as is the snapshot). */
+static void assert_unchanged(struct rs_buf *before)
+{
+  struct rs_buf after = {0};
+  snapshot(&after);
+  assert_string_equal(before->data, after.data);
+  rs_buf_free(before);
+  rs_buf_free(&after);
+}
+
 static int64_t sql_int(const char *sql)
 {
   sqlite3 *db = NULL;
@@ -478,18 +506,39 @@ static void maildir_new(char *out, size_t size)
 
 /* ---- HTTP client ---------------------------------------------------------- */
 
+/*
+ * method on path (the link's path), with cookie, form body and one more
+ * header line ("Referer: ...") when given.
+ */
+static void request_with(const char *method, const char *path, const char *cookie,
+                         const char *body, const char *extra, struct tu_resp *r)
+{
+  char ch[200];
+  const char *headers[3] = {NULL, NULL, NULL};
+  size_t n = 0;
+  struct tu_req q = {.body = body, .ua = UA, .headers = headers};
+  if(cookie) {
+    assert_int_equal(rs_snprintf(ch, sizeof(ch), "Cookie: %s", cookie), 0);
+    headers[n++] = ch;
+  }
+  if(extra)
+    headers[n++] = extra;
+  tu_http_request(E.multi, E.srv, method, path, &q, r, NULL, NULL);
+}
+
 /* method on path (the link's path), with cookie and form body when given. */
 static void request(const char *method, const char *path, const char *cookie, const char *body,
                     struct tu_resp *r)
 {
-  char ch[200];
-  const char *headers[] = {ch, NULL};
-  struct tu_req q = {.body = body, .ua = UA};
-  if(cookie) {
-    assert_int_equal(rs_snprintf(ch, sizeof(ch), "Cookie: %s", cookie), 0);
-    q.headers = headers;
-  }
-  tu_http_request(E.multi, E.srv, method, path, &q, r, NULL, NULL);
+  request_with(method, path, cookie, body, NULL, r);
+}
+
+/* "Referer: http://127.0.0.1:PORT<path>": what a browser sends with our page's form. */
+static void own_referer(const char *path, char *out, size_t size)
+{
+  assert_int_equal(rs_snprintf(out, size, "Referer: http://127.0.0.1:%u%s",
+                               (unsigned)http_server_port(E.srv), path),
+                   0);
 }
 
 /* The path of a link "https://gw.example/approve/T" -> "/approve/T". */
@@ -525,18 +574,29 @@ static void csrf_of(const struct tu_resp *r, char *out, size_t size)
   out[n] = '\0';
 }
 
-/* GET path in a fresh session, then POST the page's form with decision. */
-static void decide_via_page(const char *path, const char *decision, struct tu_resp *r)
+/* GET path in a fresh session: its cookie and the form's CSRF token into E. */
+static void open_page(const char *path)
 {
   struct tu_resp g;
-  char body[300];
   request("GET", path, NULL, NULL, &g);
   assert_int_equal(g.status, 200);
   cookie_of(&g, E.cookie, sizeof(E.cookie));
   csrf_of(&g, E.csrf, sizeof(E.csrf));
   tu_resp_free(&g);
+}
+
+/*
+ * GET path in a fresh session, then POST the page's form with decision, as
+ * a browser does: with the page as its Referer (no Origin: the Referer is
+ * what is left when a browser or a privacy tool drops Origin).
+ */
+static void decide_via_page(const char *path, const char *decision, struct tu_resp *r)
+{
+  char body[300], referer[600];
+  open_page(path);
   assert_int_equal(rs_snprintf(body, sizeof(body), "csrf=%s&decision=%s", E.csrf, decision), 0);
-  request("POST", path, E.cookie, body, r);
+  own_referer(path, referer, sizeof(referer));
+  request_with("POST", path, E.cookie, body, referer, r);
 }
 
 /* ---- tests ----------------------------------------------------------------- */
@@ -619,7 +679,7 @@ static void test_get_changes_nothing(void **state)
 
 static void test_post_without_csrf_is_403(void **state)
 {
-  struct rs_buf before = {0}, after = {0};
+  struct rs_buf before = {0};
   struct tu_resp r, g;
   (void)state;
   snapshot(&before);
@@ -636,15 +696,42 @@ static void test_post_without_csrf_is_403(void **state)
           &r);
   assert_int_equal(r.status, 403);
   tu_resp_free(&r);
-  snapshot(&after);
-  assert_string_equal(before.data, after.data);
-  rs_buf_free(&before);
-  rs_buf_free(&after);
+  assert_unchanged(&before);
+}
+
+/*
+ * Another site's page posting the approval form (its own copy, with a token
+ * and cookie it got somehow): refused before the token is looked at, when
+ * the browser names that page as the Origin or, without Origin, as the
+ * Referer; "Origin: null" (another site's page under "no-referrer")
+ * without Sec-Fetch-Site is refused too. Nothing changes.
+ */
+static void test_cross_site_post_is_403(void **state)
+{
+  struct rs_buf before = {0};
+  struct tu_resp r;
+  char body[300];
+  static const char *const cross[] = {"Referer: http://evil.example/phish.html",
+                                      "Origin: http://evil.example", "Origin: null",
+                                      "Referer: https://127.0.0.1.evil.example/approve/x"};
+  size_t i;
+  (void)state;
+  snapshot(&before);
+  open_page(path_of(E.link_anna));
+  assert_int_equal(rs_snprintf(body, sizeof(body), "csrf=%s&decision=approve", E.csrf), 0);
+  for(i = 0; i < RS_ARRAY_LEN(cross); i++) {
+    request_with("POST", path_of(E.link_anna), E.cookie, body, cross[i], &r);
+    if(r.status != 403 || !strstr(r.body.data, "Cross-site requests are refused"))
+      fail_msg("%s: %ld, %s", cross[i], r.status, r.body.data);
+    tu_resp_free(&r);
+  }
+  assert_unchanged(&before);
+  assert_int_equal(state_of(E.o1), STORE_ORDER_PENDING_APPROVAL);
 }
 
 static void test_forged_and_altered_are_403(void **state)
 {
-  struct rs_buf before = {0}, after = {0};
+  struct rs_buf before = {0};
   char path[512], tok[TOKEN_TEXT_MAX + 1];
   unsigned char key[TOKEN_KEY_LEN], lh[TOKEN_HASH_LEN];
   struct store_order_full *o = NULL;
@@ -674,10 +761,7 @@ static void test_forged_and_altered_are_403(void **state)
   request("GET", path, NULL, NULL, &r);
   assert_int_equal(r.status, 403);
   tu_resp_free(&r);
-  snapshot(&after);
-  assert_string_equal(before.data, after.data);
-  rs_buf_free(&before);
-  rs_buf_free(&after);
+  assert_unchanged(&before);
 }
 
 static void test_post_approve_moves_order(void **state)
@@ -705,7 +789,7 @@ static void test_post_approve_moves_order(void **state)
 
 static void test_replayed_and_decided_are_410(void **state)
 {
-  struct rs_buf before = {0}, after = {0};
+  struct rs_buf before = {0};
   struct tu_resp r;
   char body[300];
   (void)state;
@@ -724,11 +808,8 @@ static void test_replayed_and_decided_are_410(void **state)
   assert_int_equal(r.status, 410);
   assert_non_null(strstr(r.body.data, "approved now"));
   tu_resp_free(&r);
-  snapshot(&after);
-  assert_string_equal(before.data, after.data);
+  assert_unchanged(&before);
   assert_int_equal(state_of(E.o1), STORE_ORDER_APPROVED);
-  rs_buf_free(&before);
-  rs_buf_free(&after);
 }
 
 static void test_reject_and_expired(void **state)
@@ -1046,10 +1127,12 @@ static int serve(int seconds, const char *outdir)
   (void)mkdir(outdir, 0755);
   (void)mkdir(maildir, 0755);
   assert_int_equal(rs_snprintf(url, sizeof(url), "file://%s", maildir), 0);
+  serve_named = true;
   env_open(url);
   pending_order(10, id);
   assert_int_equal(approve_tick_at(E.st, cfg_now(), clock_wall_ms(E.clk), 1.0), RS_OK);
-  printf("BASE http://127.0.0.1:%u\nORDER %s\n", (unsigned)http_server_port(E.srv), id);
+  printf("BASE http://127.0.0.1:%u\nNAMED http://gw.test:%u\nORDER %s\n",
+         (unsigned)http_server_port(E.srv), (unsigned)http_server_port(E.srv), id);
   d = opendir(maildir);
   assert_non_null(d);
   while((de = readdir(d))) {
@@ -1087,6 +1170,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_expiry_mails_once),
       cmocka_unit_test(test_post_without_csrf_is_403),
       cmocka_unit_test(test_forged_and_altered_are_403),
+      cmocka_unit_test(test_cross_site_post_is_403),
       cmocka_unit_test(test_post_approve_moves_order),
       cmocka_unit_test(test_replayed_and_decided_are_410),
       cmocka_unit_test(test_reject_and_expired),

@@ -369,7 +369,7 @@ static void assert_security_headers(const struct tu_resp *r)
                 "frame-ancestors 'none'; base-uri 'none'");
   assert_header(r, "X-Frame-Options", "DENY");
   assert_header(r, "X-Content-Type-Options", "nosniff");
-  assert_header(r, "Referrer-Policy", "no-referrer");
+  assert_header(r, "Referrer-Policy", "same-origin");
   assert_header(r, "Cache-Control", "no-store");
 }
 
@@ -910,6 +910,7 @@ static void test_origin_refused(void **state)
   static const char *const evil[] = {"Origin: http://evil.example", NULL};
   static const char *const null_origin[] = {"Origin: null", NULL};
   static const char *const cross[] = {"Sec-Fetch-Site: cross-site", NULL};
+  static const char *const evil_referer[] = {"Referer: http://evil.example/x.html", NULL};
   (void)state;
   assert_int_equal(rs_snprintf(path, sizeof(path), "/api/v1/orders/%s/approve", E.p1), 0);
   memset(&o, 0, sizeof(o));
@@ -923,6 +924,10 @@ static void test_origin_refused(void **state)
   assert_int_equal(r.status, 403);
   tu_resp_free(&r);
   o.headers = cross;
+  request("POST", path, &o, &r);
+  assert_int_equal(r.status, 403);
+  tu_resp_free(&r);
+  o.headers = evil_referer; /* no Origin: the Referer decides */
   request("POST", path, &o, &r);
   assert_int_equal(r.status, 403);
   tu_resp_free(&r);

@@ -220,7 +220,7 @@ static const struct httpd_hdr SECURITY[] = {
     {"Content-Security-Policy", CSP},
     {"X-Frame-Options", "DENY"},
     {"X-Content-Type-Options", "nosniff"},
-    {"Referrer-Policy", "no-referrer"},
+    {"Referrer-Policy", "same-origin"},
     {"Cache-Control", "no-store"},
     {"Cross-Origin-Resource-Policy", "same-origin"},
     {NULL, NULL},
@@ -1027,7 +1027,10 @@ static int dispatch(struct http_server *s, struct httpd_req *req, const char *ur
                       NULL);
   if(!strcmp(method, "POST") && !httpd_origin_ok(req, host))
     return send_error(req, url, 403, "forbidden", "Forbidden",
-                      "Cross-site requests are refused (Origin does not match).", NULL);
+                      "Cross-site requests are refused: this form was not sent from a page "
+                      "of this gateway (its Origin or Referer names another site). Open the "
+                      "page here again and send the form from it.",
+                      NULL);
   if(!strcmp(method, "POST"))
     status_cache_drop(s); /* a POST may decide an order: /api/v1/status is built afresh */
 

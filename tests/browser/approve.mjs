@@ -7,8 +7,9 @@
 // Starts `test_approve --serve` (a gateway with one pending order whose
 // approval mail went to OUTDIR/mail), opens the dashboard (screenshot kept
 // in OUTDIR), opens the link from the captured mail on a phone-sized
-// screen, clicks Approve, sees the confirmation and checks over the JSON API
-// that the order moved. Fails on any console error, page error or CSP
+// screen at the gateway's host name over plain HTTP (http://gw.test:PORT),
+// clicks Approve, sees the confirmation and checks over the JSON API that
+// the order moved. Fails on any console error, page error or CSP
 // violation.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -32,7 +33,11 @@ try {
   const link = mail.links[0];
   const path = link.slice(link.indexOf('/approve/'));
 
-  b = await openBrowser({ width: 1280, height: 900 });
+  // gw.test is 127.0.0.1 to this browser: a host name on plain HTTP is not a "potentially
+  // trustworthy" origin, so the browser sends no Sec-Fetch-Site there (as on a plant's
+  // network, unlike on 127.0.0.1)
+  b = await openBrowser({ width: 1280, height: 900 },
+                        ['--host-resolver-rules=MAP gw.test 127.0.0.1']);
   const { page, problems, csp } = b;
 
   // the dashboard shows the pending order
@@ -42,9 +47,10 @@ try {
   await page.screenshot({ path: join(outdir, 'dashboard.png'), fullPage: true });
   await csp('the dashboard');
 
-  // the approval link on a phone-sized screen
+  // the approval link on a phone-sized screen, at the gateway's name on plain HTTP (the
+  // form's POST must be taken as the page's own: it used to be refused as cross-site)
   await page.setViewportSize({ width: 390, height: 844 });
-  r = await page.goto(info.base + path);
+  r = await page.goto(info.named + path);
   if (r.status() !== 200) fail('the approval link answered ' + r.status());
   const text = await page.textContent('main');
   for (const want of [info.order, '74.00 EUR', 'anna@example.com'])
@@ -69,12 +75,12 @@ try {
   // the order moved (JSON API), and the link no longer works (410)
   const o = await (await fetch(info.base + '/api/v1/orders/' + info.order)).json();
   if (o.state !== 'approved') fail('the order is ' + o.state + ', not approved');
-  r = await page.goto(info.base + path);
+  r = await page.goto(info.named + path);
   if (r.status() !== 410) fail('the used link answered ' + r.status() + ', not 410');
   await csp('the used link');
   // (a 410 page is an expected answer, not a console error of the page itself)
   for (let i = problems.length - 1; i >= 0; i--)
-    if (/status of 410/.test(problems[i]) || problems[i] === 'HTTP 410 for ' + info.base + path)
+    if (/status of 410/.test(problems[i]) || problems[i] === 'HTTP 410 for ' + info.named + path)
       problems.splice(i, 1);
 
   if (problems.length) fail(problems.join('\n'));

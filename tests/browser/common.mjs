@@ -53,12 +53,13 @@ export async function startGateway(bin, argv, timeoutMs) {
   return { gw, info };
 }
 
-// Debian's chromium (headless, a throw-away profile) with one page of the given viewport.
+// Debian's chromium (headless, a throw-away profile, extraArgs on its command line) with one
+// page of the given viewport.
 // Returns { ctx, page, problems, csp, close }: problems collects console errors (not the
 // browser's own favicon probe), page errors and HTTP answers >= 400; `await csp(where)`
 // adds the page's CSP violations; `await close()` closes the browser and removes the
 // profile.
-export async function openBrowser(viewport) {
+export async function openBrowser(viewport, extraArgs = []) {
   const userDataDir = mkdtempSync(join(tmpdir(), 'restock-chromium-'));
   const problems = [];
   let ctx;
@@ -71,7 +72,7 @@ export async function openBrowser(viewport) {
       executablePath: '/usr/bin/chromium',
       headless: true,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-             '--disable-component-update', '--disable-sync', '--no-first-run'],
+             '--disable-component-update', '--disable-sync', '--no-first-run', ...extraArgs],
       viewport,
     });
     // CSP violations are reported to the page: collect them before any page script runs
