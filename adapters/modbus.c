@@ -367,8 +367,18 @@ static void run_request(const struct cfg_device *d, struct mb_dev *md, size_t i,
       mbd_set(&md->m, d, i, f, code, late >= 0 ? what : "no answer in time");
       continue;
     }
-    mbd_set(&md->m, d, i, f, code,
-            n >= 0 ? "reply with the wrong number of values" : modbus_strerror(e));
+    if(f == MBD_MALFORMED && (e == EMBBADCRC || e == EMBBADSLAVE)) {
+      /* what a wrong baud rate, parity or stop bits look like on a serial line */
+      (void)rs_snprintf(what, sizeof(what),
+                        "%s (garbled reply: check that the device uses %lld baud, parity %c, "
+                        "%d data and %d stop bits, and that no other master is on the line)",
+                        modbus_strerror(e), (long long)d->baud, d->parity, d->data_bits,
+                        d->stop_bits);
+      mbd_set(&md->m, d, i, f, code, what);
+    }
+    else
+      mbd_set(&md->m, d, i, f, code,
+              n >= 0 ? "reply with the wrong number of values" : modbus_strerror(e));
     if(f == MBD_MALFORMED)
       (void)modbus_flush(c->ctx);
     else {

@@ -15,6 +15,8 @@ CASE is one of:
   rtu_late      a slave slower than the timeout (socat pty pair): its late reply is never
                 taken as the answer to the next request (RTU has no transaction id: point
                 b read as point a's value); the error names the late reply
+  rtu_garbled   a slave whose replies come garbled (as with a wrong baud rate or parity:
+                bad CRC): the point's error says to check the serial settings
   exceptions    exception 6 (busy) retried after busy_wait; exception 2
                 counted per kind; always-busy counted as exception_6
   hostile       short, oversized, garbage, wrong-count, wrong-function
@@ -442,6 +444,30 @@ def case_rtu_late(args):
     wrong = [r for r in readings if r["error"] == "ok"
              and r["value"] != {"a": 1010, "b": 1190}[r["point"]]]
     check(not wrong, "scheduler: no reading holds another point's value (%r)" % wrong[:4])
+
+
+def case_rtu_garbled(args):
+    a, b = socat_pair(args)
+    cfg = write_config(args, "rtu_garbled", RTU_LATE % b)
+    fd = os.open(a, os.O_RDWR | os.O_NOCTTY)
+
+    def garble():
+        # each request gets 7 bytes of a frame whose CRC is wrong, as a wrong baud rate gives
+        while True:
+            try:
+                if len(os.read(fd, 256)) >= 8:
+                    os.write(fd, bytes([1, 3, 2, 0x03, 0xF2, 0x00, 0x00]))
+            except OSError:
+                return
+
+    threading.Thread(target=garble, daemon=True).start()
+    rc, out, err = probe(args, cfg, "slow", "--json")
+    got = {p["id"]: p for p in json.loads(out)["points"]} if out else {}
+    e = (got.get("a") or {}).get("error") or ""
+    check(rc == 1 and got.get("a", {}).get("value") is None, "garbled replies read nothing (rc %d)"
+          % rc)
+    check("check that the device uses 19200 baud, parity N, 8 data and 1 stop bits" in e,
+          "the error points at the serial settings (%r)" % e)
 
 
 def case_exceptions(args):
