@@ -1556,6 +1556,10 @@ enum rs_err store_open_ex(const char *path, unsigned flags, struct store **out, 
     else if(err) {
       char hint[512];
       access_hint(path, dir, hint, sizeof(hint));
+      if(!hint[0] && ((src & 0xff) == SQLITE_CORRUPT || (src & 0xff) == SQLITE_NOTADB))
+        (void)rs_snprintf(hint, sizeof(hint),
+                          " (the file is damaged: stop restockd, keep this file aside and restore "
+                          "the last backup, docs/operations.md section 7)");
       snprintf(err, errlen, "cannot read database %s: %s%s", path,
                st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(src), hint);
     }

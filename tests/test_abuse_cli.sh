@@ -157,6 +157,19 @@ else
   echo "skip: another user's view needs root"
 fi
 
+# ---- a damaged database file: refused, naming the way out ----
+cp "$db" "$tmp/good.db"
+head -c 20000 "$tmp/good.db" >"$db"
+rm -f "$db-wal" "$db-shm"
+out=$(ctl orders list 2>&1); rc=$?
+[ "$rc" = 1 ] && grep -q "cannot read database $db: .*(the file is damaged: stop restockd, keep this file aside and restore the last backup" <<<"$out"
+check "orders list on a truncated database names the way out (rc $rc: $out)"
+head -c 8192 /dev/urandom >"$db"
+out=$(ctl orders list 2>&1); rc=$?
+[ "$rc" = 1 ] && grep -q "file is not a database (the file is damaged" <<<"$out"
+check "orders list on a database of random bytes names the way out (rc $rc: $out)"
+cp "$tmp/good.db" "$db"
+
 # ---- replay input is bounded; --url is http(s) only ----
 start=$(date +%s)
 out=$(timeout 60 "$restockctl" replay --config "$tmp/cfg" --readings /dev/zero 2>&1); rc=$?
