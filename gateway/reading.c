@@ -1287,20 +1287,34 @@ struct work_figs {
 /* wear (a fraction of a part) seen before the calendar life counts (below: noise) */
 #define QUANTITY_MIN_USE 0.05
 
+/* a weekday seen for less than this (days) says nothing of its rate (calendar_life) */
+#define CAL_LIFE_MIN_DAY 0.1
+
 /*
- * A part's calendar life from cs's weekly profile: the time it saw over the wear seen in
- * it (idle hours and days included; the hours a part stood worn out are not in it). NAN
- * under QUANTITY_MIN_USE of a part's wear or no time seen.
+ * A part's calendar life from cs's weekly profile: a day over the mean of the weekdays'
+ * own rates (each the wear seen on that weekday over the time seen on it; idle hours and
+ * days included, the hours a part stood worn out not; a weekday seen under
+ * CAL_LIFE_MIN_DAY is left out of the mean). Not the whole time seen over the whole wear:
+ * the weekdays are not seen alike, and a part of a machine that runs on Saturdays only,
+ * met part worn, wears out a few hours into its first Saturday and stands worn the rest
+ * of it, so its first week counted five idle days whole and the Saturday's wearing hours
+ * only (bench/plant seed 23's p23, 1.7 parts a Saturday: 12.7 days a part, its first
+ * line 4 units where 11 were needed; the second, after the first came, 7.4 days, 3
+ * units: empty twice). NAN under QUANTITY_MIN_USE of a part's wear or no weekday seen.
  */
 static double calendar_life(const struct cons_state *cs)
 {
-  double use = 0, time = 0;
-  int d;
+  double use = 0, rate = 0;
+  int d, n = 0;
   for(d = 0; d < 7; d++) {
-    use += (double)cs->pred.dow_use[d];
-    time += (double)cs->pred.dow_time[d];
+    double u = (double)cs->pred.dow_use[d], t = (double)cs->pred.dow_time[d];
+    use += u;
+    if(t >= CAL_LIFE_MIN_DAY) {
+      rate += u > 0 ? u / t : 0;
+      n++;
+    }
   }
-  return use >= QUANTITY_MIN_USE && time > 0 ? time / use : NAN;
+  return use >= QUANTITY_MIN_USE && n > 0 && rate > 0 ? (double)n / rate : NAN;
 }
 
 /*
@@ -1314,10 +1328,11 @@ static double calendar_life(const struct cons_state *cs)
  * 5.6 working days for parts of 4.4), and its spread their standard deviation (at
  * least a tenth of the life; a quarter while fewer than two intervals are known).
  * Before any interval, the life is the profile's own: the time it saw over the wear
- * it saw (idle days included). A faster wear is followed in working time: the
- * installed part's working age over the share of it worn, once a fifth of the life
- * passed and a fifth of the part is worn. Returns false (and *w unset) when not
- * measured so.
+ * it saw (idle days included); so also while the intervals' mean is off the calendar
+ * life by more than half again (intervals recorded before the week was known are in
+ * calendar days). A faster wear is followed in working time: the installed part's
+ * working age over the share of it worn, once a fifth of the life passed and a fifth of
+ * the part is worn. Returns false (and *w unset) when not measured so.
  */
 static bool work_figures(const struct cons_state *cs, const struct prediction *pr, int64_t now_ms,
                          struct work_figs *w)
@@ -1344,6 +1359,19 @@ static bool work_figures(const struct cons_state *cs, const struct prediction *p
     ss += ((double)cs->pred.intervals_d[k] - w->life) * ((double)cs->pred.intervals_d[k] - w->life);
   w->sd = n >= 2 ? sqrt(ss / (double)(n - 1)) : 0;
   w->sd = w->sd > (n >= 2 ? 0.1 : 0.25) * w->life ? w->sd : (n >= 2 ? 0.1 : 0.25) * w->life;
+  {
+    /* the intervals recorded before the week was known are in calendar days (a few hours
+       inside a burst, a week across one: predict.c's note_replacement), the later ones in
+       working days; while their mean is far from the calendar life the weekly profile
+       shows (as many working days a part, a week being 7 of each), that one: a part of 4
+       days whose intervals read half a day ordered 7 units with 8 on the shelf the day
+       its week became known */
+    double cal = calendar_life(cs);
+    if(isfinite(cal) && (w->life < cal / 1.5 || w->life > cal * 1.5)) {
+      w->life = cal;
+      w->sd = 0.25 * cal;
+    }
+  }
   if(cs->replaced_ms != INT64_MIN && now_ms >= cs->replaced_ms) {
     /* the installed part's working age, to its first worn-out reading */
     int64_t end =
@@ -1548,6 +1576,16 @@ void reading_path_snapshot(struct reading_path *rp, const struct cfg_consumable 
        time, work_figures) */
     if(out->life_days > 2 * life && !pr.exponential)
       life = lo = hi = out->life_days;
+    else if(!pr.exponential) {
+      /* and once a part was fitted (quantity_life then takes the fit's life) while its
+         week is not measured in working time yet: the calendar life of a part of a
+         machine idle on some days (idle_days_life, the floor of the quantity's life
+         below); the shelf counted at the fit's life read 1 day a part for one of 4
+         (bench/plant seed 23's p23: a second line with 10 on the shelf) */
+      double cal = idle_days_life(cs);
+      if(cal > 2 * life)
+        life = lo = hi = cal;
+    }
     out->vars[EXPR_VAR_LEVEL_PCT] = pr.level_pct;
     out->vars[EXPR_VAR_DAYS_LEFT] = pr.days_left;
     out->vars[EXPR_VAR_RATE_PER_DAY] = pr.rate_per_day;
