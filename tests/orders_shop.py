@@ -46,6 +46,7 @@ import tempfile
 import time
 import urllib.request
 
+from testconfig import shop_gateway_yaml  # tests/testconfig.py
 from testports import reserve_port  # tests/testports.py
 
 DRIVER, SIM, CASE = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -303,24 +304,6 @@ def case_crash(tmp):
         shop.stop()
 
 
-RESTOCKD_YAML = """gateway: {id: crash-it}
-http: {listen: "127.0.0.1:%(http)d"}
-storage: {path: %(db)s}
-commerce:
-  base_url: http://127.0.0.1:%(port)d/api/v1
-  timeout: 5s
-  status_interval: 1h
-  customer_id: C-1042
-  ship_to: {name: Plant 7 stores, street: Hafenstrasse 1, city: Bremen, postcode: "28195", country: DE}
-orders:
-  currency: EUR
-catalog:
-  - {sku: FLT-100, supplier: acme, unit_price: "42.50", currency: EUR, lead_time: 3d}
-suppliers:
-  - {id: acme}
-"""
-
-
 def case_crash_restockd(tmp):
     restockd, ctl, seed = os.environ["RESTOCKD"], os.environ["RESTOCKCTL"], os.environ["CTL_SEED"]
     # restockd keeps up to 4 POSTs in flight: a slower shop keeps the kills landing mid-submission
@@ -340,7 +323,7 @@ def case_crash_restockd(tmp):
         os.mkdir(cfg)
         db = os.path.join(tmp, "restockd.db")
         with open(os.path.join(cfg, "restock.yaml"), "w") as f:
-            f.write(RESTOCKD_YAML % {"http": http_port, "db": db, "port": shop.port})
+            f.write(shop_gateway_yaml("crash-it", http_port, db, shop.port))
         for i in range(n_orders):
             oid = subprocess.run([seed, db, "press-%03d/filter" % i, "FLT-100", "1", "4250"],
                                  capture_output=True, text=True, check=True).stdout.strip()
@@ -407,8 +390,7 @@ def case_alerts(tmp):
     os.mkdir(cfg)
     db = os.path.join(tmp, "restockd.db")
     with open(os.path.join(cfg, "restock.yaml"), "w") as f:
-        f.write((RESTOCKD_YAML % {"http": http_port, "db": db, "port": shop_port})
-                .replace("status_interval: 1h", "status_interval: 1s"))
+        f.write(shop_gateway_yaml("crash-it", http_port, db, shop_port, status_interval="1s"))
     oid = subprocess.run([seed, db, "press-001/filter", "FLT-100", "1", "4250"],
                          capture_output=True, text=True, check=True).stdout.strip()
     subprocess.run([ctl, "--config", cfg, "orders", "approve", oid], capture_output=True,
@@ -502,9 +484,8 @@ def case_authreload(tmp):
                      "  faults:\n    rate_limit: {times: 1, retry_after: 3600s, "
                      "requests: [orders_post]}" % os.path.join(tmp, "tok"))
     with open(os.path.join(cfg, "restock.yaml"), "w") as f:
-        f.write((RESTOCKD_YAML % {"http": http_port, "db": db, "port": shop.port})
-                .replace("  timeout: 5s\n", "  timeout: 5s\n  auth: {type: bearer, "
-                         "token_file: shop.token}\n"))
+        f.write(shop_gateway_yaml("crash-it", http_port, db, shop.port,
+                                  auth="{type: bearer, token_file: shop.token}"))
     ids = []
     for i in range(2):
         oid = subprocess.run([seed, db, "press-%03d/filter" % i, "FLT-100", "1", "4250"],

@@ -80,36 +80,29 @@ static void write_file(const char *path, const char *text)
   assert_int_equal(fclose(f), 0);
 }
 
-/* restock.yaml of the test plant, with or without http.admin. */
+/* restock.yaml of the test plant, with or without http.admin (the one line that differs). */
 static void write_restock_yaml(bool admin)
 {
-  char p[256];
+  char p[256], y[1024];
   assert_int_equal(rs_snprintf(p, sizeof(p), "%s/restock.yaml", E.dir), 0);
-  write_file(p, admin ? "gateway: {id: abuse-gw}\n"
-                        "http:\n"
-                        "  listen: 127.0.0.1:8080\n"
-                        "  admin: {user: admin, password_hash_file: admin.hash}\n"
-                        "  allowed_hosts: [127.0.0.1, localhost]\n"
-                        "storage: {path: /nonexistent/abuse.db, deadband: 1%, heartbeat: 1h}\n"
-                        "orders: {currency: EUR}\n"
-                        "catalog:\n"
-                        "  - {sku: WF-1, supplier: acme, unit_price: \"7.40\", currency: EUR}\n"
-                        "  - {sku: UV-LAMP, supplier: acme, unit_price: \"99.00\", currency: EUR}\n"
-                        "  - {sku: OIL-F, supplier: acme, unit_price: \"21.25\", currency: EUR}\n"
-                        "  - {sku: BTN-1, supplier: acme, unit_price: \"1.00\", currency: EUR}\n"
-                        "suppliers:\n  - {id: acme}\n"
-                      : "gateway: {id: abuse-gw}\n"
-                        "http:\n"
-                        "  listen: 127.0.0.1:8080\n"
-                        "  allowed_hosts: [127.0.0.1, localhost]\n"
-                        "storage: {path: /nonexistent/abuse.db, deadband: 1%, heartbeat: 1h}\n"
-                        "orders: {currency: EUR}\n"
-                        "catalog:\n"
-                        "  - {sku: WF-1, supplier: acme, unit_price: \"7.40\", currency: EUR}\n"
-                        "  - {sku: UV-LAMP, supplier: acme, unit_price: \"99.00\", currency: EUR}\n"
-                        "  - {sku: OIL-F, supplier: acme, unit_price: \"21.25\", currency: EUR}\n"
-                        "  - {sku: BTN-1, supplier: acme, unit_price: \"1.00\", currency: EUR}\n"
-                        "suppliers:\n  - {id: acme}\n");
+  assert_int_equal(
+      rs_snprintf(y, sizeof(y),
+                  "gateway: {id: abuse-gw}\n"
+                  "http:\n"
+                  "  listen: 127.0.0.1:8080\n"
+                  "%s"
+                  "  allowed_hosts: [127.0.0.1, localhost]\n"
+                  "storage: {path: /nonexistent/abuse.db, deadband: 1%%, heartbeat: 1h}\n"
+                  "orders: {currency: EUR}\n"
+                  "catalog:\n"
+                  "  - {sku: WF-1, supplier: acme, unit_price: \"7.40\", currency: EUR}\n"
+                  "  - {sku: UV-LAMP, supplier: acme, unit_price: \"99.00\", currency: EUR}\n"
+                  "  - {sku: OIL-F, supplier: acme, unit_price: \"21.25\", currency: EUR}\n"
+                  "  - {sku: BTN-1, supplier: acme, unit_price: \"1.00\", currency: EUR}\n"
+                  "suppliers:\n  - {id: acme}\n",
+                  admin ? "  admin: {user: admin, password_hash_file: admin.hash}\n" : ""),
+      0);
+  write_file(p, y);
 }
 
 static struct cfg *load_config(void)

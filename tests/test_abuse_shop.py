@@ -43,26 +43,10 @@ import threading
 import time
 import urllib.request
 
+from testconfig import shop_gateway_yaml  # tests/testconfig.py
 from testports import reserve_port  # tests/testports.py
 
 RESTOCKD, CTL, SEED, CASE = sys.argv[1:5]
-
-CONFIG = """gateway: {id: abuse-shop}
-http: {listen: "127.0.0.1:%(http)d"}
-storage: {path: %(db)s}
-commerce:
-  base_url: http://127.0.0.1:%(shop)d/api/v1
-  timeout: 2s
-  status_interval: 1s
-  customer_id: C-1042
-  ship_to: {name: Plant 7 stores, street: Hafenstrasse 1, city: Bremen, postcode: "28195", country: DE}
-orders:
-  currency: EUR
-catalog:
-  - {sku: FLT-100, supplier: acme, unit_price: "42.50", currency: EUR, lead_time: 3d}
-suppliers:
-  - {id: acme}
-"""
 
 
 LOG = None
@@ -260,7 +244,8 @@ def main():
     global LOG
     log = LOG = os.path.join(tmp, "restockd.log")
     with open(os.path.join(cfg, "restock.yaml"), "w") as f:
-        f.write(CONFIG % {"http": http, "db": db, "shop": shop.port})
+        f.write(shop_gateway_yaml("abuse-shop", http, db, shop.port, timeout="2s",
+                                  status_interval="1s"))
     oid = subprocess.run([SEED, db, "press-1/filter", "FLT-100", "2", "4250"], capture_output=True,
                          text=True, check=True).stdout.strip()
     def approve():

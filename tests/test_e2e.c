@@ -95,19 +95,12 @@ static void env_open(struct env *e, const struct fake_series *series, size_t n, 
 
 static void env_close(struct env *e)
 {
-  char path[160];
-  static const char *const suffix[] = {"restock.db", "restock.db-wal", "restock.db-shm", "log"};
-  size_t i;
   daemon_core_free(e->core);
   store_close(e->st);
   clock_free(e->clk);
   log_set_fd(2);
   close(e->logfd);
-  for(i = 0; i < RS_ARRAY_LEN(suffix); i++) {
-    if(!rs_snprintf(path, sizeof(path), "%s/%s", e->dir, suffix[i]))
-      unlink(path);
-  }
-  rmdir(e->dir);
+  tu_remove_state_dir(e->dir);
 }
 
 /* The log so far, as one string (caller frees). */
@@ -174,17 +167,6 @@ static void open_lines(struct env *e, struct line_copy *out)
   assert_int_equal(store_list_open_lines(e->st, copy_line, out), RS_OK);
 }
 
-static int count_reading(void *ud, const char *device, const char *point, int64_t time_ms,
-                         double value)
-{
-  (void)device;
-  (void)point;
-  (void)time_ms;
-  (void)value;
-  (*(size_t *)ud)++;
-  return 0;
-}
-
 /*
  * What the store holds of point once restockd's next commit ran: values
  * that pass the filter wait in memory for up to DAEMON_COMMIT_INTERVAL_MS
@@ -194,7 +176,7 @@ static size_t stored_readings(struct env *e, const char *point)
 {
   size_t n = 0;
   assert_int_equal(reading_path_commit(daemon_core_readings(e->core)), RS_OK);
-  assert_int_equal(store_readings_range(e->st, "tank-01", point, 0, INT64_MAX, count_reading, &n),
+  assert_int_equal(store_readings_range(e->st, "tank-01", point, 0, INT64_MAX, tu_count_reading, &n),
                    RS_OK);
   return n;
 }

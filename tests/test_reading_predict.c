@@ -107,19 +107,12 @@ static void env_open(struct env *e)
 
 static void env_close(struct env *e)
 {
-  static const char *const suffix[] = {"restock.db", "restock.db-wal", "restock.db-shm", "log"};
-  char path[160];
-  size_t i;
   reading_path_free(e->rp);
   store_close(e->st);
   cfg_free(e->cfg);
   log_set_fd(2);
   close(e->logfd);
-  for(i = 0; i < RS_ARRAY_LEN(suffix); i++) {
-    if(!rs_snprintf(path, sizeof(path), "%s/%s", e->dir, suffix[i]))
-      unlink(path);
-  }
-  rmdir(e->dir);
+  tu_remove_state_dir(e->dir);
 }
 
 static void submit(struct env *e, const char *point, int64_t t, double v)
@@ -150,18 +143,6 @@ static int64_t feed_falling(struct env *e, int64_t t, double from, int n)
   return feed_falling_by(e, t, from, n, 1.0);
 }
 
-/* store_readings_range()'s callback: counts the readings into *(int *)ud. */
-static int count_reading(void *ud, const char *device, const char *point, int64_t time_ms,
-                         double value)
-{
-  (void)device;
-  (void)point;
-  (void)time_ms;
-  (void)value;
-  (*(int *)ud)++;
-  return 0;
-}
-
 /*
  * A level that does not move, read every hour (poll_interval = heartbeat =
  * 1 h) on the scheduler's grid: every other poll comes 0.2 s late, so the
@@ -171,13 +152,14 @@ static int count_reading(void *ud, const char *device, const char *point, int64_
 static void test_heartbeat_on_grid(void **state)
 {
   struct env e;
-  int i, n = 0;
+  int i;
+  size_t n = 0;
   (void)state;
   env_open(&e);
   for(i = 0; i < 24; i++)
     submit(&e, "lvl", T0 + i * HOUR_MS + (i % 2 ? 200 : 0), 80);
   assert_int_equal(reading_path_commit(e.rp), RS_OK);
-  assert_int_equal(store_readings_range(e.st, "m1", "lvl", T0, T0 + 25 * HOUR_MS, count_reading, &n),
+  assert_int_equal(store_readings_range(e.st, "m1", "lvl", T0, T0 + 25 * HOUR_MS, tu_count_reading, &n),
                    RS_OK);
   assert_int_equal(n, 24);
   env_close(&e);
@@ -193,7 +175,8 @@ static void test_heartbeat_on_grid(void **state)
 static void test_heartbeat_late_then_on_grid(void **state)
 {
   struct env e;
-  int i, n = 0;
+  int i;
+  size_t n = 0;
   (void)state;
   env_open(&e);
   submit(&e, "lvl", T0, 80);
@@ -203,7 +186,7 @@ static void test_heartbeat_late_then_on_grid(void **state)
   submit(&e, "lvl", T0 + 4 * HOUR_MS, 80);               /* 20 min after: not stored */
   submit(&e, "lvl", T0 + 4 * HOUR_MS + 40 * 60000, 80);  /* an hour after 3:40 */
   assert_int_equal(reading_path_commit(e.rp), RS_OK);
-  assert_int_equal(store_readings_range(e.st, "m1", "lvl", T0, T0 + 5 * HOUR_MS, count_reading, &n),
+  assert_int_equal(store_readings_range(e.st, "m1", "lvl", T0, T0 + 5 * HOUR_MS, tu_count_reading, &n),
                    RS_OK);
   assert_int_equal(n, 5);
   /* every minute for 5 hours: the first, then one an hour */
@@ -211,7 +194,7 @@ static void test_heartbeat_late_then_on_grid(void **state)
     submit(&e, "btn", T0 + i * 60000, 0);
   assert_int_equal(reading_path_commit(e.rp), RS_OK);
   n = 0;
-  assert_int_equal(store_readings_range(e.st, "m1", "btn", T0, T0 + 6 * HOUR_MS, count_reading, &n),
+  assert_int_equal(store_readings_range(e.st, "m1", "btn", T0, T0 + 6 * HOUR_MS, tu_count_reading, &n),
                    RS_OK);
   assert_int_equal(n, 6);
   env_close(&e);
@@ -831,7 +814,8 @@ static void test_batched_crash_bound(void **state)
   struct store_consumable row;
   char err[256];
   int64_t t = 0;
-  int n = 0, status = 0;
+  int status = 0;
+  size_t n = 0;
   pid_t pid;
   (void)state;
   env_open(&e);
@@ -858,7 +842,7 @@ static void test_batched_crash_bound(void **state)
   assert_int_equal(WEXITSTATUS(status), 0);
 
   assert_int_equal(store_open(e.db, &e.st, err, sizeof(err)), RS_OK);
-  assert_int_equal(store_readings_range(e.st, "m1", "lvl", 0, INT64_MAX, count_reading, &n), RS_OK);
+  assert_int_equal(store_readings_range(e.st, "m1", "lvl", 0, INT64_MAX, tu_count_reading, &n), RS_OK);
   assert_int_equal(n, 30);
   /* the state fell due (first save) before the commit and went with it */
   assert_int_equal(store_get_consumable_state(e.st, "m1/filter", &row), RS_OK);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -69,4 +70,26 @@ void tu_copy_file(const char *from, const char *to, mode_t mode)
   fclose(in);
   assert_int_equal(fclose(out), 0);
   assert_int_equal(chmod(to, mode), 0);
+}
+
+int tu_count_reading(void *ud, const char *device, const char *point, int64_t time_ms,
+                     double value)
+{
+  (void)device;
+  (void)point;
+  (void)time_ms;
+  (void)value;
+  (*(size_t *)ud)++;
+  return 0;
+}
+
+void tu_remove_state_dir(const char *dir)
+{
+  static const char *const names[] = {"restock.db", "restock.db-wal", "restock.db-shm", "log"};
+  char path[512];
+  size_t i;
+  for(i = 0; i < RS_ARRAY_LEN(names); i++)
+    if(!rs_snprintf(path, sizeof(path), "%s/%s", dir, names[i]))
+      unlink(path);
+  rmdir(dir);
 }

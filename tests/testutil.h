@@ -6,6 +6,7 @@
 #ifndef RS_TESTUTIL_H
 #define RS_TESTUTIL_H
 
+#include <stdint.h>
 #include <sys/types.h>
 
 /* The whole file at path as a NUL-terminated string (caller frees). */
@@ -22,5 +23,15 @@ struct json_t *tu_command_json(const char *cmd);
 /* Copy the file from to the path to (created or truncated) and give it
  * the permission bits mode. */
 void tu_copy_file(const char *from, const char *to, mode_t mode);
+
+/* A readings callback (store_readings_range()'s) that counts the readings
+ * into *(size_t *)ud; always 0 (go on). */
+int tu_count_reading(void *ud, const char *device, const char *point, int64_t time_ms,
+                     double value);
+
+/* Remove a test's state directory dir: the database (restock.db and its
+ * -wal and -shm), the log file "log", then dir itself (nothing else may be
+ * left in it). */
+void tu_remove_state_dir(const char *dir);
 
 #endif
