@@ -1224,42 +1224,56 @@ enum rs_err store_set_order_id_tag(struct store *st, const char *tag)
 }
 
 /*
- * When this process may not read path (or search dir): a hint naming the
- * owner to run as, written to buf as " (PATH is owned by USER, mode 0600;
- * this runs as ME: run as USER or root, e.g. sudo -u USER restockctl ...)";
- * else buf is "".
+ * When this process may not read path (or search dir), or, with write, may
+ * not write path or dir (SQLite makes its -wal and -shm there): a hint
+ * naming the owner, written to buf as " (PATH is owned by USER, mode 0600,
+ * and this runs as ME: for restockd, give it to the user it runs as (chown
+ * ME PATH); run restockctl as USER or root, e.g. sudo -u USER restockctl
+ * ...)"; else buf is "".
  */
-static void access_hint(const char *path, const char *dir, char *buf, size_t size)
+static void access_hint(const char *path, const char *dir, bool write, char *buf, size_t size)
 {
   struct stat sb;
   struct passwd pw, *res = NULL;
-  char pwbuf[1024], user[64], me[64];
+  char pwbuf[1024], user[64], me[64], as[160];
   const char *what = path;
   buf[0] = '\0';
-  if(!access(path, R_OK) || (errno != EACCES && errno != EPERM))
-    return;
-  if(stat(path, &sb)) {
+  if(access(path, R_OK) && (errno == EACCES || errno == EPERM)) {
+    if(stat(path, &sb)) {
+      what = dir;
+      if(stat(dir, &sb))
+        return;
+    }
+  }
+  else if(write && access(path, W_OK) && (errno == EACCES || errno == EPERM || errno == EROFS)) {
+    if(errno == EROFS || stat(path, &sb))
+      return;
+  }
+  else if(write && access(dir, W_OK) && (errno == EACCES || errno == EPERM)) {
     what = dir;
     if(stat(dir, &sb))
       return;
   }
+  else
+    return;
   if(!getpwuid_r(sb.st_uid, &pw, pwbuf, sizeof(pwbuf), &res) && res)
     (void)rs_snprintf(user, sizeof(user), "%s", pw.pw_name);
   else
-    (void)rs_snprintf(user, sizeof(user), "uid %lu", (unsigned long)sb.st_uid);
+    (void)rs_snprintf(user, sizeof(user), "%lu", (unsigned long)sb.st_uid);
   res = NULL;
   if(!getpwuid_r(geteuid(), &pw, pwbuf, sizeof(pwbuf), &res) && res)
     (void)rs_snprintf(me, sizeof(me), "%s", pw.pw_name);
   else
-    (void)rs_snprintf(me, sizeof(me), "uid %lu", (unsigned long)geteuid());
+    (void)rs_snprintf(me, sizeof(me), "%lu", (unsigned long)geteuid());
   if(sb.st_uid == 0)
-    (void)rs_snprintf(buf, size, " (%s is owned by root, mode %04o; this runs as %s: run as root)",
-                      what, (unsigned)(sb.st_mode & 07777), me);
+    (void)rs_snprintf(as, sizeof(as), "run restockctl as root");
   else
-    (void)rs_snprintf(buf, size,
-                      " (%s is owned by %s, mode %04o; this runs as %s: run as %s or root, e.g. "
-                      "sudo -u %s restockctl ...)",
-                      what, user, (unsigned)(sb.st_mode & 07777), me, user, user);
+    (void)rs_snprintf(as, sizeof(as), "run restockctl as %s or root, e.g. sudo -u %s restockctl ...",
+                      user, user);
+  (void)rs_snprintf(buf, size,
+                    " (%s is owned by %s, mode %04o, and this runs as %s: for restockd, give it "
+                    "to the user it runs as (chown %s %s); %s)",
+                    what, user, (unsigned)(sb.st_mode & 07777), me, me, what, as);
 }
 
 /* The directory part of path into a new string ("." when there is none). */
@@ -1497,7 +1511,7 @@ enum rs_err store_open_ex(const char *path, unsigned flags, struct store **out, 
   else if(stat(path, &sb)) {
     int e = errno;
     char hint[512];
-    access_hint(path, dir, hint, sizeof(hint));
+    access_hint(path, dir, false, hint, sizeof(hint));
     if(err)
       snprintf(err, errlen, "cannot open database %s: %s%s", path, strerror(e), hint);
     rc = RS_ERR_IO;
@@ -1555,7 +1569,7 @@ enum rs_err store_open_ex(const char *path, unsigned flags, struct store **out, 
                path, src, limit);
     else if(err) {
       char hint[512];
-      access_hint(path, dir, hint, sizeof(hint));
+      access_hint(path, dir, !readonly, hint, sizeof(hint));
       if(!hint[0] && ((src & 0xff) == SQLITE_CORRUPT || (src & 0xff) == SQLITE_NOTADB))
         (void)rs_snprintf(hint, sizeof(hint),
                           " (the file is damaged: stop restockd, keep this file aside and restore "

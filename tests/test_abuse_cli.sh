@@ -145,13 +145,20 @@ if [ "$(id -u)" = 0 ]; then
   owner=$(getent passwd 65534 | cut -d: -f1)
   other=(setpriv --reuid=1 --regid=1 --clear-groups)
   out=$("${other[@]}" "$restockctl" --config "$tmp/cfg" orders list 2>&1); rc=$?
-  [ "$rc" = 1 ] && grep -q "cannot open database $db: Permission denied ($state is owned by $owner, mode 0700; this runs as .*: run as $owner or root, e.g. sudo -u $owner restockctl" <<<"$out"
+  [ "$rc" = 1 ] && grep -q "cannot open database $db: Permission denied ($state is owned by $owner, mode 0700, and this runs as .*: for restockd, give it to the user it runs as (chown .* $state); run restockctl as $owner or root, e.g. sudo -u $owner restockctl" <<<"$out"
   check "orders list as another user names the state directory's owner (rc $rc: $out)"
   chmod 755 "$state"
   chmod 600 "$db"
   out=$("${other[@]}" "$restockctl" --config "$tmp/cfg" consumables set-spares press-01/filter 1 2>&1); rc=$?
-  [ "$rc" = 1 ] && grep -q "$db is owned by $owner, mode 0600; this runs as .*: run as $owner or root" <<<"$out"
+  [ "$rc" = 1 ] && grep -q "$db is owned by $owner, mode 0600, and this runs as .*: .* run restockctl as $owner or root" <<<"$out"
   check "set-spares as another user names the database's owner (rc $rc: $out)"
+  # a restored copy left readable but not writable (cp as root): restockd is told to chown it
+  chmod 644 "$db"
+  rm -f "$db-wal" "$db-shm"
+  out=$(timeout 20 "${other[@]}" "$restockd" --config "$tmp/cfg" 2>&1); rc=$?
+  [ "$rc" != 0 ] && [ "$rc" != 124 ] && grep -q "$db is owned by $owner, mode 0644, and this runs as .*: for restockd, give it to the user it runs as (chown .* $db)" <<<"$out"
+  check "restockd on a database it may read but not write says to chown it (rc $rc: $out)"
+  chmod 600 "$db"
   chmod 700 "$state"
 else
   echo "skip: another user's view needs root"
