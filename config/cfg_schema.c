@@ -554,7 +554,7 @@ static void conv_kv(const struct cfg_kctx *kc, const struct cfg_node *v, const c
       continue;
     cfg_kpath(p, sizeof(p), path, key->s);
     if(!cfg_conv(kc, val, p, &item, &s)) {
-      arr[n].key = rs_arena_strdup(kc->A, key->s);
+      arr[n].key = cfg_intern(kc, key->s); /* interned: equal labels share (share_spec) */
       arr[n].value = s;
       n++;
     }

@@ -1057,6 +1057,88 @@ static void test_devices_same_points_shared(void **state)
 }
 
 /*
+ * Consumables with the same settings share one block (RSS): each still has
+ * its own id, device and point, and reads its own settings (spares, range,
+ * labels, stale time from its device's poll interval, the SKU's catalog
+ * item); one that differs in any of them has a block of its own. And the
+ * config arena's packed strings leave what follows them aligned.
+ */
+static void test_consumable_settings_shared(void **state)
+{
+  struct cfg_diags diags = {0};
+  struct cfg *cfg = NULL;
+  const struct cfg_consumable *a1, *a2, *b1, *b2, *b3, *c1;
+  struct rs_arena *ar;
+  void *p;
+  (void)state;
+  assert_int_equal(load_bufs(restock_one_sku, "devices.d/a.yaml",
+                             "devices:\n"
+                             "  - id: a\n"
+                             "    transport: {type: modbus-tcp, host: h1}\n"
+                             "    points: [{id: p0, register: holding, address: 0}, {id: p1, register: holding, address: 1}]\n"
+                             "    consumables:\n"
+                             "      - {id: c1, sku: S-1, spares: 2, level: {point: p0, full: 100, empty: 0}}\n"
+                             "      - {id: c2, sku: S-1, spares: 2, level: {point: p1, full: 100, empty: 0}}\n"
+                             "  - id: b\n"
+                             "    transport: {type: modbus-tcp, host: h2}\n"
+                             "    points: [{id: q0, register: holding, address: 0}, {id: q1, register: holding, address: 1}]\n"
+                             "    consumables:\n"
+                             "      - {id: c1, sku: S-1, spares: 2, level: {point: q0, full: 100, empty: 0}}\n"
+                             "      - {id: c2, sku: S-1, spares: 3, labels: {line: \"2\"}, level: {point: q1, full: 100, empty: 0}}\n"
+                             "      - {id: c3, sku: S-1, spares: 3, labels: {line: \"2\"}, level: {point: q1, full: 100, empty: 0}}\n"
+                             "  - id: c\n"
+                             "    transport: {type: modbus-tcp, host: h3}\n"
+                             "    poll_interval: 10s\n"
+                             "    points: [{id: p0, register: holding, address: 0}]\n"
+                             "    consumables: [{id: c1, sku: S-1, spares: 2, level: {point: p0, full: 100, empty: 0}}]\n",
+                             &diags, &cfg),
+                   0);
+  assert_non_null(cfg);
+  a1 = &cfg->devices[0].consumables[0];
+  a2 = &cfg->devices[0].consumables[1];
+  b1 = &cfg->devices[1].consumables[0];
+  b2 = &cfg->devices[1].consumables[1];
+  b3 = &cfg->devices[1].consumables[2];
+  c1 = &cfg->devices[2].consumables[0];
+  /* the same settings: one block; each its own id, device and point */
+  assert_ptr_equal(a1->spec, a2->spec);
+  assert_ptr_equal(a1->spec, b1->spec);
+  assert_ptr_equal(b2->spec, b3->spec);
+  assert_string_equal(a2->full_id, "a/c2");
+  assert_string_equal(b1->full_id, "b/c1");
+  assert_ptr_equal(b1->device, &cfg->devices[1]);
+  assert_string_equal(a2->point->id, "p1");
+  assert_string_equal(b3->point->id, "q1");
+  /* different spares and labels, a different stale time: their own */
+  assert_ptr_not_equal(a1->spec, b2->spec);
+  assert_ptr_not_equal(a1->spec, c1->spec);
+  assert_int_equal(a1->spec->spares, 2);
+  assert_int_equal(b2->spec->spares, 3);
+  assert_int_equal(b2->spec->n_labels, 1);
+  assert_string_equal(b2->spec->labels[0].value, "2");
+  assert_int_equal(a1->spec->n_labels, 0);
+  assert_int_equal(a1->spec->stale_after_ms, 3 * 60000); /* 3 x the default 60 s */
+  assert_int_equal(c1->spec->stale_after_ms, 3 * 10000);
+  assert_true(a1->spec->full == 100 && a1->spec->empty == 0);
+  /* the SKU resolved on every block */
+  assert_non_null(a1->spec->item);
+  assert_ptr_equal(a1->spec->item, b2->spec->item);
+  assert_ptr_equal(c1->spec->item, cfg_find_sku(cfg, "S-1"));
+  cfg_free(cfg);
+  cfg_diags_free(&diags);
+
+  /* packed strings; what is allocated after one is still aligned */
+  ar = rs_arena_new();
+  assert_string_equal(rs_arena_strdup(ar, "abc"), "abc");
+  p = rs_arena_alloc(ar, 24);
+  assert_int_equal((uintptr_t)p % 16, 0);
+  assert_string_equal(rs_arena_strdup(ar, "de"), "de");
+  p = rs_arena_alloc_aligned(ar, 8, 8);
+  assert_int_equal((uintptr_t)p % 8, 0);
+  rs_arena_free(ar);
+}
+
+/*
  * A devices file is loaded device by device while it is parsed (the
  * start-up peak): what a user sees is the same as from a whole tree. The
  * errors of devices read before a YAML syntax error further down are not
@@ -1142,6 +1224,7 @@ int main(void)
     cmocka_unit_test(test_depth_cap),
     cmocka_unit_test(test_devices_streamed),
     cmocka_unit_test(test_devices_same_points_shared),
+    cmocka_unit_test(test_consumable_settings_shared),
     cmocka_unit_test(test_diags_in_file_order),
     cmocka_unit_test(test_stockout_risk),
     cmocka_unit_test(test_rtu_baud),
