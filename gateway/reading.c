@@ -572,14 +572,29 @@ static enum rs_err save_state(struct reading_path *rp, const char *id, struct co
   return rc;
 }
 
+/*
+ * The plant calendar of rp's config (calendar.closed) as the predictor takes
+ * it, in *buf: the predictor counts only open time (docs/prediction.md,
+ * "Plant calendar"). NULL without a config or closed periods.
+ */
+static const struct predict_cal *path_cal(const struct reading_path *rp, struct predict_cal *buf)
+{
+  if(!rp->cfg || rp->cfg->calendar.n_closed == 0)
+    return NULL;
+  buf->closed = rp->cfg->calendar.closed;
+  buf->n = rp->cfg->calendar.n_closed;
+  return buf;
+}
+
 /* Feed one value of c's point to its predictor; records a detected replacement. */
 static void feed(struct reading_path *rp, const struct cfg_consumable *c, struct cons_state *cs,
                  int64_t t_ms, double v, bool record)
 {
   struct predict_event ev;
+  struct predict_cal cal;
   if(!cs->pred_ok)
     return;
-  if(predict_add(&cs->pred, t_ms, v, &ev)) {
+  if(predict_add_cal(&cs->pred, t_ms, v, &ev, path_cal(rp, &cal))) {
     if(record && ev.at_ms > cs->replaced_ms)
       (void)record_replacement(rp, c, cs, ev.at_ms, ev.remaining_before, ev.remaining_after, t_ms,
                                false);
@@ -943,10 +958,11 @@ bool reading_path_predict(struct reading_path *rp, const struct cfg_consumable *
                           struct prediction *out)
 {
   struct cons_state *cs = cons_get(rp, c);
+  struct predict_cal cal;
   predict_unknown(out);
   if(!cs->pred_ok || cs->fed_ms == INT64_MIN)
     return false;
-  predict_eval(&cs->pred, now_ms, out);
+  predict_eval_cal(&cs->pred, now_ms, path_cal(rp, &cal), out);
   return !isnan(out->level_pct);
 }
 
@@ -957,11 +973,12 @@ enum rs_err reading_path_mark_replaced(struct reading_path *rp, const struct cfg
   struct prediction pr;
   double before = NAN;
   struct predictor saved = cs->pred;
+  struct predict_cal cal;
   enum rs_err rc;
   if(reading_path_predict(rp, c, now_ms, &pr))
     before = pr.level_pct / 100.0;
   if(cs->pred_ok)
-    predict_mark_replaced(&cs->pred, now_ms);
+    predict_mark_replaced_cal(&cs->pred, now_ms, path_cal(rp, &cal));
   cs->dirty = true;
   rc = record_replacement(rp, c, cs, now_ms, isnan(before) ? 0 : before, 1.0, now_ms, true);
   if(rc)
@@ -1186,8 +1203,9 @@ static void cons_reread(struct reading_path *rp, const struct cfg_consumable *c,
     cs->redraft_ms = row.redraft_ms;
     if(row.last_replacement_ms > 0 &&
        (cs->replaced_ms == INT64_MIN || row.last_replacement_ms > cs->replaced_ms)) {
+      struct predict_cal cal;
       if(cs->pred_ok)
-        predict_mark_replaced(&cs->pred, row.last_replacement_ms);
+        predict_mark_replaced_cal(&cs->pred, row.last_replacement_ms, path_cal(rp, &cal));
       cs->replaced_ms = row.last_replacement_ms;
       cs->dirty = true;
     }

@@ -885,6 +885,12 @@ static bool reading_refutes(const struct predictor *p, const struct line *rec,
   return r - on_rec > REFUTE_SIGMAS * (sigma + rec->resid) && fabs(r - on_old) < r - on_rec;
 }
 
+/* a - b in ms as a double: no overflow whatever a restored state holds. */
+static double diff_ms(int64_t a, int64_t b)
+{
+  return (double)a - (double)b;
+}
+
 static bool week_factors(const struct predictor *p, double sigma, double f[7]);
 
 /*
@@ -901,6 +907,67 @@ static double work_days(int64_t wall_ms, const double f[7], const double c[8])
   int d = (int)(mon - 7 * week);
   double frac = (double)(wall_ms - day * 86400000) / DAY_MS;
   return 7.0 * (double)week + c[d] + f[d] * frac;
+}
+
+/* ---- the plant calendar (struct predict_cal) ---- */
+
+/* Whether cal has any closed period. */
+static inline bool cal_on(const struct predict_cal *cal)
+{
+  return cal && cal->n > 0 && cal->closed;
+}
+
+/* The first closed period of cal that ends after a (binary search); cal->n when none. */
+static size_t cal_first(const struct predict_cal *cal, int64_t a)
+{
+  size_t lo = 0, hi = cal->n;
+  while(lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if(cal->closed[mid].to_ms <= a)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+/*
+ * The closed time of cal between wall times a and b, in days: positive when
+ * b > a, the negative of [b, a)'s when b < a; in working days under the
+ * weekly factors f (c: their prefix sums, as work_days()) when f is given,
+ * else in calendar days. 0 without a calendar or for a time "none"
+ * (INT64_MIN). O(log n + the periods in between).
+ */
+static double cal_closed_d(const struct predict_cal *cal, int64_t a, int64_t b, const double *f,
+                           const double *c)
+{
+  double sum = 0, sign = 1;
+  size_t i;
+  if(!cal_on(cal) || a == b || a == INT64_MIN || b == INT64_MIN)
+    return 0;
+  if(b < a) {
+    int64_t t = a;
+    a = b;
+    b = t;
+    sign = -1;
+  }
+  for(i = cal_first(cal, a); i < cal->n && cal->closed[i].from_ms < b; i++) {
+    int64_t x = cal->closed[i].from_ms > a ? cal->closed[i].from_ms : a;
+    int64_t y = cal->closed[i].to_ms < b ? cal->closed[i].to_ms : b;
+    if(y > x)
+      sum += f ? work_days(y, f, c) - work_days(x, f, c) : diff_ms(y, x) / DAY_MS;
+  }
+  return sign * sum;
+}
+
+/* Whether wall_ms lies in a closed period of cal. */
+static bool cal_closed_at(const struct predict_cal *cal, int64_t wall_ms)
+{
+  size_t i;
+  if(!cal_on(cal))
+    return false;
+  i = cal_first(cal, wall_ms);
+  return i < cal->n && cal->closed[i].from_ms <= wall_ms;
 }
 
 /*
@@ -985,9 +1052,10 @@ static size_t skip_stops(double *t, double *y, double *x, double *w, uint8_t *oi
  * its part after a detected rate change (change_point() + changed()); a
  * change seen on two weeks or more is remembered in p->rate_from_s.
  */
-static void refit_fit(struct predictor *p)
+static void refit_fit(struct predictor *p, const struct predict_cal *cal)
 {
   double t[PREDICT_WINDOW], y[PREDICT_WINDOW], x[PREDICT_WINDOW], w[PREDICT_WINDOW], step;
+  double wf[7], c[8], t_ax_last;
   const struct predict_params *pp = p->params;
   struct predict_fit *f = &p->fit;
   struct line all, use;
@@ -1031,7 +1099,7 @@ static void refit_fit(struct predictor *p)
      and the slope is the mean rate per day that predict_eval() walks
      through the profile. (Not for the clogging curve.) */
   {
-    double wf[7], c[8], w0;
+    double w0;
     double sigma = pp->model == PREDICT_MODEL_USAGE ? 0 : p->noise * 0.8862;
     if(WEEK_FIT && K_WEEK && t[n - 1] - t[lo] >= WEEK_FIT_D && week_factors(p, sigma, wf)) {
       c[0] = 0;
@@ -1044,6 +1112,40 @@ static void refit_fit(struct predictor *p)
       filt_d = work_days(pt_ms(p, p->filt_ts), wf, c) - w0;
       weekly = true;
     }
+  }
+  /* The plant calendar (predict_cal): the planned closed time is taken off
+     both axes, as a stop's is (skip_stops(), below): buckets inside a closed
+     period are left out (unless fewer than MIN_BUCKETS would remain) and
+     the later ones moved back by the closed time before them, so a
+     shutdown is no slow-down. t_ax_last and w_last: the newest bucket's
+     place on the axes, kept or not (the newest reading is placed from it). */
+  t_ax_last = t_last;
+  if(cal_on(cal)) {
+    int64_t s0 = pt_ms(p, p->seg_start_ts);
+    size_t k = 0, n_open = 0;
+    for(i = 0; i < n; i++)
+      n_open += !cal_closed_at(cal, s0 + (int64_t)bt_s(p, i) * 1000);
+    filt_d -= cal_closed_d(cal, s0, pt_ms(p, p->filt_ts), weekly ? wf : NULL, c);
+    for(i = 0; i < n; i++) {
+      int64_t b = s0 + (int64_t)bt_s(p, i) * 1000;
+      double ct = cal_closed_d(cal, s0, b, NULL, NULL);
+      double cw = weekly ? cal_closed_d(cal, s0, b, wf, c) : 0;
+      if(i == n - 1) {
+        t_ax_last = t[i] - ct;
+        if(weekly)
+          w_last = w[i] - cw;
+      }
+      if(n_open >= MIN_BUCKETS && cal_closed_at(cal, b))
+        continue;
+      t[k] = t[i] - ct;
+      y[k] = y[i];
+      x[k] = x[i];
+      oi[k] = oi[i];
+      if(weekly)
+        w[k] = w[i] - cw;
+      k++;
+    }
+    n = k;
   }
   all = theil(t, y, lo, n);
   if(!all.ok)
@@ -1096,7 +1198,7 @@ static void refit_fit(struct predictor *p)
     }
   }
   /* the newest reading, relative to the newest point kept */
-  filt_d += (weekly ? w[n - 1] - w_last : t[n - 1] - t_last);
+  filt_d += (weekly ? w[n - 1] - w_last : t[n - 1] - t_ax_last);
   use = all;
   use_lo = lo;
 
@@ -1182,9 +1284,9 @@ static void refit_fit(struct predictor *p)
 }
 
 /* refit_fit(), and no fit at all when overflowing values made it unusable. */
-static void refit(struct predictor *p)
+static void refit(struct predictor *p, const struct predict_cal *cal)
 {
-  refit_fit(p);
+  refit_fit(p, cal);
   if(!fit_ok(p->fit_kind, &p->fit)) {
     memset(&p->fit, 0, sizeof(p->fit));
     p->fit_kind = FIT_NONE;
@@ -1216,7 +1318,8 @@ static void compact(struct predictor *p)
 /* Close the open bucket into the array (compacting when full) and refit.
    Once per bucket width, not per reading: kept out of line so that the
    per-reading path (bucket_add) stays small. */
-__attribute__((noinline, cold)) static void close_bucket(struct predictor *p)
+__attribute__((noinline, cold)) static void close_bucket(struct predictor *p,
+                                                        const struct predict_cal *cal)
 {
   double tm, xm;
   if(p->open_n == 0)
@@ -1235,13 +1338,7 @@ __attribute__((noinline, cold)) static void close_bucket(struct predictor *p)
   p->open_n = 0;
   p->open_sum_t = 0;
   p->open_sum_x = 0;
-  refit(p);
-}
-
-/* a - b in ms as a double: no overflow whatever a restored state holds. */
-static double diff_ms(int64_t a, int64_t b)
-{
-  return (double)a - (double)b;
+  refit(p, cal);
 }
 
 /* Seconds since the segment start, clamped to uint32. */
@@ -1256,7 +1353,8 @@ static uint32_t seg_seconds(const struct predictor *p, int64_t wall_ms)
 }
 
 /* Add a filtered model value x at wall_ms to the open bucket. */
-static void bucket_add(struct predictor *p, int64_t wall_ms, double x)
+static void bucket_add(struct predictor *p, const struct predict_cal *cal, int64_t wall_ms,
+                       double x)
 {
   uint32_t ts = seg_seconds(p, wall_ms);
   /* While the filtered readings stay below the line (OFF_CONFIRM in a row:
@@ -1268,7 +1366,7 @@ static void bucket_add(struct predictor *p, int64_t wall_ms, double x)
   if(p->open_n > 0 && ((uint64_t)ts >= (uint64_t)p->open_start_s + p->width_s ||
                        (OFF_CLOSE && p->off_n <= -OFF_CONFIRM && p->open_n >= 3 &&
                         (uint64_t)ts >= (uint64_t)p->open_start_s + p->width_s / OFF_CLOSE)))
-    close_bucket(p);
+    close_bucket(p, cal);
   if(p->open_n == 0)
     p->open_start_s = ts;
   p->open_sum_t += (double)ts;
@@ -1313,14 +1411,26 @@ static void new_segment(struct predictor *p, int64_t seg_start_ms)
  * fitted (counting that wait made the learned life as long as a delivery,
  * and the next line one unit: the part ran empty again).
  */
-static void note_replacement(struct predictor *p, int64_t at_ms)
+static void note_replacement(struct predictor *p, const struct predict_cal *cal, int64_t at_ms)
 {
   if(p->replaced_ts != PT_NONE && at_ms > pt_ms(p, p->replaced_ts)) {
     int64_t end_ms = pt_ms(p, p->worn_ts) > pt_ms(p, p->replaced_ts) && pt_ms(p, p->worn_ts) < at_ms ? pt_ms(p, p->worn_ts) : at_ms;
     double wf[7];
-    /* in working days (calendar days but on a machine idle on some days) */
-    float d = (float)(predict_work_clock(p, wf) ? predict_work_days(wf, pt_ms(p, p->replaced_ts), end_ms)
-                                                : diff_ms(end_ms, pt_ms(p, p->replaced_ts)) / DAY_MS);
+    /* in working days (calendar days but on a machine idle on some days),
+       open ones (the plant calendar's closed time taken off) */
+    bool wk = predict_work_clock(p, wf);
+    float d = (float)(wk ? predict_work_days(wf, pt_ms(p, p->replaced_ts), end_ms)
+                         : diff_ms(end_ms, pt_ms(p, p->replaced_ts)) / DAY_MS);
+    if(cal_on(cal)) {
+      double c[8];
+      int k;
+      c[0] = 0;
+      for(k = 0; k < 7; k++)
+        c[k + 1] = c[k] + wf[k];
+      d -= (float)cal_closed_d(cal, pt_ms(p, p->replaced_ts), end_ms, wk ? wf : NULL, c);
+      if(d < 0)
+        d = 0;
+    }
     if(p->n_intervals == PREDICT_INTERVALS) {
       memmove(p->intervals_d, p->intervals_d + 1, sizeof(float) * (PREDICT_INTERVALS - 1));
       p->n_intervals--;
@@ -1346,17 +1456,30 @@ static int dow_of(int64_t wall_ms)
  * dt days, ending at t_ms, shared among the days it spans in proportion to
  * time (a reading once a working day spreads Friday's use over the
  * weekend: less contrast, no bias in the total). Steps over 4 days (a gap)
- * teach nothing.
+ * teach nothing. The plant calendar's closed time (cal) is no part of the
+ * machine's week: the use goes to the open time of the step only (a step
+ * inside a closed period teaches nothing).
  */
-static void learn_week(struct predictor *p, int64_t t_ms, double du, double dt)
+static void learn_week(struct predictor *p, const struct predict_cal *cal, int64_t t_ms, double du,
+                       double dt)
 {
   int d;
   double tot;
   int64_t from, to;
+  bool closed = false;
   if(!(dt > 0) || dt > 4 || !isfinite(du) || fabs(du) > 0.5)
     return;
   to = t_ms;
   from = t_ms - (int64_t)(dt * DAY_MS);
+  if(cal_on(cal)) {
+    double gone = cal_closed_d(cal, from, to, NULL, NULL);
+    if(gone > 0) {
+      closed = true;
+      dt -= gone;
+      if(!(dt > 1e-9))
+        return;
+    }
+  }
   if(from < to) {
     /* the day (floor division) and weekday of `from` once; the next
        step starts at the next day's midnight */
@@ -1377,6 +1500,8 @@ static void learn_week(struct predictor *p, int64_t t_ms, double du, double dt)
     for(;;) {
       int64_t e = day_end < to ? day_end : to;
       double part = (double)(e - from) / DAY_MS;
+      if(closed)
+        part -= cal_closed_d(cal, from, e, NULL, NULL);
       p->dow_use[d] += (float)(du * part / dt);
       p->dow_time[d] += (float)part;
       from = e;
@@ -1524,7 +1649,7 @@ double predict_calendar_days(const double f[7], int64_t now_ms, double work_d)
  * sensor's frozen readings, and refit; nothing when fewer than MIN_BUCKETS
  * would remain.
  */
-static void unstick(struct predictor *p, int64_t from_ms)
+static void unstick(struct predictor *p, const struct predict_cal *cal, int64_t from_ms)
 {
   uint32_t from_s = seg_seconds(p, from_ms);
   uint16_t keep = p->n;
@@ -1540,7 +1665,7 @@ static void unstick(struct predictor *p, int64_t from_ms)
   if(keep == p->n)
     return;
   p->n = (uint8_t)keep;
-  refit(p);
+  refit(p, cal);
 }
 
 /*
@@ -1551,13 +1676,15 @@ static void unstick(struct predictor *p, int64_t from_ms)
  * count). f is the new raw value at t_ms. Raw, not filtered: a median of 3
  * repeats itself on a quantised noisy sensor.
  */
-static void note_move(struct predictor *p, int64_t t_ms, double f)
+static void note_move(struct predictor *p, const struct predict_cal *cal, int64_t t_ms, double f)
 {
   double rem = remaining_of(p->params, model_x(p, f));
   if(p->move_ts != PT_NONE && fabs(rem - p->move_rem) <= 1e-9)
     return;
   if(p->move_ts != PT_NONE) {
-    double gap = diff_ms(t_ms, pt_ms(p, p->move_ts)) / DAY_MS;
+    /* open time: a planned closure is no pause of the part's own */
+    double gap = diff_ms(t_ms, pt_ms(p, p->move_ts)) / DAY_MS -
+                 cal_closed_d(cal, pt_ms(p, p->move_ts), t_ms, NULL, NULL);
     double step = p->move_rem - rem;
     /* A value frozen for over half a day that then jumps by at least half
        of what the rate before the freeze would have used meanwhile was a
@@ -1567,7 +1694,7 @@ static void note_move(struct predictor *p, int64_t t_ms, double f)
     bool stuck = gap > STUCK_MIN_D && p->move_slope < 0 && step > NOISE_JUMP * p->noise &&
                  step > STUCK_SHARE * -p->move_slope * gap;
     if(stuck)
-      unstick(p, pt_ms(p, p->move_ts));
+      unstick(p, cal, pt_ms(p, p->move_ts));
     if(gap > IDLE_CAP_D)
       gap = IDLE_CAP_D;
     /* nor is it a normal pause, whether the value froze or no readings
@@ -1587,6 +1714,21 @@ static void note_move(struct predictor *p, int64_t t_ms, double f)
 }
 
 /*
+ * wall_ms on the fitted line's time axis, in days since the segment start
+ * (the axis of fit.t_ref_d, the newest bucket's calendar time): calendar
+ * days, less the plant calendar's closed time between the newest bucket
+ * and wall_ms (the line is carried over open time only).
+ */
+static double fit_days(const struct predictor *p, const struct predict_cal *cal, int64_t wall_ms)
+{
+  int64_t s0 = pt_ms(p, p->seg_start_ts);
+  double d = diff_ms(wall_ms, s0) / DAY_MS;
+  if(cal_on(cal) && p->fit_kind != FIT_NONE)
+    d -= cal_closed_d(cal, s0 + (int64_t)((double)p->fit.t_ref_d * DAY_MS), wall_ms, NULL, NULL);
+  return d;
+}
+
+/*
  * Count the filtered readings in a row that lie off the fitted line by
  * more than the anchor threshold (ANCHOR_SIGMAS x sqrt(sigma^2 + w^2)), on
  * the same side (sign of off_n): rem is the new one's remaining fraction at
@@ -1594,7 +1736,7 @@ static void note_move(struct predictor *p, int64_t t_ms, double f)
  * groove on two mornings); a level that really moved stays off the line.
  * Only for a noisy sensor on a line; 0 otherwise.
  */
-static void note_off(struct predictor *p, int64_t t_ms, double rem)
+static void note_off(struct predictor *p, const struct predict_cal *cal, int64_t t_ms, double rem)
 {
   const struct predict_fit *fi = &p->fit;
   double sigma = p->noise * 0.8862, w, d, thr;
@@ -1603,7 +1745,7 @@ static void note_off(struct predictor *p, int64_t t_ms, double rem)
     return;
   }
   w = fabs(fi->slope) * fi->jit_d;
-  d = rem - (fi->anchor + fi->slope * (diff_ms(t_ms, pt_ms(p, p->seg_start_ts)) / DAY_MS - fi->t_ref_d));
+  d = rem - (fi->anchor + fi->slope * (fit_days(p, cal, t_ms) - fi->t_ref_d));
   thr = ANCHOR_SIGMAS * sqrt(sigma * sigma + w * w);
   if(d > thr)
     p->off_n = (int8_t)(p->off_n > 0 ? (p->off_n < OFF_MAX ? p->off_n + 1 : OFF_MAX) : 1);
@@ -1617,7 +1759,7 @@ static void note_off(struct predictor *p, int64_t t_ms, double rem)
  * Take one reading into the current segment: median of 3 with the two
  * before it, noise estimate, bucket. No replacement logic.
  */
-static void accept(struct predictor *p, int64_t wall_ms, double raw)
+static void accept(struct predictor *p, const struct predict_cal *cal, int64_t wall_ms, double raw)
 {
   const struct predict_params *pp = p->params;
   double f;
@@ -1630,8 +1772,8 @@ static void accept(struct predictor *p, int64_t wall_ms, double raw)
     p->filt = raw;
     p->raw_ts = p->filt_ts = wall_ts;
     p->move_ts = PT_NONE;
-    note_move(p, wall_ms, raw);
-    bucket_add(p, wall_ms, model_x(p, raw));
+    note_move(p, cal, wall_ms, raw);
+    bucket_add(p, cal, wall_ms, model_x(p, raw));
     return;
   }
   f = med3(p->raw[0], p->n_raw == 2 ? p->raw[1] : p->raw[0], raw);
@@ -1654,7 +1796,7 @@ static void accept(struct predictor *p, int64_t wall_ms, double raw)
   p->raw_ts = wall_ts;
   {
     int8_t was_off = p->off_n;
-    note_off(p, mid_ms, remaining_of(pp, model_x(p, f)));
+    note_off(p, cal, mid_ms, remaining_of(pp, model_x(p, f)));
     /* a step to or from a value off the line that is not confirmed yet (an
        outlier pair) teaches the weekly profile nothing */
     if(!(SKIP_OFF_WEEK && ((was_off != 0 && abs(was_off) < OFF_CONFIRM) ||
@@ -1665,19 +1807,19 @@ static void accept(struct predictor *p, int64_t wall_ms, double raw)
        !(p->worn_ts != PT_NONE && pt_ms(p, p->worn_ts) <= pt_ms(p, p->filt_ts)))
       /* an unchanged filtered value (a stuck or slow one) is a step of
          exactly 0: the two divisions are skipped, not their result */
-      learn_week(p, mid_ms,
+      learn_week(p, cal, mid_ms,
                  f == p->filt ? 0.0
                               : remaining_of(pp, model_x(p, p->filt)) - remaining_of(pp, model_x(p, f)),
                  diff_ms(mid_ms, pt_ms(p, p->filt_ts)) / DAY_MS);
   }
-  note_move(p, wall_ms, raw);
+  note_move(p, cal, wall_ms, raw);
   /* the part ran out: its life ends here (note_replacement); an unchanged
      value cannot have reached empty, so the division is skipped for it */
   if(p->worn_ts == PT_NONE && f != p->filt && remaining_of(pp, model_x(p, f)) <= 0)
     p->worn_ts = pt_ts(p, mid_ms);
   p->filt = f;
   p->filt_ts = pt_ts(p, mid_ms);
-  bucket_add(p, mid_ms, model_x(p, f));
+  bucket_add(p, cal, mid_ms, model_x(p, f));
 }
 
 /*
@@ -1687,11 +1829,12 @@ static void accept(struct predictor *p, int64_t wall_ms, double raw)
  * a median of 3) followed by the true level is no "jump".
  */
 /* The fitted curve's remaining fraction at wall_ms; NAN without a fit. */
-static double line_remaining(const struct predictor *p, int64_t wall_ms)
+static double line_remaining(const struct predictor *p, const struct predict_cal *cal,
+                             int64_t wall_ms)
 {
   const struct predict_params *pp = p->params;
   const struct predict_fit *f = &p->fit;
-  double d = diff_ms(wall_ms, pt_ms(p, p->seg_start_ts)) / DAY_MS;
+  double d = fit_days(p, cal, wall_ms);
   if(p->fit_kind == FIT_LINEAR)
     return f->anchor + f->slope * (d - f->t_ref_d);
   if(p->fit_kind == FIT_EXP)
@@ -1699,7 +1842,8 @@ static double line_remaining(const struct predictor *p, int64_t wall_ms)
   return NAN;
 }
 
-static double ref_remaining(const struct predictor *p, int64_t wall_ms)
+static double ref_remaining(const struct predictor *p, const struct predict_cal *cal,
+                            int64_t wall_ms)
 {
   const struct predict_params *pp = p->params;
   double r = remaining_of(pp, model_x(p, p->filt)), l;
@@ -1708,7 +1852,7 @@ static double ref_remaining(const struct predictor *p, int64_t wall_ms)
      flat near 90 %), and a new part's jump counts from where it is */
   if(p->off_n <= -OFF_CONFIRM)
     return r;
-  l = line_remaining(p, wall_ms);
+  l = line_remaining(p, cal, wall_ms);
   return isfinite(l) && l > r ? l : r;
 }
 
@@ -1725,10 +1869,10 @@ static double jump_thr(const struct predictor *p)
  * was stuck comes back on the curve, below its frozen value: that is no
  * glitch).
  */
-static double dip_ref(const struct predictor *p, int64_t wall_ms)
+static double dip_ref(const struct predictor *p, const struct predict_cal *cal, int64_t wall_ms)
 {
   double r = remaining_of(p->params, model_x(p, p->filt));
-  double l = line_remaining(p, wall_ms);
+  double l = line_remaining(p, cal, wall_ms);
   return isfinite(l) && l < r ? l : r;
 }
 
@@ -1739,18 +1883,20 @@ static double dip_ref(const struct predictor *p, int64_t wall_ms)
  * the part should read (dip_ref) by more than a jump — which is held back as
  * a possible glitch (add_any()).
  */
-static bool starts_dip(const struct predictor *p, int64_t wall_ms, double raw)
+static bool starts_dip(const struct predictor *p, const struct predict_cal *cal, int64_t wall_ms,
+                       double raw)
 {
   const struct predict_params *pp = p->params;
   double thr = jump_thr(p), r = remaining_of(pp, raw);
   double last = remaining_of(pp, p->n_raw == 2 ? p->raw[1] : p->raw[0]);
   double step = p->n_raw == 2 ? last - remaining_of(pp, p->raw[0]) : 0.0;
   double expect = last + (step < 0.0 ? step : 0.0);
-  return pp->model == PREDICT_MODEL_LEVEL && r < expect - thr && r < dip_ref(p, wall_ms) - thr;
+  return pp->model == PREDICT_MODEL_LEVEL && r < expect - thr && r < dip_ref(p, cal, wall_ms) - thr;
 }
 
 /* Whether raw (at wall_ms) is a jump in the good direction beyond the noise. */
-static bool starts_jump(const struct predictor *p, int64_t wall_ms, double raw)
+static bool starts_jump(const struct predictor *p, const struct predict_cal *cal, int64_t wall_ms,
+                        double raw)
 {
   const struct predict_params *pp = p->params;
   double thr = pp->jump_min;
@@ -1761,7 +1907,7 @@ static bool starts_jump(const struct predictor *p, int64_t wall_ms, double raw)
            (raw < p->filt && raw >= 0 && raw <= pp->jump_min * pp->life &&
             model_x(p, p->filt) >= 0.1 * pp->life);
   thr = jump_thr(p);
-  return remaining_of(pp, raw) - ref_remaining(p, wall_ms) > thr;
+  return remaining_of(pp, raw) - ref_remaining(p, cal, wall_ms) > thr;
 }
 
 /* Whether raw continues the pending jump. */
@@ -1805,7 +1951,8 @@ static void unwrap(struct predictor *p, double raw)
 }
 
 /* predict_add() for every case; predict_add() itself takes the common one. */
-__attribute__((noinline)) static bool add_any(struct predictor *p, int64_t wall_ms, double raw,
+__attribute__((noinline)) static bool add_any(struct predictor *p, const struct predict_cal *cal,
+                                              int64_t wall_ms, double raw,
                                               struct predict_event *ev)
 {
   const struct predict_params *pp = p->params;
@@ -1836,18 +1983,18 @@ __attribute__((noinline)) static bool add_any(struct predictor *p, int64_t wall_
       p->base = raw; /* marked replacement: the counter now is the new part's zero */
       p->base_from_next = 0;
     }
-    accept(p, wall_ms, raw);
+    accept(p, cal, wall_ms, raw);
     return false;
   }
 
   if(p->pend_n == PEND_DIP) {
-    if(remaining_of(pp, raw) >= dip_ref(p, wall_ms) - jump_thr(p)) {
+    if(remaining_of(pp, raw) >= dip_ref(p, cal, wall_ms) - jump_thr(p)) {
       /* back where the part should be: the drop was a glitch. Its first
          reading is taken (as one outlier, for the median of 3 to remove, as
          when it came alone), the rest are dropped; this one is taken below
          (it may be a new part's) */
       p->pend_n = 0;
-      accept(p, pt_ms(p, p->pend_ts[0]), p->pend_raw[0]);
+      accept(p, cal, pt_ms(p, p->pend_ts[0]), p->pend_raw[0]);
     }
     else if(diff_ms(wall_ms, pt_ms(p, p->pend_ts[0])) <= (double)DIP_MAX_MS &&
             !(remaining_of(pp, raw) < remaining_of(pp, p->pend_raw[1]) - jump_thr(p))) {
@@ -1862,10 +2009,10 @@ __attribute__((noinline)) static bool add_any(struct predictor *p, int64_t wall_
       /* the level stayed down (or fell on): it really fell, from the drop's
          first reading (the first and the latest held ones are taken) */
       p->pend_n = 0;
-      accept(p, pt_ms(p, p->pend_ts[0]), p->pend_raw[0]);
+      accept(p, cal, pt_ms(p, p->pend_ts[0]), p->pend_raw[0]);
       if(pt_ms(p, p->pend_ts[1]) > pt_ms(p, p->pend_ts[0]))
-        accept(p, pt_ms(p, p->pend_ts[1]), p->pend_raw[1]);
-      accept(p, wall_ms, raw);
+        accept(p, cal, pt_ms(p, p->pend_ts[1]), p->pend_raw[1]);
+      accept(p, cal, wall_ms, raw);
       return false;
     }
   }
@@ -1898,7 +2045,7 @@ __attribute__((noinline)) static bool add_any(struct predictor *p, int64_t wall_
       int64_t at = pt_ms(p, p->pend_ts[0]);
       before =
           pp->model == PREDICT_MODEL_USAGE ? remaining_of(pp, model_x(p, p->filt)) : p->pend_ref;
-      note_replacement(p, at);
+      note_replacement(p, cal, at);
       new_segment(p, at);
       p->n_raw = 0;
       p->base_from_next = 0;
@@ -1909,9 +2056,9 @@ __attribute__((noinline)) static bool add_any(struct predictor *p, int64_t wall_
       if(pp->model == PREDICT_MODEL_USAGE)
         p->base = p->pend_raw[0];
       for(i = 0; i < p->pend_n; i++)
-        accept(p, pt_ms(p, p->pend_ts[i]), p->pend_raw[i]);
+        accept(p, cal, pt_ms(p, p->pend_ts[i]), p->pend_raw[i]);
       p->pend_n = 0;
-      accept(p, wall_ms, raw);
+      accept(p, cal, wall_ms, raw);
       if(ev) {
         ev->at_ms = at;
         ev->remaining_before = clamp01(before);
@@ -1924,18 +2071,18 @@ __attribute__((noinline)) static bool add_any(struct predictor *p, int64_t wall_
   /* A reading equal to the filtered value is no jump (starts_jump() compares
      it with a reference never below that value's remaining fraction): the
      fitted curve is not evaluated for a stuck or slow value. */
-  if(raw != p->filt && starts_jump(p, wall_ms, raw)) {
+  if(raw != p->filt && starts_jump(p, cal, wall_ms, raw)) {
     /* hold the reading back until the next ones confirm or refute it */
     double last_raw = p->n_raw == 2 ? p->raw[1] : p->raw[0];
     p->pend_ref = pp->model == PREDICT_MODEL_USAGE ? (last_raw > p->filt ? last_raw : p->filt)
-                                                   : ref_remaining(p, wall_ms);
+                                                   : ref_remaining(p, cal, wall_ms);
     p->pend_ts[0] = pt_ts(p, wall_ms);
     p->pend_raw[0] = raw;
     p->pend_n = 1;
     p->last_ts = pt_ts(p, wall_ms);
     return false;
   }
-  if(pp->model == PREDICT_MODEL_LEVEL && raw != p->filt && starts_dip(p, wall_ms, raw)) {
+  if(pp->model == PREDICT_MODEL_LEVEL && raw != p->filt && starts_dip(p, cal, wall_ms, raw)) {
     /* a sudden drop: held back until the level comes back (a glitch) or
        stays down for DIP_MAX_MS (the part's true level) */
     p->pend_ts[0] = p->pend_ts[1] = pt_ts(p, wall_ms);
@@ -1944,7 +2091,7 @@ __attribute__((noinline)) static bool add_any(struct predictor *p, int64_t wall_
     p->last_ts = pt_ts(p, wall_ms);
     return false;
   }
-  accept(p, wall_ms, raw);
+  accept(p, cal, wall_ms, raw);
   return false;
 }
 
@@ -1955,23 +2102,34 @@ __attribute__((noinline)) static bool add_any(struct predictor *p, int64_t wall_
  * not a stopped pump's. It goes straight to accept(), as in add_any();
  * anything else goes through add_any().
  */
-bool predict_add(struct predictor *p, int64_t wall_ms, double raw, struct predict_event *ev)
+bool predict_add_cal(struct predictor *p, int64_t wall_ms, double raw, struct predict_event *ev,
+                     const struct predict_cal *cal)
 {
   const struct predict_params *pp = p->params;
   if(raw == p->filt && pp->model == PREDICT_MODEL_LEVEL && p->n_raw != 0 && p->pend_n == 0 &&
      fabs(raw) <= 1e15 && wall_ms >= pt_ms(p, p->last_ts) &&
      !(pp->empty > pp->full && pp->full > 0 && raw < 0.5 * pp->full)) {
-    accept(p, wall_ms, raw);
+    accept(p, cal, wall_ms, raw);
     return false;
   }
-  return add_any(p, wall_ms, raw, ev);
+  return add_any(p, cal, wall_ms, raw, ev);
+}
+
+bool predict_add(struct predictor *p, int64_t wall_ms, double raw, struct predict_event *ev)
+{
+  return predict_add_cal(p, wall_ms, raw, ev, NULL);
 }
 
 void predict_mark_replaced(struct predictor *p, int64_t wall_ms)
 {
+  predict_mark_replaced_cal(p, wall_ms, NULL);
+}
+
+void predict_mark_replaced_cal(struct predictor *p, int64_t wall_ms, const struct predict_cal *cal)
+{
   if(p->params->model == PREDICT_MODEL_BUTTON)
     return;
-  note_replacement(p, wall_ms);
+  note_replacement(p, cal, wall_ms);
   new_segment(p, wall_ms);
   /* the next reading starts the new segment (and, for usage, its zero) */
   p->n_raw = 0;
@@ -2004,6 +2162,12 @@ void predict_unknown(struct prediction *out)
 
 void predict_eval(const struct predictor *p, int64_t now_ms, struct prediction *out)
 {
+  predict_eval_cal(p, now_ms, NULL, out);
+}
+
+void predict_eval_cal(const struct predictor *p, int64_t now_ms, const struct predict_cal *cal,
+                      struct prediction *out)
+{
   const struct predict_params *pp = p->params;
   const struct predict_fit *f = &p->fit;
   double now_d, last_d, f_last, sigma, days = INFINITY, rate = 0, conf = 0;
@@ -2018,8 +2182,9 @@ void predict_eval(const struct predictor *p, int64_t now_ms, struct prediction *
 
   f_last = remaining_of(pp, model_x(p, p->filt));
   out->level_pct = 100.0 * clamp01(f_last);
-  now_d = diff_ms(now_ms, pt_ms(p, p->seg_start_ts)) / DAY_MS;
-  last_d = diff_ms(pt_ms(p, p->filt_ts), pt_ms(p, p->seg_start_ts)) / DAY_MS;
+  /* on the line's time axis: with a plant calendar, carried over open time only */
+  now_d = fit_days(p, cal, now_ms);
+  last_d = fit_days(p, cal, pt_ms(p, p->filt_ts));
   /* sigma of one reading: the mean |difference| of two is 2 sigma / sqrt(pi) */
   sigma = pp->model == PREDICT_MODEL_USAGE ? 0 : p->noise * 0.8862;
   weekly = K_WEEK && week_factors(p, sigma, wf);
@@ -2030,7 +2195,8 @@ void predict_eval(const struct predictor *p, int64_t now_ms, struct prediction *
        low bound assumes the part was used all along); no readings at all:
        the figures extrapolate already, the bounds widen with the gap */
     int64_t upto = now_ms < pt_ms(p, p->last_ts) ? now_ms : pt_ms(p, p->last_ts);
-    double silent = diff_ms(now_ms, pt_ms(p, p->last_ts)) / DAY_MS - (double)p->idle_d;
+    double silent = diff_ms(now_ms, pt_ms(p, p->last_ts)) / DAY_MS - (double)p->idle_d -
+                    cal_closed_d(cal, pt_ms(p, p->last_ts), now_ms, NULL, NULL);
     /* a sensor whose readings jitter does not repeat one value by chance:
        frozen is stuck; an exact one (a counter) freezes whenever the
        machine stops, so only a freeze beyond FROZEN_QUIET_D is suspect */
@@ -2048,7 +2214,8 @@ void predict_eval(const struct predictor *p, int64_t now_ms, struct prediction *
       if(q > normal)
         normal = q;
     }
-    excess = diff_ms(upto, pt_ms(p, p->move_ts)) / DAY_MS - normal;
+    excess = diff_ms(upto, pt_ms(p, p->move_ts)) / DAY_MS - normal -
+             cal_closed_d(cal, pt_ms(p, p->move_ts), upto, NULL, NULL);
     if(!(excess > 0))
       excess = 0;
     drop_sd = silent > 0 ? K_DROP * silent : 0;
@@ -2647,7 +2814,7 @@ int predict_load(struct predictor *p, const struct predict_params *params, const
     return PREDICT_ERR_FORMAT;
   /* other parameters (a reload): the history is re-read under the new ones */
   if(!same)
-    refit(&q);
+    refit(&q, NULL);
   *p = q;
   return PREDICT_OK;
 }

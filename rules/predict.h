@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 struct cfg_consumable; /* config/config.h */
+struct cfg_closed;     /* config/config.h */
 
 #define PREDICT_WINDOW        64   /* buckets kept per consumable */
 #define PREDICT_INTERVALS     5    /* past replacement intervals kept for typical life */
@@ -235,6 +236,32 @@ void predict_mark_replaced(struct predictor *p, int64_t wall_ms);
 
 /* The figures at now_ms (normally >= the last reading). Never fails. */
 void predict_eval(const struct predictor *p, int64_t now_ms, struct prediction *out);
+
+/*
+ * The plant calendar (restock.yaml `calendar.closed`; docs/prediction.md,
+ * "Plant calendar"): planned closed periods [from_ms, to_ms) of the closed[]
+ * array (only those two fields are read), sorted by from_ms, none
+ * overlapping. A machine wears nothing while the plant is closed, so the
+ * *_cal functions take that time off the predictor's time axis: the lines
+ * are fitted on open time (buckets inside a closed period are left out, the
+ * later ones moved back by it), the line is carried to `now` over open time
+ * only, and the weekly profile, a value's pauses, the dropout gap and the
+ * replacement intervals count open time. The figures stay in running time:
+ * days_left and its bounds do not skip closed periods ahead (the caller does:
+ * cfg_calendar_days_week()). The calendar is not kept in the predictor (its
+ * state and blob are the same): give every call the same one; a changed one
+ * applies to the fit at its next refit (a bucket closing). A NULL calendar or
+ * n == 0 is none: the plain functions are these with NULL.
+ */
+struct predict_cal {
+  const struct cfg_closed *closed;
+  size_t n;
+};
+bool predict_add_cal(struct predictor *p, int64_t wall_ms, double raw, struct predict_event *ev,
+                     const struct predict_cal *cal);
+void predict_mark_replaced_cal(struct predictor *p, int64_t wall_ms, const struct predict_cal *cal);
+void predict_eval_cal(const struct predictor *p, int64_t now_ms, const struct predict_cal *cal,
+                      struct prediction *out);
 
 /*
  * Typical life of one part in days, for cover_days: the median of the past
