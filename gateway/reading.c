@@ -1585,8 +1585,14 @@ void reading_path_snapshot(struct reading_path *rp, const struct cfg_consumable 
     /* the plant calendar (calendar.closed): the figures below are made in running time
        and turned into calendar time at the end (stretch_closed); the horizon, calendar
        days, is compared in running time (a delivery arriving after a shutdown must
-       cover only the running days before it) */
-    horizon = cfg_open_days(rp->cfg, now_ms, horizon);
+       cover only the running days before it), in the part's week: a closed day it
+       idles anyway takes nothing off */
+    {
+      double f[7];
+      struct predict_cal cal;
+      part_week(cs, f);
+      horizon = predict_open_days(f, now_ms, horizon, path_cal(rp, &cal));
+    }
     out->life_days = quantity_life(cs, life);
     /* a wear seen in bursts (the fit's life under half the life over all the time seen,
        idle hours included: quantity_life; a clogging curve's early rate is no burst)

@@ -1633,6 +1633,24 @@ double predict_work_days(const double f[7], int64_t from_ms, int64_t to_ms)
   return work_days(to_ms, f, c) - work_days(from_ms, f, c);
 }
 
+double predict_open_days(const double f[7], int64_t now_ms, double days,
+                         const struct predict_cal *cal)
+{
+  double c[8], closed;
+  int64_t end;
+  int d;
+  if(!cal_on(cal) || !(days > 0) || !(days < 36500))
+    return days;
+  c[0] = 0;
+  for(d = 0; d < 7; d++)
+    c[d + 1] = c[d] + f[d];
+  end = now_ms + (int64_t)(days * DAY_MS);
+  closed = cal_closed_d(cal, now_ms, end, f, c);
+  if(!(closed > 0))
+    return days;
+  return predict_calendar_days(f, now_ms, work_days(end, f, c) - work_days(now_ms, f, c) - closed);
+}
+
 double predict_calendar_days(const double f[7], int64_t now_ms, double work_d)
 {
   if(isnan(work_d))

@@ -264,6 +264,19 @@ void predict_eval_cal(const struct predictor *p, int64_t now_ms, const struct pr
                       struct prediction *out);
 
 /*
+ * The running time (the predictor's days, which skip no closed period) that
+ * the next `days` calendar days from now_ms hold under cal, in a part's week
+ * f (predict_work_clock()'s factors; all 1: calendar days): their working
+ * days less the closed ones, walked back into days from now_ms
+ * (predict_calendar_days()). A closed day the week idles anyway takes nothing
+ * off (a Saturday holiday of a Monday-to-Friday machine). For a horizon
+ * compared with days_left and its bounds (runout_risk). days as it is
+ * without a closed period in them, and for NAN, INFINITY or days <= 0.
+ */
+double predict_open_days(const double f[7], int64_t now_ms, double days,
+                         const struct predict_cal *cal);
+
+/*
  * Typical life of one part in days, for cover_days: the median of the past
  * replacement intervals (in working days: predict_work_clock) when there is one, else the whole rated life at the
  * current rate (100 / rate_per_day), INFINITY when not depleting.

@@ -8,3 +8,5 @@ restock_unit_test(test_predict_families
                   LIBS rsrules rsconfig)
 # Values that stop moving: a sensor stuck until replacement, a shutdown, a new filter's first days.
 restock_unit_test(test_predict_stops SOURCES ${RESTOCK_TEST_DIR}/test_predict_stops.c LIBS rsrules)
+# The plant calendar's closed time off the predictor's time axis.
+restock_unit_test(test_predict_calendar SOURCES ${RESTOCK_TEST_DIR}/test_predict_calendar.c LIBS rsrules rsconfig)

@@ -335,7 +335,7 @@ static void run_trace(const struct gen_trace *tr, struct result *res)
         pr.days_left = cfg_calendar_days_week(cal_cfg, wf, tick, pr.days_left);
         pr.days_left_p10 = cfg_calendar_days_week(cal_cfg, wf, tick, pr.days_left_p10);
         pr.days_left_p90 = cfg_calendar_days_week(cal_cfg, wf, tick, pr.days_left_p90);
-        hz = cfg_open_days(cal_cfg, tick, hz);
+        hz = predict_open_days(wf, tick, hz, &pcal);
       }
       lsd = ls_days(tr, ls0, i, tick, sg->empty_u, dir);
       if(opt_dump && truth < 25 && (tick - sg->install_ms) % (6 * HOUR_MS) == 0)
