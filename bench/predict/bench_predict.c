@@ -11,10 +11,12 @@
  *                 [--calendar]
  *
  * --calendar: the plant suite's planned closures (public holidays, Christmas and
- * summer shutdowns; not breakdowns) as the gateway's plant calendar: days_left and
- * its bounds skip the closed time ahead (config/cfg_api.c cfg_calendar_days_week, in the
- * part's working time when its week is known), the
- * risk's horizon counts open time only (as gateway/reading.c does).
+ * summer shutdowns; not breakdowns) as the gateway's plant calendar: the predictor
+ * takes the past ones off its time axis (predict_add_cal, predict_eval_cal), days_left
+ * and its bounds skip the closed time ahead (config/cfg_api.c cfg_calendar_days_week, in
+ * the part's working time when its week is known), and the risk compares the bounds in
+ * running time with the horizon's running time (predict_open_days), as
+ * gateway/reading.c does.
  *
  * Every figure is printed with its definition; see docs/BENCHMARKS.md for
  * runs and docs/prediction.md for the method.
