@@ -395,9 +395,13 @@ static void report_yaml_error(struct ystate *st, const yaml_parser_t *p)
   const char *problem = p->problem ? p->problem : "unknown error";
   if(p->error == YAML_READER_ERROR) {
     pos_of_offset(st->data, st->len, p->problem_offset, &line, &col);
+    /* not UTF-8 was found before (check_utf8): what is left is a character YAML refuses,
+       problem_value its code point */
     if(p->problem_value != -1)
-      cfg_dcol_add(st->dc, false, st->file, line, col, "invalid UTF-8: %s (byte 0x%02X)",
-                   problem, (unsigned)p->problem_value & 0xFFu);
+      cfg_dcol_add(st->dc, false, st->file, line, col,
+                   "character U+%04X is not allowed in YAML text (a control character or a "
+                   "noncharacter: delete it)",
+                   (unsigned)p->problem_value);
     else
       cfg_dcol_add(st->dc, false, st->file, line, col, "invalid text: %s", problem);
     return;
