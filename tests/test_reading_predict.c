@@ -185,8 +185,11 @@ static void test_heartbeat_late_then_on_grid(void **state)
   submit(&e, "lvl", T0 + 3 * HOUR_MS + 40 * 60000, 80); /* stored; counts from 3:40 */
   submit(&e, "lvl", T0 + 4 * HOUR_MS, 80);               /* 20 min after: not stored */
   submit(&e, "lvl", T0 + 4 * HOUR_MS + 40 * 60000, 80);  /* an hour after 3:40 */
+  /* 20 min after 4:40: not stored (counted from 3:00, as if the late one had been on
+     the grid, 4:00 would have been stored and this one too, 4:40 not) */
+  submit(&e, "lvl", T0 + 5 * HOUR_MS, 80);
   assert_int_equal(reading_path_commit(e.rp), RS_OK);
-  assert_int_equal(store_readings_range(e.st, "m1", "lvl", T0, T0 + 5 * HOUR_MS, tu_count_reading, &n),
+  assert_int_equal(store_readings_range(e.st, "m1", "lvl", T0, T0 + 6 * HOUR_MS, tu_count_reading, &n),
                    RS_OK);
   assert_int_equal(n, 5);
   /* every minute for 5 hours: the first, then one an hour */
