@@ -106,6 +106,85 @@ static void test_dispatch(void **state)
 }
 
 /*
+ * Handles are reused (evloop_io_add() takes a deleted one), but never within
+ * the turn that deleted it: two pipes are readable in one turn, the first
+ * callback deletes the other's handle and adds one for a third, empty pipe.
+ * The other's event, already taken from epoll this turn, must reach nobody:
+ * not the deleted callback, and not the new handle (had it reused the
+ * deleted block, it would be called for an fd with nothing to read).
+ */
+struct reuse {
+  struct evloop *l;
+  struct evloop_io *io[3];
+  int fd[3];
+  int calls[3];
+};
+
+static void on_third(void *ud, int fd, uint32_t events)
+{
+  struct reuse *r = ud;
+  (void)fd;
+  (void)events;
+  r->calls[2]++;
+}
+
+static void on_either(void *ud, int fd, uint32_t events)
+{
+  struct reuse *r = ud;
+  int me = fd == r->fd[0] ? 0 : 1;
+  char b[4];
+  (void)events;
+  (void)!read(fd, b, sizeof(b));
+  r->calls[me]++;
+  if(r->io[1 - me]) {
+    evloop_io_del(r->l, r->io[1 - me]);
+    r->io[1 - me] = NULL;
+    r->io[2] = evloop_io_add(r->l, r->fd[2], EPOLLIN, on_third, r);
+    assert_non_null(r->io[2]);
+  }
+}
+
+static void test_io_reuse_not_in_its_turn(void **state)
+{
+  struct reuse r;
+  int p[3][2], i;
+  struct evloop_io *old;
+  (void)state;
+  memset(&r, 0, sizeof(r));
+  r.l = evloop_new();
+  assert_non_null(r.l);
+  for(i = 0; i < 3; i++) {
+    assert_int_equal(pipe(p[i]), 0);
+    r.fd[i] = p[i][0];
+  }
+  r.io[0] = evloop_io_add(r.l, r.fd[0], EPOLLIN, on_either, &r);
+  r.io[1] = evloop_io_add(r.l, r.fd[1], EPOLLIN, on_either, &r);
+  assert_non_null(r.io[0]);
+  assert_non_null(r.io[1]);
+  assert_int_equal(write(p[0][1], "x", 1), 1);
+  assert_int_equal(write(p[1][1], "y", 1), 1);
+  assert_int_equal(evloop_turn(r.l, 1000), 1);
+  assert_int_equal(r.calls[0] + r.calls[1], 1);
+  assert_int_equal(r.calls[2], 0);
+  /* the next turns: the third pipe is still empty; once written, its handle is called */
+  assert_int_equal(evloop_turn(r.l, 20), 0);
+  assert_int_equal(r.calls[2], 0);
+  assert_int_equal(write(p[2][1], "z", 1), 1);
+  assert_int_equal(evloop_turn(r.l, 1000), 1);
+  assert_int_equal(r.calls[2], 1);
+  /* after its turn a deleted handle is reused: a delete and an add allocate nothing new */
+  old = r.io[2];
+  evloop_io_del(r.l, old);
+  r.io[2] = evloop_io_add(r.l, r.fd[2], EPOLLIN, on_third, &r);
+  assert_ptr_equal(r.io[2], old);
+  for(i = 0; i < 3; i++) {
+    close(p[i][0]);
+    close(p[i][1]);
+  }
+  evloop_free(r.l);
+}
+
+/*
  * evloop_timer_extend(): a timer moved later fires at the later time, not at
  * the earlier place it kept in the heap; moved earlier or disarmed, it is armed.
  */
@@ -179,6 +258,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_dispatch),
+      cmocka_unit_test(test_io_reuse_not_in_its_turn),
       cmocka_unit_test(test_extend),
       cmocka_unit_test(test_measure),
   };
