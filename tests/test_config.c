@@ -1067,7 +1067,7 @@ static void test_consumable_settings_shared(void **state)
 {
   struct cfg_diags diags = {0};
   struct cfg *cfg = NULL;
-  const struct cfg_consumable *a1, *a2, *b1, *b2, *b3, *c1;
+  const struct cfg_consumable *a1, *a2, *b1, *b2, *b3, *b4, *c1;
   struct rs_arena *ar;
   void *p;
   (void)state;
@@ -1086,6 +1086,7 @@ static void test_consumable_settings_shared(void **state)
                              "      - {id: c1, sku: S-1, spares: 2, level: {point: q0, full: 100, empty: 0}}\n"
                              "      - {id: c2, sku: S-1, spares: 3, labels: {line: \"2\"}, level: {point: q1, full: 100, empty: 0}}\n"
                              "      - {id: c3, sku: S-1, spares: 3, labels: {line: \"2\"}, level: {point: q1, full: 100, empty: 0}}\n"
+                             "      - {id: c4, sku: S-1, spares: 3, labels: {line: \"3\"}, level: {point: q1, full: 100, empty: 0}}\n"
                              "  - id: c\n"
                              "    transport: {type: modbus-tcp, host: h3}\n"
                              "    poll_interval: 10s\n"
@@ -1099,6 +1100,7 @@ static void test_consumable_settings_shared(void **state)
   b1 = &cfg->devices[1].consumables[0];
   b2 = &cfg->devices[1].consumables[1];
   b3 = &cfg->devices[1].consumables[2];
+  b4 = &cfg->devices[1].consumables[3];
   c1 = &cfg->devices[2].consumables[0];
   /* the same settings: one block; each its own id, device and point */
   assert_ptr_equal(a1->spec, a2->spec);
@@ -1116,6 +1118,10 @@ static void test_consumable_settings_shared(void **state)
   assert_int_equal(b2->spec->spares, 3);
   assert_int_equal(b2->spec->n_labels, 1);
   assert_string_equal(b2->spec->labels[0].value, "2");
+  /* a label's value alone: its own (a rule matching line 3 must not match line 2) */
+  assert_ptr_not_equal(b2->spec, b4->spec);
+  assert_string_equal(b4->spec->labels[0].value, "3");
+  assert_string_equal(b3->spec->labels[0].value, "2");
   assert_int_equal(a1->spec->n_labels, 0);
   assert_int_equal(a1->spec->stale_after_ms, 3 * 60000); /* 3 x the default 60 s */
   assert_int_equal(c1->spec->stale_after_ms, 3 * 10000);
