@@ -80,9 +80,8 @@ const char *cli_write_error(int err, char *buf, size_t size)
 
 /*
  * Why stdout failed when the failure came at an earlier flush (errno is
- * gone by now): a regular file at the file size limit is EFBIG; 0 when it
- * is not a regular file (a closed pipe is the reader's choice, not an
- * error to report).
+ * gone by now): a regular file at the file size limit is EFBIG, another
+ * regular file EIO; 0 (unknown) when it is not a regular file.
  */
 static int earlier_write_error(void)
 {
@@ -107,8 +106,12 @@ int cli_finish_output(const char *prog, int rc)
     return rc;
   if(!e)
     e = earlier_write_error();
-  if(!e || e == EPIPE)
-    return rc ? rc : 1;
-  fprintf(stderr, "%s: cannot write the output: %s\n", prog, cli_write_error(e, why, sizeof(why)));
+  if(e == EPIPE)
+    return rc; /* the reader stopped reading (restock-sim ignores SIGPIPE): its choice */
+  if(!e)
+    fprintf(stderr, "%s: cannot write the output (a write to it failed)\n", prog);
+  else
+    fprintf(stderr, "%s: cannot write the output: %s\n", prog,
+            cli_write_error(e, why, sizeof(why)));
   return rc ? rc : 1;
 }

@@ -53,10 +53,10 @@ const char *cli_fsize_note(char *buf, size_t size);
 const char *cli_write_error(int err, char *buf, size_t size);
 
 /*
- * At exit: flush stdout and stderr's pending output. When stdout could not
- * be written (now or before: a file size limit, a full disk), say so on
- * stderr ("PROG: cannot write the output: REASON") and return 1 if rc was
- * 0; otherwise return rc.
+ * At exit: flush stdout's pending output. When stdout could not be written
+ * (now or before: a file size limit, a full disk), say so on stderr
+ * ("PROG: cannot write the output: REASON") and return 1 if rc was 0;
+ * otherwise (and for a pipe whose reader has gone, EPIPE) return rc.
  */
 int cli_finish_output(const char *prog, int rc);
 
