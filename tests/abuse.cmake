@@ -42,7 +42,8 @@ set_tests_properties(abuse_coap_storm PROPERTIES TIMEOUT 120 LABELS abuse)
 # paths; the same fixtures run as config_invalid_* too.
 foreach(fixture nested-too-deep-flow-sequences nested-too-deep-flow-mappings
         nested-too-deep-block-lists alias-bomb anchors-and-aliases merge-key duplicate-keys
-        scalar-too-large file-too-large invalid-utf8 allowed-hosts-beyond-loopback-without-admin)
+        scalar-too-large file-too-large invalid-utf8 restock-yaml-not-utf8 restock-yaml-utf16
+        control-character allowed-hosts-beyond-loopback-without-admin)
   add_test(NAME abuse_config_${fixture}
            COMMAND /bin/bash ${RESTOCK_TEST_DIR}/run_fixtures.sh $<TARGET_FILE:restockd> invalid
                    ${RESTOCK_TEST_DIR}/fixtures/invalid/${fixture})
