@@ -224,6 +224,9 @@ struct result {
   size_t old_triggers, ls_triggers;
   size_t late_change; /* stockouts of parts whose rate changed inside the lead time */
   size_t near_miss;   /* stockouts whose trigger fired less than 6 hours late */
+  /* judged parts with a planned closure in their last 12 days (plant suite), their
+     stockouts and early triggers */
+  size_t cl_judged, cl_stockouts, cl_early;
   size_t parts;
 };
 
@@ -276,7 +279,7 @@ static void order_outcome(int64_t trig, const struct gen_segment *sg, size_t *st
 static void run_trace(const struct gen_trace *tr, struct result *res)
 {
   struct predictor p;
-  size_t i = 0, s, ls0 = 0;
+  size_t i = 0, s, s2, ls0 = 0;
   double dir = tr->params.model == PREDICT_MODEL_USAGE || tr->params.empty > tr->params.full ? 1
                                                                                             : -1;
   struct cfg_closed closed[GEN_MAX_CLOSED];
@@ -411,6 +414,16 @@ static void run_trace(const struct gen_trace *tr, struct result *res)
         res->late_change++;
       if(trig != INT64_MAX && trig > sg->empty_ms - lead && trig <= sg->empty_ms - lead + 6 * HOUR_MS)
         res->near_miss++;
+      for(s2 = 0; s2 < tr->n_closed; s2++)
+        if(tr->closed_ms[s2][1] > sg->empty_ms - 12 * DAY_MS && tr->closed_ms[s2][0] < sg->empty_ms)
+          break;
+      if(s2 < tr->n_closed) {
+        size_t so = 0, ea = 0, tg = 0;
+        order_outcome(trig, sg, &so, &ea, &tg);
+        res->cl_judged++;
+        res->cl_stockouts += so;
+        res->cl_early += ea;
+      }
       order_outcome(trig_ls, sg, &res->ls_stockouts, &res->ls_early, &res->ls_triggers);
       order_outcome(trig_old, sg, &res->old_stockouts, &res->old_early, &res->old_triggers);
       if(opt_verbose && (trig == INT64_MAX || trig > sg->empty_ms - lead ||
@@ -629,6 +642,9 @@ int main(int argc, char **argv)
     tot.stockouts += res.stockouts;
     tot.late_change += res.late_change;
     tot.near_miss += res.near_miss;
+    tot.cl_judged += res.cl_judged;
+    tot.cl_stockouts += res.cl_stockouts;
+    tot.cl_early += res.cl_early;
     tot.early += res.early;
     tot.triggers += res.triggers;
     tot.ls_stockouts += res.ls_stockouts;
@@ -665,6 +681,11 @@ int main(int argc, char **argv)
            "empty\n     (no order placed after the change can arrive in time)\n",
            tot.late_change);
     printf("     and %zu fired less than 6 hours late (4.75-5 days before empty)\n", tot.near_miss);
+    if(tot.cl_judged)
+      printf("     parts with a planned closure in their last 12 days: %zu judged, %zu stockouts, "
+             "%zu early\n     (the rest: %zu, %zu, %zu)\n",
+             tot.cl_judged, tot.cl_stockouts, tot.cl_early, tot.judged - tot.cl_judged,
+             tot.stockouts - tot.cl_stockouts, tot.early - tot.cl_early);
     printf("     old rule (days_left < lead + 2): early %.1f%%; LS with it: early %.1f%%\n",
            100.0 * (double)tot.old_early / (double)(tot.old_triggers ? tot.old_triggers : 1),
            100.0 * (double)tot.ls_early / (double)(tot.ls_triggers ? tot.ls_triggers : 1));
