@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -165,6 +166,19 @@ static enum rs_err conn_connect(struct mb_conn *c, const struct cfg_device *d, c
     }
     close(fd);
     (void)modbus_set_socket(c->ctx, nfd);
+  }
+  /* one master per line: two processes on one port (restockd and a restockctl probe)
+     would read each other's replies, and RTU replies carry nothing to tell them apart */
+  if(flock(modbus_get_socket(c->ctx), LOCK_EX | LOCK_NB)) {
+    int e = errno;
+    (void)rs_snprintf(err, errlen,
+                      "cannot open %s: %s", d->serial,
+                      e == EWOULDBLOCK ? "the port is in use by another process (restockd, or a "
+                                         "restockctl probe: two masters on one line would read "
+                                         "each other's replies; stop the other one first)"
+                                       : strerror(e));
+    conn_close(c);
+    return e == EWOULDBLOCK ? RS_ERR_INVALID : RS_ERR_IO;
   }
   if(d->rs485 && modbus_rtu_set_serial_mode(c->ctx, MODBUS_RTU_RS485)) {
     if(!c->rs485_warned)

@@ -17,6 +17,9 @@ CASE is one of:
                 b read as point a's value); the error names the late reply
   rtu_garbled   a slave whose replies come garbled (as with a wrong baud rate or parity:
                 bad CRC): the point's error says to check the serial settings
+  rtu_shared    restockd polls an RTU device while restockctl probe asks for it too: the
+                probe is refused ("in use by another process") instead of the two
+                reading each other's replies (values swapped between points)
   exceptions    exception 6 (busy) retried after busy_wait; exception 2
                 counted per kind; always-busy counted as exception_6
   hostile       short, oversized, garbage, wrong-count, wrong-function
@@ -468,6 +471,38 @@ def case_rtu_garbled(args):
           % rc)
     check("check that the device uses 19200 baud, parity N, 8 data and 1 stop bits" in e,
           "the error points at the serial settings (%r)" % e)
+
+
+def case_rtu_shared(args):
+    a, b = socat_pair(args)
+    start([args.server, "--rtu", a, "--units", "1"])
+    cfg = write_config(args, "rtu_shared", (RTU_LATE % b).replace("500ms", "0ms"))
+    p = subprocess.Popen([args.restockd, "--config", cfg], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True)
+    procs.append(p)
+    lines = []
+    threading.Thread(target=lambda: [lines.append(l) for l in p.stderr], daemon=True).start()
+    end = time.monotonic() + 30  # a hang guard only
+    while time.monotonic() < end and not any("restockd running" in l for l in lines):
+        time.sleep(0.05)
+    wrong, refused = [], 0
+    for _ in range(5):
+        rc, out, err = probe(args, cfg, "slow", "--json")
+        for pt in json.loads(out)["points"] if out else []:
+            if pt["value"] is not None and pt["value"] != {"a": 1010, "b": 1190}[pt["id"]]:
+                wrong.append(pt)
+            if "in use by another process" in (pt["error"] or ""):
+                refused += 1
+    check(not wrong, "the probe never reads restockd's replies as its own (%r)" % wrong[:4])
+    check(refused == 10, "the probe is refused while restockd holds the port (%d of 10 points)"
+          % refused)
+    p.send_signal(signal.SIGTERM)
+    p.wait(timeout=30)
+    # once restockd is gone, the probe reads
+    rc, out, err = probe(args, cfg, "slow", "--json")
+    got = {pt["id"]: pt["value"] for pt in json.loads(out)["points"]} if out else {}
+    check(rc == 0 and got == {"a": 1010, "b": 1190}, "the probe reads after restockd stopped (%r)"
+          % got)
 
 
 def case_exceptions(args):
