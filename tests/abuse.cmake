@@ -4,7 +4,7 @@
 # "abuse" (`ctest -L abuse`); scripts/test.sh runs them with the rest, and
 # again under ASan + UBSan.
 restock_unit_test(abuse_http SOURCES ${RESTOCK_TEST_DIR}/test_abuse_http.c
-                  ${RESTOCK_TEST_DIR}/fake_adapter.c LIBS rsgateway)
+                  ${RESTOCK_TEST_DIR}/fake_adapter.c LIBS rstesthttp rsgateway)
 target_compile_definitions(abuse_http PRIVATE HTTP_FIXTURE_DIR="${RESTOCK_TEST_DIR}/fixtures/http")
 set_tests_properties(abuse_http PROPERTIES LABELS abuse)
 

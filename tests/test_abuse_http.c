@@ -38,6 +38,7 @@
 #include "gateway/store.h"
 #include "gateway/web/http.h"
 #include "tests/fake_adapter.h"
+#include "tests/testhttp.h"
 #include "tests/testutil.h"
 
 #ifndef HTTP_FIXTURE_DIR
@@ -146,14 +147,10 @@ static void make_pending(char *id, size_t size, const char *consumable, const ch
                    RS_OK);
 }
 
+/* The state of order id in the test's store. */
 static enum store_order_state order_state(const char *id)
 {
-  struct store_order_full *o = NULL;
-  enum store_order_state s;
-  assert_int_equal(store_get_order(E.st, id, &o), RS_OK);
-  s = o->order.state;
-  store_order_full_free(o);
-  return s;
+  return tu_order_state(E.st, id);
 }
 
 /* Start the server with the limits the tests use. */

@@ -350,14 +350,10 @@ static void pending_order(int64_t qty, char *id)
                    RS_OK);
 }
 
+/* The state of order id in the test's store. */
 static enum store_order_state state_of(const char *id)
 {
-  struct store_order_full *o = NULL;
-  enum store_order_state s;
-  assert_int_equal(store_get_order(E.st, id, &o), RS_OK);
-  s = o->order.state;
-  store_order_full_free(o);
-  return s;
+  return tu_order_state(E.st, id);
 }
 
 /* ---- the database as a user would look at it ----------------------------- */

@@ -410,14 +410,10 @@ static const char *str(const json_t *o, const char *key)
   return json_string_value(v);
 }
 
+/* The state of order id in the test's store. */
 static enum store_order_state order_state(const char *id)
 {
-  struct store_order_full *o = NULL;
-  enum store_order_state s;
-  assert_int_equal(store_get_order(E.st, id, &o), RS_OK);
-  s = o->order.state;
-  store_order_full_free(o);
-  return s;
+  return tu_order_state(E.st, id);
 }
 
 /* ---- pure parts --------------------------------------------------------- */

@@ -102,3 +102,13 @@ void tu_http_request(CURLM *multi, struct http_server *srv, const char *method, 
   curl_slist_free_all(h);
   curl_easy_cleanup(e);
 }
+
+enum store_order_state tu_order_state(struct store *st, const char *id)
+{
+  struct store_order_full *o = NULL;
+  enum store_order_state s;
+  assert_int_equal(store_get_order(st, id, &o), RS_OK);
+  s = o->order.state;
+  store_order_full_free(o);
+  return s;
+}

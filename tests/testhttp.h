@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * testhttp: one libcurl request against an in-process struct http_server,
- * turned by the test's own thread (tests/test_http.c, tests/test_approve.c).
+ * turned by the test's own thread (tests/test_http.c, tests/test_approve.c),
+ * and an order's state in the store, which those tests and
+ * tests/test_abuse_http.c check after a request.
  * Apart from tests/testutil.h because it links libcurl and the gateway: a
  * test that runs without libcurl (test_netio_missing) links testutil only.
  * Each fails the running test on an error.
@@ -12,6 +14,7 @@
 #include <curl/curl.h>
 
 #include "base/rs_util.h"
+#include "gateway/store.h"
 #include "gateway/web/http.h"
 
 /* An answer: the status, the body and the header lines (both NUL-terminated). */
@@ -40,5 +43,9 @@ void tu_http_request(CURLM *multi, struct http_server *srv, const char *method, 
                      const struct tu_req *o, struct tu_resp *r, void (*on_turn)(void *), void *ud);
 
 void tu_resp_free(struct tu_resp *r);
+
+/* The state of order id in st (the test fails when there is none): what a
+ * decision over HTTP did, or did not do, to it. */
+enum store_order_state tu_order_state(struct store *st, const char *id);
 
 #endif
