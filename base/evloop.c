@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -13,6 +14,24 @@
 
 #include "base/clock.h"
 #include "base/rs_util.h"
+
+/* Under AddressSanitizer a spare io handle is poisoned: a use of a deleted
+   handle after its turn is still reported, though its block is not freed. */
+#if defined(__SANITIZE_ADDRESS__)
+#define EVLOOP_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define EVLOOP_ASAN 1
+#endif
+#endif
+#ifdef EVLOOP_ASAN
+#include <sanitizer/asan_interface.h>
+#define SPARE_POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define SPARE_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define SPARE_POISON(p, n) ((void)(p), (void)(n))
+#define SPARE_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
 
 const double evloop_bucket_bounds[EVLOOP_N_BUCKETS] = EVLOOP_BUCKETS;
 
@@ -78,13 +97,34 @@ struct evloop *evloop_new(void)
   return l;
 }
 
+/* Keep deleted io handle io for a later evloop_io_add() (poisoned under ASan). */
+static void spare_push(struct evloop *l, struct evloop_io *io)
+{
+  io->next_dead = l->spare;
+  l->spare = io;
+  /* all but the link (LeakSanitizer follows no pointer in poisoned memory) */
+  SPARE_POISON(io, offsetof(struct evloop_io, next_dead));
+  SPARE_POISON(&io->prev_all, sizeof(*io) - offsetof(struct evloop_io, prev_all));
+}
+
+/* A spare io handle, unpoisoned and zeroed, or NULL when there is none. */
+static struct evloop_io *spare_pop(struct evloop *l)
+{
+  struct evloop_io *io = l->spare;
+  if(!io)
+    return NULL;
+  SPARE_UNPOISON(io, sizeof(*io));
+  l->spare = io->next_dead;
+  memset(io, 0, sizeof(*io));
+  return io;
+}
+
 static void free_dead(struct evloop *l)
 {
   while(l->dead) {
     struct evloop_io *io = l->dead;
     l->dead = io->next_dead;
-    io->next_dead = l->spare; /* no event of this turn can name it any more */
-    l->spare = io;
+    spare_push(l, io); /* no event of this turn can name it any more */
   }
   while(l->dead_timers) {
     struct evloop_timer *t = l->dead_timers;
@@ -100,11 +140,8 @@ void evloop_free(struct evloop *l)
   if(!l)
     return;
   free_dead(l);
-  while(l->spare) {
-    struct evloop_io *io = l->spare;
-    l->spare = io->next_dead;
-    free(io);
-  }
+  while(l->spare)
+    free(spare_pop(l));
   while(l->all) {
     struct evloop_io *io = l->all;
     l->all = io->next_all;
@@ -133,13 +170,9 @@ void evloop_set_foreign(struct evloop *l, evloop_foreign_fn fn, void *ud)
 struct evloop_io *evloop_io_add(struct evloop *l, int fd, uint32_t events, evloop_io_fn fn,
                                 void *ud)
 {
-  struct evloop_io *io = l->spare;
+  struct evloop_io *io = spare_pop(l);
   struct epoll_event ev;
-  if(io) {
-    l->spare = io->next_dead;
-    memset(io, 0, sizeof(*io));
-  }
-  else
+  if(!io)
     io = calloc(1, sizeof(*io));
   if(!io) {
     errno = ENOMEM;
@@ -152,8 +185,9 @@ struct evloop_io *evloop_io_add(struct evloop *l, int fd, uint32_t events, evloo
   ev.events = events;
   ev.data.ptr = io;
   if(epoll_ctl(l->ep, EPOLL_CTL_ADD, fd, &ev)) {
-    io->next_dead = l->spare;
-    l->spare = io;
+    int e = errno;
+    spare_push(l, io);
+    errno = e;
     return NULL;
   }
   io->next_all = l->all;

@@ -26,7 +26,9 @@
  * deleted ones are freed after the turn and get no further calls (a
  * deleted io handle is kept for reuse by a later evloop_io_add(), so a
  * descriptor that comes and goes at every poll, a refused connect, costs
- * no allocation; the loop keeps at most as many as were live at once).
+ * no allocation; the loop keeps at most as many as were live at once; under
+ * AddressSanitizer a kept handle is poisoned, so a use after its turn is
+ * still reported).
  *
  * The loop measures itself: a turn is the time from one epoll_wait()
  * returning to the next epoll_wait() call, i.e. all work done between two
