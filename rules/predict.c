@@ -1741,8 +1741,12 @@ static double fit_days(const struct predictor *p, const struct predict_cal *cal,
 {
   int64_t s0 = pt_ms(p, p->seg_start_ts);
   double d = diff_ms(wall_ms, s0) / DAY_MS;
-  if(cal_on(cal) && p->fit_kind != FIT_NONE)
-    d -= cal_closed_d(cal, s0 + (int64_t)((double)p->fit.t_ref_d * DAY_MS), wall_ms, NULL, NULL);
+  if(cal_on(cal) && p->fit_kind != FIT_NONE) {
+    /* (a restored fit's time is only known finite: kept inside int64 before the cast) */
+    double ref = (double)s0 + (double)p->fit.t_ref_d * DAY_MS;
+    if(fabs(ref) < 9.0e18)
+      d -= cal_closed_d(cal, (int64_t)ref, wall_ms, NULL, NULL);
+  }
   return d;
 }
 
