@@ -173,9 +173,8 @@ static enum rs_err conn_connect(struct mb_conn *c, const struct cfg_device *d, c
     int e = errno;
     (void)rs_snprintf(err, errlen,
                       "cannot open %s: %s", d->serial,
-                      e == EWOULDBLOCK ? "the port is in use by another process (restockd, or a "
-                                         "restockctl probe: two masters on one line would read "
-                                         "each other's replies; stop the other one first)"
+                      e == EWOULDBLOCK ? "in use by another process (restockd or a probe: stop "
+                                         "it first) or by a device naming it by another path"
                                        : strerror(e));
     conn_close(c);
     return e == EWOULDBLOCK ? RS_ERR_INVALID : RS_ERR_IO;
