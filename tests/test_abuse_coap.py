@@ -30,37 +30,54 @@ poll_tool, peers = sys.argv[1], sys.argv[2]
 
 tmp = tempfile.mkdtemp(prefix="restock-abuse-coap-")
 count_file = os.path.join(tmp, "count")
-# the peer binds a free port itself and says which (no window for another test to take it)
-peer = subprocess.Popen(["/usr/bin/python3", os.path.join(peers, "coap_storm.py"), "0",
-                         count_file], stdout=subprocess.PIPE, text=True)
-ready = peer.stdout.readline().split()
-check(len(ready) == 2 and ready[0] == "ready", "the storm peer is ready")
-port = int(ready[1]) if len(ready) == 2 else 0
 os.makedirs(os.path.join(tmp, "cfg", "devices.d"))
 with open(os.path.join(tmp, "cfg", "restock.yaml"), "w") as f:
     f.write("gateway: {id: abuse-gw}\n")
-with open(os.path.join(tmp, "cfg", "devices.d", "storm.yaml"), "w") as f:
-    f.write("""devices:
-  - id: stormy
+
+
+def run_peer(mode, name, dev, tool_ms, device_keys):
+    """Start coap_storm.py in mode (None: the storm), poll device dev (its
+    transport keys device_keys) for tool_ms ms with the poll tool; returns the
+    poll tool's result, the datagrams the peer got and the device's polls."""
+    if os.path.exists(count_file):
+        os.remove(count_file)
+    # the peer binds a free port itself and says which (no window for another test to take it)
+    peer = subprocess.Popen(["/usr/bin/python3", os.path.join(peers, "coap_storm.py"), "0",
+                             count_file] + ([mode] if mode else []),
+                            stdout=subprocess.PIPE, text=True)
+    ready = peer.stdout.readline().split()
+    check(len(ready) == 2 and ready[0] == "ready", "the %s peer is ready" % name)
+    port = int(ready[1]) if len(ready) == 2 else 0
+    with open(os.path.join(tmp, "cfg", "devices.d", "storm.yaml"), "w") as f:
+        f.write("""devices:
+  - id: %s
     transport: {type: coap, uri: "coap://127.0.0.1:%d"}
     poll_interval: 1s
     timeout: 300ms
-    retries: 0
-    down_after: 2
-    points:
+%s    points:
       - {id: v, path: /v}
-""" % port)
-try:
-    out = subprocess.run([poll_tool, os.path.join(tmp, "cfg"), "3000"], capture_output=True,
-                         text=True, timeout=60)
-    check(out.returncode == 0, "the poll tool exits 0 (rc %d)" % out.returncode)
-finally:
-    peer.terminate()
-    peer.wait(timeout=10)
-with open(count_file) as f:
-    got = int(f.read().strip() or "0")
-st = [l for l in out.stdout.splitlines() if l.startswith("S stormy ")]
-polls = int(st[0].split("polls=")[1].split()[0]) if st else 0
+""" % (dev, port, "".join("    %s\n" % k for k in device_keys)))
+    try:
+        out = subprocess.run([poll_tool, os.path.join(tmp, "cfg"), str(tool_ms)],
+                             capture_output=True, text=True, timeout=60)
+    finally:
+        peer.terminate()
+        peer.wait(timeout=10)
+    with open(count_file) as f:
+        got = int(f.read().strip() or "0")
+    st = [l for l in out.stdout.splitlines() if l.startswith("S %s " % dev)]
+    polls = int(st[0].split("polls=")[1].split()[0]) if st else 0
+    return out, got, st, polls
+
+
+def no_sanitizer_report(out):
+    check("AddressSanitizer" not in out.stderr and "runtime error" not in out.stderr,
+          "no sanitizer report")
+
+
+out, got, st, polls = run_peer(None, "storm", "stormy", 3000,
+                               ["retries: 0", "down_after: 2"])
+check(out.returncode == 0, "the poll tool exits 0 (rc %d)" % out.returncode)
 check(polls >= 2, "the device was polled (%d polls)" % polls)
 bound = (polls + 1) * (RST_PER_S + 2)
 check(0 < got <= bound,
@@ -69,73 +86,25 @@ check(st and "up=0" in st[0], "the device that never answered our GET is down (%
       % (st[0] if st else None))
 check("dropped without a reset" in out.stderr, "the storm is logged")
 check(out.stderr.count("dropped without a reset") <= 2, "and logged once a minute, not per message")
-check("AddressSanitizer" not in out.stderr and "runtime error" not in out.stderr,
-      "no sanitizer report")
+no_sanitizer_report(out)
 
 # A peer whose every reply is too large for one datagram (no Block2) and that
 # answers libcoap's RST for it with another: the poll ends early with the
 # reason, and the ping-pong is bounded like the storm above.
-os.remove(count_file)
-peer = subprocess.Popen(["/usr/bin/python3", os.path.join(peers, "coap_storm.py"), "0",
-                         count_file, "oversize"], stdout=subprocess.PIPE, text=True)
-ready = peer.stdout.readline().split()
-check(len(ready) == 2 and ready[0] == "ready", "the oversize peer is ready")
-port = int(ready[1]) if len(ready) == 2 else 0
-with open(os.path.join(tmp, "cfg", "devices.d", "storm.yaml"), "w") as f:
-    f.write("""devices:
-  - id: big
-    transport: {type: coap, uri: "coap://127.0.0.1:%d"}
-    poll_interval: 1s
-    timeout: 300ms
-    retries: 0
-    down_after: 2
-    points:
-      - {id: v, path: /v}
-""" % port)
-try:
-    out = subprocess.run([poll_tool, os.path.join(tmp, "cfg"), "3000"], capture_output=True,
-                         text=True, timeout=60)
-    check(out.returncode == 0, "the poll tool exits 0 (rc %d)" % out.returncode)
-finally:
-    peer.terminate()
-    peer.wait(timeout=10)
-with open(count_file) as f:
-    got = int(f.read().strip() or "0")
-st = [l for l in out.stdout.splitlines() if l.startswith("S big ")]
-polls = int(st[0].split("polls=")[1].split()[0]) if st else 0
+out, got, st, polls = run_peer("oversize", "oversize", "big", 3000,
+                               ["retries: 0", "down_after: 2"])
+check(out.returncode == 0, "the poll tool exits 0 (rc %d)" % out.returncode)
 check(polls >= 2, "the device was polled (%d polls)" % polls)
 bound = (polls + 1) * (RST_PER_S + 2)
 check(0 < got <= bound, "datagrams sent to the oversize peer: %d, at most %d (%d polls)"
       % (got, bound, polls))
 check("too large for one datagram" in out.stderr,
       "the poll's error names the oversized replies (%s)" % out.stderr.strip()[-300:])
-check("AddressSanitizer" not in out.stderr and "runtime error" not in out.stderr,
-      "no sanitizer report")
+no_sanitizer_report(out)
 
 # A body sent block-wise whose second block never comes: the point says how
 # much came and that the rest did not, not a made-up total.
-os.remove(count_file)
-peer = subprocess.Popen(["/usr/bin/python3", os.path.join(peers, "coap_storm.py"), "0",
-                         count_file, "block"], stdout=subprocess.PIPE, text=True)
-ready = peer.stdout.readline().split()
-check(len(ready) == 2 and ready[0] == "ready", "the block peer is ready")
-port = int(ready[1]) if len(ready) == 2 else 0
-with open(os.path.join(tmp, "cfg", "devices.d", "storm.yaml"), "w") as f:
-    f.write("""devices:
-  - id: blocky
-    transport: {type: coap, uri: "coap://127.0.0.1:%d"}
-    poll_interval: 1s
-    timeout: 300ms
-    retries: 1
-    points:
-      - {id: v, path: /v}
-""" % port)
-try:
-    out = subprocess.run([poll_tool, os.path.join(tmp, "cfg"), "2000"], capture_output=True,
-                         text=True, timeout=60)
-finally:
-    peer.terminate()
-    peer.wait(timeout=10)
+out, got, st, polls = run_peer("block", "block", "blocky", 2000, ["retries: 1"])
 check("incomplete block-wise body: the first 1024 bytes came, the rest did not" in out.stderr
       and "of 1025 bytes" not in out.stderr,
       "the stalled block-wise body is named as such (%s)" % out.stderr.strip()[-300:])
