@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "base/version.h"
 #include "base/rs_util.h"
 
 int cli_daemon_options(const char *prog, int argc, char **argv, struct cli_daemon *a,
@@ -22,6 +23,7 @@ int cli_daemon_options(const char *prog, int argc, char **argv, struct cli_daemo
       {"time-scale", required_argument, NULL, 't'},
       {"log-level", required_argument, NULL, 'l'},
       {"help", no_argument, NULL, 'h'},
+      {"version", no_argument, NULL, 'V'},
       {NULL, 0, NULL, 0},
   };
   int c;
@@ -43,6 +45,9 @@ int cli_daemon_options(const char *prog, int argc, char **argv, struct cli_daemo
       break;
     case 'h':
       usage(stdout);
+      return 0;
+    case 'V':
+      printf("%s %s\n", prog, rs_version());
       return 0;
     default:
       usage(stderr);

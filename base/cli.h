@@ -23,7 +23,8 @@ struct cli_daemon {
  * Parse the shared options of argv into *a (defaults set by the caller); prog
  * names the program in error sentences and usage(f) prints its usage line.
  * Returns -1 to go on (optind at the first operand), or the exit status:
- * 0 after --help (usage on stdout), 2 after a bad option (on stderr).
+ * 0 after --help (usage on stdout) or --version ("PROG VERSION" on stdout), 2
+ * after a bad option (on stderr).
  */
 int cli_daemon_options(const char *prog, int argc, char **argv, struct cli_daemon *a,
                        void (*usage)(FILE *f));

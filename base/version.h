@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #ifndef RS_VERSION_H
 #define RS_VERSION_H
-/* The version string compiled in from CMakeLists.txt ("0.1.0"). */
+/* The version string compiled in from CMakeLists.txt (project(restock VERSION ...)). */
 const char *rs_version(void);
 #endif

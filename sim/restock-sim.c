@@ -39,7 +39,8 @@ struct sim {
 
 static void usage(FILE *f)
 {
-  fputs("usage: restock-sim --config FILE [--time-scale N] [--check] [--log-level L]\n", f);
+  fputs("usage: restock-sim --config FILE [--time-scale N] [--check] [--log-level L]\n"
+        "       restock-sim --version\n", f);
 }
 
 /* Start every configured component; 0, or -1 after printing why. */

@@ -6,7 +6,8 @@
 # the code's layout, building) are named below and may stay out of the
 # package; the simulator's are in restock-sim's. Also: docs/README.md, the
 # index of docs/, lists every page there and no other; docs/HACKING.md's
-# table of the tests has a row for every tests/*.cmake fragment.
+# table of the tests has a row for every tests/*.cmake fragment; and the
+# version is the same in CMakeLists.txt, the changelog and the man pages.
 #   check_pkg_docs.sh SOURCE_DIR
 set -u
 SRC=$1
@@ -53,4 +54,21 @@ for f in "$SRC"/tests/*.cmake; do
   fi
 done
 [ "$fail" = 0 ] && echo "pkg_docs_links: docs/HACKING.md has a row for every test fragment"
+# One version everywhere: CMakeLists.txt's project(VERSION) (restockd
+# --version, the status API), the newest packaging/debian/changelog entry (the
+# package's version, so dpkg tells an upgrade from a downgrade) and the man
+# pages' headers.
+ver=$(sed -n 's/^project(restock VERSION \([0-9][0-9.]*\) .*/\1/p' "$SRC/CMakeLists.txt")
+chver=$(sed -n '1s/^restockd (\([^)]*\)).*/\1/p' "$SRC/packaging/debian/changelog")
+if [ -z "$ver" ] || [ "$ver" != "$chver" ]; then
+  echo "CMakeLists.txt says version '$ver', packaging/debian/changelog's newest entry '$chver' (add a changelog entry for a new version)"
+  fail=1
+fi
+for m in "$SRC"/packaging/man/*.[0-9]; do
+  if ! grep -q "^\.TH .* \"restock $ver\"" "$m"; then
+    echo "$(basename "$m"): its .TH line does not name \"restock $ver\""
+    fail=1
+  fi
+done
+[ "$fail" = 0 ] && echo "pkg_docs_links: version $ver in CMakeLists.txt, the changelog and the man pages"
 exit "$fail"

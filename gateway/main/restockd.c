@@ -17,7 +17,8 @@
 
 static void usage(FILE *f)
 {
-  fputs("usage: restockd [--config DIR] [--check] [--time-scale N] [--log-level L]\n", f);
+  fputs("usage: restockd [--config DIR] [--check] [--time-scale N] [--log-level L]\n"
+        "       restockd --version\n", f);
 }
 
 int main(int argc, char **argv)
