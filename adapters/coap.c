@@ -118,7 +118,10 @@ static _Thread_local struct coapa *tl_poll;
  * libcoap's own log lines, at debug (errors at info): restock logs what
  * matters itself. A refused send during a poll (the kernel's ICMP port
  * unreachable, one line per datagram while a server is down) is noted on
- * the device and said once in the poll's error instead.
+ * the device and said once in the poll's error instead. Datagrams libcoap
+ * discards (too large, malformed) are counted on the device, in a poll and
+ * between polls (coapa_on_readable: an observed point's), from the start of
+ * its last poll: past COAPA_RST_PER_S the session is ended (set_broken).
  */
 static void lib_log(coap_log_t level, const char *message)
 {
@@ -1107,13 +1110,17 @@ static int coapa_fd(const struct adapter *a)
 static enum rs_err coapa_on_readable(struct adapter *a, int64_t wall_ms, adapter_emit_fn emit,
                                      void *ectx)
 {
-  struct coapa *c = a->priv;
+  struct coapa *c = a->priv, *outer = tl_poll;
   if(!c || !c->ctx)
     return RS_OK;
   c->emit = emit;
   c->emit_ctx = ectx;
   c->wall_ms = wall_ms;
+  /* libcoap's lines name this device here too: datagrams it discards between polls
+     (an observed point's) count towards ending a ping-pong (lib_log) */
+  tl_poll = c;
   (void)coap_io_process(c->ctx, COAP_IO_NO_WAIT);
+  tl_poll = outer;
   c->emit = NULL;
   c->emit_ctx = NULL;
   if(c->broken)

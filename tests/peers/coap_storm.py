@@ -6,11 +6,15 @@ a client answers with a RST -- a ping-pong as fast as both sides go.
 MODE oversize: every datagram is answered with a 2.05 under its own token
 whose 3000-byte body is too large for libcoap in one datagram (no Block2):
 libcoap discards it and answers with a RST, which gets another one.
+MODE observe-oversize: a GET is answered (ACK to a CON) with a 2.05 and
+Observe under its token, "5"; half a second later, between polls, that
+observation gets a notification too large for one datagram, and every
+datagram after it (the client's RSTs) another: the ping-pong outside a poll.
 MODE block: every GET gets the first block (Block2 0, more to come, 1024
 bytes) of a body, also when it asks for the next block (a server that
 ignores Block2 in requests); anything else gets nothing.
 
-usage: /usr/bin/python3 coap_storm.py PORT COUNT_FILE [notify|oversize|block]
+usage: /usr/bin/python3 coap_storm.py PORT COUNT_FILE [notify|oversize|observe-oversize|block]
 PORT 0 takes a free port. Prints "ready PORT" once it listens; writes the number of datagrams received so
 far to COUNT_FILE every 100 ms (and at SIGTERM).
 """
@@ -45,6 +49,14 @@ def main():
         dump()
         os._exit(0)
 
+    obs = []  # observe-oversize: (the observer, its token)
+
+    def oversize_note():
+        mid[0] = (mid[0] + 1) & 0xFFFF
+        peer, tok = obs[0]
+        hdr = struct.pack(">BBH", 0x40 | 0x10 | len(tok), 0x45, mid[0])
+        s.sendto(hdr + tok + bytes([0x61, 9]) + b"\xff" + b"6" + b" " * 2999, peer)
+
     signal.signal(signal.SIGTERM, stop)
     threading.Thread(target=ticker, daemon=True).start()
     print("ready %d" % s.getsockname()[1], flush=True)
@@ -61,6 +73,18 @@ def main():
             if block:  # block 0 again, whatever block is asked for
                 hdr = struct.pack(">BBH", 0x40 | 0x10 | tkl, 0x45, mid[0])
                 s.sendto(hdr + data[4:4 + tkl] + block + b"\xff" + b"7" + b" " * 1023, peer)
+            continue
+        if mode == "observe-oversize":
+            tkl = data[0] & 0x0F if data else 0
+            if len(data) >= 4 + tkl and data[1] == 1 and not obs:
+                ack = (data[0] >> 4) & 3 == 0
+                hdr = struct.pack(">BBH", 0x40 | (0x20 if ack else 0x10) | tkl, 0x45,
+                                  struct.unpack(">H", data[2:4])[0] if ack else mid[0])
+                s.sendto(hdr + data[4:4 + tkl] + bytes([0x61, 1]) + b"\xff" + b"5", peer)
+                obs.append((peer, data[4:4 + tkl]))
+                threading.Timer(0.5, lambda: oversize_note()).start()
+            elif obs and (data[0] >> 4) & 3 == 3:
+                oversize_note()
             continue
         if mode == "oversize":
             tkl = data[0] & 0x0F if data else 0
