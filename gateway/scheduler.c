@@ -57,20 +57,31 @@ struct slot {
   struct bus *bus; /* NULL inline */
   int64_t next_due;
   size_t hpos; /* its place in the scheduler's due heap */
-  bool ready; /* in the scheduler's ready queue (out of the heap) */
   int64_t failures; /* consecutive */
+  int64_t last_success_ms;
+  int64_t rtt_ms;
+  uint64_t polls, n_failed, skipped;
+  /* failures by enum sched_err_kind since start: NULL until the first one
+     (SCHED_ERR_KINDS counters, 128 B, that a device answering at every poll
+     never needs: RSS, docs/BENCHMARKS.md "Session 9 (h14dev)") */
+  uint64_t *errors;
+  size_t reg_idx; /* the slot index its tag carries */
+  int reg_fd;     /* inline: the fd registered in the epoll set, or -1 */
+  bool ready; /* in the scheduler's ready queue (out of the heap) */
   bool down;
   bool warned; /* "no answer" logged for the current failure streak */
   bool answered;
   bool busy; /* a poll job is outstanding */
-  int64_t last_success_ms;
-  int64_t rtt_ms;
-  uint64_t polls, n_failed, skipped;
-  uint64_t errors[SCHED_ERR_KINDS];
-  int reg_fd;     /* inline: the fd registered in the epoll set, or -1 */
-  size_t reg_idx; /* the slot index its tag carries */
   bool fd_dirty;  /* the adapter ran since the last sync: its fd may have changed */
 };
+
+/* Count one failure of kind k on sl (its counters allocated on the first). */
+static void count_err(struct slot *sl, unsigned k)
+{
+  if(!sl->errors)
+    sl->errors = rs_xcalloc(SCHED_ERR_KINDS, sizeof(*sl->errors));
+  sl->errors[k]++;
+}
 
 struct scheduler {
   const struct cfg *cfg; /* the current config: new instances hold it (cfg_device_hold) */
@@ -350,6 +361,7 @@ static void slot_free(struct scheduler *s, struct slot *sl)
 {
   slot_release(s, sl);
   FREE_NULL(sl->id);
+  FREE_NULL(sl->errors);
 }
 
 struct scheduler *scheduler_new(const struct cfg *cfg, adapter_lookup_fn lookup, void *lookup_ctx,
@@ -527,13 +539,13 @@ static void count_emit(void *ctx, const struct reading *r)
     w->saw_io = true;
     break;
   case READING_ERR_MALFORMED:
-    w->sl->errors[SCHED_ERR_MALFORMED]++;
+    count_err(w->sl, SCHED_ERR_MALFORMED);
     break;
   case READING_ERR_EXCEPTION:
     if(r->code >= 1 && r->code <= SCHED_ERR_KINDS - 1 - SCHED_ERR_EXCEPTION)
-      w->sl->errors[SCHED_ERR_EXCEPTION + (unsigned)r->code]++;
+      count_err(w->sl, SCHED_ERR_EXCEPTION + (unsigned)r->code);
     else
-      w->sl->errors[SCHED_ERR_EXCEPTION]++;
+      count_err(w->sl, SCHED_ERR_EXCEPTION);
     break;
   }
   {
@@ -650,19 +662,19 @@ static void finish_poll(struct slot *sl, enum rs_err rc, const char *err, int64_
     if(!w->n)
       emit_failures(sl, wall, why, w);
     if(rc == RS_ERR_TIMEOUT)
-      sl->errors[SCHED_ERR_TIMEOUT]++;
+      count_err(sl, SCHED_ERR_TIMEOUT);
     else if(rc == RS_ERR_IO)
-      sl->errors[SCHED_ERR_IO]++;
+      count_err(sl, SCHED_ERR_IO);
     else if(rc == RS_ERR_PROTOCOL)
-      sl->errors[SCHED_ERR_MALFORMED]++;
+      count_err(sl, SCHED_ERR_MALFORMED);
     else
-      sl->errors[SCHED_ERR_UNAVAILABLE]++;
+      count_err(sl, SCHED_ERR_UNAVAILABLE);
   }
   else {
     if(w->saw_timeout)
-      sl->errors[SCHED_ERR_TIMEOUT]++;
+      count_err(sl, SCHED_ERR_TIMEOUT);
     if(w->saw_io)
-      sl->errors[SCHED_ERR_IO]++;
+      count_err(sl, SCHED_ERR_IO);
   }
 
   if(!rc) {
@@ -1098,7 +1110,10 @@ void scheduler_device_status(const struct scheduler *s, size_t i, struct sched_d
   out->polls = sl->polls;
   out->failures = sl->n_failed;
   out->next_due_ms = sl->next_due;
-  memcpy(out->errors, sl->errors, sizeof(out->errors));
+  if(sl->errors)
+    memcpy(out->errors, sl->errors, sizeof(out->errors));
+  else
+    memset(out->errors, 0, sizeof(out->errors));
   out->skipped = sl->skipped;
   out->busy = sl->busy;
 }
