@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "adapters/modbus_plan.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,7 @@ static bool table_is_bits(enum cfg_regtable t)
 
 /* A point to place, with what the sort needs. */
 struct entry {
-  size_t point;
+  uint32_t point;
   enum cfg_regtable table;
   uint32_t address;
   uint32_t width;
@@ -115,7 +116,9 @@ int mbplan_build_points(const struct cfg_point *points, size_t n, const struct m
     char why[96];
 
     why[0] = '\0';
-    if(bits && pt->type != CFG_VT_BOOL)
+    if(i > UINT32_MAX) /* struct mbplan_item's index; no config comes near */
+      snprintf(why, sizeof(why), "more than %" PRIu32 " points on one device", UINT32_MAX);
+    else if(bits && pt->type != CFG_VT_BOOL)
       snprintf(why, sizeof(why), "%s points must be bool, not %s", table_name(pt->table),
                type_name(pt->type));
     else if(width > limit)
@@ -131,7 +134,7 @@ int mbplan_build_points(const struct cfg_point *points, size_t n, const struct m
       rc = -1;
       continue;
     }
-    ents[n_ents].point = i;
+    ents[n_ents].point = (uint32_t)i;
     ents[n_ents].table = pt->table;
     ents[n_ents].address = pt->address;
     ents[n_ents].width = width;

@@ -47,7 +47,8 @@
 
 /* One point inside a request. */
 struct mbplan_item {
-  size_t point;    /* index into the points array that was planned */
+  uint32_t point;  /* index into the points array that was planned (not size_t: 8 B an
+                      item less, RSS, docs/BENCHMARKS.md "Session 9 (h14dev)") */
   uint16_t offset; /* registers (or bits) from the request's start */
   uint16_t width;  /* registers (or bits) the point covers */
 };
