@@ -40,17 +40,17 @@
  */
 struct devinst {
   struct bus_inst *bi;
-  /* event-loop polls (adapter_start() on s->loop; main thread only) */
-  bool async;
   struct scheduler *s;
   size_t hint; /* its slot's index */
   int64_t poll_due, poll_wall, poll_t0;
   size_t n_emit, n_answered;
+  /* event-loop polls (adapter_start() on s->loop; main thread only) */
+  bool async;
   bool saw_timeout, saw_io;
 };
 
 struct slot {
-  char *id;
+  const char *id; /* dev->id: the config outlives the slot as dev does (no copy: RSS) */
   uint64_t uid;
   const struct cfg_device *dev; /* the current config (main thread) */
   struct devinst *di;
@@ -328,7 +328,7 @@ static void slot_init(struct scheduler *s, struct slot *sl, const struct cfg_dev
                       int64_t now_mono)
 {
   memset(sl, 0, sizeof(*sl));
-  sl->id = rs_xstrdup(dev->id);
+  sl->id = dev->id;
   sl->uid = ++s->next_uid;
   sl->dev = dev;
   sl->di = inst_new(s, dev, sl->uid);
@@ -360,7 +360,6 @@ static void slot_release(struct scheduler *s, struct slot *sl)
 static void slot_free(struct scheduler *s, struct slot *sl)
 {
   slot_release(s, sl);
-  FREE_NULL(sl->id);
   FREE_NULL(sl->errors);
 }
 
@@ -465,6 +464,7 @@ void scheduler_set_config(struct scheduler *s, const struct cfg *cfg, int64_t no
     memset(old, 0, sizeof(*old)); /* moved: the old slot owns nothing now */
     old->reg_fd = -1;
     ns[i].dev = dev;
+    ns[i].id = dev->id;
     ns[i].fd_dirty = true;
     if(ns[i].bus) {
       bus_submit_reconf(ns[i].bus, ns[i].di->bi, cfg_device_hold_new(cfg, dev));
