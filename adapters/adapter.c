@@ -41,7 +41,9 @@ int adapter_bus_key(const struct cfg_device *d, char *buf, size_t size)
   case CFG_TR_MODBUS_TCP:
     return rs_snprintf(buf, size, "modbus-tcp %s:%u", d->host ? d->host : "", (unsigned)d->port);
   case CFG_TR_MODBUS_RTU:
-    return rs_snprintf(buf, size, "modbus-rtu %s", d->serial ? d->serial : "");
+    /* the resolved port: /dev/ttyUSB0 and a /dev/serial/by-id link to it are one bus */
+    return rs_snprintf(buf, size, "modbus-rtu %s",
+                       d->serial_port ? d->serial_port : d->serial ? d->serial : "");
   case CFG_TR_COAP:
     break;
   }

@@ -180,7 +180,8 @@ const struct adapter_ops *adapter_default_lookup(void *ctx, enum cfg_transport t
 /*
  * The bus a device is on, as a key: devices with equal keys share one
  * connection and one worker thread. "modbus-tcp HOST:PORT", "modbus-rtu
- * SERIAL", "coap DEVICE-ID" (every CoAP device is its own bus). Returns 0,
+ * PORT" (PORT: the serial path resolved at load, cfg_device.serial_port, so
+ * two spellings of one port are one bus), "coap DEVICE-ID" (every CoAP device is its own bus). Returns 0,
  * or -1 when buf is too small (buf then holds a terminated prefix).
  */
 int adapter_bus_key(const struct cfg_device *d, char *buf, size_t size);

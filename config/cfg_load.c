@@ -1930,6 +1930,21 @@ static void convert_money(struct ld *ld, struct cfg_money *m, const char *path)
   }
 }
 
+/*
+ * For a message about devices d and o on one serial port: "" when both name it
+ * alike, else " (written 'O' there; both are REAL)". Writes into buf (size bytes;
+ * a long path is cut, the message stays readable) and returns buf.
+ */
+static const char *same_port_note(char *buf, size_t size, const struct cfg_device *d,
+                                  const struct cfg_device *o)
+{
+  buf[0] = '\0';
+  if(strcmp(d->serial, o->serial))
+    (void)rs_snprintf(buf, size, " (written '%s' there; both are %s)", o->serial,
+                      d->serial_port); /* truncated: still a terminated note */
+  return buf;
+}
+
 static void phase_two(struct ld *ld)
 {
   struct cfg *cfg = ld->cfg;
@@ -1963,11 +1978,24 @@ static void phase_two(struct ld *ld)
     errp(ld, false, &ld->mail_pos, "mail",
          "needs http.public_url (the base of the approval links in mails)");
 
+  /* a serial port is told by its resolved path: /dev/ttyUSB0 and a /dev/serial/by-id link
+     to it are one port (one bus, one set of settings); a path that does not resolve (the
+     adapter not plugged in yet) is compared as written */
+  for(i = 0; i < ld->ndev; i++) {
+    struct cfg_device *d = &ld->devs[i];
+    char *real;
+    if(d->transport != CFG_TR_MODBUS_RTU || !d->serial)
+      continue;
+    real = realpath(d->serial, NULL);
+    d->serial_port = real && strcmp(real, d->serial) ? rs_arena_strdup(ld->A, real) : d->serial;
+    free(real);
+  }
+
   /* devices: unique ids, distinct bus addresses, consistent serial settings */
   for(i = 0; i < ld->ndev; i++) {
     struct cfg_device *d = &ld->devs[i];
     struct devx *x = &ld->devx[i];
-    char ip[64];
+    char ip[64], note[512];
     for(j = 0; j < i; j++) {
       if(!strcmp(d->id, ld->devs[j].id)) {
         snprintf(ip, sizeof(ip), "%s.id", x->path);
@@ -1991,13 +2019,13 @@ static void phase_two(struct ld *ld)
              ld->devx[j].bus_pos.col);
         break;
       }
-      if(d->transport == CFG_TR_MODBUS_RTU && o->serial && d->serial &&
-         !strcmp(o->serial, d->serial) && o->unit_id == d->unit_id) {
+      if(d->transport == CFG_TR_MODBUS_RTU && o->serial_port && d->serial_port &&
+         !strcmp(o->serial_port, d->serial_port) && o->unit_id == d->unit_id) {
         errp(ld, false, &x->bus_pos, x->bus_path,
-             "device '%s' has the same serial port and unit id as device '%s' (first defined "
+             "device '%s' has the same serial port%s and unit id as device '%s' (first defined "
              "at %s:%d:%d)",
-             d->id, o->id, ld->devx[j].bus_pos.file, ld->devx[j].bus_pos.line,
-             ld->devx[j].bus_pos.col);
+             d->id, same_port_note(note, sizeof(note), d, o), o->id, ld->devx[j].bus_pos.file,
+             ld->devx[j].bus_pos.line, ld->devx[j].bus_pos.col);
         break;
       }
     }
@@ -2005,22 +2033,23 @@ static void phase_two(struct ld *ld)
     for(j = 0; j < i && d->transport == CFG_TR_MODBUS_RTU; j++) {
       struct cfg_device *o = &ld->devs[j];
       if(!ld->devx[j].transport_ok || o->transport != d->transport || !ld->devx[j].bus_pos.line ||
-         strcmp(o->serial, d->serial))
+         !o->serial_port || !d->serial_port || strcmp(o->serial_port, d->serial_port))
         continue;
+      (void)same_port_note(note, sizeof(note), d, o);
       if(o->baud == d->baud && o->parity == d->parity && o->data_bits == d->data_bits &&
          o->stop_bits == d->stop_bits && o->rs485 != d->rs485)
         errp(ld, false, &x->bus_pos, x->bus_path,
-             "serial port '%s' is shared with device '%s' (%s:%d:%d) with another rs485 "
+             "serial port '%s'%s is shared with device '%s' (%s:%d:%d) with another rs485 "
              "setting: %s here, %s there (expected the same rs485 on one port)",
-             d->serial, o->id, ld->devx[j].bus_pos.file, ld->devx[j].bus_pos.line,
+             d->serial, note, o->id, ld->devx[j].bus_pos.file, ld->devx[j].bus_pos.line,
              ld->devx[j].bus_pos.col, d->rs485 ? "true" : "false", o->rs485 ? "true" : "false");
       else if(o->baud != d->baud || o->parity != d->parity || o->data_bits != d->data_bits ||
          o->stop_bits != d->stop_bits)
         errp(ld, false, &x->bus_pos, x->bus_path,
-             "serial port '%s' is shared with device '%s' (%s:%d:%d) with other settings: "
+             "serial port '%s'%s is shared with device '%s' (%s:%d:%d) with other settings: "
              "%lld %c%d%d here, %lld %c%d%d there (expected the same baud, parity, data_bits "
              "and stop_bits)",
-             d->serial, o->id, ld->devx[j].bus_pos.file, ld->devx[j].bus_pos.line,
+             d->serial, note, o->id, ld->devx[j].bus_pos.file, ld->devx[j].bus_pos.line,
              ld->devx[j].bus_pos.col, (long long)d->baud, d->parity, d->data_bits, d->stop_bits,
              (long long)o->baud, o->parity, o->data_bits, o->stop_bits);
       break;

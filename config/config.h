@@ -144,7 +144,11 @@ struct cfg_device {
   const char *host;
   uint16_t port;            /* default 502 */
   /* modbus-rtu */
-  const char *serial;
+  const char *serial;       /* as written (messages, status) */
+  /* the port serial names, symlinks resolved (realpath() at load; serial itself when it
+     cannot be resolved, e.g. not plugged in yet; NULL only in a config not made by the
+     loader): what tells two devices on one port (bus key, shared-port checks) */
+  const char *serial_port;
   int64_t baud;             /* default 19200 */
   char parity;              /* 'N' 'E' 'O', default 'E' */
   int data_bits;            /* default 8 */

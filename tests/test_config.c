@@ -909,6 +909,60 @@ static void test_rtu_baud(void **state)
 }
 
 /*
+ * Two spellings of one serial port (the port and a symlink to it, as
+ * /dev/ttyUSB0 and a /dev/serial/by-id link) are one port: a baud mismatch
+ * between them is an error at the second's position naming both spellings,
+ * the same unit id twice is an error, and alike settings load with one
+ * resolved serial_port (adapter_bus_key()'s) and the spellings kept as written.
+ */
+static void test_rtu_port_spellings(void **state)
+{
+  static const char dev[] = "devices:\n"
+                            "  - id: a\n"
+                            "    transport: {type: modbus-rtu, serial: %s, baud: 9600}\n"
+                            "    points: [{id: lvl, register: holding, address: 0}]\n"
+                            "  - id: b\n"
+                            "    transport: {type: modbus-rtu, serial: %s, baud: %s, unit_id: %s}\n"
+                            "    points: [{id: lvl, register: holding, address: 0}]\n";
+  char tmpl[] = "/tmp/restock-cfgport-XXXXXX", port[128], link[128], yaml[1024];
+  char *dir = mkdtemp(tmpl);
+  struct cfg_diags diags = {0};
+  struct cfg *cfg = NULL;
+  (void)state;
+  assert_non_null(dir);
+  assert_int_equal(rs_snprintf(port, sizeof(port), "%s/ttyUSB0", dir), 0);
+  assert_int_equal(rs_snprintf(link, sizeof(link), "%s/by-id-link", dir), 0);
+  put(port, "", 0, 0600);
+  assert_int_equal(symlink(port, link), 0);
+
+  assert_int_equal(rs_snprintf(yaml, sizeof(yaml), dev, port, link, "19200", "2"), 0);
+  assert_int_equal(load_bufs("gateway: {id: gw}\n", "devices.d/d.yaml", yaml, &diags, &cfg), 1);
+  assert_null(cfg);
+  assert_int_equal(diags.n, 1);
+  assert_non_null(strstr(diags.v[0].text, "devices.d/d.yaml:6:"));
+  assert_non_null(strstr(diags.v[0].text, "with other settings: 19200 E81 here, 9600 E81 there"));
+  assert_non_null(strstr(diags.v[0].text, link));
+  assert_non_null(strstr(diags.v[0].text, "is shared with device 'a' (devices.d/d.yaml:3:"));
+  cfg_diags_free(&diags);
+
+  assert_int_equal(rs_snprintf(yaml, sizeof(yaml), dev, port, link, "9600", "1"), 0);
+  assert_int_equal(load_bufs("gateway: {id: gw}\n", "devices.d/d.yaml", yaml, &diags, &cfg), 1);
+  assert_int_equal(diags.n, 1);
+  assert_non_null(strstr(diags.v[0].text, "has the same serial port"));
+  cfg_diags_free(&diags);
+
+  assert_int_equal(rs_snprintf(yaml, sizeof(yaml), dev, port, link, "9600", "2"), 0);
+  assert_int_equal(load_bufs("gateway: {id: gw}\n", "devices.d/d.yaml", yaml, &diags, &cfg), 0);
+  assert_string_equal(cfg->devices[1].serial, link);
+  assert_non_null(cfg->devices[0].serial_port);
+  assert_string_equal(cfg->devices[0].serial_port, cfg->devices[1].serial_port);
+  cfg_free(cfg);
+  cfg = NULL;
+  cfg_diags_free(&diags);
+  rm_tree(dir);
+}
+
+/*
  * A --config naming a directory that does not exist (or a file) says so by
  * name, not only "restock.yaml: cannot read"; a directory without
  * restock.yaml keeps the plain sentence.
@@ -1234,6 +1288,7 @@ int main(void)
     cmocka_unit_test(test_diags_in_file_order),
     cmocka_unit_test(test_stockout_risk),
     cmocka_unit_test(test_rtu_baud),
+    cmocka_unit_test(test_rtu_port_spellings),
     cmocka_unit_test(test_config_dir_missing),
     cmocka_unit_test(test_calendar),
     cmocka_unit_test(test_continuous_polling),

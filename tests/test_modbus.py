@@ -12,6 +12,9 @@ CASE is one of:
   rtu           socat pty pair, our libmodbus RTU server answering units 1
                 and 2 on one port, two devices sharing the port (rs485 on:
                 fails on a pty, must be non-fatal)
+  rtu_spellings two devices on one port under two names (the pty and a symlink to it, as
+                /dev/ttyUSB0 and a /dev/serial/by-id link): one bus, both read (each
+                spelling its own bus took the port's lock from the other)
   rtu_late      a slave slower than the timeout (socat pty pair): its late reply is never
                 taken as the answer to the next request (RTU has no transaction id: point
                 b read as point a's value); the error names the late reply
@@ -409,6 +412,37 @@ def case_rtu(args):
     check(valve and valve[0]["value"] == 1.0, "pump-1 coil 4 = (4+1)%2 = 1")
     check(stderr.count("RS485 mode") == 1,
           "RS485 failure on the pty logged once per port (%d)" % stderr.count("RS485 mode"))
+
+
+def case_rtu_spellings(args):
+    a, b = socat_pair(args)
+    start([args.server, "--rtu", a, "--units", "1,2"])
+    # a second name for the same port, as /dev/serial/by-id/... is for /dev/ttyUSB0
+    alias = os.path.join(args.tmp, "by-id-link")
+    os.symlink(os.path.realpath(b), alias)
+    cfg = write_config(args, "rtu_spellings", """  - id: pump-1
+    transport: {type: modbus-rtu, serial: %s, baud: 19200, parity: N, unit_id: 1}
+    poll_interval: 200ms
+    timeout: 500ms
+    points:
+      - {id: level, register: holding, address: 10, type: uint16}
+  - id: pump-2
+    transport: {type: modbus-rtu, serial: %s, baud: 19200, parity: N, unit_id: 2}
+    poll_interval: 200ms
+    timeout: 500ms
+    points:
+      - {id: level, register: holding, address: 10, type: uint16}
+""" % (b, alias))
+    readings, status, _ = poll_until(
+        args, cfg, lambda o: o.good.get("pump-1", 0) >= 4 and o.good.get("pump-2", 0) >= 4,
+        "4 good readings of each device, one per spelling of the port", guard_s=20)
+    for dev, level in (("pump-1", 1010), ("pump-2", 2010)):
+        good = [r for r in readings if r["device"] == dev and r["error"] == "ok"]
+        check(len(good) >= 4 and all(r["value"] == level for r in good),
+              "%s: %d good level readings, all %d" % (dev, len(good), level))
+    err = poll_stderr(args)
+    check("in use by another process" not in err,
+          "no device refused its port by the other spelling (%r)" % err[-300:])
 
 
 RTU_LATE = """  - id: slow
