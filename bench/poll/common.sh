@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
-# What bench/poll's scripts (run.sh, ratio.sh, flat.sh, prof.sh, flash.sh, rss.sh, peak.sh) share; sourced, not run.
+# What bench/poll's scripts (run.sh, ratio.sh, flat.sh, prof.sh, flash.sh, rss.sh, peak.sh, inuse.sh) share; sourced, not run.
 #   bench_mem_init NAME BUILD_DIR [DEVICES] [WAIT_S]
-#                          rss.sh's and peak.sh's arguments: BUILD, N (500),
+#                          rss.sh's, peak.sh's and inuse.sh's arguments: BUILD, N (500),
 #                          WAIT (15); bench_init /tmp/restock-bench-NAME-XXXXXX
 #   bench_mem_plant DIR    bench_server $N and bench_config DIR: every device
 #                          polled every second, levels over the register's range
