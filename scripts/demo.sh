@@ -177,9 +177,12 @@ PY
     fi
   done
   # the plant: stockouts start and end (restock-sim's log)
-  n=$(grep -cE "no spare is on the shelf|a spare arrived after" "$demo/sim.log" 2>/dev/null || true)
+  # (each log read once: a line written between a count and a second read was
+  # printed twice)
+  lines=$(grep -E "no spare is on the shelf|a spare arrived after" "$demo/sim.log" 2>/dev/null || true)
+  n=$(printf '%s' "$lines" | grep -c '' || true)
   if [ "${n:-0}" -gt "${stockout_lines:-0}" ]; then
-    grep -E "no spare is on the shelf|a spare arrived after" "$demo/sim.log" |
+    printf '%s\n' "$lines" |
       tail -n +"$(( ${stockout_lines:-0} + 1 ))" |
       sed -e 's/^<[0-9]>sim: //' -e "s/^/$(date +%T)  STOCKOUT: /" -e 's/STOCKOUT: \(.*spare arrived\)/back in stock: \1/'
     stockout_lines=$n
@@ -191,9 +194,10 @@ PY
     plant_summary
     last_summary=$now
   fi
-  n=$(grep -c "replacement detected" "$demo/restockd.log" 2>/dev/null || true)
+  lines=$(grep "replacement detected" "$demo/restockd.log" 2>/dev/null || true)
+  n=$(printf '%s' "$lines" | grep -c '' || true)
   if [ "${n:-0}" -gt "${replacements:-0}" ]; then
-    grep "replacement detected" "$demo/restockd.log" | tail -n +"$(( ${replacements:-0} + 1 ))" |
+    printf '%s\n' "$lines" | tail -n +"$(( ${replacements:-0} + 1 ))" |
       sed -e 's/^<[0-9]>//' -e "s/^/$(date +%T)  /"
     replacements=$n
   fi
