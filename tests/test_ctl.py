@@ -181,7 +181,10 @@ check(set(man.get("OPTIONS", [])) == usage_opts,
       % (sorted(man.get("OPTIONS", [])), sorted(usage_opts)))
 # restockd(8)'s OPTIONS are those of `restockd --help`
 p = subprocess.run([restockd, "--help"], capture_output=True, text=True, timeout=60)
-d_opts = set(re.findall(r"\[(--[a-z-]+)", p.stdout + p.stderr)) | {"--help"}
+# the options in brackets, and those of a usage line of their own ("restockd --version")
+d_opts = (set(re.findall(r"\[(--[a-z-]+)", p.stdout + p.stderr))
+          | set(re.findall(r"^\s*(?:usage: )?restockd (--[a-z-]+)$", p.stdout + p.stderr, re.M))
+          | {"--help"})
 d_man = man_entries(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "packaging",
                                  "man", "restockd.8"))
 check(p.returncode == 0 and set(d_man.get("OPTIONS", [])) == d_opts,
