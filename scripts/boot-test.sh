@@ -24,13 +24,7 @@ root_debootstrap "$root" --include=systemd,systemd-sysv,dbus,procps
 cp "${debs[@]}" "$root/tmp/"
 
 echo "== install the package (chroot, private mount namespace)"
-unshare --mount --fork bash -euo pipefail -c '
-  . "$1"
-  root=$2
-  root_mounts "$root"
-  root_chroot "$root" sh -c \
-    "apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends /tmp/restockd_*.deb" \
-    >"$root/tmp/install.log" 2>&1 || { tail -n 30 "$root/tmp/install.log"; exit 1; }' _ "$root_common" "$root"
+root_apt_install "$root" '/tmp/restockd_*.deb'
 
 # A oneshot unit in the container does the checks, writes /boot-test.txt and
 # powers the container off.
@@ -68,31 +62,11 @@ journalctl -u restockd -o short-iso --no-pager >>$out 2>&1
 echo "fails=$fails" >>$out
 systemctl poweroff
 CHECK
-chmod 0755 "$root/usr/local/sbin/boot-check"
-cat >"$root/etc/systemd/system/boot-check.service" <<'UNIT'
-[Unit]
-Description=restock boot-test checks
-After=restockd.service
-[Service]
-Type=oneshot
-ExecStart=/usr/local/sbin/boot-check
-[Install]
-WantedBy=multi-user.target
-UNIT
-ln -sf /etc/systemd/system/boot-check.service "$root/etc/systemd/system/multi-user.target.wants/boot-check.service"
+root_check_unit "$root" boot-check restockd.service
 
 echo "== boot with systemd-nspawn (private network)"
-tb=$(date +%s)
-timeout 180 systemd-nspawn -q -D "$root" --boot --private-network --register=no --keep-unit \
-  --console=pipe >"$work/boot.log" 2>&1 </dev/null || true
-echo "boot + checks: $(($(date +%s) - tb)) s"
-if [ ! -f "$root/boot-test.txt" ]; then
-  tail -n 40 "$work/boot.log"
-  echo "boot-test: the checks did not run" >&2
-  exit 1
-fi
+root_boot "$root" 180 boot-test.txt
 cat "$root/boot-test.txt"
-fails=$(sed -n 's/^fails=//p' "$root/boot-test.txt")
-[ "$fails" = 0 ] && rc=0 || rc=1
+root_fails "$root/boot-test.txt" && rc=0 || rc=1
 root_verdict "$rc"
 exit "$rc"

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-# What the root-only scripts share (boot-test.sh, install-test.sh,
-# cross-build.sh): a throwaway Debian 12 root in a temp dir, made by
+# What the root-only scripts share (boot-test.sh, upgrade-test.sh,
+# install-test.sh, cross-build.sh): a throwaway Debian 12 root in a temp dir, made by
 # debootstrap from the mirror apt uses, entered in a private mount
 # namespace, removed on exit. Sourced, never run:
 #
@@ -11,6 +11,12 @@
 #   root_workdir                   $work (KEEP=1 keeps it), $t0; cleanup on exit
 #   root_debootstrap DIR [OPT...]  bookworm minbase into DIR (DEBOOTSTRAP_CACHE), $t1
 #   ... unshare --mount --fork bash -c '. "$common"; root_mounts "$root" ...' ...
+#   root_apt_install ROOT DEB...   apt-get install DEBs (paths inside ROOT) in a chroot
+#   root_check_unit ROOT NAME AFTER  a oneshot NAME.service running /usr/local/sbin/NAME
+#                                  at boot, after the units AFTER
+#   root_boot ROOT SECS RESULT     boot ROOT with systemd (nspawn, private network) for
+#                                  at most SECS; exit 1 unless the checks wrote ROOT/RESULT
+#   root_fails RESULT              0 when RESULT's "fails=" line says 0, else 1
 #   root_verdict RC [TEXT]         "NAME: OK|FAILED in N s [TEXT]"
 #
 # Inside the namespace (source this file there too: $root_common is its path):
@@ -102,6 +108,63 @@ root_chroot() {
   shift
   chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C.UTF-8 HOME=/root \
     DEBIAN_FRONTEND=noninteractive "$@"
+}
+
+# apt-get install DEB... (paths inside ROOT) in a chroot, in a private mount
+# namespace; the install log's tail on failure, then exit 1.
+root_apt_install() {
+  local root=$1
+  shift
+  unshare --mount --fork bash -euo pipefail -c '
+    . "$1"
+    root=$2
+    shift 2
+    root_mounts "$root"
+    root_chroot "$root" sh -c \
+      "apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends $*" \
+      >"$root/tmp/install.log" 2>&1 || { tail -n 30 "$root/tmp/install.log"; exit 1; }' \
+    _ "$root_common" "$root" "$@"
+}
+
+# A oneshot unit NAME.service in ROOT, wanted by multi-user.target after the
+# units AFTER, that runs the check script /usr/local/sbin/NAME (written by the
+# caller: it writes its result file and powers the container off).
+root_check_unit() {
+  local root=$1 name=$2 after=$3
+  chmod 0755 "$root/usr/local/sbin/$name"
+  cat >"$root/etc/systemd/system/$name.service" <<UNIT
+[Unit]
+Description=restock $name
+After=$after
+[Service]
+Type=oneshot
+ExecStart=/usr/local/sbin/$name
+[Install]
+WantedBy=multi-user.target
+UNIT
+  ln -sf "/etc/systemd/system/$name.service" \
+    "$root/etc/systemd/system/multi-user.target.wants/$name.service"
+}
+
+# Boot ROOT with systemd as PID 1 (systemd-nspawn, private network) for at
+# most SECS seconds; the console goes to $work/boot.log. Exit 1 with its tail
+# when the checks did not write ROOT/RESULT.
+root_boot() {
+  local root=$1 secs=$2 result=$3 tb
+  tb=$(date +%s)
+  timeout "$secs" systemd-nspawn -q -D "$root" --boot --private-network --register=no \
+    --keep-unit --console=pipe >"$work/boot.log" 2>&1 </dev/null || true
+  echo "boot + checks: $(($(date +%s) - tb)) s"
+  if [ ! -f "$root/$result" ]; then
+    tail -n 40 "$work/boot.log"
+    echo "$root_prog: the checks did not run" >&2
+    exit 1
+  fi
+}
+
+# 0 when the result file's "fails=N" line says 0, 1 otherwise.
+root_fails() {
+  [ "$(sed -n 's/^fails=//p' "$1")" = 0 ]
 }
 
 # The last line: "NAME: OK in N s" (RC 0) or FAILED, and TEXT.

@@ -40,13 +40,7 @@ cp "${old_debs[@]}" "$root/root/old/"
 cp "$new_deb" "$root/root/new/"
 
 echo "== install the old packages (chroot, private mount namespace)"
-unshare --mount --fork bash -euo pipefail -c '
-  . "$1"
-  root=$2
-  root_mounts "$root"
-  root_chroot "$root" sh -c \
-    "apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends /root/old/*.deb" \
-    >"$root/tmp/install.log" 2>&1 || { tail -n 30 "$root/tmp/install.log"; exit 1; }' _ "$root_common" "$root"
+root_apt_install "$root" '/root/old/*.deb'
 
 # the demo plant as the gateway's configuration (restock.yaml: a conffile, now edited)
 cp config/demo/restock/restock.yaml "$root/etc/restock/restock.yaml"
@@ -129,33 +123,12 @@ journalctl -u restockd -p warning --after-cursor "$cursor" -o cat | grep -v 'TIM
 echo "fails=$fails" >>$out
 systemctl poweroff
 CHECK
-chmod 0755 "$root/usr/local/sbin/upgrade-check"
 cp "$root/etc/restock/restock.yaml" "$root/root/restock.yaml.edited"
-cat >"$root/etc/systemd/system/upgrade-check.service" <<'UNIT'
-[Unit]
-Description=restock upgrade-test checks
-After=restockd.service restock-sim.service
-[Service]
-Type=oneshot
-ExecStart=/usr/local/sbin/upgrade-check
-[Install]
-WantedBy=multi-user.target
-UNIT
-ln -sf /etc/systemd/system/upgrade-check.service \
-  "$root/etc/systemd/system/multi-user.target.wants/upgrade-check.service"
+root_check_unit "$root" upgrade-check "restockd.service restock-sim.service"
 
 echo "== boot with systemd-nspawn (private network): old package, demo plant, upgrade"
-tb=$(date +%s)
-timeout 600 systemd-nspawn -q -D "$root" --boot --private-network --register=no --keep-unit \
-  --console=pipe >"$work/boot.log" 2>&1 </dev/null || true
-echo "boot + upgrade + checks: $(($(date +%s) - tb)) s"
-if [ ! -f "$root/upgrade-test.txt" ]; then
-  tail -n 40 "$work/boot.log"
-  echo "upgrade-test: the checks did not run" >&2
-  exit 1
-fi
+root_boot "$root" 600 upgrade-test.txt
 grep -v '^Selecting\|^(Reading\|^Preparing\|^Unpacking\|^Setting up\|^Processing' "$root/upgrade-test.txt"
-fails=$(sed -n 's/^fails=//p' "$root/upgrade-test.txt")
-[ "$fails" = 0 ] && rc=0 || rc=1
+root_fails "$root/upgrade-test.txt" && rc=0 || rc=1
 root_verdict "$rc"
 exit "$rc"
