@@ -58,11 +58,10 @@ if [ "${KEEP:-0}" != 1 ]; then
   trap 'rm -rf "$scratch"' EXIT
 fi
 # The version is CMakeLists.txt's project(VERSION); packaging/debian/changelog's
-# newest entry must name the same one (tests/check_pkg_docs.sh checks it too).
-version=$(sed -n 's/^project(restock VERSION \([0-9][0-9.]*\) .*/\1/p' "$root/CMakeLists.txt")
-chver=$(sed -n '1s/^restockd (\([^)]*\)).*/\1/p' "$root/packaging/debian/changelog")
-if [ -z "$version" ] || [ "$version" != "$chver" ]; then
-  echo "build-deb: CMakeLists.txt says version '$version' but packaging/debian/changelog's newest entry is '$chver': add a changelog entry for the new version" >&2
+# newest entry must name the same one (scripts/version.sh reads and checks both,
+# for tests/check_pkg_docs.sh too).
+if ! version=$(sh "$root/scripts/version.sh" "$root"); then
+  echo "build-deb: no package of an unclear version (see above)" >&2
   exit 1
 fi
 src=$scratch/restockd-$version

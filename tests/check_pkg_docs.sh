@@ -58,12 +58,8 @@ done
 # --version, the status API), the newest packaging/debian/changelog entry (the
 # package's version, so dpkg tells an upgrade from a downgrade) and the man
 # pages' headers.
-ver=$(sed -n 's/^project(restock VERSION \([0-9][0-9.]*\) .*/\1/p' "$SRC/CMakeLists.txt")
-chver=$(sed -n '1s/^restockd (\([^)]*\)).*/\1/p' "$SRC/packaging/debian/changelog")
-if [ -z "$ver" ] || [ "$ver" != "$chver" ]; then
-  echo "CMakeLists.txt says version '$ver', packaging/debian/changelog's newest entry '$chver' (add a changelog entry for a new version)"
-  fail=1
-fi
+# scripts/version.sh reads both (build-deb.sh uses it too) and says what differs.
+ver=$(sh "$SRC/scripts/version.sh" "$SRC") || fail=1
 for m in "$SRC"/packaging/man/*.[0-9]; do
   if ! grep -q "^\.TH .* \"restock $ver\"" "$m"; then
     echo "$(basename "$m"): its .TH line does not name \"restock $ver\""
