@@ -31,9 +31,21 @@
 
 /* ---- the connection registry ------------------------------------------ */
 
-/* One bus's connection. Used by that bus's thread only; refs under reg_mu. */
+/*
+ * One serial port's connection, keyed "modbus-rtu PATH" by the port's path
+ * with symlinks resolved when the device is opened or polled (realpath()),
+ * else by the device's bus key (adapter_bus_key(): the path resolved at
+ * load, or as written). Two spellings of one port (/dev/ttyUSB0 and a
+ * /dev/serial/by-id link) are one bus when the port was there at load; when
+ * it appeared later they are two buses (two threads), and once it resolves
+ * one connection that their polls take turns on (use_mu): one master on the
+ * line, and the port's lock (flock) is not taken twice. refs, resolved and
+ * the registry under reg_mu; the rest by the poll that holds use_mu.
+ */
 struct mb_conn {
   char key[KEY_MAX];
+  bool resolved;          /* key holds the port's resolved path (else: retried by each poll) */
+  pthread_mutex_t use_mu; /* held through a poll */
   enum cfg_transport transport;
   modbus_t *ctx;  /* NULL until the first connect, and after a close */
   bool connected; /* ctx has an open descriptor */
@@ -50,13 +62,25 @@ struct mb_conn {
 static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct mb_conn *reg_head;
 
-/* The connection for d's bus, made when new; refcounted. */
-static struct mb_conn *conn_get(const struct cfg_device *d)
+/*
+ * d's connection key into key: "modbus-rtu REAL" when d's serial path
+ * resolves now (*resolved set), else its bus key (*resolved cleared).
+ */
+static void conn_key(const struct cfg_device *d, char *key, size_t size, bool *resolved)
 {
-  char key[KEY_MAX];
+  char *real = d->serial ? realpath(d->serial, NULL) : NULL;
+  *resolved = real != NULL;
+  if(real)
+    (void)rs_snprintf(key, size, "modbus-rtu %s", real);
+  else
+    (void)adapter_bus_key(d, key, size);
+  free(real);
+}
+
+/* The connection for key, made when new; one more reference. Under reg_mu. */
+static struct mb_conn *conn_ref_locked(const char *key, bool resolved, enum cfg_transport tr)
+{
   struct mb_conn *c;
-  (void)adapter_bus_key(d, key, sizeof(key));
-  pthread_mutex_lock(&reg_mu);
   for(c = reg_head; c; c = c->next) {
     if(!strcmp(c->key, key))
       break;
@@ -64,11 +88,25 @@ static struct mb_conn *conn_get(const struct cfg_device *d)
   if(!c) {
     c = rs_xcalloc(1, sizeof(*c));
     (void)rs_strlcpy(c->key, key, sizeof(c->key));
-    c->transport = d->transport;
+    pthread_mutex_init(&c->use_mu, NULL);
+    c->transport = tr;
     c->next = reg_head;
     reg_head = c;
   }
+  c->resolved |= resolved;
   c->refs++;
+  return c;
+}
+
+/* The connection for d's port, made when new; refcounted. */
+static struct mb_conn *conn_get(const struct cfg_device *d)
+{
+  char key[KEY_MAX];
+  bool resolved;
+  struct mb_conn *c;
+  conn_key(d, key, sizeof(key), &resolved);
+  pthread_mutex_lock(&reg_mu);
+  c = conn_ref_locked(key, resolved, d->transport);
   pthread_mutex_unlock(&reg_mu);
   return c;
 }
@@ -101,7 +139,45 @@ static void conn_put(struct mb_conn *c)
   }
   pthread_mutex_unlock(&reg_mu);
   conn_close(c);
+  pthread_mutex_destroy(&c->use_mu);
   free(c);
+}
+
+/*
+ * *pc was made while its port did not resolve (not plugged in at load, or
+ * unplugged): when it resolves now, the device moves to the connection of
+ * the resolved port, which another spelling of it may share. The old one is
+ * closed first (a connect that raced the port's arrival holds its lock);
+ * the devices still on it spell the port alike, run on this bus and move at
+ * their next poll.
+ */
+static void conn_resolve(struct mb_conn **pc, const struct cfg_device *d)
+{
+  struct mb_conn *old = *pc;
+  char key[KEY_MAX];
+  bool resolved;
+  pthread_mutex_lock(&reg_mu);
+  resolved = old->resolved;
+  pthread_mutex_unlock(&reg_mu);
+  if(resolved)
+    return;
+  conn_key(d, key, sizeof(key), &resolved);
+  if(!resolved)
+    return;
+  pthread_mutex_lock(&reg_mu);
+  if(!strcmp(old->key, key)) {
+    old->resolved = true; /* the path as it resolves: nothing to move */
+    pthread_mutex_unlock(&reg_mu);
+    return;
+  }
+  *pc = conn_ref_locked(key, true, d->transport);
+  pthread_mutex_unlock(&reg_mu);
+  log_info("%s: the port is %s; devices naming it by another path share its connection", d->serial,
+           key + strlen("modbus-rtu "));
+  pthread_mutex_lock(&old->use_mu);
+  conn_close(old);
+  pthread_mutex_unlock(&old->use_mu);
+  conn_put(old);
 }
 
 /* ---- connecting --------------------------------------------------------- */
@@ -412,6 +488,8 @@ static enum rs_err mb_poll(struct adapter *a, int64_t wall_ms, adapter_emit_fn e
   enum rs_err last = RS_ERR_TIMEOUT;
   bool drain = true;
 
+  conn_resolve(&md->conn, d);
+  pthread_mutex_lock(&md->conn->use_mu);
   mbd_begin(&md->m, d);
   for(i = 0; i < md->m.plan.n_reqs; i++) {
     const struct mbplan_req *r = &md->m.plan.reqs[i];
@@ -421,6 +499,7 @@ static enum rs_err mb_poll(struct adapter *a, int64_t wall_ms, adapter_emit_fn e
       mbd_emit_values(&md->m, d, i, bits ? NULL : md->buf.regs, bits ? md->buf.bits : NULL,
                       wall_ms, emit, ctx);
   }
+  pthread_mutex_unlock(&md->conn->use_mu);
   return mbd_finish(&md->m, d, wall_ms, last, emit, ctx, err, errlen);
 }
 

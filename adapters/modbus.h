@@ -15,7 +15,10 @@
  *
  * RTU (modbus.c) uses libmodbus 3.1.6 on one bus thread per serial port:
  * devices on one port share one libmodbus context, kept in a process-wide
- * registry keyed by port (refcounted). Each transaction first sets the
+ * registry keyed by port (its path resolved when the device opens or, while
+ * it does not resolve, at each poll; refcounted), which a poll holds: two
+ * spellings of a port missing at load (two buses) take turns on it once it
+ * appears. Each transaction first sets the
  * device's unit id (modbus_set_slave) and response timeout. Opening is lazy
  * (first poll) and happens again after an I/O error. libmodbus waits with
  * select(), which corrupts memory for descriptors >= 1024: a serial port's

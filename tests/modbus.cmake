@@ -14,7 +14,7 @@ target_link_libraries(modbus_rtu_server PRIVATE PkgConfig::MODBUS)
 add_executable(modbus_many_server ${RESTOCK_TEST_DIR}/peers/many_server.c)
 target_link_libraries(modbus_many_server PRIVATE PkgConfig::MODBUS m)
 
-foreach(case types mbpoll rtu rtu_spellings rtu_late rtu_garbled rtu_shared exceptions hostile split down_restart isolation continuous probe fdlimit daemon
+foreach(case types mbpoll rtu rtu_spellings rtu_spellings_late rtu_late rtu_garbled rtu_shared exceptions hostile split down_restart isolation continuous probe fdlimit daemon
              many)
   add_test(NAME modbus_${case}
            COMMAND ${RESTOCK_PYTHON} ${RESTOCK_TEST_DIR}/test_modbus.py ${case}

@@ -15,6 +15,10 @@ CASE is one of:
   rtu_spellings two devices on one port under two names (the pty and a symlink to it, as
                 /dev/ttyUSB0 and a /dev/serial/by-id link): one bus, both read (each
                 spelling its own bus took the port's lock from the other)
+  rtu_spellings_late  the same, with the port missing when the scheduler starts: the
+                pty pair, its symlink and the slave appear later (a USB adapter plugged in
+                after start): both devices read without a reload, one connection (before:
+                one spelling was refused 'in use' until a reload)
   rtu_late      a slave slower than the timeout (socat pty pair): its late reply is never
                 taken as the answer to the next request (RTU has no transaction id: point
                 b read as point a's value); the error names the late reply
@@ -443,6 +447,70 @@ def case_rtu_spellings(args):
     err = poll_stderr(args)
     check("in use by another process" not in err,
           "no device refused its port by the other spelling (%r)" % err[-300:])
+
+
+def case_rtu_spellings_late(args):
+    # the names the devices give the port exist only once socat made the pair; then
+    # by-id-link is a second name for ptyB's /dev/pts/N, as /dev/serial/by-id/... for ttyUSB0
+    a, b = os.path.join(args.tmp, "ptyA"), os.path.join(args.tmp, "ptyB")
+    alias = os.path.join(args.tmp, "by-id-link")
+    cfg = write_config(args, "rtu_spellings_late", """  - id: pump-1
+    transport: {type: modbus-rtu, serial: %s, baud: 19200, parity: N, unit_id: 1}
+    poll_interval: 200ms
+    timeout: 300ms
+    retries: 0
+    points:
+      - {id: level, register: holding, address: 10, type: uint16}
+  - id: pump-2
+    transport: {type: modbus-rtu, serial: %s, baud: 19200, parity: N, unit_id: 2}
+    poll_interval: 200ms
+    timeout: 300ms
+    retries: 0
+    points:
+      - {id: level, register: holding, address: 10, type: uint16}
+""" % (b, alias))
+    if not shutil.which("socat"):
+        print("skip: socat not installed")
+        sys.exit(77)
+    errlog = os.path.join(args.tmp, "late.err")
+    with open(errlog, "w") as ef:
+        p = subprocess.Popen([args.poll, cfg, "60000", "--stdin"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=ef, text=True)
+    procs.append(p)
+    o = PollOut()
+    # both devices fail while the port is missing (two polls each)
+    for line in p.stdout:
+        o.line(line)
+        if o.n.get("pump-1", 0) >= 2 and o.n.get("pump-2", 0) >= 2:
+            break
+    missing = [r for r in o.readings if r["error"] == "ok"]
+    check(o.n.get("pump-1", 0) >= 2 and o.n.get("pump-2", 0) >= 2 and not missing,
+          "both devices fail while the port is missing (%r)" % o.n)
+    a2, b2 = socat_pair(args)
+    assert (a2, b2) == (a, b)
+    os.symlink(os.path.realpath(b), alias)
+    start([args.server, "--rtu", a, "--units", "1,2"])
+    seen = False
+    late = PollOut()
+    for line in p.stdout:
+        late.line(line)
+        if late.good.get("pump-1", 0) >= 4 and late.good.get("pump-2", 0) >= 4:
+            seen = True
+            break
+    check(seen, "4 good readings of each device once the port appeared, without a reload (%r)"
+          % late.good)
+    try:
+        p.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        check(False, "the poll tool hung: still running 60 s after its stdin closed")
+    for dev, level in (("pump-1", 1010), ("pump-2", 2010)):
+        good = [r for r in late.readings if r["device"] == dev and r["error"] == "ok"]
+        check(len(good) >= 4 and all(r["value"] == level for r in good),
+              "%s: %d good level readings, all %d" % (dev, len(good), level))
+    with open(errlog) as ef:
+        err = ef.read()
+    check("in use by another process" not in err,
+          "no device refused the port by the other spelling (%r)" % err[-400:])
 
 
 RTU_LATE = """  - id: slow
