@@ -93,6 +93,9 @@ struct coapa {
   /* the liveness ping of a poll that had nothing to GET (every point observed) */
   bool ping_wait; /* a ping is out and no pong came yet */
   bool ponged;
+  /* a notification is the device answering too (real mono ms; 0: none yet) */
+  int64_t heard_ms;     /* the last notification taken */
+  int64_t last_poll_ms; /* when the last poll began */
   /* a session error seen while libcoap ran */
   bool broken;
   bool refused;      /* this poll: a datagram was refused (ICMP port unreachable) */
@@ -548,6 +551,7 @@ static coap_response_t on_response(coap_session_t *s, const coap_pdu_t *sent,
   p->obs_fresh_until = now + (int64_t)max_age * 1000 + COAPA_OBS_MARGIN_MS;
   if(p->res.err == READING_ERR_EXCEPTION || !has_obs)
     p->obs_on = false; /* RFC 7641 3.2: an error or a reply without Observe ends it */
+  c->heard_ms = now;   /* the server is there: a poll needs no ping to know it */
   c->stats.notifications++;
   emit_point(c, p, c->emit, c->emit_ctx, c->wall_ms);
   return COAP_RESPONSE_OK;
@@ -938,7 +942,10 @@ static enum rs_err coapa_poll(struct adapter *a, int64_t wall_ms, adapter_emit_f
   enum rs_err rc = RS_OK;
   int64_t attempt = c->dev->timeout_ms > 0 ? c->dev->timeout_ms : 1000;
   int retries = c->dev->retries > 0 ? c->dev->retries : 0;
+  /* a notification since the last poll began: the server was there since */
+  bool heard = c->heard_ms && c->heard_ms >= c->last_poll_ms;
 
+  c->last_poll_ms = start;
   peer_name(c, peer, sizeof(peer));
   c->emit = emit;
   c->emit_ctx = ectx;
@@ -976,17 +983,20 @@ static enum rs_err coapa_poll(struct adapter *a, int64_t wall_ms, adapter_emit_f
    * Observe, a token of its own, so the observation is not touched), sent
    * again every `timeout` like any GET, on the same deadline. (A CoAP ping,
    * an empty confirmable message, went unanswered by libcoap's server about
-   * half the time while it had an observer.)
+   * half the time while it had an observer.) A notification is a sign of
+   * life as good as a pong: none is sent when one came since the last poll
+   * began, and one coming while the ping waits ends the wait (a device whose
+   * pushes arrive while requests to it are lost is not down).
    */
   c->ping_wait = false;
   c->ponged = false;
-  if(!n_sent && c->sess) {
+  if(!n_sent && c->sess && !heard) {
     int ping_tries = 1;
     int64_t ping_next = start + attempt;
     uint8_t tok[TOKEN_LEN];
     probe_token(c, tok);
     c->ping_wait = c->n_pts && send_get_tok(c, &c->pts[0], false, tok) == 0;
-    while(c->ping_wait && !c->broken && !c->ponged) {
+    while(c->ping_wait && !c->broken && !c->ponged && c->heard_ms < start) {
       now = clock_real_mono_ms();
       if(now >= deadline)
         break;
@@ -1001,7 +1011,7 @@ static enum rs_err coapa_poll(struct adapter *a, int64_t wall_ms, adapter_emit_f
         (void)coap_io_process(c->ctx, (uint32_t)(wake > now ? wake - now : 1));
       }
     }
-    if(c->ping_wait && !c->ponged) {
+    if(c->ping_wait && !c->ponged && c->heard_ms < start) {
       int64_t took = clock_real_mono_ms() - start;
       rc = c->broken ? c->broken_rc : RS_ERR_TIMEOUT;
       (void)rs_snprintf(err, errlen,
@@ -1056,7 +1066,8 @@ static enum rs_err coapa_poll(struct adapter *a, int64_t wall_ms, adapter_emit_f
       c->stats.timeouts++;
     }
   }
-  if(n_sent && !n_answered) {
+  /* a notification in this poll (emitted among its readings) is the device answering */
+  if(n_sent && !n_answered && (c->broken || c->heard_ms < start)) {
     int64_t took = clock_real_mono_ms() - start;
     if(c->broken)
       rc = c->broken_rc;

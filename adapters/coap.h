@@ -48,7 +48,13 @@
  * on the same timeout x (retries + 1) deadline: a server that died while
  * observed is noticed at the next poll, not only when Max-Age runs out (the
  * poll fails, the session is reset, the points register again at the next
- * poll). A reply without Observe means the server does not offer it for
+ * poll). A notification is the device answering as well as a pong: no
+ * liveness GET is sent when one came since the last poll began, one coming
+ * while the liveness GET waits ends the wait (the poll succeeds), and a poll
+ * whose GETs all went unanswered but during which a notification came does
+ * not fail as a whole (its points read no_answer): a device whose pushes
+ * arrive while requests to it are lost is not marked down. A reply without
+ * Observe means the server does not offer it for
  * that resource: the point is then polled plainly until the adapter is
  * reopened. Out-of-order notifications (RFC 7641 3.4) are dropped. close()
  * deregisters (coap_cancel_observe) before freeing.
