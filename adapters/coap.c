@@ -478,6 +478,42 @@ static coap_response_t unsolicited(struct coapa *c)
   return COAP_RESPONSE_OK;
 }
 
+/* Whether two results of a point are the same reading (error, code, value). */
+static bool same_result(const struct reading_out *a, const struct reading_out *b)
+{
+  if(a->err != b->err || a->code != b->code)
+    return false;
+  return a->err != READING_OK || (a->val.kind == b->val.kind &&
+                                  codec_value_as_double(&a->val) == codec_value_as_double(&b->val));
+}
+
+/*
+ * The liveness GET reads the first point, observed: a reply that is not
+ * what its observation last said (another value, 4.04) means a notification
+ * was lost, or the server restarted and forgot the observation (its
+ * resources made anew, the ping answered while no notification will ever
+ * come). Every observation of the device is then taken as stale: the next
+ * poll registers again and reads the values, instead of Max-Age + 5 s later.
+ */
+static void check_probe_reply(struct coapa *c, const coap_pdu_t *rcvd)
+{
+  struct cpoint *p = &c->pts[0];
+  struct cpoint now = *p; /* take_reply() writes only its res */
+  struct coapa_stats keep = c->stats;
+  size_t i;
+  take_reply(c, &now, rcvd);
+  c->stats = keep; /* not a reading: counted nowhere */
+  if(same_result(&now.res, &p->res))
+    return;
+  log_info("device %s point %s: the liveness GET read %s than the last notification (one "
+           "was lost, or the server restarted and forgot the observation); registering again",
+           c->dev->id, p->pt->id,
+           now.res.err == READING_OK && p->res.err == READING_OK ? "another value"
+                                                                 : "another result");
+  for(i = 0; i < c->n_pts; i++)
+    c->pts[i].obs_fresh_until = 0;
+}
+
 /*
  * libcoap's response handler: a reply to a poll's GET (recorded in the
  * point), or an observe notification (emitted at once). Unknown tokens get
@@ -498,6 +534,8 @@ static coap_response_t on_response(coap_session_t *s, const coap_pdu_t *sent,
     return COAP_RESPONSE_FAIL;
   if(is_probe(c, coap_pdu_get_token(rcvd))) {
     c->ponged = true; /* any answer to the liveness probe: the server is there */
+    if(c->n_pts && c->pts[0].obs_on && c->ping_wait)
+      check_probe_reply(c, rcvd);
     return COAP_RESPONSE_OK;
   }
   p = find_point(c, coap_pdu_get_token(rcvd));

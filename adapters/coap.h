@@ -53,7 +53,11 @@
  * while the liveness GET waits ends the wait (the poll succeeds), and a poll
  * whose GETs all went unanswered but during which a notification came does
  * not fail as a whole (its points read no_answer): a device whose pushes
- * arrive while requests to it are lost is not marked down. A reply without
+ * arrive while requests to it are lost is not marked down. A liveness GET
+ * whose reply is not what the first point's observation last said (another
+ * value or code: a lost notification, or a restarted server that forgot its
+ * observers) makes every observation stale, so the next poll registers
+ * again. A reply without
  * Observe means the server does not offer it for
  * that resource: the point is then polled plainly until the adapter is
  * reopened. Out-of-order notifications (RFC 7641 3.4) are dropped. close()

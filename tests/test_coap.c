@@ -568,6 +568,47 @@ static void test_observe_dead_server(void **state)
   adapter_close(&t.a);
 }
 
+/*
+ * The server restarts between two polls (killed, started again on its port at
+ * once): it forgot the observation, and the level it serves now (70, put
+ * anew) is not what the last notification said (80). The next poll has
+ * nothing to GET and sends the liveness GET, which the new server answers:
+ * before, that poll succeeded and the point stayed "observed and fresh" for
+ * Max-Age + 5 s (65 s) with no notification ever coming, so 70 and every
+ * later change went unread that long. Now the liveness GET's reply, not what
+ * the observation said, makes every observation stale: the poll after
+ * registers again, reads 70, and a later PUT is notified.
+ */
+static void test_observe_server_restart(void **state)
+{
+  struct tdev t;
+  unsigned port = start_server(0, NULL);
+  (void)state;
+
+  put_s(port, "level", "80", "0");
+  dev_init(&t, "coap", port, 1000, 2);
+  add_point(&t, "level", "/level", CFG_FMT_TEXT)->observe = true;
+  dev_open(&t);
+  assert_int_equal(do_poll(&t), RS_OK);
+  assert_true(find("level")->value == 80);
+  assert_true(coapa_observing(&t.a, 0));
+
+  stop_server(&servers[0]);
+  assert_int_equal(start_server_on(0, port, NULL), 0);
+  put_s(port, "level", "70", "0");
+  assert_int_equal(do_poll(&t), RS_OK); /* the liveness GET, answered by the new server */
+  assert_int_equal(n_got, 0);
+  assert_int_equal(do_poll(&t), RS_OK); /* registers again (before: still "fresh") */
+  assert_int_equal(n_got, 1);
+  assert_true(find("level")->value == 70);
+  assert_true(coapa_observing(&t.a, 0));
+  put_s(port, "level", "60", "0");
+  wait_readable(&t, 3000);
+  assert_int_equal(n_got, 1);
+  assert_true(got[0].value == 60);
+  adapter_close(&t.a);
+}
+
 /* A killed server: the poll fails (no answer) instead of hanging; the restarted one answers
    again. */
 static void test_down_restart(void **state)
@@ -956,6 +997,7 @@ int main(void)
       cmocka_unit_test_teardown(test_reregister, teardown),
       cmocka_unit_test_teardown(test_down_restart, teardown),
       cmocka_unit_test_teardown(test_observe_dead_server, teardown),
+      cmocka_unit_test_teardown(test_observe_server_restart, teardown),
       cmocka_unit_test_teardown(test_silent_peer, teardown),
       cmocka_unit_test_teardown(test_dtls, teardown),
       cmocka_unit_test_teardown(test_threads, teardown),
