@@ -505,11 +505,14 @@ static void check_probe_reply(struct coapa *c, const coap_pdu_t *rcvd)
   c->stats = keep; /* not a reading: counted nowhere */
   if(same_result(&now.res, &p->res))
     return;
-  log_info("device %s point %s: the liveness GET read %s than the last notification (one "
-           "was lost, or the server restarted and forgot the observation); registering again",
-           c->dev->id, p->pt->id,
-           now.res.err == READING_OK && p->res.err == READING_OK ? "another value"
-                                                                 : "another result");
+  /* rate-limited: a server that changes a value without notifying every change would
+     say it at every poll with a liveness GET */
+  log_rl(LOG_LVL_INFO, "coap-probe-stale",
+         "device %s point %s: the liveness GET read %s than the last notification (one "
+         "was lost, or the server restarted and forgot the observation); registering again",
+         c->dev->id, p->pt->id,
+         now.res.err == READING_OK && p->res.err == READING_OK ? "another value"
+                                                               : "another result");
   for(i = 0; i < c->n_pts; i++)
     c->pts[i].obs_fresh_until = 0;
 }
