@@ -62,7 +62,7 @@ struct cpoint {
   } res;
   /* observe */
   bool obs_on;       /* registered with the server in this session */
-  bool obs_refused;  /* the server answered a registration without Observe */
+  bool obs_refused;  /* the server answered the last registration without Observe */
   bool obs_have_seq; /* obs_seq/obs_seq_ms hold the last notification's number */
   uint32_t obs_seq;
   int64_t obs_seq_ms;
@@ -552,7 +552,7 @@ static coap_response_t on_response(coap_session_t *s, const coap_pdu_t *sent,
     take_reply(c, p, rcvd);
     p->st = PS_DONE;
     p->answered = true;
-    if(p->pt->observe && !p->obs_refused) {
+    if(p->pt->observe) {
       if(p->res.err == READING_ERR_EXCEPTION) {
         p->obs_on = false; /* an error code: no observation; the next poll tries again */
       }
@@ -560,6 +560,7 @@ static coap_response_t on_response(coap_session_t *s, const coap_pdu_t *sent,
         if(!p->obs_on)
           log_info("device %s point %s: observing (Max-Age %u s)", c->dev->id, p->pt->id,
                    (unsigned)max_age);
+        p->obs_refused = false;
         p->obs_on = true;
         p->obs_have_seq = true;
         p->obs_seq = seq;
@@ -567,9 +568,11 @@ static coap_response_t on_response(coap_session_t *s, const coap_pdu_t *sent,
         p->obs_fresh_until = now + (int64_t)max_age * 1000 + COAPA_OBS_MARGIN_MS;
       }
       else {
-        /* a 2.05 without Observe: the server does not offer it for this resource */
-        log_notice("device %s point %s: the server does not offer Observe; polling it", c->dev->id,
-                   p->pt->id);
+        /* a 2.05 without Observe: the server does not offer it for this resource (now:
+           each GET still asks, so a server updated or replaced underneath is observed) */
+        if(!p->obs_refused)
+          log_notice("device %s point %s: the server does not offer Observe; polling it",
+                     c->dev->id, p->pt->id);
         p->obs_refused = true;
         p->obs_on = false;
       }
@@ -1015,7 +1018,7 @@ static enum rs_err coapa_poll(struct adapter *a, int64_t wall_ms, adapter_emit_f
     p->next_send = start + attempt;
     /* a refused send (over UDP: ICMP port unreachable from an earlier
        datagram) is nobody listening: retried at the next attempt */
-    (void)send_get(c, p, p->pt->observe && !p->obs_refused);
+    (void)send_get(c, p, p->pt->observe);
   }
   /*
    * Every point is observed and fresh: nothing to GET. A server that died
@@ -1081,7 +1084,7 @@ static enum rs_err coapa_poll(struct adapter *a, int64_t wall_ms, adapter_emit_f
         p->tries++;
         p->next_send += attempt;
         c->stats.retransmissions++;
-        (void)send_get(c, p, p->pt->observe && !p->obs_refused);
+        (void)send_get(c, p, p->pt->observe);
       }
       if(p->tries <= retries && p->next_send < wake && (!c->dtls || c->dtls_up))
         wake = p->next_send;

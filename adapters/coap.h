@@ -58,9 +58,10 @@
  * value or code: a lost notification, or a restarted server that forgot its
  * observers) makes every observation stale, so the next poll registers
  * again. A reply without
- * Observe means the server does not offer it for
- * that resource: the point is then polled plainly until the adapter is
- * reopened. Out-of-order notifications (RFC 7641 3.4) are dropped. close()
+ * Observe means the server does not offer it for that resource: the point
+ * is then polled, each GET still asking (Observe: 0), so a server that
+ * offers it later (updated, replaced) is observed from its next reply
+ * (before, only once the adapter was reopened). Out-of-order notifications (RFC 7641 3.4) are dropped. close()
  * deregisters (coap_cancel_observe) before freeing.
  */
 #ifndef RS_COAP_H

@@ -6,7 +6,7 @@
 # session and context, and libcoap's process-wide state is static.
 add_executable(test_coap ${RESTOCK_TEST_DIR}/test_coap.c)
 target_link_libraries(test_coap PRIVATE rsgateway PkgConfig::COAP PkgConfig::CMOCKA)
-foreach(case values errors observe observe_dead_server observe_server_restart reregister down_restart silent_peer dtls threads open_errors base_path)
+foreach(case values errors observe observe_dead_server observe_server_restart observe_offered_later reregister down_restart silent_peer dtls threads open_errors base_path)
   add_test(NAME coap_${case} COMMAND test_coap)
   set_tests_properties(coap_${case} PROPERTIES
     TIMEOUT 60 SKIP_RETURN_CODE 77

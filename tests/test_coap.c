@@ -740,8 +740,8 @@ static void maxage_get(coap_resource_t *r, coap_session_t *s, const coap_pdu_t *
   coap_add_data(resp, 1, (const uint8_t *)"5");
 }
 
-/* Child process: serve /quiet on 127.0.0.1:port until killed. */
-static void maxage_serve(unsigned port)
+/* Child process: serve /quiet (observable or not) on 127.0.0.1:port until killed. */
+static void maxage_serve(unsigned port, int observable)
 {
   coap_context_t *ctx;
   coap_address_t addr;
@@ -758,24 +758,28 @@ static void maxage_serve(unsigned port)
     _exit(1);
   r = coap_resource_init(coap_make_str_const("quiet"), 0);
   coap_register_handler(r, COAP_REQUEST_GET, maxage_get);
-  coap_resource_set_get_observable(r, 1);
+  coap_resource_set_get_observable(r, observable);
   coap_add_resource(ctx, r);
   for(;;)
     coap_io_process(ctx, 1000);
 }
 
-static unsigned start_maxage_server(int slot)
+/* Start the Max-Age server on port (0: a free one) in slot; returns its port. */
+static unsigned start_maxage_server_on(int slot, unsigned want, int observable)
 {
   unsigned port;
   int tries, i;
   for(tries = 0; tries < 50; tries++) {
     pid_t pid;
-    port = 20001 + (unsigned)((getpid() * 13 + tries * 2) % 39000) / 2 * 2;
-    if(!udp_port_free(port))
+    port = want ? want : 20001 + (unsigned)((getpid() * 13 + tries * 2) % 39000) / 2 * 2;
+    if(!udp_port_free(port)) {
+      if(want)
+        sleep_ms(20);
       continue;
+    }
     pid = fork();
     if(pid == 0)
-      maxage_serve(port);
+      maxage_serve(port, observable);
     assert_true(pid > 0);
     servers[slot] = pid;
     for(i = 0; i < 200 && udp_port_free(port); i++)
@@ -786,6 +790,11 @@ static unsigned start_maxage_server(int slot)
   }
   fail_msg("no free UDP port for the Max-Age server");
   return 0;
+}
+
+static unsigned start_maxage_server(int slot)
+{
+  return start_maxage_server_on(slot, 0, 1);
 }
 
 /*
@@ -822,6 +831,37 @@ static void test_reregister(void **state)
   coapa_get_stats(&t.a, &st1);
   assert_int_equal(st1.requests, st0.requests + 2);
   assert_true(coapa_observing(&t.a, 0));
+  adapter_close(&t.a);
+}
+
+/*
+ * A server that does not offer Observe for a point that asks for it (it
+ * answers the registration with a plain 2.05) is replaced, on the same port
+ * between two polls, by one that does (a firmware update): before, the point
+ * was polled plainly until the adapter was reopened (a reload, a restart),
+ * its GETs no longer asking; now each GET asks again, so the next poll
+ * registers it.
+ */
+static void test_observe_offered_later(void **state)
+{
+  struct tdev t;
+  unsigned port = start_maxage_server_on(0, 0, 0);
+  (void)state;
+
+  dev_init(&t, "coap", port, 1000, 2);
+  add_point(&t, "quiet", "/quiet", CFG_FMT_TEXT)->observe = true;
+  dev_open(&t);
+  assert_int_equal(do_poll(&t), RS_OK);
+  assert_true(find("quiet")->value == 5);
+  assert_false(coapa_observing(&t.a, 0)); /* not offered: polled */
+  assert_int_equal(do_poll(&t), RS_OK);
+  assert_false(coapa_observing(&t.a, 0));
+
+  stop_server(&servers[0]);
+  assert_int_equal(start_maxage_server_on(0, port, 1), port);
+  assert_int_equal(do_poll(&t), RS_OK);
+  assert_true(find("quiet")->value == 5);
+  assert_true(coapa_observing(&t.a, 0)); /* offered now: observed */
   adapter_close(&t.a);
 }
 
@@ -995,6 +1035,7 @@ int main(void)
       cmocka_unit_test_teardown(test_errors, teardown),
       cmocka_unit_test_teardown(test_observe, teardown),
       cmocka_unit_test_teardown(test_reregister, teardown),
+      cmocka_unit_test_teardown(test_observe_offered_later, teardown),
       cmocka_unit_test_teardown(test_down_restart, teardown),
       cmocka_unit_test_teardown(test_observe_dead_server, teardown),
       cmocka_unit_test_teardown(test_observe_server_restart, teardown),
