@@ -64,12 +64,9 @@ struct ld {
   struct cfg_device *devs;
   struct devx *devx;
   size_t ndev, capdev;
-  /* the distinct point lists kept so far (devices with the same points share one) */
-  struct ptlist *ptl;
-  size_t nptl, capptl;
-  /* the distinct consumable settings so far (open addressing, a power of two) */
-  struct cfg_cons_spec **specs;
-  size_t nspec, capspec;
+  /* the distinct point lists kept so far (struct ptlist, each malloc'd: devices with the
+     same points share one) and consumable settings (struct cfg_cons_spec, in the arena) */
+  struct cfg_ptrset ptl, specs;
   struct cfg_rule *rules;
   struct rulex *rulex;
   size_t nrule, caprule;
@@ -87,12 +84,11 @@ struct ld {
      error against a catalog that was never read) */
   bool restock_broken;
   struct cfg_kctx kc; /* the walker's view of the fields above (kc()) */
-  struct cfg_strset strs; /* the load's strings, each kept once (cfg_intern) */
+  struct cfg_ptrset strs; /* the load's strings, each kept once (cfg_intern) */
 };
 
 /* A device's point list, kept once in the config's arena (share_points()). */
 struct ptlist {
-  uint64_t h;
   const struct cfg_point *pts;
   size_t n;
 };
@@ -1259,34 +1255,24 @@ void cfg_load_points(const struct cfg_kctx *kc, struct cfg_device *d, const stru
   }
 }
 
-/* FNV-1a over n bytes, continued from h. */
-static uint64_t hash_more(uint64_t h, const void *buf, size_t n)
-{
-  const unsigned char *b = buf;
-  size_t i;
-  for(i = 0; i < n; i++) {
-    h ^= b[i];
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
 /* The hash of a consumable's settings: its bytes but the labels' pointer, then its labels. */
-static uint64_t spec_hash(const struct cfg_cons_spec *s)
+static uint64_t spec_hash(const void *x)
 {
+  const struct cfg_cons_spec *s = x;
   struct cfg_cons_spec t;
-  uint64_t h = 1469598103934665603ull;
+  uint64_t h;
   memcpy(&t, s, sizeof(t)); /* every byte, the padding too: s was zeroed whole */
   t.labels = NULL;
-  h = hash_more(h, &t, sizeof(t));
+  h = cfg_fnv(CFG_FNV_INIT, &t, sizeof(t));
   if(s->n_labels)
-    h = hash_more(h, s->labels, s->n_labels * sizeof(*s->labels));
+    h = cfg_fnv(h, s->labels, s->n_labels * sizeof(*s->labels));
   return h;
 }
 
 /* Whether a and b say the same: equal bytes but the labels', whose pairs are equal. */
-static bool spec_equal(const struct cfg_cons_spec *a, const struct cfg_cons_spec *b)
+static bool spec_equal(const void *x, const void *y)
 {
+  const struct cfg_cons_spec *a = x, *b = y;
   struct cfg_cons_spec ta, tb;
   memcpy(&ta, a, sizeof(ta));
   memcpy(&tb, b, sizeof(tb));
@@ -1304,30 +1290,12 @@ static bool spec_equal(const struct cfg_cons_spec *a, const struct cfg_cons_spec
  */
 static const struct cfg_cons_spec *share_spec(struct ld *ld, const struct cfg_cons_spec *s)
 {
-  struct cfg_cons_spec *c;
-  size_t i;
-  if((ld->nspec + 1) * 4 >= ld->capspec * 3) { /* at most 3/4 full: rehash into twice the slots */
-    size_t ncap = ld->capspec ? ld->capspec * 2 : 64, k;
-    struct cfg_cons_spec **nv = rs_xcalloc(ncap, sizeof(*nv));
-    for(k = 0; k < ld->capspec; k++) {
-      if(!ld->specs[k])
-        continue;
-      for(i = (size_t)spec_hash(ld->specs[k]) & (ncap - 1); nv[i]; i = (i + 1) & (ncap - 1))
-        ;
-      nv[i] = ld->specs[k];
-    }
-    free(ld->specs);
-    ld->specs = nv;
-    ld->capspec = ncap;
-  }
-  for(i = (size_t)spec_hash(s) & (ld->capspec - 1); ld->specs[i]; i = (i + 1) & (ld->capspec - 1)) {
-    if(spec_equal(ld->specs[i], s))
-      return ld->specs[i];
-  }
+  struct cfg_cons_spec *c = (struct cfg_cons_spec *)(uintptr_t)cfg_ptrset_find(&ld->specs, s);
+  if(c)
+    return c;
   c = rs_arena_alloc(ld->A, sizeof(*c));
   memcpy(c, s, sizeof(*c));
-  ld->specs[i] = c;
-  ld->nspec++;
+  cfg_ptrset_add(&ld->specs, c);
   return c;
 }
 
@@ -1455,17 +1423,17 @@ static void load_consumables(struct ld *ld, struct cfg_device *d, const struct c
   }
 }
 
-/* FNV-1a over n bytes. */
-static uint64_t hash_bytes(const void *buf, size_t n)
+/* A point list's hash and sameness (share_points()): its bytes. */
+static uint64_t ptlist_hash(const void *x)
 {
-  const unsigned char *b = buf;
-  uint64_t h = 1469598103934665603ull;
-  size_t i;
-  for(i = 0; i < n; i++) {
-    h ^= b[i];
-    h *= 1099511628211ull;
-  }
-  return h;
+  const struct ptlist *l = x;
+  return cfg_fnv(CFG_FNV_INIT, l->pts, l->n * sizeof(*l->pts));
+}
+
+static bool ptlist_eq(const void *x, const void *y)
+{
+  const struct ptlist *a = x, *b = y;
+  return a->n == b->n && !memcmp(a->pts, b->pts, a->n * sizeof(*a->pts));
 }
 
 /*
@@ -1509,27 +1477,21 @@ static void check_baud(struct ld *ld, const struct cfg_node *n, const char *kp, 
 static void share_points(struct ld *ld, struct cfg_device *d, const struct rs_arena_mark *m,
                          size_t n_strs, size_t n_errs)
 {
-  size_t bytes = d->n_points * sizeof(*d->points), i;
-  uint64_t h;
+  struct ptlist l = {d->points, d->n_points}, *n;
+  const struct ptlist *o;
   if(!d->n_points || ld->dc.n_errors != n_errs)
     return;
-  h = hash_bytes(d->points, bytes);
-  for(i = 0; i < ld->nptl; i++) {
-    if(ld->ptl[i].h == h && ld->ptl[i].n == d->n_points && !memcmp(ld->ptl[i].pts, d->points, bytes))
-      break;
-  }
-  if(i < ld->nptl && ld->strs.n == n_strs) {
+  o = cfg_ptrset_find(&ld->ptl, &l);
+  if(o && ld->strs.n == n_strs) {
     rs_arena_rewind(ld->A, m);
-    d->points = (struct cfg_point *)(uintptr_t)ld->ptl[i].pts;
+    d->points = (struct cfg_point *)(uintptr_t)o->pts;
     return;
   }
-  if(i < ld->nptl)
+  if(o)
     return;
-  if(ld->nptl == ld->capptl) {
-    ld->capptl = ld->capptl ? 2 * ld->capptl : 16;
-    ld->ptl = rs_xrealloc(ld->ptl, ld->capptl * sizeof(*ld->ptl));
-  }
-  ld->ptl[ld->nptl++] = (struct ptlist){h, d->points, d->n_points};
+  n = rs_xmalloc(sizeof(*n));
+  *n = l;
+  cfg_ptrset_add(&ld->ptl, n);
 }
 
 static void load_device(struct ld *ld, const struct cfg_node *it, const char *p)
@@ -2154,7 +2116,13 @@ int cfg_default_rule_src(double stockout_risk, char *buf, size_t cap)
 static void ld_init(struct ld *ld, const char *dir)
 {
   char *real;
+  static const struct cfg_ptrset strs = CFG_STRSET_INIT;
   memset(ld, 0, sizeof(*ld));
+  ld->strs = strs;
+  ld->specs.hash = spec_hash;
+  ld->specs.eq = spec_equal;
+  ld->ptl.hash = ptlist_hash;
+  ld->ptl.eq = ptlist_eq;
   ld->cfg = rs_xcalloc(1, sizeof(*ld->cfg));
   ld->cfg->arena = rs_arena_new();
   ld->A = ld->cfg->arena;
@@ -2211,11 +2179,13 @@ static int ld_finish(struct ld *ld, struct cfg **out, struct cfg_diags *diags)
   }
 
   FREE_NULL(ld->devx);
-  FREE_NULL(ld->ptl);
-  FREE_NULL(ld->specs);
+  for(i = 0; i < ld->ptl.cap; i++)
+    free((void *)(uintptr_t)ld->ptl.v[i]);
+  cfg_ptrset_free(&ld->ptl);
+  cfg_ptrset_free(&ld->specs);
   FREE_NULL(ld->rulex);
   FREE_NULL(ld->refs);
-  cfg_strset_free(&ld->strs);
+  cfg_ptrset_free(&ld->strs);
   nerr = (int)(ld->dc.n_errors > INT_MAX ? INT_MAX : ld->dc.n_errors);
   cfg_dcol_finish(&ld->dc, diags);
   if(nerr) {

@@ -248,52 +248,74 @@ static int quoted_number(const struct cfg_kctx *kc, const struct cfg_node *v, co
   return err(kc, v, path, "%s is not %s (%s)", q, what, expected);
 }
 
-/* FNV-1a of s. */
-static size_t str_hash(const char *s)
+uint64_t cfg_fnv(uint64_t h, const void *buf, size_t n)
 {
-  uint64_t h = 1469598103934665603ull;
-  for(; *s; s++) {
-    h ^= (unsigned char)*s;
+  const unsigned char *b = buf;
+  size_t i;
+  for(i = 0; i < n; i++) {
+    h ^= b[i];
     h *= 1099511628211ull;
   }
-  return (size_t)h;
+  return h;
+}
+
+uint64_t cfg_str_hash(const void *s)
+{
+  return cfg_fnv(CFG_FNV_INIT, s, strlen(s));
+}
+
+bool cfg_str_eq(const void *a, const void *b)
+{
+  return !strcmp(a, b);
+}
+
+/* x's slot in ps (cap > 0): the member the same as x, or the empty slot where x goes. */
+static size_t ptrset_slot(const struct cfg_ptrset *ps, const void *x)
+{
+  size_t i = (size_t)ps->hash(x) & (ps->cap - 1);
+  while(ps->v[i] && !ps->eq(ps->v[i], x))
+    i = (i + 1) & (ps->cap - 1);
+  return i;
+}
+
+const void *cfg_ptrset_find(const struct cfg_ptrset *ps, const void *x)
+{
+  return ps->cap ? ps->v[ptrset_slot(ps, x)] : NULL;
+}
+
+void cfg_ptrset_add(struct cfg_ptrset *ps, const void *x)
+{
+  if((ps->n + 1) * 4 >= ps->cap * 3) { /* at most 3/4 full: rehash into twice the slots */
+    struct cfg_ptrset old = *ps;
+    size_t k;
+    ps->cap = old.cap ? old.cap * 2 : 64;
+    ps->v = rs_xcalloc(ps->cap, sizeof(*ps->v));
+    for(k = 0; k < old.cap; k++) {
+      if(old.v[k])
+        ps->v[ptrset_slot(ps, old.v[k])] = old.v[k];
+    }
+    free(old.v);
+  }
+  ps->v[ptrset_slot(ps, x)] = x;
+  ps->n++;
+}
+
+void cfg_ptrset_free(struct cfg_ptrset *ps)
+{
+  FREE_NULL(ps->v);
+  ps->cap = ps->n = 0;
 }
 
 const char *cfg_intern(const struct cfg_kctx *kc, const char *s)
 {
-  struct cfg_strset *ss = kc->strs;
-  size_t i;
   const char *c;
-  if(!ss)
+  if(!kc->strs)
     return rs_arena_strdup(kc->A, s);
-  if((ss->n + 1) * 4 >= ss->cap * 3) { /* at most 3/4 full: rehash into twice the slots */
-    size_t ncap = ss->cap ? ss->cap * 2 : 256, k;
-    const char **nv = rs_xcalloc(ncap, sizeof(*nv));
-    for(k = 0; k < ss->cap; k++) {
-      if(!ss->v[k])
-        continue;
-      for(i = str_hash(ss->v[k]) & (ncap - 1); nv[i]; i = (i + 1) & (ncap - 1))
-        ;
-      nv[i] = ss->v[k];
-    }
-    free(ss->v);
-    ss->v = nv;
-    ss->cap = ncap;
-  }
-  for(i = str_hash(s) & (ss->cap - 1); ss->v[i]; i = (i + 1) & (ss->cap - 1)) {
-    if(!strcmp(ss->v[i], s))
-      return ss->v[i];
-  }
+  if((c = cfg_ptrset_find(kc->strs, s)))
+    return c;
   c = rs_arena_strdup(kc->A, s);
-  ss->v[i] = c;
-  ss->n++;
+  cfg_ptrset_add(kc->strs, c);
   return c;
-}
-
-void cfg_strset_free(struct cfg_strset *ss)
-{
-  FREE_NULL(ss->v);
-  ss->cap = ss->n = 0;
 }
 
 static const char *resolve_path(const struct cfg_kctx *kc, const char *p)

@@ -72,14 +72,33 @@ struct walk {
  * (key name lists), the diagnostics, the current file and the directory that
  * relative KT_PATH / KT_SECRET values are resolved against. */
 /*
- * The strings of one load kept once each in the config arena (ids, SKUs and
- * other scalars repeat across devices: "p0", "PART-1"): an open-addressing
- * set of arena strings, its table on the heap (cfg_strset_free).
+ * Things of one load kept once each (RSS, docs/BENCHMARKS.md): interned
+ * strings (ids, SKUs and other scalars repeat across devices: "p0",
+ * "PART-1"), consumables' settings blocks, devices' point lists. An
+ * open-addressing set of pointers to them, at most 3/4 full, its table on
+ * the heap (cfg_ptrset_free; the members stay where they are); hash and eq
+ * say when two members are the same.
  */
-struct cfg_strset {
-  const char **v; /* cap slots, a power of two; NULL: empty */
+struct cfg_ptrset {
+  const void **v; /* cap slots, a power of two; NULL: empty */
   size_t cap, n;
+  uint64_t (*hash)(const void *x);
+  bool (*eq)(const void *a, const void *b);
 };
+
+/* FNV-1a over n bytes, continued from h (CFG_FNV_INIT to start). */
+#define CFG_FNV_INIT 1469598103934665603ull
+uint64_t cfg_fnv(uint64_t h, const void *buf, size_t n);
+/* The member the same as x, or NULL. */
+const void *cfg_ptrset_find(const struct cfg_ptrset *ps, const void *x);
+/* Add x, which has no member the same as it. Allocation failure aborts. */
+void cfg_ptrset_add(struct cfg_ptrset *ps, const void *x);
+/* Free the set's table (its members stay). */
+void cfg_ptrset_free(struct cfg_ptrset *ps);
+/* A set of strings for cfg_intern() (strcmp() and FNV-1a). */
+#define CFG_STRSET_INIT {NULL, 0, 0, cfg_str_hash, cfg_str_eq}
+uint64_t cfg_str_hash(const void *s);
+bool cfg_str_eq(const void *a, const void *b);
 
 struct cfg_kctx {
   struct rs_arena *A;
@@ -87,7 +106,7 @@ struct cfg_kctx {
   struct cfg_dcol *dc;
   const char *file;
   const char *absdir;
-  struct cfg_strset *strs; /* NULL: every string is its own copy */
+  struct cfg_ptrset *strs; /* strings (CFG_STRSET_INIT); NULL: every string its own copy */
 };
 
 /*
@@ -96,8 +115,6 @@ struct cfg_kctx {
  * immutable, so equal strings may share their bytes.
  */
 const char *cfg_intern(const struct cfg_kctx *kc, const char *s);
-/* Free the set's table (the strings stay in their arena). */
-void cfg_strset_free(struct cfg_strset *ss);
 
 /*
  * Whether list item n (at path) is a mapping, as a list of what keys wants;
