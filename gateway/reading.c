@@ -62,21 +62,23 @@ static int32_t dur_s(int64_t ms)
 }
 
 /*
- * One block each (RSS, docs/BENCHMARKS.md), packed in rp->blocks: a point
+ * One block each (RSS, docs/BENCHMARKS.md), packed in rp->chunks: a point
  * entry is its live state and its key; a consumable entry its cons_state and
  * its key. A
  * `struct entry *` is the block itself (the type is never defined: read it
- * with entry_live() or entry_cs()). The hash table tells the two kinds apart
- * by the low bit of its slots (1: a consumable; blocks are 8-aligned),
- * pt_entry[] and pending values hold points, cons_ent[] and due[]
- * consumables (no header in the block: 16 B less a block, one malloc size
- * class smaller for both kinds with short ids).
+ * with entry_live() or entry_cs()). The hash table, pt_entry[] and cons_ent[]
+ * hold an entry's handle (32 bits, half a pointer: RSS): its chunk, its
+ * place in it in units of 8 B, and in the low bit its kind (1: a consumable);
+ * 0 is none (no block starts a chunk). Pending values hold points, due[]
+ * consumables, by pointer (no header in the block: 16 B less a block).
  */
 struct entry;
 
-/* The blocks' arena chunks: 64 KiB, so at most one block's worth (~0.6 KB) is left
-   unused at the end of each (under the 128 KiB mmap threshold restockd sets). */
+/* The blocks' chunks: 64 KiB, so at most one block's worth (~0.6 KB) is left unused at the
+   end of each (under the 128 KiB mmap threshold restockd sets); a handle's place is 13 bits
+   (64 KiB / 8), its chunk 18 (16 GiB of blocks) */
 #define READING_BLOCK_CHUNK (64u * 1024u)
+#define READING_CHUNKS_MAX (1u << 18)
 
 static inline struct live_point *entry_live(struct entry *e)
 {
@@ -88,20 +90,10 @@ static inline struct cons_state *entry_cs(struct entry *e)
   return (struct cons_state *)(void *)e;
 }
 
-/* A hash slot's entry (its kind bit cleared) and kind. */
-static inline struct entry *slot_entry(struct entry *s)
+/* A handle's kind: a consumable's entry. */
+static inline bool slot_is_cons(uint32_t h)
 {
-  return (struct entry *)(void *)((uintptr_t)(void *)s & ~(uintptr_t)1);
-}
-
-static inline bool slot_is_cons(const struct entry *s)
-{
-  return ((uintptr_t)(const void *)s & 1u) != 0;
-}
-
-static inline struct entry *cons_slot(struct entry *e)
-{
-  return (struct entry *)(void *)((uintptr_t)(void *)e | 1u);
+  return (h & 1u) != 0;
 }
 
 /*
@@ -119,10 +111,6 @@ static inline const char *cons_key(struct entry *e)
   return (const char *)(entry_cs(e) + 1);
 }
 
-static inline const char *slot_key(struct entry *s)
-{
-  return slot_is_cons(s) ? cons_key(slot_entry(s)) : point_key(slot_entry(s));
-}
 
 /* A value waiting for the loop turn's store transaction (reading_path_commit). */
 struct pending {
@@ -134,10 +122,12 @@ struct pending {
 struct reading_path {
   struct store *st;
   const struct cfg *cfg;
-  /* The entries' blocks, 8-aligned and packed (RSS: no malloc header or size class
-     rounding a block; entries are never freed one by one) */
-  struct rs_arena *blocks;
-  struct entry **slots; /* open addressing, size a power of two */
+  /* The entries' blocks, 8-aligned and packed in READING_BLOCK_CHUNK chunks (RSS: no malloc
+     header or size class rounding a block; entries are never freed one by one) */
+  char **chunks;
+  size_t n_chunks, cap_chunks;
+  size_t chunk_used; /* bytes used in the last chunk */
+  uint32_t *slots; /* handles; open addressing, size a power of two */
   size_t cap;
   size_t n;
   uint64_t submitted, stored, store_errors;
@@ -151,10 +141,10 @@ struct reading_path {
    * index_band(); RSS, no array of bands).
    */
   size_t *dev_off; /* n_devices + 1 */
-  struct entry **pt_entry;
+  uint32_t *pt_entry; /* handles */
   uint32_t *cons_off; /* n_points + 1 (32 bits: RSS) */
   const struct cfg_consumable **cons_of;
-  struct entry **cons_ent; /* beside cons_of: each one's state entry (NULL until first use) */
+  uint32_t *cons_ent; /* beside cons_of: each one's state entry's handle (0 until first use) */
   /* the predictors' parameters, one block per distinct set (they point into it) */
   struct predict_params_set params;
   size_t n_unrecorded; /* consumables with an unrecorded replacement (cons_state.unrecorded) */
@@ -181,11 +171,44 @@ static uint64_t hash_str(const char *s)
   return h;
 }
 
-/* Index of key's slot: the entry holding it, or the empty slot where it goes. */
-static size_t find_slot(struct entry **slots, size_t cap, const char *key)
+/* The entry of handle h (not 0). */
+static inline struct entry *h_entry(const struct reading_path *rp, uint32_t h)
+{
+  return (struct entry *)(void *)(rp->chunks[h >> 14] + (size_t)((h >> 1) & 0x1fffu) * 8u);
+}
+
+/* A new zeroed block of size bytes (8-aligned), as a handle of kind cons. Aborts on allocation
+   failure like rs_x*. */
+static uint32_t block_new(struct reading_path *rp, size_t size, bool cons)
+{
+  size = (size + 7u) & ~(size_t)7u;
+  if(!rp->n_chunks || rp->chunk_used + size > READING_BLOCK_CHUNK) {
+    if(rp->n_chunks == READING_CHUNKS_MAX)
+      abort(); /* 16 GiB of entries */
+    if(rp->n_chunks == rp->cap_chunks) {
+      rp->cap_chunks = rp->cap_chunks ? rp->cap_chunks * 2 : 16;
+      rp->chunks = rs_xrealloc(rp->chunks, rp->cap_chunks * sizeof(*rp->chunks));
+    }
+    rp->chunks[rp->n_chunks++] = rs_xcalloc(1, READING_BLOCK_CHUNK);
+    rp->chunk_used = 8; /* no block at 0: no handle is 0 */
+  }
+  rp->chunk_used += size;
+  return (uint32_t)((rp->n_chunks - 1) << 14 | ((rp->chunk_used - size) / 8u) << 1 | cons);
+}
+
+/* The key of the entry of handle h. */
+static const char *h_key(const struct reading_path *rp, uint32_t h)
+{
+  return slot_is_cons(h) ? cons_key(h_entry(rp, h)) : point_key(h_entry(rp, h));
+}
+
+/* Index of key's slot in slots (cap of them): the entry holding it, or the empty slot where
+   it goes. */
+static size_t find_slot(const struct reading_path *rp, const uint32_t *slots, size_t cap,
+                        const char *key)
 {
   size_t i = (size_t)hash_str(key) & (cap - 1);
-  while(slots[i] && strcmp(slot_key(slots[i]), key))
+  while(slots[i] && strcmp(h_key(rp, slots[i]), key))
     i = (i + 1) & (cap - 1);
   return i;
 }
@@ -194,11 +217,11 @@ static size_t find_slot(struct entry **slots, size_t cap, const char *key)
 static void grow(struct reading_path *rp)
 {
   size_t ncap = rp->cap ? rp->cap * 2 : 64;
-  struct entry **ns = rs_xcalloc(ncap, sizeof(*ns));
+  uint32_t *ns = rs_xcalloc(ncap, sizeof(*ns));
   size_t i;
   for(i = 0; i < rp->cap; i++) {
     if(rp->slots[i])
-      ns[find_slot(ns, ncap, slot_key(rp->slots[i]))] = rp->slots[i];
+      ns[find_slot(rp, ns, ncap, h_key(rp, rp->slots[i]))] = rp->slots[i];
   }
   FREE_NULL(rp->slots);
   rp->slots = ns;
@@ -218,24 +241,26 @@ static struct entry *lookup(const struct reading_path *rp, const char *device, c
   if(!rp->cap)
     return NULL;
   make_key(key, sizeof(key), device, point);
-  i = find_slot(rp->slots, rp->cap, key);
-  return rp->slots[i] ? slot_entry(rp->slots[i]) : NULL;
+  i = find_slot(rp, rp->slots, rp->cap, key);
+  return rp->slots[i] ? h_entry(rp, rp->slots[i]) : NULL;
 }
 
-/* The entry of device/point, created (and warm-started from the store) if new. */
-static struct entry *get_or_add(struct reading_path *rp, const char *device, const char *point)
+/* The entry (handle) of device/point, created (and warm-started from the store) if new. */
+static uint32_t get_or_add(struct reading_path *rp, const char *device, const char *point)
 {
   char key[2 * CFG_ID_MAX + 2];
   struct entry *e;
+  uint32_t h;
   size_t i;
+  _Static_assert(_Alignof(struct live_point) <= 8, "blocks are 8-aligned");
   if((rp->n + 1) * 10 >= rp->cap * 7)
     grow(rp);
   make_key(key, sizeof(key), device, point);
-  i = find_slot(rp->slots, rp->cap, key);
+  i = find_slot(rp, rp->slots, rp->cap, key);
   if(rp->slots[i])
-    return slot_entry(rp->slots[i]);
-  e = rs_arena_alloc_aligned(rp->blocks, sizeof(struct live_point) + strlen(key) + 1,
-                             _Alignof(struct live_point));
+    return rp->slots[i];
+  h = block_new(rp, sizeof(struct live_point) + strlen(key) + 1, false);
+  e = h_entry(rp, h);
   memcpy(entry_live(e) + 1, key, strlen(key) + 1);
   entry_live(e)->last_error = READING_OK;
   if(rp->st) {
@@ -251,9 +276,9 @@ static struct entry *get_or_add(struct reading_path *rp, const char *device, con
       entry_live(e)->value_ms = t;
     }
   }
-  rp->slots[i] = e;
+  rp->slots[i] = h;
   rp->n++;
-  return e;
+  return h;
 }
 
 struct reading_path *reading_path_new(struct store *st, const struct cfg *cfg)
@@ -263,7 +288,6 @@ struct reading_path *reading_path_new(struct store *st, const struct cfg *cfg)
     return NULL;
   rp->st = st;
   rp->cfg = cfg;
-  rp->blocks = rs_arena_new_sized(READING_BLOCK_CHUNK);
   rp->synced_ms = INT64_MIN;
   rp->approval_wait_ms = -1;
   reading_path_set_config(rp, cfg);
@@ -285,6 +309,7 @@ static enum rs_err reading_path_flush(struct reading_path *rp);
 
 void reading_path_free(struct reading_path *rp)
 {
+  size_t i;
   if(!rp)
     return;
   (void)reading_path_flush(rp);
@@ -293,7 +318,9 @@ void reading_path_free(struct reading_path *rp)
   FREE_NULL(rp->due);
   unindex(rp);
   FREE_NULL(rp->slots);
-  rs_arena_free(rp->blocks); /* every entry's block: its state and its key */
+  for(i = 0; i < rp->n_chunks; i++) /* every entry's block: its state and its key */
+    free(rp->chunks[i]);
+  free(rp->chunks);
   predict_params_set_free(&rp->params); /* after the last predictor's use */
   free(rp);
 }
@@ -438,20 +465,22 @@ static bool passes_filter(const struct reading_path *rp, const struct live_point
 /* ---- prediction per consumable --------------------------------------- */
 
 /* The entry of consumable c ("#" + full id), created empty if new. */
-static struct entry *cons_entry(struct reading_path *rp, const struct cfg_consumable *c)
+static uint32_t cons_entry_h(struct reading_path *rp, const struct cfg_consumable *c)
 {
   char key[2 * CFG_ID_MAX + 3];
   struct entry *e;
+  uint32_t h;
   size_t i;
+  _Static_assert(_Alignof(struct cons_state) <= 8, "blocks are 8-aligned");
   if((rp->n + 1) * 10 >= rp->cap * 7)
     grow(rp);
   (void)rs_snprintf(key, sizeof(key), "#%s", c->full_id);
-  i = find_slot(rp->slots, rp->cap, key);
+  i = find_slot(rp, rp->slots, rp->cap, key);
   if(rp->slots[i])
-    return slot_entry(rp->slots[i]);
+    return rp->slots[i];
   /* the cons_state, then the key */
-  e = rs_arena_alloc_aligned(rp->blocks, sizeof(struct cons_state) + strlen(key) + 1,
-                             _Alignof(struct cons_state));
+  h = block_new(rp, sizeof(struct cons_state) + strlen(key) + 1, true);
+  e = h_entry(rp, h);
   memcpy(entry_cs(e) + 1, key, strlen(key) + 1);
   entry_cs(e)->fed_ms = INT64_MIN;
   entry_cs(e)->saved_ms = INT64_MIN;
@@ -460,9 +489,14 @@ static struct entry *cons_entry(struct reading_path *rp, const struct cfg_consum
   entry_cs(e)->spares_gen = UINT32_MAX;
   entry_cs(e)->lead_s = -1;
   entry_cs(e)->replenish_s = -1;
-  rp->slots[i] = cons_slot(e);
+  rp->slots[i] = h;
   rp->n++;
-  return e;
+  return h;
+}
+
+static struct entry *cons_entry(struct reading_path *rp, const struct cfg_consumable *c)
+{
+  return h_entry(rp, cons_entry_h(rp, c));
 }
 
 /* Hex of a predictor blob inside the JSON we keep in the store. Caller frees. */
@@ -801,7 +835,7 @@ static void record_all_late(struct reading_path *rp)
     struct entry *e;
     if(!rp->slots[i] || !slot_is_cons(rp->slots[i]))
       continue;
-    e = slot_entry(rp->slots[i]);
+    e = h_entry(rp, rp->slots[i]);
     if(entry_cs(e)->unrecorded && record_late(rp, cons_key(e) + 1, entry_cs(e)))
       return; /* the store still fails: the next commit tries again */
   }
@@ -898,10 +932,11 @@ static void predict_reading(struct reading_path *rp, const struct reading *r, si
   if(g != SIZE_MAX) {
     for(i = rp->cons_off[g]; i < rp->cons_off[g + 1]; i++) {
       /* its state (prefetched) */
-      struct entry *e = rp->cons_ent[i];
+      struct entry *e;
       struct cons_state *cs;
-      if(!e)
-        e = rp->cons_ent[i] = cons_entry(rp, rp->cons_of[i]);
+      if(!rp->cons_ent[i])
+        rp->cons_ent[i] = cons_entry_h(rp, rp->cons_of[i]);
+      e = h_entry(rp, rp->cons_ent[i]);
       cs = entry_cs(e);
       cons_ready(rp, rp->cons_of[i], cs);
       predict_one(rp, rp->cons_of[i], e, cs, r);
@@ -938,10 +973,10 @@ static enum rs_err reading_path_flush(struct reading_path *rp)
     struct cons_state *cs;
     if(!rp->slots[i] || !slot_is_cons(rp->slots[i]))
       continue;
-    cs = entry_cs(slot_entry(rp->slots[i]));
+    cs = entry_cs(h_entry(rp, rp->slots[i]));
     if(!cs->dirty)
       continue;
-    rc = save_state(rp, cons_key(slot_entry(rp->slots[i])) + 1, cs,
+    rc = save_state(rp, cons_key(h_entry(rp, rp->slots[i])) + 1, cs,
                     cs->fed_ms == INT64_MIN ? 0 : cs->fed_ms);
     if(rc && !first)
       first = rc;
@@ -1091,10 +1126,10 @@ static void prefetch_point(const struct reading_path *rp, size_t dev, size_t g)
   /* its config (the scheduler reads its id; point_index() compares it) */
   __builtin_prefetch(&rp->cfg->devices[dev].points[g - rp->dev_off[dev]]);
   if(rp->pt_entry[g])
-    prefetch_range(rp->pt_entry[g], sizeof(struct live_point));
+    prefetch_range(h_entry(rp, rp->pt_entry[g]), sizeof(struct live_point));
   for(i = rp->cons_off[g]; i < rp->cons_off[g + 1]; i++) {
     if(rp->cons_ent[i])
-      prefetch_range(entry_cs(rp->cons_ent[i]), sizeof(struct cons_state));
+      prefetch_range(entry_cs(h_entry(rp, rp->cons_ent[i])), sizeof(struct cons_state));
   }
 }
 
@@ -1110,12 +1145,12 @@ enum rs_err reading_path_submit_ex(struct reading_path *rp, const struct reading
 
   if(g != SIZE_MAX) {
     prefetch_point(rp, r->device_ref - 1, g);
-    e = rp->pt_entry[g];
-    if(!e)
-      e = rp->pt_entry[g] = get_or_add(rp, r->device, r->point);
+    if(!rp->pt_entry[g])
+      rp->pt_entry[g] = get_or_add(rp, r->device, r->point);
+    e = h_entry(rp, rp->pt_entry[g]);
   }
   else
-    e = get_or_add(rp, r->device, r->point);
+    e = h_entry(rp, get_or_add(rp, r->device, r->point));
   lp = entry_live(e);
   was_ok = lp->last_error == READING_OK;
   if(changed)
