@@ -971,6 +971,32 @@ static bool cal_closed_at(const struct predict_cal *cal, int64_t wall_ms)
 }
 
 /*
+ * Leave out the points with drop[i] set and move the others back on the
+ * time axes by their own shifts: point i becomes point k (k <= i) with
+ * t[k] = t[i] - st[i] and, when w is given, w[k] = w[i] - sw[i]; y, x and
+ * oi move with it. Compacts in place (the write index never passes the
+ * read index); returns the points kept. Shared by the stops (skip_stops())
+ * and the plant calendar's closed time (refit_fit()). O(n).
+ */
+static size_t keep_points(double *t, double *y, double *x, double *w, uint8_t *oi, size_t n,
+                          const bool *drop, const double *st, const double *sw)
+{
+  size_t i, k = 0;
+  for(i = 0; i < n; i++) {
+    if(drop[i])
+      continue;
+    t[k] = t[i] - st[i];
+    y[k] = y[i];
+    x[k] = x[i];
+    oi[k] = oi[i];
+    if(w)
+      w[k] = w[i] - sw[i];
+    k++;
+  }
+  return k;
+}
+
+/*
  * A stop (docs/prediction.md, "Stops"): a run of closed buckets whose value
  * did not move at all (the same stored value: an exact counter or a frozen
  * sensor) for STOP_MIN_D days or more, while the rate the line saw
@@ -992,6 +1018,7 @@ static size_t skip_stops(double *t, double *y, double *x, double *w, uint8_t *oi
 {
   double q = 0, gone_t = 0, gone_w = 0, prev_t = 0, prev_w = 0;
   bool in_stop[PREDICT_WINDOW]; /* the point is a stop's but its first */
+  double st[PREDICT_WINDOW], sw[PREDICT_WINDOW];
   size_t i, a, b, k = 0;
   if(!(rate > RATE_EPS) || n < 2)
     return n;
@@ -1020,27 +1047,20 @@ static size_t skip_stops(double *t, double *y, double *x, double *w, uint8_t *oi
   }
   if(k == n || k < MIN_BUCKETS)
     return n;
-  /* compact in place (the write index never passes the read index) */
-  for(i = 0, k = 0; i < n; i++) {
+  /* each point's shift: the time of the stops before it (the time since
+     the previous point of the same stop is no use) */
+  for(i = 0; i < n; i++) {
     double ti = t[i], wi = w ? w[i] : 0;
     if(in_stop[i]) {
-      /* the time since the previous point (of the same stop) is no use */
       gone_t += ti - prev_t;
       gone_w += wi - prev_w;
     }
     prev_t = ti;
     prev_w = wi;
-    if(in_stop[i])
-      continue;
-    t[k] = t[i] - gone_t;
-    y[k] = y[i];
-    x[k] = x[i];
-    oi[k] = oi[i];
-    if(w)
-      w[k] = w[i] - gone_w;
-    k++;
+    st[i] = gone_t;
+    sw[i] = gone_w;
   }
-  return k;
+  return keep_points(t, y, x, w, oi, n, in_stop, st, sw);
 }
 
 /*
@@ -1122,30 +1142,25 @@ static void refit_fit(struct predictor *p, const struct predict_cal *cal)
   t_ax_last = t_last;
   if(cal_on(cal)) {
     int64_t s0 = pt_ms(p, p->seg_start_ts);
-    size_t k = 0, n_open = 0;
-    for(i = 0; i < n; i++)
-      n_open += !cal_closed_at(cal, s0 + (int64_t)bt_s(p, i) * 1000);
+    size_t n_open = 0;
+    bool closed[PREDICT_WINDOW];
+    double ct[PREDICT_WINDOW], cw[PREDICT_WINDOW];
+    for(i = 0; i < n; i++) {
+      closed[i] = cal_closed_at(cal, s0 + (int64_t)bt_s(p, i) * 1000);
+      n_open += !closed[i];
+    }
     filt_d -= cal_closed_d(cal, s0, pt_ms(p, p->filt_ts), weekly ? wf : NULL, c);
     for(i = 0; i < n; i++) {
       int64_t b = s0 + (int64_t)bt_s(p, i) * 1000;
-      double ct = cal_closed_d(cal, s0, b, NULL, NULL);
-      double cw = weekly ? cal_closed_d(cal, s0, b, wf, c) : 0;
-      if(i == n - 1) {
-        t_ax_last = t[i] - ct;
-        if(weekly)
-          w_last = w[i] - cw;
-      }
-      if(n_open >= MIN_BUCKETS && cal_closed_at(cal, b))
-        continue;
-      t[k] = t[i] - ct;
-      y[k] = y[i];
-      x[k] = x[i];
-      oi[k] = oi[i];
-      if(weekly)
-        w[k] = w[i] - cw;
-      k++;
+      ct[i] = cal_closed_d(cal, s0, b, NULL, NULL);
+      cw[i] = weekly ? cal_closed_d(cal, s0, b, wf, c) : 0;
+      /* inside a closed period: left out, unless too few would remain */
+      closed[i] = closed[i] && n_open >= MIN_BUCKETS;
     }
-    n = k;
+    t_ax_last = t[n - 1] - ct[n - 1];
+    if(weekly)
+      w_last = w[n - 1] - cw[n - 1];
+    n = keep_points(t, y, x, weekly ? w : NULL, oi, n, closed, ct, cw);
   }
   all = theil(t, y, lo, n);
   if(!all.ok)
