@@ -112,6 +112,7 @@ struct scheduler {
   int64_t now_mono; /* of the last scheduler_run_due() */
   int64_t now_wall; /* its wall time */
   bool restarting;  /* async_done() is starting a continuous device's next poll */
+  uint32_t gen;     /* scheduler_set_config() calls: slot numbers move with it */
 };
 
 static const char *const kind_names[SCHED_ERR_KINDS] = {
@@ -498,6 +499,7 @@ void scheduler_set_config(struct scheduler *s, const struct cfg *cfg, int64_t no
   s->slots = ns;
   s->n = n;
   s->n_polled = 0; /* slot numbers moved */
+  s->gen++;
   set_hints(s);
   due_rebuild(s);
   inline_io_update(s);
@@ -1089,6 +1091,7 @@ void scheduler_poll_sample(const struct scheduler *s, size_t i, struct sched_pol
 {
   const struct slot *sl = &s->slots[i];
   out->id = sl->id;
+  out->gen = s->gen;
   out->rtt_ms = sl->rtt_ms;
   out->polls = sl->polls;
   out->failures = sl->n_failed;

@@ -209,6 +209,7 @@ void scheduler_device_status(const struct scheduler *s, size_t i, struct sched_d
    status's id, rtt_ms, polls and failures, without filling the rest. */
 struct sched_poll_sample {
   const char *id; /* valid until the next set_config */
+  uint32_t gen;   /* counts set_config calls: device i is the same device while it stays */
   int64_t rtt_ms; /* -1 = none */
   uint64_t polls, failures;
 };

@@ -32,6 +32,7 @@ struct metrics {
   size_t n, cap;
   size_t *at; /* the scheduler's device index -> index in h, or SIZE_MAX */
   size_t n_at;
+  uint32_t gen; /* the scheduler's generation at[] is for (sched_poll_sample.gen) */
 };
 
 struct metrics *metrics_new(void)
@@ -52,16 +53,25 @@ void metrics_free(struct metrics *m)
 }
 
 /*
- * The histogram of device id (the scheduler's device hint), created
- * (counting from the current counters) if new. O(1) per call through the
- * hint's index; a search by id only when the hint is new or moved (a reload).
+ * The histogram of device id, index hint in the scheduler of generation gen,
+ * created (counting from the current counters) if new. O(1) per call, no
+ * string compared: the index map is valid for one generation (a reload moves
+ * the scheduler's device numbers and starts a new one); a search by id only
+ * when the index is new to the map (the first poll of a device, or the first
+ * after a reload).
  */
-static struct hist *hist_for(struct metrics *m, const char *id, size_t hint, bool *fresh)
+static struct hist *hist_for(struct metrics *m, const char *id, size_t hint, uint32_t gen,
+                             bool *fresh)
 {
   size_t i;
   struct hist *h;
   *fresh = false;
-  if(hint < m->n_at && m->at[hint] < m->n && !strcmp(m->h[m->at[hint]].device, id))
+  if(gen != m->gen) {
+    for(i = 0; i < m->n_at; i++)
+      m->at[i] = SIZE_MAX;
+    m->gen = gen;
+  }
+  if(hint < m->n_at && m->at[hint] < m->n)
     return &m->h[m->at[hint]];
   if(hint >= m->n_at) {
     size_t n = hint + 1 > 2 * m->n_at ? hint + 1 : 2 * m->n_at;
@@ -114,7 +124,7 @@ static void sample_one(void *ud, size_t i)
   scheduler_poll_sample(x->s, i, &st);
   if(!st.id || st.rtt_ms < 0)
     return;
-  h = hist_for(x->m, st.id, i, &fresh);
+  h = hist_for(x->m, st.id, i, st.gen, &fresh);
   h->seen_polls = st.polls;
   h->seen_failures = st.failures;
   hist_observe(h, (double)st.rtt_ms / 1000.0);
