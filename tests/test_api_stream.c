@@ -35,6 +35,7 @@
 #include "gateway/web/html.h"
 #include "gateway/web/metrics.h"
 #include "gateway/web/status.h"
+#include "tests/fake_adapter.h"
 
 #define T0      1830000000000LL /* 2027-12-28: after the build date (the clock check) */
 #define N_DEV   4
@@ -407,6 +408,110 @@ static void test_metrics_parts(void **state)
   env_close(&e);
 }
 
+/* A config of env_open_n()'s restock.yaml and devices m<order[0]>, m<order[1]>, ... (one point
+   each; m0 polled every second, the others every hour), loaded in e->dir. */
+static struct cfg *reorder_cfg(struct env *e, const int *order, size_t n)
+{
+  struct cfg_file_buf files[2];
+  struct cfg_diags diags = {0};
+  struct rs_buf y = {0};
+  struct cfg *cfg = NULL;
+  size_t i;
+  rs_buf_puts(&y, "devices:\n");
+  for(i = 0; i < n; i++)
+    rs_buf_printf(&y,
+                  "  - id: m%d\n    transport: {type: modbus-tcp, host: 127.0.0.1, port: %d}\n"
+                  "    poll_interval: %s\n"
+                  "    points:\n      - {id: p0, register: holding, address: 0}\n"
+                  "    consumables:\n      - {id: c0, sku: F-1, level: {point: p0, full: 100, "
+                  "empty: 0}}\n",
+                  order[i], 9 + order[i], order[i] ? "1h" : "1s");
+  assert_false(y.oom);
+  files[0].name = "restock.yaml";
+  files[0].data = restock_yaml;
+  files[0].len = sizeof(restock_yaml) - 1;
+  files[1].name = "devices.d/m.yaml";
+  files[1].data = y.data;
+  files[1].len = y.len;
+  assert_int_equal(cfg_load_buffers(e->dir, files, 2, &cfg, &diags), 0);
+  cfg_diags_free(&diags);
+  rs_buf_free(&y);
+  return cfg;
+}
+
+static void no_emit(void *ctx, const struct reading *r)
+{
+  (void)ctx;
+  (void)r;
+}
+
+/* restock_poll_duration_seconds_count of device dev in m's exposition. */
+static unsigned long long poll_count(struct env *e, struct metrics *m, const char *dev)
+{
+  struct metrics_input in;
+  struct rs_buf whole = {0};
+  char key[96];
+  const char *p;
+  unsigned long long n;
+  metrics_in(e, &in);
+  metrics_whole(e, m, &in, &whole);
+  assert_int_equal(
+      rs_snprintf(key, sizeof(key), "restock_poll_duration_seconds_count{device=\"%s\"} ", dev), 0);
+  p = strstr(whole.data, key);
+  assert_non_null(p);
+  n = strtoull(p + strlen(key), NULL, 10);
+  rs_buf_free(&whole);
+  return n;
+}
+
+/*
+ * The poll histogram follows its device across a reload that moves the
+ * scheduler's device numbers (the histogram is found by number, without
+ * comparing ids per poll): m0's polls after the reload, at the other end of
+ * the list, are m0's, not those of the device that had its number before.
+ */
+static void test_metrics_hist_after_reload(void **state)
+{
+  static const int fwd[] = {0, 1, 2, 3}, rev[] = {3, 2, 1, 0};
+  struct env e;
+  struct fake_plant plant;
+  struct metrics *m = metrics_new();
+  struct cfg *c2;
+  int64_t now = 1000;
+  int i;
+  (void)state;
+  env_open_n(&e, 1, 0);
+  cfg_free(e.cfg);
+  e.cfg = reorder_cfg(&e, fwd, 4);
+  reading_path_set_config(e.rp, e.cfg);
+  memset(&plant, 0, sizeof(plant));
+  plant.t0_ms = T0;
+  plant.step_ms = 60000;
+  scheduler_free(e.sched);
+  e.sched = scheduler_new(e.cfg, fake_adapter_lookup, &plant, now);
+  assert_non_null(m);
+  /* every device polled once, sampled */
+  assert_int_equal(scheduler_run_due(e.sched, now, T0, no_emit, NULL), 4);
+  metrics_sample(m, e.sched);
+  /* the list reversed: m0 is now the last device, polled every second */
+  c2 = reorder_cfg(&e, rev, 4);
+  scheduler_set_config(e.sched, c2, now);
+  reading_path_set_config(e.rp, c2);
+  cfg_free(e.cfg);
+  e.cfg = c2;
+  for(i = 0; i < 5; i++) {
+    now += 1000;
+    (void)scheduler_run_due(e.sched, now, T0 + now, no_emit, NULL);
+    metrics_sample(m, e.sched);
+  }
+  assert_true(plant.polls >= 8);
+  assert_int_equal(poll_count(&e, m, "m0"), plant.polls - 3);
+  assert_int_equal(poll_count(&e, m, "m3"), 1);
+  assert_int_equal(poll_count(&e, m, "m1"), 1);
+  metrics_free(m);
+  env_close(&e);
+}
+
 /*
  * Each metric family's # HELP and # TYPE lines come once, whatever the
  * number of consumables: a part that ends right after a family's head
@@ -582,6 +687,7 @@ int main(void)
       cmocka_unit_test(test_stream_outlives_config),
       cmocka_unit_test(test_metrics_parts),
       cmocka_unit_test(test_metrics_heads_once),
+      cmocka_unit_test(test_metrics_hist_after_reload),
       cmocka_unit_test(test_alert_counts),
       cmocka_unit_test(test_dashboard_parts),
   };
