@@ -13,7 +13,7 @@
 struct mapping {
   uintptr_t start, end;
   bool candidate; /* r-?p with a path: unmapped when it has no anonymous page */
-  bool anon;      /* Anonymous: > 0 */
+  bool anon;      /* Anonymous: > 0 or Swap: > 0 (a page of its own, resident or swapped) */
   size_t rss_kb;
 };
 
@@ -67,6 +67,8 @@ size_t memtrim_scan(FILE *smaps, void (*drop)(void *arg, uintptr_t start, size_t
       m = next;
     } else if(!strncmp(line, "Anonymous:", 10)) {
       m.anon = m.anon || field_kb(line, "Anonymous") > 0;
+    } else if(!strncmp(line, "Swap:", 5)) {
+      m.anon = m.anon || field_kb(line, "Swap") > 0; /* MADV_DONTNEED would drop it */
     } else if(!strncmp(line, "Rss:", 4)) {
       m.rss_kb = field_kb(line, "Rss");
     }

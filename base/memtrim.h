@@ -13,8 +13,8 @@
  * process mapping the same file), and a page read again is mapped again by
  * a minor fault, from the same file, with the same bytes. A mapping with
  * a page of its own (Anonymous > 0: relocated data made read-only after
- * relocation, a text relocation) is left alone: dropping it would lose
- * what was written there.
+ * relocation, a text relocation; or Swap > 0: such a page swapped out) is
+ * left alone: dropping it would lose what was written there.
  */
 #ifndef RS_MEMTRIM_H
 #define RS_MEMTRIM_H
@@ -26,8 +26,8 @@
 /*
  * Read smaps (the format of /proc/PID/smaps) and call drop(arg, start, len,
  * rss_kb) for each mapping that is readable, not writable, private, of a file
- * (a path), has resident pages and no anonymous page. Returns the number of
- * mappings passed to drop.
+ * (a path), has resident pages and no anonymous page (resident or
+ * swapped). Returns the number of mappings passed to drop.
  */
 size_t memtrim_scan(FILE *smaps, void (*drop)(void *arg, uintptr_t start, size_t len, size_t rss_kb),
                     void *arg);

@@ -69,6 +69,28 @@ static void test_scan_picks(void **state)
 }
 
 /* The Rss (kB) of the mapping starting at p in /proc/self/smaps; -1 when there is none. */
+/*
+ * A page of its own that was swapped out is not Anonymous (resident) but Swap:
+ * MADV_DONTNEED would drop the swap entry and the page would read the file's
+ * bytes again (a relocated RELRO page: the unrelocated GOT). Such a mapping is
+ * left alone.
+ */
+static void test_scan_swapped(void **state)
+{
+  static const char smaps[] =
+    "1000-3000 r--p 00001000 08:01 1234 /usr/lib/libyaml.so\nRss: 4 kB\nAnonymous: 0 kB\n"
+    "Swap: 4 kB\nSwapPss: 4 kB\nVmFlags: rd mr mw me\n" /* RELRO, its written page swapped */
+    "3000-5000 r--p 00003000 08:01 1234 /usr/lib/libyaml.so\nRss: 8 kB\nAnonymous: 0 kB\n"
+    "Swap: 0 kB\nSwapPss: 0 kB\nVmFlags: rd mr mw me\n"; /* never written */
+  struct seen s = {0};
+  FILE *f = fmemopen((void *)(uintptr_t)smaps, sizeof(smaps) - 1, "r");
+  (void)state;
+  assert_non_null(f);
+  assert_int_equal(memtrim_scan(f, collect, &s), 1);
+  fclose(f);
+  assert_true(s.n == 1 && s.start[0] == 0x3000 && s.len[0] == 0x2000);
+}
+
 static long rss_of(const void *p)
 {
   FILE *f = fopen("/proc/self/smaps", "r");
@@ -133,6 +155,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_scan_picks),
+    cmocka_unit_test(test_scan_swapped),
     cmocka_unit_test(test_live),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
