@@ -1403,6 +1403,7 @@ static void new_segment(struct predictor *p, int64_t seg_start_ms)
   p->t_shift = 0;
   p->x_shift = 0;
   p->off_n = 0;
+  p->off_pn = 0; /* held-back steps are in the old segment's time */
   p->open_n = 0;
   p->open_sum_t = 0;
   p->open_sum_x = 0;
@@ -1833,21 +1834,54 @@ static void accept(struct predictor *p, const struct predict_cal *cal, int64_t w
   p->raw_ts = wall_ts;
   {
     int8_t was_off = p->off_n;
+    bool skip, worn, week_known = true;
+    double du, dt;
+    int d;
     note_off(p, cal, mid_ms, remaining_of(pp, model_x(p, f)));
     /* a step to or from a value off the line that is not confirmed yet (an
-       outlier pair) teaches the weekly profile nothing */
-    if(!(SKIP_OFF_WEEK && ((was_off != 0 && abs(was_off) < OFF_CONFIRM) ||
-                           (p->off_n != 0 && abs(p->off_n) < OFF_CONFIRM))) &&
-       /* nor does a part worn out since an earlier reading (it shows no wear whether the
-          machine runs or not: days of a stockout counted as idle made a Saturday part's
-          life over the time seen 20 days for a part of 6, plant seed 7's p17) */
-       !(p->worn_ts != PT_NONE && pt_ms(p, p->worn_ts) <= pt_ms(p, p->filt_ts)))
-      /* an unchanged filtered value (a stuck or slow one) is a step of
-         exactly 0: the two divisions are skipped, not their result */
-      learn_week(p, cal, mid_ms,
-                 f == p->filt ? 0.0
-                              : remaining_of(pp, model_x(p, p->filt)) - remaining_of(pp, model_x(p, f)),
-                 diff_ms(mid_ms, pt_ms(p, p->filt_ts)) / DAY_MS);
+       outlier pair) teaches the weekly profile nothing yet */
+    skip = SKIP_OFF_WEEK && ((was_off != 0 && abs(was_off) < OFF_CONFIRM) ||
+                             (p->off_n != 0 && abs(p->off_n) < OFF_CONFIRM));
+    /* nor ever does a part worn out since an earlier reading (it shows no wear whether the
+       machine runs or not: days of a stockout counted as idle made a Saturday part's
+       life over the time seen 20 days for a part of 6, plant seed 7's p17) */
+    worn = p->worn_ts != PT_NONE && pt_ms(p, p->worn_ts) <= pt_ms(p, p->filt_ts);
+    /* an unchanged filtered value (a stuck or slow one) is a step of exactly 0 */
+    du = f == p->filt ? 0.0
+                      : remaining_of(pp, model_x(p, p->filt)) - remaining_of(pp, model_x(p, f));
+    dt = diff_ms(mid_ms, pt_ms(p, p->filt_ts)) / DAY_MS;
+    for(d = 0; d < 7; d++)
+      week_known = week_known && p->dow_time[d] >= 0.8f;
+    if(p->off_n == 0 || (was_off != 0 && (was_off < 0) != (p->off_n < 0)))
+      p->off_pn = 0; /* back on the line, or the other side: an outlier, not wear */
+    if(worn)
+      p->off_pn = 0;
+    else if(!skip || (abs(p->off_n) >= OFF_CONFIRM && p->off_pn)) {
+      uint8_t k;
+      double seen = 0, held = 0;
+      /* a run off the line confirmed (this step confirms it): the steps held back were
+         wear, taken when they outweigh all the wear the week saw so far (an idle part's
+         first busy day; a part worn all along learns from the run's later steps) */
+      for(d = 0; d < 7; d++)
+        seen += p->dow_use[d];
+      for(k = 0; k < p->off_pn; k++)
+        held += (double)p->off_pdu[k] / 16384.0;
+      for(k = 0; k < p->off_pn && held > seen; k++)
+        learn_week(p, cal, pt_ms(p, p->off_pts[k]), (double)p->off_pdu[k] / 16384.0,
+                   (double)p->off_pdt[k] / 1440.0);
+      p->off_pn = 0;
+      learn_week(p, cal, mid_ms, du, dt);
+    }
+    /* while the week is not known, such a step is held back (in memory only: a restart
+       forgets at most two): a Saturday part polled every few hours is worn by the time
+       its first run is confirmed (bench/plant seed 23's p23: its first line 1 unit) */
+    else if(!week_known && p->off_n != 0 && abs(p->off_n) < OFF_CONFIRM && p->off_pn < 2 &&
+            fabs(du) <= 0.5 && dt > 0 && dt <= 4) {
+      p->off_pts[p->off_pn] = pt_ts(p, mid_ms);
+      p->off_pdu[p->off_pn] = (int16_t)lround(du * 16384.0);
+      p->off_pdt[p->off_pn] = (uint16_t)lround(dt * 1440.0);
+      p->off_pn++;
+    }
   }
   note_move(p, cal, wall_ms, raw);
   /* the part ran out: its life ends here (note_replacement); an unchanged

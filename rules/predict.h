@@ -196,6 +196,12 @@ struct predictor {
   uint8_t n_raw;          /* 0..2 values in raw[] */
   uint8_t n_intervals;
   int8_t off_n; /* filtered readings in a row off the line (sign: side) */
+  /* steps off the line not confirmed yet while the week is not known (OFF_CONFIRM - 1
+     at most): their wear goes to the weekly profile once the run is confirmed */
+  uint8_t off_pn;
+  int32_t off_pts[2];  /* each step's end (pt_ts) */
+  int16_t off_pdu[2];  /* its wear in 1/16384 of a part */
+  uint16_t off_pdt[2]; /* its length in minutes */
   uint8_t t_shift; /* bucket times are bt[i] << t_shift seconds since segment start */
   uint8_t x_shift; /* bucket values: remaining = 0.5 + bx[i] * 2^(x_shift - 15) */
   uint8_t fit_kind; /* fit's: 0 none, 1 linear on remaining, 2 linear on log(raw) */

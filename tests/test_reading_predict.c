@@ -1456,6 +1456,39 @@ static void test_burst_part_worn_at_start_long_lead(void **state)
 }
 
 /*
+ * bench/plant seed 23's p23 again, on a loaded host (docs/BENCHMARKS.md, session 10): met
+ * with 61 % left and no spare, 14 operating hours a part, read hourly but for its first
+ * Saturday, whose readings came 5 hours apart. Its three steps there were off the week's
+ * flat line and not confirmed yet, and the part was worn before they were: none of its
+ * wear reached the weekly profile, the quantity's life was unknown and the first line one
+ * pack (1 unit) for a part that uses 11 in two replenishment times. The first line
+ * carries at least 6.
+ */
+static void test_burst_part_first_saturday_polled_sparsely(void **state)
+{
+  struct sat_run r;
+  int64_t t, first = 0;
+  double used = 0.39;
+  uint32_t rnd = 13;
+  (void)state;
+  sat_run_open(&r, "1814400000", -2); /* 21 days; (no spare: the config's 2 taken off) */
+  for(t = r.mon; t < r.mon + 14 * DAY_MS && !first; t += HOUR_MS) {
+    bool sat1 = t >= r.mon + 5 * DAY_MS && t < r.mon + 6 * DAY_MS;
+    if((t - r.mon) / DAY_MS % 7 == 5)
+      used = fmin(1, used + 1.0 / 14);
+    if(sat1 && (t - r.mon - 5 * DAY_MS) % (5 * HOUR_MS) != 0)
+      continue; /* restockd behind: a reading every 5 hours */
+    submit_noisy(&r.e, t, 100 * (1 - used), &rnd);
+    if(evaluate(&r.e, t, false, &r.st, &r.s, &r.d) == 1)
+      first = r.d.quantity;
+  }
+  print_message("first line %lld units at day %.2f\n", (long long)first,
+                (double)(t - HOUR_MS - r.mon) / DAY_MS);
+  sat_run_close(&r);
+  assert_true(first >= 6);
+}
+
+/*
  * bench/plant seed 13's p29: 17 operating hours a part (1.4 parts a Saturday: one
  * fitted early on a Saturday wears out that evening, the next one the Saturday after).
  * Its intervals were 17 hours or a week in calendar time and the shelf's low bound
@@ -1679,8 +1712,8 @@ static struct cfg *calendar_cfg(struct env *e, int64_t from_ms, int64_t to_ms)
  * Saturdays: 12 a week), read for four weeks: restock knows its week, and
  * its days_left on the Monday after counts only Saturdays. A plant closed
  * from Tuesday to Friday of that week closes it on days it wears nothing
- * anyway: it still runs out on the same Saturday, so days_left, cover_days
- * and empty_at stay as they were (the closed days are not added on top of
+ * anyway: it still runs out on the same Saturday, so days_left and empty_at
+ * stay as they were (cover_days: below; the closed days are not added on top of
  * the idle days the week already skips).
  */
 static void test_calendar_closed_on_idle_days(void **state)
@@ -1710,8 +1743,19 @@ static void test_calendar_closed_on_idle_days(void **state)
   /* the premise: runs out on a Saturday after the closing, on a known week */
   assert_true(s0.vars[EXPR_VAR_DAYS_LEFT] > 5 && isfinite(s0.vars[EXPR_VAR_DAYS_LEFT]));
   assert_true(fabs(s1.vars[EXPR_VAR_DAYS_LEFT] - s0.vars[EXPR_VAR_DAYS_LEFT]) < 0.5);
-  assert_true(fabs(s1.vars[EXPR_VAR_COVER_DAYS] - s0.vars[EXPR_VAR_COVER_DAYS]) < 0.5);
   assert_true(llabs(s1.empty_at_ms - s0.empty_at_ms) < DAY_MS / 2);
+  /* cover_days (two spares after the installed part) ends ~20 weeks on, where the
+     closing is not free: by this data a Saturday's first step (Friday 23:00 to Saturday
+     00:00) is Friday's wear, 1/24 of the week, and the idle days keep the weekly
+     profile's floor; what the closed Tuesday to Friday would have worn is worn after
+     cover's end, and an end late on a Saturday carries it into the idle Sunday (1.2 days
+     once the first Saturday's held-back steps count, cover 145.4 -> 146.7; 0.06 day
+     before, when the end fell on a Friday). What must hold: never earlier, and the 4
+     closed days not added on top (under half of them) */
+  assert_true(isfinite(s0.vars[EXPR_VAR_COVER_DAYS]) &&
+              s0.vars[EXPR_VAR_COVER_DAYS] > s0.vars[EXPR_VAR_DAYS_LEFT] + 7);
+  assert_true(s1.vars[EXPR_VAR_COVER_DAYS] >= s0.vars[EXPR_VAR_COVER_DAYS] - 1e-9);
+  assert_true(s1.vars[EXPR_VAR_COVER_DAYS] - s0.vars[EXPR_VAR_COVER_DAYS] < 2);
   reading_path_set_config(e.rp, e.cfg);
   cfg_free(cal);
   env_close(&e);
@@ -1796,6 +1840,7 @@ int main(void)
       cmocka_unit_test(test_saturday_part_after_stockout),
       cmocka_unit_test(test_burst_part_one_spare_at_start),
       cmocka_unit_test(test_burst_part_worn_at_start_long_lead),
+      cmocka_unit_test(test_burst_part_first_saturday_polled_sparsely),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
