@@ -1680,6 +1680,17 @@ static void submit_answer(struct pipeline *p, const struct cfg *cfg, const char 
     rc = store_begin(p->st);
     if(!rc) {
       rc = store_set_order_shop_id(p->st, id, r.shop_id, now_ms);
+      if(rc == RS_ERR_CONFLICT) {
+        /* The shop named another order's id (a shop bug, a misrouting cache): recording it
+         * would let that order's status (its delivery) settle this one too. Not recorded;
+         * asked again with the same key and body after a backoff, an alert meanwhile. */
+        (void)rs_snprintf(err, sizeof(err), "HTTP %ld: %s; not recorded", r.http_status,
+                          store_errmsg(p->st));
+        store_rollback(p->st);
+        (void)rs_strlcpy(r.message, err, sizeof(r.message));
+        r.outcome = COMMERCE_RETRY;
+        goto retry;
+      }
       if(!rc)
         rc = store_note_attempt(p->st, id, 0, NULL, now_ms);
       if(!rc)
@@ -1701,6 +1712,7 @@ static void submit_answer(struct pipeline *p, const struct cfg *cfg, const char 
     }
     return;
   case COMMERCE_RETRY:
+  retry:
     delay = commerce_backoff_delay(&p->backoff, attempt, r.retry_after_ms, &p->rng);
     next = now_ms + (scaled(p, delay) > 0 ? scaled(p, delay) : 1);
     snprintf(err, sizeof(err), "%s", r.message[0] ? r.message : "no answer");

@@ -165,6 +165,7 @@ enum sid {
   S_ORDER_ATTEMPT,
   S_ORDER_NEXT_ATTEMPT,
   S_ORDER_SHOP_ID,
+  S_ORDER_SHOP_ID_OTHER,
   S_ORDER_GET,
   S_ORDER_LIST,
   S_TRANS_OF_ORDER,
@@ -316,6 +317,7 @@ static const char *const sql_text[S_COUNT] = {
                         " last_error = ?3, updated_ms = ?4 WHERE id = ?1",
     [S_ORDER_NEXT_ATTEMPT] = "UPDATE orders SET next_attempt_ms = ?2, updated_ms = ?3 WHERE id = ?1",
     [S_ORDER_SHOP_ID] = "UPDATE orders SET shop_id = ?2, updated_ms = ?3 WHERE id = ?1",
+    [S_ORDER_SHOP_ID_OTHER] = "SELECT id FROM orders WHERE shop_id = ?2 AND id <> ?1 LIMIT 1",
     [S_ORDER_GET] = "SELECT " ORDER_COLS " FROM orders WHERE id = ?1",
     [S_ORDER_LIST] = "SELECT " ORDER_COLS " FROM orders WHERE ?1 IS NULL OR state = ?1"
                      " ORDER BY created_ms DESC, id DESC LIMIT ?2",
@@ -2247,10 +2249,24 @@ enum rs_err store_set_next_attempt(struct store *st, const char *id, int64_t nex
 enum rs_err store_set_order_shop_id(struct store *st, const char *id, const char *shop_id,
                                     int64_t now_ms)
 {
-  return found(
-      st,
-      exec(st, OWN_TX, S_ORDER_SHOP_ID, "storing the shop's order id", "tti", id, shop_id, now_ms),
-      "no order", id);
+  sqlite3_stmt *s;
+  enum rs_err rc = tx_begin(st, true);
+  if(rc)
+    return rc;
+  s = bound(st, S_ORDER_SHOP_ID_OTHER, "tt", id, shop_id);
+  rc = one_row(st, s, "looking up a shop order id", "no other order");
+  if(!rc)
+    rc = fail_msg(st, RS_ERR_CONFLICT, "the shop's order id %s is already order %s's", shop_id,
+                  (const char *)sqlite3_column_text(s, 0));
+  else if(rc == RS_ERR_NOT_FOUND)
+    rc = RS_OK;
+  done(s);
+  if(!rc)
+    rc = found(st,
+               exec(st, OWN_TX, S_ORDER_SHOP_ID, "storing the shop's order id", "tti", id,
+                    shop_id, now_ms),
+               "no order", id);
+  return tx_end(st, rc);
 }
 
 enum rs_err store_get_order(struct store *st, const char *id, struct store_order_full **out)

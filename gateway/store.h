@@ -385,7 +385,10 @@ enum rs_err store_note_attempt(struct store *st, const char *id, int64_t next_at
 /* Move the order's next attempt to next_attempt_ms (0 = none); attempts and last_error stay. */
 enum rs_err store_set_next_attempt(struct store *st, const char *id, int64_t next_attempt_ms,
                                    int64_t now_ms);
-/* Store the shop's id for the order. */
+/*
+ * Store the shop's id for the order; RS_ERR_CONFLICT (nothing stored) when
+ * another order already holds that shop id (one shop order is one order).
+ */
 enum rs_err store_set_order_shop_id(struct store *st, const char *id, const char *shop_id,
                                     int64_t now_ms);
 

@@ -73,3 +73,16 @@ add_test(NAME abuse_fsize
                  $<TARGET_FILE:ctl_seed>)
 set_tests_properties(abuse_fsize PROPERTIES TIMEOUT 180 SKIP_RETURN_CODE 77 LABELS abuse)
 
+
+# Orders: a shop that answers the second order's POST with the first order's
+# shop id (one shop order may not settle two orders: not recorded, retried,
+# and a delivery delivers one), valid JSON of the wrong shape, a status line
+# trickled a byte a second (tests/test_attack_shop.py). Two orders, a restart
+# in the middle; each held once by the shop and once in the database.
+foreach(case dupid wrongshape trickle)
+  add_test(NAME abuse_attack_shop_${case}
+           COMMAND ${RESTOCK_PYTHON} ${RESTOCK_TEST_DIR}/test_attack_shop.py
+                   $<TARGET_FILE:restockd> $<TARGET_FILE:restockctl> $<TARGET_FILE:ctl_seed>
+                   ${case})
+  set_tests_properties(abuse_attack_shop_${case} PROPERTIES TIMEOUT 180 LABELS abuse)
+endforeach()
