@@ -86,3 +86,14 @@ foreach(case dupid wrongshape trickle)
                    ${case})
   set_tests_properties(abuse_attack_shop_${case} PROPERTIES TIMEOUT 180 LABELS abuse)
 endforeach()
+
+# Mail: an SMTP server that closes the connection in the middle of DATA, or
+# holds it while restockd reloads (SIGHUP): the approver gets the approval
+# mail once, the outbox says sent, its link opens the order
+# (tests/test_attack_smtp.py).
+foreach(case dropdata reload)
+  add_test(NAME abuse_attack_smtp_${case}
+           COMMAND ${RESTOCK_PYTHON} ${RESTOCK_TEST_DIR}/test_attack_smtp.py
+                   $<TARGET_FILE:restockd> $<TARGET_FILE:ctl_seed> ${case})
+  set_tests_properties(abuse_attack_smtp_${case} PROPERTIES TIMEOUT 180 LABELS abuse)
+endforeach()
