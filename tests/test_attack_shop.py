@@ -142,7 +142,9 @@ class Shop:
             first = self.orders and next(iter(self.orders.items()))
         c = self.case
         if c == "dupid" and first and first[0] != key and self.take_bad():
-            # the first order's id for another order (its own reference echoed)
+            # the first order's id for another order (its own reference echoed), after the
+            # first order's own answer has had time to arrive (POSTs in parallel)
+            time.sleep(0.5)
             ref = json.loads(body)["reference"]
             self.send(s, 201, json.dumps({"id": first[1][0], "status": "accepted",
                                           "reference": ref}).encode())
