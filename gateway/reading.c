@@ -822,7 +822,7 @@ static enum rs_err record_late(struct reading_path *rp, const char *id, struct c
              PRId64 " spare%s left%s)",
              id, cs->replaced_ms, spares, spares == 1 ? "" : "s",
              how == STORE_FIT_LINE    ? "; one unit of its open order line counts as received"
-             : how == STORE_FIT_UNKNOWN ? "; unknown_part_fitted: no spare, no open line"
+             : how == STORE_FIT_UNKNOWN ? "; unknown_part_fitted: no spare, no open line the shop has"
                                         : "");
   return RS_OK;
 }
@@ -895,7 +895,8 @@ static enum rs_err record_replacement(struct reading_path *rp, const struct cfg_
                c->full_id);
   else if(rp->st && how == STORE_FIT_UNKNOWN)
     log_warn("consumable %s: unknown_part_fitted: a part was fitted with no spare on the books "
-             "and no open order line; check the stock (restockctl consumables set-spares)",
+             "and no open order line the shop has (an order not placed yet counts nothing); check "
+             "the stock (restockctl consumables set-spares)",
              c->full_id);
   return RS_OK;
 }

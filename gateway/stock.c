@@ -75,9 +75,10 @@ static enum rs_err apply_op(struct store *st, const struct cfg_consumable *c,
     bool line = false;
     const char *how;
     memset(&l, 0, sizeof(l));
-    if(before->spares <= 0 && store_get_open_line(st, c->full_id, &l) == RS_OK)
-      line = l.quantity > l.received;
-    store_order_line_free(&l);
+    if(before->spares <= 0 && store_get_fit_line(st, c->full_id, &l) == RS_OK) {
+      line = true;
+      store_order_line_free(&l);
+    }
     if(rp)
       rc = reading_path_mark_replaced(rp, c, now_ms); /* records, fits, restarts prediction */
     else {
@@ -88,7 +89,8 @@ static enum rs_err apply_op(struct store *st, const struct cfg_consumable *c,
     how = before->spares > 0 ? "one spare taken from the shelf"
           : line             ? "no spare on the books: one unit of the open order line counts as "
                                "received"
-                             : "no spare on the books and no open order line: unknown_part_fitted";
+                             : "no spare on the books and no open order line the shop has: "
+                               "unknown_part_fitted";
     rs_buf_printf(detail, "part fitted; %s", how);
     say(msg, msglen, "%s: replacement recorded (%s); prediction restarts", c->full_id, how);
     break;

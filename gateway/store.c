@@ -2679,6 +2679,23 @@ enum rs_err store_list_audit(struct store *st, const char *subject, size_t limit
   return rc;
 }
 
+enum rs_err store_get_fit_line(struct store *st, const char *consumable,
+                               struct store_order_line *out)
+{
+  enum store_order_state os = STORE_ORDER_DRAFT;
+  enum rs_err rc = store_get_open_line(st, consumable, out);
+  if(rc)
+    return rc;
+  if(out->quantity > out->received && out->order_id) {
+    rc = order_state(st, out->order_id, &os);
+    if(!rc && (os == STORE_ORDER_SUBMITTED || os == STORE_ORDER_SHIPPED))
+      return RS_OK;
+  }
+  store_order_line_free(out);
+  return rc ? rc : fail_msg(st, RS_ERR_NOT_FOUND, "consumable %s has no line on a placed order "
+                                                  "with units to come", consumable);
+}
+
 enum rs_err store_fit_part(struct store *st, const char *id, int64_t now_ms, enum store_fit *how,
                            int64_t *spares_out)
 {
@@ -2700,18 +2717,18 @@ enum rs_err store_fit_part(struct store *st, const char *id, int64_t now_ms, enu
     rc = store_add_spares(st, id, -1, now_ms, &spares);
     goto out;
   }
-  rc = store_get_open_line(st, id, &l);
-  if(rc == RS_OK && l.quantity > l.received) {
+  rc = store_get_fit_line(st, id, &l);
+  if(rc == RS_OK) {
     h = STORE_FIT_LINE;
     rc = store_line_receive(st, l.id, 1);
+    store_order_line_free(&l);
   }
-  else if(rc == RS_OK || rc == RS_ERR_NOT_FOUND) {
+  else if(rc == RS_ERR_NOT_FOUND) {
     h = STORE_FIT_UNKNOWN;
     rc = store_ensure_consumable(st, id, 0, now_ms);
     if(!rc)
       rc = store_set_unknown_fit(st, id, now_ms);
   }
-  store_order_line_free(&l);
   if(!rc)
     rc = store_add_spares(st, id, 0, now_ms, &spares); /* the shelf clock: still empty */
 out:

@@ -549,18 +549,29 @@ enum rs_err store_note_redraft(struct store *st, const char *id, int64_t now_ms)
  */
 enum rs_err store_get_open_line(struct store *st, const char *consumable,
                                 struct store_order_line *out);
+/*
+ * The line a part of consumable fitted now would count against (SPEC 7's
+ * "arrived before the shop said so"): its open line with units still to
+ * come, on an order the shop holds (submitted or shipped). A line on a draft
+ * or on an order waiting for approval, or approved and not yet placed, was
+ * never sent: no part can have come from it. RS_ERR_NOT_FOUND otherwise;
+ * free *out with store_order_line_free.
+ */
+enum rs_err store_get_fit_line(struct store *st, const char *consumable,
+                               struct store_order_line *out);
 /* Set the unit price (minor units, >= 0) of line_id (the shop's refreshed price, SPEC 9). */
 enum rs_err store_set_line_price(struct store *st, int64_t line_id, int64_t unit_price);
 /* Where a fitted part came from (store_fit_part). */
 enum store_fit {
   STORE_FIT_SHELF,   /* one spare less */
-  STORE_FIT_LINE,    /* no spare: the open line counts one unit as received (arrived early) */
-  STORE_FIT_UNKNOWN  /* no spare, no open line: unknown_part_fitted */
+  STORE_FIT_LINE,    /* no spare: the placed open line counts one unit as received (arrived early) */
+  STORE_FIT_UNKNOWN  /* no spare, no placed open line (store_get_fit_line): unknown_part_fitted */
 };
 /*
  * A part of consumable id was fitted at now_ms (SPEC 7): take a spare; with
- * none on the books, count one unit of its open line as received; with no
- * open line either, mark unknown_part_fitted. spares never goes below zero
+ * none on the books, count one unit of its open line as received when the
+ * shop holds that line's order (store_get_fit_line); otherwise mark
+ * unknown_part_fitted. spares never goes below zero
  * and no unit is counted twice. One durable transaction. *how and
  * *spares_out (either may be NULL) tell what happened.
  */

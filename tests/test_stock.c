@@ -517,6 +517,56 @@ static void test_unknown_part(void **state)
   env_close(&e);
 }
 
+/*
+ * A fit while the only open line is on an order the shop never got (waiting
+ * for a person's approval): the part cannot have come from that line, so it
+ * is an unknown part (unknown_part_fitted), the line keeps 0 received, and
+ * once the order is approved and delivered the whole line is on the shelf.
+ * Before, the line counted the part as received and the delivery put one
+ * unit fewer on the books than arrived.
+ */
+static void test_fit_while_line_waits_for_approval(void **state)
+{
+  struct env e;
+  struct ids ids;
+  struct store_consumable r;
+  struct store_order_line l;
+  double level = 100;
+  int64_t q;
+  int i;
+  (void)state;
+  env_open(&e, "required", "", 1);
+  for(i = 0; i < 48 && !orders_in(&e, STORE_ORDER_PENDING_APPROVAL, &ids); i++) {
+    step(&e, level);
+    level -= 1;
+    e.now += HOUR_MS;
+  }
+  assert_int_equal(orders_in(&e, STORE_ORDER_PENDING_APPROVAL, &ids), 1);
+  assert_int_equal(reading_path_mark_replaced(e.rp, e.c, e.now), RS_OK);
+  r = row(&e);
+  assert_int_equal(r.spares, 0);
+  assert_true(r.unknown_fit_ms == e.now);
+  store_consumable_free(&r);
+  assert_int_equal(store_get_open_line(e.st, "m1/filter", &l), RS_OK);
+  assert_int_equal(l.received, 0);
+  q = l.quantity;
+  store_order_line_free(&l);
+
+  /* approved, placed and delivered: every unit of the line is a spare */
+  assert_int_equal(pipeline_approve(e.pl, e.cfg, ids.v[0], "cli", "test", e.now), RS_OK);
+  e.now += MIN_MS;
+  assert_int_equal(pipeline_tick(e.pl, e.cfg, e.now), RS_OK);
+  assert_int_equal(orders_in(&e, STORE_ORDER_SUBMITTED, &ids), 1);
+  e.shop.status = COMMERCE_ST_DELIVERED;
+  e.now += 2 * HOUR_MS;
+  assert_int_equal(pipeline_tick(e.pl, e.cfg, e.now), RS_OK);
+  assert_int_equal(orders_in(&e, STORE_ORDER_DELIVERED, &ids), 1);
+  r = row(&e);
+  assert_int_equal(r.spares, q);
+  store_consumable_free(&r);
+  env_close(&e);
+}
+
 static int find_ignored(void *ud, int64_t t, const char *actor, const char *action,
                         const char *detail)
 {
@@ -602,6 +652,7 @@ int main(void)
       cmocka_unit_test(test_stock_take),
       cmocka_unit_test(test_fitted_before_delivery),
       cmocka_unit_test(test_unknown_part),
+      cmocka_unit_test(test_fit_while_line_waits_for_approval),
       cmocka_unit_test(test_press_ignored_is_shown),
       cmocka_unit_test(test_spare_unused_and_unknown_alerts),
   };
