@@ -34,7 +34,6 @@ import json
 import os
 import signal
 import socket
-import socketserver
 import sqlite3
 import subprocess
 import sys
@@ -43,6 +42,7 @@ import threading
 import time
 import urllib.request
 
+from rawshop import RawShop  # tests/rawshop.py
 from testconfig import shop_gateway_yaml  # tests/testconfig.py
 from testports import reserve_port  # tests/testports.py
 
@@ -60,88 +60,17 @@ def fail(msg):
     sys.exit(1)
 
 
-class Shop:
-    """A raw HTTP/1.1 shop. `bad` is how many more answers of the case's kind
-    to give before answering correctly; orders are recorded by key as a
-    correct shop does (the same key and body get the first answer again)."""
+class Shop(RawShop):
+    """The hostile shop of each case (tests/rawshop.py: the socket, the parsing
+    and the correct shop's bookkeeping)."""
 
     def __init__(self, case, bad):
-        self.case, self.bad = case, bad
-        self.lock = threading.Lock()
-        self.orders = {}  # key -> (shop id, body)
-        self.posts = []  # (key, body) of every POST
+        super().__init__(case, bad)
         self.gets = 0
         self.status = "accepted"
         self.gate = threading.Event()  # fsize: the first POST waits for it
         if case != "fsize":
             self.gate.set()
-        shop = self
-
-        class Handler(socketserver.BaseRequestHandler):
-            def handle(self):
-                try:
-                    while shop.serve_one(self.request):
-                        pass
-                except OSError:
-                    pass
-
-        class Server(socketserver.ThreadingTCPServer):
-            daemon_threads = True
-            allow_reuse_address = True
-
-        self.srv = Server(("127.0.0.1", 0), Handler)
-        self.port = self.srv.server_address[1]
-        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
-
-    def take_bad(self):
-        with self.lock:
-            if self.bad > 0:
-                self.bad -= 1
-                return True
-            return False
-
-    def serve_one(self, s):
-        data = b""
-        while b"\r\n\r\n" not in data:
-            c = s.recv(65536)
-            if not c:
-                return False
-            data += c
-        head, body = data.split(b"\r\n\r\n", 1)
-        lines = head.decode("latin-1").split("\r\n")
-        method, path = lines[0].split(" ")[:2]
-        hdr = {}
-        for ln in lines[1:]:
-            k, _, v = ln.partition(":")
-            hdr[k.strip().lower()] = v.strip()
-        n = int(hdr.get("content-length", "0"))
-        while len(body) < n:
-            c = s.recv(65536)
-            if not c:
-                return False
-            body += c
-        if method == "POST" and path.endswith("/orders"):
-            return self.post(s, hdr.get("idempotency-key", ""), body)
-        if method == "GET" and "/orders/" in path:
-            return self.get(s, path.rsplit("/", 1)[1])
-        self.send(s, 404, b'{"error":{"code":"not_found","message":"no"}}')
-        return True
-
-    @staticmethod
-    def send(s, status, body, ctype="application/json", extra=""):
-        s.sendall(("HTTP/1.1 %d X\r\nContent-Type: %s\r\nContent-Length: %d\r\n%s\r\n" %
-                   (status, ctype, len(body), extra)).encode() + body)
-
-    def record(self, key, body):
-        """The correct shop: the first answer for a key, recorded once."""
-        with self.lock:
-            if key not in self.orders:
-                self.orders[key] = ("SO-%06d" % (len(self.orders) + 1), body)
-            sid, first = self.orders[key]
-        if first != body:
-            return 422, b'{"error":{"code":"idempotency_key_reused","message":"other body"}}', sid
-        ref = json.loads(body)["reference"]
-        return 201, json.dumps({"id": sid, "status": "accepted", "reference": ref}).encode(), sid
 
     def post(self, s, key, body):
         with self.lock:

@@ -26,16 +26,14 @@ CASE:
 import json
 import os
 import signal
-import socket
-import socketserver
 import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 
+from rawshop import RawShop  # tests/rawshop.py
 from testconfig import shop_gateway_yaml  # tests/testconfig.py
 from testports import reserve_port  # tests/testports.py
 
@@ -51,90 +49,28 @@ def fail(msg):
     sys.exit(1)
 
 
-class Shop:
-    """A raw HTTP/1.1 shop; `bad` answers of the case's kind, then correct ones."""
+class Shop(RawShop):
+    """A raw HTTP/1.1 shop (tests/rawshop.py); `bad` answers of the case's kind,
+    then correct ones; each order's status by its shop id."""
 
     def __init__(self, case, bad):
-        self.case, self.bad = case, bad
-        self.lock = threading.Lock()
-        self.orders = {}  # key -> (shop id, body)
-        self.posts = []  # (key, body)
+        super().__init__(case, bad)
         self.status = {}  # shop id -> status
-        shop = self
 
-        class Handler(socketserver.BaseRequestHandler):
-            def handle(self):
-                try:
-                    while shop.serve_one(self.request):
-                        pass
-                except OSError:
-                    pass
-
-        class Server(socketserver.ThreadingTCPServer):
-            daemon_threads = True
-            allow_reuse_address = True
-
-        self.srv = Server(("127.0.0.1", 0), Handler)
-        self.port = self.srv.server_address[1]
-        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
-
-    def take_bad(self):
+    def get(self, s, sid):
         with self.lock:
-            if self.bad > 0:
-                self.bad -= 1
-                return True
-            return False
-
-    def serve_one(self, s):
-        data = b""
-        while b"\r\n\r\n" not in data:
-            c = s.recv(65536)
-            if not c:
-                return False
-            data += c
-        head, body = data.split(b"\r\n\r\n", 1)
-        lines = head.decode("latin-1").split("\r\n")
-        method, path = lines[0].split(" ")[:2]
-        hdr = {}
-        for ln in lines[1:]:
-            k, _, v = ln.partition(":")
-            hdr[k.strip().lower()] = v.strip()
-        n = int(hdr.get("content-length", "0"))
-        while len(body) < n:
-            c = s.recv(65536)
-            if not c:
-                return False
-            body += c
-        if method == "POST" and path.endswith("/orders"):
-            return self.post(s, hdr.get("idempotency-key", ""), body)
-        if method == "GET" and "/orders/" in path:
-            sid = path.rsplit("/", 1)[1]
-            with self.lock:
-                st = self.status.get(sid)
-            if st:
-                self.send(s, 200, json.dumps({"id": sid, "status": st}).encode())
-            else:
-                self.send(s, 404, b'{"error":{"code":"not_found","message":"unknown order"}}')
-            return True
-        self.send(s, 404, b'{"error":{"code":"not_found","message":"no"}}')
+            st = self.status.get(sid)
+        if st:
+            self.send(s, 200, json.dumps({"id": sid, "status": st}).encode())
+        else:
+            self.send(s, 404, b'{"error":{"code":"not_found","message":"unknown order"}}')
         return True
 
-    @staticmethod
-    def send(s, status, body):
-        s.sendall(("HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
-                   % (status, len(body))).encode() + body)
-
     def record(self, key, body):
+        st, ans, sid = super().record(key, body)
         with self.lock:
-            if key not in self.orders:
-                sid = "SO-%06d" % (len(self.orders) + 1)
-                self.orders[key] = (sid, body)
-                self.status[sid] = "accepted"
-            sid, first = self.orders[key]
-        if first != body:
-            return 422, b'{"error":{"code":"idempotency_key_reused","message":"other body"}}'
-        ref = json.loads(body)["reference"]
-        return 201, json.dumps({"id": sid, "status": "accepted", "reference": ref}).encode()
+            self.status.setdefault(sid, "accepted")
+        return st, ans, sid
 
     def post(self, s, key, body):
         with self.lock:
@@ -159,7 +95,7 @@ class Shop:
                 s.sendall(bytes([ch]))
             return False
         else:
-            st, ans = self.record(key, body)
+            st, ans, _ = self.record(key, body)
             self.send(s, st, ans)
         return True
 
