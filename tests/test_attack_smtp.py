@@ -32,22 +32,11 @@ import threading
 import time
 import urllib.request
 
+from testconfig import mail_gateway_yaml  # tests/testconfig.py
 from testports import reserve_port  # tests/testports.py
 
 RESTOCKD, SEED, CASE = sys.argv[1:4]
 
-CONFIG = """gateway: {id: attack-smtp}
-http: {listen: "127.0.0.1:%(http)d", public_url: "http://127.0.0.1:%(http)d"}
-storage: {path: %(db)s}
-mail: {smtp_url: "smtp://127.0.0.1:%(smtp)d", starttls: "off", from: "restock@example.com"}
-orders:
-  currency: EUR
-  approval: {approvers: [anna@example.com]}
-catalog:
-  - {sku: FLT-100, supplier: acme, unit_price: "42.50", currency: EUR, lead_time: 3d}
-suppliers:
-  - {id: acme}
-"""
 
 LINES = []
 
@@ -164,7 +153,7 @@ def main():
     http, smtp = reserve_port(), reserve_port()
     db = os.path.join(tmp, "restock.db")
     with open(os.path.join(tmp, "restock.yaml"), "w") as f:
-        f.write(CONFIG % {"http": http, "smtp": smtp, "db": db})
+        f.write(mail_gateway_yaml("attack-smtp", http, db, smtp))
     oid = subprocess.run([SEED, db, "press-1/filter", "FLT-100", "2", "4250"],
                          capture_output=True, text=True, check=True).stdout.strip()
     server = Smtp(CASE, 2 if CASE == "dropdata" else 1, smtp)
