@@ -236,6 +236,23 @@ static size_t orders_in(struct env *e, enum store_order_state s, struct ids *out
   return out->n;
 }
 
+/*
+ * Wear m1/filter by 1 % an hour from full (empty in ~4 days, lead time 3 d:
+ * the default rule orders early) for at most `hours`, until an order is in
+ * state st; exactly one is, its id in *ids.
+ */
+static void wear_until(struct env *e, enum store_order_state st, int hours, struct ids *ids)
+{
+  double level = 100;
+  int i;
+  for(i = 0; i < hours && !orders_in(e, st, ids); i++) {
+    step(e, level);
+    level -= 1;
+    e->now += HOUR_MS;
+  }
+  assert_int_equal(orders_in(e, st, ids), 1);
+}
+
 static size_t all_orders(struct env *e)
 {
   struct ids l;
@@ -289,13 +306,7 @@ static void test_rejected_stays_held(void **state)
   int i;
   (void)state;
   env_open(&e, "required", "", 1);
-  /* 1 % an hour: empty in ~4 days, lead time 3d: the default rule orders early */
-  for(i = 0; i < 48 && !orders_in(&e, STORE_ORDER_PENDING_APPROVAL, &ids); i++) {
-    step(&e, level);
-    level -= 1;
-    e.now += HOUR_MS;
-  }
-  assert_int_equal(orders_in(&e, STORE_ORDER_PENDING_APPROVAL, &ids), 1);
+  wear_until(&e, STORE_ORDER_PENDING_APPROVAL, 48, &ids);
   assert_int_equal(pipeline_reject(e.pl, e.cfg, ids.v[0], "cli", "test", e.now), RS_OK);
   r = row(&e);
   assert_int_equal(r.hold, STORE_HOLD_REJECTED);
@@ -448,16 +459,9 @@ static void fitted_before_delivery(int pack)
   struct store_consumable r;
   struct store_order_line l;
   struct rule_snapshot s;
-  double level = 100;
   int64_t q;
-  int i;
   env_open(&e, "auto", "", pack);
-  for(i = 0; i < 96 && !orders_in(&e, STORE_ORDER_SUBMITTED, &ids); i++) {
-    step(&e, level);
-    level -= 1;
-    e.now += HOUR_MS;
-  }
-  assert_int_equal(orders_in(&e, STORE_ORDER_SUBMITTED, &ids), 1);
+  wear_until(&e, STORE_ORDER_SUBMITTED, 96, &ids);
   r = row(&e);
   assert_int_equal(r.spares, 0);
   store_consumable_free(&r);
@@ -531,17 +535,10 @@ static void test_fit_while_line_waits_for_approval(void **state)
   struct ids ids;
   struct store_consumable r;
   struct store_order_line l;
-  double level = 100;
   int64_t q;
-  int i;
   (void)state;
   env_open(&e, "required", "", 1);
-  for(i = 0; i < 48 && !orders_in(&e, STORE_ORDER_PENDING_APPROVAL, &ids); i++) {
-    step(&e, level);
-    level -= 1;
-    e.now += HOUR_MS;
-  }
-  assert_int_equal(orders_in(&e, STORE_ORDER_PENDING_APPROVAL, &ids), 1);
+  wear_until(&e, STORE_ORDER_PENDING_APPROVAL, 48, &ids);
   assert_int_equal(reading_path_mark_replaced(e.rp, e.c, e.now), RS_OK);
   r = row(&e);
   assert_int_equal(r.spares, 0);
